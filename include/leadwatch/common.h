@@ -1,0 +1,48 @@
+/*
+ * common.h - status codes and small value types shared by every module.
+ *
+ * Every function that does something returns lw_err_t (LW_OK == 0) and, where
+ * a person will read the failure, takes `char *errstr, size_t errstr_size`
+ * and writes one line (no trailing newline) describing what went wrong.
+ * Predicates return bool.  lw_slice_t is a non-owning view into a buffer
+ * someone else owns; its lifetime is stated by whoever hands it out.
+ */
+#ifndef LEADWATCH_COMMON_H
+#define LEADWATCH_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LW_VERSION "0.1.0"
+
+typedef enum {
+    LW_OK = 0,
+    LW_ERR_INVALID,   /* bad argument or malformed input */
+    LW_ERR_CONFIG,    /* configuration error (exit code 2) */
+    LW_ERR_NOMEM,     /* allocation failed */
+    LW_ERR_TOO_LARGE, /* a bound was hit */
+    LW_ERR_IO,        /* file or socket error */
+    LW_ERR_STORE,     /* SQLite error */
+    LW_ERR_NOT_FOUND, /* lookup found nothing */
+    LW_ERR_KAFKA,     /* librdkafka error */
+    LW_ERR_STATS      /* numerical failure in statistics */
+} lw_err_t;
+
+/* Stable lower-case name of a status ("ok", "invalid", ...). */
+const char *lw_err_name(lw_err_t err);
+
+/* A non-owning view of `len` bytes; not NUL-terminated. */
+typedef struct {
+    const char *ptr;
+    size_t len;
+} lw_slice_t;
+
+/* true when the slice equals the NUL-terminated string `s`. */
+bool lw_slice_eq(lw_slice_t a, const char *s);
+
+/* snprintf into errstr when errstr is non-NULL; always returns `err`. */
+lw_err_t lw_seterr(char *errstr, size_t errstr_size, lw_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * config.h - the YAML configuration, parsed and validated into plain structs.
+ *
+ * lw_config_load() reads the file with libyaml, walks the node tree with one
+ * declarative key table per section (key, type, default, bounds, help), and
+ * rejects unknown keys, wrong types, out-of-range values and dangling metric
+ * references.  Every error names "file:line: key: what is wrong".  The
+ * result is immutable; the other modules only read it.
+ *
+ * Sections: source, store, buckets, metrics, tree.  Later sections (analysis,
+ * alerts, http, report, source.kafka) are added as further tables.
+ */
+#ifndef LEADWATCH_CONFIG_H
+#define LEADWATCH_CONFIG_H
+
+#include <stdio.h>
+
+#include "leadwatch/common.h"
+#include "leadwatch/event.h"
+
+#define LW_CONFIG_MAX_METRICS 64
+#define LW_CONFIG_MAX_INPUTS 8
+#define LW_CONFIG_MAX_WHERE 16   /* conditions per metric */
+#define LW_CONFIG_MAX_ANY_OF 64  /* values in one any-of list */
+#define LW_CONFIG_MAX_NAME 64    /* metric name length */
+#define LW_CONFIG_MAX_PATH 256   /* bytes in one dotted path (segments: LW_EVENT_MAX_PATH_DEPTH) */
+#define LW_CONFIG_MAX_BYTES (1024 * 1024) /* config file size */
+#define LW_CONFIG_MAX_NODES 100000        /* YAML nodes (scalars, lists, mappings) */
+#define LW_CONFIG_MAX_NESTING 32          /* YAML nesting depth */
+#define LW_CONFIG_MAX_WINDOW_BUCKETS 400  /* distinct window / bucket size */
+
+typedef enum { LW_SCALAR_STRING = 0, LW_SCALAR_NUMBER, LW_SCALAR_BOOL, LW_SCALAR_NULL } lw_scalar_type_t;
+
+typedef struct {
+    lw_scalar_type_t type;
+    char *str; /* LW_SCALAR_STRING */
+    double num;
+    bool b;
+} lw_scalar_t;
+
+/* One `where` condition: the value at `path` equals any of `values`. */
+typedef struct {
+    char *path;      /* "event" (the decoded event name) or a dotted JSON path */
+    bool is_event;   /* path == "event" */
+    lw_scalar_t *values;
+    size_t nvalues;  /* >= 1 */
+} lw_where_t;
+
+typedef enum {
+    LW_METRIC_COUNT = 0, /* number of matching events */
+    LW_METRIC_SUM,       /* sum of a numeric property (times scale) */
+    LW_METRIC_DISTINCT,  /* distinct users (or distinct values of a path), HyperLogLog */
+    LW_METRIC_RATIO,     /* numerator metric / denominator metric, per bucket */
+    LW_METRIC_MEAN       /* sum / count of matching events that carry the number */
+} lw_metric_kind_t;
+
+const char *lw_metric_kind_name(lw_metric_kind_t k);
+
+typedef struct {
+    char *name;
+    lw_metric_kind_t kind;
+    char *field;       /* sum/mean: dotted path; distinct: "user" or a dotted path */
+    bool field_is_user;/* distinct: field == "user" */
+    double scale;      /* sum/mean multiplier, default 1 */
+    int ratio_num;     /* ratio: index into lw_config_t.metrics */
+    int ratio_den;
+    int64_t window_ms; /* distinct: rolling union window (0 = the bucket itself) */
+    lw_where_t *where;
+    size_t nwhere;
+    int line;          /* line in the config file, for messages */
+} lw_metric_def_t;
+
+typedef enum { LW_INPUT_BREADTH = 0, LW_INPUT_DEPTH, LW_INPUT_FREQUENCY, LW_INPUT_EFFICIENCY } lw_input_kind_t;
+
+const char *lw_input_kind_name(lw_input_kind_t k);
+
+typedef struct {
+    int metric; /* index into lw_config_t.metrics */
+    lw_input_kind_t kind;
+} lw_tree_input_t;
+
+typedef struct {
+    char *file; /* the path the config was loaded from */
+
+    struct {
+        lw_format_t format;
+        char *event_field; /* custom only */
+        char *user_field;
+        char *time_field;
+        size_t max_event_bytes; /* default 1 MiB */
+        int max_depth;          /* default 64 */
+        int64_t max_future_ms;  /* default 1d */
+    } source;
+
+    struct {
+        char *path;            /* default "leadwatch.db", relative to the cwd */
+        long flush_events;     /* flush after this many events (default 200000) */
+        int64_t flush_interval_ms; /* or after this long (default 1s) */
+    } store;
+
+    struct {
+        int64_t size_ms;  /* LW_MS_PER_HOUR | LW_MS_PER_DAY | LW_MS_PER_WEEK */
+        int64_t grace_ms; /* accepted lateness, default 2d */
+    } buckets;
+
+    lw_metric_def_t *metrics;
+    size_t nmetrics;
+
+    struct {
+        int nsm;          /* metric index */
+        int kpi;          /* metric index, -1 when none */
+        lw_tree_input_t inputs[LW_CONFIG_MAX_INPUTS];
+        size_t ninputs;   /* 1..8 */
+    } tree;
+} lw_config_t;
+
+/*
+ * Load and validate a config file.  On success *out owns a new config (free
+ * with lw_config_free).  On failure returns LW_ERR_CONFIG (or LW_ERR_IO when
+ * the file cannot be read) and errstr holds "file:line: key: message".
+ */
+lw_err_t lw_config_load(const char *path, lw_config_t **out, char *errstr, size_t errstr_size);
+
+/* The same from memory; `name` is used in messages in place of a file name. */
+lw_err_t lw_config_parse(const char *text, size_t len, const char *name, lw_config_t **out,
+                         char *errstr, size_t errstr_size);
+
+void lw_config_free(lw_config_t *cfg);
+
+/* Index of the metric named `name`, or -1. */
+int lw_config_metric_index(const lw_config_t *cfg, const char *name);
+
+/* Print the resolved config and metric tree, human readable (check-config). */
+void lw_config_print(const lw_config_t *cfg, FILE *out);
+
+/*
+ * Print every section's keys with type, default, bounds and help text, from
+ * the same tables the parser uses (check-config --help, docs).
+ */
+void lw_config_describe(FILE *out);
+
+#endif

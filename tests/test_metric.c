@@ -1,0 +1,311 @@
+/*
+ * test_metric.c - metric matching and bucket aggregation (metric.c), driven
+ * with real decoded events: where clauses, every metric kind, missing
+ * values, bucket/grace/late boundaries, slot exhaustion and flush, ratio and
+ * value derivation.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "leadwatch/metric.h"
+#include "leadwatch/timeutil.h"
+#include "testutil.h"
+
+#define NOW INT64_C(1893456000000) /* 2030-01-01: far enough that tests never hit the future bound */
+
+static const char base_yaml[] =
+    "source: {format: segment}\n"
+    "buckets: {size: 1d, grace: 2d}\n"
+    "metrics:\n"
+    "  - {name: minutes, sum: properties.duration_ms, scale: 0.001, where: {event: track_played}}\n"
+    "  - {name: users, distinct: user, where: {event: [session_start, track_played]}}\n"
+    "  - {name: ios_sessions, count: true, where: {event: session_start, properties.platform: ios}}\n"
+    "  - {name: premium, count: true, where: {properties.premium: true}}\n"
+    "  - {name: tier2, count: true, where: {properties.tier: [2, 3]}}\n"
+    "  - {name: per_user, ratio: [minutes, users]}\n"
+    "  - {name: avg_rev, mean: properties.revenue, where: {event: purchase}}\n"
+    "  - {name: all_events, count: true}\n"
+    "tree:\n"
+    "  nsm: minutes\n"
+    "  inputs: [{metric: users, kind: breadth}]\n";
+
+typedef struct {
+    lw_config_t *cfg;
+    lw_decoder_t *dec;
+    lw_agg_t *agg;
+} fx_t;
+
+static void fx_open(fx_t *fx, const char *yaml)
+{
+    char err[256];
+    TU_CONFIG(yaml, &fx->cfg);
+    lw_decoder_opts_t o = {.format = fx->cfg->source.format};
+    fx->dec = lw_decoder_new(&o, err, sizeof err);
+    assert_non_null(fx->dec);
+    fx->agg = lw_agg_new(fx->cfg, fx->dec, err, sizeof err);
+    if (!fx->agg)
+        fail_msg("lw_agg_new: %s", err);
+}
+
+static void fx_close(fx_t *fx)
+{
+    lw_agg_destroy(fx->agg);
+    lw_decoder_destroy(fx->dec);
+    lw_config_free(fx->cfg);
+}
+
+static lw_agg_result_t add_json(fx_t *fx, const char *json)
+{
+    lw_event_t ev;
+    lw_reject_t r = lw_decoder_decode(fx->dec, json, strlen(json), NOW, &ev);
+    if (r != LW_REJECT_NONE)
+        fail_msg("decode rejected (%s): %s", lw_reject_name(r), json);
+    return lw_agg_add(fx->agg, &ev);
+}
+
+static lw_agg_result_t add_ev(fx_t *fx, const char *event, const char *user, const char *ts,
+                              const char *props)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"event\":\"%s\",\"userId\":\"%s\",\"timestamp\":\"%s\",\"properties\":%s}", event,
+             user, ts, props ? props : "{}");
+    return add_json(fx, buf);
+}
+
+typedef struct {
+    int64_t count[LW_CONFIG_MAX_METRICS][8];
+    double sum[LW_CONFIG_MAX_METRICS][8];
+    double distinct[LW_CONFIG_MAX_METRICS][8];
+    int64_t base;
+    int ncells;
+} collected_t;
+
+static lw_err_t collect(void *ud, const lw_agg_cell_t *c)
+{
+    collected_t *col = ud;
+    int64_t day = (c->bucket_ms - col->base) / LW_MS_PER_DAY;
+    assert_true(day >= 0 && day < 8);
+    col->count[c->metric][day] += c->count;
+    col->sum[c->metric][day] += c->sum;
+    col->distinct[c->metric][day] = c->hll ? lw_hll_estimate(c->hll) : 0;
+    col->ncells++;
+    return LW_OK;
+}
+
+static int64_t day_ms(const char *iso)
+{
+    int64_t t;
+    assert_true(lw_time_parse_iso8601(iso, strlen(iso), &t));
+    return t;
+}
+
+static void test_matching_and_kinds(void **state)
+{
+    (void)state;
+    fx_t fx;
+    fx_open(&fx, base_yaml);
+    const char *d = "2026-03-02T10:00:00Z";
+    assert_int_equal(add_ev(&fx, "track_played", "a", d, "{\"duration_ms\":1500}"), LW_AGG_ACCEPTED);
+    assert_int_equal(add_ev(&fx, "track_played", "b", d, "{\"duration_ms\":2500.5}"),
+                     LW_AGG_ACCEPTED);
+    /* a string is not a number: not summed, counted as missing */
+    add_ev(&fx, "track_played", "c", d, "{\"duration_ms\":\"100\"}");
+    /* missing property */
+    add_ev(&fx, "track_played", "c", d, "{}");
+    add_ev(&fx, "session_start", "a", d, "{\"platform\":\"ios\"}");
+    add_ev(&fx, "session_start", "d", d, "{\"platform\":\"android\"}");
+    add_ev(&fx, "session_start", "e", d, "{\"platform\":\"IOS\"}"); /* case matters */
+    add_ev(&fx, "search", "f", d, "{\"premium\":true,\"tier\":2}");
+    add_ev(&fx, "search", "g", d, "{\"premium\":\"true\",\"tier\":3}"); /* string != bool */
+    add_ev(&fx, "search", "h", d, "{\"premium\":false,\"tier\":4}");
+    add_ev(&fx, "purchase", "a", d, "{\"revenue\":9.99}");
+    add_ev(&fx, "purchase", "b", d, "{\"revenue\":0.01}");
+    add_ev(&fx, "purchase", "b", d, "{\"revenue\":null}");
+
+    collected_t col = {.base = day_ms("2026-03-02")};
+    assert_int_equal(lw_agg_foreach_dirty(fx.agg, collect, &col), LW_OK);
+    int minutes = lw_config_metric_index(fx.cfg, "minutes");
+    int users = lw_config_metric_index(fx.cfg, "users");
+    int ios = lw_config_metric_index(fx.cfg, "ios_sessions");
+    int premium = lw_config_metric_index(fx.cfg, "premium");
+    int tier2 = lw_config_metric_index(fx.cfg, "tier2");
+    int avg = lw_config_metric_index(fx.cfg, "avg_rev");
+    int all = lw_config_metric_index(fx.cfg, "all_events");
+
+    assert_int_equal(col.count[minutes][0], 2);
+    assert_double_equal(col.sum[minutes][0], 4.0005, 1e-12);
+    assert_int_equal(lw_agg_missing_value(fx.agg, minutes), 2);
+    /* users: a, b, c (track_played, even without duration) + d, e (session_start) */
+    assert_double_equal(col.distinct[users][0], 5.0, 0.5);
+    assert_int_equal(col.count[users][0], 7);
+    assert_int_equal(col.count[ios][0], 1);
+    assert_int_equal(col.count[premium][0], 1);
+    assert_int_equal(col.count[tier2][0], 2);
+    assert_int_equal(col.count[avg][0], 2);
+    assert_double_equal(col.sum[avg][0], 10.0, 1e-12);
+    assert_int_equal(lw_agg_missing_value(fx.agg, avg), 1);
+    assert_int_equal(col.count[all][0], 13);
+    fx_close(&fx);
+}
+
+static void test_buckets_grace_late(void **state)
+{
+    (void)state;
+    fx_t fx;
+    fx_open(&fx, base_yaml);
+    int all = lw_config_metric_index(fx.cfg, "all_events");
+    /* day 0 = 2026-03-02 (Monday).  Its end + grace = 2026-03-05T00:00:00Z. */
+    assert_int_equal(add_ev(&fx, "x", "u", "2026-03-02T23:59:59.999Z", NULL), LW_AGG_ACCEPTED);
+    assert_int_equal(add_ev(&fx, "x", "u", "2026-03-05T00:00:00Z", NULL), LW_AGG_ACCEPTED);
+    /* watermark == end + grace exactly: day 0 still open */
+    assert_int_equal(add_ev(&fx, "x", "u", "2026-03-02T00:00:00Z", NULL), LW_AGG_ACCEPTED);
+    assert_true(lw_bucket_is_provisional(day_ms("2026-03-02"), LW_MS_PER_DAY, 2 * LW_MS_PER_DAY,
+                                         lw_agg_watermark(fx.agg)));
+    /* one millisecond later day 0 closes */
+    assert_int_equal(add_ev(&fx, "x", "u", "2026-03-05T00:00:00.001Z", NULL), LW_AGG_ACCEPTED);
+    assert_int_equal(add_ev(&fx, "x", "u", "2026-03-02T12:00:00Z", NULL), LW_AGG_LATE);
+    assert_false(lw_bucket_is_provisional(day_ms("2026-03-02"), LW_MS_PER_DAY, 2 * LW_MS_PER_DAY,
+                                          lw_agg_watermark(fx.agg)));
+    /* day 1 is still open */
+    assert_int_equal(add_ev(&fx, "x", "u", "2026-03-03T12:00:00Z", NULL), LW_AGG_ACCEPTED);
+    /* an event with a +02:00 offset lands in its UTC day */
+    assert_int_equal(add_ev(&fx, "x", "u", "2026-03-05T01:00:00+02:00", NULL), LW_AGG_ACCEPTED);
+
+    collected_t col = {.base = day_ms("2026-03-02")};
+    lw_agg_foreach_dirty(fx.agg, collect, &col);
+    assert_int_equal(col.count[all][0], 2);
+    assert_int_equal(col.count[all][1], 1);
+    assert_int_equal(col.count[all][2], 1); /* 2026-03-04T23:00Z */
+    assert_int_equal(col.count[all][3], 2);
+    fx_close(&fx);
+}
+
+static void test_weekly_buckets_start_monday(void **state)
+{
+    (void)state;
+    fx_t fx;
+    fx_open(&fx,
+            "source: {format: segment}\n"
+            "buckets: {size: 1w, grace: 0}\n"
+            "metrics: [{name: n, count: true}, {name: m, count: true}]\n"
+            "tree: {nsm: n, inputs: [{metric: m, kind: breadth}]}\n");
+    /* Sunday 2026-03-08 and Monday 2026-03-09 fall in different weeks */
+    add_ev(&fx, "x", "u", "2026-03-08T23:00:00Z", NULL);
+    add_ev(&fx, "x", "u", "2026-03-09T01:00:00Z", NULL);
+    collected_t col = {.base = day_ms("2026-03-02")};
+    lw_agg_foreach_dirty(fx.agg, collect, &col);
+    assert_int_equal(col.count[0][0], 1); /* week of Mon 03-02 */
+    assert_int_equal(col.count[0][7], 1); /* week of Mon 03-09 (7 days later) */
+    fx_close(&fx);
+}
+
+static void test_slot_exhaustion_and_flush(void **state)
+{
+    (void)state;
+    fx_t fx;
+    fx_open(&fx,
+            "source: {format: segment}\n"
+            "buckets: {size: 1d, grace: 0}\n"
+            "metrics: [{name: n, count: true}, {name: m, count: true}]\n"
+            "tree: {nsm: n, inputs: [{metric: m, kind: breadth}]}\n");
+    /* grace 0: 2 open buckets; the table has 2*2+4 = 8 slots */
+    char ts[64];
+    int day;
+    lw_agg_result_t r = LW_AGG_ACCEPTED;
+    for (day = 1; day <= 28 && r == LW_AGG_ACCEPTED; day++) {
+        snprintf(ts, sizeof ts, "2026-02-%02dT12:00:00Z", day);
+        r = add_ev(&fx, "x", "u", ts, NULL);
+    }
+    assert_int_equal(r, LW_AGG_NEED_FLUSH);
+    day--; /* the day that did not fit */
+    assert_int_equal(day, 9);
+    assert_int_equal(lw_agg_dirty_cells(fx.agg), 16); /* 8 days x 2 metrics */
+    lw_agg_flushed(fx.agg);
+    assert_int_equal(lw_agg_dirty_cells(fx.agg), 0);
+    assert_int_equal(add_ev(&fx, "x", "u", ts, NULL), LW_AGG_ACCEPTED);
+    collected_t col = {.base = day_ms("2026-02-09")};
+    lw_agg_foreach_dirty(fx.agg, collect, &col);
+    assert_int_equal(col.ncells, 2);
+    assert_int_equal(col.count[0][0], 1);
+    fx_close(&fx);
+}
+
+static void test_flushed_zeroes_and_keeps_open(void **state)
+{
+    (void)state;
+    fx_t fx;
+    fx_open(&fx, base_yaml);
+    int users = lw_config_metric_index(fx.cfg, "users");
+    add_ev(&fx, "session_start", "a", "2026-03-02T10:00:00Z", NULL);
+    lw_agg_flushed(fx.agg);
+    add_ev(&fx, "session_start", "b", "2026-03-02T11:00:00Z", NULL);
+    collected_t col = {.base = day_ms("2026-03-02")};
+    lw_agg_foreach_dirty(fx.agg, collect, &col);
+    /* only the delta since the flush: user b */
+    assert_int_equal(col.count[users][0], 1);
+    assert_double_equal(col.distinct[users][0], 1.0, 0.01);
+    fx_close(&fx);
+}
+
+static void test_values_and_ratios(void **state)
+{
+    (void)state;
+    lw_metric_def_t mean = {.kind = LW_METRIC_MEAN}, cnt = {.kind = LW_METRIC_COUNT},
+                    dist = {.kind = LW_METRIC_DISTINCT}, sum = {.kind = LW_METRIC_SUM};
+    lw_cell_value_t cv = {.present = true, .count = 4, .sum = 10, .distinct = 3.2};
+    double v;
+    assert_true(lw_metric_value(&mean, &cv, &v));
+    assert_double_equal(v, 2.5, 0);
+    assert_true(lw_metric_value(&cnt, &cv, &v));
+    assert_double_equal(v, 4, 0);
+    assert_true(lw_metric_value(&dist, &cv, &v));
+    assert_double_equal(v, 3.2, 0);
+    assert_true(lw_metric_value(&sum, &cv, &v));
+    assert_double_equal(v, 10, 0);
+    lw_cell_value_t empty = {0};
+    assert_false(lw_metric_value(&mean, &empty, &v)); /* mean of nothing is undefined */
+    assert_true(lw_metric_value(&cnt, &empty, &v));
+    assert_double_equal(v, 0, 0);
+
+    assert_true(lw_ratio_value(true, 3, true, 4, &v));
+    assert_double_equal(v, 0.75, 0);
+    assert_false(lw_ratio_value(true, 3, true, 0, &v));
+    assert_false(lw_ratio_value(false, 3, true, 4, &v));
+    assert_false(lw_ratio_value(true, 3, false, 4, &v));
+    assert_false(lw_ratio_value(true, 1e308, true, 1e-308, &v)); /* overflow is undefined */
+}
+
+static void test_watermark_restore(void **state)
+{
+    (void)state;
+    fx_t fx;
+    fx_open(&fx, base_yaml);
+    assert_true(lw_agg_watermark(fx.agg) == INT64_MIN);
+    lw_agg_set_watermark(fx.agg, day_ms("2026-03-10"));
+    /* with the watermark restored, 03-07 (end+grace = 03-10) is still open, 03-06 is not */
+    assert_int_equal(add_ev(&fx, "x", "u", "2026-03-07T05:00:00Z", NULL), LW_AGG_ACCEPTED);
+    assert_int_equal(add_ev(&fx, "x", "u", "2026-03-06T05:00:00Z", NULL), LW_AGG_LATE);
+    fx_close(&fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matching_and_kinds),
+        cmocka_unit_test(test_buckets_grace_late),
+        cmocka_unit_test(test_weekly_buckets_start_monday),
+        cmocka_unit_test(test_slot_exhaustion_and_flush),
+        cmocka_unit_test(test_flushed_zeroes_and_keeps_open),
+        cmocka_unit_test(test_values_and_ratios),
+        cmocka_unit_test(test_watermark_restore),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,267 @@
+/*
+ * test_pipeline.c - the event → store path with a real SQLite file:
+ * flush atomicity (aggregates, positions, watermark and counters commit
+ * together), nothing durable before a flush, watermark restored across
+ * restarts, implicit flush when the aggregator runs out of slots, store
+ * failure leaves the store at the previous flush.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "leadwatch/pipeline.h"
+#include "leadwatch/series.h"
+#include "leadwatch/timeutil.h"
+#include "testutil.h"
+
+#define NOW INT64_C(1893456000000)
+
+static const char yaml[] =
+    "source: {format: segment}\n"
+    "store: {flush_events: 1000000, flush_interval: 1h}\n"
+    "buckets: {size: 1d, grace: 1d}\n"
+    "metrics:\n"
+    "  - {name: plays, count: true, where: {event: track_played}}\n"
+    "  - {name: ms, sum: properties.duration_ms, where: {event: track_played}}\n"
+    "  - {name: users, distinct: user}\n"
+    "tree: {nsm: ms, inputs: [{metric: users, kind: breadth}]}\n";
+
+typedef struct {
+    char *dir;
+    char *db;
+    lw_config_t *cfg;
+    lw_store_t *store;
+    lw_pipeline_t *p;
+    int src;
+} fx_t;
+
+static void fx_start(fx_t *fx)
+{
+    char err[512];
+    assert_int_equal(lw_store_open(fx->db, 0, &fx->store, err, sizeof err), LW_OK);
+    fx->p = lw_pipeline_new(fx->cfg, fx->store, err, sizeof err);
+    if (!fx->p)
+        fail_msg("pipeline: %s", err);
+    lw_position_t pos;
+    bool found;
+    fx->src = lw_pipeline_add_source(fx->p, "test:0", &pos, &found, err, sizeof err);
+    assert_true(fx->src >= 0);
+}
+
+static void fx_stop(fx_t *fx)
+{
+    lw_pipeline_destroy(fx->p);
+    lw_store_close(fx->store);
+    fx->p = NULL;
+    fx->store = NULL;
+}
+
+static int setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    fx->dir = tu_tempdir("pipeline");
+    fx->db = tu_path(fx->dir, "t.db");
+    TU_CONFIG(yaml, &fx->cfg);
+    fx_start(fx);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    fx_stop(fx);
+    lw_config_free(fx->cfg);
+    tu_rm_rf(fx->dir);
+    free(fx->dir);
+    free(fx->db);
+    free(fx);
+    return 0;
+}
+
+static lw_feed_outcome_t feed(fx_t *fx, const char *json, int64_t pos)
+{
+    char err[256];
+    lw_position_t after = {.position = pos};
+    lw_feed_outcome_t out;
+    lw_reject_t reason;
+    assert_int_equal(lw_pipeline_feed(fx->p, fx->src, json, strlen(json), &after, NOW, &out,
+                                      &reason, err, sizeof err),
+                     LW_OK);
+    return out;
+}
+
+static void play(fx_t *fx, const char *user, const char *ts, int ms, int64_t pos)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf,
+             "{\"event\":\"track_played\",\"userId\":\"%s\",\"timestamp\":\"%s\","
+             "\"properties\":{\"duration_ms\":%d}}",
+             user, ts, ms);
+    assert_int_equal(feed(fx, buf, pos), LW_FEED_ACCEPTED);
+}
+
+static void load(fx_t *fx, lw_series_t *s)
+{
+    char err[256];
+    assert_int_equal(lw_series_load(fx->cfg, fx->store, INT64_MIN, INT64_MAX, s, err, sizeof err),
+                     LW_OK);
+}
+
+static lw_position_t stored_pos(fx_t *fx)
+{
+    lw_position_t pos = {0};
+    char err[256];
+    lw_err_t e = lw_store_get_position(fx->store, "test:0", &pos, err, sizeof err);
+    assert_true(e == LW_OK || e == LW_ERR_NOT_FOUND);
+    if (e == LW_ERR_NOT_FOUND)
+        pos.position = -1;
+    return pos;
+}
+
+static void test_flush_commits_everything_together(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    play(fx, "a", "2026-03-02T10:00:00Z", 1000, 10);
+    play(fx, "b", "2026-03-02T11:00:00Z", 2000, 20);
+    assert_int_equal(feed(fx, "{not json", 30), LW_FEED_REJECTED);
+    /* nothing is durable before the flush */
+    assert_int_equal(stored_pos(fx).position, -1);
+    lw_series_t s;
+    load(fx, &s);
+    assert_int_equal(s.nrows, 0);
+    lw_series_release(&s);
+
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    assert_int_equal(stored_pos(fx).position, 30); /* the reject moved the position too */
+    load(fx, &s);
+    assert_int_equal(s.nrows, 1);
+    assert_double_equal(lw_series_at(&s, 0, 0), 2, 0);
+    assert_double_equal(lw_series_at(&s, 0, 1), 3000, 0);
+    assert_double_equal(lw_series_at(&s, 0, 2), 2, 0.05);
+    assert_true(s.provisional[0]);
+    lw_series_release(&s);
+
+    int64_t v;
+    assert_int_equal(lw_store_get_int(fx->store, LW_KEY_WATERMARK, &v, err, sizeof err), LW_OK);
+    int64_t want;
+    assert_true(lw_time_parse_iso8601("2026-03-02T11:00:00Z", 20, &want));
+    assert_true(v == want);
+}
+
+static void test_unflushed_work_is_lost_not_half_written(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    play(fx, "a", "2026-03-02T10:00:00Z", 1000, 10);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    play(fx, "b", "2026-03-02T11:00:00Z", 2000, 20);
+    play(fx, "c", "2026-03-03T11:00:00Z", 4000, 30);
+    /* "crash": destroy without flushing, reopen */
+    fx_stop(fx);
+    fx_start(fx);
+    assert_int_equal(stored_pos(fx).position, 10);
+    lw_series_t s;
+    load(fx, &s);
+    assert_int_equal(s.nrows, 1);
+    assert_double_equal(lw_series_at(&s, 0, 1), 1000, 0);
+    lw_series_release(&s);
+}
+
+static void test_watermark_survives_restart(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    play(fx, "a", "2026-03-10T10:00:00Z", 1, 10);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    fx_stop(fx);
+    fx_start(fx);
+    /* grace 1d: 03-08 closed at 03-10T00:00, so this is late after restart too */
+    assert_int_equal(feed(fx,
+                          "{\"event\":\"track_played\",\"userId\":\"z\",\"timestamp\":"
+                          "\"2026-03-08T10:00:00Z\",\"properties\":{\"duration_ms\":5}}",
+                          20),
+                     LW_FEED_LATE);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    /* counters persisted with the flush */
+    lw_pipeline_stats_t st;
+    lw_pipeline_stats(fx->p, &st);
+    assert_int_equal(st.late, 1);
+    assert_int_equal(st.read, 1);
+}
+
+typedef struct {
+    int64_t late, accepted, invalid;
+} counters_t;
+
+static void on_counter(void *ud, const char *name, int64_t value)
+{
+    counters_t *c = ud;
+    if (strcmp(name, "events.late") == 0)
+        c->late = value;
+    else if (strcmp(name, "events.accepted") == 0)
+        c->accepted = value;
+    else if (strcmp(name, "rejected.invalid_json") == 0)
+        c->invalid = value;
+}
+
+static void test_counters_persist(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    play(fx, "a", "2026-03-10T10:00:00Z", 1, 1);
+    feed(fx, "[1]", 2);
+    feed(fx, "{", 3);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    play(fx, "a", "2026-03-10T10:00:00Z", 1, 4);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    counters_t c = {0};
+    assert_int_equal(lw_store_counters(fx->store, on_counter, &c, err, sizeof err), LW_OK);
+    assert_int_equal(c.accepted, 2);
+    assert_int_equal(c.invalid, 1); /* "[1]" is not_object, "{" is invalid_json */
+}
+
+static void test_implicit_flush_when_slots_run_out(void **state)
+{
+    fx_t *fx = *state;
+    /* grace 1d: 3 open buckets, 10 slots; 40 days in order never need an explicit flush */
+    char ts[64];
+    for (int d = 0; d < 40; d++) {
+        int64_t t = INT64_C(1772409600000) + (int64_t)d * LW_MS_PER_DAY; /* 2026-03-02 */
+        lw_time_format_iso8601(t, ts, sizeof ts);
+        play(fx, "u", ts, 7, d + 1);
+    }
+    lw_pipeline_stats_t st;
+    lw_pipeline_stats(fx->p, &st);
+    assert_true(st.flushes >= 3);
+    /* the implicit flushes stored positions that cover exactly what they hold */
+    lw_series_t s;
+    load(fx, &s);
+    int64_t pos = stored_pos(fx).position;
+    assert_true(pos > 0 && pos < 40);
+    double total = 0;
+    for (size_t i = 0; i < s.nrows; i++)
+        total += isnan(lw_series_at(&s, i, 0)) ? 0 : lw_series_at(&s, i, 0);
+    assert_double_equal(total, (double)pos, 0);
+    lw_series_release(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_flush_commits_everything_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unflushed_work_is_lost_not_half_written, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_watermark_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters_persist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_implicit_flush_when_slots_run_out, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
