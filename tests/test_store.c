@@ -1,0 +1,883 @@
+/*
+ * test_store.c - the SQLite store against real files in a temporary
+ * directory (created under the build directory, removed afterwards).
+ *
+ * Covered: create/reopen, cell accumulation and sketch merging across
+ * transactions, range reads, transaction atomicity (rollback, commit then
+ * close, and a crash simulated by a forked child that _exit()s mid
+ * transaction), positions/ints/counters round trips, the v1 -> v2 migration
+ * from a file built by hand with the frozen v1 DDL, refusal of newer schemas,
+ * non-SQLite files and foreign SQLite files, read-only opens, and failures
+ * that must surface: SQLITE_FULL via max_page_count (works as root, unlike
+ * chmod), SQLITE_BUSY from a competing writer, a corrupt stored sketch.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "leadwatch/hll.h"
+#include "leadwatch/store.h"
+
+static char tmpdir[512];
+
+static const char *path_in(const char *name)
+{
+    static char buf[4][1024];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
+    return p;
+}
+
+static int make_tmpdir(void **state)
+{
+    (void)state;
+    const char *base = getenv("LW_BINARY_DIR");
+    if (base == NULL || access(base, W_OK) != 0) {
+        base = "/tmp";
+    }
+    snprintf(tmpdir, sizeof tmpdir, "%s/test_store.XXXXXX", base);
+    return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+/* The directory is flat: remove its files, then it. */
+static int remove_tmpdir(void **state)
+{
+    (void)state;
+    DIR *d = opendir(tmpdir);
+    if (d == NULL) {
+        return -1;
+    }
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        if (strcmp(ent->d_name, ".") != 0 && strcmp(ent->d_name, "..") != 0) {
+            remove(path_in(ent->d_name));
+        }
+    }
+    closedir(d);
+    return rmdir(tmpdir);
+}
+
+static lw_store_t *open_ok(const char *path, int flags)
+{
+    char err[256] = "";
+    lw_store_t *s = NULL;
+    lw_err_t rc = lw_store_open(path, flags, &s, err, sizeof err);
+    if (rc != LW_OK) {
+        fail_msg("open %s: %s", path, err);
+    }
+    assert_non_null(s);
+    return s;
+}
+
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        char ok_err_[256] = "";                                                                    \
+        lw_err_t ok_rc_ = (call);                                                                  \
+        if (ok_rc_ != LW_OK) {                                                                     \
+            fail_msg("%s -> %s: %s", #call, lw_err_name(ok_rc_), ok_err_);                         \
+        }                                                                                          \
+    } while (0)
+/* OK(...) calls pass ok_err_ as their errstr */
+#define E ok_err_, sizeof ok_err_
+
+static lw_hll_t *sketch(uint64_t from, uint64_t to)
+{
+    lw_hll_t *h = lw_hll_new();
+    for (uint64_t i = from; i < to; i++) {
+        lw_hll_add_hash(h, lw_hll_hash(&i, sizeof i));
+    }
+    return h;
+}
+
+/* Collects cells read back (copying the sketch). */
+typedef struct {
+    int n;
+    int stop_after; /* 0 = never */
+    lw_cell_t cells[16];
+    lw_hll_t *merged; /* union of the sketches read, if non-NULL */
+    int with_sketch;
+} collect_t;
+
+static int collect_cb(void *ud, const lw_cell_t *cell)
+{
+    collect_t *c = ud;
+    assert_true(c->n < 16);
+    c->cells[c->n] = *cell;
+    c->cells[c->n].hll = NULL;
+    c->n++;
+    if (cell->hll != NULL) {
+        c->with_sketch++;
+        if (c->merged != NULL) {
+            char err[128];
+            assert_int_equal(
+                lw_hll_merge_serialized(c->merged, cell->hll, cell->hll_len, err, sizeof err),
+                LW_OK);
+        }
+    }
+    return c->stop_after != 0 && c->n >= c->stop_after;
+}
+
+static int count_cells(lw_store_t *s, const char *metric)
+{
+    collect_t c = {0};
+    OK(lw_store_read_cells(s, metric, INT64_MIN, INT64_MAX, collect_cb, &c, E));
+    return c.n;
+}
+
+static void test_create_and_reopen(void **state)
+{
+    (void)state;
+    const char *path = path_in("create.db");
+    lw_store_t *s = open_ok(path, 0);
+    assert_int_equal(lw_store_schema_version(s), 2);
+    int64_t lo, hi;
+    assert_int_equal(lw_store_bucket_range(s, &lo, &hi, NULL, 0), LW_ERR_NOT_FOUND);
+
+    lw_position_t pos = {.position = 4096, .fp_len = 512, .fp_hash = 42};
+    OK(lw_store_begin(s, E));
+    assert_true(lw_store_in_transaction(s));
+    OK(lw_store_add_cell(s, "orders", 60000, 3, 7.5, NULL, E));
+    OK(lw_store_add_cell(s, "orders", 120000, 1, 1.0, NULL, E));
+    OK(lw_store_add_cell(s, "signups", -60000, 2, 0.0, NULL, E));
+    OK(lw_store_set_position(s, "file:/var/log/events.jsonl", &pos, E));
+    OK(lw_store_set_int(s, "watermark_ms", 123456789, E));
+    OK(lw_store_commit(s, E));
+    assert_false(lw_store_in_transaction(s));
+    lw_store_close(s);
+
+    s = open_ok(path, 0);
+    assert_int_equal(lw_store_schema_version(s), 2);
+    collect_t c = {0};
+    OK(lw_store_read_cells(s, "orders", 0, INT64_MAX, collect_cb, &c, E));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.cells[0].bucket_ms, 60000);
+    assert_int_equal(c.cells[0].count, 3);
+    assert_true(c.cells[0].sum == 7.5);
+    assert_int_equal(c.cells[1].bucket_ms, 120000);
+    assert_int_equal(c.with_sketch, 0);
+    lw_position_t back;
+    OK(lw_store_get_position(s, "file:/var/log/events.jsonl", &back, E));
+    assert_int_equal(back.position, 4096);
+    assert_int_equal(back.fp_len, 512);
+    assert_int_equal(back.fp_hash, 42);
+    int64_t wm;
+    OK(lw_store_get_int(s, "watermark_ms", &wm, E));
+    assert_int_equal(wm, 123456789);
+    OK(lw_store_bucket_range(s, &lo, &hi, E));
+    assert_int_equal(lo, -60000);
+    assert_int_equal(hi, 120000);
+    lw_store_close(s);
+}
+
+static void test_add_cell_accumulates_and_merges(void **state)
+{
+    (void)state;
+    lw_store_t *s = open_ok(path_in("accumulate.db"), 0);
+    lw_hll_t *a = sketch(0, 1000), *b = sketch(500, 1500), *big1 = sketch(0, 60000),
+             *big2 = sketch(40000, 100000);
+
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "users", 0, 2, 1.5, a, E));
+    OK(lw_store_add_cell(s, "plain", 0, 1, 1.0, NULL, E));
+    OK(lw_store_add_cell(s, "dense", 0, 1, 0.0, big1, E));
+    OK(lw_store_commit(s, E));
+
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "users", 0, 3, 2.5, b, E));
+    OK(lw_store_add_cell(s, "plain", 0, 1, 1.0, NULL, E));
+    OK(lw_store_add_cell(s, "dense", 0, 1, 0.0, big2, E));
+    OK(lw_store_commit(s, E));
+
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "users", 0, 1, 1.0, NULL, E)); /* no sketch: keeps the stored one */
+    OK(lw_store_commit(s, E));
+
+    struct {
+        const char *metric;
+        int64_t count;
+        double sum;
+        double distinct; /* 0: no sketch expected */
+        const lw_hll_t *x, *y;
+    } want[] = {
+        {"users", 6, 5.0, 1500, a, b},
+        {"plain", 2, 2.0, 0, NULL, NULL},
+        {"dense", 2, 0.0, 100000, big1, big2},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        lw_hll_t *got = lw_hll_new();
+        collect_t c = {.merged = got};
+        OK(lw_store_read_cells(s, want[i].metric, 0, 1, collect_cb, &c, E));
+        assert_int_equal(c.n, 1);
+        assert_int_equal(c.cells[0].count, want[i].count);
+        assert_true(c.cells[0].sum == want[i].sum);
+        if (want[i].distinct == 0) {
+            assert_int_equal(c.with_sketch, 0);
+        } else {
+            assert_int_equal(c.with_sketch, 1);
+            double est = lw_hll_estimate(got);
+            assert_true(fabs(est - want[i].distinct) <= 0.02 * want[i].distinct);
+            /* exactly the in-memory union */
+            lw_hll_t *u = lw_hll_new();
+            lw_hll_merge(u, want[i].x);
+            lw_hll_merge(u, want[i].y);
+            assert_true(lw_hll_estimate(u) == est);
+            lw_hll_destroy(u);
+        }
+        lw_hll_destroy(got);
+    }
+    lw_hll_destroy(a);
+    lw_hll_destroy(b);
+    lw_hll_destroy(big1);
+    lw_hll_destroy(big2);
+    lw_store_close(s);
+}
+
+static int reenter_cb(void *ud, const lw_cell_t *cell)
+{
+    (void)cell;
+    lw_store_t *s = ud;
+    collect_t inner = {0};
+    char err[128] = "";
+    assert_int_equal(lw_store_read_cells(s, "m", 0, 10, collect_cb, &inner, err, sizeof err),
+                     LW_ERR_INVALID);
+    assert_non_null(strstr(err, "callback"));
+    return 1;
+}
+
+static void test_read_cells_range(void **state)
+{
+    (void)state;
+    lw_store_t *s = open_ok(path_in("range.db"), 0);
+    OK(lw_store_begin(s, E));
+    /* inserted out of order, read back oldest first */
+    static const int64_t buckets[] = {5000, 1000, 3000, 2000, 4000};
+    for (size_t i = 0; i < 5; i++) {
+        OK(lw_store_add_cell(s, "m", buckets[i], (int64_t)i, 0.0, NULL, E));
+    }
+    OK(lw_store_add_cell(s, "other", 2500, 1, 0.0, NULL, E));
+    OK(lw_store_commit(s, E));
+
+    collect_t c = {0};
+    OK(lw_store_read_cells(s, "m", 2000, 5000, collect_cb, &c, E)); /* [2000, 5000) */
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.cells[0].bucket_ms, 2000);
+    assert_int_equal(c.cells[1].bucket_ms, 3000);
+    assert_int_equal(c.cells[2].bucket_ms, 4000);
+    assert_int_equal(c.cells[0].count, 3);
+
+    collect_t stop = {.stop_after = 2};
+    OK(lw_store_read_cells(s, "m", INT64_MIN, INT64_MAX, collect_cb, &stop, E));
+    assert_int_equal(stop.n, 2);
+
+    assert_int_equal(count_cells(s, "missing"), 0);
+    OK(lw_store_read_cells(s, "m", 0, 10000, reenter_cb, s, E));
+    /* the statement is usable again afterwards */
+    assert_int_equal(count_cells(s, "m"), 5);
+
+    int64_t lo, hi;
+    OK(lw_store_bucket_range(s, &lo, &hi, E));
+    assert_int_equal(lo, 1000);
+    assert_int_equal(hi, 5000);
+    lw_store_close(s);
+}
+
+static void test_rollback_discards(void **state)
+{
+    (void)state;
+    const char *path = path_in("rollback.db");
+    lw_store_t *s = open_ok(path, 0);
+    lw_position_t pos = {.position = 10, .fp_len = 0, .fp_hash = 0};
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "m", 0, 1, 1.0, NULL, E));
+    OK(lw_store_set_position(s, "src", &pos, E));
+    OK(lw_store_commit(s, E));
+
+    pos.position = 20;
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "m", 0, 5, 5.0, NULL, E));
+    OK(lw_store_add_cell(s, "m", 60000, 1, 1.0, NULL, E));
+    OK(lw_store_set_position(s, "src", &pos, E));
+    OK(lw_store_add_counter(s, "late", 3, E));
+    lw_store_rollback(s);
+    assert_false(lw_store_in_transaction(s));
+
+    collect_t c = {0};
+    OK(lw_store_read_cells(s, "m", INT64_MIN, INT64_MAX, collect_cb, &c, E));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.cells[0].count, 1);
+    lw_position_t back;
+    OK(lw_store_get_position(s, "src", &back, E));
+    assert_int_equal(back.position, 10);
+    lw_store_close(s);
+
+    /* and nothing of it reached the file */
+    s = open_ok(path, 0);
+    assert_int_equal(count_cells(s, "m"), 1);
+    lw_store_close(s);
+}
+
+static void test_commit_then_close_is_durable(void **state)
+{
+    (void)state;
+    const char *path = path_in("durable.db");
+    lw_store_t *s = open_ok(path, 0);
+    lw_position_t pos = {.position = 77, .fp_len = 0, .fp_hash = 0};
+    OK(lw_store_begin(s, E));
+    for (int i = 0; i < 10; i++) {
+        OK(lw_store_add_cell(s, "m", i * 1000, 1, 0.0, NULL, E));
+    }
+    OK(lw_store_set_position(s, "kafka:events/0", &pos, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+
+    s = open_ok(path, LW_STORE_READONLY);
+    assert_int_equal(count_cells(s, "m"), 10);
+    lw_position_t back;
+    OK(lw_store_get_position(s, "kafka:events/0", &back, E));
+    assert_int_equal(back.position, 77);
+    lw_store_close(s);
+}
+
+/*
+ * A process that dies mid-transaction: the child commits one transaction,
+ * then writes enough 16 KiB sketches that SQLite spills uncommitted pages
+ * into the WAL, and _exit()s without committing or closing.
+ */
+static void test_crash_before_commit(void **state)
+{
+    (void)state;
+    const char *path = path_in("crash.db");
+    lw_store_t *s = open_ok(path, 0);
+    lw_store_close(s);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lw_store_t *cs = NULL;
+        lw_position_t pos = {.position = 100, .fp_len = 0, .fp_hash = 0};
+        lw_hll_t *h = sketch(0, 100000);
+        if (lw_store_open(path, 0, &cs, NULL, 0) != LW_OK || lw_store_begin(cs, NULL, 0) != LW_OK ||
+            lw_store_add_cell(cs, "committed", 0, 1, 0.0, h, NULL, 0) != LW_OK ||
+            lw_store_set_position(cs, "src", &pos, NULL, 0) != LW_OK ||
+            lw_store_commit(cs, NULL, 0) != LW_OK || lw_store_begin(cs, NULL, 0) != LW_OK) {
+            _exit(2);
+        }
+        for (int i = 0; i < 400; i++) { /* 400 x 16 KiB, beyond the 2 MiB page cache */
+            if (lw_store_add_cell(cs, "uncommitted", i * 1000, 1, 0.0, h, NULL, 0) != LW_OK) {
+                _exit(3);
+            }
+        }
+        pos.position = 999;
+        if (lw_store_set_position(cs, "src", &pos, NULL, 0) != LW_OK) {
+            _exit(4);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    /* the uncommitted pages did reach the WAL (no commit frame), so recovery must skip them */
+    struct stat st;
+    char wal[1100];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    assert_int_equal(stat(wal, &st), 0);
+    printf("# WAL left by the crashed writer: %lld bytes\n", (long long)st.st_size);
+    assert_true(st.st_size > 1024 * 1024);
+
+    s = open_ok(path, 0);
+    assert_int_equal(count_cells(s, "committed"), 1);
+    assert_int_equal(count_cells(s, "uncommitted"), 0);
+    lw_position_t back;
+    OK(lw_store_get_position(s, "src", &back, E));
+    assert_int_equal(back.position, 100);
+    /* the store is usable after recovery */
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "uncommitted", 0, 1, 0.0, NULL, E));
+    OK(lw_store_commit(s, E));
+    assert_int_equal(count_cells(s, "uncommitted"), 1);
+    lw_store_close(s);
+}
+
+static void test_positions_and_ints(void **state)
+{
+    (void)state;
+    const char *path = path_in("positions.db");
+    lw_store_t *s = open_ok(path, 0);
+    static const lw_position_t cases[] = {
+        {.position = 0, .fp_len = 0, .fp_hash = 0},
+        {.position = INT64_MAX, .fp_len = 4096, .fp_hash = UINT64_C(0xFEDCBA9876543210)},
+        {.position = 1, .fp_len = 1, .fp_hash = UINT64_MAX},
+        {.position = 123, .fp_len = 64, .fp_hash = UINT64_C(0x8000000000000000)},
+    };
+    enum { N = sizeof cases / sizeof cases[0] };
+    char names[N][32];
+    OK(lw_store_begin(s, E));
+    for (size_t i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "source-%zu", i);
+        lw_position_t first = {.position = -1, .fp_len = -1, .fp_hash = 1};
+        OK(lw_store_set_position(s, names[i], &first, E));
+        OK(lw_store_set_position(s, names[i], &cases[i], E)); /* overwrites */
+    }
+    OK(lw_store_set_int(s, "watermark_ms", -5, E));
+    OK(lw_store_set_int(s, "watermark_ms", INT64_MIN, E));
+    OK(lw_store_set_int(s, "other", INT64_MAX, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+
+    s = open_ok(path, 0);
+    for (size_t i = 0; i < N; i++) {
+        lw_position_t back;
+        OK(lw_store_get_position(s, names[i], &back, E));
+        assert_int_equal(back.position, cases[i].position);
+        assert_int_equal(back.fp_len, cases[i].fp_len);
+        assert_true(back.fp_hash == cases[i].fp_hash);
+    }
+    char err[64] = "untouched";
+    lw_position_t none;
+    assert_int_equal(lw_store_get_position(s, "nope", &none, err, sizeof err), LW_ERR_NOT_FOUND);
+    assert_string_equal(err, "untouched");
+    int64_t v;
+    OK(lw_store_get_int(s, "watermark_ms", &v, E));
+    assert_true(v == INT64_MIN);
+    OK(lw_store_get_int(s, "other", &v, E));
+    assert_true(v == INT64_MAX);
+    assert_int_equal(lw_store_get_int(s, "nope", &v, err, sizeof err), LW_ERR_NOT_FOUND);
+    assert_string_equal(err, "untouched");
+    lw_store_close(s);
+}
+
+typedef struct {
+    int n;
+    char names[8][32];
+    int64_t values[8];
+} counters_t;
+
+static void counter_cb(void *ud, const char *name, int64_t value)
+{
+    counters_t *c = ud;
+    assert_true(c->n < 8);
+    snprintf(c->names[c->n], sizeof c->names[0], "%s", name);
+    c->values[c->n++] = value;
+}
+
+static void test_counters(void **state)
+{
+    (void)state;
+    const char *path = path_in("counters.db");
+    lw_store_t *s = open_ok(path, 0);
+    counters_t c = {0};
+    OK(lw_store_counters(s, counter_cb, &c, E));
+    assert_int_equal(c.n, 0);
+
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_counter(s, "rejected.invalid_json", 2, E));
+    OK(lw_store_add_counter(s, "late", 1, E));
+    OK(lw_store_add_counter(s, "rejected.invalid_json", 5, E));
+    OK(lw_store_commit(s, E));
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_counter(s, "late", 10, E));
+    OK(lw_store_add_counter(s, "adjust", -3, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+
+    s = open_ok(path, LW_STORE_READONLY);
+    OK(lw_store_counters(s, counter_cb, &c, E));
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.names[0], "adjust");
+    assert_int_equal(c.values[0], -3);
+    assert_string_equal(c.names[1], "late");
+    assert_int_equal(c.values[1], 11);
+    assert_string_equal(c.names[2], "rejected.invalid_json");
+    assert_int_equal(c.values[2], 7);
+    lw_store_close(s);
+}
+
+static void test_writes_need_a_transaction(void **state)
+{
+    (void)state;
+    lw_store_t *s = open_ok(path_in("notxn.db"), 0);
+    lw_position_t pos = {0};
+    char err[256];
+    assert_int_equal(lw_store_add_cell(s, "m", 0, 1, 1.0, NULL, err, sizeof err), LW_ERR_INVALID);
+    assert_non_null(strstr(err, "outside a transaction"));
+    assert_int_equal(lw_store_set_position(s, "x", &pos, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(lw_store_set_int(s, "x", 1, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(lw_store_add_counter(s, "x", 1, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(lw_store_commit(s, err, sizeof err), LW_ERR_INVALID);
+    OK(lw_store_begin(s, E));
+    assert_int_equal(lw_store_begin(s, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(lw_store_add_cell(s, "m", 0, 1, (double)NAN, NULL, err, sizeof err),
+                     LW_ERR_INVALID);
+    assert_int_equal(lw_store_add_cell(s, "m", 0, 1, HUGE_VAL, NULL, err, sizeof err),
+                     LW_ERR_INVALID);
+    OK(lw_store_commit(s, E));
+    assert_int_equal(count_cells(s, "m"), 0);
+    lw_store_close(s);
+}
+
+/* The v1 schema exactly as released; never edit (it is what old files contain). */
+static const char v1_ddl[] =
+    "CREATE TABLE cells(metric TEXT NOT NULL, bucket INTEGER NOT NULL,"
+    " count INTEGER NOT NULL DEFAULT 0, sum REAL NOT NULL DEFAULT 0, hll BLOB,"
+    " PRIMARY KEY(metric, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE positions(source TEXT PRIMARY KEY, position INTEGER NOT NULL,"
+    " fp_len INTEGER NOT NULL, fp_hash INTEGER NOT NULL);"
+    "PRAGMA application_id = 1280794996;"
+    "PRAGMA user_version = 1;";
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fail_msg("raw sql on %s: %s", path, msg);
+    }
+    sqlite3_close(db);
+}
+
+static int64_t raw_user_version(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void test_migrate_v1_to_v2(void **state)
+{
+    (void)state;
+    const char *path = path_in("v1.db");
+    raw_exec(path, v1_ddl);
+
+    /* v1 data, sketch included, inserted with raw SQL */
+    lw_hll_t *h = sketch(0, 2000);
+    static uint8_t blob[LW_HLL_MAX_SERIALIZED];
+    size_t n = lw_hll_serialize(h, blob, sizeof blob);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "INSERT INTO cells VALUES('m', 60000, 4, 2.5, ?1)", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(st, 1, blob, (int)n, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO positions VALUES('src', 555, 64, -1);"
+                                  "INSERT INTO cells VALUES('m', 0, 1, 1.0, NULL);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    /* read-only refuses to use (or migrate) the old file */
+    char err[256] = "";
+    lw_store_t *s = NULL;
+    assert_int_equal(lw_store_open(path, LW_STORE_READONLY, &s, err, sizeof err), LW_ERR_STORE);
+    assert_null(s);
+    assert_non_null(strstr(err, "writable"));
+
+    s = open_ok(path, 0);
+    assert_int_equal(lw_store_schema_version(s), 2);
+    lw_hll_t *got = lw_hll_new();
+    collect_t c = {.merged = got};
+    OK(lw_store_read_cells(s, "m", INT64_MIN, INT64_MAX, collect_cb, &c, E));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.cells[0].bucket_ms, 0);
+    assert_int_equal(c.cells[1].count, 4);
+    assert_true(c.cells[1].sum == 2.5);
+    assert_true(lw_hll_estimate(got) == lw_hll_estimate(h));
+    lw_position_t pos;
+    OK(lw_store_get_position(s, "src", &pos, E));
+    assert_int_equal(pos.position, 555);
+    assert_true(pos.fp_hash == UINT64_MAX);
+    /* the v2 tables exist and work, and old cells still merge */
+    OK(lw_store_begin(s, E));
+    OK(lw_store_set_int(s, "watermark_ms", 1, E));
+    OK(lw_store_add_counter(s, "late", 1, E));
+    OK(lw_store_add_cell(s, "m", 60000, 1, 0.5, h, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+
+    /* the file says v2 now; a read-only open accepts it */
+    assert_int_equal(raw_user_version(path), 2);
+    s = open_ok(path, LW_STORE_READONLY);
+    assert_int_equal(lw_store_schema_version(s), 2);
+    lw_store_close(s);
+    lw_hll_destroy(h);
+    lw_hll_destroy(got);
+}
+
+/* A step that fails half-way leaves the file at the previous version, with none of its DDL. */
+static void test_failed_migration_is_atomic(void **state)
+{
+    (void)state;
+    const char *path = path_in("v1-conflict.db");
+    raw_exec(path, v1_ddl);
+    /* v2 creates ints and then counters: a pre-existing counters table breaks the step */
+    raw_exec(path, "CREATE TABLE counters(x);");
+    char err[256] = "";
+    lw_store_t *s = NULL;
+    assert_int_equal(lw_store_open(path, 0, &s, err, sizeof err), LW_ERR_STORE);
+    assert_null(s);
+    printf("# failed migration: %s\n", err);
+    assert_non_null(strstr(err, "migrating to schema version 2"));
+    assert_non_null(strstr(err, "counters"));
+    assert_int_equal(raw_user_version(path), 1);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM sqlite_schema WHERE name = 'ints'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0); /* the step's first table was rolled back */
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_newer_schema_rejected(void **state)
+{
+    (void)state;
+    const char *path = path_in("newer.db");
+    lw_store_close(open_ok(path, 0));
+    raw_exec(path, "PRAGMA user_version = 99;");
+    for (int flags = 0; flags <= LW_STORE_READONLY; flags++) {
+        char err[256] = "";
+        lw_store_t *s = NULL;
+        assert_int_equal(lw_store_open(path, flags, &s, err, sizeof err), LW_ERR_STORE);
+        assert_null(s);
+        assert_non_null(
+            strstr(err, "store schema version 99 is newer than this leadwatch supports (2)"));
+    }
+}
+
+static void test_foreign_files_rejected(void **state)
+{
+    (void)state;
+    const char *text = path_in("notes.txt");
+    FILE *f = fopen(text, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 100; i++) {
+        fputs("this is a plain text file, not an SQLite database\n", f);
+    }
+    fclose(f);
+    const char *foreign = path_in("foreign.db");
+    raw_exec(foreign, "CREATE TABLE t(x); INSERT INTO t VALUES(1);");
+
+    struct {
+        const char *path;
+        int flags;
+        const char *msg;
+    } cases[] = {
+        {text, 0, "cannot be read as an SQLite database"},
+        {text, LW_STORE_READONLY, "cannot be read as an SQLite database"},
+        {foreign, 0, "not a leadwatch store"},
+        {path_in("does-not-exist.db"), LW_STORE_READONLY, "cannot open"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[256] = "";
+        lw_store_t *s = NULL;
+        assert_int_equal(lw_store_open(cases[i].path, cases[i].flags, &s, err, sizeof err),
+                         LW_ERR_STORE);
+        assert_null(s);
+        if (strstr(err, cases[i].msg) == NULL) {
+            fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].msg);
+        }
+    }
+    /* the foreign database was left alone */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(foreign, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_readonly_while_writer_runs(void **state)
+{
+    (void)state;
+    const char *path = path_in("readonly.db");
+    lw_store_t *w = open_ok(path, 0);
+    OK(lw_store_begin(w, E));
+    OK(lw_store_add_cell(w, "m", 0, 1, 0.0, NULL, E));
+    OK(lw_store_commit(w, E));
+
+    lw_store_t *r = open_ok(path, LW_STORE_READONLY);
+    assert_int_equal(lw_store_schema_version(r), 2);
+    assert_int_equal(count_cells(r, "m"), 1);
+
+    /* a writer's open transaction is invisible to the reader, its commit visible */
+    OK(lw_store_begin(w, E));
+    OK(lw_store_add_cell(w, "m", 1000, 1, 0.0, NULL, E));
+    assert_int_equal(count_cells(r, "m"), 1);
+    OK(lw_store_commit(w, E));
+    assert_int_equal(count_cells(r, "m"), 2);
+
+    /* the reader cannot write */
+    char err[256] = "";
+    lw_err_t rc = lw_store_begin(r, err, sizeof err);
+    if (rc == LW_OK) {
+        rc = lw_store_add_cell(r, "m", 2000, 1, 0.0, NULL, err, sizeof err);
+        lw_store_rollback(r);
+    }
+    assert_int_equal(rc, LW_ERR_STORE);
+    printf("# read-only write: %s\n", err);
+    assert_non_null(strstr(err, "readonly"));
+    assert_int_equal(count_cells(w, "m"), 2);
+    lw_store_close(r);
+    lw_store_close(w);
+}
+
+static void test_disk_full_surfaces(void **state)
+{
+    (void)state;
+    const char *path = path_in("full.db");
+    lw_store_t *s = open_ok(path, 0);
+    lw_hll_t *h = sketch(0, 100000);
+    lw_position_t pos = {.position = 1, .fp_len = 0, .fp_hash = 0};
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "m", 0, 1, 0.0, h, E));
+    OK(lw_store_set_position(s, "src", &pos, E));
+    OK(lw_store_commit(s, E));
+
+    OK(lw_store_set_max_pages(s, 30, E)); /* about 120 KiB */
+    char err[256] = "";
+    lw_err_t rc = LW_OK;
+    OK(lw_store_begin(s, E));
+    pos.position = 2;
+    OK(lw_store_set_position(s, "src", &pos, E));
+    int written = 0;
+    for (int i = 1; i < 200 && rc == LW_OK; i++) {
+        rc = lw_store_add_cell(s, "m", i * 1000, 1, 0.0, h, err, sizeof err);
+        written += rc == LW_OK;
+    }
+    assert_int_equal(rc, LW_ERR_STORE);
+    assert_true(written > 0 && written < 199);
+    printf("# after %d cells: %s\n", written, err);
+    assert_non_null(strstr(err, "full"));
+    /*
+     * SQLite may have rolled the whole transaction back on SQLITE_FULL; a
+     * later write must then fail rather than run in autocommit mode (which
+     * would store position 3 without its cells).
+     */
+    pos.position = 3;
+    lw_err_t after = lw_store_set_position(s, "src", &pos, err, sizeof err);
+    printf("# write after SQLITE_FULL: %s %s\n", lw_err_name(after), after == LW_OK ? "" : err);
+    rc = lw_store_commit(s, err, sizeof err);
+    printf("# commit after SQLITE_FULL: %s %s\n", lw_err_name(rc), rc == LW_OK ? "" : err);
+    if (rc != LW_OK) {
+        assert_int_equal(rc, LW_ERR_STORE);
+        lw_store_rollback(s);
+    }
+    lw_store_close(s);
+
+    s = open_ok(path, 0);
+    lw_position_t back;
+    OK(lw_store_get_position(s, "src", &back, E));
+    int cells = count_cells(s, "m");
+    /* either the transaction committed what succeeded (its cells and position 3) or nothing */
+    if (back.position == 3) {
+        assert_int_equal(cells, 1 + written);
+    } else {
+        assert_int_equal(back.position, 1);
+        assert_int_equal(cells, 1);
+    }
+    lw_store_close(s);
+    lw_hll_destroy(h);
+}
+
+static void test_busy_surfaces(void **state)
+{
+    (void)state;
+    const char *path = path_in("busy.db");
+    lw_store_t *s = open_ok(path, 0);
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    char err[256] = "";
+    /* waits for the 5 s busy timeout, then reports */
+    assert_int_equal(lw_store_begin(s, err, sizeof err), LW_ERR_STORE);
+    printf("# competing writer: %s\n", err);
+    assert_non_null(strstr(err, "locked"));
+    assert_false(lw_store_in_transaction(s));
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    OK(lw_store_begin(s, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+}
+
+static void test_corrupt_stored_sketch_surfaces(void **state)
+{
+    (void)state;
+    const char *path = path_in("corrupt.db");
+    lw_store_t *s = open_ok(path, 0);
+    lw_hll_t *h = sketch(0, 10);
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "m", 0, 1, 0.0, h, E));
+    OK(lw_store_commit(s, E));
+    raw_exec(path, "UPDATE cells SET hll = x'5a0e0102' WHERE metric = 'm'");
+
+    char err[256] = "";
+    OK(lw_store_begin(s, E));
+    assert_int_equal(lw_store_add_cell(s, "m", 0, 1, 0.0, h, err, sizeof err), LW_ERR_STORE);
+    assert_non_null(strstr(err, "corrupt sketch"));
+    lw_store_rollback(s);
+    /* a NULL sketch leaves the stored blob alone, so that add still works */
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "m", 0, 1, 0.0, NULL, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+    lw_hll_destroy(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_and_reopen),
+        cmocka_unit_test(test_add_cell_accumulates_and_merges),
+        cmocka_unit_test(test_read_cells_range),
+        cmocka_unit_test(test_rollback_discards),
+        cmocka_unit_test(test_commit_then_close_is_durable),
+        cmocka_unit_test(test_crash_before_commit),
+        cmocka_unit_test(test_positions_and_ints),
+        cmocka_unit_test(test_counters),
+        cmocka_unit_test(test_writes_need_a_transaction),
+        cmocka_unit_test(test_migrate_v1_to_v2),
+        cmocka_unit_test(test_failed_migration_is_atomic),
+        cmocka_unit_test(test_newer_schema_rejected),
+        cmocka_unit_test(test_foreign_files_rejected),
+        cmocka_unit_test(test_readonly_while_writer_runs),
+        cmocka_unit_test(test_disk_full_surfaces),
+        cmocka_unit_test(test_busy_surfaces),
+        cmocka_unit_test(test_corrupt_stored_sketch_surfaces),
+    };
+    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
