@@ -1,0 +1,879 @@
+/*
+ * test_config.c - tests for the YAML configuration parser (src/config.c).
+ *
+ * 1. The example from the issue parses and every resolved field is checked.
+ * 2. config/leadwatch.yaml (the annotated example) loads and is valid.
+ * 3. Defaults apply when sections and keys are omitted.
+ * 4. A table of bad configs: each must fail with LW_ERR_CONFIG, a message
+ *    that starts with exactly "t.yaml:LINE: " and contains the expected
+ *    key path and complaint, on one line, and leave *out NULL.
+ * 5. Generated bad configs for the bounds (metrics, paths, nodes, size).
+ * 6. lw_config_load on a real temp file and on a missing file; print and
+ *    describe output.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "leadwatch/config.h"
+#include "leadwatch/timeutil.h"
+
+static const char issue_example[] =
+    "source:\n"
+    "  format: segment          # segment | amplitude | custom\n"
+    "  max_event_bytes: 1048576\n"
+    "  max_depth: 64\n"
+    "  max_future: 1d\n"
+    "store: {path: leadwatch.db, flush_events: 200000, flush_interval: 1s}\n"
+    "buckets: {size: 1d, grace: 2d}\n"
+    "metrics:\n"
+    "  - {name: listening_minutes, sum: properties.duration_ms, scale: 1.6666666666666667e-05, "
+    "where: {event: track_played}}\n"
+    "  - {name: active_users, distinct: user, where: {event: [session_start, track_played]}}\n"
+    "  - {name: sessions, count: true, where: {event: session_start, properties.platform: ios}}\n"
+    "  - {name: minutes_per_user, ratio: [listening_minutes, active_users]}\n"
+    "  - {name: revenue, sum: properties.revenue, where: {event: purchase}}\n"
+    "  - {name: weekly_active_users, distinct: user, window: 7d, where: {event: session_start}}\n"
+    "  - {name: avg_order, mean: properties.revenue, where: {event: purchase}}\n"
+    "tree:\n"
+    "  nsm: listening_minutes\n"
+    "  kpi: revenue\n"
+    "  inputs: [{metric: active_users, kind: breadth}, {metric: minutes_per_user, kind: "
+    "depth}]\n";
+
+static lw_config_t *parse_ok(const char *text)
+{
+    lw_config_t *cfg = NULL;
+    char err[512] = "";
+    lw_err_t rc = lw_config_parse(text, strlen(text), "t.yaml", &cfg, err, sizeof err);
+    if (rc != LW_OK)
+        fail_msg("expected success, got %s: %s", lw_err_name(rc), err);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+static void assert_where(const lw_where_t *w, const char *path, size_t nvalues)
+{
+    assert_string_equal(w->path, path);
+    assert_int_equal(w->is_event, strcmp(path, "event") == 0);
+    assert_int_equal(w->nvalues, nvalues);
+}
+
+static void test_issue_example(void **state)
+{
+    (void)state;
+    lw_config_t *cfg = parse_ok(issue_example);
+
+    assert_string_equal(cfg->file, "t.yaml");
+    assert_int_equal(cfg->source.format, LW_FMT_SEGMENT);
+    assert_null(cfg->source.event_field);
+    assert_null(cfg->source.user_field);
+    assert_null(cfg->source.time_field);
+    assert_int_equal(cfg->source.max_event_bytes, 1048576);
+    assert_int_equal(cfg->source.max_depth, 64);
+    assert_int_equal(cfg->source.max_future_ms, LW_MS_PER_DAY);
+    assert_string_equal(cfg->store.path, "leadwatch.db");
+    assert_int_equal(cfg->store.flush_events, 200000);
+    assert_int_equal(cfg->store.flush_interval_ms, 1000);
+    assert_int_equal(cfg->buckets.size_ms, LW_MS_PER_DAY);
+    assert_int_equal(cfg->buckets.grace_ms, 2 * LW_MS_PER_DAY);
+
+    assert_int_equal(cfg->nmetrics, 7);
+    const lw_metric_def_t *m = cfg->metrics;
+
+    assert_string_equal(m[0].name, "listening_minutes");
+    assert_int_equal(m[0].kind, LW_METRIC_SUM);
+    assert_string_equal(m[0].field, "properties.duration_ms");
+    assert_false(m[0].field_is_user);
+    assert_true(m[0].scale == 1.6666666666666667e-05);
+    assert_int_equal(m[0].window_ms, 0);
+    assert_int_equal(m[0].nwhere, 1);
+    assert_where(&m[0].where[0], "event", 1);
+    assert_int_equal(m[0].where[0].values[0].type, LW_SCALAR_STRING);
+    assert_string_equal(m[0].where[0].values[0].str, "track_played");
+    assert_int_equal(m[0].line, 9);
+
+    assert_string_equal(m[1].name, "active_users");
+    assert_int_equal(m[1].kind, LW_METRIC_DISTINCT);
+    assert_string_equal(m[1].field, "user");
+    assert_true(m[1].field_is_user);
+    assert_true(m[1].scale == 1.0);
+    assert_int_equal(m[1].nwhere, 1);
+    assert_where(&m[1].where[0], "event", 2);
+    assert_string_equal(m[1].where[0].values[0].str, "session_start");
+    assert_string_equal(m[1].where[0].values[1].str, "track_played");
+
+    assert_string_equal(m[2].name, "sessions");
+    assert_int_equal(m[2].kind, LW_METRIC_COUNT);
+    assert_null(m[2].field);
+    assert_int_equal(m[2].nwhere, 2);
+    assert_where(&m[2].where[0], "event", 1);
+    assert_where(&m[2].where[1], "properties.platform", 1);
+    assert_false(m[2].where[1].is_event);
+    assert_string_equal(m[2].where[1].values[0].str, "ios");
+
+    assert_string_equal(m[3].name, "minutes_per_user");
+    assert_int_equal(m[3].kind, LW_METRIC_RATIO);
+    assert_int_equal(m[3].ratio_num, 0);
+    assert_int_equal(m[3].ratio_den, 1);
+    assert_int_equal(m[3].nwhere, 0);
+    assert_null(m[3].where);
+
+    assert_string_equal(m[4].name, "revenue");
+    assert_int_equal(m[4].kind, LW_METRIC_SUM);
+    assert_string_equal(m[4].field, "properties.revenue");
+    assert_true(m[4].scale == 1.0);
+    assert_int_equal(m[4].ratio_num, -1);
+
+    assert_string_equal(m[5].name, "weekly_active_users");
+    assert_int_equal(m[5].kind, LW_METRIC_DISTINCT);
+    assert_true(m[5].field_is_user);
+    assert_int_equal(m[5].window_ms, 7 * LW_MS_PER_DAY);
+
+    assert_string_equal(m[6].name, "avg_order");
+    assert_int_equal(m[6].kind, LW_METRIC_MEAN);
+    assert_string_equal(m[6].field, "properties.revenue");
+    assert_int_equal(m[6].line, 15);
+
+    assert_int_equal(cfg->tree.nsm, 0);
+    assert_int_equal(cfg->tree.kpi, 4);
+    assert_int_equal(cfg->tree.ninputs, 2);
+    assert_int_equal(cfg->tree.inputs[0].metric, 1);
+    assert_int_equal(cfg->tree.inputs[0].kind, LW_INPUT_BREADTH);
+    assert_int_equal(cfg->tree.inputs[1].metric, 3);
+    assert_int_equal(cfg->tree.inputs[1].kind, LW_INPUT_DEPTH);
+
+    assert_int_equal(lw_config_metric_index(cfg, "revenue"), 4);
+    assert_int_equal(lw_config_metric_index(cfg, "avg_order"), 6);
+    assert_int_equal(lw_config_metric_index(cfg, "nope"), -1);
+    lw_config_free(cfg);
+}
+
+static void test_annotated_example(void **state)
+{
+    (void)state;
+    char path[4096], err[512] = "";
+    const char *src = getenv("LW_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/config/leadwatch.yaml", src ? src : LW_SOURCE_DIR);
+    lw_config_t *cfg = NULL;
+    lw_err_t rc = lw_config_load(path, &cfg, err, sizeof err);
+    if (rc != LW_OK)
+        fail_msg("%s", err);
+    assert_string_equal(cfg->file, path);
+    assert_int_equal(cfg->source.format, LW_FMT_SEGMENT);
+    assert_string_equal(cfg->metrics[cfg->tree.nsm].name, "listening_minutes");
+    assert_true(cfg->tree.kpi >= 0);
+    assert_string_equal(cfg->metrics[cfg->tree.kpi].name, "revenue");
+    assert_true(cfg->tree.ninputs >= 3 && cfg->tree.ninputs <= 5);
+    int i = lw_config_metric_index(cfg, "sessions_per_user");
+    assert_true(i >= 0);
+    assert_int_equal(cfg->metrics[i].kind, LW_METRIC_RATIO);
+    assert_string_equal(cfg->metrics[cfg->metrics[i].ratio_num].name, "sessions");
+    assert_string_equal(cfg->metrics[cfg->metrics[i].ratio_den].name, "active_users");
+    bool has_frequency = false;
+    for (size_t k = 0; k < cfg->tree.ninputs; k++)
+        if (cfg->tree.inputs[k].metric == i)
+            has_frequency = cfg->tree.inputs[k].kind == LW_INPUT_FREQUENCY;
+    assert_true(has_frequency);
+    lw_config_free(cfg);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    lw_config_t *cfg = parse_ok("source: {format: amplitude}\n"
+                                "metrics: [{name: a, count: true}, {name: b, sum: x}]\n"
+                                "tree: {nsm: a, inputs: [{metric: b, kind: frequency}]}\n");
+    assert_int_equal(cfg->source.format, LW_FMT_AMPLITUDE);
+    assert_int_equal(cfg->source.max_event_bytes, 1048576);
+    assert_int_equal(cfg->source.max_depth, 64);
+    assert_int_equal(cfg->source.max_future_ms, LW_MS_PER_DAY);
+    assert_string_equal(cfg->store.path, "leadwatch.db");
+    assert_int_equal(cfg->store.flush_events, 200000);
+    assert_int_equal(cfg->store.flush_interval_ms, 1000);
+    assert_int_equal(cfg->buckets.size_ms, LW_MS_PER_DAY);
+    assert_int_equal(cfg->buckets.grace_ms, 2 * LW_MS_PER_DAY);
+    assert_true(cfg->metrics[1].scale == 1.0);
+    assert_int_equal(cfg->metrics[0].nwhere, 0);
+    assert_int_equal(cfg->tree.kpi, -1);
+    assert_int_equal(cfg->tree.inputs[0].kind, LW_INPUT_FREQUENCY);
+    lw_config_free(cfg);
+
+    /* no source section at all: Segment with the default limits */
+    cfg = parse_ok("metrics: [{name: a, count: true}, {name: b, sum: x}]\n"
+                   "tree: {nsm: a, inputs: [{metric: b, kind: depth}]}\n");
+    assert_int_equal(cfg->source.format, LW_FMT_SEGMENT);
+    assert_int_equal(cfg->source.max_event_bytes, 1048576);
+    lw_config_free(cfg);
+}
+
+static void test_custom_and_overrides(void **state)
+{
+    (void)state;
+    /* sections in an unusual order: tree before metrics, buckets after metrics */
+    lw_config_t *cfg =
+        parse_ok("tree:\n"
+                 "  nsm: r\n"
+                 "  inputs:\n"
+                 "    - {metric: u, kind: efficiency}\n"
+                 "metrics:\n"
+                 "  - {name: r, ratio: [s, u]}\n" /* forward references */
+                 "  - {name: s, sum: payload.amount, scale: -2.5}\n"
+                 "  - {name: u, distinct: payload.account.id, window: 3w}\n"
+                 "source:\n"
+                 "  format: custom\n"
+                 "  fields: {event: meta.type, user: meta.actor.id, time: meta.ts}\n"
+                 "  max_event_bytes: 4096\n"
+                 "  max_depth: 8\n"
+                 "  max_future: 5m\n"
+                 "store: {path: \"/var/lib/lw/x.db\", flush_events: 1e6, flush_interval: 1h}\n"
+                 "buckets: {size: 1w, grace: 0}\n");
+    assert_int_equal(cfg->source.format, LW_FMT_CUSTOM);
+    assert_string_equal(cfg->source.event_field, "meta.type");
+    assert_string_equal(cfg->source.user_field, "meta.actor.id");
+    assert_string_equal(cfg->source.time_field, "meta.ts");
+    assert_int_equal(cfg->source.max_event_bytes, 4096);
+    assert_int_equal(cfg->source.max_depth, 8);
+    assert_int_equal(cfg->source.max_future_ms, 5 * 60000);
+    assert_string_equal(cfg->store.path, "/var/lib/lw/x.db");
+    assert_int_equal(cfg->store.flush_events, 1000000);
+    assert_int_equal(cfg->store.flush_interval_ms, LW_MS_PER_HOUR);
+    assert_int_equal(cfg->buckets.size_ms, LW_MS_PER_WEEK);
+    assert_int_equal(cfg->buckets.grace_ms, 0);
+    assert_int_equal(cfg->metrics[0].kind, LW_METRIC_RATIO);
+    assert_int_equal(cfg->metrics[0].ratio_num, 1);
+    assert_int_equal(cfg->metrics[0].ratio_den, 2);
+    assert_true(cfg->metrics[1].scale == -2.5);
+    assert_string_equal(cfg->metrics[2].field, "payload.account.id");
+    assert_false(cfg->metrics[2].field_is_user);
+    assert_int_equal(cfg->metrics[2].window_ms, 3 * LW_MS_PER_WEEK);
+    assert_int_equal(cfg->tree.nsm, 0);
+    assert_int_equal(cfg->tree.inputs[0].metric, 2);
+    assert_int_equal(cfg->tree.inputs[0].kind, LW_INPUT_EFFICIENCY);
+    lw_config_free(cfg);
+}
+
+/* Plain scalars are typed by the YAML 1.2 core schema; quoted ones are strings. */
+static void test_where_scalar_typing(void **state)
+{
+    (void)state;
+    lw_config_t *cfg = parse_ok("source: {format: segment}\n"
+                                "metrics:\n"
+                                "  - name: a\n"
+                                "    count: true\n"
+                                "    where:\n"
+                                "      p.bool: [true, False, \"true\"]\n"
+                                "      p.num: [42, -1.5e3, .5, \"42\", '7']\n"
+                                "      p.null: [null, ~, \"null\"]\n"
+                                "      p.str: [ios, yes, 0x1F, 1.2.3]\n"
+                                "      event: \"404\"\n"
+                                "  - {name: b, count: true}\n"
+                                "tree: {nsm: a, inputs: [{metric: b, kind: breadth}]}\n");
+    const lw_metric_def_t *m = &cfg->metrics[0];
+    assert_int_equal(m->nwhere, 5);
+    const lw_scalar_t *v = m->where[0].values;
+    assert_int_equal(m->where[0].nvalues, 3);
+    assert_int_equal(v[0].type, LW_SCALAR_BOOL);
+    assert_true(v[0].b);
+    assert_int_equal(v[1].type, LW_SCALAR_BOOL);
+    assert_false(v[1].b);
+    assert_int_equal(v[2].type, LW_SCALAR_STRING);
+    assert_string_equal(v[2].str, "true");
+
+    v = m->where[1].values;
+    assert_int_equal(m->where[1].nvalues, 5);
+    assert_int_equal(v[0].type, LW_SCALAR_NUMBER);
+    assert_true(v[0].num == 42.0);
+    assert_int_equal(v[1].type, LW_SCALAR_NUMBER);
+    assert_true(v[1].num == -1500.0);
+    assert_int_equal(v[2].type, LW_SCALAR_NUMBER);
+    assert_true(v[2].num == 0.5);
+    assert_int_equal(v[3].type, LW_SCALAR_STRING);
+    assert_string_equal(v[3].str, "42");
+    assert_int_equal(v[4].type, LW_SCALAR_STRING);
+    assert_string_equal(v[4].str, "7");
+
+    v = m->where[2].values;
+    assert_int_equal(v[0].type, LW_SCALAR_NULL);
+    assert_int_equal(v[1].type, LW_SCALAR_NULL);
+    assert_int_equal(v[2].type, LW_SCALAR_STRING);
+
+    v = m->where[3].values;
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(v[i].type, LW_SCALAR_STRING);
+    assert_string_equal(v[1].str, "yes");
+    assert_string_equal(v[2].str, "0x1F");
+
+    assert_true(m->where[4].is_event);
+    assert_string_equal(m->where[4].values[0].str, "404");
+    lw_config_free(cfg);
+}
+
+/* ------------------------------------------------------ bad configs */
+
+#define SRC "source: {format: segment}\n"
+#define MET "metrics:\n  - {name: a, count: true}\n  - {name: b, distinct: user}\n"
+#define TREE "tree: {nsm: a, inputs: [{metric: b, kind: breadth}]}\n"
+#define MET3(third) "metrics:\n  - {name: a, count: true}\n  - {name: b, distinct: user}\n" third
+
+typedef struct {
+    const char *text;
+    int line;
+    const char *expect; /* substring after "t.yaml:LINE: " */
+} bad_case_t;
+
+static const bad_case_t bad_cases[] = {
+    /* unknown keys at every level */
+    {SRC MET TREE "analysis: {}\n", 6, "analysis: unknown key (expected one of: source, store"},
+    {"source: {format: segment, kafka: {}}\n" MET TREE, 1, "source.kafka: unknown key"},
+    {SRC "store: {path: x.db, fsync: true}\n" MET TREE, 2, "store.fsync: unknown key"},
+    {SRC "buckets:\n  size: 1d\n  align: monday\n" MET TREE, 4, "buckets.align: unknown key"},
+    {SRC "metrics:\n  - {name: a, count: true, colour: red}\n  - {name: b, distinct: user}\n" TREE,
+     3, "metrics[0].colour: unknown key"},
+    {SRC MET "tree: {nsm: a, alerts: [], inputs: [{metric: b, kind: breadth}]}\n", 5,
+     "tree.alerts: unknown key"},
+    {SRC MET "tree: {nsm: a, inputs: [{metric: b, kind: breadth, weight: 2}]}\n", 5,
+     "tree.inputs[0].weight: unknown key"},
+    {"source:\n  format: custom\n  fields: {event: e, user: u, time: t, ts: x}\n" MET TREE, 3,
+     "source.fields.ts: unknown key"},
+    /* wrong types and bounds */
+    {"source: {format: segment, max_depth: deep}\n" MET TREE, 1,
+     "source.max_depth: expected a whole number, got a string \"deep\""},
+    {"source: {format: segment, max_depth: 0}\n" MET TREE, 1,
+     "source.max_depth: 0 is out of range [1, 1024]"},
+    {"source: {format: segment, max_event_bytes: [1]}\n" MET TREE, 1,
+     "source.max_event_bytes: expected a whole number, got a list"},
+    {SRC "store: {path: 123}\n" MET TREE, 2,
+     "store.path: expected a string, got a number (quote it"},
+    {SRC "store: {path: }\n" MET TREE, 2, "store.path: expected a string, got null"},
+    {SRC "store: {flush_events: \"100\"}\n" MET TREE, 2,
+     "store.flush_events: expected a whole number, got a string"},
+    {SRC "store:\n  flush_events: 0\n" MET TREE, 3,
+     "store.flush_events: 0 is out of range [1, 10000000]"},
+    {SRC "store:\n  flush_events: 10000001\n" MET TREE, 3, "store.flush_events: 10000001 is out"},
+    {SRC "store: {flush_events: 1.5}\n" MET TREE, 2, "store.flush_events: expected a whole number"},
+    {SRC "store: {flush_interval: 2h}\n" MET TREE, 2,
+     "store.flush_interval: 2h is out of range [1s, 1h]"},
+    {SRC "buckets: {grace: 2 days}\n" MET TREE, 2, "buckets.grace: invalid duration \"2 days\""},
+    {SRC "buckets: {grace: -1d}\n" MET TREE, 2, "buckets.grace: invalid duration \"-1d\""},
+    {"source: {format: segment, max_future: 5}\n" MET TREE, 1,
+     "source.max_future: invalid duration \"5\""},
+    {SRC "buckets: {size: 2d}\n" MET TREE, 2, "buckets.size: bucket size must be 1h, 1d or 1w"},
+    {SRC "buckets: {size: true}\n" MET TREE, 2, "buckets.size: invalid duration \"true\""},
+    {"source: {format: kafka}\n" MET TREE, 1, "source.format: unknown format \"kafka\""},
+    {"source: segment\n" MET TREE, 1, "source: expected a mapping, got a string"},
+    {"source: {format: [segment]}\n" MET TREE, 1, "source.format: expected an event format"},
+    /* metrics */
+    {SRC "metrics:\n  - {name: a, count: true}\n  - {name: a, distinct: user}\n" TREE, 4,
+     "metrics[1].name: duplicate metric \"a\" (first defined at line 3)"},
+    {SRC MET3("  - {name: r, ratio: [a, foo]}\n") TREE, 5,
+     "metrics[2].ratio: unknown metric \"foo\""},
+    {SRC MET3("  - {name: r, ratio: [r, a]}\n") TREE, 5,
+     "metrics[2].ratio: metric \"r\" cannot be a ratio of itself"},
+    {SRC MET3("  - {name: r1, ratio: [r2, a]}\n  - {name: r2, ratio: [b, r3]}\n"
+              "  - {name: r3, ratio: [r1, a]}\n") TREE,
+     7, "metrics[4].ratio: cycle through ratios: r1 -> r2 -> r3 -> r1"},
+    {SRC MET3("  - {name: r, ratio: [a]}\n") TREE, 5,
+     "metrics[2].ratio: expected a list of two metric names"},
+    {SRC MET3("  - {name: r, ratio: a/b}\n") TREE, 5,
+     "metrics[2].ratio: expected a list of two metric names [numerator, denominator], got a "
+     "string"},
+    {SRC MET3("  - {name: r, ratio: [a, 5]}\n") TREE, 5,
+     "metrics[2].ratio: expected a metric name, got a number"},
+    {SRC MET3("  - name: r\n    ratio: [a, b]\n    where: {event: x}\n") TREE, 7,
+     "metrics[2].where: not allowed on a ratio"},
+    {SRC "metrics:\n  - name: a\n    count: true\n    sum: x\n  - {name: b, count: true}\n" TREE, 5,
+     "metrics[0].sum: a metric has exactly one kind, but \"count\" is also given (line 4)"},
+    {SRC "metrics:\n  - {name: a, mean: x, distinct: user}\n  - {name: b, count: true}\n" TREE, 3,
+     "metrics[0].distinct: a metric has exactly one kind"},
+    {SRC "metrics:\n  - {name: a}\n  - {name: b, count: true}\n" TREE, 3,
+     "metrics[0]: metric \"a\" has no kind"},
+    {SRC "metrics:\n  - {count: true}\n  - {name: b, count: true}\n" TREE, 3,
+     "metrics[0].name: required key is missing"},
+    {SRC "metrics:\n  - {name: a, count: false}\n  - {name: b, count: true}\n" TREE, 3,
+     "metrics[0].count: must be true"},
+    {SRC "metrics:\n  - {name: Active-Users, count: true}\n" TREE, 3,
+     "metrics[0].name: name may only contain a-z, 0-9 and _: \"Active-Users\""},
+    {SRC "metrics:\n  - {name: "
+         "a1234567890123456789012345678901234567890123456789012345678901234, count: true}\n" TREE,
+     3, "metrics[0].name: name longer than 64 characters"},
+    {SRC "metrics:\n  - {name: 42, count: true}\n" TREE, 3,
+     "metrics[0].name: expected a string, got a number"},
+    {SRC "metrics: []\n" TREE, 2, "metrics: at least one metric is required"},
+    {SRC "metrics: {a: 1}\n" TREE, 2, "metrics: expected a list of metrics, got a mapping"},
+    {SRC "metrics:\n  - a\n" TREE, 3, "metrics[0]: expected a mapping, got a string"},
+    {SRC TREE, 1, "metrics: required key is missing"},
+    {SRC MET3("  - {name: c, count: true, scale: 2}\n") TREE, 5,
+     "metrics[2].scale: only allowed on sum and mean metrics, not count"},
+    {SRC MET3("  - {name: c, sum: x, scale: .inf}\n") TREE, 5,
+     "metrics[2].scale: must be a finite number"},
+    {SRC MET3("  - {name: c, sum: x, scale: 1e999}\n") TREE, 5,
+     "metrics[2].scale: must be a finite number"},
+    {SRC MET3("  - {name: c, mean: x, scale: \"2\"}\n") TREE, 5,
+     "metrics[2].scale: expected a number, got a string"},
+    {SRC MET3("  - {name: c, sum: x, window: 7d}\n") TREE, 5,
+     "metrics[2].window: only allowed on distinct metrics, not sum"},
+    {SRC MET3("  - {name: c, distinct: user, window: 36h}\n") TREE, 5,
+     "metrics[2].window: 36h is not a multiple of the bucket size 1d"},
+    {SRC "buckets: {size: 1h}\n" MET3("  - {name: c, distinct: user, window: 30m}\n") TREE, 6,
+     "metrics[2].window: 30m is not a multiple of the bucket size 1h"},
+    {SRC MET3("  - {name: c, distinct: user, window: 401d}\n") TREE, 5,
+     "metrics[2].window: 401d spans more than 400 buckets of 1d"},
+    {SRC MET3("  - {name: c, distinct: user, window: 0}\n") TREE, 5,
+     "metrics[2].window: 0 is out of range"},
+    /* paths */
+    {SRC MET3("  - {name: c, sum: properties..x}\n") TREE, 5,
+     "metrics[2].sum: path has an empty segment ('..'): \"properties..x\""},
+    {SRC MET3("  - {name: c, mean: a.b.c.d.e.f.g.h.i}\n") TREE, 5,
+     "metrics[2].mean: path has more than 8 segments"},
+    {SRC MET3("  - {name: c, distinct: \"\"}\n") TREE, 5,
+     "metrics[2].distinct: expected a dotted path, got an empty string"},
+    {SRC MET3("  - {name: c, count: true, where: {.p: 1}}\n") TREE, 5,
+     "metrics[2].where..p: path has an empty segment (leading or trailing '.')"},
+    {SRC MET3("  - {name: c, sum: x.}\n") TREE, 5, "metrics[2].sum: path has an empty segment"},
+    /* where */
+    {SRC MET3("  - name: c\n    count: true\n    where:\n      p: 1\n      p: 2\n") TREE, 9,
+     "metrics[2].where.p: duplicate key (first given at line 8)"},
+    {SRC MET3("  - {name: c, count: true, where: {p: []}}\n") TREE, 5,
+     "metrics[2].where.p: empty list"},
+    {SRC MET3("  - {name: c, count: true, where: {}}\n") TREE, 5,
+     "metrics[2].where: no conditions"},
+    {SRC MET3("  - {name: c, count: true, where: [event, x]}\n") TREE, 5,
+     "metrics[2].where: expected a mapping of conditions, got a list"},
+    {SRC MET3("  - name: c\n    count: true\n    where: {event: [x,\n      404]}\n") TREE, 8,
+     "metrics[2].where.event[1]: event names are strings, got a number (quote it)"},
+    {SRC MET3("  - {name: c, count: true, where: {p: {q: 1}}}\n") TREE, 5,
+     "metrics[2].where.p: expected a value (string, number, boolean or null), got a mapping"},
+    {SRC MET3("  - {name: c, count: true, where: {p: [[1]]}}\n") TREE, 5,
+     "metrics[2].where.p[0]: expected a value"},
+    {SRC MET3("  - {name: c, count: true, where: {p: .nan}}\n") TREE, 5,
+     "metrics[2].where.p: must be a finite number"},
+    {SRC MET3("  - {name: c, count: true, where: {1: x}}\n") TREE, 5,
+     "metrics[2].where: expected `event` or a dotted path as key, got a number"},
+    /* tree */
+    {SRC MET "tree: {nsm: a, inputs: [{metric: b, kind: width}]}\n", 5,
+     "tree.inputs[0].kind: unknown value \"width\" (expected one of: breadth, depth, frequency, "
+     "efficiency)"},
+    {SRC MET "tree: {nsm: a, inputs: [{metric: b}]}\n", 5, "tree.inputs[0].kind: required key"},
+    {SRC MET "tree:\n  nsm: a\n  inputs:\n    - {metric: a, kind: breadth}\n", 8,
+     "tree.inputs[0].metric: \"a\" is the NSM"},
+    {SRC MET3("  - {name: c, count: true}\n") "tree:\n  nsm: a\n  kpi: c\n  inputs:\n"
+                                              "    - {metric: b, kind: depth}\n"
+                                              "    - {metric: c, kind: depth}\n",
+     11, "tree.inputs[1].metric: \"c\" is the KPI"},
+    {SRC MET3("  - {name: c, count: true}\n") "tree:\n  nsm: a\n  inputs:\n"
+                                              "    - {metric: b, kind: depth}\n"
+                                              "    - {metric: c, kind: depth}\n"
+                                              "    - {metric: b, kind: breadth}\n",
+     11, "tree.inputs[2].metric: duplicate input \"b\" (also tree.inputs[0])"},
+    {SRC MET "tree:\n  nsm: a\n  inputs:\n    - {metric: zz, kind: depth}\n", 8,
+     "tree.inputs[0].metric: unknown metric \"zz\""},
+    {SRC MET "tree:\n  nsm: a\n  inputs:\n" /* 9 inputs: bound is 8 */
+             "    - {metric: b, kind: depth}\n    - {metric: b, kind: depth}\n"
+             "    - {metric: b, kind: depth}\n    - {metric: b, kind: depth}\n"
+             "    - {metric: b, kind: depth}\n    - {metric: b, kind: depth}\n"
+             "    - {metric: b, kind: depth}\n    - {metric: b, kind: depth}\n"
+             "    - {metric: b, kind: depth}\n",
+     16, "tree.inputs: more than 8 inputs"},
+    {SRC MET "tree: {nsm: a, inputs: []}\n", 5, "tree.inputs: at least one input is required"},
+    {SRC MET "tree: {nsm: a}\n", 5, "tree.inputs: required key is missing"},
+    {SRC MET "tree:\n  inputs: [{metric: b, kind: breadth}]\n", 5,
+     "tree.nsm: required key is missing"},
+    {SRC MET "tree: {nsm: nope, inputs: [{metric: b, kind: breadth}]}\n", 5,
+     "tree.nsm: unknown metric \"nope\""},
+    {SRC MET "tree:\n  nsm: a\n  kpi: a\n  inputs: [{metric: b, kind: breadth}]\n", 7,
+     "tree.kpi: the KPI must differ from the NSM"},
+    {SRC MET, 1, "tree: required key is missing"},
+    /* source.fields */
+    {"source:\n  format: segment\n  fields: {event: e, user: u, time: t}\n" MET TREE, 3,
+     "source.fields: only allowed when source.format is custom"},
+    {"source:\n  format: custom\n" MET TREE, 1,
+     "source.fields: required when source.format is custom"},
+    {"source:\n  format: custom\n  fields: {event: e, user: u}\n" MET TREE, 3,
+     "source.fields.time: required key is missing"},
+    {"source:\n  format: custom\n  fields: {event: e, user: u, time: a..b}\n" MET TREE, 3,
+     "source.fields.time: path has an empty segment"},
+    /* document level */
+    {"", 1, "document: the file is empty"},
+    {"# only a comment\n\n", 1, "document: the file is empty"},
+    {"---\n", 1, "document: the file is empty"},
+    {"--- ~\n", 1, "document: the top level must be a mapping, got null"},
+    {"- source\n- metrics\n", 1, "document: the top level must be a mapping, got a list"},
+    {"hello\n", 1, "document: the top level must be a mapping, got a string"},
+    {SRC MET TREE "source: {format: amplitude}\n", 6,
+     "source: duplicate key (first given at line 1)"},
+    {SRC "metrics:\n  - {name: a, name: b, count: true}\n" TREE, 3,
+     "metrics[0].name: duplicate key (first given at line 3)"},
+    {SRC MET TREE "1: x\n", 6, "document: expected a string key, got a number (quote it"},
+    {SRC "store: {\"\": x}\n" MET TREE, 2, "store: expected a string key, got an empty string"},
+    {SRC MET TREE "? [a, b]\n: x\n", 6, "document: expected a string key, got a list"},
+    {"source: &s {format: segment}\nstore: *s\n" MET TREE, 2,
+     "document: aliases (*s) are not allowed"},
+    {"x: &a [*a]\n", 1, "document: aliases (*a) are not allowed"},
+    {SRC "metrics:\n  - {name: a, count: !!bool true}\n", 3,
+     "document: YAML tags (!...) are not supported"},
+    {SRC MET TREE "---\nsource: {format: segment}\n", 6, "document: more than one YAML document"},
+    {SRC "metrics:\n  - {name: a, count: true\n" TREE, 4, "syntax: "},
+    {SRC "store: path: x\n" MET TREE, 2, "syntax: mapping values are not allowed in this context"},
+    {SRC "store:\n\tpath: x\n", 3, "syntax: found character that cannot start any token"},
+    {SRC "store: {path: \"a\\0b\"}\n" MET TREE, 2, "store.path: contains a NUL character"},
+    {SRC "store: {path: \"unterminated}\n" MET TREE, 7,
+     "syntax: found unexpected end of stream while scanning a quoted scalar (line 2)"},
+    {"source: {format: segment}\nstore: {path: \"\xff\xfe\"}\n", 2,
+     "syntax: invalid leading UTF-8 octet"},
+    {"source: {format: \"seg\x01ment\"}\n", 1, "syntax: control characters are not allowed"},
+    {SRC MET3("  - {name: \"bad\\u0001name\", count: true}\n") TREE, 5,
+     "metrics[2].name: name may only contain a-z, 0-9 and _: \"bad?name\""},
+    {SRC MET TREE "\xe2\x80\xa8unknown\x01: 1\n", 6, "syntax: "},
+};
+
+static void check_error_line(const char *err)
+{
+    assert_null(strchr(err, '\n'));
+    assert_null(strchr(err, '\r'));
+}
+
+static void test_bad_configs(void **state)
+{
+    (void)state;
+    size_t n = sizeof bad_cases / sizeof bad_cases[0];
+    int failures = 0;
+    assert_true(n >= 40);
+    for (size_t i = 0; i < n; i++) {
+        const bad_case_t *bc = &bad_cases[i];
+        lw_config_t *cfg = (lw_config_t *)&cfg; /* must be reset to NULL */
+        char err[512] = "", prefix[64];
+        lw_err_t rc = lw_config_parse(bc->text, strlen(bc->text), "t.yaml", &cfg, err, sizeof err);
+        snprintf(prefix, sizeof prefix, "t.yaml:%d: ", bc->line);
+        bool ok = rc == LW_ERR_CONFIG && cfg == NULL && strncmp(err, prefix, strlen(prefix)) == 0 &&
+                  strstr(err + strlen(prefix), bc->expect) != NULL;
+        if (!ok) {
+            print_error("case %zu: rc=%s err=\"%s\"\n  want \"%s%s\"\n", i, lw_err_name(rc), err,
+                        prefix, bc->expect);
+            failures++;
+            if (rc == LW_OK)
+                lw_config_free(cfg);
+            continue;
+        }
+        check_error_line(err);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* ------------------------------------------------- generated bounds */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} sbuf_t;
+
+static void sb_add(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_add(sbuf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        b->cap = (b->len + (size_t)n + 1) * 2;
+        b->buf = realloc(b->buf, b->cap);
+        assert_non_null(b->buf);
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static void expect_error(const char *text, size_t len, int line, const char *expect)
+{
+    lw_config_t *cfg = NULL;
+    char err[512] = "", prefix[64];
+    lw_err_t rc = lw_config_parse(text, len, "t.yaml", &cfg, err, sizeof err);
+    snprintf(prefix, sizeof prefix, "t.yaml:%d: ", line);
+    if (rc != LW_ERR_CONFIG || strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, expect))
+        fail_msg("rc=%s err=\"%s\" want \"%s%s\"", lw_err_name(rc), err, prefix, expect);
+    assert_null(cfg);
+}
+
+static void test_too_many_metrics(void **state)
+{
+    (void)state;
+    sbuf_t b = {0};
+    sb_add(&b, "source: {format: segment}\nmetrics:\n");
+    for (int i = 0; i < LW_CONFIG_MAX_METRICS + 1; i++)
+        sb_add(&b, "  - {name: m%d, count: true}\n", i);
+    sb_add(&b, "tree: {nsm: m0, inputs: [{metric: m1, kind: breadth}]}\n");
+    expect_error(b.buf, b.len, 3 + LW_CONFIG_MAX_METRICS, "metrics: more than 64 metrics");
+
+    /* exactly the bound is fine */
+    b.len = 0;
+    sb_add(&b, "source: {format: segment}\nmetrics:\n");
+    for (int i = 0; i < LW_CONFIG_MAX_METRICS; i++)
+        sb_add(&b, "  - {name: m%d, count: true}\n", i);
+    sb_add(&b, "tree: {nsm: m0, inputs: [{metric: m1, kind: breadth}]}\n");
+    lw_config_t *cfg = parse_ok(b.buf);
+    assert_int_equal(cfg->nmetrics, LW_CONFIG_MAX_METRICS);
+    lw_config_free(cfg);
+    free(b.buf);
+}
+
+static void test_where_bounds(void **state)
+{
+    (void)state;
+    sbuf_t b = {0};
+    /* 65 any-of values (bound 64) */
+    sb_add(&b, "source: {format: segment}\nmetrics:\n  - {name: a, count: true, where: {p: [");
+    for (int i = 0; i < LW_CONFIG_MAX_ANY_OF + 1; i++)
+        sb_add(&b, "%sv%d", i ? ", " : "", i);
+    sb_add(&b, "]}}\n");
+    expect_error(b.buf, b.len, 3, "metrics[0].where.p: more than 64 values");
+
+    /* 17 conditions (bound 16) */
+    b.len = 0;
+    sb_add(&b, "source: {format: segment}\nmetrics:\n  - {name: a, count: true, where: {");
+    for (int i = 0; i < LW_CONFIG_MAX_WHERE + 1; i++)
+        sb_add(&b, "%sp%d: 1", i ? ", " : "", i);
+    sb_add(&b, "}}\n");
+    expect_error(b.buf, b.len, 3, "metrics[0].where: more than 16 conditions");
+    free(b.buf);
+}
+
+/* The decoder has LW_EVENT_MAX_PATHS slots; the config must not need more. */
+static void test_path_budget(void **state)
+{
+    (void)state;
+    sbuf_t b = {0};
+    sb_add(&b, "source: {format: segment}\nmetrics:\n");
+    for (int i = 0; i < 20; i++) /* 20 x (1 field + 3 where paths) = 80 paths */
+        sb_add(&b, "  - {name: m%d, sum: f%d, where: {event: x, w%da: 1, w%db: 1, w%dc: 1}}\n", i,
+               i, i, i, i);
+    sb_add(&b, "tree: {nsm: m0, inputs: [{metric: m1, kind: breadth}]}\n");
+    /* metric 16 brings paths 65..68 */
+    expect_error(b.buf, b.len, 3 + 16, "metrics[16]: the metrics use more than 64 distinct JSON");
+    free(b.buf);
+}
+
+static void test_document_bounds(void **state)
+{
+    (void)state;
+    /* nesting */
+    sbuf_t b = {0};
+    sb_add(&b, "x: ");
+    for (int i = 0; i < 40; i++)
+        sb_add(&b, "[");
+    expect_error(b.buf, b.len, 1, "document: nested deeper than 32 levels");
+
+    /* node count: a long flow list of small scalars */
+    b.len = 0;
+    sb_add(&b, "x: [");
+    for (int i = 0; i < LW_CONFIG_MAX_NODES + 10; i++)
+        sb_add(&b, "1,");
+    sb_add(&b, "1]\n");
+    expect_error(b.buf, b.len, 1, "document: more than 100000 YAML nodes");
+
+    /* size */
+    b.len = 0;
+    sb_add(&b, "source: {format: segment}\n");
+    while (b.len <= LW_CONFIG_MAX_BYTES)
+        sb_add(&b, "# padding padding padding padding padding padding padding padding\n");
+    expect_error(b.buf, b.len, 1, "document: larger than 1048576 bytes");
+    free(b.buf);
+
+    /* billion laughs never gets to expand */
+    const char *laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+                         "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                         "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n";
+    expect_error(laughs, strlen(laughs), 2, "document: aliases (*a) are not allowed");
+}
+
+/* ------------------------------------------------------ file loading */
+
+static void test_load_temp_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/lw_test_config_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(issue_example, f);
+    fclose(f);
+
+    lw_config_t *cfg = NULL;
+    char err[512] = "";
+    lw_err_t rc = lw_config_load(path, &cfg, err, sizeof err);
+    if (rc != LW_OK)
+        fail_msg("%s", err);
+    assert_string_equal(cfg->file, path);
+    assert_int_equal(cfg->nmetrics, 7);
+    lw_config_free(cfg);
+
+    /* an error in a real file names the file */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("source: {format: segment}\nmetrics:\n  - {name: a, ratio: [foo, a]}\n", f);
+    fclose(f);
+    rc = lw_config_load(path, &cfg, err, sizeof err);
+    assert_int_equal(rc, LW_ERR_CONFIG);
+    assert_null(cfg);
+    char want[128];
+    snprintf(want, sizeof want, "%s:3: metrics[0].ratio: unknown metric \"foo\"", path);
+    assert_string_equal(err, want);
+    unlink(path);
+
+    /* missing file: LW_ERR_IO and strerror */
+    rc = lw_config_load(path, &cfg, err, sizeof err);
+    assert_int_equal(rc, LW_ERR_IO);
+    assert_null(cfg);
+    snprintf(want, sizeof want, "%s: cannot read: %s", path, strerror(ENOENT));
+    assert_string_equal(err, want);
+
+    /* a directory cannot be read either */
+    rc = lw_config_load("/tmp", &cfg, err, sizeof err);
+    assert_int_equal(rc, LW_ERR_IO);
+    assert_non_null(strstr(err, "/tmp: cannot read: "));
+}
+
+/* ---------------------------------------------- print and describe */
+
+static char *capture(void (*fn)(const void *, FILE *), const void *arg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    fn(arg, f);
+    fclose(f);
+    return buf;
+}
+
+static void print_fn(const void *arg, FILE *f)
+{
+    lw_config_print(arg, f);
+}
+
+static void describe_fn(const void *arg, FILE *f)
+{
+    (void)arg;
+    lw_config_describe(f);
+}
+
+static void test_print(void **state)
+{
+    (void)state;
+    lw_config_t *cfg = parse_ok(issue_example);
+    char *out = capture(print_fn, cfg);
+    static const char *const want[] = {
+        "source: segment  store: leadwatch.db  buckets: 1d (grace 2d)",
+        ("listening_minutes        sum(properties.duration_ms) x 1.66667e-05  where "
+         "event=track_played"),
+        "active_users             distinct(user)  where event in [session_start, track_played]",
+        "sessions                 count  where event=session_start, properties.platform=ios",
+        "minutes_per_user         ratio(listening_minutes / active_users)\n",
+        "weekly_active_users      distinct(user) window 1w  where event=session_start",
+        "avg_order                mean(properties.revenue)  where event=purchase",
+        "  KPI  revenue\n   ^  NSM listening_minutes\n",
+        "         ^ breadth    active_users\n",
+        "         ^ depth      minutes_per_user\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(out, want[i]))
+            fail_msg("missing \"%s\" in:\n%s", want[i], out);
+    free(out);
+    lw_config_free(cfg);
+}
+
+static void test_describe(void **state)
+{
+    (void)state;
+    char *out = capture(describe_fn, NULL);
+    static const char *const want[] = {
+        "source: ",
+        "source.fields: ",
+        "store: ",
+        "buckets: ",
+        "metrics[]: ",
+        "tree: ",
+        "tree.inputs[]: ",
+        "max_event_bytes",
+        "1048576",
+        "[64..67108864]",
+        "max_future",
+        "flush_events",
+        "200000",
+        "[1..10000000]",
+        "flush_interval",
+        "[1s..1h]",
+        "leadwatch.db",
+        "grace",
+        "2d",
+        "[0..366d]",
+        "1h|1d|1w",
+        "segment|amplitude|custom",
+        "breadth|depth|frequency|efficiency",
+        "window",
+        "scale",
+        "where",
+        "ratio",
+        "distinct",
+        "mean",
+        "count",
+        "nsm",
+        "kpi",
+        "inputs",
+        "required",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(out, want[i]))
+            fail_msg("missing \"%s\" in describe output", want[i]);
+    free(out);
+}
+
+static void test_kind_names(void **state)
+{
+    (void)state;
+    assert_string_equal(lw_metric_kind_name(LW_METRIC_COUNT), "count");
+    assert_string_equal(lw_metric_kind_name(LW_METRIC_SUM), "sum");
+    assert_string_equal(lw_metric_kind_name(LW_METRIC_DISTINCT), "distinct");
+    assert_string_equal(lw_metric_kind_name(LW_METRIC_RATIO), "ratio");
+    assert_string_equal(lw_metric_kind_name(LW_METRIC_MEAN), "mean");
+    assert_string_equal(lw_metric_kind_name((lw_metric_kind_t)99), "unknown");
+    assert_string_equal(lw_input_kind_name(LW_INPUT_BREADTH), "breadth");
+    assert_string_equal(lw_input_kind_name(LW_INPUT_DEPTH), "depth");
+    assert_string_equal(lw_input_kind_name(LW_INPUT_FREQUENCY), "frequency");
+    assert_string_equal(lw_input_kind_name(LW_INPUT_EFFICIENCY), "efficiency");
+    assert_string_equal(lw_input_kind_name((lw_input_kind_t)7), "unknown");
+    lw_config_free(NULL); /* allowed */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_issue_example),
+        cmocka_unit_test(test_annotated_example),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_custom_and_overrides),
+        cmocka_unit_test(test_where_scalar_typing),
+        cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_too_many_metrics),
+        cmocka_unit_test(test_where_bounds),
+        cmocka_unit_test(test_path_budget),
+        cmocka_unit_test(test_document_bounds),
+        cmocka_unit_test(test_load_temp_file),
+        cmocka_unit_test(test_print),
+        cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_kind_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
