@@ -253,6 +253,35 @@ static void test_implicit_flush_when_slots_run_out(void **state)
     lw_series_release(&s);
 }
 
+static void test_store_full_keeps_previous_flush(void **state)
+{
+    fx_t *fx = *state;
+    char err[512];
+    play(fx, "a", "2026-03-02T10:00:00Z", 1000, 10);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    /* the disk is now "full": no page may be added */
+    assert_int_equal(lw_store_set_max_pages(fx->store, 1, err, sizeof err), LW_OK);
+    char user[32], ts[64];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(user, sizeof user, "user-%d", i);
+        int64_t t = INT64_C(1772409600000) + (int64_t)(i % 2) * LW_MS_PER_DAY + i;
+        lw_time_format_iso8601(t, ts, sizeof ts);
+        play(fx, user, ts, 1, 100 + i);
+    }
+    lw_err_t e = lw_pipeline_flush(fx->p, 0, err, sizeof err);
+    assert_int_equal(e, LW_ERR_STORE);
+    assert_non_null(strstr(err, "full"));
+    /* reopen: exactly the first flush is there, position included */
+    fx_stop(fx);
+    fx_start(fx);
+    assert_int_equal(stored_pos(fx).position, 10);
+    lw_series_t s;
+    load(fx, &s);
+    assert_int_equal(s.nrows, 1);
+    assert_double_equal(lw_series_at(&s, 0, 0), 1, 0);
+    lw_series_release(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watermark_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_persist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_implicit_flush_when_slots_run_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_full_keeps_previous_flush, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
