@@ -18,6 +18,9 @@
  *               otherwise epoch milliseconds (1e11 s is the year 5138, 1e11 ms
  *               is 1973, so the two ranges do not overlap for valid events).
  * A user id may be a JSON string or number (its text is used).
+ * A user or time field that is null counts as absent, as does an empty
+ * user string.  Duplicate keys: the last occurrence wins (for an object,
+ * the whole object).  Reject precedence is documented in src/event.c.
  *
  * Every rejected event yields exactly one lw_reject_t reason; the caller
  * counts it and goes on.  The decoder never aborts on input.

@@ -1,0 +1,324 @@
+/*
+ * test_timeutil.c - table-driven tests for timeutil.c: civil <-> days
+ * round trips (checked against an independent day-by-day walk), ISO 8601
+ * parsing (valid forms, offsets crossing midnight and year ends, leap
+ * years, out-of-range fields, malformed text, no read past len),
+ * formatting, durations and bucket starts (hour/day/week, negative times,
+ * Monday weeks).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadwatch/timeutil.h"
+
+/* 2026-03-28T02:16:07.507Z computed by hand: days(2026-03-28) = 20540. */
+#define T_20260328 INT64_C(1774664167507)
+
+static void test_civil_known_days(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t y;
+        unsigned m, d;
+        int64_t days;
+    } cases[] = {
+        {1970, 1, 1, 0},       {1969, 12, 31, -1},  {1969, 12, 29, -3},      {2000, 1, 1, 10957},
+        {2000, 2, 29, 11016},  {2000, 3, 1, 11017}, {1900, 3, 1, -25508},    {2026, 3, 28, 20540},
+        {1600, 1, 1, -135140}, {0, 3, 1, -719468},  {2038, 1, 19, 24855},    {2100, 3, 1, 47541},
+        {2024, 2, 29, 19782},  {1, 1, 1, -719162},  {9999, 12, 31, 2932896},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(lw_days_from_civil(cases[i].y, cases[i].m, cases[i].d), cases[i].days);
+        int64_t y;
+        unsigned m, d;
+        lw_civil_from_days(cases[i].days, &y, &m, &d);
+        assert_int_equal(y, cases[i].y);
+        assert_int_equal(m, cases[i].m);
+        assert_int_equal(d, cases[i].d);
+    }
+}
+
+/* Walk day by day from 1600-01-01 to 2400-12-31 with an independent
+ * month-length table and check both directions for every day. */
+static void test_civil_walk(void **state)
+{
+    (void)state;
+    int64_t y = 1600;
+    unsigned m = 1, d = 1;
+    int64_t days = lw_days_from_civil(1600, 1, 1);
+    while (y <= 2400) {
+        int64_t yy;
+        unsigned mm, dd;
+        assert_int_equal(lw_days_from_civil(y, m, d), days);
+        lw_civil_from_days(days, &yy, &mm, &dd);
+        assert_int_equal(yy, y);
+        assert_int_equal(mm, m);
+        assert_int_equal(dd, d);
+        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        unsigned dim = m == 2                                    ? (leap ? 29 : 28)
+                       : (m == 4 || m == 6 || m == 9 || m == 11) ? 30
+                                                                 : 31;
+        days++;
+        if (++d > dim) {
+            d = 1;
+            if (++m > 12) {
+                m = 1;
+                y++;
+            }
+        }
+    }
+}
+
+static void test_parse_valid(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int64_t ms;
+    } cases[] = {
+        {"1970-01-01T00:00:00Z", 0},
+        {"1970-01-01", 0},
+        {"1970-01-01T00:00Z", 0},
+        {"1970-01-01t00:00:00z", 0},
+        {"1970-01-01 00:00:01", 1000},
+        {"1969-12-31T23:59:59.999Z", -1},
+        {"2026-03-28T02:16:07.507Z", T_20260328},
+        {"2026-03-28T02:16:07.5Z", T_20260328 - 7},
+        {"2026-03-28T02:16:07.50799999Z", T_20260328},
+        {"2026-03-28 02:16:07.507000", T_20260328},
+        {"2026-03-28T04:16:07.507+02:00", T_20260328},
+        {"2026-03-28T04:16:07.507+0200", T_20260328},
+        {"2026-03-28T04:16:07.507+02", T_20260328},
+        {"2026-03-27T20:46:07.507-05:30", T_20260328},
+        {"2026-03-28T02:16:07.507-00:00", T_20260328},
+        /* offsets crossing midnight and the year end */
+        {"2026-03-28T23:30:00-01:00", INT64_C(1774744200000)}, /* = 29th 00:30Z */
+        {"2026-03-29T00:30:00+01:00", INT64_C(1774740600000)}, /* = 28th 23:30Z */
+        {"2000-01-01T00:30:00+01:00", INT64_C(946683000000)},
+        {"1999-12-31T23:30:00Z", INT64_C(946683000000)},
+        {"2000-01-01T05:00:00+23:59",
+         INT64_C(946684800000) + 5 * 3600000 - 23 * 3600000 - 59 * 60000},
+        /* leap days */
+        {"2000-02-29T00:00:00Z", INT64_C(11016) * 86400000},
+        {"2024-02-29T12:00:00Z", INT64_C(19782) * 86400000 + 12 * 3600000},
+        {"2024-12-31T23:59:59Z", INT64_C(20088) * 86400000 + 86399000},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t ms = 42;
+        bool ok = lw_time_parse_iso8601(cases[i].s, strlen(cases[i].s), &ms);
+        if (!ok || ms != cases[i].ms)
+            print_error("case %zu: %s -> ok=%d ms=%lld\n", i, cases[i].s, ok, (long long)ms);
+        assert_true(ok);
+        assert_int_equal(ms, cases[i].ms);
+    }
+}
+
+static void test_parse_invalid(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "2026",
+        "2026-03",
+        "2026-3-28",
+        "26-03-28",
+        "2026-13-01",
+        "2026-00-10",
+        "2026-01-00",
+        "2026-01-32",
+        "2026-02-29", /* not a leap year */
+        "1900-02-29", /* century, not leap */
+        "2024-02-30", /* Feb 30 never */
+        "2026-04-31",
+        "2026-03-28T",
+        "2026-03-28T24:00:00Z",
+        "2026-03-28T23:60:00Z",
+        "2026-03-28T23:59:60Z", /* leap second rejected */
+        "2026-03-28T2:16:07Z",
+        "2026-03-28T02:16:07.Z",
+        "2026-03-28T02:16:07.507ZZ",
+        "2026-03-28T02:16:07.507+24:00",
+        "2026-03-28T02:16:07.507+02:60",
+        "2026-03-28T02:16:07.507+2",
+        "2026-03-28T02:16:07.507+02:0",
+        "2026-03-28T02:16:07.507 ",
+        "2026-03-28X02:16:07Z",
+        "2026-03-28T02-16-07Z",
+        " 2026-03-28",
+        "2026-03-28Z",
+        "abcd-ef-gh",
+        "2026-03-28T02:16:07.507Z\n",
+        "-026-03-28",
+        "2026-03-28T02:16:7Z",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t ms;
+        if (lw_time_parse_iso8601(bad[i], strlen(bad[i]), &ms))
+            print_error("accepted bad case %zu: '%s'\n", i, bad[i]);
+        assert_false(lw_time_parse_iso8601(bad[i], strlen(bad[i]), &ms));
+    }
+}
+
+/* Every prefix of a valid timestamp copied into an exact-size heap buffer:
+ * ASan catches any read past len; prefixes that are complete forms parse. */
+static void test_parse_no_overread(void **state)
+{
+    (void)state;
+    const char *full = "2026-03-28T04:16:07.507+02:00";
+    size_t n = strlen(full);
+    int accepted = 0;
+    for (size_t len = 0; len <= n; len++) {
+        char *p = malloc(len ? len : 1);
+        assert_non_null(p);
+        memcpy(p, full, len);
+        int64_t ms;
+        if (lw_time_parse_iso8601(p, len, &ms))
+            accepted++;
+        free(p);
+    }
+    /* date, HH:MM, :SS, .5, .50, .507, +02, +02:00 */
+    assert_int_equal(accepted, 8);
+}
+
+static void test_format(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t ms;
+        const char *iso, *date;
+    } cases[] = {
+        {0, "1970-01-01T00:00:00Z", "1970-01-01"},
+        {-1, "1969-12-31T23:59:59Z", "1969-12-31"},
+        {T_20260328, "2026-03-28T02:16:07Z", "2026-03-28"},
+        {INT64_C(951782400000), "2000-02-29T00:00:00Z", "2000-02-29"},
+        {INT64_C(253402300799999), "9999-12-31T23:59:59Z", "9999-12-31"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[32], dbuf[16];
+        lw_time_format_iso8601(cases[i].ms, buf, 21);
+        assert_string_equal(buf, cases[i].iso);
+        lw_time_format_date(cases[i].ms, dbuf, 11);
+        assert_string_equal(dbuf, cases[i].date);
+        int64_t back;
+        assert_true(lw_time_parse_iso8601(buf, strlen(buf), &back));
+        assert_int_equal(back, cases[i].ms - (((cases[i].ms % 1000) + 1000) % 1000));
+    }
+}
+
+static void test_duration(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool ok;
+        int64_t ms;
+    } cases[] = {
+        {"0", true, 0},
+        {"30s", true, 30000},
+        {"15m", true, 900000},
+        {"1h", true, 3600000},
+        {"2d", true, 172800000},
+        {"1w", true, 604800000},
+        {"0s", true, 0},
+        {"007m", true, 420000},
+        {"", false, 0},
+        {"s", false, 0},
+        {"5", false, 0},
+        {"-1h", false, 0},
+        {"+1h", false, 0},
+        {"1.5h", false, 0},
+        {"1hh", false, 0},
+        {"1 h", false, 0},
+        {" 1h", false, 0},
+        {"1H", false, 0},
+        {"1y", false, 0},
+        {"1ms", false, 0},
+        {"99999999999999999999s", false, 0},
+        {"15250284452471w", false, 0}, /* overflows int64 ms */
+        {"15250284452w", true, INT64_C(15250284452) * 604800000},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t ms = -7;
+        bool ok = lw_duration_parse(cases[i].s, &ms);
+        if (ok != cases[i].ok)
+            print_error("case %zu '%s'\n", i, cases[i].s);
+        assert_int_equal(ok, cases[i].ok);
+        if (ok)
+            assert_int_equal(ms, cases[i].ms);
+        else
+            assert_int_equal(ms, -7); /* untouched on failure */
+    }
+    int64_t ms;
+    assert_false(lw_duration_parse(NULL, &ms));
+}
+
+static int64_t iso(const char *s)
+{
+    int64_t ms = 0;
+    assert_true(lw_time_parse_iso8601(s, strlen(s), &ms));
+    return ms;
+}
+
+static void test_bucket(void **state)
+{
+    (void)state;
+    const int64_t H = LW_MS_PER_HOUR, D = LW_MS_PER_DAY, W = LW_MS_PER_WEEK;
+    struct {
+        const char *t;
+        int64_t size;
+        const char *start;
+    } cases[] = {
+        {"2026-03-28T02:16:07.507Z", H, "2026-03-28T02:00:00Z"},
+        {"2026-03-28T02:16:07.507Z", D, "2026-03-28T00:00:00Z"},
+        {"2026-03-28T02:16:07.507Z", W, "2026-03-23T00:00:00Z"}, /* Saturday -> Monday 23rd */
+        {"2026-03-23T00:00:00Z", W, "2026-03-23T00:00:00Z"},     /* Monday is its own start */
+        {"2026-03-22T23:59:59.999Z", W, "2026-03-16T00:00:00Z"}, /* Sunday belongs to prior week */
+        {"1970-01-01T00:00:00Z", W, "1969-12-29T00:00:00Z"},     /* epoch was a Thursday */
+        {"1970-01-04T23:59:59Z", W, "1969-12-29T00:00:00Z"},
+        {"1970-01-05T00:00:00Z", W, "1970-01-05T00:00:00Z"},
+        {"1969-12-29T00:00:00Z", W, "1969-12-29T00:00:00Z"},
+        {"1969-12-28T23:59:59.999Z", W, "1969-12-22T00:00:00Z"},
+        {"1969-12-31T23:59:59.999Z", D, "1969-12-31T00:00:00Z"},
+        {"1969-12-31T23:59:59.999Z", H, "1969-12-31T23:00:00Z"},
+        {"1969-12-31T00:00:00Z", D, "1969-12-31T00:00:00Z"},
+        {"2024-02-29T13:00:00Z", D, "2024-02-29T00:00:00Z"},
+        {"2025-01-01T10:00:00Z", W, "2024-12-30T00:00:00Z"}, /* week spans the year end */
+        {"1900-01-01T00:00:01Z", W, "1900-01-01T00:00:00Z"}, /* 1900-01-01 was a Monday */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t got = lw_bucket_start(iso(cases[i].t), cases[i].size);
+        char buf[32];
+        lw_time_format_iso8601(got, buf, sizeof buf);
+        if (got != iso(cases[i].start))
+            print_error("case %zu: %s -> %s\n", i, cases[i].t, buf);
+        assert_int_equal(got, iso(cases[i].start));
+    }
+    /* property: start <= t < start + size and start is idempotent */
+    for (int64_t t = -3 * W; t < 3 * W; t += 7777777) {
+        const int64_t sizes[] = {H, D, W};
+        for (size_t k = 0; k < 3; k++) {
+            int64_t s = lw_bucket_start(t, sizes[k]);
+            assert_true(s <= t && t < s + sizes[k]);
+            assert_int_equal(lw_bucket_start(s, sizes[k]), s);
+            if (sizes[k] == W) /* every week start is a Monday: (days + 3) % 7 == 0 */
+                assert_int_equal(((s / D) % 7 + 7 + 3) % 7, 0);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_civil_known_days),  cmocka_unit_test(test_civil_walk),
+        cmocka_unit_test(test_parse_valid),       cmocka_unit_test(test_parse_invalid),
+        cmocka_unit_test(test_parse_no_overread), cmocka_unit_test(test_format),
+        cmocka_unit_test(test_duration),          cmocka_unit_test(test_bucket),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
