@@ -270,6 +270,8 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
     }
 
     lw_agg_flushed(p->agg);
+    for (size_t m = 0; m < p->cfg->nmetrics; m++)
+        p->total.missing_value[m] += lw_agg_missing_value(p->agg, (int)m);
     lw_agg_reset_counters(p->agg);
     for (size_t i = 0; i < p->nsources; i++)
         p->sources[i].dirty = false;
@@ -287,6 +289,8 @@ void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
     *out = p->total;
     stats_add(out, &p->pending);
     out->flushes = p->total.flushes;
+    for (size_t m = 0; m < p->cfg->nmetrics; m++)
+        out->missing_value[m] += lw_agg_missing_value(p->agg, (int)m);
 }
 
 int64_t lw_pipeline_watermark(const lw_pipeline_t *p)

@@ -198,7 +198,7 @@ static void test_watermark_survives_restart(void **state)
 }
 
 typedef struct {
-    int64_t late, accepted, invalid;
+    int64_t late, accepted, invalid, missing_ms;
 } counters_t;
 
 static void on_counter(void *ud, const char *name, int64_t value)
@@ -210,6 +210,8 @@ static void on_counter(void *ud, const char *name, int64_t value)
         c->accepted = value;
     else if (strcmp(name, "rejected.invalid_json") == 0)
         c->invalid = value;
+    else if (strcmp(name, "missing_value.ms") == 0)
+        c->missing_ms = value;
 }
 
 static void test_counters_persist(void **state)
@@ -222,9 +224,20 @@ static void test_counters_persist(void **state)
     assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
     play(fx, "a", "2026-03-10T10:00:00Z", 1, 4);
     assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    /* a play without a duration: counted, but not summed */
+    feed(fx, "{\"event\":\"track_played\",\"userId\":\"b\",\"timestamp\":\"2026-03-10T11:00:00Z\"}",
+         5);
+    lw_pipeline_stats_t st;
+    lw_pipeline_stats(fx->p, &st);
+    assert_int_equal(st.missing_value[1], 1); /* before the flush */
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    lw_pipeline_stats(fx->p, &st);
+    assert_int_equal(st.missing_value[1], 1); /* and after it */
+    assert_int_equal(st.missing_value[0], 0);
     counters_t c = {0};
     assert_int_equal(lw_store_counters(fx->store, on_counter, &c, err, sizeof err), LW_OK);
-    assert_int_equal(c.accepted, 2);
+    assert_int_equal(c.accepted, 3);
+    assert_int_equal(c.missing_ms, 1);
     assert_int_equal(c.invalid, 1); /* "[1]" is not_object, "{" is invalid_json */
 }
 

@@ -35,7 +35,10 @@ typedef struct {
     int64_t late;     /* decoded, but their bucket had closed */
     int64_t rejected[LW_REJECT__COUNT];
     int64_t rejected_total;
-    int64_t flushes;  /* committed store transactions */
+    int64_t flushes; /* committed store transactions */
+    /* per config metric: matching events skipped because the sum/mean/distinct
+     * field was missing or not a number */
+    int64_t missing_value[LW_CONFIG_MAX_METRICS];
 } lw_pipeline_stats_t;
 
 typedef enum { LW_FEED_ACCEPTED = 0, LW_FEED_LATE, LW_FEED_REJECTED } lw_feed_outcome_t;
