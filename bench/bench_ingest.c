@@ -35,7 +35,8 @@ static const char bench_yaml[] =
     "  - {name: listening_minutes, sum: properties.duration_ms, scale: 1.6666666666666667e-05,"
     " where: {event: track_played}}\n"
     "  - {name: active_users, distinct: user, where: {event: [session_start, track_played]}}\n"
-    "  - {name: ios_sessions, count: true, where: {event: session_start, properties.platform: ios}}\n"
+    "  - {name: ios_sessions, count: true, where: {event: session_start, properties.platform: "
+    "ios}}\n"
     "  - {name: minutes_per_user, ratio: [listening_minutes, active_users]}\n"
     "  - {name: revenue, sum: properties.revenue, where: {event: purchase}}\n"
     "  - {name: searchers, distinct: user, where: {event: search}}\n"
@@ -227,10 +228,10 @@ int main(int argc, char **argv)
     printf("bench_ingest: %ld events (half), %d runs\n", n / 2, runs);
     if (measure(dir, n / 2, runs, &half_rate, &half_rss) != 0)
         return 1;
-    printf("\nRESULT events=%ld median_rate=%.3fM/s peak_rss=%.1fMiB | events=%ld median_rate=%.3fM/s "
-           "peak_rss=%.1fMiB | rss_ratio=%.3f target_rate=3.0M/s %s\n",
-           n, rate / 1e6, (double)rss / 1024.0, n / 2, half_rate / 1e6,
-           (double)half_rss / 1024.0, (double)rss / (double)half_rss,
-           rate >= 3e6 ? "MET" : "NOT MET");
+    printf(
+        "\nRESULT events=%ld median_rate=%.3fM/s peak_rss=%.1fMiB | events=%ld median_rate=%.3fM/s "
+        "peak_rss=%.1fMiB | rss_ratio=%.3f target_rate=3.0M/s %s\n",
+        n, rate / 1e6, (double)rss / 1024.0, n / 2, half_rate / 1e6, (double)half_rss / 1024.0,
+        (double)rss / (double)half_rss, rate >= 3e6 ? "MET" : "NOT MET");
     return 0;
 }

@@ -194,8 +194,8 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
         if (err != LW_OK)
             goto out_close;
         if (offset > 0)
-            LW_LOG(LW_LOG_INFO, "ingest", "%s: resuming at byte %lld (already in the store)",
-                   path, (long long)offset);
+            LW_LOG(LW_LOG_INFO, "ingest", "%s: resuming at byte %lld (already in the store)", path,
+                   (long long)offset);
     }
     res->skipped_bytes = offset;
 
@@ -208,8 +208,8 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
         goto out_close;
     }
 
-    size_t have = 0;           /* bytes in buf */
-    bool discarding = false;   /* inside an oversized line; buf[0..keep) is its head */
+    size_t have = 0;         /* bytes in buf */
+    bool discarding = false; /* inside an oversized line; buf[0..keep) is its head */
     size_t keep = max_event + 1;
     bool eof = false;
     int64_t buf_offset = offset; /* file offset of buf[0] (not counting discarded bytes) */
@@ -265,8 +265,7 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
         }
         size_t rest = end - start;
         if (eof && rest > 0) {
-            err = feed_line(&f, buf + start, rest > keep ? keep : rest,
-                            buf_offset + (int64_t)end);
+            err = feed_line(&f, buf + start, rest > keep ? keep : rest, buf_offset + (int64_t)end);
             res->lines++;
             if (err != LW_OK)
                 goto out_flush;

@@ -38,9 +38,10 @@ void lw_log_write(lw_log_level_t level, const char *subsys, const char *fmt, ...
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02dZ leadwatch[%ld] %s %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, (long)getpid(), level_names[level], subsys);
+    int n = snprintf(line, sizeof line,
+                     "%04d-%02d-%02dT%02d:%02d:%02dZ leadwatch[%ld] %s %s: ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)getpid(),
+                     level_names[level], subsys);
     if (n < 0)
         return;
     size_t used = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;

@@ -219,14 +219,10 @@ bool lw_bucket_is_provisional(int64_t bucket_ms, int64_t size_ms, int64_t grace_
 static bool scalar_matches(const lw_scalar_t *s, const lw_value_t *v)
 {
     switch (s->type) {
-    case LW_SCALAR_STRING:
-        return v->type == LW_VAL_STRING && lw_slice_eq(v->s, s->str);
-    case LW_SCALAR_NUMBER:
-        return v->type == LW_VAL_NUMBER && v->num == s->num;
-    case LW_SCALAR_BOOL:
-        return v->type == LW_VAL_BOOL && v->b == s->b;
-    case LW_SCALAR_NULL:
-        return v->type == LW_VAL_NULL;
+    case LW_SCALAR_STRING: return v->type == LW_VAL_STRING && lw_slice_eq(v->s, s->str);
+    case LW_SCALAR_NUMBER: return v->type == LW_VAL_NUMBER && v->num == s->num;
+    case LW_SCALAR_BOOL: return v->type == LW_VAL_BOOL && v->b == s->b;
+    case LW_SCALAR_NULL: return v->type == LW_VAL_NULL;
     }
     return false;
 }
@@ -296,9 +292,7 @@ lw_agg_result_t lw_agg_add(lw_agg_t *a, const lw_event_t *ev)
         size_t mi = (size_t)(cm->def - a->cfg->metrics);
         cell_t *c = &s->cells[mi];
         switch (cm->def->kind) {
-        case LW_METRIC_COUNT:
-            c->count++;
-            break;
+        case LW_METRIC_COUNT: c->count++; break;
         case LW_METRIC_SUM:
         case LW_METRIC_MEAN: {
             const lw_value_t *v = &ev->fields[cm->value_slot];
@@ -338,8 +332,7 @@ lw_agg_result_t lw_agg_add(lw_agg_t *a, const lw_event_t *ev)
             lw_hll_add_hash(c->hll, h);
             break;
         }
-        case LW_METRIC_RATIO:
-            break;
+        case LW_METRIC_RATIO: break;
         }
         s->dirty = true;
     }
@@ -416,22 +409,15 @@ void lw_agg_reset_counters(lw_agg_t *a)
 bool lw_metric_value(const lw_metric_def_t *m, const lw_cell_value_t *cell, double *out)
 {
     switch (m->kind) {
-    case LW_METRIC_COUNT:
-        *out = (double)cell->count;
-        return true;
-    case LW_METRIC_SUM:
-        *out = cell->sum;
-        return true;
+    case LW_METRIC_COUNT: *out = (double)cell->count; return true;
+    case LW_METRIC_SUM: *out = cell->sum; return true;
     case LW_METRIC_MEAN:
         if (cell->count == 0)
             return false;
         *out = cell->sum / (double)cell->count;
         return true;
-    case LW_METRIC_DISTINCT:
-        *out = cell->distinct;
-        return true;
-    case LW_METRIC_RATIO:
-        return false;
+    case LW_METRIC_DISTINCT: *out = cell->distinct; return true;
+    case LW_METRIC_RATIO: return false;
     }
     return false;
 }

@@ -28,8 +28,8 @@ typedef struct {
     bool *present;
     bool is_distinct;
     /* windowed distinct */
-    size_t wlen;       /* window in buckets (>= 1) */
-    lw_hll_t **ring;   /* wlen sketches, ring[k % wlen] = bucket k's sketch */
+    size_t wlen;     /* window in buckets (>= 1) */
+    lw_hll_t **ring; /* wlen sketches, ring[k % wlen] = bucket k's sketch */
     int64_t ring_first_bucket;
     lw_hll_t *acc;
     lw_err_t err;
@@ -85,7 +85,8 @@ lw_err_t lw_series_load(const lw_config_t *cfg, lw_store_t *store, int64_t from_
     out->ncols = cfg->nmetrics;
     out->watermark_ms = INT64_MIN;
     int64_t size = cfg->buckets.size_ms;
-    lw_err_t err = lw_store_get_int(store, LW_KEY_WATERMARK, &out->watermark_ms, errstr, errstr_size);
+    lw_err_t err =
+        lw_store_get_int(store, LW_KEY_WATERMARK, &out->watermark_ms, errstr, errstr_size);
     if (err != LW_OK && err != LW_ERR_NOT_FOUND)
         return err;
 
@@ -225,7 +226,8 @@ lw_err_t lw_series_load(const lw_config_t *cfg, lw_store_t *store, int64_t from_
                 continue;
             for (size_t i = 0; i < n; i++) {
                 double x = out->values[i * nc + a], y = out->values[i * nc + b], v;
-                out->values[i * nc + m] = lw_ratio_value(!isnan(x), x, !isnan(y), y, &v) ? v : (double)NAN;
+                out->values[i * nc + m] =
+                    lw_ratio_value(!isnan(x), x, !isnan(y), y, &v) ? v : (double)NAN;
             }
             done[m] = progress = true;
         }

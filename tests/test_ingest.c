@@ -18,14 +18,13 @@
 #include "leadwatch/series.h"
 #include "testutil.h"
 
-static const char yaml[] =
-    "source: {format: segment, max_event_bytes: 512}\n"
-    "store: {flush_events: 3}\n"
-    "buckets: {size: 1d, grace: 30d}\n"
-    "metrics:\n"
-    "  - {name: n, count: true}\n"
-    "  - {name: ms, sum: properties.d}\n"
-    "tree: {nsm: ms, inputs: [{metric: n, kind: breadth}]}\n";
+static const char yaml[] = "source: {format: segment, max_event_bytes: 512}\n"
+                           "store: {flush_events: 3}\n"
+                           "buckets: {size: 1d, grace: 30d}\n"
+                           "metrics:\n"
+                           "  - {name: n, count: true}\n"
+                           "  - {name: ms, sum: properties.d}\n"
+                           "tree: {nsm: ms, inputs: [{metric: n, kind: breadth}]}\n";
 
 typedef struct {
     char *dir;

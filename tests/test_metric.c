@@ -18,7 +18,8 @@
 #include "leadwatch/timeutil.h"
 #include "testutil.h"
 
-#define NOW INT64_C(1893456000000) /* 2030-01-01: far enough that tests never hit the future bound */
+#define NOW                                                                                        \
+    INT64_C(1893456000000) /* 2030-01-01: far enough that tests never hit the future bound */
 
 static const char base_yaml[] =
     "source: {format: segment}\n"
@@ -26,7 +27,8 @@ static const char base_yaml[] =
     "metrics:\n"
     "  - {name: minutes, sum: properties.duration_ms, scale: 0.001, where: {event: track_played}}\n"
     "  - {name: users, distinct: user, where: {event: [session_start, track_played]}}\n"
-    "  - {name: ios_sessions, count: true, where: {event: session_start, properties.platform: ios}}\n"
+    "  - {name: ios_sessions, count: true, where: {event: session_start, properties.platform: "
+    "ios}}\n"
     "  - {name: premium, count: true, where: {properties.premium: true}}\n"
     "  - {name: tier2, count: true, where: {properties.tier: [2, 3]}}\n"
     "  - {name: per_user, ratio: [minutes, users]}\n"
@@ -113,7 +115,8 @@ static void test_matching_and_kinds(void **state)
     fx_t fx;
     fx_open(&fx, base_yaml);
     const char *d = "2026-03-02T10:00:00Z";
-    assert_int_equal(add_ev(&fx, "track_played", "a", d, "{\"duration_ms\":1500}"), LW_AGG_ACCEPTED);
+    assert_int_equal(add_ev(&fx, "track_played", "a", d, "{\"duration_ms\":1500}"),
+                     LW_AGG_ACCEPTED);
     assert_int_equal(add_ev(&fx, "track_played", "b", d, "{\"duration_ms\":2500.5}"),
                      LW_AGG_ACCEPTED);
     /* a string is not a number: not summed, counted as missing */
@@ -192,11 +195,10 @@ static void test_weekly_buckets_start_monday(void **state)
 {
     (void)state;
     fx_t fx;
-    fx_open(&fx,
-            "source: {format: segment}\n"
-            "buckets: {size: 1w, grace: 0}\n"
-            "metrics: [{name: n, count: true}, {name: m, count: true}]\n"
-            "tree: {nsm: n, inputs: [{metric: m, kind: breadth}]}\n");
+    fx_open(&fx, "source: {format: segment}\n"
+                 "buckets: {size: 1w, grace: 0}\n"
+                 "metrics: [{name: n, count: true}, {name: m, count: true}]\n"
+                 "tree: {nsm: n, inputs: [{metric: m, kind: breadth}]}\n");
     /* Sunday 2026-03-08 and Monday 2026-03-09 fall in different weeks */
     add_ev(&fx, "x", "u", "2026-03-08T23:00:00Z", NULL);
     add_ev(&fx, "x", "u", "2026-03-09T01:00:00Z", NULL);
@@ -211,11 +213,10 @@ static void test_slot_exhaustion_and_flush(void **state)
 {
     (void)state;
     fx_t fx;
-    fx_open(&fx,
-            "source: {format: segment}\n"
-            "buckets: {size: 1d, grace: 0}\n"
-            "metrics: [{name: n, count: true}, {name: m, count: true}]\n"
-            "tree: {nsm: n, inputs: [{metric: m, kind: breadth}]}\n");
+    fx_open(&fx, "source: {format: segment}\n"
+                 "buckets: {size: 1d, grace: 0}\n"
+                 "metrics: [{name: n, count: true}, {name: m, count: true}]\n"
+                 "tree: {nsm: n, inputs: [{metric: m, kind: breadth}]}\n");
     /* grace 0: 2 open buckets; the table has 2*2+4 = 8 slots */
     char ts[64];
     int day;

@@ -53,8 +53,8 @@ static inline int tu_rm_rf(const char *dir)
 #define TU_CONFIG(text, cfgp)                                                                      \
     do {                                                                                           \
         char tu_err_[512] = "";                                                                    \
-        lw_err_t tu_e_ = lw_config_parse((text), strlen(text), "test.yaml", (cfgp), tu_err_,       \
-                                         sizeof tu_err_);                                          \
+        lw_err_t tu_e_ =                                                                           \
+            lw_config_parse((text), strlen(text), "test.yaml", (cfgp), tu_err_, sizeof tu_err_);   \
         if (tu_e_ != LW_OK)                                                                        \
             fail_msg("config: %s", tu_err_);                                                       \
     } while (0)

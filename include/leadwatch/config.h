@@ -20,16 +20,21 @@
 
 #define LW_CONFIG_MAX_METRICS 64
 #define LW_CONFIG_MAX_INPUTS 8
-#define LW_CONFIG_MAX_WHERE 16   /* conditions per metric */
-#define LW_CONFIG_MAX_ANY_OF 64  /* values in one any-of list */
-#define LW_CONFIG_MAX_NAME 64    /* metric name length */
-#define LW_CONFIG_MAX_PATH 256   /* bytes in one dotted path (segments: LW_EVENT_MAX_PATH_DEPTH) */
+#define LW_CONFIG_MAX_WHERE 16  /* conditions per metric */
+#define LW_CONFIG_MAX_ANY_OF 64 /* values in one any-of list */
+#define LW_CONFIG_MAX_NAME 64   /* metric name length */
+#define LW_CONFIG_MAX_PATH 256  /* bytes in one dotted path (segments: LW_EVENT_MAX_PATH_DEPTH) */
 #define LW_CONFIG_MAX_BYTES (1024 * 1024) /* config file size */
 #define LW_CONFIG_MAX_NODES 100000        /* YAML nodes (scalars, lists, mappings) */
 #define LW_CONFIG_MAX_NESTING 32          /* YAML nesting depth */
 #define LW_CONFIG_MAX_WINDOW_BUCKETS 400  /* distinct window / bucket size */
 
-typedef enum { LW_SCALAR_STRING = 0, LW_SCALAR_NUMBER, LW_SCALAR_BOOL, LW_SCALAR_NULL } lw_scalar_type_t;
+typedef enum {
+    LW_SCALAR_STRING = 0,
+    LW_SCALAR_NUMBER,
+    LW_SCALAR_BOOL,
+    LW_SCALAR_NULL
+} lw_scalar_type_t;
 
 typedef struct {
     lw_scalar_type_t type;
@@ -40,10 +45,10 @@ typedef struct {
 
 /* One `where` condition: the value at `path` equals any of `values`. */
 typedef struct {
-    char *path;      /* "event" (the decoded event name) or a dotted JSON path */
-    bool is_event;   /* path == "event" */
+    char *path;    /* "event" (the decoded event name) or a dotted JSON path */
+    bool is_event; /* path == "event" */
     lw_scalar_t *values;
-    size_t nvalues;  /* >= 1 */
+    size_t nvalues; /* >= 1 */
 } lw_where_t;
 
 typedef enum {
@@ -59,18 +64,23 @@ const char *lw_metric_kind_name(lw_metric_kind_t k);
 typedef struct {
     char *name;
     lw_metric_kind_t kind;
-    char *field;       /* sum/mean: dotted path; distinct: "user" or a dotted path */
-    bool field_is_user;/* distinct: field == "user" */
-    double scale;      /* sum/mean multiplier, default 1 */
-    int ratio_num;     /* ratio: index into lw_config_t.metrics */
+    char *field;        /* sum/mean: dotted path; distinct: "user" or a dotted path */
+    bool field_is_user; /* distinct: field == "user" */
+    double scale;       /* sum/mean multiplier, default 1 */
+    int ratio_num;      /* ratio: index into lw_config_t.metrics */
     int ratio_den;
     int64_t window_ms; /* distinct: rolling union window (0 = the bucket itself) */
     lw_where_t *where;
     size_t nwhere;
-    int line;          /* line in the config file, for messages */
+    int line; /* line in the config file, for messages */
 } lw_metric_def_t;
 
-typedef enum { LW_INPUT_BREADTH = 0, LW_INPUT_DEPTH, LW_INPUT_FREQUENCY, LW_INPUT_EFFICIENCY } lw_input_kind_t;
+typedef enum {
+    LW_INPUT_BREADTH = 0,
+    LW_INPUT_DEPTH,
+    LW_INPUT_FREQUENCY,
+    LW_INPUT_EFFICIENCY
+} lw_input_kind_t;
 
 const char *lw_input_kind_name(lw_input_kind_t k);
 
@@ -93,8 +103,8 @@ typedef struct {
     } source;
 
     struct {
-        char *path;            /* default "leadwatch.db", relative to the cwd */
-        long flush_events;     /* flush after this many events (default 200000) */
+        char *path;                /* default "leadwatch.db", relative to the cwd */
+        long flush_events;         /* flush after this many events (default 200000) */
         int64_t flush_interval_ms; /* or after this long (default 1s) */
     } store;
 
@@ -107,10 +117,10 @@ typedef struct {
     size_t nmetrics;
 
     struct {
-        int nsm;          /* metric index */
-        int kpi;          /* metric index, -1 when none */
+        int nsm; /* metric index */
+        int kpi; /* metric index, -1 when none */
         lw_tree_input_t inputs[LW_CONFIG_MAX_INPUTS];
-        size_t ninputs;   /* 1..8 */
+        size_t ninputs; /* 1..8 */
     } tree;
 } lw_config_t;
 

@@ -22,8 +22,8 @@
 #define LW_INGEST_FP_BYTES 65536
 
 typedef struct {
-    FILE *rejects;                    /* optional: rejected and late lines are copied here */
-    bool from_start;                  /* ignore a stored position (may double-count) */
+    FILE *rejects;                     /* optional: rejected and late lines are copied here */
+    bool from_start;                   /* ignore a stored position (may double-count) */
     const volatile sig_atomic_t *stop; /* optional: stop early (flushing) when set */
 } lw_ingest_opts_t;
 

@@ -53,7 +53,7 @@ lw_agg_result_t lw_agg_add(lw_agg_t *agg, const lw_event_t *ev);
 
 /* One dirty cell: what changed in (metric, bucket) since the last flush. */
 typedef struct {
-    int metric;       /* index into cfg->metrics */
+    int metric; /* index into cfg->metrics */
     int64_t bucket_ms;
     int64_t count;
     double sum;
@@ -85,10 +85,10 @@ bool lw_bucket_is_provisional(int64_t bucket_ms, int64_t size_ms, int64_t grace_
  * the value is undefined (mean of zero events).
  */
 typedef struct {
-    bool present;       /* the cell exists in the store */
+    bool present; /* the cell exists in the store */
     int64_t count;
     double sum;
-    double distinct;    /* estimate, for distinct metrics */
+    double distinct; /* estimate, for distinct metrics */
 } lw_cell_value_t;
 
 bool lw_metric_value(const lw_metric_def_t *m, const lw_cell_value_t *cell, double *out);

@@ -26,11 +26,11 @@
 
 typedef struct {
     size_t nrows;
-    size_t ncols;        /* == cfg->nmetrics */
-    int64_t *bucket_ms;  /* [nrows] bucket starts, oldest first, evenly spaced */
-    double *values;      /* [nrows * ncols], row-major; NAN = undefined */
-    bool *provisional;   /* [nrows] the bucket can still change */
-    bool *gap;           /* [nrows] no data at all in this bucket */
+    size_t ncols;       /* == cfg->nmetrics */
+    int64_t *bucket_ms; /* [nrows] bucket starts, oldest first, evenly spaced */
+    double *values;     /* [nrows * ncols], row-major; NAN = undefined */
+    bool *provisional;  /* [nrows] the bucket can still change */
+    bool *gap;          /* [nrows] no data at all in this bucket */
     int64_t watermark_ms;
 } lw_series_t;
 

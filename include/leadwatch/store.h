@@ -26,7 +26,8 @@ typedef struct lw_store lw_store_t;
 #define LW_STORE_READONLY 0x1
 
 /* Open (creating and migrating when writable).  NULL *out on failure. */
-lw_err_t lw_store_open(const char *path, int flags, lw_store_t **out, char *errstr, size_t errstr_size);
+lw_err_t lw_store_open(const char *path, int flags, lw_store_t **out, char *errstr,
+                       size_t errstr_size);
 void lw_store_close(lw_store_t *s);
 
 /* Schema version of the open file (equals the newest after a writable open). */
@@ -41,7 +42,8 @@ lw_err_t lw_store_begin(lw_store_t *s, char *errstr, size_t errstr_size);
 lw_err_t lw_store_commit(lw_store_t *s, char *errstr, size_t errstr_size);
 void lw_store_rollback(lw_store_t *s);
 
-/* Add to the cell (metric, bucket_ms): count += count, sum += sum, sketch ∪= hll (hll may be NULL). */
+/* Add to the cell (metric, bucket_ms): count += count, sum += sum, sketch ∪= hll (hll may be NULL).
+ */
 lw_err_t lw_store_add_cell(lw_store_t *s, const char *metric, int64_t bucket_ms, int64_t count,
                            double sum, const lw_hll_t *hll, char *errstr, size_t errstr_size);
 
@@ -59,13 +61,17 @@ lw_err_t lw_store_get_position(lw_store_t *s, const char *source, lw_position_t 
                                size_t errstr_size);
 
 /* Named integers (e.g. "watermark_ms"): set and get (LW_ERR_NOT_FOUND when unset). */
-lw_err_t lw_store_set_int(lw_store_t *s, const char *key, int64_t value, char *errstr, size_t errstr_size);
-lw_err_t lw_store_get_int(lw_store_t *s, const char *key, int64_t *value, char *errstr, size_t errstr_size);
+lw_err_t lw_store_set_int(lw_store_t *s, const char *key, int64_t value, char *errstr,
+                          size_t errstr_size);
+lw_err_t lw_store_get_int(lw_store_t *s, const char *key, int64_t *value, char *errstr,
+                          size_t errstr_size);
 
 /* Counters (e.g. "rejected.invalid_json", "late"): add delta; iterate all. */
-lw_err_t lw_store_add_counter(lw_store_t *s, const char *name, int64_t delta, char *errstr, size_t errstr_size);
+lw_err_t lw_store_add_counter(lw_store_t *s, const char *name, int64_t delta, char *errstr,
+                              size_t errstr_size);
 typedef void (*lw_store_counter_cb)(void *ud, const char *name, int64_t value);
-lw_err_t lw_store_counters(lw_store_t *s, lw_store_counter_cb cb, void *ud, char *errstr, size_t errstr_size);
+lw_err_t lw_store_counters(lw_store_t *s, lw_store_counter_cb cb, void *ud, char *errstr,
+                           size_t errstr_size);
 
 /* One stored cell as read back; `hll` is NULL when the cell has no sketch. */
 typedef struct {
