@@ -1,0 +1,108 @@
+/*
+ * test_hac.c - Newey-West standard errors vs statsmodels
+ * OLS(y, X).fit(cov_type='HAC', cov_kwds={'maxlags': L, 'use_correction': c})
+ * for L in {0, 1, 5, 12, 40} (40 > n - 1 for the 30-row case), with and
+ * without the n/(n-k) correction, and the default bandwidth
+ * floor(4 (n/100)^(2/9)).  Acceptance tolerance: relative 1e-6.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "leadwatch/hac.h"
+#include "leadwatch/ols.h"
+#include "stats_refs.h"
+
+#include <math.h>
+#include <stdio.h>
+
+static const char *const CASES[] = {"ols_lagreg730", "ols_macro", "ols_small30", "ols_levels150"};
+
+static void test_against_statsmodels(void **state)
+{
+    (void)state;
+    for (size_t ci = 0; ci < sizeof(CASES) / sizeof(CASES[0]); ci++) {
+        ref_file_t rf;
+        assert_true(ref_load(CASES[ci], &rf));
+        const size_t n = (size_t)ref_get(&rf, "n")->v[0], k = (size_t)ref_get(&rf, "k")->v[0];
+        const ref_line_t *X = ref_get(&rf, "X"), *y = ref_get(&rf, "y");
+        lw_ols_t *ols = NULL;
+        char err[256] = "";
+        assert_int_equal(lw_ols_new(n, k, &ols, err, sizeof(err)), LW_OK);
+        double worst = 0.0;
+        size_t checked = 0;
+        const ref_line_t *l;
+        for (size_t i = 0; (l = ref_nth(&rf, "hac", i)) != NULL; i++) {
+            assert_int_equal(l->n, 2 + k);
+            const size_t L = (size_t)l->v[0];
+            const unsigned flags = LW_OLS_HAC | (l->v[1] != 0.0 ? LW_OLS_HAC_CORRECTION : 0u);
+            lw_ols_result_t r;
+            assert_int_equal(lw_ols_fit(ols, X->v, y->v, n, k, flags, L, &r, err, sizeof(err)),
+                             LW_OK);
+            assert_int_equal(r.hac_lags, L);
+            for (size_t j = 0; j < k; j++) {
+                const double rel = ref_relerr(r.bse_hac[j], l->v[2 + j]);
+                if (rel > worst)
+                    worst = rel;
+                if (!ref_close(r.bse_hac[j], l->v[2 + j], 1e-6, 0.0))
+                    fail_msg("%s L=%zu corr=%g bse_hac[%zu]: got %.17g want %.17g", CASES[ci], L,
+                             l->v[1], j, r.bse_hac[j], l->v[2 + j]);
+            }
+            checked++;
+        }
+        assert_int_equal(checked, 10);
+
+        l = ref_get(&rf, "hacdefault");
+        assert_non_null(l);
+        assert_int_equal(lw_hac_default_lags(n), (size_t)l->v[0]);
+        lw_ols_result_t r;
+        assert_int_equal(lw_ols_fit(ols, X->v, y->v, n, k, LW_OLS_HAC | LW_OLS_COV,
+                                    LW_OLS_HAC_DEFAULT_LAGS, &r, err, sizeof(err)),
+                         LW_OK);
+        assert_int_equal(r.hac_lags, (size_t)l->v[0]);
+        for (size_t j = 0; j < k; j++)
+            assert_true(ref_close(r.bse_hac[j], l->v[1 + j], 1e-6, 0.0));
+        assert_non_null(r.bse); /* both covariances in one fit */
+        printf("    %-16s n=%3zu k=%zu  worst HAC se relative error %.2e\n", CASES[ci], n, k,
+               worst);
+        lw_ols_destroy(ols);
+        ref_free(&rf);
+    }
+}
+
+static void test_default_lags_and_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(lw_hac_default_lags(0), 0);
+    assert_int_equal(lw_hac_default_lags(100), 4);
+    assert_int_equal(lw_hac_default_lags(730), 6);    /* 4 * 7.3^(2/9) = 6.22 */
+    assert_int_equal(lw_hac_default_lags(10000), 11); /* 4 * 100^(2/9) = 11.1 */
+
+    /* L = 0 without correction is White's HC0 sandwich: check one entry by hand
+     * for a regression on a constant only: var = sum u^2 / n^2. */
+    double X[5] = {1, 1, 1, 1, 1}, u[5] = {1, -2, 0.5, 0.25, 0.25}, A[1] = {0.2}, cov[1];
+    double work[8];
+    char err[128];
+    assert_int_equal(lw_hac_cov(X, u, 5, 1, A, 0, false, cov, work, err, sizeof(err)), LW_OK);
+    assert_true(ref_close(cov[0], (1 + 4 + 0.25 + 0.0625 + 0.0625) / 25.0, 1e-15, 0.0));
+    /* L = 1 adds w_1 = 1/2 times twice the first autocovariance of u */
+    assert_int_equal(lw_hac_cov(X, u, 5, 1, A, 1, false, cov, work, err, sizeof(err)), LW_OK);
+    const double g1 = 1 * -2 + -2 * 0.5 + 0.5 * 0.25 + 0.25 * 0.25;
+    assert_true(ref_close(cov[0], (5.375 + 0.5 * 2 * g1) / 25.0, 1e-15, 0.0));
+    assert_int_equal(lw_hac_cov(X, u, 1, 1, A, 1, true, cov, work, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    assert_int_equal(lw_hac_cov(X, u, 0, 1, A, 1, false, cov, work, err, sizeof(err)),
+                     LW_ERR_INVALID);
+}
+
+int main(void)
+{
+    lw_stats_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_statsmodels),
+        cmocka_unit_test(test_default_lags_and_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

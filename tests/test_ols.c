@@ -1,0 +1,180 @@
+/*
+ * test_ols.c - OLS fits vs statsmodels OLS(y, X).fit() (params, bse, ssr,
+ * df_resid, llf, aic, bic, rsquared; tests/data/stats_refs/ols_<case>.txt),
+ * and the degenerate designs that must become a status, never NaN.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "leadwatch/ols.h"
+#include "stats_refs.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const CASES[] = {"ols_lagreg730", "ols_macro", "ols_small30", "ols_levels150"};
+
+static void check_vec(const char *c, const char *what, const double *got, const ref_line_t *l,
+                      size_t k, double rel)
+{
+    assert_int_equal(l->n, k);
+    for (size_t j = 0; j < k; j++)
+        if (!ref_close(got[j], l->v[j], rel, 0.0))
+            fail_msg("%s %s[%zu]: got %.17g want %.17g", c, what, j, got[j], l->v[j]);
+}
+
+static void check_num(const char *c, const char *what, double got, const ref_file_t *rf, double rel)
+{
+    const ref_line_t *l = ref_get(rf, what);
+    assert_non_null(l);
+    if (!ref_close(got, l->v[0], rel, 0.0))
+        fail_msg("%s %s: got %.17g want %.17g", c, what, got, l->v[0]);
+}
+
+static void test_against_statsmodels(void **state)
+{
+    (void)state;
+    for (size_t ci = 0; ci < sizeof(CASES) / sizeof(CASES[0]); ci++) {
+        ref_file_t rf;
+        assert_true(ref_load(CASES[ci], &rf));
+        const size_t n = (size_t)ref_get(&rf, "n")->v[0], k = (size_t)ref_get(&rf, "k")->v[0];
+        const ref_line_t *X = ref_get(&rf, "X"), *y = ref_get(&rf, "y");
+        assert_int_equal(X->n, n * k);
+        assert_int_equal(y->n, n);
+        lw_ols_t *ols = NULL;
+        char err[256] = "";
+        assert_int_equal(lw_ols_new(n, k, &ols, err, sizeof(err)), LW_OK);
+        lw_ols_result_t r;
+        assert_int_equal(lw_ols_fit(ols, X->v, y->v, n, k, LW_OLS_COV, 0, &r, err, sizeof(err)),
+                         LW_OK);
+        assert_true(r.has_const);
+        assert_null(r.cov_hac);
+        check_vec(CASES[ci], "params", r.params, ref_get(&rf, "params"), k, 1e-9);
+        check_vec(CASES[ci], "bse", r.bse, ref_get(&rf, "bse"), k, 1e-9);
+        check_num(CASES[ci], "ssr", r.ssr, &rf, 1e-9);
+        check_num(CASES[ci], "df_resid", r.df_resid, &rf, 0.0);
+        check_num(CASES[ci], "llf", r.llf, &rf, 1e-9);
+        check_num(CASES[ci], "aic", r.aic, &rf, 1e-9);
+        check_num(CASES[ci], "bic", r.bic, &rf, 1e-9);
+        check_num(CASES[ci], "rsquared", r.rsquared, &rf, 1e-9);
+        /* residuals are y - X b */
+        for (size_t t = 0; t < n; t += 37) {
+            double f = 0.0;
+            for (size_t j = 0; j < k; j++)
+                f += X->v[t * k + j] * r.params[j];
+            assert_true(fabs(y->v[t] - f - r.resid[t]) <= 1e-12 * (fabs(y->v[t]) + 1.0));
+        }
+        lw_ols_destroy(ols);
+        ref_free(&rf);
+    }
+}
+
+static void test_degenerate(void **state)
+{
+    (void)state;
+    enum { N = 20, K = 3 };
+    double X[N * K], y[N];
+    for (size_t t = 0; t < N; t++) {
+        X[t * K + 0] = 1.0;
+        X[t * K + 1] = (double)t;
+        X[t * K + 2] = sin((double)t);
+        y[t] = 2.0 + 0.5 * (double)t + cos(3.0 * (double)t);
+    }
+    lw_ols_t *ols = NULL;
+    char err[256] = "";
+    assert_int_equal(lw_ols_new(N, K, &ols, err, sizeof(err)), LW_OK);
+    lw_ols_result_t r;
+
+    /* a good fit first, so the failures below are about the inputs */
+    assert_int_equal(lw_ols_fit(ols, X, y, N, K, LW_OLS_COV | LW_OLS_HAC, 2, &r, err, sizeof(err)),
+                     LW_OK);
+    assert_true(r.ssr > 0.0 && isfinite(r.llf));
+
+    /* duplicate (collinear) column */
+    double Xd[N * K];
+    memcpy(Xd, X, sizeof(Xd));
+    for (size_t t = 0; t < N; t++)
+        Xd[t * K + 2] = 3.0 * Xd[t * K + 1] - 2.0;
+    assert_int_equal(lw_ols_fit(ols, Xd, y, N, K, LW_OLS_COV, 0, &r, err, sizeof(err)),
+                     LW_ERR_STATS);
+    assert_non_null(strstr(err, "rank deficient"));
+    assert_null(r.params);
+
+    /* two constant columns */
+    for (size_t t = 0; t < N; t++)
+        Xd[t * K + 2] = 7.0;
+    assert_int_equal(lw_ols_fit(ols, Xd, y, N, K, LW_OLS_COV, 0, &r, err, sizeof(err)),
+                     LW_ERR_STATS);
+
+    /* all-zero column */
+    for (size_t t = 0; t < N; t++)
+        Xd[t * K + 2] = 0.0;
+    assert_int_equal(lw_ols_fit(ols, Xd, y, N, K, 0, 0, &r, err, sizeof(err)), LW_ERR_STATS);
+    assert_non_null(strstr(err, "all zero"));
+
+    /* NaN / Inf */
+    memcpy(Xd, X, sizeof(Xd));
+    Xd[5] = (double)NAN;
+    assert_int_equal(lw_ols_fit(ols, Xd, y, N, K, 0, 0, &r, err, sizeof(err)), LW_ERR_INVALID);
+    double yb[N];
+    memcpy(yb, y, sizeof(yb));
+    yb[3] = -(double)INFINITY;
+    assert_int_equal(lw_ols_fit(ols, X, yb, N, K, 0, 0, &r, err, sizeof(err)), LW_ERR_INVALID);
+
+    /* perfect fit: llf would be +Inf */
+    for (size_t t = 0; t < N; t++)
+        yb[t] = 1.0 + 2.0 * X[t * K + 1] - X[t * K + 2];
+    assert_int_equal(lw_ols_fit(ols, X, yb, N, K, LW_OLS_COV, 0, &r, err, sizeof(err)),
+                     LW_ERR_STATS);
+
+    /* shapes */
+    assert_int_equal(lw_ols_fit(ols, X, y, K, K, 0, 0, &r, err, sizeof(err)), LW_ERR_INVALID);
+    assert_int_equal(lw_ols_fit(ols, X, y, N, 0, 0, 0, &r, err, sizeof(err)), LW_ERR_INVALID);
+    assert_int_equal(lw_ols_fit(ols, X, y, N + 1, K, 0, 0, &r, err, sizeof(err)), LW_ERR_TOO_LARGE);
+    lw_ols_t *big = NULL;
+    assert_int_equal(lw_ols_new(10, LW_OLS_MAX_K + 1, &big, err, sizeof(err)), LW_ERR_TOO_LARGE);
+    assert_null(big);
+    lw_ols_destroy(ols);
+}
+
+/* Without a constant column, R^2 uses the uncentered total sum of squares. */
+static void test_no_constant(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    double X[N], y[N];
+    double sxy = 0.0, sxx = 0.0, syy = 0.0;
+    for (size_t t = 0; t < N; t++) {
+        X[t] = 1.0 + (double)t;
+        y[t] = 2.0 * X[t] + sin((double)t);
+        sxy += X[t] * y[t];
+        sxx += X[t] * X[t];
+        syy += y[t] * y[t];
+    }
+    lw_ols_t *ols = NULL;
+    assert_int_equal(lw_ols_new(N, 1, &ols, NULL, 0), LW_OK);
+    lw_ols_result_t r;
+    assert_int_equal(lw_ols_fit(ols, X, y, N, 1, LW_OLS_COV, 0, &r, NULL, 0), LW_OK);
+    assert_false(r.has_const);
+    const double b = sxy / sxx, ssr = syy - b * sxy;
+    assert_true(ref_close(r.params[0], b, 1e-13, 0.0));
+    assert_true(ref_close(r.tss, syy, 1e-13, 0.0));
+    assert_true(ref_close(r.rsquared, 1.0 - ssr / syy, 1e-9, 0.0));
+    assert_true(ref_close(r.bse[0], sqrt(ssr / (N - 1) / sxx), 1e-8, 0.0));
+    lw_ols_destroy(ols);
+}
+
+int main(void)
+{
+    lw_stats_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_statsmodels),
+        cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_no_constant),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
