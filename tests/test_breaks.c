@@ -1,0 +1,363 @@
+/*
+ * test_breaks.c - sup-F, CUSUM and recursive least squares (breaks.h).
+ *
+ *   - Reference: every Chow F(tau) of the 15%-trimmed path, SSR_0, the sup
+ *     and its argmax against one statsmodels OLS fit per candidate
+ *     (scripts/gen_stats_refs2.py, tests/data/stats_refs2/breaks_*.txt),
+ *     relative 1e-9; recursive predictions and residuals against an OLS
+ *     refit per period (1e-9) and statsmodels recursive_olsresiduals (1e-5,
+ *     its Sherman-Morrison updates drift); the CUSUM statistic.
+ *   - Hansen's table against a second published source: at the Bai & Perron
+ *     (2003b, Econometrics Journal 6, 72-78, table 1, sup F(1|0)) 5% critical
+ *     values for trimming 0.05..0.25 and k = 1..10, p = 0.05 within 0.008
+ *     (both are simulations, so they agree only to about that).
+ *   - Brown-Durbin-Evans boundaries: a = 0.850, 0.948, 1.143 give 10/5/1%.
+ *   - Ground truth: a lead that vanishes at t = 200 is dated within 5
+ *     periods and rejected at 1%; no break, no rejection.
+ *   - Degenerate input: too short, NaN, Inf, constant x, bad trim, k > 10.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "leadwatch/breaks.h"
+#include "leadwatch/ols.h"
+#include "stats_refs.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define REL 1e-9
+
+static const char *const CASES[] = {"../stats_refs2/breaks_break200",
+                                    "../stats_refs2/breaks_null300", "../stats_refs2/breaks_macro",
+                                    "../stats_refs2/breaks_k12"};
+
+/* Build [1, y lags, x lags] as the script does. */
+static size_t design(const double *y, const double *x, size_t n, size_t yl, size_t xl, double *Z,
+                     double *yy)
+{
+    const size_t L = yl > xl ? yl : xl, k = 1 + yl + xl;
+    for (size_t t = L; t < n; t++) {
+        double *row = Z + (t - L) * k;
+        row[0] = 1.0;
+        for (size_t j = 1; j <= yl; j++)
+            row[j] = y[t - j];
+        for (size_t j = 1; j <= xl; j++)
+            row[yl + j] = x[t - j];
+        yy[t - L] = y[t];
+    }
+    return L;
+}
+
+static void check_close(const char *what, const char *file, double got, double want, double rel,
+                        double abs_floor, double *worst)
+{
+    const double e = ref_relerr(got, want);
+    if (e > *worst && fabs(want) > abs_floor)
+        *worst = e;
+    if (!ref_close(got, want, rel, abs_floor))
+        fail_msg("%s %s: got %.17g want %.17g", file, what, got, want);
+}
+
+static void test_supf_reference(void **state)
+{
+    (void)state;
+    for (size_t ci = 0; ci < sizeof(CASES) / sizeof(CASES[0]); ci++) {
+        ref_file_t rf;
+        assert_true(ref_load(CASES[ci], &rf));
+        const ref_line_t *y = ref_get(&rf, "y"), *x = ref_get(&rf, "x");
+        const ref_line_t *lags = ref_get(&rf, "lags"), *fpath = ref_get(&rf, "fpath");
+        const ref_line_t *supf = ref_get(&rf, "supf");
+        const size_t n = y->n, yl = (size_t)lags->v[0], xl = (size_t)lags->v[1];
+        const size_t k = 1 + yl + xl;
+        double *f = calloc(n + 1, sizeof(double));
+        assert_non_null(f);
+        lw_breaks_supf_t res;
+        char err[256] = "";
+        assert_int_equal(lw_breaks_supf_lags(y->v, x->v, n, yl, xl, LW_BREAKS_DEFAULT_TRIM, &res, f,
+                                             err, sizeof(err)),
+                         LW_OK);
+        assert_int_equal(res.status, LW_OK);
+        const size_t L = yl > xl ? yl : xl;
+        assert_int_equal(res.nobs, n - L);
+        assert_int_equal(res.k, k);
+        assert_int_equal(res.h, (size_t)ref_get(&rf, "h")->v[0]);
+        assert_int_equal(fpath->n, res.last - res.first + 1);
+        double worst = 0.0;
+        check_close("ssr_full", CASES[ci], res.ssr_full, ref_get(&rf, "ssr_full")->v[0], REL, 0.0,
+                    &worst);
+        for (size_t i = 0; i < fpath->n; i++)
+            check_close("F(tau)", CASES[ci], f[L + res.first + i], fpath->v[i], REL, 1e-10, &worst);
+        check_close("sup F", CASES[ci], res.sup_f, supf->v[0], REL, 0.0, &worst);
+        assert_int_equal(res.break_row, (size_t)supf->v[1]);
+        assert_int_equal(res.break_period, (size_t)supf->v[2]);
+        assert_true(res.df_num == (double)k && res.df_denom == (double)(n - L - 2 * k));
+        assert_true(res.sup_wald == (double)k * res.sup_f);
+        if (k <= LW_BREAKS_HANSEN_MAX_K) {
+            assert_true(res.p_defined);
+            assert_true(res.p >= 0.0 && res.p <= 1.0);
+            assert_string_equal(res.reason, "");
+        } else {
+            assert_false(res.p_defined);
+            assert_non_null(strstr(res.reason, "Hansen"));
+        }
+        printf("    %-30s m=%3zu k=%2zu supF=%8.4f at period %3zu p=%s%.3g  worst rel err "
+               "%.1e\n",
+               CASES[ci] + 15, res.nobs, k, res.sup_f, res.break_period,
+               res.p_defined ? "" : "(undef) ", res.p, worst);
+        free(f);
+        ref_free(&rf);
+    }
+}
+
+static void test_recursive_and_cusum_reference(void **state)
+{
+    (void)state;
+    for (size_t ci = 0; ci < sizeof(CASES) / sizeof(CASES[0]); ci++) {
+        ref_file_t rf;
+        assert_true(ref_load(CASES[ci], &rf));
+        const ref_line_t *y = ref_get(&rf, "y"), *x = ref_get(&rf, "x");
+        const ref_line_t *lags = ref_get(&rf, "lags");
+        const ref_line_t *rp = ref_get(&rf, "rec_pred"), *rw = ref_get(&rf, "rec_w");
+        const ref_line_t *cs = ref_get(&rf, "cusum"), *smw = ref_get(&rf, "sm_rec_w");
+        const size_t n = y->n, yl = (size_t)lags->v[0], xl = (size_t)lags->v[1];
+        const size_t k = 1 + yl + xl;
+        double *Z = malloc(n * k * sizeof(double)), *yy = malloc(n * sizeof(double));
+        double *pred = malloc(n * sizeof(double)), *w = malloc(n * sizeof(double));
+        assert_true(Z && yy && pred && w);
+        const size_t m = n - design(y->v, x->v, n, yl, xl, Z, yy);
+        char err[256] = "";
+        assert_int_equal(lw_breaks_recursive(yy, Z, m, k, k, pred, w, err, sizeof(err)), LW_OK);
+        assert_int_equal(rp->n, m - k);
+        double sd = 0.0;
+        for (size_t t = 0; t < m; t++)
+            sd += (yy[t] - yy[0]) * (yy[t] - yy[0]);
+        sd = sqrt(sd / (double)m);
+        double worst = 0.0;
+        /* The reference refits OLS at every t (exact); statsmodels'
+         * recursive_olsresiduals (Sherman-Morrison updates from an exactly
+         * determined start) drifts by up to ~1e-7, so it is checked loosely. */
+        for (size_t i = 0; i < rp->n; i++) {
+            check_close("rec_pred", CASES[ci], pred[k + i], rp->v[i], REL, 1e-9 * sd, &worst);
+            check_close("rec_w", CASES[ci], w[k + i], rw->v[i], REL, 1e-9 * sd, &worst);
+            if (!ref_close(w[k + i], smw->v[i], 1e-5, 1e-7 * sd))
+                fail_msg("%s: recursive residual %zu is %.17g, statsmodels %.17g", CASES[ci], i,
+                         w[k + i], smw->v[i]);
+        }
+        lw_breaks_cusum_t cu;
+        assert_int_equal(lw_breaks_cusum(yy, Z, m, k, &cu, err, sizeof(err)), LW_OK);
+        check_close("cusum sigma", CASES[ci], cu.sigma, cs->v[0], REL, 0.0, &worst);
+        check_close("cusum stat", CASES[ci], cu.stat, cs->v[1], REL, 0.0, &worst);
+        assert_int_equal(cu.max_row, (size_t)cs->v[2]);
+        assert_true(cu.p > 0.0 && cu.p <= 1.0);
+        printf("    %-30s recursive residuals + CUSUM (stat %.3f, p %.3f) worst rel err %.1e\n",
+               CASES[ci] + 15, cu.stat, cu.p, worst);
+        free(Z);
+        free(yy);
+        free(pred);
+        free(w);
+        ref_free(&rf);
+    }
+}
+
+/* Bai & Perron (2003b), table 1, 5% critical values of sup F(1|0) (Wald
+ * form, = k * F), rows k = 1..10, for each trimming. */
+static const double BP_TRIM[5] = {0.05, 0.10, 0.15, 0.20, 0.25};
+static const double BP_CV5[5][10] = {
+    {9.63, 12.89, 15.37, 17.60, 19.50, 21.59, 23.50, 25.22, 27.08, 28.49},
+    {9.10, 12.25, 14.60, 16.76, 18.68, 20.76, 22.62, 24.34, 26.20, 27.64},
+    {8.58, 11.47, 13.98, 16.19, 18.23, 20.08, 21.87, 23.70, 25.65, 27.03},
+    {8.22, 10.98, 13.47, 15.67, 17.66, 19.55, 21.33, 23.19, 24.91, 26.38},
+    {7.86, 10.55, 13.04, 15.19, 17.12, 18.97, 20.75, 22.56, 24.18, 25.77},
+};
+
+static void test_hansen_table_against_bai_perron(void **state)
+{
+    (void)state;
+    double worst = 0.0;
+    for (size_t i = 0; i < 5; i++)
+        for (size_t k = 1; k <= 10; k++) {
+            double p = -1.0;
+            assert_true(lw_breaks_hansen_p(BP_CV5[i][k - 1], k, BP_TRIM[i], &p));
+            if (fabs(p - 0.05) > worst)
+                worst = fabs(p - 0.05);
+            if (fabs(p - 0.05) > 0.008)
+                fail_msg("trim %.2f k %zu: p at the 5%% critical value is %.4f", BP_TRIM[i], k, p);
+        }
+    printf("    Hansen p at 50 Bai-Perron 5%% critical values: max |p - 0.05| = %.4f\n", worst);
+    /* Andrews (1993, corrected 2003) / Stock & Watson 15%-trimmed QLR, k = 1:
+     * 10% 7.12, 5% 8.68, 1% 12.16. */
+    double p10, p5, p1;
+    assert_true(lw_breaks_hansen_p(7.12, 1, 0.15, &p10));
+    assert_true(lw_breaks_hansen_p(8.68, 1, 0.15, &p5));
+    assert_true(lw_breaks_hansen_p(12.16, 1, 0.15, &p1));
+    assert_true(fabs(p10 - 0.10) < 0.01 && fabs(p5 - 0.05) < 0.005 && fabs(p1 - 0.01) < 0.002);
+    /* Decreasing in the statistic; tau0 = 0.5 is the plain chi2_k tail. */
+    double prev = 1.1;
+    for (double s = 0.0; s < 40.0; s += 0.5) {
+        double p;
+        assert_true(lw_breaks_hansen_p(s, 3, 0.15, &p));
+        assert_true(p <= prev + 1e-15);
+        prev = p;
+    }
+    double p;
+    assert_true(lw_breaks_hansen_p(3.841458820694124, 1, 0.5, &p));
+    assert_true(fabs(p - 0.05) < 1e-12);
+    assert_false(lw_breaks_hansen_p(5.0, 11, 0.15, &p));
+    assert_false(lw_breaks_hansen_p(5.0, 0, 0.15, &p));
+    assert_false(lw_breaks_hansen_p((double)NAN, 2, 0.15, &p));
+    assert_false(lw_breaks_hansen_p(5.0, 2, 0.0, &p));
+}
+
+static void test_cusum_boundaries(void **state)
+{
+    (void)state;
+    /* Brown, Durbin & Evans (1975): a = 0.850, 0.948, 1.143 for 10/5/1%. */
+    assert_true(fabs(lw_breaks_bm_crossing_p(0.850) - 0.10) < 0.002);
+    assert_true(fabs(lw_breaks_bm_crossing_p(0.948) - 0.05) < 0.001);
+    assert_true(fabs(lw_breaks_bm_crossing_p(1.143) - 0.01) < 0.0005);
+    assert_true(lw_breaks_bm_crossing_p(0.0) == 1.0);
+    assert_true(lw_breaks_bm_crossing_p((double)NAN) == 1.0);
+    assert_true(lw_breaks_bm_crossing_p(5.0) < 1e-10);
+}
+
+/* Deterministic N(0,1) draws (xorshift + Box-Muller) for ground truth. */
+static uint64_t rng_state = 88172645463325252ull;
+static double unif(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return ((double)(rng_state >> 11) + 0.5) / 9007199254740992.0;
+}
+static double gauss(void)
+{
+    return sqrt(-2.0 * log(unif())) * cos(2.0 * M_PI * unif());
+}
+
+static void simulate(double *y, double *x, size_t n, size_t brk, double b0, double b1)
+{
+    x[0] = gauss();
+    y[0] = 0.0;
+    for (size_t t = 1; t < n; t++) {
+        x[t] = 0.5 * x[t - 1] + gauss();
+        const double b = t < brk ? b0 : b1;
+        y[t] = 0.3 * y[t - 1] + b * x[t - 1] + 0.5 * gauss();
+    }
+}
+
+static void test_ground_truth(void **state)
+{
+    (void)state;
+    enum { N = 500 };
+    static double y[N], x[N];
+    size_t found = 0, trials = 20;
+    double tsum = 0.0;
+    for (size_t r = 0; r < trials; r++) {
+        simulate(y, x, N, 200, 0.8, 0.0);
+        lw_breaks_supf_t res;
+        const clock_t c0 = clock();
+        assert_int_equal(lw_breaks_supf_lags(y, x, N, 1, 1, 0.15, &res, NULL, NULL, 0), LW_OK);
+        tsum += (double)(clock() - c0) / CLOCKS_PER_SEC;
+        assert_true(res.p_defined && res.p < 0.01);
+        if (res.break_period + 5 >= 200 && res.break_period <= 205)
+            found++;
+    }
+    printf("    break at t=200 dated within 5 periods in %zu/%zu runs (%.3f ms per test, n=%d)\n",
+           found, trials, 1e3 * tsum / (double)trials, N);
+    assert_true(found >= 18);
+    size_t rejected = 0;
+    for (size_t r = 0; r < trials; r++) {
+        simulate(y, x, N, N, 0.8, 0.8);
+        lw_breaks_supf_t res;
+        assert_int_equal(lw_breaks_supf_lags(y, x, N, 1, 1, 0.15, &res, NULL, NULL, 0), LW_OK);
+        rejected += res.p < 0.05;
+        lw_breaks_cusum_t cu;
+        double Z[N * 3], yy[N];
+        const size_t m = N - design(y, x, N, 1, 1, Z, yy);
+        assert_int_equal(lw_breaks_cusum(yy, Z, m, 3, &cu, NULL, 0), LW_OK);
+    }
+    assert_true(rejected <= 4); /* nominal 5%: 1 expected in 20 */
+}
+
+static void test_degenerate(void **state)
+{
+    (void)state;
+    enum { N = 120 };
+    double y[N], x[N];
+    for (size_t t = 0; t < N; t++) {
+        y[t] = sin(0.37 * (double)t) + 0.1 * (double)(t % 7);
+        x[t] = cos(0.23 * (double)t);
+    }
+    lw_breaks_supf_t res;
+    char err[256];
+    /* too short: 8 parameters need ceil(0.15 m) >= 9 */
+    assert_int_equal(lw_breaks_supf_lags(y, x, 40, 3, 4, 0.15, &res, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    assert_int_equal(res.status, LW_ERR_INVALID);
+    assert_non_null(strstr(res.reason, "too few"));
+    assert_non_null(strstr(err, "need at least"));
+    assert_true(res.sup_f == 0.0 && res.p == 0.0);
+    /* NaN and Inf */
+    double yb[N];
+    memcpy(yb, y, sizeof(yb));
+    yb[50] = (double)NAN;
+    assert_int_equal(lw_breaks_supf_lags(yb, x, N, 1, 1, 0.15, &res, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    assert_non_null(strstr(res.reason, "NaN"));
+    yb[50] = (double)INFINITY;
+    assert_int_equal(lw_breaks_supf_lags(y, yb, N, 1, 1, 0.15, &res, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    /* constant x: its lag column is collinear with the constant */
+    double xc[N];
+    for (size_t t = 0; t < N; t++)
+        xc[t] = 3.0;
+    assert_int_equal(lw_breaks_supf_lags(y, xc, N, 1, 1, 0.15, &res, NULL, err, sizeof(err)),
+                     LW_ERR_STATS);
+    assert_non_null(strstr(res.reason, "collinear"));
+    /* constant y on the design [1, y lag, x lag]: exact fit */
+    double yc[N];
+    for (size_t t = 0; t < N; t++)
+        yc[t] = 7.0;
+    assert_int_equal(lw_breaks_supf_lags(yc, x, N, 0, 1, 0.15, &res, NULL, err, sizeof(err)),
+                     LW_ERR_STATS);
+    /* bad trimming, no x lags */
+    assert_int_equal(lw_breaks_supf_lags(y, x, N, 1, 1, 0.5, &res, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    assert_int_equal(lw_breaks_supf_lags(y, x, N, 1, 0, 0.15, &res, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    /* CUSUM and recursive: too short, rank deficient start */
+    lw_breaks_cusum_t cu;
+    double Z[N * 2];
+    for (size_t t = 0; t < N; t++) {
+        Z[2 * t] = 1.0;
+        Z[2 * t + 1] = t < 10 ? 1.0 : (double)t;
+    }
+    assert_int_equal(lw_breaks_cusum(y, Z, 4, 2, &cu, err, sizeof(err)), LW_ERR_INVALID);
+    assert_int_equal(cu.status, LW_ERR_INVALID);
+    assert_int_equal(lw_breaks_cusum(y, Z, N, 2, &cu, err, sizeof(err)), LW_ERR_STATS);
+    assert_non_null(strstr(cu.reason, "collinear"));
+    double pred[N];
+    assert_int_equal(lw_breaks_recursive(y, Z, N, 2, 12, pred, NULL, err, sizeof(err)), LW_OK);
+    assert_int_equal(lw_breaks_recursive(y, Z, N, 2, 1, pred, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+}
+
+int main(void)
+{
+    lw_stats_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_supf_reference),
+        cmocka_unit_test(test_recursive_and_cusum_reference),
+        cmocka_unit_test(test_hansen_table_against_bai_perron),
+        cmocka_unit_test(test_cusum_boundaries),
+        cmocka_unit_test(test_ground_truth),
+        cmocka_unit_test(test_degenerate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
