@@ -1,0 +1,562 @@
+/*
+ * test_alert.c - the alert state machine (alert.h): table-driven sequences
+ * of verdicts with the expected state after every evaluation (pending,
+ * firing, resolved, nodata, keep_firing_for, flapping, history), then
+ * labels/annotations, restart from the serialised state, the stall alert,
+ * retirement of removed edges and the bounds.
+ *
+ * Sequence notation: one character per evaluation.
+ *   verdicts: L leads, F feedback, R reverse, I inconclusive,
+ *             D insufficient_data, N nodata flag (verdict leads),
+ *             s leads + not sensitive, S leads + sensitive
+ *   states:   i inactive, p pending, F firing, r resolved, n nodata
+ * An event is expected exactly when the expected state differs from the
+ * previous expected state, and its `to` must be that state.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "leadwatch/alert.h"
+
+#define T0 INT64_C(1767225600000) /* 2026-01-01 */
+#define DAY INT64_C(86400000)
+
+static lw_alert_obs_t obs_for(char code, bool kpi)
+{
+    lw_alert_obs_t o;
+    memset(&o, 0, sizeof o);
+    o.nsm = "listeners";
+    o.source = kpi ? "listeners" : "playlists";
+    o.target = kpi ? "revenue" : "listeners";
+    o.kind = kpi ? "kpi" : "depth";
+    o.is_kpi = kpi;
+    o.evidence.p = NAN;
+    o.evidence.q = NAN;
+    o.evidence.coefficient = NAN;
+    o.evidence.oos_skill = NAN;
+    o.sensitivity_known = true;
+    o.sensitive = true;
+    switch (code) {
+    case 'L': o.verdict = LW_ALERT_V_LEADS; break;
+    case 'F': o.verdict = LW_ALERT_V_FEEDBACK; break;
+    case 'R': o.verdict = LW_ALERT_V_REVERSE; break;
+    case 'I': o.verdict = LW_ALERT_V_INCONCLUSIVE; break;
+    case 'D': o.verdict = LW_ALERT_V_INSUFFICIENT_DATA; break;
+    case 'N':
+        o.verdict = LW_ALERT_V_LEADS;
+        o.nodata = true;
+        break;
+    case 's': o.sensitive = false; break;
+    case 'S': break;
+    default: fail_msg("bad verdict code %c", code);
+    }
+    return o;
+}
+
+static lw_alert_state_t state_code(char c)
+{
+    switch (c) {
+    case 'i': return LW_ALERT_INACTIVE;
+    case 'p': return LW_ALERT_PENDING;
+    case 'F': return LW_ALERT_FIRING;
+    case 'r': return LW_ALERT_RESOLVED;
+    case 'n': return LW_ALERT_NODATA;
+    default: fail_msg("bad state code %c", c);
+    }
+    return LW_ALERT_INACTIVE;
+}
+
+typedef struct {
+    const char *name;
+    lw_alert_cond_t cond;
+    bool kpi;
+    bool led_before;
+    unsigned for_evals, keep_firing_for;
+    const char *verdicts;
+    const char *states;
+} seq_case_t;
+
+static const seq_case_t seq_cases[] = {
+    {"fires on the evaluation after `for` failing ones", LW_ALERT_COND_NO_LONGER_LEADS, false,
+     false, 2, 0, "LIIII", "ippFF"},
+    {"for 0 fires at once", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 0, 0, "LIL", "iFr"},
+    {"an edge that never led never alerts", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 0, 0,
+     "IIIRRIID", "iiiiiiin"},
+    {"history from the store arms the edge", LW_ALERT_COND_NO_LONGER_LEADS, false, true, 2, 0,
+     "III", "ppF"},
+    {"a pass ends pending", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2, 0, "LIILIII",
+     "ippippF"},
+    {"feedback still leads", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 0, "LFFIFI", "iiipip"},
+    {"keep_firing_for passes before resolving", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 2,
+     "LIILLLL", "ipFFFrr"},
+    {"flapping while firing never resolves", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 1,
+     "LIILILILIL", "ipFFFFFFFF"},
+    {"flapping while pending never fires", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 0,
+     "LILILILI", "ipipipip"},
+    {"resolved alert can fire again", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 0, "LIILIII",
+     "ipFrpFF"},
+    {"nodata breaks a pending streak", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2, 0,
+     "LIINIIII", "ippnppFF"},
+    {"insufficient data is nodata", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2, 0, "LIIDDIII",
+     "ippnnppF"},
+    {"nodata holds a firing alert", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 0, 1, "LINNLNLL",
+     "iFFFFFFr"},
+    {"nodata ends by a pass", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 0, 0, "LNNL", "inni"},
+    {"reverse needs a reverse verdict", LW_ALERT_COND_REVERSE, false, false, 1, 0, "LIIRRRL",
+     "iiipFFr"},
+    {"reverse of a never-leading edge is silent", LW_ALERT_COND_REVERSE, false, false, 0, 0, "RRR",
+     "iii"},
+    {"kpi edge: kpi_link_lost", LW_ALERT_COND_KPI_LINK_LOST, true, false, 1, 0, "LIIL", "ipFr"},
+    {"kpi edge has no no_longer_leads", LW_ALERT_COND_NO_LONGER_LEADS, true, false, 0, 0, "LII",
+     "iii"},
+    {"not_sensitive after being sensitive", LW_ALERT_COND_NOT_SENSITIVE, false, false, 1, 0,
+     "sSssS", "iipFr"},
+    {"not_sensitive is silent when not leading", LW_ALERT_COND_NOT_SENSITIVE, false, false, 0, 0,
+     "SIIR", "iiii"},
+};
+
+static void run_seq(const seq_case_t *c)
+{
+    lw_alert_opts_t opts;
+    lw_alert_table_t *t = NULL;
+    char err[256];
+    lw_alert_opts_default(&opts);
+    opts.for_evals = c->for_evals;
+    opts.keep_firing_for = c->keep_firing_for;
+    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+
+    lw_alert_state_t prev = LW_ALERT_INACTIVE;
+    size_t n = strlen(c->verdicts);
+    assert_int_equal(n, strlen(c->states));
+    for (size_t i = 0; i < n; i++) {
+        lw_alert_obs_t o = obs_for(c->verdicts[i], c->kpi);
+        o.led_before = c->led_before;
+        int64_t now = T0 + (int64_t)i * DAY;
+        assert_int_equal(lw_alert_eval(t, &o, 1, now, err, sizeof err), LW_OK);
+        assert_true(lw_alert_check(t));
+        lw_alert_state_t want = state_code(c->states[i]);
+        lw_alert_state_t got = lw_alert_state(t, o.source, o.target, c->cond);
+        if (got != want)
+            fail_msg("%s: step %zu (%c): state %s, want %s", c->name, i, c->verdicts[i],
+                     lw_alert_state_name(got), lw_alert_state_name(want));
+        size_t nev, mine = 0;
+        const lw_alert_event_t *ev = lw_alert_events(t, &nev);
+        for (size_t k = 0; k < nev; k++) {
+            if (ev[k].cond != c->cond)
+                continue;
+            mine++;
+            assert_int_equal(ev[k].from, prev);
+            assert_int_equal(ev[k].to, want);
+            assert_false(ev[k].refresh);
+            assert_true(ev[k].at_ms == now);
+            if (want == LW_ALERT_FIRING)
+                assert_true(ev[k].starts_at_ms == now);
+            if (want == LW_ALERT_RESOLVED)
+                assert_true(ev[k].ends_at_ms == now);
+        }
+        if (mine != (want != prev ? 1u : 0u))
+            fail_msg("%s: step %zu: %zu events, want %d", c->name, i, mine, want != prev);
+        prev = want;
+    }
+    lw_alert_table_destroy(t);
+}
+
+static void test_sequences(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof seq_cases / sizeof seq_cases[0]; i++)
+        run_seq(&seq_cases[i]);
+}
+
+/* Fire no_longer_leads for playlists->listeners (for 1) and return the table. */
+static lw_alert_table_t *fired_table(unsigned keep_firing_for)
+{
+    lw_alert_opts_t opts;
+    lw_alert_table_t *t = NULL;
+    char err[256];
+    lw_alert_opts_default(&opts);
+    opts.for_evals = 1;
+    opts.keep_firing_for = keep_firing_for;
+    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+    const char *seq = "LII";
+    for (int i = 0; seq[i]; i++) {
+        lw_alert_obs_t o = obs_for(seq[i], false);
+        assert_int_equal(lw_alert_eval(t, &o, 1, T0 + i * DAY, err, sizeof err), LW_OK);
+    }
+    assert_int_equal(lw_alert_state(t, "playlists", "listeners", LW_ALERT_COND_NO_LONGER_LEADS),
+                     LW_ALERT_FIRING);
+    return t;
+}
+
+static void test_labels_and_annotations(void **state)
+{
+    (void)state;
+    lw_alert_opts_t opts;
+    lw_alert_table_t *t = NULL;
+    char err[256];
+    lw_alert_opts_default(&opts);
+    opts.for_evals = 0;
+    opts.keep_firing_for = 0;
+    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+
+    lw_alert_obs_t o = obs_for('L', false);
+    assert_int_equal(lw_alert_eval(t, &o, 1, T0, err, sizeof err), LW_OK);
+    o = obs_for('I', false);
+    o.evidence.p = 0.4123456;
+    o.evidence.q = 0.61;
+    o.evidence.lag = 3;
+    o.evidence.coefficient = -0.25;
+    o.evidence.window_first = "2025-10-01";
+    o.evidence.window_last = "2025-12-31";
+    o.evidence.as_of = "2025-12-31";
+    o.evidence.break_period = "2025-11-15";
+    assert_int_equal(lw_alert_eval(t, &o, 1, T0 + DAY, err, sizeof err), LW_OK);
+
+    size_t n;
+    const lw_alert_event_t *ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev->to, LW_ALERT_FIRING);
+    assert_string_equal(lw_alert_event_label(ev, "alertname"), "LeadwatchInputNoLongerLeads");
+    assert_string_equal(lw_alert_event_label(ev, "nsm"), "listeners");
+    assert_string_equal(lw_alert_event_label(ev, "input"), "playlists");
+    assert_string_equal(lw_alert_event_label(ev, "kind"), "depth");
+    assert_string_equal(lw_alert_event_label(ev, "edge"), "playlists->listeners");
+    for (size_t i = 1; i < ev->nlabels; i++)
+        assert_true(strcmp(ev->labels[i - 1].key, ev->labels[i].key) < 0);
+    assert_string_equal(lw_alert_event_annotation(ev, "p"), "0.4123");
+    assert_string_equal(lw_alert_event_annotation(ev, "q"), "0.61");
+    assert_string_equal(lw_alert_event_annotation(ev, "lag"), "3");
+    assert_string_equal(lw_alert_event_annotation(ev, "coefficient"), "-0.25");
+    assert_string_equal(lw_alert_event_annotation(ev, "window_first"), "2025-10-01");
+    assert_string_equal(lw_alert_event_annotation(ev, "window_last"), "2025-12-31");
+    assert_string_equal(lw_alert_event_annotation(ev, "as_of"), "2025-12-31");
+    assert_string_equal(lw_alert_event_annotation(ev, "break_period"), "2025-11-15");
+    assert_string_equal(lw_alert_event_annotation(ev, "verdict"), "inconclusive");
+    assert_null(lw_alert_event_annotation(ev, "oos_skill")); /* NAN: left out */
+    assert_non_null(strstr(lw_alert_event_annotation(ev, "summary"), "no longer leads"));
+    uint64_t fp = ev->fingerprint;
+
+    /* same labels, same fingerprint, whatever the evidence; a caller summary wins */
+    o = obs_for('L', false);
+    o.evidence.summary = "custom text";
+    assert_int_equal(lw_alert_eval(t, &o, 1, T0 + 2 * DAY, err, sizeof err), LW_OK);
+    ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev->to, LW_ALERT_RESOLVED);
+    assert_true(ev->fingerprint == fp);
+    assert_true(ev->starts_at_ms == T0 + DAY);
+    assert_true(ev->ends_at_ms == T0 + 2 * DAY);
+    assert_string_equal(lw_alert_event_annotation(ev, "summary"), "custom text");
+
+    /* a different edge has a different identity */
+    lw_alert_obs_t two[2] = {obs_for('I', false), obs_for('I', false)};
+    two[1].source = "searches";
+    two[1].led_before = true;
+    assert_int_equal(lw_alert_eval(t, two, 2, T0 + 3 * DAY, err, sizeof err), LW_OK);
+    ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(ev[0].to, LW_ALERT_FIRING);
+    assert_int_equal(ev[1].to, LW_ALERT_FIRING);
+    assert_true(ev[0].fingerprint == fp);
+    assert_true(ev[1].fingerprint != fp);
+    assert_string_equal(lw_alert_event_label(&ev[1], "edge"), "searches->listeners");
+    lw_alert_table_destroy(t);
+}
+
+static void test_restart_does_not_refire(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_alert_table_t *t = fired_table(1);
+    lw_buf_t blob;
+    lw_buf_init(&blob, 1 << 20);
+    assert_int_equal(lw_alert_save(t, &blob), LW_OK);
+    size_t n;
+    assert_int_equal(lw_alert_count(t), 3); /* no_longer_leads, reverse, not_sensitive */
+
+    lw_alert_opts_t opts;
+    lw_alert_opts_default(&opts);
+    opts.for_evals = 1;
+    opts.keep_firing_for = 1;
+    lw_alert_table_t *r = NULL;
+    assert_int_equal(lw_alert_table_new(&opts, &r, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_load(r, blob.data, blob.len, err, sizeof err), LW_OK);
+    assert_true(lw_alert_check(r));
+    assert_int_equal(lw_alert_count(r), 3);
+    assert_int_equal(lw_alert_state(r, "playlists", "listeners", LW_ALERT_COND_NO_LONGER_LEADS),
+                     LW_ALERT_FIRING);
+
+    /* saving the restored table gives the same bytes */
+    lw_buf_t again;
+    lw_buf_init(&again, 1 << 20);
+    assert_int_equal(lw_alert_save(r, &again), LW_OK);
+    assert_int_equal(again.len, blob.len);
+    assert_memory_equal(again.data, blob.data, blob.len);
+    lw_buf_release(&again);
+
+    lw_alert_refresh(r, T0 + 10 * DAY);
+    const lw_alert_event_t *ev = lw_alert_events(r, &n);
+    assert_int_equal(n, 1);
+    assert_true(ev->refresh);
+    assert_int_equal(ev->from, LW_ALERT_FIRING);
+    assert_int_equal(ev->to, LW_ALERT_FIRING);
+    assert_true(ev->starts_at_ms == T0 + 2 * DAY); /* the original firing time */
+    assert_string_equal(lw_alert_event_annotation(ev, "verdict"), "inconclusive");
+
+    /* still failing after the restart: no new firing event */
+    lw_alert_obs_t o = obs_for('I', false);
+    assert_int_equal(lw_alert_eval(r, &o, 1, T0 + 11 * DAY, err, sizeof err), LW_OK);
+    lw_alert_events(r, &n);
+    assert_int_equal(n, 0);
+    /* keep_firing_for 1: one pass holds, the second resolves */
+    o = obs_for('L', false);
+    assert_int_equal(lw_alert_eval(r, &o, 1, T0 + 12 * DAY, err, sizeof err), LW_OK);
+    lw_alert_events(r, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(lw_alert_eval(r, &o, 1, T0 + 13 * DAY, err, sizeof err), LW_OK);
+    ev = lw_alert_events(r, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev->to, LW_ALERT_RESOLVED);
+
+    /* the history survives too: an armed edge needs no new "leads" to fire */
+    lw_alert_table_t *r2 = NULL;
+    assert_int_equal(lw_alert_table_new(&opts, &r2, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_load(r2, blob.data, blob.len, err, sizeof err), LW_OK);
+    lw_alert_obs_t rv = obs_for('R', false);
+    assert_int_equal(lw_alert_eval(r2, &rv, 1, T0 + 11 * DAY, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_state(r2, "playlists", "listeners", LW_ALERT_COND_REVERSE),
+                     LW_ALERT_PENDING);
+
+    lw_buf_release(&blob);
+    lw_alert_table_destroy(r2);
+    lw_alert_table_destroy(r);
+    lw_alert_table_destroy(t);
+}
+
+static void test_load_rejects_damage(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_alert_table_t *t = fired_table(0);
+    lw_buf_t blob;
+    lw_buf_init(&blob, 1 << 20);
+    assert_int_equal(lw_alert_save(t, &blob), LW_OK);
+
+    /* every truncation either loads (cut at a line end) or leaves the table as it was */
+    lw_alert_table_t *r = fired_table(0);
+    lw_buf_t before;
+    lw_buf_init(&before, 1 << 20);
+    assert_int_equal(lw_alert_save(r, &before), LW_OK);
+    size_t rejected = 0;
+    for (size_t cut = 0; cut < blob.len; cut++) {
+        lw_err_t e = lw_alert_load(r, blob.data, cut, err, sizeof err);
+        if (e == LW_OK) {
+            assert_true(cut == 0 ? false : blob.data[cut - 1] == '\n');
+            assert_int_equal(lw_alert_load(r, blob.data, blob.len, err, sizeof err), LW_OK);
+            continue;
+        }
+        rejected++;
+        assert_int_equal(e, LW_ERR_INVALID);
+        lw_buf_t now;
+        lw_buf_init(&now, 1 << 20);
+        assert_int_equal(lw_alert_save(r, &now), LW_OK);
+        assert_int_equal(now.len, before.len);
+        assert_memory_equal(now.data, before.data, now.len);
+        lw_buf_release(&now);
+    }
+    assert_true(rejected > blob.len - 8);
+
+    /* inconsistent streaks, bad names, bad header */
+    static const char *const bad[] = {
+        "leadwatch-alerts 2 0\n",
+        "leadwatch-alerts 1 0\nno_such\tfiring\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",
+        "leadwatch-alerts 1 0\nreverse\tpending\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",
+        "leadwatch-alerts 1 0\nreverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t1\t%x\n",
+        "leadwatch-alerts 1 0\nreverse\tfiring\t0\t0\t0\t0\t0\t0\t0\tn\t%a\t%b\t%k\t0\n",
+        "leadwatch-alerts 1 0\nreverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t%n\t%a%0\t%b\t%k\t0\n",
+        "leadwatch-alerts 1 0\nreverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t%n\t%\t%b\t%k\t0\n",
+        "leadwatch-alerts 1 0\nreverse\tfiring\t-1\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (lw_alert_load(r, bad[i], strlen(bad[i]), err, sizeof err) == LW_OK)
+            fail_msg("bad blob %zu loaded", i);
+    }
+    const char *good =
+        "leadwatch-alerts 1 1\nreverse\tfiring\t4\t0\t1\t5\t6\t0\t0\t%n\t%a%09b\t%b\t%k\t0\n";
+    assert_int_equal(lw_alert_load(r, good, strlen(good), err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_state(r, "a\tb", "b", LW_ALERT_COND_REVERSE), LW_ALERT_FIRING);
+
+    lw_buf_release(&before);
+    lw_buf_release(&blob);
+    lw_alert_table_destroy(r);
+    lw_alert_table_destroy(t);
+}
+
+static void test_stall_alert(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_alert_table_t *t = NULL;
+    lw_alert_opts_t opts;
+    lw_alert_opts_default(&opts);
+    opts.for_evals = 1;
+    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+    lw_alert_obs_t o = obs_for('L', false);
+    assert_int_equal(lw_alert_eval(t, &o, 1, T0, err, sizeof err), LW_OK);
+
+    size_t n;
+    assert_int_equal(
+        lw_alert_pipeline(t, "listeners", true, "no events for 15m", T0 + 1000, err, sizeof err),
+        LW_OK);
+    const lw_alert_event_t *ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev->to, LW_ALERT_FIRING);
+    assert_string_equal(lw_alert_event_label(ev, "alertname"), "LeadwatchPipelineStalled");
+    assert_string_equal(lw_alert_event_label(ev, "nsm"), "listeners");
+    assert_null(lw_alert_event_label(ev, "edge"));
+    assert_string_equal(lw_alert_event_annotation(ev, "reason"), "no events for 15m");
+
+    /* while stalled, edges that look broken go nodata, and nothing else fires */
+    for (int i = 1; i <= 5; i++) {
+        o = obs_for('I', false);
+        assert_int_equal(lw_alert_eval(t, &o, 1, T0 + i * DAY, err, sizeof err), LW_OK);
+        ev = lw_alert_events(t, &n);
+        for (size_t k = 0; k < n; k++)
+            assert_int_not_equal(ev[k].to, LW_ALERT_FIRING);
+        assert_int_equal(lw_alert_state(t, "playlists", "listeners", LW_ALERT_COND_NO_LONGER_LEADS),
+                         LW_ALERT_NODATA);
+        /* repeated stall reports do not re-fire */
+        assert_int_equal(
+            lw_alert_pipeline(t, "listeners", true, "x", T0 + i * DAY, err, sizeof err), LW_OK);
+        lw_alert_events(t, &n);
+        assert_int_equal(n, 0);
+    }
+    assert_int_equal(lw_alert_pipeline(t, "listeners", false, NULL, T0 + 6 * DAY, err, sizeof err),
+                     LW_OK);
+    ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev->to, LW_ALERT_RESOLVED);
+    assert_true(ev->ends_at_ms == T0 + 6 * DAY);
+    assert_string_equal(lw_alert_event_label(ev, "alertname"), "LeadwatchPipelineStalled");
+
+    /* after the stall the edge needs the full streak again */
+    o = obs_for('I', false);
+    assert_int_equal(lw_alert_eval(t, &o, 1, T0 + 7 * DAY, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_state(t, "playlists", "listeners", LW_ALERT_COND_NO_LONGER_LEADS),
+                     LW_ALERT_PENDING);
+    assert_int_equal(lw_alert_eval(t, &o, 1, T0 + 8 * DAY, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_state(t, "playlists", "listeners", LW_ALERT_COND_NO_LONGER_LEADS),
+                     LW_ALERT_FIRING);
+
+    /* stall_for: pending first; a recovery while pending ends it quietly */
+    opts.stall_for = 1;
+    assert_int_equal(lw_alert_table_set_opts(t, &opts, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_pipeline(t, "listeners", true, "lag", T0 + 9 * DAY, err, sizeof err),
+                     LW_OK);
+    ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev->to, LW_ALERT_PENDING);
+    assert_int_equal(
+        lw_alert_pipeline(t, "listeners", false, NULL, T0 + 9 * DAY + 1, err, sizeof err), LW_OK);
+    ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev->to, LW_ALERT_INACTIVE);
+    lw_alert_table_destroy(t);
+}
+
+static void test_retire_and_reload_opts(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_alert_table_t *t = fired_table(0);
+    size_t n;
+
+    /* the condition switched off by a reload: the firing alert resolves */
+    lw_alert_opts_t opts;
+    lw_alert_opts_default(&opts);
+    opts.on_mask = LW_ALERT_COND_BIT(LW_ALERT_COND_REVERSE);
+    assert_int_equal(lw_alert_table_set_opts(t, &opts, err, sizeof err), LW_OK);
+    lw_alert_obs_t o = obs_for('I', false);
+    assert_int_equal(lw_alert_eval(t, &o, 1, T0 + 5 * DAY, err, sizeof err), LW_OK);
+    const lw_alert_event_t *ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev->cond, LW_ALERT_COND_NO_LONGER_LEADS);
+    assert_int_equal(ev->to, LW_ALERT_RESOLVED);
+    assert_non_null(lw_alert_event_annotation(ev, "reason"));
+    assert_int_equal(lw_alert_count(t), 1);
+
+    /* the edge removed from the config: its entries go */
+    assert_int_equal(lw_alert_eval(t, NULL, 0, T0 + 6 * DAY, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_count(t), 0);
+
+    /* bad options are refused and change nothing */
+    opts.on_mask = LW_ALERT_COND_BIT(LW_ALERT_COND_PIPELINE_STALLED);
+    assert_int_equal(lw_alert_table_set_opts(t, &opts, err, sizeof err), LW_ERR_CONFIG);
+    opts.on_mask = LW_ALERT_EDGE_CONDS_ALL;
+    opts.max_entries = 100000;
+    assert_int_equal(lw_alert_table_set_opts(t, &opts, err, sizeof err), LW_ERR_CONFIG);
+    lw_alert_table_destroy(t);
+}
+
+static void test_bounds(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_alert_opts_t opts;
+    lw_alert_opts_default(&opts);
+    opts.max_entries = 8;
+    lw_alert_table_t *t = NULL;
+    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+
+    /* 3 input edges x 3 conditions = 9 > 8 */
+    lw_alert_obs_t o[3] = {obs_for('L', false), obs_for('L', false), obs_for('L', false)};
+    o[1].source = "a";
+    o[2].source = "b";
+    assert_int_equal(lw_alert_eval(t, o, 3, T0, err, sizeof err), LW_ERR_TOO_LARGE);
+    assert_non_null(strstr(err, "max_entries"));
+    assert_int_equal(lw_alert_count(t), 0);
+    assert_int_equal(lw_alert_eval(t, o, 2, T0, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_count(t), 6);
+
+    /* a duplicate edge and a nameless edge are caller bugs, reported */
+    o[1].source = o[0].source;
+    assert_int_equal(lw_alert_eval(t, o, 2, T0, err, sizeof err), LW_ERR_INVALID);
+    o[1].source = NULL;
+    assert_int_equal(lw_alert_eval(t, o, 2, T0, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(lw_alert_count(t), 6);
+
+    opts.for_evals = LW_ALERT_MAX_EVALS + 1;
+    assert_int_equal(lw_alert_opts_check(&opts, err, sizeof err), LW_ERR_CONFIG);
+    assert_non_null(strstr(err, "alerts.for"));
+
+    /* names round-trip */
+    for (unsigned c = 0; c < LW_ALERT_COND_COUNT; c++) {
+        lw_alert_cond_t back;
+        assert_true(lw_alert_cond_parse(lw_alert_cond_name((lw_alert_cond_t)c), &back));
+        assert_int_equal(back, c);
+    }
+    lw_alert_cond_t dummy;
+    assert_false(lw_alert_cond_parse("firing", &dummy));
+    lw_alert_table_destroy(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sequences),
+        cmocka_unit_test(test_labels_and_annotations),
+        cmocka_unit_test(test_restart_does_not_refire),
+        cmocka_unit_test(test_load_rejects_damage),
+        cmocka_unit_test(test_stall_alert),
+        cmocka_unit_test(test_retire_and_reload_opts),
+        cmocka_unit_test(test_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

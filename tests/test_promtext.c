@@ -1,0 +1,278 @@
+/*
+ * test_promtext.c - the metrics registry and its Prometheus text exposition
+ * (promtext.h): the exact text for a known registry, label and HELP
+ * escaping, float formatting, histogram buckets, the series bound with its
+ * discard series, name validation, and counts that stay exact under
+ * concurrent updates from several threads while another thread renders.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadwatch/promtext.h"
+
+static lw_promtext_t *new_reg(size_t max_series)
+{
+    lw_promtext_t *reg = NULL;
+    char err[256];
+    assert_int_equal(lw_promtext_new("leadwatch", 16, max_series, &reg, err, sizeof err), LW_OK);
+    return reg;
+}
+
+static lw_promtext_family_t *fam(lw_promtext_t *reg, lw_promtext_type_t type, const char *name,
+                                 const char *help, const char *const *labels, size_t nlabels,
+                                 const double *b, size_t nb)
+{
+    lw_promtext_family_t *f = NULL;
+    char err[256];
+    if (lw_promtext_family(reg, type, name, help, labels, nlabels, b, nb, &f, err, sizeof err) !=
+        LW_OK)
+        fail_msg("family %s: %s", name, err);
+    return f;
+}
+
+static char *render(lw_promtext_t *reg)
+{
+    lw_buf_t b;
+    lw_buf_init(&b, 1 << 20);
+    assert_int_equal(lw_promtext_render(reg, &b), LW_OK);
+    char *s = lw_buf_detach(&b, NULL);
+    return s ? s : strdup("");
+}
+
+static void test_exact_exposition(void **state)
+{
+    (void)state;
+    lw_promtext_t *reg = new_reg(64);
+    static const char *const reason[] = {"reason"};
+    static const char *const edge[] = {"input", "nsm"};
+    static const double lat[] = {0.001, 0.01, 0.1};
+
+    lw_promtext_family_t *consumed = fam(reg, LW_PROMTEXT_COUNTER, "events_consumed_total",
+                                         "Events consumed.", NULL, 0, NULL, 0);
+    lw_promtext_family_t *rejected = fam(reg, LW_PROMTEXT_COUNTER, "events_rejected_total",
+                                         "Events rejected, by reason.", reason, 1, NULL, 0);
+    lw_promtext_family_t *unused =
+        fam(reg, LW_PROMTEXT_GAUGE, "unused", "No series yet.", reason, 1, NULL, 0);
+    lw_promtext_family_t *p = fam(reg, LW_PROMTEXT_GAUGE, "edge_p",
+                                  "Primary p-value.\nSecond line \\ here.", edge, 2, NULL, 0);
+    lw_promtext_family_t *commit = fam(reg, LW_PROMTEXT_HISTOGRAM, "store_commit_seconds",
+                                       "Store commit latency.", NULL, 0, lat, 3);
+    (void)unused;
+
+    lw_promtext_series_t *c = lw_promtext_series(consumed, NULL);
+    for (int i = 0; i < 41; i++)
+        lw_promtext_inc(c);
+    lw_promtext_add(c, 1);
+    lw_promtext_add(c, -5); /* ignored */
+    const char *bad_json[] = {"bad_json"};
+    const char *odd[] = {"quote\" back\\slash\nnewline"};
+    lw_promtext_inc(lw_promtext_series(rejected, bad_json));
+    lw_promtext_add(lw_promtext_series(rejected, odd), 2);
+    lw_promtext_inc(lw_promtext_series(rejected, bad_json)); /* same series */
+    const char *e1[] = {"playlists", "listeners"}, *e2[] = {"searches", "listeners"};
+    lw_promtext_set(lw_promtext_series(p, e1), 0.1);
+    lw_promtext_set(lw_promtext_series(p, e2), NAN);
+    lw_promtext_series_t *h = lw_promtext_series(commit, NULL);
+    lw_promtext_observe(h, 0.0005);
+    lw_promtext_observe(h, 0.001); /* le is inclusive */
+    lw_promtext_observe(h, 0.05);
+    lw_promtext_observe(h, 3);
+
+    char *text = render(reg);
+    const char *want =
+        "# HELP leadwatch_events_consumed_total Events consumed.\n"
+        "# TYPE leadwatch_events_consumed_total counter\n"
+        "leadwatch_events_consumed_total 42\n"
+        "# HELP leadwatch_events_rejected_total Events rejected, by reason.\n"
+        "# TYPE leadwatch_events_rejected_total counter\n"
+        "leadwatch_events_rejected_total{reason=\"bad_json\"} 2\n"
+        "leadwatch_events_rejected_total{reason=\"quote\\\" back\\\\slash\\nnewline\"} 2\n"
+        "# HELP leadwatch_edge_p Primary p-value.\\nSecond line \\\\ here.\n"
+        "# TYPE leadwatch_edge_p gauge\n"
+        "leadwatch_edge_p{input=\"playlists\",nsm=\"listeners\"} 0.1\n"
+        "leadwatch_edge_p{input=\"searches\",nsm=\"listeners\"} NaN\n"
+        "# HELP leadwatch_store_commit_seconds Store commit latency.\n"
+        "# TYPE leadwatch_store_commit_seconds histogram\n"
+        "leadwatch_store_commit_seconds_bucket{le=\"0.001\"} 2\n"
+        "leadwatch_store_commit_seconds_bucket{le=\"0.01\"} 2\n"
+        "leadwatch_store_commit_seconds_bucket{le=\"0.1\"} 3\n"
+        "leadwatch_store_commit_seconds_bucket{le=\"+Inf\"} 4\n"
+        "leadwatch_store_commit_seconds_sum 3.0515\n"
+        "leadwatch_store_commit_seconds_count 4\n";
+    assert_string_equal(text, want);
+    free(text);
+    lw_promtext_destroy(reg);
+}
+
+static void test_values(void **state)
+{
+    (void)state;
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {0, "0"},
+        {-0.0, "0"},
+        {1e14, "100000000000000"},
+        {-3, "-3"},
+        {0.1, "0.1"},
+        {1.0 / 3, "0.3333333333333333"},
+        {1e300, "1e+300"},
+        {INFINITY, "+Inf"},
+        {-INFINITY, "-Inf"},
+        {2.5e-7, "2.5e-07"},
+    };
+    lw_promtext_t *reg = new_reg(64);
+    static const char *const k[] = {"k"};
+    lw_promtext_family_t *g = fam(reg, LW_PROMTEXT_GAUGE, "g", "h", k, 1, NULL, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "%zu", i);
+        const char *v[] = {name};
+        lw_promtext_set(lw_promtext_series(g, v), cases[i].v);
+    }
+    char *text = render(reg);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "leadwatch_g{k=\"%zu\"} %s\n", i, cases[i].want);
+        const char *hit = strstr(text, line);
+        if (!hit)
+            fail_msg("missing %s in\n%s", line, text);
+        /* the printed number reads back to the same double */
+        double back = strtod(strchr(hit, '}') + 2, NULL);
+        if (isfinite(cases[i].v))
+            assert_true(back == cases[i].v);
+    }
+    free(text);
+    lw_promtext_destroy(reg);
+}
+
+static void test_bounds_and_names(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_promtext_t *reg = new_reg(3);
+    static const char *const k[] = {"k"};
+    lw_promtext_family_t *f = fam(reg, LW_PROMTEXT_GAUGE, "g", "h", k, 1, NULL, 0), *again = NULL;
+    const char *a[] = {"a"}, *b[] = {"b"}, *c[] = {"c"}, *d[] = {"d"};
+    lw_promtext_series_t *sa = lw_promtext_series(f, a);
+    lw_promtext_series_t *sb = lw_promtext_series(f, b);
+    lw_promtext_series_t *sc = lw_promtext_series(f, c);
+    lw_promtext_series_t *sd = lw_promtext_series(f, d); /* over the bound: discard */
+    assert_true(sa != sb && sb != sc);
+    assert_non_null(sd);
+    lw_promtext_set(sd, 7); /* accepted, never rendered */
+    assert_int_equal(lw_promtext_refused(reg), 1);
+    const char *bad_utf8[] = {"\xc3\x28"};
+    lw_promtext_series(f, bad_utf8);
+    assert_int_equal(lw_promtext_refused(reg), 2);
+    char *text = render(reg);
+    assert_null(strstr(text, "k=\"d\""));
+    assert_null(strstr(text, " 7\n"));
+    assert_non_null(strstr(text, "leadwatch_metrics_series_refused_total 2\n"));
+    free(text);
+
+    /* a full buffer rewinds and reports */
+    lw_buf_t small;
+    lw_buf_init(&small, 40);
+    lw_buf_puts(&small, "keep");
+    assert_int_equal(lw_promtext_render(reg, &small), LW_ERR_TOO_LARGE);
+    assert_int_equal(small.len, 4);
+    lw_buf_release(&small);
+
+    /* idempotent registration; conflicts and bad names refused */
+    assert_int_equal(lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "g", "h", k, 1, NULL, 0, &again,
+                                        err, sizeof err),
+                     LW_OK);
+    assert_ptr_equal(again, f);
+    assert_int_equal(lw_promtext_family(reg, LW_PROMTEXT_COUNTER, "g", "h", k, 1, NULL, 0, &again,
+                                        err, sizeof err),
+                     LW_ERR_INVALID);
+    static const char *const badlabels[][1] = {{"__x"}, {"1a"}, {"a-b"}, {""}};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "x", "h", badlabels[i], 1, NULL,
+                                            0, &again, err, sizeof err),
+                         LW_ERR_INVALID);
+    static const char *const badnames[] = {"1x", "a b", "", "x-y"};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(lw_promtext_family(reg, LW_PROMTEXT_GAUGE, badnames[i], "h", NULL, 0, NULL,
+                                            0, &again, err, sizeof err),
+                         LW_ERR_INVALID);
+    static const char *const le[] = {"le"};
+    static const double bk[] = {1, 1};
+    assert_int_equal(lw_promtext_family(reg, LW_PROMTEXT_HISTOGRAM, "h1", "h", le, 1, bk, 1, &again,
+                                        err, sizeof err),
+                     LW_ERR_INVALID);
+    assert_int_equal(lw_promtext_family(reg, LW_PROMTEXT_HISTOGRAM, "h2", "h", NULL, 0, bk, 2,
+                                        &again, err, sizeof err),
+                     LW_ERR_INVALID);
+    lw_promtext_destroy(reg);
+}
+
+typedef struct {
+    lw_promtext_series_t *counter, *hist;
+    int n;
+} worker_t;
+
+static void *hammer(void *arg)
+{
+    worker_t *w = arg;
+    for (int i = 0; i < w->n; i++) {
+        lw_promtext_inc(w->counter);
+        lw_promtext_observe(w->hist, (double)(i % 3));
+    }
+    return NULL;
+}
+
+static void test_concurrent_updates(void **state)
+{
+    (void)state;
+    lw_promtext_t *reg = new_reg(16);
+    static const double b[] = {0.5, 1.5};
+    lw_promtext_family_t *cf = fam(reg, LW_PROMTEXT_COUNTER, "c_total", "c", NULL, 0, NULL, 0);
+    lw_promtext_family_t *hf = fam(reg, LW_PROMTEXT_HISTOGRAM, "h", "h", NULL, 0, b, 2);
+    worker_t w = {lw_promtext_series(cf, NULL), lw_promtext_series(hf, NULL), 200000};
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, hammer, &w), 0);
+    for (int i = 0; i < 50; i++) { /* scrapes meanwhile see consistent histograms */
+        char *text = render(reg);
+        const char *inf = strstr(text, "le=\"+Inf\"} ");
+        const char *cnt = strstr(text, "leadwatch_h_count ");
+        assert_non_null(inf);
+        assert_non_null(cnt);
+        assert_true(strtod(inf + 11, NULL) == strtod(cnt + 18, NULL));
+        free(text);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_true(lw_promtext_value(w.counter) == 800000.0);
+    assert_true(lw_promtext_value(w.hist) == 800000.0);
+    char *text = render(reg);
+    /* i % 3 over 200000: 66667 zeros, 66667 ones, 66666 twos per thread */
+    assert_non_null(strstr(text, "leadwatch_h_bucket{le=\"0.5\"} 266668\n"));
+    assert_non_null(strstr(text, "leadwatch_h_bucket{le=\"1.5\"} 533336\n"));
+    assert_non_null(strstr(text, "leadwatch_h_sum 799996\n"));
+    free(text);
+    lw_promtext_destroy(reg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_exposition),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_bounds_and_names),
+        cmocka_unit_test(test_concurrent_updates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
