@@ -53,10 +53,12 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
+#include "leadwatch/consumer.h"
 #include "leadwatch/timeutil.h"
 
 #define KP_MAX 192  /* dotted key path buffer (truncated for display) */
@@ -717,6 +719,99 @@ static const section_t fields_section = {
 
 static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
+/*
+ * source.kafka: a mapping of librdkafka properties.  Each is tried with
+ * rd_kafka_conf_set() on a scratch conf, so an unknown property or a bad
+ * value fails at load with librdkafka's own message (never repeating the
+ * value of a secret), and the daemon can later set them all unchanged.
+ * Values are the scalar's text: 6000, true and SASL_SSL all pass through.
+ */
+static lw_err_t parse_kafka(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                            const char *kp)
+{
+    lw_config_t *cfg = base;
+    char sub[KP_MAX], msg[512];
+    lw_err_t err = LW_OK;
+    (void)k;
+    if (v->type != YAML_MAPPING_NODE)
+        return fail(c, node_line(v), kp, "expected a mapping of librdkafka properties, got %s",
+                    node_desc(v));
+    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (n > LW_CONFIG_MAX_KAFKA_PROPS)
+        return fail(c, node_line(v), kp, "more than " STR(LW_CONFIG_MAX_KAFKA_PROPS) " properties");
+    if (n == 0)
+        return LW_OK;
+    if (!(cfg->source.kafka = calloc(n, sizeof *cfg->source.kafka)))
+        return fail(c, node_line(v), kp, "out of memory");
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+    if (!scratch)
+        return fail(c, node_line(v), kp, "out of memory");
+    for (size_t i = 0; i < n && !err; i++) {
+        yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
+        yaml_node_t *kn = node_at(c, p->key), *vn = node_at(c, p->value);
+        sval_t ks, vs;
+        if ((err = get_scalar(c, kn, kp, "a property name", &ks)) ||
+            (err = want_string(c, &ks, kp, "a librdkafka property name")))
+            break;
+        kp_key(sub, kp, ks.s);
+        for (size_t j = 0; j < i && !err; j++)
+            if (strcmp(cfg->source.kafka[j].key, ks.s) == 0)
+                err = fail(c, ks.line, sub, "duplicate key (first given at line %d)",
+                           cfg->source.kafka[j].line);
+        if (err || (err = get_scalar(c, vn, sub, "a value (string, number or boolean)", &vs)))
+            break;
+        if (vs.type == LW_SCALAR_NULL) {
+            err = fail(c, vs.line, sub, "expected a value, got null");
+            break;
+        }
+        if (rd_kafka_conf_set(scratch, ks.s, vs.s, msg, sizeof msg) != RD_KAFKA_CONF_OK) {
+            err = fail(c, vs.line, sub, "%s",
+                       lw_kafka_is_secret(ks.s) ? "invalid value (not shown: secret)" : msg);
+            break;
+        }
+        lw_config_kv_t *kv = &cfg->source.kafka[i];
+        kv->line = ks.line;
+        if (!(kv->key = dup_str(c, &ks, sub, &err)) || !(kv->value = dup_str(c, &vs, sub, &err)))
+            break;
+        cfg->source.nkafka = i + 1;
+    }
+    rd_kafka_conf_destroy(scratch);
+    return err;
+}
+
+static lw_err_t parse_topics(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                             const char *kp)
+{
+    lw_config_t *cfg = base;
+    char sub[KP_MAX], d[DISP_MAX];
+    lw_err_t err;
+    (void)k;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(c, node_line(v), kp, "expected a list of topic names, got %s", node_desc(v));
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (n == 0)
+        return fail(c, node_line(v), kp, "empty list (give at least one topic)");
+    if (n > LW_CONFIG_MAX_TOPICS)
+        return fail(c, node_line(v), kp, "more than " STR(LW_CONFIG_MAX_TOPICS) " topics");
+    if (!(cfg->source.topics = calloc(n, sizeof *cfg->source.topics)))
+        return fail(c, node_line(v), kp, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        sval_t sv;
+        kp_index(sub, kp, i);
+        if ((err = get_scalar(c, node_at(c, v->data.sequence.items.start[i]), sub, "a topic name",
+                              &sv)) ||
+            (err = want_string(c, &sv, sub, "a topic name")))
+            return err;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->source.topics[j], sv.s) == 0)
+                return fail(c, sv.line, sub, "topic \"%s\" listed twice", disp(sv.s, d, sizeof d));
+        if (!(cfg->source.topics[i] = dup_str(c, &sv, sub, &err)))
+            return err;
+        cfg->source.ntopics = i + 1;
+    }
+    return LW_OK;
+}
+
 static const key_spec_t source_keys[] = {
     {.key = "format",
      .type = T_FORMAT,
@@ -750,6 +845,24 @@ static const key_spec_t source_keys[] = {
      .min = 1000,
      .max = 366 * LW_MS_PER_DAY,
      .help = "events stamped later than now + this are rejected (time_in_future)"},
+    {.key = "kafka",
+     .type = T_CUSTOM,
+     .custom = parse_kafka,
+     .doc_type = "mapping",
+     .help = "librdkafka properties for `run`, passed through unchanged (bootstrap.servers, "
+             "group.id, security.protocol, sasl.*, ssl.*); enable.auto.commit and "
+             "enable.auto.offset.store are forced false (the store owns offsets); "
+             "auto.offset.reset defaults to earliest"},
+    {.key = "topics",
+     .type = T_CUSTOM,
+     .custom = parse_topics,
+     .doc_type = "list of strings",
+     .help = "Kafka topics `run` consumes"},
+    {.key = "dead_letter_topic",
+     .type = T_STRING,
+     .off = CFG(source.dead_letter_topic),
+     .help = "optional: Kafka topic that receives rejected messages, with a leadwatch-reason "
+             "header"},
 };
 
 static const section_t source_section = {
@@ -1603,6 +1716,15 @@ void lw_config_free(lw_config_t *cfg)
     free(cfg->source.event_field);
     free(cfg->source.user_field);
     free(cfg->source.time_field);
+    for (size_t i = 0; i < cfg->source.nkafka; i++) {
+        free(cfg->source.kafka[i].key);
+        free(cfg->source.kafka[i].value);
+    }
+    free(cfg->source.kafka);
+    for (size_t i = 0; i < cfg->source.ntopics; i++)
+        free(cfg->source.topics[i]);
+    free(cfg->source.topics);
+    free(cfg->source.dead_letter_topic);
     free(cfg->store.path);
     for (size_t i = 0; i < cfg->nmetrics; i++) {
         lw_metric_def_t *m = &cfg->metrics[i];
@@ -1693,6 +1815,18 @@ void lw_config_print(const lw_config_t *cfg, FILE *out)
             cfg->source.max_event_bytes, cfg->source.max_depth,
             fmt_duration(cfg->source.max_future_ms, a, sizeof a), cfg->store.flush_events,
             fmt_duration(cfg->store.flush_interval_ms, b, sizeof b));
+    if (cfg->source.ntopics || cfg->source.nkafka) {
+        fputs("kafka:", out);
+        for (size_t i = 0; i < cfg->source.ntopics; i++)
+            fprintf(out, "%s%s", i ? "," : " topics ", cfg->source.topics[i]);
+        if (cfg->source.dead_letter_topic)
+            fprintf(out, "  dead letters %s", cfg->source.dead_letter_topic);
+        for (size_t i = 0; i < cfg->source.nkafka; i++) /* secrets are never printed */
+            fprintf(out, "%s%s=%s", i ? " " : "\n  ", cfg->source.kafka[i].key,
+                    lw_kafka_is_secret(cfg->source.kafka[i].key) ? "(secret)"
+                                                                 : cfg->source.kafka[i].value);
+        fputc('\n', out);
+    }
     fputs("metrics:\n", out);
     for (size_t i = 0; i < cfg->nmetrics; i++)
         print_metric(cfg, &cfg->metrics[i], out);

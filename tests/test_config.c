@@ -333,7 +333,26 @@ typedef struct {
 static const bad_case_t bad_cases[] = {
     /* unknown keys at every level */
     {SRC MET TREE "analysis: {}\n", 6, "analysis: unknown key (expected one of: source, store"},
-    {"source: {format: segment, kafka: {}}\n" MET TREE, 1, "source.kafka: unknown key"},
+    {"source: {format: segment, kafka: 5}\n" MET TREE, 1,
+     "source.kafka: expected a mapping of librdkafka properties, got a number"},
+    /* source.kafka / topics / dead_letter_topic (the daemon's keys) */
+    {"source:\n  kafka: {bootstrap.servers: x, no.such.property: 1}\n" MET TREE, 2,
+     "source.kafka.no.such.property: No such configuration property"},
+    {"source:\n  kafka:\n    group.id: a\n    group.id: b\n" MET TREE, 4,
+     "source.kafka.group.id: duplicate key (first given at line 3)"},
+    {"source:\n  kafka: {group.id: ~}\n" MET TREE, 2, "source.kafka.group.id: expected a value"},
+    {"source:\n  kafka: {session.timeout.ms: lots}\n" MET TREE, 2,
+     "source.kafka.session.timeout.ms: Invalid value"},
+    {"source:\n  kafka: {group.id: [a]}\n" MET TREE, 2,
+     "source.kafka.group.id: expected a value (string, number or boolean), got a list"},
+    {"source:\n  topics: events\n" MET TREE, 2,
+     "source.topics: expected a list of topic names, got a string"},
+    {"source:\n  topics: []\n" MET TREE, 2, "source.topics: empty list"},
+    {"source:\n  topics: [a, b, a]\n" MET TREE, 2, "source.topics[2]: topic \"a\" listed twice"},
+    {"source:\n  topics: [a, 42]\n" MET TREE, 2,
+     "source.topics[1]: expected a topic name, got a number"},
+    {"source:\n  dead_letter_topic: \"\"\n" MET TREE, 2,
+     "source.dead_letter_topic: expected a string, got an empty string"},
     {SRC "store: {path: x.db, fsync: true}\n" MET TREE, 2, "store.fsync: unknown key"},
     {SRC "buckets:\n  size: 1d\n  align: monday\n" MET TREE, 4, "buckets.align: unknown key"},
     {SRC "metrics:\n  - {name: a, count: true, colour: red}\n  - {name: b, distinct: user}\n" TREE,
@@ -794,6 +813,56 @@ static void test_print(void **state)
     lw_config_free(cfg);
 }
 
+/* source.kafka passes scalars through as text; topics keep order; secrets are not printed. */
+static void test_kafka_keys(void **state)
+{
+    (void)state;
+    static const char text[] = "source:\n"
+                               "  format: segment\n"
+                               "  kafka:\n"
+                               "    bootstrap.servers: broker1:9092,broker2:9092\n"
+                               "    group.id: leadwatch\n"
+                               "    session.timeout.ms: 6000\n"
+                               "    enable.partition.eof: true\n"
+                               "    security.protocol: SASL_SSL\n"
+                               "    sasl.mechanism: PLAIN\n"
+                               "    sasl.password: \"hunter2\"\n"
+                               "  topics: [events, more-events]\n"
+                               "  dead_letter_topic: events-dlq\n" MET TREE;
+    lw_config_t *cfg = parse_ok(text);
+    static const char *const kv[][2] = {{"bootstrap.servers", "broker1:9092,broker2:9092"},
+                                        {"group.id", "leadwatch"},
+                                        {"session.timeout.ms", "6000"},
+                                        {"enable.partition.eof", "true"},
+                                        {"security.protocol", "SASL_SSL"},
+                                        {"sasl.mechanism", "PLAIN"},
+                                        {"sasl.password", "hunter2"}};
+    assert_int_equal(cfg->source.nkafka, sizeof kv / sizeof kv[0]);
+    for (size_t i = 0; i < cfg->source.nkafka; i++) {
+        assert_string_equal(cfg->source.kafka[i].key, kv[i][0]);
+        assert_string_equal(cfg->source.kafka[i].value, kv[i][1]);
+        assert_int_equal(cfg->source.kafka[i].line, (int)i + 4);
+    }
+    assert_int_equal(cfg->source.ntopics, 2);
+    assert_string_equal(cfg->source.topics[0], "events");
+    assert_string_equal(cfg->source.topics[1], "more-events");
+    assert_string_equal(cfg->source.dead_letter_topic, "events-dlq");
+    char *out = capture(print_fn, cfg);
+    if (!strstr(out, "kafka: topics events,more-events  dead letters events-dlq") ||
+        !strstr(out, "group.id=leadwatch") || !strstr(out, "sasl.password=(secret)") ||
+        strstr(out, "hunter2"))
+        fail_msg("kafka settings printed wrongly:\n%s", out);
+    free(out);
+    lw_config_free(cfg);
+
+    /* all optional: a file-ingest config has none */
+    cfg = parse_ok(SRC MET TREE);
+    assert_int_equal(cfg->source.nkafka, 0);
+    assert_int_equal(cfg->source.ntopics, 0);
+    assert_null(cfg->source.dead_letter_topic);
+    lw_config_free(cfg);
+}
+
 static void test_describe(void **state)
 {
     (void)state;
@@ -873,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_load_temp_file),
         cmocka_unit_test(test_print),
         cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_kafka_keys),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

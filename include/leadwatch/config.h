@@ -28,6 +28,8 @@
 #define LW_CONFIG_MAX_NODES 100000        /* YAML nodes (scalars, lists, mappings) */
 #define LW_CONFIG_MAX_NESTING 32          /* YAML nesting depth */
 #define LW_CONFIG_MAX_WINDOW_BUCKETS 400  /* distinct window / bucket size */
+#define LW_CONFIG_MAX_KAFKA_PROPS 256     /* keys in source.kafka */
+#define LW_CONFIG_MAX_TOPICS 256          /* entries in source.topics */
 
 typedef enum {
     LW_SCALAR_STRING = 0,
@@ -89,6 +91,13 @@ typedef struct {
     lw_input_kind_t kind;
 } lw_tree_input_t;
 
+/* One source.kafka property: passed to rd_kafka_conf_set() unchanged. */
+typedef struct {
+    char *key;
+    char *value; /* the scalar's text (6000, true, SASL_SSL) */
+    int line;
+} lw_config_kv_t;
+
 typedef struct {
     char *file; /* the path the config was loaded from */
 
@@ -100,6 +109,13 @@ typedef struct {
         size_t max_event_bytes; /* default 1 MiB */
         int max_depth;          /* default 64 */
         int64_t max_future_ms;  /* default 1d */
+        /* Kafka (`leadwatch run`); all optional for file ingest */
+        lw_config_kv_t *kafka; /* source.kafka, in file order; each key was accepted by
+                                  rd_kafka_conf_set() at load */
+        size_t nkafka;
+        char **topics; /* source.topics */
+        size_t ntopics;
+        char *dead_letter_topic; /* source.dead_letter_topic; NULL: none */
     } source;
 
     struct {

@@ -1,0 +1,345 @@
+/*
+ * bench_kafka.c - Kafka ingest throughput of leadwatch against librdkafka's
+ * mock cluster on loopback, measured in the same run as a bare librdkafka
+ * consumer that only counts the same messages; and the daemon's peak RSS
+ * with 1,000,000 distinct users in one day.
+ *
+ * usage: bench_kafka [MESSAGES] [RUNS] [RSS_USERS]
+ *   MESSAGES   simulated events produced once (default 600,000)
+ *   RUNS       alternating bare / leadwatch runs; the best of each is reported (3)
+ *   RSS_USERS  distinct users (one event each, one day) for the RSS run (1,000,000)
+ *
+ * Set-up: `leadwatch mock-kafka` (the binary next to this one) runs in its
+ * own process so its memory is not ours; topics have 64 partitions (the
+ * mock keeps only 5 MiB per partition, so the data must be spread).  The
+ * simulator's events (seed 1, keyed by user) are produced once.
+ *
+ * Throughput: both consumers subscribe in a fresh group (the mock's join
+ * takes ~3 s, excluded) and are timed from their first message to the
+ * last.  The bare consumer polls and counts.  leadwatch polls, decodes,
+ * aggregates (count, sum, two HyperLogLog distincts, a ratio) and commits
+ * to a real SQLite store with the default flush cadence, then commits the
+ * offsets to Kafka: the daemon's loop (lw_consumer_poll / lw_consumer_flush).
+ *
+ * RSS: `leadwatch run --exit-when-idle` in a child process consumes one event
+ * per distinct user, all on one day; the child's VmHWM (sampled every 20 ms
+ * until it exits) is reported.
+ * librdkafka's prefetch is bounded for this run (queued.max.messages.kbytes=8192,
+ * queued.min.messages=1000, fetch.message.max.bytes=131072): its defaults
+ * (64 MiB of queue, 1 MiB per partition fetch) alone exceed the target.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "leadwatch/consumer.h"
+#include "leadwatch/produce.h"
+#include "leadwatch/simulate.h"
+
+#define PARTITIONS "64"
+
+static const char bench_yaml[] =
+    "source: {format: segment}\n"
+    "store: {path: %s, flush_events: 200000, flush_interval: 1s}\n"
+    "buckets: {size: 1d, grace: 60d}\n"
+    "metrics:\n"
+    "  - {name: plays, count: true, where: {event: track_played}}\n"
+    "  - {name: listening_ms, sum: properties.duration_ms, where: {event: track_played}}\n"
+    "  - {name: active_users, distinct: user, where: {event: [session_start, track_played]}}\n"
+    "  - {name: sharers, distinct: user, where: {event: track_shared}}\n"
+    "  - {name: ms_per_user, ratio: [listening_ms, active_users]}\n"
+    "tree: {nsm: listening_ms, inputs: [{metric: active_users, kind: breadth}]}\n";
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t now_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static pid_t mock_pid; /* the mock-kafka child, stopped on every exit path */
+
+static void die(const char *what, const char *err)
+{
+    fprintf(stderr, "bench_kafka: %s: %s\n", what, err);
+    if (mock_pid > 0)
+        kill(mock_pid, SIGTERM);
+    exit(1);
+}
+
+/* Start `leadwatch mock-kafka`; returns its pid and fills the bootstrap address. */
+static pid_t start_mock(const char *lw, char *boot, size_t size)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        die("pipe", strerror(errno));
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execl(lw, lw, "mock-kafka", "--log-level", "warn", "--partitions", PARTITIONS, "--topic",
+              "bench", "--topic", "rss", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    if (!f || !fgets(boot, (int)size, f))
+        die("mock-kafka", "no bootstrap address (is the leadwatch binary next to this one?)");
+    boot[strcspn(boot, "\n")] = '\0';
+    return pid;
+}
+
+static int64_t produce_sim(const char *boot, int64_t n)
+{
+    char err[512];
+    lw_kafka_prop_t props[] = {{"bootstrap.servers", boot}, {"linger.ms", "20"}};
+    lw_producer_t *p = lw_producer_new(props, 2, err, sizeof err);
+    if (!p)
+        die("producer", err);
+    lw_sim_opts_t o;
+    lw_sim_opts_default(&o);
+    lw_sim_t *sim = lw_sim_new(&o, err, sizeof err);
+    if (!sim)
+        die("simulator", err);
+    char line[LW_SIM_MAX_LINE + 1];
+    int64_t i = 0, bytes = 0;
+    for (; i < n; i++) {
+        size_t len;
+        lw_sim_meta_t m;
+        if (lw_sim_next(sim, line, sizeof line, &len, &m, err, sizeof err) != LW_OK || len == 0)
+            break;
+        bytes += (int64_t)len;
+        if (lw_producer_send(p, "bench", m.user.ptr, m.user.len, line, len, NULL, 0, err,
+                             sizeof err) != LW_OK)
+            die("produce", err);
+    }
+    if (lw_producer_flush(p, 60000, err, sizeof err) != LW_OK)
+        die("produce", err);
+    lw_producer_destroy(p);
+    lw_sim_destroy(sim);
+    printf("produced %lld simulated events (%.0f bytes each on average) to %s partitions\n",
+           (long long)i, i ? (double)bytes / (double)i : 0.0, PARTITIONS);
+    return i;
+}
+
+/* The bare consumer: subscribe, poll, count.  Returns messages/s from first to last. */
+static double run_bare(const char *boot, const char *group, int64_t n)
+{
+    char err[512];
+    lw_kafka_prop_t props[] = {{"bootstrap.servers", boot},
+                               {"group.id", group},
+                               {"auto.offset.reset", "earliest"},
+                               {"enable.auto.commit", "false"}};
+    rd_kafka_conf_t *conf = lw_kafka_conf_new(props, 4, NULL, 0, err, sizeof err);
+    if (!conf)
+        die("bare conf", err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk)
+        die("bare consumer", err);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, "bench", RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(rk, t);
+    rd_kafka_topic_partition_list_destroy(t);
+    int64_t count = 0;
+    double t0 = 0, t1 = 0;
+    while (count < n) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (count++ == 0)
+                t0 = now_s();
+        }
+        rd_kafka_message_destroy(m);
+    }
+    t1 = now_s();
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return (double)(n - 1) / (t1 - t0);
+}
+
+/* leadwatch's path: lw_consumer + pipeline + a SQLite store, the daemon's loop. */
+static double run_leadwatch(const char *boot, const char *group, int64_t n, const char *dir)
+{
+    char err[512], yaml[4096], db[1024];
+    snprintf(db, sizeof db, "%s/bench-kafka-%s.db", dir, group);
+    snprintf(yaml, sizeof yaml, bench_yaml, db);
+    lw_config_t *cfg = NULL;
+    lw_store_t *store = NULL;
+    if (lw_config_parse(yaml, strlen(yaml), "bench.yaml", &cfg, err, sizeof err) != LW_OK)
+        die("config", err);
+    if (lw_store_open(db, 0, &store, err, sizeof err) != LW_OK)
+        die("store", err);
+    lw_pipeline_t *p = lw_pipeline_new(cfg, store, err, sizeof err);
+    if (!p)
+        die("pipeline", err);
+    lw_kafka_prop_t props[] = {{"bootstrap.servers", boot}, {"group.id", group}};
+    const char *topics[] = {"bench"};
+    lw_kafka_settings_t ks = {props, 2, topics, 1, NULL};
+    lw_consumer_t *c = lw_consumer_new(&ks, p, err, sizeof err);
+    if (!c)
+        die("consumer", err);
+    lw_consumer_stats_t st = {0};
+    double t0 = 0;
+    while (st.messages < n) {
+        int nfed;
+        int64_t mono = now_ms(CLOCK_MONOTONIC);
+        if (lw_consumer_poll(c, 100, 10000, now_ms(CLOCK_REALTIME), mono, &nfed, err, sizeof err) !=
+            LW_OK)
+            die("poll", err);
+        if (nfed > 0 && t0 == 0)
+            t0 = now_s();
+        if (lw_pipeline_should_flush(p, mono) &&
+            lw_consumer_flush(c, mono, false, err, sizeof err) != LW_OK)
+            die("flush", err);
+        lw_consumer_stats(c, &st);
+    }
+    if (lw_consumer_flush(c, now_ms(CLOCK_MONOTONIC), true, err, sizeof err) != LW_OK)
+        die("flush", err);
+    double t1 = now_s();
+    lw_consumer_close(c, now_ms(CLOCK_MONOTONIC), 5000, err, sizeof err);
+    lw_consumer_destroy(c);
+    lw_pipeline_destroy(p);
+    lw_store_close(store);
+    lw_config_free(cfg);
+    unlink(db);
+    return (double)(n - 1) / (t1 - t0);
+}
+
+static void produce_users(const char *boot, long users)
+{
+    char err[512], line[256], key[32];
+    lw_kafka_prop_t props[] = {{"bootstrap.servers", boot}, {"linger.ms", "20"}};
+    lw_producer_t *p = lw_producer_new(props, 2, err, sizeof err);
+    if (!p)
+        die("producer", err);
+    for (long i = 0; i < users; i++) {
+        int kl = snprintf(key, sizeof key, "user%ld", i);
+        int n = snprintf(line, sizeof line,
+                         "{\"type\":\"track\",\"event\":\"track_played\",\"userId\":\"%s\","
+                         "\"timestamp\":\"2024-03-01T%02ld:%02ld:00Z\",\"properties\":"
+                         "{\"duration_ms\":%ld}}",
+                         key, i % 24, i / 24 % 60, 1000 + i % 300000);
+        if (lw_producer_send(p, "rss", key, (size_t)kl, line, (size_t)n, NULL, 0, err,
+                             sizeof err) != LW_OK)
+            die("produce", err);
+    }
+    if (lw_producer_flush(p, 120000, err, sizeof err) != LW_OK)
+        die("produce", err);
+    lw_producer_destroy(p);
+}
+
+/* `leadwatch run` in a child until idle; returns its peak RSS in KiB. */
+static long rss_run(const char *lw, const char *boot, const char *dir)
+{
+    char cfgpath[1024], db[1024], yaml[4096], kb[512];
+    snprintf(db, sizeof db, "%s/bench-kafka-rss.db", dir);
+    snprintf(cfgpath, sizeof cfgpath, "%s/bench-kafka-rss.yaml", dir);
+    snprintf(yaml, sizeof yaml, bench_yaml, db);
+    FILE *f = fopen(cfgpath, "w");
+    if (!f || fputs(yaml, f) < 0 || fclose(f) != 0)
+        die(cfgpath, strerror(errno));
+    snprintf(kb, sizeof kb, "bootstrap.servers=%s", boot);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDOUT_FILENO);
+        execl(lw, lw, "run", "-c", cfgpath, "--log-level", "warn", "--kafka", kb, "--kafka",
+              "group.id=rss", "--kafka", "queued.max.messages.kbytes=8192", "--kafka",
+              "queued.min.messages=1000", "--kafka", "fetch.message.max.bytes=131072", "--topic",
+              "rss", "--exit-when-idle", "1", (char *)NULL);
+        _exit(127);
+    }
+    /* ru_maxrss would carry this process's peak across fork+exec; the child's
+     * own VmHWM (per address space, monotonic) is read while it runs */
+    char status_path[64];
+    snprintf(status_path, sizeof status_path, "/proc/%d/status", (int)pid);
+    long hwm = 0;
+    int status;
+    for (;;) {
+        FILE *sf = fopen(status_path, "r");
+        char line[256];
+        while (sf && fgets(line, sizeof line, sf)) {
+            long v;
+            if (sscanf(line, "VmHWM: %ld kB", &v) == 1 && v > hwm)
+                hwm = v;
+        }
+        if (sf)
+            fclose(sf);
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0)
+            die("waitpid", strerror(errno));
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("leadwatch run", "failed");
+    unlink(db);
+    unlink(cfgpath);
+    return hwm;
+}
+
+int main(int argc, char **argv)
+{
+    int64_t n = argc > 1 ? strtoll(argv[1], NULL, 10) : 600000;
+    int runs = argc > 2 ? atoi(argv[2]) : 3;
+    long users = argc > 3 ? strtol(argv[3], NULL, 10) : 1000000;
+    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char lw[4096];
+    snprintf(lw, sizeof lw, "%s", argv[0]);
+    char *slash = strrchr(lw, '/');
+    snprintf(slash ? slash + 1 : lw, sizeof lw - (size_t)(slash ? slash + 1 - lw : 0), "leadwatch");
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    char boot[256];
+    pid_t mock = start_mock(lw, boot, sizeof boot);
+    mock_pid = mock;
+    n = produce_sim(boot, n);
+
+    double best_bare = 0, best_lw = 0;
+    for (int r = 0; r < runs; r++) {
+        char g[32];
+        snprintf(g, sizeof g, "bare-%d", r);
+        double b = run_bare(boot, g, n);
+        snprintf(g, sizeof g, "lw-%d", r);
+        double l = run_leadwatch(boot, g, n, tmp);
+        printf("run %d: bare %.0f msgs/s, leadwatch %.0f msgs/s (%.2fx)\n", r + 1, b, l, l / b);
+        fflush(stdout);
+        if (b > best_bare)
+            best_bare = b;
+        if (l > best_lw)
+            best_lw = l;
+    }
+    printf("kafka ingest, best of %d: bare librdkafka %.0f msgs/s, leadwatch %.0f msgs/s: "
+           "ratio %.2f (target >= 0.90)\n",
+           runs, best_bare, best_lw, best_lw / best_bare);
+
+    if (users > 0) {
+        produce_users(boot, users);
+        long kib = rss_run(lw, boot, tmp);
+        printf("peak RSS of `leadwatch run` over %ld distinct users in one day: %.1f MiB "
+               "(target <= 64 MiB)\n",
+               users, (double)kib / 1024.0);
+    }
+    kill(mock, SIGTERM);
+    waitpid(mock, NULL, 0);
+    return 0;
+}

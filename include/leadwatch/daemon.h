@@ -1,0 +1,47 @@
+/*
+ * daemon.h - the `leadwatch run` loop: consume Kafka into the store until
+ * asked to stop.
+ *
+ * One thread, one loop (the shape of librdkafka's examples/consumer.c and
+ * Redis' serverCron): poll the consumer with a short timeout (so a stop
+ * flag is noticed within ~100 ms), feed what arrived, and on one timer
+ * check the flush cadence (store.flush_events / store.flush_interval),
+ * log progress every `stats_interval_ms`, and check idleness.  Signal
+ * handlers live in main.c and only set the flags handed in here.
+ *
+ * Shutdown (stop flag, or --exit-when-idle): the batch in hand is finished,
+ * the pipeline is flushed (store, then Kafka, synchronously), the consumer
+ * leaves the group and is closed within `close_timeout_ms`.  A store
+ * failure or a fatal Kafka error ends the loop without committing anything
+ * past the store and returns the error.
+ */
+#ifndef LEADWATCH_DAEMON_H
+#define LEADWATCH_DAEMON_H
+
+#include <signal.h>
+
+#include "leadwatch/consumer.h"
+
+typedef struct {
+    const lw_kafka_settings_t *kafka;
+    const volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT; may be NULL */
+    int64_t exit_when_idle_ms; /* > 0: stop once every assigned partition is at its end and no
+                                  message arrived for this long */
+    int64_t stats_interval_ms; /* progress log period; 0 = default 10 s */
+    int64_t close_timeout_ms;  /* bound on leaving the group; 0 = default 10 s */
+} lw_daemon_opts_t;
+
+typedef struct {
+    lw_consumer_stats_t consumer;
+    bool idle_exit; /* ended because of exit_when_idle_ms */
+} lw_daemon_result_t;
+
+/*
+ * Run until stopped.  Borrows the pipeline (and its store).  LW_OK after a
+ * clean stop; LW_ERR_STORE / LW_ERR_KAFKA / LW_ERR_CONFIG with errstr
+ * otherwise.  *res is filled in every case.
+ */
+lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon_result_t *res,
+                       char *errstr, size_t errstr_size);
+
+#endif

@@ -1,0 +1,421 @@
+/*
+ * test_consumer.c - the Kafka modules in one process: consumer.c (settings,
+ * conf building, secrets, the daemon loop over a real mock cluster),
+ * produce.c (pacing, delivery), mockkafka.c (control protocol) and daemon.c.
+ *
+ * The end-to-end cases start librdkafka's mock cluster in this process
+ * (lw_mock_new), produce known messages with lw_producer, and run
+ * lw_daemon_run with --exit-when-idle semantics into a temporary store:
+ *   - clean data with poison interleaved: every message fed, poison counted
+ *     by reason, the store's positions at each partition's end, Kafka's
+ *     committed offsets equal to the store's;
+ *   - a full disk (lw_store_set_max_pages): the daemon stops with
+ *     LW_ERR_STORE and the group has no committed offset past the store.
+ * The multi-process failure cases (kill -9, SIGTERM, group failover, fault
+ * injection) are the tests/it_kafka_*.sh scripts.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+
+#include "leadwatch/consumer.h"
+#include "leadwatch/daemon.h"
+#include "leadwatch/mockkafka.h"
+#include "leadwatch/produce.h"
+#include "leadwatch/store.h"
+#include "testutil.h"
+
+static void test_is_secret(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key;
+        bool secret;
+    } cases[] = {{"sasl.password", true},           {"ssl.key.password", true},
+                 {"ssl.keystore.password", true},   {"sasl.oauthbearer.client.secret", true},
+                 {"sasl.oauthbearer.config", true}, {"ssl.key.pem", true},
+                 {"bootstrap.servers", false},      {"group.id", false},
+                 {"sasl.username", false},          {"security.protocol", false},
+                 {"ssl.ca.location", false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (lw_kafka_is_secret(cases[i].key) != cases[i].secret)
+            fail_msg("%s: secret should be %d", cases[i].key, cases[i].secret);
+}
+
+static void test_conf_new(void **state)
+{
+    (void)state;
+    char err[512] = "", val[64];
+    size_t vlen = sizeof val;
+    const lw_kafka_prop_t props[] = {{"bootstrap.servers", "127.0.0.1:1"},
+                                     {"enable.auto.commit", "true"},
+                                     {"session.timeout.ms", "7000"}};
+    const lw_kafka_prop_t forced[] = {{"enable.auto.commit", "false"}};
+    rd_kafka_conf_t *conf = lw_kafka_conf_new(props, 3, forced, 1, err, sizeof err);
+    assert_non_null(conf);
+    assert_int_equal(rd_kafka_conf_get(conf, "enable.auto.commit", val, &vlen), RD_KAFKA_CONF_OK);
+    assert_string_equal(val, "false"); /* forced wins over the user's value */
+    vlen = sizeof val;
+    assert_int_equal(rd_kafka_conf_get(conf, "session.timeout.ms", val, &vlen), RD_KAFKA_CONF_OK);
+    assert_string_equal(val, "7000"); /* passed through unchanged */
+    rd_kafka_conf_destroy(conf);
+
+    const lw_kafka_prop_t bad[] = {{"group.id", "g"}, {"no.such.thing", "1"}};
+    assert_null(lw_kafka_conf_new(bad, 2, NULL, 0, err, sizeof err));
+    assert_non_null(strstr(err, "no.such.thing: "));
+    assert_non_null(strstr(err, "No such configuration property"));
+}
+
+static void test_pacer(void **state)
+{
+    (void)state;
+    lw_pacer_t pc;
+    lw_pacer_init(&pc, 1000.0, 5000); /* 1 message per ms from t = 5000 */
+    static const struct {
+        int64_t sent, now, wait;
+    } cases[] = {{0, 5000, 0}, {10, 5000, 10}, {10, 5010, 0}, {10, 5020, 0}, {2500, 6000, 1500}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(lw_pacer_delay_ms(&pc, cases[i].sent, cases[i].now), cases[i].wait);
+    lw_pacer_init(&pc, 0, 0); /* unlimited */
+    assert_int_equal(lw_pacer_delay_ms(&pc, 1000000, 0), 0);
+}
+
+static char *run_control(lw_mock_t *m, const char *line, lw_err_t *rc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    *rc = lw_mock_control(m, line, f);
+    fclose(f);
+    return buf;
+}
+
+static void test_mock_control(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_mock_t *m = lw_mock_new(2, err, sizeof err);
+    assert_non_null(m);
+    assert_non_null(strstr(lw_mock_bootstraps(m), "127.0.0.1:"));
+    static const struct {
+        const char *line;
+        lw_err_t rc;
+        const char *expect; /* substring of the answer */
+    } cases[] = {
+        {"topic t 3", LW_OK, "ok\n"},
+        {"topic t 3", LW_ERR_INVALID, "error: topic t exists\n"},
+        {"topic u 0", LW_ERR_INVALID, "error: bad partition count"},
+        {"down 2", LW_OK, "ok\n"},
+        {"up 2", LW_OK, "ok\n"},
+        {"down 3", LW_ERR_INVALID, "error: bad broker id"},
+        {"rtt 1 50", LW_OK, "ok\n"},
+        {"rtt 1 x", LW_ERR_INVALID, "error: usage: rtt"},
+        {"errors fetch 2 REQUEST_TIMED_OUT", LW_OK, "ok\n"},
+        {"errors 8 1 16", LW_OK, "ok\n"},
+        {"errors fetch 2 NO_SUCH_ERROR", LW_ERR_INVALID, "error: usage: errors"},
+        {"watermarks t", LW_OK, "0 0 0\n1 0 0\n2 0 0\nok\n"},
+        {"watermarks nope", LW_ERR_NOT_FOUND, "error: unknown topic nope"},
+        {"committed g t", LW_OK, "0 -1001\n1 -1001\n2 -1001\nok\n"},
+        {"frobnicate", LW_ERR_INVALID, "error: unknown command"},
+        {"", LW_ERR_INVALID, "error: empty command"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lw_err_t rc;
+        char *out = run_control(m, cases[i].line, &rc);
+        if (rc != cases[i].rc || !strstr(out, cases[i].expect))
+            fail_msg("'%s': rc %s, answer \"%s\", want \"%s\"", cases[i].line, lw_err_name(rc), out,
+                     cases[i].expect);
+        free(out);
+    }
+    /* clear the injected errors so the mock shuts down quietly */
+    lw_err_t rc;
+    free(run_control(m, "rtt 1 0", &rc));
+    lw_mock_destroy(m);
+}
+
+static void test_settings_errors(void **state)
+{
+    (void)state;
+    lw_config_t *cfg = NULL;
+    TU_CONFIG("source: {format: segment}\n"
+              "metrics:\n  - {name: a, count: true}\n  - {name: b, distinct: user}\n"
+              "tree: {nsm: a, inputs: [{metric: b, kind: breadth}]}\n",
+              &cfg);
+    char *dir = tu_tempdir("consumer");
+    char *db = tu_path(dir, "s.db");
+    lw_store_t *store = NULL;
+    char err[512];
+    assert_int_equal(lw_store_open(db, 0, &store, err, sizeof err), LW_OK);
+    lw_pipeline_t *p = lw_pipeline_new(cfg, store, err, sizeof err);
+    assert_non_null(p);
+    const char *topics[] = {"t"};
+    static const struct {
+        lw_kafka_prop_t props[2];
+        size_t nprops, ntopics;
+        const char *expect;
+    } cases[] = {
+        {{{"bootstrap.servers", "127.0.0.1:1"}}, 1, 1, "source.kafka.group.id: required"},
+        {{{"group.id", "g"}}, 1, 1, "source.kafka.bootstrap.servers: required"},
+        {{{"group.id", "g"}, {"bootstrap.servers", "x"}}, 2, 0, "source.topics: no topic"},
+        {{{"group.id", "g"}, {"bootstrap.servers", "x"}}, 2, 1, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lw_kafka_settings_t ks = {cases[i].props, cases[i].nprops, topics, cases[i].ntopics, NULL};
+        lw_consumer_t *c = lw_consumer_new(&ks, p, err, sizeof err);
+        if (!cases[i].expect) {
+            assert_non_null(c);
+            lw_consumer_destroy(c);
+            continue;
+        }
+        assert_null(c);
+        if (!strstr(err, cases[i].expect))
+            fail_msg("case %zu: \"%s\", want \"%s\"", i, err, cases[i].expect);
+    }
+    const lw_kafka_prop_t bad[] = {{"group.id", "g"}, {"bootstrap.servers", "x"}, {"nope", "1"}};
+    lw_kafka_settings_t ks = {bad, 3, topics, 1, NULL};
+    assert_null(lw_consumer_new(&ks, p, err, sizeof err));
+    assert_non_null(strstr(err, "source.kafka.nope: "));
+
+    lw_pipeline_destroy(p);
+    lw_store_close(store);
+    lw_config_free(cfg);
+    tu_rm_rf(dir);
+    free(db);
+    free(dir);
+}
+
+/* ---- end to end against the in-process mock cluster ---- */
+
+#define NPART 3
+
+static const char *const CONFIG_TEXT =
+    "source: {format: segment}\n"
+    "store: {flush_events: 500}\n"
+    "buckets: {size: 1d, grace: 30d}\n"
+    "metrics:\n"
+    "  - {name: plays, count: true, where: {event: track_played}}\n"
+    "  - {name: users, distinct: user}\n"
+    "tree: {nsm: plays, inputs: [{metric: users, kind: breadth}]}\n";
+
+typedef struct {
+    char *dir, *db;
+    lw_config_t *cfg;
+    lw_mock_t *mock;
+    lw_kafka_prop_t props[5];
+    const char *topics[1];
+    int64_t good, poison[LW_REJECT__COUNT], total;
+} e2e_t;
+
+static void e2e_setup(e2e_t *e, const char *group)
+{
+    char err[512];
+    memset(e, 0, sizeof *e);
+    TU_CONFIG(CONFIG_TEXT, &e->cfg);
+    e->dir = tu_tempdir("consumer-e2e");
+    e->db = tu_path(e->dir, "k.db");
+    e->mock = lw_mock_new(1, err, sizeof err);
+    assert_non_null(e->mock);
+    assert_int_equal(lw_mock_create_topic(e->mock, "ev", NPART, err, sizeof err), LW_OK);
+    e->props[0] = (lw_kafka_prop_t){"bootstrap.servers", lw_mock_bootstraps(e->mock)};
+    e->props[1] = (lw_kafka_prop_t){"group.id", group};
+    e->props[2] = (lw_kafka_prop_t){"session.timeout.ms", "6000"};
+    e->props[3] = (lw_kafka_prop_t){"heartbeat.interval.ms", "500"};
+    e->props[4] = (lw_kafka_prop_t){"enable.auto.commit", "true"}; /* must be overridden */
+    e->topics[0] = "ev";
+
+    /* 3000 good events on 10 days, a poison message every 100th */
+    lw_producer_t *prod = lw_producer_new(e->props, 1, err, sizeof err);
+    assert_non_null(prod);
+    static const struct {
+        lw_reject_t reason;
+        const char *text;
+    } poison[] = {
+        {LW_REJECT_INVALID_JSON, "{\"event\":"},
+        {LW_REJECT_EMPTY, ""},
+        {LW_REJECT_MISSING_USER, "{\"event\":\"x\",\"timestamp\":\"2024-01-02T00:00:00Z\"}"},
+        {LW_REJECT_NOT_OBJECT, "[1]"}};
+    for (int i = 0; i < 3000; i++) {
+        char line[256], key[16], user[16];
+        snprintf(key, sizeof key, "k%d", i % 97);
+        snprintf(user, sizeof user, "u%d", i); /* distinct: sketches large enough to need pages */
+        int n = snprintf(line, sizeof line,
+                         "{\"event\":\"track_played\",\"userId\":\"%s\","
+                         "\"timestamp\":\"2024-01-%02dT10:00:00Z\"}",
+                         user, 1 + i % 10);
+        assert_int_equal(lw_producer_send(prod, "ev", key, strlen(key), line, (size_t)n, NULL, 0,
+                                          err, sizeof err),
+                         LW_OK);
+        e->good++;
+        if (i % 100 == 0) {
+            size_t k = (size_t)(i / 100) % 4;
+            assert_int_equal(lw_producer_send(prod, "ev", key, strlen(key), poison[k].text,
+                                              strlen(poison[k].text), NULL, 0, err, sizeof err),
+                             LW_OK);
+            e->poison[poison[k].reason]++;
+        }
+    }
+    assert_int_equal(lw_producer_flush(prod, 10000, err, sizeof err), LW_OK);
+    lw_producer_stats_t ps;
+    lw_producer_stats(prod, &ps);
+    e->total = ps.delivered;
+    assert_int_equal(ps.delivered, 3030);
+    lw_producer_destroy(prod);
+}
+
+static void e2e_teardown(e2e_t *e)
+{
+    lw_mock_destroy(e->mock);
+    lw_config_free(e->cfg);
+    tu_rm_rf(e->dir);
+    free(e->db);
+    free(e->dir);
+}
+
+/* The group's committed offsets, per partition (-1 when none). */
+static void committed(e2e_t *e, int64_t out[NPART])
+{
+    char err[512];
+    rd_kafka_conf_t *conf = lw_kafka_conf_new(e->props, 2, NULL, 0, err, sizeof err);
+    assert_non_null(conf);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    assert_non_null(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(NPART);
+    for (int p = 0; p < NPART; p++)
+        rd_kafka_topic_partition_list_add(l, "ev", p);
+    assert_int_equal(rd_kafka_committed(rk, l, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    for (int p = 0; p < NPART; p++)
+        out[p] = l->elems[p].offset < 0 ? -1 : l->elems[p].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+}
+
+static int64_t stored(lw_store_t *s, int p)
+{
+    char name[64], err[256];
+    lw_position_t pos;
+    snprintf(name, sizeof name, "kafka:ev:%d", p);
+    lw_err_t rc = lw_store_get_position(s, name, &pos, err, sizeof err);
+    return rc == LW_OK ? pos.position : -1;
+}
+
+static int sum_cells(void *ud, const lw_cell_t *cell)
+{
+    int64_t *acc = ud;
+    assert_int_equal(cell->count, 300);
+    acc[0]++;
+    acc[1] += cell->count;
+    return 0;
+}
+
+static void test_daemon_end_to_end(void **state)
+{
+    (void)state;
+    e2e_t e;
+    e2e_setup(&e, "e2e");
+    char err[512];
+    lw_store_t *store = NULL;
+    assert_int_equal(lw_store_open(e.db, 0, &store, err, sizeof err), LW_OK);
+    lw_pipeline_t *p = lw_pipeline_new(e.cfg, store, err, sizeof err);
+    assert_non_null(p);
+    lw_kafka_settings_t ks = {e.props, 5, e.topics, 1, NULL};
+    volatile sig_atomic_t stop = 0;
+    lw_daemon_opts_t o = {.kafka = &ks, .stop = &stop, .exit_when_idle_ms = 500};
+    lw_daemon_result_t res;
+    lw_err_t rc = lw_daemon_run(p, &o, &res, err, sizeof err);
+    if (rc != LW_OK)
+        fail_msg("daemon: %s", err);
+    assert_true(res.idle_exit);
+    assert_int_equal(res.consumer.messages, e.total);
+    int64_t npoison = 0;
+    for (int r = 0; r < LW_REJECT__COUNT; r++) {
+        assert_int_equal(res.consumer.poison_by_reason[r], e.poison[r]);
+        npoison += e.poison[r];
+    }
+    assert_int_equal(res.consumer.poison, npoison);
+    lw_pipeline_stats_t st;
+    lw_pipeline_stats(p, &st);
+    assert_int_equal(st.accepted, e.good);
+    assert_int_equal(st.rejected_total, npoison);
+
+    /* the store is at each partition's end; Kafka has exactly the same offsets */
+    int64_t comm[NPART], sum = 0;
+    committed(&e, comm);
+    for (int i = 0; i < NPART; i++) {
+        assert_int_equal(comm[i], stored(store, i));
+        sum += stored(store, i);
+    }
+    assert_int_equal(sum, e.total);
+
+    /* the series: 300 plays on each of 10 days, exactly */
+    int64_t days[2] = {0, 0}; /* cells, plays */
+    assert_int_equal(
+        lw_store_read_cells(store, "plays", INT64_MIN, INT64_MAX, sum_cells, days, err, sizeof err),
+        LW_OK);
+    assert_int_equal(days[0], 10);
+    assert_int_equal(days[1], e.good);
+    lw_pipeline_destroy(p);
+    lw_store_close(store);
+    e2e_teardown(&e);
+}
+
+/* Sum of events.accepted, events.late and rejected.* (every message fed lands in one). */
+static void add_counter(void *ud, const char *name, int64_t value)
+{
+    if (strcmp(name, "events.accepted") == 0 || strcmp(name, "events.late") == 0 ||
+        strncmp(name, "rejected.", 9) == 0)
+        *(int64_t *)ud += value;
+}
+
+static void test_store_full(void **state)
+{
+    (void)state;
+    e2e_t e;
+    e2e_setup(&e, "full");
+    char err[512];
+    lw_store_t *store = NULL;
+    assert_int_equal(lw_store_open(e.db, 0, &store, err, sizeof err), LW_OK);
+    lw_pipeline_t *p = lw_pipeline_new(e.cfg, store, err, sizeof err);
+    assert_non_null(p);
+    /* a "disk" that is full now: the first flush that needs a page fails */
+    assert_int_equal(lw_store_set_max_pages(store, 1, err, sizeof err), LW_OK);
+    lw_kafka_settings_t ks = {e.props, 4, e.topics, 1, NULL};
+    lw_daemon_opts_t o = {.kafka = &ks, .exit_when_idle_ms = 500};
+    lw_daemon_result_t res;
+    lw_err_t rc = lw_daemon_run(p, &o, &res, err, sizeof err);
+    assert_int_equal(rc, LW_ERR_STORE);
+    assert_non_null(strstr(err, "store flush failed"));
+    assert_false(res.idle_exit);
+    /* consumption stopped early, and Kafka holds nothing past the store */
+    int64_t comm[NPART], sum = 0;
+    committed(&e, comm);
+    for (int i = 0; i < NPART; i++) {
+        if (comm[i] > stored(store, i))
+            fail_msg("partition %d: Kafka committed %lld, store %lld", i, (long long)comm[i],
+                     (long long)stored(store, i));
+        sum += stored(store, i) > 0 ? stored(store, i) : 0;
+    }
+    assert_true(sum < e.total);
+    /* and the store counted exactly the messages its positions cover */
+    int64_t counted = 0;
+    assert_int_equal(lw_store_counters(store, add_counter, &counted, err, sizeof err), LW_OK);
+    assert_int_equal(counted, sum);
+    lw_pipeline_destroy(p);
+    lw_store_close(store);
+    e2e_teardown(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_is_secret),       cmocka_unit_test(test_conf_new),
+        cmocka_unit_test(test_pacer),           cmocka_unit_test(test_mock_control),
+        cmocka_unit_test(test_settings_errors), cmocka_unit_test(test_daemon_end_to_end),
+        cmocka_unit_test(test_store_full),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
