@@ -1481,6 +1481,128 @@ static lw_err_t tree_check(ctx_t *c, void *base, int line, const int *lines, con
     return LW_OK;
 }
 
+/* ----------------------------------------------------------- analysis */
+
+static const char *const transform_names[] = {"none", "diff", "log_diff", "auto", NULL};
+static const char *const ic_names[] = {"aic", "bic", NULL};
+_Static_assert(sizeof(lw_transform_t) == sizeof(int), "T_ENUM stores an int");
+_Static_assert(sizeof(lw_ic_t) == sizeof(int), "T_ENUM stores an int");
+_Static_assert(LW_TRANSFORM_NONE == 0 && LW_TRANSFORM_DIFF == 1 && LW_TRANSFORM_LOG_DIFF == 2 &&
+                   LW_TRANSFORM_AUTO == 3,
+               "transform_names follows lw_transform_t");
+_Static_assert(LW_IC_AIC == 0 && LW_IC_BIC == 1, "ic_names follows lw_ic_t");
+
+static lw_err_t parse_seasonal(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                               const char *kp)
+{
+    lw_config_t *cfg = base;
+    sval_t sv;
+    lw_err_t err;
+    (void)k;
+    if ((err = get_scalar(c, v, kp, "none, weekly or a period 2.." STR(LW_PREP_MAX_PERIOD), &sv)))
+        return err;
+    if (!lw_seasonal_parse(sv.s, &cfg->analysis.seasonal, &cfg->analysis.seasonal_period))
+        return fail(c, sv.line, kp, "expected none, weekly or a period 2..%d, got \"%.*s\"",
+                    (int)LW_PREP_MAX_PERIOD, DISP_MAX, sv.s);
+    return LW_OK;
+}
+
+static lw_err_t analysis_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    lw_config_t *cfg = base;
+    char msg[256];
+    (void)lines;
+    if (lw_analyze_opts_check(&cfg->analysis, msg, sizeof msg) != LW_OK)
+        return fail(c, line, kp, "%s", msg);
+    return LW_OK;
+}
+
+static const key_spec_t analysis_keys[] = {
+    {.key = "max_lag",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(analysis.max_lag),
+     .def = "14",
+     .min = 1,
+     .max = LW_ANALYZE_MAX_LAG,
+     .help = "Granger tests and lagged regressions use lags 1..max_lag buckets"},
+    {.key = "transform",
+     .type = T_ENUM,
+     .off = CFG(analysis.transform),
+     .def = "auto",
+     .enum_names = transform_names,
+     .help = "auto: logs when all values > 0, differenced when ADF keeps a unit root"},
+    {.key = "seasonal",
+     .type = T_CUSTOM,
+     .custom = parse_seasonal,
+     .doc_type = "none|weekly|N",
+     .help = "remove day-of-week (daily) / hour-of-day (hourly) means, or a period N; "
+             "default weekly"},
+    {.key = "alpha",
+     .type = T_NUMBER,
+     .off = CFG(analysis.alpha),
+     .def = "0.05",
+     .help = "false discovery rate for the Benjamini-Hochberg q-values, (0, 0.5]"},
+    {.key = "window",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(analysis.window),
+     .def = "0",
+     .min = 0,
+     .max = 1000000,
+     .help = "stability sub-window in buckets; 0 = max(n/4, 5 lag + 20)"},
+    {.key = "ic",
+     .type = T_ENUM,
+     .off = CFG(analysis.ic),
+     .def = "aic",
+     .enum_names = ic_names,
+     .help = "information criterion that chooses the Granger lag: aic or bic"},
+    {.key = "adf_alpha",
+     .type = T_NUMBER,
+     .off = CFG(analysis.adf_alpha),
+     .def = "0.05",
+     .help = "auto transform: difference when the ADF p-value is at least this, (0, 1)"},
+    {.key = "hac_lags",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(analysis.hac_lags),
+     .def = "0",
+     .min = 0,
+     .max = 1000,
+     .help = "Newey-West bandwidth; 0 = floor(4 (T/100)^(2/9))"},
+    {.key = "mde_threshold",
+     .type = T_NUMBER,
+     .off = CFG(analysis.mde_threshold),
+     .def = "0.1",
+     .help = "inputs whose minimum detectable change exceeds this are flagged not sensitive"},
+    {.key = "mde_horizon",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(analysis.mde_horizon),
+     .def = "14",
+     .min = 1,
+     .max = 1000,
+     .help = "length of the hypothetical experiment, in buckets"},
+    {.key = "mde_power",
+     .type = T_NUMBER,
+     .off = CFG(analysis.mde_power),
+     .def = "0.8",
+     .help = "power of the hypothetical experiment, (0, 1)"},
+    {.key = "stable_min_sign",
+     .type = T_NUMBER,
+     .off = CFG(analysis.stable_min_sign),
+     .def = "0.8",
+     .help = "share of sub-windows whose effect has the full-sample sign for 'stable'"},
+};
+
+static const section_t analysis_section = {
+    .path = "analysis",
+    .keys = analysis_keys,
+    .nkeys = sizeof analysis_keys / sizeof analysis_keys[0],
+    .check = analysis_check,
+    .help = "statistics options of analyze and report (optional section)",
+};
+
 /* ---------------------------------------------------------- top level */
 
 static const key_spec_t top_keys[] = {
@@ -1501,6 +1623,7 @@ static const key_spec_t top_keys[] = {
      .sub = &tree_section,
      .required = true,
      .help = "the metric tree"},
+    {.key = "analysis", .type = T_SECTION, .sub = &analysis_section, .help = "statistics options"},
 };
 
 static const section_t top_section = {
@@ -1657,6 +1780,9 @@ lw_err_t lw_config_parse(const char *text, size_t len, const char *name, lw_conf
                    node_desc(root));
         goto delete_doc;
     }
+    /* the analysis defaults come from their owner (the seasonal key has no
+     * scalar default); the table defaults below restate the same values */
+    lw_analyze_opts_default(&cfg->analysis);
     if (!(err = apply_defaults(&c, &top_section, cfg)))
         err = parse_section(&c, &top_section, root, node_line(root), cfg, "");
 
@@ -1896,8 +2022,8 @@ static void describe_section(const section_t *sec, FILE *out)
 void lw_config_describe(FILE *out)
 {
     static const section_t *const sections[] = {
-        &top_section,     &source_section, &fields_section, &store_section,
-        &buckets_section, &metric_section, &tree_section,   &input_section,
+        &top_section,    &source_section, &fields_section, &store_section,    &buckets_section,
+        &metric_section, &tree_section,   &input_section,  &analysis_section,
     };
     fputs("Configuration keys (KEY TYPE DEFAULT HELP [BOUNDS]); unknown keys are errors.\n"
           "Durations: a whole number and a unit s, m, h, d or w (30s, 2d). Paths: dotted JSON "

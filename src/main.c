@@ -1,11 +1,14 @@
 /*
  * main.c - process entry: the only globals (signal flags), signal handlers
- * that only set those flags, then the CLI.
+ * that only set those flags, one-time library set-up (GSL's error handler,
+ * libcurl), then the CLI.
  */
+#include <curl/curl.h>
 #include <signal.h>
 #include <string.h>
 
 #include "leadwatch/cli.h"
+#include "leadwatch/ols.h"
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_reload;
@@ -34,6 +37,12 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* process-wide library set-up, once, before any thread starts */
+    lw_stats_init(); /* GSL: report errors, never abort */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
     lw_cli_env_t env = {.stop = &g_stop, .reload = &g_reload};
-    return lw_cli_main(argc, argv, &env);
+    int rc = lw_cli_main(argc, argv, &env);
+    curl_global_cleanup();
+    return rc;
 }

@@ -50,7 +50,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -2043,8 +2042,7 @@ lw_err_t lw_report_run(const lw_config_t *cfg, const lw_report_run_opts_t *o, ch
                         "report: no final buckets in the window (store %s)", cfg->store.path);
         goto release_series;
     }
-    lw_analyze_opts_t ao;
-    lw_analyze_opts_default(&ao);
+    lw_analyze_opts_t ao = cfg->analysis;
     if (o->max_lag)
         ao.max_lag = o->max_lag;
     if ((err = lw_analyze_tree(&ao, &src.in, &an, errstr, errstr_size)) != LW_OK)
@@ -2076,107 +2074,4 @@ close_store:
     if (store)
         lw_store_close(store);
     return err;
-}
-
-const char lw_report_help[] =
-    "usage: leadwatch report [-c FILE] --out DIR [--as-of DATE] [--window N] [--max-lag N]\n"
-    "\n"
-    "Analyse the metric tree on the stored series and write the validation report:\n"
-    "DIR/report.html (self-contained: inline charts and styles, no network),\n"
-    "DIR/report.md (for Slack or a wiki) and DIR/report.json (the analysis plus\n"
-    "report metadata).  Each file is replaced atomically.  When DIR already holds\n"
-    "a report.json, the new report lists the verdicts that changed since.  Reads\n"
-    "the store read-only, so it can run while the daemon writes (e.g. nightly\n"
-    "from cron or a systemd timer).  Prints the path of report.html.\n"
-    "\n"
-    "  -c, --config FILE      configuration file (default: $LEADWATCH_CONFIG, else\n"
-    "                         ./leadwatch.yaml)\n"
-    "  -o, --out DIR          directory for the three files (must exist)\n"
-    "      --as-of DATE       last bucket to analyse, YYYY-MM-DD (default: the\n"
-    "                         latest final bucket)\n"
-    "      --window N         analyse the N buckets ending at --as-of (default:\n"
-    "                         every bucket in the store)\n"
-    "      --max-lag N        largest lag tested, 1..60 (default: 14)\n"
-    "  -h, --help             show this help\n"
-    "\n"
-    "Exit codes: 0 ok, 1 runtime failure (store, analysis, writing), 2 usage or\n"
-    "configuration error.\n";
-
-static bool parse_size(const char *s, size_t lo, size_t hi, size_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < (long long)lo || (unsigned long long)v > hi)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
-int lw_report_command(int argc, char **argv)
-{
-    enum { OPT_AS_OF = 1000, OPT_WINDOW, OPT_MAX_LAG };
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         {"as-of", required_argument, NULL, OPT_AS_OF},
-                                         {"window", required_argument, NULL, OPT_WINDOW},
-                                         {"max-lag", required_argument, NULL, OPT_MAX_LAG},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *config = getenv("LEADWATCH_CONFIG");
-    if (!config || !*config)
-        config = "leadwatch.yaml";
-    lw_report_run_opts_t ro = {0};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config = optarg; break;
-        case 'o': ro.out_dir = optarg; break;
-        case OPT_AS_OF: ro.as_of = optarg; break;
-        case OPT_WINDOW:
-            if (!parse_size(optarg, 1, LW_SERIES_MAX_ROWS, &ro.window)) {
-                fprintf(stderr, "leadwatch report: --window: expected 1..%d, got '%s'\n",
-                        LW_SERIES_MAX_ROWS, optarg);
-                return 2;
-            }
-            break;
-        case OPT_MAX_LAG:
-            if (!parse_size(optarg, 1, LW_ANALYZE_MAX_LAG, &ro.max_lag)) {
-                fprintf(stderr, "leadwatch report: --max-lag: expected 1..%u, got '%s'\n",
-                        LW_ANALYZE_MAX_LAG, optarg);
-                return 2;
-            }
-            break;
-        case 'h': fputs(lw_report_help, stdout); return 0;
-        default: fputs("Try 'leadwatch report --help'.\n", stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "leadwatch report: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
-    if (!ro.out_dir) {
-        fputs("leadwatch report: --out DIR is required\nTry 'leadwatch report --help'.\n", stderr);
-        return 2;
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ro.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    char err[512];
-    lw_config_t *cfg = NULL;
-    lw_err_t e = lw_config_load(config, &cfg, err, sizeof err);
-    if (e != LW_OK) {
-        fprintf(stderr, "leadwatch report: %s\n", err);
-        return e == LW_ERR_IO ? 1 : 2;
-    }
-    char path[4096];
-    e = lw_report_run(cfg, &ro, path, sizeof path, err, sizeof err);
-    lw_config_free(cfg);
-    if (e != LW_OK) {
-        fprintf(stderr, "leadwatch report: %s\n", err);
-        return e == LW_ERR_CONFIG ? 2 : 1;
-    }
-    printf("%s\n", path);
-    return 0;
 }

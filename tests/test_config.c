@@ -186,6 +186,43 @@ static void test_annotated_example(void **state)
     lw_config_free(cfg);
 }
 
+static void test_analysis_section(void **state)
+{
+    (void)state;
+    lw_config_t *cfg = parse_ok("metrics: [{name: a, count: true}, {name: b, sum: x}]\n"
+                                "tree: {nsm: a, inputs: [{metric: b, kind: depth}]}\n");
+    lw_analyze_opts_t def;
+    lw_analyze_opts_default(&def);
+    assert_int_equal(cfg->analysis.max_lag, def.max_lag);
+    assert_int_equal(cfg->analysis.transform, def.transform);
+    assert_int_equal(cfg->analysis.seasonal, LW_SEASONAL_WEEKLY);
+    assert_true(cfg->analysis.alpha == def.alpha);
+    assert_true(cfg->analysis.mde_threshold == def.mde_threshold);
+    assert_int_equal(cfg->analysis.ic, def.ic);
+    lw_config_free(cfg);
+
+    cfg = parse_ok("metrics: [{name: a, count: true}, {name: b, sum: x}]\n"
+                   "tree: {nsm: a, inputs: [{metric: b, kind: depth}]}\n"
+                   "analysis: {max_lag: 28, transform: log_diff, seasonal: 24, alpha: 0.1,\n"
+                   "           window: 60, ic: bic, mde_threshold: 0.2, mde_horizon: 7}\n");
+    assert_int_equal(cfg->analysis.max_lag, 28);
+    assert_int_equal(cfg->analysis.transform, LW_TRANSFORM_LOG_DIFF);
+    assert_int_equal(cfg->analysis.seasonal, LW_SEASONAL_PERIOD);
+    assert_int_equal(cfg->analysis.seasonal_period, 24);
+    assert_true(cfg->analysis.alpha == 0.1);
+    assert_int_equal(cfg->analysis.window, 60);
+    assert_int_equal(cfg->analysis.ic, LW_IC_BIC);
+    assert_true(cfg->analysis.mde_threshold == 0.2);
+    assert_int_equal(cfg->analysis.mde_horizon, 7);
+    lw_config_free(cfg);
+
+    cfg = parse_ok("metrics: [{name: a, count: true}, {name: b, sum: x}]\n"
+                   "tree: {nsm: a, inputs: [{metric: b, kind: depth}]}\n"
+                   "analysis: {seasonal: none}\n");
+    assert_int_equal(cfg->analysis.seasonal, LW_SEASONAL_NONE);
+    lw_config_free(cfg);
+}
+
 static void test_defaults(void **state)
 {
     (void)state;
@@ -332,7 +369,18 @@ typedef struct {
 
 static const bad_case_t bad_cases[] = {
     /* unknown keys at every level */
-    {SRC MET TREE "analysis: {}\n", 6, "analysis: unknown key (expected one of: source, store"},
+    {SRC MET TREE "alerting: {}\n", 6, "alerting: unknown key (expected one of: source, store"},
+    /* analysis */
+    {SRC MET TREE "analysis: {max_lag: 0}\n", 6, "analysis.max_lag:"},
+    {SRC MET TREE "analysis: {max_lag: 61}\n", 6, "analysis.max_lag:"},
+    {SRC MET TREE "analysis: {transform: logs}\n", 6, "analysis.transform:"},
+    {SRC MET TREE "analysis:\n  seasonal: monthly\n", 7,
+     "analysis.seasonal: expected none, weekly"},
+    {SRC MET TREE "analysis:\n  seasonal: 1\n", 7, "analysis.seasonal:"},
+    {SRC MET TREE "analysis:\n  alpha: 0.9\n", 6, "analysis: alpha"},
+    {SRC MET TREE "analysis:\n  ic: hqic\n", 7, "analysis.ic:"},
+    {SRC MET TREE "analysis:\n  mde_power: 1.5\n", 6, "analysis: "},
+    {SRC MET TREE "analysis:\n  lags: 3\n", 7, "analysis.lags: unknown key"},
     {"source: {format: segment, kafka: 5}\n" MET TREE, 1,
      "source.kafka: expected a mapping of librdkafka properties, got a number"},
     /* source.kafka / topics / dead_letter_topic (the daemon's keys) */
@@ -932,6 +980,7 @@ int main(void)
         cmocka_unit_test(test_issue_example),
         cmocka_unit_test(test_annotated_example),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_analysis_section),
         cmocka_unit_test(test_custom_and_overrides),
         cmocka_unit_test(test_where_scalar_typing),
         cmocka_unit_test(test_bad_configs),

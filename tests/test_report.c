@@ -920,21 +920,6 @@ static void test_run_from_store(void **state)
     rmdir(dir);
 }
 
-static void test_command_usage(void **state)
-{
-    (void)state;
-    char a0[] = "report", h[] = "--help", w[] = "--window", z[] = "0", o[] = "--out",
-         d[] = "/nonexistent", c[] = "-c", cf[] = "/nonexistent/leadwatch.yaml", x[] = "extra";
-    char *help[] = {a0, h, NULL}, *badw[] = {a0, w, z, o, d, NULL}, *noout[] = {a0, NULL},
-         *extra[] = {a0, o, d, x, NULL}, *nocfg[] = {a0, c, cf, o, d, NULL};
-    assert_int_equal(lw_report_command(2, help), 0);
-    assert_int_equal(lw_report_command(5, badw), 2);
-    assert_int_equal(lw_report_command(1, noout), 2);
-    assert_int_equal(lw_report_command(4, extra), 2);
-    assert_int_not_equal(lw_report_command(5, nocfg), 0);
-    assert_non_null(strstr(lw_report_help, "--out DIR"));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -951,7 +936,6 @@ int main(void)
         cmocka_unit_test(test_bounded_and_invalid),
         cmocka_unit_test(test_write_dir),
         cmocka_unit_test(test_run_from_store),
-        cmocka_unit_test(test_command_usage),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 
+#include "leadwatch/analyze_opts.h"
 #include "leadwatch/common.h"
 #include "leadwatch/event.h"
 
@@ -138,6 +139,9 @@ typedef struct {
         lw_tree_input_t inputs[LW_CONFIG_MAX_INPUTS];
         size_t ninputs; /* 1..8 */
     } tree;
+
+    /* the `analysis:` section: defaults of `leadwatch analyze` / `report` */
+    lw_analyze_opts_t analysis;
 } lw_config_t;
 
 /*

@@ -15,7 +15,7 @@
  *      DIR/report.md and DIR/report.json atomically (temp file, fsync,
  *      rename; report.json last, since it is what the next run compares
  *      against).
- *   4. lw_report_run / lw_report_command are the `leadwatch report` entry
+ *   4. lw_report_run is the `leadwatch report` entry
  *      point: config -> store (read-only; safe next to a running daemon,
  *      SQLite WAL) -> series -> analysis -> files.
  *
@@ -159,17 +159,5 @@ typedef struct {
  */
 lw_err_t lw_report_run(const lw_config_t *cfg, const lw_report_run_opts_t *o, char *html_path,
                        size_t html_path_size, char *errstr, size_t errstr_size);
-
-/* The --help text of `leadwatch report`. */
-extern const char lw_report_help[];
-
-/*
- * `leadwatch report` as a subcommand: argv[0] is "report"; parses the
- * options with getopt_long, loads the config, calls lw_report_run and
- * prints the path of report.html on stdout.  Returns the process exit code:
- * 0 ok, 1 runtime failure, 2 usage or configuration error (messages on
- * stderr).  Reads the clock (CLOCK_REALTIME) for the generation time.
- */
-int lw_report_command(int argc, char **argv);
 
 #endif
