@@ -41,6 +41,14 @@
 #define COMMITTED_TIMEOUT_MS 5000
 #define SYNC_COMMIT_TIMEOUT_MS 5000
 #define KAFKA_ERRMSG 512
+/*
+ * A partition that has been at its end this long (no message since) stops
+ * holding the watermark back (lw_pipeline_source_idle).  Not immediately at
+ * end-of-partition: a partition that is read as fast as it is written hits
+ * its end many times a second, and during a replay a few hundred
+ * milliseconds can be days of event time.
+ */
+#define IDLE_AFTER_MS 2000
 
 typedef struct {
     char *topic;
@@ -50,6 +58,8 @@ typedef struct {
     int64_t kafka_committed;
     bool active;
     bool eof;
+    bool idle;         /* reported idle to the pipeline */
+    int64_t eof_since; /* mono time of the end-of-partition */
 } part_t;
 
 struct lw_consumer {
@@ -370,6 +380,9 @@ static void revoke(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts, boo
         if (pt) {
             pt->active = false;
             pt->eof = false;
+            /* no longer ours: it must not hold the watermark back */
+            lw_pipeline_source_idle(c->p, pt->source);
+            pt->idle = true;
             LW_LOG(LW_LOG_INFO, "consumer", "revoked kafka:%s:%d at offset %lld%s", pt->topic,
                    (int)pt->partition, (long long)pt->next, lost ? " (lost)" : "");
         }
@@ -558,8 +571,10 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
 {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         part_t *pt = m->rkt ? part_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
-        if (pt && pt->active)
+        if (pt && pt->active && !pt->eof) {
             pt->eof = true;
+            pt->eof_since = c->mono_ms;
+        }
         return LW_OK;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -582,6 +597,7 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
         return fail(c, err, "store flush failed: %s", errstr);
     pt->next = after.position;
     pt->eof = false;
+    pt->idle = false; /* the pipeline counts it as active again */
     c->st.messages++;
     if (outcome == LW_FEED_REJECTED) {
         c->st.poison++;
@@ -610,6 +626,13 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
         *nfed += (int)(c->st.messages - before);
         if (err != LW_OK || c->failed != LW_OK)
             break;
+    }
+    for (size_t i = 0; i < c->nparts; i++) {
+        part_t *pt = &c->parts[i];
+        if (pt->active && pt->eof && !pt->idle && mono_ms - pt->eof_since >= IDLE_AFTER_MS) {
+            lw_pipeline_source_idle(c->p, pt->source);
+            pt->idle = true;
+        }
     }
     if (c->dlq)
         lw_producer_poll(c->dlq);

@@ -286,6 +286,8 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
     }
 
 out_flush : {
+    /* this input is done: it no longer holds the watermark back */
+    lw_pipeline_source_idle(p, f.source);
     char ferr[512];
     int64_t mono = clock_ms(CLOCK_MONOTONIC);
     lw_err_t ferr_code = lw_pipeline_flush(p, mono, ferr, sizeof ferr);

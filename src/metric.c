@@ -10,16 +10,18 @@
  *     decoder slots, so matching reads a value the decoder already found.
  *
  * Slots.  Deltas live in a fixed table of bucket slots; each slot holds one
- * cell per metric.  An accepted event's bucket always starts in
- * [watermark - grace - size, watermark], so at most grace/size + 2 buckets
- * are open at once; the table has that many slots plus a margin for closed
- * buckets still waiting to be flushed.  When no slot is free lw_agg_add
- * says LW_AGG_NEED_FLUSH: after a flush closed slots are released.  The
+ * cell per metric.  With one source an accepted event's bucket starts in
+ * [watermark - grace - size, watermark], so grace/size + 2 buckets are open
+ * at once; with several sources (pipeline.c) sources ahead of the
+ * watermark open more.  The table has max(2 x (grace/size + 2) + 4, 64)
+ * slots.  When no slot is free lw_agg_add says LW_AGG_NEED_FLUSH: a flush
+ * makes every slot clean, and clean slots are all released.  The
  * slot of the previous event is tried first: event streams are mostly in
  * time order, so the lookup is usually one comparison.
  */
 #include "leadwatch/metric.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 
 #define MAX_EVENT_NAMES 64
 #define MAX_SLOTS 8192
+#define MIN_SLOTS 64
 
 typedef struct {
     int slot; /* decoder slot of the path */
@@ -157,6 +160,8 @@ lw_agg_t *lw_agg_new(const lw_config_t *cfg, lw_decoder_t *dec, char *errstr, si
 
     int64_t open = a->grace_ms / a->size_ms + 2;
     int64_t want = open * 2 + 4;
+    if (want < MIN_SLOTS)
+        want = MIN_SLOTS;
     if (want > MAX_SLOTS) {
         lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
                   "buckets.grace of %lld buckets needs more than %d open buckets",
@@ -269,10 +274,17 @@ static slot_t *find_slot(lw_agg_t *a, int64_t bucket)
 
 lw_agg_result_t lw_agg_add(lw_agg_t *a, const lw_event_t *ev)
 {
+    return lw_agg_add_at(a, ev, ev->time_ms > a->watermark ? ev->time_ms : a->watermark);
+}
+
+lw_agg_result_t lw_agg_add_at(lw_agg_t *a, const lw_event_t *ev, int64_t wm)
+{
+    assert(wm >= a->watermark);
     int64_t bucket = lw_bucket_start(ev->time_ms, a->size_ms);
-    int64_t wm = ev->time_ms > a->watermark ? ev->time_ms : a->watermark;
-    if (wm > bucket + a->size_ms + a->grace_ms)
+    if (wm > bucket + a->size_ms + a->grace_ms) {
+        a->watermark = wm;
         return LW_AGG_LATE;
+    }
     slot_t *s = find_slot(a, bucket);
     if (!s)
         return LW_AGG_NEED_FLUSH;
@@ -379,8 +391,10 @@ void lw_agg_flushed(lw_agg_t *a)
             }
             s->dirty = false;
         }
-        if (!lw_bucket_is_provisional(s->bucket, a->size_ms, a->grace_ms, a->watermark))
-            s->used = false;
+        /* every slot is clean now, and a clean slot holds no state (the
+         * store has the totals), so all of them are free again - including
+         * open buckets, which simply get a fresh slot on their next event */
+        s->used = false;
     }
 }
 

@@ -24,6 +24,8 @@ typedef struct {
     char name[LW_PIPELINE_MAX_SOURCE_NAME];
     lw_position_t pos;
     bool dirty;
+    bool idle;        /* caught up (e.g. Kafka partition EOF): does not hold the watermark */
+    int64_t max_time; /* newest event time from this source since start; INT64_MIN = none */
 } source_t;
 
 struct lw_pipeline {
@@ -41,6 +43,8 @@ struct lw_pipeline {
     int64_t fed_since_flush;
     int64_t last_flush_mono;
     bool watermark_dirty;
+    int64_t watermark;  /* effective watermark (see watermark_after) */
+    int64_t active_min; /* min max_time over active sources, INT64_MIN when none */
 };
 
 lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *errstr,
@@ -54,6 +58,8 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
     p->cfg = cfg;
     p->store = store;
     p->last_flush_mono = INT64_MIN;
+    p->watermark = INT64_MIN;
+    p->active_min = INT64_MIN;
 
     lw_decoder_opts_t dopts = {
         .format = cfg->source.format,
@@ -73,9 +79,10 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
 
     int64_t wm;
     lw_err_t err = lw_store_get_int(store, LW_KEY_WATERMARK, &wm, errstr, errstr_size);
-    if (err == LW_OK)
+    if (err == LW_OK) {
         lw_agg_set_watermark(p->agg, wm);
-    else if (err != LW_ERR_NOT_FOUND)
+        p->watermark = wm;
+    } else if (err != LW_ERR_NOT_FOUND)
         goto fail;
     return p;
 
@@ -126,6 +133,7 @@ int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *st
     }
     source_t *s = &p->sources[p->nsources];
     memset(s, 0, sizeof *s);
+    s->max_time = INT64_MIN;
     snprintf(s->name, sizeof s->name, "%s", name);
     lw_err_t err = lw_store_get_position(p->store, name, &s->pos, errstr, errstr_size);
     if (err == LW_ERR_NOT_FOUND) {
@@ -140,6 +148,68 @@ int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *st
     return (int)p->nsources++;
 }
 
+/*
+ * The effective watermark.  Each source keeps the newest event time it
+ * delivered; the watermark is the *oldest* of those over the sources that
+ * are not idle (all sources when every one is idle), and it never moves
+ * back.  With one source this is simply the newest event time seen.  With
+ * several Kafka partitions it keeps a partition that is behind (catching
+ * up after downtime, or read more slowly) from having its events declared
+ * late because another partition is days ahead; a partition that is caught
+ * up (idle) does not hold the others back, while an active source that has
+ * delivered nothing yet does (until it delivers or is marked idle).
+ */
+static void recompute_active_min(lw_pipeline_t *p)
+{
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    bool any_active = false;
+    for (size_t i = 0; i < p->nsources; i++) {
+        const source_t *s = &p->sources[i];
+        if (s->max_time > hi)
+            hi = s->max_time;
+        if (!s->idle) {
+            /* an active source that has delivered nothing yet (a partition
+             * just assigned) holds the watermark where it is */
+            any_active = true;
+            if (s->max_time < lo)
+                lo = s->max_time;
+        }
+    }
+    p->active_min = any_active ? lo : hi;
+}
+
+static int64_t watermark_after(lw_pipeline_t *p, source_t *s, int64_t t)
+{
+    bool was_idle = s->idle;
+    s->idle = false;
+    if (t > s->max_time) {
+        int64_t old = s->max_time;
+        s->max_time = t;
+        /* the minimum only moves when this source was (one of) the minimum,
+         * or when it joins the active set */
+        if (was_idle || old == INT64_MIN || old <= p->active_min)
+            recompute_active_min(p);
+    } else if (was_idle) {
+        recompute_active_min(p);
+    }
+    if (p->active_min > p->watermark)
+        p->watermark = p->active_min;
+    return p->watermark;
+}
+
+void lw_pipeline_source_idle(lw_pipeline_t *p, int source)
+{
+    source_t *s = &p->sources[source];
+    if (s->idle)
+        return;
+    s->idle = true;
+    recompute_active_min(p);
+    if (p->active_min > p->watermark) {
+        p->watermark = p->active_min;
+        p->watermark_dirty = true;
+    }
+}
+
 lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t len,
                           const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
                           lw_reject_t *reason, char *errstr, size_t errstr_size)
@@ -152,7 +222,11 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
         p->pending.rejected[r]++;
         p->pending.rejected_total++;
     } else {
-        lw_agg_result_t res = lw_agg_add(p->agg, &ev);
+        int64_t before = p->watermark;
+        int64_t wm = watermark_after(p, &p->sources[source], ev.time_ms);
+        if (wm != before)
+            p->watermark_dirty = true;
+        lw_agg_result_t res = lw_agg_add_at(p->agg, &ev, wm);
         if (res == LW_AGG_NEED_FLUSH) {
             /* every bucket slot is taken: make room; this event is not yet
              * counted and its position not yet advanced, so the flush
@@ -160,7 +234,7 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
             lw_err_t err = lw_pipeline_flush(p, p->last_flush_mono, errstr, errstr_size);
             if (err != LW_OK)
                 return err;
-            res = lw_agg_add(p->agg, &ev);
+            res = lw_agg_add_at(p->agg, &ev, wm);
             if (res == LW_AGG_NEED_FLUSH)
                 return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                                  "no free bucket slot even after a flush");
@@ -171,7 +245,6 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
         } else {
             *outcome = LW_FEED_ACCEPTED;
             p->pending.accepted++;
-            p->watermark_dirty = true;
         }
     }
     p->pending.read++;
@@ -256,9 +329,8 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
             err = lw_store_set_position(p->store, p->sources[i].name, &p->sources[i].pos, errstr,
                                         errstr_size);
     }
-    if (err == LW_OK && p->watermark_dirty)
-        err = lw_store_set_int(p->store, LW_KEY_WATERMARK, lw_agg_watermark(p->agg), errstr,
-                               errstr_size);
+    if (err == LW_OK && p->watermark_dirty && p->watermark != INT64_MIN)
+        err = lw_store_set_int(p->store, LW_KEY_WATERMARK, p->watermark, errstr, errstr_size);
     if (err == LW_OK)
         err = write_counters(p, errstr, errstr_size);
     if (err == LW_OK)
@@ -295,7 +367,7 @@ void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
 
 int64_t lw_pipeline_watermark(const lw_pipeline_t *p)
 {
-    return lw_agg_watermark(p->agg);
+    return p->watermark;
 }
 
 const lw_config_t *lw_pipeline_config(const lw_pipeline_t *p)

@@ -214,25 +214,26 @@ static void test_slot_exhaustion_and_flush(void **state)
     (void)state;
     fx_t fx;
     fx_open(&fx, "source: {format: segment}\n"
-                 "buckets: {size: 1d, grace: 0}\n"
+                 "buckets: {size: 1h, grace: 0}\n"
                  "metrics: [{name: n, count: true}, {name: m, count: true}]\n"
                  "tree: {nsm: n, inputs: [{metric: m, kind: breadth}]}\n");
-    /* grace 0: 2 open buckets; the table has 2*2+4 = 8 slots */
+    /* grace 0: 2 open buckets; the table has max(2*2+4, 64) = 64 slots */
     char ts[64];
-    int day;
+    int hour;
     lw_agg_result_t r = LW_AGG_ACCEPTED;
-    for (day = 1; day <= 28 && r == LW_AGG_ACCEPTED; day++) {
-        snprintf(ts, sizeof ts, "2026-02-%02dT12:00:00Z", day);
+    int64_t t0 = day_ms("2026-02-01");
+    for (hour = 0; hour < 200 && r == LW_AGG_ACCEPTED; hour++) {
+        lw_time_format_iso8601(t0 + hour * LW_MS_PER_HOUR + 60000, ts, sizeof ts);
         r = add_ev(&fx, "x", "u", ts, NULL);
     }
     assert_int_equal(r, LW_AGG_NEED_FLUSH);
-    day--; /* the day that did not fit */
-    assert_int_equal(day, 9);
-    assert_int_equal(lw_agg_dirty_cells(fx.agg), 16); /* 8 days x 2 metrics */
+    hour--; /* the hour that did not fit */
+    assert_int_equal(hour, 64);
+    assert_int_equal(lw_agg_dirty_cells(fx.agg), 128); /* 64 hours x 2 metrics */
     lw_agg_flushed(fx.agg);
     assert_int_equal(lw_agg_dirty_cells(fx.agg), 0);
     assert_int_equal(add_ev(&fx, "x", "u", ts, NULL), LW_AGG_ACCEPTED);
-    collected_t col = {.base = day_ms("2026-02-09")};
+    collected_t col = {.base = lw_bucket_start(t0 + 64 * LW_MS_PER_HOUR, LW_MS_PER_DAY)};
     lw_agg_foreach_dirty(fx.agg, collect, &col);
     assert_int_equal(col.ncells, 2);
     assert_int_equal(col.count[0][0], 1);

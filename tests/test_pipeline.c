@@ -244,21 +244,21 @@ static void test_counters_persist(void **state)
 static void test_implicit_flush_when_slots_run_out(void **state)
 {
     fx_t *fx = *state;
-    /* grace 1d: 3 open buckets, 10 slots; 40 days in order never need an explicit flush */
+    /* grace 1d: 64 slots; 150 days in order need implicit flushes */
     char ts[64];
-    for (int d = 0; d < 40; d++) {
+    for (int d = 0; d < 150; d++) {
         int64_t t = INT64_C(1772409600000) + (int64_t)d * LW_MS_PER_DAY; /* 2026-03-02 */
         lw_time_format_iso8601(t, ts, sizeof ts);
         play(fx, "u", ts, 7, d + 1);
     }
     lw_pipeline_stats_t st;
     lw_pipeline_stats(fx->p, &st);
-    assert_true(st.flushes >= 3);
+    assert_true(st.flushes >= 2);
     /* the implicit flushes stored positions that cover exactly what they hold */
     lw_series_t s;
     load(fx, &s);
     int64_t pos = stored_pos(fx).position;
-    assert_true(pos > 0 && pos < 40);
+    assert_true(pos > 0 && pos < 150);
     double total = 0;
     for (size_t i = 0; i < s.nrows; i++)
         total += isnan(lw_series_at(&s, i, 0)) ? 0 : lw_series_at(&s, i, 0);
@@ -295,6 +295,74 @@ static void test_store_full_keeps_previous_flush(void **state)
     lw_series_release(&s);
 }
 
+/* Event JSON for a play at an ISO time. */
+static const char *play_json(const char *ts)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf,
+             "{\"event\":\"track_played\",\"userId\":\"u\",\"timestamp\":\"%s\","
+             "\"properties\":{\"duration_ms\":1}}",
+             ts);
+    return buf;
+}
+
+static lw_feed_outcome_t feed_src(fx_t *fx, int src, const char *ts, int64_t pos)
+{
+    char err[256];
+    const char *json = play_json(ts);
+    lw_position_t after = {.position = pos};
+    lw_feed_outcome_t out;
+    lw_reject_t reason;
+    assert_int_equal(lw_pipeline_feed(fx->p, src, json, strlen(json), &after, NOW, &out, &reason,
+                                      err, sizeof err),
+                     LW_OK);
+    return out;
+}
+
+static int64_t ms(const char *iso)
+{
+    int64_t t;
+    assert_true(lw_time_parse_iso8601(iso, strlen(iso), &t));
+    return t;
+}
+
+/* Two partitions: one days ahead of the other must not make the other's events late. */
+static void test_watermark_is_the_slowest_active_source(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    lw_position_t pos;
+    bool found;
+    int a = fx->src;
+    int b = lw_pipeline_add_source(fx->p, "test:1", &pos, &found, err, sizeof err);
+    assert_true(b >= 0);
+    /* grace 1d; both partitions deliver from the start: A is fast, B slow */
+    assert_int_equal(feed_src(fx, a, "2026-03-02T10:00:00Z", 1), LW_FEED_ACCEPTED);
+    assert_int_equal(feed_src(fx, b, "2026-03-02T11:00:00Z", 1), LW_FEED_ACCEPTED);
+    assert_int_equal(feed_src(fx, a, "2026-03-10T10:00:00Z", 2), LW_FEED_ACCEPTED);
+    assert_int_equal(feed_src(fx, a, "2026-03-20T10:00:00Z", 3), LW_FEED_ACCEPTED);
+    /* the watermark is B's newest time, so B's next days are not late */
+    assert_true(lw_pipeline_watermark(fx->p) == ms("2026-03-02T11:00:00Z"));
+    assert_int_equal(feed_src(fx, b, "2026-03-03T09:00:00Z", 2), LW_FEED_ACCEPTED);
+    assert_int_equal(feed_src(fx, b, "2026-03-04T09:00:00Z", 3), LW_FEED_ACCEPTED);
+    assert_true(lw_pipeline_watermark(fx->p) == ms("2026-03-04T09:00:00Z"));
+    /* B is caught up (idle): the watermark moves to A's time */
+    lw_pipeline_source_idle(fx->p, b);
+    assert_true(lw_pipeline_watermark(fx->p) == ms("2026-03-20T10:00:00Z"));
+    /* now an old event on B is late, and the watermark does not move back */
+    assert_int_equal(feed_src(fx, b, "2026-03-04T10:00:00Z", 4), LW_FEED_LATE);
+    assert_true(lw_pipeline_watermark(fx->p) == ms("2026-03-20T10:00:00Z"));
+    /* the watermark is persisted with the flush */
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    int64_t v;
+    assert_int_equal(lw_store_get_int(fx->store, LW_KEY_WATERMARK, &v, err, sizeof err), LW_OK);
+    assert_true(v == ms("2026-03-20T10:00:00Z"));
+    lw_pipeline_stats_t st;
+    lw_pipeline_stats(fx->p, &st);
+    assert_int_equal(st.late, 1);
+    assert_int_equal(st.accepted, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +373,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_counters_persist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_implicit_flush_when_slots_run_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_full_keeps_previous_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watermark_is_the_slowest_active_source, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

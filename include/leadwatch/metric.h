@@ -48,8 +48,18 @@ void lw_agg_destroy(lw_agg_t *agg);
 void lw_agg_set_watermark(lw_agg_t *agg, int64_t watermark_ms);
 int64_t lw_agg_watermark(const lw_agg_t *agg);
 
-/* Add one decoded event (see the steps above). */
+/*
+ * Add one decoded event (see the steps above), with the watermark advanced
+ * to max(watermark, event time): the single-source rule.
+ */
 lw_agg_result_t lw_agg_add(lw_agg_t *agg, const lw_event_t *ev);
+
+/*
+ * The same with the watermark chosen by the caller (pipeline.c computes it
+ * over several sources).  `watermark_ms` must not be below the current
+ * watermark; it becomes the watermark when the event is accepted or late.
+ */
+lw_agg_result_t lw_agg_add_at(lw_agg_t *agg, const lw_event_t *ev, int64_t watermark_ms);
 
 /* One dirty cell: what changed in (metric, bucket) since the last flush. */
 typedef struct {

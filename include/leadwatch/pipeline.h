@@ -68,6 +68,15 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
                           const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
                           lw_reject_t *reason, char *errstr, size_t errstr_size);
 
+/*
+ * Mark a source as caught up (a Kafka partition at its end): it stops
+ * holding the watermark back until it delivers an event again.  The
+ * watermark is the oldest "newest event time" over the sources that are
+ * not idle, never moving back; with a single source it is the newest event
+ * time seen (see pipeline.c).
+ */
+void lw_pipeline_source_idle(lw_pipeline_t *p, int source);
+
 /* True when flush_events were fed since the last flush or flush_interval passed. */
 bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms);
 
