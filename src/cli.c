@@ -217,7 +217,8 @@ enum {
     OPT_ALPHA,
     OPT_WINDOW,
     OPT_IC,
-    OPT_OUT
+    OPT_OUT,
+    OPT_STAB_WINDOW
 };
 
 typedef struct {
@@ -1132,7 +1133,9 @@ static const char help_analyze[] =
     "      --seasonal S       none | weekly | N (default weekly: day-of-week means\n"
     "                         for daily buckets, hour-of-day for hourly; N = 2..400)\n"
     "      --alpha A          FDR level for the BH q-values, (0, 0.5] (default 0.05)\n"
-    "      --window N         stability sub-window in buckets (default: max(n/4,\n"
+    "      --window N         analyse only the last N buckets (default: all; with -c\n"
+    "                         the buckets up to --as-of; config: analysis.window)\n"
+    "      --stability-window N  stability sub-window in buckets (default: max(n/4,\n"
     "                         5*lag+20))\n"
     "      --ic aic|bic       how the lag is chosen (default aic)\n";
 
@@ -1151,7 +1154,7 @@ static const char help_report[] =
     "      --as-of DATE       last bucket to analyse, YYYY-MM-DD (default: the\n"
     "                         latest final bucket)\n"
     "      --window N         analyse the N buckets ending at --as-of (default:\n"
-    "                         every bucket in the store)\n"
+    "                         analysis.window, else every bucket in the store)\n"
     "      --max-lag N        largest lag tested, 1..60 (default: analysis.max_lag)\n";
 
 /* Parse a whole number in [lo, hi]; false on anything else. */
@@ -1180,7 +1183,7 @@ static bool parse_double_opt(const char *s, double *out)
 
 /* Flags of `analyze` that override the config's analysis: section. */
 typedef struct {
-    const char *max_lag, *transform, *seasonal, *alpha, *window, *ic;
+    const char *max_lag, *transform, *seasonal, *alpha, *stab_window, *ic;
 } analyze_flags_t;
 
 static int apply_analyze_flags(const analyze_flags_t *f, lw_analyze_opts_t *o)
@@ -1194,8 +1197,8 @@ static int apply_analyze_flags(const analyze_flags_t *f, lw_analyze_opts_t *o)
         return usage_error("analyze", "--seasonal: expected none, weekly or a period 2..400");
     if (f->alpha && !parse_double_opt(f->alpha, &o->alpha))
         return usage_error("analyze", "--alpha: expected a number in (0, 0.5]");
-    if (f->window && !parse_size_opt(f->window, 0, 1000000, &o->window))
-        return usage_error("analyze", "--window: expected a whole number");
+    if (f->stab_window && !parse_size_opt(f->stab_window, 0, 1000000, &o->window))
+        return usage_error("analyze", "--stability-window: expected a whole number");
     if (f->ic && !lw_ic_parse(f->ic, &o->ic))
         return usage_error("analyze", "--ic: expected aic or bic");
     if (lw_analyze_opts_check(o, err, sizeof err) != LW_OK)
@@ -1206,29 +1209,32 @@ static int apply_analyze_flags(const analyze_flags_t *f, lw_analyze_opts_t *o)
 static int cmd_analyze(int argc, char **argv, const lw_cli_env_t *env)
 {
     (void)env;
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-                                         {"store", required_argument, NULL, OPT_STORE},
-                                         {"format", required_argument, NULL, OPT_FORMAT},
-                                         {"as-of", required_argument, NULL, OPT_AS_OF},
-                                         {"series", required_argument, NULL, OPT_SERIES},
-                                         {"nsm", required_argument, NULL, OPT_NSM},
-                                         {"kpi", required_argument, NULL, OPT_KPI},
-                                         {"inputs", required_argument, NULL, OPT_INPUTS},
-                                         {"max-lag", required_argument, NULL, OPT_MAX_LAG},
-                                         {"transform", required_argument, NULL, OPT_TRANSFORM},
-                                         {"seasonal", required_argument, NULL, OPT_SEASONAL},
-                                         {"alpha", required_argument, NULL, OPT_ALPHA},
-                                         {"window", required_argument, NULL, OPT_WINDOW},
-                                         {"ic", required_argument, NULL, OPT_IC},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"store", required_argument, NULL, OPT_STORE},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"as-of", required_argument, NULL, OPT_AS_OF},
+        {"series", required_argument, NULL, OPT_SERIES},
+        {"nsm", required_argument, NULL, OPT_NSM},
+        {"kpi", required_argument, NULL, OPT_KPI},
+        {"inputs", required_argument, NULL, OPT_INPUTS},
+        {"max-lag", required_argument, NULL, OPT_MAX_LAG},
+        {"transform", required_argument, NULL, OPT_TRANSFORM},
+        {"seasonal", required_argument, NULL, OPT_SEASONAL},
+        {"alpha", required_argument, NULL, OPT_ALPHA},
+        {"window", required_argument, NULL, OPT_WINDOW},
+        {"stability-window", required_argument, NULL, OPT_STAB_WINDOW},
+        {"ic", required_argument, NULL, OPT_IC},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     common_t co = {.config = default_config()};
     analyze_flags_t fl = {0};
     const char *series = NULL, *nsm = NULL, *kpi = NULL, *inputs = NULL;
     lw_analysis_format_t fmt = LW_ANALYSIS_TEXT;
     int64_t as_of = INT64_MAX;
-    bool config_given = false;
+    size_t window = 0;
+    bool config_given = false, window_given = false;
     int c, rc = LW_EXIT_OK;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         if (c == 'c')
@@ -1253,7 +1259,12 @@ static int cmd_analyze(int argc, char **argv, const lw_cli_env_t *env)
         case OPT_TRANSFORM: fl.transform = optarg; break;
         case OPT_SEASONAL: fl.seasonal = optarg; break;
         case OPT_ALPHA: fl.alpha = optarg; break;
-        case OPT_WINDOW: fl.window = optarg; break;
+        case OPT_WINDOW:
+            if (!parse_size_opt(optarg, 1, LW_SERIES_MAX_ROWS, &window))
+                return usage_error("analyze", "--window: expected a whole number of buckets >= 1");
+            window_given = true;
+            break;
+        case OPT_STAB_WINDOW: fl.stab_window = optarg; break;
         case OPT_IC: fl.ic = optarg; break;
         default: return usage_error("analyze", "invalid option");
         }
@@ -1283,6 +1294,8 @@ static int cmd_analyze(int argc, char **argv, const lw_cli_env_t *env)
         if (rc != LW_EXIT_OK)
             return rc;
         ao = cfg->analysis;
+        if (!window_given)
+            window = cfg->analysis_window;
     }
     rc = apply_analyze_flags(&fl, &ao);
     if (rc != LW_EXIT_OK)
@@ -1315,6 +1328,14 @@ static int cmd_analyze(int argc, char **argv, const lw_cli_env_t *env)
         goto out;
     }
     have_src = true;
+    if (window && src.in.nrows > window) {
+        /* analyse the last `window` buckets: the input is a non-owning view */
+        size_t skip = src.in.nrows - window;
+        src.in.values += skip * src.in.nseries;
+        if (src.in.labels)
+            src.in.labels += skip;
+        src.in.nrows = window;
+    }
     if (src.dropped_provisional)
         LW_LOG(LW_LOG_INFO, "analyze", "left out %zu trailing provisional bucket%s",
                src.dropped_provisional, src.dropped_provisional == 1 ? "" : "s");
@@ -1389,6 +1410,8 @@ static int cmd_report(int argc, char **argv, const lw_cli_env_t *env)
     rc = load_config(&co, &cfg);
     if (rc != LW_EXIT_OK)
         return rc;
+    if (ro.window == 0)
+        ro.window = cfg->analysis_window;
     char err[1024], path[4096];
     lw_err_t e = lw_report_run(cfg, &ro, path, sizeof path, err, sizeof err);
     lw_config_free(cfg);

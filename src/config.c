@@ -59,6 +59,7 @@
 #include <yaml.h>
 
 #include "leadwatch/consumer.h"
+#include "leadwatch/series.h"
 #include "leadwatch/timeutil.h"
 
 #define KP_MAX 192  /* dotted key path buffer (truncated for display) */
@@ -1544,6 +1545,14 @@ static const key_spec_t analysis_keys[] = {
      .def = "0.05",
      .help = "false discovery rate for the Benjamini-Hochberg q-values, (0, 0.5]"},
     {.key = "window",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(analysis_window),
+     .def = "0",
+     .min = 0,
+     .max = LW_SERIES_MAX_ROWS,
+     .help = "analyse the last N buckets (up to --as-of); 0 = every bucket in the store"},
+    {.key = "stability_window",
      .type = T_INT,
      .ctype = C_SIZE,
      .off = CFG(analysis.window),

@@ -51,6 +51,8 @@ PY
 grep -q '^| edge | verdict' s.md || fail "markdown table missing"
 "$LW" analyze -c "$cfg" --max-lag 7 --seasonal none --transform log_diff >t.txt
 grep -q "Granger lags 1..7" t.txt || fail "--max-lag not applied: $(head -3 t.txt)"
+"$LW" analyze -c "$cfg" --window 200 >w.txt
+head -1 w.txt | grep -q "^200 daily rows" || fail "--window not applied: $(head -1 w.txt)"
 
 out=$("$LW" report -c "$cfg" --out rep)
 [ "$out" = "rep/report.html" ] || fail "report printed '$out'"

@@ -199,18 +199,21 @@ static void test_analysis_section(void **state)
     assert_true(cfg->analysis.alpha == def.alpha);
     assert_true(cfg->analysis.mde_threshold == def.mde_threshold);
     assert_int_equal(cfg->analysis.ic, def.ic);
+    assert_int_equal(cfg->analysis_window, 0);
     lw_config_free(cfg);
 
     cfg = parse_ok("metrics: [{name: a, count: true}, {name: b, sum: x}]\n"
                    "tree: {nsm: a, inputs: [{metric: b, kind: depth}]}\n"
                    "analysis: {max_lag: 28, transform: log_diff, seasonal: 24, alpha: 0.1,\n"
-                   "           window: 60, ic: bic, mde_threshold: 0.2, mde_horizon: 7}\n");
+                   "           window: 365, stability_window: 60, ic: bic, mde_threshold: 0.2,\n"
+                   "           mde_horizon: 7}\n");
     assert_int_equal(cfg->analysis.max_lag, 28);
     assert_int_equal(cfg->analysis.transform, LW_TRANSFORM_LOG_DIFF);
     assert_int_equal(cfg->analysis.seasonal, LW_SEASONAL_PERIOD);
     assert_int_equal(cfg->analysis.seasonal_period, 24);
     assert_true(cfg->analysis.alpha == 0.1);
     assert_int_equal(cfg->analysis.window, 60);
+    assert_int_equal(cfg->analysis_window, 365);
     assert_int_equal(cfg->analysis.ic, LW_IC_BIC);
     assert_true(cfg->analysis.mde_threshold == 0.2);
     assert_int_equal(cfg->analysis.mde_horizon, 7);

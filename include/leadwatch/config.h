@@ -142,6 +142,7 @@ typedef struct {
 
     /* the `analysis:` section: defaults of `leadwatch analyze` / `report` */
     lw_analyze_opts_t analysis;
+    size_t analysis_window; /* analysis.window: the last N buckets, 0 = all */
 } lw_config_t;
 
 /*
