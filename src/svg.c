@@ -331,6 +331,22 @@ static lw_err_t check_buf(lw_buf_t *out, char *errstr, size_t errstr_size)
 }
 
 /*
+ * The checks every chart starts with: an output buffer, a valid frame, and
+ * at most LW_SVG_MAX_POINTS data points, which must be given when n > 0.
+ */
+static lw_err_t check_chart(lw_buf_t *out, const lw_svg_frame_t *frame, size_t n, bool have_data,
+                            const char *what, char *errstr, size_t errstr_size)
+{
+    lw_err_t err = check_buf(out, errstr, errstr_size);
+    if (err == LW_OK)
+        err = check_frame(frame, errstr, errstr_size);
+    if (err == LW_OK && (n > LW_SVG_MAX_POINTS || (n > 0 && !have_data)))
+        err = lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                        "%s: %zu points (bound %d, data required)", what, n, LW_SVG_MAX_POINTS);
+    return err;
+}
+
+/*
  * Open the <svg>, write <title>, background, title and subtitle.  Returns
  * the y where content may start.
  */
@@ -1142,15 +1158,10 @@ lw_err_t lw_svg_line_chart(lw_buf_t *out, const lw_svg_line_opts_t *o, char *err
 lw_err_t lw_svg_bar_chart(lw_buf_t *out, const lw_svg_bar_opts_t *o, char *errstr,
                           size_t errstr_size)
 {
-    lw_err_t err = check_buf(out, errstr, errstr_size);
+    lw_err_t err =
+        check_chart(out, &o->frame, o->n, o->values != NULL, "bar chart", errstr, errstr_size);
     if (err != LW_OK)
         return err;
-    if ((err = check_frame(&o->frame, errstr, errstr_size)) != LW_OK)
-        return err;
-    if (o->n > LW_SVG_MAX_POINTS || (o->n > 0 && !o->values))
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "bar chart: %zu values (bound %d, values required)", o->n,
-                         LW_SVG_MAX_POINTS);
     size_t mark = out->len;
     bool band = isfinite(o->band) && o->band > 0;
     double m = band ? o->band : 0;
@@ -1313,15 +1324,10 @@ static double p_floor_of(double f)
 lw_err_t lw_svg_pvalue_chart(lw_buf_t *out, const lw_svg_pvalue_opts_t *o, char *errstr,
                              size_t errstr_size)
 {
-    lw_err_t err = check_buf(out, errstr, errstr_size);
+    lw_err_t err =
+        check_chart(out, &o->frame, o->n, o->p_xy || o->p_yx, "p-value chart", errstr, errstr_size);
     if (err != LW_OK)
         return err;
-    if ((err = check_frame(&o->frame, errstr, errstr_size)) != LW_OK)
-        return err;
-    if (o->n > LW_SVG_MAX_POINTS || (o->n > 0 && !o->p_xy && !o->p_yx))
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "p-value chart: %zu lags (bound %d, p-values required)", o->n,
-                         LW_SVG_MAX_POINTS);
     double alpha = isfinite(o->alpha) && o->alpha > 0 && o->alpha < 1 ? o->alpha : 0.05;
     double floor_p = p_floor_of(o->floor);
     size_t mark = out->len;
@@ -1419,15 +1425,10 @@ lw_err_t lw_svg_pvalue_chart(lw_buf_t *out, const lw_svg_pvalue_opts_t *o, char 
 lw_err_t lw_svg_history_chart(lw_buf_t *out, const lw_svg_history_opts_t *o, char *errstr,
                               size_t errstr_size)
 {
-    lw_err_t err = check_buf(out, errstr, errstr_size);
+    lw_err_t err =
+        check_chart(out, &o->frame, o->n, o->values != NULL, "history chart", errstr, errstr_size);
     if (err != LW_OK)
         return err;
-    if ((err = check_frame(&o->frame, errstr, errstr_size)) != LW_OK)
-        return err;
-    if (o->n > LW_SVG_MAX_POINTS || (o->n > 0 && !o->values))
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "history chart: %zu values (bound %d, values required)", o->n,
-                         LW_SVG_MAX_POINTS);
     if (o->has_break && o->break_index >= o->n)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                          "break index %zu is outside the %zu windows", o->break_index, o->n);
