@@ -256,8 +256,15 @@ static long rss_run(const char *lw, const char *boot, const char *dir)
     if (!f || fputs(yaml, f) < 0 || fclose(f) != 0)
         die(cfgpath, strerror(errno));
     snprintf(kb, sizeof kb, "bootstrap.servers=%s", boot);
+    /* a close-on-exec pipe tells the parent when the child has exec'd: until
+     * then the child's /proc status shows the copy of *this* process's
+     * address space (and its VmHWM), which is not the daemon's */
+    int execd[2];
+    if (pipe(execd) != 0 || fcntl(execd[1], F_SETFD, FD_CLOEXEC) != 0)
+        die("pipe", strerror(errno));
     pid_t pid = fork();
     if (pid == 0) {
+        close(execd[0]);
         int null = open("/dev/null", O_WRONLY);
         dup2(null, STDOUT_FILENO);
         execl(lw, lw, "run", "-c", cfgpath, "--log-level", "warn", "--kafka", kb, "--kafka",
@@ -267,7 +274,13 @@ static long rss_run(const char *lw, const char *boot, const char *dir)
         _exit(127);
     }
     /* ru_maxrss would carry this process's peak across fork+exec; the child's
-     * own VmHWM (per address space, monotonic) is read while it runs */
+     * own VmHWM (per address space, monotonic) is read while it runs, from
+     * the moment it has exec'd (the pipe's write end closes then) */
+    close(execd[1]);
+    char byte;
+    while (read(execd[0], &byte, 1) < 0 && errno == EINTR)
+        ;
+    close(execd[0]);
     char status_path[64];
     snprintf(status_path, sizeof status_path, "/proc/%d/status", (int)pid);
     long hwm = 0;
