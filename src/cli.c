@@ -308,8 +308,8 @@ static double mono_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void print_ingest_summary(const lw_pipeline_stats_t *st, double secs, int ninputs,
-                                 int64_t skipped_bytes)
+static void print_ingest_summary(const lw_config_t *cfg, const lw_pipeline_stats_t *st, double secs,
+                                 int ninputs, int64_t skipped_bytes)
 {
     printf("read %lld events from %d input%s in %.2f s (%.0f events/s)\n", (long long)st->read,
            ninputs, ninputs == 1 ? "" : "s", secs, secs > 0 ? (double)st->read / secs : 0.0);
@@ -321,6 +321,16 @@ static void print_ingest_summary(const lw_pipeline_stats_t *st, double secs, int
     for (int r = 1; r < LW_REJECT__COUNT; r++) {
         if (st->rejected[r])
             printf("    %-16s %8lld\n", lw_reject_name((lw_reject_t)r), (long long)st->rejected[r]);
+    }
+    /* matching events a sum/mean/distinct metric skipped: no number at its path */
+    bool header = false;
+    for (size_t m = 0; m < cfg->nmetrics; m++) {
+        if (!st->missing_value[m])
+            continue;
+        if (!header)
+            printf("  missing value (event matched, field absent or not a number):\n");
+        header = true;
+        printf("    %-24s %8lld\n", cfg->metrics[m].name, (long long)st->missing_value[m]);
     }
     printf("  committed in %lld transaction%s\n", (long long)st->flushes,
            st->flushes == 1 ? "" : "s");
@@ -402,7 +412,7 @@ static int cmd_ingest(int argc, char **argv, const lw_cli_env_t *env)
     }
     lw_pipeline_stats_t st;
     lw_pipeline_stats(p, &st);
-    print_ingest_summary(&st, mono_seconds() - t0, ninputs, skipped);
+    print_ingest_summary(cfg, &st, mono_seconds() - t0, ninputs, skipped);
 
 out:
     if (iopts.rejects && fclose(iopts.rejects) != 0) {

@@ -95,6 +95,14 @@ grep -q "accepted" stdin.out || fail "stdin ingest printed no summary"
 "$LW" export -c "$cfg" --store stdin.db >stdin.csv
 cmp -s stdin.csv export.csv || fail "stdin ingest differs from file ingest"
 
+# a matching event without a number for a sum is not counted, and is reported
+printf '%s\n' '{"event":"track_played","userId":"a","timestamp":"2026-01-05T10:00:00Z","properties":{"duration_ms":"12"}}' \
+  '{"event":"track_played","userId":"b","timestamp":"2026-01-05T10:00:00Z","properties":{"duration_ms":12}}' >mv.jsonl
+"$LW" ingest -c "$cfg" --store mv.db mv.jsonl >mv.out
+grep -Eq '^ +listening_ms +1$' mv.out || { cat mv.out; fail "missing value not reported"; }
+[ "$("$LW" export -c "$cfg" --store mv.db --metrics plays,listening_ms | tail -1)" = "2026-01-05T00:00:00Z,2,12" ] \
+  || fail "missing value counted: $("$LW" export -c "$cfg" --store mv.db | tail -1)"
+
 # export filters
 "$LW" export -c "$cfg" --metrics revenue,plays --from 2026-01-10 --to 2026-01-12 >f.csv
 [ "$(head -1 f.csv)" = "period,revenue,plays" ] || fail "--metrics order: $(head -1 f.csv)"
