@@ -283,6 +283,8 @@ static int cmd_check_config(int argc, char **argv, const lw_cli_env_t *env)
             continue;
         if (c == 'h') {
             fputs(help_check_config, stdout);
+            fputc('\n', stdout);
+            lw_config_describe(stdout);
             return LW_EXIT_OK;
         }
         return usage_error("check-config", "invalid option");
