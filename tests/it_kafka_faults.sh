@@ -21,7 +21,7 @@ sed -i 's/flush_events: 20000/flush_events: 3000/' k.yaml
 "$LW" run -c k.yaml $(kafka_opts flt) --topic events --exit-when-idle 3 >run.out 2>run.err &
 D=$!
 LW_PIDS+=("$D")
-wait_for_line run.err "assigned kafka" 20 || fail "no assignment"
+wait_for_line run.err "assigned kafka" 60 || fail "no assignment"
 sleep 0.5
 mock_cmd rtt 1 250 >/dev/null
 sleep 1

@@ -26,13 +26,13 @@ write_config k.yaml a.db
 "$LW" run -c k.yaml --store a.db $(kafka_opts grp) --topic events >a.out 2>a.err &
 A=$!
 LW_PIDS+=("$A")
-wait_for_line a.err "assigned kafka" 20 || fail "A: no assignment"
+wait_for_line a.err "assigned kafka" 60 || fail "A: no assignment"
 # shellcheck disable=SC2046
 "$LW" run -c k.yaml --store b.db $(kafka_opts grp) --topic events --exit-when-idle 3 \
   >b.out 2>b.err &
 B=$!
 LW_PIDS+=("$B")
-wait_for_line b.err "assigned kafka" 20 || fail "B: no assignment (no rebalance)"
+wait_for_line b.err "assigned kafka" 60 || fail "B: no assignment (no rebalance)"
 sleep 1.5
 grep -q "revoked kafka" a.err || fail "A never gave partitions to B"
 kill -0 "$SIM_PID" 2>/dev/null || fail "the producer finished before the kill (not mid-stream)"

@@ -46,7 +46,7 @@ for i in $(seq 1 "$ROUNDS"); do
   if [ $((i % 5)) -eq 0 ]; then
     rand_sleep 3000 # sometimes while joining or just assigned
   else
-    wait_for_line r.err "assigned kafka" 20 || fail "round $i: no assignment"
+    wait_for_line r.err "assigned kafka" 60 || fail "round $i: no assignment in 60 s"
     rand_sleep 1500
   fi
   kill -9 "$pid" 2>/dev/null

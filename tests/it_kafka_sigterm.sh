@@ -21,7 +21,7 @@ stop_under_load() { # stop_under_load SIGNAL ROUND
   "$LW" run -c k.yaml $(kafka_opts st) --topic events >"$2.out" 2>"$2.err" &
   local pid=$! t0 t1 rc
   LW_PIDS+=("$pid")
-  wait_for_line "$2.err" "assigned kafka" 20 || fail "$2: no assignment"
+  wait_for_line "$2.err" "assigned kafka" 60 || fail "$2: no assignment"
   sleep 1.5
   kill -0 "$SIM_PID" 2>/dev/null || fail "$2: the producer finished before the stop (not under load)"
   t0=$(date +%s%N)

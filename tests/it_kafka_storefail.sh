@@ -20,7 +20,7 @@ write_config k.yaml k.db
 "$LW" run -c k.yaml $(kafka_opts sf) --topic events >run.out 2>run.err &
 D=$!
 LW_PIDS+=("$D")
-wait_for_line run.err "assigned kafka" 20 || fail "no assignment"
+wait_for_line run.err "assigned kafka" 60 || fail "no assignment"
 sleep 1.5
 python3 -c '
 import sqlite3, sys, time
