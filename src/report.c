@@ -1290,20 +1290,32 @@ done:
     return err;
 }
 
-lw_err_t lw_report_html(const lw_report_input_t *r, lw_buf_t *out, char *errstr, size_t errstr_size)
+typedef lw_err_t (*render_fn)(ctx_t *c, lw_buf_t *b, char *errstr, size_t errstr_size);
+
+/*
+ * Build the context (with the rolling p-value history only for the HTML
+ * charts), render one format, and leave `out` as it was on any error.
+ */
+static lw_err_t render(const lw_report_input_t *r, lw_buf_t *out, bool history, render_fn fn,
+                       char *errstr, size_t errstr_size)
 {
     if (out->err != LW_OK)
         return out->err;
     const size_t start = out->len;
     ctx_t c;
-    lw_err_t err = ctx_build(&c, r, true, errstr, errstr_size);
+    lw_err_t err = ctx_build(&c, r, history, errstr, errstr_size);
     if (err != LW_OK)
         return err;
-    err = html_render(&c, out, errstr, errstr_size);
+    err = fn(&c, out, errstr, errstr_size);
     ctx_release(&c);
     if (err != LW_OK)
         lw_buf_rewind(out, start);
     return err;
+}
+
+lw_err_t lw_report_html(const lw_report_input_t *r, lw_buf_t *out, char *errstr, size_t errstr_size)
+{
+    return render(r, out, true, html_render, errstr, errstr_size);
 }
 
 /* ---------------------------------------------------------------- Markdown */
@@ -1405,18 +1417,7 @@ static lw_err_t md_render(ctx_t *c, lw_buf_t *b, char *errstr, size_t errstr_siz
 lw_err_t lw_report_markdown(const lw_report_input_t *r, lw_buf_t *out, char *errstr,
                             size_t errstr_size)
 {
-    if (out->err != LW_OK)
-        return out->err;
-    const size_t start = out->len;
-    ctx_t c;
-    lw_err_t err = ctx_build(&c, r, false, errstr, errstr_size);
-    if (err != LW_OK)
-        return err;
-    err = md_render(&c, out, errstr, errstr_size);
-    ctx_release(&c);
-    if (err != LW_OK)
-        lw_buf_rewind(out, start);
-    return err;
+    return render(r, out, false, md_render, errstr, errstr_size);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -1534,18 +1535,7 @@ static lw_err_t json_render(ctx_t *c, lw_buf_t *b, char *errstr, size_t errstr_s
 
 lw_err_t lw_report_json(const lw_report_input_t *r, lw_buf_t *out, char *errstr, size_t errstr_size)
 {
-    if (out->err != LW_OK)
-        return out->err;
-    const size_t start = out->len;
-    ctx_t c;
-    lw_err_t err = ctx_build(&c, r, false, errstr, errstr_size);
-    if (err != LW_OK)
-        return err;
-    err = json_render(&c, out, errstr, errstr_size);
-    ctx_release(&c);
-    if (err != LW_OK)
-        lw_buf_rewind(out, start);
-    return err;
+    return render(r, out, false, json_render, errstr, errstr_size);
 }
 
 /* ---------------------------------------------------------------- previous report */
