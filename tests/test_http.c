@@ -196,7 +196,7 @@ static void test_concurrent_clients(void **state)
     for (int i = 0; i < N; i++) {
         h[i] = curl_easy_init();
         curl_easy_setopt(h[i], CURLOPT_URL, url);
-        curl_easy_setopt(h[i], CURLOPT_TIMEOUT_MS, 10000L);
+        curl_easy_setopt(h[i], CURLOPT_TIMEOUT_MS, 60000L);
         curl_easy_setopt(h[i], CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(h[i], CURLOPT_WRITEDATA, &bodies[i]);
