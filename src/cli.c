@@ -24,6 +24,7 @@
 #include "leadwatch/config.h"
 #include "leadwatch/consumer.h"
 #include "leadwatch/daemon.h"
+#include "leadwatch/service.h"
 #include "leadwatch/export.h"
 #include "leadwatch/ingest.h"
 #include "leadwatch/log.h"
@@ -96,7 +97,8 @@ static const char help_export[] =
 
 static const char help_run[] =
     "usage: leadwatch run [-c FILE] [--store PATH] [--kafka KEY=VALUE ...]\n"
-    "                     [--topic T ...] [--dead-letter-topic T] [--exit-when-idle SECONDS]\n"
+    "                     [--topic T ...] [--dead-letter-topic T] [--http HOST:PORT]\n"
+    "                     [--exit-when-idle SECONDS]\n"
     "\n"
     "The daemon: consume the Kafka topics in a consumer group, aggregate every\n"
     "message through the same pipeline as 'ingest', and commit the aggregates to\n"
@@ -117,6 +119,14 @@ static const char help_run[] =
     "\n"
     "A store failure (disk full, I/O error, locked) or a fatal Kafka error stops\n"
     "consumption without committing anything past the store; exit code 1.\n"
+    "\n"
+    "Every time a bucket closes (the watermark passes its end + buckets.grace) the\n"
+    "tree is re-evaluated over the last analysis.window buckets; verdicts go to\n"
+    "the store, and an edge that led and stops leading raises an alert (alerts:\n"
+    "section: Alertmanager, webhook, Kafka topic) after alerts.for evaluations.\n"
+    "No events for alerts.stall.no_events_for raises LeadwatchPipelineStalled\n"
+    "instead. With http: (or --http) it serves /metrics, /healthz and /readyz.\n"
+    "SIGHUP reloads the analysis and alerts sections without stopping.\n"
     "\n" COMMON_OPTS_HELP "      --store PATH       store file (overrides store.path)\n"
     "      --kafka KEY=VALUE  a librdkafka property (adds to / overrides source.kafka),\n"
     "                         e.g. --kafka bootstrap.servers=127.0.0.1:9092\n"
@@ -124,6 +134,8 @@ static const char help_run[] =
     "      --topic T          a topic to consume (adds to source.topics)\n"
     "      --dead-letter-topic T  copy poison messages to T (overrides\n"
     "                         source.dead_letter_topic)\n"
+    "      --http HOST:PORT   serve /metrics, /healthz, /readyz there (overrides\n"
+    "                         http.listen; port 0 picks a free port, logged)\n"
     "      --exit-when-idle SECONDS  exit 0 once every assigned partition is at its\n"
     "                         end and no message arrived for SECONDS (batch use, tests)\n";
 
@@ -194,6 +206,7 @@ enum {
     OPT_TOPIC,
     OPT_DLQ,
     OPT_IDLE,
+    OPT_HTTP,
     OPT_BROKERS,
     OPT_PARTITIONS,
     OPT_CONTROL,
@@ -646,9 +659,11 @@ static int cmd_run(int argc, char **argv, const lw_cli_env_t *env)
                                          {"topic", required_argument, NULL, OPT_TOPIC},
                                          {"dead-letter-topic", required_argument, NULL, OPT_DLQ},
                                          {"exit-when-idle", required_argument, NULL, OPT_IDLE},
+                                         {"http", required_argument, NULL, OPT_HTTP},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     common_t co = {.config = default_config()};
+    const char *http_listen = NULL;
     const char *cli_props[LW_KAFKA_MAX_PROPS];
     const char *cli_topics[LW_KAFKA_MAX_TOPICS];
     size_t ncli_props = 0, ncli_topics = 0;
@@ -673,6 +688,7 @@ static int cmd_run(int argc, char **argv, const lw_cli_env_t *env)
             cli_topics[ncli_topics++] = optarg;
             break;
         case OPT_DLQ: dlq = optarg; break;
+        case OPT_HTTP: http_listen = optarg; break;
         case OPT_IDLE:
             if (!parse_double_arg(optarg, 0.001, 86400.0, &idle_s))
                 return usage_error("run", "--exit-when-idle wants seconds (0.001 .. 86400)");
@@ -742,11 +758,18 @@ static int cmd_run(int argc, char **argv, const lw_cli_env_t *env)
         fprintf(stderr, "leadwatch run: %s\n", err);
         goto out;
     }
-    lw_daemon_opts_t dopts = {
-        .kafka = &ks, .stop = env->stop, .exit_when_idle_ms = (int64_t)(idle_s * 1000.0)};
+    lw_service_opts_t so = {.config_path = co.config,
+                            .cfg = cfg,
+                            .pipeline = p,
+                            .store = store,
+                            .kafka = &ks,
+                            .http_listen = http_listen,
+                            .stop = env->stop,
+                            .reload = env->reload,
+                            .exit_when_idle_ms = (int64_t)(idle_s * 1000.0)};
     lw_daemon_result_t res;
     double t0 = mono_seconds();
-    lw_err_t e = lw_daemon_run(p, &dopts, &res, err, sizeof err);
+    lw_err_t e = lw_service_run(&so, &res, err, sizeof err);
     double secs = mono_seconds() - t0;
     if (e == LW_ERR_CONFIG) {
         fprintf(stderr, "leadwatch run: %s\n", err);

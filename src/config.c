@@ -44,8 +44,19 @@
  * lw_config_free(), which tolerates every partial state (all owned pointers
  * start NULL and counts only cover zeroed memory).
  *
+ * Sections whose options belong to another module (analysis, alerts, http)
+ * start from the owner's *_opts_default(); their tables restate the same
+ * defaults (test_config checks they agree) and their section check calls
+ * the owner's *_opts_check(), whose "section.key: message" is re-issued as
+ * "NAME:LINE: section.key: message" on the line of that key (owner_fail).
+ * The option structs handed to alertsink.h and http.h point at strings the
+ * config owns (wire_options).  Two kinds of value may be secret and are
+ * never echoed in a message or printed: webhook header values and URLs
+ * (which may carry user:password); lw_config_print shows "(hidden)".
+ * Durations also accept "ms" (parse_duration), for sub-second timeouts.
+ *
  * Adding a section means adding its struct to lw_config_t, one key table +
- * section_t here, and one line in top_keys.
+ * section_t here, one line in top_keys and one in lw_config_describe.
  */
 #include "leadwatch/config.h"
 
@@ -56,6 +67,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "leadwatch/consumer.h"
@@ -64,7 +76,7 @@
 
 #define KP_MAX 192  /* dotted key path buffer (truncated for display) */
 #define MSG_MAX 320 /* one message before the "name:line: key: " prefix */
-#define MAX_KEYS 16 /* keys in one section table */
+#define MAX_KEYS 24 /* keys in one section table */
 #define DISP_MAX 72 /* user text echoed in a message */
 #define STR_(x) #x
 #define STR(x) STR_(x) /* a bound as text, for messages and help */
@@ -102,11 +114,14 @@ typedef enum {
     T_ENUM,     /* one of enum_names; stored as the int index */
     T_TRUE,     /* the boolean true (count: true) */
     T_REF,      /* name of a metric already parsed; stored as int index */
+    T_BOOL,     /* true or false; stored as bool */
+    T_URL,      /* http:// or https:// URL, at most LW_CONFIG_MAX_URL bytes; stored as char* */
+    T_SECONDS,  /* duration in whole seconds within [min, max] (ms); stored as unsigned s */
     T_SECTION,  /* nested mapping parsed by `sub` against the same base */
     T_CUSTOM    /* parsed by `custom` */
 } vtype_t;
 
-typedef enum { C_NONE = 0, C_INT, C_LONG, C_SIZE } ctype_t;
+typedef enum { C_NONE = 0, C_INT, C_LONG, C_SIZE, C_UINT, C_INT64 } ctype_t;
 
 typedef struct ctx ctx_t;
 typedef struct key_spec key_spec_t;
@@ -128,8 +143,10 @@ struct key_spec {
     int kind;         /* metric kind keys: LW_METRIC_* + 1; 0 otherwise */
     const char *const *enum_names;
     const section_t *sub; /* T_SECTION */
+    bool null_ok;         /* T_SECTION: a null value (`http:` alone) is an empty mapping */
     custom_fn custom;     /* T_CUSTOM */
     const char *doc_type; /* T_CUSTOM: type shown by describe */
+    const char *doc_def;  /* T_CUSTOM: default shown by describe (applied by the owner) */
     const char *help;
 };
 
@@ -422,6 +439,45 @@ static const char *fmt_duration(int64_t ms, char *buf, size_t size)
     return buf;
 }
 
+/*
+ * A duration: "<n>ms", or what lw_duration_parse accepts (s, m, h, d, w, or
+ * "0").  The shared parser has no sub-second unit, but HTTP timeouts and
+ * retry backoff (alerts.timeout, alerts.backoff.initial) are naturally given
+ * in milliseconds, so the config accepts "ms" on top of it; the bounds of
+ * every key still apply.
+ */
+static bool parse_duration(const char *s, int64_t *out_ms)
+{
+    size_t n = strlen(s);
+    if (n > 2 && s[n - 2] == 'm' && s[n - 1] == 's') {
+        int64_t v = 0;
+        for (size_t i = 0; i < n - 2; i++) {
+            if (s[i] < '0' || s[i] > '9' || v > (INT64_MAX - 9) / 10)
+                return false;
+            v = v * 10 + (s[i] - '0');
+        }
+        *out_ms = v;
+        return true;
+    }
+    return lw_duration_parse(s, out_ms);
+}
+
+/* NULL when `s` is an acceptable http(s) URL, else what is wrong with it. */
+static const char *url_problem(const char *s, size_t len)
+{
+    size_t scheme = strncmp(s, "http://", 7) == 0 ? 7 : strncmp(s, "https://", 8) == 0 ? 8 : 0;
+    if (scheme == 0)
+        return "expected an http:// or https:// URL";
+    if (len == scheme || s[scheme] == '/')
+        return "the URL has no host";
+    if (len > LW_CONFIG_MAX_URL)
+        return "URL longer than " STR(LW_CONFIG_MAX_URL) " bytes";
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+            return "the URL contains a space or control character (percent-encode it)";
+    return NULL;
+}
+
 static char *dup_str(ctx_t *c, const sval_t *v, const char *kp, lw_err_t *err)
 {
     char *s = strndup(v->s, v->len);
@@ -480,6 +536,8 @@ static lw_err_t store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, voi
         case C_INT: *(int *)dst = (int)v->num; break;
         case C_LONG: *(long *)dst = (long)v->num; break;
         case C_SIZE: *(size_t *)dst = (size_t)v->num; break;
+        case C_UINT: *(unsigned *)dst = (unsigned)v->num; break;
+        case C_INT64: *(int64_t *)dst = (int64_t)v->num; break;
         case C_NONE: assert(!"T_INT without ctype"); break;
         }
         return LW_OK;
@@ -494,11 +552,12 @@ static lw_err_t store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, voi
 
     case T_DURATION:
     case T_BUCKET:
+    case T_SECONDS:
         if ((v->type != LW_SCALAR_STRING && v->type != LW_SCALAR_NUMBER) ||
-            !lw_duration_parse(v->s, &ms))
+            !parse_duration(v->s, &ms))
             return fail(c, v->line, kp,
-                        "invalid duration \"%s\" (a whole number and a unit s, m, h, d or w, "
-                        "e.g. 30s, 2d)",
+                        "invalid duration \"%s\" (a whole number and a unit ms, s, m, h, d or w, "
+                        "e.g. 500ms, 30s, 2d)",
                         disp(v->s, d, sizeof d));
         if (k->type == T_BUCKET) {
             if (ms != LW_MS_PER_HOUR && ms != LW_MS_PER_DAY && ms != LW_MS_PER_WEEK)
@@ -508,7 +567,34 @@ static lw_err_t store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, voi
             return fail(c, v->line, kp, "%s is out of range [%s, %s]", disp(v->s, d, sizeof d),
                         fmt_duration(k->min, lo, sizeof lo), fmt_duration(k->max, hi, sizeof hi));
         }
+        if (k->type == T_SECONDS) {
+            if (ms % 1000 != 0)
+                return fail(c, v->line, kp, "%s is not a whole number of seconds",
+                            disp(v->s, d, sizeof d));
+            *(unsigned *)dst = (unsigned)(ms / 1000);
+            return LW_OK;
+        }
         *(int64_t *)dst = ms;
+        return LW_OK;
+
+    case T_BOOL:
+        if (v->type != LW_SCALAR_BOOL)
+            return fail(c, v->line, kp, "expected true or false, got %s", sval_desc(v));
+        *(bool *)dst = v->b;
+        return LW_OK;
+
+    case T_URL:
+        if ((err = want_string(c, v, kp, "an http:// or https:// URL")))
+            return err;
+        /* the URL is not echoed: it may carry user:password */
+        if ((problem = url_problem(v->s, v->len)))
+            return fail(c, v->line, kp, "%s", problem);
+        {
+            char *s = dup_str(c, v, kp, &err);
+            if (!s)
+                return err;
+            set_str(dst, s);
+        }
         return LW_OK;
 
     case T_FORMAT:
@@ -574,11 +660,19 @@ static lw_err_t parse_value(ctx_t *c, const key_spec_t *k, yaml_node_t *v, int k
         [T_STRING] = "a string",     [T_NAME] = "a metric name",     [T_PATH] = "a dotted path",
         [T_INT] = "a whole number",  [T_NUMBER] = "a number",        [T_DURATION] = "a duration",
         [T_BUCKET] = "1h, 1d or 1w", [T_FORMAT] = "an event format", [T_ENUM] = "a string",
-        [T_TRUE] = "true",           [T_REF] = "a metric name",
+        [T_TRUE] = "true",           [T_REF] = "a metric name",      [T_BOOL] = "true or false",
+        [T_URL] = "a URL",           [T_SECONDS] = "a duration",
     };
     sval_t sv;
     lw_err_t err;
 
+    if (k->type == T_SECTION && k->null_ok && v->type == YAML_SCALAR_NODE &&
+        v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && get_scalar(c, v, kp, "", &sv) == LW_OK &&
+        sv.type == LW_SCALAR_NULL) {
+        /* `http:` alone: the section is present with every default */
+        yaml_node_t empty = {.type = YAML_MAPPING_NODE, .start_mark = v->start_mark};
+        return parse_section(c, k->sub, &empty, key_line, base, kp);
+    }
     if (k->type == T_SECTION)
         return parse_section(c, k->sub, v, key_line, base, kp);
     if (k->type == T_CUSTOM)
@@ -1612,6 +1706,494 @@ static const section_t analysis_section = {
     .help = "statistics options of analyze and report (optional section)",
 };
 
+/* ------------------------------------------------------ alerts, http */
+
+_Static_assert(LW_CONFIG_MAX_URL < LW_ALERTSINK_URL_MAX - 32, "alertsink accepts every URL");
+#define MAX_HEADERS_TEXT "16" /* LW_ALERTSINK_MAX_HEADERS for help text (STR gives "16u") */
+_Static_assert(LW_ALERTSINK_MAX_HEADERS == 16, "MAX_HEADERS_TEXT follows alertsink.h");
+
+/*
+ * Point the option structs handed to alert.h, alertsink.h and http.h at
+ * the strings the config owns.  Unset receiver / external_url keep the
+ * sink's defaults (static strings), so an absent section gives exactly
+ * lw_alertsink_opts_default().  Idempotent.
+ */
+static void wire_options(lw_config_t *cfg)
+{
+    lw_alertsink_opts_t def;
+    lw_alertsink_opts_t *s = &cfg->alerts.sink;
+    lw_alertsink_opts_default(&def);
+    s->alertmanager_url = cfg->alerts.alertmanager_url;
+    s->webhook_url = cfg->alerts.webhook_url;
+    /* char ** -> const char *const * needs the cast in C (it is implicit only in C++) */
+    s->webhook_headers = (const char *const *)cfg->alerts.webhook_headers;
+    s->nwebhook_headers = cfg->alerts.nwebhook_headers;
+    s->receiver = cfg->alerts.receiver ? cfg->alerts.receiver : def.receiver;
+    s->external_url = cfg->alerts.external_url ? cfg->alerts.external_url : def.external_url;
+    cfg->http.opts.listen = cfg->http.listen;
+}
+
+/*
+ * Turn an owner's "section.key: message" (lw_alert_opts_check and friends)
+ * into the usual "file:line: section.key: message", on the line of that key
+ * when the file gives it, else on the section's line.  `renames` maps the
+ * owner's field names to the config's key names (max_entries -> max_alerts).
+ */
+static lw_err_t owner_fail(ctx_t *c, const section_t *sec, int line, const int *lines,
+                           const char *msg, const char *const (*renames)[2])
+{
+    const char *colon = strstr(msg, ": ");
+    size_t plen = strlen(sec->path);
+    if (!colon || strncmp(msg, sec->path, plen) != 0 || msg[plen] != '.')
+        return fail(c, line, sec->path, "%s", msg);
+    char key[64], kp[KP_MAX];
+    const char *k0 = msg + plen + 1;
+    size_t klen = strcspn(k0, ".:"), rlen;
+    if (klen >= sizeof key || colon < k0 + klen)
+        return fail(c, line, sec->path, "%s", msg);
+    memcpy(key, k0, klen);
+    key[klen] = '\0';
+    for (; renames && (*renames)[0]; renames++)
+        if (strcmp(key, (*renames)[0]) == 0)
+            snprintf(key, sizeof key, "%s", (*renames)[1]);
+    for (size_t i = 0; i < sec->nkeys; i++)
+        if (strcmp(sec->keys[i].key, key) == 0 && lines[i]) {
+            line = lines[i];
+            break;
+        }
+    /* section.key, then the owner's rest of the path (".url" of "webhook.url") */
+    int n = snprintf(kp, sizeof kp, "%s.%s", sec->path, key);
+    rlen = (size_t)(colon - (k0 + klen));
+    if (n > 0 && (size_t)n + rlen < sizeof kp) {
+        memcpy(kp + n, k0 + klen, rlen);
+        kp[(size_t)n + rlen] = '\0';
+    }
+    return fail(c, line, kp, "%s", colon + 2);
+}
+
+static const char *const alert_cond_choices =
+    "no_longer_leads, reverse, kpi_link_lost, not_sensitive";
+
+/* alerts.on: a list of edge conditions -> opts.on_mask; [] = no edge alerts. */
+static lw_err_t parse_alert_on(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                               const char *kp)
+{
+    lw_config_t *cfg = base;
+    char sub[KP_MAX], d[DISP_MAX];
+    unsigned mask = 0;
+    lw_err_t err;
+    (void)k;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(c, node_line(v), kp, "expected a list of conditions (any of %s), got %s",
+                    alert_cond_choices, node_desc(v));
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    for (size_t i = 0; i < n; i++) {
+        sval_t sv;
+        lw_alert_cond_t cond = LW_ALERT_COND_COUNT;
+        kp_index(sub, kp, i);
+        if ((err = get_scalar(c, node_at(c, v->data.sequence.items.start[i]), sub,
+                              "a condition name", &sv)) ||
+            (err = want_string(c, &sv, sub, "a condition name")))
+            return err;
+        bool known = lw_alert_cond_parse(sv.s, &cond);
+        if (!known || (LW_ALERT_COND_BIT(cond) & LW_ALERT_EDGE_CONDS_ALL) == 0)
+            return fail(c, sv.line, sub, "unknown condition \"%s\" (expected any of: %s)%s",
+                        disp(sv.s, d, sizeof d), alert_cond_choices,
+                        known ? "; the pipeline-stall alert is always on, see alerts.stall" : "");
+        if (mask & LW_ALERT_COND_BIT(cond))
+            return fail(c, sv.line, sub, "condition \"%s\" listed twice", sv.s);
+        mask |= LW_ALERT_COND_BIT(cond);
+    }
+    cfg->alerts.opts.on_mask = mask;
+    return LW_OK;
+}
+
+/* RFC 9110 section 5.6.2 token characters. */
+static bool is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/*
+ * alerts.webhook.headers: a mapping Name: value, stored as "Name: value"
+ * lines for the sink.  Values may be secrets (Authorization), so no message
+ * ever repeats one.  Content-Length and Transfer-Encoding belong to the
+ * sink's framing and are refused.
+ */
+static lw_err_t parse_webhook_headers(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                                      const char *kp)
+{
+    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
+    lw_config_t *cfg = base;
+    char sub[KP_MAX], d[DISP_MAX];
+    lw_err_t err;
+    (void)k;
+    if (v->type != YAML_MAPPING_NODE)
+        return fail(c, node_line(v), kp, "expected a mapping of header names to values, got %s",
+                    node_desc(v));
+    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (n > LW_ALERTSINK_MAX_HEADERS)
+        return fail(c, node_line(v), kp, "more than %u headers", LW_ALERTSINK_MAX_HEADERS);
+    if (n == 0)
+        return LW_OK;
+    if (!(cfg->alerts.webhook_headers = calloc(n, sizeof *cfg->alerts.webhook_headers)))
+        return fail(c, node_line(v), kp, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
+        sval_t ks, vs;
+        if ((err = get_scalar(c, node_at(c, p->key), kp, "a header name", &ks)) ||
+            (err = want_string(c, &ks, kp, "a header name")))
+            return err;
+        kp_key(sub, kp, ks.s);
+        for (size_t j = 0; j < ks.len; j++)
+            if (!is_tchar((unsigned char)ks.s[j]))
+                return fail(c, ks.line, sub,
+                            "header name \"%s\" may only contain letters, digits and "
+                            "!#$%%&'*+-.^_`|~",
+                            disp(ks.s, d, sizeof d));
+        for (size_t j = 0; j < sizeof framing / sizeof framing[0]; j++)
+            if (strcasecmp(ks.s, framing[j]) == 0)
+                return fail(c, ks.line, sub, "%s is set by leadwatch itself", framing[j]);
+        for (size_t j = 0; j < i; j++) {
+            const char *prev = cfg->alerts.webhook_headers[j];
+            if (strncasecmp(prev, ks.s, ks.len) == 0 && prev[ks.len] == ':')
+                return fail(c, ks.line, sub, "header given twice (names are case-insensitive)");
+        }
+        if ((err = get_scalar(c, node_at(c, p->value), sub, "a header value", &vs)))
+            return err;
+        if (vs.type == LW_SCALAR_NULL || vs.len == 0)
+            return fail(c, vs.line, sub, "expected a header value, got %s",
+                        vs.type == LW_SCALAR_NULL ? "null" : "an empty string");
+        for (size_t j = 0; j < vs.len; j++) {
+            unsigned char ch = (unsigned char)vs.s[j];
+            if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+                return fail(c, vs.line, sub,
+                            "the value contains a %s (not shown: header values may be secret)",
+                            ch == '\r' || ch == '\n' ? "line break" : "control character");
+        }
+        size_t len = ks.len + 2 + vs.len;
+        if (len > LW_CONFIG_MAX_HEADER)
+            return fail(c, vs.line, sub, "header longer than " STR(LW_CONFIG_MAX_HEADER) " bytes");
+        char *h = malloc(len + 1);
+        if (!h)
+            return fail(c, vs.line, sub, "out of memory");
+        memcpy(h, ks.s, ks.len);
+        memcpy(h + ks.len, ": ", 2);
+        memcpy(h + ks.len + 2, vs.s, vs.len + 1);
+        cfg->alerts.webhook_headers[i] = h;
+        cfg->alerts.nwebhook_headers = i + 1;
+    }
+    return LW_OK;
+}
+
+static const key_spec_t alertmanager_keys[] = {
+    {.key = "url",
+     .type = T_URL,
+     .off = CFG(alerts.alertmanager_url),
+     .required = true,
+     .help = "Alertmanager base URL; alerts are POSTed to <url>/api/v2/alerts"},
+};
+
+static const section_t alertmanager_section = {
+    .path = "alerts.alertmanager",
+    .keys = alertmanager_keys,
+    .nkeys = sizeof alertmanager_keys / sizeof alertmanager_keys[0],
+    .help = "deliver firing and resolved alerts to Alertmanager (v2 API); absent = off",
+};
+
+static const key_spec_t webhook_keys[] = {
+    {.key = "url",
+     .type = T_URL,
+     .off = CFG(alerts.webhook_url),
+     .required = true,
+     .help = "full URL; one POST per firing or resolved alert, Alertmanager webhook payload v4"},
+    {.key = "headers",
+     .type = T_CUSTOM,
+     .custom = parse_webhook_headers,
+     .doc_type = "mapping",
+     .doc_def = "-",
+     .help = "extra request headers, Name: value (at most " MAX_HEADERS_TEXT
+             "); values are never printed or logged"},
+    {.key = "receiver",
+     .type = T_STRING,
+     .off = CFG(alerts.receiver),
+     .doc_def = "leadwatch",
+     .help = "the payload's \"receiver\" field; default leadwatch"},
+};
+
+static const section_t webhook_section = {
+    .path = "alerts.webhook",
+    .keys = webhook_keys,
+    .nkeys = sizeof webhook_keys / sizeof webhook_keys[0],
+    .help = "deliver firing and resolved alerts to a generic webhook; absent = off",
+};
+
+static const key_spec_t alert_kafka_keys[] = {
+    {.key = "topic",
+     .type = T_STRING,
+     .off = CFG(alerts.kafka_topic),
+     .required = true,
+     .help = "Kafka topic (on source.kafka's cluster) that gets one JSON message per state "
+             "change"},
+};
+
+static const section_t alert_kafka_section = {
+    .path = "alerts.kafka",
+    .keys = alert_kafka_keys,
+    .nkeys = sizeof alert_kafka_keys / sizeof alert_kafka_keys[0],
+    .help = "publish every alert state change to Kafka; absent = off",
+};
+
+static lw_err_t backoff_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
+
+static const key_spec_t backoff_keys[] = {
+    {.key = "initial",
+     .type = T_DURATION,
+     .off = CFG(alerts.sink.backoff_initial_ms),
+     .def = "500ms",
+     .min = 10,
+     .max = 600000,
+     .help = "delay before the first retry of a failed delivery (then doubled, with jitter)"},
+    {.key = "max",
+     .type = T_DURATION,
+     .off = CFG(alerts.sink.backoff_max_ms),
+     .def = "1m",
+     .min = 10,
+     .max = LW_MS_PER_HOUR,
+     .help = "cap of the retry delay (at least initial); retries go on until delivered"},
+};
+
+static const section_t backoff_section = {
+    .path = "alerts.backoff",
+    .keys = backoff_keys,
+    .nkeys = sizeof backoff_keys / sizeof backoff_keys[0],
+    .check = backoff_check,
+    .help = "retries of failed deliveries (transport errors, 408, 429, 5xx)",
+};
+
+static lw_err_t backoff_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    const lw_alertsink_opts_t *s = &((lw_config_t *)base)->alerts.sink;
+    char sub[KP_MAX], a[32], b[32];
+    int max_line = lines[key_index(&backoff_section, "max")];
+    if (s->backoff_max_ms >= s->backoff_initial_ms)
+        return LW_OK;
+    kp_key(sub, kp, "max");
+    return fail(c, max_line ? max_line : line, sub, "%s is below initial %s",
+                fmt_duration(s->backoff_max_ms, a, sizeof a),
+                fmt_duration(s->backoff_initial_ms, b, sizeof b));
+}
+
+static const key_spec_t stall_keys[] = {
+    {.key = "no_events_for",
+     .type = T_DURATION,
+     .off = CFG(alerts.stall_after_ms),
+     .def = "15m",
+     .min = 1000,
+     .max = 30 * LW_MS_PER_DAY,
+     .help = "stalled when no event arrived for this long"},
+    {.key = "max_lag",
+     .type = T_INT,
+     .ctype = C_INT64,
+     .off = CFG(alerts.stall_max_lag),
+     .def = "0",
+     .min = 0,
+     .max = 1000000000000000,
+     .help = "stalled when the consumer lag (messages, summed over partitions) exceeds this; "
+             "0 = off"},
+    {.key = "missing_buckets",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(alerts.stall_missing_buckets),
+     .def = "1",
+     .min = 0,
+     .max = LW_CONFIG_MAX_WINDOW_BUCKETS,
+     .help = "edges are nodata when the newest N closed buckets of the window have a gap; "
+             "0 = off"},
+};
+
+static const section_t stall_section = {
+    .path = "alerts.stall",
+    .keys = stall_keys,
+    .nkeys = sizeof stall_keys / sizeof stall_keys[0],
+    .help = "when the pipeline counts as stalled: edges go nodata and LeadwatchPipelineStalled "
+            "fires instead of edge alerts",
+};
+
+static lw_err_t alerts_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
+
+static const key_spec_t alerts_keys[] = {
+    {.key = "evaluate",
+     .type = T_BOOL,
+     .off = CFG(alerts.evaluate),
+     .def = "true",
+     .help = "re-evaluate the metric tree over analysis.window on every bucket close"},
+    {.key = "for",
+     .type = T_INT,
+     .ctype = C_UINT,
+     .off = CFG(alerts.opts.for_evals),
+     .def = "3",
+     .min = 0,
+     .max = LW_ALERT_MAX_EVALS,
+     .help = "failing evaluations an alert stays pending before it fires (0 = fire at once)"},
+    {.key = "keep_firing_for",
+     .type = T_INT,
+     .ctype = C_UINT,
+     .off = CFG(alerts.opts.keep_firing_for),
+     .def = "2",
+     .min = 0,
+     .max = LW_ALERT_MAX_EVALS,
+     .help = "passing evaluations a firing alert survives before it resolves"},
+    {.key = "on",
+     .type = T_CUSTOM,
+     .custom = parse_alert_on,
+     .doc_type = "list of conditions",
+     .doc_def = "all four",
+     .help = "conditions that alert, any of no_longer_leads, reverse, kpi_link_lost, "
+             "not_sensitive; [] = no edge alerts (the stall alert stays)"},
+    {.key = "max_alerts",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(alerts.opts.max_entries),
+     .def = "256",
+     .min = 8,
+     .max = LW_ALERT_MAX_ENTRIES,
+     .help = "bound on tracked (edge, condition) pairs"},
+    {.key = "alertmanager",
+     .type = T_SECTION,
+     .sub = &alertmanager_section,
+     .help = "Alertmanager sink, see below"},
+    {.key = "webhook", .type = T_SECTION, .sub = &webhook_section, .help = "webhook sink"},
+    {.key = "kafka", .type = T_SECTION, .sub = &alert_kafka_section, .help = "Kafka sink"},
+    {.key = "external_url",
+     .type = T_URL,
+     .off = CFG(alerts.external_url),
+     .help = "link put in generatorURL / externalURL (e.g. the published report)"},
+    {.key = "queue_max",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(alerts.sink.queue_max),
+     .def = "256",
+     .min = 1,
+     .max = 65536,
+     .help = "events queued per sink; when full the oldest is dropped and counted"},
+    {.key = "max_firing",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(alerts.sink.max_firing),
+     .def = "256",
+     .min = 1,
+     .max = 4096,
+     .help = "firing alerts kept for re-sending to Alertmanager"},
+    {.key = "max_batch",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(alerts.sink.max_batch),
+     .def = "64",
+     .min = 1,
+     .max = 1000,
+     .help = "alerts per Alertmanager POST"},
+    {.key = "timeout",
+     .type = T_DURATION,
+     .off = CFG(alerts.sink.timeout_ms),
+     .def = "5s",
+     .min = 100,
+     .max = 120000,
+     .help = "per HTTP request to a receiver"},
+    {.key = "backoff",
+     .type = T_SECTION,
+     .sub = &backoff_section,
+     .help = "retry delays, see below"},
+    {.key = "resend",
+     .type = T_DURATION,
+     .off = CFG(alerts.sink.resend_ms),
+     .def = "1m",
+     .min = 100,
+     .max = LW_MS_PER_HOUR,
+     .help = "firing alerts are re-sent to Alertmanager this often (endsAt = now + 4 x resend)"},
+    {.key = "stall",
+     .type = T_SECTION,
+     .sub = &stall_section,
+     .help = "pipeline-stall bounds, see below"},
+};
+
+static const section_t alerts_section = {
+    .path = "alerts",
+    .keys = alerts_keys,
+    .nkeys = sizeof alerts_keys / sizeof alerts_keys[0],
+    .check = alerts_check,
+    .help = "alert when an input stops leading the NSM (optional section; `run` only)",
+};
+
+static lw_err_t alerts_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    static const char *const renames[][2] = {{"max_entries", "max_alerts"}, {NULL, NULL}};
+    lw_config_t *cfg = base;
+    char msg[256];
+    (void)kp;
+    cfg->alerts.configured = true;
+    wire_options(cfg);
+    if (lw_alert_opts_check(&cfg->alerts.opts, msg, sizeof msg) != LW_OK ||
+        lw_alertsink_opts_check(&cfg->alerts.sink, msg, sizeof msg) != LW_OK)
+        return owner_fail(c, &alerts_section, line, lines, msg, renames);
+    return LW_OK;
+}
+
+static lw_err_t http_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
+
+static const key_spec_t http_keys[] = {
+    {.key = "listen",
+     .type = T_STRING,
+     .off = CFG(http.listen),
+     .def = "127.0.0.1:9464",
+     .help = "host:port, host an IPv4 / [IPv6] literal or localhost; port 0 = any free port"},
+    {.key = "max_connections",
+     .type = T_INT,
+     .ctype = C_UINT,
+     .off = CFG(http.opts.max_connections),
+     .def = "64",
+     .min = 1,
+     .max = 10000,
+     .help = "open connections at most; more clients wait in the listen backlog"},
+    {.key = "timeout",
+     .type = T_SECONDS,
+     .off = CFG(http.opts.timeout_s),
+     .def = "10s",
+     .min = 1000,
+     .max = LW_MS_PER_HOUR,
+     .help = "a connection idle this long is closed (whole seconds)"},
+    {.key = "max_response",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(http.opts.max_response),
+     .def = "16777216",
+     .min = 65536,
+     .max = 268435456,
+     .help = "bound on a /metrics body, bytes"},
+};
+
+static const section_t http_section = {
+    .path = "http",
+    .keys = http_keys,
+    .nkeys = sizeof http_keys / sizeof http_keys[0],
+    .check = http_check,
+    .help = "GET /metrics, /healthz, /readyz for `run` (optional section; the server runs only "
+            "when it is present, `http:` alone for the defaults)",
+};
+
+static lw_err_t http_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    lw_config_t *cfg = base;
+    char msg[256];
+    (void)kp;
+    cfg->http.configured = true;
+    wire_options(cfg);
+    if (lw_http_opts_check(&cfg->http.opts, msg, sizeof msg) != LW_OK)
+        return owner_fail(c, &http_section, line, lines, msg, NULL);
+    return LW_OK;
+}
+
 /* ---------------------------------------------------------- top level */
 
 static const key_spec_t top_keys[] = {
@@ -1633,6 +2215,16 @@ static const key_spec_t top_keys[] = {
      .required = true,
      .help = "the metric tree"},
     {.key = "analysis", .type = T_SECTION, .sub = &analysis_section, .help = "statistics options"},
+    {.key = "alerts",
+     .type = T_SECTION,
+     .sub = &alerts_section,
+     .null_ok = true,
+     .help = "alerting (daemon)"},
+    {.key = "http",
+     .type = T_SECTION,
+     .sub = &http_section,
+     .null_ok = true,
+     .help = "HTTP endpoint (daemon)"},
 };
 
 static const section_t top_section = {
@@ -1792,8 +2384,14 @@ lw_err_t lw_config_parse(const char *text, size_t len, const char *name, lw_conf
     /* the analysis defaults come from their owner (the seasonal key has no
      * scalar default); the table defaults below restate the same values */
     lw_analyze_opts_default(&cfg->analysis);
+    /* likewise alerts and http: the owners' defaults, restated by the tables */
+    lw_alert_opts_default(&cfg->alerts.opts);
+    lw_alertsink_opts_default(&cfg->alerts.sink);
+    lw_http_opts_default(&cfg->http.opts);
     if (!(err = apply_defaults(&c, &top_section, cfg)))
         err = parse_section(&c, &top_section, root, node_line(root), cfg, "");
+    if (!err)
+        wire_options(cfg);
 
 delete_doc:
     yaml_document_delete(&doc);
@@ -1870,6 +2468,15 @@ void lw_config_free(lw_config_t *cfg)
         free(m->where);
     }
     free(cfg->metrics);
+    free(cfg->alerts.alertmanager_url);
+    free(cfg->alerts.webhook_url);
+    for (size_t i = 0; i < cfg->alerts.nwebhook_headers; i++)
+        free(cfg->alerts.webhook_headers[i]);
+    free(cfg->alerts.webhook_headers);
+    free(cfg->alerts.receiver);
+    free(cfg->alerts.external_url);
+    free(cfg->alerts.kafka_topic);
+    free(cfg->http.listen);
     free(cfg);
 }
 
@@ -1934,6 +2541,88 @@ static void print_metric(const lw_config_t *cfg, const lw_metric_def_t *m, FILE 
     fputc('\n', out);
 }
 
+/* A URL with its user:password (if any) replaced by "(hidden)". */
+static void print_url(const char *url, FILE *out)
+{
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    const char *at = NULL;
+    for (const char *p = host; *p && !strchr("/?#", *p); p++)
+        if (*p == '@')
+            at = p;
+    if (at)
+        fprintf(out, "%.*s(hidden)%s", (int)(host - url), url, at);
+    else
+        fputs(url, out);
+}
+
+static void print_alerts(const lw_config_t *cfg, FILE *out)
+{
+    const lw_alertsink_opts_t *s = &cfg->alerts.sink;
+    char a[32], b[32], d[32];
+    if (!cfg->alerts.configured) {
+        fputs("alerts: not configured\n", out);
+        return;
+    }
+    fprintf(out, "alerts: evaluate %s  for %u  keep_firing_for %u  max_alerts %zu  on [",
+            cfg->alerts.evaluate ? "on" : "off", cfg->alerts.opts.for_evals,
+            cfg->alerts.opts.keep_firing_for, cfg->alerts.opts.max_entries);
+    const char *sep = "";
+    for (int c = 0; c < LW_ALERT_COND_COUNT; c++)
+        if (cfg->alerts.opts.on_mask & LW_ALERT_COND_BIT(c)) {
+            fprintf(out, "%s%s", sep, lw_alert_cond_name((lw_alert_cond_t)c));
+            sep = ", ";
+        }
+    fputs("]\n", out);
+    if (cfg->alerts.alertmanager_url) {
+        fputs("  alertmanager ", out);
+        print_url(cfg->alerts.alertmanager_url, out);
+        fputc('\n', out);
+    }
+    if (cfg->alerts.webhook_url) {
+        fputs("  webhook ", out);
+        print_url(cfg->alerts.webhook_url, out);
+        fprintf(out, "  receiver %s", s->receiver);
+        for (size_t i = 0; i < cfg->alerts.nwebhook_headers; i++) { /* values may be secrets */
+            const char *h = cfg->alerts.webhook_headers[i];
+            fprintf(out, "%s%.*s=(hidden)", i ? " " : "  headers ", (int)strcspn(h, ":"), h);
+        }
+        fputc('\n', out);
+    }
+    if (cfg->alerts.kafka_topic)
+        fprintf(out, "  kafka topic %s\n", cfg->alerts.kafka_topic);
+    if (cfg->alerts.external_url) {
+        fputs("  external_url ", out);
+        print_url(cfg->alerts.external_url, out);
+        fputc('\n', out);
+    }
+    if (!cfg->alerts.alertmanager_url && !cfg->alerts.webhook_url && !cfg->alerts.kafka_topic)
+        fputs("  no sinks: alerts are only logged and exported on /metrics\n", out);
+    fprintf(out, "  queue_max %zu  max_firing %zu  max_batch %zu  timeout %s  resend %s  ",
+            s->queue_max, s->max_firing, s->max_batch, fmt_duration(s->timeout_ms, a, sizeof a),
+            fmt_duration(s->resend_ms, b, sizeof b));
+    fprintf(out, "backoff %s..", fmt_duration(s->backoff_initial_ms, a, sizeof a));
+    fprintf(out, "%s\n", fmt_duration(s->backoff_max_ms, b, sizeof b));
+    fprintf(out, "  stall: no events for %s",
+            fmt_duration(cfg->alerts.stall_after_ms, d, sizeof d));
+    if (cfg->alerts.stall_max_lag)
+        fprintf(out, ", lag over %lld", (long long)cfg->alerts.stall_max_lag);
+    if (cfg->alerts.stall_missing_buckets)
+        fprintf(out, ", missing_buckets %zu", cfg->alerts.stall_missing_buckets);
+    fputc('\n', out);
+}
+
+static void print_http(const lw_config_t *cfg, FILE *out)
+{
+    const lw_http_opts_t *h = &cfg->http.opts;
+    if (!cfg->http.configured) {
+        fputs("http: not configured (no /metrics endpoint)\n", out);
+        return;
+    }
+    fprintf(out, "http: listen %s  max_connections %u  timeout %us  max_response %zu\n", h->listen,
+            h->max_connections, h->timeout_s, h->max_response);
+}
+
 void lw_config_print(const lw_config_t *cfg, FILE *out)
 {
     char a[32], b[32];
@@ -1977,6 +2666,8 @@ void lw_config_print(const lw_config_t *cfg, FILE *out)
     for (size_t i = 0; i < cfg->tree.ninputs; i++)
         fprintf(out, "%s     ^ %-10s %s\n", pad, lw_input_kind_name(cfg->tree.inputs[i].kind),
                 cfg->metrics[cfg->tree.inputs[i].metric].name);
+    print_alerts(cfg, out);
+    print_http(cfg, out);
 }
 
 /* ----------------------------------------------------------- describe */
@@ -1994,6 +2685,9 @@ static const char *type_name(const key_spec_t *k, char *buf, size_t size)
     case T_FORMAT: return "segment|amplitude|custom";
     case T_TRUE: return "true";
     case T_REF: return "metric";
+    case T_BOOL: return "true|false";
+    case T_URL: return "url";
+    case T_SECONDS: return "duration";
     case T_SECTION: return "mapping";
     case T_CUSTOM: return k->doc_type;
     case T_ENUM: {
@@ -2015,13 +2709,14 @@ static void describe_section(const section_t *sec, FILE *out)
     for (size_t i = 0; i < sec->nkeys; i++) {
         const key_spec_t *k = &sec->keys[i];
         fprintf(out, "  %-16s %-34s %-13s %s", k->key, type_name(k, tbuf, sizeof tbuf),
-                k->required ? "required"
-                : k->def    ? k->def
-                            : "-",
+                k->required  ? "required"
+                : k->def     ? k->def
+                : k->doc_def ? k->doc_def
+                             : "-",
                 k->help);
         if (k->type == T_INT)
             fprintf(out, " [%lld..%lld]", (long long)k->min, (long long)k->max);
-        else if (k->type == T_DURATION && k->max < INT64_MAX / 2)
+        else if ((k->type == T_DURATION || k->type == T_SECONDS) && k->max < INT64_MAX / 2)
             fprintf(out, " [%s..%s]", fmt_duration(k->min, lo, sizeof lo),
                     fmt_duration(k->max, hi, sizeof hi));
         fputc('\n', out);
@@ -2031,11 +2726,14 @@ static void describe_section(const section_t *sec, FILE *out)
 void lw_config_describe(FILE *out)
 {
     static const section_t *const sections[] = {
-        &top_section,    &source_section, &fields_section, &store_section,    &buckets_section,
-        &metric_section, &tree_section,   &input_section,  &analysis_section,
+        &top_section,         &source_section,  &fields_section,       &store_section,
+        &buckets_section,     &metric_section,  &tree_section,         &input_section,
+        &analysis_section,    &alerts_section,  &alertmanager_section, &webhook_section,
+        &alert_kafka_section, &backoff_section, &stall_section,        &http_section,
     };
     fputs("Configuration keys (KEY TYPE DEFAULT HELP [BOUNDS]); unknown keys are errors.\n"
-          "Durations: a whole number and a unit s, m, h, d or w (30s, 2d). Paths: dotted JSON "
+          "Durations: a whole number and a unit ms, s, m, h, d or w (500ms, 30s, 2d). Paths: "
+          "dotted JSON "
           "paths, at most " STR(
               LW_EVENT_MAX_PATH_DEPTH) " segments.\n"
                                        "Plain true/false are booleans, plain numbers are numbers, "

@@ -15,6 +15,11 @@
  * payload with position = offset + 1.  Errors on messages are events:
  * PARTITION_EOF marks the row idle, others are logged.
  *
+ * Lag (lw_consumer_lag): per active row, `next` against librdkafka's cached
+ * high watermark, which every fetch response refreshes; a fresh
+ * ListOffsets request per scrape was rejected: /metrics must not wait on
+ * the broker, and while consuming the cache is at most one fetch old.
+ *
  * Rebalance: the callback (and, while closing, the same handler driven by
  * REBALANCE events from the close queue) computes start offsets on assign
  * (store position vs. rd_kafka_committed(), see consumer.h) and on revoke
@@ -60,6 +65,7 @@ typedef struct {
     bool eof;
     bool idle;         /* reported idle to the pipeline */
     int64_t eof_since; /* mono time of the end-of-partition */
+    int64_t eof_at;    /* offset of that end (the lag position while `next` is unknown) */
 } part_t;
 
 struct lw_consumer {
@@ -574,6 +580,7 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
         if (pt && pt->active && !pt->eof) {
             pt->eof = true;
             pt->eof_since = c->mono_ms;
+            pt->eof_at = m->offset;
         }
         return LW_OK;
     }
@@ -729,9 +736,48 @@ void lw_consumer_destroy(lw_consumer_t *c)
     free(c);
 }
 
+/* One row's lag from librdkafka's cached high watermark (no broker round trip). */
+static lw_consumer_lag_t part_lag(rd_kafka_t *rk, const part_t *pt)
+{
+    lw_consumer_lag_t l = {pt->topic, pt->partition, -1, -1, -1};
+    if (pt->next >= 0)
+        l.position = pt->next;
+    else if (pt->eof && pt->eof_at >= 0)
+        l.position = pt->eof_at; /* nothing fed since the reset: at the end */
+    int64_t low, high;
+    if (rd_kafka_get_watermark_offsets(rk, pt->topic, pt->partition, &low, &high) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high >= 0)
+        l.high_watermark = high;
+    if (l.position >= 0 && l.high_watermark >= 0)
+        l.lag = l.high_watermark > l.position ? l.high_watermark - l.position : 0;
+    return l;
+}
+
+size_t lw_consumer_lag(lw_consumer_t *c, lw_consumer_lag_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (!c->parts[i].active)
+            continue;
+        if (n < max)
+            out[n] = part_lag(c->rk, &c->parts[i]);
+        n++;
+    }
+    return n;
+}
+
 void lw_consumer_stats(const lw_consumer_t *c, lw_consumer_stats_t *out)
 {
     *out = c->st;
+    out->lag_total = -1;
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (!c->parts[i].active)
+            continue;
+        lw_consumer_lag_t l = part_lag(c->rk, &c->parts[i]);
+        if (l.lag >= 0)
+            out->lag_total = (out->lag_total < 0 ? 0 : out->lag_total) + l.lag;
+    }
 }
 
 rd_kafka_t *lw_consumer_handle(lw_consumer_t *c)

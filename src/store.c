@@ -1,7 +1,7 @@
 /*
  * store.c - the durable state in one SQLite file (see store.h).
  *
- * Schema (current version LW_STORE_SCHEMA_VERSION = 2):
+ * Schema (current version LW_STORE_SCHEMA_VERSION = 3):
  *
  *   cells(metric TEXT, bucket INTEGER, count INTEGER, sum REAL, hll BLOB,
  *         PRIMARY KEY(metric, bucket)) WITHOUT ROWID
@@ -16,6 +16,12 @@
  *   counters(name TEXT PRIMARY KEY, value INTEGER)        -- since v2
  *   index cells_by_bucket ON cells(bucket)                -- since v2, makes
  *       lw_store_bucket_range() two index lookups instead of a table scan.
+ *   blobs(key TEXT PRIMARY KEY, value BLOB)               -- since v3, e.g.
+ *       the alert table (alert.h, lw_alert_save) under "alert_state"
+ *   verdicts(edge TEXT, as_of INTEGER, verdict TEXT, p, q, lag, coef, oos,
+ *            PRIMARY KEY(edge, as_of)) WITHOUT ROWID      -- since v3, every
+ *       edge's verdict at every evaluation of the daemon (as_of = start of
+ *       the bucket whose close triggered it); "led before" is one lookup.
  *
  * PRAGMA application_id marks the file as a leadwatch store, so an
  * unrelated SQLite database is refused instead of being "migrated".
@@ -77,7 +83,7 @@
 
 #include <sqlite3.h>
 
-#define LW_STORE_SCHEMA_VERSION 2
+#define LW_STORE_SCHEMA_VERSION 3
 #define LW_STORE_APPLICATION_ID 1280794996 /* 0x4c576174, "LWat" */
 #define LW_STORE_BUSY_TIMEOUT_MS 5000
 
@@ -94,6 +100,11 @@ static const char *const migrations[LW_STORE_SCHEMA_VERSION] = {
     "CREATE TABLE ints(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX cells_by_bucket ON cells(bucket);",
+    /* v3: blobs (alert state) and the verdict history of the daemon's evaluations */
+    "CREATE TABLE blobs(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE verdicts(edge TEXT NOT NULL, as_of INTEGER NOT NULL, verdict TEXT NOT NULL,"
+    " p REAL, q REAL, lag INTEGER NOT NULL DEFAULT 0, coef REAL, oos REAL,"
+    " PRIMARY KEY(edge, as_of)) WITHOUT ROWID;",
 };
 
 enum {
@@ -109,6 +120,11 @@ enum {
     ST_COUNTERS,
     ST_READ_CELLS,
     ST_BUCKET_RANGE,
+    ST_SET_BLOB,
+    ST_GET_BLOB,
+    ST_ADD_VERDICT,
+    ST_EDGE_LED,
+    ST_READ_VERDICTS,
     ST_COUNT
 };
 
@@ -133,6 +149,17 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_READ_CELLS] = "SELECT bucket, count, sum, hll FROM cells"
                       " WHERE metric = ?1 AND bucket >= ?2 AND bucket < ?3 ORDER BY bucket",
     [ST_BUCKET_RANGE] = "SELECT min(bucket), max(bucket) FROM cells",
+    [ST_SET_BLOB] = "INSERT INTO blobs(key, value) VALUES(?1, ?2)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [ST_GET_BLOB] = "SELECT value FROM blobs WHERE key = ?1",
+    [ST_ADD_VERDICT] = "INSERT INTO verdicts(edge, as_of, verdict, p, q, lag, coef, oos)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(edge, as_of) DO UPDATE"
+                       " SET verdict = excluded.verdict, p = excluded.p, q = excluded.q,"
+                       " lag = excluded.lag, coef = excluded.coef, oos = excluded.oos",
+    [ST_EDGE_LED] = "SELECT 1 FROM verdicts WHERE edge = ?1 AND as_of < ?2 AND verdict = 'leads'"
+                    " LIMIT 1",
+    [ST_READ_VERDICTS] = "SELECT edge, as_of, verdict, p, q, lag, coef, oos FROM verdicts"
+                         " WHERE (?1 IS NULL OR edge = ?1) AND as_of >= ?2 ORDER BY as_of, edge",
 };
 
 struct lw_store {
@@ -704,6 +731,132 @@ lw_err_t lw_store_bucket_range(lw_store_t *s, int64_t *min_ms, int64_t *max_ms, 
         err = store_fail(s->db, "bucket range", errstr, errstr_size);
     }
     sqlite3_reset(st);
+    return err;
+}
+
+/* NAN (not available) is stored as NULL and read back as NAN. */
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isnan(v)) {
+        sqlite3_bind_null(st, i);
+    } else {
+        sqlite3_bind_double(st, i, v);
+    }
+}
+
+static double column_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? (double)NAN : sqlite3_column_double(st, i);
+}
+
+lw_err_t lw_store_set_blob(lw_store_t *s, const char *key, const void *data, size_t len,
+                           char *errstr, size_t errstr_size)
+{
+    lw_err_t err = check_writable(s, "set blob", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    if (len > (size_t)INT32_MAX) {
+        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "store: blob %s too large", key);
+    }
+    sqlite3_stmt *st = s->st[ST_SET_BLOB];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, len ? data : "", (int)len, SQLITE_STATIC);
+    return run(s, ST_SET_BLOB, "set blob", errstr, errstr_size);
+}
+
+lw_err_t lw_store_get_blob(lw_store_t *s, const char *key, lw_buf_t *out, char *errstr,
+                           size_t errstr_size)
+{
+    sqlite3_stmt *st = s->st[ST_GET_BLOB];
+    lw_err_t err = LW_OK;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *v = sqlite3_column_blob(st, 0);
+        int n = sqlite3_column_bytes(st, 0);
+        if (n > 0 && lw_buf_append(out, v, (size_t)n) != LW_OK) {
+            err = lw_seterr(errstr, errstr_size, out->err, "store: blob %s: does not fit", key);
+        }
+    } else if (rc == SQLITE_DONE) {
+        err = LW_ERR_NOT_FOUND;
+    } else {
+        err = store_fail(s->db, "get blob", errstr, errstr_size);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+lw_err_t lw_store_add_verdict(lw_store_t *s, const lw_verdict_row_t *v, char *errstr,
+                              size_t errstr_size)
+{
+    lw_err_t err = check_writable(s, "add verdict", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    sqlite3_stmt *st = s->st[ST_ADD_VERDICT];
+    sqlite3_bind_text(st, 1, v->edge, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, v->as_of_ms);
+    sqlite3_bind_text(st, 3, v->verdict, -1, SQLITE_STATIC);
+    bind_real(st, 4, v->p);
+    bind_real(st, 5, v->q);
+    sqlite3_bind_int64(st, 6, v->lag);
+    bind_real(st, 7, v->coef);
+    bind_real(st, 8, v->oos);
+    return run(s, ST_ADD_VERDICT, "add verdict", errstr, errstr_size);
+}
+
+lw_err_t lw_store_edge_led(lw_store_t *s, const char *edge, int64_t before_ms, bool *led,
+                           char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = s->st[ST_EDGE_LED];
+    lw_err_t err = LW_OK;
+    sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, before_ms);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        *led = rc == SQLITE_ROW;
+    } else {
+        err = store_fail(s->db, "edge led", errstr, errstr_size);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+lw_err_t lw_store_read_verdicts(lw_store_t *s, const char *edge, int64_t from_ms,
+                                lw_store_verdict_cb cb, void *ud, char *errstr,
+                                size_t errstr_size)
+{
+    sqlite3_stmt *st = s->st[ST_READ_VERDICTS];
+    lw_err_t err = LW_OK;
+    if (edge) {
+        sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(st, 2, from_ms);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        lw_verdict_row_t v = {
+            .edge = (const char *)sqlite3_column_text(st, 0),
+            .as_of_ms = sqlite3_column_int64(st, 1),
+            .verdict = (const char *)sqlite3_column_text(st, 2),
+            .p = column_real(st, 3),
+            .q = column_real(st, 4),
+            .lag = sqlite3_column_int(st, 5),
+            .coef = column_real(st, 6),
+            .oos = column_real(st, 7),
+        };
+        if (cb(ud, &v)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        err = store_fail(s->db, "read verdicts", errstr, errstr_size);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return err;
 }
 

@@ -10,6 +10,12 @@
  * 5. Generated bad configs for the bounds (metrics, paths, nodes, size).
  * 6. lw_config_load on a real temp file and on a missing file; print and
  *    describe output.
+ * 7. alerts and http: defaults equal the owners' *_opts_default() when the
+ *    sections are absent or empty; a full section lands in every field and
+ *    the sink options point at the config's strings; errors (in the table
+ *    of 4) carry the line of the offending key; header values and URL
+ *    credentials appear neither in printed output nor in errors; the
+ *    daemon's example config/leadwatch-kafka.yaml enables both.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "leadwatch/alert.h"
+#include "leadwatch/alertsink.h"
 #include "leadwatch/config.h"
+#include "leadwatch/http.h"
 #include "leadwatch/timeutil.h"
 
 static const char issue_example[] =
@@ -384,6 +393,103 @@ static const bad_case_t bad_cases[] = {
     {SRC MET TREE "analysis:\n  ic: hqic\n", 7, "analysis.ic:"},
     {SRC MET TREE "analysis:\n  mde_power: 1.5\n", 6, "analysis: "},
     {SRC MET TREE "analysis:\n  lags: 3\n", 7, "analysis.lags: unknown key"},
+    /* alerts: each kind of error, on the line of the offending key */
+    {SRC MET TREE "alerts:\n  on: [no_longer_leads, stops_leading]\n", 7,
+     "alerts.on[1]: unknown condition \"stops_leading\" (expected any of: no_longer_leads, "
+     "reverse, kpi_link_lost, not_sensitive)"},
+    {SRC MET TREE "alerts:\n  on: [pipeline_stalled]\n", 7,
+     "alerts.on[0]: unknown condition \"pipeline_stalled\" (expected any of: no_longer_leads, "
+     "reverse, kpi_link_lost, not_sensitive); the pipeline-stall alert is always on"},
+    {SRC MET TREE "alerts:\n  on: [reverse, reverse]\n", 7,
+     "alerts.on[1]: condition \"reverse\" listed twice"},
+    {SRC MET TREE "alerts:\n  on: reverse\n", 7,
+     "alerts.on: expected a list of conditions (any of no_longer_leads"},
+    {SRC MET TREE "alerts:\n  on: [7]\n", 7,
+     "alerts.on[0]: expected a condition name, got a number"},
+    {SRC MET TREE "alerts:\n  alertmanager: {url: \"ftp://am:9093\"}\n", 7,
+     "alerts.alertmanager.url: expected an http:// or https:// URL"},
+    {SRC MET TREE "alerts:\n  alertmanager: {url: \"127.0.0.1:9093\"}\n", 7,
+     "alerts.alertmanager.url: expected an http:// or https:// URL"},
+    {SRC MET TREE "alerts:\n  webhook:\n    url: \"http://\"\n", 8,
+     "alerts.webhook.url: the URL has no host"},
+    {SRC MET TREE "alerts:\n  webhook:\n    url: \"http://h/a b\"\n", 8,
+     "alerts.webhook.url: the URL contains a space"},
+    {SRC MET TREE "alerts:\n  external_url: report.example\n", 7,
+     "alerts.external_url: expected an http:// or https:// URL"},
+    {SRC MET TREE "alerts:\n  alertmanager: {}\n", 7,
+     "alerts.alertmanager.url: required key is missing"},
+    {SRC MET TREE "alerts:\n  webhook: {receiver: x}\n", 7,
+     "alerts.webhook.url: required key is missing"},
+    {SRC MET TREE "alerts:\n  kafka: {topic: \"\"}\n", 7,
+     "alerts.kafka.topic: expected a string, got an empty string"},
+    {SRC MET TREE "alerts:\n  timeout: 5 seconds\n", 7,
+     "alerts.timeout: invalid duration \"5 seconds\""},
+    {SRC MET TREE "alerts:\n  resend: 60\n", 7, "alerts.resend: invalid duration \"60\""},
+    {SRC MET TREE "alerts:\n  stall: {no_events_for: soon}\n", 7,
+     "alerts.stall.no_events_for: invalid duration \"soon\""},
+    {SRC MET TREE "alerts:\n  timeout: 50ms\n", 7,
+     "alerts.timeout: 50ms is out of range [100ms, 2m]"},
+    {SRC MET TREE "alerts:\n  for: 1000001\n", 7,
+     "alerts.for: 1000001 is out of range [0, 1000000]"},
+    {SRC MET TREE "alerts:\n  keep_firing_for: -1\n", 7,
+     "alerts.keep_firing_for: -1 is out of range [0, 1000000]"},
+    {SRC MET TREE "alerts:\n  max_alerts: 4\n", 7,
+     "alerts.max_alerts: 4 is out of range [8, 4096]"},
+    {SRC MET TREE "alerts:\n  queue_max: 0\n", 7, "alerts.queue_max: 0 is out of range [1, 65536]"},
+    {SRC MET TREE "alerts:\n  max_batch: 1001\n", 7,
+     "alerts.max_batch: 1001 is out of range [1, 1000]"},
+    {SRC MET TREE "alerts:\n  stall: {missing_buckets: 401}\n", 7,
+     "alerts.stall.missing_buckets: 401 is out of range [0, 400]"},
+    {SRC MET TREE "alerts:\n  stall: {no_events_for: 500ms}\n", 7,
+     "alerts.stall.no_events_for: 500ms is out of range [1s, 30d]"},
+    {SRC MET TREE "alerts:\n  backoff:\n    initial: 2m\n    max: 1m\n", 9,
+     "alerts.backoff.max: 1m is below initial 2m"},
+    {SRC MET TREE "alerts:\n  backoff:\n    initial: 2m\n", 7,
+     "alerts.backoff.max: 1m is below initial 2m"},
+    {SRC MET TREE "alerts:\n  evaluate: yes\n", 7,
+     "alerts.evaluate: expected true or false, got a string"},
+    {SRC MET TREE "alerts:\n  colour: red\n", 7,
+     "alerts.colour: unknown key (expected one of: evaluate, for, keep_firing_for, on"},
+    {SRC MET TREE "alerts:\n  webhook: {url: \"http://h\", token: x}\n", 7,
+     "alerts.webhook.token: unknown key (expected one of: url, headers, receiver)"},
+    {SRC MET TREE "alerts:\n  stall: {lag: 5}\n", 7, "alerts.stall.lag: unknown key"},
+    {SRC MET TREE "alerts:\n  webhook:\n    url: \"http://h\"\n    headers:\n"
+                  "      X-Token: \"abc\\r\\nX-Evil: 1\"\n",
+     10, "alerts.webhook.headers.X-Token: the value contains a line break (not shown"},
+    {SRC MET TREE "alerts:\n  webhook:\n    url: \"http://h\"\n    headers:\n"
+                  "      X-Token: \"abc\\ndef\"\n",
+     10, "alerts.webhook.headers.X-Token: the value contains a line break"},
+    {SRC MET TREE "alerts:\n  webhook:\n    url: \"http://h\"\n    headers:\n"
+                  "      X-Token: \"a\\x01\"\n",
+     10, "alerts.webhook.headers.X-Token: the value contains a control character"},
+    {SRC MET TREE "alerts:\n  webhook:\n    url: \"http://h\"\n    headers:\n"
+                  "      \"Bad Name\": x\n",
+     10, "alerts.webhook.headers.Bad Name: header name \"Bad Name\" may only contain"},
+    {SRC MET TREE "alerts:\n  webhook:\n    url: \"http://h\"\n    headers:\n"
+                  "      X-A: x\n      x-a: y\n",
+     11, "alerts.webhook.headers.x-a: header given twice"},
+    {SRC MET TREE "alerts:\n  webhook:\n    url: \"http://h\"\n    headers:\n"
+                  "      X-A: ~\n",
+     10, "alerts.webhook.headers.X-A: expected a header value, got null"},
+    {SRC MET TREE "alerts:\n  webhook:\n    url: \"http://h\"\n    headers:\n"
+                  "      content-length: 5\n",
+     10, "alerts.webhook.headers.content-length: Content-Length is set by leadwatch"},
+    {SRC MET TREE "alerts:\n  webhook: {url: \"http://h\", headers: [a]}\n", 7,
+     "alerts.webhook.headers: expected a mapping of header names to values, got a list"},
+    {SRC MET TREE "alerts: [x]\n", 6, "alerts: expected a mapping, got a list"},
+    /* http */
+    {SRC MET TREE "http:\n  max_connections: 0\n", 7,
+     "http.max_connections: 0 is out of range [1, 10000]"},
+    {SRC MET TREE "http:\n  timeout: 1500ms\n", 7,
+     "http.timeout: 1500ms is not a whole number of seconds"},
+    {SRC MET TREE "http:\n  timeout: 2h\n", 7, "http.timeout: 2h is out of range [1s, 1h]"},
+    {SRC MET TREE "http:\n  max_response: 1024\n", 7,
+     "http.max_response: 1024 is out of range [65536, 268435456]"},
+    {SRC MET TREE "http:\n  max_connections: 8\n  listen: \"0.0.0.0\"\n", 8,
+     "http.listen: \"0.0.0.0\" is not host:port"},
+    {SRC MET TREE "http:\n  listen: \"example.com:80\"\n", 7, "http.listen: "},
+    {SRC MET TREE "http:\n  port: 9464\n", 7,
+     "http.port: unknown key (expected one of: listen, max_connections, timeout, max_response)"},
     {"source: {format: segment, kafka: 5}\n" MET TREE, 1,
      "source.kafka: expected a mapping of librdkafka properties, got a number"},
     /* source.kafka / topics / dead_letter_topic (the daemon's keys) */
@@ -815,7 +921,7 @@ static void test_load_temp_file(void **state)
     assert_non_null(strstr(err, "/tmp: cannot read: "));
 }
 
-/* ---------------------------------------------- print and describe */
+/* ---------------------------------------------------------- capture */
 
 static char *capture(void (*fn)(const void *, FILE *), const void *arg)
 {
@@ -838,6 +944,265 @@ static void describe_fn(const void *arg, FILE *f)
     (void)arg;
     lw_config_describe(f);
 }
+
+/* ------------------------------------------------------ alerts, http */
+
+static void assert_sink_equal(const lw_alertsink_opts_t *a, const lw_alertsink_opts_t *b)
+{
+    assert_true(a->alertmanager_url == b->alertmanager_url);
+    assert_true(a->webhook_url == b->webhook_url);
+    assert_int_equal(a->nwebhook_headers, b->nwebhook_headers);
+    assert_string_equal(a->receiver, b->receiver);
+    assert_string_equal(a->external_url, b->external_url);
+    assert_int_equal(a->queue_max, b->queue_max);
+    assert_int_equal(a->max_firing, b->max_firing);
+    assert_int_equal(a->max_batch, b->max_batch);
+    assert_int_equal(a->timeout_ms, b->timeout_ms);
+    assert_int_equal(a->backoff_initial_ms, b->backoff_initial_ms);
+    assert_int_equal(a->backoff_max_ms, b->backoff_max_ms);
+    assert_int_equal(a->resend_ms, b->resend_ms);
+    assert_null(a->custom);
+    assert_null(a->custom_ctx);
+    assert_null(a->wall_ms);
+    assert_null(a->rng);
+    assert_null(a->inject_ctx);
+}
+
+/* The table defaults restate the owners' *_opts_default(). */
+static void assert_alert_defaults(const lw_config_t *cfg)
+{
+    lw_alert_opts_t ao;
+    lw_alertsink_opts_t so;
+    lw_alert_opts_default(&ao);
+    lw_alertsink_opts_default(&so);
+    assert_true(cfg->alerts.evaluate);
+    assert_int_equal(cfg->alerts.opts.for_evals, ao.for_evals);
+    assert_int_equal(cfg->alerts.opts.keep_firing_for, ao.keep_firing_for);
+    assert_int_equal(cfg->alerts.opts.on_mask, ao.on_mask);
+    assert_int_equal(cfg->alerts.opts.stall_for, ao.stall_for);
+    assert_int_equal(cfg->alerts.opts.stall_keep_firing_for, ao.stall_keep_firing_for);
+    assert_int_equal(cfg->alerts.opts.max_entries, ao.max_entries);
+    assert_sink_equal(&cfg->alerts.sink, &so);
+    assert_null(cfg->alerts.alertmanager_url);
+    assert_null(cfg->alerts.webhook_url);
+    assert_null(cfg->alerts.webhook_headers);
+    assert_int_equal(cfg->alerts.nwebhook_headers, 0);
+    assert_null(cfg->alerts.receiver);
+    assert_null(cfg->alerts.external_url);
+    assert_null(cfg->alerts.kafka_topic);
+    assert_int_equal(cfg->alerts.stall_after_ms, 15 * 60000);
+    assert_int_equal(cfg->alerts.stall_max_lag, 0);
+    assert_int_equal(cfg->alerts.stall_missing_buckets, 1);
+    assert_int_equal(lw_alert_opts_check(&cfg->alerts.opts, NULL, 0), LW_OK);
+    assert_int_equal(lw_alertsink_opts_check(&cfg->alerts.sink, NULL, 0), LW_OK);
+}
+
+static void assert_http_defaults(const lw_config_t *cfg)
+{
+    lw_http_opts_t ho;
+    lw_http_opts_default(&ho);
+    assert_string_equal(cfg->http.listen, ho.listen);
+    assert_true(cfg->http.opts.listen == cfg->http.listen);
+    assert_int_equal(cfg->http.opts.max_connections, ho.max_connections);
+    assert_int_equal(cfg->http.opts.timeout_s, ho.timeout_s);
+    assert_int_equal(cfg->http.opts.max_response, ho.max_response);
+    assert_int_equal(lw_http_opts_check(&cfg->http.opts, NULL, 0), LW_OK);
+}
+
+static void test_alerts_http_defaults(void **state)
+{
+    (void)state;
+    /* sections absent: not configured, defaults in place */
+    lw_config_t *cfg = parse_ok(SRC MET TREE);
+    assert_false(cfg->alerts.configured);
+    assert_false(cfg->http.configured);
+    assert_alert_defaults(cfg);
+    assert_http_defaults(cfg);
+    lw_config_free(cfg);
+
+    /* present but empty (`{}` or a bare key): configured, same defaults */
+    static const char *const empty[] = {SRC MET TREE "alerts: {}\nhttp: {}\n",
+                                        SRC MET TREE "alerts:\nhttp:\n"};
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        cfg = parse_ok(empty[i]);
+        assert_true(cfg->alerts.configured);
+        assert_true(cfg->http.configured);
+        assert_alert_defaults(cfg);
+        assert_http_defaults(cfg);
+        lw_config_free(cfg);
+    }
+
+    /* http alone: listen and the other keys */
+    cfg = parse_ok(SRC MET TREE "http:\n  listen: \"[::1]:0\"\n  max_connections: 200\n"
+                                "  timeout: 1m\n  max_response: 65536\n");
+    assert_false(cfg->alerts.configured);
+    assert_true(cfg->http.configured);
+    assert_string_equal(cfg->http.listen, "[::1]:0");
+    assert_true(cfg->http.opts.listen == cfg->http.listen);
+    assert_int_equal(cfg->http.opts.max_connections, 200);
+    assert_int_equal(cfg->http.opts.timeout_s, 60);
+    assert_int_equal(cfg->http.opts.max_response, 65536);
+    lw_config_free(cfg);
+
+    cfg = parse_ok(SRC MET TREE "http: {listen: \"localhost:9464\"}\n");
+    assert_string_equal(cfg->http.opts.listen, "localhost:9464");
+    assert_int_equal(cfg->http.opts.timeout_s, 10);
+    lw_config_free(cfg);
+
+    /* an empty `on` list means no edge alerts */
+    cfg = parse_ok(SRC MET TREE "alerts: {on: []}\n");
+    assert_int_equal(cfg->alerts.opts.on_mask, 0);
+    lw_config_free(cfg);
+}
+
+static const char alerts_full[] =
+    SRC MET TREE "alerts:\n"
+                 "  evaluate: false\n"
+                 "  for: 0\n"
+                 "  keep_firing_for: 7\n"
+                 "  on: [reverse, not_sensitive]\n"
+                 "  max_alerts: 512\n"
+                 "  alertmanager: {url: \"http://127.0.0.1:9093\"}\n"
+                 "  webhook:\n"
+                 "    url: \"https://hooks.example/leadwatch?x=1\"\n"
+                 "    headers: {Authorization: \"Bearer s3cr3t\", X-Team: growth}\n"
+                 "    receiver: growth-team\n"
+                 "  kafka: {topic: leadwatch-alerts}\n"
+                 "  external_url: \"https://leadwatch.example/report\"\n"
+                 "  queue_max: 1024\n"
+                 "  max_firing: 100\n"
+                 "  max_batch: 10\n"
+                 "  timeout: 2500ms\n"
+                 "  backoff: {initial: 250ms, max: 2m}\n"
+                 "  resend: 30s\n"
+                 "  stall: {no_events_for: 1h, max_lag: 50000, missing_buckets: 0}\n"
+                 "http: {listen: \"127.0.0.1:19464\"}\n";
+
+static void test_alerts_full(void **state)
+{
+    (void)state;
+    lw_config_t *cfg = parse_ok(alerts_full);
+    const lw_alertsink_opts_t *s = &cfg->alerts.sink;
+    assert_true(cfg->alerts.configured);
+    assert_false(cfg->alerts.evaluate);
+    assert_int_equal(cfg->alerts.opts.for_evals, 0);
+    assert_int_equal(cfg->alerts.opts.keep_firing_for, 7);
+    assert_int_equal(cfg->alerts.opts.on_mask, LW_ALERT_COND_BIT(LW_ALERT_COND_REVERSE) |
+                                                   LW_ALERT_COND_BIT(LW_ALERT_COND_NOT_SENSITIVE));
+    assert_int_equal(cfg->alerts.opts.max_entries, 512);
+    assert_int_equal(cfg->alerts.opts.stall_for, 0);
+    assert_string_equal(cfg->alerts.alertmanager_url, "http://127.0.0.1:9093");
+    assert_string_equal(cfg->alerts.webhook_url, "https://hooks.example/leadwatch?x=1");
+    assert_int_equal(cfg->alerts.nwebhook_headers, 2);
+    assert_string_equal(cfg->alerts.webhook_headers[0], "Authorization: Bearer s3cr3t");
+    assert_string_equal(cfg->alerts.webhook_headers[1], "X-Team: growth");
+    assert_string_equal(cfg->alerts.receiver, "growth-team");
+    assert_string_equal(cfg->alerts.external_url, "https://leadwatch.example/report");
+    assert_string_equal(cfg->alerts.kafka_topic, "leadwatch-alerts");
+    assert_int_equal(cfg->alerts.stall_after_ms, LW_MS_PER_HOUR);
+    assert_int_equal(cfg->alerts.stall_max_lag, 50000);
+    assert_int_equal(cfg->alerts.stall_missing_buckets, 0);
+
+    /* the sink options point at the config's strings */
+    assert_true(s->alertmanager_url == cfg->alerts.alertmanager_url);
+    assert_true(s->webhook_url == cfg->alerts.webhook_url);
+    assert_true(s->webhook_headers == (const char *const *)cfg->alerts.webhook_headers);
+    assert_int_equal(s->nwebhook_headers, 2);
+    assert_true(s->receiver == cfg->alerts.receiver);
+    assert_true(s->external_url == cfg->alerts.external_url);
+    assert_int_equal(s->queue_max, 1024);
+    assert_int_equal(s->max_firing, 100);
+    assert_int_equal(s->max_batch, 10);
+    assert_int_equal(s->timeout_ms, 2500);
+    assert_int_equal(s->backoff_initial_ms, 250);
+    assert_int_equal(s->backoff_max_ms, 120000);
+    assert_int_equal(s->resend_ms, 30000);
+    assert_null(s->custom);
+    assert_null(s->wall_ms);
+    assert_null(s->rng);
+    assert_int_equal(lw_alertsink_opts_check(s, NULL, 0), LW_OK);
+    assert_int_equal(lw_alert_opts_check(&cfg->alerts.opts, NULL, 0), LW_OK);
+
+    assert_true(cfg->http.configured);
+    assert_string_equal(cfg->http.opts.listen, "127.0.0.1:19464");
+    assert_int_equal(cfg->http.opts.max_connections, 64);
+
+    /* printed: header names only, never the values; userinfo of URLs hidden */
+    char *out = capture(print_fn, cfg);
+    static const char *const want[] = {
+        "alerts: evaluate off  for 0  keep_firing_for 7  max_alerts 512  on [reverse, "
+        "not_sensitive]\n",
+        "  alertmanager http://127.0.0.1:9093\n",
+        "  webhook https://hooks.example/leadwatch?x=1  receiver growth-team  headers "
+        "Authorization=(hidden) X-Team=(hidden)\n",
+        "  kafka topic leadwatch-alerts\n",
+        "  external_url https://leadwatch.example/report\n",
+        "queue_max 1024  max_firing 100  max_batch 10  timeout 2500ms  resend 30s  backoff "
+        "250ms..2m\n",
+        "  stall: no events for 1h, lag over 50000\n",
+        "http: listen 127.0.0.1:19464  max_connections 64  timeout 10s  max_response 16777216\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(out, want[i]))
+            fail_msg("missing \"%s\" in:\n%s", want[i], out);
+    assert_null(strstr(out, "s3cr3t"));
+    assert_null(strstr(out, "growth\n"));
+    free(out);
+    lw_config_free(cfg);
+
+    cfg = parse_ok(SRC MET TREE "alerts:\n"
+                                "  alertmanager: {url: \"https://am:pa55@am.example:9093/x@y\"}\n");
+    out = capture(print_fn, cfg);
+    if (!strstr(out, "  alertmanager https://(hidden)@am.example:9093/x@y\n") ||
+        strstr(out, "pa55"))
+        fail_msg("URL credentials printed:\n%s", out);
+    assert_non_null(strstr(out, "http: not configured"));
+    free(out);
+    lw_config_free(cfg);
+}
+
+/* Config errors never repeat a header value or a URL (either may carry a secret). */
+static void test_alerts_secrets_in_errors(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        SRC MET TREE "alerts:\n  webhook:\n    url: \"http://h\"\n    headers:\n"
+                     "      Authorization: \"Bearer hunter2\\n\"\n",
+        SRC MET TREE "alerts:\n  alertmanager: {url: \"ftp://u:hunter2@h\"}\n",
+        SRC MET TREE "alerts:\n  webhook: {url: \"http://u:hunter2@h/a b\"}\n",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        lw_config_t *cfg = NULL;
+        char err[512] = "";
+        assert_int_equal(
+            lw_config_parse(texts[i], strlen(texts[i]), "t.yaml", &cfg, err, sizeof err),
+            LW_ERR_CONFIG);
+        assert_null(cfg);
+        assert_non_null(strstr(err, "t.yaml:"));
+        if (strstr(err, "hunter2"))
+            fail_msg("secret in \"%s\"", err);
+    }
+}
+
+static void test_kafka_example_alerts(void **state)
+{
+    (void)state;
+    char path[4096], err[512] = "";
+    const char *src = getenv("LW_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/config/leadwatch-kafka.yaml", src ? src : LW_SOURCE_DIR);
+    lw_config_t *cfg = NULL;
+    if (lw_config_load(path, &cfg, err, sizeof err) != LW_OK)
+        fail_msg("%s", err);
+    assert_true(cfg->alerts.configured);
+    assert_true(cfg->alerts.evaluate);
+    assert_string_equal(cfg->alerts.alertmanager_url, "http://127.0.0.1:9093");
+    assert_int_equal(cfg->alerts.opts.on_mask, LW_ALERT_EDGE_CONDS_ALL);
+    assert_true(cfg->http.configured);
+    assert_string_equal(cfg->http.opts.listen, "127.0.0.1:9464");
+    lw_config_free(cfg);
+}
+
+/* ---------------------------------------------- print and describe */
 
 static void test_print(void **state)
 {
@@ -953,6 +1318,28 @@ static void test_describe(void **state)
         "kpi",
         "inputs",
         "required",
+        "alerts: ",
+        "alerts.alertmanager: ",
+        "alerts.webhook: ",
+        "alerts.kafka: ",
+        "alerts.backoff: ",
+        "alerts.stall: ",
+        "http: ",
+        "keep_firing_for",
+        "list of conditions",
+        "all four",
+        "[0..1000000]",
+        "[8..4096]",
+        "[100ms..2m]",
+        "500ms",
+        "[10ms..10m]",
+        "15m",
+        "true|false",
+        "url",
+        "127.0.0.1:9464",
+        "[1s..1h]",
+        "[65536..268435456]",
+        "unit ms, s, m, h, d or w",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(out, want[i]))
@@ -995,6 +1382,10 @@ int main(void)
         cmocka_unit_test(test_print),
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_kafka_keys),
+        cmocka_unit_test(test_alerts_http_defaults),
+        cmocka_unit_test(test_alerts_full),
+        cmocka_unit_test(test_alerts_secrets_in_errors),
+        cmocka_unit_test(test_kafka_example_alerts),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

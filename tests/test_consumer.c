@@ -10,7 +10,10 @@
  *     by reason, the store's positions at each partition's end, Kafka's
  *     committed offsets equal to the store's;
  *   - a full disk (lw_store_set_max_pages): the daemon stops with
- *     LW_ERR_STORE and the group has no committed offset past the store.
+ *     LW_ERR_STORE and the group has no committed offset past the store;
+ *   - lw_consumer_lag driven message by message: while behind, the lags
+ *     sum to the messages not yet fed; at the end every lag is 0 and the
+ *     watermarks sum to what was produced.
  * The multi-process failure cases (kill -9, SIGTERM, group failover, fault
  * injection) are the tests/it_kafka_*.sh scripts.
  */
@@ -21,6 +24,7 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <time.h>
 
 #include "leadwatch/consumer.h"
 #include "leadwatch/daemon.h"
@@ -409,13 +413,115 @@ static void test_store_full(void **state)
     e2e_teardown(&e);
 }
 
+/* Poll once (at most `max` messages); fails the test on a consumer error. */
+static int poll_some(lw_consumer_t *c, int max)
+{
+    char err[512];
+    int nfed = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t mono = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (lw_consumer_poll(c, 100, max, mono, mono, &nfed, err, sizeof err) != LW_OK)
+        fail_msg("poll: %s", err);
+    return nfed;
+}
+
+/*
+ * lw_consumer_lag while behind and at the end: the lags of the assigned
+ * partitions sum to what is not fed yet, and are 0 with position = high
+ * watermark once every partition is at its end.
+ */
+static void test_lag(void **state)
+{
+    (void)state;
+    e2e_t e;
+    e2e_setup(&e, "lag");
+    char err[512];
+    lw_store_t *store = NULL;
+    assert_int_equal(lw_store_open(e.db, 0, &store, err, sizeof err), LW_OK);
+    lw_pipeline_t *p = lw_pipeline_new(e.cfg, store, err, sizeof err);
+    assert_non_null(p);
+    lw_kafka_settings_t ks = {e.props, 4, e.topics, 1, NULL};
+    lw_consumer_t *c = lw_consumer_new(&ks, p, err, sizeof err);
+    assert_non_null(c);
+    lw_consumer_lag_t lag[NPART + 1];
+    lw_consumer_stats_t st;
+    /* nothing assigned yet: no rows, no known lag */
+    assert_int_equal(lw_consumer_lag(c, lag, NPART), 0);
+    lw_consumer_stats(c, &st);
+    assert_int_equal(st.lag_total, -1);
+
+    /* one message at a time until every partition has a position and a
+     * watermark: partitions arrive one fetch batch after another, so the
+     * last one to start is still behind then */
+    bool behind_seen = false;
+    for (int i = 0; i < 100000 && !behind_seen; i++) {
+        poll_some(c, 1);
+        size_t n = lw_consumer_lag(c, lag, NPART);
+        if (n < NPART)
+            continue;
+        bool known = true;
+        int64_t sum = 0;
+        for (size_t k = 0; k < n; k++) {
+            known = known && lag[k].position >= 0 && lag[k].high_watermark >= 0;
+            sum += lag[k].lag;
+        }
+        if (!known)
+            continue;
+        lw_consumer_stats(c, &st);
+        assert_true(sum > 0);
+        assert_int_equal(st.lag_total, sum);
+        /* one pass from offset 0: what is not fed yet is exactly the lag */
+        assert_int_equal(sum, e.total - st.messages);
+        for (size_t k = 0; k < n; k++) {
+            assert_string_equal(lag[k].topic, "ev");
+            assert_int_equal(lag[k].lag, lag[k].high_watermark - lag[k].position);
+        }
+        behind_seen = true;
+    }
+    assert_true(behind_seen);
+    /* a short array: the count is still every assigned partition */
+    lag[1].partition = -7;
+    assert_int_equal(lw_consumer_lag(c, lag, 1), NPART);
+    assert_int_equal(lag[1].partition, -7);
+
+    for (int i = 0; i < 1000 && !lw_consumer_idle(c); i++)
+        poll_some(c, 1000);
+    assert_true(lw_consumer_idle(c));
+    lw_consumer_stats(c, &st);
+    assert_int_equal(st.messages, e.total);
+    assert_int_equal(st.lag_total, 0);
+    int64_t high = 0;
+    bool seen[NPART] = {false};
+    assert_int_equal(lw_consumer_lag(c, lag, NPART + 1), NPART);
+    for (size_t k = 0; k < NPART; k++) {
+        assert_int_equal(lag[k].lag, 0);
+        assert_int_equal(lag[k].position, lag[k].high_watermark);
+        assert_in_range(lag[k].partition, 0, NPART - 1);
+        seen[lag[k].partition] = true;
+        high += lag[k].high_watermark;
+    }
+    assert_true(seen[0] && seen[1] && seen[2]);
+    assert_int_equal(high, e.total);
+
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    assert_int_equal(lw_consumer_close(c, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, 5000,
+                                       err, sizeof err),
+                     LW_OK);
+    lw_consumer_destroy(c);
+    lw_pipeline_destroy(p);
+    lw_store_close(store);
+    e2e_teardown(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_is_secret),       cmocka_unit_test(test_conf_new),
         cmocka_unit_test(test_pacer),           cmocka_unit_test(test_mock_control),
         cmocka_unit_test(test_settings_errors), cmocka_unit_test(test_daemon_end_to_end),
-        cmocka_unit_test(test_store_full),
+        cmocka_unit_test(test_store_full),      cmocka_unit_test(test_lag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,9 @@
 #include "leadwatch/hll.h"
 #include "leadwatch/store.h"
 
+/* the schema version this build of store.c creates */
+#define LW_TEST_SCHEMA 3
+
 static char tmpdir[512];
 
 static const char *path_in(const char *name)
@@ -144,7 +147,7 @@ static void test_create_and_reopen(void **state)
     (void)state;
     const char *path = path_in("create.db");
     lw_store_t *s = open_ok(path, 0);
-    assert_int_equal(lw_store_schema_version(s), 2);
+    assert_int_equal(lw_store_schema_version(s), LW_TEST_SCHEMA);
     int64_t lo, hi;
     assert_int_equal(lw_store_bucket_range(s, &lo, &hi, NULL, 0), LW_ERR_NOT_FOUND);
 
@@ -161,7 +164,7 @@ static void test_create_and_reopen(void **state)
     lw_store_close(s);
 
     s = open_ok(path, 0);
-    assert_int_equal(lw_store_schema_version(s), 2);
+    assert_int_equal(lw_store_schema_version(s), LW_TEST_SCHEMA);
     collect_t c = {0};
     OK(lw_store_read_cells(s, "orders", 0, INT64_MAX, collect_cb, &c, E));
     assert_int_equal(c.n, 2);
@@ -600,7 +603,7 @@ static void test_migrate_v1_to_v2(void **state)
     assert_non_null(strstr(err, "writable"));
 
     s = open_ok(path, 0);
-    assert_int_equal(lw_store_schema_version(s), 2);
+    assert_int_equal(lw_store_schema_version(s), LW_TEST_SCHEMA);
     lw_hll_t *got = lw_hll_new();
     collect_t c = {.merged = got};
     OK(lw_store_read_cells(s, "m", INT64_MIN, INT64_MAX, collect_cb, &c, E));
@@ -621,10 +624,10 @@ static void test_migrate_v1_to_v2(void **state)
     OK(lw_store_commit(s, E));
     lw_store_close(s);
 
-    /* the file says v2 now; a read-only open accepts it */
-    assert_int_equal(raw_user_version(path), 2);
+    /* the file is at the current version now; a read-only open accepts it */
+    assert_int_equal(raw_user_version(path), LW_TEST_SCHEMA);
     s = open_ok(path, LW_STORE_READONLY);
-    assert_int_equal(lw_store_schema_version(s), 2);
+    assert_int_equal(lw_store_schema_version(s), LW_TEST_SCHEMA);
     lw_store_close(s);
     lw_hll_destroy(h);
     lw_hll_destroy(got);
@@ -671,7 +674,7 @@ static void test_newer_schema_rejected(void **state)
         assert_int_equal(lw_store_open(path, flags, &s, err, sizeof err), LW_ERR_STORE);
         assert_null(s);
         assert_non_null(
-            strstr(err, "store schema version 99 is newer than this leadwatch supports (2)"));
+            strstr(err, "store schema version 99 is newer than this leadwatch supports (3)"));
     }
 }
 
@@ -730,7 +733,7 @@ static void test_readonly_while_writer_runs(void **state)
     OK(lw_store_commit(w, E));
 
     lw_store_t *r = open_ok(path, LW_STORE_READONLY);
-    assert_int_equal(lw_store_schema_version(r), 2);
+    assert_int_equal(lw_store_schema_version(r), LW_TEST_SCHEMA);
     assert_int_equal(count_cells(r, "m"), 1);
 
     /* a writer's open transaction is invisible to the reader, its commit visible */
@@ -858,6 +861,87 @@ static void test_corrupt_stored_sketch_surfaces(void **state)
     lw_hll_destroy(h);
 }
 
+typedef struct {
+    int n;
+    char edge[4][32];
+    char verdict[4][32];
+    int64_t as_of[4];
+    double p[4];
+    int lag[4];
+} verdicts_t;
+
+static int verdict_cb(void *ud, const lw_verdict_row_t *v)
+{
+    verdicts_t *vs = ud;
+    if (vs->n == 4)
+        return 1;
+    snprintf(vs->edge[vs->n], sizeof vs->edge[0], "%s", v->edge);
+    snprintf(vs->verdict[vs->n], sizeof vs->verdict[0], "%s", v->verdict);
+    vs->as_of[vs->n] = v->as_of_ms;
+    vs->p[vs->n] = v->p;
+    vs->lag[vs->n] = v->lag;
+    vs->n++;
+    return 0;
+}
+
+/* v3: the alert blob and the verdict history survive a reopen; "led before" looks only back. */
+static void test_blobs_and_verdicts(void **state)
+{
+    (void)state;
+    const char *path = path_in("verdicts.db");
+    lw_store_t *s = open_ok(path, 0);
+    lw_buf_t b;
+    lw_buf_init(&b, 1 << 20);
+    assert_int_equal(lw_store_get_blob(s, "alert_state", &b, NULL, 0), LW_ERR_NOT_FOUND);
+    /* writes need a transaction */
+    assert_int_equal(lw_store_set_blob(s, "alert_state", "x", 1, NULL, 0), LW_ERR_INVALID);
+    lw_verdict_row_t v1 = {.edge = "a->nsm", .as_of_ms = 86400000, .verdict = "leads",
+                           .p = 0.001, .q = 0.002, .lag = 2, .coef = 0.5, .oos = NAN};
+    lw_verdict_row_t v2 = {.edge = "a->nsm", .as_of_ms = 2 * 86400000LL,
+                           .verdict = "inconclusive", .p = NAN, .q = NAN, .lag = 0,
+                           .coef = NAN, .oos = NAN};
+    lw_verdict_row_t v3 = {.edge = "b->nsm", .as_of_ms = 2 * 86400000LL,
+                           .verdict = "inconclusive", .p = 0.4, .q = 0.5, .lag = 1,
+                           .coef = 0.1, .oos = 0.0};
+    OK(lw_store_begin(s, E));
+    OK(lw_store_set_blob(s, "alert_state", "state v1\n", 9, E));
+    OK(lw_store_add_verdict(s, &v1, E));
+    OK(lw_store_add_verdict(s, &v2, E));
+    OK(lw_store_add_verdict(s, &v3, E));
+    v3.verdict = "leads"; /* the same (edge, as_of) again replaces the row */
+    OK(lw_store_add_verdict(s, &v3, E));
+    OK(lw_store_set_blob(s, "alert_state", "state v2\n", 9, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+
+    s = open_ok(path, LW_STORE_READONLY);
+    OK(lw_store_get_blob(s, "alert_state", &b, E));
+    assert_int_equal(b.len, 9);
+    assert_memory_equal(b.data, "state v2\n", 9);
+    bool led = true;
+    OK(lw_store_edge_led(s, "a->nsm", 86400000, &led, E));
+    assert_false(led); /* only verdicts strictly before as_of count */
+    OK(lw_store_edge_led(s, "a->nsm", 86400000 + 1, &led, E));
+    assert_true(led);
+    OK(lw_store_edge_led(s, "c->nsm", INT64_MAX, &led, E));
+    assert_false(led);
+    verdicts_t vs = {0};
+    OK(lw_store_read_verdicts(s, NULL, INT64_MIN, verdict_cb, &vs, E));
+    assert_int_equal(vs.n, 3);
+    assert_string_equal(vs.edge[0], "a->nsm");
+    assert_true(vs.p[0] == 0.001);
+    assert_int_equal(vs.lag[0], 2);
+    assert_true(isnan(vs.p[1])); /* NAN round-trips as NULL */
+    assert_string_equal(vs.edge[2], "b->nsm");
+    assert_string_equal(vs.verdict[2], "leads");
+    memset(&vs, 0, sizeof vs);
+    OK(lw_store_read_verdicts(s, "a->nsm", 2 * 86400000LL, verdict_cb, &vs, E));
+    assert_int_equal(vs.n, 1);
+    assert_string_equal(vs.verdict[0], "inconclusive");
+    lw_store_close(s);
+    lw_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -878,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_disk_full_surfaces),
         cmocka_unit_test(test_busy_surfaces),
         cmocka_unit_test(test_corrupt_stored_sketch_surfaces),
+        cmocka_unit_test(test_blobs_and_verdicts),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

@@ -7,17 +7,31 @@
  * references.  Every error names "file:line: key: what is wrong".  The
  * result is immutable; the other modules only read it.
  *
- * Sections: source, store, buckets, metrics, tree.  Later sections (analysis,
- * alerts, http, report, source.kafka) are added as further tables.
+ * Sections: source (with source.fields and the librdkafka pass-through
+ * source.kafka), store, buckets, metrics, tree, analysis (the statistics
+ * defaults), alerts (the alert state machine of alert.h, the delivery sinks
+ * of alertsink.h and the pipeline-stall bounds) and http (the daemon's
+ * /metrics endpoint of http.h).  Every section but metrics and tree is
+ * optional; an absent section leaves its defaults, which equal the owning
+ * module's *_opts_default().  A report section may be added as a further
+ * table.
+ *
+ * Strings are owned by the config; the option structs handed to other
+ * modules (alerts.opts, alerts.sink, http.opts) point into it, so they are
+ * valid until lw_config_free() and must not be used from a copy of
+ * lw_config_t that outlives the original.
  */
 #ifndef LEADWATCH_CONFIG_H
 #define LEADWATCH_CONFIG_H
 
 #include <stdio.h>
 
+#include "leadwatch/alert.h"
+#include "leadwatch/alertsink.h"
 #include "leadwatch/analyze_opts.h"
 #include "leadwatch/common.h"
 #include "leadwatch/event.h"
+#include "leadwatch/http.h"
 
 #define LW_CONFIG_MAX_METRICS 64
 #define LW_CONFIG_MAX_INPUTS 8
@@ -31,6 +45,8 @@
 #define LW_CONFIG_MAX_WINDOW_BUCKETS 400  /* distinct window / bucket size */
 #define LW_CONFIG_MAX_KAFKA_PROPS 256     /* keys in source.kafka */
 #define LW_CONFIG_MAX_TOPICS 256          /* entries in source.topics */
+#define LW_CONFIG_MAX_URL 2000            /* bytes in an alerts.* URL */
+#define LW_CONFIG_MAX_HEADER 4096         /* bytes in one "Name: value" webhook header */
 
 typedef enum {
     LW_SCALAR_STRING = 0,
@@ -143,6 +159,38 @@ typedef struct {
     /* the `analysis:` section: defaults of `leadwatch analyze` / `report` */
     lw_analyze_opts_t analysis;
     size_t analysis_window; /* analysis.window: the last N buckets, 0 = all */
+
+    /* the `alerts:` section (issue 5); defaults when absent */
+    struct {
+        bool configured;      /* the section is present in the file */
+        bool evaluate;        /* alerts.evaluate, default true: re-evaluate the tree on every
+                                 bucket close */
+        lw_alert_opts_t opts; /* for -> for_evals, keep_firing_for, on -> on_mask, max_entries */
+        lw_alertsink_opts_t sink; /* every field from the section; its string pointers point at the
+                                     char* members below (owned by the config); custom/inject
+                                     fields NULL; an unset receiver / external_url keeps the
+                                     sink's default ("leadwatch" / "") */
+        char *alertmanager_url;   /* alerts.alertmanager.url, NULL = off */
+        char *webhook_url;        /* alerts.webhook.url, NULL = off */
+        char **webhook_headers;   /* alerts.webhook.headers: mapping Name: value -> "Name: value"
+                                     strings */
+        size_t nwebhook_headers;
+        char *receiver;         /* alerts.webhook.receiver, NULL = sink default */
+        char *external_url;     /* alerts.external_url, NULL = none */
+        char *kafka_topic;      /* alerts.kafka.topic, NULL = off */
+        int64_t stall_after_ms; /* alerts.stall.no_events_for (duration), default 15m, >= 1s */
+        int64_t stall_max_lag;  /* alerts.stall.max_lag (messages, summed over partitions), 0 = off
+                                   (default) */
+        size_t stall_missing_buckets; /* alerts.stall.missing_buckets: a window whose newest N
+                                         closed buckets include a gap is nodata; default 1,
+                                         0 = off */
+    } alerts;
+    /* the `http:` section; the server runs only when the section is present */
+    struct {
+        bool configured;
+        lw_http_opts_t opts; /* listen points at `listen` below */
+        char *listen;        /* http.listen, default "127.0.0.1:9464" */
+    } http;
 } lw_config_t;
 
 /*
@@ -161,7 +209,11 @@ void lw_config_free(lw_config_t *cfg);
 /* Index of the metric named `name`, or -1. */
 int lw_config_metric_index(const lw_config_t *cfg, const char *name);
 
-/* Print the resolved config and metric tree, human readable (check-config). */
+/*
+ * Print the resolved config and metric tree, human readable (check-config).
+ * Secrets are never printed: librdkafka secrets show "(secret)", webhook
+ * header values "(hidden)", and the user:password part of a URL "(hidden)".
+ */
 void lw_config_print(const lw_config_t *cfg, FILE *out);
 
 /*

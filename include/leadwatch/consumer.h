@@ -99,7 +99,18 @@ typedef struct {
     int64_t kafka_commit_errors; /* offset commits the broker refused (non-fatal) */
     int64_t rebalances;          /* assignment changes seen */
     int assigned;                /* partitions assigned now */
+    int64_t lag_total;           /* sum of the known lags of the assigned partitions
+                                    (lw_consumer_lag); -1 when none is known */
 } lw_consumer_stats_t;
+
+/* One assigned partition's consumer lag (lw_consumer_lag). */
+typedef struct {
+    const char *topic;
+    int32_t partition;
+    int64_t position;       /* next offset to consume, -1 unknown */
+    int64_t high_watermark; /* -1 unknown */
+    int64_t lag;            /* high_watermark - position (>= 0), -1 unknown */
+} lw_consumer_lag_t;
 
 /*
  * Create the consumer and subscribe to the topics.  Borrows `p` (and its
@@ -143,7 +154,24 @@ lw_err_t lw_consumer_close(lw_consumer_t *c, int64_t mono_ms, int timeout_ms, ch
 
 void lw_consumer_destroy(lw_consumer_t *c);
 
+/* A copy of the counters; lag_total is computed as lw_consumer_lag() does. */
 void lw_consumer_stats(const lw_consumer_t *c, lw_consumer_stats_t *out);
+
+/*
+ * The lag of every assigned partition, for /metrics and stall checks.
+ * Fills up to `max` entries (in assignment order) and returns the number of
+ * assigned partitions, which may be larger than `max` (call again with a
+ * bigger array to see them all).  No broker round trip: the high watermark
+ * is librdkafka's cached value (rd_kafka_get_watermark_offsets), refreshed
+ * by every fetch response, so it is as fresh as the last fetch (the fetcher
+ * pauses while librdkafka's prefetch queue is full, so under a backlog the
+ * lag is a lower bound) and unknown (-1) until the first fetch answered.  The position is the next
+ * offset leadwatch will feed (the store's position once flushed), unknown (-1) while a partition
+ * waits for auto.offset.reset to resolve.  When the cached watermark is behind the position (an
+ * older fetch), lag is 0. `topic` strings are borrowed and stay valid until the next
+ * lw_consumer_poll() (in practice until lw_consumer_destroy()).
+ */
+size_t lw_consumer_lag(lw_consumer_t *c, lw_consumer_lag_t *out, size_t max);
 
 /* The underlying handle (borrowed), e.g. for metadata queries in tests. */
 rd_kafka_t *lw_consumer_handle(lw_consumer_t *c);

@@ -14,6 +14,14 @@
  * leaves the group and is closed within `close_timeout_ms`.  A store
  * failure or a fatal Kafka error ends the loop without committing anything
  * past the store and returns the error.
+ *
+ * Service parts (lw_daemon_opts_t): after every successful flush the
+ * watcher evaluates the buckets that flush closed (watch.h); once a second
+ * the stall check (no event for tunables.stall_after_ms while partitions
+ * are assigned, or the summed consumer lag over tunables.stall_max_lag)
+ * feeds lw_watch_pipeline(), and the counters, lag gauges and readiness
+ * (/readyz) are refreshed.  A SIGHUP flag makes the loop call on_reload
+ * between two polls, so consumption never stops for a reload.
  */
 #ifndef LEADWATCH_DAEMON_H
 #define LEADWATCH_DAEMON_H
@@ -21,6 +29,15 @@
 #include <signal.h>
 
 #include "leadwatch/consumer.h"
+#include "leadwatch/http.h"
+#include "leadwatch/promtext.h"
+#include "leadwatch/watch.h"
+
+/* What SIGHUP may change while the loop runs (lw_daemon_opts_t.on_reload). */
+typedef struct {
+    int64_t stall_after_ms; /* no event for this long = pipeline stalled; 0 = no check */
+    int64_t stall_max_lag;  /* summed consumer lag above this = stalled; 0 = no check */
+} lw_daemon_tunables_t;
 
 typedef struct {
     const lw_kafka_settings_t *kafka;
@@ -29,6 +46,15 @@ typedef struct {
                                   message arrived for this long */
     int64_t stats_interval_ms; /* progress log period; 0 = default 10 s */
     int64_t close_timeout_ms;  /* bound on leaving the group; 0 = default 10 s */
+
+    /* service parts, all optional (NULL / 0 = off) */
+    lw_watch_t *watch;      /* evaluate after each flush, stall checks every second */
+    lw_promtext_t *metrics; /* the daemon registers and updates its counters here */
+    lw_http_t *http;        /* told when the daemon is ready (consuming, store writable) */
+    lw_daemon_tunables_t tunables;
+    volatile sig_atomic_t *reload; /* set by SIGHUP; the loop clears it and calls on_reload */
+    lw_err_t (*on_reload)(void *ctx, lw_daemon_tunables_t *t); /* on the loop's thread */
+    void *reload_ctx;
 } lw_daemon_opts_t;
 
 typedef struct {

@@ -18,6 +18,7 @@
 #ifndef LEADWATCH_STORE_H
 #define LEADWATCH_STORE_H
 
+#include "leadwatch/buf.h"
 #include "leadwatch/common.h"
 #include "leadwatch/hll.h"
 
@@ -92,6 +93,40 @@ lw_err_t lw_store_read_cells(lw_store_t *s, const char *metric, int64_t from_ms,
 /* Smallest and largest bucket over all metrics; LW_ERR_NOT_FOUND when empty. */
 lw_err_t lw_store_bucket_range(lw_store_t *s, int64_t *min_ms, int64_t *max_ms, char *errstr,
                                size_t errstr_size);
+
+/*
+ * Named blobs (e.g. the alert table under "alert_state"): set inside a
+ * transaction; get appends the value to `out` (LW_ERR_NOT_FOUND when unset,
+ * the buffer's error when it does not fit).
+ */
+lw_err_t lw_store_set_blob(lw_store_t *s, const char *key, const void *data, size_t len,
+                           char *errstr, size_t errstr_size);
+lw_err_t lw_store_get_blob(lw_store_t *s, const char *key, lw_buf_t *out, char *errstr,
+                           size_t errstr_size);
+
+/* One edge's verdict at one evaluation of the daemon.  NAN = not available. */
+typedef struct {
+    const char *edge;    /* "from->to" */
+    int64_t as_of_ms;    /* start of the bucket whose close triggered the evaluation */
+    const char *verdict; /* lw_verdict_name() */
+    double p, q;         /* primary Granger test at the chosen lag */
+    int lag;             /* chosen lag, 0 = none */
+    double coef;         /* elasticity */
+    double oos;          /* out-of-sample skill (relative MSE reduction) */
+} lw_verdict_row_t;
+
+/* Insert (or replace) a verdict; inside a transaction. */
+lw_err_t lw_store_add_verdict(lw_store_t *s, const lw_verdict_row_t *v, char *errstr,
+                              size_t errstr_size);
+/* *led = some evaluation before `before_ms` found `edge` leading. */
+lw_err_t lw_store_edge_led(lw_store_t *s, const char *edge, int64_t before_ms, bool *led,
+                           char *errstr, size_t errstr_size);
+/* Return non-zero to stop; strings are valid during the callback only. */
+typedef int (*lw_store_verdict_cb)(void *ud, const lw_verdict_row_t *v);
+/* Verdicts with as_of >= from_ms of one edge (NULL = all), oldest first. */
+lw_err_t lw_store_read_verdicts(lw_store_t *s, const char *edge, int64_t from_ms,
+                                lw_store_verdict_cb cb, void *ud, char *errstr,
+                                size_t errstr_size);
 
 /* true between a successful lw_store_begin() and the matching commit/rollback. */
 bool lw_store_in_transaction(const lw_store_t *s);
