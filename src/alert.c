@@ -13,14 +13,24 @@
  *   1. Outcome.  The verdict is mapped to FAIL (the condition holds), PASS,
  *      or NODATA:
  *        nodata flag / pipeline stalled / insufficient_data -> NODATA
- *        no_longer_leads, kpi_link_lost: leads, feedback -> PASS (arm);
- *                 reverse, inconclusive -> FAIL if armed else PASS
- *        reverse: leads, feedback -> PASS (arm); reverse -> FAIL if armed
- *                 else PASS; inconclusive -> PASS
+ *        no_longer_leads, kpi_link_lost: leads, feedback -> PASS (healthy);
+ *                 inconclusive but `predicts` -> PASS; reverse, other
+ *                 inconclusive -> FAIL if armed else PASS
+ *        reverse: leads, feedback -> PASS (healthy); reverse -> FAIL if
+ *                 armed else PASS; inconclusive -> PASS
  *        not_sensitive: not leading -> PASS; leading, MDE unknown -> NODATA;
- *                 sensitive -> PASS (arm); not sensitive -> FAIL if armed
- *      "Armed" = this edge was healthy once (table memory or led_before).
+ *                 sensitive -> PASS (healthy); not sensitive -> FAIL if armed
+ *      "Armed" = this edge was healthy for more than `for` consecutive
+ *      evaluations once (or the caller says led_before): a lead has to be
+ *      as sustained as a failure before its loss can alert, so an input that
+ *      "leads" by chance for a day or two (a distractor) never arms.
  *      Feedback counts as leading: the input still Granger-causes the target.
+ *      `predicts` (the primary Granger test is still significant after BH,
+ *      but the verdict's stability or out-of-sample checks did not all pass)
+ *      counts as still predicting: those checks make the nightly report's
+ *      "leads" conservative, and on the simulator's true leads they fail on
+ *      10-50% of 90-bucket windows, which would page on inputs that keep
+ *      leading (measured with scripts/detect_delay.sh).
  *   2. Transition (Prometheus rules/alerting.go semantics, with evaluations
  *      instead of durations):
  *        FAIL:   streak_fail++; not firing: pending until streak_fail > for,
@@ -42,7 +52,7 @@
  * percent-encoded (bytes < 0x21, '%', 0x7f), conditions and states by name
  * so a reordering of the enums cannot misread an old blob:
  *   leadwatch-alerts 1 <stalled 0|1>
- *   <cond> <state> <fail> <pass> <armed> <active_at> <fired_at> <resolved_at>
+ *   <cond> <state> <fail> <pass> <healthy> <armed> <active_at> <fired_at> <resolved_at>
  *     <is_kpi> <nsm> <source> <target> <kind> <n> (<key> <value>){n}
  * Text rather than binary so an operator can read it with sqlite3 and
  * because the table is a few KB.
@@ -58,7 +68,7 @@
 #include <string.h>
 
 #define STALL_KEY "" /* source and target of the pipeline entry */
-#define SAVE_MAGIC "leadwatch-alerts 1"
+#define SAVE_MAGIC "leadwatch-alerts 2"
 
 typedef enum { OUT_PASS, OUT_FAIL, OUT_NODATA } outcome_t;
 
@@ -68,6 +78,7 @@ typedef struct {
     lw_alert_cond_t cond;
     lw_alert_state_t state;
     uint32_t streak_fail, streak_pass;
+    uint32_t streak_healthy; /* consecutive healthy evaluations (arming) */
     bool armed;
     bool is_kpi;
     int64_t active_at, fired_at, resolved_at;
@@ -463,35 +474,46 @@ static bool leading(lw_alert_verdict_t v)
     return v == LW_ALERT_V_LEADS || v == LW_ALERT_V_FEEDBACK;
 }
 
+/* One healthy evaluation: arms the entry once the streak is longer than `for`. */
+static outcome_t healthy(entry_t *e, unsigned for_evals)
+{
+    if (e->streak_healthy < UINT32_MAX)
+        e->streak_healthy++;
+    if (e->streak_healthy > for_evals)
+        e->armed = true;
+    return OUT_PASS;
+}
+
 /* Step 1 of the file comment. */
-static outcome_t outcome(entry_t *e, const lw_alert_obs_t *o, bool stalled)
+static outcome_t outcome(entry_t *e, const lw_alert_obs_t *o, bool stalled, unsigned for_evals)
 {
     if (stalled || o->nodata || o->verdict == LW_ALERT_V_INSUFFICIENT_DATA)
         return OUT_NODATA;
+    bool armed = e->armed || o->led_before;
     switch (e->cond) {
     case LW_ALERT_COND_NO_LONGER_LEADS:
     case LW_ALERT_COND_KPI_LINK_LOST:
-        if (leading(o->verdict)) {
-            e->armed = true;
-            return OUT_PASS;
-        }
-        return e->armed || o->led_before ? OUT_FAIL : OUT_PASS;
+        if (leading(o->verdict))
+            return healthy(e, for_evals);
+        if (o->verdict == LW_ALERT_V_INCONCLUSIVE && o->predicts)
+            return OUT_PASS; /* still predicts: neither healthy nor failing */
+        e->streak_healthy = 0;
+        return armed ? OUT_FAIL : OUT_PASS;
     case LW_ALERT_COND_REVERSE:
-        if (leading(o->verdict)) {
-            e->armed = true;
+        if (leading(o->verdict))
+            return healthy(e, for_evals);
+        if (o->verdict != LW_ALERT_V_REVERSE)
             return OUT_PASS;
-        }
-        return o->verdict == LW_ALERT_V_REVERSE && (e->armed || o->led_before) ? OUT_FAIL
-                                                                               : OUT_PASS;
+        e->streak_healthy = 0;
+        return armed ? OUT_FAIL : OUT_PASS;
     case LW_ALERT_COND_NOT_SENSITIVE:
         if (!leading(o->verdict))
             return OUT_PASS;
         if (!o->sensitivity_known)
             return OUT_NODATA;
-        if (o->sensitive) {
-            e->armed = true;
-            return OUT_PASS;
-        }
+        if (o->sensitive)
+            return healthy(e, for_evals);
+        e->streak_healthy = 0;
         return e->armed ? OUT_FAIL : OUT_PASS;
     default: assert(0); return OUT_NODATA;
     }
@@ -592,7 +614,7 @@ lw_err_t lw_alert_eval(lw_alert_table_t *t, const lw_alert_obs_t *obs, size_t n,
             copy_str(e->kind, sizeof e->kind, o->kind);
             e->is_kpi = o->is_kpi;
             e->touched = true;
-            outcome_t out = outcome(e, o, t->stalled);
+            outcome_t out = outcome(e, o, t->stalled, t->opts.for_evals);
             /* nodata keeps the evidence that led to the current state */
             if (out != OUT_NODATA || e->nann == 0)
                 set_annotations(e, o);
@@ -748,9 +770,10 @@ lw_err_t lw_alert_save(const lw_alert_table_t *t, lw_buf_t *out)
             continue;
         lw_buf_printf(
             out,
-            "%s\t%s\t%" PRIu32 "\t%" PRIu32 "\t%d\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\t%d\t",
+            "%s\t%s\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%d\t%" PRId64 "\t%" PRId64
+            "\t%" PRId64 "\t%d\t",
             cond_names[e->cond], state_names[e->state], e->streak_fail, e->streak_pass,
-            e->armed ? 1 : 0, e->active_at, e->fired_at, e->resolved_at, e->is_kpi ? 1 : 0);
+            e->streak_healthy, e->armed ? 1 : 0, e->active_at, e->fired_at, e->resolved_at, e->is_kpi ? 1 : 0);
         const char *strs[4] = {e->nsm, e->source, e->target, e->kind};
         for (int k = 0; k < 4; k++) {
             lw_buf_putc(out, '%'); /* a leading "%" keeps empty strings a non-empty field */
@@ -850,10 +873,11 @@ static bool parse_entry(cursor_t *c, entry_t *e)
 {
     lw_slice_t f;
     char name[32];
-    int64_t v[8];
-    static const int64_t lim[8][2] = {
-        {0, UINT32_MAX},        {0, UINT32_MAX},        {0, 1}, {INT64_MIN, INT64_MAX},
-        {INT64_MIN, INT64_MAX}, {INT64_MIN, INT64_MAX}, {0, 1}, {0, LW_ALERT_MAX_ANNOTATIONS}};
+    int64_t v[9];
+    static const int64_t lim[9][2] = {
+        {0, UINT32_MAX},        {0, UINT32_MAX},        {0, UINT32_MAX},
+        {0, 1},                 {INT64_MIN, INT64_MAX}, {INT64_MIN, INT64_MAX},
+        {INT64_MIN, INT64_MAX}, {0, 1},                 {0, LW_ALERT_MAX_ANNOTATIONS}};
 
     memset(e, 0, sizeof *e);
     if (!next_field(c, &f) || !field_name(f, name, sizeof name) ||
@@ -861,23 +885,24 @@ static bool parse_entry(cursor_t *c, entry_t *e)
         return false;
     if (!next_field(c, &f) || !field_name(f, name, sizeof name) || !state_parse(name, &e->state))
         return false;
-    for (int k = 0; k < 7; k++)
+    for (int k = 0; k < 8; k++)
         if (!next_field(c, &f) || !field_i64(f, lim[k][0], lim[k][1], &v[k]))
             return false;
     e->streak_fail = (uint32_t)v[0];
     e->streak_pass = (uint32_t)v[1];
-    e->armed = v[2] != 0;
-    e->active_at = v[3];
-    e->fired_at = v[4];
-    e->resolved_at = v[5];
-    e->is_kpi = v[6] != 0;
+    e->streak_healthy = (uint32_t)v[2];
+    e->armed = v[3] != 0;
+    e->active_at = v[4];
+    e->fired_at = v[5];
+    e->resolved_at = v[6];
+    e->is_kpi = v[7] != 0;
     char *strs[4] = {e->nsm, e->source, e->target, e->kind};
     for (int k = 0; k < 4; k++)
         if (!next_field(c, &f) || !field_str(f, strs[k], LW_ALERT_NAME_SIZE))
             return false;
-    if (!next_field(c, &f) || !field_i64(f, lim[7][0], lim[7][1], &v[7]))
+    if (!next_field(c, &f) || !field_i64(f, lim[8][0], lim[8][1], &v[8]))
         return false;
-    e->nann = (size_t)v[7];
+    e->nann = (size_t)v[8];
     for (size_t k = 0; k < e->nann; k++) {
         if (!next_field(c, &f) || !field_str(f, e->ann[k].key, sizeof e->ann[k].key))
             return false;

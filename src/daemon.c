@@ -355,6 +355,8 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
                     lw_promtext_set(m->stalled, stalled ? 1.0 : 0.0);
             }
             metrics_update(m, c, p, cfg);
+            if (opts->on_tick)
+                opts->on_tick(opts->reload_ctx);
             /* ready = in the group (first assignment seen) and the store took every flush */
             if (opts->http && !ready && cs.rebalances > 0) {
                 lw_http_set_ready(opts->http, true, NULL);

@@ -21,6 +21,7 @@
 #include "leadwatch/service.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,11 @@ typedef struct {
     lw_alertkafka_t *kafka_sink;
     lw_watch_t *watch;
     lw_promtext_series_t *reloads_ok, *reloads_failed;
+    /* delivery metrics per receiver, from the sink's cumulative stats */
+    lw_promtext_series_t *m_enq[LW_ALERTSINK_NSINKS], *m_del[LW_ALERTSINK_NSINKS],
+        *m_drop[LW_ALERTSINK_NSINKS], *m_fail[LW_ALERTSINK_NSINKS], *m_retry[LW_ALERTSINK_NSINKS],
+        *m_queued[LW_ALERTSINK_NSINKS];
+    lw_alertsink_sink_stats_t last[LW_ALERTSINK_NSINKS];
 } service_t;
 
 static const lw_config_t *current(const service_t *s)
@@ -227,6 +233,72 @@ static void log_sinks(const lw_config_t *cfg)
            cfg->alerts.kafka_topic ? cfg->alerts.kafka_topic : "");
 }
 
+/* Counter += (now - last), where a smaller `now` means a new sink (reload) started at 0. */
+static void add_since(lw_promtext_series_t *m, uint64_t now, uint64_t last)
+{
+    lw_promtext_add(m, (double)(now >= last ? now - last : now));
+}
+
+static void on_tick(void *ctx)
+{
+    service_t *s = ctx;
+    lw_alertsink_stats_t st;
+    if (!s->m_enq[0])
+        return;
+    if (s->sink)
+        lw_alertsink_stats(s->sink, &st);
+    else
+        memset(&st, 0, sizeof st);
+    for (int k = 0; k < LW_ALERTSINK_NSINKS; k++) {
+        const lw_alertsink_sink_stats_t *n = &st.sink[k], *l = &s->last[k];
+        add_since(s->m_enq[k], n->enqueued, l->enqueued);
+        add_since(s->m_del[k], n->delivered, l->delivered);
+        add_since(s->m_drop[k], n->dropped, l->dropped);
+        add_since(s->m_fail[k], n->failed, l->failed);
+        add_since(s->m_retry[k], n->retries, l->retries);
+        lw_promtext_set(s->m_queued[k], (double)n->queued);
+        s->last[k] = *n;
+    }
+}
+
+/* Per-receiver delivery families; series for the configured kinds only. */
+static lw_err_t register_sink_metrics(service_t *s, char *errstr, size_t errstr_size)
+{
+    static const char *const recv_label[] = {"receiver"};
+    static const struct {
+        const char *name, *help;
+        lw_promtext_type_t type;
+        size_t off;
+    } fams[] = {
+        {"alert_events_enqueued_total", "alert events queued for a receiver",
+         LW_PROMTEXT_COUNTER, offsetof(service_t, m_enq)},
+        {"alert_events_delivered_total", "alert events the receiver accepted",
+         LW_PROMTEXT_COUNTER, offsetof(service_t, m_del)},
+        {"alert_events_dropped_total", "oldest alert events pushed out of a full queue",
+         LW_PROMTEXT_COUNTER, offsetof(service_t, m_drop)},
+        {"alert_events_failed_total", "alert events the receiver rejected permanently (4xx)",
+         LW_PROMTEXT_COUNTER, offsetof(service_t, m_fail)},
+        {"alert_delivery_retries_total", "failed delivery attempts that were retried",
+         LW_PROMTEXT_COUNTER, offsetof(service_t, m_retry)},
+        {"alert_queue_length", "alert events waiting for a receiver", LW_PROMTEXT_GAUGE,
+         offsetof(service_t, m_queued)},
+    };
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+        lw_promtext_family_t *fam;
+        lw_err_t err = lw_promtext_family(s->reg, fams[f].type, fams[f].name, fams[f].help,
+                                          recv_label, 1, NULL, 0, &fam, errstr, errstr_size);
+        if (err != LW_OK)
+            return err;
+        lw_promtext_series_t **arr = (lw_promtext_series_t **)((char *)s + fams[f].off);
+        for (int k = 0; k < LW_ALERTSINK_NSINKS; k++) {
+            const char *v[] = {k == LW_ALERTSINK_CUSTOM ? "kafka"
+                                                        : lw_alertsink_kind_name((lw_alertsink_kind_t)k)};
+            arr[k] = lw_promtext_series(fam, v);
+        }
+    }
+    return LW_OK;
+}
+
 static lw_err_t on_reload(void *ctx, lw_daemon_tunables_t *t)
 {
     service_t *s = ctx;
@@ -261,7 +333,9 @@ static lw_err_t on_reload(void *ctx, lw_daemon_tunables_t *t)
         goto refused;
     }
     if (new_sink) {
+        on_tick(s); /* count what the old sink did before it goes */
         sink_destroy(s->sink, s->kafka_sink, 0);
+        memset(s->last, 0, sizeof s->last);
         s->sink = sink;
         s->kafka_sink = ks;
         log_sinks(next);
@@ -300,6 +374,8 @@ static lw_err_t start(service_t *s, char *errstr, size_t errstr_size)
         return err;
     s->reloads_ok = lw_promtext_series(f, (const char *const[]){"applied"});
     s->reloads_failed = lw_promtext_series(f, (const char *const[]){"refused"});
+    if ((err = register_sink_metrics(s, errstr, errstr_size)) != LW_OK)
+        return err;
 
     if (cfg->http.configured || o->http_listen) {
         lw_http_opts_t ho = cfg->http.opts;
@@ -340,6 +416,7 @@ lw_err_t lw_service_run(const lw_service_opts_t *o, lw_daemon_result_t *res, cha
                          .stall_max_lag = o->cfg->alerts.stall_max_lag},
             .reload = o->reload,
             .on_reload = on_reload,
+            .on_tick = on_tick,
             .reload_ctx = &s,
         };
         err = lw_daemon_run(o->pipeline, &d, res, errstr, errstr_size);

@@ -7,7 +7,7 @@
  *     for B in (last evaluated, N], at most LW_WATCH_MAX_CATCHUP of them:
  *         series  = lw_series_load(store, B - (window - 1) * size .. B)
  *         result  = lw_analyze_tree(cfg->analysis, series)
- *         obs[i]  = result.edges[i] (+ led_before from the verdict history,
+ *         obs[i]  = result.edges[i] (+ predicts: q < alpha at the chosen lag,
  *                   + nodata when a newest bucket is a gap)
  *         lw_alert_eval(table, obs, as of B)
  *         BEGIN; verdict rows; alert blob; last = B; COMMIT
@@ -62,6 +62,7 @@ struct lw_watch {
     char edge_name[LW_ANALYZE_MAX_EDGES][EDGE_NAME_SIZE];
     size_t nedges_known;
     lw_buf_t blob;
+    lw_buf_t undo; /* the alert table before the change being persisted */
 };
 
 static int64_t default_mono(void *ctx)
@@ -243,6 +244,32 @@ static void deliver(lw_watch_t *w)
     publish_alerts(w);
 }
 
+/*
+ * The alert table moves in memory before the store transaction that
+ * persists it; when that transaction fails the table must go back, or the
+ * retry counts the same evaluation twice (a pending alert fires early) and
+ * a transition the store never held is lost (the retry sees no change).
+ */
+static lw_err_t snapshot(lw_watch_t *w, char *errstr, size_t errstr_size)
+{
+    lw_buf_rewind(&w->undo, 0);
+    w->undo.err = LW_OK;
+    lw_err_t err = lw_alert_save(w->alerts, &w->undo);
+    if (err != LW_OK)
+        return lw_seterr(errstr, errstr_size, err, "alert state does not fit in %u bytes",
+                         STATE_BLOB_MAX);
+    return LW_OK;
+}
+
+static void restore(lw_watch_t *w)
+{
+    char lerr[256];
+    if (lw_alert_load(w->alerts, w->undo.data ? w->undo.data : "", w->undo.len, lerr,
+                      sizeof lerr) != LW_OK)
+        LW_LOG(LW_LOG_ERROR, "watch", "alert state not restored after a store failure: %s",
+               lerr);
+}
+
 /* Write the alert table (and, when as_of != INT64_MIN, the position) inside the open transaction. */
 static lw_err_t save_state(lw_watch_t *w, int64_t as_of, char *errstr, size_t errstr_size)
 {
@@ -272,6 +299,7 @@ lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **
     w->last_as_of = INT64_MIN;
     w->st.last_as_of_ms = INT64_MIN;
     lw_buf_init(&w->blob, STATE_BLOB_MAX);
+    lw_buf_init(&w->undo, STATE_BLOB_MAX);
     lw_err_t err = lw_alert_table_new(&deps->cfg->alerts.opts, &w->alerts, errstr, errstr_size);
     if (err != LW_OK)
         goto fail;
@@ -319,6 +347,7 @@ void lw_watch_destroy(lw_watch_t *w)
         return;
     lw_alert_table_destroy(w->alerts);
     lw_buf_release(&w->blob);
+    lw_buf_release(&w->undo);
     free(w);
 }
 
@@ -334,6 +363,18 @@ static lw_alert_verdict_t alert_verdict(lw_verdict_t v)
     case LW_VERDICT_INSUFFICIENT_DATA: break;
     }
     return LW_ALERT_V_INSUFFICIENT_DATA;
+}
+
+/*
+ * An inconclusive verdict only because a check could not run (too few
+ * usable rows for the stability sub-windows or the out-of-sample forecasts,
+ * typically after a gap shortened the run the analysis uses) is not
+ * evidence that the edge stopped leading: no data, not a failure.
+ */
+static bool unjudged(const lw_edge_result_t *e, double alpha)
+{
+    return e->verdict == LW_VERDICT_INCONCLUSIVE && e->q_defined && e->q < alpha &&
+           (e->stab_status != LW_STEP_OK || e->oos_status != LW_STEP_OK);
 }
 
 /* The per-evaluation scratch (kept off the stack: labels are a few hundred bytes each). */
@@ -403,10 +444,6 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
         const lw_edge_result_t *ed = &an->edges[i];
         lw_alert_obs_t *o = &sc->obs[i];
         snprintf(sc->edge[i], sizeof sc->edge[i], "%s->%s", ed->from, ed->to);
-        bool led = false;
-        err = lw_store_edge_led(w->d.store, sc->edge[i], as_of, &led, errstr, errstr_size);
-        if (err != LW_OK)
-            goto out;
         bool is_kpi = strcmp(ed->role, "kpi") == 0;
         if (ed->break_found)
             lw_analysis_row_label(an, ed->break_row, sc->brk[i], sizeof sc->brk[i]);
@@ -417,8 +454,9 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
             .kind = is_kpi ? "kpi" : ed->kind,
             .is_kpi = is_kpi,
             .verdict = alert_verdict(ed->verdict),
-            .nodata = gap,
-            .led_before = led,
+            .nodata = gap || unjudged(ed, cfg->analysis.alpha),
+            .led_before = false, /* arming is the table's (sustained leads); see alert.c */
+            .predicts = ed->q_defined && ed->q < cfg->analysis.alpha,
             .sensitivity_known = ed->sens_status == LW_STEP_OK,
             .sensitive = ed->sens_status == LW_STEP_OK && ed->sens.sensitive,
             .evidence = {.p = ed->analysed ? ed->p : (double)NAN,
@@ -434,6 +472,8 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
         };
     }
     bool transitions = false;
+    if ((err = snapshot(w, errstr, errstr_size)) != LW_OK)
+        goto out;
     if (n > 0) {
         char terr[256];
         lw_err_t te = lw_alert_eval(w->alerts, sc->obs, n, now_ms, terr, sizeof terr);
@@ -445,8 +485,10 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     }
 
     /* one transaction: verdicts, alert table, position */
-    if ((err = lw_store_begin(w->d.store, errstr, errstr_size)) != LW_OK)
+    if ((err = lw_store_begin(w->d.store, errstr, errstr_size)) != LW_OK) {
+        restore(w);
         goto out;
+    }
     for (size_t i = 0; i < n && err == LW_OK; i++) {
         const lw_edge_result_t *ed = &an->edges[i];
         lw_verdict_row_t row = {.edge = sc->edge[i],
@@ -465,6 +507,7 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
         err = lw_store_commit(w->d.store, errstr, errstr_size);
     if (err != LW_OK) {
         lw_store_rollback(w->d.store);
+        restore(w);
         goto out;
     }
     w->last_as_of = w->st.last_as_of_ms = as_of;
@@ -502,7 +545,7 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
         return LW_OK;
     int64_t size = cfg->buckets.size_ms, grace = cfg->buckets.grace_ms;
     /* newest closed bucket: bucket + size + grace < watermark */
-    if (watermark_ms - size - grace <= INT64_MIN + size)
+    if (watermark_ms <= INT64_MIN + 2 * size + grace) /* nothing closed; no overflow below */
         return LW_OK;
     int64_t newest = lw_bucket_start(watermark_ms - size - grace - 1, size);
     if (lw_bucket_is_provisional(newest, size, grace, watermark_ms))
@@ -557,7 +600,11 @@ lw_err_t lw_watch_pipeline(lw_watch_t *w, bool stalled, const char *reason, int6
     if (stalled != w->st.stalled)
         LW_LOG(stalled ? LW_LOG_WARN : LW_LOG_INFO, "watch", "pipeline %s%s%s",
                stalled ? "stalled" : "flowing again", reason ? ": " : "", reason ? reason : "");
+    bool was_stalled = w->st.stalled;
     w->st.stalled = stalled;
+    lw_err_t err = snapshot(w, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
     if (lw_alert_pipeline(w->alerts, nsm, stalled, reason, now_ms, terr, sizeof terr) != LW_OK) {
         LW_LOG(LW_LOG_ERROR, "watch", "pipeline alert: %s", terr);
         return LW_OK;
@@ -566,13 +613,15 @@ lw_err_t lw_watch_pipeline(lw_watch_t *w, bool stalled, const char *reason, int6
     lw_alert_events(w->alerts, &n);
     if (n == 0)
         return LW_OK;
-    lw_err_t err = lw_store_begin(w->d.store, errstr, errstr_size);
+    err = lw_store_begin(w->d.store, errstr, errstr_size);
     if (err == LW_OK)
         err = save_state(w, INT64_MIN, errstr, errstr_size);
     if (err == LW_OK)
         err = lw_store_commit(w->d.store, errstr, errstr_size);
     if (err != LW_OK) {
         lw_store_rollback(w->d.store);
+        restore(w);
+        w->st.stalled = was_stalled;
         return err;
     }
     deliver(w);

@@ -135,7 +135,9 @@ typedef struct {
     bool is_kpi;        /* the NSM -> KPI edge: kpi_link_lost instead of no_longer_leads */
     lw_alert_verdict_t verdict;
     bool nodata;            /* the pipeline cannot support a judgement for this edge */
-    bool led_before;        /* the store's history shows this edge led at some point */
+    bool led_before;        /* the caller knows this edge led (arms at once; see alert.c) */
+    bool predicts;          /* verdict inconclusive, but the primary test source -> target is
+                               still significant after BH (q < alpha): not a failure */
     bool sensitivity_known; /* the MDE check ran */
     bool sensitive;         /*   and found the input able to move the target */
     lw_alert_evidence_t evidence;
