@@ -214,8 +214,6 @@ static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p,
         lw_promtext_set(m->watermark, (double)wm / 1000.0);
         int64_t size = cfg->buckets.size_ms, grace = cfg->buckets.grace_ms;
         int64_t newest = lw_bucket_start(wm - size - grace - 1, size);
-        if (lw_bucket_is_provisional(newest, size, grace, wm))
-            newest -= size;
         if (m->last_closed != INT64_MIN && newest > m->last_closed)
             lw_promtext_add(m->closed, (double)((newest - m->last_closed) / size));
         if (m->last_closed == INT64_MIN || newest > m->last_closed)

@@ -474,9 +474,29 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     bool transitions = false;
     if ((err = snapshot(w, errstr, errstr_size)) != LW_OK)
         goto out;
-    if (n > 0) {
+    size_t nobs = n;
+    if (!an) {
+        /* the analysis could not run at all: every edge of the tree is no data (not a failure) */
+        for (size_t i = 0; i < cfg->tree.ninputs + (cfg->tree.kpi >= 0) && i < LW_ANALYZE_MAX_EDGES;
+             i++) {
+            bool kpi = i == cfg->tree.ninputs;
+            sc->obs[i] = (lw_alert_obs_t){
+                .nsm = nsm,
+                .source = kpi ? nsm : cfg->metrics[cfg->tree.inputs[i].metric].name,
+                .target = kpi ? cfg->metrics[cfg->tree.kpi].name : nsm,
+                .kind = kpi ? "kpi" : lw_input_kind_name(cfg->tree.inputs[i].kind),
+                .is_kpi = kpi,
+                .verdict = LW_ALERT_V_INSUFFICIENT_DATA,
+                .nodata = true,
+                .evidence = {.p = NAN, .q = NAN, .coefficient = NAN, .oos_skill = NAN,
+                             .as_of = sc->as_of},
+            };
+            nobs = i + 1;
+        }
+    }
+    if (nobs > 0) {
         char terr[256];
-        lw_err_t te = lw_alert_eval(w->alerts, sc->obs, n, now_ms, terr, sizeof terr);
+        lw_err_t te = lw_alert_eval(w->alerts, sc->obs, nobs, now_ms, terr, sizeof terr);
         if (te == LW_OK)
             transitions = true;
         else
@@ -548,8 +568,6 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
     if (watermark_ms <= INT64_MIN + 2 * size + grace) /* nothing closed; no overflow below */
         return LW_OK;
     int64_t newest = lw_bucket_start(watermark_ms - size - grace - 1, size);
-    if (lw_bucket_is_provisional(newest, size, grace, watermark_ms))
-        newest -= size;
     int64_t first;
     if (w->last_as_of == INT64_MIN) {
         /* first run on this store: from its oldest bucket */
