@@ -30,7 +30,10 @@
  *      counts as still predicting: those checks make the nightly report's
  *      "leads" conservative, and on the simulator's true leads they fail on
  *      10-50% of 90-bucket windows, which would page on inputs that keep
- *      leading (measured with scripts/detect_delay.sh).
+ *      leading (measured with scripts/detect_delay.sh).  The healthy streak
+ *      counts healthy evaluations not interrupted by an unhealthy one; a
+ *      nodata evaluation (and, for reverse, an inconclusive one) neither
+ *      extends nor resets it.
  *   2. Transition (Prometheus rules/alerting.go semantics, with evaluations
  *      instead of durations):
  *        FAIL:   streak_fail++; not firing: pending until streak_fail > for,
@@ -51,7 +54,7 @@
  * Serialisation: one text line per entry, tab-separated fields, strings
  * percent-encoded (bytes < 0x21, '%', 0x7f), conditions and states by name
  * so a reordering of the enums cannot misread an old blob:
- *   leadwatch-alerts 1 <stalled 0|1>
+ *   leadwatch-alerts 2 <stalled 0|1>
  *   <cond> <state> <fail> <pass> <healthy> <armed> <active_at> <fired_at> <resolved_at>
  *     <is_kpi> <nsm> <source> <target> <kind> <n> (<key> <value>){n}
  * Text rather than binary so an operator can read it with sqlite3 and
@@ -768,12 +771,12 @@ lw_err_t lw_alert_save(const lw_alert_table_t *t, lw_buf_t *out)
         const entry_t *e = &t->entries[i];
         if (!e->used)
             continue;
-        lw_buf_printf(
-            out,
-            "%s\t%s\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%d\t%" PRId64 "\t%" PRId64
-            "\t%" PRId64 "\t%d\t",
-            cond_names[e->cond], state_names[e->state], e->streak_fail, e->streak_pass,
-            e->streak_healthy, e->armed ? 1 : 0, e->active_at, e->fired_at, e->resolved_at, e->is_kpi ? 1 : 0);
+        lw_buf_printf(out,
+                      "%s\t%s\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%d\t%" PRId64 "\t%" PRId64
+                      "\t%" PRId64 "\t%d\t",
+                      cond_names[e->cond], state_names[e->state], e->streak_fail, e->streak_pass,
+                      e->streak_healthy, e->armed ? 1 : 0, e->active_at, e->fired_at,
+                      e->resolved_at, e->is_kpi ? 1 : 0);
         const char *strs[4] = {e->nsm, e->source, e->target, e->kind};
         for (int k = 0; k < 4; k++) {
             lw_buf_putc(out, '%'); /* a leading "%" keeps empty strings a non-empty field */
@@ -874,10 +877,15 @@ static bool parse_entry(cursor_t *c, entry_t *e)
     lw_slice_t f;
     char name[32];
     int64_t v[9];
-    static const int64_t lim[9][2] = {
-        {0, UINT32_MAX},        {0, UINT32_MAX},        {0, UINT32_MAX},
-        {0, 1},                 {INT64_MIN, INT64_MAX}, {INT64_MIN, INT64_MAX},
-        {INT64_MIN, INT64_MAX}, {0, 1},                 {0, LW_ALERT_MAX_ANNOTATIONS}};
+    static const int64_t lim[9][2] = {{0, UINT32_MAX},
+                                      {0, UINT32_MAX},
+                                      {0, UINT32_MAX},
+                                      {0, 1},
+                                      {INT64_MIN, INT64_MAX},
+                                      {INT64_MIN, INT64_MAX},
+                                      {INT64_MIN, INT64_MAX},
+                                      {0, 1},
+                                      {0, LW_ALERT_MAX_ANNOTATIONS}};
 
     memset(e, 0, sizeof *e);
     if (!next_field(c, &f) || !field_name(f, name, sizeof name) ||

@@ -66,8 +66,8 @@ typedef struct {
 typedef struct {
     lw_promtext_t *reg;
     lw_promtext_series_t *consumed, *accepted, *late, *dead_lettered, *kafka_commits,
-        *kafka_commit_errors, *rebalances, *flushes, *assigned, *lag_total, *watermark,
-        *closed, *commit_seconds, *stalled;
+        *kafka_commit_errors, *rebalances, *flushes, *assigned, *lag_total, *watermark, *closed,
+        *commit_seconds, *stalled;
     lw_promtext_series_t *rejected[LW_REJECT__COUNT];
     lw_promtext_family_t *f_lag, *f_part;
     lw_consumer_stats_t last_c;
@@ -89,8 +89,8 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
     lw_err_t err;
 #define ONE(type, name, help, outp)                                                                \
     do {                                                                                           \
-        err = lw_promtext_family(reg, type, name, help, NULL, 0, NULL, 0, &f, errstr,             \
-                                 errstr_size);                                                     \
+        err =                                                                                      \
+            lw_promtext_family(reg, type, name, help, NULL, 0, NULL, 0, &f, errstr, errstr_size);  \
         if (err != LW_OK)                                                                          \
             return err;                                                                            \
         outp = lw_promtext_series(f, NULL);                                                        \
@@ -134,11 +134,10 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
     }
     static const double commit_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                             0.05,   0.1,   0.25,   0.5,   1,    5};
-    err = lw_promtext_family(reg, LW_PROMTEXT_HISTOGRAM, "store_commit_seconds",
-                             "latency of one store flush (aggregates + offsets, one transaction)",
-                             NULL, 0, commit_buckets,
-                             sizeof commit_buckets / sizeof commit_buckets[0], &f, errstr,
-                             errstr_size);
+    err = lw_promtext_family(
+        reg, LW_PROMTEXT_HISTOGRAM, "store_commit_seconds",
+        "latency of one store flush (aggregates + offsets, one transaction)", NULL, 0,
+        commit_buckets, sizeof commit_buckets / sizeof commit_buckets[0], &f, errstr, errstr_size);
     if (err != LW_OK)
         return err;
     m->commit_seconds = lw_promtext_series(f, NULL);
@@ -148,8 +147,8 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
                              part_labels, 2, NULL, 0, &m->f_lag, errstr, errstr_size);
     if (err == LW_OK)
         err = lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "partition_assigned",
-                                 "1 while the partition is assigned to this instance",
-                                 part_labels, 2, NULL, 0, &m->f_part, errstr, errstr_size);
+                                 "1 while the partition is assigned to this instance", part_labels,
+                                 2, NULL, 0, &m->f_part, errstr, errstr_size);
     if (err != LW_OK)
         return err;
     m->slots = calloc(MAX_LAG_SERIES, sizeof *m->slots);
@@ -249,9 +248,8 @@ static void log_progress(lw_consumer_t *c, lw_pipeline_t *p)
 }
 
 /* Flush (store, then Kafka), time it, then evaluate what the flush closed. */
-static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p,
-                                   const lw_daemon_opts_t *opts, dmetrics_t *m, char *errstr,
-                                   size_t errstr_size)
+static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p, const lw_daemon_opts_t *opts,
+                                   dmetrics_t *m, char *errstr, size_t errstr_size)
 {
     int64_t t0 = clock_ms(CLOCK_MONOTONIC);
     lw_pipeline_stats_t before;
@@ -343,8 +341,8 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
             lw_consumer_stats(c, &cs);
             if (opts->watch) {
                 char why[160] = "";
-                bool stalled = cs.rebalances > 0 && is_stalled(&tun, &cs, mono - last_msg, why,
-                                                               sizeof why);
+                bool stalled =
+                    cs.rebalances > 0 && is_stalled(&tun, &cs, mono - last_msg, why, sizeof why);
                 err = lw_watch_pipeline(opts->watch, stalled, stalled ? why : NULL,
                                         clock_ms(CLOCK_REALTIME), errstr, errstr_size);
                 if (err != LW_OK)

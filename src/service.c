@@ -122,9 +122,10 @@ static void log_restart_only(const lw_config_t *cur, const lw_config_t *next)
                 cur->http.opts.timeout_s != next->http.opts.timeout_s ||
                 cur->http.opts.max_response != next->http.opts.max_response;
     if (source || store || http)
-        LW_LOG(LW_LOG_WARN, "service", "reload: changes to%s%s%s are read at start only; "
-               "restart to apply them", source ? " source" : "", store ? " store" : "",
-               http ? " http" : "");
+        LW_LOG(LW_LOG_WARN, "service",
+               "reload: changes to%s%s%s are read at start only; "
+               "restart to apply them",
+               source ? " source" : "", store ? " store" : "", http ? " http" : "");
 }
 
 static bool sink_wanted(const lw_config_t *cfg)
@@ -221,12 +222,14 @@ static void sink_destroy(lw_alertsink_t *sink, lw_alertkafka_t *ks, int64_t drai
 static void log_sinks(const lw_config_t *cfg)
 {
     if (!sink_wanted(cfg)) {
-        LW_LOG(LW_LOG_INFO, "service", "no alert receiver configured: alert transitions are "
+        LW_LOG(LW_LOG_INFO, "service",
+               "no alert receiver configured: alert transitions are "
                "logged only");
         return;
     }
-    LW_LOG(LW_LOG_INFO, "service", "alerts go to%s%s%s%s%s%s", cfg->alerts.alertmanager_url ?
-           " alertmanager " : "", cfg->alerts.alertmanager_url ? cfg->alerts.alertmanager_url : "",
+    LW_LOG(LW_LOG_INFO, "service", "alerts go to%s%s%s%s%s%s",
+           cfg->alerts.alertmanager_url ? " alertmanager " : "",
+           cfg->alerts.alertmanager_url ? cfg->alerts.alertmanager_url : "",
            cfg->alerts.webhook_url ? " webhook " : "",
            cfg->alerts.webhook_url ? cfg->alerts.webhook_url : "",
            cfg->alerts.kafka_topic ? " kafka topic " : "",
@@ -270,10 +273,10 @@ static lw_err_t register_sink_metrics(service_t *s, char *errstr, size_t errstr_
         lw_promtext_type_t type;
         size_t off;
     } fams[] = {
-        {"alert_events_enqueued_total", "alert events queued for a receiver",
-         LW_PROMTEXT_COUNTER, offsetof(service_t, m_enq)},
-        {"alert_events_delivered_total", "alert events the receiver accepted",
-         LW_PROMTEXT_COUNTER, offsetof(service_t, m_del)},
+        {"alert_events_enqueued_total", "alert events queued for a receiver", LW_PROMTEXT_COUNTER,
+         offsetof(service_t, m_enq)},
+        {"alert_events_delivered_total", "alert events the receiver accepted", LW_PROMTEXT_COUNTER,
+         offsetof(service_t, m_del)},
         {"alert_events_dropped_total", "oldest alert events pushed out of a full queue",
          LW_PROMTEXT_COUNTER, offsetof(service_t, m_drop)},
         {"alert_events_failed_total", "alert events the receiver rejected permanently (4xx)",
@@ -291,8 +294,9 @@ static lw_err_t register_sink_metrics(service_t *s, char *errstr, size_t errstr_
             return err;
         lw_promtext_series_t **arr = (lw_promtext_series_t **)((char *)s + fams[f].off);
         for (int k = 0; k < LW_ALERTSINK_NSINKS; k++) {
-            const char *v[] = {k == LW_ALERTSINK_CUSTOM ? "kafka"
-                                                        : lw_alertsink_kind_name((lw_alertsink_kind_t)k)};
+            const char *v[] = {k == LW_ALERTSINK_CUSTOM
+                                   ? "kafka"
+                                   : lw_alertsink_kind_name((lw_alertsink_kind_t)k)};
             arr[k] = lw_promtext_series(fam, v);
         }
     }
@@ -361,8 +365,8 @@ static lw_err_t start(service_t *s, char *errstr, size_t errstr_size)
 {
     const lw_service_opts_t *o = s->o;
     const lw_config_t *cfg = o->cfg;
-    lw_err_t err = lw_promtext_new("leadwatch", REG_FAMILIES, REG_SERIES, &s->reg, errstr,
-                                   errstr_size);
+    lw_err_t err =
+        lw_promtext_new("leadwatch", REG_FAMILIES, REG_SERIES, &s->reg, errstr, errstr_size);
     if (err != LW_OK)
         return err;
     static const char *const result_label[] = {"result"};

@@ -93,8 +93,8 @@ static lw_err_t register_metrics(lw_watch_t *w, char *errstr, size_t errstr_size
     lw_err_t err;
 #define FAM(type, name, help, labels, n, b, nb, outp)                                              \
     do {                                                                                           \
-        err = lw_promtext_family(r, type, name, help, labels, n, b, nb, outp, errstr,             \
-                                 errstr_size);                                                     \
+        err =                                                                                      \
+            lw_promtext_family(r, type, name, help, labels, n, b, nb, outp, errstr, errstr_size);  \
         if (err != LW_OK)                                                                          \
             return err;                                                                            \
     } while (0)
@@ -116,12 +116,11 @@ static lw_err_t register_metrics(lw_watch_t *w, char *errstr, size_t errstr_size
         state_labels, 4, NULL, 0, &w->f_state);
     FAM(LW_PROMTEXT_GAUGE, "alerts_firing", "alerts firing now", NULL, 0, NULL, 0, &f);
     w->g_firing = lw_promtext_series(f, NULL);
-    FAM(LW_PROMTEXT_COUNTER, "evaluations_total", "evaluations of the metric tree (one per closed bucket)",
-        NULL, 0, NULL, 0, &f);
+    FAM(LW_PROMTEXT_COUNTER, "evaluations_total",
+        "evaluations of the metric tree (one per closed bucket)", NULL, 0, NULL, 0, &f);
     w->g_evals = lw_promtext_series(f, NULL);
     FAM(LW_PROMTEXT_COUNTER, "evaluations_skipped_total",
-        "closed buckets not evaluated because a catch-up exceeded its bound", NULL, 0, NULL, 0,
-        &f);
+        "closed buckets not evaluated because a catch-up exceeded its bound", NULL, 0, NULL, 0, &f);
     w->g_skipped = lw_promtext_series(f, NULL);
     FAM(LW_PROMTEXT_HISTOGRAM, "evaluation_duration_seconds",
         "time to load, analyse and record one evaluation", NULL, 0, dur_buckets,
@@ -232,8 +231,7 @@ static void deliver(lw_watch_t *w)
                                                              : LW_LOG_DEBUG;
         if (ev[i].cond == LW_ALERT_COND_PIPELINE_STALLED && lvl == LW_LOG_DEBUG)
             lvl = LW_LOG_INFO;
-        LW_LOG(lvl, "alert",
-               "%s%s%s: %s -> %s%s%s%s", lw_alert_cond_alertname(ev[i].cond),
+        LW_LOG(lvl, "alert", "%s%s%s: %s -> %s%s%s%s", lw_alert_cond_alertname(ev[i].cond),
                edge && *edge ? " " : "", edge ? edge : "", lw_alert_state_name(ev[i].from),
                lw_alert_state_name(ev[i].to), ev[i].refresh ? " (re-announced after restart)" : "",
                summary ? ": " : "", summary ? summary : "");
@@ -266,11 +264,11 @@ static void restore(lw_watch_t *w)
     char lerr[256];
     if (lw_alert_load(w->alerts, w->undo.data ? w->undo.data : "", w->undo.len, lerr,
                       sizeof lerr) != LW_OK)
-        LW_LOG(LW_LOG_ERROR, "watch", "alert state not restored after a store failure: %s",
-               lerr);
+        LW_LOG(LW_LOG_ERROR, "watch", "alert state not restored after a store failure: %s", lerr);
 }
 
-/* Write the alert table (and, when as_of != INT64_MIN, the position) inside the open transaction. */
+/* Write the alert table (and, when as_of != INT64_MIN, the position) inside the open transaction.
+ */
 static lw_err_t save_state(lw_watch_t *w, int64_t as_of, char *errstr, size_t errstr_size)
 {
     lw_buf_rewind(&w->blob, 0);
@@ -318,8 +316,14 @@ lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **
         err = lw_alert_load(w->alerts, w->blob.data ? w->blob.data : "", w->blob.len, lerr,
                             sizeof lerr);
         if (err != LW_OK) {
-            lw_seterr(errstr, errstr_size, err, "store: %s: %s", LW_WATCH_KEY_STATE, lerr);
-            goto fail;
+            /* an unreadable table (damaged, or from another version) must not keep the
+             * daemon from consuming: start empty, say loudly what that costs */
+            LW_LOG(LW_LOG_ERROR, "watch",
+                   "the alert state in the store cannot be read (%s: %s); starting with an "
+                   "empty alert table: alerts that were firing will fire again as new once "
+                   "their edges have been healthy and fail again",
+                   LW_WATCH_KEY_STATE, lerr);
+            err = LW_OK;
         }
         lw_alert_refresh(w->alerts, now_ms);
         size_t n;
@@ -432,8 +436,10 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
         goto out;
     }
     if (e != LW_OK) {
-        LW_LOG(LW_LOG_WARN, "watch", "evaluation as of %s: analysis failed (edges count as no "
-               "data): %s", sc->as_of, aerr);
+        LW_LOG(LW_LOG_WARN, "watch",
+               "evaluation as of %s: analysis failed (edges count as no "
+               "data): %s",
+               sc->as_of, aerr);
     }
 
     const char *nsm = cfg->metrics[cfg->tree.nsm].name;
@@ -488,8 +494,8 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
                 .is_kpi = kpi,
                 .verdict = LW_ALERT_V_INSUFFICIENT_DATA,
                 .nodata = true,
-                .evidence = {.p = NAN, .q = NAN, .coefficient = NAN, .oos_skill = NAN,
-                             .as_of = sc->as_of},
+                .evidence =
+                    {.p = NAN, .q = NAN, .coefficient = NAN, .oos_skill = NAN, .as_of = sc->as_of},
             };
             nobs = i + 1;
         }
@@ -500,8 +506,7 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
         if (te == LW_OK)
             transitions = true;
         else
-            LW_LOG(LW_LOG_ERROR, "watch", "evaluation as of %s: alert table: %s", sc->as_of,
-                   terr);
+            LW_LOG(LW_LOG_ERROR, "watch", "evaluation as of %s: alert table: %s", sc->as_of, terr);
     }
 
     /* one transaction: verdicts, alert table, position */
@@ -646,8 +651,8 @@ lw_err_t lw_watch_pipeline(lw_watch_t *w, bool stalled, const char *reason, int6
     return LW_OK;
 }
 
-lw_err_t lw_watch_reload(lw_watch_t *w, const lw_config_t *cfg, lw_alertsink_t *sink,
-                         char *errstr, size_t errstr_size)
+lw_err_t lw_watch_reload(lw_watch_t *w, const lw_config_t *cfg, lw_alertsink_t *sink, char *errstr,
+                         size_t errstr_size)
 {
     lw_err_t err = lw_alert_table_set_opts(w->alerts, &cfg->alerts.opts, errstr, errstr_size);
     if (err != LW_OK)

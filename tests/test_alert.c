@@ -7,11 +7,14 @@
  *
  * Sequence notation: one character per evaluation.
  *   verdicts: L leads, F feedback, R reverse, I inconclusive,
+ *             P inconclusive + predicts (primary test still significant),
  *             D insufficient_data, N nodata flag (verdict leads),
  *             s leads + not sensitive, S leads + sensitive
  *   states:   i inactive, p pending, F firing, r resolved, n nodata
  * An event is expected exactly when the expected state differs from the
  * previous expected state, and its `to` must be that state.
+ * An entry arms (its loss can alert) only after more than `for` consecutive
+ * healthy evaluations, so most sequences open with for + 1 leads.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,6 +52,10 @@ static lw_alert_obs_t obs_for(char code, bool kpi)
     case 'R': o.verdict = LW_ALERT_V_REVERSE; break;
     case 'I': o.verdict = LW_ALERT_V_INCONCLUSIVE; break;
     case 'D': o.verdict = LW_ALERT_V_INSUFFICIENT_DATA; break;
+    case 'P': /* inconclusive, but the primary test is still significant */
+        o.verdict = LW_ALERT_V_INCONCLUSIVE;
+        o.predicts = true;
+        break;
     case 'N':
         o.verdict = LW_ALERT_V_LEADS;
         o.nodata = true;
@@ -85,39 +92,60 @@ typedef struct {
 
 static const seq_case_t seq_cases[] = {
     {"fires on the evaluation after `for` failing ones", LW_ALERT_COND_NO_LONGER_LEADS, false,
-     false, 2, 0, "LIIII", "ippFF"},
+     false, 2, 0, "LLLIIII", "iiippFF"},
     {"for 0 fires at once", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 0, 0, "LIL", "iFr"},
     {"an edge that never led never alerts", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 0, 0,
      "IIIRRIID", "iiiiiiin"},
     {"history from the store arms the edge", LW_ALERT_COND_NO_LONGER_LEADS, false, true, 2, 0,
      "III", "ppF"},
-    {"a pass ends pending", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2, 0, "LIILIII",
-     "ippippF"},
-    {"feedback still leads", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 0, "LFFIFI", "iiipip"},
+    {"a pass ends pending", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2, 0, "LLLIILIII",
+     "iiippippF"},
+    {"feedback still leads", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 0, "LLFFIFI",
+     "iiiipip"},
     {"keep_firing_for passes before resolving", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 2,
-     "LIILLLL", "ipFFFrr"},
+     "LLIILLLL", "iipFFFrr"},
     {"flapping while firing never resolves", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 1,
-     "LIILILILIL", "ipFFFFFFFF"},
+     "LLIILILILIL", "iipFFFFFFFF"},
     {"flapping while pending never fires", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 0,
-     "LILILILI", "ipipipip"},
-    {"resolved alert can fire again", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 0, "LIILIII",
-     "ipFrpFF"},
+     "LLILILILI", "iipipipip"},
+    {"resolved alert can fire again", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 1, 0, "LLIILIII",
+     "iipFrpFF"},
     {"nodata breaks a pending streak", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2, 0,
-     "LIINIIII", "ippnppFF"},
-    {"insufficient data is nodata", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2, 0, "LIIDDIII",
-     "ippnnppF"},
+     "LLLIINIIII", "iiippnppFF"},
+    {"insufficient data is nodata", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2, 0, "LLLIIDDIII",
+     "iiippnnppF"},
     {"nodata holds a firing alert", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 0, 1, "LINNLNLL",
      "iFFFFFFr"},
     {"nodata ends by a pass", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 0, 0, "LNNL", "inni"},
-    {"reverse needs a reverse verdict", LW_ALERT_COND_REVERSE, false, false, 1, 0, "LIIRRRL",
-     "iiipFFr"},
+    {"reverse needs a reverse verdict", LW_ALERT_COND_REVERSE, false, false, 1, 0, "LLIIRRRL",
+     "iiiipFFr"},
     {"reverse of a never-leading edge is silent", LW_ALERT_COND_REVERSE, false, false, 0, 0, "RRR",
      "iii"},
-    {"kpi edge: kpi_link_lost", LW_ALERT_COND_KPI_LINK_LOST, true, false, 1, 0, "LIIL", "ipFr"},
+    {"kpi edge: kpi_link_lost", LW_ALERT_COND_KPI_LINK_LOST, true, false, 1, 0, "LLIIL", "iipFr"},
     {"kpi edge has no no_longer_leads", LW_ALERT_COND_NO_LONGER_LEADS, true, false, 0, 0, "LII",
      "iii"},
     {"not_sensitive after being sensitive", LW_ALERT_COND_NOT_SENSITIVE, false, false, 1, 0,
-     "sSssS", "iipFr"},
+     "sSSssS", "iiipFr"},
+    {"a lead shorter than for + 1 does not arm", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2, 0,
+     "LLIIIILLIII", "iiiiiiiiiii"},
+    {"for + 1 consecutive leads arm", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2, 0,
+     "LLILLLIII", "iiiiiippF"},
+    {"inconclusive but still predicting is not a failure", LW_ALERT_COND_NO_LONGER_LEADS, false,
+     false, 1, 0, "LLPPPIIP", "iiiiipFr"},
+    {"predicts does not advance the healthy streak", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2,
+     0, "LLPIIII", "iiiiiii"},
+    {"predicts does not reset the healthy streak", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 2,
+     0, "LPLPLIII", "iiiiippF"},
+    {"a never-leading edge that predicts stays silent", LW_ALERT_COND_NO_LONGER_LEADS, false, false,
+     0, 0, "PPPIII", "iiiiii"},
+    {"predicts ends a pending kpi_link_lost", LW_ALERT_COND_KPI_LINK_LOST, true, false, 1, 0,
+     "LLIPII", "iipipF"},
+    {"for 0: one lead arms, predicts holds", LW_ALERT_COND_NO_LONGER_LEADS, false, false, 0, 0,
+     "LPPI", "iiiF"},
+    {"led_before arms at once even after short leads", LW_ALERT_COND_NO_LONGER_LEADS, false, true,
+     3, 0, "LIIII", "ipppF"},
+    {"not_sensitive arms only after a sustained sensitive lead", LW_ALERT_COND_NOT_SENSITIVE, false,
+     false, 1, 0, "SsSsss", "iiiiii"},
     {"not_sensitive is silent when not leading", LW_ALERT_COND_NOT_SENSITIVE, false, false, 0, 0,
      "SIIR", "iiii"},
 };
@@ -185,7 +213,7 @@ static lw_alert_table_t *fired_table(unsigned keep_firing_for)
     opts.for_evals = 1;
     opts.keep_firing_for = keep_firing_for;
     assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
-    const char *seq = "LII";
+    const char *seq = "LLII"; /* for + 1 leads arm, then for + 1 failures fire */
     for (int i = 0; seq[i]; i++) {
         lw_alert_obs_t o = obs_for(seq[i], false);
         assert_int_equal(lw_alert_eval(t, &o, 1, T0 + i * DAY, err, sizeof err), LW_OK);
@@ -307,7 +335,7 @@ static void test_restart_does_not_refire(void **state)
     assert_true(ev->refresh);
     assert_int_equal(ev->from, LW_ALERT_FIRING);
     assert_int_equal(ev->to, LW_ALERT_FIRING);
-    assert_true(ev->starts_at_ms == T0 + 2 * DAY); /* the original firing time */
+    assert_true(ev->starts_at_ms == T0 + 3 * DAY); /* the original firing time ("LLII") */
     assert_string_equal(lw_alert_event_annotation(ev, "verdict"), "inconclusive");
 
     /* still failing after the restart: no new firing event */
@@ -373,30 +401,107 @@ static void test_load_rejects_damage(void **state)
     }
     assert_true(rejected > blob.len - 8);
 
-    /* inconsistent streaks, bad names, bad header */
+    /*
+     * Inconsistent streaks, bad names, bad numbers, bad header.  v2 fields:
+     * cond state fail pass healthy armed active_at fired_at resolved_at is_kpi
+     * nsm source target kind n (key value){n}.
+     */
+#define V2 "leadwatch-alerts 2 0\n"
     static const char *const bad[] = {
-        "leadwatch-alerts 2 0\n",
-        "leadwatch-alerts 1 0\nno_such\tfiring\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",
-        "leadwatch-alerts 1 0\nreverse\tpending\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",
-        "leadwatch-alerts 1 0\nreverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t1\t%x\n",
-        "leadwatch-alerts 1 0\nreverse\tfiring\t0\t0\t0\t0\t0\t0\t0\tn\t%a\t%b\t%k\t0\n",
-        "leadwatch-alerts 1 0\nreverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t%n\t%a%0\t%b\t%k\t0\n",
-        "leadwatch-alerts 1 0\nreverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t%n\t%\t%b\t%k\t0\n",
-        "leadwatch-alerts 1 0\nreverse\tfiring\t-1\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",
+        "leadwatch-alerts 3 0\n",                                       /* unknown version */
+        "leadwatch-alerts 2 2\n",                                       /* stalled flag not 0/1 */
+        "leadwatch-alerts 2 0",                                         /* no newline */
+        "reverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n", /* no header */
+        /* a version 1 blob (no streak_healthy) is refused, not misread */
+        "leadwatch-alerts 1 0\nreverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",
+        /* ... and so is a version 1 line under a version 2 header (one field short) */
+        V2 "reverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",
+        V2 "no_such\tfiring\t0\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",
+        V2 "reverse\tno_such\t0\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",
+        V2 "reverse\tpending\t0\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",  /* pending, no fails */
+        V2 "reverse\tinactive\t0\t1\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n", /* pass not firing */
+        V2 "reverse\tfiring\t1\t1\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",   /* both streaks */
+        V2 "reverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t1\t%x\n", /* value missing */
+        V2 "reverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t0\tn\t%a\t%b\t%k\t0\n",      /* no leading % */
+        V2 "reverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t0\t%n\t%a%0\t%b\t%k\t0\n",   /* cut escape */
+        V2 "reverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t0\t%n\t%\t%b\t%k\t0\n",      /* empty source */
+        V2 "reverse\tfiring\t-1\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",    /* negative fail */
+        V2 "reverse\tfiring\t0\t0\t-1\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n", /* negative healthy */
+        V2 "reverse\tfiring\t0\t0\t4294967296\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n", /* > u32 */
+        V2 "reverse\tfiring\t0\t0\tx\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",     /* not a number */
+        V2 "reverse\tfiring\t0\t0\t0\t2\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n",     /* armed 2 */
+        V2 "reverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\t%x\n", /* trailing */
+        V2 "reverse\tfiring\t0\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n"
+           "reverse\tinactive\t0\t0\t0\t0\t0\t0\t0\t0\t%n\t%a\t%b\t%k\t0\n", /* repeated */
     };
+#undef V2
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (lw_alert_load(r, bad[i], strlen(bad[i]), err, sizeof err) == LW_OK)
             fail_msg("bad blob %zu loaded", i);
+        /* refused blobs leave the table as it was */
+        lw_buf_t now;
+        lw_buf_init(&now, 1 << 20);
+        assert_int_equal(lw_alert_save(r, &now), LW_OK);
+        assert_int_equal(now.len, before.len);
+        assert_memory_equal(now.data, before.data, now.len);
+        lw_buf_release(&now);
     }
-    const char *good =
-        "leadwatch-alerts 1 1\nreverse\tfiring\t4\t0\t1\t5\t6\t0\t0\t%n\t%a%09b\t%b\t%k\t0\n";
+    /* a good blob loads and saves back byte for byte (streak_healthy 7 included) */
+    const char *good = "leadwatch-alerts 2 1\n"
+                       "reverse\tfiring\t4\t0\t7\t1\t5\t6\t0\t0\t%n\t%a%09b\t%b\t%k\t0\n";
     assert_int_equal(lw_alert_load(r, good, strlen(good), err, sizeof err), LW_OK);
     assert_int_equal(lw_alert_state(r, "a\tb", "b", LW_ALERT_COND_REVERSE), LW_ALERT_FIRING);
+    lw_buf_t back;
+    lw_buf_init(&back, 1 << 20);
+    assert_int_equal(lw_alert_save(r, &back), LW_OK);
+    assert_int_equal(back.len, strlen(good));
+    assert_memory_equal(back.data, good, back.len);
+    lw_buf_release(&back);
 
     lw_buf_release(&before);
     lw_buf_release(&blob);
     lw_alert_table_destroy(r);
     lw_alert_table_destroy(t);
+}
+
+/*
+ * The healthy streak survives a restart: an entry one lead short of arming
+ * arms on the next lead after the load, one with no streak does not.
+ */
+static void test_load_keeps_healthy_streak(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_alert_opts_t opts;
+    lw_alert_opts_default(&opts);
+    opts.for_evals = 1;
+    opts.keep_firing_for = 0;
+    for (unsigned healthy = 0; healthy <= 1; healthy++) {
+        char blob[256];
+        int len = snprintf(blob, sizeof blob,
+                           "leadwatch-alerts 2 0\n"
+                           "no_longer_leads\tinactive\t0\t0\t%u\t0\t0\t0\t0\t0\t%%listeners"
+                           "\t%%playlists\t%%listeners\t%%depth\t0\n",
+                           healthy);
+        assert_true(len > 0 && (size_t)len < sizeof blob);
+        lw_alert_table_t *t = NULL;
+        assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+        assert_int_equal(lw_alert_load(t, blob, (size_t)len, err, sizeof err), LW_OK);
+        lw_buf_t back;
+        lw_buf_init(&back, 1 << 16);
+        assert_int_equal(lw_alert_save(t, &back), LW_OK);
+        assert_int_equal(back.len, (size_t)len);
+        assert_memory_equal(back.data, blob, back.len);
+        lw_buf_release(&back);
+
+        lw_alert_obs_t o = obs_for('L', false);
+        assert_int_equal(lw_alert_eval(t, &o, 1, T0, err, sizeof err), LW_OK);
+        o = obs_for('I', false);
+        assert_int_equal(lw_alert_eval(t, &o, 1, T0 + DAY, err, sizeof err), LW_OK);
+        assert_int_equal(lw_alert_state(t, "playlists", "listeners", LW_ALERT_COND_NO_LONGER_LEADS),
+                         healthy == 1 ? LW_ALERT_PENDING : LW_ALERT_INACTIVE);
+        lw_alert_table_destroy(t);
+    }
 }
 
 static void test_stall_alert(void **state)
@@ -408,7 +513,9 @@ static void test_stall_alert(void **state)
     lw_alert_opts_default(&opts);
     opts.for_evals = 1;
     assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+    /* for + 1 = 2 leads arm the edge before the stall */
     lw_alert_obs_t o = obs_for('L', false);
+    assert_int_equal(lw_alert_eval(t, &o, 1, T0 - DAY, err, sizeof err), LW_OK);
     assert_int_equal(lw_alert_eval(t, &o, 1, T0, err, sizeof err), LW_OK);
 
     size_t n;
@@ -554,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_labels_and_annotations),
         cmocka_unit_test(test_restart_does_not_refire),
         cmocka_unit_test(test_load_rejects_damage),
+        cmocka_unit_test(test_load_keeps_healthy_streak),
         cmocka_unit_test(test_stall_alert),
         cmocka_unit_test(test_retire_and_reload_opts),
         cmocka_unit_test(test_bounds),

@@ -83,13 +83,14 @@ static lw_alert_obs_t obs(const char *source, char verdict, const char *summary)
 
 /*
  * Two edges, for 1, keep_firing_for 0; per round the verdicts of
- * playlists and follows:  LL, IL, II, LI  ->
+ * playlists and follows:  LL, LL, IL, II, LI  ->  the first two rounds arm
+ * both edges (more than `for` consecutive leads), then
  *   playlists: pending, firing, resolved;  follows: pending, firing.
  * Returns the number of events copied into ev (in the order produced).
  */
 static size_t make_events(lw_alert_event_t *ev, size_t max, const char *summary)
 {
-    static const char *const rounds[] = {"LL", "IL", "II", "LI"};
+    static const char *const rounds[] = {"LL", "LL", "IL", "II", "LI"};
     lw_alert_opts_t opts;
     lw_alert_opts_default(&opts);
     opts.for_evals = 1;

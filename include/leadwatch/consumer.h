@@ -21,7 +21,9 @@
  *
  * Forced settings: enable.auto.commit=false and enable.auto.offset.store=false
  * (the store owns offsets; librdkafka must never commit by itself) and
- * enable.partition.eof=true (to know when a partition is idle).  Every other
+ * enable.partition.eof=true (to know when a partition is idle).  Defaults
+ * when not given: auto.offset.reset=earliest, and with librdkafka >= 2.2
+ * fetch.queue.backoff.ms=10 (see consumer.c).  Every other
  * property is passed to rd_kafka_conf_set() unchanged, so bootstrap.servers,
  * group.id, security.protocol, sasl.*, ssl.* all work.  Values of secret
  * properties (lw_kafka_is_secret) never appear in logs or messages.
@@ -99,6 +101,7 @@ typedef struct {
     int64_t kafka_commit_errors; /* offset commits the broker refused (non-fatal) */
     int64_t rebalances;          /* assignment changes seen */
     int assigned;                /* partitions assigned now */
+    int64_t fetch_wakeups;       /* librdkafka < 2.2: fetchers woken after a full queue */
     int64_t lag_total;           /* sum of the known lags of the assigned partitions
                                     (lw_consumer_lag); -1 when none is known */
 } lw_consumer_stats_t;

@@ -38,9 +38,9 @@
 #define LW_SERVICE_DRAIN_MS 5000
 
 typedef struct {
-    const char *config_path;          /* re-read on SIGHUP */
-    const lw_config_t *cfg;           /* the config the pipeline was built with (borrowed) */
-    lw_pipeline_t *pipeline;          /* borrowed, with its store */
+    const char *config_path; /* re-read on SIGHUP */
+    const lw_config_t *cfg;  /* the config the pipeline was built with (borrowed) */
+    lw_pipeline_t *pipeline; /* borrowed, with its store */
     lw_store_t *store;
     const lw_kafka_settings_t *kafka; /* the consumer's settings (also the Kafka alert sink's) */
     const char *http_listen;          /* --http: overrides http.listen and turns the server on */

@@ -55,22 +55,22 @@
 typedef struct lw_watch lw_watch_t;
 
 typedef struct {
-    const lw_config_t *cfg; /* tree, buckets, analysis, alerts; borrowed (lw_watch_reload) */
-    lw_store_t *store;      /* writable; the pipeline's store, used between flushes */
-    lw_promtext_t *metrics; /* NULL: no gauges */
-    lw_alertsink_t *sink;   /* NULL: transitions are only logged */
+    const lw_config_t *cfg;        /* tree, buckets, analysis, alerts; borrowed (lw_watch_reload) */
+    lw_store_t *store;             /* writable; the pipeline's store, used between flushes */
+    lw_promtext_t *metrics;        /* NULL: no gauges */
+    lw_alertsink_t *sink;          /* NULL: transitions are only logged */
     int64_t (*mono_ms)(void *ctx); /* clock for the evaluation duration; NULL = CLOCK_MONOTONIC */
     void *clock_ctx;
 } lw_watch_deps_t;
 
 typedef struct {
-    uint64_t evaluations;     /* buckets evaluated */
-    uint64_t skipped;         /* closed buckets skipped by the catch-up bound */
-    int64_t last_as_of_ms;    /* newest bucket evaluated, INT64_MIN = none */
-    double last_duration_s;   /* of the newest evaluation */
-    size_t firing;            /* alerts firing now */
-    uint64_t transitions;     /* alert events produced */
-    bool stalled;             /* the pipeline is reported stalled */
+    uint64_t evaluations;   /* buckets evaluated */
+    uint64_t skipped;       /* closed buckets skipped by the catch-up bound */
+    int64_t last_as_of_ms;  /* newest bucket evaluated, INT64_MIN = none */
+    double last_duration_s; /* of the newest evaluation */
+    size_t firing;          /* alerts firing now */
+    uint64_t transitions;   /* alert events produced */
+    bool stalled;           /* the pipeline is reported stalled */
 } lw_watch_stats_t;
 
 /*
@@ -107,8 +107,8 @@ lw_err_t lw_watch_pipeline(lw_watch_t *w, bool stalled, const char *reason, int6
  * created with (the caller checks; they need a restart).  LW_ERR_CONFIG
  * and nothing changed when the alert options are not acceptable.
  */
-lw_err_t lw_watch_reload(lw_watch_t *w, const lw_config_t *cfg, lw_alertsink_t *sink,
-                         char *errstr, size_t errstr_size);
+lw_err_t lw_watch_reload(lw_watch_t *w, const lw_config_t *cfg, lw_alertsink_t *sink, char *errstr,
+                         size_t errstr_size);
 
 /* Re-announce the firing alerts (refresh events) to the sink, e.g. a new one after a reload. */
 void lw_watch_reannounce(lw_watch_t *w, int64_t now_ms);
