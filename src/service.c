@@ -44,6 +44,12 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t wall_ms_cb(void *ctx)
+{
+    (void)ctx;
+    return wall_ms();
+}
+
 /* ---- the reload rule ----------------------------------------------------- */
 
 static bool str_eq(const char *a, const char *b)
@@ -395,7 +401,8 @@ static lw_err_t start(service_t *s, char *errstr, size_t errstr_size)
     if (err != LW_OK)
         return err;
     log_sinks(cfg);
-    lw_watch_deps_t wd = {.cfg = cfg, .store = o->store, .metrics = s->reg, .sink = s->sink};
+    lw_watch_deps_t wd = {
+        .cfg = cfg, .store = o->store, .metrics = s->reg, .sink = s->sink, .wall_ms = wall_ms_cb};
     err = lw_watch_new(&wd, wall_ms(), &s->watch, errstr, errstr_size);
     if (err != LW_OK)
         return err;

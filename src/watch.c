@@ -604,7 +604,8 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
             lw_promtext_add(w->g_skipped, (double)skip);
     }
     for (int64_t b = first; b <= newest; b += size) {
-        lw_err_t err = evaluate(w, b, now_ms, errstr, errstr_size);
+        int64_t t = w->d.wall_ms ? w->d.wall_ms(w->d.clock_ctx) : now_ms;
+        lw_err_t err = evaluate(w, b, t, errstr, errstr_size);
         if (err != LW_OK)
             return err;
         done++;

@@ -157,6 +157,7 @@ static void run_seq(const seq_case_t *c)
     char err[256];
     lw_alert_opts_default(&opts);
     opts.for_evals = c->for_evals;
+    opts.arm_after = c->for_evals + 1; /* these sequences arm after for + 1 leads */
     opts.keep_firing_for = c->keep_firing_for;
     assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
 
@@ -211,6 +212,7 @@ static lw_alert_table_t *fired_table(unsigned keep_firing_for)
     char err[256];
     lw_alert_opts_default(&opts);
     opts.for_evals = 1;
+    opts.arm_after = 1 + 1; /* these sequences arm after for + 1 leads */
     opts.keep_firing_for = keep_firing_for;
     assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
     const char *seq = "LLII"; /* for + 1 leads arm, then for + 1 failures fire */
@@ -231,6 +233,7 @@ static void test_labels_and_annotations(void **state)
     char err[256];
     lw_alert_opts_default(&opts);
     opts.for_evals = 0;
+    opts.arm_after = 0 + 1; /* these sequences arm after for + 1 leads */
     opts.keep_firing_for = 0;
     assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
 
@@ -312,6 +315,7 @@ static void test_restart_does_not_refire(void **state)
     lw_alert_opts_t opts;
     lw_alert_opts_default(&opts);
     opts.for_evals = 1;
+    opts.arm_after = 1 + 1; /* these sequences arm after for + 1 leads */
     opts.keep_firing_for = 1;
     lw_alert_table_t *r = NULL;
     assert_int_equal(lw_alert_table_new(&opts, &r, err, sizeof err), LW_OK);
@@ -475,6 +479,7 @@ static void test_load_keeps_healthy_streak(void **state)
     lw_alert_opts_t opts;
     lw_alert_opts_default(&opts);
     opts.for_evals = 1;
+    opts.arm_after = 1 + 1; /* these sequences arm after for + 1 leads */
     opts.keep_firing_for = 0;
     for (unsigned healthy = 0; healthy <= 1; healthy++) {
         char blob[256];
@@ -512,6 +517,7 @@ static void test_stall_alert(void **state)
     lw_alert_opts_t opts;
     lw_alert_opts_default(&opts);
     opts.for_evals = 1;
+    opts.arm_after = 1 + 1; /* these sequences arm after for + 1 leads */
     assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
     /* for + 1 = 2 leads arm the edge before the stall */
     lw_alert_obs_t o = obs_for('L', false);
@@ -640,6 +646,8 @@ static void test_bounds(void **state)
     assert_int_equal(lw_alert_count(t), 6);
 
     opts.for_evals = LW_ALERT_MAX_EVALS + 1;
+
+    opts.arm_after = LW_ALERT_MAX_EVALS + 1 + 1; /* these sequences arm after for + 1 leads */
     assert_int_equal(lw_alert_opts_check(&opts, err, sizeof err), LW_ERR_CONFIG);
     assert_non_null(strstr(err, "alerts.for"));
 
@@ -654,6 +662,37 @@ static void test_bounds(void **state)
     lw_alert_table_destroy(t);
 }
 
+/* arm_after is its own setting: a lead shorter than it never arms, whatever `for` is. */
+static void test_arm_after(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned arm_after;
+        const char *verdicts, *states;
+    } cases[] = {
+        {3, "LLIIILLLI", "iiiiiiiiF"}, /* two leads do not arm; three do; for 0 fires at once */
+        {0, "LI", "iF"},
+        {1, "LI", "iF"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lw_alert_opts_t opts;
+        lw_alert_table_t *t = NULL;
+        char err[256];
+        lw_alert_opts_default(&opts);
+        opts.for_evals = 0;
+        opts.arm_after = cases[k].arm_after;
+        assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+        for (int i = 0; cases[k].verdicts[i]; i++) {
+            lw_alert_obs_t o = obs_for(cases[k].verdicts[i], false);
+            assert_int_equal(lw_alert_eval(t, &o, 1, T0 + i * DAY, err, sizeof err), LW_OK);
+            assert_int_equal(
+                lw_alert_state(t, "playlists", "listeners", LW_ALERT_COND_NO_LONGER_LEADS),
+                state_code(cases[k].states[i]));
+        }
+        lw_alert_table_destroy(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_stall_alert),
         cmocka_unit_test(test_retire_and_reload_opts),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_arm_after),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,6 +94,7 @@ static size_t make_events(lw_alert_event_t *ev, size_t max, const char *summary)
     lw_alert_opts_t opts;
     lw_alert_opts_default(&opts);
     opts.for_evals = 1;
+    opts.arm_after = 2; /* LL arms */
     opts.keep_firing_for = 0;
     lw_alert_table_t *t = NULL;
     char err[256];

@@ -100,6 +100,9 @@ const char *lw_alert_verdict_name(lw_alert_verdict_t v);
 typedef struct {
     unsigned for_evals;             /* 0..LW_ALERT_MAX_EVALS, default 3 */
     unsigned keep_firing_for;       /* 0..LW_ALERT_MAX_EVALS, default 2 */
+    unsigned arm_after;             /* consecutive healthy evaluations before an edge counts as
+                                       having led (its loss can alert), 0..LW_ALERT_MAX_EVALS,
+                                       default 28; 0 and 1 arm on the first */
     unsigned on_mask;               /* conditions that alert, default LW_ALERT_EDGE_CONDS_ALL */
     unsigned stall_for;             /* pipeline alert: default 0 (the stall check has its own */
     unsigned stall_keep_firing_for; /*   time bound), default 0 */

@@ -60,6 +60,8 @@ typedef struct {
     lw_promtext_t *metrics;        /* NULL: no gauges */
     lw_alertsink_t *sink;          /* NULL: transitions are only logged */
     int64_t (*mono_ms)(void *ctx); /* clock for the evaluation duration; NULL = CLOCK_MONOTONIC */
+    int64_t (*wall_ms)(void *ctx); /* read per evaluation for the alert times (a catch-up
+                                      spans seconds); NULL = the now_ms passed in */
     void *clock_ctx;
 } lw_watch_deps_t;
 
