@@ -2,33 +2,55 @@
  * bench_kafka.c - Kafka ingest throughput of leadwatch against librdkafka's
  * mock cluster on loopback, measured in the same run as a bare librdkafka
  * consumer that only counts the same messages; and the daemon's peak RSS
- * with 1,000,000 distinct users in one day.
+ * with 1,000,000 distinct users in one day, with the same settings.
  *
- * usage: bench_kafka [MESSAGES] [RUNS] [RSS_USERS]
+ * usage: bench_kafka [MESSAGES] [PAIRS] [RSS_USERS] [KEY=VALUE ...]
  *   MESSAGES   simulated events produced once (default 600,000)
- *   RUNS       alternating bare / leadwatch runs; the best of each is reported (3)
- *   RSS_USERS  distinct users (one event each, one day) for the RSS run (1,000,000)
+ *   PAIRS      bare + leadwatch runs, alternating which goes first (7)
+ *   RSS_USERS  distinct users (one event each, one day) for the RSS run
+ *              (1,000,000; 0 skips it)
+ *   KEY=VALUE  librdkafka properties applied identically to the bare
+ *              consumer, leadwatch's consumer and the RSS run (none: the
+ *              defaults leadwatch runs with)
  *
  * Set-up: `leadwatch mock-kafka` (the binary next to this one) runs in its
- * own process so its memory is not ours; topics have 64 partitions (the
- * mock keeps only 5 MiB per partition, so the data must be spread).  The
- * simulator's events (seed 1, keyed by user) are produced once.
+ * own process so its memory is not ours; topics have 64 partitions.  The
+ * simulator's events (seed 1, keyed by user) are produced ONCE, before any
+ * consumer runs: the mock keeps only the newest 5 MiB or 100,000 message
+ * sets per partition, and 600,000 events of ~209 bytes are ~2 MiB per
+ * partition, so nothing is evicted and every run reads identical, already
+ * stored data with no producer competing for the two cores.
  *
- * Throughput: both consumers subscribe in a fresh group (the mock's join
- * takes ~3 s, excluded) and are timed from their first message to the
- * last.  The bare consumer polls and counts.  leadwatch polls, decodes,
- * aggregates (count, sum, two HyperLogLog distincts, a ratio) and commits
- * to a real SQLite store with the default flush cadence, then commits the
- * offsets to Kafka: the daemon's loop (lw_consumer_poll / lw_consumer_flush).
+ * Throughput: every run subscribes in a fresh group (the mock's join takes
+ * ~3 s and is excluded) and is timed from its first message to its last.
+ * Both consumers have leadwatch's forced properties (enable.auto.commit=
+ * false, enable.auto.offset.store=false, enable.partition.eof=true) and
+ * auto.offset.reset=earliest, plus KEY=VALUE.  The bare consumer is the
+ * canonical loop: rd_kafka_consumer_poll, count, rd_kafka_message_destroy.
+ * leadwatch runs the daemon's loop: lw_consumer_poll (decode, aggregate:
+ * count, sum, two HyperLogLog distincts, a ratio) and, when the pipeline
+ * asks, lw_consumer_flush (one SQLite transaction, then an async offset
+ * commit); its time includes the final flush.  Pairs alternate B L / L B
+ * so neither always runs on a warmer mock.  Reported: every pair, the
+ * median of each rate and the median (and range) of the per-pair ratios.
  *
- * RSS: `leadwatch run --exit-when-idle` in a child process consumes one event
- * per distinct user, all on one day; the child's VmHWM (sampled every 20 ms
- * until it exits) is reported.
- * librdkafka's prefetch is bounded for this run (queued.max.messages.kbytes=8192,
- * queued.min.messages=1000, fetch.message.max.bytes=131072): its defaults
- * (64 MiB of queue, 1 MiB per partition fetch) alone exceed the target.
+ * Stall: the time a consumer spent waiting with its queue empty after its
+ * first message (a poll that found nothing, then blocked).  librdkafka
+ * 2.0.x stops fetching when its prefetch queue reaches queued.min.messages
+ * or queued.max.messages.kbytes and, without a wake-up when the
+ * application drains it, fetches again only when the broker thread's
+ * 1-second serve window ends (fixed in 2.2 by fetch.queue.backoff.ms), so
+ * a consumer slower than the fetcher loses up to a second per fill.
+ * leadwatch's consumer wakes the fetchers itself (consumer.c); the bare
+ * consumer does not, so with a small prefetch queue it stalls too.
+ *
+ * RSS: `leadwatch run --exit-when-idle` in a child process consumes one
+ * event per distinct user, all on one day, with --kafka KEY=VALUE; the
+ * child's VmHWM (sampled every 20 ms from its exec until it exits) is
+ * reported.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +66,12 @@
 #include "leadwatch/simulate.h"
 
 #define PARTITIONS "64"
+#define MAX_EXTRA 32
+#define MAX_PAIRS 101
+
+/* KEY=VALUE properties from the command line, for every consumer. */
+static lw_kafka_prop_t extra[MAX_EXTRA];
+static size_t nextra;
 
 static const char bench_yaml[] =
     "source: {format: segment}\n"
@@ -137,15 +165,35 @@ static int64_t produce_sim(const char *boot, int64_t n)
     return i;
 }
 
-/* The bare consumer: subscribe, poll, count.  Returns messages/s from first to last. */
-static double run_bare(const char *boot, const char *group, int64_t n)
+/* One measured run: messages/s from first to last, and the time stalled. */
+typedef struct {
+    double rate, stall_s;
+    int64_t wakeups; /* leadwatch: fetch wake-ups (lw_consumer_stats) */
+} run_t;
+
+/* base, then KEY=VALUE from the command line; returns the count. */
+static size_t with_extra(lw_kafka_prop_t *out, const lw_kafka_prop_t *base, size_t nbase)
+{
+    memcpy(out, base, nbase * sizeof *base);
+    memcpy(out + nbase, extra, nextra * sizeof *extra);
+    return nbase + nextra;
+}
+
+/*
+ * The bare consumer: subscribe, poll, count.  A poll that finds nothing is
+ * followed by a blocking one, which is timed as stall once counting began;
+ * no clock is read per message.
+ */
+static run_t run_bare(const char *boot, const char *group, int64_t n)
 {
     char err[512];
-    lw_kafka_prop_t props[] = {{"bootstrap.servers", boot},
-                               {"group.id", group},
-                               {"auto.offset.reset", "earliest"},
-                               {"enable.auto.commit", "false"}};
-    rd_kafka_conf_t *conf = lw_kafka_conf_new(props, 4, NULL, 0, err, sizeof err);
+    const lw_kafka_prop_t base[] = {
+        {"bootstrap.servers", boot},           {"group.id", group},
+        {"auto.offset.reset", "earliest"},     {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "true"}};
+    lw_kafka_prop_t props[6 + MAX_EXTRA];
+    size_t np = with_extra(props, base, 6);
+    rd_kafka_conf_t *conf = lw_kafka_conf_new(props, np, NULL, 0, err, sizeof err);
     if (!conf)
         die("bare conf", err);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -157,25 +205,29 @@ static double run_bare(const char *boot, const char *group, int64_t n)
     rd_kafka_subscribe(rk, t);
     rd_kafka_topic_partition_list_destroy(t);
     int64_t count = 0;
-    double t0 = 0, t1 = 0;
+    double t0 = 0, stall = 0;
     while (count < n) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
-        if (!m)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (count++ == 0)
-                t0 = now_s();
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 0);
+        if (!m) {
+            double w = now_s();
+            m = rd_kafka_consumer_poll(rk, 100);
+            if (count > 0)
+                stall += now_s() - w;
+            if (!m)
+                continue;
         }
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && count++ == 0)
+            t0 = now_s();
         rd_kafka_message_destroy(m);
     }
-    t1 = now_s();
+    double t1 = now_s();
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
-    return (double)(n - 1) / (t1 - t0);
+    return (run_t){(double)(n - 1) / (t1 - t0), stall, 0};
 }
 
 /* leadwatch's path: lw_consumer + pipeline + a SQLite store, the daemon's loop. */
-static double run_leadwatch(const char *boot, const char *group, int64_t n, const char *dir)
+static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const char *dir)
 {
     char err[512], yaml[4096], db[1024];
     snprintf(db, sizeof db, "%s/bench-kafka-%s.db", dir, group);
@@ -189,37 +241,69 @@ static double run_leadwatch(const char *boot, const char *group, int64_t n, cons
     lw_pipeline_t *p = lw_pipeline_new(cfg, store, err, sizeof err);
     if (!p)
         die("pipeline", err);
-    lw_kafka_prop_t props[] = {{"bootstrap.servers", boot}, {"group.id", group}};
+    const lw_kafka_prop_t base[] = {{"bootstrap.servers", boot}, {"group.id", group}};
+    lw_kafka_prop_t props[2 + MAX_EXTRA];
+    size_t np = with_extra(props, base, 2);
     const char *topics[] = {"bench"};
-    lw_kafka_settings_t ks = {props, 2, topics, 1, NULL};
+    lw_kafka_settings_t ks = {props, np, topics, 1, NULL};
     lw_consumer_t *c = lw_consumer_new(&ks, p, err, sizeof err);
     if (!c)
         die("consumer", err);
-    lw_consumer_stats_t st = {0};
-    double t0 = 0;
-    while (st.messages < n) {
+    int64_t fed = 0;
+    double t0 = 0, stall = 0;
+    while (fed < n) {
         int nfed;
         int64_t mono = now_ms(CLOCK_MONOTONIC);
-        if (lw_consumer_poll(c, 100, 10000, now_ms(CLOCK_REALTIME), mono, &nfed, err, sizeof err) !=
+        if (lw_consumer_poll(c, 0, 10000, now_ms(CLOCK_REALTIME), mono, &nfed, err, sizeof err) !=
             LW_OK)
             die("poll", err);
-        if (nfed > 0 && t0 == 0)
+        if (nfed == 0) {
+            double w = now_s();
+            if (lw_consumer_poll(c, 100, 10000, now_ms(CLOCK_REALTIME), mono, &nfed, err,
+                                 sizeof err) != LW_OK)
+                die("poll", err);
+            if (fed > 0)
+                stall += now_s() - w;
+        }
+        if (nfed > 0 && fed == 0)
             t0 = now_s();
+        fed += nfed;
+        mono = now_ms(CLOCK_MONOTONIC);
         if (lw_pipeline_should_flush(p, mono) &&
             lw_consumer_flush(c, mono, false, err, sizeof err) != LW_OK)
             die("flush", err);
-        lw_consumer_stats(c, &st);
     }
     if (lw_consumer_flush(c, now_ms(CLOCK_MONOTONIC), true, err, sizeof err) != LW_OK)
         die("flush", err);
     double t1 = now_s();
+    lw_consumer_stats_t st;
+    lw_consumer_stats(c, &st);
+    if (st.messages != n || st.lag_total != 0)
+        die("leadwatch", "did not consume exactly the produced messages");
     lw_consumer_close(c, now_ms(CLOCK_MONOTONIC), 5000, err, sizeof err);
     lw_consumer_destroy(c);
     lw_pipeline_destroy(p);
     lw_store_close(store);
     lw_config_free(cfg);
     unlink(db);
-    return (double)(n - 1) / (t1 - t0);
+    return (run_t){(double)(n - 1) / (t1 - t0), stall, st.fetch_wakeups};
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..n) (sorts a copy); also the range. */
+static double median(const double *v, int n, double *lo, double *hi)
+{
+    double s[MAX_PAIRS];
+    memcpy(s, v, (size_t)n * sizeof *v);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    *lo = s[0];
+    *hi = s[n - 1];
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static void produce_users(const char *boot, long users)
@@ -267,10 +351,32 @@ static long rss_run(const char *lw, const char *boot, const char *dir)
         close(execd[0]);
         int null = open("/dev/null", O_WRONLY);
         dup2(null, STDOUT_FILENO);
-        execl(lw, lw, "run", "-c", cfgpath, "--log-level", "warn", "--kafka", kb, "--kafka",
-              "group.id=rss", "--kafka", "queued.max.messages.kbytes=8192", "--kafka",
-              "queued.min.messages=1000", "--kafka", "fetch.message.max.bytes=131072", "--topic",
-              "rss", "--exit-when-idle", "1", (char *)NULL);
+        char *argv[16 + 2 * MAX_EXTRA];
+        int a = 0;
+        const char *fixed[] = {lw,
+                               "run",
+                               "-c",
+                               cfgpath,
+                               "--log-level",
+                               "warn",
+                               "--kafka",
+                               kb,
+                               "--kafka",
+                               "group.id=rss",
+                               "--topic",
+                               "rss",
+                               "--exit-when-idle",
+                               "1"};
+        for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+            argv[a++] = (char *)fixed[i];
+        for (size_t i = 0; i < nextra; i++) {
+            static char kv[MAX_EXTRA][512];
+            snprintf(kv[i], sizeof kv[i], "%s=%s", extra[i].key, extra[i].value);
+            argv[a++] = "--kafka";
+            argv[a++] = kv[i];
+        }
+        argv[a] = NULL;
+        execv(lw, argv);
         _exit(127);
     }
     /* ru_maxrss would carry this process's peak across fork+exec; the child's
@@ -313,8 +419,23 @@ static long rss_run(const char *lw, const char *boot, const char *dir)
 int main(int argc, char **argv)
 {
     int64_t n = argc > 1 ? strtoll(argv[1], NULL, 10) : 600000;
-    int runs = argc > 2 ? atoi(argv[2]) : 3;
+    int pairs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 7;
     long users = argc > 3 ? strtol(argv[3], NULL, 10) : 1000000;
+    if (n < 2 || pairs < 1 || pairs > MAX_PAIRS || users < 0) {
+        fprintf(stderr,
+                "usage: bench_kafka [MESSAGES>=2] [PAIRS 1..%d] [RSS_USERS] [KEY=VALUE ...]\n",
+                MAX_PAIRS);
+        return 2;
+    }
+    for (int i = 4; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq || eq == argv[i] || nextra == MAX_EXTRA) {
+            fprintf(stderr, "bench_kafka: %s: want KEY=VALUE (at most %d)\n", argv[i], MAX_EXTRA);
+            return 2;
+        }
+        *eq = '\0';
+        extra[nextra++] = (lw_kafka_prop_t){argv[i], eq + 1};
+    }
     const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char lw[4096];
     snprintf(lw, sizeof lw, "%s", argv[0]);
@@ -322,28 +443,43 @@ int main(int argc, char **argv)
     snprintf(slash ? slash + 1 : lw, sizeof lw - (size_t)(slash ? slash + 1 - lw : 0), "leadwatch");
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("librdkafka %s; consumer properties:", rd_kafka_version_str());
+    for (size_t i = 0; i < nextra; i++)
+        printf(" %s=%s", extra[i].key, extra[i].value);
+    printf("%s\n", nextra ? "" : " leadwatch's defaults");
     char boot[256];
     pid_t mock = start_mock(lw, boot, sizeof boot);
     mock_pid = mock;
     n = produce_sim(boot, n);
 
-    double best_bare = 0, best_lw = 0;
-    for (int r = 0; r < runs; r++) {
-        char g[32];
-        snprintf(g, sizeof g, "bare-%d", r);
-        double b = run_bare(boot, g, n);
-        snprintf(g, sizeof g, "lw-%d", r);
-        double l = run_leadwatch(boot, g, n, tmp);
-        printf("run %d: bare %.0f msgs/s, leadwatch %.0f msgs/s (%.2fx)\n", r + 1, b, l, l / b);
-        fflush(stdout);
-        if (b > best_bare)
-            best_bare = b;
-        if (l > best_lw)
-            best_lw = l;
+    double bare[MAX_PAIRS], lwr[MAX_PAIRS], ratio[MAX_PAIRS];
+    for (int r = 0; r < pairs; r++) {
+        char gb[32], gl[32];
+        snprintf(gb, sizeof gb, "bare-%d", r);
+        snprintf(gl, sizeof gl, "lw-%d", r);
+        run_t b, l;
+        if (r % 2 == 0) {
+            b = run_bare(boot, gb, n);
+            l = run_leadwatch(boot, gl, n, tmp);
+        } else {
+            l = run_leadwatch(boot, gl, n, tmp);
+            b = run_bare(boot, gb, n);
+        }
+        bare[r] = b.rate;
+        lwr[r] = l.rate;
+        ratio[r] = l.rate / b.rate;
+        printf("pair %d (%s): bare %.0f msgs/s (stalled %.2f s), leadwatch %.0f msgs/s "
+               "(stalled %.2f s, %lld fetch wake-ups): ratio %.2f\n",
+               r + 1, r % 2 == 0 ? "B L" : "L B", b.rate, b.stall_s, l.rate, l.stall_s,
+               (long long)l.wakeups, ratio[r]);
     }
-    printf("kafka ingest, best of %d: bare librdkafka %.0f msgs/s, leadwatch %.0f msgs/s: "
-           "ratio %.2f (target >= 0.90)\n",
-           runs, best_bare, best_lw, best_lw / best_bare);
+    double blo, bhi, llo, lhi, rlo, rhi;
+    double bm = median(bare, pairs, &blo, &bhi);
+    double lm = median(lwr, pairs, &llo, &lhi);
+    double rm = median(ratio, pairs, &rlo, &rhi);
+    printf("kafka ingest, median of %d pairs: bare librdkafka %.0f msgs/s (%.0f-%.0f), leadwatch "
+           "%.0f msgs/s (%.0f-%.0f); per-pair ratio median %.2f (%.2f-%.2f), target >= 0.90\n",
+           pairs, bm, blo, bhi, lm, llo, lhi, rm, rlo, rhi);
 
     if (users > 0) {
         produce_users(boot, users);

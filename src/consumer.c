@@ -20,6 +20,24 @@
  * ListOffsets request per scrape was rejected: /metrics must not wait on
  * the broker, and while consuming the cache is at most one fetch old.
  *
+ * Fetch wake-up.  librdkafka before 2.2 stops fetching a partition while
+ * the consumer queue holds queued.min.messages or queued.max.messages.kbytes
+ * and nothing wakes its broker thread when the application drains the
+ * queue: it fetches again only when its 1-second serve window ends, so a
+ * consumer slower than the fetcher (any catch-up on a fast network) idles
+ * most of every second (measured: 0.3 M msgs/s instead of 1.4 M, see
+ * bench/RESULTS.md).  Any request to a broker wakes its thread, so after a
+ * poll that saw the queue at a threshold (length, or length times the
+ * average message size) and then drained to half of it (or, as librdkafka's
+ * byte count is not visible, when a poll finds the queue empty while an
+ * assigned partition is not at its end, at most every
+ * WAKE_EMPTY_INTERVAL_MS: the caller would be waiting anyway), one
+ * rd_kafka_offsets_for_times(latest) over the assigned partitions sends a
+ * ListOffsets to every leader: one round trip on this thread per queue
+ * fill, against up to a second of idling.  2.2 made the wait configurable
+ * (fetch.queue.backoff.ms, set to 10 ms by default here), so the wake-up is
+ * off there.
+ *
  * Rebalance: the callback (and, while closing, the same handler driven by
  * REBALANCE events from the close queue) computes start offsets on assign
  * (store position vs. rd_kafka_committed(), see consumer.h) and on revoke
@@ -54,6 +72,13 @@
  * milliseconds can be days of event time.
  */
 #define IDLE_AFTER_MS 2000
+/* librdkafka 2.2.0, the first with fetch.queue.backoff.ms, and leadwatch's default for it */
+#define FETCH_QUEUE_BACKOFF_VERSION 0x020200ff
+#define FETCH_QUEUE_BACKOFF_MS "10"
+/* bound on the fetch wake-up's broker round trip (it runs on the caller's thread) */
+#define WAKE_TIMEOUT_MS 500
+/* at most one wake-up per this on an empty queue (the caller would wait anyway) */
+#define WAKE_EMPTY_INTERVAL_MS 20
 
 typedef struct {
     char *topic;
@@ -77,6 +102,14 @@ struct lw_consumer {
     part_t *parts;
     size_t nparts, cap_parts;
     size_t last_hit;
+
+    /* fetch wake-up (librdkafka < 2.2, see the file comment) */
+    rd_kafka_queue_t *cq;    /* the consumer queue, for its length */
+    bool wake_needed;        /* the queue reached a fetch-stop threshold */
+    int64_t queue_min_msgs;  /* queued.min.messages */
+    int64_t queue_max_bytes; /* queued.max.messages.kbytes * 1024 */
+    int64_t bytes_fed;       /* payload + key bytes of the messages fed: the average size */
+    int64_t last_wake_ms;    /* mono time of the last wake-up on an empty queue */
 
     int64_t now_ms, mono_ms; /* the clock as of the current poll, for callbacks */
     lw_err_t failed;         /* LW_OK until a fatal error */
@@ -512,6 +545,15 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
     }
     if (!has_prop(ks, "auto.offset.reset"))
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
+    /* librdkafka stops fetching when its prefetch queue is full and, before
+     * 2.2, looks again only after up to a second (its broker thread's serve
+     * window): a consumer slower than the fetcher then idles most of that
+     * second (bench/bench_kafka.c measures it).  2.2 made the wait
+     * fetch.queue.backoff.ms, default 1000; a short one costs only a queue
+     * check per broker every few milliseconds while the queue is full. */
+    if (rd_kafka_version() >= FETCH_QUEUE_BACKOFF_VERSION &&
+        !has_prop(ks, "fetch.queue.backoff.ms"))
+        rd_kafka_conf_set(conf, "fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS, NULL, 0);
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
@@ -525,6 +567,18 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
     }
     conf = NULL; /* owned by rk now */
     rd_kafka_poll_set_consumer(c->rk);
+    if (rd_kafka_version() < FETCH_QUEUE_BACKOFF_VERSION) {
+        char v[32];
+        size_t vlen = sizeof v;
+        const rd_kafka_conf_t *rconf = rd_kafka_conf(c->rk);
+        if (rd_kafka_conf_get(rconf, "queued.min.messages", v, &vlen) == RD_KAFKA_CONF_OK)
+            c->queue_min_msgs = strtoll(v, NULL, 10);
+        vlen = sizeof v;
+        if (rd_kafka_conf_get(rconf, "queued.max.messages.kbytes", v, &vlen) == RD_KAFKA_CONF_OK)
+            c->queue_max_bytes = strtoll(v, NULL, 10) * 1024;
+        if (c->queue_min_msgs > 0 && c->queue_max_bytes > 0)
+            c->cq = rd_kafka_queue_get_consumer(c->rk);
+    }
 
     if (ks->dead_letter_topic) {
         c->dlq = lw_producer_new(ks->props, ks->nprops, err, sizeof err);
@@ -603,6 +657,7 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
     if (err != LW_OK)
         return fail(c, err, "store flush failed: %s", errstr);
     pt->next = after.position;
+    c->bytes_fed += (int64_t)(m->len + m->key_len);
     pt->eof = false;
     pt->idle = false; /* the pipeline counts it as active again */
     c->st.messages++;
@@ -615,6 +670,48 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
     return LW_OK;
 }
 
+/* Send ListOffsets(latest) for every assigned partition: wakes each leader's broker thread. */
+static void wake_fetchers(lw_consumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->nparts);
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (c->parts[i].active)
+            rd_kafka_topic_partition_list_add(l, c->parts[i].topic, c->parts[i].partition)->offset =
+                RD_KAFKA_OFFSET_END;
+    }
+    if (l->cnt > 0) {
+        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->rk, l, WAKE_TIMEOUT_MS);
+        c->st.fetch_wakeups++;
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            LW_LOG(LW_LOG_DEBUG, "consumer", "fetch wake-up: %s", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* true when an assigned partition is not at its end: an empty queue means the fetcher is behind */
+static bool behind(const lw_consumer_t *c)
+{
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (c->parts[i].active && !c->parts[i].eof)
+            return true;
+    }
+    return false;
+}
+
+/* After a poll: arm at a fetch-stop threshold, wake the fetchers at half of it. */
+static void check_fetch_stop(lw_consumer_t *c)
+{
+    int64_t len = (int64_t)rd_kafka_queue_length(c->cq);
+    int64_t avg = c->st.messages > 0 ? c->bytes_fed / c->st.messages : 0;
+    int64_t bytes = len * avg;
+    if (len >= c->queue_min_msgs || bytes >= c->queue_max_bytes)
+        c->wake_needed = true;
+    else if (c->wake_needed && len <= c->queue_min_msgs / 2 && bytes <= c->queue_max_bytes / 2) {
+        c->wake_needed = false;
+        wake_fetchers(c);
+    }
+}
+
 lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, int64_t now_ms,
                           int64_t mono_ms, int *nfed, char *errstr, size_t errstr_size)
 {
@@ -624,7 +721,15 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
     if (c->failed != LW_OK)
         return failed(c, errstr, errstr_size);
     for (int i = 0; i < max_messages; i++) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, i == 0 ? timeout_ms : 0);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
+        if (!m && i == 0 && timeout_ms > 0) {
+            if (c->cq && c->failed == LW_OK && behind(c) &&
+                mono_ms - c->last_wake_ms >= WAKE_EMPTY_INTERVAL_MS) {
+                c->last_wake_ms = mono_ms;
+                wake_fetchers(c);
+            }
+            m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+        }
         if (!m)
             break;
         int64_t before = c->st.messages;
@@ -634,6 +739,8 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
         if (err != LW_OK || c->failed != LW_OK)
             break;
     }
+    if (c->cq && c->failed == LW_OK)
+        check_fetch_stop(c);
     for (size_t i = 0; i < c->nparts; i++) {
         part_t *pt = &c->parts[i];
         if (pt->active && pt->eof && !pt->idle && mono_ms - pt->eof_since >= IDLE_AFTER_MS) {
@@ -728,6 +835,8 @@ void lw_consumer_destroy(lw_consumer_t *c)
     if (!c)
         return;
     lw_producer_destroy(c->dlq);
+    if (c->cq)
+        rd_kafka_queue_destroy(c->cq);
     if (c->rk)
         rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     for (size_t i = 0; i < c->nparts; i++)

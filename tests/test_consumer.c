@@ -193,6 +193,61 @@ static void test_settings_errors(void **state)
     free(dir);
 }
 
+/* The properties leadwatch forces or defaults, as librdkafka sees them. */
+static void test_defaults(void **state)
+{
+    (void)state;
+    lw_config_t *cfg = NULL;
+    TU_CONFIG("source: {format: segment}\n"
+              "metrics:\n  - {name: a, count: true}\n  - {name: b, distinct: user}\n"
+              "tree: {nsm: a, inputs: [{metric: b, kind: breadth}]}\n",
+              &cfg);
+    char *dir = tu_tempdir("consumer-defaults");
+    char *db = tu_path(dir, "s.db");
+    lw_store_t *store = NULL;
+    char err[512];
+    assert_int_equal(lw_store_open(db, 0, &store, err, sizeof err), LW_OK);
+    lw_pipeline_t *p = lw_pipeline_new(cfg, store, err, sizeof err);
+    assert_non_null(p);
+    const char *topics[] = {"t"};
+    const lw_kafka_prop_t props[] = {
+        {"group.id", "g"}, {"bootstrap.servers", "127.0.0.1:1"}, {"enable.partition.eof", "false"}};
+    lw_kafka_settings_t ks = {props, 3, topics, 1, NULL};
+    lw_consumer_t *c = lw_consumer_new(&ks, p, err, sizeof err);
+    assert_non_null(c);
+    const rd_kafka_conf_t *conf = rd_kafka_conf(lw_consumer_handle(c));
+    static const struct {
+        const char *key, *want;
+    } cases[] = {{"enable.auto.commit", "false"},
+                 {"enable.auto.offset.store", "false"},
+                 {"enable.partition.eof", "true"},   /* forced over the user's value */
+                 {"auto.offset.reset", "smallest"}}; /* librdkafka's name for earliest */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char val[64];
+        size_t vlen = sizeof val;
+        assert_int_equal(rd_kafka_conf_get(conf, cases[i].key, val, &vlen), RD_KAFKA_CONF_OK);
+        if (strcmp(val, cases[i].want) != 0)
+            fail_msg("%s=%s, want %s", cases[i].key, val, cases[i].want);
+    }
+    /* the short fetch-queue backoff where librdkafka has it (>= 2.2), else nothing set */
+    char val[64];
+    size_t vlen = sizeof val;
+    rd_kafka_conf_res_t r = rd_kafka_conf_get(conf, "fetch.queue.backoff.ms", val, &vlen);
+    if (rd_kafka_version() >= 0x020200ff) {
+        assert_int_equal(r, RD_KAFKA_CONF_OK);
+        assert_string_equal(val, "10");
+    } else {
+        assert_int_equal(r, RD_KAFKA_CONF_UNKNOWN);
+    }
+    lw_consumer_destroy(c);
+    lw_pipeline_destroy(p);
+    lw_store_close(store);
+    lw_config_free(cfg);
+    tu_rm_rf(dir);
+    free(db);
+    free(dir);
+}
+
 /* ---- end to end against the in-process mock cluster ---- */
 
 #define NPART 3
@@ -515,13 +570,55 @@ static void test_lag(void **state)
     e2e_teardown(&e);
 }
 
+/*
+ * librdkafka < 2.2 stops fetching at queued.min.messages and would resume
+ * only after its broker thread's 1-second window: with a tiny threshold the
+ * consumer must wake the fetchers (and still consume everything exactly).
+ */
+static void test_fetch_wakeup(void **state)
+{
+    (void)state;
+    e2e_t e;
+    e2e_setup(&e, "wake");
+    char err[512];
+    lw_store_t *store = NULL;
+    assert_int_equal(lw_store_open(e.db, 0, &store, err, sizeof err), LW_OK);
+    lw_pipeline_t *p = lw_pipeline_new(e.cfg, store, err, sizeof err);
+    assert_non_null(p);
+    lw_kafka_prop_t props[5] = {
+        e.props[0], e.props[1], e.props[2], e.props[3], {"queued.min.messages", "200"}};
+    lw_kafka_settings_t ks = {props, 5, e.topics, 1, NULL};
+    lw_consumer_t *c = lw_consumer_new(&ks, p, err, sizeof err);
+    assert_non_null(c);
+    for (int i = 0; i < 20000 && !lw_consumer_idle(c); i++)
+        poll_some(c, 50);
+    lw_consumer_stats_t st;
+    lw_consumer_stats(c, &st);
+    assert_int_equal(st.messages, e.total);
+    assert_int_equal(st.lag_total, 0);
+    if (rd_kafka_version() < 0x020200ff)
+        assert_true(st.fetch_wakeups > 0);
+    else
+        assert_int_equal(st.fetch_wakeups, 0);
+    lw_consumer_destroy(c);
+    lw_pipeline_destroy(p);
+    lw_store_close(store);
+    e2e_teardown(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_is_secret),       cmocka_unit_test(test_conf_new),
-        cmocka_unit_test(test_pacer),           cmocka_unit_test(test_mock_control),
-        cmocka_unit_test(test_settings_errors), cmocka_unit_test(test_daemon_end_to_end),
-        cmocka_unit_test(test_store_full),      cmocka_unit_test(test_lag),
+        cmocka_unit_test(test_is_secret),
+        cmocka_unit_test(test_conf_new),
+        cmocka_unit_test(test_pacer),
+        cmocka_unit_test(test_mock_control),
+        cmocka_unit_test(test_settings_errors),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_daemon_end_to_end),
+        cmocka_unit_test(test_store_full),
+        cmocka_unit_test(test_lag),
+        cmocka_unit_test(test_fetch_wakeup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
