@@ -770,7 +770,8 @@ static int cmd_run(int argc, char **argv, const lw_cli_env_t *env)
     lw_daemon_result_t res;
     double t0 = mono_seconds();
     lw_err_t e = lw_service_run(&so, &res, err, sizeof err);
-    double secs = mono_seconds() - t0;
+    /* the daemon's own time: without the alert queues' drain at exit */
+    double secs = res.run_s > 0 ? res.run_s : mono_seconds() - t0;
     if (e == LW_ERR_CONFIG) {
         fprintf(stderr, "leadwatch run: %s\n", err);
         rc = LW_EXIT_USAGE;

@@ -311,6 +311,7 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
     int64_t stats_ms = opts->stats_interval_ms > 0 ? opts->stats_interval_ms : DEFAULT_STATS_MS;
     int64_t close_ms = opts->close_timeout_ms > 0 ? opts->close_timeout_ms : DEFAULT_CLOSE_MS;
     int64_t mono = clock_ms(CLOCK_MONOTONIC);
+    int64_t started = mono;
     int64_t last_stats = mono, last_msg = mono, last_tick = mono - TICK_MS;
     bool ready = false;
 
@@ -386,6 +387,7 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
     if (err == LW_OK && opts->watch)
         err = lw_watch_advance(opts->watch, lw_pipeline_watermark(p), clock_ms(CLOCK_REALTIME),
                                NULL, errstr, errstr_size);
+    res->run_s = (double)(clock_ms(CLOCK_MONOTONIC) - started) / 1000.0;
     log_progress(c, p);
     lw_consumer_stats(c, &res->consumer);
     lw_consumer_destroy(c);

@@ -61,6 +61,8 @@ typedef struct {
 typedef struct {
     lw_consumer_stats_t consumer;
     bool idle_exit; /* ended because of exit_when_idle_ms */
+    double run_s;   /* from the start of the loop to the end of the group leave (the consumption
+                       time, without the service's alert-queue drain at exit) */
 } lw_daemon_result_t;
 
 /*
