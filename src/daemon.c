@@ -72,7 +72,6 @@ typedef struct {
     lw_promtext_family_t *f_lag, *f_part;
     lw_consumer_stats_t last_c;
     lw_pipeline_stats_t last_p;
-    int64_t last_closed; /* newest closed bucket counted, INT64_MIN = none yet */
     lag_slot_t *slots;
     size_t nslots;
     lw_consumer_lag_t lagbuf[MAX_LAG_SERIES];
@@ -81,7 +80,6 @@ typedef struct {
 static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, size_t errstr_size)
 {
     memset(m, 0, sizeof *m);
-    m->last_closed = INT64_MIN;
     m->reg = reg;
     if (!reg)
         return LW_OK;
@@ -111,8 +109,6 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
         m->rebalances);
     ONE(LW_PROMTEXT_COUNTER, "store_commits_total",
         "store transactions (aggregates and offsets together)", m->flushes);
-    ONE(LW_PROMTEXT_COUNTER, "buckets_closed_total",
-        "buckets closed (the watermark passed their end + grace)", m->closed);
     ONE(LW_PROMTEXT_GAUGE, "partitions_assigned", "Kafka partitions assigned to this instance",
         m->assigned);
     ONE(LW_PROMTEXT_GAUGE, "consumer_lag_total",
@@ -184,8 +180,7 @@ static lag_slot_t *lag_slot(dmetrics_t *m, const char *topic, int32_t partition)
     lw_promtext_add(series, (double)((now) - (last) > 0 ? (now) - (last) : 0))
 
 /* Refresh counters and gauges from the cumulative totals. */
-static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p,
-                           const lw_config_t *cfg)
+static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p)
 {
     if (!m->reg)
         return;
@@ -209,15 +204,8 @@ static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p,
     lw_promtext_set(m->lag_total, (double)cs.lag_total);
 
     int64_t wm = lw_pipeline_watermark(p);
-    if (wm != INT64_MIN) {
+    if (wm != INT64_MIN)
         lw_promtext_set(m->watermark, (double)wm / 1000.0);
-        int64_t size = cfg->buckets.size_ms, grace = cfg->buckets.grace_ms;
-        int64_t newest = lw_bucket_start(wm - size - grace - 1, size);
-        if (m->last_closed != INT64_MIN && newest > m->last_closed)
-            lw_promtext_add(m->closed, (double)((newest - m->last_closed) / size));
-        if (m->last_closed == INT64_MIN || newest > m->last_closed)
-            m->last_closed = newest;
-    }
 
     for (size_t i = 0; i < m->nslots; i++)
         lw_promtext_set(m->slots[i].assigned, 0.0);
@@ -306,7 +294,6 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
         free(m);
         return LW_ERR_CONFIG;
     }
-    const lw_config_t *cfg = lw_pipeline_config(p);
     lw_daemon_tunables_t tun = opts->tunables;
     int64_t stats_ms = opts->stats_interval_ms > 0 ? opts->stats_interval_ms : DEFAULT_STATS_MS;
     int64_t close_ms = opts->close_timeout_ms > 0 ? opts->close_timeout_ms : DEFAULT_CLOSE_MS;
@@ -351,7 +338,7 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
                 if (m->reg)
                     lw_promtext_set(m->stalled, stalled ? 1.0 : 0.0);
             }
-            metrics_update(m, c, p, cfg);
+            metrics_update(m, c, p);
             if (opts->on_tick)
                 opts->on_tick(opts->reload_ctx);
             /* ready = in the group (first assignment seen) and the store took every flush */

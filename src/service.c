@@ -174,6 +174,7 @@ typedef struct {
     lw_promtext_series_t *m_enq[LW_ALERTSINK_NSINKS], *m_del[LW_ALERTSINK_NSINKS],
         *m_drop[LW_ALERTSINK_NSINKS], *m_fail[LW_ALERTSINK_NSINKS], *m_retry[LW_ALERTSINK_NSINKS],
         *m_queued[LW_ALERTSINK_NSINKS];
+    lw_promtext_family_t *m_fam[6]; /* the families behind the arrays above, in that order */
     lw_alertsink_sink_stats_t last[LW_ALERTSINK_NSINKS];
 } service_t;
 
@@ -248,18 +249,36 @@ static void add_since(lw_promtext_series_t *m, uint64_t now, uint64_t last)
     lw_promtext_add(m, (double)(now >= last ? now - last : now));
 }
 
+static const size_t sink_metric_off[6] = {
+    offsetof(service_t, m_enq),  offsetof(service_t, m_del),   offsetof(service_t, m_drop),
+    offsetof(service_t, m_fail), offsetof(service_t, m_retry), offsetof(service_t, m_queued)};
+
+/* The series of receiver kind k, created when it is first configured (so a
+ * receiver that is not configured exports nothing). */
+static bool sink_series(service_t *s, int k)
+{
+    if (s->m_enq[k])
+        return true;
+    const char *v[] = {k == LW_ALERTSINK_CUSTOM ? "kafka"
+                                                : lw_alertsink_kind_name((lw_alertsink_kind_t)k)};
+    for (size_t f = 0; f < 6; f++) {
+        lw_promtext_series_t **arr = (lw_promtext_series_t **)((char *)s + sink_metric_off[f]);
+        arr[k] = lw_promtext_series(s->m_fam[f], v);
+    }
+    return true;
+}
+
 static void on_tick(void *ctx)
 {
     service_t *s = ctx;
     lw_alertsink_stats_t st;
-    if (!s->m_enq[0])
+    if (!s->sink || !s->m_fam[0])
         return;
-    if (s->sink)
-        lw_alertsink_stats(s->sink, &st);
-    else
-        memset(&st, 0, sizeof st);
+    lw_alertsink_stats(s->sink, &st);
     for (int k = 0; k < LW_ALERTSINK_NSINKS; k++) {
         const lw_alertsink_sink_stats_t *n = &st.sink[k], *l = &s->last[k];
+        if (!n->configured || !sink_series(s, k))
+            continue;
         add_since(s->m_enq[k], n->enqueued, l->enqueued);
         add_since(s->m_del[k], n->delivered, l->delivered);
         add_since(s->m_drop[k], n->dropped, l->dropped);
@@ -270,41 +289,30 @@ static void on_tick(void *ctx)
     }
 }
 
-/* Per-receiver delivery families; series for the configured kinds only. */
+/* Per-receiver delivery families (series: sink_series). */
 static lw_err_t register_sink_metrics(service_t *s, char *errstr, size_t errstr_size)
 {
     static const char *const recv_label[] = {"receiver"};
     static const struct {
         const char *name, *help;
         lw_promtext_type_t type;
-        size_t off;
-    } fams[] = {
-        {"alert_events_enqueued_total", "alert events queued for a receiver", LW_PROMTEXT_COUNTER,
-         offsetof(service_t, m_enq)},
-        {"alert_events_delivered_total", "alert events the receiver accepted", LW_PROMTEXT_COUNTER,
-         offsetof(service_t, m_del)},
+    } fams[6] = {
+        {"alert_events_enqueued_total", "alert events queued for a receiver", LW_PROMTEXT_COUNTER},
+        {"alert_events_delivered_total", "alert events the receiver accepted", LW_PROMTEXT_COUNTER},
         {"alert_events_dropped_total", "oldest alert events pushed out of a full queue",
-         LW_PROMTEXT_COUNTER, offsetof(service_t, m_drop)},
+         LW_PROMTEXT_COUNTER},
         {"alert_events_failed_total", "alert events the receiver rejected permanently (4xx)",
-         LW_PROMTEXT_COUNTER, offsetof(service_t, m_fail)},
+         LW_PROMTEXT_COUNTER},
         {"alert_delivery_retries_total", "failed delivery attempts that were retried",
-         LW_PROMTEXT_COUNTER, offsetof(service_t, m_retry)},
-        {"alert_queue_length", "alert events waiting for a receiver", LW_PROMTEXT_GAUGE,
-         offsetof(service_t, m_queued)},
+         LW_PROMTEXT_COUNTER},
+        {"alert_queue_length", "alert events waiting for a receiver", LW_PROMTEXT_GAUGE},
     };
-    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
-        lw_promtext_family_t *fam;
-        lw_err_t err = lw_promtext_family(s->reg, fams[f].type, fams[f].name, fams[f].help,
-                                          recv_label, 1, NULL, 0, &fam, errstr, errstr_size);
+    for (size_t f = 0; f < 6; f++) {
+        lw_err_t err =
+            lw_promtext_family(s->reg, fams[f].type, fams[f].name, fams[f].help, recv_label, 1,
+                               NULL, 0, &s->m_fam[f], errstr, errstr_size);
         if (err != LW_OK)
             return err;
-        lw_promtext_series_t **arr = (lw_promtext_series_t **)((char *)s + fams[f].off);
-        for (int k = 0; k < LW_ALERTSINK_NSINKS; k++) {
-            const char *v[] = {k == LW_ALERTSINK_CUSTOM
-                                   ? "kafka"
-                                   : lw_alertsink_kind_name((lw_alertsink_kind_t)k)};
-            arr[k] = lw_promtext_series(fam, v);
-        }
     }
     return LW_OK;
 }

@@ -57,7 +57,7 @@ struct lw_watch {
     lw_watch_stats_t st;
     /* gauges (NULL when no registry) */
     lw_promtext_family_t *f_p, *f_q, *f_lag, *f_coef, *f_oos, *f_verdict, *f_state;
-    lw_promtext_series_t *g_firing, *g_evals, *g_duration, *g_as_of, *g_skipped;
+    lw_promtext_series_t *g_firing, *g_evals, *g_duration, *g_as_of, *g_skipped, *g_closed;
     edge_gauges_t edge[LW_ANALYZE_MAX_EDGES];
     char edge_name[LW_ANALYZE_MAX_EDGES][EDGE_NAME_SIZE];
     size_t nedges_known;
@@ -119,6 +119,10 @@ static lw_err_t register_metrics(lw_watch_t *w, char *errstr, size_t errstr_size
     FAM(LW_PROMTEXT_COUNTER, "evaluations_total",
         "evaluations of the metric tree (one per closed bucket)", NULL, 0, NULL, 0, &f);
     w->g_evals = lw_promtext_series(f, NULL);
+    FAM(LW_PROMTEXT_COUNTER, "buckets_closed_total",
+        "buckets closed by the watermark (bucket end + grace passed) since the process started",
+        NULL, 0, NULL, 0, &f);
+    w->g_closed = lw_promtext_series(f, NULL);
     FAM(LW_PROMTEXT_COUNTER, "evaluations_skipped_total",
         "closed buckets not evaluated because a catch-up exceeded its bound", NULL, 0, NULL, 0, &f);
     w->g_skipped = lw_promtext_series(f, NULL);
@@ -566,7 +570,7 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
     size_t done = 0;
     if (nevals)
         *nevals = 0;
-    if (!cfg->alerts.evaluate || watermark_ms == INT64_MIN)
+    if (watermark_ms == INT64_MIN)
         return LW_OK;
     int64_t size = cfg->buckets.size_ms, grace = cfg->buckets.grace_ms;
     /* newest closed bucket: bucket + size + grace < watermark */
@@ -585,6 +589,14 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
         first = lo;
     } else {
         first = w->last_as_of + size;
+    }
+    if (first <= newest && w->g_closed)
+        lw_promtext_add(w->g_closed, (double)((newest - first) / size + 1));
+    if (!cfg->alerts.evaluate) {
+        /* not evaluating: only keep count (in memory; nothing is stored) */
+        if (first <= newest)
+            w->last_as_of = newest;
+        return LW_OK;
     }
     if (first > newest)
         return LW_OK;

@@ -389,3 +389,29 @@ stop_pid() {
   kill -9 "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
 }
+
+# prefill_break_topic SEED: the alert tests' data on the running mock (BOOT):
+# 300 simulated days, scale 0.2 (~1.6 M events), playlists_created stops
+# leading from day 200, produced at full speed into topic `events` of a
+# 128-partition mock (the mock keeps 5 MiB per partition: 64 would drop the
+# oldest days).  Fails unless the topic holds every simulated event; sets
+# PRODUCED.
+prefill_break_topic() {
+  local simulated
+  "$LW" simulate --days 300 --break-day 200 --seed "$1" --scale 0.2 --start 2025-01-01 \
+    --produce "$BOOT" --topic events 2>sim.err || fail "simulate --produce"
+  simulated=$(sed -n 's/.*simulate: \([0-9]*\) events over.*/\1/p' sim.err)
+  mock_cmd watermarks events >wm.txt
+  PRODUCED=$(awk '{s += $3 - $2} END {print s}' wm.txt)
+  [ "$(awk '$2 != 0' wm.txt | wc -l)" -eq 0 ] || fail "retention dropped the head of a partition"
+  [ -n "$simulated" ] && [ "$PRODUCED" -eq "$simulated" ] \
+    || fail "the topic holds $PRODUCED events, simulated ${simulated:-?} (mock retention?)"
+}
+
+# alerts_config OUT STORE: config/leadwatch.yaml (the simulator's tree) with
+# the store at STORE and analysis.window 90; the caller appends `alerts:`.
+alerts_config() {
+  sed -e "s#^  path: leadwatch.db#  path: $2#" -e 's/^  window: 0$/  window: 90/' \
+    "$SRC/config/leadwatch.yaml" >"$1"
+  grep -q "^  window: 90" "$1" && grep -q "^  path: $2" "$1" || fail "alerts_config: edit did not apply"
+}
