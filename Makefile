@@ -24,13 +24,14 @@ build: deps
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
-# The alert end-to-end scripts (tests/it_alerts_*.sh: a year of events, an
+# The alert end-to-end scripts (tests/it_alerts_{am,prom,receivers}.sh: a year of events, an
 # evaluation per closed bucket, real Alertmanager/Prometheus) and the README
 # demo (tests/it_demo.sh) run in `make test` only: under ASan's Debug build the
 # analysis is ~10x slower and they would double CI time. Their C code runs
 # under ASan in test_watch, test_alert, test_alertsink, test_alertkafka,
-# test_http, test_analyze, test_report and the it_kafka_* scripts.
-ASAN_EXCLUDE ?= ^bench_|^it_alerts_|^it_demo$$
+# test_http, test_analyze, test_report, it_alerts_reload (the daemon with
+# alerts, SIGHUP and the Kafka alert sink) and the it_kafka_* scripts.
+ASAN_EXCLUDE ?= ^bench_|^it_alerts_(am|prom|receivers)$$|^it_demo$$
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLW_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null

@@ -331,9 +331,9 @@ static void default_summary(const entry_t *e, const lw_alert_obs_t *o, char *s, 
     case LW_ALERT_COND_NO_LONGER_LEADS:
     case LW_ALERT_COND_KPI_LINK_LOST:
         snprintf(s, size, "%s %s %s (verdict %s)", e->source,
-                 o->verdict == LW_ALERT_V_LEADS || o->verdict == LW_ALERT_V_FEEDBACK
-                     ? "leads"
-                     : "no longer leads",
+                 o->verdict == LW_ALERT_V_LEADS || o->verdict == LW_ALERT_V_FEEDBACK ? "leads"
+                 : o->verdict == LW_ALERT_V_INCONCLUSIVE && o->predicts ? "still predicts"
+                                                                        : "no longer leads",
                  e->target, lw_alert_verdict_name(o->verdict));
         break;
     case LW_ALERT_COND_REVERSE:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SIGHUP while the daemon consumes, and `report` beside a running daemon.
+# SIGHUP while the daemon consumes, `report` beside a running daemon, and the
+# Kafka alert sink end to end.
 #
 # The daemon consumes a stream produced at a bounded rate; meanwhile the test
 #   1. changes alerts.for and sends SIGHUP        -> applied (log + /metrics)
@@ -10,6 +11,8 @@
 #                                                    "read at start only"
 #   5. once everything is consumed, runs `leadwatch report` on the store
 #      of the daemon, which keeps running (WAL)   -> exit 0, report written
+#   6. (throughout) alerts.kafka.topic: every state change delivered to the
+#      Kafka alert sink is a message on the topic
 # and at the end every produced event is in the store exactly once (the
 # reloads never dropped consumption) and SIGTERM exits 0.
 set -uo pipefail
@@ -19,12 +22,12 @@ source "$SRC/tests/lib_alerts.sh"
 SIM=(--days 20 --seed 41 --scale 0.1)
 "$LW" simulate "${SIM[@]}" >ref.jsonl 2>/dev/null || fail "simulate"
 N=$(wc -l <ref.jsonl)
-mock_start --topic events --partitions 8
+mock_start --topic events --topic lw-alerts --partitions 8
 port=$(free_port)
 
 base_config() { # base_config FILE [extra alerts keys]
   write_config "$1" k.db 2d
-  printf 'analysis: {window: 14, max_lag: 2}\nalerts: {for: %s, stall: {no_events_for: 1h}}\n' \
+  printf 'analysis: {window: 14, max_lag: 2}\nalerts: {for: %s, arm_after: 0, kafka: {topic: lw-alerts}, stall: {no_events_for: 1h}}\n' \
     "${2:-3}" >>"$1"
 }
 base_config k.yaml 3
@@ -91,9 +94,18 @@ done
 "$LW" report -c k.yaml --out rep >report.out 2>report.err || fail "report beside run: exit $?"
 [ -s rep/report.html ] || fail "report beside run: no report.html"
 kill -0 "$DPID" 2>/dev/null || fail "the daemon stopped during the report"
+
+# 6. the Kafka alert sink (alerts.kafka.topic): every state change it
+# delivered is a message on the topic (counted by the mock's watermarks)
+sleep 1.5 # one metrics tick after the last evaluation
+kdel=$(metric 'leadwatch_alert_events_delivered_total{receiver="kafka"}')
+mock_cmd watermarks lw-alerts >aw.txt
+kmsg=$(awk '{s += $3 - $2} END {print s + 0}' aw.txt)
+[ -n "$kdel" ] && [ "${kdel%.*}" -ge 1 ] || fail "Kafka alert sink delivered '${kdel}'"
+[ "$kmsg" -eq "${kdel%.*}" ] || fail "lw-alerts holds $kmsg messages, the sink delivered $kdel"
 kill -TERM "$DPID"
 wait "$DPID" || fail "daemon exit $? after SIGTERM"
 acc=$(store_counter k.db events.accepted)
 late=$(store_counter k.db events.late)
 [ $((acc + late)) -eq "$N" ] || fail "store holds $acc + $late late events, produced $N"
-echo "it_alerts_reload: 4 reloads (2 applied, 2 refused) and a report while consuming $N events: all checks passed"
+echo "it_alerts_reload: 4 reloads (2 applied, 2 refused), a report and $kmsg alert messages on Kafka while consuming $N events: all checks passed"

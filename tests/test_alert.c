@@ -693,6 +693,36 @@ static void test_arm_after(void **state)
     }
 }
 
+/* A resolution through "still predicts" says so in its summary. */
+static void test_summary_still_predicts(void **state)
+{
+    (void)state;
+    lw_alert_opts_t opts;
+    lw_alert_table_t *t = NULL;
+    char err[256];
+    lw_alert_opts_default(&opts);
+    opts.for_evals = 0;
+    opts.arm_after = 1;
+    opts.keep_firing_for = 0;
+    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+    const char *seq = "LIP";
+    const lw_alert_event_t *ev = NULL;
+    size_t n = 0;
+    for (int i = 0; seq[i]; i++) {
+        lw_alert_obs_t o = obs_for(seq[i], false);
+        assert_int_equal(lw_alert_eval(t, &o, 1, T0 + i * DAY, err, sizeof err), LW_OK);
+        ev = lw_alert_events(t, &n);
+    }
+    const lw_alert_event_t *res = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].cond == LW_ALERT_COND_NO_LONGER_LEADS)
+            res = &ev[i];
+    assert_non_null(res);
+    assert_int_equal(res->to, LW_ALERT_RESOLVED);
+    assert_non_null(strstr(lw_alert_event_annotation(res, "summary"), "still predicts"));
+    lw_alert_table_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_retire_and_reload_opts),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_arm_after),
+        cmocka_unit_test(test_summary_still_predicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
