@@ -113,18 +113,7 @@ one_run() {
     stall30) webhook_mode "$WEBHOOK_DIR" stall 30 ;;
     down) hook="http://127.0.0.1:$(free_port)/hook" ;;
   esac
-  alerts_config "$name.yaml" "$work/$name.db"
-  cat >>"$name.yaml" <<EOF
-alerts:
-  for: 0
-  keep_firing_for: 0
-  arm_after: 0
-  on: [no_longer_leads, reverse, kpi_link_lost]
-  webhook: {url: "$hook"}
-  timeout: 1s
-  backoff: {initial: 200ms, max: 2s}
-  queue_max: 64
-EOF
+  busy_alerts_config "$name.yaml" "$work/$name.db" "$hook"
   port=$(free_port)
   local start_ns pid spid=""
   start_ns=$(date +%s%N)

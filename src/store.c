@@ -826,8 +826,7 @@ lw_err_t lw_store_edge_led(lw_store_t *s, const char *edge, int64_t before_ms, b
 }
 
 lw_err_t lw_store_read_verdicts(lw_store_t *s, const char *edge, int64_t from_ms,
-                                lw_store_verdict_cb cb, void *ud, char *errstr,
-                                size_t errstr_size)
+                                lw_store_verdict_cb cb, void *ud, char *errstr, size_t errstr_size)
 {
     sqlite3_stmt *st = s->st[ST_READ_VERDICTS];
     lw_err_t err = LW_OK;

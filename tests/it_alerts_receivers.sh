@@ -50,18 +50,7 @@ echo "produced $produced events in $((SECONDS - t0)) s"
 # hardly overlap consumption).
 start_case() {
   local name=$1 hook=$2 qmax=${3:-64} port
-  alerts_config "$name.yaml" "$work/$name.db"
-  cat >>"$name.yaml" <<EOF
-alerts:
-  for: 0
-  keep_firing_for: 0
-  arm_after: 0
-  on: [no_longer_leads, reverse, kpi_link_lost]
-  webhook: {url: "$hook"}
-  timeout: 1s
-  backoff: {initial: 200ms, max: 2s}
-  queue_max: $qmax
-EOF
+  busy_alerts_config "$name.yaml" "$work/$name.db" "$hook" "$qmax"
   port=$(free_port)
   # shellcheck disable=SC2046
   "$LW" run -c "$name.yaml" $(kafka_opts "$name") --topic events --http "127.0.0.1:$port" \

@@ -415,3 +415,23 @@ alerts_config() {
     "$SRC/config/leadwatch.yaml" >"$1"
   grep -q "^  window: 90" "$1" && grep -q "^  path: $2" "$1" || fail "alerts_config: edit did not apply"
 }
+
+# busy_alerts_config OUT STORE WEBHOOK_URL [QUEUE_MAX]: alerts_config plus an
+# alerts section that fires and resolves on every flap (for 0, keep_firing_for
+# 0, arm_after 0): ~30 webhook events all through a catch-up of the
+# prefill_break_topic data, for the receiver-failure test and bench (with the
+# defaults only the broken input fires, near the end of the data).
+busy_alerts_config() {
+  alerts_config "$1" "$2"
+  cat >>"$1" <<YAML
+alerts:
+  for: 0
+  keep_firing_for: 0
+  arm_after: 0
+  on: [no_longer_leads, reverse, kpi_link_lost]
+  webhook: {url: "$3"}
+  timeout: 1s
+  backoff: {initial: 200ms, max: 2s}
+  queue_max: ${4:-64}
+YAML
+}

@@ -895,14 +895,30 @@ static void test_blobs_and_verdicts(void **state)
     assert_int_equal(lw_store_get_blob(s, "alert_state", &b, NULL, 0), LW_ERR_NOT_FOUND);
     /* writes need a transaction */
     assert_int_equal(lw_store_set_blob(s, "alert_state", "x", 1, NULL, 0), LW_ERR_INVALID);
-    lw_verdict_row_t v1 = {.edge = "a->nsm", .as_of_ms = 86400000, .verdict = "leads",
-                           .p = 0.001, .q = 0.002, .lag = 2, .coef = 0.5, .oos = NAN};
-    lw_verdict_row_t v2 = {.edge = "a->nsm", .as_of_ms = 2 * 86400000LL,
-                           .verdict = "inconclusive", .p = NAN, .q = NAN, .lag = 0,
-                           .coef = NAN, .oos = NAN};
-    lw_verdict_row_t v3 = {.edge = "b->nsm", .as_of_ms = 2 * 86400000LL,
-                           .verdict = "inconclusive", .p = 0.4, .q = 0.5, .lag = 1,
-                           .coef = 0.1, .oos = 0.0};
+    lw_verdict_row_t v1 = {.edge = "a->nsm",
+                           .as_of_ms = 86400000,
+                           .verdict = "leads",
+                           .p = 0.001,
+                           .q = 0.002,
+                           .lag = 2,
+                           .coef = 0.5,
+                           .oos = NAN};
+    lw_verdict_row_t v2 = {.edge = "a->nsm",
+                           .as_of_ms = 2 * 86400000LL,
+                           .verdict = "inconclusive",
+                           .p = NAN,
+                           .q = NAN,
+                           .lag = 0,
+                           .coef = NAN,
+                           .oos = NAN};
+    lw_verdict_row_t v3 = {.edge = "b->nsm",
+                           .as_of_ms = 2 * 86400000LL,
+                           .verdict = "inconclusive",
+                           .p = 0.4,
+                           .q = 0.5,
+                           .lag = 1,
+                           .coef = 0.1,
+                           .oos = 0.0};
     OK(lw_store_begin(s, E));
     OK(lw_store_set_blob(s, "alert_state", "state v1\n", 9, E));
     OK(lw_store_add_verdict(s, &v1, E));

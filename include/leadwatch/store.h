@@ -125,8 +125,7 @@ lw_err_t lw_store_edge_led(lw_store_t *s, const char *edge, int64_t before_ms, b
 typedef int (*lw_store_verdict_cb)(void *ud, const lw_verdict_row_t *v);
 /* Verdicts with as_of >= from_ms of one edge (NULL = all), oldest first. */
 lw_err_t lw_store_read_verdicts(lw_store_t *s, const char *edge, int64_t from_ms,
-                                lw_store_verdict_cb cb, void *ud, char *errstr,
-                                size_t errstr_size);
+                                lw_store_verdict_cb cb, void *ud, char *errstr, size_t errstr_size);
 
 /* true between a successful lw_store_begin() and the matching commit/rollback. */
 bool lw_store_in_transaction(const lw_store_t *s);
