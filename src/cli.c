@@ -563,17 +563,6 @@ out:
 
 /* ---- Kafka: run, mock-kafka, simulate ---- */
 
-static bool parse_long_arg(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 static bool parse_double_arg(const char *s, double lo, double hi, double *out)
 {
     char *end;
@@ -847,11 +836,11 @@ static int cmd_mock_kafka(int argc, char **argv, const lw_cli_env_t *env)
         switch (c) {
         case 'h': fputs(help_mock_kafka, stdout); return LW_EXIT_OK;
         case OPT_BROKERS:
-            if (!parse_long_arg(optarg, 1, LW_MOCK_MAX_BROKERS, &brokers))
+            if (!lw_parse_long(optarg, 1, LW_MOCK_MAX_BROKERS, &brokers))
                 return usage_error("mock-kafka", "--brokers: 1..16");
             break;
         case OPT_PARTITIONS:
-            if (!parse_long_arg(optarg, 1, LW_MOCK_MAX_PARTITIONS, &partitions))
+            if (!lw_parse_long(optarg, 1, LW_MOCK_MAX_PARTITIONS, &partitions))
                 return usage_error("mock-kafka", "--partitions: 1..1024");
             break;
         case OPT_TOPIC:
@@ -978,7 +967,7 @@ static int cmd_simulate(int argc, char **argv, const lw_cli_env_t *env)
             print_sim_model(stdout);
             return LW_EXIT_OK;
         case OPT_DAYS:
-            if (!parse_long_arg(optarg, 1, LW_SIM_MAX_DAYS, &v))
+            if (!lw_parse_long(optarg, 1, LW_SIM_MAX_DAYS, &v))
                 return usage_error("simulate", "--days: 1..36600");
             so.days = (int)v;
             break;
@@ -996,12 +985,12 @@ static int cmd_simulate(int argc, char **argv, const lw_cli_env_t *env)
                 return usage_error("simulate", "--start: not an ISO 8601 date");
             break;
         case OPT_BREAK_DAY:
-            if (!parse_long_arg(optarg, 0, LW_SIM_MAX_DAYS - 1, &v))
+            if (!lw_parse_long(optarg, 0, LW_SIM_MAX_DAYS - 1, &v))
                 return usage_error("simulate", "--break-day: a day index");
             so.break_day = (int)v;
             break;
         case OPT_USERS:
-            if (!parse_long_arg(optarg, 1, LW_SIM_MAX_USERS, &v))
+            if (!lw_parse_long(optarg, 1, LW_SIM_MAX_USERS, &v))
                 return usage_error("simulate", "--users: 1..50000000");
             so.users = v;
             break;

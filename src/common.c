@@ -3,8 +3,10 @@
  */
 #include "leadwatch/common.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *lw_err_name(lw_err_t err)
@@ -39,4 +41,15 @@ lw_err_t lw_seterr(char *errstr, size_t errstr_size, lw_err_t err, const char *f
         va_end(ap);
     }
     return err;
+}
+
+bool lw_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
 }

@@ -131,17 +131,6 @@ lw_err_t lw_mock_create_topic(lw_mock_t *m, const char *topic, int partitions, c
 
 /* ---- control protocol ---- */
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 static bool parse_api(const char *s, long *out)
 {
     static const struct {
@@ -158,13 +147,13 @@ static bool parse_api(const char *s, long *out)
             return true;
         }
     }
-    return parse_long(s, 0, 100, out);
+    return lw_parse_long(s, 0, 100, out);
 }
 
 static bool parse_kafka_err(const char *s, rd_kafka_resp_err_t *out)
 {
     long v;
-    if (parse_long(s, -200, 1000, &v)) {
+    if (lw_parse_long(s, -200, 1000, &v)) {
         *out = (rd_kafka_resp_err_t)v;
         return true;
     }
@@ -306,23 +295,24 @@ static lw_err_t run_command(lw_mock_t *m, char **w, int nw, FILE *out, char *err
     if (nw == 0)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "empty command");
     if (strcmp(w[0], "topic") == 0 && nw == 3) {
-        if (!parse_long(w[2], 1, LW_MOCK_MAX_PARTITIONS, &a))
+        if (!lw_parse_long(w[2], 1, LW_MOCK_MAX_PARTITIONS, &a))
             return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "bad partition count");
         return lw_mock_create_topic(m, w[1], (int)a, errstr, errstr_size);
     }
     if ((strcmp(w[0], "down") == 0 || strcmp(w[0], "up") == 0) && nw == 2) {
-        if (!parse_long(w[1], 1, m->brokers, &a))
+        if (!lw_parse_long(w[1], 1, m->brokers, &a))
             return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "bad broker id");
         e = w[0][0] == 'd' ? rd_kafka_mock_broker_set_down(m->mc, (int32_t)a)
                            : rd_kafka_mock_broker_set_up(m->mc, (int32_t)a);
     } else if (strcmp(w[0], "rtt") == 0 && nw == 3) {
-        if (!parse_long(w[1], 1, m->brokers, &a) || !parse_long(w[2], 0, 600000, &b))
+        if (!lw_parse_long(w[1], 1, m->brokers, &a) || !lw_parse_long(w[2], 0, 600000, &b))
             return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "usage: rtt BROKER MS");
         e = rd_kafka_mock_broker_set_rtt(m->mc, (int32_t)a, (int)b);
     } else if (strcmp(w[0], "errors") == 0 && nw == 4) {
         rd_kafka_resp_err_t code;
         rd_kafka_resp_err_t codes[1000];
-        if (!parse_api(w[1], &a) || !parse_long(w[2], 1, 1000, &b) || !parse_kafka_err(w[3], &code))
+        if (!parse_api(w[1], &a) || !lw_parse_long(w[2], 1, 1000, &b) ||
+            !parse_kafka_err(w[3], &code))
             return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "usage: errors API COUNT ERROR");
         for (long i = 0; i < b; i++)
             codes[i] = code;

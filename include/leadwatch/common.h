@@ -45,4 +45,7 @@ bool lw_slice_eq(lw_slice_t a, const char *s);
 lw_err_t lw_seterr(char *errstr, size_t errstr_size, lw_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A whole decimal number lo..hi, the whole string (no sign games, no trailing text). */
+bool lw_parse_long(const char *s, long lo, long hi, long *out);
+
 #endif
