@@ -2,52 +2,57 @@
  * bench_kafka.c - Kafka ingest throughput of leadwatch against librdkafka's
  * mock cluster on loopback, measured in the same run as a bare librdkafka
  * consumer that only counts the same messages; and the daemon's peak RSS
- * with 1,000,000 distinct users in one day, with the same settings.
+ * with 1,000,000 distinct users in one day.
  *
  * usage: bench_kafka [MESSAGES] [PAIRS] [RSS_USERS] [KEY=VALUE ...]
- *   MESSAGES   simulated events produced once (default 600,000)
- *   PAIRS      bare + leadwatch runs, alternating which goes first (7)
+ *   MESSAGES   simulated events produced once (default 2,000,000)
+ *   PAIRS      bare + leadwatch runs, alternating which goes first (9)
  *   RSS_USERS  distinct users (one event each, one day) for the RSS run
  *              (1,000,000; 0 skips it)
  *   KEY=VALUE  librdkafka properties applied identically to the bare
- *              consumer, leadwatch's consumer and the RSS run (none: the
- *              defaults leadwatch runs with)
+ *              consumer, leadwatch's consumer and the RSS run
+ *
+ * Each consumer runs with its own defaults, as a user would run it: the
+ * bare consumer with librdkafka's, leadwatch with leadwatch's (librdkafka's
+ * plus the bounded prefetch of consumer.h, and on librdkafka < 2.2 its
+ * fetch wake-up); KEY=VALUE overrides both alike.
  *
  * Set-up: `leadwatch mock-kafka` (the binary next to this one) runs in its
- * own process so its memory is not ours; topics have 64 partitions.  The
- * simulator's events (seed 1, keyed by user) are produced ONCE, before any
- * consumer runs: the mock keeps only the newest 5 MiB or 100,000 message
- * sets per partition, and 600,000 events of ~209 bytes are ~2 MiB per
- * partition, so nothing is evicted and every run reads identical, already
+ * own process so its memory is not ours; topics have 128 partitions.  The
+ * simulator's events (seed 1, keyed by user, ~209 bytes) are produced ONCE,
+ * before any consumer runs: the mock keeps only the newest 5 MiB or
+ * 100,000 message sets per partition, and 2,000,000 events are ~3.2 MiB
+ * per partition, so nothing is evicted (leadwatch checks it consumed
+ * exactly MESSAGES with lag 0) and every run reads identical, already
  * stored data with no producer competing for the two cores.
  *
  * Throughput: every run subscribes in a fresh group (the mock's join takes
  * ~3 s and is excluded) and is timed from its first message to its last.
  * Both consumers have leadwatch's forced properties (enable.auto.commit=
  * false, enable.auto.offset.store=false, enable.partition.eof=true) and
- * auto.offset.reset=earliest, plus KEY=VALUE.  The bare consumer is the
- * canonical loop: rd_kafka_consumer_poll, count, rd_kafka_message_destroy.
- * leadwatch runs the daemon's loop: lw_consumer_poll (decode, aggregate:
- * count, sum, two HyperLogLog distincts, a ratio) and, when the pipeline
- * asks, lw_consumer_flush (one SQLite transaction, then an async offset
- * commit); its time includes the final flush.  Pairs alternate B L / L B
- * so neither always runs on a warmer mock.  Reported: every pair, the
- * median of each rate and the median (and range) of the per-pair ratios.
+ * auto.offset.reset=earliest.  The bare consumer is the canonical loop:
+ * rd_kafka_consumer_poll, count, rd_kafka_message_destroy.  leadwatch runs
+ * the daemon's loop: lw_consumer_poll (decode, aggregate: count, sum, two
+ * HyperLogLog distincts, a ratio) and, when the pipeline asks,
+ * lw_consumer_flush (one SQLite transaction, then an async offset commit);
+ * its time includes the final flush.  Pairs alternate B L / L B so neither
+ * always runs on a warmer mock.  Reported: every pair with both consumers'
+ * main-thread CPU seconds, the median of each rate and the median (and
+ * range) of the per-pair ratios.
  *
  * Stall: the time a consumer spent waiting with its queue empty after its
  * first message (a poll that found nothing, then blocked).  librdkafka
  * 2.0.x stops fetching when its prefetch queue reaches queued.min.messages
  * or queued.max.messages.kbytes and, without a wake-up when the
  * application drains it, fetches again only when the broker thread's
- * 1-second serve window ends (fixed in 2.2 by fetch.queue.backoff.ms), so
- * a consumer slower than the fetcher loses up to a second per fill.
+ * 1-second serve window ends (fixed in 2.2 by fetch.queue.backoff.ms).
  * leadwatch's consumer wakes the fetchers itself (consumer.c); the bare
- * consumer does not, so with a small prefetch queue it stalls too.
+ * consumer does not, which is why it keeps librdkafka's large queue here.
  *
  * RSS: `leadwatch run --exit-when-idle` in a child process consumes one
  * event per distinct user, all on one day, with --kafka KEY=VALUE; the
  * child's VmHWM (sampled every 20 ms from its exec until it exits) is
- * reported.
+ * reported, for RSS_RUNS runs (median and range).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -65,7 +70,8 @@
 #include "leadwatch/produce.h"
 #include "leadwatch/simulate.h"
 
-#define PARTITIONS "64"
+#define PARTITIONS "128"
+#define RSS_RUNS 3
 #define MAX_EXTRA 32
 #define MAX_PAIRS 101
 
@@ -84,6 +90,13 @@ static const char bench_yaml[] =
     "  - {name: sharers, distinct: user, where: {event: track_shared}}\n"
     "  - {name: ms_per_user, ratio: [listening_ms, active_users]}\n"
     "tree: {nsm: listening_ms, inputs: [{metric: active_users, kind: breadth}]}\n";
+
+static double cpu_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static double now_s(void)
 {
@@ -167,7 +180,7 @@ static int64_t produce_sim(const char *boot, int64_t n)
 
 /* One measured run: messages/s from first to last, and the time stalled. */
 typedef struct {
-    double rate, stall_s;
+    double rate, stall_s, main_cpu, all_cpu, wall;
     int64_t wakeups; /* leadwatch: fetch wake-ups (lw_consumer_stats) */
 } run_t;
 
@@ -205,7 +218,7 @@ static run_t run_bare(const char *boot, const char *group, int64_t n)
     rd_kafka_subscribe(rk, t);
     rd_kafka_topic_partition_list_destroy(t);
     int64_t count = 0;
-    double t0 = 0, stall = 0;
+    double t0 = 0, stall = 0, c0m = 0, c0a = 0;
     while (count < n) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 0);
         if (!m) {
@@ -216,14 +229,18 @@ static run_t run_bare(const char *boot, const char *group, int64_t n)
             if (!m)
                 continue;
         }
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && count++ == 0)
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && count++ == 0) {
             t0 = now_s();
+            c0m = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+            c0a = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+        }
         rd_kafka_message_destroy(m);
     }
     double t1 = now_s();
+    double c1m = cpu_s(CLOCK_THREAD_CPUTIME_ID), c1a = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
-    return (run_t){(double)(n - 1) / (t1 - t0), stall, 0};
+    return (run_t){(double)(n - 1) / (t1 - t0), stall, c1m - c0m, c1a - c0a, t1 - t0, 0};
 }
 
 /* leadwatch's path: lw_consumer + pipeline + a SQLite store, the daemon's loop. */
@@ -250,7 +267,7 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
     if (!c)
         die("consumer", err);
     int64_t fed = 0;
-    double t0 = 0, stall = 0;
+    double t0 = 0, stall = 0, c0m = 0, c0a = 0;
     while (fed < n) {
         int nfed;
         int64_t mono = now_ms(CLOCK_MONOTONIC);
@@ -265,8 +282,11 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
             if (fed > 0)
                 stall += now_s() - w;
         }
-        if (nfed > 0 && fed == 0)
+        if (nfed > 0 && fed == 0) {
             t0 = now_s();
+            c0m = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+            c0a = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+        }
         fed += nfed;
         mono = now_ms(CLOCK_MONOTONIC);
         if (lw_pipeline_should_flush(p, mono) &&
@@ -276,6 +296,7 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
     if (lw_consumer_flush(c, now_ms(CLOCK_MONOTONIC), true, err, sizeof err) != LW_OK)
         die("flush", err);
     double t1 = now_s();
+    double c1m = cpu_s(CLOCK_THREAD_CPUTIME_ID), c1a = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
     lw_consumer_stats_t st;
     lw_consumer_stats(c, &st);
     if (st.messages != n || st.lag_total != 0)
@@ -286,7 +307,8 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
     lw_store_close(store);
     lw_config_free(cfg);
     unlink(db);
-    return (run_t){(double)(n - 1) / (t1 - t0), stall, st.fetch_wakeups};
+    return (run_t){
+        (double)(n - 1) / (t1 - t0), stall, c1m - c0m, c1a - c0a, t1 - t0, st.fetch_wakeups};
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -330,9 +352,10 @@ static void produce_users(const char *boot, long users)
 }
 
 /* `leadwatch run` in a child until idle; returns its peak RSS in KiB. */
-static long rss_run(const char *lw, const char *boot, const char *dir)
+static long rss_run(const char *lw, const char *boot, const char *dir, int run)
 {
-    char cfgpath[1024], db[1024], yaml[4096], kb[512];
+    char cfgpath[1024], db[1024], yaml[4096], kb[512], group[32];
+    snprintf(group, sizeof group, "group.id=rss-%d", run);
     snprintf(db, sizeof db, "%s/bench-kafka-rss.db", dir);
     snprintf(cfgpath, sizeof cfgpath, "%s/bench-kafka-rss.yaml", dir);
     snprintf(yaml, sizeof yaml, bench_yaml, db);
@@ -353,20 +376,9 @@ static long rss_run(const char *lw, const char *boot, const char *dir)
         dup2(null, STDOUT_FILENO);
         char *argv[16 + 2 * MAX_EXTRA];
         int a = 0;
-        const char *fixed[] = {lw,
-                               "run",
-                               "-c",
-                               cfgpath,
-                               "--log-level",
-                               "warn",
-                               "--kafka",
-                               kb,
-                               "--kafka",
-                               "group.id=rss",
-                               "--topic",
-                               "rss",
-                               "--exit-when-idle",
-                               "1"};
+        const char *fixed[] = {
+            lw,        "run", "-c",      cfgpath, "--log-level",      "warn", "--kafka", kb,
+            "--kafka", group, "--topic", "rss",   "--exit-when-idle", "1"};
         for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
             argv[a++] = (char *)fixed[i];
         for (size_t i = 0; i < nextra; i++) {
@@ -418,8 +430,8 @@ static long rss_run(const char *lw, const char *boot, const char *dir)
 
 int main(int argc, char **argv)
 {
-    int64_t n = argc > 1 ? strtoll(argv[1], NULL, 10) : 600000;
-    int pairs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 7;
+    int64_t n = argc > 1 ? strtoll(argv[1], NULL, 10) : 2000000;
+    int pairs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 9;
     long users = argc > 3 ? strtol(argv[3], NULL, 10) : 1000000;
     if (n < 2 || pairs < 1 || pairs > MAX_PAIRS || users < 0) {
         fprintf(stderr,
@@ -472,6 +484,10 @@ int main(int argc, char **argv)
                "(stalled %.2f s, %lld fetch wake-ups): ratio %.2f\n",
                r + 1, r % 2 == 0 ? "B L" : "L B", b.rate, b.stall_s, l.rate, l.stall_s,
                (long long)l.wakeups, ratio[r]);
+        printf("    CPU seconds over the timed span: bare %.2f s wall, main thread %.2f, other "
+               "threads %.2f; leadwatch %.2f s wall, main thread %.2f, other threads %.2f\n",
+               b.wall, b.main_cpu, b.all_cpu - b.main_cpu, l.wall, l.main_cpu,
+               l.all_cpu - l.main_cpu);
     }
     double blo, bhi, llo, lhi, rlo, rhi;
     double bm = median(bare, pairs, &blo, &bhi);
@@ -483,10 +499,15 @@ int main(int argc, char **argv)
 
     if (users > 0) {
         produce_users(boot, users);
-        long kib = rss_run(lw, boot, tmp);
-        printf("peak RSS of `leadwatch run` over %ld distinct users in one day: %.1f MiB "
-               "(target <= 64 MiB)\n",
-               users, (double)kib / 1024.0);
+        double mib[RSS_RUNS], lo, hi;
+        for (int r = 0; r < RSS_RUNS; r++) {
+            mib[r] = (double)rss_run(lw, boot, tmp, r) / 1024.0;
+            printf("RSS run %d: %.1f MiB\n", r + 1, mib[r]);
+        }
+        double m = median(mib, RSS_RUNS, &lo, &hi);
+        printf("peak RSS of `leadwatch run` over %ld distinct users in one day, median of %d: "
+               "%.1f MiB (%.1f-%.1f; target <= 64 MiB)\n",
+               users, RSS_RUNS, m, lo, hi);
     }
     kill(mock, SIGTERM);
     waitpid(mock, NULL, 0);

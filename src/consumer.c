@@ -10,10 +10,18 @@
  * comes back reuses its pipeline source, whose in-memory position equals
  * the store's because revocation flushes.
  *
- * Message path (lw_consumer_poll): rd_kafka_consumer_poll → find the row
+ * Message path (lw_consumer_poll): rd_kafka_consume_batch_queue() on the
+ * consumer queue, up to POLL_BATCH messages per call (one queue lock and
+ * one clock read per batch instead of per message: leadwatch's own
+ * thread is the bottleneck of a catch-up, bench/RESULTS.md) → find the row
  * (one-entry cache, then a linear scan; the table is small) → feed the
- * payload with position = offset + 1.  Errors on messages are events:
- * PARTITION_EOF marks the row idle, others are logged.
+ * payload with position = offset + 1.  A message below the row's next
+ * offset was fed already and is skipped (counted as stale_skipped):
+ * librdkafka drops messages of a revoked assignment from a batch by its
+ * version barrier, this guard keeps exactly-once even if one got through.
+ * Errors on messages are events: PARTITION_EOF marks the row idle, others
+ * are logged.  Rebalance callbacks run inside the batch call, as they do
+ * inside rd_kafka_consumer_poll().
  *
  * Lag (lw_consumer_lag): per active row, `next` against librdkafka's cached
  * high watermark, which every fetch response refreshes; a fresh
@@ -26,17 +34,20 @@
  * queue: it fetches again only when its 1-second serve window ends, so a
  * consumer slower than the fetcher (any catch-up on a fast network) idles
  * most of every second (measured: 0.3 M msgs/s instead of 1.4 M, see
- * bench/RESULTS.md).  Any request to a broker wakes its thread, so after a
- * poll that saw the queue at a threshold (length, or length times the
- * average message size) and then drained to half of it (or, as librdkafka's
- * byte count is not visible, when a poll finds the queue empty while an
+ * bench/RESULTS.md).  Any request to a broker wakes its thread, so once a
+ * batch saw the queue at a threshold (length, or length times the average
+ * message size) and a later batch sees it below (or, as librdkafka's byte
+ * count is not visible, when a poll finds the queue empty while an
  * assigned partition is not at its end, at most every
- * WAKE_EMPTY_INTERVAL_MS: the caller would be waiting anyway), one
- * rd_kafka_offsets_for_times(latest) over the assigned partitions sends a
- * ListOffsets to every leader: one round trip on this thread per queue
- * fill, against up to a second of idling.  2.2 made the wait configurable
- * (fetch.queue.backoff.ms, set to 10 ms by default here), so the wake-up is
- * off there.
+ * WAKE_EMPTY_INTERVAL_MS), the consumer hands a helper thread one
+ * rd_kafka_offsets_for_times(latest) over the assigned partitions: a
+ * ListOffsets to every leader, whose round trip (2-10 ms on loopback) is
+ * spent on that thread while this one keeps draining the queue.  A
+ * synchronous wake-up at half the queue cost ~4 ms per fill on the
+ * consuming thread and left the fetcher idle while the second half
+ * drained (0.9 M vs 1.9 M msgs/s with the bounded prefetch).  2.2 made the
+ * wait configurable (fetch.queue.backoff.ms, set to 10 ms by default
+ * here), so there is no helper thread there.
  *
  * Rebalance: the callback (and, while closing, the same handler driven by
  * REBALANCE events from the close queue) computes start offsets on assign
@@ -52,6 +63,7 @@
  */
 #include "leadwatch/consumer.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +91,8 @@
 #define WAKE_TIMEOUT_MS 500
 /* at most one wake-up per this on an empty queue (the caller would wait anyway) */
 #define WAKE_EMPTY_INTERVAL_MS 20
+/* messages taken from the consumer queue per rd_kafka_consume_batch_queue() */
+#define POLL_BATCH 256
 
 typedef struct {
     char *topic;
@@ -104,12 +118,19 @@ struct lw_consumer {
     size_t last_hit;
 
     /* fetch wake-up (librdkafka < 2.2, see the file comment) */
-    rd_kafka_queue_t *cq;    /* the consumer queue, for its length */
+    rd_kafka_queue_t *q;     /* the consumer queue, served in batches */
+    rd_kafka_queue_t *cq;    /* the same, for its length (fetch wake-up only) */
     bool wake_needed;        /* the queue reached a fetch-stop threshold */
     int64_t queue_min_msgs;  /* queued.min.messages */
     int64_t queue_max_bytes; /* queued.max.messages.kbytes * 1024 */
     int64_t bytes_fed;       /* payload + key bytes of the messages fed: the average size */
     int64_t last_wake_ms;    /* mono time of the last wake-up on an empty queue */
+    bool waker_started;      /* the waker thread runs (waker_main) */
+    pthread_t waker;
+    pthread_mutex_t wake_mu; /* guards wake_list and wake_quit */
+    pthread_cond_t wake_cv;
+    rd_kafka_topic_partition_list_t *wake_list; /* for the waker to send; NULL when none */
+    bool wake_quit;
 
     int64_t now_ms, mono_ms; /* the clock as of the current poll, for callbacks */
     lw_err_t failed;         /* LW_OK until a fatal error */
@@ -485,6 +506,9 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 /* ---- lifecycle ---- */
 
+static void *waker_main(void *arg);
+static void stop_waker(lw_consumer_t *c);
+
 static bool has_prop(const lw_kafka_settings_t *ks, const char *key)
 {
     for (size_t i = 0; i < ks->nprops; i++) {
@@ -545,6 +569,28 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
     }
     if (!has_prop(ks, "auto.offset.reset"))
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
+    /* Bounded prefetch (see LW_KAFKA_PREFETCH_DEFAULTS in consumer.h): librdkafka's
+     * own defaults queue up to 100,000 messages and fetch up to 50 MiB per
+     * request, ~70 MiB of RSS in a catch-up (bench/RESULTS.md).  Each key
+     * applies only when source.kafka leaves it (and its companions) unset. */
+    static const struct {
+        const char *key, *value, *unless[4];
+    } prefetch[] = {
+        {"queued.min.messages", LW_KAFKA_DEFAULT_QUEUED_MIN_MESSAGES, {NULL}},
+        {"queued.max.messages.kbytes", LW_KAFKA_DEFAULT_QUEUED_MAX_KBYTES, {NULL}},
+        /* fetch.max.bytes must stay >= message.max.bytes and the per-partition limit */
+        {"fetch.max.bytes",
+         LW_KAFKA_DEFAULT_FETCH_MAX_BYTES,
+         {"message.max.bytes", "fetch.message.max.bytes", "max.partition.fetch.bytes",
+          "receive.message.max.bytes"}},
+    };
+    for (size_t i = 0; i < sizeof prefetch / sizeof prefetch[0]; i++) {
+        bool set = has_prop(ks, prefetch[i].key);
+        for (size_t u = 0; u < 4 && prefetch[i].unless[u]; u++)
+            set = set || has_prop(ks, prefetch[i].unless[u]);
+        if (!set)
+            rd_kafka_conf_set(conf, prefetch[i].key, prefetch[i].value, NULL, 0);
+    }
     /* librdkafka stops fetching when its prefetch queue is full and, before
      * 2.2, looks again only after up to a second (its broker thread's serve
      * window): a consumer slower than the fetcher then idles most of that
@@ -567,6 +613,7 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
     }
     conf = NULL; /* owned by rk now */
     rd_kafka_poll_set_consumer(c->rk);
+    c->q = rd_kafka_queue_get_consumer(c->rk);
     if (rd_kafka_version() < FETCH_QUEUE_BACKOFF_VERSION) {
         char v[32];
         size_t vlen = sizeof v;
@@ -576,8 +623,31 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
         vlen = sizeof v;
         if (rd_kafka_conf_get(rconf, "queued.max.messages.kbytes", v, &vlen) == RD_KAFKA_CONF_OK)
             c->queue_max_bytes = strtoll(v, NULL, 10) * 1024;
-        if (c->queue_min_msgs > 0 && c->queue_max_bytes > 0)
+        if (c->queue_min_msgs > 0 && c->queue_max_bytes > 0) {
             c->cq = rd_kafka_queue_get_consumer(c->rk);
+            pthread_mutex_init(&c->wake_mu, NULL);
+            pthread_cond_init(&c->wake_cv, NULL);
+            if (pthread_create(&c->waker, NULL, waker_main, c) != 0) {
+                pthread_cond_destroy(&c->wake_cv);
+                pthread_mutex_destroy(&c->wake_mu);
+                lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "cannot start the fetch waker thread");
+                goto out_rk;
+            }
+            c->waker_started = true;
+        }
+    }
+    {
+        const rd_kafka_conf_t *rconf = rd_kafka_conf(c->rk);
+        char qm[32] = "?", qk[32] = "?", fm[32] = "?";
+        size_t l1 = sizeof qm, l2 = sizeof qk, l3 = sizeof fm;
+        rd_kafka_conf_get(rconf, "queued.min.messages", qm, &l1);
+        rd_kafka_conf_get(rconf, "queued.max.messages.kbytes", qk, &l2);
+        rd_kafka_conf_get(rconf, "fetch.max.bytes", fm, &l3);
+        LW_LOG(LW_LOG_INFO, "consumer",
+               "librdkafka %s; prefetch queued.min.messages=%s queued.max.messages.kbytes=%s "
+               "fetch.max.bytes=%s%s",
+               rd_kafka_version_str(), qm, qk, fm,
+               c->waker_started ? "; fetch wake-up thread on (librdkafka < 2.2)" : "");
     }
 
     if (ks->dead_letter_topic) {
@@ -648,6 +718,12 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
     part_t *pt = part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
     if (!pt || !pt->active)
         return LW_OK; /* from a partition no longer ours: not fed, not counted */
+    if (pt->next >= 0 && m->offset < pt->next) {
+        /* already fed: a message taken before a revoke and re-assign in the
+         * same batch (librdkafka's version barrier should have dropped it) */
+        c->st.stale_skipped++;
+        return LW_OK;
+    }
     lw_position_t after = {.position = m->offset + 1};
     lw_feed_outcome_t outcome;
     lw_reject_t reason;
@@ -670,22 +746,57 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
     return LW_OK;
 }
 
-/* Send ListOffsets(latest) for every assigned partition: wakes each leader's broker thread. */
+/*
+ * The waker thread: sends each list it is handed as one
+ * rd_kafka_offsets_for_times(latest), a ListOffsets to every leader, which
+ * wakes that leader's broker thread.  The round trip (2-10 ms on loopback,
+ * up to WAKE_TIMEOUT_MS) is spent here, not on the thread that consumes.
+ */
+static void *waker_main(void *arg)
+{
+    lw_consumer_t *c = arg;
+    pthread_mutex_lock(&c->wake_mu);
+    for (;;) {
+        while (!c->wake_list && !c->wake_quit)
+            pthread_cond_wait(&c->wake_cv, &c->wake_mu);
+        if (c->wake_quit)
+            break;
+        rd_kafka_topic_partition_list_t *l = c->wake_list;
+        c->wake_list = NULL;
+        pthread_mutex_unlock(&c->wake_mu);
+        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->rk, l, WAKE_TIMEOUT_MS);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            LW_LOG(LW_LOG_DEBUG, "consumer", "fetch wake-up: %s", rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(l);
+        pthread_mutex_lock(&c->wake_mu);
+    }
+    pthread_mutex_unlock(&c->wake_mu);
+    return NULL;
+}
+
+/* Hand the waker ListOffsets(latest) for every assigned partition (replacing one not yet sent). */
 static void wake_fetchers(lw_consumer_t *c)
 {
+    if (!c->waker_started)
+        return;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->nparts);
     for (size_t i = 0; i < c->nparts; i++) {
         if (c->parts[i].active)
             rd_kafka_topic_partition_list_add(l, c->parts[i].topic, c->parts[i].partition)->offset =
                 RD_KAFKA_OFFSET_END;
     }
-    if (l->cnt > 0) {
-        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->rk, l, WAKE_TIMEOUT_MS);
-        c->st.fetch_wakeups++;
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-            LW_LOG(LW_LOG_DEBUG, "consumer", "fetch wake-up: %s", rd_kafka_err2str(e));
+    if (l->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return;
     }
-    rd_kafka_topic_partition_list_destroy(l);
+    c->st.fetch_wakeups++;
+    pthread_mutex_lock(&c->wake_mu);
+    rd_kafka_topic_partition_list_t *old = c->wake_list;
+    c->wake_list = l;
+    pthread_cond_signal(&c->wake_cv);
+    pthread_mutex_unlock(&c->wake_mu);
+    if (old)
+        rd_kafka_topic_partition_list_destroy(old);
 }
 
 /* true when an assigned partition is not at its end: an empty queue means the fetcher is behind */
@@ -698,7 +809,7 @@ static bool behind(const lw_consumer_t *c)
     return false;
 }
 
-/* After a poll: arm at a fetch-stop threshold, wake the fetchers at half of it. */
+/* After each batch: arm at a fetch-stop threshold, wake the fetchers once below it again. */
 static void check_fetch_stop(lw_consumer_t *c)
 {
     int64_t len = (int64_t)rd_kafka_queue_length(c->cq);
@@ -706,7 +817,7 @@ static void check_fetch_stop(lw_consumer_t *c)
     int64_t bytes = len * avg;
     if (len >= c->queue_min_msgs || bytes >= c->queue_max_bytes)
         c->wake_needed = true;
-    else if (c->wake_needed && len <= c->queue_min_msgs / 2 && bytes <= c->queue_max_bytes / 2) {
+    else if (c->wake_needed) {
         c->wake_needed = false;
         wake_fetchers(c);
     }
@@ -720,27 +831,37 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
     c->mono_ms = mono_ms;
     if (c->failed != LW_OK)
         return failed(c, errstr, errstr_size);
-    for (int i = 0; i < max_messages; i++) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
-        if (!m && i == 0 && timeout_ms > 0) {
+    rd_kafka_message_t *batch[POLL_BATCH];
+    int done = 0;
+    bool stop = false;
+    while (done < max_messages && !stop) {
+        int want = max_messages - done < POLL_BATCH ? max_messages - done : POLL_BATCH;
+        ssize_t got = rd_kafka_consume_batch_queue(c->q, 0, batch, (size_t)want);
+        if (got <= 0 && done == 0 && timeout_ms > 0) {
             if (c->cq && c->failed == LW_OK && behind(c) &&
                 mono_ms - c->last_wake_ms >= WAKE_EMPTY_INTERVAL_MS) {
                 c->last_wake_ms = mono_ms;
                 wake_fetchers(c);
             }
-            m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+            got = rd_kafka_consume_batch_queue(c->q, timeout_ms, batch, (size_t)want);
         }
-        if (!m)
+        if (got <= 0)
             break;
-        int64_t before = c->st.messages;
-        lw_err_t err = on_message(c, m, errstr, errstr_size);
-        rd_kafka_message_destroy(m);
-        *nfed += (int)(c->st.messages - before);
-        if (err != LW_OK || c->failed != LW_OK)
-            break;
+        for (ssize_t k = 0; k < got; k++) {
+            if (!stop) {
+                int64_t before = c->st.messages;
+                lw_err_t err = on_message(c, batch[k], errstr, errstr_size);
+                *nfed += (int)(c->st.messages - before);
+                stop = err != LW_OK || c->failed != LW_OK;
+            }
+            rd_kafka_message_destroy(batch[k]);
+        }
+        done += (int)got;
+        if (c->cq && c->failed == LW_OK)
+            check_fetch_stop(c);
+        if (got < want)
+            break; /* drained */
     }
-    if (c->cq && c->failed == LW_OK)
-        check_fetch_stop(c);
     for (size_t i = 0; i < c->nparts; i++) {
         part_t *pt = &c->parts[i];
         if (pt->active && pt->eof && !pt->idle && mono_ms - pt->eof_since >= IDLE_AFTER_MS) {
@@ -787,6 +908,7 @@ lw_err_t lw_consumer_close(lw_consumer_t *c, int64_t mono_ms, int timeout_ms, ch
                            size_t errstr_size)
 {
     lw_err_t err = LW_OK;
+    stop_waker(c); /* nothing is consumed from here on */
     if (c->failed == LW_OK)
         err = lw_consumer_flush(c, mono_ms, true, errstr, errstr_size);
     else
@@ -830,13 +952,34 @@ lw_err_t lw_consumer_close(lw_consumer_t *c, int64_t mono_ms, int timeout_ms, ch
     return err;
 }
 
+/* Stop and join the waker (a wake-up in flight ends within WAKE_TIMEOUT_MS). */
+static void stop_waker(lw_consumer_t *c)
+{
+    if (!c->waker_started)
+        return;
+    pthread_mutex_lock(&c->wake_mu);
+    c->wake_quit = true;
+    pthread_cond_signal(&c->wake_cv);
+    pthread_mutex_unlock(&c->wake_mu);
+    pthread_join(c->waker, NULL);
+    if (c->wake_list)
+        rd_kafka_topic_partition_list_destroy(c->wake_list);
+    c->wake_list = NULL;
+    pthread_cond_destroy(&c->wake_cv);
+    pthread_mutex_destroy(&c->wake_mu);
+    c->waker_started = false;
+}
+
 void lw_consumer_destroy(lw_consumer_t *c)
 {
     if (!c)
         return;
     lw_producer_destroy(c->dlq);
+    stop_waker(c);
     if (c->cq)
         rd_kafka_queue_destroy(c->cq);
+    if (c->q)
+        rd_kafka_queue_destroy(c->q);
     if (c->rk)
         rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     for (size_t i = 0; i < c->nparts; i++)

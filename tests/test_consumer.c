@@ -193,6 +193,21 @@ static void test_settings_errors(void **state)
     free(dir);
 }
 
+typedef struct {
+    const char *key, *want;
+} prop_want_t;
+
+static void expect_props(const rd_kafka_conf_t *conf, const prop_want_t *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char val[64];
+        size_t vlen = sizeof val;
+        assert_int_equal(rd_kafka_conf_get(conf, cases[i].key, val, &vlen), RD_KAFKA_CONF_OK);
+        if (strcmp(val, cases[i].want) != 0)
+            fail_msg("%s=%s, want %s", cases[i].key, val, cases[i].want);
+    }
+}
+
 /* The properties leadwatch forces or defaults, as librdkafka sees them. */
 static void test_defaults(void **state)
 {
@@ -216,19 +231,35 @@ static void test_defaults(void **state)
     lw_consumer_t *c = lw_consumer_new(&ks, p, err, sizeof err);
     assert_non_null(c);
     const rd_kafka_conf_t *conf = rd_kafka_conf(lw_consumer_handle(c));
-    static const struct {
-        const char *key, *want;
-    } cases[] = {{"enable.auto.commit", "false"},
-                 {"enable.auto.offset.store", "false"},
-                 {"enable.partition.eof", "true"},   /* forced over the user's value */
-                 {"auto.offset.reset", "smallest"}}; /* librdkafka's name for earliest */
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char val[64];
-        size_t vlen = sizeof val;
-        assert_int_equal(rd_kafka_conf_get(conf, cases[i].key, val, &vlen), RD_KAFKA_CONF_OK);
-        if (strcmp(val, cases[i].want) != 0)
-            fail_msg("%s=%s, want %s", cases[i].key, val, cases[i].want);
-    }
+    static const prop_want_t cases[] = {
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"enable.partition.eof", "true"},  /* forced over the user's value */
+        {"auto.offset.reset", "smallest"}, /* librdkafka's name for earliest */
+        /* the bounded prefetch (librdkafka: 100000, 65536, 52428800) */
+        {"queued.min.messages", "20000"},
+        {"queued.max.messages.kbytes", "8192"},
+        {"fetch.max.bytes", "4194304"}};
+    expect_props(conf, cases, sizeof cases / sizeof cases[0]);
+    lw_consumer_destroy(c);
+
+    /* a user's prefetch setting wins; fetch.max.bytes is left to librdkafka
+     * when a per-message or per-partition limit is set (it must not be
+     * lower), and librdkafka caps it at queued.max.messages.kbytes */
+    const lw_kafka_prop_t own[] = {{"group.id", "g"},
+                                   {"bootstrap.servers", "127.0.0.1:1"},
+                                   {"queued.min.messages", "5000"},
+                                   {"fetch.message.max.bytes", "8388608"}};
+    lw_kafka_settings_t ks2 = {own, 4, topics, 1, NULL};
+    c = lw_consumer_new(&ks2, p, err, sizeof err);
+    if (!c)
+        fail_msg("%s", err);
+    conf = rd_kafka_conf(lw_consumer_handle(c));
+    static const prop_want_t own_cases[] = {{"queued.min.messages", "5000"},
+                                            {"queued.max.messages.kbytes", "8192"},
+                                            {"fetch.message.max.bytes", "8388608"},
+                                            {"fetch.max.bytes", "8388608"}};
+    expect_props(conf, own_cases, sizeof own_cases / sizeof own_cases[0]);
     /* the short fetch-queue backoff where librdkafka has it (>= 2.2), else nothing set */
     char val[64];
     size_t vlen = sizeof val;

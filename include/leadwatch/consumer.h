@@ -22,7 +22,9 @@
  * Forced settings: enable.auto.commit=false and enable.auto.offset.store=false
  * (the store owns offsets; librdkafka must never commit by itself) and
  * enable.partition.eof=true (to know when a partition is idle).  Defaults
- * when not given: auto.offset.reset=earliest, and with librdkafka >= 2.2
+ * when not given: auto.offset.reset=earliest; a bounded prefetch
+ * (queued.min.messages, queued.max.messages.kbytes, fetch.max.bytes below:
+ * librdkafka's own let a catch-up hold ~70 MiB); with librdkafka >= 2.2
  * fetch.queue.backoff.ms=10 (see consumer.c).  Every other
  * property is passed to rd_kafka_conf_set() unchanged, so bootstrap.servers,
  * group.id, security.protocol, sasl.*, ssl.* all work.  Values of secret
@@ -43,8 +45,10 @@
  * or a store failure makes every later call return an error; nothing is
  * committed to Kafka after a failed flush.
  *
- * Single-threaded: every function, and the callbacks librdkafka runs from
- * inside lw_consumer_poll(), run on the caller's thread.
+ * Single-threaded API: every function, and the callbacks librdkafka runs
+ * from inside lw_consumer_poll(), run on the caller's thread.  With
+ * librdkafka < 2.2 the consumer owns one helper thread that only sends the
+ * fetch wake-up requests (consumer.c).
  */
 #ifndef LEADWATCH_CONSUMER_H
 #define LEADWATCH_CONSUMER_H
@@ -58,6 +62,19 @@
 #define LW_KAFKA_MAX_TOPICS 256
 /* A partition that is assigned at once; more is refused as too large. */
 #define LW_KAFKA_MAX_PARTITIONS 4096
+
+/*
+ * leadwatch's prefetch defaults, each applied only when source.kafka does
+ * not set it (fetch.max.bytes also not when message.max.bytes,
+ * fetch.message.max.bytes, max.partition.fetch.bytes or
+ * receive.message.max.bytes is set).  librdkafka's are 100000, 65536 and
+ * 52428800.  With these a catch-up over 1 M distinct users a day peaks at
+ * ~33 MiB RSS instead of ~70, at the same rate (bench/RESULTS.md); 4 MiB
+ * per fetch request still moves 200 MB/s over a 20 ms round trip.
+ */
+#define LW_KAFKA_DEFAULT_QUEUED_MIN_MESSAGES "20000"
+#define LW_KAFKA_DEFAULT_QUEUED_MAX_KBYTES "8192"
+#define LW_KAFKA_DEFAULT_FETCH_MAX_BYTES "4194304"
 
 /* One librdkafka property, passed through unchanged. */
 typedef struct {
@@ -102,6 +119,7 @@ typedef struct {
     int64_t rebalances;          /* assignment changes seen */
     int assigned;                /* partitions assigned now */
     int64_t fetch_wakeups;       /* librdkafka < 2.2: fetchers woken after a full queue */
+    int64_t stale_skipped;       /* messages below a partition's next offset, not fed again */
     int64_t lag_total;           /* sum of the known lags of the assigned partitions
                                     (lw_consumer_lag); -1 when none is known */
 } lw_consumer_stats_t;
