@@ -13,7 +13,10 @@
  * Message path (lw_consumer_poll): rd_kafka_consume_batch_queue() on the
  * consumer queue, up to POLL_BATCH messages per call (one queue lock and
  * one clock read per batch instead of per message: leadwatch's own
- * thread is the bottleneck of a catch-up, bench/RESULTS.md) → find the row
+ * thread is the bottleneck of a catch-up, bench/RESULTS.md); only when the
+ * queue is empty and the caller may wait, rd_kafka_consumer_poll() waits
+ * (it returns at the first message, a batch call would wait for a full
+ * batch or the whole timeout) → find the row
  * (one-entry cache, then a linear scan; the table is small) → feed the
  * payload with position = offset + 1.  A message below the row's next
  * offset was fed already and is skipped (counted as stale_skipped):
@@ -843,7 +846,10 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
                 c->last_wake_ms = mono_ms;
                 wake_fetchers(c);
             }
-            got = rd_kafka_consume_batch_queue(c->q, timeout_ms, batch, (size_t)want);
+            /* not a batch call: it would wait the whole timeout for a full
+             * batch, this returns with the first message */
+            batch[0] = rd_kafka_consumer_poll(c->rk, timeout_ms);
+            got = batch[0] ? 1 : 0;
         }
         if (got <= 0)
             break;
@@ -859,8 +865,8 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
         done += (int)got;
         if (c->cq && c->failed == LW_OK)
             check_fetch_stop(c);
-        if (got < want)
-            break; /* drained */
+        if (got < want && got > 1)
+            break; /* drained (a single message came from the blocking wait) */
     }
     for (size_t i = 0; i < c->nparts; i++) {
         part_t *pt = &c->parts[i];

@@ -71,11 +71,22 @@ echo "consumed everything after $((SECONDS - t0)) s"
 # Prometheus has a scrape taken after the last event was counted
 prom_wait 15 "leadwatch_events_consumed_total == $produced" || fail "Prometheus never saw consumed == $produced: $(prom_value leadwatch_events_consumed_total)"
 prom_wait 10 "leadwatch_consumer_lag_total == 0" || fail "consumer lag never 0 in Prometheus"
-# the scrape that saw consumed == produced may predate the last evaluation:
-# wait until Prometheus' per-edge series match /metrics' evaluation count
-evals=$(lw_http GET "$URL/metrics" | awk '$1 == "leadwatch_evaluations_total" {printf "%d", $2}')
+# the evaluator may still be working through closed buckets after the last
+# event was consumed (each evaluation is an analysis of the window): wait
+# until its count stops moving, then until Prometheus has scraped that count
+evals_now() {
+  lw_http GET "$URL/metrics" 2>/dev/null | awk '$1 == "leadwatch_evaluations_total" {printf "%d", $2}'
+}
+evals=-1 still=0
+for ((i = 0; i < 120 && still < 2; i++)); do
+  e=$(evals_now)
+  if [ "${e:-0}" -gt 0 ] && [ "$e" = "$evals" ]; then still=$((still + 1)); else still=0; fi
+  evals=$e
+  sleep 1
+done
 [ "${evals:-0}" -gt 0 ] || fail "no evaluation counted"
-prom_wait 10 "leadwatch_evaluations_total == $evals" || fail "Prometheus never saw $evals evaluations"
+echo "evaluations settled at $evals after $((SECONDS - t0)) s"
+prom_wait 10 "leadwatch_evaluations_total == $evals" || fail "Prometheus never saw $evals evaluations (/metrics now: $(evals_now))"
 
 [ "$(prom_value 'up{job="leadwatch"}')" = "{instance=127.0.0.1:$port,job=leadwatch} 1" ] \
   || fail "up: $(prom_value 'up{job="leadwatch"}')"

@@ -11,7 +11,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/lw-it-demo-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-DEMO_LW="$LW" DEMO_OUT="$work/out" DEMO_DAYS=90 DEMO_RATE=60000 \
+DEMO_LW="$LW" DEMO_OUT="$work/out" DEMO_DAYS=90 DEMO_RATE=150000 \
   bash "$SRC/scripts/demo" >"$work/demo.txt" 2>&1 || { cat "$work/demo.txt"; fail "demo exit $?"; }
 cat "$work/demo.txt"
 grep -Eq '^ +late +0$' "$work/demo.txt" || fail "late events in the demo"
