@@ -120,9 +120,9 @@ struct lw_consumer {
     size_t nparts, cap_parts;
     size_t last_hit;
 
+    rd_kafka_queue_t *q; /* the consumer queue: served in batches; its length */
+
     /* fetch wake-up (librdkafka < 2.2, see the file comment) */
-    rd_kafka_queue_t *q;     /* the consumer queue, served in batches */
-    rd_kafka_queue_t *cq;    /* the same, for its length (fetch wake-up only) */
     bool wake_needed;        /* the queue reached a fetch-stop threshold */
     int64_t queue_min_msgs;  /* queued.min.messages */
     int64_t queue_max_bytes; /* queued.max.messages.kbytes * 1024 */
@@ -572,7 +572,7 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
     }
     if (!has_prop(ks, "auto.offset.reset"))
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
-    /* Bounded prefetch (see LW_KAFKA_PREFETCH_DEFAULTS in consumer.h): librdkafka's
+    /* Bounded prefetch (LW_KAFKA_DEFAULT_* in consumer.h): librdkafka's
      * own defaults queue up to 100,000 messages and fetch up to 50 MiB per
      * request, ~70 MiB of RSS in a catch-up (bench/RESULTS.md).  Each key
      * applies only when source.kafka leaves it (and its companions) unset. */
@@ -617,6 +617,10 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
     conf = NULL; /* owned by rk now */
     rd_kafka_poll_set_consumer(c->rk);
     c->q = rd_kafka_queue_get_consumer(c->rk);
+    if (!c->q) {
+        lw_seterr(errstr, errstr_size, LW_ERR_KAFKA, "no consumer queue (is group.id set?)");
+        goto out_rk;
+    }
     if (rd_kafka_version() < FETCH_QUEUE_BACKOFF_VERSION) {
         char v[32];
         size_t vlen = sizeof v;
@@ -627,7 +631,6 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
         if (rd_kafka_conf_get(rconf, "queued.max.messages.kbytes", v, &vlen) == RD_KAFKA_CONF_OK)
             c->queue_max_bytes = strtoll(v, NULL, 10) * 1024;
         if (c->queue_min_msgs > 0 && c->queue_max_bytes > 0) {
-            c->cq = rd_kafka_queue_get_consumer(c->rk);
             pthread_mutex_init(&c->wake_mu, NULL);
             pthread_cond_init(&c->wake_cv, NULL);
             if (pthread_create(&c->waker, NULL, waker_main, c) != 0) {
@@ -815,7 +818,7 @@ static bool behind(const lw_consumer_t *c)
 /* After each batch: arm at a fetch-stop threshold, wake the fetchers once below it again. */
 static void check_fetch_stop(lw_consumer_t *c)
 {
-    int64_t len = (int64_t)rd_kafka_queue_length(c->cq);
+    int64_t len = (int64_t)rd_kafka_queue_length(c->q);
     int64_t avg = c->st.messages > 0 ? c->bytes_fed / c->st.messages : 0;
     int64_t bytes = len * avg;
     if (len >= c->queue_min_msgs || bytes >= c->queue_max_bytes)
@@ -841,7 +844,7 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
         int want = max_messages - done < POLL_BATCH ? max_messages - done : POLL_BATCH;
         ssize_t got = rd_kafka_consume_batch_queue(c->q, 0, batch, (size_t)want);
         if (got <= 0 && done == 0 && timeout_ms > 0) {
-            if (c->cq && c->failed == LW_OK && behind(c) &&
+            if (c->waker_started && c->failed == LW_OK && behind(c) &&
                 mono_ms - c->last_wake_ms >= WAKE_EMPTY_INTERVAL_MS) {
                 c->last_wake_ms = mono_ms;
                 wake_fetchers(c);
@@ -863,7 +866,7 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
             rd_kafka_message_destroy(batch[k]);
         }
         done += (int)got;
-        if (c->cq && c->failed == LW_OK)
+        if (c->waker_started && c->failed == LW_OK)
             check_fetch_stop(c);
         if (got < want && got > 1)
             break; /* drained (a single message came from the blocking wait) */
@@ -982,8 +985,6 @@ void lw_consumer_destroy(lw_consumer_t *c)
         return;
     lw_producer_destroy(c->dlq);
     stop_waker(c);
-    if (c->cq)
-        rd_kafka_queue_destroy(c->cq);
     if (c->q)
         rd_kafka_queue_destroy(c->q);
     if (c->rk)

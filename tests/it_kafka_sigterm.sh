@@ -8,7 +8,7 @@ set -uo pipefail
 source "$(dirname "$0")/lib_kafka.sh"
 BOUND=${STOP_BOUND_S:-10}
 
-SIM=(--days 8 --seed 31)
+SIM=(--days 16 --seed 31) # ~27 s of production at 15000/s: both stops happen under load
 reference "${SIM[@]}"
 mock_start --topic events --partitions 16
 "$LW" simulate "${SIM[@]}" --produce "$BOOT" --topic events --rate 15000 2>sim.err &
