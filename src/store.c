@@ -180,18 +180,37 @@ static lw_err_t store_fail(sqlite3 *db, const char *what, char *errstr, size_t e
                      sqlite3_errmsg(db), sqlite3_extended_errcode(db));
 }
 
+/*
+ * Step a statement that returns at most one row: LW_OK with the row ready to
+ * read, LW_ERR_NOT_FOUND without one, else the failure.  The caller reads
+ * the columns, then calls finish().
+ */
+static lw_err_t step_one(lw_store_t *s, sqlite3_stmt *st, const char *what, char *errstr,
+                         size_t errstr_size)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        return LW_OK;
+    }
+    if (rc == SQLITE_DONE) {
+        return LW_ERR_NOT_FOUND;
+    }
+    return store_fail(s->db, what, errstr, errstr_size);
+}
+
+static void finish(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
 /* Step a statement that returns no rows we need, then reset it. */
 static lw_err_t run(lw_store_t *s, int which, const char *what, char *errstr, size_t errstr_size)
 {
     sqlite3_stmt *st = s->st[which];
-    int rc = sqlite3_step(st);
-    lw_err_t err = LW_OK;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        err = store_fail(s->db, what, errstr, errstr_size);
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return err;
+    lw_err_t err = step_one(s, st, what, errstr, errstr_size);
+    finish(st);
+    return err == LW_ERR_NOT_FOUND ? LW_OK : err;
 }
 
 /* A write may proceed only inside a live transaction. */
@@ -589,20 +608,14 @@ lw_err_t lw_store_get_position(lw_store_t *s, const char *source, lw_position_t 
                                size_t errstr_size)
 {
     sqlite3_stmt *st = s->st[ST_GET_POSITION];
-    lw_err_t err = LW_OK;
     sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    lw_err_t err = step_one(s, st, "get position", errstr, errstr_size);
+    if (err == LW_OK) {
         pos->position = sqlite3_column_int64(st, 0);
         pos->fp_len = sqlite3_column_int64(st, 1);
         pos->fp_hash = i64_bits(sqlite3_column_int64(st, 2));
-    } else if (rc == SQLITE_DONE) {
-        err = LW_ERR_NOT_FOUND;
-    } else {
-        err = store_fail(s->db, "get position", errstr, errstr_size);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    finish(st);
     return err;
 }
 
@@ -623,18 +636,12 @@ lw_err_t lw_store_get_int(lw_store_t *s, const char *key, int64_t *value, char *
                           size_t errstr_size)
 {
     sqlite3_stmt *st = s->st[ST_GET_INT];
-    lw_err_t err = LW_OK;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    lw_err_t err = step_one(s, st, "get int", errstr, errstr_size);
+    if (err == LW_OK) {
         *value = sqlite3_column_int64(st, 0);
-    } else if (rc == SQLITE_DONE) {
-        err = LW_ERR_NOT_FOUND;
-    } else {
-        err = store_fail(s->db, "get int", errstr, errstr_size);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    finish(st);
     return err;
 }
 
@@ -720,17 +727,14 @@ lw_err_t lw_store_bucket_range(lw_store_t *s, int64_t *min_ms, int64_t *max_ms, 
                                size_t errstr_size)
 {
     sqlite3_stmt *st = s->st[ST_BUCKET_RANGE];
-    lw_err_t err = LW_OK;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+    lw_err_t err = step_one(s, st, "bucket range", errstr, errstr_size);
+    if (err == LW_OK && sqlite3_column_type(st, 0) == SQLITE_NULL) {
+        err = LW_ERR_NOT_FOUND; /* min/max over no rows */
+    } else if (err == LW_OK) {
         *min_ms = sqlite3_column_int64(st, 0);
         *max_ms = sqlite3_column_int64(st, 1);
-    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-        err = LW_ERR_NOT_FOUND;
-    } else {
-        err = store_fail(s->db, "bucket range", errstr, errstr_size);
     }
-    sqlite3_reset(st);
+    finish(st);
     return err;
 }
 
@@ -769,22 +773,16 @@ lw_err_t lw_store_get_blob(lw_store_t *s, const char *key, lw_buf_t *out, char *
                            size_t errstr_size)
 {
     sqlite3_stmt *st = s->st[ST_GET_BLOB];
-    lw_err_t err = LW_OK;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    lw_err_t err = step_one(s, st, "get blob", errstr, errstr_size);
+    if (err == LW_OK) {
         const void *v = sqlite3_column_blob(st, 0);
         int n = sqlite3_column_bytes(st, 0);
         if (n > 0 && lw_buf_append(out, v, (size_t)n) != LW_OK) {
             err = lw_seterr(errstr, errstr_size, out->err, "store: blob %s: does not fit", key);
         }
-    } else if (rc == SQLITE_DONE) {
-        err = LW_ERR_NOT_FOUND;
-    } else {
-        err = store_fail(s->db, "get blob", errstr, errstr_size);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    finish(st);
     return err;
 }
 
@@ -811,17 +809,14 @@ lw_err_t lw_store_edge_led(lw_store_t *s, const char *edge, int64_t before_ms, b
                            char *errstr, size_t errstr_size)
 {
     sqlite3_stmt *st = s->st[ST_EDGE_LED];
-    lw_err_t err = LW_OK;
     sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, before_ms);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-        *led = rc == SQLITE_ROW;
-    } else {
-        err = store_fail(s->db, "edge led", errstr, errstr_size);
+    lw_err_t err = step_one(s, st, "edge led", errstr, errstr_size);
+    *led = err == LW_OK;
+    if (err == LW_ERR_NOT_FOUND) {
+        err = LW_OK;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    finish(st);
     return err;
 }
 
