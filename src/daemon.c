@@ -67,7 +67,7 @@ typedef struct {
     lw_promtext_t *reg;
     lw_promtext_series_t *consumed, *accepted, *late, *dead_lettered, *kafka_commits,
         *kafka_commit_errors, *rebalances, *flushes, *assigned, *lag_total, *watermark, *closed,
-        *commit_seconds, *stalled;
+        *commit_seconds, *stalled, *fetch_wakeups, *stale_skipped;
     lw_promtext_series_t *rejected[LW_REJECT__COUNT];
     lw_promtext_family_t *f_lag, *f_part;
     lw_consumer_stats_t last_c;
@@ -107,6 +107,10 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
         "offset commits the broker refused (non-fatal)", m->kafka_commit_errors);
     ONE(LW_PROMTEXT_COUNTER, "rebalances_total", "consumer group assignment changes",
         m->rebalances);
+    ONE(LW_PROMTEXT_COUNTER, "kafka_fetch_wakeups_total",
+        "librdkafka < 2.2: fetchers woken after the prefetch queue was full", m->fetch_wakeups);
+    ONE(LW_PROMTEXT_COUNTER, "kafka_stale_messages_total",
+        "messages below a partition's next offset, not fed again (0 expected)", m->stale_skipped);
     ONE(LW_PROMTEXT_COUNTER, "store_commits_total",
         "store transactions (aggregates and offsets together)", m->flushes);
     ONE(LW_PROMTEXT_GAUGE, "partitions_assigned", "Kafka partitions assigned to this instance",
@@ -193,6 +197,8 @@ static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p)
     ADD_DELTA(m->kafka_commits, cs.kafka_commits, m->last_c.kafka_commits);
     ADD_DELTA(m->kafka_commit_errors, cs.kafka_commit_errors, m->last_c.kafka_commit_errors);
     ADD_DELTA(m->rebalances, cs.rebalances, m->last_c.rebalances);
+    ADD_DELTA(m->fetch_wakeups, cs.fetch_wakeups, m->last_c.fetch_wakeups);
+    ADD_DELTA(m->stale_skipped, cs.stale_skipped, m->last_c.stale_skipped);
     ADD_DELTA(m->accepted, ps.accepted, m->last_p.accepted);
     ADD_DELTA(m->late, ps.late, m->last_p.late);
     ADD_DELTA(m->flushes, ps.flushes, m->last_p.flushes);

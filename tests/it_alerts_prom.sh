@@ -136,6 +136,19 @@ grep -q 'partition=0,.*topic=events' lag.txt || fail "consumer_lag_messages labe
 b=$(lw_http GET "$URL/metrics" | awk '$1 == "leadwatch_buckets_closed_total" {printf "%d", $2}')
 e2=$(lw_http GET "$URL/metrics" | awk '$1 == "leadwatch_evaluations_total" {printf "%d", $2}')
 [ "$b" = "$e2" ] || fail "buckets_closed_total $b, evaluations_total $e2"
+# a catch-up of 1.6 M messages fills librdkafka's bounded prefetch queue: with
+# librdkafka < 2.2 the helper thread must have woken the fetchers; no message
+# was ever below its partition's next offset
+m=$(lw_http GET "$URL/metrics")
+wk=$(awk '$1 == "leadwatch_kafka_fetch_wakeups_total" {printf "%d", $2}' <<<"$m")
+st=$(awk '$1 == "leadwatch_kafka_stale_messages_total" {printf "%d", $2}' <<<"$m")
+[ "$st" = 0 ] || fail "kafka_stale_messages_total '$st'"
+if grep -q "fetch wake-up thread on" run.err; then
+  [ "${wk:-0}" -gt 0 ] || fail "kafka_fetch_wakeups_total '$wk' after a catch-up"
+else
+  [ "$wk" = 0 ] || fail "kafka_fetch_wakeups_total '$wk' without the wake-up thread"
+fi
+echo "fetch wake-ups during the catch-up: $wk"
 # the rate Prometheus computed while the daemon consumed is a real rate
 r=$(prom_value 'max_over_time(rate(leadwatch_events_consumed_total[5s])[2m:1s])')
 awk '{exit !($2 > 1000)}' <<<"$r" || fail "no consumption rate seen: $r"
