@@ -91,6 +91,7 @@ static const char bench_yaml[] =
     "  - {name: ms_per_user, ratio: [listening_ms, active_users]}\n"
     "tree: {nsm: listening_ms, inputs: [{metric: active_users, kind: breadth}]}\n";
 
+/* seconds on a clock: CLOCK_MONOTONIC, or a thread's or the process's CPU time */
 static double cpu_s(clockid_t id)
 {
     struct timespec ts;
@@ -100,9 +101,7 @@ static double cpu_s(clockid_t id)
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return cpu_s(CLOCK_MONOTONIC);
 }
 
 static int64_t now_ms(clockid_t id)

@@ -69,7 +69,7 @@
  * fetch.message.max.bytes, max.partition.fetch.bytes or
  * receive.message.max.bytes is set).  librdkafka's are 100000, 65536 and
  * 52428800.  With these a catch-up over 1 M distinct users a day peaks at
- * ~33 MiB RSS instead of ~70, at the same rate (bench/RESULTS.md); 4 MiB
+ * ~35 MiB RSS instead of ~70, and faster (bench/RESULTS.md); 4 MiB
  * per fetch request still moves 200 MB/s over a 20 ms round trip.
  */
 #define LW_KAFKA_DEFAULT_QUEUED_MIN_MESSAGES "20000"
