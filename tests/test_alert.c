@@ -150,16 +150,26 @@ static const seq_case_t seq_cases[] = {
      "SIIR", "iiii"},
 };
 
-static void run_seq(const seq_case_t *c)
+/* A new table with these timings (the rest at their defaults). */
+static lw_alert_table_t *new_table(unsigned for_evals, unsigned arm_after, unsigned keep_firing_for)
 {
     lw_alert_opts_t opts;
     lw_alert_table_t *t = NULL;
     char err[256];
     lw_alert_opts_default(&opts);
-    opts.for_evals = c->for_evals;
-    opts.arm_after = c->for_evals + 1; /* these sequences arm after for + 1 leads */
-    opts.keep_firing_for = c->keep_firing_for;
-    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+    opts.for_evals = for_evals;
+    opts.arm_after = arm_after;
+    opts.keep_firing_for = keep_firing_for;
+    if (lw_alert_table_new(&opts, &t, err, sizeof err) != LW_OK)
+        fail_msg("lw_alert_table_new: %s", err);
+    return t;
+}
+
+static void run_seq(const seq_case_t *c)
+{
+    char err[256];
+    /* these sequences arm after for + 1 leads */
+    lw_alert_table_t *t = new_table(c->for_evals, c->for_evals + 1, c->keep_firing_for);
 
     lw_alert_state_t prev = LW_ALERT_INACTIVE;
     size_t n = strlen(c->verdicts);
@@ -207,14 +217,8 @@ static void test_sequences(void **state)
 /* Fire no_longer_leads for playlists->listeners (for 1) and return the table. */
 static lw_alert_table_t *fired_table(unsigned keep_firing_for)
 {
-    lw_alert_opts_t opts;
-    lw_alert_table_t *t = NULL;
     char err[256];
-    lw_alert_opts_default(&opts);
-    opts.for_evals = 1;
-    opts.arm_after = 1 + 1; /* these sequences arm after for + 1 leads */
-    opts.keep_firing_for = keep_firing_for;
-    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+    lw_alert_table_t *t = new_table(1, 1 + 1, keep_firing_for); /* arms after for + 1 leads */
     const char *seq = "LLII"; /* for + 1 leads arm, then for + 1 failures fire */
     for (int i = 0; seq[i]; i++) {
         lw_alert_obs_t o = obs_for(seq[i], false);
@@ -228,14 +232,8 @@ static lw_alert_table_t *fired_table(unsigned keep_firing_for)
 static void test_labels_and_annotations(void **state)
 {
     (void)state;
-    lw_alert_opts_t opts;
-    lw_alert_table_t *t = NULL;
     char err[256];
-    lw_alert_opts_default(&opts);
-    opts.for_evals = 0;
-    opts.arm_after = 0 + 1; /* these sequences arm after for + 1 leads */
-    opts.keep_firing_for = 0;
-    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+    lw_alert_table_t *t = new_table(0, 0 + 1, 0); /* arms after for + 1 leads */
 
     lw_alert_obs_t o = obs_for('L', false);
     assert_int_equal(lw_alert_eval(t, &o, 1, T0, err, sizeof err), LW_OK);
@@ -675,13 +673,10 @@ static void test_arm_after(void **state)
         {1, "LI", "iF"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        lw_alert_opts_t opts;
-        lw_alert_table_t *t = NULL;
         char err[256];
-        lw_alert_opts_default(&opts);
-        opts.for_evals = 0;
-        opts.arm_after = cases[k].arm_after;
-        assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+        lw_alert_opts_t dflt;
+        lw_alert_opts_default(&dflt);
+        lw_alert_table_t *t = new_table(0, cases[k].arm_after, dflt.keep_firing_for);
         for (int i = 0; cases[k].verdicts[i]; i++) {
             lw_alert_obs_t o = obs_for(cases[k].verdicts[i], false);
             assert_int_equal(lw_alert_eval(t, &o, 1, T0 + i * DAY, err, sizeof err), LW_OK);
@@ -697,14 +692,8 @@ static void test_arm_after(void **state)
 static void test_summary_still_predicts(void **state)
 {
     (void)state;
-    lw_alert_opts_t opts;
-    lw_alert_table_t *t = NULL;
     char err[256];
-    lw_alert_opts_default(&opts);
-    opts.for_evals = 0;
-    opts.arm_after = 1;
-    opts.keep_firing_for = 0;
-    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+    lw_alert_table_t *t = new_table(0, 1, 0);
     const char *seq = "LIP";
     const lw_alert_event_t *ev = NULL;
     size_t n = 0;
