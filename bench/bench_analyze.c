@@ -16,10 +16,10 @@
  *
  * Usage: bench_analyze [REPS] [MAX_LAG] [DAYS]
  */
-#include "leadwatch/analysis_out.h"
-#include "leadwatch/analyze.h"
-#include "leadwatch/ols.h"
-#include "leadwatch/simulate.h"
+#include "leadwatch/report/analysis_out.h"
+#include "leadwatch/stats/analyze.h"
+#include "leadwatch/stats/ols.h"
+#include "leadwatch/model/simulate.h"
 
 #include <stdio.h>
 #include <stdlib.h>

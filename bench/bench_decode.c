@@ -25,7 +25,7 @@
 
 #include <yajl/yajl_parse.h>
 
-#include "leadwatch/event.h"
+#include "leadwatch/model/event.h"
 
 #define RUNS 5
 

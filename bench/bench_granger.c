@@ -16,8 +16,8 @@
  * the script; default: derived from this file's path).  When Python or
  * statsmodels is unavailable only our figures are printed.
  */
-#include "leadwatch/granger.h"
-#include "leadwatch/ols.h"
+#include "leadwatch/stats/granger.h"
+#include "leadwatch/stats/ols.h"
 
 #include <errno.h>
 #include <math.h>

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "leadwatch/ingest.h"
+#include "leadwatch/ingest/ingest.h"
 
 static const char bench_yaml[] =
     "source: {format: segment}\n"

@@ -66,9 +66,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "leadwatch/consumer.h"
-#include "leadwatch/produce.h"
-#include "leadwatch/simulate.h"
+#include "leadwatch/ingest/consumer.h"
+#include "leadwatch/ingest/produce.h"
+#include "leadwatch/model/simulate.h"
 
 #define PARTITIONS "128"
 #define RSS_RUNS 3

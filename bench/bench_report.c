@@ -28,11 +28,11 @@
  *   path of report.html last.  The browser test and docs/report-demo.png
  *   use this.
  */
-#include "leadwatch/analysis_out.h"
-#include "leadwatch/analyze.h"
-#include "leadwatch/report.h"
-#include "leadwatch/simulate.h"
-#include "leadwatch/timeutil.h"
+#include "leadwatch/report/analysis_out.h"
+#include "leadwatch/stats/analyze.h"
+#include "leadwatch/report/report.h"
+#include "leadwatch/model/simulate.h"
+#include "leadwatch/core/timeutil.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -34,7 +34,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "leadwatch/svg.h"
+#include "leadwatch/report/svg.h"
 
 #define RUNS 21
 #define NDAYS 730

@@ -2,7 +2,7 @@
 """check_sim_truth.py - verify with statsmodels that the simulator's realised
 daily series carry the lead structure docs/SIMULATOR.md promises.
 
-How it works: it compiles a tiny C driver against src/simulate.c (plus
+How it works: it compiles a tiny C driver against src/model/simulate.c (plus
 common.c and timeutil.c) into a temporary directory, runs the whole event
 stream for each requested seed, and reads the exact per-day truth as CSV
 (lw_sim_truth_csv_row).  On those series (log scale, day-of-week means
@@ -31,7 +31,7 @@ from statsmodels.tsa.stattools import grangercausalitytests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVER = r"""
-#include "leadwatch/simulate.h"
+#include "leadwatch/model/simulate.h"
 #include <stdio.h>
 #include <stdlib.h>
 int main(int argc, char **argv) {
@@ -76,8 +76,8 @@ def build(tmp):
         f.write(DRIVER)
     cmd = ["cc", "-std=c11", "-O2", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
            "-I" + os.path.join(ROOT, "include"), src,
-           os.path.join(ROOT, "src/simulate.c"), os.path.join(ROOT, "src/common.c"),
-           os.path.join(ROOT, "src/timeutil.c"), "-lgsl", "-lgslcblas", "-lm", "-o", exe]
+           os.path.join(ROOT, "src/model/simulate.c"), os.path.join(ROOT, "src/core/common.c"),
+           os.path.join(ROOT, "src/core/timeutil.c"), "-lgsl", "-lgslcblas", "-lm", "-o", exe]
     subprocess.run(cmd, check=True)
     return exe
 

@@ -49,7 +49,7 @@ DAYS=300
 START=2025-01-01
 # The stated bound: the broken input's alert fires at most DELAY_BOUND daily
 # buckets after the break day.  Setup: scale 0.2, window 90, for 10, arm_after
-# 28 (default).  Replaying src/alert.c's rule on the stored verdicts of seeds
+# 28 (default).  Replaying src/alert/alert.c's rule on the stored verdicts of seeds
 # 1..6 (README, "Alerts"): +71 / +87 / +80 / +56 / +42 / +70, and no alert on
 # any other edge.  Most of the delay is statistics: the verdict stops being
 # `leads` after +17..+37, but the Granger q stays < alpha ("still predicts", a
@@ -194,7 +194,7 @@ for ms, v, q in rows:
         continue
     if v not in ("leads", "feedback") and flip is None:
         flip = d - brk
-    # src/alert.c: inconclusive with q < alpha (0.05) still predicts (passes)
+    # src/alert/alert.c: inconclusive with q < alpha (0.05) still predicts (passes)
     failing = v not in ("leads", "feedback", "insufficient_data") and not (
         v == "inconclusive" and q != "" and float(q) < 0.05)
     streak = streak + 1 if failing else 0

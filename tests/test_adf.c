@@ -12,8 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/adf.h"
-#include "leadwatch/ols.h"
+#include "leadwatch/stats/adf.h"
+#include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
 #include <math.h>

@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "leadwatch/alert.h"
+#include "leadwatch/alert/alert.h"
 
 #define T0 INT64_C(1767225600000) /* 2026-01-01 */
 #define DAY INT64_C(86400000)

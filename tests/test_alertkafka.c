@@ -29,9 +29,9 @@
 
 #include <yajl/yajl_tree.h>
 
-#include "leadwatch/alertkafka.h"
-#include "leadwatch/mockkafka.h"
-#include "leadwatch/timeutil.h"
+#include "leadwatch/alert/alertkafka.h"
+#include "leadwatch/ingest/mockkafka.h"
+#include "leadwatch/core/timeutil.h"
 
 #define T0 INT64_C(1767225600000) /* 2026-01-01 */
 #define DAY INT64_C(86400000)

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "leadwatch/alertsink.h"
+#include "leadwatch/alert/alertsink.h"
 
 #define NOW_MS INT64_C(1767225600000) /* 2026-01-01T00:00:00Z, the injected wall clock */
 #define MAX_REQ 4096

@@ -16,8 +16,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/analysis_out.h"
-#include "leadwatch/ols.h"
+#include "leadwatch/report/analysis_out.h"
+#include "leadwatch/stats/ols.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -24,11 +24,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/analyze.h"
-#include "leadwatch/granger.h"
-#include "leadwatch/multitest.h"
-#include "leadwatch/ols.h"
-#include "leadwatch/simulate.h"
+#include "leadwatch/stats/analyze.h"
+#include "leadwatch/stats/granger.h"
+#include "leadwatch/stats/multitest.h"
+#include "leadwatch/stats/ols.h"
+#include "leadwatch/model/simulate.h"
 #include "testutil.h"
 
 #include <math.h>

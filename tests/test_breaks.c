@@ -22,8 +22,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/breaks.h"
-#include "leadwatch/ols.h"
+#include "leadwatch/stats/breaks.h"
+#include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
 #include <math.h>

@@ -16,8 +16,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/ccf.h"
-#include "leadwatch/ols.h"
+#include "leadwatch/stats/ccf.h"
+#include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
 #include <math.h>

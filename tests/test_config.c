@@ -29,11 +29,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "leadwatch/alert.h"
-#include "leadwatch/alertsink.h"
-#include "leadwatch/config.h"
-#include "leadwatch/http.h"
-#include "leadwatch/timeutil.h"
+#include "leadwatch/alert/alert.h"
+#include "leadwatch/alert/alertsink.h"
+#include "leadwatch/model/config.h"
+#include "leadwatch/alert/http.h"
+#include "leadwatch/core/timeutil.h"
 
 static const char issue_example[] =
     "source:\n"

@@ -26,11 +26,11 @@
 #include <signal.h>
 #include <time.h>
 
-#include "leadwatch/consumer.h"
-#include "leadwatch/daemon.h"
-#include "leadwatch/mockkafka.h"
-#include "leadwatch/produce.h"
-#include "leadwatch/store.h"
+#include "leadwatch/ingest/consumer.h"
+#include "leadwatch/app/daemon.h"
+#include "leadwatch/ingest/mockkafka.h"
+#include "leadwatch/ingest/produce.h"
+#include "leadwatch/store/store.h"
 #include "testutil.h"
 
 static void test_is_secret(void **state)

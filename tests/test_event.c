@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leadwatch/event.h"
-#include "leadwatch/timeutil.h"
+#include "leadwatch/model/event.h"
+#include "leadwatch/core/timeutil.h"
 
 /* 2026-03-29T00:00:00Z */
 #define NOW INT64_C(1774742400000)

@@ -17,8 +17,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/forecast.h"
-#include "leadwatch/ols.h"
+#include "leadwatch/stats/forecast.h"
+#include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
 #include <math.h>

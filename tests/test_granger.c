@@ -21,8 +21,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/granger.h"
-#include "leadwatch/ols.h"
+#include "leadwatch/stats/granger.h"
+#include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
 #include <math.h>

@@ -11,8 +11,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/hac.h"
-#include "leadwatch/ols.h"
+#include "leadwatch/stats/hac.h"
+#include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
 #include <math.h>

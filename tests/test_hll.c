@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leadwatch/hll.h"
+#include "leadwatch/core/hll.h"
 
 #define Q (64 - LW_HLL_P)
 #define DENSE_SIZE (2 + LW_HLL_REGISTERS)

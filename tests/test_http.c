@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "leadwatch/http.h"
+#include "leadwatch/alert/http.h"
 
 typedef struct {
     lw_promtext_t *reg;

@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "leadwatch/ingest.h"
-#include "leadwatch/series.h"
+#include "leadwatch/ingest/ingest.h"
+#include "leadwatch/store/series.h"
 #include "testutil.h"
 
 static const char yaml[] = "source: {format: segment, max_event_bytes: 512}\n"

@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "leadwatch/metric.h"
-#include "leadwatch/timeutil.h"
+#include "leadwatch/model/metric.h"
+#include "leadwatch/core/timeutil.h"
 #include "testutil.h"
 
 #define NOW                                                                                        \

@@ -10,7 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/multitest.h"
+#include "leadwatch/stats/multitest.h"
 #include "stats_refs.h"
 
 #include <math.h>

@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "leadwatch/pipeline.h"
-#include "leadwatch/series.h"
-#include "leadwatch/timeutil.h"
+#include "leadwatch/ingest/pipeline.h"
+#include "leadwatch/store/series.h"
+#include "leadwatch/core/timeutil.h"
 #include "testutil.h"
 
 #define NOW INT64_C(1893456000000)

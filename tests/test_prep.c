@@ -12,8 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/ols.h"
-#include "leadwatch/prep.h"
+#include "leadwatch/stats/ols.h"
+#include "leadwatch/stats/prep.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leadwatch/promtext.h"
+#include "leadwatch/alert/promtext.h"
 
 static lw_promtext_t *new_reg(size_t max_series)
 {

@@ -32,9 +32,9 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-#include "leadwatch/report.h"
-#include "leadwatch/simulate.h"
-#include "leadwatch/timeutil.h"
+#include "leadwatch/report/report.h"
+#include "leadwatch/model/simulate.h"
+#include "leadwatch/core/timeutil.h"
 
 #define NDAYS 365
 #define NSER 7

@@ -15,8 +15,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/ols.h"
-#include "leadwatch/sensitivity.h"
+#include "leadwatch/stats/ols.h"
+#include "leadwatch/stats/sensitivity.h"
 #include "stats_refs.h"
 
 #include <math.h>

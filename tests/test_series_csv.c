@@ -11,8 +11,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "leadwatch/series_csv.h"
-#include "leadwatch/timeutil.h"
+#include "leadwatch/store/series_csv.h"
+#include "leadwatch/core/timeutil.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leadwatch/simulate.h"
-#include "leadwatch/timeutil.h"
+#include "leadwatch/model/simulate.h"
+#include "leadwatch/core/timeutil.h"
 
 static lw_sim_t *make(const lw_sim_opts_t *o)
 {

@@ -29,8 +29,8 @@
 
 #include <sqlite3.h>
 
-#include "leadwatch/hll.h"
-#include "leadwatch/store.h"
+#include "leadwatch/core/hll.h"
+#include "leadwatch/store/store.h"
 
 /* the schema version this build of store.c creates */
 #define LW_TEST_SCHEMA 3

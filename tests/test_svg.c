@@ -30,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leadwatch/buf.h"
-#include "leadwatch/svg.h"
+#include "leadwatch/core/buf.h"
+#include "leadwatch/report/svg.h"
 #include "testutil.h"
 
 #define BIG (4u * 1024 * 1024)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leadwatch/timeutil.h"
+#include "leadwatch/core/timeutil.h"
 
 /* 2026-03-28T02:16:07.507Z computed by hand: days(2026-03-28) = 20540. */
 #define T_20260328 INT64_C(1774664167507)

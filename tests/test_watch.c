@@ -82,15 +82,15 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include "leadwatch/alert.h"
-#include "leadwatch/alertsink.h"
-#include "leadwatch/buf.h"
-#include "leadwatch/config.h"
-#include "leadwatch/log.h"
-#include "leadwatch/promtext.h"
-#include "leadwatch/store.h"
-#include "leadwatch/timeutil.h"
-#include "leadwatch/watch.h"
+#include "leadwatch/alert/alert.h"
+#include "leadwatch/alert/alertsink.h"
+#include "leadwatch/core/buf.h"
+#include "leadwatch/model/config.h"
+#include "leadwatch/core/log.h"
+#include "leadwatch/alert/promtext.h"
+#include "leadwatch/store/store.h"
+#include "leadwatch/core/timeutil.h"
+#include "leadwatch/alert/watch.h"
 
 #include "testutil.h"
 

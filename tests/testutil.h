@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "leadwatch/config.h"
+#include "leadwatch/model/config.h"
 
 /* mkdtemp under $TMPDIR (or /tmp); the caller frees the string. */
 static inline char *tu_tempdir(const char *tag)

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leadwatch/config.h"
+#include "leadwatch/model/config.h"
 
 #define NAME "fuzz.yaml"
 

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leadwatch/event.h"
+#include "leadwatch/model/event.h"
 
 #define NOW INT64_C(1774742400000)
 #define MAX_BYTES 4096

@@ -1,0 +1,123 @@
+/*
+ * watch.h - the daemon's evaluator: every time a bucket closes, analyse the
+ * metric tree over the configured window, record each edge's verdict in the
+ * store, drive the alert table (alert.h), publish the per-edge gauges
+ * (promtext.h) and hand the alert transitions to the delivery queues
+ * (alertsink.h).
+ *
+ * When.  A bucket B is closed once the pipeline's watermark passed
+ * B + bucket size + grace (lw_bucket_is_provisional() is false): from then
+ * on no event can change it.  lw_watch_advance() is called by the daemon
+ * after each successful store flush with the watermark that flush
+ * committed, and evaluates every closed bucket not evaluated yet, oldest
+ * first, each "as of" that bucket: the window is the `analysis.window`
+ * buckets ending at B (all buckets up to B when 0), so the verdicts do not
+ * depend on how fast the daemon catches up, and a restart resumes at the
+ * first bucket not yet evaluated.  A catch-up is bounded: at most
+ * LW_WATCH_MAX_CATCHUP buckets per call, older ones are skipped and logged.
+ *
+ * One evaluation = one store transaction holding the verdict rows (table
+ * `verdicts`), the alert table (blob "alert_state") and the last evaluated
+ * bucket (int "watch.last_as_of_ms"), so the verdict history, the alert
+ * state and the position of the evaluator move together.  The alert events
+ * are queued for delivery only after that commit, so a crash between the
+ * two re-delivers at most one evaluation's events and never loses state: at
+ * start the table is loaded from the store and the alerts that were firing
+ * are re-announced as refreshes (Alertmanager keeps them; a webhook is not
+ * told again).
+ *
+ * No data.  An edge is `nodata` (its alerts can neither fire nor resolve)
+ * when its verdict is insufficient_data, when one of the newest
+ * `alerts.stall.missing_buckets` buckets of the window is a gap (the
+ * pipeline saw nothing), or while the pipeline is stalled
+ * (lw_watch_pipeline(), driven by the daemon's timer); the stall raises its
+ * own alert, LeadwatchPipelineStalled.
+ *
+ * Threads: everything runs on the daemon's consumer thread; the sink's
+ * queue and the registry's series are the only things shared, and they are
+ * thread-safe.  Time is injected (now_ms is the wall clock for the alert
+ * timestamps; durations are measured by the caller's clock callback).
+ */
+#ifndef LEADWATCH_WATCH_H
+#define LEADWATCH_WATCH_H
+
+#include "leadwatch/alert/alert.h"
+#include "leadwatch/alert/alertsink.h"
+#include "leadwatch/core/common.h"
+#include "leadwatch/model/config.h"
+#include "leadwatch/alert/promtext.h"
+#include "leadwatch/store/store.h"
+
+#define LW_WATCH_MAX_CATCHUP 2000u /* buckets evaluated per lw_watch_advance() at most */
+#define LW_WATCH_KEY_STATE "alert_state"
+#define LW_WATCH_KEY_LAST "watch.last_as_of_ms"
+
+typedef struct lw_watch lw_watch_t;
+
+typedef struct {
+    const lw_config_t *cfg;        /* tree, buckets, analysis, alerts; borrowed (lw_watch_reload) */
+    lw_store_t *store;             /* writable; the pipeline's store, used between flushes */
+    lw_promtext_t *metrics;        /* NULL: no gauges */
+    lw_alertsink_t *sink;          /* NULL: transitions are only logged */
+    int64_t (*mono_ms)(void *ctx); /* clock for the evaluation duration; NULL = CLOCK_MONOTONIC */
+    int64_t (*wall_ms)(void *ctx); /* read per evaluation for the alert times (a catch-up
+                                      spans seconds); NULL = the now_ms passed in */
+    void *clock_ctx;
+} lw_watch_deps_t;
+
+typedef struct {
+    uint64_t evaluations;   /* buckets evaluated */
+    uint64_t skipped;       /* closed buckets skipped by the catch-up bound */
+    int64_t last_as_of_ms;  /* newest bucket evaluated, INT64_MIN = none */
+    double last_duration_s; /* of the newest evaluation */
+    size_t firing;          /* alerts firing now */
+    uint64_t transitions;   /* alert events produced */
+    bool stalled;           /* the pipeline is reported stalled */
+} lw_watch_stats_t;
+
+/*
+ * Load the alert state and the evaluator's position from the store and
+ * re-announce the alerts already firing (refresh events to the sink).
+ * LW_ERR_CONFIG for bad alert options, LW_ERR_STORE, LW_ERR_INVALID for a
+ * stored alert table that does not parse (named in errstr), LW_ERR_NOMEM.
+ */
+lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **out, char *errstr,
+                      size_t errstr_size);
+void lw_watch_destroy(lw_watch_t *w);
+
+/*
+ * Evaluate every bucket closed by `watermark_ms` (the watermark the last
+ * flush committed) that was not evaluated yet.  *nevals (may be NULL) gets
+ * the number done.  A store failure is returned (LW_ERR_STORE): the daemon
+ * treats it like a failed flush.  Analysis failures of one evaluation are
+ * logged and counted as no data, never fatal.
+ */
+lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, size_t *nevals,
+                          char *errstr, size_t errstr_size);
+
+/*
+ * The pipeline-stall state from the daemon's timer (no events for
+ * alerts.stall.no_events_for, or consumer lag over alerts.stall.max_lag).
+ * `reason` may be NULL.  Persists the alert table when it changed.
+ */
+lw_err_t lw_watch_pipeline(lw_watch_t *w, bool stalled, const char *reason, int64_t now_ms,
+                           char *errstr, size_t errstr_size);
+
+/*
+ * SIGHUP: take the analysis and alerts sections (and the sink: NULL = none)
+ * from `cfg`.  The tree, buckets and metrics must be those the watcher was
+ * created with (the caller checks; they need a restart).  LW_ERR_CONFIG
+ * and nothing changed when the alert options are not acceptable.
+ */
+lw_err_t lw_watch_reload(lw_watch_t *w, const lw_config_t *cfg, lw_alertsink_t *sink, char *errstr,
+                         size_t errstr_size);
+
+/* Re-announce the firing alerts (refresh events) to the sink, e.g. a new one after a reload. */
+void lw_watch_reannounce(lw_watch_t *w, int64_t now_ms);
+
+void lw_watch_stats(const lw_watch_t *w, lw_watch_stats_t *out);
+
+/* The alert table (borrowed; for tests and /metrics). */
+const lw_alert_table_t *lw_watch_alerts(const lw_watch_t *w);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * consumer.h - the Kafka source: a librdkafka high-level consumer in a
+ * group, feeding every message through the pipeline (the same path as file
+ * ingest) with the store as the owner of the offsets.
+ *
+ * Offsets.  Each assigned partition is a pipeline source named
+ * "kafka:TOPIC:PARTITION" whose position is the partition's NEXT offset.
+ * lw_pipeline_flush() writes the aggregates and those next offsets in ONE
+ * SQLite transaction; only after it succeeded does lw_consumer_flush()
+ * commit the same offsets to Kafka, so Kafka's committed offset (kept for
+ * lag monitoring and for failover to another instance) is never ahead of
+ * the store.  On assignment a partition starts at
+ *     max(the store's position, the group's committed offset)
+ * and, when neither exists, at auto.offset.reset (default earliest).  For a
+ * single instance the committed offset is never ahead of the store, so the
+ * store decides and every message is counted exactly once across crashes:
+ * the store is always at a flush boundary and resuming from the stored next
+ * offset re-reads exactly what the store does not hold.  The committed
+ * offset only wins when another instance consumed the partition meanwhile
+ * (failover) or an operator moved the group's offsets forward.
+ *
+ * Forced settings: enable.auto.commit=false and enable.auto.offset.store=false
+ * (the store owns offsets; librdkafka must never commit by itself) and
+ * enable.partition.eof=true (to know when a partition is idle).  Defaults
+ * when not given: auto.offset.reset=earliest; a bounded prefetch
+ * (queued.min.messages, queued.max.messages.kbytes, fetch.max.bytes below:
+ * librdkafka's own let a catch-up hold ~70 MiB); with librdkafka >= 2.2
+ * fetch.queue.backoff.ms=10 (see consumer.c).  Every other
+ * property is passed to rd_kafka_conf_set() unchanged, so bootstrap.servers,
+ * group.id, security.protocol, sasl.*, ssl.* all work.  Values of secret
+ * properties (lw_kafka_is_secret) never appear in logs or messages.
+ *
+ * Rebalancing works with eager (range, roundrobin) and cooperative
+ * (cooperative-sticky) assignors.  On revocation the pipeline is flushed
+ * and, when the store commit succeeded and the partitions were not lost,
+ * their offsets are committed to Kafka synchronously before they are
+ * released.
+ *
+ * Poison messages (anything the decoder rejects, empty or null payloads)
+ * are counted by reason and skipped; their offset still advances.  With a
+ * dead-letter topic they are also produced there (best effort: key and
+ * payload unchanged, headers "leadwatch-reason" and "leadwatch-source").
+ *
+ * Failures: a fatal librdkafka error (error_cb with RD_KAFKA_RESP_ERR__FATAL)
+ * or a store failure makes every later call return an error; nothing is
+ * committed to Kafka after a failed flush.
+ *
+ * Single-threaded API: every function, and the callbacks librdkafka runs
+ * from inside lw_consumer_poll(), run on the caller's thread.  With
+ * librdkafka < 2.2 the consumer owns one helper thread that only sends the
+ * fetch wake-up requests (consumer.c).
+ */
+#ifndef LEADWATCH_CONSUMER_H
+#define LEADWATCH_CONSUMER_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "leadwatch/ingest/pipeline.h"
+
+/* Bounds on the settings (checked by lw_consumer_new). */
+#define LW_KAFKA_MAX_PROPS 256
+#define LW_KAFKA_MAX_TOPICS 256
+/* A partition that is assigned at once; more is refused as too large. */
+#define LW_KAFKA_MAX_PARTITIONS 4096
+
+/*
+ * leadwatch's prefetch defaults, each applied only when source.kafka does
+ * not set it (fetch.max.bytes also not when message.max.bytes,
+ * fetch.message.max.bytes, max.partition.fetch.bytes or
+ * receive.message.max.bytes is set).  librdkafka's are 100000, 65536 and
+ * 52428800.  With these a catch-up over 1 M distinct users a day peaks at
+ * ~35 MiB RSS instead of ~70, and faster (bench/RESULTS.md); 4 MiB
+ * per fetch request still moves 200 MB/s over a 20 ms round trip.
+ */
+#define LW_KAFKA_DEFAULT_QUEUED_MIN_MESSAGES "20000"
+#define LW_KAFKA_DEFAULT_QUEUED_MAX_KBYTES "8192"
+#define LW_KAFKA_DEFAULT_FETCH_MAX_BYTES "4194304"
+
+/* One librdkafka property, passed through unchanged. */
+typedef struct {
+    const char *key;
+    const char *value;
+} lw_kafka_prop_t;
+
+/* What the consumer needs from the configuration; all borrowed. */
+typedef struct {
+    const lw_kafka_prop_t *props; /* source.kafka, in order (a later key overrides) */
+    size_t nprops;
+    const char *const *topics; /* source.topics, >= 1 */
+    size_t ntopics;
+    const char *dead_letter_topic; /* NULL: poison messages are only counted */
+} lw_kafka_settings_t;
+
+/* true for property names whose values are secrets (*password*, *secret*, keys, tokens). */
+bool lw_kafka_is_secret(const char *key);
+
+/*
+ * A new librdkafka conf with `props` set in order, then `forced` (which
+ * override and are applied last).  NULL with errstr "KEY: librdkafka's
+ * message" on the first property librdkafka refuses (the value of a secret
+ * is never repeated).  The caller owns the conf.
+ */
+rd_kafka_conf_t *lw_kafka_conf_new(const lw_kafka_prop_t *props, size_t nprops,
+                                   const lw_kafka_prop_t *forced, size_t nforced, char *errstr,
+                                   size_t errstr_size);
+
+/* Route librdkafka's log lines into LW_LOG (subsystem "rdkafka"). */
+void lw_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
+typedef struct lw_consumer lw_consumer_t;
+
+typedef struct {
+    int64_t messages; /* messages fed to the pipeline */
+    int64_t poison;   /* of which the decoder rejected */
+    int64_t poison_by_reason[LW_REJECT__COUNT];
+    int64_t dead_lettered;       /* poison messages handed to the dead-letter producer */
+    int64_t kafka_commits;       /* offset commits acknowledged by the broker */
+    int64_t kafka_commit_errors; /* offset commits the broker refused (non-fatal) */
+    int64_t rebalances;          /* assignment changes seen */
+    int assigned;                /* partitions assigned now */
+    int64_t fetch_wakeups;       /* librdkafka < 2.2: fetchers woken after a full queue */
+    int64_t stale_skipped;       /* messages below a partition's next offset, not fed again */
+    int64_t lag_total;           /* sum of the known lags of the assigned partitions
+                                    (lw_consumer_lag); -1 when none is known */
+} lw_consumer_stats_t;
+
+/* One assigned partition's consumer lag (lw_consumer_lag). */
+typedef struct {
+    const char *topic;
+    int32_t partition;
+    int64_t position;       /* next offset to consume, -1 unknown */
+    int64_t high_watermark; /* -1 unknown */
+    int64_t lag;            /* high_watermark - position (>= 0), -1 unknown */
+} lw_consumer_lag_t;
+
+/*
+ * Create the consumer and subscribe to the topics.  Borrows `p` (and its
+ * store) for its lifetime.  Nothing is consumed until lw_consumer_poll().
+ * NULL with errstr on a bad property ("source.kafka.KEY: message"), a
+ * missing group.id or bootstrap.servers, or a librdkafka failure.
+ */
+lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, char *errstr,
+                               size_t errstr_size);
+
+/*
+ * Serve librdkafka (rebalances included) and feed up to `max_messages`
+ * messages, waiting at most `timeout_ms` for the first one.  `now_ms` is
+ * the wall clock (for the decoder), `mono_ms` a monotonic clock (for flushes
+ * done inside callbacks).  *nfed counts messages fed by this call.
+ * Returns LW_ERR_STORE when a flush failed, LW_ERR_KAFKA on a fatal
+ * librdkafka error; once failed, it keeps failing with the same message.
+ */
+lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, int64_t now_ms,
+                          int64_t mono_ms, int *nfed, char *errstr, size_t errstr_size);
+
+/*
+ * Flush the pipeline (one store transaction) and then commit every moved
+ * partition offset to Kafka (asynchronously unless `sync`).  On a store
+ * failure nothing is committed to Kafka and the consumer is failed.
+ */
+lw_err_t lw_consumer_flush(lw_consumer_t *c, int64_t mono_ms, bool sync, char *errstr,
+                           size_t errstr_size);
+
+/* true when at least one partition is assigned and every assigned one is at its end. */
+bool lw_consumer_idle(const lw_consumer_t *c);
+
+/*
+ * Leave the group: final flush and synchronous commit (skipped when the
+ * consumer failed), revoke, close; waits at most `timeout_ms` for the
+ * broker, then gives up on a clean leave.  Returns the first error.
+ * Call lw_consumer_destroy() afterwards in any case.
+ */
+lw_err_t lw_consumer_close(lw_consumer_t *c, int64_t mono_ms, int timeout_ms, char *errstr,
+                           size_t errstr_size);
+
+void lw_consumer_destroy(lw_consumer_t *c);
+
+/* A copy of the counters; lag_total is computed as lw_consumer_lag() does. */
+void lw_consumer_stats(const lw_consumer_t *c, lw_consumer_stats_t *out);
+
+/*
+ * The lag of every assigned partition, for /metrics and stall checks.
+ * Fills up to `max` entries (in assignment order) and returns the number of
+ * assigned partitions, which may be larger than `max` (call again with a
+ * bigger array to see them all).  No broker round trip: the high watermark
+ * is librdkafka's cached value (rd_kafka_get_watermark_offsets), refreshed
+ * by every fetch response, so it is as fresh as the last fetch (the fetcher
+ * pauses while librdkafka's prefetch queue is full, so under a backlog the
+ * lag is a lower bound) and unknown (-1) until the first fetch answered.  The position is the next
+ * offset leadwatch will feed (the store's position once flushed), unknown (-1) while a partition
+ * waits for auto.offset.reset to resolve.  When the cached watermark is behind the position (an
+ * older fetch), lag is 0. `topic` strings are borrowed and stay valid until the next
+ * lw_consumer_poll() (in practice until lw_consumer_destroy()).
+ */
+size_t lw_consumer_lag(lw_consumer_t *c, lw_consumer_lag_t *out, size_t max);
+
+/* The underlying handle (borrowed), e.g. for metadata queries in tests. */
+rd_kafka_t *lw_consumer_handle(lw_consumer_t *c);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * pipeline.h - event → decode → metric → store, the one path every source
+ * (file, stdin, Kafka) goes through.
+ *
+ * A pipeline owns a decoder and an aggregator and borrows the config and
+ * the store.  Sources (a file, a Kafka partition) are registered by name;
+ * every lw_pipeline_feed() names its source and the position *after* the
+ * event, and lw_pipeline_flush() writes, in ONE store transaction, every
+ * dirty aggregate cell, every source position that moved, the watermark
+ * and the counter deltas.  Because positions and aggregates commit
+ * together, a crash at any point leaves the store at a flush boundary, and
+ * resuming each source from its stored position counts every event exactly
+ * once.
+ *
+ * Time is injected: feed takes `now_ms` (the wall clock, for the decoder's
+ * future bound) and should_flush takes a monotonic `mono_ms`.
+ * Single-threaded: one caller at a time.
+ */
+#ifndef LEADWATCH_PIPELINE_H
+#define LEADWATCH_PIPELINE_H
+
+#include "leadwatch/core/common.h"
+#include "leadwatch/model/config.h"
+#include "leadwatch/model/event.h"
+#include "leadwatch/store/store.h"
+
+#define LW_PIPELINE_MAX_SOURCES 4096
+#define LW_PIPELINE_MAX_SOURCE_NAME 256
+
+typedef struct lw_pipeline lw_pipeline_t;
+
+typedef struct {
+    int64_t read;     /* events fed */
+    int64_t accepted; /* decoded and inside an open bucket */
+    int64_t late;     /* decoded, but their bucket had closed */
+    int64_t rejected[LW_REJECT__COUNT];
+    int64_t rejected_total;
+    int64_t flushes; /* committed store transactions */
+    /* per config metric: matching events skipped because the sum/mean/distinct
+     * field was missing or not a number */
+    int64_t missing_value[LW_CONFIG_MAX_METRICS];
+} lw_pipeline_stats_t;
+
+typedef enum { LW_FEED_ACCEPTED = 0, LW_FEED_LATE, LW_FEED_REJECTED } lw_feed_outcome_t;
+
+/* Create; restores the watermark from the store.  NULL with errstr on failure. */
+lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *errstr,
+                               size_t errstr_size);
+/* Destroy without flushing (call lw_pipeline_flush first to keep pending work). */
+void lw_pipeline_destroy(lw_pipeline_t *p);
+
+/*
+ * Register a source and read its stored position.  Returns the source id
+ * (>= 0) and sets *found / *stored, or -1 with errstr set.  Registering an
+ * existing name returns the same id.
+ */
+int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *stored, bool *found,
+                           char *errstr, size_t errstr_size);
+
+/*
+ * Feed one raw event.  `after` is the source position once this event is
+ * consumed (it moves whether the event is accepted, late or rejected).
+ * *outcome says what happened and *reason why it was rejected.  May flush
+ * by itself when the aggregator runs out of bucket slots.  Returns an error
+ * only when such a flush fails; then nothing about this event was recorded.
+ */
+lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t len,
+                          const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
+                          lw_reject_t *reason, char *errstr, size_t errstr_size);
+
+/*
+ * Mark a source as caught up (a Kafka partition at its end): it stops
+ * holding the watermark back until it delivers an event again.  The
+ * watermark is the oldest "newest event time" over the sources that are
+ * not idle, never moving back; with a single source it is the newest event
+ * time seen (see pipeline.c).
+ */
+void lw_pipeline_source_idle(lw_pipeline_t *p, int source);
+
+/* True when flush_events were fed since the last flush or flush_interval passed. */
+bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms);
+
+/*
+ * Commit everything pending in one transaction (a no-op when nothing is
+ * pending).  On failure the transaction is rolled back, the pending state
+ * is kept, and the caller must stop feeding (the store is unusable or
+ * full); the error names the store's reason.
+ */
+lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size_t errstr_size);
+
+/* Totals since creation, including what is not yet flushed. */
+void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out);
+
+/* The config the pipeline was built with (borrowed). */
+const lw_config_t *lw_pipeline_config(const lw_pipeline_t *p);
+
+/* Watermark (newest event time seen), INT64_MIN when none. */
+int64_t lw_pipeline_watermark(const lw_pipeline_t *p);
+
+/* Store key of the watermark and counter names, shared with readers. */
+#define LW_KEY_WATERMARK "watermark_ms"
+
+#endif

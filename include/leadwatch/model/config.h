@@ -1,0 +1,225 @@
+/*
+ * config.h - the YAML configuration, parsed and validated into plain structs.
+ *
+ * lw_config_load() reads the file with libyaml, walks the node tree with one
+ * declarative key table per section (key, type, default, bounds, help), and
+ * rejects unknown keys, wrong types, out-of-range values and dangling metric
+ * references.  Every error names "file:line: key: what is wrong".  The
+ * result is immutable; the other modules only read it.
+ *
+ * Sections: source (with source.fields and the librdkafka pass-through
+ * source.kafka), store, buckets, metrics, tree, analysis (the statistics
+ * defaults), alerts (the alert state machine of alert.h, the delivery sinks
+ * of alertsink.h and the pipeline-stall bounds) and http (the daemon's
+ * /metrics endpoint of http.h).  Every section but metrics and tree is
+ * optional; an absent section leaves its defaults, which equal the owning
+ * module's *_opts_default().  A report section may be added as a further
+ * table.
+ *
+ * Strings are owned by the config; the option structs handed to other
+ * modules (alerts.opts, alerts.sink, http.opts) point into it, so they are
+ * valid until lw_config_free() and must not be used from a copy of
+ * lw_config_t that outlives the original.
+ */
+#ifndef LEADWATCH_CONFIG_H
+#define LEADWATCH_CONFIG_H
+
+#include <stdio.h>
+
+#include "leadwatch/alert/alert.h"
+#include "leadwatch/alert/alertsink.h"
+#include "leadwatch/model/analyze_opts.h"
+#include "leadwatch/core/common.h"
+#include "leadwatch/model/event.h"
+#include "leadwatch/alert/http.h"
+
+#define LW_CONFIG_MAX_METRICS 64
+#define LW_CONFIG_MAX_INPUTS 8
+#define LW_CONFIG_MAX_WHERE 16  /* conditions per metric */
+#define LW_CONFIG_MAX_ANY_OF 64 /* values in one any-of list */
+#define LW_CONFIG_MAX_NAME 64   /* metric name length */
+#define LW_CONFIG_MAX_PATH 256  /* bytes in one dotted path (segments: LW_EVENT_MAX_PATH_DEPTH) */
+#define LW_CONFIG_MAX_BYTES (1024 * 1024) /* config file size */
+#define LW_CONFIG_MAX_NODES 100000        /* YAML nodes (scalars, lists, mappings) */
+#define LW_CONFIG_MAX_NESTING 32          /* YAML nesting depth */
+#define LW_CONFIG_MAX_WINDOW_BUCKETS 400  /* distinct window / bucket size */
+#define LW_CONFIG_MAX_KAFKA_PROPS 256     /* keys in source.kafka */
+#define LW_CONFIG_MAX_TOPICS 256          /* entries in source.topics */
+#define LW_CONFIG_MAX_URL 2000            /* bytes in an alerts.* URL */
+#define LW_CONFIG_MAX_HEADER 4096         /* bytes in one "Name: value" webhook header */
+
+typedef enum {
+    LW_SCALAR_STRING = 0,
+    LW_SCALAR_NUMBER,
+    LW_SCALAR_BOOL,
+    LW_SCALAR_NULL
+} lw_scalar_type_t;
+
+typedef struct {
+    lw_scalar_type_t type;
+    char *str; /* LW_SCALAR_STRING */
+    double num;
+    bool b;
+} lw_scalar_t;
+
+/* One `where` condition: the value at `path` equals any of `values`. */
+typedef struct {
+    char *path;    /* "event" (the decoded event name) or a dotted JSON path */
+    bool is_event; /* path == "event" */
+    lw_scalar_t *values;
+    size_t nvalues; /* >= 1 */
+} lw_where_t;
+
+typedef enum {
+    LW_METRIC_COUNT = 0, /* number of matching events */
+    LW_METRIC_SUM,       /* sum of a numeric property (times scale) */
+    LW_METRIC_DISTINCT,  /* distinct users (or distinct values of a path), HyperLogLog */
+    LW_METRIC_RATIO,     /* numerator metric / denominator metric, per bucket */
+    LW_METRIC_MEAN       /* sum / count of matching events that carry the number */
+} lw_metric_kind_t;
+
+const char *lw_metric_kind_name(lw_metric_kind_t k);
+
+typedef struct {
+    char *name;
+    lw_metric_kind_t kind;
+    char *field;        /* sum/mean: dotted path; distinct: "user" or a dotted path */
+    bool field_is_user; /* distinct: field == "user" */
+    double scale;       /* sum/mean multiplier, default 1 */
+    int ratio_num;      /* ratio: index into lw_config_t.metrics */
+    int ratio_den;
+    int64_t window_ms; /* distinct: rolling union window (0 = the bucket itself) */
+    lw_where_t *where;
+    size_t nwhere;
+    int line; /* line in the config file, for messages */
+} lw_metric_def_t;
+
+typedef enum {
+    LW_INPUT_BREADTH = 0,
+    LW_INPUT_DEPTH,
+    LW_INPUT_FREQUENCY,
+    LW_INPUT_EFFICIENCY
+} lw_input_kind_t;
+
+const char *lw_input_kind_name(lw_input_kind_t k);
+
+typedef struct {
+    int metric; /* index into lw_config_t.metrics */
+    lw_input_kind_t kind;
+} lw_tree_input_t;
+
+/* One source.kafka property: passed to rd_kafka_conf_set() unchanged. */
+typedef struct {
+    char *key;
+    char *value; /* the scalar's text (6000, true, SASL_SSL) */
+    int line;
+} lw_config_kv_t;
+
+typedef struct {
+    char *file; /* the path the config was loaded from */
+
+    struct {
+        lw_format_t format;
+        char *event_field; /* custom only */
+        char *user_field;
+        char *time_field;
+        size_t max_event_bytes; /* default 1 MiB */
+        int max_depth;          /* default 64 */
+        int64_t max_future_ms;  /* default 1d */
+        /* Kafka (`leadwatch run`); all optional for file ingest */
+        lw_config_kv_t *kafka; /* source.kafka, in file order; each key was accepted by
+                                  rd_kafka_conf_set() at load */
+        size_t nkafka;
+        char **topics; /* source.topics */
+        size_t ntopics;
+        char *dead_letter_topic; /* source.dead_letter_topic; NULL: none */
+    } source;
+
+    struct {
+        char *path;                /* default "leadwatch.db", relative to the cwd */
+        long flush_events;         /* flush after this many events (default 200000) */
+        int64_t flush_interval_ms; /* or after this long (default 1s) */
+    } store;
+
+    struct {
+        int64_t size_ms;  /* LW_MS_PER_HOUR | LW_MS_PER_DAY | LW_MS_PER_WEEK */
+        int64_t grace_ms; /* accepted lateness, default 2d */
+    } buckets;
+
+    lw_metric_def_t *metrics;
+    size_t nmetrics;
+
+    struct {
+        int nsm; /* metric index */
+        int kpi; /* metric index, -1 when none */
+        lw_tree_input_t inputs[LW_CONFIG_MAX_INPUTS];
+        size_t ninputs; /* 1..8 */
+    } tree;
+
+    /* the `analysis:` section: defaults of `leadwatch analyze` / `report` */
+    lw_analyze_opts_t analysis;
+    size_t analysis_window; /* analysis.window: the last N buckets, 0 = all */
+
+    /* the `alerts:` section (issue 5); defaults when absent */
+    struct {
+        bool configured;      /* the section is present in the file */
+        bool evaluate;        /* alerts.evaluate, default true: re-evaluate the tree on every
+                                 bucket close */
+        lw_alert_opts_t opts; /* for -> for_evals, keep_firing_for, on -> on_mask, max_entries */
+        lw_alertsink_opts_t sink; /* every field from the section; its string pointers point at the
+                                     char* members below (owned by the config); custom/inject
+                                     fields NULL; an unset receiver / external_url keeps the
+                                     sink's default ("leadwatch" / "") */
+        char *alertmanager_url;   /* alerts.alertmanager.url, NULL = off */
+        char *webhook_url;        /* alerts.webhook.url, NULL = off */
+        char **webhook_headers;   /* alerts.webhook.headers: mapping Name: value -> "Name: value"
+                                     strings */
+        size_t nwebhook_headers;
+        char *receiver;         /* alerts.webhook.receiver, NULL = sink default */
+        char *external_url;     /* alerts.external_url, NULL = none */
+        char *kafka_topic;      /* alerts.kafka.topic, NULL = off */
+        int64_t stall_after_ms; /* alerts.stall.no_events_for (duration), default 15m, >= 1s */
+        int64_t stall_max_lag;  /* alerts.stall.max_lag (messages, summed over partitions), 0 = off
+                                   (default) */
+        size_t stall_missing_buckets; /* alerts.stall.missing_buckets: a window whose newest N
+                                         closed buckets include a gap is nodata; default 1,
+                                         0 = off */
+    } alerts;
+    /* the `http:` section; the server runs only when the section is present */
+    struct {
+        bool configured;
+        lw_http_opts_t opts; /* listen points at `listen` below */
+        char *listen;        /* http.listen, default "127.0.0.1:9464" */
+    } http;
+} lw_config_t;
+
+/*
+ * Load and validate a config file.  On success *out owns a new config (free
+ * with lw_config_free).  On failure returns LW_ERR_CONFIG (or LW_ERR_IO when
+ * the file cannot be read) and errstr holds "file:line: key: message".
+ */
+lw_err_t lw_config_load(const char *path, lw_config_t **out, char *errstr, size_t errstr_size);
+
+/* The same from memory; `name` is used in messages in place of a file name. */
+lw_err_t lw_config_parse(const char *text, size_t len, const char *name, lw_config_t **out,
+                         char *errstr, size_t errstr_size);
+
+void lw_config_free(lw_config_t *cfg);
+
+/* Index of the metric named `name`, or -1. */
+int lw_config_metric_index(const lw_config_t *cfg, const char *name);
+
+/*
+ * Print the resolved config and metric tree, human readable (check-config).
+ * Secrets are never printed: librdkafka secrets show "(secret)", webhook
+ * header values "(hidden)", and the user:password part of a URL "(hidden)".
+ */
+void lw_config_print(const lw_config_t *cfg, FILE *out);
+
+/*
+ * Print every section's keys with type, default, bounds and help text, from
+ * the same tables the parser uses (check-config --help, docs).
+ */
+void lw_config_describe(FILE *out);
+
+#endif

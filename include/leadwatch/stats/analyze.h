@@ -1,0 +1,258 @@
+/*
+ * analyze.h - the analysis bundle for one metric tree: for every edge (each
+ * input -> NSM, and NSM -> KPI) prepare both series, test Granger causality
+ * both ways over lags 1..max_lag, pick the lag by AIC/BIC, fit the lagged
+ * regressions with Newey-West errors, correct for multiple testing (BH),
+ * check stability, out-of-sample skill and sensitivity, and reach a verdict
+ * with reasons.  Pure: series in (lw_analyze_input_t), results out
+ * (lw_analysis_t); the writers are in analysis_out.h.
+ *
+ * Per edge x -> y, in order (src/analyze.c explains each step):
+ *   1. Preparation (prep.h) of every metric once; then the rows used by the
+ *      edge are the longest run of consecutive rows where both prepared
+ *      series are defined (missing values are never filled; the rows dropped
+ *      are counted and reported).  Fewer than min_nobs = 3 max_lag + 2 rows
+ *      (granger.h), or a constant series, gives insufficient_data.
+ *   2. Granger x -> y and y -> x for lags 1..max_lag (granger.h); the lag of
+ *      each direction is chosen by the IC of its unrestricted model and that
+ *      lag's SSR F test is the direction's primary test.
+ *   3. Lagged regressions y_t = a + b_k x_{t-k} + e, k = 0..max_lag, all on the
+ *      same rows t = max_lag..n-1, HAC (Newey-West, Bartlett) standard errors,
+ *      normal p-values; the lead is the k >= 1 with the largest R^2.  Also
+ *      the cross-correlation of the prewhitened series (ccf.h) with its
+ *      +-1.96/sqrt(N) band and its own lead.  The
+ *      elasticity comes from the distributed-lag regression
+ *      y_t = a + sum_{k=1..P} b_k x_{t-k} + e with P = max(lag, lead):
+ *      sum b_k, scaled at the means when a side is not in logs.
+ *   4. BH q-values (multitest.h) over the family of all edges' primary tests
+ *      in both directions (2 per analysable edge), and per edge across the
+ *      lags of each scan.  Verdicts use q, never raw p.
+ *   5. Stability: the primary test on rolling sub-windows (fraction with
+ *      p < alpha, sign consistency of the summed x-lag coefficients) and the
+ *      sup-F structural-break test (breaks.h) on the lag-min(lag, 4) model.
+ *   6. Out-of-sample skill: rolling-origin one-step forecasts with and
+ *      without x's lags, Clark-West test (forecast.h).
+ *   7. Sensitivity: the minimum detectable relative change of `from` over
+ *      mde_horizon buckets (sensitivity.h) on its seasonally adjusted levels.
+ *   8. Verdict: see lw_verdict_t; every verdict carries its reasons, and a
+ *      check that could not run is named in them.
+ *
+ * A step that cannot run for an edge has status LW_STEP_SKIPPED with a note
+ * and produces no numbers (the writers print null).
+ */
+#ifndef LEADWATCH_ANALYZE_H
+#define LEADWATCH_ANALYZE_H
+
+#include "leadwatch/model/analyze_opts.h"
+#include "leadwatch/stats/breaks.h"
+#include "leadwatch/stats/ccf.h"
+#include "leadwatch/core/common.h"
+#include "leadwatch/stats/forecast.h"
+#include "leadwatch/stats/granger.h"
+#include "leadwatch/stats/prep.h"
+#include "leadwatch/store/series.h"
+#include "leadwatch/stats/sensitivity.h"
+#include "leadwatch/store/series_csv.h"
+
+#define LW_ANALYZE_MAX_SERIES 256u
+#define LW_ANALYZE_MAX_EDGES 16u
+#define LW_ANALYZE_MAX_REASONS 12u
+#define LW_ANALYZE_REASON_SIZE 240u
+#define LW_ANALYZE_NAME_SIZE 129u
+#define LW_ANALYZE_LABEL_SIZE 129u
+#define LW_ANALYZE_NOTE_SIZE 200u
+
+/* The series and the tree.  Non-owning: every pointer must outlive lw_analyze_tree. */
+typedef struct {
+    size_t nrows;
+    size_t nseries;
+    const char *const *names;       /* [nseries] metric names */
+    const double *values;           /* [nrows * nseries] row-major, NAN = missing */
+    const char *const *labels;      /* [nrows] period labels, or NULL (row numbers are used) */
+    int64_t bucket_ms;              /* bucket size, 0 = unknown (weekly then means period 7) */
+    size_t nsm;                     /* column of the NSM */
+    long kpi;                       /* column of the KPI, -1 = none */
+    size_t ninputs;                 /* 0..LW_ANALYZE_MAX_EDGES-1 */
+    const size_t *inputs;           /* [ninputs] columns */
+    const char *const *input_kinds; /* [ninputs] "breadth", ... or NULL */
+} lw_analyze_input_t;
+
+/*
+ * An analysis input built from one of the two sources the CLI has, owning
+ * the arrays `in` points to (lw_analyze_source_release frees them).  The
+ * source data (CSV or series) must outlive it: values and names are borrowed.
+ */
+typedef struct {
+    lw_analyze_input_t in;
+    size_t dropped_provisional; /* trailing provisional buckets left out (store only) */
+    size_t *cols_;              /* owned arrays behind `in` */
+    const char **names_, **kinds_;
+    char **labels_;
+    size_t nlabels_;
+} lw_analyze_source_t;
+
+/*
+ * From a `--series` CSV: the NSM column `nsm`, the optional KPI column `kpi`
+ * (NULL = none) and `inputs`, a comma-separated list of columns (NULL or ""
+ * = every other column).  LW_ERR_CONFIG names a missing column and lists the
+ * ones there are.
+ */
+lw_err_t lw_analyze_source_from_csv(lw_analyze_source_t *src, const lw_series_csv_t *csv,
+                                    const char *nsm, const char *kpi, const char *inputs,
+                                    char *errstr, size_t errstr_size);
+
+/*
+ * From the store's series (series.h) and the config's metric tree.  Trailing
+ * provisional buckets are left out (they can still change) and counted;
+ * labels are the bucket starts (YYYY-MM-DD, or ISO time for hourly buckets).
+ */
+lw_err_t lw_analyze_source_from_series(lw_analyze_source_t *src, const lw_config_t *cfg,
+                                       const lw_series_t *series, char *errstr, size_t errstr_size);
+
+void lw_analyze_source_release(lw_analyze_source_t *src);
+
+typedef enum {
+    LW_VERDICT_LEADS = 0,
+    LW_VERDICT_REVERSE,
+    LW_VERDICT_FEEDBACK,
+    LW_VERDICT_INCONCLUSIVE,
+    LW_VERDICT_INSUFFICIENT_DATA
+} lw_verdict_t;
+
+/* "leads", "reverse", "feedback", "inconclusive", "insufficient_data". */
+const char *lw_verdict_name(lw_verdict_t v);
+
+typedef enum {
+    LW_STEP_OK = 0,     /* ran; numbers valid */
+    LW_STEP_SKIPPED,    /* not run for this edge (too little data, earlier step failed); note */
+    LW_STEP_UNAVAILABLE /* not implemented in this build; note names the module */
+} lw_step_t;
+
+const char *lw_step_name(lw_step_t s);
+
+/* One lagged regression y_t = a + b x_{t-k}. */
+typedef struct {
+    size_t k;
+    bool ok; /* false: the fit failed (numbers 0, print null) */
+    size_t nobs;
+    double coef, se_hac, t, p, r2;
+} lw_lagreg_t;
+
+typedef struct {
+    char from[LW_ANALYZE_NAME_SIZE];
+    char to[LW_ANALYZE_NAME_SIZE];
+    const char *role; /* "input" or "kpi" */
+    char kind[32];    /* the input kind, "nsm" for the KPI edge, "" unknown */
+    size_t from_col, to_col;
+
+    lw_verdict_t verdict;
+    size_t nreasons;
+    char reasons[LW_ANALYZE_MAX_REASONS][LW_ANALYZE_REASON_SIZE];
+
+    /* data */
+    lw_prep_info_t prep_from, prep_to;
+    size_t rows_total;      /* rows in the input */
+    size_t row_first;       /* first row used (index into the input) */
+    size_t rows_used;       /* length of the run used */
+    size_t rows_incomplete; /* rows where x or y (prepared) is undefined */
+    size_t min_nobs;        /* rows the lag structure needs: 3 max_lag + 2 */
+    bool analysed;          /* steps 2.. ran (false = insufficient_data before them) */
+
+    /* Granger (records [0..max_lag), lag p at index p-1; valid when analysed) */
+    size_t max_lag;
+    lw_granger_lag_t *granger, *granger_reverse;
+    double *q_lags, *q_lags_reverse; /* BH across the lags of each scan */
+    bool *q_lags_defined, *q_lags_reverse_defined;
+    size_t lag, lag_reverse; /* chosen lags, 0 = none feasible */
+    double p, q, p_reverse, q_reverse;
+    bool q_defined, q_reverse_defined;
+    double effect_sum; /* sum of x-lag coefficients, unrestricted model at `lag` */
+    bool effect_sum_defined;
+
+    /* lagged regression */
+    lw_step_t lagreg_status;
+    char lagreg_note[LW_ANALYZE_NOTE_SIZE];
+    lw_lagreg_t *lagreg; /* [max_lag + 1], k = index */
+    size_t lead;         /* best k >= 1, 0 = none */
+    size_t dl_lags;      /* P of the distributed-lag model */
+    size_t dl_nobs;
+    double dl_sum, dl_sum_se_hac, dl_sum_p; /* sum of b_1..b_P with its HAC se */
+    double elasticity, elasticity_se;
+    bool elasticity_defined;
+    const char *elasticity_basis; /* "log-log", "at the means", ... */
+    size_t hac_lags;
+
+    /* prewhitened cross-correlation */
+    lw_step_t ccf_status;
+    char ccf_note[LW_ANALYZE_NOTE_SIZE];
+    lw_ccf_t ccf;  /* prewhitened CCF summary (ccf.h) */
+    double *ccf_r; /* [2 max_lag + 1], ccf_r[max_lag + k] = r(k) */
+
+    /* stability */
+    lw_step_t stab_status;
+    char stab_note[LW_ANALYZE_NOTE_SIZE];
+    size_t stab_window, stab_step, stab_nwindows, stab_nsig, stab_nsame_sign;
+    double stab_frac_sig, stab_sign_consistency;
+    bool stable;
+    lw_step_t break_status;
+    char break_note[LW_ANALYZE_NOTE_SIZE];
+    size_t break_lags;    /* y and x lags of the tested model: min(lag, 4), so k <= 9 */
+    lw_breaks_supf_t brk; /* sup-F result (rows relative to the run) */
+    bool break_found;     /* p defined and < alpha */
+    size_t break_row;     /* input row of the first period of the new regime */
+
+    /* out-of-sample skill */
+    lw_step_t oos_status;
+    char oos_note[LW_ANALYZE_NOTE_SIZE];
+    lw_forecast_t oos; /* lags = min(lag, LW_FORECAST_MAX_LAGS) both; default first window */
+    bool oos_skill;    /* Clark-West one-sided p < alpha */
+
+    /* sensitivity */
+    lw_step_t sens_status;
+    char sens_note[LW_ANALYZE_NOTE_SIZE];
+    lw_sens_t sens; /* MDE of `from` in original units, seasonally adjusted levels */
+} lw_edge_result_t;
+
+typedef struct {
+    lw_analyze_opts_t opts;
+    size_t nrows;
+    int64_t bucket_ms;
+    size_t season_period; /* resolved */
+    char season_note[LW_ANALYZE_NOTE_SIZE];
+    char first_label[LW_ANALYZE_LABEL_SIZE], last_label[LW_ANALYZE_LABEL_SIZE];
+    const char *const *labels; /* the input's labels (borrowed; NULL = row numbers) */
+    size_t bh_family;          /* number of p-values in the cross-edge BH family */
+    size_t nedges;
+    lw_edge_result_t *edges;
+} lw_analysis_t;
+
+/*
+ * Run the whole analysis.  On LW_OK *out owns a new result (lw_analysis_free);
+ * degenerate data is NOT an error: such edges get insufficient_data with a
+ * reason.  Errors (with *out NULL): LW_ERR_CONFIG for bad options,
+ * LW_ERR_INVALID for an inconsistent input (column out of range, no edges,
+ * too many), LW_ERR_NOMEM.  `labels` of the input are borrowed by the result
+ * for the writers: keep them alive while the result is used.  Single-threaded;
+ * allocates its workspaces per call.
+ */
+lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t *in,
+                         lw_analysis_t **out, char *errstr, size_t errstr_size);
+
+void lw_analysis_free(lw_analysis_t *a);
+
+/* Label of row `row` (the input's label or "row N") into buf. */
+void lw_analysis_row_label(const lw_analysis_t *a, size_t row, char *buf, size_t size);
+
+/*
+ * The Granger F test at one lag p by normal equations, as the stability
+ * windows compute it (src/analyze.c, granger_lag_ne, falling back to
+ * granger.c when the normal equations are not trustworthy): *F and *p with
+ * df (p, n - 3p - 1), and *effect_sum, the sum of the x-lag coefficients of
+ * the unrestricted model.  Exposed so the tests can hold it to
+ * lw_granger_scan.  LW_ERR_INVALID when n < 3p + 2, LW_ERR_STATS when the
+ * test is infeasible, LW_ERR_NOMEM.
+ */
+lw_err_t lw_analyze_lag_test(const double *x, const double *y, size_t n, size_t p, double *F,
+                             double *pvalue, double *effect_sum, char *errstr, size_t errstr_size);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * granger.h - Granger non-causality tests for one ordered pair of series, for
+ * every lag 1..max_lag, on a reusable workspace.  Pure: arrays in, results out.
+ *
+ * Definitions are those of statsmodels.tsa.stattools.grangercausalitytests
+ * (x = column 2, y = column 1; "does x Granger-cause y?"), which R's
+ * lmtest::grangertest matches for the F test.  For lag p on series of length n:
+ *   rows      t = p .. n-1   (lagmat2ds(trim='both') drops the first p rows)
+ *   nobs      m = n - p
+ *   restricted    y_t ~ const + y_{t-1} .. y_{t-p}                   (p + 1 params)
+ *   unrestricted  y_t ~ const + y_{t-1} .. y_{t-p} + x_{t-1} .. x_{t-p} (k = 2p + 1)
+ *   ssr F     F = ((ssr_r - ssr_u) / ssr_u) / p * df_resid_u,  df = (p, m - 2p - 1)
+ *   ssr chi2  chi2 = m (ssr_r - ssr_u) / ssr_u,                 df = p
+ *   LR        lr = -2 (llf_r - llf_u),                          df = p
+ *   AIC, BIC  of the unrestricted model: -2 llf_u + 2k, -2 llf_u + k ln m
+ * with llf the Gaussian OLS log-likelihood (ols.h).  p-values are upper tails
+ * (gsl_cdf_fdist_Q, gsl_cdf_chisq_Q).
+ *
+ * Minimum length: n >= 3 max_lag + 2 (statsmodels refuses n <= 3 maxlag + 1;
+ * it leaves df_resid_u >= 1 at the largest lag).
+ *
+ * A lag can be infeasible where statsmodels raises InfeasibleTestError: a lag
+ * column constant over the rows used, a (numerically) singular design, or a
+ * perfect fit (ssr_u / tss < DBL_EPSILON).  That lag gets status LW_ERR_STATS
+ * and a reason; its numbers are 0 and must not be reported.
+ *
+ * Note on lag selection: as in statsmodels, each lag is fitted on its own
+ * rows (n - p of them), so AIC/BIC across lags compare slightly different
+ * samples; lw_granger_select_lag picks the minimum regardless, as asked.
+ */
+#ifndef LEADWATCH_GRANGER_H
+#define LEADWATCH_GRANGER_H
+
+#include "leadwatch/core/common.h"
+
+#define LW_GRANGER_MAX_LAG 200u
+#define LW_GRANGER_MAX_NOBS 1000000u
+#define LW_GRANGER_REASON_SIZE 128
+
+typedef struct lw_granger lw_granger_t;
+
+typedef struct {
+    size_t lag;
+    lw_err_t status;                     /* LW_OK, or LW_ERR_STATS when this lag is infeasible */
+    char reason[LW_GRANGER_REASON_SIZE]; /* "" when status == LW_OK */
+    size_t nobs;                         /* n - lag */
+    double f, f_p, df_num, df_denom;     /* ssr_ftest */
+    double chi2, chi2_p, chi2_df;        /* ssr_chi2test */
+    double lr, lr_p;                     /* lrtest, df = lag */
+    double ssr_r, ssr_u, llf_r, llf_u;
+    double aic, bic; /* unrestricted model */
+} lw_granger_lag_t;
+
+typedef enum { LW_IC_AIC, LW_IC_BIC } lw_ic_t;
+
+/* Smallest n accepted for lags up to max_lag: 3 max_lag + 2. */
+size_t lw_granger_min_nobs(size_t max_lag);
+
+/*
+ * Workspace for series of up to max_nobs points and lags up to max_lag.  On
+ * error *out is NULL.  Free with lw_granger_destroy.
+ */
+lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, char *errstr,
+                        size_t errstr_size);
+void lw_granger_destroy(lw_granger_t *g);
+
+/*
+ * Test x -> y for every lag 1..max_lag; out[p-1] receives lag p.
+ * Returns LW_ERR_INVALID (out untouched) when n < lw_granger_min_nobs(max_lag),
+ * max_lag is 0 or beyond the workspace, any value is NaN/Inf, or x or y is
+ * constant over the whole series; LW_ERR_TOO_LARGE beyond the workspace.
+ * Otherwise LW_OK, with per-lag status in out[].  Allocation free.
+ */
+lw_err_t lw_granger_scan(lw_granger_t *g, const double *y, const double *x, size_t n,
+                         size_t max_lag, lw_granger_lag_t *out, char *errstr, size_t errstr_size);
+
+/*
+ * Index into recs[0..count) of the feasible lag with the smallest AIC or BIC
+ * (ties: the smaller lag).  LW_ERR_NOT_FOUND when no lag is feasible.
+ */
+lw_err_t lw_granger_select_lag(const lw_granger_lag_t *recs, size_t count, lw_ic_t ic,
+                               size_t *best_index);
+
+#endif

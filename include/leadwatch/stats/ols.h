@@ -1,0 +1,101 @@
+/*
+ * ols.h - ordinary least squares on a reusable workspace (GSL QR with column
+ * pivoting), with classical and Newey-West HAC covariances.  Pure: arrays in,
+ * results out, no I/O.
+ *
+ * Definitions match statsmodels.regression.linear_model.OLS(y, X).fit():
+ *   params      b = argmin ||y - X b||^2
+ *   ssr         sum of squared residuals, residuals computed as y - X b
+ *   df_resid    nobs - k            (k = columns = rank; rank deficiency is an error)
+ *   scale       sigma^2 = ssr / df_resid
+ *   cov         sigma^2 (X'X)^-1    (classical, statsmodels cov_type='nonrobust')
+ *   cov_hac     see hac.h           (cov_type='HAC', cov_kwds={'maxlags': L})
+ *   llf         -nobs/2 (ln(2 pi) + ln(ssr/nobs) + 1)
+ *   aic         -2 llf + 2 k        bic = -2 llf + k ln(nobs)   (k includes the constant)
+ *   rsquared    1 - ssr/tss, tss centered when X has a constant column, else uncentered
+ *
+ * Call lw_stats_init() once at program start (main and every test/bench
+ * program that uses the statistics modules): it switches GSL's abort-on-error
+ * handler off so a degenerate regression becomes a status, never an abort.
+ */
+#ifndef LEADWATCH_OLS_H
+#define LEADWATCH_OLS_H
+
+#include "leadwatch/core/common.h"
+
+/* Bounds of one workspace; lw_ols_new rejects larger requests (LW_ERR_TOO_LARGE). */
+#define LW_OLS_MAX_NOBS 10000000u
+#define LW_OLS_MAX_K 512u
+
+/* Relative pivot tolerance: a column whose pivoted, column-scaled R diagonal is
+ * below this fraction of the largest is treated as linearly dependent. */
+#define LW_OLS_RANK_TOL 1e-10
+
+/* Flags for lw_ols_fit. */
+enum {
+    LW_OLS_COV = 1u << 0,            /* classical covariance + bse */
+    LW_OLS_HAC = 1u << 1,            /* Newey-West covariance + bse_hac */
+    LW_OLS_HAC_CORRECTION = 1u << 2, /* multiply HAC by n/(n-k) (statsmodels use_correction) */
+};
+
+/* hac_maxlags value meaning "use lw_hac_default_lags(nobs)". */
+#define LW_OLS_HAC_DEFAULT_LAGS ((size_t)-1)
+
+typedef struct lw_ols lw_ols_t;
+
+/*
+ * Result of one fit.  The arrays point into the workspace and stay valid until
+ * the next lw_ols_fit or lw_ols_destroy on that workspace.  Matrices are k x k
+ * row-major.  cov/bse are NULL unless LW_OLS_COV was requested, cov_hac/bse_hac
+ * NULL unless LW_OLS_HAC was.
+ */
+typedef struct {
+    size_t nobs;
+    size_t k;
+    bool has_const; /* some column is constant and non-zero */
+    double df_resid;
+    double ssr;
+    double scale; /* ssr / df_resid */
+    double tss;   /* centered if has_const, else uncentered */
+    double rsquared;
+    double llf;
+    double aic;
+    double bic;
+    size_t hac_lags;       /* L actually used (when LW_OLS_HAC) */
+    const double *params;  /* k */
+    const double *resid;   /* nobs */
+    const double *xtx_inv; /* k x k: (X'X)^-1 (statsmodels normalized_cov_params) */
+    const double *cov;     /* k x k or NULL */
+    const double *bse;     /* k or NULL */
+    const double *cov_hac; /* k x k or NULL */
+    const double *bse_hac; /* k or NULL */
+} lw_ols_result_t;
+
+/* Turn GSL's abort handler off (idempotent).  Call once from main and tests. */
+void lw_stats_init(void);
+
+/*
+ * Allocate a workspace for regressions with up to max_nobs rows and max_k
+ * columns.  On success *out owns it (free with lw_ols_destroy); on error *out
+ * is NULL.
+ */
+lw_err_t lw_ols_new(size_t max_nobs, size_t max_k, lw_ols_t **out, char *errstr,
+                    size_t errstr_size);
+void lw_ols_destroy(lw_ols_t *ols);
+
+/*
+ * Fit y (nobs) on X (nobs x k, row-major).  Requires 1 <= k < nobs within the
+ * workspace bounds and finite inputs (LW_ERR_INVALID otherwise).  A design of
+ * numerical rank < k (a constant or collinear column), a perfect fit
+ * (ssr < DBL_EPSILON * tss, where llf is meaningless), or a GSL failure returns LW_ERR_STATS with a
+ * reason; *res is then zeroed.  hac_maxlags is used only with LW_OLS_HAC.  Allocation free.  One
+ * thread per workspace.
+ */
+lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs, size_t k,
+                    unsigned flags, size_t hac_maxlags, lw_ols_result_t *res, char *errstr,
+                    size_t errstr_size);
+
+/* Gaussian log-likelihood of an OLS fit: -nobs/2 (ln(2 pi) + ln(ssr/nobs) + 1). */
+double lw_ols_llf(double ssr, size_t nobs);
+
+#endif

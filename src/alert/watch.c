@@ -1,0 +1,692 @@
+/*
+ * watch.c - the daemon's evaluator (see watch.h).
+ *
+ * lw_watch_advance(watermark):
+ *     newest closed bucket N = the last bucket start with
+ *         bucket + size + grace < watermark        (metric.h's rule)
+ *     for B in (last evaluated, N], at most LW_WATCH_MAX_CATCHUP of them:
+ *         series  = lw_series_load(store, B - (window - 1) * size .. B)
+ *         result  = lw_analyze_tree(cfg->analysis, series)
+ *         obs[i]  = result.edges[i] (+ predicts: q < alpha at the chosen lag,
+ *                   + nodata when a newest bucket is a gap)
+ *         lw_alert_eval(table, obs, as of B)
+ *         BEGIN; verdict rows; alert blob; last = B; COMMIT
+ *         then: enqueue the transitions, log them, set the gauges
+ *
+ * Costs: one evaluation of the demo's tree (6 edges) over 90 daily buckets
+ * takes a few ms (bench/RESULTS.md has the analysis figures), so even a
+ * year's catch-up is seconds; the series read is one range scan per metric.
+ *
+ * Gauges (names without the "leadwatch_" prefix), labels nsm, edge, input
+ * (the edge's source metric), kind:
+ *     edge_p_value, edge_q_value, edge_lag_buckets, edge_coefficient,
+ *     edge_oos_skill, edge_verdict{..., verdict} (1 for the current verdict,
+ *     0 for the others), alert_state{alertname, edge, condition, state}
+ *     (1 for the current state), alerts_firing, evaluations_total,
+ *     evaluation_duration_seconds, evaluation_as_of_timestamp_seconds.
+ * Edges are at most LW_ANALYZE_MAX_EDGES, conditions five, states five, so
+ * the number of series is small and fixed by the config.
+ */
+#include "leadwatch/alert/watch.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "leadwatch/stats/analyze.h"
+#include "leadwatch/core/log.h"
+#include "leadwatch/model/metric.h"
+#include "leadwatch/store/series.h"
+#include "leadwatch/core/timeutil.h"
+
+#define STATE_BLOB_MAX (8u << 20) /* 4096 entries x ~2 KB of annotations at worst */
+#define EDGE_NAME_SIZE (2 * LW_ANALYZE_NAME_SIZE + 2)
+
+typedef struct {
+    lw_promtext_series_t *p, *q, *lag, *coef, *oos;
+    lw_promtext_series_t *verdict[LW_VERDICT_INSUFFICIENT_DATA + 1];
+} edge_gauges_t;
+
+struct lw_watch {
+    lw_watch_deps_t d;
+    lw_alert_table_t *alerts;
+    int64_t last_as_of; /* newest bucket evaluated, INT64_MIN = none */
+    lw_watch_stats_t st;
+    /* gauges (NULL when no registry) */
+    lw_promtext_family_t *f_p, *f_q, *f_lag, *f_coef, *f_oos, *f_verdict, *f_state;
+    lw_promtext_series_t *g_firing, *g_evals, *g_duration, *g_as_of, *g_skipped, *g_closed;
+    edge_gauges_t edge[LW_ANALYZE_MAX_EDGES];
+    char edge_name[LW_ANALYZE_MAX_EDGES][EDGE_NAME_SIZE];
+    size_t nedges_known;
+    lw_buf_t blob;
+    lw_buf_t undo; /* the alert table before the change being persisted */
+};
+
+static int64_t default_mono(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono(const lw_watch_t *w)
+{
+    return w->d.mono_ms ? w->d.mono_ms(w->d.clock_ctx) : default_mono(NULL);
+}
+
+/* ---- metrics ---------------------------------------------------------- */
+
+static lw_err_t register_metrics(lw_watch_t *w, char *errstr, size_t errstr_size)
+{
+    lw_promtext_t *r = w->d.metrics;
+    if (!r)
+        return LW_OK;
+    static const char *const edge_labels[] = {"nsm", "edge", "input", "kind"};
+    static const char *const verdict_labels[] = {"nsm", "edge", "input", "kind", "verdict"};
+    static const char *const state_labels[] = {"alertname", "edge", "condition", "state"};
+    static const double dur_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
+    lw_promtext_family_t *f;
+    lw_err_t err;
+#define FAM(type, name, help, labels, n, b, nb, outp)                                              \
+    do {                                                                                           \
+        err =                                                                                      \
+            lw_promtext_family(r, type, name, help, labels, n, b, nb, outp, errstr, errstr_size);  \
+        if (err != LW_OK)                                                                          \
+            return err;                                                                            \
+    } while (0)
+    FAM(LW_PROMTEXT_GAUGE, "edge_p_value",
+        "p-value of the edge's primary Granger test at the chosen lag", edge_labels, 4, NULL, 0,
+        &w->f_p);
+    FAM(LW_PROMTEXT_GAUGE, "edge_q_value", "Benjamini-Hochberg q-value of the primary test",
+        edge_labels, 4, NULL, 0, &w->f_q);
+    FAM(LW_PROMTEXT_GAUGE, "edge_lag_buckets", "chosen lag of the edge in buckets (0 = none)",
+        edge_labels, 4, NULL, 0, &w->f_lag);
+    FAM(LW_PROMTEXT_GAUGE, "edge_coefficient", "elasticity of the target to the source",
+        edge_labels, 4, NULL, 0, &w->f_coef);
+    FAM(LW_PROMTEXT_GAUGE, "edge_oos_skill",
+        "out-of-sample skill: 1 - RMSE with the source / RMSE without", edge_labels, 4, NULL, 0,
+        &w->f_oos);
+    FAM(LW_PROMTEXT_GAUGE, "edge_verdict", "1 for the edge's current verdict, 0 for the others",
+        verdict_labels, 5, NULL, 0, &w->f_verdict);
+    FAM(LW_PROMTEXT_GAUGE, "alert_state", "1 for the alert's current state, 0 for the others",
+        state_labels, 4, NULL, 0, &w->f_state);
+    FAM(LW_PROMTEXT_GAUGE, "alerts_firing", "alerts firing now", NULL, 0, NULL, 0, &f);
+    w->g_firing = lw_promtext_series(f, NULL);
+    FAM(LW_PROMTEXT_COUNTER, "evaluations_total",
+        "evaluations of the metric tree (one per closed bucket)", NULL, 0, NULL, 0, &f);
+    w->g_evals = lw_promtext_series(f, NULL);
+    FAM(LW_PROMTEXT_COUNTER, "buckets_closed_total",
+        "buckets closed by the watermark (bucket end + grace passed) since the process started",
+        NULL, 0, NULL, 0, &f);
+    w->g_closed = lw_promtext_series(f, NULL);
+    FAM(LW_PROMTEXT_COUNTER, "evaluations_skipped_total",
+        "closed buckets not evaluated because a catch-up exceeded its bound", NULL, 0, NULL, 0, &f);
+    w->g_skipped = lw_promtext_series(f, NULL);
+    FAM(LW_PROMTEXT_HISTOGRAM, "evaluation_duration_seconds",
+        "time to load, analyse and record one evaluation", NULL, 0, dur_buckets,
+        sizeof dur_buckets / sizeof dur_buckets[0], &f);
+    w->g_duration = lw_promtext_series(f, NULL);
+    FAM(LW_PROMTEXT_GAUGE, "evaluation_as_of_timestamp_seconds",
+        "start of the newest bucket evaluated", NULL, 0, NULL, 0, &f);
+    w->g_as_of = lw_promtext_series(f, NULL);
+#undef FAM
+    return LW_OK;
+}
+
+/* The gauges of edge slot i (created on first use: the tree is fixed). */
+static edge_gauges_t *edge_gauges(lw_watch_t *w, size_t i, const char *nsm,
+                                  const lw_edge_result_t *e)
+{
+    edge_gauges_t *g = &w->edge[i];
+    if (i < w->nedges_known && strcmp(w->edge_name[i], "") != 0)
+        return g;
+    snprintf(w->edge_name[i], sizeof w->edge_name[i], "%s->%s", e->from, e->to);
+    const char *v[] = {nsm, w->edge_name[i], e->from, e->kind, NULL};
+    g->p = lw_promtext_series(w->f_p, v);
+    g->q = lw_promtext_series(w->f_q, v);
+    g->lag = lw_promtext_series(w->f_lag, v);
+    g->coef = lw_promtext_series(w->f_coef, v);
+    g->oos = lw_promtext_series(w->f_oos, v);
+    for (int k = 0; k <= LW_VERDICT_INSUFFICIENT_DATA; k++) {
+        v[4] = lw_verdict_name((lw_verdict_t)k);
+        g->verdict[k] = lw_promtext_series(w->f_verdict, v);
+    }
+    if (i + 1 > w->nedges_known)
+        w->nedges_known = i + 1;
+    return g;
+}
+
+static double oos_skill(const lw_edge_result_t *e)
+{
+    return e->oos_status == LW_STEP_OK ? e->oos.rel_rmse_change : (double)NAN;
+}
+
+static double coefficient(const lw_edge_result_t *e)
+{
+    if (e->elasticity_defined)
+        return e->elasticity;
+    return e->effect_sum_defined ? e->effect_sum : (double)NAN;
+}
+
+static void publish_edges(lw_watch_t *w, const lw_analysis_t *a, const char *nsm)
+{
+    if (!w->d.metrics)
+        return;
+    for (size_t i = 0; i < a->nedges && i < LW_ANALYZE_MAX_EDGES; i++) {
+        const lw_edge_result_t *e = &a->edges[i];
+        edge_gauges_t *g = edge_gauges(w, i, nsm, e);
+        lw_promtext_set(g->p, e->analysed ? e->p : (double)NAN);
+        lw_promtext_set(g->q, e->q_defined ? e->q : (double)NAN);
+        lw_promtext_set(g->lag, (double)e->lag);
+        lw_promtext_set(g->coef, coefficient(e));
+        lw_promtext_set(g->oos, oos_skill(e));
+        for (int k = 0; k <= LW_VERDICT_INSUFFICIENT_DATA; k++)
+            lw_promtext_set(g->verdict[k], (int)e->verdict == k ? 1.0 : 0.0);
+    }
+}
+
+/* alert_state gauges for every entry of the table (series are created on first use). */
+static void publish_alerts(lw_watch_t *w)
+{
+    size_t firing = 0, n = lw_alert_count(w->alerts);
+    for (size_t i = 0; i < n; i++) {
+        lw_alert_info_t in;
+        if (!lw_alert_entry(w->alerts, i, &in))
+            continue;
+        if (in.state == LW_ALERT_FIRING)
+            firing++;
+        if (!w->d.metrics)
+            continue;
+        char edge[EDGE_NAME_SIZE];
+        if (in.cond == LW_ALERT_COND_PIPELINE_STALLED)
+            snprintf(edge, sizeof edge, "%s", "");
+        else
+            snprintf(edge, sizeof edge, "%s->%s", in.source, in.target);
+        for (int s = 0; s < LW_ALERT_STATE_COUNT; s++) {
+            const char *v[] = {lw_alert_cond_alertname(in.cond), edge, lw_alert_cond_name(in.cond),
+                               lw_alert_state_name((lw_alert_state_t)s)};
+            lw_promtext_set(lw_promtext_series(w->f_state, v), (int)in.state == s ? 1.0 : 0.0);
+        }
+    }
+    w->st.firing = firing;
+    if (w->g_firing)
+        lw_promtext_set(w->g_firing, (double)firing);
+}
+
+/* ---- persistence -------------------------------------------------------- */
+
+/* Queue and log the events of the table's last call (after they were stored). */
+static void deliver(lw_watch_t *w)
+{
+    size_t n;
+    const lw_alert_event_t *ev = lw_alert_events(w->alerts, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *edge = lw_alert_event_label(&ev[i], "edge");
+        const char *summary = lw_alert_event_annotation(&ev[i], "summary");
+        /* firing and resolved are what operators act on; pending is worth a line;
+         * nodata / inactive churn (every edge at start, every stall) is debug */
+        lw_log_level_t lvl = ev[i].to == LW_ALERT_FIRING     ? LW_LOG_WARN
+                             : ev[i].to == LW_ALERT_RESOLVED ? LW_LOG_INFO
+                             : ev[i].to == LW_ALERT_PENDING  ? LW_LOG_INFO
+                                                             : LW_LOG_DEBUG;
+        if (ev[i].cond == LW_ALERT_COND_PIPELINE_STALLED && lvl == LW_LOG_DEBUG)
+            lvl = LW_LOG_INFO;
+        LW_LOG(lvl, "alert", "%s%s%s: %s -> %s%s%s%s", lw_alert_cond_alertname(ev[i].cond),
+               edge && *edge ? " " : "", edge ? edge : "", lw_alert_state_name(ev[i].from),
+               lw_alert_state_name(ev[i].to), ev[i].refresh ? " (re-announced after restart)" : "",
+               summary ? ": " : "", summary ? summary : "");
+    }
+    w->st.transitions += n;
+    if (n && w->d.sink)
+        lw_alertsink_enqueue(w->d.sink, ev, n);
+    publish_alerts(w);
+}
+
+/*
+ * The alert table moves in memory before the store transaction that
+ * persists it; when that transaction fails the table must go back, or the
+ * retry counts the same evaluation twice (a pending alert fires early) and
+ * a transition the store never held is lost (the retry sees no change).
+ */
+static lw_err_t snapshot(lw_watch_t *w, char *errstr, size_t errstr_size)
+{
+    lw_buf_rewind(&w->undo, 0);
+    w->undo.err = LW_OK;
+    lw_err_t err = lw_alert_save(w->alerts, &w->undo);
+    if (err != LW_OK)
+        return lw_seterr(errstr, errstr_size, err, "alert state does not fit in %u bytes",
+                         STATE_BLOB_MAX);
+    return LW_OK;
+}
+
+static void restore(lw_watch_t *w)
+{
+    char lerr[256];
+    if (lw_alert_load(w->alerts, w->undo.data ? w->undo.data : "", w->undo.len, lerr,
+                      sizeof lerr) != LW_OK)
+        LW_LOG(LW_LOG_ERROR, "watch", "alert state not restored after a store failure: %s", lerr);
+}
+
+/* Write the alert table (and, when as_of != INT64_MIN, the position) inside the open transaction.
+ */
+static lw_err_t save_state(lw_watch_t *w, int64_t as_of, char *errstr, size_t errstr_size)
+{
+    lw_buf_rewind(&w->blob, 0);
+    w->blob.err = LW_OK;
+    lw_err_t err = lw_alert_save(w->alerts, &w->blob);
+    if (err != LW_OK)
+        return lw_seterr(errstr, errstr_size, err, "alert state does not fit in %u bytes",
+                         STATE_BLOB_MAX);
+    err = lw_store_set_blob(w->d.store, LW_WATCH_KEY_STATE, w->blob.data, w->blob.len, errstr,
+                            errstr_size);
+    if (err == LW_OK && as_of != INT64_MIN)
+        err = lw_store_set_int(w->d.store, LW_WATCH_KEY_LAST, as_of, errstr, errstr_size);
+    return err;
+}
+
+/* ---- construction ------------------------------------------------------- */
+
+lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **out, char *errstr,
+                      size_t errstr_size)
+{
+    *out = NULL;
+    lw_watch_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    w->d = *deps;
+    w->last_as_of = INT64_MIN;
+    w->st.last_as_of_ms = INT64_MIN;
+    lw_buf_init(&w->blob, STATE_BLOB_MAX);
+    lw_buf_init(&w->undo, STATE_BLOB_MAX);
+    lw_err_t err = lw_alert_table_new(&deps->cfg->alerts.opts, &w->alerts, errstr, errstr_size);
+    if (err != LW_OK)
+        goto fail;
+    if ((err = register_metrics(w, errstr, errstr_size)) != LW_OK)
+        goto fail;
+
+    int64_t last;
+    err = lw_store_get_int(w->d.store, LW_WATCH_KEY_LAST, &last, errstr, errstr_size);
+    if (err == LW_OK)
+        w->last_as_of = w->st.last_as_of_ms = last;
+    else if (err != LW_ERR_NOT_FOUND)
+        goto fail;
+    err = lw_store_get_blob(w->d.store, LW_WATCH_KEY_STATE, &w->blob, errstr, errstr_size);
+    if (err == LW_OK) {
+        char lerr[256];
+        err = lw_alert_load(w->alerts, w->blob.data ? w->blob.data : "", w->blob.len, lerr,
+                            sizeof lerr);
+        if (err != LW_OK) {
+            /* an unreadable table (damaged, or from another version) must not keep the
+             * daemon from consuming: start empty, say loudly what that costs */
+            LW_LOG(LW_LOG_ERROR, "watch",
+                   "the alert state in the store cannot be read (%s: %s); starting with an "
+                   "empty alert table: alerts that were firing will fire again as new once "
+                   "their edges have been healthy and fail again",
+                   LW_WATCH_KEY_STATE, lerr);
+            err = LW_OK;
+        }
+        lw_alert_refresh(w->alerts, now_ms);
+        size_t n;
+        lw_alert_events(w->alerts, &n);
+        LW_LOG(LW_LOG_INFO, "watch",
+               "alert state restored: %zu alert(s) tracked, %zu firing (re-announced, not new); "
+               "evaluations resume after %s",
+               lw_alert_count(w->alerts), n, "the last evaluated bucket");
+        deliver(w);
+    } else if (err != LW_ERR_NOT_FOUND) {
+        goto fail;
+    }
+    err = LW_OK;
+    publish_alerts(w);
+    *out = w;
+    return LW_OK;
+fail:
+    lw_watch_destroy(w);
+    return err;
+}
+
+void lw_watch_destroy(lw_watch_t *w)
+{
+    if (!w)
+        return;
+    lw_alert_table_destroy(w->alerts);
+    lw_buf_release(&w->blob);
+    lw_buf_release(&w->undo);
+    free(w);
+}
+
+/* ---- one evaluation ----------------------------------------------------- */
+
+static lw_alert_verdict_t alert_verdict(lw_verdict_t v)
+{
+    switch (v) {
+    case LW_VERDICT_LEADS: return LW_ALERT_V_LEADS;
+    case LW_VERDICT_REVERSE: return LW_ALERT_V_REVERSE;
+    case LW_VERDICT_FEEDBACK: return LW_ALERT_V_FEEDBACK;
+    case LW_VERDICT_INCONCLUSIVE: return LW_ALERT_V_INCONCLUSIVE;
+    case LW_VERDICT_INSUFFICIENT_DATA: break;
+    }
+    return LW_ALERT_V_INSUFFICIENT_DATA;
+}
+
+/*
+ * An inconclusive verdict only because a check could not run (too few
+ * usable rows for the stability sub-windows or the out-of-sample forecasts,
+ * typically after a gap shortened the run the analysis uses) is not
+ * evidence that the edge stopped leading: no data, not a failure.
+ */
+static bool unjudged(const lw_edge_result_t *e, double alpha)
+{
+    return e->verdict == LW_VERDICT_INCONCLUSIVE && e->q_defined && e->q < alpha &&
+           (e->stab_status != LW_STEP_OK || e->oos_status != LW_STEP_OK);
+}
+
+/* The per-evaluation scratch (kept off the stack: labels are a few hundred bytes each). */
+typedef struct {
+    lw_alert_obs_t obs[LW_ANALYZE_MAX_EDGES];
+    char edge[LW_ANALYZE_MAX_EDGES][EDGE_NAME_SIZE];
+    char brk[LW_ANALYZE_MAX_EDGES][LW_ANALYZE_LABEL_SIZE];
+    char as_of[64];
+} eval_scratch_t;
+
+/*
+ * Evaluate bucket `as_of`.  Returns LW_ERR_STORE only for a failure of the
+ * store; an analysis that cannot run turns every edge into nodata.
+ */
+static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *errstr,
+                         size_t errstr_size)
+{
+    const lw_config_t *cfg = w->d.cfg;
+    int64_t size = cfg->buckets.size_ms;
+    int64_t t0 = mono(w);
+    size_t window = cfg->analysis_window;
+    int64_t from = window ? as_of - (int64_t)(window - 1) * size : INT64_MIN;
+    lw_series_t ser = {0};
+    lw_analyze_source_t src;
+    bool have_src = false;
+    lw_analysis_t *an = NULL;
+    eval_scratch_t *sc = calloc(1, sizeof *sc);
+    char aerr[512] = "";
+    lw_err_t err = LW_OK;
+    if (!sc)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    if (size >= LW_MS_PER_DAY)
+        lw_time_format_date(as_of, sc->as_of, sizeof sc->as_of);
+    else
+        lw_time_format_iso8601(as_of, sc->as_of, sizeof sc->as_of);
+
+    err = lw_series_load(cfg, w->d.store, from, as_of, &ser, errstr, errstr_size);
+    if (err != LW_OK)
+        goto out; /* the store could not be read: fatal like a failed flush */
+    /* nodata: a gap among the newest stall_missing_buckets buckets of the window */
+    bool gap = ser.nrows == 0;
+    size_t miss = cfg->alerts.stall_missing_buckets;
+    for (size_t k = 0; k < miss && k < ser.nrows; k++)
+        gap = gap || ser.gap[ser.nrows - 1 - k];
+    if (ser.nrows && ser.bucket_ms[ser.nrows - 1] != as_of)
+        gap = gap || miss > 0; /* the store holds nothing for the bucket itself */
+
+    lw_err_t e = lw_analyze_source_from_series(&src, cfg, &ser, aerr, sizeof aerr);
+    if (e == LW_OK) {
+        have_src = true;
+        e = lw_analyze_tree(&cfg->analysis, &src.in, &an, aerr, sizeof aerr);
+    }
+    if (e == LW_ERR_NOMEM) {
+        err = lw_seterr(errstr, errstr_size, e, "evaluation as of %s: %s", sc->as_of, aerr);
+        goto out;
+    }
+    if (e != LW_OK) {
+        LW_LOG(LW_LOG_WARN, "watch",
+               "evaluation as of %s: analysis failed (edges count as no "
+               "data): %s",
+               sc->as_of, aerr);
+    }
+
+    const char *nsm = cfg->metrics[cfg->tree.nsm].name;
+    size_t n = an ? an->nedges : 0;
+    if (n > LW_ANALYZE_MAX_EDGES)
+        n = LW_ANALYZE_MAX_EDGES;
+    for (size_t i = 0; i < n; i++) {
+        const lw_edge_result_t *ed = &an->edges[i];
+        lw_alert_obs_t *o = &sc->obs[i];
+        snprintf(sc->edge[i], sizeof sc->edge[i], "%s->%s", ed->from, ed->to);
+        bool is_kpi = strcmp(ed->role, "kpi") == 0;
+        if (ed->break_found)
+            lw_analysis_row_label(an, ed->break_row, sc->brk[i], sizeof sc->brk[i]);
+        *o = (lw_alert_obs_t){
+            .nsm = nsm,
+            .source = ed->from,
+            .target = ed->to,
+            .kind = is_kpi ? "kpi" : ed->kind,
+            .is_kpi = is_kpi,
+            .verdict = alert_verdict(ed->verdict),
+            .nodata = gap || unjudged(ed, cfg->analysis.alpha),
+            .led_before = false, /* arming is the table's (sustained leads); see alert.c */
+            .predicts = ed->q_defined && ed->q < cfg->analysis.alpha,
+            .sensitivity_known = ed->sens_status == LW_STEP_OK,
+            .sensitive = ed->sens_status == LW_STEP_OK && ed->sens.sensitive,
+            .evidence = {.p = ed->analysed ? ed->p : (double)NAN,
+                         .q = ed->q_defined ? ed->q : (double)NAN,
+                         .lag = (unsigned)ed->lag,
+                         .coefficient = coefficient(ed),
+                         .oos_skill = oos_skill(ed),
+                         .break_period = ed->break_found ? sc->brk[i] : NULL,
+                         .window_first = an->first_label,
+                         .window_last = an->last_label,
+                         .as_of = sc->as_of,
+                         .summary = NULL},
+        };
+    }
+    bool transitions = false;
+    if ((err = snapshot(w, errstr, errstr_size)) != LW_OK)
+        goto out;
+    size_t nobs = n;
+    if (!an) {
+        /* the analysis could not run at all: every edge of the tree is no data (not a failure) */
+        for (size_t i = 0; i < cfg->tree.ninputs + (cfg->tree.kpi >= 0) && i < LW_ANALYZE_MAX_EDGES;
+             i++) {
+            bool kpi = i == cfg->tree.ninputs;
+            sc->obs[i] = (lw_alert_obs_t){
+                .nsm = nsm,
+                .source = kpi ? nsm : cfg->metrics[cfg->tree.inputs[i].metric].name,
+                .target = kpi ? cfg->metrics[cfg->tree.kpi].name : nsm,
+                .kind = kpi ? "kpi" : lw_input_kind_name(cfg->tree.inputs[i].kind),
+                .is_kpi = kpi,
+                .verdict = LW_ALERT_V_INSUFFICIENT_DATA,
+                .nodata = true,
+                .evidence =
+                    {.p = NAN, .q = NAN, .coefficient = NAN, .oos_skill = NAN, .as_of = sc->as_of},
+            };
+            nobs = i + 1;
+        }
+    }
+    if (nobs > 0) {
+        char terr[256];
+        lw_err_t te = lw_alert_eval(w->alerts, sc->obs, nobs, now_ms, terr, sizeof terr);
+        if (te == LW_OK)
+            transitions = true;
+        else
+            LW_LOG(LW_LOG_ERROR, "watch", "evaluation as of %s: alert table: %s", sc->as_of, terr);
+    }
+
+    /* one transaction: verdicts, alert table, position */
+    if ((err = lw_store_begin(w->d.store, errstr, errstr_size)) != LW_OK) {
+        restore(w);
+        goto out;
+    }
+    for (size_t i = 0; i < n && err == LW_OK; i++) {
+        const lw_edge_result_t *ed = &an->edges[i];
+        lw_verdict_row_t row = {.edge = sc->edge[i],
+                                .as_of_ms = as_of,
+                                .verdict = gap ? "nodata" : lw_verdict_name(ed->verdict),
+                                .p = sc->obs[i].evidence.p,
+                                .q = sc->obs[i].evidence.q,
+                                .lag = (int)ed->lag,
+                                .coef = sc->obs[i].evidence.coefficient,
+                                .oos = sc->obs[i].evidence.oos_skill};
+        err = lw_store_add_verdict(w->d.store, &row, errstr, errstr_size);
+    }
+    if (err == LW_OK)
+        err = save_state(w, as_of, errstr, errstr_size);
+    if (err == LW_OK)
+        err = lw_store_commit(w->d.store, errstr, errstr_size);
+    if (err != LW_OK) {
+        lw_store_rollback(w->d.store);
+        restore(w);
+        goto out;
+    }
+    w->last_as_of = w->st.last_as_of_ms = as_of;
+    w->st.evaluations++;
+    if (transitions)
+        deliver(w);
+    if (an)
+        publish_edges(w, an, nsm);
+    double secs = (double)(mono(w) - t0) / 1000.0;
+    w->st.last_duration_s = secs;
+    if (w->d.metrics) {
+        lw_promtext_inc(w->g_evals);
+        lw_promtext_observe(w->g_duration, secs);
+        lw_promtext_set(w->g_as_of, (double)as_of / 1000.0);
+    }
+    LW_LOG(LW_LOG_DEBUG, "watch", "evaluated as of %s: %zu edge(s)%s in %.1f ms", sc->as_of, n,
+           gap ? " (no data: gap in the newest buckets)" : "", secs * 1000.0);
+out:
+    lw_analysis_free(an);
+    if (have_src)
+        lw_analyze_source_release(&src);
+    lw_series_release(&ser);
+    free(sc);
+    return err;
+}
+
+lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, size_t *nevals,
+                          char *errstr, size_t errstr_size)
+{
+    const lw_config_t *cfg = w->d.cfg;
+    size_t done = 0;
+    if (nevals)
+        *nevals = 0;
+    if (watermark_ms == INT64_MIN)
+        return LW_OK;
+    int64_t size = cfg->buckets.size_ms, grace = cfg->buckets.grace_ms;
+    /* newest closed bucket: bucket + size + grace < watermark */
+    if (watermark_ms <= INT64_MIN + 2 * size + grace) /* nothing closed; no overflow below */
+        return LW_OK;
+    int64_t newest = lw_bucket_start(watermark_ms - size - grace - 1, size);
+    int64_t first;
+    if (w->last_as_of == INT64_MIN) {
+        /* first run on this store: from its oldest bucket */
+        int64_t lo, hi;
+        lw_err_t e = lw_store_bucket_range(w->d.store, &lo, &hi, errstr, errstr_size);
+        if (e == LW_ERR_NOT_FOUND)
+            return LW_OK;
+        if (e != LW_OK)
+            return e;
+        first = lo;
+    } else {
+        first = w->last_as_of + size;
+    }
+    if (first <= newest && w->g_closed)
+        lw_promtext_add(w->g_closed, (double)((newest - first) / size + 1));
+    if (!cfg->alerts.evaluate) {
+        /* not evaluating: only keep count (in memory; nothing is stored) */
+        if (first <= newest)
+            w->last_as_of = newest;
+        return LW_OK;
+    }
+    if (first > newest)
+        return LW_OK;
+    uint64_t pending = (uint64_t)((newest - first) / size) + 1;
+    if (pending > LW_WATCH_MAX_CATCHUP) {
+        uint64_t skip = pending - LW_WATCH_MAX_CATCHUP;
+        char a[64], b[64];
+        lw_time_format_iso8601(first, a, sizeof a);
+        first += (int64_t)skip * size;
+        lw_time_format_iso8601(first - size, b, sizeof b);
+        LW_LOG(LW_LOG_WARN, "watch",
+               "%" PRIu64 " closed buckets to evaluate; skipping the oldest %" PRIu64
+               " (%s .. %s), evaluating the newest %u",
+               pending, skip, a, b, LW_WATCH_MAX_CATCHUP);
+        w->st.skipped += skip;
+        if (w->g_skipped)
+            lw_promtext_add(w->g_skipped, (double)skip);
+    }
+    for (int64_t b = first; b <= newest; b += size) {
+        int64_t t = w->d.wall_ms ? w->d.wall_ms(w->d.clock_ctx) : now_ms;
+        lw_err_t err = evaluate(w, b, t, errstr, errstr_size);
+        if (err != LW_OK)
+            return err;
+        done++;
+        if (nevals)
+            *nevals = done;
+    }
+    return LW_OK;
+}
+
+lw_err_t lw_watch_pipeline(lw_watch_t *w, bool stalled, const char *reason, int64_t now_ms,
+                           char *errstr, size_t errstr_size)
+{
+    const lw_config_t *cfg = w->d.cfg;
+    const char *nsm = cfg->metrics[cfg->tree.nsm].name;
+    char terr[256];
+    if (stalled != w->st.stalled)
+        LW_LOG(stalled ? LW_LOG_WARN : LW_LOG_INFO, "watch", "pipeline %s%s%s",
+               stalled ? "stalled" : "flowing again", reason ? ": " : "", reason ? reason : "");
+    bool was_stalled = w->st.stalled;
+    w->st.stalled = stalled;
+    lw_err_t err = snapshot(w, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    if (lw_alert_pipeline(w->alerts, nsm, stalled, reason, now_ms, terr, sizeof terr) != LW_OK) {
+        LW_LOG(LW_LOG_ERROR, "watch", "pipeline alert: %s", terr);
+        return LW_OK;
+    }
+    size_t n;
+    lw_alert_events(w->alerts, &n);
+    if (n == 0)
+        return LW_OK;
+    err = lw_store_begin(w->d.store, errstr, errstr_size);
+    if (err == LW_OK)
+        err = save_state(w, INT64_MIN, errstr, errstr_size);
+    if (err == LW_OK)
+        err = lw_store_commit(w->d.store, errstr, errstr_size);
+    if (err != LW_OK) {
+        lw_store_rollback(w->d.store);
+        restore(w);
+        w->st.stalled = was_stalled;
+        return err;
+    }
+    deliver(w);
+    return LW_OK;
+}
+
+lw_err_t lw_watch_reload(lw_watch_t *w, const lw_config_t *cfg, lw_alertsink_t *sink, char *errstr,
+                         size_t errstr_size)
+{
+    lw_err_t err = lw_alert_table_set_opts(w->alerts, &cfg->alerts.opts, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    w->d.cfg = cfg;
+    w->d.sink = sink;
+    return LW_OK;
+}
+
+void lw_watch_reannounce(lw_watch_t *w, int64_t now_ms)
+{
+    lw_alert_refresh(w->alerts, now_ms);
+    deliver(w);
+}
+
+void lw_watch_stats(const lw_watch_t *w, lw_watch_stats_t *out)
+{
+    *out = w->st;
+}
+
+const lw_alert_table_t *lw_watch_alerts(const lw_watch_t *w)
+{
+    return w->alerts;
+}

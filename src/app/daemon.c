@@ -1,0 +1,390 @@
+/*
+ * daemon.c - see daemon.h.
+ *
+ * Loop:
+ *     poll(100 ms, up to BATCH messages)     feeds the pipeline
+ *     timer (every iteration, cheap):
+ *         should_flush(mono)  → flush store, then commit to Kafka (async),
+ *                               then let the watcher evaluate the buckets
+ *                               the flush closed
+ *         every second        → stall check, /metrics counters and lag,
+ *                               readiness
+ *         every stats_interval → one progress line
+ *         reload flag         → on_reload (SIGHUP), between two polls
+ *         exit_when_idle      → idle = every assigned partition at its end
+ *                               and no message for that long
+ *     stop flag               → leave the loop
+ * then lw_consumer_close (final flush, synchronous commit, leave group)
+ * bounded by close_timeout_ms, and a last evaluation of what that flush
+ * closed.  The clock is read here (this is the edge); the pipeline,
+ * consumer and watcher take it as arguments.
+ *
+ * Watermark: the pipeline keeps one watermark per source (partition) and
+ * closes buckets on the oldest of the active ones (pipeline.h); a partition
+ * at its end is idle and does not hold the others back.
+ *
+ * Metrics: the consumer and pipeline keep cumulative totals; once a second
+ * the daemon adds the difference since the last look to the Prometheus
+ * counters (so the counters are exact and the hot path stays free of
+ * atomics).  The per-partition lag gauges are series created on first
+ * sight; a partition that is revoked keeps its last value and is marked by
+ * leadwatch_partition_assigned 0.
+ */
+#include "leadwatch/app/daemon.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "leadwatch/core/log.h"
+#include "leadwatch/model/metric.h"
+#include "leadwatch/core/timeutil.h"
+
+#define POLL_TIMEOUT_MS 100
+#define BATCH 10000
+#define DEFAULT_STATS_MS 10000
+#define DEFAULT_CLOSE_MS 10000
+#define TICK_MS 1000
+#define MAX_LAG_SERIES 1024 /* partitions with their own lag gauge */
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct {
+    char topic[256];
+    int32_t partition;
+    lw_promtext_series_t *lag, *assigned;
+} lag_slot_t;
+
+/* The daemon's own Prometheus series and the totals last added to them. */
+typedef struct {
+    lw_promtext_t *reg;
+    lw_promtext_series_t *consumed, *accepted, *late, *dead_lettered, *kafka_commits,
+        *kafka_commit_errors, *rebalances, *flushes, *assigned, *lag_total, *watermark, *closed,
+        *commit_seconds, *stalled, *fetch_wakeups, *stale_skipped;
+    lw_promtext_series_t *rejected[LW_REJECT__COUNT];
+    lw_promtext_family_t *f_lag, *f_part;
+    lw_consumer_stats_t last_c;
+    lw_pipeline_stats_t last_p;
+    lag_slot_t *slots;
+    size_t nslots;
+    lw_consumer_lag_t lagbuf[MAX_LAG_SERIES];
+} dmetrics_t;
+
+static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, size_t errstr_size)
+{
+    memset(m, 0, sizeof *m);
+    m->reg = reg;
+    if (!reg)
+        return LW_OK;
+    lw_promtext_family_t *f;
+    lw_err_t err;
+#define ONE(type, name, help, outp)                                                                \
+    do {                                                                                           \
+        err =                                                                                      \
+            lw_promtext_family(reg, type, name, help, NULL, 0, NULL, 0, &f, errstr, errstr_size);  \
+        if (err != LW_OK)                                                                          \
+            return err;                                                                            \
+        outp = lw_promtext_series(f, NULL);                                                        \
+    } while (0)
+    ONE(LW_PROMTEXT_COUNTER, "events_consumed_total", "Kafka messages fed to the pipeline",
+        m->consumed);
+    ONE(LW_PROMTEXT_COUNTER, "events_accepted_total", "events decoded into an open bucket",
+        m->accepted);
+    ONE(LW_PROMTEXT_COUNTER, "events_late_total",
+        "events decoded but older than their bucket's close (watermark - grace)", m->late);
+    ONE(LW_PROMTEXT_COUNTER, "events_dead_lettered_total",
+        "rejected messages handed to the dead-letter topic", m->dead_lettered);
+    ONE(LW_PROMTEXT_COUNTER, "kafka_commits_total", "offset commits acknowledged by the broker",
+        m->kafka_commits);
+    ONE(LW_PROMTEXT_COUNTER, "kafka_commit_errors_total",
+        "offset commits the broker refused (non-fatal)", m->kafka_commit_errors);
+    ONE(LW_PROMTEXT_COUNTER, "rebalances_total", "consumer group assignment changes",
+        m->rebalances);
+    ONE(LW_PROMTEXT_COUNTER, "kafka_fetch_wakeups_total",
+        "librdkafka < 2.2: fetchers woken after the prefetch queue was full", m->fetch_wakeups);
+    ONE(LW_PROMTEXT_COUNTER, "kafka_stale_messages_total",
+        "messages below a partition's next offset, not fed again (0 expected)", m->stale_skipped);
+    ONE(LW_PROMTEXT_COUNTER, "store_commits_total",
+        "store transactions (aggregates and offsets together)", m->flushes);
+    ONE(LW_PROMTEXT_GAUGE, "partitions_assigned", "Kafka partitions assigned to this instance",
+        m->assigned);
+    ONE(LW_PROMTEXT_GAUGE, "consumer_lag_total",
+        "summed consumer lag of the assigned partitions in messages (-1 unknown)", m->lag_total);
+    ONE(LW_PROMTEXT_GAUGE, "watermark_timestamp_seconds",
+        "newest event time that closes buckets (pipeline watermark)", m->watermark);
+    ONE(LW_PROMTEXT_GAUGE, "pipeline_stalled", "1 while the pipeline counts as stalled",
+        m->stalled);
+#undef ONE
+    static const char *const reason_label[] = {"reason"};
+    err = lw_promtext_family(reg, LW_PROMTEXT_COUNTER, "events_rejected_total",
+                             "messages the decoder rejected, by reason (poison; skipped)",
+                             reason_label, 1, NULL, 0, &f, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    for (int r = LW_REJECT_NONE + 1; r < LW_REJECT__COUNT; r++) {
+        const char *v[] = {lw_reject_name((lw_reject_t)r)};
+        m->rejected[r] = lw_promtext_series(f, v);
+    }
+    static const double commit_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                            0.05,   0.1,   0.25,   0.5,   1,    5};
+    err = lw_promtext_family(
+        reg, LW_PROMTEXT_HISTOGRAM, "store_commit_seconds",
+        "latency of one store flush (aggregates + offsets, one transaction)", NULL, 0,
+        commit_buckets, sizeof commit_buckets / sizeof commit_buckets[0], &f, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    m->commit_seconds = lw_promtext_series(f, NULL);
+    static const char *const part_labels[] = {"topic", "partition"};
+    err = lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "consumer_lag_messages",
+                             "high watermark - next offset to consume, per partition (-1 unknown)",
+                             part_labels, 2, NULL, 0, &m->f_lag, errstr, errstr_size);
+    if (err == LW_OK)
+        err = lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "partition_assigned",
+                                 "1 while the partition is assigned to this instance", part_labels,
+                                 2, NULL, 0, &m->f_part, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    m->slots = calloc(MAX_LAG_SERIES, sizeof *m->slots);
+    if (!m->slots)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    return LW_OK;
+}
+
+static void metrics_free(dmetrics_t *m)
+{
+    free(m->slots);
+}
+
+static lag_slot_t *lag_slot(dmetrics_t *m, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < m->nslots; i++)
+        if (m->slots[i].partition == partition && strcmp(m->slots[i].topic, topic) == 0)
+            return &m->slots[i];
+    if (m->nslots == MAX_LAG_SERIES)
+        return NULL;
+    lag_slot_t *s = &m->slots[m->nslots++];
+    snprintf(s->topic, sizeof s->topic, "%s", topic);
+    s->partition = partition;
+    char pn[16];
+    snprintf(pn, sizeof pn, "%d", (int)partition);
+    const char *v[] = {s->topic, pn};
+    s->lag = lw_promtext_series(m->f_lag, v);
+    s->assigned = lw_promtext_series(m->f_part, v);
+    return s;
+}
+
+#define ADD_DELTA(series, now, last)                                                               \
+    lw_promtext_add(series, (double)((now) - (last) > 0 ? (now) - (last) : 0))
+
+/* Refresh counters and gauges from the cumulative totals. */
+static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p)
+{
+    if (!m->reg)
+        return;
+    lw_consumer_stats_t cs;
+    lw_pipeline_stats_t ps;
+    lw_consumer_stats(c, &cs);
+    lw_pipeline_stats(p, &ps);
+    ADD_DELTA(m->consumed, cs.messages, m->last_c.messages);
+    ADD_DELTA(m->dead_lettered, cs.dead_lettered, m->last_c.dead_lettered);
+    ADD_DELTA(m->kafka_commits, cs.kafka_commits, m->last_c.kafka_commits);
+    ADD_DELTA(m->kafka_commit_errors, cs.kafka_commit_errors, m->last_c.kafka_commit_errors);
+    ADD_DELTA(m->rebalances, cs.rebalances, m->last_c.rebalances);
+    ADD_DELTA(m->fetch_wakeups, cs.fetch_wakeups, m->last_c.fetch_wakeups);
+    ADD_DELTA(m->stale_skipped, cs.stale_skipped, m->last_c.stale_skipped);
+    ADD_DELTA(m->accepted, ps.accepted, m->last_p.accepted);
+    ADD_DELTA(m->late, ps.late, m->last_p.late);
+    ADD_DELTA(m->flushes, ps.flushes, m->last_p.flushes);
+    for (int r = LW_REJECT_NONE + 1; r < LW_REJECT__COUNT; r++)
+        ADD_DELTA(m->rejected[r], ps.rejected[r], m->last_p.rejected[r]);
+    m->last_c = cs;
+    m->last_p = ps;
+    lw_promtext_set(m->assigned, (double)cs.assigned);
+    lw_promtext_set(m->lag_total, (double)cs.lag_total);
+
+    int64_t wm = lw_pipeline_watermark(p);
+    if (wm != INT64_MIN)
+        lw_promtext_set(m->watermark, (double)wm / 1000.0);
+
+    for (size_t i = 0; i < m->nslots; i++)
+        lw_promtext_set(m->slots[i].assigned, 0.0);
+    size_t n = lw_consumer_lag(c, m->lagbuf, MAX_LAG_SERIES);
+    if (n > MAX_LAG_SERIES)
+        n = MAX_LAG_SERIES;
+    for (size_t i = 0; i < n; i++) {
+        lag_slot_t *s = lag_slot(m, m->lagbuf[i].topic, m->lagbuf[i].partition);
+        if (!s)
+            continue;
+        lw_promtext_set(s->lag, (double)m->lagbuf[i].lag);
+        lw_promtext_set(s->assigned, 1.0);
+    }
+}
+
+static void log_progress(lw_consumer_t *c, lw_pipeline_t *p)
+{
+    lw_consumer_stats_t cs;
+    lw_pipeline_stats_t ps;
+    lw_consumer_stats(c, &cs);
+    lw_pipeline_stats(p, &ps);
+    LW_LOG(LW_LOG_INFO, "daemon",
+           "%d partition(s); %lld messages, %lld accepted, %lld late, %lld poison; "
+           "%lld flushes, %lld Kafka commits, lag %lld",
+           cs.assigned, (long long)cs.messages, (long long)ps.accepted, (long long)ps.late,
+           (long long)cs.poison, (long long)ps.flushes, (long long)cs.kafka_commits,
+           (long long)cs.lag_total);
+}
+
+/* Flush (store, then Kafka), time it, then evaluate what the flush closed. */
+static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p, const lw_daemon_opts_t *opts,
+                                   dmetrics_t *m, char *errstr, size_t errstr_size)
+{
+    int64_t t0 = clock_ms(CLOCK_MONOTONIC);
+    lw_pipeline_stats_t before;
+    lw_pipeline_stats(p, &before);
+    lw_err_t err = lw_consumer_flush(c, t0, false, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    if (m->reg) {
+        lw_pipeline_stats_t after;
+        lw_pipeline_stats(p, &after);
+        if (after.flushes > before.flushes)
+            lw_promtext_observe(m->commit_seconds,
+                                (double)(clock_ms(CLOCK_MONOTONIC) - t0) / 1000.0);
+    }
+    if (!opts->watch)
+        return LW_OK;
+    return lw_watch_advance(opts->watch, lw_pipeline_watermark(p), clock_ms(CLOCK_REALTIME), NULL,
+                            errstr, errstr_size);
+}
+
+/* The stall rule (daemon.h); *reason gets the human explanation. */
+static bool is_stalled(const lw_daemon_tunables_t *t, const lw_consumer_stats_t *cs,
+                       int64_t since_msg_ms, char *reason, size_t size)
+{
+    if (t->stall_after_ms > 0 && since_msg_ms >= t->stall_after_ms) {
+        snprintf(reason, size, "no events consumed for %lld s (alerts.stall.no_events_for %lld s)",
+                 (long long)(since_msg_ms / 1000), (long long)(t->stall_after_ms / 1000));
+        return true;
+    }
+    if (t->stall_max_lag > 0 && cs->lag_total > t->stall_max_lag) {
+        snprintf(reason, size, "consumer lag %lld messages > alerts.stall.max_lag %lld",
+                 (long long)cs->lag_total, (long long)t->stall_max_lag);
+        return true;
+    }
+    return false;
+}
+
+lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon_result_t *res,
+                       char *errstr, size_t errstr_size)
+{
+    memset(res, 0, sizeof *res);
+    dmetrics_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    lw_err_t err = metrics_init(m, opts->metrics, errstr, errstr_size);
+    if (err != LW_OK) {
+        metrics_free(m);
+        free(m);
+        return err;
+    }
+    lw_consumer_t *c = lw_consumer_new(opts->kafka, p, errstr, errstr_size);
+    if (!c) {
+        metrics_free(m);
+        free(m);
+        return LW_ERR_CONFIG;
+    }
+    lw_daemon_tunables_t tun = opts->tunables;
+    int64_t stats_ms = opts->stats_interval_ms > 0 ? opts->stats_interval_ms : DEFAULT_STATS_MS;
+    int64_t close_ms = opts->close_timeout_ms > 0 ? opts->close_timeout_ms : DEFAULT_CLOSE_MS;
+    int64_t mono = clock_ms(CLOCK_MONOTONIC);
+    int64_t started = mono;
+    int64_t last_stats = mono, last_msg = mono, last_tick = mono - TICK_MS;
+    bool ready = false;
+
+    LW_LOG(LW_LOG_INFO, "daemon", "consuming; offsets are owned by the store");
+    while (!(opts->stop && *opts->stop)) {
+        int nfed = 0;
+        err = lw_consumer_poll(c, POLL_TIMEOUT_MS, BATCH, clock_ms(CLOCK_REALTIME),
+                               clock_ms(CLOCK_MONOTONIC), &nfed, errstr, errstr_size);
+        if (err != LW_OK)
+            break;
+        mono = clock_ms(CLOCK_MONOTONIC);
+        if (nfed > 0)
+            last_msg = mono;
+        if (lw_pipeline_should_flush(p, mono)) {
+            err = flush_and_evaluate(c, p, opts, m, errstr, errstr_size);
+            if (err != LW_OK)
+                break;
+            mono = clock_ms(CLOCK_MONOTONIC);
+        }
+        if (opts->reload && *opts->reload) {
+            *opts->reload = 0;
+            if (opts->on_reload)
+                (void)opts->on_reload(opts->reload_ctx, &tun);
+        }
+        if (mono - last_tick >= TICK_MS) {
+            last_tick = mono;
+            lw_consumer_stats_t cs;
+            lw_consumer_stats(c, &cs);
+            if (opts->watch) {
+                char why[160] = "";
+                bool stalled =
+                    cs.rebalances > 0 && is_stalled(&tun, &cs, mono - last_msg, why, sizeof why);
+                err = lw_watch_pipeline(opts->watch, stalled, stalled ? why : NULL,
+                                        clock_ms(CLOCK_REALTIME), errstr, errstr_size);
+                if (err != LW_OK)
+                    break;
+                if (m->reg)
+                    lw_promtext_set(m->stalled, stalled ? 1.0 : 0.0);
+            }
+            metrics_update(m, c, p);
+            if (opts->on_tick)
+                opts->on_tick(opts->reload_ctx);
+            /* ready = in the group (first assignment seen) and the store took every flush */
+            if (opts->http && !ready && cs.rebalances > 0) {
+                lw_http_set_ready(opts->http, true, NULL);
+                ready = true;
+            }
+        }
+        if (mono - last_stats >= stats_ms) {
+            log_progress(c, p);
+            last_stats = mono;
+        }
+        if (opts->exit_when_idle_ms > 0 && lw_consumer_idle(c) &&
+            mono - last_msg >= opts->exit_when_idle_ms) {
+            LW_LOG(LW_LOG_INFO, "daemon", "every partition at its end for %lld ms: stopping",
+                   (long long)opts->exit_when_idle_ms);
+            res->idle_exit = true;
+            break;
+        }
+    }
+    if (opts->http)
+        lw_http_set_ready(opts->http, false, err == LW_OK ? "stopping" : errstr);
+    if (err == LW_OK && opts->stop && *opts->stop)
+        LW_LOG(LW_LOG_INFO, "daemon", "stop requested: flushing and leaving the group");
+
+    char cerr[512];
+    lw_err_t cl = lw_consumer_close(c, clock_ms(CLOCK_MONOTONIC), (int)close_ms, cerr, sizeof cerr);
+    if (err == LW_OK && cl != LW_OK) {
+        err = cl;
+        lw_seterr(errstr, errstr_size, err, "%s", cerr);
+    }
+    /* the close flushed: evaluate the buckets that flush closed */
+    if (err == LW_OK && opts->watch)
+        err = lw_watch_advance(opts->watch, lw_pipeline_watermark(p), clock_ms(CLOCK_REALTIME),
+                               NULL, errstr, errstr_size);
+    res->run_s = (double)(clock_ms(CLOCK_MONOTONIC) - started) / 1000.0;
+    log_progress(c, p);
+    lw_consumer_stats(c, &res->consumer);
+    lw_consumer_destroy(c);
+    metrics_free(m);
+    free(m);
+    return err;
+}

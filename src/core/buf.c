@@ -1,0 +1,280 @@
+/*
+ * buf.c - bounded growable byte buffer (see buf.h).
+ *
+ * Growth doubles the allocation (starting at 256 bytes) and never asks for
+ * more than max + 1 bytes, so a buffer bounded at 2 MB holds at most 2 MB
+ * plus the terminator however it is fed.  An append is all-or-nothing: the
+ * size check happens before any byte is copied, which is what lets a
+ * writer rewind to a known length and never leave a truncated document.
+ * Modelled on curl's lib/curlx/dynbuf.c, except that a failure here keeps
+ * the contents (curl frees them) so the caller can rewind and carry on,
+ * e.g. replace a chart that did not fit by a short note.
+ *
+ * Numbers.  lw_buf_put_num is written by hand rather than with
+ * snprintf("%.*f") plus trimming because charts print tens of thousands
+ * of coordinates and the integer path (round v * 10^d to an int64, print
+ * the integer and fraction digits, drop trailing zeros) is several times
+ * faster and gives the compact form directly.  Values too large for that
+ * path (|v| * 10^d >= 2^53) fall back to snprintf("%.0f").
+ *
+ * Escaping.  lw_buf_put_xml validates UTF-8 as it goes (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF) because metric names
+ * come from user configuration and a single stray byte would make a whole
+ * XML/XHTML document unparseable.  Runs of safe bytes are copied in one
+ * append.
+ */
+#include "leadwatch/core/buf.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUF_MIN_ALLOC 256
+
+void lw_buf_init(lw_buf_t *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    b->max = max;
+    b->err = LW_OK;
+}
+
+void lw_buf_release(lw_buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    b->err = LW_OK;
+}
+
+/* Make room for n more bytes plus the terminator, or set the sticky error. */
+static lw_err_t buf_reserve(lw_buf_t *b, size_t n)
+{
+    if (b->err != LW_OK)
+        return b->err;
+    if (n > b->max - b->len) {
+        b->err = LW_ERR_TOO_LARGE;
+        return b->err;
+    }
+    size_t need = b->len + n + 1;
+    if (need <= b->alloc)
+        return LW_OK;
+    size_t want = b->alloc ? b->alloc : BUF_MIN_ALLOC;
+    while (want < need)
+        want = want > SIZE_MAX / 2 ? need : want * 2;
+    if (want > b->max + 1)
+        want = b->max + 1;
+    char *p = realloc(b->data, want);
+    if (!p) {
+        b->err = LW_ERR_NOMEM;
+        return b->err;
+    }
+    b->data = p;
+    b->alloc = want;
+    return LW_OK;
+}
+
+lw_err_t lw_buf_append(lw_buf_t *b, const void *p, size_t n)
+{
+    lw_err_t err = buf_reserve(b, n);
+    if (err != LW_OK)
+        return err;
+    if (n > 0)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return LW_OK;
+}
+
+lw_err_t lw_buf_puts(lw_buf_t *b, const char *s)
+{
+    return lw_buf_append(b, s, strlen(s));
+}
+
+lw_err_t lw_buf_putc(lw_buf_t *b, char c)
+{
+    return lw_buf_append(b, &c, 1);
+}
+
+lw_err_t lw_buf_printf(lw_buf_t *b, const char *fmt, ...)
+{
+    if (b->err != LW_OK)
+        return b->err;
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return LW_ERR_INVALID; /* encoding error: not sticky, nothing written */
+    if ((size_t)n < sizeof small)
+        return lw_buf_append(b, small, (size_t)n);
+    lw_err_t err = buf_reserve(b, (size_t)n);
+    if (err != LW_OK)
+        return err;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return LW_OK;
+}
+
+/*
+ * Length of the valid UTF-8 sequence starting at s[0] (2..4), or 0 when the
+ * bytes there are not one.  s[0] is >= 0x80.
+ */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2, min = 0x80, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3, min = 0x800, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (avail < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    /* U+FFFE/U+FFFF are not XML characters either. */
+    if (cp == 0xFFFE || cp == 0xFFFF)
+        return 0;
+    return len;
+}
+
+lw_err_t lw_buf_put_xml_n(lw_buf_t *b, const char *s, size_t n)
+{
+    static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+    const unsigned char *u = (const unsigned char *)s;
+    size_t run = 0; /* start of the pending run of bytes copied verbatim */
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = u[i];
+        const char *rep = NULL;
+        size_t skip = 1;
+        if (c >= 0x80) {
+            size_t len = utf8_seq_len(u + i, n - i);
+            if (len > 0) {
+                i += len;
+                continue;
+            }
+            rep = replacement;
+        } else {
+            switch (c) {
+            case '&': rep = "&amp;"; break;
+            case '<': rep = "&lt;"; break;
+            case '>': rep = "&gt;"; break;
+            case '"': rep = "&quot;"; break;
+            case '\'': rep = "&#39;"; break;
+            case '\t':
+            case '\n':
+            case '\r': break;
+            default:
+                if (c < 0x20 || c == 0x7F)
+                    rep = replacement;
+                break;
+            }
+            if (!rep) {
+                i++;
+                continue;
+            }
+        }
+        lw_buf_append(b, s + run, i - run);
+        lw_buf_puts(b, rep);
+        i += skip;
+        run = i;
+    }
+    return lw_buf_append(b, s + run, n - run);
+}
+
+lw_err_t lw_buf_put_xml(lw_buf_t *b, const char *s)
+{
+    if (!s)
+        return b->err;
+    return lw_buf_put_xml_n(b, s, strlen(s));
+}
+
+lw_err_t lw_buf_put_num(lw_buf_t *b, double v, int decimals)
+{
+    static const double pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+    assert(decimals >= 0 && decimals <= 6);
+    assert(isfinite(v));
+    if (!isfinite(v))
+        v = 0;
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 6)
+        decimals = 6;
+    double scaled = v * pow10[decimals];
+    if (fabs(scaled) >= 9007199254740992.0) { /* 2^53: beyond exact int64 rounding */
+        char tmp[400];
+        int n = snprintf(tmp, sizeof tmp, "%.0f", v);
+        return lw_buf_append(b, tmp, (size_t)n);
+    }
+    long long r = llround(scaled);
+    char tmp[40];
+    char *end = tmp + sizeof tmp;
+    char *p = end;
+    bool neg = r < 0;
+    unsigned long long m = neg ? (unsigned long long)(-r) : (unsigned long long)r;
+    unsigned long long unit = (unsigned long long)pow10[decimals];
+    unsigned long long ip = m / unit, fp = m % unit;
+    if (fp != 0) {
+        int d = decimals;
+        while (fp % 10 == 0) { /* drop trailing zeros */
+            fp /= 10;
+            d--;
+        }
+        for (; d > 0; d--) {
+            *--p = (char)('0' + fp % 10);
+            fp /= 10;
+        }
+        *--p = '.';
+    }
+    do {
+        *--p = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip > 0);
+    if (neg && m != 0)
+        *--p = '-';
+    return lw_buf_append(b, p, (size_t)(end - p));
+}
+
+void lw_buf_rewind(lw_buf_t *b, size_t len)
+{
+    assert(len <= b->len);
+    if (len > b->len)
+        len = b->len;
+    b->len = len;
+    if (b->data)
+        b->data[len] = '\0';
+    b->err = LW_OK;
+}
+
+char *lw_buf_detach(lw_buf_t *b, size_t *len_out)
+{
+    char *p = b->data;
+    if (len_out)
+        *len_out = b->len;
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    b->err = LW_OK;
+    return p;
+}

@@ -1,0 +1,55 @@
+/*
+ * common.c - status names and the errstr helper (see common.h).
+ */
+#include "leadwatch/core/common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *lw_err_name(lw_err_t err)
+{
+    switch (err) {
+    case LW_OK: return "ok";
+    case LW_ERR_INVALID: return "invalid";
+    case LW_ERR_CONFIG: return "config";
+    case LW_ERR_NOMEM: return "nomem";
+    case LW_ERR_TOO_LARGE: return "too_large";
+    case LW_ERR_IO: return "io";
+    case LW_ERR_STORE: return "store";
+    case LW_ERR_NOT_FOUND: return "not_found";
+    case LW_ERR_KAFKA: return "kafka";
+    case LW_ERR_STATS: return "stats";
+    }
+    return "unknown";
+}
+
+bool lw_slice_eq(lw_slice_t a, const char *s)
+{
+    size_t n = strlen(s);
+    return a.len == n && (n == 0 || memcmp(a.ptr, s, n) == 0);
+}
+
+lw_err_t lw_seterr(char *errstr, size_t errstr_size, lw_err_t err, const char *fmt, ...)
+{
+    if (errstr && errstr_size > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+bool lw_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}

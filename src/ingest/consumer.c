@@ -1,0 +1,1045 @@
+/*
+ * consumer.c - see consumer.h.
+ *
+ * State: a table of partitions ever assigned to this instance (bounded by
+ * LW_KAFKA_MAX_PARTITIONS).  Each row holds the topic, the partition, its
+ * pipeline source id, `next` (the offset after the last message fed, -1
+ * while unknown), `kafka_committed` (the last offset sent to Kafka, -1 when
+ * none), `active` (assigned now) and `eof` (the fetcher reached the end and
+ * nothing arrived since).  Rows are never removed: a revoked partition that
+ * comes back reuses its pipeline source, whose in-memory position equals
+ * the store's because revocation flushes.
+ *
+ * Message path (lw_consumer_poll): rd_kafka_consume_batch_queue() on the
+ * consumer queue, up to POLL_BATCH messages per call (one queue lock and
+ * one clock read per batch instead of per message: leadwatch's own
+ * thread is the bottleneck of a catch-up, bench/RESULTS.md); only when the
+ * queue is empty and the caller may wait, rd_kafka_consumer_poll() waits
+ * (it returns at the first message, a batch call would wait for a full
+ * batch or the whole timeout) → find the row
+ * (one-entry cache, then a linear scan; the table is small) → feed the
+ * payload with position = offset + 1.  A message below the row's next
+ * offset was fed already and is skipped (counted as stale_skipped):
+ * librdkafka drops messages of a revoked assignment from a batch by its
+ * version barrier, this guard keeps exactly-once even if one got through.
+ * Errors on messages are events: PARTITION_EOF marks the row idle, others
+ * are logged.  Rebalance callbacks run inside the batch call, as they do
+ * inside rd_kafka_consumer_poll().
+ *
+ * Lag (lw_consumer_lag): per active row, `next` against librdkafka's cached
+ * high watermark, which every fetch response refreshes; a fresh
+ * ListOffsets request per scrape was rejected: /metrics must not wait on
+ * the broker, and while consuming the cache is at most one fetch old.
+ *
+ * Fetch wake-up.  librdkafka before 2.2 stops fetching a partition while
+ * the consumer queue holds queued.min.messages or queued.max.messages.kbytes
+ * and nothing wakes its broker thread when the application drains the
+ * queue: it fetches again only when its 1-second serve window ends, so a
+ * consumer slower than the fetcher (any catch-up on a fast network) idles
+ * most of every second (measured: 0.3 M msgs/s instead of 1.4 M, see
+ * bench/RESULTS.md).  Any request to a broker wakes its thread, so once a
+ * batch saw the queue at a threshold (length, or length times the average
+ * message size) and a later batch sees it below (or, as librdkafka's byte
+ * count is not visible, when a poll finds the queue empty while an
+ * assigned partition is not at its end, at most every
+ * WAKE_EMPTY_INTERVAL_MS), the consumer hands a helper thread one
+ * rd_kafka_offsets_for_times(latest) over the assigned partitions: a
+ * ListOffsets to every leader, whose round trip (2-10 ms on loopback) is
+ * spent on that thread while this one keeps draining the queue.  A
+ * synchronous wake-up at half the queue cost ~4 ms per fill on the
+ * consuming thread and left the fetcher idle while the second half
+ * drained (0.9 M vs 1.9 M msgs/s with the bounded prefetch).  2.2 made the
+ * wait configurable (fetch.queue.backoff.ms, set to 10 ms by default
+ * here), so there is no helper thread there.
+ *
+ * Rebalance: the callback (and, while closing, the same handler driven by
+ * REBALANCE events from the close queue) computes start offsets on assign
+ * (store position vs. rd_kafka_committed(), see consumer.h) and on revoke
+ * flushes, commits synchronously (bounded) and releases.  The assign/unassign
+ * calls follow rd_kafka_rebalance_protocol(): incremental for COOPERATIVE,
+ * full otherwise.
+ *
+ * Synchronous commits go through rd_kafka_commit_queue() on a private queue
+ * polled with a deadline rather than rd_kafka_commit(async=0), which can
+ * block for as long as the coordinator is unreachable; shutdown must be
+ * bounded.
+ */
+#include "leadwatch/ingest/consumer.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "leadwatch/core/log.h"
+#include "leadwatch/ingest/produce.h"
+
+#define COMMITTED_TIMEOUT_MS 5000
+#define SYNC_COMMIT_TIMEOUT_MS 5000
+#define KAFKA_ERRMSG 512
+/*
+ * A partition that has been at its end this long (no message since) stops
+ * holding the watermark back (lw_pipeline_source_idle).  Not immediately at
+ * end-of-partition: a partition that is read as fast as it is written hits
+ * its end many times a second, and during a replay a few hundred
+ * milliseconds can be days of event time.
+ */
+#define IDLE_AFTER_MS 2000
+/* librdkafka 2.2.0, the first with fetch.queue.backoff.ms, and leadwatch's default for it */
+#define FETCH_QUEUE_BACKOFF_VERSION 0x020200ff
+#define FETCH_QUEUE_BACKOFF_MS "10"
+/* bound on the fetch wake-up's broker round trip (it runs on the caller's thread) */
+#define WAKE_TIMEOUT_MS 500
+/* at most one wake-up per this on an empty queue (the caller would wait anyway) */
+#define WAKE_EMPTY_INTERVAL_MS 20
+/* messages taken from the consumer queue per rd_kafka_consume_batch_queue() */
+#define POLL_BATCH 256
+
+typedef struct {
+    char *topic;
+    int32_t partition;
+    int source;
+    int64_t next;
+    int64_t kafka_committed;
+    bool active;
+    bool eof;
+    bool idle;         /* reported idle to the pipeline */
+    int64_t eof_since; /* mono time of the end-of-partition */
+    int64_t eof_at;    /* offset of that end (the lag position while `next` is unknown) */
+} part_t;
+
+struct lw_consumer {
+    rd_kafka_t *rk;
+    lw_pipeline_t *p;
+    lw_producer_t *dlq;
+    const char *dlq_topic;
+
+    part_t *parts;
+    size_t nparts, cap_parts;
+    size_t last_hit;
+
+    rd_kafka_queue_t *q; /* the consumer queue: served in batches; its length */
+
+    /* fetch wake-up (librdkafka < 2.2, see the file comment) */
+    bool wake_needed;        /* the queue reached a fetch-stop threshold */
+    int64_t queue_min_msgs;  /* queued.min.messages */
+    int64_t queue_max_bytes; /* queued.max.messages.kbytes * 1024 */
+    int64_t bytes_fed;       /* payload + key bytes of the messages fed: the average size */
+    int64_t last_wake_ms;    /* mono time of the last wake-up on an empty queue */
+    bool waker_started;      /* the waker thread runs (waker_main) */
+    pthread_t waker;
+    pthread_mutex_t wake_mu; /* guards wake_list and wake_quit */
+    pthread_cond_t wake_cv;
+    rd_kafka_topic_partition_list_t *wake_list; /* for the waker to send; NULL when none */
+    bool wake_quit;
+
+    int64_t now_ms, mono_ms; /* the clock as of the current poll, for callbacks */
+    lw_err_t failed;         /* LW_OK until a fatal error */
+    char failmsg[KAFKA_ERRMSG];
+    lw_consumer_stats_t st;
+};
+
+bool lw_kafka_is_secret(const char *key)
+{
+    static const char *const marks[] = {"password",    "secret",  "sasl.oauthbearer.config",
+                                        "ssl.key.pem", "ssl_key", "ssl.keystore",
+                                        "token"};
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+        if (strstr(key, marks[i]))
+            return true;
+    }
+    return false;
+}
+
+rd_kafka_conf_t *lw_kafka_conf_new(const lw_kafka_prop_t *props, size_t nprops,
+                                   const lw_kafka_prop_t *forced, size_t nforced, char *errstr,
+                                   size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!conf) {
+        lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    char msg[KAFKA_ERRMSG];
+    for (size_t i = 0; i < nprops + nforced; i++) {
+        const lw_kafka_prop_t *kv = i < nprops ? &props[i] : &forced[i - nprops];
+        if (rd_kafka_conf_set(conf, kv->key, kv->value, msg, sizeof msg) != RD_KAFKA_CONF_OK) {
+            /* librdkafka's message may quote the value: never repeat a secret */
+            lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "%s: %s", kv->key,
+                      lw_kafka_is_secret(kv->key) ? "invalid value (not shown: secret)" : msg);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    return conf;
+}
+
+void lw_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    /* syslog levels: 0-3 error, 4 warning, 5-6 notice/info, 7 debug */
+    lw_log_level_t lvl = level <= 3   ? LW_LOG_ERROR
+                         : level == 4 ? LW_LOG_WARN
+                         : level <= 6 ? LW_LOG_INFO
+                                      : LW_LOG_DEBUG;
+    LW_LOG(lvl, "rdkafka", "%s: %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);
+}
+
+/* Record the first fatal error; every later call reports it. */
+static lw_err_t fail(lw_consumer_t *c, lw_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static lw_err_t fail(lw_consumer_t *c, lw_err_t err, const char *fmt, ...)
+{
+    if (c->failed == LW_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->failmsg, sizeof c->failmsg, fmt, ap);
+        va_end(ap);
+        c->failed = err;
+        LW_LOG(LW_LOG_ERROR, "consumer", "%s", c->failmsg);
+    }
+    return c->failed;
+}
+
+static lw_err_t failed(const lw_consumer_t *c, char *errstr, size_t errstr_size)
+{
+    return lw_seterr(errstr, errstr_size, c->failed, "%s", c->failmsg);
+}
+
+/* ---- partition table ---- */
+
+static part_t *part_find(lw_consumer_t *c, const char *topic, int32_t partition)
+{
+    if (c->last_hit < c->nparts) {
+        part_t *pt = &c->parts[c->last_hit];
+        if (pt->partition == partition && strcmp(pt->topic, topic) == 0)
+            return pt;
+    }
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (c->parts[i].partition == partition && strcmp(c->parts[i].topic, topic) == 0) {
+            c->last_hit = i;
+            return &c->parts[i];
+        }
+    }
+    return NULL;
+}
+
+/* Find or add the row and register its pipeline source; NULL with the consumer failed. */
+static part_t *part_get(lw_consumer_t *c, const char *topic, int32_t partition,
+                        lw_position_t *stored, bool *found)
+{
+    char name[LW_PIPELINE_MAX_SOURCE_NAME];
+    char err[KAFKA_ERRMSG];
+    if ((size_t)snprintf(name, sizeof name, "kafka:%s:%d", topic, (int)partition) >= sizeof name) {
+        fail(c, LW_ERR_TOO_LARGE, "topic name too long: %s", topic);
+        return NULL;
+    }
+    int source = lw_pipeline_add_source(c->p, name, stored, found, err, sizeof err);
+    if (source < 0) {
+        fail(c, LW_ERR_STORE, "%s: %s", name, err);
+        return NULL;
+    }
+    part_t *pt = part_find(c, topic, partition);
+    if (pt)
+        return pt;
+    if (c->nparts == c->cap_parts) {
+        if (c->cap_parts == LW_KAFKA_MAX_PARTITIONS) {
+            fail(c, LW_ERR_TOO_LARGE, "more than %d partitions assigned", LW_KAFKA_MAX_PARTITIONS);
+            return NULL;
+        }
+        size_t cap = c->cap_parts ? c->cap_parts * 2 : 16;
+        if (cap > LW_KAFKA_MAX_PARTITIONS)
+            cap = LW_KAFKA_MAX_PARTITIONS;
+        part_t *np = realloc(c->parts, cap * sizeof *np);
+        if (!np) {
+            fail(c, LW_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        c->parts = np;
+        c->cap_parts = cap;
+    }
+    pt = &c->parts[c->nparts];
+    memset(pt, 0, sizeof *pt);
+    pt->topic = strdup(topic);
+    if (!pt->topic) {
+        fail(c, LW_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    pt->partition = partition;
+    pt->source = source;
+    pt->next = -1;
+    pt->kafka_committed = -1;
+    c->nparts++;
+    return pt;
+}
+
+/* ---- commits ---- */
+
+typedef struct {
+    bool done;
+    rd_kafka_resp_err_t err;
+} commit_wait_t;
+
+static void on_sync_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    (void)offsets;
+    commit_wait_t *w = opaque;
+    w->done = true;
+    w->err = err;
+}
+
+/* The offsets of `which` (all active rows when NULL) that moved since the last commit. */
+static rd_kafka_topic_partition_list_t *moved_offsets(lw_consumer_t *c,
+                                                      const rd_kafka_topic_partition_list_t *which)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+    for (size_t i = 0; i < c->nparts; i++) {
+        part_t *pt = &c->parts[i];
+        if (!pt->active || pt->next < 0 || pt->next == pt->kafka_committed)
+            continue;
+        if (which && !rd_kafka_topic_partition_list_find(which, pt->topic, pt->partition))
+            continue;
+        rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)->offset = pt->next;
+        pt->kafka_committed = pt->next;
+    }
+    return l;
+}
+
+/*
+ * Commit the moved offsets to Kafka.  Only called right after a successful
+ * store flush, so every offset sent is already in the store.  A refused
+ * commit is logged and counted, never fatal: the store, not Kafka, is the
+ * record of progress.
+ */
+static void commit_kafka(lw_consumer_t *c, const rd_kafka_topic_partition_list_t *which, bool sync)
+{
+    rd_kafka_topic_partition_list_t *l = moved_offsets(c, which);
+    if (l->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return;
+    }
+    if (!sync) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 1);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            c->st.kafka_commit_errors++;
+            LW_LOG(LW_LOG_WARN, "consumer", "offset commit not sent: %s", rd_kafka_err2str(e));
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        return;
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    commit_wait_t w = {false, RD_KAFKA_RESP_ERR_NO_ERROR};
+    rd_kafka_resp_err_t e = rd_kafka_commit_queue(c->rk, l, q, on_sync_commit, &w);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (e == RD_KAFKA_RESP_ERR_NO_ERROR && !w.done) {
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+        if (ev) {
+            if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+                w.done = true;
+                w.err = rd_kafka_event_error(ev);
+            }
+            rd_kafka_event_destroy(ev);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
+            SYNC_COMMIT_TIMEOUT_MS) {
+            e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+        }
+    }
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        e = w.err;
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        c->st.kafka_commits++;
+    } else {
+        c->st.kafka_commit_errors++;
+        LW_LOG(LW_LOG_WARN, "consumer", "offset commit to Kafka failed (the store has them): %s",
+               rd_kafka_err2str(e));
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    (void)offsets;
+    lw_consumer_t *c = opaque;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        c->st.kafka_commits++;
+    } else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        c->st.kafka_commit_errors++;
+        LW_LOG(LW_LOG_WARN, "consumer", "offset commit to Kafka failed (the store has them): %s",
+               rd_kafka_err2str(err));
+    }
+}
+
+/* ---- rebalance ---- */
+
+static void assign(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *comm = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t ce = rd_kafka_committed(c->rk, comm, COMMITTED_TIMEOUT_MS);
+    if (ce != RD_KAFKA_RESP_ERR_NO_ERROR)
+        LW_LOG(LW_LOG_WARN, "consumer",
+               "cannot read the group's committed offsets (%s); starting from the store",
+               rd_kafka_err2str(ce));
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        lw_position_t stored;
+        bool found;
+        part_t *pt = part_get(c, tp->topic, tp->partition, &stored, &found);
+        if (!pt) {
+            /* the store failed: consume nothing */
+            tp->offset = RD_KAFKA_OFFSET_END;
+            continue;
+        }
+        int64_t committed = -1;
+        if (ce == RD_KAFKA_RESP_ERR_NO_ERROR && comm->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            comm->elems[i].offset >= 0)
+            committed = comm->elems[i].offset;
+        const char *why;
+        if (found && stored.position >= committed) {
+            tp->offset = stored.position;
+            why = "the store";
+        } else if (committed >= 0) {
+            tp->offset = committed;
+            why = found ? "the group's committed offset, ahead of the store (failover)"
+                        : "the group's committed offset (not in the store)";
+        } else {
+            tp->offset = RD_KAFKA_OFFSET_INVALID; /* committed, else auto.offset.reset */
+            why = "auto.offset.reset (neither the store nor the group has an offset)";
+        }
+        pt->next = tp->offset >= 0 ? tp->offset : -1;
+        pt->kafka_committed = committed;
+        pt->active = true;
+        pt->eof = false;
+        if (tp->offset >= 0)
+            LW_LOG(LW_LOG_INFO, "consumer", "assigned kafka:%s:%d at offset %lld from %s",
+                   tp->topic, (int)tp->partition, (long long)tp->offset, why);
+        else
+            LW_LOG(LW_LOG_INFO, "consumer", "assigned kafka:%s:%d from %s", tp->topic,
+                   (int)tp->partition, why);
+    }
+    rd_kafka_topic_partition_list_destroy(comm);
+}
+
+static void revoke(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts, bool lost)
+{
+    char err[KAFKA_ERRMSG];
+    if (c->failed == LW_OK) {
+        lw_err_t e = lw_pipeline_flush(c->p, c->mono_ms, err, sizeof err);
+        if (e != LW_OK)
+            fail(c, e, "store flush on revocation failed: %s", err);
+        else if (!lost)
+            commit_kafka(c, parts, true);
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        part_t *pt = part_find(c, parts->elems[i].topic, parts->elems[i].partition);
+        if (pt) {
+            pt->active = false;
+            pt->eof = false;
+            /* no longer ours: it must not hold the watermark back */
+            lw_pipeline_source_idle(c->p, pt->source);
+            pt->idle = true;
+            LW_LOG(LW_LOG_INFO, "consumer", "revoked kafka:%s:%d at offset %lld%s", pt->topic,
+                   (int)pt->partition, (long long)pt->next, lost ? " (lost)" : "");
+        }
+    }
+}
+
+static void handle_rebalance(lw_consumer_t *c, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t *parts)
+{
+    bool coop = strcmp(rd_kafka_rebalance_protocol(c->rk), "COOPERATIVE") == 0;
+    c->st.rebalances++;
+    rd_kafka_error_t *error = NULL;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        assign(c, parts);
+        if (coop)
+            error = rd_kafka_incremental_assign(c->rk, parts);
+        else
+            e = rd_kafka_assign(c->rk, parts);
+    } else {
+        bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(c->rk);
+        revoke(c, parts, lost);
+        if (coop)
+            error = rd_kafka_incremental_unassign(c->rk, parts);
+        else
+            e = rd_kafka_assign(c->rk, NULL);
+    }
+    if (error) {
+        LW_LOG(LW_LOG_ERROR, "consumer", "assignment change failed: %s",
+               rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        LW_LOG(LW_LOG_ERROR, "consumer", "assignment change failed: %s", rd_kafka_err2str(e));
+    }
+    int n = 0;
+    for (size_t i = 0; i < c->nparts; i++)
+        n += c->parts[i].active;
+    c->st.assigned = n;
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    (void)rk;
+    handle_rebalance(opaque, err, parts);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    lw_consumer_t *c = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[KAFKA_ERRMSG];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
+        fail(c, LW_ERR_KAFKA, "fatal Kafka error: %s: %s", rd_kafka_err2name(orig), why);
+        return;
+    }
+    /* transient (broker down, timeouts): librdkafka retries by itself */
+    LW_LOG(LW_LOG_WARN, "consumer", "Kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err),
+           reason);
+}
+
+/* ---- lifecycle ---- */
+
+static void *waker_main(void *arg);
+static void stop_waker(lw_consumer_t *c);
+
+static bool has_prop(const lw_kafka_settings_t *ks, const char *key)
+{
+    for (size_t i = 0; i < ks->nprops; i++) {
+        if (strcmp(ks->props[i].key, key) == 0 && ks->props[i].value[0])
+            return true;
+    }
+    return false;
+}
+
+lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, char *errstr,
+                               size_t errstr_size)
+{
+    static const lw_kafka_prop_t forced[] = {{"enable.auto.commit", "false"},
+                                             {"enable.auto.offset.store", "false"},
+                                             {"enable.partition.eof", "true"}};
+    char err[KAFKA_ERRMSG];
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_topic_partition_list_t *topics = NULL;
+
+    if (ks->nprops > LW_KAFKA_MAX_PROPS || ks->ntopics > LW_KAFKA_MAX_TOPICS) {
+        lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "more than %d Kafka properties or topics",
+                  LW_KAFKA_MAX_PROPS);
+        return NULL;
+    }
+    if (ks->ntopics == 0) {
+        lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "source.topics: no topic to consume");
+        return NULL;
+    }
+    if (!has_prop(ks, "group.id")) {
+        lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "source.kafka.group.id: required");
+        return NULL;
+    }
+    if (!has_prop(ks, "bootstrap.servers") && !has_prop(ks, "metadata.broker.list")) {
+        lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "source.kafka.bootstrap.servers: required");
+        return NULL;
+    }
+    lw_consumer_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->p = p;
+    conf = lw_kafka_conf_new(ks->props, ks->nprops, forced, sizeof forced / sizeof forced[0], err,
+                             sizeof err);
+    if (!conf) {
+        lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "source.kafka.%s", err);
+        goto out_free;
+    }
+    for (size_t i = 0; i < ks->nprops; i++) {
+        for (size_t f = 0; f < sizeof forced / sizeof forced[0]; f++) {
+            if (strcmp(ks->props[i].key, forced[f].key) == 0 &&
+                strcmp(ks->props[i].value, forced[f].value) != 0)
+                LW_LOG(LW_LOG_WARN, "consumer",
+                       "source.kafka.%s=%s is overridden: leadwatch forces %s=%s (the store "
+                       "owns the offsets)",
+                       forced[f].key, ks->props[i].value, forced[f].key, forced[f].value);
+        }
+    }
+    if (!has_prop(ks, "auto.offset.reset"))
+        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", NULL, 0);
+    /* Bounded prefetch (LW_KAFKA_DEFAULT_* in consumer.h): librdkafka's
+     * own defaults queue up to 100,000 messages and fetch up to 50 MiB per
+     * request, ~70 MiB of RSS in a catch-up (bench/RESULTS.md).  Each key
+     * applies only when source.kafka leaves it (and its companions) unset. */
+    static const struct {
+        const char *key, *value, *unless[4];
+    } prefetch[] = {
+        {"queued.min.messages", LW_KAFKA_DEFAULT_QUEUED_MIN_MESSAGES, {NULL}},
+        {"queued.max.messages.kbytes", LW_KAFKA_DEFAULT_QUEUED_MAX_KBYTES, {NULL}},
+        /* fetch.max.bytes must stay >= message.max.bytes and the per-partition limit */
+        {"fetch.max.bytes",
+         LW_KAFKA_DEFAULT_FETCH_MAX_BYTES,
+         {"message.max.bytes", "fetch.message.max.bytes", "max.partition.fetch.bytes",
+          "receive.message.max.bytes"}},
+    };
+    for (size_t i = 0; i < sizeof prefetch / sizeof prefetch[0]; i++) {
+        bool set = has_prop(ks, prefetch[i].key);
+        for (size_t u = 0; u < 4 && prefetch[i].unless[u]; u++)
+            set = set || has_prop(ks, prefetch[i].unless[u]);
+        if (!set)
+            rd_kafka_conf_set(conf, prefetch[i].key, prefetch[i].value, NULL, 0);
+    }
+    /* librdkafka stops fetching when its prefetch queue is full and, before
+     * 2.2, looks again only after up to a second (its broker thread's serve
+     * window): a consumer slower than the fetcher then idles most of that
+     * second (bench/bench_kafka.c measures it).  2.2 made the wait
+     * fetch.queue.backoff.ms, default 1000; a short one costs only a queue
+     * check per broker every few milliseconds while the queue is full. */
+    if (rd_kafka_version() >= FETCH_QUEUE_BACKOFF_VERSION &&
+        !has_prop(ks, "fetch.queue.backoff.ms"))
+        rd_kafka_conf_set(conf, "fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS, NULL, 0);
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, lw_kafka_log_cb);
+
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!c->rk) {
+        lw_seterr(errstr, errstr_size, LW_ERR_KAFKA, "cannot create the Kafka consumer: %s", err);
+        goto out_conf;
+    }
+    conf = NULL; /* owned by rk now */
+    rd_kafka_poll_set_consumer(c->rk);
+    c->q = rd_kafka_queue_get_consumer(c->rk);
+    if (!c->q) {
+        lw_seterr(errstr, errstr_size, LW_ERR_KAFKA, "no consumer queue (is group.id set?)");
+        goto out_rk;
+    }
+    if (rd_kafka_version() < FETCH_QUEUE_BACKOFF_VERSION) {
+        char v[32];
+        size_t vlen = sizeof v;
+        const rd_kafka_conf_t *rconf = rd_kafka_conf(c->rk);
+        if (rd_kafka_conf_get(rconf, "queued.min.messages", v, &vlen) == RD_KAFKA_CONF_OK)
+            c->queue_min_msgs = strtoll(v, NULL, 10);
+        vlen = sizeof v;
+        if (rd_kafka_conf_get(rconf, "queued.max.messages.kbytes", v, &vlen) == RD_KAFKA_CONF_OK)
+            c->queue_max_bytes = strtoll(v, NULL, 10) * 1024;
+        if (c->queue_min_msgs > 0 && c->queue_max_bytes > 0) {
+            pthread_mutex_init(&c->wake_mu, NULL);
+            pthread_cond_init(&c->wake_cv, NULL);
+            if (pthread_create(&c->waker, NULL, waker_main, c) != 0) {
+                pthread_cond_destroy(&c->wake_cv);
+                pthread_mutex_destroy(&c->wake_mu);
+                lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "cannot start the fetch waker thread");
+                goto out_rk;
+            }
+            c->waker_started = true;
+        }
+    }
+    {
+        const rd_kafka_conf_t *rconf = rd_kafka_conf(c->rk);
+        char qm[32] = "?", qk[32] = "?", fm[32] = "?";
+        size_t l1 = sizeof qm, l2 = sizeof qk, l3 = sizeof fm;
+        rd_kafka_conf_get(rconf, "queued.min.messages", qm, &l1);
+        rd_kafka_conf_get(rconf, "queued.max.messages.kbytes", qk, &l2);
+        rd_kafka_conf_get(rconf, "fetch.max.bytes", fm, &l3);
+        LW_LOG(LW_LOG_INFO, "consumer",
+               "librdkafka %s; prefetch queued.min.messages=%s queued.max.messages.kbytes=%s "
+               "fetch.max.bytes=%s%s",
+               rd_kafka_version_str(), qm, qk, fm,
+               c->waker_started ? "; fetch wake-up thread on (librdkafka < 2.2)" : "");
+    }
+
+    if (ks->dead_letter_topic) {
+        c->dlq = lw_producer_new(ks->props, ks->nprops, err, sizeof err);
+        if (!c->dlq) {
+            lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "source.kafka.%s", err);
+            goto out_rk;
+        }
+        c->dlq_topic = ks->dead_letter_topic;
+    }
+
+    topics = rd_kafka_topic_partition_list_new((int)ks->ntopics);
+    for (size_t i = 0; i < ks->ntopics; i++)
+        rd_kafka_topic_partition_list_add(topics, ks->topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        lw_seterr(errstr, errstr_size, LW_ERR_KAFKA, "cannot subscribe: %s", rd_kafka_err2str(e));
+        goto out_rk;
+    }
+    return c;
+
+out_rk:
+    lw_consumer_destroy(c);
+    return NULL;
+out_conf:
+    rd_kafka_conf_destroy(conf);
+out_free:
+    free(c);
+    return NULL;
+}
+
+static void dead_letter(lw_consumer_t *c, const rd_kafka_message_t *m, lw_reject_t reason)
+{
+    char src[LW_PIPELINE_MAX_SOURCE_NAME + 32];
+    snprintf(src, sizeof src, "%s:%d:%lld", rd_kafka_topic_name(m->rkt), (int)m->partition,
+             (long long)m->offset);
+    const char *rname = lw_reject_name(reason);
+    lw_kafka_header_t hdrs[] = {{"leadwatch-reason", rname, strlen(rname)},
+                                {"leadwatch-source", src, strlen(src)}};
+    char err[KAFKA_ERRMSG];
+    if (lw_producer_send(c->dlq, c->dlq_topic, m->key, m->key_len, m->payload, m->len, hdrs, 2, err,
+                         sizeof err) == LW_OK)
+        c->st.dead_lettered++;
+    else
+        LW_LOG(LW_LOG_WARN, "consumer", "dead-letter topic %s: %s", c->dlq_topic, err);
+}
+
+static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr,
+                           size_t errstr_size)
+{
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        part_t *pt = m->rkt ? part_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+        if (pt && pt->active && !pt->eof) {
+            pt->eof = true;
+            pt->eof_since = c->mono_ms;
+            pt->eof_at = m->offset;
+        }
+        return LW_OK;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+            return LW_OK; /* reported through error_cb */
+        LW_LOG(LW_LOG_WARN, "consumer", "%s%s%s: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
+               m->rkt ? ": " : "", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+        return LW_OK;
+    }
+    part_t *pt = part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
+    if (!pt || !pt->active)
+        return LW_OK; /* from a partition no longer ours: not fed, not counted */
+    if (pt->next >= 0 && m->offset < pt->next) {
+        /* already fed: a message taken before a revoke and re-assign in the
+         * same batch (librdkafka's version barrier should have dropped it) */
+        c->st.stale_skipped++;
+        return LW_OK;
+    }
+    lw_position_t after = {.position = m->offset + 1};
+    lw_feed_outcome_t outcome;
+    lw_reject_t reason;
+    lw_err_t err =
+        lw_pipeline_feed(c->p, pt->source, m->payload ? m->payload : "", m->payload ? m->len : 0,
+                         &after, c->now_ms, &outcome, &reason, errstr, errstr_size);
+    if (err != LW_OK)
+        return fail(c, err, "store flush failed: %s", errstr);
+    pt->next = after.position;
+    c->bytes_fed += (int64_t)(m->len + m->key_len);
+    pt->eof = false;
+    pt->idle = false; /* the pipeline counts it as active again */
+    c->st.messages++;
+    if (outcome == LW_FEED_REJECTED) {
+        c->st.poison++;
+        c->st.poison_by_reason[reason]++;
+        if (c->dlq)
+            dead_letter(c, m, reason);
+    }
+    return LW_OK;
+}
+
+/*
+ * The waker thread: sends each list it is handed as one
+ * rd_kafka_offsets_for_times(latest), a ListOffsets to every leader, which
+ * wakes that leader's broker thread.  The round trip (2-10 ms on loopback,
+ * up to WAKE_TIMEOUT_MS) is spent here, not on the thread that consumes.
+ */
+static void *waker_main(void *arg)
+{
+    lw_consumer_t *c = arg;
+    pthread_mutex_lock(&c->wake_mu);
+    for (;;) {
+        while (!c->wake_list && !c->wake_quit)
+            pthread_cond_wait(&c->wake_cv, &c->wake_mu);
+        if (c->wake_quit)
+            break;
+        rd_kafka_topic_partition_list_t *l = c->wake_list;
+        c->wake_list = NULL;
+        pthread_mutex_unlock(&c->wake_mu);
+        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->rk, l, WAKE_TIMEOUT_MS);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            LW_LOG(LW_LOG_DEBUG, "consumer", "fetch wake-up: %s", rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(l);
+        pthread_mutex_lock(&c->wake_mu);
+    }
+    pthread_mutex_unlock(&c->wake_mu);
+    return NULL;
+}
+
+/* Hand the waker ListOffsets(latest) for every assigned partition (replacing one not yet sent). */
+static void wake_fetchers(lw_consumer_t *c)
+{
+    if (!c->waker_started)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->nparts);
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (c->parts[i].active)
+            rd_kafka_topic_partition_list_add(l, c->parts[i].topic, c->parts[i].partition)->offset =
+                RD_KAFKA_OFFSET_END;
+    }
+    if (l->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return;
+    }
+    c->st.fetch_wakeups++;
+    pthread_mutex_lock(&c->wake_mu);
+    rd_kafka_topic_partition_list_t *old = c->wake_list;
+    c->wake_list = l;
+    pthread_cond_signal(&c->wake_cv);
+    pthread_mutex_unlock(&c->wake_mu);
+    if (old)
+        rd_kafka_topic_partition_list_destroy(old);
+}
+
+/* true when an assigned partition is not at its end: an empty queue means the fetcher is behind */
+static bool behind(const lw_consumer_t *c)
+{
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (c->parts[i].active && !c->parts[i].eof)
+            return true;
+    }
+    return false;
+}
+
+/* After each batch: arm at a fetch-stop threshold, wake the fetchers once below it again. */
+static void check_fetch_stop(lw_consumer_t *c)
+{
+    int64_t len = (int64_t)rd_kafka_queue_length(c->q);
+    int64_t avg = c->st.messages > 0 ? c->bytes_fed / c->st.messages : 0;
+    int64_t bytes = len * avg;
+    if (len >= c->queue_min_msgs || bytes >= c->queue_max_bytes)
+        c->wake_needed = true;
+    else if (c->wake_needed) {
+        c->wake_needed = false;
+        wake_fetchers(c);
+    }
+}
+
+lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, int64_t now_ms,
+                          int64_t mono_ms, int *nfed, char *errstr, size_t errstr_size)
+{
+    *nfed = 0;
+    c->now_ms = now_ms;
+    c->mono_ms = mono_ms;
+    if (c->failed != LW_OK)
+        return failed(c, errstr, errstr_size);
+    rd_kafka_message_t *batch[POLL_BATCH];
+    int done = 0;
+    bool stop = false;
+    while (done < max_messages && !stop) {
+        int want = max_messages - done < POLL_BATCH ? max_messages - done : POLL_BATCH;
+        ssize_t got = rd_kafka_consume_batch_queue(c->q, 0, batch, (size_t)want);
+        if (got <= 0 && done == 0 && timeout_ms > 0) {
+            if (c->waker_started && c->failed == LW_OK && behind(c) &&
+                mono_ms - c->last_wake_ms >= WAKE_EMPTY_INTERVAL_MS) {
+                c->last_wake_ms = mono_ms;
+                wake_fetchers(c);
+            }
+            /* not a batch call: it would wait the whole timeout for a full
+             * batch, this returns with the first message */
+            batch[0] = rd_kafka_consumer_poll(c->rk, timeout_ms);
+            got = batch[0] ? 1 : 0;
+        }
+        if (got <= 0)
+            break;
+        for (ssize_t k = 0; k < got; k++) {
+            if (!stop) {
+                int64_t before = c->st.messages;
+                lw_err_t err = on_message(c, batch[k], errstr, errstr_size);
+                *nfed += (int)(c->st.messages - before);
+                stop = err != LW_OK || c->failed != LW_OK;
+            }
+            rd_kafka_message_destroy(batch[k]);
+        }
+        done += (int)got;
+        if (c->waker_started && c->failed == LW_OK)
+            check_fetch_stop(c);
+        if (got < want && got > 1)
+            break; /* drained (a single message came from the blocking wait) */
+    }
+    for (size_t i = 0; i < c->nparts; i++) {
+        part_t *pt = &c->parts[i];
+        if (pt->active && pt->eof && !pt->idle && mono_ms - pt->eof_since >= IDLE_AFTER_MS) {
+            lw_pipeline_source_idle(c->p, pt->source);
+            pt->idle = true;
+        }
+    }
+    if (c->dlq)
+        lw_producer_poll(c->dlq);
+    if (c->failed != LW_OK)
+        return failed(c, errstr, errstr_size);
+    return LW_OK;
+}
+
+lw_err_t lw_consumer_flush(lw_consumer_t *c, int64_t mono_ms, bool sync, char *errstr,
+                           size_t errstr_size)
+{
+    if (c->failed != LW_OK)
+        return failed(c, errstr, errstr_size);
+    c->mono_ms = mono_ms;
+    lw_err_t err = lw_pipeline_flush(c->p, mono_ms, errstr, errstr_size);
+    if (err != LW_OK) {
+        fail(c, err, "store flush failed: %s", errstr);
+        return failed(c, errstr, errstr_size);
+    }
+    commit_kafka(c, NULL, sync);
+    return LW_OK;
+}
+
+bool lw_consumer_idle(const lw_consumer_t *c)
+{
+    int n = 0;
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (!c->parts[i].active)
+            continue;
+        if (!c->parts[i].eof)
+            return false;
+        n++;
+    }
+    return n > 0;
+}
+
+lw_err_t lw_consumer_close(lw_consumer_t *c, int64_t mono_ms, int timeout_ms, char *errstr,
+                           size_t errstr_size)
+{
+    lw_err_t err = LW_OK;
+    stop_waker(c); /* nothing is consumed from here on */
+    if (c->failed == LW_OK)
+        err = lw_consumer_flush(c, mono_ms, true, errstr, errstr_size);
+    else
+        err = failed(c, errstr, errstr_size);
+
+    /* leave the group; rebalance events arrive on the close queue */
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, q);
+    if (error) {
+        LW_LOG(LW_LOG_WARN, "consumer", "close: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else {
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            if (rd_kafka_consumer_closed(c->rk))
+                break;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms) {
+                LW_LOG(LW_LOG_WARN, "consumer",
+                       "did not leave the group within %d ms; closing anyway", timeout_ms);
+                break;
+            }
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+            if (!ev)
+                continue;
+            if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                handle_rebalance(c, rd_kafka_event_error(ev),
+                                 rd_kafka_event_topic_partition_list(ev));
+            rd_kafka_event_destroy(ev);
+        }
+    }
+    rd_kafka_queue_destroy(q);
+    if (c->dlq) {
+        char derr[KAFKA_ERRMSG];
+        if (lw_producer_flush(c->dlq, timeout_ms, derr, sizeof derr) != LW_OK)
+            LW_LOG(LW_LOG_WARN, "consumer", "dead-letter topic: %s", derr);
+    }
+    if (err == LW_OK && c->failed != LW_OK)
+        err = failed(c, errstr, errstr_size);
+    return err;
+}
+
+/* Stop and join the waker (a wake-up in flight ends within WAKE_TIMEOUT_MS). */
+static void stop_waker(lw_consumer_t *c)
+{
+    if (!c->waker_started)
+        return;
+    pthread_mutex_lock(&c->wake_mu);
+    c->wake_quit = true;
+    pthread_cond_signal(&c->wake_cv);
+    pthread_mutex_unlock(&c->wake_mu);
+    pthread_join(c->waker, NULL);
+    if (c->wake_list)
+        rd_kafka_topic_partition_list_destroy(c->wake_list);
+    c->wake_list = NULL;
+    pthread_cond_destroy(&c->wake_cv);
+    pthread_mutex_destroy(&c->wake_mu);
+    c->waker_started = false;
+}
+
+void lw_consumer_destroy(lw_consumer_t *c)
+{
+    if (!c)
+        return;
+    lw_producer_destroy(c->dlq);
+    stop_waker(c);
+    if (c->q)
+        rd_kafka_queue_destroy(c->q);
+    if (c->rk)
+        rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    for (size_t i = 0; i < c->nparts; i++)
+        free(c->parts[i].topic);
+    free(c->parts);
+    free(c);
+}
+
+/* One row's lag from librdkafka's cached high watermark (no broker round trip). */
+static lw_consumer_lag_t part_lag(rd_kafka_t *rk, const part_t *pt)
+{
+    lw_consumer_lag_t l = {pt->topic, pt->partition, -1, -1, -1};
+    if (pt->next >= 0)
+        l.position = pt->next;
+    else if (pt->eof && pt->eof_at >= 0)
+        l.position = pt->eof_at; /* nothing fed since the reset: at the end */
+    int64_t low, high;
+    if (rd_kafka_get_watermark_offsets(rk, pt->topic, pt->partition, &low, &high) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high >= 0)
+        l.high_watermark = high;
+    if (l.position >= 0 && l.high_watermark >= 0)
+        l.lag = l.high_watermark > l.position ? l.high_watermark - l.position : 0;
+    return l;
+}
+
+size_t lw_consumer_lag(lw_consumer_t *c, lw_consumer_lag_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (!c->parts[i].active)
+            continue;
+        if (n < max)
+            out[n] = part_lag(c->rk, &c->parts[i]);
+        n++;
+    }
+    return n;
+}
+
+void lw_consumer_stats(const lw_consumer_t *c, lw_consumer_stats_t *out)
+{
+    *out = c->st;
+    out->lag_total = -1;
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (!c->parts[i].active)
+            continue;
+        lw_consumer_lag_t l = part_lag(c->rk, &c->parts[i]);
+        if (l.lag >= 0)
+            out->lag_total = (out->lag_total < 0 ? 0 : out->lag_total) + l.lag;
+    }
+}
+
+rd_kafka_t *lw_consumer_handle(lw_consumer_t *c)
+{
+    return c->rk;
+}

@@ -1,0 +1,376 @@
+/*
+ * pipeline.c - see pipeline.h.
+ *
+ * State kept between flushes:
+ *   - the aggregator's dirty cells (metric.c),
+ *   - per source: the position after the last event fed, and whether it
+ *     moved since the last flush,
+ *   - counter deltas (accepted, late, rejected by reason, missing values by
+ *     metric), persisted as store counters so reports can show data quality.
+ * A flush writes all of it in one transaction and only then clears it.  If
+ * the commit fails the pending state stays as it was, so nothing is lost
+ * in memory either; the caller stops (see lw_pipeline_flush).
+ */
+#include "leadwatch/ingest/pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadwatch/core/log.h"
+#include "leadwatch/model/metric.h"
+
+typedef struct {
+    char name[LW_PIPELINE_MAX_SOURCE_NAME];
+    lw_position_t pos;
+    bool dirty;
+    bool idle;        /* caught up (e.g. Kafka partition EOF): does not hold the watermark */
+    int64_t max_time; /* newest event time from this source since start; INT64_MIN = none */
+} source_t;
+
+struct lw_pipeline {
+    const lw_config_t *cfg;
+    lw_store_t *store;
+    lw_decoder_t *dec;
+    lw_agg_t *agg;
+
+    source_t *sources;
+    size_t nsources;
+    size_t cap_sources;
+
+    lw_pipeline_stats_t total;
+    lw_pipeline_stats_t pending; /* deltas not yet in the store */
+    int64_t fed_since_flush;
+    int64_t last_flush_mono;
+    bool watermark_dirty;
+    int64_t watermark;  /* effective watermark (see watermark_after) */
+    int64_t active_min; /* min max_time over active sources, INT64_MIN when none */
+};
+
+lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *errstr,
+                               size_t errstr_size)
+{
+    lw_pipeline_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    p->cfg = cfg;
+    p->store = store;
+    p->last_flush_mono = INT64_MIN;
+    p->watermark = INT64_MIN;
+    p->active_min = INT64_MIN;
+
+    lw_decoder_opts_t dopts = {
+        .format = cfg->source.format,
+        .event_path = cfg->source.event_field,
+        .user_path = cfg->source.user_field,
+        .time_path = cfg->source.time_field,
+        .max_event_bytes = cfg->source.max_event_bytes,
+        .max_depth = cfg->source.max_depth,
+        .max_future_ms = cfg->source.max_future_ms,
+    };
+    p->dec = lw_decoder_new(&dopts, errstr, errstr_size);
+    if (!p->dec)
+        goto fail;
+    p->agg = lw_agg_new(cfg, p->dec, errstr, errstr_size);
+    if (!p->agg)
+        goto fail;
+
+    int64_t wm;
+    lw_err_t err = lw_store_get_int(store, LW_KEY_WATERMARK, &wm, errstr, errstr_size);
+    if (err == LW_OK) {
+        lw_agg_set_watermark(p->agg, wm);
+        p->watermark = wm;
+    } else if (err != LW_ERR_NOT_FOUND)
+        goto fail;
+    return p;
+
+fail:
+    lw_pipeline_destroy(p);
+    return NULL;
+}
+
+void lw_pipeline_destroy(lw_pipeline_t *p)
+{
+    if (!p)
+        return;
+    lw_agg_destroy(p->agg);
+    lw_decoder_destroy(p->dec);
+    free(p->sources);
+    free(p);
+}
+
+int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *stored, bool *found,
+                           char *errstr, size_t errstr_size)
+{
+    if (strlen(name) >= LW_PIPELINE_MAX_SOURCE_NAME) {
+        lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "source name longer than %d bytes",
+                  LW_PIPELINE_MAX_SOURCE_NAME - 1);
+        return -1;
+    }
+    for (size_t i = 0; i < p->nsources; i++) {
+        if (strcmp(p->sources[i].name, name) == 0) {
+            *stored = p->sources[i].pos;
+            *found = true;
+            return (int)i;
+        }
+    }
+    if (p->nsources == LW_PIPELINE_MAX_SOURCES) {
+        lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "more than %d sources",
+                  LW_PIPELINE_MAX_SOURCES);
+        return -1;
+    }
+    if (p->nsources == p->cap_sources) {
+        size_t cap = p->cap_sources ? p->cap_sources * 2 : 8;
+        source_t *ns = realloc(p->sources, cap * sizeof *ns);
+        if (!ns) {
+            lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+            return -1;
+        }
+        p->sources = ns;
+        p->cap_sources = cap;
+    }
+    source_t *s = &p->sources[p->nsources];
+    memset(s, 0, sizeof *s);
+    s->max_time = INT64_MIN;
+    snprintf(s->name, sizeof s->name, "%s", name);
+    lw_err_t err = lw_store_get_position(p->store, name, &s->pos, errstr, errstr_size);
+    if (err == LW_ERR_NOT_FOUND) {
+        *found = false;
+        memset(&s->pos, 0, sizeof s->pos);
+    } else if (err != LW_OK) {
+        return -1;
+    } else {
+        *found = true;
+    }
+    *stored = s->pos;
+    return (int)p->nsources++;
+}
+
+/*
+ * The effective watermark.  Each source keeps the newest event time it
+ * delivered; the watermark is the *oldest* of those over the sources that
+ * are not idle (all sources when every one is idle), and it never moves
+ * back.  With one source this is simply the newest event time seen.  With
+ * several Kafka partitions it keeps a partition that is behind (catching
+ * up after downtime, or read more slowly) from having its events declared
+ * late because another partition is days ahead; a partition that is caught
+ * up (idle) does not hold the others back, while an active source that has
+ * delivered nothing yet does (until it delivers or is marked idle).
+ */
+static void recompute_active_min(lw_pipeline_t *p)
+{
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    bool any_active = false;
+    for (size_t i = 0; i < p->nsources; i++) {
+        const source_t *s = &p->sources[i];
+        if (s->max_time > hi)
+            hi = s->max_time;
+        if (!s->idle) {
+            /* an active source that has delivered nothing yet (a partition
+             * just assigned) holds the watermark where it is */
+            any_active = true;
+            if (s->max_time < lo)
+                lo = s->max_time;
+        }
+    }
+    p->active_min = any_active ? lo : hi;
+}
+
+static int64_t watermark_after(lw_pipeline_t *p, source_t *s, int64_t t)
+{
+    bool was_idle = s->idle;
+    s->idle = false;
+    if (t > s->max_time) {
+        int64_t old = s->max_time;
+        s->max_time = t;
+        /* the minimum only moves when this source was (one of) the minimum,
+         * or when it joins the active set */
+        if (was_idle || old == INT64_MIN || old <= p->active_min)
+            recompute_active_min(p);
+    } else if (was_idle) {
+        recompute_active_min(p);
+    }
+    if (p->active_min > p->watermark)
+        p->watermark = p->active_min;
+    return p->watermark;
+}
+
+void lw_pipeline_source_idle(lw_pipeline_t *p, int source)
+{
+    source_t *s = &p->sources[source];
+    if (s->idle)
+        return;
+    s->idle = true;
+    recompute_active_min(p);
+    if (p->active_min > p->watermark) {
+        p->watermark = p->active_min;
+        p->watermark_dirty = true;
+    }
+}
+
+lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t len,
+                          const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
+                          lw_reject_t *reason, char *errstr, size_t errstr_size)
+{
+    lw_event_t ev;
+    lw_reject_t r = lw_decoder_decode(p->dec, buf, len, now_ms, &ev);
+    *reason = r;
+    if (r != LW_REJECT_NONE) {
+        *outcome = LW_FEED_REJECTED;
+        p->pending.rejected[r]++;
+        p->pending.rejected_total++;
+    } else {
+        int64_t before = p->watermark;
+        int64_t wm = watermark_after(p, &p->sources[source], ev.time_ms);
+        if (wm != before)
+            p->watermark_dirty = true;
+        lw_agg_result_t res = lw_agg_add_at(p->agg, &ev, wm);
+        if (res == LW_AGG_NEED_FLUSH) {
+            /* every bucket slot is taken: make room; this event is not yet
+             * counted and its position not yet advanced, so the flush
+             * covers exactly the events before it */
+            lw_err_t err = lw_pipeline_flush(p, p->last_flush_mono, errstr, errstr_size);
+            if (err != LW_OK)
+                return err;
+            res = lw_agg_add_at(p->agg, &ev, wm);
+            if (res == LW_AGG_NEED_FLUSH)
+                return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
+                                 "no free bucket slot even after a flush");
+        }
+        if (res == LW_AGG_LATE) {
+            *outcome = LW_FEED_LATE;
+            p->pending.late++;
+        } else {
+            *outcome = LW_FEED_ACCEPTED;
+            p->pending.accepted++;
+        }
+    }
+    p->pending.read++;
+    p->fed_since_flush++;
+    source_t *s = &p->sources[source];
+    s->pos = *after;
+    s->dirty = true;
+    return LW_OK;
+}
+
+bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms)
+{
+    if (p->fed_since_flush == 0)
+        return false;
+    if (p->fed_since_flush >= p->cfg->store.flush_events)
+        return true;
+    return p->last_flush_mono == INT64_MIN ||
+           mono_ms - p->last_flush_mono >= p->cfg->store.flush_interval_ms;
+}
+
+typedef struct {
+    lw_pipeline_t *p;
+    char *errstr;
+    size_t errstr_size;
+} flush_ctx_t;
+
+static lw_err_t flush_cell(void *ud, const lw_agg_cell_t *c)
+{
+    flush_ctx_t *fc = ud;
+    return lw_store_add_cell(fc->p->store, fc->p->cfg->metrics[c->metric].name, c->bucket_ms,
+                             c->count, c->sum, c->hll, fc->errstr, fc->errstr_size);
+}
+
+static lw_err_t add_counter(lw_pipeline_t *p, const char *name, int64_t delta, char *errstr,
+                            size_t errstr_size)
+{
+    if (delta == 0)
+        return LW_OK;
+    return lw_store_add_counter(p->store, name, delta, errstr, errstr_size);
+}
+
+static lw_err_t write_counters(lw_pipeline_t *p, char *errstr, size_t errstr_size)
+{
+    char name[128];
+    lw_err_t err = add_counter(p, "events.accepted", p->pending.accepted, errstr, errstr_size);
+    if (err == LW_OK)
+        err = add_counter(p, "events.late", p->pending.late, errstr, errstr_size);
+    for (int r = 1; r < LW_REJECT__COUNT && err == LW_OK; r++) {
+        snprintf(name, sizeof name, "rejected.%s", lw_reject_name((lw_reject_t)r));
+        err = add_counter(p, name, p->pending.rejected[r], errstr, errstr_size);
+    }
+    for (size_t m = 0; m < p->cfg->nmetrics && err == LW_OK; m++) {
+        snprintf(name, sizeof name, "missing_value.%s", p->cfg->metrics[m].name);
+        err = add_counter(p, name, lw_agg_missing_value(p->agg, (int)m), errstr, errstr_size);
+    }
+    return err;
+}
+
+static void stats_add(lw_pipeline_stats_t *dst, const lw_pipeline_stats_t *d)
+{
+    dst->read += d->read;
+    dst->accepted += d->accepted;
+    dst->late += d->late;
+    dst->rejected_total += d->rejected_total;
+    for (int r = 0; r < LW_REJECT__COUNT; r++)
+        dst->rejected[r] += d->rejected[r];
+}
+
+lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size_t errstr_size)
+{
+    if (p->fed_since_flush == 0) {
+        p->last_flush_mono = mono_ms;
+        return LW_OK;
+    }
+    lw_err_t err = lw_store_begin(p->store, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    flush_ctx_t fc = {p, errstr, errstr_size};
+    err = lw_agg_foreach_dirty(p->agg, flush_cell, &fc);
+    for (size_t i = 0; i < p->nsources && err == LW_OK; i++) {
+        if (p->sources[i].dirty)
+            err = lw_store_set_position(p->store, p->sources[i].name, &p->sources[i].pos, errstr,
+                                        errstr_size);
+    }
+    if (err == LW_OK && p->watermark_dirty && p->watermark != INT64_MIN)
+        err = lw_store_set_int(p->store, LW_KEY_WATERMARK, p->watermark, errstr, errstr_size);
+    if (err == LW_OK)
+        err = write_counters(p, errstr, errstr_size);
+    if (err == LW_OK)
+        err = lw_store_commit(p->store, errstr, errstr_size);
+    if (err != LW_OK) {
+        lw_store_rollback(p->store);
+        LW_LOG(LW_LOG_ERROR, "pipeline", "flush failed, nothing committed: %s", errstr);
+        return err;
+    }
+
+    lw_agg_flushed(p->agg);
+    for (size_t m = 0; m < p->cfg->nmetrics; m++)
+        p->total.missing_value[m] += lw_agg_missing_value(p->agg, (int)m);
+    lw_agg_reset_counters(p->agg);
+    for (size_t i = 0; i < p->nsources; i++)
+        p->sources[i].dirty = false;
+    stats_add(&p->total, &p->pending);
+    p->total.flushes++;
+    memset(&p->pending, 0, sizeof p->pending);
+    p->fed_since_flush = 0;
+    p->watermark_dirty = false;
+    p->last_flush_mono = mono_ms;
+    return LW_OK;
+}
+
+void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
+{
+    *out = p->total;
+    stats_add(out, &p->pending);
+    out->flushes = p->total.flushes;
+    for (size_t m = 0; m < p->cfg->nmetrics; m++)
+        out->missing_value[m] += lw_agg_missing_value(p->agg, (int)m);
+}
+
+int64_t lw_pipeline_watermark(const lw_pipeline_t *p)
+{
+    return p->watermark;
+}
+
+const lw_config_t *lw_pipeline_config(const lw_pipeline_t *p)
+{
+    return p->cfg;
+}

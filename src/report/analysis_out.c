@@ -1,0 +1,870 @@
+/*
+ * analysis_out.c - JSON, text and Markdown renderings of an analysis
+ * (contract in analysis_out.h).
+ *
+ * JSON is emitted by a tiny streaming writer (struct jw): it tracks, per
+ * nesting level, whether a comma is due, indents by two spaces, escapes
+ * strings (", \, control characters as \u00XX, invalid UTF-8 as \uFFFD) and
+ * prints every double with %.17g, or null when it is not finite or the value
+ * is undefined.  Hand-written because the output side needs none of yajl's
+ * generator state machine and the repo's core does not link yajl; the tests
+ * parse the output back to check it.
+ *
+ * Text and Markdown print one summary row per edge, then the reasons; the
+ * columns are the ones a reader acts on: verdict, chosen lag, lead,
+ * elasticity, q both ways, stability, out-of-sample skill, sensitivity.
+ */
+#include "leadwatch/report/analysis_out.h"
+
+#include <math.h>
+#include <string.h>
+
+#define JW_MAX_DEPTH 16
+
+typedef struct {
+    FILE *f;
+    int depth;
+    bool need_comma[JW_MAX_DEPTH];
+    bool after_key;
+} jw_t;
+
+static void jw_indent(jw_t *w)
+{
+    fputc('\n', w->f);
+    for (int i = 0; i < w->depth; i++)
+        fputs("  ", w->f);
+}
+
+/* Before a value or a key: comma and newline as needed. */
+static void jw_pre(jw_t *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->depth > 0) {
+        if (w->need_comma[w->depth])
+            fputc(',', w->f);
+        jw_indent(w);
+    }
+    w->need_comma[w->depth] = true;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len;
+    unsigned min;
+    unsigned cp;
+    if (s[0] < 0x80)
+        return 1;
+    if ((s[0] & 0xE0) == 0xC0) {
+        len = 2;
+        cp = s[0] & 0x1Fu;
+        min = 0x80;
+    } else if ((s[0] & 0xF0) == 0xE0) {
+        len = 3;
+        cp = s[0] & 0x0Fu;
+        min = 0x800;
+    } else if ((s[0] & 0xF8) == 0xF0) {
+        len = 4;
+        cp = s[0] & 0x07u;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+static void jw_raw_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t n = strlen((const char *)p);
+    while (n > 0) {
+        if (*p == '"' || *p == '\\') {
+            fputc('\\', f);
+            fputc(*p, f);
+            p++;
+            n--;
+        } else if (*p < 0x20) {
+            fprintf(f, "\\u%04x", *p);
+            p++;
+            n--;
+        } else {
+            size_t l = utf8_len(p, n);
+            if (l == 0) {
+                fputs("\\ufffd", f);
+                l = 1;
+            } else {
+                fwrite(p, 1, l, f);
+            }
+            p += l;
+            n -= l;
+        }
+    }
+    fputc('"', f);
+}
+
+static void jw_key(jw_t *w, const char *k)
+{
+    jw_pre(w);
+    jw_raw_str(w->f, k);
+    fputs(": ", w->f);
+    w->after_key = true;
+}
+
+static void jw_open(jw_t *w, char c)
+{
+    jw_pre(w);
+    fputc(c, w->f);
+    w->depth++;
+    w->need_comma[w->depth] = false;
+}
+
+static void jw_close(jw_t *w, char c)
+{
+    const bool had = w->need_comma[w->depth];
+    w->depth--;
+    if (had)
+        jw_indent(w);
+    fputc(c, w->f);
+}
+
+static void jw_str(jw_t *w, const char *s)
+{
+    jw_pre(w);
+    jw_raw_str(w->f, s);
+}
+
+static void jw_null(jw_t *w)
+{
+    jw_pre(w);
+    fputs("null", w->f);
+}
+
+static void jw_num(jw_t *w, double v)
+{
+    jw_pre(w);
+    if (isfinite(v))
+        fprintf(w->f, "%.17g", v);
+    else
+        fputs("null", w->f);
+}
+
+/* A number that is only meaningful when `defined`. */
+static void jw_numd(jw_t *w, bool defined, double v)
+{
+    if (defined)
+        jw_num(w, v);
+    else
+        jw_null(w);
+}
+
+static void jw_uint(jw_t *w, size_t v)
+{
+    jw_pre(w);
+    fprintf(w->f, "%zu", v);
+}
+
+static void jw_bool(jw_t *w, bool b)
+{
+    jw_pre(w);
+    fputs(b ? "true" : "false", w->f);
+}
+
+static void kv_str(jw_t *w, const char *k, const char *v)
+{
+    jw_key(w, k);
+    jw_str(w, v);
+}
+static void kv_num(jw_t *w, const char *k, double v)
+{
+    jw_key(w, k);
+    jw_num(w, v);
+}
+static void kv_numd(jw_t *w, const char *k, bool d, double v)
+{
+    jw_key(w, k);
+    jw_numd(w, d, v);
+}
+static void kv_uint(jw_t *w, const char *k, size_t v)
+{
+    jw_key(w, k);
+    jw_uint(w, v);
+}
+/* 0 means "none" for chosen lags and leads. */
+static void kv_lag(jw_t *w, const char *k, size_t v)
+{
+    jw_key(w, k);
+    if (v)
+        jw_uint(w, v);
+    else
+        jw_null(w);
+}
+static void kv_bool(jw_t *w, const char *k, bool v)
+{
+    jw_key(w, k);
+    jw_bool(w, v);
+}
+
+/* ---------------------------------------------------------------- JSON pieces */
+
+static const char *applied_transform(const lw_prep_info_t *p)
+{
+    if (p->log && p->diff)
+        return "log_diff";
+    if (p->log)
+        return "log";
+    if (p->diff)
+        return "diff";
+    return "none";
+}
+
+static void json_prep(jw_t *w, const char *metric, const lw_prep_info_t *p)
+{
+    jw_open(w, '{');
+    kv_str(w, "metric", metric);
+    kv_bool(w, "usable", p->usable);
+    jw_key(w, "note");
+    if (p->note[0])
+        jw_str(w, p->note);
+    else
+        jw_null(w);
+    kv_str(w, "transform_requested", lw_transform_name(p->requested));
+    kv_str(w, "transform_applied", applied_transform(p));
+    kv_bool(w, "log", p->log);
+    kv_bool(w, "differenced", p->diff);
+    jw_key(w, "seasonal_period");
+    if (p->season_period)
+        jw_uint(w, p->season_period);
+    else
+        jw_null(w);
+    kv_uint(w, "missing", p->n_missing);
+    kv_uint(w, "non_finite", p->n_nonfinite);
+    kv_uint(w, "non_positive", p->n_nonpositive);
+    kv_numd(w, "level_mean", p->usable, p->level_mean);
+    jw_key(w, "adf");
+    if (p->adf_run) {
+        jw_open(w, '{');
+        kv_str(w, "series",
+               p->log ? "log, seasonally adjusted as above, before differencing"
+                      : "seasonally adjusted as above, before differencing");
+        kv_str(w, "regression", "c");
+        kv_str(w, "autolag", "aic");
+        kv_num(w, "stat", p->adf.stat);
+        kv_num(w, "p", p->adf.pvalue);
+        kv_uint(w, "usedlag", p->adf.usedlag);
+        kv_uint(w, "maxlag", p->adf.maxlag);
+        kv_uint(w, "nobs", p->adf.nobs);
+        kv_num(w, "crit_1pct", p->adf.crit[0]);
+        kv_num(w, "crit_5pct", p->adf.crit[1]);
+        kv_num(w, "crit_10pct", p->adf.crit[2]);
+        jw_close(w, '}');
+    } else {
+        jw_null(w);
+    }
+    jw_key(w, "adf_note");
+    if (p->adf_note[0])
+        jw_str(w, p->adf_note);
+    else
+        jw_null(w);
+    jw_close(w, '}');
+}
+
+static void json_granger(jw_t *w, const lw_granger_lag_t *recs, const double *q, const bool *qd,
+                         size_t K, bool analysed)
+{
+    jw_open(w, '[');
+    for (size_t i = 0; analysed && i < K; i++) {
+        const lw_granger_lag_t *r = &recs[i];
+        const bool ok = r->status == LW_OK;
+        jw_open(w, '{');
+        kv_uint(w, "lag", r->lag);
+        kv_uint(w, "nobs", r->nobs);
+        kv_str(w, "status", ok ? "ok" : "infeasible");
+        jw_key(w, "reason");
+        if (ok)
+            jw_null(w);
+        else
+            jw_str(w, r->reason);
+        kv_numd(w, "F", ok, r->f);
+        kv_numd(w, "p", ok, r->f_p);
+        kv_numd(w, "df_num", ok, r->df_num);
+        kv_numd(w, "df_denom", ok, r->df_denom);
+        kv_numd(w, "chi2", ok, r->chi2);
+        kv_numd(w, "chi2_p", ok, r->chi2_p);
+        kv_numd(w, "chi2_df", ok, r->chi2_df);
+        kv_numd(w, "lr", ok, r->lr);
+        kv_numd(w, "lr_p", ok, r->lr_p);
+        kv_numd(w, "lr_df", ok, (double)r->lag);
+        kv_numd(w, "ssr_restricted", ok, r->ssr_r);
+        kv_numd(w, "ssr_unrestricted", ok, r->ssr_u);
+        kv_numd(w, "llf_restricted", ok, r->llf_r);
+        kv_numd(w, "llf_unrestricted", ok, r->llf_u);
+        kv_numd(w, "aic", ok, r->aic);
+        kv_numd(w, "bic", ok, r->bic);
+        kv_numd(w, "q_across_lags", qd[i], q[i]);
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
+}
+
+static void json_step(jw_t *w, lw_step_t s, const char *note)
+{
+    kv_str(w, "status", lw_step_name(s));
+    jw_key(w, "note");
+    if (s == LW_STEP_OK || !note[0])
+        jw_null(w);
+    else
+        jw_str(w, note);
+}
+
+static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e)
+{
+    const bool an = e->analysed;
+    char lb[LW_ANALYZE_LABEL_SIZE];
+    jw_open(w, '{');
+    kv_str(w, "from", e->from);
+    kv_str(w, "to", e->to);
+    kv_str(w, "role", e->role);
+    jw_key(w, "kind");
+    if (e->kind[0])
+        jw_str(w, e->kind);
+    else
+        jw_null(w);
+    kv_str(w, "verdict", lw_verdict_name(e->verdict));
+    jw_key(w, "reasons");
+    jw_open(w, '[');
+    for (size_t i = 0; i < e->nreasons; i++)
+        jw_str(w, e->reasons[i]);
+    jw_close(w, ']');
+    kv_lag(w, "lag", an ? e->lag : 0);
+    kv_numd(w, "p", an && e->lag, e->p);
+    kv_numd(w, "q", e->q_defined, e->q);
+    kv_lag(w, "lag_reverse", an ? e->lag_reverse : 0);
+    kv_numd(w, "p_reverse", an && e->lag_reverse, e->p_reverse);
+    kv_numd(w, "q_reverse", e->q_reverse_defined, e->q_reverse);
+    kv_numd(w, "effect_sum", an && e->effect_sum_defined, e->effect_sum);
+
+    jw_key(w, "data");
+    jw_open(w, '{');
+    kv_uint(w, "rows_total", e->rows_total);
+    kv_uint(w, "rows_used", e->rows_used);
+    jw_key(w, "first_period");
+    if (e->rows_used) {
+        lw_analysis_row_label(a, e->row_first, lb, sizeof lb);
+        jw_str(w, lb);
+    } else {
+        jw_null(w);
+    }
+    jw_key(w, "last_period");
+    if (e->rows_used) {
+        lw_analysis_row_label(a, e->row_first + e->rows_used - 1, lb, sizeof lb);
+        jw_str(w, lb);
+    } else {
+        jw_null(w);
+    }
+    kv_uint(w, "rows_incomplete", e->rows_incomplete);
+    kv_uint(w, "min_rows", e->min_nobs);
+    kv_str(w, "missing_policy",
+           "the longest run of consecutive rows where both prepared series are defined is "
+           "used; no value is filled");
+    jw_close(w, '}');
+
+    jw_key(w, "preparation");
+    jw_open(w, '{');
+    jw_key(w, "from");
+    json_prep(w, e->from, &e->prep_from);
+    jw_key(w, "to");
+    json_prep(w, e->to, &e->prep_to);
+    kv_str(w, "seasonal_df_note",
+           "seasonal means are estimated before the tests; the degrees of freedom below do not "
+           "count them");
+    jw_close(w, '}');
+
+    jw_key(w, "granger");
+    json_granger(w, e->granger, e->q_lags, e->q_lags_defined, e->max_lag, an);
+    jw_key(w, "granger_reverse");
+    json_granger(w, e->granger_reverse, e->q_lags_reverse, e->q_lags_reverse_defined, e->max_lag,
+                 an);
+    jw_key(w, "granger_definition");
+    jw_str(w, "statsmodels grangercausalitytests: rows t = lag..n-1 of the rows used; restricted "
+              "y ~ 1 + y lags, unrestricted adds x lags; F df = (lag, n - 3 lag - 1), chi2 and "
+              "lr df = lag; aic/bic of the unrestricted model");
+
+    const bool lr = e->lagreg_status == LW_STEP_OK;
+    jw_key(w, "lagged_regression");
+    jw_open(w, '{');
+    json_step(w, e->lagreg_status, e->lagreg_note);
+    kv_str(w, "model", "y_t = a + b x_{t-k} + e on rows t = max_lag..n-1 (same rows for every k)");
+    jw_key(w, "hac");
+    jw_open(w, '{');
+    kv_str(w, "kernel", "bartlett");
+    kv_numd(w, "maxlags", lr, (double)e->hac_lags);
+    kv_bool(w, "small_sample_correction", false);
+    kv_str(w, "p_from", "normal");
+    jw_close(w, '}');
+    jw_key(w, "by_lag");
+    jw_open(w, '[');
+    for (size_t k = 0; lr && k <= e->max_lag; k++) {
+        const lw_lagreg_t *L = &e->lagreg[k];
+        jw_open(w, '{');
+        kv_uint(w, "k", k);
+        kv_numd(w, "nobs", L->ok, (double)L->nobs);
+        kv_numd(w, "coef", L->ok, L->coef);
+        kv_numd(w, "se_hac", L->ok, L->se_hac);
+        kv_numd(w, "t", L->ok, L->t);
+        kv_numd(w, "p", L->ok, L->p);
+        kv_numd(w, "r2", L->ok, L->r2);
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
+    kv_lag(w, "lead", lr ? e->lead : 0);
+    jw_key(w, "distributed_lag");
+    if (lr && e->dl_lags) {
+        jw_open(w, '{');
+        kv_str(w, "model", "y_t = a + sum_{k=1..lags} b_k x_{t-k} + e");
+        kv_uint(w, "lags", e->dl_lags);
+        kv_uint(w, "nobs", e->dl_nobs);
+        kv_num(w, "sum", e->dl_sum);
+        kv_num(w, "sum_se_hac", e->dl_sum_se_hac);
+        kv_num(w, "sum_p", e->dl_sum_p);
+        jw_close(w, '}');
+    } else {
+        jw_null(w);
+    }
+    kv_numd(w, "elasticity", e->elasticity_defined, e->elasticity);
+    kv_numd(w, "elasticity_se", e->elasticity_defined, e->elasticity_se);
+    kv_str(w, "elasticity_basis", e->elasticity_basis ? e->elasticity_basis : "not computed");
+    jw_close(w, '}');
+
+    const bool cc = e->ccf_status == LW_STEP_OK;
+    const lw_ccf_t *c = &e->ccf;
+    jw_key(w, "ccf");
+    jw_open(w, '{');
+    json_step(w, e->ccf_status, e->ccf_note);
+    kv_str(w, "method",
+           "Box-Jenkins prewhitening: AR(p) of x by AIC, both series filtered; "
+           "r(k) = corr(x_t, y_{t+k}), k > 0: x leads");
+    kv_numd(w, "ar_order", cc, (double)c->ar_order);
+    kv_numd(w, "n_prewhitened", cc, (double)c->npw);
+    kv_numd(w, "band", cc, c->band);
+    kv_lag(w, "lead", cc ? c->lead : 0);
+    kv_numd(w, "lead_r", cc, c->lead_r);
+    jw_key(w, "lead_significant");
+    if (cc)
+        jw_bool(w, c->lead_significant);
+    else
+        jw_null(w);
+    jw_key(w, "r");
+    jw_open(w, '[');
+    for (size_t i = 0; cc && i < 2 * e->max_lag + 1; i++) {
+        jw_open(w, '{');
+        jw_key(w, "k");
+        jw_pre(w);
+        fprintf(w->f, "%ld", (long)i - (long)e->max_lag);
+        kv_num(w, "r", e->ccf_r[i]);
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
+    jw_close(w, '}');
+
+    jw_key(w, "stability");
+    jw_open(w, '{');
+    const bool st = e->stab_status == LW_STEP_OK;
+    json_step(w, e->stab_status, e->stab_note);
+    kv_numd(w, "window", e->stab_window > 0, (double)e->stab_window);
+    kv_numd(w, "step", e->stab_step > 0, (double)e->stab_step);
+    kv_numd(w, "windows", st, (double)e->stab_nwindows);
+    kv_numd(w, "windows_significant", st, (double)e->stab_nsig);
+    kv_numd(w, "fraction_significant", st, e->stab_frac_sig);
+    kv_numd(w, "sign_consistency", st, e->stab_sign_consistency);
+    jw_key(w, "stable");
+    if (st)
+        jw_bool(w, e->stable);
+    else
+        jw_null(w);
+    const bool bk = e->break_status == LW_STEP_OK;
+    const lw_breaks_supf_t *b = &e->brk;
+    jw_key(w, "break");
+    jw_open(w, '{');
+    json_step(w, e->break_status, e->break_note);
+    kv_str(w, "test", "Andrews (1993) sup-F, all coefficients, Hansen (1997) p-value");
+    kv_str(w, "model", "y_t = c + sum_{j=1..lags} g_j y_{t-j} + sum_{j=1..lags} b_j x_{t-j}");
+    kv_numd(w, "lags", bk, (double)e->break_lags);
+    kv_numd(w, "trim", bk, LW_BREAKS_DEFAULT_TRIM);
+    kv_numd(w, "nobs", bk, (double)b->nobs);
+    kv_numd(w, "sup_f", bk, b->sup_f);
+    kv_numd(w, "df_num", bk, b->df_num);
+    kv_numd(w, "df_denom", bk, b->df_denom);
+    kv_numd(w, "sup_wald", bk, b->sup_wald);
+    kv_numd(w, "p", bk && b->p_defined, b->p);
+    jw_key(w, "candidate_period");
+    if (bk) {
+        lw_analysis_row_label(a, e->break_row, lb, sizeof lb);
+        jw_str(w, lb);
+    } else {
+        jw_null(w);
+    }
+    kv_numd(w, "candidate_row", bk, (double)e->break_row);
+    jw_key(w, "found");
+    if (bk)
+        jw_bool(w, e->break_found);
+    else
+        jw_null(w);
+    jw_close(w, '}');
+    jw_key(w, "break_period");
+    if (bk && e->break_found) {
+        lw_analysis_row_label(a, e->break_row, lb, sizeof lb);
+        jw_str(w, lb);
+    } else {
+        jw_null(w);
+    }
+    jw_close(w, '}');
+
+    const bool oo = e->oos_status == LW_STEP_OK;
+    const lw_forecast_t *f = &e->oos;
+    jw_key(w, "oos");
+    jw_open(w, '{');
+    json_step(w, e->oos_status, e->oos_note);
+    kv_str(w, "method",
+           "rolling-origin (expanding window) one-step forecasts; restricted: y "
+           "lags, unrestricted: y and x lags; Clark-West (2007), one-sided");
+    kv_numd(w, "lags", oo, (double)f->xlags);
+    kv_numd(w, "initial_window", oo, (double)f->initial);
+    jw_key(w, "first_forecast_period");
+    if (oo) {
+        lw_analysis_row_label(a, e->row_first + f->first_forecast, lb, sizeof lb);
+        jw_str(w, lb);
+    } else {
+        jw_null(w);
+    }
+    kv_numd(w, "forecasts", oo, (double)f->noos);
+    kv_numd(w, "rmse_without_x", oo, f->rmse_a);
+    kv_numd(w, "rmse_with_x", oo, f->rmse_b);
+    kv_numd(w, "rel_rmse_change", oo, f->rel_rmse_change);
+    kv_numd(w, "cw_mean", oo, f->cw_mean);
+    kv_numd(w, "cw_se", oo, f->cw_se);
+    kv_numd(w, "cw_t", oo, f->cw_t);
+    kv_numd(w, "cw_p", oo, f->cw_p);
+    jw_key(w, "skill");
+    if (oo)
+        jw_bool(w, e->oos_skill);
+    else
+        jw_null(w);
+    jw_close(w, '}');
+
+    const bool sn = e->sens_status == LW_STEP_OK;
+    const lw_sens_t *m = &e->sens;
+    jw_key(w, "sensitivity");
+    jw_open(w, '{');
+    json_step(w, e->sens_status, e->sens_note);
+    kv_str(w, "metric", e->from);
+    kv_str(w, "series", "original units, seasonal pattern removed (level kept)");
+    kv_str(w, "design",
+           "mean of the next `horizon` buckets vs the `baseline` before; SE = "
+           "sqrt(LRV (1/H + 1/B)), Newey-West long-run variance");
+    kv_num(w, "alpha", 0.05);
+    kv_num(w, "power", a->opts.mde_power);
+    kv_uint(w, "horizon", a->opts.mde_horizon);
+    kv_numd(w, "baseline", sn, (double)m->baseline);
+    kv_numd(w, "history", sn, (double)m->nobs);
+    kv_numd(w, "bandwidth", sn, (double)m->bandwidth);
+    kv_numd(w, "level", sn, m->level);
+    kv_numd(w, "long_run_variance", sn, m->lrv);
+    kv_numd(w, "se", sn, m->se);
+    kv_numd(w, "mde_abs", sn, m->mde_abs);
+    kv_numd(w, "mde_rel", sn, m->mde_rel);
+    kv_num(w, "threshold", a->opts.mde_threshold);
+    jw_key(w, "sensitive");
+    if (sn)
+        jw_bool(w, m->sensitive);
+    else
+        jw_null(w);
+    jw_close(w, '}');
+    jw_close(w, '}');
+}
+
+static lw_err_t finish(FILE *f, char *errstr, size_t errstr_size)
+{
+    if (ferror(f) || fflush(f) != 0)
+        return lw_seterr(errstr, errstr_size, LW_ERR_IO, "analysis output: write failed");
+    return LW_OK;
+}
+
+lw_err_t lw_analysis_write_json(const lw_analysis_t *a, FILE *out, char *errstr, size_t errstr_size)
+{
+    jw_t w = {.f = out};
+    const lw_analyze_opts_t *o = &a->opts;
+    jw_open(&w, '{');
+    kv_str(&w, "schema", "leadwatch.analysis/1");
+    kv_uint(&w, "rows", a->nrows);
+    jw_key(&w, "first_period");
+    if (a->nrows)
+        jw_str(&w, a->first_label);
+    else
+        jw_null(&w);
+    jw_key(&w, "last_period");
+    if (a->nrows)
+        jw_str(&w, a->last_label);
+    else
+        jw_null(&w);
+    kv_numd(&w, "bucket_seconds", a->bucket_ms > 0, (double)a->bucket_ms / 1000.0);
+
+    jw_key(&w, "options");
+    jw_open(&w, '{');
+    kv_uint(&w, "max_lag", o->max_lag);
+    kv_str(&w, "transform", lw_transform_name(o->transform));
+    kv_str(&w, "seasonal",
+           o->seasonal == LW_SEASONAL_NONE     ? "none"
+           : o->seasonal == LW_SEASONAL_WEEKLY ? "weekly"
+                                               : "period");
+    kv_numd(&w, "seasonal_period", a->season_period > 0, (double)a->season_period);
+    kv_num(&w, "alpha", o->alpha);
+    kv_numd(&w, "window", o->window > 0, (double)o->window);
+    kv_str(&w, "ic", lw_ic_name(o->ic));
+    kv_num(&w, "adf_alpha", o->adf_alpha);
+    kv_numd(&w, "hac_lags", o->hac_lags > 0, (double)o->hac_lags);
+    kv_num(&w, "mde_threshold", o->mde_threshold);
+    kv_uint(&w, "mde_horizon", o->mde_horizon);
+    kv_num(&w, "mde_power", o->mde_power);
+    kv_num(&w, "stable_min_sign", o->stable_min_sign);
+    jw_close(&w, '}');
+    kv_str(&w, "seasonal_handling", a->season_note);
+    jw_key(&w, "multiple_testing");
+    jw_open(&w, '{');
+    kv_str(&w, "method", "fdr_bh");
+    kv_str(&w, "family",
+           "the primary (chosen-lag) F test of every analysable edge, both "
+           "directions; q_across_lags: per scan, across its lags");
+    kv_uint(&w, "m", a->bh_family);
+    jw_close(&w, '}');
+    jw_key(&w, "edges");
+    jw_open(&w, '[');
+    for (size_t i = 0; i < a->nedges; i++)
+        json_edge(&w, a, &a->edges[i]);
+    jw_close(&w, ']');
+    jw_close(&w, '}');
+    fputc('\n', out);
+    return finish(out, errstr, errstr_size);
+}
+
+/* ---------------------------------------------------------------- text and Markdown */
+
+/* Fixed-width cells of one summary row; "-" for undefined. */
+typedef struct {
+    char edge[2 * LW_ANALYZE_NAME_SIZE + 8];
+    char lag[24], lead[24], elast[64], q[32], qr[32], stab[48], oos[32], mde[32];
+} row_t;
+
+static void fmt_q(char *buf, size_t size, bool d, double q)
+{
+    if (!d)
+        snprintf(buf, size, "-");
+    else if (q < 1e-4)
+        snprintf(buf, size, "%.1e", q);
+    else
+        snprintf(buf, size, "%.4f", q);
+}
+
+static void make_row(const lw_edge_result_t *e, row_t *r, const char *arrow)
+{
+    snprintf(r->edge, sizeof r->edge, "%s %s %s", e->from, arrow, e->to);
+    if (e->analysed && e->lag)
+        snprintf(r->lag, sizeof r->lag, "%zu", e->lag);
+    else
+        snprintf(r->lag, sizeof r->lag, "-");
+    if (e->lagreg_status == LW_STEP_OK)
+        snprintf(r->lead, sizeof r->lead, "%zu", e->lead);
+    else
+        snprintf(r->lead, sizeof r->lead, "-");
+    if (e->elasticity_defined)
+        snprintf(r->elast, sizeof r->elast, "%.2f (se %.2f)", e->elasticity, e->elasticity_se);
+    else
+        snprintf(r->elast, sizeof r->elast, "-");
+    fmt_q(r->q, sizeof r->q, e->q_defined, e->q);
+    fmt_q(r->qr, sizeof r->qr, e->q_reverse_defined, e->q_reverse);
+    if (e->stab_status == LW_STEP_OK)
+        snprintf(r->stab, sizeof r->stab, "%s %zu/%zu", e->stable ? "yes" : "no",
+                 e->stab_nsame_sign, e->stab_nwindows);
+    else
+        snprintf(r->stab, sizeof r->stab, "-");
+    if (e->oos_status == LW_STEP_OK)
+        snprintf(r->oos, sizeof r->oos, "%+.1f%%%s", -100.0 * e->oos.rel_rmse_change,
+                 e->oos_skill ? "*" : "");
+    else
+        snprintf(r->oos, sizeof r->oos, "%s", e->oos_status == LW_STEP_UNAVAILABLE ? "n/a" : "-");
+    if (e->sens_status == LW_STEP_OK)
+        snprintf(r->mde, sizeof r->mde, "%.1f%%%s", 100.0 * e->sens.mde_rel,
+                 e->sens.sensitive ? "" : "!");
+    else
+        snprintf(r->mde, sizeof r->mde, "%s", e->sens_status == LW_STEP_UNAVAILABLE ? "n/a" : "-");
+}
+
+static void header_lines(const lw_analysis_t *a, FILE *f, const char *prefix)
+{
+    const lw_analyze_opts_t *o = &a->opts;
+    const char *bucket = a->bucket_ms == 3600000     ? "hourly"
+                         : a->bucket_ms == 86400000  ? "daily"
+                         : a->bucket_ms == 604800000 ? "weekly"
+                         : a->bucket_ms > 0          ? "equally spaced"
+                                                     : "unknown-size";
+    fprintf(f, "%s%zu %s rows", prefix, a->nrows, bucket);
+    if (a->nrows)
+        fprintf(f, " (%s .. %s)", a->first_label, a->last_label);
+    fprintf(f, "; transform %s; seasonal: %s\n", lw_transform_name(o->transform), a->season_note);
+    fprintf(f,
+            "%sGranger lags 1..%zu, lag chosen by %s; BH q over %zu primary tests; alpha %g; "
+            "HAC Newey-West\n",
+            prefix, o->max_lag, o->ic == LW_IC_BIC ? "BIC" : "AIC", a->bh_family, o->alpha);
+}
+
+static void prep_line(FILE *f, const char *prefix, const char *name, const lw_prep_info_t *p)
+{
+    fprintf(f, "%s%s: %s", prefix, name, applied_transform(p));
+    if (p->season_period)
+        fprintf(f, ", seasonal period %zu", p->season_period);
+    if (p->adf_run)
+        fprintf(f, ", ADF %.2f (p %.3g, lag %zu)", p->adf.stat, p->adf.pvalue, p->adf.usedlag);
+    if (p->n_missing || p->n_nonfinite)
+        fprintf(f, ", %zu missing, %zu non-finite", p->n_missing, p->n_nonfinite);
+    if (!p->usable)
+        fprintf(f, ", unusable: %s", p->note);
+    fputc('\n', f);
+}
+
+lw_err_t lw_analysis_write_text(const lw_analysis_t *a, FILE *out, char *errstr, size_t errstr_size)
+{
+    header_lines(a, out, "");
+    fputc('\n', out);
+    int ew = 4;
+    row_t r;
+    for (size_t i = 0; i < a->nedges; i++) {
+        make_row(&a->edges[i], &r, "->");
+        if ((int)strlen(r.edge) > ew)
+            ew = (int)strlen(r.edge);
+    }
+    fprintf(out, "%-*s  %-17s %4s %5s  %-18s %9s %9s  %-9s %8s %6s\n", ew, "EDGE", "VERDICT", "LAG",
+            "LEAD", "ELASTICITY", "q(x->y)", "q(y->x)", "STABLE", "OOS RMSE", "MDE");
+    for (size_t i = 0; i < a->nedges; i++) {
+        const lw_edge_result_t *e = &a->edges[i];
+        make_row(e, &r, "->");
+        fprintf(out, "%-*s  %-17s %4s %5s  %-18s %9s %9s  %-9s %8s %6s\n", ew, r.edge,
+                lw_verdict_name(e->verdict), r.lag, r.lead, r.elast, r.q, r.qr, r.stab, r.oos,
+                r.mde);
+    }
+    fprintf(out,
+            "\nOOS RMSE: change of the one-step forecast error when x's lags are added "
+            "(negative = better; * = Clark-West p < alpha)\nMDE: smallest change of x a "
+            "%zu-bucket experiment detects (alpha 0.05, power %.2g); ! = above the %.0f%% "
+            "threshold\n",
+            a->opts.mde_horizon, a->opts.mde_power, 100.0 * a->opts.mde_threshold);
+    for (size_t i = 0; i < a->nedges; i++) {
+        const lw_edge_result_t *e = &a->edges[i];
+        fprintf(out, "\n%s -> %s: %s\n", e->from, e->to, lw_verdict_name(e->verdict));
+        for (size_t j = 0; j < e->nreasons; j++)
+            fprintf(out, "  - %s\n", e->reasons[j]);
+        prep_line(out, "    prepared ", e->from, &e->prep_from);
+        prep_line(out, "    prepared ", e->to, &e->prep_to);
+        if (e->rows_used) {
+            char l1[LW_ANALYZE_LABEL_SIZE], l2[LW_ANALYZE_LABEL_SIZE];
+            lw_analysis_row_label(a, e->row_first, l1, sizeof l1);
+            lw_analysis_row_label(a, e->row_first + e->rows_used - 1, l2, sizeof l2);
+            fprintf(out, "    rows used %zu of %zu (%s .. %s), %zu incomplete, minimum %zu\n",
+                    e->rows_used, e->rows_total, l1, l2, e->rows_incomplete, e->min_nobs);
+        }
+    }
+    return finish(out, errstr, errstr_size);
+}
+
+/* Markdown table cells must not contain '|' or newlines. */
+static void md_cell(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputs("\\|", f);
+        else if (*s == '\n' || *s == '\r')
+            fputc(' ', f);
+        else
+            fputc(*s, f);
+    }
+}
+
+lw_err_t lw_analysis_write_md(const lw_analysis_t *a, FILE *out, char *errstr, size_t errstr_size)
+{
+    fputs("## Lead analysis\n\n", out);
+    header_lines(a, out, "");
+    fputs("\n| edge | verdict | lag | lead | elasticity | q (x→y) | q (y→x) | stable | OOS RMSE | "
+          "MDE "
+          "|\n|---|---|---:|---:|---|---:|---:|---|---|---|\n",
+          out);
+    row_t r;
+    for (size_t i = 0; i < a->nedges; i++) {
+        const lw_edge_result_t *e = &a->edges[i];
+        make_row(e, &r, "→");
+        const char *cells[] = {
+            r.edge, lw_verdict_name(e->verdict), r.lag, r.lead, r.elast, r.q, r.qr, r.stab, r.oos,
+            r.mde};
+        fputc('|', out);
+        for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
+            fputc(' ', out);
+            if (c == 1)
+                fputs("**", out);
+            md_cell(out, cells[c]);
+            if (c == 1)
+                fputs("**", out);
+            fputs(" |", out);
+        }
+        fputc('\n', out);
+    }
+    for (size_t i = 0; i < a->nedges; i++) {
+        const lw_edge_result_t *e = &a->edges[i];
+        fputs("\n### ", out);
+        md_cell(out, e->from);
+        fputs(" → ", out);
+        md_cell(out, e->to);
+        fprintf(out, ": %s\n\n", lw_verdict_name(e->verdict));
+        for (size_t j = 0; j < e->nreasons; j++) {
+            fputs("- ", out);
+            md_cell(out, e->reasons[j]);
+            fputc('\n', out);
+        }
+        prep_line(out, "- prepared ", e->from, &e->prep_from);
+        prep_line(out, "- prepared ", e->to, &e->prep_to);
+    }
+    return finish(out, errstr, errstr_size);
+}
+
+bool lw_analysis_format_parse(const char *s, lw_analysis_format_t *out)
+{
+    if (strcmp(s, "text") == 0)
+        *out = LW_ANALYSIS_TEXT;
+    else if (strcmp(s, "json") == 0)
+        *out = LW_ANALYSIS_JSON;
+    else if (strcmp(s, "md") == 0 || strcmp(s, "markdown") == 0)
+        *out = LW_ANALYSIS_MD;
+    else
+        return false;
+    return true;
+}
+
+lw_err_t lw_analysis_write(const lw_analysis_t *a, lw_analysis_format_t fmt, FILE *out,
+                           char *errstr, size_t errstr_size)
+{
+    switch (fmt) {
+    case LW_ANALYSIS_JSON: return lw_analysis_write_json(a, out, errstr, errstr_size);
+    case LW_ANALYSIS_MD: return lw_analysis_write_md(a, out, errstr, errstr_size);
+    case LW_ANALYSIS_TEXT: break;
+    }
+    return lw_analysis_write_text(a, out, errstr, errstr_size);
+}

@@ -1,0 +1,238 @@
+/*
+ * adf.c - augmented Dickey-Fuller test, constant only (see adf.h for the
+ * statsmodels adfuller definitions and df: df_resid = nobs - usedlag - 2).
+ *
+ * Lag search: all candidate models share their rows and are nested (columns
+ * [1, x_{t-1}, dx_{t-1}, ..., dx_{t-maxlag}], model L = first L + 2 columns),
+ * so one Householder QR of the widest design (columns scaled to unit norm)
+ * gives every SSR at once: with c = Q'y, SSR_L = sum_{i >= L+2} c_i^2.  This
+ * replaces statsmodels' maxlag + 1 separate fits.  The winning lag is refitted
+ * on its own (longer) sample with ols.c to get the t statistic.
+ *
+ * MacKinnon tables (published response-surface coefficients, N = 1 series,
+ * constant, no trend), the values statsmodels.tsa.adfvalues carries:
+ *   MacKinnon, J.G. (1994) "Approximate asymptotic distribution functions for
+ *   unit-root and cointegration tests", J. Business & Economic Statistics
+ *   12(2), 167-176: p = Phi(sum_i g_i tau^i), with the "small p" polynomial
+ *   for tau <= tau* = -1.61 and the "large p" one above; p = 0 below
+ *   tau_min = -18.83 and 1 above tau_max = 2.74.
+ *   MacKinnon, J.G. (2010) "Critical values for cointegration tests", Queen's
+ *   Economics Dept. Working Paper 1227, table 2: C(T) = b0 + b1/T + b2/T^2 +
+ *   b3/T^3 for the 1%, 5% and 10% levels.
+ */
+#include "leadwatch/stats/adf.h"
+
+#include "leadwatch/stats/ols.h"
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* MacKinnon (1994), table 3, N = 1, constant ("c"). */
+static const double TAU_MAX_C = 2.74;
+static const double TAU_MIN_C = -18.83;
+static const double TAU_STAR_C = -1.61;
+static const double TAU_C_SMALLP[3] = {2.1659, 1.4412, 3.8269e-2};
+static const double TAU_C_LARGEP[4] = {1.7339, 9.3202e-1, -1.2745e-1, -1.0368e-2};
+
+/* MacKinnon (2010), table 2, N = 1, constant: rows 1%, 5%, 10%; b0..b3. */
+static const double TAU_C_2010[3][4] = {
+    {-3.43035, -6.5393, -16.786, -79.433},
+    {-2.86154, -2.8903, -4.234, -40.040},
+    {-2.56677, -1.5384, -2.809, 0.0},
+};
+
+/* Horner for sum_i c[i] x^i (numpy polyval with reversed coefficients). */
+static double poly(const double *c, size_t nc, double x)
+{
+    double v = 0.0;
+    for (size_t i = nc; i-- > 0;)
+        v = v * x + c[i];
+    return v;
+}
+
+double lw_adf_mackinnonp(double stat)
+{
+    if (stat > TAU_MAX_C)
+        return 1.0;
+    if (stat < TAU_MIN_C)
+        return 0.0;
+    if (stat <= TAU_STAR_C)
+        return gsl_cdf_ugaussian_P(poly(TAU_C_SMALLP, 3, stat));
+    return gsl_cdf_ugaussian_P(poly(TAU_C_LARGEP, 4, stat));
+}
+
+void lw_adf_mackinnoncrit(size_t nobs, double crit[3])
+{
+    for (int i = 0; i < 3; i++)
+        crit[i] = poly(TAU_C_2010[i], 4, 1.0 / (double)nobs);
+}
+
+/* Lag in 0..maxlag minimising the criterion, all on rows t = maxlag..n-2 of dx. */
+static lw_err_t select_lag(const double *x, const double *dx, size_t n, size_t maxlag,
+                           lw_adf_autolag_t autolag, size_t *best_lag, double *best_ic,
+                           char *errstr, size_t errstr_size)
+{
+    const size_t m = n - 1 - maxlag, k = maxlag + 2;
+    lw_err_t err = LW_OK;
+    gsl_matrix *A = gsl_matrix_alloc(m, k);
+    gsl_vector *tau = gsl_vector_alloc(k);
+    gsl_vector *c = gsl_vector_alloc(m);
+    if (!A || !tau || !c) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "adf: out of memory");
+        goto free_all;
+    }
+    for (size_t r = 0; r < m; r++) {
+        const size_t t = r + maxlag;
+        gsl_matrix_set(A, r, 0, 1.0);
+        gsl_matrix_set(A, r, 1, x[t]);
+        for (size_t i = 1; i <= maxlag; i++)
+            gsl_matrix_set(A, r, 1 + i, dx[t - i]);
+        gsl_vector_set(c, r, dx[t]);
+    }
+    for (size_t j = 0; j < k; j++) {
+        gsl_vector_view col = gsl_matrix_column(A, j);
+        const double nrm = gsl_blas_dnrm2(&col.vector);
+        if (!(nrm > 0.0)) {
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                            "adf: regressor %zu of the lag search is all zero", j);
+            goto free_all;
+        }
+        gsl_vector_scale(&col.vector, 1.0 / nrm);
+    }
+    int st = gsl_linalg_QR_decomp(A, tau);
+    if (st == GSL_SUCCESS)
+        st = gsl_linalg_QR_QTvec(A, tau, c);
+    if (st != GSL_SUCCESS) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "adf: QR failed: %s", gsl_strerror(st));
+        goto free_all;
+    }
+    for (size_t j = 0; j < k; j++)
+        if (!(fabs(gsl_matrix_get(A, j, j)) > LW_OLS_RANK_TOL)) {
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                            "adf: lag-search design is singular at column %zu", j);
+            goto free_all;
+        }
+    /* tail = sum_{i >= L+2} c_i^2, walking L from maxlag down to 0. */
+    double tail = 0.0;
+    for (size_t i = k; i < m; i++)
+        tail += gsl_vector_get(c, i) * gsl_vector_get(c, i);
+    bool found = false;
+    for (size_t L = maxlag + 1; L-- > 0;) {
+        if (L < maxlag) {
+            const double ci = gsl_vector_get(c, L + 2);
+            tail += ci * ci;
+        }
+        const double kk = (double)(L + 2);
+        const double llf = lw_ols_llf(tail, m);
+        const double ic = autolag == LW_ADF_AUTOLAG_BIC ? -2.0 * llf + kk * log((double)m)
+                                                        : -2.0 * llf + 2.0 * kk;
+        if (!isfinite(ic)) {
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                            "adf: non-finite information criterion at lag %zu", L);
+            goto free_all;
+        }
+        if (!found || ic <= *best_ic) { /* <=: walking down, ties go to the smaller lag */
+            found = true;
+            *best_ic = ic;
+            *best_lag = L;
+        }
+    }
+free_all:
+    gsl_vector_free(c);
+    gsl_vector_free(tau);
+    gsl_matrix_free(A);
+    return err;
+}
+
+lw_err_t lw_adf(const double *x, size_t n, size_t maxlag, lw_adf_autolag_t autolag,
+                lw_adf_result_t *res, char *errstr, size_t errstr_size)
+{
+    memset(res, 0, sizeof(*res));
+    if (n < LW_ADF_MIN_NOBS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "adf: %zu points is too few (need >= %u)", n, LW_ADF_MIN_NOBS);
+    if (n > LW_ADF_MAX_NOBS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
+                         "adf: %zu points exceeds the bound %u", n, LW_ADF_MAX_NOBS);
+    bool constant = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]))
+            return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "adf: x[%zu] is NaN or Inf", i);
+        constant = constant && x[i] == x[0];
+    }
+    if (constant)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "adf: the series is constant");
+    const size_t cap = n / 2 - 2;
+    if (maxlag == LW_ADF_DEFAULT_MAXLAG) {
+        maxlag = (size_t)ceil(12.0 * pow((double)n / 100.0, 0.25));
+        if (maxlag > cap)
+            maxlag = cap;
+    } else if (maxlag > cap) {
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "adf: maxlag %zu exceeds n/2 - 2 = %zu", maxlag, cap);
+    }
+
+    lw_err_t err = LW_OK;
+    lw_ols_t *ols = NULL;
+    double *dx = malloc((n - 1) * sizeof(double));
+    double *X = malloc((n - 1) * (maxlag + 2) * sizeof(double));
+    if (!dx || !X) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "adf: out of memory");
+        goto free_bufs;
+    }
+    for (size_t i = 0; i + 1 < n; i++)
+        dx[i] = x[i + 1] - x[i];
+
+    size_t lag = maxlag;
+    double icbest = 0.0;
+    if (autolag != LW_ADF_AUTOLAG_NONE) {
+        err = select_lag(x, dx, n, maxlag, autolag, &lag, &icbest, errstr, errstr_size);
+        if (err != LW_OK)
+            goto free_bufs;
+    }
+
+    /* Final regression: dx_t on [x_t, dx_{t-1..t-lag}, 1], t = lag..n-2. */
+    const size_t m = n - 1 - lag, k = lag + 2;
+    for (size_t r = 0; r < m; r++) {
+        const size_t t = r + lag;
+        double *row = X + r * k;
+        row[0] = x[t];
+        for (size_t i = 1; i <= lag; i++)
+            row[i] = dx[t - i];
+        row[k - 1] = 1.0;
+    }
+    err = lw_ols_new(m, k, &ols, errstr, errstr_size);
+    if (err != LW_OK)
+        goto free_bufs;
+    lw_ols_result_t fit;
+    err = lw_ols_fit(ols, X, dx + lag, m, k, LW_OLS_COV, 0, &fit, errstr, errstr_size);
+    if (err != LW_OK)
+        goto free_ols;
+    res->stat = fit.params[0] / fit.bse[0];
+    if (!isfinite(res->stat)) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "adf: non-finite statistic");
+        goto free_ols;
+    }
+    res->pvalue = lw_adf_mackinnonp(res->stat);
+    res->usedlag = lag;
+    res->nobs = m;
+    res->maxlag = maxlag;
+    res->icbest = icbest;
+    lw_adf_mackinnoncrit(m, res->crit);
+
+free_ols:
+    lw_ols_destroy(ols);
+free_bufs:
+    free(X);
+    free(dx);
+    if (err != LW_OK)
+        memset(res, 0, sizeof(*res));
+    return err;
+}

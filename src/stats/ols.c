@@ -1,0 +1,292 @@
+/*
+ * ols.c - OLS on a reusable workspace (see ols.h for the definitions matched:
+ * statsmodels OLS(y, X).fit(), df_resid = nobs - k).
+ *
+ * How a fit works:
+ *   1. Copy X into the workspace matrix A (nobs x k view of a max_nobs x
+ *      max_k block) and scale each column to unit Euclidean norm (D = diag of
+ *      the reciprocal norms).  Scaling makes the rank test independent of the
+ *      units of each column (a constant next to a series in the thousands).
+ *   2. Householder QR with column pivoting, A D P = Q R
+ *      (gsl_linalg_QRPT_decomp).  Rank = number of |R_ii| > LW_OLS_RANK_TOL *
+ *      |R_00|; rank < k is reported as LW_ERR_STATS.  statsmodels uses a
+ *      pseudo-inverse and would silently drop the direction; for a test
+ *      statistic that is a degenerate input, so we refuse it.
+ *   3. Solve for z = (AD)^+ y (gsl_linalg_QRPT_lssolve) and b = D z.  The
+ *      residuals are recomputed from the caller's X as y - X b, as statsmodels
+ *      does, so ssr is consistent with params.
+ *   4. (X'X)^-1 = D P R^-1 R^-T P' D, from R^-1 (gsl_linalg_tri_invert);
+ *      classical cov = scale (X'X)^-1, HAC cov in hac.c.
+ * Rejected: gsl_multifit_linear (SVD) allocates per problem size and gives no
+ * rank status; forming X'X and using Cholesky squares the condition number
+ * (granger.c does that only behind a conditioning check, for speed).
+ */
+#include "leadwatch/stats/ols.h"
+
+#include "leadwatch/stats/hac.h"
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_permutation.h>
+#include <gsl/gsl_vector.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lw_ols {
+    size_t max_nobs, max_k;
+    gsl_matrix *A;                   /* max_nobs x max_k */
+    gsl_matrix *Rinv;                /* max_k x max_k */
+    gsl_vector *tau, *norm;          /* max_k */
+    gsl_vector *yv, *zv;             /* max_nobs, max_k */
+    gsl_vector *lsres;               /* max_nobs: QRPT_lssolve's residual (unused by us) */
+    gsl_permutation *perm;           /* max_k */
+    double *dscale;                  /* max_k */
+    double *params, *bse, *bse_hac;  /* max_k each */
+    double *resid;                   /* max_nobs */
+    double *xtx_inv, *cov, *cov_hac; /* max_k^2 each */
+    double *hac_work;                /* lw_hac_work_size(max_k) */
+};
+
+void lw_stats_init(void)
+{
+    gsl_set_error_handler_off();
+}
+
+double lw_ols_llf(double ssr, size_t nobs)
+{
+    /* Same operation order as statsmodels RegressionResults.llf, so the
+     * likelihood-ratio statistics built from it round the same way. */
+    const double nobs2 = (double)nobs / 2.0;
+    double llf = -log(ssr) * nobs2;
+    llf -= (1.0 + log(M_PI / nobs2)) * nobs2;
+    return llf;
+}
+
+void lw_ols_destroy(lw_ols_t *ols)
+{
+    if (!ols)
+        return;
+    gsl_matrix_free(ols->A);
+    gsl_matrix_free(ols->Rinv);
+    gsl_vector_free(ols->tau);
+    gsl_vector_free(ols->norm);
+    gsl_vector_free(ols->yv);
+    gsl_vector_free(ols->zv);
+    gsl_vector_free(ols->lsres);
+    gsl_permutation_free(ols->perm);
+    free(ols->dscale);
+    free(ols->params);
+    free(ols->bse);
+    free(ols->bse_hac);
+    free(ols->resid);
+    free(ols->xtx_inv);
+    free(ols->cov);
+    free(ols->cov_hac);
+    free(ols->hac_work);
+    free(ols);
+}
+
+lw_err_t lw_ols_new(size_t max_nobs, size_t max_k, lw_ols_t **out, char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    if (max_nobs == 0 || max_k == 0)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "ols: empty workspace requested");
+    if (max_nobs > LW_OLS_MAX_NOBS || max_k > LW_OLS_MAX_K)
+        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
+                         "ols: workspace %zu x %zu exceeds the bound %u x %u", max_nobs, max_k,
+                         LW_OLS_MAX_NOBS, LW_OLS_MAX_K);
+    lw_ols_t *o = calloc(1, sizeof(*o));
+    if (!o)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "ols: out of memory");
+    o->max_nobs = max_nobs;
+    o->max_k = max_k;
+    o->A = gsl_matrix_alloc(max_nobs, max_k);
+    o->Rinv = gsl_matrix_alloc(max_k, max_k);
+    o->tau = gsl_vector_alloc(max_k);
+    o->norm = gsl_vector_alloc(max_k);
+    o->yv = gsl_vector_alloc(max_nobs);
+    o->zv = gsl_vector_alloc(max_k);
+    o->lsres = gsl_vector_alloc(max_nobs);
+    o->perm = gsl_permutation_alloc(max_k);
+    o->dscale = malloc(max_k * sizeof(double));
+    o->params = malloc(max_k * sizeof(double));
+    o->bse = malloc(max_k * sizeof(double));
+    o->bse_hac = malloc(max_k * sizeof(double));
+    o->resid = malloc(max_nobs * sizeof(double));
+    o->xtx_inv = malloc(max_k * max_k * sizeof(double));
+    o->cov = malloc(max_k * max_k * sizeof(double));
+    o->cov_hac = malloc(max_k * max_k * sizeof(double));
+    o->hac_work = malloc(lw_hac_work_size(max_k) * sizeof(double));
+    if (!o->A || !o->Rinv || !o->tau || !o->norm || !o->yv || !o->zv || !o->lsres || !o->perm ||
+        !o->dscale || !o->params || !o->bse || !o->bse_hac || !o->resid || !o->xtx_inv || !o->cov ||
+        !o->cov_hac || !o->hac_work) {
+        lw_ols_destroy(o);
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "ols: out of memory");
+    }
+    *out = o;
+    return LW_OK;
+}
+
+static bool all_finite(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return false;
+    return true;
+}
+
+lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs, size_t k,
+                    unsigned flags, size_t hac_maxlags, lw_ols_result_t *res, char *errstr,
+                    size_t errstr_size)
+{
+    memset(res, 0, sizeof(*res));
+    if (k == 0 || nobs <= k)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "ols: need nobs > k >= 1 (nobs=%zu, k=%zu)", nobs, k);
+    if (nobs > ols->max_nobs || k > ols->max_k)
+        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
+                         "ols: %zu x %zu exceeds the workspace %zu x %zu", nobs, k, ols->max_nobs,
+                         ols->max_k);
+    if (!all_finite(X, nobs * k) || !all_finite(y, nobs))
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "ols: NaN or Inf in the input");
+
+    gsl_matrix_view Av = gsl_matrix_submatrix(ols->A, 0, 0, nobs, k);
+    gsl_matrix *A = &Av.matrix;
+    bool has_const = false;
+    for (size_t j = 0; j < k; j++) {
+        double ss = 0.0;
+        bool constant = true;
+        for (size_t t = 0; t < nobs; t++) {
+            const double v = X[t * k + j];
+            ss += v * v;
+            constant = constant && v == X[j];
+        }
+        if (constant && X[j] != 0.0)
+            has_const = true;
+        if (!(ss > 0.0) || !isfinite(ss))
+            return lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                             "ols: column %zu is all zero (or overflows)", j);
+        ols->dscale[j] = 1.0 / sqrt(ss);
+        for (size_t t = 0; t < nobs; t++)
+            gsl_matrix_set(A, t, j, X[t * k + j] * ols->dscale[j]);
+    }
+
+    gsl_vector_view tau = gsl_vector_subvector(ols->tau, 0, k);
+    gsl_vector_view nrm = gsl_vector_subvector(ols->norm, 0, k);
+    gsl_permutation perm = {k, ols->perm->data};
+    int signum = 0;
+    int st = gsl_linalg_QRPT_decomp(A, &tau.vector, &perm, &signum, &nrm.vector);
+    if (st != GSL_SUCCESS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "ols: QR failed: %s", gsl_strerror(st));
+    const double r00 = fabs(gsl_matrix_get(A, 0, 0));
+    for (size_t j = 0; j < k; j++)
+        if (!(fabs(gsl_matrix_get(A, j, j)) > LW_OLS_RANK_TOL * r00))
+            return lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                             "ols: design is rank deficient (column %zu is constant or "
+                             "collinear with others)",
+                             perm.data[j]);
+
+    gsl_vector_view yv = gsl_vector_subvector(ols->yv, 0, nobs);
+    gsl_vector_view zv = gsl_vector_subvector(ols->zv, 0, k);
+    gsl_vector_view lsres = gsl_vector_subvector(ols->lsres, 0, nobs);
+    for (size_t t = 0; t < nobs; t++)
+        gsl_vector_set(&yv.vector, t, y[t]);
+    st = gsl_linalg_QRPT_lssolve(A, &tau.vector, &perm, &yv.vector, &zv.vector, &lsres.vector);
+    if (st != GSL_SUCCESS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "ols: solve failed: %s",
+                         gsl_strerror(st));
+    for (size_t j = 0; j < k; j++)
+        ols->params[j] = gsl_vector_get(&zv.vector, j) * ols->dscale[j];
+
+    double ssr = 0.0, ysum = 0.0;
+    for (size_t t = 0; t < nobs; t++) {
+        double fit = 0.0;
+        for (size_t j = 0; j < k; j++)
+            fit += X[t * k + j] * ols->params[j];
+        ols->resid[t] = y[t] - fit;
+        ssr += ols->resid[t] * ols->resid[t];
+        ysum += y[t];
+    }
+    double tss = 0.0;
+    const double ymean = ysum / (double)nobs;
+    for (size_t t = 0; t < nobs; t++) {
+        const double d = has_const ? y[t] - ymean : y[t];
+        tss += d * d;
+    }
+    /* Same threshold statsmodels grangercausalitytests uses to call a fit
+     * perfect: R^2 indistinguishable from 1 in double precision. */
+    if (!(ssr > 0.0) || ssr < DBL_EPSILON * tss)
+        return lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                         "ols: perfect fit (ssr/tss < DBL_EPSILON), likelihood undefined");
+
+    /* (X'X)^-1 = D P R^-1 R^-T P' D. */
+    gsl_matrix_view Rv = gsl_matrix_submatrix(ols->Rinv, 0, 0, k, k);
+    gsl_matrix *R = &Rv.matrix;
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++)
+            gsl_matrix_set(R, i, j, j >= i ? gsl_matrix_get(A, i, j) : 0.0);
+    st = gsl_linalg_tri_invert(CblasUpper, CblasNonUnit, R);
+    if (st != GSL_SUCCESS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "ols: R inverse failed: %s",
+                         gsl_strerror(st));
+    for (size_t a = 0; a < k; a++)
+        for (size_t b = a; b < k; b++) {
+            double s = 0.0; /* (R^-1 R^-T)[a][b]; R^-1 upper so c >= max(a, b) */
+            for (size_t c = b; c < k; c++)
+                s += gsl_matrix_get(R, a, c) * gsl_matrix_get(R, b, c);
+            const size_t pa = perm.data[a], pb = perm.data[b];
+            const double v = s * ols->dscale[pa] * ols->dscale[pb];
+            ols->xtx_inv[pa * k + pb] = v;
+            ols->xtx_inv[pb * k + pa] = v;
+        }
+
+    res->nobs = nobs;
+    res->k = k;
+    res->has_const = has_const;
+    res->df_resid = (double)(nobs - k);
+    res->ssr = ssr;
+    res->scale = ssr / res->df_resid;
+    res->tss = tss;
+    res->rsquared = tss > 0.0 ? 1.0 - ssr / tss : 0.0;
+    res->llf = lw_ols_llf(ssr, nobs);
+    res->aic = -2.0 * res->llf + 2.0 * (double)k;
+    res->bic = -2.0 * res->llf + (double)k * log((double)nobs);
+    res->params = ols->params;
+    res->resid = ols->resid;
+    res->xtx_inv = ols->xtx_inv;
+
+    if (flags & LW_OLS_COV) {
+        for (size_t i = 0; i < k * k; i++)
+            ols->cov[i] = res->scale * ols->xtx_inv[i];
+        for (size_t j = 0; j < k; j++)
+            ols->bse[j] = sqrt(ols->cov[j * k + j]);
+        res->cov = ols->cov;
+        res->bse = ols->bse;
+    }
+    if (flags & LW_OLS_HAC) {
+        const size_t L =
+            hac_maxlags == LW_OLS_HAC_DEFAULT_LAGS ? lw_hac_default_lags(nobs) : hac_maxlags;
+        lw_err_t err = lw_hac_cov(X, ols->resid, nobs, k, ols->xtx_inv, L,
+                                  (flags & LW_OLS_HAC_CORRECTION) != 0, ols->cov_hac, ols->hac_work,
+                                  errstr, errstr_size);
+        if (err != LW_OK) {
+            memset(res, 0, sizeof(*res));
+            return err;
+        }
+        for (size_t j = 0; j < k; j++) {
+            const double v = ols->cov_hac[j * k + j];
+            ols->bse_hac[j] = v > 0.0 ? sqrt(v) : 0.0;
+        }
+        res->hac_lags = L;
+        res->cov_hac = ols->cov_hac;
+        res->bse_hac = ols->bse_hac;
+    }
+    if (!isfinite(res->llf) || !isfinite(res->scale)) {
+        memset(res, 0, sizeof(*res));
+        return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "ols: non-finite result");
+    }
+    return LW_OK;
+}
