@@ -5,6 +5,10 @@
  * information criterion; the MacKinnon tables on a grid; degenerate inputs.
  * Acceptance tolerance: relative 1e-6 (p-values with an absolute floor of
  * 1e-12); lag and nobs exactly.
+ * The constant + trend variant (lw_adf_ex, LW_ADF_CT) is checked the same way
+ * against adfuller(regression='ct') (scripts/gen_stats_refs3.py,
+ * tests/data/stats_refs3/adfct_<case>.txt), and lw_adf_ex(LW_ADF_C) must equal
+ * lw_adf bit for bit.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,12 +41,18 @@ static void near(const char *c, const char *what, double got, double want, doubl
         fail_msg("%s %s: got %.17g want %.17g", c, what, got, want);
 }
 
-static void test_against_statsmodels(void **state)
+static const char *const CT_CASES[] = {
+    "../stats_refs3/adfct_rw300",       "../stats_refs3/adfct_trend365",
+    "../stats_refs3/adfct_ar730",       "../stats_refs3/adfct_macro_log_realgdp",
+    "../stats_refs3/adfct_macro_infl",  "../stats_refs3/adfct_short12",
+    "../stats_refs3/adfct_shift200"};
+
+/* Every res line of each case file against lw_adf_ex(reg). */
+static void check_cases(const char *const *cases, size_t ncases, lw_adf_reg_t reg)
 {
-    (void)state;
-    for (size_t ci = 0; ci < sizeof(CASES) / sizeof(CASES[0]); ci++) {
+    for (size_t ci = 0; ci < ncases; ci++) {
         ref_file_t rf;
-        assert_true(ref_load(CASES[ci], &rf));
+        assert_true(ref_load(cases[ci], &rf));
         const ref_line_t *x = ref_get(&rf, "x");
         assert_non_null(x);
         worst = 0.0;
@@ -58,24 +68,123 @@ static void test_against_statsmodels(void **state)
                 l->v[R_MAXLAG] < 0 ? LW_ADF_DEFAULT_MAXLAG : (size_t)l->v[R_MAXLAG];
             lw_adf_result_t r;
             char err[256] = "";
-            if (lw_adf(x->v, x->n, maxlag, al, &r, err, sizeof(err)) != LW_OK)
-                fail_msg("%s mode %d: %s", CASES[ci], mode, err);
+            if (lw_adf_ex(x->v, x->n, maxlag, al, reg, &r, err, sizeof(err)) != LW_OK)
+                fail_msg("%s mode %d: %s", cases[ci], mode, err);
+            if (reg == LW_ADF_C) {
+                lw_adf_result_t r0;
+                assert_int_equal(lw_adf(x->v, x->n, maxlag, al, &r0, err, sizeof(err)), LW_OK);
+                assert_memory_equal(&r0, &r, sizeof(r));
+            }
             assert_int_equal(r.usedlag, (size_t)l->v[R_USED]);
             assert_int_equal(r.nobs, (size_t)l->v[R_NOBS]);
-            near(CASES[ci], "stat", r.stat, l->v[R_STAT], 0.0);
-            near(CASES[ci], "pvalue", r.pvalue, l->v[R_P], 1e-12);
-            near(CASES[ci], "crit1", r.crit[0], l->v[R_C1], 0.0);
-            near(CASES[ci], "crit5", r.crit[1], l->v[R_C5], 0.0);
-            near(CASES[ci], "crit10", r.crit[2], l->v[R_C10], 0.0);
+            near(cases[ci], "stat", r.stat, l->v[R_STAT], 0.0);
+            near(cases[ci], "pvalue", r.pvalue, l->v[R_P], 1e-12);
+            near(cases[ci], "crit1", r.crit[0], l->v[R_C1], 0.0);
+            near(cases[ci], "crit5", r.crit[1], l->v[R_C5], 0.0);
+            near(cases[ci], "crit10", r.crit[2], l->v[R_C10], 0.0);
             if (mode != 2)
-                near(CASES[ci], "icbest", r.icbest, l->v[R_IC], 0.0);
+                near(cases[ci], "icbest", r.icbest, l->v[R_IC], 0.0);
             checked++;
         }
         assert_true(checked >= 3);
-        printf("    %-22s n=%3zu  %zu configurations, worst relative error %.2e\n", CASES[ci], x->n,
+        printf("    %-22s n=%3zu  %zu configurations, worst relative error %.2e\n", cases[ci], x->n,
                checked, worst);
         ref_free(&rf);
     }
+}
+
+static void test_against_statsmodels(void **state)
+{
+    (void)state;
+    check_cases(CASES, sizeof(CASES) / sizeof(CASES[0]), LW_ADF_C);
+}
+
+static void test_ct_against_statsmodels(void **state)
+{
+    (void)state;
+    check_cases(CT_CASES, sizeof(CT_CASES) / sizeof(CT_CASES[0]), LW_ADF_CT);
+}
+
+static void test_ct_mackinnon_tables(void **state)
+{
+    (void)state;
+    ref_file_t rf;
+    assert_true(ref_load("../stats_refs3/adfct_mackinnon", &rf));
+    const ref_line_t *l;
+    size_t np = 0, nc = 0;
+    for (size_t i = 0; (l = ref_nth(&rf, "pval", i)) != NULL; i++, np++) {
+        const double got = lw_adf_mackinnonp_ex(l->v[0], LW_ADF_CT);
+        if (!ref_close(got, l->v[1], 1e-9, 1e-15))
+            fail_msg("mackinnonp_ct(%.17g): got %.17g want %.17g", l->v[0], got, l->v[1]);
+    }
+    for (size_t i = 0; (l = ref_nth(&rf, "crit", i)) != NULL; i++, nc++) {
+        double c[3];
+        lw_adf_mackinnoncrit_ex((size_t)l->v[0], LW_ADF_CT, c);
+        for (int j = 0; j < 3; j++)
+            assert_true(ref_close(c[j], l->v[1 + j], 1e-12, 0.0));
+    }
+    assert_true(np >= 40);
+    assert_true(nc >= 5);
+    assert_true(lw_adf_mackinnonp_ex(-1e300, LW_ADF_CT) == 0.0);
+    assert_true(lw_adf_mackinnonp_ex(1e300, LW_ADF_CT) == 1.0);
+    assert_true(lw_adf_mackinnonp_ex(-2.0, LW_ADF_C) == lw_adf_mackinnonp(-2.0));
+    ref_free(&rf);
+}
+
+/* A trend-stationary series: the constant-only test cannot reject a unit
+ * root, the trend test does (the reason issue 11 asks for 'ct'). */
+static void test_ct_trend_stationary(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static double x[N];
+    uint64_t st = 1234567u;
+    double u = 0.0;
+    for (size_t i = 0; i < N; i++) {
+        st ^= st << 13;
+        st ^= st >> 7;
+        st ^= st << 17;
+        u = 0.3 * u + ((double)(st >> 11) / 9007199254740992.0 - 0.5);
+        x[i] = 0.01 * (double)i + u;
+    }
+    lw_adf_result_t c, ct;
+    char err[256] = "";
+    assert_int_equal(lw_adf_ex(x, N, 4, LW_ADF_AUTOLAG_NONE, LW_ADF_C, &c, err, sizeof(err)),
+                     LW_OK);
+    assert_int_equal(lw_adf_ex(x, N, 4, LW_ADF_AUTOLAG_NONE, LW_ADF_CT, &ct, err, sizeof(err)),
+                     LW_OK);
+    assert_true(ct.pvalue < 0.01);
+    assert_true(ct.stat < c.stat);
+    assert_true(ct.crit[1] < c.crit[1]); /* the trend test's 5% value is further left */
+}
+
+static void test_ct_degenerate(void **state)
+{
+    (void)state;
+    double x[40];
+    lw_adf_result_t r;
+    char err[256] = "";
+    for (size_t i = 0; i < 40; i++)
+        x[i] = 1.0 + 0.5 * (double)i; /* exactly linear: perfect fit */
+    assert_int_equal(lw_adf_ex(x, 40, 2, LW_ADF_AUTOLAG_NONE, LW_ADF_CT, &r, err, sizeof(err)),
+                     LW_ERR_STATS);
+    assert_true(r.stat == 0.0 && r.pvalue == 0.0);
+    x[3] += 0.3;
+    x[21] -= 0.2;
+    assert_int_equal(lw_adf_ex(x, 5, LW_ADF_DEFAULT_MAXLAG, LW_ADF_AUTOLAG_AIC, LW_ADF_CT, &r, err,
+                               sizeof(err)),
+                     LW_ERR_INVALID); /* n < 6 */
+    assert_int_equal(lw_adf_ex(x, 40, 18, LW_ADF_AUTOLAG_NONE, LW_ADF_CT, &r, err, sizeof(err)),
+                     LW_ERR_INVALID); /* > n/2 - 3 = 17 */
+    assert_non_null(strstr(err, "maxlag"));
+    assert_int_equal(lw_adf_ex(x, 6, LW_ADF_DEFAULT_MAXLAG, LW_ADF_AUTOLAG_AIC, LW_ADF_CT, &r, err,
+                               sizeof(err)),
+                     LW_OK);
+    assert_int_equal(r.usedlag, 0);
+    assert_true(isfinite(r.stat) && r.pvalue >= 0.0 && r.pvalue <= 1.0);
+    assert_int_equal(lw_adf_ex(x, 40, 2, LW_ADF_AUTOLAG_NONE, (lw_adf_reg_t)7, &r, err,
+                               sizeof(err)),
+                     LW_ERR_INVALID);
 }
 
 static void test_mackinnon_tables(void **state)
@@ -154,6 +263,10 @@ int main(void)
         cmocka_unit_test(test_against_statsmodels),
         cmocka_unit_test(test_mackinnon_tables),
         cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_ct_against_statsmodels),
+        cmocka_unit_test(test_ct_mackinnon_tables),
+        cmocka_unit_test(test_ct_trend_stationary),
+        cmocka_unit_test(test_ct_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,24 +1,30 @@
 /*
- * adf.c - augmented Dickey-Fuller test, constant only (see adf.h for the
- * statsmodels adfuller definitions and df: df_resid = nobs - usedlag - 2).
+ * adf.c - augmented Dickey-Fuller test with a constant (lw_adf) or a constant
+ * and a linear trend (lw_adf_ex with LW_ADF_CT); see adf.h for the statsmodels
+ * adfuller definitions and df: df_resid = nobs - usedlag - 1 - ntrend.
  *
  * Lag search: all candidate models share their rows and are nested (columns
- * [1, x_{t-1}, dx_{t-1}, ..., dx_{t-maxlag}], model L = first L + 2 columns),
+ * [1, (t,) x_{t-1}, dx_{t-1}, ..., dx_{t-maxlag}], model L = first
+ * L + 1 + ntrend columns: statsmodels' add_trend(prepend=True) order),
  * so one Householder QR of the widest design (columns scaled to unit norm)
- * gives every SSR at once: with c = Q'y, SSR_L = sum_{i >= L+2} c_i^2.  This
+ * gives every SSR at once: with c = Q'y, SSR_L = sum_{i >= L+1+ntrend} c_i^2.  This
  * replaces statsmodels' maxlag + 1 separate fits.  The winning lag is refitted
  * on its own (longer) sample with ols.c to get the t statistic.
  *
  * MacKinnon tables (published response-surface coefficients, N = 1 series,
- * constant, no trend), the values statsmodels.tsa.adfvalues carries:
+ * "c" = constant and "ct" = constant + trend), the values
+ * statsmodels.tsa.adfvalues carries:
  *   MacKinnon, J.G. (1994) "Approximate asymptotic distribution functions for
  *   unit-root and cointegration tests", J. Business & Economic Statistics
  *   12(2), 167-176: p = Phi(sum_i g_i tau^i), with the "small p" polynomial
- *   for tau <= tau* = -1.61 and the "large p" one above; p = 0 below
- *   tau_min = -18.83 and 1 above tau_max = 2.74.
+ *   for tau <= tau* and the "large p" one above; p = 0 below tau_min and 1
+ *   above tau_max ("c": -1.61, -18.83, 2.74; "ct": -2.89, -16.18, 0.7).
  *   MacKinnon, J.G. (2010) "Critical values for cointegration tests", Queen's
  *   Economics Dept. Working Paper 1227, table 2: C(T) = b0 + b1/T + b2/T^2 +
  *   b3/T^3 for the 1%, 5% and 10% levels.
+ *
+ * The constant-only path is the one lw_adf always ran (same columns in the
+ * same order, ntrend = 1), so its results are unchanged bit for bit.
  */
 #include "leadwatch/stats/adf.h"
 
@@ -48,6 +54,22 @@ static const double TAU_C_2010[3][4] = {
     {-2.56677, -1.5384, -2.809, 0.0},
 };
 
+/* MacKinnon (1994), table 3, N = 1, constant + trend ("ct"); the polynomial
+ * coefficients with statsmodels' scalings (small p: 1, 1, 1e-2; large p: 1,
+ * 1e-1, 1e-1, 1e-2) already applied. */
+static const double TAU_MAX_CT = 0.7;
+static const double TAU_MIN_CT = -16.18;
+static const double TAU_STAR_CT = -2.89;
+static const double TAU_CT_SMALLP[3] = {3.2512, 1.6047, 4.9588e-2};
+static const double TAU_CT_LARGEP[4] = {2.5261, 6.1654e-1, -3.7956e-1, -6.0285e-2};
+
+/* MacKinnon (2010), table 2, N = 1, constant + trend: rows 1%, 5%, 10%. */
+static const double TAU_CT_2010[3][4] = {
+    {-3.95877, -9.0531, -28.428, -134.155},
+    {-3.41049, -4.3904, -9.036, -45.374},
+    {-3.12705, -2.5856, -3.925, -22.380},
+};
+
 /* Horner for sum_i c[i] x^i (numpy polyval with reversed coefficients). */
 static double poly(const double *c, size_t nc, double x)
 {
@@ -74,12 +96,36 @@ void lw_adf_mackinnoncrit(size_t nobs, double crit[3])
         crit[i] = poly(TAU_C_2010[i], 4, 1.0 / (double)nobs);
 }
 
-/* Lag in 0..maxlag minimising the criterion, all on rows t = maxlag..n-2 of dx. */
-static lw_err_t select_lag(const double *x, const double *dx, size_t n, size_t maxlag,
-                           lw_adf_autolag_t autolag, size_t *best_lag, double *best_ic,
-                           char *errstr, size_t errstr_size)
+double lw_adf_mackinnonp_ex(double stat, lw_adf_reg_t reg)
 {
-    const size_t m = n - 1 - maxlag, k = maxlag + 2;
+    if (reg == LW_ADF_C)
+        return lw_adf_mackinnonp(stat);
+    if (stat > TAU_MAX_CT)
+        return 1.0;
+    if (stat < TAU_MIN_CT)
+        return 0.0;
+    if (stat <= TAU_STAR_CT)
+        return gsl_cdf_ugaussian_P(poly(TAU_CT_SMALLP, 3, stat));
+    return gsl_cdf_ugaussian_P(poly(TAU_CT_LARGEP, 4, stat));
+}
+
+void lw_adf_mackinnoncrit_ex(size_t nobs, lw_adf_reg_t reg, double crit[3])
+{
+    if (reg == LW_ADF_C) {
+        lw_adf_mackinnoncrit(nobs, crit);
+        return;
+    }
+    for (int i = 0; i < 3; i++)
+        crit[i] = poly(TAU_CT_2010[i], 4, 1.0 / (double)nobs);
+}
+
+/* Lag in 0..maxlag minimising the criterion, all on rows t = maxlag..n-2 of
+ * dx; ntrend deterministic columns (1: constant; 2: constant, trend) first. */
+static lw_err_t select_lag(const double *x, const double *dx, size_t n, size_t maxlag,
+                           size_t ntrend, lw_adf_autolag_t autolag, size_t *best_lag,
+                           double *best_ic, char *errstr, size_t errstr_size)
+{
+    const size_t m = n - 1 - maxlag, k = maxlag + 1 + ntrend;
     lw_err_t err = LW_OK;
     gsl_matrix *A = gsl_matrix_alloc(m, k);
     gsl_vector *tau = gsl_vector_alloc(k);
@@ -91,9 +137,11 @@ static lw_err_t select_lag(const double *x, const double *dx, size_t n, size_t m
     for (size_t r = 0; r < m; r++) {
         const size_t t = r + maxlag;
         gsl_matrix_set(A, r, 0, 1.0);
-        gsl_matrix_set(A, r, 1, x[t]);
+        if (ntrend == 2)
+            gsl_matrix_set(A, r, 1, (double)(r + 1));
+        gsl_matrix_set(A, r, ntrend, x[t]);
         for (size_t i = 1; i <= maxlag; i++)
-            gsl_matrix_set(A, r, 1 + i, dx[t - i]);
+            gsl_matrix_set(A, r, ntrend + i, dx[t - i]);
         gsl_vector_set(c, r, dx[t]);
     }
     for (size_t j = 0; j < k; j++) {
@@ -119,17 +167,17 @@ static lw_err_t select_lag(const double *x, const double *dx, size_t n, size_t m
                             "adf: lag-search design is singular at column %zu", j);
             goto free_all;
         }
-    /* tail = sum_{i >= L+2} c_i^2, walking L from maxlag down to 0. */
+    /* tail = sum_{i >= L+1+ntrend} c_i^2, walking L from maxlag down to 0. */
     double tail = 0.0;
     for (size_t i = k; i < m; i++)
         tail += gsl_vector_get(c, i) * gsl_vector_get(c, i);
     bool found = false;
     for (size_t L = maxlag + 1; L-- > 0;) {
         if (L < maxlag) {
-            const double ci = gsl_vector_get(c, L + 2);
+            const double ci = gsl_vector_get(c, L + 1 + ntrend);
             tail += ci * ci;
         }
-        const double kk = (double)(L + 2);
+        const double kk = (double)(L + 1 + ntrend);
         const double llf = lw_ols_llf(tail, m);
         const double ic = autolag == LW_ADF_AUTOLAG_BIC ? -2.0 * llf + kk * log((double)m)
                                                         : -2.0 * llf + 2.0 * kk;
@@ -154,10 +202,21 @@ free_all:
 lw_err_t lw_adf(const double *x, size_t n, size_t maxlag, lw_adf_autolag_t autolag,
                 lw_adf_result_t *res, char *errstr, size_t errstr_size)
 {
+    return lw_adf_ex(x, n, maxlag, autolag, LW_ADF_C, res, errstr, errstr_size);
+}
+
+lw_err_t lw_adf_ex(const double *x, size_t n, size_t maxlag, lw_adf_autolag_t autolag,
+                   lw_adf_reg_t reg, lw_adf_result_t *res, char *errstr, size_t errstr_size)
+{
     memset(res, 0, sizeof(*res));
-    if (n < LW_ADF_MIN_NOBS)
+    if (reg != LW_ADF_C && reg != LW_ADF_CT)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "adf: unknown regression %d",
+                         (int)reg);
+    const size_t ntrend = reg == LW_ADF_CT ? 2 : 1;
+    const size_t min_n = reg == LW_ADF_CT ? LW_ADF_CT_MIN_NOBS : LW_ADF_MIN_NOBS;
+    if (n < min_n)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "adf: %zu points is too few (need >= %u)", n, LW_ADF_MIN_NOBS);
+                         "adf: %zu points is too few (need >= %zu)", n, min_n);
     if (n > LW_ADF_MAX_NOBS)
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                          "adf: %zu points exceeds the bound %u", n, LW_ADF_MAX_NOBS);
@@ -169,20 +228,20 @@ lw_err_t lw_adf(const double *x, size_t n, size_t maxlag, lw_adf_autolag_t autol
     }
     if (constant)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "adf: the series is constant");
-    const size_t cap = n / 2 - 2;
+    const size_t cap = n / 2 - 1 - ntrend;
     if (maxlag == LW_ADF_DEFAULT_MAXLAG) {
         maxlag = (size_t)ceil(12.0 * pow((double)n / 100.0, 0.25));
         if (maxlag > cap)
             maxlag = cap;
     } else if (maxlag > cap) {
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "adf: maxlag %zu exceeds n/2 - 2 = %zu", maxlag, cap);
+                         "adf: maxlag %zu exceeds n/2 - %zu = %zu", maxlag, 1 + ntrend, cap);
     }
 
     lw_err_t err = LW_OK;
     lw_ols_t *ols = NULL;
     double *dx = malloc((n - 1) * sizeof(double));
-    double *X = malloc((n - 1) * (maxlag + 2) * sizeof(double));
+    double *X = malloc((n - 1) * (maxlag + 1 + ntrend) * sizeof(double));
     if (!dx || !X) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "adf: out of memory");
         goto free_bufs;
@@ -193,20 +252,23 @@ lw_err_t lw_adf(const double *x, size_t n, size_t maxlag, lw_adf_autolag_t autol
     size_t lag = maxlag;
     double icbest = 0.0;
     if (autolag != LW_ADF_AUTOLAG_NONE) {
-        err = select_lag(x, dx, n, maxlag, autolag, &lag, &icbest, errstr, errstr_size);
+        err = select_lag(x, dx, n, maxlag, ntrend, autolag, &lag, &icbest, errstr, errstr_size);
         if (err != LW_OK)
             goto free_bufs;
     }
 
-    /* Final regression: dx_t on [x_t, dx_{t-1..t-lag}, 1], t = lag..n-2. */
-    const size_t m = n - 1 - lag, k = lag + 2;
+    /* Final regression: dx_t on [x_t, dx_{t-1..t-lag}, 1 (, r + 1)], t = lag..n-2
+     * (statsmodels add_trend appends the deterministic columns). */
+    const size_t m = n - 1 - lag, k = lag + 1 + ntrend;
     for (size_t r = 0; r < m; r++) {
         const size_t t = r + lag;
         double *row = X + r * k;
         row[0] = x[t];
         for (size_t i = 1; i <= lag; i++)
             row[i] = dx[t - i];
-        row[k - 1] = 1.0;
+        row[lag + 1] = 1.0;
+        if (ntrend == 2)
+            row[lag + 2] = (double)(r + 1);
     }
     err = lw_ols_new(m, k, &ols, errstr, errstr_size);
     if (err != LW_OK)
@@ -220,12 +282,12 @@ lw_err_t lw_adf(const double *x, size_t n, size_t maxlag, lw_adf_autolag_t autol
         err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "adf: non-finite statistic");
         goto free_ols;
     }
-    res->pvalue = lw_adf_mackinnonp(res->stat);
+    res->pvalue = lw_adf_mackinnonp_ex(res->stat, reg);
     res->usedlag = lag;
     res->nobs = m;
     res->maxlag = maxlag;
     res->icbest = icbest;
-    lw_adf_mackinnoncrit(m, res->crit);
+    lw_adf_mackinnoncrit_ex(m, reg, res->crit);
 
 free_ols:
     lw_ols_destroy(ols);
