@@ -14,6 +14,13 @@
  * F = 5.8723394117571805; we give ...1948, statsmodels ...6372534), which
  * shows up as ~1e-9 in the far-tail chi2 p-value at lag 14.  Run with
  * LW_TEST_VERBOSE=1 to list every field that differs by more than 1e-11.
+ *
+ * Issue 11 kernels (scripts/gen_stats_refs3.py, tests/data/stats_refs3/):
+ * lw_granger_select_common against statsmodels OLS fits of every lag on the
+ * common rows (AIC, BIC, the choice; relative 1e-9), the test at the chosen
+ * lag and the Toda-Yamamoto Wald test against OLS f_test / wald_test
+ * (relative 1e-9, p-values with the 1e-12 floor), and the rescaling check:
+ * y * 1000 moves the per-lag-sample choice but not the common-sample one.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,6 +260,196 @@ static void test_degenerate_inputs(void **state)
     lw_granger_destroy(g);
 }
 
+static const char *const COMMON_CASES[] = {
+    "../stats_refs3/grangercommon_lead730", "../stats_refs3/grangercommon_trend365",
+    "../stats_refs3/grangercommon_null200", "../stats_refs3/grangercommon_macro"};
+
+static void close_or_fail(const char *c, const char *what, double got, double want,
+                          double floor_)
+{
+    if (!ref_close(got, want, 1e-9, floor_))
+        fail_msg("%s %s: got %.17g want %.17g", c, what, got, want);
+}
+
+static void test_select_common_against_statsmodels(void **state)
+{
+    (void)state;
+    for (size_t ci = 0; ci < sizeof(COMMON_CASES) / sizeof(COMMON_CASES[0]); ci++) {
+        const char *c = COMMON_CASES[ci];
+        ref_file_t rf;
+        assert_true(ref_load(c, &rf));
+        const ref_line_t *y = ref_get(&rf, "y"), *x = ref_get(&rf, "x");
+        const size_t K = (size_t)ref_get(&rf, "maxlag")->v[0];
+        const ref_line_t *best = ref_get(&rf, "best"), *bests = ref_get(&rf, "best_scaled");
+        assert_non_null(best);
+        assert_non_null(bests);
+        double aic[LW_GRANGER_MAX_LAG], bic[LW_GRANGER_MAX_LAG];
+        size_t pa = 0, pb = 0;
+        char err[256] = "";
+        if (lw_granger_select_common(y->v, x->v, y->n, K, LW_IC_AIC, &pa, aic, err, sizeof(err)) !=
+            LW_OK)
+            fail_msg("%s: %s", c, err);
+        assert_int_equal(lw_granger_select_common(y->v, x->v, y->n, K, LW_IC_BIC, &pb, bic, err,
+                                                  sizeof(err)),
+                         LW_OK);
+        const ref_line_t *l;
+        size_t nic = 0;
+        for (size_t i = 0; (l = ref_nth(&rf, "ic", i)) != NULL; i++, nic++) {
+            const size_t p = (size_t)l->v[0];
+            close_or_fail(c, "aic", aic[p - 1], l->v[1], 0.0);
+            close_or_fail(c, "bic", bic[p - 1], l->v[2], 0.0);
+        }
+        assert_int_equal(nic, K);
+        assert_int_equal(pa, (size_t)best->v[0]);
+        assert_int_equal(pb, (size_t)best->v[1]);
+        assert_int_equal(pa, (size_t)bests->v[0]);
+        /* the test at each chosen lag = Toda-Yamamoto with d = 0 */
+        size_t ntest = 0;
+        for (size_t i = 0; (l = ref_nth(&rf, "test", i)) != NULL; i++, ntest++) {
+            lw_granger_ty_t t;
+            assert_int_equal(
+                lw_granger_ty(y->v, x->v, y->n, (size_t)l->v[0], 0, &t, err, sizeof(err)), LW_OK);
+            close_or_fail(c, "F", t.f, l->v[1], 0.0);
+            close_or_fail(c, "F p", t.f_p, l->v[2], 1e-12);
+            assert_true(t.df_num == l->v[3] && t.df_denom == l->v[4]);
+            assert_int_equal(t.nobs, (size_t)l->v[5]);
+        }
+        assert_true(ntest >= 1);
+        printf("    %-40s K=%2zu  chosen AIC %zu BIC %zu\n", c, K, pa, pb);
+        ref_free(&rf);
+    }
+}
+
+/* y * 1000: the per-lag-sample choice (lw_granger_scan + select_lag) moves to
+ * a longer lag (each lag's llf shifts by -(n - p) ln 1000, favouring large p:
+ * cause (1) of issue 11); the common-sample choice stays. */
+static void test_select_common_rescale(void **state)
+{
+    (void)state;
+    ref_file_t rf;
+    assert_true(ref_load("../stats_refs3/grangercommon_lead730", &rf));
+    const ref_line_t *y = ref_get(&rf, "y"), *x = ref_get(&rf, "x");
+    const size_t n = y->n, K = 28;
+    double *ys = malloc(n * sizeof(double)), *xs = malloc(n * sizeof(double));
+    assert_non_null(ys);
+    assert_non_null(xs);
+    for (size_t i = 0; i < n; i++) {
+        ys[i] = 1000.0 * y->v[i];
+        xs[i] = 0.001 * x->v[i] + 7.0;
+    }
+    char err[256] = "";
+    for (int ic = 0; ic < 2; ic++) {
+        size_t p0 = 0, p1 = 0, p2 = 0;
+        const lw_ic_t crit = ic ? LW_IC_BIC : LW_IC_AIC;
+        assert_int_equal(lw_granger_select_common(y->v, x->v, n, K, crit, &p0, NULL, err,
+                                                  sizeof(err)),
+                         LW_OK);
+        assert_int_equal(lw_granger_select_common(ys, x->v, n, K, crit, &p1, NULL, err,
+                                                  sizeof(err)),
+                         LW_OK);
+        assert_int_equal(lw_granger_select_common(ys, xs, n, K, crit, &p2, NULL, err,
+                                                  sizeof(err)),
+                         LW_OK);
+        assert_int_equal(p0, p1);
+        assert_int_equal(p0, p2);
+    }
+    lw_granger_t *g = NULL;
+    assert_int_equal(lw_granger_new(n, K, &g, err, sizeof(err)), LW_OK);
+    lw_granger_lag_t recs[28];
+    size_t b0 = 0, b1 = 0;
+    assert_int_equal(lw_granger_scan(g, y->v, x->v, n, K, recs, err, sizeof(err)), LW_OK);
+    assert_int_equal(lw_granger_select_lag(recs, K, LW_IC_AIC, &b0), LW_OK);
+    assert_int_equal(lw_granger_scan(g, ys, x->v, n, K, recs, err, sizeof(err)), LW_OK);
+    assert_int_equal(lw_granger_select_lag(recs, K, LW_IC_AIC, &b1), LW_OK);
+    assert_true(b1 > b0); /* the defect the common sample removes */
+    lw_granger_destroy(g);
+    free(xs);
+    free(ys);
+    ref_free(&rf);
+}
+
+static const char *const TY_CASES[] = {"../stats_refs3/ty_i1pair400", "../stats_refs3/ty_lead730",
+                                       "../stats_refs3/ty_null150"};
+
+static void test_toda_yamamoto_against_statsmodels(void **state)
+{
+    (void)state;
+    for (size_t ci = 0; ci < sizeof(TY_CASES) / sizeof(TY_CASES[0]); ci++) {
+        const char *c = TY_CASES[ci];
+        ref_file_t rf;
+        assert_true(ref_load(c, &rf));
+        const ref_line_t *y = ref_get(&rf, "y"), *x = ref_get(&rf, "x");
+        const ref_line_t *l;
+        size_t checked = 0;
+        for (size_t i = 0; (l = ref_nth(&rf, "ty", i)) != NULL; i++, checked++) {
+            lw_granger_ty_t t;
+            char err[256] = "";
+            const size_t p = (size_t)l->v[0], d = (size_t)l->v[1];
+            if (lw_granger_ty(y->v, x->v, y->n, p, d, &t, err, sizeof(err)) != LW_OK)
+                fail_msg("%s p %zu d %zu: %s", c, p, d, err);
+            close_or_fail(c, "F", t.f, l->v[2], 0.0);
+            close_or_fail(c, "F p", t.f_p, l->v[3], 1e-12);
+            assert_true(t.df_num == l->v[4] && t.df_denom == l->v[5]);
+            close_or_fail(c, "chi2", t.chi2, l->v[6], 0.0);
+            close_or_fail(c, "chi2 p", t.chi2_p, l->v[7], 1e-12);
+            assert_int_equal(t.nobs, (size_t)l->v[8]);
+            assert_int_equal(t.p, p);
+            assert_int_equal(t.d, d);
+        }
+        assert_true(checked >= 5);
+        ref_free(&rf);
+    }
+}
+
+static void test_common_and_ty_degenerate(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    double y[N], x[N];
+    uint64_t st = 42u;
+    for (size_t i = 0; i < N; i++) {
+        st ^= st << 13;
+        st ^= st >> 7;
+        st ^= st << 17;
+        y[i] = (double)(st >> 11) / 9007199254740992.0;
+        st ^= st << 13;
+        st ^= st >> 7;
+        st ^= st << 17;
+        x[i] = (double)(i % 7) + 0.1 * (double)(st >> 11) / 9007199254740992.0;
+    }
+    size_t p = 99;
+    lw_granger_ty_t t;
+    char err[256] = "";
+    assert_int_equal(lw_granger_select_common(y, x, N, 13, LW_IC_AIC, &p, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID); /* 3 * 13 + 2 = 41 > 40 */
+    assert_int_equal(p, 0);
+    assert_int_equal(lw_granger_select_common(y, x, N, 12, LW_IC_AIC, &p, NULL, err, sizeof(err)),
+                     LW_OK);
+    assert_true(p >= 1 && p <= 12);
+    assert_int_equal(lw_granger_select_common(y, x, N, 0, LW_IC_AIC, &p, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    assert_int_equal(lw_granger_ty(y, x, N, 0, 1, &t, err, sizeof(err)), LW_ERR_INVALID);
+    assert_int_equal(lw_granger_ty(y, x, N, 10, 3, &t, err, sizeof(err)), LW_ERR_INVALID);
+    assert_int_equal(lw_granger_ty(y, x, N, 10, 2, &t, err, sizeof(err)), LW_OK);
+    assert_true(isfinite(t.f) && t.f_p >= 0.0 && t.f_p <= 1.0);
+    double xc[N];
+    for (size_t i = 0; i < N; i++)
+        xc[i] = 5.0;
+    assert_int_equal(lw_granger_ty(y, xc, N, 2, 1, &t, err, sizeof(err)), LW_ERR_INVALID);
+    assert_non_null(strstr(err, "constant"));
+    assert_true(t.f == 0.0 && t.nobs == 0);
+    y[3] = (double)NAN;
+    assert_int_equal(lw_granger_select_common(y, x, N, 2, LW_IC_BIC, &p, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    /* x exactly periodic with period 7: lags 1 and 8 collinear with the rest -> singular */
+    y[3] = 0.5;
+    for (size_t i = 0; i < N; i++)
+        xc[i] = (double)(i % 7);
+    assert_int_equal(lw_granger_select_common(y, xc, N, 12, LW_IC_AIC, &p, NULL, err, sizeof(err)),
+                     LW_ERR_STATS);
+    assert_non_null(strstr(err, "singular"));
+}
+
 int main(void)
 {
     lw_stats_init();
@@ -260,6 +457,10 @@ int main(void)
         cmocka_unit_test(test_against_statsmodels),
         cmocka_unit_test(test_true_lead),
         cmocka_unit_test(test_degenerate_inputs),
+        cmocka_unit_test(test_select_common_against_statsmodels),
+        cmocka_unit_test(test_select_common_rescale),
+        cmocka_unit_test(test_toda_yamamoto_against_statsmodels),
+        cmocka_unit_test(test_common_and_ty_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

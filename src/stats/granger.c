@@ -31,12 +31,19 @@
  *      explicit design (ols.c), which also detects rank deficiency.
  * Cost per scan: O(K n) prefixes + sum_p O(p^3 + n p); measured in
  * bench/bench_granger.c.
+ *
+ * lw_granger_select_common (lag choice on the common rows K..n-1) and
+ * lw_granger_ty (Toda-Yamamoto Wald test) are separate, workspace-free entry
+ * points for the issue-11 redesign: the first uses one QR of the widest
+ * nested design (see the comment above it), the second two explicit ols.c
+ * fits; neither touches the scan's fast path.
  */
 #include "leadwatch/stats/granger.h"
 
 #include "leadwatch/stats/ols.h"
 
 #include <float.h>
+#include <gsl/gsl_blas.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
@@ -469,4 +476,222 @@ lw_err_t lw_granger_select_lag(const lw_granger_lag_t *recs, size_t count, lw_ic
         }
     }
     return found ? LW_OK : LW_ERR_NOT_FOUND;
+}
+
+/* ------------------------------------------------------------ common-sample lag choice */
+
+/* NaN/Inf or a constant series is LW_ERR_INVALID (shared by the functions below). */
+static lw_err_t check_pair(const double *y, const double *x, size_t n, const char *who,
+                           char *errstr, size_t errstr_size)
+{
+    bool cy = true, cx = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(y[i]) || !isfinite(x[i]))
+            return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "%s: value %zu is NaN or Inf",
+                             who, i);
+        cy = cy && y[i] == y[0];
+        cx = cx && x[i] == x[0];
+    }
+    if (cy || cx)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "%s: %s is constant", who,
+                         cy ? "y" : "x");
+    return LW_OK;
+}
+
+/*
+ * The candidate models on the common rows are nested when the columns are
+ * ordered [1, y_{t-1}, x_{t-1}, y_{t-2}, x_{t-2}, ...]: model p is the first
+ * 2p + 1 columns.  So, as in adf.c's lag search, one Householder QR of the
+ * widest design (centred series, columns scaled to unit norm) gives every
+ * SSR at once: with c = Q'y, SSR_p = sum_{i >= 2p+1} c_i^2.  Cost one
+ * O(m K^2) factorisation instead of K fits.
+ */
+lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, size_t max_lag,
+                                  lw_ic_t ic, size_t *best_lag, double *ic_values, char *errstr,
+                                  size_t errstr_size)
+{
+    *best_lag = 0;
+    if (max_lag == 0 || n < lw_granger_min_nobs(max_lag))
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "granger: %zu points is too few for max_lag %zu (need >= %zu)", n,
+                         max_lag, max_lag ? lw_granger_min_nobs(max_lag) : 0);
+    if (max_lag > LW_GRANGER_MAX_LAG || n > LW_GRANGER_MAX_NOBS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
+                         "granger: n %zu / max_lag %zu exceeds the bound (%u, %u)", n, max_lag,
+                         LW_GRANGER_MAX_NOBS, LW_GRANGER_MAX_LAG);
+    lw_err_t err = check_pair(y, x, n, "granger", errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    double my = 0.0, mx = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        my += y[i];
+        mx += x[i];
+    }
+    my /= (double)n;
+    mx /= (double)n;
+
+    const size_t K = max_lag, m = n - K, k = 2 * K + 1;
+    gsl_matrix *A = gsl_matrix_alloc(m, k);
+    gsl_vector *tau = gsl_vector_alloc(k);
+    gsl_vector *c = gsl_vector_alloc(m);
+    if (!A || !tau || !c) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
+        goto free_all;
+    }
+    double tss = 0.0;
+    for (size_t r = 0; r < m; r++) {
+        const size_t t = r + K;
+        gsl_matrix_set(A, r, 0, 1.0);
+        for (size_t i = 1; i <= K; i++) {
+            gsl_matrix_set(A, r, 2 * i - 1, y[t - i] - my);
+            gsl_matrix_set(A, r, 2 * i, x[t - i] - mx);
+        }
+        gsl_vector_set(c, r, y[t] - my);
+    }
+    {
+        double mt = 0.0;
+        for (size_t r = 0; r < m; r++)
+            mt += gsl_vector_get(c, r);
+        mt /= (double)m;
+        for (size_t r = 0; r < m; r++)
+            tss += (gsl_vector_get(c, r) - mt) * (gsl_vector_get(c, r) - mt);
+    }
+    for (size_t j = 0; j < k; j++) {
+        gsl_vector_view col = gsl_matrix_column(A, j);
+        const double nrm = gsl_blas_dnrm2(&col.vector);
+        if (!(nrm > 0.0)) {
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                            "granger: column %zu of the common design is all zero", j);
+            goto free_all;
+        }
+        gsl_vector_scale(&col.vector, 1.0 / nrm);
+    }
+    int st = gsl_linalg_QR_decomp(A, tau);
+    if (st == GSL_SUCCESS)
+        st = gsl_linalg_QR_QTvec(A, tau, c);
+    if (st != GSL_SUCCESS) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "granger: QR failed: %s",
+                        gsl_strerror(st));
+        goto free_all;
+    }
+    for (size_t j = 0; j < k; j++)
+        if (!(fabs(gsl_matrix_get(A, j, j)) > LW_OLS_RANK_TOL)) {
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                            "granger: common design is singular at column %zu", j);
+            goto free_all;
+        }
+    /* tail = SSR_p, walking p from K down to 1; ties go to the smaller p. */
+    double tail = 0.0, best = 0.0;
+    for (size_t i = k; i < m; i++)
+        tail += gsl_vector_get(c, i) * gsl_vector_get(c, i);
+    for (size_t p = K; p >= 1; p--) {
+        if (p < K) {
+            const double a = gsl_vector_get(c, 2 * p + 1), b = gsl_vector_get(c, 2 * p + 2);
+            tail += a * a + b * b;
+        }
+        if (!(tail > DBL_EPSILON * tss)) {
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                            "granger: perfect fit at lag %zu on the common rows", p);
+            goto free_all;
+        }
+        const double kp = (double)(2 * p + 1), llf = lw_ols_llf(tail, m);
+        const double v = ic == LW_IC_BIC ? -2.0 * llf + kp * log((double)m) : -2.0 * llf + 2.0 * kp;
+        if (!isfinite(v)) {
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                            "granger: non-finite information criterion at lag %zu", p);
+            goto free_all;
+        }
+        if (ic_values)
+            ic_values[p - 1] = v;
+        if (*best_lag == 0 || v <= best) {
+            best = v;
+            *best_lag = p;
+        }
+    }
+free_all:
+    gsl_vector_free(c);
+    gsl_vector_free(tau);
+    gsl_matrix_free(A);
+    if (err != LW_OK)
+        *best_lag = 0;
+    return err;
+}
+
+/* ------------------------------------------------------------ Toda-Yamamoto */
+
+/* Design [1, y_{t-1..t-q}, x lags j in [xfrom, q]] on rows t = q..n-1. */
+static size_t ty_design(const double *y, const double *x, size_t n, size_t q, size_t xfrom,
+                        double *X)
+{
+    const size_t k = 1 + q + (q - xfrom + 1);
+    for (size_t t = q; t < n; t++) {
+        double *row = X + (t - q) * k;
+        size_t j = 0;
+        row[j++] = 1.0;
+        for (size_t i = 1; i <= q; i++)
+            row[j++] = y[t - i];
+        for (size_t i = xfrom; i <= q; i++)
+            row[j++] = x[t - i];
+    }
+    return k;
+}
+
+lw_err_t lw_granger_ty(const double *y, const double *x, size_t n, size_t p, size_t d,
+                       lw_granger_ty_t *res, char *errstr, size_t errstr_size)
+{
+    memset(res, 0, sizeof(*res));
+    const size_t q = p + d;
+    if (p == 0 || q > LW_GRANGER_MAX_LAG || n > LW_GRANGER_MAX_NOBS)
+        return lw_seterr(errstr, errstr_size, p == 0 ? LW_ERR_INVALID : LW_ERR_TOO_LARGE,
+                         "granger-ty: p %zu, d %zu, n %zu outside 1 <= p, p + d <= %u, n <= %u",
+                         p, d, n, LW_GRANGER_MAX_LAG, LW_GRANGER_MAX_NOBS);
+    if (n < lw_granger_min_nobs(q))
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "granger-ty: %zu points is too few for p + d = %zu (need >= %zu)", n, q,
+                         lw_granger_min_nobs(q));
+    lw_err_t err = check_pair(y, x, n, "granger-ty", errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    const size_t m = n - q, ku = 2 * q + 1;
+    lw_ols_t *ols = NULL;
+    double *X = malloc(m * ku * sizeof(double));
+    if (!X)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger-ty: out of memory");
+    err = lw_ols_new(m, ku, &ols, errstr, errstr_size);
+    if (err != LW_OK)
+        goto free_x;
+    lw_ols_result_t fit;
+    (void)ty_design(y, x, n, q, 1, X);
+    err = lw_ols_fit(ols, X, y + q, m, ku, 0, 0, &fit, errstr, errstr_size);
+    if (err != LW_OK)
+        goto free_ols;
+    const double ssr_u = fit.ssr, df_u = fit.df_resid;
+    const size_t kr = ty_design(y, x, n, q, p + 1, X);
+    err = lw_ols_fit(ols, X, y + q, m, kr, 0, 0, &fit, errstr, errstr_size);
+    if (err != LW_OK)
+        goto free_ols;
+    const double ssr_r = fit.ssr;
+    const double w = fmax(ssr_r - ssr_u, 0.0) / (ssr_u / df_u);
+    if (!isfinite(w)) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "granger-ty: non-finite statistic");
+        goto free_ols;
+    }
+    res->p = p;
+    res->d = d;
+    res->nobs = m;
+    res->ssr_u = ssr_u;
+    res->ssr_r = ssr_r;
+    res->chi2 = w;
+    res->chi2_p = gsl_cdf_chisq_Q(w, (double)p);
+    res->f = w / (double)p;
+    res->df_num = (double)p;
+    res->df_denom = df_u;
+    res->f_p = gsl_cdf_fdist_Q(res->f, res->df_num, df_u);
+free_ols:
+    lw_ols_destroy(ols);
+free_x:
+    free(X);
+    if (err != LW_OK)
+        memset(res, 0, sizeof(*res));
+    return err;
 }

@@ -27,6 +27,8 @@
  * Note on lag selection: as in statsmodels, each lag is fitted on its own
  * rows (n - p of them), so AIC/BIC across lags compare slightly different
  * samples; lw_granger_select_lag picks the minimum regardless, as asked.
+ * lw_granger_select_common compares all lags on one common sample instead,
+ * and lw_granger_ty runs the (Toda-Yamamoto) test at a chosen lag.
  */
 #ifndef LEADWATCH_GRANGER_H
 #define LEADWATCH_GRANGER_H
@@ -80,5 +82,55 @@ lw_err_t lw_granger_scan(lw_granger_t *g, const double *y, const double *x, size
  */
 lw_err_t lw_granger_select_lag(const lw_granger_lag_t *recs, size_t count, lw_ic_t ic,
                                size_t *best_index);
+
+/*
+ * Lag choice on ONE common sample (issue 11).  For max_lag K every candidate
+ * p in 1..K is fitted on the same rows t = K..n-1 (m = n - K of them):
+ *   y_t ~ const + y_{t-1} .. y_{t-p} + x_{t-1} .. x_{t-p}     (k_p = 2p + 1)
+ *   aic_p = -2 llf_p + 2 k_p,  bic_p = -2 llf_p + k_p ln m    (llf on m rows)
+ * and the smallest criterion wins (ties: the smaller p).  Because the rows
+ * do not move with p, rescaling y or x by a constant shifts every llf_p by
+ * the same amount and the choice cannot change (lw_granger_select_lag's
+ * per-lag samples lack that property).  Matches statsmodels OLS fits of the
+ * explicit designs on the common rows (scripts/gen_stats_refs3.py).
+ * ic_values, when non-NULL, has max_lag slots and receives the criterion of
+ * lag p at [p-1].  Needs n >= lw_granger_min_nobs(max_lag) (the widest model
+ * keeps df_resid >= 1).  LW_ERR_INVALID: bad sizes, NaN/Inf, constant x or
+ * y; LW_ERR_TOO_LARGE beyond LW_GRANGER_MAX_LAG/MAX_NOBS; LW_ERR_STATS: a
+ * singular common design or a perfect fit.  *best_lag is 0 on error.
+ * Allocates O(n K) scratch and frees it; thread-safe.
+ */
+lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, size_t max_lag,
+                                  lw_ic_t ic, size_t *best_lag, double *ic_values, char *errstr,
+                                  size_t errstr_size);
+
+/*
+ * Toda & Yamamoto (1995) test of x -> y that stays valid whatever the
+ * integration order (up to d): fit p + d lags of both series,
+ *   y_t ~ const + y_{t-1} .. y_{t-p-d} + x_{t-1} .. x_{t-p-d},  t = p+d .. n-1,
+ * and Wald-test only the first p x-lag coefficients (the d extra lags are
+ * never restricted).  With classical OLS covariance the Wald statistic is
+ *   W = (ssr_r - ssr_u) / (ssr_u / df_u),   chi2 df = p            (asymptotic test)
+ *   F = W / p,                              df = (p, df_u)
+ *   df_u = m - (2(p + d) + 1),  m = n - p - d,
+ * identical to statsmodels OLS(...).fit().wald_test(R, use_f=False) and
+ * .f_test(R).  d = 0 is the ordinary Granger F test at lag p
+ * (grangercausalitytests ssr_ftest), i.e. the test at a lag chosen by
+ * lw_granger_select_common.  Needs n >= 3 (p + d) + 2.
+ */
+typedef struct {
+    size_t p, d, nobs;
+    double f, f_p, df_num, df_denom; /* F form */
+    double chi2, chi2_p;             /* Wald chi2, df = p */
+    double ssr_r, ssr_u;
+} lw_granger_ty_t;
+
+/*
+ * Run the Toda-Yamamoto test (p >= 1, d >= 0, p + d <= LW_GRANGER_MAX_LAG).
+ * Same input checks and statuses as lw_granger_select_common; *res is zeroed
+ * on error.  Allocates scratch internally; thread-safe.
+ */
+lw_err_t lw_granger_ty(const double *y, const double *x, size_t n, size_t p, size_t d,
+                       lw_granger_ty_t *res, char *errstr, size_t errstr_size);
 
 #endif
