@@ -15,6 +15,12 @@
  *   - Ground truth: a lead that vanishes at t = 200 is dated within 5
  *     periods and rejected at 1%; no break, no rejection.
  *   - Degenerate input: too short, NaN, Inf, constant x, bad trim, k > 10.
+ *   - HC sup-Wald of the x-lag coefficients (issue 11; scripts/gen_stats_refs3.R,
+ *     tests/data/stats_refs3/breakshc_*.txt): the whole W(i) path, sup, argmax
+ *     and p against lm + sandwich per break (partial change) and against
+ *     strucchange::Fstats(vcov. = sandwich) + sctest(type = "supF") (every
+ *     coefficient changing), relative 1e-8; Hansen p for k up to 40 against
+ *     strucchange:::pvalue.Fstats (1e-9).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +34,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -348,6 +355,159 @@ static void test_degenerate(void **state)
                      LW_ERR_INVALID);
 }
 
+static const char *const HC_CASES[] = {"../stats_refs3/breakshc_stop300",
+                                       "../stats_refs3/breakshc_null250",
+                                       "../stats_refs3/breakshc_lag7_400"};
+
+static void hc_close(const char *c, const char *what, double got, double want)
+{
+    if (!ref_close(got, want, 1e-8, 1e-12))
+        fail_msg("%s %s: got %.17g want %.17g", c, what, got, want);
+}
+
+static void test_supwald_hc_reference(void **state)
+{
+    (void)state;
+    for (size_t ci = 0; ci < sizeof(HC_CASES) / sizeof(HC_CASES[0]); ci++) {
+        const char *c = HC_CASES[ci];
+        ref_file_t rf;
+        assert_true(ref_load(c, &rf));
+        const ref_line_t *y = ref_get(&rf, "y"), *x = ref_get(&rf, "x");
+        const ref_line_t *cs = ref_get(&rf, "case"), *path = ref_get(&rf, "path");
+        const double trim = ref_get(&rf, "trim")->v[0];
+        const size_t p = (size_t)cs->v[0], from = (size_t)cs->v[3], to = (size_t)cs->v[4];
+        const size_t n = y->n, L = p;
+        double *wp = calloc(n + 1, sizeof(double));
+        assert_non_null(wp);
+        lw_breaks_supwald_hc_t r;
+        char err[256] = "";
+        if (lw_breaks_supwald_hc_lags(y->v, x->v, n, p, p, trim, &r, wp, err, sizeof(err)) !=
+            LW_OK)
+            fail_msg("%s: %s", c, err);
+        assert_int_equal(r.nobs, (size_t)cs->v[2]);
+        assert_int_equal(r.first, from);
+        assert_int_equal(r.last, to);
+        assert_int_equal(r.q, p);
+        assert_int_equal(path->n, to - from + 1);
+        for (size_t i = from; i <= to; i++)
+            hc_close(c, "W(i)", wp[L + i], path->v[i - from]);
+        hc_close(c, "sup", r.sup_wald, cs->v[5]);
+        assert_int_equal(r.break_row, (size_t)cs->v[6]);
+        assert_int_equal(r.break_period, L + (size_t)cs->v[6]);
+        assert_true(r.p_defined);
+        hc_close(c, "p", r.p, cs->v[7]);
+        hc_close(c, "lambda", r.lambda, cs->v[8]);
+        const ref_line_t *pure = ref_get(&rf, "pure");
+        if (pure) { /* every coefficient changes: strucchange's own Fstats(vcov. = sandwich) */
+            const size_t m = n - L, k = 1 + 2 * p;
+            double *Z = malloc(m * k * sizeof(double)), *yy = malloc(m * sizeof(double));
+            assert_non_null(Z);
+            assert_non_null(yy);
+            for (size_t t = L; t < n; t++) {
+                double *row = Z + (t - L) * k;
+                row[0] = 1.0;
+                for (size_t j = 1; j <= p; j++) {
+                    row[j] = y->v[t - j];
+                    row[p + j] = x->v[t - j];
+                }
+                yy[t - L] = y->v[t];
+            }
+            size_t chg[LW_BREAKS_MAX_K];
+            for (size_t j = 0; j < k; j++)
+                chg[j] = j;
+            double *wq = calloc(m + 1, sizeof(double));
+            assert_non_null(wq);
+            lw_breaks_supwald_hc_t rp;
+            assert_int_equal(
+                lw_breaks_supwald_hc(yy, Z, m, k, chg, k, trim, &rp, wq, err, sizeof(err)), LW_OK);
+            const ref_line_t *pp = ref_get(&rf, "purepath");
+            assert_int_equal(pp->n, rp.last - rp.first + 1);
+            for (size_t i = rp.first; i <= rp.last; i++)
+                hc_close(c, "pure W(i)", wq[i], pp->v[i - rp.first]);
+            hc_close(c, "pure sup", rp.sup_wald, pure->v[0]);
+            assert_int_equal(rp.break_row, (size_t)pure->v[1]);
+            hc_close(c, "pure p", rp.p, pure->v[2]);
+            free(wq);
+            free(yy);
+            free(Z);
+        }
+        printf("    %-34s p=%zu sup W %.3f at row %zu, p-value %.4f\n", c, p, r.sup_wald,
+               r.break_row, r.p);
+        free(wp);
+        ref_free(&rf);
+    }
+}
+
+static void test_hansen_p40_reference(void **state)
+{
+    (void)state;
+    ref_file_t rf;
+    assert_true(ref_load("../stats_refs3/breakshc_pvalues", &rf));
+    const ref_line_t *l;
+    size_t n = 0;
+    for (size_t i = 0; (l = ref_nth(&rf, "pv", i)) != NULL; i++, n++) {
+        const double lam = l->v[2];
+        const double tau0 = lam < 1.0 ? lam : 1.0 / (1.0 + sqrt(lam));
+        double p = -1.0;
+        assert_true(lw_breaks_hansen_p40(l->v[0], (size_t)l->v[1], tau0, &p));
+        if (!ref_close(p, l->v[3], 1e-9, 1e-14))
+            fail_msg("p40(%g, k=%g, lambda %g): got %.17g want %.17g", l->v[0], l->v[1], lam, p,
+                     l->v[3]);
+        if ((size_t)l->v[1] <= LW_BREAKS_HANSEN_MAX_K) { /* same as the old table */
+            double p10 = -1.0;
+            assert_true(lw_breaks_hansen_p(l->v[0], (size_t)l->v[1], tau0, &p10));
+            assert_true(p10 == p);
+        }
+    }
+    assert_true(n >= 200);
+    double p;
+    assert_false(lw_breaks_hansen_p40(5.0, 41, 0.15, &p));
+    assert_false(lw_breaks_hansen_p40((double)NAN, 12, 0.15, &p));
+    ref_free(&rf);
+}
+
+static void test_supwald_hc_degenerate(void **state)
+{
+    (void)state;
+    enum { N = 120 };
+    double y[N], x[N];
+    uint64_t st = 5u;
+    for (size_t i = 0; i < N; i++) {
+        st ^= st << 13;
+        st ^= st >> 7;
+        st ^= st << 17;
+        x[i] = (double)(st >> 11) / 9007199254740992.0;
+    }
+    for (size_t i = 0; i < N; i++)
+        y[i] = (i ? 0.3 * y[i - 1] + 0.5 * x[i - 1] : 0.0) + 0.1 * x[(i * 7) % N];
+    lw_breaks_supwald_hc_t r;
+    char err[256] = "";
+    assert_int_equal(lw_breaks_supwald_hc_lags(y, x, N, 2, 2, 0.15, &r, NULL, err, sizeof(err)),
+                     LW_OK);
+    assert_true(isfinite(r.sup_wald) && r.p >= 0.0 && r.p <= 1.0);
+    assert_int_equal(lw_breaks_supwald_hc_lags(y, x, N, 2, 0, 0.15, &r, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    assert_int_equal(lw_breaks_supwald_hc_lags(y, x, 20, 4, 4, 0.15, &r, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID); /* 16 rows for k + q = 13 */
+    assert_int_equal(r.status, LW_ERR_INVALID);
+    assert_true(r.sup_wald == 0.0 && r.reason[0] != '\0');
+    assert_int_equal(lw_breaks_supwald_hc_lags(y, x, N, 2, 2, 0.5, &r, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    x[50] = (double)INFINITY;
+    assert_int_equal(lw_breaks_supwald_hc_lags(y, x, N, 2, 2, 0.15, &r, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+    /* x zero in the first half: its change is not identified in short old regimes */
+    for (size_t i = 0; i < N; i++)
+        x[i] = i < N / 2 ? 0.0 : (double)(i % 5);
+    assert_int_equal(lw_breaks_supwald_hc_lags(y, x, N, 1, 1, 0.15, &r, NULL, err, sizeof(err)),
+                     LW_ERR_STATS);
+    assert_non_null(strstr(err, "break"));
+    const double Z[4] = {1, 2, 3, 4};
+    const size_t bad[2] = {1, 0};
+    assert_int_equal(lw_breaks_supwald_hc(y, Z, 2, 2, bad, 2, 0.15, &r, NULL, err, sizeof(err)),
+                     LW_ERR_INVALID);
+}
+
 int main(void)
 {
     lw_stats_init();
@@ -358,6 +518,9 @@ int main(void)
         cmocka_unit_test(test_cusum_boundaries),
         cmocka_unit_test(test_ground_truth),
         cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_supwald_hc_reference),
+        cmocka_unit_test(test_hansen_p40_reference),
+        cmocka_unit_test(test_supwald_hc_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,23 @@
  *    as statsmodels.stats.diagnostic.recursive_olsresiduals (rypred,
  *    rresid_scaled) defines them.  forecast.c builds on this.
  *
+ * 4. Heteroskedasticity-robust sup-Wald test of a PARTIAL structural change
+ *    (lw_breaks_supwald_hc; issue 11): only q chosen columns (the x lags of
+ *    a lead relationship) may change at the break; the other coefficients
+ *    are the same in both regimes.  For a break after row i (old regime rows
+ *    0..i-1) the model is y = Z b + (D_i Z_c) d + u with D_i = 1{t >= i},
+ *    and
+ *        W(i) = d_hat' V_dd^-1 d_hat,   V = (A'A)^-1 (sum_t u_t^2 a_t a_t') (A'A)^-1
+ *    (White 1980 HC0, R sandwich::sandwich of the lm fit; A = [Z, D_i Z_c]);
+ *    chi2 df = q asymptotically at a fixed date.  Candidates follow
+ *    strucchange::Fstats: from = floor(trim m), to = m - from, clamped to
+ *    [k + 1, m - k - 1]; sup_wald = max W, break_row = the first argmax
+ *    (first row of the new regime).  p: Hansen (1997) for q restrictions,
+ *    q <= 40, at tau0 = 1 / (1 + sqrt(lambda)), lambda = (m - from) to /
+ *    (from (m - to)), exactly strucchange:::pvalue.Fstats(type = "supF").
+ *    With Z_c = Z (all columns) W(i) is strucchange::Fstats(vcov. =
+ *    sandwich)'s statistic.  Cost: one QR fit of m x (k + q) per candidate.
+ *
  * Degenerate input (NaN/Inf, fewer rows than the trimming and k need, a
  * rank-deficient design in the shortest admissible segment, a perfect fit)
  * returns a status with a reason; the result's numbers are then 0 and must
@@ -59,6 +76,7 @@
 #define LW_BREAKS_MAX_NOBS 1000000u /* rows */
 #define LW_BREAKS_DEFAULT_TRIM 0.15 /* Andrews' recommended trimming */
 #define LW_BREAKS_HANSEN_MAX_K 10u  /* restrictions covered by the embedded table */
+#define LW_BREAKS_HANSEN40_MAX_K 40u /* ... and by lw_breaks_hansen_p40 (strucchange's range) */
 #define LW_BREAKS_RANK_TOL 1e-10    /* |R_jj| / ||column j|| below this: collinear */
 
 typedef struct {
@@ -96,6 +114,48 @@ typedef struct {
  * 1..LW_BREAKS_HANSEN_MAX_K or a non-finite/negative stat.
  */
 bool lw_breaks_hansen_p(double stat, size_t k, double tau0, double *p);
+
+/* As lw_breaks_hansen_p for k = 1..LW_BREAKS_HANSEN40_MAX_K (strucchange's full table). */
+bool lw_breaks_hansen_p40(double stat, size_t k, double tau0, double *p);
+
+typedef struct {
+    lw_err_t status;
+    char reason[LW_BREAKS_REASON_SIZE]; /* why it failed; with LW_OK, why p is undefined */
+    size_t nobs, k, q;                  /* rows, parameters, changing coefficients (df) */
+    size_t first, last;                 /* candidate break rows [from, to] */
+    double sup_wald;                    /* max W(i) */
+    size_t break_row;                   /* argmax i: first row of the new regime */
+    size_t break_period;                /* series index (the _lags form) */
+    double lambda, tau0;                /* strucchange's trimming summary */
+    bool p_defined;                     /* false when q > LW_BREAKS_HANSEN40_MAX_K */
+    double p;                           /* Hansen (1997) approximate p-value */
+} lw_breaks_supwald_hc_t;
+
+/*
+ * HC sup-Wald test (section 4 above) on y (m), Z (m x k row-major, with the
+ * constant column), the q strictly increasing column indices chg[] that may
+ * change, trim in (0, 0.5) (LW_BREAKS_DEFAULT_TRIM = 0.15, Andrews 1993).
+ * w_path, when non-NULL, has m + 1 slots and receives W(i) for i in
+ * [first, last] (other slots 0).  Needs m > 2 (k + q) and a non-empty
+ * candidate range.  Returns LW_OK, LW_ERR_INVALID (arguments, NaN/Inf, too
+ * short), LW_ERR_STATS (a rank-deficient interaction design or a singular
+ * robust covariance at some break, named in the message), LW_ERR_NOMEM;
+ * res->status/reason mirror it and its numbers are 0 on error.  Thread-safe.
+ */
+lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t k,
+                              const size_t *chg, size_t q, double trim,
+                              lw_breaks_supwald_hc_t *res, double *w_path, char *errstr,
+                              size_t errstr_size);
+
+/*
+ * The lead relationship of lw_breaks_supf_lags (rows t = L..n-1, Z = [1,
+ * y lags, x lags]) with only the xlags coefficients allowed to change
+ * (q = xlags, the lag p under test).  res->break_period = L + break_row;
+ * w_path (optional) has n + 1 slots indexed by series period.
+ */
+lw_err_t lw_breaks_supwald_hc_lags(const double *y, const double *x, size_t n, size_t ylags,
+                                   size_t xlags, double trim, lw_breaks_supwald_hc_t *res,
+                                   double *w_path, char *errstr, size_t errstr_size);
 
 /*
  * Brownian-motion boundary-crossing p-value P(sup_t |W(t)| / (1 + 2t) > x),
