@@ -1,0 +1,147 @@
+/*
+ * monitor.c - OLS-CUSUM sequential monitor (definitions, degrees of freedom
+ * and sources in monitor.h: strucchange mefp/monitor, type "OLS-CUSUM").
+ *
+ * The history fit is one ols.c QR; from then on the state is the running
+ * residual sum, so an update costs one k-term dot product, one square root
+ * and one log: the same arithmetic in the same order whether rows arrive
+ * one at a time (live) or in bulk (catch-up), hence identical states.  The
+ * critical value is found by bisection of the monotone function
+ * f(c) = 2 (Phi(c) - c phi(c)) (f' = 2 c^2 phi(c) > 0) on [0, 10].
+ */
+#include "leadwatch/stats/monitor.h"
+
+#include "leadwatch/stats/ols.h"
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <string.h>
+
+double lw_monitor_critval(double alpha)
+{
+    if (!(alpha > 0.0 && alpha < 1.0))
+        return (double)NAN;
+    const double target = 2.0 - alpha;
+    double lo = 0.0, hi = 10.0;
+    for (int i = 0; i < 200 && hi - lo > 1e-15; i++) {
+        const double mid = 0.5 * (lo + hi);
+        const double f = 2.0 * (gsl_cdf_ugaussian_P(mid) - mid * gsl_ran_ugaussian_pdf(mid));
+        if (f < target)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+double lw_monitor_boundary(const lw_monitor_t *m, uint64_t j)
+{
+    if (j <= m->histsize)
+        return 0.0;
+    const double x = (double)j / (double)m->histsize;
+    return sqrt(x * (x - 1.0) * (m->critval * m->critval + log(x / (x - 1.0))));
+}
+
+bool lw_monitor_check(const lw_monitor_t *m)
+{
+    if (m->version != LW_MONITOR_VERSION || m->k < 1 || m->k > LW_MONITOR_MAX_K ||
+        m->histsize <= m->k || m->histsize > LW_MONITOR_MAX_HIST || m->rows < m->histsize ||
+        (m->alarm != 0 && (m->alarm <= m->histsize || m->alarm > m->rows)))
+        return false;
+    if (!(m->alpha > 0.0 && m->alpha < 1.0) || !(m->critval > 0.0) || !isfinite(m->critval) ||
+        !(m->sigma > 0.0) || !isfinite(m->sigma) || !isfinite(m->cusum) ||
+        !(m->stat >= 0.0) || !isfinite(m->stat))
+        return false;
+    for (uint32_t j = 0; j < m->k; j++)
+        if (!isfinite(m->coef[j]))
+            return false;
+    return true;
+}
+
+lw_err_t lw_monitor_init(lw_monitor_t *m, const double *y, const double *Z, size_t n, size_t k,
+                         double alpha, char *errstr, size_t errstr_size)
+{
+    memset(m, 0, sizeof(*m));
+    if (k < 1 || k > LW_MONITOR_MAX_K || n <= k || n > LW_MONITOR_MAX_HIST ||
+        !(alpha > 0.0 && alpha < 1.0))
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "monitor: need 1 <= k <= %u, k < n <= %u and alpha in (0, 1) "
+                         "(got k %zu, n %zu, alpha %g)",
+                         LW_MONITOR_MAX_K, LW_MONITOR_MAX_HIST, k, n, alpha);
+    lw_ols_t *ols = NULL;
+    lw_err_t err = lw_ols_new(n, k, &ols, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    lw_ols_result_t fit;
+    err = lw_ols_fit(ols, Z, y, n, k, 0, 0, &fit, errstr, errstr_size);
+    if (err == LW_OK) {
+        m->version = LW_MONITOR_VERSION;
+        m->k = (uint32_t)k;
+        m->histsize = n;
+        m->rows = n;
+        m->alpha = alpha;
+        m->critval = lw_monitor_critval(alpha);
+        m->sigma = sqrt(fit.ssr / fit.df_resid);
+        memcpy(m->coef, fit.params, k * sizeof(double));
+        /* strucchange's process cumulates the history residuals too (~0 with a constant) */
+        for (size_t t = 0; t < n; t++) {
+            double f = 0.0;
+            for (size_t j = 0; j < k; j++)
+                f += Z[t * k + j] * m->coef[j];
+            m->cusum += y[t] - f;
+        }
+        if (!lw_monitor_check(m))
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                            "monitor: degenerate history fit (sigma %g)", m->sigma);
+    }
+    lw_ols_destroy(ols);
+    if (err != LW_OK)
+        memset(m, 0, sizeof(*m));
+    return err;
+}
+
+lw_err_t lw_monitor_update(lw_monitor_t *m, const double *z, double y, double *process,
+                           double *boundary, bool *alarm_now, char *errstr, size_t errstr_size)
+{
+    if (alarm_now)
+        *alarm_now = false;
+    if (!lw_monitor_check(m))
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "monitor: invalid state");
+    double f = 0.0;
+    for (uint32_t j = 0; j < m->k; j++)
+        f += z[j] * m->coef[j];
+    const double e = y - f;
+    if (!isfinite(e))
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "monitor: NaN or Inf in row %llu", (unsigned long long)(m->rows + 1));
+    m->cusum += e;
+    m->rows++;
+    const double pr = m->cusum / (m->sigma * sqrt((double)m->histsize));
+    const double b = lw_monitor_boundary(m, m->rows);
+    if (fabs(pr) > m->stat)
+        m->stat = fabs(pr);
+    if (m->alarm == 0 && fabs(pr) > b) {
+        m->alarm = m->rows;
+        if (alarm_now)
+            *alarm_now = true;
+    }
+    if (process)
+        *process = pr;
+    if (boundary)
+        *boundary = b;
+    return LW_OK;
+}
+
+lw_err_t lw_monitor_feed(lw_monitor_t *m, const double *y, const double *Z, size_t count,
+                         double *process, double *boundary, char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < count; i++) {
+        lw_err_t err = lw_monitor_update(m, Z + i * m->k, y[i], process ? process + i : NULL,
+                                         boundary ? boundary + i : NULL, NULL, errstr,
+                                         errstr_size);
+        if (err != LW_OK)
+            return err;
+    }
+    return LW_OK;
+}
