@@ -44,19 +44,20 @@
  * lw_config_free(), which tolerates every partial state (all owned pointers
  * start NULL and counts only cover zeroed memory).
  *
- * Sections whose options belong to another module (analysis, alerts, http)
- * start from the owner's *_opts_default(); their tables restate the same
- * defaults (test_config checks they agree) and their section check calls
- * the owner's *_opts_check(), whose "section.key: message" is re-issued as
- * "NAME:LINE: section.key: message" on the line of that key (owner_fail).
- * The option structs handed to alertsink.h and http.h point at strings the
- * config owns (wire_options).  Two kinds of value may be secret and are
- * never echoed in a message or printed: webhook header values and URLs
- * (which may carry user:password); lw_config_print shows "(hidden)".
- * Durations also accept "ms" (parse_duration), for sub-second timeouts.
+ * The tables live by concept in config_sections.c, config_metrics.c and
+ * config_opts.c (config_table.h lists them); this file holds the engine
+ * (messages, scalars, store_scalar, parse_section, the defaults), the
+ * top-level table and the loading.  Sections whose options belong to
+ * another module (analysis, alerts, http) start from the owner's
+ * *_opts_default(), which applies the same table entries
+ * (lw_cfg_defaults_into), so each default is stated once; their section
+ * check calls the owner's *_opts_check() and re-issues its message on the
+ * line of the key.  Durations also accept "ms" (parse_duration), for
+ * sub-second timeouts.
  *
  * Adding a section means adding its struct to lw_config_t, one key table +
- * section_t here, one line in top_keys and one in lw_config_describe.
+ * section_t in the file of its concept, and one line in top_keys (describe
+ * walks the tables from there; scripts/gen-config-doc refreshes the README).
  */
 #include "leadwatch/model/config.h"
 
