@@ -16,6 +16,9 @@
  *    of 4) carry the line of the offending key; header values and URL
  *    credentials appear neither in printed output nor in errors; the
  *    daemon's example config/leadwatch-kafka.yaml enables both.
+ * 8. The README's configuration reference equals the describe output, and
+ *    the owners' *_opts_default() (filled from the tables) give the
+ *    documented values.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1347,6 +1350,91 @@ static void test_describe(void **state)
     free(out);
 }
 
+/*
+ * The README's configuration reference is the describe output, copied by
+ * scripts/gen-config-doc between its markers in a ```text fence.
+ */
+static void test_readme_reference(void **state)
+{
+    (void)state;
+    static const char begin[] = "<!-- BEGIN config-reference -->\n```text\n";
+    static const char end[] = "```\n<!-- END config-reference -->";
+    char path[4096];
+    const char *src = getenv("LW_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/README.md", src ? src : LW_SOURCE_DIR);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *text = NULL;
+    size_t cap = 0;
+    ssize_t n = getdelim(&text, &cap, '\0', f); /* the whole file (it has no NUL) */
+    fclose(f);
+    assert_true(n > 0);
+    char *b = strstr(text, begin);
+    if (!b)
+        fail_msg("%s: no \"%s\" marker", path, "<!-- BEGIN config-reference -->");
+    b += strlen(begin);
+    char *e = strstr(b, end);
+    if (!e)
+        fail_msg("%s: no end marker after the reference", path);
+    *e = '\0';
+    char *want = capture(describe_fn, NULL);
+    if (strcmp(b, want) != 0)
+        fail_msg("README.md's configuration reference differs from lw_config_describe(); run "
+                 "scripts/gen-config-doc");
+    free(want);
+    free(text);
+}
+
+/* The owners' defaults come from the tables; these are the documented values. */
+static void test_owner_defaults(void **state)
+{
+    (void)state;
+    lw_analyze_opts_t an;
+    lw_analyze_opts_default(&an);
+    assert_int_equal(an.max_lag, 14);
+    assert_int_equal(an.transform, LW_TRANSFORM_AUTO);
+    assert_int_equal(an.seasonal, LW_SEASONAL_WEEKLY);
+    assert_int_equal(an.seasonal_period, 0);
+    assert_true(an.alpha == 0.05 && an.adf_alpha == 0.05);
+    assert_int_equal(an.window, 0);
+    assert_int_equal(an.ic, LW_IC_AIC);
+    assert_int_equal(an.hac_lags, 0);
+    assert_true(an.mde_threshold == 0.1 && an.mde_power == 0.8 && an.stable_min_sign == 0.8);
+    assert_int_equal(an.mde_horizon, 14);
+    assert_int_equal(lw_analyze_opts_check(&an, NULL, 0), LW_OK);
+
+    lw_alert_opts_t al;
+    lw_alert_opts_default(&al);
+    assert_int_equal(al.for_evals, 3);
+    assert_int_equal(al.arm_after, 28);
+    assert_int_equal(al.keep_firing_for, 2);
+    assert_int_equal(al.on_mask, LW_ALERT_EDGE_CONDS_ALL);
+    assert_int_equal(al.stall_for, 0);
+    assert_int_equal(al.stall_keep_firing_for, 0);
+    assert_int_equal(al.max_entries, 256);
+
+    lw_alertsink_opts_t si;
+    lw_alertsink_opts_default(&si);
+    assert_null(si.alertmanager_url);
+    assert_null(si.webhook_url);
+    assert_string_equal(si.receiver, "leadwatch");
+    assert_string_equal(si.external_url, "");
+    assert_int_equal(si.queue_max, 256);
+    assert_int_equal(si.max_firing, 256);
+    assert_int_equal(si.max_batch, 64);
+    assert_int_equal(si.timeout_ms, 5000);
+    assert_int_equal(si.backoff_initial_ms, 500);
+    assert_int_equal(si.backoff_max_ms, 60000);
+    assert_int_equal(si.resend_ms, 60000);
+
+    lw_http_opts_t ht;
+    lw_http_opts_default(&ht);
+    assert_string_equal(ht.listen, "127.0.0.1:9464");
+    assert_int_equal(ht.max_connections, 64);
+    assert_int_equal(ht.timeout_s, 10);
+    assert_int_equal(ht.max_response, 16u << 20);
+}
+
 static void test_kind_names(void **state)
 {
     (void)state;
@@ -1387,6 +1475,8 @@ int main(void)
         cmocka_unit_test(test_alerts_secrets_in_errors),
         cmocka_unit_test(test_kafka_example_alerts),
         cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_readme_reference),
+        cmocka_unit_test(test_owner_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

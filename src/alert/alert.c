@@ -104,36 +104,10 @@ struct lw_alert_table {
     size_t nevents;
 };
 
-static const char *const cond_names[LW_ALERT_COND_COUNT] = {
-    "no_longer_leads", "reverse", "kpi_link_lost", "not_sensitive", "pipeline_stalled"};
-static const char *const cond_alertnames[LW_ALERT_COND_COUNT] = {
-    "LeadwatchInputNoLongerLeads", "LeadwatchEdgeReversed", "LeadwatchKpiLinkLost",
-    "LeadwatchInputNotSensitive", "LeadwatchPipelineStalled"};
 static const char *const state_names[LW_ALERT_STATE_COUNT] = {"inactive", "pending", "firing",
                                                               "resolved", "nodata"};
 static const char *const verdict_names[] = {"leads", "reverse", "feedback", "inconclusive",
                                             "insufficient_data"};
-
-const char *lw_alert_cond_name(lw_alert_cond_t c)
-{
-    return (unsigned)c < LW_ALERT_COND_COUNT ? cond_names[c] : "?";
-}
-
-bool lw_alert_cond_parse(const char *s, lw_alert_cond_t *out)
-{
-    for (unsigned i = 0; i < LW_ALERT_COND_COUNT; i++) {
-        if (s && strcmp(s, cond_names[i]) == 0) {
-            *out = (lw_alert_cond_t)i;
-            return true;
-        }
-    }
-    return false;
-}
-
-const char *lw_alert_cond_alertname(lw_alert_cond_t c)
-{
-    return (unsigned)c < LW_ALERT_COND_COUNT ? cond_alertnames[c] : "?";
-}
 
 const char *lw_alert_state_name(lw_alert_state_t s)
 {
@@ -154,43 +128,6 @@ static bool state_parse(const char *s, lw_alert_state_t *out)
 const char *lw_alert_verdict_name(lw_alert_verdict_t v)
 {
     return (unsigned)v <= LW_ALERT_V_INSUFFICIENT_DATA ? verdict_names[v] : "?";
-}
-
-void lw_alert_opts_default(lw_alert_opts_t *o)
-{
-    o->for_evals = 3;
-    o->arm_after = 28;
-    o->keep_firing_for = 2;
-    o->on_mask = LW_ALERT_EDGE_CONDS_ALL;
-    o->stall_for = 0;
-    o->stall_keep_firing_for = 0;
-    o->max_entries = 256;
-}
-
-lw_err_t lw_alert_opts_check(const lw_alert_opts_t *o, char *errstr, size_t errstr_size)
-{
-    if (o->for_evals > LW_ALERT_MAX_EVALS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "alerts.for: %u is above %u",
-                         o->for_evals, LW_ALERT_MAX_EVALS);
-    if (o->arm_after > LW_ALERT_MAX_EVALS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "alerts.arm_after: %u is above %u",
-                         o->arm_after, LW_ALERT_MAX_EVALS);
-    if (o->keep_firing_for > LW_ALERT_MAX_EVALS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.keep_firing_for: %u is above %u", o->keep_firing_for,
-                         LW_ALERT_MAX_EVALS);
-    if (o->stall_for > LW_ALERT_MAX_EVALS || o->stall_keep_firing_for > LW_ALERT_MAX_EVALS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.stall_for / stall_keep_firing_for: above %u", LW_ALERT_MAX_EVALS);
-    if ((o->on_mask & ~LW_ALERT_EDGE_CONDS_ALL) != 0)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.on: only no_longer_leads, reverse, kpi_link_lost and "
-                         "not_sensitive can be chosen");
-    if (o->max_entries < 8 || o->max_entries > LW_ALERT_MAX_ENTRIES)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.max_entries: %zu is outside 8..%u", o->max_entries,
-                         LW_ALERT_MAX_ENTRIES);
-    return LW_OK;
 }
 
 lw_err_t lw_alert_table_new(const lw_alert_opts_t *opts, lw_alert_table_t **out, char *errstr,
@@ -782,7 +719,7 @@ lw_err_t lw_alert_save(const lw_alert_table_t *t, lw_buf_t *out)
         lw_buf_printf(out,
                       "%s\t%s\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%d\t%" PRId64 "\t%" PRId64
                       "\t%" PRId64 "\t%d\t",
-                      cond_names[e->cond], state_names[e->state], e->streak_fail, e->streak_pass,
+                      lw_alert_cond_name(e->cond), state_names[e->state], e->streak_fail, e->streak_pass,
                       e->streak_healthy, e->armed ? 1 : 0, e->active_at, e->fired_at,
                       e->resolved_at, e->is_kpi ? 1 : 0);
         const char *strs[4] = {e->nsm, e->source, e->target, e->kind};

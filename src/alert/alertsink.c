@@ -109,65 +109,6 @@ const char *lw_alertsink_kind_name(lw_alertsink_kind_t k)
     return (unsigned)k < LW_ALERTSINK_NSINKS ? kind_names[k] : "?";
 }
 
-void lw_alertsink_opts_default(lw_alertsink_opts_t *o)
-{
-    memset(o, 0, sizeof *o);
-    o->receiver = "leadwatch";
-    o->external_url = "";
-    o->queue_max = 256;
-    o->max_firing = 256;
-    o->max_batch = 64;
-    o->timeout_ms = 5000;
-    o->backoff_initial_ms = 500;
-    o->backoff_max_ms = 60000;
-    o->resend_ms = 60000;
-}
-
-static bool http_url(const char *u)
-{
-    return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) &&
-           strlen(u) < LW_ALERTSINK_URL_MAX - 32 && !strpbrk(u, " \t\r\n");
-}
-
-lw_err_t lw_alertsink_opts_check(const lw_alertsink_opts_t *o, char *errstr, size_t errstr_size)
-{
-    if (o->alertmanager_url && *o->alertmanager_url && !http_url(o->alertmanager_url))
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.alertmanager.url: not an http(s) URL");
-    if (o->webhook_url && *o->webhook_url && !http_url(o->webhook_url))
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.webhook.url: not an http(s) URL");
-    if (o->nwebhook_headers > LW_ALERTSINK_MAX_HEADERS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "alerts.webhook.headers: more than %u",
-                         LW_ALERTSINK_MAX_HEADERS);
-    for (size_t i = 0; i < o->nwebhook_headers; i++) {
-        const char *h = o->webhook_headers[i], *colon = h ? strchr(h, ':') : NULL;
-        if (!colon || colon == h || strpbrk(h, "\r\n") || strlen(h) > 4096)
-            return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                             "alerts.webhook.headers: entry %zu is not \"Name: value\"", i);
-    }
-    if (o->queue_max < 1 || o->queue_max > 65536)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.queue_max: %zu is outside 1..65536", o->queue_max);
-    if (o->max_firing < 1 || o->max_firing > 4096)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.max_firing: %zu is outside 1..4096", o->max_firing);
-    if (o->max_batch < 1 || o->max_batch > 1000)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.max_batch: %zu is outside 1..1000", o->max_batch);
-    if (o->timeout_ms < 100 || o->timeout_ms > 120000)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.timeout: %" PRId64 " ms is outside 100 ms..120 s", o->timeout_ms);
-    if (o->backoff_initial_ms < 10 || o->backoff_initial_ms > 600000 ||
-        o->backoff_max_ms < o->backoff_initial_ms || o->backoff_max_ms > 3600000)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.backoff: initial 10 ms..10 m, max initial..1 h");
-    if (o->resend_ms < 100 || o->resend_ms > 3600000)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "alerts.resend: %" PRId64 " ms is outside 100 ms..1 h", o->resend_ms);
-    return LW_OK;
-}
-
 /* ---- JSON ------------------------------------------------------------------ */
 
 /* Length of a valid UTF-8 sequence at p (RFC 3629), 0 if invalid. */

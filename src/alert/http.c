@@ -56,89 +56,6 @@ struct lw_http {
     lw_promtext_series_t *requests[P_COUNT][NCODES];
 };
 
-void lw_http_opts_default(lw_http_opts_t *o)
-{
-    o->listen = "127.0.0.1:9464";
-    o->max_connections = 64;
-    o->timeout_s = 10;
-    o->max_response = 16u << 20;
-}
-
-/* Parse "host:port" into a socket address; false on anything else. */
-static bool parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[64];
-    const char *colon, *h = s;
-    size_t hl;
-    memset(ss, 0, sizeof *ss);
-    if (!s)
-        return false;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':')
-            return false;
-        h = s + 1;
-        hl = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon)
-            return false;
-        hl = (size_t)(colon - s);
-    }
-    if (hl == 0 || hl >= sizeof host)
-        return false;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-
-    char *end;
-    const char *ps = colon + 1;
-    if (*ps < '0' || *ps > '9')
-        return false;
-    unsigned long port = strtoul(ps, &end, 10);
-    if (*end != '\0' || port > 65535)
-        return false;
-
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
-    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    if (s[0] != '[' && inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        *len = sizeof *v4;
-        return true;
-    }
-    if (s[0] == '[' && inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *v6;
-        return true;
-    }
-    return false;
-}
-
-lw_err_t lw_http_opts_check(const lw_http_opts_t *o, char *errstr, size_t errstr_size)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    if (!parse_listen(o->listen, &ss, &len))
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "http.listen: \"%s\" is not host:port with a numeric host "
-                         "(127.0.0.1:9464, [::1]:9464, localhost:9464)",
-                         o->listen ? o->listen : "");
-    if (o->max_connections < 1 || o->max_connections > 10000)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "http.max_connections: %u is outside 1..10000", o->max_connections);
-    if (o->timeout_s < 1 || o->timeout_s > 3600)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "http.timeout: %us is outside 1..3600",
-                         o->timeout_s);
-    if (o->max_response < (64u << 10) || o->max_response > (256u << 20))
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                         "http.max_response: %zu is outside 64 KB..256 MB", o->max_response);
-    return LW_OK;
-}
-
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];
@@ -287,7 +204,7 @@ lw_err_t lw_http_new(const lw_http_opts_t *opts, lw_promtext_t *metrics, lw_http
     lw_err_t err = lw_http_opts_check(opts, errstr, errstr_size);
     if (err != LW_OK)
         return err;
-    parse_listen(opts->listen, &ss, &sslen);
+    lw_http_listen_parse(opts->listen, &ss, &sslen);
 
     lw_http_t *h = calloc(1, sizeof *h);
     if (!h)

@@ -141,18 +141,6 @@ struct lw_consumer {
     lw_consumer_stats_t st;
 };
 
-bool lw_kafka_is_secret(const char *key)
-{
-    static const char *const marks[] = {"password",    "secret",  "sasl.oauthbearer.config",
-                                        "ssl.key.pem", "ssl_key", "ssl.keystore",
-                                        "token"};
-    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
-        if (strstr(key, marks[i]))
-            return true;
-    }
-    return false;
-}
-
 rd_kafka_conf_t *lw_kafka_conf_new(const lw_kafka_prop_t *props, size_t nprops,
                                    const lw_kafka_prop_t *forced, size_t nforced, char *errstr,
                                    size_t errstr_size)

@@ -1,8 +1,10 @@
 /*
- * analyze_opts.c - defaults, bounds and string parsers of the analysis
- * options (analyze_opts.h).  The bounds here are the ones the config table
- * and the CLI must enforce; lw_analyze_opts_check names the offending key
- * so both can pass the message through.
+ * analyze_opts.c - the bounds check and string parsers of the analysis
+ * options (analyze_opts.h).  The bounds are the constants of the header,
+ * which the config table also uses; lw_analyze_opts_check names the
+ * offending key so the config and the CLI can pass the message through.
+ * The defaults live in the config's analysis table (lw_analyze_opts_default
+ * is defined next to it, in config_opts.c).
  */
 #include "leadwatch/model/analyze_opts.h"
 
@@ -49,24 +51,6 @@ bool lw_seasonal_parse(const char *s, lw_seasonal_t *kind, size_t *period)
     return true;
 }
 
-void lw_analyze_opts_default(lw_analyze_opts_t *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->max_lag = 14;
-    o->transform = LW_TRANSFORM_AUTO;
-    o->seasonal = LW_SEASONAL_WEEKLY;
-    o->seasonal_period = 0;
-    o->alpha = 0.05;
-    o->window = 0;
-    o->ic = LW_IC_AIC;
-    o->adf_alpha = 0.05;
-    o->hac_lags = 0;
-    o->mde_threshold = 0.10;
-    o->mde_horizon = 14;
-    o->mde_power = 0.8;
-    o->stable_min_sign = 0.8;
-}
-
 lw_err_t lw_analyze_opts_check(const lw_analyze_opts_t *o, char *errstr, size_t errstr_size)
 {
     if (o->max_lag < 1 || o->max_lag > LW_ANALYZE_MAX_LAG)
@@ -82,27 +66,27 @@ lw_err_t lw_analyze_opts_check(const lw_analyze_opts_t *o, char *errstr, size_t 
     if ((unsigned)o->seasonal > LW_SEASONAL_PERIOD)
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
                          "seasonal: must be none, weekly or a period");
-    if (!(o->alpha > 0.0 && o->alpha <= 0.5))
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "alpha: %g outside (0, 0.5]",
-                         o->alpha);
-    if (o->window != 0 && (o->window < lw_granger_min_nobs(1) || o->window > LW_ANALYZE_MAX_ROWS))
+    if (!(o->alpha > 0.0 && o->alpha <= LW_ANALYZE_ALPHA_MAX))
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "alpha: %g outside (0, %g]", o->alpha,
+                         LW_ANALYZE_ALPHA_MAX);
+    if (o->window != 0 && (o->window < LW_GRANGER_MIN_NOBS(1) || o->window > LW_ANALYZE_MAX_ROWS))
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
                          "window: %zu outside %zu..%u (0 = auto)", o->window,
-                         lw_granger_min_nobs(1), LW_ANALYZE_MAX_ROWS);
+                         LW_GRANGER_MIN_NOBS(1), LW_ANALYZE_MAX_ROWS);
     if (o->ic != LW_IC_AIC && o->ic != LW_IC_BIC)
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "ic: must be aic or bic");
     if (!(o->adf_alpha > 0.0 && o->adf_alpha < 1.0))
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "adf_alpha: %g outside (0, 1)",
                          o->adf_alpha);
-    if (o->hac_lags > 1000)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "hac_lags: %zu above 1000",
-                         o->hac_lags);
-    if (!(o->mde_threshold > 0.0 && o->mde_threshold <= 10.0))
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "mde_threshold: %g outside (0, 10]",
-                         o->mde_threshold);
-    if (o->mde_horizon < 1 || o->mde_horizon > 1000)
-        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "mde_horizon: %zu outside 1..1000",
-                         o->mde_horizon);
+    if (o->hac_lags > LW_ANALYZE_HAC_LAGS_MAX)
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "hac_lags: %zu above %d", o->hac_lags,
+                         LW_ANALYZE_HAC_LAGS_MAX);
+    if (!(o->mde_threshold > 0.0 && o->mde_threshold <= LW_ANALYZE_MDE_THRESHOLD_MAX))
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "mde_threshold: %g outside (0, %g]",
+                         o->mde_threshold, LW_ANALYZE_MDE_THRESHOLD_MAX);
+    if (o->mde_horizon < 1 || o->mde_horizon > LW_ANALYZE_MDE_HORIZON_MAX)
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "mde_horizon: %zu outside 1..%d",
+                         o->mde_horizon, LW_ANALYZE_MDE_HORIZON_MAX);
     if (!(o->mde_power > 0.0 && o->mde_power < 1.0))
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "mde_power: %g outside (0, 1)",
                          o->mde_power);

@@ -78,7 +78,7 @@ struct lw_granger {
 
 size_t lw_granger_min_nobs(size_t max_lag)
 {
-    return 3 * max_lag + 2;
+    return LW_GRANGER_MIN_NOBS(max_lag);
 }
 
 void lw_granger_destroy(lw_granger_t *g)

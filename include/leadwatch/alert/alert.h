@@ -41,37 +41,13 @@
 
 #include "leadwatch/core/buf.h"
 #include "leadwatch/core/common.h"
+#include "leadwatch/model/alert_opts.h" /* lw_alert_opts_t, lw_alert_cond_t and its names */
 
 #define LW_ALERT_NAME_SIZE 129u  /* metric names, as LW_ANALYZE_NAME_SIZE */
 #define LW_ALERT_KEY_SIZE 24u    /* label / annotation names */
 #define LW_ALERT_VALUE_SIZE 264u /* label / annotation values (edge = 2 names + "->") */
 #define LW_ALERT_MAX_LABELS 6u   /* alertname, edge, input, kind, nsm (+1 spare) */
 #define LW_ALERT_MAX_ANNOTATIONS 14u
-#define LW_ALERT_MAX_ENTRIES 4096u  /* upper bound of opts.max_entries */
-#define LW_ALERT_MAX_EVALS 1000000u /* upper bound of for_evals / keep_firing_for */
-
-typedef enum {
-    LW_ALERT_COND_NO_LONGER_LEADS = 0,
-    LW_ALERT_COND_REVERSE,
-    LW_ALERT_COND_KPI_LINK_LOST,
-    LW_ALERT_COND_NOT_SENSITIVE,
-    LW_ALERT_COND_PIPELINE_STALLED,
-    LW_ALERT_COND_COUNT
-} lw_alert_cond_t;
-
-/* "no_longer_leads", "reverse", "kpi_link_lost", "not_sensitive", "pipeline_stalled". */
-const char *lw_alert_cond_name(lw_alert_cond_t c);
-/* The inverse of lw_alert_cond_name; false on anything else. */
-bool lw_alert_cond_parse(const char *s, lw_alert_cond_t *out);
-/* The alertname label: "LeadwatchInputNoLongerLeads", ..., "LeadwatchPipelineStalled". */
-const char *lw_alert_cond_alertname(lw_alert_cond_t c);
-
-/* Bit of a condition in lw_alert_opts_t.on_mask. */
-#define LW_ALERT_COND_BIT(c) (1u << (unsigned)(c))
-#define LW_ALERT_EDGE_CONDS_ALL                                                                    \
-    (LW_ALERT_COND_BIT(LW_ALERT_COND_NO_LONGER_LEADS) | LW_ALERT_COND_BIT(LW_ALERT_COND_REVERSE) | \
-     LW_ALERT_COND_BIT(LW_ALERT_COND_KPI_LINK_LOST) |                                              \
-     LW_ALERT_COND_BIT(LW_ALERT_COND_NOT_SENSITIVE))
 
 typedef enum {
     LW_ALERT_INACTIVE = 0,
@@ -97,21 +73,6 @@ typedef enum {
 /* "leads", "reverse", "feedback", "inconclusive", "insufficient_data". */
 const char *lw_alert_verdict_name(lw_alert_verdict_t v);
 
-typedef struct {
-    unsigned for_evals;             /* 0..LW_ALERT_MAX_EVALS, default 3 */
-    unsigned keep_firing_for;       /* 0..LW_ALERT_MAX_EVALS, default 2 */
-    unsigned arm_after;             /* consecutive healthy evaluations before an edge counts as
-                                       having led (its loss can alert), 0..LW_ALERT_MAX_EVALS,
-                                       default 28; 0 and 1 arm on the first */
-    unsigned on_mask;               /* conditions that alert, default LW_ALERT_EDGE_CONDS_ALL */
-    unsigned stall_for;             /* pipeline alert: default 0 (the stall check has its own */
-    unsigned stall_keep_firing_for; /*   time bound), default 0 */
-    size_t max_entries;             /* (edge, condition) pairs, 8..LW_ALERT_MAX_ENTRIES, 256 */
-} lw_alert_opts_t;
-
-void lw_alert_opts_default(lw_alert_opts_t *o);
-/* LW_ERR_CONFIG with "alerts.<key>: what is wrong" when an option is out of bounds. */
-lw_err_t lw_alert_opts_check(const lw_alert_opts_t *o, char *errstr, size_t errstr_size);
 
 /*
  * The evidence behind a verdict, copied into the annotations.  NAN / 0 /
@@ -158,7 +119,7 @@ typedef struct {
  * became active (pending) or fired (firing and later); ends_at_ms is when
  * it resolved (0 while not resolved).  Labels are sorted by key.
  */
-typedef struct {
+typedef struct lw_alert_event {
     lw_alert_cond_t cond;
     lw_alert_state_t from, to;
     bool refresh;

@@ -34,47 +34,7 @@
 
 #include "leadwatch/alert/alert.h"
 #include "leadwatch/core/common.h"
-
-#define LW_ALERTSINK_MAX_HEADERS 16u
-#define LW_ALERTSINK_URL_MAX 2048u
-
-typedef enum {
-    LW_ALERTSINK_DELIVERED = 0,
-    LW_ALERTSINK_RETRY, /* temporary: try again after the backoff */
-    LW_ALERTSINK_REJECT /* permanent: drop the event, count it as failed */
-} lw_alertsink_result_t;
-
-/* A custom sink; runs on the worker thread, one event per call. */
-typedef lw_alertsink_result_t (*lw_alertsink_deliver_fn)(void *ctx, const lw_alert_event_t *ev,
-                                                         char *errstr, size_t errstr_size);
-
-typedef struct {
-    const char *alertmanager_url;       /* base URL ("http://127.0.0.1:9093"); NULL or "" = off */
-    const char *webhook_url;            /* full URL; NULL or "" = off */
-    const char *const *webhook_headers; /* "Name: value" lines added to webhook POSTs */
-    size_t nwebhook_headers;            /* 0..LW_ALERTSINK_MAX_HEADERS */
-    const char *receiver;               /* webhook payload "receiver", default "leadwatch" */
-    const char *external_url;           /* generatorURL / externalURL, default "" (left out) */
-    size_t queue_max;                   /* events per sink queue, 1..65536, default 256 */
-    size_t max_firing;                  /* alerts kept for re-sending, 1..4096, default 256 */
-    size_t max_batch;                   /* alerts per Alertmanager POST, 1..1000, default 64 */
-    int64_t timeout_ms;                 /* per HTTP request, 100..120000, default 5000 */
-    int64_t backoff_initial_ms;         /* first retry delay, 10..600000, default 500 */
-    int64_t backoff_max_ms;             /* cap, backoff_initial_ms..3600000, default 60000 */
-    int64_t resend_ms; /* Alertmanager re-send period, 100..3600000, default 60000 */
-
-    lw_alertsink_deliver_fn custom; /* NULL = no custom sink */
-    void *custom_ctx;
-
-    /* Injection points for tests; NULL = the real ones. */
-    int64_t (*wall_ms)(void *ctx); /* wall clock for endsAt; default CLOCK_REALTIME */
-    uint64_t (*rng)(void *ctx);    /* jitter, uniform 64 bits; default xorshift seeded by time */
-    void *inject_ctx;
-} lw_alertsink_opts_t;
-
-void lw_alertsink_opts_default(lw_alertsink_opts_t *o);
-/* LW_ERR_CONFIG with "alerts.<key>: what is wrong". */
-lw_err_t lw_alertsink_opts_check(const lw_alertsink_opts_t *o, char *errstr, size_t errstr_size);
+#include "leadwatch/model/alertsink_opts.h" /* lw_alertsink_opts_t, its bounds, check */
 
 typedef enum {
     LW_ALERTSINK_AM = 0,

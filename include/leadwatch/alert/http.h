@@ -16,19 +16,8 @@
 #define LEADWATCH_HTTP_H
 
 #include "leadwatch/core/common.h"
+#include "leadwatch/model/http_opts.h" /* lw_http_opts_t, its bounds, check */
 #include "leadwatch/alert/promtext.h"
-
-typedef struct {
-    const char *listen;       /* "host:port", host an IPv4/[IPv6] literal or "localhost";
-                                 port 0 = any free port; default "127.0.0.1:9464" */
-    unsigned max_connections; /* 1..10000, default 64 */
-    unsigned timeout_s;       /* idle timeout per connection, 1..3600, default 10 */
-    size_t max_response;      /* bound on a /metrics body, 64 KB..256 MB, default 16 MB */
-} lw_http_opts_t;
-
-void lw_http_opts_default(lw_http_opts_t *o);
-/* LW_ERR_CONFIG with "http.<key>: what is wrong". */
-lw_err_t lw_http_opts_check(const lw_http_opts_t *o, char *errstr, size_t errstr_size);
 
 typedef struct lw_http lw_http_t;
 

@@ -56,6 +56,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "leadwatch/ingest/pipeline.h"
+#include "leadwatch/model/kafka_opts.h" /* lw_kafka_is_secret */
 
 /* Bounds on the settings (checked by lw_consumer_new). */
 #define LW_KAFKA_MAX_PROPS 256
@@ -90,9 +91,6 @@ typedef struct {
     size_t ntopics;
     const char *dead_letter_topic; /* NULL: poison messages are only counted */
 } lw_kafka_settings_t;
-
-/* true for property names whose values are secrets (*password*, *secret*, keys, tokens). */
-bool lw_kafka_is_secret(const char *key);
 
 /*
  * A new librdkafka conf with `props` set in order, then `forced` (which

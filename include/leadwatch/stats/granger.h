@@ -34,6 +34,7 @@
 #define LEADWATCH_GRANGER_H
 
 #include "leadwatch/core/common.h"
+#include "leadwatch/model/analyze_opts.h" /* lw_ic_t, LW_GRANGER_MIN_NOBS */
 
 #define LW_GRANGER_MAX_LAG 200u
 #define LW_GRANGER_MAX_NOBS 1000000u
@@ -53,9 +54,7 @@ typedef struct {
     double aic, bic; /* unrestricted model */
 } lw_granger_lag_t;
 
-typedef enum { LW_IC_AIC, LW_IC_BIC } lw_ic_t;
-
-/* Smallest n accepted for lags up to max_lag: 3 max_lag + 2. */
+/* Smallest n accepted for lags up to max_lag: LW_GRANGER_MIN_NOBS (3 max_lag + 2). */
 size_t lw_granger_min_nobs(size_t max_lag);
 
 /*

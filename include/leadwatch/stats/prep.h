@@ -32,17 +32,10 @@
 
 #include "leadwatch/stats/adf.h"
 #include "leadwatch/core/common.h"
+#include "leadwatch/model/analyze_opts.h" /* lw_transform_t, LW_PREP_MAX_PERIOD */
 
-#define LW_PREP_MAX_PERIOD 400u
 #define LW_PREP_ADF_MIN_NOBS 20u
 #define LW_PREP_NOTE_SIZE 160
-
-typedef enum {
-    LW_TRANSFORM_NONE = 0,
-    LW_TRANSFORM_DIFF,
-    LW_TRANSFORM_LOG_DIFF,
-    LW_TRANSFORM_AUTO
-} lw_transform_t;
 
 /* "none", "diff", "log_diff", "auto". */
 const char *lw_transform_name(lw_transform_t t);

@@ -21,8 +21,7 @@
 #include "leadwatch/model/config.h"
 #include "leadwatch/store/store.h"
 
-/* Upper bound on rows in one series read (~114 years of hourly buckets). */
-#define LW_SERIES_MAX_ROWS 1000000
+/* LW_SERIES_MAX_ROWS, the bound on rows in one series read, is in model/config.h. */
 
 typedef struct {
     size_t nrows;

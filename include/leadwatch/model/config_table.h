@@ -1,0 +1,190 @@
+/*
+ * config_table.h - the declarative key tables of the configuration and the
+ * engine that walks them.  Private to the config files (src/model/config*.c);
+ * nothing else includes it.
+ *
+ * A section_t lists the keys of one YAML mapping; a key_spec_t says the
+ * key's value type, where the value is stored (an offset from the section's
+ * base: the lw_config_t, a metric, a tree input), its default as config
+ * text, its bounds and its help.  The engine (config.c) checks a mapping
+ * against a table, converts every value with the same code that converts
+ * the defaults, and runs the section's cross-field check.  The tables are
+ * spread by concept:
+ *   config.c          engine, YAML loading, the top-level table
+ *   config_sections.c source (+ fields, kafka, topics), store, buckets
+ *   config_metrics.c  metrics (+ ratio, where) and tree (+ inputs)
+ *   config_opts.c     analysis, alerts (+ sinks, backoff, stall), http:
+ *                     the options owned by other modules, and those
+ *                     owners' *_opts_default(), which apply these tables
+ *   config_print.c    lw_config_print and lw_config_describe
+ *
+ * The header does not include config.h (config.c includes this one, and the
+ * layer check forbids the cycle): the config is `struct lw_config`, and a
+ * scalar's type is an int holding an lw_scalar_type_t.  Type and constant
+ * names without the lw_ prefix (T_INT, key_spec_t ...) are compile-time only;
+ * every function with external linkage is prefixed lw_cfg_.
+ */
+#ifndef LEADWATCH_CONFIG_TABLE_H
+#define LEADWATCH_CONFIG_TABLE_H
+
+#include <yaml.h>
+
+#include "leadwatch/core/common.h"
+
+struct lw_config;
+
+#define KP_MAX 192  /* dotted key path buffer (truncated for display) */
+#define MSG_MAX 320 /* one message before the "name:line: key: " prefix */
+#define MAX_KEYS 24 /* keys in one section table */
+#define DISP_MAX 72 /* user text echoed in a message */
+#define STR_(x) #x
+#define STR(x) STR_(x) /* a bound as text, for messages and help */
+/* Offset of a member of lw_config_t (for files that include config.h). */
+#define CFG(member) offsetof(struct lw_config, member)
+
+typedef enum {
+    T_STRING,   /* non-empty string */
+    T_NAME,     /* metric name: [a-z0-9_]+, <= LW_CONFIG_MAX_NAME */
+    T_PATH,     /* dotted JSON path */
+    T_INT,      /* whole number within [min, max]; stored per ctype */
+    T_NUMBER,   /* finite number (double); bounds [fmin, fmax] are the owner's, shown by describe */
+    T_DURATION, /* "30s", "2d", ...; int64 ms within [min, max] */
+    T_BUCKET,   /* duration equal to 1h, 1d or 1w */
+    T_FORMAT,   /* lw_format_t via lw_format_parse */
+    T_ENUM,     /* one of enum_names; stored as the int index */
+    T_TRUE,     /* the boolean true (count: true) */
+    T_REF,      /* name of a metric already parsed; stored as int index */
+    T_BOOL,     /* true or false; stored as bool */
+    T_URL,      /* http:// or https:// URL, at most LW_CONFIG_MAX_URL bytes; stored as char* */
+    T_SECONDS,  /* duration in whole seconds within [min, max] (ms); stored as unsigned s */
+    T_SECTION,  /* nested mapping parsed by `sub` against the same base */
+    T_CUSTOM    /* parsed by `custom` */
+} vtype_t;
+
+typedef enum { C_NONE = 0, C_INT, C_LONG, C_SIZE, C_UINT, C_INT64 } ctype_t;
+
+typedef struct ctx ctx_t;
+typedef struct key_spec key_spec_t;
+typedef struct section section_t;
+
+typedef lw_err_t (*custom_fn)(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                              const char *kp);
+/* `line` is the section's line (its key's line, or the list item's line). */
+typedef lw_err_t (*check_fn)(ctx_t *c, void *base, int line, const int *lines, const char *kp);
+
+struct key_spec {
+    const char *key;
+    vtype_t type;
+    size_t off;      /* value location, relative to the section's base */
+    ctype_t ctype;   /* T_INT only */
+    const char *def; /* default, as config text; NULL: none */
+    bool required;
+    int64_t min, max;          /* T_INT, T_DURATION, T_SECONDS; T_CUSTOM: shown by describe */
+    double fmin, fmax;         /* T_NUMBER: the owner's bounds, for describe; both 0: none */
+    bool fmin_open, fmax_open; /* (fmin, ...) / (..., fmax) rather than [ ] */
+    int kind;                  /* metric kind keys: LW_METRIC_* + 1; 0 otherwise */
+    const char *const *enum_names;
+    const section_t *sub; /* T_SECTION; T_CUSTOM lists: the section of one item (describe) */
+    bool null_ok;         /* T_SECTION: a null value (`http:` alone) is an empty mapping */
+    custom_fn custom;     /* T_CUSTOM */
+    const char *doc_type; /* T_CUSTOM: type shown by describe */
+    const char *doc_def;  /* no `def`: the default as text, applied by the owner's
+                           *_opts_default() from this very string */
+    const char *help;
+};
+
+struct section {
+    const char *path; /* as shown by describe: "source", "metrics[]" */
+    const key_spec_t *keys;
+    size_t nkeys;
+    check_fn check; /* cross-field validation after all keys; may be NULL */
+    const char *help;
+};
+
+struct ctx {
+    const char *name; /* file name used in messages */
+    char *errstr;
+    size_t errstr_size;
+    yaml_document_t *doc;
+    struct lw_config *cfg;
+    /* metrics: ratio operands by name until the whole list is read; [nratio] */
+    char *(*ratio_names)[2];
+    int (*ratio_lines)[2];
+    size_t nratio;
+};
+
+/* A scalar with its core-schema type resolved. */
+typedef struct {
+    const char *s; /* NUL-terminated text */
+    size_t len;
+    int type;   /* lw_scalar_type_t */
+    double num; /* LW_SCALAR_NUMBER; may be inf/nan, checked by users */
+    bool b;
+    int line;
+} sval_t;
+
+/* ---- messages (config.c) */
+
+/* LW_ERR_CONFIG with "NAME:LINE: KP: message" in c->errstr. */
+lw_err_t lw_cfg_fail(ctx_t *c, int line, const char *kp, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* User text for a message: control bytes become '?', long text is cut with "...". */
+const char *lw_cfg_disp(const char *s, char *buf, size_t size);
+/* out (KP_MAX) = parent.key / parent[i] */
+void lw_cfg_kp_key(char *out, const char *parent, const char *key);
+void lw_cfg_kp_index(char *out, const char *parent, size_t i);
+/* "2d", "90m", "500ms": the largest unit that divides ms. */
+const char *lw_cfg_fmt_duration(int64_t ms, char *buf, size_t size);
+/* NULL when s is a valid dotted path, else what is wrong with it. */
+const char *lw_cfg_path_problem(const char *s, size_t len);
+
+/* ---- nodes and scalars (config.c) */
+
+yaml_node_t *lw_cfg_node_at(ctx_t *c, int index);
+int lw_cfg_node_line(const yaml_node_t *n);
+/* "a mapping", "a list", "a string", "a number", ... for messages */
+const char *lw_cfg_node_desc(const yaml_node_t *n);
+const char *lw_cfg_sval_desc(const sval_t *v);
+/* Read a scalar node; `want` names the expected type for the message. */
+lw_err_t lw_cfg_get_scalar(ctx_t *c, yaml_node_t *n, const char *kp, const char *want, sval_t *v);
+/* LW_OK for a non-empty string, else a message naming `what` was expected. */
+lw_err_t lw_cfg_want_string(ctx_t *c, const sval_t *v, const char *kp, const char *what);
+/* strndup of the scalar; NULL with *err set (LW_ERR_NOMEM) when out of memory. */
+char *lw_cfg_dup_str(ctx_t *c, const sval_t *v, const char *kp, lw_err_t *err);
+/* Convert a scalar for key k (of a scalar type) and store it at dst. */
+lw_err_t lw_cfg_store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, void *dst,
+                             const char *kp);
+
+/* ---- tables (config.c) */
+
+/* Check a mapping against a table and store its values into base (see config.c). */
+lw_err_t lw_cfg_parse_section(ctx_t *c, const section_t *sec, yaml_node_t *map, int line,
+                              void *base, const char *kp);
+/* Store every default of sec (and nested sections) into base; fails only when out of memory. */
+lw_err_t lw_cfg_apply_defaults(ctx_t *c, const section_t *sec, void *base);
+/*
+ * The owners' defaults: store the defaults of the keys of sec (and nested
+ * sections) whose location lies in [at, at + size) of base's type into dst,
+ * a struct laid out like that member.  Only non-string scalars may lie there.
+ */
+void lw_cfg_defaults_into(const section_t *sec, size_t at, size_t size, void *dst);
+/* The default text of a key (def, else doc_def; NULL when none). */
+const char *lw_cfg_default_text(const section_t *sec, const char *key);
+/* Index of key in sec->keys (the key must be there). */
+size_t lw_cfg_key_index(const section_t *sec, const char *key);
+
+extern const section_t lw_cfg_top_section;
+
+/* ---- the sections, by file */
+
+extern const section_t lw_cfg_source_section, lw_cfg_store_section,
+    lw_cfg_buckets_section;                                        /* config_sections.c */
+extern const section_t lw_cfg_metric_section, lw_cfg_tree_section; /* config_metrics.c */
+lw_err_t lw_cfg_parse_metrics(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                              const char *kp);
+extern const section_t lw_cfg_analysis_section, lw_cfg_alerts_section,
+    lw_cfg_http_section; /* config_opts.c */
+/* Point the option structs handed to alertsink.h and http.h at the config's strings. */
+void lw_cfg_wire_options(struct lw_config *cfg);
+
+#endif

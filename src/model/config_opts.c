@@ -1,0 +1,705 @@
+/*
+ * config_opts.c - the tables of the sections whose options belong to other
+ * modules: analysis (lw_analyze_opts_t), alerts (lw_alert_opts_t,
+ * lw_alertsink_opts_t and the pipeline-stall bounds) and http
+ * (lw_http_opts_t); and those owners' *_opts_default(), which apply these
+ * tables, so each default is stated once (config.h says how).
+ *
+ * A section check calls the owner's *_opts_check(); its "section.key:
+ * message" is re-issued as "NAME:LINE: section.key: message" on the line of
+ * that key (owner_fail).  The option structs handed to alertsink.h and
+ * http.h point at strings the config owns (lw_cfg_wire_options).  Webhook
+ * header values and URLs (which may carry user:password) are never echoed.
+ */
+#include "leadwatch/model/config.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "leadwatch/core/timeutil.h"
+#include "leadwatch/model/config_table.h"
+
+/* ----------------------------------------------------------- analysis */
+
+static const char *const transform_names[] = {"none", "diff", "log_diff", "auto", NULL};
+static const char *const ic_names[] = {"aic", "bic", NULL};
+_Static_assert(sizeof(lw_transform_t) == sizeof(int), "T_ENUM stores an int");
+_Static_assert(sizeof(lw_ic_t) == sizeof(int), "T_ENUM stores an int");
+_Static_assert(LW_TRANSFORM_NONE == 0 && LW_TRANSFORM_DIFF == 1 && LW_TRANSFORM_LOG_DIFF == 2 &&
+                   LW_TRANSFORM_AUTO == 3,
+               "transform_names follows lw_transform_t");
+_Static_assert(LW_IC_AIC == 0 && LW_IC_BIC == 1, "ic_names follows lw_ic_t");
+
+static lw_err_t parse_seasonal(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                               const char *kp)
+{
+    lw_config_t *cfg = base;
+    sval_t sv;
+    lw_err_t err;
+    char want[64];
+    snprintf(want, sizeof want, "none, weekly or a period %lld..%lld", (long long)k->min,
+             (long long)k->max);
+    if ((err = lw_cfg_get_scalar(c, v, kp, want, &sv)))
+        return err;
+    if (!lw_seasonal_parse(sv.s, &cfg->analysis.seasonal, &cfg->analysis.seasonal_period))
+        return lw_cfg_fail(c, sv.line, kp, "expected %s, got \"%.*s\"", want, DISP_MAX, sv.s);
+    return LW_OK;
+}
+
+static lw_err_t analysis_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    lw_config_t *cfg = base;
+    char msg[256];
+    (void)lines;
+    if (lw_analyze_opts_check(&cfg->analysis, msg, sizeof msg) != LW_OK)
+        return lw_cfg_fail(c, line, kp, "%s", msg);
+    return LW_OK;
+}
+
+static const key_spec_t analysis_keys[] = {
+    {.key = "max_lag",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(analysis.max_lag),
+     .def = "14",
+     .min = 1,
+     .max = LW_ANALYZE_MAX_LAG,
+     .help = "Granger tests and lagged regressions use lags 1..max_lag buckets"},
+    {.key = "transform",
+     .type = T_ENUM,
+     .off = CFG(analysis.transform),
+     .def = "auto",
+     .enum_names = transform_names,
+     .help = "auto: logs when all values > 0, differenced when ADF keeps a unit root"},
+    {.key = "seasonal",
+     .type = T_CUSTOM,
+     .custom = parse_seasonal,
+     .doc_type = "none|weekly|N",
+     .doc_def = "weekly",
+     .min = 2, /* the period N */
+     .max = LW_PREP_MAX_PERIOD,
+     .help = "remove day-of-week (daily) / hour-of-day (hourly) means, or a period N"},
+    {.key = "alpha",
+     .type = T_NUMBER,
+     .off = CFG(analysis.alpha),
+     .def = "0.05",
+     .fmax = LW_ANALYZE_ALPHA_MAX,
+     .fmin_open = true,
+     .help = "false discovery rate for the Benjamini-Hochberg q-values"},
+    {.key = "window",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(analysis_window),
+     .def = "0",
+     .min = 0,
+     .max = LW_SERIES_MAX_ROWS,
+     .help = "analyse the last N buckets (up to --as-of); 0 = every bucket in the store"},
+    {.key = "stability_window",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(analysis.window),
+     .def = "0",
+     .min = 0,
+     .max = LW_ANALYZE_MAX_ROWS,
+     .help = "stability sub-window in buckets; 0 = max(n/4, 5 lag + 20)"},
+    {.key = "ic",
+     .type = T_ENUM,
+     .off = CFG(analysis.ic),
+     .def = "aic",
+     .enum_names = ic_names,
+     .help = "information criterion that chooses the Granger lag: aic or bic"},
+    {.key = "adf_alpha",
+     .type = T_NUMBER,
+     .off = CFG(analysis.adf_alpha),
+     .def = "0.05",
+     .fmax = 1,
+     .fmin_open = true,
+     .fmax_open = true,
+     .help = "auto transform: difference when the ADF p-value is at least this"},
+    {.key = "hac_lags",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(analysis.hac_lags),
+     .def = "0",
+     .min = 0,
+     .max = LW_ANALYZE_HAC_LAGS_MAX,
+     .help = "Newey-West bandwidth; 0 = floor(4 (T/100)^(2/9))"},
+    {.key = "mde_threshold",
+     .type = T_NUMBER,
+     .off = CFG(analysis.mde_threshold),
+     .def = "0.1",
+     .fmax = LW_ANALYZE_MDE_THRESHOLD_MAX,
+     .fmin_open = true,
+     .help = "inputs whose minimum detectable change exceeds this are flagged not sensitive"},
+    {.key = "mde_horizon",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(analysis.mde_horizon),
+     .def = "14",
+     .min = 1,
+     .max = LW_ANALYZE_MDE_HORIZON_MAX,
+     .help = "length of the hypothetical experiment, in buckets"},
+    {.key = "mde_power",
+     .type = T_NUMBER,
+     .off = CFG(analysis.mde_power),
+     .def = "0.8",
+     .fmax = 1,
+     .fmin_open = true,
+     .fmax_open = true,
+     .help = "power of the hypothetical experiment"},
+    {.key = "stable_min_sign",
+     .type = T_NUMBER,
+     .off = CFG(analysis.stable_min_sign),
+     .def = "0.8",
+     .fmin = 0.5,
+     .fmax = 1,
+     .fmin_open = true,
+     .help = "share of sub-windows whose effect has the full-sample sign for 'stable'"},
+};
+
+const section_t lw_cfg_analysis_section = {
+    .path = "analysis",
+    .keys = analysis_keys,
+    .nkeys = sizeof analysis_keys / sizeof analysis_keys[0],
+    .check = analysis_check,
+    .help = "statistics options of analyze and report (optional section)",
+};
+
+/* ------------------------------------------------------ alerts, http */
+
+_Static_assert(LW_CONFIG_MAX_URL < LW_ALERTSINK_URL_MAX - 32, "alertsink accepts every URL");
+
+/*
+ * Point the option structs handed to alert.h, alertsink.h and http.h at
+ * the strings the config owns.  Unset receiver / external_url keep the
+ * sink's defaults (static strings), so an absent section gives exactly
+ * lw_alertsink_opts_default().  Idempotent.
+ */
+void lw_cfg_wire_options(lw_config_t *cfg)
+{
+    lw_alertsink_opts_t def;
+    lw_alertsink_opts_t *s = &cfg->alerts.sink;
+    lw_alertsink_opts_default(&def);
+    s->alertmanager_url = cfg->alerts.alertmanager_url;
+    s->webhook_url = cfg->alerts.webhook_url;
+    /* char ** -> const char *const * needs the cast in C (it is implicit only in C++) */
+    s->webhook_headers = (const char *const *)cfg->alerts.webhook_headers;
+    s->nwebhook_headers = cfg->alerts.nwebhook_headers;
+    s->receiver = cfg->alerts.receiver ? cfg->alerts.receiver : def.receiver;
+    s->external_url = cfg->alerts.external_url ? cfg->alerts.external_url : def.external_url;
+    cfg->http.opts.listen = cfg->http.listen;
+}
+
+/*
+ * Turn an owner's "section.key: message" (lw_alert_opts_check and friends)
+ * into the usual "file:line: section.key: message", on the line of that key
+ * when the file gives it, else on the section's line.  `renames` maps the
+ * owner's field names to the config's key names (max_entries -> max_alerts).
+ */
+static lw_err_t owner_fail(ctx_t *c, const section_t *sec, int line, const int *lines,
+                           const char *msg, const char *const (*renames)[2])
+{
+    const char *colon = strstr(msg, ": ");
+    size_t plen = strlen(sec->path);
+    if (!colon || strncmp(msg, sec->path, plen) != 0 || msg[plen] != '.')
+        return lw_cfg_fail(c, line, sec->path, "%s", msg);
+    char key[64], kp[KP_MAX];
+    const char *k0 = msg + plen + 1;
+    size_t klen = strcspn(k0, ".:"), rlen;
+    if (klen >= sizeof key || colon < k0 + klen)
+        return lw_cfg_fail(c, line, sec->path, "%s", msg);
+    memcpy(key, k0, klen);
+    key[klen] = '\0';
+    for (; renames && (*renames)[0]; renames++)
+        if (strcmp(key, (*renames)[0]) == 0)
+            snprintf(key, sizeof key, "%s", (*renames)[1]);
+    for (size_t i = 0; i < sec->nkeys; i++)
+        if (strcmp(sec->keys[i].key, key) == 0 && lines[i]) {
+            line = lines[i];
+            break;
+        }
+    /* section.key, then the owner's rest of the path (".url" of "webhook.url") */
+    int n = snprintf(kp, sizeof kp, "%s.%s", sec->path, key);
+    rlen = (size_t)(colon - (k0 + klen));
+    if (n > 0 && (size_t)n + rlen < sizeof kp) {
+        memcpy(kp + n, k0 + klen, rlen);
+        kp[(size_t)n + rlen] = '\0';
+    }
+    return lw_cfg_fail(c, line, kp, "%s", colon + 2);
+}
+
+static const char *const alert_cond_choices =
+    "no_longer_leads, reverse, kpi_link_lost, not_sensitive";
+
+/* alerts.on: a list of edge conditions -> opts.on_mask; [] = no edge alerts. */
+static lw_err_t parse_alert_on(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                               const char *kp)
+{
+    lw_config_t *cfg = base;
+    char sub[KP_MAX], d[DISP_MAX];
+    unsigned mask = 0;
+    lw_err_t err;
+    (void)k;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
+                           "expected a list of conditions (any of %s), got %s", alert_cond_choices,
+                           lw_cfg_node_desc(v));
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    for (size_t i = 0; i < n; i++) {
+        sval_t sv;
+        lw_alert_cond_t cond = LW_ALERT_COND_COUNT;
+        lw_cfg_kp_index(sub, kp, i);
+        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, v->data.sequence.items.start[i]), sub,
+                                     "a condition name", &sv)) ||
+            (err = lw_cfg_want_string(c, &sv, sub, "a condition name")))
+            return err;
+        bool known = lw_alert_cond_parse(sv.s, &cond);
+        if (!known || (LW_ALERT_COND_BIT(cond) & LW_ALERT_EDGE_CONDS_ALL) == 0)
+            return lw_cfg_fail(c, sv.line, sub, "unknown condition \"%s\" (expected any of: %s)%s",
+                               lw_cfg_disp(sv.s, d, sizeof d), alert_cond_choices,
+                               known ? "; the pipeline-stall alert is always on, see alerts.stall"
+                                     : "");
+        if (mask & LW_ALERT_COND_BIT(cond))
+            return lw_cfg_fail(c, sv.line, sub, "condition \"%s\" listed twice", sv.s);
+        mask |= LW_ALERT_COND_BIT(cond);
+    }
+    cfg->alerts.opts.on_mask = mask;
+    return LW_OK;
+}
+
+/* RFC 9110 section 5.6.2 token characters. */
+static bool is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/*
+ * alerts.webhook.headers: a mapping Name: value, stored as "Name: value"
+ * lines for the sink.  Values may be secrets (Authorization), so no message
+ * ever repeats one.  Content-Length and Transfer-Encoding belong to the
+ * sink's framing and are refused.
+ */
+static lw_err_t parse_webhook_headers(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                                      const char *kp)
+{
+    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
+    lw_config_t *cfg = base;
+    char sub[KP_MAX], d[DISP_MAX];
+    lw_err_t err;
+    (void)k;
+    if (v->type != YAML_MAPPING_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
+                           "expected a mapping of header names to values, got %s",
+                           lw_cfg_node_desc(v));
+    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (n > LW_ALERTSINK_MAX_HEADERS)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "more than %d headers",
+                           LW_ALERTSINK_MAX_HEADERS);
+    if (n == 0)
+        return LW_OK;
+    if (!(cfg->alerts.webhook_headers = calloc(n, sizeof *cfg->alerts.webhook_headers)))
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
+        sval_t ks, vs;
+        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, p->key), kp, "a header name", &ks)) ||
+            (err = lw_cfg_want_string(c, &ks, kp, "a header name")))
+            return err;
+        lw_cfg_kp_key(sub, kp, ks.s);
+        for (size_t j = 0; j < ks.len; j++)
+            if (!is_tchar((unsigned char)ks.s[j]))
+                return lw_cfg_fail(c, ks.line, sub,
+                                   "header name \"%s\" may only contain letters, digits and "
+                                   "!#$%%&'*+-.^_`|~",
+                                   lw_cfg_disp(ks.s, d, sizeof d));
+        for (size_t j = 0; j < sizeof framing / sizeof framing[0]; j++)
+            if (strcasecmp(ks.s, framing[j]) == 0)
+                return lw_cfg_fail(c, ks.line, sub, "%s is set by leadwatch itself", framing[j]);
+        for (size_t j = 0; j < i; j++) {
+            const char *prev = cfg->alerts.webhook_headers[j];
+            if (strncasecmp(prev, ks.s, ks.len) == 0 && prev[ks.len] == ':')
+                return lw_cfg_fail(c, ks.line, sub,
+                                   "header given twice (names are case-insensitive)");
+        }
+        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, p->value), sub, "a header value", &vs)))
+            return err;
+        if (vs.type == LW_SCALAR_NULL || vs.len == 0)
+            return lw_cfg_fail(c, vs.line, sub, "expected a header value, got %s",
+                               vs.type == LW_SCALAR_NULL ? "null" : "an empty string");
+        for (size_t j = 0; j < vs.len; j++) {
+            unsigned char ch = (unsigned char)vs.s[j];
+            if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+                return lw_cfg_fail(
+                    c, vs.line, sub,
+                    "the value contains a %s (not shown: header values may be secret)",
+                    ch == '\r' || ch == '\n' ? "line break" : "control character");
+        }
+        size_t len = ks.len + 2 + vs.len;
+        if (len > LW_CONFIG_MAX_HEADER)
+            return lw_cfg_fail(c, vs.line, sub,
+                               "header longer than " STR(LW_CONFIG_MAX_HEADER) " bytes");
+        char *h = malloc(len + 1);
+        if (!h)
+            return lw_cfg_fail(c, vs.line, sub, "out of memory");
+        memcpy(h, ks.s, ks.len);
+        memcpy(h + ks.len, ": ", 2);
+        memcpy(h + ks.len + 2, vs.s, vs.len + 1);
+        cfg->alerts.webhook_headers[i] = h;
+        cfg->alerts.nwebhook_headers = i + 1;
+    }
+    return LW_OK;
+}
+
+static const key_spec_t alertmanager_keys[] = {
+    {.key = "url",
+     .type = T_URL,
+     .off = CFG(alerts.alertmanager_url),
+     .required = true,
+     .help = "Alertmanager base URL; alerts are POSTed to <url>/api/v2/alerts"},
+};
+
+static const section_t alertmanager_section = {
+    .path = "alerts.alertmanager",
+    .keys = alertmanager_keys,
+    .nkeys = sizeof alertmanager_keys / sizeof alertmanager_keys[0],
+    .help = "deliver firing and resolved alerts to Alertmanager (v2 API); absent = off",
+};
+
+static const key_spec_t webhook_keys[] = {
+    {.key = "url",
+     .type = T_URL,
+     .off = CFG(alerts.webhook_url),
+     .required = true,
+     .help = "full URL; one POST per firing or resolved alert, Alertmanager webhook payload v4"},
+    {.key = "headers",
+     .type = T_CUSTOM,
+     .custom = parse_webhook_headers,
+     .doc_type = "mapping",
+     .doc_def = "-",
+     .help = "extra request headers, Name: value (at most " STR(
+         LW_ALERTSINK_MAX_HEADERS) "); values are never printed or logged"},
+    {.key = "receiver",
+     .type = T_STRING,
+     .off = CFG(alerts.receiver),
+     .doc_def = "leadwatch",
+     .help = "the payload's \"receiver\" field"},
+};
+
+static const section_t webhook_section = {
+    .path = "alerts.webhook",
+    .keys = webhook_keys,
+    .nkeys = sizeof webhook_keys / sizeof webhook_keys[0],
+    .help = "deliver firing and resolved alerts to a generic webhook; absent = off",
+};
+
+static const key_spec_t alert_kafka_keys[] = {
+    {.key = "topic",
+     .type = T_STRING,
+     .off = CFG(alerts.kafka_topic),
+     .required = true,
+     .help = "Kafka topic (on source.kafka's cluster) that gets one JSON message per state "
+             "change"},
+};
+
+static const section_t alert_kafka_section = {
+    .path = "alerts.kafka",
+    .keys = alert_kafka_keys,
+    .nkeys = sizeof alert_kafka_keys / sizeof alert_kafka_keys[0],
+    .help = "publish every alert state change to Kafka; absent = off",
+};
+
+static lw_err_t backoff_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
+
+static const key_spec_t backoff_keys[] = {
+    {.key = "initial",
+     .type = T_DURATION,
+     .off = CFG(alerts.sink.backoff_initial_ms),
+     .def = "500ms",
+     .min = LW_ALERTSINK_BACKOFF_MIN_MS,
+     .max = LW_ALERTSINK_BACKOFF_INITIAL_MAX_MS,
+     .help = "delay before the first retry of a failed delivery (then doubled, with jitter)"},
+    {.key = "max",
+     .type = T_DURATION,
+     .off = CFG(alerts.sink.backoff_max_ms),
+     .def = "1m",
+     .min = LW_ALERTSINK_BACKOFF_MIN_MS,
+     .max = LW_ALERTSINK_BACKOFF_MAX_MS,
+     .help = "cap of the retry delay (at least initial); retries go on until delivered"},
+};
+
+static const section_t backoff_section = {
+    .path = "alerts.backoff",
+    .keys = backoff_keys,
+    .nkeys = sizeof backoff_keys / sizeof backoff_keys[0],
+    .check = backoff_check,
+    .help = "retries of failed deliveries (transport errors, 408, 429, 5xx)",
+};
+
+static lw_err_t backoff_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    const lw_alertsink_opts_t *s = &((lw_config_t *)base)->alerts.sink;
+    char sub[KP_MAX], a[32], b[32];
+    int max_line = lines[lw_cfg_key_index(&backoff_section, "max")];
+    if (s->backoff_max_ms >= s->backoff_initial_ms)
+        return LW_OK;
+    lw_cfg_kp_key(sub, kp, "max");
+    return lw_cfg_fail(c, max_line ? max_line : line, sub, "%s is below initial %s",
+                       lw_cfg_fmt_duration(s->backoff_max_ms, a, sizeof a),
+                       lw_cfg_fmt_duration(s->backoff_initial_ms, b, sizeof b));
+}
+
+static const key_spec_t stall_keys[] = {
+    {.key = "no_events_for",
+     .type = T_DURATION,
+     .off = CFG(alerts.stall_after_ms),
+     .def = "15m",
+     .min = 1000,
+     .max = 30 * LW_MS_PER_DAY,
+     .help = "stalled when no event arrived for this long"},
+    {.key = "max_lag",
+     .type = T_INT,
+     .ctype = C_INT64,
+     .off = CFG(alerts.stall_max_lag),
+     .def = "0",
+     .min = 0,
+     .max = 1000000000000000,
+     .help = "stalled when the consumer lag (messages, summed over partitions) exceeds this; "
+             "0 = off"},
+    {.key = "missing_buckets",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(alerts.stall_missing_buckets),
+     .def = "1",
+     .min = 0,
+     .max = LW_CONFIG_MAX_WINDOW_BUCKETS,
+     .help = "edges are nodata when the newest N closed buckets of the window have a gap; "
+             "0 = off"},
+};
+
+static const section_t stall_section = {
+    .path = "alerts.stall",
+    .keys = stall_keys,
+    .nkeys = sizeof stall_keys / sizeof stall_keys[0],
+    .help = "when the pipeline counts as stalled: edges go nodata and LeadwatchPipelineStalled "
+            "fires instead of edge alerts",
+};
+
+static lw_err_t alerts_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
+
+static const key_spec_t alerts_keys[] = {
+    {.key = "evaluate",
+     .type = T_BOOL,
+     .off = CFG(alerts.evaluate),
+     .def = "true",
+     .help = "re-evaluate the metric tree over analysis.window on every bucket close"},
+    {.key = "for",
+     .type = T_INT,
+     .ctype = C_UINT,
+     .off = CFG(alerts.opts.for_evals),
+     .def = "3",
+     .min = 0,
+     .max = LW_ALERT_MAX_EVALS,
+     .help = "failing evaluations an alert stays pending before it fires (0 = fire at once)"},
+    {.key = "arm_after",
+     .type = T_INT,
+     .ctype = C_UINT,
+     .off = CFG(alerts.opts.arm_after),
+     .def = "28",
+     .min = 0,
+     .max = LW_ALERT_MAX_EVALS,
+     .help = "consecutive leading evaluations before an edge counts as having led (only then "
+             "can its loss alert; keeps chance leads from arming)"},
+    {.key = "keep_firing_for",
+     .type = T_INT,
+     .ctype = C_UINT,
+     .off = CFG(alerts.opts.keep_firing_for),
+     .def = "2",
+     .min = 0,
+     .max = LW_ALERT_MAX_EVALS,
+     .help = "passing evaluations a firing alert survives before it resolves"},
+    {.key = "on",
+     .type = T_CUSTOM,
+     .custom = parse_alert_on,
+     .doc_type = "list of conditions",
+     .doc_def = "all four",
+     .help = "conditions that alert, any of no_longer_leads, reverse, kpi_link_lost, "
+             "not_sensitive; [] = no edge alerts (the stall alert stays)"},
+    {.key = "max_alerts",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(alerts.opts.max_entries),
+     .def = "256",
+     .min = LW_ALERT_MIN_ENTRIES,
+     .max = LW_ALERT_MAX_ENTRIES,
+     .help = "bound on tracked (edge, condition) pairs"},
+    {.key = "alertmanager",
+     .type = T_SECTION,
+     .sub = &alertmanager_section,
+     .help = "Alertmanager sink, see below"},
+    {.key = "webhook", .type = T_SECTION, .sub = &webhook_section, .help = "webhook sink"},
+    {.key = "kafka", .type = T_SECTION, .sub = &alert_kafka_section, .help = "Kafka sink"},
+    {.key = "external_url",
+     .type = T_URL,
+     .off = CFG(alerts.external_url),
+     .help = "link put in generatorURL / externalURL (e.g. the published report)"},
+    {.key = "queue_max",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(alerts.sink.queue_max),
+     .def = "256",
+     .min = 1,
+     .max = LW_ALERTSINK_QUEUE_MAX,
+     .help = "events queued per sink; when full the oldest is dropped and counted"},
+    {.key = "max_firing",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(alerts.sink.max_firing),
+     .def = "256",
+     .min = 1,
+     .max = LW_ALERTSINK_FIRING_MAX,
+     .help = "firing alerts kept for re-sending to Alertmanager"},
+    {.key = "max_batch",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(alerts.sink.max_batch),
+     .def = "64",
+     .min = 1,
+     .max = LW_ALERTSINK_BATCH_MAX,
+     .help = "alerts per Alertmanager POST"},
+    {.key = "timeout",
+     .type = T_DURATION,
+     .off = CFG(alerts.sink.timeout_ms),
+     .def = "5s",
+     .min = LW_ALERTSINK_TIMEOUT_MIN_MS,
+     .max = LW_ALERTSINK_TIMEOUT_MAX_MS,
+     .help = "per HTTP request to a receiver"},
+    {.key = "backoff",
+     .type = T_SECTION,
+     .sub = &backoff_section,
+     .help = "retry delays, see below"},
+    {.key = "resend",
+     .type = T_DURATION,
+     .off = CFG(alerts.sink.resend_ms),
+     .def = "1m",
+     .min = LW_ALERTSINK_RESEND_MIN_MS,
+     .max = LW_ALERTSINK_RESEND_MAX_MS,
+     .help = "firing alerts are re-sent to Alertmanager this often (endsAt = now + 4 x resend)"},
+    {.key = "stall",
+     .type = T_SECTION,
+     .sub = &stall_section,
+     .help = "pipeline-stall bounds, see below"},
+};
+
+const section_t lw_cfg_alerts_section = {
+    .path = "alerts",
+    .keys = alerts_keys,
+    .nkeys = sizeof alerts_keys / sizeof alerts_keys[0],
+    .check = alerts_check,
+    .help = "alert when an input stops leading the NSM (optional section; `run` only)",
+};
+
+static lw_err_t alerts_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    static const char *const renames[][2] = {{"max_entries", "max_alerts"}, {NULL, NULL}};
+    lw_config_t *cfg = base;
+    char msg[256];
+    (void)kp;
+    cfg->alerts.configured = true;
+    lw_cfg_wire_options(cfg);
+    if (lw_alert_opts_check(&cfg->alerts.opts, msg, sizeof msg) != LW_OK ||
+        lw_alertsink_opts_check(&cfg->alerts.sink, msg, sizeof msg) != LW_OK)
+        return owner_fail(c, &lw_cfg_alerts_section, line, lines, msg, renames);
+    return LW_OK;
+}
+
+static lw_err_t http_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
+
+static const key_spec_t http_keys[] = {
+    {.key = "listen",
+     .type = T_STRING,
+     .off = CFG(http.listen),
+     .def = "127.0.0.1:9464",
+     .help = "host:port, host an IPv4 / [IPv6] literal or localhost; port 0 = any free port"},
+    {.key = "max_connections",
+     .type = T_INT,
+     .ctype = C_UINT,
+     .off = CFG(http.opts.max_connections),
+     .def = "64",
+     .min = 1,
+     .max = LW_HTTP_CONNECTIONS_MAX,
+     .help = "open connections at most; more clients wait in the listen backlog"},
+    {.key = "timeout",
+     .type = T_SECONDS,
+     .off = CFG(http.opts.timeout_s),
+     .def = "10s",
+     .min = 1000 /* 1s: whole seconds */,
+     .max = LW_HTTP_TIMEOUT_MAX_S * 1000LL,
+     .help = "a connection idle this long is closed (whole seconds)"},
+    {.key = "max_response",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(http.opts.max_response),
+     .def = "16777216",
+     .min = LW_HTTP_RESPONSE_MIN,
+     .max = LW_HTTP_RESPONSE_MAX,
+     .help = "bound on a /metrics body, bytes"},
+};
+
+const section_t lw_cfg_http_section = {
+    .path = "http",
+    .keys = http_keys,
+    .nkeys = sizeof http_keys / sizeof http_keys[0],
+    .check = http_check,
+    .help = "GET /metrics, /healthz, /readyz for `run` (optional section; the server runs only "
+            "when it is present, `http:` alone for the defaults)",
+};
+
+static lw_err_t http_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    lw_config_t *cfg = base;
+    char msg[256];
+    (void)kp;
+    cfg->http.configured = true;
+    lw_cfg_wire_options(cfg);
+    if (lw_http_opts_check(&cfg->http.opts, msg, sizeof msg) != LW_OK)
+        return owner_fail(c, &lw_cfg_http_section, line, lines, msg, NULL);
+    return LW_OK;
+}
+
+/* ------------------------------------------ the owners' defaults, from the tables */
+
+void lw_analyze_opts_default(lw_analyze_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    lw_cfg_defaults_into(&lw_cfg_analysis_section, CFG(analysis), sizeof *o, o);
+    bool ok = lw_seasonal_parse(lw_cfg_default_text(&lw_cfg_analysis_section, "seasonal"),
+                                &o->seasonal, &o->seasonal_period);
+    assert(ok && "analysis.seasonal default");
+    (void)ok;
+}
+
+void lw_alert_opts_default(lw_alert_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    lw_cfg_defaults_into(&lw_cfg_alerts_section, CFG(alerts.opts), sizeof *o, o);
+    o->on_mask = LW_ALERT_EDGE_CONDS_ALL; /* `on`: "all four" */
+}
+
+void lw_alertsink_opts_default(lw_alertsink_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    lw_cfg_defaults_into(&lw_cfg_alerts_section, CFG(alerts.sink), sizeof *o, o);
+    o->receiver = lw_cfg_default_text(&webhook_section, "receiver");
+    o->external_url = "";
+}
+
+void lw_http_opts_default(lw_http_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    lw_cfg_defaults_into(&lw_cfg_http_section, CFG(http.opts), sizeof *o, o);
+    o->listen = lw_cfg_default_text(&lw_cfg_http_section, "listen");
+}

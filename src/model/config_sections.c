@@ -1,0 +1,278 @@
+/*
+ * config_sections.c - the tables of the source, store and buckets sections
+ * (config_table.h explains the engine).
+ *
+ * source.kafka is a mapping of librdkafka properties: each is tried with
+ * rd_kafka_conf_set() on a scratch conf at load, so an unknown property or
+ * a bad value fails with librdkafka's own message (a secret's value is
+ * never repeated, lw_kafka_is_secret), and the daemon can later set them
+ * all unchanged.  source.topics is a list of distinct names.  source.fields
+ * is allowed, and required, exactly when source.format is custom.
+ */
+#include "leadwatch/model/config.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadwatch/core/timeutil.h"
+#include "leadwatch/model/config_table.h"
+#include "leadwatch/model/kafka_opts.h"
+
+/* ----------------------------------------------------- source section */
+
+static const key_spec_t fields_keys[] = {
+    {.key = "event",
+     .type = T_PATH,
+     .off = CFG(source.event_field),
+     .required = true,
+     .help = "dotted path of the event name (a non-empty string)"},
+    {.key = "user",
+     .type = T_PATH,
+     .off = CFG(source.user_field),
+     .required = true,
+     .help = "dotted path of the user id (a string or a number)"},
+    {.key = "time",
+     .type = T_PATH,
+     .off = CFG(source.time_field),
+     .required = true,
+     .help = "dotted path of the event time: ISO 8601 with offset, or epoch seconds/ms"},
+};
+
+static const section_t fields_section = {
+    .path = "source.fields",
+    .keys = fields_keys,
+    .nkeys = sizeof fields_keys / sizeof fields_keys[0],
+    .help = "where a custom-format event keeps its name, user and time (custom only; all three "
+            "required)",
+};
+
+static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
+
+/*
+ * source.kafka: a mapping of librdkafka properties.  Each is tried with
+ * rd_kafka_conf_set() on a scratch conf, so an unknown property or a bad
+ * value fails at load with librdkafka's own message (never repeating the
+ * value of a secret), and the daemon can later set them all unchanged.
+ * Values are the scalar's text: 6000, true and SASL_SSL all pass through.
+ */
+static lw_err_t parse_kafka(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                            const char *kp)
+{
+    lw_config_t *cfg = base;
+    char sub[KP_MAX], msg[512];
+    lw_err_t err = LW_OK;
+    (void)k;
+    if (v->type != YAML_MAPPING_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
+                           "expected a mapping of librdkafka properties, got %s",
+                           lw_cfg_node_desc(v));
+    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (n > LW_CONFIG_MAX_KAFKA_PROPS)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
+                           "more than " STR(LW_CONFIG_MAX_KAFKA_PROPS) " properties");
+    if (n == 0)
+        return LW_OK;
+    if (!(cfg->source.kafka = calloc(n, sizeof *cfg->source.kafka)))
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+    if (!scratch)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
+    for (size_t i = 0; i < n && !err; i++) {
+        yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
+        yaml_node_t *kn = lw_cfg_node_at(c, p->key), *vn = lw_cfg_node_at(c, p->value);
+        sval_t ks, vs;
+        if ((err = lw_cfg_get_scalar(c, kn, kp, "a property name", &ks)) ||
+            (err = lw_cfg_want_string(c, &ks, kp, "a librdkafka property name")))
+            break;
+        lw_cfg_kp_key(sub, kp, ks.s);
+        for (size_t j = 0; j < i && !err; j++)
+            if (strcmp(cfg->source.kafka[j].key, ks.s) == 0)
+                err = lw_cfg_fail(c, ks.line, sub, "duplicate key (first given at line %d)",
+                                  cfg->source.kafka[j].line);
+        if (err ||
+            (err = lw_cfg_get_scalar(c, vn, sub, "a value (string, number or boolean)", &vs)))
+            break;
+        if (vs.type == LW_SCALAR_NULL) {
+            err = lw_cfg_fail(c, vs.line, sub, "expected a value, got null");
+            break;
+        }
+        if (rd_kafka_conf_set(scratch, ks.s, vs.s, msg, sizeof msg) != RD_KAFKA_CONF_OK) {
+            err = lw_cfg_fail(c, vs.line, sub, "%s",
+                              lw_kafka_is_secret(ks.s) ? "invalid value (not shown: secret)" : msg);
+            break;
+        }
+        lw_config_kv_t *kv = &cfg->source.kafka[i];
+        kv->line = ks.line;
+        if (!(kv->key = lw_cfg_dup_str(c, &ks, sub, &err)) ||
+            !(kv->value = lw_cfg_dup_str(c, &vs, sub, &err)))
+            break;
+        cfg->source.nkafka = i + 1;
+    }
+    rd_kafka_conf_destroy(scratch);
+    return err;
+}
+
+static lw_err_t parse_topics(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                             const char *kp)
+{
+    lw_config_t *cfg = base;
+    char sub[KP_MAX], d[DISP_MAX];
+    lw_err_t err;
+    (void)k;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of topic names, got %s",
+                           lw_cfg_node_desc(v));
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (n == 0)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "empty list (give at least one topic)");
+    if (n > LW_CONFIG_MAX_TOPICS)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
+                           "more than " STR(LW_CONFIG_MAX_TOPICS) " topics");
+    if (!(cfg->source.topics = calloc(n, sizeof *cfg->source.topics)))
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        sval_t sv;
+        lw_cfg_kp_index(sub, kp, i);
+        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, v->data.sequence.items.start[i]), sub,
+                                     "a topic name", &sv)) ||
+            (err = lw_cfg_want_string(c, &sv, sub, "a topic name")))
+            return err;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->source.topics[j], sv.s) == 0)
+                return lw_cfg_fail(c, sv.line, sub, "topic \"%s\" listed twice",
+                                   lw_cfg_disp(sv.s, d, sizeof d));
+        if (!(cfg->source.topics[i] = lw_cfg_dup_str(c, &sv, sub, &err)))
+            return err;
+        cfg->source.ntopics = i + 1;
+    }
+    return LW_OK;
+}
+
+static const key_spec_t source_keys[] = {
+    {.key = "format",
+     .type = T_FORMAT,
+     .off = CFG(source.format),
+     .def = "segment",
+     .help = "event JSON layout: segment, amplitude, or custom (then give source.fields)"},
+    {.key = "fields",
+     .type = T_SECTION,
+     .sub = &fields_section,
+     .help = "custom format only: dotted paths of event name, user and time"},
+    {.key = "max_event_bytes",
+     .type = T_INT,
+     .ctype = C_SIZE,
+     .off = CFG(source.max_event_bytes),
+     .def = "1048576",
+     .min = 64,
+     .max = 64 * 1024 * 1024,
+     .help = "longer events are rejected (reason too_large)"},
+    {.key = "max_depth",
+     .type = T_INT,
+     .ctype = C_INT,
+     .off = CFG(source.max_depth),
+     .def = "64",
+     .min = 1,
+     .max = 1024,
+     .help = "deeper JSON nesting is rejected (reason too_deep)"},
+    {.key = "max_future",
+     .type = T_DURATION,
+     .off = CFG(source.max_future_ms),
+     .def = "1d",
+     .min = 1000,
+     .max = 366 * LW_MS_PER_DAY,
+     .help = "events stamped later than now + this are rejected (time_in_future)"},
+    {.key = "kafka",
+     .type = T_CUSTOM,
+     .custom = parse_kafka,
+     .doc_type = "mapping",
+     .help = "librdkafka properties for `run`, passed through unchanged (bootstrap.servers, "
+             "group.id, security.protocol, sasl.*, ssl.*); enable.auto.commit and "
+             "enable.auto.offset.store are forced false (the store owns offsets); "
+             "auto.offset.reset defaults to earliest"},
+    {.key = "topics",
+     .type = T_CUSTOM,
+     .custom = parse_topics,
+     .doc_type = "list of strings",
+     .help = "Kafka topics `run` consumes"},
+    {.key = "dead_letter_topic",
+     .type = T_STRING,
+     .off = CFG(source.dead_letter_topic),
+     .help = "optional: Kafka topic that receives rejected messages, with a leadwatch-reason "
+             "header"},
+};
+
+const section_t lw_cfg_source_section = {
+    .path = "source",
+    .keys = source_keys,
+    .nkeys = sizeof source_keys / sizeof source_keys[0],
+    .check = source_check,
+    .help = "where events come from and how one event is decoded",
+};
+
+static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    lw_config_t *cfg = base;
+    int fields_line = lines[lw_cfg_key_index(&lw_cfg_source_section, "fields")];
+    char sub[KP_MAX];
+    lw_cfg_kp_key(sub, kp, "fields");
+    if (cfg->source.format != LW_FMT_CUSTOM && fields_line)
+        return lw_cfg_fail(c, fields_line, sub, "only allowed when source.format is custom");
+    if (cfg->source.format == LW_FMT_CUSTOM && !fields_line)
+        return lw_cfg_fail(c, line, sub, "required when source.format is custom");
+    return LW_OK;
+}
+
+/* ------------------------------------------------- store and buckets */
+
+static const key_spec_t store_keys[] = {
+    {.key = "path",
+     .type = T_STRING,
+     .off = CFG(store.path),
+     .def = "leadwatch.db",
+     .help = "SQLite database file (relative to the working directory)"},
+    {.key = "flush_events",
+     .type = T_INT,
+     .ctype = C_LONG,
+     .off = CFG(store.flush_events),
+     .def = "200000",
+     .min = 1,
+     .max = 10000000,
+     .help = "write the open buckets to the database after this many events"},
+    {.key = "flush_interval",
+     .type = T_DURATION,
+     .off = CFG(store.flush_interval_ms),
+     .def = "1s",
+     .min = 1000,
+     .max = LW_MS_PER_HOUR,
+     .help = "... or after this long, whichever comes first"},
+};
+
+const section_t lw_cfg_store_section = {
+    .path = "store",
+    .keys = store_keys,
+    .nkeys = sizeof store_keys / sizeof store_keys[0],
+    .help = "the SQLite store of per-bucket metric values (optional section)",
+};
+
+static const key_spec_t buckets_keys[] = {
+    {.key = "size",
+     .type = T_BUCKET,
+     .off = CFG(buckets.size_ms),
+     .def = "1d",
+     .help = "bucket length, aligned in UTC: 1h, 1d or 1w (weeks start Monday)"},
+    {.key = "grace",
+     .type = T_DURATION,
+     .off = CFG(buckets.grace_ms),
+     .def = "2d",
+     .min = 0,
+     .max = 366 * LW_MS_PER_DAY,
+     .help = "accepted lateness: a bucket stays open this long after it ends"},
+};
+
+const section_t lw_cfg_buckets_section = {
+    .path = "buckets",
+    .keys = buckets_keys,
+    .nkeys = sizeof buckets_keys / sizeof buckets_keys[0],
+    .help = "time buckets the metrics are aggregated into (optional section)",
+};
