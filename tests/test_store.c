@@ -31,6 +31,7 @@
 
 #include "leadwatch/core/hll.h"
 #include "leadwatch/store/store.h"
+#include "leadwatch/store/store_testing.h"
 
 /* the schema version this build of store.c creates */
 #define LW_TEST_SCHEMA 3

@@ -1,19 +1,30 @@
 /*
  * store.h - the durable state: per-(metric, bucket) aggregates, source
- * positions, the watermark and counters, in one SQLite file (WAL mode).
+ * positions, the watermark and counters, behind one interface with
+ * pluggable backends (store_backend.h).  Today's backend is one SQLite file
+ * in WAL mode (store_sqlite.c); a PostgreSQL backend for fleets is planned.
+ *
+ * Choosing the backend: lw_store_open()'s target is
+ *   - a plain path (or ":memory:")   -> SQLite
+ *   - "sqlite:<path>"                -> SQLite
+ *   - "postgres://..." or "postgresql://..." -> LW_ERR_INVALID ("not built
+ *     yet"); any other "<scheme>://" -> LW_ERR_INVALID.
  *
  * Invariant: a source position (file offset, Kafka partition offset) is
  * written in the same transaction as every aggregate change it covers, so
  * after a crash the store is at a consistent point and re-reading from the
- * stored position neither loses nor double-counts an event.
+ * stored position neither loses nor double-counts an event.  A writer
+ * moves a position with lw_store_move_position(), which commits only if
+ * the stored position is still the one the writer started from, so a
+ * second writer on the same source (an overlapping cron run) cannot commit.
  *
  * Cells are added, never overwritten: lw_store_add_cell() adds count and
- * sum and merges the HyperLogLog sketch (an SQL function registered on the
- * connection does the merge inside the upsert).  The schema carries a
- * version (PRAGMA user_version) and is migrated on open.
+ * sum and merges the HyperLogLog sketch inside the engine's upsert.  The
+ * schema carries a version and is migrated on open.
  *
  * One handle is used by one thread.  Readers in other processes may open
- * the same file read-only while a writer runs (WAL).
+ * the same store read-only while a writer runs.  Test-only hooks (a capped
+ * file size to simulate a full disk) live in store_testing.h, not here.
  */
 #ifndef LEADWATCH_STORE_H
 #define LEADWATCH_STORE_H
@@ -26,10 +37,29 @@ typedef struct lw_store lw_store_t;
 
 #define LW_STORE_READONLY 0x1
 
-/* Open (creating and migrating when writable).  NULL *out on failure. */
-lw_err_t lw_store_open(const char *path, int flags, lw_store_t **out, char *errstr,
+/*
+ * Open `target` (see the header comment for the accepted forms), creating
+ * and migrating it when writable.  NULL *out on failure; LW_ERR_INVALID for
+ * a target no built backend serves, LW_ERR_STORE when the backend fails.
+ * A read-only open of a SQLite file nobody may write (mode without any w
+ * bit) and without a -wal file is opened immutable, so it leaves no -shm
+ * file behind.
+ */
+lw_err_t lw_store_open(const char *target, int flags, lw_store_t **out, char *errstr,
                        size_t errstr_size);
+/* Roll back an open transaction and free the handle; NULL is a no-op. */
 void lw_store_close(lw_store_t *s);
+
+/* The backend's name ("sqlite"). */
+const char *lw_store_backend_name(const lw_store_t *s);
+
+/*
+ * Verify the store's physical consistency (SQLite: PRAGMA quick_check,
+ * which reads every page once, linear in the file size; about 0.1 s per
+ * 100 MB).  LW_OK when sound; LW_ERR_STORE with the first problem found.
+ * Outside a transaction.
+ */
+lw_err_t lw_store_check(lw_store_t *s, char *errstr, size_t errstr_size);
 
 /* Schema version of the open file (equals the newest after a writable open). */
 int lw_store_schema_version(lw_store_t *s);
@@ -55,11 +85,30 @@ typedef struct {
     uint64_t fp_hash;
 } lw_position_t;
 
+/* expected->position for "the source has no stored position yet". */
+#define LW_POSITION_ABSENT INT64_C(-1)
+
+/* Store `pos` for `source` unconditionally (inside a transaction). */
 lw_err_t lw_store_set_position(lw_store_t *s, const char *source, const lw_position_t *pos,
                                char *errstr, size_t errstr_size);
+/*
+ * Compare-and-set: store `pos` only if the stored position of `source` still
+ * equals *expected (all three fields; expected->position ==
+ * LW_POSITION_ABSENT: only if none is stored).  Inside a transaction; on a
+ * mismatch nothing is written and LW_ERR_STORE is returned with "position
+ * conflict" and the stored position in errstr: another writer committed for
+ * this source since `expected` was read, and the caller must roll back.
+ */
+lw_err_t lw_store_move_position(lw_store_t *s, const char *source, const lw_position_t *expected,
+                                const lw_position_t *pos, char *errstr, size_t errstr_size);
 /* LW_ERR_NOT_FOUND (errstr untouched) when the source has no position. */
 lw_err_t lw_store_get_position(lw_store_t *s, const char *source, lw_position_t *pos, char *errstr,
                                size_t errstr_size);
+/* Return non-zero to stop; `source` is valid during the callback only. */
+typedef int (*lw_store_position_cb)(void *ud, const char *source, const lw_position_t *pos);
+/* Every stored position whose source name starts with `prefix`, by name. */
+lw_err_t lw_store_positions(lw_store_t *s, const char *prefix, lw_store_position_cb cb, void *ud,
+                            char *errstr, size_t errstr_size);
 
 /* Named integers (e.g. "watermark_ms"): set and get (LW_ERR_NOT_FOUND when unset). */
 lw_err_t lw_store_set_int(lw_store_t *s, const char *key, int64_t value, char *errstr,
@@ -129,12 +178,5 @@ lw_err_t lw_store_read_verdicts(lw_store_t *s, const char *edge, int64_t from_ms
 
 /* true between a successful lw_store_begin() and the matching commit/rollback. */
 bool lw_store_in_transaction(const lw_store_t *s);
-
-/*
- * Testing hook: cap the database file at `pages` pages (PRAGMA
- * max_page_count; never below the current size), so a test can make later
- * writes fail with SQLITE_FULL as a full disk would.  Not for production use.
- */
-lw_err_t lw_store_set_max_pages(lw_store_t *s, int64_t pages, char *errstr, size_t errstr_size);
 
 #endif
