@@ -365,6 +365,11 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
     return LW_OK;
 }
 
+void lw_pipeline_committed(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
+{
+    *out = p->total;
+}
+
 void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
 {
     *out = p->total;

@@ -95,6 +95,8 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
 
 /* Totals since creation, including what is not yet flushed. */
 void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out);
+/* Totals of what committed flushes wrote (what the store holds from this pipeline). */
+void lw_pipeline_committed(const lw_pipeline_t *p, lw_pipeline_stats_t *out);
 
 /* The store the pipeline writes to (borrowed). */
 lw_store_t *lw_pipeline_store(const lw_pipeline_t *p);
