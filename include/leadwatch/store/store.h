@@ -54,10 +54,11 @@ void lw_store_close(lw_store_t *s);
 const char *lw_store_backend_name(const lw_store_t *s);
 
 /*
- * Verify the store's physical consistency (SQLite: PRAGMA quick_check,
- * which reads every page once, linear in the file size; about 0.1 s per
- * 100 MB).  LW_OK when sound; LW_ERR_STORE with the first problem found.
- * Outside a transaction.
+ * Verify the store's physical consistency (SQLite: PRAGMA quick_check, one
+ * read of every page, linear in the file size: measured 0.22 s for a
+ * 144 MB file with a warm cache, 1 ms for a 0.5 MB 60-day store).  LW_OK
+ * when sound; LW_ERR_STORE with the first problem found.  Outside a
+ * transaction.
  */
 lw_err_t lw_store_check(lw_store_t *s, char *errstr, size_t errstr_size);
 
