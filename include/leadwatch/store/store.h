@@ -32,8 +32,7 @@
 #include "leadwatch/core/buf.h"
 #include "leadwatch/core/common.h"
 #include "leadwatch/core/hll.h"
-
-typedef struct lw_store lw_store_t;
+#include "leadwatch/store/store_types.h"
 
 #define LW_STORE_READONLY 0x1
 
@@ -79,16 +78,6 @@ void lw_store_rollback(lw_store_t *s);
 lw_err_t lw_store_add_cell(lw_store_t *s, const char *metric, int64_t bucket_ms, int64_t count,
                            double sum, const lw_hll_t *hll, char *errstr, size_t errstr_size);
 
-/* A source position: where to resume, plus a fingerprint of what was read. */
-typedef struct {
-    int64_t position; /* byte offset (files) or next offset (Kafka) */
-    int64_t fp_len;   /* files: how many leading bytes fp_hash covers; else 0 */
-    uint64_t fp_hash;
-} lw_position_t;
-
-/* expected->position for "the source has no stored position yet". */
-#define LW_POSITION_ABSENT INT64_C(-1)
-
 /* Store `pos` for `source` unconditionally (inside a transaction). */
 lw_err_t lw_store_set_position(lw_store_t *s, const char *source, const lw_position_t *pos,
                                char *errstr, size_t errstr_size);
@@ -105,8 +94,6 @@ lw_err_t lw_store_move_position(lw_store_t *s, const char *source, const lw_posi
 /* LW_ERR_NOT_FOUND (errstr untouched) when the source has no position. */
 lw_err_t lw_store_get_position(lw_store_t *s, const char *source, lw_position_t *pos, char *errstr,
                                size_t errstr_size);
-/* Return non-zero to stop; `source` is valid during the callback only. */
-typedef int (*lw_store_position_cb)(void *ud, const char *source, const lw_position_t *pos);
 /* Every stored position whose source name starts with `prefix`, by name. */
 lw_err_t lw_store_positions(lw_store_t *s, const char *prefix, lw_store_position_cb cb, void *ud,
                             char *errstr, size_t errstr_size);
@@ -120,21 +107,8 @@ lw_err_t lw_store_get_int(lw_store_t *s, const char *key, int64_t *value, char *
 /* Counters (e.g. "rejected.invalid_json", "late"): add delta; iterate all. */
 lw_err_t lw_store_add_counter(lw_store_t *s, const char *name, int64_t delta, char *errstr,
                               size_t errstr_size);
-typedef void (*lw_store_counter_cb)(void *ud, const char *name, int64_t value);
 lw_err_t lw_store_counters(lw_store_t *s, lw_store_counter_cb cb, void *ud, char *errstr,
                            size_t errstr_size);
-
-/* One stored cell as read back; `hll` is NULL when the cell has no sketch. */
-typedef struct {
-    int64_t bucket_ms;
-    int64_t count;
-    double sum;
-    const uint8_t *hll; /* serialised sketch, valid only during the callback */
-    size_t hll_len;
-} lw_cell_t;
-
-/* Return non-zero from the callback to stop early. */
-typedef int (*lw_store_cell_cb)(void *ud, const lw_cell_t *cell);
 
 /* Cells of `metric` with from_ms <= bucket < to_ms, oldest first. */
 lw_err_t lw_store_read_cells(lw_store_t *s, const char *metric, int64_t from_ms, int64_t to_ms,
@@ -154,25 +128,12 @@ lw_err_t lw_store_set_blob(lw_store_t *s, const char *key, const void *data, siz
 lw_err_t lw_store_get_blob(lw_store_t *s, const char *key, lw_buf_t *out, char *errstr,
                            size_t errstr_size);
 
-/* One edge's verdict at one evaluation of the daemon.  NAN = not available. */
-typedef struct {
-    const char *edge;    /* "from->to" */
-    int64_t as_of_ms;    /* start of the bucket whose close triggered the evaluation */
-    const char *verdict; /* lw_verdict_name() */
-    double p, q;         /* primary Granger test at the chosen lag */
-    int lag;             /* chosen lag, 0 = none */
-    double coef;         /* elasticity */
-    double oos;          /* out-of-sample skill (relative MSE reduction) */
-} lw_verdict_row_t;
-
 /* Insert (or replace) a verdict; inside a transaction. */
 lw_err_t lw_store_add_verdict(lw_store_t *s, const lw_verdict_row_t *v, char *errstr,
                               size_t errstr_size);
 /* *led = some evaluation before `before_ms` found `edge` leading. */
 lw_err_t lw_store_edge_led(lw_store_t *s, const char *edge, int64_t before_ms, bool *led,
                            char *errstr, size_t errstr_size);
-/* Return non-zero to stop; strings are valid during the callback only. */
-typedef int (*lw_store_verdict_cb)(void *ud, const lw_verdict_row_t *v);
 /* Verdicts with as_of >= from_ms of one edge (NULL = all), oldest first. */
 lw_err_t lw_store_read_verdicts(lw_store_t *s, const char *edge, int64_t from_ms,
                                 lw_store_verdict_cb cb, void *ud, char *errstr, size_t errstr_size);

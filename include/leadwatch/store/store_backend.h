@@ -41,7 +41,10 @@
 #ifndef LEADWATCH_STORE_BACKEND_H
 #define LEADWATCH_STORE_BACKEND_H
 
-#include "leadwatch/store/store.h"
+#include "leadwatch/core/buf.h"
+#include "leadwatch/core/common.h"
+#include "leadwatch/core/hll.h"
+#include "leadwatch/store/store_types.h"
 
 typedef struct lw_store_backend lw_store_backend_t;
 
