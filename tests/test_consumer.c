@@ -31,6 +31,7 @@
 #include "leadwatch/ingest/mockkafka.h"
 #include "leadwatch/ingest/produce.h"
 #include "leadwatch/store/store.h"
+#include "leadwatch/store/store_testing.h"
 #include "testutil.h"
 
 static void test_is_secret(void **state)

@@ -2,7 +2,10 @@
  * test_ingest.c - file ingest on real files and a real store: totals,
  * re-ingesting does not double-count, a grown file continues where it
  * stopped, a changed file is refused, oversized lines, CRLF, a last line
- * without newline, and the --rejects copy.
+ * without newline, and the --rejects copy.  Issue 18 regressions: a
+ * half-written last line waits for its end, a rotated (renamed) file is
+ * not counted again, two writers on one file cannot both commit, and a
+ * FIFO is read like stdin.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +16,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "leadwatch/ingest/ingest.h"
 #include "leadwatch/store/series.h"
@@ -216,12 +223,157 @@ static void test_missing_file(void **state)
     lw_store_close(store);
 }
 
+/* Issue 18 item 4: a last line without newline that is half-written waits. */
+static void test_half_written_last_line_waits(void **state)
+{
+    fx_t *fx = *state;
+    char *file = tu_path(fx->dir, "grow.jsonl");
+    append(file, ev(2, 1));
+    append(file, ev(2, 2));
+    char line[256];
+    snprintf(line, sizeof line, "%s", ev(2, 4));
+    size_t half = strlen(line) / 2;
+    char head[256];
+    snprintf(head, sizeof head, "%.*s", (int)half, line);
+    append(file, head);
+    char err[512];
+    lw_pipeline_stats_t st;
+    lw_ingest_result_t res;
+    assert_int_equal(ingest(fx, file, false, NULL, &st, &res, err, sizeof err), LW_OK);
+    assert_int_equal(st.read, 2);
+    assert_int_equal(st.rejected_total, 0);
+    assert_int_equal(res.pending_bytes, (int64_t)half);
+    /* the writer finishes the line: the next run reads it whole */
+    append(file, line + half);
+    assert_int_equal(ingest(fx, file, false, NULL, &st, &res, err, sizeof err), LW_OK);
+    assert_int_equal(st.read, 1);
+    assert_int_equal(st.accepted, 1);
+    assert_int_equal(st.rejected_total, 0);
+    assert_int_equal(res.pending_bytes, 0);
+    assert_double_equal(total(fx, 1), 7, 0);
+    free(file);
+}
+
+/* Issue 18 item 5: mv events.jsonl events.jsonl.1 + a new events.jsonl. */
+static void test_rotated_file_not_counted_again(void **state)
+{
+    fx_t *fx = *state;
+    char *file = tu_path(fx->dir, "events.jsonl");
+    char *rotated = tu_path(fx->dir, "events.jsonl.1");
+    for (int i = 1; i <= 3; i++)
+        append(file, ev(3, i));
+    char err[512];
+    lw_pipeline_stats_t st;
+    lw_ingest_result_t res;
+    assert_int_equal(ingest(fx, file, false, NULL, &st, &res, err, sizeof err), LW_OK);
+    assert_int_equal(st.read, 3);
+    /* one more line lands just before rotation */
+    append(file, ev(3, 10));
+    assert_int_equal(rename(file, rotated), 0);
+    append(file, ev(4, 100));
+    append(file, ev(4, 200));
+    assert_int_equal(ingest(fx, rotated, false, NULL, &st, &res, err, sizeof err), LW_OK);
+    assert_int_equal(st.read, 1);
+    assert_int_equal(ingest(fx, file, false, NULL, &st, &res, err, sizeof err), LW_OK);
+    assert_int_equal(st.read, 2);
+    assert_double_equal(total(fx, 0), 6, 0);
+    assert_double_equal(total(fx, 1), 316, 0);
+    /* both again: nothing new */
+    assert_int_equal(ingest(fx, rotated, false, NULL, &st, &res, err, sizeof err), LW_OK);
+    assert_int_equal(st.read, 0);
+    assert_int_equal(ingest(fx, file, false, NULL, &st, &res, err, sizeof err), LW_OK);
+    assert_int_equal(st.read, 0);
+    assert_double_equal(total(fx, 0), 6, 0);
+    free(file);
+    free(rotated);
+}
+
+/*
+ * Issue 18 item 1: two writers that both read a file's position before
+ * either commits (two overlapping `ingest` runs): the second flush fails
+ * with a position conflict and commits nothing.
+ */
+static void test_two_writers_one_source(void **state)
+{
+    fx_t *fx = *state;
+    char err[512];
+    lw_store_t *s1, *s2;
+    assert_int_equal(lw_store_open(fx->db, 0, &s1, err, sizeof err), LW_OK);
+    assert_int_equal(lw_store_open(fx->db, 0, &s2, err, sizeof err), LW_OK);
+    lw_pipeline_t *p1 = lw_pipeline_new(fx->cfg, s1, err, sizeof err);
+    lw_pipeline_t *p2 = lw_pipeline_new(fx->cfg, s2, err, sizeof err);
+    assert_non_null(p1);
+    assert_non_null(p2);
+    lw_position_t stored;
+    bool found;
+    int a = lw_pipeline_add_source(p1, "file:/x@1", &stored, &found, err, sizeof err);
+    int b = lw_pipeline_add_source(p2, "file:/x@1", &stored, &found, err, sizeof err);
+    assert_false(found);
+    const char *line = ev(5, 7);
+    lw_position_t after = {.position = (int64_t)strlen(line)};
+    lw_feed_outcome_t out;
+    lw_reject_t why;
+    int64_t now = (int64_t)time(NULL) * 1000;
+    assert_int_equal(
+        lw_pipeline_feed(p1, a, line, strlen(line), &after, now, &out, &why, err, sizeof err),
+        LW_OK);
+    assert_int_equal(out, LW_FEED_ACCEPTED);
+    assert_int_equal(
+        lw_pipeline_feed(p2, b, line, strlen(line), &after, now, &out, &why, err, sizeof err),
+        LW_OK);
+    assert_int_equal(lw_pipeline_flush(p1, 0, err, sizeof err), LW_OK);
+    assert_int_equal(lw_pipeline_flush(p2, 0, err, sizeof err), LW_ERR_STORE);
+    assert_non_null(strstr(err, "position conflict"));
+    lw_pipeline_destroy(p1);
+    lw_pipeline_destroy(p2);
+    lw_store_close(s1);
+    lw_store_close(s2);
+    assert_double_equal(total(fx, 0), 1, 0);
+    assert_double_equal(total(fx, 1), 7, 0);
+}
+
+/* Issue 18 item 6: a FIFO is a stream: read to its end, nothing stored. */
+static void test_fifo_is_a_stream(void **state)
+{
+    fx_t *fx = *state;
+    char *fifo = tu_path(fx->dir, "in.fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *f = fopen(fifo, "w");
+        if (!f)
+            _exit(1);
+        fputs(ev(6, 1), f);
+        fputs(ev(6, 2), f);
+        const char *last = ev(6, 4);
+        fwrite(last, 1, strlen(last) - 1, f); /* no newline: the stream's end ends it */
+        fclose(f);
+        _exit(0);
+    }
+    char err[512];
+    lw_pipeline_stats_t st;
+    lw_ingest_result_t res;
+    lw_err_t e = ingest(fx, fifo, false, NULL, &st, &res, err, sizeof err);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_int_equal(e, LW_OK);
+    assert_int_equal(st.read, 3);
+    assert_int_equal(st.accepted, 3);
+    assert_double_equal(total(fx, 1), 7, 0);
+    free(fifo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reingest_does_not_double_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edge_lines_and_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_half_written_last_line_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotated_file_not_counted_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_writers_one_source, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_is_a_stream, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

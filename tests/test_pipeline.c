@@ -17,6 +17,7 @@
 
 #include "leadwatch/ingest/pipeline.h"
 #include "leadwatch/store/series.h"
+#include "leadwatch/store/store_testing.h"
 #include "leadwatch/core/timeutil.h"
 #include "testutil.h"
 

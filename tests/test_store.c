@@ -10,6 +10,10 @@
  * non-SQLite files and foreign SQLite files, read-only opens, and failures
  * that must surface: SQLITE_FULL via max_page_count (works as root, unlike
  * chmod), SQLITE_BUSY from a competing writer, a corrupt stored sketch.
+ * The interface: the backend chosen by target (postgresql:// refused), the
+ * ops table dispatching to a fake backend, the position compare-and-set,
+ * positions by prefix, a 0444 store read without leaving a -shm behind,
+ * and lw_store_check finding a damaged page.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +35,8 @@
 
 #include "leadwatch/core/hll.h"
 #include "leadwatch/store/store.h"
+#include "leadwatch/store/store_backend.h"
+#include "leadwatch/store/store_testing.h"
 
 /* the schema version this build of store.c creates */
 #define LW_TEST_SCHEMA 3
@@ -958,6 +964,287 @@ static void test_blobs_and_verdicts(void **state)
     lw_buf_release(&b);
 }
 
+static void test_move_position_compare_and_set(void **state)
+{
+    (void)state;
+    lw_store_t *s = open_ok(path_in("cas.db"), 0);
+    const lw_position_t absent = {.position = LW_POSITION_ABSENT};
+    const lw_position_t p1 = {.position = 10, .fp_len = 10, .fp_hash = 7};
+    const lw_position_t p2 = {.position = 20, .fp_len = 20, .fp_hash = 8};
+    char err[256] = "";
+    OK(lw_store_begin(s, E));
+    OK(lw_store_move_position(s, "src", &absent, &p1, E));
+    /* a second "first writer" loses */
+    assert_int_equal(lw_store_move_position(s, "src", &absent, &p2, err, sizeof err), LW_ERR_STORE);
+    assert_non_null(strstr(err, "position conflict"));
+    assert_non_null(strstr(err, "stored position 10"));
+    /* a writer that started from a stale position loses, whatever field differs */
+    lw_position_t stale = p1;
+    stale.fp_hash = 9;
+    assert_int_equal(lw_store_move_position(s, "src", &stale, &p2, err, sizeof err), LW_ERR_STORE);
+    assert_int_equal(lw_store_move_position(s, "src", &p2, &p2, err, sizeof err), LW_ERR_STORE);
+    /* the owner moves on */
+    OK(lw_store_move_position(s, "src", &p1, &p2, E));
+    OK(lw_store_commit(s, E));
+    lw_position_t back;
+    OK(lw_store_get_position(s, "src", &back, E));
+    assert_int_equal(back.position, 20);
+    assert_true(back.fp_hash == 8);
+    /* outside a transaction: refused like every write */
+    assert_int_equal(lw_store_move_position(s, "src", &p2, &p1, err, sizeof err), LW_ERR_INVALID);
+    lw_store_close(s);
+}
+
+typedef struct {
+    int n;
+    char names[8][32];
+    int64_t pos[8];
+    int stop_after;
+} positions_t;
+
+static int position_cb(void *ud, const char *source, const lw_position_t *pos)
+{
+    positions_t *c = ud;
+    assert_true(c->n < 8);
+    snprintf(c->names[c->n], sizeof c->names[0], "%s", source);
+    c->pos[c->n++] = pos->position;
+    return c->stop_after != 0 && c->n >= c->stop_after;
+}
+
+static void test_positions_by_prefix(void **state)
+{
+    (void)state;
+    lw_store_t *s = open_ok(path_in("prefix.db"), 0);
+    const char *names[] = {"file:/b@2", "kafka:t/0", "file:/a@1", "file_x", "file:"};
+    OK(lw_store_begin(s, E));
+    for (int i = 0; i < 5; i++) {
+        lw_position_t p = {.position = i + 1};
+        OK(lw_store_set_position(s, names[i], &p, E));
+    }
+    OK(lw_store_commit(s, E));
+    positions_t c = {0};
+    OK(lw_store_positions(s, "file:", position_cb, &c, E));
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.names[0], "file:");
+    assert_string_equal(c.names[1], "file:/a@1");
+    assert_int_equal(c.pos[1], 3);
+    assert_string_equal(c.names[2], "file:/b@2");
+    memset(&c, 0, sizeof c);
+    c.stop_after = 1;
+    OK(lw_store_positions(s, "", position_cb, &c, E));
+    assert_int_equal(c.n, 1);
+    lw_store_close(s);
+}
+
+static void test_backend_chosen_by_target(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    lw_store_t *s = (lw_store_t *)1;
+    assert_int_equal(lw_store_open("postgresql://db.example/lw", 0, &s, err, sizeof err),
+                     LW_ERR_INVALID);
+    assert_null(s);
+    assert_non_null(strstr(err, "not built yet"));
+    assert_int_equal(lw_store_open("postgres://x", 0, &s, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(lw_store_open("mysql://x/y", 0, &s, err, sizeof err), LW_ERR_INVALID);
+    assert_non_null(strstr(err, "unknown store scheme 'mysql'"));
+    /* sqlite:<path> and a plain path are the same file */
+    char target[1100];
+    snprintf(target, sizeof target, "sqlite:%s", path_in("scheme.db"));
+    s = open_ok(target, 0);
+    assert_string_equal(lw_store_backend_name(s), "sqlite");
+    OK(lw_store_begin(s, E));
+    OK(lw_store_set_int(s, "k", 42, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+    s = open_ok(path_in("scheme.db"), LW_STORE_READONLY);
+    int64_t v = 0;
+    OK(lw_store_get_int(s, "k", &v, E));
+    assert_int_equal(v, 42);
+    /* test hooks refuse another backend's handle, and the sqlite one takes this one */
+    OK(lw_store_set_max_pages(s, 1000, E));
+    lw_store_close(s);
+}
+
+/* A fake backend that records calls: the ops table is what runs. */
+typedef struct {
+    char log[512];
+    const lw_position_t *expected;
+    bool in_txn;
+} fake_t;
+static fake_t fake;
+
+struct lw_store_backend {
+    fake_t *f;
+};
+static struct lw_store_backend fake_be = {&fake};
+
+static void fake_log(const char *what)
+{
+    size_t n = strlen(fake.log);
+    snprintf(fake.log + n, sizeof fake.log - n, "%s;", what);
+}
+
+static lw_err_t fake_open(const char *target, int flags, lw_store_backend_t **out, char *errstr,
+                          size_t errstr_size)
+{
+    (void)flags, (void)errstr, (void)errstr_size;
+    fake_log(target);
+    *out = &fake_be;
+    return LW_OK;
+}
+static void fake_close(lw_store_backend_t *b)
+{
+    assert_ptr_equal(b, &fake_be);
+    fake_log("close");
+}
+static lw_err_t fake_begin(lw_store_backend_t *b, char *errstr, size_t errstr_size)
+{
+    (void)errstr, (void)errstr_size;
+    b->f->in_txn = true;
+    fake_log("begin");
+    return LW_OK;
+}
+static lw_err_t fake_commit(lw_store_backend_t *b, char *errstr, size_t errstr_size)
+{
+    (void)errstr, (void)errstr_size;
+    b->f->in_txn = false;
+    fake_log("commit");
+    return LW_OK;
+}
+static bool fake_in_transaction(const lw_store_backend_t *b)
+{
+    return b->f->in_txn;
+}
+static lw_err_t fake_add_cell(lw_store_backend_t *b, const char *metric, int64_t bucket_ms,
+                              int64_t count, double sum, const lw_hll_t *hll, char *errstr,
+                              size_t errstr_size)
+{
+    (void)b, (void)hll, (void)errstr, (void)errstr_size;
+    char line[96];
+    snprintf(line, sizeof line, "cell %s %lld %lld %g", metric, (long long)bucket_ms,
+             (long long)count, sum);
+    fake_log(line);
+    return LW_OK;
+}
+static lw_err_t fake_set_position(lw_store_backend_t *b, const char *source,
+                                  const lw_position_t *expected, const lw_position_t *pos,
+                                  char *errstr, size_t errstr_size)
+{
+    (void)errstr, (void)errstr_size;
+    b->f->expected = expected;
+    char line[96];
+    snprintf(line, sizeof line, "pos %s %lld", source, (long long)pos->position);
+    fake_log(line);
+    return LW_OK;
+}
+static lw_err_t fake_check(lw_store_backend_t *b, char *errstr, size_t errstr_size)
+{
+    (void)b;
+    fake_log("check");
+    return lw_seterr(errstr, errstr_size, LW_ERR_STORE, "fake: damaged");
+}
+
+static const lw_store_ops_t fake_ops = {
+    .name = "fake",
+    .open = fake_open,
+    .close = fake_close,
+    .begin = fake_begin,
+    .commit = fake_commit,
+    .in_transaction = fake_in_transaction,
+    .add_cell = fake_add_cell,
+    .set_position = fake_set_position,
+    .check = fake_check,
+};
+
+static void test_ops_table_dispatches(void **state)
+{
+    (void)state;
+    memset(&fake, 0, sizeof fake);
+    lw_store_t *s = NULL;
+    char err[128] = "";
+    OK(lw_store_open_ops(&fake_ops, "fake-target", 0, &s, E));
+    assert_string_equal(lw_store_backend_name(s), "fake");
+    OK(lw_store_begin(s, E));
+    assert_true(lw_store_in_transaction(s));
+    OK(lw_store_add_cell(s, "m", 60000, 3, 1.5, NULL, E));
+    lw_position_t p = {.position = 5}, was = {.position = LW_POSITION_ABSENT};
+    OK(lw_store_set_position(s, "a", &p, E));
+    assert_null(fake.expected); /* unconditional */
+    OK(lw_store_move_position(s, "b", &was, &p, E));
+    assert_ptr_equal(fake.expected, &was);
+    OK(lw_store_commit(s, E));
+    assert_false(lw_store_in_transaction(s));
+    assert_int_equal(lw_store_check(s, err, sizeof err), LW_ERR_STORE);
+    assert_string_equal(err, "fake: damaged");
+    /* the sqlite-only test hook refuses a fake handle */
+    assert_int_equal(lw_store_set_max_pages(s, 1, err, sizeof err), LW_ERR_INVALID);
+    lw_store_close(s);
+    assert_string_equal(fake.log, "fake-target;begin;cell m 60000 3 1.5;pos a 5;pos b 5;commit;"
+                                  "check;close;");
+}
+
+/* Issue 18: a read-only open of a 0444 store leaves no (0444) -shm or -wal behind. */
+static void test_readonly_0444_leaves_no_shm(void **state)
+{
+    (void)state;
+    const char *path = path_in("ro444.db");
+    lw_store_t *s = open_ok(path, 0);
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "m", 0, 2, 1.0, NULL, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+    struct stat st;
+    assert_int_not_equal(stat(path_in("ro444.db-wal"), &st), 0); /* a clean close */
+    assert_int_equal(chmod(path, 0444), 0);
+    s = open_ok(path, LW_STORE_READONLY);
+    assert_int_equal(count_cells(s, "m"), 1);
+    OK(lw_store_check(s, E));
+    lw_store_close(s);
+    assert_int_not_equal(stat(path_in("ro444.db-shm"), &st), 0);
+    assert_int_not_equal(stat(path_in("ro444.db-wal"), &st), 0);
+    /* the owner can make it writable again and write */
+    assert_int_equal(chmod(path, 0644), 0);
+    s = open_ok(path, 0);
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "m", 0, 2, 1.0, NULL, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+}
+
+/* lw_store_check finds a damaged page that no read of the cells touches. */
+static void test_check_finds_damage(void **state)
+{
+    (void)state;
+    const char *path = path_in("damaged.db");
+    lw_store_t *s = open_ok(path, 0);
+    OK(lw_store_begin(s, E));
+    for (int i = 0; i < 2000; i++) {
+        char metric[32];
+        snprintf(metric, sizeof metric, "metric-%04d", i);
+        OK(lw_store_add_cell(s, metric, (int64_t)i * 60000, i, i, NULL, E));
+    }
+    OK(lw_store_commit(s, E));
+    OK(lw_store_check(s, E));
+    lw_store_close(s);
+    /* overwrite the middle of the file (a b-tree page) with garbage */
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size > 8 * 4096);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, (long)(st.st_size / 2 / 4096 * 4096), SEEK_SET), 0);
+    char junk[4096];
+    memset(junk, 0x5a, sizeof junk);
+    assert_int_equal(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+    fclose(f);
+    s = open_ok(path, 0);
+    char err[256] = "";
+    assert_int_equal(lw_store_check(s, err, sizeof err), LW_ERR_STORE);
+    assert_non_null(strstr(err, "damaged"));
+    lw_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -979,6 +1266,12 @@ int main(void)
         cmocka_unit_test(test_busy_surfaces),
         cmocka_unit_test(test_corrupt_stored_sketch_surfaces),
         cmocka_unit_test(test_blobs_and_verdicts),
+        cmocka_unit_test(test_move_position_compare_and_set),
+        cmocka_unit_test(test_positions_by_prefix),
+        cmocka_unit_test(test_backend_chosen_by_target),
+        cmocka_unit_test(test_ops_table_dispatches),
+        cmocka_unit_test(test_readonly_0444_leaves_no_shm),
+        cmocka_unit_test(test_check_finds_damage),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

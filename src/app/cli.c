@@ -323,11 +323,15 @@ static double mono_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void print_ingest_summary(const lw_config_t *cfg, const lw_pipeline_stats_t *st, double secs,
-                                 int ninputs, int64_t skipped_bytes)
+/* `st` counts what was committed; `read` every event read, committed or not. */
+static void print_ingest_summary(const lw_config_t *cfg, const lw_pipeline_stats_t *st,
+                                 int64_t read, double secs, int ninputs, int64_t skipped_bytes)
 {
-    printf("read %lld events from %d input%s in %.2f s (%.0f events/s)\n", (long long)st->read,
-           ninputs, ninputs == 1 ? "" : "s", secs, secs > 0 ? (double)st->read / secs : 0.0);
+    printf("read %lld events from %d input%s in %.2f s (%.0f events/s)\n", (long long)read,
+           ninputs, ninputs == 1 ? "" : "s", secs, secs > 0 ? (double)read / secs : 0.0);
+    if (read > st->read)
+        printf("not committed: %lld events read after the last successful flush\n",
+               (long long)(read - st->read));
     if (skipped_bytes > 0)
         printf("skipped %lld bytes already in the store\n", (long long)skipped_bytes);
     printf("  accepted  %12lld\n", (long long)st->accepted);
@@ -425,9 +429,15 @@ static int cmd_ingest(int argc, char **argv, const lw_cli_env_t *env)
             break;
         }
     }
-    lw_pipeline_stats_t st;
-    lw_pipeline_stats(p, &st);
-    print_ingest_summary(cfg, &st, mono_seconds() - t0, ninputs, skipped);
+    /* a store that fails its check must not get exit 0 (cost: one read of the file) */
+    if (rc == LW_EXIT_OK && lw_store_check(store, err, sizeof err) != LW_OK) {
+        fprintf(stderr, "leadwatch ingest: %s: %s\n", store_path, err);
+        rc = LW_EXIT_FAILURE;
+    }
+    lw_pipeline_stats_t st, all;
+    lw_pipeline_committed(p, &st);
+    lw_pipeline_stats(p, &all);
+    print_ingest_summary(cfg, &st, all.read, mono_seconds() - t0, ninputs, skipped);
 
 out:
     if (iopts.rejects && fclose(iopts.rejects) != 0) {

@@ -8,11 +8,38 @@
  * whole: its first max_event_bytes + 1 bytes are kept (enough for the
  * decoder to say too_large, and for --rejects), the rest is discarded up to
  * the newline, and only then is it fed, so the stored position is always at
- * a line boundary.  A last line without a newline is fed at end of input.
+ * a line boundary.
  *
- * Identity: the fingerprint is XXH3 of the first min(size, 64 KiB) bytes at
- * open.  On resume the stored fingerprint must match the same prefix of the
- * file now, and the stored position must not be past its end.
+ * The last line without a newline.  A regular file may still be growing: a
+ * writer can be half-way through its last line.  Such a tail is fed only
+ * when it is a complete JSON object or array (its brackets close exactly at
+ * its last non-blank byte: a strict prefix of a JSON object never does, so
+ * a half-written line is never mistaken for a whole one); otherwise it is
+ * left unread (res->pending_bytes), its bytes are not covered by the stored
+ * position, and a later run reads it whole.  A stream (stdin, a pipe or
+ * FIFO such as `ingest <(cmd)`) has a true end: at EOF the writer is gone,
+ * so any unterminated tail is fed as it is.
+ *
+ * Identity of a regular file follows the file, not the path:
+ *   - its source name is "file:<realpath>@<inode>", so a file renamed by log
+ *     rotation and a new file at the old path are different sources;
+ *   - the fingerprint is XXH3 of the first min(size, 64 KiB) bytes at open;
+ *     on resume the stored fingerprint must match the same prefix of the
+ *     file now and the stored position must not be past its end, else the
+ *     file was rewritten in place and is refused (--from-start overrides);
+ *   - a file with no position under its own name is looked up by content
+ *     among all stored file positions (renamed by `mv`, copied, or stored
+ *     under the path-only name of older versions): a row whose fingerprint
+ *     matches this file's prefix and whose position is within its size is
+ *     this file, and reading resumes there under that row's name (the
+ *     longest fingerprint wins, then the furthest position).  The search
+ *     reads every stored file position and hashes one prefix per distinct
+ *     fingerprint length: linear in the number of files ever ingested.
+ *   Known limit: a row whose fingerprint covers fewer bytes than its
+ *   position (a file under 64 KiB that grew while it was read) matches any
+ *   file with the same first bytes.
+ * Streams have no identity: nothing is stored for them and they are never
+ * skipped.
  */
 #include "leadwatch/ingest/ingest.h"
 
@@ -27,6 +54,7 @@
 #include <xxhash.h>
 
 #include "leadwatch/core/log.h"
+#include "leadwatch/store/store.h"
 
 #define READ_CHUNK (1u << 20)
 #define CLOCK_EVERY 1024
@@ -65,6 +93,7 @@ typedef struct {
     lw_pipeline_t *p;
     const lw_ingest_opts_t *opts;
     int source;
+    bool stream;       /* stdin, pipe, FIFO: no position, a true end at EOF */
     lw_position_t pos; /* template: fingerprint fields; position set per line */
     int64_t since_clock;
     int64_t now_ms;
@@ -87,8 +116,8 @@ static lw_err_t feed_line(feeder_t *f, const char *line, size_t len, int64_t end
     after.position = end_offset;
     lw_feed_outcome_t outcome;
     lw_reject_t reason;
-    lw_err_t err = lw_pipeline_feed(f->p, f->source, line, len, &after, f->now_ms, &outcome,
-                                    &reason, f->errstr, f->errstr_size);
+    lw_err_t err = lw_pipeline_feed(f->p, f->source, line, len, f->stream ? NULL : &after,
+                                    f->now_ms, &outcome, &reason, f->errstr, f->errstr_size);
     if (err != LW_OK)
         return err;
     if (outcome != LW_FEED_ACCEPTED && f->opts->rejects) {
@@ -103,9 +132,15 @@ static lw_err_t feed_line(feeder_t *f, const char *line, size_t len, int64_t end
     return LW_OK;
 }
 
-static lw_err_t open_input(const char *path, int *fd_out, char *name, size_t name_size,
-                           char *errstr, size_t errstr_size)
+/*
+ * Open `path` and classify it: a regular file gets a name by realpath and
+ * inode (see the header comment); anything else is a stream named after
+ * what the user typed (it is never stored).
+ */
+static lw_err_t open_input(const char *path, int *fd_out, bool *stream, char *name,
+                           size_t name_size, char *errstr, size_t errstr_size)
 {
+    *stream = true;
     if (strcmp(path, "-") == 0) {
         *fd_out = STDIN_FILENO;
         snprintf(name, name_size, "stdin");
@@ -115,18 +150,139 @@ static lw_err_t open_input(const char *path, int *fd_out, char *name, size_t nam
     if (fd < 0)
         return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: cannot open: %s", path,
                          strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        /* <(cmd) is /dev/fd/N, a pipe: realpath cannot name it */
+        snprintf(name, name_size, "stream:%s", path);
+        *fd_out = fd;
+        return LW_OK;
+    }
+    *stream = false;
     char real[PATH_MAX];
     if (!realpath(path, real)) {
         int e = errno;
         close(fd);
         return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: %s", path, strerror(e));
     }
-    if ((size_t)snprintf(name, name_size, "file:%s", real) >= name_size) {
+    if ((size_t)snprintf(name, name_size, "file:%s@%llu", real, (unsigned long long)st.st_ino) >=
+        name_size) {
         close(fd);
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "%s: path too long", path);
     }
     *fd_out = fd;
     return LW_OK;
+}
+
+/* The content search over stored file positions (see the header comment). */
+typedef struct {
+    int fd;
+    int64_t size;
+    int64_t hashed_len; /* the prefix length `hashed` covers, -1 = none */
+    uint64_t hashed;
+    lw_err_t err;
+    char *errstr;
+    size_t errstr_size;
+    bool found;
+    char name[LW_PIPELINE_MAX_SOURCE_NAME];
+    lw_position_t pos;
+} match_t;
+
+static int match_row(void *ud, const char *source, const lw_position_t *pos)
+{
+    match_t *m = ud;
+    if (pos->position <= 0 || pos->fp_len <= 0 || pos->fp_len > m->size || pos->position > m->size)
+        return 0;
+    if (m->found && (pos->fp_len < m->pos.fp_len ||
+                     (pos->fp_len == m->pos.fp_len && pos->position <= m->pos.position)))
+        return 0;
+    if (m->hashed_len != pos->fp_len) {
+        m->err = fingerprint(m->fd, pos->fp_len, &m->hashed, m->errstr, m->errstr_size);
+        if (m->err != LW_OK)
+            return 1;
+        m->hashed_len = pos->fp_len;
+    }
+    if (m->hashed != pos->fp_hash || strlen(source) >= sizeof m->name)
+        return 0;
+    m->found = true;
+    m->pos = *pos;
+    snprintf(m->name, sizeof m->name, "%s", source);
+    return 0;
+}
+
+/*
+ * Choose the source name of a regular file: its own name when a position
+ * is stored under it (or --from-start), else the name of a stored position
+ * that matches its content, else its own name (a new file).
+ */
+static lw_err_t identify(lw_pipeline_t *p, const char *path, int fd, bool from_start, char *name,
+                         size_t name_size, char *errstr, size_t errstr_size)
+{
+    lw_store_t *store = lw_pipeline_store(p);
+    lw_position_t own;
+    lw_err_t err = lw_store_get_position(store, name, &own, errstr, errstr_size);
+    if (err != LW_ERR_NOT_FOUND || from_start)
+        return err == LW_ERR_NOT_FOUND ? LW_OK : err;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: %s", path, strerror(errno));
+    match_t m = {.fd = fd,
+                 .size = (int64_t)st.st_size,
+                 .hashed_len = -1,
+                 .errstr = errstr,
+                 .errstr_size = errstr_size};
+    err = lw_store_positions(store, "file:", match_row, &m, errstr, errstr_size);
+    if (err == LW_OK)
+        err = m.err;
+    if (err != LW_OK || !m.found)
+        return err;
+    LW_LOG(LW_LOG_INFO, "ingest", "%s: same content as %s (renamed or copied): continuing it", path,
+           m.name);
+    snprintf(name, name_size, "%s", m.name);
+    return LW_OK;
+}
+
+/*
+ * True when buf[0..len) is one complete JSON object or array followed only
+ * by blanks: the brackets (outside strings) close exactly at its end.
+ */
+static bool complete_json(const char *buf, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r'))
+        i++;
+    if (i == len || (buf[i] != '{' && buf[i] != '['))
+        return false;
+    int64_t depth = 0;
+    bool in_string = false, escaped = false;
+    for (; i < len; i++) {
+        char c = buf[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0)
+                break;
+        }
+    }
+    if (depth != 0 || i == len)
+        return false;
+    for (i++; i < len; i++)
+        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r')
+            return false;
+    return true;
 }
 
 /*
@@ -176,11 +332,18 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
     int fd = -1;
     char *buf = NULL;
     memset(res, 0, sizeof *res);
-    lw_err_t err = open_input(path, &fd, name, sizeof name, errstr, errstr_size);
+    bool stream;
+    lw_err_t err = open_input(path, &fd, &stream, name, sizeof name, errstr, errstr_size);
     if (err != LW_OK)
         return err;
+    if (!stream) {
+        err = identify(p, path, fd, opts->from_start, name, sizeof name, errstr, errstr_size);
+        if (err != LW_OK)
+            goto out_close;
+    }
 
-    feeder_t f = {.p = p, .opts = opts, .errstr = errstr, .errstr_size = errstr_size};
+    feeder_t f = {
+        .p = p, .opts = opts, .stream = stream, .errstr = errstr, .errstr_size = errstr_size};
     lw_position_t stored;
     bool found;
     f.source = lw_pipeline_add_source(p, name, &stored, &found, errstr, errstr_size);
@@ -189,7 +352,7 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
         goto out_close;
     }
     int64_t offset = 0;
-    if (fd != STDIN_FILENO) {
+    if (!stream) {
         err = resume_point(&f, path, fd, &stored, found, &offset);
         if (err != LW_OK)
             goto out_close;
@@ -236,7 +399,11 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
                 have = keep;
                 if (!eof)
                     continue;
-                /* oversized last line without newline */
+                if (!stream) {
+                    /* an oversized unterminated tail of a file: wait for its end */
+                    res->pending_bytes = (int64_t)keep + discarded;
+                    break;
+                }
                 err = feed_line(&f, buf, keep, buf_offset + (int64_t)keep + discarded);
                 res->lines++;
                 have = 0;
@@ -264,7 +431,12 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
             start += len;
         }
         size_t rest = end - start;
-        if (eof && rest > 0) {
+        if (eof && rest > 0 && !stream && !complete_json(buf + start, rest)) {
+            res->pending_bytes = (int64_t)rest; /* half-written: a later run reads it whole */
+            LW_LOG(LW_LOG_INFO, "ingest",
+                   "%s: last %zu bytes have no newline yet; left for the next run", path, rest);
+            rest = 0;
+        } else if (eof && rest > 0) {
             err = feed_line(&f, buf + start, rest > keep ? keep : rest, buf_offset + (int64_t)end);
             res->lines++;
             if (err != LW_OK)

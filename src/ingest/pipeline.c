@@ -23,6 +23,7 @@
 typedef struct {
     char name[LW_PIPELINE_MAX_SOURCE_NAME];
     lw_position_t pos;
+    lw_position_t expected; /* the stored position when last read or committed (CAS) */
     bool dirty;
     bool idle;        /* caught up (e.g. Kafka partition EOF): does not hold the watermark */
     int64_t max_time; /* newest event time from this source since start; INT64_MIN = none */
@@ -144,6 +145,9 @@ int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *st
     } else {
         *found = true;
     }
+    s->expected = s->pos;
+    if (!*found)
+        s->expected.position = LW_POSITION_ABSENT;
     *stored = s->pos;
     return (int)p->nsources++;
 }
@@ -249,9 +253,11 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
     }
     p->pending.read++;
     p->fed_since_flush++;
-    source_t *s = &p->sources[source];
-    s->pos = *after;
-    s->dirty = true;
+    if (after) {
+        source_t *s = &p->sources[source];
+        s->pos = *after;
+        s->dirty = true;
+    }
     return LW_OK;
 }
 
@@ -326,8 +332,8 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
     err = lw_agg_foreach_dirty(p->agg, flush_cell, &fc);
     for (size_t i = 0; i < p->nsources && err == LW_OK; i++) {
         if (p->sources[i].dirty)
-            err = lw_store_set_position(p->store, p->sources[i].name, &p->sources[i].pos, errstr,
-                                        errstr_size);
+            err = lw_store_move_position(p->store, p->sources[i].name, &p->sources[i].expected,
+                                         &p->sources[i].pos, errstr, errstr_size);
     }
     if (err == LW_OK && p->watermark_dirty && p->watermark != INT64_MIN)
         err = lw_store_set_int(p->store, LW_KEY_WATERMARK, p->watermark, errstr, errstr_size);
@@ -345,8 +351,11 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
     for (size_t m = 0; m < p->cfg->nmetrics; m++)
         p->total.missing_value[m] += lw_agg_missing_value(p->agg, (int)m);
     lw_agg_reset_counters(p->agg);
-    for (size_t i = 0; i < p->nsources; i++)
+    for (size_t i = 0; i < p->nsources; i++) {
+        if (p->sources[i].dirty)
+            p->sources[i].expected = p->sources[i].pos;
         p->sources[i].dirty = false;
+    }
     stats_add(&p->total, &p->pending);
     p->total.flushes++;
     memset(&p->pending, 0, sizeof p->pending);
@@ -354,6 +363,11 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
     p->watermark_dirty = false;
     p->last_flush_mono = mono_ms;
     return LW_OK;
+}
+
+void lw_pipeline_committed(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
+{
+    *out = p->total;
 }
 
 void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
@@ -368,6 +382,11 @@ void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
 int64_t lw_pipeline_watermark(const lw_pipeline_t *p)
 {
     return p->watermark;
+}
+
+lw_store_t *lw_pipeline_store(const lw_pipeline_t *p)
+{
+    return p->store;
 }
 
 const lw_config_t *lw_pipeline_config(const lw_pipeline_t *p)

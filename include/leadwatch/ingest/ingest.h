@@ -3,12 +3,21 @@
  * the pipeline (the `leadwatch ingest` command; the daemon reads Kafka
  * through the same pipeline).
  *
- * A file is a source named "file:<realpath>".  Its position (the byte offset
- * after the last line flushed) and a fingerprint of its first bytes are
- * committed with the aggregates, so ingesting the same file again skips what
- * was counted, a file that grew is continued, and a different file at the
- * same path is refused instead of double-counted.  stdin ("-") has no
- * identity and is never skipped.
+ * A regular file is a source named "file:<realpath>@<inode>".  Its position
+ * (the byte offset after the last line flushed) and a fingerprint of its
+ * first bytes are committed with the aggregates, so ingesting the same file
+ * again skips what was counted, a file that grew is continued, a file
+ * rewritten in place is refused instead of double-counted, and a file
+ * renamed by log rotation is recognised by its content and continued, not
+ * counted again (see ingest.c).  A half-written last line (no newline yet,
+ * not a complete JSON value) is left for a later run.  Two runs on one
+ * store and one file cannot both commit: the position is compare-and-set in
+ * each flush's transaction, and the run that loses fails with "position
+ * conflict" (exit 1) having committed nothing past the winner.
+ *
+ * stdin ("-") and other streams (a pipe or FIFO, e.g. `ingest <(cmd)`) have
+ * no identity: nothing is stored for them, they are never skipped, and at
+ * their end an unterminated last line is fed as it is.
  */
 #ifndef LEADWATCH_INGEST_H
 #define LEADWATCH_INGEST_H
@@ -30,6 +39,7 @@ typedef struct {
 typedef struct {
     int64_t skipped_bytes; /* bytes skipped because the store already covered them */
     int64_t lines;         /* lines read from this input */
+    int64_t pending_bytes; /* unterminated tail left unread for a later run (files only) */
 } lw_ingest_result_t;
 
 /*

@@ -59,7 +59,9 @@ int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *st
 
 /*
  * Feed one raw event.  `after` is the source position once this event is
- * consumed (it moves whether the event is accepted, late or rejected).
+ * consumed (it moves whether the event is accepted, late or rejected);
+ * NULL for a source without positions (stdin, a pipe): nothing is stored
+ * for it.
  * *outcome says what happened and *reason why it was rejected.  May flush
  * by itself when the aggregator runs out of bucket slots.  Returns an error
  * only when such a flush fails; then nothing about this event was recorded.
@@ -82,7 +84,10 @@ bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms);
 
 /*
  * Commit everything pending in one transaction (a no-op when nothing is
- * pending).  On failure the transaction is rolled back, the pending state
+ * pending).  Each position is written only if the store still holds the
+ * one this pipeline read or last committed for the source
+ * (lw_store_move_position): when another writer committed for it in the
+ * meantime the flush fails with "position conflict" and nothing commits.  On failure the transaction is rolled back, the pending state
  * is kept, and the caller must stop feeding (the store is unusable or
  * full); the error names the store's reason.
  */
@@ -90,6 +95,11 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
 
 /* Totals since creation, including what is not yet flushed. */
 void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out);
+/* Totals of what committed flushes wrote (what the store holds from this pipeline). */
+void lw_pipeline_committed(const lw_pipeline_t *p, lw_pipeline_stats_t *out);
+
+/* The store the pipeline writes to (borrowed). */
+lw_store_t *lw_pipeline_store(const lw_pipeline_t *p);
 
 /* The config the pipeline was built with (borrowed). */
 const lw_config_t *lw_pipeline_config(const lw_pipeline_t *p);

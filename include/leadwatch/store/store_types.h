@@ -1,0 +1,57 @@
+/*
+ * store_types.h - the value types the store interface exchanges (positions,
+ * cells, verdict rows, iteration callbacks), shared by the public API
+ * (store.h) and the backend interface (store_backend.h) so that neither
+ * header includes the other.  Plain structs; no functions.
+ */
+#ifndef LEADWATCH_STORE_TYPES_H
+#define LEADWATCH_STORE_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct lw_store lw_store_t;
+
+/* A source position: where to resume, plus a fingerprint of what was read. */
+typedef struct {
+    int64_t position; /* byte offset (files) or next offset (Kafka) */
+    int64_t fp_len;   /* files: how many leading bytes fp_hash covers; else 0 */
+    uint64_t fp_hash;
+} lw_position_t;
+
+/* expected->position for "the source has no stored position yet". */
+#define LW_POSITION_ABSENT INT64_C(-1)
+
+/* Return non-zero to stop; `source` is valid during the callback only. */
+typedef int (*lw_store_position_cb)(void *ud, const char *source, const lw_position_t *pos);
+
+typedef void (*lw_store_counter_cb)(void *ud, const char *name, int64_t value);
+
+/* One stored cell as read back; `hll` is NULL when the cell has no sketch. */
+typedef struct {
+    int64_t bucket_ms;
+    int64_t count;
+    double sum;
+    const uint8_t *hll; /* serialised sketch, valid only during the callback */
+    size_t hll_len;
+} lw_cell_t;
+
+/* Return non-zero from the callback to stop early. */
+typedef int (*lw_store_cell_cb)(void *ud, const lw_cell_t *cell);
+
+/* One edge's verdict at one evaluation of the daemon.  NAN = not available. */
+typedef struct {
+    const char *edge;    /* "from->to" */
+    int64_t as_of_ms;    /* start of the bucket whose close triggered the evaluation */
+    const char *verdict; /* lw_verdict_name() */
+    double p, q;         /* primary Granger test at the chosen lag */
+    int lag;             /* chosen lag, 0 = none */
+    double coef;         /* elasticity */
+    double oos;          /* out-of-sample skill (relative MSE reduction) */
+} lw_verdict_row_t;
+
+/* Return non-zero to stop; strings are valid during the callback only. */
+typedef int (*lw_store_verdict_cb)(void *ud, const lw_verdict_row_t *v);
+
+#endif
