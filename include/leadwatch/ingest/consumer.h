@@ -55,11 +55,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "leadwatch/ingest/kafka.h"
 #include "leadwatch/ingest/pipeline.h"
 
-/* Bounds on the settings (checked by lw_consumer_new). */
-#define LW_KAFKA_MAX_PROPS 256
-#define LW_KAFKA_MAX_TOPICS 256
 /* A partition that is assigned at once; more is refused as too large. */
 #define LW_KAFKA_MAX_PARTITIONS 4096
 
@@ -76,12 +74,6 @@
 #define LW_KAFKA_DEFAULT_QUEUED_MAX_KBYTES "8192"
 #define LW_KAFKA_DEFAULT_FETCH_MAX_BYTES "4194304"
 
-/* One librdkafka property, passed through unchanged. */
-typedef struct {
-    const char *key;
-    const char *value;
-} lw_kafka_prop_t;
-
 /* What the consumer needs from the configuration; all borrowed. */
 typedef struct {
     const lw_kafka_prop_t *props; /* source.kafka, in order (a later key overrides) */
@@ -90,22 +82,6 @@ typedef struct {
     size_t ntopics;
     const char *dead_letter_topic; /* NULL: poison messages are only counted */
 } lw_kafka_settings_t;
-
-/* true for property names whose values are secrets (*password*, *secret*, keys, tokens). */
-bool lw_kafka_is_secret(const char *key);
-
-/*
- * A new librdkafka conf with `props` set in order, then `forced` (which
- * override and are applied last).  NULL with errstr "KEY: librdkafka's
- * message" on the first property librdkafka refuses (the value of a secret
- * is never repeated).  The caller owns the conf.
- */
-rd_kafka_conf_t *lw_kafka_conf_new(const lw_kafka_prop_t *props, size_t nprops,
-                                   const lw_kafka_prop_t *forced, size_t nforced, char *errstr,
-                                   size_t errstr_size);
-
-/* Route librdkafka's log lines into LW_LOG (subsystem "rdkafka"). */
-void lw_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 
 typedef struct lw_consumer lw_consumer_t;
 
