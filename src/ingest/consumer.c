@@ -1230,40 +1230,27 @@ rd_kafka_t *lw_consumer_handle(lw_consumer_t *c)
     return c->rk;
 }
 
-/* Record the first broken invariant in why (when given); always false. */
-static bool broken(char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool broken(char *why, size_t why_size, const char *fmt, ...)
-{
-    if (why && why_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_size, fmt, ap);
-        va_end(ap);
-    }
-    return false;
-}
-
+/* Each broken invariant returns lw_seterr(...) == LW_OK: false, with `why` filled. */
 bool lw_consumer_check(const lw_consumer_t *c, char *why, size_t why_size)
 {
     if (c->nparts > c->cap_parts || c->cap_parts > LW_KAFKA_MAX_PARTITIONS)
-        return broken(why, why_size, "%zu partitions, capacity %zu", c->nparts, c->cap_parts);
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "%zu partitions, capacity %zu", c->nparts, c->cap_parts) == LW_OK;
     for (size_t i = 0; i < c->nparts; i++) {
         const part_t *pt = &c->parts[i];
         lw_position_t fl;
         bool in_store = lw_pipeline_source_flushed(c->p, pt->source, &fl);
         if (pt->inflight >= 0 && (!in_store || pt->inflight > fl.position))
-            return broken(why, why_size,
+            return lw_seterr(why, why_size, LW_ERR_INVALID,
                           "kafka:%s:%d: commit of %lld in flight, ahead of the store (%lld)",
                           pt->topic, (int)pt->partition, (long long)pt->inflight,
-                          in_store ? (long long)fl.position : -1LL);
+                          in_store ? (long long)fl.position : -1LL) == LW_OK;
         if (pt->blocked && (!pt->active || pt->next >= 0))
-            return broken(why, why_size, "kafka:%s:%d: blocked but %s", pt->topic,
-                          (int)pt->partition, pt->active ? "has a next offset" : "not assigned");
+            return lw_seterr(why, why_size, LW_ERR_INVALID, "kafka:%s:%d: blocked but %s", pt->topic,
+                          (int)pt->partition, pt->active ? "has a next offset" : "not assigned") == LW_OK;
         if (pt->active && pt->next >= 0 && in_store && fl.position > pt->next)
-            return broken(why, why_size, "kafka:%s:%d: the store holds %lld, fed only to %lld",
+            return lw_seterr(why, why_size, LW_ERR_INVALID, "kafka:%s:%d: the store holds %lld, fed only to %lld",
                           pt->topic, (int)pt->partition, (long long)fl.position,
-                          (long long)pt->next);
+                          (long long)pt->next) == LW_OK;
     }
     return lw_pipeline_check(c->p, why, why_size);
 }

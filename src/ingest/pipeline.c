@@ -31,7 +31,6 @@
 #include "leadwatch/ingest/pipeline.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,35 +408,22 @@ bool lw_pipeline_source_flushed(const lw_pipeline_t *p, int source, lw_position_
     return p->sources[source].in_store;
 }
 
-/* Record the first broken invariant in why (when given); always false. */
-static bool broken(char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool broken(char *why, size_t why_size, const char *fmt, ...)
-{
-    if (why && why_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_size, fmt, ap);
-        va_end(ap);
-    }
-    return false;
-}
-
 static bool same_position(const lw_position_t *a, const lw_position_t *b)
 {
     return a->position == b->position && a->fp_len == b->fp_len && a->fp_hash == b->fp_hash;
 }
 
+/* Each broken invariant returns lw_seterr(...) == LW_OK: false, with `why` filled. */
 bool lw_pipeline_check(const lw_pipeline_t *p, char *why, size_t why_size)
 {
     if (p->nsources > p->cap_sources || p->nsources > LW_PIPELINE_MAX_SOURCES)
-        return broken(why, why_size, "%zu sources, capacity %zu", p->nsources, p->cap_sources);
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "%zu sources, capacity %zu", p->nsources, p->cap_sources) == LW_OK;
     if (p->watermark < p->flushed_wm)
-        return broken(why, why_size, "watermark %lld moved back below the stored %lld",
-                      (long long)p->watermark, (long long)p->flushed_wm);
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "watermark %lld moved back below the stored %lld",
+                      (long long)p->watermark, (long long)p->flushed_wm) == LW_OK;
     if (p->watermark != p->flushed_wm && p->flushed_wm != INT64_MIN && !p->watermark_dirty)
-        return broken(why, why_size, "watermark %lld differs from the stored %lld, not dirty",
-                      (long long)p->watermark, (long long)p->flushed_wm);
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "watermark %lld differs from the stored %lld, not dirty",
+                      (long long)p->watermark, (long long)p->flushed_wm) == LW_OK;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     bool any_active = false;
     size_t ndirty = 0;
@@ -451,28 +437,28 @@ bool lw_pipeline_check(const lw_pipeline_t *p, char *why, size_t why_size)
         if (s->dirty)
             ndirty++;
         else if (s->in_store && !same_position(&s->pos, &s->flushed))
-            return broken(why, why_size, "source %s at %lld, not dirty, the store has %lld",
-                          s->name, (long long)s->pos.position, (long long)s->flushed.position);
+            return lw_seterr(why, why_size, LW_ERR_INVALID, "source %s at %lld, not dirty, the store has %lld",
+                          s->name, (long long)s->pos.position, (long long)s->flushed.position) == LW_OK;
     }
     int64_t want_min = any_active ? lo : hi;
     if (p->nsources > 0 && p->active_min != want_min)
-        return broken(why, why_size, "cached active minimum %lld, the sources say %lld",
-                      (long long)p->active_min, (long long)want_min);
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "cached active minimum %lld, the sources say %lld",
+                      (long long)p->active_min, (long long)want_min) == LW_OK;
     if (p->active_min > p->watermark)
-        return broken(why, why_size, "watermark %lld below the active minimum %lld",
-                      (long long)p->watermark, (long long)p->active_min);
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "watermark %lld below the active minimum %lld",
+                      (long long)p->watermark, (long long)p->active_min) == LW_OK;
     if (lw_agg_watermark(p->agg) > p->watermark)
-        return broken(why, why_size, "aggregator watermark %lld above the pipeline's %lld",
-                      (long long)lw_agg_watermark(p->agg), (long long)p->watermark);
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "aggregator watermark %lld above the pipeline's %lld",
+                      (long long)lw_agg_watermark(p->agg), (long long)p->watermark) == LW_OK;
     const lw_pipeline_stats_t *d = &p->pending;
     if (d->read != p->fed_since_flush || d->read != d->accepted + d->late + d->rejected_total)
-        return broken(why, why_size,
+        return lw_seterr(why, why_size, LW_ERR_INVALID,
                       "pending read %lld, fed %lld, accepted+late+rejected %lld disagree",
                       (long long)d->read, (long long)p->fed_since_flush,
-                      (long long)(d->accepted + d->late + d->rejected_total));
+                      (long long)(d->accepted + d->late + d->rejected_total)) == LW_OK;
     if (p->fed_since_flush == 0 && (ndirty > 0 || lw_agg_dirty_cells(p->agg) > 0))
-        return broken(why, why_size, "nothing fed since the flush, yet %zu dirty sources, %zu cells",
-                      ndirty, lw_agg_dirty_cells(p->agg));
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "nothing fed since the flush, yet %zu dirty sources, %zu cells",
+                      ndirty, lw_agg_dirty_cells(p->agg)) == LW_OK;
     return true;
 }
 
