@@ -14,6 +14,12 @@
  *   - lw_consumer_lag driven message by message: while behind, the lags
  *     sum to the messages not yet fed; at the end every lag is 0 and the
  *     watermarks sum to what was produced.
+ *   - a commit Kafka refuses on partitions that then go quiet is retried
+ *     until Kafka holds the store's offsets (issue 18.2);
+ *   - the group's committed offsets unreadable at assignment: the partitions
+ *     wait (paused) instead of starting from a store that is behind another
+ *     member's progress, and start at the group's offsets once readable.
+ * lw_consumer_check runs after every poll of these cases.
  * The multi-process failure cases (kill -9, SIGTERM, group failover, fault
  * injection) are the tests/it_kafka_*.sh scripts.
  */
@@ -33,6 +39,10 @@
 #include "leadwatch/store/store.h"
 #include "leadwatch/store/store_testing.h"
 #include "testutil.h"
+
+#ifdef NDEBUG
+#error "the tests run with assertions on: lwcore's invariant asserts must be compiled in"
+#endif
 
 static void test_is_secret(void **state)
 {
@@ -638,6 +648,166 @@ static void test_fetch_wakeup(void **state)
     e2e_teardown(&e);
 }
 
+static int64_t now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Poll for `ms` milliseconds (checking the invariants each time); returns the messages fed. */
+static int64_t poll_for(lw_consumer_t *c, int64_t ms)
+{
+    int64_t fed = 0, end = now_mono() + ms;
+    char why[256];
+    while (now_mono() < end) {
+        fed += poll_some(c, 1000);
+        if (!lw_consumer_check(c, why, sizeof why))
+            fail_msg("consumer invariant: %s", why);
+    }
+    return fed;
+}
+
+static void mock_do(e2e_t *e, const char *line)
+{
+    lw_err_t rc;
+    char *out = run_control(e->mock, line, &rc);
+    if (rc != LW_OK)
+        fail_msg("%s: %s", line, out);
+    free(out);
+}
+
+/* Open a store + pipeline + consumer on e's topic (props: the first 4 of e). */
+static lw_consumer_t *open_consumer(e2e_t *e, const char *db, lw_store_t **store,
+                                    lw_pipeline_t **p)
+{
+    char err[512];
+    assert_int_equal(lw_store_open(db, 0, store, err, sizeof err), LW_OK);
+    *p = lw_pipeline_new(e->cfg, *store, err, sizeof err);
+    assert_non_null(*p);
+    static lw_kafka_settings_t ks;
+    ks = (lw_kafka_settings_t){e->props, 4, e->topics, 1, NULL};
+    lw_consumer_t *c = lw_consumer_new(&ks, *p, err, sizeof err);
+    assert_non_null(c);
+    return c;
+}
+
+static void close_consumer(lw_consumer_t *c, lw_store_t *store, lw_pipeline_t *p)
+{
+    char err[512];
+    assert_int_equal(lw_consumer_close(c, now_mono(), 5000, err, sizeof err), LW_OK);
+    lw_consumer_destroy(c);
+    lw_pipeline_destroy(p);
+    lw_store_close(store);
+}
+
+/*
+ * Regression (issue 18.2): Kafka refuses the offset commit after the last
+ * flush and no message arrives afterwards.  The offsets used to be marked
+ * committed when sent, so Kafka stayed behind the store for good; now the
+ * refused commit is sent again until Kafka confirms it.
+ */
+static void test_refused_commit_is_retried(void **state)
+{
+    (void)state;
+    e2e_t e;
+    e2e_setup(&e, "retry");
+    char err[512];
+    lw_store_t *store;
+    lw_pipeline_t *p;
+    lw_consumer_t *c = open_consumer(&e, e.db, &store, &p);
+    for (int i = 0; i < 1000 && !lw_consumer_idle(c); i++)
+        poll_some(c, 1000);
+    assert_true(lw_consumer_idle(c));
+    /* the next two OffsetCommit requests are refused */
+    mock_do(&e, "errors offsetcommit 2 OFFSET_METADATA_TOO_LARGE");
+    assert_int_equal(lw_consumer_flush(c, now_mono(), false, err, sizeof err), LW_OK);
+    poll_for(c, 4000); /* quiet: nothing more to consume */
+    lw_consumer_stats_t st;
+    lw_consumer_stats(c, &st);
+    assert_true(st.kafka_commit_errors >= 1);
+    int64_t comm[NPART], sum = 0;
+    committed(&e, comm);
+    for (int i = 0; i < NPART; i++) {
+        if (comm[i] != stored(store, i))
+            fail_msg("partition %d: Kafka %lld, store %lld", i, (long long)comm[i],
+                     (long long)stored(store, i));
+        sum += comm[i];
+    }
+    assert_int_equal(sum, e.total);
+    close_consumer(c, store, p);
+    e2e_teardown(&e);
+}
+
+/*
+ * Regression (issue 18.2): store A is behind the group (another member
+ * consumed 300 more messages and committed them).  When A is assigned the
+ * partitions while the group's committed offsets cannot be read, it used to
+ * start from its own store and count those 300 messages a second time; now
+ * the partitions wait and start at the group's offsets once readable.
+ */
+static void test_unreadable_committed_offsets_pause(void **state)
+{
+    (void)state;
+    e2e_t e;
+    e2e_setup(&e, "blocked");
+    char err[512];
+    lw_store_t *store;
+    lw_pipeline_t *p;
+    /* member A consumes everything and leaves (store A = group = the end) */
+    lw_consumer_t *c = open_consumer(&e, e.db, &store, &p);
+    for (int i = 0; i < 1000 && !lw_consumer_idle(c); i++)
+        poll_some(c, 1000);
+    close_consumer(c, store, p);
+    /* 300 more messages, consumed and committed by member B (its own store) */
+    lw_producer_t *prod = lw_producer_new(e.props, 1, err, sizeof err);
+    assert_non_null(prod);
+    for (int i = 0; i < 300; i++) {
+        char line[160], key[16];
+        snprintf(key, sizeof key, "k%d", i % 97);
+        int n = snprintf(line, sizeof line,
+                         "{\"event\":\"track_played\",\"userId\":\"b%d\","
+                         "\"timestamp\":\"2024-01-11T10:00:00Z\"}",
+                         i);
+        assert_int_equal(lw_producer_send(prod, "ev", key, strlen(key), line, (size_t)n, NULL, 0,
+                                          err, sizeof err),
+                         LW_OK);
+    }
+    assert_int_equal(lw_producer_flush(prod, 10000, err, sizeof err), LW_OK);
+    lw_producer_destroy(prod);
+    char *db_b = tu_path(e.dir, "b.db");
+    c = open_consumer(&e, db_b, &store, &p);
+    for (int i = 0; i < 1000 && !lw_consumer_idle(c); i++)
+        poll_some(c, 1000);
+    lw_consumer_stats_t st;
+    lw_consumer_stats(c, &st);
+    assert_int_equal(st.messages, 300);
+    close_consumer(c, store, p);
+    free(db_b);
+
+    /* A comes back while the group's offsets cannot be read (3 failed reads) */
+    mock_do(&e, "errors offsetfetch 3 GROUP_AUTHORIZATION_FAILED");
+    c = open_consumer(&e, e.db, &store, &p);
+    int64_t fed = 0, end = now_mono() + 15000;
+    bool blocked_seen = false;
+    do {
+        fed += poll_for(c, 200);
+        lw_consumer_stats(c, &st);
+        blocked_seen = blocked_seen || st.blocked > 0;
+    } while (now_mono() < end && (st.assigned < NPART || st.blocked > 0 || !lw_consumer_idle(c)));
+    assert_int_equal(fed, 0); /* B's 300 messages are not counted again */
+    assert_true(blocked_seen);
+    assert_true(st.committed_read_errors >= 1);
+    assert_int_equal(st.blocked, 0);
+    assert_true(lw_consumer_idle(c));
+    lw_consumer_lag_t lag[NPART];
+    assert_int_equal(lw_consumer_lag(c, lag, NPART), NPART);
+    for (int i = 0; i < NPART; i++)
+        assert_int_equal(lag[i].lag, 0);
+    close_consumer(c, store, p);
+    e2e_teardown(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +821,8 @@ int main(void)
         cmocka_unit_test(test_store_full),
         cmocka_unit_test(test_lag),
         cmocka_unit_test(test_fetch_wakeup),
+        cmocka_unit_test(test_refused_commit_is_retried),
+        cmocka_unit_test(test_unreadable_committed_offsets_pause),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

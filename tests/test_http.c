@@ -4,7 +4,10 @@
  * codes and bodies, readiness following the flag, 200 concurrent clients,
  * idle and half-sent connections that must not block others (and are
  * closed by the timeout), malformed requests answered 4xx while the server
- * keeps serving, the connection bound, and the listen-address checks.
+ * keeps serving, the connection bound, and the listen-address checks;
+ * slowloris (issue 18.3): max_connections clients trickling header lines
+ * must not keep /healthz from answering within a second, the total deadline
+ * closes a trickling connection, and a 26 KB request line is answered at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -366,6 +369,153 @@ static void test_connection_bound(void **state)
     stop(f);
 }
 
+/* Send one more header line on each of the n connections (a slowloris step). */
+static void trickle(const int *fds, int n)
+{
+    for (int i = 0; i < n; i++)
+        (void)send(fds[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL);
+}
+
+/*
+ * Regression (issue 18.3): 64 loopback clients, each trickling a header
+ * line; before, every slot stayed taken and 0 of 7 probes were answered.
+ */
+static void test_slowloris(void **state)
+{
+    (void)state;
+    enum { N = 64, PROBES = 7 };
+    fixture_t *f = start(N, 10);
+    int fds[N];
+    const char *start_line = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < N; i++) {
+        fds[i] = raw_connect(lw_http_port(f->srv));
+        assert_int_equal(send(fds[i], start_line, strlen(start_line), MSG_NOSIGNAL),
+                         (ssize_t)strlen(start_line));
+    }
+    for (int tries = 0; tries < 100 && lw_http_connections(f->srv) < N; tries++)
+        usleep(10 * 1000);
+    assert_int_equal(lw_http_connections(f->srv), N);
+    usleep(1100 * 1000); /* every slow client is now past the eviction age */
+    trickle(fds, N);
+    g_timeout_ms = 1000;
+    double worst = 0;
+    int answered = 0;
+    for (int i = 0; i < PROBES; i++) {
+        double t0 = now_s();
+        answered += get(f, i % 2 ? "/readyz" : "/healthz") != 0;
+        double took = now_s() - t0;
+        worst = took > worst ? took : worst;
+        trickle(fds, N);
+    }
+    g_timeout_ms = 5000;
+    print_message("    %d of %d probes answered beside %d slow clients, slowest %.0f ms, %llu "
+                  "evicted\n",
+                  answered, PROBES, N, worst * 1e3, (unsigned long long)lw_http_evicted(f->srv));
+    assert_int_equal(answered, PROBES);
+    assert_true(worst < 1.0);
+    assert_true(lw_http_evicted(f->srv) > 0);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    stop(f);
+}
+
+/* A connection trickling header lines faster than the idle timeout still ends at the deadline. */
+static void test_request_deadline(void **state)
+{
+    (void)state;
+    fixture_t *f = start(64, 2);
+    int fd = raw_connect(lw_http_port(f->srv));
+    const char *start_line = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+    assert_int_equal(send(fd, start_line, strlen(start_line), MSG_NOSIGNAL),
+                     (ssize_t)strlen(start_line));
+    double t0 = now_s();
+    bool closed = false;
+    while (!closed && now_s() - t0 < 6.0) {
+        trickle(&fd, 1); /* every 300 ms: the 2 s idle timeout never fires */
+        char buf[256];
+        closed = read_until_close(fd, buf, sizeof buf, 300) >= 0;
+    }
+    double took = now_s() - t0;
+    print_message("    trickling connection closed after %.2f s (deadline 2 s)\n", took);
+    assert_true(closed);
+    assert_true(took < 3.5);
+    close(fd);
+    assert_int_equal(get(f, "/healthz"), 200);
+    stop(f);
+}
+
+/* Time to the status line of one raw request; the line in status (may be empty). */
+static double first_answer(const fixture_t *f, const char *req, size_t n, char *status,
+                           size_t size)
+{
+    int fd = raw_connect(lw_http_port(f->srv));
+    assert_int_equal(send(fd, req, n, MSG_NOSIGNAL), (ssize_t)n);
+    double t0 = now_s();
+    size_t got = 0;
+    status[0] = '\0';
+    while (now_s() - t0 < 12.0 && !strstr(status, "\r\n")) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        ssize_t r = recv(fd, status + got, size - 1 - got, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        status[got] = '\0';
+        if (got + 1 >= size)
+            break;
+    }
+    close(fd);
+    char *eol = strstr(status, "\r\n");
+    if (eol)
+        *eol = '\0';
+    return now_s() - t0;
+}
+
+/* Regression (issue 18.6): a 26 KB query got no answer for 10 s. */
+static void test_long_query_answered_at_once(void **state)
+{
+    (void)state;
+    fixture_t *f = start(64, 10);
+    static char req[27 * 1024];
+    static const char *const paths[] = {"/metrics?q=", "/healthz?", "/"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        size_t n = (size_t)snprintf(req, sizeof req, "GET %s", paths[i]);
+        memset(req + n, 'a', 26 * 1024);
+        n += 26 * 1024;
+        n += (size_t)snprintf(req + n, sizeof req - n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+        char status[256];
+        double took = first_answer(f, req, n, status, sizeof status);
+        print_message("    26 KB request line on %s: \"%s\" after %.0f ms\n", paths[i], status,
+                      took * 1e3);
+        assert_true(strncmp(status, "HTTP/1.1 ", 9) == 0);
+        assert_true(took < 1.0);
+    }
+    /* the whole answer through a real client (curl adds its own headers) */
+    static char url[27 * 1024 + 64];
+    int n = snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics?q=", (unsigned)lw_http_port(f->srv));
+    memset(url + n, 'a', 26 * 1024);
+    url[n + 26 * 1024] = '\0';
+    CURL *c = curl_easy_init();
+    body_t body = {0};
+    long code = 0;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    double t0 = now_s();
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    free(body.data);
+    print_message("    26 KB query via curl: %s, %ld after %.0f ms\n", curl_easy_strerror(rc), code,
+                  (now_s() - t0) * 1e3);
+    assert_int_equal(rc, CURLE_OK);
+    assert_true(code == 200 || code == 414 || code == 431);
+    assert_int_equal(get(f, "/healthz"), 200);
+    stop(f);
+}
+
 static void test_listen_checks(void **state)
 {
     (void)state;
@@ -410,6 +560,8 @@ int main(void)
         cmocka_unit_test(test_endpoints),        cmocka_unit_test(test_concurrent_clients),
         cmocka_unit_test(test_slow_clients),     cmocka_unit_test(test_malformed_requests),
         cmocka_unit_test(test_connection_bound), cmocka_unit_test(test_listen_checks),
+        cmocka_unit_test(test_slowloris),        cmocka_unit_test(test_request_deadline),
+        cmocka_unit_test(test_long_query_answered_at_once),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

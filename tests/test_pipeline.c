@@ -3,7 +3,9 @@
  * flush atomicity (aggregates, positions, watermark and counters commit
  * together), nothing durable before a flush, watermark restored across
  * restarts, implicit flush when the aggregator runs out of slots, store
- * failure leaves the store at the previous flush.
+ * failure leaves the store at the previous flush, a watermark moved by an
+ * idle source flushed on its own.  Every feed and flush is followed by
+ * lw_pipeline_check (the invariants of pipeline.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,10 @@
 #include "leadwatch/store/store_testing.h"
 #include "leadwatch/core/timeutil.h"
 #include "testutil.h"
+
+#ifdef NDEBUG
+#error "the tests run with assertions on: lwcore's invariant asserts must be compiled in"
+#endif
 
 #define NOW INT64_C(1893456000000)
 
@@ -86,6 +92,14 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The pipeline's invariants hold (fails the test with the broken one). */
+static void checked(const fx_t *fx)
+{
+    char why[256] = "";
+    if (!lw_pipeline_check(fx->p, why, sizeof why))
+        fail_msg("pipeline invariant: %s", why);
+}
+
 static lw_feed_outcome_t feed(fx_t *fx, const char *json, int64_t pos)
 {
     char err[256];
@@ -95,6 +109,7 @@ static lw_feed_outcome_t feed(fx_t *fx, const char *json, int64_t pos)
     assert_int_equal(lw_pipeline_feed(fx->p, fx->src, json, strlen(json), &after, NOW, &out,
                                       &reason, err, sizeof err),
                      LW_OK);
+    checked(fx);
     return out;
 }
 
@@ -317,6 +332,7 @@ static lw_feed_outcome_t feed_src(fx_t *fx, int src, const char *ts, int64_t pos
     assert_int_equal(lw_pipeline_feed(fx->p, src, json, strlen(json), &after, NOW, &out, &reason,
                                       err, sizeof err),
                      LW_OK);
+    checked(fx);
     return out;
 }
 
@@ -364,6 +380,76 @@ static void test_watermark_is_the_slowest_active_source(void **state)
     assert_int_equal(st.accepted, 6);
 }
 
+/*
+ * Regression (issue 18.6): a source going idle moves the watermark with no
+ * event fed; that watermark must reach the store at once (should_flush says
+ * so, and the flush writes it alone), or no bucket closes until the next
+ * message arrives.
+ */
+static void test_idle_watermark_flushes_without_events(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    lw_position_t pos;
+    bool found;
+    int a = fx->src;
+    int b = lw_pipeline_add_source(fx->p, "test:1", &pos, &found, err, sizeof err);
+    assert_true(b >= 0);
+    assert_int_equal(feed_src(fx, a, "2026-03-10T10:00:00Z", 1), LW_FEED_ACCEPTED);
+    assert_int_equal(feed_src(fx, b, "2026-03-02T11:00:00Z", 1), LW_FEED_ACCEPTED);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    checked(fx);
+    assert_false(lw_pipeline_should_flush(fx->p, 1));
+    int64_t v;
+    assert_int_equal(lw_store_get_int(fx->store, LW_KEY_WATERMARK, &v, err, sizeof err), LW_OK);
+    assert_true(v == ms("2026-03-02T11:00:00Z"));
+    lw_pipeline_stats_t before, after;
+    lw_pipeline_stats(fx->p, &before);
+
+    lw_pipeline_source_idle(fx->p, b); /* B caught up: A's time is the watermark */
+    checked(fx);
+    assert_true(lw_pipeline_watermark(fx->p) == ms("2026-03-10T10:00:00Z"));
+    assert_true(lw_pipeline_should_flush(fx->p, 1));
+    assert_int_equal(lw_pipeline_flush(fx->p, 1, err, sizeof err), LW_OK);
+    checked(fx);
+    assert_int_equal(lw_store_get_int(fx->store, LW_KEY_WATERMARK, &v, err, sizeof err), LW_OK);
+    assert_true(v == ms("2026-03-10T10:00:00Z"));
+    assert_false(lw_pipeline_should_flush(fx->p, 2));
+    /* a commit of the watermark alone: no event counted twice, positions unchanged */
+    lw_pipeline_stats(fx->p, &after);
+    assert_int_equal(after.read, before.read);
+    assert_int_equal(after.accepted, before.accepted);
+    assert_int_equal(after.flushes, before.flushes + 1);
+    lw_position_t fl;
+    assert_true(lw_pipeline_source_flushed(fx->p, b, &fl));
+    assert_int_equal(fl.position, 1);
+}
+
+/* lw_pipeline_source_flushed follows the store, never the position fed. */
+static void test_flushed_position_follows_the_store(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    lw_position_t fl;
+    assert_false(lw_pipeline_source_flushed(fx->p, fx->src, &fl));
+    play(fx, "u1", "2026-03-02T10:00:00Z", 5, 100);
+    assert_false(lw_pipeline_source_flushed(fx->p, fx->src, &fl)); /* fed, not flushed */
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    checked(fx);
+    assert_true(lw_pipeline_source_flushed(fx->p, fx->src, &fl));
+    assert_int_equal(fl.position, 100);
+    play(fx, "u2", "2026-03-02T11:00:00Z", 5, 200);
+    assert_true(lw_pipeline_source_flushed(fx->p, fx->src, &fl));
+    assert_int_equal(fl.position, 100);
+    assert_int_equal(stored_pos(fx).position, 100);
+    /* a restart reads the store's position as the flushed one */
+    fx_stop(fx);
+    fx_start(fx);
+    checked(fx);
+    assert_true(lw_pipeline_source_flushed(fx->p, fx->src, &fl));
+    assert_int_equal(fl.position, 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +462,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_full_keeps_previous_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watermark_is_the_slowest_active_source, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_idle_watermark_flushes_without_events, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_flushed_position_follows_the_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,31 @@
  * answered on the second call, once the request is complete, which lets
  * libmicrohttpd keep the connection alive for the next scrape.
  *
+ * Slow clients (issue 18.3).  libmicrohttpd's timeout is an *idle* timeout:
+ * a client that sends one header line every few seconds keeps its slot
+ * forever, and max_connections such clients lock every prober out (measured
+ * before: 64 loopback connections, one header line every 4 s, 0 of 7 probes
+ * answered).  So a guard thread keeps a table of the open connections
+ * (MHD_OPTION_NOTIFY_CONNECTION; bounded by max_connections) with the time
+ * each started waiting for a request (accept, or the end of its previous
+ * request) and whether a request is being answered (the handler saw its
+ * headers; MHD_OPTION_NOTIFY_COMPLETED ends it).  Every GUARD_TICK_MS it
+ * closes (shutdown(2); libmicrohttpd then cleans up) a waiting connection
+ *   - older than timeout_s: the total deadline for a request, however
+ *     slowly it trickles in;
+ *   - older than EVICT_AFTER_MS while every slot is taken: at capacity the
+ *     clients that have not produced a request for a second give way to the
+ *     ones waiting in the listen backlog (a scraper or probe sends its whole
+ *     request in one packet, so it is answered before it could be evicted).
+ * A per-IP cap (MHD_OPTION_PER_IP_CONNECTION_LIMIT) was rejected: the
+ * probes of a host usually come from the same address as a local attacker
+ * (loopback), and the cap would refuse them too; eviction protects them
+ * without refusing anyone with a request ready.  The fd is shut down under
+ * the table mutex and libmicrohttpd's close notification (which precedes
+ * its close(2)) takes the same mutex, so the fd cannot be reused meanwhile.
+ * A request line longer than the connection's buffer is answered 414 at
+ * once by libmicrohttpd.
+ *
  * Readiness is an atomic flag plus a reason string under a mutex, written
  * by the daemon and read by the server thread.
  */
@@ -33,12 +58,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "leadwatch/core/buf.h"
 #include "leadwatch/core/log.h"
 
 #define READY_REASON_SIZE 201
 #define CONN_MEMORY_LIMIT (32 * 1024)
+#define GUARD_TICK_MS 100
+#define EVICT_AFTER_MS 1000
+
+/* One open connection (the guard's table). */
+typedef struct {
+    bool used;
+    bool busy;       /* a request is being answered */
+    bool closing;    /* shut down by the guard, close notification pending */
+    int fd;
+    int64_t wait_ms; /* monotonic time it started waiting for a request */
+} conn_slot_t;
 
 enum { P_METRICS, P_HEALTHZ, P_READYZ, P_OTHER, P_COUNT };
 static const char *const path_names[P_COUNT] = {"/metrics", "/healthz", "/readyz", "other"};
@@ -54,7 +92,110 @@ struct lw_http {
     pthread_mutex_t mu; /* guards reason */
     char reason[READY_REASON_SIZE];
     lw_promtext_series_t *requests[P_COUNT][NCODES];
+    /* the slow-client guard (see the file comment) */
+    pthread_mutex_t gmu; /* guards slots, guard_quit */
+    pthread_cond_t gcv;
+    conn_slot_t *slots; /* max_connections entries */
+    bool guard_quit;
+    bool guard_started;
+    pthread_t guard;
+    atomic_llong evicted; /* connections closed by the guard */
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: add / remove the connection in the table (MHD's thread). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    lw_http_t *h = cls;
+    pthread_mutex_lock(&h->gmu);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        for (unsigned i = 0; ci && i < h->opts.max_connections; i++) {
+            if (!h->slots[i].used) {
+                h->slots[i] = (conn_slot_t){true, false, false, ci->connect_fd, mono_ms()};
+                *socket_ctx = &h->slots[i];
+                break;
+            }
+        }
+    } else if (*socket_ctx) {
+        conn_slot_t *cs = *socket_ctx;
+        cs->used = false;
+        *socket_ctx = NULL;
+    }
+    pthread_mutex_unlock(&h->gmu);
+}
+
+static conn_slot_t *conn_slot(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* A request's headers arrived (busy) or its answer was sent (waiting again). */
+static void mark_busy(lw_http_t *h, struct MHD_Connection *conn, bool busy)
+{
+    pthread_mutex_lock(&h->gmu);
+    conn_slot_t *cs = conn_slot(conn);
+    if (cs && cs->used) {
+        cs->busy = busy;
+        cs->wait_ms = mono_ms();
+    }
+    pthread_mutex_unlock(&h->gmu);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)req_cls;
+    (void)toe;
+    mark_busy(cls, conn, false);
+}
+
+/* The guard thread: the total deadline, and eviction at capacity. */
+static void *guard_main(void *arg)
+{
+    lw_http_t *h = arg;
+    pthread_mutex_lock(&h->gmu);
+    while (!h->guard_quit) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += GUARD_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->gcv, &h->gmu, &until);
+        if (h->guard_quit)
+            break;
+        int64_t now = mono_ms(), deadline = (int64_t)h->opts.timeout_s * 1000;
+        unsigned used = 0;
+        for (unsigned i = 0; i < h->opts.max_connections; i++)
+            used += h->slots[i].used;
+        bool full = used >= h->opts.max_connections;
+        for (unsigned i = 0; i < h->opts.max_connections; i++) {
+            conn_slot_t *cs = &h->slots[i];
+            if (!cs->used || cs->busy || cs->closing)
+                continue;
+            int64_t age = now - cs->wait_ms;
+            if (age >= deadline || (full && age >= EVICT_AFTER_MS)) {
+                shutdown(cs->fd, SHUT_RDWR);
+                cs->closing = true;
+                atomic_fetch_add(&h->evicted, 1);
+            }
+        }
+    }
+    pthread_mutex_unlock(&h->gmu);
+    return NULL;
+}
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -150,6 +291,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     if (*req_cls == NULL) {
         /* wait for the end of the request so the connection can be kept alive */
         *req_cls = &seen;
+        mark_busy(h, conn, true);
         return MHD_YES;
     }
     *upload_data_size = 0;
@@ -221,19 +363,40 @@ lw_err_t lw_http_new(const lw_http_opts_t *opts, lw_promtext_t *metrics, lw_http
     err = register_counters(h, errstr, errstr_size);
     if (err != LW_OK)
         goto destroy_mutex;
+    h->slots = calloc(opts->max_connections, sizeof *h->slots);
+    if (!h->slots) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "http: out of memory");
+        goto destroy_mutex;
+    }
+    if (pthread_mutex_init(&h->gmu, NULL) != 0) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "http: cannot create a mutex");
+        goto free_slots;
+    }
+    if (pthread_cond_init(&h->gcv, NULL) != 0) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "http: cannot create a condition");
+        goto destroy_gmu;
+    }
+    atomic_init(&h->evicted, 0);
 
     h->mhd = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
                               NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned int)opts->max_connections,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)opts->timeout_s,
                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!h->mhd) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_IO,
                         "http.listen: cannot listen on %s (in use, or not a local address?)",
                         opts->listen);
-        goto destroy_mutex;
+        goto destroy_gcv;
     }
+    if (pthread_create(&h->guard, NULL, guard_main, h) != 0) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "http: cannot start the guard thread");
+        goto stop_mhd;
+    }
+    h->guard_started = true;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : 0;
     LW_LOG(LW_LOG_INFO, "http", "serving /metrics /healthz /readyz on %s (port %u)", opts->listen,
@@ -241,6 +404,14 @@ lw_err_t lw_http_new(const lw_http_opts_t *opts, lw_promtext_t *metrics, lw_http
     *out = h;
     return LW_OK;
 
+stop_mhd:
+    MHD_stop_daemon(h->mhd);
+destroy_gcv:
+    pthread_cond_destroy(&h->gcv);
+destroy_gmu:
+    pthread_mutex_destroy(&h->gmu);
+free_slots:
+    free(h->slots);
 destroy_mutex:
     pthread_mutex_destroy(&h->mu);
 free_h:
@@ -252,9 +423,24 @@ void lw_http_destroy(lw_http_t *h)
 {
     if (!h)
         return;
+    if (h->guard_started) {
+        pthread_mutex_lock(&h->gmu);
+        h->guard_quit = true;
+        pthread_cond_signal(&h->gcv);
+        pthread_mutex_unlock(&h->gmu);
+        pthread_join(h->guard, NULL);
+    }
     MHD_stop_daemon(h->mhd);
+    pthread_cond_destroy(&h->gcv);
+    pthread_mutex_destroy(&h->gmu);
+    free(h->slots);
     pthread_mutex_destroy(&h->mu);
     free(h);
+}
+
+uint64_t lw_http_evicted(const lw_http_t *h)
+{
+    return (uint64_t)atomic_load(&((lw_http_t *)h)->evicted);
 }
 
 uint16_t lw_http_port(const lw_http_t *h)

@@ -13,6 +13,11 @@
  *         BEGIN; verdict rows; alert blob; last = B; COMMIT
  *         then: enqueue the transitions, log them, set the gauges
  *
+ * Invariants (asserted in lw_watch_advance): the watermark it is given never
+ * moves back (the pipeline's never does), and the newest bucket evaluated
+ * (`last_as_of`) only moves forward and is always a closed bucket: never
+ * newer than the newest bucket the watermark closes.
+ *
  * Costs: one evaluation of the demo's tree (6 edges) over 90 daily buckets
  * takes a few ms (bench/RESULTS.md has the analysis figures), so even a
  * year's catch-up is seconds; the series read is one range scan per metric.
@@ -29,6 +34,7 @@
  */
 #include "leadwatch/alert/watch.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -54,6 +60,7 @@ struct lw_watch {
     lw_watch_deps_t d;
     lw_alert_table_t *alerts;
     int64_t last_as_of; /* newest bucket evaluated, INT64_MIN = none */
+    int64_t last_watermark; /* the watermark of the previous advance, INT64_MIN = none */
     lw_watch_stats_t st;
     /* gauges (NULL when no registry) */
     lw_promtext_family_t *f_p, *f_q, *f_lag, *f_coef, *f_oos, *f_verdict, *f_state;
@@ -299,6 +306,7 @@ lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
     w->d = *deps;
     w->last_as_of = INT64_MIN;
+    w->last_watermark = INT64_MIN;
     w->st.last_as_of_ms = INT64_MIN;
     lw_buf_init(&w->blob, STATE_BLOB_MAX);
     lw_buf_init(&w->undo, STATE_BLOB_MAX);
@@ -572,6 +580,8 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
         *nevals = 0;
     if (watermark_ms == INT64_MIN)
         return LW_OK;
+    assert(watermark_ms >= w->last_watermark);
+    w->last_watermark = watermark_ms;
     int64_t size = cfg->buckets.size_ms, grace = cfg->buckets.grace_ms;
     /* newest closed bucket: bucket + size + grace < watermark */
     if (watermark_ms <= INT64_MIN + 2 * size + grace) /* nothing closed; no overflow below */
@@ -617,9 +627,13 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
     }
     for (int64_t b = first; b <= newest; b += size) {
         int64_t t = w->d.wall_ms ? w->d.wall_ms(w->d.clock_ctx) : now_ms;
+        int64_t before = w->last_as_of;
         lw_err_t err = evaluate(w, b, t, errstr, errstr_size);
         if (err != LW_OK)
             return err;
+        /* evaluated buckets move forward and are closed ones */
+        assert(w->last_as_of >= before || before == INT64_MIN);
+        assert(w->last_as_of <= newest);
         done++;
         if (nevals)
             *nevals = done;

@@ -4,11 +4,37 @@
  * State: a table of partitions ever assigned to this instance (bounded by
  * LW_KAFKA_MAX_PARTITIONS).  Each row holds the topic, the partition, its
  * pipeline source id, `next` (the offset after the last message fed, -1
- * while unknown), `kafka_committed` (the last offset sent to Kafka, -1 when
- * none), `active` (assigned now) and `eof` (the fetcher reached the end and
- * nothing arrived since).  Rows are never removed: a revoked partition that
- * comes back reuses its pipeline source, whose in-memory position equals
- * the store's because revocation flushes.
+ * while unknown), `confirmed` (the group's committed offset as Kafka last
+ * confirmed it: read at assignment, then every commit Kafka acknowledged;
+ * -1 when none), `inflight` (the offset of a commit sent and not yet
+ * answered, -1 when none), `active` (assigned now), `blocked` (assigned but
+ * paused: the group's committed offset could not be read, see below) and
+ * `eof` (the fetcher reached the end and nothing arrived since).  Rows are
+ * never removed: a revoked partition that comes back reuses its pipeline
+ * source, whose in-memory position equals the store's because revocation
+ * flushes.
+ *
+ * Offset commits.  The offset wanted in Kafka is the store's flushed
+ * position (lw_pipeline_source_flushed), never the position fed, so Kafka's
+ * committed offset cannot pass the store.  A commit is sent when the wanted
+ * offset is above `confirmed` and not already in flight; the commit
+ * callback (per partition: one partition of a request may fail alone)
+ * raises `confirmed` on success and clears `inflight` either way.  A
+ * refused commit is therefore retried: after every flush, and from
+ * lw_consumer_poll at most every COMMIT_RETRY_MS while a partition is
+ * unconfirmed, so a partition that went quiet after a refusal still gets
+ * its offset into Kafka (issue 18: it used to be marked committed when sent).
+ *
+ * Unreadable committed offsets.  On assignment the start offset needs the
+ * group's committed offset (another member may have consumed the partition
+ * since this store last saw it).  When rd_kafka_committed() fails, the
+ * partition is assigned but paused (`blocked`) rather than started from the
+ * store: starting from the store would recount the other member's share.
+ * lw_consumer_poll retries the read every COMMITTED_RETRY_MS; once it
+ * succeeds the partition seeks to its start offset and resumes.  Each
+ * failed read is logged as an error and counted (committed_read_errors);
+ * `blocked` in the stats says how many partitions wait.  Messages of a
+ * blocked partition that got through before the pause are dropped unfed.
  *
  * Message path (lw_consumer_poll): rd_kafka_consume_batch_queue() on the
  * consumer queue, up to POLL_BATCH messages per call (one queue lock and
@@ -66,6 +92,7 @@
  */
 #include "leadwatch/ingest/consumer.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,6 +104,11 @@
 #include "leadwatch/ingest/produce.h"
 
 #define COMMITTED_TIMEOUT_MS 5000
+/* a paused partition retries reading the group's committed offset this often, waiting this long */
+#define COMMITTED_RETRY_MS 1000
+#define COMMITTED_RETRY_TIMEOUT_MS 1000
+/* an unconfirmed (refused) offset commit is sent again this often */
+#define COMMIT_RETRY_MS 1000
 #define SYNC_COMMIT_TIMEOUT_MS 5000
 #define KAFKA_ERRMSG 512
 /*
@@ -102,8 +134,10 @@ typedef struct {
     int32_t partition;
     int source;
     int64_t next;
-    int64_t kafka_committed;
+    int64_t confirmed; /* the group's committed offset as Kafka last confirmed it, -1 none */
+    int64_t inflight;  /* a commit sent, not answered yet, -1 none */
     bool active;
+    bool blocked; /* assigned and paused: the group's committed offset is unknown */
     bool eof;
     bool idle;         /* reported idle to the pipeline */
     int64_t eof_since; /* mono time of the end-of-partition */
@@ -136,43 +170,12 @@ struct lw_consumer {
     bool wake_quit;
 
     int64_t now_ms, mono_ms; /* the clock as of the current poll, for callbacks */
+    int64_t last_commit_retry_ms;    /* mono time of the last commit retry */
+    int64_t last_committed_retry_ms; /* mono time of the last committed-offset read retry */
     lw_err_t failed;         /* LW_OK until a fatal error */
     char failmsg[KAFKA_ERRMSG];
     lw_consumer_stats_t st;
 };
-
-rd_kafka_conf_t *lw_kafka_conf_new(const lw_kafka_prop_t *props, size_t nprops,
-                                   const lw_kafka_prop_t *forced, size_t nforced, char *errstr,
-                                   size_t errstr_size)
-{
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (!conf) {
-        lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    char msg[KAFKA_ERRMSG];
-    for (size_t i = 0; i < nprops + nforced; i++) {
-        const lw_kafka_prop_t *kv = i < nprops ? &props[i] : &forced[i - nprops];
-        if (rd_kafka_conf_set(conf, kv->key, kv->value, msg, sizeof msg) != RD_KAFKA_CONF_OK) {
-            /* librdkafka's message may quote the value: never repeat a secret */
-            lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "%s: %s", kv->key,
-                      lw_kafka_is_secret(kv->key) ? "invalid value (not shown: secret)" : msg);
-            rd_kafka_conf_destroy(conf);
-            return NULL;
-        }
-    }
-    return conf;
-}
-
-void lw_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    /* syslog levels: 0-3 error, 4 warning, 5-6 notice/info, 7 debug */
-    lw_log_level_t lvl = level <= 3   ? LW_LOG_ERROR
-                         : level == 4 ? LW_LOG_WARN
-                         : level <= 6 ? LW_LOG_INFO
-                                      : LW_LOG_DEBUG;
-    LW_LOG(lvl, "rdkafka", "%s: %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);
-}
 
 /* Record the first fatal error; every later call reports it. */
 static lw_err_t fail(lw_consumer_t *c, lw_err_t err, const char *fmt, ...)
@@ -257,50 +260,108 @@ static part_t *part_get(lw_consumer_t *c, const char *topic, int32_t partition,
     pt->partition = partition;
     pt->source = source;
     pt->next = -1;
-    pt->kafka_committed = -1;
+    pt->confirmed = -1;
+    pt->inflight = -1;
     c->nparts++;
     return pt;
 }
 
 /* ---- commits ---- */
 
+/* The offset Kafka should hold for the row: the store's flushed position, -1 when none. */
+static int64_t wanted(const lw_consumer_t *c, const part_t *pt)
+{
+    lw_position_t fl;
+    if (!pt->active || pt->blocked || !lw_pipeline_source_flushed(c->p, pt->source, &fl))
+        return -1;
+    return fl.position;
+}
+
+static bool needs_commit(const lw_consumer_t *c, const part_t *pt)
+{
+    int64_t w = wanted(c, pt);
+    return w >= 0 && w > pt->confirmed && w != pt->inflight;
+}
+
+/*
+ * Kafka's answer to one commit request: per partition, raise `confirmed` on
+ * success and clear `inflight` either way (so a refused offset is sent again).
+ * Without a partition list (a request-level failure) every in-flight row is
+ * cleared.
+ */
+static void commit_result(lw_consumer_t *c, rd_kafka_resp_err_t err,
+                          const rd_kafka_topic_partition_list_t *offsets)
+{
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return; /* nothing was to be committed */
+    bool ok = err == RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_resp_err_t first = err;
+    for (int i = 0; offsets && i < offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+        part_t *pt = part_find(c, tp->topic, tp->partition);
+        if (!pt)
+            continue;
+        if (pt->inflight == tp->offset)
+            pt->inflight = -1;
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR && tp->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (tp->offset > pt->confirmed)
+                pt->confirmed = tp->offset;
+        } else if (tp->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ok = false;
+            if (first == RD_KAFKA_RESP_ERR_NO_ERROR)
+                first = tp->err;
+        }
+    }
+    if (!offsets && !ok) {
+        for (size_t i = 0; i < c->nparts; i++)
+            c->parts[i].inflight = -1;
+    }
+    if (ok) {
+        c->st.kafka_commits++;
+    } else {
+        c->st.kafka_commit_errors++;
+        LW_LOG(LW_LOG_WARN, "consumer",
+               "offset commit to Kafka failed (the store has them; retried): %s",
+               rd_kafka_err2str(first));
+    }
+}
+
 typedef struct {
+    lw_consumer_t *c;
     bool done;
-    rd_kafka_resp_err_t err;
 } commit_wait_t;
 
 static void on_sync_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
     (void)rk;
-    (void)offsets;
     commit_wait_t *w = opaque;
     w->done = true;
-    w->err = err;
+    commit_result(w->c, err, offsets);
 }
 
-/* The offsets of `which` (all active rows when NULL) that moved since the last commit. */
+/* The rows of `which` (all when NULL) whose store position Kafka lacks; marked in flight. */
 static rd_kafka_topic_partition_list_t *moved_offsets(lw_consumer_t *c,
                                                       const rd_kafka_topic_partition_list_t *which)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
     for (size_t i = 0; i < c->nparts; i++) {
         part_t *pt = &c->parts[i];
-        if (!pt->active || pt->next < 0 || pt->next == pt->kafka_committed)
+        if (!needs_commit(c, pt))
             continue;
         if (which && !rd_kafka_topic_partition_list_find(which, pt->topic, pt->partition))
             continue;
-        rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)->offset = pt->next;
-        pt->kafka_committed = pt->next;
+        pt->inflight = wanted(c, pt);
+        rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)->offset = pt->inflight;
     }
     return l;
 }
 
 /*
- * Commit the moved offsets to Kafka.  Only called right after a successful
- * store flush, so every offset sent is already in the store.  A refused
- * commit is logged and counted, never fatal: the store, not Kafka, is the
- * record of progress.
+ * Commit the store's flushed offsets that Kafka does not hold yet.  Every
+ * offset sent is already in the store (moved_offsets reads the flushed
+ * position).  A refused commit is logged and counted, never fatal (the
+ * store, not Kafka, is the record of progress), and retried later.
  */
 static void commit_kafka(lw_consumer_t *c, const rd_kafka_topic_partition_list_t *which, bool sync)
 {
@@ -309,17 +370,16 @@ static void commit_kafka(lw_consumer_t *c, const rd_kafka_topic_partition_list_t
         rd_kafka_topic_partition_list_destroy(l);
         return;
     }
+    assert(lw_consumer_check(c, NULL, 0));
     if (!sync) {
         rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 1);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            c->st.kafka_commit_errors++;
-            LW_LOG(LW_LOG_WARN, "consumer", "offset commit not sent: %s", rd_kafka_err2str(e));
-        }
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            commit_result(c, e, l); /* not sent: no callback will come */
         rd_kafka_topic_partition_list_destroy(l);
         return;
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
-    commit_wait_t w = {false, RD_KAFKA_RESP_ERR_NO_ERROR};
+    commit_wait_t w = {c, false};
     rd_kafka_resp_err_t e = rd_kafka_commit_queue(c->rk, l, q, on_sync_commit, &w);
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -328,7 +388,7 @@ static void commit_kafka(lw_consumer_t *c, const rd_kafka_topic_partition_list_t
         if (ev) {
             if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
                 w.done = true;
-                w.err = rd_kafka_event_error(ev);
+                commit_result(c, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev));
             }
             rd_kafka_event_destroy(ev);
         }
@@ -338,15 +398,8 @@ static void commit_kafka(lw_consumer_t *c, const rd_kafka_topic_partition_list_t
             e = RD_KAFKA_RESP_ERR__TIMED_OUT;
         }
     }
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-        e = w.err;
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        c->st.kafka_commits++;
-    } else {
-        c->st.kafka_commit_errors++;
-        LW_LOG(LW_LOG_WARN, "consumer", "offset commit to Kafka failed (the store has them): %s",
-               rd_kafka_err2str(e));
-    }
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        commit_result(c, e, l); /* not sent, or no answer in time: clear, count, retry later */
     rd_kafka_queue_destroy(q);
     rd_kafka_topic_partition_list_destroy(l);
 }
@@ -355,27 +408,79 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
     (void)rk;
-    (void)offsets;
-    lw_consumer_t *c = opaque;
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        c->st.kafka_commits++;
-    } else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-        c->st.kafka_commit_errors++;
-        LW_LOG(LW_LOG_WARN, "consumer", "offset commit to Kafka failed (the store has them): %s",
-               rd_kafka_err2str(err));
+    commit_result(opaque, err, offsets);
+}
+
+/* From lw_consumer_poll: send again what Kafka refused (at most every COMMIT_RETRY_MS). */
+static void retry_commits(lw_consumer_t *c)
+{
+    if (c->mono_ms - c->last_commit_retry_ms < COMMIT_RETRY_MS)
+        return;
+    for (size_t i = 0; i < c->nparts; i++) {
+        const part_t *pt = &c->parts[i];
+        if (pt->inflight < 0 && needs_commit(c, pt)) {
+            c->last_commit_retry_ms = c->mono_ms;
+            commit_kafka(c, NULL, false);
+            return;
+        }
     }
 }
 
 /* ---- rebalance ---- */
 
+/* auto.offset.reset as a logical offset, for a seek (a paused partition resolved late). */
+static int64_t reset_offset(const lw_consumer_t *c)
+{
+    char v[32] = "";
+    size_t vlen = sizeof v;
+    rd_kafka_conf_get(rd_kafka_conf(c->rk), "auto.offset.reset", v, &vlen);
+    return strcmp(v, "latest") == 0 || strcmp(v, "largest") == 0 || strcmp(v, "end") == 0
+               ? RD_KAFKA_OFFSET_END
+               : RD_KAFKA_OFFSET_BEGINNING;
+}
+
+/*
+ * The start offset of a partition (consumer.h): max(store, group), else
+ * RD_KAFKA_OFFSET_INVALID (auto.offset.reset).  Sets the row's next and
+ * confirmed and logs where the start came from.
+ */
+static int64_t start_offset(part_t *pt, bool found, const lw_position_t *stored, int64_t committed)
+{
+    const char *why;
+    int64_t start;
+    if (found && stored->position >= committed) {
+        start = stored->position;
+        why = "the store";
+    } else if (committed >= 0) {
+        start = committed;
+        why = found ? "the group's committed offset, ahead of the store (failover)"
+                    : "the group's committed offset (not in the store)";
+    } else {
+        start = RD_KAFKA_OFFSET_INVALID; /* committed, else auto.offset.reset */
+        why = "auto.offset.reset (neither the store nor the group has an offset)";
+    }
+    pt->next = start >= 0 ? start : -1;
+    pt->confirmed = committed;
+    pt->inflight = -1;
+    if (start >= 0)
+        LW_LOG(LW_LOG_INFO, "consumer", "assigned kafka:%s:%d at offset %lld from %s", pt->topic,
+               (int)pt->partition, (long long)start, why);
+    else
+        LW_LOG(LW_LOG_INFO, "consumer", "assigned kafka:%s:%d from %s", pt->topic,
+               (int)pt->partition, why);
+    return start;
+}
+
+/* The group's committed offset of element i of a successful rd_kafka_committed(), -1 none. */
+static int64_t committed_of(const rd_kafka_topic_partition_t *tp)
+{
+    return tp->err == RD_KAFKA_RESP_ERR_NO_ERROR && tp->offset >= 0 ? tp->offset : -1;
+}
+
 static void assign(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_topic_partition_list_t *comm = rd_kafka_topic_partition_list_copy(parts);
     rd_kafka_resp_err_t ce = rd_kafka_committed(c->rk, comm, COMMITTED_TIMEOUT_MS);
-    if (ce != RD_KAFKA_RESP_ERR_NO_ERROR)
-        LW_LOG(LW_LOG_WARN, "consumer",
-               "cannot read the group's committed offsets (%s); starting from the store",
-               rd_kafka_err2str(ce));
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         lw_position_t stored;
@@ -386,34 +491,100 @@ static void assign(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
             tp->offset = RD_KAFKA_OFFSET_END;
             continue;
         }
-        int64_t committed = -1;
-        if (ce == RD_KAFKA_RESP_ERR_NO_ERROR && comm->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            comm->elems[i].offset >= 0)
-            committed = comm->elems[i].offset;
-        const char *why;
-        if (found && stored.position >= committed) {
-            tp->offset = stored.position;
-            why = "the store";
-        } else if (committed >= 0) {
-            tp->offset = committed;
-            why = found ? "the group's committed offset, ahead of the store (failover)"
-                        : "the group's committed offset (not in the store)";
-        } else {
-            tp->offset = RD_KAFKA_OFFSET_INVALID; /* committed, else auto.offset.reset */
-            why = "auto.offset.reset (neither the store nor the group has an offset)";
-        }
-        pt->next = tp->offset >= 0 ? tp->offset : -1;
-        pt->kafka_committed = committed;
         pt->active = true;
         pt->eof = false;
-        if (tp->offset >= 0)
-            LW_LOG(LW_LOG_INFO, "consumer", "assigned kafka:%s:%d at offset %lld from %s",
-                   tp->topic, (int)tp->partition, (long long)tp->offset, why);
-        else
-            LW_LOG(LW_LOG_INFO, "consumer", "assigned kafka:%s:%d from %s", tp->topic,
-                   (int)tp->partition, why);
+        rd_kafka_resp_err_t pe = ce != RD_KAFKA_RESP_ERR_NO_ERROR ? ce : comm->elems[i].err;
+        pt->blocked = pe != RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (pt->blocked) {
+            /* never start from the store alone: another member may have
+             * consumed past it; paused until the read succeeds (poll) */
+            c->st.committed_read_errors++;
+            LW_LOG(LW_LOG_ERROR, "consumer",
+                   "kafka:%s:%d: cannot read the group's committed offset (%s); the partition is "
+                   "paused (not started from the store, which could count another member's "
+                   "messages again) and the read is retried every %d ms",
+                   tp->topic, (int)tp->partition, rd_kafka_err2str(pe), COMMITTED_RETRY_MS);
+            pt->next = -1;
+            pt->confirmed = -1;
+            pt->inflight = -1;
+            tp->offset = found ? stored.position : RD_KAFKA_OFFSET_END;
+            continue;
+        }
+        tp->offset = start_offset(pt, found, &stored, committed_of(&comm->elems[i]));
     }
     rd_kafka_topic_partition_list_destroy(comm);
+}
+
+/* Pause the blocked rows among `parts` (right after they were assigned). */
+static void pause_blocked(lw_consumer_t *c, const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        part_t *pt = part_find(c, parts->elems[i].topic, parts->elems[i].partition);
+        if (pt && pt->blocked)
+            rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition);
+    }
+    if (l->cnt > 0) {
+        rd_kafka_resp_err_t e = rd_kafka_pause_partitions(c->rk, l);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            LW_LOG(LW_LOG_ERROR, "consumer", "cannot pause: %s", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/*
+ * From lw_consumer_poll, at most every COMMITTED_RETRY_MS: read the group's
+ * committed offsets of the blocked rows again; each one that answers seeks
+ * to its start offset and resumes.
+ */
+static void retry_blocked(lw_consumer_t *c)
+{
+    if (c->mono_ms - c->last_committed_retry_ms < COMMITTED_RETRY_MS)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    for (size_t i = 0; i < c->nparts; i++) {
+        if (c->parts[i].active && c->parts[i].blocked)
+            rd_kafka_topic_partition_list_add(l, c->parts[i].topic, c->parts[i].partition);
+    }
+    if (l->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return;
+    }
+    c->last_committed_retry_ms = c->mono_ms;
+    rd_kafka_resp_err_t ce = rd_kafka_committed(c->rk, l, COMMITTED_RETRY_TIMEOUT_MS);
+    rd_kafka_topic_partition_list_t *go = rd_kafka_topic_partition_list_new(l->cnt);
+    for (int i = 0; i < l->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &l->elems[i];
+        part_t *pt = part_find(c, tp->topic, tp->partition);
+        rd_kafka_resp_err_t pe = ce != RD_KAFKA_RESP_ERR_NO_ERROR ? ce : tp->err;
+        if (pe != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            c->st.committed_read_errors++;
+            LW_LOG(LW_LOG_ERROR, "consumer",
+                   "kafka:%s:%d: still cannot read the group's committed offset (%s); paused",
+                   tp->topic, (int)tp->partition, rd_kafka_err2str(pe));
+            continue;
+        }
+        lw_position_t fl;
+        bool found = lw_pipeline_source_flushed(c->p, pt->source, &fl);
+        int64_t start = start_offset(pt, found, &fl, committed_of(tp));
+        rd_kafka_topic_partition_list_add(go, tp->topic, tp->partition)->offset =
+            start >= 0 ? start : reset_offset(c);
+        pt->blocked = false;
+    }
+    if (go->cnt > 0) {
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, go, COMMITTED_RETRY_TIMEOUT_MS);
+        if (error) {
+            LW_LOG(LW_LOG_ERROR, "consumer", "seek after the committed offset read: %s",
+                   rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
+        rd_kafka_resp_err_t e = rd_kafka_resume_partitions(c->rk, go);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            LW_LOG(LW_LOG_ERROR, "consumer", "resume: %s", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(go);
+    rd_kafka_topic_partition_list_destroy(l);
+    assert(lw_consumer_check(c, NULL, 0));
 }
 
 static void revoke(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts, bool lost)
@@ -430,6 +601,7 @@ static void revoke(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts, boo
         part_t *pt = part_find(c, parts->elems[i].topic, parts->elems[i].partition);
         if (pt) {
             pt->active = false;
+            pt->blocked = false;
             pt->eof = false;
             /* no longer ours: it must not hold the watermark back */
             lw_pipeline_source_idle(c->p, pt->source);
@@ -453,6 +625,8 @@ static void handle_rebalance(lw_consumer_t *c, rd_kafka_resp_err_t err,
             error = rd_kafka_incremental_assign(c->rk, parts);
         else
             e = rd_kafka_assign(c->rk, parts);
+        if (!error && e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            pause_blocked(c, parts);
     } else {
         bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(c->rk);
         revoke(c, parts, lost);
@@ -468,10 +642,14 @@ static void handle_rebalance(lw_consumer_t *c, rd_kafka_resp_err_t err,
     } else if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         LW_LOG(LW_LOG_ERROR, "consumer", "assignment change failed: %s", rd_kafka_err2str(e));
     }
-    int n = 0;
-    for (size_t i = 0; i < c->nparts; i++)
+    int n = 0, nb = 0;
+    for (size_t i = 0; i < c->nparts; i++) {
         n += c->parts[i].active;
+        nb += c->parts[i].active && c->parts[i].blocked;
+    }
     c->st.assigned = n;
+    c->st.blocked = nb;
+    assert(lw_consumer_check(c, NULL, 0));
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -710,8 +888,8 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
         return LW_OK;
     }
     part_t *pt = part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
-    if (!pt || !pt->active)
-        return LW_OK; /* from a partition no longer ours: not fed, not counted */
+    if (!pt || !pt->active || pt->blocked)
+        return LW_OK; /* no longer ours, or its start is unknown: not fed, not counted */
     if (pt->next >= 0 && m->offset < pt->next) {
         /* already fed: a message taken before a revoke and re-assign in the
          * same batch (librdkafka's version barrier should have dropped it) */
@@ -868,6 +1046,14 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
     }
     if (c->dlq)
         lw_producer_poll(c->dlq);
+    if (c->failed == LW_OK) {
+        retry_blocked(c);
+        retry_commits(c);
+        int nb = 0;
+        for (size_t i = 0; i < c->nparts; i++)
+            nb += c->parts[i].active && c->parts[i].blocked;
+        c->st.blocked = nb;
+    }
     if (c->failed != LW_OK)
         return failed(c, errstr, errstr_size);
     return LW_OK;
@@ -1030,4 +1216,29 @@ void lw_consumer_stats(const lw_consumer_t *c, lw_consumer_stats_t *out)
 rd_kafka_t *lw_consumer_handle(lw_consumer_t *c)
 {
     return c->rk;
+}
+
+/* Each broken invariant returns lw_seterr(...) == LW_OK: false, with `why` filled. */
+bool lw_consumer_check(const lw_consumer_t *c, char *why, size_t why_size)
+{
+    if (c->nparts > c->cap_parts || c->cap_parts > LW_KAFKA_MAX_PARTITIONS)
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "%zu partitions, capacity %zu", c->nparts, c->cap_parts) == LW_OK;
+    for (size_t i = 0; i < c->nparts; i++) {
+        const part_t *pt = &c->parts[i];
+        lw_position_t fl;
+        bool in_store = lw_pipeline_source_flushed(c->p, pt->source, &fl);
+        if (pt->inflight >= 0 && (!in_store || pt->inflight > fl.position))
+            return lw_seterr(why, why_size, LW_ERR_INVALID,
+                          "kafka:%s:%d: commit of %lld in flight, ahead of the store (%lld)",
+                          pt->topic, (int)pt->partition, (long long)pt->inflight,
+                          in_store ? (long long)fl.position : -1LL) == LW_OK;
+        if (pt->blocked && (!pt->active || pt->next >= 0))
+            return lw_seterr(why, why_size, LW_ERR_INVALID, "kafka:%s:%d: blocked but %s", pt->topic,
+                          (int)pt->partition, pt->active ? "has a next offset" : "not assigned") == LW_OK;
+        if (pt->active && pt->next >= 0 && in_store && fl.position > pt->next)
+            return lw_seterr(why, why_size, LW_ERR_INVALID, "kafka:%s:%d: the store holds %lld, fed only to %lld",
+                          pt->topic, (int)pt->partition, (long long)fl.position,
+                          (long long)pt->next) == LW_OK;
+    }
+    return lw_pipeline_check(c->p, why, why_size);
 }

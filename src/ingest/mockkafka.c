@@ -25,7 +25,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "leadwatch/ingest/consumer.h"
+#include "leadwatch/ingest/kafka.h"
 
 #define CLIENT_TIMEOUT_MS 5000
 #define MAX_WORDS 8

@@ -9,10 +9,28 @@
  *     metric), persisted as store counters so reports can show data quality.
  * A flush writes all of it in one transaction and only then clears it.  If
  * the commit fails the pending state stays as it was, so nothing is lost
- * in memory either; the caller stops (see lw_pipeline_flush).
+ * in memory either; the caller stops (see lw_pipeline_flush).  A watermark
+ * that moved without an event (a source went idle) is flushed on its own, so
+ * the buckets it closes are in the store before anyone evaluates them.
+ *
+ * Invariants (lw_pipeline_check, asserted after every flush, idle mark and
+ * registration; the per-event path asserts only the O(1) ones):
+ *   - the watermark never moves back: it is >= the one last committed
+ *     (`flushed_wm`), and it differs from it only while watermark_dirty;
+ *   - `active_min` is the minimum newest-event time over the active sources
+ *     (the newest over all when every one is idle), and watermark >=
+ *     active_min.  (The watermark may be above an active source's newest
+ *     time: a source that just came back from idle, or one that delivered
+ *     nothing yet, does not pull it back.)
+ *   - a source that is not dirty is at the position the store holds for it
+ *     (`flushed`); nothing fed since the last flush means no dirty source,
+ *     no pending counter and no dirty aggregate cell;
+ *   - pending.read = accepted + late + rejected and equals fed_since_flush;
+ *   - the aggregator's watermark is not above the pipeline's.
  */
 #include "leadwatch/ingest/pipeline.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +41,12 @@
 typedef struct {
     char name[LW_PIPELINE_MAX_SOURCE_NAME];
     lw_position_t pos;
-    lw_position_t expected; /* the stored position when last read or committed (CAS) */
     bool dirty;
     bool idle;        /* caught up (e.g. Kafka partition EOF): does not hold the watermark */
     int64_t max_time; /* newest event time from this source since start; INT64_MIN = none */
+    lw_position_t flushed; /* the position the store holds (zero when none); the expected
+                              value of the conditional write (lw_store_move_position) */
+    bool in_store;         /* the store holds a position for this source */
 } source_t;
 
 struct lw_pipeline {
@@ -46,6 +66,7 @@ struct lw_pipeline {
     bool watermark_dirty;
     int64_t watermark;  /* effective watermark (see watermark_after) */
     int64_t active_min; /* min max_time over active sources, INT64_MIN when none */
+    int64_t flushed_wm; /* the watermark the store holds, INT64_MIN when none */
 };
 
 lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *errstr,
@@ -61,6 +82,7 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
     p->last_flush_mono = INT64_MIN;
     p->watermark = INT64_MIN;
     p->active_min = INT64_MIN;
+    p->flushed_wm = INT64_MIN;
 
     lw_decoder_opts_t dopts = {
         .format = cfg->source.format,
@@ -83,6 +105,7 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
     if (err == LW_OK) {
         lw_agg_set_watermark(p->agg, wm);
         p->watermark = wm;
+        p->flushed_wm = wm;
     } else if (err != LW_ERR_NOT_FOUND)
         goto fail;
     return p;
@@ -101,6 +124,8 @@ void lw_pipeline_destroy(lw_pipeline_t *p)
     free(p->sources);
     free(p);
 }
+
+static void recompute_active_min(lw_pipeline_t *p);
 
 int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *stored, bool *found,
                            char *errstr, size_t errstr_size)
@@ -145,11 +170,14 @@ int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *st
     } else {
         *found = true;
     }
-    s->expected = s->pos;
-    if (!*found)
-        s->expected.position = LW_POSITION_ABSENT;
+    s->flushed = s->pos;
+    s->in_store = *found;
     *stored = s->pos;
-    return (int)p->nsources++;
+    p->nsources++;
+    /* a new active source that delivered nothing holds the watermark */
+    recompute_active_min(p);
+    assert(lw_pipeline_check(p, NULL, 0));
+    return (int)p->nsources - 1;
 }
 
 /*
@@ -198,11 +226,13 @@ static int64_t watermark_after(lw_pipeline_t *p, source_t *s, int64_t t)
     }
     if (p->active_min > p->watermark)
         p->watermark = p->active_min;
+    assert(p->watermark >= p->active_min);
     return p->watermark;
 }
 
 void lw_pipeline_source_idle(lw_pipeline_t *p, int source)
 {
+    assert(source >= 0 && (size_t)source < p->nsources);
     source_t *s = &p->sources[source];
     if (s->idle)
         return;
@@ -212,12 +242,14 @@ void lw_pipeline_source_idle(lw_pipeline_t *p, int source)
         p->watermark = p->active_min;
         p->watermark_dirty = true;
     }
+    assert(lw_pipeline_check(p, NULL, 0));
 }
 
 lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t len,
                           const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
                           lw_reject_t *reason, char *errstr, size_t errstr_size)
 {
+    assert(source >= 0 && (size_t)source < p->nsources);
     lw_event_t ev;
     lw_reject_t r = lw_decoder_decode(p->dec, buf, len, now_ms, &ev);
     *reason = r;
@@ -228,6 +260,7 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
     } else {
         int64_t before = p->watermark;
         int64_t wm = watermark_after(p, &p->sources[source], ev.time_ms);
+        assert(wm >= before);
         if (wm != before)
             p->watermark_dirty = true;
         lw_agg_result_t res = lw_agg_add_at(p->agg, &ev, wm);
@@ -264,7 +297,7 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
 bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms)
 {
     if (p->fed_since_flush == 0)
-        return false;
+        return p->watermark_dirty; /* moved by an idle source: closes buckets now */
     if (p->fed_since_flush >= p->cfg->store.flush_events)
         return true;
     return p->last_flush_mono == INT64_MIN ||
@@ -321,7 +354,7 @@ static void stats_add(lw_pipeline_stats_t *dst, const lw_pipeline_stats_t *d)
 
 lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size_t errstr_size)
 {
-    if (p->fed_since_flush == 0) {
+    if (p->fed_since_flush == 0 && !p->watermark_dirty) {
         p->last_flush_mono = mono_ms;
         return LW_OK;
     }
@@ -331,9 +364,13 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
     flush_ctx_t fc = {p, errstr, errstr_size};
     err = lw_agg_foreach_dirty(p->agg, flush_cell, &fc);
     for (size_t i = 0; i < p->nsources && err == LW_OK; i++) {
-        if (p->sources[i].dirty)
-            err = lw_store_move_position(p->store, p->sources[i].name, &p->sources[i].expected,
-                                         &p->sources[i].pos, errstr, errstr_size);
+        const source_t *s = &p->sources[i];
+        if (!s->dirty)
+            continue;
+        lw_position_t expected = s->flushed;
+        if (!s->in_store)
+            expected.position = LW_POSITION_ABSENT;
+        err = lw_store_move_position(p->store, s->name, &expected, &s->pos, errstr, errstr_size);
     }
     if (err == LW_OK && p->watermark_dirty && p->watermark != INT64_MIN)
         err = lw_store_set_int(p->store, LW_KEY_WATERMARK, p->watermark, errstr, errstr_size);
@@ -352,22 +389,89 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
         p->total.missing_value[m] += lw_agg_missing_value(p->agg, (int)m);
     lw_agg_reset_counters(p->agg);
     for (size_t i = 0; i < p->nsources; i++) {
-        if (p->sources[i].dirty)
-            p->sources[i].expected = p->sources[i].pos;
-        p->sources[i].dirty = false;
+        source_t *s = &p->sources[i];
+        if (s->dirty) {
+            s->flushed = s->pos;
+            s->in_store = true;
+        }
+        s->dirty = false;
     }
     stats_add(&p->total, &p->pending);
     p->total.flushes++;
     memset(&p->pending, 0, sizeof p->pending);
     p->fed_since_flush = 0;
     p->watermark_dirty = false;
+    if (p->watermark != INT64_MIN)
+        p->flushed_wm = p->watermark;
     p->last_flush_mono = mono_ms;
+    assert(lw_pipeline_check(p, NULL, 0));
     return LW_OK;
 }
 
 void lw_pipeline_committed(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
 {
     *out = p->total;
+}
+
+bool lw_pipeline_source_flushed(const lw_pipeline_t *p, int source, lw_position_t *out)
+{
+    assert(source >= 0 && (size_t)source < p->nsources);
+    *out = p->sources[source].flushed;
+    return p->sources[source].in_store;
+}
+
+static bool same_position(const lw_position_t *a, const lw_position_t *b)
+{
+    return a->position == b->position && a->fp_len == b->fp_len && a->fp_hash == b->fp_hash;
+}
+
+/* Each broken invariant returns lw_seterr(...) == LW_OK: false, with `why` filled. */
+bool lw_pipeline_check(const lw_pipeline_t *p, char *why, size_t why_size)
+{
+    if (p->nsources > p->cap_sources || p->nsources > LW_PIPELINE_MAX_SOURCES)
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "%zu sources, capacity %zu", p->nsources, p->cap_sources) == LW_OK;
+    if (p->watermark < p->flushed_wm)
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "watermark %lld moved back below the stored %lld",
+                      (long long)p->watermark, (long long)p->flushed_wm) == LW_OK;
+    if (p->watermark != p->flushed_wm && p->flushed_wm != INT64_MIN && !p->watermark_dirty)
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "watermark %lld differs from the stored %lld, not dirty",
+                      (long long)p->watermark, (long long)p->flushed_wm) == LW_OK;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    bool any_active = false;
+    size_t ndirty = 0;
+    for (size_t i = 0; i < p->nsources; i++) {
+        const source_t *s = &p->sources[i];
+        hi = s->max_time > hi ? s->max_time : hi;
+        if (!s->idle) {
+            any_active = true;
+            lo = s->max_time < lo ? s->max_time : lo;
+        }
+        if (s->dirty)
+            ndirty++;
+        else if (s->in_store && !same_position(&s->pos, &s->flushed))
+            return lw_seterr(why, why_size, LW_ERR_INVALID, "source %s at %lld, not dirty, the store has %lld",
+                          s->name, (long long)s->pos.position, (long long)s->flushed.position) == LW_OK;
+    }
+    int64_t want_min = any_active ? lo : hi;
+    if (p->nsources > 0 && p->active_min != want_min)
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "cached active minimum %lld, the sources say %lld",
+                      (long long)p->active_min, (long long)want_min) == LW_OK;
+    if (p->active_min > p->watermark)
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "watermark %lld below the active minimum %lld",
+                      (long long)p->watermark, (long long)p->active_min) == LW_OK;
+    if (lw_agg_watermark(p->agg) > p->watermark)
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "aggregator watermark %lld above the pipeline's %lld",
+                      (long long)lw_agg_watermark(p->agg), (long long)p->watermark) == LW_OK;
+    const lw_pipeline_stats_t *d = &p->pending;
+    if (d->read != p->fed_since_flush || d->read != d->accepted + d->late + d->rejected_total)
+        return lw_seterr(why, why_size, LW_ERR_INVALID,
+                      "pending read %lld, fed %lld, accepted+late+rejected %lld disagree",
+                      (long long)d->read, (long long)p->fed_since_flush,
+                      (long long)(d->accepted + d->late + d->rejected_total)) == LW_OK;
+    if (p->fed_since_flush == 0 && (ndirty > 0 || lw_agg_dirty_cells(p->agg) > 0))
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "nothing fed since the flush, yet %zu dirty sources, %zu cells",
+                      ndirty, lw_agg_dirty_cells(p->agg)) == LW_OK;
+    return true;
 }
 
 void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out)

@@ -37,7 +37,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "leadwatch/alert/alertsink.h"
-#include "leadwatch/ingest/consumer.h"
+#include "leadwatch/ingest/kafka.h"
 
 #define LW_ALERTKAFKA_TIMEOUT_MIN_MS 100
 #define LW_ALERTKAFKA_TIMEOUT_MAX_MS 120000

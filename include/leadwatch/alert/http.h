@@ -7,7 +7,12 @@
  * (epoll), so an idle or slow client costs a socket and never holds up the
  * others; connections are bounded (max_connections: beyond it new clients
  * wait in the listen backlog) and each times out after timeout_s without
- * progress.  Binds 127.0.0.1 by default.  Any other
+ * progress.  Slow clients cannot hold slots: a connection that has not
+ * sent a complete request within timeout_s of starting to wait for one is
+ * closed however slowly it trickles, and while every slot is taken the
+ * connections that produced no request for a second are closed to let the
+ * next clients in, so /healthz and /readyz answer within a second even with
+ * max_connections slow clients open (http.c).  Binds 127.0.0.1 by default.  Any other
  * path is 404, any method but GET/HEAD is 405, and malformed requests are
  * answered 400 by libmicrohttpd itself; none of these affect other clients.
  * The server counts its answers in <ns>_http_requests_total{path,code}.
@@ -38,6 +43,9 @@ uint16_t lw_http_port(const lw_http_t *h);
 
 /* Connections open right now (accepted, not yet closed).  Any thread. */
 unsigned lw_http_connections(const lw_http_t *h);
+
+/* Connections closed so far for being slow (deadline or eviction at capacity).  Any thread. */
+uint64_t lw_http_evicted(const lw_http_t *h);
 
 /*
  * What /readyz answers: 200 "ready" or 503 "not ready: <reason>" (reason

@@ -36,6 +36,14 @@
  * their offsets are committed to Kafka synchronously before they are
  * released.
  *
+ * Commits Kafka refuses are retried until Kafka confirms them (also for a
+ * partition that receives nothing more).  When the group's committed offset
+ * cannot be read at assignment, the partition is paused, not started from
+ * the store: with several members the store may be behind another member's
+ * progress, and starting there would count that member's messages again.
+ * The read is retried every second; each failure is logged as an error
+ * (consumer.c has the details).
+ *
  * Poison messages (anything the decoder rejects, empty or null payloads)
  * are counted by reason and skipped; their offset still advances.  With a
  * dead-letter topic they are also produced there (best effort: key and
@@ -55,12 +63,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "leadwatch/ingest/kafka.h"
 #include "leadwatch/ingest/pipeline.h"
-#include "leadwatch/model/kafka_opts.h" /* lw_kafka_is_secret */
 
-/* Bounds on the settings (checked by lw_consumer_new). */
-#define LW_KAFKA_MAX_PROPS 256
-#define LW_KAFKA_MAX_TOPICS 256
 /* A partition that is assigned at once; more is refused as too large. */
 #define LW_KAFKA_MAX_PARTITIONS 4096
 
@@ -77,12 +82,6 @@
 #define LW_KAFKA_DEFAULT_QUEUED_MAX_KBYTES "8192"
 #define LW_KAFKA_DEFAULT_FETCH_MAX_BYTES "4194304"
 
-/* One librdkafka property, passed through unchanged. */
-typedef struct {
-    const char *key;
-    const char *value;
-} lw_kafka_prop_t;
-
 /* What the consumer needs from the configuration; all borrowed. */
 typedef struct {
     const lw_kafka_prop_t *props; /* source.kafka, in order (a later key overrides) */
@@ -91,19 +90,6 @@ typedef struct {
     size_t ntopics;
     const char *dead_letter_topic; /* NULL: poison messages are only counted */
 } lw_kafka_settings_t;
-
-/*
- * A new librdkafka conf with `props` set in order, then `forced` (which
- * override and are applied last).  NULL with errstr "KEY: librdkafka's
- * message" on the first property librdkafka refuses (the value of a secret
- * is never repeated).  The caller owns the conf.
- */
-rd_kafka_conf_t *lw_kafka_conf_new(const lw_kafka_prop_t *props, size_t nprops,
-                                   const lw_kafka_prop_t *forced, size_t nforced, char *errstr,
-                                   size_t errstr_size);
-
-/* Route librdkafka's log lines into LW_LOG (subsystem "rdkafka"). */
-void lw_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 
 typedef struct lw_consumer lw_consumer_t;
 
@@ -120,6 +106,8 @@ typedef struct {
     int64_t stale_skipped;       /* messages below a partition's next offset, not fed again */
     int64_t lag_total;           /* sum of the known lags of the assigned partitions
                                     (lw_consumer_lag); -1 when none is known */
+    int64_t committed_read_errors; /* failed reads of the group's committed offsets */
+    int blocked; /* assigned partitions paused until their committed offset is read */
 } lw_consumer_stats_t;
 
 /* One assigned partition's consumer lag (lw_consumer_lag). */
@@ -191,6 +179,16 @@ void lw_consumer_stats(const lw_consumer_t *c, lw_consumer_stats_t *out);
  * lw_consumer_poll() (in practice until lw_consumer_destroy()).
  */
 size_t lw_consumer_lag(lw_consumer_t *c, lw_consumer_lag_t *out, size_t max);
+
+/*
+ * Sanity check of the consumer's invariants, then the pipeline's
+ * (lw_pipeline_check): no commit in flight ahead of the store's flushed
+ * position, the store never ahead of the offset fed, a blocked partition is
+ * assigned and has no start.  True when they hold, else false with the
+ * first broken one in `why` (may be NULL).  Asserted after every rebalance
+ * and before every commit; the tests call it.
+ */
+bool lw_consumer_check(const lw_consumer_t *c, char *why, size_t why_size);
 
 /* The underlying handle (borrowed), e.g. for metadata queries in tests. */
 rd_kafka_t *lw_consumer_handle(lw_consumer_t *c);

@@ -79,7 +79,12 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
  */
 void lw_pipeline_source_idle(lw_pipeline_t *p, int source);
 
-/* True when flush_events were fed since the last flush or flush_interval passed. */
+/*
+ * True when flush_events were fed since the last flush or flush_interval
+ * passed, and at once when the watermark moved with nothing fed (a source
+ * went idle): the buckets it closes must reach the store without waiting
+ * for the next event.
+ */
 bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms);
 
 /*
@@ -106,6 +111,22 @@ const lw_config_t *lw_pipeline_config(const lw_pipeline_t *p);
 
 /* Watermark (newest event time seen), INT64_MIN when none. */
 int64_t lw_pipeline_watermark(const lw_pipeline_t *p);
+
+/*
+ * The position the store holds for `source` as of the last committed flush
+ * (or as read at registration): true and *out set, false (and *out zero)
+ * when the store has none.  What a source may acknowledge upstream (Kafka
+ * offset commits) is bounded by this, never by the position fed.
+ */
+bool lw_pipeline_source_flushed(const lw_pipeline_t *p, int source, lw_position_t *out);
+
+/*
+ * Sanity check of the pipeline's invariants (listed in pipeline.c): true
+ * when they hold, else false with the first broken one in `why` (may be
+ * NULL).  O(sources + aggregator slots).  Asserted inside the pipeline after
+ * every flush, idle mark and registration; the tests call it directly.
+ */
+bool lw_pipeline_check(const lw_pipeline_t *p, char *why, size_t why_size);
 
 /* Store key of the watermark and counter names, shared with readers. */
 #define LW_KEY_WATERMARK "watermark_ms"

@@ -18,16 +18,9 @@
 #ifndef LEADWATCH_PRODUCE_H
 #define LEADWATCH_PRODUCE_H
 
-#include "leadwatch/ingest/consumer.h"
+#include "leadwatch/ingest/kafka.h"
 
 typedef struct lw_producer lw_producer_t;
-
-/* One message header (value may be binary). */
-typedef struct {
-    const char *name;
-    const void *value;
-    size_t len;
-} lw_kafka_header_t;
 
 typedef struct {
     int64_t sent;      /* messages accepted into the queue */
