@@ -32,7 +32,7 @@
 #include "leadwatch/ingest/pipeline.h"
 #include "leadwatch/ingest/produce.h"
 #include "leadwatch/report/report.h"
-#include "leadwatch/store/series.h"
+#include "leadwatch/store/session.h"
 #include "leadwatch/model/simulate.h"
 #include "leadwatch/store/store.h"
 #include "leadwatch/core/timeutil.h"
@@ -1304,12 +1304,8 @@ static int cmd_analyze(int argc, char **argv, const lw_cli_env_t *env)
         return usage_error("analyze", "--nsm, --kpi and --inputs go with --series");
 
     lw_config_t *cfg = NULL;
-    lw_store_t *store = NULL;
-    lw_series_t ser = {0};
-    lw_series_csv_t csv;
-    bool have_csv = false, have_src = false;
-    lw_analyze_source_t src;
-    lw_analysis_t *an = NULL;
+    lw_session_t *ses = NULL;
+    const lw_analysis_t *an = NULL;
     lw_analyze_opts_t ao;
     char err[1024];
     lw_analyze_opts_default(&ao);
@@ -1326,45 +1322,37 @@ static int cmd_analyze(int argc, char **argv, const lw_cli_env_t *env)
     if (rc != LW_EXIT_OK)
         goto out;
     rc = LW_EXIT_FAILURE;
+    const lw_session_range_t range = {
+        .as_of_ms = as_of, .window = window, .kind = LW_SESSION_LAST_ROWS};
     lw_err_t e;
     if (series) {
+        lw_series_csv_t csv;
         if ((e = lw_series_csv_load(series, &csv, err, sizeof err)) != LW_OK) {
             fprintf(stderr, "leadwatch analyze: %s\n", err);
             rc = e == LW_ERR_IO ? LW_EXIT_FAILURE : LW_EXIT_USAGE;
             goto out;
         }
-        have_csv = true;
-        e = lw_analyze_source_from_csv(&src, &csv, nsm, kpi, inputs, err, sizeof err);
+        e = lw_session_from_csv(&csv, nsm, kpi, inputs, &range, &ses, err, sizeof err);
     } else {
         const char *store_path = co.store ? co.store : cfg->store.path;
+        lw_store_t *store = NULL;
         if (lw_store_open(store_path, LW_STORE_READONLY, &store, err, sizeof err) != LW_OK) {
             fprintf(stderr, "leadwatch analyze: %s: %s\n", store_path, err);
             goto out;
         }
-        if (lw_series_load(cfg, store, INT64_MIN, as_of, &ser, err, sizeof err) != LW_OK) {
-            fprintf(stderr, "leadwatch analyze: %s\n", err);
-            goto out;
-        }
-        e = lw_analyze_source_from_series(&src, cfg, &ser, err, sizeof err);
+        e = lw_session_from_store(cfg, store, &range, &ses, err, sizeof err);
+        lw_store_close(store);
     }
     if (e != LW_OK) {
         fprintf(stderr, "leadwatch analyze: %s\n", err);
         rc = e == LW_ERR_CONFIG ? LW_EXIT_USAGE : LW_EXIT_FAILURE;
         goto out;
     }
-    have_src = true;
-    if (window && src.in.nrows > window) {
-        /* analyse the last `window` buckets: the input is a non-owning view */
-        size_t skip = src.in.nrows - window;
-        src.in.values += skip * src.in.nseries;
-        if (src.in.labels)
-            src.in.labels += skip;
-        src.in.nrows = window;
-    }
-    if (src.dropped_provisional)
-        LW_LOG(LW_LOG_INFO, "analyze", "left out %zu trailing provisional bucket%s",
-               src.dropped_provisional, src.dropped_provisional == 1 ? "" : "s");
-    if ((e = lw_analyze_tree(&ao, &src.in, &an, err, sizeof err)) != LW_OK) {
+    size_t prov = lw_session_provisional(ses);
+    if (prov)
+        LW_LOG(LW_LOG_INFO, "analyze", "left out %zu trailing provisional bucket%s", prov,
+               prov == 1 ? "" : "s");
+    if ((e = lw_session_analyze(ses, &ao, &an, err, sizeof err)) != LW_OK) {
         fprintf(stderr, "leadwatch analyze: %s\n", err);
         rc = e == LW_ERR_CONFIG ? LW_EXIT_USAGE : LW_EXIT_FAILURE;
         goto out;
@@ -1375,13 +1363,7 @@ static int cmd_analyze(int argc, char **argv, const lw_cli_env_t *env)
     }
     rc = LW_EXIT_OK;
 out:
-    lw_analysis_free(an);
-    if (have_src)
-        lw_analyze_source_release(&src);
-    if (have_csv)
-        lw_series_csv_release(&csv);
-    lw_series_release(&ser);
-    lw_store_close(store);
+    lw_session_destroy(ses);
     lw_config_free(cfg);
     return rc;
 }

@@ -97,7 +97,6 @@ const lw_config_t *lw_pipeline_config(const lw_pipeline_t *p);
 /* Watermark (newest event time seen), INT64_MIN when none. */
 int64_t lw_pipeline_watermark(const lw_pipeline_t *p);
 
-/* Store key of the watermark and counter names, shared with readers. */
-#define LW_KEY_WATERMARK "watermark_ms"
+/* The store key of the watermark, LW_KEY_WATERMARK, is in store.h (series.c reads it). */
 
 #endif
