@@ -76,8 +76,7 @@ lw_err_t lw_session_source_from_csv(lw_session_source_t *src, const lw_series_cs
  * labels are the bucket starts (YYYY-MM-DD, or ISO time for hourly buckets).
  */
 lw_err_t lw_session_source_from_series(lw_session_source_t *src, const lw_config_t *cfg,
-                                       const lw_series_t *series, char *errstr,
-                                       size_t errstr_size);
+                                       const lw_series_t *series, char *errstr, size_t errstr_size);
 
 void lw_session_source_release(lw_session_source_t *src);
 
@@ -92,8 +91,8 @@ typedef enum {
 
 /* Which rows to analyse.  lw_session_range_all() gives every row. */
 typedef struct {
-    int64_t as_of_ms;  /* drop rows starting after it; INT64_MAX = keep all */
-    size_t window;     /* buckets, 0 = all; at most LW_SERIES_MAX_ROWS */
+    int64_t as_of_ms; /* drop rows starting after it; INT64_MAX = keep all */
+    size_t window;    /* buckets, 0 = all; at most LW_SERIES_MAX_ROWS */
     lw_session_window_t kind;
 } lw_session_range_t;
 
