@@ -65,12 +65,10 @@ static void fx_open(fx_t *f, bool fill)
     assert_int_equal(lw_store_begin(f->store, g_err, sizeof g_err), LW_OK);
     for (int t = 0; t < NDAYS; t++) {
         int64_t b = DAY0 + t * LW_MS_PER_DAY;
-        assert_int_equal(lw_store_add_cell(f->store, "y", b, 1, 2.0 * t + 1, NULL, g_err,
-                                           sizeof g_err),
-                         LW_OK);
-        assert_int_equal(lw_store_add_cell(f->store, "x", b, 1, (double)t, NULL, g_err,
-                                           sizeof g_err),
-                         LW_OK);
+        assert_int_equal(
+            lw_store_add_cell(f->store, "y", b, 1, 2.0 * t + 1, NULL, g_err, sizeof g_err), LW_OK);
+        assert_int_equal(
+            lw_store_add_cell(f->store, "x", b, 1, (double)t, NULL, g_err, sizeof g_err), LW_OK);
     }
     /* inside the last day: that bucket is still open */
     assert_int_equal(lw_store_set_int(f->store, LW_KEY_WATERMARK,
@@ -141,8 +139,7 @@ static void test_store_windows(void **state)
     r.window = 5;
     for (int k = 0; k < 2; k++) {
         r.kind = k ? LW_SESSION_PERIODS : LW_SESSION_LAST_ROWS;
-        assert_int_equal(lw_session_from_store(f.cfg, f.store, &r, &s, g_err, sizeof g_err),
-                         LW_OK);
+        assert_int_equal(lw_session_from_store(f.cfg, f.store, &r, &s, g_err, sizeof g_err), LW_OK);
         check_rows(lw_session_input(s), 5, 16, 5);
         assert_int_equal(lw_session_provisional(s), 0);
         lw_session_destroy(s);
@@ -292,8 +289,7 @@ static void test_analyze_same_numbers(void **state)
     }
     lw_series_csv_t csv, csv2;
     assert_int_equal(lw_series_csv_parse(text, off, "lead.csv", &csv, g_err, sizeof g_err), LW_OK);
-    assert_int_equal(lw_series_csv_parse(text, off, "lead.csv", &csv2, g_err, sizeof g_err),
-                     LW_OK);
+    assert_int_equal(lw_series_csv_parse(text, off, "lead.csv", &csv2, g_err, sizeof g_err), LW_OK);
     free(text);
     lw_analyze_opts_t o;
     lw_analyze_opts_default(&o);
@@ -315,9 +311,8 @@ static void test_analyze_same_numbers(void **state)
 
     /* the same rows by hand: the source builder, a view of the last W rows, lw_analyze_tree */
     lw_session_source_t src;
-    assert_int_equal(lw_session_source_from_csv(&src, &csv2, "nsm", NULL, NULL, g_err,
-                                                sizeof g_err),
-                     LW_OK);
+    assert_int_equal(
+        lw_session_source_from_csv(&src, &csv2, "nsm", NULL, NULL, g_err, sizeof g_err), LW_OK);
     assert_int_equal(src.in.window, 0);
     src.in.values += (N - W) * src.in.nseries;
     src.in.labels += N - W;

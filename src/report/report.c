@@ -1980,8 +1980,8 @@ lw_err_t lw_report_run(const lw_config_t *cfg, const lw_report_run_opts_t *o, ch
     if (o->window > LW_SERIES_MAX_ROWS)
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "report: --window: at most %d",
                          LW_SERIES_MAX_ROWS);
-    lw_session_range_t range = {.as_of_ms = INT64_MAX, .window = o->window,
-                                .kind = LW_SESSION_PERIODS};
+    lw_session_range_t range = {
+        .as_of_ms = INT64_MAX, .window = o->window, .kind = LW_SESSION_PERIODS};
     if (o->as_of && !lw_time_parse_iso8601(o->as_of, strlen(o->as_of), &range.as_of_ms))
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
                          "report: --as-of: '%s' is not a date (YYYY-MM-DD)", o->as_of);
