@@ -6,6 +6,8 @@
  */
 #include "leadwatch/app/cli_cmd.h"
 
+#include "leadwatch/app/cli.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

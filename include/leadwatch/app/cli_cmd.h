@@ -18,8 +18,10 @@
 
 #include <stdbool.h>
 
-#include "leadwatch/app/cli.h"
 #include "leadwatch/model/config.h"
+
+/* cli.h's environment, by its tag: cli.c includes this header, so this one cannot include cli.h. */
+typedef struct lw_cli_env lw_cli_env_t;
 
 #define LW_CLI_COMMON_OPTS_HELP                                                                    \
     "  -c, --config FILE      configuration file (default: $LEADWATCH_CONFIG, else\n"              \
