@@ -3,7 +3,8 @@
 # a product with a known lead structure, ingest it, then
 #   - analyze -c (series from the store): the true inputs lead, the NSM leads
 #     revenue, JSON is valid and NaN-free;
-#   - analyze --series on the simulator's exact truth CSV agrees;
+#   - analyze --series on the simulator's exact truth CSV agrees; --as-of and
+#     --window cut its rows and the JSON echoes the window;
 #   - report writes the three files and prints the HTML path; a second run
 #     compares with the first;
 #   - usage and configuration errors exit 2 with a message.
@@ -47,6 +48,23 @@ assert v["searches"] != "leads", v
 assert v["listening_minutes"] == "leads", v
 print("analyze --series:", v)
 PY
+# --as-of cuts --series rows by their date labels, then --window; the JSON
+# echoes the window (regressions: --as-of was ignored, options.window null)
+"$LW" analyze --series truth.csv --nsm listening_minutes --as-of 2025-06-30 --window 90 \
+  --format json >sw.json
+"$LW" analyze -c "$cfg" --window 90 --format json >cw.json
+python3 - <<'PY'
+import json
+d = json.load(open("sw.json"))
+assert (d["rows"], d["first_period"], d["last_period"]) == (90, "2025-04-02", "2025-06-30"), \
+    (d["rows"], d["first_period"], d["last_period"])
+assert d["options"]["window"] == 90 and d["options"]["stability_window"] is None, d["options"]
+c = json.load(open("cw.json"))
+assert c["rows"] == 90 and c["options"]["window"] == 90, (c["rows"], c["options"])
+a = json.load(open("a.json"))
+assert a["options"]["window"] is None and a["rows"] > 300, (a["rows"], a["options"])
+print("--as-of/--window with --series:", d["first_period"], "..", d["last_period"])
+PY
 "$LW" analyze --series truth.csv --nsm listening_minutes --format md >s.md
 grep -q '^| edge | verdict' s.md || fail "markdown table missing"
 "$LW" analyze -c "$cfg" --max-lag 7 --seasonal none --transform log_diff >t.txt
@@ -69,5 +87,9 @@ grep -q "nope" err.txt || fail "unknown column message: $(cat err.txt)"
 "$LW" analyze -c "$cfg" --format xml 2>/dev/null; [ $? -eq 2 ] || fail "--format xml"
 "$LW" report -c "$cfg" 2>/dev/null; [ $? -eq 2 ] || fail "report without --out"
 "$LW" analyze --series missing.csv --nsm x 2>/dev/null; [ $? -eq 1 ] || fail "missing csv exits 1"
+printf 'period,a,b\nr1,1,2\nr2,2,3\n' >opaque.csv
+"$LW" analyze --series opaque.csv --nsm a --as-of 2025-01-01 2>err.txt
+[ $? -eq 2 ] || fail "--as-of with labels that are not dates must exit 2"
+grep -q -- "--as-of" err.txt || fail "--as-of refusal message: $(cat err.txt)"
 set -e
 echo "it_analyze_report: all checks passed"

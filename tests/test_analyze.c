@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "leadwatch/stats/analyze.h"
+#include "leadwatch/store/session.h"
 #include "leadwatch/stats/granger.h"
 #include "leadwatch/stats/multitest.h"
 #include "leadwatch/stats/ols.h"
@@ -81,7 +82,7 @@ static char *sim_truth_csv(int days, int break_day)
 
 typedef struct {
     lw_series_csv_t csv;
-    lw_analyze_source_t src;
+    lw_session_source_t src;
     lw_analysis_t *a;
 } run_t;
 
@@ -90,7 +91,7 @@ static void run_csv(run_t *r, const char *text, const lw_analyze_opts_t *o)
     char err[512];
     if (lw_series_csv_parse(text, strlen(text), "truth.csv", &r->csv, err, sizeof err) != LW_OK)
         fail_msg("csv: %s", err);
-    if (lw_analyze_source_from_csv(&r->src, &r->csv, "listening_minutes", "revenue",
+    if (lw_session_source_from_csv(&r->src, &r->csv, "listening_minutes", "revenue",
                                    "active_users,sessions_per_user,playlists_created,searches,"
                                    "track_shared",
                                    err, sizeof err) != LW_OK)
@@ -102,7 +103,7 @@ static void run_csv(run_t *r, const char *text, const lw_analyze_opts_t *o)
 static void run_free(run_t *r)
 {
     lw_analysis_free(r->a);
-    lw_analyze_source_release(&r->src);
+    lw_session_source_release(&r->src);
     lw_series_csv_release(&r->csv);
 }
 
@@ -595,29 +596,29 @@ static void test_source_from_csv(void **state)
     char err[512];
     assert_int_equal(lw_series_csv_parse(text, strlen(text), "s.csv", &csv, err, sizeof err),
                      LW_OK);
-    lw_analyze_source_t src;
-    assert_int_equal(lw_analyze_source_from_csv(&src, &csv, "nsm", "kpi", NULL, err, sizeof err),
+    lw_session_source_t src;
+    assert_int_equal(lw_session_source_from_csv(&src, &csv, "nsm", "kpi", NULL, err, sizeof err),
                      LW_OK);
     assert_int_equal(src.in.ninputs, 2); /* every other column */
     assert_int_equal(src.in.inputs[0], 0);
     assert_int_equal(src.in.inputs[1], 1);
     assert_int_equal(src.in.kpi, 3);
-    lw_analyze_source_release(&src);
-    assert_int_equal(lw_analyze_source_from_csv(&src, &csv, "nsm", NULL, "b", err, sizeof err),
+    lw_session_source_release(&src);
+    assert_int_equal(lw_session_source_from_csv(&src, &csv, "nsm", NULL, "b", err, sizeof err),
                      LW_OK);
     assert_int_equal(src.in.ninputs, 1);
     assert_int_equal(src.in.inputs[0], 1);
     assert_int_equal(src.in.kpi, -1);
-    lw_analyze_source_release(&src);
-    assert_int_equal(lw_analyze_source_from_csv(&src, &csv, "NSM", NULL, NULL, err, sizeof err),
+    lw_session_source_release(&src);
+    assert_int_equal(lw_session_source_from_csv(&src, &csv, "NSM", NULL, NULL, err, sizeof err),
                      LW_ERR_CONFIG);
     assert_non_null(strstr(err, "--nsm: no column 'NSM' (columns: a, b, nsm, kpi)"));
-    assert_int_equal(lw_analyze_source_from_csv(&src, &csv, "nsm", NULL, "a,zz", err, sizeof err),
+    assert_int_equal(lw_session_source_from_csv(&src, &csv, "nsm", NULL, "a,zz", err, sizeof err),
                      LW_ERR_CONFIG);
     assert_non_null(strstr(err, "--inputs: no column 'zz'"));
-    assert_int_equal(lw_analyze_source_from_csv(&src, &csv, "nsm", NULL, "a,a", err, sizeof err),
+    assert_int_equal(lw_session_source_from_csv(&src, &csv, "nsm", NULL, "a,a", err, sizeof err),
                      LW_ERR_CONFIG);
-    assert_int_equal(lw_analyze_source_from_csv(&src, &csv, "nsm", "kpi", "kpi", err, sizeof err),
+    assert_int_equal(lw_session_source_from_csv(&src, &csv, "nsm", "kpi", "kpi", err, sizeof err),
                      LW_ERR_CONFIG);
     lw_series_csv_release(&csv);
 }

@@ -35,6 +35,7 @@
 #include "leadwatch/report/report.h"
 #include "leadwatch/model/simulate.h"
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/store/store.h"
 
 #define NDAYS 365
 #define NSER 7

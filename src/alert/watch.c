@@ -5,8 +5,8 @@
  *     newest closed bucket N = the last bucket start with
  *         bucket + size + grace < watermark        (metric.h's rule)
  *     for B in (last evaluated, N], at most LW_WATCH_MAX_CATCHUP of them:
- *         series  = lw_series_load(store, B - (window - 1) * size .. B)
- *         result  = lw_analyze_tree(cfg->analysis, series)
+ *         session = lw_session_from_store(the window periods ending at B)
+ *         result  = lw_session_analyze(cfg->analysis)   (session.h)
  *         obs[i]  = result.edges[i] (+ predicts: q < alpha at the chosen lag,
  *                   + nodata when a newest bucket is a gap)
  *         lw_alert_eval(table, obs, as of B)
@@ -45,7 +45,7 @@
 #include "leadwatch/stats/analyze.h"
 #include "leadwatch/core/log.h"
 #include "leadwatch/model/metric.h"
-#include "leadwatch/store/series.h"
+#include "leadwatch/store/session.h"
 #include "leadwatch/core/timeutil.h"
 
 #define STATE_BLOB_MAX (8u << 20) /* 4096 entries x ~2 KB of annotations at worst */
@@ -411,12 +411,10 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     const lw_config_t *cfg = w->d.cfg;
     int64_t size = cfg->buckets.size_ms;
     int64_t t0 = mono(w);
-    size_t window = cfg->analysis_window;
-    int64_t from = window ? as_of - (int64_t)(window - 1) * size : INT64_MIN;
-    lw_series_t ser = {0};
-    lw_analyze_source_t src;
-    bool have_src = false;
-    lw_analysis_t *an = NULL;
+    const lw_session_range_t range = {
+        .as_of_ms = as_of, .window = cfg->analysis_window, .kind = LW_SESSION_PERIODS};
+    lw_session_t *ses = NULL;
+    const lw_analysis_t *an = NULL;
     eval_scratch_t *sc = calloc(1, sizeof *sc);
     char aerr[512] = "";
     lw_err_t err = LW_OK;
@@ -427,22 +425,19 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     else
         lw_time_format_iso8601(as_of, sc->as_of, sizeof sc->as_of);
 
-    err = lw_series_load(cfg, w->d.store, from, as_of, &ser, errstr, errstr_size);
+    err = lw_session_from_store(cfg, w->d.store, &range, &ses, errstr, errstr_size);
     if (err != LW_OK)
         goto out; /* the store could not be read: fatal like a failed flush */
     /* nodata: a gap among the newest stall_missing_buckets buckets of the window */
-    bool gap = ser.nrows == 0;
+    const lw_series_t *ser = lw_session_series(ses);
+    bool gap = ser->nrows == 0;
     size_t miss = cfg->alerts.stall_missing_buckets;
-    for (size_t k = 0; k < miss && k < ser.nrows; k++)
-        gap = gap || ser.gap[ser.nrows - 1 - k];
-    if (ser.nrows && ser.bucket_ms[ser.nrows - 1] != as_of)
+    for (size_t k = 0; k < miss && k < ser->nrows; k++)
+        gap = gap || ser->gap[ser->nrows - 1 - k];
+    if (ser->nrows && ser->bucket_ms[ser->nrows - 1] != as_of)
         gap = gap || miss > 0; /* the store holds nothing for the bucket itself */
 
-    lw_err_t e = lw_analyze_source_from_series(&src, cfg, &ser, aerr, sizeof aerr);
-    if (e == LW_OK) {
-        have_src = true;
-        e = lw_analyze_tree(&cfg->analysis, &src.in, &an, aerr, sizeof aerr);
-    }
+    lw_err_t e = lw_session_analyze(ses, &cfg->analysis, &an, aerr, sizeof aerr);
     if (e == LW_ERR_NOMEM) {
         err = lw_seterr(errstr, errstr_size, e, "evaluation as of %s: %s", sc->as_of, aerr);
         goto out;
@@ -563,10 +558,7 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     LW_LOG(LW_LOG_DEBUG, "watch", "evaluated as of %s: %zu edge(s)%s in %.1f ms", sc->as_of, n,
            gap ? " (no data: gap in the newest buckets)" : "", secs * 1000.0);
 out:
-    lw_analysis_free(an);
-    if (have_src)
-        lw_analyze_source_release(&src);
-    lw_series_release(&ser);
+    lw_session_destroy(ses);
     free(sc);
     return err;
 }

@@ -631,7 +631,8 @@ lw_err_t lw_analysis_write_json(const lw_analysis_t *a, FILE *out, char *errstr,
                                                : "period");
     kv_numd(&w, "seasonal_period", a->season_period > 0, (double)a->season_period);
     kv_num(&w, "alpha", o->alpha);
-    kv_numd(&w, "window", o->window > 0, (double)o->window);
+    kv_numd(&w, "window", a->window > 0, (double)a->window); /* the data window (--window) */
+    kv_numd(&w, "stability_window", o->window > 0, (double)o->window);
     kv_str(&w, "ic", lw_ic_name(o->ic));
     kv_num(&w, "adf_alpha", o->adf_alpha);
     kv_numd(&w, "hac_lags", o->hac_lags > 0, (double)o->hac_lags);

@@ -43,7 +43,7 @@
 
 #include "leadwatch/report/analysis_out.h"
 #include "leadwatch/stats/prep.h"
-#include "leadwatch/store/series.h"
+#include "leadwatch/store/session.h"
 #include "leadwatch/store/store.h"
 #include "leadwatch/report/svg.h"
 #include "leadwatch/core/timeutil.h"
@@ -1980,85 +1980,63 @@ lw_err_t lw_report_run(const lw_config_t *cfg, const lw_report_run_opts_t *o, ch
     if (o->window > LW_SERIES_MAX_ROWS)
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "report: --window: at most %d",
                          LW_SERIES_MAX_ROWS);
-    const int64_t size = cfg->buckets.size_ms;
-    int64_t to_ms = INT64_MAX, from_ms = INT64_MIN;
-    if (o->as_of) {
-        int64_t t;
-        if (!lw_time_parse_iso8601(o->as_of, strlen(o->as_of), &t))
-            return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                             "report: --as-of: '%s' is not a date (YYYY-MM-DD)", o->as_of);
-        to_ms = lw_bucket_start(t, size);
-    }
+    lw_session_range_t range = {
+        .as_of_ms = INT64_MAX, .window = o->window, .kind = LW_SESSION_PERIODS};
+    if (o->as_of && !lw_time_parse_iso8601(o->as_of, strlen(o->as_of), &range.as_of_ms))
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                         "report: --as-of: '%s' is not a date (YYYY-MM-DD)", o->as_of);
     lw_store_t *store = NULL;
     lw_err_t err = lw_store_open(cfg->store.path, LW_STORE_READONLY, &store, errstr, errstr_size);
     if (err != LW_OK)
         return err;
-    lw_series_t series;
-    memset(&series, 0, sizeof series);
+    lw_session_t *ses = NULL;
+    const lw_analysis_t *an = NULL;
     lw_report_counter_t *counters = calloc(LW_REPORT_MAX_COUNTERS, sizeof *counters);
     counters_t cs = {counters, 0};
-    lw_analyze_source_t src;
-    memset(&src, 0, sizeof src);
-    bool have_src = false;
-    lw_analysis_t *an = NULL;
     if (!counters) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: out of memory");
         goto close_store;
     }
-    if (o->window) {
-        if (to_ms == INT64_MAX) {
-            int64_t lo, hi;
-            err = lw_store_bucket_range(store, &lo, &hi, errstr, errstr_size);
-            if (err == LW_ERR_NOT_FOUND)
-                err = lw_seterr(errstr, errstr_size, LW_ERR_NOT_FOUND,
-                                "report: the store %s holds no buckets", cfg->store.path);
-            if (err != LW_OK)
-                goto close_store;
-            to_ms = hi;
-        }
-        from_ms = to_ms - (int64_t)(o->window - 1) * size;
-    }
-    if ((err = lw_series_load(cfg, store, from_ms, to_ms, &series, errstr, errstr_size)) != LW_OK)
+    err = lw_session_from_store(cfg, store, &range, &ses, errstr, errstr_size);
+    if (err == LW_ERR_NOT_FOUND)
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOT_FOUND,
+                        "report: the store %s holds no buckets", cfg->store.path);
+    if (err != LW_OK)
         goto close_store;
     if ((err = lw_store_counters(store, counter_cb, &cs, errstr, errstr_size)) != LW_OK)
-        goto release_series;
+        goto destroy_session;
     lw_store_close(store);
     store = NULL;
-    if ((err = lw_analyze_source_from_series(&src, cfg, &series, errstr, errstr_size)) != LW_OK)
-        goto release_series;
-    have_src = true;
-    if (src.in.nrows == 0) {
+    const lw_analyze_input_t *in = lw_session_input(ses);
+    if (in->nrows == 0) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOT_FOUND,
                         "report: no final buckets in the window (store %s)", cfg->store.path);
-        goto release_series;
+        goto destroy_session;
     }
     lw_analyze_opts_t ao = cfg->analysis;
     if (o->max_lag)
         ao.max_lag = o->max_lag;
-    if ((err = lw_analyze_tree(&ao, &src.in, &an, errstr, errstr_size)) != LW_OK)
-        goto release_series;
+    if ((err = lw_session_analyze(ses, &ao, &an, errstr, errstr_size)) != LW_OK)
+        goto destroy_session;
     lw_report_prev_t prev;
     char perr[256];
     lw_err_t pe = lw_report_prev_load(o->out_dir, &prev, perr, sizeof perr);
     if (pe != LW_OK && pe != LW_ERR_NOT_FOUND)
         fprintf(stderr, "leadwatch report: ignoring the previous report: %s\n", perr);
     lw_report_input_t r = {.analysis = an,
-                           .input = &src.in,
+                           .input = in,
                            .generated_ms = o->now_ms,
                            .config_path = cfg->file,
                            .store_path = cfg->store.path,
                            .as_of = o->as_of,
                            .window = o->window,
-                           .provisional = src.dropped_provisional,
+                           .provisional = lw_session_provisional(ses),
                            .counters = counters,
                            .ncounters = cs.n,
                            .prev = pe == LW_OK ? &prev : NULL};
     err = lw_report_write_dir(&r, o->out_dir, html_path, html_path_size, errstr, errstr_size);
-    lw_analysis_free(an);
-release_series:
-    if (have_src)
-        lw_analyze_source_release(&src);
-    lw_series_release(&series);
+destroy_session:
+    lw_session_destroy(ses);
 close_store:
     free(counters);
     if (store)

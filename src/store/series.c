@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "leadwatch/model/metric.h"
-#include "leadwatch/ingest/pipeline.h"
 #include "leadwatch/core/timeutil.h"
 
 typedef struct {

@@ -12,7 +12,7 @@
 
 enum { LW_EXIT_OK = 0, LW_EXIT_FAILURE = 1, LW_EXIT_USAGE = 2 };
 
-typedef struct {
+typedef struct lw_cli_env {
     volatile sig_atomic_t *stop;   /* set by SIGINT/SIGTERM */
     volatile sig_atomic_t *reload; /* set by SIGHUP */
 } lw_cli_env_t;

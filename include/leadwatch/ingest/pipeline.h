@@ -128,7 +128,6 @@ bool lw_pipeline_source_flushed(const lw_pipeline_t *p, int source, lw_position_
  */
 bool lw_pipeline_check(const lw_pipeline_t *p, char *why, size_t why_size);
 
-/* Store key of the watermark and counter names, shared with readers. */
-#define LW_KEY_WATERMARK "watermark_ms"
+/* The store key of the watermark, LW_KEY_WATERMARK, is in store.h (series.c reads it). */
 
 #endif

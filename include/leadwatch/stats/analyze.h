@@ -50,9 +50,7 @@
 #include "leadwatch/stats/forecast.h"
 #include "leadwatch/stats/granger.h"
 #include "leadwatch/stats/prep.h"
-#include "leadwatch/store/series.h"
 #include "leadwatch/stats/sensitivity.h"
-#include "leadwatch/store/series_csv.h"
 
 #define LW_ANALYZE_MAX_SERIES 256u
 #define LW_ANALYZE_MAX_EDGES 16u
@@ -75,41 +73,11 @@ typedef struct {
     size_t ninputs;                 /* 0..LW_ANALYZE_MAX_EDGES-1 */
     const size_t *inputs;           /* [ninputs] columns */
     const char *const *input_kinds; /* [ninputs] "breadth", ... or NULL */
+    size_t window;                  /* the caller's window in buckets (the rows are its last
+                                       ones), 0 = all; only echoed in the result */
 } lw_analyze_input_t;
 
-/*
- * An analysis input built from one of the two sources the CLI has, owning
- * the arrays `in` points to (lw_analyze_source_release frees them).  The
- * source data (CSV or series) must outlive it: values and names are borrowed.
- */
-typedef struct {
-    lw_analyze_input_t in;
-    size_t dropped_provisional; /* trailing provisional buckets left out (store only) */
-    size_t *cols_;              /* owned arrays behind `in` */
-    const char **names_, **kinds_;
-    char **labels_;
-    size_t nlabels_;
-} lw_analyze_source_t;
-
-/*
- * From a `--series` CSV: the NSM column `nsm`, the optional KPI column `kpi`
- * (NULL = none) and `inputs`, a comma-separated list of columns (NULL or ""
- * = every other column).  LW_ERR_CONFIG names a missing column and lists the
- * ones there are.
- */
-lw_err_t lw_analyze_source_from_csv(lw_analyze_source_t *src, const lw_series_csv_t *csv,
-                                    const char *nsm, const char *kpi, const char *inputs,
-                                    char *errstr, size_t errstr_size);
-
-/*
- * From the store's series (series.h) and the config's metric tree.  Trailing
- * provisional buckets are left out (they can still change) and counted;
- * labels are the bucket starts (YYYY-MM-DD, or ISO time for hourly buckets).
- */
-lw_err_t lw_analyze_source_from_series(lw_analyze_source_t *src, const lw_config_t *cfg,
-                                       const lw_series_t *series, char *errstr, size_t errstr_size);
-
-void lw_analyze_source_release(lw_analyze_source_t *src);
+/* The series come from store/session.h (store or CSV); this module does no I/O. */
 
 typedef enum {
     LW_VERDICT_LEADS = 0,
@@ -215,6 +183,7 @@ typedef struct {
 
 typedef struct {
     lw_analyze_opts_t opts;
+    size_t window; /* the input's window (options.window), 0 = all */
     size_t nrows;
     int64_t bucket_ms;
     size_t season_period; /* resolved */

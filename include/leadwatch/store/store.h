@@ -99,6 +99,7 @@ lw_err_t lw_store_positions(lw_store_t *s, const char *prefix, lw_store_position
                             char *errstr, size_t errstr_size);
 
 /* Named integers (e.g. "watermark_ms"): set and get (LW_ERR_NOT_FOUND when unset). */
+#define LW_KEY_WATERMARK "watermark_ms" /* written by the pipeline, read by series.c */
 lw_err_t lw_store_set_int(lw_store_t *s, const char *key, int64_t value, char *errstr,
                           size_t errstr_size);
 lw_err_t lw_store_get_int(lw_store_t *s, const char *key, int64_t *value, char *errstr,

@@ -1,0 +1,113 @@
+/*
+ * cli_cmd.h - what the files of the `leadwatch` command line share; internal
+ * to src/app/cli*.c (cli.h is the public entry point).
+ *
+ * The command line is split by command group, one file each:
+ *     cli.c          dispatch (the command table), the options every command
+ *                    takes (-c, --store, --log-level), the main --help
+ *     cli_ingest.c   check-config, ingest, export
+ *     cli_run.c      run (the daemon), mock-kafka, simulate
+ *     cli_analyze.c  analyze, report
+ * A command is `int lw_cli_NAME(argc, argv, env)` returning an LW_EXIT_*
+ * code, with its --help text in lw_cli_help_NAME; cli.c lists them.
+ * Option codes above 255 (getopt_long's long-only options) are one enum so
+ * that no two commands' codes collide with the shared ones.
+ */
+#ifndef LEADWATCH_CLI_CMD_H
+#define LEADWATCH_CLI_CMD_H
+
+#include <stdbool.h>
+
+#include "leadwatch/model/config.h"
+
+/* cli.h's environment, by its tag: cli.c includes this header, so this one cannot include cli.h. */
+typedef struct lw_cli_env lw_cli_env_t;
+
+#define LW_CLI_COMMON_OPTS_HELP                                                                    \
+    "  -c, --config FILE      configuration file (default: $LEADWATCH_CONFIG, else\n"              \
+    "                         ./leadwatch.yaml)\n"                                                 \
+    "      --log-level LEVEL  error | warn | info | debug (default: info)\n"                       \
+    "  -h, --help             show this help\n"
+
+enum {
+    OPT_LOG_LEVEL = 256,
+    OPT_STORE,
+    OPT_REJECTS,
+    OPT_FROM_START,
+    OPT_FORMAT,
+    OPT_METRICS,
+    OPT_FROM,
+    OPT_TO,
+    OPT_KAFKA,
+    OPT_TOPIC,
+    OPT_DLQ,
+    OPT_IDLE,
+    OPT_HTTP,
+    OPT_BROKERS,
+    OPT_PARTITIONS,
+    OPT_CONTROL,
+    OPT_DAYS,
+    OPT_SEED,
+    OPT_START,
+    OPT_BREAK_DAY,
+    OPT_USERS,
+    OPT_SCALE,
+    OPT_PRODUCE,
+    OPT_RATE,
+    OPT_TRUTH,
+    OPT_AS_OF,
+    OPT_SERIES,
+    OPT_NSM,
+    OPT_KPI,
+    OPT_INPUTS,
+    OPT_MAX_LAG,
+    OPT_TRANSFORM,
+    OPT_SEASONAL,
+    OPT_ALPHA,
+    OPT_WINDOW,
+    OPT_IC,
+    OPT_OUT,
+    OPT_STAB_WINDOW
+};
+
+typedef struct {
+    const char *config;
+    const char *store;
+} lw_cli_common_t;
+
+/* $LEADWATCH_CONFIG when set and not empty, else "leadwatch.yaml". */
+const char *lw_cli_default_config(void);
+
+/*
+ * Handle an option every command shares (-c, --store, --log-level); false
+ * when `c` is not one.  A bad --log-level sets *exit_code to LW_EXIT_USAGE.
+ */
+bool lw_cli_common_option(int c, lw_cli_common_t *co, int *exit_code);
+
+/* Print "leadwatch CMD: MSG" and the --help hint on stderr; returns LW_EXIT_USAGE. */
+int lw_cli_usage_error(const char *cmd, const char *msg);
+
+/* Load co->config into *cfg; prints the config module's error and returns LW_EXIT_USAGE. */
+int lw_cli_load_config(const lw_cli_common_t *co, lw_config_t **cfg);
+
+/* Seconds on the monotonic clock (durations in the summaries, pacing). */
+double lw_cli_mono_seconds(void);
+
+/* An ISO 8601 date or time option (lw_time_parse_iso8601) into *out; false when it is not one. */
+bool lw_cli_parse_date(const char *s, int64_t *out);
+
+/* The commands (argv[0] is the command name) and their --help texts. */
+int lw_cli_check_config(int argc, char **argv, const lw_cli_env_t *env);
+int lw_cli_ingest(int argc, char **argv, const lw_cli_env_t *env);
+int lw_cli_export(int argc, char **argv, const lw_cli_env_t *env);
+int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env);
+int lw_cli_mock_kafka(int argc, char **argv, const lw_cli_env_t *env);
+int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env);
+int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env);
+int lw_cli_report(int argc, char **argv, const lw_cli_env_t *env);
+
+extern const char lw_cli_help_check_config[], lw_cli_help_ingest[], lw_cli_help_export[],
+    lw_cli_help_run[], lw_cli_help_mock_kafka[], lw_cli_help_simulate[], lw_cli_help_analyze[],
+    lw_cli_help_report[];
+
+#endif

@@ -1,0 +1,335 @@
+/*
+ * cli_analyze.c - the statistics commands of `leadwatch` (cli_cmd.h):
+ * analyze (the lead analysis of the config's tree over the store, or of
+ * named columns of a --series CSV, printed as text, JSON or Markdown) and
+ * report (the HTML/Markdown/JSON validation report, report.h).  Both read
+ * their rows through one analysis session (store/session.h): analyze with
+ * "the last --window final rows at or before --as-of", report with "the
+ * --window bucket periods ending at --as-of".  Flags override the config's
+ * analysis: section; without -c, --series runs on the built-in defaults.
+ */
+#include "leadwatch/app/cli_cmd.h"
+
+#include "leadwatch/app/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "leadwatch/core/log.h"
+#include "leadwatch/core/timeutil.h"
+#include "leadwatch/report/analysis_out.h"
+#include "leadwatch/report/report.h"
+#include "leadwatch/store/session.h"
+
+const char lw_cli_help_analyze[] =
+    "usage: leadwatch analyze [-c FILE] [--store PATH] [--as-of DATE] [--format text|json|md]\n"
+    "                         [options]\n"
+    "       leadwatch analyze --series FILE.csv --nsm COL [--kpi COL] [--inputs A,B,...]\n"
+    "                         [--format text|json|md] [options]\n"
+    "\n"
+    "Test whether each input metric leads the North Star Metric, and the NSM the\n"
+    "KPI: Granger tests in both directions, lagged regression with HAC errors,\n"
+    "prewhitened cross-correlation, Benjamini-Hochberg q-values, stability and a\n"
+    "structural-break test, out-of-sample skill (Clark-West) and sensitivity (MDE).\n"
+    "Each edge gets a verdict - leads, reverse, feedback, inconclusive or\n"
+    "insufficient_data - with its reasons. The README's 'Statistics' section\n"
+    "explains every number; --format json is the stable machine contract.\n"
+    "\n"
+    "With -c the metric tree and the series come from the config and its store\n"
+    "(read-only; trailing provisional buckets are left out). Options not given on\n"
+    "the command line come from the config's analysis: section.\n"
+    "\n" LW_CLI_COMMON_OPTS_HELP "      --store PATH       store file (overrides store.path)\n"
+    "      --as-of DATE       only buckets starting at or before DATE (ISO 8601)\n"
+    "      --series FILE.csv  CSV: a header, first column = period label (kept as\n"
+    "                         given), one row per bucket oldest first, equally\n"
+    "                         spaced, an empty cell = missing\n"
+    "      --nsm COL          the NSM column of --series (required with --series)\n"
+    "      --kpi COL          the KPI column (adds the NSM -> KPI edge)\n"
+    "      --inputs A,B,...   input columns (default: every other column)\n"
+    "      --format FMT       text (default) | json | md\n"
+    "      --max-lag K        Granger lags 1..K (1..60, default 14)\n"
+    "      --transform T      none | diff | log_diff | auto (default auto: logs when\n"
+    "                         all values > 0, differenced when ADF does not reject a\n"
+    "                         unit root at 5%)\n"
+    "      --seasonal S       none | weekly | N (default weekly: day-of-week means\n"
+    "                         for daily buckets, hour-of-day for hourly; N = 2..400)\n"
+    "      --alpha A          FDR level for the BH q-values, (0, 0.5] (default 0.05)\n"
+    "      --window N         analyse only the last N buckets (default: all; with -c\n"
+    "                         the buckets up to --as-of; config: analysis.window)\n"
+    "      --stability-window N  stability sub-window in buckets (default: max(n/4,\n"
+    "                         5*lag+20))\n"
+    "      --ic aic|bic       how the lag is chosen (default aic)\n";
+
+const char lw_cli_help_report[] =
+    "usage: leadwatch report [-c FILE] --out DIR [--as-of DATE] [--window N] [--max-lag N]\n"
+    "\n"
+    "Analyse the metric tree on the stored series and write the validation report:\n"
+    "DIR/report.html (self-contained: inline charts and styles, no network),\n"
+    "DIR/report.md (for Slack or a wiki) and DIR/report.json (the analysis plus\n"
+    "report metadata). Each file is replaced atomically. When DIR already holds a\n"
+    "report.json, the new report lists the verdicts that changed since. Reads the\n"
+    "store read-only, so it can run while the daemon writes (nightly from cron or\n"
+    "a systemd timer: config/leadwatch-report.*). Prints the path of report.html.\n"
+    "\n" LW_CLI_COMMON_OPTS_HELP
+    "  -o, --out DIR          directory for the three files (created if missing)\n"
+    "      --as-of DATE       last bucket to analyse, YYYY-MM-DD (default: the\n"
+    "                         latest final bucket)\n"
+    "      --window N         analyse the N buckets ending at --as-of (default:\n"
+    "                         analysis.window, else every bucket in the store)\n"
+    "      --max-lag N        largest lag tested, 1..60 (default: analysis.max_lag)\n";
+
+/* Parse a whole number in [lo, hi]; false on anything else. */
+static bool parse_size_opt(const char *s, size_t lo, size_t hi, size_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || (unsigned long long)v < lo ||
+        (unsigned long long)v > hi)
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+static bool parse_double_opt(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Flags of `analyze` that override the config's analysis: section. */
+typedef struct {
+    const char *max_lag, *transform, *seasonal, *alpha, *stab_window, *ic;
+} analyze_flags_t;
+
+static int apply_analyze_flags(const analyze_flags_t *f, lw_analyze_opts_t *o)
+{
+    char err[256];
+    if (f->max_lag && !parse_size_opt(f->max_lag, 1, LW_ANALYZE_MAX_LAG, &o->max_lag))
+        return lw_cli_usage_error("analyze", "--max-lag: expected a whole number 1..60");
+    if (f->transform && !lw_transform_parse(f->transform, &o->transform))
+        return lw_cli_usage_error("analyze", "--transform: expected none, diff, log_diff or auto");
+    if (f->seasonal && !lw_seasonal_parse(f->seasonal, &o->seasonal, &o->seasonal_period))
+        return lw_cli_usage_error("analyze",
+                                  "--seasonal: expected none, weekly or a period 2..400");
+    if (f->alpha && !parse_double_opt(f->alpha, &o->alpha))
+        return lw_cli_usage_error("analyze", "--alpha: expected a number in (0, 0.5]");
+    if (f->stab_window && !parse_size_opt(f->stab_window, 0, 1000000, &o->window))
+        return lw_cli_usage_error("analyze", "--stability-window: expected a whole number");
+    if (f->ic && !lw_ic_parse(f->ic, &o->ic))
+        return lw_cli_usage_error("analyze", "--ic: expected aic or bic");
+    if (lw_analyze_opts_check(o, err, sizeof err) != LW_OK)
+        return lw_cli_usage_error("analyze", err);
+    return LW_EXIT_OK;
+}
+
+int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
+{
+    (void)env;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"store", required_argument, NULL, OPT_STORE},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"as-of", required_argument, NULL, OPT_AS_OF},
+        {"series", required_argument, NULL, OPT_SERIES},
+        {"nsm", required_argument, NULL, OPT_NSM},
+        {"kpi", required_argument, NULL, OPT_KPI},
+        {"inputs", required_argument, NULL, OPT_INPUTS},
+        {"max-lag", required_argument, NULL, OPT_MAX_LAG},
+        {"transform", required_argument, NULL, OPT_TRANSFORM},
+        {"seasonal", required_argument, NULL, OPT_SEASONAL},
+        {"alpha", required_argument, NULL, OPT_ALPHA},
+        {"window", required_argument, NULL, OPT_WINDOW},
+        {"stability-window", required_argument, NULL, OPT_STAB_WINDOW},
+        {"ic", required_argument, NULL, OPT_IC},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    lw_cli_common_t co = {.config = lw_cli_default_config()};
+    analyze_flags_t fl = {0};
+    const char *series = NULL, *nsm = NULL, *kpi = NULL, *inputs = NULL;
+    lw_analysis_format_t fmt = LW_ANALYSIS_TEXT;
+    int64_t as_of = INT64_MAX;
+    size_t window = 0;
+    bool config_given = false, window_given = false;
+    int c, rc = LW_EXIT_OK;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        if (c == 'c')
+            config_given = true;
+        if (lw_cli_common_option(c, &co, &rc))
+            continue;
+        switch (c) {
+        case 'h': fputs(lw_cli_help_analyze, stdout); return LW_EXIT_OK;
+        case OPT_FORMAT:
+            if (!lw_analysis_format_parse(optarg, &fmt))
+                return lw_cli_usage_error("analyze", "--format must be text, json or md");
+            break;
+        case OPT_AS_OF:
+            if (!lw_time_parse_iso8601(optarg, strlen(optarg), &as_of))
+                return lw_cli_usage_error("analyze", "--as-of: not an ISO 8601 date");
+            break;
+        case OPT_SERIES: series = optarg; break;
+        case OPT_NSM: nsm = optarg; break;
+        case OPT_KPI: kpi = optarg; break;
+        case OPT_INPUTS: inputs = optarg; break;
+        case OPT_MAX_LAG: fl.max_lag = optarg; break;
+        case OPT_TRANSFORM: fl.transform = optarg; break;
+        case OPT_SEASONAL: fl.seasonal = optarg; break;
+        case OPT_ALPHA: fl.alpha = optarg; break;
+        case OPT_WINDOW:
+            if (!parse_size_opt(optarg, 1, LW_SERIES_MAX_ROWS, &window))
+                return lw_cli_usage_error("analyze",
+                                          "--window: expected a whole number of buckets >= 1");
+            window_given = true;
+            break;
+        case OPT_STAB_WINDOW: fl.stab_window = optarg; break;
+        case OPT_IC: fl.ic = optarg; break;
+        default: return lw_cli_usage_error("analyze", "invalid option");
+        }
+    }
+    if (rc != LW_EXIT_OK)
+        return rc;
+    if (optind < argc)
+        return lw_cli_usage_error("analyze", "unexpected argument");
+    if (series && !nsm)
+        return lw_cli_usage_error("analyze", "--series needs --nsm COL");
+    if (!series && (nsm || kpi || inputs))
+        return lw_cli_usage_error("analyze", "--nsm, --kpi and --inputs go with --series");
+
+    lw_config_t *cfg = NULL;
+    lw_session_t *ses = NULL;
+    const lw_analysis_t *an = NULL;
+    lw_analyze_opts_t ao;
+    char err[1024];
+    lw_analyze_opts_default(&ao);
+    if (!series || config_given) {
+        /* the config supplies the tree (without --series) and the analysis: defaults */
+        rc = lw_cli_load_config(&co, &cfg);
+        if (rc != LW_EXIT_OK)
+            return rc;
+        ao = cfg->analysis;
+        if (!window_given)
+            window = cfg->analysis_window;
+    }
+    rc = apply_analyze_flags(&fl, &ao);
+    if (rc != LW_EXIT_OK)
+        goto out;
+    rc = LW_EXIT_FAILURE;
+    const lw_session_range_t range = {
+        .as_of_ms = as_of, .window = window, .kind = LW_SESSION_LAST_ROWS};
+    lw_err_t e;
+    if (series) {
+        lw_series_csv_t csv;
+        if ((e = lw_series_csv_load(series, &csv, err, sizeof err)) != LW_OK) {
+            fprintf(stderr, "leadwatch analyze: %s\n", err);
+            rc = e == LW_ERR_IO ? LW_EXIT_FAILURE : LW_EXIT_USAGE;
+            goto out;
+        }
+        e = lw_session_from_csv(&csv, nsm, kpi, inputs, &range, &ses, err, sizeof err);
+    } else {
+        const char *store_path = co.store ? co.store : cfg->store.path;
+        lw_store_t *store = NULL;
+        if (lw_store_open(store_path, LW_STORE_READONLY, &store, err, sizeof err) != LW_OK) {
+            fprintf(stderr, "leadwatch analyze: %s: %s\n", store_path, err);
+            goto out;
+        }
+        e = lw_session_from_store(cfg, store, &range, &ses, err, sizeof err);
+        lw_store_close(store);
+    }
+    if (e != LW_OK) {
+        fprintf(stderr, "leadwatch analyze: %s\n", err);
+        rc = e == LW_ERR_CONFIG ? LW_EXIT_USAGE : LW_EXIT_FAILURE;
+        goto out;
+    }
+    size_t prov = lw_session_provisional(ses);
+    if (prov)
+        LW_LOG(LW_LOG_INFO, "analyze", "left out %zu trailing provisional bucket%s", prov,
+               prov == 1 ? "" : "s");
+    if ((e = lw_session_analyze(ses, &ao, &an, err, sizeof err)) != LW_OK) {
+        fprintf(stderr, "leadwatch analyze: %s\n", err);
+        rc = e == LW_ERR_CONFIG ? LW_EXIT_USAGE : LW_EXIT_FAILURE;
+        goto out;
+    }
+    if (lw_analysis_write(an, fmt, stdout, err, sizeof err) != LW_OK) {
+        fprintf(stderr, "leadwatch analyze: %s\n", err);
+        goto out;
+    }
+    rc = LW_EXIT_OK;
+out:
+    lw_session_destroy(ses);
+    lw_config_free(cfg);
+    return rc;
+}
+
+int lw_cli_report(int argc, char **argv, const lw_cli_env_t *env)
+{
+    (void)env;
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"as-of", required_argument, NULL, OPT_AS_OF},
+                                         {"window", required_argument, NULL, OPT_WINDOW},
+                                         {"max-lag", required_argument, NULL, OPT_MAX_LAG},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    lw_cli_common_t co = {.config = lw_cli_default_config()};
+    lw_report_run_opts_t ro = {0};
+    int c, rc = LW_EXIT_OK;
+    while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+        if (lw_cli_common_option(c, &co, &rc))
+            continue;
+        switch (c) {
+        case 'h': fputs(lw_cli_help_report, stdout); return LW_EXIT_OK;
+        case 'o': ro.out_dir = optarg; break;
+        case OPT_AS_OF: ro.as_of = optarg; break;
+        case OPT_WINDOW:
+            if (!parse_size_opt(optarg, 1, LW_SERIES_MAX_ROWS, &ro.window))
+                return lw_cli_usage_error("report",
+                                          "--window: expected a whole number of buckets >= 1");
+            break;
+        case OPT_MAX_LAG:
+            if (!parse_size_opt(optarg, 1, LW_ANALYZE_MAX_LAG, &ro.max_lag))
+                return lw_cli_usage_error("report", "--max-lag: expected a whole number 1..60");
+            break;
+        default: return lw_cli_usage_error("report", "invalid option");
+        }
+    }
+    if (rc != LW_EXIT_OK)
+        return rc;
+    if (optind < argc)
+        return lw_cli_usage_error("report", "unexpected argument");
+    if (!ro.out_dir)
+        return lw_cli_usage_error("report", "--out DIR is required");
+    if (mkdir(ro.out_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "leadwatch report: %s: %s\n", ro.out_dir, strerror(errno));
+        return LW_EXIT_FAILURE;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ro.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    lw_config_t *cfg = NULL;
+    rc = lw_cli_load_config(&co, &cfg);
+    if (rc != LW_EXIT_OK)
+        return rc;
+    if (ro.window == 0)
+        ro.window = cfg->analysis_window;
+    char err[1024], path[4096];
+    lw_err_t e = lw_report_run(cfg, &ro, path, sizeof path, err, sizeof err);
+    lw_config_free(cfg);
+    if (e != LW_OK) {
+        fprintf(stderr, "leadwatch report: %s\n", err);
+        return e == LW_ERR_CONFIG ? LW_EXIT_USAGE : LW_EXIT_FAILURE;
+    }
+    printf("%s\n", path);
+    return LW_EXIT_OK;
+}

@@ -1,0 +1,391 @@
+/*
+ * session.c - see session.h.
+ *
+ * Steps of a session:
+ *   1. the rows: from the store, lw_series_load over [from, to] where
+ *        LAST_ROWS: from = -inf, to = as_of;
+ *        PERIODS:   to = bucket of as_of (or the newest stored bucket when
+ *                   as_of is open), from = to - (window - 1) buckets;
+ *      from a CSV, the parsed file as it is;
+ *   2. the input: the source builders below map the tree (config, or the
+ *      named CSV columns) onto the columns; store labels are the bucket
+ *      starts, trailing provisional buckets are left out;
+ *   3. the range: a CSV's rows starting after as_of are dropped (its rows
+ *      are oldest first and evenly spaced, so they are a suffix); then with
+ *      a window the input becomes a view of its last `window` rows (a store
+ *      PERIODS load already holds at most `window` rows);
+ *   4. lw_session_analyze: lw_analyze_tree on that view.
+ * The input is a non-owning view into the series / CSV that the session
+ * owns, so every pointer a result holds lives as long as the session.
+ */
+#include "leadwatch/store/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadwatch/core/timeutil.h"
+
+struct lw_session {
+    lw_session_source_t src;
+    bool have_src;
+    lw_series_t series; /* store sessions */
+    bool from_store;
+    lw_series_csv_t csv; /* CSV sessions */
+    lw_analysis_t *analysis;
+};
+
+/* ---------------------------------------------------------------- sources */
+
+void lw_session_source_release(lw_session_source_t *src)
+{
+    if (!src)
+        return;
+    free(src->cols_);
+    free(src->names_);
+    free(src->kinds_);
+    if (src->labels_)
+        for (size_t i = 0; i < src->nlabels_; i++)
+            free(src->labels_[i]);
+    free(src->labels_);
+    memset(src, 0, sizeof(*src));
+}
+
+static lw_err_t missing_column(const lw_series_csv_t *csv, const char *what, const char *name,
+                               char *errstr, size_t errstr_size)
+{
+    char list[512];
+    size_t off = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < csv->ncols && off + 1 < sizeof list; i++) {
+        int k = snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", csv->names[i]);
+        if (k < 0)
+            break;
+        off += (size_t)k;
+    }
+    return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "%s: no column '%s' (columns: %s)", what,
+                     name, list);
+}
+
+lw_err_t lw_session_source_from_csv(lw_session_source_t *src, const lw_series_csv_t *csv,
+                                    const char *nsm, const char *kpi, const char *inputs,
+                                    char *errstr, size_t errstr_size)
+{
+    memset(src, 0, sizeof(*src));
+    lw_err_t err;
+    long nsm_col = lw_series_csv_column(csv, nsm);
+    if (nsm_col < 0)
+        return missing_column(csv, "--nsm", nsm, errstr, errstr_size);
+    long kpi_col = -1;
+    if (kpi && *kpi) {
+        kpi_col = lw_series_csv_column(csv, kpi);
+        if (kpi_col < 0)
+            return missing_column(csv, "--kpi", kpi, errstr, errstr_size);
+        if (kpi_col == nsm_col)
+            return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "--kpi: '%s' is also the NSM",
+                             kpi);
+    }
+    src->cols_ = calloc(csv->ncols ? csv->ncols : 1, sizeof(size_t));
+    src->names_ = calloc(csv->ncols ? csv->ncols : 1, sizeof(char *));
+    src->kinds_ = calloc(csv->ncols ? csv->ncols : 1, sizeof(char *));
+    if (!src->cols_ || !src->names_ || !src->kinds_) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
+        goto fail;
+    }
+    size_t ni = 0;
+    if (inputs && *inputs) {
+        const char *p = inputs;
+        for (;;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            char name[LW_SERIES_CSV_MAX_NAME + 1];
+            if (len == 0 || len > LW_SERIES_CSV_MAX_NAME) {
+                err = lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                                "--inputs: empty or too long name in '%s'", inputs);
+                goto fail;
+            }
+            memcpy(name, p, len);
+            name[len] = '\0';
+            long c = lw_series_csv_column(csv, name);
+            if (c < 0) {
+                err = missing_column(csv, "--inputs", name, errstr, errstr_size);
+                goto fail;
+            }
+            if (c == nsm_col || c == kpi_col) {
+                err = lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                                "--inputs: '%s' is the NSM or the KPI", name);
+                goto fail;
+            }
+            for (size_t j = 0; j < ni; j++)
+                if (src->cols_[j] == (size_t)c) {
+                    err = lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                                    "--inputs: '%s' listed twice", name);
+                    goto fail;
+                }
+            if (ni + 1 + (kpi_col >= 0) > LW_ANALYZE_MAX_EDGES) {
+                err = lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "--inputs: more than %u edges",
+                                LW_ANALYZE_MAX_EDGES);
+                goto fail;
+            }
+            src->cols_[ni++] = (size_t)c;
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+    } else {
+        for (size_t c = 0; c < csv->ncols; c++) {
+            if ((long)c == nsm_col || (long)c == kpi_col)
+                continue;
+            if (ni + 1 + (kpi_col >= 0) > LW_ANALYZE_MAX_EDGES) {
+                err = lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                                "%zu input columns: more than %u edges; choose with --inputs",
+                                csv->ncols - 1 - (kpi_col >= 0), LW_ANALYZE_MAX_EDGES);
+                goto fail;
+            }
+            src->cols_[ni++] = c;
+        }
+    }
+    for (size_t c = 0; c < csv->ncols; c++)
+        src->names_[c] = csv->names[c];
+    lw_analyze_input_t *in = &src->in;
+    in->nrows = csv->nrows;
+    in->nseries = csv->ncols;
+    in->names = src->names_;
+    in->values = csv->values;
+    in->labels = (const char *const *)csv->labels;
+    in->bucket_ms = csv->bucket_ms;
+    in->nsm = (size_t)nsm_col;
+    in->kpi = kpi_col;
+    in->ninputs = ni;
+    in->inputs = src->cols_;
+    in->input_kinds = NULL;
+    return LW_OK;
+
+fail:
+    lw_session_source_release(src);
+    return err;
+}
+
+lw_err_t lw_session_source_from_series(lw_session_source_t *src, const lw_config_t *cfg,
+                                       const lw_series_t *series, char *errstr, size_t errstr_size)
+{
+    memset(src, 0, sizeof(*src));
+    lw_err_t err;
+    if (series->ncols != cfg->nmetrics)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "analyze: series has %zu columns, config %zu metrics", series->ncols,
+                         cfg->nmetrics);
+    size_t nrows = series->nrows;
+    while (nrows > 0 && series->provisional[nrows - 1])
+        nrows--;
+    src->dropped_provisional = series->nrows - nrows;
+    const size_t nm = cfg->nmetrics ? cfg->nmetrics : 1;
+    src->cols_ = calloc(LW_CONFIG_MAX_INPUTS, sizeof(size_t));
+    src->names_ = calloc(nm, sizeof(char *));
+    src->kinds_ = calloc(LW_CONFIG_MAX_INPUTS, sizeof(char *));
+    src->labels_ = calloc(nrows ? nrows : 1, sizeof(char *));
+    if (!src->cols_ || !src->names_ || !src->kinds_ || !src->labels_) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
+        goto fail;
+    }
+    for (size_t c = 0; c < cfg->nmetrics; c++)
+        src->names_[c] = cfg->metrics[c].name;
+    for (size_t i = 0; i < cfg->tree.ninputs; i++) {
+        src->cols_[i] = (size_t)cfg->tree.inputs[i].metric;
+        src->kinds_[i] = lw_input_kind_name(cfg->tree.inputs[i].kind);
+    }
+    for (size_t r = 0; r < nrows; r++) {
+        char buf[32];
+        if (cfg->buckets.size_ms == LW_MS_PER_HOUR)
+            lw_time_format_iso8601(series->bucket_ms[r], buf, sizeof buf);
+        else
+            lw_time_format_date(series->bucket_ms[r], buf, sizeof buf);
+        src->labels_[r] = strdup(buf);
+        if (!src->labels_[r]) {
+            err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
+            goto fail;
+        }
+        src->nlabels_ = r + 1;
+    }
+    lw_analyze_input_t *in = &src->in;
+    in->nrows = nrows;
+    in->nseries = cfg->nmetrics;
+    in->names = src->names_;
+    in->values = series->values;
+    in->labels = (const char *const *)src->labels_;
+    in->bucket_ms = cfg->buckets.size_ms;
+    in->nsm = (size_t)cfg->tree.nsm;
+    in->kpi = cfg->tree.kpi;
+    in->ninputs = cfg->tree.ninputs;
+    in->inputs = src->cols_;
+    in->input_kinds = src->kinds_;
+    return LW_OK;
+
+fail:
+    lw_session_source_release(src);
+    return err;
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static lw_err_t session_new(lw_session_t **out, char *errstr, size_t errstr_size)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "session: out of memory");
+    return LW_OK;
+}
+
+void lw_session_destroy(lw_session_t *s)
+{
+    if (!s)
+        return;
+    lw_analysis_free(s->analysis);
+    if (s->have_src)
+        lw_session_source_release(&s->src);
+    if (s->from_store)
+        lw_series_release(&s->series);
+    else
+        lw_series_csv_release(&s->csv);
+    free(s);
+}
+
+/* Step 3's window: the input becomes a view of its last `window` rows. */
+static void keep_last_rows(lw_analyze_input_t *in, size_t window)
+{
+    in->window = window;
+    if (window == 0 || in->nrows <= window)
+        return;
+    size_t skip = in->nrows - window;
+    in->values += skip * in->nseries;
+    if (in->labels)
+        in->labels += skip;
+    in->nrows = window;
+}
+
+lw_err_t lw_session_from_store(const lw_config_t *cfg, lw_store_t *store,
+                               const lw_session_range_t *range, lw_session_t **out, char *errstr,
+                               size_t errstr_size)
+{
+    *out = NULL;
+    if (range->window > LW_SERIES_MAX_ROWS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "window: at most %d buckets",
+                         LW_SERIES_MAX_ROWS);
+    const int64_t size = cfg->buckets.size_ms;
+    int64_t from_ms = INT64_MIN, to_ms = range->as_of_ms;
+    if (range->kind == LW_SESSION_PERIODS && range->window > 0) {
+        if (to_ms == INT64_MAX) {
+            int64_t lo, hi;
+            lw_err_t e = lw_store_bucket_range(store, &lo, &hi, errstr, errstr_size);
+            if (e == LW_ERR_NOT_FOUND)
+                return lw_seterr(errstr, errstr_size, LW_ERR_NOT_FOUND,
+                                 "the store holds no buckets");
+            if (e != LW_OK)
+                return e;
+            to_ms = hi;
+        } else {
+            to_ms = lw_bucket_start(to_ms, size);
+        }
+        from_ms = to_ms - (int64_t)(range->window - 1) * size;
+    }
+    lw_session_t *s;
+    lw_err_t err = session_new(&s, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    s->from_store = true;
+    err = lw_series_load(cfg, store, from_ms, to_ms, &s->series, errstr, errstr_size);
+    if (err != LW_OK)
+        goto destroy_session;
+    err = lw_session_source_from_series(&s->src, cfg, &s->series, errstr, errstr_size);
+    if (err != LW_OK)
+        goto destroy_session;
+    s->have_src = true;
+    keep_last_rows(&s->src.in, range->window);
+    *out = s;
+    return LW_OK;
+
+destroy_session:
+    lw_session_destroy(s);
+    return err;
+}
+
+/* Rows of the CSV whose period starts at or before as_of (a prefix: rows are oldest first). */
+static lw_err_t csv_rows_to(const lw_series_csv_t *csv, int64_t as_of_ms, size_t *nrows,
+                            char *errstr, size_t errstr_size)
+{
+    size_t n = 0;
+    for (; n < csv->nrows; n++) {
+        int64_t t;
+        const char *label = csv->labels[n];
+        if (csv->start_ms)
+            t = csv->start_ms[n];
+        else if (!lw_time_parse_iso8601(label, strlen(label), &t))
+            return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                             "--as-of: the period label '%s' is not an ISO 8601 date or time, "
+                             "so rows cannot be cut at a date",
+                             label);
+        if (t > as_of_ms)
+            break;
+    }
+    *nrows = n;
+    return LW_OK;
+}
+
+lw_err_t lw_session_from_csv(lw_series_csv_t *csv, const char *nsm, const char *kpi,
+                             const char *inputs, const lw_session_range_t *range,
+                             lw_session_t **out, char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    lw_session_t *s;
+    lw_err_t err = session_new(&s, errstr, errstr_size);
+    if (err != LW_OK) {
+        lw_series_csv_release(csv);
+        memset(csv, 0, sizeof *csv);
+        return err;
+    }
+    s->csv = *csv;
+    memset(csv, 0, sizeof *csv);
+    size_t nrows = s->csv.nrows;
+    if (range->as_of_ms != INT64_MAX &&
+        (err = csv_rows_to(&s->csv, range->as_of_ms, &nrows, errstr, errstr_size)) != LW_OK)
+        goto destroy_session;
+    err = lw_session_source_from_csv(&s->src, &s->csv, nsm, kpi, inputs, errstr, errstr_size);
+    if (err != LW_OK)
+        goto destroy_session;
+    s->have_src = true;
+    s->src.in.nrows = nrows;
+    keep_last_rows(&s->src.in, range->window);
+    *out = s;
+    return LW_OK;
+
+destroy_session:
+    lw_session_destroy(s);
+    return err;
+}
+
+lw_err_t lw_session_analyze(lw_session_t *s, const lw_analyze_opts_t *opts,
+                            const lw_analysis_t **out, char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    lw_analysis_free(s->analysis);
+    s->analysis = NULL;
+    lw_err_t err = lw_analyze_tree(opts, &s->src.in, &s->analysis, errstr, errstr_size);
+    if (err == LW_OK)
+        *out = s->analysis;
+    return err;
+}
+
+const lw_analyze_input_t *lw_session_input(const lw_session_t *s)
+{
+    return &s->src.in;
+}
+
+const lw_series_t *lw_session_series(const lw_session_t *s)
+{
+    return s->from_store ? &s->series : NULL;
+}
+
+size_t lw_session_provisional(const lw_session_t *s)
+{
+    return s->src.dropped_provisional;
+}
