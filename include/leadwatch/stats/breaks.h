@@ -70,13 +70,12 @@
 #define LEADWATCH_BREAKS_H
 
 #include "leadwatch/core/common.h"
+#include "leadwatch/stats/breaks_pvalue.h"
 
 #define LW_BREAKS_REASON_SIZE 160
 #define LW_BREAKS_MAX_K 64u         /* parameters in the tested regression */
 #define LW_BREAKS_MAX_NOBS 1000000u /* rows */
 #define LW_BREAKS_DEFAULT_TRIM 0.15 /* Andrews' recommended trimming */
-#define LW_BREAKS_HANSEN_MAX_K 10u  /* restrictions covered by the embedded table */
-#define LW_BREAKS_HANSEN40_MAX_K 40u /* ... and by lw_breaks_hansen_p40 (strucchange's range) */
 #define LW_BREAKS_RANK_TOL 1e-10    /* |R_jj| / ||column j|| below this: collinear */
 
 typedef struct {
@@ -106,17 +105,6 @@ typedef struct {
     size_t max_row; /* row t whose partial sum attains the maximum */
     double p;       /* Brownian-motion boundary-crossing p-value */
 } lw_breaks_cusum_t;
-
-/*
- * Hansen (1997) approximate asymptotic p-value of a sup-Wald statistic
- * `stat` (= k * sup F) for k restrictions at effective trimming tau0 in
- * (0, 0.5].  Returns false (and leaves *p alone) for k outside
- * 1..LW_BREAKS_HANSEN_MAX_K or a non-finite/negative stat.
- */
-bool lw_breaks_hansen_p(double stat, size_t k, double tau0, double *p);
-
-/* As lw_breaks_hansen_p for k = 1..LW_BREAKS_HANSEN40_MAX_K (strucchange's full table). */
-bool lw_breaks_hansen_p40(double stat, size_t k, double tau0, double *p);
 
 typedef struct {
     lw_err_t status;
@@ -156,12 +144,6 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
 lw_err_t lw_breaks_supwald_hc_lags(const double *y, const double *x, size_t n, size_t ylags,
                                    size_t xlags, double trim, lw_breaks_supwald_hc_t *res,
                                    double *w_path, char *errstr, size_t errstr_size);
-
-/*
- * Brownian-motion boundary-crossing p-value P(sup_t |W(t)| / (1 + 2t) > x),
- * t in [0, 1] (Brown, Durbin & Evans 1975; the strucchange closed form).
- */
-double lw_breaks_bm_crossing_p(double x);
 
 /*
  * Sup-F test on a given design: y (m), Z (m x k row-major, include the
