@@ -1354,6 +1354,24 @@ static void test_describe(void **state)
  * The README's configuration reference is the describe output, copied by
  * scripts/gen-config-doc between its markers in a ```text fence.
  */
+/* --help text takes defaults and bounds from the tables (lw_cli_put_help). */
+static void test_key_doc(void **state)
+{
+    (void)state;
+    char doc[160];
+    assert_true(lw_config_key_doc("analysis.max_lag", doc, sizeof doc));
+    assert_string_equal(doc, "default 14; [1..60]");
+    assert_true(lw_config_key_doc("analysis.alpha", doc, sizeof doc));
+    assert_string_equal(doc, "default 0.05; (0..0.5]");
+    assert_true(lw_config_key_doc("alerts.backoff.initial", doc, sizeof doc) ||
+                lw_config_key_doc("store.flush_events", doc, sizeof doc));
+    assert_non_null(strstr(doc, "default "));
+    snprintf(doc, sizeof doc, "untouched");
+    assert_false(lw_config_key_doc("analysis.no_such_key", doc, sizeof doc));
+    assert_false(lw_config_key_doc("max_lag", doc, sizeof doc));
+    assert_string_equal(doc, "untouched");
+}
+
 static void test_readme_reference(void **state)
 {
     (void)state;
@@ -1476,6 +1494,7 @@ int main(void)
         cmocka_unit_test(test_kafka_example_alerts),
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_readme_reference),
+        cmocka_unit_test(test_key_doc),
         cmocka_unit_test(test_owner_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

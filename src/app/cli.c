@@ -136,6 +136,32 @@ static void print_main_help(FILE *out)
           out);
 }
 
+void lw_cli_put_help(const char *text, FILE *out)
+{
+    /* "{section.key}" expands to the key's default and bounds from the config
+     * tables (lw_config_key_doc), so no default is written twice */
+    for (const char *p = text; *p;) {
+        const char *open = strchr(p, '{');
+        const char *close = open ? strchr(open, '}') : NULL;
+        if (!close) {
+            fputs(p, out);
+            return;
+        }
+        fwrite(p, 1, (size_t)(open - p), out);
+        char key[96], doc[160];
+        size_t klen = (size_t)(close - open - 1);
+        if (klen < sizeof key) {
+            memcpy(key, open + 1, klen);
+            key[klen] = '\0';
+        }
+        if (klen < sizeof key && lw_config_key_doc(key, doc, sizeof doc))
+            fputs(doc, out);
+        else
+            fwrite(open, 1, (size_t)(close - open + 1), out);
+        p = close + 1;
+    }
+}
+
 static int cmd_help(int argc, char **argv, const lw_cli_env_t *env)
 {
     (void)env;
@@ -148,7 +174,7 @@ static int cmd_help(int argc, char **argv, const lw_cli_env_t *env)
         fprintf(stderr, "leadwatch: unknown command '%s'\n", argv[1]);
         return LW_EXIT_USAGE;
     }
-    fputs(c->help, stdout);
+    lw_cli_put_help(c->help, stdout);
     return LW_EXIT_OK;
 }
 

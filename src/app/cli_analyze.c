@@ -52,18 +52,19 @@ const char lw_cli_help_analyze[] =
     "      --kpi COL          the KPI column (adds the NSM -> KPI edge)\n"
     "      --inputs A,B,...   input columns (default: every other column)\n"
     "      --format FMT       text (default) | json | md\n"
-    "      --max-lag K        Granger lags 1..K (1..60, default 14)\n"
-    "      --transform T      none | diff | log_diff | auto (default auto: logs when\n"
-    "                         all values > 0, differenced when ADF does not reject a\n"
-    "                         unit root at 5%)\n"
-    "      --seasonal S       none | weekly | N (default weekly: day-of-week means\n"
-    "                         for daily buckets, hour-of-day for hourly; N = 2..400)\n"
-    "      --alpha A          FDR level for the BH q-values, (0, 0.5] (default 0.05)\n"
+    "      --max-lag K        Granger lags 1..K ({analysis.max_lag})\n"
+    "      --transform T      none | diff | log_diff | auto ({analysis.transform};\n"
+    "                         auto: logs when all values > 0, differenced when ADF\n"
+    "                         does not reject a unit root at analysis.adf_alpha)\n"
+    "      --seasonal S       none | weekly | N ({analysis.seasonal}; weekly:\n"
+    "                         day-of-week means for daily buckets, hour-of-day for\n"
+    "                         hourly)\n"
+    "      --alpha A          FDR level for the BH q-values ({analysis.alpha})\n"
     "      --window N         analyse only the last N buckets (default: all; with -c\n"
     "                         the buckets up to --as-of; config: analysis.window)\n"
-    "      --stability-window N  stability sub-window in buckets (default: max(n/4,\n"
-    "                         5*lag+20))\n"
-    "      --ic aic|bic       how the lag is chosen (default aic)\n";
+    "      --stability-window N  stability sub-window in buckets\n"
+    "                         ({analysis.stability_window}; 0: max(n/4, 5*lag+20))\n"
+    "      --ic aic|bic       how the lag is chosen ({analysis.ic})\n";
 
 const char lw_cli_help_report[] =
     "usage: leadwatch report [-c FILE] --out DIR [--as-of DATE] [--window N] [--max-lag N]\n"
@@ -81,7 +82,7 @@ const char lw_cli_help_report[] =
     "                         latest final bucket)\n"
     "      --window N         analyse the N buckets ending at --as-of (default:\n"
     "                         analysis.window, else every bucket in the store)\n"
-    "      --max-lag N        largest lag tested, 1..60 (default: analysis.max_lag)\n";
+    "      --max-lag N        largest lag tested (analysis.max_lag: {analysis.max_lag})\n";
 
 /* Parse a whole number in [lo, hi]; false on anything else. */
 static bool parse_size_opt(const char *s, size_t lo, size_t hi, size_t *out)
@@ -169,7 +170,7 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         if (lw_cli_common_option(c, &co, &rc))
             continue;
         switch (c) {
-        case 'h': fputs(lw_cli_help_analyze, stdout); return LW_EXIT_OK;
+        case 'h': lw_cli_put_help(lw_cli_help_analyze, stdout); return LW_EXIT_OK;
         case OPT_FORMAT:
             if (!lw_analysis_format_parse(optarg, &fmt))
                 return lw_cli_usage_error("analyze", "--format must be text, json or md");
@@ -289,7 +290,7 @@ int lw_cli_report(int argc, char **argv, const lw_cli_env_t *env)
         if (lw_cli_common_option(c, &co, &rc))
             continue;
         switch (c) {
-        case 'h': fputs(lw_cli_help_report, stdout); return LW_EXIT_OK;
+        case 'h': lw_cli_put_help(lw_cli_help_report, stdout); return LW_EXIT_OK;
         case 'o': ro.out_dir = optarg; break;
         case OPT_AS_OF: ro.as_of = optarg; break;
         case OPT_WINDOW:

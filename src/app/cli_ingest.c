@@ -75,7 +75,7 @@ int lw_cli_check_config(int argc, char **argv, const lw_cli_env_t *env)
         if (lw_cli_common_option(c, &co, &rc))
             continue;
         if (c == 'h') {
-            fputs(lw_cli_help_check_config, stdout);
+            lw_cli_put_help(lw_cli_help_check_config, stdout);
             fputc('\n', stdout);
             lw_config_describe(stdout);
             return LW_EXIT_OK;
@@ -145,7 +145,7 @@ int lw_cli_ingest(int argc, char **argv, const lw_cli_env_t *env)
         if (lw_cli_common_option(c, &co, &rc))
             continue;
         switch (c) {
-        case 'h': fputs(lw_cli_help_ingest, stdout); return LW_EXIT_OK;
+        case 'h': lw_cli_put_help(lw_cli_help_ingest, stdout); return LW_EXIT_OK;
         case OPT_REJECTS: rejects_path = optarg; break;
         case OPT_FROM_START: iopts.from_start = true; break;
         default: return lw_cli_usage_error("ingest", "invalid option");
@@ -279,7 +279,7 @@ int lw_cli_export(int argc, char **argv, const lw_cli_env_t *env)
         if (lw_cli_common_option(c, &co, &rc))
             continue;
         switch (c) {
-        case 'h': fputs(lw_cli_help_export, stdout); return LW_EXIT_OK;
+        case 'h': lw_cli_put_help(lw_cli_help_export, stdout); return LW_EXIT_OK;
         case OPT_FORMAT:
             if (strcmp(optarg, "csv") == 0)
                 fmt = LW_EXPORT_CSV;

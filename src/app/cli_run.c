@@ -227,7 +227,7 @@ int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
         if (lw_cli_common_option(c, &co, &rc))
             continue;
         switch (c) {
-        case 'h': fputs(lw_cli_help_run, stdout); return LW_EXIT_OK;
+        case 'h': lw_cli_put_help(lw_cli_help_run, stdout); return LW_EXIT_OK;
         case OPT_KAFKA:
             if (!strchr(optarg, '=') || optarg[0] == '=')
                 return lw_cli_usage_error("run", "--kafka wants KEY=VALUE");
@@ -398,7 +398,7 @@ int lw_cli_mock_kafka(int argc, char **argv, const lw_cli_env_t *env)
         if (lw_cli_common_option(c, &co, &rc))
             continue;
         switch (c) {
-        case 'h': fputs(lw_cli_help_mock_kafka, stdout); return LW_EXIT_OK;
+        case 'h': lw_cli_put_help(lw_cli_help_mock_kafka, stdout); return LW_EXIT_OK;
         case OPT_BROKERS:
             if (!lw_parse_long(optarg, 1, LW_MOCK_MAX_BROKERS, &brokers))
                 return lw_cli_usage_error("mock-kafka", "--brokers: 1..16");
@@ -527,7 +527,7 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
             continue;
         switch (c) {
         case 'h':
-            fputs(lw_cli_help_simulate, stdout);
+            lw_cli_put_help(lw_cli_help_simulate, stdout);
             print_sim_model(stdout);
             return LW_EXIT_OK;
         case OPT_DAYS:

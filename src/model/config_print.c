@@ -231,28 +231,67 @@ static const char *type_name(const key_spec_t *k, char *buf, size_t size)
     return "?";
 }
 
+/* The bounds of k as describe shows them (" [1..60]", " (0..0.5]"), or "". */
+static void format_bounds(const key_spec_t *k, char *buf, size_t size)
+{
+    char lo[32], hi[32];
+    buf[0] = '\0';
+    if (k->type == T_INT || (k->type == T_CUSTOM && k->max != 0))
+        snprintf(buf, size, " [%lld..%lld]", (long long)k->min, (long long)k->max);
+    else if ((k->type == T_DURATION || k->type == T_SECONDS) && k->max < INT64_MAX / 2)
+        snprintf(buf, size, " [%s..%s]", lw_cfg_fmt_duration(k->min, lo, sizeof lo),
+                 lw_cfg_fmt_duration(k->max, hi, sizeof hi));
+    else if (k->type == T_NUMBER && (k->fmin != 0 || k->fmax != 0))
+        snprintf(buf, size, " %c%g..%g%c", k->fmin_open ? '(' : '[', k->fmin, k->fmax,
+                 k->fmax_open ? ')' : ']');
+}
+
+static const char *default_text(const key_spec_t *k)
+{
+    return k->required ? "required" : k->def ? k->def : k->doc_def ? k->doc_def : "-";
+}
+
 static void describe_section(const section_t *sec, FILE *out)
 {
-    char tbuf[96], lo[32], hi[32];
+    char tbuf[96], bounds[80];
     fprintf(out, "%s: %s\n", sec->path, sec->help);
     for (size_t i = 0; i < sec->nkeys; i++) {
         const key_spec_t *k = &sec->keys[i];
-        fprintf(out, "  %-16s %-34s %-13s %s", k->key, type_name(k, tbuf, sizeof tbuf),
-                k->required  ? "required"
-                : k->def     ? k->def
-                : k->doc_def ? k->doc_def
-                             : "-",
-                k->help);
-        if (k->type == T_INT || (k->type == T_CUSTOM && k->max != 0))
-            fprintf(out, " [%lld..%lld]", (long long)k->min, (long long)k->max);
-        else if ((k->type == T_DURATION || k->type == T_SECONDS) && k->max < INT64_MAX / 2)
-            fprintf(out, " [%s..%s]", lw_cfg_fmt_duration(k->min, lo, sizeof lo),
-                    lw_cfg_fmt_duration(k->max, hi, sizeof hi));
-        else if (k->type == T_NUMBER && (k->fmin != 0 || k->fmax != 0))
-            fprintf(out, " %c%g..%g%c", k->fmin_open ? '(' : '[', k->fmin, k->fmax,
-                    k->fmax_open ? ')' : ']');
-        fputc('\n', out);
+        format_bounds(k, bounds, sizeof bounds);
+        fprintf(out, "  %-16s %-34s %-13s %s%s\n", k->key, type_name(k, tbuf, sizeof tbuf),
+                default_text(k), k->help, bounds);
     }
+}
+
+/* The key `path` ("analysis.max_lag") in the tree under sec, or NULL. */
+static const key_spec_t *find_key(const section_t *sec, const char *path)
+{
+    bool top = sec == &lw_cfg_top_section;
+    size_t plen = top ? 0 : strlen(sec->path);
+    if (!top && (strncmp(path, sec->path, plen) != 0 || path[plen] != '.'))
+        plen = SIZE_MAX;
+    for (size_t i = 0; i < sec->nkeys; i++) {
+        const key_spec_t *k = &sec->keys[i];
+        if (plen != SIZE_MAX && !k->sub && strcmp(path + (top ? 0 : plen + 1), k->key) == 0)
+            return k;
+        if (k->sub) {
+            const key_spec_t *found = find_key(k->sub, path);
+            if (found)
+                return found;
+        }
+    }
+    return NULL;
+}
+
+bool lw_config_key_doc(const char *path, char *buf, size_t size)
+{
+    const key_spec_t *k = find_key(&lw_cfg_top_section, path);
+    if (!k)
+        return false;
+    char bounds[80];
+    format_bounds(k, bounds, sizeof bounds);
+    snprintf(buf, size, "default %s%s%s", default_text(k), bounds[0] ? ";" : "", bounds);
+    return true;
 }
 
 /* A section, then the sections of its keys, depth first. */

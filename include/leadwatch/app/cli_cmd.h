@@ -87,6 +87,10 @@ bool lw_cli_common_option(int c, lw_cli_common_t *co, int *exit_code);
 /* Print "leadwatch CMD: MSG" and the --help hint on stderr; returns LW_EXIT_USAGE. */
 int lw_cli_usage_error(const char *cmd, const char *msg);
 
+/* Print a command's help text; "{analysis.max_lag}" becomes that config key's
+ * default and bounds from the config tables (lw_config_key_doc). */
+void lw_cli_put_help(const char *text, FILE *out);
+
 /* Load co->config into *cfg; prints the config module's error and returns LW_EXIT_USAGE. */
 int lw_cli_load_config(const lw_cli_common_t *co, lw_config_t **cfg);
 

@@ -237,4 +237,11 @@ void lw_config_print(const lw_config_t *cfg, FILE *out);
  */
 void lw_config_describe(FILE *out);
 
+/*
+ * The default and bounds of one key, from the same tables, as text for help
+ * screens: "default 14; [1..60]".  `path` is the dotted key ("analysis.max_lag").
+ * false (buf untouched) when there is no such key.
+ */
+bool lw_config_key_doc(const char *path, char *buf, size_t size);
+
 #endif
