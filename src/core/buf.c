@@ -17,13 +17,16 @@
  * faster and gives the compact form directly.  Values too large for that
  * path (|v| * 10^d >= 2^53) fall back to snprintf("%.0f").
  *
- * Escaping.  lw_buf_put_xml validates UTF-8 as it goes (RFC 3629: no
- * overlongs, no surrogates, nothing above U+10FFFF) because metric names
+ * Escaping.  lw_buf_put_xml validates UTF-8 as it goes (lw_utf8_seq of
+ * utf8.h, the program's one validator: no overlongs, no surrogates,
+ * nothing above U+10FFFF) because metric names
  * come from user configuration and a single stray byte would make a whole
  * XML/XHTML document unparseable.  Runs of safe bytes are copied in one
  * append.
  */
 #include "leadwatch/core/buf.h"
+
+#include "leadwatch/core/utf8.h"
 
 #include <assert.h>
 #include <math.h>
@@ -125,35 +128,14 @@ lw_err_t lw_buf_printf(lw_buf_t *b, const char *fmt, ...)
 }
 
 /*
- * Length of the valid UTF-8 sequence starting at s[0] (2..4), or 0 when the
- * bytes there are not one.  s[0] is >= 0x80.
+ * Length of the well-formed UTF-8 sequence at s[0] (>= 0x80) that is also an
+ * XML character, or 0: U+FFFE and U+FFFF (EF BF BE / EF BF BF) are
+ * well-formed UTF-8 but not XML characters.
  */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+static size_t xml_seq_len(const unsigned char *s, size_t avail)
 {
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, min = 0x80, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, min = 0x800, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (avail < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    /* U+FFFE/U+FFFF are not XML characters either. */
-    if (cp == 0xFFFE || cp == 0xFFFF)
+    size_t len = lw_utf8_seq(s, avail);
+    if (len == 3 && s[0] == 0xEF && s[1] == 0xBF && s[2] >= 0xBE)
         return 0;
     return len;
 }
@@ -169,7 +151,7 @@ lw_err_t lw_buf_put_xml_n(lw_buf_t *b, const char *s, size_t n)
         const char *rep = NULL;
         size_t skip = 1;
         if (c >= 0x80) {
-            size_t len = utf8_seq_len(u + i, n - i);
+            size_t len = xml_seq_len(u + i, n - i);
             if (len > 0) {
                 i += len;
                 continue;
