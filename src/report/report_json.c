@@ -17,6 +17,7 @@
 #include "leadwatch/report/report_ctx.h"
 
 #include "leadwatch/report/analysis_out.h"
+#include "leadwatch/core/jsonw.h"
 #include "leadwatch/core/timeutil.h"
 
 #include <errno.h>
@@ -29,34 +30,55 @@
 
 /* ---------------------------------------------------------------- JSON */
 
-/* A JSON string: escape ", \ and control characters; invalid UTF-8 is passed through
-   lw_buf_put_xml's repair first would change & < >, so bytes >= 0x80 are copied and the
-   writers' inputs (metric names, labels, our own sentences) are UTF-8 by construction. */
-static void j_str(lw_buf_t *b, const char *s)
+static void kv_str(lw_jsonw_t *w, const char *k, const char *v)
 {
-    lw_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            lw_buf_putc(b, '\\');
-            lw_buf_putc(b, (char)*p);
-        } else if (*p < 0x20) {
-            lw_buf_printf(b, "\\u%04x", *p);
-        } else {
-            lw_buf_putc(b, (char)*p);
-        }
-    }
-    lw_buf_putc(b, '"');
+    lw_jsonw_key(w, k);
+    lw_jsonw_string(w, v); /* NULL -> null */
 }
 
-static void j_kstr(lw_buf_t *b, const char *k, const char *v, bool comma)
+static void kv_int(lw_jsonw_t *w, const char *k, int64_t v)
 {
-    lw_buf_puts(b, comma ? ",\n    " : "\n    ");
-    j_str(b, k);
-    lw_buf_puts(b, ": ");
-    if (v)
-        j_str(b, v);
-    else
-        lw_buf_puts(b, "null");
+    lw_jsonw_key(w, k);
+    lw_jsonw_int(w, v);
+}
+
+static void json_verdicts(lw_report_ctx_t *c, lw_jsonw_t *w)
+{
+    const lw_analysis_t *a = c->a;
+    lw_jsonw_key(w, "verdicts");
+    lw_jsonw_array(w);
+    for (size_t i = 0; i < a->nedges; i++) {
+        const lw_edge_result_t *e = &a->edges[i];
+        const lw_report_edge_ctx_t *ec = &c->edges[i];
+        lw_jsonw_object(w);
+        kv_str(w, "from", e->from);
+        kv_str(w, "to", e->to);
+        kv_str(w, "verdict", lw_verdict_name(e->verdict));
+        kv_str(w, "shown_as", lw_svg_verdict_label(ec->svg_verdict));
+        kv_int(w, "lag", (int64_t)ec->lead);
+        kv_str(w, "headline", ec->sentence);
+        kv_str(w, "previous_verdict", ec->prev ? ec->prev->verdict : NULL);
+        lw_jsonw_end(w);
+    }
+    lw_jsonw_end(w);
+}
+
+static void json_quality(lw_report_ctx_t *c, lw_jsonw_t *w)
+{
+    const lw_report_input_t *r = c->r;
+    lw_jsonw_key(w, "data_quality");
+    lw_jsonw_object(w);
+    kv_int(w, "rejected", lw_report_counter_sum(r, "rejected.", false));
+    kv_int(w, "late",
+           lw_report_counter_sum(r, "events.late", true) + lw_report_counter_sum(r, "late", true));
+    kv_int(w, "provisional_left_out", (int64_t)r->provisional);
+    kv_int(w, "gaps", (int64_t)c->gaps);
+    lw_jsonw_key(w, "counters");
+    lw_jsonw_object(w);
+    for (size_t i = 0; i < r->ncounters; i++)
+        kv_int(w, r->counters[i].name, r->counters[i].value);
+    lw_jsonw_end(w);
+    lw_jsonw_end(w);
 }
 
 static lw_err_t json_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_t errstr_size)
@@ -65,79 +87,38 @@ static lw_err_t json_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_
     const lw_analysis_t *a = c->a;
     char gen[40];
     lw_report_time_str(r->generated_ms, gen, sizeof gen);
-    lw_buf_puts(b, "{\n  \"schema\": \"" LW_REPORT_SCHEMA "\",\n  \"report\": {");
-    j_kstr(b, "generated", gen, false);
-    lw_buf_printf(b, ",\n    \"generated_ms\": %lld", (long long)r->generated_ms);
-    j_kstr(b, "title", lw_report_title_of(r), true);
-    j_kstr(b, "leadwatch_version", LW_VERSION, true);
-    j_kstr(b, "config", r->config_path, true);
-    j_kstr(b, "store", r->store_path, true);
-    j_kstr(b, "as_of", r->as_of, true);
-    lw_buf_printf(b, ",\n    \"window\": %zu", r->window);
-    j_kstr(b, "first_label", a->first_label, true);
-    j_kstr(b, "last_label", a->last_label, true);
-    lw_buf_printf(b, ",\n    \"periods\": %zu", a->nrows);
-    j_kstr(b, "nsm", lw_report_nsm_name(c), true);
-    j_kstr(b, "kpi", lw_report_kpi_name(c), true);
-    lw_buf_puts(b, ",\n    \"verdicts\": [");
-    for (size_t i = 0; i < a->nedges; i++) {
-        const lw_edge_result_t *e = &a->edges[i];
-        const lw_report_edge_ctx_t *ec = &c->edges[i];
-        lw_buf_puts(b, i ? ",\n      {" : "\n      {");
-        lw_buf_puts(b, "\"from\": ");
-        j_str(b, e->from);
-        lw_buf_puts(b, ", \"to\": ");
-        j_str(b, e->to);
-        lw_buf_puts(b, ", \"verdict\": ");
-        j_str(b, lw_verdict_name(e->verdict));
-        lw_buf_puts(b, ", \"shown_as\": ");
-        j_str(b, lw_svg_verdict_label(ec->svg_verdict));
-        lw_buf_printf(b, ", \"lag\": %zu, \"headline\": ", ec->lead);
-        j_str(b, ec->sentence);
-        lw_buf_puts(b, ", \"previous_verdict\": ");
-        if (ec->prev)
-            j_str(b, ec->prev->verdict);
-        else
-            lw_buf_puts(b, "null");
-        lw_buf_puts(b, "}");
-    }
-    lw_buf_puts(b, "\n    ],\n    \"previous_report\": ");
-    if (r->prev)
-        j_str(b, r->prev->generated);
-    else
-        lw_buf_puts(b, "null");
-    lw_buf_printf(b,
-                  ",\n    \"data_quality\": {\"rejected\": %lld, \"late\": %lld, "
-                  "\"provisional_left_out\": %zu, \"gaps\": %zu, \"counters\": {",
-                  (long long)lw_report_counter_sum(r, "rejected.", false),
-                  (long long)(lw_report_counter_sum(r, "events.late", true) +
-                              lw_report_counter_sum(r, "late", true)),
-                  r->provisional, c->gaps);
-    for (size_t i = 0; i < r->ncounters; i++) {
-        lw_buf_puts(b, i ? ", " : "");
-        j_str(b, r->counters[i].name);
-        lw_buf_printf(b, ": %lld", (long long)r->counters[i].value);
-    }
-    lw_buf_puts(b, "}}\n  },\n  \"analysis\": ");
-    char *mem = NULL;
-    size_t memlen = 0;
-    FILE *f = open_memstream(&mem, &memlen);
-    if (!f)
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: open_memstream failed");
-    lw_err_t err = lw_analysis_write_json(a, f, errstr, errstr_size);
-    if (fclose(f) != 0 && err == LW_OK)
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: memory stream failed");
-    if (err == LW_OK) {
-        while (memlen > 0 && (mem[memlen - 1] == '\n' || mem[memlen - 1] == ' '))
-            memlen--;
-        lw_buf_append(b, mem, memlen);
-    }
-    free(mem);
+    lw_jsonw_t w;
+    lw_jsonw_init(&w, b, 2);
+    lw_jsonw_object(&w);
+    kv_str(&w, "schema", LW_REPORT_SCHEMA);
+    lw_jsonw_key(&w, "report");
+    lw_jsonw_object(&w);
+    kv_str(&w, "generated", gen);
+    kv_int(&w, "generated_ms", r->generated_ms);
+    kv_str(&w, "title", lw_report_title_of(r));
+    kv_str(&w, "leadwatch_version", LW_VERSION);
+    kv_str(&w, "config", r->config_path);
+    kv_str(&w, "store", r->store_path);
+    kv_str(&w, "as_of", r->as_of);
+    kv_int(&w, "window", (int64_t)r->window);
+    kv_str(&w, "first_label", a->first_label);
+    kv_str(&w, "last_label", a->last_label);
+    kv_int(&w, "periods", (int64_t)a->nrows);
+    kv_str(&w, "nsm", lw_report_nsm_name(c));
+    kv_str(&w, "kpi", lw_report_kpi_name(c));
+    json_verdicts(c, &w);
+    kv_str(&w, "previous_report", r->prev ? r->prev->generated : NULL);
+    json_quality(c, &w);
+    lw_jsonw_end(&w);
+    lw_jsonw_key(&w, "analysis");
+    lw_err_t err = lw_analysis_json(a, &w, errstr, errstr_size);
     if (err != LW_OK)
         return err;
-    lw_buf_puts(b, "\n}\n");
-    if (b->err != LW_OK)
-        return lw_seterr(errstr, errstr_size, b->err, "report: JSON exceeds %zu bytes", b->max);
+    lw_jsonw_end(&w);
+    lw_buf_putc(b, '\n');
+    err = lw_jsonw_finish(&w);
+    if (err != LW_OK)
+        return lw_seterr(errstr, errstr_size, err, "report: JSON exceeds %zu bytes", b->max);
     return LW_OK;
 }
 

@@ -37,10 +37,10 @@
 
 typedef struct {
     lw_buf_t *b;
-    unsigned indent;   /* spaces per level; 0 = compact */
-    int depth;         /* open containers */
-    bool after_key;    /* a key was written; its value is due */
-    bool misuse;       /* a caller bug was seen (see the file comment) */
+    unsigned indent;     /* spaces per level; 0 = compact */
+    int depth;           /* open containers */
+    bool after_key;      /* a key was written; its value is due */
+    bool misuse;         /* a caller bug was seen (see the file comment) */
     uint32_t need_comma; /* bit d: level d already holds a member */
     uint32_t is_object;  /* bit d: level d is an object */
 } lw_jsonw_t;
