@@ -53,6 +53,7 @@
 
 #include "leadwatch/core/log.h"
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/core/clock.h"
 
 #define ERRMSG 512
 #define POLL_SLICE_MS 50
@@ -69,13 +70,6 @@ struct lw_alertkafka {
     rd_kafka_resp_err_t err; /*   with this result */
     lw_alertkafka_stats_t st;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- consumer-only properties ---- */
 
@@ -385,7 +379,7 @@ lw_alertsink_result_t lw_alertkafka_deliver(void *ctx, const lw_alert_event_t *e
                                             size_t errstr_size)
 {
     lw_alertkafka_t *k = ctx;
-    int64_t deadline = mono_ms() + k->timeout_ms;
+    int64_t deadline = lw_clock_mono_ms() + k->timeout_ms;
     if (!k->rk) {
         k->st.reopens++;
         if (open_handle(k, errstr, errstr_size) != LW_OK) {
@@ -415,7 +409,7 @@ lw_alertsink_result_t lw_alertkafka_deliver(void *ctx, const lw_alert_event_t *e
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
         return failed(k, e, "producing to", errstr, errstr_size);
 
-    for (int64_t now = mono_ms(); !k->done && now < deadline; now = mono_ms()) {
+    for (int64_t now = lw_clock_mono_ms(); !k->done && now < deadline; now = lw_clock_mono_ms()) {
         int64_t left = deadline - now;
         rd_kafka_poll(k->rk, (int)(left < POLL_SLICE_MS ? left : POLL_SLICE_MS));
     }

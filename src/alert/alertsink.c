@@ -37,10 +37,10 @@
  * errors = retry; other statuses = rejected (logged with the start of the
  * answer).
  *
- * JSON is written by hand with lw_buf_t: the documents are small and fixed
- * in shape, and the escaper (RFC 8259: " \ and control characters escaped,
- * invalid UTF-8 replaced by U+FFFD so the output always parses) is a few
- * lines; yajl is not linked into the core.
+ * JSON is written with the core's streaming writer (core/jsonw.h), the
+ * program's one escaping rule (RFC 8259: " \ and control characters
+ * escaped, each invalid UTF-8 byte replaced by \ufffd so the output always
+ * parses); yajl is not linked into the core.
  */
 #include "leadwatch/alert/alertsink.h"
 
@@ -58,6 +58,7 @@
 #include "leadwatch/core/jsonw.h"
 #include "leadwatch/core/log.h"
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/core/clock.h"
 
 #define BODY_MAX (8u << 20)
 #define ANSWER_KEEP 200 /* bytes of an error answer kept for the log */
@@ -297,20 +298,11 @@ lw_err_t lw_alertsink_json_webhook(lw_buf_t *b, const lw_alert_event_t *ev, cons
 
 /* ---- clocks and jitter ------------------------------------------------------ */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t wall_ms(const lw_alertsink_t *s)
 {
     if (s->opts.wall_ms)
         return s->opts.wall_ms(s->opts.inject_ctx);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return lw_clock_wall_ms();
 }
 
 static uint64_t rand64(lw_alertsink_t *s)
@@ -575,7 +567,7 @@ static bool service_sink(lw_alertsink_t *s, lw_alertsink_kind_t k, int64_t now, 
         sk->attempt++;
         sk->st.retries++;
         int64_t wait = backoff_ms(s, sk->attempt);
-        sk->next_try = mono_ms() + wait;
+        sk->next_try = lw_clock_mono_ms() + wait;
         LW_LOG(LW_LOG_WARN, "alertsink", "%s: attempt %u failed (%s); retrying in %" PRId64 " ms",
                kind_names[k], sk->attempt, err, wait);
         return true;
@@ -625,7 +617,7 @@ static bool service_resend(lw_alertsink_t *s, int64_t now, int64_t *wake_at)
         LW_LOG(LW_LOG_WARN, "alertsink", "alertmanager: re-sending %zu firing alert(s) failed: %s",
                n, err);
     }
-    s->next_resend = mono_ms() + s->opts.resend_ms;
+    s->next_resend = lw_clock_mono_ms() + s->opts.resend_ms;
     return true;
 }
 
@@ -634,7 +626,7 @@ static void *worker(void *arg)
     lw_alertsink_t *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
-        int64_t now = mono_ms();
+        int64_t now = lw_clock_mono_ms();
         int64_t wake_at = now + 3600000;
         bool did = false;
         for (int k = 0; k < LW_ALERTSINK_NSINKS && !s->stop; k++)
@@ -722,7 +714,7 @@ lw_err_t lw_alertsink_new(const lw_alertsink_opts_t *opts, lw_alertsink_t **out,
         goto free_all;
     }
     s->rng_state = (uint64_t)wall_ms(s) * UINT64_C(0x9E3779B97F4A7C15) | 1;
-    s->next_resend = mono_ms() + opts->resend_ms;
+    s->next_resend = lw_clock_mono_ms() + opts->resend_ms;
     atomic_init(&s->abort_io, false);
 
     pthread_condattr_t ca;
@@ -788,10 +780,10 @@ void lw_alertsink_destroy(lw_alertsink_t *s)
 
 bool lw_alertsink_flush(lw_alertsink_t *s, int64_t timeout_ms)
 {
-    int64_t until = mono_ms() + timeout_ms;
+    int64_t until = lw_clock_mono_ms() + timeout_ms;
     bool empty;
     pthread_mutex_lock(&s->mu);
-    while (!(empty = queues_empty(s) && !s->busy) && !s->stop && mono_ms() < until) {
+    while (!(empty = queues_empty(s) && !s->busy) && !s->stop && lw_clock_mono_ms() < until) {
         struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
         pthread_cond_timedwait(&s->idle, &s->mu, &ts);
     }

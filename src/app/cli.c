@@ -36,6 +36,7 @@
 #include "leadwatch/model/simulate.h"
 #include "leadwatch/store/store.h"
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/core/clock.h"
 
 typedef int (*cmd_fn)(int argc, char **argv, const lw_cli_env_t *env);
 
@@ -316,13 +317,6 @@ static int cmd_check_config(int argc, char **argv, const lw_cli_env_t *env)
     return LW_EXIT_OK;
 }
 
-static double mono_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void print_ingest_summary(const lw_config_t *cfg, const lw_pipeline_stats_t *st, double secs,
                                  int ninputs, int64_t skipped_bytes)
 {
@@ -404,7 +398,7 @@ static int cmd_ingest(int argc, char **argv, const lw_cli_env_t *env)
         fprintf(stderr, "leadwatch ingest: %s\n", err);
         goto out;
     }
-    double t0 = mono_seconds();
+    double t0 = lw_clock_mono_s();
     int64_t skipped = 0;
     int ninputs = 0;
     rc = LW_EXIT_OK;
@@ -427,7 +421,7 @@ static int cmd_ingest(int argc, char **argv, const lw_cli_env_t *env)
     }
     lw_pipeline_stats_t st;
     lw_pipeline_stats(p, &st);
-    print_ingest_summary(cfg, &st, mono_seconds() - t0, ninputs, skipped);
+    print_ingest_summary(cfg, &st, lw_clock_mono_s() - t0, ninputs, skipped);
 
 out:
     if (iopts.rejects && fclose(iopts.rejects) != 0) {
@@ -757,10 +751,10 @@ static int cmd_run(int argc, char **argv, const lw_cli_env_t *env)
                             .reload = env->reload,
                             .exit_when_idle_ms = (int64_t)(idle_s * 1000.0)};
     lw_daemon_result_t res;
-    double t0 = mono_seconds();
+    double t0 = lw_clock_mono_s();
     lw_err_t e = lw_service_run(&so, &res, err, sizeof err);
     /* the daemon's own time: without the alert queues' drain at exit */
-    double secs = res.run_s > 0 ? res.run_s : mono_seconds() - t0;
+    double secs = res.run_s > 0 ? res.run_s : lw_clock_mono_s() - t0;
     if (e == LW_ERR_CONFIG) {
         fprintf(stderr, "leadwatch run: %s\n", err);
         rc = LW_EXIT_USAGE;
@@ -1054,11 +1048,11 @@ static int cmd_simulate(int argc, char **argv, const lw_cli_env_t *env)
     }
 
     lw_pacer_t pacer;
-    lw_pacer_init(&pacer, rate, (int64_t)(mono_seconds() * 1000.0));
+    lw_pacer_init(&pacer, rate, (int64_t)(lw_clock_mono_s() * 1000.0));
     char line[LW_SIM_MAX_LINE + 1];
     int64_t n = 0;
     bool complete = false;
-    double t0 = mono_seconds();
+    double t0 = lw_clock_mono_s();
     for (;; n++) {
         if (env->stop && *env->stop)
             break;
@@ -1073,7 +1067,7 @@ static int cmd_simulate(int argc, char **argv, const lw_cli_env_t *env)
             break;
         }
         if (rate > 0) {
-            int64_t wait = lw_pacer_delay_ms(&pacer, n, (int64_t)(mono_seconds() * 1000.0));
+            int64_t wait = lw_pacer_delay_ms(&pacer, n, (int64_t)(lw_clock_mono_s() * 1000.0));
             if (wait > 0) {
                 if (prod)
                     lw_producer_poll(prod);
@@ -1104,7 +1098,7 @@ static int cmd_simulate(int argc, char **argv, const lw_cli_env_t *env)
         fprintf(stderr, "leadwatch simulate: stdout: %s\n", strerror(errno));
         goto out;
     }
-    double secs = mono_seconds() - t0;
+    double secs = lw_clock_mono_s() - t0;
     LW_LOG(LW_LOG_INFO, "simulate", "%lld events over %d days in %.2f s%s%s", (long long)n, so.days,
            secs, prod ? " produced to " : "", prod ? topic : "");
     if (!complete) {
@@ -1428,9 +1422,7 @@ static int cmd_report(int argc, char **argv, const lw_cli_env_t *env)
         fprintf(stderr, "leadwatch report: %s: %s\n", ro.out_dir, strerror(errno));
         return LW_EXIT_FAILURE;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ro.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    ro.now_ms = lw_clock_wall_ms();
     lw_config_t *cfg = NULL;
     rc = load_config(&co, &cfg);
     if (rc != LW_EXIT_OK)
