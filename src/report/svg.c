@@ -164,21 +164,15 @@ lw_err_t lw_svg_line_chart(lw_buf_t *out, const lw_svg_line_opts_t *o, char *err
         it->opacity = 1;
     }
 
-    double w = o->frame.width > 0 ? o->frame.width : 960;
-    double h = o->frame.height > 0 ? o->frame.height : 380;
     lw_svg_layout_t L;
-    double leg_h = (double)lw_svg_legend_rows(items, o->nseries, w - 32) * LW_SVG_LEGEND_ROW;
-    double top = lw_svg_open(out, "line", &o->frame, o->frame.subtitle, NULL, w, h);
-    lw_svg_layout_axes(&L, w, h, top, leg_h, 0);
+    lw_svg_open_axes(out, "line", &o->frame, o->frame.subtitle, 960, 380, items, o->nseries, 0, &L);
 
     lw_svg_scale_t sc;
     lw_svg_scale_linear(&sc, dmin, dmax, 5);
-    char ytitle[300], xtitle[300];
-    const char *ylab = o->frame.y_label;
-    if (!ylab)
-        ylab = same_norm ? norm_axis_name(o->series[0].norm) : "Normalised value";
-    lw_svg_label_with_unit(ytitle, sizeof ytitle, ylab, o->frame.y_unit);
-    lw_svg_label_with_unit(xtitle, sizeof xtitle, o->frame.x_label, o->frame.x_unit);
+    char ytitle[LW_SVG_TITLE_SIZE], xtitle[LW_SVG_TITLE_SIZE];
+    lw_svg_axis_titles(&o->frame,
+                       same_norm ? norm_axis_name(o->series[0].norm) : "Normalised value", NULL,
+                       ytitle, xtitle);
 
     lw_svg_plot_area(out, &L);
     lw_svg_axis_y(out, &L, &sc, ytitle);
@@ -224,12 +218,8 @@ lw_err_t lw_svg_line_chart(lw_buf_t *out, const lw_svg_line_opts_t *o, char *err
             lw_buf_puts(out, "</title></path>");
         }
     }
-    if (!any)
-        lw_svg_no_data_note(out, &L);
-    lw_svg_legend_draw(out, items, o->nseries, 16, lw_svg_legend_top(&L), L.w - 32);
-    lw_svg_close(out);
     free(norm);
-    return lw_svg_finish(out, mark, LW_OK, errstr, errstr_size);
+    return lw_svg_close_axes(out, &L, any, items, o->nseries, mark, errstr, errstr_size);
 }
 
 /* ---- lag bar chart ------------------------------------------------------ */
@@ -256,33 +246,39 @@ lw_err_t lw_svg_bar_chart(lw_buf_t *out, const lw_svg_bar_opts_t *o, char *errst
     lw_svg_legend_item_t items[4];
     size_t ni = 0;
     memset(items, 0, sizeof items);
-    items[ni] = (lw_svg_legend_item_t){.color = LW_SVG_C_BLUE, .kind = LW_SVG_SW_RECT};
-    snprintf(items[ni++].text, sizeof items[0].text, band ? "outside the band" : "value");
+    lw_svg_legend_add(items, &ni,
+                      (lw_svg_legend_item_t){.color = LW_SVG_C_BLUE, .kind = LW_SVG_SW_RECT},
+                      band ? "outside the band" : "value");
     if (band) {
-        items[ni] = (lw_svg_legend_item_t){.color = LW_SVG_C_GREY, .kind = LW_SVG_SW_RECT};
-        snprintf(items[ni++].text, sizeof items[0].text, "inside the band");
-        items[ni] =
-            (lw_svg_legend_item_t){.color = LW_SVG_C_SKY, .kind = LW_SVG_SW_RECT, .opacity = 0.25};
+        lw_svg_legend_add(items, &ni,
+                          (lw_svg_legend_item_t){.color = LW_SVG_C_GREY, .kind = LW_SVG_SW_RECT},
+                          "inside the band");
         if (o->band_label)
-            snprintf(items[ni++].text, sizeof items[0].text, "%s", o->band_label);
+            lw_svg_legend_add(items, &ni,
+                              (lw_svg_legend_item_t){
+                                  .color = LW_SVG_C_SKY, .kind = LW_SVG_SW_RECT, .opacity = 0.25},
+                              "%s", o->band_label);
         else
-            snprintf(items[ni++].text, sizeof items[0].text, "significance band \xC2\xB1%.3g",
-                     o->band);
+            lw_svg_legend_add(items, &ni,
+                              (lw_svg_legend_item_t){
+                                  .color = LW_SVG_C_SKY, .kind = LW_SVG_SW_RECT, .opacity = 0.25},
+                              "significance band \xC2\xB1%.3g", o->band);
     }
     if (o->highlight) {
-        items[ni] = (lw_svg_legend_item_t){.color = LW_SVG_C_BLACK, .kind = LW_SVG_SW_OUTLINE};
         if (o->highlight_label)
-            snprintf(items[ni++].text, sizeof items[0].text, "%s", o->highlight_label);
+            lw_svg_legend_add(
+                items, &ni,
+                (lw_svg_legend_item_t){.color = LW_SVG_C_BLACK, .kind = LW_SVG_SW_OUTLINE}, "%s",
+                o->highlight_label);
         else
-            snprintf(items[ni++].text, sizeof items[0].text, "detected lag %d", o->highlight_lag);
+            lw_svg_legend_add(
+                items, &ni,
+                (lw_svg_legend_item_t){.color = LW_SVG_C_BLACK, .kind = LW_SVG_SW_OUTLINE},
+                "detected lag %d", o->highlight_lag);
     }
 
-    double w = o->frame.width > 0 ? o->frame.width : 720;
-    double h = o->frame.height > 0 ? o->frame.height : 300;
     lw_svg_layout_t L;
-    double leg_h = (double)lw_svg_legend_rows(items, ni, w - 32) * LW_SVG_LEGEND_ROW;
-    double top = lw_svg_open(out, "bar", &o->frame, o->frame.subtitle, NULL, w, h);
-    lw_svg_layout_axes(&L, w, h, top, leg_h, 0);
+    lw_svg_open_axes(out, "bar", &o->frame, o->frame.subtitle, 720, 300, items, ni, 0, &L);
 
     lw_svg_scale_t sc;
     lw_svg_scale_linear(&sc, -m * 1.05, m * 1.05, 4);
@@ -290,22 +286,15 @@ lw_err_t lw_svg_bar_chart(lw_buf_t *out, const lw_svg_bar_opts_t *o, char *errst
     double end = fmax(-sc.lo, sc.hi);
     sc.lo = -end;
     sc.hi = end;
-    char ytitle[300], xtitle[300];
-    lw_svg_label_with_unit(ytitle, sizeof ytitle,
-                           o->frame.y_label ? o->frame.y_label : "Cross-correlation",
-                           o->frame.y_unit);
-    lw_svg_label_with_unit(xtitle, sizeof xtitle, o->frame.x_label ? o->frame.x_label : "Lag",
-                           o->frame.x_unit);
+    char ytitle[LW_SVG_TITLE_SIZE], xtitle[LW_SVG_TITLE_SIZE];
+    lw_svg_axis_titles(&o->frame, "Cross-correlation", "Lag", ytitle, xtitle);
 
     lw_svg_plot_area(out, &L);
     lw_svg_axis_y(out, &L, &sc, ytitle);
     if (band) {
         double yt = lw_svg_map_y(&L, &sc, o->band), yb = lw_svg_map_y(&L, &sc, -o->band);
         lw_buf_puts(out, "<rect class=\"lw-band\"");
-        lw_svg_attr(out, "x", L.x0);
-        lw_svg_attr(out, "y", yt);
-        lw_svg_attr(out, "width", L.pw);
-        lw_svg_attr(out, "height", yb - yt);
+        lw_svg_rect_attrs(out, L.x0, yt, L.pw, yb - yt);
         lw_buf_puts(out, " fill=\"" LW_SVG_C_SKY "\" fill-opacity=\"0.25\"><title>");
         lw_buf_put_xml(out, items[2].text);
         lw_buf_puts(out, "</title></rect>");
@@ -324,10 +313,8 @@ lw_err_t lw_svg_bar_chart(lw_buf_t *out, const lw_svg_bar_opts_t *o, char *errst
         bool outside = !band || fabs(v) > o->band;
         bool hl = o->highlight && lag == o->highlight_lag;
         lw_buf_puts(out, "<rect");
-        lw_svg_attr(out, "x", lw_svg_x_of_slot(&L, o->n, (double)i) - bw / 2);
-        lw_svg_attr(out, "y", fmin(yv, y0));
-        lw_svg_attr(out, "width", bw);
-        lw_svg_attr(out, "height", fmax(fabs(y0 - yv), 0.5));
+        lw_svg_rect_attrs(out, lw_svg_x_of_slot(&L, o->n, (double)i) - bw / 2, fmin(yv, y0), bw,
+                          fmax(fabs(y0 - yv), 0.5));
         if (!outside)
             lw_buf_puts(out, " fill=\"" LW_SVG_C_GREY "\"");
         if (hl)
@@ -343,11 +330,7 @@ lw_err_t lw_svg_bar_chart(lw_buf_t *out, const lw_svg_bar_opts_t *o, char *errst
     lw_buf_puts(out, "</g>");
     lw_svg_ref_hline(out, &L, y0, "#333", NULL, NULL);
     lw_svg_axis_lines(out, &L);
-    if (!any)
-        lw_svg_no_data_note(out, &L);
-    lw_svg_legend_draw(out, items, ni, 16, lw_svg_legend_top(&L), L.w - 32);
-    lw_svg_close(out);
-    return lw_svg_finish(out, mark, LW_OK, errstr, errstr_size);
+    return lw_svg_close_axes(out, &L, any, items, ni, mark, errstr, errstr_size);
 }
 
 /* ---- p-values by lag ---------------------------------------------------- */
@@ -428,57 +411,45 @@ lw_err_t lw_svg_pvalue_chart(lw_buf_t *out, const lw_svg_pvalue_opts_t *o, char 
         }
 
     char sub[512];
-    sub[0] = '\0';
-    if (clamped)
-        snprintf(sub, sizeof sub, "%s%sp-values below %g are drawn at %g",
-                 o->frame.subtitle ? o->frame.subtitle : "", o->frame.subtitle ? " \xC2\xB7 " : "",
-                 floor_p, floor_p);
-    else if (o->frame.subtitle)
-        snprintf(sub, sizeof sub, "%s", o->frame.subtitle);
+    lw_svg_clamp_subtitle(sub, sizeof sub, &o->frame, clamped, "p-values", floor_p);
 
     lw_svg_legend_item_t items[3];
     size_t ni = 0;
     memset(items, 0, sizeof items);
     if (o->p_xy) {
-        items[ni] = (lw_svg_legend_item_t){
-            .color = LW_SVG_C_BLUE, .kind = LW_SVG_SW_LINE_CIRCLE, .width = 2};
-        snprintf(items[ni++].text, sizeof items[0].text, "%s",
-                 o->name_xy ? o->name_xy : "x \xE2\x86\x92 y");
+        lw_svg_legend_add(items, &ni,
+                          (lw_svg_legend_item_t){
+                              .color = LW_SVG_C_BLUE, .kind = LW_SVG_SW_LINE_CIRCLE, .width = 2},
+                          "%s", o->name_xy ? o->name_xy : "x \xE2\x86\x92 y");
     }
     if (o->p_yx) {
-        items[ni] = (lw_svg_legend_item_t){
-            .color = LW_SVG_C_VERMILLION, .kind = LW_SVG_SW_LINE_SQUARE, .width = 2, .dash = "6 3"};
-        snprintf(items[ni++].text, sizeof items[0].text, "%s",
-                 o->name_yx ? o->name_yx : "y \xE2\x86\x92 x");
+        lw_svg_legend_add(items, &ni,
+                          (lw_svg_legend_item_t){.color = LW_SVG_C_VERMILLION,
+                                                 .kind = LW_SVG_SW_LINE_SQUARE,
+                                                 .width = 2,
+                                                 .dash = "6 3"},
+                          "%s", o->name_yx ? o->name_yx : "y \xE2\x86\x92 x");
     }
-    items[ni] =
-        (lw_svg_legend_item_t){.color = LW_SVG_C_GREEN, .kind = LW_SVG_SW_RECT, .opacity = 0.12};
-    snprintf(items[ni++].text, sizeof items[0].text, "p < \xCE\xB1 (significant)");
+    lw_svg_legend_add(
+        items, &ni,
+        (lw_svg_legend_item_t){.color = LW_SVG_C_GREEN, .kind = LW_SVG_SW_RECT, .opacity = 0.12},
+        "p < \xCE\xB1 (significant)");
     char alab[64];
     snprintf(alab, sizeof alab, "\xCE\xB1 = %g", alpha);
 
-    double w = o->frame.width > 0 ? o->frame.width : 720;
-    double h = o->frame.height > 0 ? o->frame.height : 300;
     lw_svg_layout_t L;
-    double leg_h = (double)lw_svg_legend_rows(items, ni, w - 32) * LW_SVG_LEGEND_ROW;
-    double top = lw_svg_open(out, "pvalue", &o->frame, sub, NULL, w, h);
-    lw_svg_layout_axes(&L, w, h, top, leg_h, lw_svg_text_px(alab, LW_SVG_SMALL_PX));
+    lw_svg_open_axes(out, "pvalue", &o->frame, sub, 720, 300, items, ni,
+                     lw_svg_text_px(alab, LW_SVG_SMALL_PX), &L);
 
     lw_svg_scale_t sc;
     lw_svg_scale_log(&sc, pmin, floor_p, 1);
-    char ytitle[300], xtitle[300];
-    lw_svg_label_with_unit(ytitle, sizeof ytitle,
-                           o->frame.y_label ? o->frame.y_label : "p-value (log)", o->frame.y_unit);
-    lw_svg_label_with_unit(xtitle, sizeof xtitle, o->frame.x_label ? o->frame.x_label : "Lag",
-                           o->frame.x_unit);
+    char ytitle[LW_SVG_TITLE_SIZE], xtitle[LW_SVG_TITLE_SIZE];
+    lw_svg_axis_titles(&o->frame, "p-value (log)", "Lag", ytitle, xtitle);
 
     lw_svg_plot_area(out, &L);
     double ya = lw_svg_map_y(&L, &sc, alpha);
     lw_buf_puts(out, "<rect class=\"lw-significant\"");
-    lw_svg_attr(out, "x", L.x0);
-    lw_svg_attr(out, "y", ya);
-    lw_svg_attr(out, "width", L.pw);
-    lw_svg_attr(out, "height", L.y0 + L.ph - ya);
+    lw_svg_rect_attrs(out, L.x0, ya, L.pw, L.y0 + L.ph - ya);
     lw_buf_puts(out, " fill=\"" LW_SVG_C_GREEN "\" fill-opacity=\"0.12\"/>");
     lw_svg_axis_y(out, &L, &sc, ytitle);
     lw_svg_axis_x_lags(out, &L, o->lag_min, o->n, xtitle);
@@ -497,11 +468,7 @@ lw_err_t lw_svg_pvalue_chart(lw_buf_t *out, const lw_svg_pvalue_opts_t *o, char 
     lw_buf_puts(out, "<g class=\"lw-alpha\">");
     lw_svg_ref_hline(out, &L, ya, "#333", "6 3", alab);
     lw_buf_puts(out, "</g>");
-    if (!any)
-        lw_svg_no_data_note(out, &L);
-    lw_svg_legend_draw(out, items, ni, 16, lw_svg_legend_top(&L), L.w - 32);
-    lw_svg_close(out);
-    return lw_svg_finish(out, mark, LW_OK, errstr, errstr_size);
+    return lw_svg_close_axes(out, &L, any, items, ni, mark, errstr, errstr_size);
 }
 
 /* ---- history over rolling windows --------------------------------------- */
@@ -539,20 +506,15 @@ lw_err_t lw_svg_history_chart(lw_buf_t *out, const lw_svg_history_opts_t *o, cha
     }
 
     char sub[512];
-    sub[0] = '\0';
-    if (clamped)
-        snprintf(sub, sizeof sub, "%s%svalues below %g are drawn at %g",
-                 o->frame.subtitle ? o->frame.subtitle : "", o->frame.subtitle ? " \xC2\xB7 " : "",
-                 floor_p, floor_p);
-    else if (o->frame.subtitle)
-        snprintf(sub, sizeof sub, "%s", o->frame.subtitle);
+    lw_svg_clamp_subtitle(sub, sizeof sub, &o->frame, clamped, "values", floor_p);
 
     lw_svg_legend_item_t items[3];
     size_t ni = 0;
     memset(items, 0, sizeof items);
-    items[ni] = (lw_svg_legend_item_t){.color = LW_SVG_C_BLUE, .kind = LW_SVG_SW_LINE, .width = 2};
-    snprintf(items[ni++].text, sizeof items[0].text, "%s",
-             o->series_name ? o->series_name : "value");
+    lw_svg_legend_add(
+        items, &ni,
+        (lw_svg_legend_item_t){.color = LW_SVG_C_BLUE, .kind = LW_SVG_SW_LINE, .width = 2}, "%s",
+        o->series_name ? o->series_name : "value");
     char tlab[128];
     tlab[0] = '\0';
     if (thr) {
@@ -560,23 +522,22 @@ lw_err_t lw_svg_history_chart(lw_buf_t *out, const lw_svg_history_opts_t *o, cha
             snprintf(tlab, sizeof tlab, "%s", o->threshold_label);
         else
             snprintf(tlab, sizeof tlab, "threshold %g", o->threshold);
-        items[ni] = (lw_svg_legend_item_t){
-            .color = "#333", .kind = LW_SVG_SW_LINE, .width = 1.5, .dash = "6 3"};
-        snprintf(items[ni++].text, sizeof items[0].text, "%s", tlab);
+        lw_svg_legend_add(items, &ni,
+                          (lw_svg_legend_item_t){
+                              .color = "#333", .kind = LW_SVG_SW_LINE, .width = 1.5, .dash = "6 3"},
+                          "%s", tlab);
     }
     if (o->has_break) {
-        items[ni] = (lw_svg_legend_item_t){
-            .color = LW_SVG_C_VERMILLION, .kind = LW_SVG_SW_LINE, .width = 2, .dash = "4 3"};
-        snprintf(items[ni++].text, sizeof items[0].text, "%s",
-                 o->break_label ? o->break_label : "break");
+        lw_svg_legend_add(
+            items, &ni,
+            (lw_svg_legend_item_t){
+                .color = LW_SVG_C_VERMILLION, .kind = LW_SVG_SW_LINE, .width = 2, .dash = "4 3"},
+            "%s", o->break_label ? o->break_label : "break");
     }
 
-    double w = o->frame.width > 0 ? o->frame.width : 720;
-    double h = o->frame.height > 0 ? o->frame.height : 300;
     lw_svg_layout_t L;
-    double leg_h = (double)lw_svg_legend_rows(items, ni, w - 32) * LW_SVG_LEGEND_ROW;
-    double top = lw_svg_open(out, "history", &o->frame, sub, NULL, w, h);
-    lw_svg_layout_axes(&L, w, h, top, leg_h, lw_svg_text_px(tlab, LW_SVG_SMALL_PX));
+    lw_svg_open_axes(out, "history", &o->frame, sub, 720, 300, items, ni,
+                     lw_svg_text_px(tlab, LW_SVG_SMALL_PX), &L);
     if (o->has_break) { /* room for the break's label above the plot */
         L.y0 += 8;
         L.ph -= 8;
@@ -587,13 +548,9 @@ lw_err_t lw_svg_history_chart(lw_buf_t *out, const lw_svg_history_opts_t *o, cha
         lw_svg_scale_log(&sc, any || thr ? dmin : floor_p, floor_p, fmax(1, any || thr ? dmax : 1));
     else
         lw_svg_scale_linear(&sc, dmin, dmax, 5);
-    char ytitle[300], xtitle[300];
-    lw_svg_label_with_unit(ytitle, sizeof ytitle,
-                           o->frame.y_label ? o->frame.y_label
-                                            : (o->log_y ? "p-value (log)" : "Value"),
-                           o->frame.y_unit);
-    lw_svg_label_with_unit(xtitle, sizeof xtitle,
-                           o->frame.x_label ? o->frame.x_label : "Window end", o->frame.x_unit);
+    char ytitle[LW_SVG_TITLE_SIZE], xtitle[LW_SVG_TITLE_SIZE];
+    lw_svg_axis_titles(&o->frame, (o->log_y ? "p-value (log)" : "Value"), "Window end", ytitle,
+                       xtitle);
 
     lw_svg_plot_area(out, &L);
     lw_svg_axis_y(out, &L, &sc, ytitle);
@@ -624,11 +581,7 @@ lw_err_t lw_svg_history_chart(lw_buf_t *out, const lw_svg_history_opts_t *o, cha
                         lab, L.w - 32);
         lw_buf_puts(out, "</g>");
     }
-    if (!any)
-        lw_svg_no_data_note(out, &L);
-    lw_svg_legend_draw(out, items, ni, 16, lw_svg_legend_top(&L), L.w - 32);
-    lw_svg_close(out);
-    return lw_svg_finish(out, mark, LW_OK, errstr, errstr_size);
+    return lw_svg_close_axes(out, &L, any, items, ni, mark, errstr, errstr_size);
 }
 
 /* ---- value against a threshold ----------------------------------------- */
@@ -692,17 +645,11 @@ lw_err_t lw_svg_gauge_bar(lw_buf_t *out, const lw_svg_gauge_opts_t *o, char *err
     double xt = x0 + (x1 - x0) * fmin(o->threshold / max, 1);
 
     lw_buf_puts(out, "<rect class=\"lw-plot\"");
-    lw_svg_attr(out, "x", x0);
-    lw_svg_attr(out, "y", ty);
-    lw_svg_attr(out, "width", x1 - x0);
-    lw_svg_attr(out, "height", th);
+    lw_svg_rect_attrs(out, x0, ty, x1 - x0, th);
     lw_buf_puts(out, " fill=\"#eef0f2\" stroke=\"#c9ced3\"/>");
     if (has) {
         lw_buf_puts(out, "<rect class=\"lw-value\"");
-        lw_svg_attr(out, "x", x0);
-        lw_svg_attr(out, "y", ty);
-        lw_svg_attr(out, "width", xv - x0);
-        lw_svg_attr(out, "height", th);
+        lw_svg_rect_attrs(out, x0, ty, xv - x0, th);
         lw_buf_puts(out, " fill=\"");
         lw_buf_puts(out, color);
         lw_buf_puts(out, "\"><title>");
@@ -870,10 +817,7 @@ static void tree_box(lw_buf_t *b, const char *cls, double x, double y, double bw
     lw_buf_puts(b, "\"><title>");
     lw_buf_put_xml(b, name);
     lw_buf_puts(b, "</title><rect");
-    lw_svg_attr(b, "x", x);
-    lw_svg_attr(b, "y", y);
-    lw_svg_attr(b, "width", bw);
-    lw_svg_attr(b, "height", bh);
+    lw_svg_rect_attrs(b, x, y, bw, bh);
     lw_buf_puts(b, " rx=\"6\" fill=\"");
     lw_buf_puts(b, fill);
     lw_buf_puts(b, "\" stroke=\"");
@@ -984,10 +928,7 @@ lw_err_t lw_svg_tree_diagram(lw_buf_t *out, const lw_svg_tree_opts_t *o, char *e
     assert(got_top == top);
     (void)got_top;
     lw_buf_puts(out, "<rect class=\"lw-plot\"");
-    lw_svg_attr(out, "x", margin);
-    lw_svg_attr(out, "y", col_top);
-    lw_svg_attr(out, "width", w - 2 * margin);
-    lw_svg_attr(out, "height", ext);
+    lw_svg_rect_attrs(out, margin, col_top, w - 2 * margin, ext);
     lw_buf_puts(out, " fill=\"none\"/>");
 
     /* edges under the boxes, then their labels, then the boxes */

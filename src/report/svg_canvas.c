@@ -46,6 +46,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,10 +352,7 @@ void lw_svg_close(lw_buf_t *b)
 void lw_svg_plot_area(lw_buf_t *b, const lw_svg_layout_t *L)
 {
     lw_buf_puts(b, "<rect class=\"lw-plot\"");
-    lw_svg_attr(b, "x", L->x0);
-    lw_svg_attr(b, "y", L->y0);
-    lw_svg_attr(b, "width", L->pw);
-    lw_svg_attr(b, "height", L->ph);
+    lw_svg_rect_attrs(b, L->x0, L->y0, L->pw, L->ph);
     lw_buf_puts(b, " fill=\"#fff\"/>");
 }
 
@@ -594,12 +592,7 @@ void lw_svg_axis_y(lw_buf_t *b, const lw_svg_layout_t *L, const lw_svg_scale_t *
     lw_buf_puts(b, "<path d=\"");
     for (size_t i = 0; i < nt; i++) {
         double y = lw_svg_map_y(L, s, s->log ? pow(10, ticks[i]) : ticks[i]);
-        lw_buf_putc(b, 'M');
-        lw_svg_put_num(b, L->x0);
-        lw_buf_putc(b, ' ');
-        lw_svg_put_num(b, y);
-        lw_buf_putc(b, 'h');
-        lw_svg_put_num(b, L->pw);
+        lw_svg_hpath(b, L->x0, y, L->pw);
     }
     lw_buf_puts(b, "\" fill=\"none\" stroke=\"" C_GRID "\"/>");
     lw_buf_puts(b, "<g text-anchor=\"end\" font-size=\"11\" fill=\"" LW_SVG_C_MUTED "\">");
@@ -801,12 +794,8 @@ double lw_svg_legend_top(const lw_svg_layout_t *L)
 void lw_svg_ref_hline(lw_buf_t *b, const lw_svg_layout_t *L, double y, const char *color,
                       const char *dash, const char *label)
 {
-    lw_buf_puts(b, "<path d=\"M");
-    lw_svg_put_num(b, L->x0);
-    lw_buf_putc(b, ' ');
-    lw_svg_put_num(b, y);
-    lw_buf_putc(b, 'h');
-    lw_svg_put_num(b, L->pw);
+    lw_buf_puts(b, "<path d=\"");
+    lw_svg_hpath(b, L->x0, y, L->pw);
     lw_buf_puts(b, "\" fill=\"none\" stroke-width=\"1.5\" stroke=\"");
     lw_buf_puts(b, color);
     lw_buf_putc(b, '"');
@@ -894,4 +883,77 @@ lw_err_t lw_svg_finish(lw_buf_t *b, size_t mark, lw_err_t err, char *errstr, siz
     if (err == LW_ERR_NOMEM)
         return lw_seterr(errstr, errstr_size, err, "out of memory while drawing a chart");
     return err;
+}
+
+/* ---- shared chart scaffolding -------------------------------------------- */
+
+void lw_svg_rect_attrs(lw_buf_t *b, double x, double y, double w, double h)
+{
+    lw_svg_attr(b, "x", x);
+    lw_svg_attr(b, "y", y);
+    lw_svg_attr(b, "width", w);
+    lw_svg_attr(b, "height", h);
+}
+
+void lw_svg_hpath(lw_buf_t *b, double x, double y, double len)
+{
+    lw_buf_putc(b, 'M');
+    lw_svg_put_num(b, x);
+    lw_buf_putc(b, ' ');
+    lw_svg_put_num(b, y);
+    lw_buf_putc(b, 'h');
+    lw_svg_put_num(b, len);
+}
+
+void lw_svg_legend_add(lw_svg_legend_item_t *items, size_t *n, lw_svg_legend_item_t it,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(it.text, sizeof it.text, fmt, ap);
+    va_end(ap);
+    items[(*n)++] = it;
+}
+
+void lw_svg_clamp_subtitle(char *sub, size_t size, const lw_svg_frame_t *f, bool clamped,
+                           const char *what, double floor_p)
+{
+    const char *s = f->subtitle;
+    if (clamped)
+        snprintf(sub, size, "%s%s%s below %g are drawn at %g", s ? s : "", s ? " \xC2\xB7 " : "",
+                 what, floor_p, floor_p);
+    else
+        snprintf(sub, size, "%s", s ? s : "");
+}
+
+void lw_svg_axis_titles(const lw_svg_frame_t *f, const char *y_default, const char *x_default,
+                        char *ytitle, char *xtitle)
+{
+    lw_svg_label_with_unit(ytitle, LW_SVG_TITLE_SIZE, f->y_label ? f->y_label : y_default,
+                           f->y_unit);
+    lw_svg_label_with_unit(xtitle, LW_SVG_TITLE_SIZE, f->x_label ? f->x_label : x_default,
+                           f->x_unit);
+}
+
+void lw_svg_open_axes(lw_buf_t *out, const char *kind, const lw_svg_frame_t *f,
+                      const char *subtitle, double def_w, double def_h,
+                      const lw_svg_legend_item_t *items, size_t nitems, double right_label,
+                      lw_svg_layout_t *L)
+{
+    double w = f->width > 0 ? f->width : def_w;
+    double h = f->height > 0 ? f->height : def_h;
+    double leg_h = (double)lw_svg_legend_rows(items, nitems, w - 32) * LW_SVG_LEGEND_ROW;
+    double top = lw_svg_open(out, kind, f, subtitle, NULL, w, h);
+    lw_svg_layout_axes(L, w, h, top, leg_h, right_label);
+}
+
+lw_err_t lw_svg_close_axes(lw_buf_t *out, const lw_svg_layout_t *L, bool any,
+                           const lw_svg_legend_item_t *items, size_t nitems, size_t mark,
+                           char *errstr, size_t errstr_size)
+{
+    if (!any)
+        lw_svg_no_data_note(out, L);
+    lw_svg_legend_draw(out, items, nitems, 16, lw_svg_legend_top(L), L->w - 32);
+    lw_svg_close(out);
+    return lw_svg_finish(out, mark, LW_OK, errstr, errstr_size);
 }

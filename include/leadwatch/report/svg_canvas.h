@@ -208,4 +208,41 @@ void lw_svg_no_data_note(lw_buf_t *b, const lw_svg_layout_t *L);
  */
 lw_err_t lw_svg_finish(lw_buf_t *b, size_t mark, lw_err_t err, char *errstr, size_t errstr_size);
 
+/* ---- shared chart scaffolding (the steps every axis chart repeats) ---- */
+
+#define LW_SVG_TITLE_SIZE 300 /* an axis title buffer */
+
+/* x="" y="" width="" height="" attributes. */
+void lw_svg_rect_attrs(lw_buf_t *b, double x, double y, double w, double h);
+
+/* Path data "M x y h len": a horizontal segment. */
+void lw_svg_hpath(lw_buf_t *b, double x, double y, double len);
+
+/* items[(*n)++] = it, with its text formatted (truncated to fit); the caller sizes items. */
+void lw_svg_legend_add(lw_svg_legend_item_t *items, size_t *n, lw_svg_legend_item_t it,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The frame's subtitle, plus "<what> below F are drawn at F" when clamped. */
+void lw_svg_clamp_subtitle(char *sub, size_t size, const lw_svg_frame_t *f, bool clamped,
+                           const char *what, double floor_p);
+
+/* "Label (unit)" for both axes (LW_SVG_TITLE_SIZE each): the frame's labels, else the defaults. */
+void lw_svg_axis_titles(const lw_svg_frame_t *f, const char *y_default, const char *x_default,
+                        char *ytitle, char *xtitle);
+
+/*
+ * Open a chart with axes: its size (the frame's, else the default), the
+ * <svg> with title and subtitle, and the layout *L: the legend's rows
+ * measured first below the plot, right_label px kept free right of it.
+ */
+void lw_svg_open_axes(lw_buf_t *out, const char *kind, const lw_svg_frame_t *f,
+                      const char *subtitle, double def_w, double def_h,
+                      const lw_svg_legend_item_t *items, size_t nitems, double right_label,
+                      lw_svg_layout_t *L);
+
+/* Close it: "No data" when !any, the legend, </svg>, then lw_svg_finish(mark). */
+lw_err_t lw_svg_close_axes(lw_buf_t *out, const lw_svg_layout_t *L, bool any,
+                           const lw_svg_legend_item_t *items, size_t nitems, size_t mark,
+                           char *errstr, size_t errstr_size);
+
 #endif
