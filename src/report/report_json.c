@@ -301,73 +301,111 @@ static bool jr_peek(jr_t *j, char c)
     return j->p < j->end && *j->p == c;
 }
 
+/* A string member the reader keeps: its key and where its value goes. */
+typedef struct {
+    const char *key;
+    char *dst;
+    size_t size;
+} jr_field_t;
+
+/*
+ * After "key": when key names one of the fields and a string follows, read
+ * it into the field: 1.  0 when it is none of them (the caller reads or
+ * skips the value); -1 when the string is malformed.
+ */
+static int jr_string_field(jr_t *j, const char *key, const jr_field_t *f, size_t nf)
+{
+    for (size_t i = 0; i < nf; i++)
+        if (strcmp(key, f[i].key) == 0 && jr_peek(j, '"'))
+            return jr_string(j, f[i].dst, f[i].size) ? 1 : -1;
+    return 0;
+}
+
+/* "{" then either "}" (*empty) or the first key and ':'. */
+static bool jr_object_open(jr_t *j, bool *empty, char *key, size_t size)
+{
+    if (!jr_lit(j, '{'))
+        return false;
+    *empty = jr_lit(j, '}');
+    return *empty || (jr_string(j, key, size) && jr_lit(j, ':'));
+}
+
+/* After a member's value: ',' and the next key and ':' (*more), or '}'. */
+static bool jr_object_next(jr_t *j, bool *more, char *key, size_t size)
+{
+    *more = jr_lit(j, ',');
+    if (*more)
+        return jr_string(j, key, size) && jr_lit(j, ':');
+    return jr_lit(j, '}');
+}
+
 static bool prev_edge(jr_t *j, lw_report_prev_edge_t *pe)
 {
     memset(pe, 0, sizeof *pe);
-    if (!jr_lit(j, '{'))
+    const jr_field_t fields[] = {{"from", pe->from, sizeof pe->from},
+                                 {"to", pe->to, sizeof pe->to},
+                                 {"verdict", pe->verdict, sizeof pe->verdict}};
+    char key[32];
+    bool empty, more = true;
+    if (!jr_object_open(j, &empty, key, sizeof key))
         return false;
-    if (jr_lit(j, '}'))
-        return true;
-    do {
-        char key[32];
-        if (!jr_string(j, key, sizeof key) || !jr_lit(j, ':'))
+    for (more = !empty; more;) {
+        int got = jr_string_field(j, key, fields, sizeof fields / sizeof fields[0]);
+        if (got < 0)
             return false;
-        if (strcmp(key, "from") == 0 && jr_peek(j, '"')) {
-            if (!jr_string(j, pe->from, sizeof pe->from))
-                return false;
-        } else if (strcmp(key, "to") == 0 && jr_peek(j, '"')) {
-            if (!jr_string(j, pe->to, sizeof pe->to))
-                return false;
-        } else if (strcmp(key, "verdict") == 0 && jr_peek(j, '"')) {
-            if (!jr_string(j, pe->verdict, sizeof pe->verdict))
-                return false;
-        } else if (strcmp(key, "lag") == 0 && !jr_peek(j, 'n')) {
+        if (got == 0 && strcmp(key, "lag") == 0 && !jr_peek(j, 'n')) {
             double d;
             if (!jr_number(j, &d))
                 return false;
             pe->lag = d >= 0 && d < 1e6 ? (size_t)d : 0;
-        } else if (!jr_skip(j)) {
+        } else if (got == 0 && !jr_skip(j)) {
             return false;
         }
+        if (!jr_object_next(j, &more, key, sizeof key))
+            return false;
+    }
+    return true;
+}
+
+/* "[" edge, ... "]": the edges with both names, at most LW_ANALYZE_MAX_EDGES. */
+static bool prev_verdicts(jr_t *j, lw_report_prev_t *out)
+{
+    jr_lit(j, '[');
+    if (jr_lit(j, ']'))
+        return true;
+    do {
+        lw_report_prev_edge_t pe;
+        if (!prev_edge(j, &pe))
+            return false;
+        if (out->nedges < LW_ANALYZE_MAX_EDGES && pe.from[0] && pe.to[0])
+            out->edges[out->nedges++] = pe;
     } while (jr_lit(j, ','));
-    return jr_lit(j, '}');
+    return jr_lit(j, ']');
 }
 
 static bool prev_report_obj(jr_t *j, lw_report_prev_t *out, bool *have_verdicts)
 {
-    if (!jr_lit(j, '{'))
+    const jr_field_t fields[] = {{"generated", out->generated, sizeof out->generated},
+                                 {"last_label", out->last_label, sizeof out->last_label}};
+    char key[32];
+    bool empty, more = true;
+    if (!jr_object_open(j, &empty, key, sizeof key))
         return false;
-    if (jr_lit(j, '}'))
-        return true;
-    do {
-        char key[32];
-        if (!jr_string(j, key, sizeof key) || !jr_lit(j, ':'))
+    for (more = !empty; more;) {
+        int got = jr_string_field(j, key, fields, sizeof fields / sizeof fields[0]);
+        if (got < 0)
             return false;
-        if (strcmp(key, "generated") == 0 && jr_peek(j, '"')) {
-            if (!jr_string(j, out->generated, sizeof out->generated))
-                return false;
-        } else if (strcmp(key, "last_label") == 0 && jr_peek(j, '"')) {
-            if (!jr_string(j, out->last_label, sizeof out->last_label))
-                return false;
-        } else if (strcmp(key, "verdicts") == 0 && jr_peek(j, '[')) {
+        if (got == 0 && strcmp(key, "verdicts") == 0 && jr_peek(j, '[')) {
             *have_verdicts = true;
-            jr_lit(j, '[');
-            if (!jr_lit(j, ']')) {
-                do {
-                    lw_report_prev_edge_t pe;
-                    if (!prev_edge(j, &pe))
-                        return false;
-                    if (out->nedges < LW_ANALYZE_MAX_EDGES && pe.from[0] && pe.to[0])
-                        out->edges[out->nedges++] = pe;
-                } while (jr_lit(j, ','));
-                if (!jr_lit(j, ']'))
-                    return false;
-            }
-        } else if (!jr_skip(j)) {
+            if (!prev_verdicts(j, out))
+                return false;
+        } else if (got == 0 && !jr_skip(j)) {
             return false;
         }
-    } while (jr_lit(j, ','));
-    return jr_lit(j, '}');
+        if (!jr_object_next(j, &more, key, sizeof key))
+            return false;
+    }
+    return true;
 }
 
 lw_err_t lw_report_prev_parse(const char *json, size_t len, lw_report_prev_t *out, char *errstr,
