@@ -684,6 +684,19 @@ static lw_err_t sinks_init(lw_alertsink_t *s, const lw_alertsink_opts_t *o)
     return err;
 }
 
+/* Everything the handle owns besides the thread and its sync objects, then the handle. */
+static void handle_free(lw_alertsink_t *s)
+{
+    sinks_free(s);
+    lw_buf_release(&s->body);
+    free(s->firing);
+    free(s->ptrs);
+    free(s->batch);
+    free(s->external_url);
+    free(s->receiver);
+    free(s);
+}
+
 lw_err_t lw_alertsink_new(const lw_alertsink_opts_t *opts, lw_alertsink_t **out, char *errstr,
                           size_t errstr_size)
 {
@@ -744,14 +757,7 @@ destroy_sync:
     pthread_cond_destroy(&s->wake);
     pthread_cond_destroy(&s->idle);
 free_all:
-    sinks_free(s);
-    lw_buf_release(&s->body);
-    free(s->firing);
-    free(s->ptrs);
-    free(s->batch);
-    free(s->external_url);
-    free(s->receiver);
-    free(s);
+    handle_free(s);
     return err;
 }
 
@@ -768,14 +774,7 @@ void lw_alertsink_destroy(lw_alertsink_t *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->wake);
     pthread_cond_destroy(&s->idle);
-    sinks_free(s);
-    lw_buf_release(&s->body);
-    free(s->firing);
-    free(s->ptrs);
-    free(s->batch);
-    free(s->external_url);
-    free(s->receiver);
-    free(s);
+    handle_free(s);
 }
 
 bool lw_alertsink_flush(lw_alertsink_t *s, int64_t timeout_ms)

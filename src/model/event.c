@@ -672,30 +672,6 @@ scan_string(const unsigned char **pp, const unsigned char *end, bool *esc)
     }
 }
 
-static size_t put_utf8(char *out, long cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /*
  * Unescape an already validated string body [p, end) into out (capacity
  * cap).  Returns the length, or SIZE_MAX when it does not fit.
@@ -713,7 +689,7 @@ static size_t unescape(const unsigned char *p, const unsigned char *end, char *o
         long cp = scan_escape(&p, end);
         assert(cp >= 0);
         char tmp[4];
-        size_t k = put_utf8(tmp, cp);
+        size_t k = lw_utf8_encode((uint32_t)cp, tmp);
         if (cap - n < k)
             return SIZE_MAX;
         memcpy(out + n, tmp, k);

@@ -178,10 +178,18 @@ static void json_granger(lw_jsonw_t *w, const lw_granger_lag_t *recs, const doub
     lw_jsonw_end(w);
 }
 
-static void json_step(lw_jsonw_t *w, lw_step_t s, const char *note)
+/*
+ * "key": {"status": ..., "note": ... (null when the step ran or has none):
+ * opens a step's object for its fields; true when the step ran.
+ */
+static bool step_open(lw_jsonw_t *w, const char *key, lw_step_t s, const char *note)
 {
+    const bool ok = s == LW_STEP_OK;
+    lw_jsonw_key(w, key);
+    lw_jsonw_object(w);
     kv_str(w, "status", lw_step_name(s));
-    kv_strd(w, "note", !(s == LW_STEP_OK || !note[0]), note);
+    kv_strd(w, "note", !ok && note[0], note);
+    return ok;
 }
 
 static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e)
@@ -241,10 +249,7 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
            "y ~ 1 + y lags, unrestricted adds x lags; F df = (lag, n - 3 lag - 1), chi2 and "
            "lr df = lag; aic/bic of the unrestricted model");
 
-    const bool lr = e->lagreg_status == LW_STEP_OK;
-    lw_jsonw_key(w, "lagged_regression");
-    lw_jsonw_object(w);
-    json_step(w, e->lagreg_status, e->lagreg_note);
+    const bool lr = step_open(w, "lagged_regression", e->lagreg_status, e->lagreg_note);
     kv_str(w, "model", "y_t = a + b x_{t-k} + e on rows t = max_lag..n-1 (same rows for every k)");
     lw_jsonw_key(w, "hac");
     lw_jsonw_object(w);
@@ -287,11 +292,8 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_str(w, "elasticity_basis", e->elasticity_basis ? e->elasticity_basis : "not computed");
     lw_jsonw_end(w);
 
-    const bool cc = e->ccf_status == LW_STEP_OK;
     const lw_ccf_t *c = &e->ccf;
-    lw_jsonw_key(w, "ccf");
-    lw_jsonw_object(w);
-    json_step(w, e->ccf_status, e->ccf_note);
+    const bool cc = step_open(w, "ccf", e->ccf_status, e->ccf_note);
     kv_str(w, "method",
            "Box-Jenkins prewhitening: AR(p) of x by AIC, both series filtered; "
            "r(k) = corr(x_t, y_{t+k}), k > 0: x leads");
@@ -313,10 +315,7 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     lw_jsonw_end(w);
     lw_jsonw_end(w);
 
-    lw_jsonw_key(w, "stability");
-    lw_jsonw_object(w);
-    const bool st = e->stab_status == LW_STEP_OK;
-    json_step(w, e->stab_status, e->stab_note);
+    const bool st = step_open(w, "stability", e->stab_status, e->stab_note);
     kv_numd(w, "window", e->stab_window > 0, (double)e->stab_window);
     kv_numd(w, "step", e->stab_step > 0, (double)e->stab_step);
     kv_numd(w, "windows", st, (double)e->stab_nwindows);
@@ -324,11 +323,8 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_numd(w, "fraction_significant", st, e->stab_frac_sig);
     kv_numd(w, "sign_consistency", st, e->stab_sign_consistency);
     kv_boold(w, "stable", st, e->stable);
-    const bool bk = e->break_status == LW_STEP_OK;
     const lw_breaks_supf_t *b = &e->brk;
-    lw_jsonw_key(w, "break");
-    lw_jsonw_object(w);
-    json_step(w, e->break_status, e->break_note);
+    const bool bk = step_open(w, "break", e->break_status, e->break_note);
     kv_str(w, "test", "Andrews (1993) sup-F, all coefficients, Hansen (1997) p-value");
     kv_str(w, "model", "y_t = c + sum_{j=1..lags} g_j y_{t-j} + sum_{j=1..lags} b_j x_{t-j}");
     kv_numd(w, "lags", bk, (double)e->break_lags);
@@ -346,11 +342,8 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_row(w, "break_period", a, bk && e->break_found, e->break_row);
     lw_jsonw_end(w);
 
-    const bool oo = e->oos_status == LW_STEP_OK;
     const lw_forecast_t *f = &e->oos;
-    lw_jsonw_key(w, "oos");
-    lw_jsonw_object(w);
-    json_step(w, e->oos_status, e->oos_note);
+    const bool oo = step_open(w, "oos", e->oos_status, e->oos_note);
     kv_str(w, "method",
            "rolling-origin (expanding window) one-step forecasts; restricted: y "
            "lags, unrestricted: y and x lags; Clark-West (2007), one-sided");
@@ -368,11 +361,8 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_boold(w, "skill", oo, e->oos_skill);
     lw_jsonw_end(w);
 
-    const bool sn = e->sens_status == LW_STEP_OK;
     const lw_sens_t *m = &e->sens;
-    lw_jsonw_key(w, "sensitivity");
-    lw_jsonw_object(w);
-    json_step(w, e->sens_status, e->sens_note);
+    const bool sn = step_open(w, "sensitivity", e->sens_status, e->sens_note);
     kv_str(w, "metric", e->from);
     kv_str(w, "series", "original units, seasonal pattern removed (level kept)");
     kv_str(w, "design",

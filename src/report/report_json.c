@@ -19,6 +19,7 @@
 #include "leadwatch/report/analysis_out.h"
 #include "leadwatch/core/jsonw.h"
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/core/utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -206,17 +207,7 @@ static bool jr_string(jr_t *j, char *buf, size_t size)
             continue;
         }
         char u[4];
-        size_t ul = 0;
-        if (cp < 0x80) {
-            u[ul++] = (char)cp;
-        } else if (cp < 0x800) {
-            u[ul++] = (char)(0xC0 | (cp >> 6));
-            u[ul++] = (char)(0x80 | (cp & 0x3F));
-        } else {
-            u[ul++] = (char)(0xE0 | (cp >> 12));
-            u[ul++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            u[ul++] = (char)(0x80 | (cp & 0x3F));
-        }
+        size_t ul = lw_utf8_encode((uint32_t)cp, u);
         for (size_t k = 0; k < ul; k++)
             if (buf && n + 1 < size)
                 buf[n++] = u[k];
@@ -321,22 +312,41 @@ static int jr_string_field(jr_t *j, const char *key, const jr_field_t *f, size_t
     return 0;
 }
 
-/* "{" then either "}" (*empty) or the first key and ':'. */
-static bool jr_object_open(jr_t *j, bool *empty, char *key, size_t size)
+/* Reads or skips the value of member `key` (the string fields are done); false = malformed. */
+typedef bool (*jr_member_fn)(jr_t *j, const char *key, void *ctx);
+
+/*
+ * An object: string members named in f[] are read into their fields, every
+ * other member goes to `other`.  Keys longer than 31 bytes are truncated
+ * (no field has such a name).  false when the text is malformed.
+ */
+static bool jr_object(jr_t *j, const jr_field_t *f, size_t nf, jr_member_fn other, void *ctx)
 {
+    char key[32];
     if (!jr_lit(j, '{'))
         return false;
-    *empty = jr_lit(j, '}');
-    return *empty || (jr_string(j, key, size) && jr_lit(j, ':'));
+    if (jr_lit(j, '}'))
+        return true;
+    do {
+        if (!jr_string(j, key, sizeof key) || !jr_lit(j, ':'))
+            return false;
+        int got = jr_string_field(j, key, f, nf);
+        if (got < 0 || (got == 0 && !other(j, key, ctx)))
+            return false;
+    } while (jr_lit(j, ','));
+    return jr_lit(j, '}');
 }
 
-/* After a member's value: ',' and the next key and ':' (*more), or '}'. */
-static bool jr_object_next(jr_t *j, bool *more, char *key, size_t size)
+static bool edge_member(jr_t *j, const char *key, void *ctx)
 {
-    *more = jr_lit(j, ',');
-    if (*more)
-        return jr_string(j, key, size) && jr_lit(j, ':');
-    return jr_lit(j, '}');
+    lw_report_prev_edge_t *pe = ctx;
+    if (strcmp(key, "lag") != 0 || jr_peek(j, 'n'))
+        return jr_skip(j);
+    double d;
+    if (!jr_number(j, &d))
+        return false;
+    pe->lag = d >= 0 && d < 1e6 ? (size_t)d : 0;
+    return true;
 }
 
 static bool prev_edge(jr_t *j, lw_report_prev_edge_t *pe)
@@ -345,31 +355,21 @@ static bool prev_edge(jr_t *j, lw_report_prev_edge_t *pe)
     const jr_field_t fields[] = {{"from", pe->from, sizeof pe->from},
                                  {"to", pe->to, sizeof pe->to},
                                  {"verdict", pe->verdict, sizeof pe->verdict}};
-    char key[32];
-    bool empty, more = true;
-    if (!jr_object_open(j, &empty, key, sizeof key))
-        return false;
-    for (more = !empty; more;) {
-        int got = jr_string_field(j, key, fields, sizeof fields / sizeof fields[0]);
-        if (got < 0)
-            return false;
-        if (got == 0 && strcmp(key, "lag") == 0 && !jr_peek(j, 'n')) {
-            double d;
-            if (!jr_number(j, &d))
-                return false;
-            pe->lag = d >= 0 && d < 1e6 ? (size_t)d : 0;
-        } else if (got == 0 && !jr_skip(j)) {
-            return false;
-        }
-        if (!jr_object_next(j, &more, key, sizeof key))
-            return false;
-    }
-    return true;
+    return jr_object(j, fields, sizeof fields / sizeof fields[0], edge_member, pe);
 }
 
-/* "[" edge, ... "]": the edges with both names, at most LW_ANALYZE_MAX_EDGES. */
-static bool prev_verdicts(jr_t *j, lw_report_prev_t *out)
+typedef struct {
+    lw_report_prev_t *out;
+    bool have_verdicts;
+} report_obj_t;
+
+/* "verdicts": [edge, ...]: the edges with both names, at most LW_ANALYZE_MAX_EDGES. */
+static bool report_member(jr_t *j, const char *key, void *ctx)
 {
+    report_obj_t *ro = ctx;
+    if (strcmp(key, "verdicts") != 0 || !jr_peek(j, '['))
+        return jr_skip(j);
+    ro->have_verdicts = true;
     jr_lit(j, '[');
     if (jr_lit(j, ']'))
         return true;
@@ -377,8 +377,8 @@ static bool prev_verdicts(jr_t *j, lw_report_prev_t *out)
         lw_report_prev_edge_t pe;
         if (!prev_edge(j, &pe))
             return false;
-        if (out->nedges < LW_ANALYZE_MAX_EDGES && pe.from[0] && pe.to[0])
-            out->edges[out->nedges++] = pe;
+        if (ro->out->nedges < LW_ANALYZE_MAX_EDGES && pe.from[0] && pe.to[0])
+            ro->out->edges[ro->out->nedges++] = pe;
     } while (jr_lit(j, ','));
     return jr_lit(j, ']');
 }
@@ -387,25 +387,10 @@ static bool prev_report_obj(jr_t *j, lw_report_prev_t *out, bool *have_verdicts)
 {
     const jr_field_t fields[] = {{"generated", out->generated, sizeof out->generated},
                                  {"last_label", out->last_label, sizeof out->last_label}};
-    char key[32];
-    bool empty, more = true;
-    if (!jr_object_open(j, &empty, key, sizeof key))
-        return false;
-    for (more = !empty; more;) {
-        int got = jr_string_field(j, key, fields, sizeof fields / sizeof fields[0]);
-        if (got < 0)
-            return false;
-        if (got == 0 && strcmp(key, "verdicts") == 0 && jr_peek(j, '[')) {
-            *have_verdicts = true;
-            if (!prev_verdicts(j, out))
-                return false;
-        } else if (got == 0 && !jr_skip(j)) {
-            return false;
-        }
-        if (!jr_object_next(j, &more, key, sizeof key))
-            return false;
-    }
-    return true;
+    report_obj_t ro = {out, false};
+    bool ok = jr_object(j, fields, sizeof fields / sizeof fields[0], report_member, &ro);
+    *have_verdicts = *have_verdicts || ro.have_verdicts;
+    return ok;
 }
 
 lw_err_t lw_report_prev_parse(const char *json, size_t len, lw_report_prev_t *out, char *errstr,

@@ -11,7 +11,8 @@
  * F4 80..8F) instead of decoding the code point and comparing, which
  * rejects overlongs, surrogates and > U+10FFFF with two compares.
  *
- * lw_utf8_valid checks a whole buffer, skipping 8 ASCII bytes at a time.
+ * lw_utf8_valid checks a whole buffer, skipping 8 ASCII bytes at a time;
+ * lw_utf8_encode is the reverse step, for decoders of \u escapes.
  *
  * What a writer does with bytes that fail is its own output rule; the JSON
  * writer (jsonw.h) and the XML escaper (buf.h) both replace each byte that
@@ -56,6 +57,35 @@ static inline size_t lw_utf8_seq(const unsigned char *p, size_t avail)
         if (p[i] < 0x80 || p[i] > 0xBF)
             return 0;
     return n;
+}
+
+/*
+ * The UTF-8 encoding of code point cp (<= U+10FFFF; the caller has mapped
+ * surrogates, e.g. to U+FFFD) into out[0..3]; returns its length 1..4.
+ * Inline for the event decoder's \u escapes.
+ */
+static inline size_t lw_utf8_encode(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
 }
 
 /* true when all n bytes of s are well-formed UTF-8 (NUL bytes count as ASCII). */
