@@ -191,6 +191,24 @@ static const char *period_axis(const lw_report_ctx_t *c)
     return "Period";
 }
 
+/* The smoothed series s[0..ns) as z-scores over the periods, one shared axis. */
+static lw_err_t zscore_chart(const lw_report_ctx_t *c, lw_buf_t *b, const char *title,
+                             const char *sub, double height, const lw_svg_series_t *s, size_t ns,
+                             char *errstr, size_t errstr_size)
+{
+    lw_svg_line_opts_t o = {.frame = {.title = title,
+                                      .subtitle = sub,
+                                      .x_label = period_axis(c),
+                                      .y_label = "z-score",
+                                      .y_unit = "sd",
+                                      .height = height},
+                            .x_labels = c->labels,
+                            .n = c->in->nrows,
+                            .series = s,
+                            .nseries = ns};
+    return lw_svg_line_chart(b, &o, errstr, errstr_size);
+}
+
 static lw_err_t html_overview(lw_report_ctx_t *c, lw_buf_t *b, double *scratch, char *errstr,
                               size_t errstr_size)
 {
@@ -218,17 +236,7 @@ static lw_err_t html_overview(lw_report_ctx_t *c, lw_buf_t *b, double *scratch, 
     }
     char sub[160];
     smooth_subtitle(c, sub, sizeof sub, ", so every series shares one axis");
-    lw_svg_line_opts_t o = {.frame = {.title = "North Star Metric and inputs",
-                                      .subtitle = sub,
-                                      .x_label = period_axis(c),
-                                      .y_label = "z-score",
-                                      .y_unit = "sd",
-                                      .height = 420},
-                            .x_labels = c->labels,
-                            .n = n,
-                            .series = s,
-                            .nseries = ns};
-    return lw_svg_line_chart(b, &o, errstr, errstr_size);
+    return zscore_chart(c, b, "North Star Metric and inputs", sub, 420, s, ns, errstr, errstr_size);
 }
 
 static void fig_open(lw_buf_t *b, bool wide)
@@ -278,17 +286,7 @@ static lw_err_t html_edge_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, doub
         extra[0] = '\0';
     smooth_subtitle(c, sub, sizeof sub, extra);
     fig_open(b, true);
-    lw_svg_line_opts_t lo = {.frame = {.title = title,
-                                       .subtitle = sub,
-                                       .x_label = period_axis(c),
-                                       .y_label = "z-score",
-                                       .y_unit = "sd",
-                                       .height = 320},
-                             .x_labels = c->labels,
-                             .n = n,
-                             .series = s,
-                             .nseries = ns};
-    if ((err = lw_svg_line_chart(b, &lo, errstr, errstr_size)) != LW_OK)
+    if ((err = zscore_chart(c, b, title, sub, 320, s, ns, errstr, errstr_size)) != LW_OK)
         return err;
     lw_buf_puts(b, "</figure>\n");
 

@@ -93,10 +93,9 @@ static const char *norm_axis_name(lw_svg_norm_t norm)
 lw_err_t lw_svg_line_chart(lw_buf_t *out, const lw_svg_line_opts_t *o, char *errstr,
                            size_t errstr_size)
 {
-    lw_err_t err = lw_svg_check_buf(out, errstr, errstr_size);
+    /* the buffer and the frame (n = 0: this chart checks its own inputs below) */
+    lw_err_t err = lw_svg_check_chart(out, &o->frame, 0, true, "line chart", errstr, errstr_size);
     if (err != LW_OK)
-        return err;
-    if ((err = lw_svg_check_frame(&o->frame, errstr, errstr_size)) != LW_OK)
         return err;
     if (o->n > LW_SVG_MAX_POINTS)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "%zu points exceed the bound %d",
@@ -600,10 +599,9 @@ static void fmt_with_unit(char *dst, size_t size, double v, int decimals, const 
 lw_err_t lw_svg_gauge_bar(lw_buf_t *out, const lw_svg_gauge_opts_t *o, char *errstr,
                           size_t errstr_size)
 {
-    lw_err_t err = lw_svg_check_buf(out, errstr, errstr_size);
+    /* the buffer and the frame (n = 0: this chart checks its own inputs below) */
+    lw_err_t err = lw_svg_check_chart(out, &o->frame, 0, true, "gauge", errstr, errstr_size);
     if (err != LW_OK)
-        return err;
-    if ((err = lw_svg_check_frame(&o->frame, errstr, errstr_size)) != LW_OK)
         return err;
     if (!isfinite(o->threshold) || o->threshold < 0)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
@@ -848,10 +846,9 @@ static void tree_box(lw_buf_t *b, const char *cls, double x, double y, double bw
 lw_err_t lw_svg_tree_diagram(lw_buf_t *out, const lw_svg_tree_opts_t *o, char *errstr,
                              size_t errstr_size)
 {
-    lw_err_t err = lw_svg_check_buf(out, errstr, errstr_size);
+    /* the buffer and the frame (n = 0: this chart checks its own inputs below) */
+    lw_err_t err = lw_svg_check_chart(out, &o->frame, 0, true, "tree diagram", errstr, errstr_size);
     if (err != LW_OK)
-        return err;
-    if ((err = lw_svg_check_frame(&o->frame, errstr, errstr_size)) != LW_OK)
         return err;
     if (o->ninputs > LW_SVG_MAX_TREE_INPUTS || (o->ninputs > 0 && !o->inputs))
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
