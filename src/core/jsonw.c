@@ -7,14 +7,13 @@
  * six deep.  Before every value or key, pre() writes the comma and the
  * newline + indent the layout asks for, unless the value follows its key.
  *
- * Strings: lw_buf_put_json_str copies runs of bytes that need no escape
- * in one append and handles the rest byte by byte; validation shares
- * lw_utf8_seq with the event decoder and the XML escaper, so "invalid"
- * means the same everywhere.  Rejected alternatives: passing invalid bytes
- * through (what report.c did: the output is then not UTF-8 and strict
- * parsers refuse it) and dropping them (loses the hint that something was
- * there); one U+FFFD per bad byte is what the alert writers and the
- * analysis writer already did, so their output is unchanged.
+ * Strings: lw_buf_put_json_str is buf.c's one escaper (lw_buf_put_escaped,
+ * also behind lw_buf_put_xml) with the JSON table below; validation is
+ * lw_utf8_seq, shared with the event decoder, so "invalid" means the same
+ * everywhere and JSON and XML replace exactly the same bytes.  Rejected alternatives: passing
+ * invalid bytes through (what report.c did: the output is then not UTF-8 and strict parsers refuse
+ * it) and dropping them (loses the hint that something was there); one U+FFFD per bad byte is what
+ * the alert writers and the analysis writer already did, so their output is unchanged.
  */
 #include "leadwatch/core/jsonw.h"
 
@@ -26,46 +25,27 @@
 #include <stdio.h>
 #include <string.h>
 
+/* RFC 8259 short forms for " \\ and newline, CR, tab; \\u00XX for other controls. */
+static const lw_buf_escapes_t json_escapes = {
+    .ascii =
+        {
+            ['"'] = "\\\"",     ['\\'] = "\\\\",    ['\n'] = "\\n",     ['\r'] = "\\r",
+            ['\t'] = "\\t",     [0x00] = "\\u0000", [0x01] = "\\u0001", [0x02] = "\\u0002",
+            [0x03] = "\\u0003", [0x04] = "\\u0004", [0x05] = "\\u0005", [0x06] = "\\u0006",
+            [0x07] = "\\u0007", [0x08] = "\\u0008", [0x0B] = "\\u000b", [0x0C] = "\\u000c",
+            [0x0E] = "\\u000e", [0x0F] = "\\u000f", [0x10] = "\\u0010", [0x11] = "\\u0011",
+            [0x12] = "\\u0012", [0x13] = "\\u0013", [0x14] = "\\u0014", [0x15] = "\\u0015",
+            [0x16] = "\\u0016", [0x17] = "\\u0017", [0x18] = "\\u0018", [0x19] = "\\u0019",
+            [0x1A] = "\\u001a", [0x1B] = "\\u001b", [0x1C] = "\\u001c", [0x1D] = "\\u001d",
+            [0x1E] = "\\u001e", [0x1F] = "\\u001f",
+        },
+    .invalid = "\\ufffd",
+};
+
 lw_err_t lw_buf_put_json_str(lw_buf_t *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    size_t run = 0, i = 0;
     lw_buf_putc(b, '"');
-    while (i < n) {
-        unsigned c = u[i];
-        char esc[6];
-        size_t elen = 2;
-        if (c >= 0x80) {
-            size_t len = lw_utf8_seq(u + i, n - i);
-            if (len > 0) {
-                i += len;
-                continue;
-            }
-            memcpy(esc, "\\ufffd", 6);
-            elen = 6;
-        } else if (c == '"' || c == '\\') {
-            esc[0] = '\\', esc[1] = (char)c;
-        } else if (c == '\n') {
-            esc[0] = '\\', esc[1] = 'n';
-        } else if (c == '\r') {
-            esc[0] = '\\', esc[1] = 'r';
-        } else if (c == '\t') {
-            esc[0] = '\\', esc[1] = 't';
-        } else if (c < 0x20) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4], esc[5] = hex[c & 15];
-            elen = 6;
-        } else {
-            i++;
-            continue;
-        }
-        lw_buf_append(b, s + run, i - run);
-        lw_buf_append(b, esc, elen);
-        i++;
-        run = i;
-    }
-    lw_buf_append(b, s + run, n - run);
+    lw_buf_put_escaped(b, s, n, &json_escapes);
     return lw_buf_putc(b, '"');
 }
 
