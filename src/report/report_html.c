@@ -76,6 +76,22 @@ static const char CSS[] =
     ".lw-headline li,.lw-note{background:none}"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
+/* "from → to", escaped. */
+static void html_edge_name(lw_buf_t *b, const lw_edge_result_t *e)
+{
+    lw_buf_put_xml(b, e->from);
+    lw_buf_puts(b, " \xE2\x86\x92 ");
+    lw_buf_put_xml(b, e->to);
+}
+
+/* The values of data-from="..." data-to="..." (the caller wrote data-from=\"). */
+static void html_edge_data(lw_buf_t *b, const lw_edge_result_t *e)
+{
+    lw_buf_put_xml(b, e->from);
+    lw_buf_puts(b, "\" data-to=\"");
+    lw_buf_put_xml(b, e->to);
+}
+
 static void html_badge(lw_buf_t *b, lw_svg_verdict_t v)
 {
     lw_buf_puts(b, "<span class=\"lw-badge\"><span class=\"lw-sym\" aria-hidden=\"true\">");
@@ -499,15 +515,11 @@ static lw_err_t html_edges(lw_report_ctx_t *c, lw_buf_t *b, double *scratch, cha
         const lw_report_edge_ctx_t *ec = &c->edges[i];
         lw_buf_printf(b, "<section class=\"lw-edge lw-v-%s\" id=\"edge-%zu\" data-from=\"",
                       lw_report_verdict_class(ec->svg_verdict), i + 1);
-        lw_buf_put_xml(b, e->from);
-        lw_buf_puts(b, "\" data-to=\"");
-        lw_buf_put_xml(b, e->to);
+        html_edge_data(b, e);
         lw_buf_printf(b, "\" data-verdict=\"%s\"", lw_verdict_name(e->verdict));
         html_vc_style(b, ec->svg_verdict);
         lw_buf_puts(b, ">\n<h3>");
-        lw_buf_put_xml(b, e->from);
-        lw_buf_puts(b, " \xE2\x86\x92 ");
-        lw_buf_put_xml(b, e->to);
+        html_edge_name(b, e);
         lw_buf_puts(b, "</h3>\n<p class=\"lw-verdict\">");
         html_badge(b, ec->svg_verdict);
         lw_buf_put_xml(b, ec->sentence);
@@ -550,13 +562,9 @@ static void html_changes(const lw_report_ctx_t *c, lw_buf_t *b)
             continue;
         changed++;
         lw_buf_puts(b, "<li class=\"lw-change\" data-from=\"");
-        lw_buf_put_xml(b, e->from);
-        lw_buf_puts(b, "\" data-to=\"");
-        lw_buf_put_xml(b, e->to);
+        html_edge_data(b, e);
         lw_buf_puts(b, "\"><strong>");
-        lw_buf_put_xml(b, e->from);
-        lw_buf_puts(b, " \xE2\x86\x92 ");
-        lw_buf_put_xml(b, e->to);
+        html_edge_name(b, e);
         lw_buf_puts(b, "</strong>: ");
         if (pe) {
             lw_buf_put_xml(b, pe->verdict);
@@ -652,9 +660,7 @@ static void html_quality(const lw_report_ctx_t *c, lw_buf_t *b)
         if (e->rows_incomplete == 0 && e->rows_used == e->rows_total)
             continue;
         lw_buf_puts(b, "<li data-dq=\"edge\">");
-        lw_buf_put_xml(b, e->from);
-        lw_buf_puts(b, " \xE2\x86\x92 ");
-        lw_buf_put_xml(b, e->to);
+        html_edge_name(b, e);
         lw_buf_printf(b, ": %zu of %zu %s used (%zu incomplete after preparation).</li>\n",
                       e->rows_used, e->rows_total,
                       lw_report_unit_word(c->a->bucket_ms, e->rows_total), e->rows_incomplete);
@@ -712,9 +718,7 @@ static lw_err_t html_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_
         const lw_edge_result_t *e = &a->edges[i];
         const lw_report_edge_ctx_t *ec = &c->edges[i];
         lw_buf_puts(b, "<li class=\"lw-edge-line\" data-from=\"");
-        lw_buf_put_xml(b, e->from);
-        lw_buf_puts(b, "\" data-to=\"");
-        lw_buf_put_xml(b, e->to);
+        html_edge_data(b, e);
         lw_buf_printf(b, "\" data-verdict=\"%s\" data-lead=\"%zu\"", lw_verdict_name(e->verdict),
                       ec->lead);
         html_vc_style(b, ec->svg_verdict);
