@@ -730,6 +730,12 @@ const char *lw_svg_verdict_dash(lw_svg_verdict_t v)
     return (unsigned)v < LW_SVG_VERDICT_COUNT ? verdicts[v].dash : NULL;
 }
 
+/* An edge's label: the verdict in words, then " · extra" when there is one. */
+static void edge_label(char *buf, size_t size, lw_svg_verdict_t v, const char *extra)
+{
+    snprintf(buf, size, "%s%s%s", verdicts[v].label, extra ? " \xC2\xB7 " : "", extra ? extra : "");
+}
+
 /* Filled triangle with its tip at (x, y) pointing right (dir 1) or left (-1). */
 static void arrowhead(lw_buf_t *b, double x, double y, int dir, const char *color)
 {
@@ -934,14 +940,12 @@ lw_err_t lw_svg_tree_diagram(lw_buf_t *out, const lw_svg_tree_opts_t *o, char *e
         const lw_svg_tree_input_t *in = &o->inputs[i];
         double cy = in_top + (double)i * pitch + box_h / 2;
         double py = nsm_y + 12 + ((double)i + 0.5) * (nsm_h - 24) / (double)o->ninputs;
-        snprintf(label, sizeof label, "%s%s%s", verdicts[in->verdict].label,
-                 in->edge_label ? " \xC2\xB7 " : "", in->edge_label ? in->edge_label : "");
+        edge_label(label, sizeof label, in->verdict, in->edge_label);
         tree_edge(out, in->verdict, in->name ? in->name : "input", nsm, label, in_right, cy, hx,
                   nsm_x, py);
     }
     if (has_kpi) {
-        snprintf(label, sizeof label, "%s%s%s", verdicts[o->kpi_verdict].label,
-                 o->kpi_edge_label ? " \xC2\xB7 " : "", o->kpi_edge_label ? o->kpi_edge_label : "");
+        edge_label(label, sizeof label, o->kpi_verdict, o->kpi_edge_label);
         tree_edge(out, o->kpi_verdict, nsm, o->kpi_name, label, nsm_x + nsm_w, ny, nsm_x + nsm_w,
                   w - margin - kpi_w, ny);
     }
@@ -950,8 +954,7 @@ lw_err_t lw_svg_tree_diagram(lw_buf_t *out, const lw_svg_tree_opts_t *o, char *e
         const lw_svg_tree_input_t *in = &o->inputs[i];
         double cy = in_top + (double)i * pitch + box_h / 2;
         double py = nsm_y + 12 + ((double)i + 0.5) * (nsm_h - 24) / (double)o->ninputs;
-        snprintf(label, sizeof label, "%s%s%s", verdicts[in->verdict].label,
-                 in->edge_label ? " \xC2\xB7 " : "", in->edge_label ? in->edge_label : "");
+        edge_label(label, sizeof label, in->verdict, in->edge_label);
         bool above = py >= cy - 0.5; /* the curve bends down: the label goes above */
         lw_svg_text_fit(out, in_right + 14, above ? cy - 7 : cy + 16, NULL, LW_SVG_SMALL_PX,
                         LW_SVG_HALO, label, hx - in_right - 16);
