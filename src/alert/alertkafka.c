@@ -53,6 +53,7 @@
 
 #include "leadwatch/core/log.h"
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/core/clock.h"
 
 #define ERRMSG 512
 #define POLL_SLICE_MS 50
@@ -69,13 +70,6 @@ struct lw_alertkafka {
     rd_kafka_resp_err_t err; /*   with this result */
     lw_alertkafka_stats_t st;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- consumer-only properties ---- */
 
@@ -154,27 +148,31 @@ void lw_alertkafka_key(const lw_alert_event_t *ev, char *key, size_t key_size)
 
 lw_err_t lw_alertkafka_json(lw_buf_t *b, const lw_alert_event_t *ev, const char *external_url)
 {
-    /*
-     * Condition and state names come from alert.c's fixed tables of
-     * lower-case identifiers: nothing to escape.  "at" has milliseconds,
-     * as the times lw_alertsink_json_alert writes.
-     */
-    char at[48];
-    int64_t frac = ev->at_ms % 1000;
-    if (frac < 0)
-        frac += 1000;
-    lw_time_format_iso8601(ev->at_ms - frac, at, sizeof at);
-    size_t n = strlen(at);
-    if (n > 0 && at[n - 1] == 'Z')
-        at[n - 1] = '\0';
-    lw_buf_printf(b,
-                  "{\"version\":\"1\",\"state_change\":{\"condition\":\"%s\",\"from\":\"%s\","
-                  "\"to\":\"%s\",\"refresh\":%s,\"at\":\"%s.%03dZ\"},\"alert\":",
-                  lw_alert_cond_name(ev->cond), lw_alert_state_name(ev->from),
-                  lw_alert_state_name(ev->to), ev->refresh ? "true" : "false", at, (int)frac);
-    lw_alertsink_json_alert(b, ev, external_url);
-    lw_buf_putc(b, '}');
-    return b->err;
+    /* "at" has milliseconds, as the times lw_alertsink_json_alert writes. */
+    char at[64];
+    lw_alertsink_time_ms(ev->at_ms, at, sizeof at);
+    lw_jsonw_t w;
+    lw_jsonw_init(&w, b, 0);
+    lw_jsonw_object(&w);
+    lw_jsonw_key(&w, "version");
+    lw_jsonw_string(&w, "1");
+    lw_jsonw_key(&w, "state_change");
+    lw_jsonw_object(&w);
+    lw_jsonw_key(&w, "condition");
+    lw_jsonw_string(&w, lw_alert_cond_name(ev->cond));
+    lw_jsonw_key(&w, "from");
+    lw_jsonw_string(&w, lw_alert_state_name(ev->from));
+    lw_jsonw_key(&w, "to");
+    lw_jsonw_string(&w, lw_alert_state_name(ev->to));
+    lw_jsonw_key(&w, "refresh");
+    lw_jsonw_bool(&w, ev->refresh);
+    lw_jsonw_key(&w, "at");
+    lw_jsonw_string(&w, at);
+    lw_jsonw_end(&w);
+    lw_jsonw_key(&w, "alert");
+    lw_alertsink_jsonw_alert(&w, ev, external_url);
+    lw_jsonw_end(&w);
+    return lw_jsonw_finish(&w);
 }
 
 /* ---- the producer ---- */
@@ -381,7 +379,7 @@ lw_alertsink_result_t lw_alertkafka_deliver(void *ctx, const lw_alert_event_t *e
                                             size_t errstr_size)
 {
     lw_alertkafka_t *k = ctx;
-    int64_t deadline = mono_ms() + k->timeout_ms;
+    int64_t deadline = lw_clock_mono_ms() + k->timeout_ms;
     if (!k->rk) {
         k->st.reopens++;
         if (open_handle(k, errstr, errstr_size) != LW_OK) {
@@ -411,7 +409,7 @@ lw_alertsink_result_t lw_alertkafka_deliver(void *ctx, const lw_alert_event_t *e
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
         return failed(k, e, "producing to", errstr, errstr_size);
 
-    for (int64_t now = mono_ms(); !k->done && now < deadline; now = mono_ms()) {
+    for (int64_t now = lw_clock_mono_ms(); !k->done && now < deadline; now = lw_clock_mono_ms()) {
         int64_t left = deadline - now;
         rd_kafka_poll(k->rk, (int)(left < POLL_SLICE_MS ? left : POLL_SLICE_MS));
     }

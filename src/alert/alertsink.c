@@ -37,10 +37,10 @@
  * errors = retry; other statuses = rejected (logged with the start of the
  * answer).
  *
- * JSON is written by hand with lw_buf_t: the documents are small and fixed
- * in shape, and the escaper (RFC 8259: " \ and control characters escaped,
- * invalid UTF-8 replaced by U+FFFD so the output always parses) is a few
- * lines; yajl is not linked into the core.
+ * JSON is written with the core's streaming writer (core/jsonw.h), the
+ * program's one escaping rule (RFC 8259: " \ and control characters
+ * escaped, each invalid UTF-8 byte replaced by \ufffd so the output always
+ * parses); yajl is not linked into the core.
  */
 #include "leadwatch/alert/alertsink.h"
 
@@ -55,8 +55,10 @@
 #include <time.h>
 
 #include "leadwatch/core/buf.h"
+#include "leadwatch/core/jsonw.h"
 #include "leadwatch/core/log.h"
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/core/clock.h"
 
 #define BODY_MAX (8u << 20)
 #define ANSWER_KEEP 200 /* bytes of an error answer kept for the log */
@@ -111,99 +113,44 @@ const char *lw_alertsink_kind_name(lw_alertsink_kind_t k)
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-/* Length of a valid UTF-8 sequence at p (RFC 3629), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (len > avail)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((p[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[k] & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
+/* Strings go through core/jsonw.h, the program's one JSON escaping rule. */
 
-static void json_str(lw_buf_t *b, const char *s)
+static void json_kv(lw_jsonw_t *w, const char *key, const lw_alert_kv_t *kv, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t n = strlen((const char *)p);
-    lw_buf_putc(b, '"');
-    for (size_t i = 0; i < n;) {
-        unsigned char c = p[i];
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            lw_buf_append(b, e, 2);
-            i++;
-        } else if (c < 0x20) {
-            static const char hex[] = "0123456789abcdef";
-            const char *named = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
-            if (named) {
-                lw_buf_puts(b, named);
-            } else {
-                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                lw_buf_append(b, e, 6);
-            }
-            i++;
-        } else {
-            size_t len = utf8_len(p + i, n - i);
-            if (len == 0) {
-                lw_buf_puts(b, "\\ufffd");
-                i++;
-            } else {
-                lw_buf_append(b, p + i, len);
-                i += len;
-            }
-        }
-    }
-    lw_buf_putc(b, '"');
-}
-
-static void json_kv(lw_buf_t *b, const lw_alert_kv_t *kv, size_t n)
-{
-    lw_buf_putc(b, '{');
+    lw_jsonw_key(w, key);
+    lw_jsonw_object(w);
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            lw_buf_putc(b, ',');
-        json_str(b, kv[i].key);
-        lw_buf_putc(b, ':');
-        json_str(b, kv[i].value);
+        lw_jsonw_key(w, kv[i].key);
+        lw_jsonw_string(w, kv[i].value);
     }
-    lw_buf_putc(b, '}');
+    lw_jsonw_end(w);
 }
 
-/* RFC 3339 with milliseconds: "2026-01-01T00:00:00.000Z". */
-static void json_time(lw_buf_t *b, int64_t ms)
+void lw_alertsink_time_ms(int64_t ms, char *buf, size_t size)
 {
     char t[48];
     int64_t frac = ms % 1000;
     if (frac < 0)
         frac += 1000;
-    lw_time_format_iso8601(ms, t, sizeof t);
+    lw_time_format_iso8601(ms - frac, t, sizeof t);
     size_t n = strlen(t);
     if (n > 0 && t[n - 1] == 'Z')
         t[n - 1] = '\0';
-    lw_buf_printf(b, "\"%s.%03dZ\"", t, (int)frac);
+    snprintf(buf, size, "%s.%03dZ", t, (int)frac);
+}
+
+static void json_time(lw_jsonw_t *w, const char *key, int64_t ms)
+{
+    char t[64];
+    lw_alertsink_time_ms(ms, t, sizeof t);
+    lw_jsonw_key(w, key);
+    lw_jsonw_string(w, t);
+}
+
+static void json_str(lw_jsonw_t *w, const char *key, const char *s)
+{
+    lw_jsonw_key(w, key);
+    lw_jsonw_string(w, s ? s : "");
 }
 
 static const char *status_name(const lw_alert_event_t *ev)
@@ -216,46 +163,48 @@ static const char *status_name(const lw_alert_event_t *ev)
 lw_err_t lw_alertsink_json_alertmanager(lw_buf_t *b, const lw_alert_event_t *const *ev, size_t n,
                                         int64_t now_ms, int64_t ttl_ms, const char *external_url)
 {
-    lw_buf_putc(b, '[');
+    lw_jsonw_t w;
+    lw_jsonw_init(&w, b, 0);
+    lw_jsonw_array(&w);
     for (size_t i = 0; i < n; i++) {
         const lw_alert_event_t *e = ev[i];
-        lw_buf_puts(b, i ? ",{\"labels\":" : "{\"labels\":");
-        json_kv(b, e->labels, e->nlabels);
-        lw_buf_puts(b, ",\"annotations\":");
-        json_kv(b, e->annotations, e->nannotations);
-        lw_buf_puts(b, ",\"startsAt\":");
-        json_time(b, e->starts_at_ms);
-        lw_buf_puts(b, ",\"endsAt\":");
-        json_time(b, e->to == LW_ALERT_RESOLVED ? e->ends_at_ms : now_ms + ttl_ms);
-        if (external_url && *external_url) {
-            lw_buf_puts(b, ",\"generatorURL\":");
-            json_str(b, external_url);
-        }
-        lw_buf_putc(b, '}');
+        lw_jsonw_object(&w);
+        json_kv(&w, "labels", e->labels, e->nlabels);
+        json_kv(&w, "annotations", e->annotations, e->nannotations);
+        json_time(&w, "startsAt", e->starts_at_ms);
+        json_time(&w, "endsAt", e->to == LW_ALERT_RESOLVED ? e->ends_at_ms : now_ms + ttl_ms);
+        if (external_url && *external_url)
+            json_str(&w, "generatorURL", external_url);
+        lw_jsonw_end(&w);
     }
-    lw_buf_putc(b, ']');
-    return b->err;
+    lw_jsonw_end(&w);
+    return lw_jsonw_finish(&w);
+}
+
+void lw_alertsink_jsonw_alert(lw_jsonw_t *w, const lw_alert_event_t *ev, const char *external_url)
+{
+    char fp[24];
+    lw_jsonw_object(w);
+    json_str(w, "status", status_name(ev));
+    json_kv(w, "labels", ev->labels, ev->nlabels);
+    json_kv(w, "annotations", ev->annotations, ev->nannotations);
+    json_time(w, "startsAt", ev->starts_at_ms);
+    if (ev->to == LW_ALERT_RESOLVED)
+        json_time(w, "endsAt", ev->ends_at_ms);
+    else
+        json_str(w, "endsAt", "0001-01-01T00:00:00Z"); /* Alertmanager's zero time */
+    json_str(w, "generatorURL", external_url);
+    snprintf(fp, sizeof fp, "%016" PRIx64, ev->fingerprint);
+    json_str(w, "fingerprint", fp);
+    lw_jsonw_end(w);
 }
 
 lw_err_t lw_alertsink_json_alert(lw_buf_t *b, const lw_alert_event_t *ev, const char *external_url)
 {
-    lw_buf_puts(b, "{\"status\":");
-    json_str(b, status_name(ev));
-    lw_buf_puts(b, ",\"labels\":");
-    json_kv(b, ev->labels, ev->nlabels);
-    lw_buf_puts(b, ",\"annotations\":");
-    json_kv(b, ev->annotations, ev->nannotations);
-    lw_buf_puts(b, ",\"startsAt\":");
-    json_time(b, ev->starts_at_ms);
-    lw_buf_puts(b, ",\"endsAt\":");
-    if (ev->to == LW_ALERT_RESOLVED)
-        json_time(b, ev->ends_at_ms);
-    else
-        lw_buf_puts(b, "\"0001-01-01T00:00:00Z\""); /* Alertmanager's zero time */
-    lw_buf_puts(b, ",\"generatorURL\":");
-    json_str(b, external_url);
-    lw_buf_printf(b, ",\"fingerprint\":\"%016" PRIx64 "\"}", ev->fingerprint);
-    return b->err;
+    lw_jsonw_t w;
+    lw_jsonw_init(&w, b, 0);
+    lw_alertsink_jsonw_alert(&w, ev, external_url);
+    return lw_jsonw_finish(&w);
 }
 
 lw_err_t lw_alertsink_json_webhook(lw_buf_t *b, const lw_alert_event_t *ev, const char *receiver,
@@ -264,42 +213,37 @@ lw_err_t lw_alertsink_json_webhook(lw_buf_t *b, const lw_alert_event_t *ev, cons
     const char *alertname = lw_alert_event_label(ev, "alertname");
     char key[LW_ALERT_VALUE_SIZE + 32];
     snprintf(key, sizeof key, "{}:{alertname=\"%s\"}", alertname ? alertname : "");
-    lw_buf_puts(b, "{\"version\":\"4\",\"groupKey\":");
-    json_str(b, key);
-    lw_buf_puts(b, ",\"truncatedAlerts\":0,\"status\":");
-    json_str(b, status_name(ev));
-    lw_buf_puts(b, ",\"receiver\":");
-    json_str(b, receiver);
-    lw_buf_puts(b, ",\"groupLabels\":{\"alertname\":");
-    json_str(b, alertname);
-    lw_buf_puts(b, "},\"commonLabels\":");
-    json_kv(b, ev->labels, ev->nlabels);
-    lw_buf_puts(b, ",\"commonAnnotations\":");
-    json_kv(b, ev->annotations, ev->nannotations);
-    lw_buf_puts(b, ",\"externalURL\":");
-    json_str(b, external_url);
-    lw_buf_puts(b, ",\"alerts\":[");
-    lw_alertsink_json_alert(b, ev, external_url);
-    lw_buf_puts(b, "]}");
-    return b->err;
+    lw_jsonw_t w;
+    lw_jsonw_init(&w, b, 0);
+    lw_jsonw_object(&w);
+    json_str(&w, "version", "4");
+    json_str(&w, "groupKey", key);
+    lw_jsonw_key(&w, "truncatedAlerts");
+    lw_jsonw_int(&w, 0);
+    json_str(&w, "status", status_name(ev));
+    json_str(&w, "receiver", receiver);
+    lw_jsonw_key(&w, "groupLabels");
+    lw_jsonw_object(&w);
+    json_str(&w, "alertname", alertname);
+    lw_jsonw_end(&w);
+    json_kv(&w, "commonLabels", ev->labels, ev->nlabels);
+    json_kv(&w, "commonAnnotations", ev->annotations, ev->nannotations);
+    json_str(&w, "externalURL", external_url);
+    lw_jsonw_key(&w, "alerts");
+    lw_jsonw_array(&w);
+    lw_alertsink_jsonw_alert(&w, ev, external_url);
+    lw_jsonw_end(&w);
+    lw_jsonw_end(&w);
+    return lw_jsonw_finish(&w);
 }
 
 /* ---- clocks and jitter ------------------------------------------------------ */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t wall_ms(const lw_alertsink_t *s)
 {
     if (s->opts.wall_ms)
         return s->opts.wall_ms(s->opts.inject_ctx);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return lw_clock_wall_ms();
 }
 
 static uint64_t rand64(lw_alertsink_t *s)
@@ -564,7 +508,7 @@ static bool service_sink(lw_alertsink_t *s, lw_alertsink_kind_t k, int64_t now, 
         sk->attempt++;
         sk->st.retries++;
         int64_t wait = backoff_ms(s, sk->attempt);
-        sk->next_try = mono_ms() + wait;
+        sk->next_try = lw_clock_mono_ms() + wait;
         LW_LOG(LW_LOG_WARN, "alertsink", "%s: attempt %u failed (%s); retrying in %" PRId64 " ms",
                kind_names[k], sk->attempt, err, wait);
         return true;
@@ -614,7 +558,7 @@ static bool service_resend(lw_alertsink_t *s, int64_t now, int64_t *wake_at)
         LW_LOG(LW_LOG_WARN, "alertsink", "alertmanager: re-sending %zu firing alert(s) failed: %s",
                n, err);
     }
-    s->next_resend = mono_ms() + s->opts.resend_ms;
+    s->next_resend = lw_clock_mono_ms() + s->opts.resend_ms;
     return true;
 }
 
@@ -623,7 +567,7 @@ static void *worker(void *arg)
     lw_alertsink_t *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
-        int64_t now = mono_ms();
+        int64_t now = lw_clock_mono_ms();
         int64_t wake_at = now + 3600000;
         bool did = false;
         for (int k = 0; k < LW_ALERTSINK_NSINKS && !s->stop; k++)
@@ -681,6 +625,19 @@ static lw_err_t sinks_init(lw_alertsink_t *s, const lw_alertsink_opts_t *o)
     return err;
 }
 
+/* Everything the handle owns besides the thread and its sync objects, then the handle. */
+static void handle_free(lw_alertsink_t *s)
+{
+    sinks_free(s);
+    lw_buf_release(&s->body);
+    free(s->firing);
+    free(s->ptrs);
+    free(s->batch);
+    free(s->external_url);
+    free(s->receiver);
+    free(s);
+}
+
 lw_err_t lw_alertsink_new(const lw_alertsink_opts_t *opts, lw_alertsink_t **out, char *errstr,
                           size_t errstr_size)
 {
@@ -711,7 +668,7 @@ lw_err_t lw_alertsink_new(const lw_alertsink_opts_t *opts, lw_alertsink_t **out,
         goto free_all;
     }
     s->rng_state = (uint64_t)wall_ms(s) * UINT64_C(0x9E3779B97F4A7C15) | 1;
-    s->next_resend = mono_ms() + opts->resend_ms;
+    s->next_resend = lw_clock_mono_ms() + opts->resend_ms;
     atomic_init(&s->abort_io, false);
 
     pthread_condattr_t ca;
@@ -741,14 +698,7 @@ destroy_sync:
     pthread_cond_destroy(&s->wake);
     pthread_cond_destroy(&s->idle);
 free_all:
-    sinks_free(s);
-    lw_buf_release(&s->body);
-    free(s->firing);
-    free(s->ptrs);
-    free(s->batch);
-    free(s->external_url);
-    free(s->receiver);
-    free(s);
+    handle_free(s);
     return err;
 }
 
@@ -765,22 +715,15 @@ void lw_alertsink_destroy(lw_alertsink_t *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->wake);
     pthread_cond_destroy(&s->idle);
-    sinks_free(s);
-    lw_buf_release(&s->body);
-    free(s->firing);
-    free(s->ptrs);
-    free(s->batch);
-    free(s->external_url);
-    free(s->receiver);
-    free(s);
+    handle_free(s);
 }
 
 bool lw_alertsink_flush(lw_alertsink_t *s, int64_t timeout_ms)
 {
-    int64_t until = mono_ms() + timeout_ms;
+    int64_t until = lw_clock_mono_ms() + timeout_ms;
     bool empty;
     pthread_mutex_lock(&s->mu);
-    while (!(empty = queues_empty(s) && !s->busy) && !s->stop && mono_ms() < until) {
+    while (!(empty = queues_empty(s) && !s->busy) && !s->stop && lw_clock_mono_ms() < until) {
         struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
         pthread_cond_timedwait(&s->idle, &s->mu, &ts);
     }

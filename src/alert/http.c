@@ -50,6 +50,8 @@
  */
 #include "leadwatch/alert/http.h"
 
+#include "leadwatch/core/clock.h"
+
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -102,13 +104,6 @@ struct lw_http {
     atomic_llong evicted; /* connections closed by the guard */
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* MHD_OPTION_NOTIFY_CONNECTION: add / remove the connection in the table (MHD's thread). */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code)
@@ -120,7 +115,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         for (unsigned i = 0; ci && i < h->opts.max_connections; i++) {
             if (!h->slots[i].used) {
-                h->slots[i] = (conn_slot_t){true, false, false, ci->connect_fd, mono_ms()};
+                h->slots[i] = (conn_slot_t){true, false, false, ci->connect_fd, lw_clock_mono_ms()};
                 *socket_ctx = &h->slots[i];
                 break;
             }
@@ -147,7 +142,7 @@ static void mark_busy(lw_http_t *h, struct MHD_Connection *conn, bool busy)
     conn_slot_t *cs = conn_slot(conn);
     if (cs && cs->used) {
         cs->busy = busy;
-        cs->wait_ms = mono_ms();
+        cs->wait_ms = lw_clock_mono_ms();
     }
     pthread_mutex_unlock(&h->gmu);
 }
@@ -166,7 +161,7 @@ static void *guard_main(void *arg)
     lw_http_t *h = arg;
     pthread_mutex_lock(&h->gmu);
     while (!h->guard_quit) {
-        struct timespec until;
+        struct timespec until; /* pthread_cond_timedwait takes CLOCK_REALTIME */
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += GUARD_TICK_MS * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
@@ -176,7 +171,7 @@ static void *guard_main(void *arg)
         pthread_cond_timedwait(&h->gcv, &h->gmu, &until);
         if (h->guard_quit)
             break;
-        int64_t now = mono_ms(), deadline = (int64_t)h->opts.timeout_s * 1000;
+        int64_t now = lw_clock_mono_ms(), deadline = (int64_t)h->opts.timeout_s * 1000;
         unsigned used = 0;
         for (unsigned i = 0; i < h->opts.max_connections; i++)
             used += h->slots[i].used;

@@ -31,6 +31,8 @@
  */
 #include "leadwatch/alert/promtext.h"
 
+#include "leadwatch/core/utf8.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -95,44 +97,6 @@ static bool valid_name(const char *s, bool colon)
                   (colon && c == ':') || (i > 0 && c >= '0' && c <= '9');
         if (!ok)
             return false;
-    }
-    return true;
-}
-
-/* RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3Fu);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
     }
     return true;
 }
@@ -329,7 +293,7 @@ lw_promtext_series_t *lw_promtext_series(lw_promtext_family_t *fam, const char *
     for (size_t i = 0; i < fam->nlabels; i++) {
         size_t n = values[i] ? strnlen(values[i], LW_PROMTEXT_VALUE_MAX + 1) : 0;
         if (!values[i] || n > LW_PROMTEXT_VALUE_MAX ||
-            !valid_utf8((const unsigned char *)values[i], n))
+            !lw_utf8_valid(values[i], n))
             goto refuse;
     }
     pthread_mutex_lock(&reg->mu);

@@ -47,6 +47,7 @@
 #include "leadwatch/model/metric.h"
 #include "leadwatch/store/session.h"
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/core/clock.h"
 
 #define STATE_BLOB_MAX (8u << 20) /* 4096 entries x ~2 KB of annotations at worst */
 #define EDGE_NAME_SIZE (2 * LW_ANALYZE_NAME_SIZE + 2)
@@ -75,9 +76,7 @@ struct lw_watch {
 static int64_t default_mono(void *ctx)
 {
     (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return lw_clock_mono_ms();
 }
 
 static int64_t mono(const lw_watch_t *w)

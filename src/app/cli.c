@@ -76,13 +76,6 @@ int lw_cli_load_config(const lw_cli_common_t *co, lw_config_t **cfg)
     return LW_EXIT_OK;
 }
 
-double lw_cli_mono_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 bool lw_cli_parse_date(const char *s, int64_t *out)
 {
     return lw_time_parse_iso8601(s, strlen(s), out);

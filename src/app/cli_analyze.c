@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "leadwatch/core/clock.h"
 #include "leadwatch/core/log.h"
 #include "leadwatch/core/timeutil.h"
 #include "leadwatch/report/analysis_out.h"
@@ -315,9 +316,7 @@ int lw_cli_report(int argc, char **argv, const lw_cli_env_t *env)
         fprintf(stderr, "leadwatch report: %s: %s\n", ro.out_dir, strerror(errno));
         return LW_EXIT_FAILURE;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ro.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    ro.now_ms = lw_clock_wall_ms();
     lw_config_t *cfg = NULL;
     rc = lw_cli_load_config(&co, &cfg);
     if (rc != LW_EXIT_OK)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadwatch/core/clock.h"
 #include "leadwatch/core/log.h"
 #include "leadwatch/ingest/ingest.h"
 #include "leadwatch/ingest/pipeline.h"
@@ -181,7 +182,7 @@ int lw_cli_ingest(int argc, char **argv, const lw_cli_env_t *env)
         fprintf(stderr, "leadwatch ingest: %s\n", err);
         goto out;
     }
-    double t0 = lw_cli_mono_seconds();
+    double t0 = lw_clock_mono_s();
     int64_t skipped = 0;
     int ninputs = 0;
     rc = LW_EXIT_OK;
@@ -210,7 +211,7 @@ int lw_cli_ingest(int argc, char **argv, const lw_cli_env_t *env)
     lw_pipeline_stats_t st, all;
     lw_pipeline_committed(p, &st);
     lw_pipeline_stats(p, &all);
-    print_ingest_summary(cfg, &st, all.read, lw_cli_mono_seconds() - t0, ninputs, skipped);
+    print_ingest_summary(cfg, &st, all.read, lw_clock_mono_s() - t0, ninputs, skipped);
 
 out:
     if (iopts.rejects && fclose(iopts.rejects) != 0) {

@@ -22,6 +22,7 @@
 
 #include "leadwatch/app/daemon.h"
 #include "leadwatch/app/service.h"
+#include "leadwatch/core/clock.h"
 #include "leadwatch/core/log.h"
 #include "leadwatch/ingest/consumer.h"
 #include "leadwatch/ingest/mockkafka.h"
@@ -321,10 +322,10 @@ int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
                             .reload = env->reload,
                             .exit_when_idle_ms = (int64_t)(idle_s * 1000.0)};
     lw_daemon_result_t res;
-    double t0 = lw_cli_mono_seconds();
+    double t0 = lw_clock_mono_s();
     lw_err_t e = lw_service_run(&so, &res, err, sizeof err);
     /* the daemon's own time: without the alert queues' drain at exit */
-    double secs = res.run_s > 0 ? res.run_s : lw_cli_mono_seconds() - t0;
+    double secs = res.run_s > 0 ? res.run_s : lw_clock_mono_s() - t0;
     if (e == LW_ERR_CONFIG) {
         fprintf(stderr, "leadwatch run: %s\n", err);
         rc = LW_EXIT_USAGE;
@@ -618,11 +619,11 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
     }
 
     lw_pacer_t pacer;
-    lw_pacer_init(&pacer, rate, (int64_t)(lw_cli_mono_seconds() * 1000.0));
+    lw_pacer_init(&pacer, rate, (int64_t)(lw_clock_mono_s() * 1000.0));
     char line[LW_SIM_MAX_LINE + 1];
     int64_t n = 0;
     bool complete = false;
-    double t0 = lw_cli_mono_seconds();
+    double t0 = lw_clock_mono_s();
     for (;; n++) {
         if (env->stop && *env->stop)
             break;
@@ -637,7 +638,7 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
             break;
         }
         if (rate > 0) {
-            int64_t wait = lw_pacer_delay_ms(&pacer, n, (int64_t)(lw_cli_mono_seconds() * 1000.0));
+            int64_t wait = lw_pacer_delay_ms(&pacer, n, (int64_t)(lw_clock_mono_s() * 1000.0));
             if (wait > 0) {
                 if (prod)
                     lw_producer_poll(prod);
@@ -668,7 +669,7 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
         fprintf(stderr, "leadwatch simulate: stdout: %s\n", strerror(errno));
         goto out;
     }
-    double secs = lw_cli_mono_seconds() - t0;
+    double secs = lw_clock_mono_s() - t0;
     LW_LOG(LW_LOG_INFO, "simulate", "%lld events over %d days in %.2f s%s%s", (long long)n, so.days,
            secs, prod ? " produced to " : "", prod ? topic : "");
     if (!complete) {

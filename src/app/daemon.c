@@ -41,6 +41,7 @@
 #include "leadwatch/core/log.h"
 #include "leadwatch/model/metric.h"
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/core/clock.h"
 
 #define POLL_TIMEOUT_MS 100
 #define BATCH 10000
@@ -48,13 +49,6 @@
 #define DEFAULT_CLOSE_MS 10000
 #define TICK_MS 1000
 #define MAX_LAG_SERIES 1024 /* partitions with their own lag gauge */
-
-static int64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 typedef struct {
     char topic[256];
@@ -245,7 +239,7 @@ static void log_progress(lw_consumer_t *c, lw_pipeline_t *p)
 static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p, const lw_daemon_opts_t *opts,
                                    dmetrics_t *m, char *errstr, size_t errstr_size)
 {
-    int64_t t0 = clock_ms(CLOCK_MONOTONIC);
+    int64_t t0 = lw_clock_mono_ms();
     lw_pipeline_stats_t before;
     lw_pipeline_stats(p, &before);
     lw_err_t err = lw_consumer_flush(c, t0, false, errstr, errstr_size);
@@ -256,11 +250,11 @@ static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p, const lw_
         lw_pipeline_stats(p, &after);
         if (after.flushes > before.flushes)
             lw_promtext_observe(m->commit_seconds,
-                                (double)(clock_ms(CLOCK_MONOTONIC) - t0) / 1000.0);
+                                (double)(lw_clock_mono_ms() - t0) / 1000.0);
     }
     if (!opts->watch)
         return LW_OK;
-    return lw_watch_advance(opts->watch, lw_pipeline_watermark(p), clock_ms(CLOCK_REALTIME), NULL,
+    return lw_watch_advance(opts->watch, lw_pipeline_watermark(p), lw_clock_wall_ms(), NULL,
                             errstr, errstr_size);
 }
 
@@ -303,7 +297,7 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
     lw_daemon_tunables_t tun = opts->tunables;
     int64_t stats_ms = opts->stats_interval_ms > 0 ? opts->stats_interval_ms : DEFAULT_STATS_MS;
     int64_t close_ms = opts->close_timeout_ms > 0 ? opts->close_timeout_ms : DEFAULT_CLOSE_MS;
-    int64_t mono = clock_ms(CLOCK_MONOTONIC);
+    int64_t mono = lw_clock_mono_ms();
     int64_t started = mono;
     int64_t last_stats = mono, last_msg = mono, last_tick = mono - TICK_MS;
     bool ready = false;
@@ -311,18 +305,18 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
     LW_LOG(LW_LOG_INFO, "daemon", "consuming; offsets are owned by the store");
     while (!(opts->stop && *opts->stop)) {
         int nfed = 0;
-        err = lw_consumer_poll(c, POLL_TIMEOUT_MS, BATCH, clock_ms(CLOCK_REALTIME),
-                               clock_ms(CLOCK_MONOTONIC), &nfed, errstr, errstr_size);
+        err = lw_consumer_poll(c, POLL_TIMEOUT_MS, BATCH, lw_clock_wall_ms(),
+                               lw_clock_mono_ms(), &nfed, errstr, errstr_size);
         if (err != LW_OK)
             break;
-        mono = clock_ms(CLOCK_MONOTONIC);
+        mono = lw_clock_mono_ms();
         if (nfed > 0)
             last_msg = mono;
         if (lw_pipeline_should_flush(p, mono)) {
             err = flush_and_evaluate(c, p, opts, m, errstr, errstr_size);
             if (err != LW_OK)
                 break;
-            mono = clock_ms(CLOCK_MONOTONIC);
+            mono = lw_clock_mono_ms();
         }
         if (opts->reload && *opts->reload) {
             *opts->reload = 0;
@@ -338,7 +332,7 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
                 bool stalled =
                     cs.rebalances > 0 && is_stalled(&tun, &cs, mono - last_msg, why, sizeof why);
                 err = lw_watch_pipeline(opts->watch, stalled, stalled ? why : NULL,
-                                        clock_ms(CLOCK_REALTIME), errstr, errstr_size);
+                                        lw_clock_wall_ms(), errstr, errstr_size);
                 if (err != LW_OK)
                     break;
                 if (m->reg)
@@ -371,16 +365,16 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
         LW_LOG(LW_LOG_INFO, "daemon", "stop requested: flushing and leaving the group");
 
     char cerr[512];
-    lw_err_t cl = lw_consumer_close(c, clock_ms(CLOCK_MONOTONIC), (int)close_ms, cerr, sizeof cerr);
+    lw_err_t cl = lw_consumer_close(c, lw_clock_mono_ms(), (int)close_ms, cerr, sizeof cerr);
     if (err == LW_OK && cl != LW_OK) {
         err = cl;
         lw_seterr(errstr, errstr_size, err, "%s", cerr);
     }
     /* the close flushed: evaluate the buckets that flush closed */
     if (err == LW_OK && opts->watch)
-        err = lw_watch_advance(opts->watch, lw_pipeline_watermark(p), clock_ms(CLOCK_REALTIME),
+        err = lw_watch_advance(opts->watch, lw_pipeline_watermark(p), lw_clock_wall_ms(),
                                NULL, errstr, errstr_size);
-    res->run_s = (double)(clock_ms(CLOCK_MONOTONIC) - started) / 1000.0;
+    res->run_s = (double)(lw_clock_mono_ms() - started) / 1000.0;
     log_progress(c, p);
     lw_consumer_stats(c, &res->consumer);
     lw_consumer_destroy(c);

@@ -31,23 +31,17 @@
 #include "leadwatch/alert/alertsink.h"
 #include "leadwatch/alert/http.h"
 #include "leadwatch/core/log.h"
+#include "leadwatch/core/clock.h"
 #include "leadwatch/alert/promtext.h"
 #include "leadwatch/alert/watch.h"
 
 #define REG_FAMILIES 64
 #define REG_SERIES 20000
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t wall_ms_cb(void *ctx)
 {
     (void)ctx;
-    return wall_ms();
+    return lw_clock_wall_ms();
 }
 
 /* ---- the reload rule ----------------------------------------------------- */
@@ -357,7 +351,7 @@ static lw_err_t on_reload(void *ctx, lw_daemon_tunables_t *t)
         s->sink = sink;
         s->kafka_sink = ks;
         log_sinks(next);
-        lw_watch_reannounce(s->watch, wall_ms());
+        lw_watch_reannounce(s->watch, lw_clock_wall_ms());
     }
     t->stall_after_ms = next->alerts.stall_after_ms;
     t->stall_max_lag = next->alerts.stall_max_lag;
@@ -411,7 +405,7 @@ static lw_err_t start(service_t *s, char *errstr, size_t errstr_size)
     log_sinks(cfg);
     lw_watch_deps_t wd = {
         .cfg = cfg, .store = o->store, .metrics = s->reg, .sink = s->sink, .wall_ms = wall_ms_cb};
-    err = lw_watch_new(&wd, wall_ms(), &s->watch, errstr, errstr_size);
+    err = lw_watch_new(&wd, lw_clock_wall_ms(), &s->watch, errstr, errstr_size);
     if (err != LW_OK)
         return err;
     return LW_OK;

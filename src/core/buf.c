@@ -17,13 +17,17 @@
  * faster and gives the compact form directly.  Values too large for that
  * path (|v| * 10^d >= 2^53) fall back to snprintf("%.0f").
  *
- * Escaping.  lw_buf_put_xml validates UTF-8 as it goes (RFC 3629: no
- * overlongs, no surrogates, nothing above U+10FFFF) because metric names
+ * Escaping.  One loop, lw_buf_put_escaped, serves XML (the table here) and
+ * JSON (jsonw.c's table).  lw_buf_put_xml validates UTF-8 as it goes (lw_utf8_seq of
+ * utf8.h, the program's one validator: no overlongs, no surrogates,
+ * nothing above U+10FFFF) because metric names
  * come from user configuration and a single stray byte would make a whole
  * XML/XHTML document unparseable.  Runs of safe bytes are copied in one
  * append.
  */
 #include "leadwatch/core/buf.h"
+
+#include "leadwatch/core/utf8.h"
 
 #include <assert.h>
 #include <math.h>
@@ -124,83 +128,59 @@ lw_err_t lw_buf_printf(lw_buf_t *b, const char *fmt, ...)
     return LW_OK;
 }
 
-/*
- * Length of the valid UTF-8 sequence starting at s[0] (2..4), or 0 when the
- * bytes there are not one.  s[0] is >= 0x80.
- */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+lw_err_t lw_buf_put_escaped(lw_buf_t *b, const char *s, size_t n, const lw_buf_escapes_t *e)
 {
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, min = 0x80, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, min = 0x800, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (avail < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    /* U+FFFE/U+FFFF are not XML characters either. */
-    if (cp == 0xFFFE || cp == 0xFFFF)
-        return 0;
-    return len;
-}
-
-lw_err_t lw_buf_put_xml_n(lw_buf_t *b, const char *s, size_t n)
-{
-    static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
     const unsigned char *u = (const unsigned char *)s;
     size_t run = 0; /* start of the pending run of bytes copied verbatim */
     size_t i = 0;
     while (i < n) {
         unsigned c = u[i];
-        const char *rep = NULL;
-        size_t skip = 1;
+        const char *rep;
         if (c >= 0x80) {
-            size_t len = utf8_seq_len(u + i, n - i);
+            size_t len = lw_utf8_seq(u + i, n - i);
+            /* U+FFFE/U+FFFF (EF BF BE/BF): well-formed UTF-8, not XML characters */
+            if (len == 3 && e->refuse_fffe && u[i] == 0xEF && u[i + 1] == 0xBF && u[i + 2] >= 0xBE)
+                len = 0;
             if (len > 0) {
                 i += len;
                 continue;
             }
-            rep = replacement;
-        } else {
-            switch (c) {
-            case '&': rep = "&amp;"; break;
-            case '<': rep = "&lt;"; break;
-            case '>': rep = "&gt;"; break;
-            case '"': rep = "&quot;"; break;
-            case '\'': rep = "&#39;"; break;
-            case '\t':
-            case '\n':
-            case '\r': break;
-            default:
-                if (c < 0x20 || c == 0x7F)
-                    rep = replacement;
-                break;
-            }
-            if (!rep) {
-                i++;
-                continue;
-            }
+            rep = e->invalid;
+        } else if (!(rep = e->ascii[c])) {
+            i++;
+            continue;
         }
         lw_buf_append(b, s + run, i - run);
         lw_buf_puts(b, rep);
-        i += skip;
-        run = i;
+        run = ++i;
     }
     return lw_buf_append(b, s + run, n - run);
+}
+
+/* XML 1.0 text and attributes: five entities; other controls and DEL are not characters. */
+static const lw_buf_escapes_t xml_escapes = {
+    .ascii =
+        {
+            ['&'] = "&amp;",         ['<'] = "&lt;",          ['>'] = "&gt;",
+            ['"'] = "&quot;",        ['\''] = "&#39;",        [0x00] = "\xEF\xBF\xBD",
+            [0x01] = "\xEF\xBF\xBD", [0x02] = "\xEF\xBF\xBD", [0x03] = "\xEF\xBF\xBD",
+            [0x04] = "\xEF\xBF\xBD", [0x05] = "\xEF\xBF\xBD", [0x06] = "\xEF\xBF\xBD",
+            [0x07] = "\xEF\xBF\xBD", [0x08] = "\xEF\xBF\xBD", [0x0B] = "\xEF\xBF\xBD",
+            [0x0C] = "\xEF\xBF\xBD", [0x0E] = "\xEF\xBF\xBD", [0x0F] = "\xEF\xBF\xBD",
+            [0x10] = "\xEF\xBF\xBD", [0x11] = "\xEF\xBF\xBD", [0x12] = "\xEF\xBF\xBD",
+            [0x13] = "\xEF\xBF\xBD", [0x14] = "\xEF\xBF\xBD", [0x15] = "\xEF\xBF\xBD",
+            [0x16] = "\xEF\xBF\xBD", [0x17] = "\xEF\xBF\xBD", [0x18] = "\xEF\xBF\xBD",
+            [0x19] = "\xEF\xBF\xBD", [0x1A] = "\xEF\xBF\xBD", [0x1B] = "\xEF\xBF\xBD",
+            [0x1C] = "\xEF\xBF\xBD", [0x1D] = "\xEF\xBF\xBD", [0x1E] = "\xEF\xBF\xBD",
+            [0x1F] = "\xEF\xBF\xBD", [0x7F] = "\xEF\xBF\xBD",
+        },
+    .invalid = "\xEF\xBF\xBD", /* U+FFFD */
+    .refuse_fffe = true,
+};
+
+lw_err_t lw_buf_put_xml_n(lw_buf_t *b, const char *s, size_t n)
+{
+    return lw_buf_put_escaped(b, s, n, &xml_escapes);
 }
 
 lw_err_t lw_buf_put_xml(lw_buf_t *b, const char *s)

@@ -101,6 +101,7 @@
 #include <time.h>
 
 #include "leadwatch/core/log.h"
+#include "leadwatch/core/clock.h"
 #include "leadwatch/ingest/produce.h"
 
 #define COMMITTED_TIMEOUT_MS 5000
@@ -381,8 +382,7 @@ static void commit_kafka(lw_consumer_t *c, const rd_kafka_topic_partition_list_t
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
     commit_wait_t w = {c, false};
     rd_kafka_resp_err_t e = rd_kafka_commit_queue(c->rk, l, q, on_sync_commit, &w);
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const int64_t t0 = lw_clock_mono_ms();
     while (e == RD_KAFKA_RESP_ERR_NO_ERROR && !w.done) {
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
         if (ev) {
@@ -392,9 +392,7 @@ static void commit_kafka(lw_consumer_t *c, const rd_kafka_topic_partition_list_t
             }
             rd_kafka_event_destroy(ev);
         }
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
-            SYNC_COMMIT_TIMEOUT_MS) {
+        if (lw_clock_mono_ms() - t0 > SYNC_COMMIT_TIMEOUT_MS) {
             e = RD_KAFKA_RESP_ERR__TIMED_OUT;
         }
     }
@@ -1104,13 +1102,11 @@ lw_err_t lw_consumer_close(lw_consumer_t *c, int64_t mono_ms, int timeout_ms, ch
         LW_LOG(LW_LOG_WARN, "consumer", "close: %s", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
     } else {
-        struct timespec t0, t;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        const int64_t t0 = lw_clock_mono_ms();
         for (;;) {
             if (rd_kafka_consumer_closed(c->rk))
                 break;
-            clock_gettime(CLOCK_MONOTONIC, &t);
-            if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms) {
+            if (lw_clock_mono_ms() - t0 > timeout_ms) {
                 LW_LOG(LW_LOG_WARN, "consumer",
                        "did not leave the group within %d ms; closing anyway", timeout_ms);
                 break;

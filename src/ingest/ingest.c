@@ -54,17 +54,11 @@
 #include <xxhash.h>
 
 #include "leadwatch/core/log.h"
+#include "leadwatch/core/clock.h"
 #include "leadwatch/store/store.h"
 
 #define READ_CHUNK (1u << 20)
 #define CLOCK_EVERY 1024
-
-static int64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* XXH3 of the first `len` bytes of fd (read with pread; the offset is untouched). */
 static lw_err_t fingerprint(int fd, int64_t len, uint64_t *out, char *errstr, size_t errstr_size)
@@ -104,8 +98,8 @@ typedef struct {
 static lw_err_t feed_line(feeder_t *f, const char *line, size_t len, int64_t end_offset)
 {
     if (f->since_clock++ % CLOCK_EVERY == 0) {
-        f->now_ms = clock_ms(CLOCK_REALTIME);
-        int64_t mono = clock_ms(CLOCK_MONOTONIC);
+        f->now_ms = lw_clock_wall_ms();
+        int64_t mono = lw_clock_mono_ms();
         if (lw_pipeline_should_flush(f->p, mono)) {
             lw_err_t err = lw_pipeline_flush(f->p, mono, f->errstr, f->errstr_size);
             if (err != LW_OK)
@@ -461,7 +455,7 @@ out_flush : {
     /* this input is done: it no longer holds the watermark back */
     lw_pipeline_source_idle(p, f.source);
     char ferr[512];
-    int64_t mono = clock_ms(CLOCK_MONOTONIC);
+    int64_t mono = lw_clock_mono_ms();
     lw_err_t ferr_code = lw_pipeline_flush(p, mono, ferr, sizeof ferr);
     if (err == LW_OK && ferr_code != LW_OK) {
         err = ferr_code;

@@ -63,6 +63,7 @@
  * test for '"', '\\', < 0x20, >= 0x80).
  * When the JSON scan fails, the whole buffer is validated as UTF-8 (ASCII
  * fast path, 8 bytes at a time) so that invalid_utf8 takes precedence.
+ * Both checks are core/utf8.h's, the program's one validator.
  *
  * Reject precedence (first that applies):
  *   1. empty           len 0 or whitespace only
@@ -90,6 +91,7 @@
 #include "leadwatch/model/event.h"
 
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/core/utf8.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -473,39 +475,9 @@ int lw_decoder_add_path(lw_decoder_t *d, const char *path, char *errstr, size_t 
 
 /* ---------------------------------------------------------------- UTF-8 */
 
-/* Length of the valid UTF-8 sequence (lead byte >= 0x80) at p, or 0. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    size_t avail = (size_t)(end - p);
-    unsigned lo = 0x80, hi = 0xBF;
-    size_t n;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* U+D800..U+DFFF */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* > U+10FFFF */
-    } else {
-        return 0; /* continuation byte, C0/C1 overlong, F5..FF */
-    }
-    if (avail < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    }
-    return n;
-}
+/* UTF-8 validation is core/utf8.h's (one validator for the program):
+   lw_utf8_seq inline in the string scanner, lw_utf8_valid with its 8-byte
+   ASCII skip when a rejected document is re-checked. */
 
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
@@ -515,25 +487,6 @@ static uint64_t load64(const unsigned char *p)
     uint64_t x;
     memcpy(&x, p, sizeof x);
     return x;
-}
-
-static bool utf8_valid(const unsigned char *p, const unsigned char *end)
-{
-    while (p < end) {
-        if (end - p >= 8 && (load64(p) & HIGHS) == 0) {
-            p += 8;
-            continue;
-        }
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        size_t n = utf8_seq(p, end);
-        if (n == 0)
-            return false;
-        p += n;
-    }
-    return true;
 }
 
 /* A mask keeping the first n (<= 8 taken) bytes of a word read by load64. */
@@ -709,7 +662,7 @@ scan_string(const unsigned char **pp, const unsigned char *end, bool *esc)
         } else if (c < 0x20) {
             return LW_REJECT_INVALID_JSON;
         } else if (c >= 0x80) {
-            size_t n = utf8_seq(p, end);
+            size_t n = lw_utf8_seq(p, (size_t)(end - p));
             if (n == 0)
                 return LW_REJECT_INVALID_UTF8;
             p += n;
@@ -717,30 +670,6 @@ scan_string(const unsigned char **pp, const unsigned char *end, bool *esc)
             p++;
         }
     }
-}
-
-static size_t put_utf8(char *out, long cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /*
@@ -760,7 +689,7 @@ static size_t unescape(const unsigned char *p, const unsigned char *end, char *o
         long cp = scan_escape(&p, end);
         assert(cp >= 0);
         char tmp[4];
-        size_t k = put_utf8(tmp, cp);
+        size_t k = lw_utf8_encode((uint32_t)cp, tmp);
         if (cap - n < k)
             return SIZE_MAX;
         memcpy(out + n, tmp, k);
@@ -1194,7 +1123,7 @@ lw_reject_t lw_decoder_decode(lw_decoder_t *d, const char *buf, size_t len, int6
     unsigned char top;
     lw_reject_t r = scan_document(d, p, end, &top);
     if (r != LW_REJECT_NONE)
-        return utf8_valid(p, end) ? r : LW_REJECT_INVALID_UTF8;
+        return lw_utf8_valid(p, (size_t)(end - p)) ? r : LW_REJECT_INVALID_UTF8;
     if (top != '{')
         return top == 'n' ? LW_REJECT_EMPTY : LW_REJECT_NOT_OBJECT;
 

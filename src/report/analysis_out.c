@@ -2,13 +2,12 @@
  * analysis_out.c - JSON, text and Markdown renderings of an analysis
  * (contract in analysis_out.h).
  *
- * JSON is emitted by a tiny streaming writer (struct jw): it tracks, per
- * nesting level, whether a comma is due, indents by two spaces, escapes
- * strings (", \, control characters as \u00XX, invalid UTF-8 as \uFFFD) and
- * prints every double with %.17g, or null when it is not finite or the value
- * is undefined.  Hand-written because the output side needs none of yajl's
- * generator state machine and the repo's core does not link yajl; the tests
- * parse the output back to check it.
+ * JSON goes through the core's streaming writer (core/jsonw.h, indented by
+ * two spaces): the program's one string escaping rule (invalid UTF-8 ->
+ * \ufffd per byte) and every double with %.17g, or null when it is not
+ * finite; the kv_* helpers here add "null when undefined".  The document
+ * is built in a bounded lw_buf_t and, for a FILE, written out after every
+ * edge, so memory stays at one edge's JSON; the tests parse it back.
  *
  * Text and Markdown print one summary row per edge, then the reasons; the
  * columns are the ones a reader acts on: verdict, chosen lag, lead,
@@ -16,205 +15,81 @@
  */
 #include "leadwatch/report/analysis_out.h"
 
+#include "leadwatch/core/jsonw.h"
+
 #include <math.h>
 #include <string.h>
 
-#define JW_MAX_DEPTH 16
-
-typedef struct {
-    FILE *f;
-    int depth;
-    bool need_comma[JW_MAX_DEPTH];
-    bool after_key;
-} jw_t;
-
-static void jw_indent(jw_t *w)
-{
-    fputc('\n', w->f);
-    for (int i = 0; i < w->depth; i++)
-        fputs("  ", w->f);
-}
-
-/* Before a value or a key: comma and newline as needed. */
-static void jw_pre(jw_t *w)
-{
-    if (w->after_key) {
-        w->after_key = false;
-        return;
-    }
-    if (w->depth > 0) {
-        if (w->need_comma[w->depth])
-            fputc(',', w->f);
-        jw_indent(w);
-    }
-    w->need_comma[w->depth] = true;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xE0) == 0xC0) {
-        len = 2;
-        cp = s[0] & 0x1Fu;
-        min = 0x80;
-    } else if ((s[0] & 0xF0) == 0xE0) {
-        len = 3;
-        cp = s[0] & 0x0Fu;
-        min = 0x800;
-    } else if ((s[0] & 0xF8) == 0xF0) {
-        len = 4;
-        cp = s[0] & 0x07u;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-static void jw_raw_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t n = strlen((const char *)p);
-    while (n > 0) {
-        if (*p == '"' || *p == '\\') {
-            fputc('\\', f);
-            fputc(*p, f);
-            p++;
-            n--;
-        } else if (*p < 0x20) {
-            fprintf(f, "\\u%04x", *p);
-            p++;
-            n--;
-        } else {
-            size_t l = utf8_len(p, n);
-            if (l == 0) {
-                fputs("\\ufffd", f);
-                l = 1;
-            } else {
-                fwrite(p, 1, l, f);
-            }
-            p += l;
-            n -= l;
-        }
-    }
-    fputc('"', f);
-}
-
-static void jw_key(jw_t *w, const char *k)
-{
-    jw_pre(w);
-    jw_raw_str(w->f, k);
-    fputs(": ", w->f);
-    w->after_key = true;
-}
-
-static void jw_open(jw_t *w, char c)
-{
-    jw_pre(w);
-    fputc(c, w->f);
-    w->depth++;
-    w->need_comma[w->depth] = false;
-}
-
-static void jw_close(jw_t *w, char c)
-{
-    const bool had = w->need_comma[w->depth];
-    w->depth--;
-    if (had)
-        jw_indent(w);
-    fputc(c, w->f);
-}
-
-static void jw_str(jw_t *w, const char *s)
-{
-    jw_pre(w);
-    jw_raw_str(w->f, s);
-}
-
-static void jw_null(jw_t *w)
-{
-    jw_pre(w);
-    fputs("null", w->f);
-}
-
-static void jw_num(jw_t *w, double v)
-{
-    jw_pre(w);
-    if (isfinite(v))
-        fprintf(w->f, "%.17g", v);
-    else
-        fputs("null", w->f);
-}
+#define JSON_EDGE_MAX (64u * 1024u * 1024u) /* one edge's JSON (a few hundred kB in practice) */
 
 /* A number that is only meaningful when `defined`. */
-static void jw_numd(jw_t *w, bool defined, double v)
+static void jw_numd(lw_jsonw_t *w, bool defined, double v)
 {
     if (defined)
-        jw_num(w, v);
+        lw_jsonw_number(w, v);
     else
-        jw_null(w);
+        lw_jsonw_null(w);
 }
 
-static void jw_uint(jw_t *w, size_t v)
+static void kv_str(lw_jsonw_t *w, const char *k, const char *v)
 {
-    jw_pre(w);
-    fprintf(w->f, "%zu", v);
+    lw_jsonw_key(w, k);
+    lw_jsonw_string(w, v);
 }
-
-static void jw_bool(jw_t *w, bool b)
+static void kv_num(lw_jsonw_t *w, const char *k, double v)
 {
-    jw_pre(w);
-    fputs(b ? "true" : "false", w->f);
+    lw_jsonw_key(w, k);
+    lw_jsonw_number(w, v);
 }
-
-static void kv_str(jw_t *w, const char *k, const char *v)
+static void kv_numd(lw_jsonw_t *w, const char *k, bool d, double v)
 {
-    jw_key(w, k);
-    jw_str(w, v);
-}
-static void kv_num(jw_t *w, const char *k, double v)
-{
-    jw_key(w, k);
-    jw_num(w, v);
-}
-static void kv_numd(jw_t *w, const char *k, bool d, double v)
-{
-    jw_key(w, k);
+    lw_jsonw_key(w, k);
     jw_numd(w, d, v);
 }
-static void kv_uint(jw_t *w, const char *k, size_t v)
+static void kv_uint(lw_jsonw_t *w, const char *k, size_t v)
 {
-    jw_key(w, k);
-    jw_uint(w, v);
+    lw_jsonw_key(w, k);
+    lw_jsonw_uint(w, v);
 }
 /* 0 means "none" for chosen lags and leads. */
-static void kv_lag(jw_t *w, const char *k, size_t v)
+static void kv_lag(lw_jsonw_t *w, const char *k, size_t v)
 {
-    jw_key(w, k);
+    lw_jsonw_key(w, k);
     if (v)
-        jw_uint(w, v);
+        lw_jsonw_uint(w, v);
     else
-        jw_null(w);
+        lw_jsonw_null(w);
 }
-static void kv_bool(jw_t *w, const char *k, bool v)
+static void kv_bool(lw_jsonw_t *w, const char *k, bool v)
 {
-    jw_key(w, k);
-    jw_bool(w, v);
+    lw_jsonw_key(w, k);
+    lw_jsonw_bool(w, v);
+}
+/* The value when `defined`, else null. */
+static void kv_boold(lw_jsonw_t *w, const char *k, bool defined, bool v)
+{
+    lw_jsonw_key(w, k);
+    if (defined)
+        lw_jsonw_bool(w, v);
+    else
+        lw_jsonw_null(w);
+}
+static void kv_strd(lw_jsonw_t *w, const char *k, bool defined, const char *v)
+{
+    lw_jsonw_key(w, k);
+    lw_jsonw_string(w, defined ? v : NULL);
+}
+/* The period label of `row` when `defined`, else null. */
+static void kv_row(lw_jsonw_t *w, const char *k, const lw_analysis_t *a, bool defined, size_t row)
+{
+    char lb[LW_ANALYZE_LABEL_SIZE];
+    lw_jsonw_key(w, k);
+    if (!defined) {
+        lw_jsonw_null(w);
+        return;
+    }
+    lw_analysis_row_label(a, row, lb, sizeof lb);
+    lw_jsonw_string(w, lb);
 }
 
 /* ---------------------------------------------------------------- JSON pieces */
@@ -230,32 +105,24 @@ static const char *applied_transform(const lw_prep_info_t *p)
     return "none";
 }
 
-static void json_prep(jw_t *w, const char *metric, const lw_prep_info_t *p)
+static void json_prep(lw_jsonw_t *w, const char *metric, const lw_prep_info_t *p)
 {
-    jw_open(w, '{');
+    lw_jsonw_object(w);
     kv_str(w, "metric", metric);
     kv_bool(w, "usable", p->usable);
-    jw_key(w, "note");
-    if (p->note[0])
-        jw_str(w, p->note);
-    else
-        jw_null(w);
+    kv_strd(w, "note", p->note[0], p->note);
     kv_str(w, "transform_requested", lw_transform_name(p->requested));
     kv_str(w, "transform_applied", applied_transform(p));
     kv_bool(w, "log", p->log);
     kv_bool(w, "differenced", p->diff);
-    jw_key(w, "seasonal_period");
-    if (p->season_period)
-        jw_uint(w, p->season_period);
-    else
-        jw_null(w);
+    kv_numd(w, "seasonal_period", p->season_period, (double)p->season_period);
     kv_uint(w, "missing", p->n_missing);
     kv_uint(w, "non_finite", p->n_nonfinite);
     kv_uint(w, "non_positive", p->n_nonpositive);
     kv_numd(w, "level_mean", p->usable, p->level_mean);
-    jw_key(w, "adf");
+    lw_jsonw_key(w, "adf");
     if (p->adf_run) {
-        jw_open(w, '{');
+        lw_jsonw_object(w);
         kv_str(w, "series",
                p->log ? "log, seasonally adjusted as above, before differencing"
                       : "seasonally adjusted as above, before differencing");
@@ -269,34 +136,26 @@ static void json_prep(jw_t *w, const char *metric, const lw_prep_info_t *p)
         kv_num(w, "crit_1pct", p->adf.crit[0]);
         kv_num(w, "crit_5pct", p->adf.crit[1]);
         kv_num(w, "crit_10pct", p->adf.crit[2]);
-        jw_close(w, '}');
+        lw_jsonw_end(w);
     } else {
-        jw_null(w);
+        lw_jsonw_null(w);
     }
-    jw_key(w, "adf_note");
-    if (p->adf_note[0])
-        jw_str(w, p->adf_note);
-    else
-        jw_null(w);
-    jw_close(w, '}');
+    kv_strd(w, "adf_note", p->adf_note[0], p->adf_note);
+    lw_jsonw_end(w);
 }
 
-static void json_granger(jw_t *w, const lw_granger_lag_t *recs, const double *q, const bool *qd,
-                         size_t K, bool analysed)
+static void json_granger(lw_jsonw_t *w, const lw_granger_lag_t *recs, const double *q,
+                         const bool *qd, size_t K, bool analysed)
 {
-    jw_open(w, '[');
+    lw_jsonw_array(w);
     for (size_t i = 0; analysed && i < K; i++) {
         const lw_granger_lag_t *r = &recs[i];
         const bool ok = r->status == LW_OK;
-        jw_open(w, '{');
+        lw_jsonw_object(w);
         kv_uint(w, "lag", r->lag);
         kv_uint(w, "nobs", r->nobs);
         kv_str(w, "status", ok ? "ok" : "infeasible");
-        jw_key(w, "reason");
-        if (ok)
-            jw_null(w);
-        else
-            jw_str(w, r->reason);
+        kv_strd(w, "reason", !(ok), r->reason);
         kv_numd(w, "F", ok, r->f);
         kv_numd(w, "p", ok, r->f_p);
         kv_numd(w, "df_num", ok, r->df_num);
@@ -314,40 +173,39 @@ static void json_granger(jw_t *w, const lw_granger_lag_t *recs, const double *q,
         kv_numd(w, "aic", ok, r->aic);
         kv_numd(w, "bic", ok, r->bic);
         kv_numd(w, "q_across_lags", qd[i], q[i]);
-        jw_close(w, '}');
+        lw_jsonw_end(w);
     }
-    jw_close(w, ']');
+    lw_jsonw_end(w);
 }
 
-static void json_step(jw_t *w, lw_step_t s, const char *note)
+/*
+ * "key": {"status": ..., "note": ... (null when the step ran or has none):
+ * opens a step's object for its fields; true when the step ran.
+ */
+static bool step_open(lw_jsonw_t *w, const char *key, lw_step_t s, const char *note)
 {
+    const bool ok = s == LW_STEP_OK;
+    lw_jsonw_key(w, key);
+    lw_jsonw_object(w);
     kv_str(w, "status", lw_step_name(s));
-    jw_key(w, "note");
-    if (s == LW_STEP_OK || !note[0])
-        jw_null(w);
-    else
-        jw_str(w, note);
+    kv_strd(w, "note", !ok && note[0], note);
+    return ok;
 }
 
-static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e)
+static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e)
 {
     const bool an = e->analysed;
-    char lb[LW_ANALYZE_LABEL_SIZE];
-    jw_open(w, '{');
+    lw_jsonw_object(w);
     kv_str(w, "from", e->from);
     kv_str(w, "to", e->to);
     kv_str(w, "role", e->role);
-    jw_key(w, "kind");
-    if (e->kind[0])
-        jw_str(w, e->kind);
-    else
-        jw_null(w);
+    kv_strd(w, "kind", e->kind[0], e->kind);
     kv_str(w, "verdict", lw_verdict_name(e->verdict));
-    jw_key(w, "reasons");
-    jw_open(w, '[');
+    lw_jsonw_key(w, "reasons");
+    lw_jsonw_array(w);
     for (size_t i = 0; i < e->nreasons; i++)
-        jw_str(w, e->reasons[i]);
-    jw_close(w, ']');
+        lw_jsonw_string(w, e->reasons[i]);
+    lw_jsonw_end(w);
     kv_lag(w, "lag", an ? e->lag : 0);
     kv_numd(w, "p", an && e->lag, e->p);
     kv_numd(w, "q", e->q_defined, e->q);
@@ -356,69 +214,55 @@ static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e
     kv_numd(w, "q_reverse", e->q_reverse_defined, e->q_reverse);
     kv_numd(w, "effect_sum", an && e->effect_sum_defined, e->effect_sum);
 
-    jw_key(w, "data");
-    jw_open(w, '{');
+    lw_jsonw_key(w, "data");
+    lw_jsonw_object(w);
     kv_uint(w, "rows_total", e->rows_total);
     kv_uint(w, "rows_used", e->rows_used);
-    jw_key(w, "first_period");
-    if (e->rows_used) {
-        lw_analysis_row_label(a, e->row_first, lb, sizeof lb);
-        jw_str(w, lb);
-    } else {
-        jw_null(w);
-    }
-    jw_key(w, "last_period");
-    if (e->rows_used) {
-        lw_analysis_row_label(a, e->row_first + e->rows_used - 1, lb, sizeof lb);
-        jw_str(w, lb);
-    } else {
-        jw_null(w);
-    }
+    kv_row(w, "first_period", a, e->rows_used, e->row_first);
+    kv_row(w, "last_period", a, e->rows_used, e->row_first + e->rows_used - 1);
     kv_uint(w, "rows_incomplete", e->rows_incomplete);
     kv_uint(w, "min_rows", e->min_nobs);
     kv_str(w, "missing_policy",
            "the longest run of consecutive rows where both prepared series are defined is "
            "used; no value is filled");
-    jw_close(w, '}');
+    lw_jsonw_end(w);
 
-    jw_key(w, "preparation");
-    jw_open(w, '{');
-    jw_key(w, "from");
+    lw_jsonw_key(w, "preparation");
+    lw_jsonw_object(w);
+    lw_jsonw_key(w, "from");
     json_prep(w, e->from, &e->prep_from);
-    jw_key(w, "to");
+    lw_jsonw_key(w, "to");
     json_prep(w, e->to, &e->prep_to);
     kv_str(w, "seasonal_df_note",
            "seasonal means are estimated before the tests; the degrees of freedom below do not "
            "count them");
-    jw_close(w, '}');
+    lw_jsonw_end(w);
 
-    jw_key(w, "granger");
+    lw_jsonw_key(w, "granger");
     json_granger(w, e->granger, e->q_lags, e->q_lags_defined, e->max_lag, an);
-    jw_key(w, "granger_reverse");
+    lw_jsonw_key(w, "granger_reverse");
     json_granger(w, e->granger_reverse, e->q_lags_reverse, e->q_lags_reverse_defined, e->max_lag,
                  an);
-    jw_key(w, "granger_definition");
-    jw_str(w, "statsmodels grangercausalitytests: rows t = lag..n-1 of the rows used; restricted "
-              "y ~ 1 + y lags, unrestricted adds x lags; F df = (lag, n - 3 lag - 1), chi2 and "
-              "lr df = lag; aic/bic of the unrestricted model");
+    lw_jsonw_key(w, "granger_definition");
+    lw_jsonw_string(
+        w, "statsmodels grangercausalitytests: rows t = lag..n-1 of the rows used; restricted "
+           "y ~ 1 + y lags, unrestricted adds x lags; F df = (lag, n - 3 lag - 1), chi2 and "
+           "lr df = lag; aic/bic of the unrestricted model");
 
-    const bool lr = e->lagreg_status == LW_STEP_OK;
-    jw_key(w, "lagged_regression");
-    jw_open(w, '{');
-    json_step(w, e->lagreg_status, e->lagreg_note);
+    const bool lr = step_open(w, "lagged_regression", e->lagreg_status, e->lagreg_note);
     kv_str(w, "model", "y_t = a + b x_{t-k} + e on rows t = max_lag..n-1 (same rows for every k)");
-    jw_key(w, "hac");
-    jw_open(w, '{');
+    lw_jsonw_key(w, "hac");
+    lw_jsonw_object(w);
     kv_str(w, "kernel", "bartlett");
     kv_numd(w, "maxlags", lr, (double)e->hac_lags);
     kv_bool(w, "small_sample_correction", false);
     kv_str(w, "p_from", "normal");
-    jw_close(w, '}');
-    jw_key(w, "by_lag");
-    jw_open(w, '[');
+    lw_jsonw_end(w);
+    lw_jsonw_key(w, "by_lag");
+    lw_jsonw_array(w);
     for (size_t k = 0; lr && k <= e->max_lag; k++) {
         const lw_lagreg_t *L = &e->lagreg[k];
-        jw_open(w, '{');
+        lw_jsonw_object(w);
         kv_uint(w, "k", k);
         kv_numd(w, "nobs", L->ok, (double)L->nobs);
         kv_numd(w, "coef", L->ok, L->coef);
@@ -426,33 +270,30 @@ static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e
         kv_numd(w, "t", L->ok, L->t);
         kv_numd(w, "p", L->ok, L->p);
         kv_numd(w, "r2", L->ok, L->r2);
-        jw_close(w, '}');
+        lw_jsonw_end(w);
     }
-    jw_close(w, ']');
+    lw_jsonw_end(w);
     kv_lag(w, "lead", lr ? e->lead : 0);
-    jw_key(w, "distributed_lag");
+    lw_jsonw_key(w, "distributed_lag");
     if (lr && e->dl_lags) {
-        jw_open(w, '{');
+        lw_jsonw_object(w);
         kv_str(w, "model", "y_t = a + sum_{k=1..lags} b_k x_{t-k} + e");
         kv_uint(w, "lags", e->dl_lags);
         kv_uint(w, "nobs", e->dl_nobs);
         kv_num(w, "sum", e->dl_sum);
         kv_num(w, "sum_se_hac", e->dl_sum_se_hac);
         kv_num(w, "sum_p", e->dl_sum_p);
-        jw_close(w, '}');
+        lw_jsonw_end(w);
     } else {
-        jw_null(w);
+        lw_jsonw_null(w);
     }
     kv_numd(w, "elasticity", e->elasticity_defined, e->elasticity);
     kv_numd(w, "elasticity_se", e->elasticity_defined, e->elasticity_se);
     kv_str(w, "elasticity_basis", e->elasticity_basis ? e->elasticity_basis : "not computed");
-    jw_close(w, '}');
+    lw_jsonw_end(w);
 
-    const bool cc = e->ccf_status == LW_STEP_OK;
     const lw_ccf_t *c = &e->ccf;
-    jw_key(w, "ccf");
-    jw_open(w, '{');
-    json_step(w, e->ccf_status, e->ccf_note);
+    const bool cc = step_open(w, "ccf", e->ccf_status, e->ccf_note);
     kv_str(w, "method",
            "Box-Jenkins prewhitening: AR(p) of x by AIC, both series filtered; "
            "r(k) = corr(x_t, y_{t+k}), k > 0: x leads");
@@ -461,44 +302,29 @@ static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e
     kv_numd(w, "band", cc, c->band);
     kv_lag(w, "lead", cc ? c->lead : 0);
     kv_numd(w, "lead_r", cc, c->lead_r);
-    jw_key(w, "lead_significant");
-    if (cc)
-        jw_bool(w, c->lead_significant);
-    else
-        jw_null(w);
-    jw_key(w, "r");
-    jw_open(w, '[');
+    kv_boold(w, "lead_significant", cc, c->lead_significant);
+    lw_jsonw_key(w, "r");
+    lw_jsonw_array(w);
     for (size_t i = 0; cc && i < 2 * e->max_lag + 1; i++) {
-        jw_open(w, '{');
-        jw_key(w, "k");
-        jw_pre(w);
-        fprintf(w->f, "%ld", (long)i - (long)e->max_lag);
+        lw_jsonw_object(w);
+        lw_jsonw_key(w, "k");
+        lw_jsonw_int(w, (int64_t)i - (int64_t)e->max_lag);
         kv_num(w, "r", e->ccf_r[i]);
-        jw_close(w, '}');
+        lw_jsonw_end(w);
     }
-    jw_close(w, ']');
-    jw_close(w, '}');
+    lw_jsonw_end(w);
+    lw_jsonw_end(w);
 
-    jw_key(w, "stability");
-    jw_open(w, '{');
-    const bool st = e->stab_status == LW_STEP_OK;
-    json_step(w, e->stab_status, e->stab_note);
+    const bool st = step_open(w, "stability", e->stab_status, e->stab_note);
     kv_numd(w, "window", e->stab_window > 0, (double)e->stab_window);
     kv_numd(w, "step", e->stab_step > 0, (double)e->stab_step);
     kv_numd(w, "windows", st, (double)e->stab_nwindows);
     kv_numd(w, "windows_significant", st, (double)e->stab_nsig);
     kv_numd(w, "fraction_significant", st, e->stab_frac_sig);
     kv_numd(w, "sign_consistency", st, e->stab_sign_consistency);
-    jw_key(w, "stable");
-    if (st)
-        jw_bool(w, e->stable);
-    else
-        jw_null(w);
-    const bool bk = e->break_status == LW_STEP_OK;
+    kv_boold(w, "stable", st, e->stable);
     const lw_breaks_supf_t *b = &e->brk;
-    jw_key(w, "break");
-    jw_open(w, '{');
-    json_step(w, e->break_status, e->break_note);
+    const bool bk = step_open(w, "break", e->break_status, e->break_note);
     kv_str(w, "test", "Andrews (1993) sup-F, all coefficients, Hansen (1997) p-value");
     kv_str(w, "model", "y_t = c + sum_{j=1..lags} g_j y_{t-j} + sum_{j=1..lags} b_j x_{t-j}");
     kv_numd(w, "lags", bk, (double)e->break_lags);
@@ -509,46 +335,21 @@ static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e
     kv_numd(w, "df_denom", bk, b->df_denom);
     kv_numd(w, "sup_wald", bk, b->sup_wald);
     kv_numd(w, "p", bk && b->p_defined, b->p);
-    jw_key(w, "candidate_period");
-    if (bk) {
-        lw_analysis_row_label(a, e->break_row, lb, sizeof lb);
-        jw_str(w, lb);
-    } else {
-        jw_null(w);
-    }
+    kv_row(w, "candidate_period", a, bk, e->break_row);
     kv_numd(w, "candidate_row", bk, (double)e->break_row);
-    jw_key(w, "found");
-    if (bk)
-        jw_bool(w, e->break_found);
-    else
-        jw_null(w);
-    jw_close(w, '}');
-    jw_key(w, "break_period");
-    if (bk && e->break_found) {
-        lw_analysis_row_label(a, e->break_row, lb, sizeof lb);
-        jw_str(w, lb);
-    } else {
-        jw_null(w);
-    }
-    jw_close(w, '}');
+    kv_boold(w, "found", bk, e->break_found);
+    lw_jsonw_end(w);
+    kv_row(w, "break_period", a, bk && e->break_found, e->break_row);
+    lw_jsonw_end(w);
 
-    const bool oo = e->oos_status == LW_STEP_OK;
     const lw_forecast_t *f = &e->oos;
-    jw_key(w, "oos");
-    jw_open(w, '{');
-    json_step(w, e->oos_status, e->oos_note);
+    const bool oo = step_open(w, "oos", e->oos_status, e->oos_note);
     kv_str(w, "method",
            "rolling-origin (expanding window) one-step forecasts; restricted: y "
            "lags, unrestricted: y and x lags; Clark-West (2007), one-sided");
     kv_numd(w, "lags", oo, (double)f->xlags);
     kv_numd(w, "initial_window", oo, (double)f->initial);
-    jw_key(w, "first_forecast_period");
-    if (oo) {
-        lw_analysis_row_label(a, e->row_first + f->first_forecast, lb, sizeof lb);
-        jw_str(w, lb);
-    } else {
-        jw_null(w);
-    }
+    kv_row(w, "first_forecast_period", a, oo, e->row_first + f->first_forecast);
     kv_numd(w, "forecasts", oo, (double)f->noos);
     kv_numd(w, "rmse_without_x", oo, f->rmse_a);
     kv_numd(w, "rmse_with_x", oo, f->rmse_b);
@@ -557,18 +358,11 @@ static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e
     kv_numd(w, "cw_se", oo, f->cw_se);
     kv_numd(w, "cw_t", oo, f->cw_t);
     kv_numd(w, "cw_p", oo, f->cw_p);
-    jw_key(w, "skill");
-    if (oo)
-        jw_bool(w, e->oos_skill);
-    else
-        jw_null(w);
-    jw_close(w, '}');
+    kv_boold(w, "skill", oo, e->oos_skill);
+    lw_jsonw_end(w);
 
-    const bool sn = e->sens_status == LW_STEP_OK;
     const lw_sens_t *m = &e->sens;
-    jw_key(w, "sensitivity");
-    jw_open(w, '{');
-    json_step(w, e->sens_status, e->sens_note);
+    const bool sn = step_open(w, "sensitivity", e->sens_status, e->sens_note);
     kv_str(w, "metric", e->from);
     kv_str(w, "series", "original units, seasonal pattern removed (level kept)");
     kv_str(w, "design",
@@ -586,13 +380,9 @@ static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e
     kv_numd(w, "mde_abs", sn, m->mde_abs);
     kv_numd(w, "mde_rel", sn, m->mde_rel);
     kv_num(w, "threshold", a->opts.mde_threshold);
-    jw_key(w, "sensitive");
-    if (sn)
-        jw_bool(w, m->sensitive);
-    else
-        jw_null(w);
-    jw_close(w, '}');
-    jw_close(w, '}');
+    kv_boold(w, "sensitive", sn, m->sensitive);
+    lw_jsonw_end(w);
+    lw_jsonw_end(w);
 }
 
 static lw_err_t finish(FILE *f, char *errstr, size_t errstr_size)
@@ -602,62 +392,92 @@ static lw_err_t finish(FILE *f, char *errstr, size_t errstr_size)
     return LW_OK;
 }
 
-lw_err_t lw_analysis_write_json(const lw_analysis_t *a, FILE *out, char *errstr, size_t errstr_size)
+/*
+ * The analysis document into w's buffer.  With `out`, the buffer is written
+ * to it and emptied after every edge (the writer's state does not depend on
+ * the buffer's contents), so only one edge is ever held in memory.
+ */
+static lw_err_t json_doc(const lw_analysis_t *a, lw_jsonw_t *w, FILE *out, char *errstr,
+                         size_t errstr_size)
 {
-    jw_t w = {.f = out};
+    lw_buf_t *b = w->b;
     const lw_analyze_opts_t *o = &a->opts;
-    jw_open(&w, '{');
-    kv_str(&w, "schema", "leadwatch.analysis/1");
-    kv_uint(&w, "rows", a->nrows);
-    jw_key(&w, "first_period");
-    if (a->nrows)
-        jw_str(&w, a->first_label);
-    else
-        jw_null(&w);
-    jw_key(&w, "last_period");
-    if (a->nrows)
-        jw_str(&w, a->last_label);
-    else
-        jw_null(&w);
-    kv_numd(&w, "bucket_seconds", a->bucket_ms > 0, (double)a->bucket_ms / 1000.0);
+    lw_jsonw_object(w);
+    kv_str(w, "schema", "leadwatch.analysis/1");
+    kv_uint(w, "rows", a->nrows);
+    kv_strd(w, "first_period", a->nrows, a->first_label);
+    kv_strd(w, "last_period", a->nrows, a->last_label);
+    kv_numd(w, "bucket_seconds", a->bucket_ms > 0, (double)a->bucket_ms / 1000.0);
 
-    jw_key(&w, "options");
-    jw_open(&w, '{');
-    kv_uint(&w, "max_lag", o->max_lag);
-    kv_str(&w, "transform", lw_transform_name(o->transform));
-    kv_str(&w, "seasonal",
+    lw_jsonw_key(w, "options");
+    lw_jsonw_object(w);
+    kv_uint(w, "max_lag", o->max_lag);
+    kv_str(w, "transform", lw_transform_name(o->transform));
+    kv_str(w, "seasonal",
            o->seasonal == LW_SEASONAL_NONE     ? "none"
            : o->seasonal == LW_SEASONAL_WEEKLY ? "weekly"
                                                : "period");
-    kv_numd(&w, "seasonal_period", a->season_period > 0, (double)a->season_period);
-    kv_num(&w, "alpha", o->alpha);
-    kv_numd(&w, "window", a->window > 0, (double)a->window); /* the data window (--window) */
-    kv_numd(&w, "stability_window", o->window > 0, (double)o->window);
-    kv_str(&w, "ic", lw_ic_name(o->ic));
-    kv_num(&w, "adf_alpha", o->adf_alpha);
-    kv_numd(&w, "hac_lags", o->hac_lags > 0, (double)o->hac_lags);
-    kv_num(&w, "mde_threshold", o->mde_threshold);
-    kv_uint(&w, "mde_horizon", o->mde_horizon);
-    kv_num(&w, "mde_power", o->mde_power);
-    kv_num(&w, "stable_min_sign", o->stable_min_sign);
-    jw_close(&w, '}');
-    kv_str(&w, "seasonal_handling", a->season_note);
-    jw_key(&w, "multiple_testing");
-    jw_open(&w, '{');
-    kv_str(&w, "method", "fdr_bh");
-    kv_str(&w, "family",
+    kv_numd(w, "seasonal_period", a->season_period > 0, (double)a->season_period);
+    kv_num(w, "alpha", o->alpha);
+    kv_numd(w, "window", a->window > 0, (double)a->window); /* the data window (--window) */
+    kv_numd(w, "stability_window", o->window > 0, (double)o->window);
+    kv_str(w, "ic", lw_ic_name(o->ic));
+    kv_num(w, "adf_alpha", o->adf_alpha);
+    kv_numd(w, "hac_lags", o->hac_lags > 0, (double)o->hac_lags);
+    kv_num(w, "mde_threshold", o->mde_threshold);
+    kv_uint(w, "mde_horizon", o->mde_horizon);
+    kv_num(w, "mde_power", o->mde_power);
+    kv_num(w, "stable_min_sign", o->stable_min_sign);
+    lw_jsonw_end(w);
+    kv_str(w, "seasonal_handling", a->season_note);
+    lw_jsonw_key(w, "multiple_testing");
+    lw_jsonw_object(w);
+    kv_str(w, "method", "fdr_bh");
+    kv_str(w, "family",
            "the primary (chosen-lag) F test of every analysable edge, both "
            "directions; q_across_lags: per scan, across its lags");
-    kv_uint(&w, "m", a->bh_family);
-    jw_close(&w, '}');
-    jw_key(&w, "edges");
-    jw_open(&w, '[');
-    for (size_t i = 0; i < a->nedges; i++)
-        json_edge(&w, a, &a->edges[i]);
-    jw_close(&w, ']');
-    jw_close(&w, '}');
-    fputc('\n', out);
-    return finish(out, errstr, errstr_size);
+    kv_uint(w, "m", a->bh_family);
+    lw_jsonw_end(w);
+    lw_jsonw_key(w, "edges");
+    lw_jsonw_array(w);
+    for (size_t i = 0; i < a->nedges && b->err == LW_OK; i++) {
+        json_edge(w, a, &a->edges[i]);
+        if (out && b->err == LW_OK) {
+            fwrite(b->data, 1, b->len, out);
+            lw_buf_rewind(b, 0);
+        }
+    }
+    lw_jsonw_end(w);
+    lw_jsonw_end(w);
+    if (out)
+        lw_buf_putc(b, '\n');
+    /* not lw_jsonw_finish: inside report.json the enclosing object is still open */
+    lw_err_t err = b->err != LW_OK ? b->err : w->misuse ? LW_ERR_INVALID : LW_OK;
+    if (err != LW_OK)
+        return lw_seterr(errstr, errstr_size, err, "analysis JSON: %s (bound %zu bytes per edge)",
+                         lw_err_name(err), b->max);
+    if (out) {
+        fwrite(b->data, 1, b->len, out);
+        lw_buf_rewind(b, 0);
+        return finish(out, errstr, errstr_size);
+    }
+    return LW_OK;
+}
+
+lw_err_t lw_analysis_write_json(const lw_analysis_t *a, FILE *out, char *errstr, size_t errstr_size)
+{
+    lw_buf_t b;
+    lw_jsonw_t w;
+    lw_buf_init(&b, JSON_EDGE_MAX);
+    lw_jsonw_init(&w, &b, 2);
+    lw_err_t err = json_doc(a, &w, out, errstr, errstr_size);
+    lw_buf_release(&b);
+    return err;
+}
+
+lw_err_t lw_analysis_json(const lw_analysis_t *a, lw_jsonw_t *w, char *errstr, size_t errstr_size)
+{
+    return json_doc(a, w, NULL, errstr, errstr_size);
 }
 
 /* ---------------------------------------------------------------- text and Markdown */

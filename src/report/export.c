@@ -1,6 +1,8 @@
 /*
  * export.c - see export.h.  Output goes through stdio; a write error
  * (closed pipe, full disk) is detected with ferror at the end and reported.
+ * JSON is written by core/jsonw.h (the program's one escaping rule), a row
+ * at a time; numbers keep lw_format_double's shortest round-trip form.
  */
 #include "leadwatch/report/export.h"
 
@@ -9,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadwatch/core/jsonw.h"
 #include "leadwatch/core/timeutil.h"
+
+/* One JSON row (period, flags and every metric); far above a real row. */
+#define EXPORT_ROW_MAX (1u << 20)
 
 void lw_format_double(double v, char *buf, size_t buf_size)
 {
@@ -44,48 +50,88 @@ static void write_csv(const lw_config_t *cfg, const lw_series_t *s, const int *c
     }
 }
 
-static void write_json(const lw_config_t *cfg, const lw_series_t *s, const int *cols, size_t ncols,
-                       FILE *out)
+/* A number as lw_format_double spells it (the shortest that reads back). */
+static void json_double(lw_jsonw_t *w, double v)
 {
-    char num[40], when[32];
-    fprintf(out, "{\"bucket_size_ms\":%lld,\"grace_ms\":%lld,\"watermark\":",
-            (long long)cfg->buckets.size_ms, (long long)cfg->buckets.grace_ms);
+    char num[40];
+    lw_format_double(v, num, sizeof num);
+    lw_jsonw_raw(w, num, strlen(num));
+}
+
+/* Through core/jsonw.h, one row at a time: the buffer is written out and
+   emptied after every row, so memory does not grow with the series. */
+static lw_err_t write_json(const lw_config_t *cfg, const lw_series_t *s, const int *cols,
+                           size_t ncols, FILE *out)
+{
+    char when[32];
+    lw_buf_t b;
+    lw_jsonw_t w;
+    lw_buf_init(&b, EXPORT_ROW_MAX);
+    lw_jsonw_init(&w, &b, 0);
+    lw_jsonw_object(&w);
+    lw_jsonw_key(&w, "bucket_size_ms");
+    lw_jsonw_int(&w, cfg->buckets.size_ms);
+    lw_jsonw_key(&w, "grace_ms");
+    lw_jsonw_int(&w, cfg->buckets.grace_ms);
+    lw_jsonw_key(&w, "watermark");
     if (s->watermark_ms == INT64_MIN) {
-        fputs("null", out);
+        lw_jsonw_null(&w);
     } else {
         lw_time_format_iso8601(s->watermark_ms, when, sizeof when);
-        fprintf(out, "\"%s\"", when);
+        lw_jsonw_string(&w, when);
     }
-    fputs(",\"metrics\":[", out);
+    lw_jsonw_key(&w, "metrics");
+    lw_jsonw_array(&w);
     for (size_t c = 0; c < ncols; c++)
-        fprintf(out, "%s\"%s\"", c ? "," : "", cfg->metrics[cols[c]].name);
-    fputs("],\"rows\":[", out);
-    for (size_t i = 0; i < s->nrows; i++) {
+        lw_jsonw_string(&w, cfg->metrics[cols[c]].name);
+    lw_jsonw_end(&w);
+    lw_jsonw_key(&w, "rows");
+    lw_jsonw_array(&w);
+    for (size_t i = 0; i < s->nrows && b.err == LW_OK; i++) {
         lw_time_format_iso8601(s->bucket_ms[i], when, sizeof when);
-        fprintf(out, "%s\n{\"period\":\"%s\",\"provisional\":%s,\"gap\":%s", i ? "," : "", when,
-                s->provisional[i] ? "true" : "false", s->gap[i] ? "true" : "false");
+        lw_jsonw_object(&w);
+        lw_jsonw_key(&w, "period");
+        lw_jsonw_string(&w, when);
+        lw_jsonw_key(&w, "provisional");
+        lw_jsonw_bool(&w, s->provisional[i]);
+        lw_jsonw_key(&w, "gap");
+        lw_jsonw_bool(&w, s->gap[i]);
         for (size_t c = 0; c < ncols; c++) {
             double v = lw_series_at(s, i, (size_t)cols[c]);
-            if (isnan(v)) {
-                fprintf(out, ",\"%s\":null", cfg->metrics[cols[c]].name);
-            } else {
-                lw_format_double(v, num, sizeof num);
-                fprintf(out, ",\"%s\":%s", cfg->metrics[cols[c]].name, num);
-            }
+            lw_jsonw_key(&w, cfg->metrics[cols[c]].name);
+            if (isnan(v))
+                lw_jsonw_null(&w);
+            else
+                json_double(&w, v);
         }
-        fputc('}', out);
+        lw_jsonw_end(&w);
+        if (b.err == LW_OK) {
+            fwrite(b.data, 1, b.len, out);
+            lw_buf_rewind(&b, 0);
+        }
     }
-    fputs("\n]}\n", out);
+    lw_jsonw_end(&w);
+    lw_jsonw_end(&w);
+    lw_buf_putc(&b, '\n');
+    lw_err_t err = lw_jsonw_finish(&w);
+    if (err == LW_OK)
+        fwrite(b.data, 1, b.len, out);
+    lw_buf_release(&b);
+    return err;
 }
 
 lw_err_t lw_export_write(const lw_config_t *cfg, const lw_series_t *s, const int *cols,
                          size_t ncols, lw_export_format_t format, FILE *out, char *errstr,
                          size_t errstr_size)
 {
-    if (format == LW_EXPORT_JSON)
-        write_json(cfg, s, cols, ncols, out);
-    else
+    if (format == LW_EXPORT_JSON) {
+        lw_err_t err = write_json(cfg, s, cols, ncols, out);
+        if (err != LW_OK)
+            return lw_seterr(errstr, errstr_size, err, "export: a JSON row exceeds %u bytes",
+                             EXPORT_ROW_MAX);
+    } else {
         write_csv(cfg, s, cols, ncols, out);
+    }
     if (fflush(out) != 0 || ferror(out))
         return lw_seterr(errstr, errstr_size, LW_ERR_IO, "writing output: %s", strerror(errno));
     return LW_OK;

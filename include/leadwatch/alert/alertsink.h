@@ -35,6 +35,7 @@
 #include "leadwatch/alert/alert.h"
 #include "leadwatch/core/common.h"
 #include "leadwatch/model/alertsink_opts.h" /* lw_alertsink_opts_t, its bounds, check */
+#include "leadwatch/core/jsonw.h"
 
 typedef enum {
     LW_ALERTSINK_AM = 0,
@@ -93,12 +94,19 @@ const char *lw_alertsink_kind_name(lw_alertsink_kind_t k);
 /*
  * The JSON documents, exposed for tests and for the Kafka sink (one alert
  * as in the webhook's alerts[]).  `now_ms` is the wall clock (endsAt of
- * firing alerts is now + 4 resend_ms).  Errors are the buffer's.
+ * firing alerts is now + 4 resend_ms).  Errors are the buffer's.  Strings
+ * are escaped by core/jsonw.h (invalid UTF-8 -> \ufffd per byte).
  */
 lw_err_t lw_alertsink_json_alertmanager(lw_buf_t *b, const lw_alert_event_t *const *ev, size_t n,
                                         int64_t now_ms, int64_t ttl_ms, const char *external_url);
 lw_err_t lw_alertsink_json_webhook(lw_buf_t *b, const lw_alert_event_t *ev, const char *receiver,
                                    const char *external_url);
 lw_err_t lw_alertsink_json_alert(lw_buf_t *b, const lw_alert_event_t *ev, const char *external_url);
+
+/* The same alert object as a value inside a document another writer builds. */
+void lw_alertsink_jsonw_alert(lw_jsonw_t *w, const lw_alert_event_t *ev, const char *external_url);
+
+/* RFC 3339 UTC with milliseconds, as the payloads write times: "2026-01-01T00:00:00.250Z". */
+void lw_alertsink_time_ms(int64_t ms, char *buf, size_t size);
 
 #endif

@@ -94,8 +94,6 @@ void lw_cli_put_help(const char *text, FILE *out);
 /* Load co->config into *cfg; prints the config module's error and returns LW_EXIT_USAGE. */
 int lw_cli_load_config(const lw_cli_common_t *co, lw_config_t **cfg);
 
-/* Seconds on the monotonic clock (durations in the summaries, pacing). */
-double lw_cli_mono_seconds(void);
 
 /* An ISO 8601 date or time option (lw_time_parse_iso8601) into *out; false when it is not one. */
 bool lw_cli_parse_date(const char *s, int64_t *out);

@@ -56,6 +56,21 @@ lw_err_t lw_buf_put_xml(lw_buf_t *b, const char *s);
 lw_err_t lw_buf_put_xml_n(lw_buf_t *b, const char *s, size_t n);
 
 /*
+ * An escaping rule for lw_buf_put_escaped: the replacement of each ASCII
+ * byte (NULL = copied as is), of each byte that does not start a
+ * well-formed UTF-8 sequence (utf8.h), and whether U+FFFE/U+FFFF count as
+ * invalid (XML).  The XML rule is lw_buf_put_xml's; jsonw.c has JSON's.
+ */
+typedef struct {
+    const char *ascii[128];
+    const char *invalid;
+    bool refuse_fffe;
+} lw_buf_escapes_t;
+
+/* s[0..n) with rule e applied; runs of bytes that need nothing are copied in one append. */
+lw_err_t lw_buf_put_escaped(lw_buf_t *b, const char *s, size_t n, const lw_buf_escapes_t *e);
+
+/*
  * Append a number in the shortest fixed-point form with at most `decimals`
  * (0..6) digits after the point: 12.5, 3, -0.25, never "-0", never an
  * exponent below 1e15.  Non-finite values are a caller bug (asserted); in a

@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "leadwatch/stats/analyze.h"
+#include "leadwatch/core/jsonw.h"
 
 typedef enum { LW_ANALYSIS_TEXT = 0, LW_ANALYSIS_JSON, LW_ANALYSIS_MD } lw_analysis_format_t;
 
@@ -31,6 +32,13 @@ bool lw_analysis_format_parse(const char *s, lw_analysis_format_t *out);
 
 lw_err_t lw_analysis_write_json(const lw_analysis_t *a, FILE *out, char *errstr,
                                 size_t errstr_size);
+/*
+ * The same document as a value written by w (which may be inside another
+ * document: report.json embeds it), without a trailing newline.  Errors are the
+ * writer's (the buffer's bound, or misuse) with errstr set.
+ */
+lw_err_t lw_analysis_json(const lw_analysis_t *a, lw_jsonw_t *w, char *errstr,
+                          size_t errstr_size);
 lw_err_t lw_analysis_write_text(const lw_analysis_t *a, FILE *out, char *errstr,
                                 size_t errstr_size);
 lw_err_t lw_analysis_write_md(const lw_analysis_t *a, FILE *out, char *errstr, size_t errstr_size);

@@ -28,24 +28,12 @@
 #define LEADWATCH_SVG_H
 
 #include "leadwatch/core/buf.h"
+#include "leadwatch/report/svg_canvas.h"
 
-/* Bounds on the inputs (far above anything a report draws). */
-#define LW_SVG_MAX_POINTS 100000
+/* Bounds on the inputs (far above anything a report draws); the point and
+   size bounds are in svg_canvas.h, which checks them. */
 #define LW_SVG_MAX_SERIES 32
 #define LW_SVG_MAX_TREE_INPUTS 64
-#define LW_SVG_MIN_SIZE 120.0
-#define LW_SVG_MAX_SIZE 4000.0
-
-/* What every chart has: title, axes, size.  NULL strings are omitted. */
-typedef struct {
-    const char *title;    /* drawn on top, and the <title> / aria-label */
-    const char *subtitle; /* optional second line under the title */
-    const char *x_label;  /* axis title, e.g. "Lag" */
-    const char *x_unit;   /* shown as "Lag (days)" */
-    const char *y_label;
-    const char *y_unit;
-    double width, height; /* viewBox size in px; 0 = the chart's default */
-} lw_svg_frame_t;
 
 /* Series normalisation for the line chart. */
 typedef enum {
