@@ -8,7 +8,8 @@
  *                               then let the watcher evaluate the buckets
  *                               the flush closed
  *         every second        → stall check, /metrics counters and lag,
- *                               readiness
+ *                               readiness (joined the group, and a broker
+ *                               connected within ready_broker_timeout_ms)
  *         every stats_interval → one progress line
  *         reload flag         → on_reload (SIGHUP), between two polls
  *         exit_when_idle      → idle = every assigned partition at its end
@@ -264,6 +265,28 @@ static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p, const lw_
                             errstr, errstr_size);
 }
 
+/*
+ * The readiness rule (daemon.h): false with the reason in *why when the
+ * consumer has not joined its group yet or no broker was connected for
+ * longer than the timeout.
+ */
+static bool is_ready(const lw_daemon_opts_t *opts, lw_consumer_t *c, const lw_consumer_stats_t *cs,
+                     int64_t mono, char *why, size_t size)
+{
+    if (cs->rebalances == 0) {
+        snprintf(why, size, "not in the consumer group yet");
+        return false;
+    }
+    int64_t silence = lw_consumer_broker_silence_ms(c, mono);
+    if (opts->ready_broker_timeout_ms > 0 && silence > opts->ready_broker_timeout_ms) {
+        snprintf(why, size,
+                 "no Kafka broker connected for %lld s (http.ready_broker_timeout %lld s)",
+                 (long long)(silence / 1000), (long long)(opts->ready_broker_timeout_ms / 1000));
+        return false;
+    }
+    return true;
+}
+
 /* The stall rule (daemon.h); *reason gets the human explanation. */
 static bool is_stalled(const lw_daemon_tunables_t *t, const lw_consumer_stats_t *cs,
                        int64_t since_msg_ms, char *reason, size_t size)
@@ -347,10 +370,16 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
             metrics_update(m, c, p);
             if (opts->on_tick)
                 opts->on_tick(opts->reload_ctx);
-            /* ready = in the group (first assignment seen) and the store took every flush */
-            if (opts->http && !ready && cs.rebalances > 0) {
-                lw_http_set_ready(opts->http, true, NULL);
-                ready = true;
+            /* the store took every flush (else the loop has ended) */
+            char why[160] = "";
+            bool now_ready = is_ready(opts, c, &cs, mono, why, sizeof why);
+            if (opts->http && now_ready != ready) {
+                lw_http_set_ready(opts->http, now_ready, now_ready ? NULL : why);
+                if (now_ready)
+                    LW_LOG(LW_LOG_INFO, "daemon", "ready");
+                else
+                    LW_LOG(LW_LOG_WARN, "daemon", "not ready: %s", why);
+                ready = now_ready;
             }
         }
         if (mono - last_stats >= stats_ms) {
