@@ -17,8 +17,10 @@
  *     stop flag               → leave the loop
  * then lw_consumer_close (final flush, synchronous commit, leave group)
  * bounded by close_timeout_ms, and a last evaluation of what that flush
- * closed.  The clock is read here (this is the edge); the pipeline,
- * consumer and watcher take it as arguments.
+ * closed; when the run failed, a line with what was read and not committed
+ * (lw_daemon_result_t.committed has the committed totals).  The clock is
+ * read here (this is the edge); the pipeline, consumer and watcher take it
+ * as arguments.
  *
  * Watermark: the pipeline keeps one watermark per source (partition) and
  * closes buckets on the oldest of the active ones (pipeline.h); a partition
@@ -242,6 +244,26 @@ static void log_progress(lw_consumer_t *c, lw_pipeline_t *p)
            (long long)cs.lag_total);
 }
 
+/*
+ * After a failed run: what was read and never committed, beside what the
+ * store holds from this run (`ingest` prints the same split).
+ */
+static void log_not_committed(const lw_pipeline_t *p, const lw_pipeline_stats_t *done)
+{
+    lw_pipeline_stats_t fed;
+    lw_pipeline_stats(p, &fed);
+    if (fed.read <= done->read)
+        return;
+    LW_LOG(LW_LOG_ERROR, "daemon",
+           "not committed: %lld events read after the last successful flush (%lld accepted, "
+           "%lld late, %lld rejected); committed: %lld accepted, %lld late, %lld rejected in %lld "
+           "transaction(s)",
+           (long long)(fed.read - done->read), (long long)(fed.accepted - done->accepted),
+           (long long)(fed.late - done->late),
+           (long long)(fed.rejected_total - done->rejected_total), (long long)done->accepted,
+           (long long)done->late, (long long)done->rejected_total, (long long)done->flushes);
+}
+
 /* Flush (store, then Kafka), time it, then evaluate what the flush closed. */
 static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p, const lw_daemon_opts_t *opts,
                                    dmetrics_t *m, char *errstr, size_t errstr_size)
@@ -411,6 +433,8 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
                                NULL, errstr, errstr_size);
     res->run_s = (double)(clock_ms(CLOCK_MONOTONIC) - started) / 1000.0;
     log_progress(c, p);
+    lw_pipeline_committed(p, &res->committed);
+    log_not_committed(p, &res->committed);
     lw_consumer_stats(c, &res->consumer);
     lw_consumer_destroy(c);
     metrics_free(m);

@@ -66,6 +66,9 @@ typedef struct {
 
 typedef struct {
     lw_consumer_stats_t consumer;
+    lw_pipeline_stats_t committed; /* what committed flushes wrote (lw_pipeline_committed): the
+                                      store's share of this run; the rest of
+                                      lw_pipeline_stats() was read and not committed */
     bool idle_exit; /* ended because of exit_when_idle_ms */
     double run_s;   /* from the start of the loop to the end of the group leave (the consumption
                        time, without the service's alert-queue drain at exit) */
