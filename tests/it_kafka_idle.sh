@@ -42,10 +42,7 @@ EOF
 "$LW" run -c k.yaml $(kafka_opts idle) --topic ta --topic tb >run.out 2>run.err &
 D=$!
 LW_PIDS+=("$D")
-wait_for_line run.err "serving /metrics" 20 || fail "no http server"
-port=$(sed -n 's/.*serving \/metrics, \/healthz and \/readyz on port \([0-9]*\).*/\1/p' run.err)
-URL="http://127.0.0.1:$port"
-metric() { curl -s -m 2 "$URL/metrics" | awk -v n="$1" '$1 == n {printf "%d", $2}'; }
+daemon_url run.err
 int_key() { sqlite3 -readonly k.db "SELECT value FROM ints WHERE key = '$1'" 2>/dev/null; }
 
 total=$(($(wc -l <a.jsonl) + $(wc -l <b.jsonl)))

@@ -29,14 +29,10 @@ EOF
 "$LW" run -c k.yaml $(kafka_opts rdy) --topic events >run.out 2>run.err &
 D=$!
 LW_PIDS+=("$D")
-wait_for_line run.err "serving /metrics" 20 || fail "no http server"
-port=$(sed -n 's/.*serving \/metrics, \/healthz and \/readyz on port \([0-9]*\).*/\1/p' run.err)
-[ -n "$port" ] || fail "no port in the log"
-URL="http://127.0.0.1:$port"
+daemon_url run.err
 
 # code PATH: the HTTP status (000 when no answer within 2 s); the body in body.txt
 code() { curl -s -m 2 -o body.txt -w '%{http_code}' "$URL$1"; }
-metric() { curl -s -m 2 "$URL/metrics" | awk -v n="$1" '$1 == n {printf "%d", $2}'; }
 
 for _ in $(seq 1 300); do [ "$(code /readyz)" = 200 ] && break; sleep 0.1; done
 [ "$(code /readyz)" = 200 ] || fail "/readyz never 200: $(cat body.txt)"
