@@ -3,7 +3,8 @@
 # another process takes the store's write lock and holds it past the busy
 # timeout (the "locked" failure; a full disk is covered in test_consumer.c
 # with lw_store_set_max_pages).  The daemon must stop with exit 1 and a
-# clear message, without committing anything to Kafka past the store; once
+# clear message, without committing anything to Kafka past the store, and
+# say how many events it read and did not commit (the rest = the store); once
 # the lock is gone a new run finishes and nothing was lost or double-counted.
 set -uo pipefail
 source "$(dirname "$0")/lib_kafka.sh"
@@ -40,6 +41,19 @@ rc=$?
 [ $(($(date +%s) - t0)) -le 20 ] || fail "daemon took too long to give up"
 grep -q "nothing committed past the store" run.err || fail "no clear message: $(tail -2 run.err)"
 grep -qi "lock\|busy" run.err || fail "the message does not name the store's reason"
+# the events read after the last successful flush are reported as not
+# committed, and the committed totals are what the store holds (before: only
+# the summary's accepted, which counts events the store never got)
+line=$(grep "not committed: " run.err) || fail "no 'not committed' line: $(tail -3 run.err)"
+read -r nread nacc cacc clate crej < <(sed -n 's/.*not committed: \([0-9]*\) events read .*(\([0-9]*\) accepted, .*committed: \([0-9]*\) accepted, \([0-9]*\) late, \([0-9]*\) rejected in.*/\1 \2 \3 \4 \5/p' <<<"$line")
+[ -n "${crej:-}" ] || fail "cannot read the not-committed line: $line"
+[ "$nread" -gt 0 ] || fail "nothing reported as not committed: $line"
+stored=$(store_counter k.db events.accepted)
+[ "$cacc" -eq "$stored" ] || fail "committed accepted $cacc, the store holds $stored"
+consumed=$(sed -n 's/^consumed \([0-9]*\) messages.*/\1/p' run.out)
+[ "$((nread + cacc + clate + crej))" -eq "$consumed" ] ||
+  fail "not committed $nread + committed $((cacc + clate + crej)) != consumed $consumed"
+echo "store failure: $nread events read and not committed ($nacc accepted), $cacc accepted committed = store"
 kill "$LOCK" 2>/dev/null
 wait "$LOCK" 2>/dev/null
 check_committed_le_store sf events k.db

@@ -172,3 +172,16 @@ wait_for_line() {
   done
   return 0
 }
+
+# daemon_url LOG: sets URL from the daemon's "serving /metrics ... on port N" line (http
+# listen port 0); fails when the line does not come within 20 s
+daemon_url() {
+  wait_for_line "$1" "serving /metrics" 20 || fail "no http server"
+  local port
+  port=$(sed -n 's/.*serving \/metrics, \/healthz and \/readyz on port \([0-9]*\).*/\1/p' "$1")
+  [ -n "$port" ] || fail "no port in $1"
+  URL="http://127.0.0.1:$port"
+}
+
+# metric NAME: an unlabelled series' value from $URL/metrics, as an integer
+metric() { curl -s -m 2 "$URL/metrics" | awk -v n="$1" '$1 == n {printf "%d", $2}'; }

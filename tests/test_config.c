@@ -492,7 +492,8 @@ static const bad_case_t bad_cases[] = {
      "http.listen: \"0.0.0.0\" is not host:port"},
     {SRC MET TREE "http:\n  listen: \"example.com:80\"\n", 7, "http.listen: "},
     {SRC MET TREE "http:\n  port: 9464\n", 7,
-     "http.port: unknown key (expected one of: listen, max_connections, timeout, max_response)"},
+     "http.port: unknown key (expected one of: listen, max_connections, timeout, max_response, "
+     "ready_broker_timeout)"},
     {"source: {format: segment, kafka: 5}\n" MET TREE, 1,
      "source.kafka: expected a mapping of librdkafka properties, got a number"},
     /* source.kafka / topics / dead_letter_topic (the daemon's keys) */

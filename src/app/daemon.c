@@ -8,7 +8,8 @@
  *                               then let the watcher evaluate the buckets
  *                               the flush closed
  *         every second        → stall check, /metrics counters and lag,
- *                               readiness
+ *                               readiness (joined the group, and a broker
+ *                               connected within ready_broker_timeout_ms)
  *         every stats_interval → one progress line
  *         reload flag         → on_reload (SIGHUP), between two polls
  *         exit_when_idle      → idle = every assigned partition at its end
@@ -16,8 +17,10 @@
  *     stop flag               → leave the loop
  * then lw_consumer_close (final flush, synchronous commit, leave group)
  * bounded by close_timeout_ms, and a last evaluation of what that flush
- * closed.  The clock is read here (this is the edge); the pipeline,
- * consumer and watcher take it as arguments.
+ * closed; when the run failed, a line with what was read and not committed
+ * (lw_daemon_result_t.committed has the committed totals).  The clock is
+ * read here (this is the edge); the pipeline, consumer and watcher take it
+ * as arguments.
  *
  * Watermark: the pipeline keeps one watermark per source (partition) and
  * closes buckets on the oldest of the active ones (pipeline.h); a partition
@@ -235,6 +238,26 @@ static void log_progress(lw_consumer_t *c, lw_pipeline_t *p)
            (long long)cs.lag_total);
 }
 
+/*
+ * After a failed run: what was read and never committed, beside what the
+ * store holds from this run (`ingest` prints the same split).
+ */
+static void log_not_committed(const lw_pipeline_t *p, const lw_pipeline_stats_t *done)
+{
+    lw_pipeline_stats_t fed;
+    lw_pipeline_stats(p, &fed);
+    if (fed.read <= done->read)
+        return;
+    LW_LOG(LW_LOG_ERROR, "daemon",
+           "not committed: %lld events read after the last successful flush (%lld accepted, "
+           "%lld late, %lld rejected); committed: %lld accepted, %lld late, %lld rejected in %lld "
+           "transaction(s)",
+           (long long)(fed.read - done->read), (long long)(fed.accepted - done->accepted),
+           (long long)(fed.late - done->late),
+           (long long)(fed.rejected_total - done->rejected_total), (long long)done->accepted,
+           (long long)done->late, (long long)done->rejected_total, (long long)done->flushes);
+}
+
 /* Flush (store, then Kafka), time it, then evaluate what the flush closed. */
 static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p, const lw_daemon_opts_t *opts,
                                    dmetrics_t *m, char *errstr, size_t errstr_size)
@@ -256,6 +279,28 @@ static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p, const lw_
         return LW_OK;
     return lw_watch_advance(opts->watch, lw_pipeline_watermark(p), lw_clock_wall_ms(), NULL,
                             errstr, errstr_size);
+}
+
+/*
+ * The readiness rule (daemon.h): false with the reason in *why when the
+ * consumer has not joined its group yet or no broker was connected for
+ * longer than the timeout.
+ */
+static bool is_ready(const lw_daemon_opts_t *opts, lw_consumer_t *c, const lw_consumer_stats_t *cs,
+                     int64_t mono, char *why, size_t size)
+{
+    if (cs->rebalances == 0) {
+        snprintf(why, size, "not in the consumer group yet");
+        return false;
+    }
+    int64_t silence = lw_consumer_broker_silence_ms(c, mono);
+    if (opts->ready_broker_timeout_ms > 0 && silence > opts->ready_broker_timeout_ms) {
+        snprintf(why, size,
+                 "no Kafka broker connected for %lld s (http.ready_broker_timeout %lld s)",
+                 (long long)(silence / 1000), (long long)(opts->ready_broker_timeout_ms / 1000));
+        return false;
+    }
+    return true;
 }
 
 /* The stall rule (daemon.h); *reason gets the human explanation. */
@@ -341,10 +386,16 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
             metrics_update(m, c, p);
             if (opts->on_tick)
                 opts->on_tick(opts->reload_ctx);
-            /* ready = in the group (first assignment seen) and the store took every flush */
-            if (opts->http && !ready && cs.rebalances > 0) {
-                lw_http_set_ready(opts->http, true, NULL);
-                ready = true;
+            /* the store took every flush (else the loop has ended) */
+            char why[160] = "";
+            bool now_ready = is_ready(opts, c, &cs, mono, why, sizeof why);
+            if (opts->http && now_ready != ready) {
+                lw_http_set_ready(opts->http, now_ready, now_ready ? NULL : why);
+                if (now_ready)
+                    LW_LOG(LW_LOG_INFO, "daemon", "ready");
+                else
+                    LW_LOG(LW_LOG_WARN, "daemon", "not ready: %s", why);
+                ready = now_ready;
             }
         }
         if (mono - last_stats >= stats_ms) {
@@ -376,6 +427,8 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
                                NULL, errstr, errstr_size);
     res->run_s = (double)(lw_clock_mono_ms() - started) / 1000.0;
     log_progress(c, p);
+    lw_pipeline_committed(p, &res->committed);
+    log_not_committed(p, &res->committed);
     lw_consumer_stats(c, &res->consumer);
     lw_consumer_destroy(c);
     metrics_free(m);

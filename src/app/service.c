@@ -120,7 +120,8 @@ static void log_restart_only(const lw_config_t *cur, const lw_config_t *next)
                 !str_eq(cur->http.listen, next->http.listen) ||
                 cur->http.opts.max_connections != next->http.opts.max_connections ||
                 cur->http.opts.timeout_s != next->http.opts.timeout_s ||
-                cur->http.opts.max_response != next->http.opts.max_response;
+                cur->http.opts.max_response != next->http.opts.max_response ||
+                cur->http.ready_broker_timeout_ms != next->http.ready_broker_timeout_ms;
     if (source || store || http)
         LW_LOG(LW_LOG_WARN, "service",
                "reload: changes to%s%s%s are read at start only; "
@@ -425,6 +426,7 @@ lw_err_t lw_service_run(const lw_service_opts_t *o, lw_daemon_result_t *res, cha
             .watch = s.watch,
             .metrics = s.reg,
             .http = s.http,
+            .ready_broker_timeout_ms = o->cfg->http.ready_broker_timeout_ms,
             .tunables = {.stall_after_ms = o->cfg->alerts.stall_after_ms,
                          .stall_max_lag = o->cfg->alerts.stall_max_lag},
             .reload = o->reload,

@@ -85,6 +85,14 @@
  * calls follow rd_kafka_rebalance_protocol(): incremental for COOPERATIVE,
  * full otherwise.
  *
+ * Broker contact (lw_consumer_broker_silence_ms, for readiness): librdkafka
+ * reports its statistics every statistics.interval.ms (BROKER_STATS_MS
+ * unless source.kafka sets it) through the stats callback, served by the
+ * same polls as the messages; a report in which a real broker (source
+ * "configured" or "learned", not librdkafka's internal or logical ones) is
+ * in state UP or UPDATE is contact.  Only the `brokers` object is scanned
+ * (stats_broker_up, a bounded walk that skips strings), not parsed.
+ *
  * Synchronous commits go through rd_kafka_commit_queue() on a private queue
  * polled with a deadline rather than rd_kafka_commit(async=0), which can
  * block for as long as the coordinator is unreachable; shutdown must be
@@ -127,6 +135,9 @@
 #define WAKE_TIMEOUT_MS 500
 /* at most one wake-up per this on an empty queue (the caller would wait anyway) */
 #define WAKE_EMPTY_INTERVAL_MS 20
+/* librdkafka statistics period unless source.kafka sets statistics.interval.ms: the
+ * resolution of the broker contact time (readiness) */
+#define BROKER_STATS_MS "1000"
 /* messages taken from the consumer queue per rd_kafka_consume_batch_queue() */
 #define POLL_BATCH 256
 
@@ -173,6 +184,9 @@ struct lw_consumer {
     int64_t now_ms, mono_ms; /* the clock as of the current poll, for callbacks */
     int64_t last_commit_retry_ms;    /* mono time of the last commit retry */
     int64_t last_committed_retry_ms; /* mono time of the last committed-offset read retry */
+    bool broker_tracked;     /* statistics are on: broker_seen_ms means something */
+    int64_t broker_seen_ms;  /* mono time of the last report with a broker up (INT64_MIN: none
+                                yet, the first poll starts the count) */
     lw_err_t failed;         /* LW_OK until a fatal error */
     char failmsg[KAFKA_ERRMSG];
     lw_consumer_stats_t st;
@@ -671,6 +685,100 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
            reason);
 }
 
+/* ---- broker contact ---- */
+
+/* Skip the JSON string starting at s[i] == '"'; the index after its closing quote. */
+static size_t skip_string(const char *s, size_t i, size_t len, char *out, size_t out_size)
+{
+    size_t n = 0;
+    for (i++; i < len && s[i] != '"'; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (n + 1 < out_size)
+            out[n++] = s[i];
+    }
+    if (out_size)
+        out[n] = '\0';
+    return i + 1;
+}
+
+static size_t skip_space(const char *s, size_t i, size_t len)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Does a librdkafka statistics report show a real broker connected? */
+static bool stats_broker_up(const char *json, size_t len)
+{
+    static const char key[] = "\"brokers\"";
+    size_t i = 0;
+    for (; i + sizeof key - 1 <= len; i++)
+        if (memcmp(json + i, key, sizeof key - 1) == 0)
+            break;
+    i = skip_space(json, i + sizeof key - 1, len);
+    if (i >= len || json[i] != ':')
+        return false;
+    i = skip_space(json, i + 1, len);
+    if (i >= len || json[i] != '{')
+        return false;
+    i++;
+    int depth = 1; /* inside `brokers`; 2 = inside one broker's object */
+    char name[32], source[16] = "", state[16] = "";
+    while (i < len && depth > 0) {
+        char ch = json[i];
+        if (ch == '"') {
+            i = skip_string(json, i, len, name, sizeof name);
+            if (depth != 2)
+                continue;
+            size_t v = skip_space(json, i, len);
+            if (v >= len || json[v] != ':')
+                continue;
+            v = skip_space(json, v + 1, len);
+            if (v >= len || json[v] != '"')
+                continue;
+            /* a string member of a broker object */
+            char val[16];
+            i = skip_string(json, v, len, val, sizeof val);
+            if (strcmp(name, "source") == 0)
+                memcpy(source, val, sizeof source);
+            else if (strcmp(name, "state") == 0)
+                memcpy(state, val, sizeof state);
+            continue;
+        }
+        if (ch == '{') {
+            depth++;
+        } else if (ch == '}') {
+            if (depth == 2) {
+                bool real = strcmp(source, "configured") == 0 || strcmp(source, "learned") == 0;
+                if (real && (strcmp(state, "UP") == 0 || strcmp(state, "UPDATE") == 0))
+                    return true;
+                source[0] = state[0] = '\0';
+            }
+            depth--;
+        }
+        i++;
+    }
+    return false;
+}
+
+static int on_stats(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+    (void)rk;
+    lw_consumer_t *c = opaque;
+    if (stats_broker_up(json, json_len))
+        c->broker_seen_ms = c->mono_ms;
+    return 0; /* librdkafka frees json */
+}
+
+int64_t lw_consumer_broker_silence_ms(const lw_consumer_t *c, int64_t mono_ms)
+{
+    if (!c->broker_tracked || c->broker_seen_ms == INT64_MIN)
+        return -1;
+    return mono_ms > c->broker_seen_ms ? mono_ms - c->broker_seen_ms : 0;
+}
+
 /* ---- lifecycle ---- */
 
 static void *waker_main(void *arg);
@@ -772,6 +880,16 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
     rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, lw_kafka_log_cb);
+    if (!has_prop(ks, "statistics.interval.ms"))
+        rd_kafka_conf_set(conf, "statistics.interval.ms", BROKER_STATS_MS, NULL, 0);
+    char sv[32];
+    size_t svlen = sizeof sv;
+    c->broker_tracked = rd_kafka_conf_get(conf, "statistics.interval.ms", sv, &svlen) ==
+                            RD_KAFKA_CONF_OK &&
+                        strtoll(sv, NULL, 10) > 0;
+    c->broker_seen_ms = INT64_MIN;
+    if (c->broker_tracked)
+        rd_kafka_conf_set_stats_cb(conf, on_stats);
 
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!c->rk) {
@@ -999,6 +1117,8 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
     *nfed = 0;
     c->now_ms = now_ms;
     c->mono_ms = mono_ms;
+    if (c->broker_seen_ms == INT64_MIN)
+        c->broker_seen_ms = mono_ms; /* contact is counted from the first poll */
     if (c->failed != LW_OK)
         return failed(c, errstr, errstr_size);
     rd_kafka_message_t *batch[POLL_BATCH];

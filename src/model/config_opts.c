@@ -647,6 +647,14 @@ static const key_spec_t http_keys[] = {
      .min = LW_HTTP_RESPONSE_MIN,
      .max = LW_HTTP_RESPONSE_MAX,
      .help = "bound on a /metrics body, bytes"},
+    {.key = "ready_broker_timeout",
+     .type = T_DURATION,
+     .off = CFG(http.ready_broker_timeout_ms),
+     .def = "10s",
+     .min = 0,
+     .max = LW_MS_PER_DAY,
+     .help = "/readyz answers 503 once no Kafka broker was connected for this long (librdkafka "
+             "statistics, every second); 0 = off"},
 };
 
 const section_t lw_cfg_http_section = {

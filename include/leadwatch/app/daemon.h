@@ -20,7 +20,10 @@
  * the stall check (no event for tunables.stall_after_ms while partitions
  * are assigned, or the summed consumer lag over tunables.stall_max_lag)
  * feeds lw_watch_pipeline(), and the counters, lag gauges and readiness
- * (/readyz) are refreshed.  A SIGHUP flag makes the loop call on_reload
+ * (/readyz) are refreshed.  Ready = the consumer joined its group (first
+ * assignment seen) and a Kafka broker was connected within
+ * ready_broker_timeout_ms; it goes back and forth with the broker, and
+ * each change is logged with its reason.  A SIGHUP flag makes the loop call on_reload
  * between two polls, so consumption never stops for a reload.
  */
 #ifndef LEADWATCH_DAEMON_H
@@ -50,7 +53,10 @@ typedef struct {
     /* service parts, all optional (NULL / 0 = off) */
     lw_watch_t *watch;      /* evaluate after each flush, stall checks every second */
     lw_promtext_t *metrics; /* the daemon registers and updates its counters here */
-    lw_http_t *http;        /* told when the daemon is ready (consuming, store writable) */
+    lw_http_t *http;        /* told when the daemon is ready (consuming, store writable,
+                               a broker connected) */
+    int64_t ready_broker_timeout_ms; /* not ready after this long without a Kafka broker
+                                        connected (lw_consumer_broker_silence_ms); 0 = off */
     lw_daemon_tunables_t tunables;
     volatile sig_atomic_t *reload; /* set by SIGHUP; the loop clears it and calls on_reload */
     lw_err_t (*on_reload)(void *ctx, lw_daemon_tunables_t *t); /* on the loop's thread */
@@ -60,6 +66,9 @@ typedef struct {
 
 typedef struct {
     lw_consumer_stats_t consumer;
+    lw_pipeline_stats_t committed; /* what committed flushes wrote (lw_pipeline_committed): the
+                                      store's share of this run; the rest of
+                                      lw_pipeline_stats() was read and not committed */
     bool idle_exit; /* ended because of exit_when_idle_ms */
     double run_s;   /* from the start of the loop to the end of the group leave (the consumption
                        time, without the service's alert-queue drain at exit) */

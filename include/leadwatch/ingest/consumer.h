@@ -165,6 +165,15 @@ void lw_consumer_destroy(lw_consumer_t *c);
 void lw_consumer_stats(const lw_consumer_t *c, lw_consumer_stats_t *out);
 
 /*
+ * Milliseconds since librdkafka last reported a broker connected (its
+ * statistics, every statistics.interval.ms: 1 s unless source.kafka sets
+ * it; counted from the first lw_consumer_poll()), for readiness; -1 when
+ * unknown (statistics turned off with statistics.interval.ms=0, or no poll
+ * yet).
+ */
+int64_t lw_consumer_broker_silence_ms(const lw_consumer_t *c, int64_t mono_ms);
+
+/*
  * The lag of every assigned partition, for /metrics and stall checks.
  * Fills up to `max` entries (in assignment order) and returns the number of
  * assigned partitions, which may be larger than `max` (call again with a

@@ -205,6 +205,8 @@ typedef struct lw_config {
         bool configured;
         lw_http_opts_t opts; /* listen points at `listen` below */
         char *listen;        /* http.listen, default "127.0.0.1:9464" */
+        int64_t ready_broker_timeout_ms; /* http.ready_broker_timeout: /readyz 503 after this
+                                            long without a Kafka broker connected; 0 = off */
     } http;
 } lw_config_t;
 
