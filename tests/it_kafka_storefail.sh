@@ -53,6 +53,10 @@ stored=$(store_counter k.db events.accepted)
 consumed=$(sed -n 's/^consumed \([0-9]*\) messages.*/\1/p' run.out)
 [ "$((nread + cacc + clate + crej))" -eq "$consumed" ] ||
   fail "not committed $nread + committed $((cacc + clate + crej)) != consumed $consumed"
+# the stdout summary says the same: accepted = what the store holds, and what was not committed
+sacc=$(awk '$1 == "accepted" {print $2}' run.out)
+[ "$sacc" -eq "$stored" ] || fail "the summary says $sacc accepted, the store holds $stored"
+grep -q "^not committed: $nread events" run.out || fail "the summary does not say what was not committed: $(cat run.out)"
 echo "store failure: $nread events read and not committed ($nacc accepted), $cacc accepted committed = store"
 kill "$LOCK" 2>/dev/null
 wait "$LOCK" 2>/dev/null

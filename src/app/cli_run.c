@@ -184,18 +184,21 @@ static bool kafka_args_add_topic(kafka_args_t *ka, const char *t)
     return true;
 }
 
-static void print_run_summary(const lw_pipeline_stats_t *st, const lw_consumer_stats_t *cs,
-                              double secs)
+/* `st` counts what was committed; `read` every event read, committed or not. */
+static void print_run_summary(const lw_pipeline_stats_t *st, int64_t read,
+                              const lw_consumer_stats_t *cs, double secs)
 {
     printf("consumed %lld messages in %.2f s (%.0f messages/s)\n", (long long)cs->messages, secs,
            secs > 0 ? (double)cs->messages / secs : 0.0);
+    if (read > st->read)
+        printf("not committed: %lld events read after the last successful flush\n",
+               (long long)(read - st->read));
     printf("  accepted  %12lld\n", (long long)st->accepted);
     printf("  late      %12lld\n", (long long)st->late);
     printf("  rejected  %12lld\n", (long long)st->rejected_total);
     for (int r = 1; r < LW_REJECT__COUNT; r++) {
-        if (cs->poison_by_reason[r])
-            printf("    %-16s %8lld\n", lw_reject_name((lw_reject_t)r),
-                   (long long)cs->poison_by_reason[r]);
+        if (st->rejected[r])
+            printf("    %-16s %8lld\n", lw_reject_name((lw_reject_t)r), (long long)st->rejected[r]);
     }
     if (cs->dead_lettered)
         printf("  dead-lettered %8lld\n", (long long)cs->dead_lettered);
@@ -331,9 +334,9 @@ int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
         rc = LW_EXIT_USAGE;
         goto out;
     }
-    lw_pipeline_stats_t st;
-    lw_pipeline_stats(p, &st);
-    print_run_summary(&st, &res.consumer, secs);
+    lw_pipeline_stats_t fed;
+    lw_pipeline_stats(p, &fed);
+    print_run_summary(&res.committed, fed.read, &res.consumer, secs);
     if (e != LW_OK) {
         fprintf(stderr, "leadwatch run: stopped, nothing committed past the store: %s\n", err);
         goto out;
