@@ -708,12 +708,9 @@ const char *lw_cfg_default_text(const section_t *sec, const char *key)
 /* ---------------------------------------------------------- top level */
 
 static const key_spec_t top_keys[] = {
-    {.key = "source",
-     .type = T_SECTION,
-     .sub = &lw_cfg_source_section,
-     .help = "event format and decoding limits"},
-    {.key = "store", .type = T_SECTION, .sub = &lw_cfg_store_section, .help = "SQLite store"},
-    {.key = "buckets", .type = T_SECTION, .sub = &lw_cfg_buckets_section, .help = "time buckets"},
+    KEY_SECTION("source", &lw_cfg_source_section, "event format and decoding limits"),
+    KEY_SECTION("store", &lw_cfg_store_section, "SQLite store"),
+    KEY_SECTION("buckets", &lw_cfg_buckets_section, "time buckets"),
     {.key = "metrics",
      .type = T_CUSTOM,
      .custom = lw_cfg_parse_metrics,
@@ -726,10 +723,7 @@ static const key_spec_t top_keys[] = {
      .sub = &lw_cfg_tree_section,
      .required = true,
      .help = "the metric tree"},
-    {.key = "analysis",
-     .type = T_SECTION,
-     .sub = &lw_cfg_analysis_section,
-     .help = "statistics options"},
+    KEY_SECTION("analysis", &lw_cfg_analysis_section, "statistics options"),
     {.key = "alerts",
      .type = T_SECTION,
      .sub = &lw_cfg_alerts_section,
@@ -744,8 +738,7 @@ static const key_spec_t top_keys[] = {
 
 const section_t lw_cfg_top_section = {
     .path = "(top level)",
-    .keys = top_keys,
-    .nkeys = sizeof top_keys / sizeof top_keys[0],
+    KEYS(top_keys),
     .help = "the configuration file",
 };
 
