@@ -937,37 +937,6 @@ static void where_release(lw_where_t *w)
     memset(w, 0, sizeof *w);
 }
 
-lw_err_t lw_config_load(const char *path, lw_config_t **out, char *errstr, size_t errstr_size)
-{
-    lw_err_t err;
-    size_t len = 0;
-    char *buf;
-    FILE *f;
-
-    *out = NULL;
-    if (!(f = fopen(path, "rb")))
-        return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: cannot read: %s", path,
-                         strerror(errno));
-    /* One byte more than the bound tells "too large" from "exactly the bound". */
-    if (!(buf = malloc(LW_CONFIG_MAX_BYTES + 1))) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "%s: out of memory", path);
-        goto close_file;
-    }
-    len = fread(buf, 1, LW_CONFIG_MAX_BYTES + 1, f);
-    if (ferror(f)) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: cannot read: %s", path,
-                        strerror(errno ? errno : EIO));
-        goto free_buf;
-    }
-    err = lw_config_parse(buf, len, path, out, errstr, errstr_size);
-
-free_buf:
-    free(buf);
-close_file:
-    fclose(f);
-    return err;
-}
-
 void lw_config_free(lw_config_t *cfg)
 {
     if (!cfg)
@@ -1005,6 +974,37 @@ void lw_config_free(lw_config_t *cfg)
     free(cfg->alerts.kafka_topic);
     free(cfg->http.listen);
     free(cfg);
+}
+
+lw_err_t lw_config_load(const char *path, lw_config_t **out, char *errstr, size_t errstr_size)
+{
+    lw_err_t err;
+    size_t len = 0;
+    char *buf;
+    FILE *f;
+
+    *out = NULL;
+    if (!(f = fopen(path, "rb")))
+        return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: cannot read: %s", path,
+                         strerror(errno));
+    /* One byte more than the bound tells "too large" from "exactly the bound". */
+    if (!(buf = malloc(LW_CONFIG_MAX_BYTES + 1))) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "%s: out of memory", path);
+        goto close_file;
+    }
+    len = fread(buf, 1, LW_CONFIG_MAX_BYTES + 1, f);
+    if (ferror(f)) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: cannot read: %s", path,
+                        strerror(errno ? errno : EIO));
+        goto free_buf;
+    }
+    err = lw_config_parse(buf, len, path, out, errstr, errstr_size);
+
+free_buf:
+    free(buf);
+close_file:
+    fclose(f);
+    return err;
 }
 
 int lw_config_metric_index(const lw_config_t *cfg, const char *name)

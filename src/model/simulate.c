@@ -348,6 +348,23 @@ lw_err_t lw_sim_latent(const lw_sim_t *sim, int day, lw_sim_latent_t *out)
 
 /* ---- lifecycle ---- */
 
+void lw_sim_destroy(lw_sim_t *sim)
+{
+    if (!sim)
+        return;
+    free(sim->heap);
+    free(sim->sess);
+    if (sim->diurnal)
+        gsl_ran_discrete_free(sim->diurnal);
+    if (sim->rng)
+        gsl_rng_free(sim->rng);
+    free(sim->bitmap);
+    free(sim->perm);
+    free(sim->truth);
+    free(sim->lat);
+    free(sim);
+}
+
 lw_sim_t *lw_sim_new(const lw_sim_opts_t *opts, char *errstr, size_t errstr_size)
 {
     gsl_set_error_handler_off();
@@ -406,23 +423,6 @@ fail_destroy:
 fail_nomem:
     lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory building the simulator");
     return NULL;
-}
-
-void lw_sim_destroy(lw_sim_t *sim)
-{
-    if (!sim)
-        return;
-    free(sim->heap);
-    free(sim->sess);
-    if (sim->diurnal)
-        gsl_ran_discrete_free(sim->diurnal);
-    if (sim->rng)
-        gsl_rng_free(sim->rng);
-    free(sim->bitmap);
-    free(sim->perm);
-    free(sim->truth);
-    free(sim->lat);
-    free(sim);
 }
 
 const lw_sim_opts_t *lw_sim_opts(const lw_sim_t *sim)
