@@ -104,7 +104,7 @@ static lw_err_t select_order(const double *xc, size_t n, size_t pmax, size_t *pb
             const double ci = gsl_vector_get(c, p + 1);
             tail += ci * ci;
         }
-        const double aic = -2.0 * lw_ols_llf(tail, m) + 2.0 * (double)(p + 1);
+        const double aic = lw_ols_ic(tail, m, (double)(p + 1), false);
         if (!isfinite(aic)) {
             err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                             "ccf: non-finite AIC for AR(%zu) (x fits exactly)", p);

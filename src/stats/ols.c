@@ -25,6 +25,7 @@
 
 #include "leadwatch/stats/hac.h"
 
+#include <gsl/gsl_blas.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
@@ -63,6 +64,37 @@ double lw_ols_llf(double ssr, size_t nobs)
     double llf = -log(ssr) * nobs2;
     llf -= (1.0 + log(M_PI / nobs2)) * nobs2;
     return llf;
+}
+
+double lw_ols_ic(double ssr, size_t nobs, double k, bool bic)
+{
+    const double llf = lw_ols_llf(ssr, nobs);
+    return bic ? -2.0 * llf + k * log((double)nobs) : -2.0 * llf + 2.0 * k;
+}
+
+lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const char *who,
+                          const char *design, char *errstr, size_t errstr_size)
+{
+    const size_t k = A->size2;
+    for (size_t j = 0; j < k; j++) {
+        gsl_vector_view col = gsl_matrix_column(A, j);
+        const double nrm = gsl_blas_dnrm2(&col.vector);
+        if (!(nrm > 0.0))
+            return lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                             "%s: column %zu of the %s is all zero", who, j, design);
+        gsl_vector_scale(&col.vector, 1.0 / nrm);
+    }
+    int st = gsl_linalg_QR_decomp(A, tau);
+    if (st == GSL_SUCCESS)
+        st = gsl_linalg_QR_QTvec(A, tau, c);
+    if (st != GSL_SUCCESS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: QR failed: %s", who,
+                         gsl_strerror(st));
+    for (size_t j = 0; j < k; j++)
+        if (!(fabs(gsl_matrix_get(A, j, j)) > LW_OLS_RANK_TOL))
+            return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: %s is singular at column %zu",
+                             who, design, j);
+    return LW_OK;
 }
 
 void lw_ols_destroy(lw_ols_t *ols)

@@ -23,6 +23,9 @@
 
 #include "leadwatch/core/common.h"
 
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+
 /* Bounds of one workspace; lw_ols_new rejects larger requests (LW_ERR_TOO_LARGE). */
 #define LW_OLS_MAX_NOBS 10000000u
 #define LW_OLS_MAX_K 512u
@@ -97,5 +100,24 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
 
 /* Gaussian log-likelihood of an OLS fit: -nobs/2 (ln(2 pi) + ln(ssr/nobs) + 1). */
 double lw_ols_llf(double ssr, size_t nobs);
+
+/*
+ * Information criterion of a fit with k parameters, as statsmodels'
+ * RegressionResults.aic / .bic: -2 llf + 2 k (Akaike), or -2 llf + k ln(nobs)
+ * (Schwarz) when bic.
+ */
+double lw_ols_ic(double ssr, size_t nobs, double k, bool bic);
+
+/*
+ * One QR for a search over nested designs (the lag searches of adf.c and
+ * granger.c): scale each column of A (m x k, m > k) to unit norm, factor
+ * A = QR in place (tau: k) and replace c (m) by Q'c.  The SSR of the fit on
+ * the first j columns is then sum_{i >= j} c_i^2.  Scaling changes no fitted
+ * value; it keeps the rank test meaningful.  LW_ERR_STATS "WHO: ..." when a
+ * column is all zero, GSL fails, or |R_jj| <= LW_OLS_RANK_TOL; `design` names
+ * A in those messages.  Allocation free.
+ */
+lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const char *who,
+                          const char *design, char *errstr, size_t errstr_size);
 
 #endif
