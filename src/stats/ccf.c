@@ -43,12 +43,8 @@ size_t lw_ccf_default_max_ar(size_t n)
 
 static lw_err_t record(lw_ccf_t *res, lw_err_t err, const char *errstr)
 {
-    if (err != LW_OK) {
-        memset(res, 0, sizeof(*res));
-        snprintf(res->reason, sizeof(res->reason), "%s", errstr);
-    }
-    res->status = err;
-    return err;
+    return lw_stats_record(res, sizeof *res, &res->status, res->reason, sizeof res->reason, err,
+                           errstr);
 }
 
 /*
@@ -169,10 +165,7 @@ lw_err_t lw_ccf_prewhitened(const double *x, const double *y, size_t n, size_t m
                             size_t errstr_size)
 {
     char localerr[LW_CCF_REASON_SIZE];
-    if (!errstr || errstr_size == 0) {
-        errstr = localerr;
-        errstr_size = sizeof(localerr);
-    }
+    errstr = lw_stats_errbuf(errstr, &errstr_size, localerr, sizeof localerr);
     errstr[0] = '\0';
     memset(res, 0, sizeof(*res));
     if (max_ar == LW_CCF_DEFAULT_AR)

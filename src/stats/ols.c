@@ -33,6 +33,7 @@
 #include <gsl/gsl_vector.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,35 @@ struct lw_ols {
 void lw_stats_init(void)
 {
     gsl_set_error_handler_off();
+}
+
+bool lw_stats_all_finite(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return false;
+    return true;
+}
+
+char *lw_stats_errbuf(char *errstr, size_t *errstr_size, char *local, size_t size)
+{
+    if (errstr && *errstr_size > 0)
+        return errstr;
+    *errstr_size = size;
+    return local;
+}
+
+lw_err_t lw_stats_record(void *res, size_t size, lw_err_t *status, char *reason, size_t reason_size,
+                         lw_err_t err, const char *errstr)
+{
+    if (err != LW_OK) {
+        char msg[LW_STATS_REASON_MAX];
+        snprintf(msg, sizeof msg, "%s", errstr ? errstr : "failed"); /* errstr may be in res */
+        memset(res, 0, size);
+        snprintf(reason, reason_size, "%s", msg);
+    }
+    *status = err;
+    return err;
 }
 
 double lw_ols_llf(double ssr, size_t nobs)
@@ -162,14 +192,6 @@ lw_err_t lw_ols_new(size_t max_nobs, size_t max_k, lw_ols_t **out, char *errstr,
     return LW_OK;
 }
 
-static bool all_finite(const double *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return false;
-    return true;
-}
-
 lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs, size_t k,
                     unsigned flags, size_t hac_maxlags, lw_ols_result_t *res, char *errstr,
                     size_t errstr_size)
@@ -182,7 +204,7 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                          "ols: %zu x %zu exceeds the workspace %zu x %zu", nobs, k, ols->max_nobs,
                          ols->max_k);
-    if (!all_finite(X, nobs * k) || !all_finite(y, nobs))
+    if (!lw_stats_all_finite(X, nobs * k) || !lw_stats_all_finite(y, nobs))
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "ols: NaN or Inf in the input");
 
     gsl_matrix_view Av = gsl_matrix_submatrix(ols->A, 0, 0, nobs, k);

@@ -33,6 +33,7 @@
 /* Relative pivot tolerance: a column whose pivoted, column-scaled R diagonal is
  * below this fraction of the largest is treated as linearly dependent. */
 #define LW_OLS_RANK_TOL 1e-10
+#define LW_STATS_REASON_MAX 256 /* >= every result struct's reason size */
 
 /* Flags for lw_ols_fit. */
 enum {
@@ -76,6 +77,26 @@ typedef struct {
 
 /* Turn GSL's abort handler off (idempotent).  Call once from main and tests. */
 void lw_stats_init(void);
+
+/* Shared by the tests that keep a status and a reason in their result struct
+ * (breaks, ccf, forecast, sensitivity). */
+
+/* True when every v[0..n-1] is finite. */
+bool lw_stats_all_finite(const double *v, size_t n);
+
+/*
+ * The message buffer of a function whose errstr may be NULL: errstr, or
+ * `local` (with *errstr_size = size) when errstr is NULL or *errstr_size is 0.
+ */
+char *lw_stats_errbuf(char *errstr, size_t *errstr_size, char *local, size_t size);
+
+/*
+ * The closing record of such a result struct: *status = err; on failure the
+ * struct res (size bytes) is first zeroed and reason (reason_size bytes,
+ * inside res) gets errstr ("failed" when NULL).  Returns err.
+ */
+lw_err_t lw_stats_record(void *res, size_t size, lw_err_t *status, char *reason, size_t reason_size,
+                         lw_err_t err, const char *errstr);
 
 /*
  * Allocate a workspace for regressions with up to max_nobs rows and max_k
