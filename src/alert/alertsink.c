@@ -638,6 +638,22 @@ static void handle_free(lw_alertsink_t *s)
     free(s);
 }
 
+void lw_alertsink_destroy(lw_alertsink_t *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    atomic_store(&s->abort_io, true);
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->wake);
+    pthread_cond_destroy(&s->idle);
+    handle_free(s);
+}
+
 lw_err_t lw_alertsink_new(const lw_alertsink_opts_t *opts, lw_alertsink_t **out, char *errstr,
                           size_t errstr_size)
 {
@@ -700,22 +716,6 @@ destroy_sync:
 free_all:
     handle_free(s);
     return err;
-}
-
-void lw_alertsink_destroy(lw_alertsink_t *s)
-{
-    if (!s)
-        return;
-    pthread_mutex_lock(&s->mu);
-    s->stop = true;
-    atomic_store(&s->abort_io, true);
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->thread, NULL);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->wake);
-    pthread_cond_destroy(&s->idle);
-    handle_free(s);
 }
 
 bool lw_alertsink_flush(lw_alertsink_t *s, int64_t timeout_ms)

@@ -296,6 +296,16 @@ static lw_err_t save_state(lw_watch_t *w, int64_t as_of, char *errstr, size_t er
 
 /* ---- construction ------------------------------------------------------- */
 
+void lw_watch_destroy(lw_watch_t *w)
+{
+    if (!w)
+        return;
+    lw_alert_table_destroy(w->alerts);
+    lw_buf_release(&w->blob);
+    lw_buf_release(&w->undo);
+    free(w);
+}
+
 lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **out, char *errstr,
                       size_t errstr_size)
 {
@@ -354,16 +364,6 @@ lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **
 fail:
     lw_watch_destroy(w);
     return err;
-}
-
-void lw_watch_destroy(lw_watch_t *w)
-{
-    if (!w)
-        return;
-    lw_alert_table_destroy(w->alerts);
-    lw_buf_release(&w->blob);
-    lw_buf_release(&w->undo);
-    free(w);
 }
 
 /* ---- one evaluation ----------------------------------------------------- */

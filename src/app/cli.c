@@ -65,6 +65,15 @@ int lw_cli_usage_error(const char *cmd, const char *msg)
     return LW_EXIT_USAGE;
 }
 
+int lw_cli_options_end(const char *cmd, int rc, int argc)
+{
+    if (rc != LW_EXIT_OK)
+        return rc;
+    if (optind < argc)
+        return lw_cli_usage_error(cmd, "unexpected argument");
+    return LW_EXIT_OK;
+}
+
 int lw_cli_load_config(const lw_cli_common_t *co, lw_config_t **cfg)
 {
     char err[1024];

@@ -83,10 +83,8 @@ int lw_cli_check_config(int argc, char **argv, const lw_cli_env_t *env)
         }
         return lw_cli_usage_error("check-config", "invalid option");
     }
-    if (rc != LW_EXIT_OK)
+    if ((rc = lw_cli_options_end("check-config", rc, argc)) != LW_EXIT_OK)
         return rc;
-    if (optind < argc)
-        return lw_cli_usage_error("check-config", "unexpected argument");
     lw_config_t *cfg = NULL;
     rc = lw_cli_load_config(&co, &cfg);
     if (rc != LW_EXIT_OK)
@@ -101,8 +99,8 @@ int lw_cli_check_config(int argc, char **argv, const lw_cli_env_t *env)
 static void print_ingest_summary(const lw_config_t *cfg, const lw_pipeline_stats_t *st,
                                  int64_t read, double secs, int ninputs, int64_t skipped_bytes)
 {
-    printf("read %lld events from %d input%s in %.2f s (%.0f events/s)\n", (long long)read,
-           ninputs, ninputs == 1 ? "" : "s", secs, secs > 0 ? (double)read / secs : 0.0);
+    printf("read %lld events from %d input%s in %.2f s (%.0f events/s)\n", (long long)read, ninputs,
+           ninputs == 1 ? "" : "s", secs, secs > 0 ? (double)read / secs : 0.0);
     if (read > st->read)
         printf("not committed: %lld events read after the last successful flush\n",
                (long long)(read - st->read));
@@ -301,10 +299,8 @@ int lw_cli_export(int argc, char **argv, const lw_cli_env_t *env)
         default: return lw_cli_usage_error("export", "invalid option");
         }
     }
-    if (rc != LW_EXIT_OK)
+    if ((rc = lw_cli_options_end("export", rc, argc)) != LW_EXIT_OK)
         return rc;
-    if (optind < argc)
-        return lw_cli_usage_error("export", "unexpected argument");
 
     lw_config_t *cfg = NULL;
     lw_store_t *store = NULL;

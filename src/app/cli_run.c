@@ -253,10 +253,8 @@ int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
         default: return lw_cli_usage_error("run", "invalid option");
         }
     }
-    if (rc != LW_EXIT_OK)
+    if ((rc = lw_cli_options_end("run", rc, argc)) != LW_EXIT_OK)
         return rc;
-    if (optind < argc)
-        return lw_cli_usage_error("run", "unexpected argument");
 
     lw_config_t *cfg = NULL;
     lw_store_t *store = NULL;
@@ -420,10 +418,8 @@ int lw_cli_mock_kafka(int argc, char **argv, const lw_cli_env_t *env)
         default: return lw_cli_usage_error("mock-kafka", "invalid option");
         }
     }
-    if (rc != LW_EXIT_OK)
+    if ((rc = lw_cli_options_end("mock-kafka", rc, argc)) != LW_EXIT_OK)
         return rc;
-    if (optind < argc)
-        return lw_cli_usage_error("mock-kafka", "unexpected argument");
 
     char err[512];
     lw_mock_t *m = lw_mock_new((int)brokers, err, sizeof err);
@@ -581,10 +577,8 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
         default: return lw_cli_usage_error("simulate", "invalid option");
         }
     }
-    if (rc != LW_EXIT_OK)
+    if ((rc = lw_cli_options_end("simulate", rc, argc)) != LW_EXIT_OK)
         return rc;
-    if (optind < argc)
-        return lw_cli_usage_error("simulate", "unexpected argument");
     if (!bootstrap != !topic)
         return lw_cli_usage_error("simulate", "--produce and --topic go together");
 

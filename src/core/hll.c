@@ -191,19 +191,34 @@ double lw_hll_estimate(const lw_hll_t *h)
     return alpha_inf * m * m / z; /* z == inf (empty sketch) gives 0 */
 }
 
-/* Registers that are non-zero; skips 8 zero registers at a time (sparse sketches are mostly 0). */
+/*
+ * Index of the first non-zero register at or after i, LW_HLL_REGISTERS when
+ * none; skips 8 zero registers at a time (sparse sketches are mostly 0).
+ */
+static size_t hll_next_nonzero(const lw_hll_t *h, size_t i)
+{
+    while (i < LW_HLL_REGISTERS) {
+        if (i % 8 == 0) {
+            uint64_t word;
+            memcpy(&word, h->reg + i, sizeof word);
+            if (word == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        if (h->reg[i] != 0) {
+            return i;
+        }
+        i++;
+    }
+    return LW_HLL_REGISTERS;
+}
+
 static size_t hll_count_nonzero(const lw_hll_t *h)
 {
     size_t nonzero = 0;
-    for (size_t i = 0; i < LW_HLL_REGISTERS; i += 8) {
-        uint64_t word;
-        memcpy(&word, h->reg + i, sizeof word);
-        if (word == 0) {
-            continue;
-        }
-        for (size_t j = i; j < i + 8; j++) {
-            nonzero += h->reg[j] != 0;
-        }
+    for (size_t i = hll_next_nonzero(h, 0); i < LW_HLL_REGISTERS; i = hll_next_nonzero(h, i + 1)) {
+        nonzero++;
     }
     return nonzero;
 }
@@ -224,20 +239,11 @@ size_t lw_hll_serialize(const lw_hll_t *h, uint8_t *buf, size_t cap)
     }
     buf[0] = LW_HLL_TAG_SPARSE;
     uint8_t *p = buf + HLL_HEADER;
-    for (size_t i = 0; i < LW_HLL_REGISTERS; i += 8) {
-        uint64_t word;
-        memcpy(&word, h->reg + i, sizeof word);
-        if (word == 0) {
-            continue;
-        }
-        for (size_t j = i; j < i + 8; j++) {
-            if (h->reg[j] != 0) {
-                p[0] = (uint8_t)(j & 0xff);
-                p[1] = (uint8_t)(j >> 8);
-                p[2] = h->reg[j];
-                p += HLL_SPARSE_ENTRY;
-            }
-        }
+    for (size_t i = hll_next_nonzero(h, 0); i < LW_HLL_REGISTERS; i = hll_next_nonzero(h, i + 1)) {
+        p[0] = (uint8_t)(i & 0xff);
+        p[1] = (uint8_t)(i >> 8);
+        p[2] = h->reg[i];
+        p += HLL_SPARSE_ENTRY;
     }
     assert((size_t)(p - buf) == need);
     return need;

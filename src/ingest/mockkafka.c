@@ -190,19 +190,36 @@ static rd_kafka_t *probe_client(lw_mock_t *m, const char *group, char *errstr, s
     return rk;
 }
 
+/*
+ * The known topic `topic` in *t and a probe client (of `group`, or none) to
+ * ask about it; NULL with *err and errstr set (LW_ERR_NOT_FOUND: no such
+ * topic, LW_ERR_KAFKA: no client).  *err is LW_OK on success.
+ */
+static rd_kafka_t *topic_probe(lw_mock_t *m, const char *topic, const char *group, mtopic_t **t,
+                               lw_err_t *err, char *errstr, size_t errstr_size)
+{
+    *err = LW_OK;
+    if (!(*t = find_topic(m, topic))) {
+        *err = lw_seterr(errstr, errstr_size, LW_ERR_NOT_FOUND, "unknown topic %s", topic);
+        return NULL;
+    }
+    rd_kafka_t *rk = probe_client(m, group, errstr, errstr_size);
+    if (!rk)
+        *err = LW_ERR_KAFKA;
+    return rk;
+}
+
 static lw_err_t cmd_committed(lw_mock_t *m, const char *group, const char *topic, FILE *out,
                               char *errstr, size_t errstr_size)
 {
-    mtopic_t *t = find_topic(m, topic);
-    if (!t)
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOT_FOUND, "unknown topic %s", topic);
-    rd_kafka_t *rk = probe_client(m, group, errstr, errstr_size);
+    mtopic_t *t;
+    lw_err_t err;
+    rd_kafka_t *rk = topic_probe(m, topic, group, &t, &err, errstr, errstr_size);
     if (!rk)
-        return LW_ERR_KAFKA;
+        return err;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(t->partitions);
     for (int p = 0; p < t->partitions; p++)
         rd_kafka_topic_partition_list_add(l, topic, p);
-    lw_err_t err = LW_OK;
     rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, CLIENT_TIMEOUT_MS);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_KAFKA, "committed: %s", rd_kafka_err2str(e));
@@ -218,13 +235,11 @@ static lw_err_t cmd_committed(lw_mock_t *m, const char *group, const char *topic
 static lw_err_t cmd_watermarks(lw_mock_t *m, const char *topic, FILE *out, char *errstr,
                                size_t errstr_size)
 {
-    mtopic_t *t = find_topic(m, topic);
-    if (!t)
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOT_FOUND, "unknown topic %s", topic);
-    rd_kafka_t *rk = probe_client(m, NULL, errstr, errstr_size);
+    mtopic_t *t;
+    lw_err_t err;
+    rd_kafka_t *rk = topic_probe(m, topic, NULL, &t, &err, errstr, errstr_size);
     if (!rk)
-        return LW_ERR_KAFKA;
-    lw_err_t err = LW_OK;
+        return err;
     for (int p = 0; p < t->partitions && err == LW_OK; p++) {
         int64_t lo, hi;
         rd_kafka_resp_err_t e =

@@ -69,6 +69,16 @@ struct lw_pipeline {
     int64_t flushed_wm; /* the watermark the store holds, INT64_MIN when none */
 };
 
+void lw_pipeline_destroy(lw_pipeline_t *p)
+{
+    if (!p)
+        return;
+    lw_agg_destroy(p->agg);
+    lw_decoder_destroy(p->dec);
+    free(p->sources);
+    free(p);
+}
+
 lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *errstr,
                                size_t errstr_size)
 {
@@ -113,16 +123,6 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
 fail:
     lw_pipeline_destroy(p);
     return NULL;
-}
-
-void lw_pipeline_destroy(lw_pipeline_t *p)
-{
-    if (!p)
-        return;
-    lw_agg_destroy(p->agg);
-    lw_decoder_destroy(p->dec);
-    free(p->sources);
-    free(p);
 }
 
 static void recompute_active_min(lw_pipeline_t *p);

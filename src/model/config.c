@@ -708,12 +708,9 @@ const char *lw_cfg_default_text(const section_t *sec, const char *key)
 /* ---------------------------------------------------------- top level */
 
 static const key_spec_t top_keys[] = {
-    {.key = "source",
-     .type = T_SECTION,
-     .sub = &lw_cfg_source_section,
-     .help = "event format and decoding limits"},
-    {.key = "store", .type = T_SECTION, .sub = &lw_cfg_store_section, .help = "SQLite store"},
-    {.key = "buckets", .type = T_SECTION, .sub = &lw_cfg_buckets_section, .help = "time buckets"},
+    KEY_SECTION("source", &lw_cfg_source_section, "event format and decoding limits"),
+    KEY_SECTION("store", &lw_cfg_store_section, "SQLite store"),
+    KEY_SECTION("buckets", &lw_cfg_buckets_section, "time buckets"),
     {.key = "metrics",
      .type = T_CUSTOM,
      .custom = lw_cfg_parse_metrics,
@@ -726,10 +723,7 @@ static const key_spec_t top_keys[] = {
      .sub = &lw_cfg_tree_section,
      .required = true,
      .help = "the metric tree"},
-    {.key = "analysis",
-     .type = T_SECTION,
-     .sub = &lw_cfg_analysis_section,
-     .help = "statistics options"},
+    KEY_SECTION("analysis", &lw_cfg_analysis_section, "statistics options"),
     {.key = "alerts",
      .type = T_SECTION,
      .sub = &lw_cfg_alerts_section,
@@ -744,8 +738,7 @@ static const key_spec_t top_keys[] = {
 
 const section_t lw_cfg_top_section = {
     .path = "(top level)",
-    .keys = top_keys,
-    .nkeys = sizeof top_keys / sizeof top_keys[0],
+    KEYS(top_keys),
     .help = "the configuration file",
 };
 
@@ -944,37 +937,6 @@ static void where_release(lw_where_t *w)
     memset(w, 0, sizeof *w);
 }
 
-lw_err_t lw_config_load(const char *path, lw_config_t **out, char *errstr, size_t errstr_size)
-{
-    lw_err_t err;
-    size_t len = 0;
-    char *buf;
-    FILE *f;
-
-    *out = NULL;
-    if (!(f = fopen(path, "rb")))
-        return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: cannot read: %s", path,
-                         strerror(errno));
-    /* One byte more than the bound tells "too large" from "exactly the bound". */
-    if (!(buf = malloc(LW_CONFIG_MAX_BYTES + 1))) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "%s: out of memory", path);
-        goto close_file;
-    }
-    len = fread(buf, 1, LW_CONFIG_MAX_BYTES + 1, f);
-    if (ferror(f)) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: cannot read: %s", path,
-                        strerror(errno ? errno : EIO));
-        goto free_buf;
-    }
-    err = lw_config_parse(buf, len, path, out, errstr, errstr_size);
-
-free_buf:
-    free(buf);
-close_file:
-    fclose(f);
-    return err;
-}
-
 void lw_config_free(lw_config_t *cfg)
 {
     if (!cfg)
@@ -1012,6 +974,37 @@ void lw_config_free(lw_config_t *cfg)
     free(cfg->alerts.kafka_topic);
     free(cfg->http.listen);
     free(cfg);
+}
+
+lw_err_t lw_config_load(const char *path, lw_config_t **out, char *errstr, size_t errstr_size)
+{
+    lw_err_t err;
+    size_t len = 0;
+    char *buf;
+    FILE *f;
+
+    *out = NULL;
+    if (!(f = fopen(path, "rb")))
+        return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: cannot read: %s", path,
+                         strerror(errno));
+    /* One byte more than the bound tells "too large" from "exactly the bound". */
+    if (!(buf = malloc(LW_CONFIG_MAX_BYTES + 1))) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "%s: out of memory", path);
+        goto close_file;
+    }
+    len = fread(buf, 1, LW_CONFIG_MAX_BYTES + 1, f);
+    if (ferror(f)) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: cannot read: %s", path,
+                        strerror(errno ? errno : EIO));
+        goto free_buf;
+    }
+    err = lw_config_parse(buf, len, path, out, errstr, errstr_size);
+
+free_buf:
+    free(buf);
+close_file:
+    fclose(f);
+    return err;
 }
 
 int lw_config_metric_index(const lw_config_t *cfg, const char *name)

@@ -54,11 +54,7 @@ static lw_err_t parse_where(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void 
 static lw_err_t metric_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
 static const key_spec_t metric_keys[] = {
-    {.key = "name",
-     .type = T_NAME,
-     .off = MET(name),
-     .required = true,
-     .help = "unique name: a-z, 0-9, _ (at most 64 characters)"},
+    KEY_REQUIRED("name", T_NAME, MET(name), "unique name: a-z, 0-9, _ (at most 64 characters)"),
     {.key = "count",
      .type = T_TRUE,
      .kind = LW_METRIC_COUNT + 1,
@@ -85,11 +81,8 @@ static const key_spec_t metric_keys[] = {
      .off = MET(field),
      .kind = LW_METRIC_MEAN + 1,
      .help = "kind: mean of the number at this path over matching events that carry it"},
-    {.key = "scale",
-     .type = T_NUMBER,
-     .off = MET(scale),
-     .def = "1",
-     .help = "sum/mean only: multiply the value by this (e.g. ms -> minutes)"},
+    KEY_NUMBER("scale", MET(scale), "1", 0, 0, false, false,
+               "sum/mean only: multiply the value by this (e.g. ms -> minutes)"),
     {.key = "window",
      .type = T_DURATION,
      .off = MET(window_ms),
@@ -107,8 +100,7 @@ static const key_spec_t metric_keys[] = {
 
 const section_t lw_cfg_metric_section = {
     .path = "metrics[]",
-    .keys = metric_keys,
-    .nkeys = sizeof metric_keys / sizeof metric_keys[0],
+    KEYS(metric_keys),
     .check = metric_check,
     .help = "one metric; exactly one of count, sum, distinct, ratio, mean",
 };
@@ -476,11 +468,8 @@ static lw_err_t input_check(ctx_t *c, void *base, int section_line, const int *l
                             const char *kp);
 
 static const key_spec_t input_keys[] = {
-    {.key = "metric",
-     .type = T_REF,
-     .off = INPUT(metric),
-     .required = true,
-     .help = "an input metric (not the NSM or the KPI; each at most once)"},
+    KEY_REQUIRED("metric", T_REF, INPUT(metric),
+                 "an input metric (not the NSM or the KPI; each at most once)"),
     {.key = "kind",
      .type = T_ENUM,
      .off = INPUT(kind),
@@ -491,8 +480,7 @@ static const key_spec_t input_keys[] = {
 
 static const section_t input_section = {
     .path = "tree.inputs[]",
-    .keys = input_keys,
-    .nkeys = sizeof input_keys / sizeof input_keys[0],
+    KEYS(input_keys),
     .check = input_check,
     .help = "one input metric expected to lead the NSM",
 };
@@ -554,11 +542,7 @@ static lw_err_t parse_inputs(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void
 static lw_err_t tree_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
 static const key_spec_t tree_keys[] = {
-    {.key = "nsm",
-     .type = T_REF,
-     .off = TREE(nsm),
-     .required = true,
-     .help = "the North Star Metric the inputs are tested against"},
+    KEY_REQUIRED("nsm", T_REF, TREE(nsm), "the North Star Metric the inputs are tested against"),
     {.key = "kpi",
      .type = T_REF,
      .off = TREE(kpi),
@@ -574,8 +558,7 @@ static const key_spec_t tree_keys[] = {
 
 const section_t lw_cfg_tree_section = {
     .path = "tree",
-    .keys = tree_keys,
-    .nkeys = sizeof tree_keys / sizeof tree_keys[0],
+    KEYS(tree_keys),
     .check = tree_check,
     .help = "the metric tree: KPI <- NSM <- inputs",
 };

@@ -353,6 +353,16 @@ static const lw_value_t *special(const lw_decoder_t *d, int sp)
 
 /* ------------------------------------------------------------ lifecycle */
 
+void lw_decoder_destroy(lw_decoder_t *d)
+{
+    if (!d)
+        return;
+    free(d->scratch);
+    free(d->node);
+    free(d->kind);
+    free(d);
+}
+
 lw_decoder_t *lw_decoder_new(const lw_decoder_opts_t *opts, char *errstr, size_t errstr_size)
 {
     lw_decoder_t *d = NULL;
@@ -440,16 +450,6 @@ lw_decoder_t *lw_decoder_new(const lw_decoder_opts_t *opts, char *errstr, size_t
 fail:
     lw_decoder_destroy(d);
     return NULL;
-}
-
-void lw_decoder_destroy(lw_decoder_t *d)
-{
-    if (!d)
-        return;
-    free(d->scratch);
-    free(d->node);
-    free(d->kind);
-    free(d);
 }
 
 int lw_decoder_add_path(lw_decoder_t *d, const char *path, char *errstr, size_t errstr_size)

@@ -136,6 +136,25 @@ static lw_err_t compile_metric(lw_agg_t *a, lw_decoder_t *dec, const lw_metric_d
     return LW_OK;
 }
 
+void lw_agg_destroy(lw_agg_t *a)
+{
+    if (!a)
+        return;
+    if (a->slots) {
+        for (size_t i = 0; i < a->nslots; i++) {
+            if (!a->slots[i].cells)
+                continue;
+            for (size_t m = 0; m < a->cfg->nmetrics; m++)
+                lw_hll_destroy(a->slots[i].cells[m].hll);
+            free(a->slots[i].cells);
+        }
+        free(a->slots);
+    }
+    free(a->missing);
+    free(a->cm);
+    free(a);
+}
+
 lw_agg_t *lw_agg_new(const lw_config_t *cfg, lw_decoder_t *dec, char *errstr, size_t errstr_size)
 {
     lw_agg_t *a = calloc(1, sizeof *a);
@@ -184,25 +203,6 @@ fail_alloc:
 fail:
     lw_agg_destroy(a);
     return NULL;
-}
-
-void lw_agg_destroy(lw_agg_t *a)
-{
-    if (!a)
-        return;
-    if (a->slots) {
-        for (size_t i = 0; i < a->nslots; i++) {
-            if (!a->slots[i].cells)
-                continue;
-            for (size_t m = 0; m < a->cfg->nmetrics; m++)
-                lw_hll_destroy(a->slots[i].cells[m].hll);
-            free(a->slots[i].cells);
-        }
-        free(a->slots);
-    }
-    free(a->missing);
-    free(a->cm);
-    free(a);
 }
 
 void lw_agg_set_watermark(lw_agg_t *a, int64_t watermark_ms)

@@ -348,6 +348,23 @@ lw_err_t lw_sim_latent(const lw_sim_t *sim, int day, lw_sim_latent_t *out)
 
 /* ---- lifecycle ---- */
 
+void lw_sim_destroy(lw_sim_t *sim)
+{
+    if (!sim)
+        return;
+    free(sim->heap);
+    free(sim->sess);
+    if (sim->diurnal)
+        gsl_ran_discrete_free(sim->diurnal);
+    if (sim->rng)
+        gsl_rng_free(sim->rng);
+    free(sim->bitmap);
+    free(sim->perm);
+    free(sim->truth);
+    free(sim->lat);
+    free(sim);
+}
+
 lw_sim_t *lw_sim_new(const lw_sim_opts_t *opts, char *errstr, size_t errstr_size)
 {
     gsl_set_error_handler_off();
@@ -408,23 +425,6 @@ fail_nomem:
     return NULL;
 }
 
-void lw_sim_destroy(lw_sim_t *sim)
-{
-    if (!sim)
-        return;
-    free(sim->heap);
-    free(sim->sess);
-    if (sim->diurnal)
-        gsl_ran_discrete_free(sim->diurnal);
-    if (sim->rng)
-        gsl_rng_free(sim->rng);
-    free(sim->bitmap);
-    free(sim->perm);
-    free(sim->truth);
-    free(sim->lat);
-    free(sim);
-}
-
 const lw_sim_opts_t *lw_sim_opts(const lw_sim_t *sim)
 {
     return &sim->opts;
@@ -457,21 +457,34 @@ static bool ev_before(const sim_event_t *x, const sim_event_t *y)
     return x->deliver_ms < y->deliver_ms || (x->deliver_ms == y->deliver_ms && x->seq < y->seq);
 }
 
+/*
+ * The array `arr` (elements of `size` bytes, capacity *cap) grown to hold
+ * `need` elements, doubling from `first`: arr itself when it already does, a
+ * new array with *cap updated, or NULL when out of memory (arr is then
+ * untouched and still the caller's).
+ */
+static void *reserve(void *arr, size_t *cap, size_t need, size_t first, size_t size)
+{
+    if (arr && need <= *cap)
+        return arr;
+    size_t c = *cap ? *cap : first;
+    while (c < need)
+        c *= 2;
+    void *grown = realloc(arr, c * size);
+    if (grown)
+        *cap = c;
+    return grown;
+}
+
 static lw_err_t heap_reserve(lw_sim_t *sim, size_t extra)
 {
     size_t need = sim->heap_n + extra;
-    if (need <= sim->heap_cap)
-        return LW_OK;
     if (need > (size_t)MAX_EVENTS_PER_DAY * 3)
         return LW_ERR_TOO_LARGE;
-    size_t cap = sim->heap_cap ? sim->heap_cap : 4096;
-    while (cap < need)
-        cap *= 2;
-    sim_event_t *h = realloc(sim->heap, cap * sizeof *h);
+    sim_event_t *h = reserve(sim->heap, &sim->heap_cap, need, 4096, sizeof *h);
     if (!h)
         return LW_ERR_NOMEM;
     sim->heap = h;
-    sim->heap_cap = cap;
     return LW_OK;
 }
 
@@ -519,16 +532,10 @@ static uint32_t poisson(gsl_rng *r, double mu)
 
 static lw_err_t sess_reserve(lw_sim_t *sim, size_t need)
 {
-    if (need <= sim->sess_cap)
-        return LW_OK;
-    size_t cap = sim->sess_cap ? sim->sess_cap : 1024;
-    while (cap < need)
-        cap *= 2;
-    sim_session_t *s = realloc(sim->sess, cap * sizeof *s);
+    sim_session_t *s = reserve(sim->sess, &sim->sess_cap, need, 1024, sizeof *s);
     if (!s)
         return LW_ERR_NOMEM;
     sim->sess = s;
-    sim->sess_cap = cap;
     return LW_OK;
 }
 

@@ -144,29 +144,9 @@ static lw_err_t select_lag(const double *x, const double *dx, size_t n, size_t m
             gsl_matrix_set(A, r, ntrend + i, dx[t - i]);
         gsl_vector_set(c, r, dx[t]);
     }
-    for (size_t j = 0; j < k; j++) {
-        gsl_vector_view col = gsl_matrix_column(A, j);
-        const double nrm = gsl_blas_dnrm2(&col.vector);
-        if (!(nrm > 0.0)) {
-            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
-                            "adf: regressor %zu of the lag search is all zero", j);
-            goto free_all;
-        }
-        gsl_vector_scale(&col.vector, 1.0 / nrm);
-    }
-    int st = gsl_linalg_QR_decomp(A, tau);
-    if (st == GSL_SUCCESS)
-        st = gsl_linalg_QR_QTvec(A, tau, c);
-    if (st != GSL_SUCCESS) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "adf: QR failed: %s", gsl_strerror(st));
+    err = lw_ols_nested_qr(A, tau, c, "adf", "lag-search design", errstr, errstr_size);
+    if (err != LW_OK)
         goto free_all;
-    }
-    for (size_t j = 0; j < k; j++)
-        if (!(fabs(gsl_matrix_get(A, j, j)) > LW_OLS_RANK_TOL)) {
-            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
-                            "adf: lag-search design is singular at column %zu", j);
-            goto free_all;
-        }
     /* tail = sum_{i >= L+1+ntrend} c_i^2, walking L from maxlag down to 0. */
     double tail = 0.0;
     for (size_t i = k; i < m; i++)
@@ -178,9 +158,7 @@ static lw_err_t select_lag(const double *x, const double *dx, size_t n, size_t m
             tail += ci * ci;
         }
         const double kk = (double)(L + 1 + ntrend);
-        const double llf = lw_ols_llf(tail, m);
-        const double ic = autolag == LW_ADF_AUTOLAG_BIC ? -2.0 * llf + kk * log((double)m)
-                                                        : -2.0 * llf + 2.0 * kk;
+        const double ic = lw_ols_ic(tail, m, kk, autolag == LW_ADF_AUTOLAG_BIC);
         if (!isfinite(ic)) {
             err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                             "adf: non-finite information criterion at lag %zu", L);

@@ -139,14 +139,6 @@ static double givens_predict(givens_t *g, const double *zr)
 
 /* ------------------------------------------------------------ helpers */
 
-static bool all_finite(const double *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return false;
-    return true;
-}
-
 /* ceil(trim * m) without the 0.15 * 100 = 15.000000000000002 artefact. */
 static size_t trim_rows(double trim, size_t m)
 {
@@ -163,7 +155,7 @@ lw_err_t lw_breaks_recursive(const double *y, const double *Z, size_t m, size_t 
                          "recursive: need 1 <= k <= %u and k <= first < m (k=%zu, first=%zu, "
                          "m=%zu)",
                          LW_BREAKS_MAX_K, k, first, m);
-    if (!all_finite(y, m) || !all_finite(Z, m * k))
+    if (!lw_stats_all_finite(y, m) || !lw_stats_all_finite(Z, m * k))
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "recursive: NaN or Inf in the input");
     double *mem = malloc((k * k + 3 * k) * sizeof(double));
     if (!mem)
@@ -197,31 +189,23 @@ free_mem:
 
 /* ------------------------------------------------------------ sup-F */
 
-/* Record a failure in res (numbers zeroed) and errstr. */
-static lw_err_t supf_fail(lw_breaks_supf_t *res, lw_err_t err, char *errstr, size_t errstr_size)
+static lw_err_t supf_fail(lw_breaks_supf_t *res, lw_err_t err, const char *errstr)
 {
-    char reason[LW_BREAKS_REASON_SIZE];
-    snprintf(reason, sizeof(reason), "%s", errstr && errstr_size ? errstr : "failed");
-    memset(res, 0, sizeof(*res));
-    res->status = err;
-    snprintf(res->reason, sizeof(res->reason), "%s", reason);
-    return err;
+    return lw_stats_record(res, sizeof *res, &res->status, res->reason, sizeof res->reason, err,
+                           errstr);
 }
 
 lw_err_t lw_breaks_supf(const double *y, const double *Z, size_t m, size_t k, double trim,
                         lw_breaks_supf_t *res, double *f_path, char *errstr, size_t errstr_size)
 {
     char localerr[LW_BREAKS_REASON_SIZE];
-    if (!errstr || errstr_size == 0) {
-        errstr = localerr;
-        errstr_size = sizeof(localerr);
-    }
+    errstr = lw_stats_errbuf(errstr, &errstr_size, localerr, sizeof localerr);
     memset(res, 0, sizeof(*res));
     if (k == 0 || k > LW_BREAKS_MAX_K || !(trim > 0.0 && trim < 0.5) || m > LW_BREAKS_MAX_NOBS) {
         lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                   "sup-F: need 1 <= k <= %u, 0 < trim < 0.5 and at most %u rows", LW_BREAKS_MAX_K,
                   LW_BREAKS_MAX_NOBS);
-        return supf_fail(res, LW_ERR_INVALID, errstr, errstr_size);
+        return supf_fail(res, LW_ERR_INVALID, errstr);
     }
     const size_t h = trim_rows(trim, m);
     if (h < k + 1 || m < 2 * h) {
@@ -231,11 +215,11 @@ lw_err_t lw_breaks_supf(const double *y, const double *Z, size_t m, size_t k, do
                   "sup-F: %zu rows are too few for %zu parameters at %.0f%% trimming (need at "
                   "least %zu)",
                   m, k, 100.0 * trim, need > 2 * (k + 1) ? need : 2 * (k + 1));
-        return supf_fail(res, LW_ERR_INVALID, errstr, errstr_size);
+        return supf_fail(res, LW_ERR_INVALID, errstr);
     }
-    if (!all_finite(y, m) || !all_finite(Z, m * k)) {
+    if (!lw_stats_all_finite(y, m) || !lw_stats_all_finite(Z, m * k)) {
         lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "sup-F: NaN or Inf in the input");
-        return supf_fail(res, LW_ERR_INVALID, errstr, errstr_size);
+        return supf_fail(res, LW_ERR_INVALID, errstr);
     }
 
     lw_err_t err = LW_OK;
@@ -339,7 +323,7 @@ free_bufs:
     free(suffix);
     free(prefix);
     if (err != LW_OK)
-        return supf_fail(res, err, errstr, errstr_size);
+        return supf_fail(res, err, errstr);
     return LW_OK;
 }
 
@@ -365,10 +349,7 @@ lw_err_t lw_breaks_supf_lags(const double *y, const double *x, size_t n, size_t 
                              size_t errstr_size)
 {
     char localerr[LW_BREAKS_REASON_SIZE];
-    if (!errstr || errstr_size == 0) {
-        errstr = localerr;
-        errstr_size = sizeof(localerr);
-    }
+    errstr = lw_stats_errbuf(errstr, &errstr_size, localerr, sizeof localerr);
     memset(res, 0, sizeof(*res));
     const size_t L = ylags > xlags ? ylags : xlags;
     const size_t k = 1 + ylags + xlags;
@@ -377,11 +358,11 @@ lw_err_t lw_breaks_supf_lags(const double *y, const double *x, size_t n, size_t 
                   "sup-F: need xlags >= 1, 1 + ylags + xlags <= %u and more than %zu points "
                   "(got %zu)",
                   LW_BREAKS_MAX_K, L, n);
-        return supf_fail(res, LW_ERR_INVALID, errstr, errstr_size);
+        return supf_fail(res, LW_ERR_INVALID, errstr);
     }
-    if (!all_finite(y, n) || !all_finite(x, n)) {
+    if (!lw_stats_all_finite(y, n) || !lw_stats_all_finite(x, n)) {
         lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "sup-F: NaN or Inf in the input");
-        return supf_fail(res, LW_ERR_INVALID, errstr, errstr_size);
+        return supf_fail(res, LW_ERR_INVALID, errstr);
     }
     const size_t m = n - L;
     double *Z = malloc(m * k * sizeof(double));
@@ -390,7 +371,7 @@ lw_err_t lw_breaks_supf_lags(const double *y, const double *x, size_t n, size_t 
     lw_err_t err;
     if (!Z || !yy || (f_path && !fp)) {
         lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "sup-F: out of memory");
-        err = supf_fail(res, LW_ERR_NOMEM, errstr, errstr_size);
+        err = supf_fail(res, LW_ERR_NOMEM, errstr);
         goto free_design;
     }
     lag_design(y, x, n, ylags, xlags, Z, yy);
@@ -411,21 +392,16 @@ free_design:
 
 /* ------------------------------------------------------------ HC sup-Wald, partial change */
 
-static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, char *errstr,
-                        size_t errstr_size)
+static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *errstr)
 {
-    char reason[LW_BREAKS_REASON_SIZE];
-    snprintf(reason, sizeof(reason), "%s", errstr && errstr_size ? errstr : "failed");
-    memset(res, 0, sizeof(*res));
-    res->status = err;
-    snprintf(res->reason, sizeof(res->reason), "%s", reason);
-    return err;
+    return lw_stats_record(res, sizeof *res, &res->status, res->reason, sizeof res->reason, err,
+                           errstr);
 }
 
 /* W(i) = b2' V22^-1 b2 for the interaction design A (m x (k + q)) of break i. */
 static lw_err_t hc_wald_at(lw_ols_t *ols, const double *A, const double *y, size_t m, size_t k,
-                           size_t q, gsl_matrix *V22, gsl_vector *b2, gsl_vector *sol,
-                           double *w, char *errstr, size_t errstr_size)
+                           size_t q, gsl_matrix *V22, gsl_vector *b2, gsl_vector *sol, double *w,
+                           char *errstr, size_t errstr_size)
 {
     lw_ols_result_t fit;
     const size_t ka = k + q;
@@ -450,32 +426,28 @@ static lw_err_t hc_wald_at(lw_ols_t *ols, const double *A, const double *y, size
 }
 
 lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t k,
-                              const size_t *chg, size_t q, double trim,
-                              lw_breaks_supwald_hc_t *res, double *w_path, char *errstr,
-                              size_t errstr_size)
+                              const size_t *chg, size_t q, double trim, lw_breaks_supwald_hc_t *res,
+                              double *w_path, char *errstr, size_t errstr_size)
 {
     char localerr[LW_BREAKS_REASON_SIZE];
-    if (!errstr || errstr_size == 0) {
-        errstr = localerr;
-        errstr_size = sizeof(localerr);
-    }
+    errstr = lw_stats_errbuf(errstr, &errstr_size, localerr, sizeof localerr);
     memset(res, 0, sizeof(*res));
     if (k == 0 || k > LW_BREAKS_MAX_K || q == 0 || q > k || !(trim > 0.0 && trim < 0.5) ||
         m > LW_BREAKS_MAX_NOBS) {
         lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                   "HC sup-Wald: need 1 <= q <= k <= %u, trim in (0, 0.5), m <= %u", LW_BREAKS_MAX_K,
                   LW_BREAKS_MAX_NOBS);
-        return hc_fail(res, LW_ERR_INVALID, errstr, errstr_size);
+        return hc_fail(res, LW_ERR_INVALID, errstr);
     }
     for (size_t j = 0; j < q; j++)
         if (chg[j] >= k || (j > 0 && chg[j] <= chg[j - 1])) {
             lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                       "HC sup-Wald: changing columns must be increasing indices below k");
-            return hc_fail(res, LW_ERR_INVALID, errstr, errstr_size);
+            return hc_fail(res, LW_ERR_INVALID, errstr);
         }
-    if (!all_finite(y, m) || !all_finite(Z, m * k)) {
+    if (!lw_stats_all_finite(y, m) || !lw_stats_all_finite(Z, m * k)) {
         lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "HC sup-Wald: NaN or Inf in the input");
-        return hc_fail(res, LW_ERR_INVALID, errstr, errstr_size);
+        return hc_fail(res, LW_ERR_INVALID, errstr);
     }
     /* strucchange::Fstats: from = floor(trim m), to = m - from, then clamped to [k+1, m-k-1] */
     size_t from = (size_t)floor(trim * (double)m + 1e-9), to = m - from;
@@ -488,7 +460,7 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
         lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                   "HC sup-Wald: %zu rows is too short for k = %zu, q = %zu at trim %.3g", m, k, q,
                   trim);
-        return hc_fail(res, LW_ERR_INVALID, errstr, errstr_size);
+        return hc_fail(res, LW_ERR_INVALID, errstr);
     }
     lw_err_t err = LW_OK;
     lw_ols_t *ols = NULL;
@@ -553,7 +525,7 @@ free_all:
     gsl_matrix_free(V22);
     free(A);
     if (err != LW_OK)
-        return hc_fail(res, err, errstr, errstr_size);
+        return hc_fail(res, err, errstr);
     return LW_OK;
 }
 
@@ -562,19 +534,16 @@ lw_err_t lw_breaks_supwald_hc_lags(const double *y, const double *x, size_t n, s
                                    double *w_path, char *errstr, size_t errstr_size)
 {
     char localerr[LW_BREAKS_REASON_SIZE];
-    if (!errstr || errstr_size == 0) {
-        errstr = localerr;
-        errstr_size = sizeof(localerr);
-    }
+    errstr = lw_stats_errbuf(errstr, &errstr_size, localerr, sizeof localerr);
     memset(res, 0, sizeof(*res));
     const size_t L = ylags > xlags ? ylags : xlags, k = 1 + ylags + xlags;
     if (xlags == 0 || k > LW_BREAKS_MAX_K || n <= L || n > LW_BREAKS_MAX_NOBS ||
-        !all_finite(y, n) || !all_finite(x, n)) {
+        !lw_stats_all_finite(y, n) || !lw_stats_all_finite(x, n)) {
         lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                   "HC sup-Wald: need xlags >= 1, 1 + ylags + xlags <= %u, finite values and more "
                   "than %zu points (got %zu)",
                   LW_BREAKS_MAX_K, L, n);
-        return hc_fail(res, LW_ERR_INVALID, errstr, errstr_size);
+        return hc_fail(res, LW_ERR_INVALID, errstr);
     }
     const size_t m = n - L;
     size_t chg[LW_BREAKS_MAX_K];
@@ -585,12 +554,12 @@ lw_err_t lw_breaks_supwald_hc_lags(const double *y, const double *x, size_t n, s
     lw_err_t err;
     if (!Z || !yy) {
         lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "HC sup-Wald: out of memory");
-        err = hc_fail(res, LW_ERR_NOMEM, errstr, errstr_size);
+        err = hc_fail(res, LW_ERR_NOMEM, errstr);
         goto free_design;
     }
     lag_design(y, x, n, ylags, xlags, Z, yy);
-    err = lw_breaks_supwald_hc(yy, Z, m, k, chg, xlags, trim, res,
-                               w_path ? w_path + L : NULL, errstr, errstr_size);
+    err = lw_breaks_supwald_hc(yy, Z, m, k, chg, xlags, trim, res, w_path ? w_path + L : NULL,
+                               errstr, errstr_size);
     if (err == LW_OK) {
         res->break_period = L + res->break_row;
         if (w_path)
@@ -608,10 +577,7 @@ lw_err_t lw_breaks_cusum(const double *y, const double *Z, size_t m, size_t k,
                          lw_breaks_cusum_t *res, char *errstr, size_t errstr_size)
 {
     char localerr[LW_BREAKS_REASON_SIZE];
-    if (!errstr || errstr_size == 0) {
-        errstr = localerr;
-        errstr_size = sizeof(localerr);
-    }
+    errstr = lw_stats_errbuf(errstr, &errstr_size, localerr, sizeof localerr);
     memset(res, 0, sizeof(*res));
     lw_err_t err;
     if (k == 0 || k > LW_BREAKS_MAX_K || m < k + 3 || m > LW_BREAKS_MAX_NOBS) {
@@ -664,12 +630,8 @@ free_pred:
     free(pred);
 record:
     res->status = err;
-    if (err != LW_OK) {
-        char reason[LW_BREAKS_REASON_SIZE];
-        snprintf(reason, sizeof(reason), "%s", errstr);
-        memset(res, 0, sizeof(*res));
-        res->status = err;
-        snprintf(res->reason, sizeof(res->reason), "%s", reason);
-    }
+    if (err != LW_OK)
+        lw_stats_record(res, sizeof *res, &res->status, res->reason, sizeof res->reason, err,
+                        errstr);
     return err;
 }

@@ -43,12 +43,8 @@ size_t lw_ccf_default_max_ar(size_t n)
 
 static lw_err_t record(lw_ccf_t *res, lw_err_t err, const char *errstr)
 {
-    if (err != LW_OK) {
-        memset(res, 0, sizeof(*res));
-        snprintf(res->reason, sizeof(res->reason), "%s", errstr);
-    }
-    res->status = err;
-    return err;
+    return lw_stats_record(res, sizeof *res, &res->status, res->reason, sizeof res->reason, err,
+                           errstr);
 }
 
 /*
@@ -104,7 +100,7 @@ static lw_err_t select_order(const double *xc, size_t n, size_t pmax, size_t *pb
             const double ci = gsl_vector_get(c, p + 1);
             tail += ci * ci;
         }
-        const double aic = -2.0 * lw_ols_llf(tail, m) + 2.0 * (double)(p + 1);
+        const double aic = lw_ols_ic(tail, m, (double)(p + 1), false);
         if (!isfinite(aic)) {
             err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                             "ccf: non-finite AIC for AR(%zu) (x fits exactly)", p);
@@ -169,10 +165,7 @@ lw_err_t lw_ccf_prewhitened(const double *x, const double *y, size_t n, size_t m
                             size_t errstr_size)
 {
     char localerr[LW_CCF_REASON_SIZE];
-    if (!errstr || errstr_size == 0) {
-        errstr = localerr;
-        errstr_size = sizeof(localerr);
-    }
+    errstr = lw_stats_errbuf(errstr, &errstr_size, localerr, sizeof localerr);
     errstr[0] = '\0';
     memset(res, 0, sizeof(*res));
     if (max_ar == LW_CCF_DEFAULT_AR)

@@ -23,6 +23,7 @@
 #include "leadwatch/stats/forecast.h"
 
 #include "leadwatch/stats/breaks.h"
+#include "leadwatch/stats/ols.h"
 
 #include <float.h>
 #include <gsl/gsl_cdf.h>
@@ -31,22 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool all_finite(const double *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return false;
-    return true;
-}
-
 static lw_err_t record(lw_forecast_t *res, lw_err_t err, const char *errstr)
 {
-    if (err != LW_OK) {
-        memset(res, 0, sizeof(*res));
-        snprintf(res->reason, sizeof(res->reason), "%s", errstr);
-    }
-    res->status = err;
-    return err;
+    return lw_stats_record(res, sizeof *res, &res->status, res->reason, sizeof res->reason, err,
+                           errstr);
 }
 
 lw_err_t lw_forecast_oos(const double *y, const double *x, size_t n, size_t ylags, size_t xlags,
@@ -54,10 +43,7 @@ lw_err_t lw_forecast_oos(const double *y, const double *x, size_t n, size_t ylag
                          char *errstr, size_t errstr_size)
 {
     char localerr[LW_FORECAST_REASON_SIZE];
-    if (!errstr || errstr_size == 0) {
-        errstr = localerr;
-        errstr_size = sizeof(localerr);
-    }
+    errstr = lw_stats_errbuf(errstr, &errstr_size, localerr, sizeof localerr);
     errstr[0] = '\0';
     memset(res, 0, sizeof(*res));
     if (ylags > LW_FORECAST_MAX_LAGS || xlags < 1 || xlags > LW_FORECAST_MAX_LAGS ||
@@ -92,7 +78,7 @@ lw_err_t lw_forecast_oos(const double *y, const double *x, size_t n, size_t ylag
     if (constant)
         return record(res, lw_seterr(errstr, errstr_size, LW_ERR_STATS, "forecast: y is constant"),
                       errstr);
-    if (!all_finite(y, n) || !all_finite(x, n))
+    if (!lw_stats_all_finite(y, n) || !lw_stats_all_finite(x, n))
         return record(
             res,
             lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "forecast: NaN or Inf in the input"),

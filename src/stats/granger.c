@@ -513,8 +513,8 @@ lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, si
     *best_lag = 0;
     if (max_lag == 0 || n < lw_granger_min_nobs(max_lag))
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "granger: %zu points is too few for max_lag %zu (need >= %zu)", n,
-                         max_lag, max_lag ? lw_granger_min_nobs(max_lag) : 0);
+                         "granger: %zu points is too few for max_lag %zu (need >= %zu)", n, max_lag,
+                         max_lag ? lw_granger_min_nobs(max_lag) : 0);
     if (max_lag > LW_GRANGER_MAX_LAG || n > LW_GRANGER_MAX_NOBS)
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                          "granger: n %zu / max_lag %zu exceeds the bound (%u, %u)", n, max_lag,
@@ -556,30 +556,9 @@ lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, si
         for (size_t r = 0; r < m; r++)
             tss += (gsl_vector_get(c, r) - mt) * (gsl_vector_get(c, r) - mt);
     }
-    for (size_t j = 0; j < k; j++) {
-        gsl_vector_view col = gsl_matrix_column(A, j);
-        const double nrm = gsl_blas_dnrm2(&col.vector);
-        if (!(nrm > 0.0)) {
-            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
-                            "granger: column %zu of the common design is all zero", j);
-            goto free_all;
-        }
-        gsl_vector_scale(&col.vector, 1.0 / nrm);
-    }
-    int st = gsl_linalg_QR_decomp(A, tau);
-    if (st == GSL_SUCCESS)
-        st = gsl_linalg_QR_QTvec(A, tau, c);
-    if (st != GSL_SUCCESS) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "granger: QR failed: %s",
-                        gsl_strerror(st));
+    err = lw_ols_nested_qr(A, tau, c, "granger", "common design", errstr, errstr_size);
+    if (err != LW_OK)
         goto free_all;
-    }
-    for (size_t j = 0; j < k; j++)
-        if (!(fabs(gsl_matrix_get(A, j, j)) > LW_OLS_RANK_TOL)) {
-            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
-                            "granger: common design is singular at column %zu", j);
-            goto free_all;
-        }
     /* tail = SSR_p, walking p from K down to 1; ties go to the smaller p. */
     double tail = 0.0, best = 0.0;
     for (size_t i = k; i < m; i++)
@@ -594,8 +573,7 @@ lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, si
                             "granger: perfect fit at lag %zu on the common rows", p);
             goto free_all;
         }
-        const double kp = (double)(2 * p + 1), llf = lw_ols_llf(tail, m);
-        const double v = ic == LW_IC_BIC ? -2.0 * llf + kp * log((double)m) : -2.0 * llf + 2.0 * kp;
+        const double v = lw_ols_ic(tail, m, (double)(2 * p + 1), ic == LW_IC_BIC);
         if (!isfinite(v)) {
             err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                             "granger: non-finite information criterion at lag %zu", p);
@@ -643,8 +621,8 @@ lw_err_t lw_granger_ty(const double *y, const double *x, size_t n, size_t p, siz
     const size_t q = p + d;
     if (p == 0 || q > LW_GRANGER_MAX_LAG || n > LW_GRANGER_MAX_NOBS)
         return lw_seterr(errstr, errstr_size, p == 0 ? LW_ERR_INVALID : LW_ERR_TOO_LARGE,
-                         "granger-ty: p %zu, d %zu, n %zu outside 1 <= p, p + d <= %u, n <= %u",
-                         p, d, n, LW_GRANGER_MAX_LAG, LW_GRANGER_MAX_NOBS);
+                         "granger-ty: p %zu, d %zu, n %zu outside 1 <= p, p + d <= %u, n <= %u", p,
+                         d, n, LW_GRANGER_MAX_LAG, LW_GRANGER_MAX_NOBS);
     if (n < lw_granger_min_nobs(q))
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                          "granger-ty: %zu points is too few for p + d = %zu (need >= %zu)", n, q,

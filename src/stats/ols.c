@@ -25,6 +25,7 @@
 
 #include "leadwatch/stats/hac.h"
 
+#include <gsl/gsl_blas.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
@@ -32,6 +33,7 @@
 #include <gsl/gsl_vector.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +57,35 @@ void lw_stats_init(void)
     gsl_set_error_handler_off();
 }
 
+bool lw_stats_all_finite(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return false;
+    return true;
+}
+
+char *lw_stats_errbuf(char *errstr, size_t *errstr_size, char *local, size_t size)
+{
+    if (errstr && *errstr_size > 0)
+        return errstr;
+    *errstr_size = size;
+    return local;
+}
+
+lw_err_t lw_stats_record(void *res, size_t size, lw_err_t *status, char *reason, size_t reason_size,
+                         lw_err_t err, const char *errstr)
+{
+    if (err != LW_OK) {
+        char msg[LW_STATS_REASON_MAX];
+        snprintf(msg, sizeof msg, "%s", errstr ? errstr : "failed"); /* errstr may be in res */
+        memset(res, 0, size);
+        snprintf(reason, reason_size, "%s", msg);
+    }
+    *status = err;
+    return err;
+}
+
 double lw_ols_llf(double ssr, size_t nobs)
 {
     /* Same operation order as statsmodels RegressionResults.llf, so the
@@ -63,6 +94,37 @@ double lw_ols_llf(double ssr, size_t nobs)
     double llf = -log(ssr) * nobs2;
     llf -= (1.0 + log(M_PI / nobs2)) * nobs2;
     return llf;
+}
+
+double lw_ols_ic(double ssr, size_t nobs, double k, bool bic)
+{
+    const double llf = lw_ols_llf(ssr, nobs);
+    return bic ? -2.0 * llf + k * log((double)nobs) : -2.0 * llf + 2.0 * k;
+}
+
+lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const char *who,
+                          const char *design, char *errstr, size_t errstr_size)
+{
+    const size_t k = A->size2;
+    for (size_t j = 0; j < k; j++) {
+        gsl_vector_view col = gsl_matrix_column(A, j);
+        const double nrm = gsl_blas_dnrm2(&col.vector);
+        if (!(nrm > 0.0))
+            return lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                             "%s: column %zu of the %s is all zero", who, j, design);
+        gsl_vector_scale(&col.vector, 1.0 / nrm);
+    }
+    int st = gsl_linalg_QR_decomp(A, tau);
+    if (st == GSL_SUCCESS)
+        st = gsl_linalg_QR_QTvec(A, tau, c);
+    if (st != GSL_SUCCESS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: QR failed: %s", who,
+                         gsl_strerror(st));
+    for (size_t j = 0; j < k; j++)
+        if (!(fabs(gsl_matrix_get(A, j, j)) > LW_OLS_RANK_TOL))
+            return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: %s is singular at column %zu",
+                             who, design, j);
+    return LW_OK;
 }
 
 void lw_ols_destroy(lw_ols_t *ols)
@@ -130,14 +192,6 @@ lw_err_t lw_ols_new(size_t max_nobs, size_t max_k, lw_ols_t **out, char *errstr,
     return LW_OK;
 }
 
-static bool all_finite(const double *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return false;
-    return true;
-}
-
 lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs, size_t k,
                     unsigned flags, size_t hac_maxlags, lw_ols_result_t *res, char *errstr,
                     size_t errstr_size)
@@ -150,7 +204,7 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                          "ols: %zu x %zu exceeds the workspace %zu x %zu", nobs, k, ols->max_nobs,
                          ols->max_k);
-    if (!all_finite(X, nobs * k) || !all_finite(y, nobs))
+    if (!lw_stats_all_finite(X, nobs * k) || !lw_stats_all_finite(y, nobs))
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "ols: NaN or Inf in the input");
 
     gsl_matrix_view Av = gsl_matrix_submatrix(ols->A, 0, 0, nobs, k);

@@ -35,12 +35,8 @@ void lw_sens_opts_init(lw_sens_opts_t *opts)
 
 static lw_err_t record(lw_sens_t *res, lw_err_t err, const char *errstr)
 {
-    if (err != LW_OK) {
-        memset(res, 0, sizeof(*res));
-        snprintf(res->reason, sizeof(res->reason), "%s", errstr);
-    }
-    res->status = err;
-    return err;
+    return lw_stats_record(res, sizeof *res, &res->status, res->reason, sizeof res->reason, err,
+                           errstr);
 }
 
 /* Residuals of u on [1, t] (t = 0..m-1) in place. */
@@ -77,10 +73,7 @@ lw_err_t lw_sensitivity_mde(const double *x, size_t n, const lw_sens_opts_t *opt
                             char *errstr, size_t errstr_size)
 {
     char localerr[LW_SENS_REASON_SIZE];
-    if (!errstr || errstr_size == 0) {
-        errstr = localerr;
-        errstr_size = sizeof(localerr);
-    }
+    errstr = lw_stats_errbuf(errstr, &errstr_size, localerr, sizeof localerr);
     errstr[0] = '\0';
     memset(res, 0, sizeof(*res));
     const size_t H = opts->horizon;

@@ -199,6 +199,21 @@ static lw_err_t check_spacing(lw_series_csv_t *s, const size_t *row_line, const 
     return LW_OK;
 }
 
+/* Read one record through buf (cap): its field count in *nf, the last field's length in *n. */
+static lw_err_t skip_record(cur_t *c, char *buf, size_t cap, size_t *nf, size_t *n, char *errstr,
+                            size_t errstr_size)
+{
+    field_end_t fe;
+    *nf = 0;
+    do {
+        lw_err_t err = next_field(c, buf, cap, n, &fe, errstr, errstr_size);
+        if (err != LW_OK)
+            return err;
+        ++*nf;
+    } while (fe == FIELD_MORE);
+    return LW_OK;
+}
+
 lw_err_t lw_series_csv_parse(const char *text, size_t len, const char *name, lw_series_csv_t *out,
                              char *errstr, size_t errstr_size)
 {
@@ -221,13 +236,10 @@ lw_err_t lw_series_csv_parse(const char *text, size_t len, const char *name, lw_
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "%s:1: empty file (no header)", name);
 
     /* Pass 1a: header. */
-    size_t ncols_total = 0;
-    do {
-        err = next_field(&c, field, sizeof field, &n, &fe, errstr, errstr_size);
-        if (err != LW_OK)
-            goto fail;
-        ncols_total++;
-    } while (fe == FIELD_MORE);
+    size_t ncols_total;
+    err = skip_record(&c, field, sizeof field, &ncols_total, &n, errstr, errstr_size);
+    if (err != LW_OK)
+        goto fail;
     if (ncols_total < 2) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                         "%s:1: the header needs a period column and at least one metric column",
@@ -246,13 +258,10 @@ lw_err_t lw_series_csv_parse(const char *text, size_t len, const char *name, lw_
     size_t nrows = 0;
     while (c.p < c.end && !only_blank_left(&c)) {
         const size_t line = c.line;
-        size_t nf = 0;
-        do {
-            err = next_field(&c, field, sizeof field, &n, &fe, errstr, errstr_size);
-            if (err != LW_OK)
-                goto fail;
-            nf++;
-        } while (fe == FIELD_MORE);
+        size_t nf;
+        err = skip_record(&c, field, sizeof field, &nf, &n, errstr, errstr_size);
+        if (err != LW_OK)
+            goto fail;
         if (nf == 1 && n == 0) {
             err = lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                             "%s:%zu: empty line (a missing period needs its label and empty "

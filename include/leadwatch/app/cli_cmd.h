@@ -87,13 +87,19 @@ bool lw_cli_common_option(int c, lw_cli_common_t *co, int *exit_code);
 /* Print "leadwatch CMD: MSG" and the --help hint on stderr; returns LW_EXIT_USAGE. */
 int lw_cli_usage_error(const char *cmd, const char *msg);
 
+/*
+ * After the getopt loop of a command that takes no operands: rc (the exit
+ * code lw_cli_common_option left) when it is not LW_EXIT_OK, else a usage
+ * error when an operand is left (optind < argc), else LW_EXIT_OK.
+ */
+int lw_cli_options_end(const char *cmd, int rc, int argc);
+
 /* Print a command's help text; "{analysis.max_lag}" becomes that config key's
  * default and bounds from the config tables (lw_config_key_doc). */
 void lw_cli_put_help(const char *text, FILE *out);
 
 /* Load co->config into *cfg; prints the config module's error and returns LW_EXIT_USAGE. */
 int lw_cli_load_config(const lw_cli_common_t *co, lw_config_t **cfg);
-
 
 /* An ISO 8601 date or time option (lw_time_parse_iso8601) into *out; false when it is not one. */
 bool lw_cli_parse_date(const char *s, int64_t *out);

@@ -93,6 +93,38 @@ struct key_spec {
     const char *help;
 };
 
+/*
+ * The common entry shapes of a table; any other entry is written out with
+ * designated initializers.  Bounds of 0 mean "none" as in key_spec_t.
+ */
+#define KEY_INT(k, ct, o, d, lo, hi, h)                                                            \
+    {                                                                                              \
+        .key = (k), .type = T_INT, .ctype = (ct), .off = (o), .def = (d), .min = (lo),             \
+        .max = (hi), .help = (h)                                                                   \
+    }
+#define KEY_DURATION(k, o, d, lo, hi, h)                                                           \
+    {                                                                                              \
+        .key = (k), .type = T_DURATION, .off = (o), .def = (d), .min = (lo), .max = (hi),          \
+        .help = (h)                                                                                \
+    }
+#define KEY_NUMBER(k, o, d, lo, hi, lo_open, hi_open, h)                                           \
+    {                                                                                              \
+        .key = (k), .type = T_NUMBER, .off = (o), .def = (d), .fmin = (lo), .fmax = (hi),          \
+        .fmin_open = (lo_open), .fmax_open = (hi_open), .help = (h)                                \
+    }
+#define KEY_SECTION(k, s, h)                                                                       \
+    {                                                                                              \
+        .key = (k), .type = T_SECTION, .sub = (s), .help = (h)                                     \
+    }
+/* A key without a default that must be present. */
+#define KEY_REQUIRED(k, t, o, h)                                                                   \
+    {                                                                                              \
+        .key = (k), .type = (t), .off = (o), .required = true, .help = (h)                         \
+    }
+
+/* The keys of a section_t: a key_spec_t array and its length. */
+#define KEYS(a) .keys = (a), .nkeys = sizeof(a) / sizeof(a)[0]
+
 struct section {
     const char *path; /* as shown by describe: "source", "metrics[]" */
     const key_spec_t *keys;

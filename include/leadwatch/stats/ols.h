@@ -23,6 +23,9 @@
 
 #include "leadwatch/core/common.h"
 
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+
 /* Bounds of one workspace; lw_ols_new rejects larger requests (LW_ERR_TOO_LARGE). */
 #define LW_OLS_MAX_NOBS 10000000u
 #define LW_OLS_MAX_K 512u
@@ -30,6 +33,7 @@
 /* Relative pivot tolerance: a column whose pivoted, column-scaled R diagonal is
  * below this fraction of the largest is treated as linearly dependent. */
 #define LW_OLS_RANK_TOL 1e-10
+#define LW_STATS_REASON_MAX 256 /* >= every result struct's reason size */
 
 /* Flags for lw_ols_fit. */
 enum {
@@ -74,6 +78,26 @@ typedef struct {
 /* Turn GSL's abort handler off (idempotent).  Call once from main and tests. */
 void lw_stats_init(void);
 
+/* Shared by the tests that keep a status and a reason in their result struct
+ * (breaks, ccf, forecast, sensitivity). */
+
+/* True when every v[0..n-1] is finite. */
+bool lw_stats_all_finite(const double *v, size_t n);
+
+/*
+ * The message buffer of a function whose errstr may be NULL: errstr, or
+ * `local` (with *errstr_size = size) when errstr is NULL or *errstr_size is 0.
+ */
+char *lw_stats_errbuf(char *errstr, size_t *errstr_size, char *local, size_t size);
+
+/*
+ * The closing record of such a result struct: *status = err; on failure the
+ * struct res (size bytes) is first zeroed and reason (reason_size bytes,
+ * inside res) gets errstr ("failed" when NULL).  Returns err.
+ */
+lw_err_t lw_stats_record(void *res, size_t size, lw_err_t *status, char *reason, size_t reason_size,
+                         lw_err_t err, const char *errstr);
+
 /*
  * Allocate a workspace for regressions with up to max_nobs rows and max_k
  * columns.  On success *out owns it (free with lw_ols_destroy); on error *out
@@ -97,5 +121,24 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
 
 /* Gaussian log-likelihood of an OLS fit: -nobs/2 (ln(2 pi) + ln(ssr/nobs) + 1). */
 double lw_ols_llf(double ssr, size_t nobs);
+
+/*
+ * Information criterion of a fit with k parameters, as statsmodels'
+ * RegressionResults.aic / .bic: -2 llf + 2 k (Akaike), or -2 llf + k ln(nobs)
+ * (Schwarz) when bic.
+ */
+double lw_ols_ic(double ssr, size_t nobs, double k, bool bic);
+
+/*
+ * One QR for a search over nested designs (the lag searches of adf.c and
+ * granger.c): scale each column of A (m x k, m > k) to unit norm, factor
+ * A = QR in place (tau: k) and replace c (m) by Q'c.  The SSR of the fit on
+ * the first j columns is then sum_{i >= j} c_i^2.  Scaling changes no fitted
+ * value; it keeps the rank test meaningful.  LW_ERR_STATS "WHO: ..." when a
+ * column is all zero, GSL fails, or |R_jj| <= LW_OLS_RANK_TOL; `design` names
+ * A in those messages.  Allocation free.
+ */
+lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const char *who,
+                          const char *design, char *errstr, size_t errstr_size);
 
 #endif
