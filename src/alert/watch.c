@@ -367,7 +367,8 @@ static lw_alert_verdict_t alert_verdict(lw_verdict_t v)
     case LW_VERDICT_LEADS: return LW_ALERT_V_LEADS;
     case LW_VERDICT_REVERSE: return LW_ALERT_V_REVERSE;
     case LW_VERDICT_FEEDBACK: return LW_ALERT_V_FEEDBACK;
-    case LW_VERDICT_INCONCLUSIVE: return LW_ALERT_V_INCONCLUSIVE;
+    case LW_VERDICT_INCONCLUSIVE:
+    case LW_VERDICT_NO_LONGER_LEADS: return LW_ALERT_V_INCONCLUSIVE;
     case LW_VERDICT_INSUFFICIENT_DATA: break;
     }
     return LW_ALERT_V_INSUFFICIENT_DATA;

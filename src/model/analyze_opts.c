@@ -65,6 +65,90 @@ void lw_analyze_opts_default(lw_analyze_opts_t *o)
     o->mde_horizon = 14;
     o->mde_power = 0.8;
     o->stable_min_sign = 0.8;
+    o->max_gap = 3;
+    o->outlier_mad = 5.0;
+}
+
+/* Next comma-separated item of *p into buf; false at the end or on an empty/too long item. */
+static bool next_item(const char **p, char *buf, size_t size, bool *bad)
+{
+    *bad = false;
+    if (**p == '\0')
+        return false;
+    const char *comma = strchr(*p, ',');
+    const size_t len = comma ? (size_t)(comma - *p) : strlen(*p);
+    if (len == 0 || len >= size) {
+        *bad = true;
+        return false;
+    }
+    memcpy(buf, *p, len);
+    buf[len] = '\0';
+    *p += len + (comma ? 1 : 0);
+    if (comma && **p == '\0')
+        *bad = true; /* trailing comma */
+    return true;
+}
+
+static bool valid_date(const char *s)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    const int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    const int m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return false;
+    return !(m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+}
+
+lw_err_t lw_analyze_opts_set_holidays(lw_analyze_opts_t *o, const char *list, char *errstr,
+                                      size_t errstr_size)
+{
+    char buf[32];
+    bool bad;
+    size_t n = 0;
+    const char *p = list;
+    while (next_item(&p, buf, sizeof buf, &bad)) {
+        if (!valid_date(buf))
+            return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                             "holidays: '%s' is not a date YYYY-MM-DD", buf);
+        if (n >= LW_ANALYZE_MAX_HOLIDAYS)
+            return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "holidays: more than %u dates",
+                             LW_ANALYZE_MAX_HOLIDAYS);
+        memcpy(o->holidays[n++], buf, 11);
+    }
+    if (bad)
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                         "holidays: empty or too long item in '%s'", list);
+    o->nholidays = n;
+    return LW_OK;
+}
+
+lw_err_t lw_analyze_opts_set_controls(lw_analyze_opts_t *o, const char *list, char *errstr,
+                                      size_t errstr_size)
+{
+    char buf[LW_ANALYZE_CONTROL_NAME_SIZE];
+    bool bad;
+    size_t n = 0;
+    const char *p = list;
+    while (next_item(&p, buf, sizeof buf, &bad)) {
+        if (n >= LW_ANALYZE_MAX_CONTROLS)
+            return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "controls: more than %u metrics",
+                             LW_ANALYZE_MAX_CONTROLS);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(o->controls[i], buf) == 0)
+                return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "controls: '%s' listed twice",
+                                 buf);
+        memcpy(o->controls[n++], buf, sizeof buf);
+    }
+    if (bad)
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                         "controls: empty or too long item in '%s'", list);
+    o->ncontrols = n;
+    return LW_OK;
 }
 
 lw_err_t lw_analyze_opts_check(const lw_analyze_opts_t *o, char *errstr, size_t errstr_size)
@@ -109,5 +193,13 @@ lw_err_t lw_analyze_opts_check(const lw_analyze_opts_t *o, char *errstr, size_t 
     if (!(o->stable_min_sign > 0.5 && o->stable_min_sign <= 1.0))
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "stable_min_sign: %g outside (0.5, 1]",
                          o->stable_min_sign);
+    if (o->max_gap > LW_ANALYZE_MAX_GAP)
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "max_gap: %zu above %u", o->max_gap,
+                         LW_ANALYZE_MAX_GAP);
+    if (!(o->outlier_mad == 0.0 || (o->outlier_mad >= 2.0 && o->outlier_mad <= 100.0)))
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                         "outlier_mad: %g outside [2, 100] (0 = off)", o->outlier_mad);
+    if (o->nholidays > LW_ANALYZE_MAX_HOLIDAYS || o->ncontrols > LW_ANALYZE_MAX_CONTROLS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "holidays/controls: too many");
     return LW_OK;
 }

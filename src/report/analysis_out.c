@@ -250,6 +250,13 @@ static void json_prep(jw_t *w, const char *metric, const lw_prep_info_t *p)
     else
         jw_null(w);
     kv_uint(w, "missing", p->n_missing);
+    kv_uint(w, "holidays", p->n_holidays);
+    kv_uint(w, "outliers", p->n_outliers);
+    kv_uint(w, "interpolated", p->n_interpolated);
+    kv_bool(w, "detrended", p->detrended);
+    kv_bool(w, "unit_root", p->unit_root);
+    kv_str(w, "decision", p->decision);
+    kv_numd(w, "kpss_p", p->kpss_run, p->kpss.pvalue);
     kv_uint(w, "non_finite", p->n_nonfinite);
     kv_uint(w, "non_positive", p->n_nonpositive);
     kv_numd(w, "level_mean", p->usable, p->level_mean);
@@ -259,7 +266,7 @@ static void json_prep(jw_t *w, const char *metric, const lw_prep_info_t *p)
         kv_str(w, "series",
                p->log ? "log, seasonally adjusted as above, before differencing"
                       : "seasonally adjusted as above, before differencing");
-        kv_str(w, "regression", "c");
+        kv_str(w, "regression", p->adf_ct ? "ct" : "c");
         kv_str(w, "autolag", "aic");
         kv_num(w, "stat", p->adf.stat);
         kv_num(w, "p", p->adf.pvalue);
@@ -355,6 +362,17 @@ static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e
     kv_numd(w, "p_reverse", an && e->lag_reverse, e->p_reverse);
     kv_numd(w, "q_reverse", e->q_reverse_defined, e->q_reverse);
     kv_numd(w, "effect_sum", an && e->effect_sum_defined, e->effect_sum);
+    jw_key(w, "since");
+    if (e->no_longer) {
+        lw_analysis_row_label(a, e->since_row, lb, sizeof lb);
+        jw_str(w, lb);
+    } else {
+        jw_null(w);
+    }
+    kv_lag(w, "old_lag", e->no_longer ? e->old_lag : 0);
+    kv_str(w, "preparation", e->prep_note);
+    kv_bool(w, "differenced", e->differenced);
+    kv_uint(w, "controls", e->ncontrols);
 
     jw_key(w, "data");
     jw_open(w, '{');
@@ -369,16 +387,19 @@ static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e
     }
     jw_key(w, "last_period");
     if (e->rows_used) {
-        lw_analysis_row_label(a, e->row_first + e->rows_used - 1, lb, sizeof lb);
+        lw_analysis_row_label(a, e->row_last, lb, sizeof lb);
         jw_str(w, lb);
     } else {
         jw_null(w);
     }
     kv_uint(w, "rows_incomplete", e->rows_incomplete);
+    kv_uint(w, "rows_complete", e->rows_complete);
+    kv_uint(w, "rows_tested", e->rows_tested);
     kv_uint(w, "min_rows", e->min_nobs);
     kv_str(w, "missing_policy",
-           "the longest run of consecutive rows where both prepared series are defined is "
-           "used; no value is filled");
+           "gaps up to max_gap buckets interpolated (prepared scale); the tests use every "
+           "row whose lags are defined; lagged regression, CCF and MDE the longest complete "
+           "run");
     jw_close(w, '}');
 
     jw_key(w, "preparation");
@@ -499,8 +520,10 @@ static void json_edge(jw_t *w, const lw_analysis_t *a, const lw_edge_result_t *e
     jw_key(w, "break");
     jw_open(w, '{');
     json_step(w, e->break_status, e->break_note);
-    kv_str(w, "test", "Andrews (1993) sup-F, all coefficients, Hansen (1997) p-value");
-    kv_str(w, "model", "y_t = c + sum_{j=1..lags} g_j y_{t-j} + sum_{j=1..lags} b_j x_{t-j}");
+    kv_str(w, "test", "HC0 sup-Wald, only the x-lag coefficients change, Hansen (1997) p-value; "
+                      "sup_f = sup_wald / lags");
+    kv_str(w, "model", "y_t = c + sum_{j=1..lag} g_j y_{t-j} [+ controls] + sum_{j=1..lag} b_j "
+                       "x_{t-j}, all rows");
     kv_numd(w, "lags", bk, (double)e->break_lags);
     kv_numd(w, "trim", bk, LW_BREAKS_DEFAULT_TRIM);
     kv_numd(w, "nobs", bk, (double)b->nobs);
@@ -632,6 +655,18 @@ lw_err_t lw_analysis_write_json(const lw_analysis_t *a, FILE *out, char *errstr,
     kv_numd(&w, "seasonal_period", a->season_period > 0, (double)a->season_period);
     kv_num(&w, "alpha", o->alpha);
     kv_numd(&w, "window", o->window > 0, (double)o->window);
+    kv_uint(&w, "max_gap", o->max_gap);
+    kv_num(&w, "outlier_mad", o->outlier_mad);
+    jw_key(&w, "holidays");
+    jw_open(&w, '[');
+    for (size_t i = 0; i < o->nholidays; i++)
+        jw_str(&w, o->holidays[i]);
+    jw_close(&w, ']');
+    jw_key(&w, "controls");
+    jw_open(&w, '[');
+    for (size_t i = 0; i < o->ncontrols; i++)
+        jw_str(&w, o->controls[i]);
+    jw_close(&w, ']');
     kv_str(&w, "ic", lw_ic_name(o->ic));
     kv_num(&w, "adf_alpha", o->adf_alpha);
     kv_numd(&w, "hac_lags", o->hac_lags > 0, (double)o->hac_lags);

@@ -13,6 +13,10 @@
 
 #define LW_ANALYZE_MAX_LAG 60u
 #define LW_ANALYZE_MAX_ROWS 1000000u
+#define LW_ANALYZE_MAX_HOLIDAYS 128u
+#define LW_ANALYZE_MAX_CONTROLS 8u
+#define LW_ANALYZE_CONTROL_NAME_SIZE 129u
+#define LW_ANALYZE_MAX_GAP 60u
 
 typedef enum { LW_SEASONAL_NONE = 0, LW_SEASONAL_WEEKLY, LW_SEASONAL_PERIOD } lw_seasonal_t;
 
@@ -31,6 +35,13 @@ typedef struct {
     size_t mde_horizon;     /* experiment length in buckets, default 14 */
     double mde_power;       /* default 0.8 (at alpha 0.05) */
     double stable_min_sign; /* share of sub-windows with the full-sample sign, default 0.8 */
+    /* issue 11 (CLI --holidays, --controls, --max-gap; config keys to come) */
+    size_t nholidays;                              /* special days, treated as missing */
+    char holidays[LW_ANALYZE_MAX_HOLIDAYS][11];    /* YYYY-MM-DD, matched to the row labels */
+    size_t ncontrols;                              /* known drivers (conditional Granger) */
+    char controls[LW_ANALYZE_MAX_CONTROLS][LW_ANALYZE_CONTROL_NAME_SIZE]; /* metric names */
+    size_t max_gap;     /* longest run of missing buckets interpolated, 0..60, default 3 */
+    double outlier_mad; /* outliers: |deviation| above this many robust sds, 0 = off, 5 */
 } lw_analyze_opts_t;
 
 void lw_analyze_opts_default(lw_analyze_opts_t *o);
@@ -40,6 +51,16 @@ lw_err_t lw_analyze_opts_check(const lw_analyze_opts_t *o, char *errstr, size_t 
 /* Names for the enum options ("none|weekly|<N>", "aic|bic"); parsers return false on junk. */
 bool lw_seasonal_parse(const char *s, lw_seasonal_t *kind, size_t *period);
 bool lw_ic_parse(const char *s, lw_ic_t *out);
+/*
+ * Comma-separated lists into the options (replacing what was there):
+ * holidays "YYYY-MM-DD,..." (each a valid calendar date), controls
+ * "metric,..." (names checked against the series by lw_analyze_tree).
+ * LW_ERR_CONFIG with "holidays: ..." / "controls: ..." on junk or too many.
+ */
+lw_err_t lw_analyze_opts_set_holidays(lw_analyze_opts_t *o, const char *list, char *errstr,
+                                      size_t errstr_size);
+lw_err_t lw_analyze_opts_set_controls(lw_analyze_opts_t *o, const char *list, char *errstr,
+                                      size_t errstr_size);
 const char *lw_ic_name(lw_ic_t ic);
 
 #endif

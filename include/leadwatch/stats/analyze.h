@@ -116,10 +116,11 @@ typedef enum {
     LW_VERDICT_REVERSE,
     LW_VERDICT_FEEDBACK,
     LW_VERDICT_INCONCLUSIVE,
+    LW_VERDICT_NO_LONGER_LEADS, /* led before a break (since, old lag), not after */
     LW_VERDICT_INSUFFICIENT_DATA
 } lw_verdict_t;
 
-/* "leads", "reverse", "feedback", "inconclusive", "insufficient_data". */
+/* "leads", "reverse", "feedback", "inconclusive", "no_longer_leads", "insufficient_data". */
 const char *lw_verdict_name(lw_verdict_t v);
 
 typedef enum {
@@ -211,6 +212,27 @@ typedef struct {
     lw_step_t sens_status;
     char sens_note[LW_ANALYZE_NOTE_SIZE];
     lw_sens_t sens; /* MDE of `from` in original units, seasonally adjusted levels */
+
+    /* issue 11: joint preparation, all-row regressions, both-way gates, regime */
+    bool differenced;                          /* both series (and controls) differenced */
+    char prep_note[LW_ANALYZE_REASON_SIZE];    /* what was done to the pair and why */
+    size_t row_last;                           /* last row with both series defined */
+    size_t rows_complete;                      /* rows in [row_first, row_last] with both */
+    size_t rows_tested;                        /* rows of the chosen-lag test */
+    size_t ncontrols;                          /* control columns in both models */
+    size_t control_cols[LW_ANALYZE_MAX_CONTROLS];
+    double *ic_common, *ic_common_reverse;     /* [max_lag] criterion on the common sample */
+    bool stable_reverse, oos_skill_reverse;    /* the same gates for y -> x */
+    lw_step_t stab_rev_status, oos_rev_status;
+    double stab_sign_consistency_reverse;
+    lw_forecast_t oos_reverse;
+    lw_breaks_supwald_hc_t brk_hc;             /* the HC sup-Wald test behind brk */
+    bool regime_tested;                        /* pre/post-break tests ran */
+    double p_before, p_after;                  /* chosen-lag F test p before / after the break */
+    size_t rows_after;
+    bool no_longer;                            /* verdict no_longer_leads */
+    size_t since_row;                          /* = break_row when no_longer */
+    size_t old_lag;                            /* = lag when no_longer */
 } lw_edge_result_t;
 
 typedef struct {
@@ -222,6 +244,8 @@ typedef struct {
     char first_label[LW_ANALYZE_LABEL_SIZE], last_label[LW_ANALYZE_LABEL_SIZE];
     const char *const *labels; /* the input's labels (borrowed; NULL = row numbers) */
     size_t bh_family;          /* number of p-values in the cross-edge BH family */
+    size_t holiday_rows;       /* rows matched by opts.holidays */
+    char holiday_note[LW_ANALYZE_NOTE_SIZE];
     size_t nedges;
     lw_edge_result_t *edges;
 } lw_analysis_t;
