@@ -758,12 +758,15 @@ static void structural_break(work_t *w, lw_edge_result_t *e)
     e->brk.p_defined = h->p_defined;
     e->brk.p = h->p;
     e->break_found = h->p_defined && h->p < w->o->alpha;
-    if (!e->break_found)
+    /* the regime step needs a sample where the HC test is reliable (>= 10 rows per
+     * parameter) and an after-part long enough to show a lead (5 lag + 20 rows, the
+     * shortest stability window): absence of evidence in a few rows is no evidence */
+    if (!e->break_found || m < 10 * (k + p))
         return;
     lw_granger_lag_t before, after;
     if (pair_test(w, w->fy, w->fx, p, 0, e->break_row, &before, NULL) &&
         pair_test(w, w->fy, w->fx, p, e->break_row + p, w->n, &after, NULL)) {
-        e->regime_tested = true;
+        e->regime_tested = after.nobs >= 5 * p + 20;
         e->p_before = before.f_p;
         e->p_after = after.f_p;
         e->rows_after = after.nobs;
@@ -957,7 +960,6 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     }
     e->ncontrols = w->nc;
     prepare_pair(w, e, prepared, pinfo);
-    add_reason(e, "%s", e->prep_note);
 
     const double *fx = w->fx, *fy = w->fy;
     bool have = false;
@@ -1206,6 +1208,7 @@ static void decide_verdict(const lw_analysis_t *a, lw_edge_result_t *e)
     const bool rev = e->q_reverse_defined && e->q_reverse < alpha;
     const lw_granger_lag_t *g = &e->granger[e->lag - 1];
     char pb[32], qb[32];
+    add_reason(e, "%s", e->prep_note);
     fmt_p(pb, sizeof pb, e->p);
     fmt_p(qb, sizeof qb, e->q);
     add_reason(e,
