@@ -580,24 +580,77 @@ static bool pair_test(work_t *w, const double *y, const double *x, size_t p, siz
  * Lag choice on ONE common sample (granger.h lw_granger_select_common, with
  * the controls and the all-row policy): every p in 1..K is fitted on the rows
  * whose lags up to K are defined; smallest AIC/BIC wins, ties to the smaller p.
+ * The models are nested, so one unpivoted Householder QR of the widest design
+ * with its columns in lag blocks [1, c_t, (y, x, c)_{t-1}, .., (y, x, c)_{t-K}]
+ * gives every SSR_p as the tail sum of squares of Q'y beyond the first k_p
+ * columns.  A lag whose block is numerically dependent (|R_jj| below
+ * LW_OLS_RANK_TOL of its column norm) or whose fit is perfect is skipped.
  */
 static size_t choose_lag(work_t *w, const double *y, const double *x, size_t K, double *icv)
 {
     const size_t m = valid_rows(w, y, x, K, 0, w->n, w->rows);
-    size_t best = 0;
+    const size_t nc = w->nc, blk = 2 + nc, k = 1 + nc + K * blk;
+    for (size_t p = 0; p < K; p++)
+        icv[p] = (double)NAN;
+    if (m < k + 2)
+        return 0;
+    double *X = w->X, *qy = w->yv, *tau = w->b, *cn = w->mu;
+    for (size_t i = 0; i < m; i++) {
+        const size_t t = w->rows[i];
+        double *r = X + i * k;
+        size_t c = 0;
+        r[c++] = 1.0;
+        for (size_t j = 0; j < nc; j++)
+            r[c++] = w->fc[j][t];
+        for (size_t l = 1; l <= K; l++) {
+            r[c++] = y[t - l];
+            r[c++] = x[t - l];
+            for (size_t j = 0; j < nc; j++)
+                r[c++] = w->fc[j][t - l];
+        }
+        qy[i] = y[t];
+    }
+    double yy = 0.0;
+    for (size_t i = 0; i < m; i++)
+        yy += qy[i] * qy[i];
+    for (size_t j = 0; j < k; j++) {
+        cn[j] = 0.0;
+        for (size_t i = 0; i < m; i++)
+            cn[j] += X[i * k + j] * X[i * k + j];
+        cn[j] = sqrt(cn[j]);
+    }
+    gsl_matrix_view Xv = gsl_matrix_view_array(X, m, k);
+    gsl_vector_view tv = gsl_vector_view_array(tau, k), yv = gsl_vector_view_array(qy, m);
+    if (gsl_linalg_QR_decomp(&Xv.matrix, &tv.vector) != GSL_SUCCESS ||
+        gsl_linalg_QR_QTvec(&Xv.matrix, &tv.vector, &yv.vector) != GSL_SUCCESS)
+        return 0;
+    /* tail[j] = sum_{i >= j} (Q'y)_i^2 */
+    double tail = 0.0;
+    for (size_t i = k; i < m; i++)
+        tail += qy[i] * qy[i];
+    size_t best = 0, dep = k;
+    for (size_t j = 0; j < k; j++)
+        if (!(fabs(X[j * k + j]) > LW_OLS_RANK_TOL * cn[j])) {
+            dep = j;
+            break;
+        }
     double best_v = 0.0;
-    for (size_t p = 1; p <= K; p++) {
-        icv[p - 1] = (double)NAN;
-        const size_t k = fill_design(w, y, x, p, w->rows, m, true, w->X, w->yv);
-        lw_ols_result_t r;
-        if (m < k + 2 || lw_ols_fit(w->ols, w->X, w->yv, m, k, 0, 0, &r, NULL, 0) != LW_OK)
+    for (size_t p = K; p >= 1; p--) {
+        const size_t kp = 1 + nc + p * blk;
+        if (p < K)
+            for (size_t i = kp; i < kp + blk; i++)
+                tail += qy[i] * qy[i];
+        if (kp > dep || !(tail > DBL_EPSILON * yy))
             continue;
-        icv[p - 1] = w->o->ic == LW_IC_BIC ? r.bic : r.aic;
-        if (best == 0 || icv[p - 1] < best_v) {
+        const double llf = lw_ols_llf(tail, m);
+        icv[p - 1] = w->o->ic == LW_IC_BIC ? -2.0 * llf + (double)kp * log((double)m)
+                                            : -2.0 * llf + 2.0 * (double)kp;
+    }
+    for (size_t p = 1; p <= K; p++)
+        if (isfinite(icv[p - 1]) && (best == 0 || icv[p - 1] < best_v)) {
             best = p;
             best_v = icv[p - 1];
         }
-    }
     return best;
 }
 
@@ -1077,7 +1130,12 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
             e->stable_reverse = e->stab_sign_consistency_reverse >= w->o->stable_min_sign;
         }
     }
-    structural_break(w, e);
+    /* the break test costs one QR per candidate row: run it where the regime can matter */
+    if (e->p < w->o->alpha)
+        structural_break(w, e);
+    else
+        note(e->break_note, "not run: %s -> %s is not significant (p >= %g)", e->from, e->to,
+             w->o->alpha);
 
     /* 6. out-of-sample skill both ways */
     e->oos_status = oos_dir(w, fy, fx, e->lag, e, &e->oos, e->oos_note);
