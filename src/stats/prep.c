@@ -83,38 +83,14 @@ static void set_unusable(lw_prep_info_t *info, double *out, size_t n, const char
     info->n_defined_out = 0;
 }
 
-/* Subtract per-phase means, add back the grand mean.  false when a phase has < 2 values. */
-static bool seasonal_adjust(double *z, size_t n, size_t P)
-{
-    double sum[LW_PREP_MAX_PERIOD];
-    size_t cnt[LW_PREP_MAX_PERIOD];
-    memset(sum, 0, P * sizeof(double));
-    memset(cnt, 0, P * sizeof(size_t));
-    double gsum = 0.0;
-    size_t gcnt = 0;
-    for (size_t t = 0; t < n; t++)
-        if (isfinite(z[t])) {
-            sum[t % P] += z[t];
-            cnt[t % P]++;
-            gsum += z[t];
-            gcnt++;
-        }
-    for (size_t ph = 0; ph < P; ph++)
-        if (cnt[ph] < 2)
-            return false;
-    const double gmean = gsum / (double)gcnt;
-    for (size_t t = 0; t < n; t++)
-        if (isfinite(z[t]))
-            z[t] = z[t] - sum[t % P] / (double)cnt[t % P] + gmean;
-    return true;
-}
-
 /*
- * Step 3': per-phase means and a linear trend, fitted jointly on the defined
- * values (Frisch-Waugh: slope of z on t after both are demeaned per phase),
- * removed; the grand mean is added back.  false when a phase has < 2 values.
+ * Steps 3 and 3': per-phase means (and, with `trend`, a linear trend fitted
+ * jointly on the defined values: Frisch-Waugh, the slope of z on t after both
+ * are demeaned per phase) removed; the grand mean is added back.  Without
+ * trend the slope is 0 and this is the plain phase-mean adjustment.  false
+ * when a phase has < 2 values.
  */
-static bool seasonal_trend_adjust(double *z, size_t n, size_t P, double *slope)
+static bool seasonal_adjust(double *z, size_t n, size_t P, bool trend, double *slope)
 {
     double zs[LW_PREP_MAX_PERIOD + 1], ts[LW_PREP_MAX_PERIOD + 1];
     size_t cnt[LW_PREP_MAX_PERIOD + 1];
@@ -145,7 +121,7 @@ static bool seasonal_trend_adjust(double *z, size_t n, size_t P, double *slope)
             stz += dt * (z[t] - zs[t % np]);
             stt += dt * dt;
         }
-    const double b = stt > 0.0 ? stz / stt : 0.0;
+    const double b = trend && stt > 0.0 ? stz / stt : 0.0;
     const double gmean = gsum / (double)gcnt;
     for (size_t t = 0; t < n; t++)
         if (isfinite(z[t]))
@@ -319,9 +295,8 @@ lw_err_t lw_prep_series(const double *x, size_t n, const lw_prep_opts_t *opts, d
         memcpy(keep, out, n * sizeof(double));
     }
     for (int pass = 0; adjust && pass < 2; pass++) {
-        const bool ok = opts->trend
-                            ? seasonal_trend_adjust(out, n, opts->season_period, &info->trend_slope)
-                            : seasonal_adjust(out, n, opts->season_period);
+        const bool ok =
+            seasonal_adjust(out, n, opts->season_period, opts->trend, &info->trend_slope);
         if (!ok) {
             char why[LW_PREP_NOTE_SIZE];
             snprintf(why, sizeof why,
