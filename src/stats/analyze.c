@@ -42,19 +42,20 @@
  *     compared with the full sample's.  Stable = at least 3 windows fitted
  *     and a share >= stable_min_sign with the full-sample sign.
  *
- * Verdict (the first rule that applies):
- *   insufficient_data  a side unusable after preparation, fewer complete
- *                      consecutive rows than 3 max_lag + 2, a constant
- *                      series, or no feasible lag;
- *   feedback           q(x->y) < alpha and q(y->x) < alpha;
- *   reverse            q(y->x) < alpha only;
- *   inconclusive       neither; or x->y only but unstable (sign consistency
- *                      below stable_min_sign), no out-of-sample skill
- *                      (Clark-West p >= alpha), or one of those checks
- *                      could not run (the reason names it);
- *   leads              x->y only, stable, positive out-of-sample skill.
- * A significant structural break and "not sensitive" (MDE above the
- * threshold) are reported as reasons but do not change the verdict.
+ * Verdict (issue 11; the first rule that applies):
+ *   insufficient_data  a side unusable after preparation, fewer rows with
+ *                      every lag 1..max_lag defined than 2 max_lag + 2
+ *                      (+ the controls' columns), a constant series, or no
+ *                      feasible lag;
+ *   no_longer_leads    the HC sup-Wald test finds a break of x's coefficients
+ *                      (p < alpha, >= 10 rows per parameter), x -> y is
+ *                      significant before it and not over the >= 5 lag + 20
+ *                      rows after it, and y -> x does not hold;
+ *   feedback / leads / reverse  the direction(s) that HOLD: q < alpha, stable
+ *                      (sign share >= stable_min_sign) and Clark-West p < alpha,
+ *                      the same gates both ways;
+ *   inconclusive       otherwise (the reasons name the failed checks).
+ * "not sensitive" (MDE above the threshold) is a reason, not a veto.
  */
 #include "leadwatch/stats/analyze.h"
 

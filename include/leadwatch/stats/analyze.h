@@ -7,14 +7,19 @@
  * with reasons.  Pure: series in (lw_analyze_input_t), results out
  * (lw_analysis_t); the writers are in analysis_out.h.
  *
- * Per edge x -> y, in order (src/analyze.c explains each step):
- *   1. Preparation (prep.h) of every metric once; then the rows used by the
- *      edge are the longest run of consecutive rows where both prepared
- *      series are defined (missing values are never filled; the rows dropped
- *      are counted and reported).  Fewer than min_nobs = 3 max_lag + 2 rows
- *      (granger.h), or a constant series, gives insufficient_data.
- *   2. Granger x -> y and y -> x for lags 1..max_lag (granger.h); the lag of
- *      each direction is chosen by the IC of its unrestricted model and that
+ * Per edge x -> y, in order (src/analyze.c explains each step; issue 11):
+ *   1. Preparation per column (prep.h: log when positive, seasonal means with
+ *      the bucket's period - 7 daily, 168 hourly with >= 3 weeks - and a
+ *      linear trend, holidays and robust outliers set missing, gaps of up to
+ *      max_gap interpolated, ADF ct + KPSS ct), then per EDGE: with transform
+ *      auto both series (and the controls) are differenced when any has a
+ *      unit root, else all stay detrended levels (prep_note says which and
+ *      why).  The tests use every row whose needed lags are defined (a long
+ *      gap costs only the rows that reach into it).  Too few such rows, or a
+ *      constant series, gives insufficient_data.
+ *   2. Granger x -> y and y -> x for lags 1..max_lag, controls (lags 0..p)
+ *      in both models; the lag of each direction is chosen by AIC/BIC on ONE
+ *      common sample (rows whose lags up to max_lag are defined) and that
  *      lag's SSR F test is the direction's primary test.
  *   3. Lagged regressions y_t = a + b_k x_{t-k} + e, k = 0..max_lag, all on the
  *      same rows t = max_lag..n-1, HAC (Newey-West, Bartlett) standard errors,
@@ -27,15 +32,19 @@
  *   4. BH q-values (multitest.h) over the family of all edges' primary tests
  *      in both directions (2 per analysable edge), and per edge across the
  *      lags of each scan.  Verdicts use q, never raw p.
- *   5. Stability: the primary test on rolling sub-windows (fraction with
- *      p < alpha, sign consistency of the summed x-lag coefficients) and the
- *      sup-F structural-break test (breaks.h) on the lag-min(lag, 4) model.
- *   6. Out-of-sample skill: rolling-origin one-step forecasts with and
- *      without x's lags, Clark-West test (forecast.h).
+ *   5. Stability, BOTH directions: the primary test on rolling sub-windows
+ *      (sign consistency of the summed x-lag coefficients); the HC sup-Wald
+ *      break test (breaks.h) on x's coefficients at the chosen lag, and when
+ *      it finds a break the chosen-lag test before and after it.
+ *   6. Out-of-sample skill, BOTH directions: rolling-origin one-step
+ *      forecasts with and without the other series' lags, Clark-West.
  *   7. Sensitivity: the minimum detectable relative change of `from` over
  *      mde_horizon buckets (sensitivity.h) on its seasonally adjusted levels.
- *   8. Verdict: see lw_verdict_t; every verdict carries its reasons, and a
- *      check that could not run is named in them.
+ *   8. Verdict: a direction holds when significant after BH AND stable AND
+ *      with out-of-sample skill; both hold = feedback, x -> y = leads, y -> x
+ *      = reverse, else inconclusive.  Before that, a break with x -> y
+ *      significant before it and not after it is no_longer_leads (since, old
+ *      lag).  Every verdict carries its reasons.
  *
  * A step that cannot run for an edge has status LW_STEP_SKIPPED with a note
  * and produces no numbers (the writers print null).
