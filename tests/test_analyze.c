@@ -459,8 +459,11 @@ static void fill_inf(double *v, size_t n)
 }
 static void fill_gaps(double *v, size_t n)
 {
-    for (size_t t = 0; t < n; t += 20)
-        v[t * 3] = (double)NAN; /* no run of 44 complete rows */
+    /* issue 11: gaps of up to max_gap (3) are interpolated, so these are 4 long, every
+       10 rows: no row has all 14 lags defined */
+    for (size_t t = 0; t < n; t++)
+        if (t % 10 < 4)
+            v[t * 3] = (double)NAN;
 }
 static void fill_nothing(double *v, size_t n)
 {
@@ -501,12 +504,18 @@ static void test_degenerate(void **state)
     }
 }
 
-static void test_gap_uses_longest_run(void **state)
+/*
+ * Issue 11 replaced the longest-run policy (which this test used to pin down:
+ * row_first 101 after one missing value at row 100): a short gap is
+ * interpolated and counted, and a long gap costs only the rows whose lags
+ * reach into it.
+ */
+static void test_gap_interpolated_or_skipped(void **state)
 {
     (void)state;
     static double vals[SN * 3];
     make_pair(vals, SN, 3);
-    vals[100 * 3 + 1] = (double)NAN; /* one missing NSM value */
+    vals[100 * 3 + 1] = (double)NAN; /* one missing NSM value: interpolated */
     const size_t inputs[1] = {0};
     lw_analyze_input_t in = synth_input(vals, SN, inputs, 1);
     lw_analyze_opts_t o;
@@ -515,10 +524,30 @@ static void test_gap_uses_longest_run(void **state)
     char err[256];
     assert_int_equal(lw_analyze_tree(&o, &in, &a, err, sizeof err), LW_OK);
     const lw_edge_result_t *e = &a->edges[0];
-    assert_int_equal(e->row_first, 101);
-    assert_int_equal(e->rows_used, SN - 101);
-    assert_int_equal(e->rows_incomplete, 1);
+    assert_int_equal(e->row_first, 0);
+    assert_int_equal(e->rows_used, SN);
+    assert_int_equal(e->rows_incomplete, 0);
+    assert_int_equal(e->prep_to.n_interpolated, 1);
     assert_int_equal(e->lead, 3);
+    lw_analysis_free(a);
+
+    /* ten missing NSM values (rows 100..109): not filled; every other row is used */
+    make_pair(vals, SN, 3);
+    for (size_t t = 100; t < 110; t++)
+        vals[t * 3 + 1] = (double)NAN;
+    assert_int_equal(lw_analyze_tree(&o, &in, &a, err, sizeof err), LW_OK);
+    e = &a->edges[0];
+    assert_int_equal(e->prep_to.n_interpolated, 0);
+    assert_int_equal(e->rows_incomplete, 10);
+    assert_int_equal(e->rows_complete, SN - 10);
+    assert_true(e->analysed);
+    for (size_t p = 1; p <= 6; p++) {
+        /* rows t >= p with y_t and lags 1..p defined: not t in 100..109+p */
+        assert_int_equal(e->granger[p - 1].nobs, SN - p - (10 + p));
+    }
+    assert_true(e->rows_tested > SN - 110); /* more than the longest run after the gap */
+    assert_true(e->q < 1e-10);
+    assert_int_equal(e->verdict, LW_VERDICT_LEADS);
     lw_analysis_free(a);
 }
 
@@ -631,7 +660,7 @@ int main(void)
         cmocka_unit_test(test_break),
         cmocka_unit_test(test_synthetic_lead_and_exactness),
         cmocka_unit_test(test_degenerate),
-        cmocka_unit_test(test_gap_uses_longest_run),
+        cmocka_unit_test(test_gap_interpolated_or_skipped),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_source_from_csv),
     };

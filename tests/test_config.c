@@ -231,6 +231,22 @@ static void test_analysis_section(void **state)
     assert_int_equal(cfg->analysis.mde_horizon, 7);
     lw_config_free(cfg);
 
+    /* issue 11: the controls (in the tree), holidays, gaps and outliers (analysis) */
+    assert_int_equal(def.max_gap, 3);
+    assert_true(def.outlier_mad == 5.0);
+    assert_int_equal(def.nholidays, 0);
+    assert_int_equal(def.ncontrols, 0);
+    cfg = parse_ok("metrics: [{name: a, count: true}, {name: b, sum: x}, {name: c, count: true}]\n"
+                   "analysis: {holidays: [2025-12-25, 2026-01-01], max_gap: 0, outlier_mad: 0}\n"
+                   "tree: {nsm: a, inputs: [{metric: b, kind: depth}], controls: [c]}\n");
+    assert_int_equal(cfg->analysis.nholidays, 2);
+    assert_string_equal(cfg->analysis.holidays[1], "2026-01-01");
+    assert_int_equal(cfg->analysis.max_gap, 0);
+    assert_true(cfg->analysis.outlier_mad == 0.0);
+    assert_int_equal(cfg->analysis.ncontrols, 1);
+    assert_string_equal(cfg->analysis.controls[0], "c");
+    lw_config_free(cfg);
+
     cfg = parse_ok("metrics: [{name: a, count: true}, {name: b, sum: x}]\n"
                    "tree: {nsm: a, inputs: [{metric: b, kind: depth}]}\n"
                    "analysis: {seasonal: none}\n");
@@ -396,6 +412,21 @@ static const bad_case_t bad_cases[] = {
     {SRC MET TREE "analysis:\n  ic: hqic\n", 7, "analysis.ic:"},
     {SRC MET TREE "analysis:\n  mde_power: 1.5\n", 6, "analysis: "},
     {SRC MET TREE "analysis:\n  lags: 3\n", 7, "analysis.lags: unknown key"},
+    /* issue 11: holidays, gaps, outliers, controls */
+    {SRC MET TREE "analysis:\n  holidays: [2025-12-25, 2025-02-30]\n", 7,
+     "analysis.holidays[1]: holidays: '2025-02-30' is not a date YYYY-MM-DD"},
+    {SRC MET TREE "analysis:\n  holidays: 2025-12-25\n", 7, "analysis.holidays: expected a list"},
+    {SRC MET TREE "analysis:\n  max_gap: 61\n", 7, "analysis.max_gap:"},
+    {SRC MET TREE "analysis:\n  outlier_mad: 1\n", 6, "analysis: outlier_mad"},
+    {SRC MET3("  - {name: c, count: true}\n")
+         "tree: {nsm: a, inputs: [{metric: b, kind: breadth}],\n       controls: [c, zz]}\n",
+     7, "tree.controls[1]: unknown metric \"zz\""},
+    {SRC MET3("  - {name: c, count: true}\n")
+         "tree: {nsm: a, inputs: [{metric: b, kind: breadth}],\n       controls: [c, c]}\n",
+     7, "tree.controls[1]: controls: 'c' listed twice"},
+    {SRC MET3("  - {name: c, count: true}\n")
+         "tree:\n  nsm: a\n  inputs: [{metric: b, kind: breadth}]\n  controls: [a]\n",
+     9, "tree.controls: \"a\" is the NSM"},
     /* alerts: each kind of error, on the line of the offending key */
     {SRC MET TREE "alerts:\n  on: [no_longer_leads, stops_leading]\n", 7,
      "alerts.on[1]: unknown condition \"stops_leading\" (expected any of: no_longer_leads, "

@@ -374,7 +374,8 @@ static lw_alert_verdict_t alert_verdict(lw_verdict_t v)
     case LW_VERDICT_LEADS: return LW_ALERT_V_LEADS;
     case LW_VERDICT_REVERSE: return LW_ALERT_V_REVERSE;
     case LW_VERDICT_FEEDBACK: return LW_ALERT_V_FEEDBACK;
-    case LW_VERDICT_INCONCLUSIVE: return LW_ALERT_V_INCONCLUSIVE;
+    case LW_VERDICT_INCONCLUSIVE:
+    case LW_VERDICT_NO_LONGER_LEADS: return LW_ALERT_V_INCONCLUSIVE;
     case LW_VERDICT_INSUFFICIENT_DATA: break;
     }
     return LW_ALERT_V_INSUFFICIENT_DATA;
@@ -468,7 +469,10 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
             .verdict = alert_verdict(ed->verdict),
             .nodata = gap || unjudged(ed, cfg->analysis.alpha),
             .led_before = false, /* arming is the table's (sustained leads); see alert.c */
-            .predicts = ed->q_defined && ed->q < cfg->analysis.alpha,
+            /* a lead that broke and no longer holds after the break is a failure even
+             * when the whole window's test is still significant */
+            .predicts = ed->verdict != LW_VERDICT_NO_LONGER_LEADS && ed->q_defined &&
+                        ed->q < cfg->analysis.alpha,
             .sensitivity_known = ed->sens_status == LW_STEP_OK,
             .sensitive = ed->sens_status == LW_STEP_OK && ed->sens.sensitive,
             .evidence = {.p = ed->analysed ? ed->p : (double)NAN,

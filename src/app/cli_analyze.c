@@ -65,7 +65,15 @@ const char lw_cli_help_analyze[] =
     "                         the buckets up to --as-of; config: analysis.window)\n"
     "      --stability-window N  stability sub-window in buckets\n"
     "                         ({analysis.stability_window}; 0: max(n/4, 5*lag+20))\n"
-    "      --ic aic|bic       how the lag is chosen ({analysis.ic})\n";
+    "      --ic aic|bic       how the lag is chosen ({analysis.ic})\n"
+    "      --holidays D,D,..  special days YYYY-MM-DD: treated as missing, then\n"
+    "                         interpolated like short gaps (analysis.holidays)\n"
+    "      --controls A,B     known drivers (campaigns, releases, prices): their\n"
+    "                         lags 0..p enter both models (conditional Granger;\n"
+    "                         tree.controls)\n"
+    "      --max-gap N        interpolate runs of up to N missing buckets\n"
+    "                         ({analysis.max_gap}); longer gaps only cost the rows\n"
+    "                         they touch\n";
 
 const char lw_cli_help_report[] =
     "usage: leadwatch report [-c FILE] --out DIR [--as-of DATE] [--window N] [--max-lag N]\n"
@@ -155,10 +163,14 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         {"window", required_argument, NULL, OPT_WINDOW},
         {"stability-window", required_argument, NULL, OPT_STAB_WINDOW},
         {"ic", required_argument, NULL, OPT_IC},
+        {"holidays", required_argument, NULL, OPT_HOLIDAYS},
+        {"controls", required_argument, NULL, OPT_CONTROLS},
+        {"max-gap", required_argument, NULL, OPT_MAX_GAP},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     lw_cli_common_t co = {.config = lw_cli_default_config()};
     analyze_flags_t fl = {0};
+    const char *holidays = NULL, *controls = NULL, *max_gap = NULL;
     const char *series = NULL, *nsm = NULL, *kpi = NULL, *inputs = NULL;
     lw_analysis_format_t fmt = LW_ANALYSIS_TEXT;
     int64_t as_of = INT64_MAX;
@@ -196,6 +208,9 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
             break;
         case OPT_STAB_WINDOW: fl.stab_window = optarg; break;
         case OPT_IC: fl.ic = optarg; break;
+        case OPT_HOLIDAYS: holidays = optarg; break;
+        case OPT_CONTROLS: controls = optarg; break;
+        case OPT_MAX_GAP: max_gap = optarg; break;
         default: return lw_cli_usage_error("analyze", "invalid option");
         }
     }
@@ -226,6 +241,13 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
     rc = apply_analyze_flags(&fl, &ao);
     if (rc != LW_EXIT_OK)
         goto out;
+    if ((holidays && lw_analyze_opts_set_holidays(&ao, holidays, err, sizeof err) != LW_OK) ||
+        (controls && lw_analyze_opts_set_controls(&ao, controls, err, sizeof err) != LW_OK) ||
+        (max_gap && !parse_size_opt(max_gap, 0, LW_ANALYZE_MAX_GAP, &ao.max_gap) &&
+         snprintf(err, sizeof err, "--max-gap: expected 0..%u", LW_ANALYZE_MAX_GAP) > 0)) {
+        rc = lw_cli_usage_error("analyze", err);
+        goto out;
+    }
     rc = LW_EXIT_FAILURE;
     const lw_session_range_t range = {
         .as_of_ms = as_of, .window = window, .kind = LW_SESSION_LAST_ROWS};

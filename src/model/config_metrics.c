@@ -509,6 +509,34 @@ static lw_err_t input_check(ctx_t *c, void *base, int section_line, const int *l
     return LW_OK;
 }
 
+/* tree.controls: metrics that enter both models of every edge (conditional Granger). */
+static lw_err_t parse_controls(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                               const char *kp)
+{
+    lw_config_t *cfg = base;
+    char sub[KP_MAX], msg[160];
+    lw_err_t err;
+    (void)k;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of metric names, got %s",
+                           lw_cfg_node_desc(v));
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    cfg->analysis.ncontrols = 0;
+    for (size_t i = 0; i < n; i++) {
+        sval_t sv;
+        lw_cfg_kp_index(sub, kp, i);
+        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, v->data.sequence.items.start[i]), sub,
+                                     "a metric name", &sv)) ||
+            (err = lw_cfg_want_string(c, &sv, sub, "a metric name")))
+            return err;
+        if (lw_config_metric_index(cfg, sv.s) < 0)
+            return lw_cfg_fail(c, sv.line, sub, "unknown metric \"%.*s\"", DISP_MAX, sv.s);
+        if (lw_analyze_opts_add_control(&cfg->analysis, sv.s, msg, sizeof msg) != LW_OK)
+            return lw_cfg_fail(c, sv.line, sub, "%s", msg);
+    }
+    return LW_OK;
+}
+
 static lw_err_t parse_inputs(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
                              const char *kp)
 {
@@ -554,6 +582,13 @@ static const key_spec_t tree_keys[] = {
      .required = true,
      .doc_type = "list",
      .help = "1 to " STR(LW_CONFIG_MAX_INPUTS) " input metrics, see below"},
+    {.key = "controls",
+     .type = T_CUSTOM,
+     .custom = parse_controls,
+     .doc_type = "list of metrics",
+     .doc_def = "[]",
+     .help = "known drivers (campaigns, releases, prices): their lags enter both models of "
+             "every edge (conditional Granger); not the NSM or the KPI"},
 };
 
 const section_t lw_cfg_tree_section = {
@@ -572,6 +607,15 @@ static lw_err_t tree_check(ctx_t *c, void *base, int line, const int *lines, con
         lw_cfg_kp_key(sub, kp, "kpi");
         return lw_cfg_fail(c, lines[lw_cfg_key_index(&lw_cfg_tree_section, "kpi")], sub,
                            "the KPI must differ from the NSM");
+    }
+    for (size_t i = 0; i < cfg->analysis.ncontrols; i++) {
+        int m = lw_config_metric_index(cfg, cfg->analysis.controls[i]);
+        if (m == cfg->tree.nsm || (cfg->tree.kpi >= 0 && m == cfg->tree.kpi)) {
+            lw_cfg_kp_key(sub, kp, "controls");
+            return lw_cfg_fail(c, lines[lw_cfg_key_index(&lw_cfg_tree_section, "controls")], sub,
+                               "\"%s\" is the %s; a control must be another metric",
+                               cfg->analysis.controls[i], m == cfg->tree.nsm ? "NSM" : "KPI");
+        }
     }
     return LW_OK;
 }

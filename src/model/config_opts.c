@@ -49,6 +49,32 @@ static lw_err_t parse_seasonal(ctx_t *c, const key_spec_t *k, yaml_node_t *v, vo
     return LW_OK;
 }
 
+/* analysis.holidays: a list of dates YYYY-MM-DD (special days: treated as missing). */
+static lw_err_t parse_holidays(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
+                               const char *kp)
+{
+    lw_config_t *cfg = base;
+    char sub[KP_MAX], msg[160];
+    lw_err_t err;
+    (void)k;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of dates YYYY-MM-DD, got %s",
+                           lw_cfg_node_desc(v));
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    cfg->analysis.nholidays = 0;
+    for (size_t i = 0; i < n; i++) {
+        sval_t sv;
+        lw_cfg_kp_index(sub, kp, i);
+        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, v->data.sequence.items.start[i]), sub,
+                                     "a date YYYY-MM-DD", &sv)) ||
+            (err = lw_cfg_want_string(c, &sv, sub, "a date YYYY-MM-DD")))
+            return err;
+        if (lw_analyze_opts_add_holiday(&cfg->analysis, sv.s, msg, sizeof msg) != LW_OK)
+            return lw_cfg_fail(c, sv.line, sub, "%s", msg);
+    }
+    return LW_OK;
+}
+
 static lw_err_t analysis_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {
     lw_config_t *cfg = base;
@@ -101,6 +127,18 @@ static const key_spec_t analysis_keys[] = {
                "power of the hypothetical experiment"),
     KEY_NUMBER("stable_min_sign", CFG(analysis.stable_min_sign), "0.8", 0.5, 1, true, false,
                "share of sub-windows whose effect has the full-sample sign for 'stable'"),
+    KEY_INT("max_gap", C_SIZE, CFG(analysis.max_gap), "3", 0, LW_ANALYZE_MAX_GAP,
+            "runs of up to this many missing buckets are interpolated; longer gaps only cost "
+            "the rows they touch"),
+    KEY_NUMBER("outlier_mad", CFG(analysis.outlier_mad), "5", 0, 100, false, false,
+               "values beyond this many robust sds (after season and trend) are outliers, "
+               "treated as missing; 0 = off, else at least 2"),
+    {.key = "holidays",
+     .type = T_CUSTOM,
+     .custom = parse_holidays,
+     .doc_type = "list of dates",
+     .doc_def = "[]",
+     .help = "special days (YYYY-MM-DD): treated as missing in every series, then interpolated"},
 };
 
 const section_t lw_cfg_analysis_section = {

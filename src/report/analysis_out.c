@@ -117,6 +117,13 @@ static void json_prep(lw_jsonw_t *w, const char *metric, const lw_prep_info_t *p
     kv_bool(w, "differenced", p->diff);
     kv_numd(w, "seasonal_period", p->season_period, (double)p->season_period);
     kv_uint(w, "missing", p->n_missing);
+    kv_uint(w, "holidays", p->n_holidays);
+    kv_uint(w, "outliers", p->n_outliers);
+    kv_uint(w, "interpolated", p->n_interpolated);
+    kv_bool(w, "detrended", p->detrended);
+    kv_bool(w, "unit_root", p->unit_root);
+    kv_str(w, "decision", p->decision);
+    kv_numd(w, "kpss_p", p->kpss_run, p->kpss.pvalue);
     kv_uint(w, "non_finite", p->n_nonfinite);
     kv_uint(w, "non_positive", p->n_nonpositive);
     kv_numd(w, "level_mean", p->usable, p->level_mean);
@@ -126,7 +133,7 @@ static void json_prep(lw_jsonw_t *w, const char *metric, const lw_prep_info_t *p
         kv_str(w, "series",
                p->log ? "log, seasonally adjusted as above, before differencing"
                       : "seasonally adjusted as above, before differencing");
-        kv_str(w, "regression", "c");
+        kv_str(w, "regression", p->adf_ct ? "ct" : "c");
         kv_str(w, "autolag", "aic");
         kv_num(w, "stat", p->adf.stat);
         kv_num(w, "p", p->adf.pvalue);
@@ -213,18 +220,26 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_numd(w, "p_reverse", an && e->lag_reverse, e->p_reverse);
     kv_numd(w, "q_reverse", e->q_reverse_defined, e->q_reverse);
     kv_numd(w, "effect_sum", an && e->effect_sum_defined, e->effect_sum);
+    kv_row(w, "since", a, e->no_longer, e->since_row);
+    kv_lag(w, "old_lag", e->no_longer ? e->old_lag : 0);
+    kv_str(w, "preparation", e->prep_note);
+    kv_bool(w, "differenced", e->differenced);
+    kv_uint(w, "controls", e->ncontrols);
 
     lw_jsonw_key(w, "data");
     lw_jsonw_object(w);
     kv_uint(w, "rows_total", e->rows_total);
     kv_uint(w, "rows_used", e->rows_used);
     kv_row(w, "first_period", a, e->rows_used, e->row_first);
-    kv_row(w, "last_period", a, e->rows_used, e->row_first + e->rows_used - 1);
+    kv_row(w, "last_period", a, e->rows_used, e->row_last);
     kv_uint(w, "rows_incomplete", e->rows_incomplete);
+    kv_uint(w, "rows_complete", e->rows_complete);
+    kv_uint(w, "rows_tested", e->rows_tested);
     kv_uint(w, "min_rows", e->min_nobs);
     kv_str(w, "missing_policy",
-           "the longest run of consecutive rows where both prepared series are defined is "
-           "used; no value is filled");
+           "gaps up to max_gap buckets interpolated (prepared scale); the tests use every "
+           "row whose lags are defined; lagged regression, CCF and MDE the longest complete "
+           "run");
     lw_jsonw_end(w);
 
     lw_jsonw_key(w, "preparation");
@@ -325,8 +340,10 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_boold(w, "stable", st, e->stable);
     const lw_breaks_supf_t *b = &e->brk;
     const bool bk = step_open(w, "break", e->break_status, e->break_note);
-    kv_str(w, "test", "Andrews (1993) sup-F, all coefficients, Hansen (1997) p-value");
-    kv_str(w, "model", "y_t = c + sum_{j=1..lags} g_j y_{t-j} + sum_{j=1..lags} b_j x_{t-j}");
+    kv_str(w, "test", "HC0 sup-Wald, only the x-lag coefficients change, Hansen (1997) p-value; "
+                      "sup_f = sup_wald / lags");
+    kv_str(w, "model", "y_t = c + sum_{j=1..lag} g_j y_{t-j} [+ controls] + sum_{j=1..lag} b_j "
+                       "x_{t-j}, all rows");
     kv_numd(w, "lags", bk, (double)e->break_lags);
     kv_numd(w, "trim", bk, LW_BREAKS_DEFAULT_TRIM);
     kv_numd(w, "nobs", bk, (double)b->nobs);
@@ -421,6 +438,18 @@ static lw_err_t json_doc(const lw_analysis_t *a, lw_jsonw_t *w, FILE *out, char 
     kv_num(w, "alpha", o->alpha);
     kv_numd(w, "window", a->window > 0, (double)a->window); /* the data window (--window) */
     kv_numd(w, "stability_window", o->window > 0, (double)o->window);
+    kv_uint(w, "max_gap", o->max_gap);
+    kv_num(w, "outlier_mad", o->outlier_mad);
+    lw_jsonw_key(w, "holidays");
+    lw_jsonw_array(w);
+    for (size_t i = 0; i < o->nholidays; i++)
+        lw_jsonw_string(w, o->holidays[i]);
+    lw_jsonw_end(w);
+    lw_jsonw_key(w, "controls");
+    lw_jsonw_array(w);
+    for (size_t i = 0; i < o->ncontrols; i++)
+        lw_jsonw_string(w, o->controls[i]);
+    lw_jsonw_end(w);
     kv_str(w, "ic", lw_ic_name(o->ic));
     kv_num(w, "adf_alpha", o->adf_alpha);
     kv_numd(w, "hac_lags", o->hac_lags > 0, (double)o->hac_lags);
@@ -600,7 +629,7 @@ lw_err_t lw_analysis_write_text(const lw_analysis_t *a, FILE *out, char *errstr,
         if (e->rows_used) {
             char l1[LW_ANALYZE_LABEL_SIZE], l2[LW_ANALYZE_LABEL_SIZE];
             lw_analysis_row_label(a, e->row_first, l1, sizeof l1);
-            lw_analysis_row_label(a, e->row_first + e->rows_used - 1, l2, sizeof l2);
+            lw_analysis_row_label(a, e->row_last, l2, sizeof l2);
             fprintf(out, "    rows used %zu of %zu (%s .. %s), %zu incomplete, minimum %zu\n",
                     e->rows_used, e->rows_total, l1, l2, e->rows_incomplete, e->min_nobs);
         }

@@ -110,6 +110,7 @@ static lw_svg_verdict_t svg_verdict_of(const lw_edge_result_t *e, const lw_repor
     case LW_VERDICT_INCONCLUSIVE:
         return prev && strcmp(prev->verdict, "leads") == 0 ? LW_SVG_VERDICT_NO_LONGER_LEADS
                                                            : LW_SVG_VERDICT_INCONCLUSIVE;
+    case LW_VERDICT_NO_LONGER_LEADS: return LW_SVG_VERDICT_NO_LONGER_LEADS;
     case LW_VERDICT_INSUFFICIENT_DATA: return LW_SVG_VERDICT_INSUFFICIENT;
     }
     return LW_SVG_VERDICT_INCONCLUSIVE;
@@ -205,6 +206,13 @@ void lw_report_sentence(const lw_analysis_t *a, size_t i, const lw_report_prev_t
         else
             snprintf(buf, size, "No reliable lead of %s on %s (inconclusive; q %s).", from, to, q);
         break;
+    case LW_VERDICT_NO_LONGER_LEADS: {
+        char since[LW_ANALYZE_LABEL_SIZE];
+        lw_analysis_row_label(a, e->since_row, since, sizeof since);
+        snprintf(buf, size, "%s no longer leads %s since %s (it led by %zu %s before).", From, to,
+                 since, e->old_lag, lw_report_unit_word(a->bucket_ms, e->old_lag));
+        break;
+    }
     case LW_VERDICT_INSUFFICIENT_DATA:
         snprintf(buf, size,
                  "Not enough data to test %s \xE2\x86\x92 %s (%zu complete %s, %zu needed).", from,

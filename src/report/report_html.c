@@ -657,13 +657,17 @@ static void html_quality(const lw_report_ctx_t *c, lw_buf_t *b)
     }
     for (size_t i = 0; i < c->a->nedges; i++) {
         const lw_edge_result_t *e = &c->a->edges[i];
-        if (e->rows_incomplete == 0 && e->rows_used == e->rows_total)
+        const size_t filled = e->prep_from.n_interpolated + e->prep_to.n_interpolated;
+        if (e->rows_incomplete == 0 && e->rows_used == e->rows_total && filled == 0)
             continue;
         lw_buf_puts(b, "<li data-dq=\"edge\">");
         html_edge_name(b, e);
-        lw_buf_printf(b, ": %zu of %zu %s used (%zu incomplete after preparation).</li>\n",
+        lw_buf_printf(b,
+                      ": %zu of %zu %s used (%zu incomplete after preparation, %zu values "
+                      "interpolated).</li>\n",
                       e->rows_used, e->rows_total,
-                      lw_report_unit_word(c->a->bucket_ms, e->rows_total), e->rows_incomplete);
+                      lw_report_unit_word(c->a->bucket_ms, e->rows_total), e->rows_incomplete,
+                      filled);
     }
     lw_buf_puts(b, "</ul>\n</section>\n");
 }

@@ -1,22 +1,29 @@
 /*
  * analyze.c - the per-edge analysis bundle (the steps are listed in analyze.h).
  *
- * Flow of lw_analyze_tree:
- *   a. Check options and input; resolve the seasonal period from the bucket
- *      size (weekly: 7 for daily buckets, 24 for hourly; unknown size: 7 with
- *      a note).
- *   b. Prepare every column the tree uses once (prep.c), into prepared[col].
- *   c. Per edge: pick the longest run of rows where both prepared series are
- *      defined, copy it into contiguous x[], y[], and run on it: Granger both
- *      ways (granger.c), lagged regressions, rolling-window stability,
- *      sup-F break (breaks.c), rolling-origin forecasts + Clark-West
- *      (forecast.c), prewhitened CCF (ccf.c) and the MDE (sensitivity.c).
- *      One Granger and one OLS workspace, sized for the longest series and
- *      the largest design, serve every edge and window.
+ * Flow of lw_analyze_tree (analyze_input.c reads the input, analyze_verdict.c
+ * holds the verdict rules and the words; this file computes the evidence):
+ *   a. Check options and input; the seasonal period from the bucket size
+ *      (daily 7; hourly with >= 3 weeks 168, else 24); the control columns;
+ *      the holiday rows.
+ *   b. Prepare every column the tree uses once (prep.c): log when positive,
+ *      seasonal means and a linear trend fitted together, holidays and
+ *      outliers (robust |z| > outlier_mad) to missing, gaps up to max_gap
+ *      interpolated, ADF with constant and trend, KPSS as the confirming test.
+ *   c. Per edge, jointly: if either series (or a control) has a unit root,
+ *      both series and the controls are differenced, else all stay detrended
+ *      levels (prep_note says which and why).  The tests use every row whose
+ *      needed lags are defined (a long gap costs only the rows that reach into
+ *      it): the lag is chosen on ONE common sample in each direction (nested
+ *      QR), Granger both ways with the controls in both models, stability
+ *      sub-windows and rolling-origin forecasts (Clark-West) per direction, the
+ *      HC sup-Wald break of x's coefficients at the chosen lag; the lagged
+ *      regression, the prewhitened CCF and the MDE run on the longest
+ *      complete run.
  *   d. BH q-values: one family with the primary (IC-chosen lag) p of every
  *      analysable edge in both directions; per edge one family per scan
  *      direction across its lags.
- *   e. Verdicts and reasons.
+ *   e. Verdicts and reasons (lw_analyze_decide).
  *
  * Statistical choices and where they come from:
  *   - Granger: granger.h (statsmodels grangercausalitytests definitions, SSR F
@@ -42,19 +49,20 @@
  *     compared with the full sample's.  Stable = at least 3 windows fitted
  *     and a share >= stable_min_sign with the full-sample sign.
  *
- * Verdict (the first rule that applies):
- *   insufficient_data  a side unusable after preparation, fewer complete
- *                      consecutive rows than 3 max_lag + 2, a constant
- *                      series, or no feasible lag;
- *   feedback           q(x->y) < alpha and q(y->x) < alpha;
- *   reverse            q(y->x) < alpha only;
- *   inconclusive       neither; or x->y only but unstable (sign consistency
- *                      below stable_min_sign), no out-of-sample skill
- *                      (Clark-West p >= alpha), or one of those checks
- *                      could not run (the reason names it);
- *   leads              x->y only, stable, positive out-of-sample skill.
- * A significant structural break and "not sensitive" (MDE above the
- * threshold) are reported as reasons but do not change the verdict.
+ * Verdict (issue 11; the first rule that applies):
+ *   insufficient_data  a side unusable after preparation, fewer rows with
+ *                      every lag 1..max_lag defined than 2 max_lag + 2
+ *                      (+ the controls' columns), a constant series, or no
+ *                      feasible lag;
+ *   no_longer_leads    the HC sup-Wald test finds a break of x's coefficients
+ *                      (p < alpha, >= 10 rows per parameter), x -> y is
+ *                      significant before it and not over the >= 5 lag + 20
+ *                      rows after it, and y -> x does not hold;
+ *   feedback / leads / reverse  the direction(s) that HOLD: q < alpha, stable
+ *                      (sign share >= stable_min_sign) and Clark-West p < alpha,
+ *                      the same gates both ways;
+ *   inconclusive       otherwise (the reasons name the failed checks).
+ * "not sensitive" (MDE above the threshold) is a reason, not a veto.
  */
 #include "leadwatch/stats/analyze.h"
 
@@ -75,56 +83,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- names */
-
-static const char *const VERDICT_NAMES[] = {"leads", "reverse", "feedback", "inconclusive",
-                                            "insufficient_data"};
-
-const char *lw_verdict_name(lw_verdict_t v)
-{
-    return (unsigned)v <= LW_VERDICT_INSUFFICIENT_DATA ? VERDICT_NAMES[v] : "?";
-}
-
-const char *lw_step_name(lw_step_t s)
-{
-    switch (s) {
-    case LW_STEP_OK: return "ok";
-    case LW_STEP_SKIPPED: return "skipped";
-    case LW_STEP_UNAVAILABLE: return "unavailable";
-    }
-    return "?";
-}
-
 /* ---------------------------------------------------------------- helpers */
-
-static void add_reason(lw_edge_result_t *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void add_reason(lw_edge_result_t *e, const char *fmt, ...)
-{
-    if (e->nreasons >= LW_ANALYZE_MAX_REASONS)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->reasons[e->nreasons++], LW_ANALYZE_REASON_SIZE, fmt, ap);
-    va_end(ap);
-}
-
-static void note(char *dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(char *dst, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dst, LW_ANALYZE_NOTE_SIZE, fmt, ap);
-    va_end(ap);
-}
-
-void lw_analysis_row_label(const lw_analysis_t *a, size_t row, char *buf, size_t size)
-{
-    if (a->labels && row < a->nrows)
-        snprintf(buf, size, "%s", a->labels[row]);
-    else
-        snprintf(buf, size, "row %zu", row + 1);
-}
 
 static bool is_constant(const double *v, size_t n)
 {
@@ -161,6 +120,13 @@ typedef struct {
     double *hac_work;         /* lw_hac_cov scratch (one column) */
     double *sx;               /* sensitivity: adjusted levels of the run */
     size_t season_period;     /* resolved */
+    /* issue 11: the edge's full-length prepared series and the all-row designs */
+    size_t n;                                    /* rows of the input */
+    double *fx, *fy, *fc[LW_ANALYZE_MAX_CONTROLS]; /* [n], NAN = undefined */
+    size_t nc;                                   /* controls of the current edge */
+    size_t nctl_all, ctl_all[LW_ANALYZE_MAX_CONTROLS]; /* the tree's control columns */
+    size_t *rows;                                /* [n] rows of the current design */
+    double *X2, *pa, *pb;                        /* second design, forecasts */
 } work_t;
 
 /*
@@ -367,7 +333,7 @@ static void lagged_regression(work_t *w, lw_edge_result_t *e, size_t n)
     e->hac_lags = w->o->hac_lags ? w->o->hac_lags : lw_hac_default_lags(m);
     if (e->lead == 0) {
         e->lagreg_status = LW_STEP_SKIPPED;
-        note(e->lagreg_note, "no lagged regression could be fitted");
+        lw_analyze_note(e->lagreg_note, "no lagged regression could be fitted");
         return;
     }
     e->lagreg_status = LW_STEP_OK;
@@ -448,96 +414,375 @@ static void lagged_regression(work_t *w, lw_edge_result_t *e, size_t n)
                                        : "levels: summed coefficients * mean(x) / mean(y)";
 }
 
-/* Step 5 (rolling part). */
-static void stability_windows(work_t *w, lw_edge_result_t *e, size_t n)
+/* ---------------------------------------------------------------- all-row regressions
+ *
+ * Issue 11: the Granger tests, the lag choice, the stability windows, the
+ * out-of-sample check and the break test all run on explicit designs built
+ * from the edge's full-length prepared series (NAN = undefined), keeping
+ * EVERY row t whose needed values are defined: y_t, y_{t-1..L}, x_{t-1..L}
+ * and each control c_{t-0..L}.  A long gap therefore costs only the rows
+ * whose lags reach into it.  Columns, in this order:
+ *   1, y_{t-1..p}, c1_{t-0..p}, .., x_{t-1..p}
+ * so the restricted model (no x) is the leading block and the x lags are the
+ * last p columns (the ones the break test lets change).
+ */
+
+/* Rows t in [lo, hi), t >= need, whose values up to lag `need` are defined. */
+static size_t valid_rows(const work_t *w, const double *y, const double *x, size_t need, size_t lo,
+                         size_t hi, size_t *rows)
 {
-    const size_t p = e->lag;
+    size_t m = 0;
+    if (lo < need)
+        lo = need;
+    for (size_t t = lo; t < hi; t++) {
+        bool ok = isfinite(y[t]);
+        for (size_t j = 1; ok && j <= need; j++)
+            ok = isfinite(y[t - j]) && isfinite(x[t - j]);
+        for (size_t c = 0; ok && c < w->nc; c++)
+            for (size_t j = 0; ok && j <= need; j++)
+                ok = isfinite(w->fc[c][t - j]);
+        if (ok)
+            rows[m++] = t;
+    }
+    return m;
+}
+
+static size_t design_k(const work_t *w, size_t p, bool with_x)
+{
+    return 1 + p + w->nc * (p + 1) + (with_x ? p : 0);
+}
+
+/* The lag-p design of the rows into X (m x k) and yv; returns k. */
+static size_t fill_design(const work_t *w, const double *y, const double *x, size_t p,
+                          const size_t *rows, size_t m, bool with_x, double *X, double *yv)
+{
+    const size_t k = design_k(w, p, with_x);
+    for (size_t i = 0; i < m; i++) {
+        const size_t t = rows[i];
+        double *r = X + i * k;
+        size_t c = 0;
+        r[c++] = 1.0;
+        for (size_t j = 1; j <= p; j++)
+            r[c++] = y[t - j];
+        for (size_t cc = 0; cc < w->nc; cc++)
+            for (size_t j = 0; j <= p; j++)
+                r[c++] = w->fc[cc][t - j];
+        if (with_x)
+            for (size_t j = 1; j <= p; j++)
+                r[c++] = x[t - j];
+        yv[i] = y[t];
+    }
+    return k;
+}
+
+/*
+ * Granger x -> y at lag p on the rows of [lo, hi) (t >= lo + skip): the
+ * records of granger.h (same formulas, with the controls in both models and
+ * the rows chosen as above).  *sum = sum of the x-lag coefficients.  false
+ * (rec->status LW_ERR_STATS with a reason) when infeasible.
+ */
+static bool pair_test(work_t *w, const double *y, const double *x, size_t p, size_t lo,
+                      size_t hi, lw_granger_lag_t *rec, double *sum)
+{
+    memset(rec, 0, sizeof(*rec));
+    rec->lag = p;
+    rec->status = LW_ERR_STATS;
+    const size_t m = valid_rows(w, y, x, p, lo, hi, w->rows);
+    const size_t ku = design_k(w, p, true), kr = design_k(w, p, false);
+    rec->nobs = m;
+    if (m < ku + 2) {
+        snprintf(rec->reason, sizeof rec->reason, "%zu usable rows for %zu parameters", m, ku);
+        return false;
+    }
+    lw_ols_result_t r;
+    char err[LW_GRANGER_REASON_SIZE];
+    fill_design(w, y, x, p, w->rows, m, false, w->X, w->yv);
+    if (lw_ols_fit(w->ols, w->X, w->yv, m, kr, 0, 0, &r, err, sizeof err) != LW_OK) {
+        snprintf(rec->reason, sizeof rec->reason, "restricted model: %.100s", err);
+        return false;
+    }
+    rec->ssr_r = r.ssr;
+    rec->llf_r = r.llf;
+    fill_design(w, y, x, p, w->rows, m, true, w->X, w->yv);
+    if (lw_ols_fit(w->ols, w->X, w->yv, m, ku, 0, 0, &r, err, sizeof err) != LW_OK) {
+        snprintf(rec->reason, sizeof rec->reason, "unrestricted model: %.100s", err);
+        return false;
+    }
+    rec->ssr_u = r.ssr;
+    rec->llf_u = r.llf;
+    rec->aic = r.aic;
+    rec->bic = r.bic;
+    double s = 0.0;
+    for (size_t j = ku - p; j < ku; j++)
+        s += r.params[j];
+    const double dfd = (double)(m - ku), d = rec->ssr_r - rec->ssr_u;
+    rec->df_num = (double)p;
+    rec->df_denom = dfd;
+    rec->f = d > 0.0 ? d / rec->ssr_u / (double)p * dfd : 0.0;
+    rec->f_p = gsl_cdf_fdist_Q(rec->f, (double)p, dfd);
+    rec->chi2 = d > 0.0 ? (double)m * d / rec->ssr_u : 0.0;
+    rec->chi2_df = (double)p;
+    rec->chi2_p = gsl_cdf_chisq_Q(rec->chi2, (double)p);
+    rec->lr = -2.0 * (rec->llf_r - rec->llf_u);
+    rec->lr_p = gsl_cdf_chisq_Q(rec->lr > 0.0 ? rec->lr : 0.0, (double)p);
+    if (!isfinite(rec->f) || !isfinite(s)) {
+        snprintf(rec->reason, sizeof rec->reason, "non-finite statistic");
+        return false;
+    }
+    rec->status = LW_OK;
+    if (sum)
+        *sum = s;
+    return true;
+}
+
+/*
+ * Lag choice on ONE common sample (granger.h lw_granger_select_common, with
+ * the controls and the all-row policy): every p in 1..K is fitted on the rows
+ * whose lags up to K are defined; smallest AIC/BIC wins, ties to the smaller p.
+ * The models are nested, so one unpivoted Householder QR of the widest design
+ * with its columns in lag blocks [1, c_t, (y, x, c)_{t-1}, .., (y, x, c)_{t-K}]
+ * gives every SSR_p as the tail sum of squares of Q'y beyond the first k_p
+ * columns.  A lag whose block is numerically dependent (|R_jj| below
+ * LW_OLS_RANK_TOL of its column norm) or whose fit is perfect is skipped.
+ */
+static size_t choose_lag(work_t *w, const double *y, const double *x, size_t K, double *icv)
+{
+    const size_t m = valid_rows(w, y, x, K, 0, w->n, w->rows);
+    const size_t nc = w->nc, blk = 2 + nc, k = 1 + nc + K * blk;
+    for (size_t p = 0; p < K; p++)
+        icv[p] = (double)NAN;
+    if (m < k + 2)
+        return 0;
+    double *X = w->X, *qy = w->yv, *tau = w->b, *cn = w->mu;
+    for (size_t i = 0; i < m; i++) {
+        const size_t t = w->rows[i];
+        double *r = X + i * k;
+        size_t c = 0;
+        r[c++] = 1.0;
+        for (size_t j = 0; j < nc; j++)
+            r[c++] = w->fc[j][t];
+        for (size_t l = 1; l <= K; l++) {
+            r[c++] = y[t - l];
+            r[c++] = x[t - l];
+            for (size_t j = 0; j < nc; j++)
+                r[c++] = w->fc[j][t - l];
+        }
+        qy[i] = y[t];
+    }
+    double yy = 0.0;
+    for (size_t i = 0; i < m; i++)
+        yy += qy[i] * qy[i];
+    for (size_t j = 0; j < k; j++) {
+        cn[j] = 0.0;
+        for (size_t i = 0; i < m; i++)
+            cn[j] += X[i * k + j] * X[i * k + j];
+        cn[j] = sqrt(cn[j]);
+    }
+    gsl_matrix_view Xv = gsl_matrix_view_array(X, m, k);
+    gsl_vector_view tv = gsl_vector_view_array(tau, k), yv = gsl_vector_view_array(qy, m);
+    if (gsl_linalg_QR_decomp(&Xv.matrix, &tv.vector) != GSL_SUCCESS ||
+        gsl_linalg_QR_QTvec(&Xv.matrix, &tv.vector, &yv.vector) != GSL_SUCCESS)
+        return 0;
+    /* tail[j] = sum_{i >= j} (Q'y)_i^2 */
+    double tail = 0.0;
+    for (size_t i = k; i < m; i++)
+        tail += qy[i] * qy[i];
+    size_t best = 0, dep = k;
+    for (size_t j = 0; j < k; j++)
+        if (!(fabs(X[j * k + j]) > LW_OLS_RANK_TOL * cn[j])) {
+            dep = j;
+            break;
+        }
+    double best_v = 0.0;
+    for (size_t p = K; p >= 1; p--) {
+        const size_t kp = 1 + nc + p * blk;
+        if (p < K)
+            for (size_t i = kp; i < kp + blk; i++)
+                tail += qy[i] * qy[i];
+        if (kp > dep || !(tail > DBL_EPSILON * yy))
+            continue;
+        const double llf = lw_ols_llf(tail, m);
+        icv[p - 1] = w->o->ic == LW_IC_BIC ? -2.0 * llf + (double)kp * log((double)m)
+                                            : -2.0 * llf + 2.0 * (double)kp;
+    }
+    for (size_t p = 1; p <= K; p++)
+        if (isfinite(icv[p - 1]) && (best == 0 || icv[p - 1] < best_v)) {
+            best = p;
+            best_v = icv[p - 1];
+        }
+    return best;
+}
+
+/*
+ * Step 5 (rolling part), either direction: the chosen-lag test on sub-windows
+ * of W rows every W/2 rows over [first, last]; a window's lags stay inside
+ * it.  Stable = at least 3 windows fitted and the summed x-lag coefficients
+ * with the full-sample sign in a share >= stable_min_sign.
+ */
+static lw_step_t stability_dir(work_t *w, const double *y, const double *x, size_t p,
+                               double full_sum, const lw_edge_result_t *e, size_t *nwin,
+                               size_t *nsig, size_t *nsame, char *why)
+{
+    const size_t span = e->row_last + 1 - e->row_first;
     size_t W = w->o->window;
     if (W == 0) {
-        W = n / 4;
+        W = span / 4;
         if (W < 5 * p + 20)
             W = 5 * p + 20;
     }
-    e->stab_window = W;
-    e->stab_step = W / 2 ? W / 2 : 1;
-    if (W < lw_granger_min_nobs(p)) {
-        e->stab_status = LW_STEP_SKIPPED;
-        note(e->stab_note, "window %zu is shorter than the %zu rows lag %zu needs", W,
-             lw_granger_min_nobs(p), p);
-        return;
+    const size_t step = W / 2 ? W / 2 : 1;
+    *nwin = *nsig = *nsame = 0;
+    if (span < W + 2 * step) {
+        lw_analyze_note(why, "%zu rows give fewer than 3 windows of %zu (step %zu); need %zu", span, W, step,
+             W + 2 * step);
+        return LW_STEP_SKIPPED;
     }
-    if (n < W + 2 * e->stab_step) {
-        e->stab_status = LW_STEP_SKIPPED;
-        note(e->stab_note, "%zu rows give fewer than 3 windows of %zu (step %zu); need %zu", n, W,
-             e->stab_step, W + 2 * e->stab_step);
-        return;
-    }
-    size_t nvalid = 0;
-    for (size_t s = 0; s + W <= n; s += e->stab_step) {
-        if (is_constant(w->x + s, W) || is_constant(w->y + s, W))
+    for (size_t s = e->row_first; s + W <= e->row_last + 1; s += step) {
+        lw_granger_lag_t rec;
+        double sum;
+        if (!pair_test(w, y, x, p, s + p, s + W, &rec, &sum))
             continue;
-        double F, fp, sum;
-        if (!granger_lag(w, w->x + s, w->y + s, W, p, &F, &fp, &sum))
-            continue;
-        nvalid++;
-        if (fp < w->o->alpha)
-            e->stab_nsig++;
-        if ((sum > 0.0) == (e->effect_sum > 0.0))
-            e->stab_nsame_sign++;
+        (*nwin)++;
+        if (rec.f_p < w->o->alpha)
+            (*nsig)++;
+        if ((sum > 0.0) == (full_sum > 0.0))
+            (*nsame)++;
     }
-    e->stab_nwindows = nvalid;
-    if (nvalid < 3) {
-        e->stab_status = LW_STEP_SKIPPED;
-        note(e->stab_note, "only %zu sub-windows could be fitted; need 3", nvalid);
-        return;
+    if (*nwin < 3) {
+        lw_analyze_note(why, "only %zu sub-windows of %zu could be fitted; need 3", *nwin, W);
+        return LW_STEP_SKIPPED;
     }
-    e->stab_status = LW_STEP_OK;
-    e->stab_frac_sig = (double)e->stab_nsig / (double)nvalid;
-    e->stab_sign_consistency = (double)e->stab_nsame_sign / (double)nvalid;
-    e->stable = e->stab_sign_consistency >= w->o->stable_min_sign;
+    return LW_STEP_OK;
 }
 
 /*
- * Step 5, break part: Andrews sup-F (breaks.h) for a change in every
- * coefficient of y_t = c + sum_{j<=q} g_j y_{t-j} + sum_{j<=q} b_j x_{t-j},
- * q = min(lag, 4) so that k = 2q + 1 <= 9 stays inside Hansen's p-value
- * table, 15 % trimming.  A break is reported when p < alpha; it is a
- * warning in the reasons, not a veto of `leads` (the relationship held on
- * average; SIMULATOR.md expects `leads` with a break).
+ * Step 6, either direction: forecast.h's rolling-origin comparison on the
+ * all-row design at lag min(p, LW_FORECAST_MAX_LAGS) (controls in both
+ * models): expanding-window one-step forecasts by lw_breaks_recursive, the
+ * first window half the rows (at least k + LW_FORECAST_MIN_DF), Clark-West.
+ * f->first_forecast is relative to e->row_first (as the writers expect).
  */
-static void structural_break(work_t *w, lw_edge_result_t *e, size_t n)
+static lw_step_t oos_dir(work_t *w, const double *y, const double *x, size_t p,
+                         const lw_edge_result_t *e, lw_forecast_t *f, char *why)
 {
-    const size_t q = e->lag < 4 ? e->lag : 4;
-    e->break_lags = q;
+    memset(f, 0, sizeof(*f));
+    const size_t L = p < LW_FORECAST_MAX_LAGS ? p : LW_FORECAST_MAX_LAGS;
+    const size_t m = valid_rows(w, y, x, L, 0, w->n, w->rows);
+    const size_t ka = design_k(w, L, false), kb = design_k(w, L, true);
+    size_t R = (m + 1) / 2;
+    if (R < kb + LW_FORECAST_MIN_DF)
+        R = kb + LW_FORECAST_MIN_DF;
+    if (R + LW_FORECAST_MIN_OOS > m) {
+        lw_analyze_note(why, "%zu usable rows are too few for a %zu-row first window and %u forecasts", m, R,
+             LW_FORECAST_MIN_OOS);
+        return LW_STEP_SKIPPED;
+    }
+    char err[LW_ANALYZE_NOTE_SIZE];
+    fill_design(w, y, x, L, w->rows, m, false, w->X2, w->yv);
+    fill_design(w, y, x, L, w->rows, m, true, w->X, w->yv);
+    if (lw_breaks_recursive(w->yv, w->X2, m, ka, R, w->pa, NULL, err, sizeof err) != LW_OK ||
+        lw_breaks_recursive(w->yv, w->X, m, kb, R, w->pb, NULL, err, sizeof err) != LW_OK) {
+        lw_analyze_note(why, "%s", err);
+        return LW_STEP_SKIPPED;
+    }
+    const size_t P = m - R;
+    double ssa = 0.0, ssb = 0.0, fsum = 0.0, fss = 0.0;
+    for (size_t i = R; i < m; i++) {
+        const double ea = w->yv[i] - w->pa[i], eb = w->yv[i] - w->pb[i], d = w->pa[i] - w->pb[i];
+        ssa += ea * ea;
+        ssb += eb * eb;
+        fsum += ea * ea - (eb * eb - d * d);
+    }
+    const double fmean = fsum / (double)P;
+    for (size_t i = R; i < m; i++) {
+        const double ea = w->yv[i] - w->pa[i], eb = w->yv[i] - w->pb[i], d = w->pa[i] - w->pb[i];
+        const double v = ea * ea - (eb * eb - d * d) - fmean;
+        fss += v * v;
+    }
+    const double fsd = sqrt(fss / (double)(P - 1));
+    if (!(ssa > 0.0) || !(ssb > 0.0) || !(fsd > 0.0) || !isfinite(fsd)) {
+        lw_analyze_note(why, "the forecasts are exact or identical (no variance to test)");
+        return LW_STEP_SKIPPED;
+    }
+    f->status = LW_OK;
+    f->n = m;
+    f->ylags = f->xlags = L;
+    f->first_row = w->rows[0];
+    f->initial = R;
+    f->first_forecast = w->rows[R] - e->row_first;
+    f->noos = P;
+    f->mse_a = ssa / (double)P;
+    f->mse_b = ssb / (double)P;
+    f->rmse_a = sqrt(f->mse_a);
+    f->rmse_b = sqrt(f->mse_b);
+    f->rel_rmse_change = 1.0 - f->rmse_b / f->rmse_a;
+    f->cw_mean = fmean;
+    f->cw_se = fsd / sqrt((double)P);
+    f->cw_t = fmean / f->cw_se;
+    f->cw_p = gsl_cdf_ugaussian_Q(f->cw_t);
+    return LW_STEP_OK;
+}
+
+/*
+ * Step 5, break part (issue 11): the HC-robust sup-Wald test of breaks.h on
+ * the chosen-lag model x -> y (all rows, controls included) where only the
+ * p x-lag coefficients may change (White HC0, 15 % trimming, Hansen p for
+ * p <= 40).  e->brk mirrors it in the F form (sup_f = sup_wald / p) for the
+ * writers.  When a break is found, the chosen-lag test is rerun on the rows
+ * before and after it: the regime step of the verdict reads p_before/p_after.
+ */
+static void structural_break(work_t *w, lw_edge_result_t *e)
+{
+    const size_t p = e->lag;
+    e->break_lags = p;
+    const size_t m = valid_rows(w, w->fy, w->fx, p, 0, w->n, w->rows);
+    const size_t k = fill_design(w, w->fy, w->fx, p, w->rows, m, true, w->X, w->yv);
+    size_t chg[LW_ANALYZE_MAX_LAG];
+    for (size_t j = 0; j < p; j++)
+        chg[j] = k - p + j;
     char err[LW_BREAKS_REASON_SIZE];
-    if (lw_breaks_supf_lags(w->y, w->x, n, q, q, LW_BREAKS_DEFAULT_TRIM, &e->brk, NULL, err,
-                            sizeof err) != LW_OK) {
+    if (m <= 2 * (k + p) ||
+        lw_breaks_supwald_hc(w->yv, w->X, m, k, chg, p, LW_BREAKS_DEFAULT_TRIM, &e->brk_hc, NULL,
+                             err, sizeof err) != LW_OK) {
         e->break_status = LW_STEP_SKIPPED;
-        note(e->break_note, "%s", err);
+        if (m <= 2 * (k + p))
+            lw_analyze_note(e->break_note, "%zu usable rows; the break test needs more than %zu", m,
+                 2 * (k + p));
+        else
+            lw_analyze_note(e->break_note, "%s", err);
         return;
     }
+    const lw_breaks_supwald_hc_t *h = &e->brk_hc;
     e->break_status = LW_STEP_OK;
-    e->break_row = e->row_first + e->brk.break_period;
-    e->break_found = e->brk.p_defined && e->brk.p < w->o->alpha;
-}
-
-/*
- * Step 6: forecast.h with ylags = xlags = min(lag, LW_FORECAST_MAX_LAGS) and
- * the default first window (half the rows).  Skill = Clark-West one-sided
- * p < alpha: x's lags forecast y better than y's own past, allowing for the
- * noise of estimating the extra coefficients.
- */
-static void out_of_sample(work_t *w, lw_edge_result_t *e, size_t n)
-{
-    const size_t L = e->lag < LW_FORECAST_MAX_LAGS ? e->lag : LW_FORECAST_MAX_LAGS;
-    char err[LW_FORECAST_REASON_SIZE];
-    if (lw_forecast_oos(w->y, w->x, n, L, L, 0, &e->oos, NULL, NULL, err, sizeof err) != LW_OK) {
-        e->oos_status = LW_STEP_SKIPPED;
-        note(e->oos_note, "%s", err);
+    e->break_row = w->rows[h->break_row];
+    e->brk.status = LW_OK;
+    e->brk.nobs = m;
+    e->brk.k = p;
+    e->brk.first = h->first;
+    e->brk.last = h->last;
+    e->brk.sup_wald = h->sup_wald;
+    e->brk.sup_f = h->sup_wald / (double)p;
+    e->brk.df_num = (double)p;
+    e->brk.df_denom = (double)(m - k - p);
+    e->brk.break_row = h->break_row;
+    e->brk.break_period = e->break_row;
+    e->brk.tau0 = h->tau0;
+    e->brk.p_defined = h->p_defined;
+    e->brk.p = h->p;
+    e->break_found = h->p_defined && h->p < w->o->alpha;
+    /* the regime step needs a sample where the HC test is reliable (>= 10 rows per
+     * parameter) and an after-part long enough to show a lead (5 lag + 20 rows, the
+     * shortest stability window): absence of evidence in a few rows is no evidence */
+    if (!e->break_found || m < 10 * (k + p))
         return;
+    lw_granger_lag_t before, after;
+    if (pair_test(w, w->fy, w->fx, p, 0, e->break_row, &before, NULL) &&
+        pair_test(w, w->fy, w->fx, p, e->break_row + p, w->n, &after, NULL)) {
+        e->regime_tested = after.nobs >= 5 * p + 20;
+        e->p_before = before.f_p;
+        e->p_after = after.f_p;
+        e->rows_after = after.nobs;
     }
-    e->oos_status = LW_STEP_OK;
-    e->oos_skill = e->oos.cw_p < w->o->alpha;
 }
 
 /* Step 3b: ccf.h on the prepared run, lags -K..K, default AR order bound. */
@@ -547,7 +792,7 @@ static void cross_correlation(work_t *w, lw_edge_result_t *e, size_t n)
     if (lw_ccf_prewhitened(w->x, w->y, n, e->max_lag, LW_CCF_DEFAULT_AR, &e->ccf, e->ccf_r, err,
                            sizeof err) != LW_OK) {
         e->ccf_status = LW_STEP_SKIPPED;
-        note(e->ccf_note, "%s", err);
+        lw_analyze_note(e->ccf_note, "%s", err);
         return;
     }
     e->ccf_status = LW_STEP_OK;
@@ -561,12 +806,16 @@ static void cross_correlation(work_t *w, lw_edge_result_t *e, size_t n)
  */
 static void sensitivity(work_t *w, lw_edge_result_t *e, size_t n)
 {
-    lw_prep_opts_t po = {LW_TRANSFORM_NONE, w->season_period, 0.05, true};
+    lw_prep_opts_t po;
+    lw_prep_opts_default(&po);
+    po.transform = LW_TRANSFORM_NONE;
+    po.season_period = w->season_period;
+    po.skip_adf = true;
     lw_prep_info_t info;
     char err[LW_SENS_REASON_SIZE];
     if (lw_prep_series(w->xr, n, &po, w->sx, &info, err, sizeof err) != LW_OK || !info.usable) {
         e->sens_status = LW_STEP_SKIPPED;
-        note(e->sens_note, "seasonal adjustment of the levels failed: %s",
+        lw_analyze_note(e->sens_note, "seasonal adjustment of the levels failed: %s",
              info.usable ? err : info.note);
         return;
     }
@@ -577,15 +826,97 @@ static void sensitivity(work_t *w, lw_edge_result_t *e, size_t n)
     so.threshold = w->o->mde_threshold;
     if (lw_sensitivity_mde(w->sx, n, &so, &e->sens, err, sizeof err) != LW_OK) {
         e->sens_status = LW_STEP_SKIPPED;
-        note(e->sens_note, "%s", err);
+        lw_analyze_note(e->sens_note, "%s", err);
         return;
     }
     e->sens_status = LW_STEP_OK;
 }
 
+/* Is the defined part of v[0..n) constant? (NaN-aware is_constant.) */
+static bool defined_constant(const double *v, size_t n)
+{
+    double lo = (double)INFINITY, hi = -(double)INFINITY, scale = 0.0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            lo = v[i] < lo ? v[i] : lo;
+            hi = v[i] > hi ? v[i] : hi;
+            scale = fabs(v[i]) > scale ? fabs(v[i]) : scale;
+        }
+    return !(hi - lo > 1e-13 * scale);
+}
+
+static void difference(double *v, size_t n)
+{
+    for (size_t t = n; t-- > 1;)
+        v[t] = v[t] - v[t - 1];
+    if (n > 0)
+        v[0] = (double)NAN;
+}
+
+static void stab_geometry(const work_t *w, const lw_edge_result_t *e, size_t p, size_t *W,
+                          size_t *step)
+{
+    const size_t span = e->row_last + 1 - e->row_first;
+    *W = w->o->window;
+    if (*W == 0) {
+        *W = span / 4;
+        if (*W < 5 * p + 20)
+            *W = 5 * p + 20;
+    }
+    *step = *W / 2 ? *W / 2 : 1;
+}
+
+/*
+ * Step 1 for the pair (issue 11): the per-column preparation (log when
+ * positive, seasonal means and a linear trend, holidays, outliers, short
+ * gaps, ADF ct + KPSS) is joined here: with transform auto, BOTH series and
+ * the controls are differenced when ANY of them has a unit root, else all
+ * stay detrended levels.  The edge's copies go into w->fx, w->fy, w->fc.
+ */
+static void prepare_pair(work_t *w, lw_edge_result_t *e, const double *const *prepared,
+                         const lw_prep_info_t *pinfo)
+{
+    const size_t n = w->n;
+    bool any_root = pinfo[e->from_col].unit_root || pinfo[e->to_col].unit_root;
+    const char *root_name = pinfo[e->from_col].unit_root ? e->from : e->to;
+    for (size_t c = 0; c < w->nc; c++)
+        if (pinfo[e->control_cols[c]].unit_root && !any_root) {
+            any_root = true;
+            root_name = "a control";
+        }
+    const bool auto_t = w->o->transform == LW_TRANSFORM_AUTO;
+    e->differenced = auto_t ? any_root : w->o->transform != LW_TRANSFORM_NONE;
+    memcpy(w->fx, prepared[e->from_col], n * sizeof(double));
+    memcpy(w->fy, prepared[e->to_col], n * sizeof(double));
+    for (size_t c = 0; c < w->nc; c++)
+        memcpy(w->fc[c], prepared[e->control_cols[c]], n * sizeof(double));
+    if (auto_t && e->differenced) {
+        difference(w->fx, n);
+        difference(w->fy, n);
+        for (size_t c = 0; c < w->nc; c++)
+            difference(w->fc[c], n);
+    }
+    e->prep_from.diff = e->prep_to.diff = e->differenced;
+    const lw_prep_info_t *a = &e->prep_from, *b = &e->prep_to;
+    if (!auto_t)
+        snprintf(e->prep_note, sizeof e->prep_note, "transform %s as requested for both series",
+                 lw_transform_name(w->o->transform));
+    else if (e->differenced)
+        snprintf(e->prep_note, sizeof e->prep_note,
+                 "both series differenced (same footing): %.32s has a unit root (%.140s)", root_name,
+                 pinfo[e->from_col].unit_root ? a->decision
+                 : pinfo[e->to_col].unit_root ? b->decision
+                                              : "see its preparation");
+    else
+        snprintf(e->prep_note, sizeof e->prep_note,
+                 "both detrended levels, not differenced: %.12s %.80s; %.12s %.80s", e->from,
+                 a->decision, e->to, b->decision);
+}
+
 /* Steps 1-3 and 5-7 for one edge. */
-static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *px, const double *py,
-                             const lw_analyze_input_t *in, char *errstr, size_t errstr_size)
+static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const *prepared,
+                             const lw_prep_info_t *pinfo, const lw_analyze_input_t *in,
+                             char *errstr, size_t errstr_size)
 {
     const size_t K = w->o->max_lag, nrows = in->nrows;
     e->max_lag = K;
@@ -600,100 +931,180 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *px, c
     e->q_lags_reverse_defined = calloc(K, sizeof(bool));
     e->lagreg = calloc(K + 1, sizeof(lw_lagreg_t));
     e->ccf_r = calloc(2 * K + 1, sizeof(double));
+    e->ic_common = calloc(K, sizeof(double));
+    e->ic_common_reverse = calloc(K, sizeof(double));
     if (!e->granger || !e->granger_reverse || !e->q_lags || !e->q_lags_reverse ||
-        !e->q_lags_defined || !e->q_lags_reverse_defined || !e->lagreg || !e->ccf_r)
+        !e->q_lags_defined || !e->q_lags_reverse_defined || !e->lagreg || !e->ccf_r ||
+        !e->ic_common || !e->ic_common_reverse)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
 
-    e->lagreg_status = e->stab_status = LW_STEP_SKIPPED;
-    note(e->lagreg_note, "not run: insufficient data");
-    note(e->stab_note, "not run: insufficient data");
+    e->lagreg_status = e->stab_status = e->stab_rev_status = LW_STEP_SKIPPED;
+    e->oos_rev_status = LW_STEP_SKIPPED;
+    lw_analyze_note(e->lagreg_note, "not run: insufficient data");
+    lw_analyze_note(e->stab_note, "not run: insufficient data");
     e->break_status = e->oos_status = e->sens_status = e->ccf_status = LW_STEP_SKIPPED;
-    note(e->break_note, "not run: insufficient data");
-    note(e->oos_note, "not run: insufficient data");
-    note(e->ccf_note, "not run: insufficient data");
-    note(e->sens_note, "not run: insufficient data");
+    lw_analyze_note(e->break_note, "not run: insufficient data");
+    lw_analyze_note(e->oos_note, "not run: insufficient data");
+    lw_analyze_note(e->ccf_note, "not run: insufficient data");
+    lw_analyze_note(e->sens_note, "not run: insufficient data");
     e->elasticity_basis = "not computed";
     e->verdict = LW_VERDICT_INSUFFICIENT_DATA;
 
     if (!e->prep_from.usable) {
-        add_reason(e, "%s: %s", e->from, e->prep_from.note);
+        lw_analyze_reason(e, "%s: %s", e->from, e->prep_from.note);
         return LW_OK;
     }
     if (!e->prep_to.usable) {
-        add_reason(e, "%s: %s", e->to, e->prep_to.note);
+        lw_analyze_reason(e, "%s: %s", e->to, e->prep_to.note);
         return LW_OK;
     }
-    for (size_t t = 0; t < nrows; t++)
-        if (!isfinite(px[t]) || !isfinite(py[t]))
+    /* the controls of this edge: the tree's, minus the edge's own two series */
+    w->nc = 0;
+    for (size_t c = 0; c < w->nctl_all; c++) {
+        const size_t col = w->ctl_all[c];
+        if (col == e->from_col || col == e->to_col)
+            continue;
+        if (!pinfo[col].usable) {
+            lw_analyze_reason(e, "control %s: %s", in->names[col], pinfo[col].note);
+            return LW_OK;
+        }
+        e->control_cols[w->nc++] = col;
+    }
+    e->ncontrols = w->nc;
+    prepare_pair(w, e, prepared, pinfo);
+
+    const double *fx = w->fx, *fy = w->fy;
+    bool have = false;
+    for (size_t t = 0; t < nrows; t++) {
+        if (!isfinite(fx[t]) || !isfinite(fy[t])) {
             e->rows_incomplete++;
-    const double *pair[2] = {px, py};
+            continue;
+        }
+        if (!have)
+            e->row_first = t;
+        have = true;
+        e->row_last = t;
+        e->rows_complete++;
+    }
+    e->rows_used = have ? e->row_last + 1 - e->row_first : 0;
+    const size_t need_m = 2 * K + 2 + w->nc * (K + 1);
+    const size_t m_common = have ? valid_rows(w, fy, fx, K, 0, nrows, w->rows) : 0;
+    if (m_common < need_m) {
+        lw_analyze_reason(e,
+                   "only %zu rows have %s and all lags 1..%zu defined (%zu of %zu rows have a "
+                   "missing value after preparation); lags 1..%zu need at least 3*%zu+2 = %zu "
+                   "consecutive rows",
+                   m_common, e->to, K, e->rows_incomplete, nrows, K, K, e->min_nobs);
+        return LW_OK;
+    }
+    if (defined_constant(fx, nrows)) {
+        lw_analyze_reason(e, "%s is constant over the %zu rows used (after preparation)", e->from,
+                   e->rows_complete);
+        return LW_OK;
+    }
+    if (defined_constant(fy, nrows)) {
+        lw_analyze_reason(e, "%s is constant over the %zu rows used (after preparation)", e->to,
+                   e->rows_complete);
+        return LW_OK;
+    }
+
+    /* 2. Granger both ways: per-lag records, lag chosen on one common sample */
+    const bool contiguous = e->rows_complete == e->rows_used && w->nc == 0;
+    if (contiguous) {
+        char gerr[160];
+        const size_t s = e->row_first, n = e->rows_used;
+        if (lw_granger_scan(w->g, fy + s, fx + s, n, K, e->granger, gerr, sizeof gerr) != LW_OK ||
+            lw_granger_scan(w->g, fx + s, fy + s, n, K, e->granger_reverse, gerr, sizeof gerr) !=
+                LW_OK) {
+            lw_analyze_reason(e, "Granger test not possible: %s", gerr);
+            return LW_OK;
+        }
+    } else {
+        for (size_t p = 1; p <= K; p++) {
+            pair_test(w, fy, fx, p, 0, nrows, &e->granger[p - 1], NULL);
+            pair_test(w, fx, fy, p, 0, nrows, &e->granger_reverse[p - 1], NULL);
+        }
+    }
+    e->lag = choose_lag(w, fy, fx, K, e->ic_common);
+    if (e->lag == 0 || e->granger[e->lag - 1].status != LW_OK) {
+        lw_analyze_reason(e, "no lag 1..%zu is feasible for %s -> %s (lag 1: %s)", K, e->from, e->to,
+                   e->granger[0].reason);
+        e->lag = 0;
+        return LW_OK;
+    }
+    e->p = e->granger[e->lag - 1].f_p;
+    e->rows_tested = e->granger[e->lag - 1].nobs;
+    e->lag_reverse = choose_lag(w, fx, fy, K, e->ic_common_reverse);
+    if (e->lag_reverse && e->granger_reverse[e->lag_reverse - 1].status == LW_OK)
+        e->p_reverse = e->granger_reverse[e->lag_reverse - 1].f_p;
+    else
+        e->lag_reverse = 0;
+    e->analysed = true;
+    lw_granger_lag_t rec;
+    e->effect_sum_defined = pair_test(w, fy, fx, e->lag, 0, nrows, &rec, &e->effect_sum);
+    double sum_rev = 0.0;
+    const bool rev_sum = e->lag_reverse && pair_test(w, fx, fy, e->lag_reverse, 0, nrows, &rec,
+                                                     &sum_rev);
+
+    /* 3. lagged regression, 3b. CCF, 7. sensitivity: on the longest complete run */
+    const double *pair[2] = {fx, fy};
     size_t start, n;
     lw_prep_longest_run(pair, 2, nrows, &start, &n);
-    e->row_first = start;
-    e->rows_used = n;
-    if (n < e->min_nobs) {
-        add_reason(e,
-                   "only %zu consecutive rows with both series defined (%zu of %zu rows have a "
-                   "missing value after preparation); lags 1..%zu need at least 3*%zu+2 = %zu",
-                   n, e->rows_incomplete, nrows, K, K, e->min_nobs);
-        return LW_OK;
-    }
     for (size_t i = 0; i < n; i++) {
-        w->x[i] = px[start + i];
-        w->y[i] = py[start + i];
+        w->x[i] = fx[start + i];
+        w->y[i] = fy[start + i];
         w->xr[i] = in->values[(start + i) * in->nseries + e->from_col];
         w->yr[i] = in->values[(start + i) * in->nseries + e->to_col];
     }
-    if (is_constant(w->x, n)) {
-        add_reason(e, "%s is constant over the %zu rows used (after preparation)", e->from, n);
-        return LW_OK;
-    }
-    if (is_constant(w->y, n)) {
-        add_reason(e, "%s is constant over the %zu rows used (after preparation)", e->to, n);
-        return LW_OK;
-    }
-
-    /* 2. Granger both ways */
-    char gerr[160];
-    if (lw_granger_scan(w->g, w->y, w->x, n, K, e->granger, gerr, sizeof gerr) != LW_OK ||
-        lw_granger_scan(w->g, w->x, w->y, n, K, e->granger_reverse, gerr, sizeof gerr) != LW_OK) {
-        add_reason(e, "Granger test not possible: %s", gerr);
-        return LW_OK;
-    }
-    size_t bi;
-    if (lw_granger_select_lag(e->granger, K, w->o->ic, &bi) != LW_OK) {
-        add_reason(e, "no lag 1..%zu is feasible for %s -> %s (lag 1: %s)", K, e->from, e->to,
-                   e->granger[0].reason);
-        return LW_OK;
-    }
-    e->lag = bi + 1;
-    e->p = e->granger[bi].f_p;
-    if (lw_granger_select_lag(e->granger_reverse, K, w->o->ic, &bi) == LW_OK) {
-        e->lag_reverse = bi + 1;
-        e->p_reverse = e->granger_reverse[bi].f_p;
-    }
-    e->analysed = true;
-    double F_ne, p_ne;
-    e->effect_sum_defined = granger_lag(w, w->x, w->y, n, e->lag, &F_ne, &p_ne, &e->effect_sum);
-
-    /* 3. lagged regression */
-    lagged_regression(w, e, n);
-
-    /* 5. stability (rolling windows, structural break) */
-    if (e->effect_sum_defined) {
-        stability_windows(w, e, n);
+    if (n >= e->min_nobs && !is_constant(w->x, n) && !is_constant(w->y, n)) {
+        lagged_regression(w, e, n);
+        cross_correlation(w, e, n);
+        sensitivity(w, e, n);
     } else {
-        e->stab_status = LW_STEP_SKIPPED;
-        note(e->stab_note, "the full-sample effect could not be estimated");
+        lw_analyze_note(e->lagreg_note, "the longest complete run has %zu rows; %zu needed", n, e->min_nobs);
+        lw_analyze_note(e->ccf_note, "%s", e->lagreg_note);
+        lw_analyze_note(e->sens_note, "%s", e->lagreg_note);
     }
-    structural_break(w, e, n);
 
-    /* 6. out-of-sample skill */
-    out_of_sample(w, e, n);
+    /* 5. stability both ways (same gates), structural break on x -> y */
+    stab_geometry(w, e, e->lag, &e->stab_window, &e->stab_step);
+    if (e->effect_sum_defined) {
+        e->stab_status = stability_dir(w, fy, fx, e->lag, e->effect_sum, e, &e->stab_nwindows,
+                                       &e->stab_nsig, &e->stab_nsame_sign, e->stab_note);
+        if (e->stab_status == LW_STEP_OK) {
+            e->stab_frac_sig = (double)e->stab_nsig / (double)e->stab_nwindows;
+            e->stab_sign_consistency = (double)e->stab_nsame_sign / (double)e->stab_nwindows;
+            e->stable = e->stab_sign_consistency >= w->o->stable_min_sign;
+        }
+    } else {
+        lw_analyze_note(e->stab_note, "the full-sample effect could not be estimated");
+    }
+    if (rev_sum) {
+        size_t nw, ns, nss;
+        char why[LW_ANALYZE_NOTE_SIZE];
+        e->stab_rev_status =
+            stability_dir(w, fx, fy, e->lag_reverse, sum_rev, e, &nw, &ns, &nss, why);
+        if (e->stab_rev_status == LW_STEP_OK) {
+            e->stab_sign_consistency_reverse = (double)nss / (double)nw;
+            e->stable_reverse = e->stab_sign_consistency_reverse >= w->o->stable_min_sign;
+        }
+    }
+    /* the break test costs one QR per candidate row: run it where the regime can matter */
+    if (e->p < w->o->alpha)
+        structural_break(w, e);
+    else
+        lw_analyze_note(e->break_note, "not run: %s -> %s is not significant (p >= %g)", e->from, e->to,
+             w->o->alpha);
 
-    /* 3b. prewhitened cross-correlation, 7. sensitivity */
-    cross_correlation(w, e, n);
-    sensitivity(w, e, n);
+    /* 6. out-of-sample skill both ways */
+    e->oos_status = oos_dir(w, fy, fx, e->lag, e, &e->oos, e->oos_note);
+    e->oos_skill = e->oos_status == LW_STEP_OK && e->oos.cw_p < w->o->alpha;
+    if (e->lag_reverse) {
+        char why[LW_ANALYZE_NOTE_SIZE];
+        e->oos_rev_status = oos_dir(w, fx, fy, e->lag_reverse, e, &e->oos_reverse, why);
+        e->oos_skill_reverse =
+            e->oos_rev_status == LW_STEP_OK && e->oos_reverse.cw_p < w->o->alpha;
+    }
     return LW_OK;
 }
 
@@ -752,127 +1163,6 @@ static lw_err_t lag_qvalues(const lw_granger_lag_t *recs, size_t K, double *q, b
     return lw_bh_qvalues(p, d, K, q, qdef, NULL, errstr, errstr_size);
 }
 
-static void fmt_p(char *buf, size_t size, double p)
-{
-    if (p < 1e-300)
-        snprintf(buf, size, "<1e-300");
-    else
-        snprintf(buf, size, "%.3g", p);
-}
-
-/* Step 8. */
-static void decide_verdict(const lw_analysis_t *a, lw_edge_result_t *e)
-{
-    const lw_analyze_opts_t *o = &a->opts;
-    if (!e->analysed) {
-        e->verdict = LW_VERDICT_INSUFFICIENT_DATA;
-        return;
-    }
-    const double alpha = o->alpha;
-    const bool fwd = e->q_defined && e->q < alpha;
-    const bool rev = e->q_reverse_defined && e->q_reverse < alpha;
-    const lw_granger_lag_t *g = &e->granger[e->lag - 1];
-    char pb[32], qb[32];
-    fmt_p(pb, sizeof pb, e->p);
-    fmt_p(qb, sizeof qb, e->q);
-    add_reason(e, "%s -> %s %s: F(%.0f, %.0f) = %.3g, p = %s, q = %s at lag %zu (chosen by %s)",
-               e->from, e->to, fwd ? "significant" : "not significant", g->df_num, g->df_denom,
-               g->f, pb, qb, e->lag, o->ic == LW_IC_BIC ? "BIC" : "AIC");
-    if (e->lag_reverse) {
-        const lw_granger_lag_t *r = &e->granger_reverse[e->lag_reverse - 1];
-        fmt_p(pb, sizeof pb, e->p_reverse);
-        fmt_p(qb, sizeof qb, e->q_reverse);
-        add_reason(e, "%s -> %s %s: F(%.0f, %.0f) = %.3g, p = %s, q = %s at lag %zu", e->to,
-                   e->from, rev ? "significant" : "not significant", r->df_num, r->df_denom, r->f,
-                   pb, qb, e->lag_reverse);
-    } else {
-        add_reason(e, "%s -> %s: no feasible lag", e->to, e->from);
-    }
-    if (fwd && rev) {
-        e->verdict = LW_VERDICT_FEEDBACK;
-        add_reason(e, "both directions significant after BH at alpha %g: feedback", alpha);
-        return;
-    }
-    if (rev) {
-        e->verdict = LW_VERDICT_REVERSE;
-        add_reason(e, "%s leads %s, not the other way round", e->to, e->from);
-        return;
-    }
-    if (!fwd) {
-        e->verdict = LW_VERDICT_INCONCLUSIVE;
-        add_reason(e, "neither direction significant after BH at alpha %g", alpha);
-        return;
-    }
-
-    bool ok = true;
-    if (e->lagreg_status == LW_STEP_OK)
-        add_reason(e, "lead %zu (largest R^2 of y_t on x_{t-k}, k >= 1)%s", e->lead,
-                   e->elasticity_defined ? "" : "; elasticity undefined");
-    if (e->stab_status != LW_STEP_OK) {
-        ok = false;
-        add_reason(e, "stability could not be checked: %s", e->stab_note);
-    } else if (!e->stable) {
-        ok = false;
-        add_reason(e,
-                   "unstable: the summed effect has the full-sample sign in %zu of %zu "
-                   "sub-windows of %zu (need %.0f%%)",
-                   e->stab_nsame_sign, e->stab_nwindows, e->stab_window,
-                   100.0 * o->stable_min_sign);
-    } else {
-        add_reason(e, "stable: same sign in %zu of %zu sub-windows of %zu, %zu with p < %g",
-                   e->stab_nsame_sign, e->stab_nwindows, e->stab_window, e->stab_nsig, alpha);
-    }
-    if (e->break_status != LW_STEP_OK) {
-        add_reason(e, "structural-break test could not run: %s", e->break_note);
-    } else if (e->break_found) {
-        char lb[LW_ANALYZE_LABEL_SIZE];
-        lw_analysis_row_label(a, e->break_row, lb, sizeof lb);
-        fmt_p(pb, sizeof pb, e->brk.p);
-        add_reason(e, "warning: the relationship changed around %s (sup-F %.3g, p = %s)", lb,
-                   e->brk.sup_f, pb);
-    }
-    if (e->oos_status != LW_STEP_OK) {
-        ok = false;
-        add_reason(e, "out-of-sample skill could not be checked: %s", e->oos_note);
-    } else {
-        fmt_p(pb, sizeof pb, e->oos.cw_p);
-        if (!e->oos_skill)
-            ok = false;
-        add_reason(e,
-                   "%s out-of-sample skill: RMSE %+.1f%% with %s's lags over %zu one-step "
-                   "forecasts, Clark-West p = %s",
-                   e->oos_skill ? "positive" : "no significant", -100.0 * e->oos.rel_rmse_change,
-                   e->from, e->oos.noos, pb);
-    }
-    e->verdict = ok ? LW_VERDICT_LEADS : LW_VERDICT_INCONCLUSIVE;
-    if (!ok)
-        add_reason(e,
-                   "%s -> %s is significant and %s -> %s is not, but not every check for "
-                   "`leads` passed",
-                   e->from, e->to, e->to, e->from);
-}
-
-/* Step 8 plus the descriptive reasons every analysed edge gets. */
-static void decide(const lw_analysis_t *a, lw_edge_result_t *e)
-{
-    const lw_analyze_opts_t *o = &a->opts;
-    decide_verdict(a, e);
-    if (!e->analysed)
-        return;
-    if (e->ccf_status == LW_STEP_OK)
-        add_reason(e, "prewhitened cross-correlation peaks at lead %zu (r = %.3f, band +-%.3f%s)",
-                   e->ccf.lead, e->ccf.lead_r, e->ccf.band,
-                   e->ccf.lead_significant ? "" : ", inside the band");
-    if (e->sens_status != LW_STEP_OK)
-        add_reason(e, "sensitivity (MDE) could not be computed: %s", e->sens_note);
-    else
-        add_reason(e,
-                   "%s: a %zu-bucket experiment detects a change of %.1f%% (alpha 0.05, power "
-                   "%.2g; threshold %.0f%%)",
-                   e->sens.sensitive ? "sensitive" : "not sensitive", e->sens.horizon,
-                   100.0 * e->sens.mde_rel, o->mde_power, 100.0 * o->mde_threshold);
-}
-
 /* ---------------------------------------------------------------- the tree */
 
 void lw_analysis_free(lw_analysis_t *a)
@@ -889,71 +1179,11 @@ void lw_analysis_free(lw_analysis_t *a)
         free(e->q_lags_reverse_defined);
         free(e->lagreg);
         free(e->ccf_r);
+        free(e->ic_common);
+        free(e->ic_common_reverse);
     }
     free(a->edges);
     free(a);
-}
-
-static lw_err_t check_input(const lw_analyze_input_t *in, char *errstr, size_t errstr_size)
-{
-    if (in->nseries == 0 || in->nseries > LW_ANALYZE_MAX_SERIES)
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "analyze: %zu series (1..%u)",
-                         in->nseries, LW_ANALYZE_MAX_SERIES);
-    if (in->nrows > LW_ANALYZE_MAX_ROWS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "analyze: %zu rows, bound %u",
-                         in->nrows, LW_ANALYZE_MAX_ROWS);
-    if (in->nrows > 0 && !in->values)
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "analyze: no values");
-    if (in->nsm >= in->nseries || (in->kpi >= 0 && (size_t)in->kpi >= in->nseries) ||
-        (in->kpi >= 0 && (size_t)in->kpi == in->nsm))
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "analyze: bad NSM/KPI column");
-    const size_t nedges = in->ninputs + (in->kpi >= 0 ? 1 : 0);
-    if (nedges == 0)
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "analyze: the tree has no edges (no inputs and no KPI)");
-    if (nedges > LW_ANALYZE_MAX_EDGES)
-        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "analyze: %zu edges, bound %u",
-                         nedges, LW_ANALYZE_MAX_EDGES);
-    for (size_t i = 0; i < in->ninputs; i++)
-        if (in->inputs[i] >= in->nseries || in->inputs[i] == in->nsm)
-            return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                             "analyze: input %zu is out of range or the NSM itself", i);
-    return LW_OK;
-}
-
-static lw_err_t resolve_season(const lw_analyze_opts_t *o, const lw_analyze_input_t *in,
-                               lw_analysis_t *a, char *errstr, size_t errstr_size)
-{
-    switch (o->seasonal) {
-    case LW_SEASONAL_NONE:
-        a->season_period = 0;
-        note(a->season_note, "none");
-        break;
-    case LW_SEASONAL_PERIOD:
-        a->season_period = o->seasonal_period;
-        note(a->season_note, "period %zu: the mean of each phase (row mod %zu) removed",
-             o->seasonal_period, o->seasonal_period);
-        break;
-    case LW_SEASONAL_WEEKLY:
-        if (in->bucket_ms == LW_MS_PER_DAY) {
-            a->season_period = 7;
-            note(a->season_note, "weekly: day-of-week means removed (period 7)");
-        } else if (in->bucket_ms == LW_MS_PER_HOUR) {
-            a->season_period = 24;
-            note(a->season_note, "weekly on hourly buckets: hour-of-day means removed (period 24)");
-        } else if (in->bucket_ms == 0) {
-            a->season_period = 7;
-            note(a->season_note, "weekly: bucket size unknown (labels are not dates), assumed "
-                                 "daily: day-of-week means removed (period 7)");
-        } else {
-            return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
-                             "seasonal: weekly needs hourly or daily buckets (these are %.6g h); "
-                             "use none or a period",
-                             (double)in->bucket_ms / 3600000.0);
-        }
-        break;
-    }
-    return LW_OK;
 }
 
 lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t *in,
@@ -963,7 +1193,7 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
     lw_err_t err = lw_analyze_opts_check(opts, errstr, errstr_size);
     if (err != LW_OK)
         return err;
-    err = check_input(in, errstr, errstr_size);
+    err = lw_analyze_check_input(in, errstr, errstr_size);
     if (err != LW_OK)
         return err;
 
@@ -973,6 +1203,8 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
     double *prepared = NULL, *col = NULL;
     lw_prep_info_t *pinfo = NULL;
     bool *used = NULL;
+    const double **pcols = NULL;
+    unsigned char *holiday = NULL;
     work_t w = {0};
     if (!a)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
@@ -981,7 +1213,7 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
     a->nrows = nrows;
     a->bucket_ms = in->bucket_ms;
     a->labels = in->labels;
-    err = resolve_season(opts, in, a, errstr, errstr_size);
+    err = lw_analyze_resolve_season(opts, in, a, errstr, errstr_size);
     if (err != LW_OK)
         goto free_result;
     if (nrows > 0) {
@@ -1001,7 +1233,8 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
     col = malloc(nr1 * sizeof(double));
     pinfo = calloc(ns, sizeof(lw_prep_info_t));
     used = calloc(ns, sizeof(bool));
-    if (!prepared || !col || !pinfo || !used) {
+    pcols = calloc(ns, sizeof(double *));
+    if (!prepared || !col || !pinfo || !used || !pcols) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
         goto free_scratch;
     }
@@ -1010,7 +1243,26 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
         used[in->kpi] = true;
     for (size_t i = 0; i < in->ninputs; i++)
         used[in->inputs[i]] = true;
-    lw_prep_opts_t po = {opts->transform, a->season_period, opts->adf_alpha, false};
+    err = lw_analyze_resolve_controls(opts, in, w.ctl_all, &w.nctl_all, errstr, errstr_size);
+    if (err != LW_OK)
+        goto free_scratch;
+    for (size_t c = 0; c < w.nctl_all; c++)
+        used[w.ctl_all[c]] = true;
+    holiday = lw_analyze_holiday_mask(opts, in, a);
+    if (opts->nholidays && !holiday && nrows) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
+        goto free_scratch;
+    }
+    lw_prep_opts_t po;
+    lw_prep_opts_default(&po);
+    po.transform = opts->transform;
+    po.season_period = a->season_period;
+    po.adf_alpha = opts->adf_alpha;
+    po.trend = opts->transform == LW_TRANSFORM_AUTO;
+    po.defer_diff = true;
+    po.holiday = holiday;
+    po.outlier_z = opts->outlier_mad;
+    po.max_gap = opts->max_gap;
     for (size_t c = 0; c < ns; c++) {
         if (!used[c])
             continue;
@@ -1019,10 +1271,11 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
         err = lw_prep_series(col, nrows, &po, prepared + c * nr1, &pinfo[c], errstr, errstr_size);
         if (err != LW_OK)
             goto free_scratch;
+        pcols[c] = prepared + c * nr1;
     }
 
-    /* c. workspaces */
-    const size_t kmax = 2 * K + 1;
+    /* c. workspaces (designs up to 1 + 2K + controls (K + 1) columns) */
+    const size_t kmax = 2 * K + 1 + w.nctl_all * (K + 1);
     const bool can_fit = nrows >= lw_granger_min_nobs(K);
     if (can_fit) {
         err = lw_granger_new(nrows, K, &w.g, errstr, errstr_size);
@@ -1046,8 +1299,19 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
     w.hac_work = malloc(lw_hac_work_size(2) * sizeof(double));
     w.sx = malloc(nr1 * sizeof(double));
     w.season_period = a->season_period;
+    w.n = nrows;
+    w.fx = malloc(nr1 * sizeof(double));
+    w.fy = malloc(nr1 * sizeof(double));
+    bool fc_ok = true;
+    for (size_t c = 0; c < w.nctl_all; c++)
+        fc_ok = (w.fc[c] = malloc(nr1 * sizeof(double))) != NULL && fc_ok;
+    w.rows = malloc(nr1 * sizeof(size_t));
+    w.X2 = malloc(nr1 * kmax * sizeof(double));
+    w.pa = malloc(nr1 * sizeof(double));
+    w.pb = malloc(nr1 * sizeof(double));
     if (!w.X || !w.yv || !w.x || !w.y || !w.xr || !w.yr || !w.wrec || !w.mu || !w.G || !w.b ||
-        !w.dsc || !w.hac_work || !w.sx) {
+        !w.dsc || !w.hac_work || !w.sx || !w.fx || !w.fy || !fc_ok || !w.rows || !w.X2 || !w.pa ||
+        !w.pb) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
         goto free_work;
     }
@@ -1072,8 +1336,7 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
             e->min_nobs = lw_granger_min_nobs(K);
         }
         if (can_fit) {
-            err = analyse_edge(&w, e, prepared + e->from_col * nr1, prepared + e->to_col * nr1, in,
-                               errstr, errstr_size);
+            err = analyse_edge(&w, e, pcols, pinfo, in, errstr, errstr_size);
             if (err != LW_OK)
                 goto free_work;
         } else {
@@ -1093,14 +1356,14 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
             e->verdict = LW_VERDICT_INSUFFICIENT_DATA;
             e->lagreg_status = e->stab_status = LW_STEP_SKIPPED;
             e->break_status = e->oos_status = e->sens_status = e->ccf_status = LW_STEP_SKIPPED;
-            note(e->lagreg_note, "not run: insufficient data");
-            note(e->stab_note, "not run: insufficient data");
-            note(e->ccf_note, "not run: insufficient data");
-            note(e->break_note, "not run: insufficient data");
-            note(e->oos_note, "not run: insufficient data");
-            note(e->sens_note, "not run: insufficient data");
+            lw_analyze_note(e->lagreg_note, "not run: insufficient data");
+            lw_analyze_note(e->stab_note, "not run: insufficient data");
+            lw_analyze_note(e->ccf_note, "not run: insufficient data");
+            lw_analyze_note(e->break_note, "not run: insufficient data");
+            lw_analyze_note(e->oos_note, "not run: insufficient data");
+            lw_analyze_note(e->sens_note, "not run: insufficient data");
             e->elasticity_basis = "not computed";
-            add_reason(e, "%zu rows; lags 1..%zu need at least 3*%zu+2 = %zu", nrows, K, K,
+            lw_analyze_reason(e, "%zu rows; lags 1..%zu need at least 3*%zu+2 = %zu", nrows, K, K,
                        e->min_nobs);
         }
     }
@@ -1138,7 +1401,7 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
 
     /* e. verdicts */
     for (size_t i = 0; i < nedges; i++)
-        decide(a, &a->edges[i]);
+        lw_analyze_decide(a, &a->edges[i]);
 
     *out = a;
     a = NULL;
@@ -1160,11 +1423,21 @@ free_work:
     free(w.dsc);
     free(w.hac_work);
     free(w.sx);
+    free(w.fx);
+    free(w.fy);
+    for (size_t c = 0; c < LW_ANALYZE_MAX_CONTROLS; c++)
+        free(w.fc[c]);
+    free(w.rows);
+    free(w.X2);
+    free(w.pa);
+    free(w.pb);
 free_scratch:
     free(prepared);
     free(col);
     free(pinfo);
     free(used);
+    free(pcols);
+    free(holiday);
 free_result:
     lw_analysis_free(a);
     return err;

@@ -67,7 +67,10 @@ enum {
     OPT_WINDOW,
     OPT_IC,
     OPT_OUT,
-    OPT_STAB_WINDOW
+    OPT_STAB_WINDOW,
+    OPT_HOLIDAYS,
+    OPT_CONTROLS,
+    OPT_MAX_GAP
 };
 
 typedef struct {

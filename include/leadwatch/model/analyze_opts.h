@@ -35,6 +35,10 @@ typedef enum {
 } lw_transform_t;
 
 typedef enum { LW_IC_AIC, LW_IC_BIC } lw_ic_t;
+#define LW_ANALYZE_MAX_HOLIDAYS 128u
+#define LW_ANALYZE_MAX_CONTROLS 8u
+#define LW_ANALYZE_CONTROL_NAME_SIZE 129u
+#define LW_ANALYZE_MAX_GAP 60u
 
 typedef enum { LW_SEASONAL_NONE = 0, LW_SEASONAL_WEEKLY, LW_SEASONAL_PERIOD } lw_seasonal_t;
 
@@ -53,6 +57,13 @@ typedef struct {
     size_t mde_horizon;       /* experiment length in buckets */
     double mde_power;         /* (0, 1) */
     double stable_min_sign;   /* share of sub-windows with the full-sample sign, (0.5, 1] */
+    /* issue 11: analysis.holidays / --holidays, tree.controls / --controls, analysis.max_gap */
+    size_t nholidays;                              /* special days, treated as missing */
+    char holidays[LW_ANALYZE_MAX_HOLIDAYS][11];    /* YYYY-MM-DD, matched to the row labels */
+    size_t ncontrols;                              /* known drivers (conditional Granger) */
+    char controls[LW_ANALYZE_MAX_CONTROLS][LW_ANALYZE_CONTROL_NAME_SIZE]; /* metric names */
+    size_t max_gap;     /* longest run of missing buckets interpolated, 0..LW_ANALYZE_MAX_GAP */
+    double outlier_mad; /* outliers: |deviation| above this many robust sds, 0 = off */
 } lw_analyze_opts_t;
 
 /* The table defaults (config_opts.c). */
@@ -63,6 +74,21 @@ lw_err_t lw_analyze_opts_check(const lw_analyze_opts_t *o, char *errstr, size_t 
 /* Names for the enum options ("none|weekly|<N>", "aic|bic"); parsers return false on junk. */
 bool lw_seasonal_parse(const char *s, lw_seasonal_t *kind, size_t *period);
 bool lw_ic_parse(const char *s, lw_ic_t *out);
+/*
+ * Comma-separated lists into the options (replacing what was there):
+ * holidays "YYYY-MM-DD,..." (each a valid calendar date), controls
+ * "metric,..." (names checked against the series by lw_analyze_tree).
+ * LW_ERR_CONFIG with "holidays: ..." / "controls: ..." on junk or too many.
+ */
+/* Append one holiday / control (the config's YAML lists); same checks and messages. */
+lw_err_t lw_analyze_opts_add_holiday(lw_analyze_opts_t *o, const char *date, char *errstr,
+                                     size_t errstr_size);
+lw_err_t lw_analyze_opts_add_control(lw_analyze_opts_t *o, const char *name, char *errstr,
+                                     size_t errstr_size);
+lw_err_t lw_analyze_opts_set_holidays(lw_analyze_opts_t *o, const char *list, char *errstr,
+                                      size_t errstr_size);
+lw_err_t lw_analyze_opts_set_controls(lw_analyze_opts_t *o, const char *list, char *errstr,
+                                      size_t errstr_size);
 const char *lw_ic_name(lw_ic_t ic);
 
 #endif

@@ -7,14 +7,19 @@
  * with reasons.  Pure: series in (lw_analyze_input_t), results out
  * (lw_analysis_t); the writers are in analysis_out.h.
  *
- * Per edge x -> y, in order (src/analyze.c explains each step):
- *   1. Preparation (prep.h) of every metric once; then the rows used by the
- *      edge are the longest run of consecutive rows where both prepared
- *      series are defined (missing values are never filled; the rows dropped
- *      are counted and reported).  Fewer than min_nobs = 3 max_lag + 2 rows
- *      (granger.h), or a constant series, gives insufficient_data.
- *   2. Granger x -> y and y -> x for lags 1..max_lag (granger.h); the lag of
- *      each direction is chosen by the IC of its unrestricted model and that
+ * Per edge x -> y, in order (src/analyze.c explains each step; issue 11):
+ *   1. Preparation per column (prep.h: log when positive, seasonal means with
+ *      the bucket's period - 7 daily, 168 hourly with >= 3 weeks - and a
+ *      linear trend, holidays and robust outliers set missing, gaps of up to
+ *      max_gap interpolated, ADF ct + KPSS ct), then per EDGE: with transform
+ *      auto both series (and the controls) are differenced when any has a
+ *      unit root, else all stay detrended levels (prep_note says which and
+ *      why).  The tests use every row whose needed lags are defined (a long
+ *      gap costs only the rows that reach into it).  Too few such rows, or a
+ *      constant series, gives insufficient_data.
+ *   2. Granger x -> y and y -> x for lags 1..max_lag, controls (lags 0..p)
+ *      in both models; the lag of each direction is chosen by AIC/BIC on ONE
+ *      common sample (rows whose lags up to max_lag are defined) and that
  *      lag's SSR F test is the direction's primary test.
  *   3. Lagged regressions y_t = a + b_k x_{t-k} + e, k = 0..max_lag, all on the
  *      same rows t = max_lag..n-1, HAC (Newey-West, Bartlett) standard errors,
@@ -27,15 +32,19 @@
  *   4. BH q-values (multitest.h) over the family of all edges' primary tests
  *      in both directions (2 per analysable edge), and per edge across the
  *      lags of each scan.  Verdicts use q, never raw p.
- *   5. Stability: the primary test on rolling sub-windows (fraction with
- *      p < alpha, sign consistency of the summed x-lag coefficients) and the
- *      sup-F structural-break test (breaks.h) on the lag-min(lag, 4) model.
- *   6. Out-of-sample skill: rolling-origin one-step forecasts with and
- *      without x's lags, Clark-West test (forecast.h).
+ *   5. Stability, BOTH directions: the primary test on rolling sub-windows
+ *      (sign consistency of the summed x-lag coefficients); the HC sup-Wald
+ *      break test (breaks.h) on x's coefficients at the chosen lag, and when
+ *      it finds a break the chosen-lag test before and after it.
+ *   6. Out-of-sample skill, BOTH directions: rolling-origin one-step
+ *      forecasts with and without the other series' lags, Clark-West.
  *   7. Sensitivity: the minimum detectable relative change of `from` over
  *      mde_horizon buckets (sensitivity.h) on its seasonally adjusted levels.
- *   8. Verdict: see lw_verdict_t; every verdict carries its reasons, and a
- *      check that could not run is named in them.
+ *   8. Verdict: a direction holds when significant after BH AND stable AND
+ *      with out-of-sample skill; both hold = feedback, x -> y = leads, y -> x
+ *      = reverse, else inconclusive.  Before that, a break with x -> y
+ *      significant before it and not after it is no_longer_leads (since, old
+ *      lag).  Every verdict carries its reasons.
  *
  * A step that cannot run for an edge has status LW_STEP_SKIPPED with a note
  * and produces no numbers (the writers print null).
@@ -84,10 +93,11 @@ typedef enum {
     LW_VERDICT_REVERSE,
     LW_VERDICT_FEEDBACK,
     LW_VERDICT_INCONCLUSIVE,
+    LW_VERDICT_NO_LONGER_LEADS, /* led before a break (since, old lag), not after */
     LW_VERDICT_INSUFFICIENT_DATA
 } lw_verdict_t;
 
-/* "leads", "reverse", "feedback", "inconclusive", "insufficient_data". */
+/* "leads", "reverse", "feedback", "inconclusive", "no_longer_leads", "insufficient_data". */
 const char *lw_verdict_name(lw_verdict_t v);
 
 typedef enum {
@@ -179,6 +189,27 @@ typedef struct {
     lw_step_t sens_status;
     char sens_note[LW_ANALYZE_NOTE_SIZE];
     lw_sens_t sens; /* MDE of `from` in original units, seasonally adjusted levels */
+
+    /* issue 11: joint preparation, all-row regressions, both-way gates, regime */
+    bool differenced;                          /* both series (and controls) differenced */
+    char prep_note[LW_ANALYZE_REASON_SIZE];    /* what was done to the pair and why */
+    size_t row_last;                           /* last row with both series defined */
+    size_t rows_complete;                      /* rows in [row_first, row_last] with both */
+    size_t rows_tested;                        /* rows of the chosen-lag test */
+    size_t ncontrols;                          /* control columns in both models */
+    size_t control_cols[LW_ANALYZE_MAX_CONTROLS];
+    double *ic_common, *ic_common_reverse;     /* [max_lag] criterion on the common sample */
+    bool stable_reverse, oos_skill_reverse;    /* the same gates for y -> x */
+    lw_step_t stab_rev_status, oos_rev_status;
+    double stab_sign_consistency_reverse;
+    lw_forecast_t oos_reverse;
+    lw_breaks_supwald_hc_t brk_hc;             /* the HC sup-Wald test behind brk */
+    bool regime_tested;                        /* pre/post-break tests ran */
+    double p_before, p_after;                  /* chosen-lag F test p before / after the break */
+    size_t rows_after;
+    bool no_longer;                            /* verdict no_longer_leads */
+    size_t since_row;                          /* = break_row when no_longer */
+    size_t old_lag;                            /* = lag when no_longer */
 } lw_edge_result_t;
 
 typedef struct {
@@ -191,6 +222,8 @@ typedef struct {
     char first_label[LW_ANALYZE_LABEL_SIZE], last_label[LW_ANALYZE_LABEL_SIZE];
     const char *const *labels; /* the input's labels (borrowed; NULL = row numbers) */
     size_t bh_family;          /* number of p-values in the cross-edge BH family */
+    size_t holiday_rows;       /* rows matched by opts.holidays */
+    char holiday_note[LW_ANALYZE_NOTE_SIZE];
     size_t nedges;
     lw_edge_result_t *edges;
 } lw_analysis_t;
@@ -223,5 +256,36 @@ void lw_analysis_row_label(const lw_analysis_t *a, size_t row, char *buf, size_t
  */
 lw_err_t lw_analyze_lag_test(const double *x, const double *y, size_t n, size_t p, double *F,
                              double *pvalue, double *effect_sum, char *errstr, size_t errstr_size);
+
+/*
+ * The analysis' own pieces, shared by the files that implement this header
+ * (analyze.c computes the evidence, analyze_verdict.c turns it into words
+ * and verdicts, analyze_input.c reads the input); the tests call them too.
+ */
+
+/* Append a reason to e (dropped past LW_ANALYZE_MAX_REASONS); a note into an LW_ANALYZE_NOTE_SIZE buffer. */
+void lw_analyze_reason(lw_edge_result_t *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void lw_analyze_note(char *dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Step 8: the verdict of an edge (and the descriptive reasons) from its evidence. */
+void lw_analyze_decide(const lw_analysis_t *a, lw_edge_result_t *e);
+
+/* LW_ERR_INVALID / LW_ERR_TOO_LARGE when the input's shape or columns are out of bounds. */
+lw_err_t lw_analyze_check_input(const lw_analyze_input_t *in, char *errstr, size_t errstr_size);
+/* The seasonal period for the options and the bucket size into a->season_period / season_note. */
+lw_err_t lw_analyze_resolve_season(const lw_analyze_opts_t *o, const lw_analyze_input_t *in,
+                                   lw_analysis_t *a, char *errstr, size_t errstr_size);
+/* The control columns named by o->controls; LW_ERR_CONFIG for an unknown name, the NSM or the KPI. */
+lw_err_t lw_analyze_resolve_controls(const lw_analyze_opts_t *o, const lw_analyze_input_t *in,
+                                     size_t *cols, size_t *ncols, char *errstr,
+                                     size_t errstr_size);
+/*
+ * Rows whose label starts with a holiday (a calloc'ed mask of in->nrows, the
+ * caller frees it), NULL when there are no holidays or on allocation failure
+ * (the caller checks o->nholidays); a->holiday_rows and holiday_note are set.
+ */
+unsigned char *lw_analyze_holiday_mask(const lw_analyze_opts_t *o, const lw_analyze_input_t *in,
+                                       lw_analysis_t *a);
 
 #endif

@@ -26,11 +26,34 @@
  *      unit root is not rejected, or when ADF could not run):
  *      out[t] = z[t] - z[t-1], out[0] = NAN, NAN where either is missing.
  * Output out[t] stays aligned with row t of the input.
+ *
+ * Issue-11 steps (off when the new option fields are zero, so the steps
+ * above are unchanged for callers that do not set them):
+ *   2b. Holidays: rows with holiday[t] != 0 are treated as missing.
+ *   3'. With `trend`, step 3 fits the phase means AND a linear trend jointly
+ *      (least squares on the defined values, by Frisch-Waugh: the slope of z
+ *      on t after both are demeaned per phase) and removes both.
+ *   3b. Outliers (outlier_z > 0): d_t = r_t - median(r_{t-3..t+3}) on the
+ *      step-3 residual r; a value with |d_t - median d| > outlier_z * 1.4826
+ *      MAD(d) is treated as missing, and step 3 is refitted without it.  The
+ *      running median makes the rule work for stationary and random-walk
+ *      series alike (a spike stands out from its neighbours, a level does not).
+ *   3c. Short gaps: a run of at most max_gap missing values with defined
+ *      values on both sides is filled by linear interpolation of the step-3
+ *      series (counted in n_interpolated); longer gaps stay missing.
+ *   4'. With `trend`, the unit-root decision uses ADF with constant and trend
+ *      (adf.h LW_ADF_CT) and KPSS 'ct' (kpss.h) as the confirming test:
+ *      unit_root = ADF does not reject at adf_alpha (KPSS is reported; it
+ *      names the case where the two disagree in `decision`).
+ *   5'. With `defer_diff`, step 5 is not applied for auto: the caller decides
+ *      for the pair (analyze.c differences both series of an edge when
+ *      either has a unit root) and sets `diff` itself.
  */
 #ifndef LEADWATCH_PREP_H
 #define LEADWATCH_PREP_H
 
 #include "leadwatch/stats/adf.h"
+#include "leadwatch/stats/kpss.h"
 #include "leadwatch/core/common.h"
 #include "leadwatch/model/analyze_opts.h" /* lw_transform_t, LW_PREP_MAX_PERIOD */
 
@@ -47,6 +70,12 @@ typedef struct {
     size_t season_period; /* 0 = none, else 2..LW_PREP_MAX_PERIOD */
     double adf_alpha;     /* auto differences when ADF p >= this; default 0.05 */
     bool skip_adf;        /* no step 4 (only with transform none/diff/log_diff) */
+    /* issue 11 (all off when zero) */
+    bool trend;                   /* 3'/4': joint seasonal + linear trend, ADF ct + KPSS ct */
+    bool defer_diff;              /* 5': auto leaves the differencing to the caller */
+    const unsigned char *holiday; /* [n] non-zero = a special day (missing), or NULL */
+    double outlier_z;             /* 3b: robust threshold in MADs, 0 = off */
+    size_t max_gap;               /* 3c: longest gap interpolated, 0 = none */
 } lw_prep_opts_t;
 
 typedef struct {
@@ -65,6 +94,17 @@ typedef struct {
     bool adf_run;                     /* ADF computed (see step 4) */
     lw_adf_result_t adf;              /* on the pre-difference series */
     char adf_note[LW_PREP_NOTE_SIZE]; /* why ADF did not run, or "" */
+    /* issue 11 */
+    bool detrended;                   /* a linear trend was removed (3') */
+    double trend_slope;               /* per row, in the transformed scale */
+    bool adf_ct;                      /* adf is the constant + trend form */
+    bool kpss_run;                    /* kpss computed ('ct' with trend, else 'c') */
+    lw_kpss_result_t kpss;
+    bool unit_root;                   /* 4'/5': the series is treated as I(1) */
+    size_t n_holidays;                /* defined values set missing as holidays */
+    size_t n_outliers;                /* values set missing by 3b */
+    size_t n_interpolated;            /* values filled by 3c */
+    char decision[LW_PREP_NOTE_SIZE]; /* the unit-root decision in words */
 } lw_prep_info_t;
 
 void lw_prep_opts_default(lw_prep_opts_t *o);
