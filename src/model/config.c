@@ -265,6 +265,27 @@ lw_err_t lw_cfg_want_string(ctx_t *c, const sval_t *v, const char *kp, const cha
                        v->type == LW_SCALAR_NULL ? "" : " (quote it to make it a string)");
 }
 
+lw_err_t lw_cfg_each_string(ctx_t *c, yaml_node_t *v, const char *kp, const char *list_what,
+                            const char *item_what, lw_cfg_item_fn each, void *arg)
+{
+    char sub[KP_MAX];
+    lw_err_t err;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of %s, got %s", list_what,
+                           lw_cfg_node_desc(v));
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    for (size_t i = 0; i < n; i++) {
+        sval_t sv;
+        lw_cfg_kp_index(sub, kp, i);
+        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, v->data.sequence.items.start[i]), sub,
+                                     item_what, &sv)) ||
+            (err = lw_cfg_want_string(c, &sv, sub, item_what)) ||
+            (err = each(c, &sv, sub, i, n, arg)))
+            return err;
+    }
+    return LW_OK;
+}
+
 /* ----------------------------------------------------- value checkers */
 
 /* NULL when `s` is a valid dotted path, else what is wrong with it. */

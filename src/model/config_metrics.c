@@ -510,31 +510,26 @@ static lw_err_t input_check(ctx_t *c, void *base, int section_line, const int *l
 }
 
 /* tree.controls: metrics that enter both models of every edge (conditional Granger). */
+static lw_err_t add_control(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t n,
+                           void *arg)
+{
+    lw_config_t *cfg = arg;
+    char msg[160];
+    (void)n;
+    if (i == 0)
+        cfg->analysis.ncontrols = 0;
+    if (lw_config_metric_index(cfg, sv->s) < 0)
+        return lw_cfg_fail(c, sv->line, sub, "unknown metric \"%.*s\"", DISP_MAX, sv->s);
+    if (lw_analyze_opts_add_control(&cfg->analysis, sv->s, msg, sizeof msg) != LW_OK)
+        return lw_cfg_fail(c, sv->line, sub, "%s", msg);
+    return LW_OK;
+}
+
 static lw_err_t parse_controls(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
                                const char *kp)
 {
-    lw_config_t *cfg = base;
-    char sub[KP_MAX], msg[160];
-    lw_err_t err;
     (void)k;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of metric names, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    cfg->analysis.ncontrols = 0;
-    for (size_t i = 0; i < n; i++) {
-        sval_t sv;
-        lw_cfg_kp_index(sub, kp, i);
-        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, v->data.sequence.items.start[i]), sub,
-                                     "a metric name", &sv)) ||
-            (err = lw_cfg_want_string(c, &sv, sub, "a metric name")))
-            return err;
-        if (lw_config_metric_index(cfg, sv.s) < 0)
-            return lw_cfg_fail(c, sv.line, sub, "unknown metric \"%.*s\"", DISP_MAX, sv.s);
-        if (lw_analyze_opts_add_control(&cfg->analysis, sv.s, msg, sizeof msg) != LW_OK)
-            return lw_cfg_fail(c, sv.line, sub, "%s", msg);
-    }
-    return LW_OK;
+    return lw_cfg_each_string(c, v, kp, "metric names", "a metric name", add_control, base);
 }
 
 static lw_err_t parse_inputs(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,

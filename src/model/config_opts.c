@@ -50,29 +50,25 @@ static lw_err_t parse_seasonal(ctx_t *c, const key_spec_t *k, yaml_node_t *v, vo
 }
 
 /* analysis.holidays: a list of dates YYYY-MM-DD (special days: treated as missing). */
+static lw_err_t add_holiday(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t n,
+                           void *arg)
+{
+    lw_config_t *cfg = arg;
+    char msg[160];
+    (void)n;
+    if (i == 0)
+        cfg->analysis.nholidays = 0;
+    if (lw_analyze_opts_add_holiday(&cfg->analysis, sv->s, msg, sizeof msg) != LW_OK)
+        return lw_cfg_fail(c, sv->line, sub, "%s", msg);
+    return LW_OK;
+}
+
 static lw_err_t parse_holidays(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
                                const char *kp)
 {
-    lw_config_t *cfg = base;
-    char sub[KP_MAX], msg[160];
-    lw_err_t err;
     (void)k;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of dates YYYY-MM-DD, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    cfg->analysis.nholidays = 0;
-    for (size_t i = 0; i < n; i++) {
-        sval_t sv;
-        lw_cfg_kp_index(sub, kp, i);
-        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, v->data.sequence.items.start[i]), sub,
-                                     "a date YYYY-MM-DD", &sv)) ||
-            (err = lw_cfg_want_string(c, &sv, sub, "a date YYYY-MM-DD")))
-            return err;
-        if (lw_analyze_opts_add_holiday(&cfg->analysis, sv.s, msg, sizeof msg) != LW_OK)
-            return lw_cfg_fail(c, sv.line, sub, "%s", msg);
-    }
-    return LW_OK;
+    return lw_cfg_each_string(c, v, kp, "dates YYYY-MM-DD", "a date YYYY-MM-DD", add_holiday,
+                              base);
 }
 
 static lw_err_t analysis_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
@@ -211,43 +207,37 @@ static lw_err_t owner_fail(ctx_t *c, const section_t *sec, int line, const int *
     return lw_cfg_fail(c, line, kp, "%s", colon + 2);
 }
 
-static const char *const alert_cond_choices =
-    "no_longer_leads, reverse, kpi_link_lost, not_sensitive";
+#define ALERT_COND_CHOICES "no_longer_leads, reverse, kpi_link_lost, not_sensitive"
 
 /* alerts.on: a list of edge conditions -> opts.on_mask; [] = no edge alerts. */
+static lw_err_t add_alert_cond(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t n,
+                               void *arg)
+{
+    lw_config_t *cfg = arg;
+    char d[DISP_MAX];
+    lw_alert_cond_t cond = LW_ALERT_COND_COUNT;
+    (void)i;
+    (void)n;
+    bool known = lw_alert_cond_parse(sv->s, &cond);
+    if (!known || (LW_ALERT_COND_BIT(cond) & LW_ALERT_EDGE_CONDS_ALL) == 0)
+        return lw_cfg_fail(c, sv->line, sub, "unknown condition \"%s\" (expected any of: %s)%s",
+                           lw_cfg_disp(sv->s, d, sizeof d), ALERT_COND_CHOICES,
+                           known ? "; the pipeline-stall alert is always on, see alerts.stall"
+                                 : "");
+    if (cfg->alerts.opts.on_mask & LW_ALERT_COND_BIT(cond))
+        return lw_cfg_fail(c, sv->line, sub, "condition \"%s\" listed twice", sv->s);
+    cfg->alerts.opts.on_mask |= LW_ALERT_COND_BIT(cond);
+    return LW_OK;
+}
+
 static lw_err_t parse_alert_on(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
                                const char *kp)
 {
     lw_config_t *cfg = base;
-    char sub[KP_MAX], d[DISP_MAX];
-    unsigned mask = 0;
-    lw_err_t err;
     (void)k;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
-                           "expected a list of conditions (any of %s), got %s", alert_cond_choices,
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    for (size_t i = 0; i < n; i++) {
-        sval_t sv;
-        lw_alert_cond_t cond = LW_ALERT_COND_COUNT;
-        lw_cfg_kp_index(sub, kp, i);
-        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, v->data.sequence.items.start[i]), sub,
-                                     "a condition name", &sv)) ||
-            (err = lw_cfg_want_string(c, &sv, sub, "a condition name")))
-            return err;
-        bool known = lw_alert_cond_parse(sv.s, &cond);
-        if (!known || (LW_ALERT_COND_BIT(cond) & LW_ALERT_EDGE_CONDS_ALL) == 0)
-            return lw_cfg_fail(c, sv.line, sub, "unknown condition \"%s\" (expected any of: %s)%s",
-                               lw_cfg_disp(sv.s, d, sizeof d), alert_cond_choices,
-                               known ? "; the pipeline-stall alert is always on, see alerts.stall"
-                                     : "");
-        if (mask & LW_ALERT_COND_BIT(cond))
-            return lw_cfg_fail(c, sv.line, sub, "condition \"%s\" listed twice", sv.s);
-        mask |= LW_ALERT_COND_BIT(cond);
-    }
-    cfg->alerts.opts.on_mask = mask;
-    return LW_OK;
+    cfg->alerts.opts.on_mask = 0;
+    return lw_cfg_each_string(c, v, kp, "conditions (any of " ALERT_COND_CHOICES ")",
+                              "a condition name", add_alert_cond, base);
 }
 
 /* RFC 9110 section 5.6.2 token characters. */

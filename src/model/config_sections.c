@@ -103,40 +103,37 @@ static lw_err_t parse_kafka(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void 
     return err;
 }
 
+static lw_err_t add_topic(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t n,
+                         void *arg)
+{
+    lw_config_t *cfg = arg;
+    char d[DISP_MAX];
+    lw_err_t err;
+    if (i == 0) {
+        if (n > LW_CONFIG_MAX_TOPICS)
+            return lw_cfg_fail(c, sv->line, sub, "more than " STR(LW_CONFIG_MAX_TOPICS) " topics");
+        if (!(cfg->source.topics = calloc(n, sizeof *cfg->source.topics)))
+            return lw_cfg_fail(c, sv->line, sub, "out of memory");
+    }
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(cfg->source.topics[j], sv->s) == 0)
+            return lw_cfg_fail(c, sv->line, sub, "topic \"%s\" listed twice",
+                               lw_cfg_disp(sv->s, d, sizeof d));
+    if (!(cfg->source.topics[i] = lw_cfg_dup_str(c, sv, sub, &err)))
+        return err;
+    cfg->source.ntopics = i + 1;
+    return LW_OK;
+}
+
 static lw_err_t parse_topics(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
                              const char *kp)
 {
     lw_config_t *cfg = base;
-    char sub[KP_MAX], d[DISP_MAX];
-    lw_err_t err;
     (void)k;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of topic names, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (n == 0)
+    lw_err_t err = lw_cfg_each_string(c, v, kp, "topic names", "a topic name", add_topic, base);
+    if (err == LW_OK && cfg->source.ntopics == 0)
         return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "empty list (give at least one topic)");
-    if (n > LW_CONFIG_MAX_TOPICS)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
-                           "more than " STR(LW_CONFIG_MAX_TOPICS) " topics");
-    if (!(cfg->source.topics = calloc(n, sizeof *cfg->source.topics)))
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        sval_t sv;
-        lw_cfg_kp_index(sub, kp, i);
-        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, v->data.sequence.items.start[i]), sub,
-                                     "a topic name", &sv)) ||
-            (err = lw_cfg_want_string(c, &sv, sub, "a topic name")))
-            return err;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(cfg->source.topics[j], sv.s) == 0)
-                return lw_cfg_fail(c, sv.line, sub, "topic \"%s\" listed twice",
-                                   lw_cfg_disp(sv.s, d, sizeof d));
-        if (!(cfg->source.topics[i] = lw_cfg_dup_str(c, &sv, sub, &err)))
-            return err;
-        cfg->source.ntopics = i + 1;
-    }
-    return LW_OK;
+    return err;
 }
 
 static const key_spec_t source_keys[] = {

@@ -181,6 +181,16 @@ const char *lw_cfg_sval_desc(const sval_t *v);
 lw_err_t lw_cfg_get_scalar(ctx_t *c, yaml_node_t *n, const char *kp, const char *want, sval_t *v);
 /* LW_OK for a non-empty string, else a message naming `what` was expected. */
 lw_err_t lw_cfg_want_string(ctx_t *c, const sval_t *v, const char *kp, const char *what);
+/*
+ * A YAML list of non-empty strings at kp: `each` gets every item in order
+ * (its scalar, its key path "kp[i]", i and the list's length n) and may fail
+ * with a message of its own.  Not a list: "expected a list of <list_what>";
+ * an item that is not a string: "expected <item_what>".
+ */
+typedef lw_err_t (*lw_cfg_item_fn)(ctx_t *c, const sval_t *sv, const char *sub, size_t i,
+                                   size_t n, void *arg);
+lw_err_t lw_cfg_each_string(ctx_t *c, yaml_node_t *v, const char *kp, const char *list_what,
+                            const char *item_what, lw_cfg_item_fn each, void *arg);
 /* strndup of the scalar; NULL with *err set (LW_ERR_NOMEM) when out of memory. */
 char *lw_cfg_dup_str(ctx_t *c, const sval_t *v, const char *kp, lw_err_t *err);
 /* Convert a scalar for key k (of a scalar type) and store it at dst. */
