@@ -115,7 +115,7 @@
 
 #define CFG_TEXT                                                                                   \
     CFG_HEAD "buckets: {size: 1d, grace: 0s}\n"                                                    \
-             "alerts: {for: 2, keep_firing_for: 1, stall: {missing_buckets: 1}}\n"
+             "alerts: {monitor: false, for: 2, keep_firing_for: 1, stall: {missing_buckets: 1}}\n"
 
 /* ---- synthetic data --------------------------------------------------- */
 
@@ -444,7 +444,7 @@ static void test_closing_rule(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[2048];
         snprintf(text, sizeof text,
-                 "%sbuckets: {size: 1d, grace: %s}\nalerts: {for: 2, keep_firing_for: 1}\n",
+                 "%sbuckets: {size: 1d, grace: %s}\nalerts: {monitor: false, for: 2, keep_firing_for: 1}\n",
                  CFG_HEAD, cases[i].grace);
         fx_t *f = fx_open(text, false, false);
         put_days(f, &g_data, 0, 6, SIZE_MAX);
@@ -899,7 +899,7 @@ static void test_gap_is_nodata(void **state)
         char text[2048];
         snprintf(text, sizeof text,
                  "%sbuckets: {size: 1d, grace: 0s}\n"
-                 "alerts: {for: 2, keep_firing_for: 1, stall: {missing_buckets: %zu}}\n",
+                 "alerts: {monitor: false, for: 2, keep_firing_for: 1, stall: {missing_buckets: %zu}}\n",
                  CFG_HEAD, miss);
         fx_t *f = fx_open(text, true, false);
         put_days(f, &g_data, 0, BREAK, G);
@@ -1295,7 +1295,7 @@ static void test_reload_applies(void **state)
     /* ... then for: 0 makes the next failing evaluation fire (for: 2 would still be pending) */
     lw_config_t *cfg2 = NULL;
     TU_CONFIG(CFG_HEAD "buckets: {size: 1d, grace: 0s}\n"
-                       "alerts: {for: 0, keep_firing_for: 1, stall: {missing_buckets: 1}}\n",
+                       "alerts: {monitor: false, for: 0, keep_firing_for: 1, stall: {missing_buckets: 1}}\n",
               &cfg2);
     OK(lw_watch_reload(f->w, cfg2, f->sink, g_err, sizeof g_err));
     put_days(f, &g_data, d + 1, d + 2, SIZE_MAX);
@@ -1339,7 +1339,7 @@ static void test_catchup_bound(void **state)
 {
     (void)state;
     fx_t *f = fx_open(CFG_HEAD "buckets: {size: 1h, grace: 0s}\n"
-                               "alerts: {for: 2, keep_firing_for: 1}\n",
+                               "alerts: {monitor: false, for: 2, keep_firing_for: 1}\n",
                       false, true);
     const int64_t H = LW_MS_PER_HOUR;
     const uint64_t extra = 37;

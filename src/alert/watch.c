@@ -318,6 +318,7 @@ static lw_err_t save_monitors(lw_watch_t *w, char *errstr, size_t errstr_size)
 /* Read the monitor blob; a missing one is a fresh start, a bad one is logged and ignored. */
 static lw_err_t load_monitors(lw_watch_t *w, char *errstr, size_t errstr_size)
 {
+    lw_buf_rewind(&w->blob, 0);
     lw_err_t err = lw_store_get_blob(w->d.store, LW_WATCH_KEY_MONITOR, &w->blob, errstr,
                                      errstr_size);
     if (err == LW_ERR_NOT_FOUND)
@@ -407,6 +408,7 @@ lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **
         goto fail;
     if ((err = load_monitors(w, errstr, errstr_size)) != LW_OK)
         goto fail;
+    lw_buf_rewind(&w->blob, 0);
     err = lw_store_get_blob(w->d.store, LW_WATCH_KEY_STATE, &w->blob, errstr, errstr_size);
     if (err == LW_OK) {
         char lerr[256];
@@ -624,7 +626,9 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
             memset(slot, 0, sizeof *slot);
             snprintf(slot->edge, sizeof slot->edge, "%s", sc->edge[i]);
         }
-        if (newest)
+        if (!cfg->alerts.opts.monitor)
+            sc->obs[i].monitor = LW_ALERT_MON_NONE;
+        else if (newest)
             sc->obs[i].monitor =
                 lw_watch_monitor_edge(&slot->m, &mo, an, i, in, as_of / size, &sc->obs[i]);
         else

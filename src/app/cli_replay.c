@@ -129,7 +129,9 @@ int lw_cli_analyze_replay(lw_session_t *ses, const lw_analyze_opts_t *ao,
         size_t n = a->nedges < LW_ANALYZE_MAX_EDGES ? a->nedges : LW_ANALYZE_MAX_EDGES;
         for (size_t i = 0; i < n; i++) {
             lw_watch_edge_obs(a, i, nsm, ao->alpha, false, brk[i], sizeof brk[i], as_of, &obs[i]);
-            obs[i].monitor = lw_watch_monitor_edge(&mon[i], &mo, a, i, &view, (int64_t)e, &obs[i]);
+            if (alerts->monitor)
+                obs[i].monitor =
+                    lw_watch_monitor_edge(&mon[i], &mo, a, i, &view, (int64_t)e, &obs[i]);
         }
         if (lw_alert_eval(table, obs, n, (int64_t)e * 1000, err, sizeof err) != LW_OK) {
             fprintf(stderr, "leadwatch analyze: as of %s: alert table: %s\n", as_of, err);
