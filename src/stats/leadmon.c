@@ -168,8 +168,7 @@ static bool feed(lw_leadmon_t *m, const lw_leadmon_input_t *in)
         if (alarm) {
             m->phase = LW_LEADMON_ALARMED;
             m->alarm_index = t;
-            m->streak = 0;
-            m->last_index = in->last_index;
+            m->streak = 0; /* last_index = t: the same state whatever the batch size */
             return true;
         }
     }

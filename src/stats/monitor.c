@@ -59,6 +59,24 @@ bool lw_monitor_check(const lw_monitor_t *m)
     return true;
 }
 
+/* OLS of the history: coef[k] and sigma = sqrt(SSR / (n - k)). */
+static lw_err_t history_fit(const double *y, const double *Z, size_t n, size_t k, double *coef,
+                            double *sigma, char *errstr, size_t errstr_size)
+{
+    lw_ols_t *ols = NULL;
+    lw_err_t err = lw_ols_new(n, k, &ols, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    lw_ols_result_t fit;
+    err = lw_ols_fit(ols, Z, y, n, k, 0, 0, &fit, errstr, errstr_size);
+    if (err == LW_OK) {
+        *sigma = sqrt(fit.ssr / fit.df_resid);
+        memcpy(coef, fit.params, k * sizeof(double));
+    }
+    lw_ols_destroy(ols);
+    return err;
+}
+
 lw_err_t lw_monitor_init(lw_monitor_t *m, const double *y, const double *Z, size_t n, size_t k,
                          double alpha, char *errstr, size_t errstr_size)
 {
@@ -69,12 +87,7 @@ lw_err_t lw_monitor_init(lw_monitor_t *m, const double *y, const double *Z, size
                          "monitor: need 1 <= k <= %u, k < n <= %u and alpha in (0, 1) "
                          "(got k %zu, n %zu, alpha %g)",
                          LW_MONITOR_MAX_K, LW_MONITOR_MAX_HIST, k, n, alpha);
-    lw_ols_t *ols = NULL;
-    lw_err_t err = lw_ols_new(n, k, &ols, errstr, errstr_size);
-    if (err != LW_OK)
-        return err;
-    lw_ols_result_t fit;
-    err = lw_ols_fit(ols, Z, y, n, k, 0, 0, &fit, errstr, errstr_size);
+    lw_err_t err = history_fit(y, Z, n, k, m->coef, &m->sigma, errstr, errstr_size);
     if (err == LW_OK) {
         m->version = LW_MONITOR_VERSION;
         m->k = (uint32_t)k;
@@ -82,8 +95,6 @@ lw_err_t lw_monitor_init(lw_monitor_t *m, const double *y, const double *Z, size
         m->rows = n;
         m->alpha = alpha;
         m->critval = lw_monitor_critval(alpha);
-        m->sigma = sqrt(fit.ssr / fit.df_resid);
-        memcpy(m->coef, fit.params, k * sizeof(double));
         /* strucchange's process cumulates the history residuals too (~0 with a constant) */
         for (size_t t = 0; t < n; t++) {
             double f = 0.0;
@@ -95,7 +106,6 @@ lw_err_t lw_monitor_init(lw_monitor_t *m, const double *y, const double *Z, size
             err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                             "monitor: degenerate history fit (sigma %g)", m->sigma);
     }
-    lw_ols_destroy(ols);
     if (err != LW_OK)
         memset(m, 0, sizeof(*m));
     return err;
@@ -219,20 +229,13 @@ lw_err_t lw_stopmon_init(lw_stopmon_t *m, const double *y, const double *Z, size
                          "stop monitor: need 1 <= k <= %u, k < n <= %u, a lead column, alpha in "
                          "(0, 1) and a horizon >= 1 (got k %zu, n %zu, alpha %g, horizon %g)",
                          LW_STOPMON_MAX_K, LW_MONITOR_MAX_HIST, k, n, alpha, horizon);
-    lw_ols_t *ols = NULL;
-    lw_err_t err = lw_ols_new(n, k, &ols, errstr, errstr_size);
-    if (err != LW_OK)
-        return err;
-    lw_ols_result_t fit;
-    err = lw_ols_fit(ols, Z, y, n, k, 0, 0, &fit, errstr, errstr_size);
+    lw_err_t err = history_fit(y, Z, n, k, m->coef, &m->sigma, errstr, errstr_size);
     if (err == LW_OK) {
         m->version = LW_STOPMON_VERSION;
         m->k = (uint32_t)k;
         m->histsize = n;
         m->alpha = alpha;
         m->horizon = horizon;
-        m->sigma = sqrt(fit.ssr / fit.df_resid);
-        memcpy(m->coef, fit.params, k * sizeof(double));
         for (size_t j = 0; j < k; j++)
             m->lead[j] = lead[j] != 0;
         double sg2 = 0.0;
@@ -247,7 +250,6 @@ lw_err_t lw_stopmon_init(lw_stopmon_t *m, const double *y, const double *Z, size
                             "stop monitor: degenerate history fit (sigma %g, v %g)", m->sigma,
                             m->v);
     }
-    lw_ols_destroy(ols);
     if (err != LW_OK)
         memset(m, 0, sizeof(*m));
     return err;
