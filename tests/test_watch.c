@@ -49,6 +49,13 @@
  *   promtext        per-edge verdict gauges and the evaluation counter
  *   reload          a new alerts.for applies to the counted streak; bad
  *                   options are refused and change nothing
+ *   monitor         (alerts.monitor on, arm_after 10; every other case runs
+ *                   the window-verdict rule with monitor: false) x1's stop
+ *                   fires from the monitor within two weeks of the break,
+ *                   at once (never pending), x2 (steady) is never pending
+ *                   or firing; restarts before, during and after the
+ *                   monitor's start give the same firing day and the same
+ *                   monitor blob bit for bit
  *   catch-up bound  > LW_WATCH_MAX_CATCHUP closed hourly buckets: exactly
  *                   the bound is evaluated, the rest counted as skipped
  * Regressions (each fails on the watch.c this test was written against):
@@ -115,7 +122,7 @@
 
 #define CFG_TEXT                                                                                   \
     CFG_HEAD "buckets: {size: 1d, grace: 0s}\n"                                                    \
-             "alerts: {for: 2, keep_firing_for: 1, stall: {missing_buckets: 1}}\n"
+             "alerts: {monitor: false, for: 2, keep_firing_for: 1, stall: {missing_buckets: 1}}\n"
 
 /* ---- synthetic data --------------------------------------------------- */
 
@@ -444,7 +451,7 @@ static void test_closing_rule(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[2048];
         snprintf(text, sizeof text,
-                 "%sbuckets: {size: 1d, grace: %s}\nalerts: {for: 2, keep_firing_for: 1}\n",
+                 "%sbuckets: {size: 1d, grace: %s}\nalerts: {monitor: false, for: 2, keep_firing_for: 1}\n",
                  CFG_HEAD, cases[i].grace);
         fx_t *f = fx_open(text, false, false);
         put_days(f, &g_data, 0, 6, SIZE_MAX);
@@ -899,7 +906,7 @@ static void test_gap_is_nodata(void **state)
         char text[2048];
         snprintf(text, sizeof text,
                  "%sbuckets: {size: 1d, grace: 0s}\n"
-                 "alerts: {for: 2, keep_firing_for: 1, stall: {missing_buckets: %zu}}\n",
+                 "alerts: {monitor: false, for: 2, keep_firing_for: 1, stall: {missing_buckets: %zu}}\n",
                  CFG_HEAD, miss);
         fx_t *f = fx_open(text, true, false);
         put_days(f, &g_data, 0, BREAK, G);
@@ -1295,7 +1302,7 @@ static void test_reload_applies(void **state)
     /* ... then for: 0 makes the next failing evaluation fire (for: 2 would still be pending) */
     lw_config_t *cfg2 = NULL;
     TU_CONFIG(CFG_HEAD "buckets: {size: 1d, grace: 0s}\n"
-                       "alerts: {for: 0, keep_firing_for: 1, stall: {missing_buckets: 1}}\n",
+                       "alerts: {monitor: false, for: 0, keep_firing_for: 1, stall: {missing_buckets: 1}}\n",
               &cfg2);
     OK(lw_watch_reload(f->w, cfg2, f->sink, g_err, sizeof g_err));
     put_days(f, &g_data, d + 1, d + 2, SIZE_MAX);
@@ -1339,7 +1346,7 @@ static void test_catchup_bound(void **state)
 {
     (void)state;
     fx_t *f = fx_open(CFG_HEAD "buckets: {size: 1h, grace: 0s}\n"
-                               "alerts: {for: 2, keep_firing_for: 1}\n",
+                               "alerts: {monitor: false, for: 2, keep_firing_for: 1}\n",
                       false, true);
     const int64_t H = LW_MS_PER_HOUR;
     const uint64_t extra = 37;
@@ -1401,6 +1408,104 @@ static void test_watermark_extremes(void **state)
     fx_close(f);
 }
 
+/* ---- sequential monitor (alerts.monitor on) ------------------------------ */
+
+#define CFG_MON                                                                                    \
+    CFG_HEAD "buckets: {size: 1d, grace: 0s}\n"                                                    \
+             "alerts: {for: 2, arm_after: 10, keep_firing_for: 1, stall: {missing_buckets: 1}}\n"
+
+typedef struct {
+    size_t watch_day;  /* first day x1's monitor runs */
+    size_t firing_day; /* first day x1's no_longer_leads fires, SIZE_MAX = never */
+} mon_trace_t;
+
+/*
+ * Every day written and evaluated one at a time; with restart_day <
+ * NDAYS the watcher is destroyed and re-created (the daemon restarting)
+ * before that day.  x2 keeps leading: its alert must never be pending or fire.
+ * The monitor blob after the last day goes to *blob.
+ */
+static mon_trace_t run_monitor(fx_t *f, size_t restart_day, lw_buf_t *blob)
+{
+    mon_trace_t tr = {SIZE_MAX, SIZE_MAX};
+    for (size_t d = 0; d < NDAYS; d++) {
+        if (d == restart_day) {
+            lw_watch_destroy(f->w);
+            f->w = NULL;
+            fx_new_watch(f, NOW_BASE + (int64_t)d * 1000);
+        }
+        put_days(f, &g_data, d, d + 1, SIZE_MAX);
+        assert_int_equal(advance_to(f, d), 1);
+        lw_alert_state_t s1 = state_of(f, "x1", LW_ALERT_COND_NO_LONGER_LEADS);
+        lw_alert_state_t s2 = state_of(f, "x2", LW_ALERT_COND_NO_LONGER_LEADS);
+        if (s2 == LW_ALERT_PENDING || s2 == LW_ALERT_FIRING || s2 == LW_ALERT_RESOLVED)
+            fail_msg("day %zu: x2 (a steady lead) no_longer_leads is %s", d,
+                     lw_alert_state_name(s2));
+        if (s1 == LW_ALERT_FIRING && tr.firing_day == SIZE_MAX)
+            tr.firing_day = d;
+    }
+    lw_buf_rewind(blob, 0);
+    OK(lw_store_get_blob(f->store, LW_WATCH_KEY_MONITOR, blob, g_err, sizeof g_err));
+    /* the first day x1's monitor was watching: from the verdict rows' arming rule */
+    struct {
+        char edge[2 * LW_ANALYZE_NAME_SIZE + 2];
+        lw_leadmon_t m;
+    } slot; /* watch.c's layout (its file comment) */
+    memcpy(&slot, blob->data + strlen("leadwatch-monitors 1\n") + sizeof(uint32_t), sizeof slot);
+    assert_string_equal(slot.edge, "x1->y");
+    const lw_leadmon_t m = slot.m;
+    assert_true(lw_leadmon_check(&m));
+    assert_true(m.starts >= 1);
+    tr.watch_day = (size_t)(m.t0 - T0 / DAY) + 56 - 1; /* the history's last day */
+    return tr;
+}
+
+static void test_monitor_stop_fires(void **state)
+{
+    (void)state;
+    fx_t *f = fx_open(CFG_MON, true, false);
+    lw_buf_t blob;
+    lw_buf_init(&blob, 1u << 20);
+    mon_trace_t tr = run_monitor(f, NDAYS, &blob);
+    print_message("monitor: x1's history ends day %zu, break day %u, fires day %zu\n",
+                  tr.watch_day, BREAK, tr.firing_day);
+    /* a planted stop fires, after the break, and from the monitor (at once, not `for` later) */
+    assert_true(tr.watch_day < BREAK);
+    assert_true(tr.firing_day >= BREAK && tr.firing_day < BREAK + 14);
+    assert_true(lw_alertsink_flush(f->sink, 5000));
+    const lw_alert_event_t *fire = find_event(&f->rec, LW_ALERT_COND_NO_LONGER_LEADS, "x1",
+                                              LW_ALERT_FIRING, NULL);
+    assert_non_null(fire);
+    assert_non_null(strstr(lw_alert_event_annotation(fire, "summary"), "sequential monitor"));
+    assert_null(find_event(&f->rec, LW_ALERT_COND_NO_LONGER_LEADS, "x1", LW_ALERT_PENDING, NULL));
+    lw_buf_release(&blob);
+    fx_close(f);
+}
+
+static void test_monitor_restart_same(void **state)
+{
+    (void)state;
+    lw_buf_t a, b;
+    lw_buf_init(&a, 1u << 20);
+    lw_buf_init(&b, 1u << 20);
+    fx_t *f = fx_open(CFG_MON, false, false);
+    mon_trace_t ta = run_monitor(f, NDAYS, &a);
+    fx_close(f);
+    /* restarts before the monitor starts, while it runs, and right after the break */
+    const size_t days[] = {40, BREAK - 5, BREAK + 1};
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
+        f = fx_open(CFG_MON, false, false);
+        mon_trace_t tb = run_monitor(f, days[i], &b);
+        fx_close(f);
+        assert_int_equal(tb.firing_day, ta.firing_day);
+        assert_int_equal(tb.watch_day, ta.watch_day);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len); /* every monitor bit for bit */
+    }
+    lw_buf_release(&a);
+    lw_buf_release(&b);
+}
+
 int main(void)
 {
     lw_log_set_level(getenv("LW_TEST_VERBOSE") ? LW_LOG_DEBUG : LW_LOG_ERROR);
@@ -1436,6 +1541,8 @@ int main(void)
         cmocka_unit_test_teardown(test_catchup_bound, fx_teardown),
         /* last: on an unfixed watch.c UBSan aborts the program here */
         cmocka_unit_test_teardown(test_watermark_extremes, fx_teardown),
+        cmocka_unit_test_teardown(test_monitor_stop_fires, fx_teardown),
+        cmocka_unit_test_teardown(test_monitor_restart_same, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

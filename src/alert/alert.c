@@ -13,7 +13,12 @@
  *   1. Outcome.  The verdict is mapped to FAIL (the condition holds), PASS,
  *      or NODATA:
  *        nodata flag / pipeline stalled / insufficient_data -> NODATA
- *        no_longer_leads, kpi_link_lost: leads, feedback -> PASS (healthy);
+ *        no_longer_leads, kpi_link_lost, while the edge's monitor runs
+ *                 (obs.monitor != NONE), before all of the above: stalled or
+ *                 a gap -> NODATA (other nodata reasons and the verdict do
+ *                 not matter), WATCHING -> PASS (armed), ALARM -> FAIL, and
+ *                 that failure fires at once (for_evals 0);
+ *        no_longer_leads, kpi_link_lost otherwise: leads, feedback -> PASS (healthy);
  *                 inconclusive but `predicts` -> PASS; reverse, other
  *                 inconclusive -> FAIL if armed else PASS
  *        reverse: leads, feedback -> PASS (healthy); reverse -> FAIL if
@@ -267,6 +272,12 @@ static void default_summary(const entry_t *e, const lw_alert_obs_t *o, char *s, 
     switch (e->cond) {
     case LW_ALERT_COND_NO_LONGER_LEADS:
     case LW_ALERT_COND_KPI_LINK_LOST:
+        if (o->monitor != LW_ALERT_MON_NONE) {
+            snprintf(s, size, "%s %s %s (sequential monitor; verdict %s)", e->source,
+                     o->monitor == LW_ALERT_MON_ALARM ? "stopped leading" : "still leads",
+                     e->target, lw_alert_verdict_name(o->verdict));
+            break;
+        }
         snprintf(s, size, "%s %s %s (verdict %s)", e->source,
                  o->verdict == LW_ALERT_V_LEADS || o->verdict == LW_ALERT_V_FEEDBACK ? "leads"
                  : o->verdict == LW_ALERT_V_INCONCLUSIVE && o->predicts ? "still predicts"
@@ -435,6 +446,20 @@ static outcome_t healthy(entry_t *e, unsigned arm_after)
 /* Step 1 of the file comment. */
 static outcome_t outcome(entry_t *e, const lw_alert_obs_t *o, bool stalled, unsigned arm_after)
 {
+    const bool by_monitor = o->monitor != LW_ALERT_MON_NONE &&
+                            (e->cond == LW_ALERT_COND_NO_LONGER_LEADS ||
+                             e->cond == LW_ALERT_COND_KPI_LINK_LOST);
+    if (by_monitor) {
+        /* the monitor needs the rows, not the verdict's checks; it only runs on a
+         * lead that held for arm_after evaluations */
+        if (stalled || o->gap)
+            return OUT_NODATA;
+        e->armed = true;
+        if (o->monitor == LW_ALERT_MON_WATCHING)
+            return OUT_PASS;
+        e->streak_healthy = 0;
+        return OUT_FAIL;
+    }
     if (stalled || o->nodata || o->verdict == LW_ALERT_V_INSUFFICIENT_DATA)
         return OUT_NODATA;
     bool armed = e->armed || o->led_before;
@@ -567,7 +592,11 @@ lw_err_t lw_alert_eval(lw_alert_table_t *t, const lw_alert_obs_t *obs, size_t n,
             if (out != OUT_NODATA || e->nann == 0)
                 set_annotations(e, o);
             lw_alert_state_t from = e->state;
-            if (step(e, out, t->opts.for_evals, t->opts.keep_firing_for, now_ms))
+            const bool by_monitor = o->monitor == LW_ALERT_MON_ALARM &&
+                                    (c == LW_ALERT_COND_NO_LONGER_LEADS ||
+                                     c == LW_ALERT_COND_KPI_LINK_LOST);
+            if (step(e, out, by_monitor ? 0 : t->opts.for_evals, t->opts.keep_firing_for,
+                     now_ms))
                 emit(t, e, from, now_ms, false, NULL);
         }
     }

@@ -9,14 +9,26 @@
  *         result  = lw_session_analyze(cfg->analysis)   (session.h)
  *         obs[i]  = result.edges[i] (+ predicts: q < alpha at the chosen lag,
  *                   + nodata when a newest bucket is a gap)
+ *         obs[i].monitor = lw_watch_monitor_edge(edge i's leadmon, window)
  *         lw_alert_eval(table, obs, as of B)
- *         BEGIN; verdict rows; alert blob; last = B; COMMIT
+ *         BEGIN; verdict rows; alert blob; monitor blob; last = B; COMMIT
  *         then: enqueue the transitions, log them, set the gauges
  *
  * Invariants (asserted in lw_watch_advance): the watermark it is given never
  * moves back (the pipeline's never does), and the newest bucket evaluated
  * (`last_as_of`) only moves forward and is always a closed bucket: never
  * newer than the newest bucket the watermark closes.
+ *
+ * Monitors.  Every edge has a stats/leadmon.h state (slot i = edge i of the
+ * tree, with its name so a changed tree starts afresh); the alert for
+ * no_longer_leads / kpi_link_lost comes from it once it runs.  All slots
+ * are stored as one binary blob (LW_WATCH_KEY_MONITOR):
+ *     "leadwatch-monitors 1\n" u32 count, then count x
+ *     (char edge[EDGE_NAME_SIZE], lw_leadmon_t)          native byte order
+ * The structs hold no pointers, so a reload gives the same bits and the
+ * next evaluation continues exactly as an uninterrupted process would; a
+ * blob of another size or failing lw_leadmon_check is ignored (logged):
+ * the monitors re-arm from the verdicts.
  *
  * Costs: one evaluation of the demo's tree (6 edges) over 90 daily buckets
  * takes a few ms (bench/RESULTS.md has the analysis figures), so even a
@@ -43,6 +55,7 @@
 #include <time.h>
 
 #include "leadwatch/stats/analyze.h"
+#include "leadwatch/stats/leadmon.h"
 #include "leadwatch/core/log.h"
 #include "leadwatch/model/metric.h"
 #include "leadwatch/store/session.h"
@@ -51,6 +64,12 @@
 
 #define STATE_BLOB_MAX (8u << 20) /* 4096 entries x ~2 KB of annotations at worst */
 #define EDGE_NAME_SIZE (2 * LW_ANALYZE_NAME_SIZE + 2)
+#define MON_MAGIC "leadwatch-monitors 1\n"
+
+typedef struct {
+    char edge[EDGE_NAME_SIZE]; /* "" = unused */
+    lw_leadmon_t m;
+} mon_slot_t;
 
 typedef struct {
     lw_promtext_series_t *p, *q, *lag, *coef, *oos;
@@ -71,6 +90,8 @@ struct lw_watch {
     size_t nedges_known;
     lw_buf_t blob;
     lw_buf_t undo; /* the alert table before the change being persisted */
+    mon_slot_t mon[LW_ANALYZE_MAX_EDGES];
+    mon_slot_t mon_undo[LW_ANALYZE_MAX_EDGES];
 };
 
 static int64_t default_mono(void *ctx)
@@ -260,6 +281,7 @@ static void deliver(lw_watch_t *w)
  */
 static lw_err_t snapshot(lw_watch_t *w, char *errstr, size_t errstr_size)
 {
+    memcpy(w->mon_undo, w->mon, sizeof w->mon);
     lw_buf_rewind(&w->undo, 0);
     w->undo.err = LW_OK;
     lw_err_t err = lw_alert_save(w->alerts, &w->undo);
@@ -271,10 +293,61 @@ static lw_err_t snapshot(lw_watch_t *w, char *errstr, size_t errstr_size)
 
 static void restore(lw_watch_t *w)
 {
+    memcpy(w->mon, w->mon_undo, sizeof w->mon);
     char lerr[256];
     if (lw_alert_load(w->alerts, w->undo.data ? w->undo.data : "", w->undo.len, lerr,
                       sizeof lerr) != LW_OK)
         LW_LOG(LW_LOG_ERROR, "watch", "alert state not restored after a store failure: %s", lerr);
+}
+
+/* The monitor blob (file comment) into the open transaction. */
+static lw_err_t save_monitors(lw_watch_t *w, char *errstr, size_t errstr_size)
+{
+    uint32_t count = LW_ANALYZE_MAX_EDGES;
+    lw_buf_rewind(&w->blob, 0);
+    w->blob.err = LW_OK;
+    lw_buf_puts(&w->blob, MON_MAGIC);
+    lw_buf_append(&w->blob, &count, sizeof count);
+    lw_buf_append(&w->blob, w->mon, sizeof w->mon);
+    if (w->blob.err != LW_OK)
+        return lw_seterr(errstr, errstr_size, w->blob.err, "monitor state does not fit");
+    return lw_store_set_blob(w->d.store, LW_WATCH_KEY_MONITOR, w->blob.data, w->blob.len, errstr,
+                             errstr_size);
+}
+
+/* Read the monitor blob; a missing one is a fresh start, a bad one is logged and ignored. */
+static lw_err_t load_monitors(lw_watch_t *w, char *errstr, size_t errstr_size)
+{
+    lw_buf_rewind(&w->blob, 0);
+    lw_err_t err = lw_store_get_blob(w->d.store, LW_WATCH_KEY_MONITOR, &w->blob, errstr,
+                                     errstr_size);
+    if (err == LW_ERR_NOT_FOUND)
+        return LW_OK;
+    if (err != LW_OK)
+        return err;
+    const size_t head = strlen(MON_MAGIC) + sizeof(uint32_t);
+    uint32_t count = 0;
+    bool ok = w->blob.len == head + sizeof w->mon && memcmp(w->blob.data, MON_MAGIC,
+                                                             strlen(MON_MAGIC)) == 0;
+    if (ok)
+        memcpy(&count, w->blob.data + strlen(MON_MAGIC), sizeof count);
+    ok = ok && count == LW_ANALYZE_MAX_EDGES;
+    mon_slot_t *tmp = ok ? malloc(sizeof w->mon) : NULL;
+    if (tmp) {
+        memcpy(tmp, w->blob.data + head, sizeof w->mon);
+        for (size_t i = 0; i < LW_ANALYZE_MAX_EDGES && ok; i++)
+            ok = memchr(tmp[i].edge, '\0', sizeof tmp[i].edge) != NULL &&
+                 lw_leadmon_check(&tmp[i].m);
+        if (ok)
+            memcpy(w->mon, tmp, sizeof w->mon);
+    }
+    if (!tmp || !ok)
+        LW_LOG(LW_LOG_ERROR, "watch",
+               "the monitor state in the store (%s, %zu bytes) cannot be read; the sequential "
+               "monitors restart and re-arm once their edges lead again",
+               LW_WATCH_KEY_MONITOR, w->blob.len);
+    free(tmp);
+    return LW_OK;
 }
 
 /* Write the alert table (and, when as_of != INT64_MIN, the position) inside the open transaction.
@@ -289,6 +362,8 @@ static lw_err_t save_state(lw_watch_t *w, int64_t as_of, char *errstr, size_t er
                          STATE_BLOB_MAX);
     err = lw_store_set_blob(w->d.store, LW_WATCH_KEY_STATE, w->blob.data, w->blob.len, errstr,
                             errstr_size);
+    if (err == LW_OK && as_of != INT64_MIN)
+        err = save_monitors(w, errstr, errstr_size);
     if (err == LW_OK && as_of != INT64_MIN)
         err = lw_store_set_int(w->d.store, LW_WATCH_KEY_LAST, as_of, errstr, errstr_size);
     return err;
@@ -331,6 +406,9 @@ lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **
         w->last_as_of = w->st.last_as_of_ms = last;
     else if (err != LW_ERR_NOT_FOUND)
         goto fail;
+    if ((err = load_monitors(w, errstr, errstr_size)) != LW_OK)
+        goto fail;
+    lw_buf_rewind(&w->blob, 0);
     err = lw_store_get_blob(w->d.store, LW_WATCH_KEY_STATE, &w->blob, errstr, errstr_size);
     if (err == LW_OK) {
         char lerr[256];
@@ -393,6 +471,81 @@ static bool unjudged(const lw_edge_result_t *e, double alpha)
            (e->stab_status != LW_STEP_OK || e->oos_status != LW_STEP_OK);
 }
 
+lw_alert_mon_t lw_watch_monitor_state(const lw_leadmon_t *m)
+{
+    switch ((lw_leadmon_phase_t)m->phase) {
+    case LW_LEADMON_WATCHING: return LW_ALERT_MON_WATCHING;
+    case LW_LEADMON_ALARMED: return LW_ALERT_MON_ALARM;
+    case LW_LEADMON_IDLE: break;
+    }
+    return LW_ALERT_MON_NONE;
+}
+
+lw_alert_mon_t lw_watch_monitor_edge(lw_leadmon_t *m, const lw_leadmon_opts_t *o,
+                                     const lw_analysis_t *an, size_t i,
+                                     const lw_analyze_input_t *in, int64_t last_index,
+                                     const lw_alert_obs_t *obs)
+{
+    const lw_edge_result_t *ed = &an->edges[i];
+    const size_t ns = in->nseries;
+    const lw_leadmon_input_t li = {
+        .y = in->values + ed->to_col,
+        .x = in->values + ed->from_col,
+        .stride = ns,
+        .n = in->nrows,
+        .last_index = last_index,
+        .leading = !obs->nodata && (obs->verdict == LW_ALERT_V_LEADS ||
+                                    obs->verdict == LW_ALERT_V_FEEDBACK),
+        /* as the alert table's arming: "still predicts" and no data neither count nor reset */
+        .hold = obs->nodata || obs->verdict == LW_ALERT_V_INSUFFICIENT_DATA ||
+                (obs->verdict == LW_ALERT_V_INCONCLUSIVE && obs->predicts),
+        .lag = ed->lag,
+        .log_x = ed->prep_from.log,
+        .log_y = ed->prep_to.log,
+        .diff = ed->prep_from.diff || ed->prep_to.diff,
+        .season = ed->prep_to.season_period ? ed->prep_to.season_period
+                                            : ed->prep_from.season_period,
+    };
+    lw_leadmon_step(m, o, &li);
+    return lw_watch_monitor_state(m);
+}
+
+void lw_watch_edge_obs(const lw_analysis_t *an, size_t i, const char *nsm, double alpha,
+                       bool gap, char *brk, size_t brk_size, const char *as_of,
+                       lw_alert_obs_t *o)
+{
+    const lw_edge_result_t *ed = &an->edges[i];
+    bool is_kpi = strcmp(ed->role, "kpi") == 0;
+    if (ed->break_found)
+        lw_analysis_row_label(an, ed->break_row, brk, brk_size);
+    *o = (lw_alert_obs_t){
+        .nsm = nsm,
+        .source = ed->from,
+        .target = ed->to,
+        .kind = is_kpi ? "kpi" : ed->kind,
+        .is_kpi = is_kpi,
+        .verdict = alert_verdict(ed->verdict),
+        .nodata = gap || unjudged(ed, alpha),
+        .gap = gap,
+        .led_before = false, /* arming is the table's (sustained leads); see alert.c */
+        /* a lead that broke and no longer holds after the break is a failure even
+         * when the whole window's test is still significant */
+        .predicts = ed->verdict != LW_VERDICT_NO_LONGER_LEADS && ed->q_defined && ed->q < alpha,
+        .sensitivity_known = ed->sens_status == LW_STEP_OK,
+        .sensitive = ed->sens_status == LW_STEP_OK && ed->sens.sensitive,
+        .evidence = {.p = ed->analysed ? ed->p : (double)NAN,
+                     .q = ed->q_defined ? ed->q : (double)NAN,
+                     .lag = (unsigned)ed->lag,
+                     .coefficient = coefficient(ed),
+                     .oos_skill = oos_skill(ed),
+                     .break_period = ed->break_found ? brk : NULL,
+                     .window_first = an->first_label,
+                     .window_last = an->last_label,
+                     .as_of = as_of,
+                     .summary = NULL},
+    };
+}
+
 /* The per-evaluation scratch (kept off the stack: labels are a few hundred bytes each). */
 typedef struct {
     lw_alert_obs_t obs[LW_ANALYZE_MAX_EDGES];
@@ -453,39 +606,33 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     size_t n = an ? an->nedges : 0;
     if (n > LW_ANALYZE_MAX_EDGES)
         n = LW_ANALYZE_MAX_EDGES;
+    lw_leadmon_opts_t mo;
+    lw_leadmon_opts_default(&mo);
+    mo.arm_after = cfg->alerts.opts.arm_after;
+    mo.year = (double)(365 * LW_MS_PER_DAY / size);
+    if (cfg->analysis_window > 0)
+        mo.rebase = (double)cfg->analysis_window;
+    const lw_analyze_input_t *in = lw_session_input(ses);
+    /* rows are consecutive buckets; the monitors are fed only when the newest is as_of itself */
+    bool newest = in->nrows > 0 && ser->nrows >= in->nrows &&
+                  ser->bucket_ms[in->nrows - 1] == as_of;
     for (size_t i = 0; i < n; i++) {
         const lw_edge_result_t *ed = &an->edges[i];
-        lw_alert_obs_t *o = &sc->obs[i];
         snprintf(sc->edge[i], sizeof sc->edge[i], "%s->%s", ed->from, ed->to);
-        bool is_kpi = strcmp(ed->role, "kpi") == 0;
-        if (ed->break_found)
-            lw_analysis_row_label(an, ed->break_row, sc->brk[i], sizeof sc->brk[i]);
-        *o = (lw_alert_obs_t){
-            .nsm = nsm,
-            .source = ed->from,
-            .target = ed->to,
-            .kind = is_kpi ? "kpi" : ed->kind,
-            .is_kpi = is_kpi,
-            .verdict = alert_verdict(ed->verdict),
-            .nodata = gap || unjudged(ed, cfg->analysis.alpha),
-            .led_before = false, /* arming is the table's (sustained leads); see alert.c */
-            /* a lead that broke and no longer holds after the break is a failure even
-             * when the whole window's test is still significant */
-            .predicts = ed->verdict != LW_VERDICT_NO_LONGER_LEADS && ed->q_defined &&
-                        ed->q < cfg->analysis.alpha,
-            .sensitivity_known = ed->sens_status == LW_STEP_OK,
-            .sensitive = ed->sens_status == LW_STEP_OK && ed->sens.sensitive,
-            .evidence = {.p = ed->analysed ? ed->p : (double)NAN,
-                         .q = ed->q_defined ? ed->q : (double)NAN,
-                         .lag = (unsigned)ed->lag,
-                         .coefficient = coefficient(ed),
-                         .oos_skill = oos_skill(ed),
-                         .break_period = ed->break_found ? sc->brk[i] : NULL,
-                         .window_first = an->first_label,
-                         .window_last = an->last_label,
-                         .as_of = sc->as_of,
-                         .summary = NULL},
-        };
+        lw_watch_edge_obs(an, i, nsm, cfg->analysis.alpha, gap, sc->brk[i], sizeof sc->brk[i],
+                          sc->as_of, &sc->obs[i]);
+        mon_slot_t *slot = &w->mon[i];
+        if (strcmp(slot->edge, sc->edge[i]) != 0) {
+            memset(slot, 0, sizeof *slot);
+            snprintf(slot->edge, sizeof slot->edge, "%s", sc->edge[i]);
+        }
+        if (!cfg->alerts.opts.monitor)
+            sc->obs[i].monitor = LW_ALERT_MON_NONE;
+        else if (newest)
+            sc->obs[i].monitor =
+                lw_watch_monitor_edge(&slot->m, &mo, an, i, in, as_of / size, &sc->obs[i]);
+        else
+            sc->obs[i].monitor = lw_watch_monitor_state(&slot->m);
     }
     bool transitions = false;
     if ((err = snapshot(w, errstr, errstr_size)) != LW_OK)

@@ -52,7 +52,10 @@ const char lw_cli_help_analyze[] =
     "      --nsm COL          the NSM column of --series (required with --series)\n"
     "      --kpi COL          the KPI column (adds the NSM -> KPI edge)\n"
     "      --inputs A,B,...   input columns (default: every other column)\n"
-    "      --format FMT       text (default) | json | md\n"
+    "      --format FMT       text (default) | json | md (jsonl with --replay)\n"
+    "      --replay           walk the rows as the daemon would: at every bucket the\n"
+    "                         --window analysis, the sequential monitor and the\n"
+    "                         alert rule; one JSON line per edge and bucket\n"
     "      --max-lag K        Granger lags 1..K ({analysis.max_lag})\n"
     "      --transform T      none | diff | log_diff | auto ({analysis.transform};\n"
     "                         auto: logs when all values > 0, differenced when ADF\n"
@@ -166,6 +169,7 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         {"holidays", required_argument, NULL, OPT_HOLIDAYS},
         {"controls", required_argument, NULL, OPT_CONTROLS},
         {"max-gap", required_argument, NULL, OPT_MAX_GAP},
+        {"replay", no_argument, NULL, OPT_REPLAY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     lw_cli_common_t co = {.config = lw_cli_default_config()};
@@ -175,7 +179,7 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
     lw_analysis_format_t fmt = LW_ANALYSIS_TEXT;
     int64_t as_of = INT64_MAX;
     size_t window = 0;
-    bool config_given = false, window_given = false;
+    bool config_given = false, window_given = false, replay = false, jsonl = false;
     int c, rc = LW_EXIT_OK;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         if (c == 'c')
@@ -185,7 +189,8 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         switch (c) {
         case 'h': lw_cli_put_help(lw_cli_help_analyze, stdout); return LW_EXIT_OK;
         case OPT_FORMAT:
-            if (!lw_analysis_format_parse(optarg, &fmt))
+            jsonl = strcmp(optarg, "jsonl") == 0;
+            if (!jsonl && !lw_analysis_format_parse(optarg, &fmt))
                 return lw_cli_usage_error("analyze", "--format must be text, json or md");
             break;
         case OPT_AS_OF:
@@ -211,6 +216,7 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         case OPT_HOLIDAYS: holidays = optarg; break;
         case OPT_CONTROLS: controls = optarg; break;
         case OPT_MAX_GAP: max_gap = optarg; break;
+        case OPT_REPLAY: replay = true; break;
         default: return lw_cli_usage_error("analyze", "invalid option");
         }
     }
@@ -222,6 +228,8 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         return lw_cli_usage_error("analyze", "--series needs --nsm COL");
     if (!series && (nsm || kpi || inputs))
         return lw_cli_usage_error("analyze", "--nsm, --kpi and --inputs go with --series");
+    if (jsonl != replay)
+        return lw_cli_usage_error("analyze", "--replay prints jsonl only (--format jsonl)");
 
     lw_config_t *cfg = NULL;
     lw_session_t *ses = NULL;
@@ -250,7 +258,7 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
     }
     rc = LW_EXIT_FAILURE;
     const lw_session_range_t range = {
-        .as_of_ms = as_of, .window = window, .kind = LW_SESSION_LAST_ROWS};
+        .as_of_ms = as_of, .window = replay ? 0 : window, .kind = LW_SESSION_LAST_ROWS};
     lw_err_t e;
     if (series) {
         lw_series_csv_t csv;
@@ -279,6 +287,12 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
     if (prov)
         LW_LOG(LW_LOG_INFO, "analyze", "left out %zu trailing provisional bucket%s", prov,
                prov == 1 ? "" : "s");
+    if (replay) {
+        lw_alert_opts_t alerts;
+        lw_alert_opts_default(&alerts);
+        rc = lw_cli_analyze_replay(ses, &ao, cfg ? &cfg->alerts.opts : &alerts, window, stdout);
+        goto out;
+    }
     if ((e = lw_session_analyze(ses, &ao, &an, err, sizeof err)) != LW_OK) {
         fprintf(stderr, "leadwatch analyze: %s\n", err);
         rc = e == LW_ERR_CONFIG ? LW_EXIT_USAGE : LW_EXIT_FAILURE;

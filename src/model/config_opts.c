@@ -436,6 +436,12 @@ static const key_spec_t alerts_keys[] = {
             "can its loss alert; keeps chance leads from arming)"),
     KEY_INT("keep_firing_for", C_UINT, CFG(alerts.opts.keep_firing_for), "2", 0, LW_ALERT_MAX_EVALS,
             "passing evaluations a firing alert survives before it resolves"),
+    {.key = "monitor",
+     .type = T_BOOL,
+     .off = CFG(alerts.opts.monitor),
+     .def = "true",
+     .help = "no_longer_leads / kpi_link_lost come from each edge's sequential monitor "
+             "(README, Alerts); false = from the window's verdict (for/arm_after rule)"},
     {.key = "on",
      .type = T_CUSTOM,
      .custom = parse_alert_on,

@@ -59,6 +59,24 @@ bool lw_monitor_check(const lw_monitor_t *m)
     return true;
 }
 
+/* OLS of the history: coef[k] and sigma = sqrt(SSR / (n - k)). */
+static lw_err_t history_fit(const double *y, const double *Z, size_t n, size_t k, double *coef,
+                            double *sigma, char *errstr, size_t errstr_size)
+{
+    lw_ols_t *ols = NULL;
+    lw_err_t err = lw_ols_new(n, k, &ols, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    lw_ols_result_t fit;
+    err = lw_ols_fit(ols, Z, y, n, k, 0, 0, &fit, errstr, errstr_size);
+    if (err == LW_OK) {
+        *sigma = sqrt(fit.ssr / fit.df_resid);
+        memcpy(coef, fit.params, k * sizeof(double));
+    }
+    lw_ols_destroy(ols);
+    return err;
+}
+
 lw_err_t lw_monitor_init(lw_monitor_t *m, const double *y, const double *Z, size_t n, size_t k,
                          double alpha, char *errstr, size_t errstr_size)
 {
@@ -69,12 +87,7 @@ lw_err_t lw_monitor_init(lw_monitor_t *m, const double *y, const double *Z, size
                          "monitor: need 1 <= k <= %u, k < n <= %u and alpha in (0, 1) "
                          "(got k %zu, n %zu, alpha %g)",
                          LW_MONITOR_MAX_K, LW_MONITOR_MAX_HIST, k, n, alpha);
-    lw_ols_t *ols = NULL;
-    lw_err_t err = lw_ols_new(n, k, &ols, errstr, errstr_size);
-    if (err != LW_OK)
-        return err;
-    lw_ols_result_t fit;
-    err = lw_ols_fit(ols, Z, y, n, k, 0, 0, &fit, errstr, errstr_size);
+    lw_err_t err = history_fit(y, Z, n, k, m->coef, &m->sigma, errstr, errstr_size);
     if (err == LW_OK) {
         m->version = LW_MONITOR_VERSION;
         m->k = (uint32_t)k;
@@ -82,8 +95,6 @@ lw_err_t lw_monitor_init(lw_monitor_t *m, const double *y, const double *Z, size
         m->rows = n;
         m->alpha = alpha;
         m->critval = lw_monitor_critval(alpha);
-        m->sigma = sqrt(fit.ssr / fit.df_resid);
-        memcpy(m->coef, fit.params, k * sizeof(double));
         /* strucchange's process cumulates the history residuals too (~0 with a constant) */
         for (size_t t = 0; t < n; t++) {
             double f = 0.0;
@@ -95,7 +106,6 @@ lw_err_t lw_monitor_init(lw_monitor_t *m, const double *y, const double *Z, size
             err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                             "monitor: degenerate history fit (sigma %g)", m->sigma);
     }
-    lw_ols_destroy(ols);
     if (err != LW_OK)
         memset(m, 0, sizeof(*m));
     return err;
@@ -143,5 +153,134 @@ lw_err_t lw_monitor_feed(lw_monitor_t *m, const double *y, const double *Z, size
         if (err != LW_OK)
             return err;
     }
+    return LW_OK;
+}
+
+/* ---- stop monitor (Page CUSUM of the stop LLR; monitor.h) ---------------- */
+
+double lw_stopmon_arl0(double h, double v)
+{
+    if (!(v > 0.0) || !isfinite(v))
+        return (double)NAN;
+    const double b = h + 1.166 * sqrt(v);
+    return (exp(b) - b - 1.0) / (v / 2.0);
+}
+
+double lw_stopmon_threshold(double v, double alpha, double horizon)
+{
+    if (!(v > 0.0) || !isfinite(v) || !(alpha > 0.0 && alpha < 1.0) || !(horizon >= 1.0))
+        return (double)NAN;
+    /* ARL0(h) is increasing in h (d/dh = (e^b - 1) / (v/2) > 0) */
+    const double target = horizon / -log1p(-alpha);
+    double lo = 0.0, hi = 200.0;
+    if (lw_stopmon_arl0(lo, v) >= target)
+        return 0.0;
+    for (int i = 0; i < 200 && hi - lo > 1e-14 * hi; i++) {
+        const double mid = 0.5 * (lo + hi);
+        if (lw_stopmon_arl0(mid, v) < target)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+bool lw_stopmon_check(const lw_stopmon_t *m)
+{
+    if (m->version != LW_STOPMON_VERSION || m->k < 1 || m->k > LW_STOPMON_MAX_K ||
+        m->histsize <= m->k || m->histsize > LW_MONITOR_MAX_HIST ||
+        (m->alarm != 0 && m->alarm > m->rows))
+        return false;
+    if (!(m->alpha > 0.0 && m->alpha < 1.0) || !(m->horizon >= 1.0) || !(m->v > 0.0) ||
+        !isfinite(m->v) || !(m->h >= 0.0) || !isfinite(m->h) || !(m->sigma > 0.0) ||
+        !isfinite(m->sigma) || !(m->stat >= 0.0) || !isfinite(m->stat) ||
+        !(m->maxstat >= m->stat) || !isfinite(m->maxstat))
+        return false;
+    unsigned nlead = 0;
+    for (uint32_t j = 0; j < m->k; j++) {
+        if (!isfinite(m->coef[j]) || m->lead[j] > 1)
+            return false;
+        nlead += m->lead[j];
+    }
+    return nlead > 0;
+}
+
+/* g = the part of z'b that the stop removes. */
+static double stop_part(const lw_stopmon_t *m, const double *z)
+{
+    double g = 0.0;
+    for (uint32_t j = 0; j < m->k; j++)
+        if (m->lead[j])
+            g += m->coef[j] * z[j];
+    return g;
+}
+
+lw_err_t lw_stopmon_init(lw_stopmon_t *m, const double *y, const double *Z, size_t n, size_t k,
+                         const unsigned char *lead, double alpha, double horizon, char *errstr,
+                         size_t errstr_size)
+{
+    memset(m, 0, sizeof(*m));
+    size_t nlead = 0;
+    for (size_t j = 0; j < k && k <= LW_STOPMON_MAX_K; j++)
+        nlead += lead[j] != 0;
+    if (k < 1 || k > LW_STOPMON_MAX_K || n <= k || n > LW_MONITOR_MAX_HIST || nlead == 0 ||
+        !(alpha > 0.0 && alpha < 1.0) || !(horizon >= 1.0))
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "stop monitor: need 1 <= k <= %u, k < n <= %u, a lead column, alpha in "
+                         "(0, 1) and a horizon >= 1 (got k %zu, n %zu, alpha %g, horizon %g)",
+                         LW_STOPMON_MAX_K, LW_MONITOR_MAX_HIST, k, n, alpha, horizon);
+    lw_err_t err = history_fit(y, Z, n, k, m->coef, &m->sigma, errstr, errstr_size);
+    if (err == LW_OK) {
+        m->version = LW_STOPMON_VERSION;
+        m->k = (uint32_t)k;
+        m->histsize = n;
+        m->alpha = alpha;
+        m->horizon = horizon;
+        for (size_t j = 0; j < k; j++)
+            m->lead[j] = lead[j] != 0;
+        double sg2 = 0.0;
+        for (size_t t = 0; t < n; t++) {
+            const double g = stop_part(m, Z + t * k);
+            sg2 += g * g;
+        }
+        m->v = sg2 / (double)n / (m->sigma * m->sigma);
+        m->h = lw_stopmon_threshold(m->v, alpha, horizon);
+        if (!lw_stopmon_check(m))
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                            "stop monitor: degenerate history fit (sigma %g, v %g)", m->sigma,
+                            m->v);
+    }
+    if (err != LW_OK)
+        memset(m, 0, sizeof(*m));
+    return err;
+}
+
+lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *llr,
+                           bool *alarm_now, char *errstr, size_t errstr_size)
+{
+    if (alarm_now)
+        *alarm_now = false;
+    if (!lw_stopmon_check(m))
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "stop monitor: invalid state");
+    double f = 0.0;
+    for (uint32_t j = 0; j < m->k; j++)
+        f += z[j] * m->coef[j];
+    const double e = y - f, g = stop_part(m, z);
+    const double l = -(2.0 * e * g + g * g) / (2.0 * m->sigma * m->sigma);
+    if (!isfinite(l))
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "stop monitor: NaN or Inf in row %llu",
+                         (unsigned long long)(m->rows + 1));
+    m->rows++;
+    m->stat = m->stat + l > 0.0 ? m->stat + l : 0.0;
+    if (m->stat > m->maxstat)
+        m->maxstat = m->stat;
+    if (m->alarm == 0 && m->stat > m->h) {
+        m->alarm = m->rows;
+        if (alarm_now)
+            *alarm_now = true;
+    }
+    if (llr)
+        *llr = l;
     return LW_OK;
 }

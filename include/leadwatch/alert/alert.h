@@ -90,6 +90,16 @@ typedef struct {
     const char *summary;      /* short human text; NULL = a default per condition */
 } lw_alert_evidence_t;
 
+/*
+ * What the edge's sequential monitor (stats/leadmon.h) says, for
+ * no_longer_leads and kpi_link_lost.  NONE: no monitor runs (the edge has
+ * not led for arm_after evaluations yet); the verdict rule applies.
+ * WATCHING: the lead holds (a pass; the entry is armed).  ALARM: the
+ * monitor crossed its boundary: a failure that fires at once (the
+ * boundary already bounds the false alarms; `for` does not apply).
+ */
+typedef enum { LW_ALERT_MON_NONE = 0, LW_ALERT_MON_WATCHING, LW_ALERT_MON_ALARM } lw_alert_mon_t;
+
 /* One edge at one evaluation.  Strings (none may be NULL) are borrowed for the call only. */
 typedef struct {
     const char *nsm;    /* the tree's NSM */
@@ -99,11 +109,14 @@ typedef struct {
     bool is_kpi;        /* the NSM -> KPI edge: kpi_link_lost instead of no_longer_leads */
     lw_alert_verdict_t verdict;
     bool nodata;            /* the pipeline cannot support a judgement for this edge */
+    bool gap;               /* ... because of missing buckets (nodata for the monitor too;
+                               the rest of `nodata` is about the verdict's checks) */
     bool led_before;        /* the caller knows this edge led (arms at once; see alert.c) */
     bool predicts;          /* verdict inconclusive, but the primary test source -> target is
                                still significant after BH (q < alpha): not a failure */
     bool sensitivity_known; /* the MDE check ran */
     bool sensitive;         /*   and found the input able to move the target */
+    lw_alert_mon_t monitor; /* the sequential monitor's word (see above) */
     lw_alert_evidence_t evidence;
 } lw_alert_obs_t;
 

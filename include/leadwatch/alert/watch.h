@@ -26,6 +26,11 @@
  * are re-announced as refreshes (Alertmanager keeps them; a webhook is not
  * told again).
  *
+ * Monitor.  Each edge also has a sequential monitor (stats/leadmon.h),
+ * advanced at every evaluation and stored in the same transaction (blob
+ * "monitor_state"); once it runs, the no_longer_leads / kpi_link_lost
+ * alert comes from its boundary crossing (alert.h, lw_alert_mon_t).
+ *
  * No data.  An edge is `nodata` (its alerts can neither fire nor resolve)
  * when its verdict is insufficient_data, when one of the newest
  * `alerts.stall.missing_buckets` buckets of the window is a gap (the
@@ -46,11 +51,14 @@
 #include "leadwatch/core/common.h"
 #include "leadwatch/model/config.h"
 #include "leadwatch/alert/promtext.h"
+#include "leadwatch/stats/analyze.h"
+#include "leadwatch/stats/leadmon.h"
 #include "leadwatch/store/store.h"
 
 #define LW_WATCH_MAX_CATCHUP 2000u /* buckets evaluated per lw_watch_advance() at most */
 #define LW_WATCH_KEY_STATE "alert_state"
 #define LW_WATCH_KEY_LAST "watch.last_as_of_ms"
+#define LW_WATCH_KEY_MONITOR "monitor_state" /* the edges' sequential monitors (watch.c) */
 
 typedef struct lw_watch lw_watch_t;
 
@@ -116,6 +124,25 @@ lw_err_t lw_watch_reload(lw_watch_t *w, const lw_config_t *cfg, lw_alertsink_t *
 void lw_watch_reannounce(lw_watch_t *w, int64_t now_ms);
 
 void lw_watch_stats(const lw_watch_t *w, lw_watch_stats_t *out);
+
+/*
+ * The pieces of one evaluation that `analyze --replay` shares with the
+ * daemon.  lw_watch_edge_obs: edge i of `an` as an alert observation
+ * (strings borrowed from `an`, `nsm`, `as_of` and `brk`, a buffer for the
+ * break label); monitor left NONE.  lw_watch_monitor_edge: advance edge i's
+ * monitor with the window `in` (the input `an` was computed from), whose
+ * newest row is bucket index `last_index`, and `obs` (edge i's observation:
+ * whether it leads), and say what it tells the alert.
+ */
+void lw_watch_edge_obs(const lw_analysis_t *an, size_t i, const char *nsm, double alpha,
+                       bool gap, char *brk, size_t brk_size, const char *as_of,
+                       lw_alert_obs_t *o);
+lw_alert_mon_t lw_watch_monitor_edge(lw_leadmon_t *m, const lw_leadmon_opts_t *o,
+                                     const lw_analysis_t *an, size_t i,
+                                     const lw_analyze_input_t *in, int64_t last_index,
+                                     const lw_alert_obs_t *obs);
+/* What a monitor state tells the alert (NONE while idle). */
+lw_alert_mon_t lw_watch_monitor_state(const lw_leadmon_t *m);
 
 /* The alert table (borrowed; for tests and /metrics). */
 const lw_alert_table_t *lw_watch_alerts(const lw_watch_t *w);

@@ -70,7 +70,8 @@ enum {
     OPT_STAB_WINDOW,
     OPT_HOLIDAYS,
     OPT_CONTROLS,
-    OPT_MAX_GAP
+    OPT_MAX_GAP,
+    OPT_REPLAY
 };
 
 typedef struct {
@@ -116,6 +117,15 @@ int lw_cli_mock_kafka(int argc, char **argv, const lw_cli_env_t *env);
 int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env);
 int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env);
 int lw_cli_report(int argc, char **argv, const lw_cli_env_t *env);
+
+/*
+ * `analyze --replay` (cli_replay.c): the daemon's evaluation at every bucket
+ * of the session's rows (window `window`), one JSON line per edge and
+ * bucket on `out`.  Returns an LW_EXIT_* code; errors go to stderr.
+ */
+struct lw_session;
+int lw_cli_analyze_replay(struct lw_session *ses, const lw_analyze_opts_t *ao,
+                          const lw_alert_opts_t *alerts, size_t window, FILE *out);
 
 extern const char lw_cli_help_check_config[], lw_cli_help_ingest[], lw_cli_help_export[],
     lw_cli_help_run[], lw_cli_help_mock_kafka[], lw_cli_help_simulate[], lw_cli_help_analyze[],

@@ -49,6 +49,9 @@ typedef struct {
                                        having led (its loss can alert), 0..LW_ALERT_MAX_EVALS;
                                        0 and 1 arm on the first */
     unsigned on_mask;               /* conditions that alert, default LW_ALERT_EDGE_CONDS_ALL */
+    bool monitor;                   /* no_longer_leads / kpi_link_lost from the sequential
+                                       monitor (alerts.monitor, default true); false = the
+                                       window-verdict rule */
     unsigned stall_for;             /* pipeline alert: 0 (the stall check has its own */
     unsigned stall_keep_firing_for; /*   time bound); not config keys */
     size_t max_entries; /* (edge, condition) pairs, LW_ALERT_MIN_ENTRIES..LW_ALERT_MAX_ENTRIES

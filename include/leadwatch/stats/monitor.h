@@ -88,4 +88,86 @@ lw_err_t lw_monitor_feed(lw_monitor_t *m, const double *y, const double *Z, size
 /* True when a (deserialized) state is internally consistent. */
 bool lw_monitor_check(const lw_monitor_t *m);
 
+/* ------------------------------------------------------------------------
+ * Stop monitor: Page's CUSUM of the log-likelihood ratio "the lead terms
+ * stopped" against the history fit (Page 1954, "Continuous inspection
+ * schemes", Biometrika 41; Lorden 1971 for its optimality; the boundary by
+ * Siegmund 1985, "Sequential Analysis", eq. (2.53)-(2.55)).  strucchange
+ * has no such process, so it is checked against an exact re-implementation
+ * in scripts/gen_stats_refs3.R (stopmon_*).
+ *
+ * History: OLS of y on Z over rows 1..n (k columns, `lead` marks the
+ * columns of the input's lags), b_hat, sigma^2 = SSR / (n - k) (df n - k).
+ * Post-change hypothesis: the lead coefficients are 0, the rest unchanged,
+ * so the prediction loses g_t = sum_{j in lead} b_j z_tj.  For each new row
+ * with residual e_t = y_t - z_t' b_hat the log-likelihood ratio
+ * (Gaussian errors, sigma known) is
+ *     l_t = -(2 e_t g_t + g_t^2) / (2 sigma^2)
+ *     W_t = max(0, W_{t-1} + l_t),  alarm at the first W_t > h.
+ * In control l_t ~ N(-v_t/2, v_t) with v_t = g_t^2 / sigma^2; after a
+ * complete stop N(+v_t/2, v_t): the drift per row is v/2 both ways, with
+ * v = mean(g^2) / sigma^2 over the history (v = "how much of y the lead
+ * explains", b' Sigma_x b / sigma^2).  Treating v_t as the constant v, the
+ * standardized walk has drift -sqrt(v)/2, and Siegmund's approximation of
+ * the in-control average run length is
+ *     ARL0(h) = (exp(h + 1.166 sqrt(v)) - h - 1.166 sqrt(v) - 1) / (v / 2).
+ * Alarms of a rare-event CUSUM are close to a Poisson process, so the
+ * probability of a false alarm within `horizon` rows is
+ * 1 - exp(-horizon / ARL0); h solves that = alpha (bisection).  A lead
+ * that weakens to a fraction r of itself drifts at (1 - 2r) v / 2: only
+ * weakenings below half the old effect raise W (stated, not hidden).
+ * The expected delay after a complete stop is about (h + 1.166 sqrt(v)) /
+ * (v / 2) rows: e.g. v = 0.2 (a lead explaining 17 % of y's innovation
+ * variance), alpha 0.05 over 365 rows: h = 6.5, delay ~ 70 rows.  No
+ * detector does much better (Lorden: delay >= log(ARL0) / (v / 2)).
+ * ------------------------------------------------------------------------ */
+
+#define LW_STOPMON_VERSION 1u
+#define LW_STOPMON_MAX_K 64u
+
+typedef struct {
+    uint32_t version;  /* LW_STOPMON_VERSION */
+    uint32_t k;        /* regressors */
+    uint64_t histsize; /* n */
+    uint64_t rows;     /* rows monitored after the history */
+    uint64_t alarm;    /* the monitored row (1-based) of the first W > h; 0 = none */
+    double alpha;      /* false-alarm probability over the horizon */
+    double horizon;    /* rows */
+    double v;          /* mean(g^2) / sigma^2 over the history */
+    double h;          /* threshold */
+    double sigma;      /* history residual standard deviation, df = n - k */
+    double stat;       /* W after the last row */
+    double maxstat;    /* max W so far */
+    double coef[LW_STOPMON_MAX_K];
+    uint8_t lead[LW_STOPMON_MAX_K]; /* 1 = a lead column (0 after a stop) */
+} lw_stopmon_t;
+
+/* ARL0(h) of the comment above; NaN for v <= 0. */
+double lw_stopmon_arl0(double h, double v);
+
+/* h with 1 - exp(-horizon / ARL0(h)) = alpha (|rel err| 1e-14); NaN when not solvable. */
+double lw_stopmon_threshold(double v, double alpha, double horizon);
+
+/*
+ * Fit the history: y (n), Z (n x k row-major, include the constant),
+ * lead[k] (non-zero = a lead column; at least one).  Needs 1 <= k <=
+ * LW_STOPMON_MAX_K, k < n <= LW_MONITOR_MAX_HIST, alpha in (0, 1), horizon
+ * >= 1 (LW_ERR_INVALID); a rank-deficient or perfect fit, or lead terms
+ * that explain nothing (v = 0), is LW_ERR_STATS.  *m is zeroed on error.
+ */
+lw_err_t lw_stopmon_init(lw_stopmon_t *m, const double *y, const double *Z, size_t n, size_t k,
+                         const unsigned char *lead, double alpha, double horizon, char *errstr,
+                         size_t errstr_size);
+
+/*
+ * One new row: z (k), y.  *llr (may be NULL) gets l_t; *alarm_now is set
+ * when this row is the first crossing.  Rows are accepted after an alarm.
+ * LW_ERR_INVALID (state unchanged) for NaN/Inf or an invalid state.
+ */
+lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *llr,
+                           bool *alarm_now, char *errstr, size_t errstr_size);
+
+/* True when a (deserialized) state is internally consistent. */
+bool lw_stopmon_check(const lw_stopmon_t *m);
+
 #endif

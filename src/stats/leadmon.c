@@ -1,0 +1,222 @@
+/*
+ * leadmon.c - one lead's sequential monitor (life cycle and regression in
+ * leadmon.h; the statistic, its boundary and sources in monitor.h).
+ *
+ * A start fits two OLS on the window: x on the deterministic columns d
+ * (giving cx, so x~ = X - d'cx), then the monitored regression over every
+ * window row whose lags are all defined; both are rebuilt from the raw
+ * window values with the same helpers that build a monitored row, so a row
+ * means the same thing in the history and in the monitoring.  An update
+ * costs O(k) (one row of at most LW_STOPMON_MAX_K columns); a start
+ * allocates the window's design once.  Rows are identified by absolute
+ * bucket index, which is why a catch-up that evaluates the same buckets
+ * feeds the same rows in the same order as live evaluations did.
+ */
+#include "leadwatch/stats/leadmon.h"
+
+#include "leadwatch/stats/ols.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void lw_leadmon_opts_default(lw_leadmon_opts_t *o)
+{
+    *o = (lw_leadmon_opts_t){.arm_after = 28, .alpha = 0.05, .year = 365.0, .rebase = 90.0};
+}
+
+/* Transformed value of series s at window row i (NAN when undefined). */
+static double tval(const double *s, size_t stride, size_t i, bool lg, bool diff)
+{
+    double v = s[i * stride];
+    if (lg)
+        v = v > 0.0 ? log(v) : (double)NAN;
+    if (diff) {
+        if (i == 0)
+            return (double)NAN;
+        double u = s[(i - 1) * stride];
+        if (lg)
+            u = u > 0.0 ? log(u) : (double)NAN;
+        v -= u;
+    }
+    return isfinite(v) ? v : (double)NAN;
+}
+
+/* d_t into out[0..ndet). */
+static void det_row(const lw_leadmon_t *m, int64_t t, double *out)
+{
+    size_t j = 0;
+    out[j++] = 1.0;
+    if (m->season >= 2) {
+        const int64_t s = (int64_t)m->season;
+        const int64_t ph = ((t % s) + s) % s;
+        for (int64_t q = 1; q < s; q++)
+            out[j++] = ph == q ? 1.0 : 0.0;
+    }
+}
+
+static double xtilde(const lw_leadmon_t *m, const lw_leadmon_input_t *in, size_t i, int64_t t)
+{
+    double d[LW_LEADMON_MAX_DET];
+    double v = tval(in->x, in->stride, i, m->log_x, m->diff);
+    det_row(m, t, d);
+    for (uint32_t j = 0; j < m->ndet; j++)
+        v -= d[j] * m->cx[j];
+    return v;
+}
+
+/*
+ * The monitored row for window row i (bucket index t): z (ndet + 2 lag) and
+ * the response; false when a value is missing or the lags leave the window.
+ */
+static bool design_row(const lw_leadmon_t *m, const lw_leadmon_input_t *in, size_t i, int64_t t,
+                       double *z, double *y)
+{
+    const size_t p = m->lag;
+    if (i < p + m->diff)
+        return false;
+    det_row(m, t, z);
+    *y = tval(in->y, in->stride, i, m->log_y, m->diff);
+    bool ok = isfinite(*y);
+    for (size_t j = 1; j <= p; j++) {
+        z[m->ndet + j - 1] = tval(in->y, in->stride, i - j, m->log_y, m->diff);
+        z[m->ndet + p + j - 1] = xtilde(m, in, i - j, t - (int64_t)j);
+        ok = ok && isfinite(z[m->ndet + j - 1]) && isfinite(z[m->ndet + p + j - 1]);
+    }
+    return ok;
+}
+
+/* Fit a new history on the window; *m is unchanged unless it succeeds. */
+static bool start(lw_leadmon_t *m, const lw_leadmon_opts_t *o, const lw_leadmon_input_t *in)
+{
+    if (in->lag < 1 || in->lag > LW_LEADMON_MAX_LAG || in->n < 2)
+        return false;
+    lw_leadmon_t nm = *m;
+    nm.lag = (uint32_t)in->lag;
+    nm.season = in->season >= 2 && in->season <= LW_LEADMON_MAX_SEASON ? (uint32_t)in->season : 0;
+    nm.log_x = in->log_x;
+    nm.log_y = in->log_y;
+    nm.diff = in->diff;
+    nm.ndet = 1u + (nm.season ? nm.season - 1u : 0u);
+    nm.t0 = in->last_index - (int64_t)(in->n - 1);
+    memset(nm.cx, 0, sizeof nm.cx);
+    const size_t n = in->n, nd = nm.ndet, k = nd + 2 * (size_t)nm.lag;
+    double *Z = malloc(n * k * sizeof(double)), *yv = malloc(n * sizeof(double));
+    unsigned char lead[LW_STOPMON_MAX_K] = {0};
+    lw_ols_t *ols = NULL;
+    bool ok = false;
+    char err[256];
+    if (!Z || !yv)
+        goto free_arrays;
+    /* 1. x on d */
+    size_t nx = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double v = tval(in->x, in->stride, i, nm.log_x, nm.diff);
+        if (!isfinite(v))
+            continue;
+        det_row(&nm, nm.t0 + (int64_t)i, Z + nx * nd);
+        yv[nx++] = v;
+    }
+    if (nx <= nd || lw_ols_new(nx, nd, &ols, err, sizeof err) != LW_OK)
+        goto free_arrays;
+    lw_ols_result_t fit;
+    if (lw_ols_fit(ols, Z, yv, nx, nd, 0, 0, &fit, err, sizeof err) != LW_OK)
+        goto free_ols;
+    memcpy(nm.cx, fit.params, nd * sizeof(double));
+    /* 2. the monitored regression over the window */
+    size_t nh = 0;
+    for (size_t i = 0; i < n; i++)
+        if (design_row(&nm, in, i, nm.t0 + (int64_t)i, Z + nh * k, &yv[nh]))
+            nh++;
+    for (size_t j = nd + nm.lag; j < k; j++)
+        lead[j] = 1;
+    /* alpha per re-base period such that a year of them has probability o->alpha */
+    const double alpha_h = -expm1(log1p(-o->alpha) * o->rebase / o->year);
+    if (lw_stopmon_init(&nm.cusum, yv, Z, nh, k, lead, alpha_h, o->rebase, err, sizeof err) !=
+        LW_OK)
+        goto free_ols;
+    nm.phase = LW_LEADMON_WATCHING;
+    nm.streak = 0;
+    nm.last_index = in->last_index;
+    nm.alarm_index = 0;
+    nm.starts++;
+    *m = nm;
+    ok = true;
+free_ols:
+    lw_ols_destroy(ols);
+free_arrays:
+    free(Z);
+    free(yv);
+    return ok;
+}
+
+/* Feed the window's buckets newer than m->last_index; true on an alarm. */
+static bool feed(lw_leadmon_t *m, const lw_leadmon_input_t *in)
+{
+    if (in->n == 0 || in->last_index <= m->last_index)
+        return false;
+    const int64_t first = in->last_index - (int64_t)(in->n - 1);
+    for (int64_t t = m->last_index + 1; t <= in->last_index; t++) {
+        double z[LW_STOPMON_MAX_K], y;
+        bool alarm = false;
+        m->last_index = t;
+        if (t < first || !design_row(m, in, (size_t)(t - first), t, z, &y) ||
+            lw_stopmon_update(&m->cusum, z, y, NULL, &alarm, NULL, 0) != LW_OK) {
+            m->skipped++;
+            continue;
+        }
+        if (alarm) {
+            m->phase = LW_LEADMON_ALARMED;
+            m->alarm_index = t;
+            m->streak = 0; /* last_index = t: the same state whatever the batch size */
+            return true;
+        }
+    }
+    return false;
+}
+
+lw_leadmon_phase_t lw_leadmon_step(lw_leadmon_t *m, const lw_leadmon_opts_t *o,
+                                   const lw_leadmon_input_t *in)
+{
+    if (m->version != LW_LEADMON_VERSION) {
+        memset(m, 0, sizeof *m);
+        m->version = LW_LEADMON_VERSION;
+    }
+    const uint32_t need = o->arm_after > 0 ? o->arm_after : 1;
+    switch ((lw_leadmon_phase_t)m->phase) {
+    case LW_LEADMON_IDLE:
+    case LW_LEADMON_ALARMED:
+        if (in->leading)
+            m->streak = m->streak < UINT32_MAX ? m->streak + 1 : m->streak;
+        else if (!in->hold)
+            m->streak = 0;
+        if (m->streak >= need)
+            start(m, o, in);
+        break;
+    case LW_LEADMON_WATCHING:
+        if (!feed(m, in) && (double)m->cusum.rows >= o->rebase && in->leading)
+            start(m, o, in); /* re-base; on failure the old history goes on */
+        break;
+    }
+    return (lw_leadmon_phase_t)m->phase;
+}
+
+bool lw_leadmon_check(const lw_leadmon_t *m)
+{
+    if (m->version == 0)
+        return m->phase == LW_LEADMON_IDLE;
+    if (m->version != LW_LEADMON_VERSION || m->phase > LW_LEADMON_ALARMED ||
+        m->log_x > 1 || m->log_y > 1 || m->diff > 1 ||
+        m->season > LW_LEADMON_MAX_SEASON || m->season == 1)
+        return false;
+    if (m->phase == LW_LEADMON_IDLE && m->starts == 0)
+        return true;
+    if (m->lag < 1 || m->lag > LW_LEADMON_MAX_LAG ||
+        m->ndet != 1u + (m->season ? m->season - 1u : 0u) ||
+        !lw_stopmon_check(&m->cusum) || m->cusum.k != m->ndet + 2 * m->lag)
+        return false;
+    for (uint32_t j = 0; j < m->ndet; j++)
+        if (!isfinite(m->cx[j]))
+            return false;
+    return m->phase != LW_LEADMON_ALARMED || m->alarm_index <= m->last_index;
+}
