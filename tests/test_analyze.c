@@ -636,13 +636,13 @@ typedef struct {
 
 static const char *const RNAMES[3] = {"x", "y", "d"};
 
-static void rtable_fill(rtable_t *t, size_t n, double bx, size_t stop)
+static void rtable_fill2(rtable_t *t, size_t n, double bx, size_t stop, double bafter)
 {
     double x[RN + 50] = {0}, y[RN + 50] = {0};
     for (size_t i = 1; i < n + 50; i++) {
         x[i] = 0.5 * x[i - 1] + gauss();
         const size_t r = i >= 50 ? i - 50 : 0;
-        y[i] = 0.3 * y[i - 1] + (i >= 2 && (i < 50 || r < stop) ? bx * x[i - 2] : 0.0) +
+        y[i] = 0.3 * y[i - 1] + (i < 2 ? 0.0 : (i < 50 || r < stop) ? bx : bafter) * x[i - 2] +
                0.5 * gauss();
     }
     t->n = n;
@@ -657,6 +657,11 @@ static void rtable_fill(rtable_t *t, size_t n, double bx, size_t stop)
                  tm.tm_mday);
         t->labels[i] = t->lab[i];
     }
+}
+
+static void rtable_fill(rtable_t *t, size_t n, double bx, size_t stop)
+{
+    rtable_fill2(t, n, bx, stop, 0.0);
 }
 
 static lw_analyze_input_t rtable_input(const rtable_t *t, int64_t bucket_ms)
@@ -830,6 +835,32 @@ static void test_no_longer_leads(void **state)
     lw_analysis_free(a);
 }
 
+/* Stability: a window counts against the full-sample sign only when its
+ * summed x-lag effect is significantly of the other sign.  A lead that
+ * reverses (+0.9 then -0.9 over the last third) is unstable; the same lead
+ * kept weak everywhere (every window's sum noisy) is stable. */
+static void test_stability_contradiction(void **state)
+{
+    (void)state;
+    static rtable_t t;
+    lw_analyze_opts_t o;
+    lw_analyze_opts_default(&o);
+    o.max_lag = 7;
+    rtable_fill2(&t, 450, 0.9, 300, -0.9);
+    lw_analysis_t *a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    const lw_edge_result_t *e = &a->edges[0];
+    assert_int_equal(e->stab_status, LW_STEP_OK);
+    assert_true(e->effect_sum > 0.0);
+    assert_false(e->stable);
+    assert_true(e->stab_nwindows - e->stab_nsame_sign >= 2);
+    lw_analysis_free(a);
+    rtable_fill2(&t, 450, 0.9, RN, 0.0);
+    a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    assert_true(a->edges[0].stable);
+    assert_int_equal(a->edges[0].stab_nsame_sign, a->edges[0].stab_nwindows);
+    lw_analysis_free(a);
+}
+
 static void test_source_from_csv(void **state)
 {
     (void)state;
@@ -880,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_controls_common_driver),
         cmocka_unit_test(test_hourly_season_period),
         cmocka_unit_test(test_no_longer_leads),
+        cmocka_unit_test(test_stability_contradiction),
     };
     return cmocka_run_group_tests(tests, setup_truth, teardown_truth);
 }
