@@ -63,8 +63,9 @@
  *                      significant before it and not over the >= 5 lag + 20
  *                      rows after it, and y -> x does not hold;
  *   feedback / leads / reverse  the direction(s) that HOLD: q < alpha, stable
- *                      (share of windows not significantly against the sign >= stable_min_sign) and Clark-West p < alpha,
- *                      the same gates both ways;
+ *                      (a share >= stable_min_sign of the windows not
+ *                      significantly against the sign) and Clark-West
+ *                      p < alpha, the same gates both ways;
  *   inconclusive       otherwise (the reasons name the failed checks).
  * "not sensitive" (MDE above the threshold) is a reason, not a veto.
  */
