@@ -642,8 +642,8 @@ static void rtable_fill2(rtable_t *t, size_t n, double bx, size_t stop, double b
     for (size_t i = 1; i < n + 50; i++) {
         x[i] = 0.5 * x[i - 1] + gauss();
         const size_t r = i >= 50 ? i - 50 : 0;
-        y[i] = 0.3 * y[i - 1] + (i < 2 ? 0.0 : (i < 50 || r < stop) ? bx : bafter) * x[i - 2] +
-               0.5 * gauss();
+        const double xl = i >= 2 ? x[i - 2] : 0.0;
+        y[i] = 0.3 * y[i - 1] + (i < 50 || r < stop ? bx : bafter) * xl + 0.5 * gauss();
     }
     t->n = n;
     for (size_t i = 0; i < n; i++) {
@@ -696,6 +696,7 @@ static lw_analysis_t *rtable_run(const rtable_t *t, const lw_analyze_opts_t *o, 
 static void test_holidays_given(void **state)
 {
     (void)state;
+    rng = 0x2545F4914F6CDD1Du;
     static rtable_t t;
     rtable_fill(&t, 365, 0.8, RN);
     static const size_t hol[6] = {0, 45, 120, 185, 250, 358};
@@ -745,6 +746,7 @@ static void test_holidays_given(void **state)
 static void test_controls_common_driver(void **state)
 {
     (void)state;
+    rng = 0x2545F4914F6CDD1Du;
     static rtable_t t;
     rtable_fill(&t, 400, 0.0, RN);
     double d[400];
@@ -787,6 +789,7 @@ static void test_controls_common_driver(void **state)
 static void test_hourly_season_period(void **state)
 {
     (void)state;
+    rng = 0x2545F4914F6CDD1Du;
     static rtable_t t;
     rtable_fill(&t, 3 * 168, 0.8, RN);
     lw_analyze_opts_t o;
@@ -809,6 +812,7 @@ static void test_hourly_season_period(void **state)
 static void test_no_longer_leads(void **state)
 {
     (void)state;
+    rng = 0x2545F4914F6CDD1Du;
     static rtable_t t;
     lw_analyze_opts_t o;
     lw_analyze_opts_default(&o);
@@ -820,9 +824,11 @@ static void test_no_longer_leads(void **state)
         dump(e);
     assert_int_equal(e->verdict, LW_VERDICT_NO_LONGER_LEADS);
     assert_true(e->no_longer);
-    /* the old lag is the lag chosen on the whole sample (AIC may add one) */
+    /* the old lag is the lag chosen on the whole sample: AIC may add lags to
+     * the true 2 but cannot drop it (the model would miss the effect) */
     assert_int_equal(e->old_lag, e->lag);
-    assert_true(e->old_lag >= 2 && e->old_lag <= 3);
+    assert_true(e->old_lag >= 2 && e->old_lag <= 5);
+    assert_int_equal(e->lead, 2);
     if (e->since_row + 8 < 300 || e->since_row > 300 + 8)
         fail_msg("since row %zu (%s), the lead stopped at row 300", e->since_row,
                  t.labels[e->since_row]);
@@ -842,6 +848,7 @@ static void test_no_longer_leads(void **state)
 static void test_stability_contradiction(void **state)
 {
     (void)state;
+    rng = 0x2545F4914F6CDD1Du;
     static rtable_t t;
     lw_analyze_opts_t o;
     lw_analyze_opts_default(&o);
