@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "leadwatch/stats/analyze.h"
+#include "leadwatch/core/timeutil.h"
 #include "leadwatch/store/session.h"
 #include "leadwatch/stats/granger.h"
 #include "leadwatch/stats/multitest.h"
@@ -33,7 +34,9 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -617,6 +620,254 @@ static void test_options(void **state)
     assert_non_null(strstr(err, "no edges"));
 }
 
+/* ---------------------------------------------------------------- issue 11 redesign */
+
+enum { RN = 520 };
+
+/* A daily (or hourly) series table with dated labels: column 0 the input x, 1
+ * the NSM y, 2 the driver d; y_t = 0.3 y_{t-1} + b_t x_{t-2} + noise with
+ * b_t = bx while t < stop, 0 after. */
+typedef struct {
+    size_t n;
+    double vals[RN * 3];
+    char lab[RN][48];
+    const char *labels[RN];
+} rtable_t;
+
+static const char *const RNAMES[3] = {"x", "y", "d"};
+
+static void rtable_fill2(rtable_t *t, size_t n, double bx, size_t stop, double bafter)
+{
+    double x[RN + 50] = {0}, y[RN + 50] = {0};
+    for (size_t i = 1; i < n + 50; i++) {
+        x[i] = 0.5 * x[i - 1] + gauss();
+        const size_t r = i >= 50 ? i - 50 : 0;
+        const double xl = i >= 2 ? x[i - 2] : 0.0;
+        y[i] = 0.3 * y[i - 1] + (i < 50 || r < stop ? bx : bafter) * xl + 0.5 * gauss();
+    }
+    t->n = n;
+    for (size_t i = 0; i < n; i++) {
+        t->vals[i * 3 + 0] = 100.0 + 5.0 * x[i + 50];
+        t->vals[i * 3 + 1] = 200.0 + 5.0 * y[i + 50];
+        t->vals[i * 3 + 2] = 50.0 + gauss();
+        const time_t sec = (time_t)(1704067200 + (int64_t)i * 86400); /* 2024-01-01 */
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        snprintf(t->lab[i], sizeof t->lab[i], "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday);
+        t->labels[i] = t->lab[i];
+    }
+}
+
+static void rtable_fill(rtable_t *t, size_t n, double bx, size_t stop)
+{
+    rtable_fill2(t, n, bx, stop, 0.0);
+}
+
+static lw_analyze_input_t rtable_input(const rtable_t *t, int64_t bucket_ms)
+{
+    static const size_t inputs[1] = {0};
+    lw_analyze_input_t in = {0};
+    in.nrows = t->n;
+    in.nseries = 3;
+    in.names = RNAMES;
+    in.values = t->vals;
+    in.labels = t->labels;
+    in.bucket_ms = bucket_ms;
+    in.nsm = 1;
+    in.kpi = -1;
+    in.ninputs = 1;
+    in.inputs = inputs;
+    return in;
+}
+
+static lw_analysis_t *rtable_run(const rtable_t *t, const lw_analyze_opts_t *o, int64_t bucket_ms)
+{
+    lw_analysis_t *a = NULL;
+    char err[512];
+    const lw_analyze_input_t in = rtable_input(t, bucket_ms);
+    if (lw_analyze_tree(o, &in, &a, err, sizeof err) != LW_OK)
+        fail_msg("analyze: %s", err);
+    return a;
+}
+
+/* --holidays: the matched rows are missing in both series and counted; a
+ * lead with six x2.7 holiday spikes in both series is still found. */
+static void test_holidays_given(void **state)
+{
+    (void)state;
+    rng = 0x2545F4914F6CDD1Du;
+    static rtable_t t;
+    rtable_fill(&t, 365, 0.8, RN);
+    static const size_t hol[6] = {0, 45, 120, 185, 250, 358};
+    for (size_t h = 0; h < 6; h++) {
+        t.vals[hol[h] * 3 + 0] *= 2.7;
+        t.vals[hol[h] * 3 + 1] *= 2.7;
+    }
+    lw_analyze_opts_t o;
+    lw_analyze_opts_default(&o);
+    o.max_lag = 7;
+    o.outlier_mad = 0.0; /* only the calendar may remove them */
+    char err[256];
+    assert_int_equal(lw_analyze_opts_set_holidays(&o,
+                                                  "2024-01-01,2024-02-15,2024-04-30,2024-07-04,"
+                                                  "2024-09-07,2024-12-24",
+                                                  err, sizeof err),
+                     LW_OK);
+    lw_analysis_t *a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    const lw_edge_result_t *e = &a->edges[0];
+    assert_int_equal(a->holiday_rows, 6);
+    assert_int_equal(e->prep_from.n_holidays, 6);
+    assert_int_equal(e->prep_to.n_holidays, 6);
+    assert_int_equal(e->verdict, LW_VERDICT_LEADS);
+    assert_int_equal(e->lag, 2);
+    lw_analysis_free(a);
+    /* without the calendar nothing is counted as a holiday; the default
+     * automatic outlier rule (analysis.outlier_mad 5) finds the spikes instead */
+    o.nholidays = 0;
+    a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    assert_int_equal(a->holiday_rows, 0);
+    assert_int_equal(a->edges[0].prep_from.n_holidays, 0);
+    assert_int_equal(a->edges[0].prep_from.n_outliers, 0);
+    lw_analysis_free(a);
+    lw_analyze_opts_t d;
+    lw_analyze_opts_default(&d);
+    o.outlier_mad = d.outlier_mad;
+    assert_true(o.outlier_mad > 0.0);
+    a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    assert_true(a->edges[0].prep_from.n_outliers >= 6);
+    assert_true(a->edges[0].prep_to.n_outliers >= 6);
+    lw_analysis_free(a);
+}
+
+/* tree.controls: a driver d moves x on day t and y on day t + 1, with no
+ * x -> y link; without the control x `leads`, with it not.  An unknown
+ * control is a configuration error. */
+static void test_controls_common_driver(void **state)
+{
+    (void)state;
+    rng = 0x2545F4914F6CDD1Du;
+    static rtable_t t;
+    rtable_fill(&t, 400, 0.0, RN);
+    double d[400];
+    for (size_t i = 0; i < t.n; i++) {
+        const double g = gauss();
+        d[i] = g > 1.3 ? 3.0 + g : 0.3 * gauss(); /* pulses on about 10 % of days */
+        t.vals[i * 3 + 2] = 50.0 + 10.0 * d[i];
+        t.vals[i * 3 + 0] += 10.0 * d[i];
+        if (i >= 1)
+            t.vals[i * 3 + 1] += 10.0 * d[i - 1];
+    }
+    lw_analyze_opts_t o;
+    lw_analyze_opts_default(&o);
+    o.max_lag = 7;
+    lw_analysis_t *a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    if (getenv("LW_TEST_VERBOSE"))
+        dump(&a->edges[0]);
+    assert_int_equal(a->edges[0].verdict, LW_VERDICT_LEADS);
+    assert_int_equal(a->edges[0].ncontrols, 0);
+    lw_analysis_free(a);
+    char err[256];
+    assert_int_equal(lw_analyze_opts_set_controls(&o, "d", err, sizeof err), LW_OK);
+    a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    if (getenv("LW_TEST_VERBOSE"))
+        dump(&a->edges[0]);
+    assert_int_equal(a->edges[0].ncontrols, 1);
+    assert_int_equal(a->edges[0].control_cols[0], 2);
+    assert_int_not_equal(a->edges[0].verdict, LW_VERDICT_LEADS);
+    assert_true(a->edges[0].p > 0.01);
+    lw_analysis_free(a);
+    assert_int_equal(lw_analyze_opts_set_controls(&o, "nope", err, sizeof err), LW_OK);
+    const lw_analyze_input_t in = rtable_input(&t, LW_MS_PER_DAY);
+    a = NULL;
+    assert_int_equal(lw_analyze_tree(&o, &in, &a, err, sizeof err), LW_ERR_CONFIG);
+    assert_null(a);
+    assert_non_null(strstr(err, "nope"));
+}
+
+/* Hourly buckets: hour-of-week (168) from 3 weeks of data, hour-of-day (24) below. */
+static void test_hourly_season_period(void **state)
+{
+    (void)state;
+    rng = 0x2545F4914F6CDD1Du;
+    static rtable_t t;
+    rtable_fill(&t, 3 * 168, 0.8, RN);
+    lw_analyze_opts_t o;
+    lw_analyze_opts_default(&o);
+    o.max_lag = 4;
+    assert_int_equal(o.seasonal, LW_SEASONAL_WEEKLY);
+    lw_analysis_t *a = rtable_run(&t, &o, LW_MS_PER_HOUR);
+    assert_int_equal(a->season_period, 168);
+    assert_int_equal(a->edges[0].prep_to.season_period, 168);
+    lw_analysis_free(a);
+    t.n = 3 * 168 - 1;
+    a = rtable_run(&t, &o, LW_MS_PER_HOUR);
+    assert_int_equal(a->season_period, 24);
+    assert_int_equal(a->edges[0].prep_to.season_period, 24);
+    lw_analysis_free(a);
+}
+
+/* A lag-2 lead that stops completely at row 300 of 450: no_longer_leads, since
+ * near 300, the old lag 2; the same data without the stop `leads`. */
+static void test_no_longer_leads(void **state)
+{
+    (void)state;
+    rng = 0x2545F4914F6CDD1Du;
+    static rtable_t t;
+    lw_analyze_opts_t o;
+    lw_analyze_opts_default(&o);
+    o.max_lag = 7;
+    rtable_fill(&t, 450, 0.9, 300);
+    lw_analysis_t *a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    const lw_edge_result_t *e = &a->edges[0];
+    if (getenv("LW_TEST_VERBOSE"))
+        dump(e);
+    assert_int_equal(e->verdict, LW_VERDICT_NO_LONGER_LEADS);
+    assert_true(e->no_longer);
+    /* the old lag is the lag chosen on the whole sample: AIC may add lags to
+     * the true 2 but cannot drop it (the model would miss the effect) */
+    assert_int_equal(e->old_lag, e->lag);
+    assert_true(e->old_lag >= 2 && e->old_lag <= 5);
+    assert_int_equal(e->lead, 2);
+    if (e->since_row + 8 < 300 || e->since_row > 300 + 8)
+        fail_msg("since row %zu (%s), the lead stopped at row 300", e->since_row,
+                 t.labels[e->since_row]);
+    assert_int_equal(e->since_row, e->break_row);
+    lw_analysis_free(a);
+    rng = 0x2545F4914F6CDD1Du;
+    rtable_fill(&t, 450, 0.9, RN);
+    a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    assert_int_equal(a->edges[0].verdict, LW_VERDICT_LEADS);
+    lw_analysis_free(a);
+}
+
+/* Stability: a window counts against the full-sample sign only when its
+ * summed x-lag effect is significantly of the other sign.  A lead that
+ * reverses (+0.9 then -0.9 over the last third) is unstable; the same lead
+ * kept weak everywhere (every window's sum noisy) is stable. */
+static void test_stability_contradiction(void **state)
+{
+    (void)state;
+    rng = 0x2545F4914F6CDD1Du;
+    static rtable_t t;
+    lw_analyze_opts_t o;
+    lw_analyze_opts_default(&o);
+    o.max_lag = 7;
+    rtable_fill2(&t, 450, 0.9, 300, -0.9);
+    lw_analysis_t *a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    const lw_edge_result_t *e = &a->edges[0];
+    assert_int_equal(e->stab_status, LW_STEP_OK);
+    assert_true(e->effect_sum > 0.0);
+    assert_false(e->stable);
+    assert_true(e->stab_nwindows - e->stab_nsame_sign >= 2);
+    lw_analysis_free(a);
+    rtable_fill2(&t, 450, 0.9, RN, 0.0);
+    a = rtable_run(&t, &o, LW_MS_PER_DAY);
+    assert_true(a->edges[0].stable);
+    assert_int_equal(a->edges[0].stab_nsame_sign, a->edges[0].stab_nwindows);
+    lw_analysis_free(a);
+}
+
 static void test_source_from_csv(void **state)
 {
     (void)state;
@@ -663,6 +914,11 @@ int main(void)
         cmocka_unit_test(test_gap_interpolated_or_skipped),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_source_from_csv),
+        cmocka_unit_test(test_holidays_given),
+        cmocka_unit_test(test_controls_common_driver),
+        cmocka_unit_test(test_hourly_season_period),
+        cmocka_unit_test(test_no_longer_leads),
+        cmocka_unit_test(test_stability_contradiction),
     };
     return cmocka_run_group_tests(tests, setup_truth, teardown_truth);
 }

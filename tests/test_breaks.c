@@ -466,6 +466,77 @@ static void test_hansen_p40_reference(void **state)
     ref_free(&rf);
 }
 
+/* The HC sup-Wald path (computed by partialling out Z once) against a plain
+ * refit of [Z, D_i Z_c] with lw_ols_fit's HC0 covariance at every candidate,
+ * on a design like analyze's: seasonal dummies and a control between the
+ * fixed and the changing columns, and a changing set that is not a suffix. */
+static void test_supwald_hc_equals_refit(void **state)
+{
+    (void)state;
+    enum { M = 260, K = 12, Q = 3 };
+    static double Z[M * K], y[M], A[M * (K + Q)], wp[M + 1];
+    uint64_t st = 17u;
+    for (size_t t = 0; t < M; t++) {
+        double *r = Z + t * K;
+        r[0] = 1.0;
+        for (size_t j = 1; j < K; j++) {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            r[j] = (double)(st >> 11) / 9007199254740992.0 - 0.5 + 0.002 * (double)t;
+        }
+        for (size_t j = 0; j < 6; j++)
+            r[4 + j] = (t % 7) == j ? 1.0 : 0.0;
+        y[t] = 0.5 * r[1] + (t < 170 ? 0.8 : 0.1) * r[2] - 0.3 * r[11] + r[3] * (1.0 + 0.01 * t);
+    }
+    const size_t chg[Q] = {1, 2, 11};
+    lw_breaks_supwald_hc_t r;
+    char err[256] = "";
+    if (lw_breaks_supwald_hc(y, Z, M, K, chg, Q, 0.15, &r, wp, err, sizeof(err)) != LW_OK)
+        fail_msg("%s", err);
+    lw_ols_t *ols = NULL;
+    assert_int_equal(lw_ols_new(M, K + Q, &ols, err, sizeof(err)), LW_OK);
+    double best = -1.0;
+    size_t best_i = 0;
+    for (size_t i = r.first; i <= r.last; i++) {
+        for (size_t t = 0; t < M; t++) {
+            memcpy(A + t * (K + Q), Z + t * K, K * sizeof(double));
+            for (size_t c = 0; c < Q; c++)
+                A[t * (K + Q) + K + c] = t >= i ? Z[t * K + chg[c]] : 0.0;
+        }
+        lw_ols_result_t fit;
+        assert_int_equal(lw_ols_fit(ols, A, y, M, K + Q, LW_OLS_HAC, 0, &fit, err, sizeof(err)),
+                         LW_OK);
+        /* W = d' V_dd^-1 d by Gauss-Jordan on the Q x Q block */
+        double V[Q][Q + 1];
+        for (size_t a = 0; a < Q; a++) {
+            for (size_t b = 0; b < Q; b++)
+                V[a][b] = fit.cov_hac[(K + a) * (K + Q) + K + b];
+            V[a][Q] = fit.params[K + a];
+        }
+        for (size_t a = 0; a < Q; a++)
+            for (size_t b = 0; b < Q; b++)
+                if (b != a) {
+                    const double f = V[b][a] / V[a][a];
+                    for (size_t c = a; c <= Q; c++)
+                        V[b][c] -= f * V[a][c];
+                }
+        double want = 0.0;
+        for (size_t a = 0; a < Q; a++)
+            want += fit.params[K + a] * V[a][Q] / V[a][a];
+        if (!ref_close(wp[i], want, 1e-9, 1e-12))
+            fail_msg("W(%zu): got %.17g want %.17g", i, wp[i], want);
+        if (want > best) {
+            best = want;
+            best_i = i;
+        }
+    }
+    assert_true(r.first > 0 && wp[r.first - 1] == 0.0 && wp[r.last + 1] == 0.0);
+    assert_true(ref_close(r.sup_wald, best, 1e-9, 1e-12));
+    assert_int_equal(r.break_row, best_i);
+    lw_ols_destroy(ols);
+}
+
 static void test_supwald_hc_degenerate(void **state)
 {
     (void)state;
@@ -520,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_supwald_hc_reference),
         cmocka_unit_test(test_hansen_p40_reference),
+        cmocka_unit_test(test_supwald_hc_equals_refit),
         cmocka_unit_test(test_supwald_hc_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

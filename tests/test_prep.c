@@ -239,10 +239,49 @@ static void test_longest_run(void **state)
     assert_int_equal(l, 0);
 }
 
+/* 3b: a planted spike is flagged, counted and removed (missing, or
+ * interpolated with max_gap); with outlier_z 0 it stays. */
+static void test_outlier_spike(void **state)
+{
+    (void)state;
+    enum { N = 300, SPIKE = 150 };
+    double x[N], out[N];
+    double a = 0.0;
+    for (size_t t = 0; t < N; t++) {
+        a = 0.5 * a + gauss();
+        x[t] = 100.0 + (double)(t % 7) + a;
+    }
+    const double clean = x[SPIKE];
+    x[SPIKE] += 25.0;
+    lw_prep_opts_t o;
+    lw_prep_opts_default(&o);
+    o.transform = LW_TRANSFORM_NONE;
+    o.season_period = 7;
+    o.outlier_z = 5.0;
+    lw_prep_info_t info;
+    char err[256];
+    assert_int_equal(lw_prep_series(x, N, &o, out, &info, err, sizeof err), LW_OK);
+    assert_true(info.usable);
+    assert_true(info.n_outliers >= 1 && info.n_outliers <= 3);
+    assert_true(isnan(out[SPIKE]));
+    o.max_gap = 3;
+    assert_int_equal(lw_prep_series(x, N, &o, out, &info, err, sizeof err), LW_OK);
+    assert_true(info.n_outliers >= 1 && info.n_interpolated >= 1);
+    /* filled on the line between its neighbours, not +25 */
+    assert_true(isfinite(out[SPIKE]));
+    assert_true(fabs(out[SPIKE] - 0.5 * (out[SPIKE - 1] + out[SPIKE + 1])) < 1e-9);
+    o.outlier_z = 0.0;
+    assert_int_equal(lw_prep_series(x, N, &o, out, &info, err, sizeof err), LW_OK);
+    assert_int_equal(info.n_outliers, 0);
+    assert_true(out[SPIKE] - 0.5 * (out[SPIKE - 1] + out[SPIKE + 1]) > 15.0);
+    assert_true(fabs(out[SPIKE] - 25.0 - clean) < 10.0);
+}
+
 int main(void)
 {
     lw_stats_init();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_outlier_spike),
         cmocka_unit_test(test_transforms),  cmocka_unit_test(test_seasonal_exact),
         cmocka_unit_test(test_auto),        cmocka_unit_test(test_unusable),
         cmocka_unit_test(test_bad_options), cmocka_unit_test(test_longest_run),

@@ -122,7 +122,7 @@ static const key_spec_t analysis_keys[] = {
     KEY_NUMBER("mde_power", CFG(analysis.mde_power), "0.8", 0, 1, true, true,
                "power of the hypothetical experiment"),
     KEY_NUMBER("stable_min_sign", CFG(analysis.stable_min_sign), "0.8", 0.5, 1, true, false,
-               "share of sub-windows whose effect has the full-sample sign for 'stable'"),
+               "share of sub-windows whose effect is not significantly against the full-sample sign for 'stable'"),
     KEY_INT("max_gap", C_SIZE, CFG(analysis.max_gap), "3", 0, LW_ANALYZE_MAX_GAP,
             "runs of up to this many missing buckets are interpolated; longer gaps only cost "
             "the rows they touch"),

@@ -45,9 +45,13 @@
  *   - Stability: Granger at the chosen lag on sub-windows of W rows every
  *     W/2 rows; a window counts as significant when its p < alpha (raw p: the
  *     windows describe the full-sample result, they are not new discoveries);
- *     the sign of the summed x-lag coefficients of its unrestricted model is
- *     compared with the full sample's.  Stable = at least 3 windows fitted
- *     and a share >= stable_min_sign with the full-sample sign.
+ *     a window contradicts the full sample when the summed x-lag coefficients
+ *     of its unrestricted model have the other sign AND a one-sided t test of
+ *     that sum (classical se, df of the window) is significant at alpha.
+ *     Stable = at least 3 windows fitted and a share >= stable_min_sign that
+ *     do not contradict.  (Counting raw signs instead failed true leads at
+ *     long lags: the sum of p noisy coefficients flips sign in a window even
+ *     when the window's own test is significant; issue 11, lead14/weak lag 7.)
  *
  * Verdict (issue 11; the first rule that applies):
  *   insufficient_data  a side unusable after preparation, fewer rows with
@@ -59,8 +63,9 @@
  *                      significant before it and not over the >= 5 lag + 20
  *                      rows after it, and y -> x does not hold;
  *   feedback / leads / reverse  the direction(s) that HOLD: q < alpha, stable
- *                      (sign share >= stable_min_sign) and Clark-West p < alpha,
- *                      the same gates both ways;
+ *                      (a share >= stable_min_sign of the windows not
+ *                      significantly against the sign) and Clark-West
+ *                      p < alpha, the same gates both ways;
  *   inconclusive       otherwise (the reasons name the failed checks).
  * "not sensitive" (MDE above the threshold) is a reason, not a veto.
  */
@@ -482,7 +487,7 @@ static size_t fill_design(const work_t *w, const double *y, const double *x, siz
  * (rec->status LW_ERR_STATS with a reason) when infeasible.
  */
 static bool pair_test(work_t *w, const double *y, const double *x, size_t p, size_t lo,
-                      size_t hi, lw_granger_lag_t *rec, double *sum)
+                      size_t hi, lw_granger_lag_t *rec, double *sum, double *sum_t)
 {
     memset(rec, 0, sizeof(*rec));
     rec->lag = p;
@@ -504,7 +509,8 @@ static bool pair_test(work_t *w, const double *y, const double *x, size_t p, siz
     rec->ssr_r = r.ssr;
     rec->llf_r = r.llf;
     fill_design(w, y, x, p, w->rows, m, true, w->X, w->yv);
-    if (lw_ols_fit(w->ols, w->X, w->yv, m, ku, 0, 0, &r, err, sizeof err) != LW_OK) {
+    if (lw_ols_fit(w->ols, w->X, w->yv, m, ku, sum_t ? LW_OLS_COV : 0u, 0, &r, err, sizeof err) !=
+        LW_OK) {
         snprintf(rec->reason, sizeof rec->reason, "unrestricted model: %.100s", err);
         return false;
     }
@@ -532,6 +538,13 @@ static bool pair_test(work_t *w, const double *y, const double *x, size_t p, siz
     rec->status = LW_OK;
     if (sum)
         *sum = s;
+    if (sum_t) { /* t of the sum: 1' V 1 over the x-lag block, classical V = s^2 (X'X)^-1 */
+        double v = 0.0;
+        for (size_t i = ku - p; i < ku; i++)
+            for (size_t j = ku - p; j < ku; j++)
+                v += r.cov[i * ku + j];
+        *sum_t = v > 0.0 ? s / sqrt(v) : 0.0;
+    }
     return true;
 }
 
@@ -616,8 +629,9 @@ static size_t choose_lag(work_t *w, const double *y, const double *x, size_t K, 
 /*
  * Step 5 (rolling part), either direction: the chosen-lag test on sub-windows
  * of W rows every W/2 rows over [first, last]; a window's lags stay inside
- * it.  Stable = at least 3 windows fitted and the summed x-lag coefficients
- * with the full-sample sign in a share >= stable_min_sign.
+ * it.  Stable = at least 3 windows fitted and a share >= stable_min_sign
+ * whose summed x-lag coefficients do not significantly contradict the
+ * full-sample sign (step 5 in the header).
  */
 static lw_step_t stability_dir(work_t *w, const double *y, const double *x, size_t p,
                                double full_sum, const lw_edge_result_t *e, size_t *nwin,
@@ -640,12 +654,17 @@ static lw_step_t stability_dir(work_t *w, const double *y, const double *x, size
     for (size_t s = e->row_first; s + W <= e->row_last + 1; s += step) {
         lw_granger_lag_t rec;
         double sum;
-        if (!pair_test(w, y, x, p, s + p, s + W, &rec, &sum))
+        double t_sum;
+        if (!pair_test(w, y, x, p, s + p, s + W, &rec, &sum, &t_sum))
             continue;
         (*nwin)++;
         if (rec.f_p < w->o->alpha)
             (*nsig)++;
-        if ((sum > 0.0) == (full_sum > 0.0))
+        /* against the full-sample sign only when significantly so (one-sided t
+         * test of the window's sum at alpha); an insignificant sum says nothing
+         * about the sign, and its sign is a coin flip when p is large */
+        const double tcrit = gsl_cdf_tdist_Qinv(w->o->alpha, rec.df_denom);
+        if ((sum > 0.0) == (full_sum > 0.0) || !(fabs(t_sum) > tcrit))
             (*nsame)++;
     }
     if (*nwin < 3) {
@@ -776,8 +795,8 @@ static void structural_break(work_t *w, lw_edge_result_t *e)
     if (!e->break_found || m < 10 * (k + p))
         return;
     lw_granger_lag_t before, after;
-    if (pair_test(w, w->fy, w->fx, p, 0, e->break_row, &before, NULL) &&
-        pair_test(w, w->fy, w->fx, p, e->break_row + p, w->n, &after, NULL)) {
+    if (pair_test(w, w->fy, w->fx, p, 0, e->break_row, &before, NULL, NULL) &&
+        pair_test(w, w->fy, w->fx, p, e->break_row + p, w->n, &after, NULL, NULL)) {
         e->regime_tested = after.nobs >= 5 * p + 20;
         e->p_before = before.f_p;
         e->p_after = after.f_p;
@@ -1021,8 +1040,8 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
         }
     } else {
         for (size_t p = 1; p <= K; p++) {
-            pair_test(w, fy, fx, p, 0, nrows, &e->granger[p - 1], NULL);
-            pair_test(w, fx, fy, p, 0, nrows, &e->granger_reverse[p - 1], NULL);
+            pair_test(w, fy, fx, p, 0, nrows, &e->granger[p - 1], NULL, NULL);
+            pair_test(w, fx, fy, p, 0, nrows, &e->granger_reverse[p - 1], NULL, NULL);
         }
     }
     e->lag = choose_lag(w, fy, fx, K, e->ic_common);
@@ -1041,10 +1060,10 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
         e->lag_reverse = 0;
     e->analysed = true;
     lw_granger_lag_t rec;
-    e->effect_sum_defined = pair_test(w, fy, fx, e->lag, 0, nrows, &rec, &e->effect_sum);
+    e->effect_sum_defined = pair_test(w, fy, fx, e->lag, 0, nrows, &rec, &e->effect_sum, NULL);
     double sum_rev = 0.0;
     const bool rev_sum = e->lag_reverse && pair_test(w, fx, fy, e->lag_reverse, 0, nrows, &rec,
-                                                     &sum_rev);
+                                                     &sum_rev, NULL);
 
     /* 3. lagged regression, 3b. CCF, 7. sensitivity: on the longest complete run */
     const double *pair[2] = {fx, fy};

@@ -94,8 +94,8 @@ static bool gate_reasons(lw_edge_result_t *e, const lw_analyze_opts_t *o, const 
     } else if (!stable) {
         ok = false;
         lw_analyze_reason(e,
-                   "%s -> %s unstable: the summed effect has the full-sample sign in %.0f%% of "
-                   "the sub-windows of %zu (need %.0f%%)",
+                   "%s -> %s unstable: the summed effect is not significantly against the "
+                   "full-sample sign in only %.0f%% of the sub-windows of %zu (need %.0f%%)",
                    from, to, 100.0 * sign_share, e->stab_window, 100.0 * o->stable_min_sign);
     }
     if (oos_st != LW_STEP_OK) {

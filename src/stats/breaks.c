@@ -24,6 +24,9 @@
  * (gsl_linalg_QR_update is a rank-one update of the whole matrix), hence the
  * twenty lines below.
  *
+ * The HC sup-Wald (partial change) path is computed without a regression per
+ * candidate; the derivation is above lw_breaks_supwald_hc's helpers.
+ *
  * Rank: a column is collinear with the ones before it when |R_jj| falls below
  * LW_BREAKS_RANK_TOL times the column's Euclidean norm over the rows so far
  * (unpivoted QR: R_jj is the distance of column j from the span of columns
@@ -36,10 +39,6 @@
 #include "leadwatch/stats/ols.h"
 
 #include <float.h>
-#include <gsl/gsl_blas.h>
-#include <gsl/gsl_cdf.h>
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_linalg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,30 +397,197 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
                            errstr);
 }
 
-/* W(i) = b2' V22^-1 b2 for the interaction design A (m x (k + q)) of break i. */
-static lw_err_t hc_wald_at(lw_ols_t *ols, const double *A, const double *y, size_t m, size_t k,
-                           size_t q, gsl_matrix *V22, gsl_vector *b2, gsl_vector *sol, double *w,
-                           char *errstr, size_t errstr_size)
+/*
+ * The HC sup-Wald path without a regression per candidate (Frisch-Waugh-
+ * Lovell).  With e0 = M y the residual of y on Z (M = I - Q Q', Q an
+ * orthonormal basis of Z's columns) and W_i = D_i Z_c, the change estimate is
+ * d = (W~'W~)^-1 W~'e0 with W~ = M W_i, the full-model residual is
+ * u = e0 - W~ d, and the d-block of the HC0 sandwich of the regression on
+ * A = [Z, W_i] is (W~'W~)^-1 (sum_t u_t^2 w~_t w~_t') (W~'W~)^-1 (the d rows
+ * of (A'A)^-1 A' are (W~'W~)^-1 W~').  Since W~'e0 = W_i'e0 = c_i and
+ * (W~'W~) d = c_i,
+ *     W(i) = d' V_dd^-1 d = c_i' S_i^-1 c_i,   S_i = sum_t u_t^2 w~_t w~_t'.
+ * Walking i downwards adds one row s = i - 1 to the new regime: c gains
+ * z_{c,s} e0_s, and the projection F = Q Q' W_i (m x q) gains h_s z_{c,s}'
+ * with h_s = Q q_s (column s of the hat matrix), O(m (k + q)).  Each
+ * candidate then forms w~_t = 1{t >= i} z_{c,t} - F_t, W~'W~, d and S_i in
+ * two passes, O(m q^2).  The meat cannot be carried by running sums: u
+ * depends on d, which changes with i, so S_i would need the third and fourth
+ * moment tensors of the rows (k^3, k^4 per row).  Total O(m k^2 + m^2 (k +
+ * q^2)) instead of a QR of m x (k + q) per candidate.
+ */
+typedef struct {
+    size_t m, k, q;
+    double *Qc; /* k columns of m: orthonormal basis of span(Z) (CGS2) */
+    double *e0; /* m: residual of y on Z */
+    double *F;  /* m x q: Q Q' W_i */
+    double *Zc; /* m x q: the changing columns, contiguous */
+    double *Wt; /* m x q: W~ of the current candidate */
+    double *h;  /* m: Q q_s */
+    double *c;  /* q: W_i' e0 */
+    double *ww; /* q: diagonal of W_i' W_i, the rank reference */
+    double *G;  /* q x q: W~'W~, then its Cholesky factor */
+    double *S;  /* q x q: the meat, then its Cholesky factor */
+    double *d;  /* q */
+} hc_work_t;
+
+/* Lower Cholesky factor of the q x q symmetric A in place (lower triangle
+ * used).  Returns q, or the first column whose pivot is not above
+ * tol^2 * ref[j] (ref NULL: not above 0), the matrix then being singular. */
+static size_t chol_lower(double *A, size_t q, const double *ref, double tol)
 {
-    lw_ols_result_t fit;
-    const size_t ka = k + q;
-    lw_err_t err = lw_ols_fit(ols, A, y, m, ka, LW_OLS_HAC, 0, &fit, errstr, errstr_size);
-    if (err != LW_OK)
-        return err;
-    for (size_t i = 0; i < q; i++) {
-        gsl_vector_set(b2, i, fit.params[k + i]);
-        for (size_t j = 0; j < q; j++)
-            gsl_matrix_set(V22, i, j, fit.cov_hac[(k + i) * ka + k + j]);
+    for (size_t j = 0; j < q; j++) {
+        double dj = A[j * q + j];
+        for (size_t l = 0; l < j; l++)
+            dj -= A[j * q + l] * A[j * q + l];
+        if (!(dj > (ref ? tol * tol * ref[j] : 0.0)) || !isfinite(dj))
+            return j;
+        const double ljj = sqrt(dj);
+        A[j * q + j] = ljj;
+        for (size_t i = j + 1; i < q; i++) {
+            double v = A[i * q + j];
+            for (size_t l = 0; l < j; l++)
+                v -= A[i * q + l] * A[j * q + l];
+            A[i * q + j] = v / ljj;
+        }
     }
-    int st = gsl_linalg_cholesky_decomp1(V22);
-    if (st == GSL_SUCCESS)
-        st = gsl_linalg_cholesky_solve(V22, b2, sol);
+    return q;
+}
+
+/* x = (L L')^-1 b for the factor of chol_lower (x may alias b). */
+static void chol_solve(const double *L, size_t q, const double *b, double *x)
+{
+    for (size_t i = 0; i < q; i++) {
+        double v = b[i];
+        for (size_t l = 0; l < i; l++)
+            v -= L[i * q + l] * x[l];
+        x[i] = v / L[i * q + i];
+    }
+    for (size_t i = q; i-- > 0;) {
+        double v = x[i];
+        for (size_t l = i + 1; l < q; l++)
+            v -= L[l * q + i] * x[l];
+        x[i] = v / L[i * q + i];
+    }
+}
+
+/* Q (classical Gram-Schmidt, twice: orthogonal to working precision) and
+ * e0 = y - Q Q'y.  Returns k, or the first column of Z that is constant or
+ * collinear (|R_jj| not above LW_BREAKS_RANK_TOL * its norm). */
+static size_t hc_basis(hc_work_t *w, const double *y, const double *Z)
+{
+    const size_t m = w->m, k = w->k;
+    double r[LW_BREAKS_MAX_K + 1];
+    for (size_t j = 0; j <= k; j++) {
+        double *v = j < k ? w->Qc + j * m : w->e0;
+        double nrm0 = 0.0;
+        for (size_t t = 0; t < m; t++) {
+            v[t] = j < k ? Z[t * k + j] : y[t];
+            nrm0 += v[t] * v[t];
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t l = 0; l < j && l < k; l++) {
+                const double *ql = w->Qc + l * m;
+                double s = 0.0;
+                for (size_t t = 0; t < m; t++)
+                    s += ql[t] * v[t];
+                r[l] = s;
+            }
+            for (size_t l = 0; l < j && l < k; l++) {
+                const double *ql = w->Qc + l * m;
+                for (size_t t = 0; t < m; t++)
+                    v[t] -= r[l] * ql[t];
+            }
+        }
+        if (j == k)
+            break;
+        double nrm = 0.0;
+        for (size_t t = 0; t < m; t++)
+            nrm += v[t] * v[t];
+        if (!(nrm > LW_BREAKS_RANK_TOL * LW_BREAKS_RANK_TOL * nrm0))
+            return j;
+        nrm = sqrt(nrm);
+        for (size_t t = 0; t < m; t++)
+            v[t] /= nrm;
+    }
+    return k;
+}
+
+/* Row s joins the new regime. */
+static void hc_add_row(hc_work_t *w, size_t s)
+{
+    const size_t m = w->m, k = w->k, q = w->q;
+    memset(w->h, 0, m * sizeof(double));
+    for (size_t j = 0; j < k; j++) {
+        const double *qj = w->Qc + j * m;
+        const double a = qj[s];
+        for (size_t t = 0; t < m; t++)
+            w->h[t] += a * qj[t];
+    }
+    const double *zs = w->Zc + s * q;
+    for (size_t t = 0; t < m; t++) {
+        double *Ft = w->F + t * q;
+        const double ht = w->h[t];
+        for (size_t c = 0; c < q; c++)
+            Ft[c] += ht * zs[c];
+    }
+    for (size_t c = 0; c < q; c++) {
+        w->c[c] += zs[c] * w->e0[s];
+        w->ww[c] += zs[c] * zs[c];
+    }
+}
+
+/* W(i) for the break at row i (rows i..m-1 already added). */
+static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, size_t i, double *out, char *errstr,
+                           size_t errstr_size)
+{
+    const size_t m = w->m, q = w->q;
+    memset(w->G, 0, q * q * sizeof(double));
+    memset(w->S, 0, q * q * sizeof(double));
+    for (size_t t = 0; t < m; t++) {
+        double *wt = w->Wt + t * q;
+        const double *Ft = w->F + t * q;
+        if (t >= i)
+            for (size_t c = 0; c < q; c++)
+                wt[c] = w->Zc[t * q + c] - Ft[c];
+        else
+            for (size_t c = 0; c < q; c++)
+                wt[c] = -Ft[c];
+        for (size_t a = 0; a < q; a++)
+            for (size_t b = 0; b <= a; b++)
+                w->G[a * q + b] += wt[a] * wt[b];
+    }
+    const size_t bad = chol_lower(w->G, q, w->ww, LW_BREAKS_RANK_TOL);
+    if (bad < q)
+        return lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                         "HC sup-Wald: the change of column %zu is constant or collinear with "
+                         "the fixed columns",
+                         chg[bad]);
+    chol_solve(w->G, q, w->c, w->d);
+    for (size_t t = 0; t < m; t++) {
+        const double *wt = w->Wt + t * q;
+        double u = w->e0[t];
+        for (size_t c = 0; c < q; c++)
+            u -= wt[c] * w->d[c];
+        const double u2 = u * u;
+        for (size_t a = 0; a < q; a++) {
+            const double ua = u2 * wt[a];
+            for (size_t b = 0; b <= a; b++)
+                w->S[a * q + b] += ua * wt[b];
+        }
+    }
     double v = 0.0;
-    gsl_blas_ddot(b2, sol, &v);
-    if (st != GSL_SUCCESS || !isfinite(v))
+    if (chol_lower(w->S, q, NULL, 0.0) == q) {
+        chol_solve(w->S, q, w->c, w->d);
+        for (size_t c = 0; c < q; c++)
+            v += w->c[c] * w->d[c];
+    } else {
+        v = NAN;
+    }
+    if (!isfinite(v))
         return lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                          "HC sup-Wald: robust covariance of the change is singular");
-    *w = v;
+    *out = v;
     return LW_OK;
 }
 
@@ -463,48 +629,57 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
         return hc_fail(res, LW_ERR_INVALID, errstr);
     }
     lw_err_t err = LW_OK;
-    lw_ols_t *ols = NULL;
-    double *A = malloc(m * ka * sizeof(double));
-    gsl_matrix *V22 = gsl_matrix_alloc(q, q);
-    gsl_vector *b2 = gsl_vector_alloc(q), *sol = gsl_vector_alloc(q);
-    if (!A || !V22 || !b2 || !sol) {
+    hc_work_t w = {.m = m, .k = k, .q = q};
+    double *mem = calloc(m * (k + 3 * q + 2) + 3 * q + 2 * q * q, sizeof(double));
+    if (!mem) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "HC sup-Wald: out of memory");
-        goto free_all;
+        goto free_mem;
     }
-    err = lw_ols_new(m, ka, &ols, errstr, errstr_size);
-    if (err != LW_OK)
-        goto free_all;
-    for (size_t t = 0; t < m; t++) {
-        memcpy(A + t * ka, Z + t * k, k * sizeof(double));
-        for (size_t j = 0; j < q; j++)
-            A[t * ka + k + j] = 0.0;
+    w.Qc = mem;
+    w.F = w.Qc + m * k;
+    w.Zc = w.F + m * q;
+    w.Wt = w.Zc + m * q;
+    w.e0 = w.Wt + m * q;
+    w.h = w.e0 + m;
+    w.c = w.h + m;
+    w.ww = w.c + q;
+    w.d = w.ww + q;
+    w.G = w.d + q;
+    w.S = w.G + q * q;
+    const size_t bad = hc_basis(&w, y, Z);
+    if (bad < k) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                        "HC sup-Wald: column %zu is constant or collinear with others (break "
+                        "after row %zu)",
+                        bad, to);
+        goto free_mem;
     }
+    for (size_t t = 0; t < m; t++)
+        for (size_t c = 0; c < q; c++)
+            w.Zc[t * q + c] = Z[t * k + chg[c]];
     if (w_path)
         memset(w_path, 0, (m + 1) * sizeof(double));
-    /* break i: rows 0..i-1 old regime, rows i..m-1 interact; walk i downwards
-     * so each step switches on one more row's interaction */
-    for (size_t t = to; t < m; t++)
-        for (size_t j = 0; j < q; j++)
-            A[t * ka + k + j] = Z[t * k + chg[j]];
+    for (size_t s = m; s-- > to;)
+        hc_add_row(&w, s);
+    /* walk i downwards so each step switches on one more row's interaction */
     for (size_t i = to; i >= from; i--) {
-        double w = 0.0;
-        err = hc_wald_at(ols, A, y, m, k, q, V22, b2, sol, &w, errstr, errstr_size);
+        double wi = 0.0;
+        err = hc_wald_at(&w, chg, i, &wi, errstr, errstr_size);
         if (err != LW_OK) {
             char why[LW_BREAKS_REASON_SIZE];
             snprintf(why, sizeof(why), "%s", errstr);
             lw_seterr(errstr, errstr_size, err, "%s (break after row %zu)", why, i);
-            goto free_all;
+            goto free_mem;
         }
         if (w_path)
-            w_path[i] = w;
-        if (i == to || w >= res->sup_wald) { /* >=: walking down, ties go to the earliest i */
-            res->sup_wald = w;
+            w_path[i] = wi;
+        if (i == to || wi >= res->sup_wald) { /* >=: walking down, ties go to the earliest i */
+            res->sup_wald = wi;
             res->break_row = i;
         }
         if (i == from)
             break;
-        for (size_t j = 0; j < q; j++)
-            A[(i - 1) * ka + k + j] = Z[(i - 1) * k + chg[j]];
+        hc_add_row(&w, i - 1);
     }
     res->nobs = m;
     res->k = k;
@@ -518,12 +693,8 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
         snprintf(res->reason, sizeof(res->reason),
                  "no p-value for %zu restrictions (Hansen's table stops at %u)", q,
                  LW_BREAKS_HANSEN40_MAX_K);
-free_all:
-    lw_ols_destroy(ols);
-    gsl_vector_free(sol);
-    gsl_vector_free(b2);
-    gsl_matrix_free(V22);
-    free(A);
+free_mem:
+    free(mem);
     if (err != LW_OK)
         return hc_fail(res, err, errstr);
     return LW_OK;

@@ -59,7 +59,9 @@
  *    q <= 40, at tau0 = 1 / (1 + sqrt(lambda)), lambda = (m - from) to /
  *    (from (m - to)), exactly strucchange:::pvalue.Fstats(type = "supF").
  *    With Z_c = Z (all columns) W(i) is strucchange::Fstats(vcov. =
- *    sandwich)'s statistic.  Cost: one QR fit of m x (k + q) per candidate.
+ *    sandwich)'s statistic.  Cost: no fit per candidate; Z is orthogonalised
+ *    once and each candidate costs O(m (k + q^2)) (breaks.c: Frisch-Waugh-
+ *    Lovell, W(i) = c_i' S_i^-1 c_i), 1e-12 of the refit-per-candidate form.
  *
  * Degenerate input (NaN/Inf, fewer rows than the trimming and k need, a
  * rank-deficient design in the shortest admissible segment, a perfect fit)
