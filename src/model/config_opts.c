@@ -103,7 +103,7 @@ static const key_spec_t analysis_keys[] = {
     KEY_INT("window", C_SIZE, CFG(analysis_window), "0", 0, LW_SERIES_MAX_ROWS,
             "analyse the last N buckets (up to --as-of); 0 = every bucket in the store"),
     KEY_INT("stability_window", C_SIZE, CFG(analysis.window), "0", 0, LW_ANALYZE_MAX_ROWS,
-            "stability sub-window in buckets; 0 = max(n/4, 5 lag + 20)"),
+            "stability sub-window in buckets; 0 = max(n/4, 5 lag + 20), at most n/2"),
     {.key = "ic",
      .type = T_ENUM,
      .off = CFG(analysis.ic),

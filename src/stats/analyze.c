@@ -626,6 +626,24 @@ static size_t choose_lag(work_t *w, const double *y, const double *x, size_t K, 
     return best;
 }
 
+static void stab_geometry(const work_t *w, const lw_edge_result_t *e, size_t p, size_t *W,
+                          size_t *step)
+{
+    const size_t span = e->row_last + 1 - e->row_first;
+    *W = w->o->window;
+    if (*W == 0) {
+        *W = span / 4;
+        if (*W < 5 * p + 20)
+            *W = 5 * p + 20;
+        /* a short sample (a 90-day window at lag 6) would fit fewer than the 3
+         * windows the check needs: shrink them to span / 2 (3 windows at step
+         * W / 2), never below the 3 p + 2 rows one lag-p test needs */
+        if (*W > span / 2)
+            *W = span / 2 > 3 * p + 2 ? span / 2 : 3 * p + 2;
+    }
+    *step = *W / 2 ? *W / 2 : 1;
+}
+
 /*
  * Step 5 (rolling part), either direction: the chosen-lag test on sub-windows
  * of W rows every W/2 rows over [first, last]; a window's lags stay inside
@@ -638,13 +656,8 @@ static lw_step_t stability_dir(work_t *w, const double *y, const double *x, size
                                size_t *nsig, size_t *nsame, char *why)
 {
     const size_t span = e->row_last + 1 - e->row_first;
-    size_t W = w->o->window;
-    if (W == 0) {
-        W = span / 4;
-        if (W < 5 * p + 20)
-            W = 5 * p + 20;
-    }
-    const size_t step = W / 2 ? W / 2 : 1;
+    size_t W, step;
+    stab_geometry(w, e, p, &W, &step);
     *nwin = *nsig = *nsame = 0;
     if (span < W + 2 * step) {
         lw_analyze_note(why, "%zu rows give fewer than 3 windows of %zu (step %zu); need %zu", span, W, step,
@@ -872,18 +885,6 @@ static void difference(double *v, size_t n)
         v[0] = (double)NAN;
 }
 
-static void stab_geometry(const work_t *w, const lw_edge_result_t *e, size_t p, size_t *W,
-                          size_t *step)
-{
-    const size_t span = e->row_last + 1 - e->row_first;
-    *W = w->o->window;
-    if (*W == 0) {
-        *W = span / 4;
-        if (*W < 5 * p + 20)
-            *W = 5 * p + 20;
-    }
-    *step = *W / 2 ? *W / 2 : 1;
-}
 
 /*
  * Step 1 for the pair (issue 11): the per-column preparation (log when

@@ -49,7 +49,7 @@ typedef struct {
     lw_seasonal_t seasonal;   /* none, weekly or a period */
     size_t seasonal_period;   /* LW_SEASONAL_PERIOD: 2..LW_PREP_MAX_PERIOD */
     double alpha;             /* significance for q-values and sub-windows, (0, ALPHA_MAX] */
-    size_t window;            /* stability sub-window in buckets, 0 = auto: max(n/4, 5 lag + 20) */
+    size_t window;            /* stability sub-window in buckets, 0 = auto: max(n/4, 5 lag + 20), <= n/2 */
     lw_ic_t ic;               /* lag choice */
     double adf_alpha;         /* auto transform: difference when ADF p >= this, (0, 1) */
     size_t hac_lags;          /* Newey-West bandwidth, 0 = floor(4 (T/100)^(2/9)) */
