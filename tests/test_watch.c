@@ -49,8 +49,8 @@
  *   promtext        per-edge verdict gauges and the evaluation counter
  *   reload          a new alerts.for applies to the counted streak; bad
  *                   options are refused and change nothing
- *   monitor         (alerts.monitor on, arm_after 10; every other case runs
- *                   the window-verdict rule with monitor: false) x1's stop
+ *   monitor         (alerts.monitor: true, arm_after 10; every other case runs
+ *                   the window-verdict rule, the default, said as monitor: false) x1's stop
  *                   fires from the monitor within two weeks of the break,
  *                   at once (never pending), x2 (steady) is never pending
  *                   or firing; restarts before, during and after the
@@ -1412,7 +1412,8 @@ static void test_watermark_extremes(void **state)
 
 #define CFG_MON                                                                                    \
     CFG_HEAD "buckets: {size: 1d, grace: 0s}\n"                                                    \
-             "alerts: {for: 2, arm_after: 10, keep_firing_for: 1, stall: {missing_buckets: 1}}\n"
+             "alerts: {monitor: true, for: 2, arm_after: 10, keep_firing_for: 1,\n"          \
+             "         stall: {missing_buckets: 1}}\n"
 
 typedef struct {
     size_t watch_day;  /* first day x1's monitor runs */

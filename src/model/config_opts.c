@@ -439,9 +439,10 @@ static const key_spec_t alerts_keys[] = {
     {.key = "monitor",
      .type = T_BOOL,
      .off = CFG(alerts.opts.monitor),
-     .def = "true",
-     .help = "no_longer_leads / kpi_link_lost come from each edge's sequential monitor "
-             "(README, Alerts); false = from the window's verdict (for/arm_after rule)"},
+     .def = "false",
+     .help = "true: no_longer_leads / kpi_link_lost come from each edge's sequential monitor "
+             "(experimental, README, Alerts); false = from the window's verdict (for/arm_after "
+             "rule)"},
     {.key = "on",
      .type = T_CUSTOM,
      .custom = parse_alert_on,

@@ -82,6 +82,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <sqlite3.h>
@@ -425,7 +426,17 @@ static lw_err_t set_journal(lw_store_backend_t *s, const char *path, char *errst
     if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK) {
         return store_fail(s->db, "enabling WAL", errstr, errstr_size);
     }
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    /* Two processes opening a new store at once both ask for WAL; SQLite may
+     * answer SQLITE_BUSY at once (deadlock avoidance: the busy handler is not
+     * called for this lock upgrade), so retry for as long as busy_timeout. */
+    int rc, waited_ms = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_BUSY && waited_ms < LW_STORE_BUSY_TIMEOUT_MS) {
+        sqlite3_reset(st);
+        const struct timespec pause = {0, 10 * 1000000L};
+        nanosleep(&pause, NULL);
+        waited_ms += 10;
+    }
+    if (rc != SQLITE_ROW) {
         err = store_fail(s->db, "enabling WAL", errstr, errstr_size);
         goto finalize;
     }
