@@ -11,7 +11,8 @@ source "$(dirname "$0")/lib_kafka.sh"
 SIM=(--days 8 --seed 51)
 reference "${SIM[@]}"
 mock_start --topic events --partitions 16
-"$LW" simulate "${SIM[@]}" --produce "$BOOT" --topic events --rate 14000 2>sim.err &
+# idempotent: a retry after the broker outage must not duplicate (that would make the test invalid)
+"$LW" simulate "${SIM[@]}" --produce "$BOOT" --topic events --rate 14000 --kafka enable.idempotence=true 2>sim.err &
 SIM_PID=$!
 LW_PIDS+=("$SIM_PID")
 write_config k.yaml k.db
