@@ -38,15 +38,30 @@ rand_sleep() { # rand_sleep MAX_MS
   sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 }
 
-for i in $(seq 1 "$ROUNDS"); do
+start_member() { # start_member ROUND: a daemon in group kill-ROUND, pid in $pid
   # shellcheck disable=SC2046
-  "$LW" run -c k.yaml $(kafka_opts "kill-$i") --topic events >"r.out" 2>"r.err" &
+  "$LW" run -c k.yaml $(kafka_opts "kill-$1") --topic events >"r.out" 2>"r.err" &
   pid=$!
   LW_PIDS+=("$pid")
+}
+
+for i in $(seq 1 "$ROUNDS"); do
+  start_member "$i"
   if [ $((i % 5)) -eq 0 ]; then
     rand_sleep 3000 # sometimes while joining or just assigned
   else
-    wait_for_line r.err "assigned kafka" 60 || fail "round $i: no assignment in 60 s"
+    if ! wait_for_line r.err "assigned kafka" 60; then
+      # Seen once under ASan: the mock's group join never completed (no
+      # rebalance callback at all, the daemon polling). That is the mock's
+      # coordinator, not the exactly-once logic under test, so the member is
+      # restarted once, loudly; a second hang fails the test.
+      echo "WARNING: round $i: no assignment in 60 s (group join hung); restarting the member once" >&2
+      tail -5 r.err >&2
+      kill -9 "$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+      start_member "$i"
+      wait_for_line r.err "assigned kafka" 60 || fail "round $i: no assignment in 60 s, twice"
+    fi
     rand_sleep 1500
   fi
   kill -9 "$pid" 2>/dev/null
