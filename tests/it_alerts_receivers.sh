@@ -133,11 +133,18 @@ wait_consumed ok 90
 # the last evaluations' alerts reach the receiver quickly; stable for 2 s = all of them
 webhook_wait "$work/hook_ok" 10 "^firing alertname=LeadwatchInputNoLongerLeads .*edge=$BROKEN" \
   || fail "ok: no firing alert for $BROKEN: $(webhook_alert_lines "$work/hook_ok")"
-for ((i = 0; i < 50; i++)); do
-  [ "$(wh ok alert_queue_length)" = 0 ] && [ "$(wh ok alert_events_delivered_total)" = "$(wh ok alert_events_enqueued_total)" ] && break
-  sleep 0.2
+# Settled = queue empty, every queued event delivered, the receiver's count
+# equal to the delivered counter, and nothing new for a second (the last
+# evaluations can still be queueing alerts when consumption is complete).
+prev=""
+for ((i = 0; i < 30; i++)); do
+  webhook_alert_lines "$work/hook_ok" >ok.alerts
+  now="$(wh ok alert_queue_length) $(wh ok alert_events_enqueued_total) $(wh ok alert_events_delivered_total) $(wc -l <ok.alerts)"
+  read -r q enq del got <<<"$now"
+  [ "$q" = 0 ] && [ "$enq" = "$del" ] && [ "$del" = "$got" ] && [ "$now" = "$prev" ] && break
+  prev=$now
+  sleep 1
 done
-sleep 1
 webhook_alert_lines "$work/hook_ok" >ok.alerts
 nref=$(wc -l <ok.alerts)
 [ "$nref" -ge 10 ] || fail "ok: only $nref alert(s) delivered"

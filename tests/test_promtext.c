@@ -266,6 +266,43 @@ static void test_concurrent_updates(void **state)
     lw_promtext_destroy(reg);
 }
 
+/* The collect function runs at every render, before the values are read,
+ * and may create series: a scrape shows the owner's current value. */
+typedef struct {
+    lw_promtext_family_t *fam;
+    lw_promtext_series_t *s;
+    double owner_value; /* what the "other component" holds right now */
+    int calls;
+} collect_ctx_t;
+
+static void collect_fn(void *p)
+{
+    collect_ctx_t *c = p;
+    c->calls++;
+    if (!c->s)
+        c->s = lw_promtext_series(c->fam, NULL);
+    lw_promtext_set(c->s, c->owner_value);
+}
+
+static void test_collect_at_render(void **state)
+{
+    (void)state;
+    lw_promtext_t *reg = new_reg(8);
+    collect_ctx_t c = {.fam = fam(reg, LW_PROMTEXT_GAUGE, "queue_length", "Queued.", NULL, 0,
+                                  NULL, 0),
+                       .owner_value = 3};
+    lw_promtext_set_collect(reg, collect_fn, &c);
+    char *out = render(reg);
+    assert_non_null(strstr(out, "\nleadwatch_queue_length 3\n"));
+    free(out);
+    c.owner_value = 0; /* the owner drained its queue; nobody ticked */
+    out = render(reg);
+    assert_non_null(strstr(out, "\nleadwatch_queue_length 0\n"));
+    assert_int_equal(c.calls, 2);
+    free(out);
+    lw_promtext_destroy(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_bounds_and_names),
         cmocka_unit_test(test_concurrent_updates),
+        cmocka_unit_test(test_collect_at_render),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

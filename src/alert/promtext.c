@@ -16,7 +16,10 @@
  *     _count even while observations land during a scrape.
  * The mutex guards the structure (family and series creation, rendering);
  * values are only ever touched atomically, so updates never wait for a
- * scrape.  Lookups scan the family's chain: families have few series (per
+ * scrape.  Values that another component keeps as cumulative stats (the
+ * alert sinks' delivery counts) are copied in by a collect function that
+ * render calls first, so a scrape never shows a stale copy even while the
+ * thread that owns them is busy.  Lookups scan the family's chain: families have few series (per
  * edge, per partition) and callers keep handles.
  *
  * Exposition (https://prometheus.io/docs/instrumenting/exposition_formats/):
@@ -70,6 +73,8 @@ struct lw_promtext {
     lw_promtext_series_t discard;
     _Atomic uint64_t discard_buckets[LW_PROMTEXT_MAX_BUCKETS + 1];
     _Atomic uint64_t refused;
+    void (*collect)(void *ctx); /* run by render before it reads (lw_promtext_set_collect) */
+    void *collect_ctx;
 };
 
 static uint64_t d2u(double d)
@@ -438,11 +443,19 @@ static const char *type_name(lw_promtext_type_t t)
     return t == LW_PROMTEXT_COUNTER ? "counter" : t == LW_PROMTEXT_GAUGE ? "gauge" : "histogram";
 }
 
+void lw_promtext_set_collect(lw_promtext_t *reg, void (*fn)(void *ctx), void *ctx)
+{
+    reg->collect = fn;
+    reg->collect_ctx = ctx;
+}
+
 lw_err_t lw_promtext_render(lw_promtext_t *reg, lw_buf_t *out)
 {
     size_t start = out->len;
     static const double inf = INFINITY;
 
+    if (reg->collect) /* outside the lock: the collector may create series */
+        reg->collect(reg->collect_ctx);
     pthread_mutex_lock(&reg->mu);
     for (size_t i = 0; i < reg->nfamilies; i++) {
         const lw_promtext_family_t *f = &reg->families[i];

@@ -384,8 +384,6 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
                     lw_promtext_set(m->stalled, stalled ? 1.0 : 0.0);
             }
             metrics_update(m, c, p);
-            if (opts->on_tick)
-                opts->on_tick(opts->reload_ctx);
             /* the store took every flush (else the loop has ended) */
             char why[160] = "";
             bool now_ready = is_ready(opts, c, &cs, mono, why, sizeof why);

@@ -21,6 +21,7 @@
 #include "leadwatch/app/service.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,9 @@ typedef struct {
         *m_queued[LW_ALERTSINK_NSINKS];
     lw_promtext_family_t *m_fam[6]; /* the families behind the arrays above, in that order */
     lw_alertsink_sink_stats_t last[LW_ALERTSINK_NSINKS];
+    /* Guards `sink` and `last`: the loop thread swaps the sink (reload,
+     * shutdown) while the HTTP thread copies its stats at each scrape. */
+    pthread_mutex_t sink_mu;
 } service_t;
 
 static const lw_config_t *current(const service_t *s)
@@ -263,9 +267,9 @@ static bool sink_series(service_t *s, int k)
     return true;
 }
 
-static void on_tick(void *ctx)
+/* Copies the sink's cumulative stats into the delivery metrics; sink_mu held. */
+static void collect_sink_locked(service_t *s)
 {
-    service_t *s = ctx;
     lw_alertsink_stats_t st;
     if (!s->sink || !s->m_fam[0])
         return;
@@ -282,6 +286,29 @@ static void on_tick(void *ctx)
         lw_promtext_set(s->m_queued[k], (double)n->queued);
         s->last[k] = *n;
     }
+}
+
+/* The registry's collect function (promtext.h): runs at every scrape, on
+ * the HTTP thread, so the delivery metrics are current even while the loop
+ * thread is busy evaluating. */
+static void collect_sink(void *ctx)
+{
+    service_t *s = ctx;
+    pthread_mutex_lock(&s->sink_mu);
+    collect_sink_locked(s);
+    pthread_mutex_unlock(&s->sink_mu);
+}
+
+/* Takes the sink out of the service (NULL after), counting what it did so far. */
+static lw_alertsink_t *take_sink(service_t *s)
+{
+    pthread_mutex_lock(&s->sink_mu);
+    collect_sink_locked(s);
+    lw_alertsink_t *old = s->sink;
+    s->sink = NULL;
+    memset(s->last, 0, sizeof s->last);
+    pthread_mutex_unlock(&s->sink_mu);
+    return old;
 }
 
 /* Per-receiver delivery families (series: sink_series). */
@@ -346,10 +373,11 @@ static lw_err_t on_reload(void *ctx, lw_daemon_tunables_t *t)
         goto refused;
     }
     if (new_sink) {
-        on_tick(s); /* count what the old sink did before it goes */
-        sink_destroy(s->sink, s->kafka_sink, 0);
-        memset(s->last, 0, sizeof s->last);
+        lw_alertsink_t *old = take_sink(s); /* counts what the old sink did before it goes */
+        sink_destroy(old, s->kafka_sink, 0);
+        pthread_mutex_lock(&s->sink_mu);
         s->sink = sink;
+        pthread_mutex_unlock(&s->sink_mu);
         s->kafka_sink = ks;
         log_sinks(next);
         lw_watch_reannounce(s->watch, lw_clock_wall_ms());
@@ -389,6 +417,7 @@ static lw_err_t start(service_t *s, char *errstr, size_t errstr_size)
     s->reloads_failed = lw_promtext_series(f, (const char *const[]){"refused"});
     if ((err = register_sink_metrics(s, errstr, errstr_size)) != LW_OK)
         return err;
+    lw_promtext_set_collect(s->reg, collect_sink, s);
 
     if (cfg->http.configured || o->http_listen) {
         lw_http_opts_t ho = cfg->http.opts;
@@ -417,6 +446,8 @@ lw_err_t lw_service_run(const lw_service_opts_t *o, lw_daemon_result_t *res, cha
 {
     service_t s = {.o = o};
     memset(res, 0, sizeof *res);
+    if (pthread_mutex_init(&s.sink_mu, NULL) != 0)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "service: cannot create a mutex");
     lw_err_t err = start(&s, errstr, errstr_size);
     if (err == LW_OK) {
         lw_daemon_opts_t d = {
@@ -431,15 +462,15 @@ lw_err_t lw_service_run(const lw_service_opts_t *o, lw_daemon_result_t *res, cha
                          .stall_max_lag = o->cfg->alerts.stall_max_lag},
             .reload = o->reload,
             .on_reload = on_reload,
-            .on_tick = on_tick,
             .reload_ctx = &s,
         };
         err = lw_daemon_run(o->pipeline, &d, res, errstr, errstr_size);
     }
     lw_watch_destroy(s.watch);
-    sink_destroy(s.sink, s.kafka_sink, LW_SERVICE_DRAIN_MS);
+    sink_destroy(take_sink(&s), s.kafka_sink, LW_SERVICE_DRAIN_MS);
     lw_http_destroy(s.http);
     lw_promtext_destroy(s.reg);
     lw_config_free(s.cur);
+    pthread_mutex_destroy(&s.sink_mu);
     return err;
 }

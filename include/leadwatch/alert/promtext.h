@@ -89,6 +89,15 @@ double lw_promtext_value(const lw_promtext_series_t *s);
 uint64_t lw_promtext_refused(const lw_promtext_t *reg);
 
 /*
+ * A function lw_promtext_render calls before it reads any value (outside
+ * the registry lock, on the scraping thread), to copy in values that
+ * another component keeps itself; it may update and create series.  One
+ * per registry; set it before the registry is shared between threads (the
+ * HTTP server started).  The function synchronises with its own data.
+ */
+void lw_promtext_set_collect(lw_promtext_t *reg, void (*fn)(void *ctx), void *ctx);
+
+/*
  * Append the exposition text of every family with at least one series, in
  * registration order, to `out`.  Errors are the buffer's; on error `out`
  * is rewound to its length on entry (and its sticky error cleared, so the

@@ -60,8 +60,7 @@ typedef struct {
     lw_daemon_tunables_t tunables;
     volatile sig_atomic_t *reload; /* set by SIGHUP; the loop clears it and calls on_reload */
     lw_err_t (*on_reload)(void *ctx, lw_daemon_tunables_t *t); /* on the loop's thread */
-    void (*on_tick)(void *ctx); /* once a second on the loop's thread (e.g. sink metrics) */
-    void *reload_ctx;           /* ctx of on_reload and on_tick */
+    void *reload_ctx; /* ctx of on_reload */
 } lw_daemon_opts_t;
 
 typedef struct {
