@@ -571,10 +571,19 @@ static void test_json(void **state)
     assert_non_null(ae);
     assert_int_equal(v->u.array.len, fx.a->nedges);
     assert_int_equal(ae->u.array.len, fx.a->nedges);
-    const char *vk[] = {"verdict", NULL}, *fk[] = {"from", NULL};
+    const char *vk[] = {"verdict", NULL}, *fk[] = {"from", NULL}, *lk[] = {"lag", NULL},
+               *ldk[] = {"lead", NULL}, *ok[] = {"granger_lag_order", NULL};
     for (size_t i = 0; i < fx.a->nedges; i++) {
         assert_string_equal(YAJL_GET_STRING(yajl_tree_get(v->u.array.values[i], vk, yajl_t_string)),
                             lw_verdict_name(fx.a->edges[i].verdict));
+        /* issue 15: "lead" added (the headline's lead), "lag" kept with the same value */
+        long long lead = YAJL_GET_INTEGER(yajl_tree_get(v->u.array.values[i], ldk, yajl_t_number));
+        assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(v->u.array.values[i], lk, yajl_t_number)),
+                         lead);
+        if (fx.a->edges[i].verdict == LW_VERDICT_LEADS)
+            assert_int_equal(lead, lw_report_lead_of(&fx.a->edges[i]));
+        assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(v->u.array.values[i], ok, yajl_t_number)),
+                         fx.a->edges[i].lag);
         assert_string_equal(
             YAJL_GET_STRING(yajl_tree_get(ae->u.array.values[i], fk, yajl_t_string)),
             fx.a->edges[i].from);

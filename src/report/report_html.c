@@ -68,6 +68,7 @@ static const char CSS[] =
     ".lw-edge{margin:28px 0;padding:14px 16px;border:1px solid var(--rule);"
     "border-top:6px solid var(--vc,#6f7780);border-radius:4px}"
     ".lw-grid{display:grid;grid-template-columns:1fr 1fr;gap:10px 18px;margin-top:10px}"
+    ".lw-grid svg{max-width:440px}"
     ".lw-multiples{display:grid;grid-template-columns:repeat(3,1fr);gap:8px 14px}"
     ".lw-reasons{margin:4px 0 8px;padding-left:20px;color:var(--ink);font-size:14px}"
     ".lw-note{color:var(--muted);font-size:14px;padding:10px;background:var(--panel);"
