@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# it_report_browser.sh - the validation report in a real browser (issue 6).
+# it_report_browser.sh - the validation report in a real browser (issues 6 and 15).
 #
 # Usage: it_report_browser.sh [LEADWATCH_BINARY]   (CTest passes the binary;
-# it is not used yet: `leadwatch report` is not wired into the CLI, so the
-# report is written by the benchmark program, bench_report DIR, which renders
-# the simulator's 2-year, 8-input demo exactly as the command will.)
+# the report is written by the benchmark program, bench_report DIR, which
+# renders the simulator's 2-year, 8-input demo exactly as `leadwatch report`
+# does - with a planted break: the playlists effect is switched off from day
+# 560, 2025-07-14.)
 #
 # Steps:
-#   1. bench_report writes report.html / .md / .json into a temp directory
-#      (twice: the second run compares with the first, so every section has
-#      content).
+#   1. bench_report writes report.html / .md / .slack.txt / .json into a temp
+#      directory (twice: the second run compares with the first, so every
+#      section has content).  report.slack.txt must be Slack mrkdwn (no
+#      Markdown headings, tables or **bold**) and say when playlists stopped
+#      leading.
 #   2. Static checks: report.html < 2 MB; `tidy -e -q` reports no errors and
 #      no warnings; no src=, url( or http(s) reference other than the SVG
 #      namespace.
@@ -18,16 +21,24 @@
 #      a small node script embedded below.  The pipe transport needs no
 #      WebSocket and no npm package, so the test works offline; network is
 #      also cut with --host-resolver-rules so nothing can leave the machine
-#      even if a request were made.  The script loads the file:// URL and
-#      asserts: no console error / uncaught exception / Log error entry; no
-#      request other than file:, data: or about:; every chart (svg.lw-chart)
-#      has a drawing area (.lw-plot) with positive width and height from
-#      getBoundingClientRect; one <section class="lw-edge"> per headline
-#      line.  It saves a full-page PNG screenshot and prints the page to PDF
-#      (print CSS must produce pages).
+#      even if a request were made.  At 1280 px (desktop) and at 390 px (a
+#      phone, mobile emulation) the script loads the file:// URL, opens every
+#      <details>, and asserts on what is displayed: every shown chart
+#      (svg.lw-chart) has .lw-plot areas with positive size; no chart is
+#      wider than the viewport and the page does not scroll sideways; chart
+#      text is >= 11 px on screen (each <text>'s computed font-size times the
+#      chart's scale, rendered width / viewBox width); one edge section and
+#      one <details> per headline line; a glossary; the headline of the
+#      planted break's edge says "stopped leading ... on DATE" with DATE
+#      within 30 days of the break.  It saves a full-page screenshot per
+#      width and requires it not blank (>= 2% of pixels not near-white,
+#      decoded from the PNG with zlib), then prints to PDF (>= 2 pages).
+#      Throughout: no console error / uncaught exception / Log error entry,
+#      no request other than file:, data: or about:.
 #   4. Artefacts land in $LW_BINARY_DIR/report-browser/ (report files,
-#      report-full.png, report.pdf).  With LW_UPDATE_DOCS=1 the top of the
-#      page is also saved as docs/report-demo.png (the README screenshot).
+#      report-full.png, report-phone.png, report.pdf).  With LW_UPDATE_DOCS=1
+#      the tops of the pages (statistics collapsed) are also saved as
+#      docs/report-demo.png and docs/report-demo-phone.png (the README's).
 #
 # Chromium and tidy come from scripts/install-deps --test when missing.
 set -euo pipefail

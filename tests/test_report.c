@@ -942,6 +942,10 @@ static void test_run_from_store(void **state)
     assert_non_null(strstr(html, "<title>leads: "));
     assert_non_null(strstr(html, "<title>stopped leading: "));
     assert_null(strstr(html, "No stored verdicts in this window"));
+    /* the daemon's turn from leads to no_longer_leads is marked on the values chart */
+    char mark[64];
+    snprintf(mark, sizeof mark, "daemon: stopped %s", fx.labels[NDAYS - 60]);
+    assert_int_equal(count_str(html, mark), 2);
 
     /* --as-of: the window ends there; a second run compares with the first */
     o.as_of = "2024-09-30";

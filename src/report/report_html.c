@@ -38,6 +38,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,7 +271,7 @@ static lw_err_t multiple_chart(lw_report_ctx_t *c, size_t col, lw_buf_t *b, doub
     size_t base = index_base_row(nsm, n);
     smooth_words(c, sw, sizeof sw);
     snprintf(title, sizeof title, "%s%s", c->in->names[col], is_nsm ? " (NSM)" : "");
-    snprintf(sub, sizeof sub, "Index, 100 = %s; %s", c->labels[base], sw);
+    snprintf(sub, sizeof sub, "100 = %s; %s%s", c->labels[base], sw, is_nsm ? "" : "; grey: NSM");
     snprintf(nsm_name, sizeof nsm_name, "%s (NSM)", lw_report_nsm_name(c));
     lw_svg_series_t s[2];
     size_t ns = 0;
@@ -278,7 +279,8 @@ static lw_err_t multiple_chart(lw_report_ctx_t *c, size_t col, lw_buf_t *b, doub
         s[ns++] = (lw_svg_series_t){.name = nsm_name,
                                     .values = nsm,
                                     .norm = LW_SVG_NORM_INDEX100,
-                                    .color = "#b8bec4"};
+                                    .color = "#b8bec4",
+                                    .no_legend = true};
     s[ns++] = (lw_svg_series_t){.name = c->in->names[col],
                                 .values = xv,
                                 .norm = LW_SVG_NORM_INDEX100,
@@ -288,7 +290,7 @@ static lw_err_t multiple_chart(lw_report_ctx_t *c, size_t col, lw_buf_t *b, doub
                                       .subtitle = sub,
                                       .y_label = "Index",
                                       .width = 340,
-                                      .height = 230},
+                                      .height = 220},
                             .x_labels = c->labels,
                             .n = n,
                             .series = s,
@@ -418,6 +420,38 @@ static void fig_note(lw_buf_t *b, const char *what, const char *why)
     lw_buf_puts(b, "</p></figure>\n");
 }
 
+/*
+ * The period (row) at which the daemon's stored verdicts last turned from
+ * leads to no_longer_leads for edge i - when its alert rule saw the stop -
+ * or SIZE_MAX when the history has no such turn in the window.
+ */
+static size_t stored_stop_row(const lw_report_ctx_t *c, size_t i)
+{
+    const size_t n = c->in->nrows;
+    const lw_edge_result_t *e = &c->a->edges[i];
+    int64_t first;
+    size_t found = SIZE_MAX;
+    if (!c->r->history || n == 0 || c->a->bucket_ms <= 0 ||
+        !lw_time_parse_iso8601(c->labels[0], strlen(c->labels[0]), &first))
+        return found;
+    char key[2 * LW_ANALYZE_NAME_SIZE + 2];
+    snprintf(key, sizeof key, "%s->%s", e->from, e->to);
+    bool led = false;
+    for (size_t k = 0; k < c->r->nhistory; k++) {
+        const lw_report_verdict_t *v = &c->r->history[k];
+        if (strcmp(v->edge, key) != 0)
+            continue;
+        if (strcmp(v->verdict, "leads") == 0) {
+            led = true;
+        } else if (strcmp(v->verdict, "no_longer_leads") == 0 && led) {
+            led = false;
+            if (v->as_of_ms >= first && (size_t)((v->as_of_ms - first) / c->a->bucket_ms) < n)
+                found = (size_t)((v->as_of_ms - first) / c->a->bucket_ms);
+        }
+    }
+    return found;
+}
+
 /* The values chart: y (top) and x shifted by its lead (bottom), own units, break marked. */
 static lw_err_t values_chart(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *scratch,
                              double width, char *errstr, size_t errstr_size)
@@ -453,6 +487,7 @@ static lw_err_t values_chart(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *
     else
         snprintf(sub, sizeof sub, "Own units, %s; no lead to line up", sw);
     lw_svg_vmark_t marks[2];
+    char stop_lab[LW_ANALYZE_LABEL_SIZE + 48];
     size_t nm = 0;
     if (e->verdict == LW_VERDICT_NO_LONGER_LEADS && e->since_row < n) {
         snprintf(marks_lab[nm], sizeof marks_lab[nm], "stopped leading %s", ec->since);
@@ -462,6 +497,12 @@ static lw_err_t values_chart(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *
         snprintf(marks_lab[nm], sizeof marks_lab[nm], "break %s", c->labels[e->break_row]);
         marks[nm] = (lw_svg_vmark_t){.index = e->break_row, .label = marks_lab[nm]};
         nm++;
+    }
+    const size_t stop = stored_stop_row(c, i);
+    if (stop != SIZE_MAX) {
+        snprintf(stop_lab, sizeof stop_lab, "daemon: stopped %s", c->labels[stop]);
+        marks[nm++] = (lw_svg_vmark_t){
+            .index = stop, .label = stop_lab, .color = LW_SVG_C_BLUE, .dash = "2 3"};
     }
     lw_svg_pair_opts_t o = {.frame = {.title = title,
                                       .subtitle = sub,
@@ -834,6 +875,11 @@ static void html_changes(const lw_report_ctx_t *c, lw_buf_t *b)
             lw_buf_puts(b, "new edge, ");
         }
         lw_buf_put_xml(b, now);
+        if (c->edges[i].since[0]) {
+            lw_buf_puts(b, " (stopped leading on ");
+            lw_buf_put_xml(b, c->edges[i].since);
+            lw_buf_puts(b, ")");
+        }
         lw_buf_puts(b, "</li>\n");
     }
     for (size_t k = 0; k < prev->nedges; k++) {

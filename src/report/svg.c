@@ -165,8 +165,14 @@ lw_err_t lw_svg_line_chart(lw_buf_t *out, const lw_svg_line_opts_t *o, char *err
         it->opacity = 1;
     }
 
+    /* the legend lists the series not marked no_legend, in order */
+    lw_svg_legend_item_t shown[LW_SVG_MAX_SERIES];
+    size_t nshown = 0;
+    for (size_t s = 0; s < o->nseries; s++)
+        if (!o->series[s].no_legend)
+            shown[nshown++] = items[s];
     lw_svg_layout_t L;
-    lw_svg_open_axes(out, "line", &o->frame, o->frame.subtitle, 960, 380, items, o->nseries, 0, &L);
+    lw_svg_open_axes(out, "line", &o->frame, o->frame.subtitle, 960, 380, shown, nshown, 0, &L);
 
     lw_svg_scale_t sc;
     lw_svg_scale_linear(&sc, dmin, dmax, 5);
@@ -220,7 +226,7 @@ lw_err_t lw_svg_line_chart(lw_buf_t *out, const lw_svg_line_opts_t *o, char *err
         }
     }
     free(norm);
-    return lw_svg_close_axes(out, &L, any, items, o->nseries, mark, errstr, errstr_size);
+    return lw_svg_close_axes(out, &L, any, shown, nshown, mark, errstr, errstr_size);
 }
 
 /* ---- lag bar chart ------------------------------------------------------ */

@@ -58,6 +58,7 @@ typedef struct {
     int shift;     /* draw value i at period i + shift (dashed; legend says so) */
     bool emphasis; /* thicker line, e.g. the NSM */
     const char *color; /* "#RRGGBB" overriding the palette; NULL = palette (black if emphasis) */
+    bool no_legend;    /* leave it out of the legend (the chart's text names it) */
 } lw_svg_series_t;
 
 typedef struct {
