@@ -61,7 +61,7 @@ static const char CSS[] =
     "border-left:6px solid var(--vc,#6f7780);border-radius:3px}"
     ".lw-headline a{color:inherit;text-decoration:none}"
     ".lw-headline a:hover{text-decoration:underline}"
-    ".lw-badge{display:inline-block;min-width:9.5em;font-weight:600;"
+    ".lw-badge{display:inline-block;min-width:10.5em;font-weight:600;"
     "color:var(--ink);margin-right:8px}"
     ".lw-badge .lw-sym{display:inline-block;width:1.3em;text-align:center;color:var(--vc)}"
     "figure{margin:0}svg{display:block;width:100%;height:auto}"
@@ -482,8 +482,7 @@ static lw_err_t values_chart(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *
     }
     snprintf(title, sizeof title, "%s and %s", e->to, e->from);
     if (x_leads || y_leads)
-        snprintf(sub, sizeof sub, "Own units, %s; the leader is shifted by its lead so its "
-                 "moves line up with the moves they precede", sw);
+        snprintf(sub, sizeof sub, "Own units, %s; the leader shifted by its lead", sw);
     else
         snprintf(sub, sizeof sub, "Own units, %s; no lead to line up", sw);
     lw_svg_vmark_t marks[2];
@@ -997,7 +996,8 @@ static void html_glossary(const lw_report_ctx_t *c, lw_buf_t *b)
              c->a->opts.alpha);
     lw_buf_puts(b, "<section id=\"glossary\"><h2>Glossary</h2>\n<dl class=\"lw-glossary\">\n");
     gloss(b, "Lead",
-          "How many periods an input's movements come before the North Star Metric's. "
+          "How many periods an input's movements come before the North Star Metric's: the "
+          "shift that fits best (for a reverse edge, the lag order of the reverse model). "
           "Always a number of days (or hours, weeks) in this report.");
     gloss(b, "Lag order",
           "The number of past periods a Granger model uses. A statistics setting, not the "

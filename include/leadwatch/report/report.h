@@ -165,8 +165,8 @@ lw_err_t lw_report_prev_load(const char *dir, lw_report_prev_t *out, char *errst
                              size_t errstr_size);
 
 /*
- * Render and write DIR/report.html, DIR/report.md, DIR/report.json (DIR
- * must exist).  Each file is written to a temporary file in DIR, fsynced
+ * Render and write DIR/report.html, DIR/report.md, DIR/report.slack.txt and
+ * DIR/report.json (DIR must exist; report.json last).  Each file is written to a temporary file in DIR, fsynced
  * and renamed over the old one, so a reader (a web server, the next run)
  * sees either the old or the new file, never a partial one.  html_path
  * (optional) receives the path of report.html.  LW_ERR_IO names the file.
@@ -185,8 +185,9 @@ typedef struct {
 
 /*
  * The whole command for a loaded config: open cfg->store.path read-only,
- * load the series in the window, analyse the tree, read the counters and the
- * previous DIR/report.json, write the three files.  html_path receives the
+ * load the series in the window, analyse the tree, read the counters, the
+ * daemon's stored verdicts in the window (at most LW_REPORT_MAX_HISTORY, the
+ * newest) and the previous DIR/report.json, write the four files.  html_path receives the
  * report's path.  Errors: LW_ERR_CONFIG (bad --as-of / --window), LW_ERR_STORE,
  * LW_ERR_NOT_FOUND (no buckets in the window), the analysis' and the
  * writers' errors.
