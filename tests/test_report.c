@@ -1108,6 +1108,16 @@ static void test_details_and_glossary(void **state)
     /* no stored verdicts: the strip's place says how it fills */
     assert_non_null(strstr(h, "No stored verdicts in this window"));
     free(h);
+
+    /* one window: the page says whether it is the one alerting judges */
+    r.window = r.alert_window = 90;
+    h = render(lw_report_html, &r);
+    assert_non_null(strstr(h, ", the window alerting uses)"));
+    free(h);
+    r.window = 0;
+    h = render(lw_report_html, &r);
+    assert_non_null(strstr(h, "; alerting uses the last 90)"));
+    free(h);
 }
 
 int main(void)
