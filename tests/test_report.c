@@ -975,7 +975,6 @@ static void test_run_from_store(void **state)
     rmdir(dir);
 }
 
-
 static size_t count_str(const char *s, const char *needle)
 {
     size_t k = 0, nl = strlen(needle);

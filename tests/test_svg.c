@@ -1202,13 +1202,14 @@ static void test_pair_chart(void **state)
     }
     x[5] = NAN;
     lw_svg_vmark_t mk = {.index = 40, .label = "stopped leading 2024-04-10"};
-    lw_svg_pair_opts_t o = {.frame = {.title = "NSM and input", .width = 360, .height = 360},
-                            .x_labels = labels,
-                            .n = N,
-                            .top = {.name = "minutes", .values = y},
-                            .bottom = {.name = "users, drawn 3 days later", .values = x, .shift = 3},
-                            .marks = &mk,
-                            .nmarks = 1};
+    lw_svg_pair_opts_t o = {
+        .frame = {.title = "NSM and input", .width = 360, .height = 360},
+        .x_labels = labels,
+        .n = N,
+        .top = {.name = "minutes", .values = y},
+        .bottom = {.name = "users, drawn 3 days later", .values = x, .shift = 3},
+        .marks = &mk,
+        .nmarks = 1};
     lw_buf_t b;
     lw_buf_init(&b, BIG);
     char err[256] = "";
@@ -1273,7 +1274,8 @@ static void test_strip_chart(void **state)
     /* one rect per run, not per period; the blank run draws nothing */
     assert_int_equal(count(svg, "class=\"lw-run\""), 3);
     assert_non_null(strstr(svg, "<title>leads: 2024-05-11 \xE2\x80\x93 2024-05-20</title>"));
-    assert_non_null(strstr(svg, "<title>stopped leading: 2024-05-21 \xE2\x80\x93 2024-05-30</title>"));
+    assert_non_null(
+        strstr(svg, "<title>stopped leading: 2024-05-21 \xE2\x80\x93 2024-05-30</title>"));
     assert_non_null(strstr(svg, "<title>reverse: 2024-05-01 \xE2\x80\x93 2024-05-30</title>"));
     assert_true(min_font_size(svg) >= 12);
     lw_buf_release(&b);
@@ -1292,13 +1294,14 @@ static void test_text_sizes(void **state)
     static const lw_svg_tree_input_t ins[2] = {{"a_long_input_name", LW_SVG_VERDICT_LEADS, "1 day"},
                                                {"b", LW_SVG_VERDICT_NO_LONGER_LEADS, "2024-05-01"}};
     for (int narrow = 0; narrow < 2; narrow++) {
-        lw_svg_tree_opts_t t = {.frame = {.title = "Tree", .subtitle = "s", .width = narrow ? 360 : 960},
-                                .inputs = ins,
-                                .ninputs = 2,
-                                .nsm_name = "listening_minutes",
-                                .kpi_name = "revenue",
-                                .kpi_verdict = LW_SVG_VERDICT_LEADS,
-                                .kpi_edge_label = "5 days"};
+        lw_svg_tree_opts_t t = {
+            .frame = {.title = "Tree", .subtitle = "s", .width = narrow ? 360 : 960},
+            .inputs = ins,
+            .ninputs = 2,
+            .nsm_name = "listening_minutes",
+            .kpi_name = "revenue",
+            .kpi_verdict = LW_SVG_VERDICT_LEADS,
+            .kpi_edge_label = "5 days"};
         lw_buf_t b;
         lw_buf_init(&b, BIG);
         char err[256] = "";

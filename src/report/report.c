@@ -157,8 +157,8 @@ lw_err_t lw_report_write_dir(const lw_report_input_t *r, const char *dir, char *
     if ((err = write_atomic(dir, "report.html", html.data, html.len, errstr, errstr_size)) !=
             LW_OK ||
         (err = write_atomic(dir, "report.md", md.data, md.len, errstr, errstr_size)) != LW_OK ||
-        (err = write_atomic(dir, "report.slack.txt", slack.data, slack.len, errstr,
-                            errstr_size)) != LW_OK ||
+        (err = write_atomic(dir, "report.slack.txt", slack.data, slack.len, errstr, errstr_size)) !=
+            LW_OK ||
         (err = write_atomic(dir, "report.json", json.data, json.len, errstr, errstr_size)) != LW_OK)
         goto release_bufs;
     if (html_path)
@@ -188,8 +188,7 @@ static int history_cb(void *ud, const lw_verdict_row_t *row)
 {
     history_t *h = ud;
     if (h->n == LW_REPORT_MAX_HISTORY) {
-        memmove(h->v, h->v + LW_REPORT_MAX_HISTORY / 2,
-                (LW_REPORT_MAX_HISTORY / 2) * sizeof *h->v);
+        memmove(h->v, h->v + LW_REPORT_MAX_HISTORY / 2, (LW_REPORT_MAX_HISTORY / 2) * sizeof *h->v);
         h->n = LW_REPORT_MAX_HISTORY / 2;
     }
     lw_report_verdict_t *o = &h->v[h->n++];

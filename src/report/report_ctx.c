@@ -219,15 +219,16 @@ static void inconclusive_sentence(const lw_analysis_t *a, const lw_edge_result_t
         lw_report_p_rel(e->q_reverse, q, sizeof q);
         failed_checks(e, true, fc, sizeof fc);
         snprintf(why, sizeof why,
-                 "only the opposite direction is significant (%s may lead %s, q %s), and it %s",
-                 to, from, q, fc);
+                 "only the opposite direction is significant (%s may lead %s, q %s), and it %s", to,
+                 from, q, fc);
     } else {
         lw_report_p_rel(e->q_defined ? e->q : (double)NAN, q, sizeof q);
         snprintf(why, sizeof why, "neither direction is significant (q %s)", q);
     }
     if (pe && strcmp(pe->verdict, "leads") == 0)
-        snprintf(buf, size, "%s no longer leads %s (it led by %zu %s in the previous report; now %s).",
-                 From, to, pe->lag, lw_report_unit_word(a->bucket_ms, pe->lag), why);
+        snprintf(buf, size,
+                 "%s no longer leads %s (it led by %zu %s in the previous report; now %s).", From,
+                 to, pe->lag, lw_report_unit_word(a->bucket_ms, pe->lag), why);
     else if (fwd)
         snprintf(buf, size, "%s may lead %s, but not reliably: %s.", From, to, why);
     else
@@ -263,9 +264,8 @@ void lw_report_sentence(const lw_analysis_t *a, size_t i, const lw_report_prev_t
                  e->lag_reverse, lw_report_unit_word(a->bucket_ms, e->lag_reverse));
         break;
     case LW_VERDICT_FEEDBACK:
-        snprintf(buf, size,
-                 "%s and %s lead each other (feedback): %s by %zu %s, %s by %zu %s.", From, to,
-                 from, lead, lw_report_unit_word(a->bucket_ms, lead), to, e->lag_reverse,
+        snprintf(buf, size, "%s and %s lead each other (feedback): %s by %zu %s, %s by %zu %s.",
+                 From, to, from, lead, lw_report_unit_word(a->bucket_ms, lead), to, e->lag_reverse,
                  lw_report_unit_word(a->bucket_ms, e->lag_reverse));
         break;
     case LW_VERDICT_INCONCLUSIVE:

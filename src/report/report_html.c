@@ -87,7 +87,8 @@ static const char CSS[] =
     "@media (max-width:760px){.lw-grid{grid-template-columns:1fr}}"
     /* a phone: the 360 px drawings, and the padding that leaves them >= 350 px */
     "@media (max-width:600px){main{padding:14px 8px 32px}.lw-edge{padding:10px 6px}"
-    ".lw-multiples{grid-template-columns:1fr}.lw-only-wide{display:none}.lw-only-narrow{display:block}"
+    ".lw-multiples{grid-template-columns:1fr}.lw-only-wide{display:none}.lw-only-narrow{display:"
+    "block}"
     ".lw-badge{display:block}table{font-size:13px}}"
     "@page{size:A4;margin:14mm}"
     "@media print{body{font-size:11pt}main{max-width:none;padding:0}"
@@ -163,8 +164,8 @@ static void transform_desc(const lw_prep_info_t *p, char *buf, size_t size)
 typedef lw_err_t (*chart_fn)(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *scratch,
                              double width, char *errstr, size_t errstr_size);
 
-static lw_err_t two_widths(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *scratch,
-                           chart_fn fn, double wide, char *errstr, size_t errstr_size)
+static lw_err_t two_widths(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *scratch, chart_fn fn,
+                           double wide, char *errstr, size_t errstr_size)
 {
     lw_err_t err;
     lw_buf_puts(b, "<figure class=\"lw-fig lw-only-wide\">");
@@ -219,8 +220,7 @@ static lw_err_t tree_chart(lw_report_ctx_t *c, size_t unused, lw_buf_t *b, doubl
                                                labels[i][0] ? labels[i] : NULL};
         }
     }
-    lw_svg_tree_opts_t t = {.frame = {.title = "Metric tree",
-                                      .width = width},
+    lw_svg_tree_opts_t t = {.frame = {.title = "Metric tree", .width = width},
                             .inputs = ins,
                             .ninputs = nin,
                             .nsm_name = lw_report_nsm_name(c),
@@ -228,8 +228,7 @@ static lw_err_t tree_chart(lw_report_ctx_t *c, size_t unused, lw_buf_t *b, doubl
                             .kpi_verdict = kv,
                             .kpi_edge_label = kl};
     char sub[160];
-    snprintf(sub, sizeof sub,
-             "Inputs \xE2\x86\x92 NSM \xE2\x86\x92 KPI, by verdict and lead");
+    snprintf(sub, sizeof sub, "Inputs \xE2\x86\x92 NSM \xE2\x86\x92 KPI, by verdict and lead");
     t.frame.subtitle = sub;
     return lw_svg_tree_diagram(b, &t, errstr, errstr_size);
 }
@@ -286,15 +285,12 @@ static lw_err_t multiple_chart(lw_report_ctx_t *c, size_t col, lw_buf_t *b, doub
                                 .norm = LW_SVG_NORM_INDEX100,
                                 .emphasis = is_nsm,
                                 .color = is_nsm ? NULL : LW_SVG_C_BLUE};
-    lw_svg_line_opts_t o = {.frame = {.title = title,
-                                      .subtitle = sub,
-                                      .y_label = "Index",
-                                      .width = 340,
-                                      .height = 220},
-                            .x_labels = c->labels,
-                            .n = n,
-                            .series = s,
-                            .nseries = ns};
+    lw_svg_line_opts_t o = {
+        .frame = {.title = title, .subtitle = sub, .y_label = "Index", .width = 340, .height = 220},
+        .x_labels = c->labels,
+        .n = n,
+        .series = s,
+        .nseries = ns};
     return lw_svg_line_chart(b, &o, errstr, errstr_size);
 }
 
@@ -320,8 +316,8 @@ static lw_err_t html_overview(lw_report_ctx_t *c, lw_buf_t *b, double *scratch, 
 }
 
 /* Verdict category of a stored verdict name, in strip order; -1 = unknown or no data. */
-static const char *const STRIP_NAMES[] = {"leads", "stopped leading", "reverse",
-                                          "feedback", "inconclusive", "insufficient data"};
+static const char *const STRIP_NAMES[] = {"leads",    "stopped leading", "reverse",
+                                          "feedback", "inconclusive",    "insufficient data"};
 
 static signed char strip_cat(const char *v)
 {
@@ -462,9 +458,9 @@ static lw_err_t values_chart(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *
     double *tmp = scratch, *yv = scratch + n, *xv = scratch + 2 * n;
     smoothed_col(c, e->to_col, tmp, yv);
     smoothed_col(c, e->from_col, tmp, xv);
-    const bool x_leads = ec->lead > 0 && (e->verdict == LW_VERDICT_LEADS ||
-                                          e->verdict == LW_VERDICT_FEEDBACK ||
-                                          e->verdict == LW_VERDICT_NO_LONGER_LEADS);
+    const bool x_leads =
+        ec->lead > 0 && (e->verdict == LW_VERDICT_LEADS || e->verdict == LW_VERDICT_FEEDBACK ||
+                         e->verdict == LW_VERDICT_NO_LONGER_LEADS);
     const bool y_leads = ec->lead > 0 && e->verdict == LW_VERDICT_REVERSE;
     const char *unit = lw_report_unit_word(c->a->bucket_ms, ec->lead);
     char title[320], sub[320], sw[48], top[LW_ANALYZE_NAME_SIZE + 64],
@@ -503,19 +499,20 @@ static lw_err_t values_chart(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *
         marks[nm++] = (lw_svg_vmark_t){
             .index = stop, .label = stop_lab, .color = LW_SVG_C_BLUE, .dash = "2 3"};
     }
-    lw_svg_pair_opts_t o = {.frame = {.title = title,
-                                      .subtitle = sub,
-                                      .width = width,
-                                      .height = width < 500 ? 380 : 400},
-                            .x_labels = c->labels,
-                            .n = n,
-                            .top = {.name = top, .values = yv, .shift = y_leads ? (int)ec->lead : 0},
-                            .bottom = {.name = bot,
-                                       .values = xv,
-                                       .shift = x_leads ? (int)ec->lead : 0,
-                                       .color = LW_SVG_C_BLUE},
-                            .marks = marks,
-                            .nmarks = nm};
+    lw_svg_pair_opts_t o = {
+        .frame = {.title = title,
+                  .subtitle = sub,
+                  .width = width,
+                  .height = width < 500 ? 380 : 400},
+        .x_labels = c->labels,
+        .n = n,
+        .top = {.name = top, .values = yv, .shift = y_leads ? (int)ec->lead : 0},
+        .bottom = {.name = bot,
+                   .values = xv,
+                   .shift = x_leads ? (int)ec->lead : 0,
+                   .color = LW_SVG_C_BLUE},
+        .marks = marks,
+        .nmarks = nm};
     return lw_svg_pair_chart(b, &o, errstr, errstr_size);
 }
 
@@ -692,8 +689,8 @@ static void html_explained(const lw_report_ctx_t *c, size_t i, lw_buf_t *b)
     }
     lw_report_p_rel(e->p, a1, sizeof a1);
     lw_report_p_rel(e->q_defined ? e->q : (double)NAN, a2, sizeof a2);
-    snprintf(r, sizeof r, "%s \xE2\x86\x92 %s: lag order %zu, p %s, q %s.", e->from, e->to,
-             e->lag, a1, a2);
+    snprintf(r, sizeof r, "%s \xE2\x86\x92 %s: lag order %zu, p %s, q %s.", e->from, e->to, e->lag,
+             a1, a2);
     explain(b, "Granger test",
             "Does x's past improve a forecast of y made from y's own past? A small p says yes; "
             "q is p corrected for testing every edge at once, significant below \xCE\xB1.",
@@ -716,8 +713,8 @@ static void html_explained(const lw_report_ctx_t *c, size_t i, lw_buf_t *b)
     if (e->lagreg_status == LW_STEP_OK && e->elasticity_defined) {
         lw_report_elasticity_str(e->elasticity, a1, sizeof a1);
         lw_report_num_str(e->elasticity_se, 2, a2, sizeof a2);
-        snprintf(r, sizeof r, "+1%% in %s \xE2\x86\x92 %s in %s (standard error %s).", e->from,
-                 a1, e->to, a2);
+        snprintf(r, sizeof r, "+1%% in %s \xE2\x86\x92 %s in %s (standard error %s).", e->from, a1,
+                 e->to, a2);
         explain(b, "Strength (elasticity)",
                 "The percent change of y after a 1% change of x, summed over the lags, with "
                 "errors robust to autocorrelation (Newey-West).",
@@ -1002,28 +999,35 @@ static void html_glossary(const lw_report_ctx_t *c, lw_buf_t *b)
     gloss(b, "Lag order",
           "The number of past periods a Granger model uses. A statistics setting, not the "
           "lead; it appears only in the statistics details.");
-    gloss(b, "leads", "The input's past predicts the metric, reliably: significant, stable "
-                      "over time and useful for forecasting new periods.");
+    gloss(b, "leads",
+          "The input's past predicts the metric, reliably: significant, stable "
+          "over time and useful for forecasting new periods.");
     gloss(b, "stopped leading",
           "It led before a structural break and no longer does after it (verdict "
           "no_longer_leads); the date is the break.");
     gloss(b, "reverse", "The metric leads the input, not the other way round.");
     gloss(b, "feedback", "Each leads the other.");
-    gloss(b, "inconclusive", "No reliable lead either way: not significant, or significant but "
-                             "failing a check (stability, forecasting).");
+    gloss(b, "inconclusive",
+          "No reliable lead either way: not significant, or significant but "
+          "failing a check (stability, forecasting).");
     gloss(b, "insufficient data", "Too few complete periods to run the tests.");
-    gloss(b, "p-value", "How surprising the data would be if there were no lead; small = "
-                        "evidence of a lead.");
-    gloss(b, "q-value", "The p-value corrected for testing every edge of the tree at once "
-                        "(Benjamini-Hochberg).");
+    gloss(b, "p-value",
+          "How surprising the data would be if there were no lead; small = "
+          "evidence of a lead.");
+    gloss(b, "q-value",
+          "The p-value corrected for testing every edge of the tree at once "
+          "(Benjamini-Hochberg).");
     gloss(b, "\xCE\xB1 (alpha)", alpha);
     gloss(b, "Elasticity", "The percent change of the metric after a 1% change of the input.");
-    gloss(b, "Structural break", "A date after which the relationship between two metrics "
-                                 "changed.");
-    gloss(b, "MDE", "Minimum detectable effect: the smallest change a short experiment would "
-                    "detect.");
-    gloss(b, "Index 100", "A metric divided by its value at the window start, times 100, so "
-                          "metrics of any unit share one scale.");
+    gloss(b, "Structural break",
+          "A date after which the relationship between two metrics "
+          "changed.");
+    gloss(b, "MDE",
+          "Minimum detectable effect: the smallest change a short experiment would "
+          "detect.");
+    gloss(b, "Index 100",
+          "A metric divided by its value at the window start, times 100, so "
+          "metrics of any unit share one scale.");
     lw_buf_puts(b, "</dl>\n</section>\n");
 }
 
@@ -1135,8 +1139,10 @@ static lw_err_t html_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_
         lw_buf_puts(b, " \xC2\xB7 as of ");
         lw_buf_put_xml(b, r->as_of);
     }
-    lw_buf_puts(b, " \xC2\xB7 also as report.md, report.slack.txt and report.json</footer>\n</main>\n</body>\n"
-                   "</html>\n");
+    lw_buf_puts(
+        b,
+        " \xC2\xB7 also as report.md, report.slack.txt and report.json</footer>\n</main>\n</body>\n"
+        "</html>\n");
     err = b->err;
     if (err != LW_OK)
         lw_seterr(errstr, errstr_size, err, "report: the page exceeds %zu bytes", b->max);

@@ -55,8 +55,9 @@ static lw_err_t md_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_t 
         lw_buf_puts(b, ".\n");
     }
     lw_buf_puts(b, "\n## Details\n");
-    lw_buf_printf(b, "\nIn the table, *lead* is the lead quoted above (in %s) and *lag* the "
-                     "Granger lag order (the lags a Granger model uses), not a lead.\n",
+    lw_buf_printf(b,
+                  "\nIn the table, *lead* is the lead quoted above (in %s) and *lag* the "
+                  "Granger lag order (the lags a Granger model uses), not a lead.\n",
                   lw_report_unit_word(a->bucket_ms, 2));
     /* the analysis' own Markdown table and reasons */
     char *mem = NULL;

@@ -49,9 +49,9 @@ static lw_err_t slack_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size
     lw_report_meta_line(c, b, slack_text, slack_code, "");
     lw_buf_puts(b, "\n\n");
     lw_report_headline_lines(c, b, slack_text, "", "*", "  ");
-    if (r->prev && lw_report_change_lines(c, b, slack_text, slack_code,
-                                          "\n*Changed since the previous report*\n",
-                                          "\xE2\x80\xA2 ") == 0)
+    if (r->prev &&
+        lw_report_change_lines(c, b, slack_text, slack_code,
+                               "\n*Changed since the previous report*\n", "\xE2\x80\xA2 ") == 0)
         lw_buf_puts(b, "\n_No verdict changed since the previous report._\n");
     lw_buf_puts(b, "\nCharts and the statistics behind each verdict: report.html\n");
     if (b->err != LW_OK)

@@ -852,8 +852,8 @@ static void tree_box(lw_buf_t *b, const char *cls, double x, double y, double bw
     double block = (caption ? 16 : 0) + (double)nl * lh;
     double ty = y + bh / 2 - block / 2; /* top of the text block */
     if (caption) {
-        lw_svg_text_fit(b, x + bw / 2, ty + 10, "middle", LW_SVG_SMALL_PX, " fill=\"" LW_SVG_C_MUTED "\"",
-                        caption, bw - 12);
+        lw_svg_text_fit(b, x + bw / 2, ty + 10, "middle", LW_SVG_SMALL_PX,
+                        " fill=\"" LW_SVG_C_MUTED "\"", caption, bw - 12);
         ty += 16;
     }
     for (size_t k = 0; k < nl; k++) {
@@ -915,8 +915,7 @@ static void tree_narrow(lw_buf_t *out, const lw_svg_tree_opts_t *o, const char *
         h = o->frame.height;
     lw_svg_open(out, "tree", &o->frame, o->frame.subtitle, NULL, w, h);
     const double rect[4] = {margin, col_top, w - 2 * margin, ext};
-    tree_input_edges(out, o, nsm, rect, col_top, pitch, box_h, in_right, hx, nsm_x, col_top,
-                     nsm_h);
+    tree_input_edges(out, o, nsm, rect, col_top, pitch, box_h, in_right, hx, nsm_x, col_top, nsm_h);
     char label[400];
     lw_buf_puts(out, "<g class=\"lw-edge-labels\" font-size=\"12\">");
     for (size_t i = 0; i < o->ninputs; i++) {

@@ -123,9 +123,8 @@ static void draw_marks(lw_buf_t *b, const lw_svg_layout_t *top, const lw_svg_lay
 lw_err_t lw_svg_pair_chart(lw_buf_t *out, const lw_svg_pair_opts_t *o, char *errstr,
                            size_t errstr_size)
 {
-    lw_err_t err =
-        lw_svg_check_chart(out, &o->frame, o->n, o->top.values && o->bottom.values, "pair chart",
-                           errstr, errstr_size);
+    lw_err_t err = lw_svg_check_chart(out, &o->frame, o->n, o->top.values && o->bottom.values,
+                                      "pair chart", errstr, errstr_size);
     if (err != LW_OK)
         return err;
     if (o->nmarks > LW_SVG_MAX_MARKS || (o->nmarks && !o->marks))

@@ -37,18 +37,17 @@ lw_err_t lw_svg_strip_chart(lw_buf_t *out, const lw_svg_strip_opts_t *o, char *e
                          LW_SVG_MAX_STRIP_CATS);
     for (size_t r = 0; r < o->nrows; r++)
         if (o->n > 0 && !o->rows[r].cells)
-            return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "strip chart: row %zu has no cells",
-                             r);
+            return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                             "strip chart: row %zu has no cells", r);
     size_t mark = out->len;
     lw_svg_legend_item_t items[LW_SVG_MAX_STRIP_CATS];
     size_t nit = 0;
     for (size_t k = 0; k < o->ncats; k++)
-        lw_svg_legend_add(items, &nit,
-                          (lw_svg_legend_item_t){.color = o->cat_colors[k],
-                                                 .kind = LW_SVG_SW_RECT,
-                                                 .width = 1,
-                                                 .opacity = 1},
-                          "%s", o->cat_names[k] ? o->cat_names[k] : "");
+        lw_svg_legend_add(
+            items, &nit,
+            (lw_svg_legend_item_t){
+                .color = o->cat_colors[k], .kind = LW_SVG_SW_RECT, .width = 1, .opacity = 1},
+            "%s", o->cat_names[k] ? o->cat_names[k] : "");
     double w = o->frame.width > 0 ? o->frame.width : 960;
     double leg_h = (double)lw_svg_legend_rows(items, nit, w - 32) * LW_SVG_LEGEND_ROW;
     double top_est = o->frame.subtitle && *o->frame.subtitle ? 58 : 40;

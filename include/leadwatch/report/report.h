@@ -96,7 +96,7 @@ typedef struct {
     size_t provisional;                  /* trailing provisional buckets left out */
     const lw_report_counter_t *counters; /* store counters, any order */
     size_t ncounters;
-    const lw_report_prev_t *prev; /* NULL = no previous report */
+    const lw_report_prev_t *prev;       /* NULL = no previous report */
     const lw_report_verdict_t *history; /* stored verdicts, oldest first; NULL = none */
     size_t nhistory;
     size_t alert_window; /* analysis.window of the config (what alerting uses), 0 = all */
@@ -166,10 +166,10 @@ lw_err_t lw_report_prev_load(const char *dir, lw_report_prev_t *out, char *errst
 
 /*
  * Render and write DIR/report.html, DIR/report.md, DIR/report.slack.txt and
- * DIR/report.json (DIR must exist; report.json last).  Each file is written to a temporary file in DIR, fsynced
- * and renamed over the old one, so a reader (a web server, the next run)
- * sees either the old or the new file, never a partial one.  html_path
- * (optional) receives the path of report.html.  LW_ERR_IO names the file.
+ * DIR/report.json (DIR must exist; report.json last).  Each file is written to a temporary file in
+ * DIR, fsynced and renamed over the old one, so a reader (a web server, the next run) sees either
+ * the old or the new file, never a partial one.  html_path (optional) receives the path of
+ * report.html.  LW_ERR_IO names the file.
  */
 lw_err_t lw_report_write_dir(const lw_report_input_t *r, const char *dir, char *html_path,
                              size_t html_path_size, char *errstr, size_t errstr_size);

@@ -24,7 +24,7 @@ typedef struct {
     lw_svg_verdict_t svg_verdict;
     const lw_report_prev_edge_t *prev; /* the same edge in the previous report, or NULL */
     char sentence[LW_REPORT_SENTENCE_SIZE];
-    size_t lead; /* the lead the headline quotes, 0 = none */
+    size_t lead;                       /* the lead the headline quotes, 0 = none */
     char since[LW_ANALYZE_LABEL_SIZE]; /* no_longer_leads: the date it stopped leading, else "" */
     /* rolling-window p history (HTML only) */
     double *hist_p;

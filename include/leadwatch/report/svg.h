@@ -55,8 +55,8 @@ typedef struct {
     const char *name;     /* legend text */
     const double *values; /* [n] aligned with x_labels; NAN = undefined */
     lw_svg_norm_t norm;
-    int shift;     /* draw value i at period i + shift (dashed; legend says so) */
-    bool emphasis; /* thicker line, e.g. the NSM */
+    int shift;         /* draw value i at period i + shift (dashed; legend says so) */
+    bool emphasis;     /* thicker line, e.g. the NSM */
     const char *color; /* "#RRGGBB" overriding the palette; NULL = palette (black if emphasis) */
     bool no_legend;    /* leave it out of the legend (the chart's text names it) */
 } lw_svg_series_t;
@@ -146,9 +146,9 @@ typedef struct {
     lw_svg_frame_t frame; /* default 560 wide, ~126 high; x_label names the value, x_unit "%" */
     double value;         /* NAN = "no estimate" */
     double threshold;
-    double max;           /* scale end; 0 or NAN = 1.25 * max(value, threshold) */
-    bool lower_is_better; /* MDE: passing means value <= threshold */
-    int decimals;         /* for the printed numbers (0..4) */
+    double max;               /* scale end; 0 or NAN = 1.25 * max(value, threshold) */
+    bool lower_is_better;     /* MDE: passing means value <= threshold */
+    int decimals;             /* for the printed numbers (0..4) */
     const char *verdict_text; /* the line under the bar; NULL = "✓ passes: ..." / "✗ fails: ..." */
 } lw_svg_gauge_opts_t;
 
@@ -257,7 +257,7 @@ typedef struct {
     const char *const *x_labels; /* [n] */
     size_t n;
     const lw_svg_strip_row_t *rows;
-    size_t nrows; /* 1..LW_SVG_MAX_STRIP_ROWS */
+    size_t nrows;                  /* 1..LW_SVG_MAX_STRIP_ROWS */
     const char *const *cat_names;  /* [ncats] legend text */
     const char *const *cat_colors; /* [ncats] */
     size_t ncats;                  /* 1..LW_SVG_MAX_STRIP_CATS */
