@@ -144,6 +144,8 @@ static char *render(lw_err_t (*fn)(const lw_report_input_t *, lw_buf_t *, char *
     return lw_buf_detach(&b, &len);
 }
 
+static size_t count_str(const char *s, const char *needle);
+
 /* ------------------------------------------------------------ tag scanner */
 
 #define MAX_STACK 64
@@ -368,8 +370,10 @@ static void test_html_structure(void **state)
     scan_html(h, d);
     if (!d->well_formed)
         fail_msg("not well formed: %s", d->error);
-    /* tree + overview + 5 per edge (time series, CCF, Granger p, p history, MDE) */
-    assert_int_equal(d->charts, 2 + 5 * (int)fx.a->nedges);
+    /* the tree at two widths, one small multiple per tree metric but the KPI (NSM +
+       inputs, indexed), no history strip (no stored verdicts), and per edge 6: the values
+       chart at two widths + CCF, Granger p, p history, MDE in the statistics <details> */
+    assert_int_equal(d->charts, 2 + (1 + 5) + 6 * (int)fx.a->nedges);
     assert_int_equal(d->charts_with_plot, d->charts);
     assert_int_equal(d->plots_outside_chart, 0);
     assert_int_equal(d->nsections, (int)fx.a->nedges);
@@ -379,15 +383,16 @@ static void test_html_structure(void **state)
         assert_string_equal(d->sec[i].from, e->from);
         assert_string_equal(d->sec[i].to, e->to);
         assert_string_equal(d->sec[i].verdict, lw_verdict_name(e->verdict));
-        assert_int_equal(d->sec[i].charts, 5);
+        assert_int_equal(d->sec[i].charts, 6);
         char sentence[512];
         lw_report_sentence(fx.a, i, NULL, sentence, sizeof sentence);
         /* the headline shows the sentence (escaped: none of these names need it) */
         assert_non_null(strstr(d->headline_text[i], sentence));
     }
     /* sections in the order the report promises */
-    const char *order[] = {"id=\"headline\"", "id=\"tree\"",    "id=\"series\"", "id=\"changes\"",
-                           "id=\"edges\"",    "id=\"quality\"", "id=\"methods\""};
+    const char *order[] = {"id=\"headline\"", "id=\"tree\"",     "id=\"series\"",
+                           "id=\"history\"",  "id=\"changes\"",  "id=\"edges\"",
+                           "id=\"quality\"",  "id=\"glossary\"", "id=\"methods\""};
     const char *prev = h;
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
         const char *at = strstr(h, order[k]);
@@ -566,10 +571,19 @@ static void test_json(void **state)
     assert_non_null(ae);
     assert_int_equal(v->u.array.len, fx.a->nedges);
     assert_int_equal(ae->u.array.len, fx.a->nedges);
-    const char *vk[] = {"verdict", NULL}, *fk[] = {"from", NULL};
+    const char *vk[] = {"verdict", NULL}, *fk[] = {"from", NULL}, *lk[] = {"lag", NULL},
+               *ldk[] = {"lead", NULL}, *ok[] = {"granger_lag_order", NULL};
     for (size_t i = 0; i < fx.a->nedges; i++) {
         assert_string_equal(YAJL_GET_STRING(yajl_tree_get(v->u.array.values[i], vk, yajl_t_string)),
                             lw_verdict_name(fx.a->edges[i].verdict));
+        /* issue 15: "lead" added (the headline's lead), "lag" kept with the same value */
+        long long lead = YAJL_GET_INTEGER(yajl_tree_get(v->u.array.values[i], ldk, yajl_t_number));
+        assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(v->u.array.values[i], lk, yajl_t_number)),
+                         lead);
+        if (fx.a->edges[i].verdict == LW_VERDICT_LEADS)
+            assert_int_equal(lead, lw_report_lead_of(&fx.a->edges[i]));
+        assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(v->u.array.values[i], ok, yajl_t_number)),
+                         fx.a->edges[i].lag);
         assert_string_equal(
             YAJL_GET_STRING(yajl_tree_get(ae->u.array.values[i], fk, yajl_t_string)),
             fx.a->edges[i].from);
@@ -778,12 +792,12 @@ static void test_write_dir(void **state)
     assert_int_equal(lw_report_write_dir(&r, dir, path, sizeof path, err, sizeof err), LW_OK);
     snprintf(want, sizeof want, "%s/report.html", dir);
     assert_string_equal(path, want);
-    const char *files[] = {"report.html", "report.md", "report.json"};
-    for (size_t k = 0; k < 3; k++) {
+    const char *files[] = {"report.html", "report.md", "report.json", "report.slack.txt"};
+    for (size_t k = 0; k < 4; k++) {
         struct stat st;
         snprintf(want, sizeof want, "%s/%s", dir, files[k]);
         assert_int_equal(stat(want, &st), 0);
-        assert_true(st.st_size > 1000);
+        assert_true(st.st_size > (k == 3 ? 300 : 1000));
         assert_int_equal(st.st_mode & 0777, 0644);
     }
     assert_int_equal(count_entries(dir, "."), 2); /* "." and ".." only: no temp files left */
@@ -811,7 +825,7 @@ static void test_write_dir(void **state)
     fputs("{\"schema\": \"leadwatch.report/1\", \"report\": {\"verdicts\": [", f);
     fclose(f);
     assert_int_equal(lw_report_prev_load(dir, &prev, err, sizeof err), LW_ERR_INVALID);
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < 4; k++) {
         snprintf(want, sizeof want, "%s/%s", dir, files[k]);
         unlink(want);
     }
@@ -874,6 +888,18 @@ static void test_run_from_store(void **state)
                                       sizeof err),
                      LW_OK);
     assert_int_equal(lw_store_add_counter(st, "rejected.invalid_json", 5, err, sizeof err), LW_OK);
+    /* the daemon's verdicts: playlists led, then stopped; one row from before the window */
+    for (int t = NDAYS - 250; t < NDAYS - 3; t++) {
+        lw_verdict_row_t v = {.edge = "playlists_created->listening_minutes",
+                              .as_of_ms = start + t * LW_MS_PER_DAY,
+                              .verdict = t < NDAYS - 60 ? "leads" : "no_longer_leads",
+                              .p = NAN,
+                              .q = NAN,
+                              .lag = 3,
+                              .coef = NAN,
+                              .oos = NAN};
+        assert_int_equal(lw_store_add_verdict(st, &v, err, sizeof err), LW_OK);
+    }
     assert_int_equal(lw_store_commit(st, err, sizeof err), LW_OK);
     lw_store_close(st);
 
@@ -903,6 +929,23 @@ static void test_run_from_store(void **state)
     assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(root, periods, yajl_t_number)), 200 - nprov);
     assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(root, rej, yajl_t_number)), 5);
     yajl_tree_free(root);
+    /* the stored verdicts became the "when each edge led" strip, at both widths, with a
+       run for each verdict; the window's length (the one alerting uses) is stated */
+    snprintf(want, sizeof want, "%s/report.html", out);
+    f = fopen(want, "r");
+    assert_non_null(f);
+    static char html[4 << 20];
+    n = fread(html, 1, sizeof html - 1, f);
+    html[n] = '\0';
+    fclose(f);
+    assert_int_equal(count_str(html, "lw-chart lw-chart-strip"), 2);
+    assert_non_null(strstr(html, "<title>leads: "));
+    assert_non_null(strstr(html, "<title>stopped leading: "));
+    assert_null(strstr(html, "No stored verdicts in this window"));
+    /* the daemon's turn from leads to no_longer_leads is marked on the values chart */
+    char mark[64];
+    snprintf(mark, sizeof mark, "daemon: stopped %s", fx.labels[NDAYS - 60]);
+    assert_int_equal(count_str(html, mark), 2);
 
     /* --as-of: the window ends there; a second run compares with the first */
     o.as_of = "2024-09-30";
@@ -918,8 +961,8 @@ static void test_run_from_store(void **state)
     assert_int_equal(lw_report_run(cfg, &o, path, sizeof path, err, sizeof err), LW_ERR_NOT_FOUND);
 
     lw_config_free(cfg);
-    const char *files[] = {"report.html", "report.md", "report.json"};
-    for (size_t k = 0; k < 3; k++) {
+    const char *files[] = {"report.html", "report.md", "report.json", "report.slack.txt"};
+    for (size_t k = 0; k < 4; k++) {
         snprintf(want, sizeof want, "%s/%s", out, files[k]);
         unlink(want);
     }
@@ -930,6 +973,150 @@ static void test_run_from_store(void **state)
         unlink(want);
     }
     rmdir(dir);
+}
+
+static size_t count_str(const char *s, const char *needle)
+{
+    size_t k = 0, nl = strlen(needle);
+    for (const char *p = s; (p = strstr(p, needle)) != NULL; p += nl)
+        k++;
+    return k;
+}
+
+/* A copy of the fixture analysis whose edge 0 the test may rewrite (edges are shallow). */
+typedef struct {
+    lw_analysis_t a;
+    lw_edge_result_t e[LW_ANALYZE_MAX_EDGES];
+} analysis_copy_t;
+
+static void copy_analysis(analysis_copy_t *c)
+{
+    c->a = *fx.a;
+    memcpy(c->e, fx.a->edges, fx.a->nedges * sizeof c->e[0]);
+    c->a.edges = c->e;
+}
+
+/*
+ * Issue 15: headlines follow the evidence.  An inconclusive edge whose forward
+ * q is significant (it failed a check) must not say "No reliable lead ... (q <
+ * 0.001)"; one where nothing is significant says so; no_longer_leads states the
+ * date it stopped; feedback quotes the same lead as the tree (the lead, not the
+ * Granger lag order).
+ */
+static void test_sentences_agree_with_evidence(void **state)
+{
+    (void)state;
+    static analysis_copy_t c;
+    copy_analysis(&c);
+    lw_edge_result_t *e = &c.e[0]; /* active_users -> listening_minutes */
+    char s[512];
+
+    e->verdict = LW_VERDICT_INCONCLUSIVE;
+    e->q = 1e-6;
+    e->q_defined = true;
+    e->stable = false;
+    e->stab_status = LW_STEP_OK;
+    e->oos_skill = true;
+    e->oos_status = LW_STEP_OK;
+    lw_report_sentence(&c.a, 0, NULL, s, sizeof s);
+    assert_null(strstr(s, "No reliable"));
+    assert_non_null(strstr(s, "q < 0.001"));
+    assert_non_null(strstr(s, "not stable"));
+    assert_non_null(strstr(s, "not counted"));
+
+    e->q = 0.4;
+    e->q_reverse = 0.6;
+    lw_report_sentence(&c.a, 0, NULL, s, sizeof s);
+    assert_non_null(strstr(s, "No reliable lead of active users on listening minutes"));
+    assert_non_null(strstr(s, "neither direction is significant (q = 0.400)"));
+
+    e->q_reverse = 0.001;
+    e->q_reverse_defined = true;
+    e->stable_reverse = true;
+    e->stab_rev_status = LW_STEP_OK;
+    e->oos_skill_reverse = false;
+    e->oos_rev_status = LW_STEP_OK;
+    lw_report_sentence(&c.a, 0, NULL, s, sizeof s);
+    assert_non_null(strstr(s, "only the opposite direction is significant"));
+    assert_non_null(strstr(s, "does not improve forecasts out of sample"));
+
+    e->verdict = LW_VERDICT_NO_LONGER_LEADS;
+    e->since_row = 200;
+    lw_report_sentence(&c.a, 0, NULL, s, sizeof s);
+    char want[160];
+    snprintf(want, sizeof want, "Active users stopped leading listening minutes on %s",
+             fx.labels[200]);
+    assert_non_null(strstr(s, want));
+    assert_null(strstr(s, "no longer"));
+
+    e->verdict = LW_VERDICT_FEEDBACK;
+    e->lag = 4; /* Granger lag order, not the lead */
+    e->lead = 1;
+    e->lagreg_status = LW_STEP_OK;
+    e->lag_reverse = 2;
+    lw_report_sentence(&c.a, 0, NULL, s, sizeof s);
+    assert_int_equal(lw_report_lead_of(e), 1);
+    assert_non_null(strstr(s, "active users by 1 day, listening minutes by 2 days"));
+    assert_null(strstr(s, " 4 "));
+}
+
+/* report.slack.txt: Slack mrkdwn, not Markdown, with every headline sentence. */
+static void test_slack(void **state)
+{
+    (void)state;
+    lw_report_input_t r = fx_input();
+    r.title = "Q&A <report>";
+    char *t = render(lw_report_slack, &r);
+    const char *title = "*Q&amp;A &lt;report&gt;*\n";
+    assert_true(strncmp(t, title, strlen(title)) == 0);
+    assert_null(strstr(t, "**"));
+    assert_null(strstr(t, "\n#"));
+    assert_null(strstr(t, "|"));
+    for (size_t i = 0; i < fx.a->nedges; i++) {
+        char sentence[512];
+        lw_report_sentence(fx.a, i, NULL, sentence, sizeof sentence);
+        assert_non_null(strstr(t, sentence));
+    }
+    assert_non_null(strstr(t, "`listening_minutes`"));
+    free(t);
+}
+
+/* Detail on demand: each edge's statistics collapse, every test explained; a glossary. */
+static void test_details_and_glossary(void **state)
+{
+    (void)state;
+    lw_report_input_t r = fx_input();
+    char *h = render(lw_report_html, &r);
+    assert_int_equal(count_str(h, "<details class=\"lw-detail\">"), fx.a->nedges);
+    assert_int_equal(count_str(h, "<dt>Granger test</dt>"), fx.a->nedges);
+    assert_int_equal(count_str(h, "<dt>Out-of-sample skill</dt>"), fx.a->nedges);
+    assert_non_null(strstr(h, "<section id=\"glossary\">"));
+    assert_non_null(strstr(h, "<dt>Lead</dt>"));
+    assert_non_null(strstr(h, "<dt>Lag order</dt>"));
+    /* the statistics are not in the main view: no p/q before the first <details> */
+    const char *edges = strstr(h, "<section id=\"edges\">");
+    const char *first = strstr(h, "<details");
+    assert_non_null(edges);
+    assert_true(first > edges);
+    for (const char *p = edges; p < first; p++)
+        assert_false(strncmp(p, "p =", 3) == 0 || strncmp(p, "F(", 2) == 0);
+    /* sensitivity is information: its bar never says "fails" */
+    assert_null(strstr(h, "fails:"));
+    /* values first: each edge's first chart is the pair chart in the metrics' units */
+    assert_int_equal(count_str(h, "lw-chart lw-chart-pair"), 2 * fx.a->nedges);
+    /* no stored verdicts: the strip's place says how it fills */
+    assert_non_null(strstr(h, "No stored verdicts in this window"));
+    free(h);
+
+    /* one window: the page says whether it is the one alerting judges */
+    r.window = r.alert_window = 90;
+    h = render(lw_report_html, &r);
+    assert_non_null(strstr(h, ", the window alerting uses)"));
+    free(h);
+    r.window = 0;
+    h = render(lw_report_html, &r);
+    assert_non_null(strstr(h, "; alerting uses the last 90)"));
+    free(h);
 }
 
 int main(void)
@@ -948,6 +1135,9 @@ int main(void)
         cmocka_unit_test(test_bounded_and_invalid),
         cmocka_unit_test(test_write_dir),
         cmocka_unit_test(test_run_from_store),
+        cmocka_unit_test(test_sentences_agree_with_evidence),
+        cmocka_unit_test(test_slack),
+        cmocka_unit_test(test_details_and_glossary),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

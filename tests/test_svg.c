@@ -1173,6 +1173,166 @@ static void test_report_size_line_chart(void **state)
     free(svg);
 }
 
+/* ---- issue 15: values in own units, verdict strip, legible text ---------- */
+
+/* Smallest font-size attribute in an SVG (the root group's default is 12). */
+static double min_font_size(const char *svg)
+{
+    double m = 1e9;
+    for (const char *p = svg; (p = strstr(p, "font-size=\"")) != NULL; p += 11) {
+        double v = strtod(p + 11, NULL);
+        if (v < m)
+            m = v;
+    }
+    return m;
+}
+
+static void test_pair_chart(void **state)
+{
+    (void)state;
+    enum { N = 60 };
+    double y[N], x[N];
+    const char *labels[N];
+    char lab[N][16];
+    for (int i = 0; i < N; i++) {
+        x[i] = 1000 + 10 * i;   /* thousands: the input's own units */
+        y[i] = 50000 - 100 * i; /* tens of thousands: the NSM's */
+        snprintf(lab[i], sizeof lab[i], "2024-03-%02d", i % 28 + 1);
+        labels[i] = lab[i];
+    }
+    x[5] = NAN;
+    lw_svg_vmark_t mk = {.index = 40, .label = "stopped leading 2024-04-10"};
+    lw_svg_pair_opts_t o = {
+        .frame = {.title = "NSM and input", .width = 360, .height = 360},
+        .x_labels = labels,
+        .n = N,
+        .top = {.name = "minutes", .values = y},
+        .bottom = {.name = "users, drawn 3 days later", .values = x, .shift = 3},
+        .marks = &mk,
+        .nmarks = 1};
+    lw_buf_t b;
+    lw_buf_init(&b, BIG);
+    char err[256] = "";
+    assert_int_equal(lw_svg_pair_chart(&b, &o, err, sizeof err), LW_OK);
+    svg_check(b.data, b.len);
+    const char *svg = b.data;
+    assert_int_equal(count(svg, "class=\"lw-plot\""), 2); /* two aligned panels */
+    /* own units on the axes: the NSM's 50000 and the input's 1000-ish ticks */
+    assert_non_null(strstr(svg, ">50000<"));
+    assert_non_null(strstr(svg, ">1000<"));
+    assert_non_null(strstr(svg, "stopped leading 2024-04-10"));
+    /* the shifted input: 3 points fall off the end, one NAN is a gap */
+    static pt_t pts[N];
+    size_t sp;
+    assert_int_equal(parse_path(series_d(svg, 1), pts, N, &sp), N - 3 - 1);
+    assert_int_equal(sp, 2);
+    /* the first drawn input point sits at period 3: the same x as the NSM's period 3 */
+    pt_t ypts[N];
+    size_t ysp;
+    assert_int_equal(parse_path(series_d(svg, 0), ypts, N, &ysp), N);
+    assert_double_equal(pts[0].x, ypts[3].x, 0.11);
+    assert_true(min_font_size(svg) >= 12);
+    lw_buf_release(&b);
+
+    o.nmarks = LW_SVG_MAX_MARKS + 1; /* too many marks: rejected, nothing written */
+    lw_buf_init(&b, BIG);
+    assert_int_equal(lw_svg_pair_chart(&b, &o, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    lw_buf_release(&b);
+}
+
+static void test_strip_chart(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    signed char a[N], c[N];
+    const char *labels[N];
+    char lab[N][16];
+    for (int i = 0; i < N; i++) {
+        a[i] = (signed char)(i < 10 ? -1 : i < 20 ? 0 : 1); /* none, leads, stopped */
+        c[i] = 2;
+        snprintf(lab[i], sizeof lab[i], "2024-05-%02d", i + 1);
+        labels[i] = lab[i];
+    }
+    lw_svg_strip_row_t rows[2] = {{"a \xE2\x86\x92 nsm", a}, {"c \xE2\x86\x92 nsm", c}};
+    const char *names[3] = {"leads", "stopped leading", "reverse"};
+    const char *colors[3] = {"#009E73", "#E69F00", "#D55E00"};
+    lw_svg_strip_opts_t o = {.frame = {.title = "When each edge led", .width = 360},
+                             .x_labels = labels,
+                             .n = N,
+                             .rows = rows,
+                             .nrows = 2,
+                             .cat_names = names,
+                             .cat_colors = colors,
+                             .ncats = 3};
+    lw_buf_t b;
+    lw_buf_init(&b, BIG);
+    char err[256] = "";
+    assert_int_equal(lw_svg_strip_chart(&b, &o, err, sizeof err), LW_OK);
+    svg_check(b.data, b.len);
+    const char *svg = b.data;
+    /* one rect per run, not per period; the blank run draws nothing */
+    assert_int_equal(count(svg, "class=\"lw-run\""), 3);
+    assert_non_null(strstr(svg, "<title>leads: 2024-05-11 \xE2\x80\x93 2024-05-20</title>"));
+    assert_non_null(
+        strstr(svg, "<title>stopped leading: 2024-05-21 \xE2\x80\x93 2024-05-30</title>"));
+    assert_non_null(strstr(svg, "<title>reverse: 2024-05-01 \xE2\x80\x93 2024-05-30</title>"));
+    assert_true(min_font_size(svg) >= 12);
+    lw_buf_release(&b);
+
+    o.nrows = 0;
+    lw_buf_init(&b, BIG);
+    assert_int_equal(lw_svg_strip_chart(&b, &o, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    lw_buf_release(&b);
+}
+
+/* Every chart's text is at least 12 px in its own units (11 px on a phone after scaling). */
+static void test_text_sizes(void **state)
+{
+    (void)state;
+    static const lw_svg_tree_input_t ins[2] = {{"a_long_input_name", LW_SVG_VERDICT_LEADS, "1 day"},
+                                               {"b", LW_SVG_VERDICT_NO_LONGER_LEADS, "2024-05-01"}};
+    for (int narrow = 0; narrow < 2; narrow++) {
+        lw_svg_tree_opts_t t = {
+            .frame = {.title = "Tree", .subtitle = "s", .width = narrow ? 360 : 960},
+            .inputs = ins,
+            .ninputs = 2,
+            .nsm_name = "listening_minutes",
+            .kpi_name = "revenue",
+            .kpi_verdict = LW_SVG_VERDICT_LEADS,
+            .kpi_edge_label = "5 days"};
+        lw_buf_t b;
+        lw_buf_init(&b, BIG);
+        char err[256] = "";
+        assert_int_equal(lw_svg_tree_diagram(&b, &t, err, sizeof err), LW_OK);
+        svg_check(b.data, b.len);
+        assert_true(min_font_size(b.data) >= 12);
+        /* the phone layout keeps every box inside its 360 px */
+        if (narrow)
+            for (const char *p = b.data; (p = strstr(p, "<rect")) != NULL; p++) {
+                const char *gt = strchr(p, '>'), *xa = strstr(p, " x=\""),
+                           *wa = strstr(p, " width=\"");
+                if (xa && wa && xa < gt && wa < gt)
+                    assert_true(strtod(xa + 4, NULL) + strtod(wa + 8, NULL) <= 360.01);
+            }
+        lw_buf_release(&b);
+    }
+    lw_svg_gauge_opts_t g = {.frame = {.title = "MDE", .x_label = "MDE", .x_unit = "%"},
+                             .value = 16.5,
+                             .threshold = 10,
+                             .lower_is_better = true,
+                             .verdict_text = "only changes of 16.5% show"};
+    lw_buf_t b;
+    lw_buf_init(&b, BIG);
+    char err[256] = "";
+    assert_int_equal(lw_svg_gauge_bar(&b, &g, err, sizeof err), LW_OK);
+    assert_non_null(strstr(b.data, "only changes of 16.5% show"));
+    assert_null(strstr(b.data, "fails"));
+    assert_true(min_font_size(b.data) >= 12);
+    lw_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1194,6 +1354,9 @@ int main(void)
         cmocka_unit_test(test_bound_never_truncates),
         cmocka_unit_test(test_invalid_options),
         cmocka_unit_test(test_report_size_line_chart),
+        cmocka_unit_test(test_pair_chart),
+        cmocka_unit_test(test_strip_chart),
+        cmocka_unit_test(test_text_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

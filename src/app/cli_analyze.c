@@ -91,17 +91,19 @@ const char lw_cli_help_report[] =
     "\n"
     "Analyse the metric tree on the stored series and write the validation report:\n"
     "DIR/report.html (self-contained: inline charts and styles, no network),\n"
-    "DIR/report.md (for Slack or a wiki) and DIR/report.json (the analysis plus\n"
-    "report metadata). Each file is replaced atomically. When DIR already holds a\n"
+    "DIR/report.md (Markdown, for a wiki), DIR/report.slack.txt (the headline in\n"
+    "Slack mrkdwn) and DIR/report.json (the analysis plus report metadata).\n"
+    "Each file is replaced atomically. When DIR already holds a\n"
     "report.json, the new report lists the verdicts that changed since. Reads the\n"
     "store read-only, so it can run while the daemon writes (nightly from cron or\n"
     "a systemd timer: config/leadwatch-report.*). Prints the path of report.html.\n"
     "\n" LW_CLI_COMMON_OPTS_HELP
-    "  -o, --out DIR          directory for the three files (created if missing)\n"
+    "  -o, --out DIR          directory for the four files (created if missing)\n"
     "      --as-of DATE       last bucket to analyse, YYYY-MM-DD (default: the\n"
     "                         latest final bucket)\n"
     "      --window N         analyse the N buckets ending at --as-of (default:\n"
-    "                         analysis.window, else every bucket in the store)\n"
+    "                         analysis.window - the window alerting uses - else\n"
+    "                         every bucket in the store)\n"
     "      --max-lag N        largest lag tested (analysis.max_lag: {analysis.max_lag})\n";
 
 /* Parse a whole number in [lo, hi]; false on anything else. */

@@ -1,6 +1,7 @@
 /*
  * report.c - the report command and its files (contract in report.h):
- * lw_report_run (config -> store -> series -> analysis -> files),
+ * lw_report_run (config -> store -> series, stored verdicts -> analysis ->
+ * files),
  * lw_report_write_dir and lw_report_prev_load.
  *
  * The renderers live beside it, one format per file, over one shared
@@ -10,7 +11,9 @@
  * Files are replaced atomically: each is written to a temporary file in the
  * same directory, fsync'ed, chmod 0644 and renamed over the old one;
  * report.json goes last because it is what the next run compares against,
- * so a crash part-way leaves the previous report.json in place.  The
+ * so a crash part-way leaves the previous report.json in place.  The four
+ * files: report.html, report.md (Markdown for a wiki), report.slack.txt
+ * (Slack mrkdwn) and report.json.  The
  * previous report is read with a hard size bound (LW_REPORT_MAX_PREV_BYTES);
  * a missing one is LW_ERR_NOT_FOUND, which the command treats as a first run.
  */
@@ -135,6 +138,8 @@ unlink_tmp:
 lw_err_t lw_report_write_dir(const lw_report_input_t *r, const char *dir, char *html_path,
                              size_t html_path_size, char *errstr, size_t errstr_size)
 {
+    lw_buf_t slack;
+    lw_buf_init(&slack, LW_REPORT_MAX_BYTES);
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: not a directory", dir);
@@ -145,17 +150,21 @@ lw_err_t lw_report_write_dir(const lw_report_input_t *r, const char *dir, char *
     lw_err_t err;
     if ((err = lw_report_html(r, &html, errstr, errstr_size)) != LW_OK ||
         (err = lw_report_markdown(r, &md, errstr, errstr_size)) != LW_OK ||
-        (err = lw_report_json(r, &json, errstr, errstr_size)) != LW_OK)
+        (err = lw_report_json(r, &json, errstr, errstr_size)) != LW_OK ||
+        (err = lw_report_slack(r, &slack, errstr, errstr_size)) != LW_OK)
         goto release_bufs;
     /* report.json last: it is what the next run compares against */
     if ((err = write_atomic(dir, "report.html", html.data, html.len, errstr, errstr_size)) !=
             LW_OK ||
         (err = write_atomic(dir, "report.md", md.data, md.len, errstr, errstr_size)) != LW_OK ||
+        (err = write_atomic(dir, "report.slack.txt", slack.data, slack.len, errstr, errstr_size)) !=
+            LW_OK ||
         (err = write_atomic(dir, "report.json", json.data, json.len, errstr, errstr_size)) != LW_OK)
         goto release_bufs;
     if (html_path)
         err = path_join(html_path, html_path_size, dir, "report.html", errstr, errstr_size);
 release_bufs:
+    lw_buf_release(&slack);
     lw_buf_release(&json);
     lw_buf_release(&md);
     lw_buf_release(&html);
@@ -168,6 +177,26 @@ typedef struct {
     lw_report_counter_t *c;
     size_t n;
 } counters_t;
+
+typedef struct {
+    lw_report_verdict_t *v;
+    size_t n;
+} history_t;
+
+/* Keep the newest LW_REPORT_MAX_HISTORY rows: the store gives them oldest first. */
+static int history_cb(void *ud, const lw_verdict_row_t *row)
+{
+    history_t *h = ud;
+    if (h->n == LW_REPORT_MAX_HISTORY) {
+        memmove(h->v, h->v + LW_REPORT_MAX_HISTORY / 2, (LW_REPORT_MAX_HISTORY / 2) * sizeof *h->v);
+        h->n = LW_REPORT_MAX_HISTORY / 2;
+    }
+    lw_report_verdict_t *o = &h->v[h->n++];
+    snprintf(o->edge, sizeof o->edge, "%s", row->edge ? row->edge : "");
+    snprintf(o->verdict, sizeof o->verdict, "%s", row->verdict ? row->verdict : "");
+    o->as_of_ms = row->as_of_ms;
+    return 0;
+}
 
 static void counter_cb(void *ud, const char *name, int64_t value)
 {
@@ -202,6 +231,7 @@ lw_err_t lw_report_run(const lw_config_t *cfg, const lw_report_run_opts_t *o, ch
     lw_session_t *ses = NULL;
     const lw_analysis_t *an = NULL;
     lw_report_counter_t *counters = calloc(LW_REPORT_MAX_COUNTERS, sizeof *counters);
+    history_t hist = {malloc(LW_REPORT_MAX_HISTORY * sizeof(lw_report_verdict_t)), 0};
     counters_t cs = {counters, 0};
     if (!counters) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: out of memory");
@@ -215,6 +245,19 @@ lw_err_t lw_report_run(const lw_config_t *cfg, const lw_report_run_opts_t *o, ch
         goto close_store;
     if ((err = lw_store_counters(store, counter_cb, &cs, errstr, errstr_size)) != LW_OK)
         goto destroy_session;
+    if (!hist.v) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: out of memory");
+        goto destroy_session;
+    }
+    {
+        const lw_analyze_input_t *win = lw_session_input(ses);
+        int64_t from_ms = 0;
+        if (win->nrows > 0 && win->labels && win->labels[0])
+            lw_time_parse_iso8601(win->labels[0], strlen(win->labels[0]), &from_ms);
+        if ((err = lw_store_read_verdicts(store, NULL, from_ms, history_cb, &hist, errstr,
+                                          errstr_size)) != LW_OK)
+            goto destroy_session;
+    }
     lw_store_close(store);
     store = NULL;
     const lw_analyze_input_t *in = lw_session_input(ses);
@@ -243,11 +286,15 @@ lw_err_t lw_report_run(const lw_config_t *cfg, const lw_report_run_opts_t *o, ch
                            .provisional = lw_session_provisional(ses),
                            .counters = counters,
                            .ncounters = cs.n,
-                           .prev = pe == LW_OK ? &prev : NULL};
+                           .prev = pe == LW_OK ? &prev : NULL,
+                           .history = hist.n ? hist.v : NULL,
+                           .nhistory = hist.n,
+                           .alert_window = cfg->analysis_window};
     err = lw_report_write_dir(&r, o->out_dir, html_path, html_path_size, errstr, errstr_size);
 destroy_session:
     lw_session_destroy(ses);
 close_store:
+    free(hist.v);
     free(counters);
     if (store)
         lw_store_close(store);

@@ -147,23 +147,93 @@ static const lw_report_prev_edge_t *prev_find(const lw_report_prev_t *prev, cons
     return NULL;
 }
 
-/* The lead the headline quotes: the lagged regression's, else Granger's chosen lag. */
-static size_t quoted_lead(const lw_edge_result_t *e)
+/*
+ * The report's one vocabulary: the LEAD of x on y is how many buckets x's
+ * movements come before y's - for x -> y the k >= 1 with the largest R² of
+ * y_t on x_{t-k} (the lagged regression), else the Granger lag order; for
+ * y -> x, where no lagged regression runs, the Granger lag order of y -> x.
+ * "Lag order" is kept for the number of lags in a Granger model and appears
+ * only in the statistics details.
+ */
+size_t lw_report_lead_of(const lw_edge_result_t *e)
 {
     if (e->lagreg_status == LW_STEP_OK && e->lead > 0)
         return e->lead;
     return e->lag;
 }
 
-/* The lead quoted for an edge: x's lead for leads/feedback, y's for reverse, else none. */
+/* The lead quoted for an edge: x's lead for leads/feedback/no longer, y's for reverse. */
 static size_t edge_lead(const lw_edge_result_t *e)
 {
     switch (e->verdict) {
     case LW_VERDICT_LEADS:
-    case LW_VERDICT_FEEDBACK: return quoted_lead(e);
+    case LW_VERDICT_FEEDBACK:
+    case LW_VERDICT_NO_LONGER_LEADS: return lw_report_lead_of(e);
     case LW_VERDICT_REVERSE: return e->lag_reverse;
     default: return 0;
     }
+}
+
+/* Which checks a significant direction failed, as words ("is not stable over the window"). */
+static void failed_checks(const lw_edge_result_t *e, bool reverse, char *buf, size_t size)
+{
+    lw_step_t stab = reverse ? e->stab_rev_status : e->stab_status;
+    lw_step_t oos = reverse ? e->oos_rev_status : e->oos_status;
+    bool stable = reverse ? e->stable_reverse : e->stable;
+    bool skill = reverse ? e->oos_skill_reverse : e->oos_skill;
+    const char *a = NULL, *b = NULL;
+    if (stab != LW_STEP_OK)
+        a = "could not be checked for stability";
+    else if (!stable)
+        a = "is not stable across the window";
+    if (oos != LW_STEP_OK)
+        b = "could not be checked out of sample";
+    else if (!skill)
+        b = "does not improve forecasts out of sample";
+    if (a && b)
+        snprintf(buf, size, "%s and %s", a, b);
+    else if (a || b)
+        snprintf(buf, size, "%s", a ? a : b);
+    else
+        snprintf(buf, size, "does not pass every check");
+}
+
+/* The inconclusive sentence, from what the evidence says (never contradicts the q-values). */
+static void inconclusive_sentence(const lw_analysis_t *a, const lw_edge_result_t *e,
+                                  const lw_report_prev_edge_t *pe, const char *from,
+                                  const char *From, const char *to, const char *To, char *buf,
+                                  size_t size)
+{
+    const double alpha = a->opts.alpha;
+    const bool fwd = e->q_defined && e->q < alpha;
+    const bool rev = e->q_reverse_defined && e->q_reverse < alpha;
+    const size_t lead = lw_report_lead_of(e);
+    char q[32], why[700], fc[160];
+    if (fwd) {
+        lw_report_p_rel(e->q, q, sizeof q);
+        failed_checks(e, false, fc, sizeof fc);
+        snprintf(why, sizeof why,
+                 "the %zu-%s lead is significant (q %s) but %s, so it is not counted", lead,
+                 lw_report_unit_word(a->bucket_ms, 1), q, fc);
+    } else if (rev) {
+        lw_report_p_rel(e->q_reverse, q, sizeof q);
+        failed_checks(e, true, fc, sizeof fc);
+        snprintf(why, sizeof why,
+                 "only the opposite direction is significant (%s may lead %s, q %s), and it %s", to,
+                 from, q, fc);
+    } else {
+        lw_report_p_rel(e->q_defined ? e->q : (double)NAN, q, sizeof q);
+        snprintf(why, sizeof why, "neither direction is significant (q %s)", q);
+    }
+    if (pe && strcmp(pe->verdict, "leads") == 0)
+        snprintf(buf, size,
+                 "%s no longer leads %s (it led by %zu %s in the previous report; now %s).", From,
+                 to, pe->lag, lw_report_unit_word(a->bucket_ms, pe->lag), why);
+    else if (fwd)
+        snprintf(buf, size, "%s may lead %s, but not reliably: %s.", From, to, why);
+    else
+        snprintf(buf, size, "No reliable lead of %s on %s: %s.", from, to, why);
+    (void)To;
 }
 
 void lw_report_sentence(const lw_analysis_t *a, size_t i, const lw_report_prev_t *prev, char *buf,
@@ -171,13 +241,13 @@ void lw_report_sentence(const lw_analysis_t *a, size_t i, const lw_report_prev_t
 {
     const lw_edge_result_t *e = &a->edges[i];
     char from[LW_ANALYZE_NAME_SIZE], to[LW_ANALYZE_NAME_SIZE], From[LW_ANALYZE_NAME_SIZE],
-        To[LW_ANALYZE_NAME_SIZE], q[32], el[48];
+        To[LW_ANALYZE_NAME_SIZE], el[48];
     human_name(e->from, false, from, sizeof from);
     human_name(e->from, true, From, sizeof From);
     human_name(e->to, false, to, sizeof to);
     human_name(e->to, true, To, sizeof To);
     const lw_report_prev_edge_t *pe = prev_find(prev, e->from, e->to);
-    size_t lead = quoted_lead(e);
+    size_t lead = lw_report_lead_of(e);
     switch (e->verdict) {
     case LW_VERDICT_LEADS:
         if (e->elasticity_defined) {
@@ -194,23 +264,18 @@ void lw_report_sentence(const lw_analysis_t *a, size_t i, const lw_report_prev_t
                  e->lag_reverse, lw_report_unit_word(a->bucket_ms, e->lag_reverse));
         break;
     case LW_VERDICT_FEEDBACK:
-        snprintf(buf, size, "%s and %s lead each other (%zu and %zu %s; feedback).", From, to,
-                 e->lag, e->lag_reverse, lw_report_unit_word(a->bucket_ms, 2));
+        snprintf(buf, size, "%s and %s lead each other (feedback): %s by %zu %s, %s by %zu %s.",
+                 From, to, from, lead, lw_report_unit_word(a->bucket_ms, lead), to, e->lag_reverse,
+                 lw_report_unit_word(a->bucket_ms, e->lag_reverse));
         break;
     case LW_VERDICT_INCONCLUSIVE:
-        lw_report_p_rel(e->q_defined ? e->q : (double)NAN, q, sizeof q);
-        if (pe && strcmp(pe->verdict, "leads") == 0)
-            snprintf(buf, size,
-                     "%s no longer leads %s (it led by %zu %s in the previous report; q %s now).",
-                     From, to, pe->lag, lw_report_unit_word(a->bucket_ms, pe->lag), q);
-        else
-            snprintf(buf, size, "No reliable lead of %s on %s (inconclusive; q %s).", from, to, q);
+        inconclusive_sentence(a, e, pe, from, From, to, To, buf, size);
         break;
     case LW_VERDICT_NO_LONGER_LEADS: {
         char since[LW_ANALYZE_LABEL_SIZE];
         lw_analysis_row_label(a, e->since_row, since, sizeof since);
-        snprintf(buf, size, "%s no longer leads %s since %s (it led by %zu %s before).", From, to,
-                 since, e->old_lag, lw_report_unit_word(a->bucket_ms, e->old_lag));
+        snprintf(buf, size, "%s stopped leading %s on %s (before, it led by %zu %s).", From, to,
+                 since, lead, lw_report_unit_word(a->bucket_ms, lead));
         break;
     }
     case LW_VERDICT_INSUFFICIENT_DATA:
@@ -411,6 +476,8 @@ lw_err_t lw_report_ctx_build(lw_report_ctx_t *c, const lw_report_input_t *r, boo
         ec->prev = prev_find(r->prev, e->from, e->to);
         ec->svg_verdict = svg_verdict_of(e, ec->prev);
         ec->lead = edge_lead(e);
+        if (e->verdict == LW_VERDICT_NO_LONGER_LEADS)
+            lw_analysis_row_label(c->a, e->since_row, ec->since, sizeof ec->since);
         lw_report_sentence(c->a, i, r->prev, ec->sentence, sizeof ec->sentence);
         if (history && (err = edge_history(c, i, errstr, errstr_size)) != LW_OK)
             goto fail;
@@ -454,6 +521,64 @@ int64_t lw_report_counter_sum(const lw_report_input_t *r, const char *prefix, bo
             s += r->counters[i].value;
     }
     return s;
+}
+
+size_t lw_report_change_lines(const lw_report_ctx_t *c, lw_buf_t *b, lw_report_text_fn text,
+                              lw_report_text_fn name_fn, const char *heading, const char *prefix)
+{
+    size_t changed = 0;
+    for (size_t i = 0; c->r->prev && i < c->a->nedges; i++) {
+        const lw_edge_result_t *e = &c->a->edges[i];
+        const lw_report_edge_ctx_t *ec = &c->edges[i];
+        if (ec->prev && strcmp(ec->prev->verdict, lw_verdict_name(e->verdict)) == 0)
+            continue;
+        lw_buf_puts(b, changed++ == 0 ? heading : "");
+        lw_buf_puts(b, prefix);
+        name_fn(b, e->from);
+        lw_buf_puts(b, " \xE2\x86\x92 ");
+        name_fn(b, e->to);
+        lw_buf_puts(b, ": ");
+        text(b, ec->prev ? ec->prev->verdict : "new edge");
+        lw_buf_puts(b, " \xE2\x86\x92 ");
+        text(b, lw_verdict_name(e->verdict));
+        if (ec->since[0]) {
+            lw_buf_puts(b, " (stopped leading on ");
+            text(b, ec->since);
+            lw_buf_puts(b, ")");
+        }
+        lw_buf_putc(b, '\n');
+    }
+    return changed;
+}
+
+void lw_report_meta_line(const lw_report_ctx_t *c, lw_buf_t *b, lw_report_text_fn text,
+                         lw_report_text_fn name_fn, const char *window_word)
+{
+    const lw_analysis_t *a = c->a;
+    lw_buf_puts(b, "NSM ");
+    name_fn(b, lw_report_nsm_name(c));
+    if (lw_report_kpi_name(c)) {
+        lw_buf_puts(b, " \xC2\xB7 KPI ");
+        name_fn(b, lw_report_kpi_name(c));
+    }
+    lw_buf_puts(b, " \xC2\xB7 ");
+    lw_buf_puts(b, window_word);
+    text(b, a->first_label);
+    lw_buf_puts(b, " \xE2\x80\x93 ");
+    text(b, a->last_label);
+    lw_buf_printf(b, " (%zu %s)", a->nrows, lw_report_unit_word(a->bucket_ms, a->nrows));
+}
+
+void lw_report_headline_lines(const lw_report_ctx_t *c, lw_buf_t *b, lw_report_text_fn text,
+                              const char *prefix, const char *bold, const char *sep)
+{
+    for (size_t i = 0; i < c->a->nedges; i++) {
+        const lw_report_edge_ctx_t *ec = &c->edges[i];
+        lw_buf_printf(b, "%s%s %s%s%s%s", prefix, lw_report_verdict_symbol(ec->svg_verdict), bold,
+                      lw_svg_verdict_label(ec->svg_verdict), bold, sep);
+        text(b, ec->sentence);
+        lw_buf_putc(b, '\n');
+    }
 }
 
 void lw_report_methods_text(const lw_report_ctx_t *c, lw_buf_t *b, bool html)

@@ -2,26 +2,34 @@
  * report_html.c - the HTML rendering of the nightly report (lw_report_html,
  * contract in report.h; the prepared context comes from report_ctx.c).
  *
- * One self-contained page: inline CSS, inline SVG charts from svg.h /
- * svg_charts.c, no script.  Sections in order: headline sentences, the
- * metric tree, the NSM and inputs over time, one section per edge (charts
- * and a table of the numbers), changes since the previous report, data
- * quality, methods.
+ * One self-contained page: inline CSS, inline SVG charts from svg.h, no
+ * script.  Values first, statistics on demand: headline sentences, the
+ * metric tree, small multiples of every tree metric indexed to 100 at the
+ * window start (not z-scores: an analyst reads "10% above January"), a
+ * strip of the daemon's stored verdicts (when each edge led), then one
+ * section per edge whose first chart is the target and the input in their
+ * own units on two aligned panels, the leader shifted by its lead and the
+ * break date marked; the tests behind the verdict - each with a one-line
+ * plain explanation - and their charts sit in a collapsed <details>.  Then
+ * changes since the previous report, data quality, a glossary, methods.
  *
- * Time series on the page are z-scores (so the NSM and every input share an
- * axis) of a trailing moving average over one seasonal period (7 days for
- * daily buckets), which removes the day-of-week saw-tooth that would hide
- * the lead; the chart subtitle says so.
+ * Time series are a trailing moving average over one seasonal period (7
+ * days for daily buckets), which removes the day-of-week saw-tooth that
+ * would hide the lead; the chart subtitles say so.
  *
- * Layout and CSS: a single column (max 1080 px) with edge sections in a
- * two-column grid of figures; inline SVG scales with its viewBox.  Print CSS
- * drops the page width, avoids breaking a figure or an edge header across
- * pages and starts each edge on a fresh page section when it fits.  Colours:
- * the verdict colours of svg.h (Okabe-Ito); every badge also carries the
- * verdict in words and a symbol, so nothing depends on colour alone.  A
- * chart that does not fit its share of the buffer is rewound and replaced
- * by a short note (fig_note), so one pathological series never loses the
- * whole page.
+ * Phone legibility: SVG text scales with its viewBox, so a 960 px chart on
+ * a 390 px phone would print 12 px text at 5 px.  Charts that span the
+ * page are therefore drawn twice (two_widths): at 960 px for a desktop and
+ * at 360 px for a phone, and CSS shows one (.lw-only-wide / .lw-only-narrow
+ * at max-width 600 px, where the page padding leaves >= 350 px for them).
+ * Small multiples and detail charts are drawn once at 340-360 px and laid
+ * out in a grid.  All chart text is >= 12 px in viewBox units, so >= 11 px
+ * on screen at both widths (the browser test measures it).
+ *
+ * Layout and CSS: a single column (max 1080 px).  Print CSS drops the page
+ * width and avoids breaking a figure or an edge header across pages.
+ * Colours: the verdict colours of svg.h (Okabe-Ito); every badge also
+ * carries the verdict in words and a symbol, so nothing depends on colour.
  */
 #include "leadwatch/report/report_ctx.h"
 
@@ -29,6 +37,8 @@
 #include "leadwatch/core/timeutil.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,24 +61,35 @@ static const char CSS[] =
     "border-left:6px solid var(--vc,#6f7780);border-radius:3px}"
     ".lw-headline a{color:inherit;text-decoration:none}"
     ".lw-headline a:hover{text-decoration:underline}"
-    ".lw-badge{display:inline-block;min-width:9.5em;font-weight:600;"
+    ".lw-badge{display:inline-block;min-width:10.5em;font-weight:600;"
     "color:var(--ink);margin-right:8px}"
     ".lw-badge .lw-sym{display:inline-block;width:1.3em;text-align:center;color:var(--vc)}"
     "figure{margin:0}svg{display:block;width:100%;height:auto}"
+    ".lw-only-narrow{display:none}"
     ".lw-edge{margin:28px 0;padding:14px 16px;border:1px solid var(--rule);"
     "border-top:6px solid var(--vc,#6f7780);border-radius:4px}"
     ".lw-grid{display:grid;grid-template-columns:1fr 1fr;gap:10px 18px;margin-top:10px}"
-    ".lw-grid .lw-wide{grid-column:1/3}"
-    ".lw-reasons{margin:4px 0 8px;padding-left:20px;color:var(--ink)}"
+    ".lw-grid svg{max-width:440px}"
+    ".lw-multiples{display:grid;grid-template-columns:repeat(3,1fr);gap:8px 14px}"
+    ".lw-reasons{margin:4px 0 8px;padding-left:20px;color:var(--ink);font-size:14px}"
     ".lw-note{color:var(--muted);font-size:14px;padding:10px;background:var(--panel);"
     "border-radius:3px}"
+    "details{margin:10px 0 0}summary{cursor:pointer;font-weight:600;padding:4px 0}"
+    "dl.lw-explain dt,dl.lw-glossary dt{font-weight:600;margin-top:6px}"
+    "dl.lw-explain dd,dl.lw-glossary dd{margin:0 0 0 1.2em}"
     "table{border-collapse:collapse;font-size:14px;margin:6px 0}"
     "th,td{text-align:left;padding:3px 10px 3px 0;border-bottom:1px solid var(--rule);"
     "vertical-align:top}"
     "th{font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}"
     ".lw-methods{font-size:13.5px;color:#333}"
     "footer{margin-top:40px;color:var(--muted);font-size:13px}"
-    "@media (max-width:760px){.lw-grid{grid-template-columns:1fr}.lw-grid .lw-wide{grid-column:1}}"
+    "@media (max-width:900px){.lw-multiples{grid-template-columns:1fr 1fr}}"
+    "@media (max-width:760px){.lw-grid{grid-template-columns:1fr}}"
+    /* a phone: the 360 px drawings, and the padding that leaves them >= 350 px */
+    "@media (max-width:600px){main{padding:14px 8px 32px}.lw-edge{padding:10px 6px}"
+    ".lw-multiples{grid-template-columns:1fr}.lw-only-wide{display:none}.lw-only-narrow{display:"
+    "block}"
+    ".lw-badge{display:block}table{font-size:13px}}"
     "@page{size:A4;margin:14mm}"
     "@media print{body{font-size:11pt}main{max-width:none;padding:0}"
     "h2{break-after:avoid}figure,.lw-headline li,table{break-inside:avoid}"
@@ -137,127 +158,253 @@ static void transform_desc(const lw_prep_info_t *p, char *buf, size_t size)
              p->season_period ? ", seasonally adjusted" : "");
 }
 
-static lw_err_t html_tree(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_t errstr_size)
+/* A chart drawn twice: at `wide` px for a desktop and at 360 px for a phone (CSS picks one). */
+#define NARROW_W 360.0
+
+typedef lw_err_t (*chart_fn)(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *scratch,
+                             double width, char *errstr, size_t errstr_size);
+
+static lw_err_t two_widths(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *scratch, chart_fn fn,
+                           double wide, char *errstr, size_t errstr_size)
 {
+    lw_err_t err;
+    lw_buf_puts(b, "<figure class=\"lw-fig lw-only-wide\">");
+    if ((err = fn(c, i, b, scratch, wide, errstr, errstr_size)) != LW_OK)
+        return err;
+    lw_buf_puts(b, "</figure>\n<figure class=\"lw-fig lw-only-narrow\">");
+    if ((err = fn(c, i, b, scratch, NARROW_W, errstr, errstr_size)) != LW_OK)
+        return err;
+    lw_buf_puts(b, "</figure>\n");
+    return LW_OK;
+}
+
+/* The tree's edge label: the lead in the report's one vocabulary, or when it stopped. */
+static void tree_label(const lw_report_ctx_t *c, size_t i, char *buf, size_t size)
+{
+    const lw_edge_result_t *e = &c->a->edges[i];
+    const lw_report_edge_ctx_t *ec = &c->edges[i];
+    const char *u = lw_report_unit_word(c->a->bucket_ms, ec->lead);
+    char el[48];
+    buf[0] = '\0';
+    if (e->verdict == LW_VERDICT_NO_LONGER_LEADS && ec->since[0]) {
+        snprintf(buf, size, "%.40s", ec->since);
+    } else if (ec->lead > 0 && e->verdict == LW_VERDICT_FEEDBACK) {
+        snprintf(buf, size, "%zu \xE2\x87\x84 %zu %s", ec->lead, e->lag_reverse,
+                 lw_report_unit_word(c->a->bucket_ms, 2));
+    } else if (ec->lead > 0 && e->verdict == LW_VERDICT_LEADS && e->elasticity_defined) {
+        lw_report_elasticity_str(e->elasticity, el, sizeof el);
+        snprintf(buf, size, "%zu %s \xC2\xB7 %s", ec->lead, u, el);
+    } else if (ec->lead > 0 && e->verdict != LW_VERDICT_INSUFFICIENT_DATA) {
+        snprintf(buf, size, "%zu %s", ec->lead, u);
+    }
+}
+
+static lw_err_t tree_chart(lw_report_ctx_t *c, size_t unused, lw_buf_t *b, double *scratch,
+                           double width, char *errstr, size_t errstr_size)
+{
+    (void)unused;
+    (void)scratch;
     lw_svg_tree_input_t ins[LW_SVG_MAX_TREE_INPUTS];
     char labels[LW_ANALYZE_MAX_EDGES][64];
     size_t nin = 0;
     lw_svg_verdict_t kv = LW_SVG_VERDICT_INSUFFICIENT;
     const char *kl = NULL;
-    char el[48];
     for (size_t i = 0; i < c->a->nedges; i++) {
         const lw_edge_result_t *e = &c->a->edges[i];
-        const lw_report_edge_ctx_t *ec = &c->edges[i];
-        labels[i][0] = '\0';
-        if (ec->lead > 0 && e->verdict != LW_VERDICT_INSUFFICIENT_DATA) {
-            if (e->elasticity_defined && e->verdict == LW_VERDICT_LEADS) {
-                lw_report_elasticity_str(e->elasticity, el, sizeof el);
-                snprintf(labels[i], sizeof labels[i], "lead %zu \xC2\xB7 %s", ec->lead, el);
-            } else if (e->verdict == LW_VERDICT_REVERSE) {
-                snprintf(labels[i], sizeof labels[i], "lag %zu", e->lag_reverse);
-            } else {
-                snprintf(labels[i], sizeof labels[i], "lead %zu", ec->lead);
-            }
-        }
+        tree_label(c, i, labels[i], sizeof labels[i]);
         if (strcmp(e->role, "kpi") == 0) {
-            kv = ec->svg_verdict;
+            kv = c->edges[i].svg_verdict;
             kl = labels[i][0] ? labels[i] : NULL;
         } else if (nin < LW_SVG_MAX_TREE_INPUTS) {
-            ins[nin++] =
-                (lw_svg_tree_input_t){e->from, ec->svg_verdict, labels[i][0] ? labels[i] : NULL};
+            ins[nin++] = (lw_svg_tree_input_t){e->from, c->edges[i].svg_verdict,
+                                               labels[i][0] ? labels[i] : NULL};
         }
     }
-    lw_svg_tree_opts_t t = {.frame = {.title = "Metric tree",
-                                      .subtitle = "Inputs \xE2\x86\x92 North Star Metric "
-                                                  "\xE2\x86\x92 KPI; edges coloured, dashed and "
-                                                  "labelled by verdict"},
+    lw_svg_tree_opts_t t = {.frame = {.title = "Metric tree", .width = width},
                             .inputs = ins,
                             .ninputs = nin,
                             .nsm_name = lw_report_nsm_name(c),
                             .kpi_name = lw_report_kpi_name(c),
                             .kpi_verdict = kv,
                             .kpi_edge_label = kl};
+    char sub[160];
+    snprintf(sub, sizeof sub, "Inputs \xE2\x86\x92 NSM \xE2\x86\x92 KPI, by verdict and lead");
+    t.frame.subtitle = sub;
     return lw_svg_tree_diagram(b, &t, errstr, errstr_size);
 }
 
-/* z-scores of the smoothed column; false when it cannot be normalised. */
+/* The trailing moving average of a column, in its own units. */
 static void smoothed_col(const lw_report_ctx_t *c, size_t col, double *tmp, double *out)
 {
     lw_report_column(c->in, col, tmp);
     lw_report_moving_average(tmp, c->in->nrows, c->smooth, out);
 }
 
-static void smooth_subtitle(const lw_report_ctx_t *c, char *buf, size_t size, const char *extra)
+static void smooth_words(const lw_report_ctx_t *c, char *buf, size_t size)
 {
     if (c->smooth > 1)
-        snprintf(buf, size, "z-scores of the %zu-%s moving average%s", c->smooth,
-                 lw_report_unit_word(c->a->bucket_ms, 1), extra);
+        snprintf(buf, size, "%zu-%s average", c->smooth, lw_report_unit_word(c->a->bucket_ms, 1));
     else
-        snprintf(buf, size, "z-scores%s", extra);
+        snprintf(buf, size, "per %s", lw_report_unit_word(c->a->bucket_ms, 1));
 }
 
-static const char *period_axis(const lw_report_ctx_t *c)
+/* First row where the smoothed NSM is defined: the index base of the overview. */
+static size_t index_base_row(const double *v, size_t n)
 {
-    if (c->a->bucket_ms == LW_MS_PER_DAY)
-        return "Day";
-    if (c->a->bucket_ms == LW_MS_PER_HOUR)
-        return "Hour";
-    if (c->a->bucket_ms == LW_MS_PER_WEEK)
-        return "Week";
-    return "Period";
+    for (size_t k = 0; k < n; k++)
+        if (isfinite(v[k]))
+            return k;
+    return 0;
 }
 
-/* The smoothed series s[0..ns) as z-scores over the periods, one shared axis. */
-static lw_err_t zscore_chart(const lw_report_ctx_t *c, lw_buf_t *b, const char *title,
-                             const char *sub, double height, const lw_svg_series_t *s, size_t ns,
-                             char *errstr, size_t errstr_size)
+/* One small multiple: series col indexed (100 = window start), the NSM in grey behind it. */
+static lw_err_t multiple_chart(lw_report_ctx_t *c, size_t col, lw_buf_t *b, double *scratch,
+                               char *errstr, size_t errstr_size)
 {
-    lw_svg_line_opts_t o = {.frame = {.title = title,
-                                      .subtitle = sub,
-                                      .x_label = period_axis(c),
-                                      .y_label = "z-score",
-                                      .y_unit = "sd",
-                                      .height = height},
-                            .x_labels = c->labels,
-                            .n = c->in->nrows,
-                            .series = s,
-                            .nseries = ns};
+    const size_t n = c->in->nrows;
+    double *tmp = scratch, *nsm = scratch + n, *xv = scratch + 2 * n;
+    smoothed_col(c, c->in->nsm, tmp, nsm);
+    smoothed_col(c, col, tmp, xv);
+    const bool is_nsm = col == c->in->nsm;
+    char title[LW_ANALYZE_NAME_SIZE + 16], sub[200], sw[48], nsm_name[LW_ANALYZE_NAME_SIZE + 8];
+    size_t base = index_base_row(nsm, n);
+    smooth_words(c, sw, sizeof sw);
+    snprintf(title, sizeof title, "%s%s", c->in->names[col], is_nsm ? " (NSM)" : "");
+    snprintf(sub, sizeof sub, "100 = %s; %s%s", c->labels[base], sw, is_nsm ? "" : "; grey: NSM");
+    snprintf(nsm_name, sizeof nsm_name, "%s (NSM)", lw_report_nsm_name(c));
+    lw_svg_series_t s[2];
+    size_t ns = 0;
+    if (!is_nsm)
+        s[ns++] = (lw_svg_series_t){.name = nsm_name,
+                                    .values = nsm,
+                                    .norm = LW_SVG_NORM_INDEX100,
+                                    .color = "#b8bec4",
+                                    .no_legend = true};
+    s[ns++] = (lw_svg_series_t){.name = c->in->names[col],
+                                .values = xv,
+                                .norm = LW_SVG_NORM_INDEX100,
+                                .emphasis = is_nsm,
+                                .color = is_nsm ? NULL : LW_SVG_C_BLUE};
+    lw_svg_line_opts_t o = {
+        .frame = {.title = title, .subtitle = sub, .y_label = "Index", .width = 340, .height = 220},
+        .x_labels = c->labels,
+        .n = n,
+        .series = s,
+        .nseries = ns};
     return lw_svg_line_chart(b, &o, errstr, errstr_size);
 }
 
 static lw_err_t html_overview(lw_report_ctx_t *c, lw_buf_t *b, double *scratch, char *errstr,
                               size_t errstr_size)
 {
-    const size_t n = c->in->nrows;
-    lw_svg_series_t s[LW_SVG_MAX_SERIES];
-    char names[LW_SVG_MAX_SERIES][LW_ANALYZE_NAME_SIZE + 16];
-    size_t ns = 0;
-    double *tmp = scratch;
-    double *buf = scratch + n;
-    /* the NSM first (emphasised), then every input edge's source */
-    snprintf(names[ns], sizeof names[ns], "%s (NSM)", lw_report_nsm_name(c));
-    smoothed_col(c, c->in->nsm, tmp, buf + ns * n);
-    s[ns] = (lw_svg_series_t){
-        .name = names[ns], .values = buf + ns * n, .norm = LW_SVG_NORM_ZSCORE, .emphasis = true};
-    ns++;
-    for (size_t i = 0; i < c->a->nedges && ns < LW_SVG_MAX_SERIES; i++) {
+    lw_err_t err;
+    lw_buf_puts(b, "<div class=\"lw-multiples\">\n<figure class=\"lw-fig\">");
+    if ((err = multiple_chart(c, c->in->nsm, b, scratch, errstr, errstr_size)) != LW_OK)
+        return err;
+    lw_buf_puts(b, "</figure>\n");
+    for (size_t i = 0; i < c->a->nedges; i++) {
         const lw_edge_result_t *e = &c->a->edges[i];
         if (strcmp(e->role, "input") != 0)
             continue;
-        snprintf(names[ns], sizeof names[ns], "%s", e->from);
-        smoothed_col(c, e->from_col, tmp, buf + ns * n);
-        s[ns] = (lw_svg_series_t){
-            .name = names[ns], .values = buf + ns * n, .norm = LW_SVG_NORM_ZSCORE};
-        ns++;
+        lw_buf_puts(b, "<figure class=\"lw-fig\">");
+        if ((err = multiple_chart(c, e->from_col, b, scratch, errstr, errstr_size)) != LW_OK)
+            return err;
+        lw_buf_puts(b, "</figure>\n");
     }
-    char sub[160];
-    smooth_subtitle(c, sub, sizeof sub, ", so every series shares one axis");
-    return zscore_chart(c, b, "North Star Metric and inputs", sub, 420, s, ns, errstr, errstr_size);
+    lw_buf_puts(b, "</div>\n");
+    return LW_OK;
 }
 
-static void fig_open(lw_buf_t *b, bool wide)
+/* Verdict category of a stored verdict name, in strip order; -1 = unknown or no data. */
+static const char *const STRIP_NAMES[] = {"leads",    "stopped leading", "reverse",
+                                          "feedback", "inconclusive",    "insufficient data"};
+
+static signed char strip_cat(const char *v)
 {
-    lw_buf_puts(b, wide ? "<figure class=\"lw-fig lw-wide\">" : "<figure class=\"lw-fig\">");
+    static const char *const names[] = {"leads",    "no_longer_leads", "reverse",
+                                        "feedback", "inconclusive",    "insufficient_data"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strcmp(v, names[k]) == 0)
+            return (signed char)k;
+    return -1;
+}
+
+/* Cells [nedges][nrows] of the stored verdicts; false when none falls in the window. */
+static bool strip_cells(const lw_report_ctx_t *c, signed char *cells)
+{
+    const size_t n = c->in->nrows;
+    memset(cells, -1, c->a->nedges * n);
+    int64_t first;
+    if (!c->r->history || n == 0 || c->a->bucket_ms <= 0 ||
+        !lw_time_parse_iso8601(c->labels[0], strlen(c->labels[0]), &first))
+        return false;
+    bool any = false;
+    char key[2 * LW_ANALYZE_NAME_SIZE + 2];
+    for (size_t i = 0; i < c->a->nedges; i++) {
+        const lw_edge_result_t *e = &c->a->edges[i];
+        snprintf(key, sizeof key, "%s->%s", e->from, e->to);
+        for (size_t k = 0; k < c->r->nhistory; k++) {
+            const lw_report_verdict_t *v = &c->r->history[k];
+            if (v->as_of_ms < first || strcmp(v->edge, key) != 0)
+                continue;
+            size_t row = (size_t)((v->as_of_ms - first) / c->a->bucket_ms);
+            if (row >= n)
+                continue;
+            cells[i * n + row] = strip_cat(v->verdict);
+            any = true;
+        }
+    }
+    return any;
+}
+
+static lw_err_t strip_chart(lw_report_ctx_t *c, size_t unused, lw_buf_t *b, double *scratch,
+                            double width, char *errstr, size_t errstr_size)
+{
+    (void)unused;
+    const size_t n = c->in->nrows;
+    signed char *cells = (signed char *)scratch; /* the caller filled them */
+    lw_svg_strip_row_t rows[LW_SVG_MAX_STRIP_ROWS];
+    char names[LW_ANALYZE_MAX_EDGES][2 * LW_ANALYZE_NAME_SIZE + 8];
+    size_t nr = 0;
+    for (size_t i = 0; i < c->a->nedges && nr < LW_SVG_MAX_STRIP_ROWS; i++) {
+        snprintf(names[i], sizeof names[i], "%s \xE2\x86\x92 %s", c->a->edges[i].from,
+                 c->a->edges[i].to);
+        rows[nr++] = (lw_svg_strip_row_t){names[i], cells + i * n};
+    }
+    const char *colors[6];
+    for (size_t k = 0; k < 6; k++)
+        colors[k] = lw_svg_verdict_color((lw_svg_verdict_t)k);
+    lw_svg_strip_opts_t o = {.frame = {.title = "When each edge led",
+                                       .subtitle = "The daemon's verdict at each closed bucket "
+                                                   "(the store's verdicts table)",
+                                       .width = width},
+                             .x_labels = c->labels,
+                             .n = n,
+                             .rows = rows,
+                             .nrows = nr,
+                             .cat_names = STRIP_NAMES,
+                             .cat_colors = colors,
+                             .ncats = 6};
+    return lw_svg_strip_chart(b, &o, errstr, errstr_size);
+}
+
+static lw_err_t html_history(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_t errstr_size)
+{
+    const size_t n = c->in->nrows;
+    lw_buf_puts(b, "<section id=\"history\"><h2>When each edge led</h2>\n");
+    signed char *cells = malloc(c->a->nedges * (n ? n : 1));
+    if (!cells)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: out of memory");
+    lw_err_t err = LW_OK;
+    if (!strip_cells(c, cells))
+        lw_buf_puts(b, "<p class=\"lw-note\">No stored verdicts in this window: the daemon "
+                       "(leadwatch run) records one per edge each time a bucket closes; this "
+                       "strip fills in as it runs.</p>\n");
+    else
+        err = two_widths(c, 0, b, (double *)(void *)cells, strip_chart, 960, errstr, errstr_size);
+    free(cells);
+    lw_buf_puts(b, "</section>\n");
+    return err;
 }
 
 static void fig_note(lw_buf_t *b, const char *what, const char *why)
@@ -269,59 +416,132 @@ static void fig_note(lw_buf_t *b, const char *what, const char *why)
     lw_buf_puts(b, "</p></figure>\n");
 }
 
-static lw_err_t html_edge_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *scratch,
-                                 char *errstr, size_t errstr_size)
+/*
+ * The period (row) at which the daemon's stored verdicts last turned from
+ * leads to no_longer_leads for edge i - when its alert rule saw the stop -
+ * or SIZE_MAX when the history has no such turn in the window.
+ */
+static size_t stored_stop_row(const lw_report_ctx_t *c, size_t i)
+{
+    const size_t n = c->in->nrows;
+    const lw_edge_result_t *e = &c->a->edges[i];
+    int64_t first;
+    size_t found = SIZE_MAX;
+    if (!c->r->history || n == 0 || c->a->bucket_ms <= 0 ||
+        !lw_time_parse_iso8601(c->labels[0], strlen(c->labels[0]), &first))
+        return found;
+    char key[2 * LW_ANALYZE_NAME_SIZE + 2];
+    snprintf(key, sizeof key, "%s->%s", e->from, e->to);
+    bool led = false;
+    for (size_t k = 0; k < c->r->nhistory; k++) {
+        const lw_report_verdict_t *v = &c->r->history[k];
+        if (strcmp(v->edge, key) != 0)
+            continue;
+        if (strcmp(v->verdict, "leads") == 0) {
+            led = true;
+        } else if (strcmp(v->verdict, "no_longer_leads") == 0 && led) {
+            led = false;
+            if (v->as_of_ms >= first && (size_t)((v->as_of_ms - first) / c->a->bucket_ms) < n)
+                found = (size_t)((v->as_of_ms - first) / c->a->bucket_ms);
+        }
+    }
+    return found;
+}
+
+/* The values chart: y (top) and x shifted by its lead (bottom), own units, break marked. */
+static lw_err_t values_chart(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *scratch,
+                             double width, char *errstr, size_t errstr_size)
+{
+    const lw_edge_result_t *e = &c->a->edges[i];
+    const lw_report_edge_ctx_t *ec = &c->edges[i];
+    const size_t n = c->in->nrows;
+    double *tmp = scratch, *yv = scratch + n, *xv = scratch + 2 * n;
+    smoothed_col(c, e->to_col, tmp, yv);
+    smoothed_col(c, e->from_col, tmp, xv);
+    const bool x_leads =
+        ec->lead > 0 && (e->verdict == LW_VERDICT_LEADS || e->verdict == LW_VERDICT_FEEDBACK ||
+                         e->verdict == LW_VERDICT_NO_LONGER_LEADS);
+    const bool y_leads = ec->lead > 0 && e->verdict == LW_VERDICT_REVERSE;
+    const char *unit = lw_report_unit_word(c->a->bucket_ms, ec->lead);
+    char title[320], sub[320], sw[48], top[LW_ANALYZE_NAME_SIZE + 64],
+        bot[LW_ANALYZE_NAME_SIZE + 64], marks_lab[2][LW_ANALYZE_LABEL_SIZE + 32];
+    smooth_words(c, sw, sizeof sw);
+    snprintf(top, sizeof top, "%s%s", e->to,
+             y_leads ? "" : (strcmp(e->role, "kpi") == 0 ? " (KPI)" : " (NSM)"));
+    if (y_leads) {
+        snprintf(top, sizeof top, "%s, drawn %zu %s later", e->to, ec->lead, unit);
+        snprintf(bot, sizeof bot, "%s", e->from);
+    } else if (x_leads) {
+        snprintf(bot, sizeof bot, "%s, drawn %zu %s later (its lead)", e->from, ec->lead, unit);
+    } else {
+        snprintf(bot, sizeof bot, "%s", e->from);
+    }
+    snprintf(title, sizeof title, "%s and %s", e->to, e->from);
+    if (x_leads || y_leads)
+        snprintf(sub, sizeof sub, "Own units, %s; the leader shifted by its lead", sw);
+    else
+        snprintf(sub, sizeof sub, "Own units, %s; no lead to line up", sw);
+    lw_svg_vmark_t marks[2];
+    char stop_lab[LW_ANALYZE_LABEL_SIZE + 48];
+    size_t nm = 0;
+    if (e->verdict == LW_VERDICT_NO_LONGER_LEADS && e->since_row < n) {
+        snprintf(marks_lab[nm], sizeof marks_lab[nm], "stopped leading %s", ec->since);
+        marks[nm] = (lw_svg_vmark_t){.index = e->since_row, .label = marks_lab[nm]};
+        nm++;
+    } else if (e->break_found && e->break_row < n) {
+        snprintf(marks_lab[nm], sizeof marks_lab[nm], "break %s", c->labels[e->break_row]);
+        marks[nm] = (lw_svg_vmark_t){.index = e->break_row, .label = marks_lab[nm]};
+        nm++;
+    }
+    const size_t stop = stored_stop_row(c, i);
+    if (stop != SIZE_MAX) {
+        snprintf(stop_lab, sizeof stop_lab, "daemon: stopped %s", c->labels[stop]);
+        marks[nm++] = (lw_svg_vmark_t){
+            .index = stop, .label = stop_lab, .color = LW_SVG_C_BLUE, .dash = "2 3"};
+    }
+    lw_svg_pair_opts_t o = {
+        .frame = {.title = title,
+                  .subtitle = sub,
+                  .width = width,
+                  .height = width < 500 ? 380 : 400},
+        .x_labels = c->labels,
+        .n = n,
+        .top = {.name = top, .values = yv, .shift = y_leads ? (int)ec->lead : 0},
+        .bottom = {.name = bot,
+                   .values = xv,
+                   .shift = x_leads ? (int)ec->lead : 0,
+                   .color = LW_SVG_C_BLUE},
+        .marks = marks,
+        .nmarks = nm};
+    return lw_svg_pair_chart(b, &o, errstr, errstr_size);
+}
+
+/* The detail charts (inside the collapsed statistics). */
+static lw_err_t html_detail_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, double *scratch,
+                                   char *errstr, size_t errstr_size)
 {
     const lw_edge_result_t *e = &c->a->edges[i];
     const lw_report_edge_ctx_t *ec = &c->edges[i];
     const size_t n = c->in->nrows;
     lw_err_t err;
     const char *unit = lw_report_unit_word(c->a->bucket_ms, 2);
-    char title[320], sub[400], shifted[LW_ANALYZE_NAME_SIZE + 48], xy[300], yx[300];
+    char title[320], sub[400], xy[300], yx[300];
+    const double W = NARROW_W, H = 280;
 
-    /* 1. time series with the lead overlay */
-    double *tmp = scratch, *yv = scratch + n, *xv = scratch + 2 * n;
-    smoothed_col(c, e->to_col, tmp, yv);
-    smoothed_col(c, e->from_col, tmp, xv);
-    lw_svg_series_t s[3] = {
-        {.name = e->to, .values = yv, .norm = LW_SVG_NORM_ZSCORE, .emphasis = true},
-        {.name = e->from, .values = xv, .norm = LW_SVG_NORM_ZSCORE},
-    };
-    size_t ns = 2;
-    if (ec->lead > 0 && (e->verdict == LW_VERDICT_LEADS || e->verdict == LW_VERDICT_FEEDBACK)) {
-        snprintf(shifted, sizeof shifted, "%s", e->from);
-        s[ns++] = (lw_svg_series_t){
-            .name = shifted, .values = xv, .norm = LW_SVG_NORM_ZSCORE, .shift = (int)ec->lead};
-    }
-    snprintf(title, sizeof title, "%s and %s over time", e->to, e->from);
-    char extra[220];
-    if (ns == 3)
-        snprintf(extra, sizeof extra, "; dashed: %s shifted by its lead of %zu %s", e->from,
-                 ec->lead, lw_report_unit_word(c->a->bucket_ms, ec->lead));
-    else
-        extra[0] = '\0';
-    smooth_subtitle(c, sub, sizeof sub, extra);
-    fig_open(b, true);
-    if ((err = zscore_chart(c, b, title, sub, 320, s, ns, errstr, errstr_size)) != LW_OK)
-        return err;
-    lw_buf_puts(b, "</figure>\n");
-
-    /* 2. cross-correlation */
+    /* cross-correlation */
     if (e->ccf_status == LW_STEP_OK && e->ccf_r) {
-        fig_open(b, false);
-        snprintf(sub, sizeof sub, "Prewhitened, AR(%zu); k > 0: %s leads by k", e->ccf.ar_order,
-                 e->from);
+        lw_buf_puts(b, "<figure class=\"lw-fig\">");
+        snprintf(sub, sizeof sub, "k > 0: %s moves first by k", e->from);
         char hl[80], band[80];
-        snprintf(hl, sizeof hl, "largest |r| at lead %zu", e->ccf.lead);
-        snprintf(band, sizeof band, "95%% band \xC2\xB1%.3f (1.96/\xE2\x88\x9A%zu)", e->ccf.band,
-                 e->ccf.npw);
+        snprintf(hl, sizeof hl, "peak at lead %zu", e->ccf.lead);
+        snprintf(band, sizeof band, "95%% band \xC2\xB1%.3f", e->ccf.band);
         lw_svg_bar_opts_t bo = {.frame = {.title = "Cross-correlation",
                                           .subtitle = sub,
-                                          .x_label = "Lag",
+                                          .x_label = "Lead",
                                           .x_unit = unit,
                                           .y_label = "r",
-                                          .width = 520,
-                                          .height = 300},
+                                          .width = W,
+                                          .height = H},
                                 .lag_min = -(int)e->max_lag,
                                 .values = e->ccf_r,
                                 .n = 2 * e->max_lag + 1,
@@ -337,7 +557,7 @@ static lw_err_t html_edge_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, doub
         fig_note(b, "Cross-correlation", e->ccf_note);
     }
 
-    /* 3. Granger p by lag, both directions */
+    /* Granger p by lag order, both directions */
     if (e->analysed && e->granger && e->max_lag > 0) {
         double *pxy = scratch + 3 * n, *pyx = pxy + e->max_lag;
         for (size_t k = 0; k < e->max_lag; k++) {
@@ -350,16 +570,15 @@ static lw_err_t html_edge_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, doub
         snprintf(yx, sizeof yx, "%s \xE2\x86\x92 %s", e->to, e->from);
         char q[32];
         lw_report_p_rel(e->q_defined ? e->q : (double)NAN, q, sizeof q);
-        snprintf(sub, sizeof sub, "Raw p per lag; chosen lag %zu, BH q %s", e->lag, q);
-        fig_open(b, false);
-        lw_svg_pvalue_opts_t po = {.frame = {.title = "Granger p-values by lag",
+        snprintf(sub, sizeof sub, "Raw p per lag order; chosen %zu, q %s", e->lag, q);
+        lw_buf_puts(b, "<figure class=\"lw-fig\">");
+        lw_svg_pvalue_opts_t po = {.frame = {.title = "Granger p by lag order",
                                              .subtitle = sub,
-                                             .x_label = "Lag",
-                                             .x_unit = unit,
-                                             .y_label = "p-value",
-                                             .y_unit = "log scale",
-                                             .width = 520,
-                                             .height = 300},
+                                             .x_label = "Lag order",
+                                             .y_label = "p",
+                                             .y_unit = "log",
+                                             .width = W,
+                                             .height = H + 20},
                                    .lag_min = 1,
                                    .n = e->max_lag,
                                    .p_xy = pxy,
@@ -374,25 +593,25 @@ static lw_err_t html_edge_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, doub
         fig_note(b, "Granger p-values", "not run: insufficient data");
     }
 
-    /* 4. rolling-window p history with the break */
+    /* rolling-window p history with the break */
     if (ec->hist_n >= 2) {
         char alpha[48], brk[96], sname[64];
-        snprintf(title, sizeof title, "Granger p over rolling %zu-%s windows", ec->hist_window,
+        snprintf(title, sizeof title, "Granger p, rolling %zu-%s windows", ec->hist_window,
                  lw_report_unit_word(c->a->bucket_ms, 1));
-        snprintf(sub, sizeof sub, "Lag %zu, step %zu %s", e->lag, ec->hist_step,
+        snprintf(sub, sizeof sub, "Lag order %zu, step %zu %s", e->lag, ec->hist_step,
                  lw_report_unit_word(c->a->bucket_ms, ec->hist_step));
-        snprintf(alpha, sizeof alpha, "\xCE\xB1 = %g", c->a->opts.alpha);
-        snprintf(sname, sizeof sname, "p at lag %zu", e->lag);
+        snprintf(alpha, sizeof alpha, "\xCE\xB1 %g", c->a->opts.alpha);
+        snprintf(sname, sizeof sname, "p at lag order %zu", e->lag);
         if (ec->hist_break)
             snprintf(brk, sizeof brk, "break %s", c->labels[e->break_row]);
-        fig_open(b, false);
+        lw_buf_puts(b, "<figure class=\"lw-fig\">");
         lw_svg_history_opts_t ho = {.frame = {.title = title,
                                               .subtitle = sub,
                                               .x_label = "Window end",
-                                              .y_label = "p-value",
-                                              .y_unit = "log scale",
-                                              .width = 520,
-                                              .height = 300},
+                                              .y_label = "p",
+                                              .y_unit = "log",
+                                              .width = W,
+                                              .height = H},
                                     .x_labels = ec->hist_label,
                                     .n = ec->hist_n,
                                     .values = ec->hist_p,
@@ -411,34 +630,155 @@ static lw_err_t html_edge_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, doub
                  e->stab_status != LW_STEP_OK ? e->stab_note : "too few windows");
     }
 
-    /* 5. sensitivity: MDE against the threshold */
+    /* sensitivity: how big a change a short experiment can see (information, not a gate) */
     if (e->sens_status == LW_STEP_OK) {
-        snprintf(sub, sizeof sub, "%zu-%s test, power %g; passes at \xE2\x89\xA4 %g%%",
+        char mde[32], thr[32], vt[200];
+        lw_report_num_str(e->sens.mde_rel * 100, 1, mde, sizeof mde);
+        lw_report_num_str(c->a->opts.mde_threshold * 100, 1, thr, sizeof thr);
+        snprintf(sub, sizeof sub, "%zu-%s test, power %g; target \xE2\x89\xA4 %s%%",
                  e->sens.horizon, lw_report_unit_word(c->a->bucket_ms, 1), c->a->opts.mde_power,
-                 c->a->opts.mde_threshold * 100);
-        fig_open(b, false);
-        lw_svg_gauge_opts_t go = {.frame = {.title = "Sensitivity (MDE)",
+                 thr);
+        if (e->sens.sensitive)
+            snprintf(vt, sizeof vt, "\xE2\x9C\x93 a change of %s%% shows (within target)", mde);
+        else
+            snprintf(vt, sizeof vt, "! only changes \xE2\x89\xA5 %s%% show (target %s%%)", mde,
+                     thr);
+        lw_buf_puts(b, "<figure class=\"lw-fig\">");
+        lw_svg_gauge_opts_t go = {.frame = {.title = "Experiment sensitivity (MDE)",
                                             .subtitle = sub,
                                             .x_label = "MDE",
                                             .x_unit = "%",
-                                            .width = 520},
+                                            .width = W},
                                   .value = e->sens.mde_rel * 100,
                                   .threshold = c->a->opts.mde_threshold * 100,
                                   .lower_is_better = true,
-                                  .decimals = 1};
+                                  .decimals = 1,
+                                  .verdict_text = vt};
         if ((err = lw_svg_gauge_bar(b, &go, errstr, errstr_size)) != LW_OK)
             return err;
         lw_buf_puts(b, "</figure>\n");
     } else {
-        fig_note(b, "Sensitivity (MDE)", e->sens_note);
+        fig_note(b, "Experiment sensitivity (MDE)", e->sens_note);
     }
     return LW_OK;
+}
+
+/* One <dt>test</dt><dd>plain explanation. Result.</dd>. */
+static void explain(lw_buf_t *b, const char *test, const char *what, const char *result)
+{
+    lw_buf_puts(b, "<dt>");
+    lw_buf_put_xml(b, test);
+    lw_buf_puts(b, "</dt><dd>");
+    lw_buf_put_xml(b, what);
+    lw_buf_puts(b, " <strong>");
+    lw_buf_put_xml(b, result);
+    lw_buf_puts(b, "</strong></dd>\n");
+}
+
+static void html_explained(const lw_report_ctx_t *c, size_t i, lw_buf_t *b)
+{
+    const lw_edge_result_t *e = &c->a->edges[i];
+    const lw_report_edge_ctx_t *ec = &c->edges[i];
+    const char *u1 = lw_report_unit_word(c->a->bucket_ms, 1);
+    char r[600], a1[64], a2[64], a3[64];
+    lw_buf_puts(b, "<dl class=\"lw-explain\">\n");
+    if (!e->analysed) {
+        explain(b, "Data", "Each test needs enough complete periods.", ec->sentence);
+        lw_buf_puts(b, "</dl>\n");
+        return;
+    }
+    lw_report_p_rel(e->p, a1, sizeof a1);
+    lw_report_p_rel(e->q_defined ? e->q : (double)NAN, a2, sizeof a2);
+    snprintf(r, sizeof r, "%s \xE2\x86\x92 %s: lag order %zu, p %s, q %s.", e->from, e->to, e->lag,
+             a1, a2);
+    explain(b, "Granger test",
+            "Does x's past improve a forecast of y made from y's own past? A small p says yes; "
+            "q is p corrected for testing every edge at once, significant below \xCE\xB1.",
+            r);
+    lw_report_p_rel(e->p_reverse, a1, sizeof a1);
+    lw_report_p_rel(e->q_reverse_defined ? e->q_reverse : (double)NAN, a2, sizeof a2);
+    snprintf(r, sizeof r, "%s \xE2\x86\x92 %s: lag order %zu, p %s, q %s.", e->to, e->from,
+             e->lag_reverse, a1, a2);
+    explain(b, "Granger test, other direction",
+            "The same question the other way round: does y's past forecast x?", r);
+    if (e->lagreg_status == LW_STEP_OK && e->lead > 0 && e->lagreg) {
+        lw_report_num_str(e->lagreg[e->lead].r2, 3, a1, sizeof a1);
+        snprintf(r, sizeof r, "%zu %s (R\xC2\xB2 %s).", e->lead,
+                 lw_report_unit_word(c->a->bucket_ms, e->lead), a1);
+        explain(b, "Lead",
+                "How many periods after x moves y follows most closely (the best fit of y on x "
+                "k periods earlier).",
+                r);
+    }
+    if (e->lagreg_status == LW_STEP_OK && e->elasticity_defined) {
+        lw_report_elasticity_str(e->elasticity, a1, sizeof a1);
+        lw_report_num_str(e->elasticity_se, 2, a2, sizeof a2);
+        snprintf(r, sizeof r, "+1%% in %s \xE2\x86\x92 %s in %s (standard error %s).", e->from, a1,
+                 e->to, a2);
+        explain(b, "Strength (elasticity)",
+                "The percent change of y after a 1% change of x, summed over the lags, with "
+                "errors robust to autocorrelation (Newey-West).",
+                r);
+    }
+    if (e->ccf_status == LW_STEP_OK) {
+        lw_report_num_str(e->ccf.lead_r, 3, a1, sizeof a1);
+        snprintf(r, sizeof r, "Peak at lead %zu, r %s%s.", e->ccf.lead, a1,
+                 e->ccf.lead_significant ? ", outside the band" : ", inside the band (weak)");
+        explain(b, "Cross-correlation",
+                "Correlation of the surprises in x and y (each series' own pattern removed) at "
+                "each shift; bars outside the band are unlikely to be chance.",
+                r);
+    }
+    if (e->stab_status == LW_STEP_OK) {
+        snprintf(r, sizeof r, "%s: same sign in %zu of %zu windows of %zu %s.",
+                 e->stable ? "Stable" : "Not stable", e->stab_nsame_sign, e->stab_nwindows,
+                 e->stab_window, lw_report_unit_word(c->a->bucket_ms, e->stab_window));
+        explain(b, "Stability",
+                "Does the effect keep its direction in sub-windows of the data, not only over "
+                "the whole window?",
+                r);
+    }
+    if (e->break_status == LW_STEP_OK) {
+        lw_report_p_rel(e->brk.p_defined ? e->brk.p : (double)NAN, a1, sizeof a1);
+        if (e->break_found)
+            snprintf(r, sizeof r, "Yes: from %s (p %s).", c->labels[e->break_row], a1);
+        else
+            snprintf(r, sizeof r, "None found (p %s).", a1);
+        explain(b, "Structural break",
+                "Did the relationship change at some date? (Andrews sup-F test on x's "
+                "coefficients)",
+                r);
+    }
+    if (e->oos_status == LW_STEP_OK) {
+        lw_report_num_str(e->oos.rel_rmse_change * 100, 1, a1, sizeof a1);
+        lw_report_p_rel(e->oos.cw_p, a2, sizeof a2);
+        snprintf(r, sizeof r, "%s: forecast error %s%% lower with x over %zu forecasts (p %s).",
+                 e->oos_skill ? "Yes" : "No", a1, e->oos.noos, a2);
+        explain(b, "Out-of-sample skill",
+                "Do one-step forecasts made with x beat those without it on periods the model "
+                "had not seen? (Clark-West test)",
+                r);
+    }
+    if (e->sens_status == LW_STEP_OK) {
+        lw_report_num_str(e->sens.mde_rel * 100, 1, a1, sizeof a1);
+        lw_report_num_str(c->a->opts.mde_threshold * 100, 1, a3, sizeof a3);
+        snprintf(r, sizeof r, "%s%% over %zu %s (target \xE2\x89\xA4 %s%%): %s.", a1,
+                 e->sens.horizon, lw_report_unit_word(c->a->bucket_ms, e->sens.horizon), a3,
+                 e->sens.sensitive ? "an experiment can move it detectably"
+                                   : "a short experiment sees only large changes");
+        explain(b, "Experiment sensitivity (MDE)",
+                "The smallest change of x a short experiment would detect (5% false alarms, "
+                "80% power). It sizes experiments; it does not enter the verdict.",
+                r);
+    }
+    (void)u1;
+    lw_buf_puts(b, "</dl>\n");
 }
 
 static void html_edge_table(const lw_report_ctx_t *c, size_t i, lw_buf_t *b)
 {
     const lw_edge_result_t *e = &c->a->edges[i];
-    char a1[200], a2[200], a3[64];
+    char a1[200], a2[200];
     lw_buf_puts(b, "<table class=\"lw-stats\">\n");
     transform_desc(&e->prep_from, a1, sizeof a1);
     transform_desc(&e->prep_to, a2, sizeof a2);
@@ -447,61 +787,12 @@ static void html_edge_table(const lw_report_ctx_t *c, size_t i, lw_buf_t *b)
               e->rows_used ? c->labels[e->row_first] : "-",
               e->rows_used ? c->labels[e->row_first + e->rows_used - 1] : "-", e->from, a1, e->to,
               a2);
-    if (e->analysed) {
-        lw_report_p_rel(e->p, a1, sizeof a1);
-        lw_report_p_rel(e->q_defined ? e->q : (double)NAN, a2, sizeof a2);
-        html_rowf(b, "Granger x \xE2\x86\x92 y", "lag %zu, p %s, q %s", e->lag, a1, a2);
-        lw_report_p_rel(e->p_reverse, a1, sizeof a1);
-        lw_report_p_rel(e->q_reverse_defined ? e->q_reverse : (double)NAN, a2, sizeof a2);
-        html_rowf(b, "Granger y \xE2\x86\x92 x", "lag %zu, p %s, q %s", e->lag_reverse, a1, a2);
-    }
-    if (e->lagreg_status == LW_STEP_OK) {
-        if (e->elasticity_defined) {
-            lw_report_elasticity_str(e->elasticity, a1, sizeof a1);
-            lw_report_num_str(e->elasticity_se, 2, a2, sizeof a2);
-            html_rowf(b, "Strength", "+1%% \xE2\x86\x92 %s (se %s; %s, distributed lag 1..%zu)", a1,
-                      a2, e->elasticity_basis ? e->elasticity_basis : "", e->dl_lags);
-        }
-        if (e->lead > 0 && e->lagreg) {
-            lw_report_num_str(e->lagreg[e->lead].r2, 3, a1, sizeof a1);
-            html_rowf(b, "Lead (lagged regression)", "%zu %s, R\xC2\xB2 = %s", e->lead,
-                      lw_report_unit_word(c->a->bucket_ms, e->lead), a1);
-        }
-    } else if (e->analysed) {
+    if (e->analysed && e->lagreg_status != LW_STEP_OK)
         html_row(b, "Lagged regression", e->lagreg_note);
-    }
-    if (e->stab_status == LW_STEP_OK)
-        html_rowf(b, "Stability", "%s: same sign in %zu of %zu windows of %zu, %zu with p < %g",
-                  e->stable ? "stable" : "unstable", e->stab_nsame_sign, e->stab_nwindows,
-                  e->stab_window, e->stab_nsig, c->a->opts.alpha);
-    else if (e->analysed)
+    if (e->analysed && e->stab_status != LW_STEP_OK)
         html_row(b, "Stability", e->stab_note);
-    if (e->break_status == LW_STEP_OK) {
-        lw_report_num_str(e->brk.sup_f, 2, a1, sizeof a1);
-        lw_report_p_rel(e->brk.p_defined ? e->brk.p : (double)NAN, a2, sizeof a2);
-        if (e->break_found)
-            html_rowf(b, "Structural break", "yes, from %s (sup-F %s, p %s)",
-                      c->labels[e->break_row], a1, a2);
-        else
-            html_rowf(b, "Structural break", "none found (sup-F %s, p %s)", a1, a2);
-    }
-    if (e->oos_status == LW_STEP_OK) {
-        lw_report_num_str(e->oos.rel_rmse_change * 100, 2, a1, sizeof a1);
-        lw_report_p_rel(e->oos.cw_p, a2, sizeof a2);
-        html_rowf(b, "Out-of-sample skill",
-                  "%s: RMSE %s%% lower with %s's lags over %zu one-step forecasts (Clark-West p "
-                  "%s)",
-                  e->oos_skill ? "yes" : "no", a1, e->from, e->oos.noos, a2);
-    } else if (e->analysed) {
+    if (e->analysed && e->oos_status != LW_STEP_OK)
         html_row(b, "Out-of-sample skill", e->oos_note);
-    }
-    if (e->sens_status == LW_STEP_OK) {
-        lw_report_num_str(e->sens.mde_rel * 100, 1, a1, sizeof a1);
-        lw_report_num_str(c->a->opts.mde_threshold * 100, 1, a3, sizeof a3);
-        html_rowf(b, "Sensitivity", "MDE %s%% over %zu %s (threshold %s%%): %s", a1,
-                  e->sens.horizon, lw_report_unit_word(c->a->bucket_ms, e->sens.horizon), a3,
-                  e->sens.sensitive ? "sensitive" : "not sensitive");
-    }
     lw_buf_puts(b, "</table>\n");
 }
 
@@ -524,8 +815,19 @@ static lw_err_t html_edges(lw_report_ctx_t *c, lw_buf_t *b, double *scratch, cha
         html_badge(b, ec->svg_verdict);
         lw_buf_put_xml(b, ec->sentence);
         lw_buf_puts(b, "</p>\n");
+        if ((err = two_widths(c, i, b, scratch, values_chart, 960, errstr, errstr_size)) != LW_OK)
+            return err;
+        lw_buf_puts(b, "<details class=\"lw-detail\"><summary>The statistics behind this "
+                       "verdict</summary>\n");
+        html_explained(c, i, b);
+        html_edge_table(c, i, b);
+        lw_buf_puts(b, "<div class=\"lw-grid\">\n");
+        if ((err = html_detail_charts(c, i, b, scratch, errstr, errstr_size)) != LW_OK)
+            return err;
+        lw_buf_puts(b, "</div>\n");
         if (e->nreasons) {
-            lw_buf_puts(b, "<ul class=\"lw-reasons\">\n");
+            lw_buf_puts(b, "<p class=\"lw-meta\">The analysis' own notes:</p>\n"
+                           "<ul class=\"lw-reasons\">\n");
             for (size_t k = 0; k < e->nreasons; k++) {
                 lw_buf_puts(b, "<li>");
                 lw_buf_put_xml(b, e->reasons[k]);
@@ -533,11 +835,7 @@ static lw_err_t html_edges(lw_report_ctx_t *c, lw_buf_t *b, double *scratch, cha
             }
             lw_buf_puts(b, "</ul>\n");
         }
-        html_edge_table(c, i, b);
-        lw_buf_puts(b, "<div class=\"lw-grid\">\n");
-        if ((err = html_edge_charts(c, i, b, scratch, errstr, errstr_size)) != LW_OK)
-            return err;
-        lw_buf_puts(b, "</div>\n</section>\n");
+        lw_buf_puts(b, "</details>\n</section>\n");
     }
     lw_buf_puts(b, "</section>\n");
     return LW_OK;
@@ -573,6 +871,11 @@ static void html_changes(const lw_report_ctx_t *c, lw_buf_t *b)
             lw_buf_puts(b, "new edge, ");
         }
         lw_buf_put_xml(b, now);
+        if (c->edges[i].since[0]) {
+            lw_buf_puts(b, " (stopped leading on ");
+            lw_buf_put_xml(b, c->edges[i].since);
+            lw_buf_puts(b, ")");
+        }
         lw_buf_puts(b, "</li>\n");
     }
     for (size_t k = 0; k < prev->nedges; k++) {
@@ -672,6 +975,62 @@ static void html_quality(const lw_report_ctx_t *c, lw_buf_t *b)
     lw_buf_puts(b, "</ul>\n</section>\n");
 }
 
+static void gloss(lw_buf_t *b, const char *term, const char *def)
+{
+    lw_buf_puts(b, "<dt>");
+    lw_buf_put_xml(b, term);
+    lw_buf_puts(b, "</dt><dd>");
+    lw_buf_put_xml(b, def);
+    lw_buf_puts(b, "</dd>\n");
+}
+
+static void html_glossary(const lw_report_ctx_t *c, lw_buf_t *b)
+{
+    char alpha[160];
+    snprintf(alpha, sizeof alpha,
+             "The false-discovery level: an edge counts as significant when its q is below "
+             "%g.",
+             c->a->opts.alpha);
+    lw_buf_puts(b, "<section id=\"glossary\"><h2>Glossary</h2>\n<dl class=\"lw-glossary\">\n");
+    gloss(b, "Lead",
+          "How many periods an input's movements come before the North Star Metric's: the "
+          "shift that fits best (for a reverse edge, the lag order of the reverse model). "
+          "Always a number of days (or hours, weeks) in this report.");
+    gloss(b, "Lag order",
+          "The number of past periods a Granger model uses. A statistics setting, not the "
+          "lead; it appears only in the statistics details.");
+    gloss(b, "leads",
+          "The input's past predicts the metric, reliably: significant, stable "
+          "over time and useful for forecasting new periods.");
+    gloss(b, "stopped leading",
+          "It led before a structural break and no longer does after it (verdict "
+          "no_longer_leads); the date is the break.");
+    gloss(b, "reverse", "The metric leads the input, not the other way round.");
+    gloss(b, "feedback", "Each leads the other.");
+    gloss(b, "inconclusive",
+          "No reliable lead either way: not significant, or significant but "
+          "failing a check (stability, forecasting).");
+    gloss(b, "insufficient data", "Too few complete periods to run the tests.");
+    gloss(b, "p-value",
+          "How surprising the data would be if there were no lead; small = "
+          "evidence of a lead.");
+    gloss(b, "q-value",
+          "The p-value corrected for testing every edge of the tree at once "
+          "(Benjamini-Hochberg).");
+    gloss(b, "\xCE\xB1 (alpha)", alpha);
+    gloss(b, "Elasticity", "The percent change of the metric after a 1% change of the input.");
+    gloss(b, "Structural break",
+          "A date after which the relationship between two metrics "
+          "changed.");
+    gloss(b, "MDE",
+          "Minimum detectable effect: the smallest change a short experiment would "
+          "detect.");
+    gloss(b, "Index 100",
+          "A metric divided by its value at the window start, times 100, so "
+          "metrics of any unit share one scale.");
+    lw_buf_puts(b, "</dl>\n</section>\n");
+}
+
 static lw_err_t html_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_t errstr_size)
 {
     const lw_report_input_t *r = c->r;
@@ -711,8 +1070,12 @@ static lw_err_t html_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_
     lw_buf_put_xml(b, a->first_label);
     lw_buf_puts(b, " \xE2\x80\x93 ");
     lw_buf_put_xml(b, a->last_label);
-    lw_buf_printf(b, "</span> (%zu %s) \xC2\xB7 generated ", n,
-                  lw_report_unit_word(a->bucket_ms, n));
+    lw_buf_printf(b, "</span> (%zu %s", n, lw_report_unit_word(a->bucket_ms, n));
+    if (r->alert_window && r->window == r->alert_window)
+        lw_buf_puts(b, ", the window alerting uses");
+    else if (r->alert_window)
+        lw_buf_printf(b, "; alerting uses the last %zu", r->alert_window);
+    lw_buf_puts(b, ") \xC2\xB7 generated ");
     lw_buf_put_xml(b, gen);
     lw_buf_puts(b, "</p>\n</header>\n");
 
@@ -735,15 +1098,18 @@ static lw_err_t html_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_
     }
     lw_buf_puts(b, "</ul>\n</section>\n");
 
-    /* 2. tree, 3. series */
-    lw_buf_puts(b, "<section id=\"tree\"><h2>Metric tree</h2>\n<figure class=\"lw-fig\">");
-    if ((err = html_tree(c, b, errstr, errstr_size)) != LW_OK)
+    /* 2. tree, 3. values over time (indexed), 4. when each edge led */
+    lw_buf_puts(b, "<section id=\"tree\"><h2>Metric tree</h2>\n");
+    if ((err = two_widths(c, 0, b, scratch, tree_chart, 960, errstr, errstr_size)) != LW_OK)
         goto done;
-    lw_buf_puts(b, "</figure>\n</section>\n<section id=\"series\"><h2>Over time</h2>\n"
-                   "<figure class=\"lw-fig\">");
+    lw_buf_puts(b, "</section>\n<section id=\"series\"><h2>Over time</h2>\n"
+                   "<p class=\"lw-meta\">Each metric indexed to 100 at the window start "
+                   "(110 = 10% above it), the North Star Metric in grey behind each input.</p>\n");
     if ((err = html_overview(c, b, scratch, errstr, errstr_size)) != LW_OK)
         goto done;
-    lw_buf_puts(b, "</figure>\n</section>\n");
+    lw_buf_puts(b, "</section>\n");
+    if ((err = html_history(c, b, errstr, errstr_size)) != LW_OK)
+        goto done;
 
     /* 5. changes (before the detail: it is what a returning reader wants) */
     html_changes(c, b);
@@ -753,6 +1119,7 @@ static lw_err_t html_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_
         goto done;
 
     html_quality(c, b);
+    html_glossary(c, b);
     lw_buf_puts(b, "<section id=\"methods\" class=\"lw-methods\"><h2>Methods</h2>\n");
     lw_report_methods_text(c, b, true);
     lw_buf_puts(b, "</section>\n<footer>leadwatch " LW_VERSION);
@@ -772,8 +1139,10 @@ static lw_err_t html_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_
         lw_buf_puts(b, " \xC2\xB7 as of ");
         lw_buf_put_xml(b, r->as_of);
     }
-    lw_buf_puts(b, " \xC2\xB7 also as report.md and report.json</footer>\n</main>\n</body>\n"
-                   "</html>\n");
+    lw_buf_puts(
+        b,
+        " \xC2\xB7 also as report.md, report.slack.txt and report.json</footer>\n</main>\n</body>\n"
+        "</html>\n");
     err = b->err;
     if (err != LW_OK)
         lw_seterr(errstr, errstr_size, err, "report: the page exceeds %zu bytes", b->max);

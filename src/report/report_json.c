@@ -56,7 +56,12 @@ static void json_verdicts(lw_report_ctx_t *c, lw_jsonw_t *w)
         kv_str(w, "to", e->to);
         kv_str(w, "verdict", lw_verdict_name(e->verdict));
         kv_str(w, "shown_as", lw_svg_verdict_label(ec->svg_verdict));
-        kv_int(w, "lag", (int64_t)ec->lead);
+        kv_int(w, "lag", (int64_t)ec->lead); /* kept for readers of leadwatch.report/1: = lead */
+        kv_int(w, "lead", (int64_t)ec->lead);
+        lw_jsonw_key(w, "lead_unit");
+        lw_jsonw_string(w, lw_report_unit_word(a->bucket_ms, 2));
+        kv_int(w, "granger_lag_order", (int64_t)e->lag);
+        kv_str(w, "stopped_leading_on", ec->since[0] ? ec->since : NULL);
         kv_str(w, "headline", ec->sentence);
         kv_str(w, "previous_verdict", ec->prev ? ec->prev->verdict : NULL);
         lw_jsonw_end(w);
@@ -102,6 +107,7 @@ static lw_err_t json_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_
     kv_str(&w, "store", r->store_path);
     kv_str(&w, "as_of", r->as_of);
     kv_int(&w, "window", (int64_t)r->window);
+    kv_int(&w, "alert_window", (int64_t)r->alert_window);
     kv_str(&w, "first_label", a->first_label);
     kv_str(&w, "last_label", a->last_label);
     kv_int(&w, "periods", (int64_t)a->nrows);

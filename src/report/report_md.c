@@ -1,6 +1,7 @@
 /*
  * report_md.c - the Markdown summary of the nightly report
- * (lw_report_markdown, contract in report.h), for Slack or a wiki.
+ * (lw_report_markdown, contract in report.h), for a wiki or a repository
+ * (Slack does not render Markdown: report_slack.c writes its summary).
  *
  * Text only: the headline sentences with verdict symbols, a table of the
  * edges, changes since the previous report, data quality and the methods
@@ -26,6 +27,13 @@ static void md_text(lw_buf_t *b, const char *s)
     }
 }
 
+static void md_bold(lw_buf_t *b, const char *s)
+{
+    lw_buf_puts(b, "**");
+    md_text(b, s);
+    lw_buf_puts(b, "**");
+}
+
 static lw_err_t md_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_t errstr_size)
 {
     const lw_report_input_t *r = c->r;
@@ -34,53 +42,23 @@ static lw_err_t md_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_t 
     lw_report_time_str(r->generated_ms, gen, sizeof gen);
     lw_buf_puts(b, "# ");
     md_text(b, lw_report_title_of(r));
-    lw_buf_puts(b, "\n\nNSM **");
-    md_text(b, lw_report_nsm_name(c));
-    lw_buf_puts(b, "**");
-    if (lw_report_kpi_name(c)) {
-        lw_buf_puts(b, " · KPI **");
-        md_text(b, lw_report_kpi_name(c));
-        lw_buf_puts(b, "**");
-    }
-    lw_buf_puts(b, " · window ");
-    md_text(b, a->first_label);
-    lw_buf_puts(b, " – ");
-    md_text(b, a->last_label);
-    lw_buf_printf(b, " (%zu %s) · generated %s\n\n## Headline\n\n", a->nrows,
-                  lw_report_unit_word(a->bucket_ms, a->nrows), gen);
-    for (size_t i = 0; i < a->nedges; i++) {
-        const lw_report_edge_ctx_t *ec = &c->edges[i];
-        lw_buf_printf(b, "- %s **%s** — ", lw_report_verdict_symbol(ec->svg_verdict),
-                      lw_svg_verdict_label(ec->svg_verdict));
-        md_text(b, ec->sentence);
-        lw_buf_puts(b, "\n");
-    }
+    lw_buf_puts(b, "\n\n");
+    lw_report_meta_line(c, b, md_text, md_bold, "window ");
+    lw_buf_printf(b, " \xC2\xB7 generated %s\n\n## Headline\n\n", gen);
+    lw_report_headline_lines(c, b, md_text, "- ", "**", " \xE2\x80\x94 ");
     lw_buf_puts(b, "\n## Changes since the previous report\n\n");
     if (!r->prev) {
         lw_buf_puts(b, "First report in this directory: nothing to compare.\n");
-    } else {
-        size_t changed = 0;
-        for (size_t i = 0; i < a->nedges; i++) {
-            const lw_edge_result_t *e = &a->edges[i];
-            const lw_report_prev_edge_t *pe = c->edges[i].prev;
-            if (pe && strcmp(pe->verdict, lw_verdict_name(e->verdict)) == 0)
-                continue;
-            changed++;
-            lw_buf_puts(b, "- ");
-            md_text(b, e->from);
-            lw_buf_puts(b, " → ");
-            md_text(b, e->to);
-            lw_buf_puts(b, ": ");
-            md_text(b, pe ? pe->verdict : "new edge");
-            lw_buf_printf(b, " → %s\n", lw_verdict_name(e->verdict));
-        }
-        if (!changed) {
-            lw_buf_puts(b, "No verdict changed since ");
-            md_text(b, r->prev->generated[0] ? r->prev->generated : "the previous report");
-            lw_buf_puts(b, ".\n");
-        }
+    } else if (lw_report_change_lines(c, b, md_text, md_text, "", "- ") == 0) {
+        lw_buf_puts(b, "No verdict changed since ");
+        md_text(b, r->prev->generated[0] ? r->prev->generated : "the previous report");
+        lw_buf_puts(b, ".\n");
     }
     lw_buf_puts(b, "\n## Details\n");
+    lw_buf_printf(b,
+                  "\nIn the table, *lead* is the lead quoted above (in %s) and *lag* the "
+                  "Granger lag order (the lags a Granger model uses), not a lead.\n",
+                  lw_report_unit_word(a->bucket_ms, 2));
     /* the analysis' own Markdown table and reasons */
     char *mem = NULL;
     size_t memlen = 0;

@@ -147,6 +147,8 @@ lw_err_t lw_svg_line_chart(lw_buf_t *out, const lw_svg_line_opts_t *o, char *err
         }
         if (sr->shift != 0)
             dash[s] = "7 4";
+        if (sr->color)
+            color[s] = sr->color;
         lw_svg_legend_item_t *it = &items[s];
         const char *name = sr->name ? sr->name : "series";
         if (!has_data[s])
@@ -163,8 +165,14 @@ lw_err_t lw_svg_line_chart(lw_buf_t *out, const lw_svg_line_opts_t *o, char *err
         it->opacity = 1;
     }
 
+    /* the legend lists the series not marked no_legend, in order */
+    lw_svg_legend_item_t shown[LW_SVG_MAX_SERIES];
+    size_t nshown = 0;
+    for (size_t s = 0; s < o->nseries; s++)
+        if (!o->series[s].no_legend)
+            shown[nshown++] = items[s];
     lw_svg_layout_t L;
-    lw_svg_open_axes(out, "line", &o->frame, o->frame.subtitle, 960, 380, items, o->nseries, 0, &L);
+    lw_svg_open_axes(out, "line", &o->frame, o->frame.subtitle, 960, 380, shown, nshown, 0, &L);
 
     lw_svg_scale_t sc;
     lw_svg_scale_linear(&sc, dmin, dmax, 5);
@@ -218,7 +226,7 @@ lw_err_t lw_svg_line_chart(lw_buf_t *out, const lw_svg_line_opts_t *o, char *err
         }
     }
     free(norm);
-    return lw_svg_close_axes(out, &L, any, items, o->nseries, mark, errstr, errstr_size);
+    return lw_svg_close_axes(out, &L, any, shown, nshown, mark, errstr, errstr_size);
 }
 
 /* ---- lag bar chart ------------------------------------------------------ */
@@ -622,7 +630,9 @@ lw_err_t lw_svg_gauge_bar(lw_buf_t *out, const lw_svg_gauge_opts_t *o, char *err
     fmt_with_unit(ttxt, sizeof ttxt, o->threshold, dec, unit);
     fmt_with_unit(mtxt, sizeof mtxt, max, dec, unit);
     fmt_with_unit(ztxt, sizeof ztxt, 0, 0, unit);
-    if (!has)
+    if (o->verdict_text)
+        snprintf(verdict, sizeof verdict, "%s", o->verdict_text);
+    else if (!has)
         snprintf(verdict, sizeof verdict, "no estimate of %s (threshold %s)", name, ttxt);
     else if (o->lower_is_better)
         snprintf(verdict, sizeof verdict, "%s %s: %s %s %s %s threshold %s",
@@ -686,7 +696,7 @@ lw_err_t lw_svg_gauge_bar(lw_buf_t *out, const lw_svg_gauge_opts_t *o, char *err
     double tlw = lw_svg_text_px(tl, LW_SVG_SMALL_PX);
     lw_svg_text_fit(out, lw_svg_clampd(xt, x0 + tlw / 2, x1 - tlw / 2), ty - 8, "middle",
                     LW_SVG_SMALL_PX, NULL, tl, w - 32);
-    lw_buf_puts(out, "</g><g font-size=\"11\" fill=\"" LW_SVG_C_MUTED "\">");
+    lw_buf_puts(out, "</g><g font-size=\"12\" fill=\"" LW_SVG_C_MUTED "\">");
     lw_svg_text_open(out, x0, ty + th + 14, NULL, LW_SVG_FONT_PX, NULL);
     lw_buf_put_xml(out, ztxt);
     lw_buf_puts(out, "</text>");
@@ -706,7 +716,7 @@ static const struct {
     double width;
 } verdicts[LW_SVG_VERDICT_COUNT] = {
     [LW_SVG_VERDICT_LEADS] = {"leads", "leads", LW_SVG_C_GREEN, NULL, 3},
-    [LW_SVG_VERDICT_NO_LONGER_LEADS] = {"no longer leads", "no-longer-leads", LW_SVG_C_ORANGE,
+    [LW_SVG_VERDICT_NO_LONGER_LEADS] = {"stopped leading", "no-longer-leads", LW_SVG_C_ORANGE,
                                         "9 4", 2.5},
     [LW_SVG_VERDICT_REVERSE] = {"reverse", "reverse", LW_SVG_C_VERMILLION, "12 3 3 3", 2.5},
     [LW_SVG_VERDICT_FEEDBACK] = {"feedback", "feedback", LW_SVG_C_PURPLE, "3 3", 2.5},
@@ -754,6 +764,19 @@ static void arrowhead(lw_buf_t *b, double x, double y, int dir, const char *colo
  * horizontally to hx first (hx == ex: straight line), and arrowheads by
  * verdict (reverse points back at the source, feedback both ways).
  */
+/* The verdict's stroke colour (the caller wrote stroke="), width and dash pattern. */
+static void verdict_stroke(lw_buf_t *b, lw_svg_verdict_t v)
+{
+    lw_buf_puts(b, verdicts[v].color);
+    lw_buf_putc(b, '"');
+    lw_svg_attr(b, "stroke-width", verdicts[v].width);
+    if (verdicts[v].dash) {
+        lw_buf_puts(b, " stroke-dasharray=\"");
+        lw_buf_puts(b, verdicts[v].dash);
+        lw_buf_putc(b, '"');
+    }
+}
+
 static void tree_edge(lw_buf_t *b, lw_svg_verdict_t v, const char *from, const char *to,
                       const char *label, double sx, double sy, double hx, double ex, double ey)
 {
@@ -792,14 +815,7 @@ static void tree_edge(lw_buf_t *b, lw_svg_verdict_t v, const char *from, const c
     lw_buf_putc(b, ' ');
     lw_svg_put_num(b, ey);
     lw_buf_puts(b, "\" fill=\"none\" stroke-linecap=\"butt\" stroke=\"");
-    lw_buf_puts(b, verdicts[v].color);
-    lw_buf_putc(b, '"');
-    lw_svg_attr(b, "stroke-width", verdicts[v].width);
-    if (verdicts[v].dash) {
-        lw_buf_puts(b, " stroke-dasharray=\"");
-        lw_buf_puts(b, verdicts[v].dash);
-        lw_buf_putc(b, '"');
-    }
+    verdict_stroke(b, v);
     lw_buf_puts(b, "/>");
     if (fwd)
         arrowhead(b, ex, ey, 1, verdicts[v].color);
@@ -833,12 +849,12 @@ static void tree_box(lw_buf_t *b, const char *cls, double x, double y, double bw
     size_t st[LW_SVG_WRAP_MAX_LINES], ln[LW_SVG_WRAP_MAX_LINES];
     size_t nl = lw_svg_wrap_lines(
         name, room, fs, maxl < LW_SVG_WRAP_MAX_LINES ? maxl : LW_SVG_WRAP_MAX_LINES, st, ln);
-    double block = (caption ? 14 : 0) + (double)nl * lh;
+    double block = (caption ? 16 : 0) + (double)nl * lh;
     double ty = y + bh / 2 - block / 2; /* top of the text block */
     if (caption) {
-        lw_svg_text_fit(b, x + bw / 2, ty + 9, "middle", 10, " fill=\"" LW_SVG_C_MUTED "\"",
-                        caption, bw - 12);
-        ty += 14;
+        lw_svg_text_fit(b, x + bw / 2, ty + 10, "middle", LW_SVG_SMALL_PX,
+                        " fill=\"" LW_SVG_C_MUTED "\"", caption, bw - 12);
+        ty += 16;
     }
     for (size_t k = 0; k < nl; k++) {
         lw_svg_text_open(b, x + bw / 2, ty + (double)k * lh + fs - 2, "middle", fs,
@@ -847,6 +863,101 @@ static void tree_box(lw_buf_t *b, const char *cls, double x, double y, double bw
         lw_buf_puts(b, "</text>");
     }
     lw_buf_puts(b, "</g>");
+}
+
+/* The tree's plot rect (x, y, w, h), then every input's edge to the NSM box (under the boxes). */
+static void tree_input_edges(lw_buf_t *out, const lw_svg_tree_opts_t *o, const char *nsm,
+                             const double rect[4], double in_top, double pitch, double box_h,
+                             double in_right, double hx, double nsm_x, double nsm_y, double nsm_h)
+{
+    char label[400];
+    lw_buf_puts(out, "<rect class=\"lw-plot\"");
+    lw_svg_rect_attrs(out, rect[0], rect[1], rect[2], rect[3]);
+    lw_buf_puts(out, " fill=\"none\"/>");
+    for (size_t i = 0; i < o->ninputs; i++) {
+        const lw_svg_tree_input_t *in = &o->inputs[i];
+        double cy = in_top + (double)i * pitch + box_h / 2;
+        double py = nsm_y + 12 + ((double)i + 0.5) * (nsm_h - 24) / (double)o->ninputs;
+        edge_label(label, sizeof label, in->verdict, in->edge_label);
+        tree_edge(out, in->verdict, in->name ? in->name : "input", nsm, label, in_right, cy, hx,
+                  nsm_x, py);
+    }
+}
+
+/*
+ * The tree at phone width (< 560 px): input boxes in a column on the left,
+ * each edge's label under its box (there is no room beside the curve), the
+ * NSM box in a right-hand column as tall as the inputs, and the KPI under
+ * the NSM with a vertical arrow labelled to its left.
+ */
+static void tree_narrow(lw_buf_t *out, const lw_svg_tree_opts_t *o, const char *nsm,
+                        const lw_svg_legend_item_t *items, double w)
+{
+    const bool has_kpi = o->kpi_name != NULL;
+    const double margin = 12, pitch = 58, box_h = 32;
+    double nsm_w = lw_svg_clampd(w * 0.37, 90, 160);
+    double nsm_x = w - margin - nsm_w;
+    double widest = 0;
+    for (size_t i = 0; i < o->ninputs; i++)
+        widest = fmax(widest, lw_svg_text_px(o->inputs[i].name, LW_SVG_FONT_PX));
+    double in_w = lw_svg_clampd(widest + 20, 90, nsm_x - margin - 36);
+    double in_right = margin + in_w, region = nsm_x - in_right;
+    double hx = in_right + region * 0.4;
+    size_t rows = o->ninputs ? o->ninputs : 1;
+    double top = o->frame.subtitle && *o->frame.subtitle ? 58 : 40;
+    double col_top = top + 12, col_h = (double)rows * pitch - (pitch - box_h) + 18;
+    double nsm_h = fmax(col_h, 90), kpi_h = 64, kpi_y = col_top + nsm_h + 56;
+    double ext = has_kpi ? kpi_y + kpi_h - col_top : nsm_h;
+    double leg_w = w - 2 * margin, leg_y = col_top + ext + 26;
+    double h =
+        leg_y + (double)lw_svg_legend_rows(items, LW_SVG_VERDICT_COUNT, leg_w) * LW_SVG_LEGEND_ROW;
+    if (o->frame.height > h)
+        h = o->frame.height;
+    lw_svg_open(out, "tree", &o->frame, o->frame.subtitle, NULL, w, h);
+    const double rect[4] = {margin, col_top, w - 2 * margin, ext};
+    tree_input_edges(out, o, nsm, rect, col_top, pitch, box_h, in_right, hx, nsm_x, col_top, nsm_h);
+    char label[400];
+    lw_buf_puts(out, "<g class=\"lw-edge-labels\" font-size=\"12\">");
+    for (size_t i = 0; i < o->ninputs; i++) {
+        const lw_svg_tree_input_t *in = &o->inputs[i];
+        edge_label(label, sizeof label, in->verdict, in->edge_label);
+        lw_svg_text_fit(out, margin + 2, col_top + (double)i * pitch + box_h + 15, NULL,
+                        LW_SVG_SMALL_PX, LW_SVG_HALO, label, nsm_x - margin - 4);
+    }
+    lw_buf_puts(out, "</g>");
+    for (size_t i = 0; i < o->ninputs; i++)
+        tree_box(out, "lw-input", margin, col_top + (double)i * pitch, in_w, box_h, NULL,
+                 o->inputs[i].name ? o->inputs[i].name : "input", 1, "#f3f5f7", "#6b7580");
+    tree_box(out, "lw-nsm", nsm_x, col_top, nsm_w, nsm_h, "North Star Metric", nsm, 3, "#e6f0f8",
+             LW_SVG_C_BLUE);
+    if (has_kpi) {
+        const lw_svg_verdict_t v = o->kpi_verdict;
+        double cx = nsm_x + nsm_w / 2, y0 = col_top + nsm_h, y1 = kpi_y;
+        lw_buf_puts(out, "<g class=\"lw-edge lw-verdict-");
+        lw_buf_puts(out, verdicts[v].slug);
+        lw_buf_puts(out, "\"><path d=\"M");
+        lw_svg_put_num(out, cx);
+        lw_buf_putc(out, ' ');
+        lw_svg_put_num(out, y0);
+        lw_buf_puts(out, "V");
+        lw_svg_put_num(out, y1 - 8);
+        lw_buf_puts(out, "\" fill=\"none\" stroke=\"");
+        verdict_stroke(out, v);
+        lw_buf_puts(out, "/><path d=\"M");
+        lw_svg_put_num(out, cx - 6);
+        lw_buf_putc(out, ' ');
+        lw_svg_put_num(out, y1 - 9);
+        lw_buf_puts(out, "h12l-6 9z\" fill=\"");
+        lw_buf_puts(out, verdicts[v].color);
+        lw_buf_puts(out, "\"/></g>");
+        edge_label(label, sizeof label, v, o->kpi_edge_label);
+        lw_svg_text_fit(out, nsm_x - 6, (y0 + y1) / 2 + 4, "end", LW_SVG_SMALL_PX,
+                        " font-weight=\"bold\"" LW_SVG_HALO, label, nsm_x - margin - 6);
+        tree_box(out, "lw-kpi", nsm_x, kpi_y, nsm_w, kpi_h, "KPI", o->kpi_name, 3, "#f3f5f7",
+                 "#333");
+    }
+    lw_svg_legend_draw(out, items, LW_SVG_VERDICT_COUNT, margin, leg_y, leg_w);
+    lw_svg_close(out);
 }
 
 lw_err_t lw_svg_tree_diagram(lw_buf_t *out, const lw_svg_tree_opts_t *o, char *errstr,
@@ -886,6 +997,10 @@ lw_err_t lw_svg_tree_diagram(lw_buf_t *out, const lw_svg_tree_opts_t *o, char *e
     }
 
     double w = o->frame.width > 0 ? o->frame.width : 960;
+    if (w < 560) {
+        tree_narrow(out, o, nsm, items, w);
+        return lw_svg_finish(out, mark, LW_OK, errstr, errstr_size);
+    }
     const double margin = 16, pitch = 48, box_h = 34;
     double widest = 0; /* inputs' boxes are as wide as the longest name needs */
     for (size_t i = 0; i < o->ninputs; i++)
@@ -930,26 +1045,16 @@ lw_err_t lw_svg_tree_diagram(lw_buf_t *out, const lw_svg_tree_opts_t *o, char *e
     double got_top = lw_svg_open(out, "tree", &o->frame, o->frame.subtitle, NULL, w, h);
     assert(got_top == top);
     (void)got_top;
-    lw_buf_puts(out, "<rect class=\"lw-plot\"");
-    lw_svg_rect_attrs(out, margin, col_top, w - 2 * margin, ext);
-    lw_buf_puts(out, " fill=\"none\"/>");
-
     /* edges under the boxes, then their labels, then the boxes */
+    const double rect[4] = {margin, col_top, w - 2 * margin, ext};
+    tree_input_edges(out, o, nsm, rect, in_top, pitch, box_h, in_right, hx, nsm_x, nsm_y, nsm_h);
     char label[400];
-    for (size_t i = 0; i < o->ninputs; i++) {
-        const lw_svg_tree_input_t *in = &o->inputs[i];
-        double cy = in_top + (double)i * pitch + box_h / 2;
-        double py = nsm_y + 12 + ((double)i + 0.5) * (nsm_h - 24) / (double)o->ninputs;
-        edge_label(label, sizeof label, in->verdict, in->edge_label);
-        tree_edge(out, in->verdict, in->name ? in->name : "input", nsm, label, in_right, cy, hx,
-                  nsm_x, py);
-    }
     if (has_kpi) {
         edge_label(label, sizeof label, o->kpi_verdict, o->kpi_edge_label);
         tree_edge(out, o->kpi_verdict, nsm, o->kpi_name, label, nsm_x + nsm_w, ny, nsm_x + nsm_w,
                   w - margin - kpi_w, ny);
     }
-    lw_buf_puts(out, "<g class=\"lw-edge-labels\" font-size=\"11\">");
+    lw_buf_puts(out, "<g class=\"lw-edge-labels\" font-size=\"12\">");
     for (size_t i = 0; i < o->ninputs; i++) {
         const lw_svg_tree_input_t *in = &o->inputs[i];
         double cy = in_top + (double)i * pitch + box_h / 2;

@@ -435,7 +435,7 @@ void lw_svg_legend_draw(lw_buf_t *b, const lw_svg_legend_item_t *it, size_t n, d
                         double avail)
 {
     double x = 0, y = y0;
-    lw_buf_puts(b, "<g class=\"lw-legend\" font-size=\"11\">");
+    lw_buf_puts(b, "<g class=\"lw-legend\" font-size=\"12\">");
     for (size_t i = 0; i < n; i++) {
         double iw = legend_item_w(&it[i]);
         if (x > 0 && x + iw > avail) {
@@ -595,7 +595,7 @@ void lw_svg_axis_y(lw_buf_t *b, const lw_svg_layout_t *L, const lw_svg_scale_t *
         lw_svg_hpath(b, L->x0, y, L->pw);
     }
     lw_buf_puts(b, "\" fill=\"none\" stroke=\"" C_GRID "\"/>");
-    lw_buf_puts(b, "<g text-anchor=\"end\" font-size=\"11\" fill=\"" LW_SVG_C_MUTED "\">");
+    lw_buf_puts(b, "<g text-anchor=\"end\" font-size=\"12\" fill=\"" LW_SVG_C_MUTED "\">");
     for (size_t i = 0; i < nt; i++) {
         char lab[48];
         double v = ticks[i];
@@ -718,7 +718,7 @@ void lw_svg_axis_x_periods(lw_buf_t *b, const lw_svg_layout_t *L, const char *co
             step = steps[k];
             break;
         }
-    lw_buf_puts(b, "<g text-anchor=\"middle\" font-size=\"11\" fill=\"" LW_SVG_C_MUTED "\">");
+    lw_buf_puts(b, "<g text-anchor=\"middle\" font-size=\"12\" fill=\"" LW_SVG_C_MUTED "\">");
     double last = -INFINITY;
     for (size_t i = 0; i < n; i += mstep ? 1 : step) {
         if (mstep && !(month_start(labels, i) && label_month(labels[i]) % mstep == 0))
@@ -751,7 +751,7 @@ void lw_svg_axis_x_lags(lw_buf_t *b, const lw_svg_layout_t *L, int lag_min, size
             step = steps[k];
             break;
         }
-    lw_buf_puts(b, "<g text-anchor=\"middle\" font-size=\"11\" fill=\"" LW_SVG_C_MUTED "\">");
+    lw_buf_puts(b, "<g text-anchor=\"middle\" font-size=\"12\" fill=\"" LW_SVG_C_MUTED "\">");
     for (size_t i = 0; i < n; i++) {
         long lag = (long)lag_min + (long)i;
         if (lag % step != 0)

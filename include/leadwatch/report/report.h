@@ -1,8 +1,9 @@
 /*
  * report.h - the nightly validation report: one analysis of the metric tree
  * (analyze.h) rendered as a self-contained HTML page with inline SVG charts
- * (svg.h), a Markdown summary for Slack or a wiki, and JSON (the analysis
- * JSON of analysis_out.h wrapped with the report's metadata).
+ * (svg.h), a Markdown summary for a wiki, a Slack mrkdwn summary
+ * (report.slack.txt), and JSON (the analysis JSON of analysis_out.h wrapped
+ * with the report's metadata).
  *
  * Layers, from pure to I/O:
  *   1. lw_report_html / lw_report_markdown / lw_report_json render an
@@ -19,14 +20,20 @@
  *      point: config -> store (read-only; safe next to a running daemon,
  *      SQLite WAL) -> series -> analysis -> files.
  *
- * What the HTML shows, in order: a headline (one plain-words sentence per
- * edge: verdict, lead and strength), the metric tree diagram, the NSM and
- * inputs over time (z-scores; each input also shifted by its lead), per
- * edge the cross-correlation bars with their band, Granger p by lag in both
- * directions on a log axis with the alpha line, the rolling-window p
- * history with the break period, out-of-sample skill and the MDE against
- * the threshold; then changes since the previous report, data-quality notes
- * and a methods footnote.  Every chart carries class "lw-chart" and a
+ * What the HTML shows, in order (values first, statistics on demand): a
+ * headline (one plain-words sentence per edge, generated from its verdict
+ * and evidence: which input leads, by how many days, since when it
+ * stopped), the metric tree diagram, small multiples of the NSM and inputs
+ * indexed to 100 at the window start, a strip of when each edge led (the
+ * daemon's stored verdicts, when there are any), then per edge the NSM and
+ * the input shifted by its lead in their own units on two aligned panels
+ * with the break date marked, and - in a collapsed <details> - the
+ * statistics behind the verdict with a one-line explanation of each test
+ * and their charts (cross-correlation, Granger p by lag, rolling p history,
+ * sensitivity); then changes since the previous report, data quality, a
+ * glossary and the methods.  Charts are drawn at two widths where needed
+ * (a desktop one and a 360 px one, switched by CSS) so chart text is at
+ * least 11 px at a 390 px phone width.  Every chart carries class "lw-chart" and a
  * "lw-plot" drawing area; every edge section is <section class="lw-edge">
  * with data-from / data-to / data-verdict attributes, which the tests and
  * the browser check read.
@@ -68,6 +75,14 @@ typedef struct {
     lw_report_prev_edge_t edges[LW_ANALYZE_MAX_EDGES];
 } lw_report_prev_t;
 
+/* One stored verdict of the daemon (the store's verdicts table), for the history strip. */
+#define LW_REPORT_MAX_HISTORY 65536u /* rows read back; the oldest beyond it are left out */
+typedef struct {
+    char edge[2 * LW_ANALYZE_NAME_SIZE + 2]; /* "from->to" */
+    int64_t as_of_ms;                        /* start of the evaluated bucket */
+    char verdict[24];                        /* lw_verdict_name() spelling, or "nodata" */
+} lw_report_verdict_t;
+
 /* Everything the renderers read.  Non-owning; all pointers outlive the call. */
 typedef struct {
     const lw_analysis_t *analysis;   /* required */
@@ -81,7 +96,10 @@ typedef struct {
     size_t provisional;                  /* trailing provisional buckets left out */
     const lw_report_counter_t *counters; /* store counters, any order */
     size_t ncounters;
-    const lw_report_prev_t *prev; /* NULL = no previous report */
+    const lw_report_prev_t *prev;       /* NULL = no previous report */
+    const lw_report_verdict_t *history; /* stored verdicts, oldest first; NULL = none */
+    size_t nhistory;
+    size_t alert_window; /* analysis.window of the config (what alerting uses), 0 = all */
 } lw_report_input_t;
 
 /*
@@ -92,6 +110,14 @@ typedef struct {
  */
 lw_err_t lw_report_html(const lw_report_input_t *r, lw_buf_t *out, char *errstr,
                         size_t errstr_size);
+
+/*
+ * The Slack summary in mrkdwn (*bold*, bullets, no tables or headings):
+ * the title line, one line per edge (symbol, verdict, sentence), the
+ * changes since the previous report; as above.
+ */
+lw_err_t lw_report_slack(const lw_report_input_t *r, lw_buf_t *out, char *errstr,
+                         size_t errstr_size);
 
 /* The Markdown summary (headline, table, changes, data quality, methods); as above. */
 lw_err_t lw_report_markdown(const lw_report_input_t *r, lw_buf_t *out, char *errstr,
@@ -114,6 +140,14 @@ void lw_report_sentence(const lw_analysis_t *a, size_t i, const lw_report_prev_t
                         size_t size);
 
 /*
+ * The lead of x on y in buckets - the report's one meaning of "lead", in the
+ * headline, the tree, the charts and report.json's "lead": the lagged
+ * regression's best k >= 1, else the Granger lag order.  "Lag order" (the
+ * number of lags of a Granger model) appears only in the statistics.
+ */
+size_t lw_report_lead_of(const lw_edge_result_t *e);
+
+/*
  * Parse a previous report.json (len bytes).  LW_ERR_INVALID with a message
  * when it is not a leadwatch report (bad JSON, wrong schema, missing
  * verdicts); *out is zeroed first.  Bounded: depth 64, LW_ANALYZE_MAX_EDGES
@@ -131,11 +165,11 @@ lw_err_t lw_report_prev_load(const char *dir, lw_report_prev_t *out, char *errst
                              size_t errstr_size);
 
 /*
- * Render and write DIR/report.html, DIR/report.md, DIR/report.json (DIR
- * must exist).  Each file is written to a temporary file in DIR, fsynced
- * and renamed over the old one, so a reader (a web server, the next run)
- * sees either the old or the new file, never a partial one.  html_path
- * (optional) receives the path of report.html.  LW_ERR_IO names the file.
+ * Render and write DIR/report.html, DIR/report.md, DIR/report.slack.txt and
+ * DIR/report.json (DIR must exist; report.json last).  Each file is written to a temporary file in
+ * DIR, fsynced and renamed over the old one, so a reader (a web server, the next run) sees either
+ * the old or the new file, never a partial one.  html_path (optional) receives the path of
+ * report.html.  LW_ERR_IO names the file.
  */
 lw_err_t lw_report_write_dir(const lw_report_input_t *r, const char *dir, char *html_path,
                              size_t html_path_size, char *errstr, size_t errstr_size);
@@ -151,8 +185,9 @@ typedef struct {
 
 /*
  * The whole command for a loaded config: open cfg->store.path read-only,
- * load the series in the window, analyse the tree, read the counters and the
- * previous DIR/report.json, write the three files.  html_path receives the
+ * load the series in the window, analyse the tree, read the counters, the
+ * daemon's stored verdicts in the window (at most LW_REPORT_MAX_HISTORY, the
+ * newest) and the previous DIR/report.json, write the four files.  html_path receives the
  * report's path.  Errors: LW_ERR_CONFIG (bad --as-of / --window), LW_ERR_STORE,
  * LW_ERR_NOT_FOUND (no buckets in the window), the analysis' and the
  * writers' errors.

@@ -24,7 +24,8 @@ typedef struct {
     lw_svg_verdict_t svg_verdict;
     const lw_report_prev_edge_t *prev; /* the same edge in the previous report, or NULL */
     char sentence[LW_REPORT_SENTENCE_SIZE];
-    size_t lead; /* the lead the headline quotes, 0 = none */
+    size_t lead;                       /* the lead the headline quotes, 0 = none */
+    char since[LW_ANALYZE_LABEL_SIZE]; /* no_longer_leads: the date it stopped leading, else "" */
     /* rolling-window p history (HTML only) */
     double *hist_p;
     const char **hist_label;
@@ -86,6 +87,26 @@ const char *lw_report_nsm_name(const lw_report_ctx_t *c);
 const char *lw_report_kpi_name(const lw_report_ctx_t *c); /* NULL = no KPI */
 /* Sum of the store counters named `prefix` (exact) or starting with it. */
 int64_t lw_report_counter_sum(const lw_report_input_t *r, const char *prefix, bool exact);
+/* Appends s with a format's escaping (Markdown, Slack mrkdwn). */
+typedef void (*lw_report_text_fn)(lw_buf_t *b, const char *s);
+/*
+ * One line per edge whose verdict changed since the previous report:
+ * "<prefix>FROM → TO: previous → now[ on DATE]\n", names through name_fn;
+ * heading (may be "") comes before the first; returns how many (0
+ * without a previous report).
+ */
+size_t lw_report_change_lines(const lw_report_ctx_t *c, lw_buf_t *b, lw_report_text_fn text,
+                              lw_report_text_fn name_fn, const char *heading, const char *prefix);
+/*
+ * The text formats' opening line: "NSM <name> · KPI <name> · <window_word>FIRST
+ * – LAST (N days)", names through name_fn (which adds the format's markup),
+ * labels through text; no newline.
+ */
+void lw_report_meta_line(const lw_report_ctx_t *c, lw_buf_t *b, lw_report_text_fn text,
+                         lw_report_text_fn name_fn, const char *window_word);
+/* One line per edge: "<prefix><symbol> <bold>verdict<bold><sep>sentence\n". */
+void lw_report_headline_lines(const lw_report_ctx_t *c, lw_buf_t *b, lw_report_text_fn text,
+                              const char *prefix, const char *bold, const char *sep);
 /* The methods footnote, as HTML paragraphs or Markdown paragraphs. */
 void lw_report_methods_text(const lw_report_ctx_t *c, lw_buf_t *b, bool html);
 

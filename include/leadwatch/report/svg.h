@@ -55,8 +55,10 @@ typedef struct {
     const char *name;     /* legend text */
     const double *values; /* [n] aligned with x_labels; NAN = undefined */
     lw_svg_norm_t norm;
-    int shift;     /* draw value i at period i + shift (dashed; legend says so) */
-    bool emphasis; /* thicker line, e.g. the NSM */
+    int shift;         /* draw value i at period i + shift (dashed; legend says so) */
+    bool emphasis;     /* thicker line, e.g. the NSM */
+    const char *color; /* "#RRGGBB" overriding the palette; NULL = palette (black if emphasis) */
+    bool no_legend;    /* leave it out of the legend (the chart's text names it) */
 } lw_svg_series_t;
 
 typedef struct {
@@ -144,9 +146,10 @@ typedef struct {
     lw_svg_frame_t frame; /* default 560 wide, ~126 high; x_label names the value, x_unit "%" */
     double value;         /* NAN = "no estimate" */
     double threshold;
-    double max;           /* scale end; 0 or NAN = 1.25 * max(value, threshold) */
-    bool lower_is_better; /* MDE: passing means value <= threshold */
-    int decimals;         /* for the printed numbers (0..4) */
+    double max;               /* scale end; 0 or NAN = 1.25 * max(value, threshold) */
+    bool lower_is_better;     /* MDE: passing means value <= threshold */
+    int decimals;             /* for the printed numbers (0..4) */
+    const char *verdict_text; /* the line under the bar; NULL = "✓ passes: ..." / "✗ fails: ..." */
 } lw_svg_gauge_opts_t;
 
 /*
@@ -200,5 +203,73 @@ typedef struct {
  */
 lw_err_t lw_svg_tree_diagram(lw_buf_t *out, const lw_svg_tree_opts_t *opts, char *errstr,
                              size_t errstr_size);
+
+/* ---- values in their own units (svg_pair.c) ---- */
+
+#define LW_SVG_MAX_MARKS 8
+
+/* One panel of a pair chart: a metric in its own units. */
+typedef struct {
+    const char *name;     /* drawn above the panel, e.g. "listening_minutes" */
+    const char *unit;     /* y axis title; NULL = none */
+    const double *values; /* [n]; NAN = gap */
+    int shift;            /* value i is drawn at period i + shift (an input moved by its lead) */
+    const char *color;    /* NULL = black */
+} lw_svg_panel_t;
+
+/* A vertical mark across both panels (a break date, an alarm). */
+typedef struct {
+    size_t index;      /* period index */
+    const char *label; /* e.g. "break 2025-07-15" */
+    const char *color; /* NULL = vermillion */
+    const char *dash;  /* NULL = "5 3" */
+} lw_svg_vmark_t;
+
+typedef struct {
+    lw_svg_frame_t frame;        /* default 960 x 420 */
+    const char *const *x_labels; /* [n] period labels; NULL = 0..n-1 */
+    size_t n;
+    lw_svg_panel_t top, bottom;
+    const lw_svg_vmark_t *marks; /* marks outside 0..n-1 are left out */
+    size_t nmarks;               /* 0..LW_SVG_MAX_MARKS */
+} lw_svg_pair_opts_t;
+
+/*
+ * Two stacked panels over one shared period axis, each with its own y
+ * axis in the metric's own units (so values are read, not z-scores), and
+ * vertical marks drawn across both.  Each panel is an .lw-plot area.
+ */
+lw_err_t lw_svg_pair_chart(lw_buf_t *out, const lw_svg_pair_opts_t *opts, char *errstr,
+                           size_t errstr_size);
+
+/* ---- categorical history strip (svg_strip.c) ---- */
+
+#define LW_SVG_MAX_STRIP_ROWS 64
+#define LW_SVG_MAX_STRIP_CATS 8
+
+typedef struct {
+    const char *name;         /* row label, left */
+    const signed char *cells; /* [n] category per period, -1 = none */
+} lw_svg_strip_row_t;
+
+typedef struct {
+    lw_svg_frame_t frame;        /* width default 960; height grows with the rows */
+    const char *const *x_labels; /* [n] */
+    size_t n;
+    const lw_svg_strip_row_t *rows;
+    size_t nrows;                  /* 1..LW_SVG_MAX_STRIP_ROWS */
+    const char *const *cat_names;  /* [ncats] legend text */
+    const char *const *cat_colors; /* [ncats] */
+    size_t ncats;                  /* 1..LW_SVG_MAX_STRIP_CATS */
+} lw_svg_strip_opts_t;
+
+/*
+ * One horizontal band per row; each run of periods with the same category
+ * is one rectangle in its colour (tooltip: category, first and last
+ * period); periods without a category stay blank.  Legend of the
+ * categories below, period axis under the last row.
+ */
+lw_err_t lw_svg_strip_chart(lw_buf_t *out, const lw_svg_strip_opts_t *opts, char *errstr,
+                            size_t errstr_size);
 
 #endif

@@ -46,7 +46,7 @@ typedef struct {
 #define LW_SVG_HALO                                                                                \
     " stroke=\"#fff\" stroke-width=\"3\" stroke-linejoin=\"round\" paint-order=\"stroke\""
 #define LW_SVG_LEGEND_ROW 18.0
-#define LW_SVG_SMALL_PX 11.0
+#define LW_SVG_SMALL_PX 12.0
 #define LW_SVG_WRAP_MAX_LINES 4
 #define LW_SVG_NSERIES_COLORS ((size_t)6)
 /* The series palette (Okabe-Ito without black and yellow), in drawing order. */
