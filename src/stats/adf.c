@@ -192,12 +192,9 @@ lw_err_t lw_adf_ex(const double *x, size_t n, size_t maxlag, lw_adf_autolag_t au
                          (int)reg);
     const size_t ntrend = reg == LW_ADF_CT ? 2 : 1;
     const size_t min_n = reg == LW_ADF_CT ? LW_ADF_CT_MIN_NOBS : LW_ADF_MIN_NOBS;
-    if (n < min_n)
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "adf: %zu points is too few (need >= %zu)", n, min_n);
-    if (n > LW_ADF_MAX_NOBS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
-                         "adf: %zu points exceeds the bound %u", n, LW_ADF_MAX_NOBS);
+    lw_err_t err = lw_stats_check_nobs("adf", n, min_n, LW_ADF_MAX_NOBS, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
     bool constant = true;
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(x[i]))
@@ -216,7 +213,7 @@ lw_err_t lw_adf_ex(const double *x, size_t n, size_t maxlag, lw_adf_autolag_t au
                          "adf: maxlag %zu exceeds n/2 - %zu = %zu", maxlag, 1 + ntrend, cap);
     }
 
-    lw_err_t err = LW_OK;
+    err = LW_OK;
     lw_ols_t *ols = NULL;
     double *dx = malloc((n - 1) * sizeof(double));
     double *X = malloc((n - 1) * (maxlag + 1 + ntrend) * sizeof(double));

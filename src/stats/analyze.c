@@ -717,22 +717,9 @@ static lw_step_t oos_dir(work_t *w, const double *y, const double *x, size_t p,
         lw_analyze_note(why, "%s", err);
         return LW_STEP_SKIPPED;
     }
-    const size_t P = m - R;
-    double ssa = 0.0, ssb = 0.0, fsum = 0.0, fss = 0.0;
-    for (size_t i = R; i < m; i++) {
-        const double ea = w->yv[i] - w->pa[i], eb = w->yv[i] - w->pb[i], d = w->pa[i] - w->pb[i];
-        ssa += ea * ea;
-        ssb += eb * eb;
-        fsum += ea * ea - (eb * eb - d * d);
-    }
-    const double fmean = fsum / (double)P;
-    for (size_t i = R; i < m; i++) {
-        const double ea = w->yv[i] - w->pa[i], eb = w->yv[i] - w->pb[i], d = w->pa[i] - w->pb[i];
-        const double v = ea * ea - (eb * eb - d * d) - fmean;
-        fss += v * v;
-    }
-    const double fsd = sqrt(fss / (double)(P - 1));
-    if (!(ssa > 0.0) || !(ssb > 0.0) || !(fsd > 0.0) || !isfinite(fsd)) {
+    lw_forecast_sums_t s;
+    lw_forecast_sums(w->yv, w->pa, w->pb, R, m, &s);
+    if (!(s.ssa > 0.0) || !(s.ssb > 0.0) || !(s.fsd > 0.0) || !isfinite(s.fsd)) {
         lw_analyze_note(why, "the forecasts are exact or identical (no variance to test)");
         return LW_STEP_SKIPPED;
     }
@@ -742,16 +729,7 @@ static lw_step_t oos_dir(work_t *w, const double *y, const double *x, size_t p,
     f->first_row = w->rows[0];
     f->initial = R;
     f->first_forecast = w->rows[R] - e->row_first;
-    f->noos = P;
-    f->mse_a = ssa / (double)P;
-    f->mse_b = ssb / (double)P;
-    f->rmse_a = sqrt(f->mse_a);
-    f->rmse_b = sqrt(f->mse_b);
-    f->rel_rmse_change = 1.0 - f->rmse_b / f->rmse_a;
-    f->cw_mean = fmean;
-    f->cw_se = fsd / sqrt((double)P);
-    f->cw_t = fmean / f->cw_se;
-    f->cw_p = gsl_cdf_ugaussian_Q(f->cw_t);
+    lw_forecast_fill(f, m - R, &s);
     return LW_STEP_OK;
 }
 
@@ -933,16 +911,18 @@ static void prepare_pair(work_t *w, lw_edge_result_t *e, const double *const *pr
                  a->decision, e->to, b->decision);
 }
 
-/* Steps 1-3 and 5-7 for one edge. */
-static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const *prepared,
-                             const lw_prep_info_t *pinfo, const lw_analyze_input_t *in,
-                             char *errstr, size_t errstr_size)
+/*
+ * The state of an edge before any step runs, shared by analyse_edge and the
+ * edges of a table too short to fit: sizes, the per-lag arrays (zeroed),
+ * every step skipped with "not run: insufficient data", verdict
+ * insufficient data.  LW_ERR_NOMEM when an array cannot be allocated (the
+ * ones that were stay in e for lw_analysis_free).
+ */
+static lw_err_t edge_begin(lw_edge_result_t *e, size_t K, size_t nrows)
 {
-    const size_t K = w->o->max_lag, nrows = in->nrows;
     e->max_lag = K;
     e->rows_total = nrows;
     e->min_nobs = lw_granger_min_nobs(K);
-
     e->granger = calloc(K, sizeof(lw_granger_lag_t));
     e->granger_reverse = calloc(K, sizeof(lw_granger_lag_t));
     e->q_lags = calloc(K, sizeof(double));
@@ -956,19 +936,29 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     if (!e->granger || !e->granger_reverse || !e->q_lags || !e->q_lags_reverse ||
         !e->q_lags_defined || !e->q_lags_reverse_defined || !e->lagreg || !e->ccf_r ||
         !e->ic_common || !e->ic_common_reverse)
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
-
-    e->lagreg_status = e->stab_status = e->stab_rev_status = LW_STEP_SKIPPED;
-    e->oos_rev_status = LW_STEP_SKIPPED;
+        return LW_ERR_NOMEM;
+    e->lagreg_status = e->stab_status = LW_STEP_SKIPPED;
+    e->break_status = e->oos_status = e->sens_status = e->ccf_status = LW_STEP_SKIPPED;
     lw_analyze_note(e->lagreg_note, "not run: insufficient data");
     lw_analyze_note(e->stab_note, "not run: insufficient data");
-    e->break_status = e->oos_status = e->sens_status = e->ccf_status = LW_STEP_SKIPPED;
     lw_analyze_note(e->break_note, "not run: insufficient data");
     lw_analyze_note(e->oos_note, "not run: insufficient data");
     lw_analyze_note(e->ccf_note, "not run: insufficient data");
     lw_analyze_note(e->sens_note, "not run: insufficient data");
     e->elasticity_basis = "not computed";
     e->verdict = LW_VERDICT_INSUFFICIENT_DATA;
+    return LW_OK;
+}
+
+/* Steps 1-3 and 5-7 for one edge. */
+static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const *prepared,
+                             const lw_prep_info_t *pinfo, const lw_analyze_input_t *in,
+                             char *errstr, size_t errstr_size)
+{
+    const size_t K = w->o->max_lag, nrows = in->nrows;
+    if (edge_begin(e, K, nrows) != LW_OK)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
+    e->stab_rev_status = e->oos_rev_status = LW_STEP_SKIPPED;
 
     if (!e->prep_from.usable) {
         lw_analyze_reason(e, "%s: %s", e->from, e->prep_from.note);
@@ -1349,40 +1339,16 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
                         : (in->input_kinds && in->input_kinds[i] ? in->input_kinds[i] : ""));
         e->prep_from = pinfo[e->from_col];
         e->prep_to = pinfo[e->to_col];
-        if (!can_fit) {
-            /* no workspace: report the same reason analyse_edge would */
-            e->max_lag = K;
-            e->rows_total = nrows;
-            e->min_nobs = lw_granger_min_nobs(K);
-        }
         if (can_fit) {
             err = analyse_edge(&w, e, pcols, pinfo, in, errstr, errstr_size);
             if (err != LW_OK)
                 goto free_work;
         } else {
-            e->granger = calloc(K, sizeof(lw_granger_lag_t));
-            e->granger_reverse = calloc(K, sizeof(lw_granger_lag_t));
-            e->q_lags = calloc(K, sizeof(double));
-            e->q_lags_reverse = calloc(K, sizeof(double));
-            e->q_lags_defined = calloc(K, sizeof(bool));
-            e->q_lags_reverse_defined = calloc(K, sizeof(bool));
-            e->lagreg = calloc(K + 1, sizeof(lw_lagreg_t));
-            e->ccf_r = calloc(2 * K + 1, sizeof(double));
-            if (!e->granger || !e->granger_reverse || !e->q_lags || !e->q_lags_reverse ||
-                !e->q_lags_defined || !e->q_lags_reverse_defined || !e->lagreg || !e->ccf_r) {
+            /* no workspace: report the same reason analyse_edge would */
+            if (edge_begin(e, K, nrows) != LW_OK) {
                 err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
                 goto free_work;
             }
-            e->verdict = LW_VERDICT_INSUFFICIENT_DATA;
-            e->lagreg_status = e->stab_status = LW_STEP_SKIPPED;
-            e->break_status = e->oos_status = e->sens_status = e->ccf_status = LW_STEP_SKIPPED;
-            lw_analyze_note(e->lagreg_note, "not run: insufficient data");
-            lw_analyze_note(e->stab_note, "not run: insufficient data");
-            lw_analyze_note(e->ccf_note, "not run: insufficient data");
-            lw_analyze_note(e->break_note, "not run: insufficient data");
-            lw_analyze_note(e->oos_note, "not run: insufficient data");
-            lw_analyze_note(e->sens_note, "not run: insufficient data");
-            e->elasticity_basis = "not computed";
             lw_analyze_reason(e, "%zu rows; lags 1..%zu need at least 3*%zu+2 = %zu", nrows, K, K,
                        e->min_nobs);
         }

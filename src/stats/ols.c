@@ -65,6 +65,18 @@ bool lw_stats_all_finite(const double *v, size_t n)
     return true;
 }
 
+lw_err_t lw_stats_check_nobs(const char *who, size_t n, size_t min_n, size_t max_n, char *errstr,
+                             size_t errstr_size)
+{
+    if (n < min_n)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "%s: %zu points is too few (need >= %zu)", who, n, min_n);
+    if (n > max_n)
+        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
+                         "%s: %zu points exceeds the bound %zu", who, n, max_n);
+    return LW_OK;
+}
+
 char *lw_stats_errbuf(char *errstr, size_t *errstr_size, char *local, size_t size)
 {
     if (errstr && *errstr_size > 0)

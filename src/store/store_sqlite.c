@@ -661,17 +661,13 @@ static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64
     return run(s, ST_ADD_CELL, "add cell", errstr, errstr_size);
 }
 
-/* The int64 column value with the same bits as a uint64 (and back). */
+/* The int64 column value with the same bits as a uint64.  The way back
+ * needs no helper: (uint64_t) of an int64 is defined as the value modulo
+ * 2^64, which is the same bits in two's complement (C11 6.3.1.3p2); only
+ * this direction is implementation-defined for values above INT64_MAX. */
 static int64_t u64_bits(uint64_t v)
 {
     int64_t r;
-    memcpy(&r, &v, sizeof r);
-    return r;
-}
-
-static uint64_t i64_bits(int64_t v)
-{
-    uint64_t r;
     memcpy(&r, &v, sizeof r);
     return r;
 }
@@ -685,7 +681,7 @@ static lw_err_t sqlite_get_position(lw_store_backend_t *s, const char *source, l
     if (err == LW_OK) {
         pos->position = sqlite3_column_int64(st, 0);
         pos->fp_len = sqlite3_column_int64(st, 1);
-        pos->fp_hash = i64_bits(sqlite3_column_int64(st, 2));
+        pos->fp_hash = (uint64_t)sqlite3_column_int64(st, 2);
     }
     finish(st);
     return err;
@@ -758,7 +754,7 @@ static lw_err_t sqlite_positions(lw_store_backend_t *s, const char *prefix, lw_s
         lw_position_t pos = {
             .position = sqlite3_column_int64(st, 1),
             .fp_len = sqlite3_column_int64(st, 2),
-            .fp_hash = i64_bits(sqlite3_column_int64(st, 3)),
+            .fp_hash = (uint64_t)sqlite3_column_int64(st, 3),
         };
         if (cb(ud, (const char *)sqlite3_column_text(st, 0), &pos) != 0) {
             rc = SQLITE_DONE;

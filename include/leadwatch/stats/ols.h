@@ -85,6 +85,14 @@ void lw_stats_init(void);
 bool lw_stats_all_finite(const double *v, size_t n);
 
 /*
+ * The series-length check of a one-series test (adf, kpss): LW_OK when
+ * min_n <= n <= max_n, else LW_ERR_INVALID ("who: N points is too few (need
+ * >= MIN)") or LW_ERR_TOO_LARGE ("who: N points exceeds the bound MAX").
+ */
+lw_err_t lw_stats_check_nobs(const char *who, size_t n, size_t min_n, size_t max_n, char *errstr,
+                             size_t errstr_size);
+
+/*
  * The message buffer of a function whose errstr may be NULL: errstr, or
  * `local` (with *errstr_size = size) when errstr is NULL or *errstr_size is 0.
  */
