@@ -135,6 +135,51 @@ typedef struct {
 } work_t;
 
 /*
+ * The scratch of granger_lag, shared by the tree and lw_analyze_lag_test:
+ * designs of up to `rows` x kmax, K stability records, the normal-equation
+ * arrays.  false when out of memory (work_release frees what was allocated).
+ */
+static bool work_alloc_fit(work_t *w, size_t rows, size_t K, size_t kmax)
+{
+    w->X = malloc(rows * kmax * sizeof(double));
+    w->yv = malloc(rows * sizeof(double));
+    w->wrec = calloc(K, sizeof(lw_granger_lag_t));
+    w->mu = malloc((kmax + 1) * sizeof(double));
+    w->G = malloc((kmax * kmax > rows ? kmax * kmax : rows) * sizeof(double));
+    w->b = malloc(kmax * sizeof(double));
+    w->dsc = malloc(kmax * sizeof(double));
+    return w->X && w->yv && w->wrec && w->mu && w->G && w->b && w->dsc;
+}
+
+/* Everything a work_t owns; fields never allocated are NULL. */
+static void work_release(work_t *w)
+{
+    lw_granger_destroy(w->g);
+    lw_ols_destroy(w->ols);
+    free(w->X);
+    free(w->yv);
+    free(w->x);
+    free(w->y);
+    free(w->xr);
+    free(w->yr);
+    free(w->wrec);
+    free(w->mu);
+    free(w->G);
+    free(w->b);
+    free(w->dsc);
+    free(w->hac_work);
+    free(w->sx);
+    free(w->fx);
+    free(w->fy);
+    for (size_t c = 0; c < LW_ANALYZE_MAX_CONTROLS; c++)
+        free(w->fc[c]);
+    free(w->rows);
+    free(w->X2);
+    free(w->pa);
+    free(w->pb);
+}
+
+/*
  * The lag-p Granger pair of models on x[0..n), y[0..n) by normal equations:
  * the SSR F statistic of granger.h (df p, m - 2p - 1, m = n - p) and the sum
  * of the x-lag coefficients of the unrestricted model.
@@ -1134,29 +1179,14 @@ lw_err_t lw_analyze_lag_test(const double *x, const double *y, size_t n, size_t 
         err = lw_ols_new(n, k, &w.ols, errstr, errstr_size);
     if (err != LW_OK)
         goto free_work;
-    w.X = malloc(n * k * sizeof(double));
-    w.yv = malloc(n * sizeof(double));
-    w.wrec = calloc(p, sizeof(lw_granger_lag_t));
-    w.mu = malloc((k + 1) * sizeof(double));
-    w.G = malloc((k * k > n ? k * k : n) * sizeof(double));
-    w.b = malloc(k * sizeof(double));
-    w.dsc = malloc(k * sizeof(double));
-    if (!w.X || !w.yv || !w.wrec || !w.mu || !w.G || !w.b || !w.dsc) {
+    if (!work_alloc_fit(&w, n, p, k)) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "lag test: out of memory");
         goto free_work;
     }
     if (!granger_lag(&w, x, y, n, p, F, pvalue, effect_sum))
         err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "lag test: infeasible at lag %zu", p);
 free_work:
-    lw_granger_destroy(w.g);
-    lw_ols_destroy(w.ols);
-    free(w.X);
-    free(w.yv);
-    free(w.wrec);
-    free(w.mu);
-    free(w.G);
-    free(w.b);
-    free(w.dsc);
+    work_release(&w);
     return err;
 }
 
@@ -1295,17 +1325,11 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
             goto free_work;
     }
     w.o = opts;
-    w.X = malloc(nr1 * kmax * sizeof(double));
-    w.yv = malloc(nr1 * sizeof(double));
+    const bool fit_ok = work_alloc_fit(&w, nr1, K, kmax);
     w.x = malloc(nr1 * sizeof(double));
     w.y = malloc(nr1 * sizeof(double));
     w.xr = malloc(nr1 * sizeof(double));
     w.yr = malloc(nr1 * sizeof(double));
-    w.wrec = calloc(K, sizeof(lw_granger_lag_t));
-    w.mu = malloc((kmax + 1) * sizeof(double));
-    w.G = malloc((kmax * kmax > nr1 ? kmax * kmax : nr1) * sizeof(double));
-    w.b = malloc(kmax * sizeof(double));
-    w.dsc = malloc(kmax * sizeof(double));
     w.hac_work = malloc(lw_hac_work_size(2) * sizeof(double));
     w.sx = malloc(nr1 * sizeof(double));
     w.season_period = a->season_period;
@@ -1319,9 +1343,8 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
     w.X2 = malloc(nr1 * kmax * sizeof(double));
     w.pa = malloc(nr1 * sizeof(double));
     w.pb = malloc(nr1 * sizeof(double));
-    if (!w.X || !w.yv || !w.x || !w.y || !w.xr || !w.yr || !w.wrec || !w.mu || !w.G || !w.b ||
-        !w.dsc || !w.hac_work || !w.sx || !w.fx || !w.fy || !fc_ok || !w.rows || !w.X2 || !w.pa ||
-        !w.pb) {
+    if (!fit_ok || !w.x || !w.y || !w.xr || !w.yr || !w.hac_work || !w.sx || !w.fx || !w.fy ||
+        !fc_ok || !w.rows || !w.X2 || !w.pa || !w.pb) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
         goto free_work;
     }
@@ -1394,29 +1417,7 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
     err = LW_OK;
 
 free_work:
-    lw_granger_destroy(w.g);
-    lw_ols_destroy(w.ols);
-    free(w.X);
-    free(w.yv);
-    free(w.x);
-    free(w.y);
-    free(w.xr);
-    free(w.yr);
-    free(w.wrec);
-    free(w.mu);
-    free(w.G);
-    free(w.b);
-    free(w.dsc);
-    free(w.hac_work);
-    free(w.sx);
-    free(w.fx);
-    free(w.fy);
-    for (size_t c = 0; c < LW_ANALYZE_MAX_CONTROLS; c++)
-        free(w.fc[c]);
-    free(w.rows);
-    free(w.X2);
-    free(w.pa);
-    free(w.pb);
+    work_release(&w);
 free_scratch:
     free(prepared);
     free(col);
