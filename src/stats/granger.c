@@ -62,6 +62,7 @@
 
 struct lw_granger {
     size_t max_nobs, max_lag, kmax;
+    double *mem;  /* the one block the arrays below are carved from */
     double *z;    /* 2 x max_nobs: centred y, x */
     double *S;    /* 2 x (max_nobs + 1): prefix sums of z */
     double *PP;   /* 4 x (max_lag + 1) x (max_nobs + 1): lagged cross-product prefixes */
@@ -69,9 +70,9 @@ struct lw_granger {
     double *xty;  /* kmax */
     double *dsc;  /* kmax: 1 / sqrt(diag) */
     double *bu, *br;
-    gsl_matrix *L; /* kmax x kmax */
-    gsl_vector *rhs, *sol, *work3;
-    lw_ols_t *ols; /* fallback */
+    double *L;                 /* kmax x kmax, the scaled Gram then its Cholesky factor */
+    double *rhs, *sol, *work3; /* kmax, kmax, 3 kmax */
+    lw_ols_t *ols;             /* fallback */
     double *Xd, *yd;
     double *fit; /* max_nobs: fitted values */
 };
@@ -85,22 +86,8 @@ void lw_granger_destroy(lw_granger_t *g)
 {
     if (!g)
         return;
-    free(g->z);
-    free(g->S);
-    free(g->PP);
-    free(g->gram);
-    free(g->xty);
-    free(g->dsc);
-    free(g->bu);
-    free(g->br);
-    gsl_matrix_free(g->L);
-    gsl_vector_free(g->rhs);
-    gsl_vector_free(g->sol);
-    gsl_vector_free(g->work3);
+    free(g->mem);
     lw_ols_destroy(g->ols);
-    free(g->Xd);
-    free(g->yd);
-    free(g->fit);
     free(g);
 }
 
@@ -123,23 +110,16 @@ lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, cha
     g->max_nobs = max_nobs;
     g->max_lag = max_lag;
     g->kmax = k;
-    g->z = malloc(2 * max_nobs * sizeof(double));
-    g->S = malloc(2 * (max_nobs + 1) * sizeof(double));
-    g->PP = malloc(4 * (max_lag + 1) * (max_nobs + 1) * sizeof(double));
-    g->gram = malloc(k * k * sizeof(double));
-    g->xty = malloc(k * sizeof(double));
-    g->dsc = malloc(k * sizeof(double));
-    g->bu = malloc(k * sizeof(double));
-    g->br = malloc(k * sizeof(double));
-    g->L = gsl_matrix_alloc(k, k);
-    g->rhs = gsl_vector_alloc(k);
-    g->sol = gsl_vector_alloc(k);
-    g->work3 = gsl_vector_alloc(3 * k);
-    g->Xd = malloc(max_nobs * k * sizeof(double));
-    g->yd = malloc(max_nobs * sizeof(double));
-    g->fit = malloc(max_nobs * sizeof(double));
-    if (!g->z || !g->S || !g->PP || !g->gram || !g->xty || !g->dsc || !g->bu || !g->br || !g->L ||
-        !g->rhs || !g->sol || !g->work3 || !g->Xd || !g->yd || !g->fit)
+    const size_t N = max_nobs;
+    double **const parts[] = {&g->z, &g->S,   &g->PP,  &g->gram,  &g->xty, &g->dsc, &g->bu, &g->br,
+                              &g->L, &g->rhs, &g->sol, &g->work3, &g->Xd,  &g->yd,  &g->fit};
+    const size_t sizes[] = {2 * N, 2 * (N + 1), 4 * (max_lag + 1) * (N + 1),
+                            k * k, k,           k,
+                            k,     k,           k * k,
+                            k,     k,           3 * k,
+                            N * k, N,           N};
+    g->mem = lw_stats_alloc_parts(parts, sizes, sizeof sizes / sizeof sizes[0]);
+    if (!g->mem)
         goto fail_nomem;
     lw_err_t err = lw_ols_new(max_nobs, k, &g->ols, errstr, errstr_size);
     if (err != LW_OK) {
@@ -305,10 +285,10 @@ static bool build_gram(lw_granger_t *g, size_t n, size_t p, size_t kk)
     for (size_t a = 0; a < kk; a++) {
         for (size_t b = a; b < kk; b++) {
             const double v = g->gram[a * kk + b] * g->dsc[a] * g->dsc[b];
-            gsl_matrix_set(g->L, a, b, v);
-            gsl_matrix_set(g->L, b, a, v);
+            g->L[a * g->kmax + b] = v;
+            g->L[b * g->kmax + a] = v;
         }
-        gsl_vector_set(g->rhs, a, g->xty[a] * g->dsc[a]);
+        g->rhs[a] = g->xty[a] * g->dsc[a];
     }
     return true;
 }
@@ -316,9 +296,9 @@ static bool build_gram(lw_granger_t *g, size_t n, size_t p, size_t kk)
 /* Solve with the leading kk x kk block of the factor in g->L into b. */
 static bool chol_solve(lw_granger_t *g, size_t kk, double *b)
 {
-    gsl_matrix_const_view Lv = gsl_matrix_const_submatrix(g->L, 0, 0, kk, kk);
-    gsl_vector_const_view rv = gsl_vector_const_subvector(g->rhs, 0, kk);
-    gsl_vector_view sv = gsl_vector_subvector(g->sol, 0, kk);
+    gsl_matrix_const_view Lv = gsl_matrix_const_view_array_with_tda(g->L, kk, kk, g->kmax);
+    gsl_vector_const_view rv = gsl_vector_const_view_array(g->rhs, kk);
+    gsl_vector_view sv = gsl_vector_view_array(g->sol, kk);
     if (gsl_linalg_cholesky_solve(&Lv.matrix, &rv.vector, &sv.vector) != GSL_SUCCESS)
         return false;
     for (size_t a = 0; a < kk; a++) {
@@ -333,11 +313,11 @@ static bool chol_solve(lw_granger_t *g, size_t kk, double *b)
 static bool ssr_fast(lw_granger_t *g, size_t n, size_t p, double *ssr_r, double *ssr_u)
 {
     const size_t k = 2 * p + 1;
-    gsl_matrix_view Lv = gsl_matrix_submatrix(g->L, 0, 0, k, k);
+    gsl_matrix_view Lv = gsl_matrix_view_array_with_tda(g->L, k, k, g->kmax);
     if (gsl_linalg_cholesky_decomp1(&Lv.matrix) != GSL_SUCCESS)
         return false;
     double rcond = 0.0;
-    gsl_vector_view w = gsl_vector_subvector(g->work3, 0, 3 * k);
+    gsl_vector_view w = gsl_vector_view_array(g->work3, 3 * k);
     if (gsl_linalg_cholesky_rcond(&Lv.matrix, &rcond, &w.vector) != GSL_SUCCESS ||
         !(rcond >= GRANGER_RCOND_MIN))
         return false;

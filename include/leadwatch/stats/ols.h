@@ -85,6 +85,17 @@ void lw_stats_init(void);
 bool lw_stats_all_finite(const double *v, size_t n);
 
 /*
+ * One allocation for the double arrays of a workspace: *parts[i] receives
+ * sizes[i] doubles (uninitialised), carved in order from one malloc'd block.
+ * Returns the block, which the caller frees (and nothing else), or NULL when
+ * out of memory or the total overflows (the parts are then left as they
+ * were).  One allocation and one failure check instead of one per array;
+ * the price is that ASan does not see an overrun from one part into the
+ * next (the bounds are checked by the code that sizes the parts).
+ */
+double *lw_stats_alloc_parts(double **const parts[], const size_t sizes[], size_t n);
+
+/*
  * The series-length check of a one-series test (adf, kpss): LW_OK when
  * min_n <= n <= max_n, else LW_ERR_INVALID ("who: N points is too few (need
  * >= MIN)") or LW_ERR_TOO_LARGE ("who: N points exceeds the bound MAX").
