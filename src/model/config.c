@@ -404,6 +404,17 @@ static void set_str(void *dst, char *s)
     *p = s;
 }
 
+/* A copy of the string scalar v into the char * at dst (set_str). */
+static lw_err_t store_str(ctx_t *c, const sval_t *v, void *dst, const char *kp)
+{
+    lw_err_t err = LW_OK;
+    char *s = lw_cfg_dup_str(c, v, kp, &err);
+    if (!s)
+        return err;
+    set_str(dst, s);
+    return LW_OK;
+}
+
 /* Store a scalar value of a scalar-typed key at base + k->off. */
 lw_err_t lw_cfg_store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, void *dst,
                              const char *kp)
@@ -425,13 +436,7 @@ lw_err_t lw_cfg_store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, voi
         if (problem)
             return lw_cfg_fail(c, v->line, kp, "%s: \"%s\"", problem,
                                lw_cfg_disp(v->s, d, sizeof d));
-        {
-            char *s = lw_cfg_dup_str(c, v, kp, &err);
-            if (!s)
-                return err;
-            set_str(dst, s);
-        }
-        return LW_OK;
+        return store_str(c, v, dst, kp);
 
     case T_INT:
         if (v->type != LW_SCALAR_NUMBER || !isfinite(v->num) || v->num != floor(v->num))
@@ -505,13 +510,7 @@ lw_err_t lw_cfg_store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, voi
         /* the URL is not echoed: it may carry user:password */
         if ((problem = url_problem(v->s, v->len)))
             return lw_cfg_fail(c, v->line, kp, "%s", problem);
-        {
-            char *s = lw_cfg_dup_str(c, v, kp, &err);
-            if (!s)
-                return err;
-            set_str(dst, s);
-        }
-        return LW_OK;
+        return store_str(c, v, dst, kp);
 
     case T_FORMAT:
         if ((err = lw_cfg_want_string(c, v, kp, "an event format")))
@@ -732,36 +731,20 @@ static const key_spec_t top_keys[] = {
     KEY_SECTION("source", &lw_cfg_source_section, "event format and decoding limits"),
     KEY_SECTION("store", &lw_cfg_store_section, "SQLite store"),
     KEY_SECTION("buckets", &lw_cfg_buckets_section, "time buckets"),
-    {.key = "metrics",
-     .type = T_CUSTOM,
-     .custom = lw_cfg_parse_metrics,
-     .sub = &lw_cfg_metric_section,
-     .required = true,
-     .doc_type = "list",
-     .help = "1 to " STR(LW_CONFIG_MAX_METRICS) " metric definitions"},
+    KEY_LIST("metrics", lw_cfg_parse_metrics, &lw_cfg_metric_section,
+             "1 to " STR(LW_CONFIG_MAX_METRICS) " metric definitions"),
     {.key = "tree",
      .type = T_SECTION,
      .sub = &lw_cfg_tree_section,
      .required = true,
      .help = "the metric tree"},
     KEY_SECTION("analysis", &lw_cfg_analysis_section, "statistics options"),
-    {.key = "alerts",
-     .type = T_SECTION,
-     .sub = &lw_cfg_alerts_section,
-     .null_ok = true,
-     .help = "alerting (daemon)"},
-    {.key = "http",
-     .type = T_SECTION,
-     .sub = &lw_cfg_http_section,
-     .null_ok = true,
-     .help = "HTTP endpoint (daemon)"},
+    KEY_SECTION_OPT("alerts", &lw_cfg_alerts_section, "alerting (daemon)"),
+    KEY_SECTION_OPT("http", &lw_cfg_http_section, "HTTP endpoint (daemon)"),
 };
 
-const section_t lw_cfg_top_section = {
-    .path = "(top level)",
-    KEYS(top_keys),
-    .help = "the configuration file",
-};
+const section_t lw_cfg_top_section =
+    SECTION("(top level)", top_keys, NULL, "the configuration file");
 
 /* ----------------------------------------------------------- loading */
 

@@ -55,15 +55,9 @@ static lw_err_t metric_check(ctx_t *c, void *base, int line, const int *lines, c
 
 static const key_spec_t metric_keys[] = {
     KEY_REQUIRED("name", T_NAME, MET(name), "unique name: a-z, 0-9, _ (at most 64 characters)"),
-    {.key = "count",
-     .type = T_TRUE,
-     .kind = LW_METRIC_COUNT + 1,
-     .help = "kind: number of matching events (count: true)"},
-    {.key = "sum",
-     .type = T_PATH,
-     .off = MET(field),
-     .kind = LW_METRIC_SUM + 1,
-     .help = "kind: sum of the number at this path over matching events"},
+    KEY_KIND("count", T_TRUE, 0, LW_METRIC_COUNT, "kind: number of matching events (count: true)"),
+    KEY_KIND("sum", T_PATH, MET(field), LW_METRIC_SUM,
+             "kind: sum of the number at this path over matching events"),
     {.key = "distinct",
      .type = T_CUSTOM,
      .custom = parse_distinct,
@@ -76,11 +70,8 @@ static const key_spec_t metric_keys[] = {
      .doc_type = "[metric, metric]",
      .kind = LW_METRIC_RATIO + 1,
      .help = "kind: numerator / denominator, two other metrics, per bucket (no cycles)"},
-    {.key = "mean",
-     .type = T_PATH,
-     .off = MET(field),
-     .kind = LW_METRIC_MEAN + 1,
-     .help = "kind: mean of the number at this path over matching events that carry it"},
+    KEY_KIND("mean", T_PATH, MET(field), LW_METRIC_MEAN,
+             "kind: mean of the number at this path over matching events that carry it"),
     KEY_NUMBER("scale", MET(scale), "1", 0, 0, false, false,
                "sum/mean only: multiply the value by this (e.g. ms -> minutes)"),
     {.key = "window",
@@ -90,20 +81,14 @@ static const key_spec_t metric_keys[] = {
      .max = INT64_MAX / 2,
      .help = "distinct only: rolling window, a positive multiple of buckets.size "
              "(at most " STR(LW_CONFIG_MAX_WINDOW_BUCKETS) " buckets); absent: the bucket"},
-    {.key = "where",
-     .type = T_CUSTOM,
-     .custom = parse_where,
-     .doc_type = "mapping",
-     .help = "not on ratio: conditions that must all hold; each maps `event` or a dotted path "
-             "to a value or a list of values (any of)"},
+    KEY_CUSTOM("where", parse_where, "mapping", NULL,
+               "not on ratio: conditions that must all hold; each maps `event` or a dotted path to "
+               "a value or a list of values (any of)"),
 };
 
-const section_t lw_cfg_metric_section = {
-    .path = "metrics[]",
-    KEYS(metric_keys),
-    .check = metric_check,
-    .help = "one metric; exactly one of count, sum, distinct, ratio, mean",
-};
+const section_t lw_cfg_metric_section =
+    SECTION("metrics[]", metric_keys, metric_check,
+            "one metric; exactly one of count, sum, distinct, ratio, mean");
 
 static lw_metric_def_t *cur_metric(ctx_t *c, void *base, size_t *index)
 {
@@ -478,12 +463,8 @@ static const key_spec_t input_keys[] = {
      .help = "breadth (how many), depth (how much each), frequency (how often), efficiency"},
 };
 
-static const section_t input_section = {
-    .path = "tree.inputs[]",
-    KEYS(input_keys),
-    .check = input_check,
-    .help = "one input metric expected to lead the NSM",
-};
+static const section_t input_section =
+    SECTION("tree.inputs[]", input_keys, input_check, "one input metric expected to lead the NSM");
 
 static lw_err_t input_check(ctx_t *c, void *base, int section_line, const int *lines,
                             const char *kp)
@@ -566,32 +547,17 @@ static lw_err_t tree_check(ctx_t *c, void *base, int line, const int *lines, con
 
 static const key_spec_t tree_keys[] = {
     KEY_REQUIRED("nsm", T_REF, TREE(nsm), "the North Star Metric the inputs are tested against"),
-    {.key = "kpi",
-     .type = T_REF,
-     .off = TREE(kpi),
-     .help = "optional business KPI the NSM is expected to lead (not the NSM)"},
-    {.key = "inputs",
-     .type = T_CUSTOM,
-     .custom = parse_inputs,
-     .sub = &input_section,
-     .required = true,
-     .doc_type = "list",
-     .help = "1 to " STR(LW_CONFIG_MAX_INPUTS) " input metrics, see below"},
-    {.key = "controls",
-     .type = T_CUSTOM,
-     .custom = parse_controls,
-     .doc_type = "list of metrics",
-     .doc_def = "[]",
-     .help = "known drivers (campaigns, releases, prices): their lags enter both models of "
-             "every edge (conditional Granger); not the NSM or the KPI"},
+    KEY_VALUE("kpi", T_REF, TREE(kpi), NULL,
+              "optional business KPI the NSM is expected to lead (not the NSM)"),
+    KEY_LIST("inputs", parse_inputs, &input_section,
+             "1 to " STR(LW_CONFIG_MAX_INPUTS) " input metrics, see below"),
+    KEY_CUSTOM("controls", parse_controls, "list of metrics", "[]",
+               "known drivers (campaigns, releases, prices): their lags enter both models of every "
+               "edge (conditional Granger); not the NSM or the KPI"),
 };
 
-const section_t lw_cfg_tree_section = {
-    .path = "tree",
-    KEYS(tree_keys),
-    .check = tree_check,
-    .help = "the metric tree: KPI <- NSM <- inputs",
-};
+const section_t lw_cfg_tree_section =
+    SECTION("tree", tree_keys, tree_check, "the metric tree: KPI <- NSM <- inputs");
 
 static lw_err_t tree_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {

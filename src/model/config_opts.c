@@ -84,12 +84,8 @@ static lw_err_t analysis_check(ctx_t *c, void *base, int line, const int *lines,
 static const key_spec_t analysis_keys[] = {
     KEY_INT("max_lag", C_SIZE, CFG(analysis.max_lag), "14", 1, LW_ANALYZE_MAX_LAG,
             "Granger tests and lagged regressions use lags 1..max_lag buckets"),
-    {.key = "transform",
-     .type = T_ENUM,
-     .off = CFG(analysis.transform),
-     .def = "auto",
-     .enum_names = transform_names,
-     .help = "auto: logs when all values > 0, differenced when ADF keeps a unit root"},
+    KEY_ENUM("transform", CFG(analysis.transform), "auto", transform_names,
+             "auto: logs when all values > 0, differenced when ADF keeps a unit root"),
     {.key = "seasonal",
      .type = T_CUSTOM,
      .custom = parse_seasonal,
@@ -104,12 +100,8 @@ static const key_spec_t analysis_keys[] = {
             "analyse the last N buckets (up to --as-of); 0 = every bucket in the store"),
     KEY_INT("stability_window", C_SIZE, CFG(analysis.window), "0", 0, LW_ANALYZE_MAX_ROWS,
             "stability sub-window in buckets; 0 = max(n/4, 5 lag + 20), at most n/2"),
-    {.key = "ic",
-     .type = T_ENUM,
-     .off = CFG(analysis.ic),
-     .def = "aic",
-     .enum_names = ic_names,
-     .help = "information criterion that chooses the Granger lag: aic or bic"},
+    KEY_ENUM("ic", CFG(analysis.ic), "aic", ic_names,
+             "information criterion that chooses the Granger lag: aic or bic"),
     KEY_NUMBER("adf_alpha", CFG(analysis.adf_alpha), "0.05", 0, 1, true, true,
                "auto transform: difference when the ADF p-value is at least this"),
     KEY_INT("hac_lags", C_SIZE, CFG(analysis.hac_lags), "0", 0, LW_ANALYZE_HAC_LAGS_MAX,
@@ -122,27 +114,21 @@ static const key_spec_t analysis_keys[] = {
     KEY_NUMBER("mde_power", CFG(analysis.mde_power), "0.8", 0, 1, true, true,
                "power of the hypothetical experiment"),
     KEY_NUMBER("stable_min_sign", CFG(analysis.stable_min_sign), "0.8", 0.5, 1, true, false,
-               "share of sub-windows whose effect is not significantly against the full-sample sign for 'stable'"),
+               "share of sub-windows whose effect is not significantly against the full-sample "
+               "sign for 'stable'"),
     KEY_INT("max_gap", C_SIZE, CFG(analysis.max_gap), "3", 0, LW_ANALYZE_MAX_GAP,
             "runs of up to this many missing buckets are interpolated; longer gaps only cost "
             "the rows they touch"),
     KEY_NUMBER("outlier_mad", CFG(analysis.outlier_mad), "5", 0, 100, false, false,
                "values beyond this many robust sds (after season and trend) are outliers, "
                "treated as missing; 0 = off, else at least 2"),
-    {.key = "holidays",
-     .type = T_CUSTOM,
-     .custom = parse_holidays,
-     .doc_type = "list of dates",
-     .doc_def = "[]",
-     .help = "special days (YYYY-MM-DD): treated as missing in every series, then interpolated"},
+    KEY_CUSTOM("holidays", parse_holidays, "list of dates", "[]",
+               "special days (YYYY-MM-DD): treated as missing in every series, then interpolated"),
 };
 
-const section_t lw_cfg_analysis_section = {
-    .path = "analysis",
-    KEYS(analysis_keys),
-    .check = analysis_check,
-    .help = "statistics options of analyze and report (optional section)",
-};
+const section_t lw_cfg_analysis_section =
+    SECTION("analysis", analysis_keys, analysis_check,
+            "statistics options of analyze and report (optional section)");
 
 /* ------------------------------------------------------ alerts, http */
 
@@ -329,23 +315,17 @@ static const key_spec_t alertmanager_keys[] = {
                  "Alertmanager base URL; alerts are POSTed to <url>/api/v2/alerts"),
 };
 
-static const section_t alertmanager_section = {
-    .path = "alerts.alertmanager",
-    KEYS(alertmanager_keys),
-    .help = "deliver firing and resolved alerts to Alertmanager (v2 API); absent = off",
-};
+static const section_t alertmanager_section =
+    SECTION("alerts.alertmanager", alertmanager_keys, NULL,
+            "deliver firing and resolved alerts to Alertmanager (v2 API); absent = off");
 
 static const key_spec_t webhook_keys[] = {
     KEY_REQUIRED(
         "url", T_URL, CFG(alerts.webhook_url),
         "full URL; one POST per firing or resolved alert, Alertmanager webhook payload v4"),
-    {.key = "headers",
-     .type = T_CUSTOM,
-     .custom = parse_webhook_headers,
-     .doc_type = "mapping",
-     .doc_def = "-",
-     .help = "extra request headers, Name: value (at most " STR(
-         LW_ALERTSINK_MAX_HEADERS) "); values are never printed or logged"},
+    KEY_CUSTOM("headers", parse_webhook_headers, "mapping", "-",
+               "extra request headers, Name: value (at most " STR(
+                   LW_ALERTSINK_MAX_HEADERS) "); values are never printed or logged"),
     {.key = "receiver",
      .type = T_STRING,
      .off = CFG(alerts.receiver),
@@ -353,11 +333,9 @@ static const key_spec_t webhook_keys[] = {
      .help = "the payload's \"receiver\" field"},
 };
 
-static const section_t webhook_section = {
-    .path = "alerts.webhook",
-    KEYS(webhook_keys),
-    .help = "deliver firing and resolved alerts to a generic webhook; absent = off",
-};
+static const section_t webhook_section =
+    SECTION("alerts.webhook", webhook_keys, NULL,
+            "deliver firing and resolved alerts to a generic webhook; absent = off");
 
 static const key_spec_t alert_kafka_keys[] = {
     KEY_REQUIRED("topic", T_STRING, CFG(alerts.kafka_topic),
@@ -365,11 +343,9 @@ static const key_spec_t alert_kafka_keys[] = {
                  "change"),
 };
 
-static const section_t alert_kafka_section = {
-    .path = "alerts.kafka",
-    KEYS(alert_kafka_keys),
-    .help = "publish every alert state change to Kafka; absent = off",
-};
+static const section_t alert_kafka_section =
+    SECTION("alerts.kafka", alert_kafka_keys, NULL,
+            "publish every alert state change to Kafka; absent = off");
 
 static lw_err_t backoff_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
@@ -382,12 +358,9 @@ static const key_spec_t backoff_keys[] = {
                  "cap of the retry delay (at least initial); retries go on until delivered"),
 };
 
-static const section_t backoff_section = {
-    .path = "alerts.backoff",
-    KEYS(backoff_keys),
-    .check = backoff_check,
-    .help = "retries of failed deliveries (transport errors, 408, 429, 5xx)",
-};
+static const section_t backoff_section =
+    SECTION("alerts.backoff", backoff_keys, backoff_check,
+            "retries of failed deliveries (transport errors, 408, 429, 5xx)");
 
 static lw_err_t backoff_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {
@@ -414,21 +387,16 @@ static const key_spec_t stall_keys[] = {
             "0 = off"),
 };
 
-static const section_t stall_section = {
-    .path = "alerts.stall",
-    KEYS(stall_keys),
-    .help = "when the pipeline counts as stalled: edges go nodata and LeadwatchPipelineStalled "
-            "fires instead of edge alerts",
-};
+static const section_t stall_section =
+    SECTION("alerts.stall", stall_keys, NULL,
+            "when the pipeline counts as stalled: edges go nodata and LeadwatchPipelineStalled "
+            "fires instead of edge alerts");
 
 static lw_err_t alerts_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
 static const key_spec_t alerts_keys[] = {
-    {.key = "evaluate",
-     .type = T_BOOL,
-     .off = CFG(alerts.evaluate),
-     .def = "true",
-     .help = "re-evaluate the metric tree over analysis.window on every bucket close"},
+    KEY_VALUE("evaluate", T_BOOL, CFG(alerts.evaluate), "true",
+              "re-evaluate the metric tree over analysis.window on every bucket close"),
     KEY_INT("for", C_UINT, CFG(alerts.opts.for_evals), "3", 0, LW_ALERT_MAX_EVALS,
             "failing evaluations an alert stays pending before it fires (0 = fire at once)"),
     KEY_INT("arm_after", C_UINT, CFG(alerts.opts.arm_after), "28", 0, LW_ALERT_MAX_EVALS,
@@ -436,29 +404,20 @@ static const key_spec_t alerts_keys[] = {
             "can its loss alert; keeps chance leads from arming)"),
     KEY_INT("keep_firing_for", C_UINT, CFG(alerts.opts.keep_firing_for), "2", 0, LW_ALERT_MAX_EVALS,
             "passing evaluations a firing alert survives before it resolves"),
-    {.key = "monitor",
-     .type = T_BOOL,
-     .off = CFG(alerts.opts.monitor),
-     .def = "false",
-     .help = "true: no_longer_leads / kpi_link_lost come from each edge's sequential monitor "
-             "(experimental, README, Alerts); false = from the window's verdict (for/arm_after "
-             "rule)"},
-    {.key = "on",
-     .type = T_CUSTOM,
-     .custom = parse_alert_on,
-     .doc_type = "list of conditions",
-     .doc_def = "all four",
-     .help = "conditions that alert, any of no_longer_leads, reverse, kpi_link_lost, "
-             "not_sensitive; [] = no edge alerts (the stall alert stays)"},
+    KEY_VALUE(
+        "monitor", T_BOOL, CFG(alerts.opts.monitor), "false",
+        "true: no_longer_leads / kpi_link_lost come from each edge's sequential monitor "
+        "(experimental, README, Alerts); false = from the window's verdict (for/arm_after rule)"),
+    KEY_CUSTOM("on", parse_alert_on, "list of conditions", "all four",
+               "conditions that alert, any of no_longer_leads, reverse, kpi_link_lost, "
+               "not_sensitive; [] = no edge alerts (the stall alert stays)"),
     KEY_INT("max_alerts", C_SIZE, CFG(alerts.opts.max_entries), "256", LW_ALERT_MIN_ENTRIES,
             LW_ALERT_MAX_ENTRIES, "bound on tracked (edge, condition) pairs"),
     KEY_SECTION("alertmanager", &alertmanager_section, "Alertmanager sink, see below"),
     KEY_SECTION("webhook", &webhook_section, "webhook sink"),
     KEY_SECTION("kafka", &alert_kafka_section, "Kafka sink"),
-    {.key = "external_url",
-     .type = T_URL,
-     .off = CFG(alerts.external_url),
-     .help = "link put in generatorURL / externalURL (e.g. the published report)"},
+    KEY_VALUE("external_url", T_URL, CFG(alerts.external_url), NULL,
+              "link put in generatorURL / externalURL (e.g. the published report)"),
     KEY_INT("queue_max", C_SIZE, CFG(alerts.sink.queue_max), "256", 1, LW_ALERTSINK_QUEUE_MAX,
             "events queued per sink; when full the oldest is dropped and counted"),
     KEY_INT("max_firing", C_SIZE, CFG(alerts.sink.max_firing), "256", 1, LW_ALERTSINK_FIRING_MAX,
@@ -475,12 +434,9 @@ static const key_spec_t alerts_keys[] = {
     KEY_SECTION("stall", &stall_section, "pipeline-stall bounds, see below"),
 };
 
-const section_t lw_cfg_alerts_section = {
-    .path = "alerts",
-    KEYS(alerts_keys),
-    .check = alerts_check,
-    .help = "alert when an input stops leading the NSM (optional section; `run` only)",
-};
+const section_t lw_cfg_alerts_section =
+    SECTION("alerts", alerts_keys, alerts_check,
+            "alert when an input stops leading the NSM (optional section; `run` only)");
 
 static lw_err_t alerts_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {
@@ -499,11 +455,8 @@ static lw_err_t alerts_check(ctx_t *c, void *base, int line, const int *lines, c
 static lw_err_t http_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
 static const key_spec_t http_keys[] = {
-    {.key = "listen",
-     .type = T_STRING,
-     .off = CFG(http.listen),
-     .def = "127.0.0.1:9464",
-     .help = "host:port, host an IPv4 / [IPv6] literal or localhost; port 0 = any free port"},
+    KEY_VALUE("listen", T_STRING, CFG(http.listen), "127.0.0.1:9464",
+              "host:port, host an IPv4 / [IPv6] literal or localhost; port 0 = any free port"),
     KEY_INT("max_connections", C_UINT, CFG(http.opts.max_connections), "64", 1,
             LW_HTTP_CONNECTIONS_MAX,
             "open connections at most; more clients wait in the listen backlog"),
@@ -521,13 +474,10 @@ static const key_spec_t http_keys[] = {
                  "(librdkafka statistics, every second); 0 = off"),
 };
 
-const section_t lw_cfg_http_section = {
-    .path = "http",
-    KEYS(http_keys),
-    .check = http_check,
-    .help = "GET /metrics, /healthz, /readyz for `run` (optional section; the server runs only "
-            "when it is present, `http:` alone for the defaults)",
-};
+const section_t lw_cfg_http_section =
+    SECTION("http", http_keys, http_check,
+            "GET /metrics, /healthz, /readyz for `run` (optional section; the server runs only "
+            "when it is present, `http:` alone for the defaults)");
 
 static lw_err_t http_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {

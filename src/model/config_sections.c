@@ -30,12 +30,9 @@ static const key_spec_t fields_keys[] = {
                  "dotted path of the event time: ISO 8601 with offset, or epoch seconds/ms"),
 };
 
-static const section_t fields_section = {
-    .path = "source.fields",
-    KEYS(fields_keys),
-    .help = "where a custom-format event keeps its name, user and time (custom only; all three "
-            "required)",
-};
+static const section_t fields_section = SECTION(
+    "source.fields", fields_keys, NULL,
+    "where a custom-format event keeps its name, user and time (custom only; all three required)");
 
 static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
@@ -137,11 +134,8 @@ static lw_err_t parse_topics(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void
 }
 
 static const key_spec_t source_keys[] = {
-    {.key = "format",
-     .type = T_FORMAT,
-     .off = CFG(source.format),
-     .def = "segment",
-     .help = "event JSON layout: segment, amplitude, or custom (then give source.fields)"},
+    KEY_VALUE("format", T_FORMAT, CFG(source.format), "segment",
+              "event JSON layout: segment, amplitude, or custom (then give source.fields)"),
     KEY_SECTION("fields", &fields_section,
                 "custom format only: dotted paths of event name, user and time"),
     KEY_INT("max_event_bytes", C_SIZE, CFG(source.max_event_bytes), "1048576", 64, 64 * 1024 * 1024,
@@ -150,32 +144,19 @@ static const key_spec_t source_keys[] = {
             "deeper JSON nesting is rejected (reason too_deep)"),
     KEY_DURATION("max_future", CFG(source.max_future_ms), "1d", 1000, 366 * LW_MS_PER_DAY,
                  "events stamped later than now + this are rejected (time_in_future)"),
-    {.key = "kafka",
-     .type = T_CUSTOM,
-     .custom = parse_kafka,
-     .doc_type = "mapping",
-     .help = "librdkafka properties for `run`, passed through unchanged (bootstrap.servers, "
-             "group.id, security.protocol, sasl.*, ssl.*); enable.auto.commit and "
-             "enable.auto.offset.store are forced false (the store owns offsets); "
-             "auto.offset.reset defaults to earliest"},
-    {.key = "topics",
-     .type = T_CUSTOM,
-     .custom = parse_topics,
-     .doc_type = "list of strings",
-     .help = "Kafka topics `run` consumes"},
-    {.key = "dead_letter_topic",
-     .type = T_STRING,
-     .off = CFG(source.dead_letter_topic),
-     .help = "optional: Kafka topic that receives rejected messages, with a leadwatch-reason "
-             "header"},
+    KEY_CUSTOM(
+        "kafka", parse_kafka, "mapping", NULL,
+        "librdkafka properties for `run`, passed through unchanged (bootstrap.servers, group.id, "
+        "security.protocol, sasl.*, ssl.*); enable.auto.commit and enable.auto.offset.store are "
+        "forced false (the store owns offsets); auto.offset.reset defaults to earliest"),
+    KEY_CUSTOM("topics", parse_topics, "list of strings", NULL, "Kafka topics `run` consumes"),
+    KEY_VALUE(
+        "dead_letter_topic", T_STRING, CFG(source.dead_letter_topic), NULL,
+        "optional: Kafka topic that receives rejected messages, with a leadwatch-reason header"),
 };
 
-const section_t lw_cfg_source_section = {
-    .path = "source",
-    KEYS(source_keys),
-    .check = source_check,
-    .help = "where events come from and how one event is decoded",
-};
+const section_t lw_cfg_source_section = SECTION(
+    "source", source_keys, source_check, "where events come from and how one event is decoded");
 
 static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {
@@ -193,35 +174,24 @@ static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, c
 /* ------------------------------------------------- store and buckets */
 
 static const key_spec_t store_keys[] = {
-    {.key = "path",
-     .type = T_STRING,
-     .off = CFG(store.path),
-     .def = "leadwatch.db",
-     .help = "SQLite database file (relative to the working directory)"},
+    KEY_VALUE("path", T_STRING, CFG(store.path), "leadwatch.db",
+              "SQLite database file (relative to the working directory)"),
     KEY_INT("flush_events", C_LONG, CFG(store.flush_events), "200000", 1, 10000000,
             "write the open buckets to the database after this many events"),
     KEY_DURATION("flush_interval", CFG(store.flush_interval_ms), "1s", 1000, LW_MS_PER_HOUR,
                  "... or after this long, whichever comes first"),
 };
 
-const section_t lw_cfg_store_section = {
-    .path = "store",
-    KEYS(store_keys),
-    .help = "the SQLite store of per-bucket metric values (optional section)",
-};
+const section_t lw_cfg_store_section = SECTION(
+    "store", store_keys, NULL, "the SQLite store of per-bucket metric values (optional section)");
 
 static const key_spec_t buckets_keys[] = {
-    {.key = "size",
-     .type = T_BUCKET,
-     .off = CFG(buckets.size_ms),
-     .def = "1d",
-     .help = "bucket length, aligned in UTC: 1h, 1d or 1w (weeks start Monday)"},
+    KEY_VALUE("size", T_BUCKET, CFG(buckets.size_ms), "1d",
+              "bucket length, aligned in UTC: 1h, 1d or 1w (weeks start Monday)"),
     KEY_DURATION("grace", CFG(buckets.grace_ms), "2d", 0, 366 * LW_MS_PER_DAY,
                  "accepted lateness: a bucket stays open this long after it ends"),
 };
 
-const section_t lw_cfg_buckets_section = {
-    .path = "buckets",
-    KEYS(buckets_keys),
-    .help = "time buckets the metrics are aggregated into (optional section)",
-};
+const section_t lw_cfg_buckets_section =
+    SECTION("buckets", buckets_keys, NULL,
+            "time buckets the metrics are aggregated into (optional section)");

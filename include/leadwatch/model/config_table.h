@@ -116,6 +116,37 @@ struct key_spec {
     {                                                                                              \
         .key = (k), .type = T_SECTION, .sub = (s), .help = (h)                                     \
     }
+/* A scalar key stored at o (T_STRING, T_PATH, T_BOOL, T_URL, ...); d: default text or NULL. */
+#define KEY_VALUE(k, t, o, d, h)                                                                   \
+    {                                                                                              \
+        .key = (k), .type = (t), .off = (o), .def = (d), .help = (h)                               \
+    }
+#define KEY_ENUM(k, o, d, names, h)                                                                \
+    {                                                                                              \
+        .key = (k), .type = T_ENUM, .off = (o), .def = (d), .enum_names = (names), .help = (h)     \
+    }
+/* A key parsed by fn; describe shows doc_type and doc_def (NULL: no default shown). */
+#define KEY_CUSTOM(k, fn, dt, dd, h)                                                               \
+    {                                                                                              \
+        .key = (k), .type = T_CUSTOM, .custom = (fn), .doc_type = (dt), .doc_def = (dd),           \
+        .help = (h)                                                                                \
+    }
+/* One of a metric's kind keys (count, sum, mean): kd is the LW_METRIC_* it selects. */
+#define KEY_KIND(k, t, o, kd, h)                                                                   \
+    {                                                                                              \
+        .key = (k), .type = (t), .off = (o), .kind = (kd) + 1, .help = (h)                         \
+    }
+/* A nested section that may be absent or null (`http:` alone). */
+#define KEY_SECTION_OPT(k, s, h)                                                                   \
+    {                                                                                              \
+        .key = (k), .type = T_SECTION, .sub = (s), .null_ok = true, .help = (h)                    \
+    }
+/* A required list of mappings parsed by fn; describe shows sub's keys for one item. */
+#define KEY_LIST(k, fn, s, h)                                                                      \
+    {                                                                                              \
+        .key = (k), .type = T_CUSTOM, .custom = (fn), .sub = (s), .required = true,                \
+        .doc_type = "list", .help = (h)                                                            \
+    }
 /* A key without a default that must be present. */
 #define KEY_REQUIRED(k, t, o, h)                                                                   \
     {                                                                                              \
@@ -124,6 +155,12 @@ struct key_spec {
 
 /* The keys of a section_t: a key_spec_t array and its length. */
 #define KEYS(a) .keys = (a), .nkeys = sizeof(a) / sizeof(a)[0]
+
+/* A section_t: its path as describe shows it, its key table, its cross-field check (or NULL). */
+#define SECTION(p, a, chk, h)                                                                      \
+    {                                                                                              \
+        .path = (p), KEYS(a), .check = (chk), .help = (h)                                          \
+    }
 
 struct section {
     const char *path; /* as shown by describe: "source", "metrics[]" */
