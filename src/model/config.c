@@ -265,6 +265,34 @@ lw_err_t lw_cfg_want_string(ctx_t *c, const sval_t *v, const char *kp, const cha
                        v->type == LW_SCALAR_NULL ? "" : " (quote it to make it a string)");
 }
 
+lw_err_t lw_cfg_list_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *one,
+                         const char *many, size_t max, size_t *n)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of %s, got %s", many,
+                           lw_cfg_node_desc(v));
+    *n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (*n == 0)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "at least one %s is required", one);
+    if (*n > max)
+        return lw_cfg_fail(c,
+                           lw_cfg_node_line(lw_cfg_node_at(c, v->data.sequence.items.start[max])),
+                           kp, "more than %zu %s", max, many);
+    return LW_OK;
+}
+
+lw_err_t lw_cfg_map_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *what,
+                        const char *many, size_t max, size_t *n)
+{
+    if (v->type != YAML_MAPPING_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a mapping of %s, got %s", what,
+                           lw_cfg_node_desc(v));
+    *n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (*n > max)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "more than %zu %s", max, many);
+    return LW_OK;
+}
+
 lw_err_t lw_cfg_each_string(ctx_t *c, yaml_node_t *v, const char *kp, const char *list_what,
                             const char *item_what, lw_cfg_item_fn each, void *arg)
 {
@@ -941,6 +969,14 @@ static void where_release(lw_where_t *w)
     memset(w, 0, sizeof *w);
 }
 
+/* An owned array of n owned strings. */
+static void free_strs(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 void lw_config_free(lw_config_t *cfg)
 {
     if (!cfg)
@@ -954,9 +990,7 @@ void lw_config_free(lw_config_t *cfg)
         free(cfg->source.kafka[i].value);
     }
     free(cfg->source.kafka);
-    for (size_t i = 0; i < cfg->source.ntopics; i++)
-        free(cfg->source.topics[i]);
-    free(cfg->source.topics);
+    free_strs(cfg->source.topics, cfg->source.ntopics);
     free(cfg->source.dead_letter_topic);
     free(cfg->store.path);
     for (size_t i = 0; i < cfg->nmetrics; i++) {
@@ -970,9 +1004,7 @@ void lw_config_free(lw_config_t *cfg)
     free(cfg->metrics);
     free(cfg->alerts.alertmanager_url);
     free(cfg->alerts.webhook_url);
-    for (size_t i = 0; i < cfg->alerts.nwebhook_headers; i++)
-        free(cfg->alerts.webhook_headers[i]);
-    free(cfg->alerts.webhook_headers);
+    free_strs(cfg->alerts.webhook_headers, cfg->alerts.nwebhook_headers);
     free(cfg->alerts.receiver);
     free(cfg->alerts.external_url);
     free(cfg->alerts.kafka_topic);

@@ -174,16 +174,12 @@ static lw_err_t parse_where(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void 
     lw_err_t err;
     (void)k;
 
-    if (v->type != YAML_MAPPING_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a mapping of conditions, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    size_t n;
+    if ((err = lw_cfg_map_len(c, v, kp, "conditions", "conditions", LW_CONFIG_MAX_WHERE, &n)))
+        return err;
     if (n == 0)
         return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
                            "no conditions (omit where to match every event)");
-    if (n > LW_CONFIG_MAX_WHERE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
-                           "more than " STR(LW_CONFIG_MAX_WHERE) " conditions");
     m->where = calloc(n, sizeof *m->where);
     if (!m->where)
         return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
@@ -409,17 +405,9 @@ lw_err_t lw_cfg_parse_metrics(ctx_t *c, const key_spec_t *k, yaml_node_t *v, voi
     lw_err_t err;
     (void)k;
 
-    if (v->type != YAML_SEQUENCE_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of metrics, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (n == 0)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "at least one metric is required");
-    if (n > LW_CONFIG_MAX_METRICS)
-        return lw_cfg_fail(c,
-                           lw_cfg_node_line(lw_cfg_node_at(
-                               c, v->data.sequence.items.start[LW_CONFIG_MAX_METRICS])),
-                           kp, "more than " STR(LW_CONFIG_MAX_METRICS) " metrics");
+    size_t n;
+    if ((err = lw_cfg_list_len(c, v, kp, "metric", "metrics", LW_CONFIG_MAX_METRICS, &n)))
+        return err;
     if (!(cfg->metrics = calloc(n, sizeof *cfg->metrics)) ||
         !(c->ratio_names = calloc(n, sizeof *c->ratio_names)) ||
         !(c->ratio_lines = calloc(n, sizeof *c->ratio_lines)))
@@ -519,23 +507,16 @@ static lw_err_t parse_inputs(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void
     lw_config_t *cfg = base;
     char sub[KP_MAX];
     (void)k;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of inputs, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (n == 0)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "at least one input is required");
-    if (n > LW_CONFIG_MAX_INPUTS)
-        return lw_cfg_fail(
-            c,
-            lw_cfg_node_line(lw_cfg_node_at(c, v->data.sequence.items.start[LW_CONFIG_MAX_INPUTS])),
-            kp, "more than " STR(LW_CONFIG_MAX_INPUTS) " inputs");
+    size_t n;
+    lw_err_t err = lw_cfg_list_len(c, v, kp, "input", "inputs", LW_CONFIG_MAX_INPUTS, &n);
+    if (err)
+        return err;
     for (size_t i = 0; i < n; i++) {
         lw_cfg_kp_index(sub, kp, i);
         cfg->tree.inputs[i].metric = -1;
         yaml_node_t *item = lw_cfg_node_at(c, v->data.sequence.items.start[i]);
-        lw_err_t err = lw_cfg_parse_section(c, &input_section, item, lw_cfg_node_line(item),
-                                            &cfg->tree.inputs[i], sub);
+        err = lw_cfg_parse_section(c, &input_section, item, lw_cfg_node_line(item),
+                                   &cfg->tree.inputs[i], sub);
         if (err)
             return err;
         cfg->tree.ninputs = i + 1;

@@ -247,14 +247,10 @@ static lw_err_t parse_webhook_headers(ctx_t *c, const key_spec_t *k, yaml_node_t
     char sub[KP_MAX], d[DISP_MAX];
     lw_err_t err;
     (void)k;
-    if (v->type != YAML_MAPPING_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
-                           "expected a mapping of header names to values, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
-    if (n > LW_ALERTSINK_MAX_HEADERS)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "more than %d headers",
-                           LW_ALERTSINK_MAX_HEADERS);
+    size_t n;
+    if ((err = lw_cfg_map_len(c, v, kp, "header names to values", "headers",
+                              LW_ALERTSINK_MAX_HEADERS, &n)))
+        return err;
     if (n == 0)
         return LW_OK;
     if (!(cfg->alerts.webhook_headers = calloc(n, sizeof *cfg->alerts.webhook_headers)))

@@ -50,14 +50,10 @@ static lw_err_t parse_kafka(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void 
     char sub[KP_MAX], msg[512];
     lw_err_t err = LW_OK;
     (void)k;
-    if (v->type != YAML_MAPPING_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
-                           "expected a mapping of librdkafka properties, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
-    if (n > LW_CONFIG_MAX_KAFKA_PROPS)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
-                           "more than " STR(LW_CONFIG_MAX_KAFKA_PROPS) " properties");
+    size_t n;
+    if ((err = lw_cfg_map_len(c, v, kp, "librdkafka properties", "properties",
+                              LW_CONFIG_MAX_KAFKA_PROPS, &n)))
+        return err;
     if (n == 0)
         return LW_OK;
     if (!(cfg->source.kafka = calloc(n, sizeof *cfg->source.kafka)))

@@ -228,6 +228,17 @@ typedef lw_err_t (*lw_cfg_item_fn)(ctx_t *c, const sval_t *sv, const char *sub, 
                                    size_t n, void *arg);
 lw_err_t lw_cfg_each_string(ctx_t *c, yaml_node_t *v, const char *kp, const char *list_what,
                             const char *item_what, lw_cfg_item_fn each, void *arg);
+/*
+ * The length of the YAML list v at kp, 1..max: otherwise "expected a list
+ * of <many>, got ...", "at least one <one> is required" or (at the first
+ * item too many) "more than MAX <many>".
+ */
+lw_err_t lw_cfg_list_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *one,
+                         const char *many, size_t max, size_t *n);
+/* The number of pairs of the YAML mapping v at kp, 0..max: otherwise
+ * "expected a mapping of <what>, got ..." or "more than MAX <many>". */
+lw_err_t lw_cfg_map_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *what,
+                        const char *many, size_t max, size_t *n);
 /* strndup of the scalar; NULL with *err set (LW_ERR_NOMEM) when out of memory. */
 char *lw_cfg_dup_str(ctx_t *c, const sval_t *v, const char *kp, lw_err_t *err);
 /* Convert a scalar for key k (of a scalar type) and store it at dst. */
