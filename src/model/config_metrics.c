@@ -58,18 +58,10 @@ static const key_spec_t metric_keys[] = {
     KEY_KIND("count", T_TRUE, 0, LW_METRIC_COUNT, "kind: number of matching events (count: true)"),
     KEY_KIND("sum", T_PATH, MET(field), LW_METRIC_SUM,
              "kind: sum of the number at this path over matching events"),
-    {.key = "distinct",
-     .type = T_CUSTOM,
-     .custom = parse_distinct,
-     .doc_type = "user|path",
-     .kind = LW_METRIC_DISTINCT + 1,
-     .help = "kind: distinct users (user) or distinct values of a path (HyperLogLog)"},
-    {.key = "ratio",
-     .type = T_CUSTOM,
-     .custom = parse_ratio,
-     .doc_type = "[metric, metric]",
-     .kind = LW_METRIC_RATIO + 1,
-     .help = "kind: numerator / denominator, two other metrics, per bucket (no cycles)"},
+    KEY_KIND_CUSTOM("distinct", parse_distinct, "user|path", LW_METRIC_DISTINCT,
+                    "kind: distinct users (user) or distinct values of a path (HyperLogLog)"),
+    KEY_KIND_CUSTOM("ratio", parse_ratio, "[metric, metric]", LW_METRIC_RATIO,
+                    "kind: numerator / denominator, two other metrics, per bucket (no cycles)"),
     KEY_KIND("mean", T_PATH, MET(field), LW_METRIC_MEAN,
              "kind: mean of the number at this path over matching events that carry it"),
     KEY_NUMBER("scale", MET(scale), "1", 0, 0, false, false,
@@ -483,15 +475,11 @@ static lw_err_t add_control(ctx_t *c, const sval_t *sv, const char *sub, size_t 
                            void *arg)
 {
     lw_config_t *cfg = arg;
-    char msg[160];
     (void)n;
-    if (i == 0)
-        cfg->analysis.ncontrols = 0;
     if (lw_config_metric_index(cfg, sv->s) < 0)
         return lw_cfg_fail(c, sv->line, sub, "unknown metric \"%.*s\"", DISP_MAX, sv->s);
-    if (lw_analyze_opts_add_control(&cfg->analysis, sv->s, msg, sizeof msg) != LW_OK)
-        return lw_cfg_fail(c, sv->line, sub, "%s", msg);
-    return LW_OK;
+    return lw_cfg_analysis_item(c, sv, sub, i, &cfg->analysis.ncontrols,
+                                lw_analyze_opts_add_control, &cfg->analysis);
 }
 
 static lw_err_t parse_controls(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,

@@ -54,11 +54,18 @@ static lw_err_t add_holiday(ctx_t *c, const sval_t *sv, const char *sub, size_t 
                            void *arg)
 {
     lw_config_t *cfg = arg;
-    char msg[160];
     (void)n;
+    return lw_cfg_analysis_item(c, sv, sub, i, &cfg->analysis.nholidays,
+                                lw_analyze_opts_add_holiday, &cfg->analysis);
+}
+
+lw_err_t lw_cfg_analysis_item(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t *count,
+                              lw_cfg_analysis_add_fn add, lw_analyze_opts_t *o)
+{
+    char msg[160];
     if (i == 0)
-        cfg->analysis.nholidays = 0;
-    if (lw_analyze_opts_add_holiday(&cfg->analysis, sv->s, msg, sizeof msg) != LW_OK)
+        *count = 0;
+    if (add(o, sv->s, msg, sizeof msg) != LW_OK)
         return lw_cfg_fail(c, sv->line, sub, "%s", msg);
     return LW_OK;
 }

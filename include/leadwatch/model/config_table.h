@@ -30,6 +30,7 @@
 #include <yaml.h>
 
 #include "leadwatch/core/common.h"
+#include "leadwatch/model/analyze_opts.h"
 
 struct lw_config;
 
@@ -136,6 +137,12 @@ struct key_spec {
     {                                                                                              \
         .key = (k), .type = (t), .off = (o), .kind = (kd) + 1, .help = (h)                         \
     }
+/* A kind key parsed by fn (distinct, ratio); describe shows doc_type dt. */
+#define KEY_KIND_CUSTOM(k, fn, dt, kd, h)                                                          \
+    {                                                                                              \
+        .key = (k), .type = T_CUSTOM, .custom = (fn), .doc_type = (dt), .kind = (kd) + 1,          \
+        .help = (h)                                                                                \
+    }
 /* A nested section that may be absent or null (`http:` alone). */
 #define KEY_SECTION_OPT(k, s, h)                                                                   \
     {                                                                                              \
@@ -239,6 +246,16 @@ lw_err_t lw_cfg_list_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *o
  * "expected a mapping of <what>, got ..." or "more than MAX <many>". */
 lw_err_t lw_cfg_map_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *what,
                         const char *many, size_t max, size_t *n);
+/*
+ * Item i of a list that fills one of the analysis options' bounded lists
+ * (analysis.holidays, tree.controls) through add (lw_analyze_opts_add_*):
+ * the first item empties the list (*count = 0: the list replaces the
+ * default), add's message becomes the item's error.  config_opts.c.
+ */
+typedef lw_err_t (*lw_cfg_analysis_add_fn)(lw_analyze_opts_t *o, const char *s, char *errstr,
+                                           size_t errstr_size);
+lw_err_t lw_cfg_analysis_item(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t *count,
+                              lw_cfg_analysis_add_fn add, lw_analyze_opts_t *o);
 /* strndup of the scalar; NULL with *err set (LW_ERR_NOMEM) when out of memory. */
 char *lw_cfg_dup_str(ctx_t *c, const sval_t *v, const char *kp, lw_err_t *err);
 /* Convert a scalar for key k (of a scalar type) and store it at dst. */
