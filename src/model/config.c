@@ -969,14 +969,6 @@ static void where_release(lw_where_t *w)
     memset(w, 0, sizeof *w);
 }
 
-/* An owned array of n owned strings. */
-static void free_strs(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void lw_config_free(lw_config_t *cfg)
 {
     if (!cfg)
@@ -990,7 +982,7 @@ void lw_config_free(lw_config_t *cfg)
         free(cfg->source.kafka[i].value);
     }
     free(cfg->source.kafka);
-    free_strs(cfg->source.topics, cfg->source.ntopics);
+    lw_free_strv(cfg->source.topics, cfg->source.ntopics);
     free(cfg->source.dead_letter_topic);
     free(cfg->store.path);
     for (size_t i = 0; i < cfg->nmetrics; i++) {
@@ -1004,7 +996,7 @@ void lw_config_free(lw_config_t *cfg)
     free(cfg->metrics);
     free(cfg->alerts.alertmanager_url);
     free(cfg->alerts.webhook_url);
-    free_strs(cfg->alerts.webhook_headers, cfg->alerts.nwebhook_headers);
+    lw_free_strv(cfg->alerts.webhook_headers, cfg->alerts.nwebhook_headers);
     free(cfg->alerts.receiver);
     free(cfg->alerts.external_url);
     free(cfg->alerts.kafka_topic);

@@ -44,10 +44,7 @@ void lw_session_source_release(lw_session_source_t *src)
     free(src->cols_);
     free(src->names_);
     free(src->kinds_);
-    if (src->labels_)
-        for (size_t i = 0; i < src->nlabels_; i++)
-            free(src->labels_[i]);
-    free(src->labels_);
+    lw_free_strv(src->labels_, src->nlabels_);
     memset(src, 0, sizeof(*src));
 }
 
