@@ -511,13 +511,11 @@ lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, si
     mx /= (double)n;
 
     const size_t K = max_lag, m = n - K, k = 2 * K + 1;
-    gsl_matrix *A = gsl_matrix_alloc(m, k);
-    gsl_vector *tau = gsl_vector_alloc(k);
-    gsl_vector *c = gsl_vector_alloc(m);
-    if (!A || !tau || !c) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
-        goto free_all;
-    }
+    lw_nested_qr_t q;
+    if ((err = lw_nested_qr_alloc(&q, m, k, "granger", errstr, errstr_size)) != LW_OK)
+        return err;
+    gsl_matrix *A = q.A;
+    gsl_vector *c = q.c;
     double tss = 0.0;
     for (size_t r = 0; r < m; r++) {
         const size_t t = r + K;
@@ -536,7 +534,7 @@ lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, si
         for (size_t r = 0; r < m; r++)
             tss += (gsl_vector_get(c, r) - mt) * (gsl_vector_get(c, r) - mt);
     }
-    err = lw_ols_nested_qr(A, tau, c, "granger", "common design", errstr, errstr_size);
+    err = lw_ols_nested_qr(A, q.tau, c, "granger", "common design", errstr, errstr_size);
     if (err != LW_OK)
         goto free_all;
     /* tail = SSR_p, walking p from K down to 1; ties go to the smaller p. */
@@ -567,9 +565,7 @@ lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, si
         }
     }
 free_all:
-    gsl_vector_free(c);
-    gsl_vector_free(tau);
-    gsl_matrix_free(A);
+    lw_nested_qr_free(&q);
     if (err != LW_OK)
         *best_lag = 0;
     return err;

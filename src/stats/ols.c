@@ -354,3 +354,25 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
     }
     return LW_OK;
 }
+
+lw_err_t lw_nested_qr_alloc(lw_nested_qr_t *q, size_t m, size_t k, const char *who, char *errstr,
+                            size_t errstr_size)
+{
+    q->A = gsl_matrix_alloc(m, k);
+    q->tau = gsl_vector_alloc(k);
+    q->c = gsl_vector_alloc(m);
+    if (!q->A || !q->tau || !q->c) {
+        lw_nested_qr_free(q);
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "%s: out of memory", who);
+    }
+    return LW_OK;
+}
+
+void lw_nested_qr_free(lw_nested_qr_t *q)
+{
+    gsl_vector_free(q->c);
+    gsl_vector_free(q->tau);
+    gsl_matrix_free(q->A);
+    q->A = NULL;
+    q->tau = q->c = NULL;
+}

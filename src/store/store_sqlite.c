@@ -768,6 +768,15 @@ static lw_err_t sqlite_positions(lw_store_backend_t *s, const char *prefix, lw_s
     return err;
 }
 
+/* Statement id with its first parameter bound to key (static: the caller's
+ * key outlives the statement's step and reset). */
+static sqlite3_stmt *keyed(lw_store_backend_t *s, int id, const char *key)
+{
+    sqlite3_stmt *st = s->st[id];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    return st;
+}
+
 static lw_err_t sqlite_set_int(lw_store_backend_t *s, const char *key, int64_t value, char *errstr,
                                size_t errstr_size)
 {
@@ -775,8 +784,7 @@ static lw_err_t sqlite_set_int(lw_store_backend_t *s, const char *key, int64_t v
     if (err != LW_OK) {
         return err;
     }
-    sqlite3_stmt *st = s->st[ST_SET_INT];
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = keyed(s, ST_SET_INT, key);
     sqlite3_bind_int64(st, 2, value);
     return run(s, ST_SET_INT, "set int", errstr, errstr_size);
 }
@@ -784,8 +792,7 @@ static lw_err_t sqlite_set_int(lw_store_backend_t *s, const char *key, int64_t v
 static lw_err_t sqlite_get_int(lw_store_backend_t *s, const char *key, int64_t *value, char *errstr,
                                size_t errstr_size)
 {
-    sqlite3_stmt *st = s->st[ST_GET_INT];
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = keyed(s, ST_GET_INT, key);
     lw_err_t err = step_one(s, st, "get int", errstr, errstr_size);
     if (err == LW_OK) {
         *value = sqlite3_column_int64(st, 0);
@@ -801,8 +808,7 @@ static lw_err_t sqlite_add_counter(lw_store_backend_t *s, const char *name, int6
     if (err != LW_OK) {
         return err;
     }
-    sqlite3_stmt *st = s->st[ST_ADD_COUNTER];
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = keyed(s, ST_ADD_COUNTER, name);
     sqlite3_bind_int64(st, 2, delta);
     return run(s, ST_ADD_COUNTER, "add counter", errstr, errstr_size);
 }
@@ -902,8 +908,7 @@ static lw_err_t sqlite_set_blob(lw_store_backend_t *s, const char *key, const vo
     if (len > (size_t)INT32_MAX) {
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "store: blob %s too large", key);
     }
-    sqlite3_stmt *st = s->st[ST_SET_BLOB];
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = keyed(s, ST_SET_BLOB, key);
     sqlite3_bind_blob(st, 2, len ? data : "", (int)len, SQLITE_STATIC);
     return run(s, ST_SET_BLOB, "set blob", errstr, errstr_size);
 }
@@ -911,8 +916,7 @@ static lw_err_t sqlite_set_blob(lw_store_backend_t *s, const char *key, const vo
 static lw_err_t sqlite_get_blob(lw_store_backend_t *s, const char *key, lw_buf_t *out, char *errstr,
                                 size_t errstr_size)
 {
-    sqlite3_stmt *st = s->st[ST_GET_BLOB];
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = keyed(s, ST_GET_BLOB, key);
     lw_err_t err = step_one(s, st, "get blob", errstr, errstr_size);
     if (err == LW_OK) {
         const void *v = sqlite3_column_blob(st, 0);

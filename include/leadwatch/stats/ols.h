@@ -160,4 +160,16 @@ double lw_ols_ic(double ssr, size_t nobs, double k, bool bic);
 lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const char *who,
                           const char *design, char *errstr, size_t errstr_size);
 
+/* The arguments of lw_ols_nested_qr for an m x k design (adf's and granger's lag searches). */
+typedef struct {
+    gsl_matrix *A;   /* m x k */
+    gsl_vector *tau; /* k */
+    gsl_vector *c;   /* m: y, then Q'y */
+} lw_nested_qr_t;
+
+/* Allocate q; LW_ERR_NOMEM ("who: out of memory") with nothing left allocated. */
+lw_err_t lw_nested_qr_alloc(lw_nested_qr_t *q, size_t m, size_t k, const char *who, char *errstr,
+                            size_t errstr_size);
+void lw_nested_qr_free(lw_nested_qr_t *q);
+
 #endif
