@@ -212,6 +212,19 @@ static void finish(sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
 }
 
+/*
+ * The end of a row loop: LW_OK when it stopped at SQLITE_DONE (or a
+ * callback's stop, which sets rc to it), else the error of "what"; the
+ * statement is reset either way.
+ */
+static lw_err_t rows_end(lw_store_backend_t *s, sqlite3_stmt *st, int rc, const char *what,
+                         char *errstr, size_t errstr_size)
+{
+    lw_err_t err = rc == SQLITE_DONE ? LW_OK : store_fail(s->db, what, errstr, errstr_size);
+    finish(st);
+    return err;
+}
+
 /* Step a statement that returns no rows we need, then reset it. */
 static lw_err_t run(lw_store_backend_t *s, int which, const char *what, char *errstr,
                     size_t errstr_size)
@@ -761,11 +774,7 @@ static lw_err_t sqlite_positions(lw_store_backend_t *s, const char *prefix, lw_s
             break;
         }
     }
-    if (rc != SQLITE_DONE) {
-        err = store_fail(s->db, "read positions", errstr, errstr_size);
-    }
-    finish(st);
-    return err;
+    return rows_end(s, st, rc, "read positions", errstr, errstr_size);
 }
 
 /* Statement id with its first parameter bound to key (static: the caller's
@@ -825,11 +834,7 @@ static lw_err_t sqlite_counters(lw_store_backend_t *s, lw_store_counter_cb cb, v
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         cb(ud, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
     }
-    if (rc != SQLITE_DONE) {
-        err = store_fail(s->db, "read counters", errstr, errstr_size);
-    }
-    sqlite3_reset(st);
-    return err;
+    return rows_end(s, st, rc, "read counters", errstr, errstr_size);
 }
 
 static lw_err_t sqlite_read_cells(lw_store_backend_t *s, const char *metric, int64_t from_ms,
@@ -860,12 +865,7 @@ static lw_err_t sqlite_read_cells(lw_store_backend_t *s, const char *metric, int
             break;
         }
     }
-    if (rc != SQLITE_DONE) {
-        err = store_fail(s->db, "read cells", errstr, errstr_size);
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return err;
+    return rows_end(s, st, rc, "read cells", errstr, errstr_size);
 }
 
 static lw_err_t sqlite_bucket_range(lw_store_backend_t *s, int64_t *min_ms, int64_t *max_ms,
@@ -968,7 +968,6 @@ static lw_err_t sqlite_read_verdicts(lw_store_backend_t *s, const char *edge, in
                                      size_t errstr_size)
 {
     sqlite3_stmt *st = s->st[ST_READ_VERDICTS];
-    lw_err_t err = LW_OK;
     if (edge) {
         sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
     }
@@ -990,12 +989,7 @@ static lw_err_t sqlite_read_verdicts(lw_store_backend_t *s, const char *edge, in
             break;
         }
     }
-    if (rc != SQLITE_DONE) {
-        err = store_fail(s->db, "read verdicts", errstr, errstr_size);
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return err;
+    return rows_end(s, st, rc, "read verdicts", errstr, errstr_size);
 }
 
 /*
