@@ -62,7 +62,6 @@
 
 struct lw_granger {
     size_t max_nobs, max_lag, kmax;
-    double *mem;  /* the one block the arrays below are carved from */
     double *z;    /* 2 x max_nobs: centred y, x */
     double *S;    /* 2 x (max_nobs + 1): prefix sums of z */
     double *PP;   /* 4 x (max_lag + 1) x (max_nobs + 1): lagged cross-product prefixes */
@@ -74,7 +73,8 @@ struct lw_granger {
     double *rhs, *sol, *work3; /* kmax, kmax, 3 kmax */
     lw_ols_t *ols;             /* fallback */
     double *Xd, *yd;
-    double *fit; /* max_nobs: fitted values */
+    double *fit;  /* max_nobs: fitted values */
+    double mem[]; /* the arrays above, carved in this order */
 };
 
 size_t lw_granger_min_nobs(size_t max_lag)
@@ -84,11 +84,9 @@ size_t lw_granger_min_nobs(size_t max_lag)
 
 void lw_granger_destroy(lw_granger_t *g)
 {
-    if (!g)
-        return;
-    free(g->mem);
-    lw_ols_destroy(g->ols);
-    free(g);
+    if (g)
+        lw_ols_destroy(g->ols);
+    free(g); /* one block: the arrays are in g->mem */
 }
 
 lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, char *errstr,
@@ -103,24 +101,22 @@ lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, cha
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                          "granger: workspace (n %zu, lag %zu) exceeds the bound (%u, %u)", max_nobs,
                          max_lag, LW_GRANGER_MAX_NOBS, LW_GRANGER_MAX_LAG);
-    lw_granger_t *g = calloc(1, sizeof(*g));
-    if (!g)
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
-    const size_t k = 2 * max_lag + 1;
-    g->max_nobs = max_nobs;
-    g->max_lag = max_lag;
-    g->kmax = k;
-    const size_t N = max_nobs;
-    double **const parts[] = {&g->z, &g->S,   &g->PP,  &g->gram,  &g->xty, &g->dsc, &g->bu, &g->br,
-                              &g->L, &g->rhs, &g->sol, &g->work3, &g->Xd,  &g->yd,  &g->fit};
+    const size_t k = 2 * max_lag + 1, N = max_nobs;
     const size_t sizes[] = {2 * N, 2 * (N + 1), 4 * (max_lag + 1) * (N + 1),
                             k * k, k,           k,
                             k,     k,           k * k,
                             k,     k,           3 * k,
                             N * k, N,           N};
-    g->mem = lw_stats_alloc_parts(parts, sizes, sizeof sizes / sizeof sizes[0]);
-    if (!g->mem)
-        goto fail_nomem;
+    const size_t nparts = sizeof sizes / sizeof sizes[0];
+    lw_granger_t *g = lw_stats_block_new(sizeof(lw_granger_t), sizes, nparts);
+    if (!g)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
+    g->max_nobs = max_nobs;
+    g->max_lag = max_lag;
+    g->kmax = k;
+    double **const parts[] = {&g->z, &g->S,   &g->PP,  &g->gram,  &g->xty, &g->dsc, &g->bu, &g->br,
+                              &g->L, &g->rhs, &g->sol, &g->work3, &g->Xd,  &g->yd,  &g->fit};
+    lw_stats_carve(g->mem, parts, sizes, nparts);
     lw_err_t err = lw_ols_new(max_nobs, k, &g->ols, errstr, errstr_size);
     if (err != LW_OK) {
         lw_granger_destroy(g);
@@ -128,10 +124,6 @@ lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, cha
     }
     *out = g;
     return LW_OK;
-
-fail_nomem:
-    lw_granger_destroy(g);
-    return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
 }
 
 static double *pp_row(const lw_granger_t *g, int s1, int s2, size_t d)

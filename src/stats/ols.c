@@ -17,8 +17,9 @@
  *      does, so ssr is consistent with params.
  *   4. (X'X)^-1 = D P R^-1 R^-T P' D, from R^-1 (gsl_linalg_tri_invert);
  *      classical cov = scale (X'X)^-1, HAC cov in hac.c.
- * The workspace is one block of doubles carved into the arrays (the GSL
- * views of a fit are made over it) plus the permutation's indices.
+ * The workspace is one allocation: the struct, whose flexible array holds
+ * every double array (the GSL views of a fit are made over them), with the
+ * permutation's indices bounded by LW_OLS_MAX_K inside it.
  * Rejected: gsl_multifit_linear (SVD) allocates per problem size and gives no
  * rank status; forming X'X and using Cholesky squares the condition number
  * (granger.c does that only behind a conditioning check, for speed).
@@ -42,18 +43,18 @@
 
 struct lw_ols {
     size_t max_nobs, max_k;
-    double *mem;                     /* the one block the arrays below are carved from */
     double *A;                       /* max_nobs x max_k, row stride max_k */
     double *Rinv;                    /* max_k x max_k */
     double *tau, *norm;              /* max_k */
     double *yv, *zv;                 /* max_nobs, max_k */
     double *lsres;                   /* max_nobs: QRPT_lssolve's residual (unused by us) */
-    size_t *perm;                    /* max_k: permutation data */
+    size_t perm[LW_OLS_MAX_K];       /* permutation data */
     double *dscale;                  /* max_k */
     double *params, *bse, *bse_hac;  /* max_k each */
     double *resid;                   /* max_nobs */
     double *xtx_inv, *cov, *cov_hac; /* max_k^2 each */
     double *hac_work;                /* lw_hac_work_size(max_k) */
+    double mem[];                    /* the arrays above, carved in this order */
 };
 
 void lw_stats_init(void)
@@ -81,23 +82,26 @@ lw_err_t lw_stats_check_nobs(const char *who, size_t n, size_t min_n, size_t max
     return LW_OK;
 }
 
-double *lw_stats_alloc_parts(double **const parts[], const size_t sizes[], size_t n)
+void *lw_stats_block_new(size_t head, const size_t sizes[], size_t n)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        if (sizes[i] > SIZE_MAX / sizeof(double) - total)
+        if (sizes[i] > (SIZE_MAX - head) / sizeof(double) - total)
             return NULL;
         total += sizes[i];
     }
-    double *mem = malloc((total ? total : 1) * sizeof(double));
-    if (!mem)
-        return NULL;
-    double *at = mem;
+    void *block = malloc(head + total * sizeof(double));
+    if (block)
+        memset(block, 0, head);
+    return block;
+}
+
+void lw_stats_carve(double *mem, double **const parts[], const size_t sizes[], size_t n)
+{
     for (size_t i = 0; i < n; i++) {
-        *parts[i] = at;
-        at += sizes[i];
+        *parts[i] = mem;
+        mem += sizes[i];
     }
-    return mem;
 }
 
 char *lw_stats_errbuf(char *errstr, size_t *errstr_size, char *local, size_t size)
@@ -164,11 +168,7 @@ lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const c
 
 void lw_ols_destroy(lw_ols_t *ols)
 {
-    if (!ols)
-        return;
-    free(ols->mem);
-    free(ols->perm);
-    free(ols);
+    free(ols); /* one block: the arrays are in ols->mem */
 }
 
 lw_err_t lw_ols_new(size_t max_nobs, size_t max_k, lw_ols_t **out, char *errstr, size_t errstr_size)
@@ -180,24 +180,20 @@ lw_err_t lw_ols_new(size_t max_nobs, size_t max_k, lw_ols_t **out, char *errstr,
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                          "ols: workspace %zu x %zu exceeds the bound %u x %u", max_nobs, max_k,
                          LW_OLS_MAX_NOBS, LW_OLS_MAX_K);
-    lw_ols_t *o = calloc(1, sizeof(*o));
+    const size_t N = max_nobs, K = max_k;
+    const size_t sizes[] = {N * K, K * K, K, K, N,     K,     N,     K,
+                            K,     K,     K, N, K * K, K * K, K * K, lw_hac_work_size(K)};
+    const size_t nparts = sizeof sizes / sizeof sizes[0];
+    lw_ols_t *o = lw_stats_block_new(sizeof(lw_ols_t), sizes, nparts);
     if (!o)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "ols: out of memory");
     o->max_nobs = max_nobs;
     o->max_k = max_k;
-    const size_t N = max_nobs, K = max_k;
     double **const parts[] = {&o->A,       &o->Rinv, &o->tau,     &o->norm,
                               &o->yv,      &o->zv,   &o->lsres,   &o->dscale,
                               &o->params,  &o->bse,  &o->bse_hac, &o->resid,
                               &o->xtx_inv, &o->cov,  &o->cov_hac, &o->hac_work};
-    const size_t sizes[] = {N * K, K * K, K, K, N,     K,     N,     K,
-                            K,     K,     K, N, K * K, K * K, K * K, lw_hac_work_size(K)};
-    o->mem = lw_stats_alloc_parts(parts, sizes, sizeof sizes / sizeof sizes[0]);
-    o->perm = malloc(K * sizeof(size_t));
-    if (!o->mem || !o->perm) {
-        lw_ols_destroy(o);
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "ols: out of memory");
-    }
+    lw_stats_carve(o->mem, parts, sizes, nparts);
     *out = o;
     return LW_OK;
 }

@@ -85,15 +85,18 @@ void lw_stats_init(void);
 bool lw_stats_all_finite(const double *v, size_t n);
 
 /*
- * One allocation for the double arrays of a workspace: *parts[i] receives
- * sizes[i] doubles (uninitialised), carved in order from one malloc'd block.
- * Returns the block, which the caller frees (and nothing else), or NULL when
- * out of memory or the total overflows (the parts are then left as they
- * were).  One allocation and one failure check instead of one per array;
- * the price is that ASan does not see an overrun from one part into the
- * next (the bounds are checked by the code that sizes the parts).
+ * A workspace in one allocation: a struct of `head` bytes whose flexible
+ * array member `double mem[]` holds all its double arrays.
+ * lw_stats_block_new allocates it for arrays of sizes[0..n) doubles, the
+ * struct zeroed and the arrays not (NULL when out of memory or the size
+ * overflows; free() it); lw_stats_carve then points *parts[i] at sizes[i]
+ * doubles of mem, in order.  One allocation, one failure check and
+ * one free instead of one per array; the price is that ASan does not see an
+ * overrun from one part into the next (the code that sizes the parts
+ * bounds every index).
  */
-double *lw_stats_alloc_parts(double **const parts[], const size_t sizes[], size_t n);
+void *lw_stats_block_new(size_t head, const size_t sizes[], size_t n);
+void lw_stats_carve(double *mem, double **const parts[], const size_t sizes[], size_t n);
 
 /*
  * The series-length check of a one-series test (adf, kpss): LW_OK when
