@@ -995,6 +995,21 @@ static lw_err_t edge_begin(lw_edge_result_t *e, size_t K, size_t nrows)
     return LW_OK;
 }
 
+/* The arrays edge_begin allocated (those it did not are NULL). */
+static void edge_release(lw_edge_result_t *e)
+{
+    free(e->granger);
+    free(e->granger_reverse);
+    free(e->q_lags);
+    free(e->q_lags_reverse);
+    free(e->q_lags_defined);
+    free(e->q_lags_reverse_defined);
+    free(e->lagreg);
+    free(e->ccf_r);
+    free(e->ic_common);
+    free(e->ic_common_reverse);
+}
+
 /* Steps 1-3 and 5-7 for one edge. */
 static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const *prepared,
                              const lw_prep_info_t *pinfo, const lw_analyze_input_t *in,
@@ -1209,19 +1224,8 @@ void lw_analysis_free(lw_analysis_t *a)
 {
     if (!a)
         return;
-    for (size_t i = 0; i < a->nedges; i++) {
-        lw_edge_result_t *e = &a->edges[i];
-        free(e->granger);
-        free(e->granger_reverse);
-        free(e->q_lags);
-        free(e->q_lags_reverse);
-        free(e->q_lags_defined);
-        free(e->q_lags_reverse_defined);
-        free(e->lagreg);
-        free(e->ccf_r);
-        free(e->ic_common);
-        free(e->ic_common_reverse);
-    }
+    for (size_t i = 0; i < a->nedges; i++)
+        edge_release(&a->edges[i]);
     free(a->edges);
     free(a);
 }
