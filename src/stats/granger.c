@@ -111,9 +111,7 @@ lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, cha
     lw_granger_t *g = lw_stats_block_new(sizeof(lw_granger_t), sizes, nparts);
     if (!g)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
-    g->max_nobs = max_nobs;
-    g->max_lag = max_lag;
-    g->kmax = k;
+    *g = (lw_granger_t){.max_nobs = max_nobs, .max_lag = max_lag, .kmax = k};
     double **const parts[] = {&g->z, &g->S,   &g->PP,  &g->gram,  &g->xty, &g->dsc, &g->bu, &g->br,
                               &g->L, &g->rhs, &g->sol, &g->work3, &g->Xd,  &g->yd,  &g->fit};
     lw_stats_carve(g->mem, parts, sizes, nparts);

@@ -90,10 +90,7 @@ void *lw_stats_block_new(size_t head, const size_t sizes[], size_t n)
             return NULL;
         total += sizes[i];
     }
-    void *block = malloc(head + total * sizeof(double));
-    if (block)
-        memset(block, 0, head);
-    return block;
+    return malloc(head + total * sizeof(double));
 }
 
 void lw_stats_carve(double *mem, double **const parts[], const size_t sizes[], size_t n)
@@ -187,8 +184,7 @@ lw_err_t lw_ols_new(size_t max_nobs, size_t max_k, lw_ols_t **out, char *errstr,
     lw_ols_t *o = lw_stats_block_new(sizeof(lw_ols_t), sizes, nparts);
     if (!o)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "ols: out of memory");
-    o->max_nobs = max_nobs;
-    o->max_k = max_k;
+    *o = (lw_ols_t){.max_nobs = max_nobs, .max_k = max_k};
     double **const parts[] = {&o->A,       &o->Rinv, &o->tau,     &o->norm,
                               &o->yv,      &o->zv,   &o->lsres,   &o->dscale,
                               &o->params,  &o->bse,  &o->bse_hac, &o->resid,

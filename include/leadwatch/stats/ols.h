@@ -87,10 +87,10 @@ bool lw_stats_all_finite(const double *v, size_t n);
 /*
  * A workspace in one allocation: a struct of `head` bytes whose flexible
  * array member `double mem[]` holds all its double arrays.
- * lw_stats_block_new allocates it for arrays of sizes[0..n) doubles, the
- * struct zeroed and the arrays not (NULL when out of memory or the size
- * overflows; free() it); lw_stats_carve then points *parts[i] at sizes[i]
- * doubles of mem, in order.  One allocation, one failure check and
+ * lw_stats_block_new allocates it for arrays of sizes[0..n) doubles, all
+ * uninitialised (NULL when out of memory or the size overflows; free() it):
+ * the caller assigns the struct, then lw_stats_carve points *parts[i] at
+ * sizes[i] doubles of mem, in order.  One allocation, one failure check and
  * one free instead of one per array; the price is that ASan does not see an
  * overrun from one part into the next (the code that sizes the parts
  * bounds every index).
