@@ -293,6 +293,25 @@ lw_err_t lw_cfg_map_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *wh
     return LW_OK;
 }
 
+lw_err_t lw_cfg_each_pair(ctx_t *c, yaml_node_t *v, const char *kp, const char *what,
+                          const char *many, size_t max, const char *key_scalar_what,
+                          const char *key_what, lw_cfg_pair_fn each, void *arg)
+{
+    char sub[KP_MAX];
+    size_t n;
+    lw_err_t err = lw_cfg_map_len(c, v, kp, what, many, max, &n);
+    for (size_t i = 0; i < n && !err; i++) {
+        yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
+        sval_t ks;
+        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, p->key), kp, key_scalar_what, &ks)) ||
+            (err = lw_cfg_want_string(c, &ks, kp, key_what)))
+            break;
+        lw_cfg_kp_key(sub, kp, ks.s);
+        err = each(c, &ks, lw_cfg_node_at(c, p->value), sub, i, n, arg);
+    }
+    return err;
+}
+
 lw_err_t lw_cfg_each_string(ctx_t *c, yaml_node_t *v, const char *kp, const char *list_what,
                             const char *item_what, lw_cfg_item_fn each, void *arg)
 {

@@ -246,71 +246,63 @@ static bool is_tchar(unsigned char ch)
  * ever repeats one.  Content-Length and Transfer-Encoding belong to the
  * sink's framing and are refused.
  */
+static lw_err_t add_webhook_header(ctx_t *c, const sval_t *ks, yaml_node_t *vn, const char *sub,
+                                   size_t i, size_t n, void *arg)
+{
+    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
+    lw_config_t *cfg = arg;
+    char d[DISP_MAX];
+    lw_err_t err;
+    sval_t vs;
+    if (i == 0 && !(cfg->alerts.webhook_headers = calloc(n, sizeof *cfg->alerts.webhook_headers)))
+        return lw_cfg_fail(c, ks->line, sub, "out of memory");
+    for (size_t j = 0; j < ks->len; j++)
+        if (!is_tchar((unsigned char)ks->s[j]))
+            return lw_cfg_fail(c, ks->line, sub,
+                               "header name \"%s\" may only contain letters, digits and "
+                               "!#$%%&'*+-.^_`|~",
+                               lw_cfg_disp(ks->s, d, sizeof d));
+    for (size_t j = 0; j < sizeof framing / sizeof framing[0]; j++)
+        if (strcasecmp(ks->s, framing[j]) == 0)
+            return lw_cfg_fail(c, ks->line, sub, "%s is set by leadwatch itself", framing[j]);
+    for (size_t j = 0; j < i; j++) {
+        const char *prev = cfg->alerts.webhook_headers[j];
+        if (strncasecmp(prev, ks->s, ks->len) == 0 && prev[ks->len] == ':')
+            return lw_cfg_fail(c, ks->line, sub, "header given twice (names are case-insensitive)");
+    }
+    if ((err = lw_cfg_get_scalar(c, vn, sub, "a header value", &vs)))
+        return err;
+    if (vs.type == LW_SCALAR_NULL || vs.len == 0)
+        return lw_cfg_fail(c, vs.line, sub, "expected a header value, got %s",
+                           vs.type == LW_SCALAR_NULL ? "null" : "an empty string");
+    for (size_t j = 0; j < vs.len; j++) {
+        unsigned char ch = (unsigned char)vs.s[j];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return lw_cfg_fail(c, vs.line, sub,
+                               "the value contains a %s (not shown: header values may be secret)",
+                               ch == '\r' || ch == '\n' ? "line break" : "control character");
+    }
+    size_t len = ks->len + 2 + vs.len;
+    if (len > LW_CONFIG_MAX_HEADER)
+        return lw_cfg_fail(c, vs.line, sub,
+                           "header longer than " STR(LW_CONFIG_MAX_HEADER) " bytes");
+    char *h = malloc(len + 1);
+    if (!h)
+        return lw_cfg_fail(c, vs.line, sub, "out of memory");
+    memcpy(h, ks->s, ks->len);
+    memcpy(h + ks->len, ": ", 2);
+    memcpy(h + ks->len + 2, vs.s, vs.len + 1);
+    cfg->alerts.webhook_headers[i] = h;
+    cfg->alerts.nwebhook_headers = i + 1;
+    return LW_OK;
+}
+
 static lw_err_t parse_webhook_headers(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
                                       const char *kp)
 {
-    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
-    lw_config_t *cfg = base;
-    char sub[KP_MAX], d[DISP_MAX];
-    lw_err_t err;
     (void)k;
-    size_t n;
-    if ((err = lw_cfg_map_len(c, v, kp, "header names to values", "headers",
-                              LW_ALERTSINK_MAX_HEADERS, &n)))
-        return err;
-    if (n == 0)
-        return LW_OK;
-    if (!(cfg->alerts.webhook_headers = calloc(n, sizeof *cfg->alerts.webhook_headers)))
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
-        sval_t ks, vs;
-        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, p->key), kp, "a header name", &ks)) ||
-            (err = lw_cfg_want_string(c, &ks, kp, "a header name")))
-            return err;
-        lw_cfg_kp_key(sub, kp, ks.s);
-        for (size_t j = 0; j < ks.len; j++)
-            if (!is_tchar((unsigned char)ks.s[j]))
-                return lw_cfg_fail(c, ks.line, sub,
-                                   "header name \"%s\" may only contain letters, digits and "
-                                   "!#$%%&'*+-.^_`|~",
-                                   lw_cfg_disp(ks.s, d, sizeof d));
-        for (size_t j = 0; j < sizeof framing / sizeof framing[0]; j++)
-            if (strcasecmp(ks.s, framing[j]) == 0)
-                return lw_cfg_fail(c, ks.line, sub, "%s is set by leadwatch itself", framing[j]);
-        for (size_t j = 0; j < i; j++) {
-            const char *prev = cfg->alerts.webhook_headers[j];
-            if (strncasecmp(prev, ks.s, ks.len) == 0 && prev[ks.len] == ':')
-                return lw_cfg_fail(c, ks.line, sub,
-                                   "header given twice (names are case-insensitive)");
-        }
-        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, p->value), sub, "a header value", &vs)))
-            return err;
-        if (vs.type == LW_SCALAR_NULL || vs.len == 0)
-            return lw_cfg_fail(c, vs.line, sub, "expected a header value, got %s",
-                               vs.type == LW_SCALAR_NULL ? "null" : "an empty string");
-        for (size_t j = 0; j < vs.len; j++) {
-            unsigned char ch = (unsigned char)vs.s[j];
-            if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-                return lw_cfg_fail(
-                    c, vs.line, sub,
-                    "the value contains a %s (not shown: header values may be secret)",
-                    ch == '\r' || ch == '\n' ? "line break" : "control character");
-        }
-        size_t len = ks.len + 2 + vs.len;
-        if (len > LW_CONFIG_MAX_HEADER)
-            return lw_cfg_fail(c, vs.line, sub,
-                               "header longer than " STR(LW_CONFIG_MAX_HEADER) " bytes");
-        char *h = malloc(len + 1);
-        if (!h)
-            return lw_cfg_fail(c, vs.line, sub, "out of memory");
-        memcpy(h, ks.s, ks.len);
-        memcpy(h + ks.len, ": ", 2);
-        memcpy(h + ks.len + 2, vs.s, vs.len + 1);
-        cfg->alerts.webhook_headers[i] = h;
-        cfg->alerts.nwebhook_headers = i + 1;
-    }
-    return LW_OK;
+    return lw_cfg_each_pair(c, v, kp, "header names to values", "headers", LW_ALERTSINK_MAX_HEADERS,
+                            "a header name", "a header name", add_webhook_header, base);
 }
 
 static const key_spec_t alertmanager_keys[] = {

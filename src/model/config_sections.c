@@ -43,56 +43,53 @@ static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, c
  * value of a secret), and the daemon can later set them all unchanged.
  * Values are the scalar's text: 6000, true and SASL_SSL all pass through.
  */
+/* One source.kafka property, checked by librdkafka on a scratch conf. */
+typedef struct {
+    lw_config_t *cfg;
+    rd_kafka_conf_t *scratch; /* created with the first property */
+} kafka_parse_t;
+
+static lw_err_t add_kafka_prop(ctx_t *c, const sval_t *ks, yaml_node_t *vn, const char *sub,
+                               size_t i, size_t n, void *arg)
+{
+    kafka_parse_t *st = arg;
+    lw_config_t *cfg = st->cfg;
+    char msg[512];
+    lw_err_t err = LW_OK;
+    sval_t vs;
+    if (i == 0 && (!(cfg->source.kafka = calloc(n, sizeof *cfg->source.kafka)) ||
+                   !(st->scratch = rd_kafka_conf_new())))
+        return lw_cfg_fail(c, ks->line, sub, "out of memory");
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(cfg->source.kafka[j].key, ks->s) == 0)
+            return lw_cfg_fail(c, ks->line, sub, "duplicate key (first given at line %d)",
+                               cfg->source.kafka[j].line);
+    if ((err = lw_cfg_get_scalar(c, vn, sub, "a value (string, number or boolean)", &vs)))
+        return err;
+    if (vs.type == LW_SCALAR_NULL)
+        return lw_cfg_fail(c, vs.line, sub, "expected a value, got null");
+    if (rd_kafka_conf_set(st->scratch, ks->s, vs.s, msg, sizeof msg) != RD_KAFKA_CONF_OK)
+        return lw_cfg_fail(c, vs.line, sub, "%s",
+                           lw_kafka_is_secret(ks->s) ? "invalid value (not shown: secret)" : msg);
+    lw_config_kv_t *kv = &cfg->source.kafka[i];
+    kv->line = ks->line;
+    if (!(kv->key = lw_cfg_dup_str(c, ks, sub, &err)) ||
+        !(kv->value = lw_cfg_dup_str(c, &vs, sub, &err)))
+        return err;
+    cfg->source.nkafka = i + 1;
+    return LW_OK;
+}
+
 static lw_err_t parse_kafka(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
                             const char *kp)
 {
-    lw_config_t *cfg = base;
-    char sub[KP_MAX], msg[512];
-    lw_err_t err = LW_OK;
+    kafka_parse_t st = {.cfg = base};
     (void)k;
-    size_t n;
-    if ((err = lw_cfg_map_len(c, v, kp, "librdkafka properties", "properties",
-                              LW_CONFIG_MAX_KAFKA_PROPS, &n)))
-        return err;
-    if (n == 0)
-        return LW_OK;
-    if (!(cfg->source.kafka = calloc(n, sizeof *cfg->source.kafka)))
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
-    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
-    if (!scratch)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
-    for (size_t i = 0; i < n && !err; i++) {
-        yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
-        yaml_node_t *kn = lw_cfg_node_at(c, p->key), *vn = lw_cfg_node_at(c, p->value);
-        sval_t ks, vs;
-        if ((err = lw_cfg_get_scalar(c, kn, kp, "a property name", &ks)) ||
-            (err = lw_cfg_want_string(c, &ks, kp, "a librdkafka property name")))
-            break;
-        lw_cfg_kp_key(sub, kp, ks.s);
-        for (size_t j = 0; j < i && !err; j++)
-            if (strcmp(cfg->source.kafka[j].key, ks.s) == 0)
-                err = lw_cfg_fail(c, ks.line, sub, "duplicate key (first given at line %d)",
-                                  cfg->source.kafka[j].line);
-        if (err ||
-            (err = lw_cfg_get_scalar(c, vn, sub, "a value (string, number or boolean)", &vs)))
-            break;
-        if (vs.type == LW_SCALAR_NULL) {
-            err = lw_cfg_fail(c, vs.line, sub, "expected a value, got null");
-            break;
-        }
-        if (rd_kafka_conf_set(scratch, ks.s, vs.s, msg, sizeof msg) != RD_KAFKA_CONF_OK) {
-            err = lw_cfg_fail(c, vs.line, sub, "%s",
-                              lw_kafka_is_secret(ks.s) ? "invalid value (not shown: secret)" : msg);
-            break;
-        }
-        lw_config_kv_t *kv = &cfg->source.kafka[i];
-        kv->line = ks.line;
-        if (!(kv->key = lw_cfg_dup_str(c, &ks, sub, &err)) ||
-            !(kv->value = lw_cfg_dup_str(c, &vs, sub, &err)))
-            break;
-        cfg->source.nkafka = i + 1;
-    }
-    rd_kafka_conf_destroy(scratch);
+    lw_err_t err =
+        lw_cfg_each_pair(c, v, kp, "librdkafka properties", "properties", LW_CONFIG_MAX_KAFKA_PROPS,
+                         "a property name", "a librdkafka property name", add_kafka_prop, &st);
+    if (st.scratch)
+        rd_kafka_conf_destroy(st.scratch);
     return err;
 }
 

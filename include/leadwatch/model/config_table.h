@@ -256,6 +256,18 @@ typedef lw_err_t (*lw_cfg_analysis_add_fn)(lw_analyze_opts_t *o, const char *s, 
                                            size_t errstr_size);
 lw_err_t lw_cfg_analysis_item(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t *count,
                               lw_cfg_analysis_add_fn add, lw_analyze_opts_t *o);
+/*
+ * A YAML mapping at kp with string keys (lw_cfg_map_len's checks and
+ * messages): `each` gets every pair in order, the key's scalar (a
+ * non-empty string: else "expected <key_what>", or "expected
+ * <key_scalar_what>" when the key is not a scalar at all), the value node,
+ * the key path "kp.KEY", i and the mapping's size n.
+ */
+typedef lw_err_t (*lw_cfg_pair_fn)(ctx_t *c, const sval_t *ks, yaml_node_t *vn, const char *sub,
+                                   size_t i, size_t n, void *arg);
+lw_err_t lw_cfg_each_pair(ctx_t *c, yaml_node_t *v, const char *kp, const char *what,
+                          const char *many, size_t max, const char *key_scalar_what,
+                          const char *key_what, lw_cfg_pair_fn each, void *arg);
 /* strndup of the scalar; NULL with *err set (LW_ERR_NOMEM) when out of memory. */
 char *lw_cfg_dup_str(ctx_t *c, const sval_t *v, const char *kp, lw_err_t *err);
 /* Convert a scalar for key k (of a scalar type) and store it at dst. */
