@@ -4,12 +4,14 @@
  *
  * Each subcommand is a row in `commands`: name, one-line summary, the full
  * help text, and its function.  A function parses its own options with
- * getopt_long, loads the config (configuration errors → exit 2 with the
- * config module's "file:line: key: message"), does its work through the
- * library, and maps failures to exit 1 with one clear line on stderr.  The
- * commands live in one file per group (cli_cmd.h lists them); this file
- * holds the table, the shared options (-c, --store, --log-level) and the
- * main --help.
+ * lw_cli_getopt (getopt_long with the shared options and the "invalid
+ * option" error handled here), loads the config (configuration errors →
+ * exit 2 with the config module's "file:line: key: message"), does its work
+ * through the library, and maps failures to exit 1 with one clear line on
+ * stderr.  The commands live in one file per group (cli_cmd.h lists them);
+ * this file holds the table, the shared options (-c, --store, --log-level),
+ * the helpers every command uses (number and date options, opening the
+ * store) and the main --help.
  */
 #include "leadwatch/app/cli.h"
 
