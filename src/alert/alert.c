@@ -135,35 +135,6 @@ const char *lw_alert_verdict_name(lw_alert_verdict_t v)
     return (unsigned)v <= LW_ALERT_V_INSUFFICIENT_DATA ? verdict_names[v] : "?";
 }
 
-lw_err_t lw_alert_table_new(const lw_alert_opts_t *opts, lw_alert_table_t **out, char *errstr,
-                            size_t errstr_size)
-{
-    lw_err_t err = lw_alert_opts_check(opts, errstr, errstr_size);
-    if (err != LW_OK)
-        return err;
-    lw_alert_table_t *t = calloc(1, sizeof *t);
-    if (!t)
-        goto fail_table;
-    t->opts = *opts;
-    t->cap = opts->max_entries;
-    t->entries = calloc(t->cap, sizeof *t->entries);
-    if (!t->entries)
-        goto fail_entries;
-    /* retired entries free slots that new ones reuse: up to two events per slot */
-    t->events = calloc(2 * t->cap + 1, sizeof *t->events);
-    if (!t->events)
-        goto fail_events;
-    *out = t;
-    return LW_OK;
-
-fail_events:
-    free(t->entries);
-fail_entries:
-    free(t);
-fail_table:
-    return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "alert table: out of memory");
-}
-
 void lw_alert_table_destroy(lw_alert_table_t *t)
 {
     if (!t)
@@ -171,6 +142,28 @@ void lw_alert_table_destroy(lw_alert_table_t *t)
     free(t->events);
     free(t->entries);
     free(t);
+}
+
+lw_err_t lw_alert_table_new(const lw_alert_opts_t *opts, lw_alert_table_t **out, char *errstr,
+                            size_t errstr_size)
+{
+    lw_err_t err = lw_alert_opts_check(opts, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    lw_alert_table_t *t = calloc(1, sizeof *t);
+    if (t) {
+        t->opts = *opts;
+        t->cap = opts->max_entries;
+        t->entries = calloc(t->cap, sizeof *t->entries);
+        /* retired entries free slots that new ones reuse: up to two events per slot */
+        t->events = calloc(2 * t->cap + 1, sizeof *t->events);
+    }
+    if (!t || !t->entries || !t->events) {
+        lw_alert_table_destroy(t);
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "alert table: out of memory");
+    }
+    *out = t;
+    return LW_OK;
 }
 
 static size_t entries_used(const lw_alert_table_t *t)

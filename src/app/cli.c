@@ -4,15 +4,18 @@
  *
  * Each subcommand is a row in `commands`: name, one-line summary, the full
  * help text, and its function.  A function parses its own options with
- * getopt_long, loads the config (configuration errors → exit 2 with the
- * config module's "file:line: key: message"), does its work through the
- * library, and maps failures to exit 1 with one clear line on stderr.  The
- * commands live in one file per group (cli_cmd.h lists them); this file
- * holds the table, the shared options (-c, --store, --log-level) and the
- * main --help.
+ * lw_cli_getopt (getopt_long with the shared options and the "invalid
+ * option" error handled here), loads the config (configuration errors →
+ * exit 2 with the config module's "file:line: key: message"), does its work
+ * through the library, and maps failures to exit 1 with one clear line on
+ * stderr.  The commands live in one file per group (cli_cmd.h lists them);
+ * this file holds the table, the shared options (-c, --store, --log-level),
+ * the helpers every command uses (number and date options, opening the
+ * store) and the main --help.
  */
 #include "leadwatch/app/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +46,10 @@ const char *lw_cli_default_config(void)
 bool lw_cli_common_option(int c, lw_cli_common_t *co, int *exit_code)
 {
     switch (c) {
-    case 'c': co->config = optarg; return true;
+    case 'c':
+        co->config = optarg;
+        co->config_given = true;
+        return true;
     case OPT_STORE: co->store = optarg; return true;
     case OPT_LOG_LEVEL: {
         lw_log_level_t lvl;
@@ -57,6 +63,44 @@ bool lw_cli_common_option(int c, lw_cli_common_t *co, int *exit_code)
     }
     }
     return false;
+}
+
+int lw_cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+                  const struct option *longopts, lw_cli_common_t *co, int *exit_code)
+{
+    int c;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        if (c == '?' || c == ':') {
+            *exit_code = lw_cli_usage_error(cmd, "invalid option");
+            return -1;
+        }
+        if (!lw_cli_common_option(c, co, exit_code))
+            return c;
+    }
+    return -1;
+}
+
+bool lw_cli_parse_size(const char *s, size_t lo, size_t hi, size_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || (unsigned long long)v < lo ||
+        (unsigned long long)v > hi)
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+bool lw_cli_parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end)
+        return false;
+    *out = v;
+    return true;
 }
 
 int lw_cli_usage_error(const char *cmd, const char *msg)
@@ -83,6 +127,23 @@ int lw_cli_load_config(const lw_cli_common_t *co, lw_config_t **cfg)
         return LW_EXIT_USAGE;
     }
     return LW_EXIT_OK;
+}
+
+const char *lw_cli_store_path(const lw_cli_common_t *co, const lw_config_t *cfg)
+{
+    return co->store ? co->store : cfg->store.path;
+}
+
+bool lw_cli_open_store(const char *cmd, const lw_cli_common_t *co, const lw_config_t *cfg,
+                       int flags, lw_store_t **store)
+{
+    char err[1024];
+    const char *path = lw_cli_store_path(co, cfg);
+    if (lw_store_open(path, flags, store, err, sizeof err) != LW_OK) {
+        fprintf(stderr, "leadwatch %s: %s: %s\n", cmd, path, err);
+        return false;
+    }
+    return true;
 }
 
 bool lw_cli_parse_date(const char *s, int64_t *out)

@@ -106,30 +106,6 @@ const char lw_cli_help_report[] =
     "                         every bucket in the store)\n"
     "      --max-lag N        largest lag tested (analysis.max_lag: {analysis.max_lag})\n";
 
-/* Parse a whole number in [lo, hi]; false on anything else. */
-static bool parse_size_opt(const char *s, size_t lo, size_t hi, size_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 0 || (unsigned long long)v < lo ||
-        (unsigned long long)v > hi)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
-static bool parse_double_opt(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* Flags of `analyze` that override the config's analysis: section. */
 typedef struct {
     const char *max_lag, *transform, *seasonal, *alpha, *stab_window, *ic;
@@ -138,16 +114,16 @@ typedef struct {
 static int apply_analyze_flags(const analyze_flags_t *f, lw_analyze_opts_t *o)
 {
     char err[256];
-    if (f->max_lag && !parse_size_opt(f->max_lag, 1, LW_ANALYZE_MAX_LAG, &o->max_lag))
+    if (f->max_lag && !lw_cli_parse_size(f->max_lag, 1, LW_ANALYZE_MAX_LAG, &o->max_lag))
         return lw_cli_usage_error("analyze", "--max-lag: expected a whole number 1..60");
     if (f->transform && !lw_transform_parse(f->transform, &o->transform))
         return lw_cli_usage_error("analyze", "--transform: expected none, diff, log_diff or auto");
     if (f->seasonal && !lw_seasonal_parse(f->seasonal, &o->seasonal, &o->seasonal_period))
         return lw_cli_usage_error("analyze",
                                   "--seasonal: expected none, weekly or a period 2..400");
-    if (f->alpha && !parse_double_opt(f->alpha, &o->alpha))
+    if (f->alpha && !lw_cli_parse_double(f->alpha, &o->alpha))
         return lw_cli_usage_error("analyze", "--alpha: expected a number in (0, 0.5]");
-    if (f->stab_window && !parse_size_opt(f->stab_window, 0, 1000000, &o->window))
+    if (f->stab_window && !lw_cli_parse_size(f->stab_window, 0, 1000000, &o->window))
         return lw_cli_usage_error("analyze", "--stability-window: expected a whole number");
     if (f->ic && !lw_ic_parse(f->ic, &o->ic))
         return lw_cli_usage_error("analyze", "--ic: expected aic or bic");
@@ -160,9 +136,8 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
 {
     (void)env;
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-        {"store", required_argument, NULL, OPT_STORE},
+        LW_CLI_LONGOPTS_CONFIG,
+        LW_CLI_LONGOPT_STORE,
         {"format", required_argument, NULL, OPT_FORMAT},
         {"as-of", required_argument, NULL, OPT_AS_OF},
         {"series", required_argument, NULL, OPT_SERIES},
@@ -180,8 +155,7 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         {"controls", required_argument, NULL, OPT_CONTROLS},
         {"max-gap", required_argument, NULL, OPT_MAX_GAP},
         {"replay", no_argument, NULL, OPT_REPLAY},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = lw_cli_default_config()};
     analyze_flags_t fl = {0};
     const char *holidays = NULL, *controls = NULL, *max_gap = NULL;
@@ -189,13 +163,9 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
     lw_analysis_format_t fmt = LW_ANALYSIS_TEXT;
     int64_t as_of = INT64_MAX;
     size_t window = 0;
-    bool config_given = false, window_given = false, replay = false, jsonl = false;
+    bool window_given = false, replay = false, jsonl = false;
     int c, rc = LW_EXIT_OK;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        if (c == 'c')
-            config_given = true;
-        if (lw_cli_common_option(c, &co, &rc))
-            continue;
+    while ((c = lw_cli_getopt("analyze", argc, argv, "c:h", opts, &co, &rc)) != -1) {
         switch (c) {
         case 'h': lw_cli_put_help(lw_cli_help_analyze, stdout); return LW_EXIT_OK;
         case OPT_FORMAT:
@@ -216,7 +186,7 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         case OPT_SEASONAL: fl.seasonal = optarg; break;
         case OPT_ALPHA: fl.alpha = optarg; break;
         case OPT_WINDOW:
-            if (!parse_size_opt(optarg, 1, LW_SERIES_MAX_ROWS, &window))
+            if (!lw_cli_parse_size(optarg, 1, LW_SERIES_MAX_ROWS, &window))
                 return lw_cli_usage_error("analyze",
                                           "--window: expected a whole number of buckets >= 1");
             window_given = true;
@@ -227,7 +197,6 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         case OPT_CONTROLS: controls = optarg; break;
         case OPT_MAX_GAP: max_gap = optarg; break;
         case OPT_REPLAY: replay = true; break;
-        default: return lw_cli_usage_error("analyze", "invalid option");
         }
     }
     if (rc != LW_EXIT_OK)
@@ -247,7 +216,7 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
     lw_analyze_opts_t ao;
     char err[1024];
     lw_analyze_opts_default(&ao);
-    if (!series || config_given) {
+    if (!series || co.config_given) {
         /* the config supplies the tree (without --series) and the analysis: defaults */
         rc = lw_cli_load_config(&co, &cfg);
         if (rc != LW_EXIT_OK)
@@ -261,7 +230,7 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         goto out;
     if ((holidays && lw_analyze_opts_set_holidays(&ao, holidays, err, sizeof err) != LW_OK) ||
         (controls && lw_analyze_opts_set_controls(&ao, controls, err, sizeof err) != LW_OK) ||
-        (max_gap && !parse_size_opt(max_gap, 0, LW_ANALYZE_MAX_GAP, &ao.max_gap) &&
+        (max_gap && !lw_cli_parse_size(max_gap, 0, LW_ANALYZE_MAX_GAP, &ao.max_gap) &&
          snprintf(err, sizeof err, "--max-gap: expected 0..%u", LW_ANALYZE_MAX_GAP) > 0)) {
         rc = lw_cli_usage_error("analyze", err);
         goto out;
@@ -279,12 +248,9 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         }
         e = lw_session_from_csv(&csv, nsm, kpi, inputs, &range, &ses, err, sizeof err);
     } else {
-        const char *store_path = co.store ? co.store : cfg->store.path;
         lw_store_t *store = NULL;
-        if (lw_store_open(store_path, LW_STORE_READONLY, &store, err, sizeof err) != LW_OK) {
-            fprintf(stderr, "leadwatch analyze: %s: %s\n", store_path, err);
+        if (!lw_cli_open_store("analyze", &co, cfg, LW_STORE_READONLY, &store))
             goto out;
-        }
         e = lw_session_from_store(cfg, store, &range, &ses, err, sizeof err);
         lw_store_close(store);
     }
@@ -322,34 +288,29 @@ out:
 int lw_cli_report(int argc, char **argv, const lw_cli_env_t *env)
 {
     (void)env;
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    static const struct option opts[] = {LW_CLI_LONGOPTS_CONFIG,
                                          {"out", required_argument, NULL, 'o'},
                                          {"as-of", required_argument, NULL, OPT_AS_OF},
                                          {"window", required_argument, NULL, OPT_WINDOW},
                                          {"max-lag", required_argument, NULL, OPT_MAX_LAG},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+                                         LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = lw_cli_default_config()};
     lw_report_run_opts_t ro = {0};
     int c, rc = LW_EXIT_OK;
-    while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
-        if (lw_cli_common_option(c, &co, &rc))
-            continue;
+    while ((c = lw_cli_getopt("report", argc, argv, "c:o:h", opts, &co, &rc)) != -1) {
         switch (c) {
         case 'h': lw_cli_put_help(lw_cli_help_report, stdout); return LW_EXIT_OK;
         case 'o': ro.out_dir = optarg; break;
         case OPT_AS_OF: ro.as_of = optarg; break;
         case OPT_WINDOW:
-            if (!parse_size_opt(optarg, 1, LW_SERIES_MAX_ROWS, &ro.window))
+            if (!lw_cli_parse_size(optarg, 1, LW_SERIES_MAX_ROWS, &ro.window))
                 return lw_cli_usage_error("report",
                                           "--window: expected a whole number of buckets >= 1");
             break;
         case OPT_MAX_LAG:
-            if (!parse_size_opt(optarg, 1, LW_ANALYZE_MAX_LAG, &ro.max_lag))
+            if (!lw_cli_parse_size(optarg, 1, LW_ANALYZE_MAX_LAG, &ro.max_lag))
                 return lw_cli_usage_error("report", "--max-lag: expected a whole number 1..60");
             break;
-        default: return lw_cli_usage_error("report", "invalid option");
         }
     }
     if (rc != LW_EXIT_OK)

@@ -66,22 +66,16 @@ const char lw_cli_help_export[] =
 int lw_cli_check_config(int argc, char **argv, const lw_cli_env_t *env)
 {
     (void)env;
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {LW_CLI_LONGOPTS_CONFIG, LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = lw_cli_default_config()};
     int c, rc = LW_EXIT_OK;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        if (lw_cli_common_option(c, &co, &rc))
-            continue;
+    while ((c = lw_cli_getopt("check-config", argc, argv, "c:h", opts, &co, &rc)) != -1) {
         if (c == 'h') {
             lw_cli_put_help(lw_cli_help_check_config, stdout);
             fputc('\n', stdout);
             lw_config_describe(stdout);
             return LW_EXIT_OK;
         }
-        return lw_cli_usage_error("check-config", "invalid option");
     }
     if ((rc = lw_cli_options_end("check-config", rc, argc)) != LW_EXIT_OK)
         return rc;
@@ -106,13 +100,7 @@ static void print_ingest_summary(const lw_config_t *cfg, const lw_pipeline_stats
                (long long)(read - st->read));
     if (skipped_bytes > 0)
         printf("skipped %lld bytes already in the store\n", (long long)skipped_bytes);
-    printf("  accepted  %12lld\n", (long long)st->accepted);
-    printf("  late      %12lld\n", (long long)st->late);
-    printf("  rejected  %12lld\n", (long long)st->rejected_total);
-    for (int r = 1; r < LW_REJECT__COUNT; r++) {
-        if (st->rejected[r])
-            printf("    %-16s %8lld\n", lw_reject_name((lw_reject_t)r), (long long)st->rejected[r]);
-    }
+    lw_cli_print_counts(st);
     /* matching events a sum/mean/distinct metric skipped: no number at its path */
     bool header = false;
     for (size_t m = 0; m < cfg->nmetrics; m++) {
@@ -127,27 +115,33 @@ static void print_ingest_summary(const lw_config_t *cfg, const lw_pipeline_stats
            st->flushes == 1 ? "" : "s");
 }
 
+void lw_cli_print_counts(const lw_pipeline_stats_t *st)
+{
+    printf("  accepted  %12lld\n", (long long)st->accepted);
+    printf("  late      %12lld\n", (long long)st->late);
+    printf("  rejected  %12lld\n", (long long)st->rejected_total);
+    for (int r = 1; r < LW_REJECT__COUNT; r++) {
+        if (st->rejected[r])
+            printf("    %-16s %8lld\n", lw_reject_name((lw_reject_t)r), (long long)st->rejected[r]);
+    }
+}
+
 int lw_cli_ingest(int argc, char **argv, const lw_cli_env_t *env)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-                                         {"store", required_argument, NULL, OPT_STORE},
+    static const struct option opts[] = {LW_CLI_LONGOPTS_CONFIG,
+                                         LW_CLI_LONGOPT_STORE,
                                          {"rejects", required_argument, NULL, OPT_REJECTS},
                                          {"from-start", no_argument, NULL, OPT_FROM_START},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+                                         LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = lw_cli_default_config()};
     const char *rejects_path = NULL;
     lw_ingest_opts_t iopts = {.stop = env->stop};
     int c, rc = LW_EXIT_OK;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        if (lw_cli_common_option(c, &co, &rc))
-            continue;
+    while ((c = lw_cli_getopt("ingest", argc, argv, "c:h", opts, &co, &rc)) != -1) {
         switch (c) {
         case 'h': lw_cli_put_help(lw_cli_help_ingest, stdout); return LW_EXIT_OK;
         case OPT_REJECTS: rejects_path = optarg; break;
         case OPT_FROM_START: iopts.from_start = true; break;
-        default: return lw_cli_usage_error("ingest", "invalid option");
         }
     }
     if (rc != LW_EXIT_OK)
@@ -170,11 +164,9 @@ int lw_cli_ingest(int argc, char **argv, const lw_cli_env_t *env)
             goto out;
         }
     }
-    const char *store_path = co.store ? co.store : cfg->store.path;
-    if (lw_store_open(store_path, 0, &store, err, sizeof err) != LW_OK) {
-        fprintf(stderr, "leadwatch ingest: %s: %s\n", store_path, err);
+    const char *store_path = lw_cli_store_path(&co, cfg);
+    if (!lw_cli_open_store("ingest", &co, cfg, 0, &store))
         goto out;
-    }
     p = lw_pipeline_new(cfg, store, err, sizeof err);
     if (!p) {
         fprintf(stderr, "leadwatch ingest: %s\n", err);
@@ -260,23 +252,19 @@ static int resolve_metrics(const lw_config_t *cfg, const char *list, int *cols, 
 int lw_cli_export(int argc, char **argv, const lw_cli_env_t *env)
 {
     (void)env;
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-                                         {"store", required_argument, NULL, OPT_STORE},
+    static const struct option opts[] = {LW_CLI_LONGOPTS_CONFIG,
+                                         LW_CLI_LONGOPT_STORE,
                                          {"format", required_argument, NULL, OPT_FORMAT},
                                          {"metrics", required_argument, NULL, OPT_METRICS},
                                          {"from", required_argument, NULL, OPT_FROM},
                                          {"to", required_argument, NULL, OPT_TO},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+                                         LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = lw_cli_default_config()};
     lw_export_format_t fmt = LW_EXPORT_CSV;
     const char *metrics = NULL;
     int64_t from = INT64_MIN, to = INT64_MAX;
     int c, rc = LW_EXIT_OK;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        if (lw_cli_common_option(c, &co, &rc))
-            continue;
+    while ((c = lw_cli_getopt("export", argc, argv, "c:h", opts, &co, &rc)) != -1) {
         switch (c) {
         case 'h': lw_cli_put_help(lw_cli_help_export, stdout); return LW_EXIT_OK;
         case OPT_FORMAT:
@@ -296,7 +284,6 @@ int lw_cli_export(int argc, char **argv, const lw_cli_env_t *env)
             if (!lw_cli_parse_date(optarg, &to))
                 return lw_cli_usage_error("export", "--to: not an ISO 8601 date");
             break;
-        default: return lw_cli_usage_error("export", "invalid option");
         }
     }
     if ((rc = lw_cli_options_end("export", rc, argc)) != LW_EXIT_OK)
@@ -315,11 +302,8 @@ int lw_cli_export(int argc, char **argv, const lw_cli_env_t *env)
     if (rc != LW_EXIT_OK)
         goto out;
     rc = LW_EXIT_FAILURE;
-    const char *store_path = co.store ? co.store : cfg->store.path;
-    if (lw_store_open(store_path, LW_STORE_READONLY, &store, err, sizeof err) != LW_OK) {
-        fprintf(stderr, "leadwatch export: %s: %s\n", store_path, err);
+    if (!lw_cli_open_store("export", &co, cfg, LW_STORE_READONLY, &store))
         goto out;
-    }
     if (lw_series_load(cfg, store, from, to, &series, err, sizeof err) != LW_OK) {
         fprintf(stderr, "leadwatch export: %s\n", err);
         goto out;

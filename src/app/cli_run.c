@@ -128,12 +128,11 @@ const char lw_cli_help_simulate[] =
     "      --kafka KEY=VALUE  extra producer property (repeatable)\n"
     "      --rate R           at most R events per second on average (default: no limit)\n";
 
+/* lw_cli_parse_double within [lo, hi]. */
 static bool parse_double_arg(const char *s, double lo, double hi, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
+    double v;
+    if (!lw_cli_parse_double(s, &v) || !(v >= lo && v <= hi))
         return false;
     *out = v;
     return true;
@@ -193,13 +192,7 @@ static void print_run_summary(const lw_pipeline_stats_t *st, int64_t read,
     if (read > st->read)
         printf("not committed: %lld events read after the last successful flush\n",
                (long long)(read - st->read));
-    printf("  accepted  %12lld\n", (long long)st->accepted);
-    printf("  late      %12lld\n", (long long)st->late);
-    printf("  rejected  %12lld\n", (long long)st->rejected_total);
-    for (int r = 1; r < LW_REJECT__COUNT; r++) {
-        if (st->rejected[r])
-            printf("    %-16s %8lld\n", lw_reject_name((lw_reject_t)r), (long long)st->rejected[r]);
-    }
+    lw_cli_print_counts(st);
     if (cs->dead_lettered)
         printf("  dead-lettered %8lld\n", (long long)cs->dead_lettered);
     printf("  committed in %lld transaction%s; %lld Kafka offset commit%s (%lld refused)\n",
@@ -209,16 +202,14 @@ static void print_run_summary(const lw_pipeline_stats_t *st, int64_t read,
 
 int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-                                         {"store", required_argument, NULL, OPT_STORE},
+    static const struct option opts[] = {LW_CLI_LONGOPTS_CONFIG,
+                                         LW_CLI_LONGOPT_STORE,
                                          {"kafka", required_argument, NULL, OPT_KAFKA},
                                          {"topic", required_argument, NULL, OPT_TOPIC},
                                          {"dead-letter-topic", required_argument, NULL, OPT_DLQ},
                                          {"exit-when-idle", required_argument, NULL, OPT_IDLE},
                                          {"http", required_argument, NULL, OPT_HTTP},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+                                         LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = lw_cli_default_config()};
     const char *http_listen = NULL;
     const char *cli_props[LW_KAFKA_MAX_PROPS];
@@ -227,9 +218,7 @@ int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
     const char *dlq = NULL;
     double idle_s = 0;
     int c, rc = LW_EXIT_OK;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        if (lw_cli_common_option(c, &co, &rc))
-            continue;
+    while ((c = lw_cli_getopt("run", argc, argv, "c:h", opts, &co, &rc)) != -1) {
         switch (c) {
         case 'h': lw_cli_put_help(lw_cli_help_run, stdout); return LW_EXIT_OK;
         case OPT_KAFKA:
@@ -250,7 +239,6 @@ int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
             if (!parse_double_arg(optarg, 0.001, 86400.0, &idle_s))
                 return lw_cli_usage_error("run", "--exit-when-idle wants seconds (0.001 .. 86400)");
             break;
-        default: return lw_cli_usage_error("run", "invalid option");
         }
     }
     if ((rc = lw_cli_options_end("run", rc, argc)) != LW_EXIT_OK)
@@ -303,11 +291,8 @@ int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
                               .ntopics = ka->ntopics,
                               .dead_letter_topic = dlq};
     rc = LW_EXIT_FAILURE;
-    const char *store_path = co.store ? co.store : cfg->store.path;
-    if (lw_store_open(store_path, 0, &store, err, sizeof err) != LW_OK) {
-        fprintf(stderr, "leadwatch run: %s: %s\n", store_path, err);
+    if (!lw_cli_open_store("run", &co, cfg, 0, &store))
         goto out;
-    }
     p = lw_pipeline_new(cfg, store, err, sizeof err);
     if (!p) {
         fprintf(stderr, "leadwatch run: %s\n", err);
@@ -388,17 +373,14 @@ int lw_cli_mock_kafka(int argc, char **argv, const lw_cli_env_t *env)
                                          {"partitions", required_argument, NULL, OPT_PARTITIONS},
                                          {"topic", required_argument, NULL, OPT_TOPIC},
                                          {"control", no_argument, NULL, OPT_CONTROL},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+                                         LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = NULL};
     long brokers = 1, partitions = 4;
     const char *topics[LW_MOCK_MAX_TOPICS];
     size_t ntopics = 0;
     bool control = false;
     int c, rc = LW_EXIT_OK;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (lw_cli_common_option(c, &co, &rc))
-            continue;
+    while ((c = lw_cli_getopt("mock-kafka", argc, argv, "h", opts, &co, &rc)) != -1) {
         switch (c) {
         case 'h': lw_cli_put_help(lw_cli_help_mock_kafka, stdout); return LW_EXIT_OK;
         case OPT_BROKERS:
@@ -415,7 +397,6 @@ int lw_cli_mock_kafka(int argc, char **argv, const lw_cli_env_t *env)
             topics[ntopics++] = optarg;
             break;
         case OPT_CONTROL: control = true; break;
-        default: return lw_cli_usage_error("mock-kafka", "invalid option");
         }
     }
     if ((rc = lw_cli_options_end("mock-kafka", rc, argc)) != LW_EXIT_OK)
@@ -511,8 +492,7 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
                                          {"topic", required_argument, NULL, OPT_TOPIC},
                                          {"kafka", required_argument, NULL, OPT_KAFKA},
                                          {"rate", required_argument, NULL, OPT_RATE},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+                                         LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = NULL};
     lw_sim_opts_t so;
     lw_sim_opts_default(&so);
@@ -522,9 +502,7 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
     double rate = 0;
     long v;
     int c, rc = LW_EXIT_OK;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (lw_cli_common_option(c, &co, &rc))
-            continue;
+    while ((c = lw_cli_getopt("simulate", argc, argv, "h", opts, &co, &rc)) != -1) {
         switch (c) {
         case 'h':
             lw_cli_put_help(lw_cli_help_simulate, stdout);
@@ -574,7 +552,6 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
             if (!parse_double_arg(optarg, 0.001, 1e9, &rate))
                 return lw_cli_usage_error("simulate", "--rate: events per second (> 0)");
             break;
-        default: return lw_cli_usage_error("simulate", "invalid option");
         }
     }
     if ((rc = lw_cli_options_end("simulate", rc, argc)) != LW_EXIT_OK)

@@ -43,6 +43,15 @@ lw_err_t lw_seterr(char *errstr, size_t errstr_size, lw_err_t err, const char *f
     return err;
 }
 
+void lw_free_strv(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 bool lw_parse_long(const char *s, long lo, long hi, long *out)
 {
     char *end;

@@ -210,3 +210,18 @@ lw_err_t lw_jsonw_finish(const lw_jsonw_t *w)
         return LW_ERR_INVALID;
     return LW_OK;
 }
+
+int lw_json_unescape1(char e)
+{
+    switch (e) {
+    case '"':
+    case '\\':
+    case '/': return e;
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    }
+    return -1;
+}

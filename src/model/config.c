@@ -265,6 +265,53 @@ lw_err_t lw_cfg_want_string(ctx_t *c, const sval_t *v, const char *kp, const cha
                        v->type == LW_SCALAR_NULL ? "" : " (quote it to make it a string)");
 }
 
+lw_err_t lw_cfg_list_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *one,
+                         const char *many, size_t max, size_t *n)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of %s, got %s", many,
+                           lw_cfg_node_desc(v));
+    *n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (*n == 0)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "at least one %s is required", one);
+    if (*n > max)
+        return lw_cfg_fail(c,
+                           lw_cfg_node_line(lw_cfg_node_at(c, v->data.sequence.items.start[max])),
+                           kp, "more than %zu %s", max, many);
+    return LW_OK;
+}
+
+lw_err_t lw_cfg_map_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *what,
+                        const char *many, size_t max, size_t *n)
+{
+    if (v->type != YAML_MAPPING_NODE)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a mapping of %s, got %s", what,
+                           lw_cfg_node_desc(v));
+    *n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (*n > max)
+        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "more than %zu %s", max, many);
+    return LW_OK;
+}
+
+lw_err_t lw_cfg_each_pair(ctx_t *c, yaml_node_t *v, const char *kp, const char *what,
+                          const char *many, size_t max, const char *key_scalar_what,
+                          const char *key_what, lw_cfg_pair_fn each, void *arg)
+{
+    char sub[KP_MAX];
+    size_t n;
+    lw_err_t err = lw_cfg_map_len(c, v, kp, what, many, max, &n);
+    for (size_t i = 0; i < n && !err; i++) {
+        yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
+        sval_t ks;
+        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, p->key), kp, key_scalar_what, &ks)) ||
+            (err = lw_cfg_want_string(c, &ks, kp, key_what)))
+            break;
+        lw_cfg_kp_key(sub, kp, ks.s);
+        err = each(c, &ks, lw_cfg_node_at(c, p->value), sub, i, n, arg);
+    }
+    return err;
+}
+
 lw_err_t lw_cfg_each_string(ctx_t *c, yaml_node_t *v, const char *kp, const char *list_what,
                             const char *item_what, lw_cfg_item_fn each, void *arg)
 {
@@ -404,6 +451,17 @@ static void set_str(void *dst, char *s)
     *p = s;
 }
 
+/* A copy of the string scalar v into the char * at dst (set_str). */
+static lw_err_t store_str(ctx_t *c, const sval_t *v, void *dst, const char *kp)
+{
+    lw_err_t err = LW_OK;
+    char *s = lw_cfg_dup_str(c, v, kp, &err);
+    if (!s)
+        return err;
+    set_str(dst, s);
+    return LW_OK;
+}
+
 /* Store a scalar value of a scalar-typed key at base + k->off. */
 lw_err_t lw_cfg_store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, void *dst,
                              const char *kp)
@@ -425,13 +483,7 @@ lw_err_t lw_cfg_store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, voi
         if (problem)
             return lw_cfg_fail(c, v->line, kp, "%s: \"%s\"", problem,
                                lw_cfg_disp(v->s, d, sizeof d));
-        {
-            char *s = lw_cfg_dup_str(c, v, kp, &err);
-            if (!s)
-                return err;
-            set_str(dst, s);
-        }
-        return LW_OK;
+        return store_str(c, v, dst, kp);
 
     case T_INT:
         if (v->type != LW_SCALAR_NUMBER || !isfinite(v->num) || v->num != floor(v->num))
@@ -505,13 +557,7 @@ lw_err_t lw_cfg_store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, voi
         /* the URL is not echoed: it may carry user:password */
         if ((problem = url_problem(v->s, v->len)))
             return lw_cfg_fail(c, v->line, kp, "%s", problem);
-        {
-            char *s = lw_cfg_dup_str(c, v, kp, &err);
-            if (!s)
-                return err;
-            set_str(dst, s);
-        }
-        return LW_OK;
+        return store_str(c, v, dst, kp);
 
     case T_FORMAT:
         if ((err = lw_cfg_want_string(c, v, kp, "an event format")))
@@ -732,36 +778,20 @@ static const key_spec_t top_keys[] = {
     KEY_SECTION("source", &lw_cfg_source_section, "event format and decoding limits"),
     KEY_SECTION("store", &lw_cfg_store_section, "SQLite store"),
     KEY_SECTION("buckets", &lw_cfg_buckets_section, "time buckets"),
-    {.key = "metrics",
-     .type = T_CUSTOM,
-     .custom = lw_cfg_parse_metrics,
-     .sub = &lw_cfg_metric_section,
-     .required = true,
-     .doc_type = "list",
-     .help = "1 to " STR(LW_CONFIG_MAX_METRICS) " metric definitions"},
+    KEY_LIST("metrics", lw_cfg_parse_metrics, &lw_cfg_metric_section,
+             "1 to " STR(LW_CONFIG_MAX_METRICS) " metric definitions"),
     {.key = "tree",
      .type = T_SECTION,
      .sub = &lw_cfg_tree_section,
      .required = true,
      .help = "the metric tree"},
     KEY_SECTION("analysis", &lw_cfg_analysis_section, "statistics options"),
-    {.key = "alerts",
-     .type = T_SECTION,
-     .sub = &lw_cfg_alerts_section,
-     .null_ok = true,
-     .help = "alerting (daemon)"},
-    {.key = "http",
-     .type = T_SECTION,
-     .sub = &lw_cfg_http_section,
-     .null_ok = true,
-     .help = "HTTP endpoint (daemon)"},
+    KEY_SECTION_OPT("alerts", &lw_cfg_alerts_section, "alerting (daemon)"),
+    KEY_SECTION_OPT("http", &lw_cfg_http_section, "HTTP endpoint (daemon)"),
 };
 
-const section_t lw_cfg_top_section = {
-    .path = "(top level)",
-    KEYS(top_keys),
-    .help = "the configuration file",
-};
+const section_t lw_cfg_top_section =
+    SECTION("(top level)", top_keys, NULL, "the configuration file");
 
 /* ----------------------------------------------------------- loading */
 
@@ -971,9 +1001,7 @@ void lw_config_free(lw_config_t *cfg)
         free(cfg->source.kafka[i].value);
     }
     free(cfg->source.kafka);
-    for (size_t i = 0; i < cfg->source.ntopics; i++)
-        free(cfg->source.topics[i]);
-    free(cfg->source.topics);
+    lw_free_strv(cfg->source.topics, cfg->source.ntopics);
     free(cfg->source.dead_letter_topic);
     free(cfg->store.path);
     for (size_t i = 0; i < cfg->nmetrics; i++) {
@@ -987,9 +1015,7 @@ void lw_config_free(lw_config_t *cfg)
     free(cfg->metrics);
     free(cfg->alerts.alertmanager_url);
     free(cfg->alerts.webhook_url);
-    for (size_t i = 0; i < cfg->alerts.nwebhook_headers; i++)
-        free(cfg->alerts.webhook_headers[i]);
-    free(cfg->alerts.webhook_headers);
+    lw_free_strv(cfg->alerts.webhook_headers, cfg->alerts.nwebhook_headers);
     free(cfg->alerts.receiver);
     free(cfg->alerts.external_url);
     free(cfg->alerts.kafka_topic);

@@ -55,32 +55,15 @@ static lw_err_t metric_check(ctx_t *c, void *base, int line, const int *lines, c
 
 static const key_spec_t metric_keys[] = {
     KEY_REQUIRED("name", T_NAME, MET(name), "unique name: a-z, 0-9, _ (at most 64 characters)"),
-    {.key = "count",
-     .type = T_TRUE,
-     .kind = LW_METRIC_COUNT + 1,
-     .help = "kind: number of matching events (count: true)"},
-    {.key = "sum",
-     .type = T_PATH,
-     .off = MET(field),
-     .kind = LW_METRIC_SUM + 1,
-     .help = "kind: sum of the number at this path over matching events"},
-    {.key = "distinct",
-     .type = T_CUSTOM,
-     .custom = parse_distinct,
-     .doc_type = "user|path",
-     .kind = LW_METRIC_DISTINCT + 1,
-     .help = "kind: distinct users (user) or distinct values of a path (HyperLogLog)"},
-    {.key = "ratio",
-     .type = T_CUSTOM,
-     .custom = parse_ratio,
-     .doc_type = "[metric, metric]",
-     .kind = LW_METRIC_RATIO + 1,
-     .help = "kind: numerator / denominator, two other metrics, per bucket (no cycles)"},
-    {.key = "mean",
-     .type = T_PATH,
-     .off = MET(field),
-     .kind = LW_METRIC_MEAN + 1,
-     .help = "kind: mean of the number at this path over matching events that carry it"},
+    KEY_KIND("count", T_TRUE, 0, LW_METRIC_COUNT, "kind: number of matching events (count: true)"),
+    KEY_KIND("sum", T_PATH, MET(field), LW_METRIC_SUM,
+             "kind: sum of the number at this path over matching events"),
+    KEY_KIND_CUSTOM("distinct", parse_distinct, "user|path", LW_METRIC_DISTINCT,
+                    "kind: distinct users (user) or distinct values of a path (HyperLogLog)"),
+    KEY_KIND_CUSTOM("ratio", parse_ratio, "[metric, metric]", LW_METRIC_RATIO,
+                    "kind: numerator / denominator, two other metrics, per bucket (no cycles)"),
+    KEY_KIND("mean", T_PATH, MET(field), LW_METRIC_MEAN,
+             "kind: mean of the number at this path over matching events that carry it"),
     KEY_NUMBER("scale", MET(scale), "1", 0, 0, false, false,
                "sum/mean only: multiply the value by this (e.g. ms -> minutes)"),
     {.key = "window",
@@ -90,20 +73,14 @@ static const key_spec_t metric_keys[] = {
      .max = INT64_MAX / 2,
      .help = "distinct only: rolling window, a positive multiple of buckets.size "
              "(at most " STR(LW_CONFIG_MAX_WINDOW_BUCKETS) " buckets); absent: the bucket"},
-    {.key = "where",
-     .type = T_CUSTOM,
-     .custom = parse_where,
-     .doc_type = "mapping",
-     .help = "not on ratio: conditions that must all hold; each maps `event` or a dotted path "
-             "to a value or a list of values (any of)"},
+    KEY_CUSTOM("where", parse_where, "mapping", NULL,
+               "not on ratio: conditions that must all hold; each maps `event` or a dotted path to "
+               "a value or a list of values (any of)"),
 };
 
-const section_t lw_cfg_metric_section = {
-    .path = "metrics[]",
-    KEYS(metric_keys),
-    .check = metric_check,
-    .help = "one metric; exactly one of count, sum, distinct, ratio, mean",
-};
+const section_t lw_cfg_metric_section =
+    SECTION("metrics[]", metric_keys, metric_check,
+            "one metric; exactly one of count, sum, distinct, ratio, mean");
 
 static lw_metric_def_t *cur_metric(ctx_t *c, void *base, size_t *index)
 {
@@ -189,16 +166,12 @@ static lw_err_t parse_where(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void 
     lw_err_t err;
     (void)k;
 
-    if (v->type != YAML_MAPPING_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a mapping of conditions, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    size_t n;
+    if ((err = lw_cfg_map_len(c, v, kp, "conditions", "conditions", LW_CONFIG_MAX_WHERE, &n)))
+        return err;
     if (n == 0)
         return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
                            "no conditions (omit where to match every event)");
-    if (n > LW_CONFIG_MAX_WHERE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
-                           "more than " STR(LW_CONFIG_MAX_WHERE) " conditions");
     m->where = calloc(n, sizeof *m->where);
     if (!m->where)
         return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
@@ -424,17 +397,9 @@ lw_err_t lw_cfg_parse_metrics(ctx_t *c, const key_spec_t *k, yaml_node_t *v, voi
     lw_err_t err;
     (void)k;
 
-    if (v->type != YAML_SEQUENCE_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of metrics, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (n == 0)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "at least one metric is required");
-    if (n > LW_CONFIG_MAX_METRICS)
-        return lw_cfg_fail(c,
-                           lw_cfg_node_line(lw_cfg_node_at(
-                               c, v->data.sequence.items.start[LW_CONFIG_MAX_METRICS])),
-                           kp, "more than " STR(LW_CONFIG_MAX_METRICS) " metrics");
+    size_t n;
+    if ((err = lw_cfg_list_len(c, v, kp, "metric", "metrics", LW_CONFIG_MAX_METRICS, &n)))
+        return err;
     if (!(cfg->metrics = calloc(n, sizeof *cfg->metrics)) ||
         !(c->ratio_names = calloc(n, sizeof *c->ratio_names)) ||
         !(c->ratio_lines = calloc(n, sizeof *c->ratio_lines)))
@@ -478,12 +443,8 @@ static const key_spec_t input_keys[] = {
      .help = "breadth (how many), depth (how much each), frequency (how often), efficiency"},
 };
 
-static const section_t input_section = {
-    .path = "tree.inputs[]",
-    KEYS(input_keys),
-    .check = input_check,
-    .help = "one input metric expected to lead the NSM",
-};
+static const section_t input_section =
+    SECTION("tree.inputs[]", input_keys, input_check, "one input metric expected to lead the NSM");
 
 static lw_err_t input_check(ctx_t *c, void *base, int section_line, const int *lines,
                             const char *kp)
@@ -514,15 +475,11 @@ static lw_err_t add_control(ctx_t *c, const sval_t *sv, const char *sub, size_t 
                            void *arg)
 {
     lw_config_t *cfg = arg;
-    char msg[160];
     (void)n;
-    if (i == 0)
-        cfg->analysis.ncontrols = 0;
     if (lw_config_metric_index(cfg, sv->s) < 0)
         return lw_cfg_fail(c, sv->line, sub, "unknown metric \"%.*s\"", DISP_MAX, sv->s);
-    if (lw_analyze_opts_add_control(&cfg->analysis, sv->s, msg, sizeof msg) != LW_OK)
-        return lw_cfg_fail(c, sv->line, sub, "%s", msg);
-    return LW_OK;
+    return lw_cfg_analysis_item(c, sv, sub, i, &cfg->analysis.ncontrols,
+                                lw_analyze_opts_add_control, &cfg->analysis);
 }
 
 static lw_err_t parse_controls(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
@@ -538,23 +495,16 @@ static lw_err_t parse_inputs(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void
     lw_config_t *cfg = base;
     char sub[KP_MAX];
     (void)k;
-    if (v->type != YAML_SEQUENCE_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "expected a list of inputs, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (n == 0)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "at least one input is required");
-    if (n > LW_CONFIG_MAX_INPUTS)
-        return lw_cfg_fail(
-            c,
-            lw_cfg_node_line(lw_cfg_node_at(c, v->data.sequence.items.start[LW_CONFIG_MAX_INPUTS])),
-            kp, "more than " STR(LW_CONFIG_MAX_INPUTS) " inputs");
+    size_t n;
+    lw_err_t err = lw_cfg_list_len(c, v, kp, "input", "inputs", LW_CONFIG_MAX_INPUTS, &n);
+    if (err)
+        return err;
     for (size_t i = 0; i < n; i++) {
         lw_cfg_kp_index(sub, kp, i);
         cfg->tree.inputs[i].metric = -1;
         yaml_node_t *item = lw_cfg_node_at(c, v->data.sequence.items.start[i]);
-        lw_err_t err = lw_cfg_parse_section(c, &input_section, item, lw_cfg_node_line(item),
-                                            &cfg->tree.inputs[i], sub);
+        err = lw_cfg_parse_section(c, &input_section, item, lw_cfg_node_line(item),
+                                   &cfg->tree.inputs[i], sub);
         if (err)
             return err;
         cfg->tree.ninputs = i + 1;
@@ -566,32 +516,17 @@ static lw_err_t tree_check(ctx_t *c, void *base, int line, const int *lines, con
 
 static const key_spec_t tree_keys[] = {
     KEY_REQUIRED("nsm", T_REF, TREE(nsm), "the North Star Metric the inputs are tested against"),
-    {.key = "kpi",
-     .type = T_REF,
-     .off = TREE(kpi),
-     .help = "optional business KPI the NSM is expected to lead (not the NSM)"},
-    {.key = "inputs",
-     .type = T_CUSTOM,
-     .custom = parse_inputs,
-     .sub = &input_section,
-     .required = true,
-     .doc_type = "list",
-     .help = "1 to " STR(LW_CONFIG_MAX_INPUTS) " input metrics, see below"},
-    {.key = "controls",
-     .type = T_CUSTOM,
-     .custom = parse_controls,
-     .doc_type = "list of metrics",
-     .doc_def = "[]",
-     .help = "known drivers (campaigns, releases, prices): their lags enter both models of "
-             "every edge (conditional Granger); not the NSM or the KPI"},
+    KEY_VALUE("kpi", T_REF, TREE(kpi), NULL,
+              "optional business KPI the NSM is expected to lead (not the NSM)"),
+    KEY_LIST("inputs", parse_inputs, &input_section,
+             "1 to " STR(LW_CONFIG_MAX_INPUTS) " input metrics, see below"),
+    KEY_CUSTOM("controls", parse_controls, "list of metrics", "[]",
+               "known drivers (campaigns, releases, prices): their lags enter both models of every "
+               "edge (conditional Granger); not the NSM or the KPI"),
 };
 
-const section_t lw_cfg_tree_section = {
-    .path = "tree",
-    KEYS(tree_keys),
-    .check = tree_check,
-    .help = "the metric tree: KPI <- NSM <- inputs",
-};
+const section_t lw_cfg_tree_section =
+    SECTION("tree", tree_keys, tree_check, "the metric tree: KPI <- NSM <- inputs");
 
 static lw_err_t tree_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {

@@ -54,11 +54,18 @@ static lw_err_t add_holiday(ctx_t *c, const sval_t *sv, const char *sub, size_t 
                            void *arg)
 {
     lw_config_t *cfg = arg;
-    char msg[160];
     (void)n;
+    return lw_cfg_analysis_item(c, sv, sub, i, &cfg->analysis.nholidays,
+                                lw_analyze_opts_add_holiday, &cfg->analysis);
+}
+
+lw_err_t lw_cfg_analysis_item(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t *count,
+                              lw_cfg_analysis_add_fn add, lw_analyze_opts_t *o)
+{
+    char msg[160];
     if (i == 0)
-        cfg->analysis.nholidays = 0;
-    if (lw_analyze_opts_add_holiday(&cfg->analysis, sv->s, msg, sizeof msg) != LW_OK)
+        *count = 0;
+    if (add(o, sv->s, msg, sizeof msg) != LW_OK)
         return lw_cfg_fail(c, sv->line, sub, "%s", msg);
     return LW_OK;
 }
@@ -84,12 +91,8 @@ static lw_err_t analysis_check(ctx_t *c, void *base, int line, const int *lines,
 static const key_spec_t analysis_keys[] = {
     KEY_INT("max_lag", C_SIZE, CFG(analysis.max_lag), "14", 1, LW_ANALYZE_MAX_LAG,
             "Granger tests and lagged regressions use lags 1..max_lag buckets"),
-    {.key = "transform",
-     .type = T_ENUM,
-     .off = CFG(analysis.transform),
-     .def = "auto",
-     .enum_names = transform_names,
-     .help = "auto: logs when all values > 0, differenced when ADF keeps a unit root"},
+    KEY_ENUM("transform", CFG(analysis.transform), "auto", transform_names,
+             "auto: logs when all values > 0, differenced when ADF keeps a unit root"),
     {.key = "seasonal",
      .type = T_CUSTOM,
      .custom = parse_seasonal,
@@ -104,12 +107,8 @@ static const key_spec_t analysis_keys[] = {
             "analyse the last N buckets (up to --as-of); 0 = every bucket in the store"),
     KEY_INT("stability_window", C_SIZE, CFG(analysis.window), "0", 0, LW_ANALYZE_MAX_ROWS,
             "stability sub-window in buckets; 0 = max(n/4, 5 lag + 20), at most n/2"),
-    {.key = "ic",
-     .type = T_ENUM,
-     .off = CFG(analysis.ic),
-     .def = "aic",
-     .enum_names = ic_names,
-     .help = "information criterion that chooses the Granger lag: aic or bic"},
+    KEY_ENUM("ic", CFG(analysis.ic), "aic", ic_names,
+             "information criterion that chooses the Granger lag: aic or bic"),
     KEY_NUMBER("adf_alpha", CFG(analysis.adf_alpha), "0.05", 0, 1, true, true,
                "auto transform: difference when the ADF p-value is at least this"),
     KEY_INT("hac_lags", C_SIZE, CFG(analysis.hac_lags), "0", 0, LW_ANALYZE_HAC_LAGS_MAX,
@@ -122,27 +121,21 @@ static const key_spec_t analysis_keys[] = {
     KEY_NUMBER("mde_power", CFG(analysis.mde_power), "0.8", 0, 1, true, true,
                "power of the hypothetical experiment"),
     KEY_NUMBER("stable_min_sign", CFG(analysis.stable_min_sign), "0.8", 0.5, 1, true, false,
-               "share of sub-windows whose effect is not significantly against the full-sample sign for 'stable'"),
+               "share of sub-windows whose effect is not significantly against the full-sample "
+               "sign for 'stable'"),
     KEY_INT("max_gap", C_SIZE, CFG(analysis.max_gap), "3", 0, LW_ANALYZE_MAX_GAP,
             "runs of up to this many missing buckets are interpolated; longer gaps only cost "
             "the rows they touch"),
     KEY_NUMBER("outlier_mad", CFG(analysis.outlier_mad), "5", 0, 100, false, false,
                "values beyond this many robust sds (after season and trend) are outliers, "
                "treated as missing; 0 = off, else at least 2"),
-    {.key = "holidays",
-     .type = T_CUSTOM,
-     .custom = parse_holidays,
-     .doc_type = "list of dates",
-     .doc_def = "[]",
-     .help = "special days (YYYY-MM-DD): treated as missing in every series, then interpolated"},
+    KEY_CUSTOM("holidays", parse_holidays, "list of dates", "[]",
+               "special days (YYYY-MM-DD): treated as missing in every series, then interpolated"),
 };
 
-const section_t lw_cfg_analysis_section = {
-    .path = "analysis",
-    KEYS(analysis_keys),
-    .check = analysis_check,
-    .help = "statistics options of analyze and report (optional section)",
-};
+const section_t lw_cfg_analysis_section =
+    SECTION("analysis", analysis_keys, analysis_check,
+            "statistics options of analyze and report (optional section)");
 
 /* ------------------------------------------------------ alerts, http */
 
@@ -253,75 +246,63 @@ static bool is_tchar(unsigned char ch)
  * ever repeats one.  Content-Length and Transfer-Encoding belong to the
  * sink's framing and are refused.
  */
+static lw_err_t add_webhook_header(ctx_t *c, const sval_t *ks, yaml_node_t *vn, const char *sub,
+                                   size_t i, size_t n, void *arg)
+{
+    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
+    lw_config_t *cfg = arg;
+    char d[DISP_MAX];
+    lw_err_t err;
+    sval_t vs;
+    if (i == 0 && !(cfg->alerts.webhook_headers = calloc(n, sizeof *cfg->alerts.webhook_headers)))
+        return lw_cfg_fail(c, ks->line, sub, "out of memory");
+    for (size_t j = 0; j < ks->len; j++)
+        if (!is_tchar((unsigned char)ks->s[j]))
+            return lw_cfg_fail(c, ks->line, sub,
+                               "header name \"%s\" may only contain letters, digits and "
+                               "!#$%%&'*+-.^_`|~",
+                               lw_cfg_disp(ks->s, d, sizeof d));
+    for (size_t j = 0; j < sizeof framing / sizeof framing[0]; j++)
+        if (strcasecmp(ks->s, framing[j]) == 0)
+            return lw_cfg_fail(c, ks->line, sub, "%s is set by leadwatch itself", framing[j]);
+    for (size_t j = 0; j < i; j++) {
+        const char *prev = cfg->alerts.webhook_headers[j];
+        if (strncasecmp(prev, ks->s, ks->len) == 0 && prev[ks->len] == ':')
+            return lw_cfg_fail(c, ks->line, sub, "header given twice (names are case-insensitive)");
+    }
+    if ((err = lw_cfg_get_scalar(c, vn, sub, "a header value", &vs)))
+        return err;
+    if (vs.type == LW_SCALAR_NULL || vs.len == 0)
+        return lw_cfg_fail(c, vs.line, sub, "expected a header value, got %s",
+                           vs.type == LW_SCALAR_NULL ? "null" : "an empty string");
+    for (size_t j = 0; j < vs.len; j++) {
+        unsigned char ch = (unsigned char)vs.s[j];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return lw_cfg_fail(c, vs.line, sub,
+                               "the value contains a %s (not shown: header values may be secret)",
+                               ch == '\r' || ch == '\n' ? "line break" : "control character");
+    }
+    size_t len = ks->len + 2 + vs.len;
+    if (len > LW_CONFIG_MAX_HEADER)
+        return lw_cfg_fail(c, vs.line, sub,
+                           "header longer than " STR(LW_CONFIG_MAX_HEADER) " bytes");
+    char *h = malloc(len + 1);
+    if (!h)
+        return lw_cfg_fail(c, vs.line, sub, "out of memory");
+    memcpy(h, ks->s, ks->len);
+    memcpy(h + ks->len, ": ", 2);
+    memcpy(h + ks->len + 2, vs.s, vs.len + 1);
+    cfg->alerts.webhook_headers[i] = h;
+    cfg->alerts.nwebhook_headers = i + 1;
+    return LW_OK;
+}
+
 static lw_err_t parse_webhook_headers(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
                                       const char *kp)
 {
-    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
-    lw_config_t *cfg = base;
-    char sub[KP_MAX], d[DISP_MAX];
-    lw_err_t err;
     (void)k;
-    if (v->type != YAML_MAPPING_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
-                           "expected a mapping of header names to values, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
-    if (n > LW_ALERTSINK_MAX_HEADERS)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "more than %d headers",
-                           LW_ALERTSINK_MAX_HEADERS);
-    if (n == 0)
-        return LW_OK;
-    if (!(cfg->alerts.webhook_headers = calloc(n, sizeof *cfg->alerts.webhook_headers)))
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
-        sval_t ks, vs;
-        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, p->key), kp, "a header name", &ks)) ||
-            (err = lw_cfg_want_string(c, &ks, kp, "a header name")))
-            return err;
-        lw_cfg_kp_key(sub, kp, ks.s);
-        for (size_t j = 0; j < ks.len; j++)
-            if (!is_tchar((unsigned char)ks.s[j]))
-                return lw_cfg_fail(c, ks.line, sub,
-                                   "header name \"%s\" may only contain letters, digits and "
-                                   "!#$%%&'*+-.^_`|~",
-                                   lw_cfg_disp(ks.s, d, sizeof d));
-        for (size_t j = 0; j < sizeof framing / sizeof framing[0]; j++)
-            if (strcasecmp(ks.s, framing[j]) == 0)
-                return lw_cfg_fail(c, ks.line, sub, "%s is set by leadwatch itself", framing[j]);
-        for (size_t j = 0; j < i; j++) {
-            const char *prev = cfg->alerts.webhook_headers[j];
-            if (strncasecmp(prev, ks.s, ks.len) == 0 && prev[ks.len] == ':')
-                return lw_cfg_fail(c, ks.line, sub,
-                                   "header given twice (names are case-insensitive)");
-        }
-        if ((err = lw_cfg_get_scalar(c, lw_cfg_node_at(c, p->value), sub, "a header value", &vs)))
-            return err;
-        if (vs.type == LW_SCALAR_NULL || vs.len == 0)
-            return lw_cfg_fail(c, vs.line, sub, "expected a header value, got %s",
-                               vs.type == LW_SCALAR_NULL ? "null" : "an empty string");
-        for (size_t j = 0; j < vs.len; j++) {
-            unsigned char ch = (unsigned char)vs.s[j];
-            if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-                return lw_cfg_fail(
-                    c, vs.line, sub,
-                    "the value contains a %s (not shown: header values may be secret)",
-                    ch == '\r' || ch == '\n' ? "line break" : "control character");
-        }
-        size_t len = ks.len + 2 + vs.len;
-        if (len > LW_CONFIG_MAX_HEADER)
-            return lw_cfg_fail(c, vs.line, sub,
-                               "header longer than " STR(LW_CONFIG_MAX_HEADER) " bytes");
-        char *h = malloc(len + 1);
-        if (!h)
-            return lw_cfg_fail(c, vs.line, sub, "out of memory");
-        memcpy(h, ks.s, ks.len);
-        memcpy(h + ks.len, ": ", 2);
-        memcpy(h + ks.len + 2, vs.s, vs.len + 1);
-        cfg->alerts.webhook_headers[i] = h;
-        cfg->alerts.nwebhook_headers = i + 1;
-    }
-    return LW_OK;
+    return lw_cfg_each_pair(c, v, kp, "header names to values", "headers", LW_ALERTSINK_MAX_HEADERS,
+                            "a header name", "a header name", add_webhook_header, base);
 }
 
 static const key_spec_t alertmanager_keys[] = {
@@ -329,23 +310,17 @@ static const key_spec_t alertmanager_keys[] = {
                  "Alertmanager base URL; alerts are POSTed to <url>/api/v2/alerts"),
 };
 
-static const section_t alertmanager_section = {
-    .path = "alerts.alertmanager",
-    KEYS(alertmanager_keys),
-    .help = "deliver firing and resolved alerts to Alertmanager (v2 API); absent = off",
-};
+static const section_t alertmanager_section =
+    SECTION("alerts.alertmanager", alertmanager_keys, NULL,
+            "deliver firing and resolved alerts to Alertmanager (v2 API); absent = off");
 
 static const key_spec_t webhook_keys[] = {
     KEY_REQUIRED(
         "url", T_URL, CFG(alerts.webhook_url),
         "full URL; one POST per firing or resolved alert, Alertmanager webhook payload v4"),
-    {.key = "headers",
-     .type = T_CUSTOM,
-     .custom = parse_webhook_headers,
-     .doc_type = "mapping",
-     .doc_def = "-",
-     .help = "extra request headers, Name: value (at most " STR(
-         LW_ALERTSINK_MAX_HEADERS) "); values are never printed or logged"},
+    KEY_CUSTOM("headers", parse_webhook_headers, "mapping", "-",
+               "extra request headers, Name: value (at most " STR(
+                   LW_ALERTSINK_MAX_HEADERS) "); values are never printed or logged"),
     {.key = "receiver",
      .type = T_STRING,
      .off = CFG(alerts.receiver),
@@ -353,11 +328,9 @@ static const key_spec_t webhook_keys[] = {
      .help = "the payload's \"receiver\" field"},
 };
 
-static const section_t webhook_section = {
-    .path = "alerts.webhook",
-    KEYS(webhook_keys),
-    .help = "deliver firing and resolved alerts to a generic webhook; absent = off",
-};
+static const section_t webhook_section =
+    SECTION("alerts.webhook", webhook_keys, NULL,
+            "deliver firing and resolved alerts to a generic webhook; absent = off");
 
 static const key_spec_t alert_kafka_keys[] = {
     KEY_REQUIRED("topic", T_STRING, CFG(alerts.kafka_topic),
@@ -365,11 +338,9 @@ static const key_spec_t alert_kafka_keys[] = {
                  "change"),
 };
 
-static const section_t alert_kafka_section = {
-    .path = "alerts.kafka",
-    KEYS(alert_kafka_keys),
-    .help = "publish every alert state change to Kafka; absent = off",
-};
+static const section_t alert_kafka_section =
+    SECTION("alerts.kafka", alert_kafka_keys, NULL,
+            "publish every alert state change to Kafka; absent = off");
 
 static lw_err_t backoff_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
@@ -382,12 +353,9 @@ static const key_spec_t backoff_keys[] = {
                  "cap of the retry delay (at least initial); retries go on until delivered"),
 };
 
-static const section_t backoff_section = {
-    .path = "alerts.backoff",
-    KEYS(backoff_keys),
-    .check = backoff_check,
-    .help = "retries of failed deliveries (transport errors, 408, 429, 5xx)",
-};
+static const section_t backoff_section =
+    SECTION("alerts.backoff", backoff_keys, backoff_check,
+            "retries of failed deliveries (transport errors, 408, 429, 5xx)");
 
 static lw_err_t backoff_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {
@@ -414,21 +382,16 @@ static const key_spec_t stall_keys[] = {
             "0 = off"),
 };
 
-static const section_t stall_section = {
-    .path = "alerts.stall",
-    KEYS(stall_keys),
-    .help = "when the pipeline counts as stalled: edges go nodata and LeadwatchPipelineStalled "
-            "fires instead of edge alerts",
-};
+static const section_t stall_section =
+    SECTION("alerts.stall", stall_keys, NULL,
+            "when the pipeline counts as stalled: edges go nodata and LeadwatchPipelineStalled "
+            "fires instead of edge alerts");
 
 static lw_err_t alerts_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
 static const key_spec_t alerts_keys[] = {
-    {.key = "evaluate",
-     .type = T_BOOL,
-     .off = CFG(alerts.evaluate),
-     .def = "true",
-     .help = "re-evaluate the metric tree over analysis.window on every bucket close"},
+    KEY_VALUE("evaluate", T_BOOL, CFG(alerts.evaluate), "true",
+              "re-evaluate the metric tree over analysis.window on every bucket close"),
     KEY_INT("for", C_UINT, CFG(alerts.opts.for_evals), "3", 0, LW_ALERT_MAX_EVALS,
             "failing evaluations an alert stays pending before it fires (0 = fire at once)"),
     KEY_INT("arm_after", C_UINT, CFG(alerts.opts.arm_after), "28", 0, LW_ALERT_MAX_EVALS,
@@ -436,29 +399,20 @@ static const key_spec_t alerts_keys[] = {
             "can its loss alert; keeps chance leads from arming)"),
     KEY_INT("keep_firing_for", C_UINT, CFG(alerts.opts.keep_firing_for), "2", 0, LW_ALERT_MAX_EVALS,
             "passing evaluations a firing alert survives before it resolves"),
-    {.key = "monitor",
-     .type = T_BOOL,
-     .off = CFG(alerts.opts.monitor),
-     .def = "false",
-     .help = "true: no_longer_leads / kpi_link_lost come from each edge's sequential monitor "
-             "(experimental, README, Alerts); false = from the window's verdict (for/arm_after "
-             "rule)"},
-    {.key = "on",
-     .type = T_CUSTOM,
-     .custom = parse_alert_on,
-     .doc_type = "list of conditions",
-     .doc_def = "all four",
-     .help = "conditions that alert, any of no_longer_leads, reverse, kpi_link_lost, "
-             "not_sensitive; [] = no edge alerts (the stall alert stays)"},
+    KEY_VALUE(
+        "monitor", T_BOOL, CFG(alerts.opts.monitor), "false",
+        "true: no_longer_leads / kpi_link_lost come from each edge's sequential monitor "
+        "(experimental, README, Alerts); false = from the window's verdict (for/arm_after rule)"),
+    KEY_CUSTOM("on", parse_alert_on, "list of conditions", "all four",
+               "conditions that alert, any of no_longer_leads, reverse, kpi_link_lost, "
+               "not_sensitive; [] = no edge alerts (the stall alert stays)"),
     KEY_INT("max_alerts", C_SIZE, CFG(alerts.opts.max_entries), "256", LW_ALERT_MIN_ENTRIES,
             LW_ALERT_MAX_ENTRIES, "bound on tracked (edge, condition) pairs"),
     KEY_SECTION("alertmanager", &alertmanager_section, "Alertmanager sink, see below"),
     KEY_SECTION("webhook", &webhook_section, "webhook sink"),
     KEY_SECTION("kafka", &alert_kafka_section, "Kafka sink"),
-    {.key = "external_url",
-     .type = T_URL,
-     .off = CFG(alerts.external_url),
-     .help = "link put in generatorURL / externalURL (e.g. the published report)"},
+    KEY_VALUE("external_url", T_URL, CFG(alerts.external_url), NULL,
+              "link put in generatorURL / externalURL (e.g. the published report)"),
     KEY_INT("queue_max", C_SIZE, CFG(alerts.sink.queue_max), "256", 1, LW_ALERTSINK_QUEUE_MAX,
             "events queued per sink; when full the oldest is dropped and counted"),
     KEY_INT("max_firing", C_SIZE, CFG(alerts.sink.max_firing), "256", 1, LW_ALERTSINK_FIRING_MAX,
@@ -475,12 +429,9 @@ static const key_spec_t alerts_keys[] = {
     KEY_SECTION("stall", &stall_section, "pipeline-stall bounds, see below"),
 };
 
-const section_t lw_cfg_alerts_section = {
-    .path = "alerts",
-    KEYS(alerts_keys),
-    .check = alerts_check,
-    .help = "alert when an input stops leading the NSM (optional section; `run` only)",
-};
+const section_t lw_cfg_alerts_section =
+    SECTION("alerts", alerts_keys, alerts_check,
+            "alert when an input stops leading the NSM (optional section; `run` only)");
 
 static lw_err_t alerts_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {
@@ -499,11 +450,8 @@ static lw_err_t alerts_check(ctx_t *c, void *base, int line, const int *lines, c
 static lw_err_t http_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
 static const key_spec_t http_keys[] = {
-    {.key = "listen",
-     .type = T_STRING,
-     .off = CFG(http.listen),
-     .def = "127.0.0.1:9464",
-     .help = "host:port, host an IPv4 / [IPv6] literal or localhost; port 0 = any free port"},
+    KEY_VALUE("listen", T_STRING, CFG(http.listen), "127.0.0.1:9464",
+              "host:port, host an IPv4 / [IPv6] literal or localhost; port 0 = any free port"),
     KEY_INT("max_connections", C_UINT, CFG(http.opts.max_connections), "64", 1,
             LW_HTTP_CONNECTIONS_MAX,
             "open connections at most; more clients wait in the listen backlog"),
@@ -521,13 +469,10 @@ static const key_spec_t http_keys[] = {
                  "(librdkafka statistics, every second); 0 = off"),
 };
 
-const section_t lw_cfg_http_section = {
-    .path = "http",
-    KEYS(http_keys),
-    .check = http_check,
-    .help = "GET /metrics, /healthz, /readyz for `run` (optional section; the server runs only "
-            "when it is present, `http:` alone for the defaults)",
-};
+const section_t lw_cfg_http_section =
+    SECTION("http", http_keys, http_check,
+            "GET /metrics, /healthz, /readyz for `run` (optional section; the server runs only "
+            "when it is present, `http:` alone for the defaults)");
 
 static lw_err_t http_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {

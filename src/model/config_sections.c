@@ -30,12 +30,9 @@ static const key_spec_t fields_keys[] = {
                  "dotted path of the event time: ISO 8601 with offset, or epoch seconds/ms"),
 };
 
-static const section_t fields_section = {
-    .path = "source.fields",
-    KEYS(fields_keys),
-    .help = "where a custom-format event keeps its name, user and time (custom only; all three "
-            "required)",
-};
+static const section_t fields_section = SECTION(
+    "source.fields", fields_keys, NULL,
+    "where a custom-format event keeps its name, user and time (custom only; all three required)");
 
 static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
@@ -46,60 +43,53 @@ static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, c
  * value of a secret), and the daemon can later set them all unchanged.
  * Values are the scalar's text: 6000, true and SASL_SSL all pass through.
  */
+/* One source.kafka property, checked by librdkafka on a scratch conf. */
+typedef struct {
+    lw_config_t *cfg;
+    rd_kafka_conf_t *scratch; /* created with the first property */
+} kafka_parse_t;
+
+static lw_err_t add_kafka_prop(ctx_t *c, const sval_t *ks, yaml_node_t *vn, const char *sub,
+                               size_t i, size_t n, void *arg)
+{
+    kafka_parse_t *st = arg;
+    lw_config_t *cfg = st->cfg;
+    char msg[512];
+    lw_err_t err = LW_OK;
+    sval_t vs;
+    if (i == 0 && (!(cfg->source.kafka = calloc(n, sizeof *cfg->source.kafka)) ||
+                   !(st->scratch = rd_kafka_conf_new())))
+        return lw_cfg_fail(c, ks->line, sub, "out of memory");
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(cfg->source.kafka[j].key, ks->s) == 0)
+            return lw_cfg_fail(c, ks->line, sub, "duplicate key (first given at line %d)",
+                               cfg->source.kafka[j].line);
+    if ((err = lw_cfg_get_scalar(c, vn, sub, "a value (string, number or boolean)", &vs)))
+        return err;
+    if (vs.type == LW_SCALAR_NULL)
+        return lw_cfg_fail(c, vs.line, sub, "expected a value, got null");
+    if (rd_kafka_conf_set(st->scratch, ks->s, vs.s, msg, sizeof msg) != RD_KAFKA_CONF_OK)
+        return lw_cfg_fail(c, vs.line, sub, "%s",
+                           lw_kafka_is_secret(ks->s) ? "invalid value (not shown: secret)" : msg);
+    lw_config_kv_t *kv = &cfg->source.kafka[i];
+    kv->line = ks->line;
+    if (!(kv->key = lw_cfg_dup_str(c, ks, sub, &err)) ||
+        !(kv->value = lw_cfg_dup_str(c, &vs, sub, &err)))
+        return err;
+    cfg->source.nkafka = i + 1;
+    return LW_OK;
+}
+
 static lw_err_t parse_kafka(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
                             const char *kp)
 {
-    lw_config_t *cfg = base;
-    char sub[KP_MAX], msg[512];
-    lw_err_t err = LW_OK;
+    kafka_parse_t st = {.cfg = base};
     (void)k;
-    if (v->type != YAML_MAPPING_NODE)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
-                           "expected a mapping of librdkafka properties, got %s",
-                           lw_cfg_node_desc(v));
-    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
-    if (n > LW_CONFIG_MAX_KAFKA_PROPS)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp,
-                           "more than " STR(LW_CONFIG_MAX_KAFKA_PROPS) " properties");
-    if (n == 0)
-        return LW_OK;
-    if (!(cfg->source.kafka = calloc(n, sizeof *cfg->source.kafka)))
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
-    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
-    if (!scratch)
-        return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
-    for (size_t i = 0; i < n && !err; i++) {
-        yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
-        yaml_node_t *kn = lw_cfg_node_at(c, p->key), *vn = lw_cfg_node_at(c, p->value);
-        sval_t ks, vs;
-        if ((err = lw_cfg_get_scalar(c, kn, kp, "a property name", &ks)) ||
-            (err = lw_cfg_want_string(c, &ks, kp, "a librdkafka property name")))
-            break;
-        lw_cfg_kp_key(sub, kp, ks.s);
-        for (size_t j = 0; j < i && !err; j++)
-            if (strcmp(cfg->source.kafka[j].key, ks.s) == 0)
-                err = lw_cfg_fail(c, ks.line, sub, "duplicate key (first given at line %d)",
-                                  cfg->source.kafka[j].line);
-        if (err ||
-            (err = lw_cfg_get_scalar(c, vn, sub, "a value (string, number or boolean)", &vs)))
-            break;
-        if (vs.type == LW_SCALAR_NULL) {
-            err = lw_cfg_fail(c, vs.line, sub, "expected a value, got null");
-            break;
-        }
-        if (rd_kafka_conf_set(scratch, ks.s, vs.s, msg, sizeof msg) != RD_KAFKA_CONF_OK) {
-            err = lw_cfg_fail(c, vs.line, sub, "%s",
-                              lw_kafka_is_secret(ks.s) ? "invalid value (not shown: secret)" : msg);
-            break;
-        }
-        lw_config_kv_t *kv = &cfg->source.kafka[i];
-        kv->line = ks.line;
-        if (!(kv->key = lw_cfg_dup_str(c, &ks, sub, &err)) ||
-            !(kv->value = lw_cfg_dup_str(c, &vs, sub, &err)))
-            break;
-        cfg->source.nkafka = i + 1;
-    }
-    rd_kafka_conf_destroy(scratch);
+    lw_err_t err =
+        lw_cfg_each_pair(c, v, kp, "librdkafka properties", "properties", LW_CONFIG_MAX_KAFKA_PROPS,
+                         "a property name", "a librdkafka property name", add_kafka_prop, &st);
+    if (st.scratch)
+        rd_kafka_conf_destroy(st.scratch);
     return err;
 }
 
@@ -137,11 +127,8 @@ static lw_err_t parse_topics(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void
 }
 
 static const key_spec_t source_keys[] = {
-    {.key = "format",
-     .type = T_FORMAT,
-     .off = CFG(source.format),
-     .def = "segment",
-     .help = "event JSON layout: segment, amplitude, or custom (then give source.fields)"},
+    KEY_VALUE("format", T_FORMAT, CFG(source.format), "segment",
+              "event JSON layout: segment, amplitude, or custom (then give source.fields)"),
     KEY_SECTION("fields", &fields_section,
                 "custom format only: dotted paths of event name, user and time"),
     KEY_INT("max_event_bytes", C_SIZE, CFG(source.max_event_bytes), "1048576", 64, 64 * 1024 * 1024,
@@ -150,32 +137,19 @@ static const key_spec_t source_keys[] = {
             "deeper JSON nesting is rejected (reason too_deep)"),
     KEY_DURATION("max_future", CFG(source.max_future_ms), "1d", 1000, 366 * LW_MS_PER_DAY,
                  "events stamped later than now + this are rejected (time_in_future)"),
-    {.key = "kafka",
-     .type = T_CUSTOM,
-     .custom = parse_kafka,
-     .doc_type = "mapping",
-     .help = "librdkafka properties for `run`, passed through unchanged (bootstrap.servers, "
-             "group.id, security.protocol, sasl.*, ssl.*); enable.auto.commit and "
-             "enable.auto.offset.store are forced false (the store owns offsets); "
-             "auto.offset.reset defaults to earliest"},
-    {.key = "topics",
-     .type = T_CUSTOM,
-     .custom = parse_topics,
-     .doc_type = "list of strings",
-     .help = "Kafka topics `run` consumes"},
-    {.key = "dead_letter_topic",
-     .type = T_STRING,
-     .off = CFG(source.dead_letter_topic),
-     .help = "optional: Kafka topic that receives rejected messages, with a leadwatch-reason "
-             "header"},
+    KEY_CUSTOM(
+        "kafka", parse_kafka, "mapping", NULL,
+        "librdkafka properties for `run`, passed through unchanged (bootstrap.servers, group.id, "
+        "security.protocol, sasl.*, ssl.*); enable.auto.commit and enable.auto.offset.store are "
+        "forced false (the store owns offsets); auto.offset.reset defaults to earliest"),
+    KEY_CUSTOM("topics", parse_topics, "list of strings", NULL, "Kafka topics `run` consumes"),
+    KEY_VALUE(
+        "dead_letter_topic", T_STRING, CFG(source.dead_letter_topic), NULL,
+        "optional: Kafka topic that receives rejected messages, with a leadwatch-reason header"),
 };
 
-const section_t lw_cfg_source_section = {
-    .path = "source",
-    KEYS(source_keys),
-    .check = source_check,
-    .help = "where events come from and how one event is decoded",
-};
+const section_t lw_cfg_source_section = SECTION(
+    "source", source_keys, source_check, "where events come from and how one event is decoded");
 
 static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {
@@ -193,35 +167,24 @@ static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, c
 /* ------------------------------------------------- store and buckets */
 
 static const key_spec_t store_keys[] = {
-    {.key = "path",
-     .type = T_STRING,
-     .off = CFG(store.path),
-     .def = "leadwatch.db",
-     .help = "SQLite database file (relative to the working directory)"},
+    KEY_VALUE("path", T_STRING, CFG(store.path), "leadwatch.db",
+              "SQLite database file (relative to the working directory)"),
     KEY_INT("flush_events", C_LONG, CFG(store.flush_events), "200000", 1, 10000000,
             "write the open buckets to the database after this many events"),
     KEY_DURATION("flush_interval", CFG(store.flush_interval_ms), "1s", 1000, LW_MS_PER_HOUR,
                  "... or after this long, whichever comes first"),
 };
 
-const section_t lw_cfg_store_section = {
-    .path = "store",
-    KEYS(store_keys),
-    .help = "the SQLite store of per-bucket metric values (optional section)",
-};
+const section_t lw_cfg_store_section = SECTION(
+    "store", store_keys, NULL, "the SQLite store of per-bucket metric values (optional section)");
 
 static const key_spec_t buckets_keys[] = {
-    {.key = "size",
-     .type = T_BUCKET,
-     .off = CFG(buckets.size_ms),
-     .def = "1d",
-     .help = "bucket length, aligned in UTC: 1h, 1d or 1w (weeks start Monday)"},
+    KEY_VALUE("size", T_BUCKET, CFG(buckets.size_ms), "1d",
+              "bucket length, aligned in UTC: 1h, 1d or 1w (weeks start Monday)"),
     KEY_DURATION("grace", CFG(buckets.grace_ms), "2d", 0, 366 * LW_MS_PER_DAY,
                  "accepted lateness: a bucket stays open this long after it ends"),
 };
 
-const section_t lw_cfg_buckets_section = {
-    .path = "buckets",
-    KEYS(buckets_keys),
-    .help = "time buckets the metrics are aggregated into (optional section)",
-};
+const section_t lw_cfg_buckets_section =
+    SECTION("buckets", buckets_keys, NULL,
+            "time buckets the metrics are aggregated into (optional section)");

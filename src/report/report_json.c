@@ -178,16 +178,12 @@ static bool jr_string(jr_t *j, char *buf, size_t size)
                 return false;
             char e = j->p[1];
             j->p += 2;
-            switch (e) {
-            case 'n': cp = '\n'; break;
-            case 't': cp = '\t'; break;
-            case 'r': cp = '\r'; break;
-            case 'b': cp = '\b'; break;
-            case 'f': cp = '\f'; break;
-            case '"':
-            case '\\':
-            case '/': cp = (unsigned char)e; break;
-            case 'u': {
+            if (e != 'u') {
+                const int ch = lw_json_unescape1(e);
+                if (ch < 0)
+                    return false;
+                cp = (unsigned long)ch;
+            } else {
                 if (j->end - j->p < 4)
                     return false;
                 cp = 0;
@@ -200,9 +196,6 @@ static bool jr_string(jr_t *j, char *buf, size_t size)
                 j->p += 4;
                 if (cp >= 0xD800 && cp <= 0xDFFF)
                     cp = 0xFFFD; /* surrogates: names here are never outside the BMP */
-                break;
-            }
-            default: return false;
             }
         } else {
             if ((unsigned char)*j->p < 0x20)

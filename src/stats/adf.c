@@ -126,14 +126,12 @@ static lw_err_t select_lag(const double *x, const double *dx, size_t n, size_t m
                            double *best_ic, char *errstr, size_t errstr_size)
 {
     const size_t m = n - 1 - maxlag, k = maxlag + 1 + ntrend;
-    lw_err_t err = LW_OK;
-    gsl_matrix *A = gsl_matrix_alloc(m, k);
-    gsl_vector *tau = gsl_vector_alloc(k);
-    gsl_vector *c = gsl_vector_alloc(m);
-    if (!A || !tau || !c) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "adf: out of memory");
-        goto free_all;
-    }
+    lw_nested_qr_t q;
+    lw_err_t err = lw_nested_qr_alloc(&q, m, k, "adf", errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    gsl_matrix *A = q.A;
+    gsl_vector *c = q.c;
     for (size_t r = 0; r < m; r++) {
         const size_t t = r + maxlag;
         gsl_matrix_set(A, r, 0, 1.0);
@@ -144,7 +142,7 @@ static lw_err_t select_lag(const double *x, const double *dx, size_t n, size_t m
             gsl_matrix_set(A, r, ntrend + i, dx[t - i]);
         gsl_vector_set(c, r, dx[t]);
     }
-    err = lw_ols_nested_qr(A, tau, c, "adf", "lag-search design", errstr, errstr_size);
+    err = lw_ols_nested_qr(A, q.tau, c, "adf", "lag-search design", errstr, errstr_size);
     if (err != LW_OK)
         goto free_all;
     /* tail = sum_{i >= L+1+ntrend} c_i^2, walking L from maxlag down to 0. */
@@ -171,9 +169,7 @@ static lw_err_t select_lag(const double *x, const double *dx, size_t n, size_t m
         }
     }
 free_all:
-    gsl_vector_free(c);
-    gsl_vector_free(tau);
-    gsl_matrix_free(A);
+    lw_nested_qr_free(&q);
     return err;
 }
 
@@ -192,12 +188,9 @@ lw_err_t lw_adf_ex(const double *x, size_t n, size_t maxlag, lw_adf_autolag_t au
                          (int)reg);
     const size_t ntrend = reg == LW_ADF_CT ? 2 : 1;
     const size_t min_n = reg == LW_ADF_CT ? LW_ADF_CT_MIN_NOBS : LW_ADF_MIN_NOBS;
-    if (n < min_n)
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "adf: %zu points is too few (need >= %zu)", n, min_n);
-    if (n > LW_ADF_MAX_NOBS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
-                         "adf: %zu points exceeds the bound %u", n, LW_ADF_MAX_NOBS);
+    lw_err_t err = lw_stats_check_nobs("adf", n, min_n, LW_ADF_MAX_NOBS, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
     bool constant = true;
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(x[i]))
@@ -216,7 +209,7 @@ lw_err_t lw_adf_ex(const double *x, size_t n, size_t maxlag, lw_adf_autolag_t au
                          "adf: maxlag %zu exceeds n/2 - %zu = %zu", maxlag, 1 + ntrend, cap);
     }
 
-    lw_err_t err = LW_OK;
+    err = LW_OK;
     lw_ols_t *ols = NULL;
     double *dx = malloc((n - 1) * sizeof(double));
     double *X = malloc((n - 1) * (maxlag + 1 + ntrend) * sizeof(double));

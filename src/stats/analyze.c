@@ -135,6 +135,51 @@ typedef struct {
 } work_t;
 
 /*
+ * The scratch of granger_lag, shared by the tree and lw_analyze_lag_test:
+ * designs of up to `rows` x kmax, K stability records, the normal-equation
+ * arrays.  false when out of memory (work_release frees what was allocated).
+ */
+static bool work_alloc_fit(work_t *w, size_t rows, size_t K, size_t kmax)
+{
+    w->X = malloc(rows * kmax * sizeof(double));
+    w->yv = malloc(rows * sizeof(double));
+    w->wrec = calloc(K, sizeof(lw_granger_lag_t));
+    w->mu = malloc((kmax + 1) * sizeof(double));
+    w->G = malloc((kmax * kmax > rows ? kmax * kmax : rows) * sizeof(double));
+    w->b = malloc(kmax * sizeof(double));
+    w->dsc = malloc(kmax * sizeof(double));
+    return w->X && w->yv && w->wrec && w->mu && w->G && w->b && w->dsc;
+}
+
+/* Everything a work_t owns; fields never allocated are NULL. */
+static void work_release(work_t *w)
+{
+    lw_granger_destroy(w->g);
+    lw_ols_destroy(w->ols);
+    free(w->X);
+    free(w->yv);
+    free(w->x);
+    free(w->y);
+    free(w->xr);
+    free(w->yr);
+    free(w->wrec);
+    free(w->mu);
+    free(w->G);
+    free(w->b);
+    free(w->dsc);
+    free(w->hac_work);
+    free(w->sx);
+    free(w->fx);
+    free(w->fy);
+    for (size_t c = 0; c < LW_ANALYZE_MAX_CONTROLS; c++)
+        free(w->fc[c]);
+    free(w->rows);
+    free(w->X2);
+    free(w->pa);
+    free(w->pb);
+}
+
+/*
  * The lag-p Granger pair of models on x[0..n), y[0..n) by normal equations:
  * the SSR F statistic of granger.h (df p, m - 2p - 1, m = n - p) and the sum
  * of the x-lag coefficients of the unrestricted model.
@@ -717,22 +762,9 @@ static lw_step_t oos_dir(work_t *w, const double *y, const double *x, size_t p,
         lw_analyze_note(why, "%s", err);
         return LW_STEP_SKIPPED;
     }
-    const size_t P = m - R;
-    double ssa = 0.0, ssb = 0.0, fsum = 0.0, fss = 0.0;
-    for (size_t i = R; i < m; i++) {
-        const double ea = w->yv[i] - w->pa[i], eb = w->yv[i] - w->pb[i], d = w->pa[i] - w->pb[i];
-        ssa += ea * ea;
-        ssb += eb * eb;
-        fsum += ea * ea - (eb * eb - d * d);
-    }
-    const double fmean = fsum / (double)P;
-    for (size_t i = R; i < m; i++) {
-        const double ea = w->yv[i] - w->pa[i], eb = w->yv[i] - w->pb[i], d = w->pa[i] - w->pb[i];
-        const double v = ea * ea - (eb * eb - d * d) - fmean;
-        fss += v * v;
-    }
-    const double fsd = sqrt(fss / (double)(P - 1));
-    if (!(ssa > 0.0) || !(ssb > 0.0) || !(fsd > 0.0) || !isfinite(fsd)) {
+    lw_forecast_sums_t s;
+    lw_forecast_sums(w->yv, w->pa, w->pb, R, m, &s);
+    if (!(s.ssa > 0.0) || !(s.ssb > 0.0) || !(s.fsd > 0.0) || !isfinite(s.fsd)) {
         lw_analyze_note(why, "the forecasts are exact or identical (no variance to test)");
         return LW_STEP_SKIPPED;
     }
@@ -742,16 +774,7 @@ static lw_step_t oos_dir(work_t *w, const double *y, const double *x, size_t p,
     f->first_row = w->rows[0];
     f->initial = R;
     f->first_forecast = w->rows[R] - e->row_first;
-    f->noos = P;
-    f->mse_a = ssa / (double)P;
-    f->mse_b = ssb / (double)P;
-    f->rmse_a = sqrt(f->mse_a);
-    f->rmse_b = sqrt(f->mse_b);
-    f->rel_rmse_change = 1.0 - f->rmse_b / f->rmse_a;
-    f->cw_mean = fmean;
-    f->cw_se = fsd / sqrt((double)P);
-    f->cw_t = fmean / f->cw_se;
-    f->cw_p = gsl_cdf_ugaussian_Q(f->cw_t);
+    lw_forecast_fill(f, m - R, &s);
     return LW_STEP_OK;
 }
 
@@ -933,16 +956,18 @@ static void prepare_pair(work_t *w, lw_edge_result_t *e, const double *const *pr
                  a->decision, e->to, b->decision);
 }
 
-/* Steps 1-3 and 5-7 for one edge. */
-static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const *prepared,
-                             const lw_prep_info_t *pinfo, const lw_analyze_input_t *in,
-                             char *errstr, size_t errstr_size)
+/*
+ * The state of an edge before any step runs, shared by analyse_edge and the
+ * edges of a table too short to fit: sizes, the per-lag arrays (zeroed),
+ * every step skipped with "not run: insufficient data", verdict
+ * insufficient data.  LW_ERR_NOMEM when an array cannot be allocated (the
+ * ones that were stay in e for lw_analysis_free).
+ */
+static lw_err_t edge_begin(lw_edge_result_t *e, size_t K, size_t nrows)
 {
-    const size_t K = w->o->max_lag, nrows = in->nrows;
     e->max_lag = K;
     e->rows_total = nrows;
     e->min_nobs = lw_granger_min_nobs(K);
-
     e->granger = calloc(K, sizeof(lw_granger_lag_t));
     e->granger_reverse = calloc(K, sizeof(lw_granger_lag_t));
     e->q_lags = calloc(K, sizeof(double));
@@ -956,19 +981,44 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     if (!e->granger || !e->granger_reverse || !e->q_lags || !e->q_lags_reverse ||
         !e->q_lags_defined || !e->q_lags_reverse_defined || !e->lagreg || !e->ccf_r ||
         !e->ic_common || !e->ic_common_reverse)
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
-
-    e->lagreg_status = e->stab_status = e->stab_rev_status = LW_STEP_SKIPPED;
-    e->oos_rev_status = LW_STEP_SKIPPED;
+        return LW_ERR_NOMEM;
+    e->lagreg_status = e->stab_status = LW_STEP_SKIPPED;
+    e->break_status = e->oos_status = e->sens_status = e->ccf_status = LW_STEP_SKIPPED;
     lw_analyze_note(e->lagreg_note, "not run: insufficient data");
     lw_analyze_note(e->stab_note, "not run: insufficient data");
-    e->break_status = e->oos_status = e->sens_status = e->ccf_status = LW_STEP_SKIPPED;
     lw_analyze_note(e->break_note, "not run: insufficient data");
     lw_analyze_note(e->oos_note, "not run: insufficient data");
     lw_analyze_note(e->ccf_note, "not run: insufficient data");
     lw_analyze_note(e->sens_note, "not run: insufficient data");
     e->elasticity_basis = "not computed";
     e->verdict = LW_VERDICT_INSUFFICIENT_DATA;
+    return LW_OK;
+}
+
+/* The arrays edge_begin allocated (those it did not are NULL). */
+static void edge_release(lw_edge_result_t *e)
+{
+    free(e->granger);
+    free(e->granger_reverse);
+    free(e->q_lags);
+    free(e->q_lags_reverse);
+    free(e->q_lags_defined);
+    free(e->q_lags_reverse_defined);
+    free(e->lagreg);
+    free(e->ccf_r);
+    free(e->ic_common);
+    free(e->ic_common_reverse);
+}
+
+/* Steps 1-3 and 5-7 for one edge. */
+static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const *prepared,
+                             const lw_prep_info_t *pinfo, const lw_analyze_input_t *in,
+                             char *errstr, size_t errstr_size)
+{
+    const size_t K = w->o->max_lag, nrows = in->nrows;
+    if (edge_begin(e, K, nrows) != LW_OK)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
+    e->stab_rev_status = e->oos_rev_status = LW_STEP_SKIPPED;
 
     if (!e->prep_from.usable) {
         lw_analyze_reason(e, "%s: %s", e->from, e->prep_from.note);
@@ -1144,29 +1194,14 @@ lw_err_t lw_analyze_lag_test(const double *x, const double *y, size_t n, size_t 
         err = lw_ols_new(n, k, &w.ols, errstr, errstr_size);
     if (err != LW_OK)
         goto free_work;
-    w.X = malloc(n * k * sizeof(double));
-    w.yv = malloc(n * sizeof(double));
-    w.wrec = calloc(p, sizeof(lw_granger_lag_t));
-    w.mu = malloc((k + 1) * sizeof(double));
-    w.G = malloc((k * k > n ? k * k : n) * sizeof(double));
-    w.b = malloc(k * sizeof(double));
-    w.dsc = malloc(k * sizeof(double));
-    if (!w.X || !w.yv || !w.wrec || !w.mu || !w.G || !w.b || !w.dsc) {
+    if (!work_alloc_fit(&w, n, p, k)) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "lag test: out of memory");
         goto free_work;
     }
     if (!granger_lag(&w, x, y, n, p, F, pvalue, effect_sum))
         err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "lag test: infeasible at lag %zu", p);
 free_work:
-    lw_granger_destroy(w.g);
-    lw_ols_destroy(w.ols);
-    free(w.X);
-    free(w.yv);
-    free(w.wrec);
-    free(w.mu);
-    free(w.G);
-    free(w.b);
-    free(w.dsc);
+    work_release(&w);
     return err;
 }
 
@@ -1189,19 +1224,8 @@ void lw_analysis_free(lw_analysis_t *a)
 {
     if (!a)
         return;
-    for (size_t i = 0; i < a->nedges; i++) {
-        lw_edge_result_t *e = &a->edges[i];
-        free(e->granger);
-        free(e->granger_reverse);
-        free(e->q_lags);
-        free(e->q_lags_reverse);
-        free(e->q_lags_defined);
-        free(e->q_lags_reverse_defined);
-        free(e->lagreg);
-        free(e->ccf_r);
-        free(e->ic_common);
-        free(e->ic_common_reverse);
-    }
+    for (size_t i = 0; i < a->nedges; i++)
+        edge_release(&a->edges[i]);
     free(a->edges);
     free(a);
 }
@@ -1305,17 +1329,11 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
             goto free_work;
     }
     w.o = opts;
-    w.X = malloc(nr1 * kmax * sizeof(double));
-    w.yv = malloc(nr1 * sizeof(double));
+    const bool fit_ok = work_alloc_fit(&w, nr1, K, kmax);
     w.x = malloc(nr1 * sizeof(double));
     w.y = malloc(nr1 * sizeof(double));
     w.xr = malloc(nr1 * sizeof(double));
     w.yr = malloc(nr1 * sizeof(double));
-    w.wrec = calloc(K, sizeof(lw_granger_lag_t));
-    w.mu = malloc((kmax + 1) * sizeof(double));
-    w.G = malloc((kmax * kmax > nr1 ? kmax * kmax : nr1) * sizeof(double));
-    w.b = malloc(kmax * sizeof(double));
-    w.dsc = malloc(kmax * sizeof(double));
     w.hac_work = malloc(lw_hac_work_size(2) * sizeof(double));
     w.sx = malloc(nr1 * sizeof(double));
     w.season_period = a->season_period;
@@ -1329,9 +1347,8 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
     w.X2 = malloc(nr1 * kmax * sizeof(double));
     w.pa = malloc(nr1 * sizeof(double));
     w.pb = malloc(nr1 * sizeof(double));
-    if (!w.X || !w.yv || !w.x || !w.y || !w.xr || !w.yr || !w.wrec || !w.mu || !w.G || !w.b ||
-        !w.dsc || !w.hac_work || !w.sx || !w.fx || !w.fy || !fc_ok || !w.rows || !w.X2 || !w.pa ||
-        !w.pb) {
+    if (!fit_ok || !w.x || !w.y || !w.xr || !w.yr || !w.hac_work || !w.sx || !w.fx || !w.fy ||
+        !fc_ok || !w.rows || !w.X2 || !w.pa || !w.pb) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
         goto free_work;
     }
@@ -1349,40 +1366,16 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
                         : (in->input_kinds && in->input_kinds[i] ? in->input_kinds[i] : ""));
         e->prep_from = pinfo[e->from_col];
         e->prep_to = pinfo[e->to_col];
-        if (!can_fit) {
-            /* no workspace: report the same reason analyse_edge would */
-            e->max_lag = K;
-            e->rows_total = nrows;
-            e->min_nobs = lw_granger_min_nobs(K);
-        }
         if (can_fit) {
             err = analyse_edge(&w, e, pcols, pinfo, in, errstr, errstr_size);
             if (err != LW_OK)
                 goto free_work;
         } else {
-            e->granger = calloc(K, sizeof(lw_granger_lag_t));
-            e->granger_reverse = calloc(K, sizeof(lw_granger_lag_t));
-            e->q_lags = calloc(K, sizeof(double));
-            e->q_lags_reverse = calloc(K, sizeof(double));
-            e->q_lags_defined = calloc(K, sizeof(bool));
-            e->q_lags_reverse_defined = calloc(K, sizeof(bool));
-            e->lagreg = calloc(K + 1, sizeof(lw_lagreg_t));
-            e->ccf_r = calloc(2 * K + 1, sizeof(double));
-            if (!e->granger || !e->granger_reverse || !e->q_lags || !e->q_lags_reverse ||
-                !e->q_lags_defined || !e->q_lags_reverse_defined || !e->lagreg || !e->ccf_r) {
+            /* no workspace: report the same reason analyse_edge would */
+            if (edge_begin(e, K, nrows) != LW_OK) {
                 err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
                 goto free_work;
             }
-            e->verdict = LW_VERDICT_INSUFFICIENT_DATA;
-            e->lagreg_status = e->stab_status = LW_STEP_SKIPPED;
-            e->break_status = e->oos_status = e->sens_status = e->ccf_status = LW_STEP_SKIPPED;
-            lw_analyze_note(e->lagreg_note, "not run: insufficient data");
-            lw_analyze_note(e->stab_note, "not run: insufficient data");
-            lw_analyze_note(e->ccf_note, "not run: insufficient data");
-            lw_analyze_note(e->break_note, "not run: insufficient data");
-            lw_analyze_note(e->oos_note, "not run: insufficient data");
-            lw_analyze_note(e->sens_note, "not run: insufficient data");
-            e->elasticity_basis = "not computed";
             lw_analyze_reason(e, "%zu rows; lags 1..%zu need at least 3*%zu+2 = %zu", nrows, K, K,
                        e->min_nobs);
         }
@@ -1428,29 +1421,7 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
     err = LW_OK;
 
 free_work:
-    lw_granger_destroy(w.g);
-    lw_ols_destroy(w.ols);
-    free(w.X);
-    free(w.yv);
-    free(w.x);
-    free(w.y);
-    free(w.xr);
-    free(w.yr);
-    free(w.wrec);
-    free(w.mu);
-    free(w.G);
-    free(w.b);
-    free(w.dsc);
-    free(w.hac_work);
-    free(w.sx);
-    free(w.fx);
-    free(w.fy);
-    for (size_t c = 0; c < LW_ANALYZE_MAX_CONTROLS; c++)
-        free(w.fc[c]);
-    free(w.rows);
-    free(w.X2);
-    free(w.pa);
-    free(w.pb);
+    work_release(&w);
 free_scratch:
     free(prepared);
     free(col);

@@ -36,14 +36,11 @@ const char *lw_verdict_name(lw_verdict_t v)
     return (unsigned)v <= LW_VERDICT_INSUFFICIENT_DATA ? VERDICT_NAMES[v] : "?";
 }
 
+static const char *const STEP_NAMES[] = {"ok", "skipped", "unavailable"};
+
 const char *lw_step_name(lw_step_t s)
 {
-    switch (s) {
-    case LW_STEP_OK: return "ok";
-    case LW_STEP_SKIPPED: return "skipped";
-    case LW_STEP_UNAVAILABLE: return "unavailable";
-    }
-    return "?";
+    return (unsigned)s <= LW_STEP_UNAVAILABLE ? STEP_NAMES[s] : "?";
 }
 
 void lw_analyze_reason(lw_edge_result_t *e, const char *fmt, ...)

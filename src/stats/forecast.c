@@ -38,6 +38,46 @@ static lw_err_t record(lw_forecast_t *res, lw_err_t err, const char *errstr)
                            errstr);
 }
 
+void lw_forecast_sums(const double *y, const double *pa, const double *pb, size_t R, size_t m,
+                      lw_forecast_sums_t *s)
+{
+    const size_t P = m - R;
+    double ssa = 0.0, ssb = 0.0, fsum = 0.0, yss = 0.0;
+    for (size_t i = R; i < m; i++) {
+        const double ea = y[i] - pa[i], eb = y[i] - pb[i], d = pa[i] - pb[i];
+        yss += y[i] * y[i];
+        ssa += ea * ea;
+        ssb += eb * eb;
+        fsum += ea * ea - (eb * eb - d * d);
+    }
+    const double fmean = fsum / (double)P;
+    double fss = 0.0;
+    for (size_t i = R; i < m; i++) {
+        const double ea = y[i] - pa[i], eb = y[i] - pb[i], d = pa[i] - pb[i];
+        const double f = ea * ea - (eb * eb - d * d) - fmean;
+        fss += f * f;
+    }
+    s->ssa = ssa;
+    s->ssb = ssb;
+    s->yss = yss;
+    s->fmean = fmean;
+    s->fsd = sqrt(fss / (double)(P - 1));
+}
+
+void lw_forecast_fill(lw_forecast_t *res, size_t P, const lw_forecast_sums_t *s)
+{
+    res->noos = P;
+    res->mse_a = s->ssa / (double)P;
+    res->mse_b = s->ssb / (double)P;
+    res->rmse_a = sqrt(res->mse_a);
+    res->rmse_b = sqrt(res->mse_b);
+    res->rel_rmse_change = 1.0 - res->rmse_b / res->rmse_a;
+    res->cw_mean = s->fmean;
+    res->cw_se = s->fsd / sqrt((double)P);
+    res->cw_t = s->fmean / res->cw_se;
+    res->cw_p = gsl_cdf_ugaussian_Q(res->cw_t);
+}
+
 lw_err_t lw_forecast_oos(const double *y, const double *x, size_t n, size_t ylags, size_t xlags,
                          size_t initial, lw_forecast_t *res, double *pred_a, double *pred_b,
                          char *errstr, size_t errstr_size)
@@ -109,26 +149,11 @@ lw_err_t lw_forecast_oos(const double *y, const double *x, size_t n, size_t ylag
     if (err != LW_OK)
         goto free_bufs;
 
-    const size_t P = m - R;
-    double ssa = 0.0, ssb = 0.0, fsum = 0.0, yss = 0.0;
-    for (size_t i = R; i < m; i++) {
-        const double ea = yy[i] - pa[i], eb = yy[i] - pb[i], d = pa[i] - pb[i];
-        yss += yy[i] * yy[i];
-        ssa += ea * ea;
-        ssb += eb * eb;
-        fsum += ea * ea - (eb * eb - d * d);
-    }
-    const double fmean = fsum / (double)P;
-    double fss = 0.0;
-    for (size_t i = R; i < m; i++) {
-        const double ea = yy[i] - pa[i], eb = yy[i] - pb[i], d = pa[i] - pb[i];
-        const double f = ea * ea - (eb * eb - d * d) - fmean;
-        fss += f * f;
-    }
-    const double fsd = sqrt(fss / (double)(P - 1));
+    lw_forecast_sums_t s;
+    lw_forecast_sums(yy, pa, pb, R, m, &s);
     /* Errors at rounding level of y itself mean the forecasts are exact. */
-    if (!(ssa > DBL_EPSILON * yss) || !(ssb > DBL_EPSILON * yss) || !(fsd > 0.0) ||
-        !isfinite(ssa) || !isfinite(ssb) || !isfinite(fsd)) {
+    if (!(s.ssa > DBL_EPSILON * s.yss) || !(s.ssb > DBL_EPSILON * s.yss) || !(s.fsd > 0.0) ||
+        !isfinite(s.ssa) || !isfinite(s.ssb) || !isfinite(s.fsd)) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                         "forecast: the forecasts are exact or identical (no variance to test)");
         goto free_bufs;
@@ -139,16 +164,7 @@ lw_err_t lw_forecast_oos(const double *y, const double *x, size_t n, size_t ylag
     res->first_row = L;
     res->initial = R;
     res->first_forecast = L + R;
-    res->noos = P;
-    res->mse_a = ssa / (double)P;
-    res->mse_b = ssb / (double)P;
-    res->rmse_a = sqrt(res->mse_a);
-    res->rmse_b = sqrt(res->mse_b);
-    res->rel_rmse_change = 1.0 - res->rmse_b / res->rmse_a;
-    res->cw_mean = fmean;
-    res->cw_se = fsd / sqrt((double)P);
-    res->cw_t = fmean / res->cw_se;
-    res->cw_p = gsl_cdf_ugaussian_Q(res->cw_t);
+    lw_forecast_fill(res, m - R, &s);
     if (pred_a || pred_b) {
         for (size_t t = 0; t < n; t++) {
             const bool oos = t >= L + R;

@@ -69,11 +69,12 @@ struct lw_granger {
     double *xty;  /* kmax */
     double *dsc;  /* kmax: 1 / sqrt(diag) */
     double *bu, *br;
-    gsl_matrix *L; /* kmax x kmax */
-    gsl_vector *rhs, *sol, *work3;
-    lw_ols_t *ols; /* fallback */
+    double *L;                 /* kmax x kmax, the scaled Gram then its Cholesky factor */
+    double *rhs, *sol, *work3; /* kmax, kmax, 3 kmax */
+    lw_ols_t *ols;             /* fallback */
     double *Xd, *yd;
-    double *fit; /* max_nobs: fitted values */
+    double *fit;  /* max_nobs: fitted values */
+    double mem[]; /* the arrays above, carved in this order */
 };
 
 size_t lw_granger_min_nobs(size_t max_lag)
@@ -83,25 +84,9 @@ size_t lw_granger_min_nobs(size_t max_lag)
 
 void lw_granger_destroy(lw_granger_t *g)
 {
-    if (!g)
-        return;
-    free(g->z);
-    free(g->S);
-    free(g->PP);
-    free(g->gram);
-    free(g->xty);
-    free(g->dsc);
-    free(g->bu);
-    free(g->br);
-    gsl_matrix_free(g->L);
-    gsl_vector_free(g->rhs);
-    gsl_vector_free(g->sol);
-    gsl_vector_free(g->work3);
-    lw_ols_destroy(g->ols);
-    free(g->Xd);
-    free(g->yd);
-    free(g->fit);
-    free(g);
+    if (g)
+        lw_ols_destroy(g->ols);
+    free(g); /* one block: the arrays are in g->mem */
 }
 
 lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, char *errstr,
@@ -116,31 +101,20 @@ lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, cha
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                          "granger: workspace (n %zu, lag %zu) exceeds the bound (%u, %u)", max_nobs,
                          max_lag, LW_GRANGER_MAX_NOBS, LW_GRANGER_MAX_LAG);
-    lw_granger_t *g = calloc(1, sizeof(*g));
+    const size_t k = 2 * max_lag + 1, N = max_nobs;
+    const size_t sizes[] = {2 * N, 2 * (N + 1), 4 * (max_lag + 1) * (N + 1),
+                            k * k, k,           k,
+                            k,     k,           k * k,
+                            k,     k,           3 * k,
+                            N * k, N,           N};
+    const size_t nparts = sizeof sizes / sizeof sizes[0];
+    lw_granger_t *g = lw_stats_block_new(sizeof(lw_granger_t), sizes, nparts);
     if (!g)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
-    const size_t k = 2 * max_lag + 1;
-    g->max_nobs = max_nobs;
-    g->max_lag = max_lag;
-    g->kmax = k;
-    g->z = malloc(2 * max_nobs * sizeof(double));
-    g->S = malloc(2 * (max_nobs + 1) * sizeof(double));
-    g->PP = malloc(4 * (max_lag + 1) * (max_nobs + 1) * sizeof(double));
-    g->gram = malloc(k * k * sizeof(double));
-    g->xty = malloc(k * sizeof(double));
-    g->dsc = malloc(k * sizeof(double));
-    g->bu = malloc(k * sizeof(double));
-    g->br = malloc(k * sizeof(double));
-    g->L = gsl_matrix_alloc(k, k);
-    g->rhs = gsl_vector_alloc(k);
-    g->sol = gsl_vector_alloc(k);
-    g->work3 = gsl_vector_alloc(3 * k);
-    g->Xd = malloc(max_nobs * k * sizeof(double));
-    g->yd = malloc(max_nobs * sizeof(double));
-    g->fit = malloc(max_nobs * sizeof(double));
-    if (!g->z || !g->S || !g->PP || !g->gram || !g->xty || !g->dsc || !g->bu || !g->br || !g->L ||
-        !g->rhs || !g->sol || !g->work3 || !g->Xd || !g->yd || !g->fit)
-        goto fail_nomem;
+    *g = (lw_granger_t){.max_nobs = max_nobs, .max_lag = max_lag, .kmax = k};
+    double **const parts[] = {&g->z, &g->S,   &g->PP,  &g->gram,  &g->xty, &g->dsc, &g->bu, &g->br,
+                              &g->L, &g->rhs, &g->sol, &g->work3, &g->Xd,  &g->yd,  &g->fit};
+    lw_stats_carve(g->mem, parts, sizes, nparts);
     lw_err_t err = lw_ols_new(max_nobs, k, &g->ols, errstr, errstr_size);
     if (err != LW_OK) {
         lw_granger_destroy(g);
@@ -148,10 +122,6 @@ lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, cha
     }
     *out = g;
     return LW_OK;
-
-fail_nomem:
-    lw_granger_destroy(g);
-    return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
 }
 
 static double *pp_row(const lw_granger_t *g, int s1, int s2, size_t d)
@@ -305,10 +275,10 @@ static bool build_gram(lw_granger_t *g, size_t n, size_t p, size_t kk)
     for (size_t a = 0; a < kk; a++) {
         for (size_t b = a; b < kk; b++) {
             const double v = g->gram[a * kk + b] * g->dsc[a] * g->dsc[b];
-            gsl_matrix_set(g->L, a, b, v);
-            gsl_matrix_set(g->L, b, a, v);
+            g->L[a * g->kmax + b] = v;
+            g->L[b * g->kmax + a] = v;
         }
-        gsl_vector_set(g->rhs, a, g->xty[a] * g->dsc[a]);
+        g->rhs[a] = g->xty[a] * g->dsc[a];
     }
     return true;
 }
@@ -316,9 +286,9 @@ static bool build_gram(lw_granger_t *g, size_t n, size_t p, size_t kk)
 /* Solve with the leading kk x kk block of the factor in g->L into b. */
 static bool chol_solve(lw_granger_t *g, size_t kk, double *b)
 {
-    gsl_matrix_const_view Lv = gsl_matrix_const_submatrix(g->L, 0, 0, kk, kk);
-    gsl_vector_const_view rv = gsl_vector_const_subvector(g->rhs, 0, kk);
-    gsl_vector_view sv = gsl_vector_subvector(g->sol, 0, kk);
+    gsl_matrix_const_view Lv = gsl_matrix_const_view_array_with_tda(g->L, kk, kk, g->kmax);
+    gsl_vector_const_view rv = gsl_vector_const_view_array(g->rhs, kk);
+    gsl_vector_view sv = gsl_vector_view_array(g->sol, kk);
     if (gsl_linalg_cholesky_solve(&Lv.matrix, &rv.vector, &sv.vector) != GSL_SUCCESS)
         return false;
     for (size_t a = 0; a < kk; a++) {
@@ -333,11 +303,11 @@ static bool chol_solve(lw_granger_t *g, size_t kk, double *b)
 static bool ssr_fast(lw_granger_t *g, size_t n, size_t p, double *ssr_r, double *ssr_u)
 {
     const size_t k = 2 * p + 1;
-    gsl_matrix_view Lv = gsl_matrix_submatrix(g->L, 0, 0, k, k);
+    gsl_matrix_view Lv = gsl_matrix_view_array_with_tda(g->L, k, k, g->kmax);
     if (gsl_linalg_cholesky_decomp1(&Lv.matrix) != GSL_SUCCESS)
         return false;
     double rcond = 0.0;
-    gsl_vector_view w = gsl_vector_subvector(g->work3, 0, 3 * k);
+    gsl_vector_view w = gsl_vector_view_array(g->work3, 3 * k);
     if (gsl_linalg_cholesky_rcond(&Lv.matrix, &rcond, &w.vector) != GSL_SUCCESS ||
         !(rcond >= GRANGER_RCOND_MIN))
         return false;
@@ -531,13 +501,11 @@ lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, si
     mx /= (double)n;
 
     const size_t K = max_lag, m = n - K, k = 2 * K + 1;
-    gsl_matrix *A = gsl_matrix_alloc(m, k);
-    gsl_vector *tau = gsl_vector_alloc(k);
-    gsl_vector *c = gsl_vector_alloc(m);
-    if (!A || !tau || !c) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
-        goto free_all;
-    }
+    lw_nested_qr_t q;
+    if ((err = lw_nested_qr_alloc(&q, m, k, "granger", errstr, errstr_size)) != LW_OK)
+        return err;
+    gsl_matrix *A = q.A;
+    gsl_vector *c = q.c;
     double tss = 0.0;
     for (size_t r = 0; r < m; r++) {
         const size_t t = r + K;
@@ -556,7 +524,7 @@ lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, si
         for (size_t r = 0; r < m; r++)
             tss += (gsl_vector_get(c, r) - mt) * (gsl_vector_get(c, r) - mt);
     }
-    err = lw_ols_nested_qr(A, tau, c, "granger", "common design", errstr, errstr_size);
+    err = lw_ols_nested_qr(A, q.tau, c, "granger", "common design", errstr, errstr_size);
     if (err != LW_OK)
         goto free_all;
     /* tail = SSR_p, walking p from K down to 1; ties go to the smaller p. */
@@ -587,9 +555,7 @@ lw_err_t lw_granger_select_common(const double *y, const double *x, size_t n, si
         }
     }
 free_all:
-    gsl_vector_free(c);
-    gsl_vector_free(tau);
-    gsl_matrix_free(A);
+    lw_nested_qr_free(&q);
     if (err != LW_OK)
         *best_lag = 0;
     return err;

@@ -15,6 +15,8 @@
  */
 #include "leadwatch/stats/kpss.h"
 
+#include "leadwatch/stats/ols.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,12 +80,10 @@ lw_err_t lw_kpss(const double *x, size_t n, lw_kpss_reg_t reg, size_t nlags, lw_
     if (reg != LW_KPSS_C && reg != LW_KPSS_CT)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "kpss: unknown regression %d",
                          (int)reg);
-    if (n < LW_KPSS_MIN_NOBS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "kpss: %zu points is too few (need >= %u)", n, LW_KPSS_MIN_NOBS);
-    if (n > LW_KPSS_MAX_NOBS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
-                         "kpss: %zu points exceeds the bound %u", n, LW_KPSS_MAX_NOBS);
+    lw_err_t err =
+        lw_stats_check_nobs("kpss", n, LW_KPSS_MIN_NOBS, LW_KPSS_MAX_NOBS, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
     if (nlags != LW_KPSS_AUTO && nlags != LW_KPSS_LEGACY && nlags >= n)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                          "kpss: nlags %zu must be below the %zu observations", nlags, n);
@@ -99,7 +99,7 @@ lw_err_t lw_kpss(const double *x, size_t n, lw_kpss_reg_t reg, size_t nlags, lw_
     double *e = malloc(n * sizeof(double));
     if (!e)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "kpss: out of memory");
-    lw_err_t err = LW_OK;
+    err = LW_OK;
     if (reg == LW_KPSS_C) {
         for (size_t i = 0; i < n; i++)
             e[i] = x[i] - mean;

@@ -17,6 +17,9 @@
  *      does, so ssr is consistent with params.
  *   4. (X'X)^-1 = D P R^-1 R^-T P' D, from R^-1 (gsl_linalg_tri_invert);
  *      classical cov = scale (X'X)^-1, HAC cov in hac.c.
+ * The workspace is one allocation: the struct, whose flexible array holds
+ * every double array (the GSL views of a fit are made over them), with the
+ * permutation's indices bounded by LW_OLS_MAX_K inside it.
  * Rejected: gsl_multifit_linear (SVD) allocates per problem size and gives no
  * rank status; forming X'X and using Cholesky squares the condition number
  * (granger.c does that only behind a conditioning check, for speed).
@@ -33,23 +36,25 @@
 #include <gsl/gsl_vector.h>
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct lw_ols {
     size_t max_nobs, max_k;
-    gsl_matrix *A;                   /* max_nobs x max_k */
-    gsl_matrix *Rinv;                /* max_k x max_k */
-    gsl_vector *tau, *norm;          /* max_k */
-    gsl_vector *yv, *zv;             /* max_nobs, max_k */
-    gsl_vector *lsres;               /* max_nobs: QRPT_lssolve's residual (unused by us) */
-    gsl_permutation *perm;           /* max_k */
+    double *A;                       /* max_nobs x max_k, row stride max_k */
+    double *Rinv;                    /* max_k x max_k */
+    double *tau, *norm;              /* max_k */
+    double *yv, *zv;                 /* max_nobs, max_k */
+    double *lsres;                   /* max_nobs: QRPT_lssolve's residual (unused by us) */
+    size_t perm[LW_OLS_MAX_K];       /* permutation data */
     double *dscale;                  /* max_k */
     double *params, *bse, *bse_hac;  /* max_k each */
     double *resid;                   /* max_nobs */
     double *xtx_inv, *cov, *cov_hac; /* max_k^2 each */
     double *hac_work;                /* lw_hac_work_size(max_k) */
+    double mem[];                    /* the arrays above, carved in this order */
 };
 
 void lw_stats_init(void)
@@ -63,6 +68,37 @@ bool lw_stats_all_finite(const double *v, size_t n)
         if (!isfinite(v[i]))
             return false;
     return true;
+}
+
+lw_err_t lw_stats_check_nobs(const char *who, size_t n, size_t min_n, size_t max_n, char *errstr,
+                             size_t errstr_size)
+{
+    if (n < min_n)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "%s: %zu points is too few (need >= %zu)", who, n, min_n);
+    if (n > max_n)
+        return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
+                         "%s: %zu points exceeds the bound %zu", who, n, max_n);
+    return LW_OK;
+}
+
+void *lw_stats_block_new(size_t head, const size_t sizes[], size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sizes[i] > (SIZE_MAX - head) / sizeof(double) - total)
+            return NULL;
+        total += sizes[i];
+    }
+    return malloc(head + total * sizeof(double));
+}
+
+void lw_stats_carve(double *mem, double **const parts[], const size_t sizes[], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        *parts[i] = mem;
+        mem += sizes[i];
+    }
 }
 
 char *lw_stats_errbuf(char *errstr, size_t *errstr_size, char *local, size_t size)
@@ -129,26 +165,7 @@ lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const c
 
 void lw_ols_destroy(lw_ols_t *ols)
 {
-    if (!ols)
-        return;
-    gsl_matrix_free(ols->A);
-    gsl_matrix_free(ols->Rinv);
-    gsl_vector_free(ols->tau);
-    gsl_vector_free(ols->norm);
-    gsl_vector_free(ols->yv);
-    gsl_vector_free(ols->zv);
-    gsl_vector_free(ols->lsres);
-    gsl_permutation_free(ols->perm);
-    free(ols->dscale);
-    free(ols->params);
-    free(ols->bse);
-    free(ols->bse_hac);
-    free(ols->resid);
-    free(ols->xtx_inv);
-    free(ols->cov);
-    free(ols->cov_hac);
-    free(ols->hac_work);
-    free(ols);
+    free(ols); /* one block: the arrays are in ols->mem */
 }
 
 lw_err_t lw_ols_new(size_t max_nobs, size_t max_k, lw_ols_t **out, char *errstr, size_t errstr_size)
@@ -160,34 +177,19 @@ lw_err_t lw_ols_new(size_t max_nobs, size_t max_k, lw_ols_t **out, char *errstr,
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                          "ols: workspace %zu x %zu exceeds the bound %u x %u", max_nobs, max_k,
                          LW_OLS_MAX_NOBS, LW_OLS_MAX_K);
-    lw_ols_t *o = calloc(1, sizeof(*o));
+    const size_t N = max_nobs, K = max_k;
+    const size_t sizes[] = {N * K, K * K, K, K, N,     K,     N,     K,
+                            K,     K,     K, N, K * K, K * K, K * K, lw_hac_work_size(K)};
+    const size_t nparts = sizeof sizes / sizeof sizes[0];
+    lw_ols_t *o = lw_stats_block_new(sizeof(lw_ols_t), sizes, nparts);
     if (!o)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "ols: out of memory");
-    o->max_nobs = max_nobs;
-    o->max_k = max_k;
-    o->A = gsl_matrix_alloc(max_nobs, max_k);
-    o->Rinv = gsl_matrix_alloc(max_k, max_k);
-    o->tau = gsl_vector_alloc(max_k);
-    o->norm = gsl_vector_alloc(max_k);
-    o->yv = gsl_vector_alloc(max_nobs);
-    o->zv = gsl_vector_alloc(max_k);
-    o->lsres = gsl_vector_alloc(max_nobs);
-    o->perm = gsl_permutation_alloc(max_k);
-    o->dscale = malloc(max_k * sizeof(double));
-    o->params = malloc(max_k * sizeof(double));
-    o->bse = malloc(max_k * sizeof(double));
-    o->bse_hac = malloc(max_k * sizeof(double));
-    o->resid = malloc(max_nobs * sizeof(double));
-    o->xtx_inv = malloc(max_k * max_k * sizeof(double));
-    o->cov = malloc(max_k * max_k * sizeof(double));
-    o->cov_hac = malloc(max_k * max_k * sizeof(double));
-    o->hac_work = malloc(lw_hac_work_size(max_k) * sizeof(double));
-    if (!o->A || !o->Rinv || !o->tau || !o->norm || !o->yv || !o->zv || !o->lsres || !o->perm ||
-        !o->dscale || !o->params || !o->bse || !o->bse_hac || !o->resid || !o->xtx_inv || !o->cov ||
-        !o->cov_hac || !o->hac_work) {
-        lw_ols_destroy(o);
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "ols: out of memory");
-    }
+    *o = (lw_ols_t){.max_nobs = max_nobs, .max_k = max_k};
+    double **const parts[] = {&o->A,       &o->Rinv, &o->tau,     &o->norm,
+                              &o->yv,      &o->zv,   &o->lsres,   &o->dscale,
+                              &o->params,  &o->bse,  &o->bse_hac, &o->resid,
+                              &o->xtx_inv, &o->cov,  &o->cov_hac, &o->hac_work};
+    lw_stats_carve(o->mem, parts, sizes, nparts);
     *out = o;
     return LW_OK;
 }
@@ -207,7 +209,7 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
     if (!lw_stats_all_finite(X, nobs * k) || !lw_stats_all_finite(y, nobs))
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "ols: NaN or Inf in the input");
 
-    gsl_matrix_view Av = gsl_matrix_submatrix(ols->A, 0, 0, nobs, k);
+    gsl_matrix_view Av = gsl_matrix_view_array_with_tda(ols->A, nobs, k, ols->max_k);
     gsl_matrix *A = &Av.matrix;
     bool has_const = false;
     for (size_t j = 0; j < k; j++) {
@@ -228,9 +230,9 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
             gsl_matrix_set(A, t, j, X[t * k + j] * ols->dscale[j]);
     }
 
-    gsl_vector_view tau = gsl_vector_subvector(ols->tau, 0, k);
-    gsl_vector_view nrm = gsl_vector_subvector(ols->norm, 0, k);
-    gsl_permutation perm = {k, ols->perm->data};
+    gsl_vector_view tau = gsl_vector_view_array(ols->tau, k);
+    gsl_vector_view nrm = gsl_vector_view_array(ols->norm, k);
+    gsl_permutation perm = {k, ols->perm};
     int signum = 0;
     int st = gsl_linalg_QRPT_decomp(A, &tau.vector, &perm, &signum, &nrm.vector);
     if (st != GSL_SUCCESS)
@@ -243,9 +245,9 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
                              "collinear with others)",
                              perm.data[j]);
 
-    gsl_vector_view yv = gsl_vector_subvector(ols->yv, 0, nobs);
-    gsl_vector_view zv = gsl_vector_subvector(ols->zv, 0, k);
-    gsl_vector_view lsres = gsl_vector_subvector(ols->lsres, 0, nobs);
+    gsl_vector_view yv = gsl_vector_view_array(ols->yv, nobs);
+    gsl_vector_view zv = gsl_vector_view_array(ols->zv, k);
+    gsl_vector_view lsres = gsl_vector_view_array(ols->lsres, nobs);
     for (size_t t = 0; t < nobs; t++)
         gsl_vector_set(&yv.vector, t, y[t]);
     st = gsl_linalg_QRPT_lssolve(A, &tau.vector, &perm, &yv.vector, &zv.vector, &lsres.vector);
@@ -277,7 +279,7 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
                          "ols: perfect fit (ssr/tss < DBL_EPSILON), likelihood undefined");
 
     /* (X'X)^-1 = D P R^-1 R^-T P' D. */
-    gsl_matrix_view Rv = gsl_matrix_submatrix(ols->Rinv, 0, 0, k, k);
+    gsl_matrix_view Rv = gsl_matrix_view_array_with_tda(ols->Rinv, k, k, ols->max_k);
     gsl_matrix *R = &Rv.matrix;
     for (size_t i = 0; i < k; i++)
         for (size_t j = 0; j < k; j++)
@@ -343,4 +345,26 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
         return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "ols: non-finite result");
     }
     return LW_OK;
+}
+
+lw_err_t lw_nested_qr_alloc(lw_nested_qr_t *q, size_t m, size_t k, const char *who, char *errstr,
+                            size_t errstr_size)
+{
+    q->A = gsl_matrix_alloc(m, k);
+    q->tau = gsl_vector_alloc(k);
+    q->c = gsl_vector_alloc(m);
+    if (!q->A || !q->tau || !q->c) {
+        lw_nested_qr_free(q);
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "%s: out of memory", who);
+    }
+    return LW_OK;
+}
+
+void lw_nested_qr_free(lw_nested_qr_t *q)
+{
+    gsl_vector_free(q->c);
+    gsl_vector_free(q->tau);
+    gsl_matrix_free(q->A);
+    q->A = NULL;
+    q->tau = q->c = NULL;
 }

@@ -140,14 +140,8 @@ void lw_series_csv_release(lw_series_csv_t *s)
     if (!s)
         return;
     free(s->label_header);
-    if (s->names)
-        for (size_t i = 0; i < s->ncols; i++)
-            free(s->names[i]);
-    free(s->names);
-    if (s->labels)
-        for (size_t i = 0; i < s->nrows; i++)
-            free(s->labels[i]);
-    free(s->labels);
+    lw_free_strv(s->names, s->ncols);
+    lw_free_strv(s->labels, s->nrows);
     free(s->values);
     free(s->start_ms);
     memset(s, 0, sizeof(*s));

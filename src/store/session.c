@@ -37,17 +37,15 @@ struct lw_session {
 
 /* ---------------------------------------------------------------- sources */
 
+_Static_assert(LW_CONFIG_MAX_METRICS <= LW_SERIES_CSV_MAX_COLS &&
+                   LW_CONFIG_MAX_INPUTS <= LW_SERIES_CSV_MAX_COLS,
+               "a store source's columns fit the source's arrays");
+
 void lw_session_source_release(lw_session_source_t *src)
 {
     if (!src)
         return;
-    free(src->cols_);
-    free(src->names_);
-    free(src->kinds_);
-    if (src->labels_)
-        for (size_t i = 0; i < src->nlabels_; i++)
-            free(src->labels_[i]);
-    free(src->labels_);
+    lw_free_strv(src->labels_, src->nlabels_);
     memset(src, 0, sizeof(*src));
 }
 
@@ -84,13 +82,6 @@ lw_err_t lw_session_source_from_csv(lw_session_source_t *src, const lw_series_cs
         if (kpi_col == nsm_col)
             return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "--kpi: '%s' is also the NSM",
                              kpi);
-    }
-    src->cols_ = calloc(csv->ncols ? csv->ncols : 1, sizeof(size_t));
-    src->names_ = calloc(csv->ncols ? csv->ncols : 1, sizeof(char *));
-    src->kinds_ = calloc(csv->ncols ? csv->ncols : 1, sizeof(char *));
-    if (!src->cols_ || !src->names_ || !src->kinds_) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
-        goto fail;
     }
     size_t ni = 0;
     if (inputs && *inputs) {
@@ -179,12 +170,8 @@ lw_err_t lw_session_source_from_series(lw_session_source_t *src, const lw_config
     while (nrows > 0 && series->provisional[nrows - 1])
         nrows--;
     src->dropped_provisional = series->nrows - nrows;
-    const size_t nm = cfg->nmetrics ? cfg->nmetrics : 1;
-    src->cols_ = calloc(LW_CONFIG_MAX_INPUTS, sizeof(size_t));
-    src->names_ = calloc(nm, sizeof(char *));
-    src->kinds_ = calloc(LW_CONFIG_MAX_INPUTS, sizeof(char *));
     src->labels_ = calloc(nrows ? nrows : 1, sizeof(char *));
-    if (!src->cols_ || !src->names_ || !src->kinds_ || !src->labels_) {
+    if (!src->labels_) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
         goto fail;
     }

@@ -212,6 +212,19 @@ static void finish(sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
 }
 
+/*
+ * The end of a row loop: LW_OK when it stopped at SQLITE_DONE (or a
+ * callback's stop, which sets rc to it), else the error of "what"; the
+ * statement is reset either way.
+ */
+static lw_err_t rows_end(lw_store_backend_t *s, sqlite3_stmt *st, int rc, const char *what,
+                         char *errstr, size_t errstr_size)
+{
+    lw_err_t err = rc == SQLITE_DONE ? LW_OK : store_fail(s->db, what, errstr, errstr_size);
+    finish(st);
+    return err;
+}
+
 /* Step a statement that returns no rows we need, then reset it. */
 static lw_err_t run(lw_store_backend_t *s, int which, const char *what, char *errstr,
                     size_t errstr_size)
@@ -661,17 +674,13 @@ static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64
     return run(s, ST_ADD_CELL, "add cell", errstr, errstr_size);
 }
 
-/* The int64 column value with the same bits as a uint64 (and back). */
+/* The int64 column value with the same bits as a uint64.  The way back
+ * needs no helper: (uint64_t) of an int64 is defined as the value modulo
+ * 2^64, which is the same bits in two's complement (C11 6.3.1.3p2); only
+ * this direction is implementation-defined for values above INT64_MAX. */
 static int64_t u64_bits(uint64_t v)
 {
     int64_t r;
-    memcpy(&r, &v, sizeof r);
-    return r;
-}
-
-static uint64_t i64_bits(int64_t v)
-{
-    uint64_t r;
     memcpy(&r, &v, sizeof r);
     return r;
 }
@@ -685,7 +694,7 @@ static lw_err_t sqlite_get_position(lw_store_backend_t *s, const char *source, l
     if (err == LW_OK) {
         pos->position = sqlite3_column_int64(st, 0);
         pos->fp_len = sqlite3_column_int64(st, 1);
-        pos->fp_hash = i64_bits(sqlite3_column_int64(st, 2));
+        pos->fp_hash = (uint64_t)sqlite3_column_int64(st, 2);
     }
     finish(st);
     return err;
@@ -758,18 +767,23 @@ static lw_err_t sqlite_positions(lw_store_backend_t *s, const char *prefix, lw_s
         lw_position_t pos = {
             .position = sqlite3_column_int64(st, 1),
             .fp_len = sqlite3_column_int64(st, 2),
-            .fp_hash = i64_bits(sqlite3_column_int64(st, 3)),
+            .fp_hash = (uint64_t)sqlite3_column_int64(st, 3),
         };
         if (cb(ud, (const char *)sqlite3_column_text(st, 0), &pos) != 0) {
             rc = SQLITE_DONE;
             break;
         }
     }
-    if (rc != SQLITE_DONE) {
-        err = store_fail(s->db, "read positions", errstr, errstr_size);
-    }
-    finish(st);
-    return err;
+    return rows_end(s, st, rc, "read positions", errstr, errstr_size);
+}
+
+/* Statement id with its first parameter bound to key (static: the caller's
+ * key outlives the statement's step and reset). */
+static sqlite3_stmt *keyed(lw_store_backend_t *s, int id, const char *key)
+{
+    sqlite3_stmt *st = s->st[id];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    return st;
 }
 
 static lw_err_t sqlite_set_int(lw_store_backend_t *s, const char *key, int64_t value, char *errstr,
@@ -779,8 +793,7 @@ static lw_err_t sqlite_set_int(lw_store_backend_t *s, const char *key, int64_t v
     if (err != LW_OK) {
         return err;
     }
-    sqlite3_stmt *st = s->st[ST_SET_INT];
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = keyed(s, ST_SET_INT, key);
     sqlite3_bind_int64(st, 2, value);
     return run(s, ST_SET_INT, "set int", errstr, errstr_size);
 }
@@ -788,8 +801,7 @@ static lw_err_t sqlite_set_int(lw_store_backend_t *s, const char *key, int64_t v
 static lw_err_t sqlite_get_int(lw_store_backend_t *s, const char *key, int64_t *value, char *errstr,
                                size_t errstr_size)
 {
-    sqlite3_stmt *st = s->st[ST_GET_INT];
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = keyed(s, ST_GET_INT, key);
     lw_err_t err = step_one(s, st, "get int", errstr, errstr_size);
     if (err == LW_OK) {
         *value = sqlite3_column_int64(st, 0);
@@ -805,8 +817,7 @@ static lw_err_t sqlite_add_counter(lw_store_backend_t *s, const char *name, int6
     if (err != LW_OK) {
         return err;
     }
-    sqlite3_stmt *st = s->st[ST_ADD_COUNTER];
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = keyed(s, ST_ADD_COUNTER, name);
     sqlite3_bind_int64(st, 2, delta);
     return run(s, ST_ADD_COUNTER, "add counter", errstr, errstr_size);
 }
@@ -823,11 +834,7 @@ static lw_err_t sqlite_counters(lw_store_backend_t *s, lw_store_counter_cb cb, v
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         cb(ud, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
     }
-    if (rc != SQLITE_DONE) {
-        err = store_fail(s->db, "read counters", errstr, errstr_size);
-    }
-    sqlite3_reset(st);
-    return err;
+    return rows_end(s, st, rc, "read counters", errstr, errstr_size);
 }
 
 static lw_err_t sqlite_read_cells(lw_store_backend_t *s, const char *metric, int64_t from_ms,
@@ -858,12 +865,7 @@ static lw_err_t sqlite_read_cells(lw_store_backend_t *s, const char *metric, int
             break;
         }
     }
-    if (rc != SQLITE_DONE) {
-        err = store_fail(s->db, "read cells", errstr, errstr_size);
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return err;
+    return rows_end(s, st, rc, "read cells", errstr, errstr_size);
 }
 
 static lw_err_t sqlite_bucket_range(lw_store_backend_t *s, int64_t *min_ms, int64_t *max_ms,
@@ -906,8 +908,7 @@ static lw_err_t sqlite_set_blob(lw_store_backend_t *s, const char *key, const vo
     if (len > (size_t)INT32_MAX) {
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "store: blob %s too large", key);
     }
-    sqlite3_stmt *st = s->st[ST_SET_BLOB];
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = keyed(s, ST_SET_BLOB, key);
     sqlite3_bind_blob(st, 2, len ? data : "", (int)len, SQLITE_STATIC);
     return run(s, ST_SET_BLOB, "set blob", errstr, errstr_size);
 }
@@ -915,8 +916,7 @@ static lw_err_t sqlite_set_blob(lw_store_backend_t *s, const char *key, const vo
 static lw_err_t sqlite_get_blob(lw_store_backend_t *s, const char *key, lw_buf_t *out, char *errstr,
                                 size_t errstr_size)
 {
-    sqlite3_stmt *st = s->st[ST_GET_BLOB];
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = keyed(s, ST_GET_BLOB, key);
     lw_err_t err = step_one(s, st, "get blob", errstr, errstr_size);
     if (err == LW_OK) {
         const void *v = sqlite3_column_blob(st, 0);
@@ -968,7 +968,6 @@ static lw_err_t sqlite_read_verdicts(lw_store_backend_t *s, const char *edge, in
                                      size_t errstr_size)
 {
     sqlite3_stmt *st = s->st[ST_READ_VERDICTS];
-    lw_err_t err = LW_OK;
     if (edge) {
         sqlite3_bind_text(st, 1, edge, -1, SQLITE_STATIC);
     }
@@ -990,12 +989,7 @@ static lw_err_t sqlite_read_verdicts(lw_store_backend_t *s, const char *edge, in
             break;
         }
     }
-    if (rc != SQLITE_DONE) {
-        err = store_fail(s->db, "read verdicts", errstr, errstr_size);
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return err;
+    return rows_end(s, st, rc, "read verdicts", errstr, errstr_size);
 }
 
 /*

@@ -16,9 +16,12 @@
 #ifndef LEADWATCH_CLI_CMD_H
 #define LEADWATCH_CLI_CMD_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
+#include "leadwatch/ingest/pipeline.h"
 #include "leadwatch/model/config.h"
+#include "leadwatch/store/store.h"
 
 /* cli.h's environment, by its tag: cli.c includes this header, so this one cannot include cli.h. */
 typedef struct lw_cli_env lw_cli_env_t;
@@ -28,6 +31,26 @@ typedef struct lw_cli_env lw_cli_env_t;
     "                         ./leadwatch.yaml)\n"                                                 \
     "      --log-level LEVEL  error | warn | info | debug (default: info)\n"                       \
     "  -h, --help             show this help\n"
+
+/*
+ * The getopt_long entries of the shared options, for a command's table:
+ * LW_CLI_LONGOPTS_CONFIG (-c/--config, --log-level), LW_CLI_LONGOPT_STORE,
+ * and LW_CLI_LONGOPTS_END (--help and the terminating entry) last.
+ */
+#define LW_CLI_LONGOPTS_CONFIG                                                                     \
+    {"config", required_argument, NULL, 'c'},                                                      \
+    {                                                                                              \
+        "log-level", required_argument, NULL, OPT_LOG_LEVEL                                        \
+    }
+#define LW_CLI_LONGOPT_STORE                                                                       \
+    {                                                                                              \
+        "store", required_argument, NULL, OPT_STORE                                                \
+    }
+#define LW_CLI_LONGOPTS_END                                                                        \
+    {"help", no_argument, NULL, 'h'},                                                              \
+    {                                                                                              \
+        NULL, 0, NULL, 0                                                                           \
+    }
 
 enum {
     OPT_LOG_LEVEL = 256,
@@ -77,6 +100,7 @@ enum {
 typedef struct {
     const char *config;
     const char *store;
+    bool config_given; /* -c was on the command line */
 } lw_cli_common_t;
 
 /* $LEADWATCH_CONFIG when set and not empty, else "leadwatch.yaml". */
@@ -87,6 +111,20 @@ const char *lw_cli_default_config(void);
  * when `c` is not one.  A bad --log-level sets *exit_code to LW_EXIT_USAGE.
  */
 bool lw_cli_common_option(int c, lw_cli_common_t *co, int *exit_code);
+
+/*
+ * getopt_long over the command's options with the shared ones handled
+ * (lw_cli_common_option): the next option the command handles itself, or
+ * -1 at the end.  An unknown option or a missing argument prints
+ * "leadwatch CMD: invalid option", sets *exit_code to LW_EXIT_USAGE and
+ * ends the loop (-1).
+ */
+int lw_cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+                  const struct option *longopts, lw_cli_common_t *co, int *exit_code);
+
+/* A whole number in [lo, hi] / a number (strtod, whole string); false on anything else. */
+bool lw_cli_parse_size(const char *s, size_t lo, size_t hi, size_t *out);
+bool lw_cli_parse_double(const char *s, double *out);
 
 /* Print "leadwatch CMD: MSG" and the --help hint on stderr; returns LW_EXIT_USAGE. */
 int lw_cli_usage_error(const char *cmd, const char *msg);
@@ -104,6 +142,19 @@ void lw_cli_put_help(const char *text, FILE *out);
 
 /* Load co->config into *cfg; prints the config module's error and returns LW_EXIT_USAGE. */
 int lw_cli_load_config(const lw_cli_common_t *co, lw_config_t **cfg);
+
+/* The store a command uses: --store, else the config's store.path. */
+const char *lw_cli_store_path(const lw_cli_common_t *co, const lw_config_t *cfg);
+
+/*
+ * lw_store_open(lw_cli_store_path(co, cfg), flags); on failure prints
+ * "leadwatch CMD: PATH: message" on stderr and returns false (*store NULL).
+ */
+bool lw_cli_open_store(const char *cmd, const lw_cli_common_t *co, const lw_config_t *cfg,
+                       int flags, lw_store_t **store);
+
+/* The committed pipeline counts ingest and run print: accepted, late, rejected (by reason). */
+void lw_cli_print_counts(const lw_pipeline_stats_t *st);
 
 /* An ISO 8601 date or time option (lw_time_parse_iso8601) into *out; false when it is not one. */
 bool lw_cli_parse_date(const char *s, int64_t *out);

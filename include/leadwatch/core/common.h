@@ -45,6 +45,9 @@ bool lw_slice_eq(lw_slice_t a, const char *s);
 lw_err_t lw_seterr(char *errstr, size_t errstr_size, lw_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Free an owned array of n owned strings; a NULL array is a no-op whatever n is. */
+void lw_free_strv(char **v, size_t n);
+
 /* A whole decimal number lo..hi, the whole string (no sign games, no trailing text). */
 bool lw_parse_long(const char *s, long lo, long hi, long *out);
 

@@ -73,6 +73,13 @@ void lw_jsonw_raw(lw_jsonw_t *w, const char *json, size_t n);
  */
 lw_err_t lw_jsonw_finish(const lw_jsonw_t *w);
 
+/*
+ * The reading side's one-letter escapes: the character \e stands for
+ * (\" \\ \/ \b \f \n \r \t), or -1 for any other e ('u' included: its
+ * four hex digits are the caller's).
+ */
+int lw_json_unescape1(char e);
+
 /* The escaping rule above, without the writer: "s[0..n)" appended to b. */
 lw_err_t lw_buf_put_json_str(lw_buf_t *b, const char *s, size_t n);
 

@@ -30,6 +30,7 @@
 #include <yaml.h>
 
 #include "leadwatch/core/common.h"
+#include "leadwatch/model/analyze_opts.h"
 
 struct lw_config;
 
@@ -116,6 +117,43 @@ struct key_spec {
     {                                                                                              \
         .key = (k), .type = T_SECTION, .sub = (s), .help = (h)                                     \
     }
+/* A scalar key stored at o (T_STRING, T_PATH, T_BOOL, T_URL, ...); d: default text or NULL. */
+#define KEY_VALUE(k, t, o, d, h)                                                                   \
+    {                                                                                              \
+        .key = (k), .type = (t), .off = (o), .def = (d), .help = (h)                               \
+    }
+#define KEY_ENUM(k, o, d, names, h)                                                                \
+    {                                                                                              \
+        .key = (k), .type = T_ENUM, .off = (o), .def = (d), .enum_names = (names), .help = (h)     \
+    }
+/* A key parsed by fn; describe shows doc_type and doc_def (NULL: no default shown). */
+#define KEY_CUSTOM(k, fn, dt, dd, h)                                                               \
+    {                                                                                              \
+        .key = (k), .type = T_CUSTOM, .custom = (fn), .doc_type = (dt), .doc_def = (dd),           \
+        .help = (h)                                                                                \
+    }
+/* One of a metric's kind keys (count, sum, mean): kd is the LW_METRIC_* it selects. */
+#define KEY_KIND(k, t, o, kd, h)                                                                   \
+    {                                                                                              \
+        .key = (k), .type = (t), .off = (o), .kind = (kd) + 1, .help = (h)                         \
+    }
+/* A kind key parsed by fn (distinct, ratio); describe shows doc_type dt. */
+#define KEY_KIND_CUSTOM(k, fn, dt, kd, h)                                                          \
+    {                                                                                              \
+        .key = (k), .type = T_CUSTOM, .custom = (fn), .doc_type = (dt), .kind = (kd) + 1,          \
+        .help = (h)                                                                                \
+    }
+/* A nested section that may be absent or null (`http:` alone). */
+#define KEY_SECTION_OPT(k, s, h)                                                                   \
+    {                                                                                              \
+        .key = (k), .type = T_SECTION, .sub = (s), .null_ok = true, .help = (h)                    \
+    }
+/* A required list of mappings parsed by fn; describe shows sub's keys for one item. */
+#define KEY_LIST(k, fn, s, h)                                                                      \
+    {                                                                                              \
+        .key = (k), .type = T_CUSTOM, .custom = (fn), .sub = (s), .required = true,                \
+        .doc_type = "list", .help = (h)                                                            \
+    }
 /* A key without a default that must be present. */
 #define KEY_REQUIRED(k, t, o, h)                                                                   \
     {                                                                                              \
@@ -124,6 +162,12 @@ struct key_spec {
 
 /* The keys of a section_t: a key_spec_t array and its length. */
 #define KEYS(a) .keys = (a), .nkeys = sizeof(a) / sizeof(a)[0]
+
+/* A section_t: its path as describe shows it, its key table, its cross-field check (or NULL). */
+#define SECTION(p, a, chk, h)                                                                      \
+    {                                                                                              \
+        .path = (p), KEYS(a), .check = (chk), .help = (h)                                          \
+    }
 
 struct section {
     const char *path; /* as shown by describe: "source", "metrics[]" */
@@ -191,6 +235,39 @@ typedef lw_err_t (*lw_cfg_item_fn)(ctx_t *c, const sval_t *sv, const char *sub, 
                                    size_t n, void *arg);
 lw_err_t lw_cfg_each_string(ctx_t *c, yaml_node_t *v, const char *kp, const char *list_what,
                             const char *item_what, lw_cfg_item_fn each, void *arg);
+/*
+ * The length of the YAML list v at kp, 1..max: otherwise "expected a list
+ * of <many>, got ...", "at least one <one> is required" or (at the first
+ * item too many) "more than MAX <many>".
+ */
+lw_err_t lw_cfg_list_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *one,
+                         const char *many, size_t max, size_t *n);
+/* The number of pairs of the YAML mapping v at kp, 0..max: otherwise
+ * "expected a mapping of <what>, got ..." or "more than MAX <many>". */
+lw_err_t lw_cfg_map_len(ctx_t *c, yaml_node_t *v, const char *kp, const char *what,
+                        const char *many, size_t max, size_t *n);
+/*
+ * Item i of a list that fills one of the analysis options' bounded lists
+ * (analysis.holidays, tree.controls) through add (lw_analyze_opts_add_*):
+ * the first item empties the list (*count = 0: the list replaces the
+ * default), add's message becomes the item's error.  config_opts.c.
+ */
+typedef lw_err_t (*lw_cfg_analysis_add_fn)(lw_analyze_opts_t *o, const char *s, char *errstr,
+                                           size_t errstr_size);
+lw_err_t lw_cfg_analysis_item(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t *count,
+                              lw_cfg_analysis_add_fn add, lw_analyze_opts_t *o);
+/*
+ * A YAML mapping at kp with string keys (lw_cfg_map_len's checks and
+ * messages): `each` gets every pair in order, the key's scalar (a
+ * non-empty string: else "expected <key_what>", or "expected
+ * <key_scalar_what>" when the key is not a scalar at all), the value node,
+ * the key path "kp.KEY", i and the mapping's size n.
+ */
+typedef lw_err_t (*lw_cfg_pair_fn)(ctx_t *c, const sval_t *ks, yaml_node_t *vn, const char *sub,
+                                   size_t i, size_t n, void *arg);
+lw_err_t lw_cfg_each_pair(ctx_t *c, yaml_node_t *v, const char *kp, const char *what,
+                          const char *many, size_t max, const char *key_scalar_what,
+                          const char *key_what, lw_cfg_pair_fn each, void *arg);
 /* strndup of the scalar; NULL with *err set (LW_ERR_NOMEM) when out of memory. */
 char *lw_cfg_dup_str(ctx_t *c, const sval_t *v, const char *kp, lw_err_t *err);
 /* Convert a scalar for key k (of a scalar type) and store it at dst. */

@@ -74,4 +74,22 @@ lw_err_t lw_forecast_oos(const double *y, const double *x, size_t n, size_t ylag
                          size_t initial, lw_forecast_t *res, double *pred_a, double *pred_b,
                          char *errstr, size_t errstr_size);
 
+/*
+ * The sums behind the Clark-West numbers of forecasts pa (model (a)) and pb
+ * (model (b)) of y at i = R..m-1 (m > R + 1): squared errors of each, the
+ * sum of squares of y, the mean and the sample sd (divisor P - 1) of f_i.
+ * Shared by lw_forecast_oos and analyze.c's step 6, which each judge the
+ * degenerate cases (no error, no variance) their own way before filling.
+ */
+typedef struct {
+    double ssa, ssb, yss;
+    double fmean, fsd;
+} lw_forecast_sums_t;
+
+void lw_forecast_sums(const double *y, const double *pa, const double *pb, size_t R, size_t m,
+                      lw_forecast_sums_t *s);
+
+/* res->noos = P and the MSEs, RMSEs, rel_rmse_change and cw_* from s. */
+void lw_forecast_fill(lw_forecast_t *res, size_t P, const lw_forecast_sums_t *s);
+
 #endif

@@ -85,6 +85,28 @@ void lw_stats_init(void);
 bool lw_stats_all_finite(const double *v, size_t n);
 
 /*
+ * A workspace in one allocation: a struct of `head` bytes whose flexible
+ * array member `double mem[]` holds all its double arrays.
+ * lw_stats_block_new allocates it for arrays of sizes[0..n) doubles, all
+ * uninitialised (NULL when out of memory or the size overflows; free() it):
+ * the caller assigns the struct, then lw_stats_carve points *parts[i] at
+ * sizes[i] doubles of mem, in order.  One allocation, one failure check and
+ * one free instead of one per array; the price is that ASan does not see an
+ * overrun from one part into the next (the code that sizes the parts
+ * bounds every index).
+ */
+void *lw_stats_block_new(size_t head, const size_t sizes[], size_t n);
+void lw_stats_carve(double *mem, double **const parts[], const size_t sizes[], size_t n);
+
+/*
+ * The series-length check of a one-series test (adf, kpss): LW_OK when
+ * min_n <= n <= max_n, else LW_ERR_INVALID ("who: N points is too few (need
+ * >= MIN)") or LW_ERR_TOO_LARGE ("who: N points exceeds the bound MAX").
+ */
+lw_err_t lw_stats_check_nobs(const char *who, size_t n, size_t min_n, size_t max_n, char *errstr,
+                             size_t errstr_size);
+
+/*
  * The message buffer of a function whose errstr may be NULL: errstr, or
  * `local` (with *errstr_size = size) when errstr is NULL or *errstr_size is 0.
  */
@@ -140,5 +162,17 @@ double lw_ols_ic(double ssr, size_t nobs, double k, bool bic);
  */
 lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const char *who,
                           const char *design, char *errstr, size_t errstr_size);
+
+/* The arguments of lw_ols_nested_qr for an m x k design (adf's and granger's lag searches). */
+typedef struct {
+    gsl_matrix *A;   /* m x k */
+    gsl_vector *tau; /* k */
+    gsl_vector *c;   /* m: y, then Q'y */
+} lw_nested_qr_t;
+
+/* Allocate q; LW_ERR_NOMEM ("who: out of memory") with nothing left allocated. */
+lw_err_t lw_nested_qr_alloc(lw_nested_qr_t *q, size_t m, size_t k, const char *who, char *errstr,
+                            size_t errstr_size);
+void lw_nested_qr_free(lw_nested_qr_t *q);
 
 #endif

@@ -54,9 +54,11 @@
 typedef struct {
     lw_analyze_input_t in;
     size_t dropped_provisional; /* trailing provisional buckets left out (store only) */
-    size_t *cols_;              /* owned arrays behind `in` */
-    const char **names_, **kinds_;
-    char **labels_;
+    /* the arrays behind `in`, one slot per column at most (CSV columns
+     * bound LW_SERIES_CSV_MAX_COLS, config metrics fewer) */
+    size_t cols_[LW_SERIES_CSV_MAX_COLS];
+    const char *names_[LW_SERIES_CSV_MAX_COLS], *kinds_[LW_SERIES_CSV_MAX_COLS];
+    char **labels_; /* owned: the bucket labels of a store source */
     size_t nlabels_;
 } lw_session_source_t;
 
