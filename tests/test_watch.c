@@ -47,6 +47,9 @@
  *   pipeline stall  LeadwatchPipelineStalled fires alone, survives a
  *                   restart as a refresh, resolves
  *   promtext        per-edge verdict gauges and the evaluation counter
+ *   kpi + restart   the KPI edge is kind="kpi" on /metrics and in the alert
+ *                   table; a new watcher on the same store has every
+ *                   leadwatch_edge_* series (same values) before evaluating
  *   reload          a new alerts.for applies to the counted streak; bad
  *                   options are refused and change nothing
  *   monitor         (alerts.monitor: true, arm_after 10; every other case runs
@@ -1275,6 +1278,95 @@ static void test_promtext_gauges(void **state)
     fx_close(f);
 }
 
+/* The leadwatch_edge_* lines of a render, in order, as one string (caller frees). */
+static char *edge_lines(lw_promtext_t *reg)
+{
+    lw_buf_t b, out;
+    lw_buf_init(&b, 1 << 20);
+    lw_buf_init(&out, 1 << 20);
+    OK(lw_promtext_render(reg, &b));
+    assert_int_equal(lw_buf_putc(&b, '\0'), LW_OK);
+    for (const char *l = b.data; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l + 1) : strlen(l);
+        if (strncmp(l, "leadwatch_edge_", 15) == 0)
+            lw_buf_append(&out, l, n);
+        l += n;
+    }
+    lw_buf_putc(&out, '\0');
+    lw_buf_release(&b);
+    return lw_buf_detach(&out, NULL);
+}
+
+/*
+ * The KPI edge carries kind="kpi" on /metrics and in the alert table (one
+ * vocabulary); unknown values are absent, never NaN; after a restart every
+ * leadwatch_edge_* series is back, with the same values, before any new
+ * evaluation (restored from the stored verdicts).
+ */
+static void test_kpi_kind_and_restart_gauges(void **state)
+{
+    (void)state;
+    fx_t *f = fx_open("metrics:\n"
+                      "  - {name: y, sum: properties.y}\n"
+                      "  - {name: x1, sum: properties.x1}\n"
+                      "  - {name: x2, sum: properties.x2}\n"
+                      "  - {name: k, sum: properties.k}\n"
+                      "tree:\n"
+                      "  nsm: y\n"
+                      "  kpi: k\n"
+                      "  inputs: [{metric: x1, kind: breadth}, {metric: x2, kind: depth}]\n"
+                      "analysis: {window: 56, max_lag: 4, transform: none, seasonal: none, "
+                      "stability_window: 24}\n"
+                      "buckets: {size: 1d, grace: 0s}\n"
+                      "alerts: {monitor: false, for: 2, keep_firing_for: 1}\n",
+                      false, true);
+    put_days(f, &g_data, 0, BREAK, SIZE_MAX);
+    OK(lw_store_begin(f->store, g_err, sizeof g_err));
+    for (size_t t = 0; t < BREAK; t++)
+        OK(lw_store_add_cell(f->store, "k", day_ms(t), 1,
+                             50 + 0.5 * g_data.y[t ? t - 1 : 0] + g_data.x1[(t * 7) % BREAK],
+                             NULL, g_err, sizeof g_err));
+    OK(lw_store_commit(f->store, g_err, sizeof g_err));
+    assert_int_equal(advance_to(f, BREAK - 1), BREAK);
+    char *before = edge_lines(f->metrics);
+    if (!strstr(before, "leadwatch_edge_verdict{nsm=\"y\",edge=\"y->k\",input=\"y\",kind=\"kpi\","))
+        fail_msg("KPI edge without kind=\"kpi\":\n%s", before);
+    assert_null(strstr(before, "kind=\"nsm\""));
+    assert_null(strstr(before, "NaN"));
+    const lw_alert_table_t *t = lw_watch_alerts(f->w);
+    size_t kpi_entries = 0;
+    for (size_t i = 0; i < lw_alert_count(t); i++) {
+        lw_alert_info_t in;
+        if (lw_alert_entry(t, i, &in) && in.cond != LW_ALERT_COND_PIPELINE_STALLED &&
+            strcmp(in.target, "k") == 0) {
+            assert_string_equal(in.kind, "kpi");
+            kpi_entries++;
+        }
+    }
+    assert_true(kpi_entries > 0);
+
+    /* restart: a new process has a new registry and a new watcher on the same store */
+    lw_watch_destroy(f->w);
+    f->w = NULL;
+    lw_promtext_destroy(f->metrics);
+    OK(lw_promtext_new("leadwatch", 64, 4096, &f->metrics, g_err, sizeof g_err));
+    char *fresh = edge_lines(f->metrics);
+    assert_string_equal(fresh, ""); /* nothing before the watcher restores */
+    fx_new_watch(f, NOW_BASE + 1000000);
+    char *after = edge_lines(f->metrics);
+    assert_string_equal(after, before);
+    /* the same 3 edges x 6 verdicts, and p for each */
+    size_t nverdict = 0;
+    for (const char *p = after; (p = strstr(p, "leadwatch_edge_verdict{")); p++)
+        nverdict++;
+    assert_int_equal(nverdict, 3 * (LW_VERDICT_INSUFFICIENT_DATA + 1));
+    free(before);
+    free(fresh);
+    free(after);
+    fx_close(f);
+}
+
 /* ---- 8. reload and the catch-up bound ---------------------------------- */
 
 static void test_reload_applies(void **state)
@@ -1538,6 +1630,7 @@ int main(void)
         cmocka_unit_test_teardown(test_stall_store_failure, fx_teardown),
         cmocka_unit_test_teardown(test_pipeline_stall, fx_teardown),
         cmocka_unit_test_teardown(test_promtext_gauges, fx_teardown),
+        cmocka_unit_test_teardown(test_kpi_kind_and_restart_gauges, fx_teardown),
         cmocka_unit_test_teardown(test_reload_applies, fx_teardown),
         cmocka_unit_test_teardown(test_catchup_bound, fx_teardown),
         /* last: on an unfixed watch.c UBSan aborts the program here */
