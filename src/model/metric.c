@@ -18,6 +18,12 @@
  * makes every slot clean, and clean slots are all released.  The
  * slot of the previous event is tried first: event streams are mostly in
  * time order, so the lookup is usually one comparison.
+ *
+ * Sums.  A cell's sum is a compensated (Neumaier) sum, and a flush hands
+ * the store the rounded sum plus the residue (lw_agg_cell_t.sum_comp), which
+ * the store keeps per cell too: sums of decimal amounts (cents) stay exact
+ * across any number of events and flushes.  core/ksum.h explains the choice
+ * over scaled integers.
  */
 #include "leadwatch/model/metric.h"
 
@@ -26,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadwatch/core/ksum.h"
 #include "leadwatch/core/timeutil.h"
 
 #define MAX_EVENT_NAMES 64
@@ -49,7 +56,7 @@ typedef struct {
 
 typedef struct {
     int64_t count;
-    double sum;
+    lw_ksum_t sum; /* compensated: cents add up exactly (core/ksum.h says why not decimals) */
     lw_hll_t *hll; /* distinct metrics: allocated on first use, kept for reuse */
 } cell_t;
 
@@ -313,7 +320,7 @@ lw_agg_result_t lw_agg_add_at(lw_agg_t *a, const lw_event_t *ev, int64_t wm)
                 continue;
             }
             c->count++;
-            c->sum += v->num * cm->scale;
+            lw_ksum_add(&c->sum, v->num * cm->scale);
             break;
         }
         case LW_METRIC_DISTINCT: {
@@ -362,10 +369,12 @@ lw_err_t lw_agg_foreach_dirty(lw_agg_t *a, lw_agg_cell_cb cb, void *ud)
             cell_t *c = &s->cells[mi];
             if (c->count == 0)
                 continue;
+            lw_ksum_t sum = lw_ksum_norm(c->sum);
             lw_agg_cell_t out = {.metric = (int)mi,
                                  .bucket_ms = s->bucket,
                                  .count = c->count,
-                                 .sum = c->sum,
+                                 .sum = sum.hi,
+                                 .sum_comp = sum.lo,
                                  .hll = c->hll};
             lw_err_t err = cb(ud, &out);
             if (err != LW_OK)
@@ -385,7 +394,7 @@ void lw_agg_flushed(lw_agg_t *a)
             for (size_t m = 0; m < a->cfg->nmetrics; m++) {
                 cell_t *c = &s->cells[m];
                 c->count = 0;
-                c->sum = 0;
+                c->sum = (lw_ksum_t){0, 0};
                 if (c->hll)
                     lw_hll_clear(c->hll);
             }

@@ -66,7 +66,8 @@ typedef struct {
     int metric; /* index into cfg->metrics */
     int64_t bucket_ms;
     int64_t count;
-    double sum;
+    double sum;          /* the delta's sum, correctly rounded (core/ksum.h) */
+    double sum_comp;     /* what that rounding left out: the exact delta is sum + sum_comp */
     const lw_hll_t *hll; /* distinct metrics only, else NULL */
 } lw_agg_cell_t;
 

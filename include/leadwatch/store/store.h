@@ -77,6 +77,15 @@ void lw_store_rollback(lw_store_t *s);
  */
 lw_err_t lw_store_add_cell(lw_store_t *s, const char *metric, int64_t bucket_ms, int64_t count,
                            double sum, const lw_hll_t *hll, char *errstr, size_t errstr_size);
+/*
+ * The same with a compensated delta (core/ksum.h): the exact sum to add is
+ * sum + sum_comp (lw_agg_cell_t's two fields).  The store keeps the cell's
+ * sum compensated too, so decimal amounts add up exactly over any number of
+ * flushes; lw_store_read_cells returns the correctly rounded total.
+ */
+lw_err_t lw_store_add_cell_comp(lw_store_t *s, const char *metric, int64_t bucket_ms,
+                                int64_t count, double sum, double sum_comp, const lw_hll_t *hll,
+                                char *errstr, size_t errstr_size);
 
 /* Store `pos` for `source` unconditionally (inside a transaction). */
 lw_err_t lw_store_set_position(lw_store_t *s, const char *source, const lw_position_t *pos,
