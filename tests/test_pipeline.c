@@ -5,8 +5,8 @@
  * restarts, implicit flush when the aggregator runs out of slots, store
  * failure leaves the store at the previous flush, a watermark moved by an
  * idle source flushed on its own, and 10 M cent amounts that sum exactly
- * through the aggregator and ~100 flushes (compensated sums).  Every feed and flush is followed by
- * lw_pipeline_check (the invariants of pipeline.c).
+ * through the aggregator and ~100 flushes (core/decsum.h).  Every feed and
+ * flush is followed by lw_pipeline_check (the invariants of pipeline.c).
  */
 #include <stdarg.h>
 #include <stddef.h>

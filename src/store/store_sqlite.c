@@ -23,15 +23,18 @@
  *            PRIMARY KEY(edge, as_of)) WITHOUT ROWID      -- since v3, every
  *       edge's verdict at every evaluation of the daemon (as_of = start of
  *       the bucket whose close triggered it); "led before" is one lookup.
- *   cells.sum_comp REAL NOT NULL DEFAULT 0                -- since v4, the
- *       compensation of the cell's Neumaier sum (core/ksum.h): the cell's
- *       value is sum + sum_comp.  The upsert adds a delta (sum, sum_comp) as
- *       sum = sum + d.sum and sum_comp = sum_comp + d.sum_comp +
- *       lw_twosum_err(sum, d.sum), the rounding error of that addition
- *       (a deterministic SQL function registered on the connection, like
- *       lw_hll_merge), so cents still add up exactly after any number of
- *       flushes, inside the same transaction as before (exactly-once is
- *       unchanged).  Older rows read as sum_comp 0, which is what they were.
+ *   cells.sum_comp REAL, cells.sum_micros INTEGER (NOT NULL DEFAULT 0)
+ *                                                         -- since v4: a
+ *       cell's sum is an lw_decsum_t (core/decsum.h): sum + sum_comp is
+ *       its compensated double part, sum_micros the exact decimal
+ *       fractions in 10^-6.  The upsert adds a delta as sum = sum + d.sum,
+ *       sum_comp = sum_comp + d.sum_comp + lw_twosum_err(sum, d.sum) (the
+ *       rounding error of that addition, a deterministic SQL function
+ *       registered on the connection, like lw_hll_merge) and sum_micros =
+ *       sum_micros + d.sum_micros, so cents add up exactly over any number
+ *       of flushes, in the same transaction as before (exactly-once is
+ *       unchanged).  Rows from before v4 read as 0 in both, which is what
+ *       they were.
  *
  * PRAGMA application_id marks the file as a leadwatch store, so an
  * unrelated SQLite database is refused instead of being "migrated".
@@ -96,7 +99,7 @@
 
 #include <sqlite3.h>
 
-#include "leadwatch/core/ksum.h"
+#include "leadwatch/core/decsum.h"
 
 #define LW_STORE_SCHEMA_VERSION 4
 #define LW_STORE_APPLICATION_ID 1280794996 /* 0x4c576174, "LWat" */
@@ -121,8 +124,9 @@ static const char *const migrations[LW_STORE_SCHEMA_VERSION] = {
     "CREATE TABLE verdicts(edge TEXT NOT NULL, as_of INTEGER NOT NULL, verdict TEXT NOT NULL,"
     " p REAL, q REAL, lag INTEGER NOT NULL DEFAULT 0, coef REAL, oos REAL,"
     " PRIMARY KEY(edge, as_of)) WITHOUT ROWID;",
-    /* v4: the compensation of each cell's sum (exact decimal sums, issue 15) */
-    "ALTER TABLE cells ADD COLUMN sum_comp REAL NOT NULL DEFAULT 0;",
+    /* v4: each cell's sum kept exact for decimals (core/decsum.h, issue 15) */
+    "ALTER TABLE cells ADD COLUMN sum_comp REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE cells ADD COLUMN sum_micros INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum {
@@ -151,11 +155,12 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_ADD_CELL] = "INSERT INTO cells(metric, bucket, count, sum, sum_comp, hll)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+    [ST_ADD_CELL] = "INSERT INTO cells(metric, bucket, count, sum, sum_comp, sum_micros, hll)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                     " ON CONFLICT(metric, bucket) DO UPDATE SET count = count + excluded.count,"
                     " sum = sum + excluded.sum,"
                     " sum_comp = sum_comp + excluded.sum_comp + lw_twosum_err(sum, excluded.sum),"
+                    " sum_micros = sum_micros + excluded.sum_micros,"
                     " hll = lw_hll_merge(hll, excluded.hll)",
     [ST_SET_POSITION] = "INSERT INTO positions(source, position, fp_len, fp_hash)"
                         " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(source) DO UPDATE SET"
@@ -170,7 +175,7 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_ADD_COUNTER] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
                        " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
     [ST_COUNTERS] = "SELECT name, value FROM counters ORDER BY name",
-    [ST_READ_CELLS] = "SELECT bucket, count, sum, hll, sum_comp FROM cells"
+    [ST_READ_CELLS] = "SELECT bucket, count, sum, hll, sum_comp, sum_micros FROM cells"
                       " WHERE metric = ?1 AND bucket >= ?2 AND bucket < ?3 ORDER BY bucket",
     [ST_BUCKET_RANGE] = "SELECT min(bucket), max(bucket) FROM cells",
     [ST_SET_BLOB] = "INSERT INTO blobs(key, value) VALUES(?1, ?2)"
@@ -666,7 +671,7 @@ static lw_err_t sqlite_commit(lw_store_backend_t *s, char *errstr, size_t errstr
 }
 
 static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64_t bucket_ms,
-                                int64_t count, double sum, double sum_comp, const lw_hll_t *hll,
+                                int64_t count, const lw_decsum_t *sum, const lw_hll_t *hll,
                                 char *errstr, size_t errstr_size)
 {
     lw_err_t err = check_writable(s, "add cell", errstr, errstr_size);
@@ -674,7 +679,7 @@ static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64
         return err;
     }
     /* SQLite stores NaN as NULL, and inf + -inf is NaN: keep sums finite */
-    if (!isfinite(sum) || !isfinite(sum_comp)) {
+    if (!isfinite(sum->k.hi) || !isfinite(sum->k.lo)) {
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                          "store: add cell %s@%lld: sum is not finite", metric,
                          (long long)bucket_ms);
@@ -683,11 +688,12 @@ static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64
     sqlite3_bind_text(st, 1, metric, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, bucket_ms);
     sqlite3_bind_int64(st, 3, count);
-    sqlite3_bind_double(st, 4, sum);
-    sqlite3_bind_double(st, 5, sum_comp);
+    sqlite3_bind_double(st, 4, sum->k.hi);
+    sqlite3_bind_double(st, 5, sum->k.lo);
+    sqlite3_bind_int64(st, 6, sum->micros);
     if (hll != NULL) {
         size_t n = lw_hll_serialize(hll, s->cell_buf, sizeof s->cell_buf);
-        sqlite3_bind_blob(st, 6, s->cell_buf, (int)n, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 7, s->cell_buf, (int)n, SQLITE_STATIC);
     }
     return run(s, ST_ADD_CELL, "add cell", errstr, errstr_size);
 }
@@ -878,9 +884,10 @@ static lw_err_t sqlite_read_cells(lw_store_backend_t *s, const char *metric, int
         lw_cell_t cell = {
             .bucket_ms = sqlite3_column_int64(st, 0),
             .count = sqlite3_column_int64(st, 1),
-            .sum = lw_ksum_value((lw_ksum_t){sqlite3_column_double(st, 2),
-                                             sqlite3_column_double(st, 4)}),
         };
+        const lw_decsum_t sum = {{sqlite3_column_double(st, 2), sqlite3_column_double(st, 4)},
+                                 sqlite3_column_int64(st, 5)};
+        cell.sum = lw_decsum_value(&sum);
         if (sqlite3_column_type(st, 3) == SQLITE_BLOB) {
             cell.hll = sqlite3_column_blob(st, 3);
             cell.hll_len = (size_t)sqlite3_column_bytes(st, 3);

@@ -1,20 +1,15 @@
 /*
  * ksum.h - compensated (Neumaier) summation of doubles: a running sum plus
- * the rounding error each addition lost, so a sum of many values (event
- * amounts in a bucket) is as accurate as if it were computed in much wider
- * precision and rounded once at the end.
+ * the rounding error each addition lost, so a sum of many values is as
+ * accurate as if it were computed in much wider precision and rounded once
+ * at the end: for n values the error is about 2 eps |sum| + n eps^2
+ * sum|x|, against n eps sum|x| for a naive loop.  Integers add exactly
+ * while the total stays below 2^53.
  *
- * Why compensated summation (and not decimal / scaled integers): metric
- * values arrive as JSON numbers decoded to doubles and may be scaled
- * (metrics[].scale), so they are not known to have a fixed number of
- * decimals; a scaled integer would have to pick a resolution and silently
- * round values below it (or overflow above it).  Neumaier's sum keeps every
- * value at full double precision, and its error bound does not grow with
- * the number of terms: for n values it is about 2 eps |sum| + n eps^2
- * sum|x|, against n eps sum|x| for a naive loop.  For cents this means the
- * total of 10 M amounts up to 999.99 lands on the double nearest to the
- * exact decimal total (tests/test_metric.c measures it), so the shortest
- * round-trip print shows 1358.42, not 1358.4200000000012.
+ * It is exact for the doubles, not for the decimals they stand for (12.34
+ * is 12.339999999999999857891...): core/decsum.h builds exact decimal sums
+ * on it.  lw_twosum_err is also the SQL function the store's cell upsert
+ * uses (store_sqlite.c).
  *
  * Representation: value = hi + lo (both doubles; lo is the accumulated
  * compensation).  lw_ksum_norm folds lo into hi and leaves the residue, so
