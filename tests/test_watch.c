@@ -1356,6 +1356,16 @@ static void test_kpi_kind_and_restart_gauges(void **state)
     fx_new_watch(f, NOW_BASE + 1000000);
     char *after = edge_lines(f->metrics);
     assert_string_equal(after, before);
+    lw_buf_t all;
+    lw_buf_init(&all, 1 << 20);
+    OK(lw_promtext_render(f->metrics, &all));
+    assert_int_equal(lw_buf_putc(&all, '\0'), LW_OK);
+    char as_of[96];
+    snprintf(as_of, sizeof as_of, "\nleadwatch_evaluation_as_of_timestamp_seconds %" PRId64 "\n",
+             day_ms(BREAK - 1) / 1000);
+    if (!strstr(all.data, as_of))
+        fail_msg("missing \"%s\" after the restart", as_of + 1);
+    lw_buf_release(&all);
     /* the same 3 edges x 6 verdicts, and p for each */
     size_t nverdict = 0;
     for (const char *p = after; (p = strstr(p, "leadwatch_edge_verdict{")); p++)

@@ -304,8 +304,9 @@ static int restore_row(void *ud, const lw_verdict_row_t *v)
 }
 
 /*
- * At start: the edge gauges from the verdicts of the last evaluation in the
- * store, so /metrics has every edge series at once instead of after the
+ * At start: the edge gauges (and evaluation_as_of_timestamp_seconds) from
+ * the verdicts of the last evaluation in the store, so /metrics has every
+ * edge series at once instead of after the
  * next bucket closes (up to a day).  Rows of edges no longer in the tree
  * are ignored.  A store that cannot be read is logged: the gauges then come
  * with the next evaluation, as before.
@@ -314,6 +315,7 @@ static void restore_edges(lw_watch_t *w)
 {
     if (!w->d.metrics || w->last_as_of == INT64_MIN)
         return;
+    lw_promtext_set(w->g_as_of, (double)w->last_as_of / 1000.0);
     restore_ctx_t rc = {.w = w, .as_of = w->last_as_of};
     char err[256];
     if (lw_store_read_verdicts(w->d.store, NULL, w->last_as_of, restore_row, &rc, err,
