@@ -19,7 +19,7 @@
 
 static double sum_of(const double *v, size_t n)
 {
-    lw_decsum_t s = {{0, 0}, 0};
+    lw_decsum_t s = LW_DECSUM_ZERO;
     for (size_t i = 0; i < n; i++)
         lw_decsum_add(&s, v[i]);
     return lw_decsum_value(&s);
@@ -58,11 +58,30 @@ static void test_other_values(void **state)
     assert_true(sum_of(large_dec, 2) == 12345678901.75);
 }
 
+/* The int64 of integer parts overflowing goes to the compensated part; fold keeps the value. */
+static void test_whole_overflow_and_fold(void **state)
+{
+    (void)state;
+    lw_decsum_t a = LW_DECSUM_ZERO, b = LW_DECSUM_ZERO;
+    a.whole = INT64_MAX - 1;
+    b.whole = 10;
+    lw_decsum_add(&b, 0.25);
+    lw_decsum_merge(&a, &b);
+    assert_true(a.whole == INT64_MAX - 1);
+    assert_true(lw_decsum_value(&a) == 9223372036854775806.0 + 10.25);
+    lw_decsum_t c = LW_DECSUM_ZERO;
+    lw_decsum_add(&c, 41.5);
+    lw_decsum_add(&c, 0.75);
+    lw_decsum_t f = lw_decsum_fold(&c);
+    assert_true(f.whole == 0 && f.k.hi == 41.0 && f.micros == 1250000);
+    assert_true(lw_decsum_value(&f) == 42.25 && lw_decsum_value(&c) == 42.25);
+}
+
 /* Merging partial sums (one per flush) equals one running sum. */
 static void test_merge_equals_running(void **state)
 {
     (void)state;
-    lw_decsum_t all = {{0, 0}, 0}, total = {{0, 0}, 0}, part = {{0, 0}, 0};
+    lw_decsum_t all = LW_DECSUM_ZERO, total = LW_DECSUM_ZERO, part = LW_DECSUM_ZERO;
     uint64_t x = 88172645463325252u;
     long long cents = 0;
     for (int i = 1; i <= 100000; i++) {
@@ -76,7 +95,7 @@ static void test_merge_equals_running(void **state)
         lw_decsum_add(&part, v);
         if (i % 777 == 0) {
             lw_decsum_merge(&total, &part);
-            part = (lw_decsum_t){{0, 0}, 0};
+            part = LW_DECSUM_ZERO;
         }
     }
     lw_decsum_merge(&total, &part);
@@ -93,6 +112,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decimals_exact),
         cmocka_unit_test(test_other_values),
+        cmocka_unit_test(test_whole_overflow_and_fold),
         cmocka_unit_test(test_merge_equals_running),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

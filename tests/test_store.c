@@ -1270,10 +1270,10 @@ static void test_cell_sums_exact(void **state)
         OK(lw_store_commit(s, E));
     }
     OK(lw_store_begin(s, E));
-    const lw_decsum_t big = {{1e16, 1.0}, 0}, minus = {{-1e16, 0.0}, 0};
+    const lw_decsum_t big = {{1e16, 1.0}, 0, 0}, minus = {{-1e16, 0.0}, 0, 0};
     OK(lw_store_add_cell_sum(s, "big", 0, 1, &big, NULL, E));
     OK(lw_store_add_cell_sum(s, "big", 0, 1, &minus, NULL, E));
-    const lw_decsum_t bad = {{1.0, (double)NAN}, 0};
+    const lw_decsum_t bad = {{1.0, (double)NAN}, 0, 0};
     char err[256] = "";
     assert_int_equal(lw_store_add_cell_sum(s, "rev", 0, 1, &bad, NULL, err, sizeof err),
                      LW_ERR_INVALID);

@@ -1,8 +1,8 @@
 /*
  * decsum.c - exact sums of decimal amounts (see decsum.h for the method
- * and why).  lw_decsum_add is on the aggregator's per-event path: a trunc,
- * a multiply, a rounding and one division to confirm the decimal, no
- * branches on the common path beyond that check.
+ * and why).  lw_decsum_add is on the aggregator's per-event path: two
+ * conversions, a multiply, one division to confirm the decimal and two
+ * int64 adds; no libm call and no dependency on a floating-point chain.
  */
 #include "leadwatch/core/decsum.h"
 
@@ -14,13 +14,20 @@
 
 void lw_decsum_add(lw_decsum_t *s, double x)
 {
-    double i = trunc(x);
-    if (fabs(i) < EXACT_INT / LW_DECSUM_SCALE - 1) { /* i * 10^6 + u stays an exact integer */
-        double u = nearbyint((x - i) * LW_DECSUM_SCALE); /* |u| <= 10^6 */
-        if ((i * LW_DECSUM_SCALE + u) / LW_DECSUM_SCALE == x) {
-            if (i != 0)
-                lw_ksum_add(&s->k, i);
-            s->micros += (int64_t)u;
+    /* |x| below the bound: i * 10^6 + u stays an exact integer, and the casts
+     * truncate (no libm call: this runs per event) */
+    if (fabs(x) < EXACT_INT / LW_DECSUM_SCALE - 2) {
+        int64_t i = (int64_t)x;
+        double f = (x - (double)i) * LW_DECSUM_SCALE; /* x - i is exact */
+        int64_t u = (int64_t)(f + (f >= 0 ? 0.5 : -0.5)); /* |u| <= 10^6 */
+        /* the division rounds correctly: equal iff x is the double of i + u / 10^6 */
+        if ((double)(i * LW_DECSUM_SCALE + u) / LW_DECSUM_SCALE == x) {
+            int64_t w;
+            if (__builtin_add_overflow(s->whole, i, &w))
+                lw_ksum_add(&s->k, (double)i);
+            else
+                s->whole = w;
+            s->micros += u;
             return;
         }
     }
@@ -30,14 +37,30 @@ void lw_decsum_add(lw_decsum_t *s, double x)
 void lw_decsum_merge(lw_decsum_t *s, const lw_decsum_t *other)
 {
     lw_ksum_merge(&s->k, other->k);
+    int64_t w;
+    if (__builtin_add_overflow(s->whole, other->whole, &w))
+        lw_ksum_add(&s->k, (double)other->whole);
+    else
+        s->whole = w;
     s->micros += other->micros;
+}
+
+lw_decsum_t lw_decsum_fold(const lw_decsum_t *s)
+{
+    lw_decsum_t f = *s;
+    if (f.whole != 0)
+        lw_ksum_add(&f.k, (double)f.whole);
+    f.whole = 0;
+    return f;
 }
 
 double lw_decsum_value(const lw_decsum_t *s)
 {
-    /* the whole units of the micros join the compensated part (exact below 2^53) */
+    /* the integer parts and the whole units of the micros join the
+     * compensated part (exact below 2^53) */
     int64_t whole = s->micros / LW_DECSUM_SCALE, frac = s->micros % LW_DECSUM_SCALE;
-    lw_ksum_t k = s->k;
+    lw_decsum_t f = lw_decsum_fold(s);
+    lw_ksum_t k = f.k;
     lw_ksum_add(&k, (double)whole);
     k = lw_ksum_norm(k);
     if (frac == 0)

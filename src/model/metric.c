@@ -398,7 +398,7 @@ void lw_agg_flushed(lw_agg_t *a)
             for (size_t m = 0; m < a->cfg->nmetrics; m++) {
                 cell_t *c = &s->cells[m];
                 c->count = 0;
-                c->sum = (lw_decsum_t){{0, 0}, 0};
+                c->sum = LW_DECSUM_ZERO;
                 if (c->hll)
                     lw_hll_clear(c->hll);
             }

@@ -679,7 +679,8 @@ static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64
         return err;
     }
     /* SQLite stores NaN as NULL, and inf + -inf is NaN: keep sums finite */
-    if (!isfinite(sum->k.hi) || !isfinite(sum->k.lo)) {
+    const lw_decsum_t f = lw_decsum_fold(sum); /* the three numbers a cell keeps */
+    if (!isfinite(f.k.hi) || !isfinite(f.k.lo)) {
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                          "store: add cell %s@%lld: sum is not finite", metric,
                          (long long)bucket_ms);
@@ -688,9 +689,9 @@ static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64
     sqlite3_bind_text(st, 1, metric, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, bucket_ms);
     sqlite3_bind_int64(st, 3, count);
-    sqlite3_bind_double(st, 4, sum->k.hi);
-    sqlite3_bind_double(st, 5, sum->k.lo);
-    sqlite3_bind_int64(st, 6, sum->micros);
+    sqlite3_bind_double(st, 4, f.k.hi);
+    sqlite3_bind_double(st, 5, f.k.lo);
+    sqlite3_bind_int64(st, 6, f.micros);
     if (hll != NULL) {
         size_t n = lw_hll_serialize(hll, s->cell_buf, sizeof s->cell_buf);
         sqlite3_bind_blob(st, 7, s->cell_buf, (int)n, SQLITE_STATIC);
@@ -886,7 +887,7 @@ static lw_err_t sqlite_read_cells(lw_store_backend_t *s, const char *metric, int
             .count = sqlite3_column_int64(st, 1),
         };
         const lw_decsum_t sum = {{sqlite3_column_double(st, 2), sqlite3_column_double(st, 4)},
-                                 sqlite3_column_int64(st, 5)};
+                                 0, sqlite3_column_int64(st, 5)};
         cell.sum = lw_decsum_value(&sum);
         if (sqlite3_column_type(st, 3) == SQLITE_BLOB) {
             cell.hll = sqlite3_column_blob(st, 3);
