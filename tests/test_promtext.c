@@ -395,7 +395,7 @@ static void test_process_metrics(void **state)
         "\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds ",
         "\n# TYPE process_open_fds gauge\nprocess_open_fds ",
         "\n# TYPE process_max_fds gauge\nprocess_max_fds ",
-        "\nleadwatch_build_info{version=\"" LW_VERSION "\",sqlite=\"",
+        "\nleadwatch_build_info{version=\"" LW_VERSION "\",gsl=\"",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(text, want[i]))

@@ -14,7 +14,8 @@
  *   getrlimit(RLIMIT_NOFILE) soft limit -> process_max_fds.
  * A figure that cannot be read leaves its series absent (promtext.h), never
  * a placeholder.  build_info is a gauge fixed at 1 whose labels carry the
- * versions: leadwatch's own and the runtime versions of its libraries.
+ * versions: leadwatch's own and the runtime versions of GSL and librdkafka
+ * (SQLite's stays below src/store/, which alone includes sqlite3.h).
  */
 #include "leadwatch/alert/procmetrics.h"
 
@@ -22,7 +23,6 @@
 #include <pthread.h>
 #include <gsl/gsl_version.h>
 #include <librdkafka/rdkafka.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +157,7 @@ lw_err_t lw_procmetrics_new(lw_promtext_t *reg, lw_procmetrics_t **out, char *er
         [P_MAXFDS] = {LW_PROMTEXT_GAUGE, "process_max_fds",
                       "Maximum number of open file descriptors."},
     };
-    static const char *const build_labels[] = {"version", "sqlite", "gsl", "librdkafka"};
+    static const char *const build_labels[] = {"version", "gsl", "librdkafka"};
     lw_procmetrics_t *p = calloc(1, sizeof *p);
     lw_promtext_family_t *f;
     lw_err_t err;
@@ -169,10 +169,10 @@ lw_err_t lw_procmetrics_new(lw_promtext_t *reg, lw_procmetrics_t **out, char *er
     }
     err = lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "build_info",
                              "1; the labels are the versions of leadwatch and its libraries",
-                             build_labels, 4, NULL, 0, &f, errstr, errstr_size);
+                             build_labels, 3, NULL, 0, &f, errstr, errstr_size);
     if (err != LW_OK)
         goto fail;
-    const char *v[] = {LW_VERSION, sqlite3_libversion(), gsl_version, rd_kafka_version_str()};
+    const char *v[] = {LW_VERSION, gsl_version, rd_kafka_version_str()};
     lw_promtext_set(lw_promtext_series(f, v), 1);
     for (int i = 0; i < P__N; i++) {
         err = lw_promtext_family_bare(reg, fams[i].type, fams[i].name, fams[i].help, NULL, 0, &f,

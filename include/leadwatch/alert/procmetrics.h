@@ -1,6 +1,6 @@
 /*
  * procmetrics.h - the metrics every Prometheus exporter is expected to
- * have: leadwatch_build_info{version, sqlite, gsl, librdkafka} 1 and the
+ * have: leadwatch_build_info{version, gsl, librdkafka} 1 and the
  * standard process_* family (process_cpu_seconds_total,
  * process_resident_memory_bytes, process_virtual_memory_bytes,
  * process_start_time_seconds, process_open_fds, process_max_fds), read
