@@ -628,6 +628,12 @@ static void test_migrate_v1_to_v2(void **state)
     OK(lw_store_add_counter(s, "late", 1, E));
     OK(lw_store_add_cell(s, "m", 60000, 1, 0.5, h, E));
     OK(lw_store_commit(s, E));
+    /* a sum from before v4 (no sum_comp / sum_micros) adds up with a new delta */
+    collect_t after = {0};
+    OK(lw_store_read_cells(s, "m", 60000, 60001, collect_cb, &after, E));
+    assert_int_equal(after.n, 1);
+    assert_int_equal(after.cells[0].count, 5);
+    assert_true(after.cells[0].sum == 3.0);
     lw_store_close(s);
 
     /* the file is at the current version now; a read-only open accepts it */
