@@ -47,6 +47,7 @@
  *   pipeline stall  LeadwatchPipelineStalled fires alone, survives a
  *                   restart as a refresh, resolves
  *   promtext        per-edge verdict gauges and the evaluation counter
+ *   no data         80 days without cells: edge gauges absent, insufficient_data
  *   kpi + restart   the KPI edge is kind="kpi" on /metrics and in the alert
  *                   table; a new watcher on the same store has every
  *                   leadwatch_edge_* series (same values) before evaluating
@@ -1377,6 +1378,39 @@ static void test_kpi_kind_and_restart_gauges(void **state)
     fx_close(f);
 }
 
+/*
+ * When the newest window holds no data (no cells for 80 days), the edge
+ * gauges do not keep the last analysis' values: p, q, lag, coefficient and
+ * skill are absent and the verdict is insufficient_data, as the alerts see
+ * "no data".
+ */
+static void test_gauges_without_data(void **state)
+{
+    (void)state;
+    fx_t *f = fx_open(CFG_TEXT, false, true);
+    put_days(f, &g_data, 0, BREAK, SIZE_MAX);
+    advance_to(f, BREAK - 1);
+    char *before = edge_lines(f->metrics);
+    assert_non_null(strstr(before, "leadwatch_edge_p_value{"));
+    free(before);
+    size_t last = BREAK + 80;
+    OK(lw_watch_advance(f->w, wm_closing(last), NOW_BASE + (int64_t)last * 1000, NULL, g_err,
+                        sizeof g_err));
+    char *after = edge_lines(f->metrics);
+    static const char *const absent[] = {"leadwatch_edge_p_value{", "leadwatch_edge_q_value{",
+                                         "leadwatch_edge_lag_buckets{",
+                                         "leadwatch_edge_coefficient{", "leadwatch_edge_oos_skill{",
+                                         "NaN"};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        if (strstr(after, absent[i]))
+            fail_msg("\"%s\" still there without data:\n%s", absent[i], after);
+    if (!strstr(after, "leadwatch_edge_verdict{nsm=\"y\",edge=\"x1->y\",input=\"x1\","
+                       "kind=\"breadth\",verdict=\"insufficient_data\"} 1\n"))
+        fail_msg("x1 is not insufficient_data:\n%s", after);
+    free(after);
+    fx_close(f);
+}
+
 /* ---- 8. reload and the catch-up bound ---------------------------------- */
 
 static void test_reload_applies(void **state)
@@ -1641,6 +1675,7 @@ int main(void)
         cmocka_unit_test_teardown(test_pipeline_stall, fx_teardown),
         cmocka_unit_test_teardown(test_promtext_gauges, fx_teardown),
         cmocka_unit_test_teardown(test_kpi_kind_and_restart_gauges, fx_teardown),
+        cmocka_unit_test_teardown(test_gauges_without_data, fx_teardown),
         cmocka_unit_test_teardown(test_reload_applies, fx_teardown),
         cmocka_unit_test_teardown(test_catchup_bound, fx_teardown),
         /* last: on an unfixed watch.c UBSan aborts the program here */

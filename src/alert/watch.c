@@ -43,8 +43,9 @@
  *     alert_state{alertname, edge, condition, state} (1 for the current
  *     state), alerts_firing, evaluations_total,
  *     evaluation_duration_seconds, evaluation_as_of_timestamp_seconds.
- * A value an evaluation did not produce (NaN p/q/coefficient/skill, lag 0)
- * is an absent series, not a placeholder.  At start the edge gauges are
+ * A value an evaluation did not produce (NaN p/q/coefficient/skill, lag 0;
+ * all of them when the analysis could not run) is an absent series, not a
+ * placeholder or the previous evaluation's value.  At start the edge gauges are
  * restored from the verdict rows of the last evaluation in the store, so
  * they are on /metrics at once after a restart, not after the next bucket
  * closes.
@@ -808,6 +809,10 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
         deliver(w);
     if (an)
         publish_edges(w, an, nsm, gap);
+    else if (w->d.metrics) /* no analysis: no values, and "no data" as the alerts say */
+        for (size_t i = 0; i < w->nedges_known; i++)
+            if (w->edge_name[i][0] != '\0')
+                set_edge(&w->edge[i], NAN, NAN, 0, NAN, NAN, LW_VERDICT_INSUFFICIENT_DATA);
     double secs = (double)(mono(w) - t0) / 1000.0;
     w->st.last_duration_s = secs;
     if (w->d.metrics) {
