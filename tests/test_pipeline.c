@@ -484,13 +484,14 @@ static int cents_cell(void *ud, const lw_cell_t *c)
 static void test_cents_sum_exactly(void **state)
 {
     (void)state;
-    static const char cfg_text[] = "source: {format: segment}\n"
-                                   "store: {flush_events: 10000000, flush_interval: 1h}\n"
-                                   "buckets: {size: 1d, grace: 5d}\n"
-                                   "metrics:\n"
-                                   "  - {name: revenue, sum: properties.amount}\n"
-                                   "  - {name: buys, count: true}\n"
-                                   "tree: {nsm: revenue, inputs: [{metric: buys, kind: breadth}]}\n";
+    static const char cfg_text[] =
+        "source: {format: segment}\n"
+        "store: {flush_events: 10000000, flush_interval: 1h}\n"
+        "buckets: {size: 1d, grace: 5d}\n"
+        "metrics:\n"
+        "  - {name: revenue, sum: properties.amount}\n"
+        "  - {name: buys, count: true}\n"
+        "tree: {nsm: revenue, inputs: [{metric: buys, kind: breadth}]}\n";
     static const char *const ts[3] = {"2029-12-28T12:00:00Z", "2029-12-29T12:00:00Z",
                                       "2029-12-30T12:00:00Z"}; /* before NOW */
     const char *env = getenv("LW_TEST_CENTS_EVENTS");
@@ -542,9 +543,9 @@ static void test_cents_sum_exactly(void **state)
     assert_int_equal(lw_pipeline_flush(p, 0, err, sizeof err), LW_OK);
 
     cents_cells_t cc = {.n = 0};
-    assert_int_equal(
-        lw_store_read_cells(store, "revenue", INT64_MIN, INT64_MAX, cents_cell, &cc, err, sizeof err),
-        LW_OK);
+    assert_int_equal(lw_store_read_cells(store, "revenue", INT64_MIN, INT64_MAX, cents_cell, &cc,
+                                         err, sizeof err),
+                     LW_OK);
     assert_int_equal(cc.n, 3);
     for (int b = 0; b < 3; b++) {
         char want[64];

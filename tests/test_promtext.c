@@ -412,12 +412,9 @@ static void test_process_metrics(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_exposition),
-        cmocka_unit_test(test_values),
-        cmocka_unit_test(test_bounds_and_names),
-        cmocka_unit_test(test_concurrent_updates),
-        cmocka_unit_test(test_collect_at_render),
-        cmocka_unit_test(test_absent_bare_collectors),
+        cmocka_unit_test(test_exact_exposition),  cmocka_unit_test(test_values),
+        cmocka_unit_test(test_bounds_and_names),  cmocka_unit_test(test_concurrent_updates),
+        cmocka_unit_test(test_collect_at_render), cmocka_unit_test(test_absent_bare_collectors),
         cmocka_unit_test(test_process_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

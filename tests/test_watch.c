@@ -1326,8 +1326,8 @@ static void test_kpi_kind_and_restart_gauges(void **state)
     OK(lw_store_begin(f->store, g_err, sizeof g_err));
     for (size_t t = 0; t < BREAK; t++)
         OK(lw_store_add_cell(f->store, "k", day_ms(t), 1,
-                             50 + 0.5 * g_data.y[t ? t - 1 : 0] + g_data.x1[(t * 7) % BREAK],
-                             NULL, g_err, sizeof g_err));
+                             50 + 0.5 * g_data.y[t ? t - 1 : 0] + g_data.x1[(t * 7) % BREAK], NULL,
+                             g_err, sizeof g_err));
     OK(lw_store_commit(f->store, g_err, sizeof g_err));
     assert_int_equal(advance_to(f, BREAK - 1), BREAK);
     char *before = edge_lines(f->metrics);
@@ -1397,10 +1397,9 @@ static void test_gauges_without_data(void **state)
     OK(lw_watch_advance(f->w, wm_closing(last), NOW_BASE + (int64_t)last * 1000, NULL, g_err,
                         sizeof g_err));
     char *after = edge_lines(f->metrics);
-    static const char *const absent[] = {"leadwatch_edge_p_value{", "leadwatch_edge_q_value{",
-                                         "leadwatch_edge_lag_buckets{",
-                                         "leadwatch_edge_coefficient{", "leadwatch_edge_oos_skill{",
-                                         "NaN"};
+    static const char *const absent[] = {
+        "leadwatch_edge_p_value{",     "leadwatch_edge_q_value{",   "leadwatch_edge_lag_buckets{",
+        "leadwatch_edge_coefficient{", "leadwatch_edge_oos_skill{", "NaN"};
     for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
         if (strstr(after, absent[i]))
             fail_msg("\"%s\" still there without data:\n%s", absent[i], after);

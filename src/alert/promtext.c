@@ -18,9 +18,9 @@
  * values are only ever touched atomically, so updates never wait for a
  * scrape.  Values that another component keeps as cumulative stats (the
  * alert sinks' delivery counts, the process's /proc figures) are copied in
- * by collect functions (a small fixed list) that render calls first, so a scrape never shows a stale copy even while the
- * thread that owns them is busy.  Lookups scan the family's chain: families have few series (per
- * edge, per partition) and callers keep handles.
+ * by collect functions (a small fixed list) that render calls first, so a scrape never shows a
+ * stale copy even while the thread that owns them is busy.  Lookups scan the family's chain:
+ * families have few series (per edge, per partition) and callers keep handles.
  *
  * Exposition (https://prometheus.io/docs/instrumenting/exposition_formats/):
  * <name> is "<ns>_<family>", or the family's own name for a "bare" family
@@ -77,10 +77,11 @@ struct lw_promtext {
     lw_promtext_series_t discard;
     _Atomic uint64_t discard_buckets[LW_PROMTEXT_MAX_BUCKETS + 1];
     _Atomic uint64_t refused;
+    /* run by render before it reads (lw_promtext_add_collect) */
     struct {
         void (*fn)(void *ctx);
         void *ctx;
-    } collect[LW_PROMTEXT_MAX_COLLECT]; /* run by render before it reads (lw_promtext_add_collect) */
+    } collect[LW_PROMTEXT_MAX_COLLECT];
     size_t ncollect;
 };
 
@@ -315,8 +316,7 @@ lw_err_t lw_promtext_family_bare(lw_promtext_t *reg, lw_promtext_type_t type, co
     if (type == LW_PROMTEXT_HISTOGRAM)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                          "metrics: %s: unprefixed histograms are not supported", name);
-    return family(reg, true, type, name, help, labels, nlabels, NULL, 0, out, errstr,
-                  errstr_size);
+    return family(reg, true, type, name, help, labels, nlabels, NULL, 0, out, errstr, errstr_size);
 }
 
 lw_promtext_series_t *lw_promtext_series(lw_promtext_family_t *fam, const char *const *values)

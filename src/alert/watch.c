@@ -138,8 +138,9 @@ static lw_err_t register_metrics(lw_watch_t *w, char *errstr, size_t errstr_size
         &w->f_p);
     FAM(LW_PROMTEXT_GAUGE, "edge_q_value", "Benjamini-Hochberg q-value of the primary test",
         edge_labels, 4, NULL, 0, &w->f_q);
-    FAM(LW_PROMTEXT_GAUGE, "edge_lag_buckets", "chosen lag of the edge in buckets (absent when none was chosen)",
-        edge_labels, 4, NULL, 0, &w->f_lag);
+    FAM(LW_PROMTEXT_GAUGE, "edge_lag_buckets",
+        "chosen lag of the edge in buckets (absent when none was chosen)", edge_labels, 4, NULL, 0,
+        &w->f_lag);
     FAM(LW_PROMTEXT_GAUGE, "edge_coefficient", "elasticity of the target to the source",
         edge_labels, 4, NULL, 0, &w->f_coef);
     FAM(LW_PROMTEXT_GAUGE, "edge_oos_skill",

@@ -142,9 +142,10 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
         return err;
     m->commit_seconds = lw_promtext_series(f, NULL);
     static const char *const part_labels[] = {"topic", "partition"};
-    err = lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "consumer_lag_messages",
-                             "high watermark - next offset to consume, per partition (absent while unknown)",
-                             part_labels, 2, NULL, 0, &m->f_lag, errstr, errstr_size);
+    err = lw_promtext_family(
+        reg, LW_PROMTEXT_GAUGE, "consumer_lag_messages",
+        "high watermark - next offset to consume, per partition (absent while unknown)",
+        part_labels, 2, NULL, 0, &m->f_lag, errstr, errstr_size);
     if (err == LW_OK)
         err = lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "partition_assigned",
                                  "1 while the partition is assigned to this instance", part_labels,

@@ -18,7 +18,7 @@ void lw_decsum_add(lw_decsum_t *s, double x)
      * truncate (no libm call: this runs per event) */
     if (fabs(x) < EXACT_INT / LW_DECSUM_SCALE - 2) {
         int64_t i = (int64_t)x;
-        double f = (x - (double)i) * LW_DECSUM_SCALE; /* x - i is exact */
+        double f = (x - (double)i) * LW_DECSUM_SCALE;     /* x - i is exact */
         int64_t u = (int64_t)(f + (f >= 0 ? 0.5 : -0.5)); /* |u| <= 10^6 */
         /* the division rounds correctly: equal iff x is the double of i + u / 10^6 */
         if ((double)(i * LW_DECSUM_SCALE + u) / LW_DECSUM_SCALE == x) {

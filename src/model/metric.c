@@ -58,7 +58,7 @@ typedef struct {
 typedef struct {
     int64_t count;
     lw_decsum_t sum; /* cents add up exactly (core/decsum.h) */
-    lw_hll_t *hll; /* distinct metrics: allocated on first use, kept for reuse */
+    lw_hll_t *hll;   /* distinct metrics: allocated on first use, kept for reuse */
 } cell_t;
 
 typedef struct {

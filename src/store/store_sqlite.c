@@ -398,8 +398,8 @@ static void sql_twosum_err(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     assert(argc == 2);
     (void)argc;
-    sqlite3_result_double(ctx, lw_twosum_err(sqlite3_value_double(argv[0]),
-                                             sqlite3_value_double(argv[1])));
+    sqlite3_result_double(
+        ctx, lw_twosum_err(sqlite3_value_double(argv[0]), sqlite3_value_double(argv[1])));
 }
 
 /*
@@ -887,7 +887,8 @@ static lw_err_t sqlite_read_cells(lw_store_backend_t *s, const char *metric, int
             .count = sqlite3_column_int64(st, 1),
         };
         const lw_decsum_t sum = {{sqlite3_column_double(st, 2), sqlite3_column_double(st, 4)},
-                                 0, sqlite3_column_int64(st, 5)};
+                                 0,
+                                 sqlite3_column_int64(st, 5)};
         cell.sum = lw_decsum_value(&sum);
         if (sqlite3_column_type(st, 3) == SQLITE_BLOB) {
             cell.hll = sqlite3_column_blob(st, 3);

@@ -11,11 +11,10 @@
  * nearest to a decimal with at most LW_DECSUM_DIGITS (6) fractional
  * digits, i.e. (i * 10^6 + u) / 10^6 == x for u = round((x - i) * 10^6),
  * the fraction is kept exactly as u micro-units in an int64 and i in
- * another int64 (on overflow, past 9.2e18, i goes to the compensated sum).  Other values (more digits,
- * 1/3, |x| >= 2^53 / 10^6 ~ 9e9) go to a compensated (Neumaier,
- * core/ksum.h) double sum whole, where integers add exactly below 2^53.  The
- * value is read as the exact decimal total (integer part and micro-units,
- * formatted and parsed by strtod, so correctly rounded) when the
+ * another int64 (on overflow, past 9.2e18, i goes to the compensated sum).  Other values (more
+ * digits, 1/3, |x| >= 2^53 / 10^6 ~ 9e9) go to a compensated (Neumaier, core/ksum.h) double sum
+ * whole, where integers add exactly below 2^53.  The value is read as the exact decimal total
+ * (integer part and micro-units, formatted and parsed by strtod, so correctly rounded) when the
  * compensated part is an integer below 2^53, else hi + lo + micros / 10^6.
  *
  * Why not scaled integers alone: metric values are arbitrary JSON numbers

@@ -56,7 +56,7 @@ static inline double lw_ksum_value(lw_ksum_t k)
 static inline lw_ksum_t lw_ksum_norm(lw_ksum_t k)
 {
     double v = k.hi + k.lo;
-    return (lw_ksum_t){.hi = v, .lo = lw_twosum_err(k.hi, k.lo) };
+    return (lw_ksum_t){.hi = v, .lo = lw_twosum_err(k.hi, k.lo)};
 }
 
 #endif

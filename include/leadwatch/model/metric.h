@@ -69,7 +69,7 @@ typedef struct {
     int64_t count;
     double sum;            /* the delta's sum as one double (lw_decsum_value of sum_exact) */
     lw_decsum_t sum_exact; /* the same, as the store keeps it (core/decsum.h) */
-    const lw_hll_t *hll; /* distinct metrics only, else NULL */
+    const lw_hll_t *hll;   /* distinct metrics only, else NULL */
 } lw_agg_cell_t;
 
 /* Call cb for every dirty cell; stops and returns the first non-OK status. */

@@ -84,9 +84,9 @@ lw_err_t lw_store_add_cell(lw_store_t *s, const char *metric, int64_t bucket_ms,
  * decimal amounts add up exactly over any number of flushes;
  * lw_store_read_cells returns lw_decsum_value of the total.
  */
-lw_err_t lw_store_add_cell_sum(lw_store_t *s, const char *metric, int64_t bucket_ms,
-                               int64_t count, const lw_decsum_t *sum, const lw_hll_t *hll,
-                               char *errstr, size_t errstr_size);
+lw_err_t lw_store_add_cell_sum(lw_store_t *s, const char *metric, int64_t bucket_ms, int64_t count,
+                               const lw_decsum_t *sum, const lw_hll_t *hll, char *errstr,
+                               size_t errstr_size);
 
 /* Store `pos` for `source` unconditionally (inside a transaction). */
 lw_err_t lw_store_set_position(lw_store_t *s, const char *source, const lw_position_t *pos,

@@ -66,8 +66,8 @@ typedef struct lw_store_ops {
     bool (*in_transaction)(const lw_store_backend_t *b);
 
     lw_err_t (*add_cell)(lw_store_backend_t *b, const char *metric, int64_t bucket_ms,
-                         int64_t count, const lw_decsum_t *sum, const lw_hll_t *hll,
-                         char *errstr, size_t errstr_size);
+                         int64_t count, const lw_decsum_t *sum, const lw_hll_t *hll, char *errstr,
+                         size_t errstr_size);
     lw_err_t (*read_cells)(lw_store_backend_t *b, const char *metric, int64_t from_ms,
                            int64_t to_ms, lw_store_cell_cb cb, void *ud, char *errstr,
                            size_t errstr_size);
