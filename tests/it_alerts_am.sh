@@ -31,8 +31,10 @@
 #   4. stall: events stop after the prefill, so within no_events_for + a few
 #      seconds LeadwatchPipelineStalled is active in Alertmanager and no new
 #      edge alert appeared anywhere;
-#   5. SIGTERM (exit 0) and a restart on the same store: the log says the
-#      alert state was restored, the playlists alert is re-announced
+#   5. SIGTERM (exit 0) and a restart on the same store: every
+#      leadwatch_edge_* series of run 1 is on run 2's /metrics at once with
+#      the same value (restored from the stored verdicts, no evaluation);
+#      the log says the alert state was restored, the playlists alert is re-announced
 #      (Alertmanager keeps it past the first run's endsAt, same startsAt) and
 #      the webhook gets no second "firing" POST for it.
 # Measured figures are printed ("measured: ...").  LW_E2E_SEED picks the
@@ -287,12 +289,26 @@ grep -q "\"startsAt\":\"$starts\"" am_pl2.json || fail "the playlists alert chan
 
 # 5. restart: SIGTERM, exit 0, same store; re-announced, not re-fired
 hook_fire_before=$(hook_firings | grep -c '^LeadwatchInputNoLongerLeads playlists_created ')
+lw_http GET "$METRICS_URL" | grep '^leadwatch_edge_' | sort >edges1.txt
+[ "$(wc -l <edges1.txt)" -gt 0 ] || fail "run 1: no leadwatch_edge_* series"
 kill -TERM "$LW_PID"
 wait "$LW_PID"
 rc=$?
 [ $rc -eq 0 ] || fail "daemon exit $rc after SIGTERM"
 start_daemon run2.err
 wait_for_line run2.err 'alert state restored' 20 || fail "run 2: no 'alert state restored' line"
+# every edge series of run 1 is back at once, with the same value, restored
+# from the store: no bucket closes in run 2 (no new events), nothing is evaluated
+for ((i = 0; i < 20; i++)); do
+  lw_http GET "$METRICS_URL" >metrics2.txt 2>/dev/null
+  grep '^leadwatch_edge_' metrics2.txt | sort >edges2.txt
+  cmp -s edges1.txt edges2.txt && break
+  sleep 0.1
+done
+cmp -s edges1.txt edges2.txt || fail "run 2: edge series differ from run 1's: $(diff edges1.txt edges2.txt | head -5)"
+awk '$1 == "leadwatch_evaluations_total" {e = $2} END {exit e != 0}' metrics2.txt \
+  || fail "run 2 evaluated something: $(grep '^leadwatch_evaluations_total' metrics2.txt)"
+echo "measured: run 2 has all $(wc -l <edges1.txt) leadwatch_edge_* series of run 1 at start, before any evaluation"
 grep 'alert state restored' run2.err | sed 's/.*watch: /run 2: /'
 grep -q 'alert state restored: .* [1-9][0-9]* firing' run2.err || fail "run 2 restored no firing alert"
 grep -q 'LeadwatchInputNoLongerLeads playlists_created->listening_minutes: .*re-announced' run2.err \

@@ -13,7 +13,9 @@
 #      alerts to the webhook) and --http 127.0.0.1:PORT.
 #   3. /healthz 200 at once, /readyz 200 once consuming; wait until
 #      /metrics says every produced event was consumed.
-#   4. PromQL: exactly one verdict at 1 per edge, p in [0,1], lag >= 1, the
+#   4. `promtool check metrics` on /metrics finds nothing; build_info and
+#      process_* are there, no kind="nsm", no NaN / -1 placeholders.
+#      PromQL: exactly one verdict at 1 per edge, p in [0,1], lag >= 1, the
 #      broken input's alert firing, consumed == produced, per-partition lag
 #      present and summing to 0, up == 1; the webhook got the firing alert.
 #   5. SIGTERM: the daemon exits 0.
@@ -70,7 +72,7 @@ echo "consumed everything after $((SECONDS - t0)) s"
 
 # Prometheus has a scrape taken after the last event was counted
 prom_wait 15 "leadwatch_events_consumed_total == $produced" || fail "Prometheus never saw consumed == $produced: $(prom_value leadwatch_events_consumed_total)"
-prom_wait 10 "leadwatch_consumer_lag_total == 0" || fail "consumer lag never 0 in Prometheus"
+prom_wait 10 "leadwatch_consumer_total_lag_messages == 0" || fail "consumer lag never 0 in Prometheus"
 # the evaluator may still be working through closed buckets after the last
 # event was consumed (each evaluation is an analysis of the window): wait
 # until its count stops moving, then until Prometheus has scraped that count
@@ -87,6 +89,23 @@ done
 [ "${evals:-0}" -gt 0 ] || fail "no evaluation counted"
 echo "evaluations settled at $evals after $((SECONDS - t0)) s"
 prom_wait 10 "leadwatch_evaluations_total == $evals" || fail "Prometheus never saw $evals evaluations (/metrics now: $(evals_now))"
+
+# the exposition passes Prometheus' own linter (promtool from Debian's
+# prometheus package, as /usr/bin/prometheus): any finding fails
+PROMTOOL=${PROMTOOL:-$(dirname "$PROM_BIN")/promtool}
+[ -x "$PROMTOOL" ] || fail "promtool not found next to $PROM_BIN (apt-get install prometheus)"
+lw_http GET "$URL/metrics" >metrics.txt || fail "GET /metrics"
+"$PROMTOOL" check metrics <metrics.txt >promtool.out 2>&1 \
+  || fail "promtool check metrics: $(cat promtool.out)"
+[ ! -s promtool.out ] || fail "promtool check metrics findings: $(cat promtool.out)"
+for m in leadwatch_build_info process_cpu_seconds_total process_resident_memory_bytes \
+  process_virtual_memory_bytes process_start_time_seconds process_open_fds process_max_fds; do
+  grep -q "^$m[ {]" metrics.txt || fail "no $m on /metrics"
+done
+grep -q 'kind="nsm"' metrics.txt && fail "the KPI edge is kind=\"nsm\" (alerts say kpi)"
+grep -Eq '^leadwatch_[a-z_]+(\{[^}]*\})? (NaN|-1)$' metrics.txt \
+  && fail "placeholder values: $(grep -E ' (NaN|-1)$' metrics.txt | head -3)"
+echo "promtool check metrics: clean ($(grep -vc '^#' metrics.txt) samples)"
 
 [ "$(prom_value 'up{job="leadwatch"}')" = "{instance=127.0.0.1:$port,job=leadwatch} 1" ] \
   || fail "up: $(prom_value 'up{job="leadwatch"}')"

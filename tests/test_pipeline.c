@@ -4,8 +4,9 @@
  * together), nothing durable before a flush, watermark restored across
  * restarts, implicit flush when the aggregator runs out of slots, store
  * failure leaves the store at the previous flush, a watermark moved by an
- * idle source flushed on its own.  Every feed and flush is followed by
- * lw_pipeline_check (the invariants of pipeline.c).
+ * idle source flushed on its own, and 10 M cent amounts that sum exactly
+ * through the aggregator and ~100 flushes (core/decsum.h).  Every feed and
+ * flush is followed by lw_pipeline_check (the invariants of pipeline.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "leadwatch/ingest/pipeline.h"
@@ -450,6 +452,129 @@ static void test_flushed_position_follows_the_store(void **state)
     assert_int_equal(fl.position, 100);
 }
 
+/* ---- exact decimal sums ------------------------------------------------- */
+
+typedef struct {
+    int64_t bucket[3];
+    double sum[3];
+    size_t n;
+} cents_cells_t;
+
+static int cents_cell(void *ud, const lw_cell_t *c)
+{
+    cents_cells_t *cc = ud;
+    if (cc->n < 3) {
+        cc->bucket[cc->n] = c->bucket_ms;
+        cc->sum[cc->n] = c->sum;
+    }
+    cc->n++;
+    return 0;
+}
+
+/*
+ * Revenue in cents sums exactly: 10 M events with random amounts
+ * 0.01 .. 999.99 spread over three daily buckets go through the decoder,
+ * the aggregator and ~100 flushes into SQLite; each stored cell is the
+ * double nearest to the exact decimal total (so it prints as e.g.
+ * 1666721234.56, not ...56000002), compared with an int64 count of cents.
+ * A naive double sum of the same amounts in the same order is printed for
+ * comparison (it is off by many ulps).  LW_TEST_CENTS_EVENTS overrides the
+ * count for quick runs.
+ */
+static void test_cents_sum_exactly(void **state)
+{
+    (void)state;
+    static const char cfg_text[] =
+        "source: {format: segment}\n"
+        "store: {flush_events: 10000000, flush_interval: 1h}\n"
+        "buckets: {size: 1d, grace: 5d}\n"
+        "metrics:\n"
+        "  - {name: revenue, sum: properties.amount}\n"
+        "  - {name: buys, count: true}\n"
+        "tree: {nsm: revenue, inputs: [{metric: buys, kind: breadth}]}\n";
+    static const char *const ts[3] = {"2029-12-28T12:00:00Z", "2029-12-29T12:00:00Z",
+                                      "2029-12-30T12:00:00Z"}; /* before NOW */
+    const char *env = getenv("LW_TEST_CENTS_EVENTS");
+    const long long nev = env ? atoll(env) : 10000000LL;
+    const long long flush_every = 99991; /* ~100 flushes, not aligned with anything */
+    char *dir = tu_tempdir("cents");
+    char *db = tu_path(dir, "c.db");
+    lw_config_t *cfg = NULL;
+    TU_CONFIG(cfg_text, &cfg);
+    char err[512];
+    lw_store_t *store = NULL;
+    assert_int_equal(lw_store_open(db, 0, &store, err, sizeof err), LW_OK);
+    lw_pipeline_t *p = lw_pipeline_new(cfg, store, err, sizeof err);
+    if (!p)
+        fail_msg("pipeline: %s", err);
+    lw_position_t pos;
+    bool found;
+    int src = lw_pipeline_add_source(p, "cents:0", &pos, &found, err, sizeof err);
+    assert_true(src >= 0);
+
+    int64_t exact[3] = {0, 0, 0}; /* cents */
+    double naive[3] = {0, 0, 0};
+    uint64_t x = 0x9E3779B97F4A7C15u; /* xorshift64 */
+    char buf[256];
+    for (long long i = 0; i < nev; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int b = (int)(x % 3);
+        int64_t cents = 1 + (int64_t)((x >> 8) % 99999);
+        int len = snprintf(buf, sizeof buf,
+                           "{\"event\":\"buy\",\"userId\":\"u\",\"timestamp\":\"%s\","
+                           "\"properties\":{\"amount\":%lld.%02lld}}",
+                           ts[b], (long long)(cents / 100), (long long)(cents % 100));
+        exact[b] += cents;
+        naive[b] += strtod(strstr(buf, "\"amount\":") + 9, NULL);
+        lw_position_t after = {.position = i + 1};
+        lw_feed_outcome_t out;
+        lw_reject_t reason = LW_REJECT_NONE;
+        err[0] = '\0';
+        if (lw_pipeline_feed(p, src, buf, (size_t)len, &after, NOW, &out, &reason, err,
+                             sizeof err) != LW_OK ||
+            out != LW_FEED_ACCEPTED)
+            fail_msg("event %lld not accepted (outcome %d, %s): %s", i, (int)out,
+                     lw_reject_name(reason), err);
+        if ((i + 1) % flush_every == 0)
+            assert_int_equal(lw_pipeline_flush(p, 0, err, sizeof err), LW_OK);
+    }
+    assert_int_equal(lw_pipeline_flush(p, 0, err, sizeof err), LW_OK);
+
+    cents_cells_t cc = {.n = 0};
+    assert_int_equal(lw_store_read_cells(store, "revenue", INT64_MIN, INT64_MAX, cents_cell, &cc,
+                                         err, sizeof err),
+                     LW_OK);
+    assert_int_equal(cc.n, 3);
+    for (int b = 0; b < 3; b++) {
+        char want[64];
+        snprintf(want, sizeof want, "%lld.%02lld", (long long)(exact[b] / 100),
+                 (long long)(exact[b] % 100));
+        double nearest = strtod(want, NULL);
+        char got[64], shortest[64];
+        snprintf(got, sizeof got, "%.17g", cc.sum[b]);
+        for (int prec = 15; prec <= 17; prec++) { /* lw_format_double's rule */
+            snprintf(shortest, sizeof shortest, "%.*g", prec, cc.sum[b]);
+            if (strtod(shortest, NULL) == cc.sum[b])
+                break;
+        }
+        printf("cents: bucket %d: exact %s, stored %s (prints %s), naive sum %.17g (%+.0f ulp)\n",
+               b, want, got, shortest, naive[b],
+               (naive[b] - nearest) / (nextafter(nearest, INFINITY) - nearest));
+        if (cc.sum[b] != nearest)
+            fail_msg("bucket %d: stored %s, exact %s", b, got, want);
+        /* the printed form is the decimal itself, without binary noise */
+        assert_true(strtod(shortest, NULL) == nearest && strlen(shortest) <= strlen(want));
+    }
+    lw_pipeline_destroy(p);
+    lw_store_close(store);
+    lw_config_free(cfg);
+    tu_rm_rf(dir);
+    free(dir);
+    free(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +590,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idle_watermark_flushes_without_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_flushed_position_follows_the_store, setup, teardown),
+        cmocka_unit_test(test_cents_sum_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

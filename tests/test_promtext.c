@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadwatch/alert/procmetrics.h"
 #include "leadwatch/alert/promtext.h"
+#include <time.h>
 
 static lw_promtext_t *new_reg(size_t max_series)
 {
@@ -291,7 +293,7 @@ static void test_collect_at_render(void **state)
     collect_ctx_t c = {.fam = fam(reg, LW_PROMTEXT_GAUGE, "queue_length", "Queued.", NULL, 0,
                                   NULL, 0),
                        .owner_value = 3};
-    lw_promtext_set_collect(reg, collect_fn, &c);
+    assert_int_equal(lw_promtext_add_collect(reg, collect_fn, &c), LW_OK);
     char *out = render(reg);
     assert_non_null(strstr(out, "\nleadwatch_queue_length 3\n"));
     free(out);
@@ -303,14 +305,117 @@ static void test_collect_at_render(void **state)
     lw_promtext_destroy(reg);
 }
 
+/* Unknown values are absent: a gauge appears at its first set and disappears
+ * on unset (with its HELP/TYPE when no series is left); set_known turns NaN
+ * into absent; bare families drop the namespace; several collectors run in
+ * the order added, and the list is bounded. */
+static void collect_second(void *p)
+{
+    collect_ctx_t *c = p;
+    c->calls += 10;
+}
+
+static void test_absent_bare_collectors(void **state)
+{
+    (void)state;
+    lw_promtext_t *reg = new_reg(16);
+    static const char *const k[] = {"k"};
+    lw_promtext_family_t *lag = fam(reg, LW_PROMTEXT_GAUGE, "lag", "Lag.", NULL, 0, NULL, 0);
+    lw_promtext_family_t *p = fam(reg, LW_PROMTEXT_GAUGE, "p", "P.", k, 1, NULL, 0);
+    lw_promtext_family_t *cpu = NULL;
+    char err[256];
+    assert_int_equal(lw_promtext_family_bare(reg, LW_PROMTEXT_COUNTER, "process_cpu_seconds_total",
+                                             "CPU.", NULL, 0, &cpu, err, sizeof err),
+                     LW_OK);
+    lw_promtext_add(lw_promtext_series(cpu, NULL), 1.5);
+    lw_promtext_series_t *a = lw_promtext_series(p, (const char *const[]){"a"});
+    lw_promtext_series_t *b = lw_promtext_series(p, (const char *const[]){"b"});
+    lw_promtext_set(a, 0.25);
+    char *text = render(reg);
+    assert_string_equal(text, "# HELP leadwatch_p P.\n# TYPE leadwatch_p gauge\n"
+                              "leadwatch_p{k=\"a\"} 0.25\n"
+                              "# HELP process_cpu_seconds_total CPU.\n"
+                              "# TYPE process_cpu_seconds_total counter\n"
+                              "process_cpu_seconds_total 1.5\n");
+    free(text);
+    assert_false(lw_promtext_present(b));
+    lw_promtext_set_known(b, 3, true);
+    lw_promtext_set_known(a, NAN, true); /* NaN is not a value */
+    lw_promtext_set(lw_promtext_series(lag, NULL), 7);
+    text = render(reg);
+    assert_non_null(strstr(text, "leadwatch_lag 7\n"));
+    assert_non_null(strstr(text, "leadwatch_p{k=\"b\"} 3\n"));
+    assert_null(strstr(text, "k=\"a\""));
+    assert_null(strstr(text, "NaN"));
+    free(text);
+    lw_promtext_unset(lw_promtext_series(lag, NULL));
+    lw_promtext_set_known(b, 1, false);
+    text = render(reg);
+    assert_null(strstr(text, "leadwatch_lag"));
+    assert_null(strstr(text, "leadwatch_p"));
+    free(text);
+
+    collect_ctx_t c = {.fam = lag, .owner_value = 2};
+    assert_int_equal(lw_promtext_add_collect(reg, collect_fn, &c), LW_OK);
+    assert_int_equal(lw_promtext_add_collect(reg, collect_second, &c), LW_OK);
+    for (unsigned i = 2; i < LW_PROMTEXT_MAX_COLLECT; i++)
+        assert_int_equal(lw_promtext_add_collect(reg, collect_second, &c), LW_OK);
+    assert_int_equal(lw_promtext_add_collect(reg, collect_second, &c), LW_ERR_TOO_LARGE);
+    text = render(reg);
+    assert_non_null(strstr(text, "leadwatch_lag 2\n"));
+    assert_int_equal(c.calls, 1 + 10 * (int)(LW_PROMTEXT_MAX_COLLECT - 1));
+    free(text);
+    lw_promtext_destroy(reg);
+}
+
+/* build_info and process_* from /proc: the names without the prefix, and
+ * values a live process can have. */
+static void test_process_metrics(void **state)
+{
+    (void)state;
+    lw_promtext_t *reg = new_reg(64);
+    lw_procmetrics_t *pm = NULL;
+    char err[256];
+    assert_int_equal(lw_procmetrics_new(reg, &pm, err, sizeof err), LW_OK);
+    lw_proc_sample_t s;
+    assert_true(lw_proc_sample(&s));
+    double now = (double)time(NULL);
+    assert_true(s.start_time_seconds > now - 3600 && s.start_time_seconds <= now + 1);
+    assert_true(s.rss_bytes > 1e5 && s.vsize_bytes >= s.rss_bytes);
+    assert_true(s.open_fds >= 3 && s.max_fds >= s.open_fds);
+    assert_true(s.cpu_seconds >= 0);
+    volatile double burn = 0; /* some CPU time so the counter moves */
+    for (long i = 0; i < 30000000; i++)
+        burn += (double)i;
+    char *text = render(reg);
+    static const char *const want[] = {
+        "\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total ",
+        "\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes ",
+        "\n# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes ",
+        "\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds ",
+        "\n# TYPE process_open_fds gauge\nprocess_open_fds ",
+        "\n# TYPE process_max_fds gauge\nprocess_max_fds ",
+        "\nleadwatch_build_info{version=\"" LW_VERSION "\",gsl=\"",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("missing %s in\n%s", want[i], text);
+    assert_non_null(strstr(text, "\",librdkafka=\""));
+    assert_non_null(strstr(text, "\"} 1\n"));
+    double cpu = strtod(strstr(text, "\nprocess_cpu_seconds_total ") + 28, NULL);
+    assert_true(cpu > 0);
+    free(text);
+    lw_promtext_destroy(reg);
+    lw_procmetrics_free(pm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_exposition),
-        cmocka_unit_test(test_values),
-        cmocka_unit_test(test_bounds_and_names),
-        cmocka_unit_test(test_concurrent_updates),
-        cmocka_unit_test(test_collect_at_render),
+        cmocka_unit_test(test_exact_exposition),  cmocka_unit_test(test_values),
+        cmocka_unit_test(test_bounds_and_names),  cmocka_unit_test(test_concurrent_updates),
+        cmocka_unit_test(test_collect_at_render), cmocka_unit_test(test_absent_bare_collectors),
+        cmocka_unit_test(test_process_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

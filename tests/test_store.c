@@ -39,7 +39,7 @@
 #include "leadwatch/store/store_testing.h"
 
 /* the schema version this build of store.c creates */
-#define LW_TEST_SCHEMA 3
+#define LW_TEST_SCHEMA 4
 
 static char tmpdir[512];
 
@@ -628,6 +628,12 @@ static void test_migrate_v1_to_v2(void **state)
     OK(lw_store_add_counter(s, "late", 1, E));
     OK(lw_store_add_cell(s, "m", 60000, 1, 0.5, h, E));
     OK(lw_store_commit(s, E));
+    /* a sum from before v4 (no sum_comp / sum_micros) adds up with a new delta */
+    collect_t after = {0};
+    OK(lw_store_read_cells(s, "m", 60000, 60001, collect_cb, &after, E));
+    assert_int_equal(after.n, 1);
+    assert_int_equal(after.cells[0].count, 5);
+    assert_true(after.cells[0].sum == 3.0);
     lw_store_close(s);
 
     /* the file is at the current version now; a read-only open accepts it */
@@ -680,7 +686,7 @@ static void test_newer_schema_rejected(void **state)
         assert_int_equal(lw_store_open(path, flags, &s, err, sizeof err), LW_ERR_STORE);
         assert_null(s);
         assert_non_null(
-            strstr(err, "store schema version 99 is newer than this leadwatch supports (3)"));
+            strstr(err, "store schema version 99 is newer than this leadwatch supports (4)"));
     }
 }
 
@@ -1117,10 +1123,11 @@ static bool fake_in_transaction(const lw_store_backend_t *b)
     return b->f->in_txn;
 }
 static lw_err_t fake_add_cell(lw_store_backend_t *b, const char *metric, int64_t bucket_ms,
-                              int64_t count, double sum, const lw_hll_t *hll, char *errstr,
-                              size_t errstr_size)
+                              int64_t count, const lw_decsum_t *sum_exact, const lw_hll_t *hll,
+                              char *errstr, size_t errstr_size)
 {
     (void)b, (void)hll, (void)errstr, (void)errstr_size;
+    double sum = lw_decsum_value(sum_exact);
     char line[96];
     snprintf(line, sizeof line, "cell %s %lld %lld %g", metric, (long long)bucket_ms,
              (long long)count, sum);
@@ -1245,11 +1252,59 @@ static void test_check_finds_damage(void **state)
     lw_store_close(s);
 }
 
+/*
+ * Cell sums are exact for decimals in the store too (schema v4,
+ * core/decsum.h): 0.1 added in ten separate transactions reads back as
+ * exactly 1 (a plain REAL column gives 0.9999999999999999); 791.58 +
+ * 621.36 + 820.15 + 761.34 reads back as 2994.43, where even a perfectly
+ * rounded sum of the four doubles is 2994.4300000000003; a compensated
+ * part is kept (1e16 + 1 - 1e16 = 1); a non-finite sum is refused.
+ */
+static void test_cell_sums_exact(void **state)
+{
+    (void)state;
+    lw_store_t *s = open_ok(path_in("decsum.db"), 0);
+    for (int i = 0; i < 10; i++) {
+        OK(lw_store_begin(s, E));
+        OK(lw_store_add_cell(s, "rev", 0, 1, 0.1, NULL, E));
+        OK(lw_store_commit(s, E));
+    }
+    static const double prices[] = {791.58, 621.36, 820.15, 761.34};
+    for (size_t i = 0; i < 4; i++) {
+        OK(lw_store_begin(s, E));
+        OK(lw_store_add_cell(s, "rev", 1000, 1, prices[i], NULL, E));
+        OK(lw_store_commit(s, E));
+    }
+    OK(lw_store_begin(s, E));
+    const lw_decsum_t big = {{1e16, 1.0}, 0, 0}, minus = {{-1e16, 0.0}, 0, 0};
+    OK(lw_store_add_cell_sum(s, "big", 0, 1, &big, NULL, E));
+    OK(lw_store_add_cell_sum(s, "big", 0, 1, &minus, NULL, E));
+    const lw_decsum_t bad = {{1.0, (double)NAN}, 0, 0};
+    char err[256] = "";
+    assert_int_equal(lw_store_add_cell_sum(s, "rev", 0, 1, &bad, NULL, err, sizeof err),
+                     LW_ERR_INVALID);
+    OK(lw_store_commit(s, E));
+    collect_t c = {0};
+    OK(lw_store_read_cells(s, "rev", INT64_MIN, INT64_MAX, collect_cb, &c, E));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.cells[0].count, 10);
+    if (c.cells[0].sum != 1.0)
+        fail_msg("ten times 0.1 read back as %.17g", c.cells[0].sum);
+    if (c.cells[1].sum != 2994.43)
+        fail_msg("the four prices read back as %.17g", c.cells[1].sum);
+    collect_t b = {0};
+    OK(lw_store_read_cells(s, "big", INT64_MIN, INT64_MAX, collect_cb, &b, E));
+    assert_int_equal(b.n, 1);
+    assert_true(b.cells[0].sum == 1.0);
+    lw_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_reopen),
         cmocka_unit_test(test_add_cell_accumulates_and_merges),
+        cmocka_unit_test(test_cell_sums_exact),
         cmocka_unit_test(test_read_cells_range),
         cmocka_unit_test(test_rollback_discards),
         cmocka_unit_test(test_commit_then_close_is_durable),

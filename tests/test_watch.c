@@ -47,6 +47,10 @@
  *   pipeline stall  LeadwatchPipelineStalled fires alone, survives a
  *                   restart as a refresh, resolves
  *   promtext        per-edge verdict gauges and the evaluation counter
+ *   no data         80 days without cells: edge gauges absent, insufficient_data
+ *   kpi + restart   the KPI edge is kind="kpi" on /metrics and in the alert
+ *                   table; a new watcher on the same store has every
+ *                   leadwatch_edge_* series (same values) before evaluating
  *   reload          a new alerts.for applies to the counted streak; bad
  *                   options are refused and change nothing
  *   monitor         (alerts.monitor: true, arm_after 10; every other case runs
@@ -1275,6 +1279,137 @@ static void test_promtext_gauges(void **state)
     fx_close(f);
 }
 
+/* The leadwatch_edge_* lines of a render, in order, as one string (caller frees). */
+static char *edge_lines(lw_promtext_t *reg)
+{
+    lw_buf_t b, out;
+    lw_buf_init(&b, 1 << 20);
+    lw_buf_init(&out, 1 << 20);
+    OK(lw_promtext_render(reg, &b));
+    assert_int_equal(lw_buf_putc(&b, '\0'), LW_OK);
+    for (const char *l = b.data; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l + 1) : strlen(l);
+        if (strncmp(l, "leadwatch_edge_", 15) == 0)
+            lw_buf_append(&out, l, n);
+        l += n;
+    }
+    lw_buf_putc(&out, '\0');
+    lw_buf_release(&b);
+    return lw_buf_detach(&out, NULL);
+}
+
+/*
+ * The KPI edge carries kind="kpi" on /metrics and in the alert table (one
+ * vocabulary); unknown values are absent, never NaN; after a restart every
+ * leadwatch_edge_* series is back, with the same values, before any new
+ * evaluation (restored from the stored verdicts).
+ */
+static void test_kpi_kind_and_restart_gauges(void **state)
+{
+    (void)state;
+    fx_t *f = fx_open("metrics:\n"
+                      "  - {name: y, sum: properties.y}\n"
+                      "  - {name: x1, sum: properties.x1}\n"
+                      "  - {name: x2, sum: properties.x2}\n"
+                      "  - {name: k, sum: properties.k}\n"
+                      "tree:\n"
+                      "  nsm: y\n"
+                      "  kpi: k\n"
+                      "  inputs: [{metric: x1, kind: breadth}, {metric: x2, kind: depth}]\n"
+                      "analysis: {window: 56, max_lag: 4, transform: none, seasonal: none, "
+                      "stability_window: 24}\n"
+                      "buckets: {size: 1d, grace: 0s}\n"
+                      "alerts: {monitor: false, for: 2, keep_firing_for: 1}\n",
+                      false, true);
+    put_days(f, &g_data, 0, BREAK, SIZE_MAX);
+    OK(lw_store_begin(f->store, g_err, sizeof g_err));
+    for (size_t t = 0; t < BREAK; t++)
+        OK(lw_store_add_cell(f->store, "k", day_ms(t), 1,
+                             50 + 0.5 * g_data.y[t ? t - 1 : 0] + g_data.x1[(t * 7) % BREAK], NULL,
+                             g_err, sizeof g_err));
+    OK(lw_store_commit(f->store, g_err, sizeof g_err));
+    assert_int_equal(advance_to(f, BREAK - 1), BREAK);
+    char *before = edge_lines(f->metrics);
+    if (!strstr(before, "leadwatch_edge_verdict{nsm=\"y\",edge=\"y->k\",input=\"y\",kind=\"kpi\","))
+        fail_msg("KPI edge without kind=\"kpi\":\n%s", before);
+    assert_null(strstr(before, "kind=\"nsm\""));
+    assert_null(strstr(before, "NaN"));
+    const lw_alert_table_t *t = lw_watch_alerts(f->w);
+    size_t kpi_entries = 0;
+    for (size_t i = 0; i < lw_alert_count(t); i++) {
+        lw_alert_info_t in;
+        if (lw_alert_entry(t, i, &in) && in.cond != LW_ALERT_COND_PIPELINE_STALLED &&
+            strcmp(in.target, "k") == 0) {
+            assert_string_equal(in.kind, "kpi");
+            kpi_entries++;
+        }
+    }
+    assert_true(kpi_entries > 0);
+
+    /* restart: a new process has a new registry and a new watcher on the same store */
+    lw_watch_destroy(f->w);
+    f->w = NULL;
+    lw_promtext_destroy(f->metrics);
+    OK(lw_promtext_new("leadwatch", 64, 4096, &f->metrics, g_err, sizeof g_err));
+    char *fresh = edge_lines(f->metrics);
+    assert_string_equal(fresh, ""); /* nothing before the watcher restores */
+    fx_new_watch(f, NOW_BASE + 1000000);
+    char *after = edge_lines(f->metrics);
+    assert_string_equal(after, before);
+    lw_buf_t all;
+    lw_buf_init(&all, 1 << 20);
+    OK(lw_promtext_render(f->metrics, &all));
+    assert_int_equal(lw_buf_putc(&all, '\0'), LW_OK);
+    char as_of[96];
+    snprintf(as_of, sizeof as_of, "\nleadwatch_evaluation_as_of_timestamp_seconds %" PRId64 "\n",
+             day_ms(BREAK - 1) / 1000);
+    if (!strstr(all.data, as_of))
+        fail_msg("missing \"%s\" after the restart", as_of + 1);
+    lw_buf_release(&all);
+    /* the same 3 edges x 6 verdicts, and p for each */
+    size_t nverdict = 0;
+    for (const char *p = after; (p = strstr(p, "leadwatch_edge_verdict{")); p++)
+        nverdict++;
+    assert_int_equal(nverdict, 3 * (LW_VERDICT_INSUFFICIENT_DATA + 1));
+    free(before);
+    free(fresh);
+    free(after);
+    fx_close(f);
+}
+
+/*
+ * When the newest window holds no data (no cells for 80 days), the edge
+ * gauges do not keep the last analysis' values: p, q, lag, coefficient and
+ * skill are absent and the verdict is insufficient_data, as the alerts see
+ * "no data".
+ */
+static void test_gauges_without_data(void **state)
+{
+    (void)state;
+    fx_t *f = fx_open(CFG_TEXT, false, true);
+    put_days(f, &g_data, 0, BREAK, SIZE_MAX);
+    advance_to(f, BREAK - 1);
+    char *before = edge_lines(f->metrics);
+    assert_non_null(strstr(before, "leadwatch_edge_p_value{"));
+    free(before);
+    size_t last = BREAK + 80;
+    OK(lw_watch_advance(f->w, wm_closing(last), NOW_BASE + (int64_t)last * 1000, NULL, g_err,
+                        sizeof g_err));
+    char *after = edge_lines(f->metrics);
+    static const char *const absent[] = {
+        "leadwatch_edge_p_value{",     "leadwatch_edge_q_value{",   "leadwatch_edge_lag_buckets{",
+        "leadwatch_edge_coefficient{", "leadwatch_edge_oos_skill{", "NaN"};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        if (strstr(after, absent[i]))
+            fail_msg("\"%s\" still there without data:\n%s", absent[i], after);
+    if (!strstr(after, "leadwatch_edge_verdict{nsm=\"y\",edge=\"x1->y\",input=\"x1\","
+                       "kind=\"breadth\",verdict=\"insufficient_data\"} 1\n"))
+        fail_msg("x1 is not insufficient_data:\n%s", after);
+    free(after);
+    fx_close(f);
+}
+
 /* ---- 8. reload and the catch-up bound ---------------------------------- */
 
 static void test_reload_applies(void **state)
@@ -1538,6 +1673,8 @@ int main(void)
         cmocka_unit_test_teardown(test_stall_store_failure, fx_teardown),
         cmocka_unit_test_teardown(test_pipeline_stall, fx_teardown),
         cmocka_unit_test_teardown(test_promtext_gauges, fx_teardown),
+        cmocka_unit_test_teardown(test_kpi_kind_and_restart_gauges, fx_teardown),
+        cmocka_unit_test_teardown(test_gauges_without_data, fx_teardown),
         cmocka_unit_test_teardown(test_reload_applies, fx_teardown),
         cmocka_unit_test_teardown(test_catchup_bound, fx_teardown),
         /* last: on an unfixed watch.c UBSan aborts the program here */

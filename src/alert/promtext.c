@@ -17,12 +17,14 @@
  * The mutex guards the structure (family and series creation, rendering);
  * values are only ever touched atomically, so updates never wait for a
  * scrape.  Values that another component keeps as cumulative stats (the
- * alert sinks' delivery counts) are copied in by a collect function that
- * render calls first, so a scrape never shows a stale copy even while the
- * thread that owns them is busy.  Lookups scan the family's chain: families have few series (per
- * edge, per partition) and callers keep handles.
+ * alert sinks' delivery counts, the process's /proc figures) are copied in
+ * by collect functions (a small fixed list) that render calls first, so a scrape never shows a
+ * stale copy even while the thread that owns them is busy.  Lookups scan the family's chain:
+ * families have few series (per edge, per partition) and callers keep handles.
  *
  * Exposition (https://prometheus.io/docs/instrumenting/exposition_formats/):
+ * <name> is "<ns>_<family>", or the family's own name for a "bare" family
+ * (the standard process_* metrics).
  *   # HELP <name> <help, with \ and newline escaped>
  *   # TYPE <name> counter|gauge|histogram
  *   <name>{l="v",...} <value>
@@ -49,11 +51,13 @@ struct lw_promtext_series {
     char *values[LW_PROMTEXT_MAX_LABELS];
     _Atomic uint64_t bits;     /* counter/gauge value, histogram sum (double bits) */
     _Atomic uint64_t *buckets; /* histogram: [nbuckets + 1] */
+    _Atomic bool absent;       /* not rendered until the next update (lw_promtext_unset) */
 };
 
 struct lw_promtext_family {
     lw_promtext_t *reg;
     lw_promtext_type_t type;
+    bool bare; /* rendered without the namespace prefix (process_*) */
     char name[LW_PROMTEXT_NAME_MAX + 1];
     char *help;
     size_t nlabels;
@@ -73,8 +77,12 @@ struct lw_promtext {
     lw_promtext_series_t discard;
     _Atomic uint64_t discard_buckets[LW_PROMTEXT_MAX_BUCKETS + 1];
     _Atomic uint64_t refused;
-    void (*collect)(void *ctx); /* run by render before it reads (lw_promtext_set_collect) */
-    void *collect_ctx;
+    /* run by render before it reads (lw_promtext_add_collect) */
+    struct {
+        void (*fn)(void *ctx);
+        void *ctx;
+    } collect[LW_PROMTEXT_MAX_COLLECT];
+    size_t ncollect;
 };
 
 static uint64_t d2u(double d)
@@ -197,6 +205,7 @@ static lw_promtext_series_t *series_create(lw_promtext_family_t *fam, const char
             goto fail_values;
     }
     atomic_init(&s->bits, d2u(0.0));
+    atomic_init(&s->absent, fam->type == LW_PROMTEXT_GAUGE); /* a gauge has no value until set */
     if (fam->last)
         fam->last->next = s;
     else
@@ -211,10 +220,10 @@ fail_values:
     return NULL;
 }
 
-lw_err_t lw_promtext_family(lw_promtext_t *reg, lw_promtext_type_t type, const char *name,
-                            const char *help, const char *const *labels, size_t nlabels,
-                            const double *buckets, size_t nbuckets, lw_promtext_family_t **out,
-                            char *errstr, size_t errstr_size)
+static lw_err_t family(lw_promtext_t *reg, bool bare, lw_promtext_type_t type, const char *name,
+                       const char *help, const char *const *labels, size_t nlabels,
+                       const double *buckets, size_t nbuckets, lw_promtext_family_t **out,
+                       char *errstr, size_t errstr_size)
 {
     lw_err_t err = LW_OK;
 
@@ -247,7 +256,7 @@ lw_err_t lw_promtext_family(lw_promtext_t *reg, lw_promtext_type_t type, const c
     pthread_mutex_lock(&reg->mu);
     for (size_t i = 0; i < reg->nfamilies; i++) {
         lw_promtext_family_t *f = &reg->families[i];
-        if (strcmp(f->name, name) != 0)
+        if (strcmp(f->name, name) != 0 || f->bare != bare)
             continue;
         if (!same_shape(f, type, labels, nlabels, buckets, nbuckets))
             err = lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
@@ -270,6 +279,7 @@ lw_err_t lw_promtext_family(lw_promtext_t *reg, lw_promtext_type_t type, const c
     }
     f->reg = reg;
     f->type = type;
+    f->bare = bare;
     snprintf(f->name, sizeof f->name, "%s", name);
     f->nlabels = nlabels;
     for (size_t i = 0; i < nlabels; i++)
@@ -288,6 +298,25 @@ lw_err_t lw_promtext_family(lw_promtext_t *reg, lw_promtext_type_t type, const c
 unlock:
     pthread_mutex_unlock(&reg->mu);
     return err;
+}
+
+lw_err_t lw_promtext_family(lw_promtext_t *reg, lw_promtext_type_t type, const char *name,
+                            const char *help, const char *const *labels, size_t nlabels,
+                            const double *buckets, size_t nbuckets, lw_promtext_family_t **out,
+                            char *errstr, size_t errstr_size)
+{
+    return family(reg, false, type, name, help, labels, nlabels, buckets, nbuckets, out, errstr,
+                  errstr_size);
+}
+
+lw_err_t lw_promtext_family_bare(lw_promtext_t *reg, lw_promtext_type_t type, const char *name,
+                                 const char *help, const char *const *labels, size_t nlabels,
+                                 lw_promtext_family_t **out, char *errstr, size_t errstr_size)
+{
+    if (type == LW_PROMTEXT_HISTOGRAM)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "metrics: %s: unprefixed histograms are not supported", name);
+    return family(reg, true, type, name, help, labels, nlabels, NULL, 0, out, errstr, errstr_size);
 }
 
 lw_promtext_series_t *lw_promtext_series(lw_promtext_family_t *fam, const char *const *values)
@@ -331,17 +360,38 @@ static void add_bits(_Atomic uint64_t *bits, double v)
 void lw_promtext_inc(lw_promtext_series_t *s)
 {
     add_bits(&s->bits, 1.0);
+    atomic_store_explicit(&s->absent, false, memory_order_relaxed);
 }
 
 void lw_promtext_add(lw_promtext_series_t *s, double v)
 {
     if (v >= 0) /* counters only go up; NaN fails the test too */
         add_bits(&s->bits, v);
+    atomic_store_explicit(&s->absent, false, memory_order_relaxed);
 }
 
 void lw_promtext_set(lw_promtext_series_t *s, double v)
 {
     atomic_store_explicit(&s->bits, d2u(v), memory_order_relaxed);
+    atomic_store_explicit(&s->absent, false, memory_order_relaxed);
+}
+
+void lw_promtext_set_known(lw_promtext_series_t *s, double v, bool known)
+{
+    if (known && !isnan(v))
+        lw_promtext_set(s, v);
+    else
+        lw_promtext_unset(s);
+}
+
+void lw_promtext_unset(lw_promtext_series_t *s)
+{
+    atomic_store_explicit(&s->absent, true, memory_order_relaxed);
+}
+
+bool lw_promtext_present(const lw_promtext_series_t *s)
+{
+    return !atomic_load_explicit(&s->absent, memory_order_relaxed);
 }
 
 void lw_promtext_observe(lw_promtext_series_t *s, double v)
@@ -355,6 +405,7 @@ void lw_promtext_observe(lw_promtext_series_t *s, double v)
         b++;
     atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed);
     add_bits(&s->bits, v);
+    atomic_store_explicit(&s->absent, false, memory_order_relaxed);
 }
 
 double lw_promtext_value(const lw_promtext_series_t *s)
@@ -414,11 +465,19 @@ static void put_escaped(lw_buf_t *b, const char *s, bool quote)
 }
 
 /* name{labels[,le="bound"]} value */
+static void put_name(lw_buf_t *b, const lw_promtext_t *reg, const lw_promtext_family_t *f)
+{
+    if (!f->bare)
+        lw_buf_printf(b, "%s_", reg->ns);
+    lw_buf_puts(b, f->name);
+}
+
 static void put_sample(lw_buf_t *b, const lw_promtext_t *reg, const lw_promtext_family_t *f,
                        const lw_promtext_series_t *s, const char *suffix, const double *le,
                        double v)
 {
-    lw_buf_printf(b, "%s_%s%s", reg->ns, f->name, suffix);
+    put_name(b, reg, f);
+    lw_buf_puts(b, suffix);
     if (f->nlabels > 0 || le) {
         lw_buf_putc(b, '{');
         for (size_t i = 0; i < f->nlabels; i++) {
@@ -443,10 +502,22 @@ static const char *type_name(lw_promtext_type_t t)
     return t == LW_PROMTEXT_COUNTER ? "counter" : t == LW_PROMTEXT_GAUGE ? "gauge" : "histogram";
 }
 
-void lw_promtext_set_collect(lw_promtext_t *reg, void (*fn)(void *ctx), void *ctx)
+lw_err_t lw_promtext_add_collect(lw_promtext_t *reg, void (*fn)(void *ctx), void *ctx)
 {
-    reg->collect = fn;
-    reg->collect_ctx = ctx;
+    if (reg->ncollect == LW_PROMTEXT_MAX_COLLECT)
+        return LW_ERR_TOO_LARGE;
+    reg->collect[reg->ncollect].fn = fn;
+    reg->collect[reg->ncollect].ctx = ctx;
+    reg->ncollect++;
+    return LW_OK;
+}
+
+static bool any_present(const lw_promtext_family_t *f)
+{
+    for (const lw_promtext_series_t *s = f->first; s; s = s->next)
+        if (lw_promtext_present(s))
+            return true;
+    return false;
 }
 
 lw_err_t lw_promtext_render(lw_promtext_t *reg, lw_buf_t *out)
@@ -454,17 +525,23 @@ lw_err_t lw_promtext_render(lw_promtext_t *reg, lw_buf_t *out)
     size_t start = out->len;
     static const double inf = INFINITY;
 
-    if (reg->collect) /* outside the lock: the collector may create series */
-        reg->collect(reg->collect_ctx);
+    for (size_t i = 0; i < reg->ncollect; i++) /* outside the lock: collectors may create series */
+        reg->collect[i].fn(reg->collect[i].ctx);
     pthread_mutex_lock(&reg->mu);
     for (size_t i = 0; i < reg->nfamilies; i++) {
         const lw_promtext_family_t *f = &reg->families[i];
-        if (!f->first)
+        if (!any_present(f))
             continue;
-        lw_buf_printf(out, "# HELP %s_%s ", reg->ns, f->name);
+        lw_buf_puts(out, "# HELP ");
+        put_name(out, reg, f);
+        lw_buf_putc(out, ' ');
         put_escaped(out, f->help, false);
-        lw_buf_printf(out, "\n# TYPE %s_%s %s\n", reg->ns, f->name, type_name(f->type));
+        lw_buf_puts(out, "\n# TYPE ");
+        put_name(out, reg, f);
+        lw_buf_printf(out, " %s\n", type_name(f->type));
         for (const lw_promtext_series_t *s = f->first; s; s = s->next) {
+            if (!lw_promtext_present(s))
+                continue;
             double v = u2d(atomic_load_explicit(&s->bits, memory_order_relaxed));
             if (f->type != LW_PROMTEXT_HISTOGRAM) {
                 put_sample(out, reg, f, s, "", NULL, v);

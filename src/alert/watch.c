@@ -35,12 +35,20 @@
  * year's catch-up is seconds; the series read is one range scan per metric.
  *
  * Gauges (names without the "leadwatch_" prefix), labels nsm, edge, input
- * (the edge's source metric), kind:
+ * (the edge's source metric), kind (the input's kind, "kpi" for the NSM ->
+ * KPI edge: the same labels and values as the edge's alerts):
  *     edge_p_value, edge_q_value, edge_lag_buckets, edge_coefficient,
  *     edge_oos_skill, edge_verdict{..., verdict} (1 for the current verdict,
- *     0 for the others), alert_state{alertname, edge, condition, state}
- *     (1 for the current state), alerts_firing, evaluations_total,
+ *     0 for the others; "no data" shows as insufficient_data),
+ *     alert_state{alertname, edge, condition, state} (1 for the current
+ *     state), alerts_firing, evaluations_total,
  *     evaluation_duration_seconds, evaluation_as_of_timestamp_seconds.
+ * A value an evaluation did not produce (NaN p/q/coefficient/skill, lag 0;
+ * all of them when the analysis could not run) is an absent series, not a
+ * placeholder or the previous evaluation's value.  At start the edge gauges are
+ * restored from the verdict rows of the last evaluation in the store, so
+ * they are on /metrics at once after a restart, not after the next bucket
+ * closes.
  * Edges are at most LW_ANALYZE_MAX_EDGES, conditions five, states five, so
  * the number of series is small and fixed by the config.
  */
@@ -130,8 +138,9 @@ static lw_err_t register_metrics(lw_watch_t *w, char *errstr, size_t errstr_size
         &w->f_p);
     FAM(LW_PROMTEXT_GAUGE, "edge_q_value", "Benjamini-Hochberg q-value of the primary test",
         edge_labels, 4, NULL, 0, &w->f_q);
-    FAM(LW_PROMTEXT_GAUGE, "edge_lag_buckets", "chosen lag of the edge in buckets (0 = none)",
-        edge_labels, 4, NULL, 0, &w->f_lag);
+    FAM(LW_PROMTEXT_GAUGE, "edge_lag_buckets",
+        "chosen lag of the edge in buckets (absent when none was chosen)", edge_labels, 4, NULL, 0,
+        &w->f_lag);
     FAM(LW_PROMTEXT_GAUGE, "edge_coefficient", "elasticity of the target to the source",
         edge_labels, 4, NULL, 0, &w->f_coef);
     FAM(LW_PROMTEXT_GAUGE, "edge_oos_skill",
@@ -164,15 +173,46 @@ static lw_err_t register_metrics(lw_watch_t *w, char *errstr, size_t errstr_size
     return LW_OK;
 }
 
+/*
+ * The kind label of an edge, shared by /metrics and the alerts: the input's
+ * kind, "kpi" for the NSM -> KPI edge (the analysis calls it "nsm"
+ * internally; one vocabulary outside).
+ */
+static const char *edge_kind(const lw_edge_result_t *e)
+{
+    return strcmp(e->role, "kpi") == 0 ? "kpi" : e->kind;
+}
+
+/* Edge i of the configured tree (the analysis' order: inputs, then the KPI edge). */
+typedef struct {
+    const char *source, *target, *kind;
+    bool is_kpi;
+} tree_edge_t;
+
+static bool tree_edge(const lw_config_t *cfg, size_t i, tree_edge_t *out)
+{
+    const char *nsm = cfg->metrics[cfg->tree.nsm].name;
+    bool kpi = i == cfg->tree.ninputs;
+    if (i > cfg->tree.ninputs || (kpi && cfg->tree.kpi < 0) || i >= LW_ANALYZE_MAX_EDGES)
+        return false;
+    *out = (tree_edge_t){
+        .source = kpi ? nsm : cfg->metrics[cfg->tree.inputs[i].metric].name,
+        .target = kpi ? cfg->metrics[cfg->tree.kpi].name : nsm,
+        .kind = kpi ? "kpi" : lw_input_kind_name(cfg->tree.inputs[i].kind),
+        .is_kpi = kpi,
+    };
+    return true;
+}
+
 /* The gauges of edge slot i (created on first use: the tree is fixed). */
-static edge_gauges_t *edge_gauges(lw_watch_t *w, size_t i, const char *nsm,
-                                  const lw_edge_result_t *e)
+static edge_gauges_t *edge_gauges(lw_watch_t *w, size_t i, const char *nsm, const char *from,
+                                  const char *to, const char *kind)
 {
     edge_gauges_t *g = &w->edge[i];
     if (i < w->nedges_known && strcmp(w->edge_name[i], "") != 0)
         return g;
-    snprintf(w->edge_name[i], sizeof w->edge_name[i], "%s->%s", e->from, e->to);
-    const char *v[] = {nsm, w->edge_name[i], e->from, e->kind, NULL};
+    snprintf(w->edge_name[i], sizeof w->edge_name[i], "%s->%s", from, to);
+    const char *v[] = {nsm, w->edge_name[i], from, kind, NULL};
     g->p = lw_promtext_series(w->f_p, v);
     g->q = lw_promtext_series(w->f_q, v);
     g->lag = lw_promtext_series(w->f_lag, v);
@@ -199,21 +239,93 @@ static double coefficient(const lw_edge_result_t *e)
     return e->effect_sum_defined ? e->effect_sum : (double)NAN;
 }
 
-static void publish_edges(lw_watch_t *w, const lw_analysis_t *a, const char *nsm)
+/*
+ * One edge's gauges from an evaluation (live, or its stored verdict row at
+ * start).  A value the evaluation did not produce (NaN: p of an edge not
+ * analysed, an undefined q, no coefficient, no out-of-sample skill; lag 0 =
+ * none chosen) leaves its series absent rather than a placeholder.  A
+ * verdict of "no data" (a gap in the newest buckets: what the alerts and
+ * the stored row say) shows as insufficient_data.
+ */
+static void set_edge(edge_gauges_t *g, double p, double q, int lag, double coef, double oos,
+                     int verdict)
+{
+    lw_promtext_set_known(g->p, p, true);
+    lw_promtext_set_known(g->q, q, true);
+    lw_promtext_set_known(g->lag, (double)lag, lag > 0);
+    lw_promtext_set_known(g->coef, coef, true);
+    lw_promtext_set_known(g->oos, oos, true);
+    for (int k = 0; k <= LW_VERDICT_INSUFFICIENT_DATA; k++)
+        lw_promtext_set(g->verdict[k], verdict == k ? 1.0 : 0.0);
+}
+
+static void publish_edges(lw_watch_t *w, const lw_analysis_t *a, const char *nsm, bool gap)
 {
     if (!w->d.metrics)
         return;
     for (size_t i = 0; i < a->nedges && i < LW_ANALYZE_MAX_EDGES; i++) {
         const lw_edge_result_t *e = &a->edges[i];
-        edge_gauges_t *g = edge_gauges(w, i, nsm, e);
-        lw_promtext_set(g->p, e->analysed ? e->p : (double)NAN);
-        lw_promtext_set(g->q, e->q_defined ? e->q : (double)NAN);
-        lw_promtext_set(g->lag, (double)e->lag);
-        lw_promtext_set(g->coef, coefficient(e));
-        lw_promtext_set(g->oos, oos_skill(e));
-        for (int k = 0; k <= LW_VERDICT_INSUFFICIENT_DATA; k++)
-            lw_promtext_set(g->verdict[k], (int)e->verdict == k ? 1.0 : 0.0);
+        edge_gauges_t *g = edge_gauges(w, i, nsm, e->from, e->to, edge_kind(e));
+        set_edge(g, e->analysed ? e->p : (double)NAN, e->q_defined ? e->q : (double)NAN,
+                 (int)e->lag, coefficient(e), oos_skill(e),
+                 gap ? (int)LW_VERDICT_INSUFFICIENT_DATA : (int)e->verdict);
     }
+}
+
+/* Stored verdict rows of one evaluation -> the gauges of the tree's edges. */
+typedef struct {
+    lw_watch_t *w;
+    int64_t as_of;
+    size_t restored;
+} restore_ctx_t;
+
+static int restore_row(void *ud, const lw_verdict_row_t *v)
+{
+    restore_ctx_t *rc = ud;
+    lw_watch_t *w = rc->w;
+    const lw_config_t *cfg = w->d.cfg;
+    tree_edge_t te;
+    if (v->as_of_ms != rc->as_of)
+        return 0;
+    for (size_t i = 0; tree_edge(cfg, i, &te); i++) {
+        char name[EDGE_NAME_SIZE];
+        snprintf(name, sizeof name, "%s->%s", te.source, te.target);
+        if (strcmp(name, v->edge) != 0)
+            continue;
+        int verdict = LW_VERDICT_INSUFFICIENT_DATA; /* also for "nodata" */
+        for (int k = 0; k <= LW_VERDICT_INSUFFICIENT_DATA; k++)
+            if (strcmp(v->verdict, lw_verdict_name((lw_verdict_t)k)) == 0)
+                verdict = k;
+        edge_gauges_t *g =
+            edge_gauges(w, i, cfg->metrics[cfg->tree.nsm].name, te.source, te.target, te.kind);
+        set_edge(g, v->p, v->q, v->lag, v->coef, v->oos, verdict);
+        rc->restored++;
+        break;
+    }
+    return 0;
+}
+
+/*
+ * At start: the edge gauges (and evaluation_as_of_timestamp_seconds) from
+ * the verdicts of the last evaluation in the store, so /metrics has every
+ * edge series at once instead of after the
+ * next bucket closes (up to a day).  Rows of edges no longer in the tree
+ * are ignored.  A store that cannot be read is logged: the gauges then come
+ * with the next evaluation, as before.
+ */
+static void restore_edges(lw_watch_t *w)
+{
+    if (!w->d.metrics || w->last_as_of == INT64_MIN)
+        return;
+    lw_promtext_set(w->g_as_of, (double)w->last_as_of / 1000.0);
+    restore_ctx_t rc = {.w = w, .as_of = w->last_as_of};
+    char err[256];
+    if (lw_store_read_verdicts(w->d.store, NULL, w->last_as_of, restore_row, &rc, err,
+                               sizeof err) != LW_OK)
+        LW_LOG(LW_LOG_WARN, "watch", "edge gauges not restored from the store: %s", err);
+    else
+        LW_LOG(LW_LOG_DEBUG, "watch", "%zu edge gauge set(s) restored from the last evaluation",
+               rc.restored);
 }
 
 /* alert_state gauges for every entry of the table (series are created on first use). */
@@ -437,6 +549,7 @@ lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **
     }
     err = LW_OK;
     publish_alerts(w);
+    restore_edges(w);
     *out = w;
     return LW_OK;
 fail:
@@ -522,7 +635,7 @@ void lw_watch_edge_obs(const lw_analysis_t *an, size_t i, const char *nsm, doubl
         .nsm = nsm,
         .source = ed->from,
         .target = ed->to,
-        .kind = is_kpi ? "kpi" : ed->kind,
+        .kind = edge_kind(ed),
         .is_kpi = is_kpi,
         .verdict = alert_verdict(ed->verdict),
         .nodata = gap || unjudged(ed, alpha),
@@ -640,15 +753,14 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     size_t nobs = n;
     if (!an) {
         /* the analysis could not run at all: every edge of the tree is no data (not a failure) */
-        for (size_t i = 0; i < cfg->tree.ninputs + (cfg->tree.kpi >= 0) && i < LW_ANALYZE_MAX_EDGES;
-             i++) {
-            bool kpi = i == cfg->tree.ninputs;
+        tree_edge_t te;
+        for (size_t i = 0; tree_edge(cfg, i, &te); i++) {
             sc->obs[i] = (lw_alert_obs_t){
                 .nsm = nsm,
-                .source = kpi ? nsm : cfg->metrics[cfg->tree.inputs[i].metric].name,
-                .target = kpi ? cfg->metrics[cfg->tree.kpi].name : nsm,
-                .kind = kpi ? "kpi" : lw_input_kind_name(cfg->tree.inputs[i].kind),
-                .is_kpi = kpi,
+                .source = te.source,
+                .target = te.target,
+                .kind = te.kind,
+                .is_kpi = te.is_kpi,
                 .verdict = LW_ALERT_V_INSUFFICIENT_DATA,
                 .nodata = true,
                 .evidence =
@@ -697,7 +809,11 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     if (transitions)
         deliver(w);
     if (an)
-        publish_edges(w, an, nsm);
+        publish_edges(w, an, nsm, gap);
+    else if (w->d.metrics) /* no analysis: no values, and "no data" as the alerts say */
+        for (size_t i = 0; i < w->nedges_known; i++)
+            if (w->edge_name[i][0] != '\0')
+                set_edge(&w->edge[i], NAN, NAN, 0, NAN, NAN, LW_VERDICT_INSUFFICIENT_DATA);
     double secs = (double)(mono(w) - t0) / 1000.0;
     w->st.last_duration_s = secs;
     if (w->d.metrics) {

@@ -31,7 +31,9 @@
  * counters (so the counters are exact and the hot path stays free of
  * atomics).  The per-partition lag gauges are series created on first
  * sight; a partition that is revoked keeps its last value and is marked by
- * leadwatch_partition_assigned 0.
+ * leadwatch_partition_assigned 0.  Gauges whose value is not known yet (the
+ * watermark before the first event, a lag librdkafka has not reported) are
+ * absent from /metrics rather than -1 or 0 (promtext.h).
  */
 #include "leadwatch/app/daemon.h"
 
@@ -112,8 +114,9 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
         "store transactions (aggregates and offsets together)", m->flushes);
     ONE(LW_PROMTEXT_GAUGE, "partitions_assigned", "Kafka partitions assigned to this instance",
         m->assigned);
-    ONE(LW_PROMTEXT_GAUGE, "consumer_lag_total",
-        "summed consumer lag of the assigned partitions in messages (-1 unknown)", m->lag_total);
+    ONE(LW_PROMTEXT_GAUGE, "consumer_total_lag_messages",
+        "summed consumer lag of the assigned partitions in messages (absent while unknown)",
+        m->lag_total);
     ONE(LW_PROMTEXT_GAUGE, "watermark_timestamp_seconds",
         "newest event time that closes buckets (pipeline watermark)", m->watermark);
     ONE(LW_PROMTEXT_GAUGE, "pipeline_stalled", "1 while the pipeline counts as stalled",
@@ -139,9 +142,10 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
         return err;
     m->commit_seconds = lw_promtext_series(f, NULL);
     static const char *const part_labels[] = {"topic", "partition"};
-    err = lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "consumer_lag_messages",
-                             "high watermark - next offset to consume, per partition (-1 unknown)",
-                             part_labels, 2, NULL, 0, &m->f_lag, errstr, errstr_size);
+    err = lw_promtext_family(
+        reg, LW_PROMTEXT_GAUGE, "consumer_lag_messages",
+        "high watermark - next offset to consume, per partition (absent while unknown)",
+        part_labels, 2, NULL, 0, &m->f_lag, errstr, errstr_size);
     if (err == LW_OK)
         err = lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "partition_assigned",
                                  "1 while the partition is assigned to this instance", part_labels,
@@ -204,7 +208,7 @@ static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p)
     m->last_c = cs;
     m->last_p = ps;
     lw_promtext_set(m->assigned, (double)cs.assigned);
-    lw_promtext_set(m->lag_total, (double)cs.lag_total);
+    lw_promtext_set_known(m->lag_total, (double)cs.lag_total, cs.lag_total >= 0);
 
     int64_t wm = lw_pipeline_watermark(p);
     if (wm != INT64_MIN)
@@ -219,7 +223,7 @@ static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p)
         lag_slot_t *s = lag_slot(m, m->lagbuf[i].topic, m->lagbuf[i].partition);
         if (!s)
             continue;
-        lw_promtext_set(s->lag, (double)m->lagbuf[i].lag);
+        lw_promtext_set_known(s->lag, (double)m->lagbuf[i].lag, m->lagbuf[i].lag >= 0);
         lw_promtext_set(s->assigned, 1.0);
     }
 }

@@ -33,6 +33,7 @@
 #include "leadwatch/alert/http.h"
 #include "leadwatch/core/log.h"
 #include "leadwatch/core/clock.h"
+#include "leadwatch/alert/procmetrics.h"
 #include "leadwatch/alert/promtext.h"
 #include "leadwatch/alert/watch.h"
 
@@ -165,6 +166,7 @@ typedef struct {
     lw_alertsink_t *sink;
     lw_alertkafka_t *kafka_sink;
     lw_watch_t *watch;
+    lw_procmetrics_t *proc; /* build_info and process_* */
     lw_promtext_series_t *reloads_ok, *reloads_failed;
     /* delivery metrics per receiver, from the sink's cumulative stats */
     lw_promtext_series_t *m_enq[LW_ALERTSINK_NSINKS], *m_del[LW_ALERTSINK_NSINKS],
@@ -417,7 +419,10 @@ static lw_err_t start(service_t *s, char *errstr, size_t errstr_size)
     s->reloads_failed = lw_promtext_series(f, (const char *const[]){"refused"});
     if ((err = register_sink_metrics(s, errstr, errstr_size)) != LW_OK)
         return err;
-    lw_promtext_set_collect(s->reg, collect_sink, s);
+    if ((err = lw_procmetrics_new(s->reg, &s->proc, errstr, errstr_size)) != LW_OK)
+        return err;
+    if ((err = lw_promtext_add_collect(s->reg, collect_sink, s)) != LW_OK)
+        return lw_seterr(errstr, errstr_size, err, "metrics: too many collectors");
 
     if (cfg->http.configured || o->http_listen) {
         lw_http_opts_t ho = cfg->http.opts;
@@ -470,6 +475,7 @@ lw_err_t lw_service_run(const lw_service_opts_t *o, lw_daemon_result_t *res, cha
     sink_destroy(take_sink(&s), s.kafka_sink, LW_SERVICE_DRAIN_MS);
     lw_http_destroy(s.http);
     lw_promtext_destroy(s.reg);
+    lw_procmetrics_free(s.proc);
     lw_config_free(s.cur);
     pthread_mutex_destroy(&s.sink_mu);
     return err;

@@ -313,8 +313,8 @@ typedef struct {
 static lw_err_t flush_cell(void *ud, const lw_agg_cell_t *c)
 {
     flush_ctx_t *fc = ud;
-    return lw_store_add_cell(fc->p->store, fc->p->cfg->metrics[c->metric].name, c->bucket_ms,
-                             c->count, c->sum, c->hll, fc->errstr, fc->errstr_size);
+    return lw_store_add_cell_sum(fc->p->store, fc->p->cfg->metrics[c->metric].name, c->bucket_ms,
+                                 c->count, &c->sum_exact, c->hll, fc->errstr, fc->errstr_size);
 }
 
 static lw_err_t add_counter(lw_pipeline_t *p, const char *name, int64_t delta, char *errstr,

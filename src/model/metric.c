@@ -18,6 +18,13 @@
  * makes every slot clean, and clean slots are all released.  The
  * slot of the previous event is tried first: event streams are mostly in
  * time order, so the lookup is usually one comparison.
+ *
+ * Sums.  A cell's sum is an lw_decsum_t (core/decsum.h: exact decimal
+ * fractions plus a compensated double sum), handed to the store as it is
+ * (lw_agg_cell_t.sum_exact), which keeps the same three numbers per cell:
+ * sums of decimal amounts (cents) stay exact across any number of events
+ * and flushes.  A scale of 10^-k (0.001: ms -> s) divides by 10^k, which
+ * gives the double of the scaled decimal; a product may be an ulp off it.
  */
 #include "leadwatch/model/metric.h"
 
@@ -45,12 +52,13 @@ typedef struct {
     size_t nconds;
     int value_slot; /* sum/mean/distinct-by-path; -1 = distinct users */
     double scale;
+    double scale_div; /* scale == 1 / scale_div, a power of ten up to 10^9; 0 = multiply */
 } cmetric_t;
 
 typedef struct {
     int64_t count;
-    double sum;
-    lw_hll_t *hll; /* distinct metrics: allocated on first use, kept for reuse */
+    lw_decsum_t sum; /* cents add up exactly (core/decsum.h) */
+    lw_hll_t *hll;   /* distinct metrics: allocated on first use, kept for reuse */
 } cell_t;
 
 typedef struct {
@@ -94,6 +102,9 @@ static lw_err_t compile_metric(lw_agg_t *a, lw_decoder_t *dec, const lw_metric_d
     char sub[256];
     cm->def = def;
     cm->scale = def->scale;
+    for (double p = 10; p <= 1e9; p *= 10)
+        if (def->scale == 1 / p)
+            cm->scale_div = p;
     cm->value_slot = -1;
     for (size_t i = 0; i < def->nwhere; i++) {
         const lw_where_t *w = &def->where[i];
@@ -313,7 +324,8 @@ lw_agg_result_t lw_agg_add_at(lw_agg_t *a, const lw_event_t *ev, int64_t wm)
                 continue;
             }
             c->count++;
-            c->sum += v->num * cm->scale;
+            /* a scale of 10^-k divides by 10^k: 12345 * 0.001 would not be the double of 12.345 */
+            lw_decsum_add(&c->sum, cm->scale_div ? v->num / cm->scale_div : v->num * cm->scale);
             break;
         }
         case LW_METRIC_DISTINCT: {
@@ -365,7 +377,8 @@ lw_err_t lw_agg_foreach_dirty(lw_agg_t *a, lw_agg_cell_cb cb, void *ud)
             lw_agg_cell_t out = {.metric = (int)mi,
                                  .bucket_ms = s->bucket,
                                  .count = c->count,
-                                 .sum = c->sum,
+                                 .sum = lw_decsum_value(&c->sum),
+                                 .sum_exact = c->sum,
                                  .hll = c->hll};
             lw_err_t err = cb(ud, &out);
             if (err != LW_OK)
@@ -385,7 +398,7 @@ void lw_agg_flushed(lw_agg_t *a)
             for (size_t m = 0; m < a->cfg->nmetrics; m++) {
                 cell_t *c = &s->cells[m];
                 c->count = 0;
-                c->sum = 0;
+                c->sum = LW_DECSUM_ZERO;
                 if (c->hll)
                     lw_hll_clear(c->hll);
             }

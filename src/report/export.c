@@ -3,6 +3,9 @@
  * (closed pipe, full disk) is detected with ferror at the end and reported.
  * JSON is written by core/jsonw.h (the program's one escaping rule), a row
  * at a time; numbers keep lw_format_double's shortest round-trip form.
+ * Distinct counts (HyperLogLog estimates) are whole numbers in CSV, where
+ * people read them as counts; JSON keeps the estimate as computed and gives
+ * its relative standard error (distinct_relative_error).
  */
 #include "leadwatch/report/export.h"
 
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadwatch/core/hll.h"
 #include "leadwatch/core/jsonw.h"
 #include "leadwatch/core/timeutil.h"
 
@@ -41,7 +45,11 @@ static void write_csv(const lw_config_t *cfg, const lw_series_t *s, const int *c
         for (size_t c = 0; c < ncols; c++) {
             double v = lw_series_at(s, i, (size_t)cols[c]);
             fputc(',', out);
-            if (!isnan(v)) {
+            if (isnan(v))
+                continue;
+            if (cfg->metrics[cols[c]].kind == LW_METRIC_DISTINCT)
+                fprintf(out, "%lld", (long long)llround(v)); /* users, not 2118.43 of them */
+            else {
                 lw_format_double(v, num, sizeof num);
                 fputs(num, out);
             }
@@ -84,6 +92,15 @@ static lw_err_t write_json(const lw_config_t *cfg, const lw_series_t *s, const i
     lw_jsonw_array(&w);
     for (size_t c = 0; c < ncols; c++)
         lw_jsonw_string(&w, cfg->metrics[cols[c]].name);
+    lw_jsonw_end(&w);
+    /* distinct metrics are HyperLogLog estimates: their relative standard error */
+    lw_jsonw_key(&w, "distinct_relative_error");
+    lw_jsonw_object(&w);
+    for (size_t c = 0; c < ncols; c++)
+        if (cfg->metrics[cols[c]].kind == LW_METRIC_DISTINCT) {
+            lw_jsonw_key(&w, cfg->metrics[cols[c]].name);
+            json_double(&w, LW_HLL_REL_ERROR);
+        }
     lw_jsonw_end(&w);
     lw_jsonw_key(&w, "rows");
     lw_jsonw_array(&w);

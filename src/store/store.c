@@ -136,6 +136,15 @@ void lw_store_rollback(lw_store_t *s)
 lw_err_t lw_store_add_cell(lw_store_t *s, const char *metric, int64_t bucket_ms, int64_t count,
                            double sum, const lw_hll_t *hll, char *errstr, size_t errstr_size)
 {
+    lw_decsum_t d = LW_DECSUM_ZERO;
+    lw_decsum_add(&d, sum);
+    return s->ops->add_cell(s->be, metric, bucket_ms, count, &d, hll, errstr, errstr_size);
+}
+
+lw_err_t lw_store_add_cell_sum(lw_store_t *s, const char *metric, int64_t bucket_ms, int64_t count,
+                               const lw_decsum_t *sum, const lw_hll_t *hll, char *errstr,
+                               size_t errstr_size)
+{
     return s->ops->add_cell(s->be, metric, bucket_ms, count, sum, hll, errstr, errstr_size);
 }
 

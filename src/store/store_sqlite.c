@@ -2,7 +2,7 @@
  * store_sqlite.c - the SQLite backend of the store (store_backend.h): the
  * durable state in one SQLite file.  The public contract is in store.h.
  *
- * Schema (current version LW_STORE_SCHEMA_VERSION = 3):
+ * Schema (current version LW_STORE_SCHEMA_VERSION = 4):
  *
  *   cells(metric TEXT, bucket INTEGER, count INTEGER, sum REAL, hll BLOB,
  *         PRIMARY KEY(metric, bucket)) WITHOUT ROWID
@@ -23,6 +23,18 @@
  *            PRIMARY KEY(edge, as_of)) WITHOUT ROWID      -- since v3, every
  *       edge's verdict at every evaluation of the daemon (as_of = start of
  *       the bucket whose close triggered it); "led before" is one lookup.
+ *   cells.sum_comp REAL, cells.sum_micros INTEGER (NOT NULL DEFAULT 0)
+ *                                                         -- since v4: a
+ *       cell's sum is an lw_decsum_t (core/decsum.h): sum + sum_comp is
+ *       its compensated double part, sum_micros the exact decimal
+ *       fractions in 10^-6.  The upsert adds a delta as sum = sum + d.sum,
+ *       sum_comp = sum_comp + d.sum_comp + lw_twosum_err(sum, d.sum) (the
+ *       rounding error of that addition, a deterministic SQL function
+ *       registered on the connection, like lw_hll_merge) and sum_micros =
+ *       sum_micros + d.sum_micros, so cents add up exactly over any number
+ *       of flushes, in the same transaction as before (exactly-once is
+ *       unchanged).  Rows from before v4 read as 0 in both, which is what
+ *       they were.
  *
  * PRAGMA application_id marks the file as a leadwatch store, so an
  * unrelated SQLite database is refused instead of being "migrated".
@@ -87,7 +99,9 @@
 
 #include <sqlite3.h>
 
-#define LW_STORE_SCHEMA_VERSION 3
+#include "leadwatch/core/decsum.h"
+
+#define LW_STORE_SCHEMA_VERSION 4
 #define LW_STORE_APPLICATION_ID 1280794996 /* 0x4c576174, "LWat" */
 #define LW_STORE_BUSY_TIMEOUT_MS 5000
 #define LW_STORE_MAX_URI 4200 /* PATH_MAX escaped, plus the URI parts */
@@ -110,6 +124,9 @@ static const char *const migrations[LW_STORE_SCHEMA_VERSION] = {
     "CREATE TABLE verdicts(edge TEXT NOT NULL, as_of INTEGER NOT NULL, verdict TEXT NOT NULL,"
     " p REAL, q REAL, lag INTEGER NOT NULL DEFAULT 0, coef REAL, oos REAL,"
     " PRIMARY KEY(edge, as_of)) WITHOUT ROWID;",
+    /* v4: each cell's sum kept exact for decimals (core/decsum.h, issue 15) */
+    "ALTER TABLE cells ADD COLUMN sum_comp REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE cells ADD COLUMN sum_micros INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum {
@@ -138,9 +155,13 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_ADD_CELL] = "INSERT INTO cells(metric, bucket, count, sum, hll) VALUES(?1, ?2, ?3, ?4, ?5)"
+    [ST_ADD_CELL] = "INSERT INTO cells(metric, bucket, count, sum, sum_comp, sum_micros, hll)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                     " ON CONFLICT(metric, bucket) DO UPDATE SET count = count + excluded.count,"
-                    " sum = sum + excluded.sum, hll = lw_hll_merge(hll, excluded.hll)",
+                    " sum = sum + excluded.sum,"
+                    " sum_comp = sum_comp + excluded.sum_comp + lw_twosum_err(sum, excluded.sum),"
+                    " sum_micros = sum_micros + excluded.sum_micros,"
+                    " hll = lw_hll_merge(hll, excluded.hll)",
     [ST_SET_POSITION] = "INSERT INTO positions(source, position, fp_len, fp_hash)"
                         " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(source) DO UPDATE SET"
                         " position = excluded.position, fp_len = excluded.fp_len,"
@@ -154,7 +175,7 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_ADD_COUNTER] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
                        " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
     [ST_COUNTERS] = "SELECT name, value FROM counters ORDER BY name",
-    [ST_READ_CELLS] = "SELECT bucket, count, sum, hll FROM cells"
+    [ST_READ_CELLS] = "SELECT bucket, count, sum, hll, sum_comp, sum_micros FROM cells"
                       " WHERE metric = ?1 AND bucket >= ?2 AND bucket < ?3 ORDER BY bucket",
     [ST_BUCKET_RANGE] = "SELECT min(bucket), max(bucket) FROM cells",
     [ST_SET_BLOB] = "INSERT INTO blobs(key, value) VALUES(?1, ?2)"
@@ -385,6 +406,15 @@ static void sql_hll_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_blob(ctx, s->fn_buf, (int)n, SQLITE_TRANSIENT);
 }
 
+/* lw_twosum_err(a, b): the rounding error of a + b (core/ksum.h), for the cells upsert. */
+static void sql_twosum_err(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    assert(argc == 2);
+    (void)argc;
+    sqlite3_result_double(
+        ctx, lw_twosum_err(sqlite3_value_double(argv[0]), sqlite3_value_double(argv[1])));
+}
+
 /*
  * Read the identity of the file and refuse what this code cannot use:
  * not SQLite, another application's database, a newer schema, or (read-only)
@@ -564,6 +594,11 @@ static lw_err_t sqlite_open(const char *path, int flags, lw_store_backend_t **ou
         err = store_fail(s->db, "registering lw_hll_merge", errstr, errstr_size);
         goto close_db;
     }
+    if (sqlite3_create_function_v2(s->db, "lw_twosum_err", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                   NULL, sql_twosum_err, NULL, NULL, NULL) != SQLITE_OK) {
+        err = store_fail(s->db, "registering lw_twosum_err", errstr, errstr_size);
+        goto close_db;
+    }
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
                                NULL) != SQLITE_OK) {
@@ -649,15 +684,16 @@ static lw_err_t sqlite_commit(lw_store_backend_t *s, char *errstr, size_t errstr
 }
 
 static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64_t bucket_ms,
-                                int64_t count, double sum, const lw_hll_t *hll, char *errstr,
-                                size_t errstr_size)
+                                int64_t count, const lw_decsum_t *sum, const lw_hll_t *hll,
+                                char *errstr, size_t errstr_size)
 {
     lw_err_t err = check_writable(s, "add cell", errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
     /* SQLite stores NaN as NULL, and inf + -inf is NaN: keep sums finite */
-    if (!isfinite(sum)) {
+    const lw_decsum_t f = lw_decsum_fold(sum); /* the three numbers a cell keeps */
+    if (!isfinite(f.k.hi) || !isfinite(f.k.lo)) {
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                          "store: add cell %s@%lld: sum is not finite", metric,
                          (long long)bucket_ms);
@@ -666,10 +702,12 @@ static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64
     sqlite3_bind_text(st, 1, metric, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, bucket_ms);
     sqlite3_bind_int64(st, 3, count);
-    sqlite3_bind_double(st, 4, sum);
+    sqlite3_bind_double(st, 4, f.k.hi);
+    sqlite3_bind_double(st, 5, f.k.lo);
+    sqlite3_bind_int64(st, 6, f.micros);
     if (hll != NULL) {
         size_t n = lw_hll_serialize(hll, s->cell_buf, sizeof s->cell_buf);
-        sqlite3_bind_blob(st, 5, s->cell_buf, (int)n, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 7, s->cell_buf, (int)n, SQLITE_STATIC);
     }
     return run(s, ST_ADD_CELL, "add cell", errstr, errstr_size);
 }
@@ -854,8 +892,11 @@ static lw_err_t sqlite_read_cells(lw_store_backend_t *s, const char *metric, int
         lw_cell_t cell = {
             .bucket_ms = sqlite3_column_int64(st, 0),
             .count = sqlite3_column_int64(st, 1),
-            .sum = sqlite3_column_double(st, 2),
         };
+        const lw_decsum_t sum = {{sqlite3_column_double(st, 2), sqlite3_column_double(st, 4)},
+                                 0,
+                                 sqlite3_column_int64(st, 5)};
+        cell.sum = lw_decsum_value(&sum);
         if (sqlite3_column_type(st, 3) == SQLITE_BLOB) {
             cell.hll = sqlite3_column_blob(st, 3);
             cell.hll_len = (size_t)sqlite3_column_bytes(st, 3);

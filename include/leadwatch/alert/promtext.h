@@ -16,6 +16,9 @@
  * rendered, and the refusal is counted (lw_promtext_refused, rendered as
  * <namespace>_metrics_series_refused_total), so callers never branch on it.
  * Series are never removed; handles stay valid until lw_promtext_destroy.
+ * A value that is not known is not rendered: gauges are created without a
+ * value (absent) and appear at their first lw_promtext_set; unset makes a
+ * series absent again (no -1 / 0 / NaN placeholders).
  */
 #ifndef LEADWATCH_PROMTEXT_H
 #define LEADWATCH_PROMTEXT_H
@@ -29,6 +32,7 @@
 #define LW_PROMTEXT_VALUE_MAX 256u /* label values, bytes */
 #define LW_PROMTEXT_HELP_MAX 512u
 #define LW_PROMTEXT_MAX_SERIES 100000u
+#define LW_PROMTEXT_MAX_COLLECT 4u /* collect functions per registry */
 
 typedef enum {
     LW_PROMTEXT_COUNTER = 0,
@@ -58,13 +62,23 @@ void lw_promtext_destroy(lw_promtext_t *reg);
  * increasing finite upper bounds (+Inf is implied); others pass 0.
  * Registering the same name again with the same type and labels returns
  * the existing family; a conflicting one is LW_ERR_INVALID.  A family
- * without labels gets its single series at once (rendered as 0).
+ * without labels gets its single series at once (a counter or histogram
+ * is rendered as 0 from then on, a gauge once it is set).
  * LW_ERR_TOO_LARGE when max_families is reached.  Any thread.
  */
 lw_err_t lw_promtext_family(lw_promtext_t *reg, lw_promtext_type_t type, const char *name,
                             const char *help, const char *const *labels, size_t nlabels,
                             const double *buckets, size_t nbuckets, lw_promtext_family_t **out,
                             char *errstr, size_t errstr_size);
+
+/*
+ * The same for a family rendered without the namespace prefix, for the
+ * names every exporter shares (process_cpu_seconds_total, ...).  Counters
+ * and gauges only.
+ */
+lw_err_t lw_promtext_family_bare(lw_promtext_t *reg, lw_promtext_type_t type, const char *name,
+                                 const char *help, const char *const *labels, size_t nlabels,
+                                 lw_promtext_family_t **out, char *errstr, size_t errstr_size);
 
 /*
  * The series of `fam` with these label values (one per label name; any
@@ -77,8 +91,14 @@ lw_promtext_series_t *lw_promtext_series(lw_promtext_family_t *fam, const char *
 /* Counter: add 1 / add v (v >= 0; negative adds are ignored).  Lock-free, any thread. */
 void lw_promtext_inc(lw_promtext_series_t *s);
 void lw_promtext_add(lw_promtext_series_t *s, double v);
-/* Gauge: set to v.  Lock-free, any thread. */
+/* Gauge: set to v (the series is rendered from then on).  Lock-free, any thread. */
 void lw_promtext_set(lw_promtext_series_t *s, double v);
+/* Gauge: the value is no longer known; the series is not rendered until the next set. */
+void lw_promtext_unset(lw_promtext_series_t *s);
+/* set(v) when `known` and v is not NaN, unset otherwise. */
+void lw_promtext_set_known(lw_promtext_series_t *s, double v, bool known);
+/* Whether the series has a value to render. */
+bool lw_promtext_present(const lw_promtext_series_t *s);
 /* Histogram: record one observation.  Lock-free, any thread. */
 void lw_promtext_observe(lw_promtext_series_t *s, double v);
 
@@ -89,13 +109,15 @@ double lw_promtext_value(const lw_promtext_series_t *s);
 uint64_t lw_promtext_refused(const lw_promtext_t *reg);
 
 /*
- * A function lw_promtext_render calls before it reads any value (outside
- * the registry lock, on the scraping thread), to copy in values that
- * another component keeps itself; it may update and create series.  One
- * per registry; set it before the registry is shared between threads (the
- * HTTP server started).  The function synchronises with its own data.
+ * Add a function lw_promtext_render calls before it reads any value
+ * (outside the registry lock, on the scraping thread, in the order added),
+ * to copy in values that another component keeps itself; it may update and
+ * create series.  Up to LW_PROMTEXT_MAX_COLLECT per registry
+ * (LW_ERR_TOO_LARGE beyond); add them before the registry is shared
+ * between threads (the HTTP server started).  Each function synchronises
+ * with its own data.
  */
-void lw_promtext_set_collect(lw_promtext_t *reg, void (*fn)(void *ctx), void *ctx);
+lw_err_t lw_promtext_add_collect(lw_promtext_t *reg, void (*fn)(void *ctx), void *ctx);
 
 /*
  * Append the exposition text of every family with at least one series, in

@@ -11,6 +11,7 @@
 
 #define LW_HLL_P 14
 #define LW_HLL_REGISTERS (1u << LW_HLL_P)
+#define LW_HLL_REL_ERROR 0.008125 /* relative standard error, 1.04 / sqrt(LW_HLL_REGISTERS) */
 /* Largest serialised size (dense form plus header). */
 #define LW_HLL_MAX_SERIALIZED (LW_HLL_REGISTERS + 8)
 

@@ -25,6 +25,7 @@
 #define LEADWATCH_METRIC_H
 
 #include "leadwatch/core/common.h"
+#include "leadwatch/core/decsum.h"
 #include "leadwatch/model/config.h"
 #include "leadwatch/model/event.h"
 #include "leadwatch/core/hll.h"
@@ -66,8 +67,9 @@ typedef struct {
     int metric; /* index into cfg->metrics */
     int64_t bucket_ms;
     int64_t count;
-    double sum;
-    const lw_hll_t *hll; /* distinct metrics only, else NULL */
+    double sum;            /* the delta's sum as one double (lw_decsum_value of sum_exact) */
+    lw_decsum_t sum_exact; /* the same, as the store keeps it (core/decsum.h) */
+    const lw_hll_t *hll;   /* distinct metrics only, else NULL */
 } lw_agg_cell_t;
 
 /* Call cb for every dirty cell; stops and returns the first non-OK status. */

@@ -2,9 +2,12 @@
  * export.h - write metric series as CSV or JSON (`leadwatch export`).
  *
  * CSV: a header "period,<metric>,..." then one row per bucket; period is the
- * bucket start in ISO 8601 UTC; an undefined value is an empty cell.
- * JSON: {"bucket_size_ms":N,"watermark":"...","metrics":[...],"rows":[
- *   {"period":"...","provisional":bool,"gap":bool,"<metric>":number|null,...}]}.
+ * bucket start in ISO 8601 UTC; an undefined value is an empty cell; a
+ * distinct count is the estimate rounded to a whole number.
+ * JSON: {"bucket_size_ms":N,"watermark":"...","metrics":[...],
+ *   "distinct_relative_error":{"<distinct metric>":0.008125,...},"rows":[
+ *   {"period":"...","provisional":bool,"gap":bool,"<metric>":number|null,...}]}
+ * where a distinct metric's number is the unrounded HyperLogLog estimate.
  * Numbers are printed in the shortest form that reads back to the same double.
  */
 #ifndef LEADWATCH_EXPORT_H

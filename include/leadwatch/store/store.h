@@ -31,6 +31,7 @@
 
 #include "leadwatch/core/buf.h"
 #include "leadwatch/core/common.h"
+#include "leadwatch/core/decsum.h"
 #include "leadwatch/core/hll.h"
 #include "leadwatch/store/store_types.h"
 
@@ -77,6 +78,15 @@ void lw_store_rollback(lw_store_t *s);
  */
 lw_err_t lw_store_add_cell(lw_store_t *s, const char *metric, int64_t bucket_ms, int64_t count,
                            double sum, const lw_hll_t *hll, char *errstr, size_t errstr_size);
+/*
+ * The same with the sum as the aggregator keeps it (lw_agg_cell_t.sum_exact,
+ * core/decsum.h).  The store keeps each cell's sum in that form too, so
+ * decimal amounts add up exactly over any number of flushes;
+ * lw_store_read_cells returns lw_decsum_value of the total.
+ */
+lw_err_t lw_store_add_cell_sum(lw_store_t *s, const char *metric, int64_t bucket_ms, int64_t count,
+                               const lw_decsum_t *sum, const lw_hll_t *hll, char *errstr,
+                               size_t errstr_size);
 
 /* Store `pos` for `source` unconditionally (inside a transaction). */
 lw_err_t lw_store_set_position(lw_store_t *s, const char *source, const lw_position_t *pos,

@@ -20,7 +20,8 @@
  *     LW_ERR_INVALID; a transaction the engine aborted on its own returns
  *     LW_ERR_STORE from every later write and from commit, never silently
  *     continues in autocommit mode.
- *   - Cells are additive: add_cell adds count and sum and merges the sketch
+ *   - Cells are additive: add_cell adds count and the sum (an lw_decsum_t,
+ *     core/decsum.h, kept exact; read_cells returns lw_decsum_value) and merges the sketch
  *     (an upsert; with several writers the merge must happen in the engine,
  *     not read-modify-write in the client).
  *   - Positions: set_position with expected == NULL writes unconditionally;
@@ -43,6 +44,7 @@
 
 #include "leadwatch/core/buf.h"
 #include "leadwatch/core/common.h"
+#include "leadwatch/core/decsum.h"
 #include "leadwatch/core/hll.h"
 #include "leadwatch/store/store_types.h"
 
@@ -64,7 +66,7 @@ typedef struct lw_store_ops {
     bool (*in_transaction)(const lw_store_backend_t *b);
 
     lw_err_t (*add_cell)(lw_store_backend_t *b, const char *metric, int64_t bucket_ms,
-                         int64_t count, double sum, const lw_hll_t *hll, char *errstr,
+                         int64_t count, const lw_decsum_t *sum, const lw_hll_t *hll, char *errstr,
                          size_t errstr_size);
     lw_err_t (*read_cells)(lw_store_backend_t *b, const char *metric, int64_t from_ms,
                            int64_t to_ms, lw_store_cell_cb cb, void *ud, char *errstr,
