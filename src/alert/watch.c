@@ -566,8 +566,10 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     const lw_config_t *cfg = w->d.cfg;
     int64_t size = cfg->buckets.size_ms;
     int64_t t0 = mono(w);
-    const lw_session_range_t range = {
-        .as_of_ms = as_of, .window = cfg->analysis_window, .kind = LW_SESSION_PERIODS};
+    const lw_session_range_t range = {.as_of_ms = as_of,
+                                      .window = cfg->analysis_window,
+                                      .kind = LW_SESSION_PERIODS,
+                                      .tree_only = true};
     lw_session_t *ses = NULL;
     const lw_analysis_t *an = NULL;
     eval_scratch_t *sc = calloc(1, sizeof *sc);
