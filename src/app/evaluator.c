@@ -22,7 +22,8 @@
  *
  * The thread:
  *     loop under mu:
- *         stall report pending -> apply it (wmu), loop
+ *         stall report pending and every watermark posted before it
+ *             evaluated -> apply it (wmu), loop
  *         current entry with buckets left -> [test delay] one evaluation
  *                                            (wmu), loop
  *         queue not empty -> pop into current, count its buckets
@@ -71,9 +72,12 @@ struct lw_evaluator {
     size_t qhead, qlen;
     int64_t posted;     /* newest watermark posted, INT64_MIN = none */
     int64_t cur_wm;     /* the entry being evaluated, INT64_MIN = none yet */
+    int64_t base;       /* before the first entry: the newest bucket evaluated (or the one
+                           before the store's oldest), INT64_MIN = unknown (empty store) */
     uint64_t cur_left;  /* its buckets still to evaluate */
     bool full_logged;
     bool stall_pending, stalled;
+    int64_t stall_wm; /* the newest watermark posted when the report was made */
     char reason[REASON_SIZE];
     bool has_reason;
     int64_t stall_now;
@@ -103,14 +107,24 @@ static uint64_t closed_between(const lw_evaluator_t *ev, int64_t a, int64_t b)
     return (uint64_t)((nb - na) / ev->size_ms);
 }
 
+/* mu held: buckets closed by the posted watermarks and not evaluated yet. */
+static uint64_t backlog_locked(const lw_evaluator_t *ev)
+{
+    if (ev->cur_wm == INT64_MIN) {
+        int64_t nb = newest_closed(ev, ev->posted);
+        if (ev->base == INT64_MIN || nb == INT64_MIN || nb <= ev->base)
+            return 0;
+        return (uint64_t)((nb - ev->base) / ev->size_ms);
+    }
+    uint64_t more = closed_between(ev, ev->cur_wm, ev->posted);
+    return ev->cur_left + (more == UINT64_MAX ? 0 : more);
+}
+
 /* mu held */
 static void publish_backlog(lw_evaluator_t *ev)
 {
-    if (!ev->g_backlog || ev->cur_wm == INT64_MIN)
-        return;
-    uint64_t more = closed_between(ev, ev->cur_wm, ev->posted);
-    uint64_t b = ev->cur_left + (more == UINT64_MAX ? 0 : more);
-    lw_promtext_set(ev->g_backlog, (double)b);
+    if (ev->g_backlog)
+        lw_promtext_set(ev->g_backlog, (double)backlog_locked(ev));
 }
 
 static void sleep_ms(int64_t ms)
@@ -174,10 +188,13 @@ static void step(lw_evaluator_t *ev, int64_t wm, size_t max_evals)
 static void apply_stall(lw_evaluator_t *ev, bool stalled, const char *reason, int64_t now)
 {
     char err[ERR_SIZE] = "";
+    lw_watch_stats_t wst;
     pthread_mutex_lock(&ev->wmu);
     lw_err_t e = lw_watch_pipeline(ev->watch, stalled, reason, now, err, sizeof err);
+    lw_watch_stats(ev->watch, &wst);
     pthread_mutex_unlock(&ev->wmu);
     pthread_mutex_lock(&ev->mu);
+    ev->wst = wst;
     if (e != LW_OK)
         set_failed(ev, e, err);
 }
@@ -187,7 +204,9 @@ static void *thread_main(void *arg)
     lw_evaluator_t *ev = arg;
     pthread_mutex_lock(&ev->mu);
     while (ev->failed == LW_OK) {
-        if (ev->stall_pending) {
+        /* a stall report applies once the data posted before it is evaluated */
+        if (ev->stall_pending && (ev->stall_wm == INT64_MIN ||
+                                  (ev->cur_wm >= ev->stall_wm && ev->cur_left == 0))) {
             char reason[REASON_SIZE];
             bool stalled = ev->stalled, has = ev->has_reason;
             int64_t now = ev->stall_now;
@@ -259,7 +278,7 @@ lw_err_t lw_evaluator_new(const lw_evaluator_opts_t *o, int64_t now_ms, lw_evalu
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
     ev->size_ms = o->cfg->buckets.size_ms;
     ev->grace_ms = o->cfg->buckets.grace_ms;
-    ev->posted = ev->cur_wm = INT64_MIN;
+    ev->posted = ev->cur_wm = ev->base = INT64_MIN;
     lw_err_t err = LW_OK;
     if (pthread_mutex_init(&ev->mu, NULL) != 0) {
         free(ev);
@@ -290,6 +309,11 @@ lw_err_t lw_evaluator_new(const lw_evaluator_opts_t *o, int64_t now_ms, lw_evalu
     if (err != LW_OK)
         goto close_store;
     lw_watch_stats(ev->watch, &ev->wst);
+    ev->base = ev->wst.last_as_of_ms;
+    int64_t lo, hi;
+    if (ev->base == INT64_MIN &&
+        lw_store_bucket_range(ev->store, &lo, &hi, errstr, errstr_size) == LW_OK)
+        ev->base = lo - ev->size_ms;
     ev->delay_ms = test_delay();
     if (pthread_create(&ev->thread, NULL, thread_main, ev) != 0) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "evaluator: cannot start the thread");
@@ -354,6 +378,7 @@ void lw_evaluator_pipeline(lw_evaluator_t *ev, bool stalled, const char *reason,
     ev->has_reason = reason != NULL;
     snprintf(ev->reason, sizeof ev->reason, "%s", reason ? reason : "");
     ev->stall_now = now_ms;
+    ev->stall_wm = ev->posted;
     pthread_cond_signal(&ev->cv);
     pthread_mutex_unlock(&ev->mu);
 }
@@ -409,8 +434,7 @@ lw_err_t lw_evaluator_finish(lw_evaluator_t *ev, bool drain, char *errstr, size_
 void lw_evaluator_stats(lw_evaluator_t *ev, lw_evaluator_stats_t *out)
 {
     pthread_mutex_lock(&ev->mu);
-    uint64_t more = ev->cur_wm == INT64_MIN ? 0 : closed_between(ev, ev->cur_wm, ev->posted);
-    *out = (lw_evaluator_stats_t){.backlog = ev->cur_left + (more == UINT64_MAX ? 0 : more),
+    *out = (lw_evaluator_stats_t){.backlog = backlog_locked(ev),
                                   .posted_ms = ev->posted,
                                   .evaluations = ev->evaluations,
                                   .watch = ev->wst};

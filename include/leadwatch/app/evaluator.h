@@ -21,7 +21,10 @@
  * takes the posted watermarks in order and calls lw_watch_advance_max() one
  * evaluation at a time, each under the watch mutex; between two
  * evaluations it applies the newest stall report (lw_watch_pipeline, with
- * the time it was made).  Reload and re-announce take the same mutex, so
+ * the time it was made) once every watermark posted before that report is
+ * evaluated, so the stall state meets the evaluations in the order the
+ * consumer thread saw them (a stall must not turn the evaluations of a
+ * backlog it came after into no data).  Reload and re-announce take the same mutex, so
  * they wait for at most the evaluation in progress, never for a backlog.
  *
  * Same verdicts as evaluating on the consumer thread: each evaluation is
