@@ -414,7 +414,11 @@ lw_err_t lw_evaluator_finish(lw_evaluator_t *ev, bool drain, char *errstr, size_
     if (ev->started && !ev->joined) {
         int64_t t0 = lw_clock_mono_ms();
         pthread_mutex_lock(&ev->mu);
-        uint64_t before = ev->evaluations;
+        uint64_t before = ev->evaluations, backlog = backlog_locked(ev);
+        if (drain && backlog > 0 && ev->failed == LW_OK)
+            LW_LOG(LW_LOG_INFO, "evaluator",
+                   "evaluating the %llu closed bucket(s) left before exiting",
+                   (unsigned long long)backlog);
         ev->stop = true;
         ev->drain = drain;
         pthread_cond_signal(&ev->cv);
