@@ -1,8 +1,8 @@
 /*
  * evaluator.c - see evaluator.h.
  *
- * State, two mutexes (never both held by the consumer thread, and taken in
- * the order mu -> nothing, wmu -> mu by the evaluator thread):
+ * State, two mutexes, never held together (a thread releases one before it
+ * takes the other, so there is no lock order to keep):
  *   mu   guards the mailbox: the queue of posted watermarks, the newest
  *        stall report, the stop request, the failure, the counters.  Held
  *        for microseconds by either thread.
