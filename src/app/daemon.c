@@ -21,8 +21,9 @@
  * then lw_consumer_close (final flush, synchronous commit, leave group)
  * bounded by close_timeout_ms, then the final watermark is posted and the
  * evaluator drains (every bucket it closes is evaluated before this
- * returns; without draining after a failure); when the run failed, a line with what was read and not committed
- * (lw_daemon_result_t.committed has the committed totals).  The clock is
+ * returns; without draining after a failure); when the run failed, a line
+ * with what was read and not committed (lw_daemon_result_t.committed has
+ * the committed totals).  The clock is
  * read here (this is the edge); the pipeline, consumer and watcher take it
  * as arguments.
  *
