@@ -21,6 +21,13 @@
  *                        that rule, the backlog's evaluations became no data
  *                        and x1's alert never fired).  The backlog gauge is
  *                        > 0 while the thread sleeps and 0 after the drain.
+ *   catch-up bound       hourly buckets, posts closing 10, +700, +700, +700
+ *                        and +2037 buckets, all queued at once: the evaluator
+ *                        merges the first three increments but not the fourth
+ *                        and skips exactly the 37 a synchronous watcher
+ *                        skips (one call per post: only the last exceeds
+ *                        LW_WATCH_MAX_CATCHUP); evaluating up to the newest
+ *                        post at once would have skipped 2,137.
  *   no drain             finish without drain stops after the evaluation in
  *                        progress: fewer evaluations, the position in the
  *                        store is the last one evaluated, and a new
@@ -265,6 +272,81 @@ static void test_same_as_synchronous(void **state)
     fx_close(&f);
 }
 
+static const char CFG_HOURLY[] =
+    "metrics:\n"
+    "  - {name: y, sum: properties.y}\n"
+    "  - {name: x1, sum: properties.x1}\n"
+    "tree:\n"
+    "  nsm: y\n"
+    "  inputs: [{metric: x1, kind: breadth}]\n"
+    "analysis: {window: 24, max_lag: 2, transform: none, seasonal: none}\n"
+    "buckets: {size: 1h, grace: 0s}\n"
+    "alerts: {monitor: false}\n";
+
+static void test_catchup_bound(void **state)
+{
+    (void)state;
+    const int64_t H = LW_MS_PER_HOUR;
+    const int64_t steps[] = {10, 700, 700, 700, (int64_t)LW_WATCH_MAX_CATCHUP + 37};
+    const size_t nsteps = sizeof steps / sizeof steps[0];
+    int64_t total = 0;
+    for (size_t i = 0; i < nsteps; i++)
+        total += steps[i];
+    fx_t f = {0};
+    f.dir = tu_tempdir("evaluator_catchup");
+    assert_non_null(f.dir);
+    f.pa = tu_path(f.dir, "a.db");
+    f.pb = tu_path(f.dir, "b.db");
+    TU_CONFIG(CFG_HOURLY, &f.cfg);
+    const char *paths[2] = {f.pa, f.pb};
+    for (int k = 0; k < 2; k++) { /* the first and the newest closed hour; gaps between */
+        lw_store_t *st = NULL;
+        OK(lw_store_open(paths[k], 0, &st, g_err, sizeof g_err));
+        OK(lw_store_begin(st, g_err, sizeof g_err));
+        OK(lw_store_add_cell(st, "y", T0, 1, 1.0, NULL, g_err, sizeof g_err));
+        OK(lw_store_add_cell(st, "y", T0 + (total - 1) * H, 1, 1.0, NULL, g_err, sizeof g_err));
+        OK(lw_store_commit(st, g_err, sizeof g_err));
+        lw_store_close(st);
+    }
+    int64_t wms[8], closed = 0;
+    for (size_t i = 0; i < nsteps; i++) {
+        closed += steps[i];
+        wms[i] = T0 + closed * H + 1; /* closes hours 0 .. closed - 1 */
+    }
+
+    lw_store_t *sa = NULL;
+    OK(lw_store_open(f.pa, 0, &sa, g_err, sizeof g_err));
+    lw_watch_deps_t wd = {.cfg = f.cfg, .store = sa};
+    lw_watch_t *w = NULL;
+    OK(lw_watch_new(&wd, NOW, &w, g_err, sizeof g_err));
+    for (size_t i = 0; i < nsteps; i++)
+        OK(lw_watch_advance(w, wms[i], NOW, NULL, g_err, sizeof g_err));
+    lw_watch_stats_t sync;
+    lw_watch_stats(w, &sync);
+    lw_watch_destroy(w);
+    lw_store_close(sa);
+    assert_int_equal(sync.skipped, 37);
+    assert_int_equal(sync.evaluations, (uint64_t)(total - 37));
+
+    lw_evaluator_opts_t eo = {.store_target = f.pb, .cfg = f.cfg};
+    lw_evaluator_t *ev = NULL;
+    OK(lw_evaluator_new(&eo, NOW, &ev, g_err, sizeof g_err));
+    for (size_t i = 0; i < nsteps; i++)
+        lw_evaluator_post(ev, wms[i]);
+    OK(lw_evaluator_finish(ev, true, g_err, sizeof g_err));
+    lw_evaluator_stats_t es;
+    lw_evaluator_stats(ev, &es);
+    assert_int_equal(es.watch.skipped, sync.skipped);
+    assert_int_equal(es.watch.evaluations, sync.evaluations);
+    assert_int_equal(es.watch.last_as_of_ms, sync.last_as_of_ms);
+    lw_evaluator_destroy(ev);
+    char *va = verdicts(f.pa), *vb = verdicts(f.pb);
+    assert_string_equal(va, vb);
+    free(va);
+    free(vb);
+    fx_close(&f);
+}
+
 static void test_no_drain(void **state)
 {
     (void)state;
@@ -314,6 +396,7 @@ int main(void)
     lw_stats_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_as_synchronous),
+        cmocka_unit_test(test_catchup_bound),
         cmocka_unit_test(test_no_drain),
         cmocka_unit_test(test_memory_store_refused),
     };
