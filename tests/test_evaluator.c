@@ -174,6 +174,29 @@ static int64_t stored_position(const char *path)
     return v;
 }
 
+/*
+ * The watcher on this thread, as the daemon ran it before: one advance per
+ * watermark, then a stall report when `stall`; its stats.
+ */
+static lw_watch_stats_t run_synchronous(const lw_config_t *cfg, const char *path,
+                                        const int64_t *wms, size_t n, bool stall)
+{
+    lw_store_t *st = NULL;
+    OK(lw_store_open(path, 0, &st, g_err, sizeof g_err));
+    lw_watch_deps_t wd = {.cfg = cfg, .store = st};
+    lw_watch_t *w = NULL;
+    OK(lw_watch_new(&wd, NOW, &w, g_err, sizeof g_err));
+    for (size_t i = 0; i < n; i++)
+        OK(lw_watch_advance(w, wms[i], NOW, NULL, g_err, sizeof g_err));
+    if (stall)
+        OK(lw_watch_pipeline(w, true, "test stall", NOW, g_err, sizeof g_err));
+    lw_watch_stats_t out;
+    lw_watch_stats(w, &out);
+    lw_watch_destroy(w);
+    lw_store_close(st);
+    return out;
+}
+
 typedef struct {
     char *dir, *pa, *pb;
     lw_config_t *cfg;
@@ -210,25 +233,14 @@ static void test_same_as_synchronous(void **state)
     fx_t f;
     fx_open(&f);
     /* the flushes' watermarks: steps of 1..5 days from day 20 */
-    int days[NDAYS];
+    int64_t wms[NDAYS];
     size_t nd = 0;
     for (int d = 20, k = 0; d < NDAYS; d += 1 + k % 5, k++)
-        days[nd++] = d;
-    days[nd++] = NDAYS - 1;
+        wms[nd++] = wm_closing(d);
+    wms[nd++] = wm_closing(NDAYS - 1);
 
     /* A: the watcher on this thread, as the daemon did before */
-    lw_store_t *sa = NULL;
-    OK(lw_store_open(f.pa, 0, &sa, g_err, sizeof g_err));
-    lw_watch_deps_t wd = {.cfg = f.cfg, .store = sa};
-    lw_watch_t *w = NULL;
-    OK(lw_watch_new(&wd, NOW, &w, g_err, sizeof g_err));
-    for (size_t i = 0; i < nd; i++)
-        OK(lw_watch_advance(w, wm_closing(days[i]), NOW, NULL, g_err, sizeof g_err));
-    OK(lw_watch_pipeline(w, true, "test stall", NOW, g_err, sizeof g_err));
-    lw_watch_stats_t sync;
-    lw_watch_stats(w, &sync);
-    lw_watch_destroy(w);
-    lw_store_close(sa);
+    lw_watch_stats_t sync = run_synchronous(f.cfg, f.pa, wms, nd, true);
     assert_int_equal(sync.evaluations, NDAYS);
     assert_true(sync.firing >= 2); /* x1's alert and the stall */
 
@@ -241,7 +253,7 @@ static void test_same_as_synchronous(void **state)
     OK(lw_evaluator_new(&eo, NOW, &ev, g_err, sizeof g_err));
     unsetenv("LW_TEST_EVAL_DELAY_MS");
     for (size_t i = 0; i < nd; i++)
-        lw_evaluator_post(ev, wm_closing(days[i]));
+        lw_evaluator_post(ev, wms[i]);
     lw_evaluator_pipeline(ev, true, "test stall", NOW);
     lw_evaluator_stats_t es;
     lw_evaluator_stats(ev, &es);
@@ -314,17 +326,7 @@ static void test_catchup_bound(void **state)
         wms[i] = T0 + closed * H + 1; /* closes hours 0 .. closed - 1 */
     }
 
-    lw_store_t *sa = NULL;
-    OK(lw_store_open(f.pa, 0, &sa, g_err, sizeof g_err));
-    lw_watch_deps_t wd = {.cfg = f.cfg, .store = sa};
-    lw_watch_t *w = NULL;
-    OK(lw_watch_new(&wd, NOW, &w, g_err, sizeof g_err));
-    for (size_t i = 0; i < nsteps; i++)
-        OK(lw_watch_advance(w, wms[i], NOW, NULL, g_err, sizeof g_err));
-    lw_watch_stats_t sync;
-    lw_watch_stats(w, &sync);
-    lw_watch_destroy(w);
-    lw_store_close(sa);
+    lw_watch_stats_t sync = run_synchronous(f.cfg, f.pa, wms, nsteps, false);
     assert_int_equal(sync.skipped, 37);
     assert_int_equal(sync.evaluations, (uint64_t)(total - 37));
 
