@@ -176,13 +176,13 @@ int main(int argc, char **argv)
     }
     printf("evaluation as of %s, %zu rows (analysis.window %zu, max_lag %zu), %zu metrics, "
            "median of %d, CPU ms:\n",
-           label, nrows, (size_t)cfg->analysis_window, (size_t)cfg->analysis.max_lag,
-           cfg->nmetrics, reps);
+           label, nrows, (size_t)cfg->analysis_window, (size_t)cfg->analysis.max_lag, cfg->nmetrics,
+           reps);
     double lf = median(tl[0], reps), ll = median(tl[1], reps);
     double af = median(ta[0], reps), al = median(ta[1], reps);
     printf("  load, every metric:   %8.1f   + analysis %8.1f = %8.1f\n", lf, af, lf + af);
-    printf("  load, tree_only:      %8.1f   + analysis %8.1f = %8.1f   (%.2fx)\n", ll, al,
-           ll + al, (lf + af) / (ll + al));
+    printf("  load, tree_only:      %8.1f   + analysis %8.1f = %8.1f   (%.2fx)\n", ll, al, ll + al,
+           (lf + af) / (ll + al));
     printf("  same gaps and tree columns: %s; same verdicts and p-values: %s\n",
            same ? "yes" : "NO", same_verdicts ? "yes" : "NO");
     lw_store_close(store);

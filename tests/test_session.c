@@ -380,8 +380,8 @@ static void test_tree_only(void **state)
             lw_hll_add_hash(h, lw_hll_hash(&k, sizeof k));
         /* day 10: only c; day 11: only u; day 12: nothing (a gap) */
         if (t != 10 && t != 11 && t != 12) {
-            assert_int_equal(lw_store_add_cell(st, "y", b, 1, 3.0 * t + 1, NULL, g_err, sizeof g_err),
-                             LW_OK);
+            assert_int_equal(
+                lw_store_add_cell(st, "y", b, 1, 3.0 * t + 1, NULL, g_err, sizeof g_err), LW_OK);
             assert_int_equal(lw_store_add_cell(st, "x", b, 1, (double)t, NULL, g_err, sizeof g_err),
                              LW_OK);
             assert_int_equal(lw_store_add_cell(st, "n", b, t % 4 + 1, 0, NULL, g_err, sizeof g_err),
@@ -392,15 +392,14 @@ static void test_tree_only(void **state)
         if (t == 10 || (t % 3 == 0 && t != 12))
             assert_int_equal(lw_store_add_cell(st, "c", b, 2, 0, NULL, g_err, sizeof g_err), LW_OK);
     }
-    assert_int_equal(lw_store_set_int(st, LW_KEY_WATERMARK, DAY0 + N * LW_MS_PER_DAY, g_err,
-                                      sizeof g_err),
-                     LW_OK);
+    assert_int_equal(
+        lw_store_set_int(st, LW_KEY_WATERMARK, DAY0 + N * LW_MS_PER_DAY, g_err, sizeof g_err),
+        LW_OK);
     assert_int_equal(lw_store_commit(st, g_err, sizeof g_err), LW_OK);
 
     lw_session_t *full = NULL, *lite = NULL;
-    lw_session_range_t r = {.as_of_ms = DAY0 + (N - 1) * LW_MS_PER_DAY,
-                            .window = 25,
-                            .kind = LW_SESSION_PERIODS};
+    lw_session_range_t r = {
+        .as_of_ms = DAY0 + (N - 1) * LW_MS_PER_DAY, .window = 25, .kind = LW_SESSION_PERIODS};
     assert_int_equal(lw_session_from_store(cfg, st, &r, &full, g_err, sizeof g_err), LW_OK);
     r.tree_only = true;
     assert_int_equal(lw_session_from_store(cfg, st, &r, &lite, g_err, sizeof g_err), LW_OK);

@@ -70,11 +70,11 @@ struct lw_evaluator {
     pthread_cond_t cv;
     post_t queue[QUEUE_MAX];
     size_t qhead, qlen;
-    int64_t posted;     /* newest watermark posted, INT64_MIN = none */
-    int64_t cur_wm;     /* the entry being evaluated, INT64_MIN = none yet */
-    int64_t base;       /* before the first entry: the newest bucket evaluated (or the one
-                           before the store's oldest), INT64_MIN = unknown (empty store) */
-    uint64_t cur_left;  /* its buckets still to evaluate */
+    int64_t posted;    /* newest watermark posted, INT64_MIN = none */
+    int64_t cur_wm;    /* the entry being evaluated, INT64_MIN = none yet */
+    int64_t base;      /* before the first entry: the newest bucket evaluated (or the one
+                          before the store's oldest), INT64_MIN = unknown (empty store) */
+    uint64_t cur_left; /* its buckets still to evaluate */
     bool full_logged;
     bool stall_pending, stalled;
     int64_t stall_wm; /* the newest watermark posted when the report was made */
@@ -184,15 +184,23 @@ static void step(lw_evaluator_t *ev, int64_t wm, size_t max_evals)
     publish_backlog(ev);
 }
 
-/* The newest stall report, under wmu.  Called without mu; returns with it held. */
+/* The newest stall report under wmu, retried as step().  Called without mu; returns with it. */
 static void apply_stall(lw_evaluator_t *ev, bool stalled, const char *reason, int64_t now)
 {
     char err[ERR_SIZE] = "";
     lw_watch_stats_t wst;
-    pthread_mutex_lock(&ev->wmu);
-    lw_err_t e = lw_watch_pipeline(ev->watch, stalled, reason, now, err, sizeof err);
-    lw_watch_stats(ev->watch, &wst);
-    pthread_mutex_unlock(&ev->wmu);
+    lw_err_t e;
+    int64_t t0 = lw_clock_mono_ms();
+    for (;;) {
+        pthread_mutex_lock(&ev->wmu);
+        e = lw_watch_pipeline(ev->watch, stalled, reason, now, err, sizeof err);
+        lw_watch_stats(ev->watch, &wst);
+        pthread_mutex_unlock(&ev->wmu);
+        if (!store_locked(e, err) || lw_clock_mono_ms() - t0 > RETRY_MS)
+            break;
+        LW_LOG(LW_LOG_WARN, "evaluator", "store busy, stall report retried: %s", err);
+        sleep_ms(RETRY_PAUSE_MS);
+    }
     pthread_mutex_lock(&ev->mu);
     ev->wst = wst;
     if (e != LW_OK)
@@ -205,8 +213,8 @@ static void *thread_main(void *arg)
     pthread_mutex_lock(&ev->mu);
     while (ev->failed == LW_OK) {
         /* a stall report applies once the data posted before it is evaluated */
-        if (ev->stall_pending && (ev->stall_wm == INT64_MIN ||
-                                  (ev->cur_wm >= ev->stall_wm && ev->cur_left == 0))) {
+        if (ev->stall_pending &&
+            (ev->stall_wm == INT64_MIN || (ev->cur_wm >= ev->stall_wm && ev->cur_left == 0))) {
             char reason[REASON_SIZE];
             bool stalled = ev->stalled, has = ev->has_reason;
             int64_t now = ev->stall_now;
@@ -304,7 +312,8 @@ lw_err_t lw_evaluator_new(const lw_evaluator_opts_t *o, int64_t now_ms, lw_evalu
             goto close_store;
         ev->g_backlog = lw_promtext_series(f, NULL);
     }
-    lw_watch_deps_t wd = {.cfg = o->cfg, .store = ev->store, .metrics = o->metrics, .sink = o->sink};
+    lw_watch_deps_t wd = {
+        .cfg = o->cfg, .store = ev->store, .metrics = o->metrics, .sink = o->sink};
     err = lw_watch_new(&wd, now_ms, &ev->watch, errstr, errstr_size);
     if (err != LW_OK)
         goto close_store;

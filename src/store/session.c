@@ -270,7 +270,7 @@ static void keep_last_rows(lw_analyze_input_t *in, size_t window)
     in->nrows = window;
 }
 
-/* need[m]: metric m is read by the tree's analysis (analyze.c's `used` columns, and ratio parts). */
+/* need[m]: the tree's analysis reads metric m (analyze.c's `used` columns, ratio parts). */
 static void tree_metrics(const lw_config_t *cfg, bool *need)
 {
     memset(need, 0, cfg->nmetrics * sizeof *need);
@@ -363,8 +363,8 @@ lw_err_t lw_session_from_store(const lw_config_t *cfg, lw_store_t *store,
     if (err != LW_OK)
         return err;
     s->from_store = true;
-    err = load_series(cfg, store, from_ms, to_ms, range->tree_only, &s->series, errstr,
-                      errstr_size);
+    err =
+        load_series(cfg, store, from_ms, to_ms, range->tree_only, &s->series, errstr, errstr_size);
     if (err != LW_OK)
         goto destroy_session;
     err = lw_session_source_from_series(&s->src, cfg, &s->series, errstr, errstr_size);

@@ -69,16 +69,16 @@
 typedef struct lw_evaluator lw_evaluator_t;
 
 typedef struct {
-    const char *store_target;  /* the pipeline's store (lw_store_open target), opened again */
-    const lw_config_t *cfg;    /* borrowed; lw_evaluator_reload switches it */
-    lw_promtext_t *metrics;    /* NULL: no gauges */
-    lw_alertsink_t *sink;      /* NULL: transitions are only logged */
+    const char *store_target; /* the pipeline's store (lw_store_open target), opened again */
+    const lw_config_t *cfg;   /* borrowed; lw_evaluator_reload switches it */
+    lw_promtext_t *metrics;   /* NULL: no gauges */
+    lw_alertsink_t *sink;     /* NULL: transitions are only logged */
 } lw_evaluator_opts_t;
 
 typedef struct {
-    uint64_t backlog;      /* buckets closed by the posted watermarks, not evaluated yet */
-    int64_t posted_ms;     /* newest watermark posted, INT64_MIN = none */
-    uint64_t evaluations;  /* done by this evaluator */
+    uint64_t backlog;       /* buckets closed by the posted watermarks, not evaluated yet */
+    int64_t posted_ms;      /* newest watermark posted, INT64_MIN = none */
+    uint64_t evaluations;   /* done by this evaluator */
     lw_watch_stats_t watch; /* as of the last evaluation */
 } lw_evaluator_stats_t;
 
