@@ -69,7 +69,8 @@ metric() {
   lw_http GET "$1/metrics" 2>/dev/null | awk -v n="$n" '$1 == n {print $2; exit}'
 }
 
-# wait_consumed NAME SECONDS: waits for consumed == produced; sets T_<NAME> (s, 0.1 s)
+# wait_consumed NAME SECONDS: waits for consumed == produced (sets T_<NAME>, s, 0.1 s),
+# then for the evaluator to catch up
 wait_consumed() {
   local name=$1 n=$(($2 * 5)) i pidv=PID_$1 urlv=URL_$1 startv=START_$1 c=""
   for ((i = 0; i < n; i++)); do
@@ -82,6 +83,13 @@ wait_consumed() {
   printf -v "T_$name" %s "$(awk -v a="${!startv}" -v b="$(date +%s%3N)" 'BEGIN {printf "%.1f", (b - a) / 1000}')"
   local tv=T_$name
   echo "$name: consumed $produced in ${!tv} s"
+  # evaluations run on their own thread, behind consumption (issue 19): the alert
+  # events of the data consumed are all queued once the evaluator's backlog is 0
+  for ((i = 0; i < n; i++)); do
+    [ "$(metric "${!urlv}" leadwatch_evaluation_backlog_buckets)" = 0 ] && return 0
+    sleep 0.2
+  done
+  fail "$name: evaluation backlog $(metric "${!urlv}" leadwatch_evaluation_backlog_buckets) after $2 s"
 }
 
 # stop_case NAME: SIGTERM, exit 0, the summary line counts every event

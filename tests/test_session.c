@@ -17,7 +17,11 @@
  *     and on error;
  *   - lw_session_analyze gives the same numbers as lw_analyze_tree on the
  *     same rows, and echoes the window (regression: options.window was null
- *     when --window was applied).
+ *     when --window was applied);
+ *   - tree_only (the daemon's evaluations, issue 19): the tree's columns
+ *     (with the parts of a ratio input) and the gaps are those of a full
+ *     load, including a bucket whose only data is a metric outside the tree;
+ *     the other columns are NAN.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -344,6 +348,93 @@ static void test_analyze_same_numbers(void **state)
     lw_session_destroy(s);
 }
 
+static const char CFG_TREE[] = "metrics:\n"
+                               "  - {name: y, sum: properties.y}\n"
+                               "  - {name: x, sum: properties.x}\n"
+                               "  - {name: n, count: true, where: {event: e}}\n"
+                               "  - {name: q, ratio: [x, n]}\n"
+                               "  - {name: u, distinct: user, window: 7d}\n"
+                               "  - {name: c, count: true, where: {event: other}}\n"
+                               "tree:\n"
+                               "  nsm: y\n"
+                               "  inputs: [{metric: q, kind: depth}]\n"
+                               "buckets: {size: 1d, grace: 0s}\n";
+
+static void test_tree_only(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    char *dir = tu_tempdir("session_tree");
+    assert_non_null(dir);
+    char *path = tu_path(dir, "lw.db");
+    lw_config_t *cfg = NULL;
+    TU_CONFIG(CFG_TREE, &cfg);
+    lw_store_t *st = NULL;
+    assert_int_equal(lw_store_open(path, 0, &st, g_err, sizeof g_err), LW_OK);
+    lw_hll_t *h = lw_hll_new();
+    assert_non_null(h);
+    assert_int_equal(lw_store_begin(st, g_err, sizeof g_err), LW_OK);
+    for (int t = 0; t < N; t++) {
+        int64_t b = DAY0 + t * LW_MS_PER_DAY;
+        for (uint64_t k = 0; k < (uint64_t)(t + 1) * 5; k++)
+            lw_hll_add_hash(h, lw_hll_hash(&k, sizeof k));
+        /* day 10: only c; day 11: only u; day 12: nothing (a gap) */
+        if (t != 10 && t != 11 && t != 12) {
+            assert_int_equal(
+                lw_store_add_cell(st, "y", b, 1, 3.0 * t + 1, NULL, g_err, sizeof g_err), LW_OK);
+            assert_int_equal(lw_store_add_cell(st, "x", b, 1, (double)t, NULL, g_err, sizeof g_err),
+                             LW_OK);
+            assert_int_equal(lw_store_add_cell(st, "n", b, t % 4 + 1, 0, NULL, g_err, sizeof g_err),
+                             LW_OK);
+        }
+        if (t != 10 && t != 12)
+            assert_int_equal(lw_store_add_cell(st, "u", b, 1, 0, h, g_err, sizeof g_err), LW_OK);
+        if (t == 10 || (t % 3 == 0 && t != 12))
+            assert_int_equal(lw_store_add_cell(st, "c", b, 2, 0, NULL, g_err, sizeof g_err), LW_OK);
+    }
+    assert_int_equal(
+        lw_store_set_int(st, LW_KEY_WATERMARK, DAY0 + N * LW_MS_PER_DAY, g_err, sizeof g_err),
+        LW_OK);
+    assert_int_equal(lw_store_commit(st, g_err, sizeof g_err), LW_OK);
+
+    lw_session_t *full = NULL, *lite = NULL;
+    lw_session_range_t r = {
+        .as_of_ms = DAY0 + (N - 1) * LW_MS_PER_DAY, .window = 25, .kind = LW_SESSION_PERIODS};
+    assert_int_equal(lw_session_from_store(cfg, st, &r, &full, g_err, sizeof g_err), LW_OK);
+    r.tree_only = true;
+    assert_int_equal(lw_session_from_store(cfg, st, &r, &lite, g_err, sizeof g_err), LW_OK);
+    const lw_series_t *sf = lw_session_series(full), *sl = lw_session_series(lite);
+    assert_int_equal(sf->nrows, 25);
+    assert_int_equal(sl->nrows, sf->nrows);
+    size_t row10 = 10 - (N - 25);
+    assert_false(sf->gap[row10]);     /* c only: data */
+    assert_false(sf->gap[row10 + 1]); /* u only: data */
+    assert_true(sf->gap[row10 + 2]);
+    for (size_t i = 0; i < sf->nrows; i++) {
+        assert_int_equal(sl->gap[i], sf->gap[i]);
+        for (size_t m = 0; m < 4; m++) { /* y, x, n, q: the tree and the ratio's parts */
+            double a = lw_series_at(sf, i, m), b = lw_series_at(sl, i, m);
+            assert_true(a == b || (isnan(a) && isnan(b)));
+        }
+        assert_true(isnan(lw_series_at(sl, i, 4)) && isnan(lw_series_at(sl, i, 5)));
+        if (!sf->gap[i] && i != row10 + 1)
+            assert_false(isnan(lw_series_at(sf, i, 5))); /* c: a count, 0 without cells */
+    }
+    assert_false(isnan(lw_series_at(sf, row10 + 1, 4))); /* u in the full load */
+    const lw_analyze_input_t *fi = lw_session_input(full), *li = lw_session_input(lite);
+    assert_int_equal(fi->nrows, li->nrows);
+    assert_int_equal(li->inputs[0], 3);
+
+    lw_session_destroy(full);
+    lw_session_destroy(lite);
+    lw_hll_destroy(h);
+    lw_store_close(st);
+    lw_config_free(cfg);
+    tu_rm_rf(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     lw_stats_init();
@@ -352,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_store_empty),
         cmocka_unit_test(test_csv_as_of_and_window),
         cmocka_unit_test(test_analyze_same_numbers),
+        cmocka_unit_test(test_tree_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -89,6 +89,7 @@ struct lw_watch {
     lw_alert_table_t *alerts;
     int64_t last_as_of; /* newest bucket evaluated, INT64_MIN = none */
     int64_t last_watermark; /* the watermark of the previous advance, INT64_MIN = none */
+    int64_t counted_upto;   /* newest bucket counted in buckets_closed_total, INT64_MIN = none */
     lw_watch_stats_t st;
     /* gauges (NULL when no registry) */
     lw_promtext_family_t *f_p, *f_q, *f_lag, *f_coef, *f_oos, *f_verdict, *f_state;
@@ -503,6 +504,7 @@ lw_err_t lw_watch_new(const lw_watch_deps_t *deps, int64_t now_ms, lw_watch_t **
     w->d = *deps;
     w->last_as_of = INT64_MIN;
     w->last_watermark = INT64_MIN;
+    w->counted_upto = INT64_MIN;
     w->st.last_as_of_ms = INT64_MIN;
     lw_buf_init(&w->blob, STATE_BLOB_MAX);
     lw_buf_init(&w->undo, STATE_BLOB_MAX);
@@ -677,8 +679,10 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     const lw_config_t *cfg = w->d.cfg;
     int64_t size = cfg->buckets.size_ms;
     int64_t t0 = mono(w);
-    const lw_session_range_t range = {
-        .as_of_ms = as_of, .window = cfg->analysis_window, .kind = LW_SESSION_PERIODS};
+    const lw_session_range_t range = {.as_of_ms = as_of,
+                                      .window = cfg->analysis_window,
+                                      .kind = LW_SESSION_PERIODS,
+                                      .tree_only = true};
     lw_session_t *ses = NULL;
     const lw_analysis_t *an = NULL;
     eval_scratch_t *sc = calloc(1, sizeof *sc);
@@ -832,10 +836,20 @@ out:
 lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, size_t *nevals,
                           char *errstr, size_t errstr_size)
 {
+    return lw_watch_advance_max(w, watermark_ms, now_ms, SIZE_MAX, nevals, NULL, errstr,
+                                errstr_size);
+}
+
+lw_err_t lw_watch_advance_max(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms,
+                              size_t max_evals, size_t *nevals, uint64_t *left, char *errstr,
+                              size_t errstr_size)
+{
     const lw_config_t *cfg = w->d.cfg;
     size_t done = 0;
     if (nevals)
         *nevals = 0;
+    if (left)
+        *left = 0;
     if (watermark_ms == INT64_MIN)
         return LW_OK;
     assert(watermark_ms >= w->last_watermark);
@@ -858,8 +872,15 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
     } else {
         first = w->last_as_of + size;
     }
-    if (first <= newest && w->g_closed)
-        lw_promtext_add(w->g_closed, (double)((newest - first) / size + 1));
+    /* counted once, also when a bounded call leaves some for the next */
+    int64_t count_from = first;
+    if (w->counted_upto != INT64_MIN && w->counted_upto + size > count_from)
+        count_from = w->counted_upto + size;
+    if (count_from <= newest) {
+        if (w->g_closed)
+            lw_promtext_add(w->g_closed, (double)((newest - count_from) / size + 1));
+        w->counted_upto = newest;
+    }
     if (!cfg->alerts.evaluate) {
         /* not evaluating: only keep count (in memory; nothing is stored) */
         if (first <= newest)
@@ -882,13 +903,19 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
         w->st.skipped += skip;
         if (w->g_skipped)
             lw_promtext_add(w->g_skipped, (double)skip);
+        /* the skipped ones count as passed: a bounded call resumes after them */
+        w->last_as_of = first - size;
     }
-    for (int64_t b = first; b <= newest; b += size) {
+    int64_t b = first;
+    for (; b <= newest && done < max_evals; b += size) {
         int64_t t = w->d.wall_ms ? w->d.wall_ms(w->d.clock_ctx) : now_ms;
         int64_t before = w->last_as_of;
         lw_err_t err = evaluate(w, b, t, errstr, errstr_size);
-        if (err != LW_OK)
+        if (err != LW_OK) {
+            if (left)
+                *left = (uint64_t)((newest - b) / size) + 1;
             return err;
+        }
         /* evaluated buckets move forward and are closed ones */
         assert(w->last_as_of >= before || before == INT64_MIN);
         assert(w->last_as_of <= newest);
@@ -896,6 +923,8 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
         if (nevals)
             *nevals = done;
     }
+    if (left && b <= newest)
+        *left = (uint64_t)((newest - b) / size) + 1;
     return LW_OK;
 }
 

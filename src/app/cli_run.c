@@ -302,6 +302,7 @@ int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
                             .cfg = cfg,
                             .pipeline = p,
                             .store = store,
+                            .store_path = lw_cli_store_path(&co, cfg),
                             .kafka = &ks,
                             .http_listen = http_listen,
                             .stop = env->stop,

@@ -5,9 +5,12 @@
  *     poll(100 ms, up to BATCH messages)     feeds the pipeline
  *     timer (every iteration, cheap):
  *         should_flush(mono)  → flush store, then commit to Kafka (async),
- *                               then let the watcher evaluate the buckets
- *                               the flush closed
- *         every second        → stall check, /metrics counters and lag,
+ *                               then post the committed watermark to the
+ *                               evaluator thread (evaluator.h), which
+ *                               evaluates the buckets it closed while this
+ *                               loop keeps polling; its failure ends the loop
+ *         every second        → stall check (a report to the evaluator),
+ *                               /metrics counters and lag,
  *                               readiness (joined the group, and a broker
  *                               connected within ready_broker_timeout_ms)
  *         every stats_interval → one progress line
@@ -16,9 +19,11 @@
  *                               and no message for that long
  *     stop flag               → leave the loop
  * then lw_consumer_close (final flush, synchronous commit, leave group)
- * bounded by close_timeout_ms, and a last evaluation of what that flush
- * closed; when the run failed, a line with what was read and not committed
- * (lw_daemon_result_t.committed has the committed totals).  The clock is
+ * bounded by close_timeout_ms, then the final watermark is posted and the
+ * evaluator drains (every bucket it closes is evaluated before this
+ * returns; without draining after a failure); when the run failed, a line
+ * with what was read and not committed (lw_daemon_result_t.committed has
+ * the committed totals).  The clock is
  * read here (this is the edge); the pipeline, consumer and watcher take it
  * as arguments.
  *
@@ -262,9 +267,13 @@ static void log_not_committed(const lw_pipeline_t *p, const lw_pipeline_stats_t 
            (long long)done->late, (long long)done->rejected_total, (long long)done->flushes);
 }
 
-/* Flush (store, then Kafka), time it, then evaluate what the flush closed. */
-static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p, const lw_daemon_opts_t *opts,
-                                   dmetrics_t *m, char *errstr, size_t errstr_size)
+/*
+ * Flush (store, then Kafka), time it, then post the watermark to the
+ * evaluator: after a successful flush the pipeline's watermark is the one
+ * the store holds (pipeline.c), never ahead of it.
+ */
+static lw_err_t flush_and_post(lw_consumer_t *c, lw_pipeline_t *p, const lw_daemon_opts_t *opts,
+                               dmetrics_t *m, char *errstr, size_t errstr_size)
 {
     int64_t t0 = lw_clock_mono_ms();
     lw_pipeline_stats_t before;
@@ -279,10 +288,10 @@ static lw_err_t flush_and_evaluate(lw_consumer_t *c, lw_pipeline_t *p, const lw_
             lw_promtext_observe(m->commit_seconds,
                                 (double)(lw_clock_mono_ms() - t0) / 1000.0);
     }
-    if (!opts->watch)
+    if (!opts->evaluator)
         return LW_OK;
-    return lw_watch_advance(opts->watch, lw_pipeline_watermark(p), lw_clock_wall_ms(), NULL,
-                            errstr, errstr_size);
+    lw_evaluator_post(opts->evaluator, lw_pipeline_watermark(p));
+    return lw_evaluator_failed(opts->evaluator, errstr, errstr_size);
 }
 
 /*
@@ -362,7 +371,7 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
         if (nfed > 0)
             last_msg = mono;
         if (lw_pipeline_should_flush(p, mono)) {
-            err = flush_and_evaluate(c, p, opts, m, errstr, errstr_size);
+            err = flush_and_post(c, p, opts, m, errstr, errstr_size);
             if (err != LW_OK)
                 break;
             mono = lw_clock_mono_ms();
@@ -376,12 +385,13 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
             last_tick = mono;
             lw_consumer_stats_t cs;
             lw_consumer_stats(c, &cs);
-            if (opts->watch) {
+            if (opts->evaluator) {
                 char why[160] = "";
                 bool stalled =
                     cs.rebalances > 0 && is_stalled(&tun, &cs, mono - last_msg, why, sizeof why);
-                err = lw_watch_pipeline(opts->watch, stalled, stalled ? why : NULL,
-                                        lw_clock_wall_ms(), errstr, errstr_size);
+                lw_evaluator_pipeline(opts->evaluator, stalled, stalled ? why : NULL,
+                                      lw_clock_wall_ms());
+                err = lw_evaluator_failed(opts->evaluator, errstr, errstr_size);
                 if (err != LW_OK)
                     break;
                 if (m->reg)
@@ -423,11 +433,17 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
         err = cl;
         lw_seterr(errstr, errstr_size, err, "%s", cerr);
     }
-    /* the close flushed: evaluate the buckets that flush closed */
-    if (err == LW_OK && opts->watch)
-        err = lw_watch_advance(opts->watch, lw_pipeline_watermark(p), lw_clock_wall_ms(),
-                               NULL, errstr, errstr_size);
     res->run_s = (double)(lw_clock_mono_ms() - started) / 1000.0;
+    /* the close flushed: evaluate every bucket its watermark closed before returning */
+    if (opts->evaluator) {
+        if (err == LW_OK)
+            lw_evaluator_post(opts->evaluator, lw_pipeline_watermark(p));
+        lw_err_t ee = lw_evaluator_finish(opts->evaluator, err == LW_OK, cerr, sizeof cerr);
+        if (err == LW_OK && ee != LW_OK) {
+            err = ee;
+            lw_seterr(errstr, errstr_size, err, "%s", cerr);
+        }
+    }
     log_progress(c, p);
     lw_pipeline_committed(p, &res->committed);
     log_not_committed(p, &res->committed);

@@ -3,9 +3,11 @@
  *
  * Ownership: the caller owns the first config, the store and the pipeline.
  * The service owns the registry, the HTTP server, the alert sink (and its
- * Kafka producer), the watcher, and every config a SIGHUP loaded (`cur`;
+ * Kafka producer), the evaluator (evaluator.h: the watcher on its own
+ * thread and store connection), and every config a SIGHUP loaded (`cur`;
  * the previous one is freed once nothing points into it: the watcher and
- * the sink are switched first).  The alert sink copies its strings, the
+ * the sink are switched first, under the evaluator's watch mutex, so no
+ * evaluation runs on the old ones).  The alert sink copies its strings, the
  * watcher borrows `cur`.
  *
  * Reload, on the daemon's thread between two polls (daemon.h on_reload):
@@ -13,7 +15,7 @@
  *     lw_service_reload_blocker -> refused when buckets/metrics/tree changed
  *     sink options changed?     -> build the new sink first; on failure the
  *                                  reload is refused and the old one stays
- *     lw_watch_reload           -> refused when the alert options are not
+ *     lw_evaluator_reload       -> refused when the alert options are not
  *                                  acceptable (e.g. max_alerts below use)
  *     swap: destroy the old sink (its queue is dropped, logged), re-announce
  *     firing alerts to the new one, new stall bounds, free the old config.
@@ -35,16 +37,10 @@
 #include "leadwatch/core/clock.h"
 #include "leadwatch/alert/procmetrics.h"
 #include "leadwatch/alert/promtext.h"
-#include "leadwatch/alert/watch.h"
+#include "leadwatch/app/evaluator.h"
 
 #define REG_FAMILIES 64
 #define REG_SERIES 20000
-
-static int64_t wall_ms_cb(void *ctx)
-{
-    (void)ctx;
-    return lw_clock_wall_ms();
-}
 
 /* ---- the reload rule ----------------------------------------------------- */
 
@@ -165,7 +161,7 @@ typedef struct {
     lw_http_t *http;
     lw_alertsink_t *sink;
     lw_alertkafka_t *kafka_sink;
-    lw_watch_t *watch;
+    lw_evaluator_t *evaluator;
     lw_procmetrics_t *proc; /* build_info and process_* */
     lw_promtext_series_t *reloads_ok, *reloads_failed;
     /* delivery metrics per receiver, from the sink's cumulative stats */
@@ -368,7 +364,7 @@ static lw_err_t on_reload(void *ctx, lw_daemon_tunables_t *t)
         LW_LOG(LW_LOG_ERROR, "service", "reload refused, keeping the running config: %s", err);
         goto refused;
     }
-    if (lw_watch_reload(s->watch, next, sink, err, sizeof err) != LW_OK) {
+    if (lw_evaluator_reload(s->evaluator, next, sink, err, sizeof err) != LW_OK) {
         LW_LOG(LW_LOG_ERROR, "service", "reload refused, keeping the running config: %s", err);
         if (new_sink)
             sink_destroy(sink, ks, 0);
@@ -382,7 +378,7 @@ static lw_err_t on_reload(void *ctx, lw_daemon_tunables_t *t)
         pthread_mutex_unlock(&s->sink_mu);
         s->kafka_sink = ks;
         log_sinks(next);
-        lw_watch_reannounce(s->watch, lw_clock_wall_ms());
+        lw_evaluator_reannounce(s->evaluator, lw_clock_wall_ms());
     }
     t->stall_after_ms = next->alerts.stall_after_ms;
     t->stall_max_lag = next->alerts.stall_max_lag;
@@ -438,12 +434,9 @@ static lw_err_t start(service_t *s, char *errstr, size_t errstr_size)
     if (err != LW_OK)
         return err;
     log_sinks(cfg);
-    lw_watch_deps_t wd = {
-        .cfg = cfg, .store = o->store, .metrics = s->reg, .sink = s->sink, .wall_ms = wall_ms_cb};
-    err = lw_watch_new(&wd, lw_clock_wall_ms(), &s->watch, errstr, errstr_size);
-    if (err != LW_OK)
-        return err;
-    return LW_OK;
+    lw_evaluator_opts_t eo = {
+        .store_target = o->store_path, .cfg = cfg, .metrics = s->reg, .sink = s->sink};
+    return lw_evaluator_new(&eo, lw_clock_wall_ms(), &s->evaluator, errstr, errstr_size);
 }
 
 lw_err_t lw_service_run(const lw_service_opts_t *o, lw_daemon_result_t *res, char *errstr,
@@ -459,7 +452,7 @@ lw_err_t lw_service_run(const lw_service_opts_t *o, lw_daemon_result_t *res, cha
             .kafka = o->kafka,
             .stop = o->stop,
             .exit_when_idle_ms = o->exit_when_idle_ms,
-            .watch = s.watch,
+            .evaluator = s.evaluator,
             .metrics = s.reg,
             .http = s.http,
             .ready_broker_timeout_ms = o->cfg->http.ready_broker_timeout_ms,
@@ -471,7 +464,7 @@ lw_err_t lw_service_run(const lw_service_opts_t *o, lw_daemon_result_t *res, cha
         };
         err = lw_daemon_run(o->pipeline, &d, res, errstr, errstr_size);
     }
-    lw_watch_destroy(s.watch);
+    lw_evaluator_destroy(s.evaluator);
     sink_destroy(take_sink(&s), s.kafka_sink, LW_SERVICE_DRAIN_MS);
     lw_http_destroy(s.http);
     lw_promtext_destroy(s.reg);

@@ -128,13 +128,26 @@ void lw_hll_add_hash(lw_hll_t *h, uint64_t hash)
     }
 }
 
+/*
+ * Register-wise max of two dense register arrays, branch-free: every byte is
+ * stored (a conditional store keeps compilers from vectorising, since they
+ * may not invent stores), so GCC and clang at -O2 turn it into packed
+ * unsigned byte max (pmaxub / vpmaxub / umax), 16-32 registers per
+ * instruction: 9.7 us -> 0.6 us per merge of two dense sketches (bench_eval,
+ * bench/RESULTS.md, issue 19).
+ */
+static void hll_max_bytes(uint8_t *restrict dst, const uint8_t *restrict src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t a = dst[i], b = src[i];
+        dst[i] = a > b ? a : b;
+    }
+}
+
 void lw_hll_merge(lw_hll_t *dst, const lw_hll_t *src)
 {
-    for (size_t i = 0; i < LW_HLL_REGISTERS; i++) {
-        if (src->reg[i] > dst->reg[i]) {
-            dst->reg[i] = src->reg[i];
-        }
-    }
+    if (dst != src)
+        hll_max_bytes(dst->reg, src->reg, LW_HLL_REGISTERS);
 }
 
 /* Ertl (2017) eq. for sigma(x), x in [0, 1]; sigma(1) = +inf. */
@@ -313,11 +326,7 @@ static void hll_merge_valid(lw_hll_t *h, const uint8_t *buf, size_t len)
     const uint8_t *body = buf + HLL_HEADER;
     size_t body_len = len - HLL_HEADER;
     if (buf[0] == LW_HLL_TAG_DENSE) {
-        for (size_t i = 0; i < LW_HLL_REGISTERS; i++) {
-            if (body[i] > h->reg[i]) {
-                h->reg[i] = body[i];
-            }
-        }
+        hll_max_bytes(h->reg, body, LW_HLL_REGISTERS);
         return;
     }
     for (size_t off = 0; off < body_len; off += HLL_SPARSE_ENTRY) {

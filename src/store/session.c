@@ -6,6 +6,12 @@
  *        LAST_ROWS: from = -inf, to = as_of;
  *        PERIODS:   to = bucket of as_of (or the newest stored bucket when
  *                   as_of is open), from = to - (window - 1) buckets;
+ *      with tree_only, through a shallow copy of the config in which every
+ *      metric the tree does not read (tree_metrics) is a plain count: its
+ *      cells are still read (a bucket with any cell is not a gap) but no
+ *      sketch is decoded or merged (a rolling weekly distinct over hourly
+ *      buckets merged 168 sketches of 16 KiB per row: most of an hourly
+ *      evaluation, issue 19), and its column is set to NAN afterwards;
  *      from a CSV, the parsed file as it is;
  *   2. the input: the source builders below map the tree (config, or the
  *      named CSV columns) onto the columns; store labels are the bucket
@@ -20,6 +26,7 @@
  */
 #include "leadwatch/store/session.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +257,69 @@ static void keep_last_rows(lw_analyze_input_t *in, size_t window)
     in->nrows = window;
 }
 
+/* need[m]: the tree's analysis reads metric m (analyze.c's `used` columns, ratio parts). */
+static void tree_metrics(const lw_config_t *cfg, bool *need)
+{
+    memset(need, 0, cfg->nmetrics * sizeof *need);
+    need[cfg->tree.nsm] = true;
+    if (cfg->tree.kpi >= 0)
+        need[cfg->tree.kpi] = true;
+    for (size_t i = 0; i < cfg->tree.ninputs; i++)
+        need[cfg->tree.inputs[i].metric] = true;
+    for (size_t c = 0; c < cfg->analysis.ncontrols; c++)
+        for (size_t m = 0; m < cfg->nmetrics; m++)
+            if (strcmp(cfg->metrics[m].name, cfg->analysis.controls[c]) == 0)
+                need[m] = true;
+    /* the parts of needed ratios, to a fixed point (config validation rules out cycles) */
+    for (bool more = true; more;) {
+        more = false;
+        for (size_t m = 0; m < cfg->nmetrics; m++) {
+            const lw_metric_def_t *d = &cfg->metrics[m];
+            if (!need[m] || d->kind != LW_METRIC_RATIO)
+                continue;
+            if (!need[d->ratio_num] || !need[d->ratio_den])
+                more = true;
+            need[d->ratio_num] = need[d->ratio_den] = true;
+        }
+    }
+}
+
+/* lw_series_load, with tree_only as in the file comment. */
+static lw_err_t load_series(const lw_config_t *cfg, lw_store_t *store, int64_t from_ms,
+                            int64_t to_ms, bool tree_only, lw_series_t *out, char *errstr,
+                            size_t errstr_size)
+{
+    if (!tree_only)
+        return lw_series_load(cfg, store, from_ms, to_ms, out, errstr, errstr_size);
+    bool need[LW_CONFIG_MAX_METRICS];
+    tree_metrics(cfg, need);
+    lw_config_t *lite = malloc(sizeof *lite);
+    lw_metric_def_t *defs = malloc((cfg->nmetrics ? cfg->nmetrics : 1) * sizeof *defs);
+    lw_err_t err;
+    if (!lite || !defs) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "session: out of memory");
+        goto free_copy;
+    }
+    *lite = *cfg;
+    memcpy(defs, cfg->metrics, cfg->nmetrics * sizeof *defs);
+    for (size_t m = 0; m < cfg->nmetrics; m++)
+        if (!need[m] && defs[m].kind != LW_METRIC_RATIO) {
+            defs[m].kind = LW_METRIC_COUNT; /* presence only */
+            defs[m].window_ms = 0;
+        }
+    lite->metrics = defs;
+    err = lw_series_load(lite, store, from_ms, to_ms, out, errstr, errstr_size);
+    if (err == LW_OK)
+        for (size_t r = 0; r < out->nrows; r++)
+            for (size_t m = 0; m < cfg->nmetrics; m++)
+                if (!need[m])
+                    out->values[r * out->ncols + m] = (double)NAN;
+free_copy:
+    free(defs);
+    free(lite);
+    return err;
+}
+
 lw_err_t lw_session_from_store(const lw_config_t *cfg, lw_store_t *store,
                                const lw_session_range_t *range, lw_session_t **out, char *errstr,
                                size_t errstr_size)
@@ -280,7 +350,8 @@ lw_err_t lw_session_from_store(const lw_config_t *cfg, lw_store_t *store,
     if (err != LW_OK)
         return err;
     s->from_store = true;
-    err = lw_series_load(cfg, store, from_ms, to_ms, &s->series, errstr, errstr_size);
+    err =
+        load_series(cfg, store, from_ms, to_ms, range->tree_only, &s->series, errstr, errstr_size);
     if (err != LW_OK)
         goto destroy_session;
     err = lw_session_source_from_series(&s->src, cfg, &s->series, errstr, errstr_size);

@@ -7,9 +7,9 @@
  *
  * When.  A bucket B is closed once the pipeline's watermark passed
  * B + bucket size + grace (lw_bucket_is_provisional() is false): from then
- * on no event can change it.  lw_watch_advance() is called by the daemon
- * after each successful store flush with the watermark that flush
- * committed, and evaluates every closed bucket not evaluated yet, oldest
+ * on no event can change it.  lw_watch_advance() is called (by the daemon's
+ * evaluator thread) with a watermark a successful store flush committed,
+ * and evaluates every closed bucket not evaluated yet, oldest
  * first, each "as of" that bucket: the window is the `analysis.window`
  * buckets ending at B (all buckets up to B when 0), so the verdicts do not
  * depend on how fast the daemon catches up, and a restart resumes at the
@@ -38,9 +38,10 @@
  * (lw_watch_pipeline(), driven by the daemon's timer); the stall raises its
  * own alert, LeadwatchPipelineStalled.
  *
- * Threads: everything runs on the daemon's consumer thread; the sink's
- * queue and the registry's series are the only things shared, and they are
- * thread-safe.  Time is injected (now_ms is the wall clock for the alert
+ * Threads: one thread at a time (the daemon's evaluator thread,
+ * app/evaluator.h, which serialises the stall reports and reloads with its
+ * evaluations); the sink's queue and the registry's series are the only
+ * things shared with other threads, and they are thread-safe.  Time is injected (now_ms is the wall clock for the alert
  * timestamps; durations are measured by the caller's clock callback).
  */
 #ifndef LEADWATCH_WATCH_H
@@ -64,7 +65,8 @@ typedef struct lw_watch lw_watch_t;
 
 typedef struct {
     const lw_config_t *cfg;        /* tree, buckets, analysis, alerts; borrowed (lw_watch_reload) */
-    lw_store_t *store;             /* writable; the pipeline's store, used between flushes */
+    lw_store_t *store;             /* writable; the evaluator's own connection to the pipeline's
+                                      store (SQLite WAL: reads beside the pipeline's writes) */
     lw_promtext_t *metrics;        /* NULL: no gauges */
     lw_alertsink_t *sink;          /* NULL: transitions are only logged */
     int64_t (*mono_ms)(void *ctx); /* clock for the evaluation duration; NULL = CLOCK_MONOTONIC */
@@ -102,6 +104,19 @@ void lw_watch_destroy(lw_watch_t *w);
  */
 lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, size_t *nevals,
                           char *errstr, size_t errstr_size);
+
+/*
+ * The same, bounded: at most `max_evals` evaluations (0: none, only the
+ * count of closed buckets and the catch-up skip), so a caller can take a
+ * lock per evaluation (app/evaluator.h).  *left (may be NULL) gets the
+ * closed buckets still to evaluate; call again with the same or a newer
+ * watermark to go on.  The catch-up bound applies per watermark as in
+ * lw_watch_advance: a sequence of bounded calls with one watermark
+ * evaluates exactly the buckets one unbounded call would.
+ */
+lw_err_t lw_watch_advance_max(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms,
+                              size_t max_evals, size_t *nevals, uint64_t *left, char *errstr,
+                              size_t errstr_size);
 
 /*
  * The pipeline-stall state from the daemon's timer (no events for

@@ -16,10 +16,13 @@
  * past the store and returns the error.
  *
  * Service parts (lw_daemon_opts_t): after every successful flush the
- * watcher evaluates the buckets that flush closed (watch.h); once a second
- * the stall check (no event for tunables.stall_after_ms while partitions
- * are assigned, or the summed consumer lag over tunables.stall_max_lag)
- * feeds lw_watch_pipeline(), and the counters, lag gauges and readiness
+ * committed watermark is posted to the evaluator (evaluator.h), whose own
+ * thread evaluates the buckets it closed while this loop keeps polling (so
+ * a slow evaluation never makes the consumer miss max.poll.interval.ms);
+ * at shutdown the evaluator drains up to the final flush's watermark.
+ * Once a second the stall check (no event for tunables.stall_after_ms while
+ * partitions are assigned, or the summed consumer lag over
+ * tunables.stall_max_lag) is reported to it, and the counters, lag gauges and readiness
  * (/readyz) are refreshed.  Ready = the consumer joined its group (first
  * assignment seen) and a Kafka broker was connected within
  * ready_broker_timeout_ms; it goes back and forth with the broker, and
@@ -34,7 +37,7 @@
 #include "leadwatch/ingest/consumer.h"
 #include "leadwatch/alert/http.h"
 #include "leadwatch/alert/promtext.h"
-#include "leadwatch/alert/watch.h"
+#include "leadwatch/app/evaluator.h"
 
 /* What SIGHUP may change while the loop runs (lw_daemon_opts_t.on_reload). */
 typedef struct {
@@ -51,7 +54,8 @@ typedef struct {
     int64_t close_timeout_ms;  /* bound on leaving the group; 0 = default 10 s */
 
     /* service parts, all optional (NULL / 0 = off) */
-    lw_watch_t *watch;      /* evaluate after each flush, stall checks every second */
+    lw_evaluator_t *evaluator; /* gets the watermark after each flush and the stall checks;
+                                  drained and stopped (lw_evaluator_finish) at the end */
     lw_promtext_t *metrics; /* the daemon registers and updates its counters here */
     lw_http_t *http;        /* told when the daemon is ready (consuming, store writable,
                                a broker connected) */

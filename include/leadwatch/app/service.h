@@ -1,15 +1,17 @@
 /*
  * service.h - `leadwatch run` assembled: the daemon loop (daemon.h) plus
  * the parts that make it a service - the Prometheus registry and HTTP
- * endpoint (promtext.h, http.h), the evaluator (watch.h), the alert
+ * endpoint (promtext.h, http.h), the evaluator (evaluator.h: watch.h on
+ * its own thread), the alert
  * delivery queues (alertsink.h) with the optional Kafka sink
  * (alertkafka.h) - and the SIGHUP reload.
  *
  * Start order: registry -> HTTP server (when `http:` is configured or
  * --http is given; /readyz answers 503 until the consumer joined its
  * group) -> alert sinks (when any of alerts.alertmanager / webhook / kafka
- * is configured) -> watcher (loads the alert state from the store and
- * re-announces firing alerts) -> daemon loop.  Stop order is the reverse;
+ * is configured) -> evaluator (a second store connection and the watcher,
+ * which loads the alert state and re-announces firing alerts; its thread)
+ * -> daemon loop.  Stop order is the reverse;
  * the alert queues get up to LW_SERVICE_DRAIN_MS to deliver what is queued
  * before the process exits (what is left is logged).
  *
@@ -42,6 +44,7 @@ typedef struct {
     const lw_config_t *cfg;  /* the config the pipeline was built with (borrowed) */
     lw_pipeline_t *pipeline; /* borrowed, with its store */
     lw_store_t *store;
+    const char *store_path;           /* its lw_store_open target: the evaluator opens it again */
     const lw_kafka_settings_t *kafka; /* the consumer's settings (also the Kafka alert sink's) */
     const char *http_listen;          /* --http: overrides http.listen and turns the server on */
     volatile sig_atomic_t *stop;      /* SIGTERM / SIGINT */

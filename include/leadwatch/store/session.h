@@ -96,6 +96,11 @@ typedef struct {
     int64_t as_of_ms; /* drop rows starting after it; INT64_MAX = keep all */
     size_t window;    /* buckets, 0 = all; at most LW_SERIES_MAX_ROWS */
     lw_session_window_t kind;
+    bool tree_only; /* store sessions: load only the series the tree's analysis reads (NSM,
+                       KPI, inputs, analysis.controls and the parts of those that are ratios);
+                       the other columns are NAN.  The gaps are the same (every metric's
+                       cells still count as data), so is the analysis; a windowed distinct
+                       metric no edge uses costs no sketch merge (the daemon's evaluations) */
 } lw_session_range_t;
 
 static inline lw_session_range_t lw_session_range_all(void)

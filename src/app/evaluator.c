@@ -1,0 +1,469 @@
+/*
+ * evaluator.c - see evaluator.h.
+ *
+ * State, two mutexes, never held together (a thread releases one before it
+ * takes the other, so there is no lock order to keep):
+ *   mu   guards the mailbox: the queue of posted watermarks, the newest
+ *        stall report, the stop request, the failure, the counters.  Held
+ *        for microseconds by either thread.
+ *   wmu  guards the watcher: held by the evaluator thread for one
+ *        lw_watch_advance_max() step or one lw_watch_pipeline() call, by
+ *        the consumer thread for lw_watch_reload / lw_watch_reannounce.
+ *
+ * The queue.  Each entry is a posted watermark `wm` and `from`, the
+ * watermark posted before it (INT64_MIN for the first post: the watcher
+ * then starts from its stored position).  A new post is merged into the
+ * tail when the buckets closed between the tail's `from` and the new
+ * watermark stay within LW_WATCH_MAX_CATCHUP (then one call for both
+ * skips nothing, as two calls would not); otherwise it is a new entry.
+ * Consecutive entries therefore cover more than the bound together, and
+ * QUEUE_MAX entries hold a backlog of at least QUEUE_MAX / 2 x the bound;
+ * a full queue merges into the tail anyway (logged).
+ *
+ * The thread:
+ *     loop under mu:
+ *         stall report pending and every watermark posted before it
+ *             evaluated -> apply it (wmu), loop
+ *         current entry with buckets left -> [test delay] one evaluation
+ *                                            (wmu), loop
+ *         queue not empty -> pop into current, count its buckets
+ *                            (lw_watch_advance_max with 0 evaluations), loop
+ *         stop requested -> leave
+ *         wait for a post, a report or a stop
+ * backlog = buckets left of the current entry + buckets closed between
+ * the current watermark and the newest posted one.
+ */
+#include "leadwatch/app/evaluator.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "leadwatch/core/clock.h"
+#include "leadwatch/core/log.h"
+#include "leadwatch/core/timeutil.h"
+#include "leadwatch/store/store.h"
+
+#define QUEUE_MAX 1024
+#define RETRY_MS 60000 /* a locked store: retry an evaluation this long */
+#define RETRY_PAUSE_MS 200
+#define ERR_SIZE 512
+#define REASON_SIZE 200
+
+typedef struct {
+    int64_t wm, from;
+} post_t;
+
+struct lw_evaluator {
+    lw_store_t *store; /* the evaluator's own connection */
+    lw_watch_t *watch;
+    int64_t size_ms, grace_ms; /* buckets (a reload cannot change them) */
+    int64_t delay_ms;          /* test hook LW_TEST_EVAL_DELAY_MS, 0 = off */
+    lw_promtext_series_t *g_backlog;
+    pthread_t thread;
+    bool started, joined;
+
+    pthread_mutex_t wmu; /* the watcher */
+    pthread_mutex_t mu;  /* everything below */
+    pthread_cond_t cv;
+    post_t queue[QUEUE_MAX];
+    size_t qhead, qlen;
+    int64_t posted;    /* newest watermark posted, INT64_MIN = none */
+    int64_t cur_wm;    /* the entry being evaluated, INT64_MIN = none yet */
+    int64_t base;      /* before the first entry: the newest bucket evaluated (or the one
+                          before the store's oldest), INT64_MIN = unknown (empty store) */
+    uint64_t cur_left; /* its buckets still to evaluate */
+    bool full_logged;
+    bool stall_pending, stalled;
+    int64_t stall_wm; /* the newest watermark posted when the report was made */
+    char reason[REASON_SIZE];
+    bool has_reason;
+    int64_t stall_now;
+    bool stop, drain;
+    lw_err_t failed;
+    char errstr[ERR_SIZE];
+    uint64_t evaluations;
+    lw_watch_stats_t wst;
+};
+
+/* Newest bucket closed by watermark w (metric.h's rule), INT64_MIN when none. */
+static int64_t newest_closed(const lw_evaluator_t *ev, int64_t w)
+{
+    if (w == INT64_MIN || w <= INT64_MIN + 2 * ev->size_ms + ev->grace_ms)
+        return INT64_MIN;
+    return lw_bucket_start(w - ev->size_ms - ev->grace_ms - 1, ev->size_ms);
+}
+
+/* Buckets closed by b and not by a (a <= b). */
+static uint64_t closed_between(const lw_evaluator_t *ev, int64_t a, int64_t b)
+{
+    int64_t na = newest_closed(ev, a), nb = newest_closed(ev, b);
+    if (nb == INT64_MIN || (na != INT64_MIN && nb <= na))
+        return 0;
+    if (na == INT64_MIN)
+        return UINT64_MAX; /* unknown start: never merged */
+    return (uint64_t)((nb - na) / ev->size_ms);
+}
+
+/* mu held: buckets closed by the posted watermarks and not evaluated yet. */
+static uint64_t backlog_locked(const lw_evaluator_t *ev)
+{
+    if (ev->cur_wm == INT64_MIN) {
+        int64_t nb = newest_closed(ev, ev->posted);
+        if (ev->base == INT64_MIN || nb == INT64_MIN || nb <= ev->base)
+            return 0;
+        return (uint64_t)((nb - ev->base) / ev->size_ms);
+    }
+    uint64_t more = closed_between(ev, ev->cur_wm, ev->posted);
+    return ev->cur_left + (more == UINT64_MAX ? 0 : more);
+}
+
+/* mu held */
+static void publish_backlog(lw_evaluator_t *ev)
+{
+    if (ev->g_backlog)
+        lw_promtext_set(ev->g_backlog, (double)backlog_locked(ev));
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* mu held: record the thread's failure (the first one). */
+static void set_failed(lw_evaluator_t *ev, lw_err_t err, const char *msg)
+{
+    if (ev->failed != LW_OK)
+        return;
+    ev->failed = err;
+    snprintf(ev->errstr, sizeof ev->errstr, "evaluator: %s", msg);
+    LW_LOG(LW_LOG_ERROR, "evaluator", "stopped: %s", msg);
+    pthread_cond_broadcast(&ev->cv);
+}
+
+/* SQLite's message for SQLITE_BUSY ("database is locked"): worth a retry. */
+static bool store_locked(lw_err_t err, const char *msg)
+{
+    return err == LW_ERR_STORE && (strstr(msg, "locked") || strstr(msg, "busy"));
+}
+
+/*
+ * One step on the current entry under wmu: max_evals 0 counts its buckets,
+ * 1 evaluates the next one.  Retries a locked store for RETRY_MS.  Called
+ * without mu; returns with it held.
+ */
+static void step(lw_evaluator_t *ev, int64_t wm, size_t max_evals)
+{
+    char err[ERR_SIZE] = "";
+    uint64_t left = 0;
+    size_t n = 0;
+    lw_err_t e;
+    lw_watch_stats_t wst;
+    int64_t t0 = lw_clock_mono_ms();
+    for (;;) {
+        pthread_mutex_lock(&ev->wmu);
+        e = lw_watch_advance_max(ev->watch, wm, lw_clock_wall_ms(), max_evals, &n, &left, err,
+                                 sizeof err);
+        lw_watch_stats(ev->watch, &wst);
+        pthread_mutex_unlock(&ev->wmu);
+        if (!store_locked(e, err) || lw_clock_mono_ms() - t0 > RETRY_MS)
+            break;
+        LW_LOG(LW_LOG_WARN, "evaluator", "store busy, evaluation retried: %s", err);
+        sleep_ms(RETRY_PAUSE_MS);
+    }
+    pthread_mutex_lock(&ev->mu);
+    ev->evaluations += n;
+    ev->cur_left = left;
+    ev->wst = wst;
+    if (e != LW_OK)
+        set_failed(ev, e, err);
+    publish_backlog(ev);
+}
+
+/* The newest stall report under wmu, retried as step().  Called without mu; returns with it. */
+static void apply_stall(lw_evaluator_t *ev, bool stalled, const char *reason, int64_t now)
+{
+    char err[ERR_SIZE] = "";
+    lw_watch_stats_t wst;
+    lw_err_t e;
+    int64_t t0 = lw_clock_mono_ms();
+    for (;;) {
+        pthread_mutex_lock(&ev->wmu);
+        e = lw_watch_pipeline(ev->watch, stalled, reason, now, err, sizeof err);
+        lw_watch_stats(ev->watch, &wst);
+        pthread_mutex_unlock(&ev->wmu);
+        if (!store_locked(e, err) || lw_clock_mono_ms() - t0 > RETRY_MS)
+            break;
+        LW_LOG(LW_LOG_WARN, "evaluator", "store busy, stall report retried: %s", err);
+        sleep_ms(RETRY_PAUSE_MS);
+    }
+    pthread_mutex_lock(&ev->mu);
+    ev->wst = wst;
+    if (e != LW_OK)
+        set_failed(ev, e, err);
+}
+
+static void *thread_main(void *arg)
+{
+    lw_evaluator_t *ev = arg;
+    pthread_mutex_lock(&ev->mu);
+    while (ev->failed == LW_OK) {
+        /* a stall report applies once the data posted before it is evaluated */
+        if (ev->stall_pending &&
+            (ev->stall_wm == INT64_MIN || (ev->cur_wm >= ev->stall_wm && ev->cur_left == 0))) {
+            char reason[REASON_SIZE];
+            bool stalled = ev->stalled, has = ev->has_reason;
+            int64_t now = ev->stall_now;
+            snprintf(reason, sizeof reason, "%s", ev->reason);
+            ev->stall_pending = false;
+            pthread_mutex_unlock(&ev->mu);
+            apply_stall(ev, stalled, has ? reason : NULL, now);
+            continue;
+        }
+        if (ev->stop && !ev->drain)
+            break;
+        if (ev->cur_left > 0) {
+            int64_t wm = ev->cur_wm;
+            pthread_mutex_unlock(&ev->mu);
+            if (ev->delay_ms > 0)
+                sleep_ms(ev->delay_ms); /* test hook (evaluator.h) */
+            step(ev, wm, 1);
+            continue;
+        }
+        if (ev->qlen > 0) {
+            post_t p = ev->queue[ev->qhead];
+            ev->qhead = (ev->qhead + 1) % QUEUE_MAX;
+            ev->qlen--;
+            ev->cur_wm = p.wm;
+            ev->cur_left = 0;
+            pthread_mutex_unlock(&ev->mu);
+            step(ev, p.wm, 0); /* counts its buckets (and applies the catch-up bound) */
+            continue;
+        }
+        if (ev->stop)
+            break; /* drained */
+        pthread_cond_wait(&ev->cv, &ev->mu);
+    }
+    pthread_cond_broadcast(&ev->cv);
+    pthread_mutex_unlock(&ev->mu);
+    return NULL;
+}
+
+/* LW_TEST_EVAL_DELAY_MS: 0 when unset or not a number in 0..600000. */
+static int64_t test_delay(void)
+{
+    const char *s = getenv("LW_TEST_EVAL_DELAY_MS");
+    if (!s || !*s)
+        return 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*end != '\0' || v < 0 || v > 600000) {
+        LW_LOG(LW_LOG_WARN, "evaluator", "LW_TEST_EVAL_DELAY_MS=%s ignored (0..600000)", s);
+        return 0;
+    }
+    if (v > 0)
+        LW_LOG(LW_LOG_WARN, "evaluator",
+               "test hook LW_TEST_EVAL_DELAY_MS: every evaluation waits %lld ms first", v);
+    return (int64_t)v;
+}
+
+lw_err_t lw_evaluator_new(const lw_evaluator_opts_t *o, int64_t now_ms, lw_evaluator_t **out,
+                          char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    if (!o->store_target || strcmp(o->store_target, ":memory:") == 0 ||
+        strcmp(o->store_target, "sqlite::memory:") == 0)
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                         "the daemon needs a store file (the evaluator reads it on its own "
+                         "connection), not %s",
+                         o->store_target ? o->store_target : "none");
+    lw_evaluator_t *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    ev->size_ms = o->cfg->buckets.size_ms;
+    ev->grace_ms = o->cfg->buckets.grace_ms;
+    ev->posted = ev->cur_wm = ev->base = INT64_MIN;
+    lw_err_t err = LW_OK;
+    if (pthread_mutex_init(&ev->mu, NULL) != 0) {
+        free(ev);
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "evaluator: cannot create a mutex");
+    }
+    if (pthread_mutex_init(&ev->wmu, NULL) != 0) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "evaluator: cannot create a mutex");
+        goto destroy_mu;
+    }
+    if (pthread_cond_init(&ev->cv, NULL) != 0) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "evaluator: cannot create a condition");
+        goto destroy_wmu;
+    }
+    err = lw_store_open(o->store_target, 0, &ev->store, errstr, errstr_size);
+    if (err != LW_OK)
+        goto destroy_cv;
+    if (o->metrics) {
+        lw_promtext_family_t *f;
+        err = lw_promtext_family(o->metrics, LW_PROMTEXT_GAUGE, "evaluation_backlog_buckets",
+                                 "buckets closed by the committed watermark and not evaluated yet",
+                                 NULL, 0, NULL, 0, &f, errstr, errstr_size);
+        if (err != LW_OK)
+            goto close_store;
+        ev->g_backlog = lw_promtext_series(f, NULL);
+    }
+    lw_watch_deps_t wd = {
+        .cfg = o->cfg, .store = ev->store, .metrics = o->metrics, .sink = o->sink};
+    err = lw_watch_new(&wd, now_ms, &ev->watch, errstr, errstr_size);
+    if (err != LW_OK)
+        goto close_store;
+    lw_watch_stats(ev->watch, &ev->wst);
+    ev->base = ev->wst.last_as_of_ms;
+    int64_t lo, hi;
+    if (ev->base == INT64_MIN &&
+        lw_store_bucket_range(ev->store, &lo, &hi, errstr, errstr_size) == LW_OK)
+        ev->base = lo - ev->size_ms;
+    ev->delay_ms = test_delay();
+    if (pthread_create(&ev->thread, NULL, thread_main, ev) != 0) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "evaluator: cannot start the thread");
+        goto destroy_watch;
+    }
+    ev->started = true;
+    *out = ev;
+    return LW_OK;
+
+destroy_watch:
+    lw_watch_destroy(ev->watch);
+close_store:
+    lw_store_close(ev->store);
+destroy_cv:
+    pthread_cond_destroy(&ev->cv);
+destroy_wmu:
+    pthread_mutex_destroy(&ev->wmu);
+destroy_mu:
+    pthread_mutex_destroy(&ev->mu);
+    free(ev);
+    return err;
+}
+
+void lw_evaluator_post(lw_evaluator_t *ev, int64_t watermark_ms)
+{
+    pthread_mutex_lock(&ev->mu);
+    if (watermark_ms == INT64_MIN || (ev->posted != INT64_MIN && watermark_ms <= ev->posted)) {
+        pthread_mutex_unlock(&ev->mu);
+        return;
+    }
+    bool merged = false;
+    if (ev->qlen > 0) {
+        post_t *tail = &ev->queue[(ev->qhead + ev->qlen - 1) % QUEUE_MAX];
+        bool fits = closed_between(ev, tail->from, watermark_ms) <= LW_WATCH_MAX_CATCHUP;
+        if (!fits && ev->qlen == QUEUE_MAX && !ev->full_logged) {
+            LW_LOG(LW_LOG_WARN, "evaluator",
+                   "%d watermarks queued: merging the newest (a catch-up may skip more "
+                   "buckets than one evaluation per flush would)",
+                   QUEUE_MAX);
+            ev->full_logged = true;
+        }
+        if (fits || ev->qlen == QUEUE_MAX) {
+            tail->wm = watermark_ms;
+            merged = true;
+        }
+    }
+    if (!merged) {
+        ev->queue[(ev->qhead + ev->qlen) % QUEUE_MAX] = (post_t){watermark_ms, ev->posted};
+        ev->qlen++;
+    }
+    ev->posted = watermark_ms;
+    publish_backlog(ev);
+    pthread_cond_signal(&ev->cv);
+    pthread_mutex_unlock(&ev->mu);
+}
+
+void lw_evaluator_pipeline(lw_evaluator_t *ev, bool stalled, const char *reason, int64_t now_ms)
+{
+    pthread_mutex_lock(&ev->mu);
+    ev->stall_pending = true;
+    ev->stalled = stalled;
+    ev->has_reason = reason != NULL;
+    snprintf(ev->reason, sizeof ev->reason, "%s", reason ? reason : "");
+    ev->stall_now = now_ms;
+    ev->stall_wm = ev->posted;
+    pthread_cond_signal(&ev->cv);
+    pthread_mutex_unlock(&ev->mu);
+}
+
+lw_err_t lw_evaluator_reload(lw_evaluator_t *ev, const lw_config_t *cfg, lw_alertsink_t *sink,
+                             char *errstr, size_t errstr_size)
+{
+    pthread_mutex_lock(&ev->wmu);
+    lw_err_t err = lw_watch_reload(ev->watch, cfg, sink, errstr, errstr_size);
+    pthread_mutex_unlock(&ev->wmu);
+    return err;
+}
+
+void lw_evaluator_reannounce(lw_evaluator_t *ev, int64_t now_ms)
+{
+    pthread_mutex_lock(&ev->wmu);
+    lw_watch_reannounce(ev->watch, now_ms);
+    pthread_mutex_unlock(&ev->wmu);
+}
+
+lw_err_t lw_evaluator_failed(lw_evaluator_t *ev, char *errstr, size_t errstr_size)
+{
+    pthread_mutex_lock(&ev->mu);
+    lw_err_t err = ev->failed;
+    if (err != LW_OK)
+        lw_seterr(errstr, errstr_size, err, "%s", ev->errstr);
+    pthread_mutex_unlock(&ev->mu);
+    return err;
+}
+
+lw_err_t lw_evaluator_finish(lw_evaluator_t *ev, bool drain, char *errstr, size_t errstr_size)
+{
+    if (ev->started && !ev->joined) {
+        int64_t t0 = lw_clock_mono_ms();
+        pthread_mutex_lock(&ev->mu);
+        uint64_t before = ev->evaluations, backlog = backlog_locked(ev);
+        if (drain && backlog > 0 && ev->failed == LW_OK)
+            LW_LOG(LW_LOG_INFO, "evaluator",
+                   "evaluating the %llu closed bucket(s) left before exiting",
+                   (unsigned long long)backlog);
+        ev->stop = true;
+        ev->drain = drain;
+        pthread_cond_signal(&ev->cv);
+        pthread_mutex_unlock(&ev->mu);
+        pthread_join(ev->thread, NULL);
+        ev->joined = true;
+        if (drain && ev->evaluations > before)
+            LW_LOG(LW_LOG_INFO, "evaluator", "%llu evaluation(s) after the final flush in %.1f s",
+                   (unsigned long long)(ev->evaluations - before),
+                   (double)(lw_clock_mono_ms() - t0) / 1000.0);
+        if (ev->g_backlog && drain && ev->failed == LW_OK)
+            lw_promtext_set(ev->g_backlog, 0.0);
+    }
+    return lw_evaluator_failed(ev, errstr, errstr_size);
+}
+
+void lw_evaluator_stats(lw_evaluator_t *ev, lw_evaluator_stats_t *out)
+{
+    pthread_mutex_lock(&ev->mu);
+    *out = (lw_evaluator_stats_t){.backlog = backlog_locked(ev),
+                                  .posted_ms = ev->posted,
+                                  .evaluations = ev->evaluations,
+                                  .watch = ev->wst};
+    pthread_mutex_unlock(&ev->mu);
+}
+
+void lw_evaluator_destroy(lw_evaluator_t *ev)
+{
+    if (!ev)
+        return;
+    char err[ERR_SIZE];
+    (void)lw_evaluator_finish(ev, false, err, sizeof err);
+    lw_watch_destroy(ev->watch);
+    lw_store_close(ev->store);
+    pthread_cond_destroy(&ev->cv);
+    pthread_mutex_destroy(&ev->wmu);
+    pthread_mutex_destroy(&ev->mu);
+    free(ev);
+}
