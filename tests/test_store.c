@@ -1551,9 +1551,9 @@ static void test_pg_measure(void **state)
         const lw_hll_t *first, *second;
         int n;
     } runs[] = {
-        {"plain cell (no sketch)", NULL, NULL, 5000},
-        {"small sparse sketch, merged", small, small, 2000},
-        {"dense 16 KiB sketch, merged", dense1, dense2, 500},
+        {"plain cell (no sketch)", NULL, NULL, 2000},
+        {"small sparse sketch, merged", small, small, 1000},
+        {"dense 16 KiB sketch, merged", dense1, dense2, 200},
     };
     for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
         char metric[32];
