@@ -730,7 +730,7 @@ const char *lw_cfg_default_text(const section_t *sec, const char *key)
 
 static const key_spec_t top_keys[] = {
     KEY_SECTION("source", &lw_cfg_source_section, "event format and decoding limits"),
-    KEY_SECTION("store", &lw_cfg_store_section, "SQLite store"),
+    KEY_SECTION("store", &lw_cfg_store_section, "SQLite or PostgreSQL store"),
     KEY_SECTION("buckets", &lw_cfg_buckets_section, "time buckets"),
     {.key = "metrics",
      .type = T_CUSTOM,
@@ -976,6 +976,8 @@ void lw_config_free(lw_config_t *cfg)
     free(cfg->source.topics);
     free(cfg->source.dead_letter_topic);
     free(cfg->store.path);
+    free(cfg->store.url);
+    free(cfg->store.password_file);
     for (size_t i = 0; i < cfg->nmetrics; i++) {
         lw_metric_def_t *m = &cfg->metrics[i];
         free(m->name);
