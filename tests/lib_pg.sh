@@ -11,6 +11,7 @@
 # connections need a password (scram-sha-256), which the password test uses
 # with the role lw_pw.  Sets:
 #   PG_URL          superuser URI on the socket, database postgres
+#                   (pg_url DB prints the same for database DB)
 #   PG_PW_URL, PG_PW  a password-protected role's URI (TCP) and its password
 #   PG_DIR          the directory (data/, log, socket)
 # pg_stop: pg_ctl stop -m fast and remove the directory; pg_start arranges for
@@ -20,11 +21,15 @@
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 pg_as_owner() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u nobody -- "$@"; else "$@"; fi
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u nobody -- "$@"); else "$@"; fi
 }
 
 pg_free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+pg_url() {
+  echo "postgresql://lw@/$1?host=$PG_DIR&port=$PG_PORT"
 }
 
 pg_stop() {
@@ -59,12 +64,13 @@ pg_start() {
     tries=$((tries + 1))
     [ $tries -lt 3 ] || { tail -n 20 "$PG_DIR/log" >&2; return 1; }
   done
-  PG_URL="postgresql://lw@/postgres?host=$PG_DIR&port=$port"
+  PG_PORT=$port
+  PG_URL=$(pg_url postgres)
   PG_PW="pw-$RANDOM$RANDOM"
   PG_PW_URL="postgresql://lw_pw@127.0.0.1:$port/lwt_pw"
   "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG_URL" >/dev/null <<EOF || return 1
 CREATE ROLE lw_pw LOGIN PASSWORD '$PG_PW';
 CREATE DATABASE lwt_pw OWNER lw_pw;
 EOF
-  export PG_URL PG_PW PG_PW_URL PG_DIR
+  export PG_URL PG_PW PG_PW_URL PG_DIR PG_PORT
 }
