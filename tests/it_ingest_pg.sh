@@ -12,7 +12,8 @@
 #      and sums of fractions equal to 1e-12 (the kills move the flush
 #      boundaries, so the floating-point additions group differently);
 #   3. the analysts' view leadwatch_series has one row per (bucket, metric)
-#      whose value matches the exported count and sum metrics.
+#      whose value equals the export for count, sum, mean and distinct
+#      metrics (kinds from metric_kinds, or guessed without a row).
 # Starts a throwaway PostgreSQL (tests/lib_pg.sh).  Usage: $0 path/to/leadwatch
 set -euo pipefail
 LW=${1:?usage: $0 path/to/leadwatch}
@@ -102,22 +103,34 @@ conflicts=$(psql -tA "$(pg_url lwt_kill)" -c \
 [ "$conflicts" = 0 ] || fail "$conflicts position conflicts after sequential runs"
 echo "2. $killed ingests killed with -9 mid-run, then resumed: series exact"
 
-# 3. the view: plays (a count) and revenue (a sum) per day equal the export
+# 3. the view: with metric_kinds filled, the value of each count, sum, mean
+# and distinct metric equals the export; without a row, the kind is guessed
+# per cell (plays: count, listening_ms: sum)
+psql "$(pg_url lwt_pw)" -c "INSERT INTO metric_kinds VALUES ('purchases', 'count'),
+  ('revenue', 'sum'), ('avg_order', 'mean'), ('active_users', 'distinct'), ('ios_sessions', 'count')"
 psql -tA -F, "$(pg_url lwt_pw)" -c \
-  "SELECT to_char(bucket_start AT TIME ZONE 'UTC', 'YYYY-MM-DD'), metric, value FROM leadwatch_series
-   WHERE metric IN ('plays', 'revenue') ORDER BY bucket_ms, metric" >view.csv
+  "SELECT to_char(bucket_start AT TIME ZONE 'UTC', 'YYYY-MM-DD'), metric, kind, value
+   FROM leadwatch_series ORDER BY bucket_ms, metric" >view.csv
 python3 - <<'PY' || fail "leadwatch_series disagrees with the export"
 import csv
-exp = {r["period"]: r for r in csv.DictReader(open("sqlite.csv"))}
+exp = {r["period"][:10]: r for r in csv.DictReader(open("sqlite.csv"))}
 view = {}
-for day, metric, value in csv.reader(open("view.csv")):
-    view[(day, metric)] = float(value)
+for day, metric, kind, value in csv.reader(open("view.csv")):
+    view[(day, metric)] = (kind, float(value) if value else None)
+want_kind = {"plays": "count", "listening_ms": "sum", "purchases": "count", "revenue": "sum",
+             "avg_order": "mean", "active_users": "distinct", "ios_sessions": "count"}
 n = 0
 for day, r in exp.items():
-    for m in ("plays", "revenue"):
-        want = float(r[m]) if r[m] not in ("", "NA") else 0.0
-        got = view.get((day[:10], m), 0.0)
-        assert abs(got - want) <= 1e-6 * max(1.0, abs(want)), (day, m, got, want)
+    for m, kind in want_kind.items():
+        if r[m] in ("", "NA", "nan") or (day, m) not in view:
+            assert float(r[m] or 0) == 0, (day, m, r[m])  # no cell: the export shows 0
+            continue
+        got_kind, got = view[(day, m)]
+        assert got_kind == kind, (day, m, got_kind, kind)
+        want = float(r[m])
+        assert abs(got - want) <= 1e-12 * max(1.0, abs(want)), (day, m, got, want)
         n += 1
+assert n > 200, n
+assert not any(m in ("ms_per_user",) for (_, m) in view), "a ratio has cells?"
 print("3. leadwatch_series matches the export on", n, "(day, metric) values")
 PY

@@ -22,10 +22,10 @@
  * byte order SQLite uses):
  *   leadwatch_schema(version, applied_at)   one row per applied migration;
  *                                           the schema version is max(version)
- *   v1 cells(metric, bucket, count, sum, hll bytea), positions(source,
- *      position, fp_len, fp_hash)           fp_hash is the uint64's bits as int8
+ *   v1 cells(metric, bucket, count, sum, hll bytea, distinct_est),
+ *      positions(source, position, fp_len, fp_hash)  fp_hash: the uint64's bits
  *   v2 ints, counters, index cells_by_bucket
- *   v3 blobs, verdicts, and the view leadwatch_series (see below)
+ *   v3 blobs, verdicts, metric_kinds and the view leadwatch_series (below)
  * Migrations run like SQLite's: step N in one transaction that first takes
  * a transaction-scoped advisory lock (so two processes opening a new
  * database at once apply each step once), re-reads the version, runs the
@@ -34,12 +34,18 @@
  * read-only open refuses an older one; a database that has a `cells` table
  * but no leadwatch_schema is another application's and is refused.
  *
- * leadwatch_series: one row per (bucket, metric) with bucket_start
- * (timestamptz), bucket_ms, metric, count, sum, value and has_sketch, where
- * value is sum for cells whose sum is non-zero and count otherwise (the
- * store does not know a metric's kind: a count metric's sum is 0, a sum
- * metric's sum is its value); for distinct and ratio metrics use
- * `leadwatch export`, whose estimator and ratios are computed in C.
+ * For analysts (Grafana's PostgreSQL data source, BI tools, psql), the
+ * view leadwatch_series has one row per (bucket, metric): bucket_start
+ * (timestamptz), bucket_ms, metric, kind, count, sum, distinct_est and value,
+ * the metric's number as `leadwatch export` computes it for count, sum,
+ * mean and (unwindowed) distinct metrics.  cells.distinct_est is written by
+ * this backend with every sketch it stores (lw_hll_estimate() of the merged
+ * sketch, the very number export prints), so SQL never decodes a sketch.
+ * The store does not otherwise know a metric's kind: the table
+ * metric_kinds(metric, kind) says it (see README, "PostgreSQL store");
+ * without a row the view guesses per cell (a sketch: distinct; sum 0:
+ * count; else sum), which is wrong for mean metrics and for a sum metric's
+ * zero buckets.  Ratio and windowed-distinct metrics are not in the view.
  *
  * Transactions.  begin runs BEGIN (READ COMMITTED): PostgreSQL has no
  * database write lock to take up front; writers serialise per row (the
@@ -125,7 +131,7 @@ static const char *const migrations[LW_PG_SCHEMA_VERSION] = {
     /* v1: aggregates and source positions */
     "CREATE TABLE cells(metric text COLLATE \"C\" NOT NULL, bucket bigint NOT NULL,"
     " count bigint NOT NULL DEFAULT 0, sum double precision NOT NULL DEFAULT 0, hll bytea,"
-    " PRIMARY KEY(metric, bucket));"
+    " distinct_est double precision, PRIMARY KEY(metric, bucket));"
     "ALTER TABLE cells ALTER COLUMN hll SET STORAGE EXTERNAL;"
     "CREATE TABLE positions(source text COLLATE \"C\" PRIMARY KEY, position bigint NOT NULL,"
     " fp_len bigint NOT NULL, fp_hash bigint NOT NULL);",
@@ -139,12 +145,18 @@ static const char *const migrations[LW_PG_SCHEMA_VERSION] = {
     " verdict text NOT NULL, p double precision, q double precision,"
     " lag integer NOT NULL DEFAULT 0, coef double precision, oos double precision,"
     " PRIMARY KEY(edge, as_of));"
-    "CREATE VIEW leadwatch_series AS SELECT to_timestamp(bucket / 1000.0) AS bucket_start,"
-    " bucket AS bucket_ms, metric, count, sum,"
-    " CASE WHEN sum <> 0 THEN sum ELSE count::double precision END AS value,"
-    " hll IS NOT NULL AS has_sketch FROM cells;"
-    "COMMENT ON VIEW leadwatch_series IS 'leadwatch: one row per (bucket, metric); value = sum"
-    " when non-zero, else count; distinct and ratio metrics: use leadwatch export';",
+    "CREATE TABLE metric_kinds(metric text COLLATE \"C\" PRIMARY KEY,"
+    " kind text NOT NULL CHECK (kind IN ('count', 'sum', 'mean', 'distinct')));"
+    "CREATE VIEW leadwatch_series AS SELECT to_timestamp(c.bucket / 1000.0) AS bucket_start,"
+    " c.bucket AS bucket_ms, c.metric, g.kind, c.count, c.sum, c.distinct_est,"
+    " CASE g.kind WHEN 'count' THEN c.count::double precision WHEN 'sum' THEN c.sum"
+    " WHEN 'mean' THEN c.sum / nullif(c.count, 0) WHEN 'distinct' THEN c.distinct_est"
+    " END AS value FROM cells c LEFT JOIN metric_kinds k ON k.metric = c.metric"
+    " CROSS JOIN LATERAL (SELECT coalesce(k.kind, CASE WHEN c.hll IS NOT NULL THEN 'distinct'"
+    " WHEN c.sum = 0 THEN 'count' ELSE 'sum' END) AS kind) g;"
+    "COMMENT ON VIEW leadwatch_series IS 'leadwatch: one row per (bucket, metric) with its value"
+    " (count, sum, mean or distinct estimate by metric_kinds.kind; guessed per cell without a"
+    " row); ratio and windowed distinct metrics: leadwatch export';",
 };
 
 enum {
@@ -170,11 +182,11 @@ enum {
 };
 
 static const char *const statement_sql[ST_COUNT] = {
-    [ST_ADD_CELL] = "INSERT INTO cells AS c(metric, bucket, count, sum, hll)"
-                    " VALUES($1, $2, $3, $4, $5) ON CONFLICT(metric, bucket) DO UPDATE"
+    [ST_ADD_CELL] = "INSERT INTO cells AS c(metric, bucket, count, sum, hll, distinct_est)"
+                    " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(metric, bucket) DO UPDATE"
                     " SET count = c.count + excluded.count, sum = c.sum + excluded.sum"
                     " RETURNING c.hll",
-    [ST_SET_HLL] = "UPDATE cells SET hll = $3 WHERE metric = $1 AND bucket = $2",
+    [ST_SET_HLL] = "UPDATE cells SET hll = $3, distinct_est = $4 WHERE metric = $1 AND bucket = $2",
     [ST_SET_POSITION] = "INSERT INTO positions(source, position, fp_len, fp_hash)"
                         " VALUES($1, $2, $3, $4) ON CONFLICT(source) DO UPDATE SET"
                         " position = excluded.position, fp_len = excluded.fp_len,"
@@ -822,12 +834,15 @@ static lw_err_t pg_add_cell(lw_store_backend_t *b, const char *metric, int64_t b
     p_i64(&p, bucket_ms);
     p_i64(&p, count);
     p_f64(&p, sum);
+    double est = (double)NAN;
     if (hll != NULL) {
         n = lw_hll_serialize(hll, b->cell_buf, sizeof b->cell_buf);
         p_bin(&p, b->cell_buf, n);
+        est = lw_hll_estimate(hll);
     } else {
         p_text(&p, NULL);
     }
+    p_f64(&p, est);
     PGresult *res = NULL;
     err = run(b, ST_ADD_CELL, &p, &res, "add cell", errstr, errstr_size);
     if (err != LW_OK || hll == NULL) {
@@ -856,6 +871,12 @@ static lw_err_t pg_add_cell(lw_store_backend_t *b, const char *metric, int64_t b
                              (long long)bucket_ms, why);
         }
         write = b->merge_buf;
+        /* the estimate the view shows (the union was just built, so it decodes) */
+        if (lw_hll_deserialize(b->scratch, write, write_len, why, sizeof why) != LW_OK) {
+            PQclear(res);
+            return lw_seterr(errstr, errstr_size, LW_ERR_STORE, "store: add cell: %s", why);
+        }
+        est = lw_hll_estimate(b->scratch);
     }
     PQclear(res);
     if (write == NULL) {
@@ -865,6 +886,7 @@ static lw_err_t pg_add_cell(lw_store_backend_t *b, const char *metric, int64_t b
     p_text(&u, metric);
     p_i64(&u, bucket_ms);
     p_bin(&u, write, write_len);
+    p_f64(&u, est);
     return run(b, ST_SET_HLL, &u, NULL, "add cell (merge sketch)", errstr, errstr_size);
 }
 
