@@ -22,8 +22,10 @@
  *     LW_ERR_STORE from every later write and from commit, never silently
  *     continues in autocommit mode.
  *   - Cells are additive: add_cell adds count and sum and merges the sketch
- *     (an upsert; with several writers the merge must happen in the engine,
- *     not read-modify-write in the client).
+ *     (an upsert; with several writers the merge must be atomic against the
+ *     others: in the engine (SQLite's lw_hll_merge function), or in the
+ *     client under a row lock the upsert took and holds until commit
+ *     (PostgreSQL), never a read-modify-write without a lock).
  *   - Positions: set_position with expected == NULL writes unconditionally;
  *     with expected->position == LW_POSITION_ABSENT it writes only when the
  *     source has no stored position; otherwise only when the stored
