@@ -1493,6 +1493,13 @@ static void test_pg_connection_lost(void **state)
     assert_int_equal(rc, LW_ERR_STORE);
     assert_int_equal(lw_store_commit(s, err, sizeof err), LW_ERR_STORE);
     lw_store_rollback(s);
+    /* outside a transaction a read reconnects, and a read whose session the server ended
+     * while idle runs again on a new one */
+    assert_int_equal(count_cells(s, "m"), 0);
+    pg_sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    usleep(200 * 1000); /* the session is gone */
+    assert_int_equal(count_cells(s, "m"), 0);
     OK(lw_store_begin(s, E));
     OK(lw_store_add_cell(s, "m", 0, 2, 2.0, NULL, E));
     OK(lw_store_commit(s, E));

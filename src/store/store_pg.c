@@ -54,8 +54,11 @@
  * every later statement fails too, and commit checks the transaction status
  * first: an aborted transaction is rolled back and commit returns
  * LW_ERR_STORE (PostgreSQL would answer COMMIT on it with ROLLBACK, no
- * error).  A connection found broken at begin is reset once (a restarted
- * server); inside a transaction a broken connection fails every call.
+ * error).  Outside a transaction a broken connection (a restarted server,
+ * a terminated session) is reset once, before a statement or after one
+ * that failed for it (then the statement, a read, runs again); inside a
+ * transaction a broken connection fails every call, and the caller's
+ * rollback ends it.
  *
  * Cells.  count and sum are added by the upsert itself (INSERT .. ON
  * CONFLICT DO UPDATE SET count = cells.count + excluded.count, ...), which
@@ -346,6 +349,28 @@ static lw_err_t pg_fail(PGconn *conn, const PGresult *res, const char *what, cha
                      msg, state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
 }
 
+static lw_err_t prepare_session(lw_store_backend_t *b, char *errstr, size_t errstr_size);
+
+/*
+ * Outside a transaction, a connection found broken (a restarted server, a
+ * terminated session) is reset once, with the session set up again; inside
+ * one it is left broken, so the transaction fails as a whole.
+ */
+static lw_err_t reconnect(lw_store_backend_t *b, const char *what, char *errstr,
+                          size_t errstr_size)
+{
+    if (b->in_txn || PQstatus(b->conn) != CONNECTION_BAD) {
+        return LW_OK;
+    }
+    PQreset(b->conn);
+    if (PQstatus(b->conn) != CONNECTION_OK) {
+        char w[64];
+        snprintf(w, sizeof w, "%s (reconnecting)", what);
+        return pg_fail(b->conn, NULL, w, errstr, errstr_size);
+    }
+    return prepare_session(b, errstr, errstr_size);
+}
+
 /*
  * Run a prepared statement; LW_OK with *out set (the caller PQclear()s it)
  * when it succeeded, else the failure (nothing to clear).
@@ -354,10 +379,26 @@ static lw_err_t run(lw_store_backend_t *b, int which, const params_t *p, PGresul
                     const char *what, char *errstr, size_t errstr_size)
 {
     char name[8];
+    lw_err_t rc = reconnect(b, what, errstr, errstr_size);
+    if (rc != LW_OK) {
+        return rc;
+    }
     snprintf(name, sizeof name, "lw%d", which);
     PGresult *res = PQexecPrepared(b->conn, name, p ? p->n : 0, p ? p->v : NULL,
                                    p ? p->len : NULL, p ? p->fmt : NULL, 1);
     ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_FATAL_ERROR && !b->in_txn && PQstatus(b->conn) == CONNECTION_BAD) {
+        /* the session died while idle: outside a transaction, try once more */
+        PQclear(res);
+        res = NULL;
+        rc = reconnect(b, what, errstr, errstr_size);
+        if (rc != LW_OK) {
+            return rc;
+        }
+        res = PQexecPrepared(b->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+                             p ? p->fmt : NULL, 1);
+        st = PQresultStatus(res);
+    }
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         lw_err_t err = pg_fail(b->conn, res, what, errstr, errstr_size);
         PQclear(res);
@@ -773,17 +814,11 @@ static lw_err_t pg_begin(lw_store_backend_t *b, char *errstr, size_t errstr_size
         return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
                          "store: begin: the store is opened readonly");
     }
-    if (PQstatus(b->conn) == CONNECTION_BAD) {
-        PQreset(b->conn);
-        if (PQstatus(b->conn) != CONNECTION_OK) {
-            return pg_fail(b->conn, NULL, "begin (reconnecting)", errstr, errstr_size);
-        }
-        lw_err_t err = prepare_session(b, errstr, errstr_size);
-        if (err != LW_OK) {
-            return err;
-        }
+    lw_err_t err = reconnect(b, "begin", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
     }
-    lw_err_t err = exec(b->conn, "BEGIN", "begin", errstr, errstr_size);
+    err = exec(b->conn, "BEGIN", "begin", errstr, errstr_size);
     if (err == LW_OK) {
         b->in_txn = true;
         b->conflicts = 0;
