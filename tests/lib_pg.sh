@@ -44,7 +44,8 @@ pg_start() {
     "${SRC:?}/scripts/install-deps" --extra postgresql-15 >&2
   fi
   [ -x "$PG_BIN/initdb" ] || { echo "lib_pg: no $PG_BIN/initdb after installing postgresql-15" >&2; return 1; }
-  PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lw-pg-XXXXXX")
+  # always under /tmp: `nobody` must reach it, and a Unix socket path is short
+  PG_DIR=$(mktemp -d /tmp/lw-pg-XXXXXX)
   chmod 755 "$PG_DIR"
   [ "$(id -u)" -eq 0 ] && chown nobody "$PG_DIR"
   local prev_trap

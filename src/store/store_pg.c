@@ -527,7 +527,10 @@ static lw_err_t split_target(const char *target, char *uri, size_t uri_size, cha
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "store: PostgreSQL URI too long");
     }
     const char *auth = strstr(target, "://");
-    assert(auth != NULL);
+    if (auth == NULL) {
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "store: not a postgresql:// URI");
+    }
     auth += 3;
     size_t auth_len = strcspn(auth, "/?");
     const char *at = memchr(auth, '@', auth_len);
