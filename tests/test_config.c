@@ -1404,7 +1404,7 @@ static void test_key_doc(void **state)
     assert_string_equal(doc, "untouched");
 }
 
-/* store.url (PostgreSQL) becomes the store target, with password_file as the backend's parameter. */
+/* store.url (PostgreSQL) becomes the store target, password_file the backend's parameter. */
 static void test_store_url(void **state)
 {
     (void)state;

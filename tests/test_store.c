@@ -1128,19 +1128,19 @@ static void test_backend_chosen_by_target(void **state)
     assert_null(s);
     assert_non_null(strstr(err, "password_file"));
     assert_null(strstr(err, "s3cret"));
-    assert_int_equal(lw_store_open("postgres://x/y?sslmode=disable&password=s3cret", 0, &s, err,
-                                   sizeof err),
-                     LW_ERR_INVALID);
+    assert_int_equal(
+        lw_store_open("postgres://x/y?sslmode=disable&password=s3cret", 0, &s, err, sizeof err),
+        LW_ERR_INVALID);
     assert_null(strstr(err, "s3cret"));
     /* no server behind a socket directory that does not exist: the backend reports it */
-    assert_int_equal(lw_store_open("postgresql:///lw?host=/nonexistent-lw-dir", 0, &s, err,
-                                   sizeof err),
-                     LW_ERR_STORE);
+    assert_int_equal(
+        lw_store_open("postgresql:///lw?host=/nonexistent-lw-dir", 0, &s, err, sizeof err),
+        LW_ERR_STORE);
     assert_null(s);
     assert_non_null(strstr(err, "cannot connect"));
-    assert_int_equal(lw_store_open("postgres:///lw?password_file=/nonexistent-lw-file", 0, &s, err,
-                                   sizeof err),
-                     LW_ERR_STORE);
+    assert_int_equal(
+        lw_store_open("postgres:///lw?password_file=/nonexistent-lw-file", 0, &s, err, sizeof err),
+        LW_ERR_STORE);
     assert_int_equal(lw_store_open("mysql://x/y", 0, &s, err, sizeof err), LW_ERR_INVALID);
     assert_non_null(strstr(err, "unknown store scheme 'mysql'"));
     /* sqlite:<path> and a plain path are the same file */
@@ -1578,8 +1578,9 @@ static void test_pg_measure(void **state)
         }
         OK(lw_store_commit(s, E));
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) /
-                    runs[r].n;
+        double us =
+            ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) /
+            runs[r].n;
         printf("# add_cell on an existing cell, %s: %.1f us each (%d in one transaction)\n",
                runs[r].what, us, runs[r].n);
         int64_t lo = 0, hi = 0;

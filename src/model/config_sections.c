@@ -264,8 +264,8 @@ static lw_err_t store_check(ctx_t *c, void *base, int line, const int *lines, co
     size_t o = (size_t)snprintf(target, n, "%s", url);
     if (pw) {
         static const char hex[] = "0123456789ABCDEF";
-        o += (size_t)snprintf(target + o, n - o, "%s", strchr(url, '?') ? "&password_file="
-                                                                         : "?password_file=");
+        o += (size_t)snprintf(target + o, n - o, "%s",
+                              strchr(url, '?') ? "&password_file=" : "?password_file=");
         for (const unsigned char *p = (const unsigned char *)pw; *p; p++) {
             if (isalnum(*p) || strchr("/._-~", *p)) {
                 target[o++] = (char)*p;

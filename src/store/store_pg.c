@@ -125,7 +125,7 @@
 #define LW_PG_MAX_PASSWORD 1024
 #define LW_PG_MAX_PARAMS 8
 #define LW_PG_PAGE 1000
-#define LW_PG_PAGE_TEXT "1000" /* LW_PG_PAGE in SQL */
+#define LW_PG_PAGE_TEXT "1000"                   /* LW_PG_PAGE in SQL */
 #define LW_PG_MIGRATE_LOCK "7305247411906478388" /* advisory lock key, "leadwatc" */
 #define LW_PG_CONFLICT_COUNTER "store.position_conflicts"
 
@@ -345,8 +345,8 @@ static lw_err_t pg_fail(PGconn *conn, const PGresult *res, const char *what, cha
         msg = PQerrorMessage(conn);
     }
     size_t n = strcspn(msg, "\n");
-    return lw_seterr(errstr, errstr_size, LW_ERR_STORE, "store: %s: %.*s%s%s%s", what, (int)n,
-                     msg, state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
+    return lw_seterr(errstr, errstr_size, LW_ERR_STORE, "store: %s: %.*s%s%s%s", what, (int)n, msg,
+                     state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
 }
 
 static lw_err_t prepare_session(lw_store_backend_t *b, char *errstr, size_t errstr_size);
@@ -356,8 +356,7 @@ static lw_err_t prepare_session(lw_store_backend_t *b, char *errstr, size_t errs
  * terminated session) is reset once, with the session set up again; inside
  * one it is left broken, so the transaction fails as a whole.
  */
-static lw_err_t reconnect(lw_store_backend_t *b, const char *what, char *errstr,
-                          size_t errstr_size)
+static lw_err_t reconnect(lw_store_backend_t *b, const char *what, char *errstr, size_t errstr_size)
 {
     if (b->in_txn || PQstatus(b->conn) != CONNECTION_BAD) {
         return LW_OK;
@@ -384,8 +383,8 @@ static lw_err_t run(lw_store_backend_t *b, int which, const params_t *p, PGresul
         return rc;
     }
     snprintf(name, sizeof name, "lw%d", which);
-    PGresult *res = PQexecPrepared(b->conn, name, p ? p->n : 0, p ? p->v : NULL,
-                                   p ? p->len : NULL, p ? p->fmt : NULL, 1);
+    PGresult *res = PQexecPrepared(b->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
+                                   p ? p->fmt : NULL, 1);
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_FATAL_ERROR && !b->in_txn && PQstatus(b->conn) == CONNECTION_BAD) {
         /* the session died while idle: outside a transaction, try once more */
@@ -528,8 +527,7 @@ static lw_err_t split_target(const char *target, char *uri, size_t uri_size, cha
     }
     const char *auth = strstr(target, "://");
     if (auth == NULL) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "store: not a postgresql:// URI");
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "store: not a postgresql:// URI");
     }
     auth += 3;
     size_t auth_len = strcspn(auth, "/?");
@@ -620,8 +618,9 @@ static lw_err_t prepare_session(lw_store_backend_t *b, char *errstr, size_t errs
 static lw_err_t read_version(PGconn *conn, int64_t *version, char *errstr, size_t errstr_size)
 {
     int64_t has_table = 0;
-    lw_err_t err = query_i64(conn, "SELECT (to_regclass('leadwatch_schema') IS NOT NULL)::int::int8",
-                             &has_table, errstr, errstr_size);
+    lw_err_t err =
+        query_i64(conn, "SELECT (to_regclass('leadwatch_schema') IS NOT NULL)::int::int8",
+                  &has_table, errstr, errstr_size);
     if (err != LW_OK || !has_table) {
         *version = 0;
         return err;
@@ -710,8 +709,8 @@ static lw_err_t pg_open(const char *target, int flags, lw_store_backend_t **out,
     *out = NULL;
     char uri[LW_PG_MAX_TARGET], passfile[LW_PG_MAX_TARGET];
     char password[LW_PG_MAX_PASSWORD] = "";
-    lw_err_t err = split_target(target, uri, sizeof uri, passfile, sizeof passfile, errstr,
-                                errstr_size);
+    lw_err_t err =
+        split_target(target, uri, sizeof uri, passfile, sizeof passfile, errstr, errstr_size);
     if (err == LW_OK && passfile[0] != '\0') {
         err = read_password(passfile, password, sizeof password, errstr, errstr_size);
     }
@@ -1053,8 +1052,8 @@ static lw_err_t pg_set_int(lw_store_backend_t *b, const char *key, int64_t value
     return keyed_write(b, ST_SET_INT, &p, "set int", errstr, errstr_size);
 }
 
-static lw_err_t pg_add_counter(lw_store_backend_t *b, const char *name, int64_t delta,
-                               char *errstr, size_t errstr_size)
+static lw_err_t pg_add_counter(lw_store_backend_t *b, const char *name, int64_t delta, char *errstr,
+                               size_t errstr_size)
 {
     params_t p = {0};
     p_text(&p, name);
@@ -1226,8 +1225,7 @@ static lw_err_t pg_edge_led(lw_store_backend_t *b, const char *edge, int64_t bef
 }
 
 static lw_err_t pg_read_verdicts(lw_store_backend_t *b, const char *edge, int64_t from_ms,
-                                 lw_store_verdict_cb cb, void *ud, char *errstr,
-                                 size_t errstr_size)
+                                 lw_store_verdict_cb cb, void *ud, char *errstr, size_t errstr_size)
 {
     params_t p = {0};
     PGresult *res = NULL;
