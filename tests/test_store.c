@@ -1363,6 +1363,14 @@ static int64_t counter_value(lw_store_t *s, const char *name)
     return c.value;
 }
 
+/* One committed transaction that stores `pos` for `source` unconditionally. */
+static void commit_position(lw_store_t *s, const char *source, const lw_position_t *pos)
+{
+    OK(lw_store_begin(s, E));
+    OK(lw_store_set_position(s, source, pos, E));
+    OK(lw_store_commit(s, E));
+}
+
 /*
  * Two writers on one source (a zombie after a rebalance and the new owner):
  * both start from p0; the owner commits p0 -> p1; the zombie's flush is
@@ -1375,9 +1383,7 @@ static void test_pg_zombie_writer_refused_and_counted(void **state)
     const char *url = target_in("zombie.db");
     lw_store_t *owner = open_ok(url, 0), *zombie = open_ok(url, 0);
     const lw_position_t p0 = {.position = 100}, p1 = {.position = 200}, p2 = {.position = 300};
-    OK(lw_store_begin(owner, E));
-    OK(lw_store_set_position(owner, "kafka:events/0", &p0, E));
-    OK(lw_store_commit(owner, E));
+    commit_position(owner, "kafka:events/0", &p0);
 
     OK(lw_store_begin(owner, E));
     OK(lw_store_add_cell(owner, "m", 0, 5, 5.0, NULL, E));
@@ -1475,6 +1481,46 @@ static void test_pg_concurrent_sketch_merge(void **state)
     lw_hll_destroy(ha);
     lw_hll_destroy(hb);
     lw_store_close(a);
+}
+
+/*
+ * A writer paused inside its flush (SIGSTOP, here: it simply waits) holds the
+ * position's row lock; the server ends its idle transaction (the URI lowers
+ * idle_in_transaction_session_timeout from leadwatch's 60 s to 300 ms), the
+ * other writer proceeds, and the paused one's commit fails: nothing of it lands.
+ */
+static void test_pg_paused_writer_loses_its_flush(void **state)
+{
+    (void)state;
+    const char *url = target_in("paused.db");
+    char short_idle[1200];
+    snprintf(short_idle, sizeof short_idle,
+             "%s&options=-c%%20idle_in_transaction_session_timeout%%3D300", url);
+    lw_store_t *paused = open_ok(short_idle, 0), *other = open_ok(url, 0);
+    const lw_position_t p0 = {.position = 10}, p1 = {.position = 20}, p2 = {.position = 30};
+    commit_position(other, "kafka:events/3", &p0);
+
+    OK(lw_store_begin(paused, E));
+    OK(lw_store_add_cell(paused, "m", 0, 100, 0.0, NULL, E));
+    OK(lw_store_move_position(paused, "kafka:events/3", &p0, &p1, E));
+    /* the other writer waits for the row lock until the server ends the paused session */
+    OK(lw_store_begin(other, E));
+    OK(lw_store_add_cell(other, "m", 0, 1, 0.0, NULL, E));
+    OK(lw_store_move_position(other, "kafka:events/3", &p0, &p2, E));
+    OK(lw_store_commit(other, E));
+    char err[256] = "";
+    assert_int_equal(lw_store_commit(paused, err, sizeof err), LW_ERR_STORE);
+    printf("# the paused writer's commit: %s\n", err);
+    lw_store_rollback(paused);
+    collect_t c = {0};
+    OK(lw_store_read_cells(other, "m", INT64_MIN, INT64_MAX, collect_cb, &c, E));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.cells[0].count, 1);
+    lw_position_t back;
+    OK(lw_store_get_position(other, "kafka:events/3", &back, E));
+    assert_int_equal(back.position, 30);
+    lw_store_close(paused);
+    lw_store_close(other);
 }
 
 /* The server ends the session mid-transaction: the flush fails, the next begin reconnects. */
@@ -1616,6 +1662,7 @@ int main(void)
             cmocka_unit_test(test_pg_zombie_writer_refused_and_counted),
             cmocka_unit_test(test_pg_concurrent_sketch_merge),
             cmocka_unit_test(test_pg_connection_lost),
+            cmocka_unit_test(test_pg_paused_writer_loses_its_flush),
             cmocka_unit_test(test_pg_password_file),
             cmocka_unit_test(test_pg_measure),
         };
