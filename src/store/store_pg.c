@@ -11,16 +11,17 @@
  * (PGPASSWORD, PGPASSFILE or ~/.pgpass, and every other PG* variable for what
  * the URI leaves out).  A URI that carries a password itself (user:secret@ or
  * password=) is refused: config printing, errors and reports show the URI.
- * fallback_application_name is "leadwatch", connect_timeout 10 s and the
- * server option idle_in_transaction_session_timeout 60 s unless the URI says
- * otherwise (its `options` replaces ours): a writer paused inside a flush
+ * fallback_application_name is "leadwatch" and connect_timeout 10 s unless
+ * the URI says otherwise, and the session's idle_in_transaction_session_timeout
+ * is set to 60 s unless something already set it (the URI's options, the
+ * role, the server's configuration): a writer paused inside a flush
  * (SIGSTOP, a frozen VM) holds row locks that block every other writer of
  * those rows; the server ends its session after 60 s, which releases them
  * and makes that writer's commit fail.  leadwatch's own transactions never
- * sit idle (the daemon analyses before it begins).  Server notices (e.g. "relation already exists,
- * skipping") are dropped rather than printed on stderr.  The tables live in
- * the first schema of the connection's search_path (pick one with
- * options=-csearch_path%3Dname).
+ * sit idle (the daemon analyses before it begins).  Server notices (e.g.
+ * "relation already exists, skipping") are dropped rather than printed on
+ * stderr.  The tables live in the first schema of the connection's
+ * search_path (pick one with options=-csearch_path%3Dname).
  *
  * Schema (LW_PG_SCHEMA_VERSION = 3, the same semantics and version numbers
  * as store_sqlite.c; text keys are COLLATE "C" so every ORDER BY is the
@@ -131,10 +132,10 @@
 #define LW_PG_MAX_PARAMS 8
 #define LW_PG_PAGE 1000
 #define LW_PG_PAGE_TEXT "1000"                   /* LW_PG_PAGE in SQL */
-#define LW_PG_MIGRATE_LOCK "7305247411906478388" /* advisory lock key, "leadwatc" */
+#define LW_PG_MIGRATE_LOCK "7810756212871492707" /* advisory lock key: "leadwatc" as int8 */
 #define LW_PG_CONFLICT_COUNTER "store.position_conflicts"
 /* a writer paused inside a transaction (SIGSTOP, a stuck host) loses it after 60 s */
-#define LW_PG_DEFAULT_OPTIONS "-c idle_in_transaction_session_timeout=60s"
+#define LW_PG_IDLE_TIMEOUT "60s"
 
 /* Ordered migration steps; migrations[i] produces version i + 1.  Never edited once released. */
 static const char *const migrations[LW_PG_SCHEMA_VERSION] = {
@@ -610,6 +611,12 @@ static lw_err_t prepare_session(lw_store_backend_t *b, char *errstr, size_t errs
                         b->readonly ? "SET default_transaction_read_only = on"
                                     : "SET default_transaction_read_only = off",
                         "session setup", errstr, errstr_size);
+    if (err == LW_OK) {
+        err = exec(b->conn,
+                   "SELECT set_config('idle_in_transaction_session_timeout', '" LW_PG_IDLE_TIMEOUT
+                   "', false) WHERE current_setting('idle_in_transaction_session_timeout') = '0'",
+                   "session setup", errstr, errstr_size);
+    }
     for (int i = 0; i < ST_COUNT && err == LW_OK; i++) {
         char name[8];
         snprintf(name, sizeof name, "lw%d", i);
@@ -731,9 +738,9 @@ static lw_err_t pg_open(const char *target, int flags, lw_store_backend_t **out,
     }
     b->readonly = (flags & LW_STORE_READONLY) != 0;
     /* earlier keywords are overridden by what the expanded URI sets */
-    const char *keys[] = {"connect_timeout", "fallback_application_name",     "options",
-                          "dbname",          password[0] ? "password" : NULL, NULL};
-    const char *vals[] = {"10", "leadwatch", LW_PG_DEFAULT_OPTIONS, uri, password, NULL};
+    const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname",
+                          password[0] ? "password" : NULL, NULL};
+    const char *vals[] = {"10", "leadwatch", uri, password, NULL};
     b->conn = PQconnectdbParams(keys, vals, 1);
     memset(password, 0, sizeof password);
     /* where: the URI without any query (no secret either way) */
