@@ -1404,6 +1404,49 @@ static void test_key_doc(void **state)
     assert_string_equal(doc, "untouched");
 }
 
+/* store.url (PostgreSQL) becomes the store target, password_file the backend's parameter. */
+static void test_store_url(void **state)
+{
+    (void)state;
+    static const char rest[] = "metrics:\n  - {name: a, count: true}\n  - {name: b, count: true}\n"
+                               "tree: {nsm: a, inputs: [{metric: b, kind: breadth}]}\n";
+    char text[1024];
+    snprintf(text, sizeof text, "store: {url: 'postgresql://lw@db.internal:5432/leadwatch'}\n%s",
+             rest);
+    lw_config_t *cfg = parse_ok(text);
+    assert_string_equal(cfg->store.path, "postgresql://lw@db.internal:5432/leadwatch");
+    lw_config_free(cfg);
+    snprintf(text, sizeof text,
+             "store:\n  url: 'postgres:///lw?host=/run/pg&sslmode=disable'\n"
+             "  password_file: /etc/leadwatch/pg pass&x\n%s",
+             rest);
+    cfg = parse_ok(text);
+    assert_string_equal(cfg->store.path, "postgres:///lw?host=/run/pg&sslmode=disable"
+                                         "&password_file=/etc/leadwatch/pg%20pass%26x");
+    assert_string_equal(cfg->store.password_file, "/etc/leadwatch/pg pass&x");
+    lw_config_free(cfg);
+
+    struct {
+        const char *store;
+        int line;
+        const char *expect;
+    } bad[] = {
+        {"store: {url: 'postgresql://lw:secret@db/lw'}\n", 1, "must not carry a password"},
+        {"store: {url: 'postgresql://db/lw?password=secret'}\n", 1, "must not carry a password"},
+        {"store: {url: 'mysql://db/lw'}\n", 1, "expected a postgresql:// URI"},
+        {"store: {password_file: /x}\n", 1, "only allowed with store.url"},
+        {"store:\n  path: a.db\n  url: postgresql://db/lw\n", 2, "not both"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "%s%s", bad[i].store, rest);
+        expect_error(text, strlen(text), bad[i].line, bad[i].expect);
+        char err[512] = "";
+        lw_config_t *c = NULL;
+        lw_config_parse(text, strlen(text), "t.yaml", &c, err, sizeof err);
+        assert_null(strstr(err, "secret")); /* the password is never repeated */
+    }
+}
+
 static void test_readme_reference(void **state)
 {
     (void)state;
@@ -1527,6 +1570,7 @@ int main(void)
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_readme_reference),
         cmocka_unit_test(test_key_doc),
+        cmocka_unit_test(test_store_url),
         cmocka_unit_test(test_owner_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,8 +29,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <ctype.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "leadwatch/core/hll.h"
@@ -79,6 +82,80 @@ static int remove_tmpdir(void **state)
     }
     closedir(d);
     return rmdir(tmpdir);
+}
+
+/*
+ * PostgreSQL: with LW_TEST_PG_URL set (tests/it_store_pg.sh starts a server
+ * and sets it), main() runs the contract tests against PostgreSQL instead,
+ * each in a fresh database named after the test's file ("create.db" ->
+ * lwt_create_db), created through the URL's own database.
+ */
+static const char *pg_base;
+
+static void no_notice(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
+static void pg_sql(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fail_msg("connect %s: %s", url, PQerrorMessage(c));
+    }
+    PQsetNoticeProcessor(c, no_notice, NULL);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    }
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* `url` with its database replaced by `db` (the path between the authority and the query). */
+static void pg_url_with_db(const char *url, const char *db, char *out, size_t size)
+{
+    const char *auth = strstr(url, "://");
+    assert_non_null(auth);
+    auth += 3;
+    size_t host_len = strcspn(auth, "/?");
+    const char *rest = strchr(auth, '?');
+    snprintf(out, size, "%.*s/%s%s", (int)(auth + host_len - url), url, db, rest ? rest : "");
+}
+
+/* Where a contract test keeps its store: a file in tmpdir, or a fresh PostgreSQL database. */
+static const char *target_in(const char *name)
+{
+    if (pg_base == NULL) {
+        return path_in(name);
+    }
+    static char buf[4][1024];
+    static int next;
+    char *p = buf[next++ % 4];
+    char db[64] = "lwt_", sql[160];
+    for (size_t i = 0, n = 4; name[i] && n + 1 < sizeof db; i++, n++) {
+        db[n] = isalnum((unsigned char)name[i]) ? (char)tolower((unsigned char)name[i]) : '_';
+        db[n + 1] = '\0';
+    }
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+    pg_sql(pg_base, sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    pg_sql(pg_base, sql);
+    pg_url_with_db(pg_base, db, p, sizeof buf[0]);
+    return p;
+}
+
+/* Raw SQL on a test's store, behind the store's back: one text per engine. */
+static void raw_store_sql(const char *target, const char *sqlite_sql, const char *pg)
+{
+    if (pg_base != NULL) {
+        pg_sql(target, pg);
+        return;
+    }
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(target, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sqlite_sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
 }
 
 static lw_store_t *open_ok(const char *path, int flags)
@@ -151,7 +228,7 @@ static int count_cells(lw_store_t *s, const char *metric)
 static void test_create_and_reopen(void **state)
 {
     (void)state;
-    const char *path = path_in("create.db");
+    const char *path = target_in("create.db");
     lw_store_t *s = open_ok(path, 0);
     assert_int_equal(lw_store_schema_version(s), LW_TEST_SCHEMA);
     int64_t lo, hi;
@@ -196,7 +273,7 @@ static void test_create_and_reopen(void **state)
 static void test_add_cell_accumulates_and_merges(void **state)
 {
     (void)state;
-    lw_store_t *s = open_ok(path_in("accumulate.db"), 0);
+    lw_store_t *s = open_ok(target_in("accumulate.db"), 0);
     lw_hll_t *a = sketch(0, 1000), *b = sketch(500, 1500), *big1 = sketch(0, 60000),
              *big2 = sketch(40000, 100000);
 
@@ -271,7 +348,7 @@ static int reenter_cb(void *ud, const lw_cell_t *cell)
 static void test_read_cells_range(void **state)
 {
     (void)state;
-    lw_store_t *s = open_ok(path_in("range.db"), 0);
+    lw_store_t *s = open_ok(target_in("range.db"), 0);
     OK(lw_store_begin(s, E));
     /* inserted out of order, read back oldest first */
     static const int64_t buckets[] = {5000, 1000, 3000, 2000, 4000};
@@ -308,7 +385,7 @@ static void test_read_cells_range(void **state)
 static void test_rollback_discards(void **state)
 {
     (void)state;
-    const char *path = path_in("rollback.db");
+    const char *path = target_in("rollback.db");
     lw_store_t *s = open_ok(path, 0);
     lw_position_t pos = {.position = 10, .fp_len = 0, .fp_hash = 0};
     OK(lw_store_begin(s, E));
@@ -343,7 +420,7 @@ static void test_rollback_discards(void **state)
 static void test_commit_then_close_is_durable(void **state)
 {
     (void)state;
-    const char *path = path_in("durable.db");
+    const char *path = target_in("durable.db");
     lw_store_t *s = open_ok(path, 0);
     lw_position_t pos = {.position = 77, .fp_len = 0, .fp_hash = 0};
     OK(lw_store_begin(s, E));
@@ -370,7 +447,7 @@ static void test_commit_then_close_is_durable(void **state)
 static void test_crash_before_commit(void **state)
 {
     (void)state;
-    const char *path = path_in("crash.db");
+    const char *path = target_in("crash.db");
     lw_store_t *s = open_ok(path, 0);
     lw_store_close(s);
 
@@ -406,9 +483,11 @@ static void test_crash_before_commit(void **state)
     struct stat st;
     char wal[1100];
     snprintf(wal, sizeof wal, "%s-wal", path);
-    assert_int_equal(stat(wal, &st), 0);
-    printf("# WAL left by the crashed writer: %lld bytes\n", (long long)st.st_size);
-    assert_true(st.st_size > 1024 * 1024);
+    if (pg_base == NULL) {
+        assert_int_equal(stat(wal, &st), 0);
+        printf("# WAL left by the crashed writer: %lld bytes\n", (long long)st.st_size);
+        assert_true(st.st_size > 1024 * 1024);
+    }
 
     s = open_ok(path, 0);
     assert_int_equal(count_cells(s, "committed"), 1);
@@ -427,7 +506,7 @@ static void test_crash_before_commit(void **state)
 static void test_positions_and_ints(void **state)
 {
     (void)state;
-    const char *path = path_in("positions.db");
+    const char *path = target_in("positions.db");
     lw_store_t *s = open_ok(path, 0);
     static const lw_position_t cases[] = {
         {.position = 0, .fp_len = 0, .fp_hash = 0},
@@ -489,7 +568,7 @@ static void counter_cb(void *ud, const char *name, int64_t value)
 static void test_counters(void **state)
 {
     (void)state;
-    const char *path = path_in("counters.db");
+    const char *path = target_in("counters.db");
     lw_store_t *s = open_ok(path, 0);
     counters_t c = {0};
     OK(lw_store_counters(s, counter_cb, &c, E));
@@ -521,7 +600,7 @@ static void test_counters(void **state)
 static void test_writes_need_a_transaction(void **state)
 {
     (void)state;
-    lw_store_t *s = open_ok(path_in("notxn.db"), 0);
+    lw_store_t *s = open_ok(target_in("notxn.db"), 0);
     lw_position_t pos = {0};
     char err[256];
     assert_int_equal(lw_store_add_cell(s, "m", 0, 1, 1.0, NULL, err, sizeof err), LW_ERR_INVALID);
@@ -677,9 +756,10 @@ static void test_failed_migration_is_atomic(void **state)
 static void test_newer_schema_rejected(void **state)
 {
     (void)state;
-    const char *path = path_in("newer.db");
+    const char *path = target_in("newer.db");
     lw_store_close(open_ok(path, 0));
-    raw_exec(path, "PRAGMA user_version = 99;");
+    raw_store_sql(path, "PRAGMA user_version = 99;",
+                  "INSERT INTO leadwatch_schema(version) VALUES(99)");
     for (int flags = 0; flags <= LW_STORE_READONLY; flags++) {
         char err[256] = "";
         lw_store_t *s = NULL;
@@ -738,7 +818,7 @@ static void test_foreign_files_rejected(void **state)
 static void test_readonly_while_writer_runs(void **state)
 {
     (void)state;
-    const char *path = path_in("readonly.db");
+    const char *path = target_in("readonly.db");
     lw_store_t *w = open_ok(path, 0);
     OK(lw_store_begin(w, E));
     OK(lw_store_add_cell(w, "m", 0, 1, 0.0, NULL, E));
@@ -852,13 +932,14 @@ static void test_busy_surfaces(void **state)
 static void test_corrupt_stored_sketch_surfaces(void **state)
 {
     (void)state;
-    const char *path = path_in("corrupt.db");
+    const char *path = target_in("corrupt.db");
     lw_store_t *s = open_ok(path, 0);
     lw_hll_t *h = sketch(0, 10);
     OK(lw_store_begin(s, E));
     OK(lw_store_add_cell(s, "m", 0, 1, 0.0, h, E));
     OK(lw_store_commit(s, E));
-    raw_exec(path, "UPDATE cells SET hll = x'5a0e0102' WHERE metric = 'm'");
+    raw_store_sql(path, "UPDATE cells SET hll = x'5a0e0102' WHERE metric = 'm'",
+                  "UPDATE cells SET hll = '\\x5a0e0102'::bytea WHERE metric = 'm'");
 
     char err[256] = "";
     OK(lw_store_begin(s, E));
@@ -900,7 +981,7 @@ static int verdict_cb(void *ud, const lw_verdict_row_t *v)
 static void test_blobs_and_verdicts(void **state)
 {
     (void)state;
-    const char *path = path_in("verdicts.db");
+    const char *path = target_in("verdicts.db");
     lw_store_t *s = open_ok(path, 0);
     lw_buf_t b;
     lw_buf_init(&b, 1 << 20);
@@ -973,7 +1054,7 @@ static void test_blobs_and_verdicts(void **state)
 static void test_move_position_compare_and_set(void **state)
 {
     (void)state;
-    lw_store_t *s = open_ok(path_in("cas.db"), 0);
+    lw_store_t *s = open_ok(target_in("cas.db"), 0);
     const lw_position_t absent = {.position = LW_POSITION_ABSENT};
     const lw_position_t p1 = {.position = 10, .fp_len = 10, .fp_hash = 7};
     const lw_position_t p2 = {.position = 20, .fp_len = 20, .fp_hash = 8};
@@ -1020,7 +1101,7 @@ static int position_cb(void *ud, const char *source, const lw_position_t *pos)
 static void test_positions_by_prefix(void **state)
 {
     (void)state;
-    lw_store_t *s = open_ok(path_in("prefix.db"), 0);
+    lw_store_t *s = open_ok(target_in("prefix.db"), 0);
     const char *names[] = {"file:/b@2", "kafka:t/0", "file:/a@1", "file_x", "file:"};
     OK(lw_store_begin(s, E));
     for (int i = 0; i < 5; i++) {
@@ -1047,11 +1128,25 @@ static void test_backend_chosen_by_target(void **state)
     (void)state;
     char err[256] = "";
     lw_store_t *s = (lw_store_t *)1;
-    assert_int_equal(lw_store_open("postgresql://db.example/lw", 0, &s, err, sizeof err),
+    /* PostgreSQL: a password in the URI is refused before connecting, and never repeated */
+    assert_int_equal(lw_store_open("postgresql://lw:s3cret@db.example/lw", 0, &s, err, sizeof err),
                      LW_ERR_INVALID);
     assert_null(s);
-    assert_non_null(strstr(err, "not built yet"));
-    assert_int_equal(lw_store_open("postgres://x", 0, &s, err, sizeof err), LW_ERR_INVALID);
+    assert_non_null(strstr(err, "password_file"));
+    assert_null(strstr(err, "s3cret"));
+    assert_int_equal(
+        lw_store_open("postgres://x/y?sslmode=disable&password=s3cret", 0, &s, err, sizeof err),
+        LW_ERR_INVALID);
+    assert_null(strstr(err, "s3cret"));
+    /* no server behind a socket directory that does not exist: the backend reports it */
+    assert_int_equal(
+        lw_store_open("postgresql:///lw?host=/nonexistent-lw-dir", 0, &s, err, sizeof err),
+        LW_ERR_STORE);
+    assert_null(s);
+    assert_non_null(strstr(err, "cannot connect"));
+    assert_int_equal(
+        lw_store_open("postgres:///lw?password_file=/nonexistent-lw-file", 0, &s, err, sizeof err),
+        LW_ERR_STORE);
     assert_int_equal(lw_store_open("mysql://x/y", 0, &s, err, sizeof err), LW_ERR_INVALID);
     assert_non_null(strstr(err, "unknown store scheme 'mysql'"));
     /* sqlite:<path> and a plain path are the same file */
@@ -1263,7 +1358,7 @@ static void test_check_finds_damage(void **state)
 static void test_cell_sums_exact(void **state)
 {
     (void)state;
-    lw_store_t *s = open_ok(path_in("decsum.db"), 0);
+    lw_store_t *s = open_ok(target_in("decsum.db"), 0);
     for (int i = 0; i < 10; i++) {
         OK(lw_store_begin(s, E));
         OK(lw_store_add_cell(s, "rev", 0, 1, 0.1, NULL, E));
@@ -1299,8 +1394,337 @@ static void test_cell_sums_exact(void **state)
     lw_store_close(s);
 }
 
+/* ---------------------------------------------- PostgreSQL only */
+
+/* Count of `name` in the store's counters (0 when absent). */
+typedef struct {
+    const char *name;
+    int64_t value;
+} one_counter_t;
+
+static void one_counter_cb(void *ud, const char *name, int64_t value)
+{
+    one_counter_t *c = ud;
+    if (strcmp(name, c->name) == 0) {
+        c->value = value;
+    }
+}
+
+static int64_t counter_value(lw_store_t *s, const char *name)
+{
+    one_counter_t c = {name, 0};
+    OK(lw_store_counters(s, one_counter_cb, &c, E));
+    return c.value;
+}
+
+/* One committed transaction that stores `pos` for `source` unconditionally. */
+static void commit_position(lw_store_t *s, const char *source, const lw_position_t *pos)
+{
+    OK(lw_store_begin(s, E));
+    OK(lw_store_set_position(s, source, pos, E));
+    OK(lw_store_commit(s, E));
+}
+
+/*
+ * Two writers on one source (a zombie after a rebalance and the new owner):
+ * both start from p0; the owner commits p0 -> p1; the zombie's flush is
+ * refused, rolled back and counted.  Then the concurrent case: the zombie
+ * blocks on the owner's row lock and is refused when the owner commits.
+ */
+static void test_pg_zombie_writer_refused_and_counted(void **state)
+{
+    (void)state;
+    const char *url = target_in("zombie.db");
+    lw_store_t *owner = open_ok(url, 0), *zombie = open_ok(url, 0);
+    const lw_position_t p0 = {.position = 100}, p1 = {.position = 200}, p2 = {.position = 300};
+    commit_position(owner, "kafka:events/0", &p0);
+
+    OK(lw_store_begin(owner, E));
+    OK(lw_store_add_cell(owner, "m", 0, 5, 5.0, NULL, E));
+    OK(lw_store_move_position(owner, "kafka:events/0", &p0, &p1, E));
+    OK(lw_store_commit(owner, E));
+
+    char err[256] = "";
+    OK(lw_store_begin(zombie, E));
+    OK(lw_store_add_cell(zombie, "m", 0, 7, 7.0, NULL, E));
+    assert_int_equal(lw_store_move_position(zombie, "kafka:events/0", &p0, &p2, err, sizeof err),
+                     LW_ERR_STORE);
+    printf("# zombie: %s\n", err);
+    assert_non_null(strstr(err, "position conflict"));
+    assert_non_null(strstr(err, "stored position 200"));
+    lw_store_rollback(zombie);
+    assert_int_equal(counter_value(owner, "store.position_conflicts"), 1);
+
+    /* concurrent: the owner holds the row; the zombie waits, then is refused */
+    const lw_position_t p3 = {.position = 400}, p4 = {.position = 500};
+    OK(lw_store_begin(owner, E));
+    OK(lw_store_add_cell(owner, "m", 0, 1, 1.0, NULL, E));
+    OK(lw_store_move_position(owner, "kafka:events/0", &p1, &p3, E));
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lw_store_t *z = NULL;
+        char zerr[256] = "";
+        if (lw_store_open(url, 0, &z, NULL, 0) != LW_OK || lw_store_begin(z, NULL, 0) != LW_OK ||
+            lw_store_add_cell(z, "m", 0, 100, 100.0, NULL, NULL, 0) != LW_OK) {
+            _exit(2);
+        }
+        lw_err_t rc = lw_store_move_position(z, "kafka:events/0", &p1, &p4, zerr, sizeof zerr);
+        lw_store_rollback(z);
+        lw_store_close(z);
+        _exit(rc == LW_ERR_STORE && strstr(zerr, "stored position 400") != NULL ? 0 : 3);
+    }
+    usleep(300 * 1000);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still waiting for the row lock */
+    OK(lw_store_commit(owner, E));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    collect_t c = {0};
+    OK(lw_store_read_cells(owner, "m", INT64_MIN, INT64_MAX, collect_cb, &c, E));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.cells[0].count, 6); /* the owner's 5 + 1, none of the zombies' */
+    lw_position_t back;
+    OK(lw_store_get_position(owner, "kafka:events/0", &back, E));
+    assert_int_equal(back.position, 400);
+    assert_int_equal(counter_value(owner, "store.position_conflicts"), 2);
+    lw_store_close(zombie);
+    lw_store_close(owner);
+}
+
+/* Two writers adding sketches to one cell at once lose no register (row lock, merge in client). */
+static void test_pg_concurrent_sketch_merge(void **state)
+{
+    (void)state;
+    const char *url = target_in("merge.db");
+    lw_store_t *a = open_ok(url, 0);
+    lw_hll_t *ha = sketch(0, 30000), *hb = sketch(20000, 50000);
+    OK(lw_store_begin(a, E));
+    OK(lw_store_add_cell(a, "users", 0, 1, 0.0, ha, E)); /* a now holds the row */
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lw_store_t *b = NULL;
+        if (lw_store_open(url, 0, &b, NULL, 0) != LW_OK || lw_store_begin(b, NULL, 0) != LW_OK ||
+            lw_store_add_cell(b, "users", 0, 1, 0.0, hb, NULL, 0) != LW_OK ||
+            lw_store_commit(b, NULL, 0) != LW_OK) {
+            _exit(2);
+        }
+        lw_store_close(b);
+        _exit(0);
+    }
+    usleep(200 * 1000);
+    OK(lw_store_commit(a, E));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    lw_hll_t *got = lw_hll_new(), *want = lw_hll_new();
+    collect_t c = {.merged = got};
+    OK(lw_store_read_cells(a, "users", 0, 1, collect_cb, &c, E));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.cells[0].count, 2);
+    lw_hll_merge(want, ha);
+    lw_hll_merge(want, hb);
+    assert_true(lw_hll_estimate(got) == lw_hll_estimate(want));
+    lw_hll_destroy(got);
+    lw_hll_destroy(want);
+    lw_hll_destroy(ha);
+    lw_hll_destroy(hb);
+    lw_store_close(a);
+}
+
+/*
+ * A writer paused inside its flush (SIGSTOP, here: it simply waits) holds the
+ * position's row lock; the server ends its idle transaction (the URI lowers
+ * idle_in_transaction_session_timeout from leadwatch's 60 s to 300 ms), the
+ * other writer proceeds, and the paused one's commit fails: nothing of it lands.
+ */
+static void test_pg_paused_writer_loses_its_flush(void **state)
+{
+    (void)state;
+    const char *url = target_in("paused.db");
+    char short_idle[1200];
+    snprintf(short_idle, sizeof short_idle,
+             "%s&options=-c%%20idle_in_transaction_session_timeout%%3D300", url);
+    lw_store_t *paused = open_ok(short_idle, 0), *other = open_ok(url, 0);
+    const lw_position_t p0 = {.position = 10}, p1 = {.position = 20}, p2 = {.position = 30};
+    commit_position(other, "kafka:events/3", &p0);
+
+    OK(lw_store_begin(paused, E));
+    OK(lw_store_add_cell(paused, "m", 0, 100, 0.0, NULL, E));
+    OK(lw_store_move_position(paused, "kafka:events/3", &p0, &p1, E));
+    /* the other writer waits for the row lock until the server ends the paused session */
+    OK(lw_store_begin(other, E));
+    OK(lw_store_add_cell(other, "m", 0, 1, 0.0, NULL, E));
+    OK(lw_store_move_position(other, "kafka:events/3", &p0, &p2, E));
+    OK(lw_store_commit(other, E));
+    char err[256] = "";
+    assert_int_equal(lw_store_commit(paused, err, sizeof err), LW_ERR_STORE);
+    printf("# the paused writer's commit: %s\n", err);
+    lw_store_rollback(paused);
+    collect_t c = {0};
+    OK(lw_store_read_cells(other, "m", INT64_MIN, INT64_MAX, collect_cb, &c, E));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.cells[0].count, 1);
+    lw_position_t back;
+    OK(lw_store_get_position(other, "kafka:events/3", &back, E));
+    assert_int_equal(back.position, 30);
+    lw_store_close(paused);
+    lw_store_close(other);
+}
+
+/* The server ends the session mid-transaction: the flush fails, the next begin reconnects. */
+static void test_pg_connection_lost(void **state)
+{
+    (void)state;
+    const char *url = target_in("lost.db");
+    lw_store_t *s = open_ok(url, 0);
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "m", 0, 1, 1.0, NULL, E));
+    pg_sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    char err[256] = "";
+    lw_err_t rc = lw_store_add_cell(s, "m", 1000, 1, 1.0, NULL, err, sizeof err);
+    printf("# after the server ended the session: %s %s\n", lw_err_name(rc), err);
+    assert_int_equal(rc, LW_ERR_STORE);
+    assert_int_equal(lw_store_commit(s, err, sizeof err), LW_ERR_STORE);
+    lw_store_rollback(s);
+    /* outside a transaction a read reconnects, and a read whose session the server ended
+     * while idle runs again on a new one */
+    assert_int_equal(count_cells(s, "m"), 0);
+    pg_sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    usleep(200 * 1000); /* the session is gone */
+    assert_int_equal(count_cells(s, "m"), 0);
+    OK(lw_store_begin(s, E));
+    OK(lw_store_add_cell(s, "m", 0, 2, 2.0, NULL, E));
+    OK(lw_store_commit(s, E));
+    collect_t c = {0};
+    OK(lw_store_read_cells(s, "m", INT64_MIN, INT64_MAX, collect_cb, &c, E));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.cells[0].count, 2);
+    lw_store_close(s);
+}
+
+/* store.password_file's form: the password comes from the file, never from the URI. */
+static void test_pg_password_file(void **state)
+{
+    (void)state;
+    const char *pw_url = getenv("LW_TEST_PG_PW_URL"); /* a role that needs a password */
+    const char *pw = getenv("LW_TEST_PG_PW");
+    if (pw_url == NULL || pw == NULL) {
+        skip();
+    }
+    const char *file = path_in("pgpass.txt");
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", pw);
+    fclose(f);
+    char url[1200], err[512] = "";
+    snprintf(url, sizeof url, "%s%spassword_file=%s", pw_url, strchr(pw_url, '?') ? "&" : "?",
+             file);
+    lw_store_t *s = open_ok(url, 0);
+    assert_string_equal(lw_store_backend_name(s), "postgresql");
+    OK(lw_store_begin(s, E));
+    OK(lw_store_set_int(s, "k", 1, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+    /* a wrong password fails, and the message repeats neither */
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("wrong-password-123\n", f);
+    fclose(f);
+    s = NULL;
+    assert_int_equal(lw_store_open(url, 0, &s, err, sizeof err), LW_ERR_STORE);
+    printf("# wrong password: %s\n", err);
+    assert_null(strstr(err, "wrong-password-123"));
+    assert_null(strstr(err, pw));
+    assert_non_null(strstr(err, "password"));
+}
+
+/* Cost per add_cell on this server (printed for the README; asserts only sanity). */
+static void test_pg_measure(void **state)
+{
+    (void)state;
+    const char *url = target_in("measure.db");
+    lw_store_t *s = open_ok(url, 0);
+    lw_hll_t *dense1 = sketch(0, 60000), *dense2 = sketch(30000, 90000), *small = sketch(0, 20);
+    struct {
+        const char *what;
+        const lw_hll_t *first, *second;
+        int n;
+    } runs[] = {
+        {"plain cell (no sketch)", NULL, NULL, 2000},
+        {"small sparse sketch, merged", small, small, 1000},
+        {"dense 16 KiB sketch, merged", dense1, dense2, 200},
+    };
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        char metric[32];
+        snprintf(metric, sizeof metric, "m%zu", r);
+        OK(lw_store_begin(s, E));
+        for (int i = 0; i < runs[r].n; i++) {
+            OK(lw_store_add_cell(s, metric, i * 1000LL, 1, 1.0, runs[r].first, E));
+        }
+        OK(lw_store_commit(s, E));
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        OK(lw_store_begin(s, E));
+        for (int i = 0; i < runs[r].n; i++) {
+            OK(lw_store_add_cell(s, metric, i * 1000LL, 1, 1.0, runs[r].second, E));
+        }
+        OK(lw_store_commit(s, E));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double us =
+            ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) /
+            runs[r].n;
+        printf("# add_cell on an existing cell, %s: %.1f us each (%d in one transaction)\n",
+               runs[r].what, us, runs[r].n);
+        int64_t lo = 0, hi = 0;
+        OK(lw_store_bucket_range(s, &lo, &hi, E));
+        assert_true(hi >= (runs[r].n - 1) * 1000LL);
+    }
+    lw_hll_destroy(dense1);
+    lw_hll_destroy(dense2);
+    lw_hll_destroy(small);
+    lw_store_close(s);
+}
+
 int main(void)
 {
+    pg_base = getenv("LW_TEST_PG_URL");
+    if (pg_base != NULL && pg_base[0] != '\0') {
+        const struct CMUnitTest pg_tests[] = {
+            cmocka_unit_test(test_create_and_reopen),
+            cmocka_unit_test(test_add_cell_accumulates_and_merges),
+            cmocka_unit_test(test_read_cells_range),
+            cmocka_unit_test(test_rollback_discards),
+            cmocka_unit_test(test_commit_then_close_is_durable),
+            cmocka_unit_test(test_crash_before_commit),
+            cmocka_unit_test(test_positions_and_ints),
+            cmocka_unit_test(test_counters),
+            cmocka_unit_test(test_writes_need_a_transaction),
+            cmocka_unit_test(test_newer_schema_rejected),
+            cmocka_unit_test(test_readonly_while_writer_runs),
+            cmocka_unit_test(test_corrupt_stored_sketch_surfaces),
+            cmocka_unit_test(test_blobs_and_verdicts),
+            cmocka_unit_test(test_move_position_compare_and_set),
+            cmocka_unit_test(test_positions_by_prefix),
+            cmocka_unit_test(test_cell_sums_exact),
+            cmocka_unit_test(test_pg_zombie_writer_refused_and_counted),
+            cmocka_unit_test(test_pg_concurrent_sketch_merge),
+            cmocka_unit_test(test_pg_connection_lost),
+            cmocka_unit_test(test_pg_paused_writer_loses_its_flush),
+            cmocka_unit_test(test_pg_password_file),
+            cmocka_unit_test(test_pg_measure),
+        };
+        return cmocka_run_group_tests_name("store_postgresql", pg_tests, make_tmpdir,
+                                           remove_tmpdir);
+    }
+    pg_base = NULL;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_reopen),
         cmocka_unit_test(test_add_cell_accumulates_and_merges),

@@ -776,7 +776,7 @@ const char *lw_cfg_default_text(const section_t *sec, const char *key)
 
 static const key_spec_t top_keys[] = {
     KEY_SECTION("source", &lw_cfg_source_section, "event format and decoding limits"),
-    KEY_SECTION("store", &lw_cfg_store_section, "SQLite store"),
+    KEY_SECTION("store", &lw_cfg_store_section, "SQLite or PostgreSQL store"),
     KEY_SECTION("buckets", &lw_cfg_buckets_section, "time buckets"),
     KEY_LIST("metrics", lw_cfg_parse_metrics, &lw_cfg_metric_section,
              "1 to " STR(LW_CONFIG_MAX_METRICS) " metric definitions"),
@@ -1004,6 +1004,8 @@ void lw_config_free(lw_config_t *cfg)
     lw_free_strv(cfg->source.topics, cfg->source.ntopics);
     free(cfg->source.dead_letter_topic);
     free(cfg->store.path);
+    free(cfg->store.url);
+    free(cfg->store.password_file);
     for (size_t i = 0; i < cfg->nmetrics; i++) {
         lw_metric_def_t *m = &cfg->metrics[i];
         free(m->name);

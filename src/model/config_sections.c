@@ -11,6 +11,7 @@
  */
 #include "leadwatch/model/config.h"
 
+#include <ctype.h>
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,17 +167,84 @@ static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, c
 
 /* ------------------------------------------------- store and buckets */
 
+static lw_err_t store_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
+
 static const key_spec_t store_keys[] = {
     KEY_VALUE("path", T_STRING, CFG(store.path), "leadwatch.db",
               "SQLite database file (relative to the working directory)"),
+    KEY_VALUE("url", T_STRING, CFG(store.url), NULL,
+              "optional: a PostgreSQL store instead, postgresql://[user@]host[:port]/db[?param=..] "
+              "(libpq URI, no password in it); replaces path"),
+    KEY_VALUE("password_file", T_STRING, CFG(store.password_file), NULL,
+              "optional, with url: file whose first line is the PostgreSQL password (else libpq's "
+              "PGPASSWORD, PGPASSFILE or ~/.pgpass)"),
     KEY_INT("flush_events", C_LONG, CFG(store.flush_events), "200000", 1, 10000000,
             "write the open buckets to the database after this many events"),
     KEY_DURATION("flush_interval", CFG(store.flush_interval_ms), "1s", 1000, LW_MS_PER_HOUR,
                  "... or after this long, whichever comes first"),
 };
 
-const section_t lw_cfg_store_section = SECTION(
-    "store", store_keys, NULL, "the SQLite store of per-bucket metric values (optional section)");
+const section_t lw_cfg_store_section =
+    SECTION("store", store_keys, store_check,
+            "the store of per-bucket metric values: SQLite file or PostgreSQL (optional section)");
+
+/*
+ * store.url: a postgresql:// URI without a password (configs are printed and
+ * shown in reports); it becomes the store target (store.path), with
+ * store.password_file appended as the backend's own password_file parameter,
+ * percent-encoded.  password_file alone, or with path, is an error.
+ */
+static lw_err_t store_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    lw_config_t *cfg = base;
+    int url_line = lines[lw_cfg_key_index(&lw_cfg_store_section, "url")];
+    int path_line = lines[lw_cfg_key_index(&lw_cfg_store_section, "path")];
+    int pw_line = lines[lw_cfg_key_index(&lw_cfg_store_section, "password_file")];
+    char sub[KP_MAX];
+    const char *url = cfg->store.url, *pw = cfg->store.password_file;
+    (void)line;
+    if (url == NULL) {
+        lw_cfg_kp_key(sub, kp, "password_file");
+        return pw ? lw_cfg_fail(c, pw_line, sub, "only allowed with store.url") : LW_OK;
+    }
+    lw_cfg_kp_key(sub, kp, "url");
+    if (path_line)
+        return lw_cfg_fail(c, path_line, sub, "give store.path or store.url, not both");
+    if (strncmp(url, "postgresql://", 13) != 0 && strncmp(url, "postgres://", 11) != 0)
+        return lw_cfg_fail(c, url_line, sub, "expected a postgresql:// URI");
+    const char *auth = strstr(url, "://") + 3;
+    size_t auth_len = strcspn(auth, "/?");
+    const char *at = memchr(auth, '@', auth_len);
+    if ((at && memchr(auth, ':', (size_t)(at - auth))) || strstr(url, "password="))
+        return lw_cfg_fail(c, url_line, sub,
+                           "the URI must not carry a password: use store.password_file, "
+                           "PGPASSFILE or ~/.pgpass");
+    size_t n = strlen(url) + 1;
+    if (pw)
+        n += strlen("?password_file=") + 3 * strlen(pw);
+    char *target = malloc(n);
+    if (!target)
+        return lw_cfg_fail(c, url_line, sub, "out of memory");
+    size_t o = (size_t)snprintf(target, n, "%s", url);
+    if (pw) {
+        static const char hex[] = "0123456789ABCDEF";
+        o += (size_t)snprintf(target + o, n - o, "%s",
+                              strchr(url, '?') ? "&password_file=" : "?password_file=");
+        for (const unsigned char *p = (const unsigned char *)pw; *p; p++) {
+            if (isalnum(*p) || strchr("/._-~", *p)) {
+                target[o++] = (char)*p;
+            } else {
+                target[o++] = '%';
+                target[o++] = hex[*p >> 4];
+                target[o++] = hex[*p & 15];
+            }
+        }
+        target[o] = '\0';
+    }
+    free(cfg->store.path);
+    cfg->store.path = target;
+    return LW_OK;
+}
 
 static const key_spec_t buckets_keys[] = {
     KEY_VALUE("size", T_BUCKET, CFG(buckets.size_ms), "1d",

@@ -4,8 +4,8 @@
  *
  * A handle is the pair (ops, backend state).  lw_store_open() picks the
  * backend from the target's scheme: no scheme or "sqlite:" is SQLite,
- * "postgres://" and "postgresql://" are refused until that backend exists,
- * any other "<scheme>://" is refused as unknown.  A Windows-style drive
+ * "postgres://" and "postgresql://" are PostgreSQL (the whole URI goes to
+ * the backend), any other "<scheme>://" is refused as unknown.  A Windows-style drive
  * letter is not a concern (POSIX only), and a plain path that happens to
  * contain "://" after a slash is still a path: the scheme must be the
  * leading run of [a-z0-9+.-] before the first ':'.
@@ -72,9 +72,7 @@ lw_err_t lw_store_open(const char *target, int flags, lw_store_t **out, char *er
     if (n > 0 && strncmp(target + n, "://", 3) == 0) {
         if ((n == 8 && strncmp(target, "postgres", 8) == 0) ||
             (n == 10 && strncmp(target, "postgresql", 10) == 0)) {
-            return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                             "store: the PostgreSQL backend is not built yet (use a file path "
-                             "for the SQLite store)");
+            return lw_store_open_ops(&lw_store_pg_ops, target, flags, out, errstr, errstr_size);
         }
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                          "store: unknown store scheme '%.*s' (use a file path, sqlite:<path> "

@@ -151,7 +151,11 @@ typedef struct lw_config {
     } source;
 
     struct {
-        char *path;                /* default "leadwatch.db", relative to the cwd */
+        /* the store target: default "leadwatch.db" (relative to the cwd); with store.url
+           set, that URI plus password_file=<store.password_file> */
+        char *path;
+        char *url;                 /* store.url (postgresql://), NULL: the SQLite file */
+        char *password_file;       /* store.password_file, NULL: libpq's own sources */
         long flush_events;         /* flush after this many events (default 200000) */
         int64_t flush_interval_ms; /* or after this long (default 1s) */
     } store;

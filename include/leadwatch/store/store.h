@@ -1,14 +1,17 @@
 /*
  * store.h - the durable state: per-(metric, bucket) aggregates, source
  * positions, the watermark and counters, behind one interface with
- * pluggable backends (store_backend.h).  Today's backend is one SQLite file
- * in WAL mode (store_sqlite.c); a PostgreSQL backend for fleets is planned.
+ * pluggable backends (store_backend.h): one SQLite file in WAL mode
+ * (store_sqlite.c, the embedded default) or a PostgreSQL database
+ * (store_pg.c).
  *
  * Choosing the backend: lw_store_open()'s target is
  *   - a plain path (or ":memory:")   -> SQLite
  *   - "sqlite:<path>"                -> SQLite
- *   - "postgres://..." or "postgresql://..." -> LW_ERR_INVALID ("not built
- *     yet"); any other "<scheme>://" -> LW_ERR_INVALID.
+ *   - "postgres://..." or "postgresql://..." -> PostgreSQL (a libpq URI;
+ *     leadwatch's own parameter password_file=PATH names a file holding the
+ *     password, a password in the URI itself is refused)
+ *   - any other "<scheme>://" -> LW_ERR_INVALID.
  *
  * Invariant: a source position (file offset, Kafka partition offset) is
  * written in the same transaction as every aggregate change it covers, so
@@ -50,7 +53,7 @@ lw_err_t lw_store_open(const char *target, int flags, lw_store_t **out, char *er
 /* Roll back an open transaction and free the handle; NULL is a no-op. */
 void lw_store_close(lw_store_t *s);
 
-/* The backend's name ("sqlite"). */
+/* The backend's name ("sqlite", "postgresql"). */
 const char *lw_store_backend_name(const lw_store_t *s);
 
 /*

@@ -6,7 +6,7 @@
  * store.c owns the public lw_store_* functions (store.h) and turns each into
  * one call through `ops`; it chooses the backend from the target given to
  * lw_store_open() (see store.h: a plain path or "sqlite:<path>" is SQLite,
- * "postgres://" / "postgresql://" is refused until that backend is built).
+ * "postgres://" / "postgresql://" is PostgreSQL, store_pg.c).
  * A backend keeps its own state behind `lw_store_backend_t`, a type each
  * backend's .c file defines for itself; nothing outside that file sees its
  * fields, and nothing above src/store/ includes an engine's header
@@ -14,16 +14,19 @@
  *
  * Contracts every backend keeps (the tests in test_store.c hold SQLite to
  * them; a PostgreSQL backend must pass the same tests):
- *   - Transactions: begin takes the write lock (or its equivalent) up front;
+ *   - Transactions: begin takes the write lock up front where the engine has
+ *     one (SQLite; PostgreSQL locks the rows each write touches instead);
  *     commit makes every write since begin durable at once or none of it;
  *     rollback discards.  Every write outside a transaction returns
  *     LW_ERR_INVALID; a transaction the engine aborted on its own returns
  *     LW_ERR_STORE from every later write and from commit, never silently
  *     continues in autocommit mode.
  *   - Cells are additive: add_cell adds count and the sum (an lw_decsum_t,
- *     core/decsum.h, kept exact; read_cells returns lw_decsum_value) and merges the sketch
- *     (an upsert; with several writers the merge must happen in the engine,
- *     not read-modify-write in the client).
+ *     core/decsum.h, kept exact; read_cells returns lw_decsum_value) and merges
+ *     the sketch (an upsert; with several writers the merge must be atomic
+ *     against the others: in the engine (SQLite's lw_hll_merge function), or in
+ *     the client under a row lock the upsert took and holds until commit
+ *     (PostgreSQL), never a read-modify-write without a lock).
  *   - Positions: set_position with expected == NULL writes unconditionally;
  *     with expected->position == LW_POSITION_ABSENT it writes only when the
  *     source has no stored position; otherwise only when the stored
@@ -108,6 +111,8 @@ typedef struct lw_store_ops {
 
 /* The SQLite backend (store_sqlite.c). */
 extern const lw_store_ops_t lw_store_sqlite_ops;
+/* The PostgreSQL backend (store_pg.c); `target` is the whole postgresql:// URI. */
+extern const lw_store_ops_t lw_store_pg_ops;
 
 /*
  * Open a store on an explicit backend, bypassing the choice by target
