@@ -1340,7 +1340,7 @@ static void test_describe(void **state)
         "2d",
         "[0..366d]",
         "1h|1d|1w",
-        "segment|amplitude|custom",
+        "segment|rudderstack|amplitude|posthog|custom",
         "breadth|depth|frequency|efficiency",
         "window",
         "scale",

@@ -450,6 +450,39 @@ static void test_flushed_position_follows_the_store(void **state)
     assert_int_equal(fl.position, 100);
 }
 
+/* A batch envelope: every element is read, accepted or rejected on its own. */
+static void test_envelope_elements_counted_each(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    const char *env =
+        "{\"batch\":[{\"event\":\"track_played\",\"userId\":\"a\",\"timestamp\":"
+        "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":5}},"
+        "{\"event\":\"track_played\",\"anonymousId\":\"b\",\"originalTimestamp\":"
+        "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":7}},"
+        "{\"event\":\"track_played\"}],\"sentAt\":\"2026-03-02T10:00:01Z\",\"api_key\":\"k\"}";
+    assert_int_equal(feed(fx, env, 100), LW_FEED_ACCEPTED);
+    /* all rejected: the feed says rejected; an empty envelope is one `empty` */
+    assert_int_equal(feed(fx, "{\"batch\":[{},{}]}", 120), LW_FEED_REJECTED);
+    assert_int_equal(feed(fx, "{\"batch\":[]}", 130), LW_FEED_REJECTED);
+    lw_pipeline_stats_t st;
+    lw_pipeline_stats(fx->p, &st);
+    assert_int_equal(st.read, 6);
+    assert_int_equal(st.accepted, 2);
+    assert_int_equal(st.envelopes, 3);
+    assert_int_equal(st.rejected[LW_REJECT_MISSING_EVENT], 2);
+    assert_int_equal(st.rejected[LW_REJECT_MISSING_USER], 1);
+    assert_int_equal(st.rejected[LW_REJECT_EMPTY], 1);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    assert_int_equal(stored_pos(fx).position, 130);
+    lw_series_t s;
+    load(fx, &s);
+    assert_int_equal(s.nrows, 1);
+    assert_double_equal(lw_series_at(&s, 0, 0), 2, 0);
+    assert_double_equal(lw_series_at(&s, 0, 1), 12, 0);
+    lw_series_release(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idle_watermark_flushes_without_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_flushed_position_follows_the_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_envelope_elements_counted_each, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,6 +99,8 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
         .event_path = cfg->source.event_field,
         .user_path = cfg->source.user_field,
         .time_path = cfg->source.time_field,
+        .user_override = cfg->source.user_override,
+        .id_path = cfg->source.dedup_id,
         .max_event_bytes = cfg->source.max_event_bytes,
         .max_depth = cfg->source.max_depth,
         .max_future_ms = cfg->source.max_future_ms,
@@ -245,25 +247,21 @@ void lw_pipeline_source_idle(lw_pipeline_t *p, int source)
     assert(lw_pipeline_check(p, NULL, 0));
 }
 
-lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t len,
-                          const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
-                          lw_reject_t *reason, char *errstr, size_t errstr_size)
+/* Count one decoded (or rejected) event; the outcome goes to *outcome. */
+static lw_err_t count_event(lw_pipeline_t *p, int source, const lw_event_t *ev, lw_reject_t r,
+                            lw_feed_outcome_t *outcome, char *errstr, size_t errstr_size)
 {
-    assert(source >= 0 && (size_t)source < p->nsources);
-    lw_event_t ev;
-    lw_reject_t r = lw_decoder_decode(p->dec, buf, len, now_ms, &ev);
-    *reason = r;
     if (r != LW_REJECT_NONE) {
         *outcome = LW_FEED_REJECTED;
         p->pending.rejected[r]++;
         p->pending.rejected_total++;
     } else {
         int64_t before = p->watermark;
-        int64_t wm = watermark_after(p, &p->sources[source], ev.time_ms);
+        int64_t wm = watermark_after(p, &p->sources[source], ev->time_ms);
         assert(wm >= before);
         if (wm != before)
             p->watermark_dirty = true;
-        lw_agg_result_t res = lw_agg_add_at(p->agg, &ev, wm);
+        lw_agg_result_t res = lw_agg_add_at(p->agg, ev, wm);
         if (res == LW_AGG_NEED_FLUSH) {
             /* every bucket slot is taken: make room; this event is not yet
              * counted and its position not yet advanced, so the flush
@@ -271,7 +269,7 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
             lw_err_t err = lw_pipeline_flush(p, p->last_flush_mono, errstr, errstr_size);
             if (err != LW_OK)
                 return err;
-            res = lw_agg_add_at(p->agg, &ev, wm);
+            res = lw_agg_add_at(p->agg, ev, wm);
             if (res == LW_AGG_NEED_FLUSH)
                 return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                                  "no free bucket slot even after a flush");
@@ -286,6 +284,47 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
     }
     p->pending.read++;
     p->fed_since_flush++;
+    return LW_OK;
+}
+
+lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t len,
+                          const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
+                          lw_reject_t *reason, char *errstr, size_t errstr_size)
+{
+    assert(source >= 0 && (size_t)source < p->nsources);
+    lw_event_t ev;
+    lw_reject_t r = lw_decoder_decode(p->dec, buf, len, now_ms, &ev);
+    lw_err_t err;
+    *reason = r;
+    if (r != LW_REJECT_NONE || !ev.envelope) {
+        err = count_event(p, source, &ev, r, outcome, errstr, errstr_size);
+    } else {
+        /* a batch envelope: every element counts on its own; the feed's
+         * outcome is rejected only when no element was accepted or late
+         * (an empty envelope is one `empty` reject) */
+        int64_t n = 0, kept = 0;
+        lw_feed_outcome_t one = LW_FEED_REJECTED, last_kept = LW_FEED_ACCEPTED;
+        err = LW_OK;
+        while (err == LW_OK && lw_decoder_next(p->dec, now_ms, &ev, &r)) {
+            err = count_event(p, source, &ev, r, &one, errstr, errstr_size);
+            n++;
+            if (one != LW_FEED_REJECTED) {
+                kept++;
+                last_kept = one;
+            } else {
+                *reason = r;
+            }
+        }
+        if (err == LW_OK && n == 0)
+            err = count_event(p, source, &ev, *reason = LW_REJECT_EMPTY, &one, errstr,
+                              errstr_size);
+        *outcome = kept > 0 ? last_kept : LW_FEED_REJECTED;
+        if (kept > 0)
+            *reason = LW_REJECT_NONE;
+        p->pending.envelopes++;
+    }
+    if (err != LW_OK)
+        return err;
     if (after) {
         source_t *s = &p->sources[source];
         s->pos = *after;
@@ -345,6 +384,7 @@ static lw_err_t write_counters(lw_pipeline_t *p, char *errstr, size_t errstr_siz
 static void stats_add(lw_pipeline_stats_t *dst, const lw_pipeline_stats_t *d)
 {
     dst->read += d->read;
+    dst->envelopes += d->envelopes;
     dst->accepted += d->accepted;
     dst->late += d->late;
     dst->rejected_total += d->rejected_total;

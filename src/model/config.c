@@ -517,9 +517,10 @@ lw_err_t lw_cfg_store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, voi
         if ((err = lw_cfg_want_string(c, v, kp, "an event format")))
             return err;
         if (!lw_format_parse(v->s, (lw_format_t *)dst))
-            return lw_cfg_fail(c, v->line, kp,
-                               "unknown format \"%s\" (segment, amplitude or custom)",
-                               lw_cfg_disp(v->s, d, sizeof d));
+            return lw_cfg_fail(
+                c, v->line, kp,
+                "unknown format \"%s\" (segment, rudderstack, amplitude, posthog or custom)",
+                lw_cfg_disp(v->s, d, sizeof d));
         return LW_OK;
 
     case T_ENUM:
@@ -966,6 +967,8 @@ void lw_config_free(lw_config_t *cfg)
     free(cfg->source.event_field);
     free(cfg->source.user_field);
     free(cfg->source.time_field);
+    free(cfg->source.user_override);
+    free(cfg->source.dedup_id);
     for (size_t i = 0; i < cfg->source.nkafka; i++) {
         free(cfg->source.kafka[i].key);
         free(cfg->source.kafka[i].value);

@@ -217,7 +217,7 @@ static const char *type_name(const key_spec_t *k, char *buf, size_t size)
     case T_NUMBER: return "number";
     case T_DURATION: return "duration";
     case T_BUCKET: return "1h|1d|1w";
-    case T_FORMAT: return "segment|amplitude|custom";
+    case T_FORMAT: return "segment|rudderstack|amplitude|posthog|custom";
     case T_TRUE: return "true";
     case T_REF: return "metric";
     case T_BOOL: return "true|false";
