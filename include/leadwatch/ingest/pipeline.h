@@ -10,7 +10,9 @@
  * and the counter deltas.  Because positions and aggregates commit
  * together, a crash at any point leaves the store at a flush boundary, and
  * resuming each source from its stored position counts every event exactly
- * once.
+ * once.  The ids of counted events (dedup.h) commit in the same
+ * transaction, so a copy of a counted event is rejected as `duplicate`
+ * across restarts.
  *
  * Time is injected: feed takes `now_ms` (the wall clock, for the decoder's
  * future bound) and should_flush takes a monotonic `mono_ms`.
