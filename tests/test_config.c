@@ -645,6 +645,13 @@ static const bad_case_t bad_cases[] = {
      "metrics[2].sum: path has an empty segment ('..'): \"properties..x\""},
     {SRC MET3("  - {name: c, mean: a.b.c.d.e.f.g.h.i}\n") TREE, 5,
      "metrics[2].mean: path has more than 8 segments"},
+    /* array indexes: [N] after a key, nothing else */
+    {SRC MET3("  - {name: c, sum: \"items[x].n\"}\n") TREE, 5,
+     "metrics[2].sum: an array index is [N], N a whole number (\"items[0]\")"},
+    {SRC MET3("  - {name: c, sum: \"items[0]n\"}\n") TREE, 5,
+     "metrics[2].sum: expected '.' or '[' after ']'"},
+    {SRC MET3("  - {name: c, count: true, where: {\"a.[0]\": 1}}\n") TREE, 5,
+     "metrics[2].where.a.[0]: an array index must follow a key"},
     {SRC MET3("  - {name: c, distinct: \"\"}\n") TREE, 5,
      "metrics[2].distinct: expected a dotted path, got an empty string"},
     {SRC MET3("  - {name: c, count: true, where: {.p: 1}}\n") TREE, 5,

@@ -1198,6 +1198,77 @@ static void test_user_override_and_id_path(void **state)
     lw_decoder_destroy(d);
 }
 
+/* ------------------------------------------------------ array indexes */
+
+static void test_paths_array_indexes(void **state)
+{
+    (void)state;
+    const char *paths[] = {"contexts.data[0].data.id",
+                           "contexts.data[1].schema",
+                           "m[1][0]",
+                           "items[2]",
+                           "items[0].sku",
+                           "o[0]"};
+    lw_decoder_t *d = make(LW_FMT_SEGMENT, paths, 6);
+    lw_event_t ev;
+    assert_int_equal(
+        dec(d,
+            "{\"event\":\"e\",\"userId\":\"u\",\"timestamp\":\"2026-03-28T00:00:00Z\","
+            "\"contexts\":{\"schema\":\"iglu:x\",\"data\":[{\"schema\":\"s0\",\"data\":{\"id\":"
+            "\"first\"}},{\"schema\":\"s1\",\"data\":{\"id\":\"second\"}}]},"
+            "\"m\":[[1,2],[3,[4]]],\"items\":[{\"sku\":\"a\"},{\"sku\":\"b\"},[7]],"
+            "\"o\":{\"[0]\":1,\"0\":2}}",
+            &ev),
+        LW_REJECT_NONE);
+    assert_slice(ev.fields[0].s, "first");
+    assert_slice(ev.fields[1].s, "s1");
+    assert_true(ev.fields[2].type == LW_VAL_NUMBER && ev.fields[2].num == 3.0);
+    assert_int_equal(ev.fields[3].type, LW_VAL_COMPOUND); /* [7] */
+    assert_slice(ev.fields[4].s, "a");
+    assert_int_equal(ev.fields[5].type, LW_VAL_ABSENT); /* an object is not an array */
+
+    /* out of range, wrong shape, empty arrays: absent */
+    assert_int_equal(dec(d,
+                         "{\"event\":\"e\",\"userId\":\"u\",\"timestamp\":\"2026-03-28T00:00:00Z\","
+                         "\"contexts\":{\"data\":[]},\"m\":[[9]],\"items\":{\"0\":{\"sku\":1}},"
+                         "\"o\":[5]}",
+                         &ev),
+                     LW_REJECT_NONE);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ev.fields[i].type, LW_VAL_ABSENT);
+    assert_true(ev.fields[5].num == 5.0);
+
+    /* a duplicate key resets what was seen below it, indexes included */
+    assert_int_equal(dec(d,
+                         "{\"event\":\"e\",\"userId\":\"u\",\"timestamp\":\"2026-03-28T00:00:00Z\","
+                         "\"items\":[{\"sku\":\"a\"}],\"items\":[1]}",
+                         &ev),
+                     LW_REJECT_NONE);
+    assert_int_equal(ev.fields[4].type, LW_VAL_ABSENT);
+    dec_done();
+    lw_decoder_destroy(d);
+
+    /* registration: what is accepted and what is not */
+    char err[256];
+    d = make(LW_FMT_SEGMENT, NULL, 0);
+    assert_int_equal(lw_decoder_add_path(d, "a[0]", err, sizeof err), 0);
+    assert_int_equal(lw_decoder_add_path(d, "a[00]", err, sizeof err), 0); /* the same index */
+    assert_int_equal(lw_decoder_add_path(d, "a[1000000]", err, sizeof err), 1);
+    static const char *const bad[] = {
+        "[0]",  "a[",    "a[]",   "a[x]",       "a[0]b",
+        "a]",   "a.[0]", "a[-1]", "a[1000001]", "a[0][0][0][0][0][0][0][0]",
+        "a[0]."};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        if (lw_decoder_add_path(d, bad[i], err, sizeof err) != -1)
+            fail_msg("accepted \"%s\"", bad[i]);
+        assert_non_null(lw_event_path_problem(bad[i], strlen(bad[i])));
+        assert_true(strlen(err) > 0);
+    }
+    assert_null(lw_event_path_problem("a[0][1].b", 9));
+    lw_decoder_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1221,6 +1292,7 @@ int main(void)
         cmocka_unit_test(test_envelope_abandoned),
         cmocka_unit_test(test_segment_time_chain),
         cmocka_unit_test(test_user_override_and_id_path),
+        cmocka_unit_test(test_paths_array_indexes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -288,26 +288,12 @@ lw_err_t lw_cfg_each_string(ctx_t *c, yaml_node_t *v, const char *kp, const char
 
 /* ----------------------------------------------------- value checkers */
 
-/* NULL when `s` is a valid dotted path, else what is wrong with it. */
+/* NULL when `s` is a valid path (event.h: keys and [N] indexes), else what is wrong with it. */
 const char *lw_cfg_path_problem(const char *s, size_t len)
 {
-    if (len == 0)
-        return "empty path";
     if (len > LW_CONFIG_MAX_PATH)
         return "path longer than " STR(LW_CONFIG_MAX_PATH) " bytes";
-    size_t segs = 1;
-    if (s[0] == '.' || s[len - 1] == '.')
-        return "path has an empty segment (leading or trailing '.')";
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != '.')
-            continue;
-        if (s[i + 1] == '.')
-            return "path has an empty segment ('..')";
-        segs++;
-    }
-    if (segs > LW_EVENT_MAX_PATH_DEPTH)
-        return "path has more than " STR(LW_EVENT_MAX_PATH_DEPTH) " segments";
-    return NULL;
+    return lw_event_path_problem(s, len);
 }
 
 static const char *name_problem(const char *s, size_t len)

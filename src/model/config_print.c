@@ -315,8 +315,8 @@ void lw_config_describe(FILE *out)
     fputs("Configuration keys (KEY TYPE DEFAULT HELP [BOUNDS]); unknown keys are errors.\n"
           "Durations: a whole number and a unit ms, s, m, h, d or w (500ms, 30s, 2d). Paths: "
           "dotted JSON "
-          "paths, at most " STR(
-              LW_EVENT_MAX_PATH_DEPTH) " segments.\n"
+          "paths with optional array indexes (context.items[0].id), at most " STR(
+              LW_EVENT_MAX_PATH_DEPTH) " keys and indexes.\n"
                                        "Plain true/false are booleans, plain numbers are numbers, "
                                        "null/~ is null; quoted "
                                        "values are always strings.\n",

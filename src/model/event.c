@@ -22,8 +22,12 @@
  * a sibling list for registration and resets).  A node is a "target" when
  * it carries a user slot or a format field.  While scanning, the decoder
  * keeps per depth the trie node of the current object (-1 when no target
- * lies below it, or inside arrays: paths do not index arrays), so keys
- * under unregistered objects are never looked up.  Otherwise the key is
+ * lies below it), so keys under unregistered objects are never looked up.
+ * Array indexes ("items[0]") are trie nodes too (is_index), kept out of the
+ * key hash and found by a walk of their parent's children (index_child):
+ * an array whose node has index children keeps its node and counts its
+ * elements (aidx), and each element's node is its index child or -1; any
+ * other array is -1 like an unregistered object.  Otherwise the key is
  * looked up in one open-addressed hash table keyed by (parent node, length,
  * first 8 bytes); the candidate is confirmed with two masked 8-byte word
  * compares (+ memcmp beyond 16 bytes).  A key with escapes is unescaped
@@ -118,6 +122,8 @@
 #include <emmintrin.h>
 #endif
 
+#define LW_STR_(x) #x
+#define LW_STR(x) LW_STR_(x) /* a bound as text, for messages */
 #define DEFAULT_MAX_EVENT_BYTES ((size_t)1 << 20)
 #define MAX_MAX_EVENT_BYTES ((size_t)1 << 30)
 #define DEFAULT_MAX_DEPTH 64
@@ -157,6 +163,9 @@ typedef struct {
     uint32_t val_epoch;   /* val holds this event's value iff == d->epoch */
     bool target;          /* carries a user slot or a format field */
     bool target_below;    /* some descendant is a target */
+    bool is_index;        /* an array index "[N]" of its parent, not an object key */
+    bool has_index;       /* some child is an array index */
+    uint32_t index;       /* is_index: N */
     lw_value_t val;
 } trie_node_t;
 
@@ -181,7 +190,8 @@ struct lw_decoder {
 
     /* per-depth scan state, max_depth + 1 entries each */
     unsigned char *kind; /* '{' or '[' */
-    int32_t *node;       /* trie node of the object at this depth, or -1 */
+    int32_t *node;       /* trie node of the object (or indexed array) at this depth, or -1 */
+    uint32_t *aidx;      /* arrays with node >= 0: the index of the current element */
 
     char *scratch; /* max_event_bytes + 1 */
     size_t scratch_used;
@@ -260,38 +270,99 @@ static size_t key_hash(int32_t parent, size_t len, uint64_t w0)
     return (size_t)((h * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - KEY_HASH_BITS));
 }
 
+/* One element of a path: an object key or an array index "[N]". */
+typedef struct {
+    size_t start, len; /* its text in the path ("[N]" for an index) */
+    bool is_index;
+    uint32_t index;
+} path_tok_t;
+
+/* Split a path into keys and indexes; NULL on success, else what is wrong. */
+static const char *path_tokens(const char *s, size_t len, path_tok_t *tok, size_t *ntok)
+{
+    size_t n = 0, i = 0;
+    *ntok = 0;
+    if (len == 0)
+        return "empty path";
+    if (len > LW_EVENT_MAX_PATH_LEN)
+        return "path longer than " LW_STR(LW_EVENT_MAX_PATH_LEN) " bytes";
+    for (;;) {
+        size_t st = i;
+        while (i < len && s[i] != '.' && s[i] != '[' && s[i] != ']')
+            i++;
+        if (i == st)
+            return i < len && s[i] == '[' ? "an array index must follow a key (\"items[0]\")"
+                   : st == 0 || i == len  ? "path has an empty segment (leading or trailing '.')"
+                                          : "path has an empty segment ('..')";
+        if (n == LW_EVENT_MAX_PATH_DEPTH)
+            return "path has more than " LW_STR(LW_EVENT_MAX_PATH_DEPTH) " segments (keys and "
+                                                                         "indexes)";
+        tok[n++] = (path_tok_t){.start = st, .len = i - st};
+        while (i < len && s[i] == '[') {
+            size_t open = i++;
+            uint64_t v = 0;
+            while (i < len && s[i] >= '0' && s[i] <= '9') {
+                v = v * 10 + (uint64_t)(s[i] - '0');
+                if (v > LW_EVENT_MAX_INDEX)
+                    return "array index larger than " LW_STR(LW_EVENT_MAX_INDEX);
+                i++;
+            }
+            if (i == open + 1 || i == len || s[i] != ']')
+                return "an array index is [N], N a whole number (\"items[0]\")";
+            i++;
+            if (n == LW_EVENT_MAX_PATH_DEPTH)
+                return "path has more than " LW_STR(LW_EVENT_MAX_PATH_DEPTH) " segments (keys "
+                                                                             "and indexes)";
+            tok[n++] = (path_tok_t){
+                .start = open, .len = i - open, .is_index = true, .index = (uint32_t)v};
+        }
+        if (i == len)
+            break;
+        if (s[i] != '.')
+            return s[i] == ']' ? "']' without '['" : "expected '.' or '[' after ']'";
+        if (++i == len)
+            return "path has an empty segment (leading or trailing '.')";
+    }
+    *ntok = n;
+    return NULL;
+}
+
+const char *lw_event_path_problem(const char *path, size_t len)
+{
+    path_tok_t tok[LW_EVENT_MAX_PATH_DEPTH];
+    size_t n;
+    return path_tokens(path, len, tok, &n);
+}
+
+/* The index child `i` of node `parent`, or -1 (index nodes are few: a list walk). */
+static int32_t index_child(const lw_decoder_t *d, int32_t parent, uint32_t i)
+{
+    for (int32_t c = d->nodes[parent].first_child; c >= 0; c = d->nodes[c].next_sibling)
+        if (d->nodes[c].is_index && d->nodes[c].index == i)
+            return c;
+    return -1;
+}
+
 /* Insert `path` and return its terminal node, or -1 with errstr set. */
 static int32_t trie_insert(lw_decoder_t *d, const char *path, char *errstr, size_t errstr_size)
 {
     size_t len = path ? strlen(path) : 0;
     int32_t chain[LW_EVENT_MAX_PATH_DEPTH + 1];
     int nchain = 0;
+    path_tok_t tok[LW_EVENT_MAX_PATH_DEPTH];
+    size_t ntok;
 
-    if (len == 0 || len > LW_EVENT_MAX_PATH_LEN) {
-        lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "path must be 1..%d bytes",
-                  LW_EVENT_MAX_PATH_LEN);
+    /* validate the whole path before touching the trie */
+    const char *problem = path_tokens(path ? path : "", len, tok, &ntok);
+    if (problem) {
+        lw_seterr(errstr, errstr_size,
+                  len > LW_EVENT_MAX_PATH_LEN || strstr(problem, "more than") ? LW_ERR_TOO_LARGE
+                                                                              : LW_ERR_INVALID,
+                  "path \"%.*s\": %s", (int)(len > 300 ? 300 : len), path ? path : "", problem);
         return -1;
     }
     if (d->pool_used + len > sizeof d->pool) {
         lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "too many paths");
-        return -1;
-    }
-    /* validate all segments before touching the trie */
-    size_t nseg = 1;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || path[i] == '.') {
-            if (i == 0 || path[i - 1] == '.' || (i == len && path[len - 1] == '.')) {
-                lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "path \"%s\" has an empty segment",
-                          path);
-                return -1;
-            }
-            if (i < len)
-                nseg++;
-        }
-    }
-    if (nseg > LW_EVENT_MAX_PATH_DEPTH) {
-        lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "path \"%s\" has more than %d segments",
-                  path, LW_EVENT_MAX_PATH_DEPTH);
         return -1;
     }
 
@@ -301,14 +372,13 @@ static int32_t trie_insert(lw_decoder_t *d, const char *path, char *errstr, size
 
     int32_t cur = 0;
     chain[nchain++] = 0;
-    for (size_t start = 0; start < len;) {
-        size_t end = start;
-        while (end < len && copy[end] != '.')
-            end++;
-        size_t sl = end - start;
+    for (size_t t = 0; t < ntok; t++) {
+        const path_tok_t *k = &tok[t];
+        size_t sl = k->len;
         int32_t c = d->nodes[cur].first_child;
-        while (c >= 0 &&
-               !(d->nodes[c].seg_len == sl && memcmp(d->nodes[c].seg, copy + start, sl) == 0))
+        while (c >= 0 && !(k->is_index ? d->nodes[c].is_index && d->nodes[c].index == k->index
+                                       : !d->nodes[c].is_index && d->nodes[c].seg_len == sl &&
+                                             memcmp(d->nodes[c].seg, copy + k->start, sl) == 0))
             c = d->nodes[c].next_sibling;
         if (c < 0) {
             if (d->nnodes == MAX_NODES) {
@@ -317,7 +387,7 @@ static int32_t trie_insert(lw_decoder_t *d, const char *path, char *errstr, size
             }
             c = d->nnodes++;
             trie_node_t *n = &d->nodes[c];
-            n->seg = copy + start;
+            n->seg = copy + k->start;
             n->seg_len = sl;
             unsigned char pad[16] = {0};
             memcpy(pad, n->seg, sl < 16 ? sl : 16);
@@ -330,20 +400,26 @@ static int32_t trie_insert(lw_decoder_t *d, const char *path, char *errstr, size
             n->val_epoch = 0;
             n->target = false;
             n->target_below = false;
+            n->is_index = k->is_index;
+            n->has_index = false;
+            n->index = k->index;
             /* append so registration order is scan order for ties */
             n->next_sibling = -1;
             int32_t *link = &d->nodes[cur].first_child;
             while (*link >= 0)
                 link = &d->nodes[*link].next_sibling;
             *link = c;
-            size_t h = key_hash(cur, sl, n->w0);
-            while (d->key_hash[h] >= 0) /* cannot fill: MAX_NODES < KEY_HASH_SIZE */
-                h = (h + 1) & (KEY_HASH_SIZE - 1);
-            d->key_hash[h] = c;
+            if (k->is_index) {
+                d->nodes[cur].has_index = true; /* found by index_child, not hashed */
+            } else {
+                size_t h = key_hash(cur, sl, n->w0);
+                while (d->key_hash[h] >= 0) /* cannot fill: MAX_NODES < KEY_HASH_SIZE */
+                    h = (h + 1) & (KEY_HASH_SIZE - 1);
+                d->key_hash[h] = c;
+            }
         }
         cur = c;
         chain[nchain++] = cur;
-        start = end + 1;
     }
     for (int i = 0; i < nchain - 1; i++)
         d->nodes[chain[i]].target_below = true;
@@ -427,6 +503,7 @@ void lw_decoder_destroy(lw_decoder_t *d)
     if (!d)
         return;
     free(d->scratch);
+    free(d->aidx);
     free(d->node);
     free(d->kind);
     free(d);
@@ -480,8 +557,9 @@ lw_decoder_t *lw_decoder_new(const lw_decoder_opts_t *opts, char *errstr, size_t
 
     d->kind = malloc((size_t)d->max_depth + 1);
     d->node = malloc(((size_t)d->max_depth + 1) * sizeof *d->node);
+    d->aidx = malloc(((size_t)d->max_depth + 1) * sizeof *d->aidx);
     d->scratch = malloc(d->max_event_bytes + 1);
-    if (!d->kind || !d->node || !d->scratch) {
+    if (!d->kind || !d->node || !d->aidx || !d->scratch) {
         lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -1060,7 +1138,9 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
             }
             depth++;
             d->kind[depth] = c;
-            d->node[depth] = (c == '{' && cur >= 0 && d->nodes[cur].target_below) ? cur : -1;
+            d->node[depth] =
+                cur >= 0 && (c == '{' ? d->nodes[cur].target_below : d->nodes[cur].has_index) ? cur
+                                                                                              : -1;
             p = skip_ws(p + 1, end);
             if (p < end && *p == (c == '{' ? '}' : ']')) {
                 p++;
@@ -1071,7 +1151,8 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
                     return r;
                 continue;
             } else {
-                cur = -1;
+                d->aidx[depth] = 0;
+                cur = d->node[depth] >= 0 ? index_child(d, d->node[depth], 0) : -1;
                 continue;
             }
         } else if (c == '"') {
@@ -1113,7 +1194,8 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
                     if (r != LW_REJECT_NONE)
                         return r;
                 } else {
-                    cur = -1;
+                    cur =
+                        d->node[depth] >= 0 ? index_child(d, d->node[depth], ++d->aidx[depth]) : -1;
                 }
                 break;
             }

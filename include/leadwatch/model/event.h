@@ -98,6 +98,19 @@ typedef struct {
 #define LW_EVENT_MAX_PATH_DEPTH 8
 /* Upper bound on the length in bytes of one dotted path (and so of one segment). */
 #define LW_EVENT_MAX_PATH_LEN 255
+/* Largest array index a path may name ("items[N]"). */
+#define LW_EVENT_MAX_INDEX 1000000
+
+/*
+ * Paths: object keys separated by '.', each key optionally followed by
+ * array indexes: "properties.plan", "context.items[0].id",
+ * "contexts.data[1].data.id", "matrix[2][0]".  Keys and indexes together
+ * are at most LW_EVENT_MAX_PATH_DEPTH segments.  A key containing '.', '['
+ * or ']' cannot be addressed.  NULL when `path` (len bytes) is valid, else
+ * a static string saying what is wrong (check-config reports it with
+ * FILE:LINE).
+ */
+const char *lw_event_path_problem(const char *path, size_t len);
 
 typedef struct {
     lw_slice_t name;          /* event name, unescaped */
