@@ -1055,8 +1055,21 @@ static void test_envelope_amplitude_posthog(void **state)
     assert_string_equal(e[0].id, "i-1");
     assert_int_equal(e[0].t, T_TYPICAL);
     assert_int_equal(e[1].r, LW_REJECT_BAD_TIME);
-    /* a "batch" key means nothing to amplitude */
+    /* the Export API calls it $insert_id; insert_id wins when both are there */
     lw_event_t ev;
+    assert_int_equal(dec(d,
+                         "{\"event_type\":\"play\",\"user_id\":\"u1\",\"time\":1774664167507,"
+                         "\"$insert_id\":\"x-1\",\"amplitude_id\":42}",
+                         &ev),
+                     LW_REJECT_NONE);
+    assert_slice(ev.id, "x-1");
+    assert_int_equal(dec(d,
+                         "{\"event_type\":\"play\",\"user_id\":\"u1\",\"time\":1774664167507,"
+                         "\"$insert_id\":\"x-1\",\"insert_id\":\"y\"}",
+                         &ev),
+                     LW_REJECT_NONE);
+    assert_slice(ev.id, "y");
+    /* a "batch" key means nothing to amplitude */
     assert_int_equal(dec(d, "{\"batch\":[]}", &ev), LW_REJECT_MISSING_EVENT);
     dec_done();
     lw_decoder_destroy(d);

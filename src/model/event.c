@@ -142,6 +142,7 @@ enum {
     SP_SENT,  /* segment sentAt */
     SP_RECV,  /* segment receivedAt */
     SP_ID,    /* dedup id */
+    SP_ID2,   /* dedup id fallback (Amplitude exports: "$insert_id") */
     SP_BATCH, /* envelope array: "batch" or "events" */
     SP__COUNT
 };
@@ -488,6 +489,7 @@ static const char *const vendor_fields[][SP__COUNT] = {
                           [SP_TIME] = "event_time",
                           [SP_TIME2] = "time",
                           [SP_ID] = "insert_id",
+                          [SP_ID2] = "$insert_id",
                           [SP_BATCH] = "events"},
     [LW_FMT_CUSTOM] = {NULL},
     [LW_FMT_POSTHOG] = {[SP_EVENT] = "event",
@@ -582,8 +584,10 @@ lw_decoder_t *lw_decoder_new(const lw_decoder_opts_t *opts, char *errstr, size_t
             paths[SP_USER2] = NULL;
         }
     }
-    if (opts->id_path)
+    if (opts->id_path) {
         paths[SP_ID] = opts->id_path;
+        paths[SP_ID2] = NULL;
+    }
     bool ok = true;
     for (int sp = 0; sp < SP__COUNT && ok; sp++)
         ok = !paths[sp] || add_special(d, paths[sp], sp, errstr, errstr_size);
@@ -1416,7 +1420,8 @@ static lw_reject_t decode_one(lw_decoder_t *d, const unsigned char *p, const uns
     }
     out->id.ptr = NULL;
     out->id.len = 0;
-    (void)user_value(special(d, SP_ID), &out->id);
+    if (!user_value(special(d, SP_ID), &out->id))
+        (void)user_value(special(d, SP_ID2), &out->id);
     out->name = name->s;
     out->time_ms = t;
     out->fields = d->values;

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "leadwatch/model/event.h"
@@ -96,7 +97,7 @@ static void check_event(const lw_event_t *ev, size_t size)
     check_slice(ev->user, size);
     if (!utf8_ok((const unsigned char *)ev->name.ptr, ev->name.len))
         abort();
-    if (ev->nfields != 7)
+    if (ev->nfields != 9)
         abort();
     for (size_t i = 0; i < ev->nfields; i++) {
         const lw_value_t *v = &ev->fields[i];
@@ -117,7 +118,9 @@ static void init(void)
                                         "a",
                                         "a.b",
                                         "a.b.c",
-                                        "x"};
+                                        "x",
+                                        "context.items[1].id",
+                                        "a[0][2]"};
     lw_decoder_opts_t o = {.max_event_bytes = MAX_BYTES, .max_depth = 16};
     for (int f = 0; f < NFMT; f++) {
         o.format = (lw_format_t)f;
@@ -154,7 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (!empty && size <= MAX_BYTES && (r == LW_REJECT_INVALID_UTF8) == valid_utf8)
             abort();
-        if (r == LW_REJECT_NONE && ev.envelope) {
+        bool envelope = r == LW_REJECT_NONE && ev.envelope;
+        if (envelope) {
             /* every element decodes to a verdict of its own, never an envelope */
             lw_reject_t er;
             size_t n = 0;
@@ -170,7 +174,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lw_event_t ev2;
         if (lw_decoder_decode(d, buf, size, NOW, &ev2) != r)
             abort();
-        if (r == LW_REJECT_NONE && !ev.envelope &&
+        if (r == LW_REJECT_NONE && ev2.envelope != envelope)
+            abort();
+        if (r == LW_REJECT_NONE && !envelope &&
             (ev2.time_ms != ev.time_ms || ev2.name.len != ev.name.len))
             abort();
 

@@ -16,7 +16,8 @@
  *               segment).
  *   amplitude : "event_type"; "user_id" else "device_id";
  *               "event_time" ("YYYY-MM-DD HH:MM:SS[.ffffff]", UTC) else
- *               "time" (epoch milliseconds, number); id "insert_id"
+ *               "time" (epoch milliseconds, number); id "insert_id" (HTTP V2)
+ *               else "$insert_id" (the Export API's name for it)
  *   posthog   : "event"; "distinct_id" else "properties.distinct_id";
  *               "timestamp" (ISO 8601); id "uuid"
  *   custom    : configured dotted paths; time is an ISO 8601 string with
