@@ -31,7 +31,7 @@ static lw_slice_t sl(const char *s)
 static void checked(const lw_dedup_t *d)
 {
     char why[256] = "";
-    if (!lw_dedup_check(d, why, sizeof why))
+    if (!lw_dedup_check(d, true, why, sizeof why))
         fail_msg("dedup invariant: %s", why);
 }
 
@@ -219,6 +219,33 @@ static void test_load_past_bound(void **state)
     lw_dedup_destroy(d);
 }
 
+
+/* One flush touching more buckets than the counting sort groups (the sort
+ * path), out of order, and more index entries than the spare room. */
+static void test_many_buckets_in_one_flush(void **state)
+{
+    fx_t *fx = *state;
+    lw_dedup_t *d = make(100000);
+    for (int i = 0; i < 3000; i++) /* 1500 buckets, each twice, in a scrambled order */
+        lw_dedup_add(d, key(i), T0 + (int64_t)((i * 7919) % 1500) * DAY + 5);
+    write_commit(fx, d, T0);
+    lw_dedup_t *r = reload(fx, T0);
+    assert_int_equal(lw_dedup_count(r), 3000);
+    for (int i = 0; i < 3000; i++)
+        assert_true(lw_dedup_seen(r, key(i)));
+    lw_dedup_destroy(r);
+    /* a few buckets, interleaved: the counting path */
+    for (int i = 3000; i < 3100; i++)
+        lw_dedup_add(d, key(i), T0 + (i % 3) * DAY);
+    write_commit(fx, d, T0);
+    r = reload(fx, T0 + 2 * DAY);
+    assert_false(lw_dedup_seen(r, key(3000))); /* day 0: before open_from */
+    assert_true(lw_dedup_seen(r, key(3002)));
+    assert_true(lw_dedup_seen(r, key(2)));
+    lw_dedup_destroy(r);
+    lw_dedup_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +254,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_round_trip_and_closing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_writers_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_past_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_buckets_in_one_flush, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

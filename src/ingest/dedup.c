@@ -2,13 +2,16 @@
  * dedup.c - see dedup.h.
  *
  * Memory: one open-addressed table of slots {key, bucket} (key 0 = empty;
- * a key that hashes to 0 is stored as 1), linear probing, grown by doubling
- * at 2/3 load up to the capacity that holds max_ids at that load.  Slots
- * are never deleted one by one: when buckets close, lw_dedup_committed()
- * rebuilds the table without them (O(capacity), once per closing bucket at
- * most, since it runs only when the oldest remembered bucket closed).  The
- * ids added since the last flush are also kept in a pending list, the part
- * lw_dedup_write() persists.
+ * a key that hashes to 0 is stored as 1), linear probing.  Ids of buckets
+ * that closed are dead, not deleted: lookups ignore them (a dead key found
+ * again is revived in its new bucket) and the next rehash drops them.  A
+ * rehash runs when the occupied slots (live + dead) reach 2/3 of the table;
+ * it sizes the table so the live ids fill at most half of it (doubling
+ * up to cap_max, the power of two that holds max_ids at 2/3 load), so every
+ * id is moved O(1) times: measured, rebuilding the table at each bucket
+ * close instead moved every live id once per closing bucket and cost 1.8x
+ * the CPU of an ingest without ids.  The ids added since the last flush
+ * are also kept in a pending list, the part lw_dedup_write() persists.
  *
  * Store layout (all inside the pipeline's transaction):
  *   blob "dedup.index"        the buckets (int64 ms, host order) with stored ids
@@ -37,6 +40,7 @@
 #define INDEX_MAX_BYTES ((size_t)1 << 20) /* 131072 buckets with stored ids */
 #define CHUNKS_MAX_BYTES ((size_t)1 << 30)
 #define KEY_MAX 64
+#define MAX_GROUPS 64 /* buckets one flush groups by counting; more are sorted */
 
 typedef struct {
     uint64_t key; /* 0: empty */
@@ -47,14 +51,20 @@ struct lw_dedup {
     size_t max_ids;
     int64_t size_ms;
     slot_t *slots;
-    size_t cap; /* power of two */
+    size_t cap; /* power of two, 0 before the first id */
     size_t cap_max;
-    size_t count;
-    slot_t *pending; /* added since the last committed write */
+    size_t used;      /* occupied slots: live ids and dead ones (bucket < open_from) */
+    int64_t open_from; /* ids of earlier buckets are dead: ignored, dropped by the next rehash */
+    bool full;         /* max_ids live ids: no room until a bucket closes */
+    slot_t *pending;   /* added since the last committed write */
     size_t npending;
     size_t cap_pending;
     int64_t untracked;
-    int64_t min_bucket; /* oldest bucket in the table, INT64_MAX when empty */
+    /* the last lw_dedup_seen miss: lw_dedup_add of the same key inserts there
+     * without probing again (one cache miss per new id, not two); any
+     * rehash invalidates it */
+    uint64_t probe_key;
+    size_t probe_slot;
 };
 
 uint64_t lw_dedup_key(lw_slice_t user, lw_slice_t id)
@@ -86,13 +96,14 @@ lw_dedup_t *lw_dedup_new(size_t max_ids, int64_t size_ms, char *errstr, size_t e
     }
     d->max_ids = max_ids;
     d->size_ms = size_ms;
-    d->min_bucket = INT64_MAX;
+    d->open_from = INT64_MIN;
     d->cap_max = MIN_CAP;
     while (d->cap_max * 2 < max_ids * 3)
         d->cap_max *= 2;
     return d;
 }
 
+/* The slot holding `key` (live or dead) or the empty slot that ends its probe. */
 static size_t slot_of(const slot_t *slots, size_t cap, uint64_t key)
 {
     size_t i = (size_t)(key * UINT64_C(0x9E3779B97F4A7C15)) & (cap - 1);
@@ -101,54 +112,90 @@ static size_t slot_of(const slot_t *slots, size_t cap, uint64_t key)
     return i;
 }
 
-bool lw_dedup_seen(const lw_dedup_t *d, uint64_t key)
+bool lw_dedup_seen(lw_dedup_t *d, uint64_t key)
 {
-    return d->cap > 0 && d->slots[slot_of(d->slots, d->cap, key)].key == key;
+    if (d->cap == 0)
+        return false;
+    size_t i = slot_of(d->slots, d->cap, key);
+    if (d->slots[i].key == key && d->slots[i].bucket >= d->open_from)
+        return true;
+    d->probe_key = key;
+    d->probe_slot = i;
+    return false;
 }
 
-/* Move every slot with bucket >= keep_from into a table of `cap` slots. */
-static bool rehash(lw_dedup_t *d, size_t cap, int64_t keep_from)
+/* Move the live slots into a table of `cap` slots (dead ones are dropped). */
+static bool rehash(lw_dedup_t *d, size_t cap)
 {
     slot_t *ns = calloc(cap, sizeof *ns);
     if (!ns)
         return false;
-    size_t count = 0;
-    int64_t min_bucket = INT64_MAX;
+    size_t used = 0;
     for (size_t i = 0; i < d->cap; i++) {
         const slot_t *s = &d->slots[i];
-        if (s->key == 0 || s->bucket < keep_from)
+        if (s->key == 0 || s->bucket < d->open_from)
             continue;
         ns[slot_of(ns, cap, s->key)] = *s;
-        count++;
-        if (s->bucket < min_bucket)
-            min_bucket = s->bucket;
+        used++;
     }
     free(d->slots);
     d->slots = ns;
     d->cap = cap;
-    d->count = count;
-    d->min_bucket = min_bucket;
+    d->used = used;
+    d->probe_key = 0;
     return true;
+}
+
+static size_t count_live(const lw_dedup_t *d)
+{
+    size_t live = 0;
+    for (size_t i = 0; i < d->cap; i++)
+        live += d->slots[i].key != 0 && d->slots[i].bucket >= d->open_from;
+    return live;
+}
+
+/*
+ * The table reached 2/3 load (or max_ids occupied slots): drop the dead ids
+ * and size the table so the live ones fill at most half of it (doubling
+ * up to cap_max), so the next rehash is at least a sixth of a table of
+ * inserts away.  At cap_max the live ids may fill more than a third; the
+ * next rehash then comes sooner but still after >= cap/16 inserts unless
+ * the bound itself is reached, which sets `full` until a bucket closes.
+ */
+static bool make_room(lw_dedup_t *d)
+{
+    if (d->full)
+        return false;
+    size_t live = count_live(d);
+    size_t cap = d->cap ? d->cap : MIN_CAP;
+    while ((live + 1) * 2 > cap && cap * 2 <= d->cap_max)
+        cap *= 2;
+    if (live >= d->max_ids || (live + 1) * 3 > cap * 2 ||
+        (cap == d->cap_max && (cap * 2 / 3 - live) < cap / 16)) {
+        d->full = true;
+        return false;
+    }
+    return rehash(d, cap);
 }
 
 /* Insert into the table only; false when full (bound or memory). */
 static bool insert(lw_dedup_t *d, uint64_t key, int64_t bucket)
 {
-    if (d->count >= d->max_ids)
+    if (((d->used + 1) * 3 > d->cap * 2 || d->used >= d->max_ids) && !make_room(d))
         return false;
-    if ((d->count + 1) * 3 > d->cap * 2) {
-        size_t cap = d->cap ? d->cap * 2 : MIN_CAP;
-        if (cap > d->cap_max || !rehash(d, cap, INT64_MIN))
-            return false;
-    }
-    size_t i = slot_of(d->slots, d->cap, key);
-    if (d->slots[i].key == key)
+    size_t i = key == d->probe_key &&
+                       (d->slots[d->probe_slot].key == 0 || d->slots[d->probe_slot].key == key)
+                   ? d->probe_slot
+                   : slot_of(d->slots, d->cap, key);
+    d->probe_key = 0;
+    if (d->slots[i].key == key) {
+        if (d->slots[i].bucket < d->open_from)
+            d->slots[i].bucket = bucket; /* dead: alive again in its new bucket */
         return true;
+    }
     d->slots[i].key = key;
     d->slots[i].bucket = bucket;
-    d->count++;
-    if (bucket < d->min_bucket)
-        d->min_bucket = bucket;
+    d->used++;
     return true;
 }
 
@@ -180,7 +227,7 @@ int64_t lw_dedup_untracked(const lw_dedup_t *d)
 
 size_t lw_dedup_count(const lw_dedup_t *d)
 {
-    return d->count;
+    return count_live(d);
 }
 
 /* ------------------------------------------------------------ the store */
@@ -194,6 +241,12 @@ static void key_chunk(char *buf, int64_t bucket, int64_t i)
 {
     snprintf(buf, KEY_MAX, "dedup.%lld.%lld", (long long)bucket, (long long)i);
 }
+
+/* The buckets with stored ids ("dedup.index"), as read and then edited. */
+typedef struct {
+    int64_t *v;
+    size_t n, cap;
+} index_t;
 
 /* The stored index: *out (malloc'd with room for 1024 more entries, *n used). */
 static lw_err_t read_index(lw_store_t *s, int64_t **out, size_t *n, char *errstr,
@@ -253,6 +306,8 @@ lw_err_t lw_dedup_load(lw_dedup_t *d, lw_store_t *s, int64_t open_from_ms, char 
 {
     int64_t *index;
     size_t n;
+    if (open_from_ms > d->open_from)
+        d->open_from = open_from_ms;
     lw_err_t err = read_index(s, &index, &n, errstr, errstr_size);
     lw_buf_t b;
     lw_buf_init(&b, CHUNKS_MAX_BYTES);
@@ -276,41 +331,58 @@ lw_err_t lw_dedup_load(lw_dedup_t *d, lw_store_t *s, int64_t open_from_ms, char 
     return err;
 }
 
+/* Index of bucket bk among gb[0..*ng), added when new; MAX_GROUPS when full. */
+static size_t group_of(int64_t *gb, size_t *ng, int64_t bk)
+{
+    size_t g = 0;
+    while (g < *ng && gb[g] != bk)
+        g++;
+    if (g == *ng && g < MAX_GROUPS)
+        gb[(*ng)++] = bk;
+    return g;
+}
+
 static int by_bucket(const void *a, const void *b)
 {
     const slot_t *x = a, *y = b;
     return (x->bucket > y->bucket) - (x->bucket < y->bucket);
 }
 
-/* Store the keys pend[0..n) of one bucket as a new chunk (or merged). */
-static lw_err_t write_bucket(lw_store_t *s, int64_t bucket, const slot_t *pend, size_t n,
+/* Store keys[0..n) of one bucket as a new chunk (or merged with its chunks). */
+static lw_err_t write_bucket(lw_store_t *s, int64_t bucket, const uint64_t *keys, size_t n,
                              char *errstr, size_t errstr_size)
 {
     char k[KEY_MAX];
     int64_t nchunks;
     lw_err_t err = chunk_count(s, bucket, &nchunks, errstr, errstr_size);
-    lw_buf_t b;
-    lw_buf_init(&b, CHUNKS_MAX_BYTES);
+    if (err != LW_OK)
+        return err;
     int64_t at = nchunks;
-    if (err == LW_OK && nchunks >= LW_DEDUP_MAX_CHUNKS) {
+    if (nchunks < LW_DEDUP_MAX_CHUNKS) {
+        key_chunk(k, bucket, at);
+        err = lw_store_set_blob(s, k, n ? (const void *)keys : "", n * sizeof *keys, errstr,
+                                errstr_size);
+    } else {
+        lw_buf_t b;
+        lw_buf_init(&b, CHUNKS_MAX_BYTES);
         err = read_chunks(s, bucket, nchunks, &b, errstr, errstr_size);
         for (int64_t i = 1; i < nchunks && err == LW_OK; i++) {
             key_chunk(k, bucket, i);
             err = lw_store_set_blob(s, k, "", 0, errstr, errstr_size);
         }
+        if (err == LW_OK)
+            err = lw_buf_append(&b, keys, n * sizeof *keys);
         at = 0;
-    }
-    for (size_t i = 0; i < n && err == LW_OK; i++)
-        err = lw_buf_append(&b, &pend[i].key, sizeof pend[i].key);
-    if (err == LW_OK) {
-        key_chunk(k, bucket, at);
-        err = lw_store_set_blob(s, k, b.data ? b.data : "", b.len, errstr, errstr_size);
+        if (err == LW_OK) {
+            key_chunk(k, bucket, at);
+            err = lw_store_set_blob(s, k, b.data ? b.data : "", b.len, errstr, errstr_size);
+        }
+        lw_buf_release(&b);
     }
     if (err == LW_OK) {
         key_n(k, bucket);
         err = lw_store_set_int(s, k, at + 1, errstr, errstr_size);
     }
-    lw_buf_release(&b);
     return err;
 }
 
@@ -331,6 +403,31 @@ static lw_err_t drop_bucket(lw_store_t *s, int64_t bucket, char *errstr, size_t 
     return err;
 }
 
+/* Write one bucket's keys (unless the bucket closed) and add the bucket to the index. */
+static lw_err_t write_group(lw_store_t *s, int64_t bucket, const uint64_t *keys, size_t cnt,
+                            int64_t open_from_ms, index_t *ix, bool *dirty, char *errstr,
+                            size_t errstr_size)
+{
+    if (bucket < open_from_ms)
+        return LW_OK;
+    lw_err_t err = write_bucket(s, bucket, keys, cnt, errstr, errstr_size);
+    for (size_t k = 0; k < ix->n; k++)
+        if (ix->v[k] == bucket)
+            return err;
+    if (err != LW_OK)
+        return err;
+    if (ix->n == ix->cap) {
+        int64_t *nv = realloc(ix->v, ix->cap * 2 * sizeof *nv);
+        if (!nv)
+            return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+        ix->v = nv;
+        ix->cap *= 2;
+    }
+    ix->v[ix->n++] = bucket;
+    *dirty = true;
+    return LW_OK;
+}
+
 lw_err_t lw_dedup_write(lw_dedup_t *d, lw_store_t *s, int64_t open_from_ms, char *errstr,
                         size_t errstr_size)
 {
@@ -339,34 +436,64 @@ lw_err_t lw_dedup_write(lw_dedup_t *d, lw_store_t *s, int64_t open_from_ms, char
     lw_err_t err = read_index(s, &index, &n, errstr, errstr_size);
     if (err != LW_OK)
         return err;
+    index_t ix = {index, n, n + 1024}; /* read_index leaves 1024 spare entries */
     bool dirty = false;
-    size_t cap = n + 1024;
-    qsort(d->pending, d->npending, sizeof *d->pending, by_bucket);
-    for (size_t i = 0; i < d->npending && err == LW_OK;) {
-        size_t j = i;
-        int64_t bucket = d->pending[i].bucket;
-        while (j < d->npending && d->pending[j].bucket == bucket)
-            j++;
-        if (bucket >= open_from_ms) {
-            err = write_bucket(s, bucket, d->pending + i, j - i, errstr, errstr_size);
-            bool known = false;
-            for (size_t k = 0; k < n && !known; k++)
-                known = index[k] == bucket;
-            if (err == LW_OK && !known) {
-                if (n == cap) {
-                    int64_t *ni = realloc(index, (cap *= 2) * sizeof *ni);
-                    if (!ni) {
-                        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
-                        break;
-                    }
-                    index = ni;
-                }
-                index[n++] = bucket;
-                dirty = true;
-            }
+    /* group the pending keys by bucket: a counting sort over the few
+     * buckets a flush touches (input is roughly in time order, so the
+     * last bucket found is the next one's almost always); past MAX_GROUPS
+     * distinct buckets, a sort */
+    int64_t gb[MAX_GROUPS];
+    size_t ng = 0;
+    bool sorted = false;
+    for (size_t i = 0, g = 0; i < d->npending; i++) {
+        if (ng == 0 || gb[g] != d->pending[i].bucket)
+            g = group_of(gb, &ng, d->pending[i].bucket);
+        if (g == MAX_GROUPS) {
+            sorted = true;
+            break;
         }
-        i = j;
     }
+    uint64_t *keys = malloc((d->npending ? d->npending : 1) * sizeof *keys);
+    if (!keys) {
+        free(ix.v);
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    }
+    if (sorted) {
+        qsort(d->pending, d->npending, sizeof *d->pending, by_bucket);
+        for (size_t i = 0; i < d->npending; i++)
+            keys[i] = d->pending[i].key;
+        for (size_t i = 0; i < d->npending && err == LW_OK;) {
+            size_t j = i;
+            while (j < d->npending && d->pending[j].bucket == d->pending[i].bucket)
+                j++;
+            err = write_group(s, d->pending[i].bucket, keys + i, j - i, open_from_ms, &ix, &dirty,
+                              errstr, errstr_size);
+            i = j;
+        }
+    } else {
+        size_t cnt[MAX_GROUPS] = {0}, off[MAX_GROUPS + 1], at[MAX_GROUPS];
+        for (size_t i = 0, g = 0; i < d->npending; i++) {
+            if (gb[g] != d->pending[i].bucket)
+                g = group_of(gb, &ng, d->pending[i].bucket);
+            cnt[g]++;
+        }
+        off[0] = 0;
+        for (size_t g = 0; g < ng; g++) {
+            at[g] = off[g];
+            off[g + 1] = off[g] + cnt[g];
+        }
+        for (size_t i = 0, g = 0; i < d->npending; i++) {
+            if (gb[g] != d->pending[i].bucket)
+                g = group_of(gb, &ng, d->pending[i].bucket);
+            keys[at[g]++] = d->pending[i].key;
+        }
+        for (size_t g = 0; g < ng && err == LW_OK; g++)
+            err = write_group(s, gb[g], keys + off[g], off[g + 1] - off[g], open_from_ms, &ix,
+                              &dirty, errstr, errstr_size);
+    }
+    free(keys);
+    index = ix.v;
+    n = ix.n;
     size_t kept = 0;
     for (size_t i = 0; i < n && err == LW_OK; i++) {
         if (index[i] >= open_from_ms) {
@@ -391,22 +518,31 @@ lw_err_t lw_dedup_write(lw_dedup_t *d, lw_store_t *s, int64_t open_from_ms, char
 void lw_dedup_committed(lw_dedup_t *d, int64_t open_from_ms)
 {
     d->npending = 0;
-    if (d->min_bucket < open_from_ms && d->cap > 0) {
-        /* same capacity: cannot fail for want of room, only of memory; on
-         * that the closed ids simply stay until the next close */
-        (void)rehash(d, d->cap, open_from_ms);
+    if (open_from_ms > d->open_from) {
+        /* the ids of the closed buckets are dead from now on; their slots
+         * are reclaimed by the next rehash (make_room), not here: a rebuild
+         * per closing bucket would move every live id once per bucket */
+        d->open_from = open_from_ms;
+        d->full = false;
     }
 }
 
-bool lw_dedup_check(const lw_dedup_t *d, char *why, size_t why_size)
+bool lw_dedup_check(const lw_dedup_t *d, bool deep, char *why, size_t why_size)
 {
-    size_t used = 0;
-    for (size_t i = 0; i < d->cap; i++)
-        used += d->slots[i].key != 0;
-    if (used != d->count || d->count > d->max_ids || d->npending > d->count ||
-        (d->cap > 0 && d->count * 3 > d->cap * 2) || d->cap > d->cap_max)
+    size_t used = d->used, live = 0;
+    if (deep) {
+        used = 0;
+        for (size_t i = 0; i < d->cap; i++) {
+            used += d->slots[i].key != 0;
+            live += d->slots[i].key != 0 && d->slots[i].bucket >= d->open_from;
+        }
+    }
+    if (used != d->used || live > d->max_ids || (d->cap > 0 && d->used * 3 > d->cap * 2) ||
+        d->cap > d->cap_max || (d->cap & (d->cap - 1)) != 0 || d->npending > d->cap_pending)
         return lw_seterr(why, why_size, LW_ERR_INVALID,
-                         "dedup: %zu slots used, count %zu, pending %zu, cap %zu/%zu, max %zu",
-                         used, d->count, d->npending, d->cap, d->cap_max, d->max_ids) == LW_OK;
+                         "dedup: %zu slots used (counted %zu), %zu live, pending %zu, cap "
+                         "%zu/%zu, max %zu",
+                         used, d->used, live, d->npending, d->cap, d->cap_max,
+                         d->max_ids) == LW_OK;
     return true;
 }

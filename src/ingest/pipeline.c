@@ -582,7 +582,7 @@ bool lw_pipeline_check(const lw_pipeline_t *p, char *why, size_t why_size)
                       "pending read %lld, fed %lld, accepted+late+rejected %lld disagree",
                       (long long)d->read, (long long)p->fed_since_flush,
                       (long long)(d->accepted + d->late + d->rejected_total)) == LW_OK;
-    if (p->dedup && !lw_dedup_check(p->dedup, why, why_size))
+    if (p->dedup && !lw_dedup_check(p->dedup, false, why, why_size))
         return false;
     if (p->fed_since_flush == 0 && (ndirty > 0 || lw_agg_dirty_cells(p->agg) > 0))
         return lw_seterr(why, why_size, LW_ERR_INVALID, "nothing fed since the flush, yet %zu dirty sources, %zu cells",

@@ -19,8 +19,10 @@
  * stored) nor counts a stored one twice.  lw_dedup_load() restores the set
  * of the open buckets when a pipeline starts.
  *
- * Bound.  At most max_ids ids are remembered (about 32 bytes each in
- * memory: a 16-byte slot at <= 2/3 load, plus 16 bytes while unflushed).
+ * Bound.  At most max_ids ids are remembered.  Memory: a table of 16-byte
+ * slots, at most the power of two that holds max_ids at 2/3 load (24 to 48
+ * bytes per id; 64 MiB for the default 2,000,000), grown on demand from
+ * 16 KiB, plus 16 bytes per id added since the last flush.
  * Past it a new id is not remembered: its event is counted, a later copy of
  * it would be counted too, and lw_dedup_untracked() counts such ids (the
  * pipeline stores them as the counter dedup.untracked and logs a warning).
@@ -47,8 +49,9 @@ void lw_dedup_destroy(lw_dedup_t *d);
 /* The 64-bit key of (user, id) as the set stores it. */
 uint64_t lw_dedup_key(lw_slice_t user, lw_slice_t id);
 
-/* true when `key` was counted before (in memory or restored from the store). */
-bool lw_dedup_seen(const lw_dedup_t *d, uint64_t key);
+/* true when `key` was counted before (in memory or restored from the store).
+ * Remembers where a missing key would go, for the lw_dedup_add that follows. */
+bool lw_dedup_seen(lw_dedup_t *d, uint64_t key);
 
 /*
  * Remember `key` for the bucket of `time_ms` (pending until the next
@@ -85,7 +88,8 @@ lw_err_t lw_dedup_write(lw_dedup_t *d, lw_store_t *s, int64_t open_from_ms, char
 /* The last write committed: forget the pending list and drop ids of buckets before open_from_ms. */
 void lw_dedup_committed(lw_dedup_t *d, int64_t open_from_ms);
 
-/* Internal consistency (count, pending, bounds); false with the reason in why. */
-bool lw_dedup_check(const lw_dedup_t *d, char *why, size_t why_size);
+/* Internal consistency (load, bounds; `deep`: also recount every slot, O(table)); false with
+ * the reason in why. */
+bool lw_dedup_check(const lw_dedup_t *d, bool deep, char *why, size_t why_size);
 
 #endif
