@@ -162,6 +162,18 @@ void lw_config_print(const lw_config_t *cfg, FILE *out)
     if (cfg->source.format == LW_FMT_CUSTOM)
         fprintf(out, "fields: event=%s user=%s time=%s\n", cfg->source.event_field,
                 cfg->source.user_field, cfg->source.time_field);
+    if (cfg->source.user_override)
+        fprintf(out, "user: %s\n", cfg->source.user_override);
+    static const char *const vendor_id[] = {[LW_FMT_SEGMENT] = "messageId",
+                                            [LW_FMT_AMPLITUDE] = "insert_id / $insert_id",
+                                            [LW_FMT_CUSTOM] = NULL,
+                                            [LW_FMT_POSTHOG] = "uuid"};
+    const char *id = cfg->source.dedup_id ? cfg->source.dedup_id : vendor_id[cfg->source.format];
+    if (cfg->source.dedup && id)
+        fprintf(out, "dedup: by %s while its bucket is open, at most %ld ids\n", id,
+                cfg->source.dedup_max_ids);
+    else
+        fputs("dedup: off\n", out);
     fprintf(out,
             "limits: max_event_bytes %zu  max_depth %d  max_future %s  flush every %ld events "
             "or %s\n",
