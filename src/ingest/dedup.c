@@ -8,10 +8,13 @@
  * rehash runs when the occupied slots (live + dead) reach 2/3 of the table;
  * it sizes the table so the live ids fill at most half of it (doubling
  * up to cap_max, the power of two that holds max_ids at 2/3 load), so every
- * id is moved O(1) times: measured, rebuilding the table at each bucket
- * close instead moved every live id once per closing bucket and cost 1.8x
- * the CPU of an ingest without ids.  The ids added since the last flush
- * are also kept in a pending list, the part lw_dedup_write() persists.
+ * id is moved O(1) times (rebuilding at every bucket close, the first
+ * version, moved every live id once per closing bucket).  The cost that
+ * remains is one cache miss per lookup in a table larger than L2
+ * (bench/RESULTS.md, issue 14: 1.78x the CPU of an ingest without ids);
+ * a Bloom filter in front would avoid it for new ids.  The ids added since
+ * the last flush are also kept in a pending list, the part
+ * lw_dedup_write() persists.
  *
  * Store layout (all inside the pipeline's transaction):
  *   blob "dedup.index"        the buckets (int64 ms, host order) with stored ids
