@@ -746,12 +746,32 @@ static void test_refused_commit_is_retried(void **state)
  * start from its own store and count those 300 messages a second time; now
  * the partitions wait and start at the group's offsets once readable.
  */
+/* Produce n good events to "ev" (users prefix-i, day 2024-01-11). */
+static void produce_more(e2e_t *e, int n, const char *prefix)
+{
+    char err[512];
+    lw_producer_t *prod = lw_producer_new(e->props, 1, err, sizeof err);
+    assert_non_null(prod);
+    for (int i = 0; i < n; i++) {
+        char line[160], key[16];
+        snprintf(key, sizeof key, "k%d", i % 97);
+        int len = snprintf(line, sizeof line,
+                           "{\"event\":\"track_played\",\"userId\":\"%s%d\","
+                           "\"timestamp\":\"2024-01-11T10:00:00Z\"}",
+                           prefix, i);
+        assert_int_equal(lw_producer_send(prod, "ev", key, strlen(key), line, (size_t)len, NULL, 0,
+                                          err, sizeof err),
+                         LW_OK);
+    }
+    assert_int_equal(lw_producer_flush(prod, 10000, err, sizeof err), LW_OK);
+    lw_producer_destroy(prod);
+}
+
 static void test_unreadable_committed_offsets_pause(void **state)
 {
     (void)state;
     e2e_t e;
     e2e_setup(&e, "blocked");
-    char err[512];
     lw_store_t *store;
     lw_pipeline_t *p;
     /* member A consumes everything and leaves (store A = group = the end) */
@@ -760,21 +780,7 @@ static void test_unreadable_committed_offsets_pause(void **state)
         poll_some(c, 1000);
     close_consumer(c, store, p);
     /* 300 more messages, consumed and committed by member B (its own store) */
-    lw_producer_t *prod = lw_producer_new(e.props, 1, err, sizeof err);
-    assert_non_null(prod);
-    for (int i = 0; i < 300; i++) {
-        char line[160], key[16];
-        snprintf(key, sizeof key, "k%d", i % 97);
-        int n = snprintf(line, sizeof line,
-                         "{\"event\":\"track_played\",\"userId\":\"b%d\","
-                         "\"timestamp\":\"2024-01-11T10:00:00Z\"}",
-                         i);
-        assert_int_equal(lw_producer_send(prod, "ev", key, strlen(key), line, (size_t)n, NULL, 0,
-                                          err, sizeof err),
-                         LW_OK);
-    }
-    assert_int_equal(lw_producer_flush(prod, 10000, err, sizeof err), LW_OK);
-    lw_producer_destroy(prod);
+    produce_more(&e, 300, "b");
     char *db_b = tu_path(e.dir, "b.db");
     c = open_consumer(&e, db_b, &store, &p);
     for (int i = 0; i < 1000 && !lw_consumer_idle(c); i++)
@@ -808,27 +814,6 @@ static void test_unreadable_committed_offsets_pause(void **state)
     e2e_teardown(&e);
 }
 
-
-/* Produce n good events to "ev" (users prefix-i, day 2024-01-11). */
-static void produce_more(e2e_t *e, int n, const char *prefix)
-{
-    char err[512];
-    lw_producer_t *prod = lw_producer_new(e->props, 1, err, sizeof err);
-    assert_non_null(prod);
-    for (int i = 0; i < n; i++) {
-        char line[160], key[16];
-        snprintf(key, sizeof key, "k%d", i % 97);
-        int len = snprintf(line, sizeof line,
-                           "{\"event\":\"track_played\",\"userId\":\"%s%d\","
-                           "\"timestamp\":\"2024-01-11T10:00:00Z\"}",
-                           prefix, i);
-        assert_int_equal(lw_producer_send(prod, "ev", key, strlen(key), line, (size_t)len, NULL, 0,
-                                          err, sizeof err),
-                         LW_OK);
-    }
-    assert_int_equal(lw_producer_flush(prod, 10000, err, sizeof err), LW_OK);
-    lw_producer_destroy(prod);
-}
 
 /*
  * Issue 14: the log moves past a stopped consumer (here: the broker answers
