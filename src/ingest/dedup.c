@@ -11,8 +11,9 @@
  * id is moved O(1) times (rebuilding at every bucket close, the first
  * version, moved every live id once per closing bucket).  The cost that
  * remains is one cache miss per lookup in a table larger than L2
- * (bench/RESULTS.md, issue 14: 1.78x the CPU of an ingest without ids);
- * a Bloom filter in front would avoid it for new ids.  The ids added since
+ * (bench/RESULTS.md, issue 14: 1.78x the CPU of an ingest without ids; a
+ * Bloom filter in front did not help: the streaming input evicts it too).
+ * The ids added since
  * the last flush are also kept in a pending list, the part
  * lw_dedup_write() persists.
  *
