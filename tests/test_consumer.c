@@ -746,12 +746,32 @@ static void test_refused_commit_is_retried(void **state)
  * start from its own store and count those 300 messages a second time; now
  * the partitions wait and start at the group's offsets once readable.
  */
+/* Produce n good events to "ev" (users prefix-i, day 2024-01-11). */
+static void produce_more(e2e_t *e, int n, const char *prefix)
+{
+    char err[512];
+    lw_producer_t *prod = lw_producer_new(e->props, 1, err, sizeof err);
+    assert_non_null(prod);
+    for (int i = 0; i < n; i++) {
+        char line[160], key[16];
+        snprintf(key, sizeof key, "k%d", i % 97);
+        int len = snprintf(line, sizeof line,
+                           "{\"event\":\"track_played\",\"userId\":\"%s%d\","
+                           "\"timestamp\":\"2024-01-11T10:00:00Z\"}",
+                           prefix, i);
+        assert_int_equal(lw_producer_send(prod, "ev", key, strlen(key), line, (size_t)len, NULL, 0,
+                                          err, sizeof err),
+                         LW_OK);
+    }
+    assert_int_equal(lw_producer_flush(prod, 10000, err, sizeof err), LW_OK);
+    lw_producer_destroy(prod);
+}
+
 static void test_unreadable_committed_offsets_pause(void **state)
 {
     (void)state;
     e2e_t e;
     e2e_setup(&e, "blocked");
-    char err[512];
     lw_store_t *store;
     lw_pipeline_t *p;
     /* member A consumes everything and leaves (store A = group = the end) */
@@ -760,21 +780,7 @@ static void test_unreadable_committed_offsets_pause(void **state)
         poll_some(c, 1000);
     close_consumer(c, store, p);
     /* 300 more messages, consumed and committed by member B (its own store) */
-    lw_producer_t *prod = lw_producer_new(e.props, 1, err, sizeof err);
-    assert_non_null(prod);
-    for (int i = 0; i < 300; i++) {
-        char line[160], key[16];
-        snprintf(key, sizeof key, "k%d", i % 97);
-        int n = snprintf(line, sizeof line,
-                         "{\"event\":\"track_played\",\"userId\":\"b%d\","
-                         "\"timestamp\":\"2024-01-11T10:00:00Z\"}",
-                         i);
-        assert_int_equal(lw_producer_send(prod, "ev", key, strlen(key), line, (size_t)n, NULL, 0,
-                                          err, sizeof err),
-                         LW_OK);
-    }
-    assert_int_equal(lw_producer_flush(prod, 10000, err, sizeof err), LW_OK);
-    lw_producer_destroy(prod);
+    produce_more(&e, 300, "b");
     char *db_b = tu_path(e.dir, "b.db");
     c = open_consumer(&e, db_b, &store, &p);
     for (int i = 0; i < 1000 && !lw_consumer_idle(c); i++)
@@ -808,6 +814,75 @@ static void test_unreadable_committed_offsets_pause(void **state)
     e2e_teardown(&e);
 }
 
+
+/*
+ * Issue 14: the log moves past a stopped consumer (here: the broker answers
+ * OFFSET_OUT_OF_RANGE and auto.offset.reset=latest sends the fetch to the
+ * end, as after retention deleted what the store's position points at).
+ * Every skipped offset is counted as lost, per partition and in total, and
+ * nothing after the gap is lost or counted twice.
+ */
+static void test_skipped_offsets_are_counted_lost(void **state)
+{
+    (void)state;
+    e2e_t e;
+    e2e_setup(&e, "lost");
+    char err[512];
+    lw_store_t *store;
+    lw_pipeline_t *p;
+    lw_consumer_t *c = open_consumer(&e, e.db, &store, &p);
+    for (int i = 0; i < 1000 && !lw_consumer_idle(c); i++)
+        poll_some(c, 1000);
+    lw_consumer_stats_t st;
+    lw_consumer_stats(c, &st);
+    assert_int_equal(st.events_lost, 0);
+    close_consumer(c, store, p);
+
+    produce_more(&e, 300, "gone");
+    mock_do(&e, "errors fetch 1 OFFSET_OUT_OF_RANGE");
+    assert_int_equal(lw_store_open(e.db, 0, &store, err, sizeof err), LW_OK);
+    p = lw_pipeline_new(e.cfg, store, err, sizeof err);
+    assert_non_null(p);
+    lw_kafka_prop_t props[5];
+    memcpy(props, e.props, 4 * sizeof props[0]);
+    props[4] = (lw_kafka_prop_t){"auto.offset.reset", "latest"};
+    lw_kafka_settings_t ks = {props, 5, e.topics, 1, NULL};
+    c = lw_consumer_new(&ks, p, err, sizeof err);
+    assert_non_null(c);
+    int64_t fed = 0, end = now_mono() + 15000;
+    do {
+        fed += poll_for(c, 200);
+        lw_consumer_stats(c, &st);
+    } while (now_mono() < end && (st.assigned < NPART || !lw_consumer_idle(c)));
+    /* the injected error hits the partitions of one fetch: those are reset to
+     * their end and lose all their new messages, the others read theirs;
+     * either way every one of the 300 is fed or counted lost, exactly */
+    assert_true(st.events_lost > 0);
+    assert_int_equal(fed + st.events_lost, 300);
+    lw_consumer_lag_t lag[NPART];
+    assert_int_equal(lw_consumer_lag(c, lag, NPART), NPART);
+    int64_t per_part = 0;
+    for (int i = 0; i < NPART; i++) {
+        per_part += lag[i].lost;
+        assert_int_equal(lag[i].lag, 0);
+    }
+    assert_int_equal(per_part, st.events_lost);
+    int64_t lost = st.events_lost, fed_before = fed;
+
+    /* what comes after the gap is read, and the gap is not counted again */
+    produce_more(&e, 30, "after");
+    end = now_mono() + 15000;
+    do {
+        fed += poll_for(c, 200);
+    } while (now_mono() < end && fed < fed_before + 30);
+    fed += poll_for(c, 500);
+    lw_consumer_stats(c, &st);
+    assert_int_equal(fed, fed_before + 30);
+    assert_int_equal(st.events_lost, lost);
+    close_consumer(c, store, p);
+    e2e_teardown(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -823,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_fetch_wakeup),
         cmocka_unit_test(test_refused_commit_is_retried),
         cmocka_unit_test(test_unreadable_committed_offsets_pause),
+        cmocka_unit_test(test_skipped_offsets_are_counted_lost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,9 +96,9 @@ static void test_names(void **state)
 {
     (void)state;
     static const char *const want[LW_REJECT__COUNT] = {
-        "none",         "empty",    "too_large",    "invalid_utf8",  "invalid_json",
-        "not_object",   "too_deep", "bad_number",   "missing_event", "missing_user",
-        "missing_time", "bad_time", "time_too_old", "time_in_future"};
+        "none",         "empty",    "too_large",    "invalid_utf8",   "invalid_json",
+        "not_object",   "too_deep", "bad_number",   "missing_event",  "missing_user",
+        "missing_time", "bad_time", "time_too_old", "time_in_future", "duplicate"};
     for (int r = 0; r < LW_REJECT__COUNT; r++)
         assert_string_equal(lw_reject_name((lw_reject_t)r), want[r]);
 
@@ -108,6 +108,14 @@ static void test_names(void **state)
         assert_true(lw_format_parse(fmts[i], &f));
         assert_int_equal(f, (lw_format_t)i);
         assert_string_equal(lw_format_name(f), fmts[i]);
+    }
+    {
+        lw_format_t f;
+        assert_true(lw_format_parse("posthog", &f));
+        assert_int_equal(f, LW_FMT_POSTHOG);
+        assert_string_equal(lw_format_name(f), "posthog");
+        assert_true(lw_format_parse("rudderstack", &f));
+        assert_int_equal(f, LW_FMT_SEGMENT);
     }
     lw_format_t f = LW_FMT_CUSTOM;
     assert_false(lw_format_parse("Segment", &f));
@@ -773,9 +781,10 @@ static void test_malformed_table(void **state)
         assert_int_equal(r, c->r);
         seen[r]++;
     }
-    /* every reason but the limit ones (tested below) appears in the table */
+    /* every reason but the limit ones (tested below) appears in the table;
+     * duplicate is the pipeline's (dedup), never the decoder's */
     for (int r = 0; r < LW_REJECT__COUNT; r++) {
-        if (r != LW_REJECT_TOO_LARGE && r != LW_REJECT_TOO_DEEP)
+        if (r != LW_REJECT_TOO_LARGE && r != LW_REJECT_TOO_DEEP && r != LW_REJECT_DUPLICATE)
             assert_true(seen[r] > 0);
     }
     dec_done();
@@ -933,6 +942,346 @@ static void test_prefixes_no_overread(void **state)
     lw_decoder_destroy(d);
 }
 
+/* ------------------------------------------------------------ envelopes */
+
+/* Decode an envelope and collect each element's verdict, name and time. */
+typedef struct {
+    lw_reject_t r;
+    char name[32];
+    char user[32];
+    char ctx[32];
+    int64_t t;
+    char id[40];
+} elem_t;
+
+static size_t expand(lw_decoder_t *d, const char *s, elem_t *out, size_t max)
+{
+    lw_event_t ev;
+    assert_int_equal(dec(d, s, &ev), LW_REJECT_NONE);
+    assert_true(ev.envelope);
+    size_t n = 0;
+    lw_reject_t r;
+    while (lw_decoder_next(d, NOW, &ev, &r)) {
+        assert_true(n < max);
+        memset(&out[n], 0, sizeof out[n]);
+        out[n].r = r;
+        if (r == LW_REJECT_NONE) {
+            snprintf(out[n].name, sizeof out[n].name, "%.*s", (int)ev.name.len, ev.name.ptr);
+            snprintf(out[n].user, sizeof out[n].user, "%.*s", (int)ev.user.len, ev.user.ptr);
+            snprintf(out[n].id, sizeof out[n].id, "%.*s", (int)ev.id.len,
+                     ev.id.ptr ? ev.id.ptr : "");
+            if (ev.nfields > 0 && ev.fields[0].type == LW_VAL_STRING)
+                snprintf(out[n].ctx, sizeof out[n].ctx, "%.*s", (int)ev.fields[0].s.len,
+                         ev.fields[0].s.ptr);
+            out[n].t = ev.time_ms;
+        }
+        n++;
+    }
+    assert_false(lw_decoder_next(d, NOW, &ev, &r)); /* stays finished */
+    return n;
+}
+
+/* Segment HTTP API /v1/batch: sentAt and context at the envelope level. */
+static void test_envelope_segment_batch(void **state)
+{
+    (void)state;
+    const char *paths[] = {"context.library.name"};
+    lw_decoder_t *d = make(LW_FMT_SEGMENT, paths, 1);
+    elem_t e[8];
+    size_t n =
+        expand(d,
+               "{\"batch\":[{\"type\":\"track\",\"event\":\"a\",\"userId\":\"u1\","
+               "\"timestamp\":\"2026-03-28T02:16:07.507Z\",\"messageId\":\"m1\"},"
+               " {\"type\":\"track\",\"event\":\"b\",\"anonymousId\":\"an\\u0031\","
+               "\"originalTimestamp\":\"2026-03-28T02:16:00.000Z\","
+               "\"receivedAt\":\"2026-03-28T02:16:09.000Z\","
+               "\"context\":{\"library\":{\"name\":\"own\"}}},"
+               "{\"type\":\"track\",\"userId\":\"u3\",\"timestamp\":\"2026-03-28T02:16:07Z\"},"
+               "42],"
+               "\"sentAt\":\"2026-03-28T02:16:05.000Z\","
+               "\"context\":{\"library\":{\"name\":\"analytics-\\\"node\"}},"
+               "\"api_key\":\"secret\"}\n",
+               e, 8);
+    assert_int_equal(n, 4);
+    assert_int_equal(e[0].r, LW_REJECT_NONE);
+    assert_string_equal(e[0].name, "a");
+    assert_string_equal(e[0].id, "m1");
+    assert_string_equal(e[0].ctx, "analytics-\"node"); /* inherited from the envelope */
+    assert_int_equal(e[0].t, T_TYPICAL);
+    assert_int_equal(e[1].r, LW_REJECT_NONE);
+    assert_string_equal(e[1].user, "an1");
+    assert_string_equal(e[1].ctx, "own"); /* its own context wins */
+    assert_string_equal(e[1].id, "");
+    /* receivedAt - (envelope sentAt - originalTimestamp) = 09 - (05 - 00) = 02:16:04 */
+    assert_int_equal(e[1].t, T_TYPICAL - 3507);
+    assert_int_equal(e[2].r, LW_REJECT_MISSING_EVENT);
+    assert_int_equal(e[3].r, LW_REJECT_NOT_OBJECT);
+
+    /* an empty envelope has no elements; an object with an event name is an event */
+    n = expand(d, "{\"batch\":[ ],\"sentAt\":\"2026-03-28T02:16:05Z\"}", e, 8);
+    assert_int_equal(n, 0);
+    lw_event_t ev;
+    assert_int_equal(dec(d,
+                         "{\"event\":\"x\",\"userId\":\"u\",\"timestamp\":\"2026-03-28T02:16:07."
+                         "507Z\",\"batch\":[1]}",
+                         &ev),
+                     LW_REJECT_NONE);
+    assert_false(ev.envelope);
+    /* "batch" that is not an array is no envelope: the object lacks an event */
+    assert_int_equal(dec(d, "{\"batch\":{\"event\":\"x\"}}", &ev), LW_REJECT_MISSING_EVENT);
+    /* an envelope inside an envelope is not expanded twice */
+    n = expand(d, "{\"batch\":[{\"batch\":[]}]}", e, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(e[0].r, LW_REJECT_MISSING_EVENT);
+    /* invalid JSON anywhere rejects the whole line */
+    assert_int_equal(dec(d, "{\"batch\":[{\"event\":\"a\"},]}", &ev), LW_REJECT_INVALID_JSON);
+    dec_done();
+    lw_decoder_destroy(d);
+}
+
+/* Amplitude HTTP V2 {"api_key", "events": [...]} and PostHog /batch. */
+static void test_envelope_amplitude_posthog(void **state)
+{
+    (void)state;
+    lw_decoder_t *d = make(LW_FMT_AMPLITUDE, NULL, 0);
+    elem_t e[4];
+    size_t n = expand(d,
+                      "{\"api_key\":\"k\",\"events\":[{\"event_type\":\"play\",\"user_id\":\"u1\","
+                      "\"time\":1774664167507,\"insert_id\":\"i-1\"},{\"event_type\":\"play\","
+                      "\"device_id\":\"d2\",\"time\":\"soon\"}],\"options\":{\"min_id_length\":1}}",
+                      e, 4);
+    assert_int_equal(n, 2);
+    assert_int_equal(e[0].r, LW_REJECT_NONE);
+    assert_string_equal(e[0].id, "i-1");
+    assert_int_equal(e[0].t, T_TYPICAL);
+    assert_int_equal(e[1].r, LW_REJECT_BAD_TIME);
+    /* the Export API calls it $insert_id; insert_id wins when both are there */
+    lw_event_t ev;
+    assert_int_equal(dec(d,
+                         "{\"event_type\":\"play\",\"user_id\":\"u1\",\"time\":1774664167507,"
+                         "\"$insert_id\":\"x-1\",\"amplitude_id\":42}",
+                         &ev),
+                     LW_REJECT_NONE);
+    assert_slice(ev.id, "x-1");
+    assert_int_equal(dec(d,
+                         "{\"event_type\":\"play\",\"user_id\":\"u1\",\"time\":1774664167507,"
+                         "\"$insert_id\":\"x-1\",\"insert_id\":\"y\"}",
+                         &ev),
+                     LW_REJECT_NONE);
+    assert_slice(ev.id, "y");
+    /* a "batch" key means nothing to amplitude */
+    assert_int_equal(dec(d, "{\"batch\":[]}", &ev), LW_REJECT_MISSING_EVENT);
+    dec_done();
+    lw_decoder_destroy(d);
+
+    d = make(LW_FMT_POSTHOG, NULL, 0);
+    n = expand(d,
+               "{\"api_key\":\"phc_x\",\"historical_migration\":false,\"batch\":["
+               "{\"event\":\"$pageview\",\"distinct_id\":\"p1\",\"uuid\":\"0190-a\","
+               "\"timestamp\":\"2026-03-28T02:16:07.507Z\",\"properties\":{}},"
+               "{\"event\":\"signup\",\"properties\":{\"distinct_id\":\"p2\"},"
+               "\"timestamp\":\"2026-03-28T04:16:07.507+02:00\"},"
+               "{\"event\":\"x\",\"timestamp\":\"2026-03-28T02:16:07.507Z\"}]}",
+               e, 4);
+    assert_int_equal(n, 3);
+    assert_int_equal(e[0].r, LW_REJECT_NONE);
+    assert_string_equal(e[0].user, "p1");
+    assert_string_equal(e[0].id, "0190-a");
+    assert_int_equal(e[1].r, LW_REJECT_NONE);
+    assert_string_equal(e[1].user, "p2");
+    assert_int_equal(e[1].t, T_TYPICAL);
+    assert_int_equal(e[2].r, LW_REJECT_MISSING_USER);
+    dec_done();
+    lw_decoder_destroy(d);
+}
+
+/* Abandoning an envelope half-way: the next decode starts afresh. */
+static void test_envelope_abandoned(void **state)
+{
+    (void)state;
+    lw_decoder_t *d = make(LW_FMT_SEGMENT, NULL, 0);
+    lw_event_t ev;
+    lw_reject_t r;
+    assert_int_equal(dec(d, "{\"batch\":[{},{}]}", &ev), LW_REJECT_NONE);
+    assert_true(lw_decoder_next(d, NOW, &ev, &r));
+    assert_int_equal(dec(d, TYPICAL, &ev), LW_REJECT_NONE);
+    assert_false(ev.envelope);
+    assert_false(lw_decoder_next(d, NOW, &ev, &r));
+    /* custom format has no envelopes */
+    lw_decoder_t *c = make(LW_FMT_CUSTOM, NULL, 0);
+    assert_int_equal(dec(c, "{\"batch\":[]}", &ev), LW_REJECT_MISSING_EVENT);
+    dec_done();
+    lw_decoder_destroy(c);
+    lw_decoder_destroy(d);
+}
+
+/* ---------------------------------------------- vendor time and user rules */
+
+/* Segment/RudderStack: timestamp, else receivedAt - (sentAt - originalTimestamp), else
+ * originalTimestamp. */
+static void test_segment_time_chain(void **state)
+{
+    (void)state;
+    lw_decoder_t *d = make(LW_FMT_SEGMENT, NULL, 0);
+    static const struct {
+        const char *body;
+        lw_reject_t r;
+        int64_t t;
+    } cases[] = {
+        /* timestamp wins over everything */
+        {"\"timestamp\":\"2026-03-28T02:16:07.507Z\",\"originalTimestamp\":\"2020-01-01T00:00:"
+         "00Z\","
+         "\"sentAt\":\"2020-01-01T00:00:00Z\",\"receivedAt\":\"2020-01-01T00:00:00Z\"",
+         LW_REJECT_NONE, T_TYPICAL},
+        /* corrected: device clock 1 h fast: orig 03:16:07.507, sent 03:16:10.507, received
+           02:16:10.507 */
+        {"\"originalTimestamp\":\"2026-03-28T03:16:07.507Z\",\"sentAt\":\"2026-03-28T03:16:10."
+         "507Z\","
+         "\"receivedAt\":\"2026-03-28T02:16:10.507Z\"",
+         LW_REJECT_NONE, T_TYPICAL},
+        /* timestamp null: the chain goes on */
+        {"\"timestamp\":null,\"originalTimestamp\":\"2026-03-28T02:16:07.507Z\"", LW_REJECT_NONE,
+         T_TYPICAL},
+        /* only two of three: originalTimestamp as it is */
+        {"\"originalTimestamp\":\"2026-03-28T02:16:07.507Z\",\"sentAt\":\"2026-03-28T09:00:00Z\"",
+         LW_REJECT_NONE, T_TYPICAL},
+        {"\"originalTimestamp\":\"2026-03-28T02:16:07.507Z\",\"receivedAt\":\"2026-03-28T09:00:"
+         "00Z\"",
+         LW_REJECT_NONE, T_TYPICAL},
+        /* sentAt / receivedAt alone give no time */
+        {"\"sentAt\":\"2026-03-28T02:16:07.507Z\",\"receivedAt\":\"2026-03-28T02:16:07.507Z\"",
+         LW_REJECT_MISSING_TIME, 0},
+        /* a present field must parse */
+        {"\"originalTimestamp\":\"yesterday\"", LW_REJECT_BAD_TIME, 0},
+        {"\"originalTimestamp\":\"2026-03-28T02:16:07.507Z\",\"sentAt\":\"x\",\"receivedAt\":"
+         "\"2026-03-28T02:16:07.507Z\"",
+         LW_REJECT_BAD_TIME, 0},
+        {"\"timestamp\":1774664167507", LW_REJECT_BAD_TIME, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "{\"event\":\"e\",\"userId\":\"u\",%s}", cases[i].body);
+        lw_event_t ev;
+        lw_reject_t r = dec(d, buf, &ev);
+        if (r != cases[i].r)
+            print_error("case %zu: %s\n", i, lw_reject_name(r));
+        assert_int_equal(r, cases[i].r);
+        if (r == LW_REJECT_NONE)
+            assert_true(ev.time_ms == cases[i].t);
+    }
+    dec_done();
+    lw_decoder_destroy(d);
+}
+
+/* source.user replaces the format's user fields; source.dedup.id the id path. */
+static void test_user_override_and_id_path(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_decoder_opts_t o = {.format = LW_FMT_AMPLITUDE, .user_override = "amplitude_id"};
+    lw_decoder_t *d = lw_decoder_new(&o, err, sizeof err);
+    assert_non_null(d);
+    lw_event_t ev;
+    assert_int_equal(dec(d,
+                         "{\"event_type\":\"play\",\"user_id\":\"u1\",\"amplitude_id\":123456789,"
+                         "\"time\":1774664167507}",
+                         &ev),
+                     LW_REJECT_NONE);
+    assert_slice(ev.user, "123456789");
+    assert_int_equal(ev.id.len, 0);
+    /* no fallback to user_id / device_id */
+    assert_int_equal(
+        dec(d, "{\"event_type\":\"play\",\"user_id\":\"u1\",\"time\":1774664167507}", &ev),
+        LW_REJECT_MISSING_USER);
+    dec_done();
+    lw_decoder_destroy(d);
+
+    lw_decoder_opts_t c = {.format = LW_FMT_CUSTOM,
+                           .event_path = "n",
+                           .user_path = "u",
+                           .time_path = "t",
+                           .id_path = "meta.id"};
+    d = lw_decoder_new(&c, err, sizeof err);
+    assert_non_null(d);
+    assert_int_equal(
+        dec(d, "{\"n\":\"e\",\"u\":\"x\",\"t\":1774664167,\"meta\":{\"id\":\"q\\u0031\"}}", &ev),
+        LW_REJECT_NONE);
+    assert_slice(ev.id, "q1");
+    dec_done();
+    lw_decoder_destroy(d);
+}
+
+/* ------------------------------------------------------ array indexes */
+
+static void test_paths_array_indexes(void **state)
+{
+    (void)state;
+    const char *paths[] = {"contexts.data[0].data.id",
+                           "contexts.data[1].schema",
+                           "m[1][0]",
+                           "items[2]",
+                           "items[0].sku",
+                           "o[0]"};
+    lw_decoder_t *d = make(LW_FMT_SEGMENT, paths, 6);
+    lw_event_t ev;
+    assert_int_equal(
+        dec(d,
+            "{\"event\":\"e\",\"userId\":\"u\",\"timestamp\":\"2026-03-28T00:00:00Z\","
+            "\"contexts\":{\"schema\":\"iglu:x\",\"data\":[{\"schema\":\"s0\",\"data\":{\"id\":"
+            "\"first\"}},{\"schema\":\"s1\",\"data\":{\"id\":\"second\"}}]},"
+            "\"m\":[[1,2],[3,[4]]],\"items\":[{\"sku\":\"a\"},{\"sku\":\"b\"},[7]],"
+            "\"o\":{\"[0]\":1,\"0\":2}}",
+            &ev),
+        LW_REJECT_NONE);
+    assert_slice(ev.fields[0].s, "first");
+    assert_slice(ev.fields[1].s, "s1");
+    assert_true(ev.fields[2].type == LW_VAL_NUMBER && ev.fields[2].num == 3.0);
+    assert_int_equal(ev.fields[3].type, LW_VAL_COMPOUND); /* [7] */
+    assert_slice(ev.fields[4].s, "a");
+    assert_int_equal(ev.fields[5].type, LW_VAL_ABSENT); /* an object is not an array */
+
+    /* out of range, wrong shape, empty arrays: absent */
+    assert_int_equal(dec(d,
+                         "{\"event\":\"e\",\"userId\":\"u\",\"timestamp\":\"2026-03-28T00:00:00Z\","
+                         "\"contexts\":{\"data\":[]},\"m\":[[9]],\"items\":{\"0\":{\"sku\":1}},"
+                         "\"o\":[5]}",
+                         &ev),
+                     LW_REJECT_NONE);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ev.fields[i].type, LW_VAL_ABSENT);
+    assert_true(ev.fields[5].num == 5.0);
+
+    /* a duplicate key resets what was seen below it, indexes included */
+    assert_int_equal(dec(d,
+                         "{\"event\":\"e\",\"userId\":\"u\",\"timestamp\":\"2026-03-28T00:00:00Z\","
+                         "\"items\":[{\"sku\":\"a\"}],\"items\":[1]}",
+                         &ev),
+                     LW_REJECT_NONE);
+    assert_int_equal(ev.fields[4].type, LW_VAL_ABSENT);
+    dec_done();
+    lw_decoder_destroy(d);
+
+    /* registration: what is accepted and what is not */
+    char err[256];
+    d = make(LW_FMT_SEGMENT, NULL, 0);
+    assert_int_equal(lw_decoder_add_path(d, "a[0]", err, sizeof err), 0);
+    assert_int_equal(lw_decoder_add_path(d, "a[00]", err, sizeof err), 0); /* the same index */
+    assert_int_equal(lw_decoder_add_path(d, "a[1000000]", err, sizeof err), 1);
+    static const char *const bad[] = {
+        "[0]",  "a[",    "a[]",   "a[x]",       "a[0]b",
+        "a]",   "a.[0]", "a[-1]", "a[1000001]", "a[0][0][0][0][0][0][0][0]",
+        "a[0]."};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        if (lw_decoder_add_path(d, bad[i], err, sizeof err) != -1)
+            fail_msg("accepted \"%s\"", bad[i]);
+        assert_non_null(lw_event_path_problem(bad[i], strlen(bad[i])));
+        assert_true(strlen(err) > 0);
+    }
+    assert_null(lw_event_path_problem("a[0][1].b", 9));
+    lw_decoder_destroy(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -951,6 +1300,12 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_prefixes_no_overread),
+        cmocka_unit_test(test_envelope_segment_batch),
+        cmocka_unit_test(test_envelope_amplitude_posthog),
+        cmocka_unit_test(test_envelope_abandoned),
+        cmocka_unit_test(test_segment_time_chain),
+        cmocka_unit_test(test_user_override_and_id_path),
+        cmocka_unit_test(test_paths_array_indexes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

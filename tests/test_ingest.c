@@ -20,6 +20,8 @@
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "leadwatch/ingest/ingest.h"
 #include "leadwatch/store/series.h"
@@ -364,6 +366,103 @@ static void test_fifo_is_a_stream(void **state)
     free(fifo);
 }
 
+/* Append `text` to `path` compressed as one more gzip member (gzip == true) or zstd frame. */
+static void append_compressed(const char *path, const char *text, bool gzip)
+{
+    size_t len = strlen(text);
+    unsigned char *out = malloc(ZSTD_compressBound(len) + 1024);
+    assert_non_null(out);
+    size_t n;
+    if (gzip) {
+        z_stream z = {0};
+        assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+        z.next_in = (unsigned char *)(uintptr_t)text;
+        z.avail_in = (uInt)len;
+        z.next_out = out;
+        z.avail_out = (uInt)(ZSTD_compressBound(len) + 1024);
+        assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+        n = z.total_out;
+        deflateEnd(&z);
+    } else {
+        n = ZSTD_compress(out, ZSTD_compressBound(len), text, len, 3);
+        assert_false(ZSTD_isError(n));
+    }
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    assert_int_equal(fwrite(out, 1, n, f), n);
+    fclose(f);
+    free(out);
+}
+
+/* gzip / zstd files: positions are uncompressed offsets, so a re-ingest skips what the store
+ * holds, a file that grew by a member continues, a renamed one is recognised, and a file cut
+ * short is read up to its last whole line and finished by a later run. */
+static void test_compressed_files_resume_exactly(void **state)
+{
+    fx_t *fx = *state;
+    char err[512];
+    lw_pipeline_stats_t st;
+    lw_ingest_result_t res;
+    for (int gzip = 1; gzip >= 0; gzip--) {
+        char name[32];
+        snprintf(name, sizeof name, "c%d.jsonl.%s", gzip, gzip ? "gz" : "zst");
+        char *file = tu_path(fx->dir, name);
+        char text[4096] = "";
+        for (int i = 1; i <= 10; i++)
+            strcat(text, ev(1 + i % 5, i));
+        append_compressed(file, text, gzip);
+        double before = access(fx->db, F_OK) == 0 ? total(fx, 1) : 0;
+        assert_int_equal(ingest(fx, file, false, NULL, &st, &res, err, sizeof err), LW_OK);
+        assert_int_equal(st.accepted, 10);
+        assert_int_equal(ingest(fx, file, false, NULL, &st, &res, err, sizeof err), LW_OK);
+        assert_int_equal(st.read, 0);
+        assert_int_equal(res.skipped_bytes, (int64_t)strlen(text));
+        append_compressed(file, ev(3, 1000), gzip);
+        assert_int_equal(ingest(fx, file, false, NULL, &st, &res, err, sizeof err), LW_OK);
+        assert_int_equal(st.read, 1);
+        assert_double_equal(total(fx, 1) - before, 55 + 1000, 0);
+        /* renamed: known by its content */
+        char *moved = tu_path(fx->dir, "moved.bin");
+        assert_int_equal(rename(file, moved), 0);
+        assert_int_equal(ingest(fx, moved, false, NULL, &st, &res, err, sizeof err), LW_OK);
+        assert_int_equal(st.read, 0);
+        unlink(moved);
+        free(moved);
+        free(file);
+    }
+
+    /* cut short in the middle of the data: whole lines now, the rest later */
+    char *file = tu_path(fx->dir, "cut.jsonl.gz");
+    char *full = tu_path(fx->dir, "full.gz");
+    static char big[200000];
+    big[0] = '\0';
+    size_t used = 0;
+    for (int i = 0; used + 200 < sizeof big; i++) {
+        const char *line = ev(10 + i % 3, 1);
+        memcpy(big + used, line, strlen(line) + 1);
+        used += strlen(line);
+    }
+    append_compressed(full, big, true);
+    FILE *in = fopen(full, "rb");
+    static unsigned char zbuf[200000];
+    size_t zn = fread(zbuf, 1, sizeof zbuf, in);
+    fclose(in);
+    assert_int_equal(tu_write_file(file, (const char *)zbuf, zn / 2), 0);
+    double before = total(fx, 0);
+    assert_int_equal(ingest(fx, file, false, NULL, &st, &res, err, sizeof err), LW_OK);
+    int64_t first = st.read;
+    assert_true(first > 0);
+    assert_int_equal(tu_write_file(file, (const char *)zbuf, zn), 0);
+    assert_int_equal(ingest(fx, file, false, NULL, &st, &res, err, sizeof err), LW_OK);
+    int64_t lines = 0;
+    for (size_t i = 0; i < used; i++)
+        lines += big[i] == '\n';
+    assert_int_equal(first + st.read, lines);
+    assert_double_equal(total(fx, 0) - before, (double)lines, 0);
+    free(file);
+    free(full);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +473,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotated_file_not_counted_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_writers_one_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_is_a_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compressed_files_resume_exactly, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -575,6 +575,108 @@ static void test_cents_sum_exactly(void **state)
     free(db);
 }
 
+/* A batch envelope: every element is read, accepted or rejected on its own. */
+static void test_envelope_elements_counted_each(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    const char *env =
+        "{\"batch\":[{\"event\":\"track_played\",\"userId\":\"a\",\"timestamp\":"
+        "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":5}},"
+        "{\"event\":\"track_played\",\"anonymousId\":\"b\",\"originalTimestamp\":"
+        "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":7}},"
+        "{\"event\":\"track_played\"}],\"sentAt\":\"2026-03-02T10:00:01Z\",\"api_key\":\"k\"}";
+    assert_int_equal(feed(fx, env, 100), LW_FEED_ACCEPTED);
+    /* all rejected: the feed says rejected; an empty envelope is one `empty` */
+    assert_int_equal(feed(fx, "{\"batch\":[{},{}]}", 120), LW_FEED_REJECTED);
+    assert_int_equal(feed(fx, "{\"batch\":[]}", 130), LW_FEED_REJECTED);
+    lw_pipeline_stats_t st;
+    lw_pipeline_stats(fx->p, &st);
+    assert_int_equal(st.read, 6);
+    assert_int_equal(st.accepted, 2);
+    assert_int_equal(st.envelopes, 3);
+    assert_int_equal(st.rejected[LW_REJECT_MISSING_EVENT], 2);
+    assert_int_equal(st.rejected[LW_REJECT_MISSING_USER], 1);
+    assert_int_equal(st.rejected[LW_REJECT_EMPTY], 1);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    assert_int_equal(stored_pos(fx).position, 130);
+    lw_series_t s;
+    load(fx, &s);
+    assert_int_equal(s.nrows, 1);
+    assert_double_equal(lw_series_at(&s, 0, 0), 2, 0);
+    assert_double_equal(lw_series_at(&s, 0, 1), 12, 0);
+    lw_series_release(&s);
+}
+
+static lw_feed_outcome_t play_id(fx_t *fx, const char *user, const char *id, int64_t pos)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf,
+             "{\"event\":\"track_played\",\"userId\":\"%s\",\"messageId\":\"%s\","
+             "\"timestamp\":\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":1}}",
+             user, id);
+    return feed(fx, buf, pos);
+}
+
+static int64_t plays_stored(fx_t *fx)
+{
+    lw_series_t s;
+    load(fx, &s);
+    int64_t n = s.nrows ? (int64_t)lw_series_at(&s, 0, 0) : 0;
+    lw_series_release(&s);
+    return n;
+}
+
+/* messageId seen before (in this run or a committed one) is a duplicate; a
+ * copy of an event that was never committed is not. */
+static void test_dedup_exact_across_restarts(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    assert_int_equal(play_id(fx, "a", "m1", 10), LW_FEED_ACCEPTED);
+    assert_int_equal(play_id(fx, "a", "m1", 20), LW_FEED_REJECTED);
+    assert_int_equal(play_id(fx, "b", "m1", 30), LW_FEED_ACCEPTED); /* another user's id */
+    assert_int_equal(play_id(fx, "a", "m2", 40), LW_FEED_ACCEPTED);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    /* m3 is fed but never committed ("crash") */
+    assert_int_equal(play_id(fx, "a", "m3", 50), LW_FEED_ACCEPTED);
+    fx_stop(fx);
+    fx_start(fx);
+    assert_int_equal(play_id(fx, "a", "m2", 60), LW_FEED_REJECTED);
+    assert_int_equal(play_id(fx, "a", "m3", 70), LW_FEED_ACCEPTED);
+    assert_int_equal(play_id(fx, "a", "m3", 80), LW_FEED_REJECTED);
+    lw_pipeline_stats_t st;
+    lw_pipeline_stats(fx->p, &st);
+    assert_int_equal(st.rejected[LW_REJECT_DUPLICATE], 2);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    assert_int_equal(plays_stored(fx), 4); /* m1/a, m1/b, m2, m3 */
+    fx_stop(fx);
+    fx_start(fx);
+    assert_int_equal(play_id(fx, "b", "m1", 90), LW_FEED_REJECTED);
+}
+
+/* source.dedup.enabled: false counts every copy. */
+static void test_dedup_can_be_disabled(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    fx_stop(fx);
+    lw_config_free(fx->cfg);
+    static const char off[] = "source: {format: segment, dedup: {enabled: false}}\n"
+                              "store: {flush_events: 1000000, flush_interval: 1h}\n"
+                              "buckets: {size: 1d, grace: 1d}\n"
+                              "metrics:\n"
+                              "  - {name: plays, count: true, where: {event: track_played}}\n"
+                              "  - {name: users, distinct: user}\n"
+                              "tree: {nsm: plays, inputs: [{metric: users, kind: breadth}]}\n";
+    TU_CONFIG(off, &fx->cfg);
+    fx_start(fx);
+    assert_int_equal(play_id(fx, "a", "m1", 10), LW_FEED_ACCEPTED);
+    assert_int_equal(play_id(fx, "a", "m1", 20), LW_FEED_ACCEPTED);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    assert_int_equal(plays_stored(fx), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -591,6 +693,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_flushed_position_follows_the_store, setup, teardown),
         cmocka_unit_test(test_cents_sum_exactly),
+        cmocka_unit_test_setup_teardown(test_envelope_elements_counted_each, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_exact_across_restarts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_can_be_disabled, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,6 +52,20 @@
  * are logged.  Rebalance callbacks run inside the batch call, as they do
  * inside rd_kafka_consumer_poll().
  *
+ * Loss.  Offsets are dense in a plain (non-transactional, non-compacted)
+ * topic, so a message (or an end of partition) at an offset beyond the
+ * row's `next` means the offsets between were never delivered: the broker
+ * deleted them (retention, or a truncation) before this consumer read
+ * them, and librdkafka's auto.offset.reset moved the fetch position on
+ * (earliest: to the log's new start; latest: to its end).  count_lost()
+ * adds them to the row's `lost` and to stats.events_lost and logs an error
+ * naming the range.  An end of partition beyond `next` also moves `next`
+ * there, so the same gap is not counted twice in this process; the
+ * store's position only moves with the next message fed, so a restart
+ * before any new message counts (and logs) the same gap again.  Known
+ * limit: a transactional topic's commit markers and a compacted topic's
+ * removed keys are gaps too, and are counted.
+ *
  * Lag (lw_consumer_lag): per active row, `next` against librdkafka's cached
  * high watermark, which every fetch response refreshes; a fresh
  * ListOffsets request per scrape was rejected: /metrics must not wait on
@@ -154,6 +168,7 @@ typedef struct {
     bool idle;         /* reported idle to the pipeline */
     int64_t eof_since; /* mono time of the end-of-partition */
     int64_t eof_at;    /* offset of that end (the lag position while `next` is unknown) */
+    int64_t lost;      /* offsets skipped past `next` since start (events lost, see below) */
 } part_t;
 
 struct lw_consumer {
@@ -984,11 +999,35 @@ static void dead_letter(lw_consumer_t *c, const rd_kafka_message_t *m, lw_reject
         LW_LOG(LW_LOG_WARN, "consumer", "dead-letter topic %s: %s", c->dlq_topic, err);
 }
 
+
+/*
+ * Offsets [from, to) of a partition were never delivered: the log moved on
+ * past `next` (retention or truncation passed a stopped or slow consumer,
+ * and auto.offset.reset sent it to the log's start or end).  Their events
+ * are lost; count them per partition and say so as an error.
+ */
+static void count_lost(lw_consumer_t *c, part_t *pt, int64_t from, int64_t to)
+{
+    pt->lost += to - from;
+    c->st.events_lost += to - from;
+    LW_LOG(LW_LOG_ERROR, "consumer",
+           "kafka:%s:%d: offsets %lld..%lld were skipped, %lld messages never read (the log no "
+           "longer held them at this consumer's position: retention or truncation passed it and "
+           "auto.offset.reset moved it on); %lld lost on this partition since start",
+           pt->topic, (int)pt->partition, (long long)from, (long long)(to - 1),
+           (long long)(to - from), (long long)pt->lost);
+}
+
 static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr,
                            size_t errstr_size)
 {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         part_t *pt = m->rkt ? part_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+        if (pt && pt->active && !pt->blocked && pt->next >= 0 && m->offset > pt->next) {
+            /* at the end, beyond the next offset: everything between is gone */
+            count_lost(c, pt, pt->next, m->offset);
+            pt->next = m->offset;
+        }
         if (pt && pt->active && !pt->eof) {
             pt->eof = true;
             pt->eof_since = c->mono_ms;
@@ -1006,6 +1045,8 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
     part_t *pt = part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
     if (!pt || !pt->active || pt->blocked)
         return LW_OK; /* no longer ours, or its start is unknown: not fed, not counted */
+    if (pt->next >= 0 && m->offset > pt->next)
+        count_lost(c, pt, pt->next, m->offset);
     if (pt->next >= 0 && m->offset < pt->next) {
         /* already fed: a message taken before a revoke and re-assign in the
          * same batch (librdkafka's version barrier should have dropped it) */
@@ -1288,7 +1329,7 @@ void lw_consumer_destroy(lw_consumer_t *c)
 /* One row's lag from librdkafka's cached high watermark (no broker round trip). */
 static lw_consumer_lag_t part_lag(rd_kafka_t *rk, const part_t *pt)
 {
-    lw_consumer_lag_t l = {pt->topic, pt->partition, -1, -1, -1};
+    lw_consumer_lag_t l = {pt->topic, pt->partition, -1, -1, -1, pt->lost};
     if (pt->next >= 0)
         l.position = pt->next;
     else if (pt->eof && pt->eof_at >= 0)

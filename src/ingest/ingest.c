@@ -40,6 +40,15 @@
  *   file with the same first bytes.
  * Streams have no identity: nothing is stored for them and they are never
  * skipped.
+ *
+ * Compressed input (reader.h: gzip or zstd by magic bytes) goes through
+ * the same loop: offsets and stored positions count uncompressed bytes,
+ * while the fingerprint covers the compressed file's first bytes (its
+ * identity on disk).  So for a compressed file the "position within the
+ * file size" checks are skipped (an uncompressed offset may pass the
+ * compressed size), and resuming decompresses and discards up to the
+ * stored position instead of seeking.  A compressed file that now ends
+ * before its stored position was rewritten and is refused.
  */
 #include "leadwatch/ingest/ingest.h"
 
@@ -53,8 +62,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "leadwatch/core/log.h"
 #include "leadwatch/core/clock.h"
+#include "leadwatch/core/log.h"
+#include "leadwatch/ingest/reader.h"
 #include "leadwatch/store/store.h"
 
 #define READ_CHUNK (1u << 20)
@@ -176,6 +186,7 @@ static lw_err_t open_input(const char *path, int *fd_out, bool *stream, char *na
 typedef struct {
     int fd;
     int64_t size;
+    bool compressed;    /* positions are uncompressed offsets: not bounded by size */
     int64_t hashed_len; /* the prefix length `hashed` covers, -1 = none */
     uint64_t hashed;
     lw_err_t err;
@@ -189,7 +200,8 @@ typedef struct {
 static int match_row(void *ud, const char *source, const lw_position_t *pos)
 {
     match_t *m = ud;
-    if (pos->position <= 0 || pos->fp_len <= 0 || pos->fp_len > m->size || pos->position > m->size)
+    if (pos->position <= 0 || pos->fp_len <= 0 || pos->fp_len > m->size ||
+        (pos->position > m->size && !m->compressed))
         return 0;
     if (m->found && (pos->fp_len < m->pos.fp_len ||
                      (pos->fp_len == m->pos.fp_len && pos->position <= m->pos.position)))
@@ -213,8 +225,9 @@ static int match_row(void *ud, const char *source, const lw_position_t *pos)
  * is stored under it (or --from-start), else the name of a stored position
  * that matches its content, else its own name (a new file).
  */
-static lw_err_t identify(lw_pipeline_t *p, const char *path, int fd, bool from_start, char *name,
-                         size_t name_size, char *errstr, size_t errstr_size)
+static lw_err_t identify(lw_pipeline_t *p, const char *path, int fd, bool compressed,
+                         bool from_start, char *name, size_t name_size, char *errstr,
+                         size_t errstr_size)
 {
     lw_store_t *store = lw_pipeline_store(p);
     lw_position_t own;
@@ -226,6 +239,7 @@ static lw_err_t identify(lw_pipeline_t *p, const char *path, int fd, bool from_s
         return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: %s", path, strerror(errno));
     match_t m = {.fd = fd,
                  .size = (int64_t)st.st_size,
+                 .compressed = compressed,
                  .hashed_len = -1,
                  .errstr = errstr,
                  .errstr_size = errstr_size};
@@ -283,8 +297,8 @@ static bool complete_json(const char *buf, size_t len)
  * Decide where to start: 0, or the stored position when the stored
  * fingerprint still matches.  Fills f->pos's fingerprint for this read.
  */
-static lw_err_t resume_point(feeder_t *f, const char *path, int fd, const lw_position_t *stored,
-                             bool found, int64_t *start)
+static lw_err_t resume_point(feeder_t *f, const char *path, int fd, lw_reader_t *rd,
+                             const lw_position_t *stored, bool found, int64_t *start)
 {
     *start = 0;
     struct stat st;
@@ -299,7 +313,9 @@ static lw_err_t resume_point(feeder_t *f, const char *path, int fd, const lw_pos
     if (!found || f->opts->from_start)
         return LW_OK;
 
-    bool same = stored->fp_len <= size && stored->position <= size;
+    bool compressed = lw_reader_codec(rd) != LW_CODEC_NONE;
+    /* a compressed file's position is an offset into its uncompressed bytes */
+    bool same = stored->fp_len <= size && (stored->position <= size || compressed);
     if (same) {
         uint64_t h;
         err = fingerprint(fd, stored->fp_len, &h, f->errstr, f->errstr_size);
@@ -313,6 +329,21 @@ static lw_err_t resume_point(feeder_t *f, const char *path, int fd, const lw_pos
                          "refusing to count it again (use --from-start to ingest it anyway)",
                          path, (long long)stored->position);
     *start = stored->position;
+    if (compressed) {
+        /* no seeking in compressed data: decompress and drop what the store holds */
+        lw_err_t e = lw_reader_skip(rd, *start, f->errstr, f->errstr_size);
+        if (e == LW_ERR_IO && lw_reader_truncated(rd))
+            return lw_seterr(f->errstr, f->errstr_size, LW_ERR_INVALID,
+                             "%s: was ingested before (up to uncompressed byte %lld) but now "
+                             "ends before it; refusing to count it again (use --from-start)",
+                             path, (long long)stored->position);
+        if (e != LW_OK) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", f->errstr);
+            return lw_seterr(f->errstr, f->errstr_size, e, "%s: %s", path, msg);
+        }
+        return LW_OK;
+    }
     if (lseek(fd, (off_t)*start, SEEK_SET) < 0)
         return lw_seterr(f->errstr, f->errstr_size, LW_ERR_IO, "%s: seek: %s", path,
                          strerror(errno));
@@ -325,13 +356,26 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
     char name[LW_PIPELINE_MAX_SOURCE_NAME];
     int fd = -1;
     char *buf = NULL;
+    lw_reader_t *rd = NULL;
     memset(res, 0, sizeof *res);
     bool stream;
     lw_err_t err = open_input(path, &fd, &stream, name, sizeof name, errstr, errstr_size);
     if (err != LW_OK)
         return err;
+    err = lw_reader_open(fd, !stream, &rd, errstr, errstr_size);
+    if (err != LW_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", errstr);
+        lw_seterr(errstr, errstr_size, err, "%s: %s", path, msg);
+        goto out_close;
+    }
+    bool compressed = lw_reader_codec(rd) != LW_CODEC_NONE;
+    if (compressed)
+        LW_LOG(LW_LOG_INFO, "ingest", "%s: %s-compressed; positions count uncompressed bytes", path,
+               lw_codec_name(lw_reader_codec(rd)));
     if (!stream) {
-        err = identify(p, path, fd, opts->from_start, name, sizeof name, errstr, errstr_size);
+        err = identify(p, path, fd, compressed, opts->from_start, name, sizeof name, errstr,
+                       errstr_size);
         if (err != LW_OK)
             goto out_close;
     }
@@ -347,7 +391,7 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
     }
     int64_t offset = 0;
     if (!stream) {
-        err = resume_point(&f, path, fd, &stored, found, &offset);
+        err = resume_point(&f, path, fd, rd, &stored, found, &offset);
         if (err != LW_OK)
             goto out_close;
         if (offset > 0)
@@ -375,15 +419,22 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
     while (!eof) {
         if (opts->stop && *opts->stop)
             break;
-        ssize_t n = read(fd, buf + have, cap - have);
+        ssize_t n = lw_reader_read(rd, buf + have, cap - have, errstr, errstr_size);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            err = lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: read: %s", path, strerror(errno));
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", errstr);
+            err = lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: %s", path, msg);
             goto out_flush;
         }
-        if (n == 0)
+        if (n == 0) {
             eof = true;
+            if (lw_reader_truncated(rd))
+                LW_LOG(LW_LOG_WARN, "ingest",
+                       "%s: compressed data ends inside a %s %s (still being written, or cut "
+                       "short): reading what it holds so far",
+                       path, lw_codec_name(lw_reader_codec(rd)),
+                       lw_reader_codec(rd) == LW_CODEC_GZIP ? "member" : "frame");
+        }
         size_t end = have + (size_t)n;
         size_t start = 0;
         if (discarding) {
@@ -463,6 +514,7 @@ out_flush : {
     }
 }
 out_close:
+    lw_reader_close(rd);
     free(buf);
     if (fd >= 0 && fd != STDIN_FILENO)
         close(fd);

@@ -6,7 +6,17 @@
  *   - per source: the position after the last event fed, and whether it
  *     moved since the last flush,
  *   - counter deltas (accepted, late, rejected by reason, missing values by
- *     metric), persisted as store counters so reports can show data quality.
+ *     metric), persisted as store counters so reports can show data quality;
+ *   - the event ids counted since the last flush (dedup.h), persisted with
+ *     the cells so the id set in the store matches what the store counted.
+ *     An id is checked before its event is aggregated and remembered only
+ *     once it is counted in an open bucket (a flush forced by the aggregator
+ *     in between must not store the id of an event it does not cover).
+ * Limit: a flush forced by the aggregator in the middle of a batch envelope
+ * (the slot table filled) commits the elements before it with the position
+ * before the envelope; after a crash right then, re-reading the envelope
+ * counts those elements again unless they carry dedup ids (which the flush
+ * committed, so they are then duplicates).
  * A flush writes all of it in one transaction and only then clears it.  If
  * the commit fails the pending state stays as it was, so nothing is lost
  * in memory either; the caller stops (see lw_pipeline_flush).  A watermark
@@ -36,6 +46,8 @@
 #include <string.h>
 
 #include "leadwatch/core/log.h"
+#include "leadwatch/core/timeutil.h"
+#include "leadwatch/ingest/dedup.h"
 #include "leadwatch/model/metric.h"
 
 typedef struct {
@@ -54,6 +66,9 @@ struct lw_pipeline {
     lw_store_t *store;
     lw_decoder_t *dec;
     lw_agg_t *agg;
+    lw_dedup_t *dedup;          /* NULL when deduplication is off */
+    int64_t untracked_flushed;  /* lw_dedup_untracked() as of the last flush */
+    bool untracked_warned;
 
     source_t *sources;
     size_t nsources;
@@ -69,11 +84,25 @@ struct lw_pipeline {
     int64_t flushed_wm; /* the watermark the store holds, INT64_MIN when none */
 };
 
+/*
+ * The oldest bucket still open at the current watermark: a bucket closes
+ * when the watermark passes its end + grace (metric.c), so ids of earlier
+ * buckets can go.  INT64_MIN when no watermark yet.
+ */
+static int64_t open_from(const lw_pipeline_t *p)
+{
+    if (p->watermark == INT64_MIN)
+        return INT64_MIN;
+    int64_t size = p->cfg->buckets.size_ms;
+    return lw_bucket_start(p->watermark - p->cfg->buckets.grace_ms - size, size);
+}
+
 void lw_pipeline_destroy(lw_pipeline_t *p)
 {
     if (!p)
         return;
     lw_agg_destroy(p->agg);
+    lw_dedup_destroy(p->dedup);
     lw_decoder_destroy(p->dec);
     free(p->sources);
     free(p);
@@ -99,6 +128,8 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
         .event_path = cfg->source.event_field,
         .user_path = cfg->source.user_field,
         .time_path = cfg->source.time_field,
+        .user_override = cfg->source.user_override,
+        .id_path = cfg->source.dedup_id,
         .max_event_bytes = cfg->source.max_event_bytes,
         .max_depth = cfg->source.max_depth,
         .max_future_ms = cfg->source.max_future_ms,
@@ -118,6 +149,21 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
         p->flushed_wm = wm;
     } else if (err != LW_ERR_NOT_FOUND)
         goto fail;
+
+    /* dedup: on for the vendor formats (they have an id), custom only with source.dedup.id */
+    if (cfg->source.dedup && (cfg->source.format != LW_FMT_CUSTOM || cfg->source.dedup_id)) {
+        p->dedup = lw_dedup_new((size_t)cfg->source.dedup_max_ids, cfg->buckets.size_ms, errstr,
+                                errstr_size);
+        if (!p->dedup ||
+            lw_dedup_load(p->dedup, store, open_from(p), errstr, errstr_size) != LW_OK)
+            goto fail;
+        if (lw_dedup_untracked(p->dedup) > 0)
+            LW_LOG(LW_LOG_WARN, "pipeline",
+                   "the store holds more event ids than source.dedup.max_ids (%ld): %lld not "
+                   "remembered",
+                   cfg->source.dedup_max_ids, (long long)lw_dedup_untracked(p->dedup));
+        p->untracked_flushed = lw_dedup_untracked(p->dedup);
+    }
     return p;
 
 fail:
@@ -126,6 +172,7 @@ fail:
 }
 
 static void recompute_active_min(lw_pipeline_t *p);
+
 
 int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *stored, bool *found,
                            char *errstr, size_t errstr_size)
@@ -245,25 +292,28 @@ void lw_pipeline_source_idle(lw_pipeline_t *p, int source)
     assert(lw_pipeline_check(p, NULL, 0));
 }
 
-lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t len,
-                          const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
-                          lw_reject_t *reason, char *errstr, size_t errstr_size)
+/* Count one decoded (or rejected) event; the outcome goes to *outcome. */
+static lw_err_t count_event(lw_pipeline_t *p, int source, const lw_event_t *ev, lw_reject_t r,
+                            lw_feed_outcome_t *outcome, char *errstr, size_t errstr_size)
 {
-    assert(source >= 0 && (size_t)source < p->nsources);
-    lw_event_t ev;
-    lw_reject_t r = lw_decoder_decode(p->dec, buf, len, now_ms, &ev);
-    *reason = r;
+    uint64_t key = 0;
     if (r != LW_REJECT_NONE) {
         *outcome = LW_FEED_REJECTED;
         p->pending.rejected[r]++;
         p->pending.rejected_total++;
+    } else if (p->dedup && ev->id.len > 0 &&
+               lw_dedup_seen(p->dedup, key = lw_dedup_key(ev->user, ev->id))) {
+        /* counted before: its copy does not move the watermark either */
+        *outcome = LW_FEED_REJECTED;
+        p->pending.rejected[LW_REJECT_DUPLICATE]++;
+        p->pending.rejected_total++;
     } else {
         int64_t before = p->watermark;
-        int64_t wm = watermark_after(p, &p->sources[source], ev.time_ms);
+        int64_t wm = watermark_after(p, &p->sources[source], ev->time_ms);
         assert(wm >= before);
         if (wm != before)
             p->watermark_dirty = true;
-        lw_agg_result_t res = lw_agg_add_at(p->agg, &ev, wm);
+        lw_agg_result_t res = lw_agg_add_at(p->agg, ev, wm);
         if (res == LW_AGG_NEED_FLUSH) {
             /* every bucket slot is taken: make room; this event is not yet
              * counted and its position not yet advanced, so the flush
@@ -271,7 +321,7 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
             lw_err_t err = lw_pipeline_flush(p, p->last_flush_mono, errstr, errstr_size);
             if (err != LW_OK)
                 return err;
-            res = lw_agg_add_at(p->agg, &ev, wm);
+            res = lw_agg_add_at(p->agg, ev, wm);
             if (res == LW_AGG_NEED_FLUSH)
                 return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                                  "no free bucket slot even after a flush");
@@ -282,10 +332,55 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
         } else {
             *outcome = LW_FEED_ACCEPTED;
             p->pending.accepted++;
+            /* remembered only now: a flush inside lw_agg_add_at above must
+             * not store the id of an event it does not count */
+            if (key != 0)
+                (void)lw_dedup_add(p->dedup, key, ev->time_ms);
         }
     }
     p->pending.read++;
     p->fed_since_flush++;
+    return LW_OK;
+}
+
+lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t len,
+                          const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
+                          lw_reject_t *reason, char *errstr, size_t errstr_size)
+{
+    assert(source >= 0 && (size_t)source < p->nsources);
+    lw_event_t ev;
+    lw_reject_t r = lw_decoder_decode(p->dec, buf, len, now_ms, &ev);
+    lw_err_t err;
+    *reason = r;
+    if (r != LW_REJECT_NONE || !ev.envelope) {
+        err = count_event(p, source, &ev, r, outcome, errstr, errstr_size);
+    } else {
+        /* a batch envelope: every element counts on its own; the feed's
+         * outcome is rejected only when no element was accepted or late
+         * (an empty envelope is one `empty` reject) */
+        int64_t n = 0, kept = 0;
+        lw_feed_outcome_t one = LW_FEED_REJECTED, last_kept = LW_FEED_ACCEPTED;
+        err = LW_OK;
+        while (err == LW_OK && lw_decoder_next(p->dec, now_ms, &ev, &r)) {
+            err = count_event(p, source, &ev, r, &one, errstr, errstr_size);
+            n++;
+            if (one != LW_FEED_REJECTED) {
+                kept++;
+                last_kept = one;
+            } else {
+                *reason = r;
+            }
+        }
+        if (err == LW_OK && n == 0)
+            err = count_event(p, source, &ev, *reason = LW_REJECT_EMPTY, &one, errstr,
+                              errstr_size);
+        *outcome = kept > 0 ? last_kept : LW_FEED_REJECTED;
+        if (kept > 0)
+            *reason = LW_REJECT_NONE;
+        p->pending.envelopes++;
+    }
+    if (err != LW_OK)
+        return err;
     if (after) {
         source_t *s = &p->sources[source];
         s->pos = *after;
@@ -345,6 +440,7 @@ static lw_err_t write_counters(lw_pipeline_t *p, char *errstr, size_t errstr_siz
 static void stats_add(lw_pipeline_stats_t *dst, const lw_pipeline_stats_t *d)
 {
     dst->read += d->read;
+    dst->envelopes += d->envelopes;
     dst->accepted += d->accepted;
     dst->late += d->late;
     dst->rejected_total += d->rejected_total;
@@ -376,6 +472,12 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
         err = lw_store_set_int(p->store, LW_KEY_WATERMARK, p->watermark, errstr, errstr_size);
     if (err == LW_OK)
         err = write_counters(p, errstr, errstr_size);
+    if (err == LW_OK && p->dedup)
+        err = lw_dedup_write(p->dedup, p->store, open_from(p), errstr, errstr_size);
+    if (err == LW_OK && p->dedup)
+        err = add_counter(p, "dedup.untracked",
+                          lw_dedup_untracked(p->dedup) - p->untracked_flushed, errstr,
+                          errstr_size);
     if (err == LW_OK)
         err = lw_store_commit(p->store, errstr, errstr_size);
     if (err != LW_OK) {
@@ -385,6 +487,18 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
     }
 
     lw_agg_flushed(p->agg);
+    if (p->dedup) {
+        lw_dedup_committed(p->dedup, open_from(p));
+        int64_t untracked = lw_dedup_untracked(p->dedup);
+        if (untracked > p->untracked_flushed && !p->untracked_warned) {
+            LW_LOG(LW_LOG_WARN, "pipeline",
+                   "source.dedup.max_ids (%ld) reached: new event ids are not remembered, so "
+                   "their copies would be counted (counter dedup.untracked)",
+                   p->cfg->source.dedup_max_ids);
+            p->untracked_warned = true;
+        }
+        p->untracked_flushed = untracked;
+    }
     for (size_t m = 0; m < p->cfg->nmetrics; m++)
         p->total.missing_value[m] += lw_agg_missing_value(p->agg, (int)m);
     lw_agg_reset_counters(p->agg);
@@ -468,6 +582,8 @@ bool lw_pipeline_check(const lw_pipeline_t *p, char *why, size_t why_size)
                       "pending read %lld, fed %lld, accepted+late+rejected %lld disagree",
                       (long long)d->read, (long long)p->fed_since_flush,
                       (long long)(d->accepted + d->late + d->rejected_total)) == LW_OK;
+    if (p->dedup && !lw_dedup_check(p->dedup, false, why, why_size))
+        return false;
     if (p->fed_since_flush == 0 && (ndirty > 0 || lw_agg_dirty_cells(p->agg) > 0))
         return lw_seterr(why, why_size, LW_ERR_INVALID, "nothing fed since the flush, yet %zu dirty sources, %zu cells",
                       ndirty, lw_agg_dirty_cells(p->agg)) == LW_OK;

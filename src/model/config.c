@@ -335,26 +335,12 @@ lw_err_t lw_cfg_each_string(ctx_t *c, yaml_node_t *v, const char *kp, const char
 
 /* ----------------------------------------------------- value checkers */
 
-/* NULL when `s` is a valid dotted path, else what is wrong with it. */
+/* NULL when `s` is a valid path (event.h: keys and [N] indexes), else what is wrong with it. */
 const char *lw_cfg_path_problem(const char *s, size_t len)
 {
-    if (len == 0)
-        return "empty path";
     if (len > LW_CONFIG_MAX_PATH)
         return "path longer than " STR(LW_CONFIG_MAX_PATH) " bytes";
-    size_t segs = 1;
-    if (s[0] == '.' || s[len - 1] == '.')
-        return "path has an empty segment (leading or trailing '.')";
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != '.')
-            continue;
-        if (s[i + 1] == '.')
-            return "path has an empty segment ('..')";
-        segs++;
-    }
-    if (segs > LW_EVENT_MAX_PATH_DEPTH)
-        return "path has more than " STR(LW_EVENT_MAX_PATH_DEPTH) " segments";
-    return NULL;
+    return lw_event_path_problem(s, len);
 }
 
 static const char *name_problem(const char *s, size_t len)
@@ -563,9 +549,10 @@ lw_err_t lw_cfg_store_scalar(ctx_t *c, const key_spec_t *k, const sval_t *v, voi
         if ((err = lw_cfg_want_string(c, v, kp, "an event format")))
             return err;
         if (!lw_format_parse(v->s, (lw_format_t *)dst))
-            return lw_cfg_fail(c, v->line, kp,
-                               "unknown format \"%s\" (segment, amplitude or custom)",
-                               lw_cfg_disp(v->s, d, sizeof d));
+            return lw_cfg_fail(
+                c, v->line, kp,
+                "unknown format \"%s\" (segment, rudderstack, amplitude, posthog or custom)",
+                lw_cfg_disp(v->s, d, sizeof d));
         return LW_OK;
 
     case T_ENUM:
@@ -996,6 +983,8 @@ void lw_config_free(lw_config_t *cfg)
     free(cfg->source.event_field);
     free(cfg->source.user_field);
     free(cfg->source.time_field);
+    free(cfg->source.user_override);
+    free(cfg->source.dedup_id);
     for (size_t i = 0; i < cfg->source.nkafka; i++) {
         free(cfg->source.kafka[i].key);
         free(cfg->source.kafka[i].value);

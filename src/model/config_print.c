@@ -162,6 +162,18 @@ void lw_config_print(const lw_config_t *cfg, FILE *out)
     if (cfg->source.format == LW_FMT_CUSTOM)
         fprintf(out, "fields: event=%s user=%s time=%s\n", cfg->source.event_field,
                 cfg->source.user_field, cfg->source.time_field);
+    if (cfg->source.user_override)
+        fprintf(out, "user: %s\n", cfg->source.user_override);
+    static const char *const vendor_id[] = {[LW_FMT_SEGMENT] = "messageId",
+                                            [LW_FMT_AMPLITUDE] = "insert_id / $insert_id",
+                                            [LW_FMT_CUSTOM] = NULL,
+                                            [LW_FMT_POSTHOG] = "uuid"};
+    const char *id = cfg->source.dedup_id ? cfg->source.dedup_id : vendor_id[cfg->source.format];
+    if (cfg->source.dedup && id)
+        fprintf(out, "dedup: by %s while its bucket is open, at most %ld ids\n", id,
+                cfg->source.dedup_max_ids);
+    else
+        fputs("dedup: off\n", out);
     fprintf(out,
             "limits: max_event_bytes %zu  max_depth %d  max_future %s  flush every %ld events "
             "or %s\n",
@@ -217,7 +229,7 @@ static const char *type_name(const key_spec_t *k, char *buf, size_t size)
     case T_NUMBER: return "number";
     case T_DURATION: return "duration";
     case T_BUCKET: return "1h|1d|1w";
-    case T_FORMAT: return "segment|amplitude|custom";
+    case T_FORMAT: return "segment|rudderstack|amplitude|posthog|custom";
     case T_TRUE: return "true";
     case T_REF: return "metric";
     case T_BOOL: return "true|false";
@@ -315,8 +327,8 @@ void lw_config_describe(FILE *out)
     fputs("Configuration keys (KEY TYPE DEFAULT HELP [BOUNDS]); unknown keys are errors.\n"
           "Durations: a whole number and a unit ms, s, m, h, d or w (500ms, 30s, 2d). Paths: "
           "dotted JSON "
-          "paths, at most " STR(
-              LW_EVENT_MAX_PATH_DEPTH) " segments.\n"
+          "paths with optional array indexes (context.items[0].id), at most " STR(
+              LW_EVENT_MAX_PATH_DEPTH) " keys and indexes.\n"
                                        "Plain true/false are booleans, plain numbers are numbers, "
                                        "null/~ is null; quoted "
                                        "values are always strings.\n",

@@ -35,6 +35,29 @@ static const section_t fields_section = SECTION(
     "source.fields", fields_keys, NULL,
     "where a custom-format event keeps its name, user and time (custom only; all three required)");
 
+static const key_spec_t dedup_keys[] = {
+    {.key = "enabled",
+     .type = T_BOOL,
+     .off = CFG(source.dedup),
+     .def = "true",
+     .help = "drop an event whose id was already counted in a bucket that is still open "
+             "(reason duplicate); the ids are kept in the store with the aggregates"},
+    {.key = "id",
+     .type = T_PATH,
+     .off = CFG(source.dedup_id),
+     .help = "dotted path of the event id; default the vendor's (messageId, insert_id, uuid); "
+             "custom format: none, so no deduplication unless given"},
+    KEY_INT("max_ids", C_LONG, CFG(source.dedup_max_ids), "2000000", 1000, 100000000,
+            "ids remembered at once (about 32 bytes each); past it new ids are not remembered "
+            "and counted as dedup.untracked"),
+};
+
+static const section_t dedup_section = {
+    .path = "source.dedup",
+    KEYS(dedup_keys),
+    .help = "deduplication by the vendor's event id within the open buckets (grace window)",
+};
+
 static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
 /*
@@ -95,7 +118,7 @@ static lw_err_t parse_kafka(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void 
 }
 
 static lw_err_t add_topic(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t n,
-                         void *arg)
+                          void *arg)
 {
     lw_config_t *cfg = arg;
     char d[DISP_MAX];
@@ -129,9 +152,16 @@ static lw_err_t parse_topics(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void
 
 static const key_spec_t source_keys[] = {
     KEY_VALUE("format", T_FORMAT, CFG(source.format), "segment",
-              "event JSON layout: segment, amplitude, or custom (then give source.fields)"),
+              "event JSON layout: segment (= rudderstack), amplitude, posthog, or custom (then "
+              "give source.fields)"),
     KEY_SECTION("fields", &fields_section,
                 "custom format only: dotted paths of event name, user and time"),
+    {.key = "user",
+     .type = T_PATH,
+     .off = CFG(source.user_override),
+     .help = "vendor formats: dotted path of the user id in place of the format's (e.g. "
+             "amplitude_id for Amplitude's own user counts)"},
+    KEY_SECTION("dedup", &dedup_section, "deduplication by event id"),
     KEY_INT("max_event_bytes", C_SIZE, CFG(source.max_event_bytes), "1048576", 64, 64 * 1024 * 1024,
             "longer events are rejected (reason too_large)"),
     KEY_INT("max_depth", C_INT, CFG(source.max_depth), "64", 1, 1024,
@@ -162,6 +192,11 @@ static lw_err_t source_check(ctx_t *c, void *base, int line, const int *lines, c
         return lw_cfg_fail(c, fields_line, sub, "only allowed when source.format is custom");
     if (cfg->source.format == LW_FMT_CUSTOM && !fields_line)
         return lw_cfg_fail(c, line, sub, "required when source.format is custom");
+    int user_line = lines[lw_cfg_key_index(&lw_cfg_source_section, "user")];
+    if (cfg->source.format == LW_FMT_CUSTOM && user_line) {
+        lw_cfg_kp_key(sub, kp, "user");
+        return lw_cfg_fail(c, user_line, sub, "not with format custom (use source.fields.user)");
+    }
     return LW_OK;
 }
 

@@ -22,8 +22,12 @@
  * a sibling list for registration and resets).  A node is a "target" when
  * it carries a user slot or a format field.  While scanning, the decoder
  * keeps per depth the trie node of the current object (-1 when no target
- * lies below it, or inside arrays: paths do not index arrays), so keys
- * under unregistered objects are never looked up.  Otherwise the key is
+ * lies below it), so keys under unregistered objects are never looked up.
+ * Array indexes ("items[0]") are trie nodes too (is_index), kept out of the
+ * key hash and found by a walk of their parent's children (index_child):
+ * an array whose node has index children keeps its node and counts its
+ * elements (aidx), and each element's node is its index child or -1; any
+ * other array is -1 like an unregistered object.  Otherwise the key is
  * looked up in one open-addressed hash table keyed by (parent node, length,
  * first 8 bytes); the candidate is confirmed with two masked 8-byte word
  * compares (+ memcmp beyond 16 bytes).  A key with escapes is unescaped
@@ -86,6 +90,21 @@
  * "event_time" is absent or null.  Numeric epoch times are floored to whole
  * milliseconds.
  *
+ * Segment time (segment_time): "timestamp", else receivedAt - (sentAt -
+ * originalTimestamp) when all three are present, else originalTimestamp;
+ * every one of them that is present must parse.
+ *
+ * Envelopes.  The format's envelope key ("batch" / "events") is a target
+ * like the others; a compound value records where its bracket opens.  When
+ * the scanned object has no event name and that value is an array, the
+ * decode reports an envelope: the envelope's inheritable values (sentAt,
+ * segment "context.*" slots) are copied aside and the scratch bytes they
+ * use are reserved; lw_decoder_next() then finds each element with
+ * skip_value() (the text was validated by the envelope's scan) and decodes
+ * it as a document of its own, filling absent inheritable slots from the
+ * envelope.  Elements are scanned twice (once as part of the envelope),
+ * which costs only for envelopes.
+ *
  * A decoder is not thread-safe; use one per thread.
  */
 #include "leadwatch/model/event.h"
@@ -103,6 +122,8 @@
 #include <emmintrin.h>
 #endif
 
+#define LW_STR_(x) #x
+#define LW_STR(x) LW_STR_(x) /* a bound as text, for messages */
 #define DEFAULT_MAX_EVENT_BYTES ((size_t)1 << 20)
 #define MAX_MAX_EVENT_BYTES ((size_t)1 << 30)
 #define DEFAULT_MAX_DEPTH 64
@@ -111,7 +132,20 @@
 #define TIME_MIN_MS INT64_C(946684800000) /* 2000-01-01T00:00:00Z */
 
 /* The format's own fields: indices into sp_node. */
-enum { SP_EVENT, SP_USER, SP_USER2, SP_TIME, SP_TIME2, SP__COUNT };
+enum {
+    SP_EVENT,
+    SP_USER,
+    SP_USER2,
+    SP_TIME,
+    SP_TIME2,
+    SP_ORIG,  /* segment originalTimestamp */
+    SP_SENT,  /* segment sentAt */
+    SP_RECV,  /* segment receivedAt */
+    SP_ID,    /* dedup id */
+    SP_ID2,   /* dedup id fallback (Amplitude exports: "$insert_id") */
+    SP_BATCH, /* envelope array: "batch" or "events" */
+    SP__COUNT
+};
 
 #define MAX_NODES (1 + (LW_EVENT_MAX_PATHS + SP__COUNT) * LW_EVENT_MAX_PATH_DEPTH)
 #define POOL_SIZE ((LW_EVENT_MAX_PATHS + SP__COUNT) * (LW_EVENT_MAX_PATH_LEN + 1))
@@ -130,6 +164,9 @@ typedef struct {
     uint32_t val_epoch;   /* val holds this event's value iff == d->epoch */
     bool target;          /* carries a user slot or a format field */
     bool target_below;    /* some descendant is a target */
+    bool is_index;        /* an array index "[N]" of its parent, not an object key */
+    bool has_index;       /* some child is an array index */
+    uint32_t index;       /* is_index: N */
     lw_value_t val;
 } trie_node_t;
 
@@ -154,10 +191,19 @@ struct lw_decoder {
 
     /* per-depth scan state, max_depth + 1 entries each */
     unsigned char *kind; /* '{' or '[' */
-    int32_t *node;       /* trie node of the object at this depth, or -1 */
+    int32_t *node;       /* trie node of the object (or indexed array) at this depth, or -1 */
+    uint32_t *aidx;      /* arrays with node >= 0: the index of the current element */
 
     char *scratch; /* max_event_bytes + 1 */
     size_t scratch_used;
+
+    /* envelope iteration (lw_decoder_next) */
+    bool slot_inherit[LW_EVENT_MAX_PATHS]; /* segment: path under "context." */
+    bool env_active;
+    const unsigned char *env_p, *env_end; /* cursor inside the batch array, its end */
+    size_t env_scratch;                   /* scratch bytes the envelope's values hold */
+    lw_value_t env_values[LW_EVENT_MAX_PATHS];
+    lw_value_t env_sent; /* LW_VAL_ABSENT when the envelope has no sentAt */
 };
 
 /* ---------------------------------------------------------------- names */
@@ -179,6 +225,7 @@ const char *lw_reject_name(lw_reject_t r)
     case LW_REJECT_BAD_TIME: return "bad_time";
     case LW_REJECT_TIME_TOO_OLD: return "time_too_old";
     case LW_REJECT_TIME_IN_FUTURE: return "time_in_future";
+    case LW_REJECT_DUPLICATE: return "duplicate";
     case LW_REJECT__COUNT: break;
     }
     return "unknown";
@@ -186,9 +233,14 @@ const char *lw_reject_name(lw_reject_t r)
 
 bool lw_format_parse(const char *s, lw_format_t *out)
 {
-    static const lw_format_t all[] = {LW_FMT_SEGMENT, LW_FMT_AMPLITUDE, LW_FMT_CUSTOM};
+    static const lw_format_t all[] = {LW_FMT_SEGMENT, LW_FMT_AMPLITUDE, LW_FMT_POSTHOG,
+                                      LW_FMT_CUSTOM};
     if (!s)
         return false;
+    if (strcmp(s, "rudderstack") == 0) { /* RudderStack follows the Segment spec */
+        *out = LW_FMT_SEGMENT;
+        return true;
+    }
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         if (strcmp(s, lw_format_name(all[i])) == 0) {
             *out = all[i];
@@ -204,6 +256,7 @@ const char *lw_format_name(lw_format_t f)
     case LW_FMT_SEGMENT: return "segment";
     case LW_FMT_AMPLITUDE: return "amplitude";
     case LW_FMT_CUSTOM: return "custom";
+    case LW_FMT_POSTHOG: return "posthog";
     }
     return "unknown";
 }
@@ -218,38 +271,99 @@ static size_t key_hash(int32_t parent, size_t len, uint64_t w0)
     return (size_t)((h * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - KEY_HASH_BITS));
 }
 
+/* One element of a path: an object key or an array index "[N]". */
+typedef struct {
+    size_t start, len; /* its text in the path ("[N]" for an index) */
+    bool is_index;
+    uint32_t index;
+} path_tok_t;
+
+/* Split a path into keys and indexes; NULL on success, else what is wrong. */
+static const char *path_tokens(const char *s, size_t len, path_tok_t *tok, size_t *ntok)
+{
+    size_t n = 0, i = 0;
+    *ntok = 0;
+    if (len == 0)
+        return "empty path";
+    if (len > LW_EVENT_MAX_PATH_LEN)
+        return "path longer than " LW_STR(LW_EVENT_MAX_PATH_LEN) " bytes";
+    for (;;) {
+        size_t st = i;
+        while (i < len && s[i] != '.' && s[i] != '[' && s[i] != ']')
+            i++;
+        if (i == st)
+            return i < len && s[i] == '[' ? "an array index must follow a key (\"items[0]\")"
+                   : st == 0 || i == len  ? "path has an empty segment (leading or trailing '.')"
+                                          : "path has an empty segment ('..')";
+        if (n == LW_EVENT_MAX_PATH_DEPTH)
+            return "path has more than " LW_STR(LW_EVENT_MAX_PATH_DEPTH) " segments (keys and "
+                                                                         "indexes)";
+        tok[n++] = (path_tok_t){.start = st, .len = i - st};
+        while (i < len && s[i] == '[') {
+            size_t open = i++;
+            uint64_t v = 0;
+            while (i < len && s[i] >= '0' && s[i] <= '9') {
+                v = v * 10 + (uint64_t)(s[i] - '0');
+                if (v > LW_EVENT_MAX_INDEX)
+                    return "array index larger than " LW_STR(LW_EVENT_MAX_INDEX);
+                i++;
+            }
+            if (i == open + 1 || i == len || s[i] != ']')
+                return "an array index is [N], N a whole number (\"items[0]\")";
+            i++;
+            if (n == LW_EVENT_MAX_PATH_DEPTH)
+                return "path has more than " LW_STR(LW_EVENT_MAX_PATH_DEPTH) " segments (keys "
+                                                                             "and indexes)";
+            tok[n++] = (path_tok_t){
+                .start = open, .len = i - open, .is_index = true, .index = (uint32_t)v};
+        }
+        if (i == len)
+            break;
+        if (s[i] != '.')
+            return s[i] == ']' ? "']' without '['" : "expected '.' or '[' after ']'";
+        if (++i == len)
+            return "path has an empty segment (leading or trailing '.')";
+    }
+    *ntok = n;
+    return NULL;
+}
+
+const char *lw_event_path_problem(const char *path, size_t len)
+{
+    path_tok_t tok[LW_EVENT_MAX_PATH_DEPTH];
+    size_t n;
+    return path_tokens(path, len, tok, &n);
+}
+
+/* The index child `i` of node `parent`, or -1 (index nodes are few: a list walk). */
+static int32_t index_child(const lw_decoder_t *d, int32_t parent, uint32_t i)
+{
+    for (int32_t c = d->nodes[parent].first_child; c >= 0; c = d->nodes[c].next_sibling)
+        if (d->nodes[c].is_index && d->nodes[c].index == i)
+            return c;
+    return -1;
+}
+
 /* Insert `path` and return its terminal node, or -1 with errstr set. */
 static int32_t trie_insert(lw_decoder_t *d, const char *path, char *errstr, size_t errstr_size)
 {
     size_t len = path ? strlen(path) : 0;
     int32_t chain[LW_EVENT_MAX_PATH_DEPTH + 1];
     int nchain = 0;
+    path_tok_t tok[LW_EVENT_MAX_PATH_DEPTH];
+    size_t ntok;
 
-    if (len == 0 || len > LW_EVENT_MAX_PATH_LEN) {
-        lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "path must be 1..%d bytes",
-                  LW_EVENT_MAX_PATH_LEN);
+    /* validate the whole path before touching the trie */
+    const char *problem = path_tokens(path ? path : "", len, tok, &ntok);
+    if (problem) {
+        lw_seterr(errstr, errstr_size,
+                  len > LW_EVENT_MAX_PATH_LEN || strstr(problem, "more than") ? LW_ERR_TOO_LARGE
+                                                                              : LW_ERR_INVALID,
+                  "path \"%.*s\": %s", (int)(len > 300 ? 300 : len), path ? path : "", problem);
         return -1;
     }
     if (d->pool_used + len > sizeof d->pool) {
         lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "too many paths");
-        return -1;
-    }
-    /* validate all segments before touching the trie */
-    size_t nseg = 1;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || path[i] == '.') {
-            if (i == 0 || path[i - 1] == '.' || (i == len && path[len - 1] == '.')) {
-                lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "path \"%s\" has an empty segment",
-                          path);
-                return -1;
-            }
-            if (i < len)
-                nseg++;
-        }
-    }
-    if (nseg > LW_EVENT_MAX_PATH_DEPTH) {
-        lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "path \"%s\" has more than %d segments",
-                  path, LW_EVENT_MAX_PATH_DEPTH);
         return -1;
     }
 
@@ -259,14 +373,13 @@ static int32_t trie_insert(lw_decoder_t *d, const char *path, char *errstr, size
 
     int32_t cur = 0;
     chain[nchain++] = 0;
-    for (size_t start = 0; start < len;) {
-        size_t end = start;
-        while (end < len && copy[end] != '.')
-            end++;
-        size_t sl = end - start;
+    for (size_t t = 0; t < ntok; t++) {
+        const path_tok_t *k = &tok[t];
+        size_t sl = k->len;
         int32_t c = d->nodes[cur].first_child;
-        while (c >= 0 &&
-               !(d->nodes[c].seg_len == sl && memcmp(d->nodes[c].seg, copy + start, sl) == 0))
+        while (c >= 0 && !(k->is_index ? d->nodes[c].is_index && d->nodes[c].index == k->index
+                                       : !d->nodes[c].is_index && d->nodes[c].seg_len == sl &&
+                                             memcmp(d->nodes[c].seg, copy + k->start, sl) == 0))
             c = d->nodes[c].next_sibling;
         if (c < 0) {
             if (d->nnodes == MAX_NODES) {
@@ -275,7 +388,7 @@ static int32_t trie_insert(lw_decoder_t *d, const char *path, char *errstr, size
             }
             c = d->nnodes++;
             trie_node_t *n = &d->nodes[c];
-            n->seg = copy + start;
+            n->seg = copy + k->start;
             n->seg_len = sl;
             unsigned char pad[16] = {0};
             memcpy(pad, n->seg, sl < 16 ? sl : 16);
@@ -288,20 +401,26 @@ static int32_t trie_insert(lw_decoder_t *d, const char *path, char *errstr, size
             n->val_epoch = 0;
             n->target = false;
             n->target_below = false;
+            n->is_index = k->is_index;
+            n->has_index = false;
+            n->index = k->index;
             /* append so registration order is scan order for ties */
             n->next_sibling = -1;
             int32_t *link = &d->nodes[cur].first_child;
             while (*link >= 0)
                 link = &d->nodes[*link].next_sibling;
             *link = c;
-            size_t h = key_hash(cur, sl, n->w0);
-            while (d->key_hash[h] >= 0) /* cannot fill: MAX_NODES < KEY_HASH_SIZE */
-                h = (h + 1) & (KEY_HASH_SIZE - 1);
-            d->key_hash[h] = c;
+            if (k->is_index) {
+                d->nodes[cur].has_index = true; /* found by index_child, not hashed */
+            } else {
+                size_t h = key_hash(cur, sl, n->w0);
+                while (d->key_hash[h] >= 0) /* cannot fill: MAX_NODES < KEY_HASH_SIZE */
+                    h = (h + 1) & (KEY_HASH_SIZE - 1);
+                d->key_hash[h] = c;
+            }
         }
         cur = c;
         chain[nchain++] = cur;
-        start = end + 1;
     }
     for (int i = 0; i < nchain - 1; i++)
         d->nodes[chain[i]].target_below = true;
@@ -353,11 +472,40 @@ static const lw_value_t *special(const lw_decoder_t *d, int sp)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* The fields of each vendor format (see event.h), NULL where it has none. */
+static const char *const vendor_fields[][SP__COUNT] = {
+    [LW_FMT_SEGMENT] = {[SP_EVENT] = "event",
+                        [SP_USER] = "userId",
+                        [SP_USER2] = "anonymousId",
+                        [SP_TIME] = "timestamp",
+                        [SP_ORIG] = "originalTimestamp",
+                        [SP_SENT] = "sentAt",
+                        [SP_RECV] = "receivedAt",
+                        [SP_ID] = "messageId",
+                        [SP_BATCH] = "batch"},
+    [LW_FMT_AMPLITUDE] = {[SP_EVENT] = "event_type",
+                          [SP_USER] = "user_id",
+                          [SP_USER2] = "device_id",
+                          [SP_TIME] = "event_time",
+                          [SP_TIME2] = "time",
+                          [SP_ID] = "insert_id",
+                          [SP_ID2] = "$insert_id",
+                          [SP_BATCH] = "events"},
+    [LW_FMT_CUSTOM] = {NULL},
+    [LW_FMT_POSTHOG] = {[SP_EVENT] = "event",
+                        [SP_USER] = "distinct_id",
+                        [SP_USER2] = "properties.distinct_id",
+                        [SP_TIME] = "timestamp",
+                        [SP_ID] = "uuid",
+                        [SP_BATCH] = "batch"},
+};
+
 void lw_decoder_destroy(lw_decoder_t *d)
 {
     if (!d)
         return;
     free(d->scratch);
+    free(d->aidx);
     free(d->node);
     free(d->kind);
     free(d);
@@ -372,7 +520,7 @@ lw_decoder_t *lw_decoder_new(const lw_decoder_opts_t *opts, char *errstr, size_t
         return NULL;
     }
     if (opts->format != LW_FMT_SEGMENT && opts->format != LW_FMT_AMPLITUDE &&
-        opts->format != LW_FMT_CUSTOM) {
+        opts->format != LW_FMT_CUSTOM && opts->format != LW_FMT_POSTHOG) {
         lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "unknown event format %d",
                   (int)opts->format);
         return NULL;
@@ -411,38 +559,38 @@ lw_decoder_t *lw_decoder_new(const lw_decoder_opts_t *opts, char *errstr, size_t
 
     d->kind = malloc((size_t)d->max_depth + 1);
     d->node = malloc(((size_t)d->max_depth + 1) * sizeof *d->node);
+    d->aidx = malloc(((size_t)d->max_depth + 1) * sizeof *d->aidx);
     d->scratch = malloc(d->max_event_bytes + 1);
-    if (!d->kind || !d->node || !d->scratch) {
+    if (!d->kind || !d->node || !d->aidx || !d->scratch) {
         lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
         goto fail;
     }
 
-    bool ok = true;
-    switch (d->format) {
-    case LW_FMT_SEGMENT:
-        ok = add_special(d, "event", SP_EVENT, errstr, errstr_size) &&
-             add_special(d, "userId", SP_USER, errstr, errstr_size) &&
-             add_special(d, "anonymousId", SP_USER2, errstr, errstr_size) &&
-             add_special(d, "timestamp", SP_TIME, errstr, errstr_size);
-        break;
-    case LW_FMT_AMPLITUDE:
-        ok = add_special(d, "event_type", SP_EVENT, errstr, errstr_size) &&
-             add_special(d, "user_id", SP_USER, errstr, errstr_size) &&
-             add_special(d, "device_id", SP_USER2, errstr, errstr_size) &&
-             add_special(d, "event_time", SP_TIME, errstr, errstr_size) &&
-             add_special(d, "time", SP_TIME2, errstr, errstr_size);
-        break;
-    case LW_FMT_CUSTOM:
+    const char *paths[SP__COUNT];
+    if (d->format == LW_FMT_CUSTOM) {
         if (!opts->event_path || !opts->user_path || !opts->time_path) {
             lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                       "custom format needs event_path, user_path and time_path");
             goto fail;
         }
-        ok = add_special(d, opts->event_path, SP_EVENT, errstr, errstr_size) &&
-             add_special(d, opts->user_path, SP_USER, errstr, errstr_size) &&
-             add_special(d, opts->time_path, SP_TIME, errstr, errstr_size);
-        break;
+        memset(paths, 0, sizeof paths);
+        paths[SP_EVENT] = opts->event_path;
+        paths[SP_USER] = opts->user_path;
+        paths[SP_TIME] = opts->time_path;
+    } else {
+        memcpy(paths, vendor_fields[d->format], sizeof paths);
+        if (opts->user_override) {
+            paths[SP_USER] = opts->user_override;
+            paths[SP_USER2] = NULL;
+        }
     }
+    if (opts->id_path) {
+        paths[SP_ID] = opts->id_path;
+        paths[SP_ID2] = NULL;
+    }
+    bool ok = true;
+    for (int sp = 0; sp < SP__COUNT && ok; sp++)
+        ok = !paths[sp] || add_special(d, paths[sp], sp, errstr, errstr_size);
     if (!ok)
         goto fail;
     return d;
@@ -470,6 +618,7 @@ int lw_decoder_add_path(lw_decoder_t *d, const char *path, char *errstr, size_t 
     d->nodes[n].slot = (int32_t)d->nslots;
     d->nodes[n].target = true;
     d->slot_node[d->nslots] = n;
+    d->slot_inherit[d->nslots] = d->format == LW_FMT_SEGMENT && strncmp(path, "context.", 8) == 0;
     return (int)d->nslots++;
 }
 
@@ -985,11 +1134,17 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
         if (c == '{' || c == '[') {
             if (depth == d->max_depth)
                 return LW_REJECT_TOO_DEEP;
-            if (is_target(d, cur))
-                node_value(d, cur)->type = LW_VAL_COMPOUND;
+            if (is_target(d, cur)) {
+                lw_value_t *val = node_value(d, cur);
+                val->type = LW_VAL_COMPOUND;
+                val->s.ptr = (const char *)p; /* the opening bracket (envelope arrays) */
+                val->s.len = 0;
+            }
             depth++;
             d->kind[depth] = c;
-            d->node[depth] = (c == '{' && cur >= 0 && d->nodes[cur].target_below) ? cur : -1;
+            d->node[depth] =
+                cur >= 0 && (c == '{' ? d->nodes[cur].target_below : d->nodes[cur].has_index) ? cur
+                                                                                              : -1;
             p = skip_ws(p + 1, end);
             if (p < end && *p == (c == '{' ? '}' : ']')) {
                 p++;
@@ -1000,7 +1155,8 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
                     return r;
                 continue;
             } else {
-                cur = -1;
+                d->aidx[depth] = 0;
+                cur = d->node[depth] >= 0 ? index_child(d, d->node[depth], 0) : -1;
                 continue;
             }
         } else if (c == '"') {
@@ -1042,7 +1198,8 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
                     if (r != LW_REJECT_NONE)
                         return r;
                 } else {
-                    cur = -1;
+                    cur =
+                        d->node[depth] >= 0 ? index_child(d, d->node[depth], ++d->aidx[depth]) : -1;
                 }
                 break;
             }
@@ -1076,8 +1233,58 @@ static lw_reject_t ms_from_double(double ms, int64_t *out)
     return LW_REJECT_NONE;
 }
 
-static lw_reject_t event_time(const lw_decoder_t *d, int64_t *out)
+/* A present (not null) value of a format field, or NULL. */
+static const lw_value_t *present(const lw_decoder_t *d, int sp)
 {
+    const lw_value_t *v = special(d, sp);
+    return v && v->type != LW_VAL_NULL ? v : NULL;
+}
+
+static lw_reject_t iso_time(const lw_value_t *v, int64_t *out)
+{
+    if (v->type != LW_VAL_STRING)
+        return LW_REJECT_BAD_TIME;
+    return lw_time_parse_iso8601(v->s.ptr, v->s.len, out) ? LW_REJECT_NONE : LW_REJECT_BAD_TIME;
+}
+
+/*
+ * Segment / RudderStack time chain (Segment's "Timestamps" spec):
+ * "timestamp" when present; else originalTimestamp corrected for the
+ * device clock's skew, receivedAt - (sentAt - originalTimestamp), when all
+ * three are present (sentAt may come from the envelope); else
+ * originalTimestamp.  Every field that is present must parse (bad_time).
+ */
+static lw_reject_t segment_time(const lw_decoder_t *d, const lw_value_t *env_sent, int64_t *out)
+{
+    const lw_value_t *t = present(d, SP_TIME);
+    if (t)
+        return iso_time(t, out);
+    const lw_value_t *o = present(d, SP_ORIG);
+    if (!o)
+        return LW_REJECT_MISSING_TIME;
+    int64_t orig, sent, recv;
+    lw_reject_t r = iso_time(o, &orig);
+    if (r != LW_REJECT_NONE)
+        return r;
+    const lw_value_t *s = present(d, SP_SENT);
+    if (!s && env_sent && env_sent->type != LW_VAL_ABSENT && env_sent->type != LW_VAL_NULL)
+        s = env_sent;
+    const lw_value_t *rv = present(d, SP_RECV);
+    if (!s || !rv) {
+        *out = orig;
+        return LW_REJECT_NONE;
+    }
+    if ((r = iso_time(s, &sent)) != LW_REJECT_NONE || (r = iso_time(rv, &recv)) != LW_REJECT_NONE)
+        return r;
+    /* each term is an ISO 8601 time (|t| < 2^53 ms), so this cannot overflow */
+    *out = recv - (sent - orig);
+    return LW_REJECT_NONE;
+}
+
+static lw_reject_t event_time(const lw_decoder_t *d, const lw_value_t *env_sent, int64_t *out)
+{
+    if (d->format == LW_FMT_SEGMENT)
+        return segment_time(d, env_sent, out);
     const lw_value_t *t = special(d, SP_TIME);
     if (d->format == LW_FMT_AMPLITUDE && (!t || t->type == LW_VAL_NULL)) {
         t = special(d, SP_TIME2);
@@ -1090,7 +1297,7 @@ static lw_reject_t event_time(const lw_decoder_t *d, int64_t *out)
     if (!t || t->type == LW_VAL_NULL)
         return LW_REJECT_MISSING_TIME;
     if (t->type == LW_VAL_STRING)
-        return lw_time_parse_iso8601(t->s.ptr, t->s.len, out) ? LW_REJECT_NONE : LW_REJECT_BAD_TIME;
+        return iso_time(t, out);
     if (t->type == LW_VAL_NUMBER && d->format == LW_FMT_CUSTOM)
         return ms_from_double(fabs(t->num) < 1e11 ? t->num * 1000.0 : t->num, out);
     return LW_REJECT_BAD_TIME;
@@ -1101,13 +1308,52 @@ static bool whitespace_only(const unsigned char *p, const unsigned char *end)
     return skip_ws(p, end) == end;
 }
 
-lw_reject_t lw_decoder_decode(lw_decoder_t *d, const char *buf, size_t len, int64_t now_ms,
-                              lw_event_t *out)
+/* Skip one already validated JSON value at p; returns the byte after it. */
+static const unsigned char *skip_value(const unsigned char *p, const unsigned char *end)
 {
-    const unsigned char *p = (const unsigned char *)buf;
-    const unsigned char *end = p + len;
+    long depth = 0;
+    bool esc;
+    do {
+        p = skip_ws(p, end);
+        unsigned char c = *p;
+        if (c == '"') {
+            p++;
+            (void)scan_string(&p, end, &esc);
+        } else if (c == '{' || c == '[') {
+            depth++;
+            p++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+            p++;
+        } else if (c == ',' || c == ':') {
+            p++;
+        } else {
+            while (p < end && *p != ',' && *p != '}' && *p != ']' && *p > ' ')
+                p++; /* number or literal */
+        }
+    } while (depth > 0 && p < end);
+    return p;
+}
 
-    d->frozen = true;
+/* The envelope array of the event just scanned, or NULL when it is not an envelope. */
+static const lw_value_t *envelope_array(const lw_decoder_t *d)
+{
+    if (d->format == LW_FMT_CUSTOM || special(d, SP_EVENT))
+        return NULL;
+    const lw_value_t *b = special(d, SP_BATCH);
+    return b && b->type == LW_VAL_COMPOUND && b->s.ptr[0] == '[' ? b : NULL;
+}
+
+/*
+ * Scan [p, end) as one event and extract it.  `element`: an element of an
+ * envelope (scratch starts after the envelope's values, envelope fields
+ * are inherited, and it is never an envelope itself).
+ */
+static lw_reject_t decode_one(lw_decoder_t *d, const unsigned char *p, const unsigned char *end,
+                              int64_t now_ms, bool element, lw_event_t *out)
+{
+    size_t len = (size_t)(end - p);
+    out->envelope = false;
     if (len == 0 || whitespace_only(p, end))
         return LW_REJECT_EMPTY;
     if (len > d->max_event_bytes)
@@ -1118,7 +1364,7 @@ lw_reject_t lw_decoder_decode(lw_decoder_t *d, const char *buf, size_t len, int6
             d->nodes[i].seen = d->nodes[i].val_epoch = 0;
         d->epoch = 1;
     }
-    d->scratch_used = 0;
+    d->scratch_used = element ? d->env_scratch : 0;
 
     unsigned char top;
     lw_reject_t r = scan_document(d, p, end, &top);
@@ -1127,6 +1373,26 @@ lw_reject_t lw_decoder_decode(lw_decoder_t *d, const char *buf, size_t len, int6
     if (top != '{')
         return top == 'n' ? LW_REJECT_EMPTY : LW_REJECT_NOT_OBJECT;
 
+    const lw_value_t *batch = element ? NULL : envelope_array(d);
+    if (batch) {
+        const lw_value_t *sent = present(d, SP_SENT);
+        d->env_sent.type = LW_VAL_ABSENT;
+        if (sent)
+            d->env_sent = *sent;
+        for (size_t i = 0; i < d->nslots; i++) {
+            const trie_node_t *n = &d->nodes[d->slot_node[i]];
+            d->env_values[i].type = LW_VAL_ABSENT;
+            if (d->slot_inherit[i] && n->val_epoch == d->epoch)
+                d->env_values[i] = n->val;
+        }
+        d->env_scratch = d->scratch_used;
+        d->env_p = (const unsigned char *)batch->s.ptr + 1;
+        d->env_end = skip_value((const unsigned char *)batch->s.ptr, end) - 1; /* its ']' */
+        d->env_active = true;
+        out->envelope = true;
+        return LW_REJECT_NONE;
+    }
+
     const lw_value_t *name = special(d, SP_EVENT);
     if (!name || name->type != LW_VAL_STRING || name->s.len == 0)
         return LW_REJECT_MISSING_EVENT;
@@ -1134,7 +1400,7 @@ lw_reject_t lw_decoder_decode(lw_decoder_t *d, const char *buf, size_t len, int6
         !user_value(special(d, SP_USER2), &out->user))
         return LW_REJECT_MISSING_USER;
     int64_t t;
-    r = event_time(d, &t);
+    r = event_time(d, element ? &d->env_sent : NULL, &t);
     if (r != LW_REJECT_NONE)
         return r;
     if (t < TIME_MIN_MS)
@@ -1147,12 +1413,44 @@ lw_reject_t lw_decoder_decode(lw_decoder_t *d, const char *buf, size_t len, int6
         const trie_node_t *n = &d->nodes[d->slot_node[i]];
         if (n->val_epoch == d->epoch)
             d->values[i] = n->val;
+        else if (element && d->slot_inherit[i])
+            d->values[i] = d->env_values[i];
         else
             d->values[i].type = LW_VAL_ABSENT;
     }
+    out->id.ptr = NULL;
+    out->id.len = 0;
+    if (!user_value(special(d, SP_ID), &out->id))
+        (void)user_value(special(d, SP_ID2), &out->id);
     out->name = name->s;
     out->time_ms = t;
     out->fields = d->values;
     out->nfields = d->nslots;
     return LW_REJECT_NONE;
+}
+
+lw_reject_t lw_decoder_decode(lw_decoder_t *d, const char *buf, size_t len, int64_t now_ms,
+                              lw_event_t *out)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    d->frozen = true;
+    d->env_active = false;
+    return decode_one(d, p, p + len, now_ms, false, out);
+}
+
+bool lw_decoder_next(lw_decoder_t *d, int64_t now_ms, lw_event_t *out, lw_reject_t *reason)
+{
+    if (!d->env_active)
+        return false;
+    const unsigned char *p = skip_ws(d->env_p, d->env_end);
+    if (p < d->env_end && *p == ',')
+        p = skip_ws(p + 1, d->env_end);
+    if (p >= d->env_end) {
+        d->env_active = false;
+        return false;
+    }
+    const unsigned char *e = skip_value(p, d->env_end);
+    d->env_p = e;
+    *reason = decode_one(d, p, e, now_ms, true, out);
+    return true;
 }

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "leadwatch/model/event.h"
@@ -28,7 +29,8 @@
 #define MAX_BYTES 4096
 #define MIN_TIME INT64_C(946684800000)
 
-static lw_decoder_t *g_dec[3];
+#define NFMT 4 /* segment, amplitude, custom, posthog */
+static lw_decoder_t *g_dec[NFMT];
 
 /* Independent UTF-8 check: decode each sequence to a code point and reject
  * overlongs, surrogates and > U+10FFFF by value. */
@@ -84,6 +86,30 @@ static void check_slice(lw_slice_t s, size_t len)
     (void)sum;
 }
 
+/* The properties of every accepted event (a plain one or an envelope's element). */
+static void check_event(const lw_event_t *ev, size_t size)
+{
+    if (ev->envelope || ev->name.len == 0 || ev->user.len == 0)
+        abort();
+    if (ev->time_ms < MIN_TIME || ev->time_ms > NOW + 86400000)
+        abort();
+    check_slice(ev->name, size);
+    check_slice(ev->user, size);
+    if (!utf8_ok((const unsigned char *)ev->name.ptr, ev->name.len))
+        abort();
+    if (ev->nfields != 9)
+        abort();
+    for (size_t i = 0; i < ev->nfields; i++) {
+        const lw_value_t *v = &ev->fields[i];
+        if (v->type > LW_VAL_COMPOUND)
+            abort();
+        if (v->type == LW_VAL_NUMBER && (!isfinite(v->num) || v->s.len == 0))
+            abort();
+        if (v->type == LW_VAL_STRING || v->type == LW_VAL_NUMBER)
+            check_slice(v->s, size);
+    }
+}
+
 static void init(void)
 {
     static const char *const paths[] = {"properties.duration_ms",
@@ -92,9 +118,11 @@ static void init(void)
                                         "a",
                                         "a.b",
                                         "a.b.c",
-                                        "x"};
+                                        "x",
+                                        "context.items[1].id",
+                                        "a[0][2]"};
     lw_decoder_opts_t o = {.max_event_bytes = MAX_BYTES, .max_depth = 16};
-    for (int f = 0; f < 3; f++) {
+    for (int f = 0; f < NFMT; f++) {
         o.format = (lw_format_t)f;
         o.event_path = f == LW_FMT_CUSTOM ? "e" : NULL;
         o.user_path = f == LW_FMT_CUSTOM ? "u.id" : NULL;
@@ -119,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int valid_utf8 = utf8_ok(data, size);
     int empty = size == 0 || all_ws(data, size);
 
-    for (int f = 0; f < 3; f++) {
+    for (int f = 0; f < NFMT; f++) {
         lw_decoder_t *d = g_dec[f];
         lw_event_t ev;
         lw_reject_t r = lw_decoder_decode(d, buf, size, NOW, &ev);
@@ -129,31 +157,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (!empty && size <= MAX_BYTES && (r == LW_REJECT_INVALID_UTF8) == valid_utf8)
             abort();
-        if (r == LW_REJECT_NONE) {
-            if (ev.name.len == 0 || ev.user.len == 0)
-                abort();
-            if (ev.time_ms < MIN_TIME || ev.time_ms > NOW + 86400000)
-                abort();
-            check_slice(ev.name, size);
-            check_slice(ev.user, size);
-            if (!utf8_ok((const unsigned char *)ev.name.ptr, ev.name.len))
-                abort();
-            if (ev.nfields != 7)
-                abort();
-            for (size_t i = 0; i < ev.nfields; i++) {
-                const lw_value_t *v = &ev.fields[i];
-                if (v->type > LW_VAL_COMPOUND)
+        bool envelope = r == LW_REJECT_NONE && ev.envelope;
+        if (envelope) {
+            /* every element decodes to a verdict of its own, never an envelope */
+            lw_reject_t er;
+            size_t n = 0;
+            while (lw_decoder_next(d, NOW, &ev, &er)) {
+                if (er >= LW_REJECT__COUNT || er == LW_REJECT_DUPLICATE || n++ > size)
                     abort();
-                if (v->type == LW_VAL_NUMBER && (!isfinite(v->num) || v->s.len == 0))
-                    abort();
-                if (v->type == LW_VAL_STRING || v->type == LW_VAL_NUMBER)
-                    check_slice(v->s, size);
+                if (er == LW_REJECT_NONE)
+                    check_event(&ev, size);
             }
+        } else if (r == LW_REJECT_NONE) {
+            check_event(&ev, size);
         }
         lw_event_t ev2;
         if (lw_decoder_decode(d, buf, size, NOW, &ev2) != r)
             abort();
-        if (r == LW_REJECT_NONE && (ev2.time_ms != ev.time_ms || ev2.name.len != ev.name.len))
+        if (r == LW_REJECT_NONE && ev2.envelope != envelope)
+            abort();
+        if (r == LW_REJECT_NONE && !envelope &&
+            (ev2.time_ms != ev.time_ms || ev2.name.len != ev.name.len))
             abort();
 
         if (size + 1 <= MAX_BYTES) {

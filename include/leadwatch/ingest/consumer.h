@@ -107,6 +107,8 @@ typedef struct {
     int64_t lag_total;           /* sum of the known lags of the assigned partitions
                                     (lw_consumer_lag); -1 when none is known */
     int64_t committed_read_errors; /* failed reads of the group's committed offsets */
+    int64_t events_lost; /* offsets the consumer never read because the log no longer held them
+                            (retention/truncation past its position; see consumer.c "Loss") */
     int blocked; /* assigned partitions paused until their committed offset is read */
 } lw_consumer_stats_t;
 
@@ -117,6 +119,7 @@ typedef struct {
     int64_t position;       /* next offset to consume, -1 unknown */
     int64_t high_watermark; /* -1 unknown */
     int64_t lag;            /* high_watermark - position (>= 0), -1 unknown */
+    int64_t lost;           /* offsets skipped on this partition since start (events lost) */
 } lw_consumer_lag_t;
 
 /*

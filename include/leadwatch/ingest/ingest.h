@@ -15,6 +15,9 @@
  * each flush's transaction, and the run that loses fails with "position
  * conflict" (exit 1) having committed nothing past the winner.
  *
+ * gzip and zstd input is decompressed on the fly (reader.h, chosen by the
+ * first bytes); a compressed file's position counts uncompressed bytes.
+ *
  * stdin ("-") and other streams (a pipe or FIFO, e.g. `ingest <(cmd)`) have
  * no identity: nothing is stored for them, they are never skipped, and at
  * their end an unterminated last line is fed as it is.

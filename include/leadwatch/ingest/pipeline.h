@@ -10,7 +10,9 @@
  * and the counter deltas.  Because positions and aggregates commit
  * together, a crash at any point leaves the store at a flush boundary, and
  * resuming each source from its stored position counts every event exactly
- * once.
+ * once.  The ids of counted events (dedup.h) commit in the same
+ * transaction, so a copy of a counted event is rejected as `duplicate`
+ * across restarts.
  *
  * Time is injected: feed takes `now_ms` (the wall clock, for the decoder's
  * future bound) and should_flush takes a monotonic `mono_ms`.
@@ -30,7 +32,8 @@
 typedef struct lw_pipeline lw_pipeline_t;
 
 typedef struct {
-    int64_t read;     /* events fed */
+    int64_t read;      /* events fed (each element of a batch envelope is one) */
+    int64_t envelopes; /* batch envelopes expanded into their elements */
     int64_t accepted; /* decoded and inside an open bucket */
     int64_t late;     /* decoded, but their bucket had closed */
     int64_t rejected[LW_REJECT__COUNT];
@@ -62,7 +65,11 @@ int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *st
  * consumed (it moves whether the event is accepted, late or rejected);
  * NULL for a source without positions (stdin, a pipe): nothing is stored
  * for it.
- * *outcome says what happened and *reason why it was rejected.  May flush
+ * *outcome says what happened and *reason why it was rejected.  A batch
+ * envelope (event.h) is expanded here: each element is decoded and counted
+ * on its own (read, accepted, late, rejected by reason), and *outcome is
+ * rejected (with the last element's reason) only when no element was
+ * accepted or late; an empty envelope counts as one `empty` reject.  May flush
  * by itself when the aggregator runs out of bucket slots.  Returns an error
  * only when such a flush fails; then nothing about this event was recorded.
  */

@@ -8,11 +8,18 @@
  * JSON and leaves the others LW_VAL_ABSENT.  Paths are into the raw JSON
  * object (for amplitude, properties live under "event_properties").
  *
- * Formats and which fields give event name, user and time:
- *   segment   : "event"; "userId" else "anonymousId"; "timestamp" (ISO 8601)
+ * Formats and which fields give event name, user, time and dedup id:
+ *   segment   : "event"; "userId" else "anonymousId"; "timestamp" (ISO 8601),
+ *               else receivedAt - (sentAt - originalTimestamp) when all three
+ *               are present, else "originalTimestamp"; id "messageId".
+ *               RudderStack uses the same spec ("rudderstack" parses as
+ *               segment).
  *   amplitude : "event_type"; "user_id" else "device_id";
  *               "event_time" ("YYYY-MM-DD HH:MM:SS[.ffffff]", UTC) else
- *               "time" (epoch milliseconds, number)
+ *               "time" (epoch milliseconds, number); id "insert_id" (HTTP V2)
+ *               else "$insert_id" (the Export API's name for it)
+ *   posthog   : "event"; "distinct_id" else "properties.distinct_id";
+ *               "timestamp" (ISO 8601); id "uuid"
  *   custom    : configured dotted paths; time is an ISO 8601 string with
  *               offset, or a number: |n| < 1e11 means epoch seconds,
  *               otherwise epoch milliseconds (1e11 s is the year 5138, 1e11 ms
@@ -22,6 +29,17 @@
  * user string.  Duplicate keys: the last occurrence wins (for an object,
  * the whole object).  Reject precedence is documented in src/event.c.
  *
+ * Envelopes.  For the vendor formats, an object without an event name whose
+ * top-level "batch" (segment, posthog) or "events" (amplitude) is an array
+ * is a batch envelope (Segment/RudderStack /v1/batch, PostHog /batch,
+ * Amplitude HTTP V2): lw_decoder_decode() then reports out->envelope and
+ * lw_decoder_next() yields its elements one at a time, each decoded (and
+ * rejected) on its own.  Segment envelope fields apply to its elements as
+ * the Segment HTTP API documents: the envelope's "sentAt" when an element
+ * has none, and paths under "context." the element lacks are taken from
+ * the envelope's "context".  Other envelope keys (api_key, options,
+ * historical_migration) are never read.
+ *
  * Every rejected event yields exactly one lw_reject_t reason; the caller
  * counts it and goes on.  The decoder never aborts on input.
  */
@@ -30,9 +48,10 @@
 
 #include "leadwatch/core/common.h"
 
-typedef enum { LW_FMT_SEGMENT = 0, LW_FMT_AMPLITUDE, LW_FMT_CUSTOM } lw_format_t;
+typedef enum { LW_FMT_SEGMENT = 0, LW_FMT_AMPLITUDE, LW_FMT_CUSTOM, LW_FMT_POSTHOG } lw_format_t;
 
-/* Parse "segment" | "amplitude" | "custom"; false when unknown. */
+/* Parse "segment" | "rudderstack" (= segment) | "amplitude" | "posthog" | "custom";
+ * false when unknown. */
 bool lw_format_parse(const char *s, lw_format_t *out);
 const char *lw_format_name(lw_format_t f);
 
@@ -51,6 +70,7 @@ typedef enum {
     LW_REJECT_BAD_TIME,       /* timestamp present but unparsable */
     LW_REJECT_TIME_TOO_OLD,   /* before 2000-01-01T00:00:00Z */
     LW_REJECT_TIME_IN_FUTURE, /* later than now + max_future_ms */
+    LW_REJECT_DUPLICATE,      /* same dedup id as an event already counted (pipeline) */
     LW_REJECT__COUNT
 } lw_reject_t;
 
@@ -79,6 +99,19 @@ typedef struct {
 #define LW_EVENT_MAX_PATH_DEPTH 8
 /* Upper bound on the length in bytes of one dotted path (and so of one segment). */
 #define LW_EVENT_MAX_PATH_LEN 255
+/* Largest array index a path may name ("items[N]"). */
+#define LW_EVENT_MAX_INDEX 1000000
+
+/*
+ * Paths: object keys separated by '.', each key optionally followed by
+ * array indexes: "properties.plan", "context.items[0].id",
+ * "contexts.data[1].data.id", "matrix[2][0]".  Keys and indexes together
+ * are at most LW_EVENT_MAX_PATH_DEPTH segments.  A key containing '.', '['
+ * or ']' cannot be addressed.  NULL when `path` (len bytes) is valid, else
+ * a static string saying what is wrong (check-config reports it with
+ * FILE:LINE).
+ */
+const char *lw_event_path_problem(const char *path, size_t len);
 
 typedef struct {
     lw_slice_t name;          /* event name, unescaped */
@@ -86,6 +119,8 @@ typedef struct {
     int64_t time_ms;          /* event time, ms since the epoch, UTC */
     const lw_value_t *fields; /* fields[i] = value at path slot i */
     size_t nfields;
+    lw_slice_t id; /* dedup id (string or number text); len 0 when absent */
+    bool envelope; /* a batch envelope: no event here, call lw_decoder_next */
 } lw_event_t;
 
 typedef struct {
@@ -94,6 +129,10 @@ typedef struct {
     const char *event_path;
     const char *user_path;
     const char *time_path;
+    /* vendor formats: replaces the format's user field(s) (e.g. "amplitude_id"); NULL = default */
+    const char *user_override;
+    /* dedup id path; NULL = the format's ("messageId", "insert_id", "uuid"; none for custom) */
+    const char *id_path;
     size_t max_event_bytes; /* default 1 MiB when 0 */
     int max_depth;          /* default 64 when 0 */
     int64_t max_future_ms;  /* default 86400000 (1 day) when 0 */
@@ -122,5 +161,16 @@ int lw_decoder_add_path(lw_decoder_t *d, const char *path, char *errstr, size_t 
  */
 lw_reject_t lw_decoder_decode(lw_decoder_t *d, const char *buf, size_t len, int64_t now_ms,
                               lw_event_t *out);
+
+/*
+ * After lw_decoder_decode() reported out->envelope: decode the next element
+ * of the envelope into *out and its verdict into *reason (same meaning and
+ * precedence as lw_decoder_decode; an element is never itself an envelope).
+ * Returns false when there are no more elements (then *out and *reason are
+ * untouched).  Slices stay valid until the next call on this decoder.  An
+ * envelope's elements must be consumed before the next lw_decoder_decode;
+ * calling it early simply abandons the rest.
+ */
+bool lw_decoder_next(lw_decoder_t *d, int64_t now_ms, lw_event_t *out, lw_reject_t *reason);
 
 #endif
