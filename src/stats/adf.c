@@ -66,6 +66,7 @@ static const mackinnon_t MACKINNON_C = {
 /* The same for constant + trend ("ct"); the 1994 polynomial coefficients
  * with statsmodels' scalings (small p: 1, 1, 1e-2; large p: 1, 1e-1, 1e-1,
  * 1e-2) already applied. */
+/* Same fields as MACKINNON_C: the published coefficients are data, not code. */
 static const mackinnon_t MACKINNON_CT = {
     .tau_max = 0.7,
     .tau_min = -16.18,

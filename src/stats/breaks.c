@@ -783,6 +783,7 @@ lw_err_t lw_breaks_cusum(const double *y, const double *Z, size_t m, size_t k,
     const double scale = sigma * sqrt((double)r);
     double cum = 0.0, best = 0.0;
     size_t best_row = k;
+    /* Like sup-F's loop: keep the largest statistic and its row, then fill the result. */
     for (size_t t = k; t < m; t++) {
         cum += w[t];
         const double tt = (double)(t - k + 1) / (double)r;
