@@ -144,6 +144,7 @@ void lw_alert_table_destroy(lw_alert_table_t *t)
     free(t);
 }
 
+/* The constructor convention (check the options, calloc, copy them), as lw_alertsink_new. */
 lw_err_t lw_alert_table_new(const lw_alert_opts_t *opts, lw_alert_table_t **out, char *errstr,
                             size_t errstr_size)
 {

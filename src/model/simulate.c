@@ -192,6 +192,7 @@ static lw_err_t check_model(const lw_sim_model_t *m, char *errstr, size_t errstr
         if (!finite_in(m->weekly[i], -2, 2))
             return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                              "model.weekly[%d] must be in [-2, 2]", i);
+    /* One row a parameter with its bounds: rows of one shape are the table, not copies. */
     const struct {
         const char *name;
         double v, lo, hi;
@@ -352,6 +353,7 @@ void lw_sim_destroy(lw_sim_t *sim)
 {
     if (!sim)
         return;
+    /* One free a buffer, like other destructors (alertsink handle_free): nothing to share. */
     free(sim->heap);
     free(sim->sess);
     if (sim->diurnal)

@@ -359,6 +359,7 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_row(w, "break_period", a, bk && e->break_found, e->break_row);
     lw_jsonw_end(w);
 
+    /* Every step's section has this shape (step_open, how, one key a line): the JSON contract. */
     const lw_forecast_t *f = &e->oos;
     const bool oo = step_open(w, "oos", e->oos_status, e->oos_note);
     kv_str(w, "method",

@@ -294,22 +294,32 @@ static lw_err_t multiple_chart(lw_report_ctx_t *c, size_t col, lw_buf_t *b, doub
     return lw_svg_line_chart(b, &o, errstr, errstr_size);
 }
 
+/*
+ * Closes the figure a chart was written into when it was (err == LW_OK);
+ * returns err, which the caller returns at once when it is not LW_OK.
+ */
+static lw_err_t fig_end(lw_buf_t *b, lw_err_t err)
+{
+    if (err == LW_OK)
+        lw_buf_puts(b, "</figure>\n");
+    return err;
+}
+
 static lw_err_t html_overview(lw_report_ctx_t *c, lw_buf_t *b, double *scratch, char *errstr,
                               size_t errstr_size)
 {
     lw_err_t err;
     lw_buf_puts(b, "<div class=\"lw-multiples\">\n<figure class=\"lw-fig\">");
-    if ((err = multiple_chart(c, c->in->nsm, b, scratch, errstr, errstr_size)) != LW_OK)
+    if ((err = fig_end(b, multiple_chart(c, c->in->nsm, b, scratch, errstr, errstr_size))) != LW_OK)
         return err;
-    lw_buf_puts(b, "</figure>\n");
     for (size_t i = 0; i < c->a->nedges; i++) {
         const lw_edge_result_t *e = &c->a->edges[i];
         if (strcmp(e->role, "input") != 0)
             continue;
         lw_buf_puts(b, "<figure class=\"lw-fig\">");
-        if ((err = multiple_chart(c, e->from_col, b, scratch, errstr, errstr_size)) != LW_OK)
+        if ((err = fig_end(b, multiple_chart(c, e->from_col, b, scratch, errstr, errstr_size))) !=
+            LW_OK)
             return err;
-        lw_buf_puts(b, "</figure>\n");
     }
     lw_buf_puts(b, "</div>\n");
     return LW_OK;
@@ -550,9 +560,8 @@ static lw_err_t html_detail_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, do
                                 .highlight = e->ccf.lead > 0,
                                 .highlight_lag = (int)e->ccf.lead,
                                 .highlight_label = hl};
-        if ((err = lw_svg_bar_chart(b, &bo, errstr, errstr_size)) != LW_OK)
+        if ((err = fig_end(b, lw_svg_bar_chart(b, &bo, errstr, errstr_size))) != LW_OK)
             return err;
-        lw_buf_puts(b, "</figure>\n");
     } else {
         fig_note(b, "Cross-correlation", e->ccf_note);
     }
@@ -586,9 +595,8 @@ static lw_err_t html_detail_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, do
                                    .name_xy = xy,
                                    .name_yx = yx,
                                    .alpha = c->a->opts.alpha};
-        if ((err = lw_svg_pvalue_chart(b, &po, errstr, errstr_size)) != LW_OK)
+        if ((err = fig_end(b, lw_svg_pvalue_chart(b, &po, errstr, errstr_size))) != LW_OK)
             return err;
-        lw_buf_puts(b, "</figure>\n");
     } else {
         fig_note(b, "Granger p-values", "not run: insufficient data");
     }
@@ -622,9 +630,8 @@ static lw_err_t html_detail_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, do
                                     .has_break = ec->hist_break,
                                     .break_index = ec->hist_break_index,
                                     .break_label = ec->hist_break ? brk : NULL};
-        if ((err = lw_svg_history_chart(b, &ho, errstr, errstr_size)) != LW_OK)
+        if ((err = fig_end(b, lw_svg_history_chart(b, &ho, errstr, errstr_size))) != LW_OK)
             return err;
-        lw_buf_puts(b, "</figure>\n");
     } else {
         fig_note(b, "Rolling-window p-values",
                  e->stab_status != LW_STEP_OK ? e->stab_note : "too few windows");
@@ -654,22 +661,71 @@ static lw_err_t html_detail_charts(lw_report_ctx_t *c, size_t i, lw_buf_t *b, do
                                   .lower_is_better = true,
                                   .decimals = 1,
                                   .verdict_text = vt};
-        if ((err = lw_svg_gauge_bar(b, &go, errstr, errstr_size)) != LW_OK)
+        if ((err = fig_end(b, lw_svg_gauge_bar(b, &go, errstr, errstr_size))) != LW_OK)
             return err;
-        lw_buf_puts(b, "</figure>\n");
     } else {
         fig_note(b, "Experiment sensitivity (MDE)", e->sens_note);
     }
     return LW_OK;
 }
 
+/* The tests html_explained explains, in its order. */
+typedef enum {
+    EX_DATA,
+    EX_GRANGER,
+    EX_GRANGER_REVERSE,
+    EX_LEAD,
+    EX_ELASTICITY,
+    EX_CCF,
+    EX_STABILITY,
+    EX_BREAK,
+    EX_OOS,
+    EX_MDE,
+    EX_COUNT
+} explained_t;
+
+/* Each test's name and its plain explanation: what question it answers. */
+static const struct {
+    const char *test, *what;
+} EXPLAINED[EX_COUNT] = {
+    [EX_DATA] = {"Data", "Each test needs enough complete periods."},
+    [EX_GRANGER] =
+        {"Granger test",
+         "Does x's past improve a forecast of y made from y's own past? A small p says yes; "
+         "q is p corrected for testing every edge at once, significant below \xCE\xB1."},
+    [EX_GRANGER_REVERSE] = {"Granger test, other direction",
+                            "The same question the other way round: does y's past forecast x?"},
+    [EX_LEAD] = {"Lead",
+                 "How many periods after x moves y follows most closely (the best fit of y on x "
+                 "k periods earlier)."},
+    [EX_ELASTICITY] = {"Strength (elasticity)",
+                       "The percent change of y after a 1% change of x, summed over the lags, with "
+                       "errors robust to autocorrelation (Newey-West)."},
+    [EX_CCF] = {"Cross-correlation",
+                "Correlation of the surprises in x and y (each series' own pattern removed) at "
+                "each shift; bars outside the band are unlikely to be chance."},
+    [EX_STABILITY] =
+        {"Stability",
+         "Does the effect keep its direction in sub-windows of the data, not only over "
+         "the whole window?"},
+    [EX_BREAK] = {"Structural break",
+                  "Did the relationship change at some date? (Andrews sup-F test on x's "
+                  "coefficients)"},
+    [EX_OOS] = {"Out-of-sample skill",
+                "Do one-step forecasts made with x beat those without it on periods the model "
+                "had not seen? (Clark-West test)"},
+    [EX_MDE] = {"Experiment sensitivity (MDE)",
+                "The smallest change of x a short experiment would detect (5% false alarms, "
+                "80% power). It sizes experiments; it does not enter the verdict."},
+};
+
 /* One <dt>test</dt><dd>plain explanation. Result.</dd>. */
-static void explain(lw_buf_t *b, const char *test, const char *what, const char *result)
+static void explain(lw_buf_t *b, explained_t ex, const char *result)
 {
     lw_buf_puts(b, "<dt>");
-    lw_buf_put_xml(b, test);
+    lw_buf_put_xml(b, EXPLAINED[ex].test);
     lw_buf_puts(b, "</dt><dd>");
-    lw_buf_put_xml(b, what);
+    lw_buf_put_xml(b, EXPLAINED[ex].what);
     lw_buf_puts(b, " <strong>");
     lw_buf_put_xml(b, result);
     lw_buf_puts(b, "</strong></dd>\n");
@@ -683,7 +739,7 @@ static void html_explained(const lw_report_ctx_t *c, size_t i, lw_buf_t *b)
     char r[600], a1[64], a2[64], a3[64];
     lw_buf_puts(b, "<dl class=\"lw-explain\">\n");
     if (!e->analysed) {
-        explain(b, "Data", "Each test needs enough complete periods.", ec->sentence);
+        explain(b, EX_DATA, ec->sentence);
         lw_buf_puts(b, "</dl>\n");
         return;
     }
@@ -691,52 +747,36 @@ static void html_explained(const lw_report_ctx_t *c, size_t i, lw_buf_t *b)
     lw_report_p_rel(e->q_defined ? e->q : (double)NAN, a2, sizeof a2);
     snprintf(r, sizeof r, "%s \xE2\x86\x92 %s: lag order %zu, p %s, q %s.", e->from, e->to, e->lag,
              a1, a2);
-    explain(b, "Granger test",
-            "Does x's past improve a forecast of y made from y's own past? A small p says yes; "
-            "q is p corrected for testing every edge at once, significant below \xCE\xB1.",
-            r);
+    explain(b, EX_GRANGER, r);
     lw_report_p_rel(e->p_reverse, a1, sizeof a1);
     lw_report_p_rel(e->q_reverse_defined ? e->q_reverse : (double)NAN, a2, sizeof a2);
     snprintf(r, sizeof r, "%s \xE2\x86\x92 %s: lag order %zu, p %s, q %s.", e->to, e->from,
              e->lag_reverse, a1, a2);
-    explain(b, "Granger test, other direction",
-            "The same question the other way round: does y's past forecast x?", r);
+    explain(b, EX_GRANGER_REVERSE, r);
     if (e->lagreg_status == LW_STEP_OK && e->lead > 0 && e->lagreg) {
         lw_report_num_str(e->lagreg[e->lead].r2, 3, a1, sizeof a1);
         snprintf(r, sizeof r, "%zu %s (R\xC2\xB2 %s).", e->lead,
                  lw_report_unit_word(c->a->bucket_ms, e->lead), a1);
-        explain(b, "Lead",
-                "How many periods after x moves y follows most closely (the best fit of y on x "
-                "k periods earlier).",
-                r);
+        explain(b, EX_LEAD, r);
     }
     if (e->lagreg_status == LW_STEP_OK && e->elasticity_defined) {
         lw_report_elasticity_str(e->elasticity, a1, sizeof a1);
         lw_report_num_str(e->elasticity_se, 2, a2, sizeof a2);
         snprintf(r, sizeof r, "+1%% in %s \xE2\x86\x92 %s in %s (standard error %s).", e->from, a1,
                  e->to, a2);
-        explain(b, "Strength (elasticity)",
-                "The percent change of y after a 1% change of x, summed over the lags, with "
-                "errors robust to autocorrelation (Newey-West).",
-                r);
+        explain(b, EX_ELASTICITY, r);
     }
     if (e->ccf_status == LW_STEP_OK) {
         lw_report_num_str(e->ccf.lead_r, 3, a1, sizeof a1);
         snprintf(r, sizeof r, "Peak at lead %zu, r %s%s.", e->ccf.lead, a1,
                  e->ccf.lead_significant ? ", outside the band" : ", inside the band (weak)");
-        explain(b, "Cross-correlation",
-                "Correlation of the surprises in x and y (each series' own pattern removed) at "
-                "each shift; bars outside the band are unlikely to be chance.",
-                r);
+        explain(b, EX_CCF, r);
     }
     if (e->stab_status == LW_STEP_OK) {
         snprintf(r, sizeof r, "%s: same sign in %zu of %zu windows of %zu %s.",
                  e->stable ? "Stable" : "Not stable", e->stab_nsame_sign, e->stab_nwindows,
                  e->stab_window, lw_report_unit_word(c->a->bucket_ms, e->stab_window));
-        explain(b, "Stability",
-                "Does the effect keep its direction in sub-windows of the data, not only over "
-                "the whole window?",
-                r);
+        explain(b, EX_STABILITY, r);
     }
     if (e->break_status == LW_STEP_OK) {
         lw_report_p_rel(e->brk.p_defined ? e->brk.p : (double)NAN, a1, sizeof a1);
@@ -744,20 +784,14 @@ static void html_explained(const lw_report_ctx_t *c, size_t i, lw_buf_t *b)
             snprintf(r, sizeof r, "Yes: from %s (p %s).", c->labels[e->break_row], a1);
         else
             snprintf(r, sizeof r, "None found (p %s).", a1);
-        explain(b, "Structural break",
-                "Did the relationship change at some date? (Andrews sup-F test on x's "
-                "coefficients)",
-                r);
+        explain(b, EX_BREAK, r);
     }
     if (e->oos_status == LW_STEP_OK) {
         lw_report_num_str(e->oos.rel_rmse_change * 100, 1, a1, sizeof a1);
         lw_report_p_rel(e->oos.cw_p, a2, sizeof a2);
         snprintf(r, sizeof r, "%s: forecast error %s%% lower with x over %zu forecasts (p %s).",
                  e->oos_skill ? "Yes" : "No", a1, e->oos.noos, a2);
-        explain(b, "Out-of-sample skill",
-                "Do one-step forecasts made with x beat those without it on periods the model "
-                "had not seen? (Clark-West test)",
-                r);
+        explain(b, EX_OOS, r);
     }
     if (e->sens_status == LW_STEP_OK) {
         lw_report_num_str(e->sens.mde_rel * 100, 1, a1, sizeof a1);
@@ -766,10 +800,7 @@ static void html_explained(const lw_report_ctx_t *c, size_t i, lw_buf_t *b)
                  e->sens.horizon, lw_report_unit_word(c->a->bucket_ms, e->sens.horizon), a3,
                  e->sens.sensitive ? "an experiment can move it detectably"
                                    : "a short experiment sees only large changes");
-        explain(b, "Experiment sensitivity (MDE)",
-                "The smallest change of x a short experiment would detect (5% false alarms, "
-                "80% power). It sizes experiments; it does not enter the verdict.",
-                r);
+        explain(b, EX_MDE, r);
     }
     (void)u1;
     lw_buf_puts(b, "</dl>\n");

@@ -865,6 +865,23 @@ static void tree_box(lw_buf_t *b, const char *cls, double x, double y, double bw
     lw_buf_puts(b, "</g>");
 }
 
+/*
+ * Input i, where its edge leaves its box (cy, the box's middle), where it
+ * meets the NSM box (py: the inputs spread over its height less 12 px a
+ * side) and the edge's label; the edges and their labels both need them.
+ */
+static const lw_svg_tree_input_t *tree_input_at(const lw_svg_tree_opts_t *o, size_t i,
+                                                double in_top, double pitch, double box_h,
+                                                double nsm_y, double nsm_h, double *cy, double *py,
+                                                char *label, size_t label_size)
+{
+    const lw_svg_tree_input_t *in = &o->inputs[i];
+    *cy = in_top + (double)i * pitch + box_h / 2;
+    *py = nsm_y + 12 + ((double)i + 0.5) * (nsm_h - 24) / (double)o->ninputs;
+    edge_label(label, label_size, in->verdict, in->edge_label);
+    return in;
+}
+
 /* The tree's plot rect (x, y, w, h), then every input's edge to the NSM box (under the boxes). */
 static void tree_input_edges(lw_buf_t *out, const lw_svg_tree_opts_t *o, const char *nsm,
                              const double rect[4], double in_top, double pitch, double box_h,
@@ -875,10 +892,9 @@ static void tree_input_edges(lw_buf_t *out, const lw_svg_tree_opts_t *o, const c
     lw_svg_rect_attrs(out, rect[0], rect[1], rect[2], rect[3]);
     lw_buf_puts(out, " fill=\"none\"/>");
     for (size_t i = 0; i < o->ninputs; i++) {
-        const lw_svg_tree_input_t *in = &o->inputs[i];
-        double cy = in_top + (double)i * pitch + box_h / 2;
-        double py = nsm_y + 12 + ((double)i + 0.5) * (nsm_h - 24) / (double)o->ninputs;
-        edge_label(label, sizeof label, in->verdict, in->edge_label);
+        double cy, py;
+        const lw_svg_tree_input_t *in =
+            tree_input_at(o, i, in_top, pitch, box_h, nsm_y, nsm_h, &cy, &py, label, sizeof label);
         tree_edge(out, in->verdict, in->name ? in->name : "input", nsm, label, in_right, cy, hx,
                   nsm_x, py);
     }
@@ -1056,10 +1072,9 @@ lw_err_t lw_svg_tree_diagram(lw_buf_t *out, const lw_svg_tree_opts_t *o, char *e
     }
     lw_buf_puts(out, "<g class=\"lw-edge-labels\" font-size=\"12\">");
     for (size_t i = 0; i < o->ninputs; i++) {
-        const lw_svg_tree_input_t *in = &o->inputs[i];
-        double cy = in_top + (double)i * pitch + box_h / 2;
-        double py = nsm_y + 12 + ((double)i + 0.5) * (nsm_h - 24) / (double)o->ninputs;
-        edge_label(label, sizeof label, in->verdict, in->edge_label);
+        double cy, py;
+        (void)tree_input_at(o, i, in_top, pitch, box_h, nsm_y, nsm_h, &cy, &py, label,
+                            sizeof label);
         bool above = py >= cy - 0.5; /* the curve bends down: the label goes above */
         lw_svg_text_fit(out, in_right + 14, above ? cy - 7 : cy + 16, NULL, LW_SVG_SMALL_PX,
                         LW_SVG_HALO, label, hx - in_right - 16);

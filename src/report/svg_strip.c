@@ -24,6 +24,7 @@
 lw_err_t lw_svg_strip_chart(lw_buf_t *out, const lw_svg_strip_opts_t *o, char *errstr,
                             size_t errstr_size)
 {
+    /* Every chart opens with lw_svg_check_chart; what follows only looks like the bar chart's. */
     lw_err_t err = lw_svg_check_chart(out, &o->frame, o->n, o->rows != NULL, "strip chart", errstr,
                                       errstr_size);
     if (err != LW_OK)

@@ -40,34 +40,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* MacKinnon (1994), table 3, N = 1, constant ("c"). */
-static const double TAU_MAX_C = 2.74;
-static const double TAU_MIN_C = -18.83;
-static const double TAU_STAR_C = -1.61;
-static const double TAU_C_SMALLP[3] = {2.1659, 1.4412, 3.8269e-2};
-static const double TAU_C_LARGEP[4] = {1.7339, 9.3202e-1, -1.2745e-1, -1.0368e-2};
+/*
+ * One regression's MacKinnon coefficients: p = 1 above tau_max, 0 below
+ * tau_min, else Phi of the "small p" polynomial for tau <= tau_star and of
+ * the "large p" one above; crit: the 2010 rows for 1%, 5%, 10%, b0..b3.
+ */
+typedef struct {
+    double tau_max, tau_min, tau_star;
+    double smallp[3], largep[4];
+    double crit[3][4];
+} mackinnon_t;
 
-/* MacKinnon (2010), table 2, N = 1, constant: rows 1%, 5%, 10%; b0..b3. */
-static const double TAU_C_2010[3][4] = {
-    {-3.43035, -6.5393, -16.786, -79.433},
-    {-2.86154, -2.8903, -4.234, -40.040},
-    {-2.56677, -1.5384, -2.809, 0.0},
+/* MacKinnon (1994), table 3, and (2010), table 2, N = 1, constant ("c"). */
+static const mackinnon_t MACKINNON_C = {
+    .tau_max = 2.74,
+    .tau_min = -18.83,
+    .tau_star = -1.61,
+    .smallp = {2.1659, 1.4412, 3.8269e-2},
+    .largep = {1.7339, 9.3202e-1, -1.2745e-1, -1.0368e-2},
+    .crit = {{-3.43035, -6.5393, -16.786, -79.433},
+             {-2.86154, -2.8903, -4.234, -40.040},
+             {-2.56677, -1.5384, -2.809, 0.0}},
 };
 
-/* MacKinnon (1994), table 3, N = 1, constant + trend ("ct"); the polynomial
- * coefficients with statsmodels' scalings (small p: 1, 1, 1e-2; large p: 1,
- * 1e-1, 1e-1, 1e-2) already applied. */
-static const double TAU_MAX_CT = 0.7;
-static const double TAU_MIN_CT = -16.18;
-static const double TAU_STAR_CT = -2.89;
-static const double TAU_CT_SMALLP[3] = {3.2512, 1.6047, 4.9588e-2};
-static const double TAU_CT_LARGEP[4] = {2.5261, 6.1654e-1, -3.7956e-1, -6.0285e-2};
-
-/* MacKinnon (2010), table 2, N = 1, constant + trend: rows 1%, 5%, 10%. */
-static const double TAU_CT_2010[3][4] = {
-    {-3.95877, -9.0531, -28.428, -134.155},
-    {-3.41049, -4.3904, -9.036, -45.374},
-    {-3.12705, -2.5856, -3.925, -22.380},
+/* The same for constant + trend ("ct"); the 1994 polynomial coefficients
+ * with statsmodels' scalings (small p: 1, 1, 1e-2; large p: 1, 1e-1, 1e-1,
+ * 1e-2) already applied. */
+/* Same fields as MACKINNON_C: the published coefficients are data, not code. */
+static const mackinnon_t MACKINNON_CT = {
+    .tau_max = 0.7,
+    .tau_min = -16.18,
+    .tau_star = -2.89,
+    .smallp = {3.2512, 1.6047, 4.9588e-2},
+    .largep = {2.5261, 6.1654e-1, -3.7956e-1, -6.0285e-2},
+    .crit = {{-3.95877, -9.0531, -28.428, -134.155},
+             {-3.41049, -4.3904, -9.036, -45.374},
+             {-3.12705, -2.5856, -3.925, -22.380}},
 };
 
 /* Horner for sum_i c[i] x^i (numpy polyval with reversed coefficients). */
@@ -79,44 +87,46 @@ static double poly(const double *c, size_t nc, double x)
     return v;
 }
 
+static double mackinnon_p(const mackinnon_t *t, double stat)
+{
+    if (stat > t->tau_max)
+        return 1.0;
+    if (stat < t->tau_min)
+        return 0.0;
+    if (stat <= t->tau_star)
+        return gsl_cdf_ugaussian_P(poly(t->smallp, 3, stat));
+    return gsl_cdf_ugaussian_P(poly(t->largep, 4, stat));
+}
+
+static void mackinnon_crit(const mackinnon_t *t, size_t nobs, double crit[3])
+{
+    for (int i = 0; i < 3; i++)
+        crit[i] = poly(t->crit[i], 4, 1.0 / (double)nobs);
+}
+
+static const mackinnon_t *mackinnon(lw_adf_reg_t reg)
+{
+    return reg == LW_ADF_C ? &MACKINNON_C : &MACKINNON_CT;
+}
+
 double lw_adf_mackinnonp(double stat)
 {
-    if (stat > TAU_MAX_C)
-        return 1.0;
-    if (stat < TAU_MIN_C)
-        return 0.0;
-    if (stat <= TAU_STAR_C)
-        return gsl_cdf_ugaussian_P(poly(TAU_C_SMALLP, 3, stat));
-    return gsl_cdf_ugaussian_P(poly(TAU_C_LARGEP, 4, stat));
+    return mackinnon_p(&MACKINNON_C, stat);
 }
 
 void lw_adf_mackinnoncrit(size_t nobs, double crit[3])
 {
-    for (int i = 0; i < 3; i++)
-        crit[i] = poly(TAU_C_2010[i], 4, 1.0 / (double)nobs);
+    mackinnon_crit(&MACKINNON_C, nobs, crit);
 }
 
 double lw_adf_mackinnonp_ex(double stat, lw_adf_reg_t reg)
 {
-    if (reg == LW_ADF_C)
-        return lw_adf_mackinnonp(stat);
-    if (stat > TAU_MAX_CT)
-        return 1.0;
-    if (stat < TAU_MIN_CT)
-        return 0.0;
-    if (stat <= TAU_STAR_CT)
-        return gsl_cdf_ugaussian_P(poly(TAU_CT_SMALLP, 3, stat));
-    return gsl_cdf_ugaussian_P(poly(TAU_CT_LARGEP, 4, stat));
+    return mackinnon_p(mackinnon(reg), stat);
 }
 
 void lw_adf_mackinnoncrit_ex(size_t nobs, lw_adf_reg_t reg, double crit[3])
 {
-    if (reg == LW_ADF_C) {
-        lw_adf_mackinnoncrit(nobs, crit);
-        return;
-    }
-    for (int i = 0; i < 3; i++)
-        crit[i] = poly(TAU_CT_2010[i], 4, 1.0 / (double)nobs);
+    mackinnon_crit(mackinnon(reg), nobs, crit);
 }
 
 /* Lag in 0..maxlag minimising the criterion, all on rows t = maxlag..n-2 of

@@ -998,6 +998,7 @@ static lw_err_t edge_begin(lw_edge_result_t *e, size_t K, size_t nrows)
 /* The arrays edge_begin allocated (those it did not are NULL). */
 static void edge_release(lw_edge_result_t *e)
 {
+    /* One free an array, as work_release does for its own: lists of different owners. */
     free(e->granger);
     free(e->granger_reverse);
     free(e->q_lags);

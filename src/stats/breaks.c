@@ -138,6 +138,18 @@ static double givens_predict(givens_t *g, const double *zr)
 
 /* ------------------------------------------------------------ helpers */
 
+/* Sum of squared deviations of v[0..n) from their mean (n >= 1). */
+static double centred_ss(const double *v, size_t n)
+{
+    double mean = 0.0, ss = 0.0;
+    for (size_t t = 0; t < n; t++)
+        mean += v[t];
+    mean /= (double)n;
+    for (size_t t = 0; t < n; t++)
+        ss += (v[t] - mean) * (v[t] - mean);
+    return ss;
+}
+
 /* ceil(trim * m) without the 0.15 * 100 = 15.000000000000002 artefact. */
 static size_t trim_rows(double trim, size_t m)
 {
@@ -256,12 +268,7 @@ lw_err_t lw_breaks_supf(const double *y, const double *Z, size_t m, size_t k, do
         }
         suffix[t] = g.ssr;
     }
-    double ymean = 0.0, tss = 0.0;
-    for (size_t t = 0; t < m; t++)
-        ymean += y[t];
-    ymean /= (double)m;
-    for (size_t t = 0; t < m; t++)
-        tss += (y[t] - ymean) * (y[t] - ymean);
+    const double tss = centred_ss(y, m);
     if (!(tss > 0.0)) {
         lw_seterr(errstr, errstr_size, LW_ERR_STATS, "sup-F: y is constant");
         err = LW_ERR_STATS;
@@ -767,13 +774,7 @@ lw_err_t lw_breaks_cusum(const double *y, const double *Z, size_t m, size_t k,
     if (err != LW_OK)
         goto free_pred;
     const size_t r = m - k;
-    double mean = 0.0, ss = 0.0;
-    for (size_t t = k; t < m; t++)
-        mean += w[t];
-    mean /= (double)r;
-    for (size_t t = k; t < m; t++)
-        ss += (w[t] - mean) * (w[t] - mean);
-    const double sigma = sqrt(ss / (double)(r - 1));
+    const double sigma = sqrt(centred_ss(w + k, r) / (double)(r - 1));
     if (!(sigma > 0.0) || !isfinite(sigma)) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                         "CUSUM: the recursive residuals are all equal (perfect fit)");
@@ -782,6 +783,7 @@ lw_err_t lw_breaks_cusum(const double *y, const double *Z, size_t m, size_t k,
     const double scale = sigma * sqrt((double)r);
     double cum = 0.0, best = 0.0;
     size_t best_row = k;
+    /* Like sup-F's loop: keep the largest statistic and its row, then fill the result. */
     for (size_t t = k; t < m; t++) {
         cum += w[t];
         const double tt = (double)(t - k + 1) / (double)r;

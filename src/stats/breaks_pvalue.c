@@ -290,6 +290,7 @@ static const double HANSEN_SUP[LW_BREAKS_HANSEN_MAX_K * 25][3] = {
  * rows, printed by scripts/gen_stats_refs3.R (to tests/data/stats_refs3/
  * breakshc_hansen40_rows.txt) and pasted here; (b0, b1, v) for tau0 = 0.49,
  * 0.47, ..., 0.01.  Used by lw_breaks_hansen_p40. */
+/* Published coefficients: rows of the same shape as HANSEN_SUP are data, not code. */
 static const double HANSEN_SUP40[(LW_BREAKS_HANSEN40_MAX_K - LW_BREAKS_HANSEN_MAX_K) * 25][3] = {
     /* k = 11 */
     {-0.28687631, 0.98957614, 11.83783861},

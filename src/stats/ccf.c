@@ -271,6 +271,7 @@ lw_err_t lw_ccf_prewhitened(const double *x, const double *y, size_t n, size_t m
         r[max_lag + kk] = sp / denom;
         r[max_lag - kk] = sn / denom;
     }
+    /* The result's fields one by one; other results' fills share this shape only. */
     res->n = n;
     res->max_ar = max_ar;
     res->ar_order = p;

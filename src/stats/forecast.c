@@ -158,6 +158,7 @@ lw_err_t lw_forecast_oos(const double *y, const double *x, size_t n, size_t ylag
                         "forecast: the forecasts are exact or identical (no variance to test)");
         goto free_bufs;
     }
+    /* The sample's layout; analyze.c step 5 sets the same fields from its own rows. */
     res->n = n;
     res->ylags = ylags;
     res->xlags = xlags;

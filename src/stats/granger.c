@@ -620,6 +620,7 @@ lw_err_t lw_granger_ty(const double *y, const double *x, size_t n, size_t p, siz
         err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "granger-ty: non-finite statistic");
         goto free_ols;
     }
+    /* The result's fields one by one; other results' fills share this shape only. */
     res->p = p;
     res->d = d;
     res->nobs = m;

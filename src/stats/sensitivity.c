@@ -157,6 +157,7 @@ lw_err_t lw_sensitivity_mde(const double *x, size_t n, const lw_sens_opts_t *opt
                         B, level);
         goto free_u;
     }
+    /* The result's fields one by one; other results' fills share this shape only. */
     res->nobs = m;
     res->horizon = H;
     res->baseline = B;

@@ -371,6 +371,7 @@ fail:
     return err;
 }
 
+/* Reads like lw_config_load, but grows its buffer to a larger bound and words its errors apart. */
 lw_err_t lw_series_csv_load(const char *path, lw_series_csv_t *out, char *errstr,
                             size_t errstr_size)
 {

@@ -954,6 +954,7 @@ static lw_err_t sqlite_set_blob(lw_store_backend_t *s, const char *key, const vo
     return run(s, ST_SET_BLOB, "set blob", errstr, errstr_size);
 }
 
+/* Parallel to set/get int on purpose: one statement a type, bind and column calls differ. */
 static lw_err_t sqlite_get_blob(lw_store_backend_t *s, const char *key, lw_buf_t *out, char *errstr,
                                 size_t errstr_size)
 {
