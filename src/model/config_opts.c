@@ -443,6 +443,10 @@ static const key_spec_t alerts_keys[] = {
      .help = "true: no_longer_leads / kpi_link_lost come from each edge's sequential monitor "
              "(experimental, README, Alerts); false = from the window's verdict (for/arm_after "
              "rule)"},
+    KEY_NUMBER("monitor_alpha", CFG(alerts.opts.monitor_alpha), "0.05", 0, 0.5, true, false,
+               "the sequential monitor's designed false-alarm probability per edge and year "
+               "(its threshold is calibrated by simulation to it; README, Alerts, gives the "
+               "measured rate)"),
     {.key = "on",
      .type = T_CUSTOM,
      .custom = parse_alert_on,
