@@ -483,7 +483,7 @@ static const bad_case_t bad_cases[] = {
     {SRC MET TREE "alerts:\n  evaluate: yes\n", 7,
      "alerts.evaluate: expected true or false, got a string"},
     {SRC MET TREE "alerts:\n  colour: red\n", 7,
-     "alerts.colour: unknown key (expected one of: evaluate, for, arm_after, keep_firing_for, monitor, on"},
+     "alerts.colour: unknown key (expected one of: evaluate, for, arm_after, keep_firing_for, monitor, monitor_alpha, on"},
     {SRC MET TREE "alerts:\n  webhook: {url: \"http://h\", token: x}\n", 7,
      "alerts.webhook.token: unknown key (expected one of: url, headers, receiver)"},
     {SRC MET TREE "alerts:\n  stall: {lag: 5}\n", 7, "alerts.stall.lag: unknown key"},

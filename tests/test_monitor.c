@@ -256,12 +256,101 @@ static void test_stopmon_ref(void **state)
     assert_false(lw_stopmon_check(&m));
 }
 
+/* ---- the simulated threshold (lw_stopmon_calibrate) --------------------- */
+
+/* Gaussian from rand() (Box-Muller), reproducible. */
+static double gauss(void)
+{
+    const double u1 = ((double)rand() + 1.0) / ((double)RAND_MAX + 2.0);
+    const double u2 = ((double)rand() + 1.0) / ((double)RAND_MAX + 2.0);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* A known lag-1 model: x AR(0.6), y_t = 0.5 y_{t-1} + beta x_{t-1} + u_t;
+ * rows [1, y_{t-1}, x_{t-1}] -> y_t, n rows after a burn-in. */
+static void known_model(double *Z, double *y, size_t n, double beta)
+{
+    double x = 0.0, yy = 0.0;
+    for (int t = 0; t < 50; t++) {
+        const double nx = 0.6 * x + gauss();
+        yy = 0.5 * yy + beta * x + gauss();
+        x = nx;
+    }
+    for (size_t t = 0; t < n; t++) {
+        const double nx = 0.6 * x + gauss(), ny = 0.5 * yy + beta * x + gauss();
+        Z[t * 3] = 1.0;
+        Z[t * 3 + 1] = yy;
+        Z[t * 3 + 2] = x;
+        y[t] = ny;
+        x = nx;
+        yy = ny;
+    }
+}
+
+static void test_stopmon_calibrate(void **state)
+{
+    (void)state;
+    enum { N = 90, H = 90, PAIRS = 300 };
+    static double Z[(N + H) * 3], y[N + H];
+    const unsigned char lead[3] = {0, 0, 1};
+    const double alpha = 0.1;
+    char err[256];
+    srand(11);
+    /* deterministic for a seed; state stays valid; bounds */
+    known_model(Z, y, N, 0.5);
+    lw_stopmon_t a, b;
+    assert_int_equal(lw_stopmon_init(&a, y, Z, N, 3, lead, alpha, H, NULL, 0), LW_OK);
+    const double siegmund = a.h;
+    b = a;
+    assert_int_equal(lw_stopmon_calibrate(&a, y, Z, N, 2000, 42, err, sizeof err), LW_OK);
+    assert_int_equal(lw_stopmon_calibrate(&b, y, Z, N, 2000, 42, err, sizeof err), LW_OK);
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_true(lw_stopmon_check(&a));
+    assert_true(a.h != siegmund);
+    assert_int_equal(lw_stopmon_calibrate(&b, y, Z, N, 99, 42, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(lw_stopmon_calibrate(&b, y, Z, N - 1, 2000, 42, err, sizeof err),
+                     LW_ERR_INVALID);
+    assert_memory_equal(&a, &b, sizeof a); /* unchanged on error */
+
+    /* What it is for: fit a history, monitor the next H rows of the same
+     * (unchanged) model; the share of alarms is the false-alarm
+     * probability, which should be near alpha.  Measured at the time of
+     * writing: 43 (simulated h) and 37 (Siegmund) of 300 at a design of 30:
+     * in this plain model both are close; the gain is in the daemon's
+     * seasonal, chosen-lag regressions (test_leadmon_stop below). */
+    size_t fa_sim = 0, fa_sieg = 0;
+    for (unsigned pair = 0; pair < PAIRS; pair++) {
+        known_model(Z, y, N + H, 0.5);
+        lw_stopmon_t m;
+        assert_int_equal(lw_stopmon_init(&m, y, Z, N, 3, lead, alpha, H, NULL, 0), LW_OK);
+        lw_stopmon_t s = m;
+        assert_int_equal(lw_stopmon_calibrate(&m, y, Z, N, 1000, 1000u + pair, err, sizeof err),
+                         LW_OK);
+        bool am = false, as = false;
+        for (size_t t = N; t < N + H; t++) {
+            bool now = false;
+            assert_int_equal(lw_stopmon_update(&m, Z + t * 3, y[t], NULL, &now, NULL, 0), LW_OK);
+            am = am || now;
+            assert_int_equal(lw_stopmon_update(&s, Z + t * 3, y[t], NULL, &now, NULL, 0), LW_OK);
+            as = as || now;
+        }
+        fa_sim += am;
+        fa_sieg += as;
+    }
+    print_message("stopmon: false alarms in %d histories at alpha %.2f: simulated h %zu, "
+                  "Siegmund %zu (design %.0f)\n",
+                  PAIRS, alpha, fa_sim, fa_sieg, alpha * PAIRS);
+    assert_true((double)fa_sim <= 2.0 * alpha * PAIRS);
+    assert_true((double)fa_sim >= 0.4 * alpha * PAIRS);
+}
+
 /* ---- the lead monitor (leadmon.h) on a simulated stop ------------------- */
 
 static void sim_lead(double *x, double *y, size_t n, size_t stop, unsigned seed)
 {
-    double a[512], b = 0.0;
-    assert_true(n <= 512);
+    static double a[2048];
+    double b = 0.0;
+    assert_true(n <= 2048);
     srand(seed);
     for (size_t t = 0; t < n; t++) {
         /* Box-Muller from rand(): reproducible, good enough for a test */
@@ -310,23 +399,43 @@ static void test_leadmon_stop(void **state)
     /* fed one by one or in bursts of 5 (skipped evaluations): the same alarm and state */
     assert_int_equal(run_leadmon(&b, x, y, N, W, 5, 150), alarm);
     assert_memory_equal(&a, &b, sizeof a);
-    /* no stop: 20 series of 450 days (~360 monitored each, ~20 edge-years).  The design is
-     * alpha 0.05 per year (~1 false alarm), but Siegmund's constant-v approximation is
-     * anti-conservative for these increments (a normal variance mixture: g_t varies): 7 of
-     * 20 measured at the time of writing, 0.38 per edge-year on the ground-truth bench.
-     * This guards against regressions (more than 10) until the threshold is calibrated
-     * on the increments' actual distribution (README, Alerts: what is left). */
-    size_t false_alarms = 0;
-    for (unsigned seed = 100; seed < 120; seed++) {
-        memset(&c, 0, sizeof c);
-        sim_lead(x, y, N, N, seed);
-        const bool fa = run_leadmon(&c, x, y, N, W, 1, N) < N;
-        false_alarms += fa;
-        if (!fa)
-            assert_int_equal(c.starts, 5); /* started at 89, re-based at 179, 269, 359, 449 */
+    /* No stop: 10 series of 1890 days (~20 histories each, re-based every 90 buckets), the
+     * threshold simulated (1000 replicates) vs Siegmund's.  Design: alpha 0.05 per year,
+     * 1.26 % per 90-bucket history, ~2.6 false alarms in ~200 histories.  Siegmund's
+     * constant-v approximation ignores the history fit's error and the varying g_t and
+     * alarms several times too often (40 vs 16 in 413 histories at the time of writing);
+     * the simulated threshold still exceeds the design ~3x (README, Alerts). */
+    enum { NL = 1890 };
+    static double xl[NL], yl[NL];
+    size_t fa_cal = 0, fa_sieg = 0, hist_cal = 0, hist_sieg = 0;
+    for (unsigned seed = 100; seed < 110; seed++) {
+        sim_lead(xl, yl, NL, NL, seed);
+        for (int variant = 0; variant < 2; variant++) {
+            lw_leadmon_opts_t o;
+            lw_leadmon_opts_default(&o);
+            o.arm_after = 1;
+            o.reps = variant == 0 ? 1000 : 0;
+            memset(&c, 0, sizeof c);
+            for (size_t e = W - 1; e < NL; e++) {
+                const lw_leadmon_input_t in = {
+                    .y = yl + e + 1 - W, .x = xl + e + 1 - W, .stride = 1, .n = W,
+                    .last_index = (int64_t)e, .leading = true, .lag = 2, .log_x = true,
+                    .log_y = true, .season = 7};
+                const uint64_t st = c.starts;
+                const bool alarmed = lw_leadmon_step(&c, &o, &in) == LW_LEADMON_ALARMED;
+                *(variant == 0 ? &hist_cal : &hist_sieg) += c.starts != st;
+                if (alarmed) {
+                    *(variant == 0 ? &fa_cal : &fa_sieg) += 1;
+                    memset(&c, 0, sizeof c); /* start again, as after a resolved alert */
+                }
+            }
+        }
     }
-    print_message("leadmon: %zu false alarm(s) in 20 steady series\n", false_alarms);
-    assert_true(false_alarms <= 10);
+    print_message("leadmon: false alarms: simulated h %zu in %zu histories, Siegmund %zu in %zu\n",
+                  fa_cal, hist_cal, fa_sieg, hist_sieg);
+    assert_true(hist_cal >= 190);
+    assert_true(2 * fa_cal < fa_sieg);
+    assert_true((double)fa_cal <= 5.0 * 0.0126 * (double)hist_cal);
 }
 
 int main(void)
@@ -338,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_stopmon_threshold_ref),
         cmocka_unit_test(test_stopmon_ref),
+        cmocka_unit_test(test_stopmon_calibrate),
         cmocka_unit_test(test_leadmon_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

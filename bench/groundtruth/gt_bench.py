@@ -497,7 +497,8 @@ def run_detect(opts, pool):
     seeds = list(range(opts.seed_start, opts.seed_start + opts.detect_seeds))
     t0 = time.time()
     deadline = t0 + opts.time_budget if opts.time_budget else None
-    tasks = [(v, s, opts, deadline) for s in seeds for v in ("break_stop", "break_control")]
+    sfx = "_strong" if opts.detect_strength == "strong" else ""
+    tasks = [(v + sfx, s, opts, deadline) for s in seeds for v in ("break_stop", "break_control")]
     res = []
     for i, r in enumerate(pool.imap_unordered(detect_task, tasks)):
         res.append(r)
@@ -511,8 +512,9 @@ def run_detect(opts, pool):
             done.setdefault(r["seed"], []).append(r)
     seeds = sorted(s for s, rs in done.items() if len(rs) == 2)
     res = [r for s in seeds for r in done[s]]
-    brk = sorted([r for r in res if r["variant"] == "break_stop"], key=lambda r: r["seed"])
-    ctl = sorted([r for r in res if r["variant"] == "break_control"], key=lambda r: r["seed"])
+    brk = sorted([r for r in res if r["variant"] == "break_stop" + sfx], key=lambda r: r["seed"])
+    ctl = sorted([r for r in res if r["variant"] == "break_control" + sfx],
+                 key=lambda r: r["seed"])
     horizon = brk[0]["buckets_after_break"] if brk else 0
     delays = [r["delay"] for r in brk]
     ctl_evals = sum(r["evaluations"] for r in ctl)
@@ -523,7 +525,7 @@ def run_detect(opts, pool):
         "driver": opts.detect_driver, "detect_cmd": opts.detect_cmd if opts.detect_driver ==
         "command" else None, "window": opts.window, "for": opts.for_evals,
         "arm_after": opts.arm_after, "keep_firing_for": opts.keep_firing_for,
-        "seeds": len(seeds), "seed_list": compact_ranges(seeds),
+        "strength": opts.detect_strength, "seeds": len(seeds), "seed_list": compact_ranges(seeds),
         "seeds_requested": opts.detect_seeds, "time_budget": opts.time_budget,
         "break_row": brk[0]["break_row"] if brk else None,
         "horizon_after_break": horizon,
@@ -621,6 +623,9 @@ def parse_args(argv):
                     help="alerts.for: failing evaluations before firing (10)")
     ap.add_argument("--arm-after", type=int, default=28, help="alerts.arm_after (28)")
     ap.add_argument("--keep-firing-for", type=int, default=2, help="alerts.keep_firing_for (2)")
+    ap.add_argument("--detect-strength", choices=("standard", "strong"), default="standard",
+                    help="detect mode: the lag-2 lead of lead2_stationary (standard, explains "
+                         "~17 %% of the NSM's one-step variance) or one explaining 50 %% (strong)")
     ap.add_argument("--detect-driver", choices=("window", "command"), default="window",
                     help="window: one analyze per bucket on the sliding window (today's "
                          "daemon); command: run --detect-cmd once per data set")

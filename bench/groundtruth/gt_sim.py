@@ -279,14 +279,14 @@ def sim_common_driver(rng, n=N_DAYS):
     return ds
 
 
-def sim_break(rng, broken=True, n=BREAK_N, break_day=BREAK_DAY):
+def sim_break(rng, broken=True, n=BREAK_N, break_day=BREAK_DAY, beta=BETA):
     """Lag-2 lead (lead2_stationary parameters) that stops at break_day, or not."""
-    path = np.full(n, BETA)
+    path = np.full(n, beta)
     if broken:
         path[break_day:] = 0.0
-    lx, ly = _daily(rng, n, 2, BETA, 0.0, beta_path=path)
+    lx, ly = _daily(rng, n, 2, beta, 0.0, beta_path=path)
     return _ds(lx, ly, day_labels(n), {"truth": "break" if broken else "leads", "true_lag": 2,
-                                       "beta": BETA, "break_row": break_day if broken else None,
+                                       "beta": beta, "break_row": break_day if broken else None,
                                        "break_period": day_labels(n)[break_day] if broken else None})
 
 
@@ -315,9 +315,16 @@ SITUATIONS = {
                       "marketing pulses drive x (day t) and y (day t+1), no x -> y link"),
 }
 
+# A strong lead for the detection curve: BETA_STRONG^2 var(x) = SIG_Y^2, so
+# the lead explains half of y's one-step variance (v = 1 in the stop
+# monitor's terms, monitor.h) instead of ~17 % (v = 0.2) with BETA.
+BETA_STRONG = SIG_Y * np.sqrt(1.0 - PHI_X ** 2) / SIG_X
+
 BREAK_VARIANTS = {
     "break_stop": lambda r: sim_break(r, True),
     "break_control": lambda r: sim_break(r, False),
+    "break_stop_strong": lambda r: sim_break(r, True, beta=BETA_STRONG),
+    "break_control_strong": lambda r: sim_break(r, False, beta=BETA_STRONG),
 }
 
 

@@ -726,6 +726,7 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
     lw_leadmon_opts_t mo;
     lw_leadmon_opts_default(&mo);
     mo.arm_after = cfg->alerts.opts.arm_after;
+    mo.alpha = cfg->alerts.opts.monitor_alpha;
     mo.year = (double)(365 * LW_MS_PER_DAY / size);
     if (cfg->analysis_window > 0)
         mo.rebase = (double)cfg->analysis_window;

@@ -63,6 +63,10 @@ const char lw_cli_help_analyze[] =
     "      --replay           walk the rows as the daemon would: at every bucket the\n"
     "                         --window analysis, the sequential monitor and the\n"
     "                         alert rule; one JSON line per edge and bucket\n"
+    "      --monitor on|off   with --replay: alerts from the sequential monitor\n"
+    "                         ({alerts.monitor})\n"
+    "      --monitor-alpha A  with --replay: the monitor's false-alarm probability\n"
+    "                         per edge and year ({alerts.monitor_alpha})\n"
     "      --max-lag K        Granger lags 1..K ({analysis.max_lag})\n"
     "      --transform T      none | diff | log_diff | auto ({analysis.transform};\n"
     "                         auto: logs when all values > 0, differenced when ADF\n"
@@ -155,6 +159,8 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         {"controls", required_argument, NULL, OPT_CONTROLS},
         {"max-gap", required_argument, NULL, OPT_MAX_GAP},
         {"replay", no_argument, NULL, OPT_REPLAY},
+        {"monitor", required_argument, NULL, OPT_MONITOR},
+        {"monitor-alpha", required_argument, NULL, OPT_MONITOR_ALPHA},
         LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = lw_cli_default_config()};
     analyze_flags_t fl = {0};
@@ -164,6 +170,8 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
     int64_t as_of = INT64_MAX;
     size_t window = 0;
     bool window_given = false, replay = false, jsonl = false;
+    int monitor = -1; /* --monitor on|off; -1 = the config's alerts.monitor */
+    double monitor_alpha = 0.0; /* --monitor-alpha; 0 = the config's */
     int c, rc = LW_EXIT_OK;
     while ((c = lw_cli_getopt("analyze", argc, argv, "c:h", opts, &co, &rc)) != -1) {
         switch (c) {
@@ -197,6 +205,18 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         case OPT_CONTROLS: controls = optarg; break;
         case OPT_MAX_GAP: max_gap = optarg; break;
         case OPT_REPLAY: replay = true; break;
+        case OPT_MONITOR:
+            if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+                return lw_cli_usage_error("analyze", "--monitor must be on or off");
+            monitor = strcmp(optarg, "on") == 0;
+            break;
+        case OPT_MONITOR_ALPHA: {
+            char *end = NULL;
+            monitor_alpha = strtod(optarg, &end);
+            if (!end || *end || !(monitor_alpha > 0.0 && monitor_alpha <= 0.5))
+                return lw_cli_usage_error("analyze", "--monitor-alpha must be in (0, 0.5]");
+            break;
+        }
         }
     }
     if (rc != LW_EXIT_OK)
@@ -209,6 +229,8 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         return lw_cli_usage_error("analyze", "--nsm, --kpi and --inputs go with --series");
     if (jsonl != replay)
         return lw_cli_usage_error("analyze", "--replay prints jsonl only (--format jsonl)");
+    if ((monitor >= 0 || monitor_alpha > 0.0) && !replay)
+        return lw_cli_usage_error("analyze", "--monitor and --monitor-alpha go with --replay");
 
     lw_config_t *cfg = NULL;
     lw_session_t *ses = NULL;
@@ -265,8 +287,15 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
                prov == 1 ? "" : "s");
     if (replay) {
         lw_alert_opts_t alerts;
-        lw_alert_opts_default(&alerts);
-        rc = lw_cli_analyze_replay(ses, &ao, cfg ? &cfg->alerts.opts : &alerts, window, stdout);
+        if (cfg)
+            alerts = cfg->alerts.opts;
+        else
+            lw_alert_opts_default(&alerts);
+        if (monitor >= 0)
+            alerts.monitor = monitor == 1;
+        if (monitor_alpha > 0.0)
+            alerts.monitor_alpha = monitor_alpha;
+        rc = lw_cli_analyze_replay(ses, &ao, &alerts, window, stdout);
         goto out;
     }
     if ((e = lw_session_analyze(ses, &ao, &an, err, sizeof err)) != LW_OK) {

@@ -106,6 +106,7 @@ int lw_cli_analyze_replay(lw_session_t *ses, const lw_analyze_opts_t *ao,
     lw_leadmon_opts_t mo;
     lw_leadmon_opts_default(&mo);
     mo.arm_after = alerts->arm_after;
+    mo.alpha = alerts->monitor_alpha;
     if (in->bucket_ms > 0)
         mo.year = (double)(365 * LW_MS_PER_DAY / in->bucket_ms);
     mo.rebase = (double)window;

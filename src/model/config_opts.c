@@ -402,7 +402,12 @@ static const key_spec_t alerts_keys[] = {
     KEY_VALUE(
         "monitor", T_BOOL, CFG(alerts.opts.monitor), "false",
         "true: no_longer_leads / kpi_link_lost come from each edge's sequential monitor "
-        "(experimental, README, Alerts); false = from the window's verdict (for/arm_after rule)"),
+        "(README, Alerts: its measured delay and false alerts); false = from the window's verdict "
+        "(for/arm_after rule)"),
+    KEY_NUMBER("monitor_alpha", CFG(alerts.opts.monitor_alpha), "0.05", 0, 0.5, true, false,
+               "the sequential monitor's designed false-alarm probability per edge and year "
+               "(its threshold is calibrated by simulation to it; README, Alerts, gives the "
+               "measured rate)"),
     KEY_CUSTOM("on", parse_alert_on, "list of conditions", "all four",
                "conditions that alert, any of no_longer_leads, reverse, kpi_link_lost, "
                "not_sensitive; [] = no edge alerts (the stall alert stays)"),

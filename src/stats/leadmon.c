@@ -22,7 +22,8 @@
 
 void lw_leadmon_opts_default(lw_leadmon_opts_t *o)
 {
-    *o = (lw_leadmon_opts_t){.arm_after = 28, .alpha = 0.05, .year = 365.0, .rebase = 90.0};
+    *o = (lw_leadmon_opts_t){.arm_after = 28, .alpha = 0.05, .year = 365.0, .rebase = 90.0,
+                              .reps = 4000};
 }
 
 /* Transformed value of series s at window row i (NAN when undefined). */
@@ -100,8 +101,8 @@ static bool start(lw_leadmon_t *m, const lw_leadmon_opts_t *o, const lw_leadmon_
     nm.ndet = 1u + (nm.season ? nm.season - 1u : 0u);
     nm.t0 = in->last_index - (int64_t)(in->n - 1);
     memset(nm.cx, 0, sizeof nm.cx);
-    const size_t n = in->n, nd = nm.ndet, k = nd + 2 * (size_t)nm.lag;
-    double *Z = malloc(n * k * sizeof(double)), *yv = malloc(n * sizeof(double));
+    const size_t n = in->n, nd = nm.ndet, kmax = nd + 2 * (size_t)nm.lag;
+    double *Z = malloc(n * kmax * sizeof(double)), *yv = malloc(n * sizeof(double));
     unsigned char lead[LW_STOPMON_MAX_K] = {0};
     lw_ols_t *ols = NULL;
     bool ok = false;
@@ -117,13 +118,36 @@ static bool start(lw_leadmon_t *m, const lw_leadmon_opts_t *o, const lw_leadmon_
         det_row(&nm, nm.t0 + (int64_t)i, Z + nx * nd);
         yv[nx++] = v;
     }
-    if (nx <= nd || lw_ols_new(nx, nd, &ols, err, sizeof err) != LW_OK)
+    if (nx <= nd || lw_ols_new(n, kmax, &ols, err, sizeof err) != LW_OK)
         goto free_arrays;
     lw_ols_result_t fit;
     if (lw_ols_fit(ols, Z, yv, nx, nd, 0, 0, &fit, err, sizeof err) != LW_OK)
         goto free_ols;
     memcpy(nm.cx, fit.params, nd * sizeof(double));
-    /* 2. the monitored regression over the window */
+    /* 2. the monitored lag: BIC over 1..lag on the rows where every
+     * candidate is defined (the analysis' lag comes from AIC, whose choice
+     * on a 90-row window wanders far above the true lag; each extra lag
+     * adds a noisy lead coefficient that the stop LLR reads as lead) */
+    size_t best = in->lag;
+    double best_ic = (double)INFINITY;
+    for (size_t p = 1; p <= in->lag && in->lag > 1; p++) {
+        nm.lag = (uint32_t)p;
+        const size_t kp = nd + 2 * p;
+        size_t np = 0;
+        for (size_t i = in->lag + nm.diff; i < n; i++)
+            if (design_row(&nm, in, i, nm.t0 + (int64_t)i, Z + np * kp, &yv[np]))
+                np++;
+        if (np <= kp + 1 || lw_ols_fit(ols, Z, yv, np, kp, 0, 0, &fit, err, sizeof err) != LW_OK)
+            continue;
+        const double ic = lw_ols_ic(fit.ssr, np, (double)kp, true);
+        if (ic < best_ic) {
+            best_ic = ic;
+            best = p;
+        }
+    }
+    nm.lag = (uint32_t)best;
+    const size_t k = nd + 2 * best;
+    /* 3. the monitored regression over the window */
     size_t nh = 0;
     for (size_t i = 0; i < n; i++)
         if (design_row(&nm, in, i, nm.t0 + (int64_t)i, Z + nh * k, &yv[nh]))
@@ -135,6 +159,13 @@ static bool start(lw_leadmon_t *m, const lw_leadmon_opts_t *o, const lw_leadmon_
     if (lw_stopmon_init(&nm.cusum, yv, Z, nh, k, lead, alpha_h, o->rebase, err, sizeof err) !=
         LW_OK)
         goto free_ols;
+    /* the simulated threshold (monitor.h); seeded by the history's place and
+     * lag so a live run and a catch-up compute the same h; on failure
+     * Siegmund's stays */
+    if (o->reps >= 100)
+        (void)lw_stopmon_calibrate(&nm.cusum, yv, Z, nh, o->reps,
+                                   (uint64_t)nm.t0 * 0x9E3779B97F4A7C15u ^ nm.lag, err,
+                                   sizeof err);
     nm.phase = LW_LEADMON_WATCHING;
     nm.streak = 0;
     nm.last_index = in->last_index;

@@ -14,8 +14,11 @@
 #include "leadwatch/stats/ols.h"
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 double lw_monitor_critval(double alpha)
@@ -283,4 +286,156 @@ lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *l
     if (llr)
         *llr = l;
     return LW_OK;
+}
+
+/* ---- stop monitor threshold by simulation (monitor.h) -------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * L with L L' = (Z'Z)^-1 (lower triangle of `l`, k x k), from the Cholesky
+ * factor of Z'Z; false when Z'Z is not positive definite.
+ */
+static bool inv_gram_chol(const double *Z, size_t n, size_t k, double *l)
+{
+    gsl_matrix_view A = gsl_matrix_view_array(l, k, k);
+    for (size_t a = 0; a < k; a++)
+        for (size_t b = 0; b <= a; b++) {
+            double s = 0.0;
+            for (size_t t = 0; t < n; t++)
+                s += Z[t * k + a] * Z[t * k + b];
+            l[a * k + b] = l[b * k + a] = s;
+        }
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    int rc = gsl_linalg_cholesky_decomp1(&A.matrix);
+    if (rc == GSL_SUCCESS)
+        rc = gsl_linalg_cholesky_invert(&A.matrix); /* A = (Z'Z)^-1, full */
+    if (rc == GSL_SUCCESS)
+        rc = gsl_linalg_cholesky_decomp1(&A.matrix); /* lower = L */
+    gsl_set_error_handler(old);
+    return rc == GSL_SUCCESS;
+}
+
+lw_err_t lw_stopmon_calibrate(lw_stopmon_t *m, const double *y, const double *Z, size_t n,
+                              size_t reps, uint64_t seed, char *errstr, size_t errstr_size)
+{
+    if (!lw_stopmon_check(m) || n != m->histsize || reps < 100 || reps > LW_STOPMON_MAX_REPS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "stop monitor calibration: invalid state, n %zu != history %llu or "
+                         "replicates %zu outside 100..%u",
+                         n, (unsigned long long)m->histsize, reps, LW_STOPMON_MAX_REPS);
+    const size_t k = m->k, horizon = (size_t)ceil(m->horizon);
+    const double df = (double)(n - k), infl = sqrt((double)n / df);
+    double *l = malloc(k * k * sizeof(double)), *res = malloc(n * sizeof(double));
+    double *maxw = malloc(reps * sizeof(double));
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    lw_err_t err = LW_OK;
+    if (!l || !res || !maxw || !rng) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "stop monitor calibration: out of memory");
+        goto out;
+    }
+    if (!inv_gram_chol(Z, n, k, l)) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                        "stop monitor calibration: the history's Z'Z is singular");
+        goto out;
+    }
+    for (size_t t = 0; t < n; t++) {
+        double f = 0.0;
+        for (size_t j = 0; j < k; j++)
+            f += Z[t * k + j] * m->coef[j];
+        res[t] = (y[t] - f) * infl;
+    }
+    /* the replicate truth's lead: b_hat's lead part shrunk by s = sqrt(1 - q / Wald), so
+     * that its squared size is unbiased (E |b_hat_L|^2_V = |b_L|^2_V + q); else the
+     * replicates see a stronger lead than the real monitor faces, drift further from
+     * the threshold and set h too low */
+    double shrink = 1.0;
+    {
+        size_t li[LW_STOPMON_MAX_K], q = 0;
+        for (size_t j = 0; j < k; j++)
+            if (m->lead[j])
+                li[q++] = j;
+        double vb[LW_STOPMON_MAX_K * LW_STOPMON_MAX_K], bl[LW_STOPMON_MAX_K];
+        for (size_t a = 0; a < q; a++) {
+            bl[a] = m->coef[li[a]];
+            for (size_t b = 0; b < q; b++) {
+                double v = 0.0; /* (L L')_{ab} */
+                for (size_t c = 0; c < k; c++)
+                    v += l[li[a] * k + c] * l[li[b] * k + c] * (c <= li[a] && c <= li[b]);
+                vb[a * q + b] = v * m->sigma * m->sigma;
+            }
+        }
+        gsl_matrix_view V = gsl_matrix_view_array(vb, q, q);
+        gsl_vector_view bv = gsl_vector_view_array(bl, q);
+        double wald = 0.0, sol[LW_STOPMON_MAX_K];
+        gsl_vector_view sv = gsl_vector_view_array(sol, q);
+        gsl_error_handler_t *old = gsl_set_error_handler_off();
+        if (gsl_linalg_cholesky_decomp1(&V.matrix) == GSL_SUCCESS &&
+            gsl_linalg_cholesky_solve(&V.matrix, &bv.vector, &sv.vector) == GSL_SUCCESS) {
+            for (size_t a = 0; a < q; a++)
+                wald += bl[a] * sol[a];
+            shrink = wald > (double)q ? sqrt(1.0 - (double)q / wald) : 0.0;
+        }
+        gsl_set_error_handler(old);
+    }
+    gsl_rng_set(rng, (unsigned long)(seed ? seed : 1u));
+    size_t block = (size_t)lround(cbrt((double)n));
+    if (block < 1)
+        block = 1;
+    for (size_t r = 0; r < reps; r++) {
+        /* Parametric bootstrap with the history fit as the truth: the
+         * replicate's monitor was fitted on a history of its own, so its
+         * coefficients are b_hat + d, d ~ N(0, sigma^2 (Z'Z)^-1), and its
+         * sigma is sigma sqrt(chi2_df / df); new rows follow the truth. */
+        double w[LW_STOPMON_MAX_K], c[LW_STOPMON_MAX_K];
+        for (size_t j = 0; j < k; j++)
+            w[j] = gsl_ran_gaussian_ziggurat(rng, 1.0);
+        for (size_t a = 0; a < k; a++) {
+            double s = 0.0;
+            for (size_t b = 0; b <= a; b++)
+                s += l[a * k + b] * w[b];
+            c[a] = m->sigma * s; /* d */
+        }
+        const double sm = m->sigma * sqrt(gsl_ran_chisq(rng, df) / df);
+        const double s2m = 2.0 * sm * sm;
+        double W = 0.0, mw = 0.0;
+        size_t row = 0;
+        for (size_t t = 0; t < horizon; t++) {
+            if (t % block == 0)
+                row = (size_t)gsl_rng_uniform_int(rng, (unsigned long)n);
+            else
+                row = (row + 1) % n;
+            const double *z = Z + row * k;
+            /* the replicate monitor's residual y - z'(b_hat + d) = u - z'd,
+             * its stop part g = sum over lead columns of (b_hat + d)_j z_j */
+            double e = res[row], g = 0.0;
+            for (size_t j = 0; j < k; j++) {
+                e -= z[j] * c[j];
+                if (m->lead[j])
+                    g += (shrink * m->coef[j] + c[j]) * z[j];
+            }
+            W += -(2.0 * e * g + g * g) / s2m;
+            if (W < 0.0)
+                W = 0.0;
+            if (W > mw)
+                mw = W;
+        }
+        maxw[r] = mw;
+    }
+    qsort(maxw, reps, sizeof *maxw, cmp_double);
+    /* h = the smallest replicate maximum with at most alpha * reps above it */
+    size_t above = (size_t)floor(m->alpha * (double)reps);
+    const double h = maxw[reps - 1 - above];
+    if (isfinite(h) && h >= 0.0)
+        m->h = h;
+out:
+    gsl_rng_free(rng);
+    free(maxw);
+    free(res);
+    free(l);
+    return err;
 }

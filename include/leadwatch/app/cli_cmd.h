@@ -94,7 +94,9 @@ enum {
     OPT_HOLIDAYS,
     OPT_CONTROLS,
     OPT_MAX_GAP,
-    OPT_REPLAY
+    OPT_REPLAY,
+    OPT_MONITOR,
+    OPT_MONITOR_ALPHA
 };
 
 typedef struct {

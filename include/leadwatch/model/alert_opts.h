@@ -52,6 +52,8 @@ typedef struct {
     bool monitor;                   /* no_longer_leads / kpi_link_lost from the sequential
                                        monitor (alerts.monitor, default true); false = the
                                        window-verdict rule */
+    double monitor_alpha;           /* the monitor's false-alarm probability per edge and year
+                                       (alerts.monitor_alpha), in (0, 0.5] */
     unsigned stall_for;             /* pipeline alert: 0 (the stall check has its own */
     unsigned stall_keep_firing_for; /*   time bound); not config keys */
     size_t max_entries; /* (edge, condition) pairs, LW_ALERT_MIN_ENTRIES..LW_ALERT_MAX_ENTRIES

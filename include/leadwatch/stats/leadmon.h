@@ -56,6 +56,8 @@ typedef struct {
     double alpha;       /* false-alarm probability over a year (default 0.05) */
     double year;        /* buckets in a year (default 365) */
     double rebase;      /* buckets between re-bases (default 90; >= 1) */
+    unsigned reps;      /* threshold by lw_stopmon_calibrate with this many replicates
+                           (default 4000); 0 = Siegmund's approximation */
 } lw_leadmon_opts_t;
 
 /* One evaluation: the window and the full analysis' view of the edge. */

@@ -170,4 +170,35 @@ lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *l
 /* True when a (deserialized) state is internally consistent. */
 bool lw_stopmon_check(const lw_stopmon_t *m);
 
+#define LW_STOPMON_MAX_REPS 100000u
+
+/*
+ * Replace m->h (Siegmund's approximation) by a threshold found by
+ * simulation, so that the false-alarm probability within m->horizon rows is
+ * m->alpha for THIS history, including the error of the history fit itself.
+ * Siegmund's h assumes the fitted coefficients and sigma are the truth and
+ * the increments have a constant variance; with 90 history rows and a
+ * chosen lag the monitor then alarms 4-7x more often than designed (the
+ * fitted lead terms overstate the lead by their own noise, out-of-sample
+ * residuals are larger than in-sample ones, and the increments are a
+ * variance mixture).  Each of `reps` replicates takes the history fit as
+ * the truth and gives the monitor the fit it would have made on a history
+ * of its own: coefficients b_hat + d, d ~ N(0, sigma^2 (Z'Z)^-1), sigma_m =
+ * sigma sqrt(chi2_df / df) (df = n - k); it then runs that monitor's CUSUM
+ * over `horizon` rows whose regressors and errors are moving blocks (length
+ * round(n^(1/3))) of the history's rows (residuals inflated by
+ * sqrt(n / df)), the monitor seeing residual u - z'd and stop part
+ * sum_lead (b_hat + d)_j z_j; h = the replicate maxima's (1 - alpha) quantile
+ * (at most floor(alpha reps) replicates above it).  This is the parameter
+ * bootstrap of Gandy & Kvaløy (2013, "Guaranteed conditional performance
+ * of control charts via bootstrap methods", Scand. J. Statist. 40) in its
+ * unconditional form: it controls the false-alarm rate averaged over the
+ * history's estimation error.  Deterministic for a given seed (GSL
+ * mt19937), so a live run and a catch-up compute the same h.  y and Z are
+ * the history given to lw_stopmon_init.  100 <= reps <= LW_STOPMON_MAX_REPS.
+ * Cost: O(reps * horizon * k).  On error m is unchanged.
+ */
+lw_err_t lw_stopmon_calibrate(lw_stopmon_t *m, const double *y, const double *Z, size_t n,
+                              size_t reps, uint64_t seed, char *errstr, size_t errstr_size);
+
 #endif
