@@ -121,6 +121,7 @@
 
 #include "leadwatch/core/decsum.h"
 #include "leadwatch/store/store.h"
+#include "leadwatch/store/store_common.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -353,21 +354,6 @@ static double col_f64(const PGresult *r, int row, int col)
     return d;
 }
 
-/* The int8 column value with the same bits as a uint64 (and back). */
-static int64_t u64_bits(uint64_t v)
-{
-    int64_t r;
-    memcpy(&r, &v, sizeof r);
-    return r;
-}
-
-static uint64_t i64_bits(int64_t v)
-{
-    uint64_t r;
-    memcpy(&r, &v, sizeof r);
-    return r;
-}
-
 /* The server's or libpq's message, first line only, with the SQLSTATE when there is one. */
 static lw_err_t pg_fail(PGconn *conn, const PGresult *res, const char *what, char *errstr,
                         size_t errstr_size)
@@ -479,9 +465,9 @@ static lw_err_t query_i64(PGconn *conn, const char *sql, int64_t *out, char *err
 static lw_err_t check_writable(lw_store_backend_t *b, const char *what, char *errstr,
                                size_t errstr_size)
 {
-    if (!b->in_txn) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "store: %s outside a transaction (call lw_store_begin first)", what);
+    lw_err_t err = lw_store_check_in_txn(b->in_txn, what, errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
     }
     PGTransactionStatusType ts = PQtransactionStatus(b->conn);
     if (ts != PQTRANS_INTRANS) {
@@ -497,11 +483,7 @@ static lw_err_t check_writable(lw_store_backend_t *b, const char *what, char *er
 static lw_err_t check_idle(lw_store_backend_t *b, const char *what, char *errstr,
                            size_t errstr_size)
 {
-    if (b->iterating) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "store: %s called again from its own callback", what);
-    }
-    return LW_OK;
+    return b->iterating ? lw_store_reentered(what, errstr, errstr_size) : LW_OK;
 }
 
 static void drop_notice(void *arg, const char *message)
@@ -724,20 +706,12 @@ static lw_err_t check_database(lw_store_backend_t *b, const char *where, char *e
                          "(no leadwatch_schema table)",
                          where);
     }
-    if (version > LW_PG_SCHEMA_VERSION) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
-                         "store %s: store schema version %lld is newer than this leadwatch "
-                         "supports (%d)",
-                         where, (long long)version, LW_PG_SCHEMA_VERSION);
+    err = lw_store_check_version(where, version, LW_PG_SCHEMA_VERSION, b->readonly, errstr,
+                                 errstr_size);
+    if (err == LW_OK) {
+        b->schema_version = (int)version;
     }
-    if (b->readonly && version < LW_PG_SCHEMA_VERSION) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
-                         "store %s: schema version %lld is older than this leadwatch uses (%d); "
-                         "open it writable once (e.g. run the daemon) to migrate it",
-                         where, (long long)version, LW_PG_SCHEMA_VERSION);
-    }
-    b->schema_version = (int)version;
-    return LW_OK;
+    return err;
 }
 
 static void pg_close(lw_store_backend_t *b);
@@ -847,15 +821,15 @@ static bool pg_in_transaction(const lw_store_backend_t *b)
 
 static lw_err_t pg_begin(lw_store_backend_t *b, char *errstr, size_t errstr_size)
 {
-    if (b->in_txn) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "store: begin: a transaction is already open");
+    lw_err_t err = lw_store_check_no_txn(b->in_txn, errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
     }
     if (b->readonly) {
         return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
                          "store: begin: the store is opened readonly");
     }
-    lw_err_t err = reconnect(b, "begin", errstr, errstr_size);
+    err = reconnect(b, "begin", errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
@@ -898,12 +872,10 @@ static lw_err_t pg_add_cell(lw_store_backend_t *b, const char *metric, int64_t b
     if (err != LW_OK) {
         return err;
     }
-    /* the same rule as SQLite, so both backends hold the same values */
-    const lw_decsum_t f = lw_decsum_fold(sum); /* the three numbers a cell keeps */
-    if (!isfinite(f.k.hi) || !isfinite(f.k.lo)) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "store: add cell %s@%lld: sum is not finite", metric,
-                         (long long)bucket_ms);
+    lw_decsum_t f; /* the three numbers a cell keeps, finite as on SQLite */
+    err = lw_store_fold_sum(metric, bucket_ms, sum, &f, errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
     }
     params_t p = {0};
     size_t n = 0;
@@ -984,7 +956,7 @@ static lw_err_t pg_get_position(lw_store_backend_t *b, const char *source, lw_po
     } else {
         pos->position = col_i64(res, 0, 0);
         pos->fp_len = col_i64(res, 0, 1);
-        pos->fp_hash = i64_bits(col_i64(res, 0, 2));
+        pos->fp_hash = lw_store_i64_bits(col_i64(res, 0, 2));
     }
     PQclear(res);
     return err;
@@ -995,22 +967,13 @@ static lw_err_t position_conflict(lw_store_backend_t *b, const char *source,
                                   const lw_position_t *expected, char *errstr, size_t errstr_size)
 {
     lw_position_t now;
-    char have[32] = "none", want[32] = "none";
     b->conflicts++;
     lw_err_t err = pg_get_position(b, source, &now, errstr, errstr_size);
     if (err != LW_OK && err != LW_ERR_NOT_FOUND) {
         return err;
     }
-    if (err == LW_OK) {
-        snprintf(have, sizeof have, "%lld", (long long)now.position);
-    }
-    if (expected->position != LW_POSITION_ABSENT) {
-        snprintf(want, sizeof want, "%lld", (long long)expected->position);
-    }
-    return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
-                     "store: position conflict on %s: another writer committed for it "
-                     "(stored position %s, this writer started from %s)",
-                     source, have, want);
+    return lw_store_position_conflict(source, err == LW_OK ? &now : NULL, expected, errstr,
+                                      errstr_size);
 }
 
 static lw_err_t pg_set_position(lw_store_backend_t *b, const char *source,
@@ -1025,7 +988,7 @@ static lw_err_t pg_set_position(lw_store_backend_t *b, const char *source,
     p_text(&p, source);
     p_i64(&p, pos->position);
     p_i64(&p, pos->fp_len);
-    p_i64(&p, u64_bits(pos->fp_hash));
+    p_i64(&p, lw_store_u64_bits(pos->fp_hash));
     int which = ST_SET_POSITION;
     if (expected != NULL && expected->position == LW_POSITION_ABSENT) {
         which = ST_INSERT_POSITION;
@@ -1033,7 +996,7 @@ static lw_err_t pg_set_position(lw_store_backend_t *b, const char *source,
         which = ST_MOVE_POSITION;
         p_i64(&p, expected->position);
         p_i64(&p, expected->fp_len);
-        p_i64(&p, u64_bits(expected->fp_hash));
+        p_i64(&p, lw_store_u64_bits(expected->fp_hash));
     }
     PGresult *res = NULL;
     err = run(b, which, &p, &res, "set position", errstr, errstr_size);
@@ -1063,7 +1026,7 @@ static lw_err_t pg_positions(lw_store_backend_t *b, const char *prefix, lw_store
         lw_position_t pos = {
             .position = col_i64(res, i, 1),
             .fp_len = col_i64(res, i, 2),
-            .fp_hash = i64_bits(col_i64(res, i, 3)),
+            .fp_hash = lw_store_i64_bits(col_i64(res, i, 3)),
         };
         if (cb(ud, PQgetvalue(res, i, 0), &pos) != 0) {
             break;

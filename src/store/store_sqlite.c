@@ -87,6 +87,7 @@
  * checkpoints).
  */
 #include "leadwatch/store/store_backend.h"
+#include "leadwatch/store/store_common.h"
 #include "leadwatch/store/store_testing.h"
 
 #include <assert.h>
@@ -260,9 +261,9 @@ static lw_err_t run(lw_store_backend_t *s, int which, const char *what, char *er
 static lw_err_t check_writable(lw_store_backend_t *s, const char *what, char *errstr,
                                size_t errstr_size)
 {
-    if (!s->in_txn) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "store: %s outside a transaction (call lw_store_begin first)", what);
+    lw_err_t err = lw_store_check_in_txn(s->in_txn, what, errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
     }
     if (sqlite3_get_autocommit(s->db)) {
         return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
@@ -277,11 +278,7 @@ static lw_err_t check_writable(lw_store_backend_t *s, const char *what, char *er
 static lw_err_t check_idle(lw_store_backend_t *s, int which, const char *what, char *errstr,
                            size_t errstr_size)
 {
-    if (sqlite3_stmt_busy(s->st[which])) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "store: %s called again from its own callback", what);
-    }
-    return LW_OK;
+    return sqlite3_stmt_busy(s->st[which]) ? lw_store_reentered(what, errstr, errstr_size) : LW_OK;
 }
 
 /* Run one SQL text that returns at most one integer (a PRAGMA read). */
@@ -444,20 +441,12 @@ static lw_err_t check_file(lw_store_backend_t *s, const char *path, char *errstr
                          "(application_id %lld)",
                          path, (long long)app_id);
     }
-    if (version > LW_STORE_SCHEMA_VERSION) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
-                         "store %s: store schema version %lld is newer than this leadwatch "
-                         "supports (%d)",
-                         path, (long long)version, LW_STORE_SCHEMA_VERSION);
+    err = lw_store_check_version(path, version, LW_STORE_SCHEMA_VERSION, s->readonly, errstr,
+                                 errstr_size);
+    if (err == LW_OK) {
+        s->schema_version = (int)version;
     }
-    if (s->readonly && version < LW_STORE_SCHEMA_VERSION) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
-                         "store %s: schema version %lld is older than this leadwatch uses (%d); "
-                         "open it writable once (e.g. run the daemon) to migrate it",
-                         path, (long long)version, LW_STORE_SCHEMA_VERSION);
-    }
-    s->schema_version = (int)version;
-    return LW_OK;
+    return err;
 }
 
 /* WAL + synchronous=NORMAL; see the header comment for the durability argument. */
@@ -655,11 +644,11 @@ static bool sqlite_in_transaction(const lw_store_backend_t *s)
 
 static lw_err_t sqlite_begin(lw_store_backend_t *s, char *errstr, size_t errstr_size)
 {
-    if (s->in_txn) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "store: begin: a transaction is already open");
+    lw_err_t err = lw_store_check_no_txn(s->in_txn, errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
     }
-    lw_err_t err = run(s, ST_BEGIN, "begin", errstr, errstr_size);
+    err = run(s, ST_BEGIN, "begin", errstr, errstr_size);
     if (err == LW_OK) {
         s->in_txn = true;
     }
@@ -691,12 +680,10 @@ static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64
     if (err != LW_OK) {
         return err;
     }
-    /* SQLite stores NaN as NULL, and inf + -inf is NaN: keep sums finite */
-    const lw_decsum_t f = lw_decsum_fold(sum); /* the three numbers a cell keeps */
-    if (!isfinite(f.k.hi) || !isfinite(f.k.lo)) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "store: add cell %s@%lld: sum is not finite", metric,
-                         (long long)bucket_ms);
+    lw_decsum_t f; /* the three numbers a cell keeps; SQLite stores NaN as NULL */
+    err = lw_store_fold_sum(metric, bucket_ms, sum, &f, errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
     }
     sqlite3_stmt *st = s->st[ST_ADD_CELL];
     sqlite3_bind_text(st, 1, metric, -1, SQLITE_STATIC);
@@ -710,17 +697,6 @@ static lw_err_t sqlite_add_cell(lw_store_backend_t *s, const char *metric, int64
         sqlite3_bind_blob(st, 7, s->cell_buf, (int)n, SQLITE_STATIC);
     }
     return run(s, ST_ADD_CELL, "add cell", errstr, errstr_size);
-}
-
-/* The int64 column value with the same bits as a uint64.  The way back
- * needs no helper: (uint64_t) of an int64 is defined as the value modulo
- * 2^64, which is the same bits in two's complement (C11 6.3.1.3p2); only
- * this direction is implementation-defined for values above INT64_MAX. */
-static int64_t u64_bits(uint64_t v)
-{
-    int64_t r;
-    memcpy(&r, &v, sizeof r);
-    return r;
 }
 
 static lw_err_t sqlite_get_position(lw_store_backend_t *s, const char *source, lw_position_t *pos,
@@ -759,17 +735,7 @@ static lw_err_t check_expected(lw_store_backend_t *s, const char *source,
         now.fp_len == expected->fp_len && now.fp_hash == expected->fp_hash) {
         return LW_OK;
     }
-    char have[32] = "none", want[32] = "none";
-    if (!absent) {
-        snprintf(have, sizeof have, "%lld", (long long)now.position);
-    }
-    if (!want_absent) {
-        snprintf(want, sizeof want, "%lld", (long long)expected->position);
-    }
-    return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
-                     "store: position conflict on %s: another writer committed for it "
-                     "(stored position %s, this writer started from %s)",
-                     source, have, want);
+    return lw_store_position_conflict(source, absent ? NULL : &now, expected, errstr, errstr_size);
 }
 
 static lw_err_t sqlite_set_position(lw_store_backend_t *s, const char *source,
@@ -787,7 +753,7 @@ static lw_err_t sqlite_set_position(lw_store_backend_t *s, const char *source,
     sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, pos->position);
     sqlite3_bind_int64(st, 3, pos->fp_len);
-    sqlite3_bind_int64(st, 4, u64_bits(pos->fp_hash));
+    sqlite3_bind_int64(st, 4, lw_store_u64_bits(pos->fp_hash));
     return run(s, ST_SET_POSITION, "set position", errstr, errstr_size);
 }
 
