@@ -1,5 +1,5 @@
 /*
- * common.c - status names and the errstr helper (see common.h).
+ * common.c - status names, the errstr helper and calloc with its errstr (see common.h).
  */
 #include "leadwatch/core/common.h"
 
@@ -41,6 +41,14 @@ lw_err_t lw_seterr(char *errstr, size_t errstr_size, lw_err_t err, const char *f
         va_end(ap);
     }
     return err;
+}
+
+void *lw_calloc_err(size_t n, size_t size, char *errstr, size_t errstr_size)
+{
+    void *p = calloc(n, size);
+    if (!p)
+        lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    return p;
 }
 
 void lw_free_strv(char **v, size_t n)

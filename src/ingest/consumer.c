@@ -835,11 +835,9 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
         lw_seterr(errstr, errstr_size, LW_ERR_CONFIG, "source.kafka.bootstrap.servers: required");
         return NULL;
     }
-    lw_consumer_t *c = calloc(1, sizeof *c);
-    if (!c) {
-        lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    lw_consumer_t *c = lw_calloc_err(1, sizeof *c, errstr, errstr_size);
+    if (!c)
         return NULL;
-    }
     c->p = p;
     conf = lw_kafka_conf_new(ks->props, ks->nprops, forced, sizeof forced / sizeof forced[0], err,
                              sizeof err);

@@ -77,6 +77,7 @@ uint64_t lw_dedup_key(lw_slice_t user, lw_slice_t id)
     return k ? k : 1;
 }
 
+/* One free a buffer, like other destructors (lw_alert_table_destroy): nothing to share. */
 void lw_dedup_destroy(lw_dedup_t *d)
 {
     if (!d)
@@ -86,6 +87,7 @@ void lw_dedup_destroy(lw_dedup_t *d)
     free(d);
 }
 
+/* The constructor convention (check, allocate, set the fields), as lw_pipeline_new. */
 lw_dedup_t *lw_dedup_new(size_t max_ids, int64_t size_ms, char *errstr, size_t errstr_size)
 {
     if (max_ids == 0 || max_ids > ((size_t)1 << 40) || size_ms <= 0) {
@@ -93,11 +95,9 @@ lw_dedup_t *lw_dedup_new(size_t max_ids, int64_t size_ms, char *errstr, size_t e
                   max_ids, (long long)size_ms);
         return NULL;
     }
-    lw_dedup_t *d = calloc(1, sizeof *d);
-    if (!d) {
-        lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    lw_dedup_t *d = lw_calloc_err(1, sizeof *d, errstr, errstr_size);
+    if (!d)
         return NULL;
-    }
     d->max_ids = max_ids;
     d->size_ms = size_ms;
     d->open_from = INT64_MIN;

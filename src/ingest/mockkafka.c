@@ -50,11 +50,9 @@ lw_mock_t *lw_mock_new(int brokers, char *errstr, size_t errstr_size)
                   LW_MOCK_MAX_BROKERS);
         return NULL;
     }
-    lw_mock_t *m = calloc(1, sizeof *m);
-    if (!m) {
-        lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    lw_mock_t *m = lw_calloc_err(1, sizeof *m, errstr, errstr_size);
+    if (!m)
         return NULL;
-    }
     m->brokers = brokers;
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();

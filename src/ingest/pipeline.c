@@ -111,11 +111,9 @@ void lw_pipeline_destroy(lw_pipeline_t *p)
 lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *errstr,
                                size_t errstr_size)
 {
-    lw_pipeline_t *p = calloc(1, sizeof *p);
-    if (!p) {
-        lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    lw_pipeline_t *p = lw_calloc_err(1, sizeof *p, errstr, errstr_size);
+    if (!p)
         return NULL;
-    }
     p->cfg = cfg;
     p->store = store;
     p->last_flush_mono = INT64_MIN;

@@ -45,6 +45,9 @@ bool lw_slice_eq(lw_slice_t a, const char *s);
 lw_err_t lw_seterr(char *errstr, size_t errstr_size, lw_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* calloc(n, size); on failure NULL with "out of memory" in errstr (LW_ERR_NOMEM's message). */
+void *lw_calloc_err(size_t n, size_t size, char *errstr, size_t errstr_size);
+
 /* Free an owned array of n owned strings; a NULL array is a no-op whatever n is. */
 void lw_free_strv(char **v, size_t n);
 
