@@ -65,6 +65,7 @@
 
 #include "leadwatch/core/buf.h"
 #include "leadwatch/core/log.h"
+#include "leadwatch/core/sync.h"
 
 #define READY_REASON_SIZE 201
 #define CONN_MEMORY_LIMIT (32 * 1024)
@@ -363,14 +364,9 @@ lw_err_t lw_http_new(const lw_http_opts_t *opts, lw_promtext_t *metrics, lw_http
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "http: out of memory");
         goto destroy_mutex;
     }
-    if (pthread_mutex_init(&h->gmu, NULL) != 0) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "http: cannot create a mutex");
+    err = lw_sync_pair_init(&h->gmu, &h->gcv, "http", errstr, errstr_size);
+    if (err != LW_OK)
         goto free_slots;
-    }
-    if (pthread_cond_init(&h->gcv, NULL) != 0) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "http: cannot create a condition");
-        goto destroy_gmu;
-    }
     atomic_init(&h->evicted, 0);
 
     h->mhd = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
@@ -403,7 +399,6 @@ stop_mhd:
     MHD_stop_daemon(h->mhd);
 destroy_gcv:
     pthread_cond_destroy(&h->gcv);
-destroy_gmu:
     pthread_mutex_destroy(&h->gmu);
 free_slots:
     free(h->slots);

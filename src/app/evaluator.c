@@ -43,6 +43,7 @@
 
 #include "leadwatch/core/clock.h"
 #include "leadwatch/core/log.h"
+#include "leadwatch/core/sync.h"
 #include "leadwatch/core/timeutil.h"
 #include "leadwatch/store/store.h"
 
@@ -292,14 +293,9 @@ lw_err_t lw_evaluator_new(const lw_evaluator_opts_t *o, int64_t now_ms, lw_evalu
         free(ev);
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "evaluator: cannot create a mutex");
     }
-    if (pthread_mutex_init(&ev->wmu, NULL) != 0) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "evaluator: cannot create a mutex");
+    err = lw_sync_pair_init(&ev->wmu, &ev->cv, "evaluator", errstr, errstr_size);
+    if (err != LW_OK)
         goto destroy_mu;
-    }
-    if (pthread_cond_init(&ev->cv, NULL) != 0) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "evaluator: cannot create a condition");
-        goto destroy_wmu;
-    }
     err = lw_store_open(o->store_target, 0, &ev->store, errstr, errstr_size);
     if (err != LW_OK)
         goto destroy_cv;
@@ -338,7 +334,6 @@ close_store:
     lw_store_close(ev->store);
 destroy_cv:
     pthread_cond_destroy(&ev->cv);
-destroy_wmu:
     pthread_mutex_destroy(&ev->wmu);
 destroy_mu:
     pthread_mutex_destroy(&ev->mu);

@@ -1,0 +1,22 @@
+/*
+ * sync.h - a mutex and the condition variable that waits on it, created
+ * together: the pair a worker thread and its owner share (the HTTP server's
+ * guard thread, the daemon's evaluator thread).
+ */
+#ifndef LEADWATCH_CORE_SYNC_H
+#define LEADWATCH_CORE_SYNC_H
+
+#include "leadwatch/core/common.h"
+
+#include <pthread.h>
+
+/*
+ * Initialise *mu and *cv with default attributes.  On failure nothing is
+ * left initialised and LW_ERR_NOMEM is returned with "WHO: cannot create a
+ * mutex" (or "... a condition") in errstr.  pthread_cond_destroy and
+ * pthread_mutex_destroy undo it.
+ */
+lw_err_t lw_sync_pair_init(pthread_mutex_t *mu, pthread_cond_t *cv, const char *who, char *errstr,
+                           size_t errstr_size);
+
+#endif
