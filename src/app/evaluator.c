@@ -152,6 +152,49 @@ static bool store_locked(lw_err_t err, const char *msg)
     return err == LW_ERR_STORE && (strstr(msg, "locked") || strstr(msg, "busy"));
 }
 
+/* One call into the watch: a step (advance) or a stall report, with its results. */
+typedef struct {
+    bool stall_report;
+    int64_t wm;       /* step: the watermark */
+    size_t max_evals; /* step: 0 counts, 1 evaluates */
+    size_t n;         /* step: evaluations done */
+    uint64_t left;    /* step: buckets left */
+    bool stalled;     /* stall report */
+    const char *reason;
+    int64_t now;
+} watch_call_t;
+
+/*
+ * Make `c` under wmu, retrying a locked store for RETRY_MS, then take mu and
+ * record the watch's stats and a failure.  Called without mu; returns with it.
+ */
+static void call_watch(lw_evaluator_t *ev, watch_call_t *c)
+{
+    char err[ERR_SIZE] = "";
+    lw_err_t e;
+    lw_watch_stats_t wst;
+    int64_t t0 = lw_clock_mono_ms();
+    for (;;) {
+        pthread_mutex_lock(&ev->wmu);
+        if (c->stall_report)
+            e = lw_watch_pipeline(ev->watch, c->stalled, c->reason, c->now, err, sizeof err);
+        else
+            e = lw_watch_advance_max(ev->watch, c->wm, lw_clock_wall_ms(), c->max_evals, &c->n,
+                                     &c->left, err, sizeof err);
+        lw_watch_stats(ev->watch, &wst);
+        pthread_mutex_unlock(&ev->wmu);
+        if (!store_locked(e, err) || lw_clock_mono_ms() - t0 > RETRY_MS)
+            break;
+        LW_LOG(LW_LOG_WARN, "evaluator", "store busy, %s retried: %s",
+               c->stall_report ? "stall report" : "evaluation", err);
+        sleep_ms(RETRY_PAUSE_MS);
+    }
+    pthread_mutex_lock(&ev->mu);
+    ev->wst = wst;
+    if (e != LW_OK)
+        set_failed(ev, e, err);
+}
+
 /*
  * One step on the current entry under wmu: max_evals 0 counts its buckets,
  * 1 evaluates the next one.  Retries a locked store for RETRY_MS.  Called
@@ -159,53 +202,18 @@ static bool store_locked(lw_err_t err, const char *msg)
  */
 static void step(lw_evaluator_t *ev, int64_t wm, size_t max_evals)
 {
-    char err[ERR_SIZE] = "";
-    uint64_t left = 0;
-    size_t n = 0;
-    lw_err_t e;
-    lw_watch_stats_t wst;
-    int64_t t0 = lw_clock_mono_ms();
-    for (;;) {
-        pthread_mutex_lock(&ev->wmu);
-        e = lw_watch_advance_max(ev->watch, wm, lw_clock_wall_ms(), max_evals, &n, &left, err,
-                                 sizeof err);
-        lw_watch_stats(ev->watch, &wst);
-        pthread_mutex_unlock(&ev->wmu);
-        if (!store_locked(e, err) || lw_clock_mono_ms() - t0 > RETRY_MS)
-            break;
-        LW_LOG(LW_LOG_WARN, "evaluator", "store busy, evaluation retried: %s", err);
-        sleep_ms(RETRY_PAUSE_MS);
-    }
-    pthread_mutex_lock(&ev->mu);
-    ev->evaluations += n;
-    ev->cur_left = left;
-    ev->wst = wst;
-    if (e != LW_OK)
-        set_failed(ev, e, err);
+    watch_call_t c = {.wm = wm, .max_evals = max_evals};
+    call_watch(ev, &c);
+    ev->evaluations += c.n;
+    ev->cur_left = c.left;
     publish_backlog(ev);
 }
 
 /* The newest stall report under wmu, retried as step().  Called without mu; returns with it. */
 static void apply_stall(lw_evaluator_t *ev, bool stalled, const char *reason, int64_t now)
 {
-    char err[ERR_SIZE] = "";
-    lw_watch_stats_t wst;
-    lw_err_t e;
-    int64_t t0 = lw_clock_mono_ms();
-    for (;;) {
-        pthread_mutex_lock(&ev->wmu);
-        e = lw_watch_pipeline(ev->watch, stalled, reason, now, err, sizeof err);
-        lw_watch_stats(ev->watch, &wst);
-        pthread_mutex_unlock(&ev->wmu);
-        if (!store_locked(e, err) || lw_clock_mono_ms() - t0 > RETRY_MS)
-            break;
-        LW_LOG(LW_LOG_WARN, "evaluator", "store busy, stall report retried: %s", err);
-        sleep_ms(RETRY_PAUSE_MS);
-    }
-    pthread_mutex_lock(&ev->mu);
-    ev->wst = wst;
-    if (e != LW_OK)
-        set_failed(ev, e, err);
+    watch_call_t c = {.stall_report = true, .stalled = stalled, .reason = reason, .now = now};
+    call_watch(ev, &c);
 }
 
 static void *thread_main(void *arg)
