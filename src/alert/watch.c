@@ -386,6 +386,18 @@ static void deliver(lw_watch_t *w)
     publish_alerts(w);
 }
 
+/* The alert table serialised into `into` (emptied first). */
+static lw_err_t save_alerts(lw_watch_t *w, lw_buf_t *into, char *errstr, size_t errstr_size)
+{
+    lw_buf_rewind(into, 0);
+    into->err = LW_OK;
+    lw_err_t err = lw_alert_save(w->alerts, into);
+    if (err != LW_OK)
+        return lw_seterr(errstr, errstr_size, err, "alert state does not fit in %u bytes",
+                         STATE_BLOB_MAX);
+    return LW_OK;
+}
+
 /*
  * The alert table moves in memory before the store transaction that
  * persists it; when that transaction fails the table must go back, or the
@@ -395,13 +407,7 @@ static void deliver(lw_watch_t *w)
 static lw_err_t snapshot(lw_watch_t *w, char *errstr, size_t errstr_size)
 {
     memcpy(w->mon_undo, w->mon, sizeof w->mon);
-    lw_buf_rewind(&w->undo, 0);
-    w->undo.err = LW_OK;
-    lw_err_t err = lw_alert_save(w->alerts, &w->undo);
-    if (err != LW_OK)
-        return lw_seterr(errstr, errstr_size, err, "alert state does not fit in %u bytes",
-                         STATE_BLOB_MAX);
-    return LW_OK;
+    return save_alerts(w, &w->undo, errstr, errstr_size);
 }
 
 static void restore(lw_watch_t *w)
@@ -467,18 +473,34 @@ static lw_err_t load_monitors(lw_watch_t *w, char *errstr, size_t errstr_size)
  */
 static lw_err_t save_state(lw_watch_t *w, int64_t as_of, char *errstr, size_t errstr_size)
 {
-    lw_buf_rewind(&w->blob, 0);
-    w->blob.err = LW_OK;
-    lw_err_t err = lw_alert_save(w->alerts, &w->blob);
+    lw_err_t err = save_alerts(w, &w->blob, errstr, errstr_size);
     if (err != LW_OK)
-        return lw_seterr(errstr, errstr_size, err, "alert state does not fit in %u bytes",
-                         STATE_BLOB_MAX);
+        return err;
     err = lw_store_set_blob(w->d.store, LW_WATCH_KEY_STATE, w->blob.data, w->blob.len, errstr,
                             errstr_size);
     if (err == LW_OK && as_of != INT64_MIN)
         err = save_monitors(w, errstr, errstr_size);
     if (err == LW_OK && as_of != INT64_MIN)
         err = lw_store_set_int(w->d.store, LW_WATCH_KEY_LAST, as_of, errstr, errstr_size);
+    return err;
+}
+
+/*
+ * End the open transaction: when `err` (so far) is LW_OK, save the state
+ * (save_state) and commit; if anything failed, roll back and restore the
+ * in-memory state from the undo copy.  Returns the first failure.
+ */
+static lw_err_t commit_state(lw_watch_t *w, lw_err_t err, int64_t as_of, char *errstr,
+                             size_t errstr_size)
+{
+    if (err == LW_OK)
+        err = save_state(w, as_of, errstr, errstr_size);
+    if (err == LW_OK)
+        err = lw_store_commit(w->d.store, errstr, errstr_size);
+    if (err != LW_OK) {
+        lw_store_rollback(w->d.store);
+        restore(w);
+    }
     return err;
 }
 
@@ -800,15 +822,9 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
                                 .oos = sc->obs[i].evidence.oos_skill};
         err = lw_store_add_verdict(w->d.store, &row, errstr, errstr_size);
     }
-    if (err == LW_OK)
-        err = save_state(w, as_of, errstr, errstr_size);
-    if (err == LW_OK)
-        err = lw_store_commit(w->d.store, errstr, errstr_size);
-    if (err != LW_OK) {
-        lw_store_rollback(w->d.store);
-        restore(w);
+    err = commit_state(w, err, as_of, errstr, errstr_size);
+    if (err != LW_OK)
         goto out;
-    }
     w->last_as_of = w->st.last_as_of_ms = as_of;
     w->st.evaluations++;
     if (transitions)
@@ -952,13 +968,8 @@ lw_err_t lw_watch_pipeline(lw_watch_t *w, bool stalled, const char *reason, int6
     if (n == 0)
         return LW_OK;
     err = lw_store_begin(w->d.store, errstr, errstr_size);
-    if (err == LW_OK)
-        err = save_state(w, INT64_MIN, errstr, errstr_size);
-    if (err == LW_OK)
-        err = lw_store_commit(w->d.store, errstr, errstr_size);
+    err = commit_state(w, err, INT64_MIN, errstr, errstr_size);
     if (err != LW_OK) {
-        lw_store_rollback(w->d.store);
-        restore(w);
         w->st.stalled = was_stalled;
         return err;
     }
