@@ -219,10 +219,8 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         }
         }
     }
-    if (rc != LW_EXIT_OK)
+    if ((rc = lw_cli_options_end("analyze", rc, argc)) != LW_EXIT_OK)
         return rc;
-    if (optind < argc)
-        return lw_cli_usage_error("analyze", "unexpected argument");
     if (series && !nsm)
         return lw_cli_usage_error("analyze", "--series needs --nsm COL");
     if (!series && (nsm || kpi || inputs))
@@ -342,10 +340,8 @@ int lw_cli_report(int argc, char **argv, const lw_cli_env_t *env)
             break;
         }
     }
-    if (rc != LW_EXIT_OK)
+    if ((rc = lw_cli_options_end("report", rc, argc)) != LW_EXIT_OK)
         return rc;
-    if (optind < argc)
-        return lw_cli_usage_error("report", "unexpected argument");
     if (!ro.out_dir)
         return lw_cli_usage_error("report", "--out DIR is required");
     if (mkdir(ro.out_dir, 0755) != 0 && errno != EEXIST) {
