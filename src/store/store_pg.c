@@ -1048,22 +1048,26 @@ static lw_err_t keyed_write(lw_store_backend_t *b, int which, const params_t *p,
     return run(b, which, p, NULL, what, errstr, errstr_size);
 }
 
-static lw_err_t pg_set_int(lw_store_backend_t *b, const char *key, int64_t value, char *errstr,
-                           size_t errstr_size)
+/* A keyed write of one integer (set int, add counter): text key $1, value $2. */
+static lw_err_t keyed_int_write(lw_store_backend_t *b, int which, const char *key, int64_t value,
+                                const char *what, char *errstr, size_t errstr_size)
 {
     params_t p = {0};
     p_text(&p, key);
     p_i64(&p, value);
-    return keyed_write(b, ST_SET_INT, &p, "set int", errstr, errstr_size);
+    return keyed_write(b, which, &p, what, errstr, errstr_size);
+}
+
+static lw_err_t pg_set_int(lw_store_backend_t *b, const char *key, int64_t value, char *errstr,
+                           size_t errstr_size)
+{
+    return keyed_int_write(b, ST_SET_INT, key, value, "set int", errstr, errstr_size);
 }
 
 static lw_err_t pg_add_counter(lw_store_backend_t *b, const char *name, int64_t delta, char *errstr,
                                size_t errstr_size)
 {
-    params_t p = {0};
-    p_text(&p, name);
-    p_i64(&p, delta);
-    return keyed_write(b, ST_ADD_COUNTER, &p, "add counter", errstr, errstr_size);
+    return keyed_int_write(b, ST_ADD_COUNTER, name, delta, "add counter", errstr, errstr_size);
 }
 
 /* A single-row lookup by text key: LW_OK with *res holding the row, else NOT_FOUND or failure. */

@@ -790,16 +790,22 @@ static sqlite3_stmt *keyed(lw_store_backend_t *s, int id, const char *key)
     return st;
 }
 
-static lw_err_t sqlite_set_int(lw_store_backend_t *s, const char *key, int64_t value, char *errstr,
-                               size_t errstr_size)
+/* A keyed write of one integer (set int, add counter): text key ?1, value ?2. */
+static lw_err_t keyed_int_write(lw_store_backend_t *s, int which, const char *key, int64_t value,
+                                const char *what, char *errstr, size_t errstr_size)
 {
-    lw_err_t err = check_writable(s, "set int", errstr, errstr_size);
+    lw_err_t err = check_writable(s, what, errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
-    sqlite3_stmt *st = keyed(s, ST_SET_INT, key);
-    sqlite3_bind_int64(st, 2, value);
-    return run(s, ST_SET_INT, "set int", errstr, errstr_size);
+    sqlite3_bind_int64(keyed(s, which, key), 2, value);
+    return run(s, which, what, errstr, errstr_size);
+}
+
+static lw_err_t sqlite_set_int(lw_store_backend_t *s, const char *key, int64_t value, char *errstr,
+                               size_t errstr_size)
+{
+    return keyed_int_write(s, ST_SET_INT, key, value, "set int", errstr, errstr_size);
 }
 
 static lw_err_t sqlite_get_int(lw_store_backend_t *s, const char *key, int64_t *value, char *errstr,
@@ -817,13 +823,7 @@ static lw_err_t sqlite_get_int(lw_store_backend_t *s, const char *key, int64_t *
 static lw_err_t sqlite_add_counter(lw_store_backend_t *s, const char *name, int64_t delta,
                                    char *errstr, size_t errstr_size)
 {
-    lw_err_t err = check_writable(s, "add counter", errstr, errstr_size);
-    if (err != LW_OK) {
-        return err;
-    }
-    sqlite3_stmt *st = keyed(s, ST_ADD_COUNTER, name);
-    sqlite3_bind_int64(st, 2, delta);
-    return run(s, ST_ADD_COUNTER, "add counter", errstr, errstr_size);
+    return keyed_int_write(s, ST_ADD_COUNTER, name, delta, "add counter", errstr, errstr_size);
 }
 
 static lw_err_t sqlite_counters(lw_store_backend_t *s, lw_store_counter_cb cb, void *ud,
