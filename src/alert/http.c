@@ -395,6 +395,7 @@ lw_err_t lw_http_new(const lw_http_opts_t *opts, lw_promtext_t *metrics, lw_http
     *out = h;
     return LW_OK;
 
+/* The goto-cleanup unwind (STYLE.md), like the evaluator's: each undoes its own steps. */
 stop_mhd:
     MHD_stop_daemon(h->mhd);
 destroy_gcv:

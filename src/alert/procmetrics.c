@@ -192,6 +192,7 @@ fail:
     return err;
 }
 
+/* A destructor like lw_http_destroy's start (NULL check, mutex, free): nothing to share. */
 void lw_procmetrics_free(lw_procmetrics_t *p)
 {
     if (!p)

@@ -139,6 +139,7 @@ static int apply_analyze_flags(const analyze_flags_t *f, lw_analyze_opts_t *o)
 int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
 {
     (void)env;
+/* getopt_long tables: one row an option, like every command's; rows of one shape are data. */
     static const struct option opts[] = {
         LW_CLI_LONGOPTS_CONFIG,
         LW_CLI_LONGOPT_STORE,

@@ -97,6 +97,7 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
             return err;                                                                            \
         outp = lw_promtext_series(f, NULL);                                                        \
     } while (0)
+/* One line a series: rows of one shape are the table of the daemon's series, not copies. */
     ONE(LW_PROMTEXT_COUNTER, "events_consumed_total", "Kafka messages fed to the pipeline",
         m->consumed);
     ONE(LW_PROMTEXT_COUNTER, "events_accepted_total", "events decoded into an open bucket",

@@ -336,6 +336,7 @@ lw_err_t lw_evaluator_new(const lw_evaluator_opts_t *o, int64_t now_ms, lw_evalu
     *out = ev;
     return LW_OK;
 
+/* The goto-cleanup unwind (STYLE.md), like lw_promtext_new's: each undoes its own steps. */
 destroy_watch:
     lw_watch_destroy(ev->watch);
 close_store:

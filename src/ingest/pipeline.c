@@ -114,6 +114,7 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
     lw_pipeline_t *p = lw_calloc_err(1, sizeof *p, errstr, errstr_size);
     if (!p)
         return NULL;
+/* The pipeline's fields one by one; stats result fills share this shape only. */
     p->cfg = cfg;
     p->store = store;
     p->last_flush_mono = INT64_MIN;

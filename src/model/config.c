@@ -975,6 +975,7 @@ static void where_release(lw_where_t *w)
     memset(w, 0, sizeof *w);
 }
 
+/* One free an owned field: the fields differ, so there is no loop to write. */
 void lw_config_free(lw_config_t *cfg)
 {
     if (!cfg)

@@ -473,6 +473,7 @@ static const lw_value_t *special(const lw_decoder_t *d, int sp)
 /* ------------------------------------------------------------ lifecycle */
 
 /* The fields of each vendor format (see event.h), NULL where it has none. */
+/* Rows of one shape are the table of vendor fields, not copies. */
 static const char *const vendor_fields[][SP__COUNT] = {
     [LW_FMT_SEGMENT] = {[SP_EVENT] = "event",
                         [SP_USER] = "userId",
@@ -500,6 +501,7 @@ static const char *const vendor_fields[][SP__COUNT] = {
                         [SP_BATCH] = "batch"},
 };
 
+/* One free a buffer, like other destructors (lw_pipeline_destroy): nothing to share. */
 void lw_decoder_destroy(lw_decoder_t *d)
 {
     if (!d)

@@ -232,6 +232,7 @@ lw_err_t lw_stopmon_init(lw_stopmon_t *m, const double *y, const double *Z, size
                          "stop monitor: need 1 <= k <= %u, k < n <= %u, a lead column, alpha in "
                          "(0, 1) and a horizon >= 1 (got k %zu, n %zu, alpha %g, horizon %g)",
                          LW_STOPMON_MAX_K, LW_MONITOR_MAX_HIST, k, n, alpha, horizon);
+/* Like lw_monitor_init: check the bounds, fit the history, fill this monitor's own fields. */
     lw_err_t err = history_fit(y, Z, n, k, m->coef, &m->sigma, errstr, errstr_size);
     if (err == LW_OK) {
         m->version = LW_STOPMON_VERSION;

@@ -215,6 +215,7 @@ enum {
     ST_COUNT
 };
 
+/* One SQL text a statement: rows of one shape are the table (as store_sqlite.c's), not copies. */
 static const char *const statement_sql[ST_COUNT] = {
     [ST_ADD_CELL] = "INSERT INTO cells AS c(metric, bucket, count, sum, sum_comp, sum_micros, hll,"
                     " distinct_est) VALUES($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -809,6 +810,7 @@ static void pg_close(lw_store_backend_t *b)
     free(b);
 }
 
+/* Accessors, statement ids and SQL are each backend's own; shared logic: store_common.c. */
 static int pg_schema_version(lw_store_backend_t *b)
 {
     return b->schema_version;
@@ -1244,6 +1246,7 @@ static lw_err_t pg_edge_led(lw_store_backend_t *b, const char *edge, int64_t bef
     return err;
 }
 
+/* Every read's frame (check idle, run, iterate, clear), as pg_positions; rows differ. */
 static lw_err_t pg_read_verdicts(lw_store_backend_t *b, const char *edge, int64_t from_ms,
                                  lw_store_verdict_cb cb, void *ud, char *errstr, size_t errstr_size)
 {

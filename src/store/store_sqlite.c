@@ -152,6 +152,7 @@ enum {
     ST_COUNT
 };
 
+/* One SQL text a statement: rows of one shape are the table, not copies. */
 static const char *const statement_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
