@@ -40,7 +40,7 @@ sed -e "s|^store: .*|store: {url: '$PG_PW_URL', password_file: $work/pg.password
 # a second database for the kill rounds, owned by the password role
 psql "$PG_URL" -c "CREATE DATABASE lwt_kill OWNER lw_pw"
 # flushing every 200 events makes a whole run take several seconds, so every
-# kill below (after 0.05-0.3 s) lands mid-run, whatever the machine's speed
+# kill below (after 0.05-0.15 s) lands mid-run, whatever the machine's speed
 sed -e "s|/lwt_pw'|/lwt_kill'|" -e "s|flush_events: 2000|flush_events: 200|" pg.yaml >kill.yaml
 grep -q "lwt_kill.*flush_events: 200}" kill.yaml || fail "kill.yaml: $(grep store: kill.yaml)"
 
@@ -70,7 +70,7 @@ cmp sqlite.csv again.csv || fail "a second ingest of the same file changed the s
 killed=0
 for round in 1 2 3 4 5 6; do
   "$LW" ingest -c kill.yaml events.jsonl >kill$round.out 2>kill$round.err & pid=$!
-  sleep "0.$((RANDOM % 26 + 5))"
+  sleep "0.$(printf %02d $((RANDOM % 11 + 5)))" # 0.05-0.15 s: six rounds stay inside one ingest
   if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
   wait "$pid" 2>/dev/null || true
 done
