@@ -10,7 +10,9 @@
  *                               evaluates the buckets it closed while this
  *                               loop keeps polling; its failure ends the loop
  *         every second        → stall check (a report to the evaluator),
- *                               /metrics counters and lag,
+ *                               /metrics counters and lag, the loss per
+ *                               partition (a report to the evaluator, the
+ *                               lost counters, the /readyz note),
  *                               readiness (joined the group, and a broker
  *                               connected within ready_broker_timeout_ms)
  *         every stats_interval → one progress line
