@@ -662,8 +662,9 @@ static void loss_annotations(entry_t *e, const lw_alert_loss_t *l)
     snprintf(summary, sizeof summary,
              "%lld events lost on %s/%s%s%s%s: the log no longer held them at the consumer's "
              "position (retention or truncation passed it); %lld since the daemon started",
-             (long long)l->lost_new, e->source, e->target, *range ? " (offsets " : "", range,
-             *range ? " skipped)" : "", (long long)l->lost_total);
+             (long long)l->lost_new, e->source, e->target,
+             *range ? " (the newest skipped: offsets " : "", range, *range ? ")" : "",
+             (long long)l->lost_total);
     kv_set(e->ann, &na, LW_ALERT_MAX_ANNOTATIONS, "summary", summary);
     snprintf(num, sizeof num, "%lld", (long long)l->lost_total);
     kv_set(e->ann, &na, LW_ALERT_MAX_ANNOTATIONS, "lost_since_start", num);
