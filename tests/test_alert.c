@@ -582,6 +582,130 @@ static void test_stall_alert(void **state)
     lw_alert_table_destroy(t);
 }
 
+/*
+ * LeadwatchEventsLost: fires at the first report of a new loss (no `for`), one
+ * alert per partition; a further loss while firing is a refresh and restarts
+ * the clock; resolves at the first report events_lost_for after the newest
+ * loss (reported or not); edge evaluations do not retire it; it survives a
+ * save/load with its clock.
+ */
+static void test_events_lost_alert(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_alert_table_t *t = NULL;
+    lw_alert_opts_t opts;
+    lw_alert_opts_default(&opts);
+    assert_true(opts.lost_for_ms == 3600000); /* the documented default, 1h */
+    opts.for_evals = 3;                        /* does not apply to the loss */
+    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+    const int64_t H = 3600000;
+    size_t n;
+
+    /* nothing lost: no entry, no event */
+    lw_alert_loss_t l[2] = {{"events", 0, 0, 0, -1, -1}, {"events", 1, 0, 0, -1, -1}};
+    assert_int_equal(lw_alert_loss(t, "listeners", l, 2, T0, err, sizeof err), LW_OK);
+    lw_alert_events(t, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(lw_alert_count(t), 0);
+
+    /* partition 1 loses offsets 100..149: fires at once */
+    l[1] = (lw_alert_loss_t){"events", 1, 50, 50, 100, 149};
+    assert_int_equal(lw_alert_loss(t, "listeners", l, 2, T0 + 1000, err, sizeof err), LW_OK);
+    const lw_alert_event_t *ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev->from, LW_ALERT_INACTIVE);
+    assert_int_equal(ev->to, LW_ALERT_FIRING);
+    assert_false(ev->refresh);
+    assert_true(ev->starts_at_ms == T0 + 1000);
+    assert_string_equal(lw_alert_event_label(ev, "alertname"), "LeadwatchEventsLost");
+    assert_string_equal(lw_alert_event_label(ev, "topic"), "events");
+    assert_string_equal(lw_alert_event_label(ev, "partition"), "1");
+    assert_string_equal(lw_alert_event_label(ev, "nsm"), "listeners");
+    assert_null(lw_alert_event_label(ev, "edge"));
+    assert_int_equal(ev->nlabels, 4);
+    assert_string_equal(lw_alert_event_annotation(ev, "offsets_skipped"), "100..149");
+    assert_string_equal(lw_alert_event_annotation(ev, "lost_since_start"), "50");
+    assert_non_null(strstr(lw_alert_event_annotation(ev, "summary"), "50 events lost on events/1"));
+    assert_int_equal(lw_alert_state(t, "events", "1", LW_ALERT_COND_EVENTS_LOST), LW_ALERT_FIRING);
+
+    /* edge evaluations neither retire nor count it */
+    lw_alert_obs_t o = obs_for('L', false);
+    assert_int_equal(lw_alert_eval(t, &o, 1, T0 + 2000, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_state(t, "events", "1", LW_ALERT_COND_EVENTS_LOST), LW_ALERT_FIRING);
+    assert_int_equal(lw_alert_eval(t, NULL, 0, T0 + 3000, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_state(t, "events", "1", LW_ALERT_COND_EVENTS_LOST), LW_ALERT_FIRING);
+
+    /* no new loss: still firing just before the hour */
+    l[1].lost_new = 0;
+    assert_int_equal(lw_alert_loss(t, "listeners", l, 2, T0 + 1000 + H - 1, err, sizeof err), LW_OK);
+    lw_alert_events(t, &n);
+    assert_int_equal(n, 0);
+
+    /* a second loss 30 min in: a refresh with the new numbers, and the clock restarts */
+    l[1] = (lw_alert_loss_t){"events", 1, 7, 57, 300, 306};
+    assert_int_equal(lw_alert_loss(t, "listeners", l, 2, T0 + 1000 + H / 2, err, sizeof err),
+                     LW_OK);
+    ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 1);
+    assert_true(ev->refresh);
+    assert_int_equal(ev->to, LW_ALERT_FIRING);
+    assert_true(ev->starts_at_ms == T0 + 1000);
+    assert_string_equal(lw_alert_event_annotation(ev, "offsets_skipped"), "300..306");
+    assert_string_equal(lw_alert_event_annotation(ev, "lost_since_start"), "57");
+
+    /* the clock survives a save and load */
+    lw_buf_t b;
+    lw_buf_init(&b, 1u << 20);
+    assert_int_equal(lw_alert_save(t, &b), LW_OK);
+    lw_alert_table_t *t2 = NULL;
+    assert_int_equal(lw_alert_table_new(&opts, &t2, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_load(t2, b.data, b.len, err, sizeof err), LW_OK);
+    lw_buf_release(&b);
+    lw_alert_table_destroy(t);
+    t = t2;
+    assert_int_equal(lw_alert_state(t, "events", "1", LW_ALERT_COND_EVENTS_LOST), LW_ALERT_FIRING);
+
+    /* an hour after the newest loss, with the partition no longer reported: resolved, gone */
+    assert_int_equal(lw_alert_loss(t, "listeners", NULL, 0, T0 + 1000 + H / 2 + H - 1, err,
+                                   sizeof err),
+                     LW_OK);
+    lw_alert_events(t, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(lw_alert_loss(t, "listeners", NULL, 0, T0 + 1000 + H / 2 + H, err, sizeof err),
+                     LW_OK);
+    ev = lw_alert_events(t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev->to, LW_ALERT_RESOLVED);
+    assert_true(ev->ends_at_ms == T0 + 1000 + H / 2 + H);
+    assert_string_equal(lw_alert_event_label(ev, "partition"), "1");
+    assert_non_null(lw_alert_event_annotation(ev, "reason"));
+    assert_int_equal(lw_alert_state(t, "events", "1", LW_ALERT_COND_EVENTS_LOST),
+                     LW_ALERT_INACTIVE);
+    assert_int_equal(lw_alert_count(t), 0); /* (the empty evaluation retired the edge) */
+
+    /* two partitions at once: two alerts; a full table fires what fits and says so */
+    lw_alert_table_destroy(t);
+    opts.max_entries = LW_ALERT_MIN_ENTRIES;
+    assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
+    lw_alert_loss_t many[LW_ALERT_MIN_ENTRIES + 1];
+    for (int i = 0; i <= LW_ALERT_MIN_ENTRIES; i++)
+        many[i] = (lw_alert_loss_t){"events", i, 1, 1, 5, 5};
+    assert_int_equal(lw_alert_loss(t, "listeners", many, LW_ALERT_MIN_ENTRIES + 1, T0, err,
+                                   sizeof err),
+                     LW_ERR_TOO_LARGE);
+    assert_non_null(strstr(err, "max_alerts"));
+    lw_alert_events(t, &n);
+    assert_int_equal(n, LW_ALERT_MIN_ENTRIES);
+    assert_true(lw_alert_check(t));
+
+    /* bounds of the option */
+    opts.lost_for_ms = -1;
+    assert_int_equal(lw_alert_opts_check(&opts, err, sizeof err), LW_ERR_CONFIG);
+    assert_non_null(strstr(err, "alerts.events_lost_for"));
+    lw_alert_table_destroy(t);
+}
+
 static void test_retire_and_reload_opts(void **state)
 {
     (void)state;
@@ -721,6 +845,7 @@ int main(void)
         cmocka_unit_test(test_load_rejects_damage),
         cmocka_unit_test(test_load_keeps_healthy_streak),
         cmocka_unit_test(test_stall_alert),
+        cmocka_unit_test(test_events_lost_alert),
         cmocka_unit_test(test_retire_and_reload_opts),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_arm_after),

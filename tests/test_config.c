@@ -1182,6 +1182,7 @@ static void test_alerts_full(void **state)
         "queue_max 1024  max_firing 100  max_batch 10  timeout 2500ms  resend 30s  backoff "
         "250ms..2m\n",
         "  stall: no events for 1h, lag over 50000\n",
+        "  events lost: LeadwatchEventsLost until 1h after a partition's newest loss\n",
         "http: listen 127.0.0.1:19464  max_connections 64  timeout 10s  max_response 16777216\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)

@@ -380,6 +380,47 @@ static void test_no_drain(void **state)
     fx_close(&f);
 }
 
+/*
+ * The loss mailbox: reports replace each other (cumulative counts, nothing
+ * is lost by the replacement) and reach the watcher even while the thread
+ * is stopping; the alert fires once per partition and is in the store.
+ */
+static void test_loss_report(void **state)
+{
+    (void)state;
+    fx_t f;
+    fx_open(&f);
+    lw_evaluator_opts_t eo = {.store_target = f.pa, .cfg = f.cfg};
+    lw_evaluator_t *ev = NULL;
+    OK(lw_evaluator_new(&eo, NOW, &ev, g_err, sizeof g_err));
+    lw_alert_loss_t l[2] = {{"events", 0, 0, 10, 0, 9}, {"events", 1, 0, 0, -1, -1}};
+    lw_evaluator_losses(ev, l, 2, NOW);
+    l[0].lost_total = 25;
+    l[1].lost_total = 3;
+    lw_evaluator_losses(ev, l, 2, NOW + 1000);
+    lw_evaluator_losses(ev, l, 2, NOW + 2000); /* the same counts again: nothing new */
+    OK(lw_evaluator_finish(ev, true, g_err, sizeof g_err));
+    lw_evaluator_stats_t es;
+    lw_evaluator_stats(ev, &es);
+    assert_int_equal(es.watch.firing, 2);
+    assert_int_equal(es.watch.transitions, 2);
+    lw_evaluator_destroy(ev);
+
+    /* the next process loads them firing */
+    lw_store_t *st = NULL;
+    OK(lw_store_open(f.pa, 0, &st, g_err, sizeof g_err));
+    lw_watch_deps_t wd = {.cfg = f.cfg, .store = st};
+    lw_watch_t *w = NULL;
+    OK(lw_watch_new(&wd, NOW + 3000, &w, g_err, sizeof g_err));
+    assert_int_equal(lw_alert_state(lw_watch_alerts(w), "events", "0", LW_ALERT_COND_EVENTS_LOST),
+                     LW_ALERT_FIRING);
+    assert_int_equal(lw_alert_state(lw_watch_alerts(w), "events", "1", LW_ALERT_COND_EVENTS_LOST),
+                     LW_ALERT_FIRING);
+    lw_watch_destroy(w);
+    lw_store_close(st);
+    fx_close(&f);
+}
+
 static void test_memory_store_refused(void **state)
 {
     (void)state;
@@ -400,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_same_as_synchronous),
         cmocka_unit_test(test_catchup_bound),
         cmocka_unit_test(test_no_drain),
+        cmocka_unit_test(test_loss_report),
         cmocka_unit_test(test_memory_store_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -155,6 +155,17 @@ static void test_endpoints(void **state)
     free(b.data);
     lw_http_set_ready(f->srv, true, NULL);
     assert_int_equal(get(f, "/readyz"), 200);
+    /* a note (the daemon's events lost) keeps 200 and is said in the body */
+    lw_http_set_ready_note(f->srv, "5 events lost since start");
+    memset(&b, 0, sizeof b);
+    assert_int_equal(request(f, "GET", "/readyz", &b, NULL, 0), 200);
+    assert_string_equal(b.data, "ready; 5 events lost since start\n");
+    free(b.data);
+    lw_http_set_ready_note(f->srv, NULL);
+    memset(&b, 0, sizeof b);
+    assert_int_equal(request(f, "GET", "/readyz", &b, NULL, 0), 200);
+    assert_string_equal(b.data, "ready\n");
+    free(b.data);
     lw_http_set_ready(f->srv, false, "store not writable");
     memset(&b, 0, sizeof b);
     assert_int_equal(request(f, "GET", "/readyz", &b, NULL, 0), 503);

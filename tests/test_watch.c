@@ -1227,6 +1227,76 @@ static void test_pipeline_stall(void **state)
     fx_close(f);
 }
 
+/*
+ * LeadwatchEventsLost through the watcher: the consumer's cumulative counts
+ * become increases (a repeated count fires nothing), a failed store keeps
+ * the increase for the retry, a restart re-announces a firing one, and it
+ * resolves alerts.events_lost_for (default 1h) after the newest loss.
+ */
+static void test_events_lost(void **state)
+{
+    (void)state;
+    fx_t *f = fx_open(CFG_TEXT, true, false);
+    const int64_t H = 3600000;
+    size_t n;
+    lw_alert_loss_t l[2] = {{"events", 0, 0, 0, -1, -1}, {"events", 1, 0, 40, 10, 49}};
+
+    /* nothing lost yet: no store transaction needed, nothing delivered */
+    OK(lw_watch_losses(f->w, NULL, 0, NOW_BASE, g_err, sizeof g_err));
+    assert_true(lw_alertsink_flush(f->sink, 5000));
+    assert_int_equal(f->rec.n, 0);
+
+    /* a store failure: nothing announced, and the retry still sees the loss */
+    sql_exec(f->path, "CREATE TRIGGER lw_test_fail BEFORE INSERT ON blobs "
+                      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+    char err[256] = "";
+    assert_int_equal(lw_watch_losses(f->w, l, 2, NOW_BASE, err, sizeof err), LW_ERR_STORE);
+    assert_int_equal(lw_alert_state(lw_watch_alerts(f->w), "events", "1",
+                                    LW_ALERT_COND_EVENTS_LOST),
+                     LW_ALERT_INACTIVE);
+    sql_exec(f->path, "DROP TRIGGER lw_test_fail;");
+    OK(lw_watch_losses(f->w, l, 2, NOW_BASE + 1000, g_err, sizeof g_err));
+    assert_true(lw_alertsink_flush(f->sink, 5000));
+    const lw_alert_event_t *e =
+        find_event(&f->rec, LW_ALERT_COND_EVENTS_LOST, NULL, LW_ALERT_FIRING, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(lw_alert_event_label(e, "partition"), "1");
+    assert_string_equal(lw_alert_event_label(e, "nsm"), "y");
+    assert_string_equal(lw_alert_event_annotation(e, "offsets_skipped"), "10..49");
+    lw_watch_stats_t st;
+    lw_watch_stats(f->w, &st);
+    assert_int_equal(st.firing, 1);
+
+    /* the same cumulative count again (every second): nothing new */
+    rec_clear(&f->rec);
+    OK(lw_watch_losses(f->w, l, 2, NOW_BASE + 2000, g_err, sizeof g_err));
+    assert_true(lw_alertsink_flush(f->sink, 5000));
+    assert_int_equal(f->rec.n, 0);
+
+    /* in the store: a restart re-announces it; the new process counts from 0 */
+    lw_watch_destroy(f->w);
+    f->w = NULL;
+    fx_new_watch(f, NOW_BASE + 3000);
+    assert_true(lw_alertsink_flush(f->sink, 5000));
+    e = find_event(&f->rec, LW_ALERT_COND_EVENTS_LOST, NULL, LW_ALERT_FIRING, &n);
+    assert_int_equal(n, 1);
+    assert_true(e->refresh);
+    rec_clear(&f->rec);
+
+    /* no new loss: resolved an hour after the newest one, and gone */
+    OK(lw_watch_losses(f->w, NULL, 0, NOW_BASE + 1000 + H - 1, g_err, sizeof g_err));
+    assert_true(lw_alertsink_flush(f->sink, 5000));
+    assert_int_equal(f->rec.n, 0);
+    OK(lw_watch_losses(f->w, NULL, 0, NOW_BASE + 1000 + H, g_err, sizeof g_err));
+    assert_true(lw_alertsink_flush(f->sink, 5000));
+    find_event(&f->rec, LW_ALERT_COND_EVENTS_LOST, NULL, LW_ALERT_RESOLVED, &n);
+    assert_int_equal(n, 1);
+    lw_watch_stats(f->w, &st);
+    assert_int_equal(st.firing, 0);
+    assert_int_equal(lw_alert_count(lw_watch_alerts(f->w)), 0);
+    fx_close(f);
+}
+
 /* ---- 7. promtext -------------------------------------------------------- */
 
 static void test_promtext_gauges(void **state)
@@ -1672,6 +1742,7 @@ int main(void)
         cmocka_unit_test_teardown(test_store_failure_keeps_state, fx_teardown),
         cmocka_unit_test_teardown(test_stall_store_failure, fx_teardown),
         cmocka_unit_test_teardown(test_pipeline_stall, fx_teardown),
+        cmocka_unit_test_teardown(test_events_lost, fx_teardown),
         cmocka_unit_test_teardown(test_promtext_gauges, fx_teardown),
         cmocka_unit_test_teardown(test_kpi_kind_and_restart_gauges, fx_teardown),
         cmocka_unit_test_teardown(test_gauges_without_data, fx_teardown),

@@ -58,7 +58,13 @@
  *
  * Retirement: entries not touched by an evaluation (edge removed from the
  * config, condition switched off) are deleted; a firing one resolves first.
- * The stall entry is retired only by lw_alert_pipeline.
+ * The stall entry is retired only by lw_alert_pipeline, the loss entries
+ * only by lw_alert_loss.
+ *
+ * Loss entries (events_lost): source = the topic, target = the partition
+ * number as text; they never go pending or nodata, so their `active_at`
+ * holds the time of the partition's newest loss (the clock of the
+ * alerts.events_lost_for rule, saved with the entry like any time).
  *
  * Serialisation: one text line per entry, tab-separated fields, strings
  * percent-encoded (bytes < 0x21, '%', 0x7f), conditions and states by name
@@ -359,13 +365,20 @@ static void emit(lw_alert_table_t *t, const entry_t *e, lw_alert_state_t from, i
     ev->ends_at_ms = e->state == LW_ALERT_RESOLVED ? e->resolved_at : 0;
     /* keys in sorted order: alertname < edge < input < kind < nsm */
     set_label(ev, "alertname", lw_alert_cond_alertname(e->cond));
-    if (e->cond != LW_ALERT_COND_PIPELINE_STALLED) {
-        snprintf(edge, sizeof edge, "%s->%s", e->source, e->target);
-        set_label(ev, "edge", edge);
-        set_label(ev, "input", e->source);
-        set_label(ev, "kind", e->kind);
+    if (e->cond == LW_ALERT_COND_EVENTS_LOST) {
+        /* alertname < nsm < partition < topic */
+        set_label(ev, "nsm", e->nsm);
+        set_label(ev, "partition", e->target);
+        set_label(ev, "topic", e->source);
+    } else {
+        if (e->cond != LW_ALERT_COND_PIPELINE_STALLED) {
+            snprintf(edge, sizeof edge, "%s->%s", e->source, e->target);
+            set_label(ev, "edge", edge);
+            set_label(ev, "input", e->source);
+            set_label(ev, "kind", e->kind);
+        }
+        set_label(ev, "nsm", e->nsm);
     }
-    set_label(ev, "nsm", e->nsm);
     ev->fingerprint = fingerprint(ev);
     memcpy(ev->annotations, e->ann, e->nann * sizeof e->ann[0]);
     ev->nannotations = e->nann;
@@ -518,9 +531,10 @@ static lw_err_t check_obs(const lw_alert_table_t *t, const lw_alert_obs_t *obs, 
             if (m & LW_ALERT_COND_BIT(c))
                 need++;
     }
-    /* the stall entry survives evaluations */
+    /* the stall and loss entries survive evaluations */
     for (size_t i = 0; i < t->cap; i++)
-        if (t->entries[i].used && t->entries[i].cond == LW_ALERT_COND_PIPELINE_STALLED)
+        if (t->entries[i].used && (t->entries[i].cond == LW_ALERT_COND_PIPELINE_STALLED ||
+                                   t->entries[i].cond == LW_ALERT_COND_EVENTS_LOST))
             have_new++;
     if (need + have_new > t->opts.max_entries)
         return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
@@ -542,7 +556,8 @@ lw_err_t lw_alert_eval(lw_alert_table_t *t, const lw_alert_obs_t *obs, size_t n,
     /* Retire first so the slots of removed edges are free for new ones. */
     for (size_t i = 0; i < t->cap; i++) {
         entry_t *e = &t->entries[i];
-        if (!e->used || e->cond == LW_ALERT_COND_PIPELINE_STALLED)
+        if (!e->used || e->cond == LW_ALERT_COND_PIPELINE_STALLED ||
+            e->cond == LW_ALERT_COND_EVENTS_LOST)
             continue;
         bool keep = false;
         for (size_t k = 0; k < n && !keep; k++)
@@ -633,6 +648,81 @@ lw_err_t lw_alert_pipeline(lw_alert_table_t *t, const char *nsm, bool stalled, c
     if (e->state == LW_ALERT_INACTIVE || e->state == LW_ALERT_RESOLVED)
         e->used = false; /* the stall entry lives only while it matters */
     return LW_OK;
+}
+
+/* The annotations of a loss entry from its newest report. */
+static void loss_annotations(entry_t *e, const lw_alert_loss_t *l)
+{
+    char summary[2 * LW_ALERT_VALUE_SIZE], range[64], num[32]; /* kv_set truncates */
+    size_t na = 0;
+    if (l->first >= 0 && l->last >= l->first)
+        snprintf(range, sizeof range, "%lld..%lld", (long long)l->first, (long long)l->last);
+    else
+        range[0] = '\0';
+    snprintf(summary, sizeof summary,
+             "%lld events lost on %s/%s%s%s%s: the log no longer held them at the consumer's "
+             "position (retention or truncation passed it); %lld since the daemon started",
+             (long long)l->lost_new, e->source, e->target,
+             *range ? " (the newest skipped: offsets " : "", range, *range ? ")" : "",
+             (long long)l->lost_total);
+    kv_set(e->ann, &na, LW_ALERT_MAX_ANNOTATIONS, "summary", summary);
+    snprintf(num, sizeof num, "%lld", (long long)l->lost_total);
+    kv_set(e->ann, &na, LW_ALERT_MAX_ANNOTATIONS, "lost_since_start", num);
+    kv_set(e->ann, &na, LW_ALERT_MAX_ANNOTATIONS, "offsets_skipped", range);
+    e->nann = na;
+}
+
+lw_err_t lw_alert_loss(lw_alert_table_t *t, const char *nsm, const lw_alert_loss_t *l, size_t n,
+                       int64_t now_ms, char *errstr, size_t errstr_size)
+{
+    lw_err_t err = LW_OK;
+    t->nevents = 0;
+    for (size_t i = 0; i < t->cap; i++)
+        t->entries[i].touched = false;
+    for (size_t k = 0; k < n; k++) {
+        char part[16];
+        if (l[k].lost_new <= 0 || !l[k].topic || !*l[k].topic)
+            continue;
+        snprintf(part, sizeof part, "%d", (int)l[k].partition);
+        entry_t *e = find_entry(t, l[k].topic, part, LW_ALERT_COND_EVENTS_LOST);
+        if (!e) {
+            e = free_entry(t);
+            if (!e) {
+                err = lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
+                                "alert: no entry left for the loss on %s/%s "
+                                "(alerts.max_alerts %zu)",
+                                l[k].topic, part, t->opts.max_entries);
+                continue;
+            }
+            memset(e, 0, sizeof *e);
+            e->used = true;
+            e->cond = LW_ALERT_COND_EVENTS_LOST;
+            copy_str(e->source, sizeof e->source, l[k].topic);
+            copy_str(e->target, sizeof e->target, part);
+        }
+        copy_str(e->nsm, sizeof e->nsm, nsm);
+        loss_annotations(e, &l[k]);
+        e->touched = true;
+        lw_alert_state_t from = e->state;
+        if (step(e, OUT_FAIL, 0, 0, now_ms))
+            emit(t, e, from, now_ms, false, NULL);
+        else /* firing already: the new numbers to the receivers that take refreshes */
+            emit(t, e, from, now_ms, true, NULL);
+        e->active_at = now_ms; /* a loss entry's active_at: its newest loss (file comment) */
+    }
+    /* no new loss for lost_for: resolve, and free the entry as the stall's */
+    for (size_t i = 0; i < t->cap; i++) {
+        entry_t *e = &t->entries[i];
+        if (!e->used || e->touched || e->cond != LW_ALERT_COND_EVENTS_LOST)
+            continue;
+        if (e->state == LW_ALERT_FIRING && now_ms - e->active_at < t->opts.lost_for_ms)
+            continue;
+        lw_alert_state_t from = e->state;
+        if (step(e, OUT_PASS, 0, 0, now_ms))
+            emit(t, e, from, now_ms, false, "no new loss on this partition for alerts.events_lost_for");
+        e->used = false;
+    }
+    return err;
 }
 
 void lw_alert_refresh(lw_alert_table_t *t, int64_t now_ms)

@@ -94,6 +94,7 @@ struct lw_http {
     atomic_bool ready;
     pthread_mutex_t mu; /* guards reason */
     char reason[READY_REASON_SIZE];
+    char note[LW_HTTP_NOTE_SIZE]; /* said by a 200 /readyz, "" = nothing */
     lw_promtext_series_t *requests[P_COUNT][NCODES];
     /* the slow-client guard (see the file comment) */
     pthread_mutex_t gmu; /* guards slots, guard_quit */
@@ -296,8 +297,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     case P_HEALTHZ: return reply_text(h, conn, path, 200, "ok\n");
     case P_READYZ: {
         char text[READY_REASON_SIZE + 32];
-        if (atomic_load(&h->ready))
-            return reply_text(h, conn, path, 200, "ready\n");
+        if (atomic_load(&h->ready)) {
+            char ok[LW_HTTP_NOTE_SIZE + 16];
+            pthread_mutex_lock(&h->mu);
+            snprintf(ok, sizeof ok, "ready%s%s\n", h->note[0] ? "; " : "", h->note);
+            pthread_mutex_unlock(&h->mu);
+            return reply_text(h, conn, path, 200, ok);
+        }
         pthread_mutex_lock(&h->mu);
         snprintf(text, sizeof text, "not ready: %s\n", h->reason);
         pthread_mutex_unlock(&h->mu);
@@ -444,6 +450,13 @@ unsigned lw_http_connections(const lw_http_t *h)
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     return info ? info->num_connections : 0;
+}
+
+void lw_http_set_ready_note(lw_http_t *h, const char *note)
+{
+    pthread_mutex_lock(&h->mu);
+    snprintf(h->note, sizeof h->note, "%s", note ? note : "");
+    pthread_mutex_unlock(&h->mu);
 }
 
 void lw_http_set_ready(lw_http_t *h, bool ready, const char *reason)

@@ -84,6 +84,12 @@ typedef struct {
     lw_promtext_series_t *verdict[LW_VERDICT_INSUFFICIENT_DATA + 1];
 } edge_gauges_t;
 
+typedef struct {
+    char topic[256];
+    int32_t partition;
+    int64_t lost; /* the cumulative count of the newest report that reached the table */
+} loss_seen_t;
+
 struct lw_watch {
     lw_watch_deps_t d;
     lw_alert_table_t *alerts;
@@ -101,6 +107,8 @@ struct lw_watch {
     lw_buf_t undo; /* the alert table before the change being persisted */
     mon_slot_t mon[LW_ANALYZE_MAX_EDGES];
     mon_slot_t mon_undo[LW_ANALYZE_MAX_EDGES];
+    loss_seen_t seen[LW_WATCH_MAX_LOSS]; /* per partition: the loss already alerted */
+    size_t nseen;
 };
 
 static int64_t default_mono(void *ctx)
@@ -344,6 +352,8 @@ static void publish_alerts(lw_watch_t *w)
         char edge[EDGE_NAME_SIZE];
         if (in.cond == LW_ALERT_COND_PIPELINE_STALLED)
             snprintf(edge, sizeof edge, "%s", "");
+        else if (in.cond == LW_ALERT_COND_EVENTS_LOST)
+            snprintf(edge, sizeof edge, "%s/%s", in.source, in.target); /* topic/partition */
         else
             snprintf(edge, sizeof edge, "%s->%s", in.source, in.target);
         for (int s = 0; s < LW_ALERT_STATE_COUNT; s++) {
@@ -366,6 +376,12 @@ static void deliver(lw_watch_t *w)
     const lw_alert_event_t *ev = lw_alert_events(w->alerts, &n);
     for (size_t i = 0; i < n; i++) {
         const char *edge = lw_alert_event_label(&ev[i], "edge");
+        char where[LW_ALERT_VALUE_SIZE + 16];
+        if (ev[i].cond == LW_ALERT_COND_EVENTS_LOST) { /* topic/partition */
+            snprintf(where, sizeof where, "%s/%s", lw_alert_event_label(&ev[i], "topic"),
+                     lw_alert_event_label(&ev[i], "partition"));
+            edge = where;
+        }
         const char *summary = lw_alert_event_annotation(&ev[i], "summary");
         /* firing and resolved are what operators act on; pending is worth a line;
          * nodata / inactive churn (every edge at start, every stall) is debug */
@@ -375,6 +391,8 @@ static void deliver(lw_watch_t *w)
                                                              : LW_LOG_DEBUG;
         if (ev[i].cond == LW_ALERT_COND_PIPELINE_STALLED && lvl == LW_LOG_DEBUG)
             lvl = LW_LOG_INFO;
+        if (ev[i].cond == LW_ALERT_COND_EVENTS_LOST && ev[i].refresh)
+            lvl = LW_LOG_WARN; /* a further loss on a partition whose alert fires */
         LW_LOG(lvl, "alert", "%s%s%s: %s -> %s%s%s%s", lw_alert_cond_alertname(ev[i].cond),
                edge && *edge ? " " : "", edge ? edge : "", lw_alert_state_name(ev[i].from),
                lw_alert_state_name(ev[i].to), ev[i].refresh ? " (re-announced after restart)" : "",
@@ -945,6 +963,85 @@ lw_err_t lw_watch_advance_max(lw_watch_t *w, int64_t watermark_ms, int64_t now_m
     return LW_OK;
 }
 
+/*
+ * After an alert-table call outside an evaluation (stall, loss): persist the
+ * table when the call produced events, then deliver them.  On a store
+ * failure the table goes back (snapshot() was taken before the call).
+ */
+static lw_err_t persist_events(lw_watch_t *w, char *errstr, size_t errstr_size)
+{
+    size_t n;
+    lw_alert_events(w->alerts, &n);
+    if (n == 0)
+        return LW_OK;
+    lw_err_t err = lw_store_begin(w->d.store, errstr, errstr_size);
+    err = commit_state(w, err, INT64_MIN, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    deliver(w);
+    return LW_OK;
+}
+
+static loss_seen_t *seen_slot(lw_watch_t *w, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < w->nseen; i++)
+        if (w->seen[i].partition == partition && strcmp(w->seen[i].topic, topic) == 0)
+            return &w->seen[i];
+    if (w->nseen == LW_WATCH_MAX_LOSS)
+        return NULL;
+    loss_seen_t *s = &w->seen[w->nseen++];
+    snprintf(s->topic, sizeof s->topic, "%s", topic);
+    s->partition = partition;
+    s->lost = 0;
+    return s;
+}
+
+static bool loss_entries(const lw_watch_t *w)
+{
+    lw_alert_info_t in;
+    for (size_t i = 0; lw_alert_entry(w->alerts, i, &in); i++)
+        if (in.cond == LW_ALERT_COND_EVENTS_LOST)
+            return true;
+    return false;
+}
+
+lw_err_t lw_watch_losses(lw_watch_t *w, const lw_alert_loss_t *l, size_t n, int64_t now_ms,
+                         char *errstr, size_t errstr_size)
+{
+    const lw_config_t *cfg = w->d.cfg;
+    const char *nsm = cfg->metrics[cfg->tree.nsm].name;
+    lw_alert_loss_t rows[LW_WATCH_MAX_LOSS];
+    size_t nrows = 0;
+    char terr[256];
+    /* the new loss per partition: the cumulative count against the one already alerted */
+    for (size_t i = 0; i < n && nrows < LW_WATCH_MAX_LOSS; i++) {
+        if (!l[i].topic || l[i].lost_total <= 0)
+            continue;
+        loss_seen_t *s = seen_slot(w, l[i].topic, l[i].partition);
+        if (!s || l[i].lost_total <= s->lost)
+            continue;
+        rows[nrows] = l[i];
+        rows[nrows].lost_new = l[i].lost_total - s->lost;
+        nrows++;
+    }
+    if (nrows == 0 && !loss_entries(w))
+        return LW_OK; /* nothing new, nothing to resolve: no snapshot every second */
+    lw_err_t err = snapshot(w, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    if (lw_alert_loss(w->alerts, nsm, rows, nrows, now_ms, terr, sizeof terr) != LW_OK)
+        LW_LOG(LW_LOG_ERROR, "watch", "events-lost alert: %s", terr);
+    err = persist_events(w, errstr, errstr_size);
+    if (err != LW_OK)
+        return err; /* the seen counts stay: the retry alerts the same loss */
+    for (size_t i = 0; i < nrows; i++) {
+        loss_seen_t *s = seen_slot(w, rows[i].topic, rows[i].partition);
+        if (s)
+            s->lost = rows[i].lost_total;
+    }
+    return LW_OK;
+}
+
 lw_err_t lw_watch_pipeline(lw_watch_t *w, bool stalled, const char *reason, int64_t now_ms,
                            char *errstr, size_t errstr_size)
 {
@@ -963,18 +1060,10 @@ lw_err_t lw_watch_pipeline(lw_watch_t *w, bool stalled, const char *reason, int6
         LW_LOG(LW_LOG_ERROR, "watch", "pipeline alert: %s", terr);
         return LW_OK;
     }
-    size_t n;
-    lw_alert_events(w->alerts, &n);
-    if (n == 0)
-        return LW_OK;
-    err = lw_store_begin(w->d.store, errstr, errstr_size);
-    err = commit_state(w, err, INT64_MIN, errstr, errstr_size);
-    if (err != LW_OK) {
+    err = persist_events(w, errstr, errstr_size);
+    if (err != LW_OK)
         w->st.stalled = was_stalled;
-        return err;
-    }
-    deliver(w);
-    return LW_OK;
+    return err;
 }
 
 lw_err_t lw_watch_reload(lw_watch_t *w, const lw_config_t *cfg, lw_alertsink_t *sink, char *errstr,

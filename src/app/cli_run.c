@@ -195,6 +195,9 @@ static void print_run_summary(const lw_pipeline_stats_t *st, int64_t read,
     lw_cli_print_counts(st);
     if (cs->dead_lettered)
         printf("  dead-lettered %8lld\n", (long long)cs->dead_lettered);
+    if (cs->events_lost)
+        printf("  lost          %8lld (Kafka offsets skipped: the log no longer held them)\n",
+               (long long)cs->events_lost);
     printf("  committed in %lld transaction%s; %lld Kafka offset commit%s (%lld refused)\n",
            (long long)st->flushes, st->flushes == 1 ? "" : "s", (long long)cs->kafka_commits,
            cs->kafka_commits == 1 ? "" : "s", (long long)cs->kafka_commit_errors);

@@ -10,7 +10,9 @@
  *                               evaluates the buckets it closed while this
  *                               loop keeps polling; its failure ends the loop
  *         every second        → stall check (a report to the evaluator),
- *                               /metrics counters and lag,
+ *                               /metrics counters and lag, the loss per
+ *                               partition (a report to the evaluator, the
+ *                               lost counters, the /readyz note),
  *                               readiness (joined the group, and a broker
  *                               connected within ready_broker_timeout_ms)
  *         every stats_interval → one progress line
@@ -63,7 +65,8 @@
 typedef struct {
     char topic[256];
     int32_t partition;
-    lw_promtext_series_t *lag, *assigned;
+    lw_promtext_series_t *lag, *assigned, *lost;
+    int64_t lost_seen; /* the partition's loss count already added to `lost` */
 } lag_slot_t;
 
 /* The daemon's own Prometheus series and the totals last added to them. */
@@ -73,12 +76,13 @@ typedef struct {
         *kafka_commit_errors, *rebalances, *flushes, *assigned, *lag_total, *watermark, *closed,
         *commit_seconds, *stalled, *fetch_wakeups, *stale_skipped;
     lw_promtext_series_t *rejected[LW_REJECT__COUNT];
-    lw_promtext_family_t *f_lag, *f_part;
+    lw_promtext_family_t *f_lag, *f_part, *f_lost;
     lw_consumer_stats_t last_c;
     lw_pipeline_stats_t last_p;
     lag_slot_t *slots;
     size_t nslots;
     lw_consumer_lag_t lagbuf[MAX_LAG_SERIES];
+    lw_alert_loss_t lossbuf[MAX_LAG_SERIES];
 } dmetrics_t;
 
 static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, size_t errstr_size)
@@ -156,6 +160,11 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
         err = lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "partition_assigned",
                                  "1 while the partition is assigned to this instance", part_labels,
                                  2, NULL, 0, &m->f_part, errstr, errstr_size);
+    if (err == LW_OK)
+        err = lw_promtext_family(reg, LW_PROMTEXT_COUNTER, "events_lost_total",
+                                 "Kafka offsets skipped because the log no longer held them "
+                                 "(retention or truncation passed the consumer), per partition",
+                                 part_labels, 2, NULL, 0, &m->f_lost, errstr, errstr_size);
     if (err != LW_OK)
         return err;
     m->slots = calloc(MAX_LAG_SERIES, sizeof *m->slots);
@@ -184,14 +193,20 @@ static lag_slot_t *lag_slot(dmetrics_t *m, const char *topic, int32_t partition)
     const char *v[] = {s->topic, pn};
     s->lag = lw_promtext_series(m->f_lag, v);
     s->assigned = lw_promtext_series(m->f_part, v);
+    s->lost = lw_promtext_series(m->f_lost, v);
+    lw_promtext_add(s->lost, 0.0); /* present at 0, so increase() sees the first loss */
     return s;
 }
 
 #define ADD_DELTA(series, now, last)                                                               \
     lw_promtext_add(series, (double)((now) - (last) > 0 ? (now) - (last) : 0))
 
-/* Refresh counters and gauges from the cumulative totals. */
-static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p)
+/*
+ * Refresh counters and gauges from the cumulative totals; rows[0..n) are
+ * the assigned partitions (lw_consumer_lag).
+ */
+static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p,
+                           const lw_consumer_lag_t *rows, size_t n)
 {
     if (!m->reg)
         return;
@@ -222,16 +237,55 @@ static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p)
 
     for (size_t i = 0; i < m->nslots; i++)
         lw_promtext_set(m->slots[i].assigned, 0.0);
-    size_t n = lw_consumer_lag(c, m->lagbuf, MAX_LAG_SERIES);
-    if (n > MAX_LAG_SERIES)
-        n = MAX_LAG_SERIES;
     for (size_t i = 0; i < n; i++) {
-        lag_slot_t *s = lag_slot(m, m->lagbuf[i].topic, m->lagbuf[i].partition);
+        lag_slot_t *s = lag_slot(m, rows[i].topic, rows[i].partition);
         if (!s)
             continue;
-        lw_promtext_set_known(s->lag, (double)m->lagbuf[i].lag, m->lagbuf[i].lag >= 0);
+        lw_promtext_set_known(s->lag, (double)rows[i].lag, rows[i].lag >= 0);
         lw_promtext_set(s->assigned, 1.0);
+        ADD_DELTA(s->lost, rows[i].lost, s->lost_seen);
+        if (rows[i].lost > s->lost_seen)
+            s->lost_seen = rows[i].lost;
     }
+}
+
+/*
+ * The loss of the assigned partitions (rows[0..n)) to the evaluator
+ * (LeadwatchEventsLost), every tick so a firing alert can resolve, and the
+ * /readyz note: "" when nothing was lost, else the total and the newest
+ * skipped range of the partition that lost the most.  A partition revoked since keeps its count on /metrics; the note
+ * and the alert report the assigned ones.
+ */
+static void report_loss(const lw_daemon_opts_t *opts, dmetrics_t *m, const lw_consumer_stats_t *cs,
+                        const lw_consumer_lag_t *rows, size_t n, char *note, size_t size)
+{
+    lw_alert_loss_t *loss = m->lossbuf;
+    size_t nl = 0, nparts = 0;
+    const lw_consumer_lag_t *most = NULL; /* the partition that lost the most */
+    for (size_t i = 0; i < n && nl < MAX_LAG_SERIES; i++) {
+        if (rows[i].lost <= 0)
+            continue;
+        loss[nl++] = (lw_alert_loss_t){rows[i].topic, rows[i].partition, 0, rows[i].lost,
+                                       rows[i].lost_first, rows[i].lost_last};
+        nparts++;
+        if (!most || rows[i].lost > most->lost)
+            most = &rows[i];
+    }
+    if (opts->evaluator)
+        lw_evaluator_losses(opts->evaluator, loss, nl, lw_clock_wall_ms());
+    note[0] = '\0';
+    if (cs->events_lost <= 0)
+        return;
+    int k = snprintf(note, size, "%lld events lost since start (Kafka offsets skipped: the log "
+                                 "no longer held them",
+                     (long long)cs->events_lost);
+    if (most && k > 0 && (size_t)k < size)
+        snprintf(note + k, size - (size_t)k, "; %s/%d offsets %lld..%lld%s", most->topic,
+                 (int)most->partition, (long long)most->lost_first, (long long)most->lost_last,
+                 nparts > 1 ? " and more partitions" : "");
+    size_t len = strlen(note);
+    if (len + 2 < size)
+        memcpy(note + len, ")", 2);
 }
 
 static void log_progress(lw_consumer_t *c, lw_pipeline_t *p)
@@ -241,11 +295,11 @@ static void log_progress(lw_consumer_t *c, lw_pipeline_t *p)
     lw_consumer_stats(c, &cs);
     lw_pipeline_stats(p, &ps);
     LW_LOG(LW_LOG_INFO, "daemon",
-           "%d partition(s); %lld messages, %lld accepted, %lld late, %lld poison; "
-           "%lld flushes, %lld Kafka commits, lag %lld",
+           "%d partition(s); %lld messages, %lld accepted, %lld late, %lld poison, %lld lost "
+           "(offsets skipped); %lld flushes, %lld Kafka commits, lag %lld",
            cs.assigned, (long long)cs.messages, (long long)ps.accepted, (long long)ps.late,
-           (long long)cs.poison, (long long)ps.flushes, (long long)cs.kafka_commits,
-           (long long)cs.lag_total);
+           (long long)cs.poison, (long long)cs.events_lost, (long long)ps.flushes,
+           (long long)cs.kafka_commits, (long long)cs.lag_total);
 }
 
 /*
@@ -398,10 +452,17 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
                 if (m->reg)
                     lw_promtext_set(m->stalled, stalled ? 1.0 : 0.0);
             }
-            metrics_update(m, c, p);
+            size_t nrows = lw_consumer_lag(c, m->lagbuf, MAX_LAG_SERIES);
+            if (nrows > MAX_LAG_SERIES)
+                nrows = MAX_LAG_SERIES;
+            metrics_update(m, c, p, m->lagbuf, nrows);
+            char note[LW_HTTP_NOTE_SIZE];
+            report_loss(opts, m, &cs, m->lagbuf, nrows, note, sizeof note);
             /* the store took every flush (else the loop has ended) */
             char why[160] = "";
             bool now_ready = is_ready(opts, c, &cs, mono, why, sizeof why);
+            if (opts->http && now_ready)
+                lw_http_set_ready_note(opts->http, note); /* a loss: still ready, says so */
             if (opts->http && now_ready != ready) {
                 lw_http_set_ready(opts->http, now_ready, now_ready ? NULL : why);
                 if (now_ready)

@@ -4,7 +4,9 @@
  * State, two mutexes, never held together (a thread releases one before it
  * takes the other, so there is no lock order to keep):
  *   mu   guards the mailbox: the queue of posted watermarks, the newest
- *        stall report, the stop request, the failure, the counters.  Held
+ *        stall report, the newest loss report (per-partition cumulative
+ *        counts, so a report that replaces an unapplied one loses nothing),
+ *        the stop request, the failure, the counters.  Held
  *        for microseconds by either thread.
  *   wmu  guards the watcher: held by the evaluator thread for one
  *        lw_watch_advance_max() step or one lw_watch_pipeline() call, by
@@ -22,6 +24,7 @@
  *
  * The thread:
  *     loop under mu:
+ *         loss report pending -> apply it (wmu; lw_watch_losses), loop
  *         stall report pending and every watermark posted before it
  *             evaluated -> apply it (wmu), loop
  *         current entry with buckets left -> [test delay] one evaluation
@@ -57,6 +60,14 @@ typedef struct {
     int64_t wm, from;
 } post_t;
 
+#define LOSS_TOPIC_SIZE 256 /* Kafka topic names are at most 249 bytes */
+
+typedef struct {
+    char topic[LOSS_TOPIC_SIZE];
+    int32_t partition;
+    int64_t lost, first, last;
+} loss_row_t;
+
 struct lw_evaluator {
     lw_store_t *store; /* the evaluator's own connection */
     lw_watch_t *watch;
@@ -87,6 +98,14 @@ struct lw_evaluator {
     char errstr[ERR_SIZE];
     uint64_t evaluations;
     lw_watch_stats_t wst;
+    /* the newest loss report (mailbox, under mu) and the thread's copy of it */
+    loss_row_t loss[LW_WATCH_MAX_LOSS];
+    size_t nloss;
+    bool loss_pending;
+    int64_t loss_now;
+    lw_alert_loss_t loss_apply[LW_WATCH_MAX_LOSS];
+    char loss_topic[LW_WATCH_MAX_LOSS][LOSS_TOPIC_SIZE];
+    size_t nloss_apply;
 };
 
 /* Newest bucket closed by watermark w (metric.h's rule), INT64_MIN when none. */
@@ -154,7 +173,8 @@ static bool store_locked(lw_err_t err, const char *msg)
 
 /* One call into the watch: a step (advance) or a stall report, with its results. */
 typedef struct {
-    bool stall_report;
+    bool stall_report; /* lw_watch_pipeline */
+    bool loss_report;  /* lw_watch_losses on loss_apply */
     int64_t wm;       /* step: the watermark */
     size_t max_evals; /* step: 0 counts, 1 evaluates */
     size_t n;         /* step: evaluations done */
@@ -176,7 +196,10 @@ static void call_watch(lw_evaluator_t *ev, watch_call_t *c)
     int64_t t0 = lw_clock_mono_ms();
     for (;;) {
         pthread_mutex_lock(&ev->wmu);
-        if (c->stall_report)
+        if (c->loss_report)
+            e = lw_watch_losses(ev->watch, ev->loss_apply, ev->nloss_apply, c->now, err,
+                                sizeof err);
+        else if (c->stall_report)
             e = lw_watch_pipeline(ev->watch, c->stalled, c->reason, c->now, err, sizeof err);
         else
             e = lw_watch_advance_max(ev->watch, c->wm, lw_clock_wall_ms(), c->max_evals, &c->n,
@@ -186,7 +209,8 @@ static void call_watch(lw_evaluator_t *ev, watch_call_t *c)
         if (!store_locked(e, err) || lw_clock_mono_ms() - t0 > RETRY_MS)
             break;
         LW_LOG(LW_LOG_WARN, "evaluator", "store busy, %s retried: %s",
-               c->stall_report ? "stall report" : "evaluation", err);
+               c->loss_report ? "loss report" : c->stall_report ? "stall report" : "evaluation",
+               err);
         sleep_ms(RETRY_PAUSE_MS);
     }
     pthread_mutex_lock(&ev->mu);
@@ -209,10 +233,15 @@ static void step(lw_evaluator_t *ev, int64_t wm, size_t max_evals)
     publish_backlog(ev);
 }
 
-/* The newest stall report under wmu, retried as step().  Called without mu; returns with it. */
-static void apply_stall(lw_evaluator_t *ev, bool stalled, const char *reason, int64_t now)
+/*
+ * The newest stall report, or (loss) the newest loss report in loss_apply,
+ * under wmu, retried as step().  Called without mu; returns with it.
+ */
+static void apply_report(lw_evaluator_t *ev, bool loss, bool stalled, const char *reason,
+                         int64_t now)
 {
-    watch_call_t c = {.stall_report = true, .stalled = stalled, .reason = reason, .now = now};
+    watch_call_t c = {.stall_report = !loss, .loss_report = loss, .stalled = stalled,
+                      .reason = reason, .now = now};
     call_watch(ev, &c);
 }
 
@@ -221,6 +250,22 @@ static void *thread_main(void *arg)
     lw_evaluator_t *ev = arg;
     pthread_mutex_lock(&ev->mu);
     while (ev->failed == LW_OK) {
+        /* a loss report applies at once: it is about offsets, not about buckets */
+        if (ev->loss_pending) {
+            for (size_t i = 0; i < ev->nloss; i++) {
+                ev->loss_apply[i] = (lw_alert_loss_t){ev->loss[i].topic, ev->loss[i].partition,
+                                                      0, ev->loss[i].lost, ev->loss[i].first,
+                                                      ev->loss[i].last};
+                memcpy(ev->loss_topic[i], ev->loss[i].topic, sizeof ev->loss_topic[i]);
+                ev->loss_apply[i].topic = ev->loss_topic[i];
+            }
+            ev->nloss_apply = ev->nloss;
+            ev->loss_pending = false;
+            int64_t now = ev->loss_now;
+            pthread_mutex_unlock(&ev->mu);
+            apply_report(ev, true, false, NULL, now);
+            continue;
+        }
         /* a stall report applies once the data posted before it is evaluated */
         if (ev->stall_pending &&
             (ev->stall_wm == INT64_MIN || (ev->cur_wm >= ev->stall_wm && ev->cur_left == 0))) {
@@ -230,7 +275,7 @@ static void *thread_main(void *arg)
             snprintf(reason, sizeof reason, "%s", ev->reason);
             ev->stall_pending = false;
             pthread_mutex_unlock(&ev->mu);
-            apply_stall(ev, stalled, has ? reason : NULL, now);
+            apply_report(ev, false, stalled, has ? reason : NULL, now);
             continue;
         }
         if (ev->stop && !ev->drain)
@@ -392,6 +437,26 @@ void lw_evaluator_pipeline(lw_evaluator_t *ev, bool stalled, const char *reason,
     snprintf(ev->reason, sizeof ev->reason, "%s", reason ? reason : "");
     ev->stall_now = now_ms;
     ev->stall_wm = ev->posted;
+    pthread_cond_signal(&ev->cv);
+    pthread_mutex_unlock(&ev->mu);
+}
+
+void lw_evaluator_losses(lw_evaluator_t *ev, const lw_alert_loss_t *l, size_t n, int64_t now_ms)
+{
+    pthread_mutex_lock(&ev->mu);
+    ev->nloss = 0;
+    for (size_t i = 0; i < n && ev->nloss < LW_WATCH_MAX_LOSS; i++) {
+        if (!l[i].topic || l[i].lost_total <= 0)
+            continue;
+        loss_row_t *r = &ev->loss[ev->nloss++];
+        snprintf(r->topic, sizeof r->topic, "%s", l[i].topic);
+        r->partition = l[i].partition;
+        r->lost = l[i].lost_total;
+        r->first = l[i].first;
+        r->last = l[i].last;
+    }
+    ev->loss_pending = true;
+    ev->loss_now = now_ms;
     pthread_cond_signal(&ev->cv);
     pthread_mutex_unlock(&ev->mu);
 }

@@ -169,6 +169,7 @@ typedef struct {
     int64_t eof_since; /* mono time of the end-of-partition */
     int64_t eof_at;    /* offset of that end (the lag position while `next` is unknown) */
     int64_t lost;      /* offsets skipped past `next` since start (events lost, see below) */
+    int64_t lost_first, lost_last; /* the newest skipped range, -1 none */
 } part_t;
 
 struct lw_consumer {
@@ -1007,6 +1008,8 @@ static void dead_letter(lw_consumer_t *c, const rd_kafka_message_t *m, lw_reject
 static void count_lost(lw_consumer_t *c, part_t *pt, int64_t from, int64_t to)
 {
     pt->lost += to - from;
+    pt->lost_first = from;
+    pt->lost_last = to - 1;
     c->st.events_lost += to - from;
     LW_LOG(LW_LOG_ERROR, "consumer",
            "kafka:%s:%d: offsets %lld..%lld were skipped, %lld messages never read (the log no "
@@ -1327,7 +1330,11 @@ void lw_consumer_destroy(lw_consumer_t *c)
 /* One row's lag from librdkafka's cached high watermark (no broker round trip). */
 static lw_consumer_lag_t part_lag(rd_kafka_t *rk, const part_t *pt)
 {
-    lw_consumer_lag_t l = {pt->topic, pt->partition, -1, -1, -1, pt->lost};
+    lw_consumer_lag_t l = {pt->topic, pt->partition, -1, -1, -1, pt->lost, -1, -1};
+    if (pt->lost > 0) {
+        l.lost_first = pt->lost_first;
+        l.lost_last = pt->lost_last;
+    }
     if (pt->next >= 0)
         l.position = pt->next;
     else if (pt->eof && pt->eof_at >= 0)

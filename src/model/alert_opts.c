@@ -10,10 +10,11 @@
 #include <string.h>
 
 static const char *const cond_names[LW_ALERT_COND_COUNT] = {
-    "no_longer_leads", "reverse", "kpi_link_lost", "not_sensitive", "pipeline_stalled"};
+    "no_longer_leads", "reverse", "kpi_link_lost", "not_sensitive", "pipeline_stalled",
+    "events_lost"};
 static const char *const cond_alertnames[LW_ALERT_COND_COUNT] = {
     "LeadwatchInputNoLongerLeads", "LeadwatchEdgeReversed", "LeadwatchKpiLinkLost",
-    "LeadwatchInputNotSensitive", "LeadwatchPipelineStalled"};
+    "LeadwatchInputNotSensitive", "LeadwatchPipelineStalled", "LeadwatchEventsLost"};
 
 const char *lw_alert_cond_name(lw_alert_cond_t c)
 {
@@ -51,6 +52,10 @@ lw_err_t lw_alert_opts_check(const lw_alert_opts_t *o, char *errstr, size_t errs
     if (o->stall_for > LW_ALERT_MAX_EVALS || o->stall_keep_firing_for > LW_ALERT_MAX_EVALS)
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
                          "alerts.stall_for / stall_keep_firing_for: above %u", LW_ALERT_MAX_EVALS);
+    if (o->lost_for_ms < 0 || o->lost_for_ms > LW_ALERT_LOST_FOR_MAX_MS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                         "alerts.events_lost_for: %lld ms is outside 0..30d",
+                         (long long)o->lost_for_ms);
     if ((o->on_mask & ~LW_ALERT_EDGE_CONDS_ALL) != 0)
         return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
                          "alerts.on: only no_longer_leads, reverse, kpi_link_lost and "

@@ -432,6 +432,10 @@ static const key_spec_t alerts_keys[] = {
         LW_ALERTSINK_RESEND_MAX_MS,
         "firing alerts are re-sent to Alertmanager this often (endsAt = now + 4 x resend)"),
     KEY_SECTION("stall", &stall_section, "pipeline-stall bounds, see below"),
+    KEY_DURATION("events_lost_for", CFG(alerts.opts.lost_for_ms), "1h", 0,
+                 LW_ALERT_LOST_FOR_MAX_MS,
+                 "LeadwatchEventsLost keeps firing this long after a partition's newest loss "
+                 "(Kafka offsets skipped), then resolves"),
 };
 
 const section_t lw_cfg_alerts_section =

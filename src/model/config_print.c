@@ -139,6 +139,8 @@ static void print_alerts(const lw_config_t *cfg, FILE *out)
     if (cfg->alerts.stall_missing_buckets)
         fprintf(out, ", missing_buckets %zu", cfg->alerts.stall_missing_buckets);
     fputc('\n', out);
+    fprintf(out, "  events lost: LeadwatchEventsLost until %s after a partition's newest loss\n",
+            lw_cfg_fmt_duration(cfg->alerts.opts.lost_for_ms, d, sizeof d));
 }
 
 static void print_http(const lw_config_t *cfg, FILE *out)

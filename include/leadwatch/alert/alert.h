@@ -16,6 +16,7 @@
  *   not_sensitive    input edge that was sensitive before and still leads,
  *                    but its minimum detectable effect is now too large
  *   pipeline_stalled LeadwatchPipelineStalled, from lw_alert_pipeline()
+ *   events_lost      LeadwatchEventsLost per Kafka partition, from lw_alert_loss()
  * An edge that never led (never sensitive) cannot raise its condition: the
  * table remembers per (edge, condition) whether it was ever healthy
  * ("armed"), and the caller may also say so from the store's verdict history.
@@ -46,7 +47,8 @@
 #define LW_ALERT_NAME_SIZE 129u  /* metric names, as LW_ANALYZE_NAME_SIZE */
 #define LW_ALERT_KEY_SIZE 24u    /* label / annotation names */
 #define LW_ALERT_VALUE_SIZE 264u /* label / annotation values (edge = 2 names + "->") */
-#define LW_ALERT_MAX_LABELS 6u   /* alertname, edge, input, kind, nsm (+1 spare) */
+#define LW_ALERT_MAX_LABELS 6u   /* alertname, edge, input, kind, nsm (+1 spare); the loss
+                                    alert: alertname, nsm, partition, topic */
 #define LW_ALERT_MAX_ANNOTATIONS 14u
 
 typedef enum {
@@ -186,6 +188,34 @@ lw_err_t lw_alert_eval(lw_alert_table_t *t, const lw_alert_obs_t *obs, size_t n,
  */
 lw_err_t lw_alert_pipeline(lw_alert_table_t *t, const char *nsm, bool stalled, const char *reason,
                            int64_t now_ms, char *errstr, size_t errstr_size);
+
+/*
+ * One Kafka partition's loss report (lw_alert_loss): offsets the consumer
+ * skipped because the log no longer held them.
+ */
+typedef struct {
+    const char *topic;  /* NULL or "" = ignored */
+    int32_t partition;
+    int64_t lost_new;   /* offsets lost since the previous report; <= 0 = no new loss */
+    int64_t lost_total; /* on this partition since the daemon started (annotation) */
+    int64_t first;      /* the newest skipped range, first..last (annotation); -1 unknown */
+    int64_t last;
+} lw_alert_loss_t;
+
+/*
+ * LeadwatchEventsLost, one alert per (topic, partition), labels alertname,
+ * nsm, partition, topic.  Rule: a report with lost_new > 0 fires it at once
+ * (a loss is a fact, not an estimate: `for` does not apply; a firing one
+ * gets a REFRESH event with the new numbers); it resolves at the first call
+ * at least opts.lost_for_ms after its newest loss (Prometheus's
+ * increase(leadwatch_events_lost_total[lost_for]) > 0), whether or not the
+ * partition is still reported.  Called with n = 0 it only resolves.  Its
+ * entries live only while firing (as the stall's).  LW_ERR_TOO_LARGE (the
+ * other partitions are still handled) when no entry is left for one.
+ * Events replace the previous call's.
+ */
+lw_err_t lw_alert_loss(lw_alert_table_t *t, const char *nsm, const lw_alert_loss_t *l, size_t n,
+                       int64_t now_ms, char *errstr, size_t errstr_size);
 
 /*
  * REFRESH events (from = to = FIRING, refresh = true) for every firing

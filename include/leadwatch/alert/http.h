@@ -53,4 +53,12 @@ uint64_t lw_http_evicted(const lw_http_t *h);
  */
 void lw_http_set_ready(lw_http_t *h, bool ready, const char *reason);
 
+/*
+ * A note a ready /readyz adds to its body: 200 "ready; <note>" (copied,
+ * truncated to LW_HTTP_NOTE_SIZE - 1 bytes; NULL or "" = plain "ready").
+ * The daemon says there that events were lost.  Any thread.
+ */
+#define LW_HTTP_NOTE_SIZE 400
+void lw_http_set_ready_note(lw_http_t *h, const char *note);
+
 #endif

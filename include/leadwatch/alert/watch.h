@@ -38,6 +38,10 @@
  * (lw_watch_pipeline(), driven by the daemon's timer); the stall raises its
  * own alert, LeadwatchPipelineStalled.
  *
+ * Loss.  lw_watch_losses(), driven by the same timer, raises
+ * LeadwatchEventsLost per Kafka partition whose consumer skipped offsets
+ * (alert.h, lw_alert_loss); a loss does not make the edges nodata.
+ *
  * Threads: one thread at a time (the daemon's evaluator thread,
  * app/evaluator.h, which serialises the stall reports and reloads with its
  * evaluations); the sink's queue and the registry's series are the only
@@ -57,6 +61,7 @@
 #include "leadwatch/store/store.h"
 
 #define LW_WATCH_MAX_CATCHUP 2000u /* buckets evaluated per lw_watch_advance() at most */
+#define LW_WATCH_MAX_LOSS 1024u    /* Kafka partitions lw_watch_losses() tracks */
 #define LW_WATCH_KEY_STATE "alert_state"
 #define LW_WATCH_KEY_LAST "watch.last_as_of_ms"
 #define LW_WATCH_KEY_MONITOR "monitor_state" /* the edges' sequential monitors (watch.c) */
@@ -125,6 +130,20 @@ lw_err_t lw_watch_advance_max(lw_watch_t *w, int64_t watermark_ms, int64_t now_m
  */
 lw_err_t lw_watch_pipeline(lw_watch_t *w, bool stalled, const char *reason, int64_t now_ms,
                            char *errstr, size_t errstr_size);
+
+/*
+ * The consumer's loss per Kafka partition (l[i].lost_total: offsets skipped
+ * since the daemon started, cumulative; lost_new is ignored), from the
+ * daemon's timer.  The watcher remembers per partition the count it already
+ * alerted (in memory: a new process counts from 0, as the consumer does) and
+ * hands the increase to lw_alert_loss (LeadwatchEventsLost); called with
+ * n = 0 it only resolves the alerts whose alerts.events_lost_for passed.
+ * Persists the alert table when it changed.  At most LW_WATCH_MAX_LOSS
+ * partitions are tracked (more are not alerted; the consumer still logs and
+ * counts them).
+ */
+lw_err_t lw_watch_losses(lw_watch_t *w, const lw_alert_loss_t *l, size_t n, int64_t now_ms,
+                         char *errstr, size_t errstr_size);
 
 /*
  * SIGHUP: take the analysis and alerts sections (and the sink: NULL = none)

@@ -26,7 +26,12 @@
  * (/readyz) are refreshed.  Ready = the consumer joined its group (first
  * assignment seen) and a Kafka broker was connected within
  * ready_broker_timeout_ms; it goes back and forth with the broker, and
- * each change is logged with its reason.  A SIGHUP flag makes the loop call on_reload
+ * each change is logged with its reason.  Also once a second each assigned
+ * partition's loss (Kafka offsets skipped, consumer.h) is reported to the
+ * evaluator (LeadwatchEventsLost), added to events_lost_total{topic,
+ * partition}, and, once anything was lost, said by a ready /readyz
+ * ("ready; N events lost since start (...)"): a loss does not make the
+ * daemon unready (README, "Lost messages").  A SIGHUP flag makes the loop call on_reload
  * between two polls, so consumption never stops for a reload.
  */
 #ifndef LEADWATCH_DAEMON_H

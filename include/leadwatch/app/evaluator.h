@@ -13,6 +13,7 @@
  *   consumer thread                        evaluator thread
  *   flush committed -> lw_evaluator_post(W)   queue of watermarks
  *   every second -> lw_evaluator_pipeline()   newest stall report (mailbox)
+ *   every second -> lw_evaluator_losses()     newest loss report (mailbox)
  *   SIGHUP -> lw_evaluator_reload()  --- watch mutex ---  one evaluation
  *
  * The consumer posts the pipeline's watermark after each successful flush:
@@ -97,6 +98,15 @@ void lw_evaluator_post(lw_evaluator_t *ev, int64_t watermark_ms);
 
 /* The pipeline-stall state (lw_watch_pipeline), applied between two evaluations. */
 void lw_evaluator_pipeline(lw_evaluator_t *ev, bool stalled, const char *reason, int64_t now_ms);
+
+/*
+ * The consumer's loss per partition (cumulative lost_total since start, the
+ * newest skipped range; rows with lost_total 0 may be left out), copied and
+ * applied (lw_watch_losses) at the thread's next step; call it regularly
+ * (the daemon: every second), also with n = 0, so LeadwatchEventsLost can
+ * resolve.  Never blocks for an evaluation.
+ */
+void lw_evaluator_losses(lw_evaluator_t *ev, const lw_alert_loss_t *l, size_t n, int64_t now_ms);
 
 /* lw_watch_reload / lw_watch_reannounce under the watch mutex. */
 lw_err_t lw_evaluator_reload(lw_evaluator_t *ev, const lw_config_t *cfg, lw_alertsink_t *sink,

@@ -120,6 +120,8 @@ typedef struct {
     int64_t high_watermark; /* -1 unknown */
     int64_t lag;            /* high_watermark - position (>= 0), -1 unknown */
     int64_t lost;           /* offsets skipped on this partition since start (events lost) */
+    int64_t lost_first;     /* the newest skipped range, first..last offsets (-1 when lost 0) */
+    int64_t lost_last;
 } lw_consumer_lag_t;
 
 /*

@@ -17,6 +17,7 @@
 #define LW_ALERT_MIN_ENTRIES 8      /* lower bound of opts.max_entries */
 #define LW_ALERT_MAX_ENTRIES 4096u  /* upper bound of opts.max_entries */
 #define LW_ALERT_MAX_EVALS 1000000u /* upper bound of for_evals / keep_firing_for / arm_after */
+#define LW_ALERT_LOST_FOR_MAX_MS (30LL * 86400000LL) /* upper bound of lost_for_ms */
 
 typedef enum {
     LW_ALERT_COND_NO_LONGER_LEADS = 0,
@@ -24,14 +25,16 @@ typedef enum {
     LW_ALERT_COND_KPI_LINK_LOST,
     LW_ALERT_COND_NOT_SENSITIVE,
     LW_ALERT_COND_PIPELINE_STALLED,
+    LW_ALERT_COND_EVENTS_LOST, /* Kafka offsets skipped (one alert per topic/partition) */
     LW_ALERT_COND_COUNT
 } lw_alert_cond_t;
 
-/* "no_longer_leads", "reverse", "kpi_link_lost", "not_sensitive", "pipeline_stalled". */
+/* "no_longer_leads", "reverse", "kpi_link_lost", "not_sensitive", "pipeline_stalled",
+ * "events_lost". */
 const char *lw_alert_cond_name(lw_alert_cond_t c);
 /* The inverse of lw_alert_cond_name; false on anything else. */
 bool lw_alert_cond_parse(const char *s, lw_alert_cond_t *out);
-/* The alertname label: "LeadwatchInputNoLongerLeads", ..., "LeadwatchPipelineStalled". */
+/* The alertname label: "LeadwatchInputNoLongerLeads", ..., "LeadwatchEventsLost". */
 const char *lw_alert_cond_alertname(lw_alert_cond_t c);
 
 /* Bit of a condition in lw_alert_opts_t.on_mask. */
@@ -56,6 +59,9 @@ typedef struct {
                                        (alerts.monitor_alpha), in (0, 0.5] */
     unsigned stall_for;             /* pipeline alert: 0 (the stall check has its own */
     unsigned stall_keep_firing_for; /*   time bound); not config keys */
+    int64_t lost_for_ms; /* LeadwatchEventsLost keeps firing this long after the newest loss
+                            of its partition (alerts.events_lost_for, default 1h), then
+                            resolves; 0..LW_ALERT_LOST_FOR_MAX_MS */
     size_t max_entries; /* (edge, condition) pairs, LW_ALERT_MIN_ENTRIES..LW_ALERT_MAX_ENTRIES
                            (config key alerts.max_alerts) */
 } lw_alert_opts_t;
