@@ -24,7 +24,7 @@ static void test_calloc_err(void **state)
         assert_int_equal(p[i], 0);
     assert_string_equal(err, "untouched");
     free(p);
-    /* n * size overflows size_t: calloc must fail */
+    /* n * size overflows size_t: refused before calloc */
     assert_null(lw_calloc_err(SIZE_MAX / 2, 4, err, sizeof err));
     assert_string_equal(err, "out of memory");
     assert_null(lw_calloc_err(SIZE_MAX / 2, 4, NULL, 0));

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +46,9 @@ lw_err_t lw_seterr(char *errstr, size_t errstr_size, lw_err_t err, const char *f
 
 void *lw_calloc_err(size_t n, size_t size, char *errstr, size_t errstr_size)
 {
-    void *p = calloc(n, size);
+    /* an n * size that overflows is refused here, not left to calloc (which
+     * fails too, but ASan's allocator aborts on it instead of returning NULL) */
+    void *p = size && n > SIZE_MAX / size ? NULL : calloc(n, size);
     if (!p)
         lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
     return p;
