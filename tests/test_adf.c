@@ -42,9 +42,9 @@ static void near(const char *c, const char *what, double got, double want, doubl
 }
 
 static const char *const CT_CASES[] = {
-    "../stats_refs3/adfct_rw300",       "../stats_refs3/adfct_trend365",
-    "../stats_refs3/adfct_ar730",       "../stats_refs3/adfct_macro_log_realgdp",
-    "../stats_refs3/adfct_macro_infl",  "../stats_refs3/adfct_short12",
+    "../stats_refs3/adfct_rw300",      "../stats_refs3/adfct_trend365",
+    "../stats_refs3/adfct_ar730",      "../stats_refs3/adfct_macro_log_realgdp",
+    "../stats_refs3/adfct_macro_infl", "../stats_refs3/adfct_short12",
     "../stats_refs3/adfct_shift200"};
 
 /* Every res line of each case file against lw_adf_ex(reg). */
@@ -171,20 +171,20 @@ static void test_ct_degenerate(void **state)
     assert_true(r.stat == 0.0 && r.pvalue == 0.0);
     x[3] += 0.3;
     x[21] -= 0.2;
-    assert_int_equal(lw_adf_ex(x, 5, LW_ADF_DEFAULT_MAXLAG, LW_ADF_AUTOLAG_AIC, LW_ADF_CT, &r, err,
-                               sizeof(err)),
-                     LW_ERR_INVALID); /* n < 6 */
+    assert_int_equal(
+        lw_adf_ex(x, 5, LW_ADF_DEFAULT_MAXLAG, LW_ADF_AUTOLAG_AIC, LW_ADF_CT, &r, err, sizeof(err)),
+        LW_ERR_INVALID); /* n < 6 */
     assert_int_equal(lw_adf_ex(x, 40, 18, LW_ADF_AUTOLAG_NONE, LW_ADF_CT, &r, err, sizeof(err)),
                      LW_ERR_INVALID); /* > n/2 - 3 = 17 */
     assert_non_null(strstr(err, "maxlag"));
-    assert_int_equal(lw_adf_ex(x, 6, LW_ADF_DEFAULT_MAXLAG, LW_ADF_AUTOLAG_AIC, LW_ADF_CT, &r, err,
-                               sizeof(err)),
-                     LW_OK);
+    assert_int_equal(
+        lw_adf_ex(x, 6, LW_ADF_DEFAULT_MAXLAG, LW_ADF_AUTOLAG_AIC, LW_ADF_CT, &r, err, sizeof(err)),
+        LW_OK);
     assert_int_equal(r.usedlag, 0);
     assert_true(isfinite(r.stat) && r.pvalue >= 0.0 && r.pvalue <= 1.0);
-    assert_int_equal(lw_adf_ex(x, 40, 2, LW_ADF_AUTOLAG_NONE, (lw_adf_reg_t)7, &r, err,
-                               sizeof(err)),
-                     LW_ERR_INVALID);
+    assert_int_equal(
+        lw_adf_ex(x, 40, 2, LW_ADF_AUTOLAG_NONE, (lw_adf_reg_t)7, &r, err, sizeof(err)),
+        LW_ERR_INVALID);
 }
 
 static void test_mackinnon_tables(void **state)
@@ -260,12 +260,9 @@ int main(void)
 {
     lw_stats_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_statsmodels),
-        cmocka_unit_test(test_mackinnon_tables),
-        cmocka_unit_test(test_degenerate),
-        cmocka_unit_test(test_ct_against_statsmodels),
-        cmocka_unit_test(test_ct_mackinnon_tables),
-        cmocka_unit_test(test_ct_trend_stationary),
+        cmocka_unit_test(test_against_statsmodels), cmocka_unit_test(test_mackinnon_tables),
+        cmocka_unit_test(test_degenerate),          cmocka_unit_test(test_ct_against_statsmodels),
+        cmocka_unit_test(test_ct_mackinnon_tables), cmocka_unit_test(test_ct_trend_stationary),
         cmocka_unit_test(test_ct_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -597,7 +597,7 @@ static void test_events_lost_alert(void **state)
     lw_alert_opts_t opts;
     lw_alert_opts_default(&opts);
     assert_true(opts.lost_for_ms == 3600000); /* the documented default, 1h */
-    opts.for_evals = 3;                        /* does not apply to the loss */
+    opts.for_evals = 3;                       /* does not apply to the loss */
     assert_int_equal(lw_alert_table_new(&opts, &t, err, sizeof err), LW_OK);
     const int64_t H = 3600000;
     size_t n;
@@ -638,7 +638,8 @@ static void test_events_lost_alert(void **state)
 
     /* no new loss: still firing just before the hour */
     l[1].lost_new = 0;
-    assert_int_equal(lw_alert_loss(t, "listeners", l, 2, T0 + 1000 + H - 1, err, sizeof err), LW_OK);
+    assert_int_equal(lw_alert_loss(t, "listeners", l, 2, T0 + 1000 + H - 1, err, sizeof err),
+                     LW_OK);
     lw_alert_events(t, &n);
     assert_int_equal(n, 0);
 
@@ -667,9 +668,8 @@ static void test_events_lost_alert(void **state)
     assert_int_equal(lw_alert_state(t, "events", "1", LW_ALERT_COND_EVENTS_LOST), LW_ALERT_FIRING);
 
     /* an hour after the newest loss, with the partition no longer reported: resolved, gone */
-    assert_int_equal(lw_alert_loss(t, "listeners", NULL, 0, T0 + 1000 + H / 2 + H - 1, err,
-                                   sizeof err),
-                     LW_OK);
+    assert_int_equal(
+        lw_alert_loss(t, "listeners", NULL, 0, T0 + 1000 + H / 2 + H - 1, err, sizeof err), LW_OK);
     lw_alert_events(t, &n);
     assert_int_equal(n, 0);
     assert_int_equal(lw_alert_loss(t, "listeners", NULL, 0, T0 + 1000 + H / 2 + H, err, sizeof err),
@@ -691,9 +691,9 @@ static void test_events_lost_alert(void **state)
     lw_alert_loss_t many[LW_ALERT_MIN_ENTRIES + 1];
     for (int i = 0; i <= LW_ALERT_MIN_ENTRIES; i++)
         many[i] = (lw_alert_loss_t){"events", i, 1, 1, 5, 5};
-    assert_int_equal(lw_alert_loss(t, "listeners", many, LW_ALERT_MIN_ENTRIES + 1, T0, err,
-                                   sizeof err),
-                     LW_ERR_TOO_LARGE);
+    assert_int_equal(
+        lw_alert_loss(t, "listeners", many, LW_ALERT_MIN_ENTRIES + 1, T0, err, sizeof err),
+        LW_ERR_TOO_LARGE);
     assert_non_null(strstr(err, "max_alerts"));
     lw_alert_events(t, &n);
     assert_int_equal(n, LW_ALERT_MIN_ENTRIES);

@@ -381,8 +381,7 @@ static void test_supwald_hc_reference(void **state)
         assert_non_null(wp);
         lw_breaks_supwald_hc_t r;
         char err[256] = "";
-        if (lw_breaks_supwald_hc_lags(y->v, x->v, n, p, p, trim, &r, wp, err, sizeof(err)) !=
-            LW_OK)
+        if (lw_breaks_supwald_hc_lags(y->v, x->v, n, p, p, trim, &r, wp, err, sizeof(err)) != LW_OK)
             fail_msg("%s: %s", c, err);
         assert_int_equal(r.nobs, (size_t)cs->v[2]);
         assert_int_equal(r.first, from);

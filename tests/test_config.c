@@ -418,14 +418,14 @@ static const bad_case_t bad_cases[] = {
     {SRC MET TREE "analysis:\n  holidays: 2025-12-25\n", 7, "analysis.holidays: expected a list"},
     {SRC MET TREE "analysis:\n  max_gap: 61\n", 7, "analysis.max_gap:"},
     {SRC MET TREE "analysis:\n  outlier_mad: 1\n", 6, "analysis: outlier_mad"},
-    {SRC MET3("  - {name: c, count: true}\n")
-         "tree: {nsm: a, inputs: [{metric: b, kind: breadth}],\n       controls: [c, zz]}\n",
+    {SRC MET3("  - {name: c, count: true}\n") "tree: {nsm: a, inputs: [{metric: b, kind: "
+                                              "breadth}],\n       controls: [c, zz]}\n",
      7, "tree.controls[1]: unknown metric \"zz\""},
-    {SRC MET3("  - {name: c, count: true}\n")
-         "tree: {nsm: a, inputs: [{metric: b, kind: breadth}],\n       controls: [c, c]}\n",
+    {SRC MET3("  - {name: c, count: true}\n") "tree: {nsm: a, inputs: [{metric: b, kind: "
+                                              "breadth}],\n       controls: [c, c]}\n",
      7, "tree.controls[1]: controls: 'c' listed twice"},
-    {SRC MET3("  - {name: c, count: true}\n")
-         "tree:\n  nsm: a\n  inputs: [{metric: b, kind: breadth}]\n  controls: [a]\n",
+    {SRC MET3("  - {name: c, count: true}\n") "tree:\n  nsm: a\n  inputs: [{metric: b, kind: "
+                                              "breadth}]\n  controls: [a]\n",
      9, "tree.controls: \"a\" is the NSM"},
     /* alerts: each kind of error, on the line of the offending key */
     {SRC MET TREE "alerts:\n  on: [no_longer_leads, stops_leading]\n", 7,
@@ -483,7 +483,8 @@ static const bad_case_t bad_cases[] = {
     {SRC MET TREE "alerts:\n  evaluate: yes\n", 7,
      "alerts.evaluate: expected true or false, got a string"},
     {SRC MET TREE "alerts:\n  colour: red\n", 7,
-     "alerts.colour: unknown key (expected one of: evaluate, for, arm_after, keep_firing_for, monitor, monitor_alpha, on"},
+     "alerts.colour: unknown key (expected one of: evaluate, for, arm_after, keep_firing_for, "
+     "monitor, monitor_alpha, on"},
     {SRC MET TREE "alerts:\n  webhook: {url: \"http://h\", token: x}\n", 7,
      "alerts.webhook.token: unknown key (expected one of: url, headers, receiver)"},
     {SRC MET TREE "alerts:\n  stall: {lag: 5}\n", 7, "alerts.stall.lag: unknown key"},

@@ -678,8 +678,7 @@ static void mock_do(e2e_t *e, const char *line)
 }
 
 /* Open a store + pipeline + consumer on e's topic (props: the first 4 of e). */
-static lw_consumer_t *open_consumer(e2e_t *e, const char *db, lw_store_t **store,
-                                    lw_pipeline_t **p)
+static lw_consumer_t *open_consumer(e2e_t *e, const char *db, lw_store_t **store, lw_pipeline_t **p)
 {
     char err[512];
     assert_int_equal(lw_store_open(db, 0, store, err, sizeof err), LW_OK);
@@ -813,7 +812,6 @@ static void test_unreadable_committed_offsets_pause(void **state)
     close_consumer(c, store, p);
     e2e_teardown(&e);
 }
-
 
 /*
  * Issue 14: the log moves past a stopped consumer (here: the broker answers

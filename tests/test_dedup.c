@@ -219,7 +219,6 @@ static void test_load_past_bound(void **state)
     lw_dedup_destroy(d);
 }
 
-
 /* One flush touching more buckets than the counting sort groups (the sort
  * path), out of order, and more index entries than the spare room. */
 static void test_many_buckets_in_one_flush(void **state)

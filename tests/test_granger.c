@@ -264,8 +264,7 @@ static const char *const COMMON_CASES[] = {
     "../stats_refs3/grangercommon_lead730", "../stats_refs3/grangercommon_trend365",
     "../stats_refs3/grangercommon_null200", "../stats_refs3/grangercommon_macro"};
 
-static void close_or_fail(const char *c, const char *what, double got, double want,
-                          double floor_)
+static void close_or_fail(const char *c, const char *what, double got, double want, double floor_)
 {
     if (!ref_close(got, want, 1e-9, floor_))
         fail_msg("%s %s: got %.17g want %.17g", c, what, got, want);
@@ -289,9 +288,9 @@ static void test_select_common_against_statsmodels(void **state)
         if (lw_granger_select_common(y->v, x->v, y->n, K, LW_IC_AIC, &pa, aic, err, sizeof(err)) !=
             LW_OK)
             fail_msg("%s: %s", c, err);
-        assert_int_equal(lw_granger_select_common(y->v, x->v, y->n, K, LW_IC_BIC, &pb, bic, err,
-                                                  sizeof(err)),
-                         LW_OK);
+        assert_int_equal(
+            lw_granger_select_common(y->v, x->v, y->n, K, LW_IC_BIC, &pb, bic, err, sizeof(err)),
+            LW_OK);
         const ref_line_t *l;
         size_t nic = 0;
         for (size_t i = 0; (l = ref_nth(&rf, "ic", i)) != NULL; i++, nic++) {
@@ -341,14 +340,11 @@ static void test_select_common_rescale(void **state)
     for (int ic = 0; ic < 2; ic++) {
         size_t p0 = 0, p1 = 0, p2 = 0;
         const lw_ic_t crit = ic ? LW_IC_BIC : LW_IC_AIC;
-        assert_int_equal(lw_granger_select_common(y->v, x->v, n, K, crit, &p0, NULL, err,
-                                                  sizeof(err)),
-                         LW_OK);
-        assert_int_equal(lw_granger_select_common(ys, x->v, n, K, crit, &p1, NULL, err,
-                                                  sizeof(err)),
-                         LW_OK);
-        assert_int_equal(lw_granger_select_common(ys, xs, n, K, crit, &p2, NULL, err,
-                                                  sizeof(err)),
+        assert_int_equal(
+            lw_granger_select_common(y->v, x->v, n, K, crit, &p0, NULL, err, sizeof(err)), LW_OK);
+        assert_int_equal(
+            lw_granger_select_common(ys, x->v, n, K, crit, &p1, NULL, err, sizeof(err)), LW_OK);
+        assert_int_equal(lw_granger_select_common(ys, xs, n, K, crit, &p2, NULL, err, sizeof(err)),
                          LW_OK);
         assert_int_equal(p0, p1);
         assert_int_equal(p0, p2);

@@ -456,8 +456,7 @@ static void test_request_deadline(void **state)
 }
 
 /* Time to the status line of one raw request; the line in status (may be empty). */
-static double first_answer(const fixture_t *f, const char *req, size_t n, char *status,
-                           size_t size)
+static double first_answer(const fixture_t *f, const char *req, size_t n, char *status, size_t size)
 {
     int fd = raw_connect(lw_http_port(f->srv));
     assert_int_equal(send(fd, req, n, MSG_NOSIGNAL), (ssize_t)n);
@@ -504,7 +503,8 @@ static void test_long_query_answered_at_once(void **state)
     }
     /* the whole answer through a real client (curl adds its own headers) */
     static char url[27 * 1024 + 64];
-    int n = snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics?q=", (unsigned)lw_http_port(f->srv));
+    int n =
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics?q=", (unsigned)lw_http_port(f->srv));
     memset(url + n, 'a', 26 * 1024);
     url[n + 26 * 1024] = '\0';
     CURL *c = curl_easy_init();
@@ -568,10 +568,14 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_endpoints),        cmocka_unit_test(test_concurrent_clients),
-        cmocka_unit_test(test_slow_clients),     cmocka_unit_test(test_malformed_requests),
-        cmocka_unit_test(test_connection_bound), cmocka_unit_test(test_listen_checks),
-        cmocka_unit_test(test_slowloris),        cmocka_unit_test(test_request_deadline),
+        cmocka_unit_test(test_endpoints),
+        cmocka_unit_test(test_concurrent_clients),
+        cmocka_unit_test(test_slow_clients),
+        cmocka_unit_test(test_malformed_requests),
+        cmocka_unit_test(test_connection_bound),
+        cmocka_unit_test(test_listen_checks),
+        cmocka_unit_test(test_slowloris),
+        cmocka_unit_test(test_request_deadline),
         cmocka_unit_test(test_long_query_answered_at_once),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,9 +20,9 @@
 #include <string.h>
 
 static const char *const CASES[] = {
-    "../stats_refs3/kpss_rw300",          "../stats_refs3/kpss_trend365",
-    "../stats_refs3/kpss_ar730",          "../stats_refs3/kpss_macro_log_realgdp",
-    "../stats_refs3/kpss_macro_infl",     "../stats_refs3/kpss_short12",
+    "../stats_refs3/kpss_rw300",      "../stats_refs3/kpss_trend365",
+    "../stats_refs3/kpss_ar730",      "../stats_refs3/kpss_macro_log_realgdp",
+    "../stats_refs3/kpss_macro_infl", "../stats_refs3/kpss_short12",
     "../stats_refs3/kpss_shift200"};
 
 enum { R_REG, R_ARG, R_STAT, R_P, R_LAGS, R_C10, R_C5, R_C25, R_C1 };
@@ -62,8 +62,8 @@ static void test_against_statsmodels(void **state)
                 worst = rel;
         }
         assert_true(checked >= 6);
-        printf("    %-36s n=%3zu  %zu configurations, worst relative error %.2e\n", CASES[ci],
-               x->n, checked, worst);
+        printf("    %-36s n=%3zu  %zu configurations, worst relative error %.2e\n", CASES[ci], x->n,
+               checked, worst);
         ref_free(&rf);
     }
 }
@@ -77,8 +77,7 @@ static void test_pvalue_table(void **state)
     size_t n = 0;
     for (size_t i = 0; (l = ref_nth(&rf, "pval", i)) != NULL; i++, n++) {
         int bound;
-        const double got =
-            lw_kpss_pvalue(l->v[1], l->v[0] == 0.0 ? LW_KPSS_C : LW_KPSS_CT, &bound);
+        const double got = lw_kpss_pvalue(l->v[1], l->v[0] == 0.0 ? LW_KPSS_C : LW_KPSS_CT, &bound);
         if (!ref_close(got, l->v[2], 1e-12, 1e-16))
             fail_msg("pvalue(%g, %g): got %.17g want %.17g", l->v[0], l->v[1], got, l->v[2]);
     }
@@ -99,8 +98,7 @@ static void test_degenerate(void **state)
     char err[256] = "";
     for (size_t i = 0; i < 60; i++)
         x[i] = 4.0;
-    assert_int_equal(lw_kpss(x, 60, LW_KPSS_C, LW_KPSS_AUTO, &r, err, sizeof(err)),
-                     LW_ERR_INVALID);
+    assert_int_equal(lw_kpss(x, 60, LW_KPSS_C, LW_KPSS_AUTO, &r, err, sizeof(err)), LW_ERR_INVALID);
     assert_non_null(strstr(err, "constant"));
     for (size_t i = 0; i < 60; i++)
         x[i] = 2.0 - 0.25 * (double)i;
@@ -112,8 +110,7 @@ static void test_degenerate(void **state)
     assert_int_equal(lw_kpss(x, 60, LW_KPSS_C, 2, &r, err, sizeof(err)), LW_OK);
     assert_int_equal(r.p_bound, -1);
     x[10] = (double)INFINITY;
-    assert_int_equal(lw_kpss(x, 60, LW_KPSS_C, LW_KPSS_AUTO, &r, err, sizeof(err)),
-                     LW_ERR_INVALID);
+    assert_int_equal(lw_kpss(x, 60, LW_KPSS_C, LW_KPSS_AUTO, &r, err, sizeof(err)), LW_ERR_INVALID);
     x[10] = 0.0;
     assert_int_equal(lw_kpss(x, 60, LW_KPSS_C, 60, &r, err, sizeof(err)), LW_ERR_INVALID);
     assert_int_equal(lw_kpss(x, 60, LW_KPSS_C, 59, &r, err, sizeof(err)), LW_OK);

@@ -212,9 +212,9 @@ static void test_stopmon_ref(void **state)
         const size_t m = stop_design(y, x, Z, yy), hist = (size_t)set->v[0];
         lw_stopmon_t a, b;
         char err[256];
-        assert_int_equal(lw_stopmon_init(&a, yy, Z, hist, 5, lead, set->v[1], set->v[2], err,
-                                         sizeof err),
-                         LW_OK);
+        assert_int_equal(
+            lw_stopmon_init(&a, yy, Z, hist, 5, lead, set->v[1], set->v[2], err, sizeof err),
+            LW_OK);
         assert_true(fabs(a.sigma - set->v[3]) < 1e-9 * set->v[3]);
         assert_true(fabs(a.v - set->v[4]) < 1e-8 * set->v[4]);
         assert_true(fabs(a.h - set->v[5]) < 1e-8 * set->v[5]);
@@ -251,8 +251,7 @@ static void test_stopmon_ref(void **state)
     lw_stopmon_t m;
     const double Z1[8] = {1, 0.1, 1, -0.3, 1, 0.2, 1, 0.5}, y1[4] = {1, 2, 3, 5};
     const unsigned char none[2] = {0, 0};
-    assert_int_equal(lw_stopmon_init(&m, y1, Z1, 4, 2, none, 0.05, 365, NULL, 0),
-                     LW_ERR_INVALID);
+    assert_int_equal(lw_stopmon_init(&m, y1, Z1, 4, 2, none, 0.05, 365, NULL, 0), LW_ERR_INVALID);
     assert_false(lw_stopmon_check(&m));
 }
 
@@ -375,9 +374,16 @@ static size_t run_leadmon(lw_leadmon_t *m, const double *x, const double *y, siz
     for (size_t e = w - 1; e < n; e++) {
         if ((e - (w - 1)) % step_every != 0 && e != n - 1)
             continue; /* a skipped evaluation: the next one feeds the missed rows */
-        const lw_leadmon_input_t in = {.y = y + e + 1 - w, .x = x + e + 1 - w, .stride = 1,
-                                       .n = w, .last_index = (int64_t)e, .leading = e < lead_until,
-                                       .lag = 2, .log_x = true, .log_y = true, .season = 7};
+        const lw_leadmon_input_t in = {.y = y + e + 1 - w,
+                                       .x = x + e + 1 - w,
+                                       .stride = 1,
+                                       .n = w,
+                                       .last_index = (int64_t)e,
+                                       .leading = e < lead_until,
+                                       .lag = 2,
+                                       .log_x = true,
+                                       .log_y = true,
+                                       .season = 7};
         if (lw_leadmon_step(m, &o, &in) == LW_LEADMON_ALARMED)
             return (size_t)m->alarm_index;
         assert_true(lw_leadmon_check(m));
@@ -417,10 +423,16 @@ static void test_leadmon_stop(void **state)
             o.reps = variant == 0 ? 1000 : 0;
             memset(&c, 0, sizeof c);
             for (size_t e = W - 1; e < NL; e++) {
-                const lw_leadmon_input_t in = {
-                    .y = yl + e + 1 - W, .x = xl + e + 1 - W, .stride = 1, .n = W,
-                    .last_index = (int64_t)e, .leading = true, .lag = 2, .log_x = true,
-                    .log_y = true, .season = 7};
+                const lw_leadmon_input_t in = {.y = yl + e + 1 - W,
+                                               .x = xl + e + 1 - W,
+                                               .stride = 1,
+                                               .n = W,
+                                               .last_index = (int64_t)e,
+                                               .leading = true,
+                                               .lag = 2,
+                                               .log_x = true,
+                                               .log_y = true,
+                                               .season = 7};
                 const uint64_t st = c.starts;
                 const bool alarmed = lw_leadmon_step(&c, &o, &in) == LW_LEADMON_ALARMED;
                 *(variant == 0 ? &hist_cal : &hist_sieg) += c.starts != st;

@@ -281,10 +281,10 @@ int main(void)
 {
     lw_stats_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_outlier_spike),
-        cmocka_unit_test(test_transforms),  cmocka_unit_test(test_seasonal_exact),
-        cmocka_unit_test(test_auto),        cmocka_unit_test(test_unusable),
-        cmocka_unit_test(test_bad_options), cmocka_unit_test(test_longest_run),
+        cmocka_unit_test(test_outlier_spike),  cmocka_unit_test(test_transforms),
+        cmocka_unit_test(test_seasonal_exact), cmocka_unit_test(test_auto),
+        cmocka_unit_test(test_unusable),       cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_longest_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

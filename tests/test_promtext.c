@@ -290,8 +290,8 @@ static void test_collect_at_render(void **state)
 {
     (void)state;
     lw_promtext_t *reg = new_reg(8);
-    collect_ctx_t c = {.fam = fam(reg, LW_PROMTEXT_GAUGE, "queue_length", "Queued.", NULL, 0,
-                                  NULL, 0),
+    collect_ctx_t c = {.fam =
+                           fam(reg, LW_PROMTEXT_GAUGE, "queue_length", "Queued.", NULL, 0, NULL, 0),
                        .owner_value = 3};
     assert_int_equal(lw_promtext_add_collect(reg, collect_fn, &c), LW_OK);
     char *out = render(reg);

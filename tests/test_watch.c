@@ -455,7 +455,8 @@ static void test_closing_rule(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[2048];
         snprintf(text, sizeof text,
-                 "%sbuckets: {size: 1d, grace: %s}\nalerts: {monitor: false, for: 2, keep_firing_for: 1}\n",
+                 "%sbuckets: {size: 1d, grace: %s}\nalerts: {monitor: false, for: 2, "
+                 "keep_firing_for: 1}\n",
                  CFG_HEAD, cases[i].grace);
         fx_t *f = fx_open(text, false, false);
         put_days(f, &g_data, 0, 6, SIZE_MAX);
@@ -908,10 +909,11 @@ static void test_gap_is_nodata(void **state)
     for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
         const size_t miss = missing[i];
         char text[2048];
-        snprintf(text, sizeof text,
-                 "%sbuckets: {size: 1d, grace: 0s}\n"
-                 "alerts: {monitor: false, for: 2, keep_firing_for: 1, stall: {missing_buckets: %zu}}\n",
-                 CFG_HEAD, miss);
+        snprintf(
+            text, sizeof text,
+            "%sbuckets: {size: 1d, grace: 0s}\n"
+            "alerts: {monitor: false, for: 2, keep_firing_for: 1, stall: {missing_buckets: %zu}}\n",
+            CFG_HEAD, miss);
         fx_t *f = fx_open(text, true, false);
         put_days(f, &g_data, 0, BREAK, G);
         assert_int_equal(advance_to(f, G - 1), G);
@@ -1251,9 +1253,9 @@ static void test_events_lost(void **state)
                       "BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
     char err[256] = "";
     assert_int_equal(lw_watch_losses(f->w, l, 2, NOW_BASE, err, sizeof err), LW_ERR_STORE);
-    assert_int_equal(lw_alert_state(lw_watch_alerts(f->w), "events", "1",
-                                    LW_ALERT_COND_EVENTS_LOST),
-                     LW_ALERT_INACTIVE);
+    assert_int_equal(
+        lw_alert_state(lw_watch_alerts(f->w), "events", "1", LW_ALERT_COND_EVENTS_LOST),
+        LW_ALERT_INACTIVE);
     sql_exec(f->path, "DROP TRIGGER lw_test_fail;");
     OK(lw_watch_losses(f->w, l, 2, NOW_BASE + 1000, g_err, sizeof g_err));
     assert_true(lw_alertsink_flush(f->sink, 5000));
@@ -1506,8 +1508,9 @@ static void test_reload_applies(void **state)
 
     /* ... then for: 0 makes the next failing evaluation fire (for: 2 would still be pending) */
     lw_config_t *cfg2 = NULL;
-    TU_CONFIG(CFG_HEAD "buckets: {size: 1d, grace: 0s}\n"
-                       "alerts: {monitor: false, for: 0, keep_firing_for: 1, stall: {missing_buckets: 1}}\n",
+    TU_CONFIG(CFG_HEAD
+              "buckets: {size: 1d, grace: 0s}\n"
+              "alerts: {monitor: false, for: 0, keep_firing_for: 1, stall: {missing_buckets: 1}}\n",
               &cfg2);
     OK(lw_watch_reload(f->w, cfg2, f->sink, g_err, sizeof g_err));
     put_days(f, &g_data, d + 1, d + 2, SIZE_MAX);
@@ -1617,7 +1620,7 @@ static void test_watermark_extremes(void **state)
 
 #define CFG_MON                                                                                    \
     CFG_HEAD "buckets: {size: 1d, grace: 0s}\n"                                                    \
-             "alerts: {monitor: true, for: 2, arm_after: 10, keep_firing_for: 1,\n"          \
+             "alerts: {monitor: true, for: 2, arm_after: 10, keep_firing_for: 1,\n"                \
              "         stall: {missing_buckets: 1}}\n"
 
 typedef struct {
@@ -1673,14 +1676,14 @@ static void test_monitor_stop_fires(void **state)
     lw_buf_t blob;
     lw_buf_init(&blob, 1u << 20);
     mon_trace_t tr = run_monitor(f, NDAYS, &blob);
-    print_message("monitor: x1's history ends day %zu, break day %u, fires day %zu\n",
-                  tr.watch_day, BREAK, tr.firing_day);
+    print_message("monitor: x1's history ends day %zu, break day %u, fires day %zu\n", tr.watch_day,
+                  BREAK, tr.firing_day);
     /* a planted stop fires, after the break, and from the monitor (at once, not `for` later) */
     assert_true(tr.watch_day < BREAK);
     assert_true(tr.firing_day >= BREAK && tr.firing_day < BREAK + 14);
     assert_true(lw_alertsink_flush(f->sink, 5000));
-    const lw_alert_event_t *fire = find_event(&f->rec, LW_ALERT_COND_NO_LONGER_LEADS, "x1",
-                                              LW_ALERT_FIRING, NULL);
+    const lw_alert_event_t *fire =
+        find_event(&f->rec, LW_ALERT_COND_NO_LONGER_LEADS, "x1", LW_ALERT_FIRING, NULL);
     assert_non_null(fire);
     assert_non_null(strstr(lw_alert_event_annotation(fire, "summary"), "sequential monitor"));
     assert_null(find_event(&f->rec, LW_ALERT_COND_NO_LONGER_LEADS, "x1", LW_ALERT_PENDING, NULL));

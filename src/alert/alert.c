@@ -453,9 +453,9 @@ static outcome_t healthy(entry_t *e, unsigned arm_after)
 /* Step 1 of the file comment. */
 static outcome_t outcome(entry_t *e, const lw_alert_obs_t *o, bool stalled, unsigned arm_after)
 {
-    const bool by_monitor = o->monitor != LW_ALERT_MON_NONE &&
-                            (e->cond == LW_ALERT_COND_NO_LONGER_LEADS ||
-                             e->cond == LW_ALERT_COND_KPI_LINK_LOST);
+    const bool by_monitor =
+        o->monitor != LW_ALERT_MON_NONE &&
+        (e->cond == LW_ALERT_COND_NO_LONGER_LEADS || e->cond == LW_ALERT_COND_KPI_LINK_LOST);
     if (by_monitor) {
         /* the monitor needs the rows, not the verdict's checks; it only runs on a
          * lead that held for arm_after evaluations */
@@ -601,11 +601,10 @@ lw_err_t lw_alert_eval(lw_alert_table_t *t, const lw_alert_obs_t *obs, size_t n,
             if (out != OUT_NODATA || e->nann == 0)
                 set_annotations(e, o);
             lw_alert_state_t from = e->state;
-            const bool by_monitor = o->monitor == LW_ALERT_MON_ALARM &&
-                                    (c == LW_ALERT_COND_NO_LONGER_LEADS ||
-                                     c == LW_ALERT_COND_KPI_LINK_LOST);
-            if (step(e, out, by_monitor ? 0 : t->opts.for_evals, t->opts.keep_firing_for,
-                     now_ms))
+            const bool by_monitor =
+                o->monitor == LW_ALERT_MON_ALARM &&
+                (c == LW_ALERT_COND_NO_LONGER_LEADS || c == LW_ALERT_COND_KPI_LINK_LOST);
+            if (step(e, out, by_monitor ? 0 : t->opts.for_evals, t->opts.keep_firing_for, now_ms))
                 emit(t, e, from, now_ms, false, NULL);
         }
     }
@@ -719,7 +718,8 @@ lw_err_t lw_alert_loss(lw_alert_table_t *t, const char *nsm, const lw_alert_loss
             continue;
         lw_alert_state_t from = e->state;
         if (step(e, OUT_PASS, 0, 0, now_ms))
-            emit(t, e, from, now_ms, false, "no new loss on this partition for alerts.events_lost_for");
+            emit(t, e, from, now_ms, false,
+                 "no new loss on this partition for alerts.events_lost_for");
         e->used = false;
     }
     return err;
@@ -832,9 +832,9 @@ lw_err_t lw_alert_save(const lw_alert_table_t *t, lw_buf_t *out)
         lw_buf_printf(out,
                       "%s\t%s\t%" PRIu32 "\t%" PRIu32 "\t%" PRIu32 "\t%d\t%" PRId64 "\t%" PRId64
                       "\t%" PRId64 "\t%d\t",
-                      lw_alert_cond_name(e->cond), state_names[e->state], e->streak_fail, e->streak_pass,
-                      e->streak_healthy, e->armed ? 1 : 0, e->active_at, e->fired_at,
-                      e->resolved_at, e->is_kpi ? 1 : 0);
+                      lw_alert_cond_name(e->cond), state_names[e->state], e->streak_fail,
+                      e->streak_pass, e->streak_healthy, e->armed ? 1 : 0, e->active_at,
+                      e->fired_at, e->resolved_at, e->is_kpi ? 1 : 0);
         const char *strs[4] = {e->nsm, e->source, e->target, e->kind};
         for (int k = 0; k < 4; k++) {
             lw_buf_putc(out, '%'); /* a leading "%" keeps empty strings a non-empty field */

@@ -75,8 +75,8 @@
 /* One open connection (the guard's table). */
 typedef struct {
     bool used;
-    bool busy;       /* a request is being answered */
-    bool closing;    /* shut down by the guard, close notification pending */
+    bool busy;    /* a request is being answered */
+    bool closing; /* shut down by the guard, close notification pending */
     int fd;
     int64_t wait_ms; /* monotonic time it started waiting for a request */
 } conn_slot_t;

@@ -326,8 +326,7 @@ lw_promtext_series_t *lw_promtext_series(lw_promtext_family_t *fam, const char *
 
     for (size_t i = 0; i < fam->nlabels; i++) {
         size_t n = values[i] ? strnlen(values[i], LW_PROMTEXT_VALUE_MAX + 1) : 0;
-        if (!values[i] || n > LW_PROMTEXT_VALUE_MAX ||
-            !lw_utf8_valid(values[i], n))
+        if (!values[i] || n > LW_PROMTEXT_VALUE_MAX || !lw_utf8_valid(values[i], n))
             goto refuse;
     }
     pthread_mutex_lock(&reg->mu);

@@ -93,7 +93,7 @@ typedef struct {
 struct lw_watch {
     lw_watch_deps_t d;
     lw_alert_table_t *alerts;
-    int64_t last_as_of; /* newest bucket evaluated, INT64_MIN = none */
+    int64_t last_as_of;     /* newest bucket evaluated, INT64_MIN = none */
     int64_t last_watermark; /* the watermark of the previous advance, INT64_MIN = none */
     int64_t counted_upto;   /* newest bucket counted in buckets_closed_total, INT64_MIN = none */
     lw_watch_stats_t st;
@@ -456,16 +456,16 @@ static lw_err_t save_monitors(lw_watch_t *w, char *errstr, size_t errstr_size)
 static lw_err_t load_monitors(lw_watch_t *w, char *errstr, size_t errstr_size)
 {
     lw_buf_rewind(&w->blob, 0);
-    lw_err_t err = lw_store_get_blob(w->d.store, LW_WATCH_KEY_MONITOR, &w->blob, errstr,
-                                     errstr_size);
+    lw_err_t err =
+        lw_store_get_blob(w->d.store, LW_WATCH_KEY_MONITOR, &w->blob, errstr, errstr_size);
     if (err == LW_ERR_NOT_FOUND)
         return LW_OK;
     if (err != LW_OK)
         return err;
     const size_t head = strlen(MON_MAGIC) + sizeof(uint32_t);
     uint32_t count = 0;
-    bool ok = w->blob.len == head + sizeof w->mon && memcmp(w->blob.data, MON_MAGIC,
-                                                             strlen(MON_MAGIC)) == 0;
+    bool ok = w->blob.len == head + sizeof w->mon &&
+              memcmp(w->blob.data, MON_MAGIC, strlen(MON_MAGIC)) == 0;
     if (ok)
         memcpy(&count, w->blob.data + strlen(MON_MAGIC), sizeof count);
     ok = ok && count == LW_ANALYZE_MAX_EDGES;
@@ -649,8 +649,8 @@ lw_alert_mon_t lw_watch_monitor_edge(lw_leadmon_t *m, const lw_leadmon_opts_t *o
         .stride = ns,
         .n = in->nrows,
         .last_index = last_index,
-        .leading = !obs->nodata && (obs->verdict == LW_ALERT_V_LEADS ||
-                                    obs->verdict == LW_ALERT_V_FEEDBACK),
+        .leading = !obs->nodata &&
+                   (obs->verdict == LW_ALERT_V_LEADS || obs->verdict == LW_ALERT_V_FEEDBACK),
         /* as the alert table's arming: "still predicts" and no data neither count nor reset */
         .hold = obs->nodata || obs->verdict == LW_ALERT_V_INSUFFICIENT_DATA ||
                 (obs->verdict == LW_ALERT_V_INCONCLUSIVE && obs->predicts),
@@ -658,16 +658,15 @@ lw_alert_mon_t lw_watch_monitor_edge(lw_leadmon_t *m, const lw_leadmon_opts_t *o
         .log_x = ed->prep_from.log,
         .log_y = ed->prep_to.log,
         .diff = ed->prep_from.diff || ed->prep_to.diff,
-        .season = ed->prep_to.season_period ? ed->prep_to.season_period
-                                            : ed->prep_from.season_period,
+        .season =
+            ed->prep_to.season_period ? ed->prep_to.season_period : ed->prep_from.season_period,
     };
     lw_leadmon_step(m, o, &li);
     return lw_watch_monitor_state(m);
 }
 
-void lw_watch_edge_obs(const lw_analysis_t *an, size_t i, const char *nsm, double alpha,
-                       bool gap, char *brk, size_t brk_size, const char *as_of,
-                       lw_alert_obs_t *o)
+void lw_watch_edge_obs(const lw_analysis_t *an, size_t i, const char *nsm, double alpha, bool gap,
+                       char *brk, size_t brk_size, const char *as_of, lw_alert_obs_t *o)
 {
     const lw_edge_result_t *ed = &an->edges[i];
     bool is_kpi = strcmp(ed->role, "kpi") == 0;
@@ -772,8 +771,8 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
         mo.rebase = (double)cfg->analysis_window;
     const lw_analyze_input_t *in = lw_session_input(ses);
     /* rows are consecutive buckets; the monitors are fed only when the newest is as_of itself */
-    bool newest = in->nrows > 0 && ser->nrows >= in->nrows &&
-                  ser->bucket_ms[in->nrows - 1] == as_of;
+    bool newest =
+        in->nrows > 0 && ser->nrows >= in->nrows && ser->bucket_ms[in->nrows - 1] == as_of;
     for (size_t i = 0; i < n; i++) {
         const lw_edge_result_t *ed = &an->edges[i];
         snprintf(sc->edge[i], sizeof sc->edge[i], "%s->%s", ed->from, ed->to);
@@ -875,9 +874,8 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
                                 errstr_size);
 }
 
-lw_err_t lw_watch_advance_max(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms,
-                              size_t max_evals, size_t *nevals, uint64_t *left, char *errstr,
-                              size_t errstr_size)
+lw_err_t lw_watch_advance_max(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, size_t max_evals,
+                              size_t *nevals, uint64_t *left, char *errstr, size_t errstr_size)
 {
     const lw_config_t *cfg = w->d.cfg;
     size_t done = 0;

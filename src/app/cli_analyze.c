@@ -139,7 +139,7 @@ static int apply_analyze_flags(const analyze_flags_t *f, lw_analyze_opts_t *o)
 int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
 {
     (void)env;
-/* getopt_long tables: one row an option, like every command's; rows of one shape are data. */
+    /* getopt_long tables: one row an option, like every command's; rows of one shape are data. */
     static const struct option opts[] = {
         LW_CLI_LONGOPTS_CONFIG,
         LW_CLI_LONGOPT_STORE,
@@ -171,7 +171,7 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
     int64_t as_of = INT64_MAX;
     size_t window = 0;
     bool window_given = false, replay = false, jsonl = false;
-    int monitor = -1; /* --monitor on|off; -1 = the config's alerts.monitor */
+    int monitor = -1;           /* --monitor on|off; -1 = the config's alerts.monitor */
     double monitor_alpha = 0.0; /* --monitor-alpha; 0 = the config's */
     int c, rc = LW_EXIT_OK;
     while ((c = lw_cli_getopt("analyze", argc, argv, "c:h", opts, &co, &rc)) != -1) {

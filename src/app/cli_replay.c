@@ -11,10 +11,9 @@
  * index), then the alert table (alert.h) with the given alert options.
  * Printed: {"as_of", "edge", "verdict", "lag", "monitor": idle|watching|
  * alarm, "cusum", "threshold", "monitored" (rows since the history),
- * "histories" (starts + re-bases), "skipped" (rows not monitored), "state"} where state is the edge's
- * no_longer_leads (kpi_link_lost for the KPI edge) alert state.  The
- * daemon's gap rule is not replayed (a CSV row is always "seen"); the
- * analysis runs at every bucket, as in the daemon.
+ * "histories" (starts + re-bases), "skipped" (rows not monitored), "state"} where state is the
+ * edge's no_longer_leads (kpi_link_lost for the KPI edge) alert state.  The daemon's gap rule is
+ * not replayed (a CSV row is always "seen"); the analysis runs at every bucket, as in the daemon.
  */
 #include "leadwatch/app/cli_cmd.h"
 
@@ -37,9 +36,8 @@ static const char *phase_name(lw_alert_mon_t m)
     return m == LW_ALERT_MON_WATCHING ? "watching" : m == LW_ALERT_MON_ALARM ? "alarm" : "idle";
 }
 
-static void print_line(const lw_analysis_t *a, size_t i, const char *as_of,
-                       const lw_alert_obs_t *o, const lw_leadmon_t *m, lw_alert_state_t st,
-                       lw_buf_t *b, FILE *out)
+static void print_line(const lw_analysis_t *a, size_t i, const char *as_of, const lw_alert_obs_t *o,
+                       const lw_leadmon_t *m, lw_alert_state_t st, lw_buf_t *b, FILE *out)
 {
     const lw_edge_result_t *ed = &a->edges[i];
     char edge[2 * LW_ANALYZE_NAME_SIZE + 2];

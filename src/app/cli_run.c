@@ -249,7 +249,7 @@ int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
             break;
         }
     }
-/* Every command's option switch ends this way (then lw_cli_options_end): the getopt loop. */
+    /* Every command's option switch ends this way (then lw_cli_options_end): the getopt loop. */
     if ((rc = lw_cli_options_end("run", rc, argc)) != LW_EXIT_OK)
         return rc;
 

@@ -101,7 +101,7 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
             return err;                                                                            \
         outp = lw_promtext_series(f, NULL);                                                        \
     } while (0)
-/* One line a series: rows of one shape are the table of the daemon's series, not copies. */
+    /* One line a series: rows of one shape are the table of the daemon's series, not copies. */
     ONE(LW_PROMTEXT_COUNTER, "events_consumed_total", "Kafka messages fed to the pipeline",
         m->consumed);
     ONE(LW_PROMTEXT_COUNTER, "events_accepted_total", "events decoded into an open bucket",
@@ -253,8 +253,8 @@ static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p,
  * The loss of the assigned partitions (rows[0..n)) to the evaluator
  * (LeadwatchEventsLost), every tick so a firing alert can resolve, and the
  * /readyz note: "" when nothing was lost, else the total and the newest
- * skipped range of the partition that lost the most.  A partition revoked since keeps its count on /metrics; the note
- * and the alert report the assigned ones.
+ * skipped range of the partition that lost the most.  A partition revoked since keeps its count on
+ * /metrics; the note and the alert report the assigned ones.
  */
 static void report_loss(const lw_daemon_opts_t *opts, dmetrics_t *m, const lw_consumer_stats_t *cs,
                         const lw_consumer_lag_t *rows, size_t n, char *note, size_t size)
@@ -265,8 +265,8 @@ static void report_loss(const lw_daemon_opts_t *opts, dmetrics_t *m, const lw_co
     for (size_t i = 0; i < n && nl < MAX_LAG_SERIES; i++) {
         if (rows[i].lost <= 0)
             continue;
-        loss[nl++] = (lw_alert_loss_t){rows[i].topic, rows[i].partition, 0, rows[i].lost,
-                                       rows[i].lost_first, rows[i].lost_last};
+        loss[nl++] = (lw_alert_loss_t){rows[i].topic, rows[i].partition,  0,
+                                       rows[i].lost,  rows[i].lost_first, rows[i].lost_last};
         nparts++;
         if (!most || rows[i].lost > most->lost)
             most = &rows[i];
@@ -276,8 +276,9 @@ static void report_loss(const lw_daemon_opts_t *opts, dmetrics_t *m, const lw_co
     note[0] = '\0';
     if (cs->events_lost <= 0)
         return;
-    int k = snprintf(note, size, "%lld events lost since start (Kafka offsets skipped: the log "
-                                 "no longer held them",
+    int k = snprintf(note, size,
+                     "%lld events lost since start (Kafka offsets skipped: the log "
+                     "no longer held them",
                      (long long)cs->events_lost);
     if (most && k > 0 && (size_t)k < size)
         snprintf(note + k, size - (size_t)k, "; %s/%d offsets %lld..%lld%s", most->topic,
@@ -340,8 +341,7 @@ static lw_err_t flush_and_post(lw_consumer_t *c, lw_pipeline_t *p, const lw_daem
         lw_pipeline_stats_t after;
         lw_pipeline_stats(p, &after);
         if (after.flushes > before.flushes)
-            lw_promtext_observe(m->commit_seconds,
-                                (double)(lw_clock_mono_ms() - t0) / 1000.0);
+            lw_promtext_observe(m->commit_seconds, (double)(lw_clock_mono_ms() - t0) / 1000.0);
     }
     if (!opts->evaluator)
         return LW_OK;
@@ -418,8 +418,8 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
     LW_LOG(LW_LOG_INFO, "daemon", "consuming; offsets are owned by the store");
     while (!(opts->stop && *opts->stop)) {
         int nfed = 0;
-        err = lw_consumer_poll(c, POLL_TIMEOUT_MS, BATCH, lw_clock_wall_ms(),
-                               lw_clock_mono_ms(), &nfed, errstr, errstr_size);
+        err = lw_consumer_poll(c, POLL_TIMEOUT_MS, BATCH, lw_clock_wall_ms(), lw_clock_mono_ms(),
+                               &nfed, errstr, errstr_size);
         if (err != LW_OK)
             break;
         mono = lw_clock_mono_ms();

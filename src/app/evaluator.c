@@ -175,11 +175,11 @@ static bool store_locked(lw_err_t err, const char *msg)
 typedef struct {
     bool stall_report; /* lw_watch_pipeline */
     bool loss_report;  /* lw_watch_losses on loss_apply */
-    int64_t wm;       /* step: the watermark */
-    size_t max_evals; /* step: 0 counts, 1 evaluates */
-    size_t n;         /* step: evaluations done */
-    uint64_t left;    /* step: buckets left */
-    bool stalled;     /* stall report */
+    int64_t wm;        /* step: the watermark */
+    size_t max_evals;  /* step: 0 counts, 1 evaluates */
+    size_t n;          /* step: evaluations done */
+    uint64_t left;     /* step: buckets left */
+    bool stalled;      /* stall report */
     const char *reason;
     int64_t now;
 } watch_call_t;
@@ -209,7 +209,9 @@ static void call_watch(lw_evaluator_t *ev, watch_call_t *c)
         if (!store_locked(e, err) || lw_clock_mono_ms() - t0 > RETRY_MS)
             break;
         LW_LOG(LW_LOG_WARN, "evaluator", "store busy, %s retried: %s",
-               c->loss_report ? "loss report" : c->stall_report ? "stall report" : "evaluation",
+               c->loss_report    ? "loss report"
+               : c->stall_report ? "stall report"
+                                 : "evaluation",
                err);
         sleep_ms(RETRY_PAUSE_MS);
     }
@@ -240,8 +242,11 @@ static void step(lw_evaluator_t *ev, int64_t wm, size_t max_evals)
 static void apply_report(lw_evaluator_t *ev, bool loss, bool stalled, const char *reason,
                          int64_t now)
 {
-    watch_call_t c = {.stall_report = !loss, .loss_report = loss, .stalled = stalled,
-                      .reason = reason, .now = now};
+    watch_call_t c = {.stall_report = !loss,
+                      .loss_report = loss,
+                      .stalled = stalled,
+                      .reason = reason,
+                      .now = now};
     call_watch(ev, &c);
 }
 
@@ -253,9 +258,9 @@ static void *thread_main(void *arg)
         /* a loss report applies at once: it is about offsets, not about buckets */
         if (ev->loss_pending) {
             for (size_t i = 0; i < ev->nloss; i++) {
-                ev->loss_apply[i] = (lw_alert_loss_t){ev->loss[i].topic, ev->loss[i].partition,
-                                                      0, ev->loss[i].lost, ev->loss[i].first,
-                                                      ev->loss[i].last};
+                ev->loss_apply[i] =
+                    (lw_alert_loss_t){ev->loss[i].topic, ev->loss[i].partition, 0,
+                                      ev->loss[i].lost,  ev->loss[i].first,     ev->loss[i].last};
                 memcpy(ev->loss_topic[i], ev->loss[i].topic, sizeof ev->loss_topic[i]);
                 ev->loss_apply[i].topic = ev->loss_topic[i];
             }

@@ -197,13 +197,13 @@ struct lw_consumer {
     rd_kafka_topic_partition_list_t *wake_list; /* for the waker to send; NULL when none */
     bool wake_quit;
 
-    int64_t now_ms, mono_ms; /* the clock as of the current poll, for callbacks */
+    int64_t now_ms, mono_ms;         /* the clock as of the current poll, for callbacks */
     int64_t last_commit_retry_ms;    /* mono time of the last commit retry */
     int64_t last_committed_retry_ms; /* mono time of the last committed-offset read retry */
-    bool broker_tracked;     /* statistics are on: broker_seen_ms means something */
-    int64_t broker_seen_ms;  /* mono time of the last report with a broker up (INT64_MIN: none
-                                yet, the first poll starts the count) */
-    lw_err_t failed;         /* LW_OK until a fatal error */
+    bool broker_tracked;             /* statistics are on: broker_seen_ms means something */
+    int64_t broker_seen_ms; /* mono time of the last report with a broker up (INT64_MIN: none
+                               yet, the first poll starts the count) */
+    lw_err_t failed;        /* LW_OK until a fatal error */
     char failmsg[KAFKA_ERRMSG];
     lw_consumer_stats_t st;
 };
@@ -898,9 +898,9 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
         rd_kafka_conf_set(conf, "statistics.interval.ms", BROKER_STATS_MS, NULL, 0);
     char sv[32];
     size_t svlen = sizeof sv;
-    c->broker_tracked = rd_kafka_conf_get(conf, "statistics.interval.ms", sv, &svlen) ==
-                            RD_KAFKA_CONF_OK &&
-                        strtoll(sv, NULL, 10) > 0;
+    c->broker_tracked =
+        rd_kafka_conf_get(conf, "statistics.interval.ms", sv, &svlen) == RD_KAFKA_CONF_OK &&
+        strtoll(sv, NULL, 10) > 0;
     c->broker_seen_ms = INT64_MIN;
     if (c->broker_tracked)
         rd_kafka_conf_set_stats_cb(conf, on_stats);
@@ -997,7 +997,6 @@ static void dead_letter(lw_consumer_t *c, const rd_kafka_message_t *m, lw_reject
     else
         LW_LOG(LW_LOG_WARN, "consumer", "dead-letter topic %s: %s", c->dlq_topic, err);
 }
-
 
 /*
  * Offsets [from, to) of a partition were never delivered: the log moved on
@@ -1384,23 +1383,26 @@ rd_kafka_t *lw_consumer_handle(lw_consumer_t *c)
 bool lw_consumer_check(const lw_consumer_t *c, char *why, size_t why_size)
 {
     if (c->nparts > c->cap_parts || c->cap_parts > LW_KAFKA_MAX_PARTITIONS)
-        return lw_seterr(why, why_size, LW_ERR_INVALID, "%zu partitions, capacity %zu", c->nparts, c->cap_parts) == LW_OK;
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "%zu partitions, capacity %zu", c->nparts,
+                         c->cap_parts) == LW_OK;
     for (size_t i = 0; i < c->nparts; i++) {
         const part_t *pt = &c->parts[i];
         lw_position_t fl;
         bool in_store = lw_pipeline_source_flushed(c->p, pt->source, &fl);
         if (pt->inflight >= 0 && (!in_store || pt->inflight > fl.position))
             return lw_seterr(why, why_size, LW_ERR_INVALID,
-                          "kafka:%s:%d: commit of %lld in flight, ahead of the store (%lld)",
-                          pt->topic, (int)pt->partition, (long long)pt->inflight,
-                          in_store ? (long long)fl.position : -1LL) == LW_OK;
+                             "kafka:%s:%d: commit of %lld in flight, ahead of the store (%lld)",
+                             pt->topic, (int)pt->partition, (long long)pt->inflight,
+                             in_store ? (long long)fl.position : -1LL) == LW_OK;
         if (pt->blocked && (!pt->active || pt->next >= 0))
-            return lw_seterr(why, why_size, LW_ERR_INVALID, "kafka:%s:%d: blocked but %s", pt->topic,
-                          (int)pt->partition, pt->active ? "has a next offset" : "not assigned") == LW_OK;
+            return lw_seterr(why, why_size, LW_ERR_INVALID, "kafka:%s:%d: blocked but %s",
+                             pt->topic, (int)pt->partition,
+                             pt->active ? "has a next offset" : "not assigned") == LW_OK;
         if (pt->active && pt->next >= 0 && in_store && fl.position > pt->next)
-            return lw_seterr(why, why_size, LW_ERR_INVALID, "kafka:%s:%d: the store holds %lld, fed only to %lld",
-                          pt->topic, (int)pt->partition, (long long)fl.position,
-                          (long long)pt->next) == LW_OK;
+            return lw_seterr(why, why_size, LW_ERR_INVALID,
+                             "kafka:%s:%d: the store holds %lld, fed only to %lld", pt->topic,
+                             (int)pt->partition, (long long)fl.position,
+                             (long long)pt->next) == LW_OK;
     }
     return lw_pipeline_check(c->p, why, why_size);
 }

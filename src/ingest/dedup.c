@@ -57,7 +57,7 @@ struct lw_dedup {
     slot_t *slots;
     size_t cap; /* power of two, 0 before the first id */
     size_t cap_max;
-    size_t used;      /* occupied slots: live ids and dead ones (bucket < open_from) */
+    size_t used;       /* occupied slots: live ids and dead ones (bucket < open_from) */
     int64_t open_from; /* ids of earlier buckets are dead: ignored, dropped by the next rehash */
     bool full;         /* max_ids live ids: no room until a bucket closes */
     slot_t *pending;   /* added since the last committed write */
@@ -546,7 +546,6 @@ bool lw_dedup_check(const lw_dedup_t *d, bool deep, char *why, size_t why_size)
         return lw_seterr(why, why_size, LW_ERR_INVALID,
                          "dedup: %zu slots used (counted %zu), %zu live, pending %zu, cap "
                          "%zu/%zu, max %zu",
-                         used, d->used, live, d->npending, d->cap, d->cap_max,
-                         d->max_ids) == LW_OK;
+                         used, d->used, live, d->npending, d->cap, d->cap_max, d->max_ids) == LW_OK;
     return true;
 }

@@ -54,8 +54,8 @@ typedef struct {
     char name[LW_PIPELINE_MAX_SOURCE_NAME];
     lw_position_t pos;
     bool dirty;
-    bool idle;        /* caught up (e.g. Kafka partition EOF): does not hold the watermark */
-    int64_t max_time; /* newest event time from this source since start; INT64_MIN = none */
+    bool idle;             /* caught up (e.g. Kafka partition EOF): does not hold the watermark */
+    int64_t max_time;      /* newest event time from this source since start; INT64_MIN = none */
     lw_position_t flushed; /* the position the store holds (zero when none); the expected
                               value of the conditional write (lw_store_move_position) */
     bool in_store;         /* the store holds a position for this source */
@@ -66,8 +66,8 @@ struct lw_pipeline {
     lw_store_t *store;
     lw_decoder_t *dec;
     lw_agg_t *agg;
-    lw_dedup_t *dedup;          /* NULL when deduplication is off */
-    int64_t untracked_flushed;  /* lw_dedup_untracked() as of the last flush */
+    lw_dedup_t *dedup;         /* NULL when deduplication is off */
+    int64_t untracked_flushed; /* lw_dedup_untracked() as of the last flush */
     bool untracked_warned;
 
     source_t *sources;
@@ -114,7 +114,7 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
     lw_pipeline_t *p = lw_calloc_err(1, sizeof *p, errstr, errstr_size);
     if (!p)
         return NULL;
-/* The pipeline's fields one by one; stats result fills share this shape only. */
+    /* The pipeline's fields one by one; stats result fills share this shape only. */
     p->cfg = cfg;
     p->store = store;
     p->last_flush_mono = INT64_MIN;
@@ -153,8 +153,7 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
     if (cfg->source.dedup && (cfg->source.format != LW_FMT_CUSTOM || cfg->source.dedup_id)) {
         p->dedup = lw_dedup_new((size_t)cfg->source.dedup_max_ids, cfg->buckets.size_ms, errstr,
                                 errstr_size);
-        if (!p->dedup ||
-            lw_dedup_load(p->dedup, store, open_from(p), errstr, errstr_size) != LW_OK)
+        if (!p->dedup || lw_dedup_load(p->dedup, store, open_from(p), errstr, errstr_size) != LW_OK)
             goto fail;
         if (lw_dedup_untracked(p->dedup) > 0)
             LW_LOG(LW_LOG_WARN, "pipeline",
@@ -171,7 +170,6 @@ fail:
 }
 
 static void recompute_active_min(lw_pipeline_t *p);
-
 
 int lw_pipeline_add_source(lw_pipeline_t *p, const char *name, lw_position_t *stored, bool *found,
                            char *errstr, size_t errstr_size)
@@ -371,8 +369,7 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
             }
         }
         if (err == LW_OK && n == 0)
-            err = count_event(p, source, &ev, *reason = LW_REJECT_EMPTY, &one, errstr,
-                              errstr_size);
+            err = count_event(p, source, &ev, *reason = LW_REJECT_EMPTY, &one, errstr, errstr_size);
         *outcome = kept > 0 ? last_kept : LW_FEED_REJECTED;
         if (kept > 0)
             *reason = LW_REJECT_NONE;
@@ -474,9 +471,8 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
     if (err == LW_OK && p->dedup)
         err = lw_dedup_write(p->dedup, p->store, open_from(p), errstr, errstr_size);
     if (err == LW_OK && p->dedup)
-        err = add_counter(p, "dedup.untracked",
-                          lw_dedup_untracked(p->dedup) - p->untracked_flushed, errstr,
-                          errstr_size);
+        err = add_counter(p, "dedup.untracked", lw_dedup_untracked(p->dedup) - p->untracked_flushed,
+                          errstr, errstr_size);
     if (err == LW_OK)
         err = lw_store_commit(p->store, errstr, errstr_size);
     if (err != LW_OK) {
@@ -542,13 +538,16 @@ static bool same_position(const lw_position_t *a, const lw_position_t *b)
 bool lw_pipeline_check(const lw_pipeline_t *p, char *why, size_t why_size)
 {
     if (p->nsources > p->cap_sources || p->nsources > LW_PIPELINE_MAX_SOURCES)
-        return lw_seterr(why, why_size, LW_ERR_INVALID, "%zu sources, capacity %zu", p->nsources, p->cap_sources) == LW_OK;
+        return lw_seterr(why, why_size, LW_ERR_INVALID, "%zu sources, capacity %zu", p->nsources,
+                         p->cap_sources) == LW_OK;
     if (p->watermark < p->flushed_wm)
-        return lw_seterr(why, why_size, LW_ERR_INVALID, "watermark %lld moved back below the stored %lld",
-                      (long long)p->watermark, (long long)p->flushed_wm) == LW_OK;
+        return lw_seterr(why, why_size, LW_ERR_INVALID,
+                         "watermark %lld moved back below the stored %lld", (long long)p->watermark,
+                         (long long)p->flushed_wm) == LW_OK;
     if (p->watermark != p->flushed_wm && p->flushed_wm != INT64_MIN && !p->watermark_dirty)
-        return lw_seterr(why, why_size, LW_ERR_INVALID, "watermark %lld differs from the stored %lld, not dirty",
-                      (long long)p->watermark, (long long)p->flushed_wm) == LW_OK;
+        return lw_seterr(why, why_size, LW_ERR_INVALID,
+                         "watermark %lld differs from the stored %lld, not dirty",
+                         (long long)p->watermark, (long long)p->flushed_wm) == LW_OK;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     bool any_active = false;
     size_t ndirty = 0;
@@ -562,30 +561,35 @@ bool lw_pipeline_check(const lw_pipeline_t *p, char *why, size_t why_size)
         if (s->dirty)
             ndirty++;
         else if (s->in_store && !same_position(&s->pos, &s->flushed))
-            return lw_seterr(why, why_size, LW_ERR_INVALID, "source %s at %lld, not dirty, the store has %lld",
-                          s->name, (long long)s->pos.position, (long long)s->flushed.position) == LW_OK;
+            return lw_seterr(why, why_size, LW_ERR_INVALID,
+                             "source %s at %lld, not dirty, the store has %lld", s->name,
+                             (long long)s->pos.position, (long long)s->flushed.position) == LW_OK;
     }
     int64_t want_min = any_active ? lo : hi;
     if (p->nsources > 0 && p->active_min != want_min)
-        return lw_seterr(why, why_size, LW_ERR_INVALID, "cached active minimum %lld, the sources say %lld",
-                      (long long)p->active_min, (long long)want_min) == LW_OK;
+        return lw_seterr(why, why_size, LW_ERR_INVALID,
+                         "cached active minimum %lld, the sources say %lld",
+                         (long long)p->active_min, (long long)want_min) == LW_OK;
     if (p->active_min > p->watermark)
-        return lw_seterr(why, why_size, LW_ERR_INVALID, "watermark %lld below the active minimum %lld",
-                      (long long)p->watermark, (long long)p->active_min) == LW_OK;
+        return lw_seterr(why, why_size, LW_ERR_INVALID,
+                         "watermark %lld below the active minimum %lld", (long long)p->watermark,
+                         (long long)p->active_min) == LW_OK;
     if (lw_agg_watermark(p->agg) > p->watermark)
-        return lw_seterr(why, why_size, LW_ERR_INVALID, "aggregator watermark %lld above the pipeline's %lld",
-                      (long long)lw_agg_watermark(p->agg), (long long)p->watermark) == LW_OK;
+        return lw_seterr(why, why_size, LW_ERR_INVALID,
+                         "aggregator watermark %lld above the pipeline's %lld",
+                         (long long)lw_agg_watermark(p->agg), (long long)p->watermark) == LW_OK;
     const lw_pipeline_stats_t *d = &p->pending;
     if (d->read != p->fed_since_flush || d->read != d->accepted + d->late + d->rejected_total)
         return lw_seterr(why, why_size, LW_ERR_INVALID,
-                      "pending read %lld, fed %lld, accepted+late+rejected %lld disagree",
-                      (long long)d->read, (long long)p->fed_since_flush,
-                      (long long)(d->accepted + d->late + d->rejected_total)) == LW_OK;
+                         "pending read %lld, fed %lld, accepted+late+rejected %lld disagree",
+                         (long long)d->read, (long long)p->fed_since_flush,
+                         (long long)(d->accepted + d->late + d->rejected_total)) == LW_OK;
     if (p->dedup && !lw_dedup_check(p->dedup, false, why, why_size))
         return false;
     if (p->fed_since_flush == 0 && (ndirty > 0 || lw_agg_dirty_cells(p->agg) > 0))
-        return lw_seterr(why, why_size, LW_ERR_INVALID, "nothing fed since the flush, yet %zu dirty sources, %zu cells",
-                      ndirty, lw_agg_dirty_cells(p->agg)) == LW_OK;
+        return lw_seterr(why, why_size, LW_ERR_INVALID,
+                         "nothing fed since the flush, yet %zu dirty sources, %zu cells", ndirty,
+                         lw_agg_dirty_cells(p->agg)) == LW_OK;
     return true;
 }
 

@@ -9,12 +9,12 @@
 
 #include <string.h>
 
-static const char *const cond_names[LW_ALERT_COND_COUNT] = {
-    "no_longer_leads", "reverse", "kpi_link_lost", "not_sensitive", "pipeline_stalled",
-    "events_lost"};
+static const char *const cond_names[LW_ALERT_COND_COUNT] = {"no_longer_leads",  "reverse",
+                                                            "kpi_link_lost",    "not_sensitive",
+                                                            "pipeline_stalled", "events_lost"};
 static const char *const cond_alertnames[LW_ALERT_COND_COUNT] = {
-    "LeadwatchInputNoLongerLeads", "LeadwatchEdgeReversed", "LeadwatchKpiLinkLost",
-    "LeadwatchInputNotSensitive", "LeadwatchPipelineStalled", "LeadwatchEventsLost"};
+    "LeadwatchInputNoLongerLeads", "LeadwatchEdgeReversed",    "LeadwatchKpiLinkLost",
+    "LeadwatchInputNotSensitive",  "LeadwatchPipelineStalled", "LeadwatchEventsLost"};
 
 const char *lw_alert_cond_name(lw_alert_cond_t c)
 {

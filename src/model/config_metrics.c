@@ -472,7 +472,7 @@ static lw_err_t input_check(ctx_t *c, void *base, int section_line, const int *l
 
 /* tree.controls: metrics that enter both models of every edge (conditional Granger). */
 static lw_err_t add_control(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t n,
-                           void *arg)
+                            void *arg)
 {
     lw_config_t *cfg = arg;
     (void)n;

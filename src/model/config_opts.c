@@ -51,7 +51,7 @@ static lw_err_t parse_seasonal(ctx_t *c, const key_spec_t *k, yaml_node_t *v, vo
 
 /* analysis.holidays: a list of dates YYYY-MM-DD (special days: treated as missing). */
 static lw_err_t add_holiday(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t n,
-                           void *arg)
+                            void *arg)
 {
     lw_config_t *cfg = arg;
     (void)n;
@@ -74,8 +74,7 @@ static lw_err_t parse_holidays(ctx_t *c, const key_spec_t *k, yaml_node_t *v, vo
                                const char *kp)
 {
     (void)k;
-    return lw_cfg_each_string(c, v, kp, "dates YYYY-MM-DD", "a date YYYY-MM-DD", add_holiday,
-                              base);
+    return lw_cfg_each_string(c, v, kp, "dates YYYY-MM-DD", "a date YYYY-MM-DD", add_holiday, base);
 }
 
 static lw_err_t analysis_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
@@ -432,8 +431,7 @@ static const key_spec_t alerts_keys[] = {
         LW_ALERTSINK_RESEND_MAX_MS,
         "firing alerts are re-sent to Alertmanager this often (endsAt = now + 4 x resend)"),
     KEY_SECTION("stall", &stall_section, "pipeline-stall bounds, see below"),
-    KEY_DURATION("events_lost_for", CFG(alerts.opts.lost_for_ms), "1h", 0,
-                 LW_ALERT_LOST_FOR_MAX_MS,
+    KEY_DURATION("events_lost_for", CFG(alerts.opts.lost_for_ms), "1h", 0, LW_ALERT_LOST_FOR_MAX_MS,
                  "LeadwatchEventsLost keeps firing this long after a partition's newest loss "
                  "(Kafka offsets skipped), then resolves"),
 };

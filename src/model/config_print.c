@@ -210,11 +210,13 @@ void lw_config_print(const lw_config_t *cfg, FILE *out)
         fprintf(out, "%s     ^ %-10s %s\n", pad, lw_input_kind_name(cfg->tree.inputs[i].kind),
                 cfg->metrics[cfg->tree.inputs[i].metric].name);
     for (size_t i = 0; i < cfg->analysis.ncontrols; i++)
-        fprintf(out, "%s%s%s", i ? ", " : "  controls (in both models of every edge): ",
-                cfg->analysis.controls[i], i + 1 == cfg->analysis.ncontrols ? "\n" : "");
+        fprintf(out, "%s%s%s",
+                i ? ", " : "  controls (in both models of every edge): ", cfg->analysis.controls[i],
+                i + 1 == cfg->analysis.ncontrols ? "\n" : "");
     for (size_t i = 0; i < cfg->analysis.nholidays; i++)
-        fprintf(out, "%s%s%s", i ? ", " : "holidays (treated as missing): ",
-                cfg->analysis.holidays[i], i + 1 == cfg->analysis.nholidays ? "\n" : "");
+        fprintf(out, "%s%s%s",
+                i ? ", " : "holidays (treated as missing): ", cfg->analysis.holidays[i],
+                i + 1 == cfg->analysis.nholidays ? "\n" : "");
     print_alerts(cfg, out);
     print_http(cfg, out);
 }

@@ -340,10 +340,12 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_boold(w, "stable", st, e->stable);
     const lw_breaks_supf_t *b = &e->brk;
     const bool bk = step_open(w, "break", e->break_status, e->break_note);
-    kv_str(w, "test", "HC0 sup-Wald, only the x-lag coefficients change, Hansen (1997) p-value; "
-                      "sup_f = sup_wald / lags");
-    kv_str(w, "model", "y_t = c + sum_{j=1..lag} g_j y_{t-j} [+ controls] + sum_{j=1..lag} b_j "
-                       "x_{t-j}, all rows");
+    kv_str(w, "test",
+           "HC0 sup-Wald, only the x-lag coefficients change, Hansen (1997) p-value; "
+           "sup_f = sup_wald / lags");
+    kv_str(w, "model",
+           "y_t = c + sum_{j=1..lag} g_j y_{t-j} [+ controls] + sum_{j=1..lag} b_j "
+           "x_{t-j}, all rows");
     kv_numd(w, "lags", bk, (double)e->break_lags);
     kv_numd(w, "trim", bk, LW_BREAKS_DEFAULT_TRIM);
     kv_numd(w, "nobs", bk, (double)b->nobs);

@@ -126,12 +126,12 @@ typedef struct {
     double *sx;               /* sensitivity: adjusted levels of the run */
     size_t season_period;     /* resolved */
     /* issue 11: the edge's full-length prepared series and the all-row designs */
-    size_t n;                                    /* rows of the input */
-    double *fx, *fy, *fc[LW_ANALYZE_MAX_CONTROLS]; /* [n], NAN = undefined */
-    size_t nc;                                   /* controls of the current edge */
+    size_t n;                                          /* rows of the input */
+    double *fx, *fy, *fc[LW_ANALYZE_MAX_CONTROLS];     /* [n], NAN = undefined */
+    size_t nc;                                         /* controls of the current edge */
     size_t nctl_all, ctl_all[LW_ANALYZE_MAX_CONTROLS]; /* the tree's control columns */
-    size_t *rows;                                /* [n] rows of the current design */
-    double *X2, *pa, *pb;                        /* second design, forecasts */
+    size_t *rows;                                      /* [n] rows of the current design */
+    double *X2, *pa, *pb;                              /* second design, forecasts */
 } work_t;
 
 /*
@@ -531,8 +531,8 @@ static size_t fill_design(const work_t *w, const double *y, const double *x, siz
  * the rows chosen as above).  *sum = sum of the x-lag coefficients.  false
  * (rec->status LW_ERR_STATS with a reason) when infeasible.
  */
-static bool pair_test(work_t *w, const double *y, const double *x, size_t p, size_t lo,
-                      size_t hi, lw_granger_lag_t *rec, double *sum, double *sum_t)
+static bool pair_test(work_t *w, const double *y, const double *x, size_t p, size_t lo, size_t hi,
+                      lw_granger_lag_t *rec, double *sum, double *sum_t)
 {
     memset(rec, 0, sizeof(*rec));
     rec->lag = p;
@@ -661,7 +661,7 @@ static size_t choose_lag(work_t *w, const double *y, const double *x, size_t K, 
             continue;
         const double llf = lw_ols_llf(tail, m);
         icv[p - 1] = w->o->ic == LW_IC_BIC ? -2.0 * llf + (double)kp * log((double)m)
-                                            : -2.0 * llf + 2.0 * (double)kp;
+                                           : -2.0 * llf + 2.0 * (double)kp;
     }
     for (size_t p = 1; p <= K; p++)
         if (isfinite(icv[p - 1]) && (best == 0 || icv[p - 1] < best_v)) {
@@ -705,8 +705,8 @@ static lw_step_t stability_dir(work_t *w, const double *y, const double *x, size
     stab_geometry(w, e, p, &W, &step);
     *nwin = *nsig = *nsame = 0;
     if (span < W + 2 * step) {
-        lw_analyze_note(why, "%zu rows give fewer than 3 windows of %zu (step %zu); need %zu", span, W, step,
-             W + 2 * step);
+        lw_analyze_note(why, "%zu rows give fewer than 3 windows of %zu (step %zu); need %zu", span,
+                        W, step, W + 2 * step);
         return LW_STEP_SKIPPED;
     }
     for (size_t s = e->row_first; s + W <= e->row_last + 1; s += step) {
@@ -750,8 +750,9 @@ static lw_step_t oos_dir(work_t *w, const double *y, const double *x, size_t p,
     if (R < kb + LW_FORECAST_MIN_DF)
         R = kb + LW_FORECAST_MIN_DF;
     if (R + LW_FORECAST_MIN_OOS > m) {
-        lw_analyze_note(why, "%zu usable rows are too few for a %zu-row first window and %u forecasts", m, R,
-             LW_FORECAST_MIN_OOS);
+        lw_analyze_note(why,
+                        "%zu usable rows are too few for a %zu-row first window and %u forecasts",
+                        m, R, LW_FORECAST_MIN_OOS);
         return LW_STEP_SKIPPED;
     }
     char err[LW_ANALYZE_NOTE_SIZE];
@@ -796,13 +797,12 @@ static void structural_break(work_t *w, lw_edge_result_t *e)
     for (size_t j = 0; j < p; j++)
         chg[j] = k - p + j;
     char err[LW_BREAKS_REASON_SIZE];
-    if (m <= 2 * (k + p) ||
-        lw_breaks_supwald_hc(w->yv, w->X, m, k, chg, p, LW_BREAKS_DEFAULT_TRIM, &e->brk_hc, NULL,
-                             err, sizeof err) != LW_OK) {
+    if (m <= 2 * (k + p) || lw_breaks_supwald_hc(w->yv, w->X, m, k, chg, p, LW_BREAKS_DEFAULT_TRIM,
+                                                 &e->brk_hc, NULL, err, sizeof err) != LW_OK) {
         e->break_status = LW_STEP_SKIPPED;
         if (m <= 2 * (k + p))
             lw_analyze_note(e->break_note, "%zu usable rows; the break test needs more than %zu", m,
-                 2 * (k + p));
+                            2 * (k + p));
         else
             lw_analyze_note(e->break_note, "%s", err);
         return;
@@ -871,7 +871,7 @@ static void sensitivity(work_t *w, lw_edge_result_t *e, size_t n)
     if (lw_prep_series(w->xr, n, &po, w->sx, &info, err, sizeof err) != LW_OK || !info.usable) {
         e->sens_status = LW_STEP_SKIPPED;
         lw_analyze_note(e->sens_note, "seasonal adjustment of the levels failed: %s",
-             info.usable ? err : info.note);
+                        info.usable ? err : info.note);
         return;
     }
     lw_sens_opts_t so;
@@ -907,7 +907,6 @@ static void difference(double *v, size_t n)
     if (n > 0)
         v[0] = (double)NAN;
 }
-
 
 /*
  * Step 1 for the pair (issue 11): the per-column preparation (log when
@@ -946,7 +945,8 @@ static void prepare_pair(work_t *w, lw_edge_result_t *e, const double *const *pr
                  lw_transform_name(w->o->transform));
     else if (e->differenced)
         snprintf(e->prep_note, sizeof e->prep_note,
-                 "both series differenced (same footing): %.32s has a unit root (%.140s)", root_name,
+                 "both series differenced (same footing): %.32s has a unit root (%.140s)",
+                 root_name,
                  pinfo[e->from_col].unit_root ? a->decision
                  : pinfo[e->to_col].unit_root ? b->decision
                                               : "see its preparation");
@@ -1061,21 +1061,22 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     const size_t need_m = 2 * K + 2 + w->nc * (K + 1);
     const size_t m_common = have ? valid_rows(w, fy, fx, K, 0, nrows, w->rows) : 0;
     if (m_common < need_m) {
-        lw_analyze_reason(e,
-                   "only %zu rows have %s and all lags 1..%zu defined (%zu of %zu rows have a "
-                   "missing value after preparation); lags 1..%zu need at least 3*%zu+2 = %zu "
-                   "consecutive rows",
-                   m_common, e->to, K, e->rows_incomplete, nrows, K, K, e->min_nobs);
+        lw_analyze_reason(
+            e,
+            "only %zu rows have %s and all lags 1..%zu defined (%zu of %zu rows have a "
+            "missing value after preparation); lags 1..%zu need at least 3*%zu+2 = %zu "
+            "consecutive rows",
+            m_common, e->to, K, e->rows_incomplete, nrows, K, K, e->min_nobs);
         return LW_OK;
     }
     if (defined_constant(fx, nrows)) {
         lw_analyze_reason(e, "%s is constant over the %zu rows used (after preparation)", e->from,
-                   e->rows_complete);
+                          e->rows_complete);
         return LW_OK;
     }
     if (defined_constant(fy, nrows)) {
         lw_analyze_reason(e, "%s is constant over the %zu rows used (after preparation)", e->to,
-                   e->rows_complete);
+                          e->rows_complete);
         return LW_OK;
     }
 
@@ -1098,8 +1099,8 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     }
     e->lag = choose_lag(w, fy, fx, K, e->ic_common);
     if (e->lag == 0 || e->granger[e->lag - 1].status != LW_OK) {
-        lw_analyze_reason(e, "no lag 1..%zu is feasible for %s -> %s (lag 1: %s)", K, e->from, e->to,
-                   e->granger[0].reason);
+        lw_analyze_reason(e, "no lag 1..%zu is feasible for %s -> %s (lag 1: %s)", K, e->from,
+                          e->to, e->granger[0].reason);
         e->lag = 0;
         return LW_OK;
     }
@@ -1114,8 +1115,8 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     lw_granger_lag_t rec;
     e->effect_sum_defined = pair_test(w, fy, fx, e->lag, 0, nrows, &rec, &e->effect_sum, NULL);
     double sum_rev = 0.0;
-    const bool rev_sum = e->lag_reverse && pair_test(w, fx, fy, e->lag_reverse, 0, nrows, &rec,
-                                                     &sum_rev, NULL);
+    const bool rev_sum =
+        e->lag_reverse && pair_test(w, fx, fy, e->lag_reverse, 0, nrows, &rec, &sum_rev, NULL);
 
     /* 3. lagged regression, 3b. CCF, 7. sensitivity: on the longest complete run */
     const double *pair[2] = {fx, fy};
@@ -1132,7 +1133,8 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
         cross_correlation(w, e, n);
         sensitivity(w, e, n);
     } else {
-        lw_analyze_note(e->lagreg_note, "the longest complete run has %zu rows; %zu needed", n, e->min_nobs);
+        lw_analyze_note(e->lagreg_note, "the longest complete run has %zu rows; %zu needed", n,
+                        e->min_nobs);
         lw_analyze_note(e->ccf_note, "%s", e->lagreg_note);
         lw_analyze_note(e->sens_note, "%s", e->lagreg_note);
     }
@@ -1164,8 +1166,8 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     if (e->p < w->o->alpha)
         structural_break(w, e);
     else
-        lw_analyze_note(e->break_note, "not run: %s -> %s is not significant (p >= %g)", e->from, e->to,
-             w->o->alpha);
+        lw_analyze_note(e->break_note, "not run: %s -> %s is not significant (p >= %g)", e->from,
+                        e->to, w->o->alpha);
 
     /* 6. out-of-sample skill both ways */
     e->oos_status = oos_dir(w, fy, fx, e->lag, e, &e->oos, e->oos_note);
@@ -1173,8 +1175,7 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     if (e->lag_reverse) {
         char why[LW_ANALYZE_NOTE_SIZE];
         e->oos_rev_status = oos_dir(w, fx, fy, e->lag_reverse, e, &e->oos_reverse, why);
-        e->oos_skill_reverse =
-            e->oos_rev_status == LW_STEP_OK && e->oos_reverse.cw_p < w->o->alpha;
+        e->oos_skill_reverse = e->oos_rev_status == LW_STEP_OK && e->oos_reverse.cw_p < w->o->alpha;
     }
     return LW_OK;
 }
@@ -1378,7 +1379,7 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
                 goto free_work;
             }
             lw_analyze_reason(e, "%zu rows; lags 1..%zu need at least 3*%zu+2 = %zu", nrows, K, K,
-                       e->min_nobs);
+                              e->min_nobs);
         }
     }
 

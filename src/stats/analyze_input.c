@@ -45,7 +45,7 @@ lw_err_t lw_analyze_check_input(const lw_analyze_input_t *in, char *errstr, size
 }
 
 lw_err_t lw_analyze_resolve_season(const lw_analyze_opts_t *o, const lw_analyze_input_t *in,
-                               lw_analysis_t *a, char *errstr, size_t errstr_size)
+                                   lw_analysis_t *a, char *errstr, size_t errstr_size)
 {
     switch (o->seasonal) {
     case LW_SEASONAL_NONE:
@@ -55,7 +55,7 @@ lw_err_t lw_analyze_resolve_season(const lw_analyze_opts_t *o, const lw_analyze_
     case LW_SEASONAL_PERIOD:
         a->season_period = o->seasonal_period;
         lw_analyze_note(a->season_note, "period %zu: the mean of each phase (row mod %zu) removed",
-             o->seasonal_period, o->seasonal_period);
+                        o->seasonal_period, o->seasonal_period);
         break;
     case LW_SEASONAL_WEEKLY:
         if (in->bucket_ms == LW_MS_PER_DAY) {
@@ -63,16 +63,19 @@ lw_err_t lw_analyze_resolve_season(const lw_analyze_opts_t *o, const lw_analyze_
             lw_analyze_note(a->season_note, "weekly: day-of-week means removed (period 7)");
         } else if (in->bucket_ms == LW_MS_PER_HOUR && in->nrows >= 3 * 168) {
             a->season_period = 168;
-            lw_analyze_note(a->season_note, "weekly on hourly buckets: hour-of-week means removed (period "
-                                 "168; at least 3 weeks of data)");
+            lw_analyze_note(a->season_note,
+                            "weekly on hourly buckets: hour-of-week means removed (period "
+                            "168; at least 3 weeks of data)");
         } else if (in->bucket_ms == LW_MS_PER_HOUR) {
             a->season_period = 24;
-            lw_analyze_note(a->season_note, "weekly on hourly buckets with less than 3 weeks: hour-of-day "
-                                 "means removed (period 24)");
+            lw_analyze_note(a->season_note,
+                            "weekly on hourly buckets with less than 3 weeks: hour-of-day "
+                            "means removed (period 24)");
         } else if (in->bucket_ms == 0) {
             a->season_period = 7;
-            lw_analyze_note(a->season_note, "weekly: bucket size unknown (labels are not dates), assumed "
-                                 "daily: day-of-week means removed (period 7)");
+            lw_analyze_note(a->season_note,
+                            "weekly: bucket size unknown (labels are not dates), assumed "
+                            "daily: day-of-week means removed (period 7)");
         } else {
             return lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
                              "seasonal: weekly needs hourly or daily buckets (these are %.6g h); "
@@ -90,7 +93,7 @@ lw_err_t lw_analyze_resolve_season(const lw_analyze_opts_t *o, const lw_analyze_
  * control is a control of the OTHER edges only.
  */
 lw_err_t lw_analyze_resolve_controls(const lw_analyze_opts_t *o, const lw_analyze_input_t *in,
-                                 size_t *cols, size_t *ncols, char *errstr, size_t errstr_size)
+                                     size_t *cols, size_t *ncols, char *errstr, size_t errstr_size)
 {
     *ncols = 0;
     for (size_t i = 0; i < o->ncontrols; i++) {
@@ -115,7 +118,7 @@ lw_err_t lw_analyze_resolve_controls(const lw_analyze_opts_t *o, const lw_analyz
  * a->holiday_rows and a->holiday_note set.
  */
 unsigned char *lw_analyze_holiday_mask(const lw_analyze_opts_t *o, const lw_analyze_input_t *in,
-                                   lw_analysis_t *a)
+                                       lw_analysis_t *a)
 {
     if (o->nholidays == 0 || in->nrows == 0)
         return NULL;
@@ -123,8 +126,9 @@ unsigned char *lw_analyze_holiday_mask(const lw_analyze_opts_t *o, const lw_anal
     if (!m)
         return NULL;
     if (!in->labels) {
-        lw_analyze_note(a->holiday_note, "%zu holidays given, but the rows have no date labels: ignored",
-             o->nholidays);
+        lw_analyze_note(a->holiday_note,
+                        "%zu holidays given, but the rows have no date labels: ignored",
+                        o->nholidays);
         return m;
     }
     for (size_t t = 0; t < in->nrows; t++)
@@ -134,6 +138,6 @@ unsigned char *lw_analyze_holiday_mask(const lw_analyze_opts_t *o, const lw_anal
                 a->holiday_rows++;
             }
     lw_analyze_note(a->holiday_note, "%zu holidays given, %zu rows matched: treated as missing",
-         o->nholidays, a->holiday_rows);
+                    o->nholidays, a->holiday_rows);
     return m;
 }

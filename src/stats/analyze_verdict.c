@@ -87,27 +87,27 @@ static bool gate_reasons(lw_edge_result_t *e, const lw_analyze_opts_t *o, const 
     if (stab != LW_STEP_OK) {
         ok = false;
         lw_analyze_reason(e, "%s -> %s: stability could not be checked: %s", from, to,
-                   stab == LW_STEP_SKIPPED && e->stab_note[0] ? e->stab_note : "skipped");
+                          stab == LW_STEP_SKIPPED && e->stab_note[0] ? e->stab_note : "skipped");
     } else if (!stable) {
         ok = false;
         lw_analyze_reason(e,
-                   "%s -> %s unstable: the summed effect is not significantly against the "
-                   "full-sample sign in only %.0f%% of the sub-windows of %zu (need %.0f%%)",
-                   from, to, 100.0 * sign_share, e->stab_window, 100.0 * o->stable_min_sign);
+                          "%s -> %s unstable: the summed effect is not significantly against the "
+                          "full-sample sign in only %.0f%% of the sub-windows of %zu (need %.0f%%)",
+                          from, to, 100.0 * sign_share, e->stab_window, 100.0 * o->stable_min_sign);
     }
     if (oos_st != LW_STEP_OK) {
         ok = false;
         lw_analyze_reason(e, "%s -> %s: out-of-sample skill could not be checked: %s", from, to,
-                   oos_note);
+                          oos_note);
     } else {
         fmt_p(pb, sizeof pb, f->cw_p);
         if (!skill)
             ok = false;
         lw_analyze_reason(e,
-                   "%s -> %s: %s out-of-sample skill: RMSE %+.1f%% with %s's lags over %zu "
-                   "one-step forecasts, Clark-West p = %s",
-                   from, to, skill ? "positive" : "no significant", -100.0 * f->rel_rmse_change,
-                   from, f->noos, pb);
+                          "%s -> %s: %s out-of-sample skill: RMSE %+.1f%% with %s's lags over %zu "
+                          "one-step forecasts, Clark-West p = %s",
+                          from, to, skill ? "positive" : "no significant",
+                          -100.0 * f->rel_rmse_change, from, f->noos, pb);
     }
     return ok;
 }
@@ -134,19 +134,20 @@ static void decide_verdict(const lw_analysis_t *a, lw_edge_result_t *e)
     lw_analyze_reason(e, "%s", e->prep_note);
     fmt_p(pb, sizeof pb, e->p);
     fmt_p(qb, sizeof qb, e->q);
-    lw_analyze_reason(e,
-               "%s -> %s %s: F(%.0f, %.0f) = %.3g, p = %s, q = %s at lag %zu (chosen by %s on "
-               "one common sample%s)",
-               e->from, e->to, fwd ? "significant" : "not significant", g->df_num, g->df_denom,
-               g->f, pb, qb, e->lag, o->ic == LW_IC_BIC ? "BIC" : "AIC",
-               e->ncontrols ? ", controls in both models" : "");
+    lw_analyze_reason(
+        e,
+        "%s -> %s %s: F(%.0f, %.0f) = %.3g, p = %s, q = %s at lag %zu (chosen by %s on "
+        "one common sample%s)",
+        e->from, e->to, fwd ? "significant" : "not significant", g->df_num, g->df_denom, g->f, pb,
+        qb, e->lag, o->ic == LW_IC_BIC ? "BIC" : "AIC",
+        e->ncontrols ? ", controls in both models" : "");
     if (e->lag_reverse) {
         const lw_granger_lag_t *r = &e->granger_reverse[e->lag_reverse - 1];
         fmt_p(pb, sizeof pb, e->p_reverse);
         fmt_p(qb, sizeof qb, e->q_reverse);
         lw_analyze_reason(e, "%s -> %s %s: F(%.0f, %.0f) = %.3g, p = %s, q = %s at lag %zu", e->to,
-                   e->from, rev ? "significant" : "not significant", r->df_num, r->df_denom, r->f,
-                   pb, qb, e->lag_reverse);
+                          e->from, rev ? "significant" : "not significant", r->df_num, r->df_denom,
+                          r->f, pb, qb, e->lag_reverse);
     } else {
         lw_analyze_reason(e, "%s -> %s: no feasible lag", e->to, e->from);
     }
@@ -154,10 +155,10 @@ static void decide_verdict(const lw_analysis_t *a, lw_edge_result_t *e)
     if (fwd) {
         if (e->lagreg_status == LW_STEP_OK)
             lw_analyze_reason(e, "lead %zu (largest R^2 of y_t on x_{t-k}, k >= 1)%s", e->lead,
-                       e->elasticity_defined ? "" : "; elasticity undefined");
-        fwd_ok = gate_reasons(e, o, e->from, e->to, e->stab_status, e->stable,
-                              e->stab_sign_consistency, e->oos_status, &e->oos, e->oos_skill,
-                              e->oos_note);
+                              e->elasticity_defined ? "" : "; elasticity undefined");
+        fwd_ok =
+            gate_reasons(e, o, e->from, e->to, e->stab_status, e->stable, e->stab_sign_consistency,
+                         e->oos_status, &e->oos, e->oos_skill, e->oos_note);
     }
     if (rev)
         rev_ok = gate_reasons(e, o, e->to, e->from, e->stab_rev_status, e->stable_reverse,
@@ -169,10 +170,11 @@ static void decide_verdict(const lw_analysis_t *a, lw_edge_result_t *e)
     } else if (e->break_found) {
         lw_analysis_row_label(a, e->break_row, lb, sizeof lb);
         fmt_p(pb, sizeof pb, e->brk.p);
-        lw_analyze_reason(e,
-                   "warning: the relationship changed around %s (HC sup-Wald %.3g on the %zu "
-                   "x-lag coefficients, p = %s)",
-                   lb, e->brk.sup_wald, e->break_lags, pb);
+        lw_analyze_reason(
+            e,
+            "warning: the relationship changed around %s (HC sup-Wald %.3g on the %zu "
+            "x-lag coefficients, p = %s)",
+            lb, e->brk.sup_wald, e->break_lags, pb);
     }
     if (e->break_found && e->regime_tested && e->p_before < alpha && e->p_after >= alpha &&
         !rev_ok) {
@@ -183,21 +185,24 @@ static void decide_verdict(const lw_analysis_t *a, lw_edge_result_t *e)
         char p1[32], p2[32];
         fmt_p(p1, sizeof p1, e->p_before);
         fmt_p(p2, sizeof p2, e->p_after);
-        lw_analyze_reason(e,
-                   "no longer leads since %s: at lag %zu p = %s before the break, p = %s over "
-                   "the %zu rows after it",
-                   lb, e->lag, p1, p2, e->rows_after);
+        lw_analyze_reason(
+            e,
+            "no longer leads since %s: at lag %zu p = %s before the break, p = %s over "
+            "the %zu rows after it",
+            lb, e->lag, p1, p2, e->rows_after);
         return;
     }
     if (fwd_ok && rev_ok) {
         e->verdict = LW_VERDICT_FEEDBACK;
-        lw_analyze_reason(e, "both directions significant after BH at alpha %g and both pass the "
-                      "checks: feedback", alpha);
+        lw_analyze_reason(e,
+                          "both directions significant after BH at alpha %g and both pass the "
+                          "checks: feedback",
+                          alpha);
     } else if (fwd_ok) {
         e->verdict = LW_VERDICT_LEADS;
         if (rev)
             lw_analyze_reason(e, "%s -> %s is significant but fails its checks: not counted", e->to,
-                       e->from);
+                              e->from);
     } else if (rev_ok) {
         e->verdict = LW_VERDICT_REVERSE;
         lw_analyze_reason(e, "%s leads %s, not the other way round", e->to, e->from);
@@ -218,15 +223,17 @@ void lw_analyze_decide(const lw_analysis_t *a, lw_edge_result_t *e)
     if (!e->analysed)
         return;
     if (e->ccf_status == LW_STEP_OK)
-        lw_analyze_reason(e, "prewhitened cross-correlation peaks at lead %zu (r = %.3f, band +-%.3f%s)",
-                   e->ccf.lead, e->ccf.lead_r, e->ccf.band,
-                   e->ccf.lead_significant ? "" : ", inside the band");
+        lw_analyze_reason(
+            e, "prewhitened cross-correlation peaks at lead %zu (r = %.3f, band +-%.3f%s)",
+            e->ccf.lead, e->ccf.lead_r, e->ccf.band,
+            e->ccf.lead_significant ? "" : ", inside the band");
     if (e->sens_status != LW_STEP_OK)
         lw_analyze_reason(e, "sensitivity (MDE) could not be computed: %s", e->sens_note);
     else
-        lw_analyze_reason(e,
-                   "%s: a %zu-bucket experiment detects a change of %.1f%% (alpha 0.05, power "
-                   "%.2g; threshold %.0f%%)",
-                   e->sens.sensitive ? "sensitive" : "not sensitive", e->sens.horizon,
-                   100.0 * e->sens.mde_rel, o->mde_power, 100.0 * o->mde_threshold);
+        lw_analyze_reason(
+            e,
+            "%s: a %zu-bucket experiment detects a change of %.1f%% (alpha 0.05, power "
+            "%.2g; threshold %.0f%%)",
+            e->sens.sensitive ? "sensitive" : "not sensitive", e->sens.horizon,
+            100.0 * e->sens.mde_rel, o->mde_power, 100.0 * o->mde_threshold);
 }

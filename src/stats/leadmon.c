@@ -22,8 +22,8 @@
 
 void lw_leadmon_opts_default(lw_leadmon_opts_t *o)
 {
-    *o = (lw_leadmon_opts_t){.arm_after = 28, .alpha = 0.05, .year = 365.0, .rebase = 90.0,
-                              .reps = 4000};
+    *o = (lw_leadmon_opts_t){
+        .arm_after = 28, .alpha = 0.05, .year = 365.0, .rebase = 90.0, .reps = 4000};
 }
 
 /* Transformed value of series s at window row i (NAN when undefined). */
@@ -164,8 +164,7 @@ static bool start(lw_leadmon_t *m, const lw_leadmon_opts_t *o, const lw_leadmon_
      * Siegmund's stays */
     if (o->reps >= 100)
         (void)lw_stopmon_calibrate(&nm.cusum, yv, Z, nh, o->reps,
-                                   (uint64_t)nm.t0 * 0x9E3779B97F4A7C15u ^ nm.lag, err,
-                                   sizeof err);
+                                   (uint64_t)nm.t0 * 0x9E3779B97F4A7C15u ^ nm.lag, err, sizeof err);
     nm.phase = LW_LEADMON_WATCHING;
     nm.streak = 0;
     nm.last_index = in->last_index;
@@ -236,15 +235,14 @@ bool lw_leadmon_check(const lw_leadmon_t *m)
 {
     if (m->version == 0)
         return m->phase == LW_LEADMON_IDLE;
-    if (m->version != LW_LEADMON_VERSION || m->phase > LW_LEADMON_ALARMED ||
-        m->log_x > 1 || m->log_y > 1 || m->diff > 1 ||
-        m->season > LW_LEADMON_MAX_SEASON || m->season == 1)
+    if (m->version != LW_LEADMON_VERSION || m->phase > LW_LEADMON_ALARMED || m->log_x > 1 ||
+        m->log_y > 1 || m->diff > 1 || m->season > LW_LEADMON_MAX_SEASON || m->season == 1)
         return false;
     if (m->phase == LW_LEADMON_IDLE && m->starts == 0)
         return true;
     if (m->lag < 1 || m->lag > LW_LEADMON_MAX_LAG ||
-        m->ndet != 1u + (m->season ? m->season - 1u : 0u) ||
-        !lw_stopmon_check(&m->cusum) || m->cusum.k != m->ndet + 2 * m->lag)
+        m->ndet != 1u + (m->season ? m->season - 1u : 0u) || !lw_stopmon_check(&m->cusum) ||
+        m->cusum.k != m->ndet + 2 * m->lag)
         return false;
     for (uint32_t j = 0; j < m->ndet; j++)
         if (!isfinite(m->cx[j]))

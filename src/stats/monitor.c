@@ -53,8 +53,8 @@ bool lw_monitor_check(const lw_monitor_t *m)
         (m->alarm != 0 && (m->alarm <= m->histsize || m->alarm > m->rows)))
         return false;
     if (!(m->alpha > 0.0 && m->alpha < 1.0) || !(m->critval > 0.0) || !isfinite(m->critval) ||
-        !(m->sigma > 0.0) || !isfinite(m->sigma) || !isfinite(m->cusum) ||
-        !(m->stat >= 0.0) || !isfinite(m->stat))
+        !(m->sigma > 0.0) || !isfinite(m->sigma) || !isfinite(m->cusum) || !(m->stat >= 0.0) ||
+        !isfinite(m->stat))
         return false;
     for (uint32_t j = 0; j < m->k; j++)
         if (!isfinite(m->coef[j]))
@@ -126,8 +126,8 @@ lw_err_t lw_monitor_update(lw_monitor_t *m, const double *z, double y, double *p
         f += z[j] * m->coef[j];
     const double e = y - f;
     if (!isfinite(e))
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "monitor: NaN or Inf in row %llu", (unsigned long long)(m->rows + 1));
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "monitor: NaN or Inf in row %llu",
+                         (unsigned long long)(m->rows + 1));
     m->cusum += e;
     m->rows++;
     const double pr = m->cusum / (m->sigma * sqrt((double)m->histsize));
@@ -151,8 +151,7 @@ lw_err_t lw_monitor_feed(lw_monitor_t *m, const double *y, const double *Z, size
 {
     for (size_t i = 0; i < count; i++) {
         lw_err_t err = lw_monitor_update(m, Z + i * m->k, y[i], process ? process + i : NULL,
-                                         boundary ? boundary + i : NULL, NULL, errstr,
-                                         errstr_size);
+                                         boundary ? boundary + i : NULL, NULL, errstr, errstr_size);
         if (err != LW_OK)
             return err;
     }
@@ -232,7 +231,7 @@ lw_err_t lw_stopmon_init(lw_stopmon_t *m, const double *y, const double *Z, size
                          "stop monitor: need 1 <= k <= %u, k < n <= %u, a lead column, alpha in "
                          "(0, 1) and a horizon >= 1 (got k %zu, n %zu, alpha %g, horizon %g)",
                          LW_STOPMON_MAX_K, LW_MONITOR_MAX_HIST, k, n, alpha, horizon);
-/* Like lw_monitor_init: check the bounds, fit the history, fill this monitor's own fields. */
+    /* Like lw_monitor_init: check the bounds, fit the history, fill this monitor's own fields. */
     lw_err_t err = history_fit(y, Z, n, k, m->coef, &m->sigma, errstr, errstr_size);
     if (err == LW_OK) {
         m->version = LW_STOPMON_VERSION;
@@ -250,17 +249,17 @@ lw_err_t lw_stopmon_init(lw_stopmon_t *m, const double *y, const double *Z, size
         m->v = sg2 / (double)n / (m->sigma * m->sigma);
         m->h = lw_stopmon_threshold(m->v, alpha, horizon);
         if (!lw_stopmon_check(m))
-            err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
-                            "stop monitor: degenerate history fit (sigma %g, v %g)", m->sigma,
-                            m->v);
+            err =
+                lw_seterr(errstr, errstr_size, LW_ERR_STATS,
+                          "stop monitor: degenerate history fit (sigma %g, v %g)", m->sigma, m->v);
     }
     if (err != LW_OK)
         memset(m, 0, sizeof(*m));
     return err;
 }
 
-lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *llr,
-                           bool *alarm_now, char *errstr, size_t errstr_size)
+lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *llr, bool *alarm_now,
+                           char *errstr, size_t errstr_size)
 {
     if (alarm_now)
         *alarm_now = false;
@@ -273,8 +272,7 @@ lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *l
     const double l = -(2.0 * e * g + g * g) / (2.0 * m->sigma * m->sigma);
     if (!isfinite(l))
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "stop monitor: NaN or Inf in row %llu",
-                         (unsigned long long)(m->rows + 1));
+                         "stop monitor: NaN or Inf in row %llu", (unsigned long long)(m->rows + 1));
     m->rows++;
     m->stat = m->stat + l > 0.0 ? m->stat + l : 0.0;
     if (m->stat > m->maxstat)
@@ -336,7 +334,8 @@ lw_err_t lw_stopmon_calibrate(lw_stopmon_t *m, const double *y, const double *Z,
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     lw_err_t err = LW_OK;
     if (!l || !res || !maxw || !rng) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "stop monitor calibration: out of memory");
+        err =
+            lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "stop monitor calibration: out of memory");
         goto out;
     }
     if (!inv_gram_chol(Z, n, k, l)) {

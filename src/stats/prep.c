@@ -353,8 +353,8 @@ lw_err_t lw_prep_series(const double *x, size_t n, const lw_prep_opts_t *opts, d
         snprintf(info->decision, sizeof info->decision, "unit root assumed: ADF could not run");
     else if (!info->unit_root)
         snprintf(info->decision, sizeof info->decision,
-                 "%sstationary: ADF(%s) p = %.3g rejects a unit root%s", opts->trend ? "trend-" : "",
-                 opts->trend ? "ct" : "c", info->adf.pvalue,
+                 "%sstationary: ADF(%s) p = %.3g rejects a unit root%s",
+                 opts->trend ? "trend-" : "", opts->trend ? "ct" : "c", info->adf.pvalue,
                  info->kpss_run && info->kpss.pvalue < 0.05
                      ? " (KPSS disagrees, p < 0.05)"
                      : (info->kpss_run ? " (KPSS agrees)" : ""));
@@ -362,9 +362,9 @@ lw_err_t lw_prep_series(const double *x, size_t n, const lw_prep_opts_t *opts, d
         snprintf(info->decision, sizeof info->decision,
                  "unit root: ADF(%s) p = %.3g does not reject%s", opts->trend ? "ct" : "c",
                  info->adf.pvalue,
-                 !info->kpss_run                ? ""
-                 : info->kpss.pvalue < 0.05     ? ", KPSS rejects stationarity (confirmed)"
-                                                : ", KPSS does not reject either (conservative)");
+                 !info->kpss_run            ? ""
+                 : info->kpss.pvalue < 0.05 ? ", KPSS rejects stationarity (confirmed)"
+                                            : ", KPSS does not reject either (conservative)");
 
     /* 5. difference */
     switch (opts->transform) {

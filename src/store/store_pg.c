@@ -217,13 +217,14 @@ enum {
 
 /* One SQL text a statement: rows of one shape are the table (as store_sqlite.c's), not copies. */
 static const char *const statement_sql[ST_COUNT] = {
-    [ST_ADD_CELL] = "INSERT INTO cells AS c(metric, bucket, count, sum, sum_comp, sum_micros, hll,"
-                    " distinct_est) VALUES($1, $2, $3, $4, $5, $6, $7, $8)"
-                    " ON CONFLICT(metric, bucket) DO UPDATE"
-                    " SET count = c.count + excluded.count, sum = c.sum + excluded.sum,"
-                    " sum_comp = c.sum_comp + excluded.sum_comp + lw_twosum_err(c.sum, excluded.sum),"
-                    " sum_micros = c.sum_micros + excluded.sum_micros"
-                    " RETURNING c.hll",
+    [ST_ADD_CELL] =
+        "INSERT INTO cells AS c(metric, bucket, count, sum, sum_comp, sum_micros, hll,"
+        " distinct_est) VALUES($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT(metric, bucket) DO UPDATE"
+        " SET count = c.count + excluded.count, sum = c.sum + excluded.sum,"
+        " sum_comp = c.sum_comp + excluded.sum_comp + lw_twosum_err(c.sum, excluded.sum),"
+        " sum_micros = c.sum_micros + excluded.sum_micros"
+        " RETURNING c.hll",
     [ST_SET_HLL] = "UPDATE cells SET hll = $3, distinct_est = $4 WHERE metric = $1 AND bucket = $2",
     [ST_SET_POSITION] = "INSERT INTO positions(source, position, fp_len, fp_hash)"
                         " VALUES($1, $2, $3, $4) ON CONFLICT(source) DO UPDATE SET"

@@ -47,8 +47,9 @@
 #define LW_ALERT_NAME_SIZE 129u  /* metric names, as LW_ANALYZE_NAME_SIZE */
 #define LW_ALERT_KEY_SIZE 24u    /* label / annotation names */
 #define LW_ALERT_VALUE_SIZE 264u /* label / annotation values (edge = 2 names + "->") */
-#define LW_ALERT_MAX_LABELS 6u   /* alertname, edge, input, kind, nsm (+1 spare); the loss
-                                    alert: alertname, nsm, partition, topic */
+#define LW_ALERT_MAX_LABELS                                                                        \
+    6u /* alertname, edge, input, kind, nsm (+1 spare); the loss                                   \
+          alert: alertname, nsm, partition, topic */
 #define LW_ALERT_MAX_ANNOTATIONS 14u
 
 typedef enum {
@@ -74,7 +75,6 @@ typedef enum {
 
 /* "leads", "reverse", "feedback", "inconclusive", "insufficient_data". */
 const char *lw_alert_verdict_name(lw_alert_verdict_t v);
-
 
 /*
  * The evidence behind a verdict, copied into the annotations.  NAN / 0 /
@@ -194,7 +194,7 @@ lw_err_t lw_alert_pipeline(lw_alert_table_t *t, const char *nsm, bool stalled, c
  * skipped because the log no longer held them.
  */
 typedef struct {
-    const char *topic;  /* NULL or "" = ignored */
+    const char *topic; /* NULL or "" = ignored */
     int32_t partition;
     int64_t lost_new;   /* offsets lost since the previous report; <= 0 = no new loss */
     int64_t lost_total; /* on this partition since the daemon started (annotation) */

@@ -45,8 +45,8 @@
  * Threads: one thread at a time (the daemon's evaluator thread,
  * app/evaluator.h, which serialises the stall reports and reloads with its
  * evaluations); the sink's queue and the registry's series are the only
- * things shared with other threads, and they are thread-safe.  Time is injected (now_ms is the wall clock for the alert
- * timestamps; durations are measured by the caller's clock callback).
+ * things shared with other threads, and they are thread-safe.  Time is injected (now_ms is the wall
+ * clock for the alert timestamps; durations are measured by the caller's clock callback).
  */
 #ifndef LEADWATCH_WATCH_H
 #define LEADWATCH_WATCH_H
@@ -119,9 +119,8 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
  * lw_watch_advance: a sequence of bounded calls with one watermark
  * evaluates exactly the buckets one unbounded call would.
  */
-lw_err_t lw_watch_advance_max(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms,
-                              size_t max_evals, size_t *nevals, uint64_t *left, char *errstr,
-                              size_t errstr_size);
+lw_err_t lw_watch_advance_max(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, size_t max_evals,
+                              size_t *nevals, uint64_t *left, char *errstr, size_t errstr_size);
 
 /*
  * The pipeline-stall state from the daemon's timer (no events for
@@ -168,9 +167,8 @@ void lw_watch_stats(const lw_watch_t *w, lw_watch_stats_t *out);
  * newest row is bucket index `last_index`, and `obs` (edge i's observation:
  * whether it leads), and say what it tells the alert.
  */
-void lw_watch_edge_obs(const lw_analysis_t *an, size_t i, const char *nsm, double alpha,
-                       bool gap, char *brk, size_t brk_size, const char *as_of,
-                       lw_alert_obs_t *o);
+void lw_watch_edge_obs(const lw_analysis_t *an, size_t i, const char *nsm, double alpha, bool gap,
+                       char *brk, size_t brk_size, const char *as_of, lw_alert_obs_t *o);
 lw_alert_mon_t lw_watch_monitor_edge(lw_leadmon_t *m, const lw_leadmon_opts_t *o,
                                      const lw_analysis_t *an, size_t i,
                                      const lw_analyze_input_t *in, int64_t last_index,

@@ -59,17 +59,17 @@ typedef struct {
     int64_t close_timeout_ms;  /* bound on leaving the group; 0 = default 10 s */
 
     /* service parts, all optional (NULL / 0 = off) */
-    lw_evaluator_t *evaluator; /* gets the watermark after each flush and the stall checks;
-                                  drained and stopped (lw_evaluator_finish) at the end */
-    lw_promtext_t *metrics; /* the daemon registers and updates its counters here */
-    lw_http_t *http;        /* told when the daemon is ready (consuming, store writable,
-                               a broker connected) */
+    lw_evaluator_t *evaluator;       /* gets the watermark after each flush and the stall checks;
+                                        drained and stopped (lw_evaluator_finish) at the end */
+    lw_promtext_t *metrics;          /* the daemon registers and updates its counters here */
+    lw_http_t *http;                 /* told when the daemon is ready (consuming, store writable,
+                                        a broker connected) */
     int64_t ready_broker_timeout_ms; /* not ready after this long without a Kafka broker
                                         connected (lw_consumer_broker_silence_ms); 0 = off */
     lw_daemon_tunables_t tunables;
     volatile sig_atomic_t *reload; /* set by SIGHUP; the loop clears it and calls on_reload */
     lw_err_t (*on_reload)(void *ctx, lw_daemon_tunables_t *t); /* on the loop's thread */
-    void *reload_ctx; /* ctx of on_reload */
+    void *reload_ctx;                                          /* ctx of on_reload */
 } lw_daemon_opts_t;
 
 typedef struct {
@@ -77,9 +77,9 @@ typedef struct {
     lw_pipeline_stats_t committed; /* what committed flushes wrote (lw_pipeline_committed): the
                                       store's share of this run; the rest of
                                       lw_pipeline_stats() was read and not committed */
-    bool idle_exit; /* ended because of exit_when_idle_ms */
-    double run_s;   /* from the start of the loop to the end of the group leave (the consumption
-                       time, without the service's alert-queue drain at exit) */
+    bool idle_exit;                /* ended because of exit_when_idle_ms */
+    double run_s; /* from the start of the loop to the end of the group leave (the consumption
+                     time, without the service's alert-queue drain at exit) */
 } lw_daemon_result_t;
 
 /*

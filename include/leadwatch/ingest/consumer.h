@@ -97,19 +97,19 @@ typedef struct {
     int64_t messages; /* messages fed to the pipeline */
     int64_t poison;   /* of which the decoder rejected */
     int64_t poison_by_reason[LW_REJECT__COUNT];
-    int64_t dead_lettered;       /* poison messages handed to the dead-letter producer */
-    int64_t kafka_commits;       /* offset commits acknowledged by the broker */
-    int64_t kafka_commit_errors; /* offset commits the broker refused (non-fatal) */
-    int64_t rebalances;          /* assignment changes seen */
-    int assigned;                /* partitions assigned now */
-    int64_t fetch_wakeups;       /* librdkafka < 2.2: fetchers woken after a full queue */
-    int64_t stale_skipped;       /* messages below a partition's next offset, not fed again */
-    int64_t lag_total;           /* sum of the known lags of the assigned partitions
-                                    (lw_consumer_lag); -1 when none is known */
+    int64_t dead_lettered;         /* poison messages handed to the dead-letter producer */
+    int64_t kafka_commits;         /* offset commits acknowledged by the broker */
+    int64_t kafka_commit_errors;   /* offset commits the broker refused (non-fatal) */
+    int64_t rebalances;            /* assignment changes seen */
+    int assigned;                  /* partitions assigned now */
+    int64_t fetch_wakeups;         /* librdkafka < 2.2: fetchers woken after a full queue */
+    int64_t stale_skipped;         /* messages below a partition's next offset, not fed again */
+    int64_t lag_total;             /* sum of the known lags of the assigned partitions
+                                      (lw_consumer_lag); -1 when none is known */
     int64_t committed_read_errors; /* failed reads of the group's committed offsets */
     int64_t events_lost; /* offsets the consumer never read because the log no longer held them
                             (retention/truncation past its position; see consumer.c "Loss") */
-    int blocked; /* assigned partitions paused until their committed offset is read */
+    int blocked;         /* assigned partitions paused until their committed offset is read */
 } lw_consumer_stats_t;
 
 /* One assigned partition's consumer lag (lw_consumer_lag). */

@@ -34,8 +34,8 @@ typedef struct lw_pipeline lw_pipeline_t;
 typedef struct {
     int64_t read;      /* events fed (each element of a batch envelope is one) */
     int64_t envelopes; /* batch envelopes expanded into their elements */
-    int64_t accepted; /* decoded and inside an open bucket */
-    int64_t late;     /* decoded, but their bucket had closed */
+    int64_t accepted;  /* decoded and inside an open bucket */
+    int64_t late;      /* decoded, but their bucket had closed */
     int64_t rejected[LW_REJECT__COUNT];
     int64_t rejected_total;
     int64_t flushes; /* committed store transactions */
@@ -99,9 +99,9 @@ bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms);
  * pending).  Each position is written only if the store still holds the
  * one this pipeline read or last committed for the source
  * (lw_store_move_position): when another writer committed for it in the
- * meantime the flush fails with "position conflict" and nothing commits.  On failure the transaction is rolled back, the pending state
- * is kept, and the caller must stop feeding (the store is unusable or
- * full); the error names the store's reason.
+ * meantime the flush fails with "position conflict" and nothing commits.  On failure the
+ * transaction is rolled back, the pending state is kept, and the caller must stop feeding (the
+ * store is unusable or full); the error names the store's reason.
  */
 lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size_t errstr_size);
 

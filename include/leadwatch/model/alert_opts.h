@@ -62,8 +62,8 @@ typedef struct {
     int64_t lost_for_ms; /* LeadwatchEventsLost keeps firing this long after the newest loss
                             of its partition (alerts.events_lost_for, default 1h), then
                             resolves; 0..LW_ALERT_LOST_FOR_MAX_MS */
-    size_t max_entries; /* (edge, condition) pairs, LW_ALERT_MIN_ENTRIES..LW_ALERT_MAX_ENTRIES
-                           (config key alerts.max_alerts) */
+    size_t max_entries;  /* (edge, condition) pairs, LW_ALERT_MIN_ENTRIES..LW_ALERT_MAX_ENTRIES
+                            (config key alerts.max_alerts) */
 } lw_alert_opts_t;
 
 /* The table defaults (config_opts.c); on_mask = every edge condition, stall_* = 0. */

@@ -49,18 +49,18 @@ typedef struct {
     lw_seasonal_t seasonal;   /* none, weekly or a period */
     size_t seasonal_period;   /* LW_SEASONAL_PERIOD: 2..LW_PREP_MAX_PERIOD */
     double alpha;             /* significance for q-values and sub-windows, (0, ALPHA_MAX] */
-    size_t window;            /* stability sub-window in buckets, 0 = auto: max(n/4, 5 lag + 20), <= n/2 */
-    lw_ic_t ic;               /* lag choice */
-    double adf_alpha;         /* auto transform: difference when ADF p >= this, (0, 1) */
-    size_t hac_lags;          /* Newey-West bandwidth, 0 = floor(4 (T/100)^(2/9)) */
-    double mde_threshold;     /* relative MDE above which an input is "not sensitive" */
-    size_t mde_horizon;       /* experiment length in buckets */
-    double mde_power;         /* (0, 1) */
-    double stable_min_sign;   /* share of sub-windows with the full-sample sign, (0.5, 1] */
+    size_t window;    /* stability sub-window in buckets, 0 = auto: max(n/4, 5 lag + 20), <= n/2 */
+    lw_ic_t ic;       /* lag choice */
+    double adf_alpha; /* auto transform: difference when ADF p >= this, (0, 1) */
+    size_t hac_lags;  /* Newey-West bandwidth, 0 = floor(4 (T/100)^(2/9)) */
+    double mde_threshold;   /* relative MDE above which an input is "not sensitive" */
+    size_t mde_horizon;     /* experiment length in buckets */
+    double mde_power;       /* (0, 1) */
+    double stable_min_sign; /* share of sub-windows with the full-sample sign, (0.5, 1] */
     /* issue 11: analysis.holidays / --holidays, tree.controls / --controls, analysis.max_gap */
-    size_t nholidays;                              /* special days, treated as missing */
-    char holidays[LW_ANALYZE_MAX_HOLIDAYS][11];    /* YYYY-MM-DD, matched to the row labels */
-    size_t ncontrols;                              /* known drivers (conditional Granger) */
+    size_t nholidays;                           /* special days, treated as missing */
+    char holidays[LW_ANALYZE_MAX_HOLIDAYS][11]; /* YYYY-MM-DD, matched to the row labels */
+    size_t ncontrols;                           /* known drivers (conditional Granger) */
     char controls[LW_ANALYZE_MAX_CONTROLS][LW_ANALYZE_CONTROL_NAME_SIZE]; /* metric names */
     size_t max_gap;     /* longest run of missing buckets interpolated, 0..LW_ANALYZE_MAX_GAP */
     double outlier_mad; /* outliers: |deviation| above this many robust sds, 0 = off */

@@ -138,10 +138,10 @@ typedef struct lw_config {
         char *event_field; /* custom only */
         char *user_field;
         char *time_field;
-        char *user_override; /* source.user: vendor formats' user path, NULL = the format's */
-        bool dedup;          /* source.dedup.enabled (default true) */
-        char *dedup_id;      /* source.dedup.id: NULL = the format's id (none for custom) */
-        long dedup_max_ids;  /* source.dedup.max_ids: ids remembered at once */
+        char *user_override;    /* source.user: vendor formats' user path, NULL = the format's */
+        bool dedup;             /* source.dedup.enabled (default true) */
+        char *dedup_id;         /* source.dedup.id: NULL = the format's id (none for custom) */
+        long dedup_max_ids;     /* source.dedup.max_ids: ids remembered at once */
         size_t max_event_bytes; /* default 1 MiB */
         int max_depth;          /* default 64 */
         int64_t max_future_ms;  /* default 1d */
@@ -211,8 +211,8 @@ typedef struct lw_config {
     /* the `http:` section; the server runs only when the section is present */
     struct {
         bool configured;
-        lw_http_opts_t opts; /* listen points at `listen` below */
-        char *listen;        /* http.listen, default "127.0.0.1:9464" */
+        lw_http_opts_t opts;             /* listen points at `listen` below */
+        char *listen;                    /* http.listen, default "127.0.0.1:9464" */
         int64_t ready_broker_timeout_ms; /* http.ready_broker_timeout: /readyz 503 after this
                                             long without a Kafka broker connected; 0 = off */
     } http;

@@ -231,8 +231,8 @@ lw_err_t lw_cfg_want_string(ctx_t *c, const sval_t *v, const char *kp, const cha
  * with a message of its own.  Not a list: "expected a list of <list_what>";
  * an item that is not a string: "expected <item_what>".
  */
-typedef lw_err_t (*lw_cfg_item_fn)(ctx_t *c, const sval_t *sv, const char *sub, size_t i,
-                                   size_t n, void *arg);
+typedef lw_err_t (*lw_cfg_item_fn)(ctx_t *c, const sval_t *sv, const char *sub, size_t i, size_t n,
+                                   void *arg);
 lw_err_t lw_cfg_each_string(ctx_t *c, yaml_node_t *v, const char *kp, const char *list_what,
                             const char *item_what, lw_cfg_item_fn each, void *arg);
 /*

@@ -37,8 +37,7 @@ lw_err_t lw_analysis_write_json(const lw_analysis_t *a, FILE *out, char *errstr,
  * document: report.json embeds it), without a trailing newline.  Errors are the
  * writer's (the buffer's bound, or misuse) with errstr set.
  */
-lw_err_t lw_analysis_json(const lw_analysis_t *a, lw_jsonw_t *w, char *errstr,
-                          size_t errstr_size);
+lw_err_t lw_analysis_json(const lw_analysis_t *a, lw_jsonw_t *w, char *errstr, size_t errstr_size);
 lw_err_t lw_analysis_write_text(const lw_analysis_t *a, FILE *out, char *errstr,
                                 size_t errstr_size);
 lw_err_t lw_analysis_write_md(const lw_analysis_t *a, FILE *out, char *errstr, size_t errstr_size);

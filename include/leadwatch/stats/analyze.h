@@ -191,25 +191,25 @@ typedef struct {
     lw_sens_t sens; /* MDE of `from` in original units, seasonally adjusted levels */
 
     /* issue 11: joint preparation, all-row regressions, both-way gates, regime */
-    bool differenced;                          /* both series (and controls) differenced */
-    char prep_note[LW_ANALYZE_REASON_SIZE];    /* what was done to the pair and why */
-    size_t row_last;                           /* last row with both series defined */
-    size_t rows_complete;                      /* rows in [row_first, row_last] with both */
-    size_t rows_tested;                        /* rows of the chosen-lag test */
-    size_t ncontrols;                          /* control columns in both models */
+    bool differenced;                       /* both series (and controls) differenced */
+    char prep_note[LW_ANALYZE_REASON_SIZE]; /* what was done to the pair and why */
+    size_t row_last;                        /* last row with both series defined */
+    size_t rows_complete;                   /* rows in [row_first, row_last] with both */
+    size_t rows_tested;                     /* rows of the chosen-lag test */
+    size_t ncontrols;                       /* control columns in both models */
     size_t control_cols[LW_ANALYZE_MAX_CONTROLS];
-    double *ic_common, *ic_common_reverse;     /* [max_lag] criterion on the common sample */
-    bool stable_reverse, oos_skill_reverse;    /* the same gates for y -> x */
+    double *ic_common, *ic_common_reverse;  /* [max_lag] criterion on the common sample */
+    bool stable_reverse, oos_skill_reverse; /* the same gates for y -> x */
     lw_step_t stab_rev_status, oos_rev_status;
     double stab_sign_consistency_reverse;
     lw_forecast_t oos_reverse;
-    lw_breaks_supwald_hc_t brk_hc;             /* the HC sup-Wald test behind brk */
-    bool regime_tested;                        /* pre/post-break tests ran */
-    double p_before, p_after;                  /* chosen-lag F test p before / after the break */
+    lw_breaks_supwald_hc_t brk_hc; /* the HC sup-Wald test behind brk */
+    bool regime_tested;            /* pre/post-break tests ran */
+    double p_before, p_after;      /* chosen-lag F test p before / after the break */
     size_t rows_after;
-    bool no_longer;                            /* verdict no_longer_leads */
-    size_t since_row;                          /* = break_row when no_longer */
-    size_t old_lag;                            /* = lag when no_longer */
+    bool no_longer;   /* verdict no_longer_leads */
+    size_t since_row; /* = break_row when no_longer */
+    size_t old_lag;   /* = lag when no_longer */
 } lw_edge_result_t;
 
 typedef struct {
@@ -263,7 +263,8 @@ lw_err_t lw_analyze_lag_test(const double *x, const double *y, size_t n, size_t 
  * and verdicts, analyze_input.c reads the input); the tests call them too.
  */
 
-/* Append a reason to e (dropped past LW_ANALYZE_MAX_REASONS); a note into an LW_ANALYZE_NOTE_SIZE buffer. */
+/* Append a reason to e (dropped past LW_ANALYZE_MAX_REASONS); a note into an LW_ANALYZE_NOTE_SIZE
+ * buffer. */
 void lw_analyze_reason(lw_edge_result_t *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void lw_analyze_note(char *dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -276,10 +277,10 @@ lw_err_t lw_analyze_check_input(const lw_analyze_input_t *in, char *errstr, size
 /* The seasonal period for the options and the bucket size into a->season_period / season_note. */
 lw_err_t lw_analyze_resolve_season(const lw_analyze_opts_t *o, const lw_analyze_input_t *in,
                                    lw_analysis_t *a, char *errstr, size_t errstr_size);
-/* The control columns named by o->controls; LW_ERR_CONFIG for an unknown name, the NSM or the KPI. */
+/* The control columns named by o->controls; LW_ERR_CONFIG for an unknown name, the NSM or the KPI.
+ */
 lw_err_t lw_analyze_resolve_controls(const lw_analyze_opts_t *o, const lw_analyze_input_t *in,
-                                     size_t *cols, size_t *ncols, char *errstr,
-                                     size_t errstr_size);
+                                     size_t *cols, size_t *ncols, char *errstr, size_t errstr_size);
 /*
  * Rows whose label starts with a holiday (a calloc'ed mask of in->nrows, the
  * caller frees it), NULL when there are no holidays or on allocation failure

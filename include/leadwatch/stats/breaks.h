@@ -133,9 +133,8 @@ typedef struct {
  * res->status/reason mirror it and its numbers are 0 on error.  Thread-safe.
  */
 lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t k,
-                              const size_t *chg, size_t q, double trim,
-                              lw_breaks_supwald_hc_t *res, double *w_path, char *errstr,
-                              size_t errstr_size);
+                              const size_t *chg, size_t q, double trim, lw_breaks_supwald_hc_t *res,
+                              double *w_path, char *errstr, size_t errstr_size);
 
 /*
  * The lead relationship of lw_breaks_supf_lags (rows t = L..n-1, Z = [1,

@@ -8,7 +8,7 @@
 
 #include "leadwatch/core/common.h"
 
-#define LW_BREAKS_HANSEN_MAX_K 10u  /* restrictions covered by the embedded table */
+#define LW_BREAKS_HANSEN_MAX_K 10u   /* restrictions covered by the embedded table */
 #define LW_BREAKS_HANSEN40_MAX_K 40u /* ... and by lw_breaks_hansen_p40 (strucchange's range) */
 
 /*

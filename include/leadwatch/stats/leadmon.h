@@ -71,7 +71,7 @@ typedef struct {
                             "still predicts"): the streak neither grows nor resets */
     size_t lag;          /* the analysis' chosen lag (0 = none) */
     bool log_x, log_y, diff;
-    size_t season;       /* the analysis' season period, 0 = none */
+    size_t season; /* the analysis' season period, 0 = none */
 } lw_leadmon_input_t;
 
 typedef struct {
@@ -80,8 +80,8 @@ typedef struct {
     uint32_t streak;  /* consecutive leading evaluations (IDLE, ALARMED) */
     uint32_t lag, season, ndet;
     uint8_t log_x, log_y, diff, spare;
-    int64_t t0;         /* bucket index of the first history row */
-    int64_t last_index; /* newest bucket index fed (WATCHING) */
+    int64_t t0;          /* bucket index of the first history row */
+    int64_t last_index;  /* newest bucket index fed (WATCHING) */
     int64_t alarm_index; /* bucket index of the alarm (ALARMED) */
     uint64_t starts;     /* histories fitted (starts + re-bases) */
     uint64_t skipped;    /* buckets not monitored (a value missing) */

@@ -37,16 +37,16 @@
 #define LW_MONITOR_MAX_HIST 10000000u /* history rows */
 
 typedef struct {
-    uint32_t version;  /* LW_MONITOR_VERSION */
-    uint32_t k;        /* regressors */
-    uint64_t histsize; /* n */
-    uint64_t rows;     /* rows seen so far, history included (the last j) */
-    uint64_t alarm;    /* first j with |process| > boundary; 0 = none yet */
-    double alpha;      /* false-alarm probability of the whole monitoring */
-    double critval;    /* c */
-    double sigma;      /* history residual standard deviation, df = n - k */
-    double cusum;      /* sum of all residuals so far (history included) */
-    double stat;       /* max |process(j)| over the monitored rows so far */
+    uint32_t version;              /* LW_MONITOR_VERSION */
+    uint32_t k;                    /* regressors */
+    uint64_t histsize;             /* n */
+    uint64_t rows;                 /* rows seen so far, history included (the last j) */
+    uint64_t alarm;                /* first j with |process| > boundary; 0 = none yet */
+    double alpha;                  /* false-alarm probability of the whole monitoring */
+    double critval;                /* c */
+    double sigma;                  /* history residual standard deviation, df = n - k */
+    double cusum;                  /* sum of all residuals so far (history included) */
+    double stat;                   /* max |process(j)| over the monitored rows so far */
     double coef[LW_MONITOR_MAX_K]; /* history OLS coefficients */
 } lw_monitor_t;
 
@@ -164,8 +164,8 @@ lw_err_t lw_stopmon_init(lw_stopmon_t *m, const double *y, const double *Z, size
  * when this row is the first crossing.  Rows are accepted after an alarm.
  * LW_ERR_INVALID (state unchanged) for NaN/Inf or an invalid state.
  */
-lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *llr,
-                           bool *alarm_now, char *errstr, size_t errstr_size);
+lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *llr, bool *alarm_now,
+                           char *errstr, size_t errstr_size);
 
 /* True when a (deserialized) state is internally consistent. */
 bool lw_stopmon_check(const lw_stopmon_t *m);

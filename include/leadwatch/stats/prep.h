@@ -95,10 +95,10 @@ typedef struct {
     lw_adf_result_t adf;              /* on the pre-difference series */
     char adf_note[LW_PREP_NOTE_SIZE]; /* why ADF did not run, or "" */
     /* issue 11 */
-    bool detrended;                   /* a linear trend was removed (3') */
-    double trend_slope;               /* per row, in the transformed scale */
-    bool adf_ct;                      /* adf is the constant + trend form */
-    bool kpss_run;                    /* kpss computed ('ct' with trend, else 'c') */
+    bool detrended;     /* a linear trend was removed (3') */
+    double trend_slope; /* per row, in the transformed scale */
+    bool adf_ct;        /* adf is the constant + trend form */
+    bool kpss_run;      /* kpss computed ('ct' with trend, else 'c') */
     lw_kpss_result_t kpss;
     bool unit_root;                   /* 4'/5': the series is treated as I(1) */
     size_t n_holidays;                /* defined values set missing as holidays */
