@@ -168,6 +168,8 @@ static const command_t commands[] = {
      lw_cli_analyze},
     {"report", "write the validation report (HTML with charts, Markdown, JSON)", lw_cli_help_report,
      lw_cli_report},
+    {"experiments", "check the tree against past A/B tests (effects, SRM, proxy quality)",
+     lw_cli_help_experiments, lw_cli_experiments},
     {"help", "show help for a command", "usage: leadwatch help [COMMAND]\n", cmd_help},
 };
 

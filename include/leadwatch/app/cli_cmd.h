@@ -8,6 +8,7 @@
  *     cli_ingest.c   check-config, ingest, export
  *     cli_run.c      run (the daemon), mock-kafka, simulate
  *     cli_analyze.c  analyze, report
+ *     cli_experiments.c  experiments (past A/B tests, issue 16)
  * A command is `int lw_cli_NAME(argc, argv, env)` returning an LW_EXIT_*
  * code, with its --help text in lw_cli_help_NAME; cli.c lists them.
  * Option codes above 255 (getopt_long's long-only options) are one enum so
@@ -96,7 +97,13 @@ enum {
     OPT_MAX_GAP,
     OPT_REPLAY,
     OPT_MONITOR,
-    OPT_MONITOR_ALPHA
+    OPT_MONITOR_ALPHA,
+    OPT_AGGREGATES,
+    OPT_BUCKETS,
+    OPT_WEIGHT,
+    OPT_MIN_EXPERIMENTS,
+    OPT_MIN_SLOPE,
+    OPT_BOOTSTRAP
 };
 
 typedef struct {
@@ -170,6 +177,7 @@ int lw_cli_mock_kafka(int argc, char **argv, const lw_cli_env_t *env);
 int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env);
 int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env);
 int lw_cli_report(int argc, char **argv, const lw_cli_env_t *env);
+int lw_cli_experiments(int argc, char **argv, const lw_cli_env_t *env);
 
 /*
  * `analyze --replay` (cli_replay.c): the daemon's evaluation at every bucket
@@ -182,6 +190,6 @@ int lw_cli_analyze_replay(struct lw_session *ses, const lw_analyze_opts_t *ao,
 
 extern const char lw_cli_help_check_config[], lw_cli_help_ingest[], lw_cli_help_export[],
     lw_cli_help_run[], lw_cli_help_mock_kafka[], lw_cli_help_simulate[], lw_cli_help_analyze[],
-    lw_cli_help_report[];
+    lw_cli_help_report[], lw_cli_help_experiments[];
 
 #endif
