@@ -63,15 +63,22 @@
  * (treatment arm vs control) where both effects are defined, k those where
  * x moved significantly (two-sided, level alpha):
  *   not_enough   n < min_experiments, or k < min_significant, or the
- *                signal share rel < min_reliability, or the slope's
- *                interval neither clears 0 nor stays below min_slope;
- *   confirms     slope interval > 0 and agreement >= min_agreement
- *                (agreement: share of the k comparisons in which y's
- *                estimate has the sign of x's);
+ *                signal share rel < min_reliability, or the slope interval
+ *                is unbounded (over alpha/2 of the resamples had no
+ *                positive corrected variance), or it neither clears 0 nor
+ *                stays below min_slope, or it clears 0 but agreement <
+ *                min_agreement (checked in this order; the first that holds
+ *                is the reason);
  *   contradicts  the slope interval lies below min_slope (no useful positive
  *                slope is compatible with the data: a negative or near-zero
- *                slope while x is sensitive), or slope interval > 0 but
- *                agreement below 1 - min_agreement.
+ *                slope while x is sensitive);
+ *   confirms     slope interval > 0 and agreement >= min_agreement
+ *                (agreement: share of the k comparisons in which y's
+ *                estimate has the sign of x's).
+ * Defaults (lw_exp_opts_init): alpha 0.05, min_experiments 10,
+ * min_significant 3, min_reliability 0.2, min_agreement 0.7, min_slope 0.1,
+ * 2000 bootstrap resamples; chosen before the ground-truth runs
+ * (bench/groundtruth/gt_experiments.py) and not tuned on them.
  * The slope interval is a percentile bootstrap over comparisons (opts.
  * bootstrap resamples, deterministic seed).
  */
