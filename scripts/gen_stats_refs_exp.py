@@ -26,7 +26,8 @@ appearance, metric m, window w 0 short / 1 long):
   eff  e v m w  rel  se_bucket  se_per_user(delta, statsmodels DescrStatsW)
   srm  e  chi2 df p            (scipy.stats.chisquare, f_exp from the shares)
   cov  e v  cov(rel m0 short, rel m3 long) from the bucket residuals
-  meta n naive_slope slope corr reliability score   (m0 short -> m3 long)
+  meta n naive_slope slope corr reliability score   (m0 short -> m3 long; e06
+       left out: its SRM p < 0.001)
 The point estimates (means, rel, SRM, the bucket variances and covariances,
 the moment-corrected slope) are exact functions of the sums, checked to
 1e-9; the per-user SE is the same quantity estimated from users instead of
@@ -127,6 +128,7 @@ def main():
         counts = df.groupby("variant").size().reindex(names).to_numpy()
         chi2, p = scipy.stats.chisquare(counts, f_exp=np.array(shares) * counts.sum())
         add("srm", e, chi2, len(names) - 1, p)
+        srm_ok = p >= 0.001  # the meta-analysis leaves out broken splits (opts.srm_alpha)
         groups = {v: g for v, g in df.groupby("variant")}
         cells = {}
         for vi, v in enumerate(names):
@@ -163,7 +165,8 @@ def main():
                 else:
                     cov += c / (m0c * m3c)
             add("cov", e, vi, cov)
-            pts.append((rel[0][0], rel[0][1], rel[3][0], rel[3][1], cov))
+            if srm_ok:
+                pts.append((rel[0][0], rel[0][1], rel[3][0], rel[3][1], cov))
     P = np.array(pts)
     x, sx, y, sy, c = P.T
     S = np.cov(x, y, ddof=1)

@@ -48,8 +48,9 @@ for r in ref:
         assert abs(s["chi2"] - float(r[2])) <= 1e-9 * float(r[2]), (e, s, r)
 edges = [(x["from"], x["to"]) for x in doc["edges"]]
 assert edges == [("m0", "m3"), ("m1", "m3"), ("m2", "m3"), ("m3", "m4")], edges
-assert all(x["verdict"] == "not_enough" for x in doc["edges"])  # 9 comparisons < 10
-assert len(doc["edges"][0]["points"]) == 9
+assert all(x["verdict"] == "not_enough" for x in doc["edges"])  # 8 comparisons < 10
+assert len(doc["edges"][0]["points"]) == 8  # e06 left out (SRM p < 0.001)
+assert doc["edges"][0]["n_srm_excluded"] == 1
 PY
 
 "$LW" experiments --aggregates "$CSV" "${roles[@]}" --min-experiments 5 >a.txt

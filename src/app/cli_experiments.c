@@ -88,6 +88,8 @@ const char lw_cli_help_experiments[] =
     "      --min-experiments N  comparisons needed for a verdict (default 10)\n"
     "      --min-slope S      smallest useful slope, relative NSM change per relative\n"
     "                         input change (default 0.1)\n"
+    "      --srm-alpha A      leave experiments whose SRM p is below A out of the\n"
+    "                         across-experiment edges (default 0.001; 0 keeps all)\n"
     "      --bootstrap N      resamples for the slope interval (default 2000)\n"
     "      --seed N           bootstrap seed (default 1; same data + seed = same output)\n"
     "\n"
@@ -298,6 +300,8 @@ static void json_edge(lw_jsonw_t *w, const lw_exp_analysis *a, const char *from,
     lw_jsonw_uint(w, m->n_x_sig);
     lw_jsonw_key(w, "n_to_significant");
     lw_jsonw_uint(w, m->n_y_sig);
+    lw_jsonw_key(w, "n_srm_excluded");
+    lw_jsonw_uint(w, m->n_srm_excluded);
     const kv_t nums[] = {{"sensitivity", m->sensitivity},
                          {"agreement", m->agreement},
                          {"naive_slope", m->naive_slope},
@@ -374,6 +378,8 @@ static lw_err_t write_json(const lw_exp_analysis *a, FILE *out, char *err, size_
     lw_jsonw_number(&w, a->opts.min_agreement);
     lw_jsonw_key(&w, "min_slope");
     lw_jsonw_number(&w, a->opts.min_slope);
+    lw_jsonw_key(&w, "srm_alpha");
+    lw_jsonw_number(&w, a->opts.srm_alpha);
     lw_jsonw_key(&w, "bootstrap");
     lw_jsonw_uint(&w, a->opts.bootstrap);
     lw_jsonw_key(&w, "seed");
@@ -448,11 +454,13 @@ static void text_edge(FILE *out, bool md, const char *from, const char *to, cons
                 lw_exp_verdict_name(m->verdict), m->n, m->n_x_sig, b[0], b[1], b[2], ci, b[4],
                 b[5]);
     else
-        fprintf(out,
-                "  %s -> %s: %s\n    n %zu, moved %zu (sensitivity %s), agreement %s\n"
-                "    slope %s %s (uncorrected %s), corr %s, score %s\n    %s\n",
-                from, to, lw_exp_verdict_name(m->verdict), m->n, m->n_x_sig, b[0], b[1], b[2], ci,
-                b[3], b[4], b[5], m->reason);
+        fprintf(
+            out,
+            "  %s -> %s: %s\n    n %zu (SRM-excluded experiments %zu), moved %zu (sensitivity %s), "
+            "agreement %s\n"
+            "    slope %s %s (uncorrected %s), corr %s, score %s\n    %s\n",
+            from, to, lw_exp_verdict_name(m->verdict), m->n, m->n_srm_excluded, m->n_x_sig, b[0],
+            b[1], b[2], ci, b[3], b[4], b[5], m->reason);
 }
 
 static void text_effect(FILE *out, bool md, const char *metric, const lw_exp_effect *ef)
@@ -547,6 +555,7 @@ static int parse_args(int argc, char **argv, lw_cli_common_t *co, exp_args_t *a)
         {"min-experiments", required_argument, NULL, OPT_MIN_EXPERIMENTS},
         {"min-slope", required_argument, NULL, OPT_MIN_SLOPE},
         {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
+        {"srm-alpha", required_argument, NULL, OPT_SRM_ALPHA},
         {"seed", required_argument, NULL, OPT_SEED},
         LW_CLI_LONGOPTS_END};
     static const char cmd[] = "experiments";
@@ -594,6 +603,10 @@ static int parse_args(int argc, char **argv, lw_cli_common_t *co, exp_args_t *a)
         case OPT_MIN_SLOPE:
             if (!lw_cli_parse_double(optarg, &a->opts.min_slope))
                 return lw_cli_usage_error(cmd, "--min-slope: expected a number");
+            break;
+        case OPT_SRM_ALPHA:
+            if (!lw_cli_parse_double(optarg, &a->opts.srm_alpha))
+                return lw_cli_usage_error(cmd, "--srm-alpha: expected a number in [0, 0.5)");
             break;
         case OPT_BOOTSTRAP:
             if (!lw_cli_parse_size(optarg, 100, 1000000, &a->opts.bootstrap))

@@ -628,6 +628,7 @@ void lw_exp_opts_init(lw_exp_opts *o)
     o->min_reliability = 0.2;
     o->min_agreement = 0.7;
     o->min_slope = 0.1;
+    o->srm_alpha = 0.001;
     o->bootstrap = 2000;
     o->seed = 1;
 }
@@ -642,6 +643,8 @@ lw_err_t lw_exp_opts_check(const lw_exp_opts *o, char *errstr, size_t errstr_siz
         !(o->min_agreement >= 0.5 && o->min_agreement <= 1.0) || !isfinite(o->min_slope))
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                          "min_reliability in [0, 1), min_agreement in [0.5, 1], min_slope finite");
+    if (!(o->srm_alpha >= 0.0 && o->srm_alpha < 0.5))
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "srm_alpha must be in [0, 0.5)");
     if (o->bootstrap < 100 || o->bootstrap > 1000000)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "bootstrap must be 100..1000000");
     return LW_OK;
@@ -795,6 +798,12 @@ lw_err_t lw_exp_meta_compute(const lw_exp_data *d, const char *x, lw_exp_window 
     size_t agree = 0;
     for (size_t e = 0; e < d->exps.n; e++) {
         const size_t ctl = lw_exp_data_control(d, e);
+        lw_exp_srm srm;
+        lw_exp_srm_compute(d, e, &srm);
+        if (srm.p < o->srm_alpha) {
+            out->n_srm_excluded++;
+            continue;
+        }
         for (size_t v = 0; v < d->ex[e].nv; v++) {
             if (v == ctl)
                 continue;

@@ -103,7 +103,8 @@ enum {
     OPT_WEIGHT,
     OPT_MIN_EXPERIMENTS,
     OPT_MIN_SLOPE,
-    OPT_BOOTSTRAP
+    OPT_BOOTSTRAP,
+    OPT_SRM_ALPHA
 };
 
 typedef struct {

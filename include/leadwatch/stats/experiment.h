@@ -60,7 +60,10 @@
  * that is signal.  In [-1, 1]; a sensitive, faithful proxy is near 1.
  *
  * The verdict of an edge x -> y (lw_exp_meta), with n the comparisons
- * (treatment arm vs control) where both effects are defined, k those where
+ * (treatment arm vs control) where both effects are defined, in experiments
+ * whose SRM p is at least srm_alpha (default 0.001: a stricter level than
+ * alpha, since one SRM false alarm in 20 experiments would drop good data;
+ * 0.001 is about the level SRM checkers in practice use), k those where
  * x moved significantly (two-sided, level alpha):
  *   not_enough   n < min_experiments, or k < min_significant, or the
  *                signal share rel < min_reliability, or the slope interval
@@ -77,7 +80,7 @@
  *                estimate has the sign of x's).
  * Defaults (lw_exp_opts_init): alpha 0.05, min_experiments 10,
  * min_significant 3, min_reliability 0.2, min_agreement 0.7, min_slope 0.1,
- * 2000 bootstrap resamples; chosen before the ground-truth runs
+ * srm_alpha 0.001, 2000 bootstrap resamples; chosen before the ground-truth runs
  * (bench/groundtruth/gt_experiments.py) and not tuned on them.
  * The slope interval is a percentile bootstrap over comparisons (opts.
  * bootstrap resamples, deterministic seed).
@@ -236,6 +239,9 @@ typedef struct lw_exp_opts {
     double min_agreement;   /* default 0.7 */
     double min_slope;       /* smallest useful slope (relative NSM change per
                                relative input change); default 0.1 */
+    double srm_alpha;       /* experiments whose SRM p is below this are left out of
+                               the edges (broken randomization); default 0.001, 0 = keep
+                               all */
     size_t bootstrap;       /* resamples for the slope interval; default 2000 */
     uint64_t seed;          /* bootstrap seed; default 1 */
 } lw_exp_opts;
@@ -252,12 +258,13 @@ typedef struct lw_exp_point {
 
 /* An edge x -> y across experiments (verdict rule at the top). */
 typedef struct lw_exp_meta {
-    size_t n;           /* comparisons with both effects defined */
-    size_t n_x_sig;     /* ... where x moved significantly */
-    size_t n_y_sig;     /* ... where y moved significantly */
-    double sensitivity; /* n_x_sig / n */
-    double agreement;   /* share of the n_x_sig with sign(y) == sign(x); NaN if none */
-    double naive_slope; /* S_xy / S_xx, not corrected */
+    size_t n;              /* comparisons with both effects defined */
+    size_t n_srm_excluded; /* experiments left out for a sample ratio mismatch */
+    size_t n_x_sig;        /* ... where x moved significantly */
+    size_t n_y_sig;        /* ... where y moved significantly */
+    double sensitivity;    /* n_x_sig / n */
+    double agreement;      /* share of the n_x_sig with sign(y) == sign(x); NaN if none */
+    double naive_slope;    /* S_xy / S_xx, not corrected */
     double slope, slope_lo, slope_hi; /* corrected; percentile bootstrap interval */
     double corr;        /* corrected correlation of the true effects, clipped to [-1, 1] */
     double reliability; /* (S_xx - mean sx^2) / S_xx */
