@@ -100,7 +100,11 @@ typedef enum { FMT_TEXT, FMT_JSON, FMT_MD } exp_format_t;
 
 /* The one place the store path goes: fill d from the store's experiment
  * aggregates.  Not wired yet: the ingest side (issue 16) adds the store
- * function; until then this says so instead of reporting an empty result. */
+ * function, e.g. lw_store_exp_load(store, d, err, errsz) calling
+ * lw_exp_data_add per stored row (and lw_exp_data_set_control per
+ * experiment), LW_ERR_NOT_FOUND when the store has no experiments table;
+ * open the store read-only with lw_cli_open_store(...LW_STORE_READONLY...)
+ * here.  Until then this says so instead of reporting an empty result. */
 static lw_err_t load_from_store(const lw_cli_common_t *co, const lw_config_t *cfg, lw_exp_data *d,
                                 char *err, size_t errsz)
 {
