@@ -193,6 +193,38 @@ static lw_exp_data *history(size_t n)
     return d;
 }
 
+/* 20 three-arm experiments: each treatment moves "good" by its own effect
+ * and the NSM at slope 0.5; the bootstrap draws whole experiments. */
+static void test_multi_arm(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_exp_data *d = lw_exp_data_new(32);
+    for (size_t k = 0; k < 20; k++) {
+        char e[16];
+        snprintf(e, sizeof e, "m%zu", k);
+        add_cell(d, e, "control", "good", LW_EXP_SHORT, 2.0, 3.0);
+        add_cell(d, e, "control", "nsm", LW_EXP_LONG, 5.0, 5.0);
+        for (int t = 0; t < 2; t++) {
+            const double g = 0.1 * gauss();
+            add_cell(d, e, t ? "t2" : "t1", "good", LW_EXP_SHORT, 2.0 * (1 + g), 3.0);
+            add_cell(d, e, t ? "t2" : "t1", "nsm", LW_EXP_LONG, 5.0 * (1 + 0.5 * g), 5.0);
+        }
+    }
+    lw_exp_opts o;
+    lw_exp_opts_init(&o);
+    lw_exp_meta m;
+    assert_int_equal(
+        lw_exp_meta_compute(d, "good", LW_EXP_SHORT, "nsm", LW_EXP_LONG, &o, &m, err, sizeof err),
+        LW_OK);
+    assert_int_equal(m.n, 40);
+    assert_int_equal(m.verdict, LW_EXP_CONFIRMS);
+    assert_true(m.slope_lo > 0.3 && m.slope_hi < 0.7 && fabs(m.slope - 0.5) < 0.1);
+    assert_int_equal(m.points[0].experiment, m.points[1].experiment); /* arms in experiment order */
+    lw_exp_meta_release(&m);
+    lw_exp_data_free(d);
+}
+
 static void test_verdicts(void **state)
 {
     (void)state;
@@ -374,8 +406,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference), cmocka_unit_test(test_verdicts),
-        cmocka_unit_test(test_table),     cmocka_unit_test(test_growth),
-        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_multi_arm), cmocka_unit_test(test_table),
+        cmocka_unit_test(test_growth),    cmocka_unit_test(test_csv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

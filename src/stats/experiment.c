@@ -20,7 +20,7 @@
  * hash), the relative effect's variance by the delta method, SRM by
  * Pearson's chi-square (gsl_cdf_chisq_Q, as scipy.stats.chisquare), and the
  * across-experiment edge by the moment-corrected errors-in-variables slope
- * with a percentile bootstrap over comparisons (splitmix64, seeded, so the
+ * with a percentile bootstrap over experiments (splitmix64, seeded, so the
  * result is a pure function of the data and the options).  Bootstrap
  * resamples whose corrected denominator is not positive have no slope; when
  * they are more than alpha/2 of the resamples the interval is unbounded
@@ -713,24 +713,43 @@ static double quantile(const double *v, size_t n, double q)
     return i + 1 < n ? v[i] + (h - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
 }
 
+/* Percentile bootstrap of the corrected slope over experiments: a resample
+ * draws as many experiments as there are, with replacement, and takes all
+ * the comparisons of each (the arms of one experiment share its control,
+ * so they are not independent).  p is in experiment order. */
 static lw_err_t bootstrap_slope(const lw_exp_point *p, size_t n, const lw_exp_opts *o,
                                 lw_exp_meta *out, char *errstr, size_t errstr_size)
 {
-    size_t *idx = malloc(n * sizeof *idx);
+    /* group g holds the points first[g] .. first[g + 1] - 1 */
+    size_t *first = malloc((n + 1) * sizeof *first);
+    size_t *idx = malloc(n * LW_EXP_MAX_VARIANTS * sizeof *idx);
     double *s = malloc(o->bootstrap * sizeof *s);
-    if (!idx || !s) {
+    if (!first || !idx || !s) {
+        free(first);
         free(idx);
         free(s);
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
     }
+    size_t ng = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || p[i].experiment != p[i - 1].experiment)
+            first[ng++] = i;
+    first[ng] = n;
     uint64_t st = o->seed;
     size_t ok = 0;
     for (size_t r = 0; r < o->bootstrap; r++) {
-        for (size_t i = 0; i < n; i++)
-            idx[i] = (size_t)(splitmix(&st) % n);
-        moments_t m;
-        moments(p, idx, n, &m);
-        const double b = corrected_slope(&m);
+        size_t k = 0;
+        for (size_t i = 0; i < ng; i++) {
+            const size_t g = (size_t)(splitmix(&st) % ng);
+            for (size_t j = first[g]; j < first[g + 1]; j++)
+                idx[k++] = j;
+        }
+        double b = NAN;
+        if (k >= 3) {
+            moments_t m;
+            moments(p, idx, k, &m);
+            b = corrected_slope(&m);
+        }
         if (isfinite(b))
             s[ok++] = b;
     }
@@ -742,6 +761,7 @@ static lw_err_t bootstrap_slope(const lw_exp_point *p, size_t n, const lw_exp_op
         out->slope_lo = quantile(s, ok, o->alpha / 2.0);
         out->slope_hi = quantile(s, ok, 1.0 - o->alpha / 2.0);
     }
+    free(first);
     free(idx);
     free(s);
     return LW_OK;

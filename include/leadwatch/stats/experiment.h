@@ -82,8 +82,9 @@
  * min_significant 3, min_reliability 0.2, min_agreement 0.7, min_slope 0.1,
  * srm_alpha 0.001, 2000 bootstrap resamples; chosen before the ground-truth runs
  * (bench/groundtruth/gt_experiments.py) and not tuned on them.
- * The slope interval is a percentile bootstrap over comparisons (opts.
- * bootstrap resamples, deterministic seed).
+ * The slope interval is a percentile bootstrap over experiments (all arms
+ * of a drawn experiment together: they share its control), opts.bootstrap
+ * resamples, deterministic seed.
  */
 #ifndef LEADWATCH_EXPERIMENT_H
 #define LEADWATCH_EXPERIMENT_H
