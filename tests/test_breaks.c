@@ -525,14 +525,6 @@ static void check_hc_against_refit(const double *y, const double *Z, size_t M, s
     free(A);
 }
 
-static double xorshift_unit(uint64_t *st)
-{
-    *st ^= *st << 13;
-    *st ^= *st >> 7;
-    *st ^= *st << 17;
-    return (double)(*st >> 11) / 9007199254740992.0 - 0.5;
-}
-
 /* The HC sup-Wald path (computed by partialling out Z once, then updated one
  * row per candidate) against a plain refit per candidate, on a design like
  * analyze's: seasonal dummies and a control between the fixed and the
@@ -547,7 +539,7 @@ static void test_supwald_hc_equals_refit(void **state)
         double *r = Z + t * K;
         r[0] = 1.0;
         for (size_t j = 1; j < K; j++)
-            r[j] = xorshift_unit(&st) + 0.002 * (double)t;
+            r[j] = ref_unit(&st) + 0.002 * (double)t;
         for (size_t j = 0; j < 6; j++)
             r[4 + j] = (t % 7) == j ? 1.0 : 0.0;
         y[t] = 0.5 * r[1] + (t < 170 ? 0.8 : 0.1) * r[2] - 0.3 * r[11] + r[3] * (1.0 + 0.01 * t);
@@ -569,10 +561,10 @@ static void test_supwald_hc_updates_equal_refit(void **state)
     uint64_t st = 99u;
     for (int pass = 0; pass < 3; pass++) {
         for (size_t t = 0; t < N; t++) {
-            x[t] = (t ? 0.7 * x[t - 1] : 0.0) + xorshift_unit(&st);
-            c2[t] = xorshift_unit(&st);
+            x[t] = (t ? 0.7 * x[t - 1] : 0.0) + ref_unit(&st);
+            c2[t] = ref_unit(&st);
             y[t] = (t ? 0.4 * y[t - 1] : 0.0) + (t > 1 ? (t < 200 ? 0.6 : 0.2) * x[t - 2] : 0.0) +
-                   0.5 * xorshift_unit(&st);
+                   0.5 * ref_unit(&st);
         }
         const size_t M = N - P - (size_t)pass; /* 325, 324, 323 rows */
         for (size_t r = 0; r < M; r++) {
