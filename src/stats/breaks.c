@@ -444,7 +444,7 @@ typedef struct {
     double *e0;         /* mp: residual of y on Z */
     double *W;          /* q columns of mp: W~ = M D_i Z_c of the current candidate */
     double *Y;          /* q columns of mp: u^2 W~ */
-    double *h;          /* mp: Q q_s, then u */
+    double *h;          /* k: q_s, the row of Q being added */
     double *B;          /* k x q: Q' D_i Z_c */
     double *P;          /* q x q: Z_c' D_i Z_c */
     double *c;          /* q: W_i' e0 */
@@ -543,38 +543,31 @@ LW_VEC_KERNEL static size_t hc_basis(hc_work_t *w, const double *y, const double
 LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, const double *zs)
 {
     const size_t mp = w->mp, k = w->k, q = w->q;
-    double *restrict h = w->h;
-    size_t j = 0;
-    for (size_t t = 0; t < mp; t += 4)
-        lw_st4(h + t, lw_splat4(0.0));
-    for (; j + 2 <= k; j += 2) { /* h = Q q_s, two basis columns per pass */
-        const double *q0 = w->Qc + j * mp, *q1 = q0 + mp;
-        const lw_v4d a0 = lw_splat4(q0[s]), a1 = lw_splat4(q1[s]);
-        for (size_t t = 0; t < mp; t += 4)
-            lw_st4(h + t, lw_ld4(h + t) + (a0 * lw_ld4(q0 + t) + a1 * lw_ld4(q1 + t)));
-    }
-    for (; j < k; j++) {
-        const double *q0 = w->Qc + j * mp;
-        const lw_v4d a0 = lw_splat4(q0[s]);
-        for (size_t t = 0; t < mp; t += 4)
-            lw_st4(h + t, lw_ld4(h + t) + a0 * lw_ld4(q0 + t));
+    double *restrict qs = w->h; /* q_s, the row s of Q */
+    for (size_t j = 0; j < k; j++)
+        qs[j] = w->Qc[j * mp + s];
+    for (size_t t = 0; t < mp; t += 4) { /* h = Q q_s, then W~ -= h z_s', four rows at a time */
+        lw_v4d h = lw_splat4(0.0);
+        size_t j = 0;
+        for (; j + 2 <= k; j += 2)
+            h = h + (lw_splat4(qs[j]) * lw_ld4(w->Qc + j * mp + t) +
+                     lw_splat4(qs[j + 1]) * lw_ld4(w->Qc + (j + 1) * mp + t));
+        for (; j < k; j++)
+            h = h + lw_splat4(qs[j]) * lw_ld4(w->Qc + j * mp + t);
+        for (size_t c = 0; c < q; c++)
+            lw_st4(w->W + c * mp + t, lw_ld4(w->W + c * mp + t) - lw_splat4(zs[c]) * h);
     }
     for (size_t c = 0; c < q; c++) {
         double *wc = w->W + c * mp;
-        const lw_v4d a = lw_splat4(zs[c]);
-        for (size_t t = 0; t < mp; t += 4)
-            lw_st4(wc + t, lw_ld4(wc + t) - a * lw_ld4(h + t));
         wc[s] += zs[c];
         w->c[c] += zs[c] * w->e0[s];
         w->ww[c] += zs[c] * zs[c];
         for (size_t b = 0; b <= c; b++)
             w->P[c * q + b] += zs[c] * zs[b];
     }
-    for (j = 0; j < k; j++) {
-        const double qs = w->Qc[j * mp + s];
+    for (size_t j = 0; j < k; j++)
         for (size_t c = 0; c < q; c++)
-            w->B[j * q + c] += qs * zs[c];
-    }
+            w->B[j * q + c] += qs[j] * zs[c];
 }
 
 /* S (lower triangle, q x q) = sum_t Y[a][t] W~[b][t], two rows and two
@@ -695,14 +688,17 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
     lw_err_t err = LW_OK;
     const size_t mp = lw_pad4(m);
     hc_work_t w = {.m = m, .k = k, .q = q, .mp = mp};
-    double *mem = calloc(mp * (k + 2 * q + 2) + k * q + 6 * q + 3 * q * q, sizeof(double));
+    double **const parts[] = {&w.Qc, &w.e0, &w.W, &w.Y,  &w.h, &w.B, &w.P,
+                              &w.G,  &w.S,  &w.c, &w.ww, &w.d, &w.zs};
+    const size_t sizes[] = {mp * k, mp, mp * q, mp * q, k, k * q, q * q, q * q, q * q, q, q, q, q};
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        total += sizes[i];
+    double *mem = calloc(total, sizeof(double)); /* zero: the padding rows stay 0 */
     if (!mem) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "HC sup-Wald: out of memory");
         goto free_mem;
     }
-    double **const parts[] = {&w.Qc, &w.e0, &w.W, &w.Y,  &w.h, &w.B, &w.P,
-                              &w.G,  &w.S,  &w.c, &w.ww, &w.d, &w.zs};
-    const size_t sizes[] = {mp * k, mp, mp * q, mp * q, mp, k * q, q * q, q * q, q * q, q, q, q, q};
     lw_stats_carve(mem, parts, sizes, sizeof sizes / sizeof sizes[0]);
     const size_t bad = hc_basis(&w, y, Z);
     if (bad < k) {
