@@ -437,22 +437,26 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
  * column's norm, W~'W~ is recomputed from W~ and the rank test
  * (LW_BREAKS_RANK_TOL) is made on that. */
 #define HC_GRAM_GUARD 1e-3
+/* Hat columns computed per pass over Q (hc_hat_batch; four accumulators). */
+#define HC_BATCH 4
 
 typedef struct {
-    size_t m, k, q, mp; /* mp: m rounded up to a multiple of 4 (column stride) */
-    double *Qc;         /* k columns of mp: orthonormal basis of span(Z) (CGS2) */
-    double *e0;         /* mp: residual of y on Z */
-    double *W;          /* q columns of mp: W~ = M D_i Z_c of the current candidate */
-    double *Y;          /* q columns of mp: u^2 W~ */
-    double *h;          /* k: q_s, the row of Q being added */
-    double *B;          /* k x q: Q' D_i Z_c */
-    double *P;          /* q x q: Z_c' D_i Z_c */
-    double *c;          /* q: W_i' e0 */
-    double *ww;         /* q: diagonal of W_i' W_i, the rank reference */
-    double *G;          /* q x q: W~'W~, then its Cholesky factor */
-    double *S;          /* q x q: the meat, then its Cholesky factor */
-    double *d;          /* q */
-    double *zs;         /* q: the changing columns of the row being added */
+    size_t m, k, q, mp;   /* mp: m rounded up to a multiple of 4 (column stride) */
+    double *Qc;           /* k columns of mp: orthonormal basis of span(Z) (CGS2) */
+    double *e0;           /* mp: residual of y on Z */
+    double *W;            /* q columns of mp: W~ = M D_i Z_c of the current candidate */
+    double *Y;            /* q columns of mp: u^2 W~ */
+    double *H;            /* HC_BATCH columns of mp: hat columns Q q_s of the next rows */
+    double *qs;           /* k x HC_BATCH: those rows of Q */
+    size_t hrow0, hcount; /* H holds rows hrow0, hrow0 - 1, ... (hcount of them) */
+    double *B;            /* k x q: Q' D_i Z_c */
+    double *P;            /* q x q: Z_c' D_i Z_c */
+    double *c;            /* q: W_i' e0 */
+    double *ww;           /* q: diagonal of W_i' W_i, the rank reference */
+    double *G;            /* q x q: W~'W~, then its Cholesky factor */
+    double *S;            /* q x q: the meat, then its Cholesky factor */
+    double *d;            /* q */
+    double *zs;           /* q: the changing columns of the row being added */
 } hc_work_t;
 
 /* Lower Cholesky factor of the q x q symmetric A in place (lower triangle
@@ -539,26 +543,49 @@ LW_VEC_KERNEL static size_t hc_basis(hc_work_t *w, const double *y, const double
     return k;
 }
 
-/* Row s (its changing columns in w->zs) joins the new regime. */
-LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, const double *zs)
+/* Columns h_s = Q q_s of the hat matrix for the HC_BATCH rows s0, s0 - 1,
+ * ... (not below lo) that join the new regime next, in one pass over Q
+ * (each basis column read once for the batch, not once per row). */
+LW_VEC_KERNEL static void hc_hat_batch(hc_work_t *w, size_t s0, size_t lo)
+{
+    const size_t mp = w->mp, k = w->k;
+    const size_t nb = s0 - lo + 1 < HC_BATCH ? s0 - lo + 1 : HC_BATCH;
+    double *restrict qs = w->qs; /* qs[j * HC_BATCH + r] = Q[s0 - r][j], 0 past nb */
+    for (size_t j = 0; j < k; j++)
+        for (size_t r = 0; r < HC_BATCH; r++)
+            qs[j * HC_BATCH + r] = r < nb ? w->Qc[j * mp + s0 - r] : 0.0;
+    for (size_t t = 0; t < mp; t += 4) {
+        lw_v4d h0 = lw_splat4(0.0), h1 = h0, h2 = h0, h3 = h0;
+        for (size_t j = 0; j < k; j++) {
+            const lw_v4d qv = lw_ld4(w->Qc + j * mp + t);
+            const double *a = qs + j * HC_BATCH;
+            h0 += lw_splat4(a[0]) * qv;
+            h1 += lw_splat4(a[1]) * qv;
+            h2 += lw_splat4(a[2]) * qv;
+            h3 += lw_splat4(a[3]) * qv;
+        }
+        lw_st4(w->H + t, h0);
+        lw_st4(w->H + mp + t, h1);
+        lw_st4(w->H + 2 * mp + t, h2);
+        lw_st4(w->H + 3 * mp + t, h3);
+    }
+    w->hrow0 = s0;
+    w->hcount = nb;
+}
+
+/* Row s joins the new regime (rows join in decreasing order down to lo). */
+LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, size_t lo, const double *zs)
 {
     const size_t mp = w->mp, k = w->k, q = w->q;
-    double *restrict qs = w->h; /* q_s, the row s of Q */
-    for (size_t j = 0; j < k; j++)
-        qs[j] = w->Qc[j * mp + s];
-    for (size_t t = 0; t < mp; t += 4) { /* h = Q q_s, then W~ -= h z_s', four rows at a time */
-        lw_v4d h = lw_splat4(0.0);
-        size_t j = 0;
-        for (; j + 2 <= k; j += 2)
-            h = h + (lw_splat4(qs[j]) * lw_ld4(w->Qc + j * mp + t) +
-                     lw_splat4(qs[j + 1]) * lw_ld4(w->Qc + (j + 1) * mp + t));
-        for (; j < k; j++)
-            h = h + lw_splat4(qs[j]) * lw_ld4(w->Qc + j * mp + t);
-        for (size_t c = 0; c < q; c++)
-            lw_st4(w->W + c * mp + t, lw_ld4(w->W + c * mp + t) - lw_splat4(zs[c]) * h);
-    }
-    for (size_t c = 0; c < q; c++) {
+    if (w->hcount == 0 || s + w->hcount <= w->hrow0)
+        hc_hat_batch(w, s, lo);
+    const size_t r = w->hrow0 - s;
+    const double *restrict h = w->H + r * mp;
+    for (size_t c = 0; c < q; c++) { /* W~ += (e_s - h_s) z_s' */
         double *wc = w->W + c * mp;
+        const lw_v4d a = lw_splat4(zs[c]);
+        for (size_t t = 0; t < mp; t += 4)
+            lw_st4(wc + t, lw_ld4(wc + t) - a * lw_ld4(h + t));
         wc[s] += zs[c];
         w->c[c] += zs[c] * w->e0[s];
         w->ww[c] += zs[c] * zs[c];
@@ -567,7 +594,7 @@ LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, const double *zs)
     }
     for (size_t j = 0; j < k; j++)
         for (size_t c = 0; c < q; c++)
-            w->B[j * q + c] += qs[j] * zs[c];
+            w->B[j * q + c] += w->qs[j * HC_BATCH + r] * zs[c];
 }
 
 /* S (lower triangle, q x q) = sum_t Y[a][t] W~[b][t], two rows and two
@@ -688,9 +715,11 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
     lw_err_t err = LW_OK;
     const size_t mp = lw_pad4(m);
     hc_work_t w = {.m = m, .k = k, .q = q, .mp = mp};
-    double **const parts[] = {&w.Qc, &w.e0, &w.W, &w.Y,  &w.h, &w.B, &w.P,
-                              &w.G,  &w.S,  &w.c, &w.ww, &w.d, &w.zs};
-    const size_t sizes[] = {mp * k, mp, mp * q, mp * q, k, k * q, q * q, q * q, q * q, q, q, q, q};
+    double **const parts[] = {&w.Qc, &w.e0, &w.W, &w.Y, &w.H,  &w.qs, &w.B,
+                              &w.P,  &w.G,  &w.S, &w.c, &w.ww, &w.d,  &w.zs};
+    const size_t sizes[] = {
+        mp * k, mp, mp * q, mp * q, mp * HC_BATCH, k * HC_BATCH, k * q, q * q, q * q, q * q,
+        q,      q,  q,      q};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         total += sizes[i];
@@ -713,7 +742,7 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
     for (size_t s = m; s-- > to;) {
         for (size_t c = 0; c < q; c++)
             w.zs[c] = Z[s * k + chg[c]];
-        hc_add_row(&w, s, w.zs);
+        hc_add_row(&w, s, from, w.zs);
     }
     /* walk i downwards so each step switches on one more row's interaction */
     for (size_t i = to; i >= from; i--) {
@@ -735,7 +764,7 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
             break;
         for (size_t c = 0; c < q; c++)
             w.zs[c] = Z[(i - 1) * k + chg[c]];
-        hc_add_row(&w, i - 1, w.zs);
+        hc_add_row(&w, i - 1, from, w.zs);
     }
     res->nobs = m;
     res->k = k;
