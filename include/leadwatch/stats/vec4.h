@@ -22,15 +22,20 @@
 
 typedef double lw_v4d __attribute__((vector_size(4 * sizeof(double))));
 
-#if defined(__GNUC__) && !defined(__clang__)
+/* (for the rest of the including file: see the last sentence above) */
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wunknown-warning-option"
+#pragma clang diagnostic ignored "-Wpsabi"
+#elif defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
-/* On x86-64 Linux a kernel marked LW_VEC_KERNEL is also compiled for AVX2
- * (one instruction per v4d instead of two, and no spills of v4d
- * accumulators) and the copy is picked at load time (GCC/clang
- * target_clones); elsewhere it is the plain function. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+/* With GCC on x86-64 Linux a kernel marked LW_VEC_KERNEL is also compiled
+ * for AVX2 (one instruction per v4d instead of two, and no spills of v4d
+ * accumulators) and the copy is picked at load time (target_clones);
+ * elsewhere, clang included (it rejects the inlined v4d helpers in a clone),
+ * it is the plain function. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
 #define LW_VEC_KERNEL __attribute__((target_clones("avx2", "default")))
 #else
 #define LW_VEC_KERNEL
