@@ -171,7 +171,7 @@ lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const c
  * sum_{i >= j} (Q'y)_i^2 and |R_jj| is the distance of column j from the
  * span of the columns before it.  The reflectors are those of
  * gsl_linalg_QR_decomp (same signs), computed on a column-major copy with
- * the four-lane loops of vec4.h: the same R and Q'y to rounding, about 3x
+ * the four-lane loops of vec4.h: the same R and Q'y to rounding, 2-3x
  * faster.  No scaling, no rank test (the caller's).  LW_ERR_INVALID (shape),
  * LW_ERR_NOMEM.
  */
