@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,15 @@ static inline double ref_relerr(double got, double want)
 {
     const double d = fabs(got - want);
     return want == 0.0 ? d : d / fabs(want);
+}
+
+/* Uniform on [-0.5, 0.5) from a xorshift64 state (random test designs). */
+static inline double ref_unit(uint64_t *st)
+{
+    *st ^= *st << 13;
+    *st ^= *st >> 7;
+    *st ^= *st << 17;
+    return (double)(*st >> 11) / 9007199254740992.0 - 0.5;
 }
 
 #endif

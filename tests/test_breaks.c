@@ -465,30 +465,17 @@ static void test_hansen_p40_reference(void **state)
     ref_free(&rf);
 }
 
-/* The HC sup-Wald path (computed by partialling out Z once) against a plain
- * refit of [Z, D_i Z_c] with lw_ols_fit's HC0 covariance at every candidate,
- * on a design like analyze's: seasonal dummies and a control between the
- * fixed and the changing columns, and a changing set that is not a suffix. */
-static void test_supwald_hc_equals_refit(void **state)
+/* W(i) of every candidate by a plain refit of [Z, D_i Z_c] with lw_ols_fit's
+ * HC0 covariance, against the path of lw_breaks_supwald_hc (1e-9), and the
+ * sup and its argmax. */
+static void check_hc_against_refit(const double *y, const double *Z, size_t M, size_t K,
+                                   const size_t *chg, size_t Q)
 {
-    (void)state;
-    enum { M = 260, K = 12, Q = 3 };
-    static double Z[M * K], y[M], A[M * (K + Q)], wp[M + 1];
-    uint64_t st = 17u;
-    for (size_t t = 0; t < M; t++) {
-        double *r = Z + t * K;
-        r[0] = 1.0;
-        for (size_t j = 1; j < K; j++) {
-            st ^= st << 13;
-            st ^= st >> 7;
-            st ^= st << 17;
-            r[j] = (double)(st >> 11) / 9007199254740992.0 - 0.5 + 0.002 * (double)t;
-        }
-        for (size_t j = 0; j < 6; j++)
-            r[4 + j] = (t % 7) == j ? 1.0 : 0.0;
-        y[t] = 0.5 * r[1] + (t < 170 ? 0.8 : 0.1) * r[2] - 0.3 * r[11] + r[3] * (1.0 + 0.01 * t);
-    }
-    const size_t chg[Q] = {1, 2, 11};
+    enum { QMAX = 8 };
+    assert_true(Q <= QMAX);
+    double *A = malloc(M * (K + Q) * sizeof(double)), *wp = calloc(M + 1, sizeof(double));
+    assert_non_null(A);
+    assert_non_null(wp);
     lw_breaks_supwald_hc_t r;
     char err[256] = "";
     if (lw_breaks_supwald_hc(y, Z, M, K, chg, Q, 0.15, &r, wp, err, sizeof(err)) != LW_OK)
@@ -507,7 +494,7 @@ static void test_supwald_hc_equals_refit(void **state)
         assert_int_equal(lw_ols_fit(ols, A, y, M, K + Q, LW_OLS_HAC, 0, &fit, err, sizeof(err)),
                          LW_OK);
         /* W = d' V_dd^-1 d by Gauss-Jordan on the Q x Q block */
-        double V[Q][Q + 1];
+        double V[QMAX][QMAX + 1];
         for (size_t a = 0; a < Q; a++) {
             for (size_t b = 0; b < Q; b++)
                 V[a][b] = fit.cov_hac[(K + a) * (K + Q) + K + b];
@@ -534,6 +521,73 @@ static void test_supwald_hc_equals_refit(void **state)
     assert_true(ref_close(r.sup_wald, best, 1e-9, 1e-12));
     assert_int_equal(r.break_row, best_i);
     lw_ols_destroy(ols);
+    free(wp);
+    free(A);
+}
+
+/* The HC sup-Wald path (computed by partialling out Z once, then updated one
+ * row per candidate) against a plain refit per candidate, on a design like
+ * analyze's: seasonal dummies and a control between the fixed and the
+ * changing columns, and a changing set that is not a suffix. */
+static void test_supwald_hc_equals_refit(void **state)
+{
+    (void)state;
+    enum { M = 260, K = 12, Q = 3 };
+    static double Z[M * K], y[M];
+    uint64_t st = 17u;
+    for (size_t t = 0; t < M; t++) {
+        double *r = Z + t * K;
+        r[0] = 1.0;
+        for (size_t j = 1; j < K; j++)
+            r[j] = ref_unit(&st) + 0.002 * (double)t;
+        for (size_t j = 0; j < 6; j++)
+            r[4 + j] = (t % 7) == j ? 1.0 : 0.0;
+        y[t] = 0.5 * r[1] + (t < 170 ? 0.8 : 0.1) * r[2] - 0.3 * r[11] + r[3] * (1.0 + 0.01 * t);
+    }
+    const size_t chg[Q] = {1, 2, 11};
+    check_hc_against_refit(y, Z, M, K, chg, Q);
+}
+
+/* Issue 17's updates (W~ carried row by row, W~'W~ = P - B'B, the four-row
+ * loops) against the refit on random lag designs: AR(1) series, an odd
+ * number of changing columns, row counts that are not multiples of 4, and
+ * one design where a change is nearly in the span of the fixed columns at
+ * the early breaks (pivot below HC_GRAM_GUARD: W~'W~ is then taken from W~). */
+static void test_supwald_hc_updates_equal_refit(void **state)
+{
+    (void)state;
+    enum { N = 330, P = 5, K = 1 + 2 * P + 1 };
+    static double x[N], y[N], c2[N], Z[N * K], yy[N];
+    uint64_t st = 99u;
+    for (int pass = 0; pass < 3; pass++) {
+        for (size_t t = 0; t < N; t++) {
+            x[t] = (t ? 0.7 * x[t - 1] : 0.0) + ref_unit(&st);
+            c2[t] = ref_unit(&st);
+            y[t] = (t ? 0.4 * y[t - 1] : 0.0) + (t > 1 ? (t < 200 ? 0.6 : 0.2) * x[t - 2] : 0.0) +
+                   0.5 * ref_unit(&st);
+        }
+        const size_t M = N - P - (size_t)pass; /* 325, 324, 323 rows */
+        for (size_t r = 0; r < M; r++) {
+            const size_t t = r + P;
+            double *row = Z + r * K;
+            row[0] = 1.0;
+            for (size_t j = 1; j <= P; j++) {
+                row[j] = y[t - j];
+                row[P + j] = x[t - j];
+            }
+            row[K - 1] = c2[t]; /* a control */
+            /* pass 2: x_{t-1} nearly 0 over the first 60 rows, so a break
+             * early in the trimmed range leaves its change nearly in the
+             * span of the fixed columns */
+            if (pass == 2 && r < 60)
+                row[P + 1] *= 2e-3;
+            yy[r] = y[t];
+        }
+        size_t chg[P];
+        for (size_t j = 0; j < P; j++)
+            chg[j] = P + 1 + j;
+        check_hc_against_refit(yy, Z, M, K, chg, P);
+    }
 }
 
 static void test_supwald_hc_degenerate(void **state)
@@ -591,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_supwald_hc_reference),
         cmocka_unit_test(test_hansen_p40_reference),
         cmocka_unit_test(test_supwald_hc_equals_refit),
+        cmocka_unit_test(test_supwald_hc_updates_equal_refit),
         cmocka_unit_test(test_supwald_hc_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * test_ols.c - OLS fits vs statsmodels OLS(y, X).fit() (params, bse, ssr,
  * df_resid, llf, aic, bic, rsquared; tests/data/stats_refs/ols_<case>.txt),
- * and the degenerate designs that must become a status, never NaN.
+ * and the degenerate designs that must become a status, never NaN;
+ * lw_ols_qr_qty against GSL's Householder QR (issue 17).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +13,10 @@
 #include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
+#include <gsl/gsl_linalg.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const CASES[] = {"ols_lagreg730", "ols_macro", "ols_small30", "ols_levels150"};
@@ -168,6 +171,60 @@ static void test_no_constant(void **state)
     lw_ols_destroy(ols);
 }
 
+/* lw_ols_qr_qty (column-major, four-lane loops) against gsl_linalg_QR_decomp
+ * + QR_QTvec on lag designs of autocorrelated series: R (same signs) and
+ * every tail sum of squares of Q'y (the nested SSRs) to 1e-12 relative, for
+ * row counts that are and are not multiples of 4, with a column that is a
+ * unit vector. */
+static void test_qr_qty_equals_gsl(void **state)
+{
+    (void)state;
+    enum { NMAX = 403, K = 13 };
+    static double X[NMAX * K], X2[NMAX * K], y[NMAX], y2[NMAX], s[NMAX];
+    uint64_t st = 7u;
+    double x = 0.0;
+    for (size_t t = 0; t < NMAX; t++) {
+        x = 0.9 * x + ref_unit(&st);
+        s[t] = 100.0 + x;
+    }
+    for (size_t m = NMAX - 3; m <= NMAX; m++) {
+        for (size_t t = 0; t < m; t++) {
+            X[t * K] = 1.0;
+            for (size_t j = 1; j < K; j++)
+                X[t * K + j] = j == K - 1 ? (t == 0 ? 1.0 : 0.0) : s[(t + NMAX - j) % NMAX];
+            y[t] = s[t] + 0.1 * s[(t + 5) % NMAX];
+        }
+        memcpy(X2, X, m * K * sizeof(double));
+        memcpy(y2, y, m * sizeof(double));
+        assert_int_equal(lw_ols_qr_qty(X, m, K, y, NULL, 0), LW_OK);
+        gsl_matrix_view A = gsl_matrix_view_array(X2, m, K);
+        gsl_vector *tau = gsl_vector_alloc(K);
+        gsl_vector_view yv = gsl_vector_view_array(y2, m);
+        assert_int_equal(gsl_linalg_QR_decomp(&A.matrix, tau), GSL_SUCCESS);
+        assert_int_equal(gsl_linalg_QR_QTvec(&A.matrix, tau, &yv.vector), GSL_SUCCESS);
+        gsl_vector_free(tau);
+        for (size_t i = 0; i < K; i++)
+            for (size_t j = 0; j < K; j++) {
+                const double want = j >= i ? X2[i * K + j] : 0.0;
+                if (!ref_close(X[i * K + j], want, 1e-12, 1e-12 * fabs(X2[j * K + j])))
+                    fail_msg("m %zu R[%zu][%zu]: got %.17g want %.17g", m, i, j, X[i * K + j],
+                             want);
+            }
+        for (size_t t = K; t < m; t++)
+            assert_true(X[t * K + 1] == 0.0);
+        double tail = 0.0, tail2 = 0.0;
+        for (size_t i = m; i-- > 0;) {
+            tail += y[i] * y[i];
+            tail2 += y2[i] * y2[i];
+            if (i <= K && !ref_close(tail, tail2, 1e-12, 0.0))
+                fail_msg("m %zu SSR tail from %zu: got %.17g want %.17g", m, i, tail, tail2);
+        }
+    }
+    double one[2] = {1.0, 2.0}, yy[2] = {1.0, 1.0};
+    assert_int_equal(lw_ols_qr_qty(one, 2, 1, yy, NULL, 0), LW_OK);
+    assert_int_equal(lw_ols_qr_qty(one, 1, 1, yy, NULL, 0), LW_ERR_INVALID);
+}
+
 int main(void)
 {
     lw_stats_init();
@@ -175,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_against_statsmodels),
         cmocka_unit_test(test_degenerate),
         cmocka_unit_test(test_no_constant),
+        cmocka_unit_test(test_qr_qty_equals_gsl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -611,7 +611,7 @@ static size_t choose_lag(work_t *w, const double *y, const double *x, size_t K, 
         icv[p] = (double)NAN;
     if (m < k + 2)
         return 0;
-    double *X = w->X, *qy = w->yv, *tau = w->b, *cn = w->mu;
+    double *X = w->X, *qy = w->yv, *cn = w->mu;
     for (size_t i = 0; i < m; i++) {
         const size_t t = w->rows[i];
         double *r = X + i * k;
@@ -636,10 +636,7 @@ static size_t choose_lag(work_t *w, const double *y, const double *x, size_t K, 
             cn[j] += X[i * k + j] * X[i * k + j];
         cn[j] = sqrt(cn[j]);
     }
-    gsl_matrix_view Xv = gsl_matrix_view_array(X, m, k);
-    gsl_vector_view tv = gsl_vector_view_array(tau, k), yv = gsl_vector_view_array(qy, m);
-    if (gsl_linalg_QR_decomp(&Xv.matrix, &tv.vector) != GSL_SUCCESS ||
-        gsl_linalg_QR_QTvec(&Xv.matrix, &tv.vector, &yv.vector) != GSL_SUCCESS)
+    if (lw_ols_qr_qty(X, m, k, qy, NULL, 0) != LW_OK)
         return 0;
     /* tail[j] = sum_{i >= j} (Q'y)_i^2 */
     double tail = 0.0;

@@ -37,6 +37,7 @@
 #include "leadwatch/stats/breaks.h"
 
 #include "leadwatch/stats/ols.h"
+#include "leadwatch/stats/vec4.h"
 
 #include <float.h>
 #include <math.h>
@@ -414,28 +415,48 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
  * of (A'A)^-1 A' are (W~'W~)^-1 W~').  Since W~'e0 = W_i'e0 = c_i and
  * (W~'W~) d = c_i,
  *     W(i) = d' V_dd^-1 d = c_i' S_i^-1 c_i,   S_i = sum_t u_t^2 w~_t w~_t'.
- * Walking i downwards adds one row s = i - 1 to the new regime: c gains
- * z_{c,s} e0_s, and the projection F = Q Q' W_i (m x q) gains h_s z_{c,s}'
- * with h_s = Q q_s (column s of the hat matrix), O(m (k + q)).  Each
- * candidate then forms w~_t = 1{t >= i} z_{c,t} - F_t, W~'W~, d and S_i in
- * two passes, O(m q^2).  The meat cannot be carried by running sums: u
- * depends on d, which changes with i, so S_i would need the third and fourth
- * moment tensors of the rows (k^3, k^4 per row).  Total O(m k^2 + m^2 (k +
- * q^2)) instead of a QR of m x (k + q) per candidate.
+ * Walking i downwards adds one row s = i - 1 to the new regime (issue 17:
+ * every update below is O(m (k + q)) or smaller, only S_i is O(m q^2)):
+ *   - W~ itself is kept (q columns of m): it gains (e_s - h_s) z_{c,s}', with
+ *     h_s = Q q_s column s of the hat matrix (O(m (k + q)));
+ *   - c gains z_{c,s} e0_s; B = Q' W_i (k x q) gains q_s z_{c,s}' and
+ *     P = W_i'W_i gains z_{c,s} z_{c,s}', so that
+ *         W~'W~ = W_i' M W_i = P - B'B      (O(k q^2), no pass over the rows);
+ *   - u = e0 - W~ d and S_i = W~' diag(u^2) W~, one O(m q^2) product.
+ * The meat cannot be carried by running sums: u depends on d, which changes
+ * with i, so S_i would need the third and fourth moment tensors of the rows
+ * (k^3, k^4 per row).  Total O(m k^2 + m^2 (k + q^2)) instead of a QR of
+ * m x (k + q) per candidate.  The row loops work on groups of four rows
+ * (vec4.h: columns padded with zeros, one partial sum per lane, the same bits
+ * with or without AVX2); tests/test_breaks.c checks the path against a refit
+ * per candidate to 1e-9.
  */
+/* The closed form P - B'B of W~'W~ cancels when a change column is nearly
+ * in the span of the fixed ones (relative error ~ eps ||W_i||^2 / pivot^2):
+ * when a pivot of its Cholesky factor is not above this fraction of the
+ * column's norm, W~'W~ is recomputed from W~ and the rank test
+ * (LW_BREAKS_RANK_TOL) is made on that. */
+#define HC_GRAM_GUARD 1e-3
+/* Hat columns computed per pass over Q (hc_hat_batch; four accumulators). */
+#define HC_BATCH 4
+
 typedef struct {
-    size_t m, k, q;
-    double *Qc; /* k columns of m: orthonormal basis of span(Z) (CGS2) */
-    double *e0; /* m: residual of y on Z */
-    double *F;  /* m x q: Q Q' W_i */
-    double *Zc; /* m x q: the changing columns, contiguous */
-    double *Wt; /* m x q: W~ of the current candidate */
-    double *h;  /* m: Q q_s */
-    double *c;  /* q: W_i' e0 */
-    double *ww; /* q: diagonal of W_i' W_i, the rank reference */
-    double *G;  /* q x q: W~'W~, then its Cholesky factor */
-    double *S;  /* q x q: the meat, then its Cholesky factor */
-    double *d;  /* q */
+    size_t m, k, q, mp;   /* mp: m rounded up to a multiple of 4 (column stride) */
+    double *Qc;           /* k columns of mp: orthonormal basis of span(Z) (CGS2) */
+    double *e0;           /* mp: residual of y on Z */
+    double *W;            /* q columns of mp: W~ = M D_i Z_c of the current candidate */
+    double *Y;            /* q columns of mp: u^2 W~ */
+    double *H;            /* HC_BATCH columns of mp: hat columns Q q_s of the next rows */
+    double *qs;           /* k x HC_BATCH: those rows of Q */
+    size_t hrow0, hcount; /* H holds rows hrow0, hrow0 - 1, ... (hcount of them) */
+    double *B;            /* k x q: Q' D_i Z_c */
+    double *P;            /* q x q: Z_c' D_i Z_c */
+    double *c;            /* q: W_i' e0 */
+    double *ww;           /* q: diagonal of W_i' W_i, the rank reference */
+    double *G;            /* q x q: W~'W~, then its Cholesky factor */
+    double *S;            /* q x q: the meat, then its Cholesky factor */
+    double *d;            /* q */
+    double *zs;           /* q: the changing columns of the row being added */
 } hc_work_t;
 
 /* Lower Cholesky factor of the q x q symmetric A in place (lower triangle
@@ -480,13 +501,14 @@ static void chol_solve(const double *L, size_t q, const double *b, double *x)
 
 /* Q (classical Gram-Schmidt, twice: orthogonal to working precision) and
  * e0 = y - Q Q'y.  Returns k, or the first column of Z that is constant or
- * collinear (|R_jj| not above LW_BREAKS_RANK_TOL * its norm). */
-static size_t hc_basis(hc_work_t *w, const double *y, const double *Z)
+ * collinear (|R_jj| not above LW_BREAKS_RANK_TOL * its norm).  The padding
+ * rows m..mp-1 stay 0. */
+LW_VEC_KERNEL static size_t hc_basis(hc_work_t *w, const double *y, const double *Z)
 {
-    const size_t m = w->m, k = w->k;
+    const size_t m = w->m, k = w->k, mp = w->mp;
     double r[LW_BREAKS_MAX_K + 1];
     for (size_t j = 0; j <= k; j++) {
-        double *v = j < k ? w->Qc + j * m : w->e0;
+        double *v = j < k ? w->Qc + j * mp : w->e0;
         double nrm0 = 0.0;
         for (size_t t = 0; t < m; t++) {
             v[t] = j < k ? Z[t * k + j] : y[t];
@@ -494,16 +516,17 @@ static size_t hc_basis(hc_work_t *w, const double *y, const double *Z)
         }
         for (int pass = 0; pass < 2; pass++) {
             for (size_t l = 0; l < j && l < k; l++) {
-                const double *ql = w->Qc + l * m;
-                double s = 0.0;
-                for (size_t t = 0; t < m; t++)
-                    s += ql[t] * v[t];
-                r[l] = s;
+                const double *ql = w->Qc + l * mp;
+                lw_v4d s = lw_splat4(0.0);
+                for (size_t t = 0; t < mp; t += 4)
+                    s += lw_ld4(ql + t) * lw_ld4(v + t);
+                r[l] = lw_hsum4(s);
             }
             for (size_t l = 0; l < j && l < k; l++) {
-                const double *ql = w->Qc + l * m;
-                for (size_t t = 0; t < m; t++)
-                    v[t] -= r[l] * ql[t];
+                const double *ql = w->Qc + l * mp;
+                const lw_v4d a = lw_splat4(r[l]);
+                for (size_t t = 0; t < mp; t += 4)
+                    lw_st4(v + t, lw_ld4(v + t) - a * lw_ld4(ql + t));
             }
         }
         if (j == k)
@@ -520,69 +543,123 @@ static size_t hc_basis(hc_work_t *w, const double *y, const double *Z)
     return k;
 }
 
-/* Row s joins the new regime. */
-static void hc_add_row(hc_work_t *w, size_t s)
+/* Columns h_s = Q q_s of the hat matrix for the HC_BATCH rows s0, s0 - 1,
+ * ... (not below lo) that join the new regime next, in one pass over Q
+ * (each basis column read once for the batch, not once per row). */
+LW_VEC_KERNEL static void hc_hat_batch(hc_work_t *w, size_t s0, size_t lo)
 {
-    const size_t m = w->m, k = w->k, q = w->q;
-    memset(w->h, 0, m * sizeof(double));
-    for (size_t j = 0; j < k; j++) {
-        const double *qj = w->Qc + j * m;
-        const double a = qj[s];
-        for (size_t t = 0; t < m; t++)
-            w->h[t] += a * qj[t];
+    const size_t mp = w->mp, k = w->k;
+    const size_t nb = s0 - lo + 1 < HC_BATCH ? s0 - lo + 1 : HC_BATCH;
+    double *restrict qs = w->qs; /* qs[j * HC_BATCH + r] = Q[s0 - r][j], 0 past nb */
+    for (size_t j = 0; j < k; j++)
+        for (size_t r = 0; r < HC_BATCH; r++)
+            qs[j * HC_BATCH + r] = r < nb ? w->Qc[j * mp + s0 - r] : 0.0;
+    for (size_t t = 0; t < mp; t += 4) {
+        lw_v4d h0 = lw_splat4(0.0), h1 = h0, h2 = h0, h3 = h0;
+        for (size_t j = 0; j < k; j++) {
+            const lw_v4d qv = lw_ld4(w->Qc + j * mp + t);
+            const double *a = qs + j * HC_BATCH;
+            h0 += lw_splat4(a[0]) * qv;
+            h1 += lw_splat4(a[1]) * qv;
+            h2 += lw_splat4(a[2]) * qv;
+            h3 += lw_splat4(a[3]) * qv;
+        }
+        lw_st4(w->H + t, h0);
+        lw_st4(w->H + mp + t, h1);
+        lw_st4(w->H + 2 * mp + t, h2);
+        lw_st4(w->H + 3 * mp + t, h3);
     }
-    const double *zs = w->Zc + s * q;
-    for (size_t t = 0; t < m; t++) {
-        double *Ft = w->F + t * q;
-        const double ht = w->h[t];
-        for (size_t c = 0; c < q; c++)
-            Ft[c] += ht * zs[c];
-    }
-    for (size_t c = 0; c < q; c++) {
+    w->hrow0 = s0;
+    w->hcount = nb;
+}
+
+/* Row s joins the new regime (rows join in decreasing order down to lo). */
+LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, size_t lo, const double *zs)
+{
+    const size_t mp = w->mp, k = w->k, q = w->q;
+    if (w->hcount == 0 || s + w->hcount <= w->hrow0)
+        hc_hat_batch(w, s, lo);
+    const size_t r = w->hrow0 - s;
+    const double *restrict h = w->H + r * mp;
+    for (size_t c = 0; c < q; c++) { /* W~ += (e_s - h_s) z_s' */
+        double *wc = w->W + c * mp;
+        const lw_v4d a = lw_splat4(zs[c]);
+        for (size_t t = 0; t < mp; t += 4)
+            lw_st4(wc + t, lw_ld4(wc + t) - a * lw_ld4(h + t));
+        wc[s] += zs[c];
         w->c[c] += zs[c] * w->e0[s];
         w->ww[c] += zs[c] * zs[c];
+        for (size_t b = 0; b <= c; b++)
+            w->P[c * q + b] += zs[c] * zs[b];
+    }
+    for (size_t j = 0; j < k; j++)
+        for (size_t c = 0; c < q; c++)
+            w->B[j * q + c] += w->qs[j * HC_BATCH + r] * zs[c];
+}
+
+/* S (lower triangle, q x q) = sum_t Y[a][t] W~[b][t], two rows and two
+ * columns of S per pass. */
+LW_VEC_KERNEL static void hc_cross(const hc_work_t *w, const double *Y, double *S)
+{
+    const size_t mp = w->mp, q = w->q;
+    for (size_t a = 0; a < q; a += 2) {
+        const size_t a1 = a + 1 < q ? a + 1 : a;
+        const double *ya0 = Y + a * mp, *ya1 = Y + a1 * mp;
+        for (size_t b = 0; b <= a; b += 2) {
+            const size_t b1 = b + 1 < q ? b + 1 : b;
+            const double *wb0 = w->W + b * mp, *wb1 = w->W + b1 * mp;
+            lw_v4d s00 = lw_splat4(0.0), s01 = s00, s10 = s00, s11 = s00;
+            for (size_t t = 0; t < mp; t += 4) {
+                const lw_v4d y0 = lw_ld4(ya0 + t), y1 = lw_ld4(ya1 + t);
+                const lw_v4d w0 = lw_ld4(wb0 + t), w1 = lw_ld4(wb1 + t);
+                s00 += y0 * w0;
+                s01 += y0 * w1;
+                s10 += y1 * w0;
+                s11 += y1 * w1;
+            }
+            S[a * q + b] = lw_hsum4(s00);
+            if (b1 <= a)
+                S[a * q + b1] = lw_hsum4(s01);
+            if (a1 > a) {
+                S[a1 * q + b] = lw_hsum4(s10);
+                S[a1 * q + b1] = lw_hsum4(s11);
+            }
+        }
     }
 }
 
 /* W(i) for the break at row i (rows i..m-1 already added). */
-static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, size_t i, double *out, char *errstr,
-                           size_t errstr_size)
+LW_VEC_KERNEL static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, double *out, char *errstr,
+                                         size_t errstr_size)
 {
-    const size_t m = w->m, q = w->q;
-    memset(w->G, 0, q * q * sizeof(double));
-    memset(w->S, 0, q * q * sizeof(double));
-    for (size_t t = 0; t < m; t++) {
-        double *wt = w->Wt + t * q;
-        const double *Ft = w->F + t * q;
-        if (t >= i)
-            for (size_t c = 0; c < q; c++)
-                wt[c] = w->Zc[t * q + c] - Ft[c];
-        else
-            for (size_t c = 0; c < q; c++)
-                wt[c] = -Ft[c];
-        for (size_t a = 0; a < q; a++)
-            for (size_t b = 0; b <= a; b++)
-                w->G[a * q + b] += wt[a] * wt[b];
+    const size_t mp = w->mp, k = w->k, q = w->q;
+    for (size_t a = 0; a < q; a++) /* W~'W~ = P - B'B */
+        for (size_t b = 0; b <= a; b++) {
+            double s = 0.0;
+            for (size_t j = 0; j < k; j++)
+                s += w->B[j * q + a] * w->B[j * q + b];
+            w->G[a * q + b] = w->P[a * q + b] - s;
+        }
+    size_t bad = chol_lower(w->G, q, w->ww, HC_GRAM_GUARD);
+    if (bad < q) { /* nearly dependent: W~'W~ from W~ itself (see HC_GRAM_GUARD) */
+        hc_cross(w, w->W, w->G);
+        bad = chol_lower(w->G, q, w->ww, LW_BREAKS_RANK_TOL);
     }
-    const size_t bad = chol_lower(w->G, q, w->ww, LW_BREAKS_RANK_TOL);
     if (bad < q)
         return lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                          "HC sup-Wald: the change of column %zu is constant or collinear with "
                          "the fixed columns",
                          chg[bad]);
     chol_solve(w->G, q, w->c, w->d);
-    for (size_t t = 0; t < m; t++) {
-        const double *wt = w->Wt + t * q;
-        double u = w->e0[t];
+    for (size_t t = 0; t < mp; t += 4) { /* u = e0 - W~ d, then Y = u^2 W~, four rows at a time */
+        lw_v4d u = lw_ld4(w->e0 + t);
         for (size_t c = 0; c < q; c++)
-            u -= wt[c] * w->d[c];
-        const double u2 = u * u;
-        for (size_t a = 0; a < q; a++) {
-            const double ua = u2 * wt[a];
-            for (size_t b = 0; b <= a; b++)
-                w->S[a * q + b] += ua * wt[b];
-        }
+            u -= lw_splat4(w->d[c]) * lw_ld4(w->W + c * mp + t);
+        u *= u;
+        for (size_t c = 0; c < q; c++)
+            lw_st4(w->Y + c * mp + t, u * lw_ld4(w->W + c * mp + t));
     }
+    hc_cross(w, w->Y, w->S);
     double v = 0.0;
     if (chol_lower(w->S, q, NULL, 0.0) == q) {
         chol_solve(w->S, q, w->c, w->d);
@@ -636,23 +713,22 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
         return hc_fail(res, LW_ERR_INVALID, errstr);
     }
     lw_err_t err = LW_OK;
-    hc_work_t w = {.m = m, .k = k, .q = q};
-    double *mem = calloc(m * (k + 3 * q + 2) + 3 * q + 2 * q * q, sizeof(double));
+    const size_t mp = lw_pad4(m);
+    hc_work_t w = {.m = m, .k = k, .q = q, .mp = mp};
+    double **const parts[] = {&w.Qc, &w.e0, &w.W, &w.Y, &w.H,  &w.qs, &w.B,
+                              &w.P,  &w.G,  &w.S, &w.c, &w.ww, &w.d,  &w.zs};
+    const size_t sizes[] = {
+        mp * k, mp, mp * q, mp * q, mp * HC_BATCH, k * HC_BATCH, k * q, q * q, q * q, q * q,
+        q,      q,  q,      q};
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        total += sizes[i];
+    double *mem = calloc(total, sizeof(double)); /* zero: the padding rows stay 0 */
     if (!mem) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "HC sup-Wald: out of memory");
         goto free_mem;
     }
-    w.Qc = mem;
-    w.F = w.Qc + m * k;
-    w.Zc = w.F + m * q;
-    w.Wt = w.Zc + m * q;
-    w.e0 = w.Wt + m * q;
-    w.h = w.e0 + m;
-    w.c = w.h + m;
-    w.ww = w.c + q;
-    w.d = w.ww + q;
-    w.G = w.d + q;
-    w.S = w.G + q * q;
+    lw_stats_carve(mem, parts, sizes, sizeof sizes / sizeof sizes[0]);
     const size_t bad = hc_basis(&w, y, Z);
     if (bad < k) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_STATS,
@@ -661,17 +737,17 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
                         bad, to);
         goto free_mem;
     }
-    for (size_t t = 0; t < m; t++)
-        for (size_t c = 0; c < q; c++)
-            w.Zc[t * q + c] = Z[t * k + chg[c]];
     if (w_path)
         memset(w_path, 0, (m + 1) * sizeof(double));
-    for (size_t s = m; s-- > to;)
-        hc_add_row(&w, s);
+    for (size_t s = m; s-- > to;) {
+        for (size_t c = 0; c < q; c++)
+            w.zs[c] = Z[s * k + chg[c]];
+        hc_add_row(&w, s, from, w.zs);
+    }
     /* walk i downwards so each step switches on one more row's interaction */
     for (size_t i = to; i >= from; i--) {
         double wi = 0.0;
-        err = hc_wald_at(&w, chg, i, &wi, errstr, errstr_size);
+        err = hc_wald_at(&w, chg, &wi, errstr, errstr_size);
         if (err != LW_OK) {
             char why[LW_BREAKS_REASON_SIZE];
             snprintf(why, sizeof(why), "%s", errstr);
@@ -686,7 +762,9 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
         }
         if (i == from)
             break;
-        hc_add_row(&w, i - 1);
+        for (size_t c = 0; c < q; c++)
+            w.zs[c] = Z[(i - 1) * k + chg[c]];
+        hc_add_row(&w, i - 1, from, w.zs);
     }
     res->nobs = m;
     res->k = k;

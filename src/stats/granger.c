@@ -41,6 +41,7 @@
 #include "leadwatch/stats/granger.h"
 
 #include "leadwatch/stats/ols.h"
+#include "leadwatch/stats/vec4.h"
 
 #include <float.h>
 #include <gsl/gsl_blas.h>
@@ -207,9 +208,10 @@ static void lag_fail(lw_granger_lag_t *r, size_t lag, const char *reason)
 /* SSR of y_t on the first kk columns of the lag-p design with coefficients b.
  * The fitted values are accumulated over columns, four at a time (axpy-like
  * passes over t): the inner loop has no serial dependency, so it pipelines
- * and vectorises, and f is loaded/stored once per four columns.  A per-row
+ * and vectorises (four rows per lw_v4d, vec4.h; elementwise, so the same bits
+ * as a scalar loop), and f is loaded/stored once per four columns.  A per-row
  * dot product was latency-bound and dominated the scan. */
-static double ssr_of(lw_granger_t *g, size_t n, size_t p, size_t kk, const double *b)
+LW_VEC_KERNEL static double ssr_of(lw_granger_t *g, size_t n, size_t p, size_t kk, const double *b)
 {
     const double *zy = g->z, *zx = g->z + g->max_nobs;
     const size_t m = n - p, ncols = kk - 1;
@@ -231,7 +233,13 @@ static double ssr_of(lw_granger_t *g, size_t n, size_t p, size_t kk, const doubl
         }
         const double *restrict a0 = cols[0], *restrict a1 = cols[1];
         const double *restrict a2 = cols[2], *restrict a3 = cols[3];
-        for (size_t r = 0; r < m; r++)
+        const lw_v4d b0 = lw_splat4(bs[0]), b1 = lw_splat4(bs[1]), b2 = lw_splat4(bs[2]),
+                     b3 = lw_splat4(bs[3]);
+        size_t r = 0;
+        for (; r + 4 <= m; r += 4) /* elementwise: the same bits as the scalar tail */
+            lw_st4(f + r, lw_ld4(f + r) + (b0 * lw_ld4(a0 + r) + b1 * lw_ld4(a1 + r) +
+                                           b2 * lw_ld4(a2 + r) + b3 * lw_ld4(a3 + r)));
+        for (; r < m; r++)
             f[r] += bs[0] * a0[r] + bs[1] * a1[r] + bs[2] * a2[r] + bs[3] * a3[r];
     }
     double ssr = 0.0;

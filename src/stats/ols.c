@@ -27,6 +27,7 @@
 #include "leadwatch/stats/ols.h"
 
 #include "leadwatch/stats/hac.h"
+#include "leadwatch/stats/vec4.h"
 
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_errno.h>
@@ -160,6 +161,96 @@ lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const c
         if (!(fabs(gsl_matrix_get(A, j, j)) > LW_OLS_RANK_TOL))
             return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: %s is singular at column %zu",
                              who, design, j);
+    return LW_OK;
+}
+
+/* sum_{t >= from} a_t b_t over columns of padded length mp (t < from
+ * scalar up to the first multiple of 4, then four lanes). */
+static inline double dot_from(const double *a, const double *b, size_t from, size_t mp)
+{
+    double head = 0.0;
+    size_t t = from;
+    for (; t % 4 != 0 && t < mp; t++)
+        head += a[t] * b[t];
+    lw_v4d s = lw_splat4(0.0);
+    for (; t < mp; t += 4)
+        s += lw_ld4(a + t) * lw_ld4(b + t);
+    return head + lw_hsum4(s);
+}
+
+/* b_t -= f a_t for t >= from. */
+static inline void axpy_from(double f, const double *a, double *b, size_t from, size_t mp)
+{
+    size_t t = from;
+    for (; t % 4 != 0 && t < mp; t++)
+        b[t] -= f * a[t];
+    const lw_v4d fv = lw_splat4(f);
+    for (; t < mp; t += 4)
+        lw_st4(b + t, lw_ld4(b + t) - fv * lw_ld4(a + t));
+}
+
+/* Householder QR of the k + 1 columns of C (stride mp, rows 0..m-1, zero
+ * padding), the last one being y: reflector j as gsl_linalg_householder_transform
+ * makes it (beta = -sign(alpha) |x|, v_0 = 1, tau = (beta - alpha) / beta),
+ * applied to the columns after j two at a time. */
+LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t mp)
+{
+    for (size_t j = 0; j < k; j++) {
+        double *v = C + j * mp;
+        const double xn2 = dot_from(v, v, j + 1, mp);
+        if (!(xn2 > 0.0) || j + 1 >= m)
+            continue; /* tau = 0: H_j = I */
+        const double alpha = v[j];
+        const double beta = -(alpha >= 0.0 ? 1.0 : -1.0) * hypot(alpha, sqrt(xn2));
+        const double tau = (beta - alpha) / beta, s = alpha - beta;
+        if (fabs(s) > DBL_MIN) {
+            for (size_t t = j + 1; t < m; t++)
+                v[t] *= 1.0 / s;
+        } else {
+            for (size_t t = j + 1; t < m; t++)
+                v[t] = v[t] * (DBL_EPSILON / s) * (1.0 / DBL_EPSILON);
+        }
+        v[j] = beta;
+        size_t l = j + 1;
+        for (; l + 1 <= k; l += 2) { /* columns l, l + 1 (the last pair may end with y) */
+            double *a = C + l * mp, *b = a + mp;
+            const double wa = tau * (a[j] + dot_from(v, a, j + 1, mp));
+            const double wb = tau * (b[j] + dot_from(v, b, j + 1, mp));
+            a[j] -= wa;
+            b[j] -= wb;
+            axpy_from(wa, v, a, j + 1, mp);
+            axpy_from(wb, v, b, j + 1, mp);
+        }
+        for (; l <= k; l++) {
+            double *a = C + l * mp;
+            const double wa = tau * (a[j] + dot_from(v, a, j + 1, mp));
+            a[j] -= wa;
+            axpy_from(wa, v, a, j + 1, mp);
+        }
+    }
+}
+
+lw_err_t lw_ols_qr_qty(double *X, size_t m, size_t k, double *y, char *errstr, size_t errstr_size)
+{
+    if (k == 0 || m <= k)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "qr: need m > k >= 1 (m=%zu, k=%zu)",
+                         m, k);
+    const size_t mp = lw_pad4(m);
+    double *C = calloc(mp * (k + 1), sizeof(double));
+    if (!C)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "qr: out of memory");
+    for (size_t t = 0; t < m; t++) {
+        for (size_t j = 0; j < k; j++)
+            C[j * mp + t] = X[t * k + j];
+        C[k * mp + t] = y[t];
+    }
+    qr_columns(C, m, k, mp);
+    for (size_t t = 0; t < m; t++) {
+        for (size_t j = 0; j < k; j++)
+            X[t * k + j] = t <= j ? C[j * mp + t] : 0.0;
+        y[t] = C[k * mp + t];
+    }
+    free(C);
     return LW_OK;
 }
 

@@ -163,6 +163,20 @@ double lw_ols_ic(double ssr, size_t nobs, double k, bool bic);
 lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const char *who,
                           const char *design, char *errstr, size_t errstr_size);
 
+/*
+ * Householder QR of X (m x k, row-major, m > k) and Q'y, for searches over
+ * nested designs that read every SSR off one factorisation (analyze.c's lag
+ * choice; issue 17): on return X's upper triangle is R, the entries below it
+ * are 0, and y (m) is Q'y, so the SSR of the fit on the first j columns is
+ * sum_{i >= j} (Q'y)_i^2 and |R_jj| is the distance of column j from the
+ * span of the columns before it.  The reflectors are those of
+ * gsl_linalg_QR_decomp (same signs), computed on a column-major copy with
+ * the four-lane loops of vec4.h: the same R and Q'y to rounding, 2-3x
+ * faster.  No scaling, no rank test (the caller's).  LW_ERR_INVALID (shape),
+ * LW_ERR_NOMEM.
+ */
+lw_err_t lw_ols_qr_qty(double *X, size_t m, size_t k, double *y, char *errstr, size_t errstr_size);
+
 /* The arguments of lw_ols_nested_qr for an m x k design (adf's and granger's lag searches). */
 typedef struct {
     gsl_matrix *A;   /* m x k */

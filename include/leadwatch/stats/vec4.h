@@ -1,0 +1,73 @@
+/*
+ * vec4.h - four-double vectors for the row loops of the statistics kernels
+ * (breaks.c's HC sup-Wald path, ols.c's Householder QR; issue 17).
+ *
+ * How it works: v4d is a GCC/clang generic vector of four doubles; the
+ * compiler maps it to two SSE2 registers or one AVX register.  The kernels
+ * keep every array they loop over padded with zeros to a multiple of four
+ * entries, so a loop is whole groups of four; a sum over rows keeps one
+ * partial sum per lane (rows t = lane mod 4) and adds the lanes in a fixed
+ * order (hsum4).  The rounding is therefore the same whatever instructions
+ * the compiler emits: without FP contraction (ISO C mode, the project's
+ * default) the AVX2 clone of a kernel (LW_VEC_KERNEL) and the baseline one
+ * give identical bits.  Loads and stores go through memcpy (no alignment or
+ * aliasing assumptions).  The helpers are static inline: no v4d crosses a
+ * function boundary that the ABI would see (hence -Wpsabi is silenced).
+ */
+#ifndef LEADWATCH_VEC4_H
+#define LEADWATCH_VEC4_H
+
+#include <stddef.h>
+#include <string.h>
+
+typedef double lw_v4d __attribute__((vector_size(4 * sizeof(double))));
+
+/* (for the rest of the including file: see the last sentence above) */
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wunknown-warning-option"
+#pragma clang diagnostic ignored "-Wpsabi"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+/* With GCC on x86-64 Linux a kernel marked LW_VEC_KERNEL is also compiled
+ * for AVX2 (one instruction per v4d instead of two, and no spills of v4d
+ * accumulators) and the copy is picked at load time (target_clones);
+ * elsewhere, clang included (it rejects the inlined v4d helpers in a clone),
+ * it is the plain function. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define LW_VEC_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define LW_VEC_KERNEL
+#endif
+
+/* n rounded up to a multiple of 4 (the padded length of a column). */
+static inline size_t lw_pad4(size_t n)
+{
+    return (n + 3) / 4 * 4;
+}
+
+static inline lw_v4d lw_ld4(const double *p)
+{
+    lw_v4d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void lw_st4(double *p, lw_v4d v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline lw_v4d lw_splat4(double a)
+{
+    return (lw_v4d){a, a, a, a};
+}
+
+/* The lanes' sum in a fixed order: (l0 + l1) + (l2 + l3). */
+static inline double lw_hsum4(lw_v4d v)
+{
+    return (v[0] + v[1]) + (v[2] + v[3]);
+}
+
+#endif
