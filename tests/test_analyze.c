@@ -4,7 +4,7 @@
  * Ground truth (docs/SIMULATOR.md): the simulator's exact per-day truth
  * (lw_sim_truth_csv_row) for the default model, 365 days, is read through
  * the CSV reader and analysed with the defaults (transform auto, seasonal
- * weekly, lags 1..14, AIC).  Expected: the three inputs and NSM -> revenue
+ * weekly, lags 1..14, the Simes lag search).  Expected: the three inputs and NSM -> revenue
  * significant one way only with the lead (lagged regression) at the true lag
  * and elasticities near the model's; the distractor not `leads`; the
  * follower `reverse`.  With --break-day 200 the playlists edge must lose
@@ -166,7 +166,7 @@ static void check_true_lead(const lw_analysis_t *a, const char *from, const char
     assert_true(e->q_defined && e->q < alpha);
     assert_true(!e->q_reverse_defined || e->q_reverse >= alpha);
     assert_int_equal(e->lead, true_lag);       /* lagged regression: exact */
-    assert_true(e->lag >= true_lag);           /* AIC: true lag or above (SIMULATOR.md) */
+    assert_true(e->lag >= true_lag);           /* lag search: the true lag (or above) */
     assert_true(e->stab_status == LW_STEP_OK); /* rolling windows ran */
     assert_true(e->stable);
     assert_true(e->elasticity_defined);
