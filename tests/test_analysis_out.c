@@ -358,7 +358,8 @@ static void test_json_contract(void **state)
                                            "preparation",
                                            "data",
                                            "p",
-                                           "q_reverse"};
+                                           "q_reverse",
+                                           "lag_search"};
     for (size_t e = 0; e < j.nedges; e++)
         for (size_t k = 0; k < sizeof required / sizeof required[0]; k++)
             if (!edge_has_key(&j, e, required[k]))
@@ -392,6 +393,18 @@ static void test_json_contract(void **state)
     assert_non_null(strstr(json, "\"break_period\": "));
     assert_non_null(strstr(json, "\"kind\": \"breadth\""));
     assert_non_null(strstr(json, "\"kind\": \"nsm\""));
+    /* the lag search: own lags and one single-lag p per lag of an analysed edge */
+    assert_non_null(strstr(json, "\"own_lags\": "));
+    const lw_edge_result_t *e0 = &a->edges[0];
+    assert_true(e0->analysed && e0->lag >= 1 && e0->own_lag >= 1);
+    const char *lp = strstr(json, "\"lag_search\"");
+    assert_non_null(lp);
+    lp = strstr(lp, "\"p\": [");
+    assert_non_null(lp);
+    size_t nump = 0;
+    for (const char *c = lp + 6; *c && *c != ']'; c++)
+        nump += *c == ',';
+    assert_int_equal(nump + 1, e0->max_lag);
     free(json);
     lw_analysis_free(a);
 }

@@ -4,7 +4,7 @@
  * Ground truth (docs/SIMULATOR.md): the simulator's exact per-day truth
  * (lw_sim_truth_csv_row) for the default model, 365 days, is read through
  * the CSV reader and analysed with the defaults (transform auto, seasonal
- * weekly, lags 1..14, AIC).  Expected: the three inputs and NSM -> revenue
+ * weekly, lags 1..14, the Simes lag search).  Expected: the three inputs and NSM -> revenue
  * significant one way only with the lead (lagged regression) at the true lag
  * and elasticities near the model's; the distractor not `leads`; the
  * follower `reverse`.  With --break-day 200 the playlists edge must lose
@@ -33,6 +33,7 @@
 #include "leadwatch/model/simulate.h"
 #include "testutil.h"
 
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -165,7 +166,7 @@ static void check_true_lead(const lw_analysis_t *a, const char *from, const char
     assert_true(e->q_defined && e->q < alpha);
     assert_true(!e->q_reverse_defined || e->q_reverse >= alpha);
     assert_int_equal(e->lead, true_lag);       /* lagged regression: exact */
-    assert_true(e->lag >= true_lag);           /* AIC: true lag or above (SIMULATOR.md) */
+    assert_true(e->lag >= true_lag);           /* lag search: the true lag (or above) */
     assert_true(e->stab_status == LW_STEP_OK); /* rolling windows ran */
     assert_true(e->stable);
     assert_true(e->elasticity_defined);
@@ -364,10 +365,61 @@ static void test_synthetic_lead_and_exactness(void **state)
     /* the lagged regressions' HAC se = lw_ols_fit's full HAC (rows t = K..n-1) */
     const size_t K = 8, m = SN - K;
     lw_ols_t *ols;
-    assert_int_equal(lw_ols_new(SN, K + 1, &ols, err, sizeof err), LW_OK);
-    double *X = malloc(SN * (K + 1) * sizeof(double)), *yy = malloc(SN * sizeof(double));
+    assert_int_equal(lw_ols_new(SN, 2 * K + 1, &ols, err, sizeof err), LW_OK);
+    double *X = malloc(SN * (2 * K + 1) * sizeof(double)), *yy = malloc(SN * sizeof(double));
     assert_non_null(X);
     assert_non_null(yy);
+
+    /* the lag search (session 6), refitted with lw_ols_fit on the common sample t = K..n-1:
+     * the own order minimises the AR models' AIC; each single-lag p is the two-sided t test
+     * of x_{t-k} (F(1, .) = t^2); p = Simes over the K tests, lag = the k of the smallest p */
+    size_t q_ref = 0;
+    double aic_best = 0.0;
+    for (size_t q = 1; q <= K; q++) {
+        for (size_t t = K; t < SN; t++) {
+            X[(t - K) * (q + 1)] = 1.0;
+            for (size_t j = 1; j <= q; j++)
+                X[(t - K) * (q + 1) + j] = y[t - j];
+            yy[t - K] = y[t];
+        }
+        lw_ols_result_t r;
+        assert_int_equal(lw_ols_fit(ols, X, yy, m, q + 1, 0, 0, &r, err, sizeof err), LW_OK);
+        assert_double_equal(e->ic_common[q - 1], r.aic, 1e-9 * fabs(r.aic));
+        if (q_ref == 0 || r.aic < aic_best) {
+            q_ref = q;
+            aic_best = r.aic;
+        }
+    }
+    assert_int_equal(e->own_lag, q_ref);
+    double simes = 1.0;
+    size_t best_lag = 0;
+    for (size_t k = 1; k <= K; k++) {
+        const size_t kk = q_ref + 2;
+        for (size_t t = K; t < SN; t++) {
+            double *row = X + (t - K) * kk;
+            row[0] = 1.0;
+            for (size_t j = 1; j <= q_ref; j++)
+                row[j] = y[t - j];
+            row[q_ref + 1] = x[t - k];
+            yy[t - K] = y[t];
+        }
+        lw_ols_result_t r;
+        assert_int_equal(lw_ols_fit(ols, X, yy, m, kk, LW_OLS_COV, 0, &r, err, sizeof err), LW_OK);
+        const double tv = r.params[kk - 1] / r.bse[kk - 1];
+        const double pt = 2.0 * gsl_cdf_tdist_Q(fabs(tv), r.df_resid);
+        assert_double_equal(e->lag_p[k - 1], pt, 1e-8 * pt + 1e-300);
+        /* Simes: rank of p_k among the K tests (ties count), K p_k / rank */
+        size_t rank = 0;
+        for (size_t j = 0; j < K; j++)
+            rank += e->lag_p[j] <= e->lag_p[k - 1];
+        const double sv = (double)K * e->lag_p[k - 1] / (double)rank;
+        simes = sv < simes ? sv : simes;
+        if (best_lag == 0 || e->lag_p[k - 1] < e->lag_p[best_lag - 1])
+            best_lag = k;
+    }
+    assert_double_equal(e->p, simes, 1e-12 * simes);
+    assert_int_equal(e->lag, best_lag);
+    assert_int_equal(e->lag, 4); /* the true lag */
     for (size_t k = 0; k <= K; k++) {
         for (size_t t = K; t < SN; t++) {
             X[(t - K) * 2] = 1.0;

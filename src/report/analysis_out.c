@@ -220,6 +220,26 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_numd(w, "p_reverse", an && e->lag_reverse, e->p_reverse);
     kv_numd(w, "q_reverse", e->q_reverse_defined, e->q_reverse);
     kv_numd(w, "effect_sum", an && e->effect_sum_defined, e->effect_sum);
+    lw_jsonw_key(w, "lag_search");
+    lw_jsonw_object(w);
+    kv_str(w, "method",
+           "per direction: own lags q by the information criterion over autoregressions of "
+           "order 1..max_lag; for k = 1..max_lag the F(1, .) test of the other series' lag k "
+           "added to the q own lags (controls lags 0..q), all on the rows whose lags up to "
+           "max_lag are defined; p = Simes over the max_lag tests, lag = the k with the smallest p");
+    kv_lag(w, "own_lags", an ? e->own_lag : 0);
+    kv_lag(w, "own_lags_reverse", an && e->lag_reverse ? e->own_lag_reverse : 0);
+    lw_jsonw_key(w, "p");
+    lw_jsonw_array(w);
+    for (size_t k = 0; an && e->lag && k < e->max_lag; k++)
+        lw_jsonw_number(w, e->lag_p[k]);
+    lw_jsonw_end(w);
+    lw_jsonw_key(w, "p_reverse");
+    lw_jsonw_array(w);
+    for (size_t k = 0; an && e->lag_reverse && k < e->max_lag; k++)
+        lw_jsonw_number(w, e->lag_p_reverse[k]);
+    lw_jsonw_end(w);
+    lw_jsonw_end(w);
     kv_row(w, "since", a, e->no_longer, e->since_row);
     kv_lag(w, "old_lag", e->no_longer ? e->old_lag : 0);
     kv_str(w, "preparation", e->prep_note);
@@ -577,8 +597,8 @@ static void header_lines(const lw_analysis_t *a, FILE *f, const char *prefix)
         fprintf(f, " (%s .. %s)", a->first_label, a->last_label);
     fprintf(f, "; transform %s; seasonal: %s\n", lw_transform_name(o->transform), a->season_note);
     fprintf(f,
-            "%sGranger lags 1..%zu, lag chosen by %s; BH q over %zu primary tests; alpha %g; "
-            "HAC Newey-West\n",
+            "%sGranger lags 1..%zu, lag by single-lag tests (Simes), own lags by %s; BH q over %zu "
+            "primary tests; alpha %g; HAC Newey-West\n",
             prefix, o->max_lag, o->ic == LW_IC_BIC ? "BIC" : "AIC", a->bh_family, o->alpha);
 }
 

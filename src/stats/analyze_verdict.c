@@ -134,20 +134,26 @@ static void decide_verdict(const lw_analysis_t *a, lw_edge_result_t *e)
     lw_analyze_reason(e, "%s", e->prep_note);
     fmt_p(pb, sizeof pb, e->p);
     fmt_p(qb, sizeof qb, e->q);
-    lw_analyze_reason(
-        e,
-        "%s -> %s %s: F(%.0f, %.0f) = %.3g, p = %s, q = %s at lag %zu (chosen by %s on "
-        "one common sample%s)",
-        e->from, e->to, fwd ? "significant" : "not significant", g->df_num, g->df_denom, g->f, pb,
-        qb, e->lag, o->ic == LW_IC_BIC ? "BIC" : "AIC",
-        e->ncontrols ? ", controls in both models" : "");
+    char fb[32];
+    fmt_p(fb, sizeof fb, g->f_p);
+    lw_analyze_reason(e,
+                      "%s -> %s %s: Simes p = %s, q = %s over %zu single-lag tests (x_{t-k} given "
+                      "%zu own lags by %s, one common sample%s); best lag %zu: Granger "
+                      "F(%.0f, %.0f) = %.3g, p = %s",
+                      e->from, e->to, fwd ? "significant" : "not significant", pb, qb, e->max_lag,
+                      e->own_lag, o->ic == LW_IC_BIC ? "BIC" : "AIC",
+                      e->ncontrols ? ", controls in both models" : "", e->lag, g->df_num,
+                      g->df_denom, g->f, fb);
     if (e->lag_reverse) {
         const lw_granger_lag_t *r = &e->granger_reverse[e->lag_reverse - 1];
         fmt_p(pb, sizeof pb, e->p_reverse);
         fmt_p(qb, sizeof qb, e->q_reverse);
-        lw_analyze_reason(e, "%s -> %s %s: F(%.0f, %.0f) = %.3g, p = %s, q = %s at lag %zu", e->to,
-                          e->from, rev ? "significant" : "not significant", r->df_num, r->df_denom,
-                          r->f, pb, qb, e->lag_reverse);
+        fmt_p(fb, sizeof fb, r->f_p);
+        lw_analyze_reason(e,
+                          "%s -> %s %s: Simes p = %s, q = %s, smallest at lag %zu (Granger "
+                          "F(%.0f, %.0f) = %.3g, p = %s there)",
+                          e->to, e->from, rev ? "significant" : "not significant", pb, qb,
+                          e->lag_reverse, r->df_num, r->df_denom, r->f, fb);
     } else {
         lw_analyze_reason(e, "%s -> %s: no feasible lag", e->to, e->from);
     }

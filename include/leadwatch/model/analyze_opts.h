@@ -50,7 +50,7 @@ typedef struct {
     size_t seasonal_period;   /* LW_SEASONAL_PERIOD: 2..LW_PREP_MAX_PERIOD */
     double alpha;             /* significance for q-values and sub-windows, (0, ALPHA_MAX] */
     size_t window;    /* stability sub-window in buckets, 0 = auto: max(n/4, 5 lag + 20), <= n/2 */
-    lw_ic_t ic;       /* lag choice */
+    lw_ic_t ic;       /* own-lag order of the lag search (analyze.h step 2) */
     double adf_alpha; /* auto transform: difference when ADF p >= this, (0, 1) */
     size_t hac_lags;  /* Newey-West bandwidth, 0 = floor(4 (T/100)^(2/9)) */
     double mde_threshold;   /* relative MDE above which an input is "not sensitive" */

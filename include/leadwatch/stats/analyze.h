@@ -1,7 +1,7 @@
 /*
  * analyze.h - the analysis bundle for one metric tree: for every edge (each
  * input -> NSM, and NSM -> KPI) prepare both series, test Granger causality
- * both ways over lags 1..max_lag, pick the lag by AIC/BIC, fit the lagged
+ * both ways over lags 1..max_lag, search the lag by single-lag tests (Simes), fit the lagged
  * regressions with Newey-West errors, correct for multiple testing (BH),
  * check stability, out-of-sample skill and sensitivity, and reach a verdict
  * with reasons.  Pure: series in (lw_analyze_input_t), results out
@@ -18,9 +18,14 @@
  *      gap costs only the rows that reach into it).  Too few such rows, or a
  *      constant series, gives insufficient_data.
  *   2. Granger x -> y and y -> x for lags 1..max_lag, controls (lags 0..p)
- *      in both models; the lag of each direction is chosen by AIC/BIC on ONE
- *      common sample (rows whose lags up to max_lag are defined) and that
- *      lag's SSR F test is the direction's primary test.
+ *      in both models (the per-lag scan).  The primary test of each
+ *      direction is a lag search on ONE common sample (rows whose lags up to
+ *      max_lag are defined): y's own order q by AIC/BIC of its
+ *      autoregressions (x plays no part), then for every k = 1..max_lag the
+ *      F(1, .) test of x_{t-k} alone added to y's q own lags (and the
+ *      controls' lags 0..q); the direction's p is the Simes combination of
+ *      those max_lag p-values and its lag the k with the smallest p (issue 11,
+ *      session 6).  The checks below run at that lag.
  *   3. Lagged regressions y_t = a + b_k x_{t-k} + e, k = 0..max_lag, all on the
  *      same rows t = max_lag..n-1, HAC (Newey-West, Bartlett) standard errors,
  *      normal p-values; the lead is the k >= 1 with the largest R^2.  Also
@@ -142,7 +147,7 @@ typedef struct {
     double *q_lags, *q_lags_reverse; /* BH across the lags of each scan */
     bool *q_lags_defined, *q_lags_reverse_defined;
     size_t lag, lag_reverse; /* chosen lags, 0 = none feasible */
-    double p, q, p_reverse, q_reverse;
+    double p, q, p_reverse, q_reverse; /* p: Simes p of the lag search (step 2) */
     bool q_defined, q_reverse_defined;
     double effect_sum; /* sum of x-lag coefficients, unrestricted model at `lag` */
     bool effect_sum_defined;
@@ -198,7 +203,11 @@ typedef struct {
     size_t rows_tested;                     /* rows of the chosen-lag test */
     size_t ncontrols;                       /* control columns in both models */
     size_t control_cols[LW_ANALYZE_MAX_CONTROLS];
-    double *ic_common, *ic_common_reverse;  /* [max_lag] criterion on the common sample */
+    double *ic_common, *ic_common_reverse;  /* [max_lag] AIC/BIC of the regressand's own
+                                               autoregressions of order 1..max_lag, common sample */
+    size_t own_lag, own_lag_reverse;        /* the order chosen from them (q of the lag search) */
+    double lag_p[LW_ANALYZE_MAX_LAG];       /* p of the single-lag test of x_{t-k}, [k - 1] */
+    double lag_p_reverse[LW_ANALYZE_MAX_LAG]; /* the same for y -> x; 1 where infeasible */
     bool stable_reverse, oos_skill_reverse; /* the same gates for y -> x */
     lw_step_t stab_rev_status, oos_rev_status;
     double stab_sign_consistency_reverse;
