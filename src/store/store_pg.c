@@ -23,7 +23,7 @@
  * stderr.  The tables live in the first schema of the connection's
  * search_path (pick one with options=-csearch_path%3Dname).
  *
- * Schema (LW_PG_SCHEMA_VERSION = 4, the same semantics and version numbers
+ * Schema (LW_PG_SCHEMA_VERSION = 5, the same semantics and version numbers
  * as store_sqlite.c; text keys are COLLATE "C" so every ORDER BY is the
  * byte order SQLite uses):
  *   leadwatch_schema(version, applied_at)   one row per applied migration;
@@ -35,6 +35,8 @@
  *   v4 cells.sum_comp, cells.sum_micros and the function lw_twosum_err: a
  *      cell's sum kept exact for decimals, merged by the upsert with the
  *      rule of store_sqlite.c's v4 (core/decsum.h); the view's sum is the total
+ *   v5 exp_assign, exp_cells: experiments (issue 16), as store_sqlite.c's v5;
+ *      exp_assigns pages by (experiment, user_hash), LW_PG_PAGE rows a query
  * Migrations run like SQLite's: step N in one transaction that first takes
  * a transaction-scoped advisory lock (so two processes opening a new
  * database at once apply each step once), re-reads the version, runs the
@@ -132,7 +134,7 @@
 
 #include <libpq-fe.h>
 
-#define LW_PG_SCHEMA_VERSION 4
+#define LW_PG_SCHEMA_VERSION 5
 #define LW_PG_MAX_TARGET 4096
 #define LW_PG_MAX_PASSWORD 1024
 #define LW_PG_MAX_PARAMS 8
@@ -191,6 +193,16 @@ static const char *const migrations[LW_PG_SCHEMA_VERSION] = {
     " AS sum) t"
     " CROSS JOIN LATERAL (SELECT coalesce(k.kind, CASE WHEN c.hll IS NOT NULL THEN 'distinct'"
     " WHEN t.sum = 0 THEN 'count' ELSE 'sum' END) AS kind) g;",
+    /* v5: experiments (issue 16): assignments and per-bucket sums, as SQLite's v5 */
+    "CREATE TABLE exp_assign(experiment text COLLATE \"C\" NOT NULL, user_hash bigint NOT NULL,"
+    " variant text COLLATE \"C\" NOT NULL, exposed bigint NOT NULL,"
+    " seen_short bigint NOT NULL DEFAULT 0, seen_long bigint NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(experiment, user_hash));"
+    "CREATE TABLE exp_cells(experiment text COLLATE \"C\" NOT NULL,"
+    " variant text COLLATE \"C\" NOT NULL, metric text COLLATE \"C\" NOT NULL,"
+    " win integer NOT NULL, bucket bigint NOT NULL, num double precision NOT NULL DEFAULT 0,"
+    " den double precision NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(experiment, variant, metric, win, bucket));",
 };
 
 enum {
@@ -212,6 +224,10 @@ enum {
     ST_ADD_VERDICT,
     ST_EDGE_LED,
     ST_READ_VERDICTS,
+    ST_PUT_EXP_ASSIGN,
+    ST_EXP_ASSIGNS,
+    ST_ADD_EXP_CELL,
+    ST_EXP_CELLS,
     ST_COUNT
 };
 
@@ -259,6 +275,19 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_READ_VERDICTS] = "SELECT edge, as_of, verdict, p, q, lag, coef, oos FROM verdicts"
                          " WHERE ($1::text IS NULL OR edge = $1) AND as_of >= $2"
                          " ORDER BY as_of, edge",
+    [ST_PUT_EXP_ASSIGN] = "INSERT INTO exp_assign AS a(experiment, user_hash, variant, exposed,"
+                          " seen_short, seen_long) VALUES($1, $2, $3, $4, $5, $6)"
+                          " ON CONFLICT(experiment, user_hash) DO UPDATE SET"
+                          " seen_short = excluded.seen_short, seen_long = excluded.seen_long",
+    [ST_EXP_ASSIGNS] = "SELECT experiment, user_hash, variant, exposed, seen_short, seen_long"
+                       " FROM exp_assign WHERE (experiment, user_hash) > ($1, $2)"
+                       " ORDER BY experiment, user_hash LIMIT " LW_PG_PAGE_TEXT,
+    [ST_ADD_EXP_CELL] = "INSERT INTO exp_cells AS c(experiment, variant, metric, win, bucket, num,"
+                        " den) VALUES($1, $2, $3, $4, $5, $6, $7)"
+                        " ON CONFLICT(experiment, variant, metric, win, bucket) DO UPDATE SET"
+                        " num = c.num + excluded.num, den = c.den + excluded.den",
+    [ST_EXP_CELLS] = "SELECT experiment, variant, metric, win, bucket, num, den FROM exp_cells"
+                     " ORDER BY experiment, variant, metric, win, bucket",
 };
 
 struct lw_store_backend {
@@ -1283,6 +1312,105 @@ static lw_err_t pg_read_verdicts(lw_store_backend_t *b, const char *edge, int64_
     return LW_OK;
 }
 
+static lw_err_t pg_put_exp_assign(lw_store_backend_t *b, const lw_exp_assign_t *a, char *errstr,
+                                  size_t errstr_size)
+{
+    params_t p = {0};
+    p_text(&p, a->experiment);
+    p_i64(&p, (int64_t)a->user_hash);
+    p_text(&p, a->variant);
+    p_i64(&p, a->exposed_ms);
+    p_i64(&p, (int64_t)a->seen[0]);
+    p_i64(&p, (int64_t)a->seen[1]);
+    return keyed_write(b, ST_PUT_EXP_ASSIGN, &p, "put assignment", errstr, errstr_size);
+}
+
+/* Pages by the key (experiment, user_hash); no experiment is named "", so ("", min) starts. */
+static lw_err_t pg_exp_assigns(lw_store_backend_t *b, lw_store_exp_assign_cb cb, void *ud,
+                               char *errstr, size_t errstr_size)
+{
+    char last_exp[LW_PG_MAX_TARGET] = "";
+    int64_t last_hash = INT64_MIN;
+    lw_err_t err = check_idle(b, "read assignments", errstr, errstr_size);
+    bool more = err == LW_OK;
+    while (more) {
+        params_t p = {0};
+        PGresult *res = NULL;
+        p_text(&p, last_exp);
+        p_i64(&p, last_hash);
+        err = run(b, ST_EXP_ASSIGNS, &p, &res, "read assignments", errstr, errstr_size);
+        if (err != LW_OK) {
+            break;
+        }
+        int rows = PQntuples(res);
+        more = rows == LW_PG_PAGE;
+        b->iterating = true;
+        for (int i = 0; i < rows; i++) {
+            lw_exp_assign_t a = {
+                .experiment = PQgetvalue(res, i, 0),
+                .user_hash = (uint64_t)col_i64(res, i, 1),
+                .variant = PQgetvalue(res, i, 2),
+                .exposed_ms = col_i64(res, i, 3),
+                .seen = {(uint64_t)col_i64(res, i, 4), (uint64_t)col_i64(res, i, 5)},
+            };
+            if (cb(ud, &a) != 0) {
+                more = false;
+                break;
+            }
+            snprintf(last_exp, sizeof last_exp, "%s", a.experiment);
+            last_hash = (int64_t)a.user_hash;
+        }
+        b->iterating = false;
+        PQclear(res);
+    }
+    return err;
+}
+
+static lw_err_t pg_add_exp_cell(lw_store_backend_t *b, const lw_exp_cell_t *c, char *errstr,
+                                size_t errstr_size)
+{
+    params_t p = {0};
+    p_text(&p, c->experiment);
+    p_text(&p, c->variant);
+    p_text(&p, c->metric);
+    p_i64(&p, c->window);
+    p_i64(&p, c->bucket);
+    p_f64(&p, c->num);
+    p_f64(&p, c->den);
+    return keyed_write(b, ST_ADD_EXP_CELL, &p, "add experiment cell", errstr, errstr_size);
+}
+
+static lw_err_t pg_exp_cells(lw_store_backend_t *b, lw_store_exp_cell_cb cb, void *ud,
+                             char *errstr, size_t errstr_size)
+{
+    PGresult *res = NULL;
+    lw_err_t err = check_idle(b, "read experiment cells", errstr, errstr_size);
+    if (err == LW_OK) {
+        err = run(b, ST_EXP_CELLS, NULL, &res, "read experiment cells", errstr, errstr_size);
+    }
+    if (err != LW_OK) {
+        return err;
+    }
+    b->iterating = true;
+    for (int i = 0; i < PQntuples(res); i++) {
+        lw_exp_cell_t c = {
+            .experiment = PQgetvalue(res, i, 0),
+            .variant = PQgetvalue(res, i, 1),
+            .metric = PQgetvalue(res, i, 2),
+            .window = col_i32(res, i, 3),
+            .bucket = (uint32_t)col_i64(res, i, 4),
+            .num = col_f64(res, i, 5),
+            .den = col_f64(res, i, 6),
+        };
+        if (cb(ud, &c)) {
+            break;
+        }
+    }
+    b->iterating = false;
+    PQclear(res);
+    return LW_OK;
+}
+
 /* The connection answers and the schema is the one this code uses. */
 static lw_err_t pg_check(lw_store_backend_t *b, char *errstr, size_t errstr_size)
 {
@@ -1320,5 +1448,9 @@ const lw_store_ops_t lw_store_pg_ops = {
     .add_verdict = pg_add_verdict,
     .edge_led = pg_edge_led,
     .read_verdicts = pg_read_verdicts,
+    .put_exp_assign = pg_put_exp_assign,
+    .exp_assigns = pg_exp_assigns,
+    .add_exp_cell = pg_add_exp_cell,
+    .exp_cells = pg_exp_cells,
     .check = pg_check,
 };

@@ -2,7 +2,7 @@
  * store_sqlite.c - the SQLite backend of the store (store_backend.h): the
  * durable state in one SQLite file.  The public contract is in store.h.
  *
- * Schema (current version LW_STORE_SCHEMA_VERSION = 4):
+ * Schema (current version LW_STORE_SCHEMA_VERSION = 5):
  *
  *   cells(metric TEXT, bucket INTEGER, count INTEGER, sum REAL, hll BLOB,
  *         PRIMARY KEY(metric, bucket)) WITHOUT ROWID
@@ -35,6 +35,17 @@
  *       of flushes, in the same transaction as before (exactly-once is
  *       unchanged).  Rows from before v4 read as 0 in both, which is what
  *       they were.
+ *   exp_assign(experiment TEXT, user_hash INTEGER, variant TEXT,
+ *              exposed INTEGER, seen_short INTEGER, seen_long INTEGER,
+ *              PRIMARY KEY(experiment, user_hash)) WITHOUT ROWID
+ *                                                         -- since v5 (issue 16):
+ *       a user's first exposure to an experiment (user_hash: XXH3 of the user
+ *       id as an int64 bit pattern; seen_*: bitsets of the metrics a user
+ *       already counted for in each window, for distinct metrics).
+ *   exp_cells(experiment TEXT, variant TEXT, metric TEXT, win INTEGER,
+ *             bucket INTEGER, num REAL, den REAL, PRIMARY KEY(all five))
+ *                                                         -- since v5: sums
+ *       per hashed user bucket, added by upsert (metric '' = exposed users).
  *
  * PRAGMA application_id marks the file as a leadwatch store, so an
  * unrelated SQLite database is refused instead of being "migrated".
@@ -102,7 +113,7 @@
 
 #include "leadwatch/core/decsum.h"
 
-#define LW_STORE_SCHEMA_VERSION 4
+#define LW_STORE_SCHEMA_VERSION 5
 #define LW_STORE_APPLICATION_ID 1280794996 /* 0x4c576174, "LWat" */
 #define LW_STORE_BUSY_TIMEOUT_MS 5000
 #define LW_STORE_MAX_URI 4200 /* PATH_MAX escaped, plus the URI parts */
@@ -128,6 +139,14 @@ static const char *const migrations[LW_STORE_SCHEMA_VERSION] = {
     /* v4: each cell's sum kept exact for decimals (core/decsum.h, issue 15) */
     "ALTER TABLE cells ADD COLUMN sum_comp REAL NOT NULL DEFAULT 0;"
     "ALTER TABLE cells ADD COLUMN sum_micros INTEGER NOT NULL DEFAULT 0;",
+    /* v5: experiments (issue 16): assignments and per-bucket sums */
+    "CREATE TABLE exp_assign(experiment TEXT NOT NULL, user_hash INTEGER NOT NULL,"
+    " variant TEXT NOT NULL, exposed INTEGER NOT NULL, seen_short INTEGER NOT NULL DEFAULT 0,"
+    " seen_long INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(experiment, user_hash)) WITHOUT ROWID;"
+    "CREATE TABLE exp_cells(experiment TEXT NOT NULL, variant TEXT NOT NULL, metric TEXT NOT NULL,"
+    " win INTEGER NOT NULL, bucket INTEGER NOT NULL, num REAL NOT NULL DEFAULT 0,"
+    " den REAL NOT NULL DEFAULT 0, PRIMARY KEY(experiment, variant, metric, win, bucket))"
+    " WITHOUT ROWID;",
 };
 
 enum {
@@ -149,6 +168,10 @@ enum {
     ST_ADD_VERDICT,
     ST_EDGE_LED,
     ST_READ_VERDICTS,
+    ST_PUT_EXP_ASSIGN,
+    ST_EXP_ASSIGNS,
+    ST_ADD_EXP_CELL,
+    ST_EXP_CELLS,
     ST_COUNT
 };
 
@@ -191,6 +214,18 @@ static const char *const statement_sql[ST_COUNT] = {
                     " LIMIT 1",
     [ST_READ_VERDICTS] = "SELECT edge, as_of, verdict, p, q, lag, coef, oos FROM verdicts"
                          " WHERE (?1 IS NULL OR edge = ?1) AND as_of >= ?2 ORDER BY as_of, edge",
+    [ST_PUT_EXP_ASSIGN] = "INSERT INTO exp_assign(experiment, user_hash, variant, exposed,"
+                          " seen_short, seen_long) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+                          " ON CONFLICT(experiment, user_hash) DO UPDATE SET"
+                          " seen_short = excluded.seen_short, seen_long = excluded.seen_long",
+    [ST_EXP_ASSIGNS] = "SELECT experiment, user_hash, variant, exposed, seen_short, seen_long"
+                       " FROM exp_assign",
+    [ST_ADD_EXP_CELL] = "INSERT INTO exp_cells(experiment, variant, metric, win, bucket, num, den)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                        " ON CONFLICT(experiment, variant, metric, win, bucket) DO UPDATE SET"
+                        " num = num + excluded.num, den = den + excluded.den",
+    [ST_EXP_CELLS] = "SELECT experiment, variant, metric, win, bucket, num, den FROM exp_cells"
+                     " ORDER BY experiment, variant, metric, win, bucket",
 };
 
 struct lw_store_backend {
@@ -1028,6 +1063,91 @@ static lw_err_t sqlite_check(lw_store_backend_t *s, char *errstr, size_t errstr_
     return err;
 }
 
+static lw_err_t sqlite_put_exp_assign(lw_store_backend_t *s, const lw_exp_assign_t *a,
+                                      char *errstr, size_t errstr_size)
+{
+    lw_err_t err = check_writable(s, "put assignment", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    sqlite3_stmt *st = keyed(s, ST_PUT_EXP_ASSIGN, a->experiment);
+    sqlite3_bind_int64(st, 2, (int64_t)a->user_hash);
+    sqlite3_bind_text(st, 3, a->variant, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, a->exposed_ms);
+    sqlite3_bind_int64(st, 5, (int64_t)a->seen[0]);
+    sqlite3_bind_int64(st, 6, (int64_t)a->seen[1]);
+    return run(s, ST_PUT_EXP_ASSIGN, "put assignment", errstr, errstr_size);
+}
+
+static lw_err_t sqlite_exp_assigns(lw_store_backend_t *s, lw_store_exp_assign_cb cb, void *ud,
+                                   char *errstr, size_t errstr_size)
+{
+    lw_err_t err = check_idle(s, ST_EXP_ASSIGNS, "read assignments", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    sqlite3_stmt *st = s->st[ST_EXP_ASSIGNS];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        lw_exp_assign_t a = {
+            .experiment = (const char *)sqlite3_column_text(st, 0),
+            .user_hash = (uint64_t)sqlite3_column_int64(st, 1),
+            .variant = (const char *)sqlite3_column_text(st, 2),
+            .exposed_ms = sqlite3_column_int64(st, 3),
+            .seen = {(uint64_t)sqlite3_column_int64(st, 4), (uint64_t)sqlite3_column_int64(st, 5)},
+        };
+        if (cb(ud, &a) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    return rows_end(s, st, rc, "read assignments", errstr, errstr_size);
+}
+
+static lw_err_t sqlite_add_exp_cell(lw_store_backend_t *s, const lw_exp_cell_t *c, char *errstr,
+                                    size_t errstr_size)
+{
+    lw_err_t err = check_writable(s, "add experiment cell", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    sqlite3_stmt *st = keyed(s, ST_ADD_EXP_CELL, c->experiment);
+    sqlite3_bind_text(st, 2, c->variant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->metric, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, c->window);
+    sqlite3_bind_int64(st, 5, c->bucket);
+    sqlite3_bind_double(st, 6, c->num);
+    sqlite3_bind_double(st, 7, c->den);
+    return run(s, ST_ADD_EXP_CELL, "add experiment cell", errstr, errstr_size);
+}
+
+static lw_err_t sqlite_exp_cells(lw_store_backend_t *s, lw_store_exp_cell_cb cb, void *ud,
+                                 char *errstr, size_t errstr_size)
+{
+    lw_err_t err = check_idle(s, ST_EXP_CELLS, "read experiment cells", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    sqlite3_stmt *st = s->st[ST_EXP_CELLS];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        lw_exp_cell_t c = {
+            .experiment = (const char *)sqlite3_column_text(st, 0),
+            .variant = (const char *)sqlite3_column_text(st, 1),
+            .metric = (const char *)sqlite3_column_text(st, 2),
+            .window = sqlite3_column_int(st, 3),
+            .bucket = (uint32_t)sqlite3_column_int64(st, 4),
+            .num = sqlite3_column_double(st, 5),
+            .den = sqlite3_column_double(st, 6),
+        };
+        if (cb(ud, &c) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    return rows_end(s, st, rc, "read experiment cells", errstr, errstr_size);
+}
+
 lw_err_t lw_store_set_max_pages(lw_store_t *store, int64_t pages, char *errstr, size_t errstr_size)
 {
     lw_store_backend_t *s = lw_store_backend(store, &lw_store_sqlite_ops);
@@ -1065,5 +1185,9 @@ const lw_store_ops_t lw_store_sqlite_ops = {
     .add_verdict = sqlite_add_verdict,
     .edge_led = sqlite_edge_led,
     .read_verdicts = sqlite_read_verdicts,
+    .put_exp_assign = sqlite_put_exp_assign,
+    .exp_assigns = sqlite_exp_assigns,
+    .add_exp_cell = sqlite_add_exp_cell,
+    .exp_cells = sqlite_exp_cells,
     .check = sqlite_check,
 };

@@ -96,7 +96,8 @@ enum {
     OPT_MAX_GAP,
     OPT_REPLAY,
     OPT_MONITOR,
-    OPT_MONITOR_ALPHA
+    OPT_MONITOR_ALPHA,
+    OPT_EXPERIMENTS
 };
 
 typedef struct {
