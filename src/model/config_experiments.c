@@ -154,7 +154,7 @@ static const key_spec_t experiments_keys[] = {
     KEY_INT("buckets", C_LONG, EXP(buckets), "64", 2, 1024,
             "hashed user buckets the sums are kept in (variances come from their spread)"),
     KEY_INT("max_users", C_LONG, EXP(max_users), "2000000", 1, 100000000,
-            "(user, experiment) assignments kept (about 80 bytes each in memory and a row in "
+            "(user, experiment) assignments kept (about 60 bytes each in memory and a row in "
             "the store); past it new exposures are dropped and counted as "
             "experiments.dropped"),
     {.key = "exposures",
