@@ -5,7 +5,8 @@
 #      with config/leadwatch.yaml's experiments: section: every row of
 #      `export --experiments` equals tests/exp_reference.py's per-user
 #      recomputation from the event file (users exactly, sums to 1e-9);
-#      ingesting the file again changes nothing;
+#      ingesting the file again changes nothing; exposures of assigned users
+#      to the other variant (appended) are counted as conflicts, not used;
 #   2. kill -9 of ingest mid-run, several times, then a resume: the rows
 #      still equal the reference (assignments, cells, counters and the file
 #      position commit in one transaction), and the assignment counter
@@ -28,6 +29,22 @@ ref() { python3 "$SRC/tests/exp_reference.py" "$1" events.jsonl "$2"; }
 lines=$(wc -l <events.jsonl)
 exposures=$(grep -c '"Experiment Viewed"' events.jsonl)
 [ "$exposures" -gt 1000 ] || fail "only $exposures exposures in $lines lines"
+# 5 conflicting exposures: assigned users seen again in the other variant a day later
+python3 - <<'PY'
+import json
+lines = open("events.jsonl").read().splitlines()
+seen, extra = set(), []
+for l in lines:
+    e = json.loads(l)
+    if e["event"] == "Experiment Viewed" and len(extra) < 5 and e["userId" if "userId" in e else "anonymousId"] not in seen:
+        seen.add(e.get("userId") or e.get("anonymousId"))
+        p = e["properties"]
+        p["variation_id"] = "control" if p["variation_id"] == "treatment" else "treatment"
+        e["timestamp"] = e["timestamp"].replace("2024-01-0", "2024-01-1")
+        e["messageId"] = "conflict-%d" % len(extra)
+        extra.append(json.dumps(e, separators=(",", ":")))
+open("events.jsonl", "a").write("\n".join(extra) + "\n")
+PY
 sed -e 's/^  path: leadwatch.db/  path: full.db/' "$SRC/config/leadwatch.yaml" >full.yaml
 grep -q "path: full.db" full.yaml || fail "full.yaml: no store path"
 
@@ -35,7 +52,11 @@ grep -q "path: full.db" full.yaml || fail "full.yaml: no store path"
 "$LW" ingest -c full.yaml events.jsonl >full.out 2>full.err || fail "ingest exit $?"
 "$LW" export -c full.yaml --experiments >full.csv
 [ "$(wc -l <full.csv)" -gt 1000 ] || fail "short export: $(wc -l <full.csv) lines"
-ref full.yaml full.csv || fail "aggregates differ from the per-user reference"
+ref full.yaml full.csv >full.ref || { cat full.ref; fail "aggregates differ from the per-user reference"; }
+cat full.ref
+conflicts=$(python3 -c 'import sqlite3; print(sqlite3.connect("full.db").execute("SELECT value FROM counters WHERE name = '"'experiments.conflicts'"'").fetchone()[0])')
+grep -q ", $conflicts conflicting exposures" full.ref || fail "experiments.conflicts $conflicts, the reference says otherwise"
+[ "$conflicts" -ge 3 ] || fail "only $conflicts conflicting exposures counted"
 "$LW" ingest -c full.yaml events.jsonl >again.out 2>again.err || fail "re-ingest exit $?"
 "$LW" export -c full.yaml --experiments >again.csv
 cmp full.csv again.csv || fail "a second ingest of the same file changed the aggregates"
@@ -59,12 +80,14 @@ resumed=$(cat kill*.err | grep -c "resuming at byte" || true)
 "$LW" export -c kill.yaml --experiments >kill.csv
 ref kill.yaml kill.csv || fail "aggregates after kill -9 and resume differ from the reference"
 python3 - <<'PY' || fail "assignment counter and rows disagree"
-import sqlite3
+import sqlite3, struct
 for db in ("full.db", "kill.db"):
     c = sqlite3.connect(db)
     rows = c.execute("SELECT count(*) FROM exp_assign").fetchone()[0]
     counted = c.execute("SELECT value FROM counters WHERE name = 'experiments.assigned'").fetchone()[0]
-    users = c.execute("SELECT sum(num) FROM exp_cells WHERE metric = ''").fetchone()[0]
+    # the users vectors: little-endian doubles, one per user bucket
+    users = sum(sum(struct.unpack("<%dd" % (len(v) // 8), v))
+                for (v,) in c.execute("SELECT num FROM exp_cells WHERE metric = ''"))
     assert rows == counted == users, (db, rows, counted, users)
 print("   exp_assign rows = experiments.assigned = users in the cells =", rows)
 PY

@@ -623,18 +623,25 @@ static int assign_cb(void *ud, const lw_exp_assign_t *a)
 
 typedef struct {
     int n;
-    lw_exp_cell_t c[8];
     char names[8][3][32];
+    int window[8];
+    uint32_t nb[8];
+    double num[8][4], den[8][4];
 } ecells_t;
 
 static int ecell_cb(void *ud, const lw_exp_cell_t *cell)
 {
     ecells_t *c = ud;
-    assert_true(c->n < 8);
-    c->c[c->n] = *cell;
+    assert_true(c->n < 8 && cell->nb <= 4);
     snprintf(c->names[c->n][0], 32, "%s", cell->experiment);
     snprintf(c->names[c->n][1], 32, "%s", cell->variant);
     snprintf(c->names[c->n][2], 32, "%s", cell->metric);
+    c->window[c->n] = cell->window;
+    c->nb[c->n] = cell->nb;
+    for (uint32_t b = 0; b < cell->nb; b++) {
+        c->num[c->n][b] = cell->num[b];
+        c->den[c->n][b] = cell->den[b];
+    }
     c->n++;
     return 0;
 }
@@ -646,10 +653,14 @@ static void test_experiment_rows(void **state)
     lw_store_t *s = open_ok(path, 0);
     const uint64_t big = UINT64_C(0xfedcba9876543210); /* above INT64_MAX: the bits survive */
     lw_exp_assign_t a = {"exp_a", "treatment", big, 1000, {0, 0}};
-    lw_exp_cell_t users = {"exp_a", "treatment", "", 0, 3, 1, 0};
-    lw_exp_cell_t m = {"exp_a", "treatment", "listening", 1, 3, 2.5, 1};
+    static const double one[3] = {0, 0, 1}, zero[3] = {0, 0, 0};
+    static const double n1[3] = {0.5, 0, 2.5}, d1[3] = {1, 0, 1};
+    static const double n2[4] = {0.25, 0, 0.25, -1}, d2[4] = {2, 0, 2, 1}; /* longer */
+    lw_exp_cell_t users = {"exp_a", "treatment", "", 0, 3, one, zero};
+    lw_exp_cell_t m = {"exp_a", "treatment", "listening", 1, 3, n1, d1};
     char msg[256];
     assert_int_equal(lw_store_put_exp_assign(s, &a, msg, sizeof msg), LW_ERR_INVALID); /* no txn */
+    assert_int_equal(lw_store_add_exp_cell(s, &m, msg, sizeof msg), LW_ERR_INVALID);
     OK(lw_store_begin(s, E));
     OK(lw_store_put_exp_assign(s, &a, E));
     OK(lw_store_add_exp_cell(s, &users, E));
@@ -661,8 +672,9 @@ static void test_experiment_rows(void **state)
     lw_exp_assign_t other = {"exp_a", "control", 7, 2000, {0, 0}};
     OK(lw_store_put_exp_assign(s, &again, E));
     OK(lw_store_put_exp_assign(s, &other, E));
-    m.num = 0.25;
-    m.den = 2;
+    m.num = n2;
+    m.den = d2;
+    m.nb = 4;
     OK(lw_store_add_exp_cell(s, &m, E));
     OK(lw_store_add_exp_cell(s, &users, E));
     OK(lw_store_commit(s, E));
@@ -681,11 +693,14 @@ static void test_experiment_rows(void **state)
     ecells_t ec = {0};
     OK(lw_store_exp_cells(s, ecell_cb, &ec, E));
     assert_int_equal(ec.n, 2);
-    /* by key: the users row (metric "") first */
+    /* by key: the users row (metric "") first; vectors add element-wise, the shorter
+     * one as zeros past its end */
     assert_string_equal(ec.names[0][2], "");
-    assert_true(ec.c[0].num == 2 && ec.c[0].bucket == 3 && ec.c[0].window == 0);
+    assert_true(ec.nb[0] == 3 && ec.num[0][2] == 2 && ec.num[0][0] == 0 && ec.window[0] == 0);
     assert_string_equal(ec.names[1][2], "listening");
-    assert_true(ec.c[1].num == 2.75 && ec.c[1].den == 3 && ec.c[1].window == 1);
+    assert_true(ec.nb[1] == 4 && ec.window[1] == 1);
+    assert_true(ec.num[1][0] == 0.75 && ec.num[1][2] == 2.75 && ec.num[1][3] == -1);
+    assert_true(ec.den[1][0] == 3 && ec.den[1][1] == 0 && ec.den[1][3] == 1);
     lw_store_close(s);
 }
 

@@ -5,7 +5,8 @@
  *   - variants: one entry per (experiment, variant) seen, at most
  *     LW_EXPOSURE_MAX_VARIANTS, each with its delta cells since the last
  *     commit as dense arrays: users[nb], and num/den[tracked metric][window][nb]
- *     (nb = experiments.buckets).  A flush writes the non-zero ones.
+ *     (nb = experiments.buckets).  A flush writes each touched vector as one
+ *     store cell (an element-wise add: one upsert a vector, not a bucket).
  *   - assignments: an array of asg_t (48 bytes), at most
  *     experiments.max_users, grown by doubling; a user's assignments (one per
  *     experiment) are chained by `next`.  An open-addressing table (linear
@@ -96,6 +97,7 @@ struct lw_exposures {
     int64_t pend_assigned, pend_conflicts, pend_dropped;
     bool warned;
     lw_agg_hit_t hits[LW_CONFIG_MAX_METRICS];
+    double *zeros; /* [nb]: the den of the users row */
 };
 
 /* ---------------------------------------------------------------- setup */
@@ -156,6 +158,7 @@ void lw_exposures_destroy(lw_exposures_t *x)
     free(x->asg);
     free(x->table);
     free(x->dirty);
+    free(x->zeros);
     free(x);
 }
 
@@ -172,6 +175,10 @@ lw_exposures_t *lw_exposures_new(const lw_config_t *cfg, lw_decoder_t *dec, cons
     x->win[0] = cfg->experiments.short_ms;
     x->win[1] = cfg->experiments.long_ms;
     x->max_asg = (size_t)cfg->experiments.max_users;
+    if (!(x->zeros = lw_calloc_err(x->nb, sizeof *x->zeros, errstr, errstr_size))) {
+        free(x);
+        return NULL;
+    }
     for (size_t m = 0; m < LW_CONFIG_MAX_METRICS; m++)
         x->tracked[m] = -1;
     for (size_t i = 0; i < cfg->tree.ninputs; i++)
@@ -542,31 +549,36 @@ lw_err_t lw_exposures_load(lw_exposures_t *x, lw_store_t *store, char *errstr, s
     return err != LW_OK ? err : l.err;
 }
 
+static bool all_zero(const double *v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i] != 0)
+            return false;
+    return true;
+}
+
+/* One vector a (metric, window) and the users' vector; untouched ones are skipped. */
 static lw_err_t write_var(lw_exposures_t *x, const var_t *v, lw_store_t *store, char *errstr,
                           size_t errstr_size)
 {
-    lw_exp_cell_t c = {.experiment = v->exp, .variant = v->var, .metric = ""};
+    lw_exp_cell_t c = {.experiment = v->exp,
+                       .variant = v->var,
+                       .metric = "",
+                       .nb = x->nb,
+                       .num = v->users,
+                       .den = x->zeros};
     lw_err_t err = LW_OK;
-    for (uint32_t b = 0; b < x->nb && err == LW_OK; b++) {
-        if (v->users[b] == 0)
-            continue;
-        c.bucket = b;
-        c.num = v->users[b];
+    if (!all_zero(v->users, x->nb))
         err = lw_store_add_exp_cell(store, &c, errstr, errstr_size);
-    }
     for (size_t s = 0; s < x->ntracked && err == LW_OK; s++) {
         c.metric = x->cfg->metrics[x->tmetric[s]].name;
         for (int w = 0; w < 2 && err == LW_OK; w++) {
+            size_t at = (s * 2 + (size_t)w) * x->nb;
             c.window = w;
-            for (uint32_t b = 0; b < x->nb && err == LW_OK; b++) {
-                size_t cell = (s * 2 + (size_t)w) * x->nb + b;
-                if (v->num[cell] == 0 && v->den[cell] == 0)
-                    continue;
-                c.bucket = b;
-                c.num = v->num[cell];
-                c.den = v->den[cell];
+            c.num = v->num + at;
+            c.den = v->den + at;
+            if (!all_zero(c.den, x->nb))
                 err = lw_store_add_exp_cell(store, &c, errstr, errstr_size);
-            }
         }
     }
     return err;

@@ -109,6 +109,7 @@ struct lw_sim {
     gsl_ran_discrete_t *diurnal;
     uint32_t *perm;   /* permutation of the pool */
     uint64_t *bitmap; /* distinct users of the day being generated */
+    uint64_t *exposed; /* experiments: (experiment, user) already sent an exposure; bit k*users+u */
     sim_session_t *sess;
     size_t sess_cap;
 
@@ -367,6 +368,7 @@ void lw_sim_destroy(lw_sim_t *sim)
     if (sim->rng)
         gsl_rng_free(sim->rng);
     free(sim->bitmap);
+    free(sim->exposed);
     free(sim->perm);
     free(sim->truth);
     free(sim->lat);
@@ -406,6 +408,18 @@ lw_sim_t *lw_sim_new(const lw_sim_opts_t *opts, char *errstr, size_t errstr_size
     sim->bitmap = calloc((users + 63) / 64, sizeof *sim->bitmap);
     sim->rng = gsl_rng_alloc(gsl_rng_mt19937);
     sim->diurnal = gsl_ran_discrete_preproc(24, DIURNAL);
+    if (opts->experiments > 0) {
+        size_t bits = users * (size_t)opts->experiments;
+        if (bits / (size_t)opts->experiments != users || bits > (size_t)1 << 34) {
+            lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                      "users x experiments above 2^34 (the exposure bitmap would pass 2 GiB)");
+            lw_sim_destroy(sim);
+            return NULL;
+        }
+        sim->exposed = calloc((bits + 63) / 64, sizeof *sim->exposed);
+        if (!sim->exposed)
+            goto fail_destroy;
+    }
     if (!sim->lat || !sim->truth || !sim->perm || !sim->bitmap || !sim->rng || !sim->diurnal)
         goto fail_destroy;
 
@@ -598,11 +612,11 @@ static void emit(lw_sim_t *sim, int day, const sim_session_t *s, int type, uint3
  * come from the realisation generator, so later lines shift).  Experiment k
  * starts on day k * (days - 70) / n (0 for runs under 70 days); while it
  * runs (70 days) a user is in it with probability 1/2 and in treatment with
- * probability 1/2, both fixed per (k, user).  Every session of such a user
- * in the first 14 days is preceded by an `Experiment Viewed` event (the same
- * variant every time, as SDKs send it).  Every session of a TREATED user
- * while the experiment runs draws its effect with probability `effect`
- * (0.05 + 0.25 u, u uniform per experiment): driver: one extra session
+ * probability 1/2, both fixed per (k, user).  Its first session in the
+ * first 14 days is preceded by an `Experiment Viewed` event (once per user
+ * and experiment: a bitmap of users x experiments bits).  Every session of a
+ * TREATED user while the experiment runs draws its effect with probability
+ * `effect` (0.02 + 0.10 u, u uniform per experiment): driver: one extra session
  * with 3 plays of mean_track_ms each (sessions per user and listening
  * move); proxy: one extra playlist_created (an input moves, the NSM does
  * not); null: nothing. */
@@ -618,7 +632,7 @@ lw_err_t lw_sim_experiment(const lw_sim_t *sim, int k, lw_sim_experiment_t *out)
                          ? (int)((int64_t)k * (days - LW_SIM_EXP_EFFECT_DAYS) / n)
                          : 0;
     uint64_t h = mix64(sim->key ^ (UINT64_C(0x5851f42d4c957f2d) * (uint64_t)(k + 1)));
-    out->effect = out->kind == LW_SIM_EXP_NULL ? 0 : 0.05 + 0.25 * (double)(h >> 11) * 0x1p-53;
+    out->effect = out->kind == LW_SIM_EXP_NULL ? 0 : 0.02 + 0.10 * (double)(h >> 11) * 0x1p-53;
     return LW_OK;
 }
 
@@ -653,6 +667,7 @@ static lw_err_t experiment_day(lw_sim_t *sim, int day, uint64_t n_sess)
         for (int j = 0; j < nlive; j++) {
             int k = live[j], arm = exp_arm(sim, k, sim->sess[i].user);
             most += arm == 0 ? 0 : 1 + (arm == 2 && ex[k].kind != LW_SIM_EXP_NULL ? 4 : 0);
+    /* (an upper bound: exposures are sent once per user) */
         }
     lw_err_t err = heap_reserve(sim, most);
     if (err != LW_OK)
@@ -663,9 +678,13 @@ static lw_err_t experiment_day(lw_sim_t *sim, int day, uint64_t n_sess)
             int k = live[j], arm = exp_arm(sim, k, s.user);
             if (arm == 0)
                 continue;
-            if (day < ex[k].start_day + LW_SIM_EXP_EXPOSE_DAYS)
+            size_t bit = (size_t)k * (size_t)sim->opts.users + s.user;
+            if (day < ex[k].start_day + LW_SIM_EXP_EXPOSE_DAYS &&
+                !(sim->exposed[bit >> 6] & (UINT64_C(1) << (bit & 63)))) {
+                sim->exposed[bit >> 6] |= UINT64_C(1) << (bit & 63);
                 emit(sim, day, &s, LW_SIM_EXPERIMENT_VIEWED, (uint32_t)(arm - 1), (uint8_t)k,
                      s.start);
+            }
             if (arm != 2 || ex[k].kind == LW_SIM_EXP_NULL || xuniform(sim) >= ex[k].effect)
                 continue;
             if (ex[k].kind == LW_SIM_EXP_PROXY) {

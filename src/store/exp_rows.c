@@ -91,22 +91,25 @@ static int on_cell(void *ud, const lw_exp_cell_t *c)
         snprintf(r->row.variant, sizeof r->row.variant, "%s", c->variant);
         r->have = true;
     }
-    if (c->bucket >= r->nb) {
+    if (c->nb > r->nb) {
         r->err = lw_seterr(r->errstr, r->errstr_size, LW_ERR_INVALID,
-                           "experiment %s: user bucket %u, but experiments.buckets is %u (the "
+                           "experiment %s: %u user buckets, but experiments.buckets is %u (the "
                            "store was written with more buckets)",
-                           c->experiment, c->bucket, r->nb);
+                           c->experiment, c->nb, r->nb);
         return 1;
     }
     if (c->metric[0] == '\0') {
-        r->users[c->bucket] += c->num;
+        for (uint32_t b = 0; b < c->nb; b++)
+            r->users[b] += c->num[b];
         return 0;
     }
     int m = lw_config_metric_index(r->cfg, c->metric);
     if (m < 0 || (c->window != 0 && c->window != 1))
         return 0; /* a metric no longer in the config */
-    r->num[at(r, m, c->window, c->bucket)] += c->num;
-    r->den[at(r, m, c->window, c->bucket)] += c->den;
+    for (uint32_t b = 0; b < c->nb; b++) {
+        r->num[at(r, m, c->window, b)] += c->num[b];
+        r->den[at(r, m, c->window, b)] += c->den[b];
+    }
     return 0;
 }
 

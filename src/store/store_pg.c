@@ -35,8 +35,10 @@
  *   v4 cells.sum_comp, cells.sum_micros and the function lw_twosum_err: a
  *      cell's sum kept exact for decimals, merged by the upsert with the
  *      rule of store_sqlite.c's v4 (core/decsum.h); the view's sum is the total
- *   v5 exp_assign, exp_cells: experiments (issue 16), as store_sqlite.c's v5;
- *      exp_assigns pages by (experiment, user_hash), LW_PG_PAGE rows a query
+ *   v5 exp_assign, exp_cells: experiments (issue 16), as store_sqlite.c's v5,
+ *      the vectors as double precision[] added by the SQL function lw_vec_add
+ *      inside the upsert (so under its row lock); exp_assigns pages by
+ *      (experiment, user_hash), LW_PG_PAGE rows a query
  * Migrations run like SQLite's: step N in one transaction that first takes
  * a transaction-scoped advisory lock (so two processes opening a new
  * database at once apply each step once), re-reads the version, runs the
@@ -200,9 +202,12 @@ static const char *const migrations[LW_PG_SCHEMA_VERSION] = {
     " PRIMARY KEY(experiment, user_hash));"
     "CREATE TABLE exp_cells(experiment text COLLATE \"C\" NOT NULL,"
     " variant text COLLATE \"C\" NOT NULL, metric text COLLATE \"C\" NOT NULL,"
-    " win integer NOT NULL, bucket bigint NOT NULL, num double precision NOT NULL DEFAULT 0,"
-    " den double precision NOT NULL DEFAULT 0,"
-    " PRIMARY KEY(experiment, variant, metric, win, bucket));",
+    " win integer NOT NULL, num double precision[] NOT NULL, den double precision[] NOT NULL,"
+    " PRIMARY KEY(experiment, variant, metric, win));"
+    "CREATE FUNCTION lw_vec_add(a double precision[], b double precision[])"
+    " RETURNS double precision[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS"
+    " 'SELECT coalesce(array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i), ''{}'')"
+    " FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)';",
 };
 
 enum {
@@ -282,12 +287,12 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_EXP_ASSIGNS] = "SELECT experiment, user_hash, variant, exposed, seen_short, seen_long"
                        " FROM exp_assign WHERE (experiment, user_hash) > ($1, $2)"
                        " ORDER BY experiment, user_hash LIMIT " LW_PG_PAGE_TEXT,
-    [ST_ADD_EXP_CELL] = "INSERT INTO exp_cells AS c(experiment, variant, metric, win, bucket, num,"
-                        " den) VALUES($1, $2, $3, $4, $5, $6, $7)"
-                        " ON CONFLICT(experiment, variant, metric, win, bucket) DO UPDATE SET"
-                        " num = c.num + excluded.num, den = c.den + excluded.den",
-    [ST_EXP_CELLS] = "SELECT experiment, variant, metric, win, bucket, num, den FROM exp_cells"
-                     " ORDER BY experiment, variant, metric, win, bucket",
+    [ST_ADD_EXP_CELL] = "INSERT INTO exp_cells AS c(experiment, variant, metric, win, num, den)"
+                        " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(experiment, variant, metric,"
+                        " win) DO UPDATE SET num = lw_vec_add(c.num, excluded.num),"
+                        " den = lw_vec_add(c.den, excluded.den)",
+    [ST_EXP_CELLS] = "SELECT experiment, variant, metric, win, num, den FROM exp_cells"
+                     " ORDER BY experiment, variant, metric, win",
 };
 
 struct lw_store_backend {
@@ -300,6 +305,8 @@ struct lw_store_backend {
     lw_hll_t *scratch;
     uint8_t cell_buf[LW_HLL_MAX_SERIALIZED];  /* add_cell's serialised argument */
     uint8_t merge_buf[LW_HLL_MAX_SERIALIZED]; /* the union written back */
+    char vec_txt[2][LW_EXP_CELL_MAX_BUCKETS * 26 + 3]; /* add_exp_cell's arrays as text */
+    double vec_num[LW_EXP_CELL_MAX_BUCKETS], vec_den[LW_EXP_CELL_MAX_BUCKETS];
 };
 
 /* Statement parameters: text (NULL = SQL NULL) or binary (bytea). */
@@ -1366,17 +1373,57 @@ static lw_err_t pg_exp_assigns(lw_store_backend_t *b, lw_store_exp_assign_cb cb,
     return err;
 }
 
+/* A float8[] literal: {x,y,...} with %.17g (round-trips exactly). */
+static void array_text(char *out, size_t size, const double *v, uint32_t n)
+{
+    size_t used = (size_t)snprintf(out, size, "{");
+    for (uint32_t i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%.17g", i ? "," : "", v[i]);
+    if (used < size)
+        snprintf(out + used, size - used, "}");
+}
+
+/* A binary float8[] of one dimension into out[max]: its length, or -1 when it is not one. */
+static int col_f64_array(const PGresult *r, int row, int col, double *out, int max)
+{
+    const char *v = PQgetvalue(r, row, col);
+    int len = PQgetlength(r, row, col);
+    if (len < 12)
+        return -1;
+    int ndim = (int)(be_u64(v) >> 32);
+    if (ndim == 0)
+        return 0;
+    if (ndim != 1 || len < 20)
+        return -1;
+    int n = (int)(be_u64(v + 12) >> 32);
+    if (n < 0 || n > max || len != 20 + 12 * n)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const char *e = v + 20 + 12 * i;
+        if ((int)(be_u64(e) >> 32) != 8)
+            return -1; /* NULL element */
+        uint64_t u = be_u64(e + 4);
+        memcpy(&out[i], &u, sizeof out[i]);
+    }
+    return n;
+}
+
 static lw_err_t pg_add_exp_cell(lw_store_backend_t *b, const lw_exp_cell_t *c, char *errstr,
                                 size_t errstr_size)
 {
+    if (c->nb == 0 || c->nb > LW_EXP_CELL_MAX_BUCKETS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "store: add experiment cell: %u buckets, not 1..%d", c->nb,
+                         LW_EXP_CELL_MAX_BUCKETS);
     params_t p = {0};
+    array_text(b->vec_txt[0], sizeof b->vec_txt[0], c->num, c->nb);
+    array_text(b->vec_txt[1], sizeof b->vec_txt[1], c->den, c->nb);
     p_text(&p, c->experiment);
     p_text(&p, c->variant);
     p_text(&p, c->metric);
     p_i64(&p, c->window);
-    p_i64(&p, c->bucket);
-    p_f64(&p, c->num);
-    p_f64(&p, c->den);
+    p_text(&p, b->vec_txt[0]);
+    p_text(&p, b->vec_txt[1]);
     return keyed_write(b, ST_ADD_EXP_CELL, &p, "add experiment cell", errstr, errstr_size);
 }
 
@@ -1398,17 +1445,29 @@ static lw_err_t pg_exp_cells(lw_store_backend_t *b, lw_store_exp_cell_cb cb, voi
             .variant = PQgetvalue(res, i, 1),
             .metric = PQgetvalue(res, i, 2),
             .window = col_i32(res, i, 3),
-            .bucket = (uint32_t)col_i64(res, i, 4),
-            .num = col_f64(res, i, 5),
-            .den = col_f64(res, i, 6),
+            .num = b->vec_num,
+            .den = b->vec_den,
         };
+        int nn = col_f64_array(res, i, 4, b->vec_num, LW_EXP_CELL_MAX_BUCKETS);
+        int nd = col_f64_array(res, i, 5, b->vec_den, LW_EXP_CELL_MAX_BUCKETS);
+        if (nn < 0 || nd < 0) {
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STORE,
+                            "store: experiment cell %s/%s/%s: not a vector of at most %d doubles",
+                            c.experiment, c.variant, c.metric, LW_EXP_CELL_MAX_BUCKETS);
+            break;
+        }
+        for (int k = nd; k < nn; k++)
+            b->vec_den[k] = 0;
+        for (int k = nn; k < nd; k++)
+            b->vec_num[k] = 0;
+        c.nb = (uint32_t)(nn > nd ? nn : nd);
         if (cb(ud, &c)) {
             break;
         }
     }
     b->iterating = false;
     PQclear(res);
-    return LW_OK;
+    return err;
 }
 
 /* The connection answers and the schema is the one this code uses. */

@@ -156,9 +156,10 @@ lw_err_t lw_store_read_verdicts(lw_store_t *s, const char *edge, int64_t from_ms
  * Experiments (issue 16, store_types.h).  put_exp_assign inserts an
  * assignment or, when (experiment, user_hash) is stored, replaces its seen
  * bits only (variant and exposure time never change); exp_assigns iterates
- * every assignment (paged on PostgreSQL).  add_exp_cell adds num and den to
- * the cell (experiment, variant, metric, window, bucket); exp_cells
- * iterates every cell, by key.  Writes inside a transaction, like cells.
+ * every assignment (paged on PostgreSQL).  add_exp_cell adds the vectors num
+ * and den element-wise to the cell (experiment, variant, metric, window) in
+ * the engine's upsert (atomic against other writers); exp_cells iterates
+ * every cell, by key.  Writes inside a transaction, like cells.
  */
 lw_err_t lw_store_put_exp_assign(lw_store_t *s, const lw_exp_assign_t *a, char *errstr,
                                  size_t errstr_size);

@@ -74,21 +74,27 @@ typedef struct {
 typedef int (*lw_store_exp_assign_cb)(void *ud, const lw_exp_assign_t *a);
 
 /*
- * One additive experiment cell: sums over the users of one hashed user
- * bucket.  metric "" holds the variant's exposed users in `num`; a metric's
- * cell holds the sum of its per-user values in `num` and, for mean metrics,
- * the number of events in `den` (else den = num's event count, unused).
+ * One additive experiment cell: per hashed user bucket b (0 .. nb-1), sums
+ * over the users of that bucket.  metric "" holds the variant's exposed users
+ * in num[b] (den all 0); a metric's cell holds the sum of its per-user values
+ * in num[b] and the number of events that contributed in den[b] (the event
+ * count of a mean metric).  Stored as one row per (experiment, variant,
+ * metric, window): the vectors add element-wise; a shorter one counts as
+ * zeros past its end.
  */
 typedef struct {
     const char *experiment;
     const char *variant;
     const char *metric;
     int window; /* 0 short, 1 long; 0 for the users row */
-    uint32_t bucket;
-    double num;
-    double den;
+    uint32_t nb;
+    const double *num; /* [nb] */
+    const double *den; /* [nb] */
 } lw_exp_cell_t;
 
+/* Return non-zero to stop; strings and vectors are valid during the callback only. */
 typedef int (*lw_store_exp_cell_cb)(void *ud, const lw_exp_cell_t *c);
+
+#define LW_EXP_CELL_MAX_BUCKETS 1024 /* the longest vector a backend reads back */
 
 #endif
