@@ -459,7 +459,15 @@ static void scan_family(lw_exposures_t *x, const csrc_t *c, uint64_t user, const
     }
 }
 
-static void contribute(lw_exposures_t *x, uint32_t a, uint64_t user, size_t nhits, int64_t t)
+/* One matched tracked metric of the current event (lw_exposures_add fills them once). */
+typedef struct {
+    size_t slot;
+    bool distinct;
+    double value;
+} thit_t;
+
+static void contribute(lw_exposures_t *x, uint32_t a, uint64_t user, const thit_t *hits,
+                       size_t nhits, int64_t t)
 {
     asg_t *g = &x->asg[a];
     int64_t dt = t - g->exposed;
@@ -471,19 +479,15 @@ static void contribute(lw_exposures_t *x, uint32_t a, uint64_t user, size_t nhit
         if (dt >= x->win[w])
             continue;
         for (size_t i = 0; i < nhits; i++) {
-            int slot = x->tracked[x->hits[i].metric];
-            if (slot < 0)
-                continue;
-            lw_metric_kind_t kind = x->cfg->metrics[x->hits[i].metric].kind;
-            if (kind == LW_METRIC_DISTINCT) {
-                uint64_t bit = UINT64_C(1) << slot;
+            if (hits[i].distinct) {
+                uint64_t bit = UINT64_C(1) << hits[i].slot;
                 if (g->seen[w] & bit)
                     continue;
                 g->seen[w] |= bit;
                 mark_dirty(x, a);
             }
-            size_t cell = ((size_t)slot * 2 + (size_t)w) * x->nb + b;
-            v->num[cell] += x->hits[i].value;
+            size_t cell = (hits[i].slot * 2 + (size_t)w) * x->nb + b;
+            v->num[cell] += hits[i].value;
             v->den[cell] += 1;
             v->dirty = true;
         }
@@ -510,11 +514,20 @@ void lw_exposures_add(lw_exposures_t *x, const lw_event_t *ev)
     uint32_t head = head_of(x, user);
     if (head == NONE)
         return;
-    size_t nhits = lw_agg_match(x->agg, ev, x->hits);
+    size_t nmatch = lw_agg_match(x->agg, ev, x->hits), nhits = 0;
+    thit_t hits[LW_CONFIG_MAX_METRICS];
+    for (size_t i = 0; i < nmatch; i++) {
+        int slot = x->tracked[x->hits[i].metric];
+        if (slot < 0)
+            continue;
+        hits[nhits].slot = (size_t)slot;
+        hits[nhits].distinct = x->cfg->metrics[x->hits[i].metric].kind == LW_METRIC_DISTINCT;
+        hits[nhits++].value = x->hits[i].value;
+    }
     if (nhits == 0)
         return;
     for (uint32_t a = head; a != NONE; a = x->asg[a].next)
-        contribute(x, a, user, nhits, ev->time_ms);
+        contribute(x, a, user, hits, nhits, ev->time_ms);
 }
 
 /* ----------------------------------------------------------- the store */
