@@ -892,14 +892,12 @@ static void test_experiments_section(void **state)
          "an exposure event needs `where`"},
         {"experiments:\n  exposures:\n    - {where: {event: x}, experiment: a.b}\n", 2,
          "needs both experiment and variant"},
-        {"experiments:\n  exposures:\n    - {object: p, prefix: x, variant: a}\n", 2,
-         "not both"},
+        {"experiments:\n  exposures:\n    - {object: p, prefix: x, variant: a}\n", 2, "not both"},
         {"experiments:\n  exposures:\n    - {where: {event: x}}\n", 2,
          "give experiment and variant"},
         {"experiments:\n  exposures: []\n", 1, "at least one exposure source"},
         {"experiments:\n  max_users: 5\n", 0, "experiments.exposures: required key is missing"},
-        {"experiments:\n  exposures: [{object: p, prefix: x, control: 1}]\n", 1,
-         "a variant value"},
+        {"experiments:\n  exposures: [{object: p, prefix: x, control: 1}]\n", 1, "a variant value"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         t = with_experiments(bad[i].text);

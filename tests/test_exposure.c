@@ -22,31 +22,30 @@
 
 #define NOW INT64_C(1896134400000) /* 2030-02-01 */
 
-static const char yaml[] =
-    "source: {format: segment}\n"
-    "store: {flush_events: 1000000, flush_interval: 1h}\n"
-    "buckets: {size: 1d, grace: 1d}\n"
-    "metrics:\n"
-    "  - {name: plays, count: true, where: {event: play}}\n"
-    "  - {name: ms, sum: properties.ms, where: {event: play}}\n"
-    "  - {name: active, distinct: user, where: {event: play}}\n"
-    "  - {name: avg_ms, mean: properties.ms, where: {event: play}}\n"
-    "  - {name: per_user, ratio: [plays, active]}\n"
-    "tree: {nsm: ms, kpi: avg_ms, inputs: [{metric: active, kind: breadth},"
-    " {metric: per_user, kind: frequency}]}\n"
-    "experiments:\n"
-    "  short_window: 2d\n"
-    "  long_window: 4d\n"
-    "  buckets: 2\n"
-    "  max_users: %d\n"
-    "  exposures:\n"
-    "    - where: {event: Experiment Viewed}\n"
-    "      experiment: properties.experiment_id\n"
-    "      variant: properties.variation_id\n"
-    "    - object: properties\n"
-    "      prefix: $feature/\n"
-    "    - object: context.traits\n"
-    "      prefix: \"[Experiment] \"\n";
+static const char yaml[] = "source: {format: segment}\n"
+                           "store: {flush_events: 1000000, flush_interval: 1h}\n"
+                           "buckets: {size: 1d, grace: 1d}\n"
+                           "metrics:\n"
+                           "  - {name: plays, count: true, where: {event: play}}\n"
+                           "  - {name: ms, sum: properties.ms, where: {event: play}}\n"
+                           "  - {name: active, distinct: user, where: {event: play}}\n"
+                           "  - {name: avg_ms, mean: properties.ms, where: {event: play}}\n"
+                           "  - {name: per_user, ratio: [plays, active]}\n"
+                           "tree: {nsm: ms, kpi: avg_ms, inputs: [{metric: active, kind: breadth},"
+                           " {metric: per_user, kind: frequency}]}\n"
+                           "experiments:\n"
+                           "  short_window: 2d\n"
+                           "  long_window: 4d\n"
+                           "  buckets: 2\n"
+                           "  max_users: %d\n"
+                           "  exposures:\n"
+                           "    - where: {event: Experiment Viewed}\n"
+                           "      experiment: properties.experiment_id\n"
+                           "      variant: properties.variation_id\n"
+                           "    - object: properties\n"
+                           "      prefix: $feature/\n"
+                           "    - object: context.traits\n"
+                           "      prefix: \"[Experiment] \"\n";
 
 typedef struct {
     char *dir, *db;
@@ -128,7 +127,8 @@ static void expose(fx_t *fx, const char *user, const char *ts, const char *exp, 
 
 static void play(fx_t *fx, const char *user, const char *ts, int ms)
 {
-    feed(fx, "{\"event\":\"play\",\"userId\":\"%s\",\"timestamp\":\"%s\",\"properties\":{\"ms\":%d}}",
+    feed(fx,
+         "{\"event\":\"play\",\"userId\":\"%s\",\"timestamp\":\"%s\",\"properties\":{\"ms\":%d}}",
          user, ts, ms);
 }
 
@@ -153,8 +153,7 @@ static int sum_cb(void *ud, const lw_exp_row *r)
     return 0;
 }
 
-static sum_t total(fx_t *fx, const char *exp, const char *var, const char *metric,
-                   lw_exp_window w)
+static sum_t total(fx_t *fx, const char *exp, const char *var, const char *metric, lw_exp_window w)
 {
     char err[512];
     sum_t s = {exp, var, metric, w, 0, 0, 0, 0};

@@ -506,8 +506,7 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
                                          {"topic", required_argument, NULL, OPT_TOPIC},
                                          {"kafka", required_argument, NULL, OPT_KAFKA},
                                          {"rate", required_argument, NULL, OPT_RATE},
-                                         {"experiments", required_argument, NULL,
-                                          OPT_EXPERIMENTS},
+                                         {"experiments", required_argument, NULL, OPT_EXPERIMENTS},
                                          LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = NULL};
     lw_sim_opts_t so;

@@ -74,8 +74,8 @@ typedef struct {
     lw_promtext_t *reg;
     lw_promtext_series_t *consumed, *accepted, *late, *dead_lettered, *kafka_commits,
         *kafka_commit_errors, *rebalances, *flushes, *assigned, *lag_total, *watermark, *closed,
-        *commit_seconds, *stalled, *fetch_wakeups, *stale_skipped, *exp_assigned,
-        *exp_conflicts, *exp_dropped;
+        *commit_seconds, *stalled, *fetch_wakeups, *stale_skipped, *exp_assigned, *exp_conflicts,
+        *exp_dropped;
     lw_promtext_series_t *rejected[LW_REJECT__COUNT];
     lw_promtext_family_t *f_lag, *f_part, *f_lost;
     lw_consumer_stats_t last_c;

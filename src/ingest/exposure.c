@@ -130,10 +130,9 @@ static lw_err_t compile_src(lw_exposures_t *x, lw_decoder_t *dec, const lw_expos
             (c->slot[i] = lw_decoder_add_path(dec, s->where[i].path, sub, sizeof sub)) < 0)
             goto fail;
     }
-    if (s->experiment && ((c->exp_slot = lw_decoder_add_path(dec, s->experiment, sub,
-                                                             sizeof sub)) < 0 ||
-                          (c->var_slot = lw_decoder_add_path(dec, s->variant, sub, sizeof sub)) <
-                              0))
+    if (s->experiment &&
+        ((c->exp_slot = lw_decoder_add_path(dec, s->experiment, sub, sizeof sub)) < 0 ||
+         (c->var_slot = lw_decoder_add_path(dec, s->variant, sub, sizeof sub)) < 0))
         goto fail;
     if (s->object && (c->obj_slot = lw_decoder_add_path(dec, s->object, sub, sizeof sub)) < 0)
         goto fail;
@@ -290,8 +289,7 @@ static uint32_t new_asg(lw_exposures_t *x, uint64_t user, uint32_t var, int64_t 
                         const uint64_t seen[2])
 {
     if (x->nasg == x->max_asg ||
-        (x->nasg == x->capasg &&
-         !grow((void **)&x->asg, &x->capasg, sizeof *x->asg, x->max_asg)))
+        (x->nasg == x->capasg && !grow((void **)&x->asg, &x->capasg, sizeof *x->asg, x->max_asg)))
         return NONE;
     uint32_t head = head_of(x, user);
     if (head == NONE && (x->nusers + 1) * 2 > x->tcap && !grow_table(x))
@@ -543,8 +541,8 @@ static int load_one(void *ud, const lw_exp_assign_t *a)
 {
     load_t *l = ud;
     lw_exposures_t *x = l->x;
-    uint32_t vi = find_var(x, a->experiment, lw_hll_hash(a->experiment, strlen(a->experiment)),
-                           a->variant);
+    uint32_t vi =
+        find_var(x, a->experiment, lw_hll_hash(a->experiment, strlen(a->experiment)), a->variant);
     if (vi == NONE || new_asg(x, a->user_hash, vi, a->exposed_ms, a->seen) == NONE) {
         l->err = lw_seterr(l->errstr, l->errstr_size, LW_ERR_TOO_LARGE,
                            "the store holds more experiment assignments than "
@@ -634,8 +632,7 @@ static void sort_dirty(lw_exposures_t *x)
     free(k);
 }
 
-lw_err_t lw_exposures_write(lw_exposures_t *x, lw_store_t *store, char *errstr,
-                            size_t errstr_size)
+lw_err_t lw_exposures_write(lw_exposures_t *x, lw_store_t *store, char *errstr, size_t errstr_size)
 {
     lw_err_t err = LW_OK;
     sort_dirty(x);

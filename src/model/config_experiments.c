@@ -143,8 +143,7 @@ static lw_err_t parse_exposures(ctx_t *c, const key_spec_t *k, yaml_node_t *v, v
     return LW_OK;
 }
 
-static lw_err_t experiments_check(ctx_t *c, void *base, int line, const int *lines,
-                                  const char *kp);
+static lw_err_t experiments_check(ctx_t *c, void *base, int line, const int *lines, const char *kp);
 
 static const key_spec_t experiments_keys[] = {
     KEY_DURATION("short_window", EXP(short_ms), "14d", LW_MS_PER_HOUR, 400 * LW_MS_PER_DAY,
@@ -170,8 +169,7 @@ const section_t lw_cfg_experiments_section =
     SECTION("experiments", experiments_keys, experiments_check,
             "A/B test exposures and per-experiment aggregates (optional section)");
 
-static lw_err_t experiments_check(ctx_t *c, void *base, int line, const int *lines,
-                                  const char *kp)
+static lw_err_t experiments_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
 {
     lw_config_t *cfg = base;
     char sub[KP_MAX];

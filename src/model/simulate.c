@@ -107,8 +107,8 @@ struct lw_sim {
 
     gsl_rng *rng;
     gsl_ran_discrete_t *diurnal;
-    uint32_t *perm;   /* permutation of the pool */
-    uint64_t *bitmap; /* distinct users of the day being generated */
+    uint32_t *perm;    /* permutation of the pool */
+    uint64_t *bitmap;  /* distinct users of the day being generated */
     uint64_t *exposed; /* experiments: (experiment, user) already sent an exposure; bit k*users+u */
     sim_session_t *sess;
     size_t sess_cap;
@@ -628,9 +628,8 @@ lw_err_t lw_sim_experiment(const lw_sim_t *sim, int k, lw_sim_experiment_t *out)
         return LW_ERR_INVALID;
     out->kind = (lw_sim_exp_kind_t)(k % 3);
     snprintf(out->name, sizeof out->name, "exp_%02d_%s", k, EXP_KINDS[out->kind]);
-    out->start_day = days > LW_SIM_EXP_EFFECT_DAYS
-                         ? (int)((int64_t)k * (days - LW_SIM_EXP_EFFECT_DAYS) / n)
-                         : 0;
+    out->start_day =
+        days > LW_SIM_EXP_EFFECT_DAYS ? (int)((int64_t)k * (days - LW_SIM_EXP_EFFECT_DAYS) / n) : 0;
     uint64_t h = mix64(sim->key ^ (UINT64_C(0x5851f42d4c957f2d) * (uint64_t)(k + 1)));
     out->effect = out->kind == LW_SIM_EXP_NULL ? 0 : 0.02 + 0.10 * (double)(h >> 11) * 0x1p-53;
     return LW_OK;
@@ -638,8 +637,7 @@ lw_err_t lw_sim_experiment(const lw_sim_t *sim, int k, lw_sim_experiment_t *out)
 
 static double xuniform(lw_sim_t *sim)
 {
-    return (double)(mix64(sim->key ^ (UINT64_C(0x9e3779b97f4a7c15) * ++sim->xctr)) >> 11) *
-           0x1p-53;
+    return (double)(mix64(sim->key ^ (UINT64_C(0x9e3779b97f4a7c15) * ++sim->xctr)) >> 11) * 0x1p-53;
 }
 
 /* 0: not in experiment k; 1: control; 2: treatment. */
@@ -667,7 +665,7 @@ static lw_err_t experiment_day(lw_sim_t *sim, int day, uint64_t n_sess)
         for (int j = 0; j < nlive; j++) {
             int k = live[j], arm = exp_arm(sim, k, sim->sess[i].user);
             most += arm == 0 ? 0 : 1 + (arm == 2 && ex[k].kind != LW_SIM_EXP_NULL ? 4 : 0);
-    /* (an upper bound: exposures are sent once per user) */
+            /* (an upper bound: exposures are sent once per user) */
         }
     lw_err_t err = heap_reserve(sim, most);
     if (err != LW_OK)
@@ -692,8 +690,8 @@ static lw_err_t experiment_day(lw_sim_t *sim, int day, uint64_t n_sess)
             } else {
                 emit(sim, day, &s, LW_SIM_SESSION_START, 0, 0, s.start + s.span - 1);
                 for (int p = 0; p < 3; p++)
-                    emit(sim, day, &s, LW_SIM_TRACK_PLAYED, (uint32_t)sim->model.mean_track_ms,
-                         0, s.start + s.span - 1);
+                    emit(sim, day, &s, LW_SIM_TRACK_PLAYED, (uint32_t)sim->model.mean_track_ms, 0,
+                         s.start + s.span - 1);
             }
         }
     }

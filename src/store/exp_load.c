@@ -24,8 +24,8 @@ static int on_row(void *ud, const lw_exp_row *row)
     /* rows come by experiment then variant: the first control variant is the smallest */
     if (l->err == LW_OK && strcmp(l->control_of, row->experiment) != 0 &&
         lw_exp_is_control(l->cfg, row->variant)) {
-        l->err = lw_exp_data_set_control(l->d, row->experiment, row->variant, l->errstr,
-                                         l->errstr_size);
+        l->err =
+            lw_exp_data_set_control(l->d, row->experiment, row->variant, l->errstr, l->errstr_size);
         snprintf(l->control_of, sizeof l->control_of, "%s", row->experiment);
     }
     return l->err != LW_OK;

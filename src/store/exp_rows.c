@@ -52,7 +52,8 @@ static void emit(rd_t *r)
         if (d->kind == LW_METRIC_RATIO) {
             nm = d->ratio_num;
             dm = d->ratio_den;
-            if (cfg->metrics[nm].kind == LW_METRIC_RATIO || cfg->metrics[dm].kind == LW_METRIC_RATIO)
+            if (cfg->metrics[nm].kind == LW_METRIC_RATIO ||
+                cfg->metrics[dm].kind == LW_METRIC_RATIO)
                 continue;
         }
         snprintf(r->row.metric, sizeof r->row.metric, "%s", d->name);
@@ -81,8 +82,8 @@ static void emit(rd_t *r)
 static int on_cell(void *ud, const lw_exp_cell_t *c)
 {
     rd_t *r = ud;
-    if (r->have && (strcmp(r->row.experiment, c->experiment) != 0 ||
-                    strcmp(r->row.variant, c->variant) != 0))
+    if (r->have &&
+        (strcmp(r->row.experiment, c->experiment) != 0 || strcmp(r->row.variant, c->variant) != 0))
         emit(r);
     if (r->stop)
         return 1;

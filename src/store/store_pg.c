@@ -303,8 +303,8 @@ struct lw_store_backend {
     int schema_version;
     int64_t conflicts; /* position conflicts in the open transaction */
     lw_hll_t *scratch;
-    uint8_t cell_buf[LW_HLL_MAX_SERIALIZED];  /* add_cell's serialised argument */
-    uint8_t merge_buf[LW_HLL_MAX_SERIALIZED]; /* the union written back */
+    uint8_t cell_buf[LW_HLL_MAX_SERIALIZED];           /* add_cell's serialised argument */
+    uint8_t merge_buf[LW_HLL_MAX_SERIALIZED];          /* the union written back */
     char vec_txt[2][LW_EXP_CELL_MAX_BUCKETS * 26 + 3]; /* add_exp_cell's arrays as text */
     double vec_num[LW_EXP_CELL_MAX_BUCKETS], vec_den[LW_EXP_CELL_MAX_BUCKETS];
 };
@@ -1427,8 +1427,8 @@ static lw_err_t pg_add_exp_cell(lw_store_backend_t *b, const lw_exp_cell_t *c, c
     return keyed_write(b, ST_ADD_EXP_CELL, &p, "add experiment cell", errstr, errstr_size);
 }
 
-static lw_err_t pg_exp_cells(lw_store_backend_t *b, lw_store_exp_cell_cb cb, void *ud,
-                             char *errstr, size_t errstr_size)
+static lw_err_t pg_exp_cells(lw_store_backend_t *b, lw_store_exp_cell_cb cb, void *ud, char *errstr,
+                             size_t errstr_size)
 {
     PGresult *res = NULL;
     lw_err_t err = check_idle(b, "read experiment cells", errstr, errstr_size);

@@ -238,7 +238,7 @@ struct lw_store_backend {
     sqlite3_stmt *st[ST_COUNT];
     lw_hll_t *fn_hll; /* scratch for the lw_hll_merge SQL function */
     uint8_t fn_buf[LW_HLL_MAX_SERIALIZED];
-    uint8_t cell_buf[LW_HLL_MAX_SERIALIZED]; /* add_cell's serialised argument */
+    uint8_t cell_buf[LW_HLL_MAX_SERIALIZED];         /* add_cell's serialised argument */
     uint8_t vec_buf[2][LW_EXP_CELL_MAX_BUCKETS * 8]; /* add_exp_cell's bound vectors */
     uint8_t vec_fn[LW_EXP_CELL_MAX_BUCKETS * 8];     /* lw_vec_add's result */
     double vec_num[LW_EXP_CELL_MAX_BUCKETS], vec_den[LW_EXP_CELL_MAX_BUCKETS]; /* exp_cells */
@@ -1125,8 +1125,8 @@ static lw_err_t sqlite_check(lw_store_backend_t *s, char *errstr, size_t errstr_
     return err;
 }
 
-static lw_err_t sqlite_put_exp_assign(lw_store_backend_t *s, const lw_exp_assign_t *a,
-                                      char *errstr, size_t errstr_size)
+static lw_err_t sqlite_put_exp_assign(lw_store_backend_t *s, const lw_exp_assign_t *a, char *errstr,
+                                      size_t errstr_size)
 {
     lw_err_t err = check_writable(s, "put assignment", errstr, errstr_size);
     if (err != LW_OK) {
@@ -1208,7 +1208,8 @@ static lw_err_t sqlite_exp_cells(lw_store_backend_t *s, lw_store_exp_cell_cb cb,
             .den = s->vec_den,
         };
         const uint8_t *num = sqlite3_column_blob(st, 4), *den = sqlite3_column_blob(st, 5);
-        size_t nn = (size_t)sqlite3_column_bytes(st, 4) / 8, nd = (size_t)sqlite3_column_bytes(st, 5) / 8;
+        size_t nn = (size_t)sqlite3_column_bytes(st, 4) / 8,
+               nd = (size_t)sqlite3_column_bytes(st, 5) / 8;
         size_t nb = nn > nd ? nn : nd;
         if (nb > LW_EXP_CELL_MAX_BUCKETS) {
             finish(st);

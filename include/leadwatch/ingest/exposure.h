@@ -65,15 +65,13 @@ lw_exposures_t *lw_exposures_new(const lw_config_t *cfg, lw_decoder_t *dec, cons
 void lw_exposures_destroy(lw_exposures_t *x);
 
 /* Read every stored assignment (at start, before the first event). */
-lw_err_t lw_exposures_load(lw_exposures_t *x, lw_store_t *store, char *errstr,
-                           size_t errstr_size);
+lw_err_t lw_exposures_load(lw_exposures_t *x, lw_store_t *store, char *errstr, size_t errstr_size);
 
 /* One counted event (see the header comment). */
 void lw_exposures_add(lw_exposures_t *x, const lw_event_t *ev);
 
 /* Write what changed since the last commit; inside the caller's transaction. */
-lw_err_t lw_exposures_write(lw_exposures_t *x, lw_store_t *store, char *errstr,
-                            size_t errstr_size);
+lw_err_t lw_exposures_write(lw_exposures_t *x, lw_store_t *store, char *errstr, size_t errstr_size);
 /* The transaction of the last write committed: clear the deltas. */
 void lw_exposures_committed(lw_exposures_t *x);
 

@@ -236,10 +236,10 @@ typedef struct lw_config {
      * it is present */
     struct {
         bool configured;
-        int64_t short_ms;  /* experiments.short_window: inputs, default 14d */
-        int64_t long_ms;   /* experiments.long_window: NSM and KPI, default 56d */
-        long buckets;      /* experiments.buckets: hashed user buckets, default 64 */
-        long max_users;    /* experiments.max_users: (user, experiment) assignments kept */
+        int64_t short_ms;           /* experiments.short_window: inputs, default 14d */
+        int64_t long_ms;            /* experiments.long_window: NSM and KPI, default 56d */
+        long buckets;               /* experiments.buckets: hashed user buckets, default 64 */
+        long max_users;             /* experiments.max_users: (user, experiment) assignments kept */
         lw_exposure_src_t *sources; /* experiments.exposures */
         size_t nsources;
     } experiments;

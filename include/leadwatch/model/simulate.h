@@ -122,10 +122,10 @@ typedef enum { LW_SIM_EXP_DRIVER = 0, LW_SIM_EXP_PROXY, LW_SIM_EXP_NULL } lw_sim
 
 /* One experiment's design and true effect. */
 typedef struct {
-    char name[32];          /* "exp_07_proxy" */
+    char name[32]; /* "exp_07_proxy" */
     lw_sim_exp_kind_t kind;
-    int start_day;          /* first day of exposures */
-    double effect;          /* per session of a treated user: probability of the extra events */
+    int start_day; /* first day of exposures */
+    double effect; /* per session of a treated user: probability of the extra events */
 } lw_sim_experiment_t;
 
 /* Experiment k (0..opts.experiments-1); LW_ERR_INVALID when out of range. */
