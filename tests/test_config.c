@@ -825,6 +825,87 @@ static void expect_error(const char *text, size_t len, int line, const char *exp
     assert_null(cfg);
 }
 
+/* ------------------------------------------------ experiments (issue 16) */
+
+static char *with_experiments(const char *section)
+{
+    size_t n = strlen(issue_example) + strlen(section) + 1;
+    char *t = malloc(n);
+    assert_non_null(t);
+    snprintf(t, n, "%s%s", issue_example, section);
+    return t;
+}
+
+static void test_experiments_section(void **state)
+{
+    (void)state;
+    lw_config_t *cfg = parse_ok(issue_example);
+    assert_false(cfg->experiments.configured);
+    lw_config_free(cfg);
+
+    char *t = with_experiments("experiments:\n"
+                               "  long_window: 8w\n"
+                               "  exposures:\n"
+                               "    - where: {event: Experiment Viewed}\n"
+                               "      experiment: properties.experiment_id\n"
+                               "      variant: properties.variation_id\n"
+                               "    - object: properties\n"
+                               "      prefix: $feature/\n"
+                               "      control: [control, \"false\"]\n");
+    cfg = parse_ok(t);
+    assert_true(cfg->experiments.configured);
+    assert_int_equal(cfg->experiments.short_ms, 14 * LW_MS_PER_DAY);
+    assert_int_equal(cfg->experiments.long_ms, 56 * LW_MS_PER_DAY);
+    assert_int_equal(cfg->experiments.buckets, 64);
+    assert_int_equal(cfg->experiments.max_users, 2000000);
+    assert_int_equal(cfg->experiments.nsources, 2);
+    const lw_exposure_src_t *e = &cfg->experiments.sources[0];
+    assert_int_equal(e->nwhere, 1);
+    assert_where(&e->where[0], "event", 1);
+    assert_string_equal(e->experiment, "properties.experiment_id");
+    assert_string_equal(e->variant, "properties.variation_id");
+    assert_int_equal(e->ncontrol, 1);
+    assert_string_equal(e->control[0], "control");
+    e = &cfg->experiments.sources[1];
+    assert_null(e->experiment);
+    assert_string_equal(e->object, "properties");
+    assert_string_equal(e->prefix, "$feature/");
+    assert_int_equal(e->ncontrol, 2);
+    assert_string_equal(e->control[1], "false");
+    lw_config_free(cfg);
+    free(t);
+
+    /* errors name the line of the item or key */
+    int base = 1;
+    for (const char *c = issue_example; *c; c++)
+        base += *c == '\n';
+    static const struct {
+        const char *text;
+        int line; /* relative to the section's first line */
+        const char *expect;
+    } bad[] = {
+        {"experiments:\n  buckets: 1\n  exposures: [{object: p, prefix: x}]\n", 1,
+         "experiments.buckets: 1 is out of range [2, 1024]"},
+        {"experiments:\n  short_window: 60d\n  exposures: [{object: p, prefix: x}]\n", 0,
+         "experiments.long_window: shorter than short_window"},
+        {"experiments:\n  exposures:\n    - {experiment: a.b, variant: a.c}\n", 2,
+         "an exposure event needs `where`"},
+        {"experiments:\n  exposures:\n    - {where: {event: x}, experiment: a.b}\n", 2,
+         "needs both experiment and variant"},
+        {"experiments:\n  exposures:\n    - {object: p, prefix: x, variant: a}\n", 2, "not both"},
+        {"experiments:\n  exposures:\n    - {where: {event: x}}\n", 2,
+         "give experiment and variant"},
+        {"experiments:\n  exposures: []\n", 1, "at least one exposure source"},
+        {"experiments:\n  max_users: 5\n", 0, "experiments.exposures: required key is missing"},
+        {"experiments:\n  exposures: [{object: p, prefix: x, control: 1}]\n", 1, "a variant value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t = with_experiments(bad[i].text);
+        expect_error(t, strlen(t), base + bad[i].line, bad[i].expect);
+        free(t);
+    }
+}
+
 static void test_too_many_metrics(void **state)
 {
     (void)state;
@@ -1565,6 +1646,7 @@ int main(void)
         cmocka_unit_test(test_where_scalar_typing),
         cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_too_many_metrics),
+        cmocka_unit_test(test_experiments_section),
         cmocka_unit_test(test_where_bounds),
         cmocka_unit_test(test_path_budget),
         cmocka_unit_test(test_document_bounds),

@@ -382,6 +382,54 @@ static void test_truth_matches_recount(void **state)
     }
 }
 
+/* --experiments: exposures once per (user, experiment) with a fixed variant in the first 14
+ * days; the truth still matches a recount; without them the stream is unchanged. */
+static void test_experiments(void **state)
+{
+    (void)state;
+    lw_sim_opts_t o;
+    lw_sim_opts_default(&o);
+    o.days = 20;
+    o.scale = 0.05;
+    o.experiments = 3;
+    lw_sim_t *s = lw_sim_new(&o, NULL, 0);
+    assert_non_null(s);
+    lw_sim_experiment_t x;
+    assert_int_equal(lw_sim_experiment(s, 3, &x), LW_ERR_INVALID);
+    const char *want[3] = {"exp_00_driver", "exp_01_proxy", "exp_02_null"};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(lw_sim_experiment(s, k, &x), LW_OK);
+        assert_string_equal(x.name, want[k]);
+        assert_int_equal(x.start_day, 0); /* runs under 70 days start at once */
+        assert_true(k == 2 ? x.effect == 0 : x.effect >= 0.02 && x.effect <= 0.12);
+    }
+    char line[LW_SIM_MAX_LINE], seen[2048][48];
+    size_t len, nseen = 0, exposures = 0;
+    lw_sim_meta_t meta;
+    while (lw_sim_next(s, line, sizeof line, &len, &meta, NULL, 0) == LW_OK && len) {
+        if (meta.type != LW_SIM_EXPERIMENT_VIEWED)
+            continue;
+        lw_slice_t e, v;
+        assert_true(str_member(line, len, "experiment_id", &e));
+        assert_true(str_member(line, len, "variation_id", &v));
+        assert_true(lw_slice_eq(v, "control") || lw_slice_eq(v, "treatment"));
+        assert_true(meta.day < LW_SIM_EXP_EXPOSE_DAYS);
+        char key[48];
+        snprintf(key, sizeof key, "%.*s/%.*s", (int)e.len, e.ptr, (int)meta.user.len,
+                 meta.user.ptr);
+        for (size_t i = 0; i < nseen; i++)
+            assert_string_not_equal(seen[i], key); /* once per (experiment, user) */
+        if (nseen < 2048)
+            snprintf(seen[nseen++], sizeof seen[0], "%s", key);
+        exposures++;
+    }
+    assert_true(exposures > 100);
+    lw_sim_destroy(s);
+
+    o.days = 3;
+    check_truth_matches_recount(&o);
+}
+
 static void test_small_pool_saturates(void **state)
 {
     (void)state;
@@ -704,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_opts_validation),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_truth_matches_recount),
+        cmocka_unit_test(test_experiments),
         cmocka_unit_test(test_small_pool_saturates),
         cmocka_unit_test(test_active_users_rotate),
         cmocka_unit_test(test_delivery_order_and_lateness),

@@ -42,7 +42,7 @@
 #include "leadwatch/store/store_testing.h"
 
 /* the schema version this build of store.c creates */
-#define LW_TEST_SCHEMA 4
+#define LW_TEST_SCHEMA 5
 
 static char tmpdir[512];
 
@@ -597,6 +597,113 @@ static void test_counters(void **state)
     lw_store_close(s);
 }
 
+/* ---- experiments (issue 16): assignments and additive cells ---- */
+
+typedef struct {
+    int n;
+    char exp[4][32], var[4][32];
+    uint64_t user[4];
+    int64_t exposed[4];
+    uint64_t seen[4][2];
+} assigns_t;
+
+static int assign_cb(void *ud, const lw_exp_assign_t *a)
+{
+    assigns_t *c = ud;
+    assert_true(c->n < 4);
+    snprintf(c->exp[c->n], sizeof c->exp[0], "%s", a->experiment);
+    snprintf(c->var[c->n], sizeof c->var[0], "%s", a->variant);
+    c->user[c->n] = a->user_hash;
+    c->exposed[c->n] = a->exposed_ms;
+    c->seen[c->n][0] = a->seen[0];
+    c->seen[c->n][1] = a->seen[1];
+    c->n++;
+    return 0;
+}
+
+typedef struct {
+    int n;
+    char names[8][3][32];
+    int window[8];
+    uint32_t nb[8];
+    double num[8][4], den[8][4];
+} ecells_t;
+
+static int ecell_cb(void *ud, const lw_exp_cell_t *cell)
+{
+    ecells_t *c = ud;
+    assert_true(c->n < 8 && cell->nb <= 4);
+    snprintf(c->names[c->n][0], 32, "%s", cell->experiment);
+    snprintf(c->names[c->n][1], 32, "%s", cell->variant);
+    snprintf(c->names[c->n][2], 32, "%s", cell->metric);
+    c->window[c->n] = cell->window;
+    c->nb[c->n] = cell->nb;
+    for (uint32_t b = 0; b < cell->nb; b++) {
+        c->num[c->n][b] = cell->num[b];
+        c->den[c->n][b] = cell->den[b];
+    }
+    c->n++;
+    return 0;
+}
+
+static void test_experiment_rows(void **state)
+{
+    (void)state;
+    const char *path = target_in("experiments.db");
+    lw_store_t *s = open_ok(path, 0);
+    const uint64_t big = UINT64_C(0xfedcba9876543210); /* above INT64_MAX: the bits survive */
+    lw_exp_assign_t a = {"exp_a", "treatment", big, 1000, {0, 0}};
+    static const double one[3] = {0, 0, 1}, zero[3] = {0, 0, 0};
+    static const double n1[3] = {0.5, 0, 2.5}, d1[3] = {1, 0, 1};
+    static const double n2[4] = {0.25, 0, 0.25, -1}, d2[4] = {2, 0, 2, 1}; /* longer */
+    lw_exp_cell_t users = {"exp_a", "treatment", "", 0, 3, one, zero};
+    lw_exp_cell_t m = {"exp_a", "treatment", "listening", 1, 3, n1, d1};
+    char msg[256];
+    assert_int_equal(lw_store_put_exp_assign(s, &a, msg, sizeof msg), LW_ERR_INVALID); /* no txn */
+    assert_int_equal(lw_store_add_exp_cell(s, &m, msg, sizeof msg), LW_ERR_INVALID);
+    OK(lw_store_begin(s, E));
+    OK(lw_store_put_exp_assign(s, &a, E));
+    OK(lw_store_add_exp_cell(s, &users, E));
+    OK(lw_store_add_exp_cell(s, &m, E));
+    OK(lw_store_commit(s, E));
+    OK(lw_store_begin(s, E));
+    /* the same key again: only the seen bits change, never variant or time */
+    lw_exp_assign_t again = {"exp_a", "control", big, 5000, {UINT64_C(1) << 63, 3}};
+    lw_exp_assign_t other = {"exp_a", "control", 7, 2000, {0, 0}};
+    OK(lw_store_put_exp_assign(s, &again, E));
+    OK(lw_store_put_exp_assign(s, &other, E));
+    m.num = n2;
+    m.den = d2;
+    m.nb = 4;
+    OK(lw_store_add_exp_cell(s, &m, E));
+    OK(lw_store_add_exp_cell(s, &users, E));
+    OK(lw_store_commit(s, E));
+    lw_store_close(s);
+
+    s = open_ok(path, LW_STORE_READONLY);
+    assigns_t as = {0};
+    OK(lw_store_exp_assigns(s, assign_cb, &as, E));
+    assert_int_equal(as.n, 2);
+    int i = as.user[0] == big ? 0 : 1;
+    assert_string_equal(as.var[i], "treatment");
+    assert_int_equal(as.exposed[i], 1000);
+    assert_true(as.seen[i][0] == UINT64_C(1) << 63 && as.seen[i][1] == 3);
+    assert_true(as.user[1 - i] == 7);
+    assert_string_equal(as.var[1 - i], "control");
+    ecells_t ec = {0};
+    OK(lw_store_exp_cells(s, ecell_cb, &ec, E));
+    assert_int_equal(ec.n, 2);
+    /* by key: the users row (metric "") first; vectors add element-wise, the shorter
+     * one as zeros past its end */
+    assert_string_equal(ec.names[0][2], "");
+    assert_true(ec.nb[0] == 3 && ec.num[0][2] == 2 && ec.num[0][0] == 0 && ec.window[0] == 0);
+    assert_string_equal(ec.names[1][2], "listening");
+    assert_true(ec.nb[1] == 4 && ec.window[1] == 1);
+    assert_true(ec.num[1][0] == 0.75 && ec.num[1][2] == 2.75 && ec.num[1][3] == -1);
+    assert_true(ec.den[1][0] == 3 && ec.den[1][1] == 0 && ec.den[1][3] == 1);
+    lw_store_close(s);
+}
+
 static void test_writes_need_a_transaction(void **state)
 {
     (void)state;
@@ -766,7 +873,7 @@ static void test_newer_schema_rejected(void **state)
         assert_int_equal(lw_store_open(path, flags, &s, err, sizeof err), LW_ERR_STORE);
         assert_null(s);
         assert_non_null(
-            strstr(err, "store schema version 99 is newer than this leadwatch supports (4)"));
+            strstr(err, "store schema version 99 is newer than this leadwatch supports (5)"));
     }
 }
 
@@ -1706,6 +1813,7 @@ int main(void)
             cmocka_unit_test(test_crash_before_commit),
             cmocka_unit_test(test_positions_and_ints),
             cmocka_unit_test(test_counters),
+            cmocka_unit_test(test_experiment_rows),
             cmocka_unit_test(test_writes_need_a_transaction),
             cmocka_unit_test(test_newer_schema_rejected),
             cmocka_unit_test(test_readonly_while_writer_runs),
@@ -1735,6 +1843,7 @@ int main(void)
         cmocka_unit_test(test_crash_before_commit),
         cmocka_unit_test(test_positions_and_ints),
         cmocka_unit_test(test_counters),
+        cmocka_unit_test(test_experiment_rows),
         cmocka_unit_test(test_writes_need_a_transaction),
         cmocka_unit_test(test_migrate_v1_to_v2),
         cmocka_unit_test(test_failed_migration_is_atomic),

@@ -5,9 +5,9 @@
  * Steps: the roles (NSM, KPI, inputs) come from the config's tree (-c) or
  * from --nsm/--kpi/--inputs; the aggregate table (stats/experiment.h) comes
  * from --aggregates FILE.csv, read line by line (memory bounded by the
- * table's own limits, not by the file), or from the store - that path is
- * not wired yet (load_from_store below is its one place) and fails with a
- * clear error rather than a made-up result.  lw_exp_analyze computes the
+ * table's own limits, not by the file), or from the store the config names
+ * (store/exp_rows.h's lw_exp_load: the exposures the ingest assigned and the
+ * bucketed sums it committed with every flush).  lw_exp_analyze computes the
  * per-experiment effects, SRM and the per-edge meta-analysis; this file
  * only renders it as text, Markdown or JSON (the JSON document is the
  * stable contract, documented in README "Experiments").  The renderers
@@ -27,6 +27,8 @@
 #include "leadwatch/core/buf.h"
 #include "leadwatch/core/jsonw.h"
 #include "leadwatch/stats/experiment.h"
+#include "leadwatch/store/exp_rows.h"
+#include "leadwatch/store/store.h"
 
 #define MAX_ROLE_INPUTS 64
 #define MAX_CSV_LINE 4096
@@ -108,11 +110,25 @@ typedef enum { FMT_TEXT, FMT_JSON, FMT_MD } exp_format_t;
 static lw_err_t load_from_store(const lw_cli_common_t *co, const lw_config_t *cfg, lw_exp_data *d,
                                 char *err, size_t errsz)
 {
-    (void)d;
-    return lw_seterr(err, errsz, LW_ERR_NOT_FOUND,
-                     "%s: the store has no experiment aggregates table yet (ingest of "
-                     "exposures is not available in this build); pass --aggregates FILE.csv",
-                     lw_cli_store_path(co, cfg));
+    if (!cfg)
+        return lw_seterr(err, errsz, LW_ERR_INVALID,
+                         "reading the store needs the config (-c FILE) for its experiments: and "
+                         "tree sections; pass --aggregates FILE.csv to read a CSV instead");
+    if (!cfg->experiments.sources || cfg->experiments.nsources == 0)
+        return lw_seterr(err, errsz, LW_ERR_NOT_FOUND,
+                         "%s: the config has no experiments: section, so no exposures were "
+                         "ingested (see README 'Experiments: exposures from the stream')",
+                         co->config);
+    lw_store_t *store = NULL;
+    const char *path = lw_cli_store_path(co, cfg);
+    char msg[768];
+    lw_err_t e = lw_store_open(path, LW_STORE_READONLY, &store, msg, sizeof msg);
+    if (e == LW_OK)
+        e = lw_exp_load(store, cfg, d, msg, sizeof msg);
+    if (e != LW_OK)
+        lw_seterr(err, errsz, e, "%s: %s", path, msg);
+    lw_store_close(store);
+    return e;
 }
 
 /* Read the CSV at path into d; LW_ERR_IO (cannot read) or LW_ERR_INVALID
@@ -702,7 +718,11 @@ int lw_cli_experiments(int argc, char **argv, const lw_cli_env_t *env)
         }
     }
     rc = LW_EXIT_FAILURE;
-    if (!(d = lw_exp_data_new((uint32_t)a.buckets))) {
+    /* The store's aggregates have the config's bucket count; a CSV has --buckets'. */
+    uint32_t nb = (uint32_t)a.buckets;
+    if (!a.aggregates && cfg && cfg->experiments.buckets > 0)
+        nb = (uint32_t)cfg->experiments.buckets;
+    if (!(d = lw_exp_data_new(nb))) {
         fprintf(stderr, "leadwatch experiments: out of memory\n");
         goto out;
     }

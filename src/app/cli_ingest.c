@@ -47,7 +47,7 @@ const char lw_cli_help_ingest[] =
     "      --from-start       ignore stored positions (counts the files again)\n";
 
 const char lw_cli_help_export[] =
-    "usage: leadwatch export [-c FILE] [--store PATH] [--format csv|json]\n"
+    "usage: leadwatch export [-c FILE] [--store PATH] [--format csv|json] [--experiments]\n"
     "                        [--metrics A,B,...] [--from DATE] [--to DATE]\n"
     "\n"
     "Print the metric series: one row per bucket, 'period' (the bucket start,\n"
@@ -61,7 +61,10 @@ const char lw_cli_help_export[] =
     "      --format FMT       csv (default) or json\n"
     "      --metrics LIST     comma-separated metric names (default: all)\n"
     "      --from DATE        first bucket starting at or after DATE (ISO 8601)\n"
-    "      --to DATE          last bucket starting at or before DATE (inclusive)\n";
+    "      --to DATE          last bucket starting at or before DATE (inclusive)\n"
+    "      --experiments      print the experiment aggregates instead (CSV: experiment,\n"
+    "                         variant,metric,window,bucket,users,num,den; the input of\n"
+    "                         `leadwatch experiments --aggregates`)\n";
 
 int lw_cli_check_config(int argc, char **argv, const lw_cli_env_t *env)
 {
@@ -258,9 +261,11 @@ int lw_cli_export(int argc, char **argv, const lw_cli_env_t *env)
                                          {"metrics", required_argument, NULL, OPT_METRICS},
                                          {"from", required_argument, NULL, OPT_FROM},
                                          {"to", required_argument, NULL, OPT_TO},
+                                         {"experiments", no_argument, NULL, OPT_EXPERIMENTS},
                                          LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = lw_cli_default_config()};
     lw_export_format_t fmt = LW_EXPORT_CSV;
+    bool experiments = false;
     const char *metrics = NULL;
     int64_t from = INT64_MIN, to = INT64_MAX;
     int c, rc = LW_EXIT_OK;
@@ -276,6 +281,7 @@ int lw_cli_export(int argc, char **argv, const lw_cli_env_t *env)
                 return lw_cli_usage_error("export", "--format must be csv or json");
             break;
         case OPT_METRICS: metrics = optarg; break;
+        case OPT_EXPERIMENTS: experiments = true; break;
         case OPT_FROM:
             if (!lw_cli_parse_date(optarg, &from))
                 return lw_cli_usage_error("export", "--from: not an ISO 8601 date");
@@ -304,6 +310,19 @@ int lw_cli_export(int argc, char **argv, const lw_cli_env_t *env)
     rc = LW_EXIT_FAILURE;
     if (!lw_cli_open_store("export", &co, cfg, LW_STORE_READONLY, &store))
         goto out;
+    if (experiments) {
+        if (!cfg->experiments.configured) {
+            fprintf(stderr, "leadwatch export: --experiments: the config has no experiments: "
+                            "section\n");
+            goto out;
+        }
+        if (lw_export_experiments(store, cfg, stdout, err, sizeof err) != LW_OK) {
+            fprintf(stderr, "leadwatch export: %s\n", err);
+            goto out;
+        }
+        rc = LW_EXIT_OK;
+        goto out;
+    }
     if (lw_series_load(cfg, store, from, to, &series, err, sizeof err) != LW_OK) {
         fprintf(stderr, "leadwatch export: %s\n", err);
         goto out;

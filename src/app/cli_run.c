@@ -102,7 +102,7 @@ const char lw_cli_help_mock_kafka[] =
 
 const char lw_cli_help_simulate[] =
     "usage: leadwatch simulate [--days N] [--seed S] [--start DATE] [--break-day D]\n"
-    "                          [--users U] [--scale X] [--truth FILE]\n"
+    "                          [--users U] [--scale X] [--truth FILE] [--experiments N]\n"
     "                          [--produce BOOTSTRAP --topic T] [--rate EVENTS_PER_S]\n"
     "\n"
     "Generate the events of a simulated music-streaming app (Segment JSON:\n"
@@ -128,6 +128,10 @@ const char lw_cli_help_simulate[] =
     "      --users U          user pool size (default: 4 x expected daily actives)\n"
     "      --scale X          event volume multiplier (default 1)\n"
     "      --truth FILE       write the exact per-day aggregates as CSV to FILE\n"
+    "      --experiments N    add N A/B tests (Segment `Experiment Viewed`, experiment_id,\n"
+    "                         variation_id control|treatment) with known effects:\n"
+    "                         exp_KK_driver moves sessions per user and listening,\n"
+    "                         exp_KK_proxy moves playlists only, exp_KK_null nothing\n"
     "      --produce BOOTSTRAP  produce to Kafka at BOOTSTRAP instead of stdout\n"
     "      --topic T          the topic to produce to (with --produce)\n"
     "      --kafka KEY=VALUE  extra producer property (repeatable)\n"
@@ -502,6 +506,7 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
                                          {"topic", required_argument, NULL, OPT_TOPIC},
                                          {"kafka", required_argument, NULL, OPT_KAFKA},
                                          {"rate", required_argument, NULL, OPT_RATE},
+                                         {"experiments", required_argument, NULL, OPT_EXPERIMENTS},
                                          LW_CLI_LONGOPTS_END};
     lw_cli_common_t co = {.config = NULL};
     lw_sim_opts_t so;
@@ -551,6 +556,11 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
                 return lw_cli_usage_error("simulate", "--scale: (0, 1000]");
             break;
         case OPT_TRUTH: truth = optarg; break;
+        case OPT_EXPERIMENTS:
+            if (!lw_parse_long(optarg, 0, LW_SIM_MAX_EXPERIMENTS, &v))
+                return lw_cli_usage_error("simulate", "--experiments: 0..200");
+            so.experiments = (int)v;
+            break;
         case OPT_PRODUCE: bootstrap = optarg; break;
         case OPT_TOPIC: topic = optarg; break;
         case OPT_KAFKA:

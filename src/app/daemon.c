@@ -74,7 +74,8 @@ typedef struct {
     lw_promtext_t *reg;
     lw_promtext_series_t *consumed, *accepted, *late, *dead_lettered, *kafka_commits,
         *kafka_commit_errors, *rebalances, *flushes, *assigned, *lag_total, *watermark, *closed,
-        *commit_seconds, *stalled, *fetch_wakeups, *stale_skipped;
+        *commit_seconds, *stalled, *fetch_wakeups, *stale_skipped, *exp_assigned, *exp_conflicts,
+        *exp_dropped;
     lw_promtext_series_t *rejected[LW_REJECT__COUNT];
     lw_promtext_family_t *f_lag, *f_part, *f_lost;
     lw_consumer_stats_t last_c;
@@ -122,6 +123,14 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
         "messages below a partition's next offset, not fed again (0 expected)", m->stale_skipped);
     ONE(LW_PROMTEXT_COUNTER, "store_commits_total",
         "store transactions (aggregates and offsets together)", m->flushes);
+    ONE(LW_PROMTEXT_COUNTER, "experiment_assignments_total",
+        "new (user, experiment) assignments from exposures (experiments: section)",
+        m->exp_assigned);
+    ONE(LW_PROMTEXT_COUNTER, "experiment_exposure_conflicts_total",
+        "exposures of an assigned user to another variant (counted, not used)", m->exp_conflicts);
+    ONE(LW_PROMTEXT_COUNTER, "experiment_exposures_dropped_total",
+        "exposures not assigned: experiments.max_users or the variant bound reached",
+        m->exp_dropped);
     ONE(LW_PROMTEXT_GAUGE, "partitions_assigned", "Kafka partitions assigned to this instance",
         m->assigned);
     ONE(LW_PROMTEXT_GAUGE, "consumer_total_lag_messages",
@@ -224,6 +233,9 @@ static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p,
     ADD_DELTA(m->accepted, ps.accepted, m->last_p.accepted);
     ADD_DELTA(m->late, ps.late, m->last_p.late);
     ADD_DELTA(m->flushes, ps.flushes, m->last_p.flushes);
+    ADD_DELTA(m->exp_assigned, ps.exp_assigned, m->last_p.exp_assigned);
+    ADD_DELTA(m->exp_conflicts, ps.exp_conflicts, m->last_p.exp_conflicts);
+    ADD_DELTA(m->exp_dropped, ps.exp_dropped, m->last_p.exp_dropped);
     for (int r = LW_REJECT_NONE + 1; r < LW_REJECT__COUNT; r++)
         ADD_DELTA(m->rejected[r], ps.rejected[r], m->last_p.rejected[r]);
     m->last_c = cs;

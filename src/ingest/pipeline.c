@@ -7,6 +7,9 @@
  *     moved since the last flush,
  *   - counter deltas (accepted, late, rejected by reason, missing values by
  *     metric), persisted as store counters so reports can show data quality;
+ *   - with experiments configured, the assignments and per-experiment delta
+ *     cells since the last flush (exposure.h), persisted in the same
+ *     transaction; every counted event (accepted or late) goes through it;
  *   - the event ids counted since the last flush (dedup.h), persisted with
  *     the cells so the id set in the store matches what the store counted.
  *     An id is checked before its event is aggregated and remembered only
@@ -48,6 +51,7 @@
 #include "leadwatch/core/log.h"
 #include "leadwatch/core/timeutil.h"
 #include "leadwatch/ingest/dedup.h"
+#include "leadwatch/ingest/exposure.h"
 #include "leadwatch/model/metric.h"
 
 typedef struct {
@@ -67,6 +71,7 @@ struct lw_pipeline {
     lw_decoder_t *dec;
     lw_agg_t *agg;
     lw_dedup_t *dedup;         /* NULL when deduplication is off */
+    lw_exposures_t *exp;       /* NULL without an `experiments:` section */
     int64_t untracked_flushed; /* lw_dedup_untracked() as of the last flush */
     bool untracked_warned;
 
@@ -101,6 +106,7 @@ void lw_pipeline_destroy(lw_pipeline_t *p)
 {
     if (!p)
         return;
+    lw_exposures_destroy(p->exp);
     lw_agg_destroy(p->agg);
     lw_dedup_destroy(p->dedup);
     lw_decoder_destroy(p->dec);
@@ -138,6 +144,11 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
         goto fail;
     p->agg = lw_agg_new(cfg, p->dec, errstr, errstr_size);
     if (!p->agg)
+        goto fail;
+
+    if (cfg->experiments.configured &&
+        (!(p->exp = lw_exposures_new(cfg, p->dec, p->agg, errstr, errstr_size)) ||
+         lw_exposures_load(p->exp, store, errstr, errstr_size) != LW_OK))
         goto fail;
 
     int64_t wm;
@@ -323,6 +334,8 @@ static lw_err_t count_event(lw_pipeline_t *p, int source, const lw_event_t *ev, 
                 return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
                                  "no free bucket slot even after a flush");
         }
+        if (p->exp) /* experiments count late events too: their windows are not buckets */
+            lw_exposures_add(p->exp, ev);
         if (res == LW_AGG_LATE) {
             *outcome = LW_FEED_LATE;
             p->pending.late++;
@@ -473,6 +486,8 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
     if (err == LW_OK && p->dedup)
         err = add_counter(p, "dedup.untracked", lw_dedup_untracked(p->dedup) - p->untracked_flushed,
                           errstr, errstr_size);
+    if (err == LW_OK && p->exp)
+        err = lw_exposures_write(p->exp, p->store, errstr, errstr_size);
     if (err == LW_OK)
         err = lw_store_commit(p->store, errstr, errstr_size);
     if (err != LW_OK) {
@@ -482,6 +497,8 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
     }
 
     lw_agg_flushed(p->agg);
+    if (p->exp)
+        lw_exposures_committed(p->exp);
     if (p->dedup) {
         lw_dedup_committed(p->dedup, open_from(p));
         int64_t untracked = lw_dedup_untracked(p->dedup);
@@ -600,6 +617,13 @@ void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
     out->flushes = p->total.flushes;
     for (size_t m = 0; m < p->cfg->nmetrics; m++)
         out->missing_value[m] += lw_agg_missing_value(p->agg, (int)m);
+    if (p->exp) {
+        lw_exposures_stats_t es;
+        lw_exposures_stats(p->exp, &es);
+        out->exp_assigned = es.assigned;
+        out->exp_conflicts = es.conflicts;
+        out->exp_dropped = es.dropped;
+    }
 }
 
 int64_t lw_pipeline_watermark(const lw_pipeline_t *p)

@@ -774,6 +774,8 @@ static const key_spec_t top_keys[] = {
      .help = "the metric tree"},
     KEY_SECTION("analysis", &lw_cfg_analysis_section, "statistics options"),
     KEY_SECTION_OPT("alerts", &lw_cfg_alerts_section, "alerting (daemon)"),
+    KEY_SECTION("experiments", &lw_cfg_experiments_section,
+                "A/B test exposures and per-experiment aggregates (issue 16)"),
     KEY_SECTION_OPT("http", &lw_cfg_http_section, "HTTP endpoint (daemon)"),
 };
 
@@ -1012,6 +1014,18 @@ void lw_config_free(lw_config_t *cfg)
     free(cfg->alerts.external_url);
     free(cfg->alerts.kafka_topic);
     free(cfg->http.listen);
+    for (size_t i = 0; i < cfg->experiments.nsources; i++) {
+        lw_exposure_src_t *e = &cfg->experiments.sources[i];
+        for (size_t w = 0; w < e->nwhere; w++)
+            where_release(&e->where[w]);
+        free(e->where);
+        free(e->experiment);
+        free(e->variant);
+        free(e->object);
+        free(e->prefix);
+        lw_free_strv(e->control, e->ncontrol);
+    }
+    free(cfg->experiments.sources);
     free(cfg);
 }
 

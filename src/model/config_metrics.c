@@ -162,9 +162,19 @@ static lw_err_t parse_where(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void 
                             const char *kp)
 {
     lw_metric_def_t *m = base;
+    (void)k;
+    return lw_cfg_parse_where(c, v, kp, &m->where, &m->nwhere);
+}
+
+lw_err_t lw_cfg_parse_where(ctx_t *c, yaml_node_t *v, const char *kp, lw_where_t **where,
+                            size_t *nwhere)
+{
     char sub[KP_MAX], item_kp[KP_MAX], d[DISP_MAX];
     lw_err_t err;
-    (void)k;
+    struct {
+        lw_where_t *where;
+        size_t nwhere;
+    } mm = {0}, *m = &mm;
 
     size_t n;
     if ((err = lw_cfg_map_len(c, v, kp, "conditions", "conditions", LW_CONFIG_MAX_WHERE, &n)))
@@ -175,6 +185,7 @@ static lw_err_t parse_where(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void 
     m->where = calloc(n, sizeof *m->where);
     if (!m->where)
         return lw_cfg_fail(c, lw_cfg_node_line(v), kp, "out of memory");
+    *where = m->where; /* owned by the caller from here on, so a failure below frees it */
 
     for (size_t i = 0; i < n; i++) {
         yaml_node_pair_t *p = &v->data.mapping.pairs.start[i];
@@ -197,6 +208,7 @@ static lw_err_t parse_where(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void 
         if (!(w->path = lw_cfg_dup_str(c, &ks, sub, &err)))
             return err;
         m->nwhere = i + 1;
+        *nwhere = m->nwhere;
         w->is_event = strcmp(w->path, "event") == 0;
 
         if (vn->type == YAML_SEQUENCE_NODE) {

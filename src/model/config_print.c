@@ -154,6 +154,30 @@ static void print_http(const lw_config_t *cfg, FILE *out)
             h->max_connections, h->timeout_s, h->max_response);
 }
 
+static void print_experiments(const lw_config_t *cfg, FILE *out)
+{
+    char a[32], b[32];
+    if (!cfg->experiments.configured) {
+        fputs("experiments: not configured\n", out);
+        return;
+    }
+    fprintf(out, "experiments: windows %s / %s  buckets %ld  max_users %ld\n",
+            lw_cfg_fmt_duration(cfg->experiments.short_ms, a, sizeof a),
+            lw_cfg_fmt_duration(cfg->experiments.long_ms, b, sizeof b), cfg->experiments.buckets,
+            cfg->experiments.max_users);
+    for (size_t i = 0; i < cfg->experiments.nsources; i++) {
+        const lw_exposure_src_t *s = &cfg->experiments.sources[i];
+        if (s->experiment)
+            fprintf(out, "  exposure event: experiment %s, variant %s", s->experiment, s->variant);
+        else
+            fprintf(out, "  exposure property: keys of %s starting with \"%s\"", s->object,
+                    s->prefix);
+        for (size_t j = 0; j < s->ncontrol; j++)
+            fprintf(out, "%s%s", j ? "," : ", control ", s->control[j]);
+        fputc('\n', out);
+    }
+}
+
 void lw_config_print(const lw_config_t *cfg, FILE *out)
 {
     char a[32], b[32];
@@ -219,6 +243,7 @@ void lw_config_print(const lw_config_t *cfg, FILE *out)
                 i + 1 == cfg->analysis.nholidays ? "\n" : "");
     print_alerts(cfg, out);
     print_http(cfg, out);
+    print_experiments(cfg, out);
 }
 
 /* ----------------------------------------------------------- describe */

@@ -232,7 +232,7 @@ bool lw_bucket_is_provisional(int64_t bucket_ms, int64_t size_ms, int64_t grace_
     return watermark_ms <= bucket_ms + size_ms + grace_ms;
 }
 
-static bool scalar_matches(const lw_scalar_t *s, const lw_value_t *v)
+bool lw_scalar_matches(const lw_scalar_t *s, const lw_value_t *v)
 {
     switch (s->type) {
     case LW_SCALAR_STRING: return v->type == LW_VAL_STRING && lw_slice_eq(v->s, s->str);
@@ -250,11 +250,56 @@ static bool conds_match(const cmetric_t *cm, const lw_event_t *ev)
         const lw_where_t *w = cm->conds[i].w;
         bool any = false;
         for (size_t j = 0; j < w->nvalues && !any; j++)
-            any = scalar_matches(&w->values[j], v);
+            any = lw_scalar_matches(&w->values[j], v);
         if (!any)
             return false;
     }
     return true;
+}
+
+static bool metric_applies(const cmetric_t *cm, uint64_t mask, const lw_event_t *ev)
+{
+    if (cm->has_event_cond && !(mask & cm->event_mask))
+        return false;
+    return cm->nconds == 0 || conds_match(cm, ev);
+}
+
+/* a scale of 10^-k divides by 10^k: 12345 * 0.001 would not be the double of 12.345 */
+static double scaled(const cmetric_t *cm, double x)
+{
+    return cm->scale_div ? x / cm->scale_div : x * cm->scale;
+}
+
+static uint64_t event_mask(const lw_agg_t *a, const lw_event_t *ev)
+{
+    int name = name_index(a, ev->name.ptr, ev->name.len);
+    return name >= 0 ? UINT64_C(1) << name : 0;
+}
+
+size_t lw_agg_match(const lw_agg_t *a, const lw_event_t *ev, lw_agg_hit_t *hits)
+{
+    uint64_t mask = event_mask(a, ev);
+    size_t n = 0;
+    for (size_t i = 0; i < a->ncm; i++) {
+        const cmetric_t *cm = &a->cm[i];
+        if (!metric_applies(cm, mask, ev))
+            continue;
+        double value = 1;
+        if (cm->value_slot >= 0) {
+            const lw_value_t *v = &ev->fields[cm->value_slot];
+            if (cm->def->kind == LW_METRIC_DISTINCT) {
+                if ((v->type != LW_VAL_STRING && v->type != LW_VAL_NUMBER) || v->s.len == 0)
+                    continue;
+            } else if (v->type != LW_VAL_NUMBER) {
+                continue;
+            } else {
+                value = scaled(cm, v->num);
+            }
+        }
+        hits[n].metric = (int)(cm->def - a->cfg->metrics);
+        hits[n++].value = value;
+    }
+    return n;
 }
 
 /* The slot holding `bucket`, a fresh one, or NULL when the table is full. */
@@ -301,16 +346,13 @@ lw_agg_result_t lw_agg_add_at(lw_agg_t *a, const lw_event_t *ev, int64_t wm)
         return LW_AGG_NEED_FLUSH;
     a->watermark = wm;
 
-    int name = name_index(a, ev->name.ptr, ev->name.len);
-    uint64_t mask = name >= 0 ? UINT64_C(1) << name : 0;
+    uint64_t mask = event_mask(a, ev);
     bool have_hash = false;
     uint64_t user_hash = 0;
 
     for (size_t i = 0; i < a->ncm; i++) {
         const cmetric_t *cm = &a->cm[i];
-        if (cm->has_event_cond && !(mask & cm->event_mask))
-            continue;
-        if (cm->nconds && !conds_match(cm, ev))
+        if (!metric_applies(cm, mask, ev))
             continue;
         size_t mi = (size_t)(cm->def - a->cfg->metrics);
         cell_t *c = &s->cells[mi];
@@ -324,8 +366,7 @@ lw_agg_result_t lw_agg_add_at(lw_agg_t *a, const lw_event_t *ev, int64_t wm)
                 continue;
             }
             c->count++;
-            /* a scale of 10^-k divides by 10^k: 12345 * 0.001 would not be the double of 12.345 */
-            lw_decsum_add(&c->sum, cm->scale_div ? v->num / cm->scale_div : v->num * cm->scale);
+            lw_decsum_add(&c->sum, scaled(cm, v->num));
             break;
         }
         case LW_METRIC_DISTINCT: {

@@ -107,8 +107,9 @@ struct lw_sim {
 
     gsl_rng *rng;
     gsl_ran_discrete_t *diurnal;
-    uint32_t *perm;   /* permutation of the pool */
-    uint64_t *bitmap; /* distinct users of the day being generated */
+    uint32_t *perm;    /* permutation of the pool */
+    uint64_t *bitmap;  /* distinct users of the day being generated */
+    uint64_t *exposed; /* experiments: (experiment, user) already sent an exposure; bit k*users+u */
     sim_session_t *sess;
     size_t sess_cap;
 
@@ -119,10 +120,13 @@ struct lw_sim {
 
     int64_t date_day[4]; /* cache of "YYYY-MM-DDT" per absolute day */
     char date_txt[4][12];
+    uint64_t xctr; /* counter of the experiments' hash-based draws */
 };
 
 static const char *const EVENT_NAMES[LW_SIM_EV__COUNT] = {
-    "session_start", "track_played", "playlist_created", "search", "track_shared", "purchase"};
+    "session_start", "track_played", "playlist_created", "search",
+    "track_shared",  "purchase",     "Experiment Viewed"};
+static const char *const EXP_KINDS[3] = {"driver", "proxy", "null"};
 static const char *const PLATFORMS[3] = {"ios", "android", "web"};
 static const char *const CHANNELS[4] = {"whatsapp", "instagram", "link", "messages"};
 static const char *const PRODUCTS[3] = {"tip", "premium_month", "premium_family"};
@@ -268,6 +272,9 @@ static lw_err_t check_opts(const lw_sim_opts_t *o, char *errstr, size_t errstr_s
     if (!(isfinite(o->scale) && o->scale > 0 && o->scale <= LW_SIM_MAX_SCALE))
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "scale must be in (0, %g]",
                          LW_SIM_MAX_SCALE);
+    if (o->experiments < 0 || o->experiments > LW_SIM_MAX_EXPERIMENTS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "experiments must be in 0..%d",
+                         LW_SIM_MAX_EXPERIMENTS);
     return LW_OK;
 }
 
@@ -361,6 +368,7 @@ void lw_sim_destroy(lw_sim_t *sim)
     if (sim->rng)
         gsl_rng_free(sim->rng);
     free(sim->bitmap);
+    free(sim->exposed);
     free(sim->perm);
     free(sim->truth);
     free(sim->lat);
@@ -400,6 +408,18 @@ lw_sim_t *lw_sim_new(const lw_sim_opts_t *opts, char *errstr, size_t errstr_size
     sim->bitmap = calloc((users + 63) / 64, sizeof *sim->bitmap);
     sim->rng = gsl_rng_alloc(gsl_rng_mt19937);
     sim->diurnal = gsl_ran_discrete_preproc(24, DIURNAL);
+    if (opts->experiments > 0) {
+        size_t bits = users * (size_t)opts->experiments;
+        if (bits / (size_t)opts->experiments != users || bits > (size_t)1 << 34) {
+            lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                      "users x experiments above 2^34 (the exposure bitmap would pass 2 GiB)");
+            lw_sim_destroy(sim);
+            return NULL;
+        }
+        sim->exposed = calloc((bits + 63) / 64, sizeof *sim->exposed);
+        if (!sim->exposed)
+            goto fail_destroy;
+    }
     if (!sim->lat || !sim->truth || !sim->perm || !sim->bitmap || !sim->rng || !sim->diurnal)
         goto fail_destroy;
 
@@ -584,6 +604,100 @@ static void emit(lw_sim_t *sim, int day, const sim_session_t *s, int type, uint3
     }
 }
 
+/* ---- experiments (issue 16) ----
+ *
+ * Every draw is a hash (mix64) of the key and a counter or of (experiment,
+ * user), never the generators above, so the base stream's draws are the
+ * same with and without experiments (the extra events' delivery delays do
+ * come from the realisation generator, so later lines shift).  Experiment k
+ * starts on day k * (days - 70) / n (0 for runs under 70 days); while it
+ * runs (70 days) a user is in it with probability 1/2 and in treatment with
+ * probability 1/2, both fixed per (k, user).  Its first session in the
+ * first 14 days is preceded by an `Experiment Viewed` event (once per user
+ * and experiment: a bitmap of users x experiments bits).  Every session of a
+ * TREATED user while the experiment runs draws its effect with probability
+ * `effect` (0.02 + 0.10 u, u uniform per experiment): driver: one extra session
+ * with 3 plays of mean_track_ms each (sessions per user and listening
+ * move); proxy: one extra playlist_created (an input moves, the NSM does
+ * not); null: nothing. */
+
+lw_err_t lw_sim_experiment(const lw_sim_t *sim, int k, lw_sim_experiment_t *out)
+{
+    const int n = sim->opts.experiments, days = sim->opts.days;
+    if (k < 0 || k >= n)
+        return LW_ERR_INVALID;
+    out->kind = (lw_sim_exp_kind_t)(k % 3);
+    snprintf(out->name, sizeof out->name, "exp_%02d_%s", k, EXP_KINDS[out->kind]);
+    out->start_day =
+        days > LW_SIM_EXP_EFFECT_DAYS ? (int)((int64_t)k * (days - LW_SIM_EXP_EFFECT_DAYS) / n) : 0;
+    uint64_t h = mix64(sim->key ^ (UINT64_C(0x5851f42d4c957f2d) * (uint64_t)(k + 1)));
+    out->effect = out->kind == LW_SIM_EXP_NULL ? 0 : 0.02 + 0.10 * (double)(h >> 11) * 0x1p-53;
+    return LW_OK;
+}
+
+static double xuniform(lw_sim_t *sim)
+{
+    return (double)(mix64(sim->key ^ (UINT64_C(0x9e3779b97f4a7c15) * ++sim->xctr)) >> 11) * 0x1p-53;
+}
+
+/* 0: not in experiment k; 1: control; 2: treatment. */
+static int exp_arm(const lw_sim_t *sim, int k, uint32_t user)
+{
+    uint64_t h = mix64(sim->key ^ ((uint64_t)(k + 1) << 40) ^ (uint64_t)user);
+    return (h & 1) == 0 ? 0 : 1 + (int)((h >> 1) & 1);
+}
+
+static void emit(lw_sim_t *sim, int day, const sim_session_t *s, int type, uint32_t value,
+                 uint8_t aux, int32_t ms_of_day);
+
+/* The exposures and treatment effects of the day's first n_sess sessions. */
+static lw_err_t experiment_day(lw_sim_t *sim, int day, uint64_t n_sess)
+{
+    lw_sim_experiment_t ex[LW_SIM_MAX_EXPERIMENTS];
+    int live[LW_SIM_MAX_EXPERIMENTS], nlive = 0;
+    for (int k = 0; k < sim->opts.experiments; k++) {
+        lw_sim_experiment(sim, k, &ex[k]);
+        if (day >= ex[k].start_day && day < ex[k].start_day + LW_SIM_EXP_EFFECT_DAYS)
+            live[nlive++] = k;
+    }
+    size_t most = 0; /* an upper bound on the events added below, for the heap */
+    for (uint64_t i = 0; i < n_sess; i++)
+        for (int j = 0; j < nlive; j++) {
+            int k = live[j], arm = exp_arm(sim, k, sim->sess[i].user);
+            most += arm == 0 ? 0 : 1 + (arm == 2 && ex[k].kind != LW_SIM_EXP_NULL ? 4 : 0);
+            /* (an upper bound: exposures are sent once per user) */
+        }
+    lw_err_t err = heap_reserve(sim, most);
+    if (err != LW_OK)
+        return err;
+    for (uint64_t i = 0; i < n_sess; i++) {
+        const sim_session_t s = sim->sess[i];
+        for (int j = 0; j < nlive; j++) {
+            int k = live[j], arm = exp_arm(sim, k, s.user);
+            if (arm == 0)
+                continue;
+            size_t bit = (size_t)k * (size_t)sim->opts.users + s.user;
+            if (day < ex[k].start_day + LW_SIM_EXP_EXPOSE_DAYS &&
+                !(sim->exposed[bit >> 6] & (UINT64_C(1) << (bit & 63)))) {
+                sim->exposed[bit >> 6] |= UINT64_C(1) << (bit & 63);
+                emit(sim, day, &s, LW_SIM_EXPERIMENT_VIEWED, (uint32_t)(arm - 1), (uint8_t)k,
+                     s.start);
+            }
+            if (arm != 2 || ex[k].kind == LW_SIM_EXP_NULL || xuniform(sim) >= ex[k].effect)
+                continue;
+            if (ex[k].kind == LW_SIM_EXP_PROXY) {
+                emit(sim, day, &s, LW_SIM_PLAYLIST_CREATED, 10, 0, s.start + s.span - 1);
+            } else {
+                emit(sim, day, &s, LW_SIM_SESSION_START, 0, 0, s.start + s.span - 1);
+                for (int p = 0; p < 3; p++)
+                    emit(sim, day, &s, LW_SIM_TRACK_PLAYED, (uint32_t)sim->model.mean_track_ms, 0,
+                         s.start + s.span - 1);
+            }
+        }
+    }
+    return LW_OK;
+}
+
 static int32_t time_in_session(gsl_rng *r, const sim_session_t *s)
 {
     return s->start + (int32_t)gsl_rng_uniform_int(r, (unsigned long)s->span);
@@ -668,6 +782,9 @@ static lw_err_t generate_day(lw_sim_t *sim, int day)
             emit(sim, day, s, others[o].type, value, aux, time_in_session(r, s));
         }
     }
+
+    if (sim->opts.experiments > 0 && (err = experiment_day(sim, day, n_sess)) != LW_OK)
+        return err;
 
     /* Distinct users: every play's user has a session, so the session users
        cover the bitmap; count and clear through them. */
@@ -850,6 +967,17 @@ static size_t format_event(lw_sim_t *sim, const sim_event_t *ev, char *buf, lw_s
         p = put_str(p, PRODUCTS[ev->aux]);
         p = PUT_LIT(p, "\",");
         break;
+    case LW_SIM_EXPERIMENT_VIEWED: {
+        lw_sim_experiment_t x;
+        lw_sim_experiment(sim, ev->aux, &x);
+        p = PUT_LIT(p, "\"experiment_id\":\"");
+        p = put_str(p, x.name);
+        p = PUT_LIT(p, "\",\"variation_id\":\"");
+        p = put_str(p, ev->value ? "treatment" : "control");
+        p = PUT_LIT(p, "\"}}"); /* no platform: the line stays under 260 bytes like the others */
+        assert((size_t)(p - buf) <= LW_SIM_MAX_LINE);
+        return (size_t)(p - buf);
+    }
     case LW_SIM_EV__COUNT: break;
     }
     p = PUT_LIT(p, "\"platform\":\"");

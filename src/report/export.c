@@ -17,6 +17,7 @@
 #include "leadwatch/core/hll.h"
 #include "leadwatch/core/jsonw.h"
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/store/exp_rows.h"
 
 /* One JSON row (period, flags and every metric); far above a real row. */
 #define EXPORT_ROW_MAX (1u << 20)
@@ -152,4 +153,44 @@ lw_err_t lw_export_write(const lw_config_t *cfg, const lw_series_t *s, const int
     if (fflush(out) != 0 || ferror(out))
         return lw_seterr(errstr, errstr_size, LW_ERR_IO, "writing output: %s", strerror(errno));
     return LW_OK;
+}
+
+static void csv_field(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static int exp_row_csv(void *ud, const lw_exp_row *r)
+{
+    FILE *out = ud;
+    char u[32], n[32], d[32];
+    lw_format_double(r->users, u, sizeof u);
+    lw_format_double(r->num, n, sizeof n);
+    lw_format_double(r->den, d, sizeof d);
+    csv_field(out, r->experiment);
+    fputc(',', out);
+    csv_field(out, r->variant);
+    fprintf(out, ",%s,%s,%u,%s,%s,%s\n", r->metric, r->window == LW_EXP_LONG ? "long" : "short",
+            r->bucket, u, n, d);
+    return 0;
+}
+
+lw_err_t lw_export_experiments(lw_store_t *store, const lw_config_t *cfg, FILE *out, char *errstr,
+                               size_t errstr_size)
+{
+    fputs("experiment,variant,metric,window,bucket,users,num,den\n", out);
+    lw_err_t err = lw_exp_rows(store, cfg, exp_row_csv, out, errstr, errstr_size);
+    if (err == LW_OK && (fflush(out) != 0 || ferror(out)))
+        err = lw_seterr(errstr, errstr_size, LW_ERR_IO, "write error");
+    return err;
 }

@@ -236,3 +236,42 @@ lw_err_t lw_store_read_verdicts(lw_store_t *s, const char *edge, int64_t from_ms
 {
     return s->ops->read_verdicts(s->be, edge, from_ms, cb, ud, errstr, errstr_size);
 }
+
+/* A backend without experiment support (a test's fake) says so instead of crashing. */
+static lw_err_t no_exp(const lw_store_t *s, char *errstr, size_t errstr_size)
+{
+    return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                     "store: the %s backend keeps no experiments", s->ops->name);
+}
+
+lw_err_t lw_store_put_exp_assign(lw_store_t *s, const lw_exp_assign_t *a, char *errstr,
+                                 size_t errstr_size)
+{
+    if (!s->ops->put_exp_assign)
+        return no_exp(s, errstr, errstr_size);
+    return s->ops->put_exp_assign(s->be, a, errstr, errstr_size);
+}
+
+lw_err_t lw_store_exp_assigns(lw_store_t *s, lw_store_exp_assign_cb cb, void *ud, char *errstr,
+                              size_t errstr_size)
+{
+    if (!s->ops->exp_assigns)
+        return no_exp(s, errstr, errstr_size);
+    return s->ops->exp_assigns(s->be, cb, ud, errstr, errstr_size);
+}
+
+lw_err_t lw_store_add_exp_cell(lw_store_t *s, const lw_exp_cell_t *c, char *errstr,
+                               size_t errstr_size)
+{
+    if (!s->ops->add_exp_cell)
+        return no_exp(s, errstr, errstr_size);
+    return s->ops->add_exp_cell(s->be, c, errstr, errstr_size);
+}
+
+lw_err_t lw_store_exp_cells(lw_store_t *s, lw_store_exp_cell_cb cb, void *ud, char *errstr,
+                            size_t errstr_size)
+{
+    if (!s->ops->exp_cells)
+        return no_exp(s, errstr, errstr_size);
+    return s->ops->exp_cells(s->be, cb, ud, errstr, errstr_size);
+}

@@ -23,7 +23,7 @@
  * stderr.  The tables live in the first schema of the connection's
  * search_path (pick one with options=-csearch_path%3Dname).
  *
- * Schema (LW_PG_SCHEMA_VERSION = 4, the same semantics and version numbers
+ * Schema (LW_PG_SCHEMA_VERSION = 5, the same semantics and version numbers
  * as store_sqlite.c; text keys are COLLATE "C" so every ORDER BY is the
  * byte order SQLite uses):
  *   leadwatch_schema(version, applied_at)   one row per applied migration;
@@ -35,6 +35,10 @@
  *   v4 cells.sum_comp, cells.sum_micros and the function lw_twosum_err: a
  *      cell's sum kept exact for decimals, merged by the upsert with the
  *      rule of store_sqlite.c's v4 (core/decsum.h); the view's sum is the total
+ *   v5 exp_assign, exp_cells: experiments (issue 16), as store_sqlite.c's v5,
+ *      the vectors as double precision[] added by the SQL function lw_vec_add
+ *      inside the upsert (so under its row lock); exp_assigns pages by
+ *      (experiment, user_hash), LW_PG_PAGE rows a query
  * Migrations run like SQLite's: step N in one transaction that first takes
  * a transaction-scoped advisory lock (so two processes opening a new
  * database at once apply each step once), re-reads the version, runs the
@@ -132,7 +136,7 @@
 
 #include <libpq-fe.h>
 
-#define LW_PG_SCHEMA_VERSION 4
+#define LW_PG_SCHEMA_VERSION 5
 #define LW_PG_MAX_TARGET 4096
 #define LW_PG_MAX_PASSWORD 1024
 #define LW_PG_MAX_PARAMS 8
@@ -191,6 +195,19 @@ static const char *const migrations[LW_PG_SCHEMA_VERSION] = {
     " AS sum) t"
     " CROSS JOIN LATERAL (SELECT coalesce(k.kind, CASE WHEN c.hll IS NOT NULL THEN 'distinct'"
     " WHEN t.sum = 0 THEN 'count' ELSE 'sum' END) AS kind) g;",
+    /* v5: experiments (issue 16): assignments and per-bucket sums, as SQLite's v5 */
+    "CREATE TABLE exp_assign(experiment text COLLATE \"C\" NOT NULL, user_hash bigint NOT NULL,"
+    " variant text COLLATE \"C\" NOT NULL, exposed bigint NOT NULL,"
+    " seen_short bigint NOT NULL DEFAULT 0, seen_long bigint NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(experiment, user_hash));"
+    "CREATE TABLE exp_cells(experiment text COLLATE \"C\" NOT NULL,"
+    " variant text COLLATE \"C\" NOT NULL, metric text COLLATE \"C\" NOT NULL,"
+    " win integer NOT NULL, num double precision[] NOT NULL, den double precision[] NOT NULL,"
+    " PRIMARY KEY(experiment, variant, metric, win));"
+    "CREATE FUNCTION lw_vec_add(a double precision[], b double precision[])"
+    " RETURNS double precision[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS"
+    " 'SELECT coalesce(array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i), ''{}'')"
+    " FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)';",
 };
 
 enum {
@@ -212,6 +229,10 @@ enum {
     ST_ADD_VERDICT,
     ST_EDGE_LED,
     ST_READ_VERDICTS,
+    ST_PUT_EXP_ASSIGN,
+    ST_EXP_ASSIGNS,
+    ST_ADD_EXP_CELL,
+    ST_EXP_CELLS,
     ST_COUNT
 };
 
@@ -259,6 +280,19 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_READ_VERDICTS] = "SELECT edge, as_of, verdict, p, q, lag, coef, oos FROM verdicts"
                          " WHERE ($1::text IS NULL OR edge = $1) AND as_of >= $2"
                          " ORDER BY as_of, edge",
+    [ST_PUT_EXP_ASSIGN] = "INSERT INTO exp_assign AS a(experiment, user_hash, variant, exposed,"
+                          " seen_short, seen_long) VALUES($1, $2, $3, $4, $5, $6)"
+                          " ON CONFLICT(experiment, user_hash) DO UPDATE SET"
+                          " seen_short = excluded.seen_short, seen_long = excluded.seen_long",
+    [ST_EXP_ASSIGNS] = "SELECT experiment, user_hash, variant, exposed, seen_short, seen_long"
+                       " FROM exp_assign WHERE (experiment, user_hash) > ($1, $2)"
+                       " ORDER BY experiment, user_hash LIMIT " LW_PG_PAGE_TEXT,
+    [ST_ADD_EXP_CELL] = "INSERT INTO exp_cells AS c(experiment, variant, metric, win, num, den)"
+                        " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(experiment, variant, metric,"
+                        " win) DO UPDATE SET num = lw_vec_add(c.num, excluded.num),"
+                        " den = lw_vec_add(c.den, excluded.den)",
+    [ST_EXP_CELLS] = "SELECT experiment, variant, metric, win, num, den FROM exp_cells"
+                     " ORDER BY experiment, variant, metric, win",
 };
 
 struct lw_store_backend {
@@ -269,8 +303,10 @@ struct lw_store_backend {
     int schema_version;
     int64_t conflicts; /* position conflicts in the open transaction */
     lw_hll_t *scratch;
-    uint8_t cell_buf[LW_HLL_MAX_SERIALIZED];  /* add_cell's serialised argument */
-    uint8_t merge_buf[LW_HLL_MAX_SERIALIZED]; /* the union written back */
+    uint8_t cell_buf[LW_HLL_MAX_SERIALIZED];           /* add_cell's serialised argument */
+    uint8_t merge_buf[LW_HLL_MAX_SERIALIZED];          /* the union written back */
+    char vec_txt[2][LW_EXP_CELL_MAX_BUCKETS * 26 + 3]; /* add_exp_cell's arrays as text */
+    double vec_num[LW_EXP_CELL_MAX_BUCKETS], vec_den[LW_EXP_CELL_MAX_BUCKETS];
 };
 
 /* Statement parameters: text (NULL = SQL NULL) or binary (bytea). */
@@ -1283,6 +1319,157 @@ static lw_err_t pg_read_verdicts(lw_store_backend_t *b, const char *edge, int64_
     return LW_OK;
 }
 
+static lw_err_t pg_put_exp_assign(lw_store_backend_t *b, const lw_exp_assign_t *a, char *errstr,
+                                  size_t errstr_size)
+{
+    params_t p = {0};
+    p_text(&p, a->experiment);
+    p_i64(&p, (int64_t)a->user_hash);
+    p_text(&p, a->variant);
+    p_i64(&p, a->exposed_ms);
+    p_i64(&p, (int64_t)a->seen[0]);
+    p_i64(&p, (int64_t)a->seen[1]);
+    return keyed_write(b, ST_PUT_EXP_ASSIGN, &p, "put assignment", errstr, errstr_size);
+}
+
+/* Pages by the key (experiment, user_hash); no experiment is named "", so ("", min) starts. */
+static lw_err_t pg_exp_assigns(lw_store_backend_t *b, lw_store_exp_assign_cb cb, void *ud,
+                               char *errstr, size_t errstr_size)
+{
+    char last_exp[LW_PG_MAX_TARGET] = "";
+    int64_t last_hash = INT64_MIN;
+    lw_err_t err = check_idle(b, "read assignments", errstr, errstr_size);
+    bool more = err == LW_OK;
+    while (more) {
+        params_t p = {0};
+        PGresult *res = NULL;
+        p_text(&p, last_exp);
+        p_i64(&p, last_hash);
+        err = run(b, ST_EXP_ASSIGNS, &p, &res, "read assignments", errstr, errstr_size);
+        if (err != LW_OK) {
+            break;
+        }
+        int rows = PQntuples(res);
+        more = rows == LW_PG_PAGE;
+        b->iterating = true;
+        for (int i = 0; i < rows; i++) {
+            lw_exp_assign_t a = {
+                .experiment = PQgetvalue(res, i, 0),
+                .user_hash = (uint64_t)col_i64(res, i, 1),
+                .variant = PQgetvalue(res, i, 2),
+                .exposed_ms = col_i64(res, i, 3),
+                .seen = {(uint64_t)col_i64(res, i, 4), (uint64_t)col_i64(res, i, 5)},
+            };
+            if (cb(ud, &a) != 0) {
+                more = false;
+                break;
+            }
+            snprintf(last_exp, sizeof last_exp, "%s", a.experiment);
+            last_hash = (int64_t)a.user_hash;
+        }
+        b->iterating = false;
+        PQclear(res);
+    }
+    return err;
+}
+
+/* A float8[] literal: {x,y,...} with %.17g (round-trips exactly). */
+static void array_text(char *out, size_t size, const double *v, uint32_t n)
+{
+    size_t used = (size_t)snprintf(out, size, "{");
+    for (uint32_t i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s%.17g", i ? "," : "", v[i]);
+    if (used < size)
+        snprintf(out + used, size - used, "}");
+}
+
+/* A binary float8[] of one dimension into out[max]: its length, or -1 when it is not one. */
+static int col_f64_array(const PGresult *r, int row, int col, double *out, int max)
+{
+    const char *v = PQgetvalue(r, row, col);
+    int len = PQgetlength(r, row, col);
+    if (len < 12)
+        return -1;
+    int ndim = (int)(be_u64(v) >> 32);
+    if (ndim == 0)
+        return 0;
+    if (ndim != 1 || len < 20)
+        return -1;
+    int n = (int)(be_u64(v + 12) >> 32);
+    if (n < 0 || n > max || len != 20 + 12 * n)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const char *e = v + 20 + 12 * i;
+        if ((int)(be_u64(e) >> 32) != 8)
+            return -1; /* NULL element */
+        uint64_t u = be_u64(e + 4);
+        memcpy(&out[i], &u, sizeof out[i]);
+    }
+    return n;
+}
+
+static lw_err_t pg_add_exp_cell(lw_store_backend_t *b, const lw_exp_cell_t *c, char *errstr,
+                                size_t errstr_size)
+{
+    if (c->nb == 0 || c->nb > LW_EXP_CELL_MAX_BUCKETS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "store: add experiment cell: %u buckets, not 1..%d", c->nb,
+                         LW_EXP_CELL_MAX_BUCKETS);
+    params_t p = {0};
+    array_text(b->vec_txt[0], sizeof b->vec_txt[0], c->num, c->nb);
+    array_text(b->vec_txt[1], sizeof b->vec_txt[1], c->den, c->nb);
+    p_text(&p, c->experiment);
+    p_text(&p, c->variant);
+    p_text(&p, c->metric);
+    p_i64(&p, c->window);
+    p_text(&p, b->vec_txt[0]);
+    p_text(&p, b->vec_txt[1]);
+    return keyed_write(b, ST_ADD_EXP_CELL, &p, "add experiment cell", errstr, errstr_size);
+}
+
+static lw_err_t pg_exp_cells(lw_store_backend_t *b, lw_store_exp_cell_cb cb, void *ud, char *errstr,
+                             size_t errstr_size)
+{
+    PGresult *res = NULL;
+    lw_err_t err = check_idle(b, "read experiment cells", errstr, errstr_size);
+    if (err == LW_OK) {
+        err = run(b, ST_EXP_CELLS, NULL, &res, "read experiment cells", errstr, errstr_size);
+    }
+    if (err != LW_OK) {
+        return err;
+    }
+    b->iterating = true;
+    for (int i = 0; i < PQntuples(res); i++) {
+        lw_exp_cell_t c = {
+            .experiment = PQgetvalue(res, i, 0),
+            .variant = PQgetvalue(res, i, 1),
+            .metric = PQgetvalue(res, i, 2),
+            .window = col_i32(res, i, 3),
+            .num = b->vec_num,
+            .den = b->vec_den,
+        };
+        int nn = col_f64_array(res, i, 4, b->vec_num, LW_EXP_CELL_MAX_BUCKETS);
+        int nd = col_f64_array(res, i, 5, b->vec_den, LW_EXP_CELL_MAX_BUCKETS);
+        if (nn < 0 || nd < 0) {
+            err = lw_seterr(errstr, errstr_size, LW_ERR_STORE,
+                            "store: experiment cell %s/%s/%s: not a vector of at most %d doubles",
+                            c.experiment, c.variant, c.metric, LW_EXP_CELL_MAX_BUCKETS);
+            break;
+        }
+        for (int k = nd; k < nn; k++)
+            b->vec_den[k] = 0;
+        for (int k = nn; k < nd; k++)
+            b->vec_num[k] = 0;
+        c.nb = (uint32_t)(nn > nd ? nn : nd);
+        if (cb(ud, &c)) {
+            break;
+        }
+    }
+    b->iterating = false;
+    PQclear(res);
+    return err;
+}
+
 /* The connection answers and the schema is the one this code uses. */
 static lw_err_t pg_check(lw_store_backend_t *b, char *errstr, size_t errstr_size)
 {
@@ -1320,5 +1507,9 @@ const lw_store_ops_t lw_store_pg_ops = {
     .add_verdict = pg_add_verdict,
     .edge_led = pg_edge_led,
     .read_verdicts = pg_read_verdicts,
+    .put_exp_assign = pg_put_exp_assign,
+    .exp_assigns = pg_exp_assigns,
+    .add_exp_cell = pg_add_exp_cell,
+    .exp_cells = pg_exp_cells,
     .check = pg_check,
 };

@@ -2,7 +2,7 @@
  * store_sqlite.c - the SQLite backend of the store (store_backend.h): the
  * durable state in one SQLite file.  The public contract is in store.h.
  *
- * Schema (current version LW_STORE_SCHEMA_VERSION = 4):
+ * Schema (current version LW_STORE_SCHEMA_VERSION = 5):
  *
  *   cells(metric TEXT, bucket INTEGER, count INTEGER, sum REAL, hll BLOB,
  *         PRIMARY KEY(metric, bucket)) WITHOUT ROWID
@@ -35,6 +35,20 @@
  *       of flushes, in the same transaction as before (exactly-once is
  *       unchanged).  Rows from before v4 read as 0 in both, which is what
  *       they were.
+ *   exp_assign(experiment TEXT, user_hash INTEGER, variant TEXT,
+ *              exposed INTEGER, seen_short INTEGER, seen_long INTEGER,
+ *              PRIMARY KEY(experiment, user_hash)) WITHOUT ROWID
+ *                                                         -- since v5 (issue 16):
+ *       a user's first exposure to an experiment (user_hash: XXH3 of the user
+ *       id as an int64 bit pattern; seen_*: bitsets of the metrics a user
+ *       already counted for in each window, for distinct metrics).
+ *   exp_cells(experiment TEXT, variant TEXT, metric TEXT, win INTEGER,
+ *             num BLOB, den BLOB, PRIMARY KEY(experiment, variant, metric, win))
+ *                                                         -- since v5: sums
+ *       per hashed user bucket as vectors of little-endian doubles, added
+ *       element-wise by the upsert's lw_vec_add (metric '' = exposed users).
+ *       One row per vector rather than per bucket: a flush writes every
+ *       touched cell, and with 64 buckets that is 64 times fewer upserts.
  *
  * PRAGMA application_id marks the file as a leadwatch store, so an
  * unrelated SQLite database is refused instead of being "migrated".
@@ -102,7 +116,7 @@
 
 #include "leadwatch/core/decsum.h"
 
-#define LW_STORE_SCHEMA_VERSION 4
+#define LW_STORE_SCHEMA_VERSION 5
 #define LW_STORE_APPLICATION_ID 1280794996 /* 0x4c576174, "LWat" */
 #define LW_STORE_BUSY_TIMEOUT_MS 5000
 #define LW_STORE_MAX_URI 4200 /* PATH_MAX escaped, plus the URI parts */
@@ -128,6 +142,13 @@ static const char *const migrations[LW_STORE_SCHEMA_VERSION] = {
     /* v4: each cell's sum kept exact for decimals (core/decsum.h, issue 15) */
     "ALTER TABLE cells ADD COLUMN sum_comp REAL NOT NULL DEFAULT 0;"
     "ALTER TABLE cells ADD COLUMN sum_micros INTEGER NOT NULL DEFAULT 0;",
+    /* v5: experiments (issue 16): assignments and per-bucket sums */
+    "CREATE TABLE exp_assign(experiment TEXT NOT NULL, user_hash INTEGER NOT NULL,"
+    " variant TEXT NOT NULL, exposed INTEGER NOT NULL, seen_short INTEGER NOT NULL DEFAULT 0,"
+    " seen_long INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(experiment, user_hash)) WITHOUT ROWID;"
+    "CREATE TABLE exp_cells(experiment TEXT NOT NULL, variant TEXT NOT NULL, metric TEXT NOT NULL,"
+    " win INTEGER NOT NULL, num BLOB NOT NULL, den BLOB NOT NULL,"
+    " PRIMARY KEY(experiment, variant, metric, win)) WITHOUT ROWID;",
 };
 
 enum {
@@ -149,6 +170,10 @@ enum {
     ST_ADD_VERDICT,
     ST_EDGE_LED,
     ST_READ_VERDICTS,
+    ST_PUT_EXP_ASSIGN,
+    ST_EXP_ASSIGNS,
+    ST_ADD_EXP_CELL,
+    ST_EXP_CELLS,
     ST_COUNT
 };
 
@@ -191,6 +216,18 @@ static const char *const statement_sql[ST_COUNT] = {
                     " LIMIT 1",
     [ST_READ_VERDICTS] = "SELECT edge, as_of, verdict, p, q, lag, coef, oos FROM verdicts"
                          " WHERE (?1 IS NULL OR edge = ?1) AND as_of >= ?2 ORDER BY as_of, edge",
+    [ST_PUT_EXP_ASSIGN] = "INSERT INTO exp_assign(experiment, user_hash, variant, exposed,"
+                          " seen_short, seen_long) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+                          " ON CONFLICT(experiment, user_hash) DO UPDATE SET"
+                          " seen_short = excluded.seen_short, seen_long = excluded.seen_long",
+    [ST_EXP_ASSIGNS] = "SELECT experiment, user_hash, variant, exposed, seen_short, seen_long"
+                       " FROM exp_assign",
+    [ST_ADD_EXP_CELL] = "INSERT INTO exp_cells(experiment, variant, metric, win, num, den)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+                        " ON CONFLICT(experiment, variant, metric, win) DO UPDATE SET"
+                        " num = lw_vec_add(num, excluded.num), den = lw_vec_add(den, excluded.den)",
+    [ST_EXP_CELLS] = "SELECT experiment, variant, metric, win, num, den FROM exp_cells"
+                     " ORDER BY experiment, variant, metric, win",
 };
 
 struct lw_store_backend {
@@ -201,7 +238,10 @@ struct lw_store_backend {
     sqlite3_stmt *st[ST_COUNT];
     lw_hll_t *fn_hll; /* scratch for the lw_hll_merge SQL function */
     uint8_t fn_buf[LW_HLL_MAX_SERIALIZED];
-    uint8_t cell_buf[LW_HLL_MAX_SERIALIZED]; /* add_cell's serialised argument */
+    uint8_t cell_buf[LW_HLL_MAX_SERIALIZED];         /* add_cell's serialised argument */
+    uint8_t vec_buf[2][LW_EXP_CELL_MAX_BUCKETS * 8]; /* add_exp_cell's bound vectors */
+    uint8_t vec_fn[LW_EXP_CELL_MAX_BUCKETS * 8];     /* lw_vec_add's result */
+    double vec_num[LW_EXP_CELL_MAX_BUCKETS], vec_den[LW_EXP_CELL_MAX_BUCKETS]; /* exp_cells */
 };
 
 /* Report the connection's current error; always LW_ERR_STORE. */
@@ -405,6 +445,58 @@ static void sql_hll_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 }
 
 /* lw_twosum_err(a, b): the rounding error of a + b (core/ksum.h), for the cells upsert. */
+/* Doubles as 8 little-endian bytes each (exp_cells' vectors), whatever the host. */
+static void vec_put(uint8_t *out, const double *v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &v[i], 8);
+        for (int k = 0; k < 8; k++)
+            out[i * 8 + (uint32_t)k] = (uint8_t)(u >> (8 * k));
+    }
+}
+
+static double vec_at(const uint8_t *in, size_t i)
+{
+    uint64_t u = 0;
+    for (int k = 7; k >= 0; k--)
+        u = (u << 8) | in[i * 8 + (size_t)k];
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+/*
+ * lw_vec_add(a, b): the element-wise sum of two vectors of little-endian
+ * doubles (exp_cells); the shorter counts as zeros past its end.
+ */
+static void sql_vec_add(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    lw_store_backend_t *s = sqlite3_user_data(ctx);
+    assert(argc == 2);
+    (void)argc;
+    const uint8_t *v[2];
+    size_t n[2];
+    for (int i = 0; i < 2; i++) {
+        if (sqlite3_value_type(argv[i]) != SQLITE_BLOB) {
+            sqlite3_result_error(ctx, "lw_vec_add: argument is not a blob", -1);
+            return;
+        }
+        v[i] = sqlite3_value_blob(argv[i]);
+        n[i] = (size_t)sqlite3_value_bytes(argv[i]);
+        if (n[i] % 8 != 0 || n[i] > sizeof s->vec_fn) {
+            sqlite3_result_error(ctx, "lw_vec_add: not a vector of at most 1024 doubles", -1);
+            return;
+        }
+    }
+    size_t len = n[0] > n[1] ? n[0] : n[1];
+    for (size_t i = 0; i < len / 8; i++) {
+        double x = (i * 8 < n[0] ? vec_at(v[0], i) : 0) + (i * 8 < n[1] ? vec_at(v[1], i) : 0);
+        vec_put(s->vec_fn + i * 8, &x, 1);
+    }
+    sqlite3_result_blob(ctx, s->vec_fn, (int)len, SQLITE_TRANSIENT);
+}
+
 static void sql_twosum_err(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     assert(argc == 2);
@@ -582,6 +674,11 @@ static lw_err_t sqlite_open(const char *path, int flags, lw_store_backend_t **ou
     if (sqlite3_create_function_v2(s->db, "lw_hll_merge", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, s,
                                    sql_hll_merge, NULL, NULL, NULL) != SQLITE_OK) {
         err = store_fail(s->db, "registering lw_hll_merge", errstr, errstr_size);
+        goto close_db;
+    }
+    if (sqlite3_create_function_v2(s->db, "lw_vec_add", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, s,
+                                   sql_vec_add, NULL, NULL, NULL) != SQLITE_OK) {
+        err = store_fail(s->db, "registering lw_vec_add", errstr, errstr_size);
         goto close_db;
     }
     if (sqlite3_create_function_v2(s->db, "lw_twosum_err", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
@@ -1028,6 +1125,111 @@ static lw_err_t sqlite_check(lw_store_backend_t *s, char *errstr, size_t errstr_
     return err;
 }
 
+static lw_err_t sqlite_put_exp_assign(lw_store_backend_t *s, const lw_exp_assign_t *a, char *errstr,
+                                      size_t errstr_size)
+{
+    lw_err_t err = check_writable(s, "put assignment", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    sqlite3_stmt *st = keyed(s, ST_PUT_EXP_ASSIGN, a->experiment);
+    sqlite3_bind_int64(st, 2, (int64_t)a->user_hash);
+    sqlite3_bind_text(st, 3, a->variant, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, a->exposed_ms);
+    sqlite3_bind_int64(st, 5, (int64_t)a->seen[0]);
+    sqlite3_bind_int64(st, 6, (int64_t)a->seen[1]);
+    return run(s, ST_PUT_EXP_ASSIGN, "put assignment", errstr, errstr_size);
+}
+
+static lw_err_t sqlite_exp_assigns(lw_store_backend_t *s, lw_store_exp_assign_cb cb, void *ud,
+                                   char *errstr, size_t errstr_size)
+{
+    lw_err_t err = check_idle(s, ST_EXP_ASSIGNS, "read assignments", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    sqlite3_stmt *st = s->st[ST_EXP_ASSIGNS];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        lw_exp_assign_t a = {
+            .experiment = (const char *)sqlite3_column_text(st, 0),
+            .user_hash = (uint64_t)sqlite3_column_int64(st, 1),
+            .variant = (const char *)sqlite3_column_text(st, 2),
+            .exposed_ms = sqlite3_column_int64(st, 3),
+            .seen = {(uint64_t)sqlite3_column_int64(st, 4), (uint64_t)sqlite3_column_int64(st, 5)},
+        };
+        if (cb(ud, &a) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    return rows_end(s, st, rc, "read assignments", errstr, errstr_size);
+}
+
+static lw_err_t sqlite_add_exp_cell(lw_store_backend_t *s, const lw_exp_cell_t *c, char *errstr,
+                                    size_t errstr_size)
+{
+    lw_err_t err = check_writable(s, "add experiment cell", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    if (c->nb == 0 || c->nb > LW_EXP_CELL_MAX_BUCKETS) {
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "store: add experiment cell: %u buckets, not 1..%d", c->nb,
+                         LW_EXP_CELL_MAX_BUCKETS);
+    }
+    vec_put(s->vec_buf[0], c->num, c->nb);
+    vec_put(s->vec_buf[1], c->den, c->nb);
+    sqlite3_stmt *st = keyed(s, ST_ADD_EXP_CELL, c->experiment);
+    sqlite3_bind_text(st, 2, c->variant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->metric, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, c->window);
+    sqlite3_bind_blob(st, 5, s->vec_buf[0], (int)c->nb * 8, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 6, s->vec_buf[1], (int)c->nb * 8, SQLITE_STATIC);
+    return run(s, ST_ADD_EXP_CELL, "add experiment cell", errstr, errstr_size);
+}
+
+static lw_err_t sqlite_exp_cells(lw_store_backend_t *s, lw_store_exp_cell_cb cb, void *ud,
+                                 char *errstr, size_t errstr_size)
+{
+    lw_err_t err = check_idle(s, ST_EXP_CELLS, "read experiment cells", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    sqlite3_stmt *st = s->st[ST_EXP_CELLS];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        lw_exp_cell_t c = {
+            .experiment = (const char *)sqlite3_column_text(st, 0),
+            .variant = (const char *)sqlite3_column_text(st, 1),
+            .metric = (const char *)sqlite3_column_text(st, 2),
+            .window = sqlite3_column_int(st, 3),
+            .num = s->vec_num,
+            .den = s->vec_den,
+        };
+        const uint8_t *num = sqlite3_column_blob(st, 4), *den = sqlite3_column_blob(st, 5);
+        size_t nn = (size_t)sqlite3_column_bytes(st, 4) / 8,
+               nd = (size_t)sqlite3_column_bytes(st, 5) / 8;
+        size_t nb = nn > nd ? nn : nd;
+        if (nb > LW_EXP_CELL_MAX_BUCKETS) {
+            finish(st);
+            return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
+                             "store: experiment cell %s/%s/%s: %zu buckets", c.experiment,
+                             c.variant, c.metric, nb);
+        }
+        for (size_t i = 0; i < nb; i++) {
+            s->vec_num[i] = i < nn ? vec_at(num, i) : 0;
+            s->vec_den[i] = i < nd ? vec_at(den, i) : 0;
+        }
+        c.nb = (uint32_t)nb;
+        if (cb(ud, &c) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    return rows_end(s, st, rc, "read experiment cells", errstr, errstr_size);
+}
+
 lw_err_t lw_store_set_max_pages(lw_store_t *store, int64_t pages, char *errstr, size_t errstr_size)
 {
     lw_store_backend_t *s = lw_store_backend(store, &lw_store_sqlite_ops);
@@ -1065,5 +1267,9 @@ const lw_store_ops_t lw_store_sqlite_ops = {
     .add_verdict = sqlite_add_verdict,
     .edge_led = sqlite_edge_led,
     .read_verdicts = sqlite_read_verdicts,
+    .put_exp_assign = sqlite_put_exp_assign,
+    .exp_assigns = sqlite_exp_assigns,
+    .add_exp_cell = sqlite_add_exp_cell,
+    .exp_cells = sqlite_exp_cells,
     .check = sqlite_check,
 };

@@ -104,7 +104,8 @@ enum {
     OPT_MIN_EXPERIMENTS,
     OPT_MIN_SLOPE,
     OPT_BOOTSTRAP,
-    OPT_SRM_ALPHA
+    OPT_SRM_ALPHA,
+    OPT_EXPERIMENTS
 };
 
 typedef struct {

@@ -42,6 +42,10 @@ typedef struct {
     /* per config metric: matching events skipped because the sum/mean/distinct
      * field was missing or not a number */
     int64_t missing_value[LW_CONFIG_MAX_METRICS];
+    /* experiments (exposure.h), filled by lw_pipeline_stats only; 0 without experiments */
+    int64_t exp_assigned;  /* new (user, experiment) assignments */
+    int64_t exp_conflicts; /* exposures of an assigned user to another variant */
+    int64_t exp_dropped;   /* exposures not assigned (experiments.max_users and other bounds) */
 } lw_pipeline_stats_t;
 
 typedef enum { LW_FEED_ACCEPTED = 0, LW_FEED_LATE, LW_FEED_REJECTED } lw_feed_outcome_t;

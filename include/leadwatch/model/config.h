@@ -78,7 +78,7 @@ typedef struct {
 } lw_scalar_t;
 
 /* One `where` condition: the value at `path` equals any of `values`. */
-typedef struct {
+typedef struct lw_where {
     char *path;    /* "event" (the decoded event name) or a dotted JSON path */
     bool is_event; /* path == "event" */
     lw_scalar_t *values;
@@ -122,6 +122,30 @@ typedef struct {
     int metric; /* index into lw_config_t.metrics */
     lw_input_kind_t kind;
 } lw_tree_input_t;
+
+/*
+ * One source of experiment exposures (experiments.exposures[], issue 16).
+ * Either an exposure EVENT: events matching `where` carry the experiment id
+ * at `experiment` and the variant at `variant` (Segment `Experiment Viewed`,
+ * Amplitude `$exposure`, GrowthBook `experiment_viewed`); or a PROPERTY
+ * family: every key of the object at `object` that starts with `prefix`
+ * names an experiment (the rest of the key) and its value is the variant
+ * (PostHog `properties.$feature/<flag>`, Amplitude `user_properties.[Experiment] <flag>`),
+ * on any event that matches `where` (every event when absent).
+ */
+#define LW_CONFIG_MAX_EXPOSURES 16 /* entries in experiments.exposures */
+#define LW_CONFIG_MAX_CONTROLS 8   /* values in one exposure source's control list */
+typedef struct {
+    lw_where_t *where;
+    size_t nwhere;
+    char *experiment; /* event source: dotted path of the experiment id */
+    char *variant;    /* event source: dotted path of the variant */
+    char *object;     /* property source: dotted path of the object holding the flags */
+    char *prefix;     /* property source: key prefix; the rest of the key is the experiment */
+    char **control;   /* variant values that are the control (default ["control"]) */
+    size_t ncontrol;
+    int line;
+} lw_exposure_src_t;
 
 /* One source.kafka property: passed to rd_kafka_conf_set() unchanged. */
 typedef struct {
@@ -208,6 +232,17 @@ typedef struct lw_config {
                                          closed buckets include a gap is nodata; default 1,
                                          0 = off */
     } alerts;
+    /* the `experiments:` section (issue 16); the pipeline assigns and aggregates only when
+     * it is present */
+    struct {
+        bool configured;
+        int64_t short_ms;           /* experiments.short_window: inputs, default 14d */
+        int64_t long_ms;            /* experiments.long_window: NSM and KPI, default 56d */
+        long buckets;               /* experiments.buckets: hashed user buckets, default 64 */
+        long max_users;             /* experiments.max_users: (user, experiment) assignments kept */
+        lw_exposure_src_t *sources; /* experiments.exposures */
+        size_t nsources;
+    } experiments;
     /* the `http:` section; the server runs only when the section is present */
     struct {
         bool configured;

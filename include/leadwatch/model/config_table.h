@@ -301,6 +301,11 @@ extern const section_t lw_cfg_source_section, lw_cfg_store_section,
 extern const section_t lw_cfg_metric_section, lw_cfg_tree_section; /* config_metrics.c */
 lw_err_t lw_cfg_parse_metrics(ctx_t *c, const key_spec_t *k, yaml_node_t *v, void *base,
                               const char *kp);
+/* A `where` mapping at kp into *where / *nwhere (metrics and experiments.exposures). */
+struct lw_where;
+lw_err_t lw_cfg_parse_where(ctx_t *c, yaml_node_t *v, const char *kp, struct lw_where **where,
+                            size_t *nwhere);
+extern const section_t lw_cfg_experiments_section; /* config_experiments.c */
 extern const section_t lw_cfg_analysis_section, lw_cfg_alerts_section,
     lw_cfg_http_section; /* config_opts.c */
 /* Point the option structs handed to alertsink.h and http.h at the config's strings. */

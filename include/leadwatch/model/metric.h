@@ -45,6 +45,22 @@ typedef enum {
 lw_agg_t *lw_agg_new(const lw_config_t *cfg, lw_decoder_t *dec, char *errstr, size_t errstr_size);
 void lw_agg_destroy(lw_agg_t *agg);
 
+/* One non-ratio metric an event matches and its contribution (experiments, issue 16). */
+typedef struct {
+    int metric;   /* index into cfg->metrics */
+    double value; /* count and distinct: 1; sum and mean: the scaled number */
+} lw_agg_hit_t;
+
+/*
+ * The non-ratio metrics `ev` matches, with the same rules as lw_agg_add (a
+ * sum/mean/distinct-by-path metric whose value is missing does not match),
+ * into hits[] (room for cfg->nmetrics).  Returns how many; changes nothing.
+ */
+size_t lw_agg_match(const lw_agg_t *agg, const lw_event_t *ev, lw_agg_hit_t *hits);
+
+/* Does the decoded value equal the config scalar (a `where` value)? */
+bool lw_scalar_matches(const lw_scalar_t *s, const lw_value_t *v);
+
 /* Restore / read the watermark (newest event time seen, INT64_MIN when none). */
 void lw_agg_set_watermark(lw_agg_t *agg, int64_t watermark_ms);
 int64_t lw_agg_watermark(const lw_agg_t *agg);

@@ -48,6 +48,7 @@ typedef enum {
     LW_SIM_SEARCH,
     LW_SIM_TRACK_SHARED,
     LW_SIM_PURCHASE,
+    LW_SIM_EXPERIMENT_VIEWED, /* only with opts.experiments > 0 (issue 16) */
     LW_SIM_EV__COUNT
 } lw_sim_event_type_t;
 
@@ -103,11 +104,34 @@ typedef struct {
     long users;       /* user pool, 1..LW_SIM_MAX_USERS; 0 = auto (4 x expected active) */
     double scale;     /* event volume multiplier, (0, LW_SIM_MAX_SCALE]; default 1 */
     const lw_sim_model_t *model; /* NULL = lw_sim_model_default(); copied by lw_sim_new */
+    /* A/B tests (issue 16), 0..LW_SIM_MAX_EXPERIMENTS, default 0 (the stream is then
+     * unchanged).  Experiment k is named exp_KK_<kind>, kind driver (k % 3 == 0: its
+     * treatment adds sessions with plays: sessions per user AND listening move), proxy
+     * (1: adds playlists only, no effect on listening) or null (2).  See
+     * lw_sim_experiment and docs/SIMULATOR.md, "Experiments". */
+    int experiments;
 } lw_sim_opts_t;
 
-void lw_sim_opts_default(lw_sim_opts_t *o);
-
 typedef struct lw_sim lw_sim_t;
+
+#define LW_SIM_MAX_EXPERIMENTS 200
+#define LW_SIM_EXP_EXPOSE_DAYS 14 /* exposures run this long from an experiment's start */
+#define LW_SIM_EXP_EFFECT_DAYS 70 /* the treatment's effect lasts this long from the start */
+
+typedef enum { LW_SIM_EXP_DRIVER = 0, LW_SIM_EXP_PROXY, LW_SIM_EXP_NULL } lw_sim_exp_kind_t;
+
+/* One experiment's design and true effect. */
+typedef struct {
+    char name[32]; /* "exp_07_proxy" */
+    lw_sim_exp_kind_t kind;
+    int start_day; /* first day of exposures */
+    double effect; /* per session of a treated user: probability of the extra events */
+} lw_sim_experiment_t;
+
+/* Experiment k (0..opts.experiments-1); LW_ERR_INVALID when out of range. */
+lw_err_t lw_sim_experiment(const lw_sim_t *sim, int k, lw_sim_experiment_t *out);
+
+void lw_sim_opts_default(lw_sim_opts_t *o);
 
 /*
  * Validate the options and build the simulator, including every day's latent

@@ -24,6 +24,15 @@ lw_err_t lw_export_write(const lw_config_t *cfg, const lw_series_t *s, const int
                          size_t ncols, lw_export_format_t format, FILE *out, char *errstr,
                          size_t errstr_size);
 
+/*
+ * The experiment aggregate table (store/exp_rows.h) as CSV, the contract of
+ * `leadwatch experiments --aggregates FILE` (stats/experiment.h):
+ * experiment,variant,metric,window,bucket,users,num,den; window is short or
+ * long; a field with a comma, quote or line break is quoted (RFC 4180).
+ */
+lw_err_t lw_export_experiments(lw_store_t *store, const lw_config_t *cfg, FILE *out, char *errstr,
+                               size_t errstr_size);
+
 /* Shortest "%.*g" of v that strtod reads back exactly; buf >= 32 bytes. */
 void lw_format_double(double v, char *buf, size_t buf_size);
 

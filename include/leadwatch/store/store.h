@@ -152,6 +152,24 @@ lw_err_t lw_store_edge_led(lw_store_t *s, const char *edge, int64_t before_ms, b
 lw_err_t lw_store_read_verdicts(lw_store_t *s, const char *edge, int64_t from_ms,
                                 lw_store_verdict_cb cb, void *ud, char *errstr, size_t errstr_size);
 
+/*
+ * Experiments (issue 16, store_types.h).  put_exp_assign inserts an
+ * assignment or, when (experiment, user_hash) is stored, replaces its seen
+ * bits only (variant and exposure time never change); exp_assigns iterates
+ * every assignment (paged on PostgreSQL).  add_exp_cell adds the vectors num
+ * and den element-wise to the cell (experiment, variant, metric, window) in
+ * the engine's upsert (atomic against other writers); exp_cells iterates
+ * every cell, by key.  Writes inside a transaction, like cells.
+ */
+lw_err_t lw_store_put_exp_assign(lw_store_t *s, const lw_exp_assign_t *a, char *errstr,
+                                 size_t errstr_size);
+lw_err_t lw_store_exp_assigns(lw_store_t *s, lw_store_exp_assign_cb cb, void *ud, char *errstr,
+                              size_t errstr_size);
+lw_err_t lw_store_add_exp_cell(lw_store_t *s, const lw_exp_cell_t *c, char *errstr,
+                               size_t errstr_size);
+lw_err_t lw_store_exp_cells(lw_store_t *s, lw_store_exp_cell_cb cb, void *ud, char *errstr,
+                            size_t errstr_size);
+
 /* true between a successful lw_store_begin() and the matching commit/rollback. */
 bool lw_store_in_transaction(const lw_store_t *s);
 

@@ -105,6 +105,16 @@ typedef struct lw_store_ops {
     lw_err_t (*read_verdicts)(lw_store_backend_t *b, const char *edge, int64_t from_ms,
                               lw_store_verdict_cb cb, void *ud, char *errstr, size_t errstr_size);
 
+    /* Experiments (store.h): assignments and additive cells. */
+    lw_err_t (*put_exp_assign)(lw_store_backend_t *b, const lw_exp_assign_t *a, char *errstr,
+                               size_t errstr_size);
+    lw_err_t (*exp_assigns)(lw_store_backend_t *b, lw_store_exp_assign_cb cb, void *ud,
+                            char *errstr, size_t errstr_size);
+    lw_err_t (*add_exp_cell)(lw_store_backend_t *b, const lw_exp_cell_t *c, char *errstr,
+                             size_t errstr_size);
+    lw_err_t (*exp_cells)(lw_store_backend_t *b, lw_store_exp_cell_cb cb, void *ud, char *errstr,
+                          size_t errstr_size);
+
     /* Verify the stored data's physical consistency (see lw_store_check). */
     lw_err_t (*check)(lw_store_backend_t *b, char *errstr, size_t errstr_size);
 } lw_store_ops_t;

@@ -54,4 +54,47 @@ typedef struct {
 /* Return non-zero to stop; strings are valid during the callback only. */
 typedef int (*lw_store_verdict_cb)(void *ud, const lw_verdict_row_t *v);
 
+/*
+ * Experiments (issue 16).  One assignment: a user's first exposure to an
+ * experiment, which fixes its variant and the start of its windows.  The
+ * user is kept only as the 64-bit hash of its id (lw_hll_hash, XXH3);
+ * `seen` marks, per window (0 short, 1 long), the metrics (bit = index in
+ * the config's metrics) the user already counted for, so a distinct metric
+ * counts a user once per window.
+ */
+typedef struct {
+    const char *experiment;
+    const char *variant;
+    uint64_t user_hash;
+    int64_t exposed_ms;
+    uint64_t seen[2];
+} lw_exp_assign_t;
+
+/* Return non-zero to stop; strings are valid during the callback only. */
+typedef int (*lw_store_exp_assign_cb)(void *ud, const lw_exp_assign_t *a);
+
+/*
+ * One additive experiment cell: per hashed user bucket b (0 .. nb-1), sums
+ * over the users of that bucket.  metric "" holds the variant's exposed users
+ * in num[b] (den all 0); a metric's cell holds the sum of its per-user values
+ * in num[b] and the number of events that contributed in den[b] (the event
+ * count of a mean metric).  Stored as one row per (experiment, variant,
+ * metric, window): the vectors add element-wise; a shorter one counts as
+ * zeros past its end.
+ */
+typedef struct {
+    const char *experiment;
+    const char *variant;
+    const char *metric;
+    int window; /* 0 short, 1 long; 0 for the users row */
+    uint32_t nb;
+    const double *num; /* [nb] */
+    const double *den; /* [nb] */
+} lw_exp_cell_t;
+
+/* Return non-zero to stop; strings and vectors are valid during the callback only. */
+typedef int (*lw_store_exp_cell_cb)(void *ud, const lw_exp_cell_t *c);
+
+#define LW_EXP_CELL_MAX_BUCKETS 1024 /* the longest vector a backend reads back */
+
 #endif
