@@ -1286,6 +1286,36 @@ free_work:
     return err;
 }
 
+lw_err_t lw_analyze_lag_search(const double *x, const double *y, size_t n, size_t K, lw_ic_t ic,
+                               lw_lag_search_t *out, char *errstr, size_t errstr_size)
+{
+    memset(out, 0, sizeof(*out));
+    if (K == 0 || K > LW_ANALYZE_MAX_LAG || n <= K || n > LW_ANALYZE_MAX_ROWS)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "lag search: max lag %zu with %zu rows", K, n);
+    lw_analyze_opts_t o;
+    lw_analyze_opts_default(&o);
+    o.max_lag = K;
+    o.ic = ic;
+    const size_t kmax = K + 2; /* own_order: 1 + K columns; a single-lag test: q + 2 */
+    work_t w = {.o = &o, .n = n};
+    lw_err_t err = lw_ols_new(n, kmax, &w.ols, errstr, errstr_size);
+    if (err != LW_OK)
+        goto free_work;
+    w.rows = malloc(n * sizeof(size_t));
+    w.X2 = malloc(n * kmax * sizeof(double));
+    if (!work_alloc_fit(&w, n, K, kmax) || !w.rows || !w.X2) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "lag search: out of memory");
+        goto free_work;
+    }
+    out->lag = lag_search(&w, y, x, K, out->ic, &out->own_lag, out->lag_p, &out->p, &out->nobs);
+    if (out->lag == 0)
+        err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "lag search: no feasible lag");
+free_work:
+    work_release(&w);
+    return err;
+}
+
 /* Step 4 for one scan: q across lags. */
 static lw_err_t lag_qvalues(const lw_granger_lag_t *recs, size_t K, double *q, bool *qdef,
                             char *errstr, size_t errstr_size)

@@ -266,6 +266,28 @@ void lw_analysis_row_label(const lw_analysis_t *a, size_t row, char *buf, size_t
 lw_err_t lw_analyze_lag_test(const double *x, const double *y, size_t n, size_t p, double *F,
                              double *pvalue, double *effect_sum, char *errstr, size_t errstr_size);
 
+/* The lag search of one direction (step 2), as lw_analyze_tree runs it. */
+typedef struct {
+    size_t lag;                       /* argmin of lag_p (ties to the smaller k), 0 = none */
+    size_t own_lag;                   /* q: y's own order by the criterion, 0 = infeasible */
+    size_t nobs;                      /* rows of the common sample */
+    double p;                         /* Simes p = min_k K p_(k) / k (1 when lag = 0) */
+    double lag_p[LW_ANALYZE_MAX_LAG]; /* [k - 1]: p of x_{t-k} added to q own lags */
+    double ic[LW_ANALYZE_MAX_LAG];    /* [q - 1]: AIC/BIC of the order-q autoregression, NAN
+                                         where skipped */
+} lw_lag_search_t;
+
+/*
+ * The lag search x -> y with max lag K and criterion ic on x[0..n), y[0..n)
+ * (NAN = undefined; no controls): the static lag_search of analyze.c, which
+ * lw_analyze_tree runs on the prepared series.  Exposed so the tests can hold
+ * it to statsmodels (scripts/gen_lagsearch_refs.py).  LW_ERR_INVALID for K
+ * outside 1..LW_ANALYZE_MAX_LAG or n out of range, LW_ERR_STATS when no lag is
+ * feasible (*out still filled), LW_ERR_NOMEM.
+ */
+lw_err_t lw_analyze_lag_search(const double *x, const double *y, size_t n, size_t K, lw_ic_t ic,
+                               lw_lag_search_t *out, char *errstr, size_t errstr_size);
+
 /*
  * The analysis' own pieces, shared by the files that implement this header
  * (analyze.c computes the evidence, analyze_verdict.c turns it into words
