@@ -276,6 +276,9 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         if (!lw_cli_open_store("analyze", &co, cfg, LW_STORE_READONLY, &store))
             goto out;
         e = lw_session_from_store(cfg, store, &range, &ses, err, sizeof err);
+        /* issue 16: the experiments verdict per edge, when the store has experiments */
+        if (e == LW_OK && !replay)
+            e = lw_session_load_experiments(ses, cfg, store, NULL, err, sizeof err);
         lw_store_close(store);
     }
     if (e != LW_OK) {
