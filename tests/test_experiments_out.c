@@ -326,8 +326,8 @@ static void test_experiments_json(void **state)
     const char *ap[] = {"analysis", "edges", NULL};
     yajl_val aedges = yajl_tree_get(r, ap, yajl_t_array);
     const char *fp[] = {"experiments", NULL};
-    check_edge(yajl_tree_get(YAJL_GET_ARRAY(aedges)->values[0], fp, yajl_t_object),
-               &fx.x.inputs[0], false);
+    check_edge(yajl_tree_get(YAJL_GET_ARRAY(aedges)->values[0], fp, yajl_t_object), &fx.x.inputs[0],
+               false);
     yajl_tree_free(r);
     free(rj);
     free(plain);

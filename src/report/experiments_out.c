@@ -229,8 +229,8 @@ static lw_err_t json_doc(const void *arg, lw_jsonw_t *w, FILE *out, char *err, s
     lw_jsonw_key(w, "edges");
     lw_jsonw_array(w);
     for (size_t i = 0; i < a->roles.ninputs; i++)
-        json_edge(w, a, a->roles.inputs[i], LW_EXP_SHORT, a->roles.nsm, LW_EXP_LONG,
-                  &a->inputs[i], true);
+        json_edge(w, a, a->roles.inputs[i], LW_EXP_SHORT, a->roles.nsm, LW_EXP_LONG, &a->inputs[i],
+                  true);
     if (a->roles.kpi)
         json_edge(w, a, a->roles.nsm, LW_EXP_LONG, a->roles.kpi, LW_EXP_LONG, &a->nsm_kpi, true);
     lw_jsonw_end(w);
@@ -423,7 +423,6 @@ static void write_text(const lw_exp_analysis *a, bool md, FILE *out)
         }
     }
 }
-
 
 static lw_err_t finish(FILE *out, char *err, size_t errsz)
 {

@@ -120,21 +120,20 @@ static lw_err_t scatter(lw_buf_t *b, const lw_exp_analysis *x, const lw_edge_res
              100.0 * (1.0 - x->opts.alpha));
     fmt3(m->slope, sl, sizeof sl);
     snprintf(line, sizeof line, "corrected slope %s", sl);
-    lw_svg_scatter_opts_t so = {
-        .frame = {.title = "Effects per experiment",
-                  .subtitle = sub,
-                  .x_label = e->from,
-                  .x_unit = "%, short window",
-                  .y_label = e->to,
-                  .y_unit = "%, long window",
-                  .width = CHART_W},
-        .points = pts,
-        .n = m->n,
-        .line = m->n > 0 && isfinite(m->slope),
-        .line_x = mx,
-        .line_y = my,
-        .line_slope = m->slope,
-        .line_label = line};
+    lw_svg_scatter_opts_t so = {.frame = {.title = "Effects per experiment",
+                                          .subtitle = sub,
+                                          .x_label = e->from,
+                                          .x_unit = "%, short window",
+                                          .y_label = e->to,
+                                          .y_unit = "%, long window",
+                                          .width = CHART_W},
+                                .points = pts,
+                                .n = m->n,
+                                .line = m->n > 0 && isfinite(m->slope),
+                                .line_x = mx,
+                                .line_y = my,
+                                .line_slope = m->slope,
+                                .line_label = line};
     lw_err_t err = lw_svg_scatter_chart(b, &so, errstr, errstr_size);
     free(pts);
     free(labels);

@@ -95,8 +95,8 @@ static bool fit_line(lw_buf_t *b, const lw_svg_layout_t *L, const lw_svg_scale_t
     if (!(x0 < x1))
         return false;
     lw_buf_puts(b, "<path class=\"lw-fit\" d=\"");
-    seg(b, lw_svg_map_x(L, sx, x0), lw_svg_map_y(L, sy, c + k * (x0 - a)),
-        lw_svg_map_x(L, sx, x1), lw_svg_map_y(L, sy, c + k * (x1 - a)));
+    seg(b, lw_svg_map_x(L, sx, x0), lw_svg_map_y(L, sy, c + k * (x0 - a)), lw_svg_map_x(L, sx, x1),
+        lw_svg_map_y(L, sy, c + k * (x1 - a)));
     lw_buf_puts(b, "\" fill=\"none\" stroke=\"" LW_SVG_C_VERMILLION "\" stroke-width=\"2\"/>");
     return true;
 }
@@ -112,7 +112,8 @@ static void markers(lw_buf_t *b, const lw_svg_layout_t *L, const lw_svg_scale_t 
         lw_svg_attr(b, "cx", lw_svg_map_x(L, sx, p[i].x));
         lw_svg_attr(b, "cy", lw_svg_map_y(L, sy, p[i].y));
         lw_svg_attr(b, "r", MARKER_R);
-        lw_buf_puts(b, p[i].filled ? " fill=\"" LW_SVG_C_BLUE "\"><title>" : " fill=\"#fff\"><title>");
+        lw_buf_puts(b,
+                    p[i].filled ? " fill=\"" LW_SVG_C_BLUE "\"><title>" : " fill=\"#fff\"><title>");
         if (p[i].label) {
             lw_buf_put_xml(b, p[i].label);
             lw_buf_puts(b, ": ");
