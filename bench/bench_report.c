@@ -26,10 +26,15 @@
  *   of" day 540 (before the break), then the full one into the same DIR, so
  *   the second shows "changes since the previous report"; it prints the
  *   path of report.html last.  The browser test and docs/report-demo.png
- *   use this.
+ *   use this.  The demo also carries an experiment history (issue 16;
+ *   demo_experiments: 30 two-arm A/B tests in synthetic bucket sums, where
+ *   sessions per user moves the NSM at slope 0.5, playlists are a bad proxy
+ *   and the other inputs never move), so the report shows its
+ *   "Experiments" section and the browser test measures its charts.
  */
 #include "leadwatch/report/analysis_out.h"
 #include "leadwatch/stats/analyze.h"
+#include "leadwatch/stats/experiment.h"
 #include "leadwatch/report/report.h"
 #include "leadwatch/model/simulate.h"
 #include "leadwatch/core/timeutil.h"
@@ -142,6 +147,62 @@ static const lw_report_counter_t demo_counters[] = {
     {"events.accepted", 41873310}, {"events.late", 5218},         {"rejected.invalid_json", 12},
     {"rejected.time_too_old", 3},  {"rejected.missing_user", 41}, {"missing_value.revenue", 4}};
 
+#define DEMO_EXPERIMENTS 30
+#define DEMO_BUCKETS 16
+
+/* One variant's bucket sums of metric m: mean * (1 + 2 % noise) per user. */
+static int demo_cell(lw_exp_data *x, const char *e, const char *v, const char *m, lw_exp_window w,
+                     double mean, uint64_t *rng)
+{
+    char err[256];
+    for (uint32_t b = 0; b < DEMO_BUCKETS; b++) {
+        *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = (double)(*rng >> 11) / 9007199254740992.0 - 0.5;
+        lw_exp_row r = {.window = w, .bucket = b, .users = 800, .den = 800};
+        snprintf(r.experiment, sizeof r.experiment, "%s", e);
+        snprintf(r.variant, sizeof r.variant, "%s", v);
+        snprintf(r.metric, sizeof r.metric, "%s", m);
+        r.num = 800 * mean * (1 + 0.04 * u);
+        if (lw_exp_data_add(x, &r, err, sizeof err) != LW_OK)
+            return -1;
+    }
+    return 0;
+}
+
+/* The demo's experiment history (file comment); NULL on failure. */
+static lw_exp_data *demo_experiments(void)
+{
+    lw_exp_data *x = lw_exp_data_new(DEMO_BUCKETS);
+    uint64_t rng = 3;
+    int rc = x ? 0 : -1;
+    for (int k = 0; k < DEMO_EXPERIMENTS && rc == 0; k++) {
+        char e[16];
+        snprintf(e, sizeof e, "exp_%02d", k);
+        /* a third of the tests move sessions (and the NSM), a third playlists only */
+        double sess = k % 3 == 0 ? 0.03 * ((k % 7) - 3) : 0;
+        double play = k % 3 == 1 ? 0.05 * ((k % 5) - 2) : 0;
+        for (int v = 0; v < 2 && rc == 0; v++) {
+            const char *var = v ? "treatment" : "control";
+            for (size_t i = 0; i < NIN && rc == 0; i++) {
+                double eff = v == 0 ? 0 : i == 1 ? sess : i == 2 ? play : 0;
+                rc = demo_cell(x, e, var, names[i], LW_EXP_SHORT, (2.0 + (double)i) * (1 + eff),
+                               &rng);
+            }
+            if (rc == 0)
+                rc = demo_cell(x, e, var, names[NIN], LW_EXP_LONG, 30.0 * (1 + (v ? 0.5 * sess : 0)),
+                               &rng);
+            if (rc == 0)
+                rc = demo_cell(x, e, var, names[NIN + 1], LW_EXP_LONG,
+                               5.0 * (1 + (v ? 0.8 * 0.5 * sess : 0)), &rng);
+        }
+    }
+    if (rc != 0) {
+        lw_exp_data_free(x);
+        return NULL;
+    }
+    return x;
+}
+
 static int write_demo(const demo_t *d, const char *dir)
 {
     char err[512], path[4096];
@@ -150,13 +211,27 @@ static int write_demo(const demo_t *d, const char *dir)
     lw_analyze_opts_default(&ao);
     const size_t rows[2] = {PREV_DAYS, NDAYS};
     const int64_t gen0 = INT64_C(1704067200000) + (int64_t)NDAYS * LW_MS_PER_DAY + 6 * 3600000;
-    for (int pass = 0; pass < 2; pass++) {
+    lw_exp_data *xd = demo_experiments();
+    lw_exp_analysis xa = {0};
+    lw_exp_opts xo;
+    lw_exp_opts_init(&xo);
+    const lw_exp_roles roles = {
+        .nsm = names[NIN], .kpi = names[NIN + 1], .inputs = names, .ninputs = NIN};
+    if (!xd || lw_exp_analyze(xd, &roles, &xo, &xa, err, sizeof err) != LW_OK) {
+        fprintf(stderr, "bench_report: experiments: %s\n", xd ? err : "out of memory");
+        lw_exp_data_free(xd);
+        return 1;
+    }
+    int rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
         lw_analyze_input_t in = demo_input(d, rows[pass]);
         lw_analysis_t *a = NULL;
         if (lw_analyze_tree(&ao, &in, &a, err, sizeof err) != LW_OK) {
             fprintf(stderr, "bench_report: analysis: %s\n", err);
-            return 1;
+            rc = 1;
+            break;
         }
+        a->experiments = &xa;
         lw_report_prev_t prev;
         lw_err_t pe = lw_report_prev_load(dir, &prev, err, sizeof err);
         lw_report_input_t r = {.analysis = a,
@@ -173,11 +248,14 @@ static int write_demo(const demo_t *d, const char *dir)
         lw_analysis_free(a);
         if (e != LW_OK) {
             fprintf(stderr, "bench_report: %s\n", err);
-            return 1;
+            rc = 1;
         }
     }
-    printf("%s\n", path);
-    return 0;
+    lw_exp_analysis_release(&xa);
+    lw_exp_data_free(xd);
+    if (rc == 0)
+        printf("%s\n", path);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -53,6 +53,9 @@ const char lw_cli_help_analyze[] =
     "With -c the metric tree and the series come from the config and its store\n"
     "(read-only; trailing provisional buckets are left out). Options not given on\n"
     "the command line come from the config's analysis: section.\n"
+    "When the config has experiments: and the store holds experiment aggregates,\n"
+    "each edge also shows the verdict of the team's A/B tests (confirms,\n"
+    "contradicts or not_enough with its numbers; README 'Experiments').\n"
     "\n" LW_CLI_COMMON_OPTS_HELP "      --store PATH       store file (overrides store.path)\n"
     "      --as-of DATE       only buckets starting at or before DATE (ISO 8601)\n"
     "      --series FILE.csv  CSV: a header, first column = period label (kept as\n"
@@ -276,6 +279,9 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         if (!lw_cli_open_store("analyze", &co, cfg, LW_STORE_READONLY, &store))
             goto out;
         e = lw_session_from_store(cfg, store, &range, &ses, err, sizeof err);
+        /* issue 16: the experiments verdict per edge, when the store has experiments */
+        if (e == LW_OK && !replay)
+            e = lw_session_load_experiments(ses, cfg, store, NULL, err, sizeof err);
         lw_store_close(store);
     }
     if (e != LW_OK) {

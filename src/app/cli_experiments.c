@@ -8,11 +8,10 @@
  * table's own limits, not by the file), or from the store the config names
  * (store/exp_rows.h's lw_exp_load: the exposures the ingest assigned and the
  * bucketed sums it committed with every flush).  lw_exp_analyze computes the
- * per-experiment effects, SRM and the per-edge meta-analysis; this file
- * only renders it as text, Markdown or JSON (the JSON document is the
- * stable contract, documented in README "Experiments").  The renderers
- * live here, beside their only caller; a report section can move them to
- * the report layer when it needs them.
+ * per-experiment effects, SRM and the per-edge meta-analysis; the writers
+ * of report/experiments_out.h render it as text, Markdown or JSON (the
+ * JSON document is the stable contract, documented in README
+ * "Experiments"), the same writers `analyze` and the report use.
  */
 #include "leadwatch/app/cli_cmd.h"
 
@@ -24,15 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leadwatch/core/buf.h"
-#include "leadwatch/core/jsonw.h"
+#include "leadwatch/report/experiments_out.h"
 #include "leadwatch/stats/experiment.h"
 #include "leadwatch/store/exp_rows.h"
 #include "leadwatch/store/store.h"
 
 #define MAX_ROLE_INPUTS 64
 #define MAX_CSV_LINE 4096
-#define JSON_CHUNK_MAX (64u << 20)
 
 const char lw_cli_help_experiments[] =
     "usage: leadwatch experiments [-c FILE] [--store PATH] [--format text|json|markdown]\n"
@@ -194,357 +191,6 @@ static bool split_last(char *s, int k, char **parts)
     }
     parts[0] = s;
     return *s != '\0';
-}
-
-/* ---- rendering ----------------------------------------------------------- */
-
-static const char *window_name(lw_exp_window w)
-{
-    return w == LW_EXP_SHORT ? "short" : "long";
-}
-
-typedef struct {
-    const char *k;
-    double v;
-} kv_t;
-
-/* Members k: v of an open object, in order. */
-static void json_nums(lw_jsonw_t *w, const kv_t *kv, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        lw_jsonw_key(w, kv[i].k);
-        lw_jsonw_number(w, kv[i].v);
-    }
-}
-
-static void json_effect(lw_jsonw_t *w, const char *metric, const char *role, lw_exp_window win,
-                        const lw_exp_effect *ef)
-{
-    lw_jsonw_object(w);
-    lw_jsonw_key(w, "metric");
-    lw_jsonw_string(w, metric);
-    lw_jsonw_key(w, "role");
-    lw_jsonw_string(w, role);
-    lw_jsonw_key(w, "window");
-    lw_jsonw_string(w, window_name(win));
-    lw_jsonw_key(w, "defined");
-    lw_jsonw_bool(w, ef->defined);
-    const kv_t nums[] = {{"control_mean", ef->c.mean},
-                         {"treatment_mean", ef->t.mean},
-                         {"control_var", ef->c.var},
-                         {"treatment_var", ef->t.var},
-                         {"rel", ef->rel},
-                         {"se", ef->se},
-                         {"lo", ef->lo},
-                         {"hi", ef->hi},
-                         {"z", ef->z},
-                         {"p", ef->p}};
-    json_nums(w, nums, sizeof nums / sizeof nums[0]);
-    lw_jsonw_key(w, "significant");
-    lw_jsonw_bool(w, ef->significant);
-    lw_jsonw_end(w);
-}
-
-static void json_experiment(lw_jsonw_t *w, const lw_exp_analysis *a, const lw_exp_result *r)
-{
-    const lw_exp_data *d = a->data;
-    const size_t e = r->experiment;
-    lw_jsonw_object(w);
-    lw_jsonw_key(w, "experiment");
-    lw_jsonw_string(w, lw_exp_data_experiment(d, e));
-    lw_jsonw_key(w, "control");
-    lw_jsonw_string(w, lw_exp_data_variant(d, e, lw_exp_data_control(d, e)));
-    lw_jsonw_key(w, "variants");
-    lw_jsonw_array(w);
-    for (size_t v = 0; v < lw_exp_data_nvariants(d, e); v++) {
-        lw_jsonw_object(w);
-        lw_jsonw_key(w, "variant");
-        lw_jsonw_string(w, lw_exp_data_variant(d, e, v));
-        lw_jsonw_key(w, "users");
-        lw_jsonw_number(w, lw_exp_data_users(d, e, v));
-        lw_jsonw_end(w);
-    }
-    lw_jsonw_end(w);
-    lw_jsonw_key(w, "srm");
-    lw_jsonw_object(w);
-    lw_jsonw_key(w, "chi2");
-    lw_jsonw_number(w, r->srm.chi2);
-    lw_jsonw_key(w, "df");
-    lw_jsonw_uint(w, r->srm.df);
-    lw_jsonw_key(w, "p");
-    lw_jsonw_number(w, r->srm.p);
-    lw_jsonw_key(w, "mismatch");
-    lw_jsonw_bool(w, r->srm.p < a->opts.alpha);
-    lw_jsonw_end(w);
-    lw_jsonw_key(w, "arms");
-    lw_jsonw_array(w);
-    for (size_t k = 0; k < r->narms; k++) {
-        const lw_exp_arm *arm = &r->arms[k];
-        lw_jsonw_object(w);
-        lw_jsonw_key(w, "variant");
-        lw_jsonw_string(w, lw_exp_data_variant(d, e, arm->variant));
-        lw_jsonw_key(w, "effects");
-        lw_jsonw_array(w);
-        for (size_t i = 0; i < a->roles.ninputs; i++)
-            json_effect(w, a->roles.inputs[i], "input", LW_EXP_SHORT, &arm->inputs[i]);
-        json_effect(w, a->roles.nsm, "nsm", LW_EXP_LONG, &arm->nsm);
-        if (a->roles.kpi)
-            json_effect(w, a->roles.kpi, "kpi", LW_EXP_LONG, &arm->kpi);
-        lw_jsonw_end(w);
-        lw_jsonw_end(w);
-    }
-    lw_jsonw_end(w);
-    lw_jsonw_end(w);
-}
-
-static void json_edge(lw_jsonw_t *w, const lw_exp_analysis *a, const char *from, lw_exp_window fw,
-                      const char *to, lw_exp_window tw, const lw_exp_meta *m)
-{
-    const lw_exp_data *d = a->data;
-    lw_jsonw_object(w);
-    lw_jsonw_key(w, "from");
-    lw_jsonw_string(w, from);
-    lw_jsonw_key(w, "from_window");
-    lw_jsonw_string(w, window_name(fw));
-    lw_jsonw_key(w, "to");
-    lw_jsonw_string(w, to);
-    lw_jsonw_key(w, "to_window");
-    lw_jsonw_string(w, window_name(tw));
-    lw_jsonw_key(w, "verdict");
-    lw_jsonw_string(w, lw_exp_verdict_name(m->verdict));
-    lw_jsonw_key(w, "reason");
-    lw_jsonw_string(w, m->reason);
-    lw_jsonw_key(w, "n");
-    lw_jsonw_uint(w, m->n);
-    lw_jsonw_key(w, "n_from_significant");
-    lw_jsonw_uint(w, m->n_x_sig);
-    lw_jsonw_key(w, "n_to_significant");
-    lw_jsonw_uint(w, m->n_y_sig);
-    lw_jsonw_key(w, "n_srm_excluded");
-    lw_jsonw_uint(w, m->n_srm_excluded);
-    const kv_t nums[] = {{"sensitivity", m->sensitivity},
-                         {"agreement", m->agreement},
-                         {"naive_slope", m->naive_slope},
-                         {"slope", m->slope},
-                         {"slope_lo", m->slope_lo},
-                         {"slope_hi", m->slope_hi},
-                         {"corr", m->corr},
-                         {"reliability", m->reliability},
-                         {"score", m->score}};
-    json_nums(w, nums, sizeof nums / sizeof nums[0]);
-    lw_jsonw_key(w, "points");
-    lw_jsonw_array(w);
-    for (size_t i = 0; i < m->n; i++) {
-        const lw_exp_point *p = &m->points[i];
-        lw_jsonw_object(w);
-        lw_jsonw_key(w, "experiment");
-        lw_jsonw_string(w, lw_exp_data_experiment(d, p->experiment));
-        lw_jsonw_key(w, "variant");
-        lw_jsonw_string(w, lw_exp_data_variant(d, p->experiment, p->variant));
-        const kv_t pn[] = {
-            {"x", p->x}, {"se_x", p->se_x}, {"y", p->y}, {"se_y", p->se_y}, {"cov_xy", p->cov_xy}};
-        json_nums(w, pn, sizeof pn / sizeof pn[0]);
-        lw_jsonw_key(w, "x_significant");
-        lw_jsonw_bool(w, p->x_sig);
-        lw_jsonw_key(w, "y_significant");
-        lw_jsonw_bool(w, p->y_sig);
-        lw_jsonw_end(w);
-    }
-    lw_jsonw_end(w);
-    lw_jsonw_end(w);
-}
-
-/* Write what b holds to out and empty it; false on a buffer or write error. */
-static bool flush_buf(lw_buf_t *b, FILE *out)
-{
-    if (b->err != LW_OK || fwrite(b->data, 1, b->len, out) != b->len)
-        return false;
-    lw_buf_rewind(b, 0);
-    return true;
-}
-
-static lw_err_t write_json(const lw_exp_analysis *a, FILE *out, char *err, size_t errsz)
-{
-    lw_buf_t b;
-    lw_jsonw_t w;
-    lw_buf_init(&b, JSON_CHUNK_MAX);
-    lw_jsonw_init(&w, &b, 2);
-    lw_jsonw_object(&w);
-    lw_jsonw_key(&w, "alpha");
-    lw_jsonw_number(&w, a->opts.alpha);
-    lw_jsonw_key(&w, "buckets");
-    lw_jsonw_uint(&w, lw_exp_data_nb(a->data));
-    lw_jsonw_key(&w, "roles");
-    lw_jsonw_object(&w);
-    lw_jsonw_key(&w, "nsm");
-    lw_jsonw_string(&w, a->roles.nsm);
-    lw_jsonw_key(&w, "kpi");
-    lw_jsonw_string(&w, a->roles.kpi);
-    lw_jsonw_key(&w, "inputs");
-    lw_jsonw_array(&w);
-    for (size_t i = 0; i < a->roles.ninputs; i++)
-        lw_jsonw_string(&w, a->roles.inputs[i]);
-    lw_jsonw_end(&w);
-    lw_jsonw_end(&w);
-    lw_jsonw_key(&w, "rule");
-    lw_jsonw_object(&w);
-    lw_jsonw_key(&w, "min_experiments");
-    lw_jsonw_uint(&w, a->opts.min_experiments);
-    lw_jsonw_key(&w, "min_significant");
-    lw_jsonw_uint(&w, a->opts.min_significant);
-    lw_jsonw_key(&w, "min_reliability");
-    lw_jsonw_number(&w, a->opts.min_reliability);
-    lw_jsonw_key(&w, "min_agreement");
-    lw_jsonw_number(&w, a->opts.min_agreement);
-    lw_jsonw_key(&w, "min_slope");
-    lw_jsonw_number(&w, a->opts.min_slope);
-    lw_jsonw_key(&w, "srm_alpha");
-    lw_jsonw_number(&w, a->opts.srm_alpha);
-    lw_jsonw_key(&w, "bootstrap");
-    lw_jsonw_uint(&w, a->opts.bootstrap);
-    lw_jsonw_key(&w, "seed");
-    lw_jsonw_uint(&w, a->opts.seed);
-    lw_jsonw_end(&w);
-    lw_jsonw_key(&w, "users_mismatch");
-    lw_jsonw_uint(&w, lw_exp_data_users_mismatch(a->data));
-    lw_jsonw_key(&w, "edges");
-    lw_jsonw_array(&w);
-    for (size_t i = 0; i < a->roles.ninputs; i++)
-        json_edge(&w, a, a->roles.inputs[i], LW_EXP_SHORT, a->roles.nsm, LW_EXP_LONG,
-                  &a->inputs[i]);
-    if (a->roles.kpi)
-        json_edge(&w, a, a->roles.nsm, LW_EXP_LONG, a->roles.kpi, LW_EXP_LONG, &a->nsm_kpi);
-    lw_jsonw_end(&w);
-    lw_jsonw_key(&w, "experiments");
-    lw_jsonw_array(&w);
-    bool ok = true;
-    for (size_t e = 0; e < a->nexperiments && ok; e++) {
-        json_experiment(&w, a, &a->experiments[e]);
-        ok = flush_buf(&b, out); /* bounded memory however many experiments */
-    }
-    lw_jsonw_end(&w);
-    lw_jsonw_end(&w);
-    lw_err_t e = lw_jsonw_finish(&w);
-    if (ok && e == LW_OK) {
-        lw_buf_putc(&b, '\n');
-        ok = flush_buf(&b, out);
-    }
-    lw_buf_release(&b);
-    if (e != LW_OK)
-        return lw_seterr(err, errsz, e, "JSON output: %s", lw_err_name(e));
-    if (!ok)
-        return lw_seterr(err, errsz, LW_ERR_IO, "cannot write the output");
-    return LW_OK;
-}
-
-/* "%+.2f%%" of a relative effect, or "-" */
-static const char *pct(double v, char *buf, size_t n)
-{
-    if (!isfinite(v))
-        snprintf(buf, n, "-");
-    else
-        snprintf(buf, n, "%+.2f%%", 100.0 * v);
-    return buf;
-}
-
-static const char *num(double v, char *buf, size_t n)
-{
-    if (!isfinite(v))
-        snprintf(buf, n, "-");
-    else
-        snprintf(buf, n, "%.3g", v);
-    return buf;
-}
-
-static void text_edge(FILE *out, bool md, const char *from, const char *to, const lw_exp_meta *m)
-{
-    char b[8][32], ci[80];
-    if (isfinite(m->slope_lo) && isfinite(m->slope_hi))
-        snprintf(ci, sizeof ci, "[%s, %s]", num(m->slope_lo, b[6], 32), num(m->slope_hi, b[7], 32));
-    else
-        snprintf(ci, sizeof ci, "[unbounded]");
-    num(m->sensitivity, b[0], 32);
-    num(m->agreement, b[1], 32);
-    num(m->slope, b[2], 32);
-    num(m->naive_slope, b[3], 32);
-    num(m->corr, b[4], 32);
-    num(m->score, b[5], 32);
-    if (md)
-        fprintf(out, "| %s -> %s | **%s** | %zu | %zu | %s | %s | %s %s | %s | %s |\n", from, to,
-                lw_exp_verdict_name(m->verdict), m->n, m->n_x_sig, b[0], b[1], b[2], ci, b[4],
-                b[5]);
-    else
-        fprintf(
-            out,
-            "  %s -> %s: %s\n    n %zu (SRM-excluded experiments %zu), moved %zu (sensitivity %s), "
-            "agreement %s\n"
-            "    slope %s %s (uncorrected %s), corr %s, score %s\n    %s\n",
-            from, to, lw_exp_verdict_name(m->verdict), m->n, m->n_srm_excluded, m->n_x_sig, b[0],
-            b[1], b[2], ci, b[3], b[4], b[5], m->reason);
-}
-
-static void text_effect(FILE *out, bool md, const char *metric, const lw_exp_effect *ef)
-{
-    char b[4][32];
-    if (md)
-        fprintf(out, " %s %s [%s, %s]%s |", metric, pct(ef->rel, b[0], 32), pct(ef->lo, b[1], 32),
-                pct(ef->hi, b[2], 32), ef->significant ? " *" : "");
-    else
-        fprintf(out, "      %-24s %9s [%s, %s]%s\n", metric, pct(ef->rel, b[0], 32),
-                pct(ef->lo, b[1], 32), pct(ef->hi, b[2], 32), ef->significant ? " *" : "");
-}
-
-static void write_text(const lw_exp_analysis *a, bool md, FILE *out)
-{
-    const lw_exp_data *d = a->data;
-    if (md)
-        fprintf(out,
-                "## Experiments\n\n%zu experiments, alpha %.3g.\n\n"
-                "| edge | verdict | n | moved | sensitivity | agreement | slope [CI] | corr | "
-                "score |\n|---|---|---|---|---|---|---|---|---|\n",
-                a->nexperiments, a->opts.alpha);
-    else
-        fprintf(out, "experiments: %zu (%u user buckets), alpha %.3g\n\nedges:\n", a->nexperiments,
-                lw_exp_data_nb(d), a->opts.alpha);
-    for (size_t i = 0; i < a->roles.ninputs; i++)
-        text_edge(out, md, a->roles.inputs[i], a->roles.nsm, &a->inputs[i]);
-    if (a->roles.kpi)
-        text_edge(out, md, a->roles.nsm, a->roles.kpi, &a->nsm_kpi);
-    if (md)
-        fputs("\n| experiment | arm | users (control / arm) | SRM p | effects (* significant) "
-              "|\n|---|---|---|---|---|\n",
-              out);
-    else
-        fputs("\nper experiment (effects: * significant; inputs short window, NSM/KPI long):\n",
-              out);
-    for (size_t k = 0; k < a->nexperiments; k++) {
-        const lw_exp_result *r = &a->experiments[k];
-        const size_t e = r->experiment, ctl = lw_exp_data_control(d, e);
-        char b[32];
-        if (!md)
-            fprintf(out, "  %s: control %s (%.0f users), SRM p %s%s\n",
-                    lw_exp_data_experiment(d, e), lw_exp_data_variant(d, e, ctl),
-                    lw_exp_data_users(d, e, ctl), num(r->srm.p, b, sizeof b),
-                    r->srm.p < a->opts.alpha ? "  SAMPLE RATIO MISMATCH" : "");
-        for (size_t j = 0; j < r->narms; j++) {
-            const lw_exp_arm *arm = &r->arms[j];
-            if (md)
-                fprintf(out, "| %s | %s | %.0f / %.0f | %s%s |", lw_exp_data_experiment(d, e),
-                        lw_exp_data_variant(d, e, arm->variant), lw_exp_data_users(d, e, ctl),
-                        lw_exp_data_users(d, e, arm->variant), num(r->srm.p, b, sizeof b),
-                        r->srm.p < a->opts.alpha ? " **SRM**" : "");
-            else
-                fprintf(out, "    %s (%.0f users):\n", lw_exp_data_variant(d, e, arm->variant),
-                        lw_exp_data_users(d, e, arm->variant));
-            for (size_t i = 0; i < a->roles.ninputs; i++)
-                text_effect(out, md, a->roles.inputs[i], &arm->inputs[i]);
-            text_effect(out, md, a->roles.nsm, &arm->nsm);
-            if (a->roles.kpi)
-                text_effect(out, md, a->roles.kpi, &arm->kpi);
-            if (md)
-                fputc('\n', out);
-        }
-    }
 }
 
 /* ---- the command ----------------------------------------------------------- */
@@ -740,13 +386,11 @@ int lw_cli_experiments(int argc, char **argv, const lw_cli_env_t *env)
         fprintf(stderr, "leadwatch experiments: %s\n", err);
         goto out;
     }
-    if (a.fmt == FMT_JSON) {
-        if (write_json(&an, stdout, err, sizeof err) != LW_OK) {
-            fprintf(stderr, "leadwatch experiments: %s\n", err);
-            goto out;
-        }
-    } else {
-        write_text(&an, a.fmt == FMT_MD, stdout);
+    e = a.fmt == FMT_JSON ? lw_exp_write_json(&an, stdout, err, sizeof err)
+                          : lw_exp_write_text(&an, a.fmt == FMT_MD, stdout, err, sizeof err);
+    if (e != LW_OK) {
+        fprintf(stderr, "leadwatch experiments: %s\n", err);
+        goto out;
     }
     rc = fflush(stdout) == 0 ? LW_EXIT_OK : LW_EXIT_FAILURE;
 out:

@@ -211,6 +211,18 @@ lw_err_t lw_jsonw_finish(const lw_jsonw_t *w)
     return LW_OK;
 }
 
+lw_err_t lw_jsonw_write_doc(lw_jsonw_doc_fn fn, const void *arg, size_t max, FILE *out,
+                            char *errstr, size_t errstr_size)
+{
+    lw_buf_t b;
+    lw_jsonw_t w;
+    lw_buf_init(&b, max);
+    lw_jsonw_init(&w, &b, 2);
+    lw_err_t err = fn(arg, &w, out, errstr, errstr_size);
+    lw_buf_release(&b);
+    return err;
+}
+
 int lw_json_unescape1(char e)
 {
     switch (e) {

@@ -12,10 +12,18 @@
  * Text and Markdown print one summary row per edge, then the reasons; the
  * columns are the ones a reader acts on: verdict, chosen lag, lead,
  * elasticity, q both ways, stability, out-of-sample skill, sensitivity.
+ *
+ * Experiments (issue 16): when a->experiments is set (the store had
+ * experiment aggregates), each edge gains "experiments" - the edge's
+ * object of the `leadwatch experiments` JSON without its points
+ * (experiments_out.h), or null for an edge the experiments do not cover -
+ * and the text and Markdown one line after the reasons.  Without it the
+ * key is absent and every output is byte for byte what it was.
  */
 #include "leadwatch/report/analysis_out.h"
 
 #include "leadwatch/core/jsonw.h"
+#include "leadwatch/report/experiments_out.h"
 
 #include <math.h>
 #include <string.h>
@@ -422,6 +430,10 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_num(w, "threshold", a->opts.mde_threshold);
     kv_boold(w, "sensitive", sn, m->sensitive);
     lw_jsonw_end(w);
+    if (a->experiments) { /* issue 16; absent when the store has no experiments */
+        lw_jsonw_key(w, "experiments");
+        lw_exp_json_edge(w, a->experiments, e->from, e->to);
+    }
     lw_jsonw_end(w);
 }
 
@@ -437,9 +449,10 @@ static lw_err_t finish(FILE *f, char *errstr, size_t errstr_size)
  * to it and emptied after every edge (the writer's state does not depend on
  * the buffer's contents), so only one edge is ever held in memory.
  */
-static lw_err_t json_doc(const lw_analysis_t *a, lw_jsonw_t *w, FILE *out, char *errstr,
+static lw_err_t json_doc(const void *arg, lw_jsonw_t *w, FILE *out, char *errstr,
                          size_t errstr_size)
 {
+    const lw_analysis_t *a = arg;
     lw_buf_t *b = w->b;
     const lw_analyze_opts_t *o = &a->opts;
     lw_jsonw_object(w);
@@ -518,13 +531,7 @@ static lw_err_t json_doc(const lw_analysis_t *a, lw_jsonw_t *w, FILE *out, char 
 
 lw_err_t lw_analysis_write_json(const lw_analysis_t *a, FILE *out, char *errstr, size_t errstr_size)
 {
-    lw_buf_t b;
-    lw_jsonw_t w;
-    lw_buf_init(&b, JSON_EDGE_MAX);
-    lw_jsonw_init(&w, &b, 2);
-    lw_err_t err = json_doc(a, &w, out, errstr, errstr_size);
-    lw_buf_release(&b);
-    return err;
+    return lw_jsonw_write_doc(json_doc, a, JSON_EDGE_MAX, out, errstr, errstr_size);
 }
 
 lw_err_t lw_analysis_json(const lw_analysis_t *a, lw_jsonw_t *w, char *errstr, size_t errstr_size)
@@ -647,6 +654,8 @@ lw_err_t lw_analysis_write_text(const lw_analysis_t *a, FILE *out, char *errstr,
         fprintf(out, "\n%s -> %s: %s\n", e->from, e->to, lw_verdict_name(e->verdict));
         for (size_t j = 0; j < e->nreasons; j++)
             fprintf(out, "  - %s\n", e->reasons[j]);
+        if (a->experiments)
+            lw_exp_write_edge_line(out, false, "  experiments: ", a->experiments, e->from, e->to);
         prep_line(out, "    prepared ", e->from, &e->prep_from);
         prep_line(out, "    prepared ", e->to, &e->prep_to);
         if (e->rows_used) {
@@ -712,6 +721,8 @@ lw_err_t lw_analysis_write_md(const lw_analysis_t *a, FILE *out, char *errstr, s
             md_cell(out, e->reasons[j]);
             fputc('\n', out);
         }
+        if (a->experiments)
+            lw_exp_write_edge_line(out, true, "- experiments: ", a->experiments, e->from, e->to);
         prep_line(out, "- prepared ", e->from, &e->prep_from);
         prep_line(out, "- prepared ", e->to, &e->prep_to);
     }

@@ -243,7 +243,8 @@ lw_err_t lw_report_run(const lw_config_t *cfg, const lw_report_run_opts_t *o, ch
                         "report: the store %s holds no buckets", cfg->store.path);
     if (err != LW_OK)
         goto close_store;
-    if ((err = lw_store_counters(store, counter_cb, &cs, errstr, errstr_size)) != LW_OK)
+    if ((err = lw_store_counters(store, counter_cb, &cs, errstr, errstr_size)) != LW_OK ||
+        (err = lw_session_load_experiments(ses, cfg, store, NULL, errstr, errstr_size)) != LW_OK)
         goto destroy_session;
     if (!hist.v) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: out of memory");

@@ -501,6 +501,23 @@ void lw_report_time_str(int64_t ms, char *buf, size_t size)
     lw_time_format_iso8601(ms, buf, size);
 }
 
+lw_err_t lw_report_put_stream(lw_buf_t *b, lw_report_stream_fn fn, const void *arg, char *errstr,
+                              size_t errstr_size)
+{
+    char *mem = NULL;
+    size_t memlen = 0;
+    FILE *f = open_memstream(&mem, &memlen);
+    if (!f)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: open_memstream failed");
+    lw_err_t err = fn(arg, f, errstr, errstr_size);
+    if (fclose(f) != 0 && err == LW_OK)
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: memory stream failed");
+    if (err == LW_OK)
+        lw_buf_append(b, mem, memlen);
+    free(mem);
+    return err;
+}
+
 const char *lw_report_nsm_name(const lw_report_ctx_t *c)
 {
     return c->in->names[c->in->nsm];

@@ -11,7 +11,8 @@
  * own units on two aligned panels, the leader shifted by its lead and the
  * break date marked; the tests behind the verdict - each with a one-line
  * plain explanation - and their charts sit in a collapsed <details>.  Then
- * changes since the previous report, data quality, a glossary, methods.
+ * changes since the previous report, the experiments (report_exp.c, when
+ * the store has any), data quality, a glossary, methods.
  *
  * Time series are a trailing moving average over one seasonal period (7
  * days for daily buckets), which removes the day-of-week saw-tooth that
@@ -81,6 +82,8 @@ static const char CSS[] =
     "th,td{text-align:left;padding:3px 10px 3px 0;border-bottom:1px solid var(--rule);"
     "vertical-align:top}"
     "th{font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".lw-exp{border-left:6px solid var(--vc,#6f7780);padding-left:10px}"
+    ".lw-exp figcaption{font-size:14px;margin-bottom:6px}"
     ".lw-methods{font-size:13.5px;color:#333}"
     "footer{margin-top:40px;color:var(--muted);font-size:13px}"
     "@media (max-width:900px){.lw-multiples{grid-template-columns:1fr 1fr}}"
@@ -1147,6 +1150,9 @@ static lw_err_t html_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_
 
     /* 4. edges */
     if ((err = html_edges(c, b, scratch, errstr, errstr_size)) != LW_OK)
+        goto done;
+    /* issue 16: the team's A/B tests per edge, when the store has experiments */
+    if ((err = lw_report_html_experiments(c, b, errstr, errstr_size)) != LW_OK)
         goto done;
 
     html_quality(c, b);

@@ -17,6 +17,7 @@
 #include "leadwatch/report/report_ctx.h"
 
 #include "leadwatch/report/analysis_out.h"
+#include "leadwatch/report/experiments_out.h"
 #include "leadwatch/core/jsonw.h"
 #include "leadwatch/core/timeutil.h"
 #include "leadwatch/core/utf8.h"
@@ -121,6 +122,11 @@ static lw_err_t json_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_
     lw_err_t err = lw_analysis_json(a, &w, errstr, errstr_size);
     if (err != LW_OK)
         return err;
+    if (a->experiments) { /* issue 16: the `leadwatch experiments --format json` document */
+        lw_jsonw_key(&w, "experiments");
+        if ((err = lw_exp_json(a->experiments, &w, errstr, errstr_size)) != LW_OK)
+            return err;
+    }
     lw_jsonw_end(&w);
     lw_buf_putc(b, '\n');
     err = lw_jsonw_finish(&w);

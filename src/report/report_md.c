@@ -4,7 +4,8 @@
  * (Slack does not render Markdown: report_slack.c writes its summary).
  *
  * Text only: the headline sentences with verdict symbols, a table of the
- * edges, changes since the previous report, data quality and the methods
+ * edges, the experiments' tables when the store has experiments (issue 16),
+ * changes since the previous report, data quality and the methods
  * footnote; every piece of user text goes through md_text, which escapes
  * the characters that would start markup.  The charts are in report.html.
  */
@@ -34,6 +35,11 @@ static void md_bold(lw_buf_t *b, const char *s)
     lw_buf_puts(b, "**");
 }
 
+static lw_err_t analysis_md(const void *a, FILE *f, char *errstr, size_t errstr_size)
+{
+    return lw_analysis_write_md(a, f, errstr, errstr_size);
+}
+
 static lw_err_t md_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_t errstr_size)
 {
     const lw_report_input_t *r = c->r;
@@ -59,18 +65,10 @@ static lw_err_t md_render(lw_report_ctx_t *c, lw_buf_t *b, char *errstr, size_t 
                   "\nIn the table, *lead* is the lead quoted above (in %s) and *lag* the "
                   "Granger lag order (the lags a Granger model uses), not a lead.\n",
                   lw_report_unit_word(a->bucket_ms, 2));
-    /* the analysis' own Markdown table and reasons */
-    char *mem = NULL;
-    size_t memlen = 0;
-    FILE *f = open_memstream(&mem, &memlen);
-    if (!f)
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: open_memstream failed");
-    lw_err_t err = lw_analysis_write_md(a, f, errstr, errstr_size);
-    if (fclose(f) != 0 && err == LW_OK)
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: memory stream failed");
+    /* the analysis' own Markdown table and reasons, then the experiments (issue 16) */
+    lw_err_t err = lw_report_put_stream(b, analysis_md, a, errstr, errstr_size);
     if (err == LW_OK)
-        lw_buf_append(b, mem, memlen);
-    free(mem);
+        err = lw_report_md_experiments(c, b, errstr, errstr_size);
     if (err != LW_OK)
         return err;
     lw_buf_puts(b, "\n## Data quality\n\n");

@@ -572,6 +572,19 @@ static void decade_label(char *dst, size_t size, int k)
 }
 
 /* Gridlines, tick labels and the rotated axis title of a y axis. */
+/* The tick values of a linear scale, computed from their index to avoid drift. */
+static size_t linear_ticks(const lw_svg_scale_t *s, double *ticks, size_t max)
+{
+    size_t nt = 0;
+    for (size_t i = 0; nt < max; i++) {
+        double v = s->lo + (double)i * s->step;
+        if (v > s->hi + s->step * 1e-6)
+            break;
+        ticks[nt++] = v;
+    }
+    return nt;
+}
+
 void lw_svg_axis_y(lw_buf_t *b, const lw_svg_layout_t *L, const lw_svg_scale_t *s,
                    const char *title)
 {
@@ -582,12 +595,7 @@ void lw_svg_axis_y(lw_buf_t *b, const lw_svg_layout_t *L, const lw_svg_scale_t *
         for (double k = s->lo; k <= s->hi + 1e-9 && nt < 64; k += 1)
             ticks[nt++] = k;
     } else {
-        for (size_t i = 0; nt < 64; i++) {
-            double v = s->lo + (double)i * s->step;
-            if (v > s->hi + s->step * 1e-6)
-                break;
-            ticks[nt++] = v;
-        }
+        nt = linear_ticks(s, ticks, 64);
     }
     lw_buf_puts(b, "<path d=\"");
     for (size_t i = 0; i < nt; i++) {
@@ -759,6 +767,42 @@ void lw_svg_axis_x_lags(lw_buf_t *b, const lw_svg_layout_t *L, int lag_min, size
         char lab[24];
         snprintf(lab, sizeof lab, "%ld", lag);
         x_tick(b, L, lw_svg_x_of_slot(L, n, (double)i), lab);
+    }
+    lw_buf_puts(b, "</g>");
+    x_title(b, L, title);
+}
+
+double lw_svg_map_x(const lw_svg_layout_t *L, const lw_svg_scale_t *s, double v)
+{
+    double f = (v - s->lo) / (s->hi - s->lo);
+    return lw_svg_clampd(L->x0 + L->pw * f, L->x0, L->x0 + L->pw);
+}
+
+void lw_svg_axis_x_linear(lw_buf_t *b, const lw_svg_layout_t *L, const lw_svg_scale_t *s,
+                          const char *title)
+{
+    double ticks[64];
+    size_t nt = linear_ticks(s, ticks, 64);
+    lw_buf_puts(b, "<path d=\"");
+    for (size_t i = 0; i < nt; i++) {
+        lw_buf_puts(b, "M");
+        lw_svg_put_num(b, lw_svg_map_x(L, s, ticks[i]));
+        lw_buf_putc(b, ' ');
+        lw_svg_put_num(b, L->y0);
+        lw_buf_puts(b, "v");
+        lw_svg_put_num(b, L->ph);
+    }
+    lw_buf_puts(b, "\" fill=\"none\" stroke=\"" C_GRID "\"/>");
+    lw_buf_puts(b, "<g text-anchor=\"middle\" font-size=\"12\" fill=\"" LW_SVG_C_MUTED "\">");
+    double right = -INFINITY; /* right end of the last label drawn */
+    for (size_t i = 0; i < nt; i++) {
+        char lab[48];
+        lw_svg_fmt_value(lab, sizeof lab, ticks[i], s->decimals);
+        double x = lw_svg_map_x(L, s, ticks[i]), half = lw_svg_text_px(lab, LW_SVG_FONT_PX) / 2;
+        if (x - half < right + 6)
+            continue;
+        x_tick(b, L, x, lab);
+        right = x + half;
     }
     lw_buf_puts(b, "</g>");
     x_title(b, L, title);

@@ -969,3 +969,24 @@ fail:
     lw_exp_analysis_release(out);
     return err;
 }
+
+const lw_exp_meta *lw_exp_analysis_edge(const lw_exp_analysis *a, const char *from, const char *to,
+                                        lw_exp_window *from_window)
+{
+    if (!a || !from || !to || !a->roles.nsm)
+        return NULL;
+    if (a->roles.kpi && strcmp(from, a->roles.nsm) == 0 && strcmp(to, a->roles.kpi) == 0) {
+        if (from_window)
+            *from_window = LW_EXP_LONG;
+        return &a->nsm_kpi;
+    }
+    if (strcmp(to, a->roles.nsm) != 0 || !a->inputs)
+        return NULL;
+    for (size_t i = 0; i < a->roles.ninputs; i++)
+        if (strcmp(from, a->roles.inputs[i]) == 0) {
+            if (from_window)
+                *from_window = LW_EXP_SHORT;
+            return &a->inputs[i];
+        }
+    return NULL;
+}

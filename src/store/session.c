@@ -20,7 +20,10 @@
  *      are oldest first and evenly spaced, so they are a suffix); then with
  *      a window the input becomes a view of its last `window` rows (a store
  *      PERIODS load already holds at most `window` rows);
- *   4. lw_session_analyze: lw_analyze_tree on that view.
+ *   4. lw_session_analyze: lw_analyze_tree on that view;
+ *   5. optionally (lw_session_load_experiments, issue 16) the store's
+ *      experiment aggregates through lw_exp_load and lw_exp_analyze, run
+ *      once and attached to every analysis (lw_analysis_t.experiments).
  * The input is a non-owning view into the series / CSV that the session
  * owns, so every pointer a result holds lives as long as the session.
  */
@@ -32,6 +35,7 @@
 #include <string.h>
 
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/store/exp_rows.h"
 
 struct lw_session {
     lw_session_source_t src;
@@ -40,6 +44,10 @@ struct lw_session {
     bool from_store;
     lw_series_csv_t csv; /* CSV sessions */
     lw_analysis_t *analysis;
+    /* issue 16: the experiment analysis (exp_data non-NULL when kept) */
+    lw_exp_data *exp_data;
+    lw_exp_analysis exp;
+    const char *exp_inputs[LW_CONFIG_MAX_INPUTS];
 };
 
 /* ---------------------------------------------------------------- sources */
@@ -235,6 +243,8 @@ void lw_session_destroy(lw_session_t *s)
     if (!s)
         return;
     lw_analysis_free(s->analysis);
+    lw_exp_analysis_release(&s->exp);
+    lw_exp_data_free(s->exp_data);
     if (s->have_src)
         lw_session_source_release(&s->src);
     if (s->from_store)
@@ -428,9 +438,44 @@ lw_err_t lw_session_analyze(lw_session_t *s, const lw_analyze_opts_t *opts,
     lw_analysis_free(s->analysis);
     s->analysis = NULL;
     lw_err_t err = lw_analyze_tree(opts, &s->src.in, &s->analysis, errstr, errstr_size);
-    if (err == LW_OK)
+    if (err == LW_OK) {
+        s->analysis->experiments = s->exp_data ? &s->exp : NULL;
         *out = s->analysis;
+    }
     return err;
+}
+
+lw_err_t lw_session_load_experiments(lw_session_t *s, const lw_config_t *cfg, lw_store_t *store,
+                                     const lw_exp_opts *opts, char *errstr, size_t errstr_size)
+{
+    if (s->exp_data || !cfg->experiments.sources || cfg->experiments.nsources == 0)
+        return LW_OK;
+    uint32_t nb = cfg->experiments.buckets > 0 ? (uint32_t)cfg->experiments.buckets : LW_EXP_BUCKETS;
+    lw_exp_data *d = lw_exp_data_new(nb);
+    if (!d)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "experiments: out of memory");
+    lw_exp_opts def;
+    lw_exp_opts_init(&def);
+    lw_exp_roles roles = {.nsm = cfg->metrics[cfg->tree.nsm].name,
+                          .kpi = cfg->tree.kpi >= 0 ? cfg->metrics[cfg->tree.kpi].name : NULL,
+                          .inputs = s->exp_inputs};
+    for (size_t i = 0; i < cfg->tree.ninputs && i < LW_CONFIG_MAX_INPUTS; i++)
+        s->exp_inputs[roles.ninputs++] = cfg->metrics[cfg->tree.inputs[i].metric].name;
+    lw_err_t err = lw_exp_load(store, cfg, d, errstr, errstr_size);
+    if (err == LW_OK && lw_exp_data_nexperiments(d) > 0)
+        err = lw_exp_analyze(d, &roles, opts ? opts : &def, &s->exp, errstr, errstr_size);
+    if (err != LW_OK || lw_exp_data_nexperiments(d) == 0) {
+        lw_exp_analysis_release(&s->exp);
+        lw_exp_data_free(d);
+        return err;
+    }
+    s->exp_data = d;
+    return LW_OK;
+}
+
+const lw_exp_analysis *lw_session_experiments(const lw_session_t *s)
+{
+    return s->exp_data ? &s->exp : NULL;
 }
 
 const lw_analyze_input_t *lw_session_input(const lw_session_t *s)

@@ -31,6 +31,8 @@
 #ifndef LEADWATCH_JSONW_H
 #define LEADWATCH_JSONW_H
 
+#include <stdio.h>
+
 #include "leadwatch/core/buf.h"
 
 #define LW_JSONW_MAX_DEPTH 32
@@ -72,6 +74,17 @@ void lw_jsonw_raw(lw_jsonw_t *w, const char *json, size_t n);
  * with containers still open.
  */
 lw_err_t lw_jsonw_finish(const lw_jsonw_t *w);
+
+/*
+ * A document streamed to a FILE in chunks: fn(arg, w, out, ...) writes it
+ * with w (indent 2) over a fresh buffer of at most max bytes and may empty
+ * the buffer into out between items (the writer's state does not depend on
+ * the buffer's contents); the buffer is released after.  Returns fn's result.
+ */
+typedef lw_err_t (*lw_jsonw_doc_fn)(const void *arg, lw_jsonw_t *w, FILE *out, char *errstr,
+                                    size_t errstr_size);
+lw_err_t lw_jsonw_write_doc(lw_jsonw_doc_fn fn, const void *arg, size_t max, FILE *out,
+                            char *errstr, size_t errstr_size);
 
 /*
  * The reading side's one-letter escapes: the character \e stands for

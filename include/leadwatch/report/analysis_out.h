@@ -5,7 +5,9 @@
  *             a top-level object with `edges`, each edge with from, to, role,
  *             kind, verdict, reasons, lag, granger[], granger_reverse[],
  *             lagged_regression, ccf, stability (break_period when a break
- *             is found), oos, sensitivity, q - plus the options, the
+ *             is found), oos, sensitivity, q, and "experiments" when the
+ *             store had experiment aggregates (issue 16: the edge's verdict
+ *             from the team's A/B tests; absent otherwise) - plus the options, the
  *             transform and seasonal handling of each series and every
  *             degree of freedom, so each number can be reproduced from the
  *             JSON alone.  Every undefined number is null, never NaN/Inf;

@@ -30,7 +30,10 @@
  * with the break date marked, and - in a collapsed <details> - the
  * statistics behind the verdict with a one-line explanation of each test
  * and their charts (cross-correlation, Granger p by lag, rolling p history,
- * sensitivity); then changes since the previous report, data quality, a
+ * sensitivity); then, when the store holds experiments (issue 16), the
+ * "Experiments" section (report_exp.c): per edge the verdict of the team's
+ * A/B tests and a scatter of input effect vs NSM effect per experiment;
+ * then changes since the previous report, data quality, a
  * glossary and the methods.  Charts are drawn at two widths where needed
  * (a desktop one and a 360 px one, switched by CSS) so chart text is at
  * least 11 px at a 390 px phone width.  Every chart carries class "lw-chart" and a
@@ -126,7 +129,9 @@ lw_err_t lw_report_markdown(const lw_report_input_t *r, lw_buf_t *out, char *err
 /*
  * report.json: {"schema": "leadwatch.report/1", "report": {metadata,
  * headline, verdicts, changes, data_quality}, "analysis": <the
- * leadwatch.analysis/1 document of lw_analysis_write_json>}.  As above.
+ * leadwatch.analysis/1 document of lw_analysis_write_json>[, "experiments":
+ * <the `leadwatch experiments --format json` document>]}; "experiments" only
+ * when the analysis carries an experiment analysis (issue 16).  As above.
  */
 lw_err_t lw_report_json(const lw_report_input_t *r, lw_buf_t *out, char *errstr,
                         size_t errstr_size);

@@ -272,4 +272,32 @@ typedef struct {
 lw_err_t lw_svg_strip_chart(lw_buf_t *out, const lw_svg_strip_opts_t *opts, char *errstr,
                             size_t errstr_size);
 
+/* ---- a scatter with error bars and a fitted line (svg_scatter.c) ---- */
+
+/* One point; NAN x or y = not drawn. */
+typedef struct {
+    double x, y;
+    double x_lo, x_hi, y_lo, y_hi; /* error bar ends; NAN = no bar on that axis */
+    bool filled;                   /* filled marker, else hollow (say which in the subtitle) */
+    const char *label;             /* tooltip; NULL = the coordinates only */
+} lw_svg_point_t;
+
+typedef struct {
+    lw_svg_frame_t frame; /* default 360 x 380; x_label / y_label name the axes */
+    const lw_svg_point_t *points;
+    size_t n;
+    bool line; /* the line y = line_y + line_slope (x - line_x), clipped to the plot */
+    double line_x, line_y, line_slope;
+    const char *line_label; /* legend text of the line */
+} lw_svg_scatter_opts_t;
+
+/*
+ * Points on two linear axes, both always including 0 (dashed zero lines),
+ * the range that of the points (error bars are clipped to the plot: a bar
+ * that reaches the edge runs beyond it), grey error bars, markers with a
+ * tooltip, and the optional line in vermillion with a legend entry.
+ */
+lw_err_t lw_svg_scatter_chart(lw_buf_t *out, const lw_svg_scatter_opts_t *opts, char *errstr,
+                              size_t errstr_size);
+
 #endif

@@ -177,6 +177,14 @@ double lw_svg_x_of_slot(const lw_svg_layout_t *L, size_t n, double i);
 void lw_svg_axis_x_periods(lw_buf_t *b, const lw_svg_layout_t *L, const char *const *labels,
                            size_t n, const char *title);
 
+/* x position of v on a linear scale, clamped to the plot. */
+double lw_svg_map_x(const lw_svg_layout_t *L, const lw_svg_scale_t *s, double v);
+
+/* A linear value axis along x: vertical gridlines, tick labels (a label that
+ * would overlap the previous one is left out), the axis title. */
+void lw_svg_axis_x_linear(lw_buf_t *b, const lw_svg_layout_t *L, const lw_svg_scale_t *s,
+                          const char *title);
+
 /* Lag axis: integer labels at slot centres, always including 0. */
 void lw_svg_axis_x_lags(lw_buf_t *b, const lw_svg_layout_t *L, int lag_min, size_t n,
                         const char *title);

@@ -235,6 +235,12 @@ typedef struct {
     char holiday_note[LW_ANALYZE_NOTE_SIZE];
     size_t nedges;
     lw_edge_result_t *edges;
+    /* What the team's past A/B tests say about the edges (stats/experiment.h,
+     * issue 16): borrowed, NULL unless the session that ran the analysis found
+     * experiment aggregates in the store and the config has `experiments:`
+     * (lw_session_load_experiments); lw_analyze_tree leaves it NULL.  The
+     * writers match its edges to these by metric names (lw_exp_analysis_edge). */
+    const struct lw_exp_analysis *experiments;
 } lw_analysis_t;
 
 /*

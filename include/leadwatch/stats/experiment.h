@@ -326,4 +326,11 @@ lw_err_t lw_exp_analyze(const lw_exp_data *d, const lw_exp_roles *roles, const l
                         lw_exp_analysis *out, char *errstr, size_t errstr_size);
 void lw_exp_analysis_release(lw_exp_analysis *a);
 
+/* The meta-analysis of the tree edge from -> to, matched by metric name:
+ * an input -> the NSM gives that input's lw_exp_meta (the input in the short
+ * window), NSM -> KPI gives nsm_kpi (both long); *from_window (may be NULL)
+ * receives the window of `from`.  NULL for any other pair. */
+const lw_exp_meta *lw_exp_analysis_edge(const lw_exp_analysis *a, const char *from, const char *to,
+                                        lw_exp_window *from_window);
+
 #endif

@@ -40,6 +40,7 @@
 #include "leadwatch/core/common.h"
 #include "leadwatch/model/config.h"
 #include "leadwatch/stats/analyze.h"
+#include "leadwatch/stats/experiment.h"
 #include "leadwatch/store/series.h"
 #include "leadwatch/store/series_csv.h"
 #include "leadwatch/store/store.h"
@@ -139,6 +140,24 @@ void lw_session_destroy(lw_session_t *s);
  */
 lw_err_t lw_session_analyze(lw_session_t *s, const lw_analyze_opts_t *opts,
                             const lw_analysis_t **out, char *errstr, size_t errstr_size);
+
+/*
+ * Issue 16: what the team's past A/B tests say about the tree's edges.  When
+ * cfg has an `experiments:` section and the store holds experiment
+ * aggregates (store/exp_rows.h's lw_exp_load), run lw_exp_analyze once with
+ * `opts` (NULL = lw_exp_opts_init) over every stored experiment (the
+ * aggregates are per experiment, not per bucket: --as-of and the window do
+ * not cut them) and keep it; every later lw_session_analyze result points
+ * to it (lw_analysis_t.experiments).  Without the section or without
+ * experiment rows nothing is kept and LW_OK is returned: the analysis is
+ * then exactly what it was before.  cfg must outlive the session (the role
+ * names point into it).  Errors: the store's, lw_exp_analyze's, LW_ERR_NOMEM.
+ */
+lw_err_t lw_session_load_experiments(lw_session_t *s, const lw_config_t *cfg, lw_store_t *store,
+                                     const lw_exp_opts *opts, char *errstr, size_t errstr_size);
+
+/* The experiment analysis lw_session_load_experiments kept, or NULL. */
+const lw_exp_analysis *lw_session_experiments(const lw_session_t *s);
 
 /* The analysis input (the rows in the range, the tree's columns); owned by the session. */
 const lw_analyze_input_t *lw_session_input(const lw_session_t *s);
