@@ -85,7 +85,7 @@ tree:
   inputs:
     - {metric: plays, kind: depth}
 YAML
-expect 1 "no experiment aggregates" -c lw.yaml
+expect 1 "the config has no experiments: section" -c lw.yaml
 expect 2 "--format" --aggregates "$CSV" "${roles[@]}" --format xml
 expect 2 "alpha must be" --aggregates "$CSV" "${roles[@]}" --alpha 0.9
 expect 2 "--nsm and --inputs" --aggregates "$CSV" --nsm m3
