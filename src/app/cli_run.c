@@ -206,6 +206,11 @@ static void print_run_summary(const lw_pipeline_stats_t *st, int64_t read,
     printf("  committed in %lld transaction%s; %lld Kafka offset commit%s (%lld refused)\n",
            (long long)st->flushes, st->flushes == 1 ? "" : "s", (long long)cs->kafka_commits,
            cs->kafka_commits == 1 ? "" : "s", (long long)cs->kafka_commit_errors);
+    if (cs->fenced_flushes || st->flush_retries)
+        printf("  fleet: %lld flush%s refused (partition claimed by another member, its events "
+               "consumed again), %lld deadlock retr%s\n",
+               (long long)cs->fenced_flushes, cs->fenced_flushes == 1 ? "" : "es",
+               (long long)st->flush_retries, st->flush_retries == 1 ? "y" : "ies");
 }
 
 int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)
