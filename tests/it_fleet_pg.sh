@@ -6,12 +6,12 @@
 #   1. FLEET_ROUNDS (default 20) times a random member is killed with SIGKILL
 #      and started again at once (each one a rebalance, often with the dead
 #      member's partitions waiting for its session timeout);
-#   2. evaluator failover: the member holding the evaluator lease is killed;
-#      another one takes the lease and evaluates the next closed bucket within
-#      30 s (the verdicts table's newest as_of moves);
-#   3. a member is paused (SIGSTOP) past its session timeout and resumed: its
+#   2. a member is paused (SIGSTOP) past its session timeout and resumed: its
 #      late flush is refused and counted (its log, and
 #      leadwatch_store_fenced_flushes_total on its /metrics);
+#   3. evaluator failover: the member holding the evaluator lease is killed;
+#      another one takes the lease and evaluates the next closed bucket within
+#      30 s (the verdicts table's newest as_of moves);
 #   4. once everything is consumed: the series equal the reference exactly
 #      (counts and distincts; fractional sums to 1e-9), the accepted counter
 #      equals the events produced (0 lost, 0 counted twice), Kafka's committed
@@ -42,7 +42,7 @@ EOF
 grep -q '^  late  *0$' g.out || fail "grace 2d makes events late in the reference"
 mock_start --topic events --partitions 8
 
-PROD_S=${FLEET_PRODUCE_S:-75}
+PROD_S=${FLEET_PRODUCE_S:-90}
 rate=$((REF_EVENTS / PROD_S + 1))
 "$LW" simulate "${SIM[@]}" --produce "$BOOT" --topic events --rate "$rate" \
   --kafka linger.ms=50 2>sim.err &
@@ -57,6 +57,12 @@ start_member() { # start_member N: member N (logs mN.err, appended across restar
   MPID[$1]=$!
   LW_PIDS+=("${MPID[$1]}")
 }
+member_url() { # member_url N: URL of member N's newest /metrics (read by metric, lib_kafka.sh)
+  local port
+  port=$(sed -n 's/.*serving \/metrics, \/healthz and \/readyz on port \([0-9]*\).*/\1/p' "m$1.err" | tail -1)
+  URL="http://127.0.0.1:$port"
+  export URL
+}
 rand_sleep() { # rand_sleep MIN_MS MAX_MS
   local ms=$(($1 + RANDOM % ($2 - $1)))
   sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
@@ -67,7 +73,7 @@ t0=$SECONDS
 
 # 1. random SIGKILLs and restarts while producing
 for _ in $(seq 1 "$ROUNDS"); do
-  rand_sleep 600 2200
+  rand_sleep 400 1600
   n=$((RANDOM % 3 + 1))
   kill -9 "${MPID[$n]}" 2>/dev/null
   wait "${MPID[$n]}" 2>/dev/null
@@ -75,6 +81,42 @@ for _ in $(seq 1 "$ROUNDS"); do
 done
 kill -0 "$SIM_PID" 2>/dev/null || fail "the producer finished before the kill rounds did; raise FLEET_PRODUCE_S"
 echo "1. $ROUNDS members killed (SIGKILL) and restarted in $((SECONDS - t0)) s while producing"
+
+# 2. SIGSTOP past the session timeout (6 s), SIGCONT: the late flush is refused
+fenced=0
+for attempt in 1 2 3; do
+  kill -0 "$SIM_PID" 2>/dev/null || fail "the producer finished before a paused member had anything unflushed; raise FLEET_PRODUCE_S"
+  n=$((RANDOM % 3 + 1))
+  before=$(grep -c "the flush is refused" "m$n.err")
+  wait_for_line "m$n.err" "serving /metrics" 20 || fail "member $n: no http server"
+  t=0 # a member with partitions (not one between a revocation and its next assignment)
+  while :; do
+    member_url "$n"
+    assigned=$(metric leadwatch_partitions_assigned)
+    [ "${assigned:-0}" -ge 1 ] && break
+    sleep 0.2; t=$((t + 1)); [ $t -lt 50 ] || break
+  done
+  sleep 0.5 # consuming them
+  kill -STOP "${MPID[$n]}"
+  sleep 12
+  kill -CONT "${MPID[$n]}"
+  t=0
+  while [ "$(grep -c "the flush is refused" "m$n.err")" -le "$before" ] && [ $t -lt 50 ]; do
+    sleep 0.2; t=$((t + 1))
+  done
+  if [ "$(grep -c "the flush is refused" "m$n.err")" -gt "$before" ]; then
+    t=0 # /metrics is refreshed every second
+    while fenced=$(metric leadwatch_store_fenced_flushes_total) && [ "${fenced:-0}" -lt 1 ] &&
+      [ $t -lt 50 ]; do
+      sleep 0.2; t=$((t + 1))
+    done
+    [ "${fenced:-0}" -ge 1 ] || fail "member $n logged a refused flush, /metrics says '${fenced}'"
+    break
+  fi
+  echo "attempt $attempt: member $n had nothing unflushed when stopped; again"
+done
+[ "${fenced:-0}" -ge 1 ] || fail "no paused member's flush was refused in 3 attempts"
+echo "2. member $n paused 12 s and resumed: its late flush was refused (fenced_flushes_total $fenced)"
 
 # leader N: the member whose newest lease line says it holds the lease (a live one)
 leader() {
@@ -86,11 +128,12 @@ leader() {
 }
 newest_as_of() { psql_fleet "SELECT coalesce(max(as_of), 0) FROM verdicts"; }
 
-# 2. evaluator failover
+# 3. evaluator failover (buckets must still be closing: the producer runs)
 t=0
 while [ -z "$(leader)" ]; do
   sleep 0.2; t=$((t + 1)); [ $t -lt 150 ] || fail "no member took the evaluator lease in 30 s"
 done
+kill -0 "$SIM_PID" 2>/dev/null || fail "the producer finished before the failover test; raise FLEET_PRODUCE_S"
 old=$(leader)
 before=$(newest_as_of)
 kill -9 "${MPID[$old]}" 2>/dev/null
@@ -104,38 +147,8 @@ while :; do
   sleep 0.2; t=$((t + 1))
   [ $t -lt 150 ] || fail "after killing leader $old no other member evaluated a new bucket in 30 s (newest as_of $now, was $before; leader '${new}')"
 done
-echo "2. leader (member $old) killed: member $new evaluated as of $(date -u -d "@$((now / 1000))" +%F) after $((SECONDS - tk)) s"
+echo "3. leader (member $old) killed: member $new evaluated as of $(date -u -d "@$((now / 1000))" +%F) after $((SECONDS - tk)) s"
 start_member "$old"
-
-# 3. SIGSTOP past the session timeout (6 s), SIGCONT: the late flush is refused
-fenced=0
-for attempt in 1 2 3; do
-  n=$((RANDOM % 3 + 1))
-  before=$(grep -c "the flush is refused" "m$n.err")
-  wait_for_line "m$n.err" "serving /metrics" 20 || fail "member $n: no http server"
-  kill -STOP "${MPID[$n]}"
-  sleep 12
-  kill -CONT "${MPID[$n]}"
-  t=0
-  while [ "$(grep -c "the flush is refused" "m$n.err")" -le "$before" ] && [ $t -lt 50 ]; do
-    sleep 0.2; t=$((t + 1))
-  done
-  if [ "$(grep -c "the flush is refused" "m$n.err")" -gt "$before" ]; then
-    port=$(sed -n 's/.*serving \/metrics, \/healthz and \/readyz on port \([0-9]*\).*/\1/p' "m$n.err" | tail -1)
-    URL="http://127.0.0.1:$port" # read by metric (lib_kafka.sh)
-    export URL
-    t=0 # /metrics is refreshed every second
-    while fenced=$(metric leadwatch_store_fenced_flushes_total) && [ "${fenced:-0}" -lt 1 ] &&
-      [ $t -lt 50 ]; do
-      sleep 0.2; t=$((t + 1))
-    done
-    [ "${fenced:-0}" -ge 1 ] || fail "member $n logged a refused flush, /metrics says '${fenced}'"
-    break
-  fi
-  echo "attempt $attempt: member $n had nothing unflushed when stopped; again"
-done
-[ "${fenced:-0}" -ge 1 ] || fail "no paused member's flush was refused in 3 attempts"
-echo "3. member $n paused 12 s and resumed: its late flush was refused (fenced_flushes_total $fenced)"
 
 wait "$SIM_PID" || fail "producer failed: $(tail -2 sim.err)"
 mock_cmd watermarks events >wm.txt
