@@ -845,6 +845,14 @@ static void revoke_parts(lw_consumer_t *c, rd_kafka_topic_partition_list_t *part
             pt->active = false;
             pt->blocked = false;
             pt->eof = false;
+            if (pt->fenced) {
+                /* librdkafka keeps a pause across revoke and assign: paused when fenced,
+                 * a partition that came back would never be fetched again */
+                rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+                rd_kafka_topic_partition_list_add(one, pt->topic, pt->partition);
+                (void)rd_kafka_resume_partitions(c->rk, one);
+                rd_kafka_topic_partition_list_destroy(one);
+            }
             pt->fenced = pt->reseek = false;
             /* no longer ours: it must not hold the watermark back (fleet: its new
              * owner's claim makes it active again in the store) */
