@@ -31,7 +31,7 @@ ROUNDS=${FLEET_ROUNDS:-20}
 SEED=${FLEET_SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$SEED
 echo "kill rounds: $ROUNDS, random seed: $SEED (FLEET_SEED=$SEED to repeat)"
-SIM=(--days 40 --seed 23 --scale 0.1)
+SIM=(--days 40 --seed 23 --scale 0.1 --break-day 22)
 reference "${SIM[@]}"
 # buckets close (grace 2 days: the simulator's late deliveries are at most 36 hours late)
 write_config f.yaml unused.db 2d
@@ -209,6 +209,15 @@ alerts() { sed -n 's/.* alert: \(.* -> [a-z]*\).*/\1/p' "$@" | grep -v '^Leadwat
 alerts m1.err m2.err m3.err >af.txt
 alerts single.err >as.txt
 cmp -s af.txt as.txt || { diff as.txt af.txt | head >&2; fail "alerts differ from one daemon's"; }
+# the example Grafana dashboard's queries run on this store (macros and the variable filled in)
+python3 - "$SRC/config/grafana-leadwatch-pg.json" >gf.sql <<'PY' || fail "dashboard JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for q in [d["templating"]["list"][0]["query"]] + [t["rawSql"] for p in d["panels"] for t in p["targets"]]:
+    q = q.replace("$__timeFilter(bucket_start)", "bucket_start > now() - interval '10 years'")
+    print(q.replace("$metric", "'plays', 'active_users'") + ";")
+PY
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$FLEET" -f gf.sql >gf.out 2>&1 || fail "a dashboard query fails: $(tail -3 gf.out)"
 fenced_all=$(cat m*.out | sed -n 's/.*fleet: \([0-9]*\) flush.*/\1/p' | awk '{s += $1} END {print s + 0}')
 echo "4. series exact, $acc events counted once, Kafka committed <= store, $(wc -l <vs.txt) verdicts and $(wc -l <as.txt) alert transitions equal one daemon's ($fenced_all refused flushes in the last runs' summaries)"
 echo "it_fleet_pg: all checks passed in $SECONDS s"

@@ -1696,6 +1696,61 @@ static void test_pg_fleet_claim_fence_watermark(void **state)
     lw_store_close(b);
 }
 
+/*
+ * Two writers locking two cells in opposite orders deadlock; PostgreSQL aborts
+ * one (SQLSTATE 40P01, after deadlock_timeout) and the store says LW_ERR_RETRY,
+ * which the pipeline runs again (the fleet sorts its cells so this is rare).
+ */
+static void test_pg_deadlock_is_retry(void **state)
+{
+    (void)state;
+    const char *url = target_in("deadlock.db");
+    lw_store_t *a = open_ok(url, 0);
+    int go[2], ready[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lw_store_t *c = NULL;
+        char e2[256];
+        char x = 0;
+        if (lw_store_open(url, 0, &c, e2, sizeof e2) != LW_OK ||
+            lw_store_begin(c, e2, sizeof e2) != LW_OK ||
+            lw_store_add_cell(c, "y", 0, 1, 0.0, NULL, e2, sizeof e2) != LW_OK)
+            _exit(100);
+        if (write(ready[1], "r", 1) != 1 || read(go[0], &x, 1) != 1)
+            _exit(101);
+        lw_err_t rc = lw_store_add_cell(c, "x", 0, 1, 0.0, NULL, e2, sizeof e2);
+        if (rc == LW_OK)
+            rc = lw_store_commit(c, e2, sizeof e2);
+        else
+            lw_store_rollback(c);
+        _exit((int)rc);
+    }
+    char x = 0;
+    OK(lw_store_begin(a, E));
+    OK(lw_store_add_cell(a, "x", 0, 1, 0.0, NULL, E));
+    assert_int_equal(read(ready[0], &x, 1), 1);
+    assert_int_equal(write(go[1], "g", 1), 1);
+    usleep(200 * 1000); /* the child waits for x */
+    char err[256] = "";
+    lw_err_t rc = lw_store_add_cell(a, "y", 0, 1, 0.0, NULL, err, sizeof err);
+    if (rc == LW_OK) {
+        OK(lw_store_commit(a, E));
+    } else {
+        printf("# the aborted writer: %s %s\n", lw_err_name(rc), err);
+        lw_store_rollback(a);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    lw_err_t child = (lw_err_t)WEXITSTATUS(st);
+    /* exactly one of the two was aborted, as a retry; the other committed */
+    assert_true((rc == LW_ERR_RETRY && child == LW_OK) || (rc == LW_OK && child == LW_ERR_RETRY));
+    lw_store_close(a);
+}
+
 /* The evaluator lease: one holder; released when its session ends; SQLite always holds it. */
 static void test_pg_lease(void **state)
 {
@@ -1839,6 +1894,7 @@ int main(void)
             cmocka_unit_test(test_pg_password_file),
             cmocka_unit_test(test_pg_fleet_claim_fence_watermark),
             cmocka_unit_test(test_pg_lease),
+            cmocka_unit_test(test_pg_deadlock_is_retry),
             cmocka_unit_test(test_pg_measure),
         };
         return cmocka_run_group_tests_name("store_postgresql", pg_tests, make_tmpdir,

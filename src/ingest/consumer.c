@@ -606,14 +606,21 @@ static void assign(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
     part_t **rows = calloc(np, sizeof *rows);
     lw_position_t *stored_v = calloc(np, sizeof *stored_v);
     bool *found_v = calloc(np, sizeof *found_v);
-    if (!rows || !stored_v || !found_v)
+    size_t *at = calloc(np, sizeof *at); /* row index + 1, 0 none */
+    if (!rows || !stored_v || !found_v || !at)
         fail(c, LW_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < parts->cnt && c->failed == LW_OK; i++) {
-        rows[i] = part_get(c, parts->elems[i].topic, parts->elems[i].partition, &stored_v[i],
-                           &found_v[i]);
+    /* every row first, by index (part_get may grow, and so move, the table), then pointers */
+    for (int i = 0; i < parts->cnt && c->failed == LW_OK && at; i++) {
+        part_t *pt = part_get(c, parts->elems[i].topic, parts->elems[i].partition, &stored_v[i],
+                              &found_v[i]);
+        at[i] = pt ? (size_t)(pt - c->parts) + 1 : 0;
+    }
+    for (int i = 0; i < parts->cnt && c->failed == LW_OK && at; i++) {
+        rows[i] = at[i] ? &c->parts[at[i] - 1] : NULL;
         if (rows[i])
             rows[i]->fenced = rows[i]->reseek = false;
     }
+    free(at);
     if (c->shared && c->failed == LW_OK)
         (void)claim(c, parts, rows, stored_v, found_v);
     for (int i = 0; i < parts->cnt; i++) {
