@@ -37,8 +37,9 @@ test: build
 # it_ingest_pg and it_kafka_pg (PostgreSQL end to end, ~90 s under ASan) likewise: store_pg.c
 # runs under ASan in it_store_pg (test_store's contract tests against a live server); and
 # it_kafka_slow_eval (~35 s, waits on injected delays): the evaluator thread runs under
-# ASan in test_evaluator and every it_kafka_* daemon.
-ASAN_EXCLUDE ?= ^bench_|^it_alerts_(am|prom|receivers)$$|^it_demo$$|^it_analyze_report$$|^it_ingest_pg$$|^it_kafka_pg$$|^it_kafka_slow_eval$$
+# ASan in test_evaluator and every it_kafka_* daemon.  it_fleet_pg (3 daemons, PostgreSQL and
+# a producer for ~90 s) likewise: the fleet's store code runs under ASan in it_store_pg.
+ASAN_EXCLUDE ?= ^bench_|^it_alerts_(am|prom|receivers)$$|^it_demo$$|^it_analyze_report$$|^it_ingest_pg$$|^it_kafka_pg$$|^it_fleet_pg$$|^it_kafka_slow_eval$$
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLW_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null

@@ -8,15 +8,12 @@
 #      writes, then one run to idle: after each kill Kafka's committed offsets
 #      are not ahead of the store's, and the final series are exact (counts
 #      and distincts exactly, fractional sums to 1e-9, same_series).
-# One writer at a time: the multi-daemon fleet on one store is not built yet.
+# One daemon here; several in one group on one store: tests/it_fleet_pg.sh.
 set -uo pipefail
 source "$(dirname "$0")/lib_kafka.sh"
 # shellcheck source=tests/lib_pg.sh
 source "$SRC/tests/lib_pg.sh"
-pg_start || fail "could not start PostgreSQL"
-for db in lwt_clean lwt_kill; do
-  "$PG_BIN/psql" -X -q "$PG_URL" -c "CREATE DATABASE $db" || fail "create $db"
-done
+pg_start_with lwt_clean lwt_kill
 
 # pg_positions DB TOPIC: "PARTITION OFFSET" per stored Kafka source, as store_positions
 pg_positions() {

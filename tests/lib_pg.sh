@@ -14,6 +14,7 @@
 #                   (pg_url DB prints the same for database DB)
 #   PG_PW_URL, PG_PW  a password-protected role's URI (TCP) and its password
 #   PG_DIR          the directory (data/, log, socket)
+# pg_start_with DB...: pg_start, then CREATE DATABASE for each DB; fails the test (fail) otherwise.
 # pg_stop: pg_ctl stop -m fast and remove the directory; pg_start arranges for
 # it to run on exit (chaining any EXIT trap set before).
 # The server is started with fsync on (the default): timings are honest.
@@ -74,4 +75,12 @@ CREATE ROLE lw_pw LOGIN PASSWORD '$PG_PW';
 CREATE DATABASE lwt_pw OWNER lw_pw;
 EOF
   export PG_URL PG_PW PG_PW_URL PG_DIR PG_PORT
+}
+
+pg_start_with() {
+  pg_start || fail "could not start PostgreSQL"
+  local db
+  for db in "$@"; do
+    "$PG_BIN/psql" -X -q "$PG_URL" -c "CREATE DATABASE $db" || fail "create $db"
+  done
 }

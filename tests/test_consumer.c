@@ -814,6 +814,39 @@ static void test_unreadable_committed_offsets_pause(void **state)
 }
 
 /*
+ * One assignment of more partitions than the row table's first size (16):
+ * the table grows while the assignment is read (a regression: the rows were
+ * held through pointers that growth moved; the fleet bench's 48 partitions
+ * crashed the daemon).
+ */
+static void test_wide_assignment(void **state)
+{
+    (void)state;
+    e2e_t e;
+    e2e_setup(&e, "wide");
+    char err[512], why[256];
+    assert_int_equal(lw_mock_create_topic(e.mock, "wide", 40, err, sizeof err), LW_OK);
+    e.topics[0] = "wide";
+    lw_store_t *store;
+    lw_pipeline_t *p;
+    lw_consumer_t *c = open_consumer(&e, e.db, &store, &p);
+    lw_consumer_stats_t st;
+    int64_t end = now_mono() + 20000;
+    do {
+        poll_for(c, 200);
+        lw_consumer_stats(c, &st);
+    } while (now_mono() < end && st.assigned < 40);
+    assert_int_equal(st.assigned, 40);
+    assert_true(lw_consumer_check(c, why, sizeof why));
+    lw_consumer_lag_t lag[40];
+    assert_int_equal(lw_consumer_lag(c, lag, 40), 40);
+    for (int i = 0; i < 40; i++)
+        assert_string_equal(lag[i].topic, "wide");
+    close_consumer(c, store, p);
+    e2e_teardown(&e);
+}
+
+/*
  * Issue 14: the log moves past a stopped consumer (here: the broker answers
  * OFFSET_OUT_OF_RANGE and auto.offset.reset=latest sends the fetch to the
  * end, as after retention deleted what the store's position points at).
@@ -897,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_refused_commit_is_retried),
         cmocka_unit_test(test_unreadable_committed_offsets_pause),
         cmocka_unit_test(test_skipped_offsets_are_counted_lost),
+        cmocka_unit_test(test_wide_assignment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,8 +41,10 @@
 #include "leadwatch/store/store_backend.h"
 #include "leadwatch/store/store_testing.h"
 
-/* the schema version this build of store.c creates */
-#define LW_TEST_SCHEMA 5
+/* the schema version this build creates: SQLite 5, PostgreSQL 6 (v5: experiments;
+ * PostgreSQL v6: the fleet's source_owners) */
+#define LW_TEST_SCHEMA (pg_base ? 6 : 5)
+static const char *pg_base; /* set when the contract tests run against PostgreSQL (below) */
 
 static char tmpdir[512];
 
@@ -90,8 +92,6 @@ static int remove_tmpdir(void **state)
  * each in a fresh database named after the test's file ("create.db" ->
  * lwt_create_db), created through the URL's own database.
  */
-static const char *pg_base;
-
 static void no_notice(void *arg, const char *message)
 {
     (void)arg, (void)message;
@@ -872,8 +872,11 @@ static void test_newer_schema_rejected(void **state)
         lw_store_t *s = NULL;
         assert_int_equal(lw_store_open(path, flags, &s, err, sizeof err), LW_ERR_STORE);
         assert_null(s);
-        assert_non_null(
-            strstr(err, "store schema version 99 is newer than this leadwatch supports (5)"));
+        char want[96];
+        snprintf(want, sizeof want,
+                 "store schema version 99 is newer than this leadwatch supports (%d)",
+                 LW_TEST_SCHEMA);
+        assert_non_null(strstr(err, want));
     }
 }
 
@@ -1717,6 +1720,177 @@ static void test_pg_connection_lost(void **state)
     lw_store_close(s);
 }
 
+/*
+ * Fleet: a claim raises the owner epoch, a flush fenced on an older epoch is
+ * refused (LW_ERR_FENCED), the newest event times give the global watermark
+ * (oldest over active sources; newest over all when all are idle), a claim
+ * waits for a flush holding the source's row and then sees its position.
+ */
+static void test_pg_fleet_claim_fence_watermark(void **state)
+{
+    (void)state;
+    const char *url = target_in("fleet.db");
+    lw_store_t *a = open_ok(url, 0), *b = open_ok(url, 0);
+    assert_true(lw_store_shared(a));
+    int64_t ea, eb, mt, wm;
+    OK(lw_store_global_watermark(a, &wm, E));
+    assert_true(wm == INT64_MIN); /* nothing claimed */
+    OK(lw_store_begin(a, E));
+    OK(lw_store_claim(a, "kafka:t:0", "a", &ea, &mt, E));
+    OK(lw_store_claim(a, "kafka:t:1", "a", &ea, &mt, E));
+    OK(lw_store_commit(a, E));
+    assert_int_equal(ea, 1);
+    assert_true(mt == INT64_MIN);
+    /* a's flush: both sources fenced on epoch 1 with their newest event times */
+    OK(lw_store_begin(a, E));
+    OK(lw_store_fence(a, "kafka:t:0", 1, 5000, false, E));
+    OK(lw_store_fence(a, "kafka:t:1", 1, 9000, false, E));
+    OK(lw_store_global_watermark(a, &wm, E));
+    assert_int_equal(wm, 5000);
+    OK(lw_store_raise_int(a, "watermark_ms", wm, E));
+    OK(lw_store_commit(a, E));
+    /* b takes partition 0: epoch 2, newest time 5000 */
+    OK(lw_store_begin(b, E));
+    OK(lw_store_claim(b, "kafka:t:0", "b", &eb, &mt, E));
+    OK(lw_store_commit(b, E));
+    assert_int_equal(eb, 2);
+    assert_int_equal(mt, 5000);
+    /* a's late flush on partition 0 is refused; its transaction rolls back */
+    char err[256] = "";
+    OK(lw_store_begin(a, E));
+    assert_int_equal(lw_store_fence(a, "kafka:t:0", 1, 7000, false, err, sizeof err),
+                     LW_ERR_FENCED);
+    printf("# the zombie's flush: %s\n", err);
+    assert_non_null(strstr(err, "owner epoch 2"));
+    lw_store_rollback(a);
+    OK(lw_store_owner(a, "kafka:t:0", &ea, &mt, E));
+    assert_int_equal(ea, 2);
+    assert_int_equal(mt, 5000);
+    /* raise_int never lowers; idle sources do not hold the watermark */
+    OK(lw_store_begin(b, E));
+    OK(lw_store_raise_int(b, "watermark_ms", 10, E));
+    OK(lw_store_fence(b, "kafka:t:0", 2, 6000, true, E));
+    OK(lw_store_global_watermark(b, &wm, E));
+    assert_int_equal(wm, 9000); /* partition 1 is the only active one */
+    OK(lw_store_commit(b, E));
+    OK(lw_store_get_int(a, "watermark_ms", &wm, E));
+    assert_int_equal(wm, 5000);
+    /* a claim waits for the flush that holds the row, then reads its position */
+    OK(lw_store_begin(b, E));
+    OK(lw_store_fence(b, "kafka:t:0", 2, 6500, false, E));
+    OK(lw_store_set_position(b, "kafka:t:0", &(lw_position_t){.position = 77}, E));
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lw_store_t *c = NULL;
+        char e2[256];
+        int64_t ec, mc;
+        lw_position_t pos = {0};
+        if (lw_store_open(url, 0, &c, e2, sizeof e2) != LW_OK ||
+            lw_store_begin(c, e2, sizeof e2) != LW_OK ||
+            lw_store_claim(c, "kafka:t:0", "c", &ec, &mc, e2, sizeof e2) != LW_OK ||
+            lw_store_get_position(c, "kafka:t:0", &pos, e2, sizeof e2) != LW_OK ||
+            lw_store_commit(c, e2, sizeof e2) != LW_OK)
+            _exit(2);
+        _exit(ec == 3 && mc == 6500 && pos.position == 77 ? 0 : 1);
+    }
+    usleep(300 * 1000); /* the claim is waiting for b's row lock */
+    OK(lw_store_commit(b, E));
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    lw_store_close(a);
+    lw_store_close(b);
+}
+
+/*
+ * Two writers locking two cells in opposite orders deadlock; PostgreSQL aborts
+ * one (SQLSTATE 40P01, after deadlock_timeout) and the store says LW_ERR_RETRY,
+ * which the pipeline runs again (the fleet sorts its cells so this is rare).
+ */
+static void test_pg_deadlock_is_retry(void **state)
+{
+    (void)state;
+    const char *url = target_in("deadlock.db");
+    lw_store_t *a = open_ok(url, 0);
+    int go[2], ready[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        lw_store_t *c = NULL;
+        char e2[256];
+        char x = 0;
+        if (lw_store_open(url, 0, &c, e2, sizeof e2) != LW_OK ||
+            lw_store_begin(c, e2, sizeof e2) != LW_OK ||
+            lw_store_add_cell(c, "y", 0, 1, 0.0, NULL, e2, sizeof e2) != LW_OK)
+            _exit(100);
+        if (write(ready[1], "r", 1) != 1 || read(go[0], &x, 1) != 1)
+            _exit(101);
+        lw_err_t rc = lw_store_add_cell(c, "x", 0, 1, 0.0, NULL, e2, sizeof e2);
+        if (rc == LW_OK)
+            rc = lw_store_commit(c, e2, sizeof e2);
+        else
+            lw_store_rollback(c);
+        _exit((int)rc);
+    }
+    char x = 0;
+    OK(lw_store_begin(a, E));
+    OK(lw_store_add_cell(a, "x", 0, 1, 0.0, NULL, E));
+    assert_int_equal(read(ready[0], &x, 1), 1);
+    assert_int_equal(write(go[1], "g", 1), 1);
+    usleep(200 * 1000); /* the child waits for x */
+    char err[256] = "";
+    lw_err_t rc = lw_store_add_cell(a, "y", 0, 1, 0.0, NULL, err, sizeof err);
+    if (rc == LW_OK) {
+        OK(lw_store_commit(a, E));
+    } else {
+        printf("# the aborted writer: %s %s\n", lw_err_name(rc), err);
+        lw_store_rollback(a);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    lw_err_t child = (lw_err_t)WEXITSTATUS(st);
+    /* exactly one of the two was aborted, as a retry; the other committed */
+    assert_true((rc == LW_ERR_RETRY && child == LW_OK) || (rc == LW_OK && child == LW_ERR_RETRY));
+    lw_store_close(a);
+}
+
+/* The evaluator lease: one holder; released when its session ends; SQLite always holds it. */
+static void test_pg_lease(void **state)
+{
+    (void)state;
+    const char *url = target_in("lease.db");
+    lw_store_t *a = open_ok(url, 0), *b = open_ok(url, 0);
+    bool ha = false, hb = true;
+    OK(lw_store_lease(a, &ha, E));
+    OK(lw_store_lease(b, &hb, E));
+    assert_true(ha);
+    assert_false(hb);
+    OK(lw_store_lease(a, &ha, E)); /* confirmed */
+    assert_true(ha);
+    lw_store_close(a); /* the holder goes away: its session ends */
+    usleep(200 * 1000);
+    OK(lw_store_lease(b, &hb, E));
+    assert_true(hb);
+    /* the server ends the holder's session: the next check says so, and takes it again */
+    pg_sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    usleep(200 * 1000);
+    hb = true;
+    char err[256] = "";
+    lw_err_t rc = lw_store_lease(b, &hb, err, sizeof err);
+    printf("# lease check after the session ended: %s held=%d %s\n", lw_err_name(rc), hb, err);
+    assert_int_equal(rc, LW_OK);
+    assert_false(hb); /* lost, said once */
+    OK(lw_store_lease(b, &hb, E));
+    assert_true(hb);
+    lw_store_close(b);
+}
+
 /* store.password_file's form: the password comes from the file, never from the URI. */
 static void test_pg_password_file(void **state)
 {
@@ -1827,6 +2001,9 @@ int main(void)
             cmocka_unit_test(test_pg_connection_lost),
             cmocka_unit_test(test_pg_paused_writer_loses_its_flush),
             cmocka_unit_test(test_pg_password_file),
+            cmocka_unit_test(test_pg_fleet_claim_fence_watermark),
+            cmocka_unit_test(test_pg_lease),
+            cmocka_unit_test(test_pg_deadlock_is_retry),
             cmocka_unit_test(test_pg_measure),
         };
         return cmocka_run_group_tests_name("store_postgresql", pg_tests, make_tmpdir,

@@ -67,6 +67,12 @@ const char lw_cli_help_run[] =
     "(or --http) it serves /metrics, /healthz and /readyz. The store must be a\n"
     "file or a postgresql:// URL (not :memory:).\n"
     "SIGHUP reloads the analysis and alerts sections without stopping.\n"
+    "\n"
+    "A fleet: several daemons with the same group.id on one postgresql:// store\n"
+    "count every message once (each flush is refused for a partition another\n"
+    "member has claimed since; counted as leadwatch_store_fenced_flushes_total),\n"
+    "share one watermark, and only the holder of the evaluator lease evaluates\n"
+    "and alerts (another takes over when it dies). README: Running a fleet.\n"
     "\n" LW_CLI_COMMON_OPTS_HELP "      --store PATH       store file (overrides store.path)\n"
     "      --kafka KEY=VALUE  a librdkafka property (adds to / overrides source.kafka),\n"
     "                         e.g. --kafka bootstrap.servers=127.0.0.1:9092\n"
@@ -210,6 +216,11 @@ static void print_run_summary(const lw_pipeline_stats_t *st, int64_t read,
     printf("  committed in %lld transaction%s; %lld Kafka offset commit%s (%lld refused)\n",
            (long long)st->flushes, st->flushes == 1 ? "" : "s", (long long)cs->kafka_commits,
            cs->kafka_commits == 1 ? "" : "s", (long long)cs->kafka_commit_errors);
+    if (cs->fenced_flushes || st->flush_retries)
+        printf("  fleet: %lld flush%s refused (partition claimed by another member, its events "
+               "consumed again), %lld deadlock retr%s\n",
+               (long long)cs->fenced_flushes, cs->fenced_flushes == 1 ? "" : "es",
+               (long long)st->flush_retries, st->flush_retries == 1 ? "y" : "ies");
 }
 
 int lw_cli_run(int argc, char **argv, const lw_cli_env_t *env)

@@ -75,7 +75,7 @@ typedef struct {
     lw_promtext_series_t *consumed, *accepted, *late, *dead_lettered, *kafka_commits,
         *kafka_commit_errors, *rebalances, *flushes, *assigned, *lag_total, *watermark, *closed,
         *commit_seconds, *stalled, *fetch_wakeups, *stale_skipped, *exp_assigned, *exp_conflicts,
-        *exp_dropped;
+        *exp_dropped, *fenced, *flush_retries;
     lw_promtext_series_t *rejected[LW_REJECT__COUNT];
     lw_promtext_family_t *f_lag, *f_part, *f_lost;
     lw_consumer_stats_t last_c;
@@ -131,6 +131,12 @@ static lw_err_t metrics_init(dmetrics_t *m, lw_promtext_t *reg, char *errstr, si
     ONE(LW_PROMTEXT_COUNTER, "experiment_exposures_dropped_total",
         "exposures not assigned: experiments.max_users or the variant bound reached",
         m->exp_dropped);
+    ONE(LW_PROMTEXT_COUNTER, "store_fenced_flushes_total",
+        "fleet: flushes the shared store refused (a partition was claimed by another member); "
+        "their events were dropped and consumed again",
+        m->fenced);
+    ONE(LW_PROMTEXT_COUNTER, "store_flush_retries_total",
+        "flushes run again after the store aborted them to break a deadlock", m->flush_retries);
     ONE(LW_PROMTEXT_GAUGE, "partitions_assigned", "Kafka partitions assigned to this instance",
         m->assigned);
     ONE(LW_PROMTEXT_GAUGE, "consumer_total_lag_messages",
@@ -236,6 +242,8 @@ static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p,
     ADD_DELTA(m->exp_assigned, ps.exp_assigned, m->last_p.exp_assigned);
     ADD_DELTA(m->exp_conflicts, ps.exp_conflicts, m->last_p.exp_conflicts);
     ADD_DELTA(m->exp_dropped, ps.exp_dropped, m->last_p.exp_dropped);
+    ADD_DELTA(m->fenced, cs.fenced_flushes, m->last_c.fenced_flushes);
+    ADD_DELTA(m->flush_retries, ps.flush_retries, m->last_p.flush_retries);
     for (int r = LW_REJECT_NONE + 1; r < LW_REJECT__COUNT; r++)
         ADD_DELTA(m->rejected[r], ps.rejected[r], m->last_p.rejected[r]);
     m->last_c = cs;

@@ -55,6 +55,8 @@
 #define RETRY_PAUSE_MS 200
 #define ERR_SIZE 512
 #define REASON_SIZE 200
+/* fleet: the lease is confirmed (or tried) this often, and before every evaluation */
+#define LEASE_CHECK_MS 1000
 
 typedef struct {
     int64_t wm, from;
@@ -69,8 +71,14 @@ typedef struct {
 } loss_row_t;
 
 struct lw_evaluator {
-    lw_store_t *store; /* the evaluator's own connection */
-    lw_watch_t *watch;
+    lw_store_t *store;  /* the evaluator's own connection */
+    lw_watch_t *watch;  /* fleet: NULL until this member holds the lease */
+    lw_watch_deps_t wd; /* how the watch is made (again, when the lease is taken) */
+    bool shared;        /* fleet: evaluate only while holding the lease (lease_store) */
+    lw_store_t *lease_store;
+    bool leader;           /* holds the lease (always, without a fleet); under mu */
+    int64_t last_lease_ms; /* mono time of the last lease check */
+    lw_promtext_series_t *g_leader;
     int64_t size_ms, grace_ms; /* buckets (a reload cannot change them) */
     int64_t delay_ms;          /* test hook LW_TEST_EVAL_DELAY_MS, 0 = off */
     lw_promtext_series_t *g_backlog;
@@ -250,11 +258,108 @@ static void apply_report(lw_evaluator_t *ev, bool loss, bool stalled, const char
     call_watch(ev, &c);
 }
 
+static void post_locked(lw_evaluator_t *ev, int64_t watermark_ms);
+
+/* The newest bucket evaluated (from the watch), else the one before the store's oldest. */
+static void set_base(lw_evaluator_t *ev)
+{
+    char err[ERR_SIZE];
+    lw_watch_stats(ev->watch, &ev->wst);
+    ev->base = ev->wst.last_as_of_ms;
+    int64_t lo, hi;
+    if (ev->base == INT64_MIN &&
+        lw_store_bucket_range(ev->store, &lo, &hi, err, sizeof err) == LW_OK)
+        ev->base = lo - ev->size_ms;
+}
+
+/*
+ * Fleet, mu held (released meanwhile; returns with it): confirm or take the
+ * lease.  Taken: the watch is made again from the store (the alert table,
+ * monitors and last evaluated bucket another holder left), the queue starts
+ * over, and the store's watermark is posted: the leader evaluates what every
+ * member's flushes closed, not only its own.  Lost: the queue is dropped.
+ */
+static void lease_check(lw_evaluator_t *ev)
+{
+    char err[ERR_SIZE] = "", werr[ERR_SIZE] = "";
+    bool held = false, was = ev->leader;
+    ev->last_lease_ms = lw_clock_mono_ms();
+    pthread_mutex_unlock(&ev->mu);
+    lw_err_t e = lw_store_lease(ev->lease_store, &held, err, sizeof err);
+    if (e != LW_OK) {
+        LW_LOG(LW_LOG_WARN, "evaluator", "evaluator lease: %s (retried)", err);
+        held = false;
+    }
+    lw_err_t we = LW_OK;
+    int64_t wm = INT64_MIN;
+    pthread_mutex_lock(&ev->wmu);
+    if (held && !was) {
+        lw_watch_destroy(ev->watch);
+        ev->watch = NULL;
+        we = lw_watch_new(&ev->wd, lw_clock_wall_ms(), &ev->watch, werr, sizeof werr);
+    }
+    if (held && we == LW_OK &&
+        lw_store_get_int(ev->store, LW_KEY_WATERMARK, &wm, err, sizeof err) != LW_OK)
+        wm = INT64_MIN;
+    pthread_mutex_lock(&ev->mu);
+    if (held && !was && we == LW_OK)
+        set_base(ev);
+    pthread_mutex_unlock(&ev->wmu);
+    if (we != LW_OK) {
+        set_failed(ev, we, werr);
+        return;
+    }
+    if (held != was) {
+        LW_LOG(LW_LOG_INFO, "evaluator", "%s",
+               held ? "evaluator lease taken: this member evaluates and alerts"
+                    : "evaluator lease lost: another member evaluates and alerts");
+        ev->qlen = 0;
+        ev->cur_left = 0;
+        ev->cur_wm = INT64_MIN;
+        ev->posted = INT64_MIN;
+        ev->leader = held;
+        if (ev->g_leader)
+            lw_promtext_set(ev->g_leader, held ? 1.0 : 0.0);
+    }
+    if (held)
+        post_locked(ev, wm);
+}
+
+/* mu held: wait for a post, a report or a stop, at most until the next lease check (fleet). */
+static void wait_work(lw_evaluator_t *ev)
+{
+    if (!ev->shared) {
+        pthread_cond_wait(&ev->cv, &ev->mu);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += LEASE_CHECK_MS / 1000;
+    pthread_cond_timedwait(&ev->cv, &ev->mu, &ts);
+}
+
 static void *thread_main(void *arg)
 {
     lw_evaluator_t *ev = arg;
     pthread_mutex_lock(&ev->mu);
     while (ev->failed == LW_OK) {
+        if (ev->shared) {
+            bool work = ev->cur_left > 0 || ev->qlen > 0 || ev->loss_pending || ev->stall_pending;
+            if (work || lw_clock_mono_ms() - ev->last_lease_ms >= LEASE_CHECK_MS)
+                lease_check(ev);
+            if (ev->failed != LW_OK)
+                break;
+            if (!ev->leader) {
+                /* another member evaluates and alerts: nothing here is for this one */
+                ev->qlen = 0;
+                ev->cur_left = 0;
+                ev->loss_pending = ev->stall_pending = false;
+                if (ev->stop)
+                    break;
+                wait_work(ev);
+                continue;
+            }
+        }
         /* a loss report applies at once: it is about offsets, not about buckets */
         if (ev->loss_pending) {
             for (size_t i = 0; i < ev->nloss; i++) {
@@ -305,7 +410,7 @@ static void *thread_main(void *arg)
         }
         if (ev->stop)
             break; /* drained */
-        pthread_cond_wait(&ev->cv, &ev->mu);
+        wait_work(ev);
     }
     pthread_cond_broadcast(&ev->cv);
     pthread_mutex_unlock(&ev->mu);
@@ -366,17 +471,31 @@ lw_err_t lw_evaluator_new(const lw_evaluator_opts_t *o, int64_t now_ms, lw_evalu
             goto close_store;
         ev->g_backlog = lw_promtext_series(f, NULL);
     }
-    lw_watch_deps_t wd = {
+    ev->wd = (lw_watch_deps_t){
         .cfg = o->cfg, .store = ev->store, .metrics = o->metrics, .sink = o->sink};
-    err = lw_watch_new(&wd, now_ms, &ev->watch, errstr, errstr_size);
-    if (err != LW_OK)
-        goto close_store;
-    lw_watch_stats(ev->watch, &ev->wst);
-    ev->base = ev->wst.last_as_of_ms;
-    int64_t lo, hi;
-    if (ev->base == INT64_MIN &&
-        lw_store_bucket_range(ev->store, &lo, &hi, errstr, errstr_size) == LW_OK)
-        ev->base = lo - ev->size_ms;
+    ev->shared = lw_store_shared(ev->store);
+    ev->leader = !ev->shared;
+    if (ev->shared) {
+        /* the lease lives on its own connection: the evaluations' may reconnect at any time */
+        err = lw_store_open(o->store_target, 0, &ev->lease_store, errstr, errstr_size);
+        if (err == LW_OK && o->metrics) {
+            lw_promtext_family_t *f;
+            err = lw_promtext_family(o->metrics, LW_PROMTEXT_GAUGE, "evaluator_leader",
+                                     "fleet: 1 while this member holds the evaluator lease "
+                                     "(evaluates and alerts)",
+                                     NULL, 0, NULL, 0, &f, errstr, errstr_size);
+            if (err == LW_OK)
+                ev->g_leader = lw_promtext_series(f, NULL);
+        }
+        if (err != LW_OK)
+            goto close_store;
+        ev->last_lease_ms = INT64_MIN / 2;
+    } else {
+        err = lw_watch_new(&ev->wd, now_ms, &ev->watch, errstr, errstr_size);
+        if (err != LW_OK)
+            goto close_store;
+        set_base(ev);
+    }
     ev->delay_ms = test_delay();
     if (pthread_create(&ev->thread, NULL, thread_main, ev) != 0) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "evaluator: cannot start the thread");
@@ -390,6 +509,7 @@ lw_err_t lw_evaluator_new(const lw_evaluator_opts_t *o, int64_t now_ms, lw_evalu
 destroy_watch:
     lw_watch_destroy(ev->watch);
 close_store:
+    lw_store_close(ev->lease_store);
     lw_store_close(ev->store);
 destroy_cv:
     pthread_cond_destroy(&ev->cv);
@@ -403,10 +523,15 @@ destroy_mu:
 void lw_evaluator_post(lw_evaluator_t *ev, int64_t watermark_ms)
 {
     pthread_mutex_lock(&ev->mu);
-    if (watermark_ms == INT64_MIN || (ev->posted != INT64_MIN && watermark_ms <= ev->posted)) {
-        pthread_mutex_unlock(&ev->mu);
+    post_locked(ev, watermark_ms);
+    pthread_mutex_unlock(&ev->mu);
+}
+
+/* mu held */
+static void post_locked(lw_evaluator_t *ev, int64_t watermark_ms)
+{
+    if (watermark_ms == INT64_MIN || (ev->posted != INT64_MIN && watermark_ms <= ev->posted))
         return;
-    }
     bool merged = false;
     if (ev->qlen > 0) {
         post_t *tail = &ev->queue[(ev->qhead + ev->qlen - 1) % QUEUE_MAX];
@@ -430,7 +555,6 @@ void lw_evaluator_post(lw_evaluator_t *ev, int64_t watermark_ms)
     ev->posted = watermark_ms;
     publish_backlog(ev);
     pthread_cond_signal(&ev->cv);
-    pthread_mutex_unlock(&ev->mu);
 }
 
 void lw_evaluator_pipeline(lw_evaluator_t *ev, bool stalled, const char *reason, int64_t now_ms)
@@ -470,7 +594,11 @@ lw_err_t lw_evaluator_reload(lw_evaluator_t *ev, const lw_config_t *cfg, lw_aler
                              char *errstr, size_t errstr_size)
 {
     pthread_mutex_lock(&ev->wmu);
-    lw_err_t err = lw_watch_reload(ev->watch, cfg, sink, errstr, errstr_size);
+    lw_err_t err = ev->watch ? lw_watch_reload(ev->watch, cfg, sink, errstr, errstr_size) : LW_OK;
+    if (err == LW_OK) {
+        ev->wd.cfg = cfg;
+        ev->wd.sink = sink;
+    }
     pthread_mutex_unlock(&ev->wmu);
     return err;
 }
@@ -478,7 +606,8 @@ lw_err_t lw_evaluator_reload(lw_evaluator_t *ev, const lw_config_t *cfg, lw_aler
 void lw_evaluator_reannounce(lw_evaluator_t *ev, int64_t now_ms)
 {
     pthread_mutex_lock(&ev->wmu);
-    lw_watch_reannounce(ev->watch, now_ms);
+    if (ev->watch)
+        lw_watch_reannounce(ev->watch, now_ms);
     pthread_mutex_unlock(&ev->wmu);
 }
 
@@ -535,6 +664,7 @@ void lw_evaluator_destroy(lw_evaluator_t *ev)
     char err[ERR_SIZE];
     (void)lw_evaluator_finish(ev, false, err, sizeof err);
     lw_watch_destroy(ev->watch);
+    lw_store_close(ev->lease_store);
     lw_store_close(ev->store);
     pthread_cond_destroy(&ev->cv);
     pthread_mutex_destroy(&ev->wmu);

@@ -23,6 +23,8 @@ const char *lw_err_name(lw_err_t err)
     case LW_ERR_NOT_FOUND: return "not_found";
     case LW_ERR_KAFKA: return "kafka";
     case LW_ERR_STATS: return "stats";
+    case LW_ERR_FENCED: return "fenced";
+    case LW_ERR_RETRY: return "retry";
     }
     return "unknown";
 }

@@ -121,6 +121,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "leadwatch/core/log.h"
 #include "leadwatch/core/clock.h"
@@ -170,6 +171,8 @@ typedef struct {
     int64_t eof_at;    /* offset of that end (the lag position while `next` is unknown) */
     int64_t lost;      /* offsets skipped past `next` since start (events lost, see below) */
     int64_t lost_first, lost_last; /* the newest skipped range, -1 none */
+    bool reseek; /* fleet: put back at `next` after a refused flush; fed nothing until the seek */
+    bool fenced; /* fleet: another member claimed it; paused and fed nothing until revoked */
 } part_t;
 
 struct lw_consumer {
@@ -206,6 +209,9 @@ struct lw_consumer {
     lw_err_t failed;        /* LW_OK until a fatal error */
     char failmsg[KAFKA_ERRMSG];
     lw_consumer_stats_t st;
+    bool shared;        /* the store is shared by a fleet (store.h "Fleet") */
+    char owner[128];    /* this member in source_owners: host:pid */
+    bool reseek_needed; /* a row has `reseek` set */
 };
 
 /* Record the first fatal error; every later call reports it. */
@@ -303,7 +309,8 @@ static part_t *part_get(lw_consumer_t *c, const char *topic, int32_t partition,
 static int64_t wanted(const lw_consumer_t *c, const part_t *pt)
 {
     lw_position_t fl;
-    if (!pt->active || pt->blocked || !lw_pipeline_source_flushed(c->p, pt->source, &fl))
+    if (!pt->active || pt->blocked || pt->fenced ||
+        !lw_pipeline_source_flushed(c->p, pt->source, &fl))
         return -1;
     return fl.position;
 }
@@ -505,15 +512,122 @@ static int64_t committed_of(const rd_kafka_topic_partition_t *tp)
     return tp->err == RD_KAFKA_RESP_ERR_NO_ERROR && tp->offset >= 0 ? tp->offset : -1;
 }
 
+/* A claim in the making: the row, and what the store answered for it. */
+typedef struct {
+    part_t *pt;
+    char name[LW_PIPELINE_MAX_SOURCE_NAME];
+    int64_t epoch, max_time;
+    lw_position_t pos;
+    bool found;
+} claim_t;
+
+static int claim_order(const void *a, const void *b)
+{
+    return strcmp(((const claim_t *)a)->name, ((const claim_t *)b)->name);
+}
+
+/* One claim transaction over `cl` (sorted); LW_ERR_RETRY when the store broke a deadlock. */
+static lw_err_t claim_once(lw_consumer_t *c, claim_t *cl, size_t n, char *err, size_t errsz)
+{
+    lw_store_t *st = lw_pipeline_store(c->p);
+    lw_err_t e = lw_store_begin(st, err, errsz);
+    for (size_t i = 0; i < n && e == LW_OK; i++) {
+        e = lw_store_claim(st, cl[i].name, c->owner, &cl[i].epoch, &cl[i].max_time, err, errsz);
+        if (e == LW_OK) {
+            e = lw_store_get_position(st, cl[i].name, &cl[i].pos, err, errsz);
+            cl[i].found = e == LW_OK;
+            if (e == LW_ERR_NOT_FOUND)
+                e = LW_OK;
+        }
+    }
+    if (e == LW_OK)
+        e = lw_store_commit(st, err, errsz);
+    if (e != LW_OK)
+        lw_store_rollback(st);
+    return e;
+}
+
+/*
+ * Fleet: claim the assigned partitions in the shared store (consumer.h):
+ * in one transaction, in name order, each one's owner epoch is raised and
+ * its position and newest event time read; the pipeline's sources take
+ * them.  The positions in `stored`/`found` (indexed like `parts`) are
+ * replaced by the ones read.  False with the consumer failed when the store
+ * fails.
+ */
+static bool claim(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts, part_t **rows,
+                  lw_position_t *stored, bool *found)
+{
+    char err[KAFKA_ERRMSG];
+    claim_t *cl = calloc((size_t)parts->cnt + 1, sizeof *cl);
+    if (!cl) {
+        fail(c, LW_ERR_NOMEM, "out of memory");
+        return false;
+    }
+    size_t n = 0;
+    for (int i = 0; i < parts->cnt; i++) {
+        if (!rows[i])
+            continue;
+        cl[n].pt = rows[i];
+        snprintf(cl[n].name, sizeof cl[n].name, "kafka:%s:%d", rows[i]->topic,
+                 (int)rows[i]->partition);
+        n++;
+    }
+    qsort(cl, n, sizeof *cl, claim_order);
+    lw_err_t e = claim_once(c, cl, n, err, sizeof err);
+    for (int t = 0; e == LW_ERR_RETRY && t < 5; t++)
+        e = claim_once(c, cl, n, err, sizeof err);
+    if (e != LW_OK) {
+        free(cl);
+        fail(c, e, "claiming the assigned partitions in the store failed: %s", err);
+        return false;
+    }
+    for (size_t k = 0; k < n; k++) {
+        lw_pipeline_source_claim(c->p, cl[k].pt->source, cl[k].epoch, cl[k].max_time, &cl[k].pos,
+                                 cl[k].found);
+        for (int i = 0; i < parts->cnt; i++) {
+            if (rows[i] == cl[k].pt) {
+                stored[i] = cl[k].pos;
+                found[i] = cl[k].found;
+            }
+        }
+        LW_LOG(LW_LOG_INFO, "consumer", "claimed %s at owner epoch %lld", cl[k].name,
+               (long long)cl[k].epoch);
+    }
+    free(cl);
+    return true;
+}
+
 static void assign(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_topic_partition_list_t *comm = rd_kafka_topic_partition_list_copy(parts);
     rd_kafka_resp_err_t ce = rd_kafka_committed(c->rk, comm, COMMITTED_TIMEOUT_MS);
+    size_t np = (size_t)parts->cnt + 1;
+    part_t **rows = calloc(np, sizeof *rows);
+    lw_position_t *stored_v = calloc(np, sizeof *stored_v);
+    bool *found_v = calloc(np, sizeof *found_v);
+    size_t *at = calloc(np, sizeof *at); /* row index + 1, 0 none */
+    if (!rows || !stored_v || !found_v || !at)
+        fail(c, LW_ERR_NOMEM, "out of memory");
+    /* every row first, by index (part_get may grow, and so move, the table), then pointers */
+    for (int i = 0; i < parts->cnt && c->failed == LW_OK && at; i++) {
+        part_t *pt = part_get(c, parts->elems[i].topic, parts->elems[i].partition, &stored_v[i],
+                              &found_v[i]);
+        at[i] = pt ? (size_t)(pt - c->parts) + 1 : 0;
+    }
+    for (int i = 0; i < parts->cnt && c->failed == LW_OK && at; i++) {
+        rows[i] = at[i] ? &c->parts[at[i] - 1] : NULL;
+        if (rows[i])
+            rows[i]->fenced = rows[i]->reseek = false;
+    }
+    free(at);
+    if (c->shared && c->failed == LW_OK)
+        (void)claim(c, parts, rows, stored_v, found_v);
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        lw_position_t stored;
-        bool found;
-        part_t *pt = part_get(c, tp->topic, tp->partition, &stored, &found);
+        part_t *pt = c->failed == LW_OK && rows ? rows[i] : NULL;
+        lw_position_t stored = pt ? stored_v[i] : (lw_position_t){0};
+        bool found = pt ? found_v[i] : false;
         if (!pt) {
             /* the store failed: consume nothing */
             tp->offset = RD_KAFKA_OFFSET_END;
@@ -540,7 +654,113 @@ static void assign(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
         }
         tp->offset = start_offset(pt, found, &stored, committed_of(&comm->elems[i]));
     }
+    free(rows);
+    free(stored_v);
+    free(found_v);
     rd_kafka_topic_partition_list_destroy(comm);
+}
+
+/*
+ * Fleet: a flush was refused (LW_ERR_FENCED: another member claimed one of
+ * our partitions since we did).  Nothing of it committed, so everything
+ * this member fed since its last flush is dropped (lw_pipeline_discard);
+ * every partition it still owns (same epoch in the store) goes back to the
+ * store's position (re-read) and is sought there on the next poll; the ones
+ * claimed by another member are paused and fed nothing until Kafka revokes
+ * them.  Counted in fenced_flushes.  False with the consumer failed when
+ * the store cannot be read.
+ */
+static bool on_fenced(lw_consumer_t *c, const char *why)
+{
+    char err[KAFKA_ERRMSG];
+    lw_store_t *st = lw_pipeline_store(c->p);
+    c->st.fenced_flushes++;
+    LW_LOG(LW_LOG_WARN, "consumer",
+           "%s; this member's unflushed events are dropped and its partitions re-read from "
+           "the store",
+           why);
+    lw_pipeline_discard(c->p);
+    rd_kafka_topic_partition_list_t *lost = rd_kafka_topic_partition_list_new(4);
+    for (size_t i = 0; i < c->nparts && c->failed == LW_OK; i++) {
+        part_t *pt = &c->parts[i];
+        int64_t mine, now = -1, max_time = INT64_MIN;
+        if (!pt->active || pt->fenced || !lw_pipeline_source_claimed(c->p, pt->source, &mine))
+            continue;
+        char name[LW_PIPELINE_MAX_SOURCE_NAME];
+        snprintf(name, sizeof name, "kafka:%s:%d", pt->topic, (int)pt->partition);
+        lw_err_t e = lw_store_owner(st, name, &now, &max_time, err, sizeof err);
+        lw_position_t pos = {0};
+        bool found = false;
+        if (e == LW_OK && now == mine) {
+            e = lw_store_get_position(st, name, &pos, err, sizeof err);
+            found = e == LW_OK;
+            if (e == LW_ERR_NOT_FOUND)
+                e = LW_OK;
+        }
+        if (e != LW_OK && e != LW_ERR_NOT_FOUND) {
+            fail(c, e, "re-reading %s after a refused flush: %s", name, err);
+            break;
+        }
+        if (e == LW_OK && now == mine) {
+            lw_pipeline_source_claim(c->p, pt->source, mine, max_time, &pos, found);
+            pt->next = found ? pos.position : -1;
+            pt->reseek = true;
+            pt->eof = false;
+            pt->idle = false;
+            c->reseek_needed = true;
+            continue;
+        }
+        LW_LOG(LW_LOG_WARN, "consumer",
+               "%s belongs to another member now (owner epoch %lld, ours %lld): paused until "
+               "revoked",
+               name, (long long)now, (long long)mine);
+        lw_pipeline_source_release(c->p, pt->source);
+        pt->fenced = true;
+        pt->idle = true;
+        rd_kafka_topic_partition_list_add(lost, pt->topic, pt->partition);
+    }
+    if (lost->cnt > 0)
+        (void)rd_kafka_pause_partitions(c->rk, lost);
+    rd_kafka_topic_partition_list_destroy(lost);
+    return c->failed == LW_OK;
+}
+
+/* Fleet: seek every row put back by on_fenced() to its `next` (from lw_consumer_poll). */
+static void reseek_rows(lw_consumer_t *c)
+{
+    if (!c->reseek_needed)
+        return;
+    c->reseek_needed = false;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    for (size_t i = 0; i < c->nparts; i++) {
+        part_t *pt = &c->parts[i];
+        if (pt->active && pt->reseek)
+            rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)->offset =
+                pt->next >= 0 ? pt->next : reset_offset(c);
+    }
+    rd_kafka_error_t *error =
+        l->cnt > 0 ? rd_kafka_seek_partitions(c->rk, l, COMMITTED_RETRY_TIMEOUT_MS) : NULL;
+    if (error) {
+        LW_LOG(LW_LOG_WARN, "consumer", "seek after a refused flush: %s (retried)",
+               rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        c->reseek_needed = true;
+    } else {
+        /* librdkafka drops what was fetched before the seek (its version barrier) */
+        for (size_t i = 0; i < c->nparts; i++)
+            c->parts[i].reseek = false;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* A pipeline flush; a refused one (fleet) is handled by on_fenced and is not a failure. */
+static lw_err_t flush_pipeline(lw_consumer_t *c, char *errstr, size_t errstr_size, bool *fenced)
+{
+    lw_err_t err = lw_pipeline_flush(c->p, c->mono_ms, errstr, errstr_size);
+    *fenced = err == LW_ERR_FENCED;
+    if (*fenced)
+        return on_fenced(c, errstr) ? LW_OK : c->failed;
+    return err;
 }
 
 /* Pause the blocked rows among `parts` (right after they were assigned). */
@@ -615,14 +835,15 @@ static void retry_blocked(lw_consumer_t *c)
     assert(lw_consumer_check(c, NULL, 0));
 }
 
-static void revoke(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts, bool lost)
+static void revoke_parts(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts, bool lost)
 {
     char err[KAFKA_ERRMSG];
     if (c->failed == LW_OK) {
-        lw_err_t e = lw_pipeline_flush(c->p, c->mono_ms, err, sizeof err);
+        bool fenced = false;
+        lw_err_t e = flush_pipeline(c, err, sizeof err, &fenced);
         if (e != LW_OK)
             fail(c, e, "store flush on revocation failed: %s", err);
-        else if (!lost)
+        else if (!lost && !fenced)
             commit_kafka(c, parts, true);
     }
     for (int i = 0; i < parts->cnt; i++) {
@@ -631,8 +852,21 @@ static void revoke(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts, boo
             pt->active = false;
             pt->blocked = false;
             pt->eof = false;
-            /* no longer ours: it must not hold the watermark back */
-            lw_pipeline_source_idle(c->p, pt->source);
+            if (pt->fenced) {
+                /* librdkafka keeps a pause across revoke and assign: paused when fenced,
+                 * a partition that came back would never be fetched again */
+                rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+                rd_kafka_topic_partition_list_add(one, pt->topic, pt->partition);
+                (void)rd_kafka_resume_partitions(c->rk, one);
+                rd_kafka_topic_partition_list_destroy(one);
+            }
+            pt->fenced = pt->reseek = false;
+            /* no longer ours: it must not hold the watermark back (fleet: its new
+             * owner's claim makes it active again in the store) */
+            if (c->shared)
+                lw_pipeline_source_release(c->p, pt->source);
+            else
+                lw_pipeline_source_idle(c->p, pt->source);
             pt->idle = true;
             LW_LOG(LW_LOG_INFO, "consumer", "revoked kafka:%s:%d at offset %lld%s", pt->topic,
                    (int)pt->partition, (long long)pt->next, lost ? " (lost)" : "");
@@ -657,7 +891,7 @@ static void handle_rebalance(lw_consumer_t *c, rd_kafka_resp_err_t err,
             pause_blocked(c, parts);
     } else {
         bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(c->rk);
-        revoke(c, parts, lost);
+        revoke_parts(c, parts, lost);
         if (coop)
             error = rd_kafka_incremental_unassign(c->rk, parts);
         else
@@ -840,6 +1074,24 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
     if (!c)
         return NULL;
     c->p = p;
+    if (lw_store_shared(lw_pipeline_store(p))) {
+        /* Assignments are held per member (loaded at start) and a fenced flush
+         * drops only the series' pending state, so a fleet would miscount the
+         * experiment sums: refused until both are shared (README, fleet limits). */
+        if (lw_pipeline_has_experiments(p)) {
+            lw_seterr(errstr, errstr_size, LW_ERR_CONFIG,
+                      "experiments: is not supported by `run` on a PostgreSQL store "
+                      "(store.url) yet: exposures are assigned per member; ingest them with "
+                      "`leadwatch ingest`, or run on SQLite");
+            free(c);
+            return NULL;
+        }
+        char host[64] = "?";
+        (void)gethostname(host, sizeof host - 1);
+        snprintf(c->owner, sizeof c->owner, "%s:%ld", host, (long)getpid());
+        c->shared = true;
+        lw_pipeline_set_shared(p);
+    }
     conf = lw_kafka_conf_new(ks->props, ks->nprops, forced, sizeof forced / sizeof forced[0], err,
                              sizeof err);
     if (!conf) {
@@ -1023,6 +1275,8 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
 {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         part_t *pt = m->rkt ? part_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+        if (pt && (pt->fenced || pt->reseek))
+            return LW_OK; /* from before the seek, or not ours */
         if (pt && pt->active && !pt->blocked && pt->next >= 0 && m->offset > pt->next) {
             /* at the end, beyond the next offset: everything between is gone */
             count_lost(c, pt, pt->next, m->offset);
@@ -1043,7 +1297,7 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
         return LW_OK;
     }
     part_t *pt = part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
-    if (!pt || !pt->active || pt->blocked)
+    if (!pt || !pt->active || pt->blocked || pt->fenced || pt->reseek)
         return LW_OK; /* no longer ours, or its start is unknown: not fed, not counted */
     if (pt->next >= 0 && m->offset > pt->next)
         count_lost(c, pt, pt->next, m->offset);
@@ -1059,6 +1313,8 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
     lw_err_t err =
         lw_pipeline_feed(c->p, pt->source, m->payload ? m->payload : "", m->payload ? m->len : 0,
                          &after, c->now_ms, &outcome, &reason, errstr, errstr_size);
+    if (err == LW_ERR_FENCED) /* a flush the feed made by itself: nothing of this message counts */
+        return on_fenced(c, errstr) ? LW_OK : c->failed;
     if (err != LW_OK)
         return fail(c, err, "store flush failed: %s", errstr);
     pt->next = after.position;
@@ -1206,6 +1462,7 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
     if (c->dlq)
         lw_producer_poll(c->dlq);
     if (c->failed == LW_OK) {
+        reseek_rows(c);
         retry_blocked(c);
         retry_commits(c);
         int nb = 0;
@@ -1224,12 +1481,14 @@ lw_err_t lw_consumer_flush(lw_consumer_t *c, int64_t mono_ms, bool sync, char *e
     if (c->failed != LW_OK)
         return failed(c, errstr, errstr_size);
     c->mono_ms = mono_ms;
-    lw_err_t err = lw_pipeline_flush(c->p, mono_ms, errstr, errstr_size);
+    bool fenced = false;
+    lw_err_t err = flush_pipeline(c, errstr, errstr_size, &fenced);
     if (err != LW_OK) {
         fail(c, err, "store flush failed: %s", errstr);
         return failed(c, errstr, errstr_size);
     }
-    commit_kafka(c, NULL, sync);
+    if (!fenced)
+        commit_kafka(c, NULL, sync);
     return LW_OK;
 }
 

@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "leadwatch/core/log.h"
 #include "leadwatch/core/timeutil.h"
@@ -63,6 +64,8 @@ typedef struct {
     lw_position_t flushed; /* the position the store holds (zero when none); the expected
                               value of the conditional write (lw_store_move_position) */
     bool in_store;         /* the store holds a position for this source */
+    bool claimed;          /* shared store: this member owns it, at `epoch` (lw_store_claim) */
+    int64_t epoch;
 } source_t;
 
 struct lw_pipeline {
@@ -87,6 +90,10 @@ struct lw_pipeline {
     int64_t watermark;  /* effective watermark (see watermark_after) */
     int64_t active_min; /* min max_time over active sources, INT64_MIN when none */
     int64_t flushed_wm; /* the watermark the store holds, INT64_MIN when none */
+    bool shared;        /* a fleet member (lw_pipeline_set_shared) */
+    bool owners_dirty;  /* shared: a claimed source's idleness changed since the flush */
+    int64_t retries;    /* flushes run again after a deadlock */
+    int64_t discards;   /* pending states dropped (lw_pipeline_discard) */
 };
 
 /*
@@ -279,9 +286,9 @@ static int64_t watermark_after(lw_pipeline_t *p, source_t *s, int64_t t)
     } else if (was_idle) {
         recompute_active_min(p);
     }
-    if (p->active_min > p->watermark)
+    if (!p->shared && p->active_min > p->watermark)
         p->watermark = p->active_min;
-    assert(p->watermark >= p->active_min);
+    assert(p->shared || p->watermark >= p->active_min);
     return p->watermark;
 }
 
@@ -293,7 +300,9 @@ void lw_pipeline_source_idle(lw_pipeline_t *p, int source)
         return;
     s->idle = true;
     recompute_active_min(p);
-    if (p->active_min > p->watermark) {
+    if (p->shared) {
+        p->owners_dirty = p->owners_dirty || s->claimed; /* the store holds its idleness */
+    } else if (p->active_min > p->watermark) {
         p->watermark = p->active_min;
         p->watermark_dirty = true;
     }
@@ -401,7 +410,7 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
 bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms)
 {
     if (p->fed_since_flush == 0)
-        return p->watermark_dirty; /* moved by an idle source: closes buckets now */
+        return p->watermark_dirty || p->owners_dirty; /* an idle source: closes buckets now */
     if (p->fed_since_flush >= p->cfg->store.flush_events)
         return true;
     return p->last_flush_mono == INT64_MIN ||
@@ -457,17 +466,136 @@ static void stats_add(lw_pipeline_stats_t *dst, const lw_pipeline_stats_t *d)
         dst->rejected[r] += d->rejected[r];
 }
 
+/* Sources ordered by name: every member locks shared rows in one order (no deadlock). */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const source_t *const *)a)->name, (*(const source_t *const *)b)->name);
+}
+
+/* Shared store: the flush's condition on every claimed source, in name order (lw_store_fence). */
+static lw_err_t fence_sources(lw_pipeline_t *p, char *errstr, size_t errstr_size)
+{
+    const source_t **v =
+        lw_calloc_err(p->nsources ? p->nsources : 1, sizeof *v, errstr, errstr_size);
+    if (!v)
+        return LW_ERR_NOMEM;
+    for (size_t i = 0; i < p->nsources; i++)
+        v[i] = &p->sources[i];
+    qsort(v, p->nsources, sizeof *v, by_name);
+    lw_err_t err = LW_OK;
+    for (size_t k = 0; k < p->nsources && err == LW_OK; k++) {
+        if (v[k]->claimed)
+            err = lw_store_fence(p->store, v[k]->name, v[k]->epoch, v[k]->max_time, v[k]->idle,
+                                 errstr, errstr_size);
+    }
+    free(v);
+    return err;
+}
+
+/* A dirty cell with its metric's name, collected to be written in (name, bucket) order. */
+typedef struct {
+    const char *name;
+    lw_agg_cell_t c;
+} named_cell_t;
+
+typedef struct {
+    named_cell_t *cells;
+    size_t n, cap;
+    const lw_config_t *cfg;
+} cell_list_t;
+
+static lw_err_t collect_cell(void *ud, const lw_agg_cell_t *c)
+{
+    cell_list_t *l = ud;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        named_cell_t *nc = realloc(l->cells, cap * sizeof *nc);
+        if (!nc)
+            return LW_ERR_NOMEM;
+        l->cells = nc;
+        l->cap = cap;
+    }
+    l->cells[l->n++] = (named_cell_t){l->cfg->metrics[c->metric].name, *c};
+    return LW_OK;
+}
+
+static int cell_order(const void *a, const void *b)
+{
+    const named_cell_t *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c != 0)
+        return c;
+    return x->c.bucket_ms < y->c.bucket_ms ? -1 : x->c.bucket_ms > y->c.bucket_ms;
+}
+
+/*
+ * Every dirty cell into the store.  Shared store: sorted by (metric,
+ * bucket), so two members upserting the same cells lock them in the same
+ * order (else each can hold a row the other waits for: a deadlock).
+ */
+static lw_err_t write_cells(lw_pipeline_t *p, char *errstr, size_t errstr_size)
+{
+    flush_ctx_t fc = {p, errstr, errstr_size};
+    if (!p->shared)
+        return lw_agg_foreach_dirty(p->agg, flush_cell, &fc);
+    cell_list_t l = {.cfg = p->cfg};
+    lw_err_t err = lw_agg_foreach_dirty(p->agg, collect_cell, &l);
+    if (err == LW_ERR_NOMEM)
+        lw_seterr(errstr, errstr_size, err, "out of memory");
+    if (err == LW_OK)
+        qsort(l.cells, l.n, sizeof *l.cells, cell_order);
+    for (size_t i = 0; i < l.n && err == LW_OK; i++)
+        err = flush_cell(&fc, &l.cells[i].c);
+    free(l.cells);
+    return err;
+}
+
+/* Shared store: the global watermark into p->watermark (never back) and the store (raised). */
+static lw_err_t shared_watermark(lw_pipeline_t *p, int64_t *wm, char *errstr, size_t errstr_size)
+{
+    int64_t g;
+    lw_err_t err = lw_store_global_watermark(p->store, &g, errstr, errstr_size);
+    *wm = p->watermark;
+    if (err == LW_OK && g > *wm)
+        *wm = g;
+    if (err == LW_OK && *wm != INT64_MIN)
+        err = lw_store_raise_int(p->store, LW_KEY_WATERMARK, *wm, errstr, errstr_size);
+    return err;
+}
+
+static lw_err_t flush_once(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size_t errstr_size);
+
+/* Deadlock-aborted flushes run again this often, after a short pause (the pending state is kept) */
+#define FLUSH_RETRIES 5
+
 lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size_t errstr_size)
 {
-    if (p->fed_since_flush == 0 && !p->watermark_dirty) {
+    lw_err_t err = flush_once(p, mono_ms, errstr, errstr_size);
+    for (int i = 0; err == LW_ERR_RETRY && i < FLUSH_RETRIES; i++) {
+        p->retries++;
+        LW_LOG(LW_LOG_WARN, "pipeline", "flush aborted by the store (%s); running it again",
+               errstr);
+        struct timespec ts = {0, (long)(10 + rand() % 40) * 1000000L};
+        nanosleep(&ts, NULL);
+        err = flush_once(p, mono_ms, errstr, errstr_size);
+    }
+    return err;
+}
+
+static lw_err_t flush_once(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size_t errstr_size)
+{
+    if (p->fed_since_flush == 0 && !p->watermark_dirty && !p->owners_dirty) {
         p->last_flush_mono = mono_ms;
         return LW_OK;
     }
     lw_err_t err = lw_store_begin(p->store, errstr, errstr_size);
     if (err != LW_OK)
         return err;
-    flush_ctx_t fc = {p, errstr, errstr_size};
-    err = lw_agg_foreach_dirty(p->agg, flush_cell, &fc);
+    int64_t shared_wm = INT64_MIN;
+    if (p->shared)
+        err = fence_sources(p, errstr, errstr_size);
+    if (err == LW_OK)
+        err = write_cells(p, errstr, errstr_size);
     for (size_t i = 0; i < p->nsources && err == LW_OK; i++) {
         const source_t *s = &p->sources[i];
         if (!s->dirty)
@@ -477,7 +605,9 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
             expected.position = LW_POSITION_ABSENT;
         err = lw_store_move_position(p->store, s->name, &expected, &s->pos, errstr, errstr_size);
     }
-    if (err == LW_OK && p->watermark_dirty && p->watermark != INT64_MIN)
+    if (err == LW_OK && p->shared)
+        err = shared_watermark(p, &shared_wm, errstr, errstr_size);
+    else if (err == LW_OK && p->watermark_dirty && p->watermark != INT64_MIN)
         err = lw_store_set_int(p->store, LW_KEY_WATERMARK, p->watermark, errstr, errstr_size);
     if (err == LW_OK)
         err = write_counters(p, errstr, errstr_size);
@@ -492,9 +622,15 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
         err = lw_store_commit(p->store, errstr, errstr_size);
     if (err != LW_OK) {
         lw_store_rollback(p->store);
-        LW_LOG(LW_LOG_ERROR, "pipeline", "flush failed, nothing committed: %s", errstr);
+        if (err != LW_ERR_RETRY && err != LW_ERR_FENCED)
+            LW_LOG(LW_LOG_ERROR, "pipeline", "flush failed, nothing committed: %s", errstr);
         return err;
     }
+    if (p->shared && shared_wm > p->watermark) {
+        p->watermark = shared_wm;
+        lw_agg_set_watermark(p->agg, shared_wm);
+    }
+    p->owners_dirty = false;
 
     lw_agg_flushed(p->agg);
     if (p->exp)
@@ -537,6 +673,75 @@ lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size
 void lw_pipeline_committed(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
 {
     *out = p->total;
+    out->flush_retries = p->retries;
+    out->discards = p->discards;
+}
+
+void lw_pipeline_set_shared(lw_pipeline_t *p)
+{
+    if (p->shared)
+        return;
+    p->shared = true;
+    if (p->dedup) {
+        LW_LOG(LW_LOG_WARN, "pipeline",
+               "source.dedup is off on a shared store: the ids are per member, and members "
+               "would overwrite each other's");
+        lw_dedup_destroy(p->dedup);
+        p->dedup = NULL;
+    }
+}
+
+void lw_pipeline_source_claim(lw_pipeline_t *p, int source, int64_t epoch, int64_t max_time,
+                              const lw_position_t *pos, bool found)
+{
+    assert(source >= 0 && (size_t)source < p->nsources);
+    source_t *s = &p->sources[source];
+    assert(!s->dirty);
+    s->claimed = true;
+    s->epoch = epoch;
+    s->max_time = max_time;
+    s->idle = false;
+    if (found) {
+        s->pos = *pos;
+    } else {
+        memset(&s->pos, 0, sizeof s->pos);
+    }
+    s->flushed = s->pos;
+    s->in_store = found;
+    recompute_active_min(p);
+    assert(lw_pipeline_check(p, NULL, 0));
+}
+
+void lw_pipeline_source_release(lw_pipeline_t *p, int source)
+{
+    assert(source >= 0 && (size_t)source < p->nsources);
+    p->sources[source].claimed = false;
+    lw_pipeline_source_idle(p, source);
+}
+
+bool lw_pipeline_source_claimed(const lw_pipeline_t *p, int source, int64_t *epoch)
+{
+    assert(source >= 0 && (size_t)source < p->nsources);
+    *epoch = p->sources[source].epoch;
+    return p->sources[source].claimed;
+}
+
+void lw_pipeline_discard(lw_pipeline_t *p)
+{
+    lw_agg_flushed(p->agg); /* the cells hold deltas since the flush: zeroed, dropped */
+    lw_agg_reset_counters(p->agg);
+    for (size_t i = 0; i < p->nsources; i++) {
+        source_t *s = &p->sources[i];
+        s->pos = s->flushed;
+        s->dirty = false;
+    }
+    memset(&p->pending, 0, sizeof p->pending);
+    p->fed_since_flush = 0;
+    p->watermark = p->flushed_wm;
+    p->watermark_dirty = false;
+    lw_agg_set_watermark(p->agg, p->watermark);
+    p->discards++;
+    assert(lw_pipeline_check(p, NULL, 0));
 }
 
 bool lw_pipeline_source_flushed(const lw_pipeline_t *p, int source, lw_position_t *out)
@@ -587,7 +792,7 @@ bool lw_pipeline_check(const lw_pipeline_t *p, char *why, size_t why_size)
         return lw_seterr(why, why_size, LW_ERR_INVALID,
                          "cached active minimum %lld, the sources say %lld",
                          (long long)p->active_min, (long long)want_min) == LW_OK;
-    if (p->active_min > p->watermark)
+    if (!p->shared && p->active_min > p->watermark)
         return lw_seterr(why, why_size, LW_ERR_INVALID,
                          "watermark %lld below the active minimum %lld", (long long)p->watermark,
                          (long long)p->active_min) == LW_OK;
@@ -615,6 +820,8 @@ void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out)
     *out = p->total;
     stats_add(out, &p->pending);
     out->flushes = p->total.flushes;
+    out->flush_retries = p->retries;
+    out->discards = p->discards;
     for (size_t m = 0; m < p->cfg->nmetrics; m++)
         out->missing_value[m] += lw_agg_missing_value(p->agg, (int)m);
     if (p->exp) {
@@ -634,6 +841,11 @@ int64_t lw_pipeline_watermark(const lw_pipeline_t *p)
 lw_store_t *lw_pipeline_store(const lw_pipeline_t *p)
 {
     return p->store;
+}
+
+bool lw_pipeline_has_experiments(const lw_pipeline_t *p)
+{
+    return p->exp != NULL;
 }
 
 const lw_config_t *lw_pipeline_config(const lw_pipeline_t *p)

@@ -275,3 +275,70 @@ lw_err_t lw_store_exp_cells(lw_store_t *s, lw_store_exp_cell_cb cb, void *ud, ch
         return no_exp(s, errstr, errstr_size);
     return s->ops->exp_cells(s->be, cb, ud, errstr, errstr_size);
 }
+
+bool lw_store_shared(const lw_store_t *s)
+{
+    return s->ops->claim != NULL;
+}
+
+/* A fleet call on a backend without one (store.h: lw_store_shared() is false). */
+static lw_err_t not_shared(const lw_store_t *s, const char *what, char *errstr, size_t errstr_size)
+{
+    return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                     "store: %s needs a shared store (PostgreSQL), not %s", what, s->ops->name);
+}
+
+lw_err_t lw_store_claim(lw_store_t *s, const char *source, const char *owner, int64_t *epoch,
+                        int64_t *max_time, char *errstr, size_t errstr_size)
+{
+    if (!s->ops->claim)
+        return not_shared(s, "claim", errstr, errstr_size);
+    return s->ops->claim(s->be, source, owner, epoch, max_time, errstr, errstr_size);
+}
+
+lw_err_t lw_store_fence(lw_store_t *s, const char *source, int64_t epoch, int64_t max_time,
+                        bool idle, char *errstr, size_t errstr_size)
+{
+    if (!s->ops->fence)
+        return not_shared(s, "fence", errstr, errstr_size);
+    return s->ops->fence(s->be, source, epoch, max_time, idle, errstr, errstr_size);
+}
+
+lw_err_t lw_store_owner(lw_store_t *s, const char *source, int64_t *epoch, int64_t *max_time,
+                        char *errstr, size_t errstr_size)
+{
+    if (!s->ops->owner)
+        return not_shared(s, "owner", errstr, errstr_size);
+    return s->ops->owner(s->be, source, epoch, max_time, errstr, errstr_size);
+}
+
+lw_err_t lw_store_global_watermark(lw_store_t *s, int64_t *wm, char *errstr, size_t errstr_size)
+{
+    if (!s->ops->global_watermark)
+        return not_shared(s, "global watermark", errstr, errstr_size);
+    return s->ops->global_watermark(s->be, wm, errstr, errstr_size);
+}
+
+lw_err_t lw_store_raise_int(lw_store_t *s, const char *key, int64_t value, char *errstr,
+                            size_t errstr_size)
+{
+    if (s->ops->raise_int)
+        return s->ops->raise_int(s->be, key, value, errstr, errstr_size);
+    /* one writer: a read and a write in its transaction cannot interleave with another's */
+    int64_t have;
+    lw_err_t err = lw_store_get_int(s, key, &have, errstr, errstr_size);
+    if (err == LW_OK && have >= value)
+        return LW_OK;
+    if (err != LW_OK && err != LW_ERR_NOT_FOUND)
+        return err;
+    return lw_store_set_int(s, key, value, errstr, errstr_size);
+}
+
+lw_err_t lw_store_lease(lw_store_t *s, bool *held, char *errstr, size_t errstr_size)
+{
+    if (!s->ops->lease) {
+        *held = true;
+        return LW_OK;
+    }
+    return s->ops->lease(s->be, held, errstr, errstr_size);
+}

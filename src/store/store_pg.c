@@ -23,7 +23,7 @@
  * stderr.  The tables live in the first schema of the connection's
  * search_path (pick one with options=-csearch_path%3Dname).
  *
- * Schema (LW_PG_SCHEMA_VERSION = 5, the same semantics and version numbers
+ * Schema (LW_PG_SCHEMA_VERSION = 6, the same semantics and version numbers
  * as store_sqlite.c; text keys are COLLATE "C" so every ORDER BY is the
  * byte order SQLite uses):
  *   leadwatch_schema(version, applied_at)   one row per applied migration;
@@ -39,6 +39,7 @@
  *      the vectors as double precision[] added by the SQL function lw_vec_add
  *      inside the upsert (so under its row lock); exp_assigns pages by
  *      (experiment, user_hash), LW_PG_PAGE rows a query
+ *   v6 source_owners: the fleet's owner epochs and watermark (below; PostgreSQL only)
  * Migrations run like SQLite's: step N in one transaction that first takes
  * a transaction-scoped advisory lock (so two processes opening a new
  * database at once apply each step once), re-reads the version, runs the
@@ -118,6 +119,19 @@
  * snapshot.  check() verifies the connection and the schema version; the
  * server owns physical integrity (data checksums, amcheck).
  *
+ * Fleet (v6, store.h "Fleet"): source_owners(source, epoch, owner,
+ * max_time, idle, claimed_at) has one row per Kafka partition a member ever
+ * claimed.  claim is an upsert that raises the epoch and returns it; fence
+ * is UPDATE .. WHERE source = $1 AND epoch = $2 (0 rows: LW_ERR_FENCED),
+ * whose row lock is held until the flush commits, so a claim (which waits
+ * for that lock) always reads the position the flush committed, and a flush
+ * that waited for a claim re-evaluates its WHERE on the new epoch and is
+ * refused.  The global watermark is one aggregate over those rows.  Deadlocks
+ * (SQLSTATE 40P01) and serialization failures (40001) return LW_ERR_RETRY:
+ * the server rolled the transaction back and it may simply run again.  The
+ * evaluator lease is a session advisory lock (pg_lease).  Connections use TCP
+ * keepalives (10 s idle, 5 s interval, 3 probes) unless the URI sets them.
+ *
  * All statements are prepared once per connection (and again after a
  * reset) and use binary results; parameters are text except bytea.
  */
@@ -136,13 +150,16 @@
 
 #include <libpq-fe.h>
 
-#define LW_PG_SCHEMA_VERSION 5
+#define LW_PG_SCHEMA_VERSION 6
 #define LW_PG_MAX_TARGET 4096
 #define LW_PG_MAX_PASSWORD 1024
 #define LW_PG_MAX_PARAMS 8
 #define LW_PG_PAGE 1000
 #define LW_PG_PAGE_TEXT "1000"                   /* LW_PG_PAGE in SQL */
 #define LW_PG_MIGRATE_LOCK "7810756212871492707" /* advisory lock key: "leadwatc" as int8 */
+#define LW_PG_LEASE_LOCK "7810756212871492709"   /* the evaluator lease's session lock */
+/* the lease holder pings every second or so; a stopped holder's session ends after this */
+#define LW_PG_LEASE_IDLE_TIMEOUT "10s"
 #define LW_PG_CONFLICT_COUNTER "store.position_conflicts"
 /* a writer paused inside a transaction (SIGSTOP, a stuck host) loses it after 60 s */
 #define LW_PG_IDLE_TIMEOUT "60s"
@@ -208,6 +225,10 @@ static const char *const migrations[LW_PG_SCHEMA_VERSION] = {
     " RETURNS double precision[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS"
     " 'SELECT coalesce(array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i), ''{}'')"
     " FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)';",
+    /* v6: the fleet (store.h): per source its owner epoch, owner, newest event time, idleness */
+    "CREATE TABLE source_owners(source text COLLATE \"C\" PRIMARY KEY, epoch bigint NOT NULL,"
+    " owner text NOT NULL, max_time bigint, idle boolean NOT NULL DEFAULT false,"
+    " claimed_at timestamptz NOT NULL DEFAULT now());",
 };
 
 enum {
@@ -233,6 +254,11 @@ enum {
     ST_EXP_ASSIGNS,
     ST_ADD_EXP_CELL,
     ST_EXP_CELLS,
+    ST_CLAIM,
+    ST_FENCE,
+    ST_OWNER_EPOCH,
+    ST_GLOBAL_WM,
+    ST_RAISE_INT,
     ST_COUNT
 };
 
@@ -293,6 +319,17 @@ static const char *const statement_sql[ST_COUNT] = {
                         " den = lw_vec_add(c.den, excluded.den)",
     [ST_EXP_CELLS] = "SELECT experiment, variant, metric, win, num, den FROM exp_cells"
                      " ORDER BY experiment, variant, metric, win",
+    [ST_CLAIM] = "INSERT INTO source_owners AS o(source, epoch, owner) VALUES($1, 1, $2)"
+                 " ON CONFLICT(source) DO UPDATE SET epoch = o.epoch + 1, owner = excluded.owner,"
+                 " idle = false, claimed_at = now() RETURNING o.epoch, o.max_time",
+    [ST_FENCE] = "UPDATE source_owners SET max_time = greatest(max_time, $3), idle = $4"
+                 " WHERE source = $1 AND epoch = $2",
+    [ST_OWNER_EPOCH] = "SELECT epoch, max_time FROM source_owners WHERE source = $1",
+    [ST_GLOBAL_WM] = "SELECT CASE WHEN bool_and(idle) THEN max(max_time)"
+                     " WHEN bool_or(NOT idle AND max_time IS NULL) THEN NULL"
+                     " ELSE min(max_time) FILTER (WHERE NOT idle) END FROM source_owners",
+    [ST_RAISE_INT] = "INSERT INTO ints AS i(key, value) VALUES($1, $2)"
+                     " ON CONFLICT(key) DO UPDATE SET value = greatest(i.value, excluded.value)",
 };
 
 struct lw_store_backend {
@@ -300,6 +337,7 @@ struct lw_store_backend {
     bool readonly;
     bool in_txn;    /* begin succeeded and no commit/rollback since */
     bool iterating; /* inside a read callback */
+    bool lease;     /* this session holds the evaluator lease (pg_lease) */
     int schema_version;
     int64_t conflicts; /* position conflicts in the open transaction */
     lw_hll_t *scratch;
@@ -402,8 +440,11 @@ static lw_err_t pg_fail(PGconn *conn, const PGresult *res, const char *what, cha
         msg = PQerrorMessage(conn);
     }
     size_t n = strcspn(msg, "\n");
-    return lw_seterr(errstr, errstr_size, LW_ERR_STORE, "store: %s: %.*s%s%s%s", what, (int)n, msg,
-                     state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
+    /* deadlock_detected, serialization_failure: the transaction may simply run again */
+    bool retry = state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
+    return lw_seterr(errstr, errstr_size, retry ? LW_ERR_RETRY : LW_ERR_STORE,
+                     "store: %s: %.*s%s%s%s", what, (int)n, msg, state ? " (SQLSTATE " : "",
+                     state ? state : "", state ? ")" : "");
 }
 
 static lw_err_t prepare_session(lw_store_backend_t *b, char *errstr, size_t errstr_size);
@@ -419,6 +460,7 @@ static lw_err_t reconnect(lw_store_backend_t *b, const char *what, char *errstr,
         return LW_OK;
     }
     PQreset(b->conn);
+    b->lease = false; /* a session lock ends with its session */
     if (PQstatus(b->conn) != CONNECTION_OK) {
         char w[64];
         snprintf(w, sizeof w, "%s (reconnecting)", what);
@@ -775,9 +817,16 @@ static lw_err_t pg_open(const char *target, int flags, lw_store_backend_t **out,
     }
     b->readonly = (flags & LW_STORE_READONLY) != 0;
     /* earlier keywords are overridden by what the expanded URI sets */
-    const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname",
-                          password[0] ? "password" : NULL, NULL};
-    const char *vals[] = {"10", "leadwatch", uri, password, NULL};
+    /* keepalives: a member notices a dead server (or network) in ~25 s instead of hours */
+    const char *keys[] = {"connect_timeout",
+                          "fallback_application_name",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "dbname",
+                          password[0] ? "password" : NULL,
+                          NULL};
+    const char *vals[] = {"10", "leadwatch", "10", "5", "3", uri, password, NULL};
     b->conn = PQconnectdbParams(keys, vals, 1);
     memset(password, 0, sizeof password);
     /* where: the URI without any query (no secret either way) */
@@ -1483,6 +1532,138 @@ static lw_err_t pg_check(lw_store_backend_t *b, char *errstr, size_t errstr_size
     return err;
 }
 
+/* ------------------------------------------------------- the fleet (store.h) */
+
+/* A write whose result the caller reads (and PQclear()s): inside a live transaction only. */
+static lw_err_t write_result(lw_store_backend_t *b, int which, const params_t *p, PGresult **res,
+                             const char *what, char *errstr, size_t errstr_size)
+{
+    lw_err_t err = check_writable(b, what, errstr, errstr_size);
+    return err == LW_OK ? run(b, which, p, res, what, errstr, errstr_size) : err;
+}
+
+static lw_err_t pg_claim(lw_store_backend_t *b, const char *source, const char *owner,
+                         int64_t *epoch, int64_t *max_time, char *errstr, size_t errstr_size)
+{
+    params_t p = {0};
+    PGresult *res = NULL;
+    p_text(&p, source);
+    p_text(&p, owner);
+    lw_err_t err = write_result(b, ST_CLAIM, &p, &res, "claim", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    *epoch = col_i64(res, 0, 0);
+    *max_time = PQgetisnull(res, 0, 1) ? INT64_MIN : col_i64(res, 0, 1);
+    PQclear(res);
+    return LW_OK;
+}
+
+static lw_err_t pg_fence(lw_store_backend_t *b, const char *source, int64_t epoch, int64_t max_time,
+                         bool idle, char *errstr, size_t errstr_size)
+{
+    params_t p = {0};
+    PGresult *res = NULL;
+    p_text(&p, source);
+    p_i64(&p, epoch);
+    if (max_time == INT64_MIN) {
+        p_text(&p, NULL);
+    } else {
+        p_i64(&p, max_time);
+    }
+    p_text(&p, idle ? "true" : "false");
+    lw_err_t err = write_result(b, ST_FENCE, &p, &res, "fence", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
+    bool ours = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (ours) {
+        return LW_OK;
+    }
+    int64_t now = -1;
+    PGresult *r2 = NULL;
+    if (lookup(b, ST_OWNER_EPOCH, source, &r2, "owner epoch", NULL, 0) == LW_OK) {
+        now = col_i64(r2, 0, 0);
+        PQclear(r2);
+    }
+    return lw_seterr(errstr, errstr_size, LW_ERR_FENCED,
+                     "store: %s was claimed by another member (owner epoch %lld, this member "
+                     "holds %lld): the flush is refused",
+                     source, (long long)now, (long long)epoch);
+}
+
+static lw_err_t pg_owner(lw_store_backend_t *b, const char *source, int64_t *epoch,
+                         int64_t *max_time, char *errstr, size_t errstr_size)
+{
+    PGresult *res = NULL;
+    lw_err_t err = lookup(b, ST_OWNER_EPOCH, source, &res, "owner", errstr, errstr_size);
+    if (err == LW_OK) {
+        *epoch = col_i64(res, 0, 0);
+        *max_time = PQgetisnull(res, 0, 1) ? INT64_MIN : col_i64(res, 0, 1);
+        PQclear(res);
+    }
+    return err;
+}
+
+static lw_err_t pg_global_watermark(lw_store_backend_t *b, int64_t *wm, char *errstr,
+                                    size_t errstr_size)
+{
+    PGresult *res = NULL;
+    lw_err_t err = run(b, ST_GLOBAL_WM, NULL, &res, "global watermark", errstr, errstr_size);
+    if (err == LW_OK) {
+        *wm = PQgetisnull(res, 0, 0) ? INT64_MIN : col_i64(res, 0, 0);
+        PQclear(res);
+    }
+    return err;
+}
+
+static lw_err_t pg_raise_int(lw_store_backend_t *b, const char *key, int64_t value, char *errstr,
+                             size_t errstr_size)
+{
+    return keyed_int_write(b, ST_RAISE_INT, key, value, "raise int", errstr, errstr_size);
+}
+
+/*
+ * The evaluator lease: a session advisory lock on this connection.  Held:
+ * a round trip confirms the session still lives (a server that ended it,
+ * e.g. after LW_PG_LEASE_IDLE_TIMEOUT of silence while this process was
+ * stopped, took the lock with it).  Not held: try to take it; once taken,
+ * the session gets idle_session_timeout, so a holder that stops answering
+ * (SIGSTOP, a frozen VM) loses it after that long, and one that dies loses
+ * it at once (the server sees the connection close).
+ */
+static lw_err_t pg_lease(lw_store_backend_t *b, bool *held, char *errstr, size_t errstr_size)
+{
+    *held = false;
+    if (b->in_txn) {
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "store: lease inside a transaction");
+    }
+    if (b->lease && exec(b->conn, "SELECT 1", "lease", errstr, errstr_size) != LW_OK) {
+        /* lost: said once (the caller must reload what another holder may have changed) */
+        b->lease = false;
+        return LW_OK;
+    }
+    if (!b->lease) {
+        lw_err_t err = reconnect(b, "lease", errstr, errstr_size);
+        int64_t got = 0;
+        if (err == LW_OK) {
+            err = query_i64(b->conn, "SELECT pg_try_advisory_lock(" LW_PG_LEASE_LOCK ")::int::int8",
+                            &got, errstr, errstr_size);
+        }
+        if (err == LW_OK && got) {
+            b->lease = true;
+            err = exec(b->conn, "SET idle_session_timeout = '" LW_PG_LEASE_IDLE_TIMEOUT "'",
+                       "lease", errstr, errstr_size);
+        }
+        if (err != LW_OK) {
+            return err;
+        }
+    }
+    *held = b->lease;
+    return LW_OK;
+}
+
 const lw_store_ops_t lw_store_pg_ops = {
     .name = "postgresql",
     .open = pg_open,
@@ -1512,4 +1693,10 @@ const lw_store_ops_t lw_store_pg_ops = {
     .add_exp_cell = pg_add_exp_cell,
     .exp_cells = pg_exp_cells,
     .check = pg_check,
+    .claim = pg_claim,
+    .fence = pg_fence,
+    .owner = pg_owner,
+    .global_watermark = pg_global_watermark,
+    .raise_int = pg_raise_int,
+    .lease = pg_lease,
 };

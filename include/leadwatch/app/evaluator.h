@@ -51,6 +51,24 @@
  * progress (the rest is evaluated at the next start: the position is in
  * the store).
  *
+ * Fleet (a shared store, store.h "Fleet"): exactly one member evaluates
+ * and alerts at a time, the holder of the evaluator lease (lw_store_lease:
+ * a PostgreSQL session advisory lock on a third connection, lease_store).
+ * The thread confirms or tries the lease every second and before each
+ * evaluation.  Without it, the posted watermarks and the stall and loss
+ * reports are dropped (no watch exists).  On taking it, the watch is made
+ * from the store (lw_watch_new: alert table, monitors, last evaluated
+ * bucket, firing alerts re-announced), and from then on every second the
+ * store's watermark (the fleet's global one, raised by every member's flush)
+ * is posted, so the leader evaluates what all members' flushes closed.
+ * The holder dies: the server ends its session at once and another member
+ * takes over within a second; the holder stops answering (SIGSTOP, a frozen
+ * host): the lease session's idle_session_timeout (10 s) ends it.  A holder
+ * that resumes after losing it finds out at its next check, before its next
+ * evaluation (an evaluation already running when the session ended still
+ * commits: the verdicts are "as of" a closed bucket, so both write the same
+ * rows).  /metrics: leadwatch_evaluator_leader (1 while held).
+ *
  * /metrics: leadwatch_evaluation_backlog_buckets, the buckets closed by the
  * posted watermarks and not evaluated yet.
  *

@@ -26,7 +26,9 @@ typedef enum {
     LW_ERR_STORE,     /* SQLite error */
     LW_ERR_NOT_FOUND, /* lookup found nothing */
     LW_ERR_KAFKA,     /* librdkafka error */
-    LW_ERR_STATS      /* numerical failure in statistics */
+    LW_ERR_STATS,     /* numerical failure in statistics */
+    LW_ERR_FENCED,    /* a shared store refused a writer that lost its claim (store.h, fleet) */
+    LW_ERR_RETRY      /* the store aborted a transaction to break a deadlock: run it again */
 } lw_err_t;
 
 /* Stable lower-case name of a status ("ok", "invalid", ...). */

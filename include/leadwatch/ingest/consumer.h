@@ -19,6 +19,21 @@
  * offset only wins when another instance consumed the partition meanwhile
  * (failover) or an operator moved the group's offsets forward.
  *
+ * Fleet (a shared store, lw_store_shared(): PostgreSQL; several daemons of
+ * one group).  On assignment a member claims its new partitions in the
+ * store (lw_store_claim: one transaction, in name order, raising each
+ * partition's owner epoch and reading its position and newest event time),
+ * and the store's position is where the partition starts (the rule above,
+ * with the store now shared by the group).  Every flush is conditional on
+ * the epochs this member claimed (pipeline.h, "Fleet"): a member that lost a
+ * partition (a zombie after a rebalance, a process paused past its session
+ * timeout) can never commit for it.  A refused flush (LW_ERR_FENCED) is not a
+ * failure: it is counted (fenced_flushes), everything fed since the last
+ * flush is dropped (lw_pipeline_discard), each partition still ours is put
+ * back at its stored position (re-read, then sought on the next poll) and
+ * each one claimed by another member is paused and fed nothing until Kafka
+ * revokes it.  Nothing is committed to Kafka for a refused flush.
+ *
  * Forced settings: enable.auto.commit=false and enable.auto.offset.store=false
  * (the store owns offsets; librdkafka must never commit by itself) and
  * enable.partition.eof=true (to know when a partition is idle).  Defaults
@@ -107,9 +122,11 @@ typedef struct {
     int64_t lag_total;             /* sum of the known lags of the assigned partitions
                                       (lw_consumer_lag); -1 when none is known */
     int64_t committed_read_errors; /* failed reads of the group's committed offsets */
-    int64_t events_lost; /* offsets the consumer never read because the log no longer held them
-                            (retention/truncation past its position; see consumer.c "Loss") */
-    int blocked;         /* assigned partitions paused until their committed offset is read */
+    int64_t events_lost;    /* offsets the consumer never read because the log no longer held them
+                               (retention/truncation past its position; see consumer.c "Loss") */
+    int blocked;            /* assigned partitions paused until their committed offset is read */
+    int64_t fenced_flushes; /* fleet: flushes the shared store refused (another member claimed a
+                               partition of ours); their events were dropped and re-read */
 } lw_consumer_stats_t;
 
 /* One assigned partition's consumer lag (lw_consumer_lag). */

@@ -39,6 +39,9 @@ typedef struct {
     int64_t rejected[LW_REJECT__COUNT];
     int64_t rejected_total;
     int64_t flushes; /* committed store transactions */
+    int64_t
+        flush_retries; /* flushes run again after the store broke a deadlock (lw_pipeline_stats) */
+    int64_t discards;  /* pending states dropped after a refused flush (lw_pipeline_discard) */
     /* per config metric: matching events skipped because the sum/mean/distinct
      * field was missing or not a number */
     int64_t missing_value[LW_CONFIG_MAX_METRICS];
@@ -109,6 +112,34 @@ bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms);
  */
 lw_err_t lw_pipeline_flush(lw_pipeline_t *p, int64_t mono_ms, char *errstr, size_t errstr_size);
 
+/*
+ * Fleet (a shared store, store.h "Fleet"; the Kafka consumer drives it).
+ * lw_pipeline_set_shared(): from now on the watermark is the store's global
+ * one (the oldest newest-event-time over every member's active partitions),
+ * read and raised inside each flush and adopted after its commit, never
+ * moved by this member's events alone; deduplication is turned off (its id
+ * set is per member).  A claimed source (lw_pipeline_source_claim, with the
+ * epoch lw_store_claim returned and the position and newest event time read
+ * in the same transaction) is part of every flush's condition: each flush
+ * first fences every claimed source in name order (lw_store_fence, which
+ * also stores its newest event time and idleness), then writes the cells in
+ * (metric, bucket) order, so members lock shared rows in one order.  A
+ * fenced flush returns LW_ERR_FENCED and commits nothing; a flush the store
+ * aborted to break a deadlock (LW_ERR_RETRY) is run again up to 5 times
+ * (counted in flush_retries).  lw_pipeline_discard() drops everything
+ * pending (cells, counters, positions fed) and puts each source back at the
+ * position the store held after the last flush; the caller re-reads what it
+ * still owns.  lw_pipeline_source_release(): no longer ours (idle, not
+ * fenced).  Claiming a source that has pending events is a bug (asserted).
+ */
+void lw_pipeline_set_shared(lw_pipeline_t *p);
+void lw_pipeline_source_claim(lw_pipeline_t *p, int source, int64_t epoch, int64_t max_time,
+                              const lw_position_t *pos, bool found);
+void lw_pipeline_source_release(lw_pipeline_t *p, int source);
+/* true when claimed (and *epoch its epoch). */
+bool lw_pipeline_source_claimed(const lw_pipeline_t *p, int source, int64_t *epoch);
+void lw_pipeline_discard(lw_pipeline_t *p);
+
 /* Totals since creation, including what is not yet flushed. */
 void lw_pipeline_stats(const lw_pipeline_t *p, lw_pipeline_stats_t *out);
 /* Totals of what committed flushes wrote (what the store holds from this pipeline). */
@@ -116,6 +147,8 @@ void lw_pipeline_committed(const lw_pipeline_t *p, lw_pipeline_stats_t *out);
 
 /* The store the pipeline writes to (borrowed). */
 lw_store_t *lw_pipeline_store(const lw_pipeline_t *p);
+/* true when the config has an `experiments:` section (exposures are assigned). */
+bool lw_pipeline_has_experiments(const lw_pipeline_t *p);
 
 /* The config the pipeline was built with (borrowed). */
 const lw_config_t *lw_pipeline_config(const lw_pipeline_t *p);

@@ -173,4 +173,44 @@ lw_err_t lw_store_exp_cells(lw_store_t *s, lw_store_exp_cell_cb cb, void *ud, ch
 /* true between a successful lw_store_begin() and the matching commit/rollback. */
 bool lw_store_in_transaction(const lw_store_t *s);
 
+/*
+ * Fleet: several daemons of one Kafka consumer group writing one shared
+ * store (PostgreSQL; README "Running a fleet").  lw_store_shared() is true
+ * when the backend supports it; the functions below are then:
+ *
+ *   claim   (in a transaction) take `source` for `owner`: its owner epoch
+ *           is raised by one (1 for a new source) and returned in *epoch,
+ *           with the newest event time stored for it in *max_time
+ *           (INT64_MIN none); marks it active (not idle).  Called by the
+ *           member a partition was just assigned to, before it reads the
+ *           partition's position.
+ *   fence   (in a transaction) the flush's condition: the source's epoch
+ *           must still be `epoch` (else LW_ERR_FENCED, nothing written: the
+ *           caller rolls the whole flush back); records its newest event
+ *           time (raised, never lowered; INT64_MIN leaves it) and idleness.
+ *           Locks the source's row until commit, so a concurrent claim waits
+ *           for this flush and then reads the position it committed.
+ *   owner   the source's current epoch and newest event time (INT64_MIN
+ *           none); LW_ERR_NOT_FOUND when it was never claimed.
+ *   global_watermark  the oldest newest-event-time over the sources that
+ *           are not idle (the newest over all when every one is idle);
+ *           INT64_MIN while an active source has none yet or none is stored.
+ *   raise_int  set a named integer to max(stored, value) (in a transaction).
+ *   lease   try to hold (or confirm) the evaluator lease on this handle's
+ *           connection: *held says whether it is held now.  One holder per
+ *           store; released when the connection ends (the process died, or the
+ *           server ended the session).  Backends without a fleet: always held.
+ */
+bool lw_store_shared(const lw_store_t *s);
+lw_err_t lw_store_claim(lw_store_t *s, const char *source, const char *owner, int64_t *epoch,
+                        int64_t *max_time, char *errstr, size_t errstr_size);
+lw_err_t lw_store_fence(lw_store_t *s, const char *source, int64_t epoch, int64_t max_time,
+                        bool idle, char *errstr, size_t errstr_size);
+lw_err_t lw_store_owner(lw_store_t *s, const char *source, int64_t *epoch, int64_t *max_time,
+                        char *errstr, size_t errstr_size);
+lw_err_t lw_store_global_watermark(lw_store_t *s, int64_t *wm, char *errstr, size_t errstr_size);
+lw_err_t lw_store_raise_int(lw_store_t *s, const char *key, int64_t value, char *errstr,
+                            size_t errstr_size);
+lw_err_t lw_store_lease(lw_store_t *s, bool *held, char *errstr, size_t errstr_size);
+
 #endif

@@ -117,6 +117,23 @@ typedef struct lw_store_ops {
 
     /* Verify the stored data's physical consistency (see lw_store_check). */
     lw_err_t (*check)(lw_store_backend_t *b, char *errstr, size_t errstr_size);
+
+    /*
+     * The fleet (store.h, "Fleet"): NULL in a backend that has one writer
+     * (SQLite); then lw_store_shared() is false, raise_int is a read and a
+     * write in the caller's transaction and the lease is always held.
+     */
+    lw_err_t (*claim)(lw_store_backend_t *b, const char *source, const char *owner, int64_t *epoch,
+                      int64_t *max_time, char *errstr, size_t errstr_size);
+    lw_err_t (*fence)(lw_store_backend_t *b, const char *source, int64_t epoch, int64_t max_time,
+                      bool idle, char *errstr, size_t errstr_size);
+    lw_err_t (*owner)(lw_store_backend_t *b, const char *source, int64_t *epoch, int64_t *max_time,
+                      char *errstr, size_t errstr_size);
+    lw_err_t (*global_watermark)(lw_store_backend_t *b, int64_t *wm, char *errstr,
+                                 size_t errstr_size);
+    lw_err_t (*raise_int)(lw_store_backend_t *b, const char *key, int64_t value, char *errstr,
+                          size_t errstr_size);
+    lw_err_t (*lease)(lw_store_backend_t *b, bool *held, char *errstr, size_t errstr_size);
 } lw_store_ops_t;
 
 /* The SQLite backend (store_sqlite.c). */
