@@ -29,38 +29,11 @@
 #include "leadwatch/stats/ols.h"
 #include "leadwatch/store/store.h"
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static double wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    if (n == 0)
-        return 0.0;
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 typedef struct {
     double *wall, *cpu, sum;
@@ -70,7 +43,7 @@ typedef struct {
 static void report(const char *name, kind_t *k)
 {
     double mean = k->n ? k->sum / (double)k->n : 0.0;
-    double mw = median(k->wall, k->n), mc = median(k->cpu, k->n);
+    double mw = bench_median(k->wall, k->n), mc = bench_median(k->cpu, k->n);
     printf("%-5s closes %6zu  median %9.3f ms  mean %9.3f ms  median cpu %9.3f ms\n", name, k->n,
            mw, mean, mc);
 }
@@ -125,23 +98,23 @@ int main(int argc, char **argv)
         k[i].wall = calloc(count, sizeof(double));
         k[i].cpu = calloc(count, sizeof(double));
     }
-    const double t_start = wall_ms();
+    const double t_start = bench_wall_ms();
     for (size_t i = 0; i < count; i++) {
         const int64_t b = from + (int64_t)i * size;
         const bool full = size >= LW_MS_PER_DAY || (b + size) % LW_MS_PER_DAY == 0;
         size_t n = 0;
-        double w0 = wall_ms(), c0 = cpu_ms();
+        double w0 = bench_wall_ms(), c0 = bench_cpu_ms();
         if (lw_watch_advance(w, b + size + grace + 1, 0, &n, err, sizeof err) != LW_OK || n != 1) {
             fprintf(stderr, "bench_catchup: close %zu: %s (%zu evaluations)\n", i, err, n);
             return 1;
         }
         kind_t *kk = &k[full];
-        kk->wall[kk->n] = wall_ms() - w0;
-        kk->cpu[kk->n] = cpu_ms() - c0;
+        kk->wall[kk->n] = bench_wall_ms() - w0;
+        kk->cpu[kk->n] = bench_cpu_ms() - c0;
         kk->sum += kk->wall[kk->n];
         kk->n++;
     }
-    const double total = (wall_ms() - t_start) / 1000.0;
+    const double total = (bench_wall_ms() - t_start) / 1000.0;
     char a[40], z[40];
     lw_time_format_iso8601(from, a, sizeof a);
     lw_time_format_iso8601(from + (int64_t)(count - 1) * size, z, sizeof z);

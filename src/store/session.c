@@ -21,6 +21,11 @@
  *      a window the input becomes a view of its last `window` rows (a store
  *      PERIODS load already holds at most `window` rows);
  *   4. lw_session_analyze: lw_analyze_tree on that view.
+ * lw_session_advance (the daemon, one close after another) keeps a store
+ * PERIODS session and moves it to the next as_of: load_series over the
+ * buckets after its last row only (the same reader, so each row is computed
+ * as a fresh load computes it), appended to a rowbuf_t of twice the window,
+ * the rows older than the window dropped by moving `off`.
  * The input is a non-owning view into the series / CSV that the session
  * owns, so every pointer a result holds lives as long as the session.
  */
