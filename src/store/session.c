@@ -476,7 +476,7 @@ static lw_err_t adopt(lw_session_t *s, char *errstr, size_t errstr_size)
     lw_series_t *ser = &s->series;
     const size_t n = ser->nrows, nc = ser->ncols;
     rowbuf_t rb = {0};
-    if (!rowbuf_reserve(&rb, 0, nc, 2 * (s->range.window > n ? s->range.window : n) + 1)) {
+    if (!rowbuf_reserve(&rb, 0, nc, (s->range.window > n ? s->range.window : n) + 1)) {
         rowbuf_release(&rb, 0);
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "session: out of memory");
     }
