@@ -58,7 +58,9 @@ FINAL=$(ms 2024-01-08T09:00:00)  # newest bucket batch 2 closes
 config() { # config FILE STORE
   write_config "$1" "$2"
   sed -i 's/^buckets: .*/buckets: {size: 1h, grace: 10m}/' "$1"
-  printf 'analysis: {window: 120, max_lag: 6}\nhttp: {listen: "127.0.0.1:0"}\n' >>"$1"
+  # full_every 1h: every close a full evaluation with verdict rows (the default 1d would make
+  # the three closes of this test monitor-only closes without them; it_hourly_break.sh has those)
+  printf 'analysis: {window: 120, max_lag: 6, full_every: 1h}\nhttp: {listen: "127.0.0.1:0"}\n' >>"$1"
 }
 config ref.yaml ref.db
 config a.yaml a.db

@@ -212,6 +212,19 @@ static void test_analysis_section(void **state)
     assert_true(cfg->analysis.mde_threshold == def.mde_threshold);
     assert_int_equal(cfg->analysis.ic, def.ic);
     assert_int_equal(cfg->analysis_window, 0);
+    assert_true(cfg->analysis_full_every_ms == LW_MS_PER_DAY); /* issue 17's default */
+    lw_config_free(cfg);
+
+    /* full_every: a multiple of the bucket size; absent under weekly buckets = every close */
+    cfg = parse_ok("metrics: [{name: a, count: true}, {name: b, sum: x}]\n"
+                   "tree: {nsm: a, inputs: [{metric: b, kind: depth}]}\n"
+                   "buckets: {size: 1h}\nanalysis: {full_every: 6h}\n");
+    assert_true(cfg->analysis_full_every_ms == 6 * LW_MS_PER_HOUR);
+    lw_config_free(cfg);
+    cfg = parse_ok("metrics: [{name: a, count: true}, {name: b, sum: x}]\n"
+                   "tree: {nsm: a, inputs: [{metric: b, kind: depth}]}\n"
+                   "buckets: {size: 1w}\n");
+    assert_true(cfg->analysis_full_every_ms == 7 * LW_MS_PER_DAY);
     lw_config_free(cfg);
 
     cfg = parse_ok("metrics: [{name: a, count: true}, {name: b, sum: x}]\n"
@@ -637,6 +650,10 @@ static const bad_case_t bad_cases[] = {
      "metrics[2].window: 36h is not a multiple of the bucket size 1d"},
     {SRC "buckets: {size: 1h}\n" MET3("  - {name: c, distinct: user, window: 30m}\n") TREE, 6,
      "metrics[2].window: 30m is not a multiple of the bucket size 1h"},
+    {SRC "buckets: {size: 1h}\nanalysis: {full_every: 90m}\n" MET3("") TREE, 3,
+     "analysis.full_every: 90m is not a multiple of the bucket size 1h"},
+    {SRC "analysis:\n  window: 90\n  full_every: 36h\n" MET3("") TREE, 4,
+     "analysis.full_every: 36h is not a multiple of the bucket size 1d"},
     {SRC MET3("  - {name: c, distinct: user, window: 401d}\n") TREE, 5,
      "metrics[2].window: 401d spans more than 400 buckets of 1d"},
     {SRC MET3("  - {name: c, distinct: user, window: 0}\n") TREE, 5,

@@ -365,8 +365,8 @@ static void sim_lead(double *x, double *y, size_t n, size_t stop, unsigned seed)
 
 /* Step every bucket (window w; the analysis "leads" before lead_until) and return the first
  * alarmed bucket (or n). */
-static size_t run_leadmon(lw_leadmon_t *m, const double *x, const double *y, size_t n, size_t w,
-                          size_t step_every, size_t lead_until)
+static size_t run_leadmon_lag(lw_leadmon_t *m, const double *x, const double *y, size_t n, size_t w,
+                              size_t step_every, size_t lead_until, size_t lag, size_t season)
 {
     lw_leadmon_opts_t o;
     lw_leadmon_opts_default(&o);
@@ -380,15 +380,45 @@ static size_t run_leadmon(lw_leadmon_t *m, const double *x, const double *y, siz
                                        .n = w,
                                        .last_index = (int64_t)e,
                                        .leading = e < lead_until,
-                                       .lag = 2,
+                                       .lag = lag,
                                        .log_x = true,
                                        .log_y = true,
-                                       .season = 7};
+                                       .season = season};
         if (lw_leadmon_step(m, &o, &in) == LW_LEADMON_ALARMED)
             return (size_t)m->alarm_index;
         assert_true(lw_leadmon_check(m));
     }
     return n;
+}
+
+static size_t run_leadmon(lw_leadmon_t *m, const double *x, const double *y, size_t n, size_t w,
+                          size_t step_every, size_t lead_until)
+{
+    return run_leadmon_lag(m, x, y, n, w, step_every, lead_until, 2, 7);
+}
+
+/*
+ * Hourly buckets (issue 17): the analysis chose lag 48 and an hour-of-week
+ * season (168, above LW_LEADMON_MAX_SEASON: no dummies).  The monitor used
+ * to refuse any lag above LW_LEADMON_MAX_LAG and never started; it now
+ * takes BIC over the lags that fit (1..31 without dummies), starts, and
+ * finds the stop.
+ */
+static void test_leadmon_large_lag(void **state)
+{
+    (void)state;
+    enum { N = 450, W = 200, STOP = 300 };
+    static double x[N], y[N];
+    sim_lead(x, y, N, STOP, 7);
+    lw_leadmon_t m = {0};
+    size_t alarm = run_leadmon_lag(&m, x, y, N, W, 1, 250, 48, 168);
+    print_message("leadmon lag 48, season 168: %llu start(s), lag %u, alarm at %zu\n",
+                  (unsigned long long)m.starts, m.lag, alarm);
+    assert_true(m.starts >= 1);
+    assert_int_equal(m.season, 0);
+    assert_true(m.lag >= 1 && m.ndet + 2 * m.lag <= LW_STOPMON_MAX_K);
+    assert_true(lw_leadmon_check(&m));
+    assert_true(alarm > STOP && alarm < N);
 }
 
 static void test_leadmon_stop(void **state)
@@ -461,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_stopmon_ref),
         cmocka_unit_test(test_stopmon_calibrate),
         cmocka_unit_test(test_leadmon_stop),
+        cmocka_unit_test(test_leadmon_large_lag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

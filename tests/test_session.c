@@ -21,7 +21,14 @@
  *   - tree_only (the daemon's evaluations, issue 19): the tree's columns
  *     (with the parts of a ratio input) and the gaps are those of a full
  *     load, including a bucket whose only data is a metric outside the tree;
- *     the other columns are NAN.
+ *     the other columns are NAN;
+ *   - lw_session_advance (the daemon's evaluator, issue 17): a session
+ *     advanced one bucket at a time while the store fills (a rolling
+ *     distinct, a ratio, a run of gaps, a window still filling, as-of
+ *     buckets past the newest stored one) holds bit for bit the rows,
+ *     gaps, labels and values of a fresh load of the same range, with and
+ *     without tree_only, and its analysis gives the same numbers (to 1e-9;
+ *     in fact equal); a changed window loads afresh.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -360,19 +367,46 @@ static const char CFG_TREE[] = "metrics:\n"
                                "  inputs: [{metric: q, kind: depth}]\n"
                                "buckets: {size: 1d, grace: 0s}\n";
 
+/* A store for CFG_TREE in a temp dir, with a sketch to write the distinct metric's cells. */
+typedef struct {
+    char *dir, *path;
+    lw_config_t *cfg;
+    lw_store_t *st;
+    lw_hll_t *h;
+} tree_fx_t;
+
+static void tree_open(tree_fx_t *t, const char *name)
+{
+    t->dir = tu_tempdir(name);
+    assert_non_null(t->dir);
+    t->path = tu_path(t->dir, "lw.db");
+    t->cfg = NULL;
+    TU_CONFIG(CFG_TREE, &t->cfg);
+    t->st = NULL;
+    assert_int_equal(lw_store_open(t->path, 0, &t->st, g_err, sizeof g_err), LW_OK);
+    t->h = lw_hll_new();
+    assert_non_null(t->h);
+}
+
+static void tree_close(tree_fx_t *t)
+{
+    lw_hll_destroy(t->h);
+    lw_store_close(t->st);
+    lw_config_free(t->cfg);
+    tu_rm_rf(t->dir);
+    free(t->path);
+    free(t->dir);
+}
+
 static void test_tree_only(void **state)
 {
     (void)state;
     enum { N = 30 };
-    char *dir = tu_tempdir("session_tree");
-    assert_non_null(dir);
-    char *path = tu_path(dir, "lw.db");
-    lw_config_t *cfg = NULL;
-    TU_CONFIG(CFG_TREE, &cfg);
-    lw_store_t *st = NULL;
-    assert_int_equal(lw_store_open(path, 0, &st, g_err, sizeof g_err), LW_OK);
-    lw_hll_t *h = lw_hll_new();
-    assert_non_null(h);
+    tree_fx_t fx;
+    tree_open(&fx, "session_tree");
+    lw_config_t *cfg = fx.cfg;
+    lw_store_t *st = fx.st;
+    lw_hll_t *h = fx.h;
     assert_int_equal(lw_store_begin(st, g_err, sizeof g_err), LW_OK);
     for (int t = 0; t < N; t++) {
         int64_t b = DAY0 + t * LW_MS_PER_DAY;
@@ -427,12 +461,136 @@ static void test_tree_only(void **state)
 
     lw_session_destroy(full);
     lw_session_destroy(lite);
-    lw_hll_destroy(h);
-    lw_store_close(st);
-    lw_config_free(cfg);
-    tu_rm_rf(dir);
-    free(path);
-    free(dir);
+    tree_close(&fx);
+}
+
+/* Bit-equal doubles, NAN equal to NAN. */
+static bool same(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
+}
+
+static void check_same_session(const lw_session_t *a, const lw_session_t *b)
+{
+    const lw_series_t *sa = lw_session_series(a), *sb = lw_session_series(b);
+    assert_int_equal(sa->nrows, sb->nrows);
+    assert_int_equal(sa->ncols, sb->ncols);
+    assert_true(sa->watermark_ms == sb->watermark_ms);
+    for (size_t i = 0; i < sa->nrows; i++) {
+        assert_true(sa->bucket_ms[i] == sb->bucket_ms[i]);
+        assert_int_equal(sa->gap[i], sb->gap[i]);
+        assert_int_equal(sa->provisional[i], sb->provisional[i]);
+        for (size_t m = 0; m < sa->ncols; m++)
+            assert_true(same(lw_series_at(sa, i, m), lw_series_at(sb, i, m)));
+    }
+    const lw_analyze_input_t *ia = lw_session_input(a), *ib = lw_session_input(b);
+    assert_int_equal(ia->nrows, ib->nrows);
+    assert_int_equal(ia->window, ib->window);
+    assert_int_equal(ia->nseries, ib->nseries);
+    for (size_t i = 0; i < ia->nrows; i++) {
+        assert_string_equal(ia->labels[i], ib->labels[i]);
+        for (size_t m = 0; m < ia->nseries; m++)
+            assert_true(same(ia->values[i * ia->nseries + m], ib->values[i * ib->nseries + m]));
+    }
+}
+
+static void test_advance_equals_fresh(void **state)
+{
+    (void)state;
+    enum { N = 75, W = 25 };
+    tree_fx_t fx;
+    tree_open(&fx, "session_adv");
+    lw_config_t *cfg = fx.cfg;
+    lw_store_t *st = fx.st;
+    lw_hll_t *h = fx.h;
+    lw_analyze_opts_t o;
+    lw_analyze_opts_default(&o);
+    o.max_lag = 2;
+    o.seasonal = LW_SEASONAL_NONE;
+    lw_session_t *adv[2] = {NULL, NULL};
+    size_t advanced[2] = {0, 0}, compared = 0;
+    uint64_t rng = 88172645463325252u;
+    for (int t = 0; t < N + 3; t++) {
+        const int64_t b = DAY0 + t * LW_MS_PER_DAY;
+        if (t < N) { /* day t arrives, then closes */
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            const double u = (double)(rng >> 11) / 9007199254740992.0;
+            for (uint64_t k = 0; k < (uint64_t)(t % 9 + 1) * 7; k++) {
+                uint64_t id = k * 31 + (uint64_t)t;
+                lw_hll_add_hash(h, lw_hll_hash(&id, sizeof id));
+            }
+            assert_int_equal(lw_store_begin(st, g_err, sizeof g_err), LW_OK);
+            if (t < 30 || t > 33) { /* days 30..33: a run of gaps */
+                assert_int_equal(
+                    lw_store_add_cell(st, "y", b, 1, 3.0 * t + u, NULL, g_err, sizeof g_err),
+                    LW_OK);
+                assert_int_equal(
+                    lw_store_add_cell(st, "x", b, 1, 1.0 + u * t, NULL, g_err, sizeof g_err),
+                    LW_OK);
+                assert_int_equal(
+                    lw_store_add_cell(st, "n", b, t % 4 + 1, 0, NULL, g_err, sizeof g_err), LW_OK);
+                assert_int_equal(lw_store_add_cell(st, "u", b, 1, 0, h, g_err, sizeof g_err),
+                                 LW_OK);
+            }
+            assert_int_equal(
+                lw_store_set_int(st, LW_KEY_WATERMARK, b + LW_MS_PER_DAY + 1, g_err, sizeof g_err),
+                LW_OK);
+            assert_int_equal(lw_store_commit(st, g_err, sizeof g_err), LW_OK);
+        }
+        for (int k = 0; k < 2; k++) {
+            lw_session_range_t r = {
+                .as_of_ms = b, .window = W, .kind = LW_SESSION_PERIODS, .tree_only = k == 1};
+            bool moved = false;
+            assert_int_equal(lw_session_advance(&adv[k], cfg, st, &r, &moved, g_err, sizeof g_err),
+                             LW_OK);
+            advanced[k] += moved;
+            lw_session_t *fresh = NULL;
+            assert_int_equal(lw_session_from_store(cfg, st, &r, &fresh, g_err, sizeof g_err),
+                             LW_OK);
+            check_same_session(adv[k], fresh);
+            if (lw_session_input(fresh)->nrows >= 20) {
+                const lw_analysis_t *aa = NULL, *af = NULL;
+                lw_err_t ea = lw_session_analyze(adv[k], &o, &aa, g_err, sizeof g_err);
+                lw_err_t ef = lw_session_analyze(fresh, &o, &af, g_err, sizeof g_err);
+                assert_int_equal(ea, ef);
+                if (ea == LW_OK) {
+                    assert_int_equal(aa->nedges, af->nedges);
+                    for (size_t e = 0; e < aa->nedges; e++) {
+                        const lw_edge_result_t *x = &aa->edges[e], *y = &af->edges[e];
+                        assert_int_equal(x->verdict, y->verdict);
+                        assert_int_equal(x->lag, y->lag);
+                        assert_true(same(x->p, y->p) || fabs(x->p - y->p) <= 1e-9);
+                        assert_true(same(x->q, y->q) || fabs(x->q - y->q) <= 1e-9);
+                        assert_true(same(x->p_reverse, y->p_reverse));
+                    }
+                    assert_string_equal(aa->first_label, af->first_label);
+                    assert_string_equal(aa->last_label, af->last_label);
+                    compared++;
+                }
+            }
+            lw_session_destroy(fresh);
+        }
+    }
+    /* every step after the first advanced (none needed a fresh load) */
+    assert_int_equal(advanced[0], N + 2);
+    assert_int_equal(advanced[1], N + 2);
+    assert_true(compared > 80);
+
+    /* another window: loaded afresh, the same rows as a fresh load */
+    lw_session_range_t r = {.as_of_ms = DAY0 + (N - 1) * LW_MS_PER_DAY,
+                            .window = W + 5,
+                            .kind = LW_SESSION_PERIODS,
+                            .tree_only = true};
+    bool moved = true;
+    assert_int_equal(lw_session_advance(&adv[1], cfg, st, &r, &moved, g_err, sizeof g_err), LW_OK);
+    assert_false(moved);
+    assert_int_equal(lw_session_input(adv[1])->nrows, W + 5);
+
+    lw_session_destroy(adv[0]);
+    lw_session_destroy(adv[1]);
+    tree_close(&fx);
 }
 
 int main(void)
@@ -444,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_csv_as_of_and_window),
         cmocka_unit_test(test_analyze_same_numbers),
         cmocka_unit_test(test_tree_only),
+        cmocka_unit_test(test_advance_equals_fresh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

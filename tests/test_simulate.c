@@ -745,6 +745,54 @@ static void test_truth_csv(void **state)
     lw_sim_destroy(s);
 }
 
+/*
+ * --hourly and --model (issue 17): the same events in the same order, every
+ * time (line and meta) start + (t - start) / 24; a model parameter set by
+ * name, an unknown name and a fractional lag refused.
+ */
+static void test_hourly_and_model(void **state)
+{
+    (void)state;
+    lw_sim_opts_t o;
+    lw_sim_opts_default(&o);
+    o.days = 3;
+    o.scale = 0.05;
+    lw_sim_t *d = make(&o);
+    o.hourly = true;
+    lw_sim_t *h = make(&o);
+    char a[LW_SIM_MAX_LINE], b[LW_SIM_MAX_LINE];
+    size_t la, lb, n = 0;
+    lw_sim_meta_t ma, mb;
+    while (lw_sim_next(d, a, sizeof a, &la, &ma, NULL, 0) == LW_OK && la) {
+        assert_int_equal(lw_sim_next(h, b, sizeof b, &lb, &mb, NULL, 0), LW_OK);
+        assert_int_equal(ma.type, mb.type);
+        assert_true(mb.event_ms == o.start_ms + (ma.event_ms - o.start_ms) / 24);
+        assert_true(mb.deliver_ms == o.start_ms + (ma.deliver_ms - o.start_ms) / 24);
+        assert_true(mb.event_ms < o.start_ms + 3 * LW_MS_PER_HOUR);
+        char want[40]; /* the line's timestamp, to the second */
+        lw_time_format_iso8601(mb.event_ms, want, sizeof want);
+        want[strlen(want) - 1] = '\0'; /* the 'Z': the line has milliseconds before it */
+        assert_non_null(strstr(b, want));
+        n++;
+    }
+    assert_int_equal(lw_sim_next(h, b, sizeof b, &lb, NULL, NULL, 0), LW_OK);
+    assert_int_equal(lb, 0);
+    assert_true(n > 1000);
+    lw_sim_destroy(d);
+    lw_sim_destroy(h);
+
+    lw_sim_model_t m;
+    lw_sim_model_default(&m);
+    char err[256];
+    assert_int_equal(lw_sim_model_set(&m, "lag_playlists", 1, err, sizeof err), LW_OK);
+    assert_int_equal(m.lag_playlists, 1);
+    assert_int_equal(lw_sim_model_set(&m, "playlists_base", 20000, err, sizeof err), LW_OK);
+    assert_true(m.playlists_base == 20000.0);
+    assert_int_equal(lw_sim_model_set(&m, "lag_users", 1.5, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(lw_sim_model_set(&m, "weekly", 1, err, sizeof err), LW_ERR_INVALID);
+    assert_int_equal(lw_sim_model_set(&m, "nope", 1, err, sizeof err), LW_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_active_users_rotate),
         cmocka_unit_test(test_delivery_order_and_lateness),
         cmocka_unit_test(test_truth_availability),
+        cmocka_unit_test(test_hourly_and_model),
         cmocka_unit_test(test_break_day_changes_only_playlists),
         cmocka_unit_test(test_latent_structure),
         cmocka_unit_test(test_volume_and_scale),

@@ -62,6 +62,13 @@
  *                   monitor blob bit for bit
  *   catch-up bound  > LW_WATCH_MAX_CATCHUP closed hourly buckets: exactly
  *                   the bound is evaluated, the rest counted as skipped
+ *   full_every      (issue 17) analysis.full_every 2d over daily buckets:
+ *                   verdict rows only at the aligned closes, the monitor
+ *                   between them; a watcher whose window is advanced close
+ *                   by close, one whose window is loaded afresh every close
+ *                   and one catching up in one call agree bit for bit
+ *                   (verdict rows, alert states, monitor blob); the
+ *                   duration histogram counts both kinds; x1's stop fires
  * Regressions (each fails on the watch.c this test was written against):
  *   gap_no_false_alert        one missing day must not make x2 "no longer
  *                             lead" (a shortened run leaves too few rows for
@@ -114,15 +121,16 @@
 #define NOW_BASE INT64_C(1800000000000) /* wall clock handed to the watcher */
 
 /* Every metric is a sum, so the stored cell's sum is the value analysed. */
-#define CFG_HEAD                                                                                   \
+#define CFG_TREE                                                                                   \
     "metrics:\n"                                                                                   \
     "  - {name: y, sum: properties.y}\n"                                                           \
     "  - {name: x1, sum: properties.x1}\n"                                                         \
     "  - {name: x2, sum: properties.x2}\n"                                                         \
     "tree:\n"                                                                                      \
     "  nsm: y\n"                                                                                   \
-    "  inputs: [{metric: x1, kind: breadth}, {metric: x2, kind: depth}]\n"                         \
-    "analysis: {window: 56, max_lag: 4, transform: none, seasonal: none, stability_window: 24}\n"
+    "  inputs: [{metric: x1, kind: breadth}, {metric: x2, kind: depth}]\n"
+#define CFG_ANALYSIS "window: 56, max_lag: 4, transform: none, seasonal: none, stability_window: 24"
+#define CFG_HEAD CFG_TREE "analysis: {" CFG_ANALYSIS "}\n"
 
 #define CFG_TEXT                                                                                   \
     CFG_HEAD "buckets: {size: 1d, grace: 0s}\n"                                                    \
@@ -853,6 +861,27 @@ static bool same_double(double a, double b)
     return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
 }
 
+/* The verdict rows of two watchers, bit for bit. */
+static void same_rows(fx_t *a, fx_t *b)
+{
+    vrows_t x, y;
+    read_rows(a, NULL, &x);
+    read_rows(b, NULL, &y);
+    assert_int_equal(x.n, y.n);
+    for (size_t i = 0; i < x.n; i++) {
+        const vrow_t *u = &x.rows[i], *v = &y.rows[i];
+        assert_string_equal(u->edge, v->edge);
+        assert_true(u->as_of == v->as_of);
+        if (strcmp(u->verdict, v->verdict) != 0 || u->lag != v->lag || !same_double(u->p, v->p) ||
+            !same_double(u->q, v->q) || !same_double(u->coef, v->coef) ||
+            !same_double(u->oos, v->oos))
+            fail_msg("%s as of day %" PRId64 ": %s p %.17g against %s p %.17g", u->edge,
+                     (u->as_of - T0) / DAY, u->verdict, u->p, v->verdict, v->p);
+    }
+    free(x.rows);
+    free(y.rows);
+}
+
 static void test_incremental_equals_batch(void **state)
 {
     (void)state;
@@ -867,21 +896,10 @@ static void test_incremental_equals_batch(void **state)
     put_days(bat, &g_data, 0, ndays, SIZE_MAX);
     assert_int_equal(advance_to(bat, ndays - 1), ndays);
 
-    vrows_t a, b;
+    vrows_t a;
     read_rows(inc, NULL, &a);
-    read_rows(bat, NULL, &b);
     assert_int_equal(a.n, 2 * ndays);
-    assert_int_equal(a.n, b.n);
-    for (size_t i = 0; i < a.n; i++) {
-        const vrow_t *x = &a.rows[i], *y = &b.rows[i];
-        assert_string_equal(x->edge, y->edge);
-        assert_true(x->as_of == y->as_of);
-        if (strcmp(x->verdict, y->verdict) != 0 || x->lag != y->lag || !same_double(x->p, y->p) ||
-            !same_double(x->q, y->q) || !same_double(x->coef, y->coef) ||
-            !same_double(x->oos, y->oos))
-            fail_msg("%s as of day %" PRId64 ": incremental %s p %.17g, batch %s p %.17g", x->edge,
-                     (x->as_of - T0) / DAY, x->verdict, x->p, y->verdict, y->p);
-    }
+    same_rows(inc, bat);
     lw_alert_state_t sa[2][LW_ALERT_COND_COUNT], sb[2][LW_ALERT_COND_COUNT];
     collect_states(inc, sa);
     collect_states(bat, sb);
@@ -889,7 +907,6 @@ static void test_incremental_equals_batch(void **state)
     assert_int_equal(lw_alert_count(lw_watch_alerts(inc->w)),
                      lw_alert_count(lw_watch_alerts(bat->w)));
     free(a.rows);
-    free(b.rows);
     fx_close(inc);
     fx_close(bat);
 }
@@ -1326,7 +1343,8 @@ static void test_promtext_gauges(void **state)
         "\nleadwatch_alerts_firing 0\n",
         "\nleadwatch_alert_state{alertname=\"LeadwatchInputNoLongerLeads\",edge=\"x2->y\","
         "condition=\"no_longer_leads\",state=\"inactive\"} 1\n",
-        "\nleadwatch_evaluation_duration_seconds_count 70\n",
+        "\nleadwatch_evaluation_duration_seconds_count{kind=\"full\"} 70\n",
+        "\nleadwatch_evaluation_duration_seconds_count{kind=\"close\"} 0\n",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         if (!strstr(txt, lines[i]))
@@ -1553,7 +1571,9 @@ static void test_reload_applies(void **state)
 static void test_catchup_bound(void **state)
 {
     (void)state;
-    fx_t *f = fx_open(CFG_HEAD "buckets: {size: 1h, grace: 0s}\n"
+    /* every close a full evaluation (verdict rows), as before analysis.full_every */
+    fx_t *f = fx_open(CFG_TREE "analysis: {" CFG_ANALYSIS ", full_every: 1h}\n"
+                               "buckets: {size: 1h, grace: 0s}\n"
                                "alerts: {monitor: false, for: 2, keep_firing_for: 1}\n",
                       false, true);
     const int64_t H = LW_MS_PER_HOUR;
@@ -1715,6 +1735,125 @@ static void test_monitor_restart_same(void **state)
     lw_buf_release(&b);
 }
 
+/* ---- analysis.full_every ------------------------------------------------ */
+
+#define CFG_FULL                                                                                   \
+    CFG_TREE "analysis: {" CFG_ANALYSIS ", full_every: 2d}\n"                                      \
+             "buckets: {size: 1d, grace: 0s}\n"                                                    \
+             "alerts: {monitor: true, for: 2, arm_after: 10, keep_firing_for: 1,\n"                \
+             "         stall: {missing_buckets: 1}}\n"
+
+static void monitor_blob(fx_t *f, lw_buf_t *b)
+{
+    lw_buf_rewind(b, 0);
+    OK(lw_store_get_blob(f->store, LW_WATCH_KEY_MONITOR, b, g_err, sizeof g_err));
+}
+
+/*
+ * full_every 2d over daily buckets, with the monitor: the full analysis
+ * (verdict rows) only at the closes whose end is a multiple of 2 days, the
+ * other closes advance the window and the monitors.  Three watchers on the
+ * same data must agree bit for bit (verdict rows, alert states, monitor
+ * blob): one advanced day by day (its window advanced, never reloaded), one
+ * whose window is loaded afresh before every close (a reload drops it), and
+ * one catching up all days in one call.  x1's stop fires, after the break.
+ */
+static void test_full_every(void **state)
+{
+    (void)state;
+    fx_t *live = fx_open(CFG_FULL, false, true);
+    fx_t *fresh = fx_open(CFG_FULL, false, false);
+    fx_t *bat = fx_open(CFG_FULL, false, false);
+    size_t nfull = 0, firing = SIZE_MAX;
+    for (size_t d = 0; d < NDAYS; d++) {
+        put_days(live, &g_data, d, d + 1, SIZE_MAX);
+        assert_int_equal(advance_to(live, d), 1);
+        put_days(fresh, &g_data, d, d + 1, SIZE_MAX);
+        OK(lw_watch_reload(fresh->w, fresh->cfg, NULL, g_err, sizeof g_err));
+        assert_int_equal(advance_to(fresh, d), 1);
+        nfull += lw_watch_full_close(live->cfg, day_ms(d));
+        if (firing == SIZE_MAX &&
+            state_of(live, "x1", LW_ALERT_COND_NO_LONGER_LEADS) == LW_ALERT_FIRING)
+            firing = d;
+        /* the full closes are every other day, aligned to time (day_ms(d) + 1 day, 2 days) */
+        assert_int_equal(lw_watch_full_close(live->cfg, day_ms(d)),
+                         ((day_ms(d) + DAY) / DAY) % 2 == 0);
+    }
+    put_days(bat, &g_data, 0, NDAYS, SIZE_MAX);
+    assert_int_equal(advance_to(bat, NDAYS - 1), NDAYS);
+    assert_true(nfull == NDAYS / 2);
+
+    vrows_t r;
+    read_rows(live, NULL, &r);
+    assert_int_equal(r.n, 2 * nfull); /* verdict rows only at full evaluations */
+    for (size_t i = 0; i < r.n; i++)
+        assert_true(lw_watch_full_close(live->cfg, r.rows[i].as_of));
+    free(r.rows);
+    same_rows(live, fresh);
+    same_rows(live, bat);
+    lw_alert_state_t sa[2][LW_ALERT_COND_COUNT], sb[2][LW_ALERT_COND_COUNT];
+    collect_states(live, sa);
+    collect_states(fresh, sb);
+    assert_memory_equal(sa, sb, sizeof sa);
+    collect_states(bat, sb);
+    assert_memory_equal(sa, sb, sizeof sa);
+    lw_buf_t a, b;
+    lw_buf_init(&a, 1u << 20);
+    lw_buf_init(&b, 1u << 20);
+    monitor_blob(live, &a);
+    struct {
+        char edge[2 * LW_ANALYZE_NAME_SIZE + 2];
+        lw_leadmon_t m;
+    } slot; /* watch.c's layout (its file comment) */
+    memcpy(&slot, a.data + strlen("leadwatch-monitors 1\n") + sizeof(uint32_t), sizeof slot);
+    assert_string_equal(slot.edge, "x1->y");
+    monitor_blob(fresh, &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    monitor_blob(bat, &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    lw_buf_release(&a);
+    lw_buf_release(&b);
+
+    lw_watch_stats_t st;
+    lw_watch_stats(live->w, &st);
+    assert_int_equal(st.evaluations, NDAYS);
+    assert_int_equal(st.full_evaluations, nfull);
+    lw_buf_t m;
+    lw_buf_init(&m, 1 << 20);
+    OK(lw_promtext_render(live->metrics, &m));
+    assert_int_equal(lw_buf_putc(&m, '\0'), LW_OK);
+    char want[128];
+    snprintf(want, sizeof want,
+             "\nleadwatch_evaluation_duration_seconds_count{kind=\"full\"} %zu\n", nfull);
+    if (!strstr(m.data, want))
+        fail_msg("missing \"%s\"", want + 1);
+    snprintf(want, sizeof want,
+             "\nleadwatch_evaluation_duration_seconds_count{kind=\"close\"} %zu\n", NDAYS - nfull);
+    if (!strstr(m.data, want))
+        fail_msg("missing \"%s\"", want + 1);
+    lw_buf_release(&m);
+    /* the monitor ran from a history before the break, fed one row per close (full or
+     * not, none skipped), and its alarm fired the alert at the close that crossed */
+    const size_t alarm = (size_t)(slot.m.alarm_index - T0 / DAY);
+    const size_t hist_end = (size_t)(slot.m.t0 - T0 / DAY) + 56 - 1;
+    print_message("full_every 2d: x1's history ends day %zu, alarm and alert day %zu (break day "
+                  "%u, a %s close)\n",
+                  hist_end, firing, BREAK,
+                  firing != SIZE_MAX && lw_watch_full_close(live->cfg, day_ms(firing)) ? "full"
+                                                                                       : "monitor");
+    assert_int_equal(slot.m.phase, LW_LEADMON_ALARMED);
+    assert_true(hist_end < BREAK);
+    assert_int_equal(slot.m.cusum.rows, alarm - hist_end);
+    assert_int_equal(slot.m.skipped, 0);
+    assert_int_equal(firing, alarm);
+    assert_true(firing >= BREAK && firing < NDAYS);
+    fx_close(live);
+    fx_close(fresh);
+    fx_close(bat);
+}
+
 int main(void)
 {
     lw_log_set_level(getenv("LW_TEST_VERBOSE") ? LW_LOG_DEBUG : LW_LOG_ERROR);
@@ -1755,6 +1894,7 @@ int main(void)
         cmocka_unit_test_teardown(test_watermark_extremes, fx_teardown),
         cmocka_unit_test_teardown(test_monitor_stop_fires, fx_teardown),
         cmocka_unit_test_teardown(test_monitor_restart_same, fx_teardown),
+        cmocka_unit_test_teardown(test_full_every, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

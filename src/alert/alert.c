@@ -611,6 +611,37 @@ lw_err_t lw_alert_eval(lw_alert_table_t *t, const lw_alert_obs_t *obs, size_t n,
     return LW_OK;
 }
 
+lw_err_t lw_alert_eval_monitors(lw_alert_table_t *t, const lw_alert_obs_t *obs, size_t n,
+                                int64_t now_ms, char *errstr, size_t errstr_size)
+{
+    lw_err_t err = check_obs(t, obs, n, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    t->nevents = 0;
+    for (size_t k = 0; k < n; k++) {
+        const lw_alert_obs_t *o = &obs[k];
+        if (o->monitor == LW_ALERT_MON_NONE)
+            continue;
+        unsigned m = edge_conds(o, t->opts.on_mask);
+        for (unsigned c = 0; c < LW_ALERT_COND_COUNT; c++) {
+            if (!(m & LW_ALERT_COND_BIT(c)) ||
+                (c != LW_ALERT_COND_NO_LONGER_LEADS && c != LW_ALERT_COND_KPI_LINK_LOST))
+                continue;
+            entry_t *e = find_entry(t, o->source, o->target, (lw_alert_cond_t)c);
+            if (!e)
+                continue; /* entries are made by full evaluations */
+            outcome_t out = outcome(e, o, t->stalled, t->opts.arm_after);
+            if (out != OUT_NODATA || e->nann == 0)
+                set_annotations(e, o);
+            lw_alert_state_t from = e->state;
+            const bool alarm = o->monitor == LW_ALERT_MON_ALARM;
+            if (step(e, out, alarm ? 0 : t->opts.for_evals, t->opts.keep_firing_for, now_ms))
+                emit(t, e, from, now_ms, false, NULL);
+        }
+    }
+    return LW_OK;
+}
+
 lw_err_t lw_alert_pipeline(lw_alert_table_t *t, const char *nsm, bool stalled, const char *reason,
                            int64_t now_ms, char *errstr, size_t errstr_size)
 {

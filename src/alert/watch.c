@@ -5,14 +5,29 @@
  *     newest closed bucket N = the last bucket start with
  *         bucket + size + grace < watermark        (metric.h's rule)
  *     for B in (last evaluated, N], at most LW_WATCH_MAX_CATCHUP of them:
- *         session = lw_session_from_store(the window periods ending at B)
- *         result  = lw_session_analyze(cfg->analysis)   (session.h)
- *         obs[i]  = result.edges[i] (+ predicts: q < alpha at the chosen lag,
- *                   + nodata when a newest bucket is a gap)
- *         obs[i].monitor = lw_watch_monitor_edge(edge i's leadmon, window)
- *         lw_alert_eval(table, obs, as of B)
- *         BEGIN; verdict rows; alert blob; monitor blob; last = B; COMMIT
- *         then: enqueue the transitions, log them, set the gauges
+ *         session = the window periods ending at B: the previous close's
+ *                   advanced by B's rows (lw_session_advance; a fresh
+ *                   lw_session_from_store at start, after a reload or a skip)
+ *         full close (lw_watch_full_close: B's end a multiple of
+ *         analysis.full_every on the bucket grid, UTC):
+ *           result  = lw_session_analyze(cfg->analysis)   (session.h)
+ *           obs[i]  = result.edges[i] (+ predicts: q < alpha at the chosen lag,
+ *                     + nodata when a newest bucket is a gap)
+ *           obs[i].monitor = lw_watch_monitor_edge(edge i's leadmon, window)
+ *           lw_alert_eval(table, obs, as of B); memo[i] = obs[i]
+ *         other closes (issue 17: an hourly analysis costs seconds, a close
+ *         must not): obs[i] = memo[i] (the last full evaluation's verdict and
+ *           evidence; at start restored from its verdict rows) with B's gap;
+ *           each WATCHING monitor takes B's row (lw_leadmon_step, neither
+ *           leading nor evidence against: O(k)); lw_alert_eval_monitors
+ *           (only the entries the monitors drive take a step)
+ *         BEGIN; verdict rows (full closes); alert blob; monitor blob;
+ *               last = B; COMMIT
+ *         then: enqueue the transitions, log them, set the gauges (the edge
+ *         gauges at full closes), observe evaluation_duration_seconds{kind}
+ * Full closes are aligned to time, not to the daemon's start, so a live run
+ * and a catch-up evaluate in full at the same buckets and feed the monitors
+ * the same rows: the same alerts at the same buckets (tests/it_hourly_break.sh).
  *
  * Invariants (asserted in lw_watch_advance): the watermark it is given never
  * moves back (the pipeline's never does), and the newest bucket evaluated
@@ -32,7 +47,10 @@
  *
  * Costs: one evaluation of the demo's tree (6 edges) over 90 daily buckets
  * takes a few ms (bench/RESULTS.md has the analysis figures), so even a
- * year's catch-up is seconds; the series read is one range scan per metric.
+ * year's catch-up is seconds; over 2,160 hourly buckets the full analysis
+ * takes ~2 s, a close between two full ones ~0.1 ms (one bucket's cells
+ * read, O(k) per monitor, one small transaction; bench/RESULTS.md, "Hourly
+ * evaluation cost").
  *
  * Gauges (names without the "leadwatch_" prefix), labels nsm, edge, input
  * (the edge's source metric), kind (the input's kind, "kpi" for the NSM ->
@@ -41,8 +59,9 @@
  *     edge_oos_skill, edge_verdict{..., verdict} (1 for the current verdict,
  *     0 for the others; "no data" shows as insufficient_data),
  *     alert_state{alertname, edge, condition, state} (1 for the current
- *     state), alerts_firing, evaluations_total,
- *     evaluation_duration_seconds, evaluation_as_of_timestamp_seconds.
+ *     state), alerts_firing, evaluations_total (every close),
+ *     evaluation_duration_seconds{kind="full"|"close"},
+ *     evaluation_as_of_timestamp_seconds.
  * A value an evaluation did not produce (NaN p/q/coefficient/skill, lag 0;
  * all of them when the analysis could not run) is an absent series, not a
  * placeholder or the previous evaluation's value.  At start the edge gauges are
@@ -84,6 +103,21 @@ typedef struct {
     lw_promtext_series_t *verdict[LW_VERDICT_INSUFFICIENT_DATA + 1];
 } edge_gauges_t;
 
+/*
+ * What a close between two full evaluations tells the alerts about an edge
+ * besides its monitor: the last full evaluation's verdict and evidence
+ * (restored from its verdict rows at start).
+ */
+typedef struct {
+    bool known;
+    lw_alert_verdict_t verdict;
+    bool predicts, sensitivity_known, sensitive;
+    double p, q, coef, oos;
+    unsigned lag;
+    bool has_break;
+    char brk[LW_ANALYZE_LABEL_SIZE], first[LW_ANALYZE_LABEL_SIZE], last[LW_ANALYZE_LABEL_SIZE];
+} edge_memo_t;
+
 typedef struct {
     char topic[256];
     int32_t partition;
@@ -109,7 +143,33 @@ struct lw_watch {
     mon_slot_t mon_undo[LW_ANALYZE_MAX_EDGES];
     loss_seen_t seen[LW_WATCH_MAX_LOSS]; /* per partition: the loss already alerted */
     size_t nseen;
+    lw_session_t *ses;                      /* the window, advanced one close at a time */
+    edge_memo_t memo[LW_ANALYZE_MAX_EDGES]; /* the last full evaluation, per tree edge */
+    lw_promtext_series_t *g_dur_kind[2];    /* evaluation_duration_seconds{kind=close|full} */
+    uint64_t advanced, reloaded;            /* sessions advanced / loaded afresh */
 };
+
+/* The grid's multiple of full_every: bucket index of the close, from the epoch's bucket. */
+static int64_t full_period(const lw_config_t *cfg)
+{
+    const int64_t size = cfg->buckets.size_ms, f = cfg->analysis_full_every_ms;
+    return f > size ? f / size : 1;
+}
+
+bool lw_watch_full_close(const lw_config_t *cfg, int64_t as_of_ms)
+{
+    const int64_t size = cfg->buckets.size_ms, per = full_period(cfg);
+    const int64_t idx = (as_of_ms + size - lw_bucket_start(0, size)) / size;
+    return ((idx % per) + per) % per == 0;
+}
+
+int64_t lw_watch_last_full(const lw_config_t *cfg, int64_t as_of_ms)
+{
+    const int64_t size = cfg->buckets.size_ms, per = full_period(cfg);
+    const int64_t anchor = lw_bucket_start(0, size);
+    const int64_t idx = (as_of_ms + size - anchor) / size;
+    return anchor + (idx - ((idx % per) + per) % per) * size - size;
+}
 
 static int64_t default_mono(void *ctx)
 {
@@ -132,7 +192,8 @@ static lw_err_t register_metrics(lw_watch_t *w, char *errstr, size_t errstr_size
     static const char *const edge_labels[] = {"nsm", "edge", "input", "kind"};
     static const char *const verdict_labels[] = {"nsm", "edge", "input", "kind", "verdict"};
     static const char *const state_labels[] = {"alertname", "edge", "condition", "state"};
-    static const double dur_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
+    static const double dur_buckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025,
+                                         0.05,   0.1,    0.25,  0.5,   1,    5};
     lw_promtext_family_t *f;
     lw_err_t err;
 #define FAM(type, name, help, labels, n, b, nb, outp)                                              \
@@ -171,10 +232,18 @@ static lw_err_t register_metrics(lw_watch_t *w, char *errstr, size_t errstr_size
     FAM(LW_PROMTEXT_COUNTER, "evaluations_skipped_total",
         "closed buckets not evaluated because a catch-up exceeded its bound", NULL, 0, NULL, 0, &f);
     w->g_skipped = lw_promtext_series(f, NULL);
+    static const char *const kind_label[] = {"kind"};
     FAM(LW_PROMTEXT_HISTOGRAM, "evaluation_duration_seconds",
-        "time to load, analyse and record one evaluation", NULL, 0, dur_buckets,
-        sizeof dur_buckets / sizeof dur_buckets[0], &f);
-    w->g_duration = lw_promtext_series(f, NULL);
+        "time to evaluate one closed bucket: kind=full (the full analysis, at the closes "
+        "aligned to analysis.full_every) or close (the window advanced, the monitors and "
+        "their alerts)",
+        kind_label, 1, dur_buckets, sizeof dur_buckets / sizeof dur_buckets[0], &f);
+    {
+        const char *kc[] = {"close"}, *kf[] = {"full"};
+        w->g_dur_kind[0] = lw_promtext_series(f, kc);
+        w->g_dur_kind[1] = lw_promtext_series(f, kf);
+        w->g_duration = w->g_dur_kind[1];
+    }
     FAM(LW_PROMTEXT_GAUGE, "evaluation_as_of_timestamp_seconds",
         "start of the newest bucket evaluated", NULL, 0, NULL, 0, &f);
     w->g_as_of = lw_promtext_series(f, NULL);
@@ -281,7 +350,9 @@ static void publish_edges(lw_watch_t *w, const lw_analysis_t *a, const char *nsm
     }
 }
 
-/* Stored verdict rows of one evaluation -> the gauges of the tree's edges. */
+static lw_alert_verdict_t alert_verdict(lw_verdict_t v);
+
+/* Stored verdict rows of one evaluation -> the gauges of the tree's edges and the memo. */
 typedef struct {
     lw_watch_t *w;
     int64_t as_of;
@@ -305,9 +376,19 @@ static int restore_row(void *ud, const lw_verdict_row_t *v)
         for (int k = 0; k <= LW_VERDICT_INSUFFICIENT_DATA; k++)
             if (strcmp(v->verdict, lw_verdict_name((lw_verdict_t)k)) == 0)
                 verdict = k;
-        edge_gauges_t *g =
-            edge_gauges(w, i, cfg->metrics[cfg->tree.nsm].name, te.source, te.target, te.kind);
-        set_edge(g, v->p, v->q, v->lag, v->coef, v->oos, verdict);
+        /* what the closes before the next full evaluation tell the alerts */
+        edge_memo_t *m = &w->memo[i];
+        *m = (edge_memo_t){.known = strcmp(v->verdict, "nodata") != 0,
+                           .verdict = alert_verdict((lw_verdict_t)verdict),
+                           .predicts = verdict != LW_VERDICT_NO_LONGER_LEADS &&
+                                               v->q<cfg->analysis.alpha, .p = v->p, .q = v->q,
+                                                    .coef = v->coef, .oos = v->oos, .lag = v->lag> 0
+                                           ? (unsigned)v->lag
+                                           : 0};
+        if (w->d.metrics)
+            set_edge(
+                edge_gauges(w, i, cfg->metrics[cfg->tree.nsm].name, te.source, te.target, te.kind),
+                v->p, v->q, v->lag, v->coef, v->oos, verdict);
         rc->restored++;
         break;
     }
@@ -324,10 +405,11 @@ static int restore_row(void *ud, const lw_verdict_row_t *v)
  */
 static void restore_edges(lw_watch_t *w)
 {
-    if (!w->d.metrics || w->last_as_of == INT64_MIN)
+    if (w->last_as_of == INT64_MIN)
         return;
-    lw_promtext_set(w->g_as_of, (double)w->last_as_of / 1000.0);
-    restore_ctx_t rc = {.w = w, .as_of = w->last_as_of};
+    if (w->d.metrics)
+        lw_promtext_set(w->g_as_of, (double)w->last_as_of / 1000.0);
+    restore_ctx_t rc = {.w = w, .as_of = lw_watch_last_full(w->d.cfg, w->last_as_of)};
     char err[256];
     if (lw_store_read_verdicts(w->d.store, NULL, w->last_as_of, restore_row, &rc, err,
                                sizeof err) != LW_OK)
@@ -529,6 +611,7 @@ void lw_watch_destroy(lw_watch_t *w)
     if (!w)
         return;
     lw_alert_table_destroy(w->alerts);
+    lw_session_destroy(w->ses);
     lw_buf_release(&w->blob);
     lw_buf_release(&w->undo);
     free(w);
@@ -708,75 +791,144 @@ typedef struct {
     char as_of[64];
 } eval_scratch_t;
 
-/*
- * Evaluate bucket `as_of`.  Returns LW_ERR_STORE only for a failure of the
- * store; an analysis that cannot run turns every edge into nodata.
- */
-static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *errstr,
-                         size_t errstr_size)
+/* The monitor options of the daemon's evaluations (leadmon.h). */
+static void monitor_opts(const lw_config_t *cfg, lw_leadmon_opts_t *mo)
 {
-    const lw_config_t *cfg = w->d.cfg;
-    int64_t size = cfg->buckets.size_ms;
-    int64_t t0 = mono(w);
-    const lw_session_range_t range = {.as_of_ms = as_of,
-                                      .window = cfg->analysis_window,
-                                      .kind = LW_SESSION_PERIODS,
-                                      .tree_only = true};
-    lw_session_t *ses = NULL;
-    const lw_analysis_t *an = NULL;
-    eval_scratch_t *sc = calloc(1, sizeof *sc);
-    char aerr[512] = "";
-    lw_err_t err = LW_OK;
-    if (!sc)
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
-    if (size >= LW_MS_PER_DAY)
-        lw_time_format_date(as_of, sc->as_of, sizeof sc->as_of);
-    else
-        lw_time_format_iso8601(as_of, sc->as_of, sizeof sc->as_of);
+    lw_leadmon_opts_default(mo);
+    mo->arm_after = cfg->alerts.opts.arm_after;
+    mo->alpha = cfg->alerts.opts.monitor_alpha;
+    mo->year = (double)(365 * LW_MS_PER_DAY / cfg->buckets.size_ms);
+    if (cfg->analysis_window > 0)
+        mo->rebase = (double)cfg->analysis_window;
+}
 
-    err = lw_session_from_store(cfg, w->d.store, &range, &ses, errstr, errstr_size);
-    if (err != LW_OK)
-        goto out; /* the store could not be read: fatal like a failed flush */
-    /* nodata: a gap among the newest stall_missing_buckets buckets of the window */
-    const lw_series_t *ser = lw_session_series(ses);
+/*
+ * nodata: a gap among the newest stall_missing_buckets buckets of the
+ * window, or nothing stored for the bucket itself.
+ */
+static bool window_gap(const lw_config_t *cfg, const lw_series_t *ser, int64_t as_of)
+{
     bool gap = ser->nrows == 0;
     size_t miss = cfg->alerts.stall_missing_buckets;
     for (size_t k = 0; k < miss && k < ser->nrows; k++)
         gap = gap || ser->gap[ser->nrows - 1 - k];
     if (ser->nrows && ser->bucket_ms[ser->nrows - 1] != as_of)
-        gap = gap || miss > 0; /* the store holds nothing for the bucket itself */
+        gap = gap || miss > 0;
+    return gap;
+}
 
-    lw_err_t e = lw_session_analyze(ses, &cfg->analysis, &an, aerr, sizeof aerr);
-    if (e == LW_ERR_NOMEM) {
-        err = lw_seterr(errstr, errstr_size, e, "evaluation as of %s: %s", sc->as_of, aerr);
-        goto out;
-    }
-    if (e != LW_OK) {
-        LW_LOG(LW_LOG_WARN, "watch",
-               "evaluation as of %s: analysis failed (edges count as no "
-               "data): %s",
-               sc->as_of, aerr);
-    }
+/* Edge i's full-evaluation observation, kept for the closes until the next one. */
+static void memo_set(edge_memo_t *m, const lw_alert_obs_t *o)
+{
+    const lw_alert_evidence_t *ev = &o->evidence;
+    *m = (edge_memo_t){.known = true,
+                       .verdict = o->verdict,
+                       .predicts = o->predicts,
+                       .sensitivity_known = o->sensitivity_known,
+                       .sensitive = o->sensitive,
+                       .p = ev->p,
+                       .q = ev->q,
+                       .coef = ev->coefficient,
+                       .oos = ev->oos_skill,
+                       .lag = ev->lag,
+                       .has_break = ev->break_period != NULL};
+    snprintf(m->brk, sizeof m->brk, "%s", ev->break_period ? ev->break_period : "");
+    snprintf(m->first, sizeof m->first, "%s", ev->window_first ? ev->window_first : "");
+    snprintf(m->last, sizeof m->last, "%s", ev->window_last ? ev->window_last : "");
+}
 
+/*
+ * A close between two full evaluations (analysis.full_every): edge i of the
+ * tree as the last full evaluation left it, with this close's gap and its
+ * monitor advanced by the new bucket alone (lw_leadmon_step with neither a
+ * lead nor evidence against it: a WATCHING monitor takes the new row, O(k);
+ * an IDLE or ALARMED one waits for the next full evaluation's verdict).
+ */
+static void close_obs(lw_watch_t *w, size_t i, const tree_edge_t *te, const lw_analyze_input_t *in,
+                      bool newest, bool gap, int64_t as_of, eval_scratch_t *sc)
+{
+    const lw_config_t *cfg = w->d.cfg;
+    const edge_memo_t *m = &w->memo[i];
+    snprintf(sc->edge[i], sizeof sc->edge[i], "%s->%s", te->source, te->target);
+    sc->obs[i] = (lw_alert_obs_t){
+        .nsm = cfg->metrics[cfg->tree.nsm].name,
+        .source = te->source,
+        .target = te->target,
+        .kind = te->kind,
+        .is_kpi = te->is_kpi,
+        .verdict = m->known ? m->verdict : LW_ALERT_V_INSUFFICIENT_DATA,
+        .nodata = gap || !m->known,
+        .gap = gap,
+        .predicts = m->predicts,
+        .sensitivity_known = m->sensitivity_known,
+        .sensitive = m->sensitive,
+        .evidence = {.p = m->known ? m->p : (double)NAN,
+                     .q = m->known ? m->q : (double)NAN,
+                     .lag = m->lag,
+                     .coefficient = m->known ? m->coef : (double)NAN,
+                     .oos_skill = m->known ? m->oos : (double)NAN,
+                     .break_period = m->has_break ? m->brk : NULL,
+                     .window_first = m->first,
+                     .window_last = m->last,
+                     .as_of = sc->as_of},
+    };
+    mon_slot_t *slot = &w->mon[i];
+    if (strcmp(slot->edge, sc->edge[i]) != 0) {
+        memset(slot, 0, sizeof *slot);
+        snprintf(slot->edge, sizeof slot->edge, "%s", sc->edge[i]);
+    }
+    if (!cfg->alerts.opts.monitor) {
+        sc->obs[i].monitor = LW_ALERT_MON_NONE;
+        return;
+    }
+    if (newest) {
+        lw_leadmon_opts_t mo;
+        monitor_opts(cfg, &mo);
+        const size_t from = te->is_kpi ? in->nsm : in->inputs[i];
+        const size_t to = te->is_kpi ? (size_t)in->kpi : in->nsm;
+        const lw_leadmon_input_t li = {.y = in->values + to,
+                                       .x = in->values + from,
+                                       .stride = in->nseries,
+                                       .n = in->nrows,
+                                       .last_index = as_of / cfg->buckets.size_ms,
+                                       .leading = false,
+                                       .hold = true};
+        lw_leadmon_step(&slot->m, &mo, &li);
+    }
+    sc->obs[i].monitor = lw_watch_monitor_state(&slot->m);
+}
+
+/*
+ * A full evaluation's observations: the analysis of the window, edge i's
+ * observation and its monitor stepped with the verdict; every edge of the
+ * tree no data when the analysis could not run.  *an, *n (edges analysed)
+ * and *nobs (observations).  LW_ERR_NOMEM only.
+ */
+static lw_err_t full_obs(lw_watch_t *w, int64_t as_of, const lw_analyze_input_t *in, bool newest,
+                         bool gap, eval_scratch_t *sc, const lw_analysis_t **an, size_t *n,
+                         size_t *nobs, char *errstr, size_t errstr_size)
+{
+    const lw_config_t *cfg = w->d.cfg;
     const char *nsm = cfg->metrics[cfg->tree.nsm].name;
-    size_t n = an ? an->nedges : 0;
-    if (n > LW_ANALYZE_MAX_EDGES)
-        n = LW_ANALYZE_MAX_EDGES;
+    char aerr[512] = "";
+    lw_err_t e = lw_session_analyze(w->ses, &cfg->analysis, an, aerr, sizeof aerr);
+    if (e == LW_ERR_NOMEM)
+        return lw_seterr(errstr, errstr_size, e, "evaluation as of %s: %s", sc->as_of, aerr);
+    if (e != LW_OK)
+        LW_LOG(LW_LOG_WARN, "watch",
+               "evaluation as of %s: analysis failed (edges count as no data): %s", sc->as_of,
+               aerr);
+    const lw_analysis_t *a = *an;
+    *n = a ? a->nedges : 0;
+    if (*n > LW_ANALYZE_MAX_EDGES)
+        *n = LW_ANALYZE_MAX_EDGES;
+    *nobs = *n;
     lw_leadmon_opts_t mo;
-    lw_leadmon_opts_default(&mo);
-    mo.arm_after = cfg->alerts.opts.arm_after;
-    mo.alpha = cfg->alerts.opts.monitor_alpha;
-    mo.year = (double)(365 * LW_MS_PER_DAY / size);
-    if (cfg->analysis_window > 0)
-        mo.rebase = (double)cfg->analysis_window;
-    const lw_analyze_input_t *in = lw_session_input(ses);
-    /* rows are consecutive buckets; the monitors are fed only when the newest is as_of itself */
-    bool newest =
-        in->nrows > 0 && ser->nrows >= in->nrows && ser->bucket_ms[in->nrows - 1] == as_of;
-    for (size_t i = 0; i < n; i++) {
-        const lw_edge_result_t *ed = &an->edges[i];
+    monitor_opts(cfg, &mo);
+    for (size_t i = 0; i < *n; i++) {
+        const lw_edge_result_t *ed = &a->edges[i];
         snprintf(sc->edge[i], sizeof sc->edge[i], "%s->%s", ed->from, ed->to);
-        lw_watch_edge_obs(an, i, nsm, cfg->analysis.alpha, gap, sc->brk[i], sizeof sc->brk[i],
+        lw_watch_edge_obs(a, i, nsm, cfg->analysis.alpha, gap, sc->brk[i], sizeof sc->brk[i],
                           sc->as_of, &sc->obs[i]);
         mon_slot_t *slot = &w->mon[i];
         if (strcmp(slot->edge, sc->edge[i]) != 0) {
@@ -786,16 +938,12 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
         if (!cfg->alerts.opts.monitor)
             sc->obs[i].monitor = LW_ALERT_MON_NONE;
         else if (newest)
-            sc->obs[i].monitor =
-                lw_watch_monitor_edge(&slot->m, &mo, an, i, in, as_of / size, &sc->obs[i]);
+            sc->obs[i].monitor = lw_watch_monitor_edge(&slot->m, &mo, a, i, in,
+                                                       as_of / cfg->buckets.size_ms, &sc->obs[i]);
         else
             sc->obs[i].monitor = lw_watch_monitor_state(&slot->m);
     }
-    bool transitions = false;
-    if ((err = snapshot(w, errstr, errstr_size)) != LW_OK)
-        goto out;
-    size_t nobs = n;
-    if (!an) {
+    if (!a) {
         /* the analysis could not run at all: every edge of the tree is no data (not a failure) */
         tree_edge_t te;
         for (size_t i = 0; tree_edge(cfg, i, &te); i++) {
@@ -810,19 +958,86 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
                 .evidence =
                     {.p = NAN, .q = NAN, .coefficient = NAN, .oos_skill = NAN, .as_of = sc->as_of},
             };
+            *nobs = i + 1;
+        }
+    }
+    return LW_OK;
+}
+
+/*
+ * Evaluate bucket `as_of`: a full evaluation when `full`, else a close
+ * (file comment).  Returns LW_ERR_STORE only for a failure of the store;
+ * an analysis that cannot run turns every edge into nodata.
+ */
+static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *errstr,
+                         size_t errstr_size)
+{
+    const lw_config_t *cfg = w->d.cfg;
+    int64_t size = cfg->buckets.size_ms;
+    int64_t t0 = mono(w);
+    const bool full = lw_watch_full_close(cfg, as_of);
+    const lw_session_range_t range = {.as_of_ms = as_of,
+                                      .window = cfg->analysis_window,
+                                      .kind = LW_SESSION_PERIODS,
+                                      .tree_only = true};
+    const lw_analysis_t *an = NULL;
+    eval_scratch_t *sc = calloc(1, sizeof *sc);
+    lw_err_t err = LW_OK;
+    if (!sc)
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
+    if (size >= LW_MS_PER_DAY)
+        lw_time_format_date(as_of, sc->as_of, sizeof sc->as_of);
+    else
+        lw_time_format_iso8601(as_of, sc->as_of, sizeof sc->as_of);
+
+    bool advanced = false;
+    err = lw_session_advance(&w->ses, cfg, w->d.store, &range, &advanced, errstr, errstr_size);
+    if (err != LW_OK) {
+        /* the store could not be read: fatal like a failed flush; the next try loads afresh */
+        lw_session_destroy(w->ses);
+        w->ses = NULL;
+        goto out;
+    }
+    if (advanced)
+        w->advanced++;
+    else
+        w->reloaded++;
+    const lw_series_t *ser = lw_session_series(w->ses);
+    const bool gap = window_gap(cfg, ser, as_of);
+    const lw_analyze_input_t *in = lw_session_input(w->ses);
+    /* rows are consecutive buckets; the monitors are fed only when the newest is as_of itself */
+    const bool newest =
+        in->nrows > 0 && ser->nrows >= in->nrows && ser->bucket_ms[in->nrows - 1] == as_of;
+    const char *nsm = cfg->metrics[cfg->tree.nsm].name;
+    size_t n = 0, nobs = 0;
+    bool transitions = false;
+
+    /* the monitors and the alert table move below: their undo copy first */
+    if ((err = snapshot(w, errstr, errstr_size)) != LW_OK)
+        goto out;
+    if (full) {
+        if ((err = full_obs(w, as_of, in, newest, gap, sc, &an, &n, &nobs, errstr, errstr_size)) !=
+            LW_OK)
+            goto out;
+    } else {
+        tree_edge_t te;
+        for (size_t i = 0; tree_edge(cfg, i, &te); i++) {
+            close_obs(w, i, &te, in, newest, gap, as_of, sc);
             nobs = i + 1;
         }
     }
     if (nobs > 0) {
         char terr[256];
-        lw_err_t te = lw_alert_eval(w->alerts, sc->obs, nobs, now_ms, terr, sizeof terr);
+        lw_err_t te =
+            full ? lw_alert_eval(w->alerts, sc->obs, nobs, now_ms, terr, sizeof terr)
+                 : lw_alert_eval_monitors(w->alerts, sc->obs, nobs, now_ms, terr, sizeof terr);
         if (te == LW_OK)
             transitions = true;
         else
             LW_LOG(LW_LOG_ERROR, "watch", "evaluation as of %s: alert table: %s", sc->as_of, terr);
     }
 
-    /* one transaction: verdicts, alert table, position */
+    /* one transaction: verdicts (full evaluations), alert table, monitors, position */
     if ((err = lw_store_begin(w->d.store, errstr, errstr_size)) != LW_OK) {
         restore(w);
         goto out;
@@ -844,25 +1059,35 @@ static lw_err_t evaluate(lw_watch_t *w, int64_t as_of, int64_t now_ms, char *err
         goto out;
     w->last_as_of = w->st.last_as_of_ms = as_of;
     w->st.evaluations++;
+    if (full) {
+        /* what the closes until the next full evaluation carry */
+        tree_edge_t te;
+        for (size_t i = 0; tree_edge(cfg, i, &te) && i < nobs; i++)
+            memo_set(&w->memo[i], &sc->obs[i]);
+    }
     if (transitions)
         deliver(w);
-    if (an)
+    /* between full evaluations the edge gauges stay the last full one's */
+    if (full && an)
         publish_edges(w, an, nsm, gap);
-    else if (w->d.metrics) /* no analysis: no values, and "no data" as the alerts say */
+    else if (full && w->d.metrics) /* no analysis: no values, and "no data" as the alerts say */
         for (size_t i = 0; i < w->nedges_known; i++)
             if (w->edge_name[i][0] != '\0')
                 set_edge(&w->edge[i], NAN, NAN, 0, NAN, NAN, LW_VERDICT_INSUFFICIENT_DATA);
     double secs = (double)(mono(w) - t0) / 1000.0;
     w->st.last_duration_s = secs;
+    if (full)
+        w->st.full_evaluations++;
     if (w->d.metrics) {
         lw_promtext_inc(w->g_evals);
-        lw_promtext_observe(w->g_duration, secs);
+        lw_promtext_observe(w->g_dur_kind[full ? 1 : 0], secs);
         lw_promtext_set(w->g_as_of, (double)as_of / 1000.0);
     }
-    LW_LOG(LW_LOG_DEBUG, "watch", "evaluated as of %s: %zu edge(s)%s in %.1f ms", sc->as_of, n,
-           gap ? " (no data: gap in the newest buckets)" : "", secs * 1000.0);
+    LW_LOG(LW_LOG_DEBUG, "watch", "%s as of %s: %zu edge(s)%s in %.1f ms (window %s)",
+           full ? "evaluated" : "close", sc->as_of, full ? n : nobs,
+           gap ? " (no data: gap in the newest buckets)" : "", secs * 1000.0,
+           advanced ? "advanced" : "loaded");
 out:
-    lw_session_destroy(ses);
     free(sc);
     return err;
 }
@@ -1072,6 +1297,9 @@ lw_err_t lw_watch_reload(lw_watch_t *w, const lw_config_t *cfg, lw_alertsink_t *
         return err;
     w->d.cfg = cfg;
     w->d.sink = sink;
+    /* the metrics may be defined anew: the next evaluation loads its window afresh */
+    lw_session_destroy(w->ses);
+    w->ses = NULL;
     return LW_OK;
 }
 

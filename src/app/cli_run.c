@@ -108,7 +108,8 @@ const char lw_cli_help_mock_kafka[] =
 
 const char lw_cli_help_simulate[] =
     "usage: leadwatch simulate [--days N] [--seed S] [--start DATE] [--break-day D]\n"
-    "                          [--users U] [--scale X] [--truth FILE] [--experiments N]\n"
+    "                          [--model NAME=VALUE] [--hourly] [--users U] [--scale X]\n"
+    "                          [--truth FILE] [--experiments N]\n"
     "                          [--produce BOOTSTRAP --topic T] [--rate EVENTS_PER_S]\n"
     "\n"
     "Generate the events of a simulated music-streaming app (Segment JSON:\n"
@@ -131,6 +132,11 @@ const char lw_cli_help_simulate[] =
     "      --seed S           random seed (default 1)\n"
     "      --start DATE       first day, a UTC midnight (default 2024-01-01)\n"
     "      --break-day D      0-based day from which playlists stop leading\n"
+    "      --model NAME=VALUE  set a model parameter (repeatable; names and defaults\n"
+    "                         below and in docs/SIMULATOR.md), e.g. lag_playlists=1\n"
+    "      --hourly           write each simulated day as one hour from --start (the\n"
+    "                         lags, the weekly cycle and --break-day then count hours:\n"
+    "                         a product for hourly buckets; --days 1440 = 60 days)\n"
     "      --users U          user pool size (default: 4 x expected daily actives)\n"
     "      --scale X          event volume multiplier (default 1)\n"
     "      --truth FILE       write the exact per-day aggregates as CSV to FILE\n"
@@ -510,6 +516,8 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
                                          {"seed", required_argument, NULL, OPT_SEED},
                                          {"start", required_argument, NULL, OPT_START},
                                          {"break-day", required_argument, NULL, OPT_BREAK_DAY},
+                                         {"model", required_argument, NULL, OPT_SIM_MODEL},
+                                         {"hourly", no_argument, NULL, OPT_HOURLY},
                                          {"users", required_argument, NULL, OPT_USERS},
                                          {"scale", required_argument, NULL, OPT_SCALE},
                                          {"truth", required_argument, NULL, OPT_TRUTH},
@@ -522,6 +530,8 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
     lw_cli_common_t co = {.config = NULL};
     lw_sim_opts_t so;
     lw_sim_opts_default(&so);
+    lw_sim_model_t model;
+    lw_sim_model_default(&model);
     const char *bootstrap = NULL, *topic = NULL, *truth = NULL;
     const char *extra[LW_KAFKA_MAX_PROPS - 1];
     size_t nextra = 0;
@@ -557,6 +567,20 @@ int lw_cli_simulate(int argc, char **argv, const lw_cli_env_t *env)
                 return lw_cli_usage_error("simulate", "--break-day: a day index");
             so.break_day = (int)v;
             break;
+        case OPT_SIM_MODEL: {
+            const char *eq = strchr(optarg, '=');
+            char name[64], merr[256], *end = NULL;
+            double mv = eq ? strtod(eq + 1, &end) : 0.0;
+            if (!eq || (size_t)(eq - optarg) >= sizeof name || end == eq + 1 || *end)
+                return lw_cli_usage_error("simulate", "--model wants NAME=NUMBER");
+            memcpy(name, optarg, (size_t)(eq - optarg));
+            name[eq - optarg] = '\0';
+            if (lw_sim_model_set(&model, name, mv, merr, sizeof merr) != LW_OK)
+                return lw_cli_usage_error("simulate", merr);
+            so.model = &model;
+            break;
+        }
+        case OPT_HOURLY: so.hourly = true; break;
         case OPT_USERS:
             if (!lw_parse_long(optarg, 1, LW_SIM_MAX_USERS, &v))
                 return lw_cli_usage_error("simulate", "--users: 1..50000000");

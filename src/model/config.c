@@ -779,8 +779,22 @@ static const key_spec_t top_keys[] = {
     KEY_SECTION_OPT("http", &lw_cfg_http_section, "HTTP endpoint (daemon)"),
 };
 
+/*
+ * After every section: analysis.full_every's default (1d) under weekly buckets,
+ * when no analysis section said otherwise, is every close (an explicit value
+ * that is not a multiple of the bucket size was refused by the section's check).
+ */
+static lw_err_t top_check(ctx_t *c, void *base, int line, const int *lines, const char *kp)
+{
+    lw_config_t *cfg = base;
+    (void)c, (void)line, (void)lines, (void)kp;
+    if (cfg->buckets.size_ms > 0 && cfg->analysis_full_every_ms % cfg->buckets.size_ms != 0)
+        cfg->analysis_full_every_ms = cfg->buckets.size_ms;
+    return LW_OK;
+}
+
 const section_t lw_cfg_top_section =
-    SECTION("(top level)", top_keys, NULL, "the configuration file");
+    SECTION("(top level)", top_keys, top_check, "the configuration file");
 
 /* ----------------------------------------------------------- loading */
 

@@ -81,9 +81,22 @@ static lw_err_t analysis_check(ctx_t *c, void *base, int line, const int *lines,
 {
     lw_config_t *cfg = base;
     char msg[256];
-    (void)lines;
     if (lw_analyze_opts_check(&cfg->analysis, msg, sizeof msg) != LW_OK)
         return lw_cfg_fail(c, line, kp, "%s", msg);
+    /* buckets come before analysis in the top-level table, so the size is known here */
+    const int64_t size = cfg->buckets.size_ms;
+    const int fl = lines[lw_cfg_key_index(&lw_cfg_analysis_section, "full_every")];
+    if (size > 0 && cfg->analysis_full_every_ms % size != 0) {
+        char a[32], b[32], sub[KP_MAX];
+        if (!fl) { /* the default (1d) under weekly buckets: every close */
+            cfg->analysis_full_every_ms = size;
+            return LW_OK;
+        }
+        lw_cfg_kp_key(sub, kp, "full_every");
+        return lw_cfg_fail(c, fl, sub, "%s is not a multiple of the bucket size %s",
+                           lw_cfg_fmt_duration(cfg->analysis_full_every_ms, a, sizeof a),
+                           lw_cfg_fmt_duration(size, b, sizeof b));
+    }
     return LW_OK;
 }
 
@@ -104,6 +117,12 @@ static const key_spec_t analysis_keys[] = {
                "false discovery rate for the Benjamini-Hochberg q-values"),
     KEY_INT("window", C_SIZE, CFG(analysis_window), "0", 0, LW_SERIES_MAX_ROWS,
             "analyse the last N buckets (up to --as-of); 0 = every bucket in the store"),
+    KEY_DURATION("full_every", CFG(analysis_full_every_ms), "1d", LW_MS_PER_HOUR,
+                 366 * LW_MS_PER_DAY,
+                 "the daemon runs the full analysis (verdicts, gauges, their alerts) at the bucket "
+                 "closes whose end is a multiple of this in UTC, and only the sequential monitors "
+                 "at the others; a multiple of buckets.size (absent with weekly buckets: every "
+                 "close)"),
     KEY_INT("stability_window", C_SIZE, CFG(analysis.window), "0", 0, LW_ANALYZE_MAX_ROWS,
             "stability sub-window in buckets; 0 = max(n/4, 5 lag + 20), at most n/2"),
     KEY_ENUM("ic", CFG(analysis.ic), "aic", ic_names,

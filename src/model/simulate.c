@@ -63,6 +63,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,49 @@ void lw_sim_model_default(lw_sim_model_t *m)
     m->anonymous_share = 0.03;
     m->late_share = 0.005;
     m->jitter_mean_ms = 120000;
+}
+
+lw_err_t lw_sim_model_set(lw_sim_model_t *m, const char *name, double v, char *errstr,
+                          size_t errstr_size)
+{
+#define D(f)                                                                                       \
+    {                                                                                              \
+#f, offsetof(lw_sim_model_t, f), false                                                     \
+    }
+#define I(f)                                                                                       \
+    {                                                                                              \
+#f, offsetof(lw_sim_model_t, f), true                                                      \
+    }
+    static const struct {
+        const char *name;
+        size_t off;
+        bool is_int;
+    } fields[] = {D(users_base),      D(users_phi),      D(users_sigma),     D(spu_base),
+                  D(spu_phi),         D(spu_sigma),      D(playlists_base),  D(playlists_phi),
+                  D(playlists_sigma), D(listen_base_ms), D(b_users),         D(b_spu),
+                  D(b_playlists),     I(lag_users),      I(lag_spu),         I(lag_playlists),
+                  D(listen_phi),      D(listen_sigma),   D(searches_base),   D(searches_phi),
+                  D(searches_sigma),  D(shares_base),    D(c_shares),        D(shares_sigma),
+                  I(lag_shares),      D(revenue_base),   D(c_revenue),       D(revenue_sigma),
+                  I(lag_revenue),     D(mean_track_ms),  D(anonymous_share), D(late_share),
+                  D(jitter_mean_ms)};
+#undef D
+#undef I
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (strcmp(fields[i].name, name) != 0)
+            continue;
+        char *at = (char *)m + fields[i].off;
+        if (!fields[i].is_int) {
+            memcpy(at, &v, sizeof v);
+            return LW_OK;
+        }
+        if (!(v == nearbyint(v) && fabs(v) < 1e9))
+            return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "model.%s: a whole number", name);
+        int iv = (int)v;
+        memcpy(at, &iv, sizeof iv);
+        return LW_OK;
+    }
+    return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "no model parameter '%s'", name);
 }
 
 void lw_sim_opts_default(lw_sim_opts_t *o)
@@ -852,6 +896,12 @@ static char *put_hex(char *p, uint64_t v, int digits)
 }
 
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+/* A generated time as written: opts.hourly writes each day as one hour (monotone: same order). */
+static int64_t out_ms(const lw_sim_t *sim, int64_t ms)
+{
+    return sim->opts.hourly ? sim->opts.start_ms + (ms - sim->opts.start_ms) / 24 : ms;
+}
+
 static char *put_timestamp(lw_sim_t *sim, char *p, int64_t ms)
 {
     int64_t abs_day = ms / LW_MS_PER_DAY; /* ms > 0: start >= 2000 */
@@ -919,7 +969,7 @@ static size_t format_event(lw_sim_t *sim, const sim_event_t *ev, char *buf, lw_s
     user->ptr = id;
     user->len = (size_t)(p - id);
     p = PUT_LIT(p, "\",\"timestamp\":\"");
-    p = put_timestamp(sim, p, ev->event_ms);
+    p = put_timestamp(sim, p, out_ms(sim, ev->event_ms));
     p = PUT_LIT(p, "\",\"messageId\":\"");
     uint64_t m1 = mix64(sim->key ^ (ev->seq * 2 + 11)), m2 = mix64(sim->key ^ (ev->seq * 2 + 12));
     m1 = (m1 & ~UINT64_C(0xf000)) | UINT64_C(0x4000);       /* version 4 */
@@ -1012,8 +1062,8 @@ lw_err_t lw_sim_next(lw_sim_t *sim, char *buf, size_t cap, size_t *len, lw_sim_m
     *len = format_event(sim, &ev, buf, &user);
     if (meta) {
         meta->type = (lw_sim_event_type_t)ev.type;
-        meta->event_ms = ev.event_ms;
-        meta->deliver_ms = ev.deliver_ms;
+        meta->event_ms = out_ms(sim, ev.event_ms);
+        meta->deliver_ms = out_ms(sim, ev.deliver_ms);
         meta->day = (int)((ev.event_ms - sim->opts.start_ms) / LW_MS_PER_DAY);
         meta->user = user;
     }

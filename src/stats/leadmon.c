@@ -90,15 +90,19 @@ static bool design_row(const lw_leadmon_t *m, const lw_leadmon_input_t *in, size
 /* Fit a new history on the window; *m is unchanged unless it succeeds. */
 static bool start(lw_leadmon_t *m, const lw_leadmon_opts_t *o, const lw_leadmon_input_t *in)
 {
-    if (in->lag < 1 || in->lag > LW_LEADMON_MAX_LAG || in->n < 2)
+    if (in->lag < 1 || in->n < 2)
         return false;
     lw_leadmon_t nm = *m;
-    nm.lag = (uint32_t)in->lag;
     nm.season = in->season >= 2 && in->season <= LW_LEADMON_MAX_SEASON ? (uint32_t)in->season : 0;
     nm.log_x = in->log_x;
     nm.log_y = in->log_y;
     nm.diff = in->diff;
     nm.ndet = 1u + (nm.season ? nm.season - 1u : 0u);
+    /* the candidate lags: up to the analysis' lag, as far as ndet + 2 lag columns fit the
+     * stop monitor (an hourly analysis choosing a lag above 20 used to leave it idle) */
+    const size_t lag_fit = (LW_STOPMON_MAX_K - nm.ndet) / 2;
+    const size_t lagmax = in->lag < lag_fit ? in->lag : lag_fit;
+    nm.lag = (uint32_t)lagmax;
     nm.t0 = in->last_index - (int64_t)(in->n - 1);
     memset(nm.cx, 0, sizeof nm.cx);
     const size_t n = in->n, nd = nm.ndet, kmax = nd + 2 * (size_t)nm.lag;
@@ -128,13 +132,13 @@ static bool start(lw_leadmon_t *m, const lw_leadmon_opts_t *o, const lw_leadmon_
      * candidate is defined (the analysis' lag comes from AIC, whose choice
      * on a 90-row window wanders far above the true lag; each extra lag
      * adds a noisy lead coefficient that the stop LLR reads as lead) */
-    size_t best = in->lag;
+    size_t best = lagmax;
     double best_ic = (double)INFINITY;
-    for (size_t p = 1; p <= in->lag && in->lag > 1; p++) {
+    for (size_t p = 1; p <= lagmax && lagmax > 1; p++) {
         nm.lag = (uint32_t)p;
         const size_t kp = nd + 2 * p;
         size_t np = 0;
-        for (size_t i = in->lag + nm.diff; i < n; i++)
+        for (size_t i = lagmax + nm.diff; i < n; i++)
             if (design_row(&nm, in, i, nm.t0 + (int64_t)i, Z + np * kp, &yv[np]))
                 np++;
         if (np <= kp + 1 || lw_ols_fit(ols, Z, yv, np, kp, 0, 0, &fit, err, sizeof err) != LW_OK)
@@ -240,7 +244,7 @@ bool lw_leadmon_check(const lw_leadmon_t *m)
         return false;
     if (m->phase == LW_LEADMON_IDLE && m->starts == 0)
         return true;
-    if (m->lag < 1 || m->lag > LW_LEADMON_MAX_LAG ||
+    if (m->lag < 1 || m->ndet + 2 * (uint64_t)m->lag > LW_STOPMON_MAX_K ||
         m->ndet != 1u + (m->season ? m->season - 1u : 0u) || !lw_stopmon_check(&m->cusum) ||
         m->cusum.k != m->ndet + 2 * m->lag)
         return false;

@@ -24,6 +24,11 @@
  *   5. optionally (lw_session_load_experiments, issue 16) the store's
  *      experiment aggregates through lw_exp_load and lw_exp_analyze, run
  *      once and attached to every analysis (lw_analysis_t.experiments).
+ * lw_session_advance (the daemon, one close after another) keeps a store
+ * PERIODS session and moves it to the next as_of: load_series over the
+ * buckets after its last row only (the same reader, so each row is computed
+ * as a fresh load computes it), appended to a rowbuf_t of twice the window,
+ * the rows older than the window dropped by moving `off`.
  * The input is a non-owning view into the series / CSV that the session
  * owns, so every pointer a result holds lives as long as the session.
  */
@@ -37,6 +42,22 @@
 #include "leadwatch/core/timeutil.h"
 #include "leadwatch/store/exp_rows.h"
 
+/*
+ * The rows of an advanced store session (lw_session_advance): arrays of
+ * `cap` rows of which [off, off + nrows) are in use; the session's series
+ * and input are views of them.  A new row goes after the last, the oldest
+ * leaves by off++, and the rows move back to 0 only when the end is
+ * reached: with cap = 2 x window that is once every `window` rows, so a
+ * row costs amortised O(columns), not O(window).
+ */
+typedef struct {
+    size_t cap, off;
+    int64_t *bucket;
+    double *values;
+    bool *prov, *gap;
+    char **labels; /* owned, one per row in use */
+} rowbuf_t;
+
 struct lw_session {
     lw_session_source_t src;
     bool have_src;
@@ -48,6 +69,9 @@ struct lw_session {
     lw_exp_data *exp_data;
     lw_exp_analysis exp;
     const char *exp_inputs[LW_CONFIG_MAX_INPUTS];
+    lw_session_range_t range; /* store sessions: what was asked (as_of = the last one) */
+    rowbuf_t rb;              /* store sessions once advanced: the rows (series is a view) */
+    bool adopted;
 };
 
 /* ---------------------------------------------------------------- sources */
@@ -172,6 +196,17 @@ fail:
     return err;
 }
 
+/* The label of a store row (owned by the caller; NULL when out of memory). */
+static char *bucket_label(const lw_config_t *cfg, int64_t bucket_ms)
+{
+    char buf[32];
+    if (cfg->buckets.size_ms == LW_MS_PER_HOUR)
+        lw_time_format_iso8601(bucket_ms, buf, sizeof buf);
+    else
+        lw_time_format_date(bucket_ms, buf, sizeof buf);
+    return strdup(buf);
+}
+
 lw_err_t lw_session_source_from_series(lw_session_source_t *src, const lw_config_t *cfg,
                                        const lw_series_t *series, char *errstr, size_t errstr_size)
 {
@@ -197,12 +232,7 @@ lw_err_t lw_session_source_from_series(lw_session_source_t *src, const lw_config
         src->kinds_[i] = lw_input_kind_name(cfg->tree.inputs[i].kind);
     }
     for (size_t r = 0; r < nrows; r++) {
-        char buf[32];
-        if (cfg->buckets.size_ms == LW_MS_PER_HOUR)
-            lw_time_format_iso8601(series->bucket_ms[r], buf, sizeof buf);
-        else
-            lw_time_format_date(series->bucket_ms[r], buf, sizeof buf);
-        src->labels_[r] = strdup(buf);
+        src->labels_[r] = bucket_label(cfg, series->bucket_ms[r]);
         if (!src->labels_[r]) {
             err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
             goto fail;
@@ -238,6 +268,19 @@ static lw_err_t session_new(lw_session_t **out, char *errstr, size_t errstr_size
     return LW_OK;
 }
 
+static void rowbuf_release(rowbuf_t *rb, size_t nrows)
+{
+    if (rb->labels)
+        for (size_t r = 0; r < nrows; r++)
+            free(rb->labels[rb->off + r]);
+    free(rb->bucket);
+    free(rb->values);
+    free(rb->prov);
+    free(rb->gap);
+    free(rb->labels);
+    memset(rb, 0, sizeof *rb);
+}
+
 void lw_session_destroy(lw_session_t *s)
 {
     if (!s)
@@ -247,7 +290,9 @@ void lw_session_destroy(lw_session_t *s)
     lw_exp_data_free(s->exp_data);
     if (s->have_src)
         lw_session_source_release(&s->src);
-    if (s->from_store)
+    if (s->adopted)
+        rowbuf_release(&s->rb, s->series.nrows);
+    else if (s->from_store)
         lw_series_release(&s->series);
     else
         lw_series_csv_release(&s->csv);
@@ -369,12 +414,200 @@ lw_err_t lw_session_from_store(const lw_config_t *cfg, lw_store_t *store,
         goto destroy_session;
     s->have_src = true;
     keep_last_rows(&s->src.in, range->window);
+    s->range = *range;
+    s->range.as_of_ms = to_ms;
     *out = s;
     return LW_OK;
 
 destroy_session:
     lw_session_destroy(s);
     return err;
+}
+
+/* ---------------------------------------------------------------- advance */
+
+/* Make room for `rows` rows in use: move them to 0, grow when even that is short. */
+static bool rowbuf_reserve(rowbuf_t *rb, size_t nrows, size_t ncols, size_t rows)
+{
+    if (rb->off + rows <= rb->cap)
+        return true;
+    if (rb->off > 0) {
+        memmove(rb->bucket, rb->bucket + rb->off, nrows * sizeof *rb->bucket);
+        memmove(rb->values, rb->values + rb->off * ncols, nrows * ncols * sizeof *rb->values);
+        memmove(rb->prov, rb->prov + rb->off, nrows * sizeof *rb->prov);
+        memmove(rb->gap, rb->gap + rb->off, nrows * sizeof *rb->gap);
+        memmove(rb->labels, rb->labels + rb->off, nrows * sizeof *rb->labels);
+        rb->off = 0;
+    }
+    if (rows <= rb->cap)
+        return true;
+    size_t cap = 2 * rows;
+    int64_t *b = realloc(rb->bucket, cap * sizeof *b);
+    if (b)
+        rb->bucket = b;
+    double *v = realloc(rb->values, cap * (ncols ? ncols : 1) * sizeof *v);
+    if (v)
+        rb->values = v;
+    bool *p = realloc(rb->prov, cap * sizeof *p);
+    if (p)
+        rb->prov = p;
+    bool *g = realloc(rb->gap, cap * sizeof *g);
+    if (g)
+        rb->gap = g;
+    char **l = realloc(rb->labels, cap * sizeof *l);
+    if (l)
+        rb->labels = l;
+    if (!b || !v || !p || !g || !l)
+        return false;
+    rb->cap = cap;
+    return true;
+}
+
+/* The series and the input as views of the rows in use. */
+static void point_views(lw_session_t *s)
+{
+    lw_series_t *ser = &s->series;
+    rowbuf_t *rb = &s->rb;
+    ser->bucket_ms = rb->bucket + rb->off;
+    ser->values = rb->values + rb->off * ser->ncols;
+    ser->provisional = rb->prov + rb->off;
+    ser->gap = rb->gap + rb->off;
+    s->src.in.values = ser->values;
+    s->src.in.labels = (const char *const *)(rb->labels + rb->off);
+    s->src.in.nrows = ser->nrows;
+}
+
+/*
+ * The session's rows move into a rowbuf_t of twice the window (once per
+ * session): the series' arrays and the source's labels change owner.
+ */
+static lw_err_t adopt(lw_session_t *s, char *errstr, size_t errstr_size)
+{
+    lw_series_t *ser = &s->series;
+    const size_t n = ser->nrows, nc = ser->ncols;
+    rowbuf_t rb = {0};
+    if (!rowbuf_reserve(&rb, 0, nc, (s->range.window > n ? s->range.window : n) + 1)) {
+        rowbuf_release(&rb, 0);
+        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "session: out of memory");
+    }
+    if (n) {
+        memcpy(rb.bucket, ser->bucket_ms, n * sizeof *rb.bucket);
+        memcpy(rb.values, ser->values, n * nc * sizeof *rb.values);
+        memcpy(rb.prov, ser->provisional, n * sizeof *rb.prov);
+        memcpy(rb.gap, ser->gap, n * sizeof *rb.gap);
+        memcpy(rb.labels, s->src.labels_, n * sizeof *rb.labels);
+    }
+    free(s->src.labels_);
+    s->src.labels_ = NULL;
+    s->src.nlabels_ = 0;
+    int64_t wm = ser->watermark_ms;
+    lw_series_release(ser);
+    ser->ncols = nc;
+    ser->nrows = n;
+    ser->watermark_ms = wm;
+    s->rb = rb;
+    s->adopted = true;
+    point_views(s);
+    return LW_OK;
+}
+
+/*
+ * Append the buckets after the last row up to as_of (one range read of
+ * those buckets only), then drop the rows older than the window.  False
+ * (nothing changed) when the session cannot be advanced exactly: the reader
+ * then builds a fresh one.
+ */
+static lw_err_t advance_rows(lw_session_t *s, const lw_config_t *cfg, lw_store_t *store,
+                             int64_t to_ms, bool *done, char *errstr, size_t errstr_size)
+{
+    const int64_t size = cfg->buckets.size_ms;
+    lw_series_t *ser = &s->series, add = {0};
+    *done = false;
+    if (ser->nrows == 0 || s->src.dropped_provisional > 0 || ser->ncols != cfg->nmetrics)
+        return LW_OK;
+    const int64_t last = ser->bucket_ms[ser->nrows - 1];
+    const int64_t from_ms = to_ms - (int64_t)(s->range.window - 1) * size;
+    lw_err_t err;
+    if (!s->adopted && (err = adopt(s, errstr, errstr_size)) != LW_OK)
+        return err;
+    err =
+        load_series(cfg, store, last + size, to_ms, s->range.tree_only, &add, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    for (size_t r = 0; r < add.nrows; r++)
+        if (add.provisional[r])
+            goto out; /* a provisional bucket may still change: not advanced */
+    /* a window still filling starts at the store's oldest bucket: has that moved back? */
+    if (ser->nrows + add.nrows < s->range.window && ser->bucket_ms[0] > from_ms) {
+        int64_t lo, hi;
+        if ((err = lw_store_bucket_range(store, &lo, &hi, errstr, errstr_size)) != LW_OK)
+            goto out;
+        if (lo < ser->bucket_ms[0])
+            goto out;
+    }
+    rowbuf_t *rb = &s->rb;
+    const size_t nc = ser->ncols;
+    if (!rowbuf_reserve(rb, ser->nrows, nc, ser->nrows + add.nrows)) {
+        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "session: out of memory");
+        goto out;
+    }
+    for (size_t r = 0; r < add.nrows; r++) {
+        const size_t at = rb->off + ser->nrows;
+        rb->labels[at] = bucket_label(cfg, add.bucket_ms[r]);
+        if (!rb->labels[at]) { /* back to the rows before the call */
+            for (size_t k = 0; k < r; k++)
+                free(rb->labels[rb->off + --ser->nrows]);
+            err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "session: out of memory");
+            goto out;
+        }
+        rb->bucket[at] = add.bucket_ms[r];
+        memcpy(rb->values + at * nc, add.values + r * nc, nc * sizeof *rb->values);
+        rb->prov[at] = false;
+        rb->gap[at] = add.gap[r];
+        ser->nrows++;
+    }
+    while (ser->nrows > 0 && rb->bucket[rb->off] < from_ms) {
+        free(rb->labels[rb->off]);
+        rb->off++;
+        ser->nrows--;
+    }
+    ser->watermark_ms = add.watermark_ms;
+    point_views(s);
+    s->range.as_of_ms = to_ms;
+    *done = true;
+out:
+    lw_series_release(&add);
+    return err;
+}
+
+lw_err_t lw_session_advance(lw_session_t **sp, const lw_config_t *cfg, lw_store_t *store,
+                            const lw_session_range_t *range, bool *advanced, char *errstr,
+                            size_t errstr_size)
+{
+    lw_session_t *s = *sp;
+    *advanced = false;
+    if (s && s->from_store && range->kind == LW_SESSION_PERIODS && range->window > 0 &&
+        s->range.kind == range->kind && s->range.window == range->window &&
+        s->range.tree_only == range->tree_only && range->as_of_ms != INT64_MAX) {
+        const int64_t to_ms = lw_bucket_start(range->as_of_ms, cfg->buckets.size_ms);
+        if (to_ms >= s->range.as_of_ms) {
+            lw_err_t err = advance_rows(s, cfg, store, to_ms, advanced, errstr, errstr_size);
+            if (err != LW_OK || *advanced) {
+                if (*advanced) {
+                    lw_analysis_free(s->analysis); /* its labels may be gone */
+                    s->analysis = NULL;
+                }
+                return err;
+            }
+        }
+    }
+    lw_session_t *fresh = NULL;
+    lw_err_t err = lw_session_from_store(cfg, store, range, &fresh, errstr, errstr_size);
+    if (err != LW_OK)
+        return err;
+    lw_session_destroy(s);
+    *sp = fresh;
+    return LW_OK;
 }
 
 /* Rows of the CSV whose period starts at or before as_of (a prefix: rows are oldest first). */

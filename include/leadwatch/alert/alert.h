@@ -181,6 +181,19 @@ lw_err_t lw_alert_eval(lw_alert_table_t *t, const lw_alert_obs_t *obs, size_t n,
                        char *errstr, size_t errstr_size);
 
 /*
+ * The per-close part of an evaluation, between two full ones (the daemon's
+ * analysis.full_every): only the entries the sequential monitors drive
+ * (no_longer_leads / kpi_link_lost of an edge whose obs.monitor is not
+ * NONE, and that a full evaluation already made) take one step, with the
+ * rule of lw_alert_eval (an alarm fires at once; a gap or a stall is
+ * nodata); every other entry, streak and the retirement wait for the next
+ * full evaluation.  Events replace the previous call's.  Errors as
+ * lw_alert_eval's check of obs.
+ */
+lw_err_t lw_alert_eval_monitors(lw_alert_table_t *t, const lw_alert_obs_t *obs, size_t n,
+                                int64_t now_ms, char *errstr, size_t errstr_size);
+
+/*
  * The pipeline-stall check, called from the daemon's periodic timer.  While
  * `stalled` is true every edge evaluation counts as nodata; the stall alert
  * follows stall_for / stall_keep_firing_for.  `reason` (may be NULL) goes

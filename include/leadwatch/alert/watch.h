@@ -81,14 +81,25 @@ typedef struct {
 } lw_watch_deps_t;
 
 typedef struct {
-    uint64_t evaluations;   /* buckets evaluated */
-    uint64_t skipped;       /* closed buckets skipped by the catch-up bound */
-    int64_t last_as_of_ms;  /* newest bucket evaluated, INT64_MIN = none */
-    double last_duration_s; /* of the newest evaluation */
-    size_t firing;          /* alerts firing now */
-    uint64_t transitions;   /* alert events produced */
-    bool stalled;           /* the pipeline is reported stalled */
+    uint64_t evaluations;      /* buckets evaluated (full ones and closes) */
+    uint64_t full_evaluations; /* of them, with the full analysis (analysis.full_every) */
+    uint64_t skipped;          /* closed buckets skipped by the catch-up bound */
+    int64_t last_as_of_ms;     /* newest bucket evaluated, INT64_MIN = none */
+    double last_duration_s;    /* of the newest evaluation */
+    size_t firing;             /* alerts firing now */
+    uint64_t transitions;      /* alert events produced */
+    bool stalled;              /* the pipeline is reported stalled */
 } lw_watch_stats_t;
+
+/*
+ * analysis.full_every: true when the close of bucket `as_of_ms` runs the
+ * full analysis, i.e. the bucket's end is a multiple of full_every on the
+ * bucket grid (UTC; weeks from the Monday before the epoch), so a live run
+ * and a catch-up evaluate in full at the same buckets.  lw_watch_last_full:
+ * the newest such bucket at or before as_of_ms.
+ */
+bool lw_watch_full_close(const lw_config_t *cfg, int64_t as_of_ms);
+int64_t lw_watch_last_full(const lw_config_t *cfg, int64_t as_of_ms);
 
 /*
  * Load the alert state and the evaluator's position from the store and

@@ -74,6 +74,8 @@ enum {
     OPT_SEED,
     OPT_START,
     OPT_BREAK_DAY,
+    OPT_SIM_MODEL,
+    OPT_HOURLY,
     OPT_USERS,
     OPT_SCALE,
     OPT_PRODUCE,

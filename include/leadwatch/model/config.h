@@ -205,7 +205,10 @@ typedef struct lw_config {
 
     /* the `analysis:` section: defaults of `leadwatch analyze` / `report` */
     lw_analyze_opts_t analysis;
-    size_t analysis_window; /* analysis.window: the last N buckets, 0 = all */
+    size_t analysis_window;         /* analysis.window: the last N buckets, 0 = all */
+    int64_t analysis_full_every_ms; /* analysis.full_every: the daemon's full analysis runs at
+                                       the closes whose bucket end is a multiple of it on the
+                                       bucket grid (a multiple of buckets.size_ms) */
 
     /* the `alerts:` section (issue 5); defaults when absent */
     struct {

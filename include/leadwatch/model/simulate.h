@@ -96,6 +96,14 @@ typedef struct {
 
 void lw_sim_model_default(lw_sim_model_t *m);
 
+/*
+ * Set the model parameter `name` (a field of lw_sim_model_t other than
+ * weekly, e.g. "playlists_base", "lag_playlists") to v; LW_ERR_INVALID for
+ * an unknown name or a fractional lag.  Bounds are checked by lw_sim_new.
+ */
+lw_err_t lw_sim_model_set(lw_sim_model_t *m, const char *name, double v, char *errstr,
+                          size_t errstr_size);
+
 typedef struct {
     int days;         /* >= 1, <= LW_SIM_MAX_DAYS; default 365 */
     uint64_t seed;    /* default 1 */
@@ -110,6 +118,10 @@ typedef struct {
      * (1: adds playlists only, no effect on listening) or null (2).  See
      * lw_sim_experiment and docs/SIMULATOR.md, "Experiments". */
     int experiments;
+    bool hourly; /* each simulated day is written as one hour: event and delivery times are
+                    start + (t - start) / 24, so the lead structure, its lags and a break
+                    are in hours (for hourly buckets); the latent path and the events are
+                    those of the daily run */
 } lw_sim_opts_t;
 
 typedef struct lw_sim lw_sim_t;

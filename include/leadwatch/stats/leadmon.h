@@ -31,10 +31,10 @@
  *   x~ = X minus its OLS fit
  *   on d over the history (so the stop removes only x's own fluctuations,
  *   as "x enters y" means in the simulator and in a transfer function);
- *   y_t on [d_t, Y_{t-1..p}, x~_{t-1..p}], p = the analysis' chosen lag;
- *   the lead columns are the x~ lags.  t is the caller's bucket index
- *   (absolute, e.g. bucket start / bucket size), so the season phase and
- *   the trend do not depend on where the window starts.
+ *   y_t on [d_t, Y_{t-1..p}, x~_{t-1..p}], p = BIC's choice over 1..the analysis' lag (at most as
+ * many as fit, LW_LEADMON_MAX_LAG); the lead columns are the x~ lags.  t is the caller's bucket
+ * index (absolute, e.g. bucket start / bucket size), so the season phase and the trend do not
+ * depend on where the window starts.
  */
 #ifndef LEADWATCH_LEADMON_H
 #define LEADWATCH_LEADMON_H
@@ -47,6 +47,9 @@
 #define LW_LEADMON_VERSION 1u
 #define LW_LEADMON_MAX_SEASON 24u
 #define LW_LEADMON_MAX_DET (1u + LW_LEADMON_MAX_SEASON - 1u)
+/* the monitored lag fits ndet + 2 lag <= LW_STOPMON_MAX_K: at most this with the most season
+ * dummies, (LW_STOPMON_MAX_K - 1) / 2 without them (a start takes BIC over 1..min(the
+ * analysis' lag, that bound), never refuses a larger analysis lag) */
 #define LW_LEADMON_MAX_LAG ((LW_STOPMON_MAX_K - LW_LEADMON_MAX_DET) / 2u)
 
 typedef enum { LW_LEADMON_IDLE = 0, LW_LEADMON_WATCHING, LW_LEADMON_ALARMED } lw_leadmon_phase_t;

@@ -134,6 +134,27 @@ lw_err_t lw_session_from_csv(lw_series_csv_t *csv, const char *nsm, const char *
 void lw_session_destroy(lw_session_t *s);
 
 /*
+ * Move the store session *sp to `range` (the daemon's evaluator, one
+ * bucket close after another): when *sp is a PERIODS session of the same
+ * window and tree_only and range->as_of is at or after its own, only the
+ * buckets after its last row are read from the store (one range read of
+ * those buckets), appended, and the rows older than the window dropped
+ * (amortised O(columns) per bucket: the rows live in twice the window and
+ * move back once per window); *advanced = true.  The rows are then exactly
+ * those a fresh lw_session_from_store(range) would hold, bit for bit
+ * (test_session): the same reader computes each row, closed buckets do not
+ * change, and a window still filling checks that the store's oldest bucket
+ * did not move back.  Otherwise (no session, another range, no rows, a
+ * provisional bucket among the new ones) *sp is replaced by a fresh session
+ * (*advanced = false).  The previous analysis is freed either way.  On an
+ * error *sp is unchanged or already advanced, never half-way: it stays a
+ * valid session to destroy or advance again.  *sp may be NULL.
+ */
+lw_err_t lw_session_advance(lw_session_t **sp, const lw_config_t *cfg, lw_store_t *store,
+                            const lw_session_range_t *range, bool *advanced, char *errstr,
+                            size_t errstr_size);
+
+/*
  * Analyse the input with `opts` (lw_analyze_tree).  On LW_OK *out is the
  * result, owned by the session (valid until the next call or destroy).
  * Errors are lw_analyze_tree's, with *out NULL.
