@@ -1096,20 +1096,39 @@ static lw_err_t pg_set_position(lw_store_backend_t *b, const char *source,
     return moved ? LW_OK : position_conflict(b, source, expected, errstr, errstr_size);
 }
 
+/*
+ * The start of a read that hands rows to a callback: refuse re-entry from a
+ * callback (check_idle), run statement st and mark the backend iterating.
+ * On LW_OK *res holds the rows; read_end() clears the mark and the result.
+ */
+static lw_err_t read_begin(lw_store_backend_t *b, int st, const params_t *p, const char *what,
+                           PGresult **res, char *errstr, size_t errstr_size)
+{
+    lw_err_t err = check_idle(b, what, errstr, errstr_size);
+    if (err == LW_OK)
+        err = run(b, st, p, res, what, errstr, errstr_size);
+    if (err == LW_OK)
+        b->iterating = true;
+    return err;
+}
+
+static lw_err_t read_end(lw_store_backend_t *b, PGresult *res, lw_err_t err)
+{
+    b->iterating = false;
+    PQclear(res);
+    return err;
+}
+
 static lw_err_t pg_positions(lw_store_backend_t *b, const char *prefix, lw_store_position_cb cb,
                              void *ud, char *errstr, size_t errstr_size)
 {
-    lw_err_t err = check_idle(b, "positions", errstr, errstr_size);
     params_t p = {0};
     PGresult *res = NULL;
     p_text(&p, prefix);
-    if (err == LW_OK) {
-        err = run(b, ST_POSITIONS, &p, &res, "read positions", errstr, errstr_size);
-    }
+    lw_err_t err = read_begin(b, ST_POSITIONS, &p, "read positions", &res, errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
-    b->iterating = true;
     for (int i = 0; i < PQntuples(res); i++) {
         lw_position_t pos = {
             .position = col_i64(res, i, 1),
@@ -1120,9 +1139,7 @@ static lw_err_t pg_positions(lw_store_backend_t *b, const char *prefix, lw_store
             break;
         }
     }
-    b->iterating = false;
-    PQclear(res);
-    return LW_OK;
+    return read_end(b, res, LW_OK);
 }
 
 /* Run a keyed write (text key, one more parameter set by the caller). */
@@ -1189,20 +1206,14 @@ static lw_err_t pg_counters(lw_store_backend_t *b, lw_store_counter_cb cb, void 
                             size_t errstr_size)
 {
     PGresult *res = NULL;
-    lw_err_t err = check_idle(b, "counters", errstr, errstr_size);
-    if (err == LW_OK) {
-        err = run(b, ST_COUNTERS, NULL, &res, "read counters", errstr, errstr_size);
-    }
+    lw_err_t err = read_begin(b, ST_COUNTERS, NULL, "read counters", &res, errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
-    b->iterating = true;
     for (int i = 0; i < PQntuples(res); i++) {
         cb(ud, PQgetvalue(res, i, 0), col_i64(res, i, 1));
     }
-    b->iterating = false;
-    PQclear(res);
-    return LW_OK;
+    return read_end(b, res, LW_OK);
 }
 
 /* A cell row's sum (columns 2, 4, 5: sum, sum_comp, sum_micros) as lw_decsum_value reads it. */
@@ -1340,14 +1351,10 @@ static lw_err_t pg_read_verdicts(lw_store_backend_t *b, const char *edge, int64_
     PGresult *res = NULL;
     p_text(&p, edge);
     p_i64(&p, from_ms);
-    lw_err_t err = check_idle(b, "read verdicts", errstr, errstr_size);
-    if (err == LW_OK) {
-        err = run(b, ST_READ_VERDICTS, &p, &res, "read verdicts", errstr, errstr_size);
-    }
+    lw_err_t err = read_begin(b, ST_READ_VERDICTS, &p, "read verdicts", &res, errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
-    b->iterating = true;
     for (int i = 0; i < PQntuples(res); i++) {
         lw_verdict_row_t v = {
             .edge = PQgetvalue(res, i, 0),
@@ -1363,9 +1370,7 @@ static lw_err_t pg_read_verdicts(lw_store_backend_t *b, const char *edge, int64_
             break;
         }
     }
-    b->iterating = false;
-    PQclear(res);
-    return LW_OK;
+    return read_end(b, res, LW_OK);
 }
 
 static lw_err_t pg_put_exp_assign(lw_store_backend_t *b, const lw_exp_assign_t *a, char *errstr,
@@ -1480,14 +1485,11 @@ static lw_err_t pg_exp_cells(lw_store_backend_t *b, lw_store_exp_cell_cb cb, voi
                              size_t errstr_size)
 {
     PGresult *res = NULL;
-    lw_err_t err = check_idle(b, "read experiment cells", errstr, errstr_size);
-    if (err == LW_OK) {
-        err = run(b, ST_EXP_CELLS, NULL, &res, "read experiment cells", errstr, errstr_size);
-    }
+    lw_err_t err =
+        read_begin(b, ST_EXP_CELLS, NULL, "read experiment cells", &res, errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
-    b->iterating = true;
     for (int i = 0; i < PQntuples(res); i++) {
         lw_exp_cell_t c = {
             .experiment = PQgetvalue(res, i, 0),
@@ -1514,9 +1516,7 @@ static lw_err_t pg_exp_cells(lw_store_backend_t *b, lw_store_exp_cell_cb cb, voi
             break;
         }
     }
-    b->iterating = false;
-    PQclear(res);
-    return err;
+    return read_end(b, res, err);
 }
 
 /* The connection answers and the schema is the one this code uses. */
