@@ -74,4 +74,21 @@ wait "$SIM_PID" || fail "producer failed: $(tail -2 sim2.err)"
   --exit-when-idle 2 >final.out 2>final.err || fail "final run exit $?"
 same_series k.yaml "$(pg_url lwt_kill)"
 echo "2. $ROUNDS daemons killed with -9 mid-stream, then a run to idle: series exact"
+# 3. `run` on a PostgreSQL store refuses an experiments: section (assignments are
+#    per member; a fenced flush would count experiment sums twice): exit 2, said why
+cp k.yaml kx.yaml
+cat >>kx.yaml <<'EOF'
+experiments:
+  exposures:
+    - {where: {event: Experiment Viewed}, experiment: properties.experiment_id,
+       variant: properties.variation_id}
+EOF
+# shellcheck disable=SC2046
+"$LW" run -c kx.yaml --store "$(pg_url lwt_clean)" $(kafka_opts refuse) --topic events \
+  --exit-when-idle 1 >refuse.out 2>refuse.err
+rc=$?
+[ $rc = 2 ] || fail "run with experiments: on PostgreSQL: exit $rc, expected 2"
+grep -q "experiments: is not supported by .run. on a PostgreSQL store" refuse.err ||
+  fail "the refusal does not say why: $(cat refuse.err)"
+echo "3. run refuses experiments: on a PostgreSQL store (exit 2)"
 echo "it_kafka_pg: all checks passed"
