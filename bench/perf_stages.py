@@ -19,7 +19,7 @@ STAGES = [
     ("lw_analyze_tree", "analysis (lw_analyze_tree)"),
     ("lw_prep_series", "preparation (season/trend, outliers, gaps, ADF, KPSS)"),
     ("lw_adf_ex", "  of which ADF"),
-    ("choose_lag", "lag choice on the common sample (nested QR), both directions"),
+    ("lag_search", "lag search (own order + single-lag tests, Simes), both directions"),
     ("lw_granger_scan", "Granger scan, lags 1..K, both directions"),
     ("pair_test", "chosen-lag Granger refits (stability windows, regimes)"),
     ("stability_dir", "  of which stability sub-windows"),

@@ -678,34 +678,67 @@ static size_t own_order(work_t *w, const double *y, const double *x, size_t K, d
  * The single-lag tests of x_{t-k}, k = 1..K, on the rows of own_order's
  * sample (w->rows, m of them): y_t on the restricted design of fill_design
  * (1, y_{t-1..q}, c_{t-0..q}) against the same plus x_{t-k}; the SSR
- * F(1, m - k_u) (= t^2 of x_{t-k}'s coefficient).  ok[k - 1] = false (and
- * p = 1) where a fit fails: that lag takes no part in the search.  false
- * when the restricted model cannot be fitted.
+ * F(1, m - k_u) (= t^2 of x_{t-k}'s coefficient), every unrestricted SSR
+ * read off the restricted design's one QR (below; tests/test_analyze_lagsearch
+ * checks each p against statsmodels' refit to 1e-9).  ok[k - 1] = false (and
+ * p = 1) where lw_ols_fit would refuse the fit (x_{t-k} collinear with the
+ * design, a perfect fit): that lag takes no part in the search.  false when
+ * the restricted model cannot be fitted.
  */
 static bool single_lag_ps(work_t *w, const double *y, const double *x, size_t q, size_t K,
                           size_t m, double *lag_p, bool *ok)
 {
     const size_t kr = fill_design(w, y, x, q, w->rows, m, false, w->X2, w->yv), ku = kr + 1;
-    lw_ols_result_t r;
-    if (lw_ols_fit(w->ols, w->X2, w->yv, m, kr, 0, 0, &r, NULL, 0) != LW_OK)
+    if (m <= ku)
         return false;
-    const double ssr_r = r.ssr, dfd = (double)(m - ku);
+    /* tss for the perfect-fit test of lw_ols_fit (ssr < DBL_EPSILON * tss) */
+    double mean = 0.0, tss = 0.0;
+    for (size_t i = 0; i < m; i++)
+        mean += w->yv[i];
+    mean /= (double)m;
+    for (size_t i = 0; i < m; i++)
+        tss += (w->yv[i] - mean) * (w->yv[i] - mean);
+    /* One QR of the restricted design; each x_{t-k} is then added by Frisch-Waugh-Lovell:
+     * with c = Q'y and v = Q'x_{t-k}, the residuals of both on the design are their
+     * entries past kr, so adding x_{t-k} lowers the SSR by d = (e_v . e_c)^2 / (e_v . e_v)
+     * - the SSR of the unrestricted fit without refitting it (issue 17: 48 refits per
+     * direction at hourly max_lag were two thirds of an hourly analysis). */
+    gsl_matrix_view A = gsl_matrix_view_array(w->X2, m, kr);
+    gsl_vector_view tau = gsl_vector_view_array(w->mu, kr), c = gsl_vector_view_array(w->yv, m);
+    if (lw_ols_nested_qr(&A.matrix, &tau.vector, &c.vector, "lag search", "restricted design",
+                         NULL, 0) != LW_OK)
+        return false;
+    double ssr_r = 0.0;
+    for (size_t i = kr; i < m; i++)
+        ssr_r += w->yv[i] * w->yv[i];
+    if (!(ssr_r > DBL_EPSILON * tss))
+        return false; /* the restricted fit is perfect: lw_ols_fit refuses it */
+    const double dfd = (double)(m - ku);
+    gsl_vector_view v = gsl_vector_view_array(w->X, m);
     for (size_t k = 1; k <= K; k++) {
         lag_p[k - 1] = 1.0;
         ok[k - 1] = false;
+        double xx = 0.0;
         for (size_t i = 0; i < m; i++) {
-            memcpy(w->X + i * ku, w->X2 + i * kr, kr * sizeof(double));
-            w->X[i * ku + kr] = x[w->rows[i] - k];
+            w->X[i] = x[w->rows[i] - k];
+            xx += w->X[i] * w->X[i];
         }
-        if (lw_ols_fit(w->ols, w->X, w->yv, m, ku, 0, 0, &r, NULL, 0) != LW_OK ||
-            !(r.ssr > 0.0))
+        if (!(xx > 0.0) || gsl_linalg_QR_QTvec(&A.matrix, &tau.vector, &v.vector) != GSL_SUCCESS)
             continue;
-        const double d = ssr_r - r.ssr;
-        if (!isfinite(d))
+        double exx = 0.0, exy = 0.0;
+        for (size_t i = kr; i < m; i++) {
+            exx += w->X[i] * w->X[i];
+            exy += w->X[i] * w->yv[i];
+        }
+        /* the rank test of lw_ols_fit: x_{t-k} (nearly) in the span of the design */
+        if (!(sqrt(exx) > LW_OLS_RANK_TOL * sqrt(xx)))
+            continue;
+        const double d = exy * exy / exx, ssr_u = ssr_r - d;
+        if (!isfinite(d) || !(ssr_u > DBL_EPSILON * tss))
             continue;
         ok[k - 1] = true;
         if (d > 0.0)
-            lag_p[k - 1] = gsl_cdf_fdist_Q(d / r.ssr * dfd, 1.0, dfd);
+            lag_p[k - 1] = gsl_cdf_fdist_Q(d / ssr_u * dfd, 1.0, dfd);
     }
     return true;
 }
