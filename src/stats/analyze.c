@@ -685,8 +685,8 @@ static size_t own_order(work_t *w, const double *y, const double *x, size_t K, d
  * design, a perfect fit): that lag takes no part in the search.  false when
  * the restricted model cannot be fitted.
  */
-static bool single_lag_ps(work_t *w, const double *y, const double *x, size_t q, size_t K,
-                          size_t m, double *lag_p, bool *ok)
+static bool single_lag_ps(work_t *w, const double *y, const double *x, size_t q, size_t K, size_t m,
+                          double *lag_p, bool *ok)
 {
     const size_t kr = fill_design(w, y, x, q, w->rows, m, false, w->X2, w->yv), ku = kr + 1;
     if (m <= ku)
@@ -705,8 +705,8 @@ static bool single_lag_ps(work_t *w, const double *y, const double *x, size_t q,
      * direction at hourly max_lag were two thirds of an hourly analysis). */
     gsl_matrix_view A = gsl_matrix_view_array(w->X2, m, kr);
     gsl_vector_view tau = gsl_vector_view_array(w->mu, kr), c = gsl_vector_view_array(w->yv, m);
-    if (lw_ols_nested_qr(&A.matrix, &tau.vector, &c.vector, "lag search", "restricted design",
-                         NULL, 0) != LW_OK)
+    if (lw_ols_nested_qr(&A.matrix, &tau.vector, &c.vector, "lag search", "restricted design", NULL,
+                         0) != LW_OK)
         return false;
     double ssr_r = 0.0;
     for (size_t i = kr; i < m; i++)
@@ -1210,8 +1210,7 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
             pair_test(w, fx, fy, p, 0, nrows, &e->granger_reverse[p - 1], NULL, NULL);
         }
     }
-    e->lag = lag_search(w, fy, fx, K, e->ic_common, &e->own_lag, e->lag_p, &e->p,
-                        &e->rows_tested);
+    e->lag = lag_search(w, fy, fx, K, e->ic_common, &e->own_lag, e->lag_p, &e->p, &e->rows_tested);
     if (e->lag == 0 || e->granger[e->lag - 1].status != LW_OK) {
         lw_analyze_reason(e, "no lag 1..%zu is feasible for %s -> %s (lag 1: %s)", K, e->from,
                           e->to, e->granger[0].reason);
