@@ -56,12 +56,13 @@ mock_cmd() {
   fail "mock-kafka '$*': no answer"
 }
 
-# write_config FILE STORE [grace]: metrics over the simulator's events
+# write_config FILE STORE [grace]: metrics over the simulator's events (buckets
+# of $BUCKET_SIZE, default 1d; reference() writes its config with it too)
 write_config() {
   cat >"$1" <<EOF
 source: {format: segment}
 store: {path: $2, flush_events: 20000, flush_interval: 1s}
-buckets: {size: 1d, grace: ${3:-90d}}
+buckets: {size: ${BUCKET_SIZE:-1d}, grace: ${3:-90d}}
 metrics:
   - {name: plays, count: true, where: {event: track_played}}
   - {name: listening_ms, sum: properties.duration_ms, where: {event: track_played}}

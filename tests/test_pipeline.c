@@ -2,7 +2,8 @@
  * test_pipeline.c - the event → store path with a real SQLite file:
  * flush atomicity (aggregates, positions, watermark and counters commit
  * together), nothing durable before a flush, watermark restored across
- * restarts, implicit flush when the aggregator runs out of slots, store
+ * restarts, implicit flush when the aggregator runs out of slots (also in
+ * a fleet member, where it raises the watermark to the fleet's), store
  * failure leaves the store at the previous flush, a watermark moved by an
  * idle source flushed on its own, and 10 M cent amounts that sum exactly
  * through the aggregator and ~100 flushes (core/decsum.h).  Every feed and
@@ -21,6 +22,7 @@
 
 #include "leadwatch/ingest/pipeline.h"
 #include "leadwatch/store/series.h"
+#include "leadwatch/store/store_backend.h"
 #include "leadwatch/store/store_testing.h"
 #include "leadwatch/core/timeutil.h"
 #include "testutil.h"
@@ -282,6 +284,66 @@ static void test_implicit_flush_when_slots_run_out(void **state)
         total += isnan(lw_series_at(&s, i, 0)) ? 0 : lw_series_at(&s, i, 0);
     assert_double_equal(total, (double)pos, 0);
     lw_series_release(&s);
+}
+
+/*
+ * A fleet member (shared store): SQLite with a fake global watermark, the
+ * fleet's, far ahead of this member's events.  When the slots run out the
+ * implicit flush raises the member's watermark to the fleet's; the event
+ * that needed the room is then counted against the raised watermark (late),
+ * not the one from before the flush (which moved the aggregator's back and
+ * aborted on its assert: the 3-daemon fleet with hourly buckets).
+ */
+static int64_t fleet_wm;
+static lw_err_t fake_global_watermark(lw_store_backend_t *b, int64_t *wm, char *errstr,
+                                      size_t errstr_size)
+{
+    (void)b, (void)errstr, (void)errstr_size;
+    *wm = fleet_wm;
+    return LW_OK;
+}
+
+static void test_shared_implicit_flush_raises_the_watermark(void **state)
+{
+    fx_t *fx = *state;
+    fx_stop(fx);
+    static lw_store_ops_t ops;
+    ops = lw_store_sqlite_ops;
+    ops.global_watermark = fake_global_watermark;
+    char err[512];
+    assert_int_equal(lw_store_open_ops(&ops, fx->db, 0, &fx->store, err, sizeof err), LW_OK);
+    fx->p = lw_pipeline_new(fx->cfg, fx->store, err, sizeof err);
+    assert_non_null(fx->p);
+    lw_pipeline_set_shared(fx->p);
+    lw_position_t pos;
+    bool found;
+    fx->src = lw_pipeline_add_source(fx->p, "test:0", &pos, &found, err, sizeof err);
+    assert_true(fx->src >= 0);
+    int64_t t0 = INT64_C(1772409600000); /* 2026-03-02 */
+    fleet_wm = t0 + 120 * LW_MS_PER_DAY;
+    /* grace 1d: 64 slots; 150 days in order, the first implicit flush before day 64 */
+    char ts[64], buf[256];
+    int late = 0;
+    for (int d = 0; d < 150; d++) {
+        lw_time_format_iso8601(t0 + (int64_t)d * LW_MS_PER_DAY, ts, sizeof ts);
+        snprintf(buf, sizeof buf,
+                 "{\"event\":\"track_played\",\"userId\":\"u\",\"timestamp\":\"%s\","
+                 "\"properties\":{\"duration_ms\":7}}",
+                 ts);
+        late += feed(fx, buf, d + 1) == LW_FEED_LATE;
+    }
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    checked(fx);
+    lw_pipeline_stats_t st;
+    lw_pipeline_committed(fx->p, &st);
+    assert_true(st.flushes >= 2);
+    /* days before the first flush counted, then late until the fleet's watermark's grace */
+    assert_true(late > 0 && late < 150);
+    assert_int_equal(st.accepted + st.late, 150);
+    assert_int_equal(st.late, late);
+    int64_t wm = 0;
+    assert_int_equal(lw_store_get_int(fx->store, "watermark_ms", &wm, err, sizeof err), LW_OK);
+    assert_true(wm >= fleet_wm);
 }
 
 static void test_store_full_keeps_previous_flush(void **state)
@@ -686,6 +748,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watermark_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_persist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_implicit_flush_when_slots_run_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_implicit_flush_raises_the_watermark, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_store_full_keeps_previous_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watermark_is_the_slowest_active_source, setup,
                                         teardown),

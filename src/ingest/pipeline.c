@@ -338,6 +338,10 @@ static lw_err_t count_event(lw_pipeline_t *p, int source, const lw_event_t *ev, 
             lw_err_t err = lw_pipeline_flush(p, p->last_flush_mono, errstr, errstr_size);
             if (err != LW_OK)
                 return err;
+            /* a fleet member's flush may have raised the watermark to the
+             * fleet's (never back): the event is counted against that one */
+            if (p->watermark > wm)
+                wm = p->watermark;
             res = lw_agg_add_at(p->agg, ev, wm);
             if (res == LW_AGG_NEED_FLUSH)
                 return lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE,
