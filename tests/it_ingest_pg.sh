@@ -40,7 +40,7 @@ sed -e "s|^store: .*|store: {url: '$PG_PW_URL', password_file: $work/pg.password
 # a second database for the kill rounds, owned by the password role
 psql "$PG_URL" -c "CREATE DATABASE lwt_kill OWNER lw_pw"
 # flushing every 200 events makes a whole run take several seconds, so every
-# kill below (after 0.05-0.15 s) lands mid-run, whatever the machine's speed
+# kill below (right after the round's first commit) lands mid-run
 sed -e "s|/lwt_pw'|/lwt_kill'|" -e "s|flush_events: 2000|flush_events: 200|" pg.yaml >kill.yaml
 grep -q "lwt_kill.*flush_events: 200}" kill.yaml || fail "kill.yaml: $(grep store: kill.yaml)"
 
@@ -66,11 +66,22 @@ echo "1. SQLite and PostgreSQL exports are identical ($(wc -l <pg.csv) lines)"
 "$LW" export -c pg.yaml --format csv >again.csv
 cmp sqlite.csv again.csv || fail "a second ingest of the same file changed the series"
 
-# 2. kill -9 mid-ingest, then resume
+# 2. kill -9 mid-ingest, then resume.  Each round is killed once it has
+#    committed at least one flush of its own (the stored position moved), plus
+#    0-50 ms: under any machine load every killed run leaves something to
+#    resume from, and with a flush every 200 events a run is still far from
+#    its end (a fixed delay was too short on a loaded CI machine: no commit yet).
+stored_pos() { psql -tA "$(pg_url lwt_kill)" -c "SELECT coalesce(sum(position), 0) FROM positions" 2>/dev/null || echo 0; }
 killed=0
 for round in 1 2 3 4 5 6; do
+  before=$(stored_pos)
   "$LW" ingest -c kill.yaml events.jsonl >kill$round.out 2>kill$round.err & pid=$!
-  sleep "0.$(printf %02d $((RANDOM % 11 + 5)))" # 0.05-0.15 s: six rounds stay inside one ingest
+  for _ in $(seq 1 500); do # up to 10 s
+    [ "$(stored_pos)" != "$before" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+  done
+  sleep "0.0$((RANDOM % 6))"
   if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
   wait "$pid" 2>/dev/null || true
 done
