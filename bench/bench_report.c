@@ -189,8 +189,8 @@ static lw_exp_data *demo_experiments(void)
                                &rng);
             }
             if (rc == 0)
-                rc = demo_cell(x, e, var, names[NIN], LW_EXP_LONG, 30.0 * (1 + (v ? 0.5 * sess : 0)),
-                               &rng);
+                rc = demo_cell(x, e, var, names[NIN], LW_EXP_LONG,
+                               30.0 * (1 + (v ? 0.5 * sess : 0)), &rng);
             if (rc == 0)
                 rc = demo_cell(x, e, var, names[NIN + 1], LW_EXP_LONG,
                                5.0 * (1 + (v ? 0.8 * 0.5 * sess : 0)), &rng);

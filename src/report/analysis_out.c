@@ -230,11 +230,12 @@ static void json_edge(lw_jsonw_t *w, const lw_analysis_t *a, const lw_edge_resul
     kv_numd(w, "effect_sum", an && e->effect_sum_defined, e->effect_sum);
     lw_jsonw_key(w, "lag_search");
     lw_jsonw_object(w);
-    kv_str(w, "method",
-           "per direction: own lags q by the information criterion over autoregressions of "
-           "order 1..max_lag; for k = 1..max_lag the F(1, .) test of the other series' lag k "
-           "added to the q own lags (controls lags 0..q), all on the rows whose lags up to "
-           "max_lag are defined; p = Simes over the max_lag tests, lag = the k with the smallest p");
+    kv_str(
+        w, "method",
+        "per direction: own lags q by the information criterion over autoregressions of "
+        "order 1..max_lag; for k = 1..max_lag the F(1, .) test of the other series' lag k "
+        "added to the q own lags (controls lags 0..q), all on the rows whose lags up to "
+        "max_lag are defined; p = Simes over the max_lag tests, lag = the k with the smallest p");
     kv_lag(w, "own_lags", an ? e->own_lag : 0);
     kv_lag(w, "own_lags_reverse", an && e->lag_reverse ? e->own_lag_reverse : 0);
     lw_jsonw_key(w, "p");

@@ -683,7 +683,8 @@ lw_err_t lw_session_load_experiments(lw_session_t *s, const lw_config_t *cfg, lw
 {
     if (s->exp_data || !cfg->experiments.sources || cfg->experiments.nsources == 0)
         return LW_OK;
-    uint32_t nb = cfg->experiments.buckets > 0 ? (uint32_t)cfg->experiments.buckets : LW_EXP_BUCKETS;
+    uint32_t nb =
+        cfg->experiments.buckets > 0 ? (uint32_t)cfg->experiments.buckets : LW_EXP_BUCKETS;
     lw_exp_data *d = lw_exp_data_new(nb);
     if (!d)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "experiments: out of memory");

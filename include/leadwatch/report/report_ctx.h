@@ -112,8 +112,7 @@ void lw_report_methods_text(const lw_report_ctx_t *c, lw_buf_t *b, bool html);
 
 /* A FILE writer's output (fn(arg, f, ...) on a memory stream) appended to b;
  * fn's error, or LW_ERR_NOMEM when the stream fails. */
-typedef lw_err_t (*lw_report_stream_fn)(const void *arg, FILE *f, char *errstr,
-                                        size_t errstr_size);
+typedef lw_err_t (*lw_report_stream_fn)(const void *arg, FILE *f, char *errstr, size_t errstr_size);
 lw_err_t lw_report_put_stream(lw_buf_t *b, lw_report_stream_fn fn, const void *arg, char *errstr,
                               size_t errstr_size);
 

@@ -146,7 +146,7 @@ typedef struct {
     lw_granger_lag_t *granger, *granger_reverse;
     double *q_lags, *q_lags_reverse; /* BH across the lags of each scan */
     bool *q_lags_defined, *q_lags_reverse_defined;
-    size_t lag, lag_reverse; /* chosen lags, 0 = none feasible */
+    size_t lag, lag_reverse;           /* chosen lags, 0 = none feasible */
     double p, q, p_reverse, q_reverse; /* p: Simes p of the lag search (step 2) */
     bool q_defined, q_reverse_defined;
     double effect_sum; /* sum of x-lag coefficients, unrestricted model at `lag` */
@@ -203,12 +203,12 @@ typedef struct {
     size_t rows_tested;                     /* rows of the chosen-lag test */
     size_t ncontrols;                       /* control columns in both models */
     size_t control_cols[LW_ANALYZE_MAX_CONTROLS];
-    double *ic_common, *ic_common_reverse;  /* [max_lag] AIC/BIC of the regressand's own
-                                               autoregressions of order 1..max_lag, common sample */
-    size_t own_lag, own_lag_reverse;        /* the order chosen from them (q of the lag search) */
-    double lag_p[LW_ANALYZE_MAX_LAG];       /* p of the single-lag test of x_{t-k}, [k - 1] */
+    double *ic_common, *ic_common_reverse;    /* [max_lag] AIC/BIC of the regressand's own
+                                                 autoregressions of order 1..max_lag, common sample */
+    size_t own_lag, own_lag_reverse;          /* the order chosen from them (q of the lag search) */
+    double lag_p[LW_ANALYZE_MAX_LAG];         /* p of the single-lag test of x_{t-k}, [k - 1] */
     double lag_p_reverse[LW_ANALYZE_MAX_LAG]; /* the same for y -> x; 1 where infeasible */
-    bool stable_reverse, oos_skill_reverse; /* the same gates for y -> x */
+    bool stable_reverse, oos_skill_reverse;   /* the same gates for y -> x */
     lw_step_t stab_rev_status, oos_rev_status;
     double stab_sign_consistency_reverse;
     lw_forecast_t oos_reverse;
