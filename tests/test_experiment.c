@@ -176,7 +176,7 @@ static lw_exp_data *history(size_t n)
     lw_exp_data *d = lw_exp_data_new(32);
     assert_non_null(d);
     for (size_t k = 0; k < n; k++) {
-        char e[16];
+        char e[24];
         snprintf(e, sizeof e, "x%zu", k);
         double good = 0.0, bad = 0.0;
         if (k % 3 == 0)
@@ -201,7 +201,7 @@ static void test_multi_arm(void **state)
     char err[256];
     lw_exp_data *d = lw_exp_data_new(32);
     for (size_t k = 0; k < 20; k++) {
-        char e[16];
+        char e[24];
         snprintf(e, sizeof e, "m%zu", k);
         add_cell(d, e, "control", "good", LW_EXP_SHORT, 2.0, 3.0);
         add_cell(d, e, "control", "nsm", LW_EXP_LONG, 5.0, 5.0);
@@ -343,7 +343,7 @@ static void test_growth(void **state)
     char err[256];
     lw_exp_data *d = lw_exp_data_new(2);
     for (int e = 0; e < 3000; e++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof name, "exp%d", e);
         lw_exp_row r = row(name, "control", (uint32_t)(e % 2), 10, e);
         assert_int_equal(lw_exp_data_add(d, &r, err, sizeof err), LW_OK);
