@@ -34,8 +34,12 @@ typedef double lw_v4d __attribute__((vector_size(4 * sizeof(double))));
  * for AVX2 (one instruction per v4d instead of two, and no spills of v4d
  * accumulators) and the copy is picked at load time (target_clones);
  * elsewhere, clang included (it rejects the inlined v4d helpers in a clone),
- * it is the plain function. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+ * it is the plain function.  Only when optimising: at -O0 (the Debug/ASan
+ * build) the helpers below are not inlined, so an AVX2 clone would call them
+ * with the AVX calling convention for v4d while they were compiled with the
+ * baseline one (v4d in memory): garbage arguments, a crash in lw_ld4. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) &&       \
+    defined(__OPTIMIZE__)
 #define LW_VEC_KERNEL __attribute__((target_clones("avx2", "default")))
 #else
 #define LW_VEC_KERNEL
