@@ -646,6 +646,78 @@ static int ecell_cb(void *ud, const lw_exp_cell_t *cell)
     return 0;
 }
 
+/* Counts rows in order: every key read once, ascending (cells by bucket). */
+typedef struct {
+    int n, stop_after;
+    int64_t last;
+    bool ordered;
+    uint64_t key_sum;
+} pages_t;
+
+static int page_cell_cb(void *ud, const lw_cell_t *cell)
+{
+    pages_t *c = ud;
+    c->ordered = c->ordered && (c->n == 0 || cell->bucket_ms > c->last);
+    c->last = cell->bucket_ms;
+    c->key_sum += (uint64_t)cell->bucket_ms;
+    c->n++;
+    return c->stop_after != 0 && c->n >= c->stop_after;
+}
+
+static int page_assign_cb(void *ud, const lw_exp_assign_t *a)
+{
+    pages_t *c = ud;
+    c->key_sum += a->user_hash + (strcmp(a->experiment, "exp_b") == 0 ? 1000000 : 0);
+    c->n++;
+    return c->stop_after != 0 && c->n >= c->stop_after;
+}
+
+/*
+ * Reads longer than one page (PostgreSQL pages cells and assignments by
+ * their key, 1000 rows a query): every row once, in order, and a callback
+ * that stops in the second page stops the read.
+ */
+static void test_reads_span_pages(void **state)
+{
+    (void)state;
+    enum { N = 2345 };
+    lw_store_t *s = open_ok(target_in("pages.db"), 0);
+    OK(lw_store_begin(s, E));
+    uint64_t cell_sum = 0, assign_sum = 0;
+    for (int i = 0; i < N; i++) {
+        OK(lw_store_add_cell(s, "m", (int64_t)i * 1000, 1, 0.0, NULL, E));
+        cell_sum += (uint64_t)i * 1000;
+        lw_exp_assign_t a = {i % 2 ? "exp_b" : "exp_a", "control", (uint64_t)i, 1000, {0, 0}};
+        OK(lw_store_put_exp_assign(s, &a, E));
+        assign_sum += (uint64_t)i + (i % 2 ? 1000000 : 0);
+    }
+    OK(lw_store_commit(s, E));
+
+    pages_t all = {.ordered = true};
+    OK(lw_store_read_cells(s, "m", INT64_MIN, INT64_MAX, page_cell_cb, &all, E));
+    assert_int_equal(all.n, N);
+    assert_true(all.ordered);
+    assert_true(all.key_sum == cell_sum);
+
+    pages_t range = {.ordered = true}; /* [500 s, 1700 s): 1200 buckets over two pages */
+    OK(lw_store_read_cells(s, "m", 500000, 1700000, page_cell_cb, &range, E));
+    assert_int_equal(range.n, 1200);
+    assert_true(range.ordered && range.last == 1699000);
+
+    pages_t stop = {.ordered = true, .stop_after = 1500};
+    OK(lw_store_read_cells(s, "m", INT64_MIN, INT64_MAX, page_cell_cb, &stop, E));
+    assert_int_equal(stop.n, 1500);
+
+    pages_t as = {0};
+    OK(lw_store_exp_assigns(s, page_assign_cb, &as, E));
+    assert_int_equal(as.n, N);
+    assert_true(as.key_sum == assign_sum);
+    pages_t as_stop = {.stop_after = 1001};
+    OK(lw_store_exp_assigns(s, page_assign_cb, &as_stop, E));
+    assert_int_equal(as_stop.n, 1001);
+    lw_store_close(s);
+}
+
 static void test_experiment_rows(void **state)
 {
     (void)state;
@@ -1988,6 +2060,7 @@ int main(void)
             cmocka_unit_test(test_positions_and_ints),
             cmocka_unit_test(test_counters),
             cmocka_unit_test(test_experiment_rows),
+            cmocka_unit_test(test_reads_span_pages),
             cmocka_unit_test(test_writes_need_a_transaction),
             cmocka_unit_test(test_newer_schema_rejected),
             cmocka_unit_test(test_readonly_while_writer_runs),
@@ -2021,6 +2094,7 @@ int main(void)
         cmocka_unit_test(test_positions_and_ints),
         cmocka_unit_test(test_counters),
         cmocka_unit_test(test_experiment_rows),
+        cmocka_unit_test(test_reads_span_pages),
         cmocka_unit_test(test_writes_need_a_transaction),
         cmocka_unit_test(test_migrate_v1_to_v2),
         cmocka_unit_test(test_failed_migration_is_atomic),

@@ -23,6 +23,13 @@
  * stderr.  The tables live in the first schema of the connection's
  * search_path (pick one with options=-csearch_path%3Dname).
  *
+ * Files.  This file connects, migrates, runs transactions and holds the
+ * cells, positions, keyed rows (ints, counters, blobs), verdicts and the ops
+ * table; store_pg_conn.c runs statements (reconnect, errors, read frames,
+ * the paged read), store_pg_exp.c holds the experiment tables and
+ * store_pg_fleet.c the owner epochs and the evaluator lease; their shared
+ * state and helpers are in store_pg_conn.h (internal to the backend).
+ *
  * Schema (LW_PG_SCHEMA_VERSION = 6, the same semantics and version numbers
  * as store_sqlite.c; text keys are COLLATE "C" so every ORDER BY is the
  * byte order SQLite uses):
@@ -140,6 +147,7 @@
 #include "leadwatch/core/decsum.h"
 #include "leadwatch/store/store.h"
 #include "leadwatch/store/store_common.h"
+#include "leadwatch/store/store_pg_conn.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -151,15 +159,8 @@
 #include <libpq-fe.h>
 
 #define LW_PG_SCHEMA_VERSION 6
-#define LW_PG_MAX_TARGET 4096
 #define LW_PG_MAX_PASSWORD 1024
-#define LW_PG_MAX_PARAMS 8
-#define LW_PG_PAGE 1000
-#define LW_PG_PAGE_TEXT "1000"                   /* LW_PG_PAGE in SQL */
 #define LW_PG_MIGRATE_LOCK "7810756212871492707" /* advisory lock key: "leadwatc" as int8 */
-#define LW_PG_LEASE_LOCK "7810756212871492709"   /* the evaluator lease's session lock */
-/* the lease holder pings every second or so; a stopped holder's session ends after this */
-#define LW_PG_LEASE_IDLE_TIMEOUT "10s"
 #define LW_PG_CONFLICT_COUNTER "store.position_conflicts"
 /* a writer paused inside a transaction (SIGSTOP, a stuck host) loses it after 60 s */
 #define LW_PG_IDLE_TIMEOUT "60s"
@@ -231,37 +232,6 @@ static const char *const migrations[LW_PG_SCHEMA_VERSION] = {
     " claimed_at timestamptz NOT NULL DEFAULT now());",
 };
 
-enum {
-    ST_ADD_CELL,
-    ST_SET_HLL,
-    ST_SET_POSITION,
-    ST_INSERT_POSITION,
-    ST_MOVE_POSITION,
-    ST_GET_POSITION,
-    ST_POSITIONS,
-    ST_SET_INT,
-    ST_GET_INT,
-    ST_ADD_COUNTER,
-    ST_COUNTERS,
-    ST_READ_CELLS,
-    ST_BUCKET_RANGE,
-    ST_SET_BLOB,
-    ST_GET_BLOB,
-    ST_ADD_VERDICT,
-    ST_EDGE_LED,
-    ST_READ_VERDICTS,
-    ST_PUT_EXP_ASSIGN,
-    ST_EXP_ASSIGNS,
-    ST_ADD_EXP_CELL,
-    ST_EXP_CELLS,
-    ST_CLAIM,
-    ST_FENCE,
-    ST_OWNER_EPOCH,
-    ST_GLOBAL_WM,
-    ST_RAISE_INT,
-    ST_COUNT
-};
-
 /* One SQL text a statement: rows of one shape are the table (as store_sqlite.c's), not copies. */
 static const char *const statement_sql[ST_COUNT] = {
     [ST_ADD_CELL] =
@@ -331,240 +301,6 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_RAISE_INT] = "INSERT INTO ints AS i(key, value) VALUES($1, $2)"
                      " ON CONFLICT(key) DO UPDATE SET value = greatest(i.value, excluded.value)",
 };
-
-struct lw_store_backend {
-    PGconn *conn;
-    bool readonly;
-    bool in_txn;    /* begin succeeded and no commit/rollback since */
-    bool iterating; /* inside a read callback */
-    bool lease;     /* this session holds the evaluator lease (pg_lease) */
-    int schema_version;
-    int64_t conflicts; /* position conflicts in the open transaction */
-    lw_hll_t *scratch;
-    uint8_t cell_buf[LW_HLL_MAX_SERIALIZED];           /* add_cell's serialised argument */
-    uint8_t merge_buf[LW_HLL_MAX_SERIALIZED];          /* the union written back */
-    char vec_txt[2][LW_EXP_CELL_MAX_BUCKETS * 26 + 3]; /* add_exp_cell's arrays as text */
-    double vec_num[LW_EXP_CELL_MAX_BUCKETS], vec_den[LW_EXP_CELL_MAX_BUCKETS];
-};
-
-/* Statement parameters: text (NULL = SQL NULL) or binary (bytea). */
-typedef struct {
-    int n;
-    const char *v[LW_PG_MAX_PARAMS];
-    int len[LW_PG_MAX_PARAMS];
-    int fmt[LW_PG_MAX_PARAMS];
-    char txt[LW_PG_MAX_PARAMS][32];
-} params_t;
-
-static void p_text(params_t *p, const char *s)
-{
-    assert(p->n < LW_PG_MAX_PARAMS);
-    p->v[p->n] = s;
-    p->len[p->n] = 0;
-    p->fmt[p->n++] = 0;
-}
-
-static void p_i64(params_t *p, int64_t x)
-{
-    assert(p->n < LW_PG_MAX_PARAMS);
-    snprintf(p->txt[p->n], sizeof p->txt[0], "%lld", (long long)x);
-    p_text(p, p->txt[p->n]);
-}
-
-/* %.17g round-trips every finite double exactly; NAN is stored as NULL. */
-static void p_f64(params_t *p, double x)
-{
-    assert(p->n < LW_PG_MAX_PARAMS);
-    if (isnan(x)) {
-        p_text(p, NULL);
-        return;
-    }
-    snprintf(p->txt[p->n], sizeof p->txt[0], "%.17g", x);
-    p_text(p, p->txt[p->n]);
-}
-
-static void p_bin(params_t *p, const void *data, size_t len)
-{
-    assert(p->n < LW_PG_MAX_PARAMS && len <= (size_t)INT32_MAX);
-    p->v[p->n] = data;
-    p->len[p->n] = (int)len;
-    p->fmt[p->n++] = 1;
-}
-
-/* Binary result columns: int8, int4 and float8 in network byte order. */
-static uint64_t be_u64(const char *v)
-{
-    uint64_t r = 0;
-    for (int i = 0; i < 8; i++) {
-        r = (r << 8) | (uint8_t)v[i];
-    }
-    return r;
-}
-
-static int64_t col_i64(const PGresult *r, int row, int col)
-{
-    uint64_t u = be_u64(PQgetvalue(r, row, col));
-    int64_t v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
-static int col_i32(const PGresult *r, int row, int col)
-{
-    const uint8_t *v = (const uint8_t *)PQgetvalue(r, row, col);
-    uint32_t u = ((uint32_t)v[0] << 24) | ((uint32_t)v[1] << 16) | ((uint32_t)v[2] << 8) | v[3];
-    int32_t x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-
-/* NULL reads back as NAN. */
-static double col_f64(const PGresult *r, int row, int col)
-{
-    if (PQgetisnull(r, row, col)) {
-        return (double)NAN;
-    }
-    uint64_t u = be_u64(PQgetvalue(r, row, col));
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
-
-/* The server's or libpq's message, first line only, with the SQLSTATE when there is one. */
-static lw_err_t pg_fail(PGconn *conn, const PGresult *res, const char *what, char *errstr,
-                        size_t errstr_size)
-{
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (msg == NULL) {
-        msg = PQerrorMessage(conn);
-    }
-    size_t n = strcspn(msg, "\n");
-    /* deadlock_detected, serialization_failure: the transaction may simply run again */
-    bool retry = state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
-    return lw_seterr(errstr, errstr_size, retry ? LW_ERR_RETRY : LW_ERR_STORE,
-                     "store: %s: %.*s%s%s%s", what, (int)n, msg, state ? " (SQLSTATE " : "",
-                     state ? state : "", state ? ")" : "");
-}
-
-static lw_err_t prepare_session(lw_store_backend_t *b, char *errstr, size_t errstr_size);
-
-/*
- * Outside a transaction, a connection found broken (a restarted server, a
- * terminated session) is reset once, with the session set up again; inside
- * one it is left broken, so the transaction fails as a whole.
- */
-static lw_err_t reconnect(lw_store_backend_t *b, const char *what, char *errstr, size_t errstr_size)
-{
-    if (b->in_txn || PQstatus(b->conn) != CONNECTION_BAD) {
-        return LW_OK;
-    }
-    PQreset(b->conn);
-    b->lease = false; /* a session lock ends with its session */
-    if (PQstatus(b->conn) != CONNECTION_OK) {
-        char w[64];
-        snprintf(w, sizeof w, "%s (reconnecting)", what);
-        return pg_fail(b->conn, NULL, w, errstr, errstr_size);
-    }
-    return prepare_session(b, errstr, errstr_size);
-}
-
-/*
- * Run a prepared statement; LW_OK with *out set (the caller PQclear()s it)
- * when it succeeded, else the failure (nothing to clear).
- */
-static lw_err_t run(lw_store_backend_t *b, int which, const params_t *p, PGresult **out,
-                    const char *what, char *errstr, size_t errstr_size)
-{
-    char name[8];
-    lw_err_t rc = reconnect(b, what, errstr, errstr_size);
-    if (rc != LW_OK) {
-        return rc;
-    }
-    snprintf(name, sizeof name, "lw%d", which);
-    PGresult *res = PQexecPrepared(b->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
-                                   p ? p->fmt : NULL, 1);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_FATAL_ERROR && !b->in_txn && PQstatus(b->conn) == CONNECTION_BAD) {
-        /* the session died while idle: outside a transaction, try once more */
-        PQclear(res);
-        res = NULL;
-        rc = reconnect(b, what, errstr, errstr_size);
-        if (rc != LW_OK) {
-            return rc;
-        }
-        res = PQexecPrepared(b->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
-                             p ? p->fmt : NULL, 1);
-        st = PQresultStatus(res);
-    }
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        lw_err_t err = pg_fail(b->conn, res, what, errstr, errstr_size);
-        PQclear(res);
-        return err;
-    }
-    if (out != NULL) {
-        *out = res;
-    } else {
-        PQclear(res);
-    }
-    return LW_OK;
-}
-
-/* Run SQL text without parameters (transaction control, DDL); LW_OK or the failure. */
-static lw_err_t exec(PGconn *conn, const char *sql, const char *what, char *errstr,
-                     size_t errstr_size)
-{
-    PGresult *res = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(res);
-    lw_err_t err = LW_OK;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        err = pg_fail(conn, res, what, errstr, errstr_size);
-    }
-    PQclear(res);
-    return err;
-}
-
-/* One int8 from SQL text (no parameters); 0 when it returns no row or NULL. */
-static lw_err_t query_i64(PGconn *conn, const char *sql, int64_t *out, char *errstr,
-                          size_t errstr_size)
-{
-    PGresult *res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 1);
-    lw_err_t err = LW_OK;
-    *out = 0;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        err = pg_fail(conn, res, sql, errstr, errstr_size);
-    } else if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
-        assert(PQgetlength(res, 0, 0) == 8);
-        *out = col_i64(res, 0, 0);
-    }
-    PQclear(res);
-    return err;
-}
-
-/* A write may proceed only inside a live transaction. */
-static lw_err_t check_writable(lw_store_backend_t *b, const char *what, char *errstr,
-                               size_t errstr_size)
-{
-    lw_err_t err = lw_store_check_in_txn(b->in_txn, what, errstr, errstr_size);
-    if (err != LW_OK) {
-        return err;
-    }
-    PGTransactionStatusType ts = PQtransactionStatus(b->conn);
-    if (ts != PQTRANS_INTRANS) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
-                         "store: %s: the transaction was aborted by an earlier error%s; roll "
-                         "back and start again",
-                         what, ts == PQTRANS_UNKNOWN ? " (connection lost)" : "");
-    }
-    return LW_OK;
-}
-
-/* Refuse a read from inside a read's callback (the contract forbids it). */
-static lw_err_t check_idle(lw_store_backend_t *b, const char *what, char *errstr,
-                           size_t errstr_size)
-{
-    return b->iterating ? lw_store_reentered(what, errstr, errstr_size) : LW_OK;
-}
 
 static void drop_notice(void *arg, const char *message)
 {
@@ -691,25 +427,26 @@ static lw_err_t read_password(const char *path, char *pw, size_t size, char *err
 }
 
 /* Session settings and prepared statements, after every (re)connect. */
-static lw_err_t prepare_session(lw_store_backend_t *b, char *errstr, size_t errstr_size)
+lw_err_t lw_pg_prepare_session(lw_store_backend_t *b, char *errstr, size_t errstr_size)
 {
     PQsetNoticeProcessor(b->conn, drop_notice, NULL);
-    lw_err_t err = exec(b->conn,
-                        b->readonly ? "SET default_transaction_read_only = on"
-                                    : "SET default_transaction_read_only = off",
-                        "session setup", errstr, errstr_size);
+    lw_err_t err = lw_pg_exec(b->conn,
+                              b->readonly ? "SET default_transaction_read_only = on"
+                                          : "SET default_transaction_read_only = off",
+                              "session setup", errstr, errstr_size);
     if (err == LW_OK) {
-        err = exec(b->conn,
-                   "SELECT set_config('idle_in_transaction_session_timeout', '" LW_PG_IDLE_TIMEOUT
-                   "', false) WHERE current_setting('idle_in_transaction_session_timeout') = '0'",
-                   "session setup", errstr, errstr_size);
+        err = lw_pg_exec(
+            b->conn,
+            "SELECT set_config('idle_in_transaction_session_timeout', '" LW_PG_IDLE_TIMEOUT
+            "', false) WHERE current_setting('idle_in_transaction_session_timeout') = '0'",
+            "session setup", errstr, errstr_size);
     }
     for (int i = 0; i < ST_COUNT && err == LW_OK; i++) {
         char name[8];
         snprintf(name, sizeof name, "lw%d", i);
         PGresult *res = PQprepare(b->conn, name, statement_sql[i], 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            err = pg_fail(b->conn, res, "preparing statements", errstr, errstr_size);
+            err = lw_pg_fail(b->conn, res, "preparing statements", errstr, errstr_size);
         }
         PQclear(res);
     }
@@ -720,14 +457,14 @@ static lw_err_t read_version(PGconn *conn, int64_t *version, char *errstr, size_
 {
     int64_t has_table = 0;
     lw_err_t err =
-        query_i64(conn, "SELECT (to_regclass('leadwatch_schema') IS NOT NULL)::int::int8",
-                  &has_table, errstr, errstr_size);
+        lw_pg_query_i64(conn, "SELECT (to_regclass('leadwatch_schema') IS NOT NULL)::int::int8",
+                        &has_table, errstr, errstr_size);
     if (err != LW_OK || !has_table) {
         *version = 0;
         return err;
     }
-    return query_i64(conn, "SELECT max(version)::int8 FROM leadwatch_schema", version, errstr,
-                     errstr_size);
+    return lw_pg_query_i64(conn, "SELECT max(version)::int8 FROM leadwatch_schema", version, errstr,
+                           errstr_size);
 }
 
 /* Bring the database to version `target` with migrations[target - 1], in one transaction. */
@@ -737,29 +474,29 @@ static lw_err_t migrate_step(PGconn *conn, int target, char *errstr, size_t errs
     int64_t version = 0;
     snprintf(what, sizeof what, "migrating to schema version %d", target);
     snprintf(record, sizeof record, "INSERT INTO leadwatch_schema(version) VALUES(%d)", target);
-    lw_err_t err = exec(conn, "BEGIN", what, errstr, errstr_size);
+    lw_err_t err = lw_pg_exec(conn, "BEGIN", what, errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
-    err = exec(conn, "SELECT pg_advisory_xact_lock(" LW_PG_MIGRATE_LOCK ")", what, errstr,
-               errstr_size);
+    err = lw_pg_exec(conn, "SELECT pg_advisory_xact_lock(" LW_PG_MIGRATE_LOCK ")", what, errstr,
+                     errstr_size);
     if (err == LW_OK) {
-        err = exec(conn,
-                   "CREATE TABLE IF NOT EXISTS leadwatch_schema(version integer PRIMARY KEY,"
-                   " applied_at timestamptz NOT NULL DEFAULT now())",
-                   what, errstr, errstr_size);
+        err = lw_pg_exec(conn,
+                         "CREATE TABLE IF NOT EXISTS leadwatch_schema(version integer PRIMARY KEY,"
+                         " applied_at timestamptz NOT NULL DEFAULT now())",
+                         what, errstr, errstr_size);
     }
     if (err == LW_OK) {
         err = read_version(conn, &version, errstr, errstr_size);
     }
     if (err == LW_OK && version < target) {
-        err = exec(conn, migrations[target - 1], what, errstr, errstr_size);
+        err = lw_pg_exec(conn, migrations[target - 1], what, errstr, errstr_size);
         if (err == LW_OK) {
-            err = exec(conn, record, what, errstr, errstr_size);
+            err = lw_pg_exec(conn, record, what, errstr, errstr_size);
         }
     }
     if (err == LW_OK) {
-        err = exec(conn, "COMMIT", what, errstr, errstr_size);
+        err = lw_pg_exec(conn, "COMMIT", what, errstr, errstr_size);
     }
     if (err != LW_OK) {
         PQclear(PQexec(conn, "ROLLBACK"));
@@ -774,8 +511,8 @@ static lw_err_t check_database(lw_store_backend_t *b, const char *where, char *e
     int64_t version = 0, foreign = 0;
     lw_err_t err = read_version(b->conn, &version, errstr, errstr_size);
     if (err == LW_OK && version == 0) {
-        err = query_i64(b->conn, "SELECT (to_regclass('cells') IS NOT NULL)::int::int8", &foreign,
-                        errstr, errstr_size);
+        err = lw_pg_query_i64(b->conn, "SELECT (to_regclass('cells') IS NOT NULL)::int::int8",
+                              &foreign, errstr, errstr_size);
     }
     if (err != LW_OK) {
         return err;
@@ -846,7 +583,7 @@ static lw_err_t pg_open(const char *target, int flags, lw_store_backend_t **out,
         b->schema_version = t;
     }
     if (err == LW_OK) {
-        err = prepare_session(b, errstr, errstr_size);
+        err = lw_pg_prepare_session(b, errstr, errstr_size);
     }
     if (err != LW_OK) {
         goto fail;
@@ -870,7 +607,7 @@ static void count_conflicts(lw_store_backend_t *b)
     p_text(&p, LW_PG_CONFLICT_COUNTER);
     p_i64(&p, b->conflicts);
     b->conflicts = 0;
-    (void)run(b, ST_ADD_COUNTER, &p, NULL, "count position conflicts", NULL, 0);
+    (void)lw_pg_run(b, ST_ADD_COUNTER, &p, NULL, "count position conflicts", NULL, 0);
 }
 
 static void pg_rollback(lw_store_backend_t *b)
@@ -917,11 +654,11 @@ static lw_err_t pg_begin(lw_store_backend_t *b, char *errstr, size_t errstr_size
         return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
                          "store: begin: the store is opened readonly");
     }
-    err = reconnect(b, "begin", errstr, errstr_size);
+    err = lw_pg_reconnect(b, "begin", errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
-    err = exec(b->conn, "BEGIN", "begin", errstr, errstr_size);
+    err = lw_pg_exec(b->conn, "BEGIN", "begin", errstr, errstr_size);
     if (err == LW_OK) {
         b->in_txn = true;
         b->conflicts = 0;
@@ -931,7 +668,7 @@ static lw_err_t pg_begin(lw_store_backend_t *b, char *errstr, size_t errstr_size
 
 static lw_err_t pg_commit(lw_store_backend_t *b, char *errstr, size_t errstr_size)
 {
-    lw_err_t err = check_writable(b, "commit", errstr, errstr_size);
+    lw_err_t err = lw_pg_check_writable(b, "commit", errstr, errstr_size);
     if (err == LW_ERR_STORE) {
         pg_rollback(b);
     }
@@ -940,7 +677,7 @@ static lw_err_t pg_commit(lw_store_backend_t *b, char *errstr, size_t errstr_siz
     }
     PGresult *res = PQexec(b->conn, "COMMIT");
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        err = pg_fail(b->conn, res, "commit", errstr, errstr_size);
+        err = lw_pg_fail(b->conn, res, "commit", errstr, errstr_size);
     } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_STORE, "store: commit: the server answered %s",
                         PQcmdStatus(res));
@@ -956,7 +693,7 @@ static lw_err_t pg_add_cell(lw_store_backend_t *b, const char *metric, int64_t b
                             int64_t count, const lw_decsum_t *sum, const lw_hll_t *hll,
                             char *errstr, size_t errstr_size)
 {
-    lw_err_t err = check_writable(b, "add cell", errstr, errstr_size);
+    lw_err_t err = lw_pg_check_writable(b, "add cell", errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
@@ -983,7 +720,7 @@ static lw_err_t pg_add_cell(lw_store_backend_t *b, const char *metric, int64_t b
     }
     p_f64(&p, est);
     PGresult *res = NULL;
-    err = run(b, ST_ADD_CELL, &p, &res, "add cell", errstr, errstr_size);
+    err = lw_pg_run(b, ST_ADD_CELL, &p, &res, "add cell", errstr, errstr_size);
     if (err != LW_OK || hll == NULL) {
         PQclear(res);
         return err;
@@ -1026,7 +763,7 @@ static lw_err_t pg_add_cell(lw_store_backend_t *b, const char *metric, int64_t b
     p_i64(&u, bucket_ms);
     p_bin(&u, write, write_len);
     p_f64(&u, est);
-    return run(b, ST_SET_HLL, &u, NULL, "add cell (merge sketch)", errstr, errstr_size);
+    return lw_pg_run(b, ST_SET_HLL, &u, NULL, "add cell (merge sketch)", errstr, errstr_size);
 }
 
 static lw_err_t pg_get_position(lw_store_backend_t *b, const char *source, lw_position_t *pos,
@@ -1035,7 +772,7 @@ static lw_err_t pg_get_position(lw_store_backend_t *b, const char *source, lw_po
     params_t p = {0};
     PGresult *res = NULL;
     p_text(&p, source);
-    lw_err_t err = run(b, ST_GET_POSITION, &p, &res, "get position", errstr, errstr_size);
+    lw_err_t err = lw_pg_run(b, ST_GET_POSITION, &p, &res, "get position", errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
@@ -1068,7 +805,7 @@ static lw_err_t pg_set_position(lw_store_backend_t *b, const char *source,
                                 const lw_position_t *expected, const lw_position_t *pos,
                                 char *errstr, size_t errstr_size)
 {
-    lw_err_t err = check_writable(b, "set position", errstr, errstr_size);
+    lw_err_t err = lw_pg_check_writable(b, "set position", errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
@@ -1087,7 +824,7 @@ static lw_err_t pg_set_position(lw_store_backend_t *b, const char *source,
         p_i64(&p, lw_store_u64_bits(expected->fp_hash));
     }
     PGresult *res = NULL;
-    err = run(b, which, &p, &res, "set position", errstr, errstr_size);
+    err = lw_pg_run(b, which, &p, &res, "set position", errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
@@ -1096,36 +833,14 @@ static lw_err_t pg_set_position(lw_store_backend_t *b, const char *source,
     return moved ? LW_OK : position_conflict(b, source, expected, errstr, errstr_size);
 }
 
-/*
- * The start of a read that hands rows to a callback: refuse re-entry from a
- * callback (check_idle), run statement st and mark the backend iterating.
- * On LW_OK *res holds the rows; read_end() clears the mark and the result.
- */
-static lw_err_t read_begin(lw_store_backend_t *b, int st, const params_t *p, const char *what,
-                           PGresult **res, char *errstr, size_t errstr_size)
-{
-    lw_err_t err = check_idle(b, what, errstr, errstr_size);
-    if (err == LW_OK)
-        err = run(b, st, p, res, what, errstr, errstr_size);
-    if (err == LW_OK)
-        b->iterating = true;
-    return err;
-}
-
-static lw_err_t read_end(lw_store_backend_t *b, PGresult *res, lw_err_t err)
-{
-    b->iterating = false;
-    PQclear(res);
-    return err;
-}
-
 static lw_err_t pg_positions(lw_store_backend_t *b, const char *prefix, lw_store_position_cb cb,
                              void *ud, char *errstr, size_t errstr_size)
 {
     params_t p = {0};
     PGresult *res = NULL;
     p_text(&p, prefix);
-    lw_err_t err = read_begin(b, ST_POSITIONS, &p, "read positions", &res, errstr, errstr_size);
+    lw_err_t err =
+        lw_pg_read_begin(b, ST_POSITIONS, &p, "read positions", &res, errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
@@ -1139,62 +854,27 @@ static lw_err_t pg_positions(lw_store_backend_t *b, const char *prefix, lw_store
             break;
         }
     }
-    return read_end(b, res, LW_OK);
-}
-
-/* Run a keyed write (text key, one more parameter set by the caller). */
-static lw_err_t keyed_write(lw_store_backend_t *b, int which, const params_t *p, const char *what,
-                            char *errstr, size_t errstr_size)
-{
-    lw_err_t err = check_writable(b, what, errstr, errstr_size);
-    if (err != LW_OK) {
-        return err;
-    }
-    return run(b, which, p, NULL, what, errstr, errstr_size);
-}
-
-/* A keyed write of one integer (set int, add counter): text key $1, value $2. */
-static lw_err_t keyed_int_write(lw_store_backend_t *b, int which, const char *key, int64_t value,
-                                const char *what, char *errstr, size_t errstr_size)
-{
-    params_t p = {0};
-    p_text(&p, key);
-    p_i64(&p, value);
-    return keyed_write(b, which, &p, what, errstr, errstr_size);
+    return lw_pg_read_end(b, res, LW_OK);
 }
 
 static lw_err_t pg_set_int(lw_store_backend_t *b, const char *key, int64_t value, char *errstr,
                            size_t errstr_size)
 {
-    return keyed_int_write(b, ST_SET_INT, key, value, "set int", errstr, errstr_size);
+    return lw_pg_keyed_int_write(b, ST_SET_INT, key, value, "set int", errstr, errstr_size);
 }
 
 static lw_err_t pg_add_counter(lw_store_backend_t *b, const char *name, int64_t delta, char *errstr,
                                size_t errstr_size)
 {
-    return keyed_int_write(b, ST_ADD_COUNTER, name, delta, "add counter", errstr, errstr_size);
-}
-
-/* A single-row lookup by text key: LW_OK with *res holding the row, else NOT_FOUND or failure. */
-static lw_err_t lookup(lw_store_backend_t *b, int which, const char *key, PGresult **res,
-                       const char *what, char *errstr, size_t errstr_size)
-{
-    params_t p = {0};
-    p_text(&p, key);
-    lw_err_t err = run(b, which, &p, res, what, errstr, errstr_size);
-    if (err == LW_OK && PQntuples(*res) == 0) {
-        PQclear(*res);
-        *res = NULL;
-        err = LW_ERR_NOT_FOUND;
-    }
-    return err;
+    return lw_pg_keyed_int_write(b, ST_ADD_COUNTER, name, delta, "add counter", errstr,
+                                 errstr_size);
 }
 
 static lw_err_t pg_get_int(lw_store_backend_t *b, const char *key, int64_t *value, char *errstr,
                            size_t errstr_size)
 {
     PGresult *res = NULL;
-    lw_err_t err = lookup(b, ST_GET_INT, key, &res, "get int", errstr, errstr_size);
+    lw_err_t err = lw_pg_lookup(b, ST_GET_INT, key, &res, "get int", errstr, errstr_size);
     if (err == LW_OK) {
         *value = col_i64(res, 0, 0);
         PQclear(res);
@@ -1206,14 +886,15 @@ static lw_err_t pg_counters(lw_store_backend_t *b, lw_store_counter_cb cb, void 
                             size_t errstr_size)
 {
     PGresult *res = NULL;
-    lw_err_t err = read_begin(b, ST_COUNTERS, NULL, "read counters", &res, errstr, errstr_size);
+    lw_err_t err =
+        lw_pg_read_begin(b, ST_COUNTERS, NULL, "read counters", &res, errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
     for (int i = 0; i < PQntuples(res); i++) {
         cb(ud, PQgetvalue(res, i, 0), col_i64(res, i, 1));
     }
-    return read_end(b, res, LW_OK);
+    return lw_pg_read_end(b, res, LW_OK);
 }
 
 /* A cell row's sum (columns 2, 4, 5: sum, sum_comp, sum_micros) as lw_decsum_value reads it. */
@@ -1223,57 +904,59 @@ static double cell_sum(const PGresult *res, int row)
     return lw_decsum_value(&d);
 }
 
+/* read_cells' page position and callback (lw_pg_read_pages' ctx). */
+typedef struct {
+    const char *metric;
+    int64_t from_ms, to_ms; /* the next page starts at from_ms */
+    lw_store_cell_cb cb;
+    void *ud;
+} cells_read_t;
+
+static bool cells_page(void *ctx, params_t *p)
+{
+    cells_read_t *r = ctx;
+    if (r->from_ms >= r->to_ms) {
+        return false;
+    }
+    p_text(p, r->metric);
+    p_i64(p, r->from_ms);
+    p_i64(p, r->to_ms);
+    return true;
+}
+
+static int cells_row(void *ctx, const PGresult *res, int i)
+{
+    cells_read_t *r = ctx;
+    lw_cell_t cell = {
+        .bucket_ms = col_i64(res, i, 0),
+        .count = col_i64(res, i, 1),
+        .sum = cell_sum(res, i),
+    };
+    if (!PQgetisnull(res, i, 3)) {
+        cell.hll = (const uint8_t *)PQgetvalue(res, i, 3);
+        cell.hll_len = (size_t)PQgetlength(res, i, 3);
+    }
+    if (r->cb(r->ud, &cell) != 0 || cell.bucket_ms == INT64_MAX) {
+        return 1;
+    }
+    r->from_ms = cell.bucket_ms + 1;
+    return 0;
+}
+
 static lw_err_t pg_read_cells(lw_store_backend_t *b, const char *metric, int64_t from_ms,
                               int64_t to_ms, lw_store_cell_cb cb, void *ud, char *errstr,
                               size_t errstr_size)
 {
-    lw_err_t err = check_idle(b, "read cells", errstr, errstr_size);
-    bool more = err == LW_OK && from_ms < to_ms;
-    while (more) {
-        params_t p = {0};
-        PGresult *res = NULL;
-        p_text(&p, metric);
-        p_i64(&p, from_ms);
-        p_i64(&p, to_ms);
-        err = run(b, ST_READ_CELLS, &p, &res, "read cells", errstr, errstr_size);
-        if (err != LW_OK) {
-            break;
-        }
-        int rows = PQntuples(res);
-        more = rows == LW_PG_PAGE;
-        b->iterating = true;
-        for (int i = 0; i < rows; i++) {
-            lw_cell_t cell = {
-                .bucket_ms = col_i64(res, i, 0),
-                .count = col_i64(res, i, 1),
-                .sum = cell_sum(res, i),
-            };
-            if (!PQgetisnull(res, i, 3)) {
-                cell.hll = (const uint8_t *)PQgetvalue(res, i, 3);
-                cell.hll_len = (size_t)PQgetlength(res, i, 3);
-            }
-            if (cb(ud, &cell) != 0) {
-                more = false;
-                break;
-            }
-            if (cell.bucket_ms == INT64_MAX) {
-                more = false;
-                break;
-            }
-            from_ms = cell.bucket_ms + 1;
-        }
-        b->iterating = false;
-        PQclear(res);
-        more = more && from_ms < to_ms && from_ms != INT64_MIN;
-    }
-    return err;
+    cells_read_t r = {metric, from_ms, to_ms, cb, ud};
+    return lw_pg_read_pages(b, ST_READ_CELLS, "read cells", cells_page, cells_row, &r, errstr,
+                            errstr_size);
 }
 
 static lw_err_t pg_bucket_range(lw_store_backend_t *b, int64_t *min_ms, int64_t *max_ms,
                                 char *errstr, size_t errstr_size)
 {
     PGresult *res = NULL;
-    lw_err_t err = run(b, ST_BUCKET_RANGE, NULL, &res, "bucket range", errstr, errstr_size);
+    lw_err_t err = lw_pg_run(b, ST_BUCKET_RANGE, NULL, &res, "bucket range", errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
@@ -1296,14 +979,14 @@ static lw_err_t pg_set_blob(lw_store_backend_t *b, const char *key, const void *
     params_t p = {0};
     p_text(&p, key);
     p_bin(&p, len ? data : "", len);
-    return keyed_write(b, ST_SET_BLOB, &p, "set blob", errstr, errstr_size);
+    return lw_pg_keyed_write(b, ST_SET_BLOB, &p, "set blob", errstr, errstr_size);
 }
 
 static lw_err_t pg_get_blob(lw_store_backend_t *b, const char *key, lw_buf_t *out, char *errstr,
                             size_t errstr_size)
 {
     PGresult *res = NULL;
-    lw_err_t err = lookup(b, ST_GET_BLOB, key, &res, "get blob", errstr, errstr_size);
+    lw_err_t err = lw_pg_lookup(b, ST_GET_BLOB, key, &res, "get blob", errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
@@ -1327,7 +1010,7 @@ static lw_err_t pg_add_verdict(lw_store_backend_t *b, const lw_verdict_row_t *v,
     p_i64(&p, v->lag);
     p_f64(&p, v->coef);
     p_f64(&p, v->oos);
-    return keyed_write(b, ST_ADD_VERDICT, &p, "add verdict", errstr, errstr_size);
+    return lw_pg_keyed_write(b, ST_ADD_VERDICT, &p, "add verdict", errstr, errstr_size);
 }
 
 static lw_err_t pg_edge_led(lw_store_backend_t *b, const char *edge, int64_t before_ms, bool *led,
@@ -1337,7 +1020,7 @@ static lw_err_t pg_edge_led(lw_store_backend_t *b, const char *edge, int64_t bef
     PGresult *res = NULL;
     p_text(&p, edge);
     p_i64(&p, before_ms);
-    lw_err_t err = run(b, ST_EDGE_LED, &p, &res, "edge led", errstr, errstr_size);
+    lw_err_t err = lw_pg_run(b, ST_EDGE_LED, &p, &res, "edge led", errstr, errstr_size);
     *led = err == LW_OK && PQntuples(res) > 0;
     PQclear(res);
     return err;
@@ -1351,7 +1034,8 @@ static lw_err_t pg_read_verdicts(lw_store_backend_t *b, const char *edge, int64_
     PGresult *res = NULL;
     p_text(&p, edge);
     p_i64(&p, from_ms);
-    lw_err_t err = read_begin(b, ST_READ_VERDICTS, &p, "read verdicts", &res, errstr, errstr_size);
+    lw_err_t err =
+        lw_pg_read_begin(b, ST_READ_VERDICTS, &p, "read verdicts", &res, errstr, errstr_size);
     if (err != LW_OK) {
         return err;
     }
@@ -1370,153 +1054,7 @@ static lw_err_t pg_read_verdicts(lw_store_backend_t *b, const char *edge, int64_
             break;
         }
     }
-    return read_end(b, res, LW_OK);
-}
-
-static lw_err_t pg_put_exp_assign(lw_store_backend_t *b, const lw_exp_assign_t *a, char *errstr,
-                                  size_t errstr_size)
-{
-    params_t p = {0};
-    p_text(&p, a->experiment);
-    p_i64(&p, (int64_t)a->user_hash);
-    p_text(&p, a->variant);
-    p_i64(&p, a->exposed_ms);
-    p_i64(&p, (int64_t)a->seen[0]);
-    p_i64(&p, (int64_t)a->seen[1]);
-    return keyed_write(b, ST_PUT_EXP_ASSIGN, &p, "put assignment", errstr, errstr_size);
-}
-
-/* Pages by the key (experiment, user_hash); no experiment is named "", so ("", min) starts. */
-static lw_err_t pg_exp_assigns(lw_store_backend_t *b, lw_store_exp_assign_cb cb, void *ud,
-                               char *errstr, size_t errstr_size)
-{
-    char last_exp[LW_PG_MAX_TARGET] = "";
-    int64_t last_hash = INT64_MIN;
-    lw_err_t err = check_idle(b, "read assignments", errstr, errstr_size);
-    bool more = err == LW_OK;
-    while (more) {
-        params_t p = {0};
-        PGresult *res = NULL;
-        p_text(&p, last_exp);
-        p_i64(&p, last_hash);
-        err = run(b, ST_EXP_ASSIGNS, &p, &res, "read assignments", errstr, errstr_size);
-        if (err != LW_OK) {
-            break;
-        }
-        int rows = PQntuples(res);
-        more = rows == LW_PG_PAGE;
-        b->iterating = true;
-        for (int i = 0; i < rows; i++) {
-            lw_exp_assign_t a = {
-                .experiment = PQgetvalue(res, i, 0),
-                .user_hash = (uint64_t)col_i64(res, i, 1),
-                .variant = PQgetvalue(res, i, 2),
-                .exposed_ms = col_i64(res, i, 3),
-                .seen = {(uint64_t)col_i64(res, i, 4), (uint64_t)col_i64(res, i, 5)},
-            };
-            if (cb(ud, &a) != 0) {
-                more = false;
-                break;
-            }
-            snprintf(last_exp, sizeof last_exp, "%s", a.experiment);
-            last_hash = (int64_t)a.user_hash;
-        }
-        b->iterating = false;
-        PQclear(res);
-    }
-    return err;
-}
-
-/* A float8[] literal: {x,y,...} with %.17g (round-trips exactly). */
-static void array_text(char *out, size_t size, const double *v, uint32_t n)
-{
-    size_t used = (size_t)snprintf(out, size, "{");
-    for (uint32_t i = 0; i < n && used < size; i++)
-        used += (size_t)snprintf(out + used, size - used, "%s%.17g", i ? "," : "", v[i]);
-    if (used < size)
-        snprintf(out + used, size - used, "}");
-}
-
-/* A binary float8[] of one dimension into out[max]: its length, or -1 when it is not one. */
-static int col_f64_array(const PGresult *r, int row, int col, double *out, int max)
-{
-    const char *v = PQgetvalue(r, row, col);
-    int len = PQgetlength(r, row, col);
-    if (len < 12)
-        return -1;
-    int ndim = (int)(be_u64(v) >> 32);
-    if (ndim == 0)
-        return 0;
-    if (ndim != 1 || len < 20)
-        return -1;
-    int n = (int)(be_u64(v + 12) >> 32);
-    if (n < 0 || n > max || len != 20 + 12 * n)
-        return -1;
-    for (int i = 0; i < n; i++) {
-        const char *e = v + 20 + 12 * i;
-        if ((int)(be_u64(e) >> 32) != 8)
-            return -1; /* NULL element */
-        uint64_t u = be_u64(e + 4);
-        memcpy(&out[i], &u, sizeof out[i]);
-    }
-    return n;
-}
-
-static lw_err_t pg_add_exp_cell(lw_store_backend_t *b, const lw_exp_cell_t *c, char *errstr,
-                                size_t errstr_size)
-{
-    if (c->nb == 0 || c->nb > LW_EXP_CELL_MAX_BUCKETS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
-                         "store: add experiment cell: %u buckets, not 1..%d", c->nb,
-                         LW_EXP_CELL_MAX_BUCKETS);
-    params_t p = {0};
-    array_text(b->vec_txt[0], sizeof b->vec_txt[0], c->num, c->nb);
-    array_text(b->vec_txt[1], sizeof b->vec_txt[1], c->den, c->nb);
-    p_text(&p, c->experiment);
-    p_text(&p, c->variant);
-    p_text(&p, c->metric);
-    p_i64(&p, c->window);
-    p_text(&p, b->vec_txt[0]);
-    p_text(&p, b->vec_txt[1]);
-    return keyed_write(b, ST_ADD_EXP_CELL, &p, "add experiment cell", errstr, errstr_size);
-}
-
-static lw_err_t pg_exp_cells(lw_store_backend_t *b, lw_store_exp_cell_cb cb, void *ud, char *errstr,
-                             size_t errstr_size)
-{
-    PGresult *res = NULL;
-    lw_err_t err =
-        read_begin(b, ST_EXP_CELLS, NULL, "read experiment cells", &res, errstr, errstr_size);
-    if (err != LW_OK) {
-        return err;
-    }
-    for (int i = 0; i < PQntuples(res); i++) {
-        lw_exp_cell_t c = {
-            .experiment = PQgetvalue(res, i, 0),
-            .variant = PQgetvalue(res, i, 1),
-            .metric = PQgetvalue(res, i, 2),
-            .window = col_i32(res, i, 3),
-            .num = b->vec_num,
-            .den = b->vec_den,
-        };
-        int nn = col_f64_array(res, i, 4, b->vec_num, LW_EXP_CELL_MAX_BUCKETS);
-        int nd = col_f64_array(res, i, 5, b->vec_den, LW_EXP_CELL_MAX_BUCKETS);
-        if (nn < 0 || nd < 0) {
-            err = lw_seterr(errstr, errstr_size, LW_ERR_STORE,
-                            "store: experiment cell %s/%s/%s: not a vector of at most %d doubles",
-                            c.experiment, c.variant, c.metric, LW_EXP_CELL_MAX_BUCKETS);
-            break;
-        }
-        for (int k = nd; k < nn; k++)
-            b->vec_den[k] = 0;
-        for (int k = nn; k < nd; k++)
-            b->vec_num[k] = 0;
-        c.nb = (uint32_t)(nn > nd ? nn : nd);
-        if (cb(ud, &c)) {
-            break;
-        }
-    }
-    return read_end(b, res, err);
+    return lw_pg_read_end(b, res, LW_OK);
 }
 
 /* The connection answers and the schema is the one this code uses. */
@@ -1530,138 +1068,6 @@ static lw_err_t pg_check(lw_store_backend_t *b, char *errstr, size_t errstr_size
                         (long long)version, b->schema_version);
     }
     return err;
-}
-
-/* ------------------------------------------------------- the fleet (store.h) */
-
-/* A write whose result the caller reads (and PQclear()s): inside a live transaction only. */
-static lw_err_t write_result(lw_store_backend_t *b, int which, const params_t *p, PGresult **res,
-                             const char *what, char *errstr, size_t errstr_size)
-{
-    lw_err_t err = check_writable(b, what, errstr, errstr_size);
-    return err == LW_OK ? run(b, which, p, res, what, errstr, errstr_size) : err;
-}
-
-static lw_err_t pg_claim(lw_store_backend_t *b, const char *source, const char *owner,
-                         int64_t *epoch, int64_t *max_time, char *errstr, size_t errstr_size)
-{
-    params_t p = {0};
-    PGresult *res = NULL;
-    p_text(&p, source);
-    p_text(&p, owner);
-    lw_err_t err = write_result(b, ST_CLAIM, &p, &res, "claim", errstr, errstr_size);
-    if (err != LW_OK) {
-        return err;
-    }
-    *epoch = col_i64(res, 0, 0);
-    *max_time = PQgetisnull(res, 0, 1) ? INT64_MIN : col_i64(res, 0, 1);
-    PQclear(res);
-    return LW_OK;
-}
-
-static lw_err_t pg_fence(lw_store_backend_t *b, const char *source, int64_t epoch, int64_t max_time,
-                         bool idle, char *errstr, size_t errstr_size)
-{
-    params_t p = {0};
-    PGresult *res = NULL;
-    p_text(&p, source);
-    p_i64(&p, epoch);
-    if (max_time == INT64_MIN) {
-        p_text(&p, NULL);
-    } else {
-        p_i64(&p, max_time);
-    }
-    p_text(&p, idle ? "true" : "false");
-    lw_err_t err = write_result(b, ST_FENCE, &p, &res, "fence", errstr, errstr_size);
-    if (err != LW_OK) {
-        return err;
-    }
-    bool ours = strcmp(PQcmdTuples(res), "1") == 0;
-    PQclear(res);
-    if (ours) {
-        return LW_OK;
-    }
-    int64_t now = -1;
-    PGresult *r2 = NULL;
-    if (lookup(b, ST_OWNER_EPOCH, source, &r2, "owner epoch", NULL, 0) == LW_OK) {
-        now = col_i64(r2, 0, 0);
-        PQclear(r2);
-    }
-    return lw_seterr(errstr, errstr_size, LW_ERR_FENCED,
-                     "store: %s was claimed by another member (owner epoch %lld, this member "
-                     "holds %lld): the flush is refused",
-                     source, (long long)now, (long long)epoch);
-}
-
-static lw_err_t pg_owner(lw_store_backend_t *b, const char *source, int64_t *epoch,
-                         int64_t *max_time, char *errstr, size_t errstr_size)
-{
-    PGresult *res = NULL;
-    lw_err_t err = lookup(b, ST_OWNER_EPOCH, source, &res, "owner", errstr, errstr_size);
-    if (err == LW_OK) {
-        *epoch = col_i64(res, 0, 0);
-        *max_time = PQgetisnull(res, 0, 1) ? INT64_MIN : col_i64(res, 0, 1);
-        PQclear(res);
-    }
-    return err;
-}
-
-static lw_err_t pg_global_watermark(lw_store_backend_t *b, int64_t *wm, char *errstr,
-                                    size_t errstr_size)
-{
-    PGresult *res = NULL;
-    lw_err_t err = run(b, ST_GLOBAL_WM, NULL, &res, "global watermark", errstr, errstr_size);
-    if (err == LW_OK) {
-        *wm = PQgetisnull(res, 0, 0) ? INT64_MIN : col_i64(res, 0, 0);
-        PQclear(res);
-    }
-    return err;
-}
-
-static lw_err_t pg_raise_int(lw_store_backend_t *b, const char *key, int64_t value, char *errstr,
-                             size_t errstr_size)
-{
-    return keyed_int_write(b, ST_RAISE_INT, key, value, "raise int", errstr, errstr_size);
-}
-
-/*
- * The evaluator lease: a session advisory lock on this connection.  Held:
- * a round trip confirms the session still lives (a server that ended it,
- * e.g. after LW_PG_LEASE_IDLE_TIMEOUT of silence while this process was
- * stopped, took the lock with it).  Not held: try to take it; once taken,
- * the session gets idle_session_timeout, so a holder that stops answering
- * (SIGSTOP, a frozen VM) loses it after that long, and one that dies loses
- * it at once (the server sees the connection close).
- */
-static lw_err_t pg_lease(lw_store_backend_t *b, bool *held, char *errstr, size_t errstr_size)
-{
-    *held = false;
-    if (b->in_txn) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "store: lease inside a transaction");
-    }
-    if (b->lease && exec(b->conn, "SELECT 1", "lease", errstr, errstr_size) != LW_OK) {
-        /* lost: said once (the caller must reload what another holder may have changed) */
-        b->lease = false;
-        return LW_OK;
-    }
-    if (!b->lease) {
-        lw_err_t err = reconnect(b, "lease", errstr, errstr_size);
-        int64_t got = 0;
-        if (err == LW_OK) {
-            err = query_i64(b->conn, "SELECT pg_try_advisory_lock(" LW_PG_LEASE_LOCK ")::int::int8",
-                            &got, errstr, errstr_size);
-        }
-        if (err == LW_OK && got) {
-            b->lease = true;
-            err = exec(b->conn, "SET idle_session_timeout = '" LW_PG_LEASE_IDLE_TIMEOUT "'",
-                       "lease", errstr, errstr_size);
-        }
-        if (err != LW_OK) {
-            return err;
-        }
-    }
-    *held = b->lease;
-    return LW_OK;
 }
 
 const lw_store_ops_t lw_store_pg_ops = {
@@ -1688,15 +1094,15 @@ const lw_store_ops_t lw_store_pg_ops = {
     .add_verdict = pg_add_verdict,
     .edge_led = pg_edge_led,
     .read_verdicts = pg_read_verdicts,
-    .put_exp_assign = pg_put_exp_assign,
-    .exp_assigns = pg_exp_assigns,
-    .add_exp_cell = pg_add_exp_cell,
-    .exp_cells = pg_exp_cells,
+    .put_exp_assign = lw_pg_put_exp_assign,
+    .exp_assigns = lw_pg_exp_assigns,
+    .add_exp_cell = lw_pg_add_exp_cell,
+    .exp_cells = lw_pg_exp_cells,
     .check = pg_check,
-    .claim = pg_claim,
-    .fence = pg_fence,
-    .owner = pg_owner,
-    .global_watermark = pg_global_watermark,
-    .raise_int = pg_raise_int,
-    .lease = pg_lease,
+    .claim = lw_pg_claim,
+    .fence = lw_pg_fence,
+    .owner = lw_pg_owner,
+    .global_watermark = lw_pg_global_watermark,
+    .raise_int = lw_pg_raise_int,
+    .lease = lw_pg_lease,
 };
