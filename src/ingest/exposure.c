@@ -532,9 +532,7 @@ void lw_exposures_add(lw_exposures_t *x, const lw_event_t *ev)
 
 typedef struct {
     lw_exposures_t *x;
-    lw_err_t err;
-    char *errstr;
-    size_t errstr_size;
+    lw_cb_err_t e; /* the callback's failure */
 } load_t;
 
 static int load_one(void *ud, const lw_exp_assign_t *a)
@@ -544,10 +542,10 @@ static int load_one(void *ud, const lw_exp_assign_t *a)
     uint32_t vi =
         find_var(x, a->experiment, lw_hll_hash(a->experiment, strlen(a->experiment)), a->variant);
     if (vi == NONE || new_asg(x, a->user_hash, vi, a->exposed_ms, a->seen) == NONE) {
-        l->err = lw_seterr(l->errstr, l->errstr_size, LW_ERR_TOO_LARGE,
-                           "the store holds more experiment assignments than "
-                           "experiments.max_users (%zu) or variants than %d allows",
-                           x->max_asg, LW_EXPOSURE_MAX_VARIANTS);
+        l->e.err = lw_seterr(l->e.errstr, l->e.errstr_size, LW_ERR_TOO_LARGE,
+                             "the store holds more experiment assignments than "
+                             "experiments.max_users (%zu) or variants than %d allows",
+                             x->max_asg, LW_EXPOSURE_MAX_VARIANTS);
         return 1;
     }
     return 0;
@@ -555,9 +553,9 @@ static int load_one(void *ud, const lw_exp_assign_t *a)
 
 lw_err_t lw_exposures_load(lw_exposures_t *x, lw_store_t *store, char *errstr, size_t errstr_size)
 {
-    load_t l = {x, LW_OK, errstr, errstr_size};
+    load_t l = {x, {LW_OK, errstr, errstr_size}};
     lw_err_t err = lw_store_exp_assigns(store, load_one, &l, errstr, errstr_size);
-    return err != LW_OK ? err : l.err;
+    return lw_cb_status(err, &l.e);
 }
 
 static bool all_zero(const double *v, uint32_t n)

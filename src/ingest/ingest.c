@@ -189,9 +189,7 @@ typedef struct {
     bool compressed;    /* positions are uncompressed offsets: not bounded by size */
     int64_t hashed_len; /* the prefix length `hashed` covers, -1 = none */
     uint64_t hashed;
-    lw_err_t err;
-    char *errstr;
-    size_t errstr_size;
+    lw_cb_err_t e; /* the callback's failure */
     bool found;
     char name[LW_PIPELINE_MAX_SOURCE_NAME];
     lw_position_t pos;
@@ -207,8 +205,8 @@ static int match_row(void *ud, const char *source, const lw_position_t *pos)
                      (pos->fp_len == m->pos.fp_len && pos->position <= m->pos.position)))
         return 0;
     if (m->hashed_len != pos->fp_len) {
-        m->err = fingerprint(m->fd, pos->fp_len, &m->hashed, m->errstr, m->errstr_size);
-        if (m->err != LW_OK)
+        m->e.err = fingerprint(m->fd, pos->fp_len, &m->hashed, m->e.errstr, m->e.errstr_size);
+        if (m->e.err != LW_OK)
             return 1;
         m->hashed_len = pos->fp_len;
     }
@@ -241,11 +239,9 @@ static lw_err_t identify(lw_pipeline_t *p, const char *path, int fd, bool compre
                  .size = (int64_t)st.st_size,
                  .compressed = compressed,
                  .hashed_len = -1,
-                 .errstr = errstr,
-                 .errstr_size = errstr_size};
+                 .e = {LW_OK, errstr, errstr_size}};
     err = lw_store_positions(store, "file:", match_row, &m, errstr, errstr_size);
-    if (err == LW_OK)
-        err = m.err;
+    err = lw_cb_status(err, &m.e);
     if (err != LW_OK || !m.found)
         return err;
     LW_LOG(LW_LOG_INFO, "ingest", "%s: same content as %s (renamed or copied): continuing it", path,

@@ -23,9 +23,7 @@ typedef struct {
     lw_exp_row_cb cb;
     void *ud;
     bool stop;
-    lw_err_t err;
-    char *errstr;
-    size_t errstr_size;
+    lw_cb_err_t e; /* the callback's failure */
 } rd_t;
 
 static void add_tree(rd_t *r, int m)
@@ -93,10 +91,10 @@ static int on_cell(void *ud, const lw_exp_cell_t *c)
         r->have = true;
     }
     if (c->nb > r->nb) {
-        r->err = lw_seterr(r->errstr, r->errstr_size, LW_ERR_INVALID,
-                           "experiment %s: %u user buckets, but experiments.buckets is %u (the "
-                           "store was written with more buckets)",
-                           c->experiment, c->nb, r->nb);
+        r->e.err = lw_seterr(r->e.errstr, r->e.errstr_size, LW_ERR_INVALID,
+                             "experiment %s: %u user buckets, but experiments.buckets is %u (the "
+                             "store was written with more buckets)",
+                             c->experiment, c->nb, r->nb);
         return 1;
     }
     if (c->metric[0] == '\0') {
@@ -121,8 +119,7 @@ lw_err_t lw_exp_rows(lw_store_t *store, const lw_config_t *cfg, lw_exp_row_cb cb
               .nb = (uint32_t)cfg->experiments.buckets,
               .cb = cb,
               .ud = ud,
-              .errstr = errstr,
-              .errstr_size = errstr_size};
+              .e = {LW_OK, errstr, errstr_size}};
     for (size_t i = 0; i < cfg->tree.ninputs; i++)
         add_tree(&r, cfg->tree.inputs[i].metric);
     add_tree(&r, cfg->tree.nsm);
@@ -137,10 +134,10 @@ lw_err_t lw_exp_rows(lw_store_t *store, const lw_config_t *cfg, lw_exp_row_cb cb
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
     if (err == LW_OK)
         err = lw_store_exp_cells(store, on_cell, &r, errstr, errstr_size);
-    if (err == LW_OK && r.err == LW_OK && r.have)
+    if (err == LW_OK && r.e.err == LW_OK && r.have)
         emit(&r);
     if (err == LW_OK)
-        err = r.err;
+        err = r.e.err;
     free(r.users);
     free(r.num);
     free(r.den);

@@ -31,9 +31,7 @@ typedef struct {
     lw_hll_t **ring; /* wlen sketches, ring[k % wlen] = bucket k's sketch */
     int64_t ring_first_bucket;
     lw_hll_t *acc;
-    lw_err_t err;
-    char *errstr;
-    size_t errstr_size;
+    lw_cb_err_t e; /* the callback's failure */
 } reader_t;
 
 static int on_cell(void *ud, const lw_cell_t *c)
@@ -48,9 +46,9 @@ static int on_cell(void *ud, const lw_cell_t *c)
             return 0;
         lw_hll_t *h = r->ring[(size_t)k % r->wlen];
         if (c->hll) {
-            lw_err_t e = lw_hll_deserialize(h, c->hll, c->hll_len, r->errstr, r->errstr_size);
+            lw_err_t e = lw_hll_deserialize(h, c->hll, c->hll_len, r->e.errstr, r->e.errstr_size);
             if (e != LW_OK) {
-                r->err = e;
+                r->e.err = e;
                 return 1;
             }
         } else {
@@ -67,9 +65,9 @@ static int on_cell(void *ud, const lw_cell_t *c)
     r->sum[row] = c->sum;
     if (r->is_distinct && r->wlen <= 1 && c->hll) {
         lw_hll_t *h = r->acc;
-        lw_err_t e = lw_hll_deserialize(h, c->hll, c->hll_len, r->errstr, r->errstr_size);
+        lw_err_t e = lw_hll_deserialize(h, c->hll, c->hll_len, r->e.errstr, r->e.errstr_size);
         if (e != LW_OK) {
-            r->err = e;
+            r->e.err = e;
             return 1;
         }
         r->distinct[row] = lw_hll_estimate(h);
@@ -116,7 +114,7 @@ lw_err_t lw_series_load(const lw_config_t *cfg, lw_store_t *store, int64_t from_
                          LW_SERIES_MAX_ROWS);
     size_t n = (size_t)rows, nc = cfg->nmetrics;
 
-    reader_t r = {.s = out, .size_ms = size, .errstr = errstr, .errstr_size = errstr_size};
+    reader_t r = {.s = out, .size_ms = size, .e = {LW_OK, errstr, errstr_size}};
     out->nrows = n;
     out->bucket_ms = malloc(n * sizeof *out->bucket_ms);
     out->values = malloc(n * (nc ? nc : 1) * sizeof *out->values);
@@ -168,7 +166,7 @@ lw_err_t lw_series_load(const lw_config_t *cfg, lw_store_t *store, int64_t from_
             read_from = lo - (int64_t)(r.wlen - 1) * size;
             r.ring_first_bucket = read_from;
         }
-        r.err = LW_OK;
+        r.e.err = LW_OK;
         if (r.wlen > 1) {
             /* walk bucket by bucket so the ring holds exactly the window */
             for (int64_t b = read_from; b <= hi && err == LW_OK; b += size) {
@@ -176,8 +174,7 @@ lw_err_t lw_series_load(const lw_config_t *cfg, lw_store_t *store, int64_t from_
                 lw_hll_clear(r.ring[slot]);
                 err = lw_store_read_cells(store, def->name, b, b + size, on_cell, &r, errstr,
                                           errstr_size);
-                if (err == LW_OK && r.err != LW_OK)
-                    err = r.err;
+                err = lw_cb_status(err, &r.e);
                 if (err == LW_OK && b >= lo) {
                     size_t row = (size_t)((b - lo) / size);
                     lw_hll_clear(r.acc);
@@ -189,8 +186,7 @@ lw_err_t lw_series_load(const lw_config_t *cfg, lw_store_t *store, int64_t from_
         } else {
             err = lw_store_read_cells(store, def->name, lo, hi + size, on_cell, &r, errstr,
                                       errstr_size);
-            if (err == LW_OK && r.err != LW_OK)
-                err = r.err;
+            err = lw_cb_status(err, &r.e);
         }
     out_ring:
         if (r.ring) {

@@ -28,6 +28,13 @@ struct lw_store {
     lw_store_backend_t *be;
 };
 
+/*
+ * An optional op (the experiment tables, the fleet): the backend's when it
+ * has one, else `refusal` (a call that sets errstr and returns the error).
+ */
+#define OPTIONAL_OP(s, op, refusal, ...)                                                           \
+    ((s)->ops->op != NULL ? (s)->ops->op((s)->be, __VA_ARGS__) : (refusal))
+
 lw_err_t lw_store_open_ops(const lw_store_ops_t *ops, const char *target, int flags,
                            lw_store_t **out, char *errstr, size_t errstr_size)
 {
@@ -247,33 +254,25 @@ static lw_err_t no_exp(const lw_store_t *s, char *errstr, size_t errstr_size)
 lw_err_t lw_store_put_exp_assign(lw_store_t *s, const lw_exp_assign_t *a, char *errstr,
                                  size_t errstr_size)
 {
-    if (!s->ops->put_exp_assign)
-        return no_exp(s, errstr, errstr_size);
-    return s->ops->put_exp_assign(s->be, a, errstr, errstr_size);
+    return OPTIONAL_OP(s, put_exp_assign, no_exp(s, errstr, errstr_size), a, errstr, errstr_size);
 }
 
 lw_err_t lw_store_exp_assigns(lw_store_t *s, lw_store_exp_assign_cb cb, void *ud, char *errstr,
                               size_t errstr_size)
 {
-    if (!s->ops->exp_assigns)
-        return no_exp(s, errstr, errstr_size);
-    return s->ops->exp_assigns(s->be, cb, ud, errstr, errstr_size);
+    return OPTIONAL_OP(s, exp_assigns, no_exp(s, errstr, errstr_size), cb, ud, errstr, errstr_size);
 }
 
 lw_err_t lw_store_add_exp_cell(lw_store_t *s, const lw_exp_cell_t *c, char *errstr,
                                size_t errstr_size)
 {
-    if (!s->ops->add_exp_cell)
-        return no_exp(s, errstr, errstr_size);
-    return s->ops->add_exp_cell(s->be, c, errstr, errstr_size);
+    return OPTIONAL_OP(s, add_exp_cell, no_exp(s, errstr, errstr_size), c, errstr, errstr_size);
 }
 
 lw_err_t lw_store_exp_cells(lw_store_t *s, lw_store_exp_cell_cb cb, void *ud, char *errstr,
                             size_t errstr_size)
 {
-    if (!s->ops->exp_cells)
-        return no_exp(s, errstr, errstr_size);
-    return s->ops->exp_cells(s->be, cb, ud, errstr, errstr_size);
+    return OPTIONAL_OP(s, exp_cells, no_exp(s, errstr, errstr_size), cb, ud, errstr, errstr_size);
 }
 
 bool lw_store_shared(const lw_store_t *s)
@@ -291,32 +290,28 @@ static lw_err_t not_shared(const lw_store_t *s, const char *what, char *errstr, 
 lw_err_t lw_store_claim(lw_store_t *s, const char *source, const char *owner, int64_t *epoch,
                         int64_t *max_time, char *errstr, size_t errstr_size)
 {
-    if (!s->ops->claim)
-        return not_shared(s, "claim", errstr, errstr_size);
-    return s->ops->claim(s->be, source, owner, epoch, max_time, errstr, errstr_size);
+    return OPTIONAL_OP(s, claim, not_shared(s, "claim", errstr, errstr_size), source, owner, epoch,
+                       max_time, errstr, errstr_size);
 }
 
 lw_err_t lw_store_fence(lw_store_t *s, const char *source, int64_t epoch, int64_t max_time,
                         bool idle, char *errstr, size_t errstr_size)
 {
-    if (!s->ops->fence)
-        return not_shared(s, "fence", errstr, errstr_size);
-    return s->ops->fence(s->be, source, epoch, max_time, idle, errstr, errstr_size);
+    return OPTIONAL_OP(s, fence, not_shared(s, "fence", errstr, errstr_size), source, epoch,
+                       max_time, idle, errstr, errstr_size);
 }
 
 lw_err_t lw_store_owner(lw_store_t *s, const char *source, int64_t *epoch, int64_t *max_time,
                         char *errstr, size_t errstr_size)
 {
-    if (!s->ops->owner)
-        return not_shared(s, "owner", errstr, errstr_size);
-    return s->ops->owner(s->be, source, epoch, max_time, errstr, errstr_size);
+    return OPTIONAL_OP(s, owner, not_shared(s, "owner", errstr, errstr_size), source, epoch,
+                       max_time, errstr, errstr_size);
 }
 
 lw_err_t lw_store_global_watermark(lw_store_t *s, int64_t *wm, char *errstr, size_t errstr_size)
 {
-    if (!s->ops->global_watermark)
-        return not_shared(s, "global watermark", errstr, errstr_size);
-    return s->ops->global_watermark(s->be, wm, errstr, errstr_size);
+    return OPTIONAL_OP(s, global_watermark, not_shared(s, "global watermark", errstr, errstr_size),
+                       wm, errstr, errstr_size);
 }
 
 lw_err_t lw_store_raise_int(lw_store_t *s, const char *key, int64_t value, char *errstr,

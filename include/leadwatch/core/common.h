@@ -43,6 +43,23 @@ typedef struct {
 /* true when the slice equals the NUL-terminated string `s`. */
 bool lw_slice_eq(lw_slice_t a, const char *s);
 
+/*
+ * Where a callback that can only say "stop" (a store reader's row callback)
+ * keeps its failure: the status and the caller's errstr to describe it.
+ * The reader returns its own status; the caller then takes lw_cb_status().
+ */
+typedef struct {
+    lw_err_t err;
+    char *errstr;
+    size_t errstr_size;
+} lw_cb_err_t;
+
+/* The reader's status when it failed, else the callback's. */
+static inline lw_err_t lw_cb_status(lw_err_t reader, const lw_cb_err_t *cb)
+{
+    return reader != LW_OK ? reader : cb->err;
+}
+
 /* snprintf into errstr when errstr is non-NULL; always returns `err`. */
 lw_err_t lw_seterr(char *errstr, size_t errstr_size, lw_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
