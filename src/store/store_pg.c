@@ -875,11 +875,7 @@ static lw_err_t pg_get_int(lw_store_backend_t *b, const char *key, int64_t *valu
 {
     PGresult *res = NULL;
     lw_err_t err = lw_pg_lookup(b, ST_GET_INT, key, &res, "get int", errstr, errstr_size);
-    if (err == LW_OK) {
-        *value = col_i64(res, 0, 0);
-        PQclear(res);
-    }
-    return err;
+    return lw_pg_take_i64s(err, res, (int64_t *const[]){value}, 1); /* value is NOT NULL */
 }
 
 static lw_err_t pg_counters(lw_store_backend_t *b, lw_store_counter_cb cb, void *ud, char *errstr,

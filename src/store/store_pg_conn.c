@@ -247,3 +247,16 @@ lw_err_t lw_pg_read_pages(lw_store_backend_t *b, int st, const char *what, lw_pg
     }
     return err;
 }
+
+lw_err_t lw_pg_take_i64s(lw_err_t err, PGresult *res, int64_t *const *out, int n)
+{
+    if (err != LW_OK) {
+        return err;
+    }
+    assert(PQntuples(res) > 0 && PQnfields(res) >= n);
+    for (int k = 0; k < n; k++) {
+        *out[k] = PQgetisnull(res, 0, k) ? INT64_MIN : col_i64(res, 0, k);
+    }
+    PQclear(res);
+    return err;
+}

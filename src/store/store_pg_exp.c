@@ -30,7 +30,11 @@ lw_err_t lw_pg_put_exp_assign(lw_store_backend_t *b, const lw_exp_assign_t *a, c
     return lw_pg_keyed_write(b, ST_PUT_EXP_ASSIGN, &p, "put assignment", errstr, errstr_size);
 }
 
-/* exp_assigns' page position (the last key handed on) and callback. */
+/*
+ * exp_assigns' page position (the last key handed on) and callback.  The
+ * page/row pair has the shape of read_cells' (store_pg.c): lw_pg_read_pages
+ * is their shared loop; what is left differs by key and row.
+ */
 typedef struct {
     char last_exp[LW_PG_MAX_TARGET];
     int64_t last_hash;

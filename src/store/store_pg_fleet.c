@@ -25,13 +25,7 @@ lw_err_t lw_pg_claim(lw_store_backend_t *b, const char *source, const char *owne
     p_text(&p, source);
     p_text(&p, owner);
     lw_err_t err = lw_pg_write_result(b, ST_CLAIM, &p, &res, "claim", errstr, errstr_size);
-    if (err != LW_OK) {
-        return err;
-    }
-    *epoch = col_i64(res, 0, 0);
-    *max_time = PQgetisnull(res, 0, 1) ? INT64_MIN : col_i64(res, 0, 1);
-    PQclear(res);
-    return LW_OK;
+    return lw_pg_take_i64s(err, res, (int64_t *const[]){epoch, max_time}, 2);
 }
 
 lw_err_t lw_pg_fence(lw_store_backend_t *b, const char *source, int64_t epoch, int64_t max_time,
@@ -73,12 +67,7 @@ lw_err_t lw_pg_owner(lw_store_backend_t *b, const char *source, int64_t *epoch, 
 {
     PGresult *res = NULL;
     lw_err_t err = lw_pg_lookup(b, ST_OWNER_EPOCH, source, &res, "owner", errstr, errstr_size);
-    if (err == LW_OK) {
-        *epoch = col_i64(res, 0, 0);
-        *max_time = PQgetisnull(res, 0, 1) ? INT64_MIN : col_i64(res, 0, 1);
-        PQclear(res);
-    }
-    return err;
+    return lw_pg_take_i64s(err, res, (int64_t *const[]){epoch, max_time}, 2);
 }
 
 lw_err_t lw_pg_global_watermark(lw_store_backend_t *b, int64_t *wm, char *errstr,
@@ -86,11 +75,7 @@ lw_err_t lw_pg_global_watermark(lw_store_backend_t *b, int64_t *wm, char *errstr
 {
     PGresult *res = NULL;
     lw_err_t err = lw_pg_run(b, ST_GLOBAL_WM, NULL, &res, "global watermark", errstr, errstr_size);
-    if (err == LW_OK) {
-        *wm = PQgetisnull(res, 0, 0) ? INT64_MIN : col_i64(res, 0, 0);
-        PQclear(res);
-    }
-    return err;
+    return lw_pg_take_i64s(err, res, (int64_t *const[]){wm}, 1);
 }
 
 lw_err_t lw_pg_raise_int(lw_store_backend_t *b, const char *key, int64_t value, char *errstr,

@@ -210,6 +210,12 @@ lw_err_t lw_pg_keyed_int_write(lw_store_backend_t *b, int which, const char *key
 /* A single-row lookup by text key: LW_OK with *res set, else LW_ERR_NOT_FOUND or the failure. */
 lw_err_t lw_pg_lookup(lw_store_backend_t *b, int which, const char *key, PGresult **res,
                       const char *what, char *errstr, size_t errstr_size);
+/*
+ * The int8 columns 0..n-1 of a one-row result into *out[0..n-1] (SQL NULL
+ * as INT64_MIN), then PQclear(res); when err is not LW_OK only err (res is
+ * then not set).  Returns err.
+ */
+lw_err_t lw_pg_take_i64s(lw_err_t err, PGresult *res, int64_t *const *out, int n);
 /* A write whose result the caller reads (and PQclear()s): inside a live transaction only. */
 lw_err_t lw_pg_write_result(lw_store_backend_t *b, int which, const params_t *p, PGresult **res,
                             const char *what, char *errstr, size_t errstr_size);
