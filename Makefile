@@ -26,8 +26,8 @@ test: build
 
 # The alert end-to-end scripts (tests/it_alerts_{am,prom,receivers}.sh: a year of events, an
 # evaluation per closed bucket, real Alertmanager/Prometheus) and the README
-# demo (tests/it_demo.sh) run in `make test` only: under ASan's Debug build the
-# analysis is ~10x slower and they would double CI time. Their C code runs
+# demo (tests/it_demo.sh) run in `make test` only: under ASan (even at -O1) the
+# analysis is several times slower and they would double CI time. Their C code runs
 # under ASan in test_watch, test_alert, test_alertsink, test_alertkafka,
 # test_http, test_analyze, test_report, it_alerts_reload (the daemon with
 # alerts, SIGHUP and the Kafka alert sink) and the it_kafka_* scripts.

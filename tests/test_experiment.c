@@ -319,7 +319,7 @@ static void test_table(void **state)
     assert_int_equal(lw_exp_data_add(d, &r, err, sizeof err), LW_ERR_INVALID);
     /* too many variants: a distinct error, nothing added */
     for (int v = 2; v < LW_EXP_MAX_VARIANTS; v++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "v%d", v);
         r = row("e", name, 0, 1, 1);
         assert_int_equal(lw_exp_data_add(d, &r, err, sizeof err), LW_OK);

@@ -556,7 +556,7 @@ static void test_line_chart_normalised_and_shifted(void **state)
     enum { N = 60, K = 3 };
     double nsm[N], in[N];
     const char *labels[N];
-    char lab[N][16];
+    char lab[N][32];
     for (int i = 0; i < N; i++) {
         in[i] = 10 + sin(i / 5.0);
         nsm[i] = 1000 * (1 + 0.1 * sin((i - K) / 5.0));
@@ -1247,7 +1247,7 @@ static void test_strip_chart(void **state)
     enum { N = 30 };
     signed char a[N], c[N];
     const char *labels[N];
-    char lab[N][16];
+    char lab[N][32];
     for (int i = 0; i < N; i++) {
         a[i] = (signed char)(i < 10 ? -1 : i < 20 ? 0 : 1); /* none, leads, stopped */
         c[i] = 2;

@@ -442,7 +442,7 @@ lw_err_t lw_pg_prepare_session(lw_store_backend_t *b, char *errstr, size_t errst
             "session setup", errstr, errstr_size);
     }
     for (int i = 0; i < ST_COUNT && err == LW_OK; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "lw%d", i);
         PGresult *res = PQprepare(b->conn, name, statement_sql[i], 0, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {

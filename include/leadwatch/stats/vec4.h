@@ -45,31 +45,41 @@ typedef double lw_v4d __attribute__((vector_size(4 * sizeof(double))));
 #define LW_VEC_KERNEL
 #endif
 
+/* The helpers are always inlined, at every optimisation level: a v4d never
+ * crosses a call, so a clone and a helper can never disagree on how a v4d is
+ * passed (the -O0 crash above; -O1, as the sanitizer build uses, inlines
+ * small static inline functions only by heuristics). */
+#if defined(__GNUC__)
+#define LW_VEC_INLINE __attribute__((always_inline))
+#else
+#define LW_VEC_INLINE
+#endif
+
 /* n rounded up to a multiple of 4 (the padded length of a column). */
-static inline size_t lw_pad4(size_t n)
+static inline LW_VEC_INLINE size_t lw_pad4(size_t n)
 {
     return (n + 3) / 4 * 4;
 }
 
-static inline lw_v4d lw_ld4(const double *p)
+static inline LW_VEC_INLINE lw_v4d lw_ld4(const double *p)
 {
     lw_v4d v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline void lw_st4(double *p, lw_v4d v)
+static inline LW_VEC_INLINE void lw_st4(double *p, lw_v4d v)
 {
     memcpy(p, &v, sizeof v);
 }
 
-static inline lw_v4d lw_splat4(double a)
+static inline LW_VEC_INLINE lw_v4d lw_splat4(double a)
 {
     return (lw_v4d){a, a, a, a};
 }
 
 /* The lanes' sum in a fixed order: (l0 + l1) + (l2 + l3). */
-static inline double lw_hsum4(lw_v4d v)
+static inline LW_VEC_INLINE double lw_hsum4(lw_v4d v)
 {
     return (v[0] + v[1]) + (v[2] + v[3]);
 }
