@@ -1,7 +1,9 @@
 /*
  * test_common.c - core/common.c: lw_calloc_err returns zeroed memory and
  * leaves errstr alone, and on a failed allocation (a size calloc must
- * refuse) returns NULL with "out of memory"; lw_parse_long's bounds.
+ * refuse) returns NULL with "out of memory"; lw_parse_long's bounds;
+ * LW_FREE_ALL frees every listed pointer, NULLs included, the handle after
+ * its fields (the ASan stage's leak and use-after-free checks are the test).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,11 +43,31 @@ static void test_parse_long(void **state)
     assert_false(lw_parse_long("", 0, 100, &v));
 }
 
+typedef struct {
+    char *a, *b, *none;
+} owner_t;
+
+static void test_free_all(void **state)
+{
+    (void)state;
+    owner_t *o = calloc(1, sizeof *o);
+    assert_non_null(o);
+    o->a = malloc(8);
+    o->b = malloc(8);
+    assert_non_null(o->a);
+    assert_non_null(o->b);
+    LW_FREE_ALL(o->a, o->none, o->b, o); /* every field read before any free */
+    void *const three[] = {malloc(1), NULL, malloc(1)};
+    lw_free_each(three, sizeof three / sizeof three[0]);
+    lw_free_each(NULL, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calloc_err),
         cmocka_unit_test(test_parse_long),
+        cmocka_unit_test(test_free_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,9 +145,7 @@ void lw_alert_table_destroy(lw_alert_table_t *t)
 {
     if (!t)
         return;
-    free(t->events);
-    free(t->entries);
-    free(t);
+    LW_FREE_ALL(t->events, t->entries, t);
 }
 
 /* The constructor convention (check the options, calloc, copy them), as lw_alertsink_new. */

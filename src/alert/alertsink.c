@@ -630,12 +630,7 @@ static void handle_free(lw_alertsink_t *s)
 {
     sinks_free(s);
     lw_buf_release(&s->body);
-    free(s->firing);
-    free(s->ptrs);
-    free(s->batch);
-    free(s->external_url);
-    free(s->receiver);
-    free(s);
+    LW_FREE_ALL(s->firing, s->ptrs, s->batch, s->external_url, s->receiver, s);
 }
 
 void lw_alertsink_destroy(lw_alertsink_t *s)

@@ -1,5 +1,6 @@
 /*
- * common.c - status names, the errstr helper and calloc with its errstr (see common.h).
+ * common.c - status names, the errstr helper, calloc with its errstr and the
+ * free helpers (see common.h).
  */
 #include "leadwatch/core/common.h"
 
@@ -63,6 +64,12 @@ void lw_free_strv(char **v, size_t n)
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
+}
+
+void lw_free_each(void *const *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(p[i]);
 }
 
 bool lw_parse_long(const char *s, long lo, long hi, long *out)

@@ -77,14 +77,11 @@ uint64_t lw_dedup_key(lw_slice_t user, lw_slice_t id)
     return k ? k : 1;
 }
 
-/* One free a buffer, like other destructors (lw_alert_table_destroy): nothing to share. */
 void lw_dedup_destroy(lw_dedup_t *d)
 {
     if (!d)
         return;
-    free(d->slots);
-    free(d->pending);
-    free(d);
+    LW_FREE_ALL(d->slots, d->pending, d);
 }
 
 /* The constructor convention (check, allocate, set the fields), as lw_pipeline_new. */

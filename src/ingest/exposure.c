@@ -148,17 +148,9 @@ void lw_exposures_destroy(lw_exposures_t *x)
 {
     if (!x)
         return;
-    for (size_t i = 0; i < x->nvars; i++) {
-        free(x->vars[i].users);
-        free(x->vars[i].num);
-        free(x->vars[i].den);
-    }
-    free(x->vars);
-    free(x->asg);
-    free(x->table);
-    free(x->dirty);
-    free(x->zeros);
-    free(x);
+    for (size_t i = 0; i < x->nvars; i++)
+        LW_FREE_ALL(x->vars[i].users, x->vars[i].num, x->vars[i].den);
+    LW_FREE_ALL(x->vars, x->asg, x->table, x->dirty, x->zeros, x);
 }
 
 lw_exposures_t *lw_exposures_new(const lw_config_t *cfg, lw_decoder_t *dec, const lw_agg_t *agg,

@@ -117,8 +117,7 @@ void lw_pipeline_destroy(lw_pipeline_t *p)
     lw_agg_destroy(p->agg);
     lw_dedup_destroy(p->dedup);
     lw_decoder_destroy(p->dec);
-    free(p->sources);
-    free(p);
+    LW_FREE_ALL(p->sources, p);
 }
 
 lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *errstr,
@@ -127,13 +126,9 @@ lw_pipeline_t *lw_pipeline_new(const lw_config_t *cfg, lw_store_t *store, char *
     lw_pipeline_t *p = lw_calloc_err(1, sizeof *p, errstr, errstr_size);
     if (!p)
         return NULL;
-    /* The pipeline's fields one by one; stats result fills share this shape only. */
     p->cfg = cfg;
     p->store = store;
-    p->last_flush_mono = INT64_MIN;
-    p->watermark = INT64_MIN;
-    p->active_min = INT64_MIN;
-    p->flushed_wm = INT64_MIN;
+    p->last_flush_mono = p->watermark = p->active_min = p->flushed_wm = INT64_MIN; /* none yet */
 
     lw_decoder_opts_t dopts = {
         .format = cfg->source.format,

@@ -991,56 +991,36 @@ static void where_release(lw_where_t *w)
     memset(w, 0, sizeof *w);
 }
 
-/* One free an owned field: the fields differ, so there is no loop to write. */
 void lw_config_free(lw_config_t *cfg)
 {
     if (!cfg)
         return;
-    free(cfg->file);
-    free(cfg->source.event_field);
-    free(cfg->source.user_field);
-    free(cfg->source.time_field);
-    free(cfg->source.user_override);
-    free(cfg->source.dedup_id);
-    for (size_t i = 0; i < cfg->source.nkafka; i++) {
-        free(cfg->source.kafka[i].key);
-        free(cfg->source.kafka[i].value);
-    }
+    LW_FREE_ALL(cfg->file, cfg->source.event_field, cfg->source.user_field, cfg->source.time_field,
+                cfg->source.user_override, cfg->source.dedup_id);
+    for (size_t i = 0; i < cfg->source.nkafka; i++)
+        LW_FREE_ALL(cfg->source.kafka[i].key, cfg->source.kafka[i].value);
     free(cfg->source.kafka);
     lw_free_strv(cfg->source.topics, cfg->source.ntopics);
-    free(cfg->source.dead_letter_topic);
-    free(cfg->store.path);
-    free(cfg->store.url);
-    free(cfg->store.password_file);
+    LW_FREE_ALL(cfg->source.dead_letter_topic, cfg->store.path, cfg->store.url,
+                cfg->store.password_file);
     for (size_t i = 0; i < cfg->nmetrics; i++) {
         lw_metric_def_t *m = &cfg->metrics[i];
-        free(m->name);
-        free(m->field);
         for (size_t w = 0; w < m->nwhere; w++)
             where_release(&m->where[w]);
-        free(m->where);
+        LW_FREE_ALL(m->name, m->field, m->where);
     }
-    free(cfg->metrics);
-    free(cfg->alerts.alertmanager_url);
-    free(cfg->alerts.webhook_url);
+    LW_FREE_ALL(cfg->metrics, cfg->alerts.alertmanager_url, cfg->alerts.webhook_url);
     lw_free_strv(cfg->alerts.webhook_headers, cfg->alerts.nwebhook_headers);
-    free(cfg->alerts.receiver);
-    free(cfg->alerts.external_url);
-    free(cfg->alerts.kafka_topic);
-    free(cfg->http.listen);
+    LW_FREE_ALL(cfg->alerts.receiver, cfg->alerts.external_url, cfg->alerts.kafka_topic,
+                cfg->http.listen);
     for (size_t i = 0; i < cfg->experiments.nsources; i++) {
         lw_exposure_src_t *e = &cfg->experiments.sources[i];
         for (size_t w = 0; w < e->nwhere; w++)
             where_release(&e->where[w]);
-        free(e->where);
-        free(e->experiment);
-        free(e->variant);
-        free(e->object);
-        free(e->prefix);
+        LW_FREE_ALL(e->where, e->experiment, e->variant, e->object, e->prefix);
         lw_free_strv(e->control, e->ncontrol);
     }
-    free(cfg->experiments.sources);
-    free(cfg);
+    LW_FREE_ALL(cfg->experiments.sources, cfg);
 }
 
 lw_err_t lw_config_load(const char *path, lw_config_t **out, char *errstr, size_t errstr_size)

@@ -404,18 +404,11 @@ void lw_sim_destroy(lw_sim_t *sim)
 {
     if (!sim)
         return;
-    /* One free a buffer, like other destructors (alertsink handle_free): nothing to share. */
-    free(sim->heap);
-    free(sim->sess);
+    LW_FREE_ALL(sim->heap, sim->sess, sim->bitmap, sim->exposed, sim->perm, sim->truth, sim->lat);
     if (sim->diurnal)
         gsl_ran_discrete_free(sim->diurnal);
     if (sim->rng)
         gsl_rng_free(sim->rng);
-    free(sim->bitmap);
-    free(sim->exposed);
-    free(sim->perm);
-    free(sim->truth);
-    free(sim->lat);
     free(sim);
 }
 

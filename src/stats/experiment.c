@@ -230,13 +230,7 @@ void lw_exp_data_free(lw_exp_data *d)
     names_release(&d->exps);
     names_release(&d->vnames);
     names_release(&d->metrics);
-    free(d->ex);
-    free(d->cells);
-    free(d->cslot);
-    free(d->users);
-    free(d->num);
-    free(d->den);
-    free(d);
+    LW_FREE_ALL(d->ex, d->cells, d->cslot, d->users, d->num, d->den, d);
 }
 
 static bool name_ok(const char *s)

@@ -157,18 +157,19 @@ lw_err_t lw_sensitivity_mde(const double *x, size_t n, const lw_sens_opts_t *opt
                         B, level);
         goto free_u;
     }
-    /* The result's fields one by one; other results' fills share this shape only. */
-    res->nobs = m;
-    res->horizon = H;
-    res->baseline = B;
-    res->bandwidth = L;
-    res->level = level;
-    res->mean = mean;
-    res->lrv = lrv;
-    res->var = g0;
-    res->se = sqrt(lrv * (1.0 / (double)H + 1.0 / (double)B));
-    res->z_alpha = gsl_cdf_ugaussian_Pinv(1.0 - opts->alpha / 2.0);
-    res->z_power = gsl_cdf_ugaussian_Pinv(opts->power);
+    *res = (lw_sens_t){
+        .nobs = m,
+        .horizon = H,
+        .baseline = B,
+        .bandwidth = L,
+        .level = level,
+        .mean = mean,
+        .lrv = lrv,
+        .var = g0,
+        .se = sqrt(lrv * (1.0 / (double)H + 1.0 / (double)B)),
+        .z_alpha = gsl_cdf_ugaussian_Pinv(1.0 - opts->alpha / 2.0),
+        .z_power = gsl_cdf_ugaussian_Pinv(opts->power),
+    };
     res->mde_abs = (res->z_alpha + res->z_power) * res->se;
     res->mde_rel = res->mde_abs / level;
     res->sensitive = res->mde_rel <= opts->threshold;

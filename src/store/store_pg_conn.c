@@ -64,7 +64,7 @@ lw_err_t lw_pg_reconnect(lw_store_backend_t *b, const char *what, char *errstr, 
 lw_err_t lw_pg_run(lw_store_backend_t *b, int which, const params_t *p, PGresult **out,
                    const char *what, char *errstr, size_t errstr_size)
 {
-    char name[8];
+    char name[16]; /* "lw" and any int: -O1's -Wformat-truncation */
     lw_err_t rc = lw_pg_reconnect(b, what, errstr, errstr_size);
     if (rc != LW_OK) {
         return rc;

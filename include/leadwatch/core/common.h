@@ -70,6 +70,16 @@ void *lw_calloc_err(size_t n, size_t size, char *errstr, size_t errstr_size);
 /* Free an owned array of n owned strings; a NULL array is a no-op whatever n is. */
 void lw_free_strv(char **v, size_t n);
 
+/*
+ * free() each of n pointers, in order (NULLs are no-ops).  LW_FREE_ALL(a, b, ...)
+ * is a destructor's list of owned buffers in one statement: the handle itself
+ * last, after the fields read from it.
+ */
+void lw_free_each(void *const *p, size_t n);
+#define LW_FREE_ALL(...)                                                                           \
+    lw_free_each((void *const[]){__VA_ARGS__},                                                     \
+                 sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
+
 /* A whole decimal number lo..hi, the whole string (no sign games, no trailing text). */
 bool lw_parse_long(const char *s, long lo, long hi, long *out);
 
