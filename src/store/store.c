@@ -244,7 +244,11 @@ lw_err_t lw_store_read_verdicts(lw_store_t *s, const char *edge, int64_t from_ms
     return s->ops->read_verdicts(s->be, edge, from_ms, cb, ud, errstr, errstr_size);
 }
 
-/* A backend without experiment support (a test's fake) says so instead of crashing. */
+/*
+ * A backend without experiment support (a test's fake) says so instead of
+ * crashing.  The four experiment entry points below differ only in the op
+ * and its arguments (one public function an op, as every dispatcher here).
+ */
 static lw_err_t no_exp(const lw_store_t *s, char *errstr, size_t errstr_size)
 {
     return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,

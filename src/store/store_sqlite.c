@@ -1144,6 +1144,7 @@ static lw_err_t sqlite_put_exp_assign(lw_store_backend_t *s, const lw_exp_assign
     return run(s, ST_PUT_EXP_ASSIGN, "put assignment", errstr, errstr_size);
 }
 
+/* Every read's frame (check idle, step, callback, rows_end), as sqlite_exp_cells; rows differ. */
 static lw_err_t sqlite_exp_assigns(lw_store_backend_t *s, lw_store_exp_assign_cb cb, void *ud,
                                    char *errstr, size_t errstr_size)
 {
