@@ -206,13 +206,19 @@ typedef struct {
     lw_config_t *cfg;
 } fx_t;
 
-static void fx_open(fx_t *f)
+/* Two store paths a.db and b.db in a fresh directory, and the config `yaml`. */
+static void fx_paths(fx_t *f, const char *name, const char *yaml)
 {
-    f->dir = tu_tempdir("evaluator");
+    f->dir = tu_tempdir(name);
     assert_non_null(f->dir);
     f->pa = tu_path(f->dir, "a.db");
     f->pb = tu_path(f->dir, "b.db");
-    TU_CONFIG(CFG, &f->cfg);
+    TU_CONFIG(yaml, &f->cfg);
+}
+
+static void fx_open(fx_t *f)
+{
+    fx_paths(f, "evaluator", CFG);
     lw_store_t *st[2] = {NULL, NULL};
     OK(lw_store_open(f->pa, 0, &st[0], g_err, sizeof g_err));
     OK(lw_store_open(f->pb, 0, &st[1], g_err, sizeof g_err));
@@ -309,11 +315,7 @@ static void test_catchup_long(void **state)
     for (size_t i = 0; i < nsteps; i++)
         total += steps[i];
     fx_t f = {0};
-    f.dir = tu_tempdir("evaluator_catchup");
-    assert_non_null(f.dir);
-    f.pa = tu_path(f.dir, "a.db");
-    f.pb = tu_path(f.dir, "b.db");
-    TU_CONFIG(CFG_HOURLY, &f.cfg);
+    fx_paths(&f, "evaluator_catchup", CFG_HOURLY);
     const char *paths[2] = {f.pa, f.pb};
     for (int k = 0; k < 2; k++) { /* the first and the newest closed hour; gaps between */
         lw_store_t *st = NULL;
@@ -459,11 +461,7 @@ static void test_sync_hook(void **state)
     (void)state;
     const int64_t H = LW_MS_PER_HOUR;
     fx_t f = {0};
-    f.dir = tu_tempdir("evaluator_sync");
-    assert_non_null(f.dir);
-    f.pa = tu_path(f.dir, "a.db");
-    f.pb = tu_path(f.dir, "b.db");
-    TU_CONFIG(CFG_HOURLY, &f.cfg);
+    fx_paths(&f, "evaluator_sync", CFG_HOURLY);
     uint64_t done = 0;
     lw_evaluator_t *ev = post_hourly(f.cfg, f.pa, true, &done);
     assert_int_equal(done, 20);
