@@ -39,7 +39,10 @@ test: build
 # it_kafka_slow_eval (~35 s, waits on injected delays): the evaluator thread runs under
 # ASan in test_evaluator and every it_kafka_* daemon.  it_fleet_pg (3 daemons, PostgreSQL and
 # a producer for ~90 s) likewise: the fleet's store code runs under ASan in it_store_pg.
-ASAN_EXCLUDE ?= ^bench_|^it_alerts_(am|prom|receivers)$$|^it_demo$$|^it_analyze_report$$|^it_ingest_pg$$|^it_kafka_pg$$|^it_fleet_pg$$|^it_kafka_slow_eval$$
+# it_kafka_year_hourly (1.2 M events and 2 x 8,759 evaluations, 40-70 s in the release
+# build; the analysis several times slower under ASan) likewise: the catch-up's evaluator runs
+# under ASan in test_evaluator and test_watch (test_catchup_long) and every it_kafka_* daemon.
+ASAN_EXCLUDE ?= ^bench_|^it_alerts_(am|prom|receivers)$$|^it_demo$$|^it_analyze_report$$|^it_ingest_pg$$|^it_kafka_pg$$|^it_fleet_pg$$|^it_kafka_slow_eval$$|^it_kafka_year_hourly$$
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLW_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null

@@ -97,7 +97,7 @@ LW_TEST_EVAL_DELAY_MS=$DELAY_MS "$LW" run -c a.yaml $(kafka_opts slow) \
 A=$!
 LW_PIDS+=("$A")
 daemon_url a.err
-grep -q "LW_TEST_EVAL_DELAY_MS" a.err || fail "the test hook was not read"
+wait_for_line a.err "LW_TEST_EVAL_DELAY_MS" 20 || fail "the test hook was not read"
 for _ in $(seq 1 300); do [ "$(metric leadwatch_events_consumed_total)" = "$N1" ] && break; sleep 0.1; done
 [ "$(metric leadwatch_events_consumed_total)" = "$N1" ] || fail "batch 1: consumed $(metric leadwatch_events_consumed_total) of $N1"
 now_ms() { date +%s%3N; }

@@ -186,3 +186,64 @@ daemon_url() {
 
 # metric NAME: an unlabelled series' value from $URL/metrics, as an integer
 metric() { curl -s -m 2 "$URL/metrics" | awk -v n="$1" '$1 == n {printf "%d", $2}'; }
+
+# write_hourly_config FILE STORE FLUSH_EVENTS: the hourly break tests' daemon config
+# (it_hourly_break.sh, it_kafka_year_hourly.sh): listening_ms (the NSM) and playlists,
+# hourly buckets (grace 10m), window 240, max_lag 6, analysis.full_every at its default
+# (1d), the sequential monitor (arm_after 5, for 1), /metrics on a free port
+write_hourly_config() {
+  cat >"$1" <<EOF
+source: {format: segment}
+store: {path: $2, flush_events: $3, flush_interval: 1s}
+buckets: {size: 1h, grace: 10m}
+metrics:
+  - {name: listening_ms, sum: properties.duration_ms, where: {event: track_played}}
+  - {name: playlists, count: true, where: {event: playlist_created}}
+  - {name: sessions, count: true, where: {event: session_start}}
+tree:
+  nsm: listening_ms
+  inputs: [{metric: playlists, kind: depth}]
+analysis: {window: 240, max_lag: 6}
+alerts: {monitor: true, arm_after: 5, for: 1}
+http: {listen: "127.0.0.1:0"}
+EOF
+}
+
+# int_key DB KEY: an integer the store keeps (table ints), empty when unset
+int_key() { sqlite3 -readonly "$1" "SELECT value FROM ints WHERE key = '$2'" 2>/dev/null; }
+
+# wait_evaluated DB SECONDS [PID]: the evaluator's position (watch.last_as_of_ms) reaches
+# $FINAL within SECONDS; with PID, fails as soon as that process is gone
+wait_evaluated() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    [ "$(int_key "$1" watch.last_as_of_ms)" = "$FINAL" ] && return 0
+    [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null && fail "$1: the daemon exited"
+    sleep 0.1
+  done
+  fail "$1: evaluated as of $(int_key "$1" watch.last_as_of_ms), want $FINAL"
+}
+
+# transitions LOG: "ALERTNAME EDGE FROM -> TO as of BUCKET", one per alert event, from a
+# --log-level debug log (each transition line is followed by its evaluation's "as of" line)
+transitions() {
+  awk '/ alert: Leadwatch/ { sub(/.* alert: /, ""); sub(/: [^>]*$/, ""); pend[++n] = $0; next }
+       / watch: (evaluated|close) as of / {
+         match($0, /as of [^:]*:[^:]*:[^:]*Z/); b = substr($0, RSTART + 6, RLENGTH - 6)
+         for (i = 1; i <= n; i++) print pend[i] " as of " b
+         n = 0 }' "$1"
+}
+
+# same_alerts A.err B.err AFTER: two daemons' alert transitions (transitions, written to
+# A.alerts and B.alerts) are the same list, in which playlists' LeadwatchInputNoLongerLeads
+# fires as of a bucket after AFTER (an ISO 8601 prefix, the planted break); sets FIRE_AT
+same_alerts() {
+  local a=${1%.err}.alerts b=${2%.err}.alerts fire
+  transitions "$1" >"$a"
+  transitions "$2" >"$b"
+  cmp -s "$a" "$b" || fail "alert transitions differ: $(diff "$a" "$b" | head -6)"
+  fire=$(grep -m1 'LeadwatchInputNoLongerLeads playlists->listening_ms: [a-z]* -> firing' "$a") ||
+    fail "no LeadwatchInputNoLongerLeads firing for playlists: $(cat "$a")"
+  FIRE_AT=${fire##* as of }
+  [[ $FIRE_AT > $3 ]] || fail "fired as of $FIRE_AT, before the break ($3)"
+}

@@ -21,13 +21,17 @@
  *                        that rule, the backlog's evaluations became no data
  *                        and x1's alert never fired).  The backlog gauge is
  *                        > 0 while the thread sleeps and 0 after the drain.
- *   catch-up bound       hourly buckets, posts closing 10, +700, +700, +700
+ *   long catch-up        hourly buckets, posts closing 10, +700, +700, +700
  *                        and +2037 buckets, all queued at once: the evaluator
- *                        merges the first three increments but not the fourth
- *                        and skips exactly the 37 a synchronous watcher
- *                        skips (one call per post: only the last exceeds
- *                        LW_WATCH_MAX_CATCHUP); evaluating up to the newest
- *                        post at once would have skipped 2,137.
+ *                        evaluates every closed bucket, as a synchronous
+ *                        watcher called once per post does, with the same
+ *                        verdict rows (a post closing more than
+ *                        LW_WATCH_MAX_CATCHUP buckets used to skip the
+ *                        oldest: 37 here).
+ *   sync hook            LW_TEST_EVAL_SYNC=1 (with a 2 ms delay per
+ *                        evaluation): every lw_evaluator_post returns with
+ *                        the buckets it closed evaluated (backlog 0); without
+ *                        the hook the first post returns before they are.
  *   no drain             finish without drain stops after the evaluation in
  *                        progress: fewer evaluations, the position in the
  *                        store is the last one evaluated, and a new
@@ -202,13 +206,19 @@ typedef struct {
     lw_config_t *cfg;
 } fx_t;
 
-static void fx_open(fx_t *f)
+/* Two store paths a.db and b.db in a fresh directory, and the config `yaml`. */
+static void fx_paths(fx_t *f, const char *name, const char *yaml)
 {
-    f->dir = tu_tempdir("evaluator");
+    f->dir = tu_tempdir(name);
     assert_non_null(f->dir);
     f->pa = tu_path(f->dir, "a.db");
     f->pb = tu_path(f->dir, "b.db");
-    TU_CONFIG(CFG, &f->cfg);
+    TU_CONFIG(yaml, &f->cfg);
+}
+
+static void fx_open(fx_t *f)
+{
+    fx_paths(f, "evaluator", CFG);
     lw_store_t *st[2] = {NULL, NULL};
     OK(lw_store_open(f->pa, 0, &st[0], g_err, sizeof g_err));
     OK(lw_store_open(f->pb, 0, &st[1], g_err, sizeof g_err));
@@ -295,7 +305,7 @@ static const char CFG_HOURLY[] =
     "buckets: {size: 1h, grace: 0s}\n"
     "alerts: {monitor: false}\n";
 
-static void test_catchup_bound(void **state)
+static void test_catchup_long(void **state)
 {
     (void)state;
     const int64_t H = LW_MS_PER_HOUR;
@@ -305,11 +315,7 @@ static void test_catchup_bound(void **state)
     for (size_t i = 0; i < nsteps; i++)
         total += steps[i];
     fx_t f = {0};
-    f.dir = tu_tempdir("evaluator_catchup");
-    assert_non_null(f.dir);
-    f.pa = tu_path(f.dir, "a.db");
-    f.pb = tu_path(f.dir, "b.db");
-    TU_CONFIG(CFG_HOURLY, &f.cfg);
+    fx_paths(&f, "evaluator_catchup", CFG_HOURLY);
     const char *paths[2] = {f.pa, f.pb};
     for (int k = 0; k < 2; k++) { /* the first and the newest closed hour; gaps between */
         lw_store_t *st = NULL;
@@ -327,8 +333,7 @@ static void test_catchup_bound(void **state)
     }
 
     lw_watch_stats_t sync = run_synchronous(f.cfg, f.pa, wms, nsteps, false);
-    assert_int_equal(sync.skipped, 37);
-    assert_int_equal(sync.evaluations, (uint64_t)(total - 37));
+    assert_int_equal(sync.evaluations, (uint64_t)total);
 
     lw_evaluator_opts_t eo = {.store_target = f.pb, .cfg = f.cfg};
     lw_evaluator_t *ev = NULL;
@@ -338,8 +343,7 @@ static void test_catchup_bound(void **state)
     OK(lw_evaluator_finish(ev, true, g_err, sizeof g_err));
     lw_evaluator_stats_t es;
     lw_evaluator_stats(ev, &es);
-    assert_int_equal(es.watch.skipped, sync.skipped);
-    assert_int_equal(es.watch.evaluations, sync.evaluations);
+    assert_int_equal(es.watch.evaluations, (uint64_t)total);
     assert_int_equal(es.watch.last_as_of_ms, sync.last_as_of_ms);
     lw_evaluator_destroy(ev);
     char *va = verdicts(f.pa), *vb = verdicts(f.pb);
@@ -421,6 +425,63 @@ static void test_loss_report(void **state)
     fx_close(&f);
 }
 
+/* An evaluator on a fresh store at `path` (hourly cells at the first and the 60th hour) with
+ * LW_TEST_EVAL_DELAY_MS=2, and LW_TEST_EVAL_SYNC=1 when sync; returns it after a post closing
+ * 20 buckets, its evaluations done by then in *done. */
+static lw_evaluator_t *post_hourly(const lw_config_t *cfg, const char *path, bool sync,
+                                   uint64_t *done)
+{
+    const int64_t H = LW_MS_PER_HOUR;
+    lw_store_t *st = NULL;
+    OK(lw_store_open(path, 0, &st, g_err, sizeof g_err));
+    OK(lw_store_begin(st, g_err, sizeof g_err));
+    OK(lw_store_add_cell(st, "y", T0, 1, 1.0, NULL, g_err, sizeof g_err));
+    OK(lw_store_add_cell(st, "y", T0 + 59 * H, 1, 1.0, NULL, g_err, sizeof g_err));
+    OK(lw_store_commit(st, g_err, sizeof g_err));
+    lw_store_close(st);
+    setenv("LW_TEST_EVAL_DELAY_MS", "2", 1);
+    if (sync)
+        setenv("LW_TEST_EVAL_SYNC", "1", 1);
+    lw_evaluator_opts_t eo = {.store_target = path, .cfg = cfg};
+    lw_evaluator_t *ev = NULL;
+    OK(lw_evaluator_new(&eo, NOW, &ev, g_err, sizeof g_err));
+    unsetenv("LW_TEST_EVAL_DELAY_MS");
+    unsetenv("LW_TEST_EVAL_SYNC");
+    lw_evaluator_post(ev, T0 + 20 * H + 1); /* closes hours 0 .. 19 */
+    lw_evaluator_stats_t es;
+    lw_evaluator_stats(ev, &es);
+    *done = es.evaluations;
+    if (sync)
+        assert_int_equal(es.backlog, 0);
+    return ev;
+}
+
+static void test_sync_hook(void **state)
+{
+    (void)state;
+    const int64_t H = LW_MS_PER_HOUR;
+    fx_t f = {0};
+    fx_paths(&f, "evaluator_sync", CFG_HOURLY);
+    uint64_t done = 0;
+    lw_evaluator_t *ev = post_hourly(f.cfg, f.pa, true, &done);
+    assert_int_equal(done, 20);
+    for (int64_t h = 21; h <= 60; h += 13) { /* each post's buckets evaluated when it returns */
+        lw_evaluator_post(ev, T0 + h * H + 1);
+        lw_evaluator_stats_t es;
+        lw_evaluator_stats(ev, &es);
+        assert_int_equal(es.evaluations, (uint64_t)h);
+        assert_int_equal(es.backlog, 0);
+    }
+    OK(lw_evaluator_finish(ev, true, g_err, sizeof g_err));
+    lw_evaluator_destroy(ev);
+    /* without the hook the post returns at once: 20 evaluations of 2 ms are not done yet */
+    ev = post_hourly(f.cfg, f.pb, false, &done);
+    assert_true(done < 20);
+    OK(lw_evaluator_finish(ev, true, g_err, sizeof g_err));
+    lw_evaluator_destroy(ev);
+    fx_close(&f);
+}
+
 static void test_memory_store_refused(void **state)
 {
     (void)state;
@@ -439,7 +500,8 @@ int main(void)
     lw_stats_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_as_synchronous),
-        cmocka_unit_test(test_catchup_bound),
+        cmocka_unit_test(test_catchup_long),
+        cmocka_unit_test(test_sync_hook),
         cmocka_unit_test(test_no_drain),
         cmocka_unit_test(test_loss_report),
         cmocka_unit_test(test_memory_store_refused),

@@ -4,10 +4,11 @@
  * lw_watch_advance(watermark):
  *     newest closed bucket N = the last bucket start with
  *         bucket + size + grace < watermark        (metric.h's rule)
- *     for B in (last evaluated, N], at most LW_WATCH_MAX_CATCHUP of them:
+ *     for B in (last evaluated, N], oldest first (all of them: a year of
+ *     hourly buckets caught up gives the alerts of a live run):
  *         session = the window periods ending at B: the previous close's
  *                   advanced by B's rows (lw_session_advance; a fresh
- *                   lw_session_from_store at start, after a reload or a skip)
+ *                   lw_session_from_store at start or after a reload)
  *         full close (lw_watch_full_close: B's end a multiple of
  *         analysis.full_every on the bucket grid, UTC):
  *           result  = lw_session_analyze(cfg->analysis)   (session.h)
@@ -133,7 +134,7 @@ struct lw_watch {
     lw_watch_stats_t st;
     /* gauges (NULL when no registry) */
     lw_promtext_family_t *f_p, *f_q, *f_lag, *f_coef, *f_oos, *f_verdict, *f_state;
-    lw_promtext_series_t *g_firing, *g_evals, *g_duration, *g_as_of, *g_skipped, *g_closed;
+    lw_promtext_series_t *g_firing, *g_evals, *g_duration, *g_as_of, *g_closed;
     edge_gauges_t edge[LW_ANALYZE_MAX_EDGES];
     char edge_name[LW_ANALYZE_MAX_EDGES][EDGE_NAME_SIZE];
     size_t nedges_known;
@@ -229,9 +230,6 @@ static lw_err_t register_metrics(lw_watch_t *w, char *errstr, size_t errstr_size
         "buckets closed by the watermark (bucket end + grace passed) since the process started",
         NULL, 0, NULL, 0, &f);
     w->g_closed = lw_promtext_series(f, NULL);
-    FAM(LW_PROMTEXT_COUNTER, "evaluations_skipped_total",
-        "closed buckets not evaluated because a catch-up exceeded its bound", NULL, 0, NULL, 0, &f);
-    w->g_skipped = lw_promtext_series(f, NULL);
     static const char *const kind_label[] = {"kind"};
     FAM(LW_PROMTEXT_HISTOGRAM, "evaluation_duration_seconds",
         "time to evaluate one closed bucket: kind=full (the full analysis, at the closes "
@@ -1147,23 +1145,8 @@ lw_err_t lw_watch_advance_max(lw_watch_t *w, int64_t watermark_ms, int64_t now_m
     }
     if (first > newest)
         return LW_OK;
-    uint64_t pending = (uint64_t)((newest - first) / size) + 1;
-    if (pending > LW_WATCH_MAX_CATCHUP) {
-        uint64_t skip = pending - LW_WATCH_MAX_CATCHUP;
-        char a[64], b[64];
-        lw_time_format_iso8601(first, a, sizeof a);
-        first += (int64_t)skip * size;
-        lw_time_format_iso8601(first - size, b, sizeof b);
-        LW_LOG(LW_LOG_WARN, "watch",
-               "%" PRIu64 " closed buckets to evaluate; skipping the oldest %" PRIu64
-               " (%s .. %s), evaluating the newest %u",
-               pending, skip, a, b, LW_WATCH_MAX_CATCHUP);
-        w->st.skipped += skip;
-        if (w->g_skipped)
-            lw_promtext_add(w->g_skipped, (double)skip);
-        /* the skipped ones count as passed: a bounded call resumes after them */
-        w->last_as_of = first - size;
-    }
+    /* every closed bucket, oldest first, however many: a catch-up gives the alerts of a live
+     * run (no bound: a caller that needs one passes max_evals, as the evaluator thread does) */
     int64_t b = first;
     for (; b <= newest && done < max_evals; b += size) {
         int64_t t = w->d.wall_ms ? w->d.wall_ms(w->d.clock_ctx) : now_ms;

@@ -16,11 +16,12 @@
  * watermark posted before it (INT64_MIN for the first post: the watcher
  * then starts from its stored position).  A new post is merged into the
  * tail when the buckets closed between the tail's `from` and the new
- * watermark stay within LW_WATCH_MAX_CATCHUP (then one call for both
- * skips nothing, as two calls would not); otherwise it is a new entry.
+ * watermark stay within LW_WATCH_MAX_CATCHUP; otherwise it is a new entry.
  * Consecutive entries therefore cover more than the bound together, and
  * QUEUE_MAX entries hold a backlog of at least QUEUE_MAX / 2 x the bound;
- * a full queue merges into the tail anyway (logged).
+ * a full queue merges into the tail anyway.  Merged or not, every closed
+ * bucket is evaluated (the watcher skips none, however many one entry
+ * closes), so the queue's shape changes only when a stall report applies.
  *
  * The thread:
  *     loop under mu:
@@ -81,6 +82,7 @@ struct lw_evaluator {
     lw_promtext_series_t *g_leader;
     int64_t size_ms, grace_ms; /* buckets (a reload cannot change them) */
     int64_t delay_ms;          /* test hook LW_TEST_EVAL_DELAY_MS, 0 = off */
+    bool sync;                 /* test hook LW_TEST_EVAL_SYNC: a post waits for its evaluations */
     lw_promtext_series_t *g_backlog;
     pthread_t thread;
     bool started, joined;
@@ -95,13 +97,13 @@ struct lw_evaluator {
     int64_t base;      /* before the first entry: the newest bucket evaluated (or the one
                           before the store's oldest), INT64_MIN = unknown (empty store) */
     uint64_t cur_left; /* its buckets still to evaluate */
-    bool full_logged;
     bool stall_pending, stalled;
     int64_t stall_wm; /* the newest watermark posted when the report was made */
     char reason[REASON_SIZE];
     bool has_reason;
     int64_t stall_now;
     bool stop, drain;
+    bool idle; /* the thread waits for work with none left (sync: the posts are evaluated) */
     lw_err_t failed;
     char errstr[ERR_SIZE];
     uint64_t evaluations;
@@ -405,16 +407,35 @@ static void *thread_main(void *arg)
             ev->cur_wm = p.wm;
             ev->cur_left = 0;
             pthread_mutex_unlock(&ev->mu);
-            step(ev, p.wm, 0); /* counts its buckets (and applies the catch-up bound) */
+            step(ev, p.wm, 0); /* counts its buckets */
             continue;
         }
         if (ev->stop)
             break; /* drained */
+        ev->idle = true;
+        if (ev->sync)
+            pthread_cond_broadcast(&ev->cv); /* a post waiting for its evaluations */
         wait_work(ev);
+        ev->idle = false;
     }
     pthread_cond_broadcast(&ev->cv);
     pthread_mutex_unlock(&ev->mu);
     return NULL;
+}
+
+/* LW_TEST_EVAL_SYNC: true when set to 1. */
+static bool test_sync(bool shared)
+{
+    const char *s = getenv("LW_TEST_EVAL_SYNC");
+    if (!s || strcmp(s, "1") != 0)
+        return false;
+    if (shared) {
+        LW_LOG(LW_LOG_WARN, "evaluator", "test hook LW_TEST_EVAL_SYNC ignored in a fleet");
+        return false;
+    }
+    LW_LOG(LW_LOG_WARN, "evaluator",
+           "test hook LW_TEST_EVAL_SYNC: the consumer waits for each flush's evaluations");
+    return true;
 }
 
 /* LW_TEST_EVAL_DELAY_MS: 0 when unset or not a number in 0..600000. */
@@ -497,6 +518,7 @@ lw_err_t lw_evaluator_new(const lw_evaluator_opts_t *o, int64_t now_ms, lw_evalu
         set_base(ev);
     }
     ev->delay_ms = test_delay();
+    ev->sync = test_sync(ev->shared);
     if (pthread_create(&ev->thread, NULL, thread_main, ev) != 0) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "evaluator: cannot start the thread");
         goto destroy_watch;
@@ -524,6 +546,11 @@ void lw_evaluator_post(lw_evaluator_t *ev, int64_t watermark_ms)
 {
     pthread_mutex_lock(&ev->mu);
     post_locked(ev, watermark_ms);
+    /* test hook: wait until the thread has nothing left (the post wakes it first: idle is
+     * false from the moment it takes mu until it runs out of work again) */
+    if (ev->sync && ev->posted == watermark_ms && watermark_ms != INT64_MIN)
+        while (!ev->stop && ev->failed == LW_OK && (!ev->idle || ev->qlen > 0 || ev->cur_left > 0))
+            pthread_cond_wait(&ev->cv, &ev->mu);
     pthread_mutex_unlock(&ev->mu);
 }
 
@@ -536,13 +563,6 @@ static void post_locked(lw_evaluator_t *ev, int64_t watermark_ms)
     if (ev->qlen > 0) {
         post_t *tail = &ev->queue[(ev->qhead + ev->qlen - 1) % QUEUE_MAX];
         bool fits = closed_between(ev, tail->from, watermark_ms) <= LW_WATCH_MAX_CATCHUP;
-        if (!fits && ev->qlen == QUEUE_MAX && !ev->full_logged) {
-            LW_LOG(LW_LOG_WARN, "evaluator",
-                   "%d watermarks queued: merging the newest (a catch-up may skip more "
-                   "buckets than one evaluation per flush would)",
-                   QUEUE_MAX);
-            ev->full_logged = true;
-        }
         if (fits || ev->qlen == QUEUE_MAX) {
             tail->wm = watermark_ms;
             merged = true;

@@ -13,8 +13,9 @@
  * first, each "as of" that bucket: the window is the `analysis.window`
  * buckets ending at B (all buckets up to B when 0), so the verdicts do not
  * depend on how fast the daemon catches up, and a restart resumes at the
- * first bucket not yet evaluated.  A catch-up is bounded: at most
- * LW_WATCH_MAX_CATCHUP buckets per call, older ones are skipped and logged.
+ * first bucket not yet evaluated.  A catch-up evaluates every closed bucket
+ * (a year of hourly ones too: tests/it_kafka_year_hourly.sh), so it gives
+ * the alerts of a live run; lw_watch_advance_max bounds one call's work.
  *
  * One evaluation = one store transaction holding the verdict rows (table
  * `verdicts`), the alert table (blob "alert_state") and the last evaluated
@@ -60,7 +61,8 @@
 #include "leadwatch/stats/leadmon.h"
 #include "leadwatch/store/store.h"
 
-#define LW_WATCH_MAX_CATCHUP 2000u /* buckets evaluated per lw_watch_advance() at most */
+/* buckets one evaluator queue entry covers at most (app/evaluator.c merges posts up to it) */
+#define LW_WATCH_MAX_CATCHUP 2000u
 #define LW_WATCH_MAX_LOSS 1024u    /* Kafka partitions lw_watch_losses() tracks */
 #define LW_WATCH_KEY_STATE "alert_state"
 #define LW_WATCH_KEY_LAST "watch.last_as_of_ms"
@@ -83,7 +85,6 @@ typedef struct {
 typedef struct {
     uint64_t evaluations;      /* buckets evaluated (full ones and closes) */
     uint64_t full_evaluations; /* of them, with the full analysis (analysis.full_every) */
-    uint64_t skipped;          /* closed buckets skipped by the catch-up bound */
     int64_t last_as_of_ms;     /* newest bucket evaluated, INT64_MIN = none */
     double last_duration_s;    /* of the newest evaluation */
     size_t firing;             /* alerts firing now */
@@ -123,12 +124,11 @@ lw_err_t lw_watch_advance(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, s
 
 /*
  * The same, bounded: at most `max_evals` evaluations (0: none, only the
- * count of closed buckets and the catch-up skip), so a caller can take a
- * lock per evaluation (app/evaluator.h).  *left (may be NULL) gets the
- * closed buckets still to evaluate; call again with the same or a newer
- * watermark to go on.  The catch-up bound applies per watermark as in
- * lw_watch_advance: a sequence of bounded calls with one watermark
- * evaluates exactly the buckets one unbounded call would.
+ * count of closed buckets), so a caller can take a lock per evaluation
+ * (app/evaluator.h).  *left (may be NULL) gets the closed buckets still to
+ * evaluate; call again with the same or a newer watermark to go on: a
+ * sequence of bounded calls evaluates exactly the buckets one unbounded
+ * call would.
  */
 lw_err_t lw_watch_advance_max(lw_watch_t *w, int64_t watermark_ms, int64_t now_ms, size_t max_evals,
                               size_t *nevals, uint64_t *left, char *errstr, size_t errstr_size);

@@ -30,10 +30,9 @@
  *
  * Same verdicts as evaluating on the consumer thread: each evaluation is
  * "as of" its bucket and reads only closed buckets, so it does not depend
- * on when it runs.  The catch-up bound (LW_WATCH_MAX_CATCHUP per watermark)
- * too: posted watermarks are merged only while the buckets they close
- * together stay within the bound, so the evaluator skips exactly what one
- * call per flush would have skipped, however far behind it is.
+ * on when it runs, and every closed bucket is evaluated however far behind
+ * the evaluator is (a post closing thousands of buckets too: no catch-up
+ * bound skips any, tests/test_evaluator.c and it_kafka_year_hourly.sh).
  *
  * Store.  An evaluation holds the write lock only for its own transaction
  * (verdict rows, alert state, monitors and position: milliseconds; the
@@ -75,6 +74,11 @@
  * Test hook: the environment variable LW_TEST_EVAL_DELAY_MS (read once by
  * lw_evaluator_new, logged as a warning when set) makes the evaluator
  * thread sleep that long before each evaluation (tests/it_kafka_slow_eval.sh).
+ * LW_TEST_EVAL_SYNC=1 (likewise) makes lw_evaluator_post wait until the
+ * evaluator has evaluated everything posted, so the consumer thread waits
+ * for each flush's evaluations as when it evaluated them itself: the
+ * "live" reference of tests/it_kafka_year_hourly.sh (ignored in a fleet,
+ * where another member may be the one evaluating).
  */
 #ifndef LEADWATCH_EVALUATOR_H
 #define LEADWATCH_EVALUATOR_H
