@@ -327,6 +327,16 @@ BREAK_VARIANTS = {
     "break_control_strong": lambda r: sim_break(r, False, beta=BETA_STRONG),
 }
 
+# Noise sets of the detect mode (no stop: every alert is false).  break_null:
+# the break_control model with no link (450 days); hourly_*: the hourly_weekly
+# model (hour-of-week cycle, lead 0.30 at lag 2 h, or no link) over 20 weeks.
+N_HOURS_LONG = 20 * 168
+NOISE_VARIANTS = {
+    "break_null": lambda r: sim_break(r, False, beta=0.0),
+    "hourly_control": lambda r: sim_hourly(r, BETA_H, n=N_HOURS_LONG),
+    "hourly_null": lambda r: sim_hourly(r, 0.0, n=N_HOURS_LONG),
+}
+
 
 def generate(name, seed):
     """Dataset of situation `name` (or a break variant) for one seed."""
@@ -335,6 +345,8 @@ def generate(name, seed):
         return SITUATIONS[name][0](rng)
     if name in BREAK_VARIANTS:
         return BREAK_VARIANTS[name](rng)
+    if name in NOISE_VARIANTS:
+        return NOISE_VARIANTS[name](rng)
     raise KeyError(name)
 
 
