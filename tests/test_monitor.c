@@ -8,6 +8,9 @@
  * boundary (1e-7, from the critical value), and the first alarm exactly.
  * Then: one-at-a-time == bulk bit for bit, a state copied as bytes resumes
  * identically (what the daemon's store does), invalid input and states.
+ * The lead monitor's hour-of-week profile (leadmon.h) vs
+ * scripts/gen_stats_refs_stopmon.R (leadmon_profile.txt), its false alarms
+ * and a stop on simulated hourly data.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -527,6 +530,70 @@ static void test_leadmon_hourly_profile(void **state)
     assert_true(alarm > STOP && alarm < STOP + 4 * 168); /* expected ~(h + 0.5) / (v / 2) = 130 h */
 }
 
+/*
+ * The hour-of-week profile against scripts/gen_stats_refs_stopmon.R
+ * (leadmon_profile.txt: phase means, lm of the de-seasonalised lag-1
+ * regression, sigma with the 167 phase means in its df, v, Siegmund's h for
+ * 0.05 / LW_LEADMON_ALPHA_EXCESS, then the CUSUM path of 336 rows).
+ */
+static void test_leadmon_profile_ref(void **state)
+{
+    (void)state;
+    ref_file_t rf;
+    assert_true(ref_load("../stats_refs3/leadmon_profile", &rf));
+    const ref_line_t *y = ref_get(&rf, "y"), *x = ref_get(&rf, "x"), *set = ref_get(&rf, "setup");
+    const ref_line_t *px = ref_get(&rf, "prof_x"), *py = ref_get(&rf, "prof_y");
+    const ref_line_t *cus = ref_get(&rf, "cusum");
+    const size_t W = (size_t)set->v[0];
+    assert_int_equal(px->n, 168);
+    assert_int_equal(y->n, W + cus->n);
+    lw_leadmon_opts_t o;
+    lw_leadmon_opts_default(&o);
+    o.arm_after = 1;
+    o.reps = 0; /* Siegmund's h, which R computes too */
+    o.year = 8760.0;
+    o.rebase = (double)W;
+    lw_leadmon_t m = {0};
+    for (size_t e = W - 1; e < y->n; e++) {
+        const lw_leadmon_input_t in = {.y = y->v + e + 1 - W,
+                                       .x = x->v + e + 1 - W,
+                                       .stride = 1,
+                                       .n = W,
+                                       .last_index = (int64_t)e,
+                                       .leading = e == W - 1,
+                                       .hold = e != W - 1,
+                                       .lag = 1,
+                                       .log_x = true,
+                                       .log_y = true,
+                                       .season = 168};
+        (void)lw_leadmon_step(&m, &o, &in);
+        if (e == W - 1) {
+            assert_int_equal(m.phase, LW_LEADMON_WATCHING);
+            assert_int_equal(m.profile, 1);
+            assert_int_equal(m.lag, 1);
+            assert_int_equal(m.cusum.absorbed, 167);
+            for (size_t p = 0; p < 168; p++) {
+                assert_true(fabs(m.prof_x[p] - px->v[p]) < 1e-12 * fabs(px->v[p]));
+                assert_true(fabs(m.prof_y[p] - py->v[p]) < 1e-12 * fabs(py->v[p]));
+            }
+            assert_true(fabs(m.cusum.sigma - set->v[1]) < 1e-9 * set->v[1]);
+            assert_true(fabs(m.cusum.v - set->v[2]) < 1e-8 * set->v[2]);
+            assert_true(fabs(m.cusum.h - set->v[3]) < 1e-8 * set->v[3]);
+            assert_true(fabs(m.cx[0] - set->v[4]) < 1e-12);
+            for (size_t j = 0; j < 3; j++)
+                assert_true(fabs(m.cusum.coef[j] - set->v[5 + j]) <
+                            1e-8 * (1.0 + fabs(set->v[5 + j])));
+            continue;
+        }
+        const double want = cus->v[e - W];
+        if (!(fabs(m.cusum.stat - want) < 1e-6 * (1.0 + want)))
+            fail_msg("row %zu: W %.17g, R %.17g", e, m.cusum.stat, want);
+    }
+    print_message("leadmon profile vs R: sigma %.6g, v %.4g, h %.4g, W after %zu rows %.4g\n",
+                  m.cusum.sigma, m.cusum.v, m.cusum.h, cus->n, m.cusum.stat);
+    ref_free(&rf);
+}
+
 static void test_leadmon_stop(void **state)
 {
     (void)state;
@@ -602,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_leadmon_stop),
         cmocka_unit_test(test_leadmon_large_lag),
         cmocka_unit_test(test_leadmon_hourly_profile),
+        cmocka_unit_test(test_leadmon_profile_ref),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,10 +115,10 @@ int lw_cli_analyze_replay(lw_session_t *ses, const lw_analyze_opts_t *ao,
         mo.year = (double)(365 * LW_MS_PER_DAY / in->bucket_ms);
     mo.rebase = (double)window;
     /* the daemon's default analysis.full_every (1d) in buckets */
-    const size_t per = in->bucket_ms > 0 && in->bucket_ms < LW_MS_PER_DAY &&
-                               LW_MS_PER_DAY % in->bucket_ms == 0
-                           ? (size_t)(LW_MS_PER_DAY / in->bucket_ms)
-                           : 1;
+    const size_t per =
+        in->bucket_ms > 0 && in->bucket_ms < LW_MS_PER_DAY && LW_MS_PER_DAY % in->bucket_ms == 0
+            ? (size_t)(LW_MS_PER_DAY / in->bucket_ms)
+            : 1;
     const char *nsm = in->names[in->nsm];
     lw_analysis_t *a = NULL; /* the last full evaluation */
     size_t n = 0;
@@ -168,9 +168,9 @@ int lw_cli_analyze_replay(lw_session_t *ses, const lw_analyze_opts_t *ao,
             lw_leadmon_step(&mon[i], &mo, &li);
             obs[i].monitor = lw_watch_monitor_state(&mon[i]);
         }
-        lw_err_t te = full ? lw_alert_eval(table, obs, n, (int64_t)e * 1000, err, sizeof err)
-                           : lw_alert_eval_monitors(table, obs, n, (int64_t)e * 1000, err,
-                                                    sizeof err);
+        lw_err_t te =
+            full ? lw_alert_eval(table, obs, n, (int64_t)e * 1000, err, sizeof err)
+                 : lw_alert_eval_monitors(table, obs, n, (int64_t)e * 1000, err, sizeof err);
         if (te != LW_OK) {
             fprintf(stderr, "leadwatch analyze: as of %s: alert table: %s\n", as_of, err);
             goto free_table;

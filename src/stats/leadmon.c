@@ -215,8 +215,7 @@ static bool start(lw_leadmon_t *m, const lw_leadmon_opts_t *o, const lw_leadmon_
         lead[j] = 1;
     /* alpha per re-base period such that a year of them has probability o->alpha divided by
      * the measured excess (leadmon.h, LW_LEADMON_ALPHA_EXCESS) */
-    const double alpha_h =
-        -expm1(log1p(-o->alpha / LW_LEADMON_ALPHA_EXCESS) * o->rebase / o->year);
+    const double alpha_h = -expm1(log1p(-o->alpha / LW_LEADMON_ALPHA_EXCESS) * o->rebase / o->year);
     if (lw_stopmon_init(&nm.cusum, yv, Z, nh, k, lead, alpha_h, o->rebase, err, sizeof err) !=
         LW_OK)
         goto free_ols;
@@ -308,8 +307,7 @@ bool lw_leadmon_check(const lw_leadmon_t *m)
         return true;
     if (m->lag < 1 || m->ndet + 2 * (uint64_t)m->lag > LW_STOPMON_MAX_K ||
         m->ndet != 1u + (m->season && !m->profile ? m->season - 1u : 0u) ||
-        !lw_stopmon_check(&m->cusum) ||
-        m->cusum.k != m->ndet + 2 * m->lag)
+        !lw_stopmon_check(&m->cusum) || m->cusum.k != m->ndet + 2 * m->lag)
         return false;
     for (uint32_t j = 0; j < m->ndet; j++)
         if (!isfinite(m->cx[j]))

@@ -51,7 +51,7 @@
 
 #include <stdint.h>
 
-#define LW_LEADMON_VERSION 2u /* 2: phase-mean profiles for seasons above 24 */
+#define LW_LEADMON_VERSION 2u       /* 2: phase-mean profiles for seasons above 24 */
 #define LW_LEADMON_MAX_SEASON 24u   /* seasons handled by dummies in the regression */
 #define LW_LEADMON_MAX_PROFILE 168u /* longer seasons: phase means removed first */
 #define LW_LEADMON_MAX_DET (1u + LW_LEADMON_MAX_SEASON - 1u)
@@ -105,11 +105,11 @@ typedef struct {
     uint32_t streak;  /* consecutive leading evaluations (IDLE, ALARMED) */
     uint32_t lag, season, ndet;
     uint8_t log_x, log_y, diff, profile; /* profile: season > LW_LEADMON_MAX_SEASON */
-    int64_t t0;          /* bucket index of the first history row */
-    int64_t last_index;  /* newest bucket index fed (WATCHING) */
-    int64_t alarm_index; /* bucket index of the alarm (ALARMED) */
-    uint64_t starts;     /* histories fitted (starts + re-bases) */
-    uint64_t skipped;    /* buckets not monitored (a value missing) */
+    int64_t t0;                          /* bucket index of the first history row */
+    int64_t last_index;                  /* newest bucket index fed (WATCHING) */
+    int64_t alarm_index;                 /* bucket index of the alarm (ALARMED) */
+    uint64_t starts;                     /* histories fitted (starts + re-bases) */
+    uint64_t skipped;                    /* buckets not monitored (a value missing) */
     double cx[LW_LEADMON_MAX_DET];
     double prof_x[LW_LEADMON_MAX_PROFILE], prof_y[LW_LEADMON_MAX_PROFILE]; /* phase means */
     lw_stopmon_t cusum;
