@@ -69,3 +69,51 @@ gen <- function(name, stop_at, seed) {
 }
 gen("stop", 200, 11)
 gen("steady", 10000, 12)
+
+# The lead monitor's hour-of-week profile (src/stats/leadmon.c, season 168 >
+# LW_LEADMON_MAX_SEASON; leadmon.h): hourly x and y with a 168-hour log cycle,
+# a 672-row history (t0 = 0, phase = t mod 168), logs, lag 1, Siegmund's
+# threshold (reps 0), alpha 0.05 per 8760 buckets re-based every 672.
+# phase means of log x and log y over the history; x~ = log x - prof_x, less
+# its mean; y~ = log y - prof_y; lm of y~_t on [1, y~_{t-1}, x~_{t-1}] over
+# history rows 2..672; sigma with df = rows - 3 - 167 (the phase means are
+# 167 more parameters); v; h for the design alpha 0.05 / 3.5
+# (LW_LEADMON_ALPHA_EXCESS) per year over a 672-row history; then the CUSUM
+# of the next 336 rows with the history's profiles and fit.
+gen_profile <- function(seed) {
+  set.seed(seed)
+  s <- 168; hist <- 672; n <- hist + 336
+  t <- 0:(n - 1); how <- t %% s; hod <- how %% 24; we <- how >= 120
+  cyc <- ifelse(we, 0.5, 0.8) * sin(2 * pi * (hod - 14) / 24) + ifelse(we, 0.15, 0) +
+    ifelse(hod == 8 & !we, 0.3, 0)
+  a <- as.numeric(arima.sim(list(ar = 0.8), n + 100, sd = 0.04))[101:(n + 100)]
+  b <- numeric(n); u <- rnorm(n, sd = 0.04)
+  for (i in 3:n) b[i] <- 0.6 * b[i - 1] + 0.3 * a[i - 2] + u[i]
+  x <- 800 * exp(cyc + a); y <- 60000 * exp(cyc + b)
+  X <- log(x); Y <- log(y); H <- 1:hist; ph <- how + 1
+  prof_x <- tapply(X[H], ph[H], mean); prof_y <- tapply(Y[H], ph[H], mean)
+  xt <- X - prof_x[ph]; cx <- mean(xt[H]); xt <- xt - cx
+  yt <- Y - prof_y[ph]
+  rows <- 2:hist
+  Z <- cbind(1, yt[rows - 1], xt[rows - 1]); fit <- lm.fit(Z, yt[rows])
+  bh <- fit$coefficients; k <- 3
+  sigma <- sqrt(sum(fit$residuals^2) / (length(rows) - k - (s - 1)))
+  g <- bh[3] * xt[rows - 1]; v <- mean(g^2) / sigma^2
+  alpha_h <- 1 - (1 - 0.05 / 3.5)^(hist / 8760)
+  h <- threshold(v, alpha_h, hist)
+  M <- (hist + 1):n
+  e <- yt[M] - (bh[1] + bh[2] * yt[M - 1] + bh[3] * xt[M - 1]); gm <- bh[3] * xt[M - 1]
+  l <- -(2 * e * gm + gm^2) / (2 * sigma^2)
+  W <- numeric(length(M)); w <- 0
+  for (i in seq_along(M)) { w <- max(0, w + l[i]); W[i] <- w }
+  lines <- c(header,
+             "# keys: y, x <raw hourly series, row 0 = phase 0>; setup <hist> <sigma> <v> <h> <cx> <coef 1..3>;",
+             "# prof_x, prof_y <168 phase means of the logs over the history>; cusum <W after each monitored row>",
+             paste(c("y", fmt(y)), collapse = " "), paste(c("x", fmt(x)), collapse = " "),
+             paste(c("setup", fmt(c(hist, sigma, v, h, cx, bh))), collapse = " "),
+             paste(c("prof_x", fmt(prof_x)), collapse = " "),
+             paste(c("prof_y", fmt(prof_y)), collapse = " "),
+             paste(c("cusum", fmt(W)), collapse = " "))
+  writeLines(lines, file.path(out, "leadmon_profile.txt"))
+}
+gen_profile(31)

@@ -51,7 +51,10 @@ DAYS=300
 START=2025-01-01
 # The stated bound: the broken input's alert fires at most DELAY_BOUND daily
 # buckets after the break day.  Setup: scale 0.2, window 90, for 10, arm_after
-# 28 (default).  Replaying src/alert/alert.c's rule on the stored verdicts of seeds
+# 28 (default), the sequential monitor on (the default since issue 11 session
+# 7): it fired at +27 on seed 1.  The bound was set for the window-verdict rule
+# (`alerts.monitor: false`; the "measured: verdict history" line replays it).
+# Replaying src/alert/alert.c's rule on the stored verdicts of seeds
 # 1..6 (README, "Alerts"): +71 / +87 / +80 / +56 / +42 / +70, and no alert on
 # any other edge.  Most of the delay is statistics: the verdict stops being
 # `leads` after +17..+37, but the Granger q stays < alpha ("still predicts", a

@@ -5,7 +5,7 @@
 # the 8 partitions): `simulate --hourly --days 720` (30 days of hourly
 # buckets, 68,000 events) in which playlists lead listening by 1 hour until
 # hour 480; window 240 buckets, the full analysis at the 23:00 buckets
-# (analysis.full_every 1d), alerts on every flap of an edge (for 0):
+# (analysis.full_every 1d), alerts on every flap of an edge (window rule, for 0):
 #   1. FLEET_ROUNDS (default 20) times a random member is killed with SIGKILL
 #      and started again at once (each one a rebalance, often with the dead
 #      member's partitions waiting for its session timeout);
@@ -51,11 +51,12 @@ reference "${SIM[@]}"
 # (flush_interval 1 s; a member that is behind after a rebalance, or whose partitions were
 # idle at their end), and an hour is produced in 1/8 s: the grace covers 6 s of production
 write_config f.yaml unused.db 48h
-# alerts on every flap of an edge (for 0, keep_firing_for 0, arm_after 0), so there are some to
-# compare; the full analysis (verdicts, their alerts) at the 23:00 buckets (full_every 1d)
+# alerts on every flap of an edge (the window-verdict rule, monitor: false, with for 0,
+# keep_firing_for 0, arm_after 0), so there are some to compare (the default sequential
+# monitor fires none here); the full analysis (verdicts, their alerts) at the 23:00 buckets
 cat >>f.yaml <<'EOF'
 analysis: {window: 240, max_lag: 6, full_every: 1d}
-alerts: {for: 0, keep_firing_for: 0, arm_after: 0, on: [no_longer_leads, reverse, kpi_link_lost]}
+alerts: {monitor: false, for: 0, keep_firing_for: 0, arm_after: 0, on: [no_longer_leads, reverse, kpi_link_lost]}
 EOF
 "$LW" ingest -c f.yaml --store g.db ref.jsonl >g.out || fail "reference ingest with grace 2d"
 grep -q '^  late  *0$' g.out || fail "grace 48h makes events late in the reference"

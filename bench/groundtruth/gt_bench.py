@@ -225,6 +225,13 @@ def summarize_classify(v, recs, true_lag):
     return s
 
 
+def armed_share(rs):
+    """Share of records whose edge armed; None when unknown (leadwatch's own alert state)."""
+    if not rs or not all(r.get("armed_known", True) for r in rs):
+        return None
+    return sum(r["armed_at"] is not None for r in rs) / len(rs)
+
+
 def pct(x):
     return "-" if x is None else "%.0f %%" % (100 * x)
 
@@ -449,7 +456,10 @@ def detect_task(args):
             first_fail_verdict = ev["row"]
     fire_rows = [f[0] for f in fires]
     res = {"variant": variant, "seed": seed, "evaluations": len(evals),
+           "year": 8760.0 if ds.meta.get("bucket") == "hour" else 365.0,
            "first_row": evals[0]["row"] if evals else None, "armed_at": armed_at,
+           # with leadwatch's own alert state the bench does not see when the edge armed
+           "armed_known": not any(ev.get("state") is not None for ev in evals),
            "fires": fire_rows, "verdict_flips_away": flips,
            "verdicts": {}}
     for ev in evals:
@@ -493,18 +503,24 @@ def compact_ranges(xs):
     return ",".join(out) or "none"
 
 
-def run_detect(opts, pool):
-    seeds = list(range(opts.seed_start, opts.seed_start + opts.detect_seeds))
-    t0 = time.time()
-    deadline = t0 + opts.time_budget if opts.time_budget else None
-    sfx = "_strong" if opts.detect_strength == "strong" else ""
-    tasks = [(v + sfx, s, opts, deadline) for s in seeds for v in ("break_stop", "break_control")]
+def run_detect_tasks(pool, tasks, t0):
+    """Run detect_task over the pool, with progress on stderr."""
     res = []
     for i, r in enumerate(pool.imap_unordered(detect_task, tasks)):
         res.append(r)
         print("gt_bench: detect %d/%d (%.0f s)%s" % (i + 1, len(tasks), time.time() - t0,
                                                      " skipped" if r.get("skipped") else ""),
               file=sys.stderr)
+    return res
+
+
+def run_detect(opts, pool):
+    seeds = list(range(opts.seed_start, opts.seed_start + opts.detect_seeds))
+    t0 = time.time()
+    deadline = t0 + opts.time_budget if opts.time_budget else None
+    sfx = "" if opts.detect_strength == "standard" else "_" + opts.detect_strength
+    tasks = [(v + sfx, s, opts, deadline) for s in seeds for v in ("break_stop", "break_control")]
+    res = run_detect_tasks(pool, tasks, t0)
     # with a time budget: keep only seeds whose break and control runs both completed
     done = {}
     for r in res:
@@ -518,6 +534,7 @@ def run_detect(opts, pool):
     horizon = brk[0]["buckets_after_break"] if brk else 0
     delays = [r["delay"] for r in brk]
     ctl_evals = sum(r["evaluations"] for r in ctl)
+    year = ctl[0].get("year", 365.0) if ctl else 365.0     # buckets per year
     ctl_fires = sum(len(r["fires"]) for r in ctl)
     pre_evals = sum(max(0, r["break_row"] - r["first_row"]) for r in brk)
     pre_fires = sum(r["fires_before_break"] for r in brk)
@@ -534,17 +551,59 @@ def run_detect(opts, pool):
         "detected": sum(d is not None for d in delays),
         "verdict_fail_delay_median": censored_median([r["verdict_fail_delay"] for r in brk],
                                                       horizon),
-        "armed_share_break": sum(r["armed_at"] is not None for r in brk) / len(brk) if brk else None,
+        "armed_share_break": armed_share(brk),
         "control_evaluations": ctl_evals, "control_alerts": ctl_fires,
-        "false_alerts_per_edge_year": ctl_fires / (ctl_evals / 365.0) if ctl_evals else None,
+        "false_alerts_per_edge_year": ctl_fires / (ctl_evals / year) if ctl_evals else None,
         "prebreak_alerts": pre_fires,
-        "prebreak_false_alerts_per_edge_year": pre_fires / (pre_evals / 365.0) if pre_evals else None,
-        "control_flips_per_year": (sum(r["verdict_flips_away"] for r in ctl) / (ctl_evals / 365.0))
+        "prebreak_false_alerts_per_edge_year": pre_fires / (pre_evals / year) if pre_evals else None,
+        "control_flips_per_year": (sum(r["verdict_flips_away"] for r in ctl) / (ctl_evals / year))
         if ctl_evals else None,
-        "armed_share_control": sum(r["armed_at"] is not None for r in ctl) / len(ctl) if ctl else None,
+        "armed_share_control": armed_share(ctl),
         "per_seed": {"break_stop": brk, "break_control": ctl},
     }
     return summary, time.time() - t0
+
+
+NOISE_SETS = {"null": ("break_null",), "hourly": ("hourly_control", "hourly_null")}
+
+
+def run_noise(opts, pool):
+    """Detect mode with --detect-set null|hourly: data sets without a stop, so
+    every alert is false; per variant the alerts per edge-year (evaluations /
+    buckets per year: 365 daily, 8760 hourly)."""
+    seeds = list(range(opts.seed_start, opts.seed_start + opts.detect_seeds))
+    t0 = time.time()
+    deadline = t0 + opts.time_budget if opts.time_budget else None
+    tasks = [(v, s, opts, deadline) for s in seeds for v in NOISE_SETS[opts.detect_set]]
+    res = run_detect_tasks(pool, tasks, t0)
+    out = {"driver": opts.detect_driver, "detect_cmd": opts.detect_cmd, "window": opts.window,
+           "set": opts.detect_set, "variants": {}}
+    for v in NOISE_SETS[opts.detect_set]:
+        rs = sorted([r for r in res if r["variant"] == v and not r.get("skipped")],
+                    key=lambda r: r["seed"])
+        ev = sum(r["evaluations"] for r in rs)
+        fires = sum(len(r["fires"]) for r in rs)
+        years = sum(r["evaluations"] / r["year"] for r in rs)
+        out["variants"][v] = {
+            "seeds": len(rs), "seed_list": compact_ranges([r["seed"] for r in rs]),
+            "evaluations": ev, "edge_years": years, "alerts": fires,
+            "false_alerts_per_edge_year": fires / years if years else None,
+            "seeds_with_alerts": sum(bool(r["fires"]) for r in rs),
+            "armed_share": armed_share(rs),
+            "per_seed": rs}
+    return out, time.time() - t0
+
+
+def noise_table(s):
+    lines = ["| variant (%s driver, window %d) | seeds | edge-years evaluated | alerts | "
+             "**false alerts per edge-year** | seeds with an alert |" % (s["driver"], s["window"]),
+             "|---|---|---|---|---|---|"]
+    for v, r in s["variants"].items():
+        lines.append("| %s | %d (%s) | %.1f | %d | **%s** | %d |" % (
+            v, r["seeds"], r["seed_list"], r["edge_years"], r["alerts"],
+            "-" if r["false_alerts_per_edge_year"] is None
+            else "%.3f" % r["false_alerts_per_edge_year"], r["seeds_with_alerts"]))
+    return "\n".join(lines)
 
 
 def detect_table(s):
@@ -623,9 +682,17 @@ def parse_args(argv):
                     help="alerts.for: failing evaluations before firing (10)")
     ap.add_argument("--arm-after", type=int, default=28, help="alerts.arm_after (28)")
     ap.add_argument("--keep-firing-for", type=int, default=2, help="alerts.keep_firing_for (2)")
-    ap.add_argument("--detect-strength", choices=("standard", "strong"), default="standard",
+    ap.add_argument("--detect-strength", choices=("standard", "strong", "hourly"),
+                    default="standard",
                     help="detect mode: the lag-2 lead of lead2_stationary (standard, explains "
-                         "~17 %% of the NSM's one-step variance) or one explaining 50 %% (strong)")
+                         "~17 %% of the NSM's one-step variance), one explaining 50 %% (strong), or "
+                         "hourly_weekly's lead over 20 weeks stopping at week 12 (hourly; use "
+                         "--window 672)")
+    ap.add_argument("--detect-set", choices=("break", "null", "hourly"), default="break",
+                    help="detect mode: break = a stop and its control (delay, false alerts); "
+                         "null = daily series with no link (450 days); hourly = hourly series "
+                         "with an hour-of-week cycle, 20 weeks, lead kept and no link (false "
+                         "alerts only; use --window 672)")
     ap.add_argument("--detect-driver", choices=("window", "command"), default="window",
                     help="window: one analyze per bucket on the sliding window (today's "
                          "daemon); command: run --detect-cmd once per data set")
@@ -670,7 +737,14 @@ def main(argv=None):
                   % (opts.seeds, opts.seed_start, opts.seed_start + opts.seeds - 1, secs))
             print(classify_table(summ))
             print()
-        if opts.mode in ("detect", "all"):
+        if opts.mode in ("detect", "all") and opts.detect_set != "break":
+            summ, secs = run_noise(opts, pool)
+            result["detect"] = summ
+            result["detect_seconds"] = round(secs, 1)
+            print("## False alerts without a stop (%s, %.0f s)\n" % (opts.detect_set, secs))
+            print(noise_table(summ))
+            print()
+        elif opts.mode in ("detect", "all"):
             summ, secs = run_detect(opts, pool)
             result["detect"] = summ
             result["detect_seconds"] = round(secs, 1)

@@ -228,6 +228,23 @@ def sim_hourly(rng, beta=BETA_H, n=N_HOURS):
                                         "bucket": "hour"})
 
 
+def sim_hourly_break(rng, broken=True, n=20 * 168, break_row=12 * 168):
+    """hourly_weekly's lead (0.30 at lag 2 h) over 20 weeks, stopping at week 12, or not."""
+    path = np.full(n, BETA_H)
+    if broken:
+        path[break_row:] = 0.0
+    a, b = lead_pair(rng, n, 2, BETA_H, PHI_XH, SIG_XH, PHI_YH, SIG_YH, beta_path=path)
+    c = hour_of_week_cycle()
+    t = np.arange(n)
+    lx = math.log(LEVEL_X / 24) + c[t % 168] + a
+    ly = math.log(LEVEL_Y / 24) + c[t % 168] + b
+    labels = hour_labels(n)
+    return _ds(lx, ly, labels, {"truth": "break" if broken else "leads", "true_lag": 2,
+                                "beta": BETA_H, "bucket": "hour",
+                                "break_row": break_row if broken else None,
+                                "break_period": labels[break_row] if broken else None})
+
+
 def sim_null_ar95(rng, n=N_DAYS):
     # independent AR(0.95) log series; shocks scaled so the sd of each is ~0.15
     sig = 0.15 * math.sqrt(1 - 0.95 ** 2)
@@ -325,6 +342,18 @@ BREAK_VARIANTS = {
     "break_control": lambda r: sim_break(r, False),
     "break_stop_strong": lambda r: sim_break(r, True, beta=BETA_STRONG),
     "break_control_strong": lambda r: sim_break(r, False, beta=BETA_STRONG),
+    "break_stop_hourly": lambda r: sim_hourly_break(r, True),
+    "break_control_hourly": lambda r: sim_hourly_break(r, False),
+}
+
+# Noise sets of the detect mode (no stop: every alert is false).  break_null:
+# the break_control model with no link (450 days); hourly_*: the hourly_weekly
+# model (hour-of-week cycle, lead 0.30 at lag 2 h, or no link) over 20 weeks.
+N_HOURS_LONG = 20 * 168
+NOISE_VARIANTS = {
+    "break_null": lambda r: sim_break(r, False, beta=0.0),
+    "hourly_control": lambda r: sim_hourly(r, BETA_H, n=N_HOURS_LONG),
+    "hourly_null": lambda r: sim_hourly(r, 0.0, n=N_HOURS_LONG),
 }
 
 
@@ -335,6 +364,8 @@ def generate(name, seed):
         return SITUATIONS[name][0](rng)
     if name in BREAK_VARIANTS:
         return BREAK_VARIANTS[name](rng)
+    if name in NOISE_VARIANTS:
+        return NOISE_VARIANTS[name](rng)
     raise KeyError(name)
 
 

@@ -13,7 +13,13 @@
  * alarm, "cusum", "threshold", "monitored" (rows since the history),
  * "histories" (starts + re-bases), "skipped" (rows not monitored), "state"} where state is the
  * edge's no_longer_leads (kpi_link_lost for the KPI edge) alert state.  The daemon's gap rule is
- * not replayed (a CSV row is always "seen"); the analysis runs at every bucket, as in the daemon.
+ * not replayed (a CSV row is always "seen").  The full analysis runs where the daemon's default
+ * analysis.full_every (1d) would run it: at rows e with (e + 1) a multiple of the buckets in a day
+ * (every row for daily buckets; for hourly ones the row ending at midnight when the CSV starts at
+ * 00:00); at the other rows, as watch.c's close_obs, the edges keep the last full evaluation's
+ * observation, each monitor takes the new row (neither leading nor against) and
+ * lw_alert_eval_monitors steps the entries they drive.  Rows before the first full evaluation
+ * print nothing.
  */
 #include "leadwatch/app/cli_cmd.h"
 
@@ -108,7 +114,14 @@ int lw_cli_analyze_replay(lw_session_t *ses, const lw_analyze_opts_t *ao,
     if (in->bucket_ms > 0)
         mo.year = (double)(365 * LW_MS_PER_DAY / in->bucket_ms);
     mo.rebase = (double)window;
+    /* the daemon's default analysis.full_every (1d) in buckets */
+    const size_t per =
+        in->bucket_ms > 0 && in->bucket_ms < LW_MS_PER_DAY && LW_MS_PER_DAY % in->bucket_ms == 0
+            ? (size_t)(LW_MS_PER_DAY / in->bucket_ms)
+            : 1;
     const char *nsm = in->names[in->nsm];
+    lw_analysis_t *a = NULL; /* the last full evaluation */
+    size_t n = 0;
     for (size_t e = window - 1; e < in->nrows; e++) {
         lw_analyze_input_t view = *in;
         const size_t first = e + 1 - window;
@@ -116,25 +129,50 @@ int lw_cli_analyze_replay(lw_session_t *ses, const lw_analyze_opts_t *ao,
         view.labels = in->labels ? in->labels + first : NULL;
         view.nrows = window;
         view.window = window;
-        lw_analysis_t *a = NULL;
         if (in->labels)
             snprintf(as_of, sizeof as_of, "%s", in->labels[e]);
         else
             snprintf(as_of, sizeof as_of, "%zu", e);
-        if (lw_analyze_tree(ao, &view, &a, err, sizeof err) != LW_OK) {
-            fprintf(stderr, "leadwatch analyze: as of %s: %s\n", as_of, err);
-            goto free_table;
+        const bool full = (e + 1) % per == 0;
+        if (!full && !a)
+            continue; /* nothing evaluated yet */
+        if (full) {
+            lw_analysis_free(a);
+            a = NULL;
+            if (lw_analyze_tree(ao, &view, &a, err, sizeof err) != LW_OK) {
+                fprintf(stderr, "leadwatch analyze: as of %s: %s\n", as_of, err);
+                goto free_table;
+            }
+            n = a->nedges < LW_ANALYZE_MAX_EDGES ? a->nedges : LW_ANALYZE_MAX_EDGES;
         }
-        size_t n = a->nedges < LW_ANALYZE_MAX_EDGES ? a->nedges : LW_ANALYZE_MAX_EDGES;
         for (size_t i = 0; i < n; i++) {
-            lw_watch_edge_obs(a, i, nsm, ao->alpha, false, brk[i], sizeof brk[i], as_of, &obs[i]);
-            if (alerts->monitor)
+            if (full)
+                lw_watch_edge_obs(a, i, nsm, ao->alpha, false, brk[i], sizeof brk[i], as_of,
+                                  &obs[i]);
+            if (!alerts->monitor)
+                continue;
+            if (full) {
                 obs[i].monitor =
                     lw_watch_monitor_edge(&mon[i], &mo, a, i, &view, (int64_t)e, &obs[i]);
+                continue;
+            }
+            /* a close between full evaluations: the new row alone (watch.c close_obs) */
+            const lw_edge_result_t *ed = &a->edges[i];
+            const lw_leadmon_input_t li = {.y = view.values + ed->to_col,
+                                           .x = view.values + ed->from_col,
+                                           .stride = view.nseries,
+                                           .n = view.nrows,
+                                           .last_index = (int64_t)e,
+                                           .leading = false,
+                                           .hold = true};
+            lw_leadmon_step(&mon[i], &mo, &li);
+            obs[i].monitor = lw_watch_monitor_state(&mon[i]);
         }
-        if (lw_alert_eval(table, obs, n, (int64_t)e * 1000, err, sizeof err) != LW_OK) {
+        lw_err_t te =
+            full ? lw_alert_eval(table, obs, n, (int64_t)e * 1000, err, sizeof err)
+                 : lw_alert_eval_monitors(table, obs, n, (int64_t)e * 1000, err, sizeof err);
+        if (te != LW_OK) {
             fprintf(stderr, "leadwatch analyze: as of %s: alert table: %s\n", as_of, err);
-            lw_analysis_free(a);
             goto free_table;
         }
         for (size_t i = 0; i < n; i++) {
@@ -143,10 +181,10 @@ int lw_cli_analyze_replay(lw_session_t *ses, const lw_analyze_opts_t *ao,
             print_line(a, i, as_of, &obs[i], &mon[i],
                        lw_alert_state(table, obs[i].source, obs[i].target, c), &line, out);
         }
-        lw_analysis_free(a);
     }
     rc = LW_EXIT_OK;
 free_table:
+    lw_analysis_free(a);
     lw_alert_table_destroy(table);
 free_buf:
     lw_buf_release(&line);

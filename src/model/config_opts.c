@@ -418,14 +418,14 @@ static const key_spec_t alerts_keys[] = {
     KEY_INT("keep_firing_for", C_UINT, CFG(alerts.opts.keep_firing_for), "2", 0, LW_ALERT_MAX_EVALS,
             "passing evaluations a firing alert survives before it resolves"),
     KEY_VALUE(
-        "monitor", T_BOOL, CFG(alerts.opts.monitor), "false",
+        "monitor", T_BOOL, CFG(alerts.opts.monitor), "true",
         "true: no_longer_leads / kpi_link_lost come from each edge's sequential monitor "
         "(README, Alerts: its measured delay and false alerts); false = from the window's verdict "
         "(for/arm_after rule)"),
     KEY_NUMBER("monitor_alpha", CFG(alerts.opts.monitor_alpha), "0.05", 0, 0.5, true, false,
-               "the sequential monitor's designed false-alarm probability per edge and year "
-               "(its threshold is calibrated by simulation to it; README, Alerts, gives the "
-               "measured rate)"),
+               "the sequential monitor's false alarms per edge and year: its threshold is "
+               "simulated for alpha / 3.5, the excess measured over the design (README, Alerts, "
+               "gives the measured rates)"),
     KEY_CUSTOM("on", parse_alert_on, "list of conditions", "all four",
                "conditions that alert, any of no_longer_leads, reverse, kpi_link_lost, "
                "not_sensitive; [] = no edge alerts (the stall alert stays)"),

@@ -191,6 +191,7 @@ bool lw_stopmon_check(const lw_stopmon_t *m)
 {
     if (m->version != LW_STOPMON_VERSION || m->k < 1 || m->k > LW_STOPMON_MAX_K ||
         m->histsize <= m->k || m->histsize > LW_MONITOR_MAX_HIST ||
+        (m->absorbed > 0 && m->absorbed + m->k + 2 > m->histsize) ||
         (m->alarm != 0 && m->alarm > m->rows))
         return false;
     if (!(m->alpha > 0.0 && m->alpha < 1.0) || !(m->horizon >= 1.0) || !(m->v > 0.0) ||
@@ -287,6 +288,21 @@ lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *l
     return LW_OK;
 }
 
+lw_err_t lw_stopmon_absorb(lw_stopmon_t *m, size_t extra, char *errstr, size_t errstr_size)
+{
+    if (!lw_stopmon_check(m) || m->rows != 0 || m->absorbed != 0 ||
+        (double)extra + (double)m->k + 2.0 > (double)m->histsize)
+        return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
+                         "stop monitor: cannot absorb %zu parameters (history %llu, k %u)", extra,
+                         (unsigned long long)m->histsize, m->k);
+    const double df = (double)(m->histsize - m->k), r = df / (df - (double)extra);
+    m->absorbed = extra;
+    m->sigma *= sqrt(r);
+    m->v /= r;
+    m->h = lw_stopmon_threshold(m->v, m->alpha, m->horizon);
+    return LW_OK;
+}
+
 /* ---- stop monitor threshold by simulation (monitor.h) -------------------- */
 
 static int cmp_double(const void *a, const void *b)
@@ -328,7 +344,7 @@ lw_err_t lw_stopmon_calibrate(lw_stopmon_t *m, const double *y, const double *Z,
                          "replicates %zu outside 100..%u",
                          n, (unsigned long long)m->histsize, reps, LW_STOPMON_MAX_REPS);
     const size_t k = m->k, horizon = (size_t)ceil(m->horizon);
-    const double df = (double)(n - k), infl = sqrt((double)n / df);
+    const double df = (double)(n - k - m->absorbed), infl = sqrt((double)n / df);
     double *l = malloc(k * k * sizeof(double)), *res = malloc(n * sizeof(double));
     double *maxw = malloc(reps * sizeof(double));
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);

@@ -53,10 +53,12 @@ typedef struct {
                                        0 and 1 arm on the first */
     unsigned on_mask;               /* conditions that alert, default LW_ALERT_EDGE_CONDS_ALL */
     bool monitor;                   /* no_longer_leads / kpi_link_lost from the sequential
-                                       monitor (alerts.monitor, default true); false = the
-                                       window-verdict rule */
-    double monitor_alpha;           /* the monitor's false-alarm probability per edge and year
-                                       (alerts.monitor_alpha), in (0, 0.5] */
+                                       monitor (alerts.monitor, default true since issue 11
+                                       session 7); false = the window-verdict rule */
+    double monitor_alpha;           /* the monitor's target false alarms per edge and year
+                                       (alerts.monitor_alpha, default 0.05), in (0, 0.5]; the
+                                       threshold's design probability is this divided by
+                                       LW_LEADMON_ALPHA_EXCESS (stats/leadmon.h) */
     unsigned stall_for;             /* pipeline alert: 0 (the stall check has its own */
     unsigned stall_keep_firing_for; /*   time bound); not config keys */
     int64_t lost_for_ms; /* LeadwatchEventsLost keeps firing this long after the newest loss

@@ -140,6 +140,7 @@ typedef struct {
     double maxstat;    /* max W so far */
     double coef[LW_STOPMON_MAX_K];
     uint8_t lead[LW_STOPMON_MAX_K]; /* 1 = a lead column (0 after a stop) */
+    uint64_t absorbed; /* parameters fitted before the regression (lw_stopmon_absorb), 0 = none */
 } lw_stopmon_t;
 
 /* ARL0(h) of the comment above; NaN for v <= 0. */
@@ -169,6 +170,18 @@ lw_err_t lw_stopmon_update(lw_stopmon_t *m, const double *z, double y, double *l
 
 /* True when a (deserialized) state is internally consistent. */
 bool lw_stopmon_check(const lw_stopmon_t *m);
+
+/*
+ * The history's y and regressors were adjusted by `extra` parameters fitted
+ * on the same rows before the regression (leadmon's phase means: the same
+ * fit as extra dummy columns, by Frisch-Waugh-Lovell): the residual df is n
+ * - k - extra, so sigma is scaled by sqrt((n - k) / (n - k - extra)), v by
+ * the inverse square, h recomputed (Siegmund), and lw_stopmon_calibrate
+ * draws sigma and inflates the residuals with this df.  Call after
+ * lw_stopmon_init, before any row.  LW_ERR_INVALID (m unchanged) when
+ * n - k - extra < 2 or rows were already monitored.
+ */
+lw_err_t lw_stopmon_absorb(lw_stopmon_t *m, size_t extra, char *errstr, size_t errstr_size);
 
 #define LW_STOPMON_MAX_REPS 100000u
 
