@@ -662,7 +662,10 @@ static size_t clean_prefix(const unsigned char *p)
 
 /* ---------------------------------------------------------------- lexing */
 
-static const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
+/* Inlined: called before and after every value, ~16 times per typical
+ * event; as a call it was 4 % of ingest instructions (callgrind). */
+static inline __attribute__((always_inline)) const unsigned char *skip_ws(const unsigned char *p,
+                                                                          const unsigned char *end)
 {
     /* every JSON token byte is > ' ', so compact input exits on one compare */
     while (p < end && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
