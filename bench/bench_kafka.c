@@ -13,6 +13,9 @@
  *              consumer, leadwatch's consumer and the RSS run;
  *              producer.KEY=VALUE goes to the producers only, e.g.
  *              producer.compression.codec=zstd for a compressed topic
+ *   BENCH_KAFKA_NO_DEDUP=1 (environment) turns leadwatch's messageId dedup
+ *              off (format segment dedups by default; the bare consumer
+ *              does no such work), to show what dedup costs per message
  *
  * Each consumer runs with its own defaults, as a user would run it: the
  * bare consumer with librdkafka's, leadwatch with leadwatch's (librdkafka's
@@ -93,7 +96,7 @@ static lw_producer_t *bench_producer(const char *boot, char *err, size_t errsz)
 }
 
 static const char bench_yaml[] =
-    "source: {format: segment}\n"
+    "source: {format: segment%s}\n"
     "store: {path: %s, flush_events: 200000, flush_interval: 1s}\n"
     "buckets: {size: 1d, grace: 60d}\n"
     "metrics:\n"
@@ -103,6 +106,14 @@ static const char bench_yaml[] =
     "  - {name: sharers, distinct: user, where: {event: track_shared}}\n"
     "  - {name: ms_per_user, ratio: [listening_ms, active_users]}\n"
     "tree: {nsm: listening_ms, inputs: [{metric: active_users, kind: breadth}]}\n";
+
+/* BENCH_KAFKA_NO_DEDUP=1: source.dedup.enabled false (the simulator's
+ * events carry a messageId, which format segment dedups by default). */
+static const char *dedup_off(void)
+{
+    const char *e = getenv("BENCH_KAFKA_NO_DEDUP");
+    return e && *e && *e != '0' ? ", dedup: {enabled: false}" : "";
+}
 
 /* seconds on a clock: CLOCK_MONOTONIC, or a thread's or the process's CPU time */
 static double cpu_s(clockid_t id)
@@ -259,7 +270,7 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
 {
     char err[512], yaml[4096], db[1024];
     snprintf(db, sizeof db, "%s/bench-kafka-%s.db", dir, group);
-    snprintf(yaml, sizeof yaml, bench_yaml, db);
+    snprintf(yaml, sizeof yaml, bench_yaml, dedup_off(), db);
     lw_config_t *cfg = NULL;
     lw_store_t *store = NULL;
     if (lw_config_parse(yaml, strlen(yaml), "bench.yaml", &cfg, err, sizeof err) != LW_OK)
@@ -368,7 +379,7 @@ static long rss_run(const char *lw, const char *boot, const char *dir, int run)
     snprintf(group, sizeof group, "group.id=rss-%d", run);
     snprintf(db, sizeof db, "%s/bench-kafka-rss.db", dir);
     snprintf(cfgpath, sizeof cfgpath, "%s/bench-kafka-rss.yaml", dir);
-    snprintf(yaml, sizeof yaml, bench_yaml, db);
+    snprintf(yaml, sizeof yaml, bench_yaml, dedup_off(), db);
     FILE *f = fopen(cfgpath, "w");
     if (!f || fputs(yaml, f) < 0 || fclose(f) != 0)
         die(cfgpath, strerror(errno));
