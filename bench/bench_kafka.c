@@ -10,7 +10,12 @@
  *   RSS_USERS  distinct users (one event each, one day) for the RSS run
  *              (1,000,000; 0 skips it)
  *   KEY=VALUE  librdkafka properties applied identically to the bare
- *              consumer, leadwatch's consumer and the RSS run
+ *              consumer, leadwatch's consumer and the RSS run;
+ *              producer.KEY=VALUE goes to the producers only, e.g.
+ *              producer.compression.codec=zstd for a compressed topic
+ *   BENCH_KAFKA_NO_DEDUP=1 (environment) turns leadwatch's messageId dedup
+ *              off (format segment dedups by default; the bare consumer
+ *              does no such work), to show what dedup costs per message
  *
  * Each consumer runs with its own defaults, as a user would run it: the
  * bare consumer with librdkafka's, leadwatch with leadwatch's (librdkafka's
@@ -78,9 +83,20 @@
 /* KEY=VALUE properties from the command line, for every consumer. */
 static lw_kafka_prop_t extra[MAX_EXTRA];
 static size_t nextra;
+/* producer.KEY=VALUE: for the producers (compression.codec) */
+static lw_kafka_prop_t pextra[MAX_EXTRA];
+static size_t npextra;
+
+/* The producers' properties: bootstrap, linger.ms=20, then producer.KEY=VALUE. */
+static lw_producer_t *bench_producer(const char *boot, char *err, size_t errsz)
+{
+    lw_kafka_prop_t props[2 + MAX_EXTRA] = {{"bootstrap.servers", boot}, {"linger.ms", "20"}};
+    memcpy(props + 2, pextra, npextra * sizeof *pextra);
+    return lw_producer_new(props, 2 + npextra, err, errsz);
+}
 
 static const char bench_yaml[] =
-    "source: {format: segment}\n"
+    "source: {format: segment%s}\n"
     "store: {path: %s, flush_events: 200000, flush_interval: 1s}\n"
     "buckets: {size: 1d, grace: 60d}\n"
     "metrics:\n"
@@ -90,6 +106,14 @@ static const char bench_yaml[] =
     "  - {name: sharers, distinct: user, where: {event: track_shared}}\n"
     "  - {name: ms_per_user, ratio: [listening_ms, active_users]}\n"
     "tree: {nsm: listening_ms, inputs: [{metric: active_users, kind: breadth}]}\n";
+
+/* BENCH_KAFKA_NO_DEDUP=1: source.dedup.enabled false (the simulator's
+ * events carry a messageId, which format segment dedups by default). */
+static const char *dedup_off(void)
+{
+    const char *e = getenv("BENCH_KAFKA_NO_DEDUP");
+    return e && *e && *e != '0' ? ", dedup: {enabled: false}" : "";
+}
 
 /* seconds on a clock: CLOCK_MONOTONIC, or a thread's or the process's CPU time */
 static double cpu_s(clockid_t id)
@@ -147,8 +171,7 @@ static pid_t start_mock(const char *lw, char *boot, size_t size)
 static int64_t produce_sim(const char *boot, int64_t n)
 {
     char err[512];
-    lw_kafka_prop_t props[] = {{"bootstrap.servers", boot}, {"linger.ms", "20"}};
-    lw_producer_t *p = lw_producer_new(props, 2, err, sizeof err);
+    lw_producer_t *p = bench_producer(boot, err, sizeof err);
     if (!p)
         die("producer", err);
     lw_sim_opts_t o;
@@ -247,7 +270,7 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
 {
     char err[512], yaml[4096], db[1024];
     snprintf(db, sizeof db, "%s/bench-kafka-%s.db", dir, group);
-    snprintf(yaml, sizeof yaml, bench_yaml, db);
+    snprintf(yaml, sizeof yaml, bench_yaml, dedup_off(), db);
     lw_config_t *cfg = NULL;
     lw_store_t *store = NULL;
     if (lw_config_parse(yaml, strlen(yaml), "bench.yaml", &cfg, err, sizeof err) != LW_OK)
@@ -330,8 +353,7 @@ static double median(const double *v, int n, double *lo, double *hi)
 static void produce_users(const char *boot, long users)
 {
     char err[512], line[256], key[32];
-    lw_kafka_prop_t props[] = {{"bootstrap.servers", boot}, {"linger.ms", "20"}};
-    lw_producer_t *p = lw_producer_new(props, 2, err, sizeof err);
+    lw_producer_t *p = bench_producer(boot, err, sizeof err);
     if (!p)
         die("producer", err);
     for (long i = 0; i < users; i++) {
@@ -357,7 +379,7 @@ static long rss_run(const char *lw, const char *boot, const char *dir, int run)
     snprintf(group, sizeof group, "group.id=rss-%d", run);
     snprintf(db, sizeof db, "%s/bench-kafka-rss.db", dir);
     snprintf(cfgpath, sizeof cfgpath, "%s/bench-kafka-rss.yaml", dir);
-    snprintf(yaml, sizeof yaml, bench_yaml, db);
+    snprintf(yaml, sizeof yaml, bench_yaml, dedup_off(), db);
     FILE *f = fopen(cfgpath, "w");
     if (!f || fputs(yaml, f) < 0 || fclose(f) != 0)
         die(cfgpath, strerror(errno));
@@ -440,12 +462,15 @@ int main(int argc, char **argv)
     }
     for (int i = 4; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
-        if (!eq || eq == argv[i] || nextra == MAX_EXTRA) {
+        if (!eq || eq == argv[i] || nextra == MAX_EXTRA || npextra == MAX_EXTRA) {
             fprintf(stderr, "bench_kafka: %s: want KEY=VALUE (at most %d)\n", argv[i], MAX_EXTRA);
             return 2;
         }
         *eq = '\0';
-        extra[nextra++] = (lw_kafka_prop_t){argv[i], eq + 1};
+        if (strncmp(argv[i], "producer.", 9) == 0)
+            pextra[npextra++] = (lw_kafka_prop_t){argv[i] + 9, eq + 1};
+        else
+            extra[nextra++] = (lw_kafka_prop_t){argv[i], eq + 1};
     }
     const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char lw[4096];
@@ -457,7 +482,10 @@ int main(int argc, char **argv)
     printf("librdkafka %s; consumer properties:", rd_kafka_version_str());
     for (size_t i = 0; i < nextra; i++)
         printf(" %s=%s", extra[i].key, extra[i].value);
-    printf("%s\n", nextra ? "" : " leadwatch's defaults");
+    printf("%s; producer:", nextra ? "" : " each consumer's defaults");
+    for (size_t i = 0; i < npextra; i++)
+        printf(" %s=%s", pextra[i].key, pextra[i].value);
+    printf("%s\n", npextra ? "" : " uncompressed");
     char boot[256];
     pid_t mock = start_mock(lw, boot, sizeof boot);
     mock_pid = mock;

@@ -250,7 +250,7 @@ static void test_defaults(void **state)
         /* the bounded prefetch (librdkafka: 100000, 65536, 52428800) */
         {"queued.min.messages", "20000"},
         {"queued.max.messages.kbytes", "8192"},
-        {"fetch.max.bytes", "4194304"}};
+        {"fetch.max.bytes", "1048576"}};
     expect_props(conf, cases, sizeof cases / sizeof cases[0]);
     lw_consumer_destroy(c);
 

@@ -2,7 +2,8 @@
  * test_timeutil.c - table-driven tests for timeutil.c: civil <-> days
  * round trips (checked against an independent day-by-day walk), ISO 8601
  * parsing (valid forms, offsets crossing midnight and year ends, leap
- * years, out-of-range fields, malformed text, no read past len),
+ * years, out-of-range fields, malformed text, no read past len, the
+ * per-thread date cache against a reference validator),
  * formatting, durations and bucket starts (hour/day/week, negative times,
  * Monday weeks).
  */
@@ -12,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,6 +164,84 @@ static void test_parse_invalid(void **state)
         if (lw_time_parse_iso8601(bad[i], strlen(bad[i]), &ms))
             print_error("accepted bad case %zu: '%s'\n", i, bad[i]);
         assert_false(lw_time_parse_iso8601(bad[i], strlen(bad[i]), &ms));
+    }
+}
+
+/* The parser caches the last valid date ("YYYY-MM-DD") of the thread.  An
+ * independent reference for the date part: its day number, or INT64_MIN. */
+static int64_t ref_date(const char *s)
+{
+    for (int i = 0; i < 10; i++)
+        if (i == 4 || i == 7 ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
+            return INT64_MIN;
+    int y = atoi(s), m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12 || d < 1)
+        return INT64_MIN;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] + (m == 2 && leap))
+        return INT64_MIN;
+    return lw_days_from_civil(y, (unsigned)m, (unsigned)d);
+}
+
+static void check_date_vs_ref(const char *date, const char *rest)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, "%.10s%s", date, rest);
+    int64_t want = ref_date(date), ms = 42;
+    bool ok = lw_time_parse_iso8601(buf, (size_t)n, &ms);
+    if (ok != (want != INT64_MIN) || (ok && ms != want * 86400000 + 3723000))
+        print_error("'%s': ok=%d ms=%lld, reference day %lld\n", buf, ok, (long long)ms,
+                    (long long)want);
+    assert_int_equal(ok, want != INT64_MIN);
+    if (ok)
+        assert_int_equal(ms, want * 86400000 + 3723000);
+}
+
+/* Invalid dates right after a cached valid one that differs in a byte or
+ * two, every day and the impossible days 29-32 of every month over 1899-2101
+ * (leap years, centuries, 2000), and random near-miss mutations. */
+static void test_parse_date_cache(void **state)
+{
+    (void)state;
+    static const char *const pairs[][2] = {
+        {"2024-02-29", "2026-02-29"}, {"2024-02-29", "2024-02-30"}, {"2000-02-29", "1900-02-29"},
+        {"2026-01-31", "2026-04-31"}, {"2026-03-28", "2026-13-28"}, {"2026-03-28", "2026-03-2x"},
+        {"2026-03-28", "2026-03-28"}, {"2026-12-31", "2026-12-32"}, {"2026-10-01", "2026-00-01"},
+    };
+    int64_t ms;
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        check_date_vs_ref(pairs[i][0], "T01:02:03Z");
+        check_date_vs_ref(pairs[i][1], "T01:02:03Z");
+        check_date_vs_ref(pairs[i][1], "T01:02:03Z"); /* twice: an invalid date is never cached */
+        check_date_vs_ref(pairs[i][0], "T01:02:03Z");
+    }
+    /* a cached date does not excuse a bad time or a short string */
+    check_date_vs_ref("2026-03-28", "T01:02:03Z");
+    assert_false(lw_time_parse_iso8601("2026-03-28T25:00:00Z", 20, &ms));
+    assert_false(lw_time_parse_iso8601("2026-03-28", 9, &ms));
+    assert_false(lw_time_parse_iso8601("2026-03-28X", 11, &ms));
+    check_date_vs_ref("2026-03-28", "T01:02:03Z");
+
+    char d[16];
+    for (int y = 1899; y <= 2101; y++)
+        for (int m = 1; m <= 12; m++)
+            for (int day = 1; day <= 32; day++) {
+                snprintf(d, sizeof d, "%04d-%02d-%02d", y, m, day);
+                check_date_vs_ref(d, "T01:02:03Z");
+                check_date_vs_ref(d, "T01:02:03Z"); /* the cached path */
+            }
+
+    srand(19);
+    static const char alphabet[] = "0123456789-x";
+    for (int it = 0; it < 200000; it++) {
+        snprintf(d, sizeof d, "%04d-%02d-%02d", 1990 + rand() % 60, 1 + rand() % 12,
+                 1 + rand() % 28);
+        check_date_vs_ref(d, "T01:02:03Z"); /* valid: cached */
+        int flips = 1 + rand() % 2;
+        for (int f = 0; f < flips; f++)
+            d[rand() % 10] = alphabet[rand() % (sizeof alphabet - 1)];
+        check_date_vs_ref(d, "T01:02:03Z");
     }
 }
 
@@ -317,7 +397,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_civil_known_days),  cmocka_unit_test(test_civil_walk),
         cmocka_unit_test(test_parse_valid),       cmocka_unit_test(test_parse_invalid),
-        cmocka_unit_test(test_parse_no_overread), cmocka_unit_test(test_format),
+        cmocka_unit_test(test_parse_no_overread), cmocka_unit_test(test_parse_date_cache), cmocka_unit_test(test_format),
         cmocka_unit_test(test_duration),          cmocka_unit_test(test_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,11 @@
 /*
  * consumer.c - see consumer.h.
  *
+ * Files: this one holds the lifecycle, the message path, offset commits,
+ * the fetch wake-up and broker contact; consumer_rebalance.c the rebalance
+ * callback (claims, assign, revoke, fencing, paused partitions); both share
+ * the state below through the private consumer_int.h.
+ *
  * State: a table of partitions ever assigned to this instance (bounded by
  * LW_KAFKA_MAX_PARTITIONS).  Each row holds the topic, the partition, its
  * pipeline source id, `next` (the offset after the last message fed, -1
@@ -113,6 +118,7 @@
  * bounded.
  */
 #include "leadwatch/ingest/consumer.h"
+#include "leadwatch/ingest/consumer_int.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -127,97 +133,7 @@
 #include "leadwatch/core/clock.h"
 #include "leadwatch/ingest/produce.h"
 
-#define COMMITTED_TIMEOUT_MS 5000
-/* a paused partition retries reading the group's committed offset this often, waiting this long */
-#define COMMITTED_RETRY_MS 1000
-#define COMMITTED_RETRY_TIMEOUT_MS 1000
-/* an unconfirmed (refused) offset commit is sent again this often */
-#define COMMIT_RETRY_MS 1000
-#define SYNC_COMMIT_TIMEOUT_MS 5000
-#define KAFKA_ERRMSG 512
-/*
- * A partition that has been at its end this long (no message since) stops
- * holding the watermark back (lw_pipeline_source_idle).  Not immediately at
- * end-of-partition: a partition that is read as fast as it is written hits
- * its end many times a second, and during a replay a few hundred
- * milliseconds can be days of event time.
- */
-#define IDLE_AFTER_MS 2000
-/* librdkafka 2.2.0, the first with fetch.queue.backoff.ms, and leadwatch's default for it */
-#define FETCH_QUEUE_BACKOFF_VERSION 0x020200ff
-#define FETCH_QUEUE_BACKOFF_MS "10"
-/* bound on the fetch wake-up's broker round trip (it runs on the caller's thread) */
-#define WAKE_TIMEOUT_MS 500
-/* at most one wake-up per this on an empty queue (the caller would wait anyway) */
-#define WAKE_EMPTY_INTERVAL_MS 20
-/* librdkafka statistics period unless source.kafka sets statistics.interval.ms: the
- * resolution of the broker contact time (readiness) */
-#define BROKER_STATS_MS "1000"
-/* messages taken from the consumer queue per rd_kafka_consume_batch_queue() */
-#define POLL_BATCH 256
-
-typedef struct {
-    char *topic;
-    int32_t partition;
-    int source;
-    int64_t next;
-    int64_t confirmed; /* the group's committed offset as Kafka last confirmed it, -1 none */
-    int64_t inflight;  /* a commit sent, not answered yet, -1 none */
-    bool active;
-    bool blocked; /* assigned and paused: the group's committed offset is unknown */
-    bool eof;
-    bool idle;         /* reported idle to the pipeline */
-    int64_t eof_since; /* mono time of the end-of-partition */
-    int64_t eof_at;    /* offset of that end (the lag position while `next` is unknown) */
-    int64_t lost;      /* offsets skipped past `next` since start (events lost, see below) */
-    int64_t lost_first, lost_last; /* the newest skipped range, -1 none */
-    bool reseek; /* fleet: put back at `next` after a refused flush; fed nothing until the seek */
-    bool fenced; /* fleet: another member claimed it; paused and fed nothing until revoked */
-} part_t;
-
-struct lw_consumer {
-    rd_kafka_t *rk;
-    lw_pipeline_t *p;
-    lw_producer_t *dlq;
-    const char *dlq_topic;
-
-    part_t *parts;
-    size_t nparts, cap_parts;
-    size_t last_hit;
-
-    rd_kafka_queue_t *q; /* the consumer queue: served in batches; its length */
-
-    /* fetch wake-up (librdkafka < 2.2, see the file comment) */
-    bool wake_needed;        /* the queue reached a fetch-stop threshold */
-    int64_t queue_min_msgs;  /* queued.min.messages */
-    int64_t queue_max_bytes; /* queued.max.messages.kbytes * 1024 */
-    int64_t bytes_fed;       /* payload + key bytes of the messages fed: the average size */
-    int64_t last_wake_ms;    /* mono time of the last wake-up on an empty queue */
-    bool waker_started;      /* the waker thread runs (waker_main) */
-    pthread_t waker;
-    pthread_mutex_t wake_mu; /* guards wake_list and wake_quit */
-    pthread_cond_t wake_cv;
-    rd_kafka_topic_partition_list_t *wake_list; /* for the waker to send; NULL when none */
-    bool wake_quit;
-
-    int64_t now_ms, mono_ms;         /* the clock as of the current poll, for callbacks */
-    int64_t last_commit_retry_ms;    /* mono time of the last commit retry */
-    int64_t last_committed_retry_ms; /* mono time of the last committed-offset read retry */
-    bool broker_tracked;             /* statistics are on: broker_seen_ms means something */
-    int64_t broker_seen_ms; /* mono time of the last report with a broker up (INT64_MIN: none
-                               yet, the first poll starts the count) */
-    lw_err_t failed;        /* LW_OK until a fatal error */
-    char failmsg[KAFKA_ERRMSG];
-    lw_consumer_stats_t st;
-    bool shared;        /* the store is shared by a fleet (store.h "Fleet") */
-    char owner[128];    /* this member in source_owners: host:pid */
-    bool reseek_needed; /* a row has `reseek` set */
-};
-
-/* Record the first fatal error; every later call reports it. */
-static lw_err_t fail(lw_consumer_t *c, lw_err_t err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static lw_err_t fail(lw_consumer_t *c, lw_err_t err, const char *fmt, ...)
+lw_err_t lw_kc_fail(lw_consumer_t *c, lw_err_t err, const char *fmt, ...)
 {
     if (c->failed == LW_OK) {
         va_list ap;
@@ -237,7 +153,7 @@ static lw_err_t failed(const lw_consumer_t *c, char *errstr, size_t errstr_size)
 
 /* ---- partition table ---- */
 
-static part_t *part_find(lw_consumer_t *c, const char *topic, int32_t partition)
+part_t *lw_kc_part_find(lw_consumer_t *c, const char *topic, int32_t partition)
 {
     if (c->last_hit < c->nparts) {
         part_t *pt = &c->parts[c->last_hit];
@@ -254,26 +170,27 @@ static part_t *part_find(lw_consumer_t *c, const char *topic, int32_t partition)
 }
 
 /* Find or add the row and register its pipeline source; NULL with the consumer failed. */
-static part_t *part_get(lw_consumer_t *c, const char *topic, int32_t partition,
-                        lw_position_t *stored, bool *found)
+part_t *lw_kc_part_get(lw_consumer_t *c, const char *topic, int32_t partition,
+                       lw_position_t *stored, bool *found)
 {
     char name[LW_PIPELINE_MAX_SOURCE_NAME];
     char err[KAFKA_ERRMSG];
     if ((size_t)snprintf(name, sizeof name, "kafka:%s:%d", topic, (int)partition) >= sizeof name) {
-        fail(c, LW_ERR_TOO_LARGE, "topic name too long: %s", topic);
+        lw_kc_fail(c, LW_ERR_TOO_LARGE, "topic name too long: %s", topic);
         return NULL;
     }
     int source = lw_pipeline_add_source(c->p, name, stored, found, err, sizeof err);
     if (source < 0) {
-        fail(c, LW_ERR_STORE, "%s: %s", name, err);
+        lw_kc_fail(c, LW_ERR_STORE, "%s: %s", name, err);
         return NULL;
     }
-    part_t *pt = part_find(c, topic, partition);
+    part_t *pt = lw_kc_part_find(c, topic, partition);
     if (pt)
         return pt;
     if (c->nparts == c->cap_parts) {
         if (c->cap_parts == LW_KAFKA_MAX_PARTITIONS) {
-            fail(c, LW_ERR_TOO_LARGE, "more than %d partitions assigned", LW_KAFKA_MAX_PARTITIONS);
+            lw_kc_fail(c, LW_ERR_TOO_LARGE, "more than %d partitions assigned",
+                       LW_KAFKA_MAX_PARTITIONS);
             return NULL;
         }
         size_t cap = c->cap_parts ? c->cap_parts * 2 : 16;
@@ -281,7 +198,7 @@ static part_t *part_get(lw_consumer_t *c, const char *topic, int32_t partition,
             cap = LW_KAFKA_MAX_PARTITIONS;
         part_t *np = realloc(c->parts, cap * sizeof *np);
         if (!np) {
-            fail(c, LW_ERR_NOMEM, "out of memory");
+            lw_kc_fail(c, LW_ERR_NOMEM, "out of memory");
             return NULL;
         }
         c->parts = np;
@@ -291,7 +208,7 @@ static part_t *part_get(lw_consumer_t *c, const char *topic, int32_t partition,
     memset(pt, 0, sizeof *pt);
     pt->topic = strdup(topic);
     if (!pt->topic) {
-        fail(c, LW_ERR_NOMEM, "out of memory");
+        lw_kc_fail(c, LW_ERR_NOMEM, "out of memory");
         return NULL;
     }
     pt->partition = partition;
@@ -336,7 +253,7 @@ static void commit_result(lw_consumer_t *c, rd_kafka_resp_err_t err,
     rd_kafka_resp_err_t first = err;
     for (int i = 0; offsets && i < offsets->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
-        part_t *pt = part_find(c, tp->topic, tp->partition);
+        part_t *pt = lw_kc_part_find(c, tp->topic, tp->partition);
         if (!pt)
             continue;
         if (pt->inflight == tp->offset)
@@ -401,7 +318,7 @@ static rd_kafka_topic_partition_list_t *moved_offsets(lw_consumer_t *c,
  * position).  A refused commit is logged and counted, never fatal (the
  * store, not Kafka, is the record of progress), and retried later.
  */
-static void commit_kafka(lw_consumer_t *c, const rd_kafka_topic_partition_list_t *which, bool sync)
+void lw_kc_commit_kafka(lw_consumer_t *c, const rd_kafka_topic_partition_list_t *which, bool sync)
 {
     rd_kafka_topic_partition_list_t *l = moved_offsets(c, which);
     if (l->cnt == 0) {
@@ -455,484 +372,10 @@ static void retry_commits(lw_consumer_t *c)
         const part_t *pt = &c->parts[i];
         if (pt->inflight < 0 && needs_commit(c, pt)) {
             c->last_commit_retry_ms = c->mono_ms;
-            commit_kafka(c, NULL, false);
+            lw_kc_commit_kafka(c, NULL, false);
             return;
         }
     }
-}
-
-/* ---- rebalance ---- */
-
-/* auto.offset.reset as a logical offset, for a seek (a paused partition resolved late). */
-static int64_t reset_offset(const lw_consumer_t *c)
-{
-    char v[32] = "";
-    size_t vlen = sizeof v;
-    rd_kafka_conf_get(rd_kafka_conf(c->rk), "auto.offset.reset", v, &vlen);
-    return strcmp(v, "latest") == 0 || strcmp(v, "largest") == 0 || strcmp(v, "end") == 0
-               ? RD_KAFKA_OFFSET_END
-               : RD_KAFKA_OFFSET_BEGINNING;
-}
-
-/*
- * The start offset of a partition (consumer.h): max(store, group), else
- * RD_KAFKA_OFFSET_INVALID (auto.offset.reset).  Sets the row's next and
- * confirmed and logs where the start came from.
- */
-static int64_t start_offset(part_t *pt, bool found, const lw_position_t *stored, int64_t committed)
-{
-    const char *why;
-    int64_t start;
-    if (found && stored->position >= committed) {
-        start = stored->position;
-        why = "the store";
-    } else if (committed >= 0) {
-        start = committed;
-        why = found ? "the group's committed offset, ahead of the store (failover)"
-                    : "the group's committed offset (not in the store)";
-    } else {
-        start = RD_KAFKA_OFFSET_INVALID; /* committed, else auto.offset.reset */
-        why = "auto.offset.reset (neither the store nor the group has an offset)";
-    }
-    pt->next = start >= 0 ? start : -1;
-    pt->confirmed = committed;
-    pt->inflight = -1;
-    if (start >= 0)
-        LW_LOG(LW_LOG_INFO, "consumer", "assigned kafka:%s:%d at offset %lld from %s", pt->topic,
-               (int)pt->partition, (long long)start, why);
-    else
-        LW_LOG(LW_LOG_INFO, "consumer", "assigned kafka:%s:%d from %s", pt->topic,
-               (int)pt->partition, why);
-    return start;
-}
-
-/* The group's committed offset of element i of a successful rd_kafka_committed(), -1 none. */
-static int64_t committed_of(const rd_kafka_topic_partition_t *tp)
-{
-    return tp->err == RD_KAFKA_RESP_ERR_NO_ERROR && tp->offset >= 0 ? tp->offset : -1;
-}
-
-/* A claim in the making: the row, and what the store answered for it. */
-typedef struct {
-    part_t *pt;
-    char name[LW_PIPELINE_MAX_SOURCE_NAME];
-    int64_t epoch, max_time;
-    lw_position_t pos;
-    bool found;
-} claim_t;
-
-static int claim_order(const void *a, const void *b)
-{
-    return strcmp(((const claim_t *)a)->name, ((const claim_t *)b)->name);
-}
-
-/* One claim transaction over `cl` (sorted); LW_ERR_RETRY when the store broke a deadlock. */
-static lw_err_t claim_once(lw_consumer_t *c, claim_t *cl, size_t n, char *err, size_t errsz)
-{
-    lw_store_t *st = lw_pipeline_store(c->p);
-    lw_err_t e = lw_store_begin(st, err, errsz);
-    for (size_t i = 0; i < n && e == LW_OK; i++) {
-        e = lw_store_claim(st, cl[i].name, c->owner, &cl[i].epoch, &cl[i].max_time, err, errsz);
-        if (e == LW_OK) {
-            e = lw_store_get_position(st, cl[i].name, &cl[i].pos, err, errsz);
-            cl[i].found = e == LW_OK;
-            if (e == LW_ERR_NOT_FOUND)
-                e = LW_OK;
-        }
-    }
-    if (e == LW_OK)
-        e = lw_store_commit(st, err, errsz);
-    if (e != LW_OK)
-        lw_store_rollback(st);
-    return e;
-}
-
-/*
- * Fleet: claim the assigned partitions in the shared store (consumer.h):
- * in one transaction, in name order, each one's owner epoch is raised and
- * its position and newest event time read; the pipeline's sources take
- * them.  The positions in `stored`/`found` (indexed like `parts`) are
- * replaced by the ones read.  False with the consumer failed when the store
- * fails.
- */
-static bool claim(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts, part_t **rows,
-                  lw_position_t *stored, bool *found)
-{
-    char err[KAFKA_ERRMSG];
-    claim_t *cl = calloc((size_t)parts->cnt + 1, sizeof *cl);
-    if (!cl) {
-        fail(c, LW_ERR_NOMEM, "out of memory");
-        return false;
-    }
-    size_t n = 0;
-    for (int i = 0; i < parts->cnt; i++) {
-        if (!rows[i])
-            continue;
-        cl[n].pt = rows[i];
-        snprintf(cl[n].name, sizeof cl[n].name, "kafka:%s:%d", rows[i]->topic,
-                 (int)rows[i]->partition);
-        n++;
-    }
-    qsort(cl, n, sizeof *cl, claim_order);
-    lw_err_t e = claim_once(c, cl, n, err, sizeof err);
-    for (int t = 0; e == LW_ERR_RETRY && t < 5; t++)
-        e = claim_once(c, cl, n, err, sizeof err);
-    if (e != LW_OK) {
-        free(cl);
-        fail(c, e, "claiming the assigned partitions in the store failed: %s", err);
-        return false;
-    }
-    for (size_t k = 0; k < n; k++) {
-        lw_pipeline_source_claim(c->p, cl[k].pt->source, cl[k].epoch, cl[k].max_time, &cl[k].pos,
-                                 cl[k].found);
-        for (int i = 0; i < parts->cnt; i++) {
-            if (rows[i] == cl[k].pt) {
-                stored[i] = cl[k].pos;
-                found[i] = cl[k].found;
-            }
-        }
-        LW_LOG(LW_LOG_INFO, "consumer", "claimed %s at owner epoch %lld", cl[k].name,
-               (long long)cl[k].epoch);
-    }
-    free(cl);
-    return true;
-}
-
-static void assign(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts)
-{
-    rd_kafka_topic_partition_list_t *comm = rd_kafka_topic_partition_list_copy(parts);
-    rd_kafka_resp_err_t ce = rd_kafka_committed(c->rk, comm, COMMITTED_TIMEOUT_MS);
-    size_t np = (size_t)parts->cnt + 1;
-    part_t **rows = calloc(np, sizeof *rows);
-    lw_position_t *stored_v = calloc(np, sizeof *stored_v);
-    bool *found_v = calloc(np, sizeof *found_v);
-    size_t *at = calloc(np, sizeof *at); /* row index + 1, 0 none */
-    if (!rows || !stored_v || !found_v || !at)
-        fail(c, LW_ERR_NOMEM, "out of memory");
-    /* every row first, by index (part_get may grow, and so move, the table), then pointers */
-    for (int i = 0; i < parts->cnt && c->failed == LW_OK && at; i++) {
-        part_t *pt = part_get(c, parts->elems[i].topic, parts->elems[i].partition, &stored_v[i],
-                              &found_v[i]);
-        at[i] = pt ? (size_t)(pt - c->parts) + 1 : 0;
-    }
-    for (int i = 0; i < parts->cnt && c->failed == LW_OK && at; i++) {
-        rows[i] = at[i] ? &c->parts[at[i] - 1] : NULL;
-        if (rows[i])
-            rows[i]->fenced = rows[i]->reseek = false;
-    }
-    free(at);
-    if (c->shared && c->failed == LW_OK)
-        (void)claim(c, parts, rows, stored_v, found_v);
-    for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        part_t *pt = c->failed == LW_OK && rows ? rows[i] : NULL;
-        lw_position_t stored = pt ? stored_v[i] : (lw_position_t){0};
-        bool found = pt ? found_v[i] : false;
-        if (!pt) {
-            /* the store failed: consume nothing */
-            tp->offset = RD_KAFKA_OFFSET_END;
-            continue;
-        }
-        pt->active = true;
-        pt->eof = false;
-        rd_kafka_resp_err_t pe = ce != RD_KAFKA_RESP_ERR_NO_ERROR ? ce : comm->elems[i].err;
-        pt->blocked = pe != RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (pt->blocked) {
-            /* never start from the store alone: another member may have
-             * consumed past it; paused until the read succeeds (poll) */
-            c->st.committed_read_errors++;
-            LW_LOG(LW_LOG_ERROR, "consumer",
-                   "kafka:%s:%d: cannot read the group's committed offset (%s); the partition is "
-                   "paused (not started from the store, which could count another member's "
-                   "messages again) and the read is retried every %d ms",
-                   tp->topic, (int)tp->partition, rd_kafka_err2str(pe), COMMITTED_RETRY_MS);
-            pt->next = -1;
-            pt->confirmed = -1;
-            pt->inflight = -1;
-            tp->offset = found ? stored.position : RD_KAFKA_OFFSET_END;
-            continue;
-        }
-        tp->offset = start_offset(pt, found, &stored, committed_of(&comm->elems[i]));
-    }
-    free(rows);
-    free(stored_v);
-    free(found_v);
-    rd_kafka_topic_partition_list_destroy(comm);
-}
-
-/*
- * Fleet: a flush was refused (LW_ERR_FENCED: another member claimed one of
- * our partitions since we did).  Nothing of it committed, so everything
- * this member fed since its last flush is dropped (lw_pipeline_discard);
- * every partition it still owns (same epoch in the store) goes back to the
- * store's position (re-read) and is sought there on the next poll; the ones
- * claimed by another member are paused and fed nothing until Kafka revokes
- * them.  Counted in fenced_flushes.  False with the consumer failed when
- * the store cannot be read.
- */
-static bool on_fenced(lw_consumer_t *c, const char *why)
-{
-    char err[KAFKA_ERRMSG];
-    lw_store_t *st = lw_pipeline_store(c->p);
-    c->st.fenced_flushes++;
-    LW_LOG(LW_LOG_WARN, "consumer",
-           "%s; this member's unflushed events are dropped and its partitions re-read from "
-           "the store",
-           why);
-    lw_pipeline_discard(c->p);
-    rd_kafka_topic_partition_list_t *lost = rd_kafka_topic_partition_list_new(4);
-    for (size_t i = 0; i < c->nparts && c->failed == LW_OK; i++) {
-        part_t *pt = &c->parts[i];
-        int64_t mine, now = -1, max_time = INT64_MIN;
-        if (!pt->active || pt->fenced || !lw_pipeline_source_claimed(c->p, pt->source, &mine))
-            continue;
-        char name[LW_PIPELINE_MAX_SOURCE_NAME];
-        snprintf(name, sizeof name, "kafka:%s:%d", pt->topic, (int)pt->partition);
-        lw_err_t e = lw_store_owner(st, name, &now, &max_time, err, sizeof err);
-        lw_position_t pos = {0};
-        bool found = false;
-        if (e == LW_OK && now == mine) {
-            e = lw_store_get_position(st, name, &pos, err, sizeof err);
-            found = e == LW_OK;
-            if (e == LW_ERR_NOT_FOUND)
-                e = LW_OK;
-        }
-        if (e != LW_OK && e != LW_ERR_NOT_FOUND) {
-            fail(c, e, "re-reading %s after a refused flush: %s", name, err);
-            break;
-        }
-        if (e == LW_OK && now == mine) {
-            lw_pipeline_source_claim(c->p, pt->source, mine, max_time, &pos, found);
-            pt->next = found ? pos.position : -1;
-            pt->reseek = true;
-            pt->eof = false;
-            pt->idle = false;
-            c->reseek_needed = true;
-            continue;
-        }
-        LW_LOG(LW_LOG_WARN, "consumer",
-               "%s belongs to another member now (owner epoch %lld, ours %lld): paused until "
-               "revoked",
-               name, (long long)now, (long long)mine);
-        lw_pipeline_source_release(c->p, pt->source);
-        pt->fenced = true;
-        pt->idle = true;
-        rd_kafka_topic_partition_list_add(lost, pt->topic, pt->partition);
-    }
-    if (lost->cnt > 0)
-        (void)rd_kafka_pause_partitions(c->rk, lost);
-    rd_kafka_topic_partition_list_destroy(lost);
-    return c->failed == LW_OK;
-}
-
-/* Fleet: seek every row put back by on_fenced() to its `next` (from lw_consumer_poll). */
-static void reseek_rows(lw_consumer_t *c)
-{
-    if (!c->reseek_needed)
-        return;
-    c->reseek_needed = false;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
-    for (size_t i = 0; i < c->nparts; i++) {
-        part_t *pt = &c->parts[i];
-        if (pt->active && pt->reseek)
-            rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)->offset =
-                pt->next >= 0 ? pt->next : reset_offset(c);
-    }
-    rd_kafka_error_t *error =
-        l->cnt > 0 ? rd_kafka_seek_partitions(c->rk, l, COMMITTED_RETRY_TIMEOUT_MS) : NULL;
-    if (error) {
-        LW_LOG(LW_LOG_WARN, "consumer", "seek after a refused flush: %s (retried)",
-               rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-        c->reseek_needed = true;
-    } else {
-        /* librdkafka drops what was fetched before the seek (its version barrier) */
-        for (size_t i = 0; i < c->nparts; i++)
-            c->parts[i].reseek = false;
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* A pipeline flush; a refused one (fleet) is handled by on_fenced and is not a failure. */
-static lw_err_t flush_pipeline(lw_consumer_t *c, char *errstr, size_t errstr_size, bool *fenced)
-{
-    lw_err_t err = lw_pipeline_flush(c->p, c->mono_ms, errstr, errstr_size);
-    *fenced = err == LW_ERR_FENCED;
-    if (*fenced)
-        return on_fenced(c, errstr) ? LW_OK : c->failed;
-    return err;
-}
-
-/* Pause the blocked rows among `parts` (right after they were assigned). */
-static void pause_blocked(lw_consumer_t *c, const rd_kafka_topic_partition_list_t *parts)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
-    for (int i = 0; i < parts->cnt; i++) {
-        part_t *pt = part_find(c, parts->elems[i].topic, parts->elems[i].partition);
-        if (pt && pt->blocked)
-            rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition);
-    }
-    if (l->cnt > 0) {
-        rd_kafka_resp_err_t e = rd_kafka_pause_partitions(c->rk, l);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-            LW_LOG(LW_LOG_ERROR, "consumer", "cannot pause: %s", rd_kafka_err2str(e));
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-/*
- * From lw_consumer_poll, at most every COMMITTED_RETRY_MS: read the group's
- * committed offsets of the blocked rows again; each one that answers seeks
- * to its start offset and resumes.
- */
-static void retry_blocked(lw_consumer_t *c)
-{
-    if (c->mono_ms - c->last_committed_retry_ms < COMMITTED_RETRY_MS)
-        return;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
-    for (size_t i = 0; i < c->nparts; i++) {
-        if (c->parts[i].active && c->parts[i].blocked)
-            rd_kafka_topic_partition_list_add(l, c->parts[i].topic, c->parts[i].partition);
-    }
-    if (l->cnt == 0) {
-        rd_kafka_topic_partition_list_destroy(l);
-        return;
-    }
-    c->last_committed_retry_ms = c->mono_ms;
-    rd_kafka_resp_err_t ce = rd_kafka_committed(c->rk, l, COMMITTED_RETRY_TIMEOUT_MS);
-    rd_kafka_topic_partition_list_t *go = rd_kafka_topic_partition_list_new(l->cnt);
-    for (int i = 0; i < l->cnt; i++) {
-        rd_kafka_topic_partition_t *tp = &l->elems[i];
-        part_t *pt = part_find(c, tp->topic, tp->partition);
-        rd_kafka_resp_err_t pe = ce != RD_KAFKA_RESP_ERR_NO_ERROR ? ce : tp->err;
-        if (pe != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            c->st.committed_read_errors++;
-            LW_LOG(LW_LOG_ERROR, "consumer",
-                   "kafka:%s:%d: still cannot read the group's committed offset (%s); paused",
-                   tp->topic, (int)tp->partition, rd_kafka_err2str(pe));
-            continue;
-        }
-        lw_position_t fl;
-        bool found = lw_pipeline_source_flushed(c->p, pt->source, &fl);
-        int64_t start = start_offset(pt, found, &fl, committed_of(tp));
-        rd_kafka_topic_partition_list_add(go, tp->topic, tp->partition)->offset =
-            start >= 0 ? start : reset_offset(c);
-        pt->blocked = false;
-    }
-    if (go->cnt > 0) {
-        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, go, COMMITTED_RETRY_TIMEOUT_MS);
-        if (error) {
-            LW_LOG(LW_LOG_ERROR, "consumer", "seek after the committed offset read: %s",
-                   rd_kafka_error_string(error));
-            rd_kafka_error_destroy(error);
-        }
-        rd_kafka_resp_err_t e = rd_kafka_resume_partitions(c->rk, go);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-            LW_LOG(LW_LOG_ERROR, "consumer", "resume: %s", rd_kafka_err2str(e));
-    }
-    rd_kafka_topic_partition_list_destroy(go);
-    rd_kafka_topic_partition_list_destroy(l);
-    assert(lw_consumer_check(c, NULL, 0));
-}
-
-static void revoke_parts(lw_consumer_t *c, rd_kafka_topic_partition_list_t *parts, bool lost)
-{
-    char err[KAFKA_ERRMSG];
-    if (c->failed == LW_OK) {
-        bool fenced = false;
-        lw_err_t e = flush_pipeline(c, err, sizeof err, &fenced);
-        if (e != LW_OK)
-            fail(c, e, "store flush on revocation failed: %s", err);
-        else if (!lost && !fenced)
-            commit_kafka(c, parts, true);
-    }
-    for (int i = 0; i < parts->cnt; i++) {
-        part_t *pt = part_find(c, parts->elems[i].topic, parts->elems[i].partition);
-        if (pt) {
-            pt->active = false;
-            pt->blocked = false;
-            pt->eof = false;
-            if (pt->fenced) {
-                /* librdkafka keeps a pause across revoke and assign: paused when fenced,
-                 * a partition that came back would never be fetched again */
-                rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
-                rd_kafka_topic_partition_list_add(one, pt->topic, pt->partition);
-                (void)rd_kafka_resume_partitions(c->rk, one);
-                rd_kafka_topic_partition_list_destroy(one);
-            }
-            pt->fenced = pt->reseek = false;
-            /* no longer ours: it must not hold the watermark back (fleet: its new
-             * owner's claim makes it active again in the store) */
-            if (c->shared)
-                lw_pipeline_source_release(c->p, pt->source);
-            else
-                lw_pipeline_source_idle(c->p, pt->source);
-            pt->idle = true;
-            LW_LOG(LW_LOG_INFO, "consumer", "revoked kafka:%s:%d at offset %lld%s", pt->topic,
-                   (int)pt->partition, (long long)pt->next, lost ? " (lost)" : "");
-        }
-    }
-}
-
-static void handle_rebalance(lw_consumer_t *c, rd_kafka_resp_err_t err,
-                             rd_kafka_topic_partition_list_t *parts)
-{
-    bool coop = strcmp(rd_kafka_rebalance_protocol(c->rk), "COOPERATIVE") == 0;
-    c->st.rebalances++;
-    rd_kafka_error_t *error = NULL;
-    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        assign(c, parts);
-        if (coop)
-            error = rd_kafka_incremental_assign(c->rk, parts);
-        else
-            e = rd_kafka_assign(c->rk, parts);
-        if (!error && e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            pause_blocked(c, parts);
-    } else {
-        bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(c->rk);
-        revoke_parts(c, parts, lost);
-        if (coop)
-            error = rd_kafka_incremental_unassign(c->rk, parts);
-        else
-            e = rd_kafka_assign(c->rk, NULL);
-    }
-    if (error) {
-        LW_LOG(LW_LOG_ERROR, "consumer", "assignment change failed: %s",
-               rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-    } else if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        LW_LOG(LW_LOG_ERROR, "consumer", "assignment change failed: %s", rd_kafka_err2str(e));
-    }
-    int n = 0, nb = 0;
-    for (size_t i = 0; i < c->nparts; i++) {
-        n += c->parts[i].active;
-        nb += c->parts[i].active && c->parts[i].blocked;
-    }
-    c->st.assigned = n;
-    c->st.blocked = nb;
-    assert(lw_consumer_check(c, NULL, 0));
-}
-
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-    (void)rk;
-    handle_rebalance(opaque, err, parts);
-}
-
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    lw_consumer_t *c = opaque;
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        char why[KAFKA_ERRMSG];
-        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
-        fail(c, LW_ERR_KAFKA, "fatal Kafka error: %s: %s", rd_kafka_err2name(orig), why);
-        return;
-    }
-    /* transient (broker down, timeouts): librdkafka retries by itself */
-    LW_LOG(LW_LOG_WARN, "consumer", "Kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err),
-           reason);
 }
 
 /* ---- broker contact ---- */
@@ -1142,9 +585,9 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
         !has_prop(ks, "fetch.queue.backoff.ms"))
         rd_kafka_conf_set(conf, "fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS, NULL, 0);
     rd_kafka_conf_set_opaque(conf, c);
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_rebalance_cb(conf, lw_kc_on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
-    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_error_cb(conf, lw_kc_on_error);
     rd_kafka_conf_set_log_cb(conf, lw_kafka_log_cb);
     if (!has_prop(ks, "statistics.interval.ms"))
         rd_kafka_conf_set(conf, "statistics.interval.ms", BROKER_STATS_MS, NULL, 0);
@@ -1274,7 +717,7 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
                            size_t errstr_size)
 {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        part_t *pt = m->rkt ? part_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+        part_t *pt = m->rkt ? lw_kc_part_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
         if (pt && (pt->fenced || pt->reseek))
             return LW_OK; /* from before the seek, or not ours */
         if (pt && pt->active && !pt->blocked && pt->next >= 0 && m->offset > pt->next) {
@@ -1296,7 +739,7 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
                m->rkt ? ": " : "", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
         return LW_OK;
     }
-    part_t *pt = part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
+    part_t *pt = lw_kc_part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
     if (!pt || !pt->active || pt->blocked || pt->fenced || pt->reseek)
         return LW_OK; /* no longer ours, or its start is unknown: not fed, not counted */
     if (pt->next >= 0 && m->offset > pt->next)
@@ -1314,9 +757,9 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
         lw_pipeline_feed(c->p, pt->source, m->payload ? m->payload : "", m->payload ? m->len : 0,
                          &after, c->now_ms, &outcome, &reason, errstr, errstr_size);
     if (err == LW_ERR_FENCED) /* a flush the feed made by itself: nothing of this message counts */
-        return on_fenced(c, errstr) ? LW_OK : c->failed;
+        return lw_kc_on_fenced(c, errstr) ? LW_OK : c->failed;
     if (err != LW_OK)
-        return fail(c, err, "store flush failed: %s", errstr);
+        return lw_kc_fail(c, err, "store flush failed: %s", errstr);
     pt->next = after.position;
     c->bytes_fed += (int64_t)(m->len + m->key_len);
     pt->eof = false;
@@ -1462,8 +905,8 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
     if (c->dlq)
         lw_producer_poll(c->dlq);
     if (c->failed == LW_OK) {
-        reseek_rows(c);
-        retry_blocked(c);
+        lw_kc_reseek_rows(c);
+        lw_kc_retry_blocked(c);
         retry_commits(c);
         int nb = 0;
         for (size_t i = 0; i < c->nparts; i++)
@@ -1482,13 +925,13 @@ lw_err_t lw_consumer_flush(lw_consumer_t *c, int64_t mono_ms, bool sync, char *e
         return failed(c, errstr, errstr_size);
     c->mono_ms = mono_ms;
     bool fenced = false;
-    lw_err_t err = flush_pipeline(c, errstr, errstr_size, &fenced);
+    lw_err_t err = lw_kc_flush_pipeline(c, errstr, errstr_size, &fenced);
     if (err != LW_OK) {
-        fail(c, err, "store flush failed: %s", errstr);
+        lw_kc_fail(c, err, "store flush failed: %s", errstr);
         return failed(c, errstr, errstr_size);
     }
     if (!fenced)
-        commit_kafka(c, NULL, sync);
+        lw_kc_commit_kafka(c, NULL, sync);
     return LW_OK;
 }
 
@@ -1535,8 +978,8 @@ lw_err_t lw_consumer_close(lw_consumer_t *c, int64_t mono_ms, int timeout_ms, ch
             if (!ev)
                 continue;
             if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
-                handle_rebalance(c, rd_kafka_event_error(ev),
-                                 rd_kafka_event_topic_partition_list(ev));
+                lw_kc_handle_rebalance(c, rd_kafka_event_error(ev),
+                                       rd_kafka_event_topic_partition_list(ev));
             rd_kafka_event_destroy(ev);
         }
     }

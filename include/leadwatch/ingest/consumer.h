@@ -89,13 +89,17 @@
  * not set it (fetch.max.bytes also not when message.max.bytes,
  * fetch.message.max.bytes, max.partition.fetch.bytes or
  * receive.message.max.bytes is set).  librdkafka's are 100000, 65536 and
- * 52428800.  With these a catch-up over 1 M distinct users a day peaks at
- * ~35 MiB RSS instead of ~70, and faster (bench/RESULTS.md); 4 MiB
- * per fetch request still moves 200 MB/s over a 20 ms round trip.
+ * 52428800.  queued.max.messages.kbytes stops the next fetch only once the
+ * queue is over it, and a fetch response is decompressed whole, so the
+ * queue can overshoot by fetch.max.bytes times the compression ratio per
+ * broker (~8x for zstd JSON events): 1 MiB keeps that ~8 MiB (4 MiB let a
+ * zstd catch-up over 1 M distinct users a day reach 50-72 MiB RSS; now
+ * 24-39 MiB, bench/RESULTS.md, issue 19).  1 MiB per fetch request still
+ * moves 50 MB/s per broker over a 20 ms round trip.
  */
 #define LW_KAFKA_DEFAULT_QUEUED_MIN_MESSAGES "20000"
 #define LW_KAFKA_DEFAULT_QUEUED_MAX_KBYTES "8192"
-#define LW_KAFKA_DEFAULT_FETCH_MAX_BYTES "4194304"
+#define LW_KAFKA_DEFAULT_FETCH_MAX_BYTES "1048576"
 
 /* What the consumer needs from the configuration; all borrowed. */
 typedef struct {
