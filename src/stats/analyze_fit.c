@@ -86,13 +86,37 @@ size_t lw_analyze_fill_design(const lw_analyze_work_t *w, const double *y, const
 }
 
 /*
- * Granger x -> y at lag p on the rows of [lo, hi) (t >= lo + skip): the
- * records of granger.h (same formulas, with the controls in both models and
- * the rows chosen as above).  *sum = sum of the x-lag coefficients.  false
- * (rec->status LW_ERR_STATS with a reason) when infeasible.
+ * The record of a pair of fits: F, chi2 and LR with their p-values (granger.h's formulas).
+ * false (reason set) when the statistic is not finite.
  */
-bool lw_analyze_pair_test(lw_analyze_work_t *w, const double *y, const double *x, size_t p,
-                          size_t lo, size_t hi, lw_granger_lag_t *rec, double *sum, double *sum_t)
+static bool fill_record(lw_granger_lag_t *rec, size_t p, size_t m, size_t ku, double s)
+{
+    const double dfd = (double)(m - ku), d = rec->ssr_r - rec->ssr_u;
+    rec->df_num = (double)p;
+    rec->df_denom = dfd;
+    rec->f = d > 0.0 ? d / rec->ssr_u / (double)p * dfd : 0.0;
+    rec->f_p = gsl_cdf_fdist_Q(rec->f, (double)p, dfd);
+    rec->chi2 = d > 0.0 ? (double)m * d / rec->ssr_u : 0.0;
+    rec->chi2_df = (double)p;
+    rec->chi2_p = gsl_cdf_chisq_Q(rec->chi2, (double)p);
+    rec->lr = -2.0 * (rec->llf_r - rec->llf_u);
+    rec->lr_p = gsl_cdf_chisq_Q(rec->lr > 0.0 ? rec->lr : 0.0, (double)p);
+    if (!isfinite(rec->f) || !isfinite(s)) {
+        snprintf(rec->reason, sizeof rec->reason, "non-finite statistic");
+        return false;
+    }
+    rec->status = LW_OK;
+    return true;
+}
+
+/*
+ * lw_analyze_pair_test by two separate fits (lw_ols_fit: column-scaled,
+ * pivoted QR, rank and perfect-fit tests, classical covariance): the
+ * reference path, taken whenever the one-QR path below declines.
+ */
+bool lw_analyze_pair_test_refit(lw_analyze_work_t *w, const double *y, const double *x, size_t p,
+                                size_t lo, size_t hi, lw_granger_lag_t *rec, double *sum,
+                                double *sum_t)
 {
     memset(rec, 0, sizeof(*rec));
     rec->lag = p;
@@ -126,21 +150,8 @@ bool lw_analyze_pair_test(lw_analyze_work_t *w, const double *y, const double *x
     double s = 0.0;
     for (size_t j = ku - p; j < ku; j++)
         s += r.params[j];
-    const double dfd = (double)(m - ku), d = rec->ssr_r - rec->ssr_u;
-    rec->df_num = (double)p;
-    rec->df_denom = dfd;
-    rec->f = d > 0.0 ? d / rec->ssr_u / (double)p * dfd : 0.0;
-    rec->f_p = gsl_cdf_fdist_Q(rec->f, (double)p, dfd);
-    rec->chi2 = d > 0.0 ? (double)m * d / rec->ssr_u : 0.0;
-    rec->chi2_df = (double)p;
-    rec->chi2_p = gsl_cdf_chisq_Q(rec->chi2, (double)p);
-    rec->lr = -2.0 * (rec->llf_r - rec->llf_u);
-    rec->lr_p = gsl_cdf_chisq_Q(rec->lr > 0.0 ? rec->lr : 0.0, (double)p);
-    if (!isfinite(rec->f) || !isfinite(s)) {
-        snprintf(rec->reason, sizeof rec->reason, "non-finite statistic");
+    if (!fill_record(rec, p, m, ku, s))
         return false;
-    }
-    rec->status = LW_OK;
     if (sum)
         *sum = s;
     if (sum_t) { /* t of the sum: 1' V 1 over the x-lag block, classical V = s^2 (X'X)^-1 */
@@ -151,6 +162,139 @@ bool lw_analyze_pair_test(lw_analyze_work_t *w, const double *y, const double *x
         *sum_t = v > 0.0 ? s / sqrt(v) : 0.0;
     }
     return true;
+}
+
+/* Relative |R_jj| (to the column's norm) below which the one-QR path hands the
+ * pair to lw_ols_fit: 1000 times lw_ols_fit's own rank tolerance, so a design
+ * the one-QR path accepts is one lw_ols_fit accepts too. */
+#define PAIR_QR_TOL (1e3 * LW_OLS_RANK_TOL)
+
+/* Sum of squared residuals y - X b over m rows of the first k columns (row stride ks). */
+static double ssr_explicit(const double *X, size_t ks, const double *y, size_t m, size_t k,
+                           const double *b)
+{
+    double ssr = 0.0;
+    for (size_t t = 0; t < m; t++) {
+        double fit = 0.0;
+        for (size_t j = 0; j < k; j++)
+            fit += X[t * ks + j] * b[j];
+        const double r = y[t] - fit;
+        ssr += r * r;
+    }
+    return ssr;
+}
+
+/* Back substitution R b = c for the leading k x k block of R (row-major, stride ks). */
+static void back_solve(const double *R, size_t ks, const double *c, size_t k, double *b)
+{
+    for (size_t i = k; i-- > 0;) {
+        double v = c[i];
+        for (size_t j = i + 1; j < k; j++)
+            v -= R[i * ks + j] * b[j];
+        b[i] = v / R[i * ks + i];
+    }
+}
+
+/*
+ * The pair of lw_analyze_pair_test from ONE QR (issue 17): the restricted
+ * model's columns are the leading kr of the unrestricted design, so one
+ * unpivoted Householder QR of the m x ku design (lw_ols_qr_qty) gives both
+ * fits: b_u = R^-1 (Q'y)_{0..ku}, b_r = R11^-1 (Q'y)_{0..kr}; the SSRs are
+ * summed from the explicit residuals y - X b as lw_ols_fit sums them.  The
+ * classical variance of the x-lag sum is s^2 1'[(X'X)^-1]_xx 1 and the
+ * trailing block of (X'X)^-1 = R^-1 R^-T is R22^-1 R22^-T, so it is s^2 |z|^2
+ * with R22' z = 1.  Declines (returns false, nothing written) where
+ * lw_ols_fit could refuse or be ill-conditioned: a zero column, a pivot
+ * below PAIR_QR_TOL of its column's norm, a (near) perfect fit; the caller
+ * then refits.  Scratch: X, X2 (m x ku), yv, pa (m), mu, b, dsc (ku).
+ */
+static bool pair_test_qr(lw_analyze_work_t *w, const double *y, const double *x, size_t p, size_t m,
+                         lw_granger_lag_t *rec, double *sum, double *sum_t)
+{
+    double *X = w->X, *R = w->X2, *yv = w->yv, *qy = w->pa, *cn = w->mu, *b = w->b;
+    const size_t ku = lw_analyze_fill_design(w, y, x, p, w->rows, m, true, X, yv);
+    const size_t kr = ku - p;
+    for (size_t j = 0; j < ku; j++)
+        cn[j] = 0.0;
+    double ysum = 0.0;
+    for (size_t t = 0; t < m; t++) {
+        for (size_t j = 0; j < ku; j++)
+            cn[j] += X[t * ku + j] * X[t * ku + j];
+        ysum += yv[t];
+    }
+    for (size_t j = 0; j < ku; j++)
+        if (!(cn[j] > 0.0) || !isfinite(cn[j]))
+            return false;
+    memcpy(R, X, m * ku * sizeof *R);
+    memcpy(qy, yv, m * sizeof *qy);
+    if (lw_ols_qr_qty(R, m, ku, qy, NULL, 0) != LW_OK)
+        return false;
+    for (size_t j = 0; j < ku; j++)
+        if (!(fabs(R[j * ku + j]) > PAIR_QR_TOL * sqrt(cn[j])))
+            return false;
+    const double ymean = ysum / (double)m;
+    double tss = 0.0;
+    for (size_t t = 0; t < m; t++)
+        tss += (yv[t] - ymean) * (yv[t] - ymean);
+    back_solve(R, ku, qy, kr, b);
+    const double ssr_r = ssr_explicit(X, ku, yv, m, kr, b);
+    back_solve(R, ku, qy, ku, b);
+    const double ssr_u = ssr_explicit(X, ku, yv, m, ku, b);
+    /* lw_ols_fit's perfect-fit test (column 0 is the constant: tss centred), with a margin */
+    if (!(ssr_u > 1e3 * DBL_EPSILON * tss) || !(ssr_r > 1e3 * DBL_EPSILON * tss))
+        return false;
+    double s = 0.0;
+    for (size_t j = kr; j < ku; j++)
+        s += b[j];
+    double v = 0.0;
+    if (sum_t) { /* R22' z = 1, forward */
+        double *z = w->dsc;
+        for (size_t i = 0; i < p; i++) {
+            double a = 1.0;
+            for (size_t j = 0; j < i; j++)
+                a -= R[(kr + j) * ku + kr + i] * z[j];
+            z[i] = a / R[(kr + i) * ku + kr + i];
+            v += z[i] * z[i];
+        }
+        v *= ssr_u / (double)(m - ku);
+    }
+    rec->ssr_r = ssr_r;
+    rec->llf_r = lw_ols_llf(ssr_r, m);
+    rec->ssr_u = ssr_u;
+    rec->llf_u = lw_ols_llf(ssr_u, m);
+    rec->aic = -2.0 * rec->llf_u + 2.0 * (double)ku;
+    rec->bic = -2.0 * rec->llf_u + (double)ku * log((double)m);
+    if (!isfinite(rec->llf_r) || !isfinite(rec->llf_u))
+        return false;
+    if (!fill_record(rec, p, m, ku, s))
+        return true;
+    if (sum)
+        *sum = s;
+    if (sum_t)
+        *sum_t = v > 0.0 ? s / sqrt(v) : 0.0;
+    return true;
+}
+
+/*
+ * Granger x -> y at lag p on the rows of [lo, hi) (t >= lo + skip): the
+ * records of granger.h (same formulas, with the controls in both models and
+ * the rows chosen as above).  *sum = sum of the x-lag coefficients; *sum_t
+ * its classical t.  false (rec->status LW_ERR_STATS with a reason) when
+ * infeasible.  Both models from one QR (pair_test_qr), else two refits
+ * (lw_analyze_pair_test_refit); tests/test_analyze.c checks they agree.
+ */
+bool lw_analyze_pair_test(lw_analyze_work_t *w, const double *y, const double *x, size_t p,
+                          size_t lo, size_t hi, lw_granger_lag_t *rec, double *sum, double *sum_t)
+{
+    memset(rec, 0, sizeof(*rec));
+    rec->lag = p;
+    rec->status = LW_ERR_STATS;
+    const size_t m = lw_analyze_valid_rows(w, y, x, p, lo, hi, w->rows);
+    const size_t ku = lw_analyze_design_k(w, p, true);
+    rec->nobs = m;
+    if (m >= ku + 2 && pair_test_qr(w, y, x, p, m, rec, sum, sum_t))
+        return rec->status == LW_OK;
+    return lw_analyze_pair_test_refit(w, y, x, p, lo, hi, rec, sum, sum_t);
 }
 
 /*

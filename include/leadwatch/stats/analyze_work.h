@@ -58,6 +58,10 @@ size_t lw_analyze_fill_design(const lw_analyze_work_t *w, const double *y, const
 /* Granger x -> y at lag p on the rows of [lo, hi) (analyze_fit.c explains). */
 bool lw_analyze_pair_test(lw_analyze_work_t *w, const double *y, const double *x, size_t p,
                           size_t lo, size_t hi, lw_granger_lag_t *rec, double *sum, double *sum_t);
+/* The same by two lw_ols_fit refits (the reference path; tests compare the two). */
+bool lw_analyze_pair_test_refit(lw_analyze_work_t *w, const double *y, const double *x, size_t p,
+                                size_t lo, size_t hi, lw_granger_lag_t *rec, double *sum,
+                                double *sum_t);
 /* The lag search of one direction (own order, single-lag tests, Simes); returns the lag. */
 size_t lw_analyze_dir_search(lw_analyze_work_t *w, const double *y, const double *x, size_t K,
                              double *icv, size_t *own, double *lag_p, double *ps, size_t *m);
