@@ -27,6 +27,7 @@
 #include "leadwatch/stats/analyze.h"
 #include "leadwatch/stats/analyze_work.h"
 #include "leadwatch/stats/ols.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -38,14 +39,7 @@ enum { N = 700, K = 24 };
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 static double gauss(void)
 {
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        u[i] = ((double)(rng >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
+    return tu_gauss(&rng);
 }
 
 typedef struct {
