@@ -403,33 +403,50 @@ static bool single_lag_ps(lw_analyze_work_t *w, const double *y, const double *x
      * with c = Q'y and v = Q'x_{t-k}, the residuals of both on the design are their
      * entries past kr, so adding x_{t-k} lowers the SSR by d = (e_v . e_c)^2 / (e_v . e_v)
      * - the SSR of the unrestricted fit without refitting it (issue 17: 48 refits per
-     * direction at hourly max_lag were two thirds of an hourly analysis). */
-    gsl_matrix_view A = gsl_matrix_view_array(w->X2, m, kr);
-    gsl_vector_view tau = gsl_vector_view_array(w->mu, kr), c = gsl_vector_view_array(w->yv, m);
-    if (lw_ols_nested_qr(&A.matrix, &tau.vector, &c.vector, "lag search", "restricted design", NULL,
-                         0) != LW_OK)
+     * direction at hourly max_lag were two thirds of an hourly analysis).  Q' is applied
+     * to y and the K lag columns in one pass over the reflectors (lw_ols_qr_qtm; applying
+     * them one vector at a time was two thirds of the search).  The rank test is
+     * lw_ols_nested_qr's: |R_jj| against the norm of column j. */
+    double *cn = w->mu, *Y = w->X;
+    for (size_t j = 0; j < kr; j++)
+        cn[j] = 0.0;
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < kr; j++)
+            cn[j] += w->X2[i * kr + j] * w->X2[i * kr + j];
+        Y[i] = w->yv[i];
+    }
+    for (size_t j = 0; j < kr; j++)
+        if (!(cn[j] > 0.0))
+            return false; /* a column of the design is all zero */
+    for (size_t k = 1; k <= K; k++)
+        for (size_t i = 0; i < m; i++)
+            Y[k * m + i] = x[w->rows[i] - k];
+    if (lw_ols_qr_qtm(w->X2, m, kr, Y, K + 1, NULL, 0) != LW_OK)
         return false;
+    for (size_t j = 0; j < kr; j++)
+        if (!(fabs(w->X2[j * kr + j]) > LW_OLS_RANK_TOL * sqrt(cn[j])))
+            return false; /* the restricted design is singular */
     double ssr_r = 0.0;
     for (size_t i = kr; i < m; i++)
-        ssr_r += w->yv[i] * w->yv[i];
+        ssr_r += Y[i] * Y[i];
     if (!(ssr_r > DBL_EPSILON * tss))
         return false; /* the restricted fit is perfect: lw_ols_fit refuses it */
     const double dfd = (double)(m - ku);
-    gsl_vector_view v = gsl_vector_view_array(w->X, m);
     for (size_t k = 1; k <= K; k++) {
         lag_p[k - 1] = 1.0;
         ok[k - 1] = false;
         double xx = 0.0;
         for (size_t i = 0; i < m; i++) {
-            w->X[i] = x[w->rows[i] - k];
-            xx += w->X[i] * w->X[i];
+            const double v = x[w->rows[i] - k];
+            xx += v * v;
         }
-        if (!(xx > 0.0) || gsl_linalg_QR_QTvec(&A.matrix, &tau.vector, &v.vector) != GSL_SUCCESS)
+        if (!(xx > 0.0))
             continue;
+        const double *v = Y + k * m;
         double exx = 0.0, exy = 0.0;
         for (size_t i = kr; i < m; i++) {
-            exx += w->X[i] * w->X[i];
-            exy += w->X[i] * w->yv[i];
+            exx += v[i] * v[i];
+            exy += v[i] * Y[i];
         }
         /* the rank test of lw_ols_fit: x_{t-k} (nearly) in the span of the design */
         if (!(sqrt(exx) > LW_OLS_RANK_TOL * sqrt(xx)))

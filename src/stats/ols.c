@@ -189,11 +189,12 @@ static inline void axpy_from(double f, const double *a, double *b, size_t from, 
         lw_st4(b + t, lw_ld4(b + t) - fv * lw_ld4(a + t));
 }
 
-/* Householder QR of the k + 1 columns of C (stride mp, rows 0..m-1, zero
- * padding), the last one being y: reflector j as gsl_linalg_householder_transform
- * makes it (beta = -sign(alpha) |x|, v_0 = 1, tau = (beta - alpha) / beta),
- * applied to the columns after j two at a time. */
-LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t mp)
+/* Householder QR of the first k of the nt columns of C (stride mp, rows 0..m-1,
+ * zero padding), the columns after k (y, or several right-hand sides) only
+ * transformed: reflector j as gsl_linalg_householder_transform makes it
+ * (beta = -sign(alpha) |x|, v_0 = 1, tau = (beta - alpha) / beta), applied to
+ * the columns after j two at a time. */
+LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t nt, size_t mp)
 {
     for (size_t j = 0; j < k; j++) {
         double *v = C + j * mp;
@@ -212,7 +213,7 @@ LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t mp)
         }
         v[j] = beta;
         size_t l = j + 1;
-        for (; l + 1 <= k; l += 2) { /* columns l, l + 1 (the last pair may end with y) */
+        for (; l + 1 < nt; l += 2) { /* columns l, l + 1 (the last pair may end with y) */
             double *a = C + l * mp, *b = a + mp;
             const double wa = tau * (a[j] + dot_from(v, a, j + 1, mp));
             const double wb = tau * (b[j] + dot_from(v, b, j + 1, mp));
@@ -221,7 +222,7 @@ LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t mp)
             axpy_from(wa, v, a, j + 1, mp);
             axpy_from(wb, v, b, j + 1, mp);
         }
-        for (; l <= k; l++) {
+        for (; l < nt; l++) {
             double *a = C + l * mp;
             const double wa = tau * (a[j] + dot_from(v, a, j + 1, mp));
             a[j] -= wa;
@@ -230,28 +231,34 @@ LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t mp)
     }
 }
 
-lw_err_t lw_ols_qr_qty(double *X, size_t m, size_t k, double *y, char *errstr, size_t errstr_size)
+lw_err_t lw_ols_qr_qtm(double *X, size_t m, size_t k, double *Y, size_t nb, char *errstr,
+                       size_t errstr_size)
 {
     if (k == 0 || m <= k)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "qr: need m > k >= 1 (m=%zu, k=%zu)",
                          m, k);
     const size_t mp = lw_pad4(m);
-    double *C = calloc(mp * (k + 1), sizeof(double));
+    double *C = calloc(mp * (k + nb), sizeof(double));
     if (!C)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "qr: out of memory");
-    for (size_t t = 0; t < m; t++) {
+    for (size_t t = 0; t < m; t++)
         for (size_t j = 0; j < k; j++)
             C[j * mp + t] = X[t * k + j];
-        C[k * mp + t] = y[t];
-    }
-    qr_columns(C, m, k, mp);
-    for (size_t t = 0; t < m; t++) {
+    for (size_t c = 0; c < nb; c++)
+        memcpy(C + (k + c) * mp, Y + c * m, m * sizeof *C);
+    qr_columns(C, m, k, k + nb, mp);
+    for (size_t t = 0; t < m; t++)
         for (size_t j = 0; j < k; j++)
             X[t * k + j] = t <= j ? C[j * mp + t] : 0.0;
-        y[t] = C[k * mp + t];
-    }
+    for (size_t c = 0; c < nb; c++)
+        memcpy(Y + c * m, C + (k + c) * mp, m * sizeof *C);
     free(C);
     return LW_OK;
+}
+
+lw_err_t lw_ols_qr_qty(double *X, size_t m, size_t k, double *y, char *errstr, size_t errstr_size)
+{
+    return lw_ols_qr_qtm(X, m, k, y, 1, errstr, errstr_size);
 }
 
 void lw_ols_destroy(lw_ols_t *ols)

@@ -177,6 +177,16 @@ lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const c
  */
 lw_err_t lw_ols_qr_qty(double *X, size_t m, size_t k, double *y, char *errstr, size_t errstr_size);
 
+/*
+ * The same QR of X with Q' applied to nb right-hand sides at once: Y holds nb
+ * columns of m (column c at Y + c m), each replaced by Q' times it (column c
+ * of the result is what lw_ols_qr_qty would return for it, bit for bit).  One
+ * pass over the reflectors for all of them (issue 17: the lag search's K
+ * single-lag tests).  Errors as lw_ols_qr_qty.
+ */
+lw_err_t lw_ols_qr_qtm(double *X, size_t m, size_t k, double *Y, size_t nb, char *errstr,
+                       size_t errstr_size);
+
 /* The arguments of lw_ols_nested_qr for an m x k design (adf's and granger's lag searches). */
 typedef struct {
     gsl_matrix *A;   /* m x k */
