@@ -77,8 +77,12 @@ static void givens_init(givens_t *g, size_t k, double *mem)
     givens_reset(g);
 }
 
-/* Add row (zr, y); returns the part of y orthogonal to the previous fit. */
-static double givens_add(givens_t *g, const double *zr, double y)
+/* Add row (zr, y); returns the part of y orthogonal to the previous fit.
+ * The rotation of the rest of row j of R and of the new row is elementwise,
+ * so it runs four columns per lw_v4d (vec4.h; the same bits as the scalar
+ * tail): the forecasts' expanding windows add every row of the edge twice
+ * per direction, k up to 61 (issue 17). */
+LW_VEC_KERNEL static double givens_add(givens_t *g, const double *zr, double y)
 {
     const size_t k = g->k;
     double *x = g->tmp;
@@ -96,7 +100,14 @@ static double givens_add(givens_t *g, const double *zr, double y)
         const double r = sqrt(a * a + b * b);
         const double c = a / r, s = b / r;
         Rj[j] = r;
-        for (size_t i = j + 1; i < k; i++) {
+        const lw_v4d cv = lw_splat4(c), sv = lw_splat4(s);
+        size_t i = j + 1;
+        for (; i + 4 <= k; i += 4) {
+            const lw_v4d ri = lw_ld4(Rj + i), xi = lw_ld4(x + i);
+            lw_st4(Rj + i, cv * ri + sv * xi);
+            lw_st4(x + i, cv * xi - sv * ri);
+        }
+        for (; i < k; i++) {
             const double ri = Rj[i], xi = x[i];
             Rj[i] = c * ri + s * xi;
             x[i] = c * xi - s * ri;
