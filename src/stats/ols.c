@@ -151,12 +151,20 @@ lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const c
                              "%s: column %zu of the %s is all zero", who, j, design);
         gsl_vector_scale(&col.vector, 1.0 / nrm);
     }
-    int st = gsl_linalg_QR_decomp(A, tau);
-    if (st == GSL_SUCCESS)
-        st = gsl_linalg_QR_QTvec(A, tau, c);
-    if (st != GSL_SUCCESS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: QR failed: %s", who,
-                         gsl_strerror(st));
+    /* the four-lane QR (lw_ols_qr_qty: the reflectors of gsl_linalg_QR_decomp; issue 17, the
+     * ADF lag search was most of the preparation) on A's own rows when they are packed */
+    if (A->tda == k && c->stride == 1 && c->size == A->size1) {
+        lw_err_t e = lw_ols_qr_qty(A->data, A->size1, k, c->data, errstr, errstr_size);
+        if (e != LW_OK)
+            return e;
+    } else {
+        int st = gsl_linalg_QR_decomp(A, tau);
+        if (st == GSL_SUCCESS)
+            st = gsl_linalg_QR_QTvec(A, tau, c);
+        if (st != GSL_SUCCESS)
+            return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: QR failed: %s", who,
+                             gsl_strerror(st));
+    }
     for (size_t j = 0; j < k; j++)
         if (!(fabs(gsl_matrix_get(A, j, j)) > LW_OLS_RANK_TOL))
             return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: %s is singular at column %zu",
