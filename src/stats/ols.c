@@ -197,11 +197,36 @@ static inline void axpy_from(double f, const double *a, double *b, size_t from, 
         lw_st4(b + t, lw_ld4(b + t) - fv * lw_ld4(a + t));
 }
 
+/* dot_from of v with four columns at once: four independent sums in flight (one
+ * dot_from waits on its own accumulator every four rows), each with the
+ * operations of its own dot_from, so the same bits. */
+static inline void dot4_from(const double *v, double *const *a, size_t from, size_t mp,
+                             double *out)
+{
+    double head[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t t = from;
+    for (; t % 4 != 0 && t < mp; t++)
+        for (size_t c = 0; c < 4; c++)
+            head[c] += v[t] * a[c][t];
+    lw_v4d s0 = lw_splat4(0.0), s1 = s0, s2 = s0, s3 = s0;
+    for (; t < mp; t += 4) {
+        const lw_v4d vt = lw_ld4(v + t);
+        s0 += vt * lw_ld4(a[0] + t);
+        s1 += vt * lw_ld4(a[1] + t);
+        s2 += vt * lw_ld4(a[2] + t);
+        s3 += vt * lw_ld4(a[3] + t);
+    }
+    out[0] = head[0] + lw_hsum4(s0);
+    out[1] = head[1] + lw_hsum4(s1);
+    out[2] = head[2] + lw_hsum4(s2);
+    out[3] = head[3] + lw_hsum4(s3);
+}
+
 /* Householder QR of the first k of the nt columns of C (stride mp, rows 0..m-1,
  * zero padding), the columns after k (y, or several right-hand sides) only
  * transformed: reflector j as gsl_linalg_householder_transform makes it
  * (beta = -sign(alpha) |x|, v_0 = 1, tau = (beta - alpha) / beta), applied to
- * the columns after j two at a time. */
+ * the columns after j four (then two) at a time. */
 LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t nt, size_t mp)
 {
     for (size_t j = 0; j < k; j++) {
@@ -221,6 +246,16 @@ LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t nt, s
         }
         v[j] = beta;
         size_t l = j + 1;
+        for (; l + 3 < nt; l += 4) { /* four columns per pass over v (issue 17) */
+            double *a[4] = {C + l * mp, C + (l + 1) * mp, C + (l + 2) * mp, C + (l + 3) * mp};
+            double d[4];
+            dot4_from(v, a, j + 1, mp, d);
+            for (size_t c = 0; c < 4; c++) {
+                const double wc = tau * (a[c][j] + d[c]);
+                a[c][j] -= wc;
+                axpy_from(wc, v, a[c], j + 1, mp);
+            }
+        }
         for (; l + 1 < nt; l += 2) { /* columns l, l + 1 (the last pair may end with y) */
             double *a = C + l * mp, *b = a + mp;
             const double wa = tau * (a[j] + dot_from(v, a, j + 1, mp));
