@@ -132,6 +132,26 @@ static double *pp_row(const lw_granger_t *g, int s1, int s2, size_t d)
     return g->PP + ((size_t)(s1 * 2 + s2) * (g->max_lag + 1) + d) * (g->max_nobs + 1);
 }
 
+/* One Neumaier step: sum += x with the lost low part added to *c.  The larger and the
+ * smaller of the two are selected, then (big - t) + small: the same operations as the
+ * textbook `|sum| >= |x| ? (sum - t) + x : (x - t) + sum`, without its branch, which
+ * the cross-product prefixes (sums that wander around zero) mispredicted often enough
+ * to make it most of their cost (issue 17). */
+static inline double neumaier_add(double sum, double x, double *c)
+{
+    const double t = sum + x;
+    uint64_t us, ux;
+    memcpy(&us, &sum, sizeof us);
+    memcpy(&ux, &x, sizeof ux);
+    const uint64_t mask = (uint64_t)0 - (uint64_t)(fabs(sum) >= fabs(x)); /* all ones: sum */
+    const uint64_t ub = (us & mask) | (ux & ~mask), usm = (ux & mask) | (us & ~mask);
+    double big, small;
+    memcpy(&big, &ub, sizeof big);
+    memcpy(&small, &usm, sizeof small);
+    *c += (big - t) + small;
+    return t;
+}
+
 /* Neumaier-compensated prefix sums (see header comment, step 2). */
 static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
 {
@@ -141,9 +161,7 @@ static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
         double sum = 0.0, c = 0.0;
         P[0] = 0.0;
         for (size_t a = 0; a < n; a++) {
-            const double t = sum + u[a];
-            c += fabs(sum) >= fabs(u[a]) ? (sum - t) + u[a] : (u[a] - t) + sum;
-            sum = t;
+            sum = neumaier_add(sum, u[a], &c);
             P[a + 1] = sum + c;
         }
     }
@@ -157,10 +175,7 @@ static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
                 for (size_t a = 0; a <= d && a <= n; a++)
                     P[a] = 0.0;
                 for (size_t a = d; a < n; a++) {
-                    const double x = u[a] * v[a - d];
-                    const double t = sum + x;
-                    c += fabs(sum) >= fabs(x) ? (sum - t) + x : (x - t) + sum;
-                    sum = t;
+                    sum = neumaier_add(sum, u[a] * v[a - d], &c);
                     P[a + 1] = sum + c;
                 }
             }
