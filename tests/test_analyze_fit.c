@@ -11,7 +11,10 @@
  *     undefined (NAN) gaps, lags 1..24, on the whole sample and on
  *     stability-style sub-windows;
  *   - designs the one-QR path must decline (a control equal to y: the lags
- *     are collinear; too few rows): the same status and reason as the refit.
+ *     are collinear; too few rows): the same status and reason as the refit;
+ *   - lw_analyze_dir_search reusing y's own order from an earlier direction
+ *     (the NSM of several edges) gives bit for bit what a fresh workspace
+ *     gives, and reuses it only for the same y on the same rows.
  *
  * How it works: a workspace (analyze_work.h) is built by hand as
  * lw_analyze_tree builds it (designs up to 1 + 2K + nc (K + 1) columns).
@@ -203,12 +206,79 @@ static void test_pair_test_declines_like_refit(void **state)
     free(f);
 }
 
+/* Every output of one direction's lag search. */
+typedef struct {
+    size_t lag, own, m;
+    double icv[K], lag_p[K], ps;
+} search_t;
+
+static void search(lw_analyze_work_t *w, const double *y, const double *x, search_t *r)
+{
+    memset(r, 0, sizeof *r);
+    r->lag = lw_analyze_dir_search(w, y, x, K, r->icv, &r->own, r->lag_p, &r->ps, &r->m);
+}
+
+static void assert_same_search(const search_t *a, const search_t *b)
+{
+    assert_int_equal(a->lag, b->lag);
+    assert_int_equal(a->own, b->own);
+    assert_int_equal(a->m, b->m);
+    assert_memory_equal(a->icv, b->icv, sizeof a->icv);
+    assert_memory_equal(a->lag_p, b->lag_p, sizeof a->lag_p);
+    assert_memory_equal(&a->ps, &b->ps, sizeof a->ps);
+}
+
+static void test_dir_search_reuses_own_order(void **state)
+{
+    (void)state;
+    fx_t *f = malloc(sizeof *f), *g = malloc(sizeof *g);
+    static double x1[N], x2[N], y[N];
+    assert_non_null(f);
+    assert_non_null(g);
+    fx_open(f, 0);
+    fx_series(f, 3, 0.4, 0);
+    memcpy(x1, f->x, sizeof x1);
+    memcpy(y, f->y, sizeof y);
+    fx_series(f, 5, 0.3, 0); /* another input, leading another y: keep the first y */
+    memcpy(x2, f->x, sizeof x2);
+    search_t a, r, b, ref;
+    search(&f->w, y, x1, &a);  /* y's order computed */
+    search(&f->w, x1, y, &r);  /* the reverse direction: x1's */
+    search(&f->w, y, x2, &b);  /* y again, same rows: reused */
+    assert_int_equal(f->w.own_hits, 1);
+    assert_true(b.own > 0);
+    fx_open(g, 0); /* a fresh workspace: nothing to reuse */
+    search(&g->w, y, x2, &ref);
+    assert_int_equal(g->w.own_hits, 0);
+    assert_same_search(&b, &ref);
+    /* a gap in x changes the rows: computed afresh, and again the same as fresh */
+    x2[300] = (double)NAN;
+    search(&f->w, y, x2, &b);
+    assert_int_equal(f->w.own_hits, 1);
+    search(&g->w, x1, y, &ref); /* evict g's y-slot order: g computes afresh below too */
+    search(&g->w, x2, y, &ref);
+    search(&g->w, y, x2, &ref);
+    assert_same_search(&b, &ref);
+    assert_true(b.m < a.m);
+    fx_close(f);
+    fx_close(g);
+    for (size_t i = 0; i < 2; i++) {
+        free(f->w.own[i].y);
+        free(f->w.own[i].rows);
+        free(g->w.own[i].y);
+        free(g->w.own[i].rows);
+    }
+    free(f);
+    free(g);
+}
+
 int main(void)
 {
     lw_stats_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pair_test_one_qr_equals_refits),
         cmocka_unit_test(test_pair_test_declines_like_refit),
+        cmocka_unit_test(test_dir_search_reuses_own_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,6 +163,10 @@ static void work_release(lw_analyze_work_t *w)
     free(w->X2);
     free(w->pa);
     free(w->pb);
+    for (size_t i = 0; i < 2; i++) {
+        free(w->own[i].y);
+        free(w->own[i].rows);
+    }
 }
 
 /*

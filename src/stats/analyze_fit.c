@@ -306,13 +306,67 @@ bool lw_analyze_pair_test(lw_analyze_work_t *w, const double *y, const double *x
  * the tail sum of squares of Q'y beyond the first k_q columns.  An order
  * whose block is numerically dependent (|R_jj| below LW_OLS_RANK_TOL of its
  * column norm) or whose fit is perfect is skipped.  *m = rows of the sample.
+ * The two latest results are kept (w->own) and reused when a later direction
+ * has the same y on the same rows without controls (the NSM's order, issue
+ * 17): the same inputs, so the same numbers.
  */
+/* own_order's result for (y, rows) when it is one of the two kept (w->own): the same y
+ * (bit for bit), the same rows, no controls; true with icv and the order filled. */
+static bool own_order_cached(lw_analyze_work_t *w, const double *y, size_t K, size_t m,
+                             double *icv, size_t *best)
+{
+    for (size_t i = 0; i < 2; i++) {
+        const lw_analyze_own_memo_t *c = &w->own[i];
+        if (!c->valid || w->nc != 0 || c->n != w->n || c->K != K || c->m != m ||
+            memcmp(c->y, y, w->n * sizeof *y) != 0 ||
+            memcmp(c->rows, w->rows, m * sizeof *w->rows) != 0)
+            continue;
+        memcpy(icv, c->icv, K * sizeof *icv);
+        *best = c->best;
+        w->own[i].used = ++w->own_clock;
+        w->own_hits++;
+        return true;
+    }
+    return false;
+}
+
+/* Keep own_order's result in the least recently used slot (none when out of memory). */
+static void own_order_keep(lw_analyze_work_t *w, const double *y, size_t K, size_t m,
+                           const double *icv, size_t best)
+{
+    if (w->nc != 0 || K > LW_ANALYZE_MAX_LAG)
+        return;
+    const size_t i = w->own[0].used <= w->own[1].used ? 0 : 1;
+    lw_analyze_own_memo_t *c = &w->own[i];
+    c->valid = false;
+    if (!c->y || c->n != w->n) {
+        free(c->y);
+        free(c->rows);
+        c->y = malloc(w->n * sizeof *c->y);
+        c->rows = malloc(w->n * sizeof *c->rows);
+        c->n = w->n;
+        if (!c->y || !c->rows)
+            return;
+    }
+    memcpy(c->y, y, w->n * sizeof *y);
+    memcpy(c->rows, w->rows, m * sizeof *w->rows);
+    memcpy(c->icv, icv, K * sizeof *icv);
+    c->K = K;
+    c->m = m;
+    c->best = best;
+    c->used = ++w->own_clock;
+    c->valid = true;
+}
+
 static size_t own_order(lw_analyze_work_t *w, const double *y, const double *x, size_t K,
                         double *icv, size_t *m_out)
 {
     const size_t m = lw_analyze_valid_rows(w, y, x, K, 0, w->n, w->rows);
     const size_t nc = w->nc, blk = 1 + nc, k = 1 + nc + K * blk;
     *m_out = m;
+    size_t cached;
+    if (own_order_cached(w, y, K, m, icv, &cached))
+        return cached;
     for (size_t p = 0; p < K; p++)
         icv[p] = (double)NAN;
     /* the widest single-lag test has k + 1 columns; lag 1..K must stay testable */
@@ -371,6 +425,7 @@ static size_t own_order(lw_analyze_work_t *w, const double *y, const double *x, 
             best = p;
             best_v = icv[p - 1];
         }
+    own_order_keep(w, y, K, m, icv, best);
     return best;
 }
 

@@ -22,6 +22,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* One kept result of analyze_fit.c's own_order (y's own order on a sample). */
+typedef struct {
+    bool valid;
+    size_t n, K, m, best, used; /* used: when it was last computed or reused */
+    double *y;                  /* [n] the y it was computed for (allocated on first use) */
+    size_t *rows;               /* [n] its rows */
+    double icv[LW_ANALYZE_MAX_LAG];
+} lw_analyze_own_memo_t;
+
 /* Shared per-call workspaces. */
 typedef struct {
     const lw_analyze_opts_t *o;
@@ -42,6 +51,10 @@ typedef struct {
     size_t nctl_all, ctl_all[LW_ANALYZE_MAX_CONTROLS]; /* the tree's control columns */
     size_t *rows;                                      /* [n] rows of the current design */
     double *X2, *pa, *pb;                              /* second design, forecasts */
+    /* own_order's two latest results and their inputs (analyze_fit.c): the NSM is the y
+     * of every other direction, and its order on the same rows is the same QR (issue 17) */
+    lw_analyze_own_memo_t own[2];
+    size_t own_clock, own_hits; /* hits: how many searches reused a kept order (tests) */
 } lw_analyze_work_t;
 
 /* ---- analyze_fit.c: all-row designs (columns 1, y_{t-1..p}, c_{t-0..p}.., x_{t-1..p}) */
