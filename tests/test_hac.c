@@ -72,6 +72,35 @@ static void test_against_statsmodels(void **state)
     }
 }
 
+/* The one-column path (issue 17) against the general loop on [x, 0] with A = diag(a, 0):
+ * entry (0, 0) of the latter takes exactly the one-column operations, so the bits agree. */
+static void test_one_column_path(void **state)
+{
+    (void)state;
+    enum { N = 203 };
+    double x1[N], x2[2 * N], u[N];
+    uint64_t r = 88172645463325252u;
+    for (size_t t = 0; t < N; t++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        x1[t] = x2[2 * t] = (double)(r % 100000) / 1000.0 - 40.0;
+        x2[2 * t + 1] = 0.0;
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        u[t] = (double)(r % 100000) / 50000.0 - 1.0 + (t ? 0.6 * u[t - 1] : 0.0);
+    }
+    const double a1 = 0.37, a2[4] = {0.37, 0.0, 0.0, 0.0};
+    double w1[4], w2[12], v1, v2[4];
+    for (size_t L = 0; L <= 9; L += 3) {
+        assert_int_equal(lw_hac_cov(x1, u, N, 1, &a1, L, false, &v1, w1, NULL, 0), LW_OK);
+        assert_int_equal(lw_hac_cov(x2, u, N, 2, a2, L, false, v2, w2, NULL, 0), LW_OK);
+        assert_true(v1 == v2[0]);
+        assert_true(v1 > 0.0);
+        /* the small-sample factor n / (n - k) with k = 1 */
+        double vc;
+        assert_int_equal(lw_hac_cov(x1, u, N, 1, &a1, L, true, &vc, w1, NULL, 0), LW_OK);
+        assert_true(vc == v1 * ((double)N / (double)(N - 1)));
+    }
+}
+
 static void test_default_lags_and_errors(void **state)
 {
     (void)state;
@@ -102,6 +131,7 @@ int main(void)
     lw_stats_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_statsmodels),
+        cmocka_unit_test(test_one_column_path),
         cmocka_unit_test(test_default_lags_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -113,6 +113,33 @@ static void test_small_counts(void **state)
     lw_hll_destroy(h);
 }
 
+/*
+ * The estimate to the bit: the values the plain one-register-at-a-time
+ * histogram gave (before issue 17's word-at-a-time histogram), keys 0..n-1
+ * as 8-byte integers, from a sparse sketch (1 register) to a dense one.
+ */
+static void test_estimate_exact_values(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t n;
+        double est;
+    } want[] = {{1, 1.0000241666629792},
+                {7, 7.0014303255514161},
+                {100, 100.30618283690087},
+                {3000, 3021.9426866559002},
+                {200000, 199181.64602289913}};
+    lw_hll_t *h = lw_hll_new();
+    assert_non_null(h);
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        lw_hll_clear(h);
+        for (uint64_t i = 0; i < want[k].n; i++)
+            lw_hll_add_hash(h, lw_hll_hash(&i, sizeof i));
+        assert_true(lw_hll_estimate(h) == want[k].est);
+    }
+    lw_hll_destroy(h);
+}
+
 static void test_saturated_registers(void **state)
 {
     (void)state;
@@ -415,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_accuracy),
         cmocka_unit_test(test_duplicates_do_not_count),
         cmocka_unit_test(test_small_counts),
+        cmocka_unit_test(test_estimate_exact_values),
         cmocka_unit_test(test_saturated_registers),
         cmocka_unit_test(test_rank_bounds),
         cmocka_unit_test(test_is_empty_and_clear),

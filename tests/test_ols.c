@@ -2,7 +2,8 @@
  * test_ols.c - OLS fits vs statsmodels OLS(y, X).fit() (params, bse, ssr,
  * df_resid, llf, aic, bic, rsquared; tests/data/stats_refs/ols_<case>.txt),
  * and the degenerate designs that must become a status, never NaN;
- * lw_ols_qr_qty against GSL's Householder QR (issue 17).
+ * lw_ols_qr_qty against GSL's Householder QR (issue 17), lw_ols_qr_qtm (several
+ * right-hand sides at once) against lw_ols_qr_qty bit for bit.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -225,14 +226,43 @@ static void test_qr_qty_equals_gsl(void **state)
     assert_int_equal(lw_ols_qr_qty(one, 1, 1, yy, NULL, 0), LW_ERR_INVALID);
 }
 
+/* lw_ols_qr_qtm: the same R and, for each of several right-hand sides (an odd
+ * count, so the last is transformed alone), the bits lw_ols_qr_qty gives it. */
+static void test_qr_qtm_equals_qty(void **state)
+{
+    (void)state;
+    enum { M = 211, K = 9, NB = 5 };
+    static double X[M * K], XB[M * K], Y[NB * M], y1[M];
+    uint64_t st = 11u;
+    for (size_t i = 0; i < M * K; i++)
+        X[i] = ref_unit(&st);
+    for (size_t i = 0; i < NB * M; i++)
+        Y[i] = ref_unit(&st);
+    memcpy(XB, X, sizeof X);
+    static double R[M * K];
+    memcpy(R, X, sizeof X);
+    assert_int_equal(lw_ols_qr_qtm(R, M, K, Y + 0, 0, NULL, 0), LW_OK);
+    static double Yc[NB * M];
+    memcpy(Yc, Y, sizeof Y);
+    assert_int_equal(lw_ols_qr_qtm(XB, M, K, Yc, NB, NULL, 0), LW_OK);
+    assert_memory_equal(XB, R, sizeof R);
+    for (size_t c = 0; c < NB; c++) {
+        double Xc[M * K];
+        memcpy(Xc, X, sizeof X);
+        memcpy(y1, Y + c * M, sizeof y1);
+        assert_int_equal(lw_ols_qr_qty(Xc, M, K, y1, NULL, 0), LW_OK);
+        assert_memory_equal(Xc, R, sizeof R);
+        assert_memory_equal(y1, Yc + c * M, sizeof y1);
+    }
+}
+
 int main(void)
 {
     lw_stats_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_statsmodels),
-        cmocka_unit_test(test_degenerate),
-        cmocka_unit_test(test_no_constant),
-        cmocka_unit_test(test_qr_qty_equals_gsl),
+        cmocka_unit_test(test_against_statsmodels), cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_no_constant),         cmocka_unit_test(test_qr_qty_equals_gsl),
+        cmocka_unit_test(test_qr_qtm_equals_qty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,8 @@
  * of the day (x = day, y = 2 day + 1) and a watermark inside the last day,
  * so the last bucket is provisional.  Checked:
  *   - LAST_ROWS (analyze --window): the last N final rows, the provisional
- *     one left out and counted; the values and labels of the view;
+ *     one left out and counted, only those rows read from the store; the
+ *     values and labels of the view;
  *   - PERIODS (report --window, the evaluator): the N periods ending at the
  *     newest stored bucket, so the provisional one costs a row; with an
  *     as_of the window ends at its bucket;
@@ -131,11 +132,22 @@ static void test_store_windows(void **state)
     assert_int_equal(lw_session_series(s)->nrows, NDAYS);
     lw_session_destroy(s);
 
-    /* LAST_ROWS: the last 10 final rows, days 29..38 */
+    /* LAST_ROWS: the last 10 final rows, days 29..38; only they and the open day are read
+     * (issue 17: the load starts at the window, not at the store's first bucket) */
     r.window = 10;
     assert_int_equal(lw_session_from_store(f.cfg, f.store, &r, &s, g_err, sizeof g_err), LW_OK);
     check_rows(lw_session_input(s), 10, NDAYS - 11, 10);
+    assert_int_equal(lw_session_provisional(s), 1);
+    assert_int_equal(lw_session_series(s)->nrows, 11);
     lw_session_destroy(s);
+    /* a window longer than the data: every final row, from the first bucket */
+    r.window = 100;
+    assert_int_equal(lw_session_from_store(f.cfg, f.store, &r, &s, g_err, sizeof g_err), LW_OK);
+    check_rows(lw_session_input(s), NDAYS - 1, 0, 100);
+    assert_int_equal(lw_session_provisional(s), 1);
+    assert_int_equal(lw_session_series(s)->nrows, NDAYS);
+    lw_session_destroy(s);
+    r.window = 10;
 
     /* PERIODS: days 30..39, the open day 39 left out */
     r.kind = LW_SESSION_PERIODS;
@@ -153,6 +165,7 @@ static void test_store_windows(void **state)
         assert_int_equal(lw_session_from_store(f.cfg, f.store, &r, &s, g_err, sizeof g_err), LW_OK);
         check_rows(lw_session_input(s), 5, 16, 5);
         assert_int_equal(lw_session_provisional(s), 0);
+        assert_int_equal(lw_session_series(s)->nrows, 5);
         lw_session_destroy(s);
     }
 

@@ -1,18 +1,32 @@
 /*
  * testutil.h - small helpers shared by the cmocka test programs: temp
- * directories under the build tree, writing files, and loading a config
- * from an inline YAML string.  Header-only so each test stays one program.
+ * directories under the build tree, writing files, loading a config
+ * from an inline YAML string, and normal draws for reproducible test data.  Header-only so each test stays one program.
  */
 #ifndef LEADWATCH_TESTUTIL_H
 #define LEADWATCH_TESTUTIL_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "leadwatch/model/config.h"
+
+/* A standard normal draw from a xorshift64 state (Box-Muller): reproducible test data. */
+static inline double tu_gauss(uint64_t *rng)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        u[i] = ((double)(*rng >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
 
 /* mkdtemp under $TMPDIR (or /tmp); the caller frees the string. */
 static inline char *tu_tempdir(const char *tag)

@@ -264,8 +264,13 @@ int lw_cli_analyze(int argc, char **argv, const lw_cli_env_t *env)
         goto out;
     }
     rc = LW_EXIT_FAILURE;
-    const lw_session_range_t range = {
-        .as_of_ms = as_of, .window = replay ? 0 : window, .kind = LW_SESSION_LAST_ROWS};
+    /* tree_only: the output is the tree's analysis, so metrics outside the tree are read for
+     * their presence only (no sketch merged: a rolling distinct over hourly buckets was
+     * half of an hourly `analyze`, issue 17); the analysis is the same (test_session) */
+    const lw_session_range_t range = {.as_of_ms = as_of,
+                                      .window = replay ? 0 : window,
+                                      .kind = LW_SESSION_LAST_ROWS,
+                                      .tree_only = true};
     lw_err_t e;
     if (series) {
         lw_series_csv_t csv;

@@ -2,7 +2,10 @@
  * analyze.c - the per-edge analysis bundle (the steps are listed in analyze.h).
  *
  * Flow of lw_analyze_tree (analyze_input.c reads the input, analyze_verdict.c
- * holds the verdict rules and the words; this file computes the evidence):
+ * holds the verdict rules and the words; this file computes the evidence,
+ * with the all-row lag designs, the chosen-lag refits and the lag search in
+ * analyze_fit.c and the stability and forecast gates in analyze_gates.c,
+ * sharing the workspace of analyze_work.h):
  *   a. Check options and input; the seasonal period from the bucket size
  *      (daily 7; hourly with >= 3 weeks 168, else 24); the control columns;
  *      the holiday rows.
@@ -74,6 +77,7 @@
  * "not sensitive" (MDE above the threshold) is a reason, not a veto.
  */
 #include "leadwatch/stats/analyze.h"
+#include "leadwatch/stats/analyze_work.h"
 
 #include "leadwatch/stats/hac.h"
 #include "leadwatch/stats/multitest.h"
@@ -116,34 +120,12 @@ static double mean_of(const double *v, size_t n)
     return s / (double)n;
 }
 
-/* Shared per-call workspaces. */
-typedef struct {
-    const lw_analyze_opts_t *o;
-    lw_granger_t *g;
-    lw_ols_t *ols;
-    double *X, *yv;           /* design and regressand scratch: nrows x kmax, nrows */
-    double *x, *y;            /* the edge's run, contiguous */
-    double *xr, *yr;          /* original values over the run */
-    lw_granger_lag_t *wrec;   /* stability scratch: max_lag records */
-    double *mu, *G, *b, *dsc; /* normal-equation scratch (granger_lag_ne) */
-    double *hac_work;         /* lw_hac_cov scratch (one column) */
-    double *sx;               /* sensitivity: adjusted levels of the run */
-    size_t season_period;     /* resolved */
-    /* issue 11: the edge's full-length prepared series and the all-row designs */
-    size_t n;                                          /* rows of the input */
-    double *fx, *fy, *fc[LW_ANALYZE_MAX_CONTROLS];     /* [n], NAN = undefined */
-    size_t nc;                                         /* controls of the current edge */
-    size_t nctl_all, ctl_all[LW_ANALYZE_MAX_CONTROLS]; /* the tree's control columns */
-    size_t *rows;                                      /* [n] rows of the current design */
-    double *X2, *pa, *pb;                              /* second design, forecasts */
-} work_t;
-
 /*
  * The scratch of granger_lag, shared by the tree and lw_analyze_lag_test:
  * designs of up to `rows` x kmax, K stability records, the normal-equation
  * arrays.  false when out of memory (work_release frees what was allocated).
  */
-static bool work_alloc_fit(work_t *w, size_t rows, size_t K, size_t kmax)
+static bool work_alloc_fit(lw_analyze_work_t *w, size_t rows, size_t K, size_t kmax)
 {
     w->X = malloc(rows * kmax * sizeof(double));
     w->yv = malloc(rows * sizeof(double));
@@ -155,8 +137,8 @@ static bool work_alloc_fit(work_t *w, size_t rows, size_t K, size_t kmax)
     return w->X && w->yv && w->wrec && w->mu && w->G && w->b && w->dsc;
 }
 
-/* Everything a work_t owns; fields never allocated are NULL. */
-static void work_release(work_t *w)
+/* Everything a lw_analyze_work_t owns; fields never allocated are NULL. */
+static void work_release(lw_analyze_work_t *w)
 {
     lw_granger_destroy(w->g);
     lw_ols_destroy(w->ols);
@@ -181,6 +163,10 @@ static void work_release(work_t *w)
     free(w->X2);
     free(w->pa);
     free(w->pb);
+    for (size_t i = 0; i < 2; i++) {
+        free(w->own[i].y);
+        free(w->own[i].rows);
+    }
 }
 
 /*
@@ -201,8 +187,8 @@ static void work_release(work_t *w)
  * failed Cholesky return false and the caller falls back to the verified
  * modules.  tests/test_analyze.c checks F against lw_granger_scan.
  */
-static bool granger_lag_ne(work_t *w, const double *x, const double *y, size_t n, size_t p,
-                           double *F, double *fp, double *sum)
+static bool granger_lag_ne(lw_analyze_work_t *w, const double *x, const double *y, size_t n,
+                           size_t p, double *F, double *fp, double *sum)
 {
     const size_t k = 2 * p, m = n - p;
     if (m <= k + 1)
@@ -276,8 +262,8 @@ static bool granger_lag_ne(work_t *w, const double *x, const double *y, size_t n
 }
 
 /* Sum of the x-lag coefficients of the unrestricted lag-p model, by QR (fallback path). */
-static bool effect_sum_qr(work_t *w, const double *x, const double *y, size_t n, size_t p,
-                          double *sum)
+static bool effect_sum_qr(lw_analyze_work_t *w, const double *x, const double *y, size_t n,
+                          size_t p, double *sum)
 {
     const size_t kk = 2 * p + 1, m = n - p;
     for (size_t t = p; t < n; t++) {
@@ -300,8 +286,8 @@ static bool effect_sum_qr(work_t *w, const double *x, const double *y, size_t n,
 }
 
 /* The lag-p test and effect sum: normal equations, else granger.c + QR. */
-static bool granger_lag(work_t *w, const double *x, const double *y, size_t n, size_t p, double *F,
-                        double *fp, double *sum)
+static bool granger_lag(lw_analyze_work_t *w, const double *x, const double *y, size_t n, size_t p,
+                        double *F, double *fp, double *sum)
 {
     if (granger_lag_ne(w, x, y, n, p, F, fp, sum))
         return true;
@@ -320,8 +306,8 @@ static bool granger_lag(work_t *w, const double *x, const double *y, size_t n, s
  * variance of b is hac.c's, reduced to one column as explained below, with
  * (X'X)^-1 = [S2, -S1; -S1, m] / (m Sxx), S1 = sum x, S2 = sum x^2.
  */
-static bool simple_hac_fit(work_t *w, const double *x, const double *y, size_t n, size_t K,
-                           size_t k, lw_lagreg_t *L)
+static bool simple_hac_fit(lw_analyze_work_t *w, const double *x, const double *y, size_t n,
+                           size_t K, size_t k, lw_lagreg_t *L)
 {
     const size_t m = n - K;
     double xm = 0.0, ym = 0.0;
@@ -371,7 +357,7 @@ static bool simple_hac_fit(work_t *w, const double *x, const double *y, size_t n
 }
 
 /* Step 3: lagged regressions, lead, distributed lag and elasticity. */
-static void lagged_regression(work_t *w, lw_edge_result_t *e, size_t n)
+static void lagged_regression(lw_analyze_work_t *w, lw_edge_result_t *e, size_t n)
 {
     const size_t K = e->max_lag, m = n - K;
     const double *x = w->x, *y = w->y;
@@ -468,430 +454,6 @@ static void lagged_regression(work_t *w, lw_edge_result_t *e, size_t n)
                                        : "levels: summed coefficients * mean(x) / mean(y)";
 }
 
-/* ---------------------------------------------------------------- all-row regressions
- *
- * Issue 11: the Granger tests, the lag choice, the stability windows, the
- * out-of-sample check and the break test all run on explicit designs built
- * from the edge's full-length prepared series (NAN = undefined), keeping
- * EVERY row t whose needed values are defined: y_t, y_{t-1..L}, x_{t-1..L}
- * and each control c_{t-0..L}.  A long gap therefore costs only the rows
- * whose lags reach into it.  Columns, in this order:
- *   1, y_{t-1..p}, c1_{t-0..p}, .., x_{t-1..p}
- * so the restricted model (no x) is the leading block and the x lags are the
- * last p columns (the ones the break test lets change).
- */
-
-/* Rows t in [lo, hi), t >= need, whose values up to lag `need` are defined. */
-static size_t valid_rows(const work_t *w, const double *y, const double *x, size_t need, size_t lo,
-                         size_t hi, size_t *rows)
-{
-    size_t m = 0;
-    if (lo < need)
-        lo = need;
-    for (size_t t = lo; t < hi; t++) {
-        bool ok = isfinite(y[t]);
-        for (size_t j = 1; ok && j <= need; j++)
-            ok = isfinite(y[t - j]) && isfinite(x[t - j]);
-        for (size_t c = 0; ok && c < w->nc; c++)
-            for (size_t j = 0; ok && j <= need; j++)
-                ok = isfinite(w->fc[c][t - j]);
-        if (ok)
-            rows[m++] = t;
-    }
-    return m;
-}
-
-static size_t design_k(const work_t *w, size_t p, bool with_x)
-{
-    return 1 + p + w->nc * (p + 1) + (with_x ? p : 0);
-}
-
-/* The lag-p design of the rows into X (m x k) and yv; returns k. */
-static size_t fill_design(const work_t *w, const double *y, const double *x, size_t p,
-                          const size_t *rows, size_t m, bool with_x, double *X, double *yv)
-{
-    const size_t k = design_k(w, p, with_x);
-    for (size_t i = 0; i < m; i++) {
-        const size_t t = rows[i];
-        double *r = X + i * k;
-        size_t c = 0;
-        r[c++] = 1.0;
-        for (size_t j = 1; j <= p; j++)
-            r[c++] = y[t - j];
-        for (size_t cc = 0; cc < w->nc; cc++)
-            for (size_t j = 0; j <= p; j++)
-                r[c++] = w->fc[cc][t - j];
-        if (with_x)
-            for (size_t j = 1; j <= p; j++)
-                r[c++] = x[t - j];
-        yv[i] = y[t];
-    }
-    return k;
-}
-
-/*
- * Granger x -> y at lag p on the rows of [lo, hi) (t >= lo + skip): the
- * records of granger.h (same formulas, with the controls in both models and
- * the rows chosen as above).  *sum = sum of the x-lag coefficients.  false
- * (rec->status LW_ERR_STATS with a reason) when infeasible.
- */
-static bool pair_test(work_t *w, const double *y, const double *x, size_t p, size_t lo, size_t hi,
-                      lw_granger_lag_t *rec, double *sum, double *sum_t)
-{
-    memset(rec, 0, sizeof(*rec));
-    rec->lag = p;
-    rec->status = LW_ERR_STATS;
-    const size_t m = valid_rows(w, y, x, p, lo, hi, w->rows);
-    const size_t ku = design_k(w, p, true), kr = design_k(w, p, false);
-    rec->nobs = m;
-    if (m < ku + 2) {
-        snprintf(rec->reason, sizeof rec->reason, "%zu usable rows for %zu parameters", m, ku);
-        return false;
-    }
-    lw_ols_result_t r;
-    char err[LW_GRANGER_REASON_SIZE];
-    fill_design(w, y, x, p, w->rows, m, false, w->X, w->yv);
-    if (lw_ols_fit(w->ols, w->X, w->yv, m, kr, 0, 0, &r, err, sizeof err) != LW_OK) {
-        snprintf(rec->reason, sizeof rec->reason, "restricted model: %.100s", err);
-        return false;
-    }
-    rec->ssr_r = r.ssr;
-    rec->llf_r = r.llf;
-    fill_design(w, y, x, p, w->rows, m, true, w->X, w->yv);
-    if (lw_ols_fit(w->ols, w->X, w->yv, m, ku, sum_t ? LW_OLS_COV : 0u, 0, &r, err, sizeof err) !=
-        LW_OK) {
-        snprintf(rec->reason, sizeof rec->reason, "unrestricted model: %.100s", err);
-        return false;
-    }
-    rec->ssr_u = r.ssr;
-    rec->llf_u = r.llf;
-    rec->aic = r.aic;
-    rec->bic = r.bic;
-    double s = 0.0;
-    for (size_t j = ku - p; j < ku; j++)
-        s += r.params[j];
-    const double dfd = (double)(m - ku), d = rec->ssr_r - rec->ssr_u;
-    rec->df_num = (double)p;
-    rec->df_denom = dfd;
-    rec->f = d > 0.0 ? d / rec->ssr_u / (double)p * dfd : 0.0;
-    rec->f_p = gsl_cdf_fdist_Q(rec->f, (double)p, dfd);
-    rec->chi2 = d > 0.0 ? (double)m * d / rec->ssr_u : 0.0;
-    rec->chi2_df = (double)p;
-    rec->chi2_p = gsl_cdf_chisq_Q(rec->chi2, (double)p);
-    rec->lr = -2.0 * (rec->llf_r - rec->llf_u);
-    rec->lr_p = gsl_cdf_chisq_Q(rec->lr > 0.0 ? rec->lr : 0.0, (double)p);
-    if (!isfinite(rec->f) || !isfinite(s)) {
-        snprintf(rec->reason, sizeof rec->reason, "non-finite statistic");
-        return false;
-    }
-    rec->status = LW_OK;
-    if (sum)
-        *sum = s;
-    if (sum_t) { /* t of the sum: 1' V 1 over the x-lag block, classical V = s^2 (X'X)^-1 */
-        double v = 0.0;
-        for (size_t i = ku - p; i < ku; i++)
-            for (size_t j = ku - p; j < ku; j++)
-                v += r.cov[i * ku + j];
-        *sum_t = v > 0.0 ? s / sqrt(v) : 0.0;
-    }
-    return true;
-}
-
-/*
- * y's own order on ONE common sample (the rows whose lags up to K are
- * defined): AIC/BIC (opts.ic) of the autoregressions [1, c_t, (y, c)_{t-1},
- * .., (y, c)_{t-q}], q = 1..K, smallest wins, ties to the smaller q.  x plays
- * no part, so the order cannot be tuned to x's fit.  The models are nested,
- * so one unpivoted Householder QR of the widest design gives every SSR_q as
- * the tail sum of squares of Q'y beyond the first k_q columns.  An order
- * whose block is numerically dependent (|R_jj| below LW_OLS_RANK_TOL of its
- * column norm) or whose fit is perfect is skipped.  *m = rows of the sample.
- */
-static size_t own_order(work_t *w, const double *y, const double *x, size_t K, double *icv,
-                        size_t *m_out)
-{
-    const size_t m = valid_rows(w, y, x, K, 0, w->n, w->rows);
-    const size_t nc = w->nc, blk = 1 + nc, k = 1 + nc + K * blk;
-    *m_out = m;
-    for (size_t p = 0; p < K; p++)
-        icv[p] = (double)NAN;
-    /* the widest single-lag test has k + 1 columns; lag 1..K must stay testable */
-    if (m < 2 * K + 1 + nc * (K + 1) + 2)
-        return 0;
-    double *X = w->X, *qy = w->yv, *cn = w->mu;
-    for (size_t i = 0; i < m; i++) {
-        const size_t t = w->rows[i];
-        double *r = X + i * k;
-        size_t c = 0;
-        r[c++] = 1.0;
-        for (size_t j = 0; j < nc; j++)
-            r[c++] = w->fc[j][t];
-        for (size_t l = 1; l <= K; l++) {
-            r[c++] = y[t - l];
-            for (size_t j = 0; j < nc; j++)
-                r[c++] = w->fc[j][t - l];
-        }
-        qy[i] = y[t];
-    }
-    double yy = 0.0;
-    for (size_t i = 0; i < m; i++)
-        yy += qy[i] * qy[i];
-    for (size_t j = 0; j < k; j++) {
-        cn[j] = 0.0;
-        for (size_t i = 0; i < m; i++)
-            cn[j] += X[i * k + j] * X[i * k + j];
-        cn[j] = sqrt(cn[j]);
-    }
-    if (lw_ols_qr_qty(X, m, k, qy, NULL, 0) != LW_OK)
-        return 0;
-    /* tail[j] = sum_{i >= j} (Q'y)_i^2 */
-    double tail = 0.0;
-    for (size_t i = k; i < m; i++)
-        tail += qy[i] * qy[i];
-    size_t best = 0, dep = k;
-    for (size_t j = 0; j < k; j++)
-        if (!(fabs(X[j * k + j]) > LW_OLS_RANK_TOL * cn[j])) {
-            dep = j;
-            break;
-        }
-    double best_v = 0.0;
-    for (size_t p = K; p >= 1; p--) {
-        const size_t kp = 1 + nc + p * blk;
-        if (p < K)
-            for (size_t i = kp; i < kp + blk; i++)
-                tail += qy[i] * qy[i];
-        if (kp > dep || !(tail > DBL_EPSILON * yy))
-            continue;
-        const double llf = lw_ols_llf(tail, m);
-        icv[p - 1] = w->o->ic == LW_IC_BIC ? -2.0 * llf + (double)kp * log((double)m)
-                                           : -2.0 * llf + 2.0 * (double)kp;
-    }
-    for (size_t p = 1; p <= K; p++)
-        if (isfinite(icv[p - 1]) && (best == 0 || icv[p - 1] < best_v)) {
-            best = p;
-            best_v = icv[p - 1];
-        }
-    return best;
-}
-
-/*
- * The single-lag tests of x_{t-k}, k = 1..K, on the rows of own_order's
- * sample (w->rows, m of them): y_t on the restricted design of fill_design
- * (1, y_{t-1..q}, c_{t-0..q}) against the same plus x_{t-k}; the SSR
- * F(1, m - k_u) (= t^2 of x_{t-k}'s coefficient), every unrestricted SSR
- * read off the restricted design's one QR (below; tests/test_analyze_lagsearch
- * checks each p against statsmodels' refit to 1e-9).  ok[k - 1] = false (and
- * p = 1) where lw_ols_fit would refuse the fit (x_{t-k} collinear with the
- * design, a perfect fit): that lag takes no part in the search.  false when
- * the restricted model cannot be fitted.
- */
-static bool single_lag_ps(work_t *w, const double *y, const double *x, size_t q, size_t K, size_t m,
-                          double *lag_p, bool *ok)
-{
-    const size_t kr = fill_design(w, y, x, q, w->rows, m, false, w->X2, w->yv), ku = kr + 1;
-    if (m <= ku)
-        return false;
-    /* tss for the perfect-fit test of lw_ols_fit (ssr < DBL_EPSILON * tss) */
-    double mean = 0.0, tss = 0.0;
-    for (size_t i = 0; i < m; i++)
-        mean += w->yv[i];
-    mean /= (double)m;
-    for (size_t i = 0; i < m; i++)
-        tss += (w->yv[i] - mean) * (w->yv[i] - mean);
-    /* One QR of the restricted design; each x_{t-k} is then added by Frisch-Waugh-Lovell:
-     * with c = Q'y and v = Q'x_{t-k}, the residuals of both on the design are their
-     * entries past kr, so adding x_{t-k} lowers the SSR by d = (e_v . e_c)^2 / (e_v . e_v)
-     * - the SSR of the unrestricted fit without refitting it (issue 17: 48 refits per
-     * direction at hourly max_lag were two thirds of an hourly analysis). */
-    gsl_matrix_view A = gsl_matrix_view_array(w->X2, m, kr);
-    gsl_vector_view tau = gsl_vector_view_array(w->mu, kr), c = gsl_vector_view_array(w->yv, m);
-    if (lw_ols_nested_qr(&A.matrix, &tau.vector, &c.vector, "lag search", "restricted design", NULL,
-                         0) != LW_OK)
-        return false;
-    double ssr_r = 0.0;
-    for (size_t i = kr; i < m; i++)
-        ssr_r += w->yv[i] * w->yv[i];
-    if (!(ssr_r > DBL_EPSILON * tss))
-        return false; /* the restricted fit is perfect: lw_ols_fit refuses it */
-    const double dfd = (double)(m - ku);
-    gsl_vector_view v = gsl_vector_view_array(w->X, m);
-    for (size_t k = 1; k <= K; k++) {
-        lag_p[k - 1] = 1.0;
-        ok[k - 1] = false;
-        double xx = 0.0;
-        for (size_t i = 0; i < m; i++) {
-            w->X[i] = x[w->rows[i] - k];
-            xx += w->X[i] * w->X[i];
-        }
-        if (!(xx > 0.0) || gsl_linalg_QR_QTvec(&A.matrix, &tau.vector, &v.vector) != GSL_SUCCESS)
-            continue;
-        double exx = 0.0, exy = 0.0;
-        for (size_t i = kr; i < m; i++) {
-            exx += w->X[i] * w->X[i];
-            exy += w->X[i] * w->yv[i];
-        }
-        /* the rank test of lw_ols_fit: x_{t-k} (nearly) in the span of the design */
-        if (!(sqrt(exx) > LW_OLS_RANK_TOL * sqrt(xx)))
-            continue;
-        const double d = exy * exy / exx, ssr_u = ssr_r - d;
-        if (!isfinite(d) || !(ssr_u > DBL_EPSILON * tss))
-            continue;
-        ok[k - 1] = true;
-        if (d > 0.0)
-            lag_p[k - 1] = gsl_cdf_fdist_Q(d / ssr_u * dfd, 1.0, dfd);
-    }
-    return true;
-}
-
-/*
- * Step 2, the lag search of one direction (issue 11, session 6): y's own
- * order q (own_order), the single-lag tests of x_{t-k}, k = 1..K, given it,
- * and their Simes combination p_S = min_k K p_(k) / k (the smallest BH q of
- * the K tests; a valid test of "x_{t-1..K} add nothing to y's past" when
- * the tests are positively dependent, as tests of overlapping lags of one
- * series are).  The lag is the k with the smallest p (ties to the smaller k).
- * Why not AIC over equal-lag models
- * (statsmodels' VAR order): a lag-p model pays for p - 1 own lags of y as
- * well as p x lags, so a weak lead at lag 7 lost to lag 1 in 15 % of the
- * ground-truth data sets; choosing x's order by AIC instead lets the search
- * chase noise in x, and testing at the chosen lag then rejects a true null
- * too often (bench/RESULTS.md, session 6).  Returns the lag (0 = none
- * feasible); *own = q, lag_p[k - 1] = each test's p, *ps = p_S, *m = rows.
- */
-static size_t lag_search(work_t *w, const double *y, const double *x, size_t K, double *icv,
-                         size_t *own, double *lag_p, double *ps, size_t *m)
-{
-    *ps = 1.0;
-    for (size_t k = 0; k < K; k++)
-        lag_p[k] = 1.0;
-    const size_t q = own_order(w, y, x, K, icv, m);
-    *own = q;
-    if (q == 0)
-        return 0;
-    double qv[LW_ANALYZE_MAX_LAG] = {0};
-    bool d[LW_ANALYZE_MAX_LAG] = {0}, qd[LW_ANALYZE_MAX_LAG] = {0};
-    /* own_order's rows are still in w->rows */
-    if (!single_lag_ps(w, y, x, q, K, *m, lag_p, d))
-        return 0;
-    if (lw_bh_qvalues(lag_p, d, K, qv, qd, NULL, NULL, 0) != LW_OK)
-        return 0;
-    size_t best = 0;
-    for (size_t k = 1; k <= K; k++)
-        if (qd[k - 1] && (best == 0 || lag_p[k - 1] < lag_p[best - 1]))
-            best = k;
-    if (best)
-        *ps = qv[best - 1]; /* the smallest q: BH's q are monotone in p */
-    return best;
-}
-
-static void stab_geometry(const work_t *w, const lw_edge_result_t *e, size_t p, size_t *W,
-                          size_t *step)
-{
-    const size_t span = e->row_last + 1 - e->row_first;
-    *W = w->o->window;
-    if (*W == 0) {
-        *W = span / 4;
-        if (*W < 5 * p + 20)
-            *W = 5 * p + 20;
-        /* a short sample (a 90-day window at lag 6) would fit fewer than the 3
-         * windows the check needs: shrink them to span / 2 (3 windows at step
-         * W / 2), never below the 3 p + 2 rows one lag-p test needs */
-        if (*W > span / 2)
-            *W = span / 2 > 3 * p + 2 ? span / 2 : 3 * p + 2;
-    }
-    *step = *W / 2 ? *W / 2 : 1;
-}
-
-/*
- * Step 5 (rolling part), either direction: the chosen-lag test on sub-windows
- * of W rows every W/2 rows over [first, last]; a window's lags stay inside
- * it.  Stable = at least 3 windows fitted and a share >= stable_min_sign
- * whose summed x-lag coefficients do not significantly contradict the
- * full-sample sign (step 5 in the header).
- */
-static lw_step_t stability_dir(work_t *w, const double *y, const double *x, size_t p,
-                               double full_sum, const lw_edge_result_t *e, size_t *nwin,
-                               size_t *nsig, size_t *nsame, char *why)
-{
-    const size_t span = e->row_last + 1 - e->row_first;
-    size_t W, step;
-    stab_geometry(w, e, p, &W, &step);
-    *nwin = *nsig = *nsame = 0;
-    if (span < W + 2 * step) {
-        lw_analyze_note(why, "%zu rows give fewer than 3 windows of %zu (step %zu); need %zu", span,
-                        W, step, W + 2 * step);
-        return LW_STEP_SKIPPED;
-    }
-    for (size_t s = e->row_first; s + W <= e->row_last + 1; s += step) {
-        lw_granger_lag_t rec;
-        double sum;
-        double t_sum;
-        if (!pair_test(w, y, x, p, s + p, s + W, &rec, &sum, &t_sum))
-            continue;
-        (*nwin)++;
-        if (rec.f_p < w->o->alpha)
-            (*nsig)++;
-        /* against the full-sample sign only when significantly so (one-sided t
-         * test of the window's sum at alpha); an insignificant sum says nothing
-         * about the sign, and its sign is a coin flip when p is large */
-        const double tcrit = gsl_cdf_tdist_Qinv(w->o->alpha, rec.df_denom);
-        if ((sum > 0.0) == (full_sum > 0.0) || !(fabs(t_sum) > tcrit))
-            (*nsame)++;
-    }
-    if (*nwin < 3) {
-        lw_analyze_note(why, "only %zu sub-windows of %zu could be fitted; need 3", *nwin, W);
-        return LW_STEP_SKIPPED;
-    }
-    return LW_STEP_OK;
-}
-
-/*
- * Step 6, either direction: forecast.h's rolling-origin comparison on the
- * all-row design at lag min(p, LW_FORECAST_MAX_LAGS) (controls in both
- * models): expanding-window one-step forecasts by lw_breaks_recursive, the
- * first window half the rows (at least k + LW_FORECAST_MIN_DF), Clark-West.
- * f->first_forecast is relative to e->row_first (as the writers expect).
- */
-static lw_step_t oos_dir(work_t *w, const double *y, const double *x, size_t p,
-                         const lw_edge_result_t *e, lw_forecast_t *f, char *why)
-{
-    memset(f, 0, sizeof(*f));
-    const size_t L = p < LW_FORECAST_MAX_LAGS ? p : LW_FORECAST_MAX_LAGS;
-    const size_t m = valid_rows(w, y, x, L, 0, w->n, w->rows);
-    const size_t ka = design_k(w, L, false), kb = design_k(w, L, true);
-    size_t R = (m + 1) / 2;
-    if (R < kb + LW_FORECAST_MIN_DF)
-        R = kb + LW_FORECAST_MIN_DF;
-    if (R + LW_FORECAST_MIN_OOS > m) {
-        lw_analyze_note(why,
-                        "%zu usable rows are too few for a %zu-row first window and %u forecasts",
-                        m, R, LW_FORECAST_MIN_OOS);
-        return LW_STEP_SKIPPED;
-    }
-    char err[LW_ANALYZE_NOTE_SIZE];
-    fill_design(w, y, x, L, w->rows, m, false, w->X2, w->yv);
-    fill_design(w, y, x, L, w->rows, m, true, w->X, w->yv);
-    if (lw_breaks_recursive(w->yv, w->X2, m, ka, R, w->pa, NULL, err, sizeof err) != LW_OK ||
-        lw_breaks_recursive(w->yv, w->X, m, kb, R, w->pb, NULL, err, sizeof err) != LW_OK) {
-        lw_analyze_note(why, "%s", err);
-        return LW_STEP_SKIPPED;
-    }
-    lw_forecast_sums_t s;
-    lw_forecast_sums(w->yv, w->pa, w->pb, R, m, &s);
-    if (!(s.ssa > 0.0) || !(s.ssb > 0.0) || !(s.fsd > 0.0) || !isfinite(s.fsd)) {
-        lw_analyze_note(why, "the forecasts are exact or identical (no variance to test)");
-        return LW_STEP_SKIPPED;
-    }
-    f->status = LW_OK;
-    f->n = m;
-    f->ylags = f->xlags = L;
-    f->first_row = w->rows[0];
-    f->initial = R;
-    f->first_forecast = w->rows[R] - e->row_first;
-    lw_forecast_fill(f, m - R, &s);
-    return LW_STEP_OK;
-}
-
 /*
  * Step 5, break part (issue 11): the HC-robust sup-Wald test of breaks.h on
  * the chosen-lag model x -> y (all rows, controls included) where only the
@@ -900,12 +462,12 @@ static lw_step_t oos_dir(work_t *w, const double *y, const double *x, size_t p,
  * writers.  When a break is found, the chosen-lag test is rerun on the rows
  * before and after it: the regime step of the verdict reads p_before/p_after.
  */
-static void structural_break(work_t *w, lw_edge_result_t *e)
+static void structural_break(lw_analyze_work_t *w, lw_edge_result_t *e)
 {
     const size_t p = e->lag;
     e->break_lags = p;
-    const size_t m = valid_rows(w, w->fy, w->fx, p, 0, w->n, w->rows);
-    const size_t k = fill_design(w, w->fy, w->fx, p, w->rows, m, true, w->X, w->yv);
+    const size_t m = lw_analyze_valid_rows(w, w->fy, w->fx, p, 0, w->n, w->rows);
+    const size_t k = lw_analyze_fill_design(w, w->fy, w->fx, p, w->rows, m, true, w->X, w->yv);
     size_t chg[LW_ANALYZE_MAX_LAG];
     for (size_t j = 0; j < p; j++)
         chg[j] = k - p + j;
@@ -944,8 +506,8 @@ static void structural_break(work_t *w, lw_edge_result_t *e)
     if (!e->break_found || m < 10 * (k + p))
         return;
     lw_granger_lag_t before, after;
-    if (pair_test(w, w->fy, w->fx, p, 0, e->break_row, &before, NULL, NULL) &&
-        pair_test(w, w->fy, w->fx, p, e->break_row + p, w->n, &after, NULL, NULL)) {
+    if (lw_analyze_pair_test(w, w->fy, w->fx, p, 0, e->break_row, &before, NULL, NULL) &&
+        lw_analyze_pair_test(w, w->fy, w->fx, p, e->break_row + p, w->n, &after, NULL, NULL)) {
         e->regime_tested = after.nobs >= 5 * p + 20;
         e->p_before = before.f_p;
         e->p_after = after.f_p;
@@ -954,7 +516,7 @@ static void structural_break(work_t *w, lw_edge_result_t *e)
 }
 
 /* Step 3b: ccf.h on the prepared run, lags -K..K, default AR order bound. */
-static void cross_correlation(work_t *w, lw_edge_result_t *e, size_t n)
+static void cross_correlation(lw_analyze_work_t *w, lw_edge_result_t *e, size_t n)
 {
     char err[LW_CCF_REASON_SIZE];
     if (lw_ccf_prewhitened(w->x, w->y, n, e->max_lag, LW_CCF_DEFAULT_AR, &e->ccf, e->ccf_r, err,
@@ -972,7 +534,7 @@ static void cross_correlation(work_t *w, lw_edge_result_t *e, size_t n)
  * that day-of-week swings do not count as noise.  alpha is fixed at 0.05 as
  * the issue states; power, horizon and threshold come from the options.
  */
-static void sensitivity(work_t *w, lw_edge_result_t *e, size_t n)
+static void sensitivity(lw_analyze_work_t *w, lw_edge_result_t *e, size_t n)
 {
     lw_prep_opts_t po;
     lw_prep_opts_default(&po);
@@ -1028,7 +590,7 @@ static void difference(double *v, size_t n)
  * the controls are differenced when ANY of them has a unit root, else all
  * stay detrended levels.  The edge's copies go into w->fx, w->fy, w->fc.
  */
-static void prepare_pair(work_t *w, lw_edge_result_t *e, const double *const *prepared,
+static void prepare_pair(lw_analyze_work_t *w, lw_edge_result_t *e, const double *const *prepared,
                          const lw_prep_info_t *pinfo)
 {
     const size_t n = w->n;
@@ -1125,9 +687,15 @@ static void edge_release(lw_edge_result_t *e)
 }
 
 /* Steps 1-3 and 5-7 for one edge. */
-static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const *prepared,
-                             const lw_prep_info_t *pinfo, const lw_analyze_input_t *in,
-                             char *errstr, size_t errstr_size)
+/* A gate's outcome (analyze_gates.c returns false when it skipped) as a step status. */
+static lw_step_t step_of(bool ran)
+{
+    return ran ? LW_STEP_OK : LW_STEP_SKIPPED;
+}
+
+static lw_err_t analyse_edge(lw_analyze_work_t *w, lw_edge_result_t *e,
+                             const double *const *prepared, const lw_prep_info_t *pinfo,
+                             const lw_analyze_input_t *in, char *errstr, size_t errstr_size)
 {
     const size_t K = w->o->max_lag, nrows = in->nrows;
     if (edge_begin(e, K, nrows) != LW_OK)
@@ -1172,7 +740,7 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     }
     e->rows_used = have ? e->row_last + 1 - e->row_first : 0;
     const size_t need_m = 2 * K + 2 + w->nc * (K + 1);
-    const size_t m_common = have ? valid_rows(w, fy, fx, K, 0, nrows, w->rows) : 0;
+    const size_t m_common = have ? lw_analyze_valid_rows(w, fy, fx, K, 0, nrows, w->rows) : 0;
     if (m_common < need_m) {
         lw_analyze_reason(
             e,
@@ -1206,11 +774,12 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
         }
     } else {
         for (size_t p = 1; p <= K; p++) {
-            pair_test(w, fy, fx, p, 0, nrows, &e->granger[p - 1], NULL, NULL);
-            pair_test(w, fx, fy, p, 0, nrows, &e->granger_reverse[p - 1], NULL, NULL);
+            lw_analyze_pair_test(w, fy, fx, p, 0, nrows, &e->granger[p - 1], NULL, NULL);
+            lw_analyze_pair_test(w, fx, fy, p, 0, nrows, &e->granger_reverse[p - 1], NULL, NULL);
         }
     }
-    e->lag = lag_search(w, fy, fx, K, e->ic_common, &e->own_lag, e->lag_p, &e->p, &e->rows_tested);
+    e->lag = lw_analyze_dir_search(w, fy, fx, K, e->ic_common, &e->own_lag, e->lag_p, &e->p,
+                                   &e->rows_tested);
     if (e->lag == 0 || e->granger[e->lag - 1].status != LW_OK) {
         lw_analyze_reason(e, "no lag 1..%zu is feasible for %s -> %s (lag 1: %s)", K, e->from,
                           e->to, e->granger[0].reason);
@@ -1218,16 +787,17 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
         return LW_OK;
     }
     size_t m_rev;
-    e->lag_reverse = lag_search(w, fx, fy, K, e->ic_common_reverse, &e->own_lag_reverse,
-                                e->lag_p_reverse, &e->p_reverse, &m_rev);
+    e->lag_reverse = lw_analyze_dir_search(w, fx, fy, K, e->ic_common_reverse, &e->own_lag_reverse,
+                                           e->lag_p_reverse, &e->p_reverse, &m_rev);
     if (!e->lag_reverse || e->granger_reverse[e->lag_reverse - 1].status != LW_OK)
         e->lag_reverse = 0;
     e->analysed = true;
     lw_granger_lag_t rec;
-    e->effect_sum_defined = pair_test(w, fy, fx, e->lag, 0, nrows, &rec, &e->effect_sum, NULL);
+    e->effect_sum_defined =
+        lw_analyze_pair_test(w, fy, fx, e->lag, 0, nrows, &rec, &e->effect_sum, NULL);
     double sum_rev = 0.0;
-    const bool rev_sum =
-        e->lag_reverse && pair_test(w, fx, fy, e->lag_reverse, 0, nrows, &rec, &sum_rev, NULL);
+    const bool rev_sum = e->lag_reverse && lw_analyze_pair_test(w, fx, fy, e->lag_reverse, 0, nrows,
+                                                                &rec, &sum_rev, NULL);
 
     /* 3. lagged regression, 3b. CCF, 7. sensitivity: on the longest complete run */
     const double *pair[2] = {fx, fy};
@@ -1251,10 +821,12 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     }
 
     /* 5. stability both ways (same gates), structural break on x -> y */
-    stab_geometry(w, e, e->lag, &e->stab_window, &e->stab_step);
+    lw_analyze_stab_geometry(w, e->row_last + 1 - e->row_first, e->lag, &e->stab_window,
+                             &e->stab_step);
     if (e->effect_sum_defined) {
-        e->stab_status = stability_dir(w, fy, fx, e->lag, e->effect_sum, e, &e->stab_nwindows,
-                                       &e->stab_nsig, &e->stab_nsame_sign, e->stab_note);
+        e->stab_status = step_of(lw_analyze_stability_dir(
+            w, fy, fx, e->lag, e->effect_sum, e->row_first, e->row_last, &e->stab_nwindows,
+            &e->stab_nsig, &e->stab_nsame_sign, e->stab_note));
         if (e->stab_status == LW_STEP_OK) {
             e->stab_frac_sig = (double)e->stab_nsig / (double)e->stab_nwindows;
             e->stab_sign_consistency = (double)e->stab_nsame_sign / (double)e->stab_nwindows;
@@ -1266,8 +838,8 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
     if (rev_sum) {
         size_t nw, ns, nss;
         char why[LW_ANALYZE_NOTE_SIZE];
-        e->stab_rev_status =
-            stability_dir(w, fx, fy, e->lag_reverse, sum_rev, e, &nw, &ns, &nss, why);
+        e->stab_rev_status = step_of(lw_analyze_stability_dir(
+            w, fx, fy, e->lag_reverse, sum_rev, e->row_first, e->row_last, &nw, &ns, &nss, why));
         if (e->stab_rev_status == LW_STEP_OK) {
             e->stab_sign_consistency_reverse = (double)nss / (double)nw;
             e->stable_reverse = e->stab_sign_consistency_reverse >= w->o->stable_min_sign;
@@ -1281,11 +853,13 @@ static lw_err_t analyse_edge(work_t *w, lw_edge_result_t *e, const double *const
                         e->to, w->o->alpha);
 
     /* 6. out-of-sample skill both ways */
-    e->oos_status = oos_dir(w, fy, fx, e->lag, e, &e->oos, e->oos_note);
+    e->oos_status =
+        step_of(lw_analyze_oos_dir(w, fy, fx, e->lag, e->row_first, &e->oos, e->oos_note));
     e->oos_skill = e->oos_status == LW_STEP_OK && e->oos.cw_p < w->o->alpha;
     if (e->lag_reverse) {
         char why[LW_ANALYZE_NOTE_SIZE];
-        e->oos_rev_status = oos_dir(w, fx, fy, e->lag_reverse, e, &e->oos_reverse, why);
+        e->oos_rev_status = step_of(
+            lw_analyze_oos_dir(w, fx, fy, e->lag_reverse, e->row_first, &e->oos_reverse, why));
         e->oos_skill_reverse = e->oos_rev_status == LW_STEP_OK && e->oos_reverse.cw_p < w->o->alpha;
     }
     return LW_OK;
@@ -1301,7 +875,7 @@ lw_err_t lw_analyze_lag_test(const double *x, const double *y, size_t n, size_t 
     lw_analyze_opts_t o;
     lw_analyze_opts_default(&o);
     const size_t k = 2 * p + 1;
-    work_t w = {.o = &o};
+    lw_analyze_work_t w = {.o = &o};
     lw_err_t err = lw_granger_new(n, p, &w.g, errstr, errstr_size);
     if (err == LW_OK)
         err = lw_ols_new(n, k, &w.ols, errstr, errstr_size);
@@ -1330,7 +904,7 @@ lw_err_t lw_analyze_lag_search(const double *x, const double *y, size_t n, size_
     o.max_lag = K;
     o.ic = ic;
     const size_t kmax = K + 2; /* own_order: 1 + K columns; a single-lag test: q + 2 */
-    work_t w = {.o = &o, .n = n};
+    lw_analyze_work_t w = {.o = &o, .n = n};
     lw_err_t err = lw_ols_new(n, kmax, &w.ols, errstr, errstr_size);
     if (err != LW_OK)
         goto free_work;
@@ -1340,7 +914,8 @@ lw_err_t lw_analyze_lag_search(const double *x, const double *y, size_t n, size_
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "lag search: out of memory");
         goto free_work;
     }
-    out->lag = lag_search(&w, y, x, K, out->ic, &out->own_lag, out->lag_p, &out->p, &out->nobs);
+    out->lag =
+        lw_analyze_dir_search(&w, y, x, K, out->ic, &out->own_lag, out->lag_p, &out->p, &out->nobs);
     if (out->lag == 0)
         err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "lag search: no feasible lag");
 free_work:
@@ -1392,7 +967,7 @@ lw_err_t lw_analyze_tree(const lw_analyze_opts_t *opts, const lw_analyze_input_t
     bool *used = NULL;
     const double **pcols = NULL;
     unsigned char *holiday = NULL;
-    work_t w = {0};
+    lw_analyze_work_t w = {0};
     if (!a)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "analyze: out of memory");
     a->opts = *opts;

@@ -77,8 +77,12 @@ static void givens_init(givens_t *g, size_t k, double *mem)
     givens_reset(g);
 }
 
-/* Add row (zr, y); returns the part of y orthogonal to the previous fit. */
-static double givens_add(givens_t *g, const double *zr, double y)
+/* Add row (zr, y); returns the part of y orthogonal to the previous fit.
+ * The rotation of the rest of row j of R and of the new row is elementwise,
+ * so it runs four columns per lw_v4d (vec4.h; the same bits as the scalar
+ * tail): the forecasts' expanding windows add every row of the edge twice
+ * per direction, k up to 61 (issue 17). */
+LW_VEC_KERNEL static double givens_add(givens_t *g, const double *zr, double y)
 {
     const size_t k = g->k;
     double *x = g->tmp;
@@ -96,7 +100,14 @@ static double givens_add(givens_t *g, const double *zr, double y)
         const double r = sqrt(a * a + b * b);
         const double c = a / r, s = b / r;
         Rj[j] = r;
-        for (size_t i = j + 1; i < k; i++) {
+        const lw_v4d cv = lw_splat4(c), sv = lw_splat4(s);
+        size_t i = j + 1;
+        for (; i + 4 <= k; i += 4) {
+            const lw_v4d ri = lw_ld4(Rj + i), xi = lw_ld4(x + i);
+            lw_st4(Rj + i, cv * ri + sv * xi);
+            lw_st4(x + i, cv * xi - sv * ri);
+        }
+        for (; i < k; i++) {
             const double ri = Rj[i], xi = x[i];
             Rj[i] = c * ri + s * xi;
             x[i] = c * xi - s * ri;
@@ -633,13 +644,29 @@ LW_VEC_KERNEL static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, double
                                          size_t errstr_size)
 {
     const size_t mp = w->mp, k = w->k, q = w->q;
-    for (size_t a = 0; a < q; a++) /* W~'W~ = P - B'B */
-        for (size_t b = 0; b <= a; b++) {
+    for (size_t a = 0; a < q; a++) { /* W~'W~ = P - B'B, four entries of a row at a time */
+        size_t b = 0;
+        for (; b + 4 <= a + 1; b += 4) { /* four sums in flight, each in its own j order */
+            double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+            for (size_t j = 0; j < k; j++) {
+                const double *Bj = w->B + j * q;
+                s0 += Bj[a] * Bj[b];
+                s1 += Bj[a] * Bj[b + 1];
+                s2 += Bj[a] * Bj[b + 2];
+                s3 += Bj[a] * Bj[b + 3];
+            }
+            w->G[a * q + b] = w->P[a * q + b] - s0;
+            w->G[a * q + b + 1] = w->P[a * q + b + 1] - s1;
+            w->G[a * q + b + 2] = w->P[a * q + b + 2] - s2;
+            w->G[a * q + b + 3] = w->P[a * q + b + 3] - s3;
+        }
+        for (; b <= a; b++) {
             double s = 0.0;
             for (size_t j = 0; j < k; j++)
                 s += w->B[j * q + a] * w->B[j * q + b];
             w->G[a * q + b] = w->P[a * q + b] - s;
         }
+    }
     size_t bad = chol_lower(w->G, q, w->ww, HC_GRAM_GUARD);
     if (bad < q) { /* nearly dependent: W~'W~ from W~ itself (see HC_GRAM_GUARD) */
         hc_cross(w, w->W, w->G);
@@ -651,13 +678,33 @@ LW_VEC_KERNEL static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, double
                          "the fixed columns",
                          chg[bad]);
     chol_solve(w->G, q, w->c, w->d);
-    for (size_t t = 0; t < mp; t += 4) { /* u = e0 - W~ d, then Y = u^2 W~, four rows at a time */
-        lw_v4d u = lw_ld4(w->e0 + t);
+    /* u = e0 - W~ d, then Y = u^2 W~, eight rows at a time: two independent four-row
+     * chains over c (one alone waits on its own u at every column: most of this
+     * function), each row with the operations it had four at a time, so the same bits */
+    const double *restrict e0 = w->e0, *restrict Wt = w->W, *restrict dv = w->d;
+    double *restrict Yt = w->Y;
+    size_t t = 0;
+    for (; t + 8 <= mp; t += 8) {
+        lw_v4d u0 = lw_ld4(e0 + t), u1 = lw_ld4(e0 + t + 4);
+        for (size_t c = 0; c < q; c++) {
+            const lw_v4d dc = lw_splat4(dv[c]);
+            u0 -= dc * lw_ld4(Wt + c * mp + t);
+            u1 -= dc * lw_ld4(Wt + c * mp + t + 4);
+        }
+        u0 *= u0;
+        u1 *= u1;
+        for (size_t c = 0; c < q; c++) {
+            lw_st4(Yt + c * mp + t, u0 * lw_ld4(Wt + c * mp + t));
+            lw_st4(Yt + c * mp + t + 4, u1 * lw_ld4(Wt + c * mp + t + 4));
+        }
+    }
+    for (; t < mp; t += 4) {
+        lw_v4d u = lw_ld4(e0 + t);
         for (size_t c = 0; c < q; c++)
-            u -= lw_splat4(w->d[c]) * lw_ld4(w->W + c * mp + t);
+            u -= lw_splat4(dv[c]) * lw_ld4(Wt + c * mp + t);
         u *= u;
         for (size_t c = 0; c < q; c++)
-            lw_st4(w->Y + c * mp + t, u * lw_ld4(w->W + c * mp + t));
+            lw_st4(Yt + c * mp + t, u * lw_ld4(Wt + c * mp + t));
     }
     hc_cross(w, w->Y, w->S);
     double v = 0.0;

@@ -4,7 +4,8 @@
  *
  * AR order search: the candidate models share their rows (t = max_ar..n-1)
  * and are nested (columns [1, x_{t-1}, ..., x_{t-max_ar}], AR(p) = the first
- * p + 1 columns), so one Householder QR of the widest design gives every
+ * p + 1 columns), so one Householder QR of the widest design (ols.c,
+ * lw_ols_qr_qty) gives every
  * SSR: with c = Q'x, SSR_p = sum_{i >= p+1} c_i^2 (the same device as
  * adf.c).  x is centred first and each column scaled to unit norm; neither
  * changes an SSR, and both help the conditioning for series with a large
@@ -57,10 +58,9 @@ static lw_err_t select_order(const double *xc, size_t n, size_t pmax, size_t *pb
     const size_t m = n - pmax, k = pmax + 1;
     lw_err_t err = LW_OK;
     gsl_matrix *A = gsl_matrix_alloc(m, k);
-    gsl_vector *tau = gsl_vector_alloc(k);
     gsl_vector *c = gsl_vector_alloc(m);
     double *nrm = malloc(k * sizeof(double));
-    if (!A || !tau || !c || !nrm) {
+    if (!A || !c || !nrm) {
         err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "ccf: out of memory");
         goto free_all;
     }
@@ -77,13 +77,10 @@ static lw_err_t select_order(const double *xc, size_t n, size_t pmax, size_t *pb
         if (nrm[j] > 0.0)
             gsl_vector_scale(&col.vector, 1.0 / nrm[j]);
     }
-    int st = gsl_linalg_QR_decomp(A, tau);
-    if (st == GSL_SUCCESS)
-        st = gsl_linalg_QR_QTvec(A, tau, c);
-    if (st != GSL_SUCCESS) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_STATS, "ccf: QR failed: %s", gsl_strerror(st));
+    /* A is packed (gsl_matrix_alloc): the four-lane QR of ols.c, the reflectors of
+     * gsl_linalg_QR_decomp (issue 17: this QR was most of the CCF step) */
+    if ((err = lw_ols_qr_qty(A->data, m, k, c->data, errstr, errstr_size)) != LW_OK)
         goto free_all;
-    }
     /* Usable orders: all columns up to p independent of the earlier ones. */
     size_t pusable = 0;
     while (pusable < pmax && nrm[pusable + 1] > 0.0 &&
@@ -115,7 +112,6 @@ static lw_err_t select_order(const double *xc, size_t n, size_t pmax, size_t *pb
 free_all:
     free(nrm);
     gsl_vector_free(c);
-    gsl_vector_free(tau);
     gsl_matrix_free(A);
     return err;
 }

@@ -26,7 +26,8 @@
  *      the least-squares optimum SSR(b + e) = SSR(b) + |X e|^2, so the error of
  *      a normal-equations b enters the SSR only to second order.
  *   5. Guard: when the scaled Gram's reciprocal condition number
- *      (gsl_linalg_cholesky_rcond) is below GRANGER_RCOND_MIN (cond(X) above
+ *      (gsl_linalg_cholesky_rcond's estimate, ||A||_1 from the Gram) is below
+ *      GRANGER_RCOND_MIN (cond(X) above
  *      ~1e4), or Cholesky fails, that lag is recomputed with pivoted QR on the
  *      explicit design (ols.c), which also detects rank deficiency.
  * Cost per scan: O(K n) prefixes + sum_p O(p^3 + n p); measured in
@@ -69,6 +70,7 @@ struct lw_granger {
     double *gram; /* kmax x kmax raw Gram */
     double *xty;  /* kmax */
     double *dsc;  /* kmax: 1 / sqrt(diag) */
+    double anorm; /* 1-norm of the scaled Gram (build_gram), for the rcond guard */
     double *bu, *br;
     double *L;                 /* kmax x kmax, the scaled Gram then its Cholesky factor */
     double *rhs, *sol, *work3; /* kmax, kmax, 3 kmax */
@@ -130,6 +132,26 @@ static double *pp_row(const lw_granger_t *g, int s1, int s2, size_t d)
     return g->PP + ((size_t)(s1 * 2 + s2) * (g->max_lag + 1) + d) * (g->max_nobs + 1);
 }
 
+/* One Neumaier step: sum += x with the lost low part added to *c.  The larger and the
+ * smaller of the two are selected, then (big - t) + small: the same operations as the
+ * textbook `|sum| >= |x| ? (sum - t) + x : (x - t) + sum`, without its branch, which
+ * the cross-product prefixes (sums that wander around zero) mispredicted often enough
+ * to make it most of their cost (issue 17). */
+static inline double neumaier_add(double sum, double x, double *c)
+{
+    const double t = sum + x;
+    uint64_t us, ux;
+    memcpy(&us, &sum, sizeof us);
+    memcpy(&ux, &x, sizeof ux);
+    const uint64_t mask = (uint64_t)0 - (uint64_t)(fabs(sum) >= fabs(x)); /* all ones: sum */
+    const uint64_t ub = (us & mask) | (ux & ~mask), usm = (ux & mask) | (us & ~mask);
+    double big, small;
+    memcpy(&big, &ub, sizeof big);
+    memcpy(&small, &usm, sizeof small);
+    *c += (big - t) + small;
+    return t;
+}
+
 /* Neumaier-compensated prefix sums (see header comment, step 2). */
 static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
 {
@@ -139,9 +161,7 @@ static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
         double sum = 0.0, c = 0.0;
         P[0] = 0.0;
         for (size_t a = 0; a < n; a++) {
-            const double t = sum + u[a];
-            c += fabs(sum) >= fabs(u[a]) ? (sum - t) + u[a] : (u[a] - t) + sum;
-            sum = t;
+            sum = neumaier_add(sum, u[a], &c);
             P[a + 1] = sum + c;
         }
     }
@@ -155,10 +175,7 @@ static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
                 for (size_t a = 0; a <= d && a <= n; a++)
                     P[a] = 0.0;
                 for (size_t a = d; a < n; a++) {
-                    const double x = u[a] * v[a - d];
-                    const double t = sum + x;
-                    c += fabs(sum) >= fabs(x) ? (sum - t) + x : (x - t) + sum;
-                    sum = t;
+                    sum = neumaier_add(sum, u[a] * v[a - d], &c);
                     P[a + 1] = sum + c;
                 }
             }
@@ -288,7 +305,56 @@ static bool build_gram(lw_granger_t *g, size_t n, size_t p, size_t kk)
         }
         g->rhs[a] = g->xty[a] * g->dsc[a];
     }
+    g->anorm = 0.0;
+    for (size_t b = 0; b < kk; b++) {
+        double col = 0.0;
+        for (size_t a = 0; a < kk; a++)
+            col += fabs(g->L[a * g->kmax + b]);
+        if (col > g->anorm)
+            g->anorm = col;
+    }
     return true;
+}
+
+/* x <- A^-1 x = L^-T L^-1 x for gsl_linalg_invnorm1 (A symmetric: TransA does not
+ * matter): L y = x by row dot products, L' z = y by column updates, both over
+ * L's contiguous rows on four-double vectors.  Only the condition estimate
+ * uses it (the fits solve with GSL), so its rounding moves no result; the
+ * reference BLAS's scalar dtrsv was a sixth of a scan at K = 48 (issue 17). */
+LW_VEC_KERNEL static void chol_ainv_rows(const double *L, size_t k, size_t tda, double *x)
+{
+    for (size_t i = 0; i < k; i++) {
+        const double *Li = L + i * tda;
+        lw_v4d acc = lw_splat4(0.0);
+        size_t j = 0;
+        for (; j + 4 <= i; j += 4)
+            acc += lw_ld4(Li + j) * lw_ld4(x + j);
+        double s = lw_hsum4(acc);
+        for (; j < i; j++)
+            s += Li[j] * x[j];
+        x[i] = (x[i] - s) / Li[i];
+    }
+    for (size_t i = k; i-- > 0;) {
+        const double *Li = L + i * tda;
+        const double zi = x[i] / Li[i];
+        x[i] = zi;
+        const lw_v4d zv = lw_splat4(zi);
+        size_t j = 0;
+        for (; j + 4 <= i; j += 4)
+            lw_st4(x + j, lw_ld4(x + j) - zv * lw_ld4(Li + j));
+        for (; j < i; j++)
+            x[j] -= zi * Li[j];
+    }
+}
+
+static int chol_ainv(CBLAS_TRANSPOSE_t TransA, gsl_vector *x, void *params)
+{
+    (void)TransA;
+    const gsl_matrix *L = params;
+    if (x->stride != 1)
+        return GSL_EINVAL;
+    chol_ainv_rows(L->data, L->size1, L->tda, x->data);
+    return GSL_SUCCESS;
 }
 
 /* Solve with the leading kk x kk block of the factor in g->L into b. */
@@ -314,10 +380,14 @@ static bool ssr_fast(lw_granger_t *g, size_t n, size_t p, double *ssr_r, double 
     gsl_matrix_view Lv = gsl_matrix_view_array_with_tda(g->L, k, k, g->kmax);
     if (gsl_linalg_cholesky_decomp1(&Lv.matrix) != GSL_SUCCESS)
         return false;
-    double rcond = 0.0;
+    /* gsl_linalg_cholesky_rcond's estimate, with ||A||_1 taken from the scaled Gram itself
+     * (build_gram, O(k^2)) instead of rebuilt from the factor (O(k^3) dot products: a fifth
+     * of an hourly scan at K = 48, issue 17); ||A^-1||_1 is the same Hager estimate */
+    double ainv = 0.0;
     gsl_vector_view w = gsl_vector_view_array(g->work3, 3 * k);
-    if (gsl_linalg_cholesky_rcond(&Lv.matrix, &rcond, &w.vector) != GSL_SUCCESS ||
-        !(rcond >= GRANGER_RCOND_MIN))
+    if (!(g->anorm > 0.0) ||
+        gsl_linalg_invnorm1(k, chol_ainv, &Lv.matrix, &ainv, &w.vector) != GSL_SUCCESS ||
+        !(1.0 / g->anorm / ainv >= GRANGER_RCOND_MIN))
         return false;
     if (!chol_solve(g, k, g->bu) || !chol_solve(g, p + 1, g->br))
         return false;

@@ -6,7 +6,8 @@
  * stored as an n x k matrix); for each lag j <= L the cross-product
  * C_j = sum_{t>=j} g_t g_{t-j}' is added as w_j (C_j + C_j'); finally
  * V = A S A with A = (X'X)^-1.  Only the upper triangle of S is accumulated
- * and mirrored once, since S is symmetric by construction.
+ * and mirrored once, since S is symmetric by construction.  One column
+ * (k = 1) takes a scalar loop with the same operations in the same order.
  *
  * The sandwich is a few k x k products with k small (tens), so plain loops are
  * used instead of BLAS: no allocation, no library state, and the summation
@@ -39,6 +40,27 @@ lw_err_t lw_hac_cov(const double *X, const double *resid, size_t nobs, size_t k,
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID,
                          "hac: small-sample correction needs nobs > k (nobs=%zu, k=%zu)", nobs, k);
 
+    if (k == 1) {
+        /* One column (analyze.c's per-lag regressions: 49 per edge at hourly max_lag 48):
+         * the loop below without its k x k bookkeeping, g_t = x_t u_t recomputed in
+         * place; the same operations in the same order, so the same bits (issue 17:
+         * the general loop was 9 % of an hourly analysis's instructions). */
+        double s = 0.0;
+        for (size_t t = 0; t < nobs; t++) {
+            const double g = X[t] * resid[t];
+            s += g * g;
+        }
+        for (size_t j = 1; j <= maxlags && j < nobs; j++) {
+            const double w = 1.0 - (double)j / ((double)maxlags + 1.0);
+            for (size_t t = j; t < nobs; t++) {
+                const double g = X[t] * resid[t], h = X[t - j] * resid[t - j];
+                s += w * (g * h + h * g);
+            }
+        }
+        const double T = 0.0 + xtx_inv[0] * s, V = 0.0 + T * xtx_inv[0];
+        cov_out[0] = V * (use_correction ? (double)nobs / (double)(nobs - k) : 1.0);
+        return LW_OK;
+    }
     double *S = work;      /* k x k */
     double *T = S + k * k; /* k x k: A * S */
     double *g = T + k * k; /* k: g_t */

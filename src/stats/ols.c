@@ -151,12 +151,20 @@ lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const c
                              "%s: column %zu of the %s is all zero", who, j, design);
         gsl_vector_scale(&col.vector, 1.0 / nrm);
     }
-    int st = gsl_linalg_QR_decomp(A, tau);
-    if (st == GSL_SUCCESS)
-        st = gsl_linalg_QR_QTvec(A, tau, c);
-    if (st != GSL_SUCCESS)
-        return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: QR failed: %s", who,
-                         gsl_strerror(st));
+    /* the four-lane QR (lw_ols_qr_qty: the reflectors of gsl_linalg_QR_decomp; issue 17, the
+     * ADF lag search was most of the preparation) on A's own rows when they are packed */
+    if (A->tda == k && c->stride == 1 && c->size == A->size1) {
+        lw_err_t e = lw_ols_qr_qty(A->data, A->size1, k, c->data, errstr, errstr_size);
+        if (e != LW_OK)
+            return e;
+    } else {
+        int st = gsl_linalg_QR_decomp(A, tau);
+        if (st == GSL_SUCCESS)
+            st = gsl_linalg_QR_QTvec(A, tau, c);
+        if (st != GSL_SUCCESS)
+            return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: QR failed: %s", who,
+                             gsl_strerror(st));
+    }
     for (size_t j = 0; j < k; j++)
         if (!(fabs(gsl_matrix_get(A, j, j)) > LW_OLS_RANK_TOL))
             return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "%s: %s is singular at column %zu",
@@ -189,11 +197,37 @@ static inline void axpy_from(double f, const double *a, double *b, size_t from, 
         lw_st4(b + t, lw_ld4(b + t) - fv * lw_ld4(a + t));
 }
 
-/* Householder QR of the k + 1 columns of C (stride mp, rows 0..m-1, zero
- * padding), the last one being y: reflector j as gsl_linalg_householder_transform
- * makes it (beta = -sign(alpha) |x|, v_0 = 1, tau = (beta - alpha) / beta),
- * applied to the columns after j two at a time. */
-LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t mp)
+/* dot_from of v with four columns at once: four independent sums in flight (one
+ * dot_from waits on its own accumulator every four rows), each with the
+ * operations of its own dot_from, so the same bits. */
+static inline void dot4_from(const double *v, double *const *a, size_t from, size_t mp,
+                             double *out)
+{
+    double head[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t t = from;
+    for (; t % 4 != 0 && t < mp; t++)
+        for (size_t c = 0; c < 4; c++)
+            head[c] += v[t] * a[c][t];
+    lw_v4d s0 = lw_splat4(0.0), s1 = s0, s2 = s0, s3 = s0;
+    for (; t < mp; t += 4) {
+        const lw_v4d vt = lw_ld4(v + t);
+        s0 += vt * lw_ld4(a[0] + t);
+        s1 += vt * lw_ld4(a[1] + t);
+        s2 += vt * lw_ld4(a[2] + t);
+        s3 += vt * lw_ld4(a[3] + t);
+    }
+    out[0] = head[0] + lw_hsum4(s0);
+    out[1] = head[1] + lw_hsum4(s1);
+    out[2] = head[2] + lw_hsum4(s2);
+    out[3] = head[3] + lw_hsum4(s3);
+}
+
+/* Householder QR of the first k of the nt columns of C (stride mp, rows 0..m-1,
+ * zero padding), the columns after k (y, or several right-hand sides) only
+ * transformed: reflector j as gsl_linalg_householder_transform makes it
+ * (beta = -sign(alpha) |x|, v_0 = 1, tau = (beta - alpha) / beta), applied to
+ * the columns after j four (then two) at a time. */
+LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t nt, size_t mp)
 {
     for (size_t j = 0; j < k; j++) {
         double *v = C + j * mp;
@@ -212,7 +246,17 @@ LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t mp)
         }
         v[j] = beta;
         size_t l = j + 1;
-        for (; l + 1 <= k; l += 2) { /* columns l, l + 1 (the last pair may end with y) */
+        for (; l + 3 < nt; l += 4) { /* four columns per pass over v (issue 17) */
+            double *a[4] = {C + l * mp, C + (l + 1) * mp, C + (l + 2) * mp, C + (l + 3) * mp};
+            double d[4];
+            dot4_from(v, a, j + 1, mp, d);
+            for (size_t c = 0; c < 4; c++) {
+                const double wc = tau * (a[c][j] + d[c]);
+                a[c][j] -= wc;
+                axpy_from(wc, v, a[c], j + 1, mp);
+            }
+        }
+        for (; l + 1 < nt; l += 2) { /* columns l, l + 1 (the last pair may end with y) */
             double *a = C + l * mp, *b = a + mp;
             const double wa = tau * (a[j] + dot_from(v, a, j + 1, mp));
             const double wb = tau * (b[j] + dot_from(v, b, j + 1, mp));
@@ -221,7 +265,7 @@ LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t mp)
             axpy_from(wa, v, a, j + 1, mp);
             axpy_from(wb, v, b, j + 1, mp);
         }
-        for (; l <= k; l++) {
+        for (; l < nt; l++) {
             double *a = C + l * mp;
             const double wa = tau * (a[j] + dot_from(v, a, j + 1, mp));
             a[j] -= wa;
@@ -230,28 +274,34 @@ LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t mp)
     }
 }
 
-lw_err_t lw_ols_qr_qty(double *X, size_t m, size_t k, double *y, char *errstr, size_t errstr_size)
+lw_err_t lw_ols_qr_qtm(double *X, size_t m, size_t k, double *Y, size_t nb, char *errstr,
+                       size_t errstr_size)
 {
     if (k == 0 || m <= k)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "qr: need m > k >= 1 (m=%zu, k=%zu)",
                          m, k);
     const size_t mp = lw_pad4(m);
-    double *C = calloc(mp * (k + 1), sizeof(double));
+    double *C = calloc(mp * (k + nb), sizeof(double));
     if (!C)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "qr: out of memory");
-    for (size_t t = 0; t < m; t++) {
+    for (size_t t = 0; t < m; t++)
         for (size_t j = 0; j < k; j++)
             C[j * mp + t] = X[t * k + j];
-        C[k * mp + t] = y[t];
-    }
-    qr_columns(C, m, k, mp);
-    for (size_t t = 0; t < m; t++) {
+    for (size_t c = 0; c < nb; c++)
+        memcpy(C + (k + c) * mp, Y + c * m, m * sizeof *C);
+    qr_columns(C, m, k, k + nb, mp);
+    for (size_t t = 0; t < m; t++)
         for (size_t j = 0; j < k; j++)
             X[t * k + j] = t <= j ? C[j * mp + t] : 0.0;
-        y[t] = C[k * mp + t];
-    }
+    for (size_t c = 0; c < nb; c++)
+        memcpy(Y + c * m, C + (k + c) * mp, m * sizeof *C);
     free(C);
     return LW_OK;
+}
+
+lw_err_t lw_ols_qr_qty(double *X, size_t m, size_t k, double *y, char *errstr, size_t errstr_size)
+{
+    return lw_ols_qr_qtm(X, m, k, y, 1, errstr, errstr_size);
 }
 
 void lw_ols_destroy(lw_ols_t *ols)

@@ -3,7 +3,8 @@
  *
  * Steps of a session:
  *   1. the rows: from the store, lw_series_load over [from, to] where
- *        LAST_ROWS: from = -inf, to = as_of;
+ *        LAST_ROWS: to = as_of, from = the last final bucket at or before it
+ *                   minus (window - 1) buckets (-inf without a window);
  *        PERIODS:   to = bucket of as_of (or the newest stored bucket when
  *                   as_of is open), from = to - (window - 1) buckets;
  *      with tree_only, through a shallow copy of the config in which every
@@ -40,6 +41,7 @@
 #include <string.h>
 
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/model/metric.h"
 #include "leadwatch/store/exp_rows.h"
 
 /*
@@ -375,6 +377,37 @@ free_copy:
     return err;
 }
 
+/*
+ * Step 1's LAST_ROWS bound: the last `window` final rows at or before as_of are the buckets
+ * from (last final bucket - window + 1) on, so the load starts there (with the trailing
+ * provisional buckets after it still read, so they are counted as before) instead of at the
+ * store's first bucket: an hourly `analyze --window 2160` on a year's store read 8,760 rows
+ * (issue 17).  *from_ms stays INT64_MIN when the store is empty or every bucket is
+ * provisional (then the whole range is read, as without a window).
+ */
+static lw_err_t last_rows_from(const lw_config_t *cfg, lw_store_t *store, int64_t to_ms,
+                               size_t window, int64_t *from_ms, char *errstr, size_t errstr_size)
+{
+    const int64_t size = cfg->buckets.size_ms;
+    int64_t wm = INT64_MIN, lo, hi;
+    lw_err_t e = lw_store_get_int(store, LW_KEY_WATERMARK, &wm, errstr, errstr_size);
+    if (e != LW_OK && e != LW_ERR_NOT_FOUND)
+        return e;
+    e = lw_store_bucket_range(store, &lo, &hi, errstr, errstr_size);
+    if (e == LW_ERR_NOT_FOUND)
+        return LW_OK;
+    if (e != LW_OK)
+        return e;
+    int64_t b = hi;
+    if (to_ms != INT64_MAX && lw_bucket_start(to_ms, size) < b)
+        b = lw_bucket_start(to_ms, size);
+    while (b >= lo && lw_bucket_is_provisional(b, size, cfg->buckets.grace_ms, wm))
+        b -= size; /* series.c's own test, newest first: provisional buckets are a suffix */
+    if (b >= lo)
+        *from_ms = b - (int64_t)(window - 1) * size;
+    return LW_OK;
+}
+
 lw_err_t lw_session_from_store(const lw_config_t *cfg, lw_store_t *store,
                                const lw_session_range_t *range, lw_session_t **out, char *errstr,
                                size_t errstr_size)
@@ -399,6 +432,10 @@ lw_err_t lw_session_from_store(const lw_config_t *cfg, lw_store_t *store,
             to_ms = lw_bucket_start(to_ms, size);
         }
         from_ms = to_ms - (int64_t)(range->window - 1) * size;
+    } else if (range->kind == LW_SESSION_LAST_ROWS && range->window > 0) {
+        lw_err_t e = last_rows_from(cfg, store, to_ms, range->window, &from_ms, errstr, errstr_size);
+        if (e != LW_OK)
+            return e;
     }
     lw_session_t *s;
     lw_err_t err = session_new(&s, errstr, errstr_size);

@@ -154,11 +154,14 @@ double lw_ols_ic(double ssr, size_t nobs, double k, bool bic);
 /*
  * One QR for a search over nested designs (the lag searches of adf.c and
  * granger.c): scale each column of A (m x k, m > k) to unit norm, factor
- * A = QR in place (tau: k) and replace c (m) by Q'c.  The SSR of the fit on
- * the first j columns is then sum_{i >= j} c_i^2.  Scaling changes no fitted
- * value; it keeps the rank test meaningful.  LW_ERR_STATS "WHO: ..." when a
- * column is all zero, GSL fails, or |R_jj| <= LW_OLS_RANK_TOL; `design` names
- * A in those messages.  Allocation free.
+ * A = QR in place and replace c (m) by Q'c.  The SSR of the fit on the first
+ * j columns is then sum_{i >= j} c_i^2.  Scaling changes no fitted value; it
+ * keeps the rank test meaningful.  A packed A (tda = k, as lw_nested_qr_alloc
+ * makes it) is factored by lw_ols_qr_qty (R in the upper triangle, zeros
+ * below, tau untouched; one column-major copy allocated), any other by
+ * gsl_linalg_QR_decomp (tau: k).  LW_ERR_STATS "WHO: ..." when a column is
+ * all zero, GSL fails, or |R_jj| <= LW_OLS_RANK_TOL; `design` names A in
+ * those messages; LW_ERR_NOMEM.
  */
 lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const char *who,
                           const char *design, char *errstr, size_t errstr_size);
@@ -176,6 +179,16 @@ lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const c
  * LW_ERR_NOMEM.
  */
 lw_err_t lw_ols_qr_qty(double *X, size_t m, size_t k, double *y, char *errstr, size_t errstr_size);
+
+/*
+ * The same QR of X with Q' applied to nb right-hand sides at once: Y holds nb
+ * columns of m (column c at Y + c m), each replaced by Q' times it (column c
+ * of the result is what lw_ols_qr_qty would return for it, bit for bit).  One
+ * pass over the reflectors for all of them (issue 17: the lag search's K
+ * single-lag tests).  Errors as lw_ols_qr_qty.
+ */
+lw_err_t lw_ols_qr_qtm(double *X, size_t m, size_t k, double *Y, size_t nb, char *errstr,
+                       size_t errstr_size);
 
 /* The arguments of lw_ols_nested_qr for an m x k design (adf's and granger's lag searches). */
 typedef struct {
