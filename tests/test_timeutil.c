@@ -223,7 +223,7 @@ static void test_parse_date_cache(void **state)
     assert_false(lw_time_parse_iso8601("2026-03-28X", 11, &ms));
     check_date_vs_ref("2026-03-28", "T01:02:03Z");
 
-    char d[16];
+    char d[40]; /* room for any int fields: -O1's -Wformat-truncation */
     for (int y = 1899; y <= 2101; y++)
         for (int m = 1; m <= 12; m++)
             for (int day = 1; day <= 32; day++) {
