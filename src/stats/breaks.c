@@ -465,6 +465,12 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
 /* A candidate this many rows after the anchor is evaluated whatever its bound
  * (hc_bound's loop over the joined rows is O(rows q^2)). */
 #define HC_MAX_JOINED 48
+/* An evaluated candidate becomes the anchor (hc_anchor: two more O(m q^2)
+ * products) unless its W is at least this fraction of the sup so far and
+ * fewer than HC_KEEP_JOINED rows joined since the anchor: near the top of the
+ * path the next bounds fail whatever the anchor. */
+#define HC_KEEP_NEAR 0.9
+#define HC_KEEP_JOINED 8
 
 typedef struct {
     size_t m, k, q, mp;   /* mp: m rounded up to a multiple of 4 (column stride) */
@@ -496,6 +502,7 @@ typedef struct {
     double *dj;           /* q: its change estimate */
     double *Bj;           /* k x q: its B */
     double *uj;           /* mp: its full-model residual (padding 0) */
+    double *us, *Ss;      /* mp, q x q: u and S of the last hc_wald */
     double *lev;          /* mp: ||v_t||^2 = w~_t(j)' S_j^-1 w~_t(j) */
     double maxlev;
     double *dB;           /* k x q: sum over the joined rows s of q_s z_s' (= B - B_j) */
@@ -898,8 +905,8 @@ LW_VEC_KERNEL static lw_err_t hc_change(hc_work_t *w, const size_t *chg, char *e
     return LW_OK;
 }
 
-/* W(i) = c' S^-1 c with the d of hc_change; u is kept in w->uj and S in
- * w->Sj (for hc_anchor). */
+/* W(i) = c' S^-1 c with the d of hc_change; u is kept in w->us and S in
+ * w->Ss (for hc_anchor). */
 LW_VEC_KERNEL static lw_err_t hc_wald(hc_work_t *w, double *out, char *errstr, size_t errstr_size)
 {
     const size_t mp = w->mp, q = w->q;
@@ -907,7 +914,7 @@ LW_VEC_KERNEL static lw_err_t hc_wald(hc_work_t *w, double *out, char *errstr, s
      * chains over c (one alone waits on its own u at every column: most of this
      * function), each row with the operations it had four at a time, so the same bits */
     const double *restrict e0 = w->e0, *restrict Wt = w->W, *restrict dv = w->d;
-    double *restrict Yt = w->Y, *restrict ut = w->uj;
+    double *restrict Yt = w->Y, *restrict ut = w->us;
     size_t t = 0;
     for (; t + 8 <= mp; t += 8) {
         lw_v4d u0 = lw_ld4(e0 + t), u1 = lw_ld4(e0 + t + 4);
@@ -935,7 +942,7 @@ LW_VEC_KERNEL static lw_err_t hc_wald(hc_work_t *w, double *out, char *errstr, s
             lw_st4(Yt + c * mp + t, u * lw_ld4(Wt + c * mp + t));
     }
     hc_cross(w, w->Y, w->S);
-    memcpy(w->Sj, w->S, q * q * sizeof(double));
+    memcpy(w->Ss, w->S, q * q * sizeof(double));
     double v = 0.0;
     if (chol_lower(w->S, q, NULL, 0.0) == q) {
         chol_solve(w->S, q, w->c, w->sc);
@@ -958,6 +965,8 @@ LW_VEC_KERNEL static void hc_anchor(hc_work_t *w, size_t i)
 {
     const size_t mp = w->mp, k = w->k, q = w->q;
     memcpy(w->Lj, w->S, q * q * sizeof(double));
+    memcpy(w->Sj, w->Ss, q * q * sizeof(double));
+    memcpy(w->uj, w->us, mp * sizeof(double));
     memcpy(w->dj, w->d, q * sizeof(double));
     memcpy(w->Bj, w->B, k * q * sizeof(double));
     double *restrict V = w->Y, *restrict lev = w->lev;
@@ -1119,12 +1128,12 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
     double **const parts[] = {&w.Qc, &w.e0, &w.W,  &w.Y,  &w.H,   &w.qs, &w.B,  &w.P,
                               &w.G,  &w.S,  &w.c,  &w.ww, &w.d,   &w.zs, &w.sc, &w.Sj,
                               &w.Lj, &w.Kj, &w.dj, &w.Bj, &w.uj,  &w.lev, &w.dB, &w.Xa,
-                              &w.Nj, &w.Ga, &w.zeta, &w.Mb, &w.zp};
+                              &w.Nj, &w.Ga, &w.zeta, &w.Mb, &w.zp, &w.us, &w.Ss};
     const size_t sizes[] = {mp * k, mp,    mp * q, mp * q, mp * HC_BATCH, k * HC_BATCH, k * q,
                             q * q,  q * q, q * q,  q,      q,             q,            q,
                             q,      q * q, q * q,  q * q,  q,             k * q,        mp,
                             mp,     k * q, k * q,  q * q,  mp * HC_GRAM_CAP, HC_GRAM_CAP * q,
-                            q * q,  HC_BATCH * q};
+                            q * q,  HC_BATCH * q, mp, q * q};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         total += sizes[i];
@@ -1162,7 +1171,9 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
             hc_flush(&w);
             err = hc_wald(&w, &wi, errstr, errstr_size);
             w.evaluated++;
-            if (err == LW_OK && w.prune)
+            if (err == LW_OK && w.prune &&
+                (!w.anchored || w.njoined >= HC_KEEP_JOINED ||
+                 !(wi >= HC_KEEP_NEAR * res->sup_wald)))
                 hc_anchor(&w, i);
         }
         if (err != LW_OK) {
