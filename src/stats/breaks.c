@@ -455,8 +455,8 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
 #define HC_GRAM_GUARD 1e-3
 /* Hat columns computed per pass over Q (hc_hat_batch; four accumulators). */
 #define HC_BATCH 4
-/* hc_bound: joined rows whose a_s enter the Frobenius norm of term (A) exactly
- * (through their Gram matrix); later ones enter by the triangle inequality. */
+/* hc_bound: joined rows whose a_s enter the norm of term (A) through their
+ * Gram matrix (at most 2 q of them); later ones by the triangle inequality. */
 #define HC_GRAM_CAP 16
 /* hc_bound: the bound is inflated by this relative amount (and eta by it and
  * HC_ETA_SLACK) before it is compared, for the rounding of both sides. */
@@ -513,7 +513,8 @@ typedef struct {
     double *Mb;           /* q x q: the lower bound of S_i, then its factor */
     size_t njoined;       /* rows joined since the anchor */
     size_t gcap;          /* joined rows in the Gram of term (A) (<= HC_GRAM_CAP) */
-    double fa;            /* ||sum_s a_s zeta_s'||_F^2 over the first HC_GRAM_CAP of them */
+    double *Ma;           /* q x q: sum_{s,l} (a_s'a_l) zeta_s zeta_l' over the first gcap of
+                             them (|sum_s a_s zeta_s'|_2^2 = lambda_max(Ma) <= |Ma|_F) */
     double fa_rest;       /* sum of ||a_s|| ||zeta_s|| over the others */
     size_t evaluated;     /* candidates whose W was computed */
 } hc_work_t;
@@ -757,7 +758,7 @@ LW_VEC_KERNEL static void hc_join(hc_work_t *w, size_t s, const double *h, size_
     if (w->njoined >= cap) {
         w->fa_rest += sqrt(na2 * nz2);
     } else {
-        double cross = 0.0, dots[HC_GRAM_CAP];
+        double dots[HC_GRAM_CAP];
         const double *restrict Ga = w->Ga;
         size_t l = 0;
         for (; l + 4 <= n; l += 4) { /* four products per pass over the new a_s */
@@ -785,14 +786,14 @@ LW_VEC_KERNEL static void hc_join(hc_work_t *w, size_t s, const double *h, size_
                 s0 += lw_ld4(as + t) * lw_ld4(Ga + l * mp + t);
             dots[l] = lw_hsum4(s0 + s1);
         }
-        for (l = 0; l < n; l++) {
-            double zz = 0.0;
+        double yv[LW_BREAKS_MAX_K] = {0}; /* sum_l (a_s'a_l) zeta_l */
+        for (l = 0; l < n; l++)
             for (size_t c = 0; c < q; c++)
-                zz += zeta[c] * w->zeta[l * q + c];
-            cross += dots[l] * zz;
-        }
+                yv[c] += dots[l] * w->zeta[l * q + c];
+        for (size_t a = 0; a < q; a++) /* Ma += na2 zeta zeta' + zeta yv' + yv zeta' */
+            for (size_t b = 0; b < q; b++)
+                w->Ma[a * q + b] += na2 * zeta[a] * zeta[b] + zeta[a] * yv[b] + yv[a] * zeta[b];
         memcpy(w->zeta + n * q, zeta, q * sizeof(double));
-        w->fa += na2 * nz2 + 2.0 * cross;
     }
     w->njoined++;
 }
@@ -996,8 +997,9 @@ LW_VEC_KERNEL static void hc_anchor(hc_work_t *w, size_t i)
     memset(w->dB, 0, k * q * sizeof(double));
     memset(w->Xa, 0, k * q * sizeof(double));
     memset(w->Nj, 0, q * q * sizeof(double));
+    memset(w->Ma, 0, q * q * sizeof(double));
     w->njoined = 0;
-    w->fa = w->fa_rest = 0.0;
+    w->fa_rest = 0.0;
     w->aj = i;
     w->anchored = true;
 }
@@ -1013,7 +1015,9 @@ LW_VEC_KERNEL static void hc_anchor(hc_work_t *w, size_t i)
  *         Delta = -diag(u(j)) Q dB + diag(a) W~_j - diag(a) Q dB.
  *     In the anchor's whitened coordinates (y = L_j'v, v'S_j v = |y|^2),
  *     |Delta v| <= eta |y| with eta the sum of
- *       (A) |sum_s a_s zeta_s'|_F, a_s = u(j) h_s, zeta_s = L_j^-1 z_s (hc_join),
+ *       (A) |sum_s a_s zeta_s'|_2 <= |Ma|_F^(1/2), a_s = u(j) h_s, zeta_s =
+ *           L_j^-1 z_s, Ma = sum_{s,l} (a_s'a_l) zeta_s zeta_l' (hc_join; rows past
+ *           the first gcap add |a_s| |zeta_s| each),
  *       (BC) sqrt(e'K e) + |dB d_i| sqrt(max lev), e = L_j'(d_i - d_j),
  *       (DE) (sqrt(max lev) |e| + |dB d_i|) |sum_s q_s zeta_s'|_F
  *     (Q has orthonormal columns; |diag(a) V|_F^2 = sum_t a_t^2 lev_t).
@@ -1054,7 +1058,10 @@ static double hc_bound(hc_work_t *w, size_t i)
         gn2 += g * g;
     }
     const double ml = sqrt(w->maxlev), gn = sqrt(gn2), fro = sqrt(fro2);
-    double eta = sqrt(w->fa > 0.0 ? w->fa : 0.0) + w->fa_rest +
+    double ma2 = 0.0;
+    for (size_t a = 0; a < q * q; a++)
+        ma2 += w->Ma[a] * w->Ma[a];
+    double eta = sqrt(sqrt(ma2)) + w->fa_rest +
                  sqrt(eke > 0.0 ? eke : 0.0) + gn * ml + (ml * sqrt(ne2) + gn) * fro;
     eta = eta * (1.0 + HC_PRUNE_MARGIN) + HC_ETA_SLACK;
     if (!(eta < 1.0))
@@ -1128,12 +1135,12 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
     double **const parts[] = {&w.Qc, &w.e0, &w.W,  &w.Y,  &w.H,   &w.qs, &w.B,  &w.P,
                               &w.G,  &w.S,  &w.c,  &w.ww, &w.d,   &w.zs, &w.sc, &w.Sj,
                               &w.Lj, &w.Kj, &w.dj, &w.Bj, &w.uj,  &w.lev, &w.dB, &w.Xa,
-                              &w.Nj, &w.Ga, &w.zeta, &w.Mb, &w.zp, &w.us, &w.Ss};
+                              &w.Nj, &w.Ga, &w.zeta, &w.Mb, &w.zp, &w.us, &w.Ss, &w.Ma};
     const size_t sizes[] = {mp * k, mp,    mp * q, mp * q, mp * HC_BATCH, k * HC_BATCH, k * q,
                             q * q,  q * q, q * q,  q,      q,             q,            q,
                             q,      q * q, q * q,  q * q,  q,             k * q,        mp,
                             mp,     k * q, k * q,  q * q,  mp * HC_GRAM_CAP, HC_GRAM_CAP * q,
-                            q * q,  HC_BATCH * q, mp, q * q};
+                            q * q,  HC_BATCH * q, mp, q * q, q * q};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         total += sizes[i];
