@@ -548,6 +548,32 @@ static void test_supwald_hc_equals_refit(void **state)
     check_hc_against_refit(y, Z, M, K, chg, Q);
 }
 
+/* Rows t = P..P+M-1 of the lag design [1, y_{t-1..t-P}, x_{t-1..t-P}, c2_t]
+ * (K = 2 P + 2 columns), the regressand y_t and the changing columns (the x
+ * lags).  damp: x_{t-1} nearly 0 over the first 60 rows, so a break early in
+ * the trimmed range leaves its change nearly in the span of the fixed columns
+ * (HC_GRAM_GUARD in breaks.c). */
+static void lag_rows(const double *y, const double *x, const double *c2, size_t P, size_t M,
+                     bool damp, double *Z, double *yy, size_t *chg)
+{
+    const size_t K = 2 * P + 2;
+    for (size_t r = 0; r < M; r++) {
+        const size_t t = r + P;
+        double *row = Z + r * K;
+        row[0] = 1.0;
+        for (size_t j = 1; j <= P; j++) {
+            row[j] = y[t - j];
+            row[P + j] = x[t - j];
+        }
+        row[K - 1] = c2[t]; /* a control */
+        if (damp && r < 60)
+            row[P + 1] *= 2e-3;
+        yy[r] = y[t];
+    }
+    for (size_t j = 0; j < P; j++)
+        chg[j] = P + 1 + j;
+}
+
 /* Issue 17's updates (W~ carried row by row, W~'W~ = P - B'B, the four-row
  * loops) against the refit on random lag designs: AR(1) series, an odd
  * number of changing columns, row counts that are not multiples of 4, and
@@ -567,26 +593,105 @@ static void test_supwald_hc_updates_equal_refit(void **state)
                    0.5 * ref_unit(&st);
         }
         const size_t M = N - P - (size_t)pass; /* 325, 324, 323 rows */
-        for (size_t r = 0; r < M; r++) {
-            const size_t t = r + P;
-            double *row = Z + r * K;
-            row[0] = 1.0;
-            for (size_t j = 1; j <= P; j++) {
-                row[j] = y[t - j];
-                row[P + j] = x[t - j];
-            }
-            row[K - 1] = c2[t]; /* a control */
-            /* pass 2: x_{t-1} nearly 0 over the first 60 rows, so a break
-             * early in the trimmed range leaves its change nearly in the
-             * span of the fixed columns */
-            if (pass == 2 && r < 60)
-                row[P + 1] *= 2e-3;
-            yy[r] = y[t];
-        }
         size_t chg[P];
-        for (size_t j = 0; j < P; j++)
-            chg[j] = P + 1 + j;
+        lag_rows(y, x, c2, P, M, pass == 2, Z, yy, chg); /* pass 2: damped x_{t-1} */
         check_hc_against_refit(yy, Z, M, K, chg, P);
+    }
+}
+
+/* One design with and without a W path: without one (analyze's call) candidates are
+ * skipped when hc_bound proves them below the sup, with one every W(i) is computed.  Both
+ * must give the same sup to the bit, the same argmax and p; returns the candidates the
+ * pruned run evaluated. */
+static size_t check_pruned_equals_full(const double *y, const double *Z, size_t M, size_t K,
+                                       const size_t *chg, size_t Q)
+{
+    double *wp = calloc(M + 1, sizeof(double));
+    assert_non_null(wp);
+    lw_breaks_supwald_hc_t full, pr;
+    char err[256] = "";
+    if (lw_breaks_supwald_hc(y, Z, M, K, chg, Q, 0.15, &full, wp, err, sizeof(err)) != LW_OK)
+        fail_msg("full: %s", err);
+    if (lw_breaks_supwald_hc(y, Z, M, K, chg, Q, 0.15, &pr, NULL, err, sizeof(err)) != LW_OK)
+        fail_msg("pruned: %s", err);
+    const size_t ncand = full.last - full.first + 1;
+    assert_int_equal(full.evaluated, ncand);
+    assert_true(pr.evaluated >= 1 && pr.evaluated <= ncand);
+    double mx = -1.0;
+    size_t arg = 0;
+    for (size_t i = full.first; i <= full.last; i++)
+        if (wp[i] > mx || (wp[i] == mx && i < arg)) {
+            mx = wp[i];
+            arg = i;
+        }
+    if (!(pr.sup_wald == full.sup_wald && full.sup_wald == mx) || pr.break_row != full.break_row ||
+        full.break_row != arg)
+        fail_msg("q = %zu, m = %zu: pruned sup %.17g at %zu, full %.17g at %zu, path max %.17g "
+                 "at %zu",
+                 Q, M, pr.sup_wald, pr.break_row, full.sup_wald, full.break_row, mx, arg);
+    assert_true(pr.p_defined == full.p_defined && pr.p == full.p);
+    assert_true(pr.first == full.first && pr.last == full.last && pr.lambda == full.lambda);
+    free(wp);
+    return pr.evaluated;
+}
+
+/* Issue 17: the pruned HC sup-Wald (a candidate is skipped when a bound from the last
+ * evaluated one proves W(i) below the sup so far) against the full path, on random lag
+ * designs: 1 to 9 changing lags, with and without a planted change, homoskedastic and
+ * heteroskedastic noise, an outlier, a change near the first and near the last candidates,
+ * a near-collinear change column (the HC_GRAM_GUARD design of the test above), and the R
+ * reference cases.  The skipping must
+ * happen (fewer than half the candidates evaluated over the random designs). */
+static void test_supwald_hc_pruned_equals_full(void **state)
+{
+    (void)state;
+    enum { NMAX = 700, PMAX = 9, KMAX = 1 + 2 * PMAX + 1 };
+    static double x[NMAX], y[NMAX], c2[NMAX], Z[NMAX * KMAX], yy[NMAX];
+    static const size_t lags[] = {1, 2, 3, 5, 9};
+    uint64_t st = 4242u;
+    size_t evaluated = 0, candidates = 0;
+    for (size_t li = 0; li < sizeof lags / sizeof lags[0]; li++)
+        for (int kind = 0; kind < 7; kind++) {
+            const size_t P = lags[li], N = kind % 2 ? 700 : 331, K = 1 + 2 * P + 1;
+            /* kind 0/1: no change; 2/3: a change at 60 % (heteroskedastic in 3);
+             * 4: a change just inside the early end plus an outlier; 5: near the late end;
+             * 6: no change, x_{t-1} nearly 0 over the first 60 rows (HC_GRAM_GUARD) */
+            const size_t brk = kind < 2 || kind == 6 ? N
+                               : kind < 4                ? N * 6 / 10
+                               : kind == 4               ? N / 5
+                                                         : N * 4 / 5;
+            for (size_t t = 0; t < N; t++) {
+                x[t] = (t ? 0.6 * x[t - 1] : 0.0) + ref_unit(&st);
+                c2[t] = ref_unit(&st);
+                const double sd = kind == 3 ? 0.2 + (double)t / (double)N : 0.5;
+                const double b = t >= brk ? 0.8 : 0.2;
+                y[t] = (t ? 0.3 * y[t - 1] : 0.0) + (t > 0 ? b * x[t - 1] : 0.0) +
+                       sd * ref_unit(&st) + (kind == 4 && t == N / 2 ? 8.0 : 0.0);
+            }
+            const size_t M = N - P;
+            size_t chg[PMAX];
+            lag_rows(y, x, c2, P, M, kind == 6, Z, yy, chg);
+            evaluated += check_pruned_equals_full(yy, Z, M, K, chg, P);
+            candidates += (M - 2 * (size_t)floor(0.15 * (double)M + 1e-9)) + 1;
+        }
+    printf("    random designs: %zu of %zu candidates evaluated\n", evaluated, candidates);
+    assert_true(2 * evaluated < candidates);
+    /* the R reference cases, p lags changing */
+    for (size_t ci = 0; ci < sizeof(HC_CASES) / sizeof(HC_CASES[0]); ci++) {
+        ref_file_t rf;
+        assert_true(ref_load(HC_CASES[ci], &rf));
+        const ref_line_t *ry = ref_get(&rf, "y"), *rx = ref_get(&rf, "x");
+        const ref_line_t *cs = ref_get(&rf, "case");
+        const size_t p = (size_t)cs->v[0], n = ry->n;
+        lw_breaks_supwald_hc_t r;
+        char err[256] = "";
+        assert_int_equal(lw_breaks_supwald_hc_lags(ry->v, rx->v, n, p, p, ref_get(&rf, "trim")->v[0],
+                                                   &r, NULL, err, sizeof(err)),
+                         LW_OK);
+        hc_close(HC_CASES[ci], "pruned sup", r.sup_wald, cs->v[5]);
+        assert_int_equal(r.break_row, (size_t)cs->v[6]);
+        hc_close(HC_CASES[ci], "pruned p", r.p, cs->v[7]);
+        ref_free(&rf);
     }
 }
 
@@ -646,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_hansen_p40_reference),
         cmocka_unit_test(test_supwald_hc_equals_refit),
         cmocka_unit_test(test_supwald_hc_updates_equal_refit),
+        cmocka_unit_test(test_supwald_hc_pruned_equals_full),
         cmocka_unit_test(test_supwald_hc_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -260,6 +260,62 @@ static void test_degenerate_inputs(void **state)
     lw_granger_destroy(g);
 }
 
+/* The rcond guard (granger.c step 5) on a design where it must act: x = y + 1e-6 v, so
+ * every x lag is the same y lag plus a tiny independent part, and y_t depends on v_{t-1}
+ * (the fit puts coefficients of about +-1e6 on x_{t-1} and y_{t-1}).  The scaled Gram's
+ * condition number is of order 1e12: its Cholesky succeeds, but the normal equations lose
+ * digits, so every lag must be sent to pivoted QR.  Reference: lw_ols_fit (QR) of both
+ * models on the explicit design, F and the SSRs to 1e-9.  With the guard disabled
+ * (GRANGER_RCOND_MIN 0) this test fails (checked when it was written: at lag 1 the SSR is
+ * then 6e-7 and F 7e-7 off, relative). */
+static void test_rcond_guard_near_collinear(void **state)
+{
+    (void)state;
+    enum { N = 400, K = 4 };
+    static double y[N], x[N], v[N], X[N * (2 * K + 1)], yy[N];
+    uint64_t st = 123u;
+    for (size_t t = 0; t < N; t++) {
+        v[t] = ref_unit(&st);
+        y[t] = (t ? 0.5 * y[t - 1] + 0.8 * v[t - 1] : 0.0) + 0.3 * ref_unit(&st);
+        x[t] = y[t] + 1e-6 * v[t];
+    }
+    lw_granger_t *g = NULL;
+    char err[200] = "";
+    assert_int_equal(lw_granger_new(N, K, &g, err, sizeof(err)), LW_OK);
+    lw_granger_lag_t recs[K];
+    assert_int_equal(lw_granger_scan(g, y, x, N, K, recs, err, sizeof(err)), LW_OK);
+    lw_ols_t *ols = NULL;
+    assert_int_equal(lw_ols_new(N, 2 * K + 1, &ols, err, sizeof(err)), LW_OK);
+    for (size_t p = 1; p <= K; p++) {
+        const size_t m = N - p, k = 2 * p + 1;
+        double ssr[2];
+        for (int restricted = 0; restricted < 2; restricted++) {
+            const size_t kk = restricted ? p + 1 : k;
+            for (size_t r = 0; r < m; r++) {
+                const size_t t = r + p;
+                double *row = X + r * kk;
+                row[0] = 1.0;
+                for (size_t c = 1; c < kk; c++)
+                    row[c] = c <= p ? y[t - c] : x[t - (c - p)];
+                yy[r] = y[t];
+            }
+            lw_ols_result_t fit;
+            assert_int_equal(lw_ols_fit(ols, X, yy, m, kk, 0, 0, &fit, err, sizeof(err)), LW_OK);
+            ssr[restricted] = fit.ssr;
+        }
+        const lw_granger_lag_t *r = &recs[p - 1];
+        assert_int_equal(r->status, LW_OK);
+        const double f = (ssr[1] - ssr[0]) / ssr[0] / (double)p * (double)(m - k);
+        assert_true(f > 100.0); /* v_{t-1} is a strong lead */
+        if (!ref_close(r->ssr_u, ssr[0], 1e-9, 0.0) || !ref_close(r->ssr_r, ssr[1], 1e-9, 0.0) ||
+            !ref_close(r->f, f, 1e-9, 0.0))
+            fail_msg("lag %zu: ssr_u %.17g want %.17g, F %.17g want %.17g (relative %.3g)", p,
+                     r->ssr_u, ssr[0], r->f, f, fabs(r->f - f) / f);
+    }
+    lw_ols_destroy(ols);
+    lw_granger_destroy(g);
+}
+
 static const char *const COMMON_CASES[] = {
     "../stats_refs3/grangercommon_lead730", "../stats_refs3/grangercommon_trend365",
     "../stats_refs3/grangercommon_null200", "../stats_refs3/grangercommon_macro"};
@@ -453,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_against_statsmodels),
         cmocka_unit_test(test_true_lead),
         cmocka_unit_test(test_degenerate_inputs),
+        cmocka_unit_test(test_rcond_guard_near_collinear),
         cmocka_unit_test(test_select_common_against_statsmodels),
         cmocka_unit_test(test_select_common_rescale),
         cmocka_unit_test(test_toda_yamamoto_against_statsmodels),

@@ -25,7 +25,10 @@
  * twenty lines below.
  *
  * The HC sup-Wald (partial change) path is computed without a regression per
- * candidate; the derivation is above lw_breaks_supwald_hc's helpers.
+ * candidate, and when only the sup and its argmax are asked for, most
+ * candidates are not evaluated at all: a bound from the last evaluated one
+ * proves them below the sup so far; the derivations are above
+ * lw_breaks_supwald_hc's helpers and above hc_bound.
  *
  * Rank: a column is collinear with the ones before it when |R_jj| falls below
  * LW_BREAKS_RANK_TOL times the column's Euclidean norm over the rows so far
@@ -437,7 +440,9 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
  * The meat cannot be carried by running sums: u depends on d, which changes
  * with i, so S_i would need the third and fourth moment tensors of the rows
  * (k^3, k^4 per row).  Total O(m k^2 + m^2 (k + q^2)) instead of a QR of
- * m x (k + q) per candidate.  The row loops work on groups of four rows
+ * m x (k + q) per candidate.  Without a W path the O(m q^2) meat is only
+ * formed at the candidates hc_bound cannot rule out (issue 17: about one in
+ * ten on hourly data), which leaves O(m^2 (k + q)) for the row updates.  The row loops work on groups of four rows
  * (vec4.h: columns padded with zeros, one partial sum per lane, the same bits
  * with or without AVX2); tests/test_breaks.c checks the path against a refit
  * per candidate to 1e-9.
@@ -450,6 +455,22 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
 #define HC_GRAM_GUARD 1e-3
 /* Hat columns computed per pass over Q (hc_hat_batch; four accumulators). */
 #define HC_BATCH 4
+/* hc_bound: joined rows whose a_s enter the norm of term (A) through their
+ * Gram matrix (at most 2 q of them); later ones by the triangle inequality. */
+#define HC_GRAM_CAP 16
+/* hc_bound: the bound is inflated by this relative amount (and eta by it and
+ * HC_ETA_SLACK) before it is compared, for the rounding of both sides. */
+#define HC_PRUNE_MARGIN 1e-6
+#define HC_ETA_SLACK 1e-9
+/* A candidate this many rows after the anchor is evaluated whatever its bound
+ * (hc_bound's loop over the joined rows is O(rows q^2)). */
+#define HC_MAX_JOINED 48
+/* An evaluated candidate becomes the anchor (hc_anchor: two more O(m q^2)
+ * products) unless its W is at least this fraction of the sup so far and
+ * fewer than HC_KEEP_JOINED rows joined since the anchor: near the top of the
+ * path the next bounds fail whatever the anchor. */
+#define HC_KEEP_NEAR 0.9
+#define HC_KEEP_JOINED 8
 
 typedef struct {
     size_t m, k, q, mp;   /* mp: m rounded up to a multiple of 4 (column stride) */
@@ -460,6 +481,8 @@ typedef struct {
     double *H;            /* HC_BATCH columns of mp: hat columns Q q_s of the next rows */
     double *qs;           /* k x HC_BATCH: those rows of Q */
     size_t hrow0, hcount; /* H holds rows hrow0, hrow0 - 1, ... (hcount of them) */
+    size_t pr0, pr1;      /* rows hrow0 - r, r in [pr0, pr1), joined but not yet in W~ */
+    double *zp;           /* HC_BATCH x q: their z_s */
     double *B;            /* k x q: Q' D_i Z_c */
     double *P;            /* q x q: Z_c' D_i Z_c */
     double *c;            /* q: W_i' e0 */
@@ -468,6 +491,32 @@ typedef struct {
     double *S;            /* q x q: the meat, then its Cholesky factor */
     double *d;            /* q */
     double *zs;           /* q: the changing columns of the row being added */
+    double *sc;           /* q: S^-1 c (hc_wald, hc_bound) */
+    /* The bound (hc_bound): the anchor j is the last candidate evaluated exactly;
+     * the rows [i, j) joined the new regime since.  Unused with a W path. */
+    bool prune;           /* no W path asked for: candidates may be skipped */
+    bool anchored;
+    size_t aj;            /* the anchor's break row j */
+    double *Sj, *Lj;      /* q x q: its meat S_j and S_j's Cholesky factor (lower) */
+    double *Kj;           /* q x q: sum_t lev_t v_t v_t', v_t = L_j^-1 w~_t(j) */
+    double *dj;           /* q: its change estimate */
+    double *Bj;           /* k x q: its B */
+    double *uj;           /* mp: its full-model residual (padding 0) */
+    double *us, *Ss;      /* mp, q x q: u and S of the last hc_wald */
+    double *lev;          /* mp: ||v_t||^2 = w~_t(j)' S_j^-1 w~_t(j) */
+    double maxlev;
+    double *dB;           /* k x q: sum over the joined rows s of q_s z_s' (= B - B_j) */
+    double *Xa;           /* k x q: sum of q_s zeta_s', zeta_s = L_j^-1 z_s */
+    double *Nj;           /* q x q: sum of r_s r_s', r_s = u_s(j) w~_s(j), the joined rows */
+    double *Ga;           /* HC_GRAM_CAP columns of mp: a_s = u(j) * h_s of the joined rows */
+    double *zeta;         /* HC_GRAM_CAP x q: their zeta_s */
+    double *Mb;           /* q x q: the lower bound of S_i, then its factor */
+    size_t njoined;       /* rows joined since the anchor */
+    size_t gcap;          /* joined rows in the Gram of term (A) (<= HC_GRAM_CAP) */
+    double *Ma;           /* q x q: sum_{s,l} (a_s'a_l) zeta_s zeta_l' over the first gcap of
+                             them (|sum_s a_s zeta_s'|_2^2 = lambda_max(Ma) <= |Ma|_F) */
+    double fa_rest;       /* sum of ||a_s|| ||zeta_s|| over the others */
+    size_t evaluated;     /* candidates whose W was computed */
 } hc_work_t;
 
 /* Lower Cholesky factor of the q x q symmetric A in place (lower triangle
@@ -584,20 +633,185 @@ LW_VEC_KERNEL static void hc_hat_batch(hc_work_t *w, size_t s0, size_t lo)
     w->hcount = nb;
 }
 
+/* Applies the pending updates W~ += (e_s - h_s) z_s' of the joined rows of
+ * the hat batch (in join order) in one pass over W~, the hat columns in
+ * registers: every entry goes through the operations of the row-by-row
+ * update in the same order (the rows s themselves, where e_s enters between
+ * two hat terms, are redone from their old values), so the same bits. */
+LW_VEC_KERNEL static void hc_flush(hc_work_t *w)
+{
+    const size_t mp = w->mp, q = w->q, r0 = w->pr0, r1 = w->pr1;
+    if (r0 >= r1)
+        return;
+    double keep[HC_BATCH][LW_BREAKS_MAX_K];
+    for (size_t r = r0; r < r1; r++)
+        for (size_t c = 0; c < q; c++)
+            keep[r][c] = w->W[c * mp + w->hrow0 - r];
+    double *restrict W = w->W;
+    const double *restrict H = w->H + r0 * mp, *restrict zp = w->zp + r0 * q;
+    const size_t np = r1 - r0;
+    for (size_t t = 0; t < mp; t += 4) { /* np terms in order; absent ones skipped */
+        const lw_v4d h0 = lw_ld4(H + t), h1 = np > 1 ? lw_ld4(H + mp + t) : h0,
+                     h2 = np > 2 ? lw_ld4(H + 2 * mp + t) : h0,
+                     h3 = np > 3 ? lw_ld4(H + 3 * mp + t) : h0;
+        if (np == 4) {
+            for (size_t c = 0; c < q; c++) {
+                lw_v4d x = lw_ld4(W + c * mp + t);
+                x = x - lw_splat4(zp[c]) * h0;
+                x = x - lw_splat4(zp[q + c]) * h1;
+                x = x - lw_splat4(zp[2 * q + c]) * h2;
+                x = x - lw_splat4(zp[3 * q + c]) * h3;
+                lw_st4(W + c * mp + t, x);
+            }
+        } else {
+            for (size_t c = 0; c < q; c++) {
+                lw_v4d x = lw_ld4(W + c * mp + t);
+                x = x - lw_splat4(zp[c]) * h0;
+                if (np > 1)
+                    x = x - lw_splat4(zp[q + c]) * h1;
+                if (np > 2)
+                    x = x - lw_splat4(zp[2 * q + c]) * h2;
+                lw_st4(W + c * mp + t, x);
+            }
+        }
+    }
+    for (size_t r = r0; r < r1; r++) {
+        const size_t t = w->hrow0 - r;
+        for (size_t c = 0; c < q; c++) {
+            double x = keep[r][c];
+            for (size_t l = r0; l < r1; l++) {
+                x = x - w->zp[l * q + c] * w->H[l * mp + t];
+                if (l == r)
+                    x += w->zp[l * q + c];
+            }
+            w->W[c * mp + t] = x;
+        }
+    }
+    w->pr0 = r1;
+}
+
+/* Row t of W~ with the pending updates (hc_flush) applied, into x. */
+static void hc_w_row(const hc_work_t *w, size_t t, double *x)
+{
+    for (size_t c = 0; c < w->q; c++) {
+        double v = w->W[c * w->mp + t];
+        for (size_t l = w->pr0; l < w->pr1; l++) {
+            v = v - w->zp[l * w->q + c] * w->H[l * w->mp + t];
+            if (w->hrow0 - l == t)
+                v += w->zp[l * w->q + c];
+        }
+        x[c] = v;
+    }
+}
+
+/* What hc_bound needs of row s, joining the new regime after the anchor j
+ * (h: its hat column, r: its slot in qs). */
+LW_VEC_KERNEL static void hc_join(hc_work_t *w, size_t s, const double *h, size_t r,
+                                  const double *zs)
+{
+    const size_t mp = w->mp, k = w->k, q = w->q;
+    const double *qs = w->qs;
+    double zeta[LW_BREAKS_MAX_K], rs[LW_BREAKS_MAX_K];
+    double nz2 = 0.0;
+    for (size_t c = 0; c < q; c++) { /* zeta = L_j^-1 z_s */
+        double v = zs[c];
+        for (size_t l = 0; l < c; l++)
+            v -= w->Lj[c * q + l] * zeta[l];
+        zeta[c] = v / w->Lj[c * q + c];
+        nz2 += zeta[c] * zeta[c];
+    }
+    for (size_t c = 0; c < q; c++) { /* r_s(j) = u_s(j) w~_s(j), w~_s(j) = -B_j' q_s */
+        double v = 0.0;
+        for (size_t j = 0; j < k; j++)
+            v -= w->Bj[j * q + c] * qs[j * HC_BATCH + r];
+        rs[c] = w->uj[s] * v;
+    }
+    for (size_t j = 0; j < k; j++) {
+        const double qj = qs[j * HC_BATCH + r];
+        for (size_t c = 0; c < q; c++) {
+            w->dB[j * q + c] += qj * zs[c];
+            w->Xa[j * q + c] += qj * zeta[c];
+        }
+    }
+    for (size_t a = 0; a < q; a++)
+        for (size_t b = 0; b <= a; b++)
+            w->Nj[a * q + b] += rs[a] * rs[b];
+    /* a_s = u(j) h_s: its norm, and its products with the earlier joined rows' */
+    const size_t cap = w->gcap;
+    const size_t n = w->njoined < cap ? w->njoined : cap;
+    double *as = w->njoined < cap ? w->Ga + w->njoined * mp : NULL;
+    const double *restrict uj = w->uj;
+    lw_v4d nn0 = lw_splat4(0.0), nn1 = nn0;
+    for (size_t t = 0; t < mp; t += 8) { /* mp is a multiple of 4: a tail of 4 */
+        const lw_v4d a0 = lw_ld4(uj + t) * lw_ld4(h + t);
+        if (as)
+            lw_st4(as + t, a0);
+        nn0 += a0 * a0;
+        if (t + 4 < mp) {
+            const lw_v4d a1 = lw_ld4(uj + t + 4) * lw_ld4(h + t + 4);
+            if (as)
+                lw_st4(as + t + 4, a1);
+            nn1 += a1 * a1;
+        }
+    }
+    const double na2 = lw_hsum4(nn0 + nn1);
+    if (w->njoined >= cap) {
+        w->fa_rest += sqrt(na2 * nz2);
+    } else {
+        double dots[HC_GRAM_CAP];
+        const double *restrict Ga = w->Ga;
+        size_t l = 0;
+        for (; l + 4 <= n; l += 4) { /* four products per pass over the new a_s */
+            lw_v4d s0 = lw_splat4(0.0), s1 = s0, s2 = s0, s3 = s0;
+            for (size_t t = 0; t < mp; t += 4) {
+                const lw_v4d a = lw_ld4(as + t);
+                s0 += a * lw_ld4(Ga + l * mp + t);
+                s1 += a * lw_ld4(Ga + (l + 1) * mp + t);
+                s2 += a * lw_ld4(Ga + (l + 2) * mp + t);
+                s3 += a * lw_ld4(Ga + (l + 3) * mp + t);
+            }
+            dots[l] = lw_hsum4(s0);
+            dots[l + 1] = lw_hsum4(s1);
+            dots[l + 2] = lw_hsum4(s2);
+            dots[l + 3] = lw_hsum4(s3);
+        }
+        for (; l < n; l++) {
+            lw_v4d s0 = lw_splat4(0.0), s1 = s0;
+            size_t t = 0;
+            for (; t + 8 <= mp; t += 8) {
+                s0 += lw_ld4(as + t) * lw_ld4(Ga + l * mp + t);
+                s1 += lw_ld4(as + t + 4) * lw_ld4(Ga + l * mp + t + 4);
+            }
+            for (; t < mp; t += 4)
+                s0 += lw_ld4(as + t) * lw_ld4(Ga + l * mp + t);
+            dots[l] = lw_hsum4(s0 + s1);
+        }
+        double yv[LW_BREAKS_MAX_K] = {0}; /* sum_l (a_s'a_l) zeta_l */
+        for (l = 0; l < n; l++)
+            for (size_t c = 0; c < q; c++)
+                yv[c] += dots[l] * w->zeta[l * q + c];
+        for (size_t a = 0; a < q; a++) /* Ma += na2 zeta zeta' + zeta yv' + yv zeta' */
+            for (size_t b = 0; b < q; b++)
+                w->Ma[a * q + b] += na2 * zeta[a] * zeta[b] + zeta[a] * yv[b] + yv[a] * zeta[b];
+        memcpy(w->zeta + n * q, zeta, q * sizeof(double));
+    }
+    w->njoined++;
+}
+
 /* Row s joins the new regime (rows join in decreasing order down to lo). */
 LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, size_t lo, const double *zs)
 {
     const size_t mp = w->mp, k = w->k, q = w->q;
-    if (w->hcount == 0 || s + w->hcount <= w->hrow0)
+    if (w->hcount == 0 || s + w->hcount <= w->hrow0) {
+        hc_flush(w);
         hc_hat_batch(w, s, lo);
+        w->pr0 = w->pr1 = 0;
+    }
     const size_t r = w->hrow0 - s;
     const double *restrict h = w->H + r * mp;
-    for (size_t c = 0; c < q; c++) { /* W~ += (e_s - h_s) z_s' */
-        double *wc = w->W + c * mp;
-        const lw_v4d a = lw_splat4(zs[c]);
-        for (size_t t = 0; t < mp; t += 4)
-            lw_st4(wc + t, lw_ld4(wc + t) - a * lw_ld4(h + t));
-        wc[s] += zs[c];
+    memcpy(w->zp + r * q, zs, q * sizeof(double)); /* W~ += (e_s - h_s) z_s' pending */
+    w->pr1 = r + 1;
+    for (size_t c = 0; c < q; c++) {
         w->c[c] += zs[c] * w->e0[s];
         w->ww[c] += zs[c] * zs[c];
         for (size_t b = 0; b <= c; b++)
@@ -606,11 +820,14 @@ LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, size_t lo, const do
     for (size_t j = 0; j < k; j++)
         for (size_t c = 0; c < q; c++)
             w->B[j * q + c] += w->qs[j * HC_BATCH + r] * zs[c];
+    if (w->anchored)
+        hc_join(w, s, h, r, zs);
 }
 
-/* S (lower triangle, q x q) = sum_t Y[a][t] W~[b][t], two rows and two
- * columns of S per pass. */
-LW_VEC_KERNEL static void hc_cross(const hc_work_t *w, const double *Y, double *S)
+/* S (lower triangle, q x q) = sum_t Y[a][t] X[b][t] (q columns of mp each),
+ * two rows and two columns of S per pass. */
+LW_VEC_KERNEL static void hc_cross2(const hc_work_t *w, const double *Y, const double *X,
+                                    double *S)
 {
     const size_t mp = w->mp, q = w->q;
     for (size_t a = 0; a < q; a += 2) {
@@ -618,7 +835,7 @@ LW_VEC_KERNEL static void hc_cross(const hc_work_t *w, const double *Y, double *
         const double *ya0 = Y + a * mp, *ya1 = Y + a1 * mp;
         for (size_t b = 0; b <= a; b += 2) {
             const size_t b1 = b + 1 < q ? b + 1 : b;
-            const double *wb0 = w->W + b * mp, *wb1 = w->W + b1 * mp;
+            const double *wb0 = X + b * mp, *wb1 = X + b1 * mp;
             lw_v4d s00 = lw_splat4(0.0), s01 = s00, s10 = s00, s11 = s00;
             for (size_t t = 0; t < mp; t += 4) {
                 const lw_v4d y0 = lw_ld4(ya0 + t), y1 = lw_ld4(ya1 + t);
@@ -639,11 +856,18 @@ LW_VEC_KERNEL static void hc_cross(const hc_work_t *w, const double *Y, double *
     }
 }
 
-/* W(i) for the break at row i (rows i..m-1 already added). */
-LW_VEC_KERNEL static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, double *out, char *errstr,
-                                         size_t errstr_size)
+/* S = sum_t Y[a][t] W~[b][t] (lower triangle). */
+static void hc_cross(const hc_work_t *w, const double *Y, double *S)
 {
-    const size_t mp = w->mp, k = w->k, q = w->q;
+    hc_cross2(w, Y, w->W, S);
+}
+
+/* d = (W~'W~)^-1 c for the break at row i (rows i..m-1 already added); fails
+ * when a change column is collinear with the fixed ones. */
+LW_VEC_KERNEL static lw_err_t hc_change(hc_work_t *w, const size_t *chg, char *errstr,
+                                        size_t errstr_size)
+{
+    const size_t k = w->k, q = w->q;
     for (size_t a = 0; a < q; a++) { /* W~'W~ = P - B'B, four entries of a row at a time */
         size_t b = 0;
         for (; b + 4 <= a + 1; b += 4) { /* four sums in flight, each in its own j order */
@@ -669,6 +893,7 @@ LW_VEC_KERNEL static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, double
     }
     size_t bad = chol_lower(w->G, q, w->ww, HC_GRAM_GUARD);
     if (bad < q) { /* nearly dependent: W~'W~ from W~ itself (see HC_GRAM_GUARD) */
+        hc_flush(w);
         hc_cross(w, w->W, w->G);
         bad = chol_lower(w->G, q, w->ww, LW_BREAKS_RANK_TOL);
     }
@@ -678,11 +903,19 @@ LW_VEC_KERNEL static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, double
                          "the fixed columns",
                          chg[bad]);
     chol_solve(w->G, q, w->c, w->d);
+    return LW_OK;
+}
+
+/* W(i) = c' S^-1 c with the d of hc_change; u is kept in w->us and S in
+ * w->Ss (for hc_anchor). */
+LW_VEC_KERNEL static lw_err_t hc_wald(hc_work_t *w, double *out, char *errstr, size_t errstr_size)
+{
+    const size_t mp = w->mp, q = w->q;
     /* u = e0 - W~ d, then Y = u^2 W~, eight rows at a time: two independent four-row
      * chains over c (one alone waits on its own u at every column: most of this
      * function), each row with the operations it had four at a time, so the same bits */
     const double *restrict e0 = w->e0, *restrict Wt = w->W, *restrict dv = w->d;
-    double *restrict Yt = w->Y;
+    double *restrict Yt = w->Y, *restrict ut = w->us;
     size_t t = 0;
     for (; t + 8 <= mp; t += 8) {
         lw_v4d u0 = lw_ld4(e0 + t), u1 = lw_ld4(e0 + t + 4);
@@ -691,6 +924,8 @@ LW_VEC_KERNEL static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, double
             u0 -= dc * lw_ld4(Wt + c * mp + t);
             u1 -= dc * lw_ld4(Wt + c * mp + t + 4);
         }
+        lw_st4(ut + t, u0);
+        lw_st4(ut + t + 4, u1);
         u0 *= u0;
         u1 *= u1;
         for (size_t c = 0; c < q; c++) {
@@ -702,16 +937,18 @@ LW_VEC_KERNEL static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, double
         lw_v4d u = lw_ld4(e0 + t);
         for (size_t c = 0; c < q; c++)
             u -= lw_splat4(dv[c]) * lw_ld4(Wt + c * mp + t);
+        lw_st4(ut + t, u);
         u *= u;
         for (size_t c = 0; c < q; c++)
             lw_st4(Yt + c * mp + t, u * lw_ld4(Wt + c * mp + t));
     }
     hc_cross(w, w->Y, w->S);
+    memcpy(w->Ss, w->S, q * q * sizeof(double));
     double v = 0.0;
     if (chol_lower(w->S, q, NULL, 0.0) == q) {
-        chol_solve(w->S, q, w->c, w->d);
+        chol_solve(w->S, q, w->c, w->sc);
         for (size_t c = 0; c < q; c++)
-            v += w->c[c] * w->d[c];
+            v += w->c[c] * w->sc[c];
     } else {
         v = NAN;
     }
@@ -720,6 +957,138 @@ LW_VEC_KERNEL static lw_err_t hc_wald_at(hc_work_t *w, const size_t *chg, double
                          "HC sup-Wald: robust covariance of the change is singular");
     *out = v;
     return LW_OK;
+}
+
+/* The candidate i just evaluated by hc_wald becomes the anchor: its factor,
+ * d, B, the whitened rows v_t = L_j^-1 w~_t (in Y) and their squared norms,
+ * K = sum_t lev_t v_t v_t'; what hc_join accumulates starts again. */
+LW_VEC_KERNEL static void hc_anchor(hc_work_t *w, size_t i)
+{
+    const size_t mp = w->mp, k = w->k, q = w->q;
+    memcpy(w->Lj, w->S, q * q * sizeof(double));
+    memcpy(w->Sj, w->Ss, q * q * sizeof(double));
+    memcpy(w->uj, w->us, mp * sizeof(double));
+    memcpy(w->dj, w->d, q * sizeof(double));
+    memcpy(w->Bj, w->B, k * q * sizeof(double));
+    double *restrict V = w->Y, *restrict lev = w->lev;
+    const double *restrict Wt = w->W, *restrict L = w->Lj;
+    double inv[LW_BREAKS_MAX_K];
+    for (size_t c = 0; c < q; c++)
+        inv[c] = 1.0 / L[c * q + c];
+    lw_v4d mx = lw_splat4(0.0);
+    for (size_t t = 0; t < mp; t += 4) { /* four rows: v_t = L_j^-1 w~_t, in L1 */
+        lw_v4d v[LW_BREAKS_MAX_K], l2 = lw_splat4(0.0);
+        for (size_t c = 0; c < q; c++) {
+            lw_v4d x = lw_ld4(Wt + c * mp + t);
+            for (size_t l = 0; l < c; l++)
+                x -= lw_splat4(L[c * q + l]) * v[l];
+            v[c] = x * lw_splat4(inv[c]);
+            l2 += v[c] * v[c];
+        }
+        lw_st4(lev + t, l2);
+        mx = (lw_v4d){mx[0] > l2[0] ? mx[0] : l2[0], mx[1] > l2[1] ? mx[1] : l2[1],
+                      mx[2] > l2[2] ? mx[2] : l2[2], mx[3] > l2[3] ? mx[3] : l2[3]};
+        const lw_v4d sl = {sqrt(l2[0]), sqrt(l2[1]), sqrt(l2[2]), sqrt(l2[3])};
+        for (size_t c = 0; c < q; c++)
+            lw_st4(V + c * mp + t, v[c] * sl);
+    }
+    w->maxlev = fmax(fmax(mx[0], mx[1]), fmax(mx[2], mx[3]));
+    hc_cross2(w, V, V, w->Kj); /* sum_t lev_t v_t v_t' */
+    memset(w->dB, 0, k * q * sizeof(double));
+    memset(w->Xa, 0, k * q * sizeof(double));
+    memset(w->Nj, 0, q * q * sizeof(double));
+    memset(w->Ma, 0, q * q * sizeof(double));
+    w->njoined = 0;
+    w->fa_rest = 0.0;
+    w->aj = i;
+    w->anchored = true;
+}
+
+/*
+ * An upper bound on W(i) from the anchor j > i (issue 17), O(k q + r q^2 + q^3)
+ * for r = j - i joined rows instead of the O(m q^2) meat.  With r_t = u_t w~_t
+ * (so S = sum_t r_t r_t') and N the joined rows [i, j):
+ *   - rows in N: r_t(i) is computed (u_t(i) = e0_t - w~_t(i)'d_i);
+ *   - rows t outside N: w~_t(i) = w~_t(j) - dB' q_t (dB = sum_{s in N} q_s z_s')
+ *     and u_t(i) = u_t(j) + a_t, a_t = -w~_t(j)'(d_i - d_j) + q_t' dB d_i, so
+ *     their rows differ from the anchor's by
+ *         Delta = -diag(u(j)) Q dB + diag(a) W~_j - diag(a) Q dB.
+ *     In the anchor's whitened coordinates (y = L_j'v, v'S_j v = |y|^2),
+ *     |Delta v| <= eta |y| with eta the sum of
+ *       (A) |sum_s a_s zeta_s'|_2 <= |Ma|_F^(1/2), a_s = u(j) h_s, zeta_s =
+ *           L_j^-1 z_s, Ma = sum_{s,l} (a_s'a_l) zeta_s zeta_l' (hc_join; rows past
+ *           the first gcap add |a_s| |zeta_s| each),
+ *       (BC) sqrt(e'K e) + |dB d_i| sqrt(max lev), e = L_j'(d_i - d_j),
+ *       (DE) (sqrt(max lev) |e| + |dB d_i|) |sum_s q_s zeta_s'|_F
+ *     (Q has orthonormal columns; |diag(a) V|_F^2 = sum_t a_t^2 lev_t).
+ *   Then |R_i v|^2 >= (1 - eta)|R_j v|^2 - (1/eta - 1)|Delta v|^2 over the rows
+ *   outside N gives
+ *         S_i >= (1 - eta)^2 S_j - (1 - eta) N_j + sum_{t in N} r_t(i) r_t(i)'
+ *   (N_j: the joined rows' r_t(j) r_t(j)', which S_j counts), so when that
+ *   matrix M is positive definite W(i) = c' S_i^-1 c <= c' M^-1 c (and S_i is
+ *   not singular).  Returns HUGE_VAL when there is no such bound.
+ */
+static double hc_bound(hc_work_t *w, size_t i)
+{
+    const size_t k = w->k, q = w->q;
+    const double *d = w->d;
+    double dd[LW_BREAKS_MAX_K], e[LW_BREAKS_MAX_K];
+    for (size_t c = 0; c < q; c++)
+        dd[c] = d[c] - w->dj[c];
+    double ne2 = 0.0, eke = 0.0;
+    for (size_t c = 0; c < q; c++) { /* e = L_j' dd */
+        double v = 0.0;
+        for (size_t l = c; l < q; l++)
+            v += w->Lj[l * q + c] * dd[l];
+        e[c] = v;
+        ne2 += v * v;
+    }
+    for (size_t a = 0; a < q; a++) {
+        eke += w->Kj[a * q + a] * e[a] * e[a];
+        for (size_t b = 0; b < a; b++)
+            eke += 2.0 * w->Kj[a * q + b] * e[a] * e[b];
+    }
+    double gn2 = 0.0, fro2 = 0.0;
+    for (size_t j = 0; j < k; j++) {
+        double g = 0.0;
+        for (size_t c = 0; c < q; c++) {
+            g += w->dB[j * q + c] * d[c];
+            fro2 += w->Xa[j * q + c] * w->Xa[j * q + c];
+        }
+        gn2 += g * g;
+    }
+    const double ml = sqrt(w->maxlev), gn = sqrt(gn2), fro = sqrt(fro2);
+    double ma2 = 0.0;
+    for (size_t a = 0; a < q * q; a++)
+        ma2 += w->Ma[a] * w->Ma[a];
+    double eta = sqrt(sqrt(ma2)) + w->fa_rest +
+                 sqrt(eke > 0.0 ? eke : 0.0) + gn * ml + (ml * sqrt(ne2) + gn) * fro;
+    eta = eta * (1.0 + HC_PRUNE_MARGIN) + HC_ETA_SLACK;
+    if (!(eta < 1.0))
+        return HUGE_VAL;
+    const double f = 1.0 - eta;
+    double *M = w->Mb;
+    for (size_t a = 0; a < q; a++)
+        for (size_t b = 0; b <= a; b++)
+            M[a * q + b] = f * f * w->Sj[a * q + b] - f * w->Nj[a * q + b];
+    for (size_t t = i; t < w->aj; t++) {
+        double r[LW_BREAKS_MAX_K], u = w->e0[t];
+        hc_w_row(w, t, r);
+        for (size_t c = 0; c < q; c++)
+            u -= r[c] * d[c];
+        for (size_t c = 0; c < q; c++)
+            r[c] *= u;
+        for (size_t a = 0; a < q; a++)
+            for (size_t b = 0; b <= a; b++)
+                M[a * q + b] += r[a] * r[b];
+    }
+    if (chol_lower(M, q, NULL, 0.0) < q)
+        return HUGE_VAL;
+    chol_solve(M, q, w->c, w->sc);
+    double ub = 0.0;
+    for (size_t c = 0; c < q; c++)
+        ub += w->c[c] * w->sc[c];
+    return isfinite(ub) && ub >= 0.0 ? ub * (1.0 + HC_PRUNE_MARGIN) : HUGE_VAL;
 }
 
 lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t k,
@@ -761,12 +1130,17 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
     }
     lw_err_t err = LW_OK;
     const size_t mp = lw_pad4(m);
-    hc_work_t w = {.m = m, .k = k, .q = q, .mp = mp};
-    double **const parts[] = {&w.Qc, &w.e0, &w.W, &w.Y, &w.H,  &w.qs, &w.B,
-                              &w.P,  &w.G,  &w.S, &w.c, &w.ww, &w.d,  &w.zs};
-    const size_t sizes[] = {
-        mp * k, mp, mp * q, mp * q, mp * HC_BATCH, k * HC_BATCH, k * q, q * q, q * q, q * q,
-        q,      q,  q,      q};
+    hc_work_t w = {.m = m, .k = k, .q = q, .mp = mp, .prune = w_path == NULL};
+    w.gcap = 2 * q < HC_GRAM_CAP ? 2 * q : HC_GRAM_CAP;
+    double **const parts[] = {&w.Qc, &w.e0, &w.W,  &w.Y,  &w.H,   &w.qs, &w.B,  &w.P,
+                              &w.G,  &w.S,  &w.c,  &w.ww, &w.d,   &w.zs, &w.sc, &w.Sj,
+                              &w.Lj, &w.Kj, &w.dj, &w.Bj, &w.uj,  &w.lev, &w.dB, &w.Xa,
+                              &w.Nj, &w.Ga, &w.zeta, &w.Mb, &w.zp, &w.us, &w.Ss, &w.Ma};
+    const size_t sizes[] = {mp * k, mp,    mp * q, mp * q, mp * HC_BATCH, k * HC_BATCH, k * q,
+                            q * q,  q * q, q * q,  q,      q,             q,            q,
+                            q,      q * q, q * q,  q * q,  q,             k * q,        mp,
+                            mp,     k * q, k * q,  q * q,  mp * HC_GRAM_CAP, HC_GRAM_CAP * q,
+                            q * q,  HC_BATCH * q, mp, q * q, q * q};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         total += sizes[i];
@@ -791,10 +1165,24 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
             w.zs[c] = Z[s * k + chg[c]];
         hc_add_row(&w, s, from, w.zs);
     }
-    /* walk i downwards so each step switches on one more row's interaction */
+    /* walk i downwards so each step switches on one more row's interaction; a
+     * candidate whose bound (hc_bound) is below the largest W so far cannot be
+     * the sup nor tie it and is not evaluated (only without a W path) */
     for (size_t i = to; i >= from; i--) {
         double wi = 0.0;
-        err = hc_wald_at(&w, chg, &wi, errstr, errstr_size);
+        bool skip = false;
+        err = hc_change(&w, chg, errstr, errstr_size);
+        if (err == LW_OK && w.prune && w.anchored && w.njoined < HC_MAX_JOINED)
+            skip = hc_bound(&w, i) < res->sup_wald;
+        if (err == LW_OK && !skip) {
+            hc_flush(&w);
+            err = hc_wald(&w, &wi, errstr, errstr_size);
+            w.evaluated++;
+            if (err == LW_OK && w.prune &&
+                (!w.anchored || w.njoined >= HC_KEEP_JOINED ||
+                 !(wi >= HC_KEEP_NEAR * res->sup_wald)))
+                hc_anchor(&w, i);
+        }
         if (err != LW_OK) {
             char why[LW_BREAKS_REASON_SIZE];
             snprintf(why, sizeof(why), "%s", errstr);
@@ -803,7 +1191,7 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
         }
         if (w_path)
             w_path[i] = wi;
-        if (i == to || wi >= res->sup_wald) { /* >=: walking down, ties go to the earliest i */
+        if (!skip && (i == to || wi >= res->sup_wald)) { /* >=: ties go to the earliest i */
             res->sup_wald = wi;
             res->break_row = i;
         }
@@ -816,6 +1204,7 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
     res->nobs = m;
     res->k = k;
     res->q = q;
+    res->evaluated = w.evaluated;
     res->first = from;
     res->last = to;
     res->lambda = ((double)(m - from) * (double)to) / ((double)from * (double)(m - to));

@@ -61,7 +61,10 @@
  *    With Z_c = Z (all columns) W(i) is strucchange::Fstats(vcov. =
  *    sandwich)'s statistic.  Cost: no fit per candidate; Z is orthogonalised
  *    once and each candidate costs O(m (k + q^2)) (breaks.c: Frisch-Waugh-
- *    Lovell, W(i) = c_i' S_i^-1 c_i), 1e-12 of the refit-per-candidate form.
+ *    Lovell, W(i) = c_i' S_i^-1 c_i), 1e-12 of the refit-per-candidate form;
+ *    without a W path only the candidates that a bound cannot place below the
+ *    sup so far are evaluated (O(m (k + q)) for the others), with the same
+ *    sup, argmax and p to the bit as the full path.
  *
  * Degenerate input (NaN/Inf, fewer rows than the trimming and k need, a
  * rank-deficient design in the shortest admissible segment, a perfect fit)
@@ -115,6 +118,8 @@ typedef struct {
     size_t first, last;                 /* candidate break rows [from, to] */
     double sup_wald;                    /* max W(i) */
     size_t break_row;                   /* argmax i: first row of the new regime */
+    size_t evaluated;                   /* candidates whose W(i) was computed (the others
+                                           were proved below the sup; all with a W path) */
     size_t break_period;                /* series index (the _lags form) */
     double lambda, tau0;                /* strucchange's trimming summary */
     bool p_defined;                     /* false when q > LW_BREAKS_HANSEN40_MAX_K */
