@@ -466,16 +466,11 @@ static const char *const vendor_fields[][SP__COUNT] = {
                         [SP_BATCH] = "batch"},
 };
 
-/* One free a buffer, like other destructors (lw_pipeline_destroy): nothing to share. */
 void lw_decoder_destroy(lw_decoder_t *d)
 {
     if (!d)
         return;
-    free(d->scratch);
-    free(d->aidx);
-    free(d->node);
-    free(d->kind);
-    free(d);
+    LW_FREE_ALL(d->scratch, d->aidx, d->node, d->kind, d);
 }
 
 lw_decoder_t *lw_decoder_new(const lw_decoder_opts_t *opts, char *errstr, size_t errstr_size)

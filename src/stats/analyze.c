@@ -142,31 +142,12 @@ static void work_release(lw_analyze_work_t *w)
 {
     lw_granger_destroy(w->g);
     lw_ols_destroy(w->ols);
-    free(w->X);
-    free(w->yv);
-    free(w->x);
-    free(w->y);
-    free(w->xr);
-    free(w->yr);
-    free(w->wrec);
-    free(w->mu);
-    free(w->G);
-    free(w->b);
-    free(w->dsc);
-    free(w->hac_work);
-    free(w->sx);
-    free(w->fx);
-    free(w->fy);
+    LW_FREE_ALL(w->X, w->yv, w->x, w->y, w->xr, w->yr, w->wrec, w->mu, w->G, w->b, w->dsc,
+                w->hac_work, w->sx, w->fx, w->fy, w->rows, w->X2, w->pa, w->pb);
     for (size_t c = 0; c < LW_ANALYZE_MAX_CONTROLS; c++)
         free(w->fc[c]);
-    free(w->rows);
-    free(w->X2);
-    free(w->pa);
-    free(w->pb);
-    for (size_t i = 0; i < 2; i++) {
-        free(w->own[i].y);
-        free(w->own[i].rows);
-    }
+    for (size_t i = 0; i < 2; i++)
+        LW_FREE_ALL(w->own[i].y, w->own[i].rows);
 }
 
 /*
@@ -673,17 +654,8 @@ static lw_err_t edge_begin(lw_edge_result_t *e, size_t K, size_t nrows)
 /* The arrays edge_begin allocated (those it did not are NULL). */
 static void edge_release(lw_edge_result_t *e)
 {
-    /* One free an array, as work_release does for its own: lists of different owners. */
-    free(e->granger);
-    free(e->granger_reverse);
-    free(e->q_lags);
-    free(e->q_lags_reverse);
-    free(e->q_lags_defined);
-    free(e->q_lags_reverse_defined);
-    free(e->lagreg);
-    free(e->ccf_r);
-    free(e->ic_common);
-    free(e->ic_common_reverse);
+    LW_FREE_ALL(e->granger, e->granger_reverse, e->q_lags, e->q_lags_reverse, e->q_lags_defined,
+                e->q_lags_reverse_defined, e->lagreg, e->ccf_r, e->ic_common, e->ic_common_reverse);
 }
 
 /* Steps 1-3 and 5-7 for one edge. */
