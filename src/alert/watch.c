@@ -85,6 +85,7 @@
 #include "leadwatch/stats/analyze.h"
 #include "leadwatch/stats/leadmon.h"
 #include "leadwatch/core/log.h"
+#include "leadwatch/core/partslot.h"
 #include "leadwatch/model/metric.h"
 #include "leadwatch/store/session.h"
 #include "leadwatch/core/timeutil.h"
@@ -120,9 +121,8 @@ typedef struct {
 } edge_memo_t;
 
 typedef struct {
-    char topic[256];
-    int32_t partition;
-    int64_t lost; /* the cumulative count of the newest report that reached the table */
+    lw_partkey_t key; /* first: lw_partslot's table */
+    int64_t lost;     /* the cumulative count of the newest report that reached the table */
 } loss_seen_t;
 
 struct lw_watch {
@@ -1190,16 +1190,8 @@ static lw_err_t persist_events(lw_watch_t *w, char *errstr, size_t errstr_size)
 
 static loss_seen_t *seen_slot(lw_watch_t *w, const char *topic, int32_t partition)
 {
-    for (size_t i = 0; i < w->nseen; i++)
-        if (w->seen[i].partition == partition && strcmp(w->seen[i].topic, topic) == 0)
-            return &w->seen[i];
-    if (w->nseen == LW_WATCH_MAX_LOSS)
-        return NULL;
-    loss_seen_t *s = &w->seen[w->nseen++];
-    snprintf(s->topic, sizeof s->topic, "%s", topic);
-    s->partition = partition;
-    s->lost = 0;
-    return s;
+    return lw_partslot(w->seen, sizeof w->seen[0], &w->nseen, LW_WATCH_MAX_LOSS, topic, partition,
+                       NULL);
 }
 
 static bool loss_entries(const lw_watch_t *w)

@@ -51,6 +51,7 @@
 #include <time.h>
 
 #include "leadwatch/core/log.h"
+#include "leadwatch/core/partslot.h"
 #include "leadwatch/model/metric.h"
 #include "leadwatch/core/timeutil.h"
 #include "leadwatch/core/clock.h"
@@ -63,8 +64,7 @@
 #define MAX_LAG_SERIES 1024 /* partitions with their own lag gauge */
 
 typedef struct {
-    char topic[256];
-    int32_t partition;
+    lw_partkey_t key; /* first: lw_partslot's table */
     lw_promtext_series_t *lag, *assigned, *lost;
     int64_t lost_seen; /* the partition's loss count already added to `lost` */
 } lag_slot_t;
@@ -195,17 +195,14 @@ static void metrics_free(dmetrics_t *m)
 
 static lag_slot_t *lag_slot(dmetrics_t *m, const char *topic, int32_t partition)
 {
-    for (size_t i = 0; i < m->nslots; i++)
-        if (m->slots[i].partition == partition && strcmp(m->slots[i].topic, topic) == 0)
-            return &m->slots[i];
-    if (m->nslots == MAX_LAG_SERIES)
-        return NULL;
-    lag_slot_t *s = &m->slots[m->nslots++];
-    snprintf(s->topic, sizeof s->topic, "%s", topic);
-    s->partition = partition;
+    bool added;
+    lag_slot_t *s =
+        lw_partslot(m->slots, sizeof *m->slots, &m->nslots, MAX_LAG_SERIES, topic, partition, &added);
+    if (!s || !added)
+        return s;
     char pn[16];
     snprintf(pn, sizeof pn, "%d", (int)partition);
-    const char *v[] = {s->topic, pn};
+    const char *v[] = {s->key.topic, pn};
     s->lag = lw_promtext_series(m->f_lag, v);
     s->assigned = lw_promtext_series(m->f_part, v);
     s->lost = lw_promtext_series(m->f_lost, v);
