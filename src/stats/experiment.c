@@ -7,7 +7,8 @@
  * "cell" is experiment x variant x metric x window; it owns nb consecutive
  * "slots" in three parallel arrays users[], num[], den[] (one slot per user
  * bucket), and a second open-addressing table maps the packed cell key
- * ((e * MAX_VARIANTS + v) * MAX_METRICS + m) * 2 + w to the cell.  Adding a
+ * ((e * MAX_VARIANTS + v) * MAX_METRICS + m) * 2 + w to the cell (both tables
+ * grow by one rule, hindex_reserve: at most half full, doubling).  Adding a
  * row is two or three hash look-ups and three additions; every array grows
  * by doubling up to the bounds in experiment.h (LW_EXP_MAX_SLOTS caps the
  * memory at ~100 MB), and a failed add leaves the table as it was (names
@@ -38,19 +39,60 @@
 
 /* ---- interned names ------------------------------------------------------ */
 
+/*
+ * An open-addressing index over a caller's array of entries: hash slots
+ * holding entry index + 1 (0 = empty), linear probing, at most half full.
+ * Each table probes with its own key comparison; growth is shared.
+ */
+typedef struct {
+    uint32_t *slot;
+    size_t nslot; /* 0, or a power of two >= 2 * entries */
+} hindex_t;
+
+/*
+ * Room for entry n (entries 0..n-1 indexed): when a new entry would fill more
+ * than half the slots, twice the slots (`first` for an empty index), every
+ * entry re-placed by hash_of(ctx, i).  false without memory, the index as it was.
+ */
+static bool hindex_reserve(hindex_t *h, size_t n, size_t first,
+                           size_t (*hash_of)(const void *ctx, size_t i), const void *ctx)
+{
+    if (2 * (n + 1) <= h->nslot)
+        return true;
+    size_t nslot = h->nslot ? 2 * h->nslot : first, mask = nslot - 1;
+    uint32_t *slot = calloc(nslot, sizeof *slot);
+    if (!slot)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = hash_of(ctx, i) & mask;
+        while (slot[j])
+            j = (j + 1) & mask;
+        slot[j] = (uint32_t)(i + 1);
+    }
+    free(h->slot);
+    h->slot = slot;
+    h->nslot = nslot;
+    return true;
+}
+
 typedef struct {
     char **v;
     size_t n, cap;
-    uint32_t *slot; /* hash slots: 0 = empty, else index + 1 */
-    size_t nslot;   /* power of two, >= 2 n */
+    hindex_t ix; /* XXH3 of the name -> index into v */
 } names_t;
+
+static size_t name_hash(const void *ctx, size_t i)
+{
+    const char *c = ((const names_t *)ctx)->v[i];
+    return (size_t)XXH3_64bits(c, strlen(c));
+}
 
 static size_t names_find_slot(const names_t *t, const char *s, size_t len)
 {
-    size_t mask = t->nslot - 1;
+    size_t mask = t->ix.nslot - 1;
     size_t i = (size_t)XXH3_64bits(s, len) & mask;
-    while (t->slot[i]) {
-        const char *c = t->v[t->slot[i] - 1];
+    while (t->ix.slot[i]) {
+        const char *c = t->v[t->ix.slot[i] - 1];
         if (strlen(c) == len && memcmp(c, s, len) == 0)
             return i;
         i = (i + 1) & mask;
@@ -61,10 +103,10 @@ static size_t names_find_slot(const names_t *t, const char *s, size_t len)
 /* Index of s, or -1. */
 static long names_get(const names_t *t, const char *s)
 {
-    if (!t->nslot)
+    if (!t->ix.nslot)
         return -1;
     size_t i = names_find_slot(t, s, strlen(s));
-    return t->slot[i] ? (long)t->slot[i] - 1 : -1;
+    return t->ix.slot[i] ? (long)t->ix.slot[i] - 1 : -1;
 }
 
 /* Room for one more name (so a later names_put cannot fail). */
@@ -78,24 +120,7 @@ static bool names_reserve(names_t *t)
         t->v = v;
         t->cap = cap;
     }
-    if (2 * (t->n + 1) > t->nslot) {
-        size_t nslot = t->nslot ? 2 * t->nslot : 32;
-        uint32_t *slot = calloc(nslot, sizeof *slot);
-        if (!slot)
-            return false;
-        uint32_t *old = t->slot;
-        size_t nold = t->nslot;
-        t->slot = slot;
-        t->nslot = nslot;
-        for (size_t i = 0; i < nold; i++) {
-            if (old[i]) {
-                const char *c = t->v[old[i] - 1];
-                t->slot[names_find_slot(t, c, strlen(c))] = old[i];
-            }
-        }
-        free(old);
-    }
-    return true;
+    return hindex_reserve(&t->ix, t->n, 32, name_hash, t);
 }
 
 /* Append s (not present; names_reserve succeeded); its index, or -1 without memory. */
@@ -104,7 +129,7 @@ static long names_put(names_t *t, const char *s)
     char *c = strdup(s);
     if (!c)
         return -1;
-    t->slot[names_find_slot(t, s, strlen(s))] = (uint32_t)(t->n + 1);
+    t->ix.slot[names_find_slot(t, s, strlen(s))] = (uint32_t)(t->n + 1);
     t->v[t->n] = c;
     return (long)t->n++;
 }
@@ -112,7 +137,7 @@ static long names_put(names_t *t, const char *s)
 static void names_release(names_t *t)
 {
     lw_free_strv(t->v, t->n);
-    free(t->slot);
+    free(t->ix.slot);
     memset(t, 0, sizeof *t);
 }
 
@@ -137,8 +162,7 @@ struct lw_exp_data {
     size_t excap;
     cell_t *cells;
     size_t ncells, cellcap;
-    uint32_t *cslot; /* cell hash: 0 empty, else index + 1 */
-    size_t ncslot;
+    hindex_t cix; /* mix(cell key) -> index into cells */
     double *users, *num, *den; /* ncells * nb slots */
 };
 
@@ -159,8 +183,8 @@ static size_t mix(uint64_t x)
 
 static size_t cell_find_slot(const lw_exp_data *d, uint64_t key)
 {
-    size_t mask = d->ncslot - 1, i = mix(key) & mask;
-    while (d->cslot[i] && d->cells[d->cslot[i] - 1].key != key)
+    size_t mask = d->cix.nslot - 1, i = mix(key) & mask;
+    while (d->cix.slot[i] && d->cells[d->cix.slot[i] - 1].key != key)
         i = (i + 1) & mask;
     return i;
 }
@@ -168,10 +192,15 @@ static size_t cell_find_slot(const lw_exp_data *d, uint64_t key)
 /* The cell's index, or -1. */
 static long cell_get(const lw_exp_data *d, uint64_t key)
 {
-    if (!d->ncslot)
+    if (!d->cix.nslot)
         return -1;
     size_t i = cell_find_slot(d, key);
-    return d->cslot[i] ? (long)d->cslot[i] - 1 : -1;
+    return d->cix.slot[i] ? (long)d->cix.slot[i] - 1 : -1;
+}
+
+static size_t cell_hash(const void *ctx, size_t i)
+{
+    return mix(((const lw_exp_data *)ctx)->cells[i].key);
 }
 
 static bool cells_reserve(lw_exp_data *d)
@@ -199,18 +228,7 @@ static bool cells_reserve(lw_exp_data *d)
         }
         d->cellcap = cap;
     }
-    if (2 * (d->ncells + 1) > d->ncslot) {
-        size_t n = d->ncslot ? 2 * d->ncslot : 128;
-        uint32_t *s = calloc(n, sizeof *s);
-        if (!s)
-            return false;
-        free(d->cslot);
-        d->cslot = s;
-        d->ncslot = n;
-        for (size_t i = 0; i < d->ncells; i++)
-            d->cslot[cell_find_slot(d, d->cells[i].key)] = (uint32_t)(i + 1);
-    }
-    return true;
+    return hindex_reserve(&d->cix, d->ncells, 128, cell_hash, d);
 }
 
 lw_exp_data *lw_exp_data_new(uint32_t nb)
@@ -230,7 +248,7 @@ void lw_exp_data_free(lw_exp_data *d)
     names_release(&d->exps);
     names_release(&d->vnames);
     names_release(&d->metrics);
-    LW_FREE_ALL(d->ex, d->cells, d->cslot, d->users, d->num, d->den, d);
+    LW_FREE_ALL(d->ex, d->cells, d->cix.slot, d->users, d->num, d->den, d);
 }
 
 static bool name_ok(const char *s)
@@ -362,7 +380,7 @@ lw_err_t lw_exp_data_add(lw_exp_data *d, const lw_exp_row *row, char *errstr, si
         memset(d->users + cl->slot0, 0, d->nb * sizeof(double));
         memset(d->num + cl->slot0, 0, d->nb * sizeof(double));
         memset(d->den + cl->slot0, 0, d->nb * sizeof(double));
-        d->cslot[cell_find_slot(d, cl->key)] = (uint32_t)(d->ncells + 1);
+        d->cix.slot[cell_find_slot(d, cl->key)] = (uint32_t)(d->ncells + 1);
         c = (long)d->ncells++;
     }
     size_t s = d->cells[c].slot0 + row->bucket;
