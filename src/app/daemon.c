@@ -196,8 +196,8 @@ static void metrics_free(dmetrics_t *m)
 static lag_slot_t *lag_slot(dmetrics_t *m, const char *topic, int32_t partition)
 {
     bool added;
-    lag_slot_t *s =
-        lw_partslot(m->slots, sizeof *m->slots, &m->nslots, MAX_LAG_SERIES, topic, partition, &added);
+    lag_slot_t *s = lw_partslot(m->slots, sizeof *m->slots, &m->nslots, MAX_LAG_SERIES, topic,
+                                partition, &added);
     if (!s || !added)
         return s;
     char pn[16];

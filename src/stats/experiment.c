@@ -162,7 +162,7 @@ struct lw_exp_data {
     size_t excap;
     cell_t *cells;
     size_t ncells, cellcap;
-    hindex_t cix; /* mix(cell key) -> index into cells */
+    hindex_t cix;              /* mix(cell key) -> index into cells */
     double *users, *num, *den; /* ncells * nb slots */
 };
 
