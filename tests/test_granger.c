@@ -156,6 +156,74 @@ static void test_true_lead(void **state)
     ref_free(&rf);
 }
 
+/* Bit for bit the records of a fresh workspace's scan (status, df, every statistic). */
+static void assert_same_scan(const lw_granger_lag_t *got, const double *y, const double *x,
+                             size_t n, size_t K, const char *what)
+{
+    lw_granger_t *fresh = NULL;
+    assert_int_equal(lw_granger_new(n, K, &fresh, NULL, 0), LW_OK);
+    lw_granger_lag_t want[28];
+    assert_int_equal(lw_granger_scan(fresh, y, x, n, K, want, NULL, 0), LW_OK);
+    for (size_t p = 0; p < K; p++) {
+        const lw_granger_lag_t *a = &got[p], *b = &want[p];
+        const double va[] = {a->f,    a->f_p,   a->chi2,   a->chi2_p,  a->lr,
+                             a->lr_p, a->ssr_r, a->ssr_u,  a->llf_r,   a->llf_u,
+                             a->aic,  a->bic,   a->df_num, a->df_denom};
+        const double vb[] = {b->f,    b->f_p,   b->chi2,   b->chi2_p,  b->lr,
+                             b->lr_p, b->ssr_r, b->ssr_u,  b->llf_r,   b->llf_u,
+                             b->aic,  b->bic,   b->df_num, b->df_denom};
+        if (a->status != b->status || a->nobs != b->nobs || a->lag != b->lag ||
+            memcmp(va, vb, sizeof va) != 0)
+            fail_msg("%s: lag %zu differs from a fresh workspace (F %.17g vs %.17g)", what, p + 1,
+                     a->f, b->f);
+    }
+    lw_granger_destroy(fresh);
+}
+
+/* Issue 17: a scan of (x, y) after one of (y, x) on the same workspace reads the
+ * prefix sums already built, roles swapped; the same pair again reads them as they
+ * are; a shorter max_lag reuses them, a longer one or a changed series rebuilds.
+ * Every scan must give what a fresh workspace gives, bit for bit. */
+static void test_scan_reuses_prefixes(void **state)
+{
+    (void)state;
+    ref_file_t rf;
+    assert_true(ref_load("granger_lead730", &rf));
+    const ref_line_t *yl = ref_get(&rf, "y"), *xl = ref_get(&rf, "x");
+    const size_t n = yl->n;
+    double *y = malloc(n * sizeof *y), *x = malloc(n * sizeof *x);
+    assert_non_null(y);
+    assert_non_null(x);
+    memcpy(y, yl->v, n * sizeof *y);
+    memcpy(x, xl->v, n * sizeof *x);
+    lw_granger_t *g = NULL;
+    assert_int_equal(lw_granger_new(n, 28, &g, NULL, 0), LW_OK);
+    lw_granger_lag_t recs[28];
+    assert_int_equal(lw_granger_scan(g, y, x, n, 20, recs, NULL, 0), LW_OK);
+    assert_same_scan(recs, y, x, n, 20, "first (y, x)");
+    assert_int_equal(lw_granger_scan(g, x, y, n, 20, recs, NULL, 0), LW_OK);
+    assert_same_scan(recs, x, y, n, 20, "(x, y) after (y, x)");
+    assert_int_equal(lw_granger_scan(g, x, y, n, 12, recs, NULL, 0), LW_OK);
+    assert_same_scan(recs, x, y, n, 12, "(x, y) again, shorter max_lag");
+    assert_int_equal(lw_granger_scan(g, y, x, n, 20, recs, NULL, 0), LW_OK);
+    assert_same_scan(recs, y, x, n, 20, "(y, x) after (x, y)");
+    assert_int_equal(lw_granger_scan(g, x, y, n, 28, recs, NULL, 0), LW_OK);
+    assert_same_scan(recs, x, y, n, 28, "(x, y), longer max_lag");
+    x[n / 2] += 1.0; /* one value changed: the prefixes are stale */
+    assert_int_equal(lw_granger_scan(g, y, x, n, 28, recs, NULL, 0), LW_OK);
+    assert_same_scan(recs, y, x, n, 28, "(y, x') after (x, y)");
+    assert_int_equal(lw_granger_scan(g, x, y, n - 1, 28, recs, NULL, 0), LW_OK);
+    assert_same_scan(recs, x, y, n - 1, 28, "(x', y), one point fewer");
+    assert_int_equal(lw_granger_scan(g, y, y, n, 5, recs, NULL, 0), LW_OK); /* both slots y */
+    assert_same_scan(recs, y, y, n, 5, "(y, y)");
+    assert_int_equal(lw_granger_scan(g, y, x, n, 28, recs, NULL, 0), LW_OK);
+    assert_same_scan(recs, y, x, n, 28, "(y, x') after (y, y)");
+    lw_granger_destroy(g);
+    free(y);
+    free(x);
+    ref_free(&rf);
+}
+
 static bool no_nan(const lw_granger_lag_t *r)
 {
     const double v[] = {r->f,  r->f_p,  r->df_num, r->df_denom, r->chi2, r->chi2_p,
@@ -508,6 +576,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_statsmodels),
         cmocka_unit_test(test_true_lead),
+        cmocka_unit_test(test_scan_reuses_prefixes),
         cmocka_unit_test(test_degenerate_inputs),
         cmocka_unit_test(test_rcond_guard_near_collinear),
         cmocka_unit_test(test_select_common_against_statsmodels),

@@ -14,6 +14,7 @@
 #include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
+#include <float.h>
 #include <gsl/gsl_linalg.h>
 #include <math.h>
 #include <stdio.h>
@@ -256,13 +257,110 @@ static void test_qr_qtm_equals_qty(void **state)
     }
 }
 
+/* The reflector-by-reflector Householder QR that lw_ols_qr_qtm must reproduce bit for
+ * bit (issue 17: the kernel is left-looking, four columns at a time, with the axpy of
+ * one reflector and the dot of the next in one pass): reflector j as
+ * gsl_linalg_householder_transform makes it, applied to every later column in turn;
+ * each dot over rows >= j + 1 summed as the kernel's four lanes are (a scalar head up
+ * to a row that is a multiple of 4, then lane t % 4, then head + ((l0 + l1) +
+ * (l2 + l3))).  C: column-major, stride mp = m rounded up to 4, zero padding. */
+static double lane_dot(const double *a, const double *b, size_t from, size_t mp)
+{
+    double head = 0.0, l[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t t = from;
+    for (; t % 4 != 0 && t < mp; t++)
+        head += a[t] * b[t];
+    for (; t < mp; t++)
+        l[t % 4] += a[t] * b[t];
+    return head + ((l[0] + l[1]) + (l[2] + l[3]));
+}
+
+static void ref_qr_columns(double *C, size_t m, size_t k, size_t nt, size_t mp)
+{
+    for (size_t j = 0; j < k; j++) {
+        double *v = C + j * mp;
+        const double xn2 = lane_dot(v, v, j + 1, mp);
+        if (!(xn2 > 0.0) || j + 1 >= m)
+            continue;
+        const double alpha = v[j];
+        const double beta = -(alpha >= 0.0 ? 1.0 : -1.0) * hypot(alpha, sqrt(xn2));
+        const double tau = (beta - alpha) / beta, sc = alpha - beta;
+        for (size_t t = j + 1; t < m; t++)
+            v[t] = fabs(sc) > DBL_MIN ? v[t] * (1.0 / sc)
+                                      : v[t] * (DBL_EPSILON / sc) * (1.0 / DBL_EPSILON);
+        v[j] = beta;
+        for (size_t l = j + 1; l < nt; l++) {
+            double *a = C + l * mp;
+            const double w = tau * (a[j] + lane_dot(v, a, j + 1, mp));
+            a[j] -= w;
+            for (size_t t = j + 1; t < mp; t++)
+                a[t] -= w * v[t];
+        }
+    }
+}
+
+/* lw_ols_qr_qtm against ref_qr_columns bit for bit (R and every right-hand side) on
+ * random shapes: row counts of every residue mod 4, 1..14 design columns, 0..10
+ * right-hand sides, and designs with a zero column, a column already triangular
+ * (tau = 0: that reflector is skipped) and a repeated column. */
+static void test_qr_qtm_equals_reflector_loop(void **state)
+{
+    (void)state;
+    uint64_t st = 17u;
+    for (size_t rep = 0; rep < 240; rep++) {
+        const size_t m = 3 + rep % 97 + (rep % 11 == 0 ? 900 : 0);
+        size_t k = 1 + rep % 14;
+        if (k >= m)
+            k = m - 1;
+        const size_t nb = rep % 11, nt = k + nb, mp = (m + 3) / 4 * 4;
+        double *C = calloc(mp * nt, sizeof *C), *X = malloc(m * k * sizeof *X),
+               *Y = malloc((nb + 1) * m * sizeof *Y);
+        assert_non_null(C);
+        assert_non_null(X);
+        assert_non_null(Y);
+        for (size_t c = 0; c < nt; c++)
+            for (size_t t = 0; t < m; t++)
+                C[c * mp + t] = ref_unit(&st) * (c % 3 == 0 ? 1000.0 : 1.0);
+        if (rep % 4 == 1 && k > 2)
+            memset(C + mp, 0, mp * sizeof *C); /* zero column */
+        if (rep % 4 == 2 && k > 3)
+            for (size_t t = 0; t < m; t++)
+                C[2 * mp + t] = t < 2 ? ref_unit(&st) : 0.0; /* nothing below row 2 */
+        if (rep % 4 == 3 && k > 4)
+            memcpy(C + 3 * mp, C + mp, mp * sizeof *C); /* dependent */
+        for (size_t t = 0; t < m; t++)
+            for (size_t j = 0; j < k; j++)
+                X[t * k + j] = C[j * mp + t];
+        for (size_t c = 0; c < nb; c++)
+            memcpy(Y + c * m, C + (k + c) * mp, m * sizeof *Y);
+        ref_qr_columns(C, m, k, nt, mp);
+        assert_int_equal(lw_ols_qr_qtm(X, m, k, Y, nb, NULL, 0), LW_OK);
+        for (size_t t = 0; t < m; t++)
+            for (size_t j = 0; j < k; j++) {
+                const double want = t <= j ? C[j * mp + t] : 0.0;
+                if (memcmp(&X[t * k + j], &want, sizeof want) != 0)
+                    fail_msg("m %zu k %zu nb %zu: R[%zu][%zu] %.17g want %.17g", m, k, nb, t, j,
+                             X[t * k + j], want);
+            }
+        for (size_t c = 0; c < nb; c++)
+            if (memcmp(Y + c * m, C + (k + c) * mp, m * sizeof *Y) != 0)
+                fail_msg("m %zu k %zu nb %zu: right-hand side %zu differs", m, k, nb, c);
+        free(C);
+        free(X);
+        free(Y);
+    }
+}
+
 int main(void)
 {
     lw_stats_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_against_statsmodels), cmocka_unit_test(test_degenerate),
-        cmocka_unit_test(test_no_constant),         cmocka_unit_test(test_qr_qty_equals_gsl),
+        cmocka_unit_test(test_against_statsmodels),
+        cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_no_constant),
+        cmocka_unit_test(test_qr_qty_equals_gsl),
         cmocka_unit_test(test_qr_qtm_equals_qty),
+        cmocka_unit_test(test_qr_qtm_equals_reflector_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

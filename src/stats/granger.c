@@ -17,7 +17,10 @@
  *      P_{uv,d}[a] = sum_{a'<a} u_{a'} v_{a'-d}.  The prefix arrays (4 series
  *      pairs x K+1 shifts x n) are built once per scan with Neumaier
  *      compensated summation, so each entry is accurate to a few ulps of the
- *      sum of its |terms|, like a direct dot product.
+ *      sum of its |terms|, like a direct dot product.  A scan of (x, y) right
+ *      after one of (y, x) (analyze's two directions) finds both centred
+ *      series in the workspace and reads the same prefixes with the roles of
+ *      the two slots swapped (lw_granger_scan).
  *   3. Jacobi-scaled Cholesky (gsl_linalg_cholesky_decomp1) of the Gram.  The
  *      restricted model's columns are a leading block, and the Cholesky factor
  *      of a leading block is the leading block of the factor, so one
@@ -64,9 +67,13 @@
 
 struct lw_granger {
     size_t max_nobs, max_lag, kmax;
-    double *z;    /* 2 x max_nobs: centred y, x */
-    double *S;    /* 2 x (max_nobs + 1): prefix sums of z */
-    double *PP;   /* 4 x (max_lag + 1) x (max_nobs + 1): lagged cross-product prefixes */
+    double *z;  /* 2 x max_nobs: centred y, x (slots swapped when sw = 1) */
+    double *S;  /* 2 x (max_nobs + 1): prefix sums of z */
+    double *PP; /* 4 x (max_lag + 1) x (max_nobs + 1): lagged cross-product prefixes */
+    /* The series in slot s ^ sw is the scan's y (s = 0) or x (s = 1); z, S and PP were
+     * built for built_n points and lags 0..built_lag (built_n = 0: nothing built). */
+    size_t built_n, built_lag;
+    int sw;
     double *gram; /* kmax x kmax raw Gram */
     double *xty;  /* kmax */
     double *dsc;  /* kmax: 1 / sqrt(diag) */
@@ -129,7 +136,14 @@ lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, cha
 
 static double *pp_row(const lw_granger_t *g, int s1, int s2, size_t d)
 {
-    return g->PP + ((size_t)(s1 * 2 + s2) * (g->max_lag + 1) + d) * (g->max_nobs + 1);
+    const size_t pair = (size_t)((s1 ^ g->sw) * 2 + (s2 ^ g->sw));
+    return g->PP + (pair * (g->max_lag + 1) + d) * (g->max_nobs + 1);
+}
+
+/* The centred series s (0 = y, 1 = x) of the current scan. */
+static double *z_of(const lw_granger_t *g, int s)
+{
+    return g->z + (size_t)(s ^ g->sw) * g->max_nobs;
 }
 
 /* One Neumaier step: sum += x with the lost low part added to *c.  The larger and the
@@ -156,8 +170,8 @@ static inline double neumaier_add(double sum, double x, double *c)
 static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
 {
     for (int s = 0; s < 2; s++) {
-        const double *u = g->z + (size_t)s * g->max_nobs;
-        double *P = g->S + (size_t)s * (g->max_nobs + 1);
+        const double *u = z_of(g, s);
+        double *P = g->S + (size_t)(s ^ g->sw) * (g->max_nobs + 1);
         double sum = 0.0, c = 0.0;
         P[0] = 0.0;
         for (size_t a = 0; a < n; a++) {
@@ -168,8 +182,8 @@ static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
     for (int s1 = 0; s1 < 2; s1++)
         for (int s2 = 0; s2 < 2; s2++)
             for (size_t d = 0; d <= K; d++) {
-                const double *u = g->z + (size_t)s1 * g->max_nobs;
-                const double *v = g->z + (size_t)s2 * g->max_nobs;
+                const double *u = z_of(g, s1);
+                const double *v = z_of(g, s2);
                 double *P = pp_row(g, s1, s2, d);
                 double sum = 0.0, c = 0.0;
                 for (size_t a = 0; a <= d && a <= n; a++)
@@ -210,7 +224,7 @@ static double cross(const lw_granger_t *g, size_t n, size_t p, int s1, size_t i,
 
 static double colsum(const lw_granger_t *g, size_t n, size_t p, int s, size_t i)
 {
-    const double *P = g->S + (size_t)s * (g->max_nobs + 1);
+    const double *P = g->S + (size_t)(s ^ g->sw) * (g->max_nobs + 1);
     return P[n - i] - P[p - i];
 }
 
@@ -230,7 +244,7 @@ static void lag_fail(lw_granger_lag_t *r, size_t lag, const char *reason)
  * dot product was latency-bound and dominated the scan. */
 LW_VEC_KERNEL static double ssr_of(lw_granger_t *g, size_t n, size_t p, size_t kk, const double *b)
 {
-    const double *zy = g->z, *zx = g->z + g->max_nobs;
+    const double *zy = z_of(g, 0), *zx = z_of(g, 1);
     const size_t m = n - p, ncols = kk - 1;
     double *restrict f = g->fit;
     const double *cols[4];
@@ -399,7 +413,7 @@ static bool ssr_fast(lw_granger_t *g, size_t n, size_t p, double *ssr_r, double 
 /* Explicit design of the first kk columns, then pivoted QR (ols.c). */
 static lw_err_t ssr_qr(lw_granger_t *g, size_t n, size_t p, size_t kk, double *ssr)
 {
-    const double *zy = g->z, *zx = g->z + g->max_nobs;
+    const double *zy = z_of(g, 0), *zx = z_of(g, 1);
     const size_t m = n - p;
     for (size_t r = 0; r < m; r++) {
         const size_t t = r + p;
@@ -430,7 +444,7 @@ static void one_lag(lw_granger_t *g, size_t n, size_t p, lw_granger_lag_t *r)
             return;
         }
     }
-    const double *zy = g->z;
+    const double *zy = z_of(g, 0);
     const double ymean = colsum(g, n, p, 0, 0) / (double)m;
     double tss = 0.0;
     for (size_t t = p; t < n; t++)
@@ -469,6 +483,17 @@ static void one_lag(lw_granger_t *g, size_t n, size_t p, lw_granger_lag_t *r)
         }
 }
 
+/* z[t] == u[t] - mean for every t < n, bit for bit. */
+static bool same_centred(const double *z, const double *u, double mean, size_t n)
+{
+    for (size_t t = 0; t < n; t++) {
+        const double v = u[t] - mean;
+        if (memcmp(&v, &z[t], sizeof v) != 0)
+            return false;
+    }
+    return true;
+}
+
 lw_err_t lw_granger_scan(lw_granger_t *g, const double *y, const double *x, size_t n,
                          size_t max_lag, lw_granger_lag_t *out, char *errstr, size_t errstr_size)
 {
@@ -484,6 +509,7 @@ lw_err_t lw_granger_scan(lw_granger_t *g, const double *y, const double *x, size
                          max_lag, lw_granger_min_nobs(max_lag));
     const double *src[2] = {y, x};
     const char *name[2] = {"y", "x"};
+    double mean[2];
     for (int s = 0; s < 2; s++) {
         double sum = 0.0;
         bool constant = true;
@@ -497,12 +523,32 @@ lw_err_t lw_granger_scan(lw_granger_t *g, const double *y, const double *x, size
         if (constant)
             return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "granger: %s is constant",
                              name[s]);
-        const double mean = sum / (double)n;
-        double *z = g->z + (size_t)s * g->max_nobs;
-        for (size_t t = 0; t < n; t++)
-            z[t] = src[s][t] - mean;
+        mean[s] = sum / (double)n;
     }
-    build_prefixes(g, n, max_lag);
+    /* The reverse direction (x, y) of the scan before, or the same pair again: the
+     * centred series are already in the two slots (bit for bit), so are their prefix
+     * sums, with the roles swapped (PP_{uv,d} is the same sum of the same products
+     * u_a v_{a-d} whichever of u, v is called y); only the slot map changes.  The
+     * prefixes were a fifth of a scan at hourly K = 48 (issue 17). */
+    int reuse = -1;
+    if (g->built_n == n && g->built_lag >= max_lag)
+        for (int a = 0; a < 2 && reuse < 0; a++)
+            if (same_centred(g->z + (size_t)a * g->max_nobs, y, mean[0], n) &&
+                same_centred(g->z + (size_t)(1 - a) * g->max_nobs, x, mean[1], n))
+                reuse = a;
+    if (reuse >= 0) {
+        g->sw = reuse;
+    } else {
+        g->sw = 0;
+        for (int s = 0; s < 2; s++) {
+            double *z = g->z + (size_t)s * g->max_nobs;
+            for (size_t t = 0; t < n; t++)
+                z[t] = src[s][t] - mean[s];
+        }
+        build_prefixes(g, n, max_lag);
+        g->built_n = n;
+        g->built_lag = max_lag;
+    }
     for (size_t p = 1; p <= max_lag; p++)
         one_lag(g, n, p, &out[p - 1]);
     return LW_OK;

@@ -200,8 +200,7 @@ static inline void axpy_from(double f, const double *a, double *b, size_t from, 
 /* dot_from of v with four columns at once: four independent sums in flight (one
  * dot_from waits on its own accumulator every four rows), each with the
  * operations of its own dot_from, so the same bits. */
-static inline void dot4_from(const double *v, double *const *a, size_t from, size_t mp,
-                             double *out)
+static inline void dot4_from(const double *v, double *const *a, size_t from, size_t mp, double *out)
 {
     double head[4] = {0.0, 0.0, 0.0, 0.0};
     size_t t = from;
@@ -222,54 +221,137 @@ static inline void dot4_from(const double *v, double *const *a, size_t from, siz
     out[3] = head[3] + lw_hsum4(s3);
 }
 
+/* Reflector j of qr_columns (v = column j of C below the diagonal, v_j = 1) applied to
+ * the g <= 4 columns a[c], for each active reflector js[0] < js[1] < .. < js[nj - 1]
+ * in turn, every column with the operations of the reflector-by-reflector loop
+ * (w = tau (a_j + dot_from(v, a, j + 1)), a_j -= w, axpy_from(w, v, a, j + 1)), so the
+ * same bits; but the axpy of reflector j and the dot of the next one, j', share one pass
+ * over the rows (the dot's scalar head, rows j' + 1 up to a multiple of 4, after the
+ * axpy has passed them; its four lanes from there, as in dot_from).  Half the passes
+ * over the columns: the lag search applies the design's reflectors to 49 columns
+ * (issue 17). */
+LW_VEC_INLINE static inline void apply_chain(const double *C, size_t mp, const size_t *js,
+                                             size_t nj, const double *tau, double *const *a,
+                                             size_t g)
+{
+    if (nj == 0)
+        return;
+    double w[4];
+    {
+        const size_t j = js[0];
+        const double *v = C + j * mp;
+        double d[4];
+        if (g == 4)
+            dot4_from(v, a, j + 1, mp, d);
+        else
+            for (size_t c = 0; c < g; c++)
+                d[c] = dot_from(v, a[c], j + 1, mp);
+        for (size_t c = 0; c < g; c++) {
+            w[c] = tau[j] * (a[c][j] + d[c]);
+            a[c][j] -= w[c];
+        }
+    }
+    for (size_t i = 0; i < nj; i++) {
+        const size_t j = js[i];
+        const double *v = C + j * mp;
+        if (i + 1 == nj) {
+            for (size_t c = 0; c < g; c++)
+                axpy_from(w[c], v, a[c], j + 1, mp);
+            break;
+        }
+        const size_t jn = js[i + 1];
+        const double *vn = C + jn * mp;
+        const size_t h0 = lw_pad4(jn + 1); /* <= mp: jn < k < m */
+        double head[4] = {0.0, 0.0, 0.0, 0.0};
+        for (size_t c = 0; c < g; c++) {
+            double *ac = a[c];
+            for (size_t t = j + 1; t < h0; t++)
+                ac[t] -= w[c] * v[t];
+            for (size_t t = jn + 1; t < h0; t++)
+                head[c] += vn[t] * ac[t];
+        }
+        lw_v4d s[4], wv[4];
+        for (size_t c = 0; c < 4; c++) {
+            s[c] = lw_splat4(0.0);
+            wv[c] = lw_splat4(c < g ? w[c] : 0.0);
+        }
+        if (g == 4) {
+            double *restrict a0 = a[0], *restrict a1 = a[1], *restrict a2 = a[2],
+                             *restrict a3 = a[3];
+            for (size_t t = h0; t < mp; t += 4) {
+                const lw_v4d vt = lw_ld4(v + t), vnt = lw_ld4(vn + t);
+                const lw_v4d x0 = lw_ld4(a0 + t) - wv[0] * vt, x1 = lw_ld4(a1 + t) - wv[1] * vt,
+                             x2 = lw_ld4(a2 + t) - wv[2] * vt, x3 = lw_ld4(a3 + t) - wv[3] * vt;
+                lw_st4(a0 + t, x0);
+                lw_st4(a1 + t, x1);
+                lw_st4(a2 + t, x2);
+                lw_st4(a3 + t, x3);
+                s[0] += vnt * x0;
+                s[1] += vnt * x1;
+                s[2] += vnt * x2;
+                s[3] += vnt * x3;
+            }
+        } else {
+            for (size_t t = h0; t < mp; t += 4) {
+                const lw_v4d vt = lw_ld4(v + t), vnt = lw_ld4(vn + t);
+                for (size_t c = 0; c < g; c++) {
+                    const lw_v4d x = lw_ld4(a[c] + t) - wv[c] * vt;
+                    lw_st4(a[c] + t, x);
+                    s[c] += vnt * x;
+                }
+            }
+        }
+        for (size_t c = 0; c < g; c++) {
+            w[c] = tau[jn] * (a[c][jn] + (head[c] + lw_hsum4(s[c])));
+            a[c][jn] -= w[c];
+        }
+    }
+}
+
 /* Householder QR of the first k of the nt columns of C (stride mp, rows 0..m-1,
  * zero padding), the columns after k (y, or several right-hand sides) only
  * transformed: reflector j as gsl_linalg_householder_transform makes it
- * (beta = -sign(alpha) |x|, v_0 = 1, tau = (beta - alpha) / beta), applied to
- * the columns after j four (then two) at a time. */
-LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t nt, size_t mp)
+ * (beta = -sign(alpha) |x|, v_0 = 1, tau = (beta - alpha) / beta).  Left-looking, four
+ * columns at a time: the group gets the reflectors of the columns before it
+ * (apply_chain), then its own design columns are factored in turn, each reflector
+ * applied to the group's later columns.  Every column sees the reflectors in the same
+ * order with the same operations as when each reflector was applied to all the
+ * columns after it at once, so the same bits.  tau (k) and js (k) are scratch. */
+LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t nt, size_t mp,
+                                     double *tau, size_t *js)
 {
-    for (size_t j = 0; j < k; j++) {
-        double *v = C + j * mp;
-        const double xn2 = dot_from(v, v, j + 1, mp);
-        if (!(xn2 > 0.0) || j + 1 >= m)
-            continue; /* tau = 0: H_j = I */
-        const double alpha = v[j];
-        const double beta = -(alpha >= 0.0 ? 1.0 : -1.0) * hypot(alpha, sqrt(xn2));
-        const double tau = (beta - alpha) / beta, s = alpha - beta;
-        if (fabs(s) > DBL_MIN) {
-            for (size_t t = j + 1; t < m; t++)
-                v[t] *= 1.0 / s;
-        } else {
-            for (size_t t = j + 1; t < m; t++)
-                v[t] = v[t] * (DBL_EPSILON / s) * (1.0 / DBL_EPSILON);
-        }
-        v[j] = beta;
-        size_t l = j + 1;
-        for (; l + 3 < nt; l += 4) { /* four columns per pass over v (issue 17) */
-            double *a[4] = {C + l * mp, C + (l + 1) * mp, C + (l + 2) * mp, C + (l + 3) * mp};
-            double d[4];
-            dot4_from(v, a, j + 1, mp, d);
-            for (size_t c = 0; c < 4; c++) {
-                const double wc = tau * (a[c][j] + d[c]);
-                a[c][j] -= wc;
-                axpy_from(wc, v, a[c], j + 1, mp);
+    size_t nj = 0; /* active reflectors so far (tau = 0, H_j = I, are skipped) */
+    for (size_t l0 = 0; l0 < nt; l0 += 4) {
+        const size_t g = nt - l0 < 4 ? nt - l0 : 4;
+        double *a[4];
+        for (size_t c = 0; c < g; c++)
+            a[c] = C + (l0 + c) * mp;
+        apply_chain(C, mp, js, nj, tau, a, g);
+        for (size_t c = 0; c < g && l0 + c < k; c++) {
+            const size_t j = l0 + c;
+            double *v = a[c];
+            const double xn2 = dot_from(v, v, j + 1, mp);
+            if (!(xn2 > 0.0) || j + 1 >= m)
+                continue; /* tau = 0: H_j = I */
+            const double alpha = v[j];
+            const double beta = -(alpha >= 0.0 ? 1.0 : -1.0) * hypot(alpha, sqrt(xn2));
+            const double tj = (beta - alpha) / beta, sc = alpha - beta;
+            if (fabs(sc) > DBL_MIN) {
+                for (size_t t = j + 1; t < m; t++)
+                    v[t] *= 1.0 / sc;
+            } else {
+                for (size_t t = j + 1; t < m; t++)
+                    v[t] = v[t] * (DBL_EPSILON / sc) * (1.0 / DBL_EPSILON);
             }
-        }
-        for (; l + 1 < nt; l += 2) { /* columns l, l + 1 (the last pair may end with y) */
-            double *a = C + l * mp, *b = a + mp;
-            const double wa = tau * (a[j] + dot_from(v, a, j + 1, mp));
-            const double wb = tau * (b[j] + dot_from(v, b, j + 1, mp));
-            a[j] -= wa;
-            b[j] -= wb;
-            axpy_from(wa, v, a, j + 1, mp);
-            axpy_from(wb, v, b, j + 1, mp);
-        }
-        for (; l < nt; l++) {
-            double *a = C + l * mp;
-            const double wa = tau * (a[j] + dot_from(v, a, j + 1, mp));
-            a[j] -= wa;
-            axpy_from(wa, v, a, j + 1, mp);
+            v[j] = beta;
+            tau[j] = tj;
+            js[nj++] = j;
+            for (size_t l = c + 1; l < g; l++) {
+                double *b = a[l];
+                const double wb = tj * (b[j] + dot_from(v, b, j + 1, mp));
+                b[j] -= wb;
+                axpy_from(wb, v, b, j + 1, mp);
+            }
         }
     }
 }
@@ -281,21 +363,26 @@ lw_err_t lw_ols_qr_qtm(double *X, size_t m, size_t k, double *Y, size_t nb, char
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "qr: need m > k >= 1 (m=%zu, k=%zu)",
                          m, k);
     const size_t mp = lw_pad4(m);
-    double *C = calloc(mp * (k + nb), sizeof(double));
-    if (!C)
+    double *C = calloc(mp * (k + nb) + k, sizeof(double));
+    size_t *js = malloc(k * sizeof *js);
+    if (!C || !js) {
+        free(C);
+        free(js);
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "qr: out of memory");
+    }
     for (size_t t = 0; t < m; t++)
         for (size_t j = 0; j < k; j++)
             C[j * mp + t] = X[t * k + j];
     for (size_t c = 0; c < nb; c++)
         memcpy(C + (k + c) * mp, Y + c * m, m * sizeof *C);
-    qr_columns(C, m, k, k + nb, mp);
+    qr_columns(C, m, k, k + nb, mp, C + mp * (k + nb), js);
     for (size_t t = 0; t < m; t++)
         for (size_t j = 0; j < k; j++)
             X[t * k + j] = t <= j ? C[j * mp + t] : 0.0;
     for (size_t c = 0; c < nb; c++)
         memcpy(Y + c * m, C + (k + c) * mp, m * sizeof *C);
     free(C);
+    free(js);
     return LW_OK;
 }
 
