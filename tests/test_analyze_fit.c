@@ -242,9 +242,9 @@ static void test_dir_search_reuses_own_order(void **state)
     fx_series(f, 5, 0.3, 0); /* another input, leading another y: keep the first y */
     memcpy(x2, f->x, sizeof x2);
     search_t a, r, b, ref;
-    search(&f->w, y, x1, &a);  /* y's order computed */
-    search(&f->w, x1, y, &r);  /* the reverse direction: x1's */
-    search(&f->w, y, x2, &b);  /* y again, same rows: reused */
+    search(&f->w, y, x1, &a); /* y's order computed */
+    search(&f->w, x1, y, &r); /* the reverse direction: x1's */
+    search(&f->w, y, x2, &b); /* y again, same rows: reused */
     assert_int_equal(f->w.own_hits, 1);
     assert_true(b.own > 0);
     fx_open(g, 0); /* a fresh workspace: nothing to reuse */

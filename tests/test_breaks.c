@@ -657,9 +657,9 @@ static void test_supwald_hc_pruned_equals_full(void **state)
              * 4: a change just inside the early end plus an outlier; 5: near the late end;
              * 6: no change, x_{t-1} nearly 0 over the first 60 rows (HC_GRAM_GUARD) */
             const size_t brk = kind < 2 || kind == 6 ? N
-                               : kind < 4                ? N * 6 / 10
-                               : kind == 4               ? N / 5
-                                                         : N * 4 / 5;
+                               : kind < 4            ? N * 6 / 10
+                               : kind == 4           ? N / 5
+                                                     : N * 4 / 5;
             for (size_t t = 0; t < N; t++) {
                 x[t] = (t ? 0.6 * x[t - 1] : 0.0) + ref_unit(&st);
                 c2[t] = ref_unit(&st);
@@ -685,8 +685,9 @@ static void test_supwald_hc_pruned_equals_full(void **state)
         const size_t p = (size_t)cs->v[0], n = ry->n;
         lw_breaks_supwald_hc_t r;
         char err[256] = "";
-        assert_int_equal(lw_breaks_supwald_hc_lags(ry->v, rx->v, n, p, p, ref_get(&rf, "trim")->v[0],
-                                                   &r, NULL, err, sizeof(err)),
+        assert_int_equal(lw_breaks_supwald_hc_lags(ry->v, rx->v, n, p, p,
+                                                   ref_get(&rf, "trim")->v[0], &r, NULL, err,
+                                                   sizeof(err)),
                          LW_OK);
         hc_close(HC_CASES[ci], "pruned sup", r.sup_wald, cs->v[5]);
         assert_int_equal(r.break_row, (size_t)cs->v[6]);

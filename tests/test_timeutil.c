@@ -395,10 +395,15 @@ static void test_bucket(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_civil_known_days),  cmocka_unit_test(test_civil_walk),
-        cmocka_unit_test(test_parse_valid),       cmocka_unit_test(test_parse_invalid),
-        cmocka_unit_test(test_parse_no_overread), cmocka_unit_test(test_parse_date_cache), cmocka_unit_test(test_format),
-        cmocka_unit_test(test_duration),          cmocka_unit_test(test_bucket),
+        cmocka_unit_test(test_civil_known_days),
+        cmocka_unit_test(test_civil_walk),
+        cmocka_unit_test(test_parse_valid),
+        cmocka_unit_test(test_parse_invalid),
+        cmocka_unit_test(test_parse_no_overread),
+        cmocka_unit_test(test_parse_date_cache),
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

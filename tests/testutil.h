@@ -1,7 +1,8 @@
 /*
  * testutil.h - small helpers shared by the cmocka test programs: temp
  * directories under the build tree, writing files, loading a config
- * from an inline YAML string, and normal draws for reproducible test data.  Header-only so each test stays one program.
+ * from an inline YAML string, and normal draws for reproducible test data.  Header-only so each
+ * test stays one program.
  */
 #ifndef LEADWATCH_TESTUTIL_H
 #define LEADWATCH_TESTUTIL_H

@@ -312,8 +312,8 @@ bool lw_analyze_pair_test(lw_analyze_work_t *w, const double *y, const double *x
  */
 /* own_order's result for (y, rows) when it is one of the two kept (w->own): the same y
  * (bit for bit), the same rows, no controls; true with icv and the order filled. */
-static bool own_order_cached(lw_analyze_work_t *w, const double *y, size_t K, size_t m,
-                             double *icv, size_t *best)
+static bool own_order_cached(lw_analyze_work_t *w, const double *y, size_t K, size_t m, double *icv,
+                             size_t *best)
 {
     for (size_t i = 0; i < 2; i++) {
         const lw_analyze_own_memo_t *c = &w->own[i];

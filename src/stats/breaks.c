@@ -442,8 +442,8 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
  * (k^3, k^4 per row).  Total O(m k^2 + m^2 (k + q^2)) instead of a QR of
  * m x (k + q) per candidate.  Without a W path the O(m q^2) meat is only
  * formed at the candidates hc_bound cannot rule out (issue 17: about one in
- * ten on hourly data), which leaves O(m^2 (k + q)) for the row updates.  The row loops work on groups of four rows
- * (vec4.h: columns padded with zeros, one partial sum per lane, the same bits
+ * ten on hourly data), which leaves O(m^2 (k + q)) for the row updates.  The row loops work on
+ * groups of four rows (vec4.h: columns padded with zeros, one partial sum per lane, the same bits
  * with or without AVX2); tests/test_breaks.c checks the path against a refit
  * per candidate to 1e-9.
  */
@@ -494,29 +494,29 @@ typedef struct {
     double *sc;           /* q: S^-1 c (hc_wald, hc_bound) */
     /* The bound (hc_bound): the anchor j is the last candidate evaluated exactly;
      * the rows [i, j) joined the new regime since.  Unused with a W path. */
-    bool prune;           /* no W path asked for: candidates may be skipped */
+    bool prune; /* no W path asked for: candidates may be skipped */
     bool anchored;
-    size_t aj;            /* the anchor's break row j */
-    double *Sj, *Lj;      /* q x q: its meat S_j and S_j's Cholesky factor (lower) */
-    double *Kj;           /* q x q: sum_t lev_t v_t v_t', v_t = L_j^-1 w~_t(j) */
-    double *dj;           /* q: its change estimate */
-    double *Bj;           /* k x q: its B */
-    double *uj;           /* mp: its full-model residual (padding 0) */
-    double *us, *Ss;      /* mp, q x q: u and S of the last hc_wald */
-    double *lev;          /* mp: ||v_t||^2 = w~_t(j)' S_j^-1 w~_t(j) */
+    size_t aj;       /* the anchor's break row j */
+    double *Sj, *Lj; /* q x q: its meat S_j and S_j's Cholesky factor (lower) */
+    double *Kj;      /* q x q: sum_t lev_t v_t v_t', v_t = L_j^-1 w~_t(j) */
+    double *dj;      /* q: its change estimate */
+    double *Bj;      /* k x q: its B */
+    double *uj;      /* mp: its full-model residual (padding 0) */
+    double *us, *Ss; /* mp, q x q: u and S of the last hc_wald */
+    double *lev;     /* mp: ||v_t||^2 = w~_t(j)' S_j^-1 w~_t(j) */
     double maxlev;
-    double *dB;           /* k x q: sum over the joined rows s of q_s z_s' (= B - B_j) */
-    double *Xa;           /* k x q: sum of q_s zeta_s', zeta_s = L_j^-1 z_s */
-    double *Nj;           /* q x q: sum of r_s r_s', r_s = u_s(j) w~_s(j), the joined rows */
-    double *Ga;           /* HC_GRAM_CAP columns of mp: a_s = u(j) * h_s of the joined rows */
-    double *zeta;         /* HC_GRAM_CAP x q: their zeta_s */
-    double *Mb;           /* q x q: the lower bound of S_i, then its factor */
-    size_t njoined;       /* rows joined since the anchor */
-    size_t gcap;          /* joined rows in the Gram of term (A) (<= HC_GRAM_CAP) */
-    double *Ma;           /* q x q: sum_{s,l} (a_s'a_l) zeta_s zeta_l' over the first gcap of
-                             them (|sum_s a_s zeta_s'|_2^2 = lambda_max(Ma) <= |Ma|_F) */
-    double fa_rest;       /* sum of ||a_s|| ||zeta_s|| over the others */
-    size_t evaluated;     /* candidates whose W was computed */
+    double *dB;       /* k x q: sum over the joined rows s of q_s z_s' (= B - B_j) */
+    double *Xa;       /* k x q: sum of q_s zeta_s', zeta_s = L_j^-1 z_s */
+    double *Nj;       /* q x q: sum of r_s r_s', r_s = u_s(j) w~_s(j), the joined rows */
+    double *Ga;       /* HC_GRAM_CAP columns of mp: a_s = u(j) * h_s of the joined rows */
+    double *zeta;     /* HC_GRAM_CAP x q: their zeta_s */
+    double *Mb;       /* q x q: the lower bound of S_i, then its factor */
+    size_t njoined;   /* rows joined since the anchor */
+    size_t gcap;      /* joined rows in the Gram of term (A) (<= HC_GRAM_CAP) */
+    double *Ma;       /* q x q: sum_{s,l} (a_s'a_l) zeta_s zeta_l' over the first gcap of
+                         them (|sum_s a_s zeta_s'|_2^2 = lambda_max(Ma) <= |Ma|_F) */
+    double fa_rest;   /* sum of ||a_s|| ||zeta_s|| over the others */
+    size_t evaluated; /* candidates whose W was computed */
 } hc_work_t;
 
 /* Lower Cholesky factor of the q x q symmetric A in place (lower triangle
@@ -826,8 +826,7 @@ LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, size_t lo, const do
 
 /* S (lower triangle, q x q) = sum_t Y[a][t] X[b][t] (q columns of mp each),
  * two rows and two columns of S per pass. */
-LW_VEC_KERNEL static void hc_cross2(const hc_work_t *w, const double *Y, const double *X,
-                                    double *S)
+LW_VEC_KERNEL static void hc_cross2(const hc_work_t *w, const double *Y, const double *X, double *S)
 {
     const size_t mp = w->mp, q = w->q;
     for (size_t a = 0; a < q; a += 2) {
@@ -1061,8 +1060,8 @@ static double hc_bound(hc_work_t *w, size_t i)
     double ma2 = 0.0;
     for (size_t a = 0; a < q * q; a++)
         ma2 += w->Ma[a] * w->Ma[a];
-    double eta = sqrt(sqrt(ma2)) + w->fa_rest +
-                 sqrt(eke > 0.0 ? eke : 0.0) + gn * ml + (ml * sqrt(ne2) + gn) * fro;
+    double eta = sqrt(sqrt(ma2)) + w->fa_rest + sqrt(eke > 0.0 ? eke : 0.0) + gn * ml +
+                 (ml * sqrt(ne2) + gn) * fro;
     eta = eta * (1.0 + HC_PRUNE_MARGIN) + HC_ETA_SLACK;
     if (!(eta < 1.0))
         return HUGE_VAL;
@@ -1132,15 +1131,42 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
     const size_t mp = lw_pad4(m);
     hc_work_t w = {.m = m, .k = k, .q = q, .mp = mp, .prune = w_path == NULL};
     w.gcap = 2 * q < HC_GRAM_CAP ? 2 * q : HC_GRAM_CAP;
-    double **const parts[] = {&w.Qc, &w.e0, &w.W,  &w.Y,  &w.H,   &w.qs, &w.B,  &w.P,
-                              &w.G,  &w.S,  &w.c,  &w.ww, &w.d,   &w.zs, &w.sc, &w.Sj,
-                              &w.Lj, &w.Kj, &w.dj, &w.Bj, &w.uj,  &w.lev, &w.dB, &w.Xa,
-                              &w.Nj, &w.Ga, &w.zeta, &w.Mb, &w.zp, &w.us, &w.Ss, &w.Ma};
-    const size_t sizes[] = {mp * k, mp,    mp * q, mp * q, mp * HC_BATCH, k * HC_BATCH, k * q,
-                            q * q,  q * q, q * q,  q,      q,             q,            q,
-                            q,      q * q, q * q,  q * q,  q,             k * q,        mp,
-                            mp,     k * q, k * q,  q * q,  mp * HC_GRAM_CAP, HC_GRAM_CAP * q,
-                            q * q,  HC_BATCH * q, mp, q * q, q * q};
+    double **const parts[] = {&w.Qc, &w.e0, &w.W,    &w.Y,  &w.H,  &w.qs,  &w.B,  &w.P,
+                              &w.G,  &w.S,  &w.c,    &w.ww, &w.d,  &w.zs,  &w.sc, &w.Sj,
+                              &w.Lj, &w.Kj, &w.dj,   &w.Bj, &w.uj, &w.lev, &w.dB, &w.Xa,
+                              &w.Nj, &w.Ga, &w.zeta, &w.Mb, &w.zp, &w.us,  &w.Ss, &w.Ma};
+    const size_t sizes[] = {mp * k,
+                            mp,
+                            mp * q,
+                            mp * q,
+                            mp * HC_BATCH,
+                            k * HC_BATCH,
+                            k * q,
+                            q * q,
+                            q * q,
+                            q * q,
+                            q,
+                            q,
+                            q,
+                            q,
+                            q,
+                            q * q,
+                            q * q,
+                            q * q,
+                            q,
+                            k * q,
+                            mp,
+                            mp,
+                            k * q,
+                            k * q,
+                            q * q,
+                            mp * HC_GRAM_CAP,
+                            HC_GRAM_CAP * q,
+                            q * q,
+                            HC_BATCH * q,
+                            mp,
+                            q * q,
+                            q * q};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         total += sizes[i];

@@ -433,7 +433,8 @@ lw_err_t lw_session_from_store(const lw_config_t *cfg, lw_store_t *store,
         }
         from_ms = to_ms - (int64_t)(range->window - 1) * size;
     } else if (range->kind == LW_SESSION_LAST_ROWS && range->window > 0) {
-        lw_err_t e = last_rows_from(cfg, store, to_ms, range->window, &from_ms, errstr, errstr_size);
+        lw_err_t e =
+            last_rows_from(cfg, store, to_ms, range->window, &from_ms, errstr, errstr_size);
         if (e != LW_OK)
             return e;
     }
