@@ -70,7 +70,7 @@ const char lw_cli_help_analyze[] =
     "                         analysis once a day (every hourly bucket ending at\n"
     "                         midnight); one JSON line per edge and bucket\n"
     "      --monitor on|off   with --replay: alerts from the sequential monitor\n"
-    "                         ({alerts.monitor})\n"
+    "                         (on when alerts.monitor is true; {alerts.monitor})\n"
     "      --monitor-alpha A  with --replay: the monitor's target false alarms per\n"
     "                         edge and year ({alerts.monitor_alpha})\n"
     "      --max-lag K        Granger lags 1..K ({analysis.max_lag})\n"
