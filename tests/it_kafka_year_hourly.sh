@@ -178,7 +178,7 @@ echo "catch-up: consumed in $CONSUMED_S s (evaluation backlog then $BACKLOG buck
 [ "$rebal" = 1 ] || fail "rebalances_total $rebal: the member left the group"
 grep -Eiq "revoked|lost|max\.poll|maxpoll|poll interval" catch.assign &&
   fail "the log shows a lost assignment: $(grep -Ei 'revoked|lost|max\.poll|maxpoll|poll interval' catch.assign | head -3)"
-# every closed bucket evaluated (a watermark that closed over LW_WATCH_MAX_CATCHUP buckets at once
+# every closed bucket evaluated (a watermark that closed over LW_WATCH_MAX_ENTRY_SPAN buckets at once
 # used to skip the oldest of them: "skipping the oldest 104" in this test)
 [ "$evals" = "$NCLOSED" ] || fail "$evals evaluations, $NCLOSED closed buckets"
 grep -q "skipping the oldest" catch.err && fail "the catch-up skipped buckets: $(grep -m1 'skipping the oldest' catch.err)"

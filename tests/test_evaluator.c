@@ -26,7 +26,7 @@
  *                        evaluates every closed bucket, as a synchronous
  *                        watcher called once per post does, with the same
  *                        verdict rows (a post closing more than
- *                        LW_WATCH_MAX_CATCHUP buckets used to skip the
+ *                        LW_WATCH_MAX_ENTRY_SPAN buckets used to skip the
  *                        oldest: 37 here).
  *   sync hook            LW_TEST_EVAL_SYNC=1 (with a 2 ms delay per
  *                        evaluation): every lw_evaluator_post returns with
@@ -309,7 +309,7 @@ static void test_catchup_long(void **state)
 {
     (void)state;
     const int64_t H = LW_MS_PER_HOUR;
-    const int64_t steps[] = {10, 700, 700, 700, (int64_t)LW_WATCH_MAX_CATCHUP + 37};
+    const int64_t steps[] = {10, 700, 700, 700, (int64_t)LW_WATCH_MAX_ENTRY_SPAN + 37};
     const size_t nsteps = sizeof steps / sizeof steps[0];
     int64_t total = 0;
     for (size_t i = 0; i < nsteps; i++)

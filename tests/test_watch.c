@@ -60,7 +60,7 @@
  *                   or firing; restarts before, during and after the
  *                   monitor's start give the same firing day and the same
  *                   monitor blob bit for bit
- *   long catch-up   > LW_WATCH_MAX_CATCHUP closed hourly buckets in one call:
+ *   long catch-up   > LW_WATCH_MAX_ENTRY_SPAN closed hourly buckets in one call:
  *                   every one is evaluated, oldest first (a catch-up used
  *                   to skip all but the newest 2,000: not the alerts of a
  *                   live run; tests/it_kafka_year_hourly.sh hit it)
@@ -1578,7 +1578,7 @@ static void test_catchup_long(void **state)
                                "alerts: {monitor: false, for: 2, keep_firing_for: 1}\n",
                       false, true);
     const int64_t H = LW_MS_PER_HOUR;
-    const int64_t nclosed = (int64_t)LW_WATCH_MAX_CATCHUP + 37;
+    const int64_t nclosed = (int64_t)LW_WATCH_MAX_ENTRY_SPAN + 37;
     /* two cells: the first and the newest closed hour; everything between is a gap */
     OK(lw_store_begin(f->store, g_err, sizeof g_err));
     OK(lw_store_add_cell(f->store, "y", T0, 1, 1.0, NULL, g_err, sizeof g_err));

@@ -16,7 +16,7 @@
  * watermark posted before it (INT64_MIN for the first post: the watcher
  * then starts from its stored position).  A new post is merged into the
  * tail when the buckets closed between the tail's `from` and the new
- * watermark stay within LW_WATCH_MAX_CATCHUP; otherwise it is a new entry.
+ * watermark stay within LW_WATCH_MAX_ENTRY_SPAN; otherwise it is a new entry.
  * Consecutive entries therefore cover more than the bound together, and
  * QUEUE_MAX entries hold a backlog of at least QUEUE_MAX / 2 x the bound;
  * a full queue merges into the tail anyway.  Merged or not, every closed
@@ -562,7 +562,7 @@ static void post_locked(lw_evaluator_t *ev, int64_t watermark_ms)
     bool merged = false;
     if (ev->qlen > 0) {
         post_t *tail = &ev->queue[(ev->qhead + ev->qlen - 1) % QUEUE_MAX];
-        bool fits = closed_between(ev, tail->from, watermark_ms) <= LW_WATCH_MAX_CATCHUP;
+        bool fits = closed_between(ev, tail->from, watermark_ms) <= LW_WATCH_MAX_ENTRY_SPAN;
         if (fits || ev->qlen == QUEUE_MAX) {
             tail->wm = watermark_ms;
             merged = true;
