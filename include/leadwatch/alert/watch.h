@@ -63,7 +63,7 @@
 
 /* buckets one evaluator queue entry covers at most (app/evaluator.c merges posts up to it) */
 #define LW_WATCH_MAX_ENTRY_SPAN 2000u
-#define LW_WATCH_MAX_LOSS 1024u    /* Kafka partitions lw_watch_losses() tracks */
+#define LW_WATCH_MAX_LOSS 1024u /* Kafka partitions lw_watch_losses() tracks */
 #define LW_WATCH_KEY_STATE "alert_state"
 #define LW_WATCH_KEY_LAST "watch.last_as_of_ms"
 #define LW_WATCH_KEY_MONITOR "monitor_state" /* the edges' sequential monitors (watch.c) */
