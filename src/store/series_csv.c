@@ -372,8 +372,7 @@ fail:
     return err;
 }
 
-/* The whole file in a buffer bounded at LW_SERIES_CSV_MAX_BYTES (lw_buf_read_stream), then parsed.
- */
+/* The whole file read into a buffer bounded at LW_SERIES_CSV_MAX_BYTES, then parsed. */
 lw_err_t lw_series_csv_load(const char *path, lw_series_csv_t *out, char *errstr,
                             size_t errstr_size)
 {
