@@ -268,6 +268,52 @@ static void test_concurrent_updates(void **state)
     lw_promtext_destroy(reg);
 }
 
+/* Raisers of one counter from several threads: each walks its own total up to a different peak. */
+typedef struct {
+    lw_promtext_series_t *s;
+    int peak;
+} raiser_t;
+
+static void *raise_up(void *arg)
+{
+    raiser_t *r = arg;
+    for (int i = 0; i <= r->peak; i++)
+        lw_promtext_raise(r->s, (double)i);
+    return NULL;
+}
+
+/* lw_promtext_raise: a counter following a total kept elsewhere never goes down and misses no
+ * peak, with no lock in the caller (procmetrics' CPU seconds, the daemon's lost offsets). */
+static void test_raise(void **state)
+{
+    (void)state;
+    lw_promtext_t *reg = new_reg(16);
+    lw_promtext_family_t *cf = fam(reg, LW_PROMTEXT_COUNTER, "r_total", "r", NULL, 0, NULL, 0);
+    lw_promtext_series_t *c = lw_promtext_series(cf, NULL);
+    lw_promtext_raise(c, 5);
+    assert_true(lw_promtext_value(c) == 5.0);
+    lw_promtext_raise(c, 3); /* a smaller total: unchanged */
+    lw_promtext_raise(c, NAN);
+    lw_promtext_raise(c, -1);
+    assert_true(lw_promtext_value(c) == 5.0);
+    lw_promtext_raise(c, 7.5);
+    assert_true(lw_promtext_value(c) == 7.5);
+    lw_promtext_add(c, 1); /* it stays a counter */
+    assert_true(lw_promtext_value(c) == 8.5);
+
+    lw_promtext_family_t *pf = fam(reg, LW_PROMTEXT_COUNTER, "p_total", "p", NULL, 0, NULL, 0);
+    raiser_t r[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (raiser_t){lw_promtext_series(pf, NULL), 100000 + 25000 * i};
+        assert_int_equal(pthread_create(&th[i], NULL, raise_up, &r[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_true(lw_promtext_value(r[0].s) == 175000.0);
+    lw_promtext_destroy(reg);
+}
+
 /* The collect function runs at every render, before the values are read,
  * and may create series: a scrape shows the owner's current value. */
 typedef struct {
@@ -415,7 +461,7 @@ int main(void)
         cmocka_unit_test(test_exact_exposition),  cmocka_unit_test(test_values),
         cmocka_unit_test(test_bounds_and_names),  cmocka_unit_test(test_concurrent_updates),
         cmocka_unit_test(test_collect_at_render), cmocka_unit_test(test_absent_bare_collectors),
-        cmocka_unit_test(test_process_metrics),
+        cmocka_unit_test(test_process_metrics),   cmocka_unit_test(test_raise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -415,6 +415,60 @@ static void test_buf_xml_escape(void **state)
     }
 }
 
+/* A stream of n bytes 'a'..'z' repeated, read back from the start. */
+static FILE *stream_of(size_t n)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++)
+        fputc('a' + (int)(i % 26), f);
+    rewind(f);
+    return f;
+}
+
+/* lw_buf_read_stream: the whole stream after what the buffer holds; a stream of exactly the
+ * bound fits, one byte more is LW_ERR_TOO_LARGE; more than one read chunk (16 KiB) joins up. */
+static void test_buf_read_stream(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {0, 1, 16384, 16385, 100000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        const size_t n = sizes[k];
+        lw_buf_t b;
+        lw_buf_init(&b, 3 + n);
+        assert_int_equal(lw_buf_puts(&b, "hd:"), LW_OK);
+        FILE *f = stream_of(n);
+        assert_int_equal(lw_buf_read_stream(&b, f), LW_OK);
+        fclose(f);
+        assert_int_equal(b.len, 3 + n);
+        assert_memory_equal(b.data, "hd:", 3);
+        for (size_t i = 0; i < n; i++)
+            if (b.data[3 + i] != 'a' + (int)(i % 26))
+                fail_msg("size %zu: byte %zu differs", n, i);
+        assert_int_equal(b.data[b.len], '\0');
+        lw_buf_release(&b);
+
+        lw_buf_init(&b, 3 + n);
+        assert_int_equal(lw_buf_puts(&b, "hd:"), LW_OK);
+        f = stream_of(n + 1);
+        assert_int_equal(lw_buf_read_stream(&b, f), LW_ERR_TOO_LARGE);
+        fclose(f);
+        assert_true(b.alloc <= 4 + n); /* never past the bound + NUL */
+        lw_buf_release(&b);
+    }
+    /* a read error (a stream opened for writing only) leaves the buffer as it was */
+    lw_buf_t b;
+    lw_buf_init(&b, 64);
+    assert_int_equal(lw_buf_puts(&b, "kept"), LW_OK);
+    FILE *w = fopen("/dev/null", "w");
+    assert_non_null(w);
+    assert_int_equal(lw_buf_read_stream(&b, w), LW_ERR_IO);
+    fclose(w);
+    assert_int_equal(b.err, LW_OK);
+    assert_string_equal(b.data, "kept");
+    lw_buf_release(&b);
+}
+
 static void test_buf_bound_is_sticky_and_whole(void **state)
 {
     (void)state;
@@ -1340,6 +1394,7 @@ int main(void)
         cmocka_unit_test(test_buf_numbers),
         cmocka_unit_test(test_buf_xml_escape),
         cmocka_unit_test(test_buf_bound_is_sticky_and_whole),
+        cmocka_unit_test(test_buf_read_stream),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_line_chart_points_and_gaps),
         cmocka_unit_test(test_line_chart_normalised_and_shifted),

@@ -20,7 +20,6 @@
 #include "leadwatch/alert/procmetrics.h"
 
 #include <dirent.h>
-#include <pthread.h>
 #include <gsl/gsl_version.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -32,7 +31,6 @@
 enum { P_CPU, P_RSS, P_VSIZE, P_START, P_FDS, P_MAXFDS, P__N };
 
 struct lw_procmetrics {
-    pthread_mutex_t mu; /* concurrent scrapes: the CPU counter's catch-up is read-then-add */
     lw_promtext_series_t *s[P__N];
 };
 
@@ -125,12 +123,9 @@ static void collect(void *ctx)
     lw_procmetrics_t *p = ctx;
     lw_proc_sample_t s;
     bool ok = lw_proc_sample(&s);
-    /* a counter cannot be set: add what it lacks (CPU time never decreases) */
-    pthread_mutex_lock(&p->mu);
-    double cpu_now = lw_promtext_value(p->s[P_CPU]);
-    if (ok && s.cpu_seconds > cpu_now)
-        lw_promtext_add(p->s[P_CPU], s.cpu_seconds - cpu_now);
-    pthread_mutex_unlock(&p->mu);
+    /* CPU time is a total the kernel keeps: the counter follows it up (concurrent scrapes too) */
+    if (ok)
+        lw_promtext_raise(p->s[P_CPU], s.cpu_seconds);
     lw_promtext_set_known(p->s[P_RSS], s.rss_bytes, ok);
     lw_promtext_set_known(p->s[P_VSIZE], s.vsize_bytes, ok);
     lw_promtext_set_known(p->s[P_START], s.start_time_seconds, ok);
@@ -163,10 +158,6 @@ lw_err_t lw_procmetrics_new(lw_promtext_t *reg, lw_procmetrics_t **out, char *er
     lw_err_t err;
     if (!p)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "out of memory");
-    if (pthread_mutex_init(&p->mu, NULL) != 0) {
-        free(p);
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "metrics: cannot create a mutex");
-    }
     err = lw_promtext_family(reg, LW_PROMTEXT_GAUGE, "build_info",
                              "1; the labels are the versions of leadwatch and its libraries",
                              build_labels, 3, NULL, 0, &f, errstr, errstr_size);
@@ -192,11 +183,7 @@ fail:
     return err;
 }
 
-/* A destructor like lw_http_destroy's start (NULL check, mutex, free): nothing to share. */
 void lw_procmetrics_free(lw_procmetrics_t *p)
 {
-    if (!p)
-        return;
-    pthread_mutex_destroy(&p->mu);
     free(p);
 }

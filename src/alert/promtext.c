@@ -9,7 +9,8 @@
  * values and its value:
  *   counter / gauge: one _Atomic uint64_t holding the bits of a double
  *     (C11 has no atomic double add; a compare-exchange loop on the bits
- *     does it, and a plain store sets a gauge);
+ *     does it, another raises a counter to a total kept elsewhere, and a
+ *     plain store sets a gauge);
  *   histogram: per-bucket _Atomic uint64_t counts (not cumulative) plus
  *     the sum as double bits.  The rendered _count is the sum of the bucket
  *     counts read in the same pass, so the +Inf bucket always equals
@@ -366,6 +367,16 @@ void lw_promtext_add(lw_promtext_series_t *s, double v)
 {
     if (v >= 0) /* counters only go up; NaN fails the test too */
         add_bits(&s->bits, v);
+    atomic_store_explicit(&s->absent, false, memory_order_relaxed);
+}
+
+void lw_promtext_raise(lw_promtext_series_t *s, double total)
+{
+    uint64_t old = atomic_load_explicit(&s->bits, memory_order_relaxed);
+    while (total > u2d(old) && /* false for NaN: ignored */
+           !atomic_compare_exchange_weak_explicit(&s->bits, &old, d2u(total), memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
     atomic_store_explicit(&s->absent, false, memory_order_relaxed);
 }
 

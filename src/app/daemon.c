@@ -65,8 +65,8 @@
 
 typedef struct {
     lw_partkey_t key; /* first: lw_partslot's table */
+    /* lost follows the consumer's count of the partition up (lw_promtext_raise) */
     lw_promtext_series_t *lag, *assigned, *lost;
-    int64_t lost_seen; /* the partition's loss count already added to `lost` */
 } lag_slot_t;
 
 /* The daemon's own Prometheus series and the totals last added to them. */
@@ -260,9 +260,7 @@ static void metrics_update(dmetrics_t *m, lw_consumer_t *c, lw_pipeline_t *p,
             continue;
         lw_promtext_set_known(s->lag, (double)rows[i].lag, rows[i].lag >= 0);
         lw_promtext_set(s->assigned, 1.0);
-        ADD_DELTA(s->lost, rows[i].lost, s->lost_seen);
-        if (rows[i].lost > s->lost_seen)
-            s->lost_seen = rows[i].lost;
+        lw_promtext_raise(s->lost, (double)rows[i].lost);
     }
 }
 

@@ -236,6 +236,21 @@ lw_err_t lw_buf_put_num(lw_buf_t *b, double v, int decimals)
     return lw_buf_append(b, p, (size_t)(end - p));
 }
 
+lw_err_t lw_buf_read_stream(lw_buf_t *b, FILE *f)
+{
+    char chunk[1 << 14];
+    size_t mark = b->len, n;
+    while (b->err == LW_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        lw_buf_append(b, chunk, n);
+    if (b->err != LW_OK)
+        return b->err;
+    if (ferror(f)) {
+        lw_buf_rewind(b, mark);
+        return LW_ERR_IO;
+    }
+    return LW_OK;
+}
+
 void lw_buf_rewind(lw_buf_t *b, size_t len)
 {
     assert(len <= b->len);

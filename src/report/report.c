@@ -61,22 +61,20 @@ lw_err_t lw_report_prev_load(const char *dir, lw_report_prev_t *out, char *errst
             return LW_ERR_NOT_FOUND;
         return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: %s", path, strerror(errno));
     }
-    char *text = malloc(LW_REPORT_MAX_PREV_BYTES);
-    if (!text) {
-        fclose(f);
-        return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "report: out of memory");
-    }
-    size_t len = fread(text, 1, LW_REPORT_MAX_PREV_BYTES, f);
-    bool bad = ferror(f) != 0, big = len == LW_REPORT_MAX_PREV_BYTES;
+    lw_buf_t text;
+    lw_buf_init(&text, LW_REPORT_MAX_PREV_BYTES);
+    err = lw_buf_read_stream(&text, f);
     fclose(f);
-    if (bad)
-        err = lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: read error", path);
-    else if (big)
+    if (err == LW_ERR_IO)
+        lw_seterr(errstr, errstr_size, err, "%s: read error", path);
+    else if (err == LW_ERR_NOMEM)
+        lw_seterr(errstr, errstr_size, err, "report: out of memory");
+    else if (err != LW_OK) /* too large: not a report this program wrote */
         err = lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "%s: larger than %u bytes", path,
                         LW_REPORT_MAX_PREV_BYTES);
     else
-        err = lw_report_prev_parse(text, len, out, errstr, errstr_size);
-    free(text);
+        err = lw_report_prev_parse(text.data ? text.data : "", text.len, out, errstr, errstr_size);
+    lw_buf_release(&text);
     return err;
 }
 

@@ -14,6 +14,7 @@
  */
 #include "leadwatch/store/series_csv.h"
 
+#include "leadwatch/core/buf.h"
 #include "leadwatch/core/timeutil.h"
 
 #include <errno.h>
@@ -371,53 +372,28 @@ fail:
     return err;
 }
 
-/* Reads like lw_config_load, but grows its buffer to a larger bound and words its errors apart. */
+/* The whole file read into a buffer bounded at LW_SERIES_CSV_MAX_BYTES, then parsed. */
 lw_err_t lw_series_csv_load(const char *path, lw_series_csv_t *out, char *errstr,
                             size_t errstr_size)
 {
     memset(out, 0, sizeof(*out));
-    lw_err_t err = LW_OK;
-    char *text = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
         return lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: cannot open: %s", path,
                          strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    text = malloc(cap);
-    if (!text) {
-        err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "%s: out of memory", path);
-        goto close_file;
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap > LW_SERIES_CSV_MAX_BYTES) {
-                err = lw_seterr(errstr, errstr_size, LW_ERR_TOO_LARGE, "%s: larger than %u bytes",
-                                path, LW_SERIES_CSV_MAX_BYTES);
-                goto free_text;
-            }
-            char *bigger = realloc(text, cap * 2);
-            if (!bigger) {
-                err = lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "%s: out of memory", path);
-                goto free_text;
-            }
-            text = bigger;
-            cap *= 2;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                err = lw_seterr(errstr, errstr_size, LW_ERR_IO, "%s: read error", path);
-                goto free_text;
-            }
-            break;
-        }
-    }
-    err = lw_series_csv_parse(text, len, path, out, errstr, errstr_size);
-
-free_text:
-    free(text);
-close_file:
+    lw_buf_t text;
+    lw_buf_init(&text, LW_SERIES_CSV_MAX_BYTES);
+    lw_err_t err = lw_buf_read_stream(&text, f);
     fclose(f);
+    if (err == LW_OK)
+        err = lw_series_csv_parse(text.data ? text.data : "", text.len, path, out, errstr,
+                                  errstr_size);
+    else if (err == LW_ERR_TOO_LARGE)
+        lw_seterr(errstr, errstr_size, err, "%s: larger than %u bytes", path,
+                  LW_SERIES_CSV_MAX_BYTES);
+    else
+        lw_seterr(errstr, errstr_size, err, "%s: %s", path,
+                  err == LW_ERR_IO ? "read error" : "out of memory");
+    lw_buf_release(&text);
     return err;
 }

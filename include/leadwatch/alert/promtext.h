@@ -91,6 +91,13 @@ lw_promtext_series_t *lw_promtext_series(lw_promtext_family_t *fam, const char *
 /* Counter: add 1 / add v (v >= 0; negative adds are ignored).  Lock-free, any thread. */
 void lw_promtext_inc(lw_promtext_series_t *s);
 void lw_promtext_add(lw_promtext_series_t *s, double v);
+/*
+ * Counter that mirrors a cumulative total kept elsewhere (CPU seconds, a
+ * partition's lost offsets): raise it to `total` when that is above its value,
+ * never lower it; NaN is ignored.  One compare-and-swap loop, so concurrent
+ * raisers need no lock of their own.  Lock-free, any thread.
+ */
+void lw_promtext_raise(lw_promtext_series_t *s, double total);
 /* Gauge: set to v (the series is rendered from then on).  Lock-free, any thread. */
 void lw_promtext_set(lw_promtext_series_t *s, double v);
 /* Gauge: the value is no longer known; the series is not rendered until the next set. */

@@ -18,6 +18,8 @@
 #ifndef LEADWATCH_BUF_H
 #define LEADWATCH_BUF_H
 
+#include <stdio.h>
+
 #include "leadwatch/core/common.h"
 
 typedef struct {
@@ -77,6 +79,17 @@ lw_err_t lw_buf_put_escaped(lw_buf_t *b, const char *s, size_t n, const lw_buf_e
  * build without asserts they print as 0 so a document never holds nan/inf.
  */
 lw_err_t lw_buf_put_num(lw_buf_t *b, double v, int decimals);
+
+/*
+ * Append what the stream `f` holds from where it stands to its end: how the
+ * edges read a whole file into memory under their own bound (the CSV
+ * series, the previous report.json).  The caller opens and closes the
+ * stream and words the message; core opens no file.  LW_ERR_TOO_LARGE when
+ * the stream holds more than the bound leaves room for (a file of exactly
+ * the bound fits; memory stays within the bound), LW_ERR_NOMEM, LW_ERR_IO on a
+ * read error (the buffer cut back to where it stood).
+ */
+lw_err_t lw_buf_read_stream(lw_buf_t *b, FILE *f);
 
 /*
  * Cut the buffer back to `len` bytes (len <= b->len) and clear the sticky
