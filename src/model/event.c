@@ -835,6 +835,47 @@ static bool match_lit(const unsigned char *p, const unsigned char *end, const ch
 }
 
 /*
+ * digits8: the length k (1..7) of the digit run at p and its value in *v,
+ * when 8 bytes are readable and the run ends within them; else 0 (the
+ * caller's byte loop handles it).  SWAR: a byte b is flagged when b - '0'
+ * borrows (b < '0') or b - '0' + 0x76 sets the high bit (b > '9'); borrows
+ * and carries move only towards later bytes, so the first flag is exact.
+ * The k digits are shifted to the top of the word (zeros before them) and
+ * summed in three multiplies (Lemire's eight-digit parse).
+ */
+static const uint64_t pow10_u64[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                      100000000};
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static inline __attribute__((always_inline)) size_t digits8(const unsigned char *p,
+                                                              const unsigned char *end, uint64_t *v)
+{
+    if (end - p < 8)
+        return 0;
+    uint64_t t = load64(p) - ONES * '0';
+    uint64_t flag = (t | (t + ONES * 0x76)) & HIGHS;
+    if (!flag)
+        return 0; /* 8 or more digits */
+    size_t k = (size_t)__builtin_ctzll(flag) / 8;
+    if (k == 0)
+        return 0;
+    uint64_t x = t << (8 * (8 - k));
+    x = x * 10 + (x >> 8);
+    x = (((x & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32))) +
+         (((x >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32)))) >>
+        32;
+    *v = x;
+    return k;
+}
+#else
+static inline __attribute__((always_inline)) size_t digits8(const unsigned char *p,
+                                                              const unsigned char *end, uint64_t *v)
+{
+    (void)p, (void)end, (void)v;
+    return 0;
+}
+#endif
+
+/*
  * Lex a number at *pp (first byte is '-' or a digit).  Returns NONE,
  * BAD_NUMBER for "-Infinity", or INVALID_JSON.
  */
@@ -854,8 +895,12 @@ static lw_reject_t scan_number(const unsigned char **pp, const unsigned char *en
     if (p == end || !is_digit(*p))
         return LW_REJECT_INVALID_JSON;
     const unsigned char *int_start = p;
+    size_t k;
     if (*p == '0') {
         p++;
+    } else if ((k = digits8(p, end, &n->mant)) != 0) {
+        n->nd = (int)k;
+        p += k;
     } else {
         while (p < end && is_digit(*p)) {
             if (n->nd < 19)
@@ -871,6 +916,13 @@ static lw_reject_t scan_number(const unsigned char **pp, const unsigned char *en
         p++;
         if (p == end || !is_digit(*p))
             return LW_REJECT_INVALID_JSON;
+        uint64_t fm;
+        if (n->nd > 0 && n->nd <= 11 && (k = digits8(p, end, &fm)) != 0) {
+            n->mant = n->mant * pow10_u64[k] + fm; /* nd + k <= 19 digits: exact */
+            n->nd += (int)k;
+            n->frac_len = (int)k;
+            p += k;
+        }
         while (p < end && is_digit(*p)) {
             unsigned dg = (unsigned)(*p - '0');
             if (n->nd == 0 && dg == 0) {
@@ -1119,24 +1171,37 @@ static lw_reject_t scan_string_value(lw_decoder_t *d, const unsigned char **pp,
 
 /*
  * Validate the whole document [p, end) and capture targets.  *top gets the
- * first byte of the top-level value.
+ * first byte of the top-level value.  Whitespace is skipped only when the
+ * next byte is <= ' ' (the same test that ends the end-of-input check), so
+ * compact input pays one compare per token for it; `closer` is the bracket
+ * that ends the innermost open value (0 at the top level).
  */
 static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const unsigned char *end,
                                  unsigned char *top)
 {
     int depth = 0;
     int32_t cur = 0; /* the top-level object is the trie root */
+    unsigned char closer = 0;
     lw_reject_t r;
 
     p = skip_ws(p, end);
     *top = p < end ? *p : 0;
     for (;;) {
-        /* a value */
-        p = skip_ws(p, end);
+        /* a value (no whitespace before it: skipped at the start, after '{', '[', ',' and ':') */
         if (p == end)
             return LW_REJECT_INVALID_JSON;
         unsigned char c = *p;
-        if (c == '{' || c == '[') {
+        if (c <= ' ') {
+            p = skip_ws(p, end);
+            if (p == end)
+                return LW_REJECT_INVALID_JSON;
+            c = *p;
+        }
+        if (c == '"') {
+            r = scan_string_value(d, &p, end, cur);
+            if (r != LW_REJECT_NONE)
+                return r;
+        } else if (c == '{' || c == '[') {
             if (depth == d->max_depth)
                 return LW_REJECT_TOO_DEEP;
             if (is_target(d, cur)) {
@@ -1146,15 +1211,16 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
                 val->s.len = 0;
             }
             depth++;
+            closer = c == '{' ? '}' : ']';
             d->kind[depth] = c;
             d->aidx[depth] = 0; /* the key ordinal of an object, the index of an array */
             d->node[depth] =
                 cur >= 0 && (c == '{' ? d->nodes[cur].target_below : d->nodes[cur].has_index) ? cur
                                                                                               : -1;
             p = skip_ws(p + 1, end);
-            if (p < end && *p == (c == '{' ? '}' : ']')) {
+            if (p < end && *p == closer) {
                 p++;
-                depth--;
+                closer = --depth == 0 ? 0 : d->kind[depth] == '{' ? '}' : ']';
             } else if (c == '{') {
                 r = scan_key(d, &p, end, depth, &cur);
                 if (r != LW_REJECT_NONE)
@@ -1164,10 +1230,6 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
                 cur = d->node[depth] >= 0 ? index_child(d, d->node[depth], 0) : -1;
                 continue;
             }
-        } else if (c == '"') {
-            r = scan_string_value(d, &p, end, cur);
-            if (r != LW_REJECT_NONE)
-                return r;
         } else if (c == '-' || is_digit(c)) {
             r = scan_number_value(d, &p, end, cur);
             if (r != LW_REJECT_NONE)
@@ -1191,14 +1253,16 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
 
         /* after a value: ',' or closers */
         for (;;) {
-            p = skip_ws(p, end);
-            if (depth == 0)
-                return p == end ? LW_REJECT_NONE : LW_REJECT_INVALID_JSON;
-            if (p == end)
-                return LW_REJECT_INVALID_JSON;
-            if (*p == ',') {
+            unsigned char a;
+            if (p == end || (a = *p) <= ' ') {
+                p = skip_ws(p, end);
+                if (p == end)
+                    return depth == 0 ? LW_REJECT_NONE : LW_REJECT_INVALID_JSON;
+                a = *p;
+            }
+            if (a == ',' && depth > 0) {
                 p++;
-                if (d->kind[depth] == '{') {
+                if (closer == '}') {
                     r = scan_key(d, &p, end, depth, &cur);
                     if (r != LW_REJECT_NONE)
                         return r;
@@ -1208,10 +1272,10 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
                 }
                 break;
             }
-            if (*p != (d->kind[depth] == '{' ? '}' : ']'))
+            if (a != closer || depth == 0)
                 return LW_REJECT_INVALID_JSON;
             p++;
-            depth--;
+            closer = --depth == 0 ? 0 : d->kind[depth] == '{' ? '}' : ']';
         }
     }
 }
