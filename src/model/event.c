@@ -181,6 +181,7 @@ typedef struct {
     uint64_t w0, w1, m0, m1; /* key + "\":" (<= 16 bytes), masked */
     uint32_t len;            /* bytes from the key's first byte to after the ':' */
     int32_t node;            /* match_key's result for this text, -1 when none */
+    bool below;              /* node >= 0 and it has targets below (duplicates matter) */
 } key_pred_t;
 
 #define PRED_BITS 7
@@ -892,8 +893,9 @@ static inline __attribute__((always_inline)) int32_t match_key(lw_decoder_t *d, 
 }
 
 /*
- * Scan `"key" :` at *pp inside the object at `depth`; *cur becomes the trie
- * node whose value follows, or -1.
+ * Scan `"key" :` at *pp inside an object whose trie node is `parent` (-1
+ * when none; *next_ord is its next key ordinal); *cur becomes the trie node
+ * whose value follows, or -1.
  *
  * Key prediction.  Events of one stream repeat their keys in the same
  * order, and matching a key costs a chain of dependent steps (find the
@@ -908,28 +910,28 @@ static inline __attribute__((always_inline)) int32_t match_key(lw_decoder_t *d, 
  * frozen, so the node is the same.  Measured: see bench/RESULTS.md,
  * issue 19 "Session 7".
  */
-static inline __attribute__((always_inline)) lw_reject_t scan_key(lw_decoder_t *d,
-                                                                  const unsigned char **pp,
-                                                                  const unsigned char *end,
-                                                                  int depth, int32_t *cur)
+static inline __attribute__((always_inline)) lw_reject_t
+scan_key(lw_decoder_t *d, const unsigned char **pp, const unsigned char *end, int32_t parent,
+         uint32_t *next_ord, int32_t *cur)
 {
     const unsigned char *p = *pp;
     if (!next_is(&p, end, '"'))
         return LW_REJECT_INVALID_JSON;
     const unsigned char *ks = p;
-    int32_t parent = d->node[depth];
     int32_t c = -1;
     key_pred_t *kp = NULL;
     uint32_t ord = 0;
     uint64_t x0 = 0, x1 = 0;
+    bool below;
     if (parent >= 0 && end - ks >= 16) {
-        ord = d->aidx[depth]++;
+        ord = (*next_ord)++;
         kp = &d->pred[((uint32_t)parent * 8u + ord) & (PRED_SIZE - 1)];
         x0 = load64(ks);
         x1 = load64(ks + 8);
         if (kp->tag == pred_tag(parent, ord) && (x0 & kp->m0) == kp->w0 &&
             (x1 & kp->m1) == kp->w1) {
             c = kp->node;
+            below = kp->below;
             p = ks + kp->len;
             goto matched;
         }
@@ -940,6 +942,7 @@ static inline __attribute__((always_inline)) lw_reject_t scan_key(lw_decoder_t *
         return r;
     if (parent >= 0) {
         c = match_key(d, parent, ks, p - 1, end, esc);
+        below = c >= 0 && d->nodes[c].target_below;
         size_t klen = (size_t)(p - 1 - ks);
         if (kp && !esc && klen <= PRED_MAX_KEY && p < end && *p == ':') {
             kp->tag = pred_tag(parent, ord);
@@ -949,12 +952,15 @@ static inline __attribute__((always_inline)) lw_reject_t scan_key(lw_decoder_t *
             kp->w0 = x0 & kp->m0;
             kp->w1 = x1 & kp->m1;
             kp->node = c;
+            kp->below = below;
         }
+    } else {
+        below = false;
     }
     if (!next_is(&p, end, ':'))
         return LW_REJECT_INVALID_JSON;
 matched:
-    if (c >= 0 && d->nodes[c].target_below) { /* a leaf's value is simply overwritten */
+    if (below) { /* a leaf's value is simply overwritten */
         trie_node_t *cn = &d->nodes[c];
         if (cn->seen == d->epoch)
             clear_below(d, c); /* duplicate key: the last one wins */
@@ -1037,6 +1043,8 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
     int depth = 0;
     int32_t cur = 0; /* the top-level object is the trie root */
     unsigned char closer = 0;
+    int32_t obj = -1; /* d->node[depth], kept in a register */
+    uint32_t ord = 0; /* d->aidx[depth], likewise (saved on a push, reloaded on a pop) */
     lw_reject_t r;
 
     d->lo = p;
@@ -1066,24 +1074,32 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
                 val->s.ptr = (const char *)p; /* the opening bracket (envelope arrays) */
                 val->s.len = 0;
             }
+            d->aidx[depth] = ord;
             depth++;
             closer = c == '{' ? '}' : ']';
             d->kind[depth] = c;
-            d->aidx[depth] = 0; /* the key ordinal of an object, the index of an array */
-            d->node[depth] =
-                cur >= 0 && (c == '{' ? d->nodes[cur].target_below : d->nodes[cur].has_index) ? cur
-                                                                                              : -1;
+            ord = 0; /* the key ordinal of an object, the index of an array */
+            obj = cur >= 0 && (c == '{' ? d->nodes[cur].target_below : d->nodes[cur].has_index)
+                      ? cur
+                      : -1;
+            d->node[depth] = obj;
             p = skip_ws(p + 1, end);
             if (p < end && *p == closer) {
                 p++;
-                closer = --depth == 0 ? 0 : d->kind[depth] == '{' ? '}' : ']';
+                if (--depth == 0) {
+                    closer = 0;
+                } else {
+                    closer = d->kind[depth] == '{' ? '}' : ']';
+                    obj = d->node[depth];
+                    ord = d->aidx[depth];
+                }
             } else if (c == '{') {
-                r = scan_key(d, &p, end, depth, &cur);
+                r = scan_key(d, &p, end, obj, &ord, &cur);
                 if (r != LW_REJECT_NONE)
                     return r;
                 continue;
             } else {
-                cur = d->node[depth] >= 0 ? index_child(d, d->node[depth], 0) : -1;
+                cur = obj >= 0 ? index_child(d, obj, 0) : -1;
                 continue;
             }
         } else if (c == '-' || is_digit(c)) {
@@ -1119,19 +1135,24 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
             if (a == ',' && depth > 0) {
                 p++;
                 if (closer == '}') {
-                    r = scan_key(d, &p, end, depth, &cur);
+                    r = scan_key(d, &p, end, obj, &ord, &cur);
                     if (r != LW_REJECT_NONE)
                         return r;
                 } else {
-                    cur =
-                        d->node[depth] >= 0 ? index_child(d, d->node[depth], ++d->aidx[depth]) : -1;
+                    cur = obj >= 0 ? index_child(d, obj, ++ord) : -1;
                 }
                 break;
             }
             if (a != closer || depth == 0)
                 return LW_REJECT_INVALID_JSON;
             p++;
-            closer = --depth == 0 ? 0 : d->kind[depth] == '{' ? '}' : ']';
+            if (--depth == 0) {
+                closer = 0;
+            } else {
+                closer = d->kind[depth] == '{' ? '}' : ']';
+                obj = d->node[depth];
+                ord = d->aidx[depth];
+            }
         }
     }
 }
