@@ -5,7 +5,7 @@
 #ifndef LEADWATCH_MODEL_JNUM_H
 #define LEADWATCH_MODEL_JNUM_H
 
-#include "leadwatch/model/event.h"
+#include "leadwatch/core/common.h"
 
 #include <string.h>
 
@@ -19,6 +19,13 @@ typedef struct {
     long exp;  /* explicit exponent, saturated */
     long lead; /* decimal exponent of the leading significant digit */
 } lw_jnum_t;
+
+/* What lw_jnum_lex found. */
+typedef enum {
+    LW_JNUM_OK,
+    LW_JNUM_INVALID,  /* not the JSON number grammar */
+    LW_JNUM_INFINITY, /* "-Infinity" (the decoder's bad_number, not invalid_json) */
+} lw_jnum_status_t;
 
 #define LW_JNUM_ONES UINT64_C(0x0101010101010101)
 #define LW_JNUM_HIGHS UINT64_C(0x8080808080808080)
@@ -78,12 +85,11 @@ lw_jnum_digits8(const unsigned char *p, const unsigned char *end, uint64_t *v)
 
 /*
  * Lex a number at *pp (first byte is '-' or a digit) without reading at or
- * past end; on success *pp points after it.  Returns LW_REJECT_NONE,
- * LW_REJECT_BAD_NUMBER for "-Infinity", or LW_REJECT_INVALID_JSON.  Inline:
+ * past end; on success (LW_JNUM_OK) *pp points after it.  Inline:
  * the decoder lexes every number of every event (as a call it cost ~40
  * instructions per bench_ingest event, callgrind).
  */
-static inline __attribute__((always_inline)) lw_reject_t
+static inline __attribute__((always_inline)) lw_jnum_status_t
 lw_jnum_lex(const unsigned char **pp, const unsigned char *end, lw_jnum_t *n)
 {
     const unsigned char *p = *pp;
@@ -95,10 +101,10 @@ lw_jnum_lex(const unsigned char **pp, const unsigned char *end, lw_jnum_t *n)
     if (*p == '-') {
         p++;
         if (end - p >= 8 && memcmp(p, "Infinity", 8) == 0)
-            return LW_REJECT_BAD_NUMBER;
+            return LW_JNUM_INFINITY;
     }
     if (p == end || !lw_jnum_is_digit(*p))
-        return LW_REJECT_INVALID_JSON;
+        return LW_JNUM_INVALID;
     const unsigned char *int_start = p;
     size_t k;
     if (*p == '0') {
@@ -120,7 +126,7 @@ lw_jnum_lex(const unsigned char **pp, const unsigned char *end, lw_jnum_t *n)
     if (p < end && *p == '.') {
         p++;
         if (p == end || !lw_jnum_is_digit(*p))
-            return LW_REJECT_INVALID_JSON;
+            return LW_JNUM_INVALID;
         uint64_t fm;
         if (n->nd > 0 && n->nd <= 11 && (k = lw_jnum_digits8(p, end, &fm)) != 0) {
             n->mant = n->mant * lw_jnum_pow10_u64[k] + fm; /* nd + k <= 19 digits: exact */
@@ -149,7 +155,7 @@ lw_jnum_lex(const unsigned char **pp, const unsigned char *end, lw_jnum_t *n)
             p++;
         }
         if (p == end || !lw_jnum_is_digit(*p))
-            return LW_REJECT_INVALID_JSON;
+            return LW_JNUM_INVALID;
         long e = 0;
         while (p < end && lw_jnum_is_digit(*p)) {
             if (e < 1000000)
@@ -161,7 +167,7 @@ lw_jnum_lex(const unsigned char **pp, const unsigned char *end, lw_jnum_t *n)
     n->lead = int_nonzero ? int_len - 1 + n->exp : -(frac_lz + 1) + n->exp;
     n->len = (size_t)(p - n->start);
     *pp = p;
-    return LW_REJECT_NONE;
+    return LW_JNUM_OK;
 }
 
 /*
