@@ -13,6 +13,14 @@
  *   - lw_decoder_decode (segment format) with 3 paths registered
  *     (properties.duration_ms, properties.platform, type), which validates,
  *     extracts name/user/time, parses the timestamp and fills the slots.
+ *   - stage 1 of a simdjson-style decoder alone (SSE2 builds): per 64-byte
+ *     block, bitmasks of quotes, backslashes (odd runs escape, as in
+ *     simdjson), structural characters, whitespace and control bytes; the
+ *     in-string mask by a prefix XOR of the unescaped quotes; every
+ *     structural position (brackets, ':' and ',' outside strings, quotes,
+ *     the first byte of each number or literal) written to an index.  No
+ *     walk over the index, no key matching, no values: a lower bound on a
+ *     decoder built that way (issue 19 asked; see src/model/jnum.c).
  * Prints the median events/s and MB/s of each and the ratio.  Every event
  * must decode successfully, or the benchmark fails (so it cannot time a
  * fast reject path by accident).  Clock: CLOCK_MONOTONIC.
@@ -24,6 +32,10 @@
 #include <time.h>
 
 #include <yajl/yajl_parse.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "leadwatch/model/event.h"
 
@@ -168,6 +180,86 @@ static double run_lw(const corpus_t *c, lw_decoder_t *d, size_t *ok, uint64_t *s
     return now_s() - t0;
 }
 
+#if defined(__SSE2__)
+/* The bytes of the 16 at p equal to ch, as bits. */
+static uint64_t eq16(__m128i v, char ch)
+{
+    return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(ch)));
+}
+
+/* simdjson's branchless escape finder: the bytes escaped by a backslash run. */
+static uint64_t escaped_bits(uint64_t bs, uint64_t *carry)
+{
+    const uint64_t even = UINT64_C(0x5555555555555555);
+    bs &= ~*carry;
+    uint64_t follows = bs << 1 | *carry;
+    uint64_t odd_starts = bs & ~even & ~follows;
+    uint64_t seq;
+    *carry = __builtin_add_overflow(odd_starts, bs, &seq);
+    return (even ^ (seq << 1)) & follows;
+}
+
+/* Stage 1 over [p, p + len): the structural index into idx; its length, 0 when a control byte is in
+ * a string. */
+static size_t stage1(const unsigned char *buf, size_t len, uint32_t *idx)
+{
+    uint64_t in_str = 0, esc_carry = 0, prev_scalar = 0, bad = 0;
+    size_t n = 0;
+    unsigned char tail[64];
+    for (size_t base = 0; base < len; base += 64) {
+        const unsigned char *p = buf + base;
+        if (len - base < 64) {
+            memset(tail, ' ', sizeof tail);
+            memcpy(tail, p, len - base);
+            p = tail;
+        }
+        uint64_t q = 0, bs = 0, st = 0, ws = 0, ctl = 0;
+        for (int i = 0; i < 4; i++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+            __m128i o = _mm_or_si128(v, _mm_set1_epi8(0x20)); /* '[' -> '{', ']' -> '}' */
+            q |= eq16(v, '"') << (16 * i);
+            bs |= eq16(v, '\\') << (16 * i);
+            st |= (eq16(o, '{') | eq16(o, '}') | eq16(v, ':') | eq16(v, ',')) << (16 * i);
+            ws |= (eq16(v, ' ') | eq16(v, '\n') | eq16(v, '\r') | eq16(v, '\t')) << (16 * i);
+            ctl |=
+                (uint64_t)(unsigned)_mm_movemask_epi8(_mm_and_si128(
+                    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpgt_epi8(v, _mm_set1_epi8(-1))))
+                << (16 * i);
+        }
+        if (bs | esc_carry)
+            q &= ~escaped_bits(bs, &esc_carry);
+        uint64_t s = q;
+        for (int k = 1; k < 64; k <<= 1)
+            s ^= s << k; /* prefix XOR: inside a string, opening quote included */
+        s ^= in_str;
+        in_str = (uint64_t)((int64_t)s >> 63);
+        bad |= ctl & s;
+        uint64_t scalar = ~(ws | st | q) & ~s;
+        uint64_t starts = scalar & ~(scalar << 1 | prev_scalar);
+        prev_scalar = scalar >> 63;
+        for (uint64_t bits = (st & ~s) | q | starts; bits; bits &= bits - 1)
+            idx[n++] = (uint32_t)(base + (unsigned)__builtin_ctzll(bits));
+    }
+    return bad || in_str ? 0 : n;
+}
+
+static double run_stage1(const corpus_t *c, uint32_t *idx, size_t *ok, uint64_t *sink)
+{
+    double t0 = now_s();
+    size_t good = 0;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t k =
+            stage1((const unsigned char *)c->data + c->off[i], c->off[i + 1] - c->off[i], idx);
+        good += k > 0;
+        acc += k ? idx[k - 1] : 0;
+    }
+    *ok = good;
+    *sink += acc;
+    return now_s() - t0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     size_t n = 2000000;
@@ -195,25 +287,38 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    double ty[RUNS], tl[RUNS];
+    double ty[RUNS], tl[RUNS], ts[RUNS] = {0};
     uint64_t sink = 0;
+#if defined(__SSE2__)
+    static uint32_t idx[256]; /* a corpus line is < 256 bytes */
+#endif
     for (int r = 0; r < RUNS; r++) {
-        size_t oky, okl;
+        size_t oky, okl, oks = n;
         ty[r] = run_yajl(&c, &oky);
         tl[r] = run_lw(&c, d, &okl, &sink);
-        if (oky != n || okl != n) {
-            fprintf(stderr, "not every event parsed: yajl %zu, lw %zu of %zu\n", oky, okl, n);
+#if defined(__SSE2__)
+        ts[r] = run_stage1(&c, idx, &oks, &sink);
+#endif
+        if (oky != n || okl != n || oks != n) {
+            fprintf(stderr, "not every event parsed: yajl %zu, lw %zu, stage 1 %zu of %zu\n", oky,
+                    okl, oks, n);
             return 1;
         }
     }
     qsort(ty, RUNS, sizeof ty[0], cmp_double);
     qsort(tl, RUNS, sizeof tl[0], cmp_double);
+    qsort(ts, RUNS, sizeof ts[0], cmp_double);
     double my = ty[RUNS / 2], ml = tl[RUNS / 2];
     double mb = (double)c.bytes / 1e6;
     printf("events: %zu, bytes: %zu (%.1f B/event), runs: %d (median)\n", n, c.bytes,
            (double)c.bytes / (double)n, RUNS);
     printf("yajl      : %8.2f M events/s  %8.1f MB/s\n", (double)n / my / 1e6, mb / my);
     printf("lw_decoder: %8.2f M events/s  %8.1f MB/s\n", (double)n / ml / 1e6, mb / ml);
+#if defined(__SSE2__)
+    double ms = ts[RUNS / 2];
+    printf("stage 1   : %8.2f M events/s  %8.1f MB/s  (simdjson-style index only, SSE2)\n",
+           (double)n / ms / 1e6, mb / ms);
+#endif
     printf("ratio lw/yajl: %.2fx  (checksum %" PRIu64 ")\n", my / ml, sink);
 
     lw_decoder_destroy(d);

@@ -1213,6 +1213,216 @@ static void test_user_override_and_id_path(void **state)
 
 /* ------------------------------------------------------ array indexes */
 
+/* --------------------------------------------- block and tail boundaries */
+
+/*
+ * The scanner reads strings 16 bytes at a time (the last ones through the
+ * block that ends at the document's end) and digit runs 8 at a time when 8
+ * are readable.  These put values at every offset from the document's start
+ * and end, so each special byte lands at every position of a block.
+ */
+#define HEAD "{\"event\":\"e\",\"userId\":\"u\",\"timestamp\":\"2026-03-28T02:16:07.507Z\","
+
+/* Decode HEAD "pad":"<pad>","v":<value><tail>, with `pad` x's; the value at slot 0. */
+static lw_reject_t dec_at(lw_decoder_t *d, size_t pad, const char *value, size_t vlen,
+                          const char *tail, lw_event_t *ev)
+{
+    char buf[512];
+    size_t n = 0, hl = strlen(HEAD), tl = strlen(tail);
+    assert_true(hl + pad + vlen + tl + 20 < sizeof buf);
+    memcpy(buf, HEAD, hl);
+    n = hl;
+    memcpy(buf + n, "\"p\":\"", 5);
+    n += 5;
+    memset(buf + n, 'x', pad);
+    n += pad;
+    memcpy(buf + n, "\",\"v\":", 6);
+    n += 6;
+    memcpy(buf + n, value, vlen);
+    n += vlen;
+    memcpy(buf + n, tail, tl);
+    n += tl;
+    return dec_n(d, buf, n, ev);
+}
+
+static void test_string_blocks(void **state)
+{
+    (void)state;
+    const char *paths[] = {"v"};
+    lw_decoder_t *d = make(LW_FMT_SEGMENT, paths, 1);
+    static const struct {
+        const char *raw; /* the JSON string, quotes included */
+        lw_reject_t r;
+        const char *want; /* its unescaped value */
+    } cases[] = {
+        {"\"plain\"", LW_REJECT_NONE, "plain"},
+        {"\"\"", LW_REJECT_NONE, ""},
+        {"\"a\\\\\"", LW_REJECT_NONE, "a\\"},
+        {"\"\\\\\\\\\\\\\"", LW_REJECT_NONE, "\\\\\\"},
+        {"\"\\\\\\\"\"", LW_REJECT_NONE, "\\\""},
+        {"\"q\\\"q\\\"\"", LW_REJECT_NONE, "q\"q\""},
+        {"\"\\u00e9t\\u00E9\"", LW_REJECT_NONE, "\xc3\xa9t\xc3\xa9"},
+        {"\"\\ud83d\\ude00!\"", LW_REJECT_NONE, "\xf0\x9f\x98\x80!"},
+        {"\"\\/\\b\\f\\n\\r\\t\"", LW_REJECT_NONE, "/\b\f\n\r\t"},
+        {"\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"", LW_REJECT_NONE,
+         "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"\"bad\\x\"", LW_REJECT_INVALID_JSON, NULL},
+        {"\"ctl\x01\"", LW_REJECT_INVALID_JSON, NULL},
+        {"\"tab\t\"", LW_REJECT_INVALID_JSON, NULL},
+        {"\"lone\\ud83d\"", LW_REJECT_INVALID_JSON, NULL},
+        {"\"lone\\ude00\"", LW_REJECT_INVALID_JSON, NULL},
+        {"\"hex\\u12g4\"", LW_REJECT_INVALID_JSON, NULL},
+        {"\"utf\xc3\x28\"", LW_REJECT_INVALID_UTF8, NULL},
+        {"\"utf\xed\xa0\x80\"", LW_REJECT_INVALID_UTF8, NULL},
+        {"\"utf\xf0\x9f\x98\"", LW_REJECT_INVALID_UTF8, NULL},
+        {"\"utf\x80\"", LW_REJECT_INVALID_UTF8, NULL},
+        {"\"odd\\\\\\\"", LW_REJECT_INVALID_JSON, NULL}, /* the quote is escaped: unterminated */
+    };
+    /* tails: the value last (within the final block), or followed by more */
+    static const char *const tails[] = {"}", "} ", "}\r\n", ",\"z\":\"zzzzzzzzzzzzzzzzzzzzzzzz\"}"};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (size_t t = 0; t < 4; t++)
+            for (size_t pad = 0; pad < 40; pad++) {
+                lw_event_t ev;
+                lw_reject_t r = dec_at(d, pad, cases[c].raw, strlen(cases[c].raw), tails[t], &ev);
+                if (r != cases[c].r)
+                    print_error("case %zu tail %zu pad %zu: %s\n", c, t, pad, lw_reject_name(r));
+                assert_int_equal(r, cases[c].r);
+                if (r == LW_REJECT_NONE) {
+                    assert_int_equal(ev.fields[0].type, LW_VAL_STRING);
+                    assert_slice(ev.fields[0].s, cases[c].want);
+                }
+            }
+    /* runs of 0..40 escaped backslashes, then an escaped quote, at every offset */
+    for (size_t run = 0; run <= 40; run++)
+        for (size_t t = 0; t < 4; t++)
+            for (size_t pad = 0; pad < 40; pad++) {
+                char raw[128], want[64];
+                size_t n = 0;
+                raw[n++] = '"';
+                for (size_t i = 0; i < run; i++) {
+                    raw[n++] = '\\';
+                    raw[n++] = '\\';
+                    want[i] = '\\';
+                }
+                memcpy(raw + n, "\\\"x\"", 4); /* \"x" */
+                n += 4;
+                memcpy(want + run, "\"x", 3);
+                lw_event_t ev;
+                assert_int_equal(dec_at(d, pad, raw, n, tails[t], &ev), LW_REJECT_NONE);
+                assert_slice(ev.fields[0].s, want);
+                /* without x": an odd run ends it, the quote is escaped: unterminated */
+                assert_int_equal(dec_at(d, pad, raw, n - 2, tails[t], NULL),
+                                 LW_REJECT_INVALID_JSON);
+            }
+    /* unterminated at the very end, at every length */
+    for (size_t pad = 0; pad < 40; pad++)
+        assert_int_equal(dec_at(d, pad, "\"abcdefghijklmnopqrst", 21, "", NULL),
+                         LW_REJECT_INVALID_JSON);
+    /* whole documents shorter than one block */
+    assert_int_equal(dec(d, "{\"a\":\"b\"}", NULL), LW_REJECT_MISSING_EVENT);
+    assert_int_equal(dec(d, "{\"a\":\"b", NULL), LW_REJECT_INVALID_JSON);
+    assert_int_equal(dec(d, "{\"a\":\"\\", NULL), LW_REJECT_INVALID_JSON);
+    assert_int_equal(dec(d, "\"\xc3\"", NULL), LW_REJECT_INVALID_UTF8);
+    assert_int_equal(dec(d, "\"ab\"", NULL), LW_REJECT_NOT_OBJECT);
+    dec_done();
+    lw_decoder_destroy(d);
+}
+
+static void test_number_runs(void **state)
+{
+    (void)state;
+    const char *paths[] = {"v"};
+    lw_decoder_t *d = make(LW_FMT_SEGMENT, paths, 1);
+    static const char *const tails[] = {"}", "\n}", ",\"z\":[1,2,{\"y\":null}]}", " }"};
+    uint64_t rng = UINT64_C(0x9E3779B97F4A7C15);
+    char num[64], tmp[64];
+    for (int li = 1; li <= 21; li++)
+        for (int lf = 0; lf <= 12; lf++)
+            for (int e = 0; e < 3; e++)
+                for (size_t t = 0; t < 4; t++) {
+                    size_t n = 0;
+                    rng = rng * UINT64_C(6364136223846793005) + 1442695040888963407u;
+                    if (rng >> 63)
+                        num[n++] = '-';
+                    for (int i = 0; i < li; i++)
+                        num[n++] = (char)('0' + (i == 0 && li > 1 ? 1 + (rng >> (i % 50)) % 9
+                                                                  : (rng >> (i * 3 % 60)) % 10));
+                    if (li == 1 && (rng & 4))
+                        num[n - 1] = '0'; /* "0.xxx" */
+                    if (lf) {
+                        num[n++] = '.';
+                        for (int i = 0; i < lf; i++)
+                            num[n++] = (char)('0' + (rng >> ((i * 5 + 7) % 60)) % 10);
+                    }
+                    if (e == 1)
+                        n += (size_t)snprintf(num + n, sizeof num - n, "e+%d", (int)(rng % 30));
+                    else if (e == 2)
+                        n += (size_t)snprintf(num + n, sizeof num - n, "E-%d", (int)(rng % 30));
+                    memcpy(tmp, num, n);
+                    tmp[n] = '\0';
+                    double want = strtod(tmp, NULL);
+                    for (size_t pad = 0; pad < 10; pad++) {
+                        lw_event_t ev;
+                        lw_reject_t r = dec_at(d, pad, num, n, tails[t], &ev);
+                        if (r != LW_REJECT_NONE)
+                            print_error("%s: %s\n", tmp, lw_reject_name(r));
+                        assert_int_equal(r, LW_REJECT_NONE);
+                        assert_int_equal(ev.fields[0].type, LW_VAL_NUMBER);
+                        assert_slice(ev.fields[0].s, tmp);
+                        if (ev.fields[0].num != want || signbit(ev.fields[0].num) != signbit(want))
+                            print_error("%s: %.17g != %.17g\n", tmp, ev.fields[0].num, want);
+                        assert_true(ev.fields[0].num == want);
+                        assert_true(signbit(ev.fields[0].num) == signbit(want));
+                    }
+                }
+    /* malformed numbers at every offset of the word read */
+    static const char *const bad[] = {"01",    "1.",    "1.e5", "1e",   "1e+",       "-",
+                                      "--1",   "1.2.3", "+1",   ".5",   "12345678.", "123456789a",
+                                      "1234x", "-01",   "0x10", "1e5e", "00000000"};
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++)
+        for (size_t t = 0; t < 4; t++)
+            for (size_t pad = 0; pad < 10; pad++) {
+                lw_reject_t r = dec_at(d, pad, bad[b], strlen(bad[b]), tails[t], NULL);
+                if (r != LW_REJECT_INVALID_JSON)
+                    print_error("%s: %s\n", bad[b], lw_reject_name(r));
+                assert_int_equal(r, LW_REJECT_INVALID_JSON);
+            }
+    assert_int_equal(dec_at(d, 3, "-Infinity", 9, "}", NULL), LW_REJECT_BAD_NUMBER);
+    assert_int_equal(dec_at(d, 3, "1e999", 5, "}", NULL), LW_REJECT_BAD_NUMBER);
+    /* digits at the very end of the input (fewer than 8 readable) */
+    assert_int_equal(dec(d, "12345", NULL), LW_REJECT_NOT_OBJECT);
+    assert_int_equal(dec(d, "1234567", NULL), LW_REJECT_NOT_OBJECT);
+    assert_int_equal(dec(d, "123456789012", NULL), LW_REJECT_NOT_OBJECT);
+    assert_int_equal(dec(d, "1234567.", NULL), LW_REJECT_INVALID_JSON);
+    dec_done();
+    lw_decoder_destroy(d);
+}
+
+/* Nested objects and arrays around the values, and every prefix of such a document. */
+static void test_nested_blocks(void **state)
+{
+    (void)state;
+    const char *paths[] = {"a.b.c", "a.l[2]", "v"};
+    lw_decoder_t *d = make(LW_FMT_SEGMENT, paths, 3);
+    const char *doc = HEAD "\"a\":{\"x\":[[],{},[{\"q\\\"\":\"\\\\\"}]],\"b\":{\"c\":\"d\\u00e9\"},"
+                           "\"l\":[0,{\"k\":[1,2]},12.5e1,\"s\"],\"e\":{}},\"v\":[[[]]]}";
+    lw_event_t ev;
+    assert_int_equal(dec(d, doc, &ev), LW_REJECT_NONE);
+    assert_slice(ev.fields[0].s, "d\xc3\xa9");
+    assert_true(ev.fields[1].type == LW_VAL_NUMBER && ev.fields[1].num == 125.0);
+    assert_int_equal(ev.fields[2].type, LW_VAL_COMPOUND);
+    size_t len = strlen(doc);
+    for (size_t k = 1; k < len; k++) {
+        lw_reject_t r = dec_n(d, doc, k, NULL);
+        if (r != LW_REJECT_INVALID_JSON)
+            print_error("prefix %zu: %s\n", k, lw_reject_name(r));
+        assert_int_equal(r, LW_REJECT_INVALID_JSON);
+    }
+    dec_done();
+    lw_decoder_destroy(d);
+}
+
 static void test_paths_array_indexes(void **state)
 {
     (void)state;
@@ -1306,6 +1516,9 @@ int main(void)
         cmocka_unit_test(test_segment_time_chain),
         cmocka_unit_test(test_user_override_and_id_path),
         cmocka_unit_test(test_paths_array_indexes),
+        cmocka_unit_test(test_string_blocks),
+        cmocka_unit_test(test_number_runs),
+        cmocka_unit_test(test_nested_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,7 +64,11 @@
  * everything outside strings must be ASCII by the grammar.  So a document
  * that scans cleanly is valid UTF-8 with no second pass.  Plain string
  * bytes are skipped a block at a time (16 with SSE2, else an 8-byte SWAR
- * test for '"', '\\', < 0x20, >= 0x80).
+ * test for '"', '\\', < 0x20, >= 0x80); the last bytes of a document of at
+ * least one block are tested by the block that ends at its end (the bits
+ * before the string are shifted out), not a byte at a time.  Numbers are
+ * lexed by model/jnum.h (8-byte digit runs).  A simdjson-style structural
+ * index was measured and not adopted: jnum.c says why.
  * When the JSON scan fails, the whole buffer is validated as UTF-8 (ASCII
  * fast path, 8 bytes at a time) so that invalid_utf8 takes precedence.
  * Both checks are core/utf8.h's, the program's one validator.
@@ -110,6 +114,7 @@
 #include "leadwatch/model/event.h"
 
 #include "leadwatch/core/timeutil.h"
+#include "leadwatch/model/jnum.h"
 #include "leadwatch/core/utf8.h"
 
 #include <assert.h>
@@ -160,7 +165,7 @@ typedef struct {
     int32_t first_child;  /* -1 when a leaf */
     int32_t next_sibling; /* -1 at the end of the list */
     int32_t slot;         /* user slot, or -1 */
-    uint32_t seen;        /* d->epoch of the last event this key occurred in */
+    uint32_t seen;        /* d->epoch of the last event this key occurred in (target_below) */
     uint32_t val_epoch;   /* val holds this event's value iff == d->epoch */
     bool target;          /* carries a user slot or a format field */
     bool target_below;    /* some descendant is a target */
@@ -176,16 +181,18 @@ typedef struct {
  * quote and ':', as two zero-padded words with their masks, and its match.
  */
 typedef struct {
-    int32_t parent; /* -1: empty (no object node is -1 when predicted) */
-    uint32_t ord;
+    uint64_t tag;            /* pred_tag(parent, ord); PRED_EMPTY when unused */
     uint64_t w0, w1, m0, m1; /* key + "\":" (<= 16 bytes), masked */
     uint32_t len;            /* bytes from the key's first byte to after the ':' */
     int32_t node;            /* match_key's result for this text, -1 when none */
+    bool below;              /* node >= 0 and it has targets below (duplicates matter) */
 } key_pred_t;
 
 #define PRED_BITS 7
 #define PRED_SIZE (1u << PRED_BITS)
-#define PRED_MAX_KEY 14 /* key + '"' + ':' fit in 16 bytes */
+#define PRED_MAX_KEY 14       /* key + '"' + ':' fit in 16 bytes */
+#define PRED_EMPTY UINT64_MAX /* no object node is -1 when predicted */
+#define pred_tag(parent, ord) ((uint64_t)(uint32_t)(parent) | (uint64_t)(ord) << 32)
 
 struct lw_decoder {
     lw_format_t format;
@@ -213,6 +220,7 @@ struct lw_decoder {
                             with node >= 0: the ordinal of the current key (key prediction) */
 
     key_pred_t pred[PRED_SIZE]; /* by (object node, key ordinal): see scan_key */
+    const unsigned char *lo;    /* the start of the document being scanned */
 
     char *scratch; /* max_event_bytes + 1 */
     size_t scratch_used;
@@ -519,7 +527,7 @@ lw_decoder_t *lw_decoder_new(const lw_decoder_opts_t *opts, char *errstr, size_t
     for (int k = 0; k < SP__COUNT; k++)
         d->sp_node[k] = -1;
     for (size_t i = 0; i < PRED_SIZE; i++)
-        d->pred[i].parent = -1;
+        d->pred[i].tag = PRED_EMPTY;
 
     d->kind = malloc((size_t)d->max_depth + 1);
     d->node = malloc(((size_t)d->max_depth + 1) * sizeof *d->node);
@@ -626,14 +634,26 @@ static uint64_t low_bytes_mask(size_t n)
  */
 #if defined(__SSE2__)
 #define STRING_BLOCK 16
-static size_t clean_prefix(const unsigned char *p)
+static unsigned special_bits(const unsigned char *p)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i m = _mm_or_si128(
         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
         _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
-    unsigned bits = (unsigned)_mm_movemask_epi8(m);
+    return (unsigned)_mm_movemask_epi8(m);
+}
+
+static size_t clean_prefix(const unsigned char *p)
+{
+    unsigned bits = special_bits(p);
     return bits ? (size_t)__builtin_ctz(bits) : STRING_BLOCK;
+}
+
+/* clean_prefix for 0 < end - p < STRING_BLOCK, by the block that ends at end (readable). */
+static size_t clean_prefix_tail(const unsigned char *p, const unsigned char *end)
+{
+    unsigned bits = special_bits(end - STRING_BLOCK) >> (STRING_BLOCK - (size_t)(end - p));
+    return bits ? (size_t)__builtin_ctz(bits) : (size_t)(end - p);
 }
 #else
 #define STRING_BLOCK 8
@@ -650,6 +670,14 @@ static size_t clean_prefix(const unsigned char *p)
         return STRING_BLOCK;
     size_t i = 0;
     while (p[i] != '"' && p[i] != '\\' && p[i] >= 0x20 && p[i] < 0x80)
+        i++;
+    return i;
+}
+
+static size_t clean_prefix_tail(const unsigned char *p, const unsigned char *end)
+{
+    size_t i = 0, n = (size_t)(end - p);
+    while (i < n && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20 && p[i] < 0x80)
         i++;
     return i;
 }
@@ -752,7 +780,7 @@ static long scan_escape(const unsigned char **pp, const unsigned char *end)
  * escapes, and the result is LW_REJECT_NONE.
  */
 static inline __attribute__((always_inline)) lw_reject_t
-scan_string(const unsigned char **pp, const unsigned char *end, bool *esc)
+scan_string(const unsigned char **pp, const unsigned char *lo, const unsigned char *end, bool *esc)
 {
     const unsigned char *p = *pp;
     bool e = false;
@@ -761,8 +789,11 @@ scan_string(const unsigned char **pp, const unsigned char *end, bool *esc)
             size_t k = clean_prefix(p);
             p += k;
             if (k < STRING_BLOCK)
-                break;
+                goto special;
         }
+        if (p < end && end - lo >= STRING_BLOCK)
+            p += clean_prefix_tail(p, end); /* the last bytes: one block ending at end */
+    special:
         if (p >= end)
             return LW_REJECT_INVALID_JSON;
         unsigned c = *p;
@@ -814,16 +845,6 @@ static size_t unescape(const unsigned char *p, const unsigned char *end, char *o
     return n;
 }
 
-typedef struct {
-    const unsigned char *start;
-    size_t len;
-    uint64_t mant; /* first significant digits (exact when nd <= 19) */
-    int nd;        /* significant digits (leading zeros excluded) */
-    int frac_len;
-    long exp;  /* explicit exponent, saturated */
-    long lead; /* decimal exponent of the leading significant digit */
-} num_t;
-
 static bool is_digit(unsigned c)
 {
     return c - '0' < 10u;
@@ -832,116 +853,6 @@ static bool is_digit(unsigned c)
 static bool match_lit(const unsigned char *p, const unsigned char *end, const char *lit, size_t n)
 {
     return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
-}
-
-/*
- * Lex a number at *pp (first byte is '-' or a digit).  Returns NONE,
- * BAD_NUMBER for "-Infinity", or INVALID_JSON.
- */
-static lw_reject_t scan_number(const unsigned char **pp, const unsigned char *end, num_t *n)
-{
-    const unsigned char *p = *pp;
-    n->start = p;
-    n->mant = 0;
-    n->nd = 0;
-    n->frac_len = 0;
-    n->exp = 0;
-    if (*p == '-') {
-        p++;
-        if (match_lit(p, end, "Infinity", 8))
-            return LW_REJECT_BAD_NUMBER;
-    }
-    if (p == end || !is_digit(*p))
-        return LW_REJECT_INVALID_JSON;
-    const unsigned char *int_start = p;
-    if (*p == '0') {
-        p++;
-    } else {
-        while (p < end && is_digit(*p)) {
-            if (n->nd < 19)
-                n->mant = n->mant * 10 + (uint64_t)(*p - '0');
-            n->nd++;
-            p++;
-        }
-    }
-    long int_len = p - int_start;
-    bool int_nonzero = n->nd > 0;
-    long frac_lz = 0;
-    if (p < end && *p == '.') {
-        p++;
-        if (p == end || !is_digit(*p))
-            return LW_REJECT_INVALID_JSON;
-        while (p < end && is_digit(*p)) {
-            unsigned dg = (unsigned)(*p - '0');
-            if (n->nd == 0 && dg == 0) {
-                frac_lz++;
-            } else {
-                if (n->nd < 19)
-                    n->mant = n->mant * 10 + dg;
-                n->nd++;
-            }
-            n->frac_len++;
-            p++;
-        }
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        bool neg = false;
-        if (p < end && (*p == '+' || *p == '-')) {
-            neg = *p == '-';
-            p++;
-        }
-        if (p == end || !is_digit(*p))
-            return LW_REJECT_INVALID_JSON;
-        long e = 0;
-        while (p < end && is_digit(*p)) {
-            if (e < 1000000)
-                e = e * 10 + (*p - '0');
-            p++;
-        }
-        n->exp = neg ? -e : e;
-    }
-    n->lead = int_nonzero ? int_len - 1 + n->exp : -(frac_lz + 1) + n->exp;
-    n->len = (size_t)(p - n->start);
-    *pp = p;
-    return LW_REJECT_NONE;
-}
-
-static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-/*
- * Convert a lexed number.  tmp (capacity tmp_cap >= n->len + 1) holds the
- * NUL-terminated copy strtod needs: the input is not NUL-terminated.
- * Returns false when the magnitude overflows a double.
- */
-static bool number_value(const num_t *n, char *tmp, size_t tmp_cap, double *out)
-{
-    bool neg = n->start[0] == '-';
-    if (n->nd == 0) {
-        *out = neg ? -0.0 : 0.0;
-        return true;
-    }
-    long scale = n->exp - n->frac_len;
-    if (n->nd <= 15 && scale >= -22 && scale <= 22) {
-        /* Clinger's fast path: mant < 2^53 and 10^|scale| are exact, so
-         * one IEEE multiply/divide is correctly rounded, as strtod is. */
-        double v = (double)n->mant;
-        v = scale >= 0 ? v * pow10_exact[scale] : v / pow10_exact[-scale];
-        *out = neg ? -v : v;
-        return true;
-    }
-    assert(tmp_cap > n->len);
-    (void)tmp_cap;
-    memcpy(tmp, n->start, n->len);
-    tmp[n->len] = '\0';
-    errno = 0;
-    double v = strtod(tmp, NULL);
-    if (!isfinite(v) || (errno == ERANGE && fabs(v) > 1.0))
-        return false;
-    *out = v;
-    return true;
 }
 
 /* ---------------------------------------------------------------- scanner */
@@ -986,8 +897,9 @@ static inline __attribute__((always_inline)) int32_t match_key(lw_decoder_t *d, 
 }
 
 /*
- * Scan `"key" :` at *pp inside the object at `depth`; *cur becomes the trie
- * node whose value follows, or -1.
+ * Scan `"key" :` at *pp inside an object whose trie node is `parent` (-1
+ * when none; *next_ord is its next key ordinal); *cur becomes the trie node
+ * whose value follows, or -1.
  *
  * Key prediction.  Events of one stream repeat their keys in the same
  * order, and matching a key costs a chain of dependent steps (find the
@@ -1002,54 +914,59 @@ static inline __attribute__((always_inline)) int32_t match_key(lw_decoder_t *d, 
  * frozen, so the node is the same.  Measured: see bench/RESULTS.md,
  * issue 19 "Session 7".
  */
-static inline __attribute__((always_inline)) lw_reject_t scan_key(lw_decoder_t *d,
-                                                                  const unsigned char **pp,
-                                                                  const unsigned char *end,
-                                                                  int depth, int32_t *cur)
+static inline __attribute__((always_inline)) lw_reject_t
+scan_key(lw_decoder_t *d, const unsigned char **pp, const unsigned char *end, int32_t parent,
+         uint32_t *next_ord, int32_t *cur)
 {
     const unsigned char *p = *pp;
     if (!next_is(&p, end, '"'))
         return LW_REJECT_INVALID_JSON;
     const unsigned char *ks = p;
-    int32_t parent = d->node[depth];
     int32_t c = -1;
     key_pred_t *kp = NULL;
     uint32_t ord = 0;
+    uint64_t x0 = 0, x1 = 0;
+    bool below;
     if (parent >= 0 && end - ks >= 16) {
-        ord = d->aidx[depth]++;
+        ord = (*next_ord)++;
         kp = &d->pred[((uint32_t)parent * 8u + ord) & (PRED_SIZE - 1)];
-        uint64_t x0 = load64(ks), x1 = load64(ks + 8);
-        if (kp->parent == parent && kp->ord == ord && (x0 & kp->m0) == kp->w0 &&
+        x0 = load64(ks);
+        x1 = load64(ks + 8);
+        if (kp->tag == pred_tag(parent, ord) && (x0 & kp->m0) == kp->w0 &&
             (x1 & kp->m1) == kp->w1) {
             c = kp->node;
+            below = kp->below;
             p = ks + kp->len;
             goto matched;
         }
     }
     bool esc;
-    lw_reject_t r = scan_string(&p, end, &esc);
+    lw_reject_t r = scan_string(&p, d->lo, end, &esc);
     if (r != LW_REJECT_NONE)
         return r;
     if (parent >= 0) {
         c = match_key(d, parent, ks, p - 1, end, esc);
+        below = c >= 0 && d->nodes[c].target_below;
         size_t klen = (size_t)(p - 1 - ks);
         if (kp && !esc && klen <= PRED_MAX_KEY && p < end && *p == ':') {
-            kp->parent = parent;
-            kp->ord = ord;
+            kp->tag = pred_tag(parent, ord);
             kp->len = (uint32_t)klen + 2;
             kp->m0 = low_bytes_mask(klen + 2);
             kp->m1 = low_bytes_mask(klen + 2 > 8 ? klen + 2 - 8 : 0);
-            kp->w0 = load64(ks) & kp->m0;
-            kp->w1 = load64(ks + 8) & kp->m1;
+            kp->w0 = x0 & kp->m0;
+            kp->w1 = x1 & kp->m1;
             kp->node = c;
+            kp->below = below;
         }
+    } else {
+        below = false;
     }
     if (!next_is(&p, end, ':'))
         return LW_REJECT_INVALID_JSON;
 matched:
-    if (c >= 0) {
+    if (below) { /* a leaf's value is simply overwritten */
         trie_node_t *cn = &d->nodes[c];
-        if (cn->seen == d->epoch && cn->target_below)
+        if (cn->seen == d->epoch)
             clear_below(d, c); /* duplicate key: the last one wins */
         cn->seen = d->epoch;
     }
@@ -1062,10 +979,10 @@ matched:
 static lw_reject_t scan_number_value(lw_decoder_t *d, const unsigned char **pp,
                                      const unsigned char *end, int32_t cur)
 {
-    num_t n;
-    lw_reject_t r = scan_number(pp, end, &n);
-    if (r != LW_REJECT_NONE)
-        return r;
+    lw_jnum_t n;
+    lw_jnum_status_t st = lw_jnum_lex(pp, end, &n);
+    if (st != LW_JNUM_OK)
+        return st == LW_JNUM_INFINITY ? LW_REJECT_BAD_NUMBER : LW_REJECT_INVALID_JSON;
     bool capture = is_target(d, cur);
     if (!capture && n.lead < 308)
         return LW_REJECT_NONE; /* < 1e308 < DBL_MAX: cannot overflow */
@@ -1078,7 +995,7 @@ static lw_reject_t scan_number_value(lw_decoder_t *d, const unsigned char **pp,
         cap = d->max_event_bytes + 1 - d->scratch_used;
     }
     double v;
-    if (!number_value(&n, tmp, cap, &v))
+    if (!lw_jnum_value(&n, tmp, cap, &v))
         return LW_REJECT_BAD_NUMBER;
     if (capture) {
         lw_value_t *val = node_value(d, cur);
@@ -1096,7 +1013,7 @@ static lw_reject_t scan_string_value(lw_decoder_t *d, const unsigned char **pp,
     const unsigned char *s = *pp + 1;
     const unsigned char *p = s;
     bool esc;
-    lw_reject_t r = scan_string(&p, end, &esc);
+    lw_reject_t r = scan_string(&p, d->lo, end, &esc);
     if (r != LW_REJECT_NONE)
         return r;
     *pp = p;
@@ -1119,24 +1036,40 @@ static lw_reject_t scan_string_value(lw_decoder_t *d, const unsigned char **pp,
 
 /*
  * Validate the whole document [p, end) and capture targets.  *top gets the
- * first byte of the top-level value.
+ * first byte of the top-level value.  Whitespace is skipped only when the
+ * next byte is <= ' ' (the same test that ends the end-of-input check), so
+ * compact input pays one compare per token for it; `closer` is the bracket
+ * that ends the innermost open value (0 at the top level).
  */
 static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const unsigned char *end,
                                  unsigned char *top)
 {
     int depth = 0;
     int32_t cur = 0; /* the top-level object is the trie root */
+    unsigned char closer = 0;
+    int32_t obj = -1; /* d->node[depth], kept in a register */
+    uint32_t ord = 0; /* d->aidx[depth], likewise (saved on a push, reloaded on a pop) */
     lw_reject_t r;
 
+    d->lo = p;
     p = skip_ws(p, end);
     *top = p < end ? *p : 0;
     for (;;) {
-        /* a value */
-        p = skip_ws(p, end);
+        /* a value (no whitespace before it: skipped at the start, after '{', '[', ',' and ':') */
         if (p == end)
             return LW_REJECT_INVALID_JSON;
         unsigned char c = *p;
-        if (c == '{' || c == '[') {
+        if (c <= ' ') {
+            p = skip_ws(p, end);
+            if (p == end)
+                return LW_REJECT_INVALID_JSON;
+            c = *p;
+        }
+        if (c == '"') {
+            r = scan_string_value(d, &p, end, cur);
+            if (r != LW_REJECT_NONE)
+                return r;
+        } else if (c == '{' || c == '[') {
             if (depth == d->max_depth)
                 return LW_REJECT_TOO_DEEP;
             if (is_target(d, cur)) {
@@ -1145,29 +1078,34 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
                 val->s.ptr = (const char *)p; /* the opening bracket (envelope arrays) */
                 val->s.len = 0;
             }
+            d->aidx[depth] = ord;
             depth++;
+            closer = c == '{' ? '}' : ']';
             d->kind[depth] = c;
-            d->aidx[depth] = 0; /* the key ordinal of an object, the index of an array */
-            d->node[depth] =
-                cur >= 0 && (c == '{' ? d->nodes[cur].target_below : d->nodes[cur].has_index) ? cur
-                                                                                              : -1;
+            ord = 0; /* the key ordinal of an object, the index of an array */
+            obj = cur >= 0 && (c == '{' ? d->nodes[cur].target_below : d->nodes[cur].has_index)
+                      ? cur
+                      : -1;
+            d->node[depth] = obj;
             p = skip_ws(p + 1, end);
-            if (p < end && *p == (c == '{' ? '}' : ']')) {
+            if (p < end && *p == closer) {
                 p++;
-                depth--;
+                if (--depth == 0) {
+                    closer = 0;
+                } else {
+                    closer = d->kind[depth] == '{' ? '}' : ']';
+                    obj = d->node[depth];
+                    ord = d->aidx[depth];
+                }
             } else if (c == '{') {
-                r = scan_key(d, &p, end, depth, &cur);
+                r = scan_key(d, &p, end, obj, &ord, &cur);
                 if (r != LW_REJECT_NONE)
                     return r;
                 continue;
             } else {
-                cur = d->node[depth] >= 0 ? index_child(d, d->node[depth], 0) : -1;
+                cur = obj >= 0 ? index_child(d, obj, 0) : -1;
                 continue;
             }
-        } else if (c == '"') {
-            r = scan_string_value(d, &p, end, cur);
-            if (r != LW_REJECT_NONE)
-                return r;
         } else if (c == '-' || is_digit(c)) {
             r = scan_number_value(d, &p, end, cur);
             if (r != LW_REJECT_NONE)
@@ -1191,27 +1129,34 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
 
         /* after a value: ',' or closers */
         for (;;) {
-            p = skip_ws(p, end);
-            if (depth == 0)
-                return p == end ? LW_REJECT_NONE : LW_REJECT_INVALID_JSON;
-            if (p == end)
-                return LW_REJECT_INVALID_JSON;
-            if (*p == ',') {
+            unsigned char a;
+            if (p == end || (a = *p) <= ' ') {
+                p = skip_ws(p, end);
+                if (p == end)
+                    return depth == 0 ? LW_REJECT_NONE : LW_REJECT_INVALID_JSON;
+                a = *p;
+            }
+            if (a == ',' && depth > 0) {
                 p++;
-                if (d->kind[depth] == '{') {
-                    r = scan_key(d, &p, end, depth, &cur);
+                if (closer == '}') {
+                    r = scan_key(d, &p, end, obj, &ord, &cur);
                     if (r != LW_REJECT_NONE)
                         return r;
                 } else {
-                    cur =
-                        d->node[depth] >= 0 ? index_child(d, d->node[depth], ++d->aidx[depth]) : -1;
+                    cur = obj >= 0 ? index_child(d, obj, ++ord) : -1;
                 }
                 break;
             }
-            if (*p != (d->kind[depth] == '{' ? '}' : ']'))
+            if (a != closer || depth == 0)
                 return LW_REJECT_INVALID_JSON;
             p++;
-            depth--;
+            if (--depth == 0) {
+                closer = 0;
+            } else {
+                closer = d->kind[depth] == '{' ? '}' : ']';
+                obj = d->node[depth];
+                ord = d->aidx[depth];
+            }
         }
     }
 }
@@ -1316,6 +1261,7 @@ static bool whitespace_only(const unsigned char *p, const unsigned char *end)
 /* Skip one already validated JSON value at p; returns the byte after it. */
 static const unsigned char *skip_value(const unsigned char *p, const unsigned char *end)
 {
+    const unsigned char *lo = p;
     long depth = 0;
     bool esc;
     do {
@@ -1323,7 +1269,7 @@ static const unsigned char *skip_value(const unsigned char *p, const unsigned ch
         unsigned char c = *p;
         if (c == '"') {
             p++;
-            (void)scan_string(&p, end, &esc);
+            (void)scan_string(&p, lo, end, &esc);
         } else if (c == '{' || c == '[') {
             depth++;
             p++;
