@@ -21,7 +21,8 @@
  *      after one of (y, x) (analyze's two directions) finds both centred
  *      series in the workspace and reads the same prefixes with the roles of
  *      the two slots swapped (lw_granger_scan).
- *   3. Jacobi-scaled Cholesky (gsl_linalg_cholesky_decomp1) of the Gram.  The
+ *   3. Jacobi-scaled Cholesky of the Gram (cholrec.c: gsl_linalg_cholesky_decomp1's
+ *      operations, side by side).  The
  *      restricted model's columns are a leading block, and the Cholesky factor
  *      of a leading block is the leading block of the factor, so one
  *      factorisation serves both models.
@@ -44,6 +45,7 @@
  */
 #include "leadwatch/stats/granger.h"
 
+#include "leadwatch/stats/cholrec.h"
 #include "leadwatch/stats/ols.h"
 #include "leadwatch/stats/vec4.h"
 
@@ -84,6 +86,7 @@ struct lw_granger {
     lw_ols_t *ols;             /* fallback */
     double *Xd, *yd;
     double *fit;  /* max_nobs: fitted values */
+    double *chw;  /* lw_cholrec_work_size(kmax): lw_cholrec_decomp's scratch */
     double mem[]; /* the arrays above, carved in this order */
 };
 
@@ -112,18 +115,30 @@ lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, cha
                          "granger: workspace (n %zu, lag %zu) exceeds the bound (%u, %u)", max_nobs,
                          max_lag, LW_GRANGER_MAX_NOBS, LW_GRANGER_MAX_LAG);
     const size_t k = 2 * max_lag + 1, N = max_nobs;
-    const size_t sizes[] = {2 * N, 2 * (N + 1), 4 * (max_lag + 1) * (N + 1),
-                            k * k, k,           k,
-                            k,     k,           k * k,
-                            k,     k,           3 * k,
-                            N * k, N,           N};
+    const size_t sizes[] = {2 * N,
+                            2 * (N + 1),
+                            4 * (max_lag + 1) * (N + 1),
+                            k * k,
+                            k,
+                            k,
+                            k,
+                            k,
+                            k * k,
+                            k,
+                            k,
+                            3 * k,
+                            N * k,
+                            N,
+                            N,
+                            lw_cholrec_work_size(k)};
     const size_t nparts = sizeof sizes / sizeof sizes[0];
     lw_granger_t *g = lw_stats_block_new(sizeof(lw_granger_t), sizes, nparts);
     if (!g)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
     *g = (lw_granger_t){.max_nobs = max_nobs, .max_lag = max_lag, .kmax = k};
-    double **const parts[] = {&g->z, &g->S,   &g->PP,  &g->gram,  &g->xty, &g->dsc, &g->bu, &g->br,
-                              &g->L, &g->rhs, &g->sol, &g->work3, &g->Xd,  &g->yd,  &g->fit};
+    double **const parts[] = {&g->z,  &g->S,  &g->PP,  &g->gram, &g->xty, &g->dsc,
+                              &g->bu, &g->br, &g->L,   &g->rhs,  &g->sol, &g->work3,
+                              &g->Xd, &g->yd, &g->fit, &g->chw};
     lw_stats_carve(g->mem, parts, sizes, nparts);
     lw_err_t err = lw_ols_new(max_nobs, k, &g->ols, errstr, errstr_size);
     if (err != LW_OK) {
@@ -392,7 +407,7 @@ static bool ssr_fast(lw_granger_t *g, size_t n, size_t p, double *ssr_r, double 
 {
     const size_t k = 2 * p + 1;
     gsl_matrix_view Lv = gsl_matrix_view_array_with_tda(g->L, k, k, g->kmax);
-    if (gsl_linalg_cholesky_decomp1(&Lv.matrix) != GSL_SUCCESS)
+    if (!lw_cholrec_decomp(g->L, k, g->kmax, g->chw)) /* gsl_linalg_cholesky_decomp1's bits */
         return false;
     /* gsl_linalg_cholesky_rcond's estimate, with ||A||_1 taken from the scaled Gram itself
      * (build_gram, O(k^2)) instead of rebuilt from the factor (O(k^3) dot products: a fifth
