@@ -262,11 +262,14 @@ LW_VEC_KERNEL static double ssr_of(lw_granger_t *g, size_t n, size_t p, size_t k
     const double *zy = z_of(g, 0), *zx = z_of(g, 1);
     const size_t m = n - p, ncols = kk - 1;
     double *restrict f = g->fit;
+    double ssr = 0.0;
     const double *cols[4];
     double bs[4];
-    for (size_t r = 0; r < m; r++)
-        f[r] = b[0];
+    /* f = b0 (in the first group's pass), then each group of four lag columns adds its
+     * four products; the rows are independent: every row sees the same operations */
+    const lw_v4d bc = lw_splat4(b[0]);
     for (size_t c0 = 0; c0 < ncols; c0 += 4) {
+        const bool first = c0 == 0;
         size_t nb = 0;
         for (size_t c = c0; c < ncols && nb < 4; c++, nb++) {
             const size_t col = c + 1; /* design column; 1..p y lags, p+1..2p x lags */
@@ -282,16 +285,34 @@ LW_VEC_KERNEL static double ssr_of(lw_granger_t *g, size_t n, size_t p, size_t k
         const lw_v4d b0 = lw_splat4(bs[0]), b1 = lw_splat4(bs[1]), b2 = lw_splat4(bs[2]),
                      b3 = lw_splat4(bs[3]);
         size_t r = 0;
-        for (; r + 4 <= m; r += 4) /* elementwise: the same bits as the scalar tail */
-            lw_st4(f + r, lw_ld4(f + r) + (b0 * lw_ld4(a0 + r) + b1 * lw_ld4(a1 + r) +
-                                           b2 * lw_ld4(a2 + r) + b3 * lw_ld4(a3 + r)));
-        for (; r < m; r++)
-            f[r] += bs[0] * a0[r] + bs[1] * a1[r] + bs[2] * a2[r] + bs[3] * a3[r];
-    }
-    double ssr = 0.0;
-    for (size_t r = 0; r < m; r++) {
-        const double e = zy[p + r] - f[r];
-        ssr += e * e;
+        if (c0 + 4 < ncols) {
+            for (; r + 4 <= m; r += 4) /* elementwise: the same bits as the scalar tail */
+                lw_st4(f + r,
+                       (first ? bc : lw_ld4(f + r)) + (b0 * lw_ld4(a0 + r) + b1 * lw_ld4(a1 + r) +
+                                                       b2 * lw_ld4(a2 + r) + b3 * lw_ld4(a3 + r)));
+            for (; r < m; r++)
+                f[r] = (first ? b[0] : f[r]) +
+                       (bs[0] * a0[r] + bs[1] * a1[r] + bs[2] * a2[r] + bs[3] * a3[r]);
+            continue;
+        }
+        /* the last group: the fitted values are final, the residuals summed in row order
+         * in the same pass (the serial sum overlaps the products of the next rows) */
+        const double *restrict y = zy + p;
+        for (; r + 4 <= m; r += 4) {
+            const lw_v4d fv =
+                (first ? bc : lw_ld4(f + r)) + (b0 * lw_ld4(a0 + r) + b1 * lw_ld4(a1 + r) +
+                                                b2 * lw_ld4(a2 + r) + b3 * lw_ld4(a3 + r));
+            const lw_v4d e = lw_ld4(y + r) - fv, e2 = e * e;
+            ssr += e2[0];
+            ssr += e2[1];
+            ssr += e2[2];
+            ssr += e2[3];
+        }
+        for (; r < m; r++) {
+            const double e = y[r] - ((first ? b[0] : f[r]) + (bs[0] * a0[r] + bs[1] * a1[r] +
+                                                              bs[2] * a2[r] + bs[3] * a3[r]));
+            ssr += e * e;
+        }
     }
     return ssr;
 }
