@@ -460,8 +460,8 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
             return lw_seterr(errstr, errstr_size, LW_ERR_STATS,
                              "ols: column %zu is all zero (or overflows)", j);
         ols->dscale[j] = 1.0 / sqrt(ss);
-        for (size_t t = 0; t < nobs; t++)
-            gsl_matrix_set(A, t, j, X[t * k + j] * ols->dscale[j]);
+        for (size_t t = 0; t < nobs; t++) /* gsl_matrix_set without its call and range check */
+            A->data[t * A->tda + j] = X[t * k + j] * ols->dscale[j];
     }
 
     gsl_vector_view tau = gsl_vector_view_array(ols->tau, k);
@@ -482,8 +482,7 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
     gsl_vector_view yv = gsl_vector_view_array(ols->yv, nobs);
     gsl_vector_view zv = gsl_vector_view_array(ols->zv, k);
     gsl_vector_view lsres = gsl_vector_view_array(ols->lsres, nobs);
-    for (size_t t = 0; t < nobs; t++)
-        gsl_vector_set(&yv.vector, t, y[t]);
+    memcpy(ols->yv, y, nobs * sizeof *y);
     st = gsl_linalg_QRPT_lssolve(A, &tau.vector, &perm, &yv.vector, &zv.vector, &lsres.vector);
     if (st != GSL_SUCCESS)
         return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "ols: solve failed: %s",
