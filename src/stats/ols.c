@@ -382,9 +382,10 @@ lw_err_t lw_ols_qr_qtm(double *X, size_t m, size_t k, double *Y, size_t nb, char
             C[c * mp + t] = 0.0;
     memset(C + mp * (k + nb), 0, k * sizeof *C);
     qr_columns(C, m, k, k + nb, mp, C + mp * (k + nb), js);
-    for (size_t t = 0; t < m; t++)
+    for (size_t t = 0; t < k; t++) /* R; the rows below it are all zero */
         for (size_t j = 0; j < k; j++)
             X[t * k + j] = t <= j ? C[j * mp + t] : 0.0;
+    memset(X + k * k, 0, (m - k) * k * sizeof *X);
     for (size_t c = 0; c < nb; c++)
         memcpy(Y + c * m, C + (k + c) * mp, m * sizeof *C);
     free(C);
