@@ -27,6 +27,7 @@
 #include "leadwatch/stats/ols.h"
 
 #include "leadwatch/stats/hac.h"
+#include "leadwatch/stats/qrpt.h"
 #include "leadwatch/stats/vec4.h"
 
 #include <gsl/gsl_blas.h>
@@ -469,7 +470,7 @@ lw_err_t lw_ols_fit(lw_ols_t *ols, const double *X, const double *y, size_t nobs
     gsl_vector_view nrm = gsl_vector_view_array(ols->norm, k);
     gsl_permutation perm = {k, ols->perm};
     int signum = 0;
-    int st = gsl_linalg_QRPT_decomp(A, &tau.vector, &perm, &signum, &nrm.vector);
+    int st = lw_qrpt_decomp(A, &tau.vector, &perm, &signum, &nrm.vector); /* GSL QRPT's bits */
     if (st != GSL_SUCCESS)
         return lw_seterr(errstr, errstr_size, LW_ERR_STATS, "ols: QR failed: %s", gsl_strerror(st));
     const double r00 = fabs(gsl_matrix_get(A, 0, 0));
