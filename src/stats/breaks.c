@@ -691,7 +691,7 @@ LW_VEC_KERNEL static void hc_flush(hc_work_t *w)
 }
 
 /* Row t of W~ with the pending updates (hc_flush) applied, into x. */
-static inline LW_VEC_INLINE void hc_w_row(const hc_work_t *w, size_t t, double *x)
+static void hc_w_row(const hc_work_t *w, size_t t, double *x)
 {
     for (size_t c = 0; c < w->q; c++) {
         double v = w->W[c * w->mp + t];
