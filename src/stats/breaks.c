@@ -706,8 +706,8 @@ static void hc_w_row(const hc_work_t *w, size_t t, double *x)
 
 /* What hc_bound needs of row s, joining the new regime after the anchor j
  * (h: its hat column, r: its slot in qs). */
-LW_VEC_KERNEL_FMA static void hc_join(hc_work_t *w, size_t s, const double *h, size_t r,
-                                      const double *zs)
+LW_VEC_KERNEL static void hc_join(hc_work_t *w, size_t s, const double *h, size_t r,
+                                  const double *zs)
 {
     const size_t mp = w->mp, k = w->k, q = w->q;
     const double *qs = w->qs;
@@ -826,8 +826,7 @@ LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, size_t lo, const do
 
 /* S (lower triangle, q x q) = sum_t Y[a][t] X[b][t] (q columns of mp each),
  * two rows and two columns of S per pass. */
-static inline LW_VEC_INLINE void hc_cross2_body(const hc_work_t *w, const double *Y,
-                                                const double *X, double *S)
+LW_VEC_KERNEL static void hc_cross2(const hc_work_t *w, const double *Y, const double *X, double *S)
 {
     const size_t mp = w->mp, q = w->q;
     for (size_t a = 0; a < q; a += 2) {
@@ -854,18 +853,6 @@ static inline LW_VEC_INLINE void hc_cross2_body(const hc_work_t *w, const double
             }
         }
     }
-}
-
-LW_VEC_KERNEL static void hc_cross2(const hc_work_t *w, const double *Y, const double *X, double *S)
-{
-    hc_cross2_body(w, Y, X, S);
-}
-
-/* hc_cross2 for the bound only (hc_anchor's K): fused where the CPU has FMA. */
-LW_VEC_KERNEL_FMA static void hc_cross2_bound(const hc_work_t *w, const double *Y, const double *X,
-                                              double *S)
-{
-    hc_cross2_body(w, Y, X, S);
 }
 
 /* S = sum_t Y[a][t] W~[b][t] (lower triangle). */
@@ -974,7 +961,7 @@ LW_VEC_KERNEL static lw_err_t hc_wald(hc_work_t *w, double *out, char *errstr, s
 /* The candidate i just evaluated by hc_wald becomes the anchor: its factor,
  * d, B, the whitened rows v_t = L_j^-1 w~_t (in Y) and their squared norms,
  * K = sum_t lev_t v_t v_t'; what hc_join accumulates starts again. */
-LW_VEC_KERNEL_FMA static void hc_anchor(hc_work_t *w, size_t i)
+LW_VEC_KERNEL static void hc_anchor(hc_work_t *w, size_t i)
 {
     const size_t mp = w->mp, k = w->k, q = w->q;
     memcpy(w->Lj, w->S, q * q * sizeof(double));
@@ -1005,7 +992,7 @@ LW_VEC_KERNEL_FMA static void hc_anchor(hc_work_t *w, size_t i)
             lw_st4(V + c * mp + t, v[c] * sl);
     }
     w->maxlev = fmax(fmax(mx[0], mx[1]), fmax(mx[2], mx[3]));
-    hc_cross2_bound(w, V, V, w->Kj); /* sum_t lev_t v_t v_t' */
+    hc_cross2(w, V, V, w->Kj); /* sum_t lev_t v_t v_t' */
     memset(w->dB, 0, k * q * sizeof(double));
     memset(w->Xa, 0, k * q * sizeof(double));
     memset(w->Nj, 0, q * q * sizeof(double));
@@ -1040,7 +1027,7 @@ LW_VEC_KERNEL_FMA static void hc_anchor(hc_work_t *w, size_t i)
  *   matrix M is positive definite W(i) = c' S_i^-1 c <= c' M^-1 c (and S_i is
  *   not singular).  Returns HUGE_VAL when there is no such bound.
  */
-LW_VEC_KERNEL_FMA static double hc_bound(hc_work_t *w, size_t i)
+static double hc_bound(hc_work_t *w, size_t i)
 {
     const size_t k = w->k, q = w->q;
     const double *d = w->d;

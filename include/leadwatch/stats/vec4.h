@@ -41,17 +41,9 @@ typedef double lw_v4d __attribute__((vector_size(4 * sizeof(double))));
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) &&       \
     defined(__OPTIMIZE__)
 #define LW_VEC_KERNEL __attribute__((target_clones("avx2", "default")))
-#define LW_VEC_KERNEL_FMA                                                                          \
-    __attribute__((target_clones("arch=haswell", "default"), optimize("fp-contract=fast")))
 #else
 #define LW_VEC_KERNEL
-#define LW_VEC_KERNEL_FMA
 #endif
-/* LW_VEC_KERNEL_FMA: for kernels whose results only steer a computation and never reach
- * an output bit (breaks.c's bound that decides which candidates are evaluated exactly):
- * on CPUs with FMA (the Haswell clone) a * b + c is fused, one rounding instead of two, so
- * their bits differ between the clones (each is as accurate or more); everything that
- * reaches a result stays in LW_VEC_KERNEL functions, which never fuse. */
 
 /* The helpers are always inlined, at every optimisation level: a v4d never
  * crosses a call, so a clone and a helper can never disagree on how a v4d is
