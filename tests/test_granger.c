@@ -574,9 +574,9 @@ static void test_common_and_ty_degenerate(void **state)
 }
 
 /* lw_cholrec_decomp (the scan's Cholesky) against gsl_linalg_cholesky_decomp1 bit for
- * bit: every size 1..121 (2 * LW_GRANGER_MAX_LAG + 1; GSL recurses above 24), a Gram of
- * random columns with a row stride wider than n, Jacobi-scaled like the scan's, and a
- * nearly collinear one; then a matrix that is not positive definite fails in both. */
+ * bit: every size 1..121 (2 max_lag + 1 at the config's bound of 60; GSL recurses above 24), a Gram
+ * of random columns with a row stride wider than n, Jacobi-scaled like the scan's, and a nearly
+ * collinear one; then a matrix that is not positive definite fails in both. */
 static void test_cholrec_equals_gsl(void **state)
 {
     (void)state;
