@@ -272,10 +272,53 @@ static void test_dir_search_reuses_own_order(void **state)
     free(g);
 }
 
+/* lw_analyze_valid_rows (one pass) against the definition row by row: y_t, y and x at
+ * t - need..t - 1 and the control at t - need..t finite; NaN and Inf sprinkled at random
+ * into each series, every need 0..K, and windows [lo, hi) inside, at and across the ends. */
+static void test_valid_rows_equals_definition(void **state)
+{
+    (void)state;
+    static fx_t f;
+    fx_open(&f, 1);
+    size_t *want = malloc(N * sizeof(size_t));
+    assert_non_null(want);
+    for (int round = 0; round < 40; round++) {
+        for (size_t t = 0; t < N; t++) {
+            const double u = 0.5 * (1.0 + erf(gauss() / sqrt(2.0))); /* uniform */
+            const double bad = round % 3 == 0 ? INFINITY : NAN;
+            const double rate = 0.002 * (double)(round % 8);
+            f.y[t] = u < rate ? bad : gauss();
+            f.x[t] = u > 1.0 - rate ? bad : gauss();
+            f.c[t] = u > 0.5 && u < 0.5 + rate / 2 ? bad : gauss();
+        }
+        f.w.nc = (size_t)(round % 2);
+        const size_t los[] = {0, 3, 100}, his[] = {N, N - 5, 101};
+        for (size_t need = 0; need <= K; need++)
+            for (size_t a = 0; a < 3; a++) {
+                size_t lo = los[a], hi = his[a], m = 0;
+                for (size_t t = lo < need ? need : lo; t < hi; t++) {
+                    bool ok = isfinite(f.y[t]);
+                    for (size_t j = 1; j <= need; j++)
+                        ok = ok && isfinite(f.y[t - j]) && isfinite(f.x[t - j]);
+                    for (size_t j = 0; f.w.nc && j <= need; j++)
+                        ok = ok && isfinite(f.c[t - j]);
+                    if (ok)
+                        want[m++] = t;
+                }
+                const size_t got = lw_analyze_valid_rows(&f.w, f.y, f.x, need, lo, hi, f.w.rows);
+                assert_int_equal(got, m);
+                assert_memory_equal(f.w.rows, want, m * sizeof(size_t));
+            }
+    }
+    free(want);
+    fx_close(&f);
+}
+
 int main(void)
 {
     lw_stats_init();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_rows_equals_definition),
         cmocka_unit_test(test_pair_test_one_qr_equals_refits),
         cmocka_unit_test(test_pair_test_declines_like_refit),
         cmocka_unit_test(test_dir_search_reuses_own_order),

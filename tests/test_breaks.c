@@ -552,7 +552,7 @@ static void test_supwald_hc_equals_refit(void **state)
  * (K = 2 P + 2 columns), the regressand y_t and the changing columns (the x
  * lags).  damp: x_{t-1} nearly 0 over the first 60 rows, so a break early in
  * the trimmed range leaves its change nearly in the span of the fixed columns
- * (HC_GRAM_GUARD in breaks.c). */
+ * (HC_GRAM_GUARD in breaks_hc.c). */
 static void lag_rows(const double *y, const double *x, const double *c2, size_t P, size_t M,
                      bool damp, double *Z, double *yy, size_t *chg)
 {

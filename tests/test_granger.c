@@ -28,10 +28,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "leadwatch/stats/cholrec.h"
 #include "leadwatch/stats/granger.h"
 #include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -570,6 +573,75 @@ static void test_common_and_ty_degenerate(void **state)
     assert_non_null(strstr(err, "singular"));
 }
 
+/* lw_cholrec_decomp (the scan's Cholesky) against gsl_linalg_cholesky_decomp1 bit for
+ * bit: every size 1..121 (2 max_lag + 1 at the config's bound of 60; GSL recurses above 24), a Gram
+ * of random columns with a row stride wider than n, Jacobi-scaled like the scan's, and a nearly
+ * collinear one; then a matrix that is not positive definite fails in both. */
+static void test_cholrec_equals_gsl(void **state)
+{
+    (void)state;
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    const size_t nmax = 121, tda = nmax + 3, rows = 160;
+    double *X = malloc(rows * nmax * sizeof(double));
+    double *A = malloc(nmax * tda * sizeof(double)), *G = malloc(nmax * tda * sizeof(double));
+    double *work = malloc(lw_cholrec_work_size(nmax) * sizeof(double));
+    assert_non_null(X);
+    assert_non_null(A);
+    assert_non_null(G);
+    assert_non_null(work);
+    uint64_t seed = 12345;
+    for (int kind = 0; kind < 2; kind++) {
+        for (size_t n = 1; n <= nmax; n++) {
+            for (size_t r = 0; r < rows; r++)
+                for (size_t c = 0; c < n; c++) {
+                    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                    const double u = (double)(seed >> 11) / 9007199254740992.0 - 0.5;
+                    X[r * nmax + c] = kind == 1 && c > 0 ? X[r * nmax + c - 1] + 1e-4 * u : u;
+                }
+            for (size_t a = 0; a < n; a++)
+                for (size_t b = 0; b <= a; b++) {
+                    double v = 0.0;
+                    for (size_t r = 0; r < rows; r++)
+                        v += X[r * nmax + a] * X[r * nmax + b];
+                    A[a * tda + b] = A[b * tda + a] = v;
+                }
+            for (size_t a = 0; a < n; a++) /* Jacobi scaling, as the scan's Gram */
+                for (size_t b = 0; b < n; b++)
+                    if (a != b)
+                        A[a * tda + b] /= sqrt(A[a * tda + a] * A[b * tda + b]);
+            for (size_t a = 0; a < n; a++)
+                A[a * tda + a] = 1.0;
+            memcpy(G, A, nmax * tda * sizeof(double));
+            gsl_matrix_view Gv = gsl_matrix_view_array_with_tda(G, n, n, tda);
+            const int st = gsl_linalg_cholesky_decomp1(&Gv.matrix);
+            const bool ok = lw_cholrec_decomp(A, n, tda, work);
+            assert_int_equal(ok, st == GSL_SUCCESS);
+            if (!ok)
+                continue;
+            for (size_t a = 0; a < n; a++)
+                for (size_t b = 0; b <= a; b++)
+                    if (memcmp(&A[a * tda + b], &G[a * tda + b], sizeof(double)) != 0)
+                        fail_msg("n %zu kind %d: L(%zu, %zu) = %.17g, GSL %.17g", n, kind, a, b,
+                                 A[a * tda + b], G[a * tda + b]);
+        }
+    }
+    /* indefinite: diag(1, -1, 1, ...) with the negative pivot in the second block */
+    for (size_t n = 10; n <= nmax; n += 37) {
+        memset(A, 0, nmax * tda * sizeof(double));
+        for (size_t a = 0; a < n; a++)
+            A[a * tda + a] = a == n - 2 ? -1.0 : 1.0;
+        memcpy(G, A, nmax * tda * sizeof(double));
+        gsl_matrix_view Gv = gsl_matrix_view_array_with_tda(G, n, n, tda);
+        assert_int_not_equal(gsl_linalg_cholesky_decomp1(&Gv.matrix), GSL_SUCCESS);
+        assert_false(lw_cholrec_decomp(A, n, tda, work));
+    }
+    gsl_set_error_handler(old);
+    free(work);
+    free(G);
+    free(A);
+    free(X);
+}
+
 int main(void)
 {
     lw_stats_init();
@@ -583,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_select_common_rescale),
         cmocka_unit_test(test_toda_yamamoto_against_statsmodels),
         cmocka_unit_test(test_common_and_ty_degenerate),
+        cmocka_unit_test(test_cholrec_equals_gsl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

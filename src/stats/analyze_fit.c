@@ -40,18 +40,25 @@
 size_t lw_analyze_valid_rows(const lw_analyze_work_t *w, const double *y, const double *x,
                              size_t need, size_t lo, size_t hi, size_t *rows)
 {
+    /* Row t is valid when y_t, y and x at t - need..t - 1 and every control at t - need..t
+     * are finite: one pass keeping the last index before t where y or x is not finite and
+     * the last index up to t where a control is not (was a window of need per row). */
     size_t m = 0;
     if (lo < need)
         lo = need;
-    for (size_t t = lo; t < hi; t++) {
-        bool ok = isfinite(y[t]);
-        for (size_t j = 1; ok && j <= need; j++)
-            ok = isfinite(y[t - j]) && isfinite(x[t - j]);
-        for (size_t c = 0; ok && c < w->nc; c++)
-            for (size_t j = 0; ok && j <= need; j++)
-                ok = isfinite(w->fc[c][t - j]);
-        if (ok)
+    if (lo >= hi)
+        return 0;
+    const size_t s = lo - need;
+    ptrdiff_t bad_yx = (ptrdiff_t)s - 1, bad_c = (ptrdiff_t)s - 1;
+    for (size_t t = s; t < hi; t++) {
+        for (size_t c = 0; c < w->nc; c++)
+            if (!isfinite(w->fc[c][t]))
+                bad_c = (ptrdiff_t)t;
+        const ptrdiff_t first = (ptrdiff_t)(t - need);
+        if (t >= lo && isfinite(y[t]) && bad_yx < first && bad_c < first)
             rows[m++] = t;
+        if (!isfinite(y[t]) || !isfinite(x[t]))
+            bad_yx = (ptrdiff_t)t;
     }
     return m;
 }

@@ -21,7 +21,8 @@
  *      after one of (y, x) (analyze's two directions) finds both centred
  *      series in the workspace and reads the same prefixes with the roles of
  *      the two slots swapped (lw_granger_scan).
- *   3. Jacobi-scaled Cholesky (gsl_linalg_cholesky_decomp1) of the Gram.  The
+ *   3. Jacobi-scaled Cholesky of the Gram (cholrec.c: gsl_linalg_cholesky_decomp1's
+ *      operations, side by side).  The
  *      restricted model's columns are a leading block, and the Cholesky factor
  *      of a leading block is the leading block of the factor, so one
  *      factorisation serves both models.
@@ -44,6 +45,7 @@
  */
 #include "leadwatch/stats/granger.h"
 
+#include "leadwatch/stats/cholrec.h"
 #include "leadwatch/stats/ols.h"
 #include "leadwatch/stats/vec4.h"
 
@@ -84,6 +86,7 @@ struct lw_granger {
     lw_ols_t *ols;             /* fallback */
     double *Xd, *yd;
     double *fit;  /* max_nobs: fitted values */
+    double *chw;  /* lw_cholrec_work_size(kmax): lw_cholrec_decomp's scratch */
     double mem[]; /* the arrays above, carved in this order */
 };
 
@@ -112,18 +115,30 @@ lw_err_t lw_granger_new(size_t max_nobs, size_t max_lag, lw_granger_t **out, cha
                          "granger: workspace (n %zu, lag %zu) exceeds the bound (%u, %u)", max_nobs,
                          max_lag, LW_GRANGER_MAX_NOBS, LW_GRANGER_MAX_LAG);
     const size_t k = 2 * max_lag + 1, N = max_nobs;
-    const size_t sizes[] = {2 * N, 2 * (N + 1), 4 * (max_lag + 1) * (N + 1),
-                            k * k, k,           k,
-                            k,     k,           k * k,
-                            k,     k,           3 * k,
-                            N * k, N,           N};
+    const size_t sizes[] = {2 * N,
+                            2 * (N + 1),
+                            4 * (max_lag + 1) * (N + 1),
+                            k * k,
+                            k,
+                            k,
+                            k,
+                            k,
+                            k * k,
+                            k,
+                            k,
+                            3 * k,
+                            N * k,
+                            N,
+                            N,
+                            lw_cholrec_work_size(k)};
     const size_t nparts = sizeof sizes / sizeof sizes[0];
     lw_granger_t *g = lw_stats_block_new(sizeof(lw_granger_t), sizes, nparts);
     if (!g)
         return lw_seterr(errstr, errstr_size, LW_ERR_NOMEM, "granger: out of memory");
     *g = (lw_granger_t){.max_nobs = max_nobs, .max_lag = max_lag, .kmax = k};
-    double **const parts[] = {&g->z, &g->S,   &g->PP,  &g->gram,  &g->xty, &g->dsc, &g->bu, &g->br,
-                              &g->L, &g->rhs, &g->sol, &g->work3, &g->Xd,  &g->yd,  &g->fit};
+    double **const parts[] = {&g->z,  &g->S,  &g->PP,  &g->gram, &g->xty, &g->dsc,
+                              &g->bu, &g->br, &g->L,   &g->rhs,  &g->sol, &g->work3,
+                              &g->Xd, &g->yd, &g->fit, &g->chw};
     lw_stats_carve(g->mem, parts, sizes, nparts);
     lw_err_t err = lw_ols_new(max_nobs, k, &g->ols, errstr, errstr_size);
     if (err != LW_OK) {
@@ -247,11 +262,14 @@ LW_VEC_KERNEL static double ssr_of(lw_granger_t *g, size_t n, size_t p, size_t k
     const double *zy = z_of(g, 0), *zx = z_of(g, 1);
     const size_t m = n - p, ncols = kk - 1;
     double *restrict f = g->fit;
+    double ssr = 0.0;
     const double *cols[4];
     double bs[4];
-    for (size_t r = 0; r < m; r++)
-        f[r] = b[0];
+    /* f = b0 (in the first group's pass), then each group of four lag columns adds its
+     * four products; the rows are independent: every row sees the same operations */
+    const lw_v4d bc = lw_splat4(b[0]);
     for (size_t c0 = 0; c0 < ncols; c0 += 4) {
+        const bool first = c0 == 0;
         size_t nb = 0;
         for (size_t c = c0; c < ncols && nb < 4; c++, nb++) {
             const size_t col = c + 1; /* design column; 1..p y lags, p+1..2p x lags */
@@ -267,16 +285,34 @@ LW_VEC_KERNEL static double ssr_of(lw_granger_t *g, size_t n, size_t p, size_t k
         const lw_v4d b0 = lw_splat4(bs[0]), b1 = lw_splat4(bs[1]), b2 = lw_splat4(bs[2]),
                      b3 = lw_splat4(bs[3]);
         size_t r = 0;
-        for (; r + 4 <= m; r += 4) /* elementwise: the same bits as the scalar tail */
-            lw_st4(f + r, lw_ld4(f + r) + (b0 * lw_ld4(a0 + r) + b1 * lw_ld4(a1 + r) +
-                                           b2 * lw_ld4(a2 + r) + b3 * lw_ld4(a3 + r)));
-        for (; r < m; r++)
-            f[r] += bs[0] * a0[r] + bs[1] * a1[r] + bs[2] * a2[r] + bs[3] * a3[r];
-    }
-    double ssr = 0.0;
-    for (size_t r = 0; r < m; r++) {
-        const double e = zy[p + r] - f[r];
-        ssr += e * e;
+        if (c0 + 4 < ncols) {
+            for (; r + 4 <= m; r += 4) /* elementwise: the same bits as the scalar tail */
+                lw_st4(f + r,
+                       (first ? bc : lw_ld4(f + r)) + (b0 * lw_ld4(a0 + r) + b1 * lw_ld4(a1 + r) +
+                                                       b2 * lw_ld4(a2 + r) + b3 * lw_ld4(a3 + r)));
+            for (; r < m; r++)
+                f[r] = (first ? b[0] : f[r]) +
+                       (bs[0] * a0[r] + bs[1] * a1[r] + bs[2] * a2[r] + bs[3] * a3[r]);
+            continue;
+        }
+        /* the last group: the fitted values are final, the residuals summed in row order
+         * in the same pass (the serial sum overlaps the products of the next rows) */
+        const double *restrict y = zy + p;
+        for (; r + 4 <= m; r += 4) {
+            const lw_v4d fv =
+                (first ? bc : lw_ld4(f + r)) + (b0 * lw_ld4(a0 + r) + b1 * lw_ld4(a1 + r) +
+                                                b2 * lw_ld4(a2 + r) + b3 * lw_ld4(a3 + r));
+            const lw_v4d e = lw_ld4(y + r) - fv, e2 = e * e;
+            ssr += e2[0];
+            ssr += e2[1];
+            ssr += e2[2];
+            ssr += e2[3];
+        }
+        for (; r < m; r++) {
+            const double e = y[r] - ((first ? b[0] : f[r]) + (bs[0] * a0[r] + bs[1] * a1[r] +
+                                                              bs[2] * a2[r] + bs[3] * a3[r]));
+            ssr += e * e;
+        }
     }
     return ssr;
 }
@@ -392,7 +428,7 @@ static bool ssr_fast(lw_granger_t *g, size_t n, size_t p, double *ssr_r, double 
 {
     const size_t k = 2 * p + 1;
     gsl_matrix_view Lv = gsl_matrix_view_array_with_tda(g->L, k, k, g->kmax);
-    if (gsl_linalg_cholesky_decomp1(&Lv.matrix) != GSL_SUCCESS)
+    if (!lw_cholrec_decomp(g->L, k, g->kmax, g->chw)) /* gsl_linalg_cholesky_decomp1's bits */
         return false;
     /* gsl_linalg_cholesky_rcond's estimate, with ||A||_1 taken from the scaled Gram itself
      * (build_gram, O(k^2)) instead of rebuilt from the factor (O(k^3) dot products: a fifth

@@ -177,6 +177,12 @@ lw_err_t lw_breaks_supf_lags(const double *y, const double *x, size_t n, size_t 
                              double trim, lw_breaks_supf_t *res, double *f_path, char *errstr,
                              size_t errstr_size);
 
+/* The lag design [1, y_{t-1..ylags}, x_{t-1..xlags}] of rows t = L..n-1,
+ * L = max(ylags, xlags), into Z ((n - L) x (1 + ylags + xlags), row-major) and
+ * yy (n - L): what the _lags entry points test. */
+void lw_breaks_lag_design(const double *y, const double *x, size_t n, size_t ylags, size_t xlags,
+                          double *Z, double *yy);
+
 /*
  * CUSUM of recursive residuals for the design (y, Z) as described above.
  * Needs m >= k + 3.  Same error conventions as lw_breaks_supf.

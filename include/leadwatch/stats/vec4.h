@@ -1,6 +1,6 @@
 /*
  * vec4.h - four-double vectors for the row loops of the statistics kernels
- * (breaks.c's HC sup-Wald path, ols.c's Householder QR; issue 17).
+ * (breaks_hc.c's HC sup-Wald path, ols.c's and qrpt.c's Householder QR; issue 17).
  *
  * How it works: v4d is a GCC/clang generic vector of four doubles; the
  * compiler maps it to two SSE2 registers or one AVX register.  The kernels
