@@ -75,15 +75,23 @@ static bool chol_cols(double *A, size_t n, size_t tda)
     return true;
 }
 
+/* T (cols x pad4(rows)) <- M', M rows x cols at stride tda; T's rows zero past
+ * `rows`, so the kernels below read whole four-double groups. */
+static void transpose_pad4(const double *M, size_t rows, size_t cols, size_t tda, double *T)
+{
+    const size_t np = lw_pad4(rows);
+    for (size_t c = 0; c < cols; c++)
+        for (size_t r = 0; r < np; r++)
+            T[c * np + r] = r < rows ? M[r * tda + c] : 0.0;
+}
+
 /* B (n2 x n1, stride tda) <- B L^-T, L the n1 x n1 lower factor at stride tda;
  * Lt (n1 x pad4(n1)) receives L's transpose (Lt[j][k] = L(k, j), zero past n1). */
 LW_VEC_KERNEL static void trsm_rlt(const double *L, size_t n1, double *B, size_t n2, size_t tda,
                                    double *Lt)
 {
     const size_t np = lw_pad4(n1);
-    for (size_t j = 0; j < n1; j++)
-        for (size_t k = 0; k < np; k++)
-            Lt[j * np + k] = k < n1 ? L[k * tda + j] : 0.0;
+    transpose_pad4(L, n1, n1, tda, Lt);
     for (size_t i = 0; i < n2; i++) {
         double *Bi = B + i * tda;
         for (size_t j = 0; j < n1; j++) {
@@ -106,9 +114,7 @@ LW_VEC_KERNEL static void syrk_ln(const double *B, size_t n2, size_t n1, double 
                                   double *Bt)
 {
     const size_t np = lw_pad4(n2);
-    for (size_t k = 0; k < n1; k++)
-        for (size_t j = 0; j < np; j++)
-            Bt[k * np + j] = j < n2 ? B[j * tda + k] : 0.0;
+    transpose_pad4(B, n2, n1, tda, Bt);
     for (size_t i = 0; i < n2; i++) {
         const double *Bi = B + i * tda;
         double *Ci = C + i * tda;
