@@ -211,8 +211,11 @@ static size_t slot_of(const uint64_t *keys, size_t cap, uint64_t key)
 
 void lw_dedup_prefetch(const lw_dedup_t *d, uint64_t key)
 {
-    if (d->cap > 0)
-        __builtin_prefetch(&d->keys[home_of(key, d->cap)]);
+    if (d->cap == 0)
+        return;
+    size_t i = home_of(key, d->cap);
+    __builtin_prefetch(&d->keys[i], 1); /* a new id, the usual case, is written there */
+    __builtin_prefetch(&d->tags[i], 1);
 }
 
 bool lw_dedup_seen(lw_dedup_t *d, uint64_t key)
