@@ -20,7 +20,7 @@
  * before the envelope; after a crash right then, re-reading the envelope
  * counts those elements again unless they carry dedup ids (which the flush
  * committed, so they are then duplicates).
- * Reading ahead (lw_pipeline_feed_ahead, the consumer's path): with dedup
+ * Reading ahead (lw_pipeline_feed_ahead: the consumer and file ingest): with dedup
  * on, each probe of the id table is a cache miss (a table of tens of MiB,
  * one random slot per event).  So the feed of message k decodes message k+1
  * too and prefetches its id's slot, before it counts k; k's event is first

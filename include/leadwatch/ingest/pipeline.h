@@ -93,7 +93,8 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
  * decode when it is given the same buffer (pointer, length and now_ms);
  * anything else is decoded afresh.  `next` must stay unchanged until it is
  * fed or lw_pipeline_forget_ahead() is called: call that before the buffer
- * goes away unfed (the consumer calls it after each poll batch).  Counting,
+ * goes away unfed (the consumer calls it after each poll batch, file
+ * ingest when it leaves a file).  Counting,
  * outcomes and positions are those of lw_pipeline_feed, in the same order.
  */
 lw_err_t lw_pipeline_feed_ahead(lw_pipeline_t *p, int source, const char *buf, size_t len,
