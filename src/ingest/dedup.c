@@ -19,12 +19,14 @@
  * it sizes the table so the live ids fill at most half of it (doubling
  * up to cap_max, the power of two that holds max_ids at 2/3 load), so every
  * id is moved O(1) times (rebuilding at every bucket close, the first
- * version, moved every live id once per closing bucket).  The cost that
+ * version, moved every live id once per closing bucket); the rehash
+ * prefetches the new slots of REHASH_BATCH ids at a time.  The cost that
  * remains is one cache miss per lookup in a table larger than L2
  * (bench/RESULTS.md, issue 14: 1.78x the CPU of an ingest without ids; a
- * Bloom filter in front did not help: the streaming input evicts it too).
- * The ids added since
- * the last flush are also kept in a pending list, the part
+ * Bloom filter in front did not help: the streaming input evicts it too):
+ * the pipeline hides it by calling lw_dedup_prefetch() for the next event
+ * while it counts the current one (pipeline.c, "Reading ahead").  The ids
+ * added since the last flush are also kept in a pending list, the part
  * lw_dedup_write() persists.
  *
  * Store layout (all inside the pipeline's transaction):
