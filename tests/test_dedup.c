@@ -87,6 +87,44 @@ static void test_membership_and_bound(void **state)
     lw_dedup_destroy(d);
 }
 
+/* Buckets are kept as tags relative to the first one: buckets before it
+ * (a late event), a window that closes before any id arrives, ids of
+ * closed buckets seen again, and a bucket beyond the int32 tag range
+ * (1 ms buckets, 2^32 ms away: not remembered, counted as untracked). */
+static void test_bucket_tags(void **state)
+{
+    (void)state;
+    char err[256];
+    lw_dedup_t *d = make(1000);
+    lw_dedup_committed(d, T0 + 2 * DAY); /* the window opens at day 2, before any id */
+    assert_true(lw_dedup_add(d, key(1), T0 + 5 * DAY));
+    assert_true(lw_dedup_add(d, key(2), T0 + 3 * DAY)); /* before the first bucket added */
+    assert_true(lw_dedup_add(d, key(3), T0 + 2 * DAY));
+    assert_true(lw_dedup_seen(d, key(1)) && lw_dedup_seen(d, key(2)) && lw_dedup_seen(d, key(3)));
+    lw_dedup_committed(d, T0 + 3 * DAY); /* day 2 closes: key 3 dead, 2 and 1 live */
+    assert_false(lw_dedup_seen(d, key(3)));
+    assert_true(lw_dedup_seen(d, key(2)) && lw_dedup_seen(d, key(1)));
+    assert_int_equal(lw_dedup_count(d), 2);
+    assert_true(lw_dedup_add(d, key(3), T0 + 4 * DAY)); /* dead id back in an open bucket */
+    assert_true(lw_dedup_seen(d, key(3)));
+    lw_dedup_committed(d, T0 + 5 * DAY);
+    assert_false(lw_dedup_seen(d, key(2)) || lw_dedup_seen(d, key(3)));
+    assert_true(lw_dedup_seen(d, key(1)));
+    checked(d);
+    lw_dedup_destroy(d);
+
+    d = lw_dedup_new(1000, 1, err, sizeof err);
+    assert_non_null(d);
+    assert_true(lw_dedup_add(d, key(1), T0));
+    assert_true(lw_dedup_add(d, key(2), T0 + INT32_MAX));
+    assert_false(lw_dedup_add(d, key(3), T0 + ((int64_t)1 << 32)));
+    assert_int_equal(lw_dedup_untracked(d), 1);
+    assert_false(lw_dedup_seen(d, key(3)));
+    assert_true(lw_dedup_seen(d, key(2)));
+    checked(d);
+    lw_dedup_destroy(d);
+}
+
 typedef struct {
     char *dir;
     char *db;
@@ -250,6 +288,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_depends_on_user_and_id),
         cmocka_unit_test(test_membership_and_bound),
+        cmocka_unit_test(test_bucket_tags),
         cmocka_unit_test_setup_teardown(test_store_round_trip_and_closing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_writers_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_past_bound, setup, teardown),

@@ -739,6 +739,106 @@ static void test_dedup_can_be_disabled(void **state)
     assert_int_equal(plays_stored(fx), 2);
 }
 
+/* The messages of test_feed_ahead_counts_as_feed: duplicates (one spelled
+ * with escapes, so its strings live in the decoder's scratch), a reject,
+ * envelopes before and after plain events. */
+static const char *const ahead_msgs[] = {
+    "{\"event\":\"track_played\",\"userId\":\"a\",\"messageId\":\"m1\",\"timestamp\":"
+    "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":1}}",
+    "{\"event\":\"track\\u005fplayed\",\"userId\":\"\\u0061\",\"messageId\":\"m\\u0031\","
+    "\"timestamp\":\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":2}}",
+    "{\"event\":\"track_played\",\"userId\":\"b\\n\",\"messageId\":\"m1\",\"timestamp\":"
+    "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":4}}",
+    "{\"event\":\"track_played\",\"userId\":\"d\\t\",\"messageId\":\"m9\",\"timestamp\":"
+    "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":256}}",
+    "{not json",
+    "{\"batch\":[{\"event\":\"track_played\",\"userId\":\"a\",\"messageId\":\"m2\",\"timestamp\":"
+    "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":8}},{\"event\":\"track_played\","
+    "\"userId\":\"a\",\"messageId\":\"m2\",\"timestamp\":\"2026-03-02T10:00:00Z\"}]}",
+    "{\"event\":\"track_played\",\"userId\":\"b\\n\",\"messageId\":\"m1\",\"timestamp\":"
+    "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":16}}",
+    "{\"event\":\"track_played\",\"userId\":\"a\",\"messageId\":\"m2\",\"timestamp\":"
+    "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":32}}",
+    "{\"batch\":[{\"event\":\"track_played\",\"userId\":\"c\",\"messageId\":\"m3\",\"timestamp\":"
+    "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":64}}]}",
+    "{\"event\":\"track_played\",\"userId\":\"c\",\"messageId\":\"m4\",\"timestamp\":"
+    "\"2026-03-02T10:00:00Z\",\"properties\":{\"duration_ms\":128}}",
+};
+
+/* Reading ahead (lw_pipeline_feed_ahead, as the consumer feeds) counts
+ * exactly as lw_pipeline_feed, message by message; a buffer rewritten in
+ * place after lw_pipeline_forget_ahead is decoded afresh. */
+static void test_feed_ahead_counts_as_feed(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    size_t n = sizeof ahead_msgs / sizeof *ahead_msgs;
+    lw_feed_outcome_t want[sizeof ahead_msgs / sizeof *ahead_msgs];
+    for (size_t i = 0; i < n; i++)
+        want[i] = feed(fx, ahead_msgs[i], (int64_t)i + 1);
+    lw_pipeline_stats_t plain;
+    lw_pipeline_stats(fx->p, &plain);
+    assert_int_equal(plain.rejected[LW_REJECT_DUPLICATE], 4);
+    assert_int_equal(plain.accepted, 6);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    lw_series_t s;
+    load(fx, &s);
+    assert_int_equal(s.nrows, 1);
+    assert_int_equal(s.ncols, 3);
+    double plain_row[3] = {s.values[0], s.values[1], s.values[2]};
+    assert_double_equal(plain_row[2], 4, 0.01); /* users a, "b\n", "d\t", c (HLL estimate) */
+    lw_series_release(&s);
+    fx_stop(fx);
+    tu_rm_rf(fx->dir);
+    free(fx->dir);
+    free(fx->db);
+    fx->dir = tu_tempdir("pipeline");
+    fx->db = tu_path(fx->dir, "t.db");
+    fx_start(fx);
+    for (size_t i = 0; i < n; i++) {
+        lw_position_t after = {.position = (int64_t)i + 1};
+        lw_feed_outcome_t out;
+        lw_reject_t reason;
+        const char *next = i + 1 < n ? ahead_msgs[i + 1] : NULL;
+        assert_int_equal(lw_pipeline_feed_ahead(
+                             fx->p, fx->src, ahead_msgs[i], strlen(ahead_msgs[i]), next,
+                             next ? strlen(next) : 0, &after, NOW, &out, &reason, err, sizeof err),
+                         LW_OK);
+        checked(fx);
+        assert_int_equal(out, want[i]);
+    }
+    lw_pipeline_stats_t ahead;
+    lw_pipeline_stats(fx->p, &ahead);
+    assert_memory_equal(&ahead, &plain, sizeof ahead);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    load(fx, &s);
+    assert_int_equal(s.nrows, 1);
+    assert_memory_equal(s.values, plain_row, sizeof plain_row);
+    assert_double_equal(lw_series_at(&s, 0, 0), 6, 0);
+    assert_double_equal(lw_series_at(&s, 0, 1), 1 + 4 + 256 + 8 + 64 + 128, 0);
+    lw_series_release(&s);
+
+    /* read ahead of buf, forget, rewrite buf in place: the feed sees the new bytes */
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", ahead_msgs[9]); /* c/m4 again: a duplicate */
+    lw_position_t after = {.position = 100};
+    lw_feed_outcome_t out;
+    lw_reject_t reason;
+    assert_int_equal(lw_pipeline_feed_ahead(fx->p, fx->src, ahead_msgs[0], strlen(ahead_msgs[0]),
+                                            buf, strlen(buf), &after, NOW, &out, &reason, err,
+                                            sizeof err),
+                     LW_OK);
+    assert_int_equal(out, LW_FEED_REJECTED); /* a/m1 again */
+    lw_pipeline_forget_ahead(fx->p);
+    char *id = strstr(buf, "\"m4\"");
+    assert_non_null(id);
+    id[2] = '5'; /* c/m5: new, so accepted only when decoded afresh */
+    assert_int_equal(lw_pipeline_feed(fx->p, fx->src, buf, strlen(buf), &after, NOW, &out, &reason,
+                                      err, sizeof err),
+                     LW_OK);
+    assert_int_equal(out, LW_FEED_ACCEPTED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +860,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_envelope_elements_counted_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_exact_across_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_can_be_disabled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_feed_ahead_counts_as_feed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

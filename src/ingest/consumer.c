@@ -713,8 +713,9 @@ static void count_lost(lw_consumer_t *c, part_t *pt, int64_t from, int64_t to)
            (long long)(to - from), (long long)pt->lost);
 }
 
-static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr,
-                           size_t errstr_size)
+/* m: the message to feed; next: the one the loop will feed after it (NULL: none), read ahead. */
+static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, const rd_kafka_message_t *next,
+                           char *errstr, size_t errstr_size)
 {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         part_t *pt = m->rkt ? lw_kc_part_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
@@ -753,9 +754,11 @@ static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, char *errstr
     lw_position_t after = {.position = m->offset + 1};
     lw_feed_outcome_t outcome;
     lw_reject_t reason;
-    lw_err_t err =
-        lw_pipeline_feed(c->p, pt->source, m->payload ? m->payload : "", m->payload ? m->len : 0,
-                         &after, c->now_ms, &outcome, &reason, errstr, errstr_size);
+    bool ahead = next && next->err == RD_KAFKA_RESP_ERR_NO_ERROR && next->payload;
+    lw_err_t err = lw_pipeline_feed_ahead(c->p, pt->source, m->payload ? m->payload : "",
+                                          m->payload ? m->len : 0, ahead ? next->payload : NULL,
+                                          ahead ? next->len : 0, &after, c->now_ms, &outcome,
+                                          &reason, errstr, errstr_size);
     if (err == LW_ERR_FENCED) /* a flush the feed made by itself: nothing of this message counts */
         return lw_kc_on_fenced(c, errstr) ? LW_OK : c->failed;
     if (err != LW_OK)
@@ -883,12 +886,14 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
         for (ssize_t k = 0; k < got; k++) {
             if (!stop) {
                 int64_t before = c->st.messages;
-                lw_err_t err = on_message(c, batch[k], errstr, errstr_size);
+                lw_err_t err =
+                    on_message(c, batch[k], k + 1 < got ? batch[k + 1] : NULL, errstr, errstr_size);
                 *nfed += (int)(c->st.messages - before);
                 stop = err != LW_OK || c->failed != LW_OK;
             }
             rd_kafka_message_destroy(batch[k]);
         }
+        lw_pipeline_forget_ahead(c->p); /* read ahead from this batch only: its messages are gone */
         done += (int)got;
         if (c->waker_started && c->failed == LW_OK)
             check_fetch_stop(c);

@@ -1,20 +1,32 @@
 /*
  * dedup.c - see dedup.h.
  *
- * Memory: one open-addressed table of slots {key, bucket} (key 0 = empty;
- * a key that hashes to 0 is stored as 1), linear probing.  Ids of buckets
+ * Memory: one open-addressed table, linear probing, as two parallel arrays
+ * in one anonymous mapping (on 2 MiB pages once it is 2 MiB or more):
+ * keys[] (uint64, 0 = empty; a key that hashes to 0 is stored as 1) and
+ * tags[] (int32: the slot's bucket as (bucket - base) / size_ms, base = the
+ * first bucket added; buckets are congruent modulo size_ms, so comparing
+ * tags is comparing buckets).  A lookup of a new id, the common case, reads
+ * keys[] only: 8 bytes a slot (32 MiB for the default 2,000,000 ids, which
+ * fits a 48 MiB L3 where the former 16-byte {key, bucket} slots, 64 MiB, did
+ * not), and with 2 MiB pages no page walk (bench/RESULTS.md issue 19,
+ * session 9).  A bucket more than 2^31 buckets from base gets no tag and its
+ * id is not remembered (untracked): with 1-minute buckets that is 4,000
+ * years.  Ids of buckets
  * that closed are dead, not deleted: lookups ignore them (a dead key found
  * again is revived in its new bucket) and the next rehash drops them.  A
  * rehash runs when the occupied slots (live + dead) reach 2/3 of the table;
  * it sizes the table so the live ids fill at most half of it (doubling
  * up to cap_max, the power of two that holds max_ids at 2/3 load), so every
  * id is moved O(1) times (rebuilding at every bucket close, the first
- * version, moved every live id once per closing bucket).  The cost that
+ * version, moved every live id once per closing bucket); the rehash
+ * prefetches the new slots of REHASH_BATCH ids at a time.  The cost that
  * remains is one cache miss per lookup in a table larger than L2
  * (bench/RESULTS.md, issue 14: 1.78x the CPU of an ingest without ids; a
- * Bloom filter in front did not help: the streaming input evicts it too).
- * The ids added since
- * the last flush are also kept in a pending list, the part
+ * Bloom filter in front did not help: the streaming input evicts it too):
+ * the pipeline hides it by calling lw_dedup_prefetch() for the next event
+ * while it counts the current one (pipeline.c, "Reading ahead").  The ids
+ * added since the last flush are also kept in a pending list, the part
  * lw_dedup_write() persists.
  *
  * Store layout (all inside the pipeline's transaction):
@@ -36,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #include "leadwatch/core/timeutil.h"
@@ -44,21 +57,32 @@
 #define INDEX_MAX_BYTES ((size_t)1 << 20) /* 131072 buckets with stored ids */
 #define CHUNKS_MAX_BYTES ((size_t)1 << 30)
 #define KEY_MAX 64
-#define MAX_GROUPS 64 /* buckets one flush groups by counting; more are sorted */
+#define MAX_GROUPS 64               /* buckets one flush groups by counting; more are sorted */
+#define HUGE_PAGE ((size_t)2 << 20) /* tables this large are mapped on 2 MiB pages */
+#define REHASH_BATCH 16             /* ids placed per round of prefetches in a rehash */
+#define TAG_NONE INT32_MIN          /* open_tag before any bucket is known: everything live */
 
+/* An id added since the last flush, as lw_dedup_write stores it. */
 typedef struct {
-    uint64_t key; /* 0: empty */
+    uint64_t key;
     int64_t bucket;
 } slot_t;
 
 struct lw_dedup {
     size_t max_ids;
     int64_t size_ms;
-    slot_t *slots;
+    /* the table: keys[cap] (0: empty) and, in parallel, tags[cap]: the
+     * slot's bucket as (bucket - base) / size_ms; both in one mapping */
+    uint64_t *keys;
+    int32_t *tags;
+    void *map;
+    size_t map_len;
     size_t cap; /* power of two, 0 before the first id */
     size_t cap_max;
     size_t used;       /* occupied slots: live ids and dead ones (bucket < open_from) */
     int64_t open_from; /* ids of earlier buckets are dead: ignored, dropped by the next rehash */
+    int64_t base;      /* the bucket of tag 0: the first bucket added (INT64_MIN before) */
+    int32_t open_tag;  /* the tag of open_from: a slot is live iff its tag >= open_tag */
     bool full;         /* max_ids live ids: no room until a bucket closes */
     slot_t *pending;   /* added since the last committed write */
     size_t npending;
@@ -77,11 +101,19 @@ uint64_t lw_dedup_key(lw_slice_t user, lw_slice_t id)
     return k ? k : 1;
 }
 
+static void unmap_table(lw_dedup_t *d)
+{
+    if (d->map)
+        munmap(d->map, d->map_len);
+    d->map = NULL;
+}
+
 void lw_dedup_destroy(lw_dedup_t *d)
 {
     if (!d)
         return;
-    LW_FREE_ALL(d->slots, d->pending, d);
+    unmap_table(d);
+    LW_FREE_ALL(d->pending, d);
 }
 
 /* The constructor convention (check, allocate, set the fields), as lw_pipeline_new. */
@@ -98,49 +130,147 @@ lw_dedup_t *lw_dedup_new(size_t max_ids, int64_t size_ms, char *errstr, size_t e
     d->max_ids = max_ids;
     d->size_ms = size_ms;
     d->open_from = INT64_MIN;
+    d->base = INT64_MIN;
+    d->open_tag = TAG_NONE;
     d->cap_max = MIN_CAP;
     while (d->cap_max * 2 < max_ids * 3)
         d->cap_max *= 2;
     return d;
 }
 
-/* The slot holding `key` (live or dead) or the empty slot that ends its probe. */
-static size_t slot_of(const slot_t *slots, size_t cap, uint64_t key)
+/* floor(a / b) for b > 0 */
+static int64_t floor_div(int64_t a, int64_t b)
 {
-    size_t i = (size_t)(key * UINT64_C(0x9E3779B97F4A7C15)) & (cap - 1);
-    while (slots[i].key != 0 && slots[i].key != key)
+    return a / b - (a % b < 0);
+}
+
+/* open_from moved: the smallest tag whose bucket is >= open_from (buckets are congruent mod
+ * size_ms). */
+static void set_open_from(lw_dedup_t *d, int64_t open_from_ms)
+{
+    d->open_from = open_from_ms;
+    if (d->base == INT64_MIN || open_from_ms == INT64_MIN)
+        return; /* no bucket known yet: tag_of sets it with the base */
+    int64_t t =
+        -floor_div(d->base - open_from_ms, d->size_ms); /* ceil((open_from - base) / size) */
+    d->open_tag = t <= TAG_NONE ? TAG_NONE + 1 : t > INT32_MAX ? INT32_MAX : (int32_t)t;
+}
+
+/* The tag of `bucket` in *tag; false when it is outside the int32 range around base. */
+static bool tag_of(lw_dedup_t *d, int64_t bucket, int32_t *tag)
+{
+    if (d->base == INT64_MIN) {
+        d->base = bucket;
+        set_open_from(d, d->open_from); /* open_tag relative to the new base */
+    }
+    int64_t t = floor_div(bucket - d->base, d->size_ms);
+    if (t <= TAG_NONE || t > INT32_MAX)
+        return false;
+    *tag = (int32_t)t;
+    return true;
+}
+
+/*
+ * A zeroed table of cap slots: anonymous memory, on 2 MiB pages (THP,
+ * MADV_HUGEPAGE) when it is that large, so a probe into a table of tens of
+ * MiB costs one cache miss and no page walk (4 KiB pages: a TLB miss too,
+ * since the table is 8,000+ pages).
+ */
+static bool map_table(size_t cap, void **map, size_t *map_len, uint64_t **keys, int32_t **tags)
+{
+    size_t bytes = cap * (sizeof **keys + sizeof **tags);
+    size_t len = bytes >= HUGE_PAGE ? bytes + HUGE_PAGE : bytes;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return false;
+    uintptr_t at = (uintptr_t)m;
+    if (bytes >= HUGE_PAGE) {
+        at = (at + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+#ifdef MADV_HUGEPAGE
+        (void)madvise((void *)at, bytes, MADV_HUGEPAGE); /* a hint: 4 KiB pages work too */
+#endif
+    }
+    *map = m;
+    *map_len = len;
+    *keys = (uint64_t *)at;
+    *tags = (int32_t *)(at + cap * sizeof **keys);
+    return true;
+}
+
+/* The slot holding `key` (live or dead) or the empty slot that ends its probe. */
+static size_t home_of(uint64_t key, size_t cap)
+{
+    return (size_t)(key * UINT64_C(0x9E3779B97F4A7C15)) & (cap - 1);
+}
+
+static size_t slot_of(const uint64_t *keys, size_t cap, uint64_t key)
+{
+    size_t i = home_of(key, cap);
+    while (keys[i] != 0 && keys[i] != key)
         i = (i + 1) & (cap - 1);
     return i;
+}
+
+void lw_dedup_prefetch(const lw_dedup_t *d, uint64_t key)
+{
+    if (d->cap == 0)
+        return;
+    size_t i = home_of(key, d->cap);
+    __builtin_prefetch(&d->keys[i], 1); /* a new id, the usual case, is written there */
+    __builtin_prefetch(&d->tags[i], 1);
 }
 
 bool lw_dedup_seen(lw_dedup_t *d, uint64_t key)
 {
     if (d->cap == 0)
         return false;
-    size_t i = slot_of(d->slots, d->cap, key);
-    if (d->slots[i].key == key && d->slots[i].bucket >= d->open_from)
+    size_t i = slot_of(d->keys, d->cap, key);
+    if (d->keys[i] == key && d->tags[i] >= d->open_tag)
         return true;
     d->probe_key = key;
     d->probe_slot = i;
+    /* the lw_dedup_add that usually follows writes tags[i]: fetch its line
+     * now, so the store does not miss (a missing store holds up the store
+     * buffer, and the decoder's stores behind it) */
+    __builtin_prefetch(&d->tags[i], 1);
     return false;
 }
 
 /* Move the live slots into a table of `cap` slots (dead ones are dropped). */
 static bool rehash(lw_dedup_t *d, size_t cap)
 {
-    slot_t *ns = calloc(cap, sizeof *ns);
-    if (!ns)
+    void *map;
+    size_t map_len;
+    uint64_t *nk;
+    int32_t *nt;
+    if (!map_table(cap, &map, &map_len, &nk, &nt))
         return false;
-    size_t used = 0;
-    for (size_t i = 0; i < d->cap; i++) {
-        const slot_t *s = &d->slots[i];
-        if (s->key == 0 || s->bucket < d->open_from)
-            continue;
-        ns[slot_of(ns, cap, s->key)] = *s;
-        used++;
+    /* the old table is read in order, the new one at random: the home
+     * slots of REHASH_BATCH live ids are prefetched before they are placed,
+     * so their cache misses overlap instead of coming one at a time */
+    size_t used = 0, batch[REHASH_BATCH];
+    for (size_t i = 0; i < d->cap;) {
+        size_t n = 0;
+        for (; i < d->cap && n < REHASH_BATCH; i++) {
+            if (d->keys[i] == 0 || d->tags[i] < d->open_tag)
+                continue;
+            batch[n++] = i;
+            size_t home = home_of(d->keys[i], cap);
+            __builtin_prefetch(&nk[home], 1);
+            __builtin_prefetch(&nt[home], 1);
+        }
+        for (size_t b = 0; b < n; b++) {
+            size_t j = slot_of(nk, cap, d->keys[batch[b]]);
+            nk[j] = d->keys[batch[b]];
+            nt[j] = d->tags[batch[b]];
+        }
+        used += n;
     }
-    free(d->slots);
-    d->slots = ns;
+    unmap_table(d);
+    d->map = map;
+    d->map_len = map_len;
+    d->keys = nk;
+    d->tags = nt;
     d->cap = cap;
     d->used = used;
     d->probe_key = 0;
@@ -151,7 +281,7 @@ static size_t count_live(const lw_dedup_t *d)
 {
     size_t live = 0;
     for (size_t i = 0; i < d->cap; i++)
-        live += d->slots[i].key != 0 && d->slots[i].bucket >= d->open_from;
+        live += d->keys[i] != 0 && d->tags[i] >= d->open_tag;
     return live;
 }
 
@@ -179,23 +309,25 @@ static bool make_room(lw_dedup_t *d)
     return rehash(d, cap);
 }
 
-/* Insert into the table only; false when full (bound or memory). */
+/* Insert into the table only; false when full (bound or memory) or the bucket has no tag. */
 static bool insert(lw_dedup_t *d, uint64_t key, int64_t bucket)
 {
+    int32_t tag;
+    if (!tag_of(d, bucket, &tag))
+        return false;
     if (((d->used + 1) * 3 > d->cap * 2 || d->used >= d->max_ids) && !make_room(d))
         return false;
-    size_t i = key == d->probe_key &&
-                       (d->slots[d->probe_slot].key == 0 || d->slots[d->probe_slot].key == key)
+    size_t i = key == d->probe_key && (d->keys[d->probe_slot] == 0 || d->keys[d->probe_slot] == key)
                    ? d->probe_slot
-                   : slot_of(d->slots, d->cap, key);
+                   : slot_of(d->keys, d->cap, key);
     d->probe_key = 0;
-    if (d->slots[i].key == key) {
-        if (d->slots[i].bucket < d->open_from)
-            d->slots[i].bucket = bucket; /* dead: alive again in its new bucket */
+    if (d->keys[i] == key) {
+        if (d->tags[i] < d->open_tag)
+            d->tags[i] = tag; /* dead: alive again in its new bucket */
         return true;
     }
-    d->slots[i].key = key;
-    d->slots[i].bucket = bucket;
+    d->keys[i] = key;
+    d->tags[i] = tag;
     d->used++;
     return true;
 }
@@ -308,7 +440,7 @@ lw_err_t lw_dedup_load(lw_dedup_t *d, lw_store_t *s, int64_t open_from_ms, char 
     int64_t *index;
     size_t n;
     if (open_from_ms > d->open_from)
-        d->open_from = open_from_ms;
+        set_open_from(d, open_from_ms);
     lw_err_t err = read_index(s, &index, &n, errstr, errstr_size);
     lw_buf_t b;
     lw_buf_init(&b, CHUNKS_MAX_BYTES);
@@ -523,7 +655,7 @@ void lw_dedup_committed(lw_dedup_t *d, int64_t open_from_ms)
         /* the ids of the closed buckets are dead from now on; their slots
          * are reclaimed by the next rehash (make_room), not here: a rebuild
          * per closing bucket would move every live id once per bucket */
-        d->open_from = open_from_ms;
+        set_open_from(d, open_from_ms);
         d->full = false;
     }
 }
@@ -534,8 +666,8 @@ bool lw_dedup_check(const lw_dedup_t *d, bool deep, char *why, size_t why_size)
     if (deep) {
         used = 0;
         for (size_t i = 0; i < d->cap; i++) {
-            used += d->slots[i].key != 0;
-            live += d->slots[i].key != 0 && d->slots[i].bucket >= d->open_from;
+            used += d->keys[i] != 0;
+            live += d->keys[i] != 0 && d->tags[i] >= d->open_tag;
         }
     }
     if (used != d->used || live > d->max_ids || (d->cap > 0 && d->used * 3 > d->cap * 2) ||

@@ -105,7 +105,10 @@ typedef struct {
     size_t errstr_size;
 } feeder_t;
 
-static lw_err_t feed_line(feeder_t *f, const char *line, size_t len, int64_t end_offset)
+/* next[0..next_len): the line fed after this one when it is already in the buffer (NULL: not
+ * known), read ahead by the pipeline (lw_pipeline_feed_ahead) */
+static lw_err_t feed_line(feeder_t *f, const char *line, size_t len, int64_t end_offset,
+                          const char *next, size_t next_len)
 {
     if (f->since_clock++ % CLOCK_EVERY == 0) {
         f->now_ms = lw_clock_wall_ms();
@@ -120,8 +123,9 @@ static lw_err_t feed_line(feeder_t *f, const char *line, size_t len, int64_t end
     after.position = end_offset;
     lw_feed_outcome_t outcome;
     lw_reject_t reason;
-    lw_err_t err = lw_pipeline_feed(f->p, f->source, line, len, f->stream ? NULL : &after,
-                                    f->now_ms, &outcome, &reason, f->errstr, f->errstr_size);
+    lw_err_t err = lw_pipeline_feed_ahead(f->p, f->source, line, len, next, next_len,
+                                          f->stream ? NULL : &after, f->now_ms, &outcome, &reason,
+                                          f->errstr, f->errstr_size);
     if (err != LW_OK)
         return err;
     if (outcome != LW_FEED_ACCEPTED && f->opts->rejects) {
@@ -445,13 +449,13 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
                     res->pending_bytes = (int64_t)keep + discarded;
                     break;
                 }
-                err = feed_line(&f, buf, keep, buf_offset + (int64_t)keep + discarded);
+                err = feed_line(&f, buf, keep, buf_offset + (int64_t)keep + discarded, NULL, 0);
                 res->lines++;
                 have = 0;
                 break;
             }
             int64_t line_end = buf_offset + (int64_t)(nl + 1 - buf) + discarded;
-            err = feed_line(&f, buf, keep, line_end);
+            err = feed_line(&f, buf, keep, line_end, NULL, 0);
             res->lines++;
             if (err != LW_OK)
                 goto out_flush;
@@ -460,16 +464,18 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
             discarded = 0;
             discarding = false;
         }
-        while (start < end) {
-            char *nl = memchr(buf + start, '\n', end - start);
-            if (!nl)
-                break;
+        char *nl = start < end ? memchr(buf + start, '\n', end - start) : NULL;
+        while (nl) {
             size_t len = (size_t)(nl + 1 - (buf + start));
-            err = feed_line(&f, buf + start, len, buf_offset + (int64_t)(start + len));
+            /* the line after it, when complete in the buffer: read ahead */
+            char *nl2 = start + len < end ? memchr(nl + 1, '\n', end - start - len) : NULL;
+            err = feed_line(&f, buf + start, len, buf_offset + (int64_t)(start + len),
+                            nl2 ? nl + 1 : NULL, nl2 ? (size_t)(nl2 - nl) : 0);
             res->lines++;
             if (err != LW_OK)
                 goto out_flush;
             start += len;
+            nl = nl2;
         }
         size_t rest = end - start;
         if (eof && rest > 0 && !stream && !complete_json(buf + start, rest)) {
@@ -478,7 +484,8 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
                    "%s: last %zu bytes have no newline yet; left for the next run", path, rest);
             rest = 0;
         } else if (eof && rest > 0) {
-            err = feed_line(&f, buf + start, rest > keep ? keep : rest, buf_offset + (int64_t)end);
+            err = feed_line(&f, buf + start, rest > keep ? keep : rest, buf_offset + (int64_t)end,
+                            NULL, 0);
             res->lines++;
             if (err != LW_OK)
                 goto out_flush;
@@ -499,6 +506,7 @@ lw_err_t lw_ingest_path(lw_pipeline_t *p, const char *path, const lw_ingest_opts
     }
 
 out_flush : {
+    lw_pipeline_forget_ahead(p); /* the buffer goes away */
     /* this input is done: it no longer holds the watermark back */
     lw_pipeline_source_idle(p, f.source);
     char ferr[512];

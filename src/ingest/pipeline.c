@@ -20,6 +20,15 @@
  * before the envelope; after a crash right then, re-reading the envelope
  * counts those elements again unless they carry dedup ids (which the flush
  * committed, so they are then duplicates).
+ * Reading ahead (lw_pipeline_feed_ahead: the consumer and file ingest): with dedup
+ * on, each probe of the id table is a cache miss (a table of tens of MiB,
+ * one random slot per event).  So the feed of message k decodes message k+1
+ * too and prefetches its id's slot, before it counts k; k's event is first
+ * copied out of the decoder (snapshot(): its field values and the strings
+ * the decoder unescaped into its scratch; slices into the message stay),
+ * since the decoder then holds k+1.  The feed of k+1 finds k+1 decoded and
+ * its slot loaded.  Events are counted in the same order and by the same
+ * code as without it; only the decode of k+1 moves earlier.
  * A flush writes all of it in one transaction and only then clears it.  If
  * the commit fails the pending state stays as it was, so nothing is lost
  * in memory either; the caller stops (see lw_pipeline_flush).  A watermark
@@ -68,6 +77,9 @@ typedef struct {
     int64_t epoch;
 } source_t;
 
+/* Bytes of decoder scratch (unescaped strings) an event may hold to be read ahead of. */
+#define SNAP_BYTES 4096
+
 struct lw_pipeline {
     const lw_config_t *cfg;
     lw_store_t *store;
@@ -94,6 +106,20 @@ struct lw_pipeline {
     bool owners_dirty;  /* shared: a claimed source's idleness changed since the flush */
     int64_t retries;    /* flushes run again after a deadlock */
     int64_t discards;   /* pending states dropped (lw_pipeline_discard) */
+
+    /* lw_pipeline_feed_ahead: the next message, decoded (in `dec`) while the
+     * current one waits in `snap_*`, its dedup slot prefetched */
+    struct {
+        bool valid;
+        const char *buf;
+        size_t len;
+        int64_t now_ms;
+        lw_event_t ev;
+        lw_reject_t r;
+        uint64_t key;
+    } ahead;
+    lw_value_t snap_fields[LW_EVENT_MAX_PATHS];
+    char snap_bytes[SNAP_BYTES];
 };
 
 /*
@@ -304,17 +330,24 @@ void lw_pipeline_source_idle(lw_pipeline_t *p, int source)
     assert(lw_pipeline_check(p, NULL, 0));
 }
 
-/* Count one decoded (or rejected) event; the outcome goes to *outcome. */
-static lw_err_t count_event(lw_pipeline_t *p, int source, const lw_event_t *ev, lw_reject_t r,
-                            lw_feed_outcome_t *outcome, char *errstr, size_t errstr_size)
+/* The dedup key of a decoded event; 0 when it has none (no id, dedup off, rejected). */
+static uint64_t event_key(const lw_pipeline_t *p, const lw_event_t *ev, lw_reject_t r)
 {
-    uint64_t key = 0;
+    if (!p->dedup || r != LW_REJECT_NONE || ev->envelope || ev->id.len == 0)
+        return 0;
+    return lw_dedup_key(ev->user, ev->id);
+}
+
+/* Count one decoded (or rejected) event, `key` its event_key; the outcome goes to *outcome. */
+static lw_err_t count_event(lw_pipeline_t *p, int source, const lw_event_t *ev, lw_reject_t r,
+                            uint64_t key, lw_feed_outcome_t *outcome, char *errstr,
+                            size_t errstr_size)
+{
     if (r != LW_REJECT_NONE) {
         *outcome = LW_FEED_REJECTED;
         p->pending.rejected[r]++;
         p->pending.rejected_total++;
-    } else if (p->dedup && ev->id.len > 0 &&
-               lw_dedup_seen(p->dedup, key = lw_dedup_key(ev->user, ev->id))) {
+    } else if (key != 0 && lw_dedup_seen(p->dedup, key)) {
         /* counted before: its copy does not move the watermark either */
         *outcome = LW_FEED_REJECTED;
         p->pending.rejected[LW_REJECT_DUPLICATE]++;
@@ -361,17 +394,93 @@ static lw_err_t count_event(lw_pipeline_t *p, int source, const lw_event_t *ev, 
     return LW_OK;
 }
 
+/* *s into the snapshot area at *used when it points outside buf[0..len); false when full. */
+static bool snap_slice(lw_pipeline_t *p, lw_slice_t *s, const char *buf, size_t len, size_t *used)
+{
+    if (s->len == 0 || (s->ptr >= buf && s->ptr + s->len <= buf + len))
+        return true; /* in the message, which lives until the feed returns */
+    if (s->len > SNAP_BYTES - *used)
+        return false;
+    memcpy(p->snap_bytes + *used, s->ptr, s->len);
+    s->ptr = p->snap_bytes + *used;
+    *used += s->len;
+    return true;
+}
+
+/*
+ * A copy of the decoded event *ev (decoded from buf[0..len)) that stays
+ * valid across the next decode: the field values and the strings the
+ * decoder unescaped into its scratch go to the pipeline's snapshot area,
+ * slices into the message stay.  false when the scratch strings exceed
+ * SNAP_BYTES (the caller then does not read ahead).
+ */
+static bool snapshot(lw_pipeline_t *p, lw_event_t *ev, const char *buf, size_t len)
+{
+    size_t used = 0;
+    if (ev->nfields > LW_EVENT_MAX_PATHS || !snap_slice(p, &ev->name, buf, len, &used) ||
+        !snap_slice(p, &ev->user, buf, len, &used) || !snap_slice(p, &ev->id, buf, len, &used))
+        return false;
+    for (size_t i = 0; i < ev->nfields; i++) {
+        lw_value_t *v = &p->snap_fields[i];
+        *v = ev->fields[i];
+        /* .s is set for strings and numbers only (stale for the other types) */
+        if ((v->type == LW_VAL_STRING || v->type == LW_VAL_NUMBER) &&
+            !snap_slice(p, &v->s, buf, len, &used))
+            return false;
+    }
+    ev->fields = p->snap_fields;
+    return true;
+}
+
 lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t len,
                           const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
                           lw_reject_t *reason, char *errstr, size_t errstr_size)
 {
+    return lw_pipeline_feed_ahead(p, source, buf, len, NULL, 0, after, now_ms, outcome, reason,
+                                  errstr, errstr_size);
+}
+
+void lw_pipeline_forget_ahead(lw_pipeline_t *p)
+{
+    p->ahead.valid = false;
+}
+
+lw_err_t lw_pipeline_feed_ahead(lw_pipeline_t *p, int source, const char *buf, size_t len,
+                                const char *next, size_t next_len, const lw_position_t *after,
+                                int64_t now_ms, lw_feed_outcome_t *outcome, lw_reject_t *reason,
+                                char *errstr, size_t errstr_size)
+{
     assert(source >= 0 && (size_t)source < p->nsources);
     lw_event_t ev;
-    lw_reject_t r = lw_decoder_decode(p->dec, buf, len, now_ms, &ev);
+    lw_reject_t r;
+    uint64_t key;
+    if (p->ahead.valid && p->ahead.buf == buf && p->ahead.len == len && p->ahead.now_ms == now_ms) {
+        ev = p->ahead.ev; /* decoded by the previous feed; the decoder still holds it */
+        r = p->ahead.r;
+        key = p->ahead.key;
+    } else {
+        r = lw_decoder_decode(p->dec, buf, len, now_ms, &ev);
+        key = event_key(p, &ev, r);
+    }
+    p->ahead.valid = false;
+    /* read ahead only for dedup's sake (the next id's slot is fetched while
+     * this event is counted) and not from inside an envelope, whose
+     * elements the decoder still has to produce */
+    if (next && p->dedup && (r != LW_REJECT_NONE || !ev.envelope) &&
+        (r != LW_REJECT_NONE || snapshot(p, &ev, buf, len))) {
+        p->ahead.r = lw_decoder_decode(p->dec, next, next_len, now_ms, &p->ahead.ev);
+        p->ahead.key = event_key(p, &p->ahead.ev, p->ahead.r);
+        if (p->ahead.key != 0)
+            lw_dedup_prefetch(p->dedup, p->ahead.key);
+        p->ahead.buf = next;
+        p->ahead.len = next_len;
+        p->ahead.now_ms = now_ms;
+        p->ahead.valid = true;
+    }
     lw_err_t err;
     *reason = r;
     if (r != LW_REJECT_NONE || !ev.envelope) {
-        err = count_event(p, source, &ev, r, outcome, errstr, errstr_size);
+        err = count_event(p, source, &ev, r, key, outcome, errstr, errstr_size);
     } else {
         /* a batch envelope: every element counts on its own; the feed's
          * outcome is rejected only when no element was accepted or late
@@ -380,7 +489,7 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
         lw_feed_outcome_t one = LW_FEED_REJECTED, last_kept = LW_FEED_ACCEPTED;
         err = LW_OK;
         while (err == LW_OK && lw_decoder_next(p->dec, now_ms, &ev, &r)) {
-            err = count_event(p, source, &ev, r, &one, errstr, errstr_size);
+            err = count_event(p, source, &ev, r, event_key(p, &ev, r), &one, errstr, errstr_size);
             n++;
             if (one != LW_FEED_REJECTED) {
                 kept++;
@@ -390,7 +499,8 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
             }
         }
         if (err == LW_OK && n == 0)
-            err = count_event(p, source, &ev, *reason = LW_REJECT_EMPTY, &one, errstr, errstr_size);
+            err = count_event(p, source, &ev, *reason = LW_REJECT_EMPTY, 0, &one, errstr,
+                              errstr_size);
         *outcome = kept > 0 ? last_kept : LW_FEED_REJECTED;
         if (kept > 0)
             *reason = LW_REJECT_NONE;

@@ -48,7 +48,7 @@ static const key_spec_t dedup_keys[] = {
      .help = "dotted path of the event id; default the vendor's (messageId, insert_id, uuid); "
              "custom format: none, so no deduplication unless given"},
     KEY_INT("max_ids", C_LONG, CFG(source.dedup_max_ids), "2000000", 1000, 100000000,
-            "ids remembered at once (about 32 bytes each); past it new ids are not remembered "
+            "ids remembered at once (about 24 bytes each); past it new ids are not remembered "
             "and counted as dedup.untracked"),
 };
 

@@ -85,6 +85,27 @@ lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t 
                           lw_reject_t *reason, char *errstr, size_t errstr_size);
 
 /*
+ * lw_pipeline_feed, with the next message the caller will feed,
+ * next[0..next_len) (NULL when it has none): with dedup on, the pipeline
+ * decodes it now and prefetches its id's slot in the dedup table, so that
+ * cache miss overlaps this event's counting instead of stalling the next
+ * one (bench/RESULTS.md issue 19, session 9).  The next feed uses that
+ * decode when it is given the same buffer (pointer, length and now_ms);
+ * anything else is decoded afresh.  `next` must stay unchanged until it is
+ * fed or lw_pipeline_forget_ahead() is called: call that before the buffer
+ * goes away unfed (the consumer calls it after each poll batch, file
+ * ingest when it leaves a file).  Counting,
+ * outcomes and positions are those of lw_pipeline_feed, in the same order.
+ */
+lw_err_t lw_pipeline_feed_ahead(lw_pipeline_t *p, int source, const char *buf, size_t len,
+                                const char *next, size_t next_len, const lw_position_t *after,
+                                int64_t now_ms, lw_feed_outcome_t *outcome, lw_reject_t *reason,
+                                char *errstr, size_t errstr_size);
+
+/* Drop the message decoded ahead (its buffer is about to go away unfed). */
+void lw_pipeline_forget_ahead(lw_pipeline_t *p);
+
+/*
  * Mark a source as caught up (a Kafka partition at its end): it stops
  * holding the watermark back until it delivers an event again.  The
  * watermark is the oldest "newest event time" over the sources that are
