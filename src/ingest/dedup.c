@@ -68,16 +68,21 @@ typedef struct {
     int64_t bucket;
 } slot_t;
 
-struct lw_dedup {
-    size_t max_ids;
-    int64_t size_ms;
-    /* the table: keys[cap] (0: empty) and, in parallel, tags[cap]: the
-     * slot's bucket as (bucket - base) / size_ms; both in one mapping */
+/* The table: keys[cap] (0: empty) and, in parallel, tags[cap]: the slot's
+ * bucket as (bucket - base) / size_ms; both in one mapping, replaced as a
+ * whole by a rehash. */
+typedef struct {
     uint64_t *keys;
     int32_t *tags;
     void *map;
     size_t map_len;
-    size_t cap; /* power of two, 0 before the first id */
+    size_t cap; /* power of two */
+} table_t;
+
+struct lw_dedup {
+    size_t max_ids;
+    int64_t size_ms;
+    table_t t; /* cap 0 before the first id */
     size_t cap_max;
     size_t used;       /* occupied slots: live ids and dead ones (bucket < open_from) */
     int64_t open_from; /* ids of earlier buckets are dead: ignored, dropped by the next rehash */
@@ -101,18 +106,18 @@ uint64_t lw_dedup_key(lw_slice_t user, lw_slice_t id)
     return k ? k : 1;
 }
 
-static void unmap_table(lw_dedup_t *d)
+static void unmap_table(table_t *t)
 {
-    if (d->map)
-        munmap(d->map, d->map_len);
-    d->map = NULL;
+    if (t->map)
+        munmap(t->map, t->map_len);
+    *t = (table_t){0};
 }
 
 void lw_dedup_destroy(lw_dedup_t *d)
 {
     if (!d)
         return;
-    unmap_table(d);
+    unmap_table(&d->t);
     LW_FREE_ALL(d->pending, d);
 }
 
@@ -176,9 +181,9 @@ static bool tag_of(lw_dedup_t *d, int64_t bucket, int32_t *tag)
  * MiB costs one cache miss and no page walk (4 KiB pages: a TLB miss too,
  * since the table is 8,000+ pages).
  */
-static bool map_table(size_t cap, void **map, size_t *map_len, uint64_t **keys, int32_t **tags)
+static bool map_table(size_t cap, table_t *t)
 {
-    size_t bytes = cap * (sizeof **keys + sizeof **tags);
+    size_t bytes = cap * (sizeof *t->keys + sizeof *t->tags);
     size_t len = bytes >= HUGE_PAGE ? bytes + HUGE_PAGE : bytes;
     void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
@@ -190,10 +195,11 @@ static bool map_table(size_t cap, void **map, size_t *map_len, uint64_t **keys, 
         (void)madvise((void *)at, bytes, MADV_HUGEPAGE); /* a hint: 4 KiB pages work too */
 #endif
     }
-    *map = m;
-    *map_len = len;
-    *keys = (uint64_t *)at;
-    *tags = (int32_t *)(at + cap * sizeof **keys);
+    *t = (table_t){.keys = (uint64_t *)at,
+                   .tags = (int32_t *)(at + cap * sizeof *t->keys),
+                   .map = m,
+                   .map_len = len,
+                   .cap = cap};
     return true;
 }
 
@@ -213,65 +219,60 @@ static size_t slot_of(const uint64_t *keys, size_t cap, uint64_t key)
 
 void lw_dedup_prefetch(const lw_dedup_t *d, uint64_t key)
 {
-    if (d->cap == 0)
+    if (d->t.cap == 0)
         return;
-    size_t i = home_of(key, d->cap);
-    __builtin_prefetch(&d->keys[i], 1); /* a new id, the usual case, is written there */
-    __builtin_prefetch(&d->tags[i], 1);
+    size_t i = home_of(key, d->t.cap);
+    __builtin_prefetch(&d->t.keys[i], 1); /* a new id, the usual case, is written there */
+    __builtin_prefetch(&d->t.tags[i], 1);
 }
 
 bool lw_dedup_seen(lw_dedup_t *d, uint64_t key)
 {
-    if (d->cap == 0)
+    if (d->t.cap == 0)
         return false;
-    size_t i = slot_of(d->keys, d->cap, key);
-    if (d->keys[i] == key && d->tags[i] >= d->open_tag)
+    size_t i = slot_of(d->t.keys, d->t.cap, key);
+    if (d->t.keys[i] == key && d->t.tags[i] >= d->open_tag)
         return true;
     d->probe_key = key;
     d->probe_slot = i;
     /* the lw_dedup_add that usually follows writes tags[i]: fetch its line
      * now, so the store does not miss (a missing store holds up the store
      * buffer, and the decoder's stores behind it) */
-    __builtin_prefetch(&d->tags[i], 1);
+    __builtin_prefetch(&d->t.tags[i], 1);
     return false;
 }
 
 /* Move the live slots into a table of `cap` slots (dead ones are dropped). */
 static bool rehash(lw_dedup_t *d, size_t cap)
 {
-    void *map;
-    size_t map_len;
-    uint64_t *nk;
-    int32_t *nt;
-    if (!map_table(cap, &map, &map_len, &nk, &nt))
+    table_t next;
+    if (!map_table(cap, &next))
         return false;
+    uint64_t *nk = next.keys;
+    int32_t *nt = next.tags;
     /* the old table is read in order, the new one at random: the home
      * slots of REHASH_BATCH live ids are prefetched before they are placed,
      * so their cache misses overlap instead of coming one at a time */
     size_t used = 0, batch[REHASH_BATCH];
-    for (size_t i = 0; i < d->cap;) {
+    for (size_t i = 0; i < d->t.cap;) {
         size_t n = 0;
-        for (; i < d->cap && n < REHASH_BATCH; i++) {
-            if (d->keys[i] == 0 || d->tags[i] < d->open_tag)
+        for (; i < d->t.cap && n < REHASH_BATCH; i++) {
+            if (d->t.keys[i] == 0 || d->t.tags[i] < d->open_tag)
                 continue;
             batch[n++] = i;
-            size_t home = home_of(d->keys[i], cap);
+            size_t home = home_of(d->t.keys[i], cap);
             __builtin_prefetch(&nk[home], 1);
             __builtin_prefetch(&nt[home], 1);
         }
         for (size_t b = 0; b < n; b++) {
-            size_t j = slot_of(nk, cap, d->keys[batch[b]]);
-            nk[j] = d->keys[batch[b]];
-            nt[j] = d->tags[batch[b]];
+            size_t j = slot_of(nk, cap, d->t.keys[batch[b]]);
+            nk[j] = d->t.keys[batch[b]];
+            nt[j] = d->t.tags[batch[b]];
         }
         used += n;
     }
-    unmap_table(d);
-    d->map = map;
-    d->map_len = map_len;
-    d->keys = nk;
-    d->tags = nt;
-    d->cap = cap;
+    unmap_table(&d->t);
+    d->t = next;
     d->used = used;
     d->probe_key = 0;
     return true;
@@ -280,8 +281,8 @@ static bool rehash(lw_dedup_t *d, size_t cap)
 static size_t count_live(const lw_dedup_t *d)
 {
     size_t live = 0;
-    for (size_t i = 0; i < d->cap; i++)
-        live += d->keys[i] != 0 && d->tags[i] >= d->open_tag;
+    for (size_t i = 0; i < d->t.cap; i++)
+        live += d->t.keys[i] != 0 && d->t.tags[i] >= d->open_tag;
     return live;
 }
 
@@ -298,7 +299,7 @@ static bool make_room(lw_dedup_t *d)
     if (d->full)
         return false;
     size_t live = count_live(d);
-    size_t cap = d->cap ? d->cap : MIN_CAP;
+    size_t cap = d->t.cap ? d->t.cap : MIN_CAP;
     while ((live + 1) * 2 > cap && cap * 2 <= d->cap_max)
         cap *= 2;
     if (live >= d->max_ids || (live + 1) * 3 > cap * 2 ||
@@ -315,19 +316,20 @@ static bool insert(lw_dedup_t *d, uint64_t key, int64_t bucket)
     int32_t tag;
     if (!tag_of(d, bucket, &tag))
         return false;
-    if (((d->used + 1) * 3 > d->cap * 2 || d->used >= d->max_ids) && !make_room(d))
+    if (((d->used + 1) * 3 > d->t.cap * 2 || d->used >= d->max_ids) && !make_room(d))
         return false;
-    size_t i = key == d->probe_key && (d->keys[d->probe_slot] == 0 || d->keys[d->probe_slot] == key)
-                   ? d->probe_slot
-                   : slot_of(d->keys, d->cap, key);
+    size_t i =
+        key == d->probe_key && (d->t.keys[d->probe_slot] == 0 || d->t.keys[d->probe_slot] == key)
+            ? d->probe_slot
+            : slot_of(d->t.keys, d->t.cap, key);
     d->probe_key = 0;
-    if (d->keys[i] == key) {
-        if (d->tags[i] < d->open_tag)
-            d->tags[i] = tag; /* dead: alive again in its new bucket */
+    if (d->t.keys[i] == key) {
+        if (d->t.tags[i] < d->open_tag)
+            d->t.tags[i] = tag; /* dead: alive again in its new bucket */
         return true;
     }
-    d->keys[i] = key;
-    d->tags[i] = tag;
+    d->t.keys[i] = key;
+    d->t.tags[i] = tag;
     d->used++;
     return true;
 }
@@ -665,16 +667,17 @@ bool lw_dedup_check(const lw_dedup_t *d, bool deep, char *why, size_t why_size)
     size_t used = d->used, live = 0;
     if (deep) {
         used = 0;
-        for (size_t i = 0; i < d->cap; i++) {
-            used += d->keys[i] != 0;
-            live += d->keys[i] != 0 && d->tags[i] >= d->open_tag;
+        for (size_t i = 0; i < d->t.cap; i++) {
+            used += d->t.keys[i] != 0;
+            live += d->t.keys[i] != 0 && d->t.tags[i] >= d->open_tag;
         }
     }
-    if (used != d->used || live > d->max_ids || (d->cap > 0 && d->used * 3 > d->cap * 2) ||
-        d->cap > d->cap_max || (d->cap & (d->cap - 1)) != 0 || d->npending > d->cap_pending)
+    if (used != d->used || live > d->max_ids || (d->t.cap > 0 && d->used * 3 > d->t.cap * 2) ||
+        d->t.cap > d->cap_max || (d->t.cap & (d->t.cap - 1)) != 0 || d->npending > d->cap_pending)
         return lw_seterr(why, why_size, LW_ERR_INVALID,
                          "dedup: %zu slots used (counted %zu), %zu live, pending %zu, cap "
                          "%zu/%zu, max %zu",
-                         used, d->used, live, d->npending, d->cap, d->cap_max, d->max_ids) == LW_OK;
+                         used, d->used, live, d->npending, d->t.cap, d->cap_max,
+                         d->max_ids) == LW_OK;
     return true;
 }
