@@ -121,7 +121,8 @@ void lw_dedup_destroy(lw_dedup_t *d)
     LW_FREE_ALL(d->pending, d);
 }
 
-/* The constructor convention (check, allocate, set the fields), as lw_pipeline_new. */
+/* The constructor convention (check, allocate, set the fields), as lw_pipeline_new; the
+ * initial state in one designated initializer (every other field zero). */
 lw_dedup_t *lw_dedup_new(size_t max_ids, int64_t size_ms, char *errstr, size_t errstr_size)
 {
     if (max_ids == 0 || max_ids > ((size_t)1 << 40) || size_ms <= 0) {
@@ -132,14 +133,16 @@ lw_dedup_t *lw_dedup_new(size_t max_ids, int64_t size_ms, char *errstr, size_t e
     lw_dedup_t *d = lw_calloc_err(1, sizeof *d, errstr, errstr_size);
     if (!d)
         return NULL;
-    d->max_ids = max_ids;
-    d->size_ms = size_ms;
-    d->open_from = INT64_MIN;
-    d->base = INT64_MIN;
-    d->open_tag = TAG_NONE;
-    d->cap_max = MIN_CAP;
-    while (d->cap_max * 2 < max_ids * 3)
-        d->cap_max *= 2;
+    size_t cap_max = MIN_CAP; /* the power of two that holds max_ids at 2/3 load */
+    while (cap_max * 2 < max_ids * 3)
+        cap_max *= 2;
+    /* no bucket known yet: tag_of sets base and open_tag at the first one */
+    *d = (lw_dedup_t){.max_ids = max_ids,
+                      .size_ms = size_ms,
+                      .cap_max = cap_max,
+                      .open_from = INT64_MIN,
+                      .base = INT64_MIN,
+                      .open_tag = TAG_NONE};
     return d;
 }
 
