@@ -1034,6 +1034,20 @@ static lw_reject_t scan_string_value(lw_decoder_t *d, const unsigned char **pp,
     return LW_REJECT_NONE;
 }
 
+/* Leave the container just closed: back to the enclosing one's closer, node
+ * and ordinal (scan_document's locals), or to the top level.  A macro, not a
+ * function: it moves four of the scanner's register-held locals. */
+#define POP_LEVEL()                                                                                \
+    do {                                                                                           \
+        if (--depth == 0) {                                                                        \
+            closer = 0;                                                                            \
+        } else {                                                                                   \
+            closer = d->kind[depth] == '{' ? '}' : ']';                                            \
+            obj = d->node[depth];                                                                  \
+            ord = d->aidx[depth];                                                                  \
+        }                                                                                          \
+    } while (0)
+
 /*
  * Validate the whole document [p, end) and capture targets.  *top gets the
  * first byte of the top-level value.  Whitespace is skipped only when the
@@ -1090,13 +1104,7 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
             p = skip_ws(p + 1, end);
             if (p < end && *p == closer) {
                 p++;
-                if (--depth == 0) {
-                    closer = 0;
-                } else {
-                    closer = d->kind[depth] == '{' ? '}' : ']';
-                    obj = d->node[depth];
-                    ord = d->aidx[depth];
-                }
+                POP_LEVEL();
             } else if (c == '{') {
                 r = scan_key(d, &p, end, obj, &ord, &cur);
                 if (r != LW_REJECT_NONE)
@@ -1150,13 +1158,7 @@ static lw_reject_t scan_document(lw_decoder_t *d, const unsigned char *p, const 
             if (a != closer || depth == 0)
                 return LW_REJECT_INVALID_JSON;
             p++;
-            if (--depth == 0) {
-                closer = 0;
-            } else {
-                closer = d->kind[depth] == '{' ? '}' : ']';
-                obj = d->node[depth];
-                ord = d->aidx[depth];
-            }
+            POP_LEVEL();
         }
     }
 }
