@@ -599,10 +599,13 @@ static void test_supwald_hc_updates_equal_refit(void **state)
     }
 }
 
+static size_t pruned_bounds_checked; /* bounds checked by check_pruned_equals_full */
+
 /* One design with and without a W path: without one (analyze's call) candidates are
  * skipped when hc_bound proves them below the sup, with one every W(i) is computed.  Both
- * must give the same sup to the bit, the same argmax and p; returns the candidates the
- * pruned run evaluated. */
+ * must give the same sup to the bit, the same argmax and p, and along the full path no
+ * W(i) may exceed the bound the pruned run would have compared (a broken bound fails here
+ * even when the sup survives it); returns the candidates the pruned run evaluated. */
 static size_t check_pruned_equals_full(const double *y, const double *Z, size_t M, size_t K,
                                        const size_t *chg, size_t Q)
 {
@@ -631,13 +634,18 @@ static size_t check_pruned_equals_full(const double *y, const double *Z, size_t 
                  Q, M, pr.sup_wald, pr.break_row, full.sup_wald, full.break_row, mx, arg);
     assert_true(pr.p_defined == full.p_defined && pr.p == full.p);
     assert_true(pr.first == full.first && pr.last == full.last && pr.lambda == full.lambda);
+    /* every bound hc_bound gave (computed along the full path too) is above W(i) */
+    if (full.bound_violations != 0)
+        fail_msg("q = %zu, m = %zu: %zu of %zu bounds below their W(i)", Q, M,
+                 full.bound_violations, full.bounds_checked);
+    pruned_bounds_checked += full.bounds_checked;
     free(wp);
     return pr.evaluated;
 }
 
 /* Issue 17: the pruned HC sup-Wald (a candidate is skipped when a bound from the last
  * evaluated one proves W(i) below the sup so far) against the full path, on random lag
- * designs: 1 to 9 changing lags, with and without a planted change, homoskedastic and
+ * designs: 1 to 12 changing lags, with and without a planted change, homoskedastic and
  * heteroskedastic noise, an outlier, a change near the first and near the last candidates,
  * a near-collinear change column (the HC_GRAM_GUARD design of the test above), and the R
  * reference cases.  The skipping must
@@ -645,9 +653,11 @@ static size_t check_pruned_equals_full(const double *y, const double *Z, size_t 
 static void test_supwald_hc_pruned_equals_full(void **state)
 {
     (void)state;
-    enum { NMAX = 700, PMAX = 9, KMAX = 1 + 2 * PMAX + 1 };
+    enum { NMAX = 700, PMAX = 12, KMAX = 1 + 2 * PMAX + 1 };
     static double x[NMAX], y[NMAX], c2[NMAX], Z[NMAX * KMAX], yy[NMAX];
-    static const size_t lags[] = {1, 2, 3, 5, 9};
+    /* up to 9 changing lags W~ is formed at each evaluated candidate, 12 updates it
+     * row by row (breaks_hc.c HC_DIRECT_MAX_Q): both ways pruned against full */
+    static const size_t lags[] = {1, 2, 3, 5, 9, 12};
     uint64_t st = 4242u;
     size_t evaluated = 0, candidates = 0;
     for (size_t li = 0; li < sizeof lags / sizeof lags[0]; li++)
@@ -674,8 +684,10 @@ static void test_supwald_hc_pruned_equals_full(void **state)
             evaluated += check_pruned_equals_full(yy, Z, M, K, chg, P);
             candidates += (M - 2 * (size_t)floor(0.15 * (double)M + 1e-9)) + 1;
         }
-    printf("    random designs: %zu of %zu candidates evaluated\n", evaluated, candidates);
+    printf("    random designs: %zu of %zu candidates evaluated, %zu bounds checked\n", evaluated,
+           candidates, pruned_bounds_checked);
     assert_true(2 * evaluated < candidates);
+    assert_true(pruned_bounds_checked > candidates / 2);
     /* the R reference cases, p lags changing */
     for (size_t ci = 0; ci < sizeof(HC_CASES) / sizeof(HC_CASES[0]); ci++) {
         ref_file_t rf;

@@ -5,7 +5,9 @@
  *
  * How it works: the path is computed without a regression per candidate
  * (Frisch-Waugh-Lovell on an orthonormal basis of the fixed columns, the
- * changing columns' residualised copy W~ updated one row at a time), and when
+ * changing columns' residualised copy W~ updated one row at a time, or, for
+ * up to HC_DIRECT_MAX_Q changing columns, formed at each evaluated candidate
+ * from Q and B = Q'D_i Z_c), and when
  * only the sup and its argmax are asked for, most candidates are not
  * evaluated at all: a bound from the last evaluated one proves them below the
  * sup so far.  The derivations are in the comments above the helpers and
@@ -16,6 +18,7 @@
 #include "leadwatch/stats/ols.h"
 #include "leadwatch/stats/vec4.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +84,13 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
  * path the next bounds fail whatever the anchor. */
 #define HC_KEEP_NEAR 0.9
 #define HC_KEEP_JOINED 8
+/* Up to this many changing columns W~ is not carried row by row: it is formed
+ * at each evaluated candidate as D_i Z_c - Q B (O(m k q), hc_form), and the
+ * joined rows' a_s products of hc_bound come from the anchor's k x k
+ * Q' diag(u^2) Q (hc_join), so a row that joins costs O(k q + k^2) instead of
+ * the O(m (k + q)) of its hat column and W~ update.  Above it the evaluated
+ * candidates' O(m k q) outweighs the rows' O(m (k + q)). */
+#define HC_DIRECT_MAX_Q 9
 
 typedef struct {
     size_t m, k, q, mp;   /* mp: m rounded up to a multiple of 4 (column stride) */
@@ -103,7 +113,8 @@ typedef struct {
     double *zs;           /* q: the changing columns of the row being added */
     double *sc;           /* q: S^-1 c (hc_wald, hc_bound) */
     /* The bound (hc_bound): the anchor j is the last candidate evaluated exactly;
-     * the rows [i, j) joined the new regime since.  Unused with a W path. */
+     * the rows [i, j) joined the new regime since.  With a W path the bound is
+     * only checked against W(i) (res->bound_violations). */
     bool prune; /* no W path asked for: candidates may be skipped */
     bool anchored;
     size_t aj;       /* the anchor's break row j */
@@ -126,7 +137,16 @@ typedef struct {
     double *Ma;       /* q x q: sum_{s,l} (a_s'a_l) zeta_s zeta_l' over the first gcap of
                          them (|sum_s a_s zeta_s'|_2^2 = lambda_max(Ma) <= |Ma|_F) */
     double fa_rest;   /* sum of ||a_s|| ||zeta_s|| over the others */
+    double fa_err;    /* direct mode: rounding allowance of term (A) (hc_join_gram) */
     size_t evaluated; /* candidates whose W was computed */
+    /* Direct formation (HC_DIRECT_MAX_Q): W~ is valid only right after hc_form. */
+    bool direct;
+    const double *Z;   /* m x k design (row-major) */
+    const size_t *chg; /* q changing columns */
+    size_t lo;         /* rows lo..m-1 have joined the new regime */
+    double *Gu;        /* k x k: Q' diag(u(j)^2) Q of the anchor */
+    double *Yq;        /* k columns of mp: u(j)^2 Q (scratch of hc_anchor) */
+    double *Qj;        /* HC_GRAM_CAP x k: q_s of the joined rows in the Gram of term (A) */
 } hc_work_t;
 
 /* Lower Cholesky factor of the q x q symmetric A in place (lower triangle
@@ -300,9 +320,53 @@ LW_VEC_KERNEL static void hc_flush(hc_work_t *w)
     w->pr0 = r1;
 }
 
+/* W~ = D_lo Z_c - Q B formed directly (direct mode): four rows at a time,
+ * q sums over the k basis columns. */
+LW_VEC_KERNEL static void hc_form(hc_work_t *w)
+{
+    const size_t mp = w->mp, k = w->k, q = w->q, m = w->m, lo = w->lo;
+    const double *restrict Q = w->Qc, *restrict B = w->B;
+    double *restrict W = w->W;
+    for (size_t t = 0; t < mp; t += 4) {
+        lw_v4d acc[HC_DIRECT_MAX_Q];
+        for (size_t c = 0; c < q; c++)
+            acc[c] = lw_splat4(0.0);
+        for (size_t j = 0; j < k; j++) {
+            const lw_v4d qv = lw_ld4(Q + j * mp + t);
+            for (size_t c = 0; c < q; c++)
+                acc[c] += lw_splat4(B[j * q + c]) * qv;
+        }
+        for (size_t c = 0; c < q; c++)
+            lw_st4(W + c * mp + t, -acc[c]);
+    }
+    for (size_t c = 0; c < q; c++) {
+        const size_t col = w->chg[c];
+        for (size_t t = lo; t < m; t++)
+            W[c * mp + t] += w->Z[t * k + col];
+    }
+}
+
+/* Brings W~ up to the current candidate (row updates pending, or formed). */
+static void hc_sync(hc_work_t *w)
+{
+    if (w->direct)
+        hc_form(w);
+    else
+        hc_flush(w);
+}
+
 /* Row t of W~ with the pending updates (hc_flush) applied, into x. */
 static void hc_w_row(const hc_work_t *w, size_t t, double *x)
 {
+    if (w->direct) { /* z_t (t >= lo) - B' q_t */
+        for (size_t c = 0; c < w->q; c++) {
+            double v = 0.0;
+            for (size_t j = 0; j < w->k; j++)
+                v += w->B[j * w->q + c] * w->Qc[j * w->mp + t];
+            x[c] = (t >= w->lo ? w->Z[t * w->k + w->chg[c]] : 0.0) - v;
+        }
+        return;
+    }
     for (size_t c = 0; c < w->q; c++) {
         double v = w->W[c * w->mp + t];
         for (size_t l = w->pr0; l < w->pr1; l++) {
@@ -314,13 +378,59 @@ static void hc_w_row(const hc_work_t *w, size_t t, double *x)
     }
 }
 
+/* Ma += na2 zeta zeta' + zeta yv' + yv zeta', yv = sum_l (a_s'a_l) zeta_l over
+ * the n earlier joined rows of the Gram; zeta joins them. */
+static void hc_join_ma(hc_work_t *w, const double *zeta, double na2, const double *dots, size_t n)
+{
+    const size_t q = w->q;
+    double yv[LW_BREAKS_MAX_K] = {0};
+    for (size_t l = 0; l < n; l++)
+        for (size_t c = 0; c < q; c++)
+            yv[c] += dots[l] * w->zeta[l * q + c];
+    for (size_t a = 0; a < q; a++)
+        for (size_t b = 0; b < q; b++)
+            w->Ma[a * q + b] += na2 * zeta[a] * zeta[b] + zeta[a] * yv[b] + yv[a] * zeta[b];
+    memcpy(w->zeta + n * q, zeta, q * sizeof(double));
+}
+
+/* In direct mode, ||a_s||^2 and a_s'a_l (l: the earlier joined rows in the
+ * Gram) as q_s' G_u q_l, G_u = Q' diag(u(j)^2) Q, into *na2 and dots; returns
+ * a bound on how far the square roots of those products are off by rounding
+ * (added to eta through fa_err). */
+static double hc_join_gram(hc_work_t *w, const double *qv, size_t n, bool keep, double *na2,
+                           double *dots)
+{
+    const size_t k = w->k;
+    double g[LW_BREAKS_MAX_K], q1 = 0.0, gmax = 0.0;
+    for (size_t a = 0; a < k; a++) {
+        double v = 0.0;
+        for (size_t b = 0; b < k; b++)
+            v += w->Gu[a * k + b] * qv[b];
+        g[a] = v;
+        q1 += fabs(qv[a]);
+        gmax = fmax(gmax, w->Gu[a * k + a]); /* |G_u entries| <= its largest diagonal */
+    }
+    double v = 0.0;
+    for (size_t a = 0; a < k; a++)
+        v += g[a] * qv[a];
+    *na2 = v > 0.0 ? v : 0.0;
+    for (size_t l = 0; l < n; l++) {
+        double d = 0.0;
+        for (size_t a = 0; a < k; a++)
+            d += g[a] * w->Qj[l * k + a];
+        dots[l] = d;
+    }
+    if (keep)
+        memcpy(w->Qj + n * k, qv, k * sizeof(double));
+    return sqrt(4.0 * (double)(w->m + k + 2) * DBL_EPSILON * gmax) * q1;
+}
+
 /* What hc_bound needs of row s, joining the new regime after the anchor j
- * (h: its hat column, r: its slot in qs). */
-LW_VEC_KERNEL static void hc_join(hc_work_t *w, size_t s, const double *h, size_t r,
-                                  const double *zs)
+ * (h: its hat column, or NULL in direct mode; qv[j * qstride]: its row of Q). */
+LW_VEC_KERNEL static void hc_join(hc_work_t *w, size_t s, const double *h, const double *qv,
+                                  size_t qstride, const double *zs)
 {
     const size_t mp = w->mp, k = w->k, q = w->q;
-    const double *qs = w->qs;
     double zeta[LW_BREAKS_MAX_K], rs[LW_BREAKS_MAX_K];
     double nz2 = 0.0;
     for (size_t c = 0; c < q; c++) { /* zeta = L_j^-1 z_s */
@@ -333,11 +443,11 @@ LW_VEC_KERNEL static void hc_join(hc_work_t *w, size_t s, const double *h, size_
     for (size_t c = 0; c < q; c++) { /* r_s(j) = u_s(j) w~_s(j), w~_s(j) = -B_j' q_s */
         double v = 0.0;
         for (size_t j = 0; j < k; j++)
-            v -= w->Bj[j * q + c] * qs[j * HC_BATCH + r];
+            v -= w->Bj[j * q + c] * qv[j * qstride];
         rs[c] = w->uj[s] * v;
     }
     for (size_t j = 0; j < k; j++) {
-        const double qj = qs[j * HC_BATCH + r];
+        const double qj = qv[j * qstride];
         for (size_t c = 0; c < q; c++) {
             w->dB[j * q + c] += qj * zs[c];
             w->Xa[j * q + c] += qj * zeta[c];
@@ -349,6 +459,17 @@ LW_VEC_KERNEL static void hc_join(hc_work_t *w, size_t s, const double *h, size_
     /* a_s = u(j) h_s: its norm, and its products with the earlier joined rows' */
     const size_t cap = w->gcap;
     const size_t n = w->njoined < cap ? w->njoined : cap;
+    double dots[HC_GRAM_CAP];
+    if (!h) {
+        double na2, nz = sqrt(nz2);
+        w->fa_err += hc_join_gram(w, qv, n, w->njoined < cap, &na2, dots) * nz;
+        if (w->njoined >= cap)
+            w->fa_rest += sqrt(na2) * nz;
+        else
+            hc_join_ma(w, zeta, na2, dots, n);
+        w->njoined++;
+        return;
+    }
     double *as = w->njoined < cap ? w->Ga + w->njoined * mp : NULL;
     const double *restrict uj = w->uj;
     lw_v4d nn0 = lw_splat4(0.0), nn1 = nn0;
@@ -368,7 +489,6 @@ LW_VEC_KERNEL static void hc_join(hc_work_t *w, size_t s, const double *h, size_
     if (w->njoined >= cap) {
         w->fa_rest += sqrt(na2 * nz2);
     } else {
-        double dots[HC_GRAM_CAP];
         const double *restrict Ga = w->Ga;
         size_t l = 0;
         for (; l + 4 <= n; l += 4) { /* four products per pass over the new a_s */
@@ -396,31 +516,17 @@ LW_VEC_KERNEL static void hc_join(hc_work_t *w, size_t s, const double *h, size_
                 s0 += lw_ld4(as + t) * lw_ld4(Ga + l * mp + t);
             dots[l] = lw_hsum4(s0 + s1);
         }
-        double yv[LW_BREAKS_MAX_K] = {0}; /* sum_l (a_s'a_l) zeta_l */
-        for (l = 0; l < n; l++)
-            for (size_t c = 0; c < q; c++)
-                yv[c] += dots[l] * w->zeta[l * q + c];
-        for (size_t a = 0; a < q; a++) /* Ma += na2 zeta zeta' + zeta yv' + yv zeta' */
-            for (size_t b = 0; b < q; b++)
-                w->Ma[a * q + b] += na2 * zeta[a] * zeta[b] + zeta[a] * yv[b] + yv[a] * zeta[b];
-        memcpy(w->zeta + n * q, zeta, q * sizeof(double));
+        hc_join_ma(w, zeta, na2, dots, n);
     }
     w->njoined++;
 }
 
-/* Row s joins the new regime (rows join in decreasing order down to lo). */
-LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, size_t lo, const double *zs)
+/* Row s's share of c, ww, P and B (qv[j * qstride]: its row of Q), then what
+ * the bound needs of it (h: its hat column, NULL in direct mode). */
+LW_VEC_KERNEL static void hc_row_sums(hc_work_t *w, size_t s, const double *zs, const double *h,
+                                      const double *qv, size_t qstride)
 {
-    const size_t mp = w->mp, k = w->k, q = w->q;
-    if (w->hcount == 0 || s + w->hcount <= w->hrow0) {
-        hc_flush(w);
-        hc_hat_batch(w, s, lo);
-        w->pr0 = w->pr1 = 0;
-    }
-    const size_t r = w->hrow0 - s;
-    const double *restrict h = w->H + r * mp;
-    memcpy(w->zp + r * q, zs, q * sizeof(double)); /* W~ += (e_s - h_s) z_s' pending */
-    w->pr1 = r + 1;
+    const size_t k = w->k, q = w->q;
     for (size_t c = 0; c < q; c++) {
         w->c[c] += zs[c] * w->e0[s];
         w->ww[c] += zs[c] * zs[c];
@@ -429,16 +535,40 @@ LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, size_t lo, const do
     }
     for (size_t j = 0; j < k; j++)
         for (size_t c = 0; c < q; c++)
-            w->B[j * q + c] += w->qs[j * HC_BATCH + r] * zs[c];
+            w->B[j * q + c] += qv[j * qstride] * zs[c];
     if (w->anchored)
-        hc_join(w, s, h, r, zs);
+        hc_join(w, s, h, qv, qstride, zs);
+}
+
+/* Row s joins the new regime (rows join in decreasing order down to lo). */
+LW_VEC_KERNEL static void hc_add_row(hc_work_t *w, size_t s, size_t lo, const double *zs)
+{
+    const size_t mp = w->mp, k = w->k, q = w->q;
+    w->lo = s;
+    if (w->direct) { /* no hat column, no W~ update (hc_form) */
+        double qv[LW_BREAKS_MAX_K];
+        for (size_t j = 0; j < k; j++)
+            qv[j] = w->Qc[j * mp + s];
+        hc_row_sums(w, s, zs, NULL, qv, 1);
+        return;
+    }
+    if (w->hcount == 0 || s + w->hcount <= w->hrow0) {
+        hc_flush(w);
+        hc_hat_batch(w, s, lo);
+        w->pr0 = w->pr1 = 0;
+    }
+    const size_t r = w->hrow0 - s;
+    memcpy(w->zp + r * q, zs, q * sizeof(double)); /* W~ += (e_s - h_s) z_s' pending */
+    w->pr1 = r + 1;
+    hc_row_sums(w, s, zs, w->H + r * mp, w->qs + r, HC_BATCH);
 }
 
 /* S (lower triangle, q x q) = sum_t Y[a][t] X[b][t] (q columns of mp each),
  * two rows and two columns of S per pass. */
-LW_VEC_KERNEL static void hc_cross2(const hc_work_t *w, const double *Y, const double *X, double *S)
+LW_VEC_KERNEL static void hc_cross2(const hc_work_t *w, size_t q, const double *Y, const double *X,
+                                    double *S)
 {
-    const size_t mp = w->mp, q = w->q;
+    const size_t mp = w->mp;
     for (size_t a = 0; a < q; a += 2) {
         const size_t a1 = a + 1 < q ? a + 1 : a;
         const double *ya0 = Y + a * mp, *ya1 = Y + a1 * mp;
@@ -468,7 +598,7 @@ LW_VEC_KERNEL static void hc_cross2(const hc_work_t *w, const double *Y, const d
 /* S = sum_t Y[a][t] W~[b][t] (lower triangle). */
 static void hc_cross(const hc_work_t *w, const double *Y, double *S)
 {
-    hc_cross2(w, Y, w->W, S);
+    hc_cross2(w, w->q, Y, w->W, S);
 }
 
 /* d = (W~'W~)^-1 c for the break at row i (rows i..m-1 already added); fails
@@ -502,7 +632,7 @@ LW_VEC_KERNEL static lw_err_t hc_change(hc_work_t *w, const size_t *chg, char *e
     }
     size_t bad = chol_lower(w->G, q, w->ww, HC_GRAM_GUARD);
     if (bad < q) { /* nearly dependent: W~'W~ from W~ itself (see HC_GRAM_GUARD) */
-        hc_flush(w);
+        hc_sync(w);
         hc_cross(w, w->W, w->G);
         bad = chol_lower(w->G, q, w->ww, LW_BREAKS_RANK_TOL);
     }
@@ -602,13 +732,27 @@ LW_VEC_KERNEL static void hc_anchor(hc_work_t *w, size_t i)
             lw_st4(V + c * mp + t, v[c] * sl);
     }
     w->maxlev = fmax(fmax(mx[0], mx[1]), fmax(mx[2], mx[3]));
-    hc_cross2(w, V, V, w->Kj); /* sum_t lev_t v_t v_t' */
+    hc_cross2(w, q, V, V, w->Kj); /* sum_t lev_t v_t v_t' */
+    if (w->direct) {              /* G_u = Q' diag(u(j)^2) Q for hc_join_gram */
+        const double *restrict uj = w->uj, *restrict Q = w->Qc;
+        double *restrict Yq = w->Yq;
+        for (size_t j = 0; j < k; j++)
+            for (size_t t = 0; t < mp; t += 4) {
+                const lw_v4d u = lw_ld4(uj + t);
+                lw_st4(Yq + j * mp + t, u * u * lw_ld4(Q + j * mp + t));
+            }
+        hc_cross2(w, k, Yq, Q, w->Gu);
+        for (size_t a = 0; a < k; a++)
+            for (size_t b = 0; b < a; b++)
+                w->Gu[b * k + a] = w->Gu[a * k + b];
+    }
     memset(w->dB, 0, k * q * sizeof(double));
     memset(w->Xa, 0, k * q * sizeof(double));
     memset(w->Nj, 0, q * q * sizeof(double));
     memset(w->Ma, 0, q * q * sizeof(double));
     w->njoined = 0;
     w->fa_rest = 0.0;
+    w->fa_err = 0.0;
     w->aj = i;
     w->anchored = true;
 }
@@ -739,17 +883,25 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
     }
     lw_err_t err = LW_OK;
     const size_t mp = lw_pad4(m);
-    hc_work_t w = {.m = m, .k = k, .q = q, .mp = mp, .prune = w_path == NULL};
+    hc_work_t w = {.m = m,
+                   .k = k,
+                   .q = q,
+                   .mp = mp,
+                   .prune = w_path == NULL,
+                   .direct = q <= HC_DIRECT_MAX_Q,
+                   .Z = Z,
+                   .chg = chg,
+                   .lo = m};
     w.gcap = 2 * q < HC_GRAM_CAP ? 2 * q : HC_GRAM_CAP;
-    double **const parts[] = {&w.Qc, &w.e0, &w.W,    &w.Y,  &w.H,  &w.qs,  &w.B,  &w.P,
-                              &w.G,  &w.S,  &w.c,    &w.ww, &w.d,  &w.zs,  &w.sc, &w.Sj,
-                              &w.Lj, &w.Kj, &w.dj,   &w.Bj, &w.uj, &w.lev, &w.dB, &w.Xa,
-                              &w.Nj, &w.Ga, &w.zeta, &w.Mb, &w.zp, &w.us,  &w.Ss, &w.Ma};
+    double **const parts[] = {&w.Qc, &w.e0, &w.W,  &w.Y,   &w.H,  &w.qs, &w.B,  &w.P,  &w.G,
+                              &w.S,  &w.c,  &w.ww, &w.d,   &w.zs, &w.sc, &w.Sj, &w.Lj, &w.Kj,
+                              &w.dj, &w.Bj, &w.uj, &w.lev, &w.dB, &w.Xa, &w.Nj, &w.Ga, &w.zeta,
+                              &w.Mb, &w.zp, &w.us, &w.Ss,  &w.Ma, &w.Gu, &w.Yq, &w.Qj};
     const size_t sizes[] = {mp * k,
                             mp,
                             mp * q,
                             mp * q,
-                            mp * HC_BATCH,
+                            w.direct ? 0 : mp * HC_BATCH,
                             k * HC_BATCH,
                             k * q,
                             q * q,
@@ -770,13 +922,16 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
                             k * q,
                             k * q,
                             q * q,
-                            mp * HC_GRAM_CAP,
+                            w.direct ? 0 : mp * HC_GRAM_CAP,
                             HC_GRAM_CAP * q,
                             q * q,
                             HC_BATCH * q,
                             mp,
                             q * q,
-                            q * q};
+                            q * q,
+                            w.direct ? k * k : 0,
+                            w.direct ? mp * k : 0,
+                            w.direct ? HC_GRAM_CAP * k : 0};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         total += sizes[i];
@@ -808,15 +963,21 @@ lw_err_t lw_breaks_supwald_hc(const double *y, const double *Z, size_t m, size_t
         double wi = 0.0;
         bool skip = false;
         err = hc_change(&w, chg, errstr, errstr_size);
-        if (err == LW_OK && w.prune && w.anchored && w.njoined < HC_MAX_JOINED)
-            skip = hc_bound(&w, i) < res->sup_wald;
+        /* with a W path nothing is skipped, but the bound is checked against W(i) */
+        const bool bounded = err == LW_OK && w.anchored && w.njoined < HC_MAX_JOINED;
+        const double ub = bounded ? hc_bound(&w, i) : HUGE_VAL;
+        if (bounded && w.prune)
+            skip = ub < res->sup_wald;
         if (err == LW_OK && !skip) {
-            hc_flush(&w);
+            hc_sync(&w);
             err = hc_wald(&w, &wi, errstr, errstr_size);
             w.evaluated++;
-            if (err == LW_OK && w.prune &&
-                (!w.anchored || w.njoined >= HC_KEEP_JOINED ||
-                 !(wi >= HC_KEEP_NEAR * res->sup_wald)))
+            if (err == LW_OK && bounded && !w.prune) {
+                res->bounds_checked++;
+                res->bound_violations += !(wi <= ub);
+            }
+            if (err == LW_OK && (!w.anchored || w.njoined >= HC_KEEP_JOINED ||
+                                 !(wi >= HC_KEEP_NEAR * res->sup_wald)))
                 hc_anchor(&w, i);
         }
         if (err != LW_OK) {

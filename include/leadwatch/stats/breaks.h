@@ -124,6 +124,9 @@ typedef struct {
     double lambda, tau0;                /* strucchange's trimming summary */
     bool p_defined;                     /* false when q > LW_BREAKS_HANSEN40_MAX_K */
     double p;                           /* Hansen (1997) approximate p-value */
+    /* with a W path: candidates whose pruning bound was also computed, and those whose
+     * W(i) exceeded it (a broken bound; tests/test_breaks.c) */
+    size_t bounds_checked, bound_violations;
 } lw_breaks_supwald_hc_t;
 
 /*
