@@ -85,6 +85,7 @@ struct lw_dedup {
     table_t t; /* cap 0 before the first id */
     size_t cap_max;
     size_t used;       /* occupied slots: live ids and dead ones (bucket < open_from) */
+    size_t live_hi;    /* at least the live ids: the last count, plus the ids added since */
     int64_t open_from; /* ids of earlier buckets are dead: ignored, dropped by the next rehash */
     int64_t base;      /* the bucket of tag 0: the first bucket added (INT64_MIN before) */
     int32_t open_tag;  /* the tag of open_from: a slot is live iff its tag >= open_tag */
@@ -277,6 +278,7 @@ static bool rehash(lw_dedup_t *d, size_t cap)
     unmap_table(&d->t);
     d->t = next;
     d->used = used;
+    d->live_hi = used;
     d->probe_key = 0;
     return true;
 }
@@ -290,18 +292,25 @@ static size_t count_live(const lw_dedup_t *d)
 }
 
 /*
- * The table reached 2/3 load (or max_ids occupied slots): drop the dead ids
+ * The table reached 2/3 load (or live_hi reached max_ids): drop the dead ids
  * and size the table so the live ones fill at most half of it (doubling
  * up to cap_max), so the next rehash is at least a sixth of a table of
  * inserts away.  At cap_max the live ids may fill more than a third; the
  * next rehash then comes sooner but still after >= cap/16 inserts unless
  * the bound itself is reached, which sets `full` until a bucket closes.
+ * When only the bound called (the load is under 2/3) and the table would
+ * keep its size, the live ids are counted and nothing is moved: the dead
+ * ids cost lookups nothing, and a rehash each time the occupied slots
+ * reached max_ids (the first version) rebuilt the whole table at every
+ * flush once ~max_ids ids were open (bench/RESULTS.md issue 19, session 9,
+ * second part: 10 rebuilds of 48 MiB per 2 M events at the default bound).
  */
 static bool make_room(lw_dedup_t *d)
 {
     if (d->full)
         return false;
     size_t live = count_live(d);
+    d->live_hi = live;
     size_t cap = d->t.cap ? d->t.cap : MIN_CAP;
     while ((live + 1) * 2 > cap && cap * 2 <= d->cap_max)
         cap *= 2;
@@ -310,6 +319,8 @@ static bool make_room(lw_dedup_t *d)
         d->full = true;
         return false;
     }
+    if (cap == d->t.cap && (d->used + 1) * 3 <= d->t.cap * 2)
+        return true;
     return rehash(d, cap);
 }
 
@@ -319,7 +330,7 @@ static bool insert(lw_dedup_t *d, uint64_t key, int64_t bucket)
     int32_t tag;
     if (!tag_of(d, bucket, &tag))
         return false;
-    if (((d->used + 1) * 3 > d->t.cap * 2 || d->used >= d->max_ids) && !make_room(d))
+    if (((d->used + 1) * 3 > d->t.cap * 2 || d->live_hi >= d->max_ids) && !make_room(d))
         return false;
     size_t i =
         key == d->probe_key && (d->t.keys[d->probe_slot] == 0 || d->t.keys[d->probe_slot] == key)
@@ -327,13 +338,16 @@ static bool insert(lw_dedup_t *d, uint64_t key, int64_t bucket)
             : slot_of(d->t.keys, d->t.cap, key);
     d->probe_key = 0;
     if (d->t.keys[i] == key) {
-        if (d->t.tags[i] < d->open_tag)
+        if (d->t.tags[i] < d->open_tag) {
             d->t.tags[i] = tag; /* dead: alive again in its new bucket */
+            d->live_hi++;
+        }
         return true;
     }
     d->t.keys[i] = key;
     d->t.tags[i] = tag;
     d->used++;
+    d->live_hi++;
     return true;
 }
 
@@ -675,8 +689,9 @@ bool lw_dedup_check(const lw_dedup_t *d, bool deep, char *why, size_t why_size)
             live += d->t.keys[i] != 0 && d->t.tags[i] >= d->open_tag;
         }
     }
-    if (used != d->used || live > d->max_ids || (d->t.cap > 0 && d->used * 3 > d->t.cap * 2) ||
-        d->t.cap > d->cap_max || (d->t.cap & (d->t.cap - 1)) != 0 || d->npending > d->cap_pending)
+    if (used != d->used || live > d->max_ids || live > d->live_hi ||
+        (d->t.cap > 0 && d->used * 3 > d->t.cap * 2) || d->t.cap > d->cap_max ||
+        (d->t.cap & (d->t.cap - 1)) != 0 || d->npending > d->cap_pending)
         return lw_seterr(why, why_size, LW_ERR_INVALID,
                          "dedup: %zu slots used (counted %zu), %zu live, pending %zu, cap "
                          "%zu/%zu, max %zu",
