@@ -4,7 +4,7 @@
  * Memory: one open-addressed table, linear probing, as two parallel arrays
  * in one anonymous mapping (on 2 MiB pages once it is 2 MiB or more):
  * keys[] (uint64, 0 = empty; a key that hashes to 0 is stored as 1) and
- * tags[] (int32: the slot's bucket as (bucket - base) / size_ms, base = the
+ * tags[] (uint32: the slot's bucket as (bucket - base) / size_ms, base = the
  * first bucket added; buckets are congruent modulo size_ms, so comparing
  * tags is comparing buckets).  A lookup of a new id, the common case, reads
  * keys[] only: 8 bytes a slot (32 MiB for the default 2,000,000 ids, which
@@ -73,7 +73,7 @@ typedef struct {
  * whole by a rehash. */
 typedef struct {
     uint64_t *keys;
-    int32_t *tags;
+    uint32_t *tags; /* code_of(tag): 0 (an empty slot's) is below every open tag */
     void *map;
     size_t map_len;
     size_t cap; /* power of two */
@@ -200,11 +200,19 @@ static bool map_table(size_t cap, table_t *t)
 #endif
     }
     *t = (table_t){.keys = (uint64_t *)at,
-                   .tags = (int32_t *)(at + cap * sizeof *t->keys),
+                   .tags = (uint32_t *)(at + cap * sizeof *t->keys),
                    .map = m,
                    .map_len = len,
                    .cap = cap};
     return true;
+}
+
+/* A tag as stored in tags[]: order-preserving, and TAG_NONE (never a slot's
+ * tag) is 0, the code of an empty slot, so the live slots can be counted
+ * from tags[] alone. */
+static uint32_t code_of(int32_t tag)
+{
+    return (uint32_t)tag ^ UINT32_C(0x80000000);
 }
 
 /* The slot holding `key` (live or dead) or the empty slot that ends its probe. */
@@ -235,7 +243,7 @@ bool lw_dedup_seen(lw_dedup_t *d, uint64_t key)
     if (d->t.cap == 0)
         return false;
     size_t i = slot_of(d->t.keys, d->t.cap, key);
-    if (d->t.keys[i] == key && d->t.tags[i] >= d->open_tag)
+    if (d->t.keys[i] == key && d->t.tags[i] >= code_of(d->open_tag))
         return true;
     d->probe_key = key;
     d->probe_slot = i;
@@ -253,7 +261,7 @@ static bool rehash(lw_dedup_t *d, size_t cap)
     if (!map_table(cap, &next))
         return false;
     uint64_t *nk = next.keys;
-    int32_t *nt = next.tags;
+    uint32_t *nt = next.tags, open_code = code_of(d->open_tag);
     /* the old table is read in order, the new one at random: the home
      * slots of REHASH_BATCH live ids are prefetched before they are placed,
      * so their cache misses overlap instead of coming one at a time */
@@ -261,7 +269,7 @@ static bool rehash(lw_dedup_t *d, size_t cap)
     for (size_t i = 0; i < d->t.cap;) {
         size_t n = 0;
         for (; i < d->t.cap && n < REHASH_BATCH; i++) {
-            if (d->t.keys[i] == 0 || d->t.tags[i] < d->open_tag)
+            if (d->t.keys[i] == 0 || d->t.tags[i] < open_code)
                 continue;
             batch[n++] = i;
             size_t home = home_of(d->t.keys[i], cap);
@@ -283,11 +291,16 @@ static bool rehash(lw_dedup_t *d, size_t cap)
     return true;
 }
 
+/* The live ids, from tags[] alone (a third of the table's bytes): open_tag is
+ * above TAG_NONE once a bucket closed, so an empty slot (code 0) is not counted. */
 static size_t count_live(const lw_dedup_t *d)
 {
+    if (d->open_tag == TAG_NONE)
+        return d->used; /* no bucket closed yet: every occupied slot is live */
+    uint32_t open_code = code_of(d->open_tag);
     size_t live = 0;
     for (size_t i = 0; i < d->t.cap; i++)
-        live += d->t.keys[i] != 0 && d->t.tags[i] >= d->open_tag;
+        live += d->t.tags[i] >= open_code;
     return live;
 }
 
@@ -338,14 +351,14 @@ static bool insert(lw_dedup_t *d, uint64_t key, int64_t bucket)
             : slot_of(d->t.keys, d->t.cap, key);
     d->probe_key = 0;
     if (d->t.keys[i] == key) {
-        if (d->t.tags[i] < d->open_tag) {
-            d->t.tags[i] = tag; /* dead: alive again in its new bucket */
+        if (d->t.tags[i] < code_of(d->open_tag)) {
+            d->t.tags[i] = code_of(tag); /* dead: alive again in its new bucket */
             d->live_hi++;
         }
         return true;
     }
     d->t.keys[i] = key;
-    d->t.tags[i] = tag;
+    d->t.tags[i] = code_of(tag);
     d->used++;
     d->live_hi++;
     return true;
@@ -686,7 +699,7 @@ bool lw_dedup_check(const lw_dedup_t *d, bool deep, char *why, size_t why_size)
         used = 0;
         for (size_t i = 0; i < d->t.cap; i++) {
             used += d->t.keys[i] != 0;
-            live += d->t.keys[i] != 0 && d->t.tags[i] >= d->open_tag;
+            live += d->t.keys[i] != 0 && d->t.tags[i] >= code_of(d->open_tag);
         }
     }
     if (used != d->used || live > d->max_ids || live > d->live_hi ||
