@@ -5,8 +5,9 @@
  * in one anonymous mapping (on 2 MiB pages once it is 2 MiB or more):
  * keys[] (uint64, 0 = empty; a key that hashes to 0 is stored as 1) and
  * tags[] (uint32: the slot's bucket as (bucket - base) / size_ms, base = the
- * first bucket added; buckets are congruent modulo size_ms, so comparing
- * tags is comparing buckets).  A lookup of a new id, the common case, reads
+ * first bucket added, stored as code_of(tag): order-preserving, 0 for an
+ * empty slot; buckets are congruent modulo size_ms, so comparing tags is
+ * comparing buckets).  A lookup of a new id, the common case, reads
  * keys[] only: 8 bytes a slot (32 MiB for the default 2,000,000 ids, which
  * fits a 48 MiB L3 where the former 16-byte {key, bucket} slots, 64 MiB, did
  * not), and with 2 MiB pages no page walk (bench/RESULTS.md issue 19,
