@@ -87,6 +87,42 @@ static void test_membership_and_bound(void **state)
     lw_dedup_destroy(d);
 }
 
+/* The bound counts live ids only: dead ids of a closed bucket (still in
+ * their slots until a rehash) leave room, revived ones take it again, and
+ * the id past max_ids live is the one not remembered. */
+static void test_bound_with_dead_ids(void **state)
+{
+    (void)state;
+    lw_dedup_t *d = make(1000);
+    for (int i = 0; i < 600; i++)
+        assert_true(lw_dedup_add(d, key(i), T0));
+    lw_dedup_committed(d, T0 + DAY);  /* 600 dead, 0 live */
+    for (int i = 1000; i < 1400; i++) /* occupied slots reach max_ids here */
+        assert_true(lw_dedup_add(d, key(i), T0 + DAY));
+    checked(d);
+    for (int i = 0; i < 300; i++) /* dead ids back: 700 live */
+        assert_true(lw_dedup_add(d, key(i), T0 + DAY));
+    assert_int_equal(lw_dedup_count(d), 700);
+    for (int i = 2000; i < 2300; i++)
+        assert_true(lw_dedup_add(d, key(i), T0 + DAY));
+    checked(d);
+    assert_false(lw_dedup_add(d, key(3000), T0 + DAY));
+    assert_false(lw_dedup_add(d, key(300), T0 + DAY)); /* a dead id is not revived past it */
+    assert_int_equal(lw_dedup_untracked(d), 2);
+    assert_int_equal(lw_dedup_count(d), 1000);
+    for (int i = 0; i < 300; i++)
+        assert_true(lw_dedup_seen(d, key(i)));
+    for (int i = 300; i < 600; i++)
+        assert_false(lw_dedup_seen(d, key(i)));
+    for (int i = 1000; i < 1400; i++)
+        assert_true(lw_dedup_seen(d, key(i)));
+    for (int i = 2000; i < 2300; i++)
+        assert_true(lw_dedup_seen(d, key(i)));
+    assert_false(lw_dedup_seen(d, key(3000)));
+    checked(d);
+    lw_dedup_destroy(d);
+}
+
 /* Buckets are kept as tags relative to the first one: buckets before it
  * (a late event), a window that closes before any id arrives, ids of
  * closed buckets seen again, and a bucket beyond the int32 tag range
@@ -288,6 +324,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_depends_on_user_and_id),
         cmocka_unit_test(test_membership_and_bound),
+        cmocka_unit_test(test_bound_with_dead_ids),
         cmocka_unit_test(test_bucket_tags),
         cmocka_unit_test_setup_teardown(test_store_round_trip_and_closing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_writers_append, setup, teardown),

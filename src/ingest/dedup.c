@@ -4,9 +4,10 @@
  * Memory: one open-addressed table, linear probing, as two parallel arrays
  * in one anonymous mapping (on 2 MiB pages once it is 2 MiB or more):
  * keys[] (uint64, 0 = empty; a key that hashes to 0 is stored as 1) and
- * tags[] (int32: the slot's bucket as (bucket - base) / size_ms, base = the
- * first bucket added; buckets are congruent modulo size_ms, so comparing
- * tags is comparing buckets).  A lookup of a new id, the common case, reads
+ * tags[] (uint32: the slot's bucket as (bucket - base) / size_ms, base = the
+ * first bucket added, stored as code_of(tag): order-preserving, 0 for an
+ * empty slot; buckets are congruent modulo size_ms, so comparing tags is
+ * comparing buckets).  A lookup of a new id, the common case, reads
  * keys[] only: 8 bytes a slot (32 MiB for the default 2,000,000 ids, which
  * fits a 48 MiB L3 where the former 16-byte {key, bucket} slots, 64 MiB, did
  * not), and with 2 MiB pages no page walk (bench/RESULTS.md issue 19,
@@ -73,7 +74,7 @@ typedef struct {
  * whole by a rehash. */
 typedef struct {
     uint64_t *keys;
-    int32_t *tags;
+    uint32_t *tags; /* code_of(tag): 0 (an empty slot's) is below every open tag */
     void *map;
     size_t map_len;
     size_t cap; /* power of two */
@@ -85,6 +86,7 @@ struct lw_dedup {
     table_t t; /* cap 0 before the first id */
     size_t cap_max;
     size_t used;       /* occupied slots: live ids and dead ones (bucket < open_from) */
+    size_t live_hi;    /* at least the live ids: the last count, plus the ids added since */
     int64_t open_from; /* ids of earlier buckets are dead: ignored, dropped by the next rehash */
     int64_t base;      /* the bucket of tag 0: the first bucket added (INT64_MIN before) */
     int32_t open_tag;  /* the tag of open_from: a slot is live iff its tag >= open_tag */
@@ -199,11 +201,19 @@ static bool map_table(size_t cap, table_t *t)
 #endif
     }
     *t = (table_t){.keys = (uint64_t *)at,
-                   .tags = (int32_t *)(at + cap * sizeof *t->keys),
+                   .tags = (uint32_t *)(at + cap * sizeof *t->keys),
                    .map = m,
                    .map_len = len,
                    .cap = cap};
     return true;
+}
+
+/* A tag as stored in tags[]: order-preserving, and TAG_NONE (never a slot's
+ * tag) is 0, the code of an empty slot, so the live slots can be counted
+ * from tags[] alone. */
+static uint32_t code_of(int32_t tag)
+{
+    return (uint32_t)tag ^ UINT32_C(0x80000000);
 }
 
 /* The slot holding `key` (live or dead) or the empty slot that ends its probe. */
@@ -234,7 +244,7 @@ bool lw_dedup_seen(lw_dedup_t *d, uint64_t key)
     if (d->t.cap == 0)
         return false;
     size_t i = slot_of(d->t.keys, d->t.cap, key);
-    if (d->t.keys[i] == key && d->t.tags[i] >= d->open_tag)
+    if (d->t.keys[i] == key && d->t.tags[i] >= code_of(d->open_tag))
         return true;
     d->probe_key = key;
     d->probe_slot = i;
@@ -252,7 +262,7 @@ static bool rehash(lw_dedup_t *d, size_t cap)
     if (!map_table(cap, &next))
         return false;
     uint64_t *nk = next.keys;
-    int32_t *nt = next.tags;
+    uint32_t *nt = next.tags, open_code = code_of(d->open_tag);
     /* the old table is read in order, the new one at random: the home
      * slots of REHASH_BATCH live ids are prefetched before they are placed,
      * so their cache misses overlap instead of coming one at a time */
@@ -260,7 +270,7 @@ static bool rehash(lw_dedup_t *d, size_t cap)
     for (size_t i = 0; i < d->t.cap;) {
         size_t n = 0;
         for (; i < d->t.cap && n < REHASH_BATCH; i++) {
-            if (d->t.keys[i] == 0 || d->t.tags[i] < d->open_tag)
+            if (d->t.keys[i] == 0 || d->t.tags[i] < open_code)
                 continue;
             batch[n++] = i;
             size_t home = home_of(d->t.keys[i], cap);
@@ -277,31 +287,44 @@ static bool rehash(lw_dedup_t *d, size_t cap)
     unmap_table(&d->t);
     d->t = next;
     d->used = used;
+    d->live_hi = used;
     d->probe_key = 0;
     return true;
 }
 
+/* The live ids, from tags[] alone (a third of the table's bytes): open_tag is
+ * above TAG_NONE once a bucket closed, so an empty slot (code 0) is not counted. */
 static size_t count_live(const lw_dedup_t *d)
 {
+    if (d->open_tag == TAG_NONE)
+        return d->used; /* no bucket closed yet: every occupied slot is live */
+    uint32_t open_code = code_of(d->open_tag);
     size_t live = 0;
     for (size_t i = 0; i < d->t.cap; i++)
-        live += d->t.keys[i] != 0 && d->t.tags[i] >= d->open_tag;
+        live += d->t.tags[i] >= open_code;
     return live;
 }
 
 /*
- * The table reached 2/3 load (or max_ids occupied slots): drop the dead ids
+ * The table reached 2/3 load (or live_hi reached max_ids): drop the dead ids
  * and size the table so the live ones fill at most half of it (doubling
  * up to cap_max), so the next rehash is at least a sixth of a table of
  * inserts away.  At cap_max the live ids may fill more than a third; the
  * next rehash then comes sooner but still after >= cap/16 inserts unless
  * the bound itself is reached, which sets `full` until a bucket closes.
+ * When only the bound called (the load is under 2/3) and the table would
+ * keep its size, the live ids are counted and nothing is moved: the dead
+ * ids cost lookups nothing, and a rehash each time the occupied slots
+ * reached max_ids (the first version) rebuilt the whole table at every
+ * flush once ~max_ids ids were open (bench/RESULTS.md issue 19, session 9,
+ * second part: 10 rebuilds of 48 MiB per 2 M events at the default bound).
  */
 static bool make_room(lw_dedup_t *d)
 {
     if (d->full)
         return false;
     size_t live = count_live(d);
+    d->live_hi = live;
     size_t cap = d->t.cap ? d->t.cap : MIN_CAP;
     while ((live + 1) * 2 > cap && cap * 2 <= d->cap_max)
         cap *= 2;
@@ -310,6 +333,8 @@ static bool make_room(lw_dedup_t *d)
         d->full = true;
         return false;
     }
+    if (cap == d->t.cap && (d->used + 1) * 3 <= d->t.cap * 2)
+        return true;
     return rehash(d, cap);
 }
 
@@ -319,7 +344,7 @@ static bool insert(lw_dedup_t *d, uint64_t key, int64_t bucket)
     int32_t tag;
     if (!tag_of(d, bucket, &tag))
         return false;
-    if (((d->used + 1) * 3 > d->t.cap * 2 || d->used >= d->max_ids) && !make_room(d))
+    if (((d->used + 1) * 3 > d->t.cap * 2 || d->live_hi >= d->max_ids) && !make_room(d))
         return false;
     size_t i =
         key == d->probe_key && (d->t.keys[d->probe_slot] == 0 || d->t.keys[d->probe_slot] == key)
@@ -327,13 +352,16 @@ static bool insert(lw_dedup_t *d, uint64_t key, int64_t bucket)
             : slot_of(d->t.keys, d->t.cap, key);
     d->probe_key = 0;
     if (d->t.keys[i] == key) {
-        if (d->t.tags[i] < d->open_tag)
-            d->t.tags[i] = tag; /* dead: alive again in its new bucket */
+        if (d->t.tags[i] < code_of(d->open_tag)) {
+            d->t.tags[i] = code_of(tag); /* dead: alive again in its new bucket */
+            d->live_hi++;
+        }
         return true;
     }
     d->t.keys[i] = key;
-    d->t.tags[i] = tag;
+    d->t.tags[i] = code_of(tag);
     d->used++;
+    d->live_hi++;
     return true;
 }
 
@@ -672,11 +700,12 @@ bool lw_dedup_check(const lw_dedup_t *d, bool deep, char *why, size_t why_size)
         used = 0;
         for (size_t i = 0; i < d->t.cap; i++) {
             used += d->t.keys[i] != 0;
-            live += d->t.keys[i] != 0 && d->t.tags[i] >= d->open_tag;
+            live += d->t.keys[i] != 0 && d->t.tags[i] >= code_of(d->open_tag);
         }
     }
-    if (used != d->used || live > d->max_ids || (d->t.cap > 0 && d->used * 3 > d->t.cap * 2) ||
-        d->t.cap > d->cap_max || (d->t.cap & (d->t.cap - 1)) != 0 || d->npending > d->cap_pending)
+    if (used != d->used || live > d->max_ids || live > d->live_hi ||
+        (d->t.cap > 0 && d->used * 3 > d->t.cap * 2) || d->t.cap > d->cap_max ||
+        (d->t.cap & (d->t.cap - 1)) != 0 || d->npending > d->cap_pending)
         return lw_seterr(why, why_size, LW_ERR_INVALID,
                          "dedup: %zu slots used (counted %zu), %zu live, pending %zu, cap "
                          "%zu/%zu, max %zu",
