@@ -310,12 +310,19 @@ static void log_progress(lw_consumer_t *c, lw_pipeline_t *p)
     lw_pipeline_stats_t ps;
     lw_consumer_stats(c, &cs);
     lw_pipeline_stats(p, &ps);
+    /* no partition: say where the group join stands (librdkafka's statistics) */
+    char group[192] = "";
+    if (cs.assigned == 0 && cs.group_state[0])
+        snprintf(group, sizeof group, "; group state %s, join state %s%s%s%s", cs.group_state,
+                 cs.join_state[0] ? cs.join_state : "?",
+                 cs.rebalance_reason[0] ? " (last rebalance: " : "", cs.rebalance_reason,
+                 cs.rebalance_reason[0] ? ")" : "");
     LW_LOG(LW_LOG_INFO, "daemon",
            "%d partition(s); %lld messages, %lld accepted, %lld late, %lld poison, %lld lost "
-           "(offsets skipped); %lld flushes, %lld Kafka commits, lag %lld",
+           "(offsets skipped); %lld flushes, %lld Kafka commits, lag %lld%s",
            cs.assigned, (long long)cs.messages, (long long)ps.accepted, (long long)ps.late,
            (long long)cs.poison, (long long)cs.events_lost, (long long)ps.flushes,
-           (long long)cs.kafka_commits, (long long)cs.lag_total);
+           (long long)cs.kafka_commits, (long long)cs.lag_total, group);
 }
 
 /*

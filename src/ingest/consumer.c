@@ -110,7 +110,10 @@
  * same polls as the messages; a report in which a real broker (source
  * "configured" or "learned", not librdkafka's internal or logical ones) is
  * in state UP or UPDATE is contact.  Only the `brokers` object is scanned
- * (stats_broker_up, a bounded walk that skips strings), not parsed.
+ * (stats_broker_up, a bounded walk that skips strings), not parsed.  The
+ * same report's "cgrp" object gives the group's state and join state
+ * (stats_member), which the daemon's progress line shows while no
+ * partition is assigned: a member stuck in a join says so in its log.
  *
  * Synchronous commits go through rd_kafka_commit_queue() on a private queue
  * polled with a deadline rather than rd_kafka_commit(async=0), which can
@@ -456,12 +459,56 @@ static bool stats_broker_up(const char *json, size_t len)
     return false;
 }
 
+/* The first occurrence of pat[0..n) in s[0..len), NULL when none (glibc's memmem needs
+ * _GNU_SOURCE). */
+static const char *find_bytes(const char *s, size_t len, const char *pat, size_t n)
+{
+    for (size_t i = 0; i + n <= len; i++)
+        if (s[i] == pat[0] && memcmp(s + i, pat, n) == 0)
+            return s + i;
+    return NULL;
+}
+
+/*
+ * The string member `key` of the flat object `obj` (librdkafka's "cgrp": no
+ * nested objects) of a statistics report into out; false when absent.
+ */
+static bool stats_member(const char *json, size_t len, const char *obj, const char *key, char *out,
+                         size_t out_size)
+{
+    char pat[32];
+    int n = snprintf(pat, sizeof pat, "\"%s\"", obj);
+    const char *o = n > 0 && (size_t)n < sizeof pat ? find_bytes(json, len, pat, (size_t)n) : NULL;
+    if (!o)
+        return false;
+    size_t i = (size_t)(o - json) + (size_t)n, end = i;
+    while (end < len && json[end] != '}')
+        end = json[end] == '"' ? skip_string(json, end, len, NULL, 0) : end + 1;
+    n = snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *k =
+        n > 0 && (size_t)n < sizeof pat ? find_bytes(json + i, end - i, pat, (size_t)n) : NULL;
+    if (!k)
+        return false;
+    i = skip_space(json, (size_t)(k - json) + (size_t)n, end);
+    if (i >= end || json[i] != ':')
+        return false;
+    i = skip_space(json, i + 1, end);
+    if (i >= end || json[i] != '"')
+        return false;
+    skip_string(json, i, end, out, out_size);
+    return true;
+}
+
 static int on_stats(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
 {
     (void)rk;
     lw_consumer_t *c = opaque;
     if (stats_broker_up(json, json_len))
         c->broker_seen_ms = c->mono_ms;
+    stats_member(json, json_len, "cgrp", "state", c->st.group_state, sizeof c->st.group_state);
+    stats_member(json, json_len, "cgrp", "join_state", c->st.join_state, sizeof c->st.join_state);
+    stats_member(json, json_len, "cgrp", "rebalance_reason", c->st.rebalance_reason,
+                 sizeof c->st.rebalance_reason);
     return 0; /* librdkafka frees json */
 }
 

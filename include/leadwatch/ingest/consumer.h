@@ -131,6 +131,13 @@ typedef struct {
     int blocked;            /* assigned partitions paused until their committed offset is read */
     int64_t fenced_flushes; /* fleet: flushes the shared store refused (another member claimed a
                                partition of ours); their events were dropped and re-read */
+    /* the consumer group as librdkafka's last statistics report saw it ("" before the first
+       report or with statistics off): its state ("up" once the coordinator is known), its join
+       state ("steady" once assigned; "wait-join" while the coordinator holds the JoinGroup)
+       and the reason of its last rebalance */
+    char group_state[24];
+    char join_state[24];
+    char rebalance_reason[96];
 } lw_consumer_stats_t;
 
 /* One assigned partition's consumer lag (lw_consumer_lag). */
