@@ -838,6 +838,15 @@ static void test_wide_assignment(void **state)
     } while (now_mono() < end && st.assigned < 40);
     assert_int_equal(st.assigned, 40);
     assert_true(lw_consumer_check(c, why, sizeof why));
+    /* the group as librdkafka's statistics (every second) see it: what the daemon's progress
+       line shows while nothing is assigned */
+    end = now_mono() + 10000;
+    do {
+        poll_for(c, 200);
+        lw_consumer_stats(c, &st);
+    } while (now_mono() < end && strcmp(st.join_state, "steady") != 0);
+    assert_string_equal(st.group_state, "up");
+    assert_string_equal(st.join_state, "steady");
     lw_consumer_lag_t lag[40];
     assert_int_equal(lw_consumer_lag(c, lag, 40), 40);
     for (int i = 0; i < 40; i++)
