@@ -79,19 +79,17 @@ tree:
 EOF
 }
 
-# kafka_opts GROUP: the --kafka options of a daemon against the mock.  max.poll.interval.ms
-# 15 s (default 300 s): librdkafka gives up on an unanswered JoinGroup only after
-# max.poll.interval.ms + 3 s.  Two CI runs (session 9) had a daemon that never got an
-# assignment from the mock in 30 and 60 s and logged nothing at info level; if the mock
-# dropped a JoinGroup response, the join is retried after 18 s instead of 303 s.  The
-# daemon's progress line now names the group's join state while nothing is assigned, so the
-# next such failure shows where the join stood.  The consumer thread never blocks 15 s
-# (evaluation runs on its own thread; a store lock waits at most 5 s).  A test may
-# override it with a later --kafka max.poll.interval.ms.
+# kafka_opts GROUP: the --kafka options of a daemon against the mock.  No
+# topic.metadata.refresh.interval.ms (the tests set 1 s until session 10): with librdkafka
+# 2.0.2 a metadata refresh that lands while the member waits in a join makes it rejoin
+# ("Metadata for subscribed topic(s) has changed"), and each rejoin waits 5 s in the mock
+# (session.timeout.ms - 1 s), so every daemon start took ~8 s to its assignment instead of ~3 s,
+# and a refresh at every join would never let it finish: two CI runs (session 9) had a daemon
+# that got no assignment in 30 and 60 s.  The daemon's progress line names the group's join
+# state while nothing is assigned, so such a wait now shows in the log.
 kafka_opts() {
   echo "--kafka bootstrap.servers=$BOOT --kafka group.id=$1 --kafka session.timeout.ms=6000" \
-       "--kafka heartbeat.interval.ms=500 --kafka topic.metadata.refresh.interval.ms=1000" \
-       "--kafka max.poll.interval.ms=15000"
+       "--kafka heartbeat.interval.ms=500"
 }
 
 # store_positions DB TOPIC: "PARTITION OFFSET" per stored Kafka source
