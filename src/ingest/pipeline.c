@@ -26,9 +26,10 @@
  * too and prefetches its id's slot, before it counts k; k's event stays
  * valid across that decode (the decoder alternates two field arrays and
  * scratch buffers: event.h), so nothing is copied.  The feed of k+1 finds
- * k+1 decoded and its slot loaded.  Events are counted in the same order and by the same
- * code as without it; only the decode of k+1 moves earlier.  Only events
- * with an id (and rejects) read ahead: a stream without ids pays nothing.
+ * k+1 decoded and its slot loaded.  Events are counted in the same order
+ * and by the same code as without it; only the decode of k+1 moves
+ * earlier.  Only events with an id (and rejects) read ahead: a stream
+ * without ids pays nothing.
  * A flush writes all of it in one transaction and only then clears it.  If
  * the commit fails the pending state stays as it was, so nothing is lost
  * in memory either; the caller stops (see lw_pipeline_flush).  A watermark

@@ -41,10 +41,11 @@
  * input when it had no escapes, else into the decoder's scratch buffer,
  * sized to max_event_bytes + 1, which cannot overflow because an unescaped
  * string is never longer than its raw text; there are two of it, and two
- * field arrays, used by turns, so an event outlives the next decode), number (text slice + value;
- * exact fast path for <= 15 significant digits and |10-exponent| <= 22,
- * i.e. Clinger's exact case, else strtod; LC_NUMERIC must be "C", which it
- * is unless the program calls setlocale), bool, null, compound.
+ * field arrays, used by turns, so an event outlives the next decode),
+ * number (text slice + value; exact fast path for <= 15 significant digits
+ * and |10-exponent| <= 22, i.e. Clinger's exact case, else strtod;
+ * LC_NUMERIC must be "C", which it is unless the program calls setlocale),
+ * bool, null, compound.
  *
  * Duplicate keys: the last occurrence wins, including for whole objects:
  * when a key is seen a second time in one event, every value below it is
