@@ -2,7 +2,8 @@
  * test_metric.c - metric matching and bucket aggregation (metric.c), driven
  * with real decoded events: where clauses, every metric kind, missing
  * values, bucket/grace/late boundaries, slot exhaustion and flush, ratio and
- * value derivation.
+ * value derivation, each event name's plan of metrics, the previous
+ * bucket's reuse at bucket boundaries.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -159,6 +160,101 @@ static void test_matching_and_kinds(void **state)
     fx_close(&fx);
 }
 
+/* Each event name's plan (metric.c): lw_agg_match gives, for names in one,
+ * several or no where.event list, names that only share a prefix or a
+ * length with a listed one, exactly the metrics whose conditions hold. */
+static void test_plans_by_event_name(void **state)
+{
+    (void)state;
+    fx_t fx;
+    fx_open(&fx, base_yaml);
+    static const struct {
+        const char *name;
+        const char *want; /* metric names hit, in config order */
+    } cases[] = {
+        {"track_played", "minutes users premium tier2 all_events"},
+        {"session_start", "users ios_sessions premium tier2 all_events"},
+        {"purchase", "premium tier2 avg_rev all_events"},
+        {"search", "premium tier2 all_events"},
+        {"track_playeD", "premium tier2 all_events"},
+        {"track_played_", "premium tier2 all_events"},
+        {"track", "premium tier2 all_events"},
+        {"session_start", "users ios_sessions premium tier2 all_events"},
+        {"track_played", "minutes users premium tier2 all_events"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[512];
+        snprintf(buf, sizeof buf,
+                 "{\"event\":\"%s\",\"userId\":\"u\",\"timestamp\":\"2026-03-02T10:00:00Z\","
+                 "\"properties\":{\"platform\":\"ios\",\"premium\":true,\"tier\":2,"
+                 "\"duration_ms\":5,\"revenue\":1}}",
+                 cases[i].name);
+        lw_event_t ev;
+        assert_int_equal(lw_decoder_decode(fx.dec, buf, strlen(buf), NOW, &ev), LW_REJECT_NONE);
+        lw_agg_hit_t hits[LW_CONFIG_MAX_METRICS];
+        size_t n = lw_agg_match(fx.agg, &ev, hits);
+        char got[512] = "";
+        for (size_t h = 0; h < n; h++) {
+            size_t used = strlen(got);
+            snprintf(got + used, sizeof got - used, "%s%s", h ? " " : "",
+                     fx.cfg->metrics[hits[h].metric].name);
+        }
+        assert_string_equal(got, cases[i].want);
+    }
+    fx_close(&fx);
+}
+
+/* The bucket of the previous event is reused only for times inside it:
+ * events alternating across a day boundary before and after 1970, and
+ * across the Monday boundary of weekly buckets, land in their own buckets. */
+static void test_bucket_reuse_at_boundaries(void **state)
+{
+    (void)state;
+    fx_t fx;
+    fx_open(&fx, "source: {format: segment}\n"
+                 "buckets: {size: 1d, grace: 7d}\n"
+                 "metrics: [{name: n, count: true}, {name: m, count: true}]\n"
+                 "tree: {nsm: n, inputs: [{metric: m, kind: breadth}]}\n");
+    static const char *const days[] = {
+        "1969-12-31T23:59:59.999Z", "1970-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z",
+        "1969-12-31T00:00:00.000Z", "1969-12-30T23:59:59.999Z", "1970-01-01T23:59:59.999Z",
+        "1970-01-02T00:00:00.000Z", "1970-01-01T23:59:59.999Z", "1969-12-31T12:00:00Z",
+    };
+    /* the decoder refuses times that old: the parsed time is set on a decoded event */
+    static const char ok[] =
+        "{\"event\":\"x\",\"userId\":\"u\",\"timestamp\":\"2026-03-02T10:00:00Z\"}";
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
+        lw_event_t ev;
+        assert_int_equal(lw_decoder_decode(fx.dec, ok, strlen(ok), NOW, &ev), LW_REJECT_NONE);
+        ev.time_ms = day_ms(days[i]);
+        assert_int_equal(lw_agg_add(fx.agg, &ev), LW_AGG_ACCEPTED);
+    }
+    collected_t col = {.base = day_ms("1969-12-30")};
+    lw_agg_foreach_dirty(fx.agg, collect, &col);
+    assert_int_equal(col.count[0][0], 1); /* 12-30 */
+    assert_int_equal(col.count[0][1], 4); /* 12-31 */
+    assert_int_equal(col.count[0][2], 3); /* 01-01 */
+    assert_int_equal(col.count[0][3], 1); /* 01-02 */
+    fx_close(&fx);
+
+    fx_open(&fx, "source: {format: segment}\n"
+                 "buckets: {size: 1w, grace: 2w}\n"
+                 "metrics: [{name: n, count: true}, {name: m, count: true}]\n"
+                 "tree: {nsm: n, inputs: [{metric: m, kind: breadth}]}\n");
+    static const char *const weeks[] = {
+        "2026-03-08T23:59:59.999Z", "2026-03-09T00:00:00Z",     "2026-03-08T23:59:59.999Z",
+        "2026-03-02T00:00:00Z",     "2026-03-15T23:59:59.999Z",
+    };
+    for (size_t i = 0; i < sizeof weeks / sizeof weeks[0]; i++)
+        assert_int_equal(add_ev(&fx, "x", "u", weeks[i], NULL), LW_AGG_ACCEPTED);
+    col = (collected_t){.base = day_ms("2026-03-02")};
+    lw_agg_foreach_dirty(fx.agg, collect, &col);
+    assert_int_equal(col.count[0][0], 3); /* week of Mon 03-02 */
+    assert_int_equal(col.count[0][7], 2); /* week of Mon 03-09 */
+    assert_int_equal(col.ncells, 2 * 2);
+    fx_close(&fx);
+}
+
 static void test_buckets_grace_late(void **state)
 {
     (void)state;
@@ -302,7 +398,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matching_and_kinds),
+        cmocka_unit_test(test_plans_by_event_name),
         cmocka_unit_test(test_buckets_grace_late),
+        cmocka_unit_test(test_bucket_reuse_at_boundaries),
         cmocka_unit_test(test_weekly_buckets_start_monday),
         cmocka_unit_test(test_slot_exhaustion_and_flush),
         cmocka_unit_test(test_flushed_zeroes_and_keeps_open),

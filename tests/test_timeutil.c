@@ -3,7 +3,8 @@
  * round trips (checked against an independent day-by-day walk), ISO 8601
  * parsing (valid forms, offsets crossing midnight and year ends, leap
  * years, out-of-range fields, malformed text, no read past len, the
- * per-thread date cache against a reference validator),
+ * per-thread date cache against a reference validator, the fast path of
+ * the common layouts against the general parser),
  * formatting, durations and bucket starts (hour/day/week, negative times,
  * Monday weeks).
  */
@@ -245,6 +246,69 @@ static void test_parse_date_cache(void **state)
     }
 }
 
+/* One string through lw_time_parse_iso8601 (fast path for 20 and 24 bytes)
+ * and lw_time_parse_iso8601_general: same verdict, same time. */
+static int check_fast_vs_general(const char *s, size_t len)
+{
+    int64_t a = -1, b = -1;
+    bool fa = lw_time_parse_iso8601(s, len, &a);
+    bool fb = lw_time_parse_iso8601_general(s, len, &b);
+    if (fa != fb || (fa && a != b))
+        fail_msg("%.*s: %d %lld vs general %d %lld", (int)len, s, fa, (long long)a, fb,
+                 (long long)b);
+    return fa;
+}
+
+/* The fast path of the 20- and 24-byte layouts against the general parser:
+ * field values over and past their ranges (hour 0-29, minute and second
+ * 0-69), every byte of both layouts replaced by characters the grammar
+ * gives a meaning to and by bytes around the digit range and >= 0x80, one
+ * or two at a time, and the other separators and zones of the same
+ * lengths. */
+static void test_parse_fast_vs_general(void **state)
+{
+    (void)state;
+    static const char subst[] = "0123456789:.-+TtZz /\x2f\x3a\x7f\x80\xb0\xf9\xfa\xff";
+    char t[96]; /* room for any int fields: -O1's -Wformat-truncation */
+    int accepted = 0;
+    for (int h = 0; h < 30; h++)
+        for (int mi = 0; mi < 70; mi += 3)
+            for (int ss = 0; ss < 70; ss += 7) {
+                snprintf(t, sizeof t, "2026-03-28T%02d:%02d:%02d.%03dZ", h, mi, ss,
+                         (h * 37 + mi) % 1000);
+                accepted += check_fast_vs_general(t, 24);
+                snprintf(t, sizeof t, "2026-03-28T%02d:%02d:%02dZ", h, mi, ss);
+                accepted += check_fast_vs_general(t, 20);
+            }
+    assert_int_equal(accepted, 2 * 24 * 20 * 9);
+    static const char *const forms[] = {
+        "2026-03-28T04:16:07.507Z", "2026-03-28t04:16:07.507z", "2026-03-28 04:16:07.507Z",
+        "2026-03-28T04:16:07.5070", "2026-03-28T04:16:07+0200", "2026-03-28T04:16:07-02:0",
+        "2026-03-28T04:16+02:00Zx", "2026-03-28T04:16:07.50Z",  "2026-03-28T04:16:07z",
+        "2026-03-28T04:16:07+02",   "2026-03-28T04:16+02:00",   "2026-02-29T04:16:07.507Z",
+        "2024-02-29T23:59:59.999Z", "2024-02-29T23:59:59Z",     "2026-03-28T24:00:00.000Z",
+        "2026-03-28T04:60:07.507Z", "2026-03-28T04:16:60Z",     "2026-03-28T04:16:07.5.7Z",
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        check_fast_vs_general(forms[i], strlen(forms[i]));
+    srand(1919);
+    for (int it = 0; it < 400000; it++) {
+        bool long_form = it % 2 == 0;
+        int len = snprintf(t, sizeof t,
+                           long_form ? "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
+                                     : "%04d-%02d-%02dT%02d:%02d:%02dZ%d",
+                           1990 + rand() % 60, 1 + rand() % 12, 1 + rand() % 31, rand() % 25,
+                           rand() % 61, rand() % 61, rand() % 1000);
+        if (!long_form)
+            len = 20;
+        check_fast_vs_general(t, (size_t)len); /* may fill the date cache */
+        int flips = 1 + rand() % 2;
+        for (int f = 0; f < flips; f++)
+            t[rand() % len] = subst[rand() % (sizeof subst - 1)];
+        check_fast_vs_general(t, (size_t)len);
+    }
+}
+
 /* Every prefix of a valid timestamp copied into an exact-size heap buffer:
  * ASan catches any read past len; prefixes that are complete forms parse. */
 static void test_parse_no_overread(void **state)
@@ -401,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_parse_invalid),
         cmocka_unit_test(test_parse_no_overread),
         cmocka_unit_test(test_parse_date_cache),
+        cmocka_unit_test(test_parse_fast_vs_general),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_bucket),

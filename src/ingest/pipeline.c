@@ -23,12 +23,13 @@
  * Reading ahead (lw_pipeline_feed_ahead: the consumer and file ingest): with dedup
  * on, each probe of the id table is a cache miss (a table of tens of MiB,
  * one random slot per event).  So the feed of message k decodes message k+1
- * too and prefetches its id's slot, before it counts k; k's event is first
- * copied out of the decoder (snapshot(): its field values and the strings
- * the decoder unescaped into its scratch; slices into the message stay),
- * since the decoder then holds k+1.  The feed of k+1 finds k+1 decoded and
- * its slot loaded.  Events are counted in the same order and by the same
- * code as without it; only the decode of k+1 moves earlier.
+ * too and prefetches its id's slot, before it counts k; k's event stays
+ * valid across that decode (the decoder alternates two field arrays and
+ * scratch buffers: event.h), so nothing is copied.  The feed of k+1 finds
+ * k+1 decoded and its slot loaded.  Events are counted in the same order
+ * and by the same code as without it; only the decode of k+1 moves
+ * earlier.  Only events with an id (and rejects) read ahead: a stream
+ * without ids pays nothing.
  * A flush writes all of it in one transaction and only then clears it.  If
  * the commit fails the pending state stays as it was, so nothing is lost
  * in memory either; the caller stops (see lw_pipeline_flush).  A watermark
@@ -77,9 +78,6 @@ typedef struct {
     int64_t epoch;
 } source_t;
 
-/* Bytes of decoder scratch (unescaped strings) an event may hold to be read ahead of. */
-#define SNAP_BYTES 4096
-
 struct lw_pipeline {
     const lw_config_t *cfg;
     lw_store_t *store;
@@ -108,7 +106,7 @@ struct lw_pipeline {
     int64_t discards;   /* pending states dropped (lw_pipeline_discard) */
 
     /* lw_pipeline_feed_ahead: the next message, decoded (in `dec`) while the
-     * current one waits in `snap_*`, its dedup slot prefetched */
+     * current one is counted, its dedup slot prefetched */
     struct {
         bool valid;
         const char *buf;
@@ -118,8 +116,6 @@ struct lw_pipeline {
         lw_reject_t r;
         uint64_t key;
     } ahead;
-    lw_value_t snap_fields[LW_EVENT_MAX_PATHS];
-    char snap_bytes[SNAP_BYTES];
 };
 
 /*
@@ -394,44 +390,6 @@ static lw_err_t count_event(lw_pipeline_t *p, int source, const lw_event_t *ev, 
     return LW_OK;
 }
 
-/* *s into the snapshot area at *used when it points outside buf[0..len); false when full. */
-static bool snap_slice(lw_pipeline_t *p, lw_slice_t *s, const char *buf, size_t len, size_t *used)
-{
-    if (s->len == 0 || (s->ptr >= buf && s->ptr + s->len <= buf + len))
-        return true; /* in the message, which lives until the feed returns */
-    if (s->len > SNAP_BYTES - *used)
-        return false;
-    memcpy(p->snap_bytes + *used, s->ptr, s->len);
-    s->ptr = p->snap_bytes + *used;
-    *used += s->len;
-    return true;
-}
-
-/*
- * A copy of the decoded event *ev (decoded from buf[0..len)) that stays
- * valid across the next decode: the field values and the strings the
- * decoder unescaped into its scratch go to the pipeline's snapshot area,
- * slices into the message stay.  false when the scratch strings exceed
- * SNAP_BYTES (the caller then does not read ahead).
- */
-static bool snapshot(lw_pipeline_t *p, lw_event_t *ev, const char *buf, size_t len)
-{
-    size_t used = 0;
-    if (ev->nfields > LW_EVENT_MAX_PATHS || !snap_slice(p, &ev->name, buf, len, &used) ||
-        !snap_slice(p, &ev->user, buf, len, &used) || !snap_slice(p, &ev->id, buf, len, &used))
-        return false;
-    for (size_t i = 0; i < ev->nfields; i++) {
-        lw_value_t *v = &p->snap_fields[i];
-        *v = ev->fields[i];
-        /* .s is set for strings and numbers only (stale for the other types) */
-        if ((v->type == LW_VAL_STRING || v->type == LW_VAL_NUMBER) &&
-            !snap_slice(p, &v->s, buf, len, &used))
-            return false;
-    }
-    ev->fields = p->snap_fields;
-    return true;
-}
-
 lw_err_t lw_pipeline_feed(lw_pipeline_t *p, int source, const char *buf, size_t len,
                           const lw_position_t *after, int64_t now_ms, lw_feed_outcome_t *outcome,
                           lw_reject_t *reason, char *errstr, size_t errstr_size)
@@ -464,10 +422,12 @@ lw_err_t lw_pipeline_feed_ahead(lw_pipeline_t *p, int source, const char *buf, s
     }
     p->ahead.valid = false;
     /* read ahead only for dedup's sake (the next id's slot is fetched while
-     * this event is counted) and not from inside an envelope, whose
-     * elements the decoder still has to produce */
-    if (next && p->dedup && (r != LW_REJECT_NONE || !ev.envelope) &&
-        (r != LW_REJECT_NONE || snapshot(p, &ev, buf, len))) {
+     * this event is counted): so only after an event that has an id (or a
+     * reject), not in a stream without ids, where it cost ~300 instructions
+     * an event for nothing when it copied the event (callgrind,
+     * bench_ingest's file: 2,576 -> 2,337 an event); and not from inside an
+     * envelope, whose elements the decoder still has to produce */
+    if (next && p->dedup && (r != LW_REJECT_NONE || (key != 0 && !ev.envelope))) {
         p->ahead.r = lw_decoder_decode(p->dec, next, next_len, now_ms, &p->ahead.ev);
         p->ahead.key = event_key(p, &p->ahead.ev, p->ahead.r);
         if (p->ahead.key != 0)

@@ -24,6 +24,10 @@
  */
 bool lw_time_parse_iso8601(const char *s, size_t len, int64_t *out_ms);
 
+/* The same parse without the fast path for the common 20- and 24-byte
+ * layouts (timeutil.c parse_fast): the reference its tests compare with. */
+bool lw_time_parse_iso8601_general(const char *s, size_t len, int64_t *out_ms);
+
 /* Format as "YYYY-MM-DDTHH:MM:SSZ" (milliseconds dropped).  buf >= 21 bytes. */
 void lw_time_format_iso8601(int64_t ms, char *buf, size_t buf_size);
 

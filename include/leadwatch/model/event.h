@@ -156,8 +156,11 @@ int lw_decoder_add_path(lw_decoder_t *d, const char *path, char *errstr, size_t 
  * Decode one event from buf[0..len) (a trailing '\n' or "\r\n" is allowed).
  * `now_ms` is the wall clock used for the future bound (injected, so tests
  * control it).  On LW_REJECT_NONE, *out is filled; its slices point into
- * `buf` or into the decoder's scratch and stay valid until the next call on
- * this decoder.  On a reject, *out is unspecified.  Never allocates.
+ * `buf` or into the decoder's scratch, and they and out->fields stay valid
+ * across one more lw_decoder_decode (the decoder alternates two scratch
+ * buffers and field arrays: a caller may decode the next message while it
+ * still uses this event) and are overwritten by the second one.  On a
+ * reject, *out is unspecified.  Never allocates.
  */
 lw_reject_t lw_decoder_decode(lw_decoder_t *d, const char *buf, size_t len, int64_t now_ms,
                               lw_event_t *out);
