@@ -30,6 +30,7 @@
 
 #include "leadwatch/stats/cholrec.h"
 #include "leadwatch/stats/granger.h"
+#include "leadwatch/stats/nprefix.h"
 #include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
@@ -573,6 +574,95 @@ static void test_common_and_ty_degenerate(void **state)
     assert_non_null(strstr(err, "singular"));
 }
 
+/* The scalar definition of lw_nprefix_lagged: one compensated chain per shift. */
+static void nprefix_ref(const double *u, const double *v, size_t n, size_t K, double *P, size_t ld)
+{
+    for (size_t d = 0; d <= K; d++) {
+        double *row = P + d * ld, sum = 0.0, c = 0.0;
+        for (size_t a = 0; a <= d && a <= n; a++)
+            row[a] = 0.0;
+        for (size_t a = d; a < n; a++) {
+            sum = lw_nprefix_add(sum, u[a] * v[a - d], &c);
+            row[a + 1] = sum + c;
+        }
+    }
+}
+
+static uint64_t np_rng = 0x9E3779B97F4A7C15u;
+static double np_unit(void)
+{
+    np_rng ^= np_rng << 13;
+    np_rng ^= np_rng >> 7;
+    np_rng ^= np_rng << 17;
+    return ((double)(np_rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* Issue 17: the four-shifts-at-once prefixes (nprefix.c) equal the scalar chains bit for
+ * bit on every n 0..40 and 700, every K 0..13 and 48 (K above n too), with series that
+ * wander around zero, mixed magnitudes (1e-8 .. 1e8, so the compensation does work and
+ * the |s| >= |x| choice goes both ways), exact ties, signed zeros, and one NaN / Inf case
+ * (compared as NaN-or-equal).  Entries beyond each row's n + 1 are checked untouched. */
+static void test_nprefix_equals_scalar(void **state)
+{
+    (void)state;
+    const size_t nmax = 700, Kmax = 48, ld = nmax + 5;
+    double *u = malloc(nmax * sizeof(double)), *v = malloc(nmax * sizeof(double));
+    double *P = malloc((Kmax + 1) * ld * sizeof(double));
+    double *R = malloc((Kmax + 1) * ld * sizeof(double));
+    assert_non_null(u);
+    assert_non_null(v);
+    assert_non_null(P);
+    assert_non_null(R);
+    size_t checked = 0, compensated = 0;
+    for (int kind = 0; kind < 4; kind++)
+        for (size_t n = 0; n <= 41; n++) {
+            const size_t nn = n == 41 ? nmax : n;
+            for (size_t i = 0; i < nn; i++) {
+                const double mag = kind == 1 ? pow(10.0, 16.0 * np_unit() - 8.0) : 1.0;
+                u[i] = (np_unit() - 0.5) * mag;
+                v[i] = (np_unit() - 0.45) * mag;
+                if (kind == 2) { /* ties and signed zeros */
+                    u[i] = (double)((int)(np_unit() * 5.0) - 2);
+                    v[i] = np_unit() < 0.2 ? -0.0 : (double)((int)(np_unit() * 3.0) - 1);
+                }
+            }
+            if (kind == 3 && nn > 6) {
+                u[nn / 2] = (double)NAN;
+                v[nn / 3] = (double)INFINITY;
+            }
+            for (size_t K = 0; K <= 14; K++) {
+                const size_t KK = K == 14 ? Kmax : K;
+                for (size_t i = 0; i < (Kmax + 1) * ld; i++)
+                    P[i] = R[i] = 12345.0;
+                lw_nprefix_lagged(u, v, nn, KK, P, ld);
+                nprefix_ref(u, v, nn, KK, R, ld);
+                for (size_t i = 0; i < (Kmax + 1) * ld; i++) {
+                    const bool same =
+                        memcmp(&P[i], &R[i], sizeof(double)) == 0 || (isnan(P[i]) && isnan(R[i]));
+                    if (!same)
+                        fail_msg("kind %d n %zu K %zu: row %zu entry %zu: %.17g vs %.17g", kind, nn,
+                                 KK, i / ld, i % ld, P[i], R[i]);
+                }
+                for (size_t d = 0; d <= KK && kind == 1; d++)
+                    for (size_t a = d + 1; a <= nn; a++) {
+                        /* the compensation changes some entries (else this test
+                         * could not see a dropped c) */
+                        double sum = 0.0;
+                        for (size_t b = d; b < a; b++)
+                            sum += u[b] * v[b - d];
+                        compensated += sum != R[d * ld + a];
+                    }
+                checked++;
+            }
+        }
+    assert_true(checked == 4 * 42 * 15);
+    assert_true(compensated > 100);
+    free(u);
+    free(v);
+    free(P);
+    free(R);
+}
+
 /* lw_cholrec_decomp (the scan's Cholesky) against gsl_linalg_cholesky_decomp1 bit for
  * bit: every size 1..121 (2 max_lag + 1 at the config's bound of 60; GSL recurses above 24), a Gram
  * of random columns with a row stride wider than n, Jacobi-scaled like the scan's, and a nearly
@@ -656,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_toda_yamamoto_against_statsmodels),
         cmocka_unit_test(test_common_and_ty_degenerate),
         cmocka_unit_test(test_cholrec_equals_gsl),
+        cmocka_unit_test(test_nprefix_equals_scalar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

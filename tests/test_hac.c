@@ -73,14 +73,18 @@ static void test_against_statsmodels(void **state)
 }
 
 /* The one-column path (issue 17) against the general loop on [x, 0] with A = diag(a, 0):
- * entry (0, 0) of the latter takes exactly the one-column operations, so the bits agree. */
+ * entry (0, 0) of the latter takes exactly the one-column operations, so the bits agree.
+ * Lengths below, at and across the one-column path's term blocks (256 rows), lags up to
+ * and beyond a block. */
 static void test_one_column_path(void **state)
 {
     (void)state;
-    enum { N = 203 };
-    double x1[N], x2[2 * N], u[N];
+    enum { NMAX = 701 };
+    static const size_t NS[] = {203, 256, 257, 260, 701};
+    static const size_t LS[] = {0, 1, 3, 6, 9, 48, 255, 300};
+    double x1[NMAX], x2[2 * NMAX], u[NMAX];
     uint64_t r = 88172645463325252u;
-    for (size_t t = 0; t < N; t++) {
+    for (size_t t = 0; t < NMAX; t++) {
         r ^= r << 13, r ^= r >> 7, r ^= r << 17;
         x1[t] = x2[2 * t] = (double)(r % 100000) / 1000.0 - 40.0;
         x2[2 * t + 1] = 0.0;
@@ -89,16 +93,18 @@ static void test_one_column_path(void **state)
     }
     const double a1 = 0.37, a2[4] = {0.37, 0.0, 0.0, 0.0};
     double w1[4], w2[12], v1, v2[4];
-    for (size_t L = 0; L <= 9; L += 3) {
-        assert_int_equal(lw_hac_cov(x1, u, N, 1, &a1, L, false, &v1, w1, NULL, 0), LW_OK);
-        assert_int_equal(lw_hac_cov(x2, u, N, 2, a2, L, false, v2, w2, NULL, 0), LW_OK);
-        assert_true(v1 == v2[0]);
-        assert_true(v1 > 0.0);
-        /* the small-sample factor n / (n - k) with k = 1 */
-        double vc;
-        assert_int_equal(lw_hac_cov(x1, u, N, 1, &a1, L, true, &vc, w1, NULL, 0), LW_OK);
-        assert_true(vc == v1 * ((double)N / (double)(N - 1)));
-    }
+    for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++)
+        for (size_t li = 0; li < sizeof LS / sizeof LS[0]; li++) {
+            const size_t N = NS[ni], L = LS[li];
+            assert_int_equal(lw_hac_cov(x1, u, N, 1, &a1, L, false, &v1, w1, NULL, 0), LW_OK);
+            assert_int_equal(lw_hac_cov(x2, u, N, 2, a2, L, false, v2, w2, NULL, 0), LW_OK);
+            assert_memory_equal(&v1, &v2[0], sizeof v1);
+            assert_true(v1 > 0.0);
+            /* the small-sample factor n / (n - k) with k = 1 */
+            double vc;
+            assert_int_equal(lw_hac_cov(x1, u, N, 1, &a1, L, true, &vc, w1, NULL, 0), LW_OK);
+            assert_true(vc == v1 * ((double)N / (double)(N - 1)));
+        }
 }
 
 static void test_default_lags_and_errors(void **state)

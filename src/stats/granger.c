@@ -46,6 +46,7 @@
 #include "leadwatch/stats/granger.h"
 
 #include "leadwatch/stats/cholrec.h"
+#include "leadwatch/stats/nprefix.h"
 #include "leadwatch/stats/ols.h"
 #include "leadwatch/stats/vec4.h"
 
@@ -161,26 +162,6 @@ static double *z_of(const lw_granger_t *g, int s)
     return g->z + (size_t)(s ^ g->sw) * g->max_nobs;
 }
 
-/* One Neumaier step: sum += x with the lost low part added to *c.  The larger and the
- * smaller of the two are selected, then (big - t) + small: the same operations as the
- * textbook `|sum| >= |x| ? (sum - t) + x : (x - t) + sum`, without its branch, which
- * the cross-product prefixes (sums that wander around zero) mispredicted often enough
- * to make it most of their cost (issue 17). */
-static inline double neumaier_add(double sum, double x, double *c)
-{
-    const double t = sum + x;
-    uint64_t us, ux;
-    memcpy(&us, &sum, sizeof us);
-    memcpy(&ux, &x, sizeof ux);
-    const uint64_t mask = (uint64_t)0 - (uint64_t)(fabs(sum) >= fabs(x)); /* all ones: sum */
-    const uint64_t ub = (us & mask) | (ux & ~mask), usm = (ux & mask) | (us & ~mask);
-    double big, small;
-    memcpy(&big, &ub, sizeof big);
-    memcpy(&small, &usm, sizeof small);
-    *c += (big - t) + small;
-    return t;
-}
-
 /* Neumaier-compensated prefix sums (see header comment, step 2). */
 static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
 {
@@ -190,24 +171,14 @@ static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
         double sum = 0.0, c = 0.0;
         P[0] = 0.0;
         for (size_t a = 0; a < n; a++) {
-            sum = neumaier_add(sum, u[a], &c);
+            sum = lw_nprefix_add(sum, u[a], &c);
             P[a + 1] = sum + c;
         }
     }
     for (int s1 = 0; s1 < 2; s1++)
         for (int s2 = 0; s2 < 2; s2++)
-            for (size_t d = 0; d <= K; d++) {
-                const double *u = z_of(g, s1);
-                const double *v = z_of(g, s2);
-                double *P = pp_row(g, s1, s2, d);
-                double sum = 0.0, c = 0.0;
-                for (size_t a = 0; a <= d && a <= n; a++)
-                    P[a] = 0.0;
-                for (size_t a = d; a < n; a++) {
-                    sum = neumaier_add(sum, u[a] * v[a - d], &c);
-                    P[a + 1] = sum + c;
-                }
-            }
+            lw_nprefix_lagged(z_of(g, s1), z_of(g, s2), n, K, pp_row(g, s1, s2, 0),
+                              g->max_nobs + 1);
 }
 
 /* Column c of the lag-p design: 0 = constant, 1..p = y lag c, p+1..2p = x lag c-p. */
