@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "leadwatch/stats/breaks.h"
+#include "leadwatch/stats/hcform.h"
 #include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
@@ -643,6 +644,44 @@ static size_t check_pruned_equals_full(const double *y, const double *Z, size_t 
     return pr.evaluated;
 }
 
+/* Issue 17: lw_hcform_neg_qb (hcform.c, one copy per q with the sums in registers, two
+ * row groups per pass up to q = 6) equals the plain loop bit for bit: every q 1..12 (the
+ * plain loop above 9), k 1..30, mp 4..40 (odd and even numbers of row groups), entries
+ * spanning 1e-6 .. 1e6 with both signs so that any change of order or a dropped term
+ * shows. */
+static void test_hcform_equals_plain(void **state)
+{
+    (void)state;
+    enum { MPMAX = 40, KMAX = 30, QMAX = 12 };
+    static double Q[KMAX * MPMAX], B[KMAX * QMAX], W[QMAX * MPMAX], R[QMAX * MPMAX];
+    uint64_t r = 0x2545F4914F6CDD1Du;
+    size_t cases = 0;
+    for (size_t i = 0; i < KMAX * MPMAX; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        Q[i] = ((double)(r >> 11) / 9007199254740992.0 - 0.5) * pow(10.0, (double)(r % 13) - 6.0);
+    }
+    for (size_t i = 0; i < KMAX * QMAX; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        B[i] = ((double)(r >> 11) / 9007199254740992.0 - 0.5) * pow(10.0, (double)(r % 7) - 3.0);
+    }
+    for (size_t q = 1; q <= QMAX; q++)
+        for (size_t k = 1; k <= KMAX; k += 1 + k / 4)
+            for (size_t mp = 4; mp <= MPMAX; mp += 4) {
+                for (size_t t = 0; t < mp; t++)
+                    for (size_t c = 0; c < q; c++) {
+                        double acc = 0.0;
+                        for (size_t j = 0; j < k; j++)
+                            acc += B[j * q + c] * Q[j * mp + t];
+                        R[c * mp + t] = -acc;
+                    }
+                memset(W, 0, sizeof W);
+                lw_hcform_neg_qb(Q, B, mp, k, q, W);
+                assert_memory_equal(W, R, q * mp * sizeof(double));
+                cases++;
+            }
+    assert_true(cases > 1000);
+}
+
 /* Issue 17: the pruned HC sup-Wald (a candidate is skipped when a bound from the last
  * evaluated one proves W(i) below the sup so far) against the full path, on random lag
  * designs: 1 to 12 changing lags, with and without a planted change, homoskedastic and
@@ -765,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_supwald_hc_equals_refit),
         cmocka_unit_test(test_supwald_hc_updates_equal_refit),
         cmocka_unit_test(test_supwald_hc_pruned_equals_full),
+        cmocka_unit_test(test_hcform_equals_plain),
         cmocka_unit_test(test_supwald_hc_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

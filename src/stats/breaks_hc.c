@@ -14,6 +14,7 @@
  * above hc_bound.
  */
 #include "leadwatch/stats/breaks.h"
+#include "leadwatch/stats/hcform.h"
 
 #include "leadwatch/stats/ols.h"
 #include "leadwatch/stats/vec4.h"
@@ -325,20 +326,8 @@ LW_VEC_KERNEL static void hc_flush(hc_work_t *w)
 LW_VEC_KERNEL static void hc_form(hc_work_t *w)
 {
     const size_t mp = w->mp, k = w->k, q = w->q, m = w->m, lo = w->lo;
-    const double *restrict Q = w->Qc, *restrict B = w->B;
     double *restrict W = w->W;
-    for (size_t t = 0; t < mp; t += 4) {
-        lw_v4d acc[HC_DIRECT_MAX_Q];
-        for (size_t c = 0; c < q; c++)
-            acc[c] = lw_splat4(0.0);
-        for (size_t j = 0; j < k; j++) {
-            const lw_v4d qv = lw_ld4(Q + j * mp + t);
-            for (size_t c = 0; c < q; c++)
-                acc[c] += lw_splat4(B[j * q + c]) * qv;
-        }
-        for (size_t c = 0; c < q; c++)
-            lw_st4(W + c * mp + t, -acc[c]);
-    }
+    lw_hcform_neg_qb(w->Qc, w->B, mp, k, q, W); /* -Q B, q sums in registers */
     for (size_t c = 0; c < q; c++) {
         const size_t col = w->chg[c];
         for (size_t t = lo; t < m; t++)
