@@ -645,8 +645,8 @@ static size_t check_pruned_equals_full(const double *y, const double *Z, size_t 
 }
 
 /* Issue 17: lw_hcform_neg_qb (hcform.c, one copy per q with the sums in registers, two
- * row groups per pass up to q = 6) equals the plain loop bit for bit: every q 1..12 (the
- * plain loop above 9), k 1..30, mp 4..40 (odd and even numbers of row groups), entries
+ * row groups per pass up to q = 6) and lw_hcform_hat4 equal the plain loop bit for bit: every
+ * q 1..12 (the plain loop above 9), k 1..30, mp 4..40 (odd and even numbers of row groups), entries
  * spanning 1e-6 .. 1e6 with both signs so that any change of order or a dropped term
  * shows. */
 static void test_hcform_equals_plain(void **state)
@@ -679,6 +679,20 @@ static void test_hcform_equals_plain(void **state)
                 assert_memory_equal(W, R, q * mp * sizeof(double));
                 cases++;
             }
+    for (size_t k = 1; k <= KMAX; k++) /* the hat columns: B read as k x 4 */
+        for (size_t mp = 4; mp <= MPMAX; mp += 4) {
+            for (size_t t = 0; t < mp; t++)
+                for (size_t c = 0; c < 4; c++) {
+                    double acc = 0.0;
+                    for (size_t j = 0; j < k; j++)
+                        acc += B[j * 4 + c] * Q[j * mp + t];
+                    R[c * mp + t] = acc;
+                }
+            memset(W, 0, sizeof W);
+            lw_hcform_hat4(Q, B, mp, k, W);
+            assert_memory_equal(W, R, 4 * mp * sizeof(double));
+            cases++;
+        }
     assert_true(cases > 1000);
 }
 

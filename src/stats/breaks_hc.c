@@ -236,7 +236,8 @@ LW_VEC_KERNEL static size_t hc_basis(hc_work_t *w, const double *y, const double
 
 /* Columns h_s = Q q_s of the hat matrix for the HC_BATCH rows s0, s0 - 1,
  * ... (not below lo) that join the new regime next, in one pass over Q
- * (each basis column read once for the batch, not once per row). */
+ * (each basis column read once for the batch, not once per row:
+ * hcform.c's lw_hcform_hat4). */
 LW_VEC_KERNEL static void hc_hat_batch(hc_work_t *w, size_t s0, size_t lo)
 {
     const size_t mp = w->mp, k = w->k;
@@ -245,21 +246,7 @@ LW_VEC_KERNEL static void hc_hat_batch(hc_work_t *w, size_t s0, size_t lo)
     for (size_t j = 0; j < k; j++)
         for (size_t r = 0; r < HC_BATCH; r++)
             qs[j * HC_BATCH + r] = r < nb ? w->Qc[j * mp + s0 - r] : 0.0;
-    for (size_t t = 0; t < mp; t += 4) {
-        lw_v4d h0 = lw_splat4(0.0), h1 = h0, h2 = h0, h3 = h0;
-        for (size_t j = 0; j < k; j++) {
-            const lw_v4d qv = lw_ld4(w->Qc + j * mp + t);
-            const double *a = qs + j * HC_BATCH;
-            h0 += lw_splat4(a[0]) * qv;
-            h1 += lw_splat4(a[1]) * qv;
-            h2 += lw_splat4(a[2]) * qv;
-            h3 += lw_splat4(a[3]) * qv;
-        }
-        lw_st4(w->H + t, h0);
-        lw_st4(w->H + mp + t, h1);
-        lw_st4(w->H + 2 * mp + t, h2);
-        lw_st4(w->H + 3 * mp + t, h3);
-    }
+    lw_hcform_hat4(w->Qc, qs, mp, k, w->H);
     w->hrow0 = s0;
     w->hcount = nb;
 }

@@ -7,6 +7,7 @@
  * time.  hcform.c compiles the loop once per number of columns q (1..9) so
  * that the q running sums stay in registers; the operations and their order
  * are those of the plain loop, hence the same bits (tests/test_breaks.c).
+ * lw_hcform_hat4 is the same product for four columns (hat columns).
  */
 #ifndef LEADWATCH_STATS_HCFORM_H
 #define LEADWATCH_STATS_HCFORM_H
@@ -19,5 +20,10 @@
 /* W (q columns of mp rows, stride mp) = -Q B: Q is k columns of mp rows
  * (stride mp, mp a multiple of 4), B is k x q row-major.  q >= 1. */
 void lw_hcform_neg_qb(const double *Q, const double *B, size_t mp, size_t k, size_t q, double *W);
+
+/* H (4 columns of mp rows, stride mp) = Q A, A k x 4 row-major (qs[j * 4 + r]):
+ * H[r][t] = sum_j qs[j * 4 + r] Q[j][t], j ascending from +0.0 (the break
+ * test's hat columns h_s = Q q_s of four joining rows). */
+void lw_hcform_hat4(const double *Q, const double *qs, size_t mp, size_t k, double *H);
 
 #endif
