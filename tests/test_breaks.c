@@ -696,6 +696,53 @@ static void test_hcform_equals_plain(void **state)
     assert_true(cases > 1000);
 }
 
+/* Issue 17: lw_hcform_whiten (the anchor's forward substitution, hcform.c: one copy per
+ * q up to 9, two row groups per broadcast above) equals the plain row-by-row
+ * substitution bit for bit (v, lev, V and the max), q 1..14 and 29, mp 4..40. */
+static void test_hcform_whiten_equals_plain(void **state)
+{
+    (void)state;
+    enum { MPMAX = 40, QMAX = 29 };
+    static double Wt[QMAX * MPMAX], L[QMAX * QMAX], V[QMAX * MPMAX], RV[QMAX * MPMAX];
+    double lev[MPMAX], rlev[MPMAX];
+    uint64_t r = 0x9E3779B97F4A7C15u;
+    size_t cases = 0;
+    for (size_t q = 1; q <= QMAX; q = q == 14 ? QMAX : q + 1)
+        for (size_t mp = 4; mp <= MPMAX; mp += 4) {
+            for (size_t i = 0; i < q * mp; i++) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                Wt[i] = (double)(r >> 11) / 9007199254740992.0 - 0.5;
+            }
+            for (size_t a = 0; a < q; a++)
+                for (size_t b = 0; b < q; b++) {
+                    r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                    const double u = (double)(r >> 11) / 9007199254740992.0;
+                    L[a * q + b] = b < a ? u - 0.5 : b == a ? 0.5 + u : 0.0;
+                }
+            double rmax = 0.0;
+            for (size_t t = 0; t < mp; t++) {
+                double v[QMAX], l2 = 0.0;
+                for (size_t c = 0; c < q; c++) {
+                    double x = Wt[c * mp + t];
+                    for (size_t l = 0; l < c; l++)
+                        x -= L[c * q + l] * v[l];
+                    v[c] = x * (1.0 / L[c * q + c]);
+                    l2 += v[c] * v[c];
+                }
+                rlev[t] = l2;
+                rmax = l2 > rmax ? l2 : rmax;
+                for (size_t c = 0; c < q; c++)
+                    RV[c * mp + t] = v[c] * sqrt(l2);
+            }
+            const double mx = lw_hcform_whiten(Wt, L, mp, q, V, lev);
+            assert_memory_equal(lev, rlev, mp * sizeof(double));
+            assert_memory_equal(V, RV, q * mp * sizeof(double));
+            assert_memory_equal(&mx, &rmax, sizeof mx);
+            cases++;
+        }
+    assert_true(cases == 15 * 10);
+}
+
 /* Issue 17: the pruned HC sup-Wald (a candidate is skipped when a bound from the last
  * evaluated one proves W(i) below the sup so far) against the full path, on random lag
  * designs: 1 to 12 changing lags, with and without a planted change, homoskedastic and
@@ -819,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_supwald_hc_updates_equal_refit),
         cmocka_unit_test(test_supwald_hc_pruned_equals_full),
         cmocka_unit_test(test_hcform_equals_plain),
+        cmocka_unit_test(test_hcform_whiten_equals_plain),
         cmocka_unit_test(test_supwald_hc_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,6 +92,8 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
  * the O(m (k + q)) of its hat column and W~ update.  Above it the evaluated
  * candidates' O(m k q) outweighs the rows' O(m (k + q)). */
 #define HC_DIRECT_MAX_Q 9
+_Static_assert(HC_DIRECT_MAX_Q <= LW_HCFORM_MAX_Q && LW_BREAKS_MAX_K <= LW_HCFORM_ROW_MAX_Q,
+               "hcform.c covers the break test's sizes");
 
 typedef struct {
     size_t m, k, q, mp;   /* mp: m rounded up to a multiple of 4 (column stride) */
@@ -687,29 +689,9 @@ LW_VEC_KERNEL static void hc_anchor(hc_work_t *w, size_t i)
     memcpy(w->Bj, w->B, k * q * sizeof(double));
     double *restrict V = w->Y, *restrict lev = w->lev;
     const double *restrict Wt = w->W, *restrict L = w->Lj;
-    double inv[LW_BREAKS_MAX_K];
-    for (size_t c = 0; c < q; c++)
-        inv[c] = 1.0 / L[c * q + c];
-    lw_v4d mx = lw_splat4(0.0);
-    for (size_t t = 0; t < mp; t += 4) { /* four rows: v_t = L_j^-1 w~_t, in L1 */
-        lw_v4d v[LW_BREAKS_MAX_K], l2 = lw_splat4(0.0);
-        for (size_t c = 0; c < q; c++) {
-            lw_v4d x = lw_ld4(Wt + c * mp + t);
-            for (size_t l = 0; l < c; l++)
-                x -= lw_splat4(L[c * q + l]) * v[l];
-            v[c] = x * lw_splat4(inv[c]);
-            l2 += v[c] * v[c];
-        }
-        lw_st4(lev + t, l2);
-        mx = (lw_v4d){mx[0] > l2[0] ? mx[0] : l2[0], mx[1] > l2[1] ? mx[1] : l2[1],
-                      mx[2] > l2[2] ? mx[2] : l2[2], mx[3] > l2[3] ? mx[3] : l2[3]};
-        const lw_v4d sl = {sqrt(l2[0]), sqrt(l2[1]), sqrt(l2[2]), sqrt(l2[3])};
-        for (size_t c = 0; c < q; c++)
-            lw_st4(V + c * mp + t, v[c] * sl);
-    }
-    w->maxlev = fmax(fmax(mx[0], mx[1]), fmax(mx[2], mx[3]));
-    hc_cross2(w, q, V, V, w->Kj); /* sum_t lev_t v_t v_t' */
-    if (w->direct) {              /* G_u = Q' diag(u(j)^2) Q for hc_join_gram */
+    w->maxlev = lw_hcform_whiten(Wt, L, mp, q, V, lev); /* v_t = L_j^-1 w~_t, four rows */
+    hc_cross2(w, q, V, V, w->Kj);                       /* sum_t lev_t v_t v_t' */
+    if (w->direct) { /* G_u = Q' diag(u(j)^2) Q for hc_join_gram */
         const double *restrict uj = w->uj, *restrict Q = w->Qc;
         double *restrict Yq = w->Yq;
         for (size_t j = 0; j < k; j++)

@@ -1,5 +1,6 @@
 /*
- * hcform.c - W = -Q B for the break test's direct W~ (see hcform.h; issue 17).
+ * hcform.c - the HC break test's dense products: W = -Q B for the direct W~,
+ * the hat columns Q A, the anchor's whitening (see hcform.h; issue 17).
  *
  * How it works: one body (form_q) always inlined with q a constant, so each
  * of the nine copies keeps its q four-row sums in vector registers, the loops
@@ -11,11 +12,17 @@
  * stored negated: the plain loop's operations (form_any, used above
  * LW_HCFORM_MAX_Q), so the same bits whatever the copy.  lw_hcform_hat4
  * (the row-by-row mode's hat columns, four at a time) shares each broadcast
- * of A between two groups of four rows in the same way.
+ * of A between two groups of four rows in the same way; lw_hcform_whiten (the
+ * anchor's forward substitution L^-1 w~_t) is compiled per q the same way
+ * and, above LW_HCFORM_MAX_Q, shares each broadcast of L[c][l] between two
+ * groups of rows.  Every entry goes through the plain loop's operations in
+ * its order.
  */
 #include "leadwatch/stats/hcform.h"
 
 #include "leadwatch/stats/vec4.h"
+
+#include <math.h>
 
 /* Up to this q two groups of four rows share a pass (2 q sums in registers). */
 #define HCFORM_PAIR_MAX_Q 6
@@ -144,5 +151,92 @@ void lw_hcform_hat4(const double *restrict Q, const double *restrict qs, size_t 
         lw_st4(H + mp + t, h1);
         lw_st4(H + 2 * mp + t, h2);
         lw_st4(H + 3 * mp + t, h3);
+    }
+}
+
+/* max(mx, l2) lane by lane, mx kept when l2 is not larger (the anchor's order). */
+static inline LW_VEC_INLINE lw_v4d lane_max(lw_v4d mx, lw_v4d l2)
+{
+    return (lw_v4d){mx[0] > l2[0] ? mx[0] : l2[0], mx[1] > l2[1] ? mx[1] : l2[1],
+                    mx[2] > l2[2] ? mx[2] : l2[2], mx[3] > l2[3] ? mx[3] : l2[3]};
+}
+
+/* lev and V of one group of four rows from its whitened v (q vectors). */
+static inline LW_VEC_INLINE void put_group(const lw_v4d *v, lw_v4d l2, size_t mp, size_t q,
+                                           size_t t, double *restrict V, double *restrict lev)
+{
+    lw_st4(lev + t, l2);
+    const lw_v4d sl = {sqrt(l2[0]), sqrt(l2[1]), sqrt(l2[2]), sqrt(l2[3])};
+    HCFORM_UNROLL
+    for (size_t c = 0; c < q; c++)
+        lw_st4(V + c * mp + t, v[c] * sl);
+}
+
+/* The body of lw_hcform_whiten for q columns (a constant in the copies below:
+ * each row group's q vectors stay in registers; above LW_HCFORM_MAX_Q two
+ * groups of rows share each broadcast of L[c][l]). */
+static inline LW_VEC_INLINE double whiten_q(const double *restrict Wt, const double *restrict L,
+                                            size_t mp, const size_t q, double *restrict V,
+                                            double *restrict lev)
+{
+    double inv[LW_HCFORM_ROW_MAX_Q];
+    HCFORM_UNROLL
+    for (size_t c = 0; c < q; c++)
+        inv[c] = 1.0 / L[c * q + c];
+    lw_v4d mx = lw_splat4(0.0);
+    size_t t = 0;
+    if (q > LW_HCFORM_MAX_Q)
+        for (; t + 8 <= mp; t += 8) {
+            lw_v4d v[LW_HCFORM_ROW_MAX_Q], u[LW_HCFORM_ROW_MAX_Q];
+            lw_v4d l2 = lw_splat4(0.0), m2 = l2;
+            for (size_t c = 0; c < q; c++) {
+                lw_v4d x = lw_ld4(Wt + c * mp + t), y = lw_ld4(Wt + c * mp + t + 4);
+                for (size_t l = 0; l < c; l++) {
+                    const lw_v4d b = lw_splat4(L[c * q + l]);
+                    x -= b * v[l];
+                    y -= b * u[l];
+                }
+                const lw_v4d iv = lw_splat4(inv[c]);
+                v[c] = x * iv;
+                u[c] = y * iv;
+                l2 += v[c] * v[c];
+                m2 += u[c] * u[c];
+            }
+            mx = lane_max(lane_max(mx, l2), m2);
+            put_group(v, l2, mp, q, t, V, lev);
+            put_group(u, m2, mp, q, t + 4, V, lev);
+        }
+    for (; t < mp; t += 4) {
+        lw_v4d v[LW_HCFORM_ROW_MAX_Q], l2 = lw_splat4(0.0);
+        HCFORM_UNROLL
+        for (size_t c = 0; c < q; c++) {
+            lw_v4d x = lw_ld4(Wt + c * mp + t);
+            HCFORM_UNROLL
+            for (size_t l = 0; l < c; l++)
+                x -= lw_splat4(L[c * q + l]) * v[l];
+            v[c] = x * lw_splat4(inv[c]);
+            l2 += v[c] * v[c];
+        }
+        mx = lane_max(mx, l2);
+        put_group(v, l2, mp, q, t, V, lev);
+    }
+    return fmax(fmax(mx[0], mx[1]), fmax(mx[2], mx[3]));
+}
+
+LW_VEC_KERNEL
+double lw_hcform_whiten(const double *Wt, const double *L, size_t mp, size_t q, double *V,
+                        double *lev)
+{
+    switch (q) {
+    case 1: return whiten_q(Wt, L, mp, 1, V, lev);
+    case 2: return whiten_q(Wt, L, mp, 2, V, lev);
+    case 3: return whiten_q(Wt, L, mp, 3, V, lev);
+    case 4: return whiten_q(Wt, L, mp, 4, V, lev);
+    case 5: return whiten_q(Wt, L, mp, 5, V, lev);
+    case 6: return whiten_q(Wt, L, mp, 6, V, lev);
+    case 7: return whiten_q(Wt, L, mp, 7, V, lev);
+    case 8: return whiten_q(Wt, L, mp, 8, V, lev);
+    case 9: return whiten_q(Wt, L, mp, 9, V, lev);
+    default: /* a run-time q */ return whiten_q(Wt, L, mp, q, V, lev);
     }
 }

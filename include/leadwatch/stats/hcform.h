@@ -7,7 +7,8 @@
  * time.  hcform.c compiles the loop once per number of columns q (1..9) so
  * that the q running sums stay in registers; the operations and their order
  * are those of the plain loop, hence the same bits (tests/test_breaks.c).
- * lw_hcform_hat4 is the same product for four columns (hat columns).
+ * lw_hcform_hat4 is the same product for four columns (hat columns);
+ * lw_hcform_whiten the anchor's forward substitution, compiled per q too.
  */
 #ifndef LEADWATCH_STATS_HCFORM_H
 #define LEADWATCH_STATS_HCFORM_H
@@ -25,5 +26,17 @@ void lw_hcform_neg_qb(const double *Q, const double *B, size_t mp, size_t k, siz
  * H[r][t] = sum_j qs[j * 4 + r] Q[j][t], j ascending from +0.0 (the break
  * test's hat columns h_s = Q q_s of four joining rows). */
 void lw_hcform_hat4(const double *Q, const double *qs, size_t mp, size_t k, double *H);
+
+/* Largest q of lw_hcform_whiten (the break test's LW_BREAKS_MAX_K or more). */
+#define LW_HCFORM_ROW_MAX_Q 64
+
+/* The anchor's whitened rows (breaks_hc.c's hc_anchor): for every row t of the
+ * q columns Wt (stride mp, mp a multiple of 4) v_t = L^-1 w_t by forward
+ * substitution (L q x q lower, row-major; x -= L[c][l] v_l for l < c in order,
+ * then x * (1 / L[c][c])), lev[t] = sum_c v_c^2 (c ascending), V[c][t] =
+ * v_c sqrt(lev[t]).  Returns max_t lev[t] (0 if none is larger).  q <=
+ * LW_HCFORM_ROW_MAX_Q. */
+double lw_hcform_whiten(const double *Wt, const double *L, size_t mp, size_t q, double *V,
+                        double *lev);
 
 #endif
