@@ -743,6 +743,43 @@ static void test_hcform_whiten_equals_plain(void **state)
     assert_true(cases == 15 * 10);
 }
 
+/* Issue 17: lw_hcform_update (the row-by-row mode's pending W~ updates; eight rows per
+ * pass with four terms) equals the plain loop bit for bit: np 1..4, q 1..20, mp 4..40. */
+static void test_hcform_update_equals_plain(void **state)
+{
+    (void)state;
+    enum { MPMAX = 40, QMAX = 20 };
+    static double W0[QMAX * MPMAX], W[QMAX * MPMAX], R[QMAX * MPMAX], H[4 * MPMAX], zp[4 * QMAX];
+    uint64_t r = 0xD1B54A32D192ED03u;
+    for (size_t i = 0; i < QMAX * MPMAX; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        W0[i] = ((double)(r >> 11) / 9007199254740992.0 - 0.5) * pow(10.0, (double)(r % 9) - 4.0);
+    }
+    for (size_t i = 0; i < 4 * MPMAX; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        H[i] = (double)(r >> 11) / 9007199254740992.0 - 0.5;
+    }
+    for (size_t i = 0; i < 4 * QMAX; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        zp[i] = ((double)(r >> 11) / 9007199254740992.0 - 0.5) * pow(10.0, (double)(r % 5) - 2.0);
+    }
+    size_t cases = 0;
+    for (size_t np = 1; np <= 4; np++)
+        for (size_t q = 1; q <= QMAX; q++)
+            for (size_t mp = 4; mp <= MPMAX; mp += 4) {
+                memcpy(W, W0, sizeof W);
+                memcpy(R, W0, sizeof R);
+                for (size_t c = 0; c < q; c++)
+                    for (size_t t = 0; t < mp; t++)
+                        for (size_t l = 0; l < np; l++)
+                            R[c * mp + t] = R[c * mp + t] - zp[l * q + c] * H[l * mp + t];
+                lw_hcform_update(W, H, zp, mp, q, np);
+                assert_memory_equal(W, R, sizeof W);
+                cases++;
+            }
+    assert_true(cases == 4 * QMAX * 10);
+}
+
 /* Issue 17: the pruned HC sup-Wald (a candidate is skipped when a bound from the last
  * evaluated one proves W(i) below the sup so far) against the full path, on random lag
  * designs: 1 to 12 changing lags, with and without a planted change, homoskedastic and
@@ -867,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_supwald_hc_pruned_equals_full),
         cmocka_unit_test(test_hcform_equals_plain),
         cmocka_unit_test(test_hcform_whiten_equals_plain),
+        cmocka_unit_test(test_hcform_update_equals_plain),
         cmocka_unit_test(test_supwald_hc_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

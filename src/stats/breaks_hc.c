@@ -270,31 +270,7 @@ LW_VEC_KERNEL static void hc_flush(hc_work_t *w)
     double *restrict W = w->W;
     const double *restrict H = w->H + r0 * mp, *restrict zp = w->zp + r0 * q;
     const size_t np = r1 - r0;
-    for (size_t t = 0; t < mp; t += 4) { /* np terms in order; absent ones skipped */
-        const lw_v4d h0 = lw_ld4(H + t), h1 = np > 1 ? lw_ld4(H + mp + t) : h0,
-                     h2 = np > 2 ? lw_ld4(H + 2 * mp + t) : h0,
-                     h3 = np > 3 ? lw_ld4(H + 3 * mp + t) : h0;
-        if (np == 4) {
-            for (size_t c = 0; c < q; c++) {
-                lw_v4d x = lw_ld4(W + c * mp + t);
-                x = x - lw_splat4(zp[c]) * h0;
-                x = x - lw_splat4(zp[q + c]) * h1;
-                x = x - lw_splat4(zp[2 * q + c]) * h2;
-                x = x - lw_splat4(zp[3 * q + c]) * h3;
-                lw_st4(W + c * mp + t, x);
-            }
-        } else {
-            for (size_t c = 0; c < q; c++) {
-                lw_v4d x = lw_ld4(W + c * mp + t);
-                x = x - lw_splat4(zp[c]) * h0;
-                if (np > 1)
-                    x = x - lw_splat4(zp[q + c]) * h1;
-                if (np > 2)
-                    x = x - lw_splat4(zp[2 * q + c]) * h2;
-                lw_st4(W + c * mp + t, x);
-            }
-        }
-    }
+    lw_hcform_update(W, H, zp, mp, q, np); /* np terms in order */
     for (size_t r = r0; r < r1; r++) {
         const size_t t = w->hrow0 - r;
         for (size_t c = 0; c < q; c++) {

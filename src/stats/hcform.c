@@ -1,6 +1,7 @@
 /*
  * hcform.c - the HC break test's dense products: W = -Q B for the direct W~,
- * the hat columns Q A, the anchor's whitening (see hcform.h; issue 17).
+ * the hat columns Q A and their updates, the anchor's whitening (see
+ * hcform.h; issue 17).
  *
  * How it works: one body (form_q) always inlined with q a constant, so each
  * of the nine copies keeps its q four-row sums in vector registers, the loops
@@ -15,8 +16,9 @@
  * of A between two groups of four rows in the same way; lw_hcform_whiten (the
  * anchor's forward substitution L^-1 w~_t) is compiled per q the same way
  * and, above LW_HCFORM_MAX_Q, shares each broadcast of L[c][l] between two
- * groups of rows.  Every entry goes through the plain loop's operations in
- * its order.
+ * groups of rows; lw_hcform_update (the row-by-row mode's pending updates)
+ * shares each broadcast of z between two groups of rows.  Every entry goes
+ * through the plain loop's operations in its order.
  */
 #include "leadwatch/stats/hcform.h"
 
@@ -238,5 +240,61 @@ double lw_hcform_whiten(const double *Wt, const double *L, size_t mp, size_t q, 
     case 8: return whiten_q(Wt, L, mp, 8, V, lev);
     case 9: return whiten_q(Wt, L, mp, 9, V, lev);
     default: /* a run-time q */ return whiten_q(Wt, L, mp, q, V, lev);
+    }
+}
+
+/* W -= sum_l zp[l] H[l]' (hcform.h): with four terms eight rows per pass, each
+ * broadcast of zp serving two groups; every entry x = x - z h, l in order. */
+LW_VEC_KERNEL
+void lw_hcform_update(double *restrict W, const double *restrict H, const double *restrict zp,
+                      size_t mp, size_t q, size_t np)
+{
+    size_t t = 0;
+    if (np == 4)
+        for (; t + 8 <= mp; t += 8) {
+            const lw_v4d h0 = lw_ld4(H + t), h1 = lw_ld4(H + mp + t), h2 = lw_ld4(H + 2 * mp + t),
+                         h3 = lw_ld4(H + 3 * mp + t);
+            const lw_v4d g0 = lw_ld4(H + t + 4), g1 = lw_ld4(H + mp + t + 4),
+                         g2 = lw_ld4(H + 2 * mp + t + 4), g3 = lw_ld4(H + 3 * mp + t + 4);
+            for (size_t c = 0; c < q; c++) {
+                const lw_v4d z0 = lw_splat4(zp[c]), z1 = lw_splat4(zp[q + c]),
+                             z2 = lw_splat4(zp[2 * q + c]), z3 = lw_splat4(zp[3 * q + c]);
+                lw_v4d x = lw_ld4(W + c * mp + t), y = lw_ld4(W + c * mp + t + 4);
+                x = x - z0 * h0;
+                y = y - z0 * g0;
+                x = x - z1 * h1;
+                y = y - z1 * g1;
+                x = x - z2 * h2;
+                y = y - z2 * g2;
+                x = x - z3 * h3;
+                y = y - z3 * g3;
+                lw_st4(W + c * mp + t, x);
+                lw_st4(W + c * mp + t + 4, y);
+            }
+        }
+    for (; t < mp; t += 4) { /* absent terms skipped */
+        const lw_v4d h0 = lw_ld4(H + t), h1 = np > 1 ? lw_ld4(H + mp + t) : h0,
+                     h2 = np > 2 ? lw_ld4(H + 2 * mp + t) : h0,
+                     h3 = np > 3 ? lw_ld4(H + 3 * mp + t) : h0;
+        if (np == 4) {
+            for (size_t c = 0; c < q; c++) {
+                lw_v4d x = lw_ld4(W + c * mp + t);
+                x = x - lw_splat4(zp[c]) * h0;
+                x = x - lw_splat4(zp[q + c]) * h1;
+                x = x - lw_splat4(zp[2 * q + c]) * h2;
+                x = x - lw_splat4(zp[3 * q + c]) * h3;
+                lw_st4(W + c * mp + t, x);
+            }
+        } else {
+            for (size_t c = 0; c < q; c++) {
+                lw_v4d x = lw_ld4(W + c * mp + t);
+                x = x - lw_splat4(zp[c]) * h0;
+                if (np > 1)
+                    x = x - lw_splat4(zp[q + c]) * h1;
+                if (np > 2)
+                    x = x - lw_splat4(zp[2 * q + c]) * h2;
+                lw_st4(W + c * mp + t, x);
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 /*
- * hcform.h - the product -Q B of the HC sup-Wald break test's direct W~
- * formation (breaks_hc.c's hc_form; issue 17).
+ * hcform.h - the dense kernels of the HC sup-Wald break test (breaks_hc.c;
+ * issue 17): the direct W~'s product -Q B, the hat columns, their updates, the
+ * anchor's whitening.
  *
  * How it works: W[c][t] = -(sum_j B[j][c] Q[j][t]) with the sum over the k
  * basis columns in order j = 0..k-1 (starting from +0.0), four rows t at a
@@ -8,7 +9,8 @@
  * that the q running sums stay in registers; the operations and their order
  * are those of the plain loop, hence the same bits (tests/test_breaks.c).
  * lw_hcform_hat4 is the same product for four columns (hat columns);
- * lw_hcform_whiten the anchor's forward substitution, compiled per q too.
+ * lw_hcform_whiten the anchor's forward substitution, compiled per q too;
+ * lw_hcform_update the row-by-row mode's W~ updates.
  */
 #ifndef LEADWATCH_STATS_HCFORM_H
 #define LEADWATCH_STATS_HCFORM_H
@@ -26,6 +28,11 @@ void lw_hcform_neg_qb(const double *Q, const double *B, size_t mp, size_t k, siz
  * H[r][t] = sum_j qs[j * 4 + r] Q[j][t], j ascending from +0.0 (the break
  * test's hat columns h_s = Q q_s of four joining rows). */
 void lw_hcform_hat4(const double *Q, const double *qs, size_t mp, size_t k, double *H);
+
+/* The row-by-row mode's pending updates (breaks_hc.c's hc_flush): for the
+ * np (1..4) terms l in order, W[c][t] = W[c][t] - zp[l * q + c] H[l][t]
+ * (W: q columns, H: np columns, both of stride mp, a multiple of 4). */
+void lw_hcform_update(double *W, const double *H, const double *zp, size_t mp, size_t q, size_t np);
 
 /* Largest q of lw_hcform_whiten (the break test's LW_BREAKS_MAX_K or more). */
 #define LW_HCFORM_ROW_MAX_Q 64
