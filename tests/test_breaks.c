@@ -645,10 +645,10 @@ static size_t check_pruned_equals_full(const double *y, const double *Z, size_t 
 }
 
 /* Issue 17: lw_hcform_neg_qb (hcform.c, one copy per q with the sums in registers, two
- * row groups per pass up to q = 6) and lw_hcform_hat4 equal the plain loop bit for bit: every
- * q 1..12 (the plain loop above 9), k 1..30, mp 4..40 (odd and even numbers of row groups), entries
- * spanning 1e-6 .. 1e6 with both signs so that any change of order or a dropped term
- * shows. */
+ * row groups per pass up to q = 6), lw_hcform_hat4 and lw_hcform_row (one copy per q up
+ * to 9) equal the plain loop bit for bit: every q 1..12 (the plain loop above 9), k 1..30,
+ * mp 4..40 (odd and even numbers of row groups), entries spanning 1e-6 .. 1e6 with both
+ * signs so that any change of order or a dropped term shows. */
 static void test_hcform_equals_plain(void **state)
 {
     (void)state;
@@ -693,6 +693,20 @@ static void test_hcform_equals_plain(void **state)
             assert_memory_equal(W, R, 4 * mp * sizeof(double));
             cases++;
         }
+    for (size_t q = 1; q <= QMAX; q++) /* one row of Q B */
+        for (size_t k = 1; k <= KMAX; k += 1 + k / 4)
+            for (size_t t = 0; t < MPMAX; t += 3) {
+                double v[QMAX], want[QMAX];
+                for (size_t c = 0; c < q; c++) {
+                    double acc = 0.0;
+                    for (size_t j = 0; j < k; j++)
+                        acc += B[j * q + c] * Q[j * MPMAX + t];
+                    want[c] = acc;
+                }
+                lw_hcform_row(Q + t, B, MPMAX, k, q, v);
+                assert_memory_equal(v, want, q * sizeof(double));
+                cases++;
+            }
     assert_true(cases > 1000);
 }
 

@@ -313,12 +313,10 @@ static void hc_sync(hc_work_t *w)
 static void hc_w_row(const hc_work_t *w, size_t t, double *x)
 {
     if (w->direct) { /* z_t (t >= lo) - B' q_t */
-        for (size_t c = 0; c < w->q; c++) {
-            double v = 0.0;
-            for (size_t j = 0; j < w->k; j++)
-                v += w->B[j * w->q + c] * w->Qc[j * w->mp + t];
-            x[c] = (t >= w->lo ? w->Z[t * w->k + w->chg[c]] : 0.0) - v;
-        }
+        double v[HC_DIRECT_MAX_Q];
+        lw_hcform_row(w->Qc + t, w->B, w->mp, w->k, w->q, v);
+        for (size_t c = 0; c < w->q; c++)
+            x[c] = (t >= w->lo ? w->Z[t * w->k + w->chg[c]] : 0.0) - v[c];
         return;
     }
     for (size_t c = 0; c < w->q; c++) {

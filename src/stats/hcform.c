@@ -298,3 +298,46 @@ void lw_hcform_update(double *restrict W, const double *restrict H, const double
         }
     }
 }
+
+/* The body of lw_hcform_row for q columns (a constant in the copies below: the
+ * q sums in registers, B's row j and Q's entry j read once per j). */
+static inline LW_VEC_INLINE void row_q(const double *restrict Qt, const double *restrict B,
+                                       size_t mp, size_t k, const size_t q, double *restrict v)
+{
+    double acc[LW_HCFORM_MAX_Q];
+    HCFORM_UNROLL
+    for (size_t c = 0; c < q; c++)
+        acc[c] = 0.0;
+    for (size_t j = 0; j < k; j++) {
+        const double qj = Qt[j * mp];
+        HCFORM_UNROLL
+        for (size_t c = 0; c < q; c++)
+            acc[c] += B[j * q + c] * qj;
+    }
+    HCFORM_UNROLL
+    for (size_t c = 0; c < q; c++)
+        v[c] = acc[c];
+}
+
+void lw_hcform_row(const double *Qt, const double *B, size_t mp, size_t k, size_t q, double *v)
+{
+    switch (q) {
+    case 1: row_q(Qt, B, mp, k, 1, v); break;
+    case 2: row_q(Qt, B, mp, k, 2, v); break;
+    case 3: row_q(Qt, B, mp, k, 3, v); break;
+    case 4: row_q(Qt, B, mp, k, 4, v); break;
+    case 5: row_q(Qt, B, mp, k, 5, v); break;
+    case 6: row_q(Qt, B, mp, k, 6, v); break;
+    case 7: row_q(Qt, B, mp, k, 7, v); break;
+    case 8: row_q(Qt, B, mp, k, 8, v); break;
+    case 9: row_q(Qt, B, mp, k, 9, v); break;
+    default: /* not used by the break test (direct mode: q <= 9) */
+        for (size_t c = 0; c < q; c++) {
+            double s = 0.0;
+            for (size_t j = 0; j < k; j++)
+                s += B[j * q + c] * Qt[j * mp];
+            v[c] = s;
+        }
+        break;
+    }
+}

@@ -34,6 +34,11 @@ void lw_hcform_hat4(const double *Q, const double *qs, size_t mp, size_t k, doub
  * (W: q columns, H: np columns, both of stride mp, a multiple of 4). */
 void lw_hcform_update(double *W, const double *H, const double *zp, size_t mp, size_t q, size_t np);
 
+/* One row of Q B (the direct mode's row of W~ in the bound): v[c] = sum_j
+ * B[j * q + c] Qt[j * mp], j ascending from +0.0, Qt = Q + t (row t of the k
+ * columns of stride mp); compiled per q up to LW_HCFORM_MAX_Q. */
+void lw_hcform_row(const double *Qt, const double *B, size_t mp, size_t k, size_t q, double *v);
+
 /* Largest q of lw_hcform_whiten (the break test's LW_BREAKS_MAX_K or more). */
 #define LW_HCFORM_ROW_MAX_Q 64
 
