@@ -34,6 +34,21 @@
 #else
 #define HCFORM_UNROLL
 #endif
+/* The copies per q: CALL(Q) with Q the constant 1..LW_HCFORM_MAX_Q equal to q,
+ * else OTHER. */
+#define HCFORM_BY_Q(q, CALL, OTHER)                                                                \
+    switch (q) {                                                                                   \
+    case 1: CALL(1); break;                                                                        \
+    case 2: CALL(2); break;                                                                        \
+    case 3: CALL(3); break;                                                                        \
+    case 4: CALL(4); break;                                                                        \
+    case 5: CALL(5); break;                                                                        \
+    case 6: CALL(6); break;                                                                        \
+    case 7: CALL(7); break;                                                                        \
+    case 8: CALL(8); break;                                                                        \
+    case 9: CALL(9); break;                                                                        \
+    default: OTHER; break;                                                                         \
+    }
 
 static inline LW_VEC_INLINE void form_q(const double *restrict Q, const double *restrict B,
                                         size_t mp, size_t k, const size_t q, double *restrict W)
@@ -91,27 +106,16 @@ static void form_any(const double *restrict Q, const double *restrict B, size_t 
 }
 
 LW_VEC_KERNEL
-void lw_hcform_neg_qb(const double *Q, const double *B, size_t mp, size_t k, size_t q, double *W)
-{
-    switch (q) {
-    case 1: form_q(Q, B, mp, k, 1, W); break;
-    case 2: form_q(Q, B, mp, k, 2, W); break;
-    case 3: form_q(Q, B, mp, k, 3, W); break;
-    case 4: form_q(Q, B, mp, k, 4, W); break;
-    case 5: form_q(Q, B, mp, k, 5, W); break;
-    case 6: form_q(Q, B, mp, k, 6, W); break;
-    case 7: form_q(Q, B, mp, k, 7, W); break;
-    case 8: form_q(Q, B, mp, k, 8, W); break;
-    case 9: form_q(Q, B, mp, k, 9, W); break;
-    default: form_any(Q, B, mp, k, q, W); break;
-    }
+void lw_hcform_neg_qb(const double *Q, const double *B, size_t mp, size_t k, size_t q, double *W){
+#define FORM(QC) form_q(Q, B, mp, k, QC, W)
+    HCFORM_BY_Q(q, FORM, form_any(Q, B, mp, k, q, W))
+#undef FORM
 }
 
 /* H = Q A for four columns (hcform.h), eight rows of Q per step where the
  * rows allow: each entry is the sum over j in order whatever the step. */
-LW_VEC_KERNEL
-void lw_hcform_hat4(const double *restrict Q, const double *restrict qs, size_t mp, size_t k,
-                    double *restrict H)
+LW_VEC_KERNEL void lw_hcform_hat4(const double *restrict Q, const double *restrict qs, size_t mp,
+                                  size_t k, double *restrict H)
 {
     size_t t = 0;
     for (; t + 8 <= mp; t += 8) { /* two groups of rows: each broadcast serves both */
@@ -229,18 +233,11 @@ LW_VEC_KERNEL
 double lw_hcform_whiten(const double *Wt, const double *L, size_t mp, size_t q, double *V,
                         double *lev)
 {
-    switch (q) {
-    case 1: return whiten_q(Wt, L, mp, 1, V, lev);
-    case 2: return whiten_q(Wt, L, mp, 2, V, lev);
-    case 3: return whiten_q(Wt, L, mp, 3, V, lev);
-    case 4: return whiten_q(Wt, L, mp, 4, V, lev);
-    case 5: return whiten_q(Wt, L, mp, 5, V, lev);
-    case 6: return whiten_q(Wt, L, mp, 6, V, lev);
-    case 7: return whiten_q(Wt, L, mp, 7, V, lev);
-    case 8: return whiten_q(Wt, L, mp, 8, V, lev);
-    case 9: return whiten_q(Wt, L, mp, 9, V, lev);
-    default: /* a run-time q */ return whiten_q(Wt, L, mp, q, V, lev);
-    }
+    double mx = 0.0;
+#define WHITEN(QC) mx = whiten_q(Wt, L, mp, QC, V, lev)
+    HCFORM_BY_Q(q, WHITEN, WHITEN(q)) /* default: a run-time q */
+#undef WHITEN
+    return mx;
 }
 
 /* W -= sum_l zp[l] H[l]' (hcform.h): with four terms eight rows per pass, each
@@ -319,25 +316,20 @@ static inline LW_VEC_INLINE void row_q(const double *restrict Qt, const double *
         v[c] = acc[c];
 }
 
+/* Any q (not used by the break test: direct mode has q <= 9). */
+static void row_any(const double *Qt, const double *B, size_t mp, size_t k, size_t q, double *v)
+{
+    for (size_t c = 0; c < q; c++) {
+        double s = 0.0;
+        for (size_t j = 0; j < k; j++)
+            s += B[j * q + c] * Qt[j * mp];
+        v[c] = s;
+    }
+}
+
 void lw_hcform_row(const double *Qt, const double *B, size_t mp, size_t k, size_t q, double *v)
 {
-    switch (q) {
-    case 1: row_q(Qt, B, mp, k, 1, v); break;
-    case 2: row_q(Qt, B, mp, k, 2, v); break;
-    case 3: row_q(Qt, B, mp, k, 3, v); break;
-    case 4: row_q(Qt, B, mp, k, 4, v); break;
-    case 5: row_q(Qt, B, mp, k, 5, v); break;
-    case 6: row_q(Qt, B, mp, k, 6, v); break;
-    case 7: row_q(Qt, B, mp, k, 7, v); break;
-    case 8: row_q(Qt, B, mp, k, 8, v); break;
-    case 9: row_q(Qt, B, mp, k, 9, v); break;
-    default: /* not used by the break test (direct mode: q <= 9) */
-        for (size_t c = 0; c < q; c++) {
-            double s = 0.0;
-            for (size_t j = 0; j < k; j++)
-                s += B[j * q + c] * Qt[j * mp];
-            v[c] = s;
-        }
-        break;
-    }
+#define ROW(QC) row_q(Qt, B, mp, k, QC, v)
+    HCFORM_BY_Q(q, ROW, row_any(Qt, B, mp, k, q, v))
+#undef ROW
 }
