@@ -663,6 +663,87 @@ static void test_nprefix_equals_scalar(void **state)
     free(R);
 }
 
+/* The SSRs of a fixed scan (n 203 and 730, lags 1..14: 1 to 7 groups of four lag columns,
+ * with and without a scalar tail of rows), bit for bit as the code before issue 17's
+ * session 10 computed them (the fitted values one group of four columns per pass; now two
+ * groups per pass, the same operations).  LW_TEST_GOLDEN=1 prints the table. */
+static const uint64_t SSR_GOLDEN[2][14][2] = {
+    {
+        {0x4030e096a7daa4ffu, 0x40313e0b66e10513u},
+        {0x402ed6fc6be74d70u, 0x4031205fa524b024u},
+        {0x402eb9439762d389u, 0x40310527415f3168u},
+        {0x402e5bbb605c3a28u, 0x4030bb2a32d3529au},
+        {0x402e31a9995730a9u, 0x4030abf99127226au},
+        {0x402d09a08a222c2cu, 0x403036db5b753b01u},
+        {0x402c5163c20b98e8u, 0x402faa31df3036e8u},
+        {0x402bd5d11a631096u, 0x402f9dd1bb05aa35u},
+        {0x402b60fe46d54ccfu, 0x402f8585aa908886u},
+        {0x402b3f6a66c493cdu, 0x402f5c6c273b6988u},
+        {0x402b2e1418e1ee73u, 0x402f59641dc88effu},
+        {0x402b2a6129004acdu, 0x402f5274ab250b76u},
+        {0x402a8bc1187095c4u, 0x402f33ce033d69adu},
+        {0x402a7d3dc18ce04du, 0x402ecf8f16b99bcau},
+    },
+    {
+        {0x4050b8e4a98962dfu, 0x4050f4ff4eeaabacu},
+        {0x404c3b965ec70527u, 0x4050ec45dba53d8au},
+        {0x404c363e1125671bu, 0x4050e547c0f91b92u},
+        {0x404c0bb39570f042u, 0x4050d1129186888fu},
+        {0x404bfcfad36351bcu, 0x4050cf9da49f9ea5u},
+        {0x404bbec04b7a8deeu, 0x4050bc7d9c7217e4u},
+        {0x404ba155740518ecu, 0x4050a459243d8475u},
+        {0x404b64e4d928c849u, 0x40509adac873e6bcu},
+        {0x404b448c24df2f21u, 0x40508b87de21ef64u},
+        {0x404b392cc1ea3a4bu, 0x405088aa35dae8c4u},
+        {0x404b2ab820f62e28u, 0x40508623bc6c4283u},
+        {0x404b28fe8729225du, 0x405085e632d03f27u},
+        {0x404b1512fc519157u, 0x405082f5f1285c1au},
+        {0x404b0a4a16051367u, 0x40507198fab08073u},
+    },
+};
+
+static void test_ssr_bits_unchanged(void **state)
+{
+    (void)state;
+    enum { NMAX = 730, K = 14 };
+    static double y[NMAX], x[NMAX];
+    static const size_t NS[2] = {203, 730};
+    uint64_t r = 0x853C49E6748FEA9Bu;
+    for (size_t t = 0; t < NMAX; t++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        const double e = (double)(r >> 11) / 9007199254740992.0 - 0.5;
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        const double u = (double)(r >> 11) / 9007199254740992.0 - 0.5;
+        x[t] = (t ? 0.5 * x[t - 1] : 0.0) + u;
+        y[t] = (t ? 0.3 * y[t - 1] : 0.0) + (t >= 2 ? 0.4 * x[t - 2] : 0.0) + e + 100.0;
+    }
+    const bool print = getenv("LW_TEST_GOLDEN") != NULL;
+    for (size_t ni = 0; ni < 2; ni++) {
+        lw_granger_t *g = NULL;
+        assert_int_equal(lw_granger_new(NS[ni], K, &g, NULL, 0), LW_OK);
+        lw_granger_lag_t out[K];
+        assert_int_equal(lw_granger_scan(g, y, x, NS[ni], K, out, NULL, 0), LW_OK);
+        if (print)
+            printf("{");
+        for (size_t p = 0; p < K; p++) {
+            uint64_t u[2];
+            assert_int_equal(out[p].status, LW_OK);
+            memcpy(&u[0], &out[p].ssr_u, sizeof u[0]);
+            memcpy(&u[1], &out[p].ssr_r, sizeof u[1]);
+            if (print)
+                printf("{0x%016llxu, 0x%016llxu},%s", (unsigned long long)u[0],
+                       (unsigned long long)u[1], p + 1 < K ? " " : "");
+            else {
+                assert_true(u[0] == SSR_GOLDEN[ni][p][0]);
+                assert_true(u[1] == SSR_GOLDEN[ni][p][1]);
+            }
+        }
+        if (print)
+            printf("},\n");
+        lw_granger_destroy(g);
+    }
+}
+
 /* lw_cholrec_decomp (the scan's Cholesky) against gsl_linalg_cholesky_decomp1 bit for
  * bit: every size 1..121 (2 max_lag + 1 at the config's bound of 60; GSL recurses above 24), a Gram
  * of random columns with a row stride wider than n, Jacobi-scaled like the scan's, and a nearly
@@ -747,6 +828,7 @@ int main(void)
         cmocka_unit_test(test_common_and_ty_degenerate),
         cmocka_unit_test(test_cholrec_equals_gsl),
         cmocka_unit_test(test_nprefix_equals_scalar),
+        cmocka_unit_test(test_ssr_bits_unchanged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

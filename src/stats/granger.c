@@ -256,6 +256,33 @@ LW_VEC_KERNEL static double ssr_of(lw_granger_t *g, size_t n, size_t p, size_t k
         const lw_v4d b0 = lw_splat4(bs[0]), b1 = lw_splat4(bs[1]), b2 = lw_splat4(bs[2]),
                      b3 = lw_splat4(bs[3]);
         size_t r = 0;
+        if (c0 + 8 < ncols) { /* this group and the next one (not the last) in one pass */
+            const double *cn[4];
+            double bn[4];
+            for (size_t c = 0; c < 4; c++) {
+                const size_t col = c0 + 4 + c + 1;
+                cn[c] = col <= p ? zy + p - col : zx + p - (col - p);
+                bn[c] = b[col];
+            }
+            const double *restrict e0 = cn[0], *restrict e1 = cn[1];
+            const double *restrict e2 = cn[2], *restrict e3 = cn[3];
+            const lw_v4d d0 = lw_splat4(bn[0]), d1 = lw_splat4(bn[1]), d2 = lw_splat4(bn[2]),
+                         d3 = lw_splat4(bn[3]);
+            for (; r + 4 <= m; r += 4) { /* f + group, then + the next group: two passes' ops */
+                const lw_v4d fg =
+                    (first ? bc : lw_ld4(f + r)) + (b0 * lw_ld4(a0 + r) + b1 * lw_ld4(a1 + r) +
+                                                    b2 * lw_ld4(a2 + r) + b3 * lw_ld4(a3 + r));
+                lw_st4(f + r, fg + (d0 * lw_ld4(e0 + r) + d1 * lw_ld4(e1 + r) +
+                                    d2 * lw_ld4(e2 + r) + d3 * lw_ld4(e3 + r)));
+            }
+            for (; r < m; r++) {
+                const double fg = (first ? b[0] : f[r]) +
+                                  (bs[0] * a0[r] + bs[1] * a1[r] + bs[2] * a2[r] + bs[3] * a3[r]);
+                f[r] = fg + (bn[0] * e0[r] + bn[1] * e1[r] + bn[2] * e2[r] + bn[3] * e3[r]);
+            }
+            c0 += 4;
+            continue;
+        }
         if (c0 + 4 < ncols) {
             for (; r + 4 <= m; r += 4) /* elementwise: the same bits as the scalar tail */
                 lw_st4(f + r,
