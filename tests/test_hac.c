@@ -107,6 +107,43 @@ static void test_one_column_path(void **state)
         }
 }
 
+/* Issue 17: lw_hac_one_column4 (four one-column variances side by side) equals
+ * lw_hac_cov(x_l, u_l, n, 1, &one, L, false) lane by lane, bit for bit, for lengths and
+ * lags around the one-column path's blocks; a changed or dropped term fails. */
+static void test_one_column4(void **state)
+{
+    (void)state;
+    enum { NMAX = 701 };
+    static const size_t NS[] = {1, 2, 5, 203, 257, 701};
+    static const size_t LS[] = {0, 1, 7, 48, 300};
+    static double x[4][NMAX], u[4][NMAX], g4[4 * NMAX];
+    uint64_t r = 0x6A09E667F3BCC909u;
+    for (size_t l = 0; l < 4; l++)
+        for (size_t t = 0; t < NMAX; t++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            x[l][t] = (double)(r % 100000) / 1000.0 - 40.0 * (double)l;
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            u[l][t] = (double)(r % 100000) / 50000.0 - 1.0 + (t ? 0.6 * u[l][t - 1] : 0.0);
+        }
+    for (size_t t = 0; t < NMAX; t++)
+        for (size_t l = 0; l < 4; l++)
+            g4[4 * t + l] = x[l][t] * u[l][t];
+    const double one = 1.0;
+    double w[4];
+    for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++)
+        for (size_t li = 0; li < sizeof LS / sizeof LS[0]; li++) {
+            double got[4];
+            lw_hac_one_column4(g4, NS[ni], LS[li], got);
+            for (size_t l = 0; l < 4; l++) {
+                double want;
+                assert_int_equal(
+                    lw_hac_cov(x[l], u[l], NS[ni], 1, &one, LS[li], false, &want, w, NULL, 0),
+                    LW_OK);
+                assert_memory_equal(&got[l], &want, sizeof want);
+            }
+        }
+}
+
 static void test_default_lags_and_errors(void **state)
 {
     (void)state;
@@ -138,6 +175,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_statsmodels),
         cmocka_unit_test(test_one_column_path),
+        cmocka_unit_test(test_one_column4),
         cmocka_unit_test(test_default_lags_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

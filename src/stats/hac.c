@@ -82,6 +82,26 @@ static double one_column(const double *X, const double *resid, size_t nobs, size
     return 0.0 + T * a;
 }
 
+LW_VEC_KERNEL
+void lw_hac_one_column4(const double *g4, size_t nobs, size_t maxlags, double out[4])
+{
+    lw_v4d s = lw_splat4(0.0);
+    for (size_t t = 0; t < nobs; t++) {
+        const lw_v4d g = lw_ld4(g4 + 4 * t);
+        s += g * g;
+    }
+    for (size_t j = 1; j <= maxlags && j < nobs; j++) {
+        const lw_v4d wv = lw_splat4(1.0 - (double)j / ((double)maxlags + 1.0));
+        for (size_t t = j; t < nobs; t++) {
+            const lw_v4d g = lw_ld4(g4 + 4 * t), h = lw_ld4(g4 + 4 * (t - j));
+            s += wv * (g * h + h * g);
+        }
+    }
+    const lw_v4d one = lw_splat4(1.0), zero = lw_splat4(0.0);
+    const lw_v4d T = zero + one * s, V = zero + T * one;
+    lw_st4(out, V * one); /* one_column's sandwich with a = 1, no correction */
+}
+
 lw_err_t lw_hac_cov(const double *X, const double *resid, size_t nobs, size_t k,
                     const double *xtx_inv, size_t maxlags, bool use_correction, double *cov_out,
                     double *work, char *errstr, size_t errstr_size)
