@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "leadwatch/stats/breaks.h"
+#include "leadwatch/stats/hcform.h"
 #include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
@@ -643,6 +644,156 @@ static size_t check_pruned_equals_full(const double *y, const double *Z, size_t 
     return pr.evaluated;
 }
 
+/* Issue 17: lw_hcform_neg_qb (hcform.c, one copy per q with the sums in registers, two
+ * row groups per pass up to q = 6), lw_hcform_hat4 and lw_hcform_row (one copy per q up
+ * to 9) equal the plain loop bit for bit: every q 1..12 (the plain loop above 9), k 1..30,
+ * mp 4..40 (odd and even numbers of row groups), entries spanning 1e-6 .. 1e6 with both
+ * signs so that any change of order or a dropped term shows. */
+static void test_hcform_equals_plain(void **state)
+{
+    (void)state;
+    enum { MPMAX = 40, KMAX = 30, QMAX = 12 };
+    static double Q[KMAX * MPMAX], B[KMAX * QMAX], W[QMAX * MPMAX], R[QMAX * MPMAX];
+    uint64_t r = 0x2545F4914F6CDD1Du;
+    size_t cases = 0;
+    for (size_t i = 0; i < KMAX * MPMAX; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        Q[i] = ((double)(r >> 11) / 9007199254740992.0 - 0.5) * pow(10.0, (double)(r % 13) - 6.0);
+    }
+    for (size_t i = 0; i < KMAX * QMAX; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        B[i] = ((double)(r >> 11) / 9007199254740992.0 - 0.5) * pow(10.0, (double)(r % 7) - 3.0);
+    }
+    for (size_t q = 1; q <= QMAX; q++)
+        for (size_t k = 1; k <= KMAX; k += 1 + k / 4)
+            for (size_t mp = 4; mp <= MPMAX; mp += 4) {
+                for (size_t t = 0; t < mp; t++)
+                    for (size_t c = 0; c < q; c++) {
+                        double acc = 0.0;
+                        for (size_t j = 0; j < k; j++)
+                            acc += B[j * q + c] * Q[j * mp + t];
+                        R[c * mp + t] = -acc;
+                    }
+                memset(W, 0, sizeof W);
+                lw_hcform_neg_qb(Q, B, mp, k, q, W);
+                assert_memory_equal(W, R, q * mp * sizeof(double));
+                cases++;
+            }
+    for (size_t k = 1; k <= KMAX; k++) /* the hat columns: B read as k x 4 */
+        for (size_t mp = 4; mp <= MPMAX; mp += 4) {
+            for (size_t t = 0; t < mp; t++)
+                for (size_t c = 0; c < 4; c++) {
+                    double acc = 0.0;
+                    for (size_t j = 0; j < k; j++)
+                        acc += B[j * 4 + c] * Q[j * mp + t];
+                    R[c * mp + t] = acc;
+                }
+            memset(W, 0, sizeof W);
+            lw_hcform_hat4(Q, B, mp, k, W);
+            assert_memory_equal(W, R, 4 * mp * sizeof(double));
+            cases++;
+        }
+    for (size_t q = 1; q <= QMAX; q++) /* one row of Q B */
+        for (size_t k = 1; k <= KMAX; k += 1 + k / 4)
+            for (size_t t = 0; t < MPMAX; t += 3) {
+                double v[QMAX], want[QMAX];
+                for (size_t c = 0; c < q; c++) {
+                    double acc = 0.0;
+                    for (size_t j = 0; j < k; j++)
+                        acc += B[j * q + c] * Q[j * MPMAX + t];
+                    want[c] = acc;
+                }
+                lw_hcform_row(Q + t, B, MPMAX, k, q, v);
+                assert_memory_equal(v, want, q * sizeof(double));
+                cases++;
+            }
+    assert_true(cases > 1000);
+}
+
+/* Issue 17: lw_hcform_whiten (the anchor's forward substitution, hcform.c: one copy per
+ * q up to 9, two row groups per broadcast above) equals the plain row-by-row
+ * substitution bit for bit (v, lev, V and the max), q 1..14 and 29, mp 4..40. */
+static void test_hcform_whiten_equals_plain(void **state)
+{
+    (void)state;
+    enum { MPMAX = 40, QMAX = 29 };
+    static double Wt[QMAX * MPMAX], L[QMAX * QMAX], V[QMAX * MPMAX], RV[QMAX * MPMAX];
+    double lev[MPMAX], rlev[MPMAX];
+    uint64_t r = 0x9E3779B97F4A7C15u;
+    size_t cases = 0;
+    for (size_t q = 1; q <= QMAX; q = q == 14 ? QMAX : q + 1)
+        for (size_t mp = 4; mp <= MPMAX; mp += 4) {
+            for (size_t i = 0; i < q * mp; i++) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                Wt[i] = (double)(r >> 11) / 9007199254740992.0 - 0.5;
+            }
+            for (size_t a = 0; a < q; a++)
+                for (size_t b = 0; b < q; b++) {
+                    r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                    const double u = (double)(r >> 11) / 9007199254740992.0;
+                    L[a * q + b] = b < a ? u - 0.5 : b == a ? 0.5 + u : 0.0;
+                }
+            double rmax = 0.0;
+            for (size_t t = 0; t < mp; t++) {
+                double v[QMAX], l2 = 0.0;
+                for (size_t c = 0; c < q; c++) {
+                    double x = Wt[c * mp + t];
+                    for (size_t l = 0; l < c; l++)
+                        x -= L[c * q + l] * v[l];
+                    v[c] = x * (1.0 / L[c * q + c]);
+                    l2 += v[c] * v[c];
+                }
+                rlev[t] = l2;
+                rmax = l2 > rmax ? l2 : rmax;
+                for (size_t c = 0; c < q; c++)
+                    RV[c * mp + t] = v[c] * sqrt(l2);
+            }
+            const double mx = lw_hcform_whiten(Wt, L, mp, q, V, lev);
+            assert_memory_equal(lev, rlev, mp * sizeof(double));
+            assert_memory_equal(V, RV, q * mp * sizeof(double));
+            assert_memory_equal(&mx, &rmax, sizeof mx);
+            cases++;
+        }
+    assert_true(cases == 15 * 10);
+}
+
+/* Issue 17: lw_hcform_update (the row-by-row mode's pending W~ updates; eight rows per
+ * pass with four terms) equals the plain loop bit for bit: np 1..4, q 1..20, mp 4..40. */
+static void test_hcform_update_equals_plain(void **state)
+{
+    (void)state;
+    enum { MPMAX = 40, QMAX = 20 };
+    static double W0[QMAX * MPMAX], W[QMAX * MPMAX], R[QMAX * MPMAX], H[4 * MPMAX], zp[4 * QMAX];
+    uint64_t r = 0xD1B54A32D192ED03u;
+    for (size_t i = 0; i < QMAX * MPMAX; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        W0[i] = ((double)(r >> 11) / 9007199254740992.0 - 0.5) * pow(10.0, (double)(r % 9) - 4.0);
+    }
+    for (size_t i = 0; i < 4 * MPMAX; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        H[i] = (double)(r >> 11) / 9007199254740992.0 - 0.5;
+    }
+    for (size_t i = 0; i < 4 * QMAX; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        zp[i] = ((double)(r >> 11) / 9007199254740992.0 - 0.5) * pow(10.0, (double)(r % 5) - 2.0);
+    }
+    size_t cases = 0;
+    for (size_t np = 1; np <= 4; np++)
+        for (size_t q = 1; q <= QMAX; q++)
+            for (size_t mp = 4; mp <= MPMAX; mp += 4) {
+                memcpy(W, W0, sizeof W);
+                memcpy(R, W0, sizeof R);
+                for (size_t c = 0; c < q; c++)
+                    for (size_t t = 0; t < mp; t++)
+                        for (size_t l = 0; l < np; l++)
+                            R[c * mp + t] = R[c * mp + t] - zp[l * q + c] * H[l * mp + t];
+                lw_hcform_update(W, H, zp, mp, q, np);
+                assert_memory_equal(W, R, sizeof W);
+                cases++;
+            }
+    assert_true(cases == 4 * QMAX * 10);
+}
+
 /* Issue 17: the pruned HC sup-Wald (a candidate is skipped when a bound from the last
  * evaluated one proves W(i) below the sup so far) against the full path, on random lag
  * designs: 1 to 12 changing lags, with and without a planted change, homoskedastic and
@@ -765,6 +916,9 @@ int main(void)
         cmocka_unit_test(test_supwald_hc_equals_refit),
         cmocka_unit_test(test_supwald_hc_updates_equal_refit),
         cmocka_unit_test(test_supwald_hc_pruned_equals_full),
+        cmocka_unit_test(test_hcform_equals_plain),
+        cmocka_unit_test(test_hcform_whiten_equals_plain),
+        cmocka_unit_test(test_hcform_update_equals_plain),
         cmocka_unit_test(test_supwald_hc_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,7 @@
 
 #include "leadwatch/stats/cholrec.h"
 #include "leadwatch/stats/granger.h"
+#include "leadwatch/stats/nprefix.h"
 #include "leadwatch/stats/ols.h"
 #include "stats_refs.h"
 
@@ -573,6 +574,176 @@ static void test_common_and_ty_degenerate(void **state)
     assert_non_null(strstr(err, "singular"));
 }
 
+/* The scalar definition of lw_nprefix_lagged: one compensated chain per shift. */
+static void nprefix_ref(const double *u, const double *v, size_t n, size_t K, double *P, size_t ld)
+{
+    for (size_t d = 0; d <= K; d++) {
+        double *row = P + d * ld, sum = 0.0, c = 0.0;
+        for (size_t a = 0; a <= d && a <= n; a++)
+            row[a] = 0.0;
+        for (size_t a = d; a < n; a++) {
+            sum = lw_nprefix_add(sum, u[a] * v[a - d], &c);
+            row[a + 1] = sum + c;
+        }
+    }
+}
+
+static uint64_t np_rng = 0x9E3779B97F4A7C15u;
+static double np_unit(void)
+{
+    np_rng ^= np_rng << 13;
+    np_rng ^= np_rng >> 7;
+    np_rng ^= np_rng << 17;
+    return ((double)(np_rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* Issue 17: the four-shifts-at-once prefixes (nprefix.c) equal the scalar chains bit for
+ * bit on every n 0..40 and 700, every K 0..13 and 48 (K above n too), with series that
+ * wander around zero, mixed magnitudes (1e-8 .. 1e8, so the compensation does work and
+ * the |s| >= |x| choice goes both ways), exact ties, signed zeros, and one NaN / Inf case
+ * (compared as NaN-or-equal).  Entries beyond each row's n + 1 are checked untouched. */
+static void test_nprefix_equals_scalar(void **state)
+{
+    (void)state;
+    const size_t nmax = 700, Kmax = 48, ld = nmax + 5;
+    double *u = malloc(nmax * sizeof(double)), *v = malloc(nmax * sizeof(double));
+    double *P = malloc((Kmax + 1) * ld * sizeof(double));
+    double *R = malloc((Kmax + 1) * ld * sizeof(double));
+    assert_non_null(u);
+    assert_non_null(v);
+    assert_non_null(P);
+    assert_non_null(R);
+    size_t checked = 0, compensated = 0;
+    for (int kind = 0; kind < 4; kind++)
+        for (size_t n = 0; n <= 41; n++) {
+            const size_t nn = n == 41 ? nmax : n;
+            for (size_t i = 0; i < nn; i++) {
+                const double mag = kind == 1 ? pow(10.0, 16.0 * np_unit() - 8.0) : 1.0;
+                u[i] = (np_unit() - 0.5) * mag;
+                v[i] = (np_unit() - 0.45) * mag;
+                if (kind == 2) { /* ties and signed zeros */
+                    u[i] = (double)((int)(np_unit() * 5.0) - 2);
+                    v[i] = np_unit() < 0.2 ? -0.0 : (double)((int)(np_unit() * 3.0) - 1);
+                }
+            }
+            if (kind == 3 && nn > 6) {
+                u[nn / 2] = (double)NAN;
+                v[nn / 3] = (double)INFINITY;
+            }
+            for (size_t K = 0; K <= 14; K++) {
+                const size_t KK = K == 14 ? Kmax : K;
+                for (size_t i = 0; i < (Kmax + 1) * ld; i++)
+                    P[i] = R[i] = 12345.0;
+                lw_nprefix_lagged(u, v, nn, KK, P, ld);
+                nprefix_ref(u, v, nn, KK, R, ld);
+                for (size_t i = 0; i < (Kmax + 1) * ld; i++) {
+                    const bool same =
+                        memcmp(&P[i], &R[i], sizeof(double)) == 0 || (isnan(P[i]) && isnan(R[i]));
+                    if (!same)
+                        fail_msg("kind %d n %zu K %zu: row %zu entry %zu: %.17g vs %.17g", kind, nn,
+                                 KK, i / ld, i % ld, P[i], R[i]);
+                }
+                for (size_t d = 0; d <= KK && kind == 1; d++)
+                    for (size_t a = d + 1; a <= nn; a++) {
+                        /* the compensation changes some entries (else this test
+                         * could not see a dropped c) */
+                        double sum = 0.0;
+                        for (size_t b = d; b < a; b++)
+                            sum += u[b] * v[b - d];
+                        compensated += sum != R[d * ld + a];
+                    }
+                checked++;
+            }
+        }
+    assert_true(checked == 4 * 42 * 15);
+    assert_true(compensated > 100);
+    free(u);
+    free(v);
+    free(P);
+    free(R);
+}
+
+/* The SSRs of a fixed scan (n 203 and 730, lags 1..14: 1 to 7 groups of four lag columns,
+ * with and without a scalar tail of rows), bit for bit as the code before issue 17's
+ * session 10 computed them (the fitted values one group of four columns per pass; now two
+ * groups per pass, the same operations).  LW_TEST_GOLDEN=1 prints the table. */
+static const uint64_t SSR_GOLDEN[2][14][2] = {
+    {
+        {0x4030e096a7daa4ffu, 0x40313e0b66e10513u},
+        {0x402ed6fc6be74d70u, 0x4031205fa524b024u},
+        {0x402eb9439762d389u, 0x40310527415f3168u},
+        {0x402e5bbb605c3a28u, 0x4030bb2a32d3529au},
+        {0x402e31a9995730a9u, 0x4030abf99127226au},
+        {0x402d09a08a222c2cu, 0x403036db5b753b01u},
+        {0x402c5163c20b98e8u, 0x402faa31df3036e8u},
+        {0x402bd5d11a631096u, 0x402f9dd1bb05aa35u},
+        {0x402b60fe46d54ccfu, 0x402f8585aa908886u},
+        {0x402b3f6a66c493cdu, 0x402f5c6c273b6988u},
+        {0x402b2e1418e1ee73u, 0x402f59641dc88effu},
+        {0x402b2a6129004acdu, 0x402f5274ab250b76u},
+        {0x402a8bc1187095c4u, 0x402f33ce033d69adu},
+        {0x402a7d3dc18ce04du, 0x402ecf8f16b99bcau},
+    },
+    {
+        {0x4050b8e4a98962dfu, 0x4050f4ff4eeaabacu},
+        {0x404c3b965ec70527u, 0x4050ec45dba53d8au},
+        {0x404c363e1125671bu, 0x4050e547c0f91b92u},
+        {0x404c0bb39570f042u, 0x4050d1129186888fu},
+        {0x404bfcfad36351bcu, 0x4050cf9da49f9ea5u},
+        {0x404bbec04b7a8deeu, 0x4050bc7d9c7217e4u},
+        {0x404ba155740518ecu, 0x4050a459243d8475u},
+        {0x404b64e4d928c849u, 0x40509adac873e6bcu},
+        {0x404b448c24df2f21u, 0x40508b87de21ef64u},
+        {0x404b392cc1ea3a4bu, 0x405088aa35dae8c4u},
+        {0x404b2ab820f62e28u, 0x40508623bc6c4283u},
+        {0x404b28fe8729225du, 0x405085e632d03f27u},
+        {0x404b1512fc519157u, 0x405082f5f1285c1au},
+        {0x404b0a4a16051367u, 0x40507198fab08073u},
+    },
+};
+
+static void test_ssr_bits_unchanged(void **state)
+{
+    (void)state;
+    enum { NMAX = 730, K = 14 };
+    static double y[NMAX], x[NMAX];
+    static const size_t NS[2] = {203, 730};
+    uint64_t r = 0x853C49E6748FEA9Bu;
+    for (size_t t = 0; t < NMAX; t++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        const double e = (double)(r >> 11) / 9007199254740992.0 - 0.5;
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        const double u = (double)(r >> 11) / 9007199254740992.0 - 0.5;
+        x[t] = (t ? 0.5 * x[t - 1] : 0.0) + u;
+        y[t] = (t ? 0.3 * y[t - 1] : 0.0) + (t >= 2 ? 0.4 * x[t - 2] : 0.0) + e + 100.0;
+    }
+    const bool print = getenv("LW_TEST_GOLDEN") != NULL;
+    for (size_t ni = 0; ni < 2; ni++) {
+        lw_granger_t *g = NULL;
+        assert_int_equal(lw_granger_new(NS[ni], K, &g, NULL, 0), LW_OK);
+        lw_granger_lag_t out[K];
+        assert_int_equal(lw_granger_scan(g, y, x, NS[ni], K, out, NULL, 0), LW_OK);
+        if (print)
+            printf("{");
+        for (size_t p = 0; p < K; p++) {
+            uint64_t u[2];
+            assert_int_equal(out[p].status, LW_OK);
+            memcpy(&u[0], &out[p].ssr_u, sizeof u[0]);
+            memcpy(&u[1], &out[p].ssr_r, sizeof u[1]);
+            if (print)
+                printf("{0x%016llxu, 0x%016llxu},%s", (unsigned long long)u[0],
+                       (unsigned long long)u[1], p + 1 < K ? " " : "");
+            else {
+                assert_true(u[0] == SSR_GOLDEN[ni][p][0]);
+                assert_true(u[1] == SSR_GOLDEN[ni][p][1]);
+            }
+        }
+        if (print)
+            printf("},\n");
+        lw_granger_destroy(g);
+    }
+}
+
 /* lw_cholrec_decomp (the scan's Cholesky) against gsl_linalg_cholesky_decomp1 bit for
  * bit: every size 1..121 (2 max_lag + 1 at the config's bound of 60; GSL recurses above 24), a Gram
  * of random columns with a row stride wider than n, Jacobi-scaled like the scan's, and a nearly
@@ -656,6 +827,8 @@ int main(void)
         cmocka_unit_test(test_toda_yamamoto_against_statsmodels),
         cmocka_unit_test(test_common_and_ty_degenerate),
         cmocka_unit_test(test_cholrec_equals_gsl),
+        cmocka_unit_test(test_nprefix_equals_scalar),
+        cmocka_unit_test(test_ssr_bits_unchanged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,14 +73,18 @@ static void test_against_statsmodels(void **state)
 }
 
 /* The one-column path (issue 17) against the general loop on [x, 0] with A = diag(a, 0):
- * entry (0, 0) of the latter takes exactly the one-column operations, so the bits agree. */
+ * entry (0, 0) of the latter takes exactly the one-column operations, so the bits agree.
+ * Lengths below, at and across the one-column path's term blocks (256 rows), lags up to
+ * and beyond a block. */
 static void test_one_column_path(void **state)
 {
     (void)state;
-    enum { N = 203 };
-    double x1[N], x2[2 * N], u[N];
+    enum { NMAX = 701 };
+    static const size_t NS[] = {203, 256, 257, 260, 701};
+    static const size_t LS[] = {0, 1, 3, 6, 9, 48, 255, 300};
+    double x1[NMAX], x2[2 * NMAX], u[NMAX];
     uint64_t r = 88172645463325252u;
-    for (size_t t = 0; t < N; t++) {
+    for (size_t t = 0; t < NMAX; t++) {
         r ^= r << 13, r ^= r >> 7, r ^= r << 17;
         x1[t] = x2[2 * t] = (double)(r % 100000) / 1000.0 - 40.0;
         x2[2 * t + 1] = 0.0;
@@ -89,16 +93,55 @@ static void test_one_column_path(void **state)
     }
     const double a1 = 0.37, a2[4] = {0.37, 0.0, 0.0, 0.0};
     double w1[4], w2[12], v1, v2[4];
-    for (size_t L = 0; L <= 9; L += 3) {
-        assert_int_equal(lw_hac_cov(x1, u, N, 1, &a1, L, false, &v1, w1, NULL, 0), LW_OK);
-        assert_int_equal(lw_hac_cov(x2, u, N, 2, a2, L, false, v2, w2, NULL, 0), LW_OK);
-        assert_true(v1 == v2[0]);
-        assert_true(v1 > 0.0);
-        /* the small-sample factor n / (n - k) with k = 1 */
-        double vc;
-        assert_int_equal(lw_hac_cov(x1, u, N, 1, &a1, L, true, &vc, w1, NULL, 0), LW_OK);
-        assert_true(vc == v1 * ((double)N / (double)(N - 1)));
-    }
+    for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++)
+        for (size_t li = 0; li < sizeof LS / sizeof LS[0]; li++) {
+            const size_t N = NS[ni], L = LS[li];
+            assert_int_equal(lw_hac_cov(x1, u, N, 1, &a1, L, false, &v1, w1, NULL, 0), LW_OK);
+            assert_int_equal(lw_hac_cov(x2, u, N, 2, a2, L, false, v2, w2, NULL, 0), LW_OK);
+            assert_memory_equal(&v1, &v2[0], sizeof v1);
+            assert_true(v1 > 0.0);
+            /* the small-sample factor n / (n - k) with k = 1 */
+            double vc;
+            assert_int_equal(lw_hac_cov(x1, u, N, 1, &a1, L, true, &vc, w1, NULL, 0), LW_OK);
+            assert_true(vc == v1 * ((double)N / (double)(N - 1)));
+        }
+}
+
+/* Issue 17: lw_hac_one_column4 (four one-column variances side by side) equals
+ * lw_hac_cov(x_l, u_l, n, 1, &one, L, false) lane by lane, bit for bit, for lengths and
+ * lags around the one-column path's blocks; a changed or dropped term fails. */
+static void test_one_column4(void **state)
+{
+    (void)state;
+    enum { NMAX = 701 };
+    static const size_t NS[] = {1, 2, 5, 203, 257, 701};
+    static const size_t LS[] = {0, 1, 7, 48, 300};
+    static double x[4][NMAX], u[4][NMAX], g4[4 * NMAX];
+    uint64_t r = 0x6A09E667F3BCC909u;
+    for (size_t l = 0; l < 4; l++)
+        for (size_t t = 0; t < NMAX; t++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            x[l][t] = (double)(r % 100000) / 1000.0 - 40.0 * (double)l;
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            u[l][t] = (double)(r % 100000) / 50000.0 - 1.0 + (t ? 0.6 * u[l][t - 1] : 0.0);
+        }
+    for (size_t t = 0; t < NMAX; t++)
+        for (size_t l = 0; l < 4; l++)
+            g4[4 * t + l] = x[l][t] * u[l][t];
+    const double one = 1.0;
+    double w[4];
+    for (size_t ni = 0; ni < sizeof NS / sizeof NS[0]; ni++)
+        for (size_t li = 0; li < sizeof LS / sizeof LS[0]; li++) {
+            double got[4];
+            lw_hac_one_column4(g4, NS[ni], LS[li], got);
+            for (size_t l = 0; l < 4; l++) {
+                double want;
+                assert_int_equal(
+                    lw_hac_cov(x[l], u[l], NS[ni], 1, &one, LS[li], false, &want, w, NULL, 0),
+                    LW_OK);
+                assert_memory_equal(&got[l], &want, sizeof want);
+            }
+        }
 }
 
 static void test_default_lags_and_errors(void **state)
@@ -132,6 +175,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_statsmodels),
         cmocka_unit_test(test_one_column_path),
+        cmocka_unit_test(test_one_column4),
         cmocka_unit_test(test_default_lags_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -277,6 +277,38 @@ static void test_outlier_spike(void **state)
     assert_true(fabs(out[SPIKE] - 25.0 - clean) < 10.0);
 }
 
+static int median_cmp(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Issue 17: the running window's insertion-sort median equals qsort's (glibc's stable
+ * merge sort, the comparison prep.c used) bit for bit, and leaves the same order, on
+ * every k 1..7 with ties and signed zeros (which compare equal: the stable order decides
+ * which one is the median) and with spread values. */
+static void test_median_small(void **state)
+{
+    (void)state;
+    size_t zeros_decided = 0;
+    for (int it = 0; it < 20000; it++) {
+        const size_t k = 1 + (size_t)it % 7;
+        double a[7], b[7];
+        for (size_t i = 0; i < k; i++) {
+            const double g = gauss();
+            a[i] = it % 3 == 0 ? (g > 0.5 ? 0.0 : g < -0.5 ? -0.0 : (double)(int)(g * 4.0)) : g;
+            b[i] = a[i];
+        }
+        const double m = lw_prep_median_small(a, k);
+        qsort(b, k, sizeof(double), median_cmp);
+        const double want = k % 2 ? b[k / 2] : 0.5 * (b[k / 2 - 1] + b[k / 2]);
+        assert_memory_equal(&m, &want, sizeof m);
+        assert_memory_equal(a, b, k * sizeof(double));
+        zeros_decided += m == 0.0;
+    }
+    assert_true(zeros_decided > 100);
+}
+
 int main(void)
 {
     lw_stats_init();
@@ -284,7 +316,7 @@ int main(void)
         cmocka_unit_test(test_outlier_spike),  cmocka_unit_test(test_transforms),
         cmocka_unit_test(test_seasonal_exact), cmocka_unit_test(test_auto),
         cmocka_unit_test(test_unusable),       cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_longest_run),
+        cmocka_unit_test(test_longest_run),    cmocka_unit_test(test_median_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

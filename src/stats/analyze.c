@@ -82,6 +82,7 @@
 #include "leadwatch/stats/hac.h"
 #include "leadwatch/stats/multitest.h"
 #include "leadwatch/stats/ols.h"
+#include "leadwatch/stats/vec4.h"
 #include "leadwatch/core/timeutil.h"
 
 #include <errno.h>
@@ -337,18 +338,93 @@ static bool simple_hac_fit(lw_analyze_work_t *w, const double *x, const double *
     return isfinite(L->t) && isfinite(L->r2);
 }
 
+/*
+ * simple_hac_fit for the four lags k = k0 + 3 - j (lane j, k0 + 3 <= K) side
+ * by side (issue 17): lane for lane the scalar version's operations in its
+ * order (its sums are serial chains, latency bound: four at once share the
+ * wait).  x[t - k] of the four lanes is one load (lw_ld4(x + t - k0 - 3));
+ * g_t = X_t u_t goes interleaved into w->X for lw_hac_one_column4.  ok[j]
+ * is the scalar version's return value; L of a failing lane is written only
+ * where the scalar version writes it (not before its last step).
+ */
+LW_VEC_KERNEL static void simple_hac_fit4(lw_analyze_work_t *w, const double *x, const double *y,
+                                          size_t n, size_t K, size_t k0, lw_lagreg_t *lagreg,
+                                          bool ok[4])
+{
+    const size_t m = n - K;
+    const lw_v4d md = lw_splat4((double)m), zero = lw_splat4(0.0);
+    const double *xs = x - k0 - 3;
+    lw_v4d xm = zero;
+    double ym = 0.0;
+    for (size_t t = K; t < n; t++) {
+        xm += lw_ld4(xs + t);
+        ym += y[t];
+    }
+    xm /= md;
+    ym /= (double)m;
+    lw_v4d sxx = zero, sxy = zero;
+    double syy = 0.0;
+    for (size_t t = K; t < n; t++) {
+        const lw_v4d dx = lw_ld4(xs + t) - xm;
+        const double dy = y[t] - ym;
+        sxx += dx * dx;
+        sxy += dx * lw_splat4(dy);
+        syy += dy * dy;
+    }
+    const lw_v4d b = sxy / sxx, a = lw_splat4(ym) - b * xm;
+    const lw_v4d S1 = md * xm, det = md * sxx;
+    const lw_v4d a0 = -S1 / det, a1 = md / det;
+    lw_v4d ssr = zero;
+    double *g4 = w->X; /* 4 m doubles: nrows x kmax, kmax >= 2 K + 1 >= 7 */
+    for (size_t t = K; t < n; t++) {
+        const lw_v4d xv = lw_ld4(xs + t);
+        const lw_v4d u = lw_splat4(y[t]) - a - b * xv;
+        lw_st4(g4 + 4 * (t - K), (a0 + a1 * xv) * u);
+        ssr += u * u;
+    }
+    const size_t hl = w->o->hac_lags ? w->o->hac_lags : lw_hac_default_lags(m);
+    double var[4];
+    lw_hac_one_column4(g4, m, hl, var);
+    for (size_t j = 0; j < 4; j++) {
+        ok[j] = false;
+        if (!(sxx[j] > 0.0) || !(syy > 0.0) || ssr[j] < DBL_EPSILON * syy || !(var[j] > 0.0))
+            continue;
+        lw_lagreg_t *L = &lagreg[k0 + 3 - j];
+        L->ok = true;
+        L->nobs = m;
+        L->coef = b[j];
+        L->se_hac = sqrt(var[j]);
+        L->t = b[j] / L->se_hac;
+        L->p = 2.0 * gsl_cdf_ugaussian_Q(fabs(L->t));
+        L->r2 = 1.0 - ssr[j] / syy;
+        ok[j] = isfinite(L->t) && isfinite(L->r2);
+    }
+}
+
 /* Step 3: lagged regressions, lead, distributed lag and elasticity. */
 static void lagged_regression(lw_analyze_work_t *w, lw_edge_result_t *e, size_t n)
 {
     const size_t K = e->max_lag, m = n - K;
     const double *x = w->x, *y = w->y;
     double best_r2 = -1.0;
-    for (size_t k = 0; k <= K; k++) {
-        lw_lagreg_t *L = &e->lagreg[k];
-        L->k = k;
-        if (simple_hac_fit(w, x, y, n, K, k, L) && k >= 1 && L->r2 > best_r2) {
-            best_r2 = L->r2;
-            e->lead = k;
+    for (size_t k = 0; k <= K;) {
+        bool ok[4];
+        size_t nk = 1;
+        if (k + 3 <= K) { /* four lags side by side (lane j: lag k + 3 - j) */
+            for (size_t j = 0; j < 4; j++)
+                e->lagreg[k + j].k = k + j;
+            simple_hac_fit4(w, x, y, n, K, k, e->lagreg, ok);
+            nk = 4;
+        } else {
+            e->lagreg[k].k = k;
+            ok[3] = simple_hac_fit(w, x, y, n, K, k, &e->lagreg[k]);
+        }
+        for (size_t j = 0; j < nk; j++, k++) { /* in lag order, as one at a time */
+            const lw_lagreg_t *L = &e->lagreg[k];
+            if (ok[3 - j] && k >= 1 && L->r2 > best_r2) {
+                best_r2 = L->r2;
+                e->lead = k;
+            }
         }
     }
     e->hac_lags = w->o->hac_lags ? w->o->hac_lags : lw_hac_default_lags(m);

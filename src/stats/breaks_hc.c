@@ -14,6 +14,7 @@
  * above hc_bound.
  */
 #include "leadwatch/stats/breaks.h"
+#include "leadwatch/stats/hcform.h"
 
 #include "leadwatch/stats/ols.h"
 #include "leadwatch/stats/vec4.h"
@@ -91,6 +92,8 @@ static lw_err_t hc_fail(lw_breaks_supwald_hc_t *res, lw_err_t err, const char *e
  * the O(m (k + q)) of its hat column and W~ update.  Above it the evaluated
  * candidates' O(m k q) outweighs the rows' O(m (k + q)). */
 #define HC_DIRECT_MAX_Q 9
+_Static_assert(HC_DIRECT_MAX_Q <= LW_HCFORM_MAX_Q && LW_BREAKS_MAX_K <= LW_HCFORM_ROW_MAX_Q,
+               "hcform.c covers the break test's sizes");
 
 typedef struct {
     size_t m, k, q, mp;   /* mp: m rounded up to a multiple of 4 (column stride) */
@@ -235,7 +238,8 @@ LW_VEC_KERNEL static size_t hc_basis(hc_work_t *w, const double *y, const double
 
 /* Columns h_s = Q q_s of the hat matrix for the HC_BATCH rows s0, s0 - 1,
  * ... (not below lo) that join the new regime next, in one pass over Q
- * (each basis column read once for the batch, not once per row). */
+ * (each basis column read once for the batch, not once per row:
+ * hcform.c's lw_hcform_hat4). */
 LW_VEC_KERNEL static void hc_hat_batch(hc_work_t *w, size_t s0, size_t lo)
 {
     const size_t mp = w->mp, k = w->k;
@@ -244,21 +248,7 @@ LW_VEC_KERNEL static void hc_hat_batch(hc_work_t *w, size_t s0, size_t lo)
     for (size_t j = 0; j < k; j++)
         for (size_t r = 0; r < HC_BATCH; r++)
             qs[j * HC_BATCH + r] = r < nb ? w->Qc[j * mp + s0 - r] : 0.0;
-    for (size_t t = 0; t < mp; t += 4) {
-        lw_v4d h0 = lw_splat4(0.0), h1 = h0, h2 = h0, h3 = h0;
-        for (size_t j = 0; j < k; j++) {
-            const lw_v4d qv = lw_ld4(w->Qc + j * mp + t);
-            const double *a = qs + j * HC_BATCH;
-            h0 += lw_splat4(a[0]) * qv;
-            h1 += lw_splat4(a[1]) * qv;
-            h2 += lw_splat4(a[2]) * qv;
-            h3 += lw_splat4(a[3]) * qv;
-        }
-        lw_st4(w->H + t, h0);
-        lw_st4(w->H + mp + t, h1);
-        lw_st4(w->H + 2 * mp + t, h2);
-        lw_st4(w->H + 3 * mp + t, h3);
-    }
+    lw_hcform_hat4(w->Qc, qs, mp, k, w->H);
     w->hrow0 = s0;
     w->hcount = nb;
 }
@@ -280,31 +270,7 @@ LW_VEC_KERNEL static void hc_flush(hc_work_t *w)
     double *restrict W = w->W;
     const double *restrict H = w->H + r0 * mp, *restrict zp = w->zp + r0 * q;
     const size_t np = r1 - r0;
-    for (size_t t = 0; t < mp; t += 4) { /* np terms in order; absent ones skipped */
-        const lw_v4d h0 = lw_ld4(H + t), h1 = np > 1 ? lw_ld4(H + mp + t) : h0,
-                     h2 = np > 2 ? lw_ld4(H + 2 * mp + t) : h0,
-                     h3 = np > 3 ? lw_ld4(H + 3 * mp + t) : h0;
-        if (np == 4) {
-            for (size_t c = 0; c < q; c++) {
-                lw_v4d x = lw_ld4(W + c * mp + t);
-                x = x - lw_splat4(zp[c]) * h0;
-                x = x - lw_splat4(zp[q + c]) * h1;
-                x = x - lw_splat4(zp[2 * q + c]) * h2;
-                x = x - lw_splat4(zp[3 * q + c]) * h3;
-                lw_st4(W + c * mp + t, x);
-            }
-        } else {
-            for (size_t c = 0; c < q; c++) {
-                lw_v4d x = lw_ld4(W + c * mp + t);
-                x = x - lw_splat4(zp[c]) * h0;
-                if (np > 1)
-                    x = x - lw_splat4(zp[q + c]) * h1;
-                if (np > 2)
-                    x = x - lw_splat4(zp[2 * q + c]) * h2;
-                lw_st4(W + c * mp + t, x);
-            }
-        }
-    }
+    lw_hcform_update(W, H, zp, mp, q, np); /* np terms in order */
     for (size_t r = r0; r < r1; r++) {
         const size_t t = w->hrow0 - r;
         for (size_t c = 0; c < q; c++) {
@@ -325,20 +291,8 @@ LW_VEC_KERNEL static void hc_flush(hc_work_t *w)
 LW_VEC_KERNEL static void hc_form(hc_work_t *w)
 {
     const size_t mp = w->mp, k = w->k, q = w->q, m = w->m, lo = w->lo;
-    const double *restrict Q = w->Qc, *restrict B = w->B;
     double *restrict W = w->W;
-    for (size_t t = 0; t < mp; t += 4) {
-        lw_v4d acc[HC_DIRECT_MAX_Q];
-        for (size_t c = 0; c < q; c++)
-            acc[c] = lw_splat4(0.0);
-        for (size_t j = 0; j < k; j++) {
-            const lw_v4d qv = lw_ld4(Q + j * mp + t);
-            for (size_t c = 0; c < q; c++)
-                acc[c] += lw_splat4(B[j * q + c]) * qv;
-        }
-        for (size_t c = 0; c < q; c++)
-            lw_st4(W + c * mp + t, -acc[c]);
-    }
+    lw_hcform_neg_qb(w->Qc, w->B, mp, k, q, W); /* -Q B, q sums in registers */
     for (size_t c = 0; c < q; c++) {
         const size_t col = w->chg[c];
         for (size_t t = lo; t < m; t++)
@@ -359,12 +313,10 @@ static void hc_sync(hc_work_t *w)
 static void hc_w_row(const hc_work_t *w, size_t t, double *x)
 {
     if (w->direct) { /* z_t (t >= lo) - B' q_t */
-        for (size_t c = 0; c < w->q; c++) {
-            double v = 0.0;
-            for (size_t j = 0; j < w->k; j++)
-                v += w->B[j * w->q + c] * w->Qc[j * w->mp + t];
-            x[c] = (t >= w->lo ? w->Z[t * w->k + w->chg[c]] : 0.0) - v;
-        }
+        double v[HC_DIRECT_MAX_Q];
+        lw_hcform_row(w->Qc + t, w->B, w->mp, w->k, w->q, v);
+        for (size_t c = 0; c < w->q; c++)
+            x[c] = (t >= w->lo ? w->Z[t * w->k + w->chg[c]] : 0.0) - v[c];
         return;
     }
     for (size_t c = 0; c < w->q; c++) {
@@ -711,29 +663,9 @@ LW_VEC_KERNEL static void hc_anchor(hc_work_t *w, size_t i)
     memcpy(w->Bj, w->B, k * q * sizeof(double));
     double *restrict V = w->Y, *restrict lev = w->lev;
     const double *restrict Wt = w->W, *restrict L = w->Lj;
-    double inv[LW_BREAKS_MAX_K];
-    for (size_t c = 0; c < q; c++)
-        inv[c] = 1.0 / L[c * q + c];
-    lw_v4d mx = lw_splat4(0.0);
-    for (size_t t = 0; t < mp; t += 4) { /* four rows: v_t = L_j^-1 w~_t, in L1 */
-        lw_v4d v[LW_BREAKS_MAX_K], l2 = lw_splat4(0.0);
-        for (size_t c = 0; c < q; c++) {
-            lw_v4d x = lw_ld4(Wt + c * mp + t);
-            for (size_t l = 0; l < c; l++)
-                x -= lw_splat4(L[c * q + l]) * v[l];
-            v[c] = x * lw_splat4(inv[c]);
-            l2 += v[c] * v[c];
-        }
-        lw_st4(lev + t, l2);
-        mx = (lw_v4d){mx[0] > l2[0] ? mx[0] : l2[0], mx[1] > l2[1] ? mx[1] : l2[1],
-                      mx[2] > l2[2] ? mx[2] : l2[2], mx[3] > l2[3] ? mx[3] : l2[3]};
-        const lw_v4d sl = {sqrt(l2[0]), sqrt(l2[1]), sqrt(l2[2]), sqrt(l2[3])};
-        for (size_t c = 0; c < q; c++)
-            lw_st4(V + c * mp + t, v[c] * sl);
-    }
-    w->maxlev = fmax(fmax(mx[0], mx[1]), fmax(mx[2], mx[3]));
-    hc_cross2(w, q, V, V, w->Kj); /* sum_t lev_t v_t v_t' */
-    if (w->direct) {              /* G_u = Q' diag(u(j)^2) Q for hc_join_gram */
+    w->maxlev = lw_hcform_whiten(Wt, L, mp, q, V, lev); /* v_t = L_j^-1 w~_t, four rows */
+    hc_cross2(w, q, V, V, w->Kj);                       /* sum_t lev_t v_t v_t' */
+    if (w->direct) { /* G_u = Q' diag(u(j)^2) Q for hc_join_gram */
         const double *restrict uj = w->uj, *restrict Q = w->Qc;
         double *restrict Yq = w->Yq;
         for (size_t j = 0; j < k; j++)

@@ -46,6 +46,7 @@
 #include "leadwatch/stats/granger.h"
 
 #include "leadwatch/stats/cholrec.h"
+#include "leadwatch/stats/nprefix.h"
 #include "leadwatch/stats/ols.h"
 #include "leadwatch/stats/vec4.h"
 
@@ -161,26 +162,6 @@ static double *z_of(const lw_granger_t *g, int s)
     return g->z + (size_t)(s ^ g->sw) * g->max_nobs;
 }
 
-/* One Neumaier step: sum += x with the lost low part added to *c.  The larger and the
- * smaller of the two are selected, then (big - t) + small: the same operations as the
- * textbook `|sum| >= |x| ? (sum - t) + x : (x - t) + sum`, without its branch, which
- * the cross-product prefixes (sums that wander around zero) mispredicted often enough
- * to make it most of their cost (issue 17). */
-static inline double neumaier_add(double sum, double x, double *c)
-{
-    const double t = sum + x;
-    uint64_t us, ux;
-    memcpy(&us, &sum, sizeof us);
-    memcpy(&ux, &x, sizeof ux);
-    const uint64_t mask = (uint64_t)0 - (uint64_t)(fabs(sum) >= fabs(x)); /* all ones: sum */
-    const uint64_t ub = (us & mask) | (ux & ~mask), usm = (ux & mask) | (us & ~mask);
-    double big, small;
-    memcpy(&big, &ub, sizeof big);
-    memcpy(&small, &usm, sizeof small);
-    *c += (big - t) + small;
-    return t;
-}
-
 /* Neumaier-compensated prefix sums (see header comment, step 2). */
 static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
 {
@@ -190,24 +171,14 @@ static void build_prefixes(lw_granger_t *g, size_t n, size_t K)
         double sum = 0.0, c = 0.0;
         P[0] = 0.0;
         for (size_t a = 0; a < n; a++) {
-            sum = neumaier_add(sum, u[a], &c);
+            sum = lw_nprefix_add(sum, u[a], &c);
             P[a + 1] = sum + c;
         }
     }
     for (int s1 = 0; s1 < 2; s1++)
         for (int s2 = 0; s2 < 2; s2++)
-            for (size_t d = 0; d <= K; d++) {
-                const double *u = z_of(g, s1);
-                const double *v = z_of(g, s2);
-                double *P = pp_row(g, s1, s2, d);
-                double sum = 0.0, c = 0.0;
-                for (size_t a = 0; a <= d && a <= n; a++)
-                    P[a] = 0.0;
-                for (size_t a = d; a < n; a++) {
-                    sum = neumaier_add(sum, u[a] * v[a - d], &c);
-                    P[a + 1] = sum + c;
-                }
-            }
+            lw_nprefix_lagged(z_of(g, s1), z_of(g, s2), n, K, pp_row(g, s1, s2, 0),
+                              g->max_nobs + 1);
 }
 
 /* Column c of the lag-p design: 0 = constant, 1..p = y lag c, p+1..2p = x lag c-p. */
@@ -285,6 +256,33 @@ LW_VEC_KERNEL static double ssr_of(lw_granger_t *g, size_t n, size_t p, size_t k
         const lw_v4d b0 = lw_splat4(bs[0]), b1 = lw_splat4(bs[1]), b2 = lw_splat4(bs[2]),
                      b3 = lw_splat4(bs[3]);
         size_t r = 0;
+        if (c0 + 8 < ncols) { /* this group and the next one (not the last) in one pass */
+            const double *cn[4];
+            double bn[4];
+            for (size_t c = 0; c < 4; c++) {
+                const size_t col = c0 + 4 + c + 1;
+                cn[c] = col <= p ? zy + p - col : zx + p - (col - p);
+                bn[c] = b[col];
+            }
+            const double *restrict e0 = cn[0], *restrict e1 = cn[1];
+            const double *restrict e2 = cn[2], *restrict e3 = cn[3];
+            const lw_v4d d0 = lw_splat4(bn[0]), d1 = lw_splat4(bn[1]), d2 = lw_splat4(bn[2]),
+                         d3 = lw_splat4(bn[3]);
+            for (; r + 4 <= m; r += 4) { /* f + group, then + the next group: two passes' ops */
+                const lw_v4d fg =
+                    (first ? bc : lw_ld4(f + r)) + (b0 * lw_ld4(a0 + r) + b1 * lw_ld4(a1 + r) +
+                                                    b2 * lw_ld4(a2 + r) + b3 * lw_ld4(a3 + r));
+                lw_st4(f + r, fg + (d0 * lw_ld4(e0 + r) + d1 * lw_ld4(e1 + r) +
+                                    d2 * lw_ld4(e2 + r) + d3 * lw_ld4(e3 + r)));
+            }
+            for (; r < m; r++) {
+                const double fg = (first ? b[0] : f[r]) +
+                                  (bs[0] * a0[r] + bs[1] * a1[r] + bs[2] * a2[r] + bs[3] * a3[r]);
+                f[r] = fg + (bn[0] * e0[r] + bn[1] * e1[r] + bn[2] * e2[r] + bn[3] * e3[r]);
+            }
+            c0 += 4;
+            continue;
+        }
         if (c0 + 4 < ncols) {
             for (; r + 4 <= m; r += 4) /* elementwise: the same bits as the scalar tail */
                 lw_st4(f + r,

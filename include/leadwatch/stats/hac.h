@@ -48,4 +48,14 @@ lw_err_t lw_hac_cov(const double *X, const double *resid, size_t nobs, size_t k,
                     const double *xtx_inv, size_t maxlags, bool use_correction, double *cov_out,
                     double *work, char *errstr, size_t errstr_size);
 
+/*
+ * Four one-column Newey-West variances side by side (issue 17: analyze.c's
+ * lagged regressions, four lags at a time): lane l of the result is, bit for
+ * bit, lw_hac_cov(x_l, u_l, nobs, 1, &one, maxlags, false, ...) with
+ * one = 1.0, given g4[4 t + l] = x_l[t] * u_l[t] (t < nobs).  Each lane runs
+ * the scalar path's single running sum in its order; the four sums are
+ * independent chains, so the latency of one add is shared by four.
+ */
+void lw_hac_one_column4(const double *g4, size_t nobs, size_t maxlags, double out[4]);
+
 #endif

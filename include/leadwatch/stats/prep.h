@@ -127,4 +127,12 @@ lw_err_t lw_prep_series(const double *x, size_t n, const lw_prep_opts_t *opts, d
 void lw_prep_longest_run(const double *const *series, size_t nseries, size_t n, size_t *start,
                          size_t *len);
 
+/*
+ * Median of v[0..k), 1 <= k <= 7 finite values (outlier step's running
+ * window), sorting v in place in stable ascending order; the same bits as a
+ * stable sort (glibc qsort) followed by the middle element or the mean of
+ * the two middle ones.
+ */
+double lw_prep_median_small(double *v, size_t k);
+
 #endif
