@@ -997,6 +997,51 @@ static void test_foreign_files_rejected(void **state)
     sqlite3_close(db);
 }
 
+/*
+ * Two processes creating the same new store at once (two `ingest` runs on a new path): both
+ * opens succeed.  The identity check once read the schema, application_id and user_version
+ * in three read transactions, and the other process's migrations could commit in between:
+ * "not a leadwatch store (application_id 0, user_version 3, 0 schema objects)", about once in
+ * 50 concurrent starts in it_ingest_reliability.
+ */
+static void test_concurrent_create(void **state)
+{
+    (void)state;
+    const char *path = path_in("race.db");
+    char side[1100];
+    int failures = 0;
+    for (int round = 0; round < 300 && failures == 0; round++) {
+        unlink(path);
+        snprintf(side, sizeof side, "%s-wal", path);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", path);
+        unlink(side);
+        pid_t child = fork();
+        assert_true(child >= 0);
+        char err[512] = "";
+        lw_store_t *s = NULL;
+        lw_err_t rc = lw_store_open(path, 0, &s, err, sizeof err);
+        if (child == 0) {
+            if (rc != LW_OK)
+                fprintf(stderr, "round %d, child: %s\n", round, err);
+            else
+                lw_store_close(s);
+            _exit(rc == LW_OK ? 0 : 1);
+        }
+        if (rc != LW_OK) {
+            fprintf(stderr, "round %d, parent: %s\n", round, err);
+            failures++;
+        } else {
+            lw_store_close(s);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(child, &status, 0), child);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            failures++;
+    }
+    assert_int_equal(failures, 0);
+}
+
 static void test_readonly_while_writer_runs(void **state)
 {
     (void)state;
@@ -2100,6 +2145,7 @@ int main(void)
         cmocka_unit_test(test_failed_migration_is_atomic),
         cmocka_unit_test(test_newer_schema_rejected),
         cmocka_unit_test(test_foreign_files_rejected),
+        cmocka_unit_test(test_concurrent_create),
         cmocka_unit_test(test_readonly_while_writer_runs),
         cmocka_unit_test(test_disk_full_surfaces),
         cmocka_unit_test(test_busy_surfaces),

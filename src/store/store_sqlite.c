@@ -517,16 +517,28 @@ static lw_err_t check_file(lw_store_backend_t *s, const char *path, char *errstr
                            size_t errstr_size)
 {
     int64_t app_id = 0, version = 0, objects = 0;
+    /* The three reads share one read transaction: read one by one, a second process creating
+     * the same new store could commit its migrations between them, and the file looked like
+     * another application's (objects 0, application_id 0, user_version 3: it_ingest_reliability
+     * saw it about once in 50 concurrent starts).  A fresh file read here is migrated under
+     * BEGIN IMMEDIATE, each step re-reading user_version, so the slower process skips them. */
+    lw_err_t err = exec(s->db, "BEGIN", "reading the store's identity", errstr, errstr_size);
+    if (err != LW_OK) {
+        return err;
+    }
     /* reading the schema is what detects a file that is not SQLite at all */
     if (query_int(s->db, "SELECT count(*) FROM sqlite_schema", &objects, NULL, 0) != LW_OK) {
-        return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
-                         "store %s: cannot be read as an SQLite database: %s", path,
-                         sqlite3_errmsg(s->db));
+        err = lw_seterr(errstr, errstr_size, LW_ERR_STORE,
+                        "store %s: cannot be read as an SQLite database: %s", path,
+                        sqlite3_errmsg(s->db));
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return err;
     }
-    lw_err_t err = query_int(s->db, "PRAGMA application_id", &app_id, errstr, errstr_size);
+    err = query_int(s->db, "PRAGMA application_id", &app_id, errstr, errstr_size);
     if (err == LW_OK) {
         err = query_int(s->db, "PRAGMA user_version", &version, errstr, errstr_size);
     }
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose */
     if (err != LW_OK) {
         return err;
     }
@@ -534,8 +546,8 @@ static lw_err_t check_file(lw_store_backend_t *s, const char *path, char *errstr
     if (!fresh && app_id != LW_STORE_APPLICATION_ID) {
         return lw_seterr(errstr, errstr_size, LW_ERR_STORE,
                          "store %s: an SQLite database but not a leadwatch store "
-                         "(application_id %lld)",
-                         path, (long long)app_id);
+                         "(application_id %lld, user_version %lld, %lld schema objects)",
+                         path, (long long)app_id, (long long)version, (long long)objects);
     }
     err = lw_store_check_version(path, version, LW_STORE_SCHEMA_VERSION, s->readonly, errstr,
                                  errstr_size);
