@@ -18,6 +18,7 @@
  */
 #include "leadwatch/stats/ccf.h"
 
+#include "leadwatch/stats/lagsum.h"
 #include "leadwatch/stats/ols.h"
 
 #include <gsl/gsl_blas.h>
@@ -258,14 +259,15 @@ lw_err_t lw_ccf_prewhitened(const double *x, const double *y, size_t n, size_t m
                         "ccf: a prewhitened series has no variance");
         goto free_work;
     }
-    for (size_t kk = 0; kk <= max_lag; kk++) {
-        double sp = 0.0, sn = 0.0; /* lag +k: x_t y_{t+k}; lag -k: x_{t+k} y_t */
-        for (size_t t = 0; t + kk < N; t++) {
-            sp += xw[t] * yw[t + kk];
-            sn += xw[t + kk] * yw[t];
+    /* lag +k: x_t y_{t+k}; lag -k: x_{t+k} y_t; four lags per call (lagsum.h) */
+    for (size_t k0 = 0; k0 <= max_lag; k0 += 4) {
+        const size_t cnt = max_lag + 1 - k0 < 4 ? max_lag + 1 - k0 : 4;
+        double sp[4], sn[4];
+        lw_lagsum_cross(xw, yw, N, k0, cnt, sp, sn);
+        for (size_t i = 0; i < cnt; i++) {
+            r[max_lag + k0 + i] = sp[i] / denom;
+            r[max_lag - k0 - i] = sn[i] / denom;
         }
-        r[max_lag + kk] = sp / denom;
-        r[max_lag - kk] = sn / denom;
     }
     /* The result's fields one by one; other results' fills share this shape only. */
     res->n = n;
