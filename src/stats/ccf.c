@@ -80,7 +80,7 @@ static lw_err_t select_order(const double *xc, size_t n, size_t pmax, size_t *pb
     }
     /* A is packed (gsl_matrix_alloc): the four-lane QR of ols.c, the reflectors of
      * gsl_linalg_QR_decomp (issue 17: this QR was most of the CCF step) */
-    if ((err = lw_ols_qr_qty(A->data, m, k, c->data, errstr, errstr_size)) != LW_OK)
+    if ((err = lw_ols_qr_qtm_upper(A->data, m, k, c->data, 1, errstr, errstr_size)) != LW_OK)
         goto free_all;
     /* Usable orders: all columns up to p independent of the earlier ones. */
     size_t pusable = 0;
