@@ -436,6 +436,52 @@ static void test_union_serialized_matches_merge(void **state)
     lw_hll_destroy(scratch);
 }
 
+/*
+ * lw_hll_estimate_serialized() equals lw_hll_estimate() of the deserialised
+ * sketch bit for bit: empty, sparse of every size class up to the crossover,
+ * dense, saturated registers; a corrupt blob is rejected and *estimate left
+ * alone.  Fails on a one-count change of the sparse histogram (e.g. hist[0]
+ * off by one), which moves the estimate by far more than one ulp.
+ */
+static void test_estimate_serialized_equals_estimate(void **state)
+{
+    (void)state;
+    static uint8_t blob[LW_HLL_MAX_SERIALIZED];
+    static const uint64_t sizes[] = {0,    1,    2,    7,    50,    300,    1000,
+                                     3000, 5000, 6000, 9000, 20000, 200000, 3000000};
+    lw_hll_t *h = lw_hll_new(), *back = lw_hll_new();
+    char err[128] = "";
+    int sparse_seen = 0, dense_seen = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        for (uint64_t set = 1; set <= 3; set++) {
+            lw_hll_clear(h);
+            add_keys(h, set * 100 + i, 0, sizes[i]);
+            if (set == 3)
+                lw_hll_add_hash(h, hash_for((unsigned)(i * 97), Q + 1)); /* a saturated register */
+            size_t n = lw_hll_serialize(h, blob, sizeof blob);
+            sparse_seen += blob[0] == 'S';
+            dense_seen += blob[0] == 'D';
+            assert_int_equal(lw_hll_deserialize(back, blob, n, err, sizeof err), LW_OK);
+            double want = lw_hll_estimate(back), got = -1.0;
+            assert_int_equal(lw_hll_estimate_serialized(blob, n, &got, err, sizeof err), LW_OK);
+            if (memcmp(&got, &want, sizeof got) != 0)
+                fail_msg("size %llu set %llu: %.17g vs %.17g", (unsigned long long)sizes[i],
+                         (unsigned long long)set, got, want);
+        }
+    }
+    assert_true(sparse_seen > 10 && dense_seen > 5);
+    double untouched = 42.0;
+    uint8_t bad[] = {'S', LW_HLL_P, 0xff, 0xff, 1};
+    assert_int_equal(lw_hll_estimate_serialized(bad, sizeof bad, &untouched, err, sizeof err),
+                     LW_ERR_INVALID);
+    assert_non_null(strstr(err, "out of range"));
+    assert_int_equal(lw_hll_estimate_serialized(bad, 1, &untouched, err, sizeof err),
+                     LW_ERR_INVALID);
+    assert_true(untouched == 42.0);
+    lw_hll_destroy(h);
+    lw_hll_destroy(back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_sparse_never_larger_than_dense),
         cmocka_unit_test(test_corrupt_blobs_rejected),
         cmocka_unit_test(test_union_serialized_matches_merge),
+        cmocka_unit_test(test_estimate_serialized_equals_estimate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -300,7 +300,8 @@ static void ref_qr_columns(double *C, size_t m, size_t k, size_t nt, size_t mp)
     }
 }
 
-/* lw_ols_qr_qtm against ref_qr_columns bit for bit (R and every right-hand side) on
+/* lw_ols_qr_qtm against ref_qr_columns bit for bit (R and every right-hand side), and
+ * lw_ols_qr_qtm_upper against lw_ols_qr_qtm (rows below R left as they were), on
  * random shapes: row counts of every residue mod 4, 1..14 design columns, 0..10
  * right-hand sides, and designs with a zero column, a column already triangular
  * (tau = 0: that reflector is skipped) and a repeated column. */
@@ -335,7 +336,21 @@ static void test_qr_qtm_equals_reflector_loop(void **state)
         for (size_t c = 0; c < nb; c++)
             memcpy(Y + c * m, C + (k + c) * mp, m * sizeof *Y);
         ref_qr_columns(C, m, k, nt, mp);
+        /* lw_ols_qr_qtm_upper on copies: the same R and right-hand sides, rows below R kept */
+        double *Xu = malloc(m * k * sizeof *Xu), *Yu = malloc((nb + 1) * m * sizeof *Yu);
+        assert_non_null(Xu);
+        assert_non_null(Yu);
+        memcpy(Xu, X, m * k * sizeof *X);
+        memcpy(Yu, Y, nb * m * sizeof *Y);
+        assert_int_equal(lw_ols_qr_qtm_upper(Xu, m, k, Yu, nb, NULL, 0), LW_OK);
+        for (size_t t = k; t < m; t++)
+            if (memcmp(Xu + t * k, X + t * k, k * sizeof *X) != 0)
+                fail_msg("m %zu k %zu: qtm_upper changed row %zu below R", m, k, t);
         assert_int_equal(lw_ols_qr_qtm(X, m, k, Y, nb, NULL, 0), LW_OK);
+        if (memcmp(Xu, X, k * k * sizeof *X) != 0 || memcmp(Yu, Y, nb * m * sizeof *Y) != 0)
+            fail_msg("m %zu k %zu nb %zu: qtm_upper's R or Q'Y differs from qtm's", m, k, nb);
+        free(Xu);
+        free(Yu);
         for (size_t t = 0; t < m; t++)
             for (size_t j = 0; j < k; j++) {
                 const double want = t <= j ? C[j * mp + t] : 0.0;

@@ -17,6 +17,7 @@
  */
 #include "leadwatch/core/jsonw.h"
 
+#include "leadwatch/core/jsonnum.h"
 #include "leadwatch/core/utf8.h"
 
 #include <assert.h>
@@ -173,9 +174,8 @@ void lw_jsonw_number(lw_jsonw_t *w, double v)
         lw_jsonw_null(w);
         return;
     }
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%.17g", v);
-    lw_jsonw_raw(w, tmp, (size_t)n);
+    char tmp[LW_JSONNUM_MAX];
+    lw_jsonw_raw(w, tmp, lw_jsonnum_g17(tmp, v));
 }
 
 void lw_jsonw_int(lw_jsonw_t *w, int64_t v)

@@ -234,7 +234,7 @@ static bool pair_test_qr(lw_analyze_work_t *w, const double *y, const double *x,
             return false;
     memcpy(R, X, m * ku * sizeof *R);
     memcpy(qy, yv, m * sizeof *qy);
-    if (lw_ols_qr_qty(R, m, ku, qy, NULL, 0) != LW_OK)
+    if (lw_ols_qr_qtm_upper(R, m, ku, qy, 1, NULL, 0) != LW_OK)
         return false;
     for (size_t j = 0; j < ku; j++)
         if (!(fabs(R[j * ku + j]) > PAIR_QR_TOL * sqrt(cn[j])))
@@ -403,7 +403,7 @@ static size_t own_order(lw_analyze_work_t *w, const double *y, const double *x, 
             cn[j] += X[i * k + j] * X[i * k + j];
         cn[j] = sqrt(cn[j]);
     }
-    if (lw_ols_qr_qty(X, m, k, qy, NULL, 0) != LW_OK)
+    if (lw_ols_qr_qtm_upper(X, m, k, qy, 1, NULL, 0) != LW_OK)
         return 0;
     /* tail[j] = sum_{i >= j} (Q'y)_i^2 */
     double tail = 0.0;
@@ -483,7 +483,7 @@ static bool single_lag_ps(lw_analyze_work_t *w, const double *y, const double *x
     for (size_t k = 1; k <= K; k++)
         for (size_t i = 0; i < m; i++)
             Y[k * m + i] = x[w->rows[i] - k];
-    if (lw_ols_qr_qtm(w->X2, m, kr, Y, K + 1, NULL, 0) != LW_OK)
+    if (lw_ols_qr_qtm_upper(w->X2, m, kr, Y, K + 1, NULL, 0) != LW_OK)
         return false;
     for (size_t j = 0; j < kr; j++)
         if (!(fabs(w->X2[j * kr + j]) > LW_OLS_RANK_TOL * sqrt(cn[j])))

@@ -18,6 +18,7 @@
  */
 #include "leadwatch/stats/ccf.h"
 
+#include "leadwatch/stats/lagsum.h"
 #include "leadwatch/stats/ols.h"
 
 #include <gsl/gsl_blas.h>
@@ -79,7 +80,7 @@ static lw_err_t select_order(const double *xc, size_t n, size_t pmax, size_t *pb
     }
     /* A is packed (gsl_matrix_alloc): the four-lane QR of ols.c, the reflectors of
      * gsl_linalg_QR_decomp (issue 17: this QR was most of the CCF step) */
-    if ((err = lw_ols_qr_qty(A->data, m, k, c->data, errstr, errstr_size)) != LW_OK)
+    if ((err = lw_ols_qr_qtm_upper(A->data, m, k, c->data, 1, errstr, errstr_size)) != LW_OK)
         goto free_all;
     /* Usable orders: all columns up to p independent of the earlier ones. */
     size_t pusable = 0;
@@ -258,14 +259,15 @@ lw_err_t lw_ccf_prewhitened(const double *x, const double *y, size_t n, size_t m
                         "ccf: a prewhitened series has no variance");
         goto free_work;
     }
-    for (size_t kk = 0; kk <= max_lag; kk++) {
-        double sp = 0.0, sn = 0.0; /* lag +k: x_t y_{t+k}; lag -k: x_{t+k} y_t */
-        for (size_t t = 0; t + kk < N; t++) {
-            sp += xw[t] * yw[t + kk];
-            sn += xw[t + kk] * yw[t];
+    /* lag +k: x_t y_{t+k}; lag -k: x_{t+k} y_t; four lags per call (lagsum.h) */
+    for (size_t k0 = 0; k0 <= max_lag; k0 += 4) {
+        const size_t cnt = max_lag + 1 - k0 < 4 ? max_lag + 1 - k0 : 4;
+        double sp[4], sn[4];
+        lw_lagsum_cross(xw, yw, N, k0, cnt, sp, sn);
+        for (size_t i = 0; i < cnt; i++) {
+            r[max_lag + k0 + i] = sp[i] / denom;
+            r[max_lag - k0 - i] = sn[i] / denom;
         }
-        r[max_lag + kk] = sp / denom;
-        r[max_lag - kk] = sn / denom;
     }
     /* The result's fields one by one; other results' fills share this shape only. */
     res->n = n;

@@ -46,6 +46,7 @@
 #include "leadwatch/stats/granger.h"
 
 #include "leadwatch/stats/cholrec.h"
+#include "leadwatch/stats/lagsum.h"
 #include "leadwatch/stats/nprefix.h"
 #include "leadwatch/stats/ols.h"
 #include "leadwatch/stats/vec4.h"
@@ -464,7 +465,7 @@ static lw_err_t ssr_qr(lw_granger_t *g, size_t n, size_t p, size_t kk, double *s
     return err;
 }
 
-static void one_lag(lw_granger_t *g, size_t n, size_t p, lw_granger_lag_t *r)
+static void one_lag(lw_granger_t *g, size_t n, size_t p, double tss, lw_granger_lag_t *r)
 {
     const size_t k = 2 * p + 1, m = n - p;
     if (!build_gram(g, n, p, k)) {
@@ -478,11 +479,6 @@ static void one_lag(lw_granger_t *g, size_t n, size_t p, lw_granger_lag_t *r)
             return;
         }
     }
-    const double *zy = z_of(g, 0);
-    const double ymean = colsum(g, n, p, 0, 0) / (double)m;
-    double tss = 0.0;
-    for (size_t t = p; t < n; t++)
-        tss += (zy[t] - ymean) * (zy[t] - ymean);
     if (!(tss > 0.0) || !(ssr_u > 0.0) || ssr_u / tss < DBL_EPSILON) {
         lag_fail(r, p, "the unrestricted model fits perfectly");
         return;
@@ -583,8 +579,17 @@ lw_err_t lw_granger_scan(lw_granger_t *g, const double *y, const double *x, size
         g->built_n = n;
         g->built_lag = max_lag;
     }
-    for (size_t p = 1; p <= max_lag; p++)
-        one_lag(g, n, p, &out[p - 1]);
+    /* Each lag's total sum of squares of y about its mean over rows p..n-1
+     * (the perfect-fit check), four lags per call (lagsum.h). */
+    for (size_t p0 = 1; p0 <= max_lag; p0 += 4) {
+        const size_t cnt = max_lag + 1 - p0 < 4 ? max_lag + 1 - p0 : 4;
+        double ymean[4], tss[4];
+        for (size_t i = 0; i < cnt; i++)
+            ymean[i] = colsum(g, n, p0 + i, 0, 0) / (double)(n - (p0 + i));
+        lw_lagsum_tailss(z_of(g, 0), n, p0, cnt, ymean, tss);
+        for (size_t i = 0; i < cnt; i++)
+            one_lag(g, n, p0 + i, tss[i], &out[p0 + i - 1]);
+    }
     return LW_OK;
 }
 

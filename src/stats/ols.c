@@ -155,7 +155,7 @@ lw_err_t lw_ols_nested_qr(gsl_matrix *A, gsl_vector *tau, gsl_vector *c, const c
     /* the four-lane QR (lw_ols_qr_qty: the reflectors of gsl_linalg_QR_decomp; issue 17, the
      * ADF lag search was most of the preparation) on A's own rows when they are packed */
     if (A->tda == k && c->stride == 1 && c->size == A->size1) {
-        lw_err_t e = lw_ols_qr_qty(A->data, A->size1, k, c->data, errstr, errstr_size);
+        lw_err_t e = lw_ols_qr_qtm_upper(A->data, A->size1, k, c->data, 1, errstr, errstr_size);
         if (e != LW_OK)
             return e;
     } else {
@@ -357,8 +357,9 @@ LW_VEC_KERNEL static void qr_columns(double *C, size_t m, size_t k, size_t nt, s
     }
 }
 
-lw_err_t lw_ols_qr_qtm(double *X, size_t m, size_t k, double *Y, size_t nb, char *errstr,
-                       size_t errstr_size)
+/* zero_below: clear X's rows k..m-1 (lw_ols_qr_qtm's contract) or leave them (_upper). */
+static lw_err_t qr_qtm(double *X, size_t m, size_t k, double *Y, size_t nb, bool zero_below,
+                       char *errstr, size_t errstr_size)
 {
     if (k == 0 || m <= k)
         return lw_seterr(errstr, errstr_size, LW_ERR_INVALID, "qr: need m > k >= 1 (m=%zu, k=%zu)",
@@ -386,12 +387,25 @@ lw_err_t lw_ols_qr_qtm(double *X, size_t m, size_t k, double *Y, size_t nb, char
     for (size_t t = 0; t < k; t++) /* R; the rows below it are all zero */
         for (size_t j = 0; j < k; j++)
             X[t * k + j] = t <= j ? C[j * mp + t] : 0.0;
-    memset(X + k * k, 0, (m - k) * k * sizeof *X);
+    if (zero_below)
+        memset(X + k * k, 0, (m - k) * k * sizeof *X);
     for (size_t c = 0; c < nb; c++)
         memcpy(Y + c * m, C + (k + c) * mp, m * sizeof *C);
     free(C);
     free(js);
     return LW_OK;
+}
+
+lw_err_t lw_ols_qr_qtm(double *X, size_t m, size_t k, double *Y, size_t nb, char *errstr,
+                       size_t errstr_size)
+{
+    return qr_qtm(X, m, k, Y, nb, true, errstr, errstr_size);
+}
+
+lw_err_t lw_ols_qr_qtm_upper(double *X, size_t m, size_t k, double *Y, size_t nb, char *errstr,
+                             size_t errstr_size)
+{
+    return qr_qtm(X, m, k, Y, nb, false, errstr, errstr_size);
 }
 
 lw_err_t lw_ols_qr_qty(double *X, size_t m, size_t k, double *y, char *errstr, size_t errstr_size)

@@ -64,13 +64,12 @@ static int on_cell(void *ud, const lw_cell_t *c)
     r->count[row] = c->count;
     r->sum[row] = c->sum;
     if (r->is_distinct && r->wlen <= 1 && c->hll) {
-        lw_hll_t *h = r->acc;
-        lw_err_t e = lw_hll_deserialize(h, c->hll, c->hll_len, r->e.errstr, r->e.errstr_size);
+        lw_err_t e = lw_hll_estimate_serialized(c->hll, c->hll_len, &r->distinct[row], r->e.errstr,
+                                                r->e.errstr_size);
         if (e != LW_OK) {
             r->e.err = e;
             return 1;
         }
-        r->distinct[row] = lw_hll_estimate(h);
     }
     return 0;
 }

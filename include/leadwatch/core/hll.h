@@ -47,6 +47,14 @@ size_t lw_hll_serialize(const lw_hll_t *h, uint8_t *buf, size_t cap);
 lw_err_t lw_hll_deserialize(lw_hll_t *h, const uint8_t *buf, size_t len, char *errstr,
                             size_t errstr_size);
 
+/*
+ * *estimate := lw_hll_estimate() of the sketch a blob serialises (bit for
+ * bit), without deserialising it.  LW_ERR_INVALID (errstr set, *estimate
+ * untouched) on a corrupt blob.
+ */
+lw_err_t lw_hll_estimate_serialized(const uint8_t *buf, size_t len, double *estimate, char *errstr,
+                                    size_t errstr_size);
+
 /* Merge a serialised sketch into h without an intermediate sketch. */
 lw_err_t lw_hll_merge_serialized(lw_hll_t *h, const uint8_t *buf, size_t len, char *errstr,
                                  size_t errstr_size);
