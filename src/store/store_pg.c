@@ -514,6 +514,25 @@ static lw_err_t check_database(lw_store_backend_t *b, const char *where, char *e
         err = lw_pg_query_i64(b->conn, "SELECT (to_regclass('cells') IS NOT NULL)::int::int8",
                               &foreign, errstr, errstr_size);
     }
+    if (err == LW_OK && foreign) {
+        /* Members starting at once on a new database: another one may have committed its first
+         * migration (which creates 'cells' and records version 1 in one transaction, under
+         * LW_PG_MIGRATE_LOCK) between the two reads above, and the database looked like another
+         * application's (it_fleet_pg saw it once).  Read both again under that lock: no
+         * migration is then half-way. */
+        const char *what = "reading the store's schema version";
+        err = lw_pg_exec(b->conn, "BEGIN", what, errstr, errstr_size);
+        if (err == LW_OK) {
+            err = lw_pg_exec(b->conn, "SELECT pg_advisory_xact_lock(" LW_PG_MIGRATE_LOCK ")", what,
+                             errstr, errstr_size);
+            if (err == LW_OK)
+                err = read_version(b->conn, &version, errstr, errstr_size);
+            if (err == LW_OK && version > 0)
+                foreign = 0;
+            /* a read: its end cannot lose anything; an error above is the one reported */
+            lw_pg_exec(b->conn, err == LW_OK ? "COMMIT" : "ROLLBACK", what, NULL, 0);
+        }
+    }
     if (err != LW_OK) {
         return err;
     }
