@@ -21,10 +21,11 @@
 #      offsets are never ahead of the store, the mock still holds every
 #      message, and a single daemon's run on the same topic (its own group
 #      and store; started after step 3, while the producer still runs, it
-#      follows the stream to its end) has the same verdict history, the same edge alert transitions (from
-#      the members' debug logs: each "NAME EDGE: A -> B" with the bucket of
-#      the evaluation that made it; the single run must fire at least one:
-#      about 28 transitions, 7 of them to firing) and the same alert table
+#      follows the stream to its end) has the same verdict history, the same
+#      edge alert transitions (from the members' debug logs: each "NAME
+#      EDGE: A -> B" with the bucket of the evaluation that made it; the
+#      single run must fire at least one: about 28 transitions, 7 of them to
+#      firing) and the same alert table
 #      persisted in the store (blob alert_state: every edge alert's state,
 #      streaks and annotations, not its wall-clock times).
 set -uo pipefail
