@@ -19,11 +19,13 @@
 #      (counts and distincts; fractional sums to 1e-9), the accepted counter
 #      equals the events produced (0 lost, 0 counted twice), Kafka's committed
 #      offsets are never ahead of the store, the mock still holds every
-#      message, and a single daemon's run on the same topic (its own store)
-#      has the same verdict history, the same edge alert transitions (from
-#      the members' debug logs: each "NAME EDGE: A -> B" with the bucket of
-#      the evaluation that made it; the single run must fire at least one:
-#      about 28 transitions, 7 of them to firing) and the same alert table
+#      message, and a single daemon's run on the same topic (its own group
+#      and store; started after step 3, while the producer still runs, it
+#      follows the stream to its end) has the same verdict history, the same
+#      edge alert transitions (from the members' debug logs: each "NAME
+#      EDGE: A -> B" with the bucket of the evaluation that made it; the
+#      single run must fire at least one: about 28 transitions, 7 of them to
+#      firing) and the same alert table
 #      persisted in the store (blob alert_state: every edge alert's state,
 #      streaks and annotations, not its wall-clock times).
 set -uo pipefail
@@ -185,6 +187,19 @@ done
 echo "3. leader (member $old) killed: member $new evaluated as of $(date -u -d "@$((now / 1000))" +%FT%H:%M) after $((SECONDS - tk)) s"
 start_member "$old"
 
+# the single daemon: same topic, its own group and store, to the end.  Started now, while the
+# producer still runs (its last ~20-40 s were idle waiting): it catches up, follows the stream
+# and exits 2 s after the last event.  Should the stream pause 2 s before its end (a starved
+# producer), the run is resumed from its store until it has every offset.
+single_run() {
+  # shellcheck disable=SC2046
+  "$LW" run -c f.yaml --store "$SINGLE" $(kafka_opts single) --topic events --exit-when-idle 2 \
+    --log-level debug >>single.out 2>>single.err
+}
+single_run &
+SINGLE_PID=$!
+LW_PIDS+=("$SINGLE_PID")
+
 wait "$SIM_PID" || fail "producer failed: $(tail -2 sim.err)"
 mock_cmd watermarks events >wm.txt
 awk '$2 != 0 {bad = 1} {s += $3} END {exit bad || s != '"$REF_EVENTS"'}' wm.txt \
@@ -195,11 +210,14 @@ t=0
 while [ "$(psql_fleet "SELECT coalesce(sum(position), 0) FROM positions")" -ne "$REF_EVENTS" ]; do
   sleep 0.5; t=$((t + 1)); [ $t -lt 120 ] || fail "the fleet did not store every offset in 60 s"
 done
-# the single daemon: same topic, its own group and store, to the end
-# shellcheck disable=SC2046
-"$LW" run -c f.yaml --store "$SINGLE" $(kafka_opts single) --topic events --exit-when-idle 2 \
-  --log-level debug \
-  >single.out 2>single.err || fail "single run exit $?"
+wait "$SINGLE_PID" || fail "single run exit $?"
+single_pos() { "$PG_BIN/psql" -X -tA "$SINGLE" -c "SELECT coalesce(sum(position), 0) FROM positions"; }
+for _ in 1 2 3; do
+  [ "$(single_pos)" -eq "$REF_EVENTS" ] && break
+  echo "the single run stopped at $(single_pos) of $REF_EVENTS offsets (the stream paused); resumed"
+  single_run || fail "single run exit $?"
+done
+[ "$(single_pos)" -eq "$REF_EVENTS" ] || fail "the single run stored $(single_pos) of $REF_EVENTS offsets"
 want=$("$PG_BIN/psql" -X -tA "$SINGLE" -c "SELECT count(*) FROM verdicts")
 t=0
 while [ "$(psql_fleet "SELECT count(*) FROM verdicts")" -lt "$want" ]; do
