@@ -54,6 +54,11 @@
  * leadwatch's consumer wakes the fetchers itself (consumer.c); the bare
  * consumer does not, which is why it keeps librdkafka's large queue here.
  *
+ * CPU: each pair also prints, over each consumer's timed span, its main
+ * thread's CPU, the rest of its process (librdkafka's threads) and the mock
+ * broker process's (from /proc/PID/stat), so a run shows whether the two
+ * cores were the limit (the bare consumer uses ~1.7 of them here).
+ *
  * RSS: `leadwatch run --exit-when-idle` in a child process consumes one
  * event per distinct user, all on one day, with --kafka KEY=VALUE; the
  * child's VmHWM (sampled every 20 ms from its exec until it exits) is
@@ -137,6 +142,25 @@ static int64_t now_ms(clockid_t id)
 
 static pid_t mock_pid; /* the mock-kafka child, stopped on every exit path */
 
+/* CPU seconds (user + system) the mock-kafka child has used so far, from
+ * /proc/PID/stat (fields 14 and 15, in clock ticks); -1 when unreadable. */
+static double mock_cpu_s(void)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)mock_pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void die(const char *what, const char *err)
 {
     fprintf(stderr, "bench_kafka: %s: %s\n", what, err);
@@ -203,6 +227,7 @@ static int64_t produce_sim(const char *boot, int64_t n)
 /* One measured run: messages/s from first to last, and the time stalled. */
 typedef struct {
     double rate, stall_s, main_cpu, all_cpu, wall;
+    double mock_cpu; /* the mock broker process's CPU over the timed span */
     int64_t wakeups; /* leadwatch: fetch wake-ups (lw_consumer_stats) */
 } run_t;
 
@@ -240,7 +265,7 @@ static run_t run_bare(const char *boot, const char *group, int64_t n)
     rd_kafka_subscribe(rk, t);
     rd_kafka_topic_partition_list_destroy(t);
     int64_t count = 0;
-    double t0 = 0, stall = 0, c0m = 0, c0a = 0;
+    double t0 = 0, stall = 0, c0m = 0, c0a = 0, c0k = 0;
     while (count < n) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 0);
         if (!m) {
@@ -255,14 +280,16 @@ static run_t run_bare(const char *boot, const char *group, int64_t n)
             t0 = now_s();
             c0m = cpu_s(CLOCK_THREAD_CPUTIME_ID);
             c0a = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+            c0k = mock_cpu_s();
         }
         rd_kafka_message_destroy(m);
     }
     double t1 = now_s();
     double c1m = cpu_s(CLOCK_THREAD_CPUTIME_ID), c1a = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+    double c1k = mock_cpu_s();
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
-    return (run_t){(double)(n - 1) / (t1 - t0), stall, c1m - c0m, c1a - c0a, t1 - t0, 0};
+    return (run_t){(double)(n - 1) / (t1 - t0), stall, c1m - c0m, c1a - c0a, t1 - t0, c1k - c0k, 0};
 }
 
 /* leadwatch's path: lw_consumer + pipeline + a SQLite store, the daemon's loop. */
@@ -289,7 +316,7 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
     if (!c)
         die("consumer", err);
     int64_t fed = 0;
-    double t0 = 0, stall = 0, c0m = 0, c0a = 0;
+    double t0 = 0, stall = 0, c0m = 0, c0a = 0, c0k = 0;
     while (fed < n) {
         int nfed;
         int64_t mono = now_ms(CLOCK_MONOTONIC);
@@ -308,6 +335,7 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
             t0 = now_s();
             c0m = cpu_s(CLOCK_THREAD_CPUTIME_ID);
             c0a = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+            c0k = mock_cpu_s();
         }
         fed += nfed;
         mono = now_ms(CLOCK_MONOTONIC);
@@ -319,6 +347,7 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
         die("flush", err);
     double t1 = now_s();
     double c1m = cpu_s(CLOCK_THREAD_CPUTIME_ID), c1a = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+    double c1k = mock_cpu_s();
     lw_consumer_stats_t st;
     lw_consumer_stats(c, &st);
     if (st.messages != n || st.lag_total != 0)
@@ -329,8 +358,13 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
     lw_store_close(store);
     lw_config_free(cfg);
     unlink(db);
-    return (run_t){
-        (double)(n - 1) / (t1 - t0), stall, c1m - c0m, c1a - c0a, t1 - t0, st.fetch_wakeups};
+    return (run_t){(double)(n - 1) / (t1 - t0),
+                   stall,
+                   c1m - c0m,
+                   c1a - c0a,
+                   t1 - t0,
+                   c1k - c0k,
+                   st.fetch_wakeups};
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -512,9 +546,10 @@ int main(int argc, char **argv)
                r + 1, r % 2 == 0 ? "B L" : "L B", b.rate, b.stall_s, l.rate, l.stall_s,
                (long long)l.wakeups, ratio[r]);
         printf("    CPU seconds over the timed span: bare %.2f s wall, main thread %.2f, other "
-               "threads %.2f; leadwatch %.2f s wall, main thread %.2f, other threads %.2f\n",
-               b.wall, b.main_cpu, b.all_cpu - b.main_cpu, l.wall, l.main_cpu,
-               l.all_cpu - l.main_cpu);
+               "threads %.2f, mock broker %.2f; leadwatch %.2f s wall, main thread %.2f, other "
+               "threads %.2f, mock broker %.2f\n",
+               b.wall, b.main_cpu, b.all_cpu - b.main_cpu, b.mock_cpu, l.wall, l.main_cpu,
+               l.all_cpu - l.main_cpu, l.mock_cpu);
     }
     double blo, bhi, llo, lhi, rlo, rhi;
     double bm = median(bare, pairs, &blo, &bhi);
