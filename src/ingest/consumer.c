@@ -712,6 +712,9 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
         lw_seterr(errstr, errstr_size, LW_ERR_KAFKA, "cannot subscribe: %s", rd_kafka_err2str(e));
         goto out_rk;
     }
+    if (!lw_kc_feed_start(c))
+        LW_LOG(LW_LOG_WARN, "consumer",
+               "cannot start the feed worker thread: messages are fed on the polling thread");
     return c;
 
 out_rk:
@@ -722,106 +725,6 @@ out_conf:
 out_free:
     free(c);
     return NULL;
-}
-
-static void dead_letter(lw_consumer_t *c, const rd_kafka_message_t *m, lw_reject_t reason)
-{
-    char src[LW_PIPELINE_MAX_SOURCE_NAME + 32];
-    snprintf(src, sizeof src, "%s:%d:%lld", rd_kafka_topic_name(m->rkt), (int)m->partition,
-             (long long)m->offset);
-    const char *rname = lw_reject_name(reason);
-    lw_kafka_header_t hdrs[] = {{"leadwatch-reason", rname, strlen(rname)},
-                                {"leadwatch-source", src, strlen(src)}};
-    char err[KAFKA_ERRMSG];
-    if (lw_producer_send(c->dlq, c->dlq_topic, m->key, m->key_len, m->payload, m->len, hdrs, 2, err,
-                         sizeof err) == LW_OK)
-        c->st.dead_lettered++;
-    else
-        LW_LOG(LW_LOG_WARN, "consumer", "dead-letter topic %s: %s", c->dlq_topic, err);
-}
-
-/*
- * Offsets [from, to) of a partition were never delivered: the log moved on
- * past `next` (retention or truncation passed a stopped or slow consumer,
- * and auto.offset.reset sent it to the log's start or end).  Their events
- * are lost; count them per partition and say so as an error.
- */
-static void count_lost(lw_consumer_t *c, part_t *pt, int64_t from, int64_t to)
-{
-    pt->lost += to - from;
-    pt->lost_first = from;
-    pt->lost_last = to - 1;
-    c->st.events_lost += to - from;
-    LW_LOG(LW_LOG_ERROR, "consumer",
-           "kafka:%s:%d: offsets %lld..%lld were skipped, %lld messages never read (the log no "
-           "longer held them at this consumer's position: retention or truncation passed it and "
-           "auto.offset.reset moved it on); %lld lost on this partition since start",
-           pt->topic, (int)pt->partition, (long long)from, (long long)(to - 1),
-           (long long)(to - from), (long long)pt->lost);
-}
-
-/* m: the message to feed; next: the one the loop will feed after it (NULL: none), read ahead. */
-static lw_err_t on_message(lw_consumer_t *c, rd_kafka_message_t *m, const rd_kafka_message_t *next,
-                           char *errstr, size_t errstr_size)
-{
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        part_t *pt = m->rkt ? lw_kc_part_find(c, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
-        if (pt && (pt->fenced || pt->reseek))
-            return LW_OK; /* from before the seek, or not ours */
-        if (pt && pt->active && !pt->blocked && pt->next >= 0 && m->offset > pt->next) {
-            /* at the end, beyond the next offset: everything between is gone */
-            count_lost(c, pt, pt->next, m->offset);
-            pt->next = m->offset;
-        }
-        if (pt && pt->active && !pt->eof) {
-            pt->eof = true;
-            pt->eof_since = c->mono_ms;
-            pt->eof_at = m->offset;
-        }
-        return LW_OK;
-    }
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (m->err == RD_KAFKA_RESP_ERR__FATAL)
-            return LW_OK; /* reported through error_cb */
-        LW_LOG(LW_LOG_WARN, "consumer", "%s%s%s: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
-               m->rkt ? ": " : "", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
-        return LW_OK;
-    }
-    part_t *pt = lw_kc_part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
-    if (!pt || !pt->active || pt->blocked || pt->fenced || pt->reseek)
-        return LW_OK; /* no longer ours, or its start is unknown: not fed, not counted */
-    if (pt->next >= 0 && m->offset > pt->next)
-        count_lost(c, pt, pt->next, m->offset);
-    if (pt->next >= 0 && m->offset < pt->next) {
-        /* already fed: a message taken before a revoke and re-assign in the
-         * same batch (librdkafka's version barrier should have dropped it) */
-        c->st.stale_skipped++;
-        return LW_OK;
-    }
-    lw_position_t after = {.position = m->offset + 1};
-    lw_feed_outcome_t outcome;
-    lw_reject_t reason;
-    bool ahead = next && next->err == RD_KAFKA_RESP_ERR_NO_ERROR && next->payload;
-    lw_err_t err = lw_pipeline_feed_ahead(c->p, pt->source, m->payload ? m->payload : "",
-                                          m->payload ? m->len : 0, ahead ? next->payload : NULL,
-                                          ahead ? next->len : 0, &after, c->now_ms, &outcome,
-                                          &reason, errstr, errstr_size);
-    if (err == LW_ERR_FENCED) /* a flush the feed made by itself: nothing of this message counts */
-        return lw_kc_on_fenced(c, errstr) ? LW_OK : c->failed;
-    if (err != LW_OK)
-        return lw_kc_fail(c, err, "store flush failed: %s", errstr);
-    pt->next = after.position;
-    c->bytes_fed += (int64_t)(m->len + m->key_len);
-    pt->eof = false;
-    pt->idle = false; /* the pipeline counts it as active again */
-    c->st.messages++;
-    if (outcome == LW_FEED_REJECTED) {
-        c->st.poison++;
-        c->st.poison_by_reason[reason]++;
-        if (c->dlq)
-            dead_letter(c, m, reason);
-    }
-    return LW_OK;
 }
 
 /*
@@ -911,12 +814,16 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
         c->broker_seen_ms = mono_ms; /* contact is counted from the first poll */
     if (c->failed != LW_OK)
         return failed(c, errstr, errstr_size);
-    rd_kafka_message_t *batch[POLL_BATCH];
     int done = 0;
     bool stop = false;
+    c->fw.nfed = 0;
+    c->fw.stopped = false;
     while (done < max_messages && !stop) {
         int want = max_messages - done < POLL_BATCH ? max_messages - done : POLL_BATCH;
-        ssize_t got = rd_kafka_consume_batch_queue(c->q, 0, batch, (size_t)want);
+        feed_job_t *job = lw_kc_feed_free_job(c); /* earlier batches may be in the feed worker */
+        if (!job)
+            break; /* an earlier batch stopped the message path */
+        ssize_t got = rd_kafka_consume_batch_queue(c->q, 0, job->msg, (size_t)want);
         if (got <= 0 && done == 0 && timeout_ms > 0) {
             if (c->waker_started && c->failed == LW_OK && behind(c) &&
                 mono_ms - c->last_wake_ms >= WAKE_EMPTY_INTERVAL_MS) {
@@ -925,28 +832,21 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
             }
             /* not a batch call: it would wait the whole timeout for a full
              * batch, this returns with the first message */
-            batch[0] = rd_kafka_consumer_poll(c->rk, timeout_ms);
-            got = batch[0] ? 1 : 0;
+            job->msg[0] = rd_kafka_consumer_poll(c->rk, timeout_ms);
+            got = job->msg[0] ? 1 : 0;
         }
         if (got <= 0)
             break;
-        for (ssize_t k = 0; k < got; k++) {
-            if (!stop) {
-                int64_t before = c->st.messages;
-                lw_err_t err =
-                    on_message(c, batch[k], k + 1 < got ? batch[k + 1] : NULL, errstr, errstr_size);
-                *nfed += (int)(c->st.messages - before);
-                stop = err != LW_OK || c->failed != LW_OK;
-            }
-            rd_kafka_message_destroy(batch[k]);
-        }
-        lw_pipeline_forget_ahead(c->p); /* read ahead from this batch only: its messages are gone */
+        job->n = (int)got;
+        stop = lw_kc_feed_batch(c, job); /* classified, handed over or processed here */
         done += (int)got;
         if (c->waker_started && c->failed == LW_OK)
             check_fetch_stop(c);
         if (got < want && got > 1)
             break; /* drained (a single message came from the blocking wait) */
     }
+    (void)lw_kc_feed_drain(c); /* from here on the pipeline is this thread's alone */
+    *nfed = c->fw.nfed;
     for (size_t i = 0; i < c->nparts; i++) {
         part_t *pt = &c->parts[i];
         if (pt->active && pt->eof && !pt->idle && mono_ms - pt->eof_since >= IDLE_AFTER_MS) {
@@ -973,6 +873,7 @@ lw_err_t lw_consumer_poll(lw_consumer_t *c, int timeout_ms, int max_messages, in
 lw_err_t lw_consumer_flush(lw_consumer_t *c, int64_t mono_ms, bool sync, char *errstr,
                            size_t errstr_size)
 {
+    (void)lw_kc_feed_drain(c); /* a no-op between polls: lw_consumer_poll drains */
     if (c->failed != LW_OK)
         return failed(c, errstr, errstr_size);
     c->mono_ms = mono_ms;
@@ -1068,6 +969,7 @@ void lw_consumer_destroy(lw_consumer_t *c)
 {
     if (!c)
         return;
+    lw_kc_feed_stop(c); /* before rd_kafka_destroy: a batch's messages are librdkafka's */
     lw_producer_destroy(c->dlq);
     stop_waker(c);
     if (c->q)

@@ -441,6 +441,9 @@ static void revoke_parts(lw_consumer_t *c, rd_kafka_topic_partition_list_t *part
 void lw_kc_handle_rebalance(lw_consumer_t *c, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *parts)
 {
+    /* first, the batch in the feed worker: fed and applied before the
+     * rebalance flushes or reads the store (consumer_feed.c) */
+    (void)lw_kc_feed_drain(c);
     bool coop = strcmp(rd_kafka_rebalance_protocol(c->rk), "COOPERATIVE") == 0;
     c->st.rebalances++;
     rd_kafka_error_t *error = NULL;

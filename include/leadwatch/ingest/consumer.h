@@ -69,9 +69,14 @@
  * committed to Kafka after a failed flush.
  *
  * Single-threaded API: every function, and the callbacks librdkafka runs
- * from inside lw_consumer_poll(), run on the caller's thread.  With
- * librdkafka < 2.2 the consumer owns one helper thread that only sends the
- * fetch wake-up requests (consumer.c).
+ * from inside lw_consumer_poll(), run on the caller's thread.  Inside
+ * lw_consumer_poll() the consumer's feed worker thread decodes and
+ * aggregates one batch of messages (lw_pipeline_feed_ahead) while the
+ * caller's thread takes the next one from librdkafka; the call waits for
+ * the worker before it returns, so between calls the pipeline and its
+ * store are the caller's again (consumer_feed.c).  With librdkafka < 2.2
+ * the consumer owns one more helper thread that only sends the fetch
+ * wake-up requests (consumer.c).
  */
 #ifndef LEADWATCH_CONSUMER_H
 #define LEADWATCH_CONSUMER_H

@@ -55,6 +55,8 @@ typedef struct {
     int32_t partition;
     int source;
     int64_t next;
+    int64_t hnext;     /* `next` as the batches handed to the feed worker will leave it
+                          (consumer_feed.c); meaningful only while one is in flight */
     int64_t confirmed; /* the group's committed offset as Kafka last confirmed it, -1 none */
     int64_t inflight;  /* a commit sent, not answered yet, -1 none */
     bool active;
@@ -68,6 +70,54 @@ typedef struct {
     bool reseek; /* fleet: put back at `next` after a refused flush; fed nothing until the seek */
     bool fenced; /* fleet: another member claimed it; paused and fed nothing until revoked */
 } part_t;
+
+/* batches in the feed worker's ring: up to FEED_JOBS - 1 in flight, one being taken */
+#define FEED_JOBS 8
+
+/*
+ * One batch of messages (one rd_kafka_consume_batch_queue) on its way
+ * through the message path (consumer_feed.c): taken and classified by the
+ * polling thread, fed by the feed worker, its results applied (and the
+ * messages destroyed) by the polling thread.
+ */
+typedef struct {
+    rd_kafka_message_t *msg[POLL_BATCH];
+    int n;
+    int row[POLL_BATCH];    /* classification: index of the message's row, -1 none */
+    int source[POLL_BATCH]; /* classification: pipeline source to feed it into, -1 not fed */
+    int64_t now_ms;         /* the poll's wall clock, for the feed */
+    bool handed;            /* given to the worker: the fields below are its answer */
+    bool fed;               /* the worker fed it (false: skipped, an earlier batch stopped) */
+    int stop_at;            /* the message whose feed failed (the worker stopped there); n: none */
+    lw_err_t err;           /* that feed's status */
+    char errstr[KAFKA_ERRMSG];
+    lw_feed_outcome_t outcome[POLL_BATCH]; /* per message fed before stop_at */
+    lw_reject_t reason[POLL_BATCH];
+} feed_job_t;
+
+/*
+ * The feed worker thread and its ring of batches (consumer_feed.c).  Batch
+ * number i lives in jobs[i % FEED_JOBS]; applied <= done <= handed <=
+ * applied + FEED_JOBS - 1, and jobs[handed % FEED_JOBS] is the one being
+ * taken.
+ */
+typedef struct {
+    bool on;      /* hand batches to the worker (lw_consumer_set_feed_thread) */
+    int delay_us; /* tests: the worker sleeps this long before each batch */
+    bool started; /* the thread runs */
+    pthread_t thread;
+    pthread_mutex_t mu;     /* guards handed, done, halted, quit: the hand-over */
+    pthread_cond_t work_cv; /* handed moved, or quit */
+    pthread_cond_t done_cv; /* done moved */
+    unsigned handed;        /* (mu) batches handed to the worker */
+    unsigned done;          /* (mu) batches the worker is through with */
+    bool halted;            /* (mu) a feed failed: the worker skips what follows until cleared */
+    bool quit;              /* (mu) */
+    unsigned applied;       /* polling thread: batches whose results are applied */
+    bool stopped;           /* polling thread: the message path stopped in this poll */
+    int nfed;               /* messages counted by the current lw_consumer_poll() */
+    feed_job_t jobs[FEED_JOBS];
+} feed_worker_t;
 
 struct lw_consumer {
     rd_kafka_t *rk;
@@ -106,6 +156,7 @@ struct lw_consumer {
     bool shared;        /* the store is shared by a fleet (store.h "Fleet") */
     char owner[128];    /* this member in source_owners: host:pid */
     bool reseek_needed; /* a row has `reseek` set */
+    feed_worker_t fw;   /* the message path's worker (consumer_feed.c) */
 };
 
 /* consumer.c */
@@ -117,6 +168,32 @@ part_t *lw_kc_part_find(lw_consumer_t *c, const char *topic, int32_t partition);
 part_t *lw_kc_part_get(lw_consumer_t *c, const char *topic, int32_t partition,
                        lw_position_t *stored, bool *found);
 void lw_kc_commit_kafka(lw_consumer_t *c, const rd_kafka_topic_partition_list_t *which, bool sync);
+
+/* consumer_feed.c (the message path; see its file comment for the thread model) */
+/* Start the feed worker (from lw_consumer_new); false when the thread cannot start. */
+bool lw_kc_feed_start(lw_consumer_t *c);
+/* Wait for the worker, then stop and join it (from lw_consumer_destroy). */
+void lw_kc_feed_stop(lw_consumer_t *c);
+/*
+ * The buffer to take the next batch into; when the ring is full, first
+ * waits for the oldest batch in flight and applies it.  NULL when the
+ * message path stopped in this poll (the consumer failed): take nothing more.
+ */
+feed_job_t *lw_kc_feed_free_job(lw_consumer_t *c);
+/*
+ * A batch just taken into that buffer (job->n messages): classify it and
+ * hand it to the worker (or, with nothing in flight and nothing to feed,
+ * or the consumer failed, process it here), then apply the batches the
+ * worker is through with.  True when the message path stopped.
+ */
+bool lw_kc_feed_batch(lw_consumer_t *c, feed_job_t *job);
+/*
+ * Wait for every batch in flight and apply their results: after it the
+ * pipeline, the store and every row are the polling thread's alone.  Called
+ * before anything else touches them (the rebalance callback, the end of
+ * lw_consumer_poll, flush, close).  True when the message path stopped.
+ */
+bool lw_kc_feed_drain(lw_consumer_t *c);
 
 /* consumer_rebalance.c */
 void lw_kc_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
