@@ -1,9 +1,10 @@
 /*
  * consumer.c - see consumer.h.
  *
- * Files: this one holds the lifecycle, the message path, offset commits,
- * the fetch wake-up and broker contact; consumer_rebalance.c the rebalance
- * callback (claims, assign, revoke, fencing, paused partitions); both share
+ * Files: this one holds the lifecycle, the poll loop, offset commits,
+ * the fetch wake-up and broker contact; consumer_feed.c the per-message
+ * path and the feed worker thread; consumer_rebalance.c the rebalance
+ * callback (claims, assign, revoke, fencing, paused partitions); they share
  * the state below through the private consumer_int.h.
  *
  * State: a table of partitions ever assigned to this instance (bounded by
@@ -47,7 +48,10 @@
  * thread is the bottleneck of a catch-up, bench/RESULTS.md); only when the
  * queue is empty and the caller may wait, rd_kafka_consumer_poll() waits
  * (it returns at the first message, a batch call would wait for a full
- * batch or the whole timeout) → find the row
+ * batch or the whole timeout) → consumer_feed.c: classify the batch here,
+ * feed it (decode, dedup, aggregate) on the feed worker thread while this
+ * thread takes the next batches, apply the results here in order; per
+ * message: find the row
  * (one-entry cache, then a linear scan; the table is small) → feed the
  * payload with position = offset + 1.  A message below the row's next
  * offset was fed already and is skipped (counted as stale_skipped):
@@ -55,7 +59,8 @@
  * version barrier, this guard keeps exactly-once even if one got through.
  * Errors on messages are events: PARTITION_EOF marks the row idle, others
  * are logged.  Rebalance callbacks run inside the batch call, as they do
- * inside rd_kafka_consumer_poll().
+ * inside rd_kafka_consumer_poll(); they first wait for the worker and apply
+ * every batch in flight, as lw_consumer_poll() does before it returns.
  *
  * Loss.  Offsets are dense in a plain (non-transactional, non-compacted)
  * topic, so a message (or an end of partition) at an offset beyond the

@@ -6,46 +6,58 @@
  * (issue 19: the polling thread was the bottleneck of a catch-up, with the
  * second core mostly idle).
  *
- * One batch (feed_job_t, up to POLL_BATCH messages) goes through three steps:
+ * One batch (feed_job_t: what one rd_kafka_consume_batch_queue returned, up
+ * to POLL_BATCH messages) goes through three steps:
  *   1. classify (polling thread): for each message, whether it will be fed
  *      and into which pipeline source - the same checks as step 3 (end of
  *      partition, message error, row lookup, active/blocked/fenced/reseek,
- *      stale skip), run against each row's `hnext`: the `next` the batch
- *      in flight will leave when it is applied.  No side effect on the rows
- *      or counters.
+ *      stale skip), run against each row's `hnext`: the `next` the batches
+ *      in flight will leave when they are applied.  No side effect on the
+ *      rows' other fields or on the counters.
  *   2. feed (worker thread): lw_pipeline_feed_ahead() for the messages
  *      classified as fed, in order, reading ahead within the batch only
  *      (lw_pipeline_forget_ahead() at its end).  The first feed that fails
  *      (a store error, or LW_ERR_FENCED from a flush the feed made) stops
- *      it: no later message is fed.  Outcome and reject reason per message
- *      go back in the job.
+ *      it, and the worker halts: it skips every batch handed after it
+ *      (`fed` false) until the polling thread has applied the failure.
+ *      Outcome and reject reason per message go back in the batch.
  *   3. apply (polling thread): exactly the per-message code of the path
  *      without a worker (on_message: loss counting, end of partition, stale
  *      skip, then `next`, counters, poison, dead letters), with the feed
  *      replaced by the worker's answer for every message up to the one
- *      where it stopped; messages after that one are fed here, on this
- *      thread, as before (after a fence they are skipped as their rows are
- *      put back).  Then the messages are destroyed.
- * While the worker feeds batch N, the polling thread takes batch N+1 from
- * librdkafka and classifies it; then it waits for N, hands N+1 over at once
- * when N was fed to its end, and applies N while N+1 is fed.  When N
- * stopped, N is applied first (its rows may have changed: fence, failure)
- * and N+1 is classified again against them, or dropped unfed when the
- * consumer failed (the path without a worker would not have taken it).
+ *      where it stopped; messages after that one, and the batches it
+ *      skipped, are fed here on this thread, as without a worker (after a
+ *      fence they are skipped, their rows being put back).  Then the
+ *      messages are destroyed.
+ * The batches go round a ring of FEED_JOBS: the polling thread takes a
+ * batch, classifies it, hands it over and applies whatever the worker is
+ * through with, oldest first; it waits only when the ring is full and at
+ * a drain.  So the slower of the two threads never sleeps while the other
+ * has work for it, and a wake-up of a sleeping thread is paid at most once
+ * per batch and off the busy thread's path.  Measured (bench_kafka, 2 M
+ * messages): a first version with two buffers that waited for batch N
+ * before handing N+1 over ran at 1.35 M msgs/s, below the single-threaded
+ * path's 1.6 M (both threads spent most of the run waking each other, ~140
+ * us per batch); the ring runs at 1.85 M.  A batch with nothing to feed and
+ * nothing in flight is processed here at once.
  *
  * Why the result is the same as feeding on one thread: the rows' state that
  * classification reads (active, blocked, fenced, reseek, and `next` through
  * `hnext`) changes only (a) by applying messages, whose effect on `hnext`
  * classification reproduces (a fed message moves it to offset + 1, an end
  * of partition past it moves it there), (b) when a feed fails (the worker
- * stops there: nothing after it was fed, and the next batch is classified
- * again), and (c) by the rebalance callback and the end of
- * lw_consumer_poll(), which drain first (below), so the next classification
- * starts from the rows themselves.  Apply checks that its decision for
- * each message matches the classification the worker followed (the consumer
- * fails with an internal error otherwise).  Apply runs in message order,
- * batch after batch, before the rebalance that follows them, as without a
- * worker.
+ * halts there: nothing after it is fed by the worker, and what follows is
+ * processed by apply's own checks against the rows as they then are), and
+ * (c) by the rebalance callback and the end of lw_consumer_poll(), which
+ * drain first (below), so the next classification starts from the rows
+ * themselves (`hnext` = `next` whenever nothing is in flight).  Apply
+ * checks that its decision for each message matches the classification the
+ * worker followed (the consumer fails with an internal error otherwise).
+ * Apply runs in message order, batch after batch, before the rebalance that
+ * follows them, as without a worker.  `next` itself only moves when a
+ * message is applied: a batch handed over and not applied leaves no trace
+ * in it (after a failure, lag and the fleet's reseek see exactly what was
+ * fed and counted).
  *
  * Thread model (the invariant): the pipeline (and with it the store) is
  * touched by one thread at a time.  The worker touches only the pipeline
@@ -56,8 +68,8 @@
  * hand-over (todo set under `mu`, work_cv) and the answer (todo cleared
  * under `mu`, done_cv) are the only synchronisation points; the mutex
  * orders every write before them.  The worker is busy only inside one
- * lw_consumer_poll() call: lw_kc_feed_drain() waits for it and applies its
- * results before the rebalance callback does anything (it flushes the
+ * lw_consumer_poll() call: lw_kc_feed_drain() waits for it and applies every
+ * batch in flight before the rebalance callback does anything (it flushes the
  * pipeline on revoke, reads the store on assign), before the end of
  * lw_consumer_poll() (idle marking, reseeks, committed-offset retries,
  * commit retries), and in flush and close.  librdkafka's other callbacks
@@ -67,11 +79,16 @@
  * mutex and two condition variables per batch (a signal with no waiter
  * costs no system call).
  *
- * One difference in time: a fatal librdkafka error (error_cb) reported
- * while batch N+1 is taken is set before batch N is applied; apply ignores
- * a failure that was already set when it started (without a worker, N was
- * applied before that error arrived) and the batch taken then is processed
- * on this thread, stopping after its first message, as before.
+ * Two differences in time, neither visible in the store: (1) a fatal
+ * librdkafka error (error_cb), or a failed flush in the rebalance callback,
+ * reported while a later batch is taken is set before the batches in
+ * flight are applied; apply of a handed batch ignores a failure already set
+ * when it starts (without a worker those were applied before it arrived),
+ * and the batch taken then is processed on this thread, stopping after its
+ * first message, as before.  (2) When a feed fails, up to FEED_JOBS - 1
+ * later batches may already have been taken from librdkafka; after a
+ * failure they are destroyed unprocessed (the consumer is failed: nothing
+ * more is flushed or committed), after a fence they are processed here.
  */
 #include "leadwatch/ingest/consumer.h"
 #include "leadwatch/ingest/consumer_int.h"
