@@ -72,7 +72,7 @@ typedef struct {
 } part_t;
 
 /* batches in the feed worker's ring: up to FEED_JOBS - 1 in flight, one being taken */
-#define FEED_JOBS 8
+#define FEED_JOBS 16
 
 /*
  * One batch of messages (one rd_kafka_consume_batch_queue) on its way
@@ -103,7 +103,7 @@ typedef struct {
  */
 typedef struct {
     bool on;      /* hand batches to the worker (lw_consumer_set_feed_thread) */
-    int delay_us; /* tests: the worker sleeps this long before each batch */
+    int delay_us; /* (mu) tests: the worker sleeps this long before each batch */
     bool started; /* the thread runs */
     pthread_t thread;
     pthread_mutex_t mu;     /* guards handed, done, halted, quit: the hand-over */
@@ -111,6 +111,7 @@ typedef struct {
     pthread_cond_t done_cv; /* done moved */
     unsigned handed;        /* (mu) batches handed to the worker */
     unsigned done;          /* (mu) batches the worker is through with */
+    unsigned wake_at;       /* (mu) the polling thread waits until done reaches this */
     bool halted;            /* (mu) a feed failed: the worker skips what follows until cleared */
     bool quit;              /* (mu) */
     unsigned applied;       /* polling thread: batches whose results are applied */
