@@ -153,7 +153,8 @@ static void test_add_hashed_same_cells(void **state)
         assert_int_equal(lw_decoder_decode(a.dec, buf, strlen(buf), NOW, &ev), LW_REJECT_NONE);
         int64_t wm = lw_agg_watermark(a.agg) > ev.time_ms ? lw_agg_watermark(a.agg) : ev.time_ms;
         lw_agg_result_t ra = lw_agg_add_at(a.agg, &ev, wm);
-        lw_agg_result_t rb = lw_agg_add_hashed(b.agg, &ev, wm, lw_hll_hash(user, strlen(user)));
+        lw_agg_result_t rb =
+            lw_agg_add_hashed(b.agg, &ev, wm, &(uint64_t){lw_hll_hash(user, strlen(user))});
         assert_int_equal(ra, rb);
     }
     assert_int_equal(lw_agg_foreach_dirty(a.agg, cell_text, &ta), LW_OK);

@@ -826,8 +826,11 @@ scan_string(const unsigned char **pp, const unsigned char *lo, const unsigned ch
         }
         if (c == '\\') {
             e = true;
-            if (scan_escape(&p, end) < 0)
+            /* through a copy: p's address taken kept p in memory for every block */
+            const unsigned char *q = p;
+            if (scan_escape(&q, end) < 0)
                 return LW_REJECT_INVALID_JSON;
+            p = q;
         } else if (c < 0x20) {
             return LW_REJECT_INVALID_JSON;
         } else if (c >= 0x80) {

@@ -351,14 +351,18 @@ static slot_t *find_slot(lw_agg_t *a, int64_t bucket)
     return &a->slots[free_i];
 }
 
+lw_agg_result_t lw_agg_add_at(lw_agg_t *a, const lw_event_t *ev, int64_t wm)
+{
+    return lw_agg_add_hashed(a, ev, wm, NULL);
+}
+
 lw_agg_result_t lw_agg_add(lw_agg_t *a, const lw_event_t *ev)
 {
     return lw_agg_add_at(a, ev, ev->time_ms > a->watermark ? ev->time_ms : a->watermark);
 }
 
-/* lw_agg_add_at / lw_agg_add_hashed: have_hash tells whether user_hash holds the user's hash */
-static lw_agg_result_t agg_add(lw_agg_t *a, const lw_event_t *ev, int64_t wm, bool have_hash,
-                               uint64_t user_hash)
+lw_agg_result_t lw_agg_add_hashed(lw_agg_t *a, const lw_event_t *ev, int64_t wm,
+                                  const uint64_t *user_hash_in)
 {
     assert(wm >= a->watermark);
     /* the previous event's bucket when the time is in it (no divisions) */
@@ -380,6 +384,8 @@ static lw_agg_result_t agg_add(lw_agg_t *a, const lw_event_t *ev, int64_t wm, bo
 
     size_t nplan;
     const uint8_t *plan = event_plan(a, ev, &nplan);
+    bool have_hash = user_hash_in != NULL;
+    uint64_t user_hash = have_hash ? *user_hash_in : 0;
 
     for (size_t j = 0; j < nplan; j++) {
         const cmetric_t *cm = &a->cm[plan[j]];
@@ -433,16 +439,6 @@ static lw_agg_result_t agg_add(lw_agg_t *a, const lw_event_t *ev, int64_t wm, bo
         s->dirty = true;
     }
     return LW_AGG_ACCEPTED;
-}
-
-lw_agg_result_t lw_agg_add_at(lw_agg_t *a, const lw_event_t *ev, int64_t wm)
-{
-    return agg_add(a, ev, wm, false, 0);
-}
-
-lw_agg_result_t lw_agg_add_hashed(lw_agg_t *a, const lw_event_t *ev, int64_t wm, uint64_t user_hash)
-{
-    return agg_add(a, ev, wm, true, user_hash);
 }
 
 lw_err_t lw_agg_foreach_dirty(lw_agg_t *a, lw_agg_cell_cb cb, void *ud)
