@@ -1329,8 +1329,9 @@ static const lw_value_t *envelope_array(const lw_decoder_t *d)
  * envelope (scratch starts after the envelope's values, envelope fields
  * are inherited, and it is never an envelope itself).
  */
-static lw_reject_t decode_one(lw_decoder_t *d, const unsigned char *p, const unsigned char *end,
-                              int64_t now_ms, bool element, lw_event_t *out)
+static inline __attribute__((always_inline)) lw_reject_t
+decode_one(lw_decoder_t *d, const unsigned char *p, const unsigned char *end, int64_t now_ms,
+           bool element, lw_event_t *out)
 {
     size_t len = (size_t)(end - p);
     out->envelope = false;
