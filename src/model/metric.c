@@ -102,6 +102,19 @@ struct lw_agg {
     int64_t *missing; /* per config metric */
 };
 
+/* The 8 (eight) or 4 bytes at p as an integer. */
+static inline uint64_t word_at(const char *p, bool eight)
+{
+    if (eight) {
+        uint64_t x;
+        memcpy(&x, p, sizeof x);
+        return x;
+    }
+    uint32_t y;
+    memcpy(&y, p, sizeof y);
+    return y;
+}
+
 /*
  * a[0..len) == b[0..len) for an event name: up to 16 bytes by two
  * overlapping 8-byte loads from each end (4-byte ones below 8), nothing read
@@ -113,20 +126,10 @@ static inline bool same_name(const char *a, const char *b, size_t len)
 {
     if (len > 16 || len < 4)
         return memcmp(a, b, len) == 0;
-    if (len >= 8) {
-        uint64_t a0, a1, b0, b1;
-        memcpy(&a0, a, 8);
-        memcpy(&b0, b, 8);
-        memcpy(&a1, a + len - 8, 8);
-        memcpy(&b1, b + len - 8, 8);
-        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-    }
-    uint32_t a0, a1, b0, b1;
-    memcpy(&a0, a, 4);
-    memcpy(&b0, b, 4);
-    memcpy(&a1, a + len - 4, 4);
-    memcpy(&b1, b + len - 4, 4);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    bool eight = len >= 8;
+    size_t w = eight ? 8 : 4;
+    return ((word_at(a, eight) ^ word_at(b, eight)) |
+            (word_at(a + len - w, eight) ^ word_at(b + len - w, eight))) == 0;
 }
 
 static int name_index(const lw_agg_t *a, const char *s, size_t len)
