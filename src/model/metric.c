@@ -102,40 +102,10 @@ struct lw_agg {
     int64_t *missing; /* per config metric */
 };
 
-/* The 8 (eight) or 4 bytes at p as an integer. */
-static inline uint64_t word_at(const char *p, bool eight)
-{
-    if (eight) {
-        uint64_t x;
-        memcpy(&x, p, sizeof x);
-        return x;
-    }
-    uint32_t y;
-    memcpy(&y, p, sizeof y);
-    return y;
-}
-
-/*
- * a[0..len) == b[0..len) for an event name: up to 16 bytes by two
- * overlapping 8-byte loads from each end (4-byte ones below 8), nothing read
- * outside either; memcmp beyond.  name_index runs once an event, and its
- * memcmp call was 2.6 % of file ingest's CPU time (perf, bench_ingest's
- * 1,000,000-event file).
- */
-static inline bool same_name(const char *a, const char *b, size_t len)
-{
-    if (len > 16 || len < 4)
-        return memcmp(a, b, len) == 0;
-    bool eight = len >= 8;
-    size_t w = eight ? 8 : 4;
-    return ((word_at(a, eight) ^ word_at(b, eight)) |
-            (word_at(a + len - w, eight) ^ word_at(b + len - w, eight))) == 0;
-}
-
 static int name_index(const lw_agg_t *a, const char *s, size_t len)
 {
     for (size_t i = 0; i < a->nnames; i++) {
-        if (a->names[i].len == len && same_name(a->names[i].ptr, s, len))
+        if (a->names[i].len == len && memcmp(a->names[i].ptr, s, len) == 0)
             return (int)i;
     }
     return -1;
