@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
+#include "leadwatch/core/hll.h"
 #include "leadwatch/core/timeutil.h"
 #include "leadwatch/ingest/dedup.h"
 #include "testutil.h"
@@ -59,6 +62,11 @@ static void test_key_depends_on_user_and_id(void **state)
     assert_true(lw_dedup_key(u1, a) != lw_dedup_key(u2, a));
     assert_true(lw_dedup_key(u1, a) != lw_dedup_key(u1, b));
     assert_true(lw_dedup_key(u1, a) != 0);
+    /* the key from the user's HLL hash (the pipeline shares it) is the same key */
+    assert_true(lw_dedup_key_hashed(lw_hll_hash("u1", 2), a) == lw_dedup_key(u1, a));
+    assert_true(lw_dedup_key_hashed(lw_hll_hash("u2", 2), b) == lw_dedup_key(u2, b));
+    /* and the form stores written before hold: XXH3 of the id seeded with XXH3 of the user */
+    assert_true(lw_dedup_key(u1, a) == XXH3_64bits_withSeed("a", 1, XXH3_64bits("u1", 2)));
 }
 
 static void test_membership_and_bound(void **state)

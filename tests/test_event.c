@@ -688,6 +688,11 @@ static const bad_case_t bad_cases[] = {
     {"{\"a\":{\"b\":1]}", 0, LW_REJECT_INVALID_JSON},
     {"{\"a\":[}", 0, LW_REJECT_INVALID_JSON},
     {"{} {}", 0, LW_REJECT_INVALID_JSON},
+    {"{},{}", 0, LW_REJECT_INVALID_JSON}, /* a ',' after the top-level value */
+    {"{" OKB "},{}", 0, LW_REJECT_INVALID_JSON},
+    {"{" OKB "} ,", 0, LW_REJECT_INVALID_JSON},
+    {"1,2", 0, LW_REJECT_INVALID_JSON},
+    {"\"a\",\"b\"", 0, LW_REJECT_INVALID_JSON},
     {"{}x", 0, LW_REJECT_INVALID_JSON},
     {"{}\n\n}", 0, LW_REJECT_INVALID_JSON},
     {"{\"a\":1}\0", 8, LW_REJECT_INVALID_JSON},

@@ -280,6 +280,48 @@ static void test_serialize_round_trip(void **state)
     lw_hll_destroy(h);
 }
 
+/* The sparse form byte for byte: (index low, index high, rank) in index order,
+ * for registers set at word edges, in full words, single and at random. */
+static void test_sparse_bytes_exact(void **state)
+{
+    (void)state;
+    static uint8_t rank[LW_HLL_REGISTERS];
+    static uint8_t buf[LW_HLL_MAX_SERIALIZED], want[LW_HLL_MAX_SERIALIZED];
+    uint64_t x = 12345;
+    for (int pattern = 0; pattern < 6; pattern++) {
+        lw_hll_t *h = lw_hll_new();
+        memset(rank, 0, sizeof rank);
+        for (unsigned i = 0; i < LW_HLL_REGISTERS; i++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            bool set = pattern == 0   ? (i == 0 || i == 7 || i == 8 || i == LW_HLL_REGISTERS - 1)
+                       : pattern == 1 ? (i < 64 || (i >= 4096 && i < 4104))
+                       : pattern == 2 ? i % 8 == 7
+                       : pattern == 3 ? (x >> 33) % 5 == 0
+                       : pattern == 4 ? (x >> 33) % 97 == 0
+                                      : false; /* empty */
+            if (set) {
+                rank[i] = (uint8_t)(1 + (x >> 40) % (Q + 1));
+                lw_hll_add_hash(h, hash_for(i, rank[i]));
+            }
+        }
+        size_t m = 0;
+        want[m++] = 'S';
+        want[m++] = LW_HLL_P;
+        for (unsigned i = 0; i < LW_HLL_REGISTERS; i++) {
+            if (rank[i]) {
+                want[m++] = (uint8_t)(i & 0xff);
+                want[m++] = (uint8_t)(i >> 8);
+                want[m++] = rank[i];
+            }
+        }
+        size_t n = lw_hll_serialize(h, buf, sizeof buf);
+        assert_true(m <= DENSE_SIZE);
+        assert_int_equal(n, m);
+        assert_memory_equal(buf, want, m);
+        lw_hll_destroy(h);
+    }
+}
+
 static void test_sparse_never_larger_than_dense(void **state)
 {
     (void)state;
@@ -498,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_blobs_rejected),
         cmocka_unit_test(test_union_serialized_matches_merge),
         cmocka_unit_test(test_estimate_serialized_equals_estimate),
+        cmocka_unit_test(test_sparse_bytes_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,61 @@ static int64_t day_ms(const char *iso)
     return t;
 }
 
+/* Every dirty cell's count, sum and serialized sketch, in callback order. */
+typedef struct {
+    char text[1 << 16];
+    size_t len;
+} cells_text_t;
+
+static lw_err_t cell_text(void *ud, const lw_agg_cell_t *c)
+{
+    cells_text_t *t = ud;
+    uint8_t buf[1 << 15];
+    size_t n = c->hll ? lw_hll_serialize(c->hll, buf, sizeof buf) : 0;
+    t->len += (size_t)snprintf(t->text + t->len, sizeof t->text - t->len,
+                               "%d %lld %lld %.17g %zu:", c->metric, (long long)c->bucket_ms,
+                               (long long)c->count, c->sum, n);
+    for (size_t i = 0; i < n && t->len + 3 < sizeof t->text; i++)
+        t->len += (size_t)snprintf(t->text + t->len, sizeof t->text - t->len, "%02x", buf[i]);
+    assert_true(t->len + 3 < sizeof t->text);
+    t->text[t->len++] = '\n';
+    t->text[t->len] = 0;
+    return LW_OK;
+}
+
+/* lw_agg_add_hashed with lw_hll_hash of the user: the cells of lw_agg_add_at, sketches included */
+static void test_add_hashed_same_cells(void **state)
+{
+    (void)state;
+    fx_t a, b;
+    fx_open(&a, base_yaml);
+    fx_open(&b, base_yaml);
+    static const char *const names[] = {"track_played", "session_start", "purchase", "search"};
+    static cells_text_t ta, tb;
+    ta.len = tb.len = 0;
+    for (int i = 0; i < 400; i++) {
+        char buf[256], user[16];
+        snprintf(user, sizeof user, "u%d", (i * 7919) % 97);
+        snprintf(buf, sizeof buf,
+                 "{\"event\":\"%s\",\"userId\":\"%s\",\"timestamp\":\"2026-03-0%dT10:00:00Z\","
+                 "\"properties\":{\"duration_ms\":%d,\"revenue\":%d.5}}",
+                 names[i % 4], user, 1 + i % 3, i * 10, i);
+        lw_event_t ev;
+        assert_int_equal(lw_decoder_decode(a.dec, buf, strlen(buf), NOW, &ev), LW_REJECT_NONE);
+        int64_t wm = lw_agg_watermark(a.agg) > ev.time_ms ? lw_agg_watermark(a.agg) : ev.time_ms;
+        lw_agg_result_t ra = lw_agg_add_at(a.agg, &ev, wm);
+        lw_agg_result_t rb =
+            lw_agg_add_hashed(b.agg, &ev, wm, &(uint64_t){lw_hll_hash(user, strlen(user))});
+        assert_int_equal(ra, rb);
+    }
+    assert_int_equal(lw_agg_foreach_dirty(a.agg, cell_text, &ta), LW_OK);
+    assert_int_equal(lw_agg_foreach_dirty(b.agg, cell_text, &tb), LW_OK);
+    assert_true(ta.len > 1000);
+    assert_string_equal(ta.text, tb.text);
+    fx_close(&a);
+    fx_close(&b);
+}
+
 static void test_matching_and_kinds(void **state)
 {
     (void)state;
@@ -181,6 +236,11 @@ static void test_plans_by_event_name(void **state)
         {"track", "premium tier2 all_events"},
         {"session_start", "users ios_sessions premium tier2 all_events"},
         {"track_played", "minutes users premium tier2 all_events"},
+        /* a name differing only in its last bytes (metric.c compares words from both ends) */
+        {"searcH", "premium tier2 all_events"},
+        {"Search", "premium tier2 all_events"},
+        {"purchasE", "premium tier2 all_events"},
+        {"session_starT", "premium tier2 all_events"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[512];
@@ -200,6 +260,54 @@ static void test_plans_by_event_name(void **state)
                      fx.cfg->metrics[hits[h].metric].name);
         }
         assert_string_equal(got, cases[i].want);
+    }
+    fx_close(&fx);
+}
+
+/* Event names of 1-3, 4-7 and more than 16 bytes against near misses (metric.c's name compare). */
+static void test_name_lengths(void **state)
+{
+    (void)state;
+    fx_t fx;
+    fx_open(&fx, "source: {format: segment}\n"
+                 "buckets: {size: 1d, grace: 2d}\n"
+                 "metrics:\n"
+                 "  - {name: short, count: true, where: {event: [a, abc]}}\n"
+                 "  - {name: mid, count: true, where: {event: [abcd, abcdefg]}}\n"
+                 "  - {name: long, count: true, where: {event: [abcdefghijklmnopqrs]}}\n"
+                 "tree:\n"
+                 "  nsm: short\n"
+                 "  inputs: [{metric: mid, kind: breadth}]\n");
+    static const struct {
+        const char *name;
+        size_t hits; /* 0 or 1: the one metric its name selects */
+    } cases[] = {
+        {"a", 1},
+        {"b", 0},
+        {"abc", 1},
+        {"abd", 0},
+        {"xbc", 0},
+        {"abcd", 1},
+        {"abce", 0},
+        {"xbcd", 0},
+        {"abcdefg", 1},
+        {"abcdefh", 0},
+        {"abcxefg", 0},
+        {"abcdefghijklmnopqrs", 1},
+        {"abcdefghijklmnopqrt", 0},
+        {"abcdefghijklmnopXrs", 0},
+        {"Abcdefghijklmnopqrs", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256];
+        snprintf(buf, sizeof buf,
+                 "{\"event\":\"%s\",\"userId\":\"u\",\"timestamp\":\"2026-03-02T10:00:00Z\"}",
+                 cases[i].name);
+        lw_event_t ev;
+        assert_int_equal(lw_decoder_decode(fx.dec, buf, strlen(buf), NOW, &ev), LW_REJECT_NONE);
+        lw_agg_hit_t hits[LW_CONFIG_MAX_METRICS];
+        if (lw_agg_match(fx.agg, &ev, hits) != cases[i].hits)
+            fail_msg("name '%s': want %zu hits", cases[i].name, cases[i].hits);
     }
     fx_close(&fx);
 }
@@ -406,6 +514,8 @@ int main(void)
         cmocka_unit_test(test_flushed_zeroes_and_keeps_open),
         cmocka_unit_test(test_values_and_ratios),
         cmocka_unit_test(test_watermark_restore),
+        cmocka_unit_test(test_add_hashed_same_cells),
+        cmocka_unit_test(test_name_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

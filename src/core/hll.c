@@ -246,30 +246,31 @@ double lw_hll_estimate(const lw_hll_t *h)
  * Index of the first non-zero register at or after i, LW_HLL_REGISTERS when
  * none; skips 8 zero registers at a time (sparse sketches are mostly 0).
  */
-static size_t hll_next_nonzero(const lw_hll_t *h, size_t i)
+/*
+ * The registers are read 8 at a time: nonzero_bytes(w) has the high bit of
+ * each nonzero byte of w set, so a word's nonzero registers are counted with
+ * one multiply and listed with count-trailing-zeros.  The byte-at-a-time walk
+ * it replaces made lw_hll_serialize 3.1 % of file ingest's CPU time (perf,
+ * bench_ingest's 1,000,000-event file, one flush per 200,000 events) and 49
+ * instructions an event (callgrind); the output is the same bytes
+ * (test_hll test_sparse_bytes_exact).
+ */
+#define HLL_LOW7 UINT64_C(0x7F7F7F7F7F7F7F7F)
+#define HLL_HIGHS UINT64_C(0x8080808080808080)
+
+static uint64_t nonzero_bytes(uint64_t w)
 {
-    while (i < LW_HLL_REGISTERS) {
-        if (i % 8 == 0) {
-            uint64_t word;
-            memcpy(&word, h->reg + i, sizeof word);
-            if (word == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        if (h->reg[i] != 0) {
-            return i;
-        }
-        i++;
-    }
-    return LW_HLL_REGISTERS;
+    return (((w & HLL_LOW7) + HLL_LOW7) | w) & HLL_HIGHS; /* no carry crosses a byte */
 }
 
 static size_t hll_count_nonzero(const lw_hll_t *h)
 {
     size_t nonzero = 0;
-    for (size_t i = hll_next_nonzero(h, 0); i < LW_HLL_REGISTERS; i = hll_next_nonzero(h, i + 1)) {
-        nonzero++;
+    for (size_t i = 0; i < LW_HLL_REGISTERS; i += 8) {
+        uint64_t w;
+        memcpy(&w, h->reg + i, sizeof w);
+        /* one 0/1 a byte, summed into the top byte (at most 8: no overflow) */
+        nonzero += (size_t)(((nonzero_bytes(w) >> 7) * UINT64_C(0x0101010101010101)) >> 56);
     }
     return nonzero;
 }
@@ -290,11 +291,19 @@ size_t lw_hll_serialize(const lw_hll_t *h, uint8_t *buf, size_t cap)
     }
     buf[0] = LW_HLL_TAG_SPARSE;
     uint8_t *p = buf + HLL_HEADER;
-    for (size_t i = hll_next_nonzero(h, 0); i < LW_HLL_REGISTERS; i = hll_next_nonzero(h, i + 1)) {
-        p[0] = (uint8_t)(i & 0xff);
-        p[1] = (uint8_t)(i >> 8);
-        p[2] = h->reg[i];
-        p += HLL_SPARSE_ENTRY;
+    for (size_t i = 0; i < LW_HLL_REGISTERS; i += 8) {
+        uint64_t w;
+        memcpy(&w, h->reg + i, sizeof w);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w); /* byte k (lowest first) is register i + k, ascending */
+#endif
+        for (uint64_t m = nonzero_bytes(w); m != 0; m &= m - 1) {
+            size_t r = i + (size_t)(__builtin_ctzll(m) >> 3);
+            p[0] = (uint8_t)(r & 0xff);
+            p[1] = (uint8_t)(r >> 8);
+            p[2] = h->reg[r];
+            p += HLL_SPARSE_ENTRY;
+        }
     }
     assert((size_t)(p - buf) == need);
     return need;

@@ -52,6 +52,7 @@
 #include <sys/mman.h>
 #include <xxhash.h>
 
+#include "leadwatch/core/hll.h"
 #include "leadwatch/core/timeutil.h"
 
 #define MIN_CAP 1024
@@ -102,10 +103,16 @@ struct lw_dedup {
     size_t probe_slot;
 };
 
+uint64_t lw_dedup_key_hashed(uint64_t user_hash, lw_slice_t id)
+{
+    uint64_t k = XXH3_64bits_withSeed(id.ptr, id.len, user_hash);
+    return k ? k : 1;
+}
+
+/* lw_hll_hash is XXH3_64bits, the seed this key always had: stored keys are unchanged */
 uint64_t lw_dedup_key(lw_slice_t user, lw_slice_t id)
 {
-    uint64_t k = XXH3_64bits_withSeed(id.ptr, id.len, XXH3_64bits(user.ptr, user.len));
-    return k ? k : 1;
+    return lw_dedup_key_hashed(lw_hll_hash(user.ptr, user.len), id);
 }
 
 static void unmap_table(table_t *t)

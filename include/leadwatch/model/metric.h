@@ -78,6 +78,14 @@ lw_agg_result_t lw_agg_add(lw_agg_t *agg, const lw_event_t *ev);
  */
 lw_agg_result_t lw_agg_add_at(lw_agg_t *agg, const lw_event_t *ev, int64_t watermark_ms);
 
+/*
+ * lw_agg_add_at, with *user_hash = lw_hll_hash(ev->user.ptr, ev->user.len)
+ * computed by the caller when user_hash is not NULL (the pipeline hashes the
+ * user for the dedup key already): the same result, one hash fewer.
+ */
+lw_agg_result_t lw_agg_add_hashed(lw_agg_t *agg, const lw_event_t *ev, int64_t watermark_ms,
+                                  const uint64_t *user_hash);
+
 /* One dirty cell: what changed in (metric, bucket) since the last flush. */
 typedef struct {
     int metric; /* index into cfg->metrics */
