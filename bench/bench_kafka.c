@@ -320,12 +320,14 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
     while (fed < n) {
         int nfed;
         int64_t mono = now_ms(CLOCK_MONOTONIC);
-        if (lw_consumer_poll(c, 0, 10000, now_ms(CLOCK_REALTIME), mono, &nfed, err, sizeof err) !=
+        int64_t room = lw_pipeline_room(p); /* as the daemon polls */
+        int most = room < LW_CONSUMER_POLL_MAX ? (int)room : LW_CONSUMER_POLL_MAX;
+        if (lw_consumer_poll(c, 0, most, now_ms(CLOCK_REALTIME), mono, &nfed, err, sizeof err) !=
             LW_OK)
             die("poll", err);
         if (nfed == 0) {
             double w = now_s();
-            if (lw_consumer_poll(c, 100, 10000, now_ms(CLOCK_REALTIME), mono, &nfed, err,
+            if (lw_consumer_poll(c, 100, most, now_ms(CLOCK_REALTIME), mono, &nfed, err,
                                  sizeof err) != LW_OK)
                 die("poll", err);
             if (fed > 0)

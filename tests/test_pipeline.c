@@ -176,6 +176,24 @@ static void test_flush_commits_everything_together(void **state)
     assert_true(v == want);
 }
 
+/* lw_pipeline_room: what is left of flush_events, counted down by every read (a reject
+ * too), back to flush_events after a flush, and never below 1 */
+static void test_room_until_flush_events(void **state)
+{
+    fx_t *fx = *state;
+    char err[256];
+    assert_true(lw_pipeline_room(fx->p) == 1000000);
+    play(fx, "a", "2026-03-02T10:00:00Z", 1000, 10);
+    play(fx, "b", "2026-03-02T11:00:00Z", 2000, 20);
+    assert_int_equal(feed(fx, "{not json", 30), LW_FEED_REJECTED);
+    assert_true(lw_pipeline_room(fx->p) == 1000000 - 3);
+    fx->cfg->store.flush_events = 2; /* the pipeline reads its config: now 3 of 2 are fed */
+    assert_true(lw_pipeline_room(fx->p) == 1);
+    assert_int_equal(lw_pipeline_flush(fx->p, 0, err, sizeof err), LW_OK);
+    assert_true(lw_pipeline_room(fx->p) == 2);
+    fx->cfg->store.flush_events = 1000000;
+}
+
 static void test_unflushed_work_is_lost_not_half_written(void **state)
 {
     fx_t *fx = *state;
@@ -861,6 +879,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dedup_exact_across_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedup_can_be_disabled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feed_ahead_counts_as_feed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_room_until_flush_events, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * daemon.c - see daemon.h.
  *
  * Loop:
- *     poll(100 ms, up to BATCH messages)     feeds the pipeline
+ *     poll(100 ms, up to LW_CONSUMER_POLL_MAX messages, and no more than
+ *          lw_pipeline_room: flushes every flush_events)  feeds the pipeline
  *     timer (every iteration, cheap):
  *         should_flush(mono)  → flush store, then commit to Kafka (async),
  *                               then post the committed watermark to the
@@ -57,7 +58,6 @@
 #include "leadwatch/core/clock.h"
 
 #define POLL_TIMEOUT_MS 100
-#define BATCH 10000
 #define DEFAULT_STATS_MS 10000
 #define DEFAULT_CLOSE_MS 10000
 #define TICK_MS 1000
@@ -440,7 +440,9 @@ lw_err_t lw_daemon_run(lw_pipeline_t *p, const lw_daemon_opts_t *opts, lw_daemon
     LW_LOG(LW_LOG_INFO, "daemon", "consuming; offsets are owned by the store");
     while (!(opts->stop && *opts->stop)) {
         int nfed = 0;
-        err = lw_consumer_poll(c, POLL_TIMEOUT_MS, BATCH, lw_clock_wall_ms(), lw_clock_mono_ms(),
+        int64_t room = lw_pipeline_room(p);
+        int most = room < LW_CONSUMER_POLL_MAX ? (int)room : LW_CONSUMER_POLL_MAX;
+        err = lw_consumer_poll(c, POLL_TIMEOUT_MS, most, lw_clock_wall_ms(), lw_clock_mono_ms(),
                                &nfed, errstr, errstr_size);
         if (err != LW_OK)
             break;

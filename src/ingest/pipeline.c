@@ -511,6 +511,12 @@ bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms)
            mono_ms - p->last_flush_mono >= p->cfg->store.flush_interval_ms;
 }
 
+int64_t lw_pipeline_room(const lw_pipeline_t *p)
+{
+    int64_t room = p->cfg->store.flush_events - p->fed_since_flush;
+    return room > 0 ? room : 1;
+}
+
 typedef struct {
     lw_pipeline_t *p;
     char *errstr;

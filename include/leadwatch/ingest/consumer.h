@@ -167,6 +167,23 @@ lw_consumer_t *lw_consumer_new(const lw_kafka_settings_t *ks, lw_pipeline_t *p, 
                                size_t errstr_size);
 
 /*
+ * The daemon's `max_messages` per lw_consumer_poll() (bench_kafka polls as
+ * it does), bounded by lw_pipeline_room() so flushes come every
+ * store.flush_events events (a message with an envelope of several events
+ * can take it past).  Each poll waits for the feed worker before it
+ * returns, and the worker then sleeps until the next poll's first batch.
+ * Measured with bench_kafka (2 M messages, like for like, 7 pairs a run,
+ * session 11): leadwatch 2.01 and 2.26 M msgs/s at 10,000 a poll, 2.36 and
+ * 2.36 M at 100,000 in the same minutes, then 2.14 and 2.19 M at 100,000
+ * on the final build: a gain within the runs' spread, not a proven one; the
+ * bound by lw_pipeline_room is what keeps flushes exact.  A poll of 100,000
+ * at catch-up speed takes ~50 ms
+ * (~0.5 s under ASan), between two looks at signals, flush timers and the
+ * evaluator.
+ */
+#define LW_CONSUMER_POLL_MAX 100000
+
+/*
  * Serve librdkafka (rebalances included) and feed up to `max_messages`
  * messages, waiting at most `timeout_ms` for the first one.  `now_ms` is
  * the wall clock (for the decoder), `mono_ms` a monotonic clock (for flushes

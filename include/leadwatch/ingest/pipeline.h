@@ -123,6 +123,14 @@ void lw_pipeline_source_idle(lw_pipeline_t *p, int source);
 bool lw_pipeline_should_flush(const lw_pipeline_t *p, int64_t mono_ms);
 
 /*
+ * How many more events may be fed before flush_events is reached (at least
+ * 1): a caller that feeds in large batches bounds each batch by it, so the
+ * buckets reach the store every flush_events events exactly, however large
+ * its batches (the daemon's polls, LW_CONSUMER_POLL_MAX).
+ */
+int64_t lw_pipeline_room(const lw_pipeline_t *p);
+
+/*
  * Commit everything pending in one transaction (a no-op when nothing is
  * pending).  Each position is written only if the store still holds the
  * one this pipeline read or last committed for the source
