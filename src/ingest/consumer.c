@@ -139,6 +139,7 @@
 
 #include "leadwatch/core/log.h"
 #include "leadwatch/core/clock.h"
+#include "leadwatch/core/sync.h"
 #include "leadwatch/ingest/produce.h"
 
 lw_err_t lw_kc_fail(lw_consumer_t *c, lw_err_t err, const char *fmt, ...)
@@ -957,10 +958,7 @@ static void stop_waker(lw_consumer_t *c)
 {
     if (!c->waker_started)
         return;
-    pthread_mutex_lock(&c->wake_mu);
-    c->wake_quit = true;
-    pthread_cond_signal(&c->wake_cv);
-    pthread_mutex_unlock(&c->wake_mu);
+    lw_sync_set_signal(&c->wake_mu, &c->wake_cv, &c->wake_quit);
     pthread_join(c->waker, NULL);
     if (c->wake_list)
         rd_kafka_topic_partition_list_destroy(c->wake_list);

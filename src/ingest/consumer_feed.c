@@ -102,6 +102,7 @@
 #include <time.h>
 
 #include "leadwatch/core/log.h"
+#include "leadwatch/core/sync.h"
 #include "leadwatch/ingest/produce.h"
 
 /* ---- step 2: feeding (the worker, or the polling thread when it feeds itself) ---- */
@@ -231,10 +232,7 @@ void lw_kc_feed_stop(lw_consumer_t *c)
     feed_worker_t *w = &c->fw;
     if (!w->started)
         return;
-    pthread_mutex_lock(&w->mu);
-    w->quit = true;
-    pthread_cond_signal(&w->work_cv);
-    pthread_mutex_unlock(&w->mu);
+    lw_sync_set_signal(&w->mu, &w->work_cv, &w->quit);
     pthread_join(w->thread, NULL); /* the worker ends what it was handed first */
     pthread_cond_destroy(&w->done_cv);
     pthread_cond_destroy(&w->work_cv);

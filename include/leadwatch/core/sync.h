@@ -19,4 +19,11 @@
 lw_err_t lw_sync_pair_init(pthread_mutex_t *mu, pthread_cond_t *cv, const char *who, char *errstr,
                            size_t errstr_size);
 
+/*
+ * Set *flag under *mu and signal *cv: how an owner tells its worker thread
+ * to quit (the worker sees the flag when it next waits or wakes), before it
+ * joins it.
+ */
+void lw_sync_set_signal(pthread_mutex_t *mu, pthread_cond_t *cv, bool *flag);
+
 #endif
