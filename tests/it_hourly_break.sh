@@ -94,6 +94,7 @@ daemon_url catch.err
 CURL=$URL
 mock_cmd produce catch last.jsonl >/dev/null
 wait_evaluated catch.db 40
+wait_flushed catch.db catch "$(wc -l <last.jsonl)" 20
 CATCH_S=$((SECONDS - t))
 
 # --- live: two days at a time through Kafka --------------------------------------------------------
@@ -112,6 +113,7 @@ while read -r f n; do
   [ "$(metric leadwatch_events_consumed_total)" = "$sent" ] || fail "live: consumed $(metric leadwatch_events_consumed_total) of $sent after $f"
 done <chunks.txt
 wait_evaluated live.db 40
+wait_flushed live.db live "$sent" 20
 LIVE_S=$((SECONDS - t))
 
 # --- the same evaluations ----------------------------------------------------------------------

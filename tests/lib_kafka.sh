@@ -231,6 +231,20 @@ wait_evaluated() {
   fail "$1: evaluated as of $(int_key "$1" watch.last_as_of_ms), want $FINAL"
 }
 
+# wait_flushed DB TOPIC OFFSET SECONDS: partition 0 of TOPIC stored at OFFSET (every message
+# up to it flushed) within SECONDS.  The flush that closes the last bucket need not hold the
+# last events (a flush_events boundary can fall among the newest bucket's events); the rest
+# reach the store at the next flush_interval, so a test that reads the store's series while
+# the daemon runs waits for this first.
+wait_flushed() {
+  local i
+  for ((i = 0; i < $4 * 10; i++)); do
+    [ "$(store_positions "$1" "$2" | awk '$1 == 0 {print $2}')" = "$3" ] && return 0
+    sleep 0.1
+  done
+  fail "$1: partition 0 of $2 stored at $(store_positions "$1" "$2"), want $3"
+}
+
 # transitions LOG: "ALERTNAME EDGE FROM -> TO as of BUCKET", one per alert event, from a
 # --log-level debug log (each transition line is followed by its evaluation's "as of" line)
 transitions() {
