@@ -16,6 +16,14 @@
  *   BENCH_KAFKA_NO_DEDUP=1 (environment) turns leadwatch's messageId dedup
  *              off (format segment dedups by default; the bare consumer
  *              does no such work), to show what dedup costs per message
+ *   BENCH_KAFKA_VS_WORK=N (environment) runs, in leadwatch's place in every
+ *              pair, the bare consumer hashing each payload N times on its
+ *              polling thread (XXH3, seeded by the previous hash: ~15 ns a
+ *              209-byte payload here, all in L1, no memory traffic).  The
+ *              ratio is then what a consumer that spends that much CPU per
+ *              message reaches against the idle one on this machine: the
+ *              yardstick leadwatch's ratio is read against (bench/RESULTS.md,
+ *              issue 19, session 12: ~100 ns a message gave 0.77-0.80)
  *
  * Each consumer runs with its own defaults, as a user would run it: the
  * bare consumer with librdkafka's, leadwatch with leadwatch's (librdkafka's
@@ -75,6 +83,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "leadwatch/ingest/consumer.h"
 #include "leadwatch/ingest/produce.h"
@@ -244,7 +253,8 @@ static size_t with_extra(lw_kafka_prop_t *out, const lw_kafka_prop_t *base, size
  * followed by a blocking one, which is timed as stall once counting began;
  * no clock is read per message.
  */
-static run_t run_bare(const char *boot, const char *group, int64_t n)
+/* The bare loop; `work` > 0: hash each payload that many times (BENCH_KAFKA_VS_WORK). */
+static run_t run_bare(const char *boot, const char *group, int64_t n, int work)
 {
     char err[512];
     const lw_kafka_prop_t base[] = {
@@ -265,6 +275,7 @@ static run_t run_bare(const char *boot, const char *group, int64_t n)
     rd_kafka_subscribe(rk, t);
     rd_kafka_topic_partition_list_destroy(t);
     int64_t count = 0;
+    uint64_t h = 0;
     double t0 = 0, stall = 0, c0m = 0, c0a = 0, c0k = 0;
     while (count < n) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 0);
@@ -282,9 +293,13 @@ static run_t run_bare(const char *boot, const char *group, int64_t n)
             c0a = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
             c0k = mock_cpu_s();
         }
+        for (int w = 0; w < work && m->payload; w++)
+            h = XXH3_64bits_withSeed(m->payload, m->len, h); /* a chain: not hoisted or elided */
         rd_kafka_message_destroy(m);
     }
     double t1 = now_s();
+    if (work > 0 && h == 0)
+        fprintf(stderr, "bench_kafka: the hash chain ended at 0\n"); /* h is used */
     double c1m = cpu_s(CLOCK_THREAD_CPUTIME_ID), c1a = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
     double c1k = mock_cpu_s();
     rd_kafka_consumer_close(rk);
@@ -490,7 +505,12 @@ int main(int argc, char **argv)
     int64_t n = argc > 1 ? strtoll(argv[1], NULL, 10) : 2000000;
     int pairs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 9;
     long users = argc > 3 ? strtol(argv[3], NULL, 10) : 1000000;
-    if (n < 2 || pairs < 1 || pairs > MAX_PAIRS || users < 0) {
+    const char *vw = getenv("BENCH_KAFKA_VS_WORK");
+    int vs_work = vw && *vw ? (int)strtol(vw, NULL, 10) : 0;
+    char lname[48] = "leadwatch"; /* what runs opposite the bare consumer */
+    if (vs_work > 0)
+        snprintf(lname, sizeof lname, "bare+%d hashes", vs_work);
+    if (n < 2 || pairs < 1 || pairs > MAX_PAIRS || users < 0 || vs_work < 0 || vs_work > 1000) {
         fprintf(stderr,
                 "usage: bench_kafka [MESSAGES>=2] [PAIRS 1..%d] [RSS_USERS] [KEY=VALUE ...]\n",
                 MAX_PAIRS);
@@ -534,32 +554,33 @@ int main(int argc, char **argv)
         snprintf(gl, sizeof gl, "lw-%d", r);
         run_t b, l;
         if (r % 2 == 0) {
-            b = run_bare(boot, gb, n);
-            l = run_leadwatch(boot, gl, n, tmp);
+            b = run_bare(boot, gb, n, 0);
+            l = vs_work > 0 ? run_bare(boot, gl, n, vs_work) : run_leadwatch(boot, gl, n, tmp);
         } else {
-            l = run_leadwatch(boot, gl, n, tmp);
-            b = run_bare(boot, gb, n);
+            l = vs_work > 0 ? run_bare(boot, gl, n, vs_work) : run_leadwatch(boot, gl, n, tmp);
+            b = run_bare(boot, gb, n, 0);
         }
         bare[r] = b.rate;
         lwr[r] = l.rate;
         ratio[r] = l.rate / b.rate;
-        printf("pair %d (%s): bare %.0f msgs/s (stalled %.2f s), leadwatch %.0f msgs/s "
+        printf("pair %d (%s): bare %.0f msgs/s (stalled %.2f s), %s %.0f msgs/s "
                "(stalled %.2f s, %lld fetch wake-ups): ratio %.2f\n",
-               r + 1, r % 2 == 0 ? "B L" : "L B", b.rate, b.stall_s, l.rate, l.stall_s,
+               r + 1, r % 2 == 0 ? "B L" : "L B", b.rate, b.stall_s, lname, l.rate, l.stall_s,
                (long long)l.wakeups, ratio[r]);
         printf("    CPU seconds over the timed span: bare %.2f s wall, main thread %.2f, other "
-               "threads %.2f, mock broker %.2f; leadwatch %.2f s wall, main thread %.2f, other "
+               "threads %.2f, mock broker %.2f; %s %.2f s wall, main thread %.2f, other "
                "threads %.2f, mock broker %.2f\n",
-               b.wall, b.main_cpu, b.all_cpu - b.main_cpu, b.mock_cpu, l.wall, l.main_cpu,
+               b.wall, b.main_cpu, b.all_cpu - b.main_cpu, b.mock_cpu, lname, l.wall, l.main_cpu,
                l.all_cpu - l.main_cpu, l.mock_cpu);
     }
     double blo, bhi, llo, lhi, rlo, rhi;
     double bm = median(bare, pairs, &blo, &bhi);
     double lm = median(lwr, pairs, &llo, &lhi);
     double rm = median(ratio, pairs, &rlo, &rhi);
-    printf("kafka ingest, median of %d pairs: bare librdkafka %.0f msgs/s (%.0f-%.0f), leadwatch "
-           "%.0f msgs/s (%.0f-%.0f); per-pair ratio median %.2f (%.2f-%.2f), target >= 0.90\n",
-           pairs, bm, blo, bhi, lm, llo, lhi, rm, rlo, rhi);
+    printf("kafka ingest, median of %d pairs: bare librdkafka %.0f msgs/s (%.0f-%.0f), %s "
+           "%.0f msgs/s (%.0f-%.0f); per-pair ratio median %.2f (%.2f-%.2f)%s\n",
+           pairs, bm, blo, bhi, lname, lm, llo, lhi, rm, rlo, rhi,
+           vs_work > 0 ? "" : ", target >= 0.90");
 
     if (users > 0) {
         produce_users(boot, users);
