@@ -57,6 +57,7 @@
 #include "leadwatch/core/buf.h"
 #include "leadwatch/core/jsonw.h"
 #include "leadwatch/core/log.h"
+#include "leadwatch/core/sync.h"
 #include "leadwatch/core/timeutil.h"
 #include "leadwatch/core/clock.h"
 
@@ -565,6 +566,7 @@ static bool service_resend(lw_alertsink_t *s, int64_t now, int64_t *wake_at)
 static void *worker(void *arg)
 {
     lw_alertsink_t *s = arg;
+    lw_sync_name_thread("lw-alerts");
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         int64_t now = lw_clock_mono_ms();

@@ -161,6 +161,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 static void *guard_main(void *arg)
 {
     lw_http_t *h = arg;
+    lw_sync_name_thread("lw-http-guard");
     pthread_mutex_lock(&h->gmu);
     while (!h->guard_quit) {
         struct timespec until; /* pthread_cond_timedwait takes CLOCK_REALTIME */

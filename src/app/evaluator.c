@@ -343,6 +343,7 @@ static void wait_work(lw_evaluator_t *ev)
 static void *thread_main(void *arg)
 {
     lw_evaluator_t *ev = arg;
+    lw_sync_name_thread("lw-evaluator");
     pthread_mutex_lock(&ev->mu);
     while (ev->failed == LW_OK) {
         if (ev->shared) {

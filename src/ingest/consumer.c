@@ -742,6 +742,7 @@ out_free:
 static void *waker_main(void *arg)
 {
     lw_consumer_t *c = arg;
+    lw_sync_name_thread("lw-fetch-wake");
     pthread_mutex_lock(&c->wake_mu);
     for (;;) {
         while (!c->wake_list && !c->wake_quit)

@@ -142,6 +142,7 @@ static void *feed_main(void *arg)
 {
     lw_consumer_t *c = arg;
     feed_worker_t *w = &c->fw;
+    lw_sync_name_thread("lw-feed");
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (w->done == w->handed && !w->quit)

@@ -26,4 +26,12 @@ lw_err_t lw_sync_pair_init(pthread_mutex_t *mu, pthread_cond_t *cv, const char *
  */
 void lw_sync_set_signal(pthread_mutex_t *mu, pthread_cond_t *cv, bool *flag);
 
+/*
+ * Name the calling thread (at most 15 characters are kept): what `top -H`,
+ * `ps -L`, perf and gdb show for it instead of the process's name.  Each of
+ * leadwatch's threads calls it first thing with an "lw-" name (README,
+ * "Threads of the consumer").  Best effort: a failure changes nothing else.
+ */
+void lw_sync_name_thread(const char *name);
+
 #endif
