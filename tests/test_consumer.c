@@ -512,14 +512,29 @@ static void test_store_full(void **state)
 }
 
 /* Poll once (at most `max` messages); fails the test on a consumer error. */
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_mono(void)
+{
+    return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* The wall clock, as the daemon passes it: the simulator's 2024 events are in the past. */
+static int64_t now_wall(void)
+{
+    return clock_ms(CLOCK_REALTIME);
+}
+
 static int poll_some(lw_consumer_t *c, int max)
 {
     char err[512];
     int nfed = 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t mono = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    if (lw_consumer_poll(c, 100, max, mono, mono, &nfed, err, sizeof err) != LW_OK)
+    if (lw_consumer_poll(c, 100, max, now_wall(), now_mono(), &nfed, err, sizeof err) != LW_OK)
         fail_msg("poll: %s", err);
     return nfed;
 }
@@ -602,11 +617,7 @@ static void test_lag(void **state)
     assert_true(seen[0] && seen[1] && seen[2]);
     assert_int_equal(high, e.total);
 
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    assert_int_equal(lw_consumer_close(c, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, 5000,
-                                       err, sizeof err),
-                     LW_OK);
+    assert_int_equal(lw_consumer_close(c, now_mono(), 5000, err, sizeof err), LW_OK);
     lw_consumer_destroy(c);
     lw_pipeline_destroy(p);
     lw_store_close(store);
@@ -647,13 +658,6 @@ static void test_fetch_wakeup(void **state)
     lw_pipeline_destroy(p);
     lw_store_close(store);
     e2e_teardown(&e);
-}
-
-static int64_t now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Poll for `ms` milliseconds (checking the invariants each time); returns the messages fed. */
@@ -936,18 +940,14 @@ static int64_t store_counted(lw_store_t *s)
 }
 
 /*
- * Poll one member with at most `max` messages (several batches), on the wall
- * clock (poll_some's monotonic one makes every 2024 event "in the future"),
- * checking the invariants.
+ * Poll one member with at most `max` messages (several batches), checking
+ * the invariants.
  */
 static int64_t poll_checked(lw_consumer_t *c, int max)
 {
     char err[512], why[256];
     int nfed = 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t wall = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    if (lw_consumer_poll(c, 100, max, wall, now_mono(), &nfed, err, sizeof err) != LW_OK)
+    if (lw_consumer_poll(c, 100, max, now_wall(), now_mono(), &nfed, err, sizeof err) != LW_OK)
         fail_msg("poll: %s", err);
     if (!lw_consumer_check(c, why, sizeof why))
         fail_msg("consumer invariant: %s", why);
@@ -1084,10 +1084,7 @@ static void test_feed_worker_store_failure(void **state)
     int64_t end = now_mono() + 20000;
     while (rc == LW_OK && now_mono() < end) {
         int nfed = 0;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t wall = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-        rc = lw_consumer_poll(c, 100, 3000, wall, now_mono(), &nfed, err, sizeof err);
+        rc = lw_consumer_poll(c, 100, 3000, now_wall(), now_mono(), &nfed, err, sizeof err);
     }
     assert_int_equal(rc, LW_ERR_STORE);
     assert_non_null(strstr(err, "store flush failed"));
