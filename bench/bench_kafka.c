@@ -307,11 +307,25 @@ static run_t run_bare(const char *boot, const char *group, int64_t n, int work)
     return (run_t){(double)(n - 1) / (t1 - t0), stall, c1m - c0m, c1a - c0a, t1 - t0, c1k - c0k, 0};
 }
 
+/* A store file and its WAL companions: removed before a run too, since one
+ * left by a crashed run holds positions at the end of the topic, and the
+ * next run would then wait forever for messages it already counted. */
+static void remove_store(const char *db)
+{
+    char side[1100];
+    unlink(db);
+    snprintf(side, sizeof side, "%s-wal", db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", db);
+    unlink(side);
+}
+
 /* leadwatch's path: lw_consumer + pipeline + a SQLite store, the daemon's loop. */
 static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const char *dir)
 {
     char err[512], yaml[4096], db[1024];
     snprintf(db, sizeof db, "%s/bench-kafka-%s.db", dir, group);
+    remove_store(db);
     snprintf(yaml, sizeof yaml, bench_yaml, dedup_off(), db);
     lw_config_t *cfg = NULL;
     lw_store_t *store = NULL;
@@ -374,7 +388,7 @@ static run_t run_leadwatch(const char *boot, const char *group, int64_t n, const
     lw_pipeline_destroy(p);
     lw_store_close(store);
     lw_config_free(cfg);
-    unlink(db);
+    remove_store(db);
     return (run_t){(double)(n - 1) / (t1 - t0),
                    stall,
                    c1m - c0m,
@@ -429,6 +443,7 @@ static long rss_run(const char *lw, const char *boot, const char *dir, int run)
     char cfgpath[1024], db[1024], yaml[4096], kb[512], group[32];
     snprintf(group, sizeof group, "group.id=rss-%d", run);
     snprintf(db, sizeof db, "%s/bench-kafka-rss.db", dir);
+    remove_store(db);
     snprintf(cfgpath, sizeof cfgpath, "%s/bench-kafka-rss.yaml", dir);
     snprintf(yaml, sizeof yaml, bench_yaml, dedup_off(), db);
     FILE *f = fopen(cfgpath, "w");
@@ -495,7 +510,7 @@ static long rss_run(const char *lw, const char *boot, const char *dir, int run)
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         die("leadwatch run", "failed");
-    unlink(db);
+    remove_store(db);
     unlink(cfgpath);
     return hwm;
 }
