@@ -37,9 +37,16 @@ typedef double lw_v4d __attribute__((vector_size(4 * sizeof(double))));
  * it is the plain function.  Only when optimising: at -O0 (the Debug/ASan
  * build) the helpers below are not inlined, so an AVX2 clone would call them
  * with the AVX calling convention for v4d while they were compiled with the
- * baseline one (v4d in memory): garbage arguments, a crash in lw_ld4. */
+ * baseline one (v4d in memory): garbage arguments, a crash in lw_ld4.
+ * Nor under ThreadSanitizer (GCC defines __SANITIZE_THREAD__; the LW_TSAN
+ * build): GCC instruments the clones' resolver like any function (a call
+ * to __tsan_func_entry through the PLT first), and the resolver is an ifunc
+ * that the dynamic loader runs while it is still relocating the program,
+ * before that call is bound: a jump to an unrelocated address, SIGSEGV
+ * before main.  TSan checks the threads, not the kernels' instruction set:
+ * the plain function is enough. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) &&       \
-    defined(__OPTIMIZE__)
+    defined(__OPTIMIZE__) && !defined(__SANITIZE_THREAD__)
 #define LW_VEC_KERNEL __attribute__((target_clones("avx2", "default")))
 #else
 #define LW_VEC_KERNEL
