@@ -62,12 +62,14 @@ test-asan: deps
 # ThreadSanitizer (LW_TSAN: -O1 -fsanitize=thread, the stats kernels without their AVX2
 # clones, librdkafka's C11 threads seen through tests/tsan_c11threads.c) on the test
 # programs of the modules that run threads: the consumer's feed worker and fetch waker
-# and the daemon (test_consumer, librdkafka's mock cluster in process), the evaluator,
+# and the daemon (test_consumer, librdkafka's mock cluster in process), the service's
+# HTTP server scraped while it starts (test_service), the evaluator,
 # the alert sink worker (test_alertsink, and with the watcher and the Kafka sink in
 # test_watch and test_alertkafka), the HTTP guard, core/sync.c, and the metrics' atomics
 # (test_promtext).  A race fails the run (halt_on_error=1); tests/tsan.supp names what
 # is not leadwatch's to fix (uninstrumented librdkafka).
-TSAN_TESTS ?= test_consumer test_evaluator test_alertsink test_http test_sync test_watch test_alertkafka test_promtext
+TSAN_TESTS ?= test_consumer test_service test_evaluator test_alertsink test_http test_sync test_watch \
+              test_alertkafka test_promtext
 TSAN_EMPTY :=
 TSAN_SPACE := $(TSAN_EMPTY) $(TSAN_EMPTY)
 

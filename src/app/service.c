@@ -170,8 +170,10 @@ typedef struct {
         *m_queued[LW_ALERTSINK_NSINKS];
     lw_promtext_family_t *m_fam[6]; /* the families behind the arrays above, in that order */
     lw_alertsink_sink_stats_t last[LW_ALERTSINK_NSINKS];
-    /* Guards `sink` and `last`: the loop thread swaps the sink (reload,
-     * shutdown) while the HTTP thread copies its stats at each scrape. */
+    /* Guards `sink` and `last`: the loop thread sets the sink (start, after
+     * the HTTP server), swaps it (reload) and takes it (shutdown) while the
+     * HTTP thread copies its stats at each scrape.  Every write of `sink`
+     * is under it; the loop thread, the only writer, reads it without. */
     pthread_mutex_t sink_mu;
 } service_t;
 
@@ -430,12 +432,18 @@ static lw_err_t start(service_t *s, char *errstr, size_t errstr_size)
         LW_LOG(LW_LOG_INFO, "service", "serving /metrics, /healthz and /readyz on port %u",
                (unsigned)lw_http_port(s->http));
     }
-    err = sink_new(s, cfg, &s->sink, &s->kafka_sink, errstr, errstr_size);
+    /* the HTTP thread may be scraping already: its collect_sink reads `sink` under sink_mu,
+     * so the sink is made aside and published under the mutex, as a reload does */
+    lw_alertsink_t *sink;
+    err = sink_new(s, cfg, &sink, &s->kafka_sink, errstr, errstr_size);
     if (err != LW_OK)
         return err;
+    pthread_mutex_lock(&s->sink_mu);
+    s->sink = sink;
+    pthread_mutex_unlock(&s->sink_mu);
     log_sinks(cfg);
     lw_evaluator_opts_t eo = {
-        .store_target = o->store_path, .cfg = cfg, .metrics = s->reg, .sink = s->sink};
+        .store_target = o->store_path, .cfg = cfg, .metrics = s->reg, .sink = sink};
     return lw_evaluator_new(&eo, lw_clock_wall_ms(), &s->evaluator, errstr, errstr_size);
 }
 
