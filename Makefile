@@ -2,8 +2,8 @@
 #   make demo   - install what is missing, build, run the end-to-end demo
 #   make test   - install what is missing, build, run the test suite
 # and what CI runs on top: make test-asan (ASan+UBSan build of the tests),
+# make test-tsan (the ThreadSanitizer build of the threaded modules' tests),
 # make fuzz-ci (each libFuzzer harness for FUZZ_SECONDS from its seed corpus).
-# make test-tsan: the ThreadSanitizer build of the threaded modules' tests.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
@@ -84,7 +84,7 @@ fuzz-ci: deps
 	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_event fuzz_config
 	scripts/run-fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-check: test test-asan fuzz-ci
+check: test test-asan test-tsan fuzz-ci
 
 demo: build
 	scripts/demo $(BUILD)
