@@ -1,7 +1,8 @@
 /*
  * sync.h - a mutex and the condition variable that waits on it, created
  * together: the pair a worker thread and its owner share (the HTTP server's
- * guard thread, the daemon's evaluator thread).
+ * guard thread, the daemon's evaluator thread); the owner's half of a
+ * worker's stop; and the name each worker thread gives itself.
  */
 #ifndef LEADWATCH_CORE_SYNC_H
 #define LEADWATCH_CORE_SYNC_H
