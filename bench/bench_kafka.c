@@ -16,6 +16,10 @@
  *   BENCH_KAFKA_NO_DEDUP=1 (environment) turns leadwatch's messageId dedup
  *              off (format segment dedups by default; the bare consumer
  *              does no such work), to show what dedup costs per message
+ *   BENCH_KAFKA_BROKERS=N (environment) gives the mock cluster N brokers
+ *              (default 1: one librdkafka broker thread fetches and
+ *              decompresses every partition, the limit of both consumers
+ *              on zstd, bench/RESULTS.md issue 19, session 12)
  *   BENCH_KAFKA_VS_WORK=N (environment) runs, in leadwatch's place in every
  *              pair, the bare consumer hashing each payload N times on its
  *              polling thread (XXH3, seeded by the previous hash: ~15 ns a
@@ -189,8 +193,10 @@ static pid_t start_mock(const char *lw, char *boot, size_t size)
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execl(lw, lw, "mock-kafka", "--log-level", "warn", "--partitions", PARTITIONS, "--topic",
-              "bench", "--topic", "rss", (char *)NULL);
+        const char *brokers = getenv("BENCH_KAFKA_BROKERS");
+        execl(lw, lw, "mock-kafka", "--log-level", "warn", "--brokers",
+              brokers && *brokers ? brokers : "1", "--partitions", PARTITIONS, "--topic", "bench",
+              "--topic", "rss", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
