@@ -64,7 +64,10 @@ EOF
 grep -q '^  late  *0$' g.out || fail "grace 48h makes events late in the reference"
 mock_start --topic events --partitions 8
 
-PROD_S=${FLEET_PRODUCE_S:-90}
+# the producer must outlast the kill rounds, the pause (up to 6 tries, each up to ~55 s of
+# waits) and the failover: 90 s ran out on a slow VM in session 12 when the first try found
+# nothing unflushed (the kill rounds took 24 s, the producer had ended by the second try)
+PROD_S=${FLEET_PRODUCE_S:-120}
 rate=$((REF_EVENTS / PROD_S + 1))
 "$LW" simulate "${SIM[@]}" --produce "$BOOT" --topic events --rate "$rate" \
   --kafka linger.ms=50 2>sim.err &
